@@ -1,0 +1,30 @@
+// One flat ESLint config for the whole repository.
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['fs', 'path', 'os', 'http', 'https', 'crypto', 'child_process', 'net', 'stream', 'zlib', 'url'];
+const noNodeInBrowser = {
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({
+        name,
+        message: 'Browser code (PCF controls, web resources) must not import Node built-ins.',
+      })),
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/out/**', '**/generated/**', '**/data/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      'no-console': ['error', { allow: ['warn', 'error'] }],
+      'no-debugger': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['pcf-controls/**/*.{ts,tsx}', 'webresources/src/**/*.ts'], rules: noNodeInBrowser },
+  { files: ['**/cli.ts', '**/bin/**', 'test/bench/**', 'sandbox/src/**/*.ts', '**/scripts/**'], rules: { 'no-console': 'off' } },
+  { files: ['**/*.js', '**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+);

@@ -1,0 +1,33 @@
+/**
+ * The contract between the pipeline (inbox, workers, retries) and the per-resource sync handlers.
+ * The pipeline knows nothing of Dataverse tables; a handler knows nothing of HTTP or the store.
+ */
+import type Stripe from 'stripe';
+import type { DataverseClient } from '../dataverse/types';
+
+export interface HandlerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SyncContext {
+  dataverse: DataverseClient;
+  /** A Stripe client for the event's account: the platform's, or one with `stripeAccount` for Connect. */
+  stripeFor(account: string | null): Stripe;
+  log: HandlerLogger;
+}
+
+/** The Stripe object an event is about: used for per-object ordering and to serialise its events. */
+export interface ObjectRef {
+  account: string | null;
+  objectId: string;
+}
+
+export interface EventHandler {
+  /** `payments`, `refunds`, `disputes`, `customers`, `billing`, `payouts`. */
+  resource: string;
+  /** Event types this handler takes; `charge.*` style wildcards allowed. */
+  eventTypes: string[];
+  handle(event: Stripe.Event, context: SyncContext): Promise<void>;
+}
