@@ -1,0 +1,2 @@
+export * from './dataverse/types';
+export * from './sync';
