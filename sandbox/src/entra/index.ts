@@ -1,0 +1,4 @@
+export { startTokenEndpoint } from './token-endpoint';
+export type { EntraClient, TokenEndpoint, TokenEndpointOptions, TokenEndpointStats } from './token-endpoint';
+export { createClientCertificate } from './certificates';
+export type { ClientCertificate } from './certificates';
