@@ -1,0 +1,149 @@
+/**
+ * What a value must look like to go into a Dataverse column of a given type, and the conversion of a
+ * mapping's result into it. Used at load (constants, map values, defaults, literal results) and for every
+ * mapped object, so a constant that would fail is caught before any event arrives.
+ */
+import type { ChoiceColumn, Column, OptionSet, TableModel } from '@stc/solution';
+import { decimalToNumber, MoneyError } from './money';
+import type { StaticType } from './functions';
+
+export class ColumnValueError extends Error {
+  override name = 'ColumnValueError';
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+export function isGuid(value: unknown): value is string {
+  return typeof value === 'string' && GUID.test(value);
+}
+
+export function optionSetOf(model: TableModel, column: ChoiceColumn): OptionSet {
+  const set = model.optionSets.find((candidate) => candidate.name === column.optionSet);
+  if (!set) throw new ColumnValueError(`option set "${column.optionSet}" is not in the table model`);
+  return set;
+}
+
+/** Labels are matched exactly, then ignoring case, spaces and underscores ("partially_refunded" → "Partially Refunded"). */
+function optionByLabel(set: OptionSet, label: string): number | undefined {
+  const exact = set.options.find((option) => option.label === label);
+  if (exact) return exact.value;
+  const loose = (text: string) => text.toLowerCase().replace(/[\s_-]+/g, '');
+  const wanted = loose(label);
+  return set.options.find((option) => loose(option.label) === wanted)?.value;
+}
+
+function describeOptions(set: OptionSet): string {
+  return set.options.map((option) => `${option.value} "${option.label}"`).join(', ');
+}
+
+export interface CoerceOptions {
+  truncate?: boolean;
+}
+
+/**
+ * The value as the Web API takes it for this column, or a ColumnValueError saying why not.
+ * `null` clears the column and passes through; `undefined` is handled by the caller (column left out).
+ */
+export function toColumnValue(model: TableModel, column: Column, value: unknown, options: CoerceOptions = {}): unknown {
+  if (value === null) return null;
+  const shown = JSON.stringify(value);
+  switch (column.type) {
+    case 'string':
+    case 'memo': {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new ColumnValueError(`${shown} is not text (the column is ${column.type})`);
+      }
+      const text = String(value);
+      if (text.length > column.maxLength) {
+        if (options.truncate) return text.slice(0, column.maxLength);
+        throw new ColumnValueError(
+          `text of ${text.length} characters exceeds the column's maximum length ${column.maxLength} (set truncate: true to cut it)`,
+        );
+      }
+      return text;
+    }
+    case 'integer':
+    case 'bigint': {
+      const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+      if (typeof number !== 'number' || !Number.isSafeInteger(number)) {
+        throw new ColumnValueError(`${shown} is not a whole number (the column is ${column.type})`);
+      }
+      checkRange(number, column.minValue, column.maxValue);
+      return number;
+    }
+    case 'decimal':
+    case 'money': {
+      let number: number;
+      if (typeof value === 'number' && Number.isFinite(value)) number = value;
+      else if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) {
+        try {
+          number = decimalToNumber(value);
+        } catch (error) {
+          throw new ColumnValueError((error as MoneyError).message);
+        }
+      } else throw new ColumnValueError(`${shown} is not a decimal number (the column is ${column.type})`);
+      checkRange(number, column.minValue, column.maxValue);
+      return number;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') throw new ColumnValueError(`${shown} is not true or false (the column is boolean)`);
+      return value;
+    case 'datetime':
+      if (typeof value !== 'string' || !DATE_TIME.test(value)) {
+        throw new ColumnValueError(`${shown} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`);
+      }
+      return value;
+    case 'dateonly':
+      if (typeof value !== 'string' || !DATE_ONLY.test(value)) {
+        throw new ColumnValueError(`${shown} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`);
+      }
+      return value;
+    case 'picklist':
+    case 'state':
+    case 'status': {
+      const set = optionSetOf(model, column);
+      if (typeof value === 'number') {
+        if (set.options.some((option) => option.value === value)) return value;
+        throw new ColumnValueError(`${value} is not a value of option set "${set.name}" (${describeOptions(set)})`);
+      }
+      if (typeof value === 'string') {
+        const option = optionByLabel(set, value);
+        if (option !== undefined) return option;
+        throw new ColumnValueError(`"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`);
+      }
+      throw new ColumnValueError(`${shown} is not an option label or value of option set "${set.name}"`);
+    }
+    case 'uniqueidentifier':
+      if (!isGuid(value)) throw new ColumnValueError(`${shown} is not a GUID`);
+      return value;
+    case 'lookup':
+    case 'customer':
+    case 'owner':
+      throw new ColumnValueError(`a ${column.type} column is set under \`links\`, not \`columns\``);
+  }
+}
+
+function checkRange(value: number, min?: number, max?: number): void {
+  if (min !== undefined && value < min) throw new ColumnValueError(`${value} is below the column's minimum ${min}`);
+  if (max !== undefined && value > max) throw new ColumnValueError(`${value} is above the column's maximum ${max}`);
+}
+
+/** Whether an expression known (from its shape) to give `type` can fill the column. */
+export function staticTypeFits(type: StaticType, column: Column): boolean {
+  switch (type) {
+    case 'decimal':
+      return column.type === 'decimal' || column.type === 'money';
+    case 'datetime':
+      return column.type === 'datetime';
+    case 'dateonly':
+      return column.type === 'dateonly';
+    case 'string':
+      return ['string', 'memo', 'picklist', 'state', 'status'].includes(column.type);
+    case 'number':
+      return ['integer', 'bigint', 'decimal', 'money', 'picklist', 'state', 'status', 'string', 'memo'].includes(column.type);
+    case 'boolean':
+      return column.type === 'boolean' || column.type === 'string' || column.type === 'memo';
+  }
+}

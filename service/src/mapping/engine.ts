@@ -1,0 +1,500 @@
+/**
+ * Compiles mapping specs against the table model (once, at load) and applies them to Stripe objects.
+ * Every check that can be made without an event is made at compile time, so a mapping that loads can
+ * only fail on data (a missing required value, a value outside an option set), never on its own shape.
+ */
+import jsonata from 'jsonata';
+import type { Column, LookupColumn, Table, TableModel } from '@stc/solution';
+import type { KeyValues, Row } from '../dataverse/types';
+import { ColumnValueError, isGuid, staticTypeFits, toColumnValue } from './columns';
+import { MappingError, type MappingErrorLocation } from './errors';
+import { builtInFunctions, type LookupTables, type MappingFunction, type StaticType } from './functions';
+import type { Literal, MappingSpec } from './schema';
+
+/** The parts of a Stripe event a mapping may read as `$event`, and the ordering stamp comes from. */
+export interface EventEnvelope {
+  id: string;
+  type: string;
+  /** Unix seconds. */
+  created: number;
+  /** Connected account (`acct_…`) for Connect events, else null. */
+  account: string | null;
+  livemode: boolean;
+}
+
+/** Ordering stamp columns: the event that last wrote the row. The pipeline compares them. */
+export const STAMP_EVENT_ID = 'stc_lasteventid';
+export const STAMP_EVENT_CREATED = 'stc_lasteventcreated';
+
+export interface LinkTarget {
+  table: string;
+  entitySet: string;
+  /** Single-valued navigation property, used as `<navigation>@odata.bind`. */
+  navigation: string;
+  primaryIdColumn: string;
+}
+
+/** A lookup the mapping asks for; the sync layer resolves it to an `@odata.bind` (see `resolveLinks`). */
+export interface PendingLink {
+  column: string;
+  targets: LinkTarget[];
+  /** A GUID given by the data: bound to the first target directly. */
+  id?: string;
+  /** Otherwise the row of a target table whose `column` equals `value`. */
+  match?: { column: string; value: string };
+}
+
+export interface MappedRow {
+  mapping: string;
+  version: string;
+  table: string;
+  entitySet: string;
+  key: KeyValues;
+  /** Column values as the Web API takes them; includes the key columns and the ordering stamp. */
+  row: Row;
+  links: PendingLink[];
+}
+
+interface CompiledColumn {
+  name: string;
+  column: Column;
+  hasExpression: boolean;
+  /** `value:` coerced at load. */
+  constant?: unknown;
+  map?: Record<string, Literal>;
+  default?: Literal;
+  required: boolean;
+  truncate: boolean;
+}
+
+interface CompiledLink {
+  column: string;
+  targets: LinkTarget[];
+  match?: string;
+}
+
+export interface CompiledMapping {
+  readonly name: string;
+  readonly file: string;
+  readonly version: string;
+  readonly description?: string;
+  /** Stripe object type (`payment_intent`, `charge`…). */
+  readonly source: string;
+  /** Re-read the object from Stripe before mapping, with these expansions; null maps the payload as it is. */
+  readonly refresh: { expand: string[] } | null;
+  readonly table: Table;
+  readonly entitySet: string;
+  readonly keyColumns: string[];
+  /** @internal */ readonly compiled: {
+    model: TableModel;
+    when?: jsonata.Expression;
+    evaluator: jsonata.Expression;
+    /** One expression per output, to name the failing column when the combined evaluation fails. */
+    parts: Array<{ section: 'k' | 'c' | 'l'; name: string; field?: 'id' | 'value'; expression: jsonata.Expression }>;
+    columns: CompiledColumn[];
+    links: CompiledLink[];
+    stamp: { id?: Column; created?: Column };
+  };
+}
+
+export interface CompileContext {
+  model: TableModel;
+  file: string;
+  version: string;
+  lookups: LookupTables;
+}
+
+const findTable = (model: TableModel, name: string) => model.tables.find((table) => table.logicalName === name);
+const findColumn = (table: Table, name: string) => table.columns.find((column) => column.logicalName === name);
+
+function compileExpression(text: string, functions: MappingFunction[], location: MappingErrorLocation): jsonata.Expression {
+  let expression: jsonata.Expression;
+  try {
+    expression = jsonata(text);
+  } catch (error) {
+    const detail = error as { message?: string; position?: number };
+    throw new MappingError(
+      'mapping_invalid',
+      `expression ${JSON.stringify(text)} does not parse: ${detail.message}${detail.position !== undefined ? ` (at character ${detail.position})` : ''}`,
+      location,
+    );
+  }
+  for (const fn of functions) expression.registerFunction(fn.name, fn.implementation, fn.signature);
+  return expression;
+}
+
+type AstNode = jsonata.ExprNode & { then?: AstNode; else?: AstNode; condition?: AstNode };
+
+/** The literal results an expression can give, when its shape shows them all (`a ? 'x' : 'y'`). */
+function literalResults(node: AstNode | undefined): Literal[] | undefined {
+  if (!node) return [];
+  if (node.type === 'string' || node.type === 'number' || node.type === 'value') return [node.value as Literal];
+  if (node.type === 'condition') {
+    const then = literalResults(node.then);
+    const otherwise = node.else ? literalResults(node.else) : [];
+    return then && otherwise ? [...then, ...otherwise] : undefined;
+  }
+  if (node.type === 'block' && node.expressions?.length) {
+    return literalResults(node.expressions[node.expressions.length - 1] as AstNode);
+  }
+  return undefined;
+}
+
+/** The result type of an expression whose outermost step is a typed built-in function. */
+function staticType(node: AstNode, functions: MappingFunction[]): StaticType | undefined {
+  if (node.type === 'function' && node.procedure?.type === 'variable') {
+    return functions.find((fn) => fn.name === node.procedure?.value)?.returns;
+  }
+  if (node.type === 'block' && node.expressions?.length) {
+    return staticType(node.expressions[node.expressions.length - 1] as AstNode, functions);
+  }
+  return undefined;
+}
+
+/** Every `$lookupTable('name', …)` must name a table the file declares. */
+function checkLookupNames(node: unknown, lookups: LookupTables, location: MappingErrorLocation): void {
+  if (!node || typeof node !== 'object') return;
+  const current = node as AstNode;
+  if (current.type === 'function' && current.procedure?.value === 'lookupTable') {
+    const first = current.arguments?.[0];
+    if (first?.type === 'string' && !(first.value in lookups)) {
+      const known = Object.keys(lookups);
+      throw new MappingError(
+        'mapping_invalid',
+        `$lookupTable names "${first.value}", which the file's \`lookups\` do not declare (${known.length ? known.join(', ') : 'none declared'})`,
+        location,
+      );
+    }
+  }
+  for (const value of Object.values(current)) {
+    if (Array.isArray(value)) value.forEach((item) => checkLookupNames(item, lookups, location));
+    else if (value && typeof value === 'object') checkLookupNames(value, lookups, location);
+  }
+}
+
+function coerceAtLoad(context: CompileContext, column: Column, value: unknown, what: string, location: MappingErrorLocation): unknown {
+  try {
+    return toColumnValue(context.model, column, value);
+  } catch (error) {
+    throw new MappingError('mapping_model_mismatch', `${what}: ${(error as Error).message}`, location);
+  }
+}
+
+function checkExpressionFits(
+  context: CompileContext,
+  column: Column,
+  expression: jsonata.Expression,
+  functions: MappingFunction[],
+  location: MappingErrorLocation,
+): void {
+  const ast = expression.ast() as AstNode;
+  checkLookupNames(ast, context.lookups, location);
+  const literals = literalResults(ast);
+  if (literals) {
+    for (const literal of literals) coerceAtLoad(context, column, literal, `the expression can give ${JSON.stringify(literal)}`, location);
+    return;
+  }
+  const type = staticType(ast, functions);
+  if (type && !staticTypeFits(type, column)) {
+    throw new MappingError(
+      'mapping_model_mismatch',
+      `the expression gives a ${type} value but the column is ${column.type}`,
+      location,
+    );
+  }
+}
+
+function linkTargets(
+  context: CompileContext,
+  column: LookupColumn,
+  wanted: string[] | undefined,
+  location: MappingErrorLocation,
+): LinkTarget[] {
+  const names = wanted ?? column.targets;
+  return names.map((name) => {
+    if (!column.targets.includes(name)) {
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `target "${name}" is not a table this lookup points to (${column.targets.join(', ')})`,
+        location,
+      );
+    }
+    const table = findTable(context.model, name);
+    if (!table) throw new MappingError('mapping_model_mismatch', `target table "${name}" is not in the table model`, location);
+    const navigation = column.navigation[name];
+    if (!navigation) {
+      throw new MappingError('mapping_model_mismatch', `the table model gives no navigation property for target "${name}"`, location);
+    }
+    return { table: name, entitySet: table.entitySetName, navigation, primaryIdColumn: table.primaryIdColumn };
+  });
+}
+
+export function compileMapping(name: string, spec: MappingSpec, context: CompileContext): CompiledMapping {
+  const at = (column?: string): MappingErrorLocation => ({ file: context.file, mapping: name, column });
+  const functions = builtInFunctions(context.lookups);
+
+  const table = findTable(context.model, spec.table);
+  if (!table) {
+    throw new MappingError('mapping_model_mismatch', `table "${spec.table}" is not in the table model`, at());
+  }
+  const columnOf = (columnName: string): Column => {
+    const column = findColumn(table, columnName);
+    if (!column) {
+      throw new MappingError('mapping_model_mismatch', `table "${table.logicalName}" has no column "${columnName}"`, at(columnName));
+    }
+    return column;
+  };
+
+  const keyColumns = Object.keys(spec.key);
+  keyColumns.forEach(columnOf);
+  const sameColumns = (a: string[], b: string[]) => a.length === b.length && a.every((column) => b.includes(column));
+  if (!table.keys.some((key) => sameColumns(key.columns, keyColumns))) {
+    throw new MappingError(
+      'mapping_model_mismatch',
+      `(${keyColumns.join(', ')}) is not an alternate key of table "${table.logicalName}" (keys: ${
+        table.keys.map((key) => `(${key.columns.join(', ')})`).join(', ') || 'none'
+      })`,
+      at(keyColumns.join(', ')),
+    );
+  }
+
+  const parts: CompiledMapping['compiled']['parts'] = [];
+  const sections: Record<'k' | 'c' | 'l', string[]> = { k: [], c: [], l: [] };
+  const addPart = (section: 'k' | 'c' | 'l', partName: string, text: string, location: MappingErrorLocation, field?: 'id' | 'value') => {
+    const expression = compileExpression(text, functions, location);
+    parts.push({ section, name: partName, field, expression });
+    return expression;
+  };
+
+  for (const [columnName, text] of Object.entries(spec.key)) {
+    addPart('k', columnName, text, at(columnName));
+    sections.k.push(`${JSON.stringify(columnName)}: (${text})`);
+  }
+
+  const columns: CompiledColumn[] = [];
+  for (const [columnName, input] of Object.entries(spec.columns)) {
+    const column = columnOf(columnName);
+    if (keyColumns.includes(columnName)) {
+      throw new MappingError('mapping_invalid', 'a key column is set under `key`, not `columns`', at(columnName));
+    }
+    if (column.type === 'lookup' || column.type === 'customer' || column.type === 'owner') {
+      throw new MappingError('mapping_model_mismatch', `a ${column.type} column is set under \`links\`, not \`columns\``, at(columnName));
+    }
+    const columnSpec = typeof input === 'string' ? { expr: input } : input;
+    const compiled: CompiledColumn = {
+      name: columnName,
+      column,
+      hasExpression: columnSpec.expr !== undefined,
+      map: columnSpec.map,
+      default: columnSpec.default,
+      required: columnSpec.required ?? false,
+      truncate: columnSpec.truncate ?? false,
+    };
+    if (columnSpec.value !== undefined) {
+      compiled.constant = coerceAtLoad(context, column, columnSpec.value, 'the value', at(columnName));
+    }
+    if (columnSpec.default !== undefined && columnSpec.default !== null) {
+      coerceAtLoad(context, column, columnSpec.default, 'the default', at(columnName));
+    }
+    if (columnSpec.map) {
+      for (const [from, to] of Object.entries(columnSpec.map)) {
+        coerceAtLoad(context, column, to, `map entry "${from}"`, at(columnName));
+      }
+    }
+    if (columnSpec.expr !== undefined) {
+      const expression = addPart('c', columnName, columnSpec.expr, at(columnName));
+      // With a map, the expression gives a key of the map, not the column's value.
+      if (!columnSpec.map) checkExpressionFits(context, column, expression, functions, at(columnName));
+      else checkLookupNames(expression.ast(), context.lookups, at(columnName));
+      sections.c.push(`${JSON.stringify(columnName)}: (${columnSpec.expr})`);
+    }
+    columns.push(compiled);
+  }
+
+  const links: CompiledLink[] = [];
+  for (const [columnName, link] of Object.entries(spec.links ?? {})) {
+    const column = columnOf(columnName);
+    if (column.type !== 'lookup' && column.type !== 'customer' && column.type !== 'owner') {
+      throw new MappingError('mapping_model_mismatch', `column is ${column.type}, not a lookup: set it under \`columns\``, at(columnName));
+    }
+    const targets = linkTargets(context, column, link.targets, at(columnName));
+    if (link.match !== undefined) {
+      for (const target of targets) {
+        const targetTable = findTable(context.model, target.table)!;
+        if (!findColumn(targetTable, link.match)) {
+          throw new MappingError(
+            'mapping_model_mismatch',
+            `target table "${target.table}" has no column "${link.match}" to match on`,
+            at(columnName),
+          );
+        }
+      }
+    }
+    const fields: string[] = [];
+    if (link.id !== undefined) {
+      addPart('l', columnName, link.id, at(columnName), 'id');
+      fields.push(`"id": (${link.id})`);
+    }
+    if (link.value !== undefined) {
+      addPart('l', columnName, link.value, at(columnName), 'value');
+      fields.push(`"value": (${link.value})`);
+    }
+    sections.l.push(`${JSON.stringify(columnName)}: {${fields.join(', ')}}`);
+    links.push({ column: columnName, targets, match: link.match });
+  }
+
+  const combined = `{"k": {${sections.k.join(', ')}}, "c": {${sections.c.join(', ')}}, "l": {${sections.l.join(', ')}}}`;
+  const evaluator = compileExpression(combined, functions, at());
+  const when = spec.when !== undefined ? compileExpression(spec.when, functions, at('when')) : undefined;
+
+  let refresh: { expand: string[] } | null = null;
+  if (spec.refresh === true) refresh = { expand: [] };
+  else if (spec.refresh && typeof spec.refresh === 'object') refresh = { expand: spec.refresh.expand };
+
+  return {
+    name,
+    file: context.file,
+    version: context.version,
+    description: spec.description,
+    source: spec.source,
+    refresh,
+    table,
+    entitySet: table.entitySetName,
+    keyColumns,
+    compiled: {
+      model: context.model,
+      when,
+      evaluator,
+      parts,
+      columns,
+      links,
+      stamp: { id: findColumn(table, STAMP_EVENT_ID), created: findColumn(table, STAMP_EVENT_CREATED) },
+    },
+  };
+}
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+}
+
+/** JSONata gives sequences as arrays with extra properties; rows want plain values. */
+function plain(value: unknown): unknown {
+  return Array.isArray(value) ? (value.length === 1 ? value[0] : [...value]) : value;
+}
+
+async function evaluate(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<Record<string, any>> {
+  const bindings = { event };
+  try {
+    return ((await mapping.compiled.evaluator.evaluate(object, bindings)) ?? {}) as Record<string, any>;
+  } catch (combinedError) {
+    // Evaluate part by part to name the column that fails.
+    for (const part of mapping.compiled.parts) {
+      try {
+        await part.expression.evaluate(object, bindings);
+      } catch (error) {
+        throw new MappingError(
+          'mapping_failed',
+          `expression failed on ${describeObject(object)}: ${(error as Error).message}`,
+          { file: mapping.file, mapping: mapping.name, column: part.name },
+          { cause: error },
+        );
+      }
+    }
+    throw new MappingError('mapping_failed', `mapping failed on ${describeObject(object)}: ${(combinedError as Error).message}`, {
+      file: mapping.file,
+      mapping: mapping.name,
+    });
+  }
+}
+
+function describeObject(object: unknown): string {
+  const id = (object as { id?: unknown })?.id;
+  return typeof id === 'string' ? id : 'the object';
+}
+
+/** Whether the mapping's `when` holds for this object (true when it has none). */
+export async function mappingApplies(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<boolean> {
+  const when = mapping.compiled.when;
+  if (!when) return true;
+  try {
+    return Boolean(plain(await when.evaluate(object, { event })));
+  } catch (error) {
+    throw new MappingError('mapping_failed', `condition failed on ${describeObject(object)}: ${(error as Error).message}`, {
+      file: mapping.file,
+      mapping: mapping.name,
+      column: 'when',
+    });
+  }
+}
+
+/**
+ * Maps one Stripe object to one Dataverse row. Columns whose expression gives nothing (a field an older
+ * API version lacks) are left out, so an upsert leaves them as they are; `null` clears a column.
+ */
+export async function applyMapping(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<MappedRow> {
+  const result = await evaluate(mapping, object, event);
+  const at = (column: string): MappingErrorLocation => ({ file: mapping.file, mapping: mapping.name, column });
+  const objectId = describeObject(object);
+
+  const key: KeyValues = {};
+  const row: Row = {};
+  for (const columnName of mapping.keyColumns) {
+    const value = plain(result.k?.[columnName]);
+    if (isMissing(value)) {
+      throw new MappingError('mapping_required_missing', `the key has no value for ${objectId}`, at(columnName));
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new MappingError('mapping_failed', `key value ${JSON.stringify(value)} is not text or a number`, at(columnName));
+    }
+    key[columnName] = value;
+    row[columnName] = value;
+  }
+
+  for (const column of mapping.compiled.columns) {
+    let value: unknown = column.constant !== undefined ? column.constant : plain(result.c?.[column.name]);
+    if (column.map && column.constant === undefined) {
+      const mapKey = isMissing(value) ? undefined : String(value);
+      value = mapKey !== undefined && Object.prototype.hasOwnProperty.call(column.map, mapKey) ? column.map[mapKey] : undefined;
+    }
+    if ((value === undefined || value === '') && column.default !== undefined) value = column.default;
+    if (isMissing(value) && column.required) {
+      throw new MappingError('mapping_required_missing', `required value is missing for ${objectId}`, at(column.name));
+    }
+    if (value === undefined) continue;
+    try {
+      row[column.name] = toColumnValue(mapping.compiled.model, column.column, value, {
+        truncate: column.truncate,
+      });
+    } catch (error) {
+      if (!(error instanceof ColumnValueError)) throw error;
+      throw new MappingError('mapping_failed', `${error.message} (for ${objectId})`, at(column.name));
+    }
+  }
+
+  const { stamp } = mapping.compiled;
+  if (stamp.id) row[STAMP_EVENT_ID] = event.id;
+  if (stamp.created) {
+    row[STAMP_EVENT_CREATED] =
+      stamp.created.type === 'datetime'
+        ? new Date(event.created * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+        : event.created;
+  }
+
+  const links: PendingLink[] = [];
+  for (const link of mapping.compiled.links) {
+    const values = (result.l?.[link.column] ?? {}) as { id?: unknown; value?: unknown };
+    const id = plain(values.id);
+    const matchValue = plain(values.value);
+    const pending: PendingLink = { column: link.column, targets: link.targets };
+    if (!isMissing(id)) {
+      if (!isGuid(id)) {
+        throw new MappingError('mapping_failed', `link id ${JSON.stringify(id)} is not a GUID (for ${objectId})`, at(link.column));
+      }
+      pending.id = id;
+    }
+    if (link.match && !isMissing(matchValue)) pending.match = { column: link.match, value: String(matchValue) };
+    if (pending.id || pending.match) links.push(pending);
+  }
+
+  return { mapping: mapping.name, version: mapping.version, table: mapping.table.logicalName, entitySet: mapping.entitySet, key, row, links };
+}
