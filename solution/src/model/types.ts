@@ -109,6 +109,8 @@ export interface OptionValue {
   label: string;
   /** For status options: the statecode they belong to. */
   state?: number;
+  /** The value as the outside system spells it (Stripe's `requires_capture`), Dataverse's ExternalValue. */
+  externalValue?: string;
 }
 
 export interface OptionSet {
@@ -117,6 +119,8 @@ export interface OptionSet {
   /** Global option sets are shared between tables and appear in customizations.xml on their own. */
   global: boolean;
   options: OptionValue[];
+  /** The platform's own option set (statecode of a standard table…): described, never emitted. */
+  standard?: boolean;
 }
 
 export interface AlternateKey {
@@ -137,6 +141,8 @@ export interface Relationship {
   /** Single-valued navigation property on the referencing table, used with @odata.bind. */
   referencingNavigation: string;
   cascadeDelete: 'Cascade' | 'RemoveLink' | 'Restrict';
+  /** The relationship exists in every environment already (between standard tables). */
+  standard?: boolean;
 }
 
 export interface Table {
@@ -155,6 +161,8 @@ export interface Table {
   keys: AlternateKey[];
   /** Optimistic concurrency (`@odata.etag` honoured by If-Match). */
   changeTracking?: boolean;
+  /** Rows are written from Stripe objects by the service (they carry the sync columns). */
+  synced?: boolean;
 }
 
 export interface TableModel {

@@ -1,0 +1,399 @@
+/**
+ * The connector's own tables. Every table whose rows come from a Stripe object carries the sync columns:
+ * the Stripe id (its alternate key), the mode, the Connect account and the stamp of the last event that
+ * wrote it (an older event never overwrites a newer one).
+ */
+import {
+  amount,
+  choice,
+  customer,
+  dateOnly,
+  dateTime,
+  decimal,
+  id,
+  integer,
+  lookup,
+  memo,
+  systemColumns,
+  text,
+  yesNo,
+} from './columns';
+import type { AlternateKey, Column, Table } from './types';
+
+/** Longest Stripe id seen is far below this; Stripe documents ids as opaque strings up to 255. */
+export const STRIPE_ID_LENGTH = 255;
+
+/** The columns that make a row synced from Stripe. Also added to account and contact (with the customer id). */
+export function syncStampColumns(): Column[] {
+  return [
+    yesNo('stc_LiveMode', 'Live Mode', {
+      description: 'True for live-mode Stripe data, false for test mode. The two are never mixed.',
+      trueLabel: 'Live',
+      falseLabel: 'Test',
+    }),
+    text('stc_StripeAccount', 'Stripe Account', STRIPE_ID_LENGTH, {
+      description: 'Connected account (acct_…) the object belongs to; empty for the platform account.',
+    }),
+    text('stc_LastEventId', 'Last Event Id', STRIPE_ID_LENGTH, {
+      description: 'Id of the Stripe event that last wrote this row.',
+    }),
+    dateTime('stc_LastEventCreated', 'Last Event Created', {
+      description: 'Creation time of the Stripe event that last wrote this row; older events are ignored.',
+    }),
+  ];
+}
+
+function syncColumns(what: string): Column[] {
+  return [
+    text('stc_StripeId', 'Stripe Id', STRIPE_ID_LENGTH, {
+      requiredLevel: 'required',
+      description: `Id of the Stripe ${what}; the row's alternate key.`,
+    }),
+    ...syncStampColumns(),
+  ];
+}
+
+function stripeIdKey(table: string): AlternateKey {
+  return {
+    logicalName: `${table}_stripeid_key`,
+    schemaName: `${table}_StripeId_Key`,
+    displayName: 'Stripe Id',
+    columns: ['stc_stripeid'],
+  };
+}
+
+const currency = () =>
+  text('stc_Currency', 'Currency', 3, {
+    requiredLevel: 'required',
+    description: 'ISO 4217 code in lower case, as Stripe sends it.',
+  });
+const stripeCreatedOn = () => dateTime('stc_StripeCreatedOn', 'Created On (Stripe)');
+const url = (schemaName: string, displayName: string) =>
+  text(schemaName, displayName, 1000, { format: 'url' });
+
+interface TableSpec {
+  name: string;
+  schemaName: string;
+  entitySetName: string;
+  displayName: string;
+  pluralName: string;
+  description: string;
+  ownership?: Table['ownership'];
+  /** A Stripe object's rows: adds the sync columns and the stc_stripeid key. */
+  stripeObject?: string;
+  nameLength?: number;
+  columns: Column[];
+  keys?: AlternateKey[];
+}
+
+function customTable(spec: TableSpec): Table {
+  const schemaShort = spec.schemaName.replace(/^stc_/, '');
+  return {
+    logicalName: spec.name,
+    schemaName: spec.schemaName,
+    entitySetName: spec.entitySetName,
+    displayName: spec.displayName,
+    pluralName: spec.pluralName,
+    description: spec.description,
+    primaryIdColumn: `${spec.name}id`,
+    primaryNameColumn: 'stc_name',
+    standard: false,
+    ownership: spec.ownership ?? 'OrganizationOwned',
+    changeTracking: true,
+    synced: spec.stripeObject !== undefined,
+    columns: [
+      id(`stc_${schemaShort}Id`, spec.displayName),
+      text('stc_Name', 'Name', spec.nameLength ?? 200, { requiredLevel: 'required' }),
+      ...(spec.stripeObject ? syncColumns(spec.stripeObject) : []),
+      ...spec.columns,
+      ...systemColumns(spec.name),
+    ],
+    keys: [...(spec.stripeObject ? [stripeIdKey(spec.name)] : []), ...(spec.keys ?? [])],
+  };
+}
+
+export const customTables: Table[] = [
+  customTable({
+    name: 'stc_payment',
+    schemaName: 'stc_Payment',
+    entitySetName: 'stc_payments',
+    displayName: 'Stripe Payment',
+    pluralName: 'Stripe Payments',
+    description: 'A Stripe payment: a PaymentIntent, or a Charge made without one.',
+    stripeObject: 'PaymentIntent (pi_…) or Charge (ch_…)',
+    columns: [
+      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
+      currency(),
+      choice('stc_Status', 'Status', 'stc_paymentstatus', { requiredLevel: 'required' }),
+      amount('stc_AmountCaptured', 'Amount Captured'),
+      amount('stc_AmountRefunded', 'Amount Refunded'),
+      amount('stc_Fee', 'Fee'),
+      amount('stc_Net', 'Net'),
+      choice('stc_PaymentMethodType', 'Payment Method Type', 'stc_paymentmethodtype'),
+      choice('stc_CardBrand', 'Card Brand', 'stc_cardbrand'),
+      text('stc_Last4', 'Last 4', 4, { description: 'Last four digits only; no card data beyond this.' }),
+      url('stc_ReceiptUrl', 'Receipt URL'),
+      url('stc_DashboardUrl', 'Stripe Dashboard URL'),
+      text('stc_FailureCode', 'Failure Code', 100),
+      memo('stc_FailureMessage', 'Failure Message', 2000),
+      memo('stc_Description', 'Description', 4000),
+      yesNo('stc_Disputed', 'Disputed'),
+      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+      text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH, { description: 'The latest charge (ch_…/py_…).' }),
+      text('stc_StripeBalanceTransactionId', 'Balance Transaction Id', STRIPE_ID_LENGTH),
+      stripeCreatedOn(),
+      customer('stc_customerid', 'Customer'),
+      lookup('stc_salesorderid', 'Order', 'salesorder'),
+      lookup('stc_invoiceid', 'Invoice', 'invoice'),
+    ],
+  }),
+  customTable({
+    name: 'stc_refund',
+    schemaName: 'stc_Refund',
+    entitySetName: 'stc_refunds',
+    displayName: 'Stripe Refund',
+    pluralName: 'Stripe Refunds',
+    description: 'A Stripe refund of a payment, full or partial.',
+    stripeObject: 'Refund (re_…)',
+    columns: [
+      lookup('stc_paymentid', 'Payment', 'stc_payment'),
+      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
+      currency(),
+      choice('stc_Status', 'Status', 'stc_refundstatus', { requiredLevel: 'required' }),
+      choice('stc_Reason', 'Reason', 'stc_refundreason'),
+      text('stc_FailureReason', 'Failure Reason', 200),
+      text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH),
+      text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
+      stripeCreatedOn(),
+    ],
+  }),
+  customTable({
+    name: 'stc_dispute',
+    schemaName: 'stc_Dispute',
+    entitySetName: 'stc_disputes',
+    displayName: 'Stripe Dispute',
+    pluralName: 'Stripe Disputes',
+    description: 'A dispute (chargeback) raised against a payment.',
+    stripeObject: 'Dispute (du_…/dp_…)',
+    columns: [
+      lookup('stc_paymentid', 'Payment', 'stc_payment'),
+      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
+      currency(),
+      choice('stc_Status', 'Status', 'stc_disputestatus', { requiredLevel: 'required' }),
+      choice('stc_Reason', 'Reason', 'stc_disputereason'),
+      dateTime('stc_EvidenceDueBy', 'Evidence Due By'),
+      amount('stc_FundsWithdrawn', 'Funds Withdrawn'),
+      amount('stc_FundsReinstated', 'Funds Reinstated'),
+      text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH),
+      text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
+      stripeCreatedOn(),
+    ],
+  }),
+  customTable({
+    name: 'stc_refundrequest',
+    schemaName: 'stc_RefundRequest',
+    entitySetName: 'stc_refundrequests',
+    displayName: 'Refund Request',
+    pluralName: 'Refund Requests',
+    description: "A user's request, made in Dynamics 365, to refund a Stripe payment, and its outcome.",
+    ownership: 'UserOwned',
+    columns: [
+      lookup('stc_paymentid', 'Payment', 'stc_payment', { requiredLevel: 'required' }),
+      amount('stc_Amount', 'Amount', {
+        requiredLevel: 'required',
+        description: 'Amount to refund in major units of the payment currency.',
+      }),
+      currency(),
+      choice('stc_Reason', 'Reason', 'stc_refundreason', { requiredLevel: 'required' }),
+      memo('stc_Note', 'Note', 2000),
+      choice('stc_Status', 'Status', 'stc_refundrequeststatus', {
+        requiredLevel: 'required',
+        defaultValue: 100000000,
+      }),
+      memo('stc_FailureReason', 'Failure Reason', 2000),
+      text('stc_StripeRefundId', 'Stripe Refund Id', STRIPE_ID_LENGTH),
+      lookup('stc_refundid', 'Refund', 'stc_refund'),
+      lookup('stc_requestedby', 'Requested By', 'systemuser'),
+      lookup('stc_approvedby', 'Approved By', 'systemuser'),
+      dateTime('stc_DecidedOn', 'Decided On'),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+    ],
+  }),
+  customTable({
+    name: 'stc_subscription',
+    schemaName: 'stc_Subscription',
+    entitySetName: 'stc_subscriptions',
+    displayName: 'Stripe Subscription',
+    pluralName: 'Stripe Subscriptions',
+    description: 'A Stripe Billing subscription.',
+    stripeObject: 'Subscription (sub_…)',
+    columns: [
+      customer('stc_customerid', 'Customer'),
+      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+      choice('stc_Status', 'Status', 'stc_subscriptionstatus', { requiredLevel: 'required' }),
+      currency(),
+      amount('stc_Amount', 'Amount per Period'),
+      choice('stc_Interval', 'Billing Interval', 'stc_billinginterval'),
+      integer('stc_IntervalCount', 'Interval Count', { minValue: 1, maxValue: 1000 }),
+      dateTime('stc_CurrentPeriodStart', 'Current Period Start'),
+      dateTime('stc_CurrentPeriodEnd', 'Current Period End'),
+      yesNo('stc_CancelAtPeriodEnd', 'Cancel at Period End'),
+      dateTime('stc_CanceledAt', 'Canceled At'),
+      dateTime('stc_EndedAt', 'Ended At'),
+      dateTime('stc_TrialEnd', 'Trial End'),
+      memo('stc_Description', 'Description', 4000),
+      text('stc_LatestInvoiceId', 'Latest Invoice Id', STRIPE_ID_LENGTH),
+      url('stc_DashboardUrl', 'Stripe Dashboard URL'),
+      stripeCreatedOn(),
+    ],
+  }),
+  customTable({
+    name: 'stc_stripeinvoice',
+    schemaName: 'stc_StripeInvoice',
+    entitySetName: 'stc_stripeinvoices',
+    displayName: 'Stripe Invoice',
+    pluralName: 'Stripe Invoices',
+    description: 'A Stripe Billing invoice.',
+    stripeObject: 'Invoice (in_…)',
+    columns: [
+      customer('stc_customerid', 'Customer'),
+      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+      lookup('stc_subscriptionid', 'Subscription', 'stc_subscription'),
+      choice('stc_Status', 'Status', 'stc_stripeinvoicestatus'),
+      text('stc_Number', 'Number', 100),
+      currency(),
+      amount('stc_AmountDue', 'Amount Due'),
+      amount('stc_AmountPaid', 'Amount Paid'),
+      amount('stc_AmountRemaining', 'Amount Remaining'),
+      amount('stc_Subtotal', 'Subtotal'),
+      amount('stc_Total', 'Total'),
+      dateTime('stc_PeriodStart', 'Period Start'),
+      dateTime('stc_PeriodEnd', 'Period End'),
+      dateTime('stc_DueDate', 'Due Date'),
+      url('stc_HostedInvoiceUrl', 'Hosted Invoice URL'),
+      url('stc_InvoicePdfUrl', 'Invoice PDF URL'),
+      text('stc_BillingReason', 'Billing Reason', 100),
+      text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
+      stripeCreatedOn(),
+    ],
+  }),
+  customTable({
+    name: 'stc_payout',
+    schemaName: 'stc_Payout',
+    entitySetName: 'stc_payouts',
+    displayName: 'Stripe Payout',
+    pluralName: 'Stripe Payouts',
+    description: 'A payout from the Stripe balance to a bank account or card.',
+    stripeObject: 'Payout (po_…)',
+    columns: [
+      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
+      currency(),
+      dateOnly('stc_ArrivalDate', 'Arrival Date'),
+      choice('stc_Status', 'Status', 'stc_payoutstatus', { requiredLevel: 'required' }),
+      choice('stc_ReconciliationStatus', 'Reconciliation Status', 'stc_reconciliationstatus'),
+      choice('stc_Method', 'Method', 'stc_payoutmethod'),
+      choice('stc_Type', 'Type', 'stc_payouttype'),
+      yesNo('stc_Automatic', 'Automatic'),
+      text('stc_FailureCode', 'Failure Code', 100),
+      memo('stc_FailureMessage', 'Failure Message', 2000),
+      text('stc_StatementDescriptor', 'Statement Descriptor', 100),
+      text('stc_StripeBalanceTransactionId', 'Balance Transaction Id', STRIPE_ID_LENGTH),
+      dateTime('stc_ReconciledOn', 'Reconciled On'),
+      stripeCreatedOn(),
+    ],
+  }),
+  customTable({
+    name: 'stc_balancetransaction',
+    schemaName: 'stc_BalanceTransaction',
+    entitySetName: 'stc_balancetransactions',
+    displayName: 'Stripe Balance Transaction',
+    pluralName: 'Stripe Balance Transactions',
+    description: 'A movement of funds in the Stripe balance, settled by a payout.',
+    stripeObject: 'BalanceTransaction (txn_…)',
+    columns: [
+      lookup('stc_payoutid', 'Payout', 'stc_payout'),
+      // Strings, not choices: Stripe adds types and categories, and an unknown one must not fail a payout.
+      text('stc_Type', 'Type', 100, { requiredLevel: 'required' }),
+      text('stc_ReportingCategory', 'Reporting Category', 100, { requiredLevel: 'required' }),
+      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
+      amount('stc_Fee', 'Fee'),
+      amount('stc_Net', 'Net'),
+      currency(),
+      decimal('stc_ExchangeRate', 'Exchange Rate', 10, { minValue: 0, maxValue: 100000000000 }),
+      text('stc_SourceId', 'Source Id', STRIPE_ID_LENGTH),
+      choice('stc_Status', 'Status', 'stc_balancestatus'),
+      dateTime('stc_AvailableOn', 'Available On'),
+      memo('stc_Description', 'Description', 2000),
+      stripeCreatedOn(),
+    ],
+  }),
+  customTable({
+    name: 'stc_journalentry',
+    schemaName: 'stc_JournalEntry',
+    entitySetName: 'stc_journalentries',
+    displayName: 'Journal Entry',
+    pluralName: 'Journal Entries',
+    description:
+      "A payout's reconciliation: one entry per payout, balanced when its lines sum to the payout.",
+    columns: [
+      text('stc_StripePayoutId', 'Stripe Payout Id', STRIPE_ID_LENGTH, { requiredLevel: 'required' }),
+      lookup('stc_payoutid', 'Payout', 'stc_payout'),
+      dateOnly('stc_Date', 'Date', { requiredLevel: 'required' }),
+      currency(),
+      amount('stc_Total', 'Total', { description: 'The payout amount the lines must sum to.' }),
+      amount('stc_TotalDebit', 'Total Debit'),
+      amount('stc_TotalCredit', 'Total Credit'),
+      amount('stc_Difference', 'Difference'),
+      choice('stc_Status', 'Status', 'stc_journalstatus', { requiredLevel: 'required' }),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+      text('stc_StripeAccount', 'Stripe Account', STRIPE_ID_LENGTH),
+    ],
+    keys: [
+      {
+        logicalName: 'stc_journalentry_payout_key',
+        schemaName: 'stc_journalentry_Payout_Key',
+        displayName: 'Stripe Payout Id',
+        columns: ['stc_stripepayoutid'],
+      },
+    ],
+  }),
+  customTable({
+    name: 'stc_journalline',
+    schemaName: 'stc_JournalLine',
+    entitySetName: 'stc_journallines',
+    displayName: 'Journal Line',
+    pluralName: 'Journal Lines',
+    description: 'One debit or credit of a journal entry into a general-ledger account.',
+    columns: [
+      text('stc_LineKey', 'Line Key', 400, {
+        requiredLevel: 'required',
+        description:
+          'Stable key of the line within its payout (payout id and category), for idempotent writes.',
+      }),
+      lookup('stc_journalentryid', 'Journal Entry', 'stc_journalentry', { requiredLevel: 'required' }),
+      integer('stc_LineNumber', 'Line Number', { minValue: 0, maxValue: 100000 }),
+      text('stc_GLAccount', 'GL Account', 100, { requiredLevel: 'required' }),
+      amount('stc_Debit', 'Debit'),
+      amount('stc_Credit', 'Credit'),
+      text('stc_Category', 'Category', 100, { description: 'Stripe reporting category the line sums.' }),
+      memo('stc_Description', 'Description', 2000),
+      currency(),
+    ],
+    keys: [
+      {
+        logicalName: 'stc_journalline_linekey_key',
+        schemaName: 'stc_journalline_LineKey_Key',
+        displayName: 'Line Key',
+        columns: ['stc_linekey'],
+      },
+    ],
+  }),
+];
+
+/**
+ * Cascade behaviour of custom lookups, by `table.column`. The rest remove the link: deleting a synced row
+ * (test data, a cleanup) must not take other Stripe records with it.
+ */
+export const cascadeDeletes: Record<string, 'Cascade' | 'Restrict'> = {
+  'stc_journalline.stc_journalentryid': 'Cascade',
+};
