@@ -1,0 +1,211 @@
+/**
+ * The service's configuration: read once from environment variables, typed and validated at start.
+ * A wrong or missing variable stops the service with an error that names every offending variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const DATAVERSE_AUTH_MODES = ['client-secret', 'certificate', 'managed-identity', 'default', 'none'] as const;
+export type DataverseAuthMode = (typeof DATAVERSE_AUTH_MODES)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const required = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .trim()
+    .min(1, { error: `${name} is required` });
+const optional = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
+const envSchema = z
+  .object({
+    STRIPE_API_KEY: required('STRIPE_API_KEY'),
+    STRIPE_WEBHOOK_SECRET: required('STRIPE_WEBHOOK_SECRET')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.length > 0, { error: 'STRIPE_WEBHOOK_SECRET needs at least one secret' })
+      .refine((list) => list.every((s) => s.startsWith('whsec_')), {
+        error: 'STRIPE_WEBHOOK_SECRET: every secret starts with whsec_',
+      }),
+    /** e.g. `http://127.0.0.1:12111` for the Stripe emulator; unset for api.stripe.com. */
+    STRIPE_API_BASE: optional.pipe(z.url({ error: 'STRIPE_API_BASE must be a URL such as http://127.0.0.1:12111' }).optional()),
+    STRIPE_MAX_NETWORK_RETRIES: int(0, 2),
+    STRIPE_TIMEOUT_MS: int(1000, 30_000),
+    DATAVERSE_URL: required('DATAVERSE_URL').pipe(
+      z.url({ error: 'DATAVERSE_URL must be a URL such as https://contoso.crm.dynamics.com' }),
+    ),
+    DATAVERSE_AUTH: z.enum(DATAVERSE_AUTH_MODES, {
+      error: `DATAVERSE_AUTH must be one of ${DATAVERSE_AUTH_MODES.join(', ')}`,
+    }).default('client-secret'),
+    AZURE_TENANT_ID: optional,
+    AZURE_CLIENT_ID: optional,
+    AZURE_CLIENT_SECRET: optional,
+    AZURE_CLIENT_CERTIFICATE_PATH: optional,
+    AZURE_AUTHORITY_HOST: optional.pipe(z.url({ error: 'AZURE_AUTHORITY_HOST must be an https URL' }).optional()),
+    DATABASE_URL: optional.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL' })
+        .optional(),
+    ),
+    DATABASE_POOL_MAX: int(1, 10),
+    DATABASE_SCHEMA: optional.default('public').pipe(
+      z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'DATABASE_SCHEMA must be a lower-case SQL identifier' }),
+    ),
+    SQLITE_PATH: optional.default('data/connector.db'),
+    SQLITE_SYNCHRONOUS: z.enum(['normal', 'full'], { error: 'SQLITE_SYNCHRONOUS must be normal or full' }).default('normal'),
+    DATAVERSE_WEBHOOK_KEY: required('DATAVERSE_WEBHOOK_KEY').min(16, {
+      error: 'DATAVERSE_WEBHOOK_KEY must be at least 16 characters',
+    }),
+    DATAVERSE_WEBHOOK_HEADER: optional.default('x-stc-webhook-key'),
+    ADMIN_API_KEY: required('ADMIN_API_KEY').min(16, { error: 'ADMIN_API_KEY must be at least 16 characters' }),
+    PORT: int(0, 3000).pipe(z.number().max(65535, { error: 'PORT must be at most 65535' })),
+    HOST: optional.default('0.0.0.0'),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    WEBHOOK_MAX_BODY_BYTES: int(1024, 1_048_576),
+    WORKER_CONCURRENCY: int(0, 8),
+    WORKER_POLL_MS: int(10, 250),
+    WORKER_LEASE_MS: int(1000, 60_000),
+    HANDLER_TIMEOUT_MS: int(100, 55_000),
+    RETRY_MAX_ATTEMPTS: int(1, 10),
+    RETRY_BASE_MS: int(1, 1000),
+    RETRY_MAX_MS: int(1, 3_600_000),
+    SHUTDOWN_GRACE_MS: int(0, 20_000),
+  })
+  .superRefine((env, ctx) => {
+    const need = (name: keyof typeof env, why: string) => {
+      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required ${why}` });
+    };
+    const why = `when DATAVERSE_AUTH=${env.DATAVERSE_AUTH}`;
+    if (env.DATAVERSE_AUTH === 'client-secret') {
+      need('AZURE_TENANT_ID', why);
+      need('AZURE_CLIENT_ID', why);
+      need('AZURE_CLIENT_SECRET', why);
+    }
+    if (env.DATAVERSE_AUTH === 'certificate') {
+      need('AZURE_TENANT_ID', why);
+      need('AZURE_CLIENT_ID', why);
+      need('AZURE_CLIENT_CERTIFICATE_PATH', why);
+    }
+    if (env.AZURE_AUTHORITY_HOST && !env.AZURE_AUTHORITY_HOST.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['AZURE_AUTHORITY_HOST'], message: 'AZURE_AUTHORITY_HOST must be an https URL (MSAL refuses http)' });
+    }
+    if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: 'RETRY_MAX_MS must be at least RETRY_BASE_MS' });
+    }
+  });
+
+export type StoreConfig =
+  | { engine: 'postgres'; databaseUrl: string; schema?: string; poolMax?: number }
+  | { engine: 'sqlite'; path: string; synchronous?: 'normal' | 'full' };
+
+export interface ServiceConfig {
+  stripe: {
+    apiKey: string;
+    webhookSecrets: string[];
+    /** Host, port and protocol of STRIPE_API_BASE, for the SDK (`undefined` means api.stripe.com). */
+    api?: { host: string; port: number; protocol: 'http' | 'https' };
+    maxNetworkRetries: number;
+    timeoutMs: number;
+  };
+  dataverse: {
+    url: string;
+    auth: DataverseAuthMode;
+    tenantId?: string;
+    clientId?: string;
+    clientSecret?: string;
+    clientCertificatePath?: string;
+    authorityHost?: string;
+    webhookKey: string;
+    webhookHeader: string;
+  };
+  store: StoreConfig;
+  http: { port: number; host: string; adminApiKey: string; maxBodyBytes: number };
+  logLevel: (typeof LOG_LEVELS)[number];
+  worker: WorkerSettings;
+}
+
+export interface WorkerSettings {
+  /** Events processed at once by this process; 0 runs intake only. */
+  concurrency: number;
+  pollMs: number;
+  leaseMs: number;
+  handlerTimeoutMs: number;
+  retry: RetrySettings;
+  shutdownGraceMs: number;
+}
+
+export interface RetrySettings {
+  /** Attempts in all (the first included) before a transient failure is dead-lettered. */
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee service/.env.example.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration; throws a `ConfigError` that lists every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '');
+      return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const e = parsed.data;
+  return {
+    stripe: {
+      apiKey: e.STRIPE_API_KEY,
+      webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
+      api: e.STRIPE_API_BASE ? stripeApiBase(e.STRIPE_API_BASE) : undefined,
+      maxNetworkRetries: e.STRIPE_MAX_NETWORK_RETRIES,
+      timeoutMs: e.STRIPE_TIMEOUT_MS,
+    },
+    dataverse: {
+      url: e.DATAVERSE_URL,
+      auth: e.DATAVERSE_AUTH,
+      tenantId: e.AZURE_TENANT_ID,
+      clientId: e.AZURE_CLIENT_ID,
+      clientSecret: e.AZURE_CLIENT_SECRET,
+      clientCertificatePath: e.AZURE_CLIENT_CERTIFICATE_PATH,
+      authorityHost: e.AZURE_AUTHORITY_HOST,
+      webhookKey: e.DATAVERSE_WEBHOOK_KEY,
+      webhookHeader: e.DATAVERSE_WEBHOOK_HEADER.toLowerCase(),
+    },
+    store: e.DATABASE_URL
+      ? { engine: 'postgres', databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolMax: e.DATABASE_POOL_MAX }
+      : { engine: 'sqlite', path: path.resolve(cwd, e.SQLITE_PATH), synchronous: e.SQLITE_SYNCHRONOUS },
+    http: { port: e.PORT, host: e.HOST, adminApiKey: e.ADMIN_API_KEY, maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES },
+    logLevel: e.LOG_LEVEL,
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      pollMs: e.WORKER_POLL_MS,
+      leaseMs: e.WORKER_LEASE_MS,
+      handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
+      retry: { maxAttempts: e.RETRY_MAX_ATTEMPTS, baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+  };
+}
+
+function stripeApiBase(base: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const url = new URL(base);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
+}

@@ -1,0 +1,94 @@
+/**
+ * Versioned schema migrations, one list for both engines (each step in its two dialects). A step is never
+ * edited once released: add a new one. Applied versions are recorded in `schema_migrations`.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+const inbox = (dialect: 'sqlite' | 'postgres') => {
+  const id = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+  const ref = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return `
+CREATE TABLE inbox (
+  id ${id},
+  source TEXT NOT NULL,
+  account TEXT NOT NULL DEFAULT '',
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  object_id TEXT NOT NULL DEFAULT '',
+  event_created BIGINT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  lease_owner TEXT,
+  lease_expires_at BIGINT,
+  last_error TEXT,
+  last_error_code TEXT,
+  received_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  CONSTRAINT inbox_event_unique UNIQUE (source, account, event_id)
+);
+CREATE INDEX inbox_pending ON inbox (id) WHERE status = 'pending';
+CREATE INDEX inbox_lease ON inbox (lease_expires_at) WHERE status = 'processing';
+-- The invariant behind per-object ordering: one event of an object in flight, whatever the claim logic does.
+CREATE UNIQUE INDEX inbox_one_in_flight_per_object ON inbox (source, account, object_id)
+  WHERE status = 'processing' AND object_id <> '';
+
+CREATE TABLE attempts (
+  id ${id},
+  inbox_id ${ref} NOT NULL REFERENCES inbox (id),
+  attempt INTEGER NOT NULL,
+  worker TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  outcome TEXT NOT NULL,
+  error TEXT,
+  error_code TEXT
+);
+CREATE INDEX attempts_inbox ON attempts (inbox_id);
+
+CREATE TABLE dead_letters (
+  id ${id},
+  inbox_id ${ref} NOT NULL REFERENCES inbox (id),
+  error TEXT NOT NULL,
+  error_code TEXT,
+  attempts INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  resolved_at BIGINT,
+  resolution TEXT
+);
+CREATE INDEX dead_letters_open ON dead_letters (id) WHERE resolved_at IS NULL;
+
+CREATE TABLE cursors (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE object_versions (
+  source TEXT NOT NULL,
+  account TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  event_created BIGINT NOT NULL,
+  event_id TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (source, account, object_id)
+);
+`;
+};
+
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: 'inbox, attempts, dead letters, cursors, object versions', sqlite: inbox('sqlite'), postgres: inbox('postgres') },
+];
+
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at BIGINT NOT NULL
+)`;

@@ -1,0 +1,98 @@
+/** Row ↔ record mapping shared by both engines (columns are snake_case; pg returns BIGINT as numbers here). */
+import type { AttemptRecord, DeadLetter, EventSource, EventStatus, InboxEvent } from './types';
+
+export type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export const INBOX_COLUMNS =
+  'id, source, account, event_id, type, object_id, event_created, payload, status, attempts, next_attempt_at, ' +
+  'lease_owner, lease_expires_at, last_error, last_error_code, received_at, updated_at';
+
+export function toInboxEvent(r: Row): InboxEvent {
+  return {
+    id: num(r.id),
+    source: r.source as EventSource,
+    account: String(r.account),
+    eventId: String(r.event_id),
+    type: String(r.type),
+    objectId: String(r.object_id),
+    eventCreatedMs: num(r.event_created),
+    payload: String(r.payload),
+    status: r.status as EventStatus,
+    attempts: num(r.attempts),
+    nextAttemptAtMs: num(r.next_attempt_at),
+    leaseOwner: strOrNull(r.lease_owner),
+    leaseExpiresAtMs: numOrNull(r.lease_expires_at),
+    lastError: strOrNull(r.last_error),
+    lastErrorCode: strOrNull(r.last_error_code),
+    receivedAtMs: num(r.received_at),
+    updatedAtMs: num(r.updated_at),
+  };
+}
+
+export const DEAD_LETTER_SELECT = `SELECT d.id, d.inbox_id, i.source, i.account, i.event_id, i.type, i.object_id,
+  d.error, d.error_code, d.attempts, d.created_at, d.resolved_at, d.resolution, i.payload
+  FROM dead_letters d JOIN inbox i ON i.id = d.inbox_id`;
+
+export function toDeadLetter(r: Row): DeadLetter {
+  return {
+    id: num(r.id),
+    inboxId: num(r.inbox_id),
+    source: r.source as EventSource,
+    account: String(r.account),
+    eventId: String(r.event_id),
+    type: String(r.type),
+    objectId: String(r.object_id),
+    error: String(r.error),
+    errorCode: strOrNull(r.error_code),
+    attempts: num(r.attempts),
+    createdAtMs: num(r.created_at),
+    resolvedAtMs: numOrNull(r.resolved_at),
+    resolution: (r.resolution ?? null) as DeadLetter['resolution'],
+  };
+}
+
+export function toAttempt(r: Row): AttemptRecord {
+  return {
+    attempt: num(r.attempt),
+    worker: String(r.worker),
+    startedAtMs: num(r.started_at),
+    finishedAtMs: num(r.finished_at),
+    outcome: r.outcome as AttemptRecord['outcome'],
+    error: strOrNull(r.error),
+    errorCode: strOrNull(r.error_code),
+  };
+}
+
+/** Key of the object an event is about; null when the event names no object (no serialisation needed). */
+export function objectKey(source: string, account: string, objectId: string): string | null {
+  return objectId === '' ? null : `${source}|${account}|${objectId}`;
+}
+
+/** Keeps the first candidate of each object that has no event in flight, up to `limit`. */
+export function pickClaimable<T extends { source: string; account: string; objectId: string; eventCreatedMs: number; eventId: string }>(
+  candidates: T[],
+  busy: Set<string>,
+  limit: number,
+): T[] {
+  // Of several due events of one object, the oldest goes first: the others wait for it.
+  const oldest = new Map<string, T>();
+  for (const c of candidates) {
+    const key = objectKey(c.source, c.account, c.objectId);
+    if (key === null || busy.has(key)) continue;
+    const seen = oldest.get(key);
+    if (!seen || c.eventCreatedMs < seen.eventCreatedMs || (c.eventCreatedMs === seen.eventCreatedMs && c.eventId < seen.eventId)) {
+      oldest.set(key, c);
+    }
+  }
+  const picked: T[] = [];
+  for (const c of candidates) {
+    if (picked.length >= limit) break;
+    const key = objectKey(c.source, c.account, c.objectId);
+    if (key === null || oldest.get(key) === c) picked.push(c);
+  }
+  return picked;
+}

@@ -1,0 +1,148 @@
+/**
+ * The durable integration ledger: one interface, two engines (SQLite embedded, PostgreSQL for replicas).
+ * Times are milliseconds since the epoch. `account` is the Stripe Connect account id, or '' for the platform.
+ */
+
+export type EventSource = 'stripe' | 'dataverse';
+
+/**
+ * - `pending`: waiting for a worker (first try or a retry at `nextAttemptAt`);
+ * - `processing`: claimed by `leaseOwner` until `leaseExpiresAt`;
+ * - `applied`, `superseded` (an older event than the object's last applied one), `ignored` (no handler);
+ * - `dead`: in the dead-letter queue; `discarded`: dropped from it by an operator.
+ */
+export type EventStatus = 'pending' | 'processing' | 'applied' | 'superseded' | 'ignored' | 'dead' | 'discarded';
+
+export interface NewInboxEvent {
+  source: EventSource;
+  account: string;
+  eventId: string;
+  type: string;
+  /** The object the event is about (its events are applied one at a time, in order); '' when none. */
+  objectId: string;
+  /** When the platform created the event; the ordering stamp. */
+  eventCreatedMs: number;
+  /** The event as received (raw JSON text). */
+  payload: string;
+  status: 'pending' | 'ignored';
+  receivedAtMs: number;
+}
+
+export interface InboxEvent extends Omit<NewInboxEvent, 'status'> {
+  id: number;
+  status: EventStatus;
+  attempts: number;
+  nextAttemptAtMs: number;
+  leaseOwner: string | null;
+  leaseExpiresAtMs: number | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+  updatedAtMs: number;
+}
+
+export interface ObjectStamp {
+  eventCreatedMs: number;
+  eventId: string;
+}
+
+export type EventOutcome =
+  | { kind: 'applied' }
+  | { kind: 'superseded'; by: ObjectStamp }
+  | { kind: 'retry'; error: string; code: string | null; nextAttemptAtMs: number }
+  | { kind: 'dead'; error: string; code: string | null };
+
+export interface CompletedAttempt {
+  event: InboxEvent;
+  owner: string;
+  outcome: EventOutcome;
+  startedAtMs: number;
+  finishedAtMs: number;
+  /** Stamp the object's ordering version (Stripe events); done in the same transaction as the outcome. */
+  stampObject: boolean;
+}
+
+export interface DeadLetter {
+  id: number;
+  inboxId: number;
+  source: EventSource;
+  account: string;
+  eventId: string;
+  type: string;
+  objectId: string;
+  error: string;
+  /** The platform's code: Dataverse `0x8006…`, Stripe `code`, … */
+  errorCode: string | null;
+  attempts: number;
+  createdAtMs: number;
+  resolvedAtMs: number | null;
+  resolution: 'retried' | 'discarded' | null;
+}
+
+export interface DeadLetterDetail extends DeadLetter {
+  payload: string;
+  history: AttemptRecord[];
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  worker: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  outcome: EventOutcome['kind'];
+  error: string | null;
+  errorCode: string | null;
+}
+
+export interface QueueDepth {
+  pending: number;
+  processing: number;
+  dead: number;
+}
+
+export interface ClaimRequest {
+  owner: string;
+  limit: number;
+  leaseMs: number;
+  nowMs?: number;
+}
+
+export interface Store {
+  readonly engine: 'sqlite' | 'postgres';
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Resolves when the store answers a trivial query. */
+  ping(): Promise<void>;
+
+  /** Durably records a received event; `false` when (source, account, eventId) was already there. */
+  insertEvent(event: NewInboxEvent): Promise<boolean>;
+  findEvent(source: EventSource, account: string, eventId: string): Promise<InboxEvent | null>;
+  getEvent(id: number): Promise<InboxEvent | null>;
+
+  /**
+   * Claims due events for `owner`: at most one in flight per (source, account, objectId) across every
+   * process sharing the store; leases that expired are taken back first (their worker died).
+   */
+  claimEvents(request: ClaimRequest): Promise<InboxEvent[]>;
+  /** Pushes the lease of events this owner still holds. */
+  extendLeases(owner: string, ids: number[], leaseExpiresAtMs: number): Promise<void>;
+  /** Gives claimed events back unprocessed (shutdown); the claim does not count as an attempt. */
+  releaseEvents(owner: string, ids: number[]): Promise<void>;
+  /**
+   * Records an attempt's outcome, moves the object's stamp (when asked) and dead-letters, atomically.
+   * `false` when the lease was lost (another worker took the event back): nothing is written.
+   */
+  completeEvent(attempt: CompletedAttempt): Promise<boolean>;
+  getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null>;
+
+  listDeadLetters(options?: { limit?: number; offset?: number; includeResolved?: boolean }): Promise<DeadLetter[]>;
+  getDeadLetter(id: number): Promise<DeadLetterDetail | null>;
+  /** Queues the event again (attempts reset); `false` when there is no unresolved dead letter `id`. */
+  retryDeadLetter(id: number, nowMs?: number): Promise<boolean>;
+  discardDeadLetter(id: number, nowMs?: number): Promise<boolean>;
+
+  queueDepth(): Promise<QueueDepth>;
+  getCursor(name: string): Promise<string | null>;
+  setCursor(name: string, value: string): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,93 @@
+/**
+ * Test support: the store engines every store-backed suite runs against. PostgreSQL needs
+ * STC_TEST_DATABASE_URL; without it its suites are skipped with a clear reason, unless STC_REQUIRE_POSTGRES=1
+ * (CI), where a missing database fails the run instead.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createPostgresStore, createSqliteStore, type Store } from '../store';
+
+export interface TestEngine {
+  name: 'sqlite' | 'postgres';
+  /** Why the engine is unavailable, or null. */
+  skipReason: string | null;
+  /** A fresh, migrated, empty store, plus a factory for more connections to the same database. */
+  open(): Promise<TestDatabase>;
+}
+
+export interface TestDatabase {
+  store: Store;
+  /** Another store (separate connections) on the same database, as a second process would have. */
+  connect(): Promise<Store>;
+  /** Environment variables that point a child service process at this database. */
+  env: Record<string, string>;
+  destroy(): Promise<void>;
+}
+
+const postgresUrl = process.env.STC_TEST_DATABASE_URL;
+if (!postgresUrl && process.env.STC_REQUIRE_POSTGRES === '1') {
+  throw new Error('STC_REQUIRE_POSTGRES=1 but STC_TEST_DATABASE_URL is not set: the PostgreSQL suites cannot run');
+}
+
+export const sqliteEngine: TestEngine = {
+  name: 'sqlite',
+  skipReason: null,
+  async open() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-store-'));
+    const file = path.join(dir, 'connector.db');
+    const store = createSqliteStore({ path: file });
+    await store.migrate();
+    const extra: Store[] = [];
+    return {
+      store,
+      env: { SQLITE_PATH: file },
+      async connect() {
+        const other = createSqliteStore({ path: file });
+        await other.migrate();
+        extra.push(other);
+        return other;
+      },
+      async destroy() {
+        for (const s of [store, ...extra]) await s.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+export const postgresEngine: TestEngine = {
+  name: 'postgres',
+  skipReason: postgresUrl ? null : 'PostgreSQL tests skipped: set STC_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)',
+  async open() {
+    if (!postgresUrl) throw new Error(this.skipReason ?? 'no database');
+    const schema = `stc_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
+    const store = createPostgresStore({ connectionString: postgresUrl, schema });
+    await store.migrate();
+    const extra: Store[] = [];
+    return {
+      store,
+      env: { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema },
+      async connect() {
+        const other = createPostgresStore({ connectionString: postgresUrl, schema });
+        await other.migrate();
+        extra.push(other);
+        return other;
+      },
+      async destroy() {
+        for (const s of [store, ...extra]) await s.close();
+        const admin = new Client({ connectionString: postgresUrl });
+        await admin.connect();
+        try {
+          await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        } finally {
+          await admin.end();
+        }
+      },
+    };
+  },
+};
+
+export const testEngines: TestEngine[] = [sqliteEngine, postgresEngine];
