@@ -1,2 +1,3 @@
 export * from './model/types';
 export * from './model';
+export * from './generated/rows';
