@@ -25,9 +25,14 @@ export function optionSetOf(model: TableModel, column: ChoiceColumn): OptionSet 
   return set;
 }
 
-/** Labels are matched exactly, then ignoring case, spaces and underscores ("partially_refunded" → "Partially Refunded"). */
+/**
+ * An option by Stripe's spelling (`externalValue`, e.g. `requires_capture`) or its label, exactly; then by
+ * label ignoring case, spaces and underscores ("partially_refunded" → "Partially Refunded").
+ */
 function optionByLabel(set: OptionSet, label: string): number | undefined {
-  const exact = set.options.find((option) => option.label === label);
+  const exact = set.options.find(
+    (option) => (option as { externalValue?: string }).externalValue === label || option.label === label,
+  );
   if (exact) return exact.value;
   const loose = (text: string) => text.toLowerCase().replace(/[\s_-]+/g, '');
   const wanted = loose(label);

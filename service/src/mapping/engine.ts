@@ -42,6 +42,8 @@ export interface PendingLink {
   id?: string;
   /** Otherwise the row of a target table whose `column` equals `value`. */
   match?: { column: string; value: string };
+  /** `match` is the target's alternate key and the row is known to exist: bind by key, no read. */
+  byKey?: boolean;
 }
 
 export interface MappedRow {
@@ -63,6 +65,8 @@ interface CompiledColumn {
   constant?: unknown;
   map?: Record<string, Literal>;
   default?: Literal;
+  /** Coerced at load. */
+  fallback?: unknown;
   required: boolean;
   truncate: boolean;
 }
@@ -71,6 +75,7 @@ interface CompiledLink {
   column: string;
   targets: LinkTarget[];
   match?: string;
+  byKey: boolean;
 }
 
 export interface CompiledMapping {
@@ -258,12 +263,20 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     );
   }
 
+  const lets = Object.entries(spec.let ?? {});
+  // `( $a := (…); $b := (…); <body> )`: the values are computed once per evaluation.
+  const withLets = (body: string) =>
+    lets.length ? `(${lets.map(([letName, text]) => `$${letName} := (${text})`).join('; ')}; ${body})` : body;
+  for (const [letName, text] of lets) compileExpression(text, functions, at(`let.${letName}`));
+
   const parts: CompiledMapping['compiled']['parts'] = [];
   const sections: Record<'k' | 'c' | 'l', string[]> = { k: [], c: [], l: [] };
   const addPart = (section: 'k' | 'c' | 'l', partName: string, text: string, location: MappingErrorLocation, field?: 'id' | 'value') => {
-    const expression = compileExpression(text, functions, location);
+    // Parsed alone to check its shape, and with the mapping's `let` values to evaluate.
+    const alone = compileExpression(text, functions, location);
+    const expression = compileExpression(withLets(`(${text})`), functions, location);
     parts.push({ section, name: partName, field, expression });
-    return expression;
+    return alone;
   };
 
   for (const [columnName, text] of Object.entries(spec.key)) {
@@ -295,6 +308,12 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     }
     if (columnSpec.default !== undefined && columnSpec.default !== null) {
       coerceAtLoad(context, column, columnSpec.default, 'the default', at(columnName));
+    }
+    if (columnSpec.fallback !== undefined) {
+      if (!columnSpec.map && !['picklist', 'state', 'status'].includes(column.type)) {
+        throw new MappingError('mapping_invalid', '`fallback` applies to a `map` or a choice column', at(columnName));
+      }
+      compiled.fallback = coerceAtLoad(context, column, columnSpec.fallback, 'the fallback', at(columnName));
     }
     if (columnSpec.map) {
       for (const [from, to] of Object.entries(columnSpec.map)) {
@@ -339,13 +358,25 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
       addPart('l', columnName, link.value, at(columnName), 'value');
       fields.push(`"value": (${link.value})`);
     }
+    if (link.byKey) {
+      const keyed = targets.every((target) =>
+        findTable(context.model, target.table)!.keys.some((key) => key.columns.length === 1 && key.columns[0] === link.match),
+      );
+      if (!keyed || targets.length !== 1) {
+        throw new MappingError(
+          'mapping_model_mismatch',
+          `\`byKey\` needs one target whose alternate key is "${link.match ?? ''}"`,
+          at(columnName),
+        );
+      }
+    }
     sections.l.push(`${JSON.stringify(columnName)}: {${fields.join(', ')}}`);
-    links.push({ column: columnName, targets, match: link.match });
+    links.push({ column: columnName, targets, match: link.match, byKey: link.byKey ?? false });
   }
 
   const combined = `{"k": {${sections.k.join(', ')}}, "c": {${sections.c.join(', ')}}, "l": {${sections.l.join(', ')}}}`;
-  const evaluator = compileExpression(combined, functions, at());
-  const when = spec.when !== undefined ? compileExpression(spec.when, functions, at('when')) : undefined;
+  const evaluator = compileExpression(withLets(combined), functions, at());
+  const when = spec.when !== undefined ? compileExpression(withLets(`(${spec.when})`), functions, at('when')) : undefined;
 
   let refresh: { expand: string[] } | null = null;
   if (spec.refresh === true) refresh = { expand: [] };
@@ -452,21 +483,33 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
 
   for (const column of mapping.compiled.columns) {
     let value: unknown = column.constant !== undefined ? column.constant : plain(result.c?.[column.name]);
-    if (column.map && column.constant === undefined) {
-      const mapKey = isMissing(value) ? undefined : String(value);
-      value = mapKey !== undefined && Object.prototype.hasOwnProperty.call(column.map, mapKey) ? column.map[mapKey] : undefined;
+    let useFallback = false;
+    if (column.map && column.constant === undefined && !isMissing(value)) {
+      const mapKey = String(value);
+      if (Object.prototype.hasOwnProperty.call(column.map, mapKey)) value = column.map[mapKey];
+      else if (column.fallback !== undefined) useFallback = true;
+      else value = undefined;
     }
-    if ((value === undefined || value === '') && column.default !== undefined) value = column.default;
+    if (isMissing(value) && column.default !== undefined) value = column.default;
     if (isMissing(value) && column.required) {
       throw new MappingError('mapping_required_missing', `required value is missing for ${objectId}`, at(column.name));
     }
     if (value === undefined) continue;
+    if (useFallback) {
+      row[column.name] = column.fallback;
+      continue;
+    }
     try {
       row[column.name] = toColumnValue(mapping.compiled.model, column.column, value, {
         truncate: column.truncate,
       });
     } catch (error) {
       if (!(error instanceof ColumnValueError)) throw error;
+      const isChoice = ['picklist', 'state', 'status'].includes(column.column.type);
+      if (column.fallback !== undefined && isChoice) {
+        row[column.name] = column.fallback;
+        continue;
+      }
       throw new MappingError('mapping_failed', `${error.message} (for ${objectId})`, at(column.name));
     }
   }
@@ -492,7 +535,10 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
       }
       pending.id = id;
     }
-    if (link.match && !isMissing(matchValue)) pending.match = { column: link.match, value: String(matchValue) };
+    if (link.match && !isMissing(matchValue)) {
+      pending.match = { column: link.match, value: String(matchValue) };
+      if (link.byKey) pending.byKey = true;
+    }
     if (pending.id || pending.match) links.push(pending);
   }
 

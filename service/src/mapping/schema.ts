@@ -11,6 +11,7 @@
  *   payment_intent:                   # the mapping's name, used in errors and by handlers
  *     source: payment_intent          # the Stripe object type it reads
  *     refresh: { expand: [latest_charge.balance_transaction] }   # re-read from Stripe first
+ *     let: { charge: "$type(latest_charge) = 'object' ? latest_charge" }   # $charge below
  *     when: "status != 'canceled'"    # optional condition (JSONata)
  *     table: stc_payment              # Dataverse table (logical name)
  *     key: { stc_stripeid: id }       # alternate key column → expression
@@ -37,8 +38,14 @@ export const columnSpecSchema = z.union([
       value: literal.optional(),
       /** Conditional mapping: the expression's result (as text) → the column's value or option label. */
       map: z.record(z.string(), literal).optional(),
-      /** Used when the result is missing, empty, or (with `map`) not one of the map's keys. */
+      /** Used when the result is missing, null or empty. */
       default: literal.optional(),
+      /**
+       * Used when the result is present but has no place: not one of the `map`'s keys, or (for a choice
+       * column) not one of its options, e.g. a Stripe value added after this mapping was written.
+       * Without it, an unmapped key leaves the column out and an unknown option fails the event.
+       */
+      fallback: literal.optional(),
       /** Fail the event (permanently, naming the column) when there is no value. */
       required: z.boolean().optional(),
       /** Cut text longer than the column's maximum length instead of failing. */
@@ -64,6 +71,11 @@ export const linkSpecSchema = z
     match: z.string().optional(),
     /** …and the expression giving the value to find. */
     value: expression.optional(),
+    /**
+     * Bind through the alternate key (`/stc_payments(stc_stripeid='pi_1')`) without reading first. Only
+     * for a `match` column that is the target's alternate key, and a row the handler has just written.
+     */
+    byKey: z.boolean().optional(),
     description: z.string().optional(),
   })
   .strict()
@@ -79,6 +91,10 @@ export const mappingSpecSchema = z
     description: z.string().optional(),
     source: z.string().min(1),
     table: z.string().min(1),
+    /** Named values computed once per object and usable as `$name` in every expression of the mapping. */
+    let: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a `let` name is a plain identifier'), expression)
+      .optional(),
     when: expression.optional(),
     refresh: z
       .union([z.boolean(), z.object({ expand: z.array(z.string()).default([]) }).strict()])
