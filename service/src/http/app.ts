@@ -1,0 +1,234 @@
+/**
+ * The Koa application: webhooks in, health, metrics and the dead-letter admin API. `createApp` builds it
+ * without listening (tests drive `app.callback()`). The web layer verifies, stores and answers; the work
+ * happens in the worker pool.
+ */
+import Router from '@koa/router';
+import Koa from 'koa';
+import getRawBody from 'raw-body';
+import type { Logger } from '../log';
+import { parseDataverseWebhook, verifyStripeWebhook, WebhookRejection } from '../intake';
+import type { EventSource, Store } from '../store';
+import type { EventHandler } from '../sync/types';
+import { createHandlerRouter } from '../worker/routing';
+import { constantTimeKeyCheck, presentedAdminKey } from './auth';
+import { createMetrics, type Metrics } from './metrics';
+
+export interface AppDeps {
+  store: Store;
+  logger: Logger;
+  /** Handlers decide which event types are queued; the others are recorded as `ignored`. */
+  handlers: readonly EventHandler[];
+  /** Every `whsec_…` secret accepted (several during rotation). */
+  stripeWebhookSecrets: readonly string[];
+  dataverseWebhook: { key: string; header?: string };
+  adminApiKey: string;
+  metrics?: Metrics;
+  /** Largest webhook body accepted, in bytes (413 beyond); default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Called after a new event is queued: wakes idle workers of this process. */
+  onEventQueued?: () => void;
+  now?: () => number;
+}
+
+const ACK = '{"received":true}';
+const ACK_DUPLICATE = '{"received":true,"duplicate":true}';
+const ACK_IGNORED = '{"received":true,"ignored":true}';
+
+export function createApp(deps: AppDeps): Koa {
+  const { store, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics({ store });
+  const now = deps.now ?? Date.now;
+  const limit = deps.maxBodyBytes ?? 1_048_576;
+  const handlerRouter = createHandlerRouter(deps.handlers);
+  const secrets = [...deps.stripeWebhookSecrets];
+  const isDataverseKey = constantTimeKeyCheck(deps.dataverseWebhook.key);
+  const dataverseHeader = (deps.dataverseWebhook.header ?? 'x-stc-webhook-key').toLowerCase();
+  const isAdminKey = constantTimeKeyCheck(deps.adminApiKey);
+  const onQueued = deps.onEventQueued ?? (() => undefined);
+  // Labelled children bound once: no label lookup per request on the hot path.
+  const counters = (source: EventSource) => ({
+    received: metrics.received.labels(source),
+    verified: metrics.verified.labels(source),
+    duplicates: metrics.duplicates.labels(source),
+  });
+  const stripeCounters = counters('stripe');
+  const dataverseCounters = counters('dataverse');
+
+  const app = new Koa();
+  app.proxy = false;
+
+  // One error middleware, first: every failure becomes a short JSON answer and one log line.
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof WebhookRejection) {
+        ctx.status = error.status;
+        ctx.body = { error: { code: error.reason, message: error.message } };
+        logger.warn({ path: ctx.path, status: error.status, reason: error.reason }, error.message);
+        return;
+      }
+      const status = (error as { status?: number }).status;
+      const expose = (error as { expose?: boolean }).expose;
+      if (status && status < 500 && expose) {
+        ctx.status = status;
+        ctx.body = { error: { code: 'bad_request', message: (error as Error).message } };
+        logger.warn({ path: ctx.path, status }, (error as Error).message);
+        return;
+      }
+      ctx.status = 500;
+      ctx.body = { error: { code: 'internal_error', message: 'Internal error; see the service log' } };
+      logger.error({ err: error, path: ctx.path, method: ctx.method }, 'request failed');
+    }
+  });
+
+  async function readBody(ctx: Koa.Context, source: EventSource): Promise<string> {
+    try {
+      return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined, encoding: 'utf8' });
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      const rejection =
+        type === 'entity.too.large'
+          ? new WebhookRejection(413, 'too_large', `Body larger than ${limit} bytes`)
+          : new WebhookRejection(400, 'malformed_json', 'Could not read the request body');
+      metrics.rejected.inc({ source, reason: rejection.reason });
+      throw rejection;
+    }
+  }
+
+  const router = new Router();
+
+  router.post('/webhooks/stripe', async (ctx) => {
+    stripeCounters.received.inc();
+    const payload = await readBody(ctx, 'stripe');
+    const receivedAtMs = now();
+    let record;
+    try {
+      record = verifyStripeWebhook(payload, ctx.get('stripe-signature') || undefined, secrets, receivedAtMs).record;
+    } catch (error) {
+      if (error instanceof WebhookRejection) metrics.rejected.inc({ source: 'stripe', reason: error.reason });
+      throw error;
+    }
+    stripeCounters.verified.inc();
+    const queued = handlerRouter.route(record.type) !== null;
+    // Stored (committed) before the 2xx: an acknowledged event is never lost.
+    const inserted = await store.insertEvent({ ...record, status: queued ? 'pending' : 'ignored', receivedAtMs });
+    ctx.type = 'application/json';
+    if (!inserted) {
+      stripeCounters.duplicates.inc();
+      logger.debug({ eventId: record.eventId, account: record.account, type: record.type }, 'duplicate event acknowledged');
+      ctx.body = ACK_DUPLICATE;
+      return;
+    }
+    if (queued) onQueued();
+    ctx.body = queued ? ACK : ACK_IGNORED;
+  });
+
+  router.post('/webhooks/dataverse', async (ctx) => {
+    dataverseCounters.received.inc();
+    const key = ctx.get(dataverseHeader);
+    if (!isDataverseKey(key || undefined)) {
+      const rejection = key
+        ? new WebhookRejection(401, 'bad_key', 'Wrong webhook key')
+        : new WebhookRejection(401, 'missing_key', `Missing ${dataverseHeader} header`);
+      metrics.rejected.inc({ source: 'dataverse', reason: rejection.reason });
+      throw rejection;
+    }
+    const payload = await readBody(ctx, 'dataverse');
+    const receivedAtMs = now();
+    let record;
+    try {
+      record = parseDataverseWebhook(payload, receivedAtMs);
+    } catch (error) {
+      if (error instanceof WebhookRejection) metrics.rejected.inc({ source: 'dataverse', reason: error.reason });
+      throw error;
+    }
+    dataverseCounters.verified.inc();
+    const queued = handlerRouter.route(record.type) !== null;
+    const inserted = await store.insertEvent({ ...record, status: queued ? 'pending' : 'ignored', receivedAtMs });
+    const log = logger.child({ eventId: record.eventId, source: 'dataverse', type: record.type });
+    if (!inserted) dataverseCounters.duplicates.inc();
+    else if (queued) onQueued();
+    log.info({ duplicate: !inserted, queued }, 'Dataverse event received');
+    ctx.type = 'application/json';
+    ctx.body = !inserted ? ACK_DUPLICATE : queued ? ACK : ACK_IGNORED;
+  });
+
+  router.get('/healthz', async (ctx) => {
+    try {
+      await store.ping();
+      ctx.body = { status: 'ok', store: store.engine };
+    } catch (error) {
+      logger.error({ err: error }, 'health check: store unreachable');
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', store: store.engine };
+    }
+  });
+
+  // Everything below needs the admin key.
+  const requireAdmin: Koa.Middleware = async (ctx, next) => {
+    if (!isAdminKey(presentedAdminKey(ctx.headers))) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.body = { error: { code: 'unauthorized', message: 'Send the admin API key as "Authorization: Bearer <key>"' } };
+      return;
+    }
+    await next();
+  };
+
+  router.get('/metrics', requireAdmin, async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+
+  const idParam = (ctx: Koa.Context): number => {
+    const id = Number(ctx.params.id);
+    if (!Number.isSafeInteger(id) || id <= 0) ctx.throw(400, 'Dead letter id must be a positive integer');
+    return id;
+  };
+
+  router.get('/admin/dead-letters', requireAdmin, async (ctx) => {
+    const limit = Math.min(Math.max(Number(ctx.query.limit ?? 100) || 100, 1), 1000);
+    const offset = Math.max(Number(ctx.query.offset ?? 0) || 0, 0);
+    const includeResolved = ctx.query.all === 'true' || ctx.query.all === '1';
+    ctx.body = { deadLetters: await store.listDeadLetters({ limit, offset, includeResolved }) };
+  });
+
+  router.get('/admin/dead-letters/:id', requireAdmin, async (ctx) => {
+    const letter = await store.getDeadLetter(idParam(ctx));
+    if (!letter) {
+      ctx.status = 404;
+      ctx.body = { error: { code: 'not_found', message: `No dead letter ${ctx.params.id}` } };
+      return;
+    }
+    ctx.body = { ...letter, payload: JSON.parse(letter.payload) };
+  });
+
+  router.post('/admin/dead-letters/:id/retry', requireAdmin, async (ctx) => {
+    const id = idParam(ctx);
+    if (!(await store.retryDeadLetter(id))) {
+      ctx.status = 404;
+      ctx.body = { error: { code: 'not_found', message: `No open dead letter ${id}` } };
+      return;
+    }
+    logger.info({ deadLetterId: id }, 'dead letter queued again by an operator');
+    onQueued();
+    ctx.body = { id, resolution: 'retried' };
+  });
+
+  router.delete('/admin/dead-letters/:id', requireAdmin, async (ctx) => {
+    const id = idParam(ctx);
+    if (!(await store.discardDeadLetter(id))) {
+      ctx.status = 404;
+      ctx.body = { error: { code: 'not_found', message: `No open dead letter ${id}` } };
+      return;
+    }
+    logger.info({ deadLetterId: id }, 'dead letter discarded by an operator');
+    ctx.body = { id, resolution: 'discarded' };
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
