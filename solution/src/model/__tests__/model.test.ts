@@ -203,6 +203,35 @@ describe('table model integrity', () => {
     }
   });
 
+  it('uses each local option set in one column only, as Dataverse names local sets per column', () => {
+    const uses = new Map<string, string[]>();
+    for (const table of model.tables) {
+      for (const column of table.columns) {
+        if (column.type !== 'picklist' || column.standard) continue;
+        uses.set(column.optionSet, [
+          ...(uses.get(column.optionSet) ?? []),
+          `${table.logicalName}.${column.logicalName}`,
+        ]);
+      }
+    }
+    for (const [name, columns] of uses) {
+      if (!getOptionSet(name)?.global)
+        expect({ name, columns: columns.length }).toEqual({ name, columns: 1 });
+    }
+  });
+
+  it('keeps names within the 50 characters Dataverse allows', () => {
+    for (const table of model.tables) {
+      for (const name of [
+        table.logicalName,
+        ...table.columns.map((c) => c.logicalName),
+        ...table.keys.map((k) => k.logicalName),
+      ]) {
+        expect(name.length).toBeLessThanOrEqual(50);
+      }
+    }
+  });
+
   it('keeps column sizes within what Dataverse allows', () => {
     for (const table of model.tables) {
       for (const column of table.columns) {

@@ -1,0 +1,116 @@
+import { XMLParser } from 'fast-xml-parser';
+import { model } from '../../model';
+import { customizationsXml } from '../customizations';
+import { validateCustomizationsXml } from '../validate';
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+});
+const xml = customizationsXml(model);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const doc: any = parser.parse(xml);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const entities: any[] = doc.ImportExportXml[0].Entities[0].Entity;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const entity = (schemaName: string): any =>
+  entities.find((e) => e.Name[0]['#text'] === schemaName).EntityInfo[0].entity[0];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const attribute = (schemaName: string, logicalName: string): any =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  entity(schemaName).attributes[0].attribute.find((a: any) => a.LogicalName[0] === logicalName);
+
+describe('customizations.xml from the table model', () => {
+  it('validates against the solution schema with xmllint, without errors or warnings', () => {
+    const result = validateCustomizationsXml(xml);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('reports an element of ours the schema does not know as an error', () => {
+    const broken = xml.replace(
+      '<EntitySetName>stc_payments</EntitySetName>',
+      '<EntitySetNam>stc_payments</EntitySetNam>',
+    );
+    const result = validateCustomizationsXml(broken);
+    expect(result.valid).toBe(false);
+    expect(result.errors.join('\n')).toMatch(/EntitySetNam/);
+  });
+
+  it('treats an element newer than the 2090 schema as a warning only', () => {
+    const newer = xml.replace(
+      '<IsDataSourceSecret>0</IsDataSourceSecret>',
+      '<IsDataSourceSecret>0</IsDataSourceSecret><IsSearchable>1</IsSearchable>',
+    );
+    const result = validateCustomizationsXml(newer);
+    expect(result.valid).toBe(true);
+    expect(result.warnings.join('\n')).toMatch(/IsSearchable/);
+  });
+
+  it('declares every custom table with its entity set, columns and Stripe id key', () => {
+    for (const table of model.tables.filter((t) => !t.standard)) {
+      const info = entity(table.schemaName);
+      expect(info.EntitySetName[0]).toBe(table.entitySetName);
+      const names = info.attributes[0].attribute.map((a: { LogicalName: string[] }) => a.LogicalName[0]);
+      expect(names.sort()).toEqual(table.columns.map((c) => c.logicalName).sort());
+      const keys = (info.EntityKeys?.[0].EntityKey ?? []).map(
+        (k: { LogicalName: string[] }) => k.LogicalName[0],
+      );
+      expect(keys).toEqual(table.keys.map((k) => k.logicalName));
+    }
+    expect(attribute('stc_Payment', 'stc_stripeid').MaxLength[0]).toBe(255);
+    expect(attribute('stc_Payment', 'stc_amount').Accuracy[0]).toBe(3);
+    expect(attribute('stc_Payment', 'stc_customerid').Type[0]).toBe('customer');
+  });
+
+  it('adds only the Stripe columns and key to account and contact, leaving the tables themselves unmodified', () => {
+    for (const schemaName of ['Account', 'Contact']) {
+      const info = entity(schemaName);
+      expect(info['@unmodified']).toBe('1');
+      const names = info.attributes[0].attribute
+        .map((a: { LogicalName: string[] }) => a.LogicalName[0])
+        .sort();
+      expect(names).toEqual([
+        'stc_lasteventcreated',
+        'stc_lasteventid',
+        'stc_livemode',
+        'stc_stripeaccount',
+        'stc_stripecustomerid',
+      ]);
+      const key = info.EntityKeys[0].EntityKey[0];
+      expect(key.EntityKeyAttributes[0].AttributeName).toEqual(['stc_stripecustomerid']);
+    }
+    expect(entities.map((e) => e.Name[0]['#text'])).not.toContain('SalesOrder');
+  });
+
+  it('keeps Stripe spellings as external values of the options', () => {
+    const status = attribute('stc_Payment', 'stc_status').optionset[0];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const capture = status.options[0].option.find((o: any) => o['@ExternalValue'] === 'requires_capture');
+    expect(capture['@value']).toBe('100000004');
+    const reason = attribute('stc_Refund', 'stc_reason');
+    expect(reason.OptionSetName[0]).toBe('stc_refundreason');
+    const globals = doc.ImportExportXml[0].optionsets[0].optionset.map(
+      (o: { '@Name': string }) => o['@Name'],
+    );
+    expect(globals).toContain('stc_refundreason');
+  });
+
+  it('writes each custom relationship with the navigation property @odata.bind uses', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const relationships: any[] = doc.ImportExportXml[0].EntityRelationships[0].EntityRelationship;
+    const toAccount = relationships.find((r) => r['@Name'] === 'stc_account_payment_customerid');
+    expect(toAccount.ReferencingEntityName[0]).toBe('stc_Payment');
+    expect(toAccount.ReferencedEntityName[0]).toBe('Account');
+    const roles = toAccount.EntityRelationshipRoles[0].EntityRelationshipRole;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    expect(roles.find((r: any) => r.RelationshipRoleType[0] === 1).NavigationPropertyName[0]).toBe(
+      'stc_customerid_account',
+    );
+    expect(relationships.map((r) => r['@Name'])).not.toContain('contact_customer_accounts');
+    const lines = relationships.find((r) => r['@Name'] === 'stc_journalentry_journalline_journalentryid');
+    expect(lines.CascadeDelete[0]).toBe('Cascade');
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * customizations.xml: the table model's entities, relationships and option sets, and the solution's other
+ * components (roles, web resources, controls, the webhook endpoint and its steps), in the schema's order.
+ */
+import type { TableModel } from '../model/types';
+import { entitiesElement, globalOptionSetsElement, relationshipsElement } from './entities';
+import { el, renderDocument, text, type XmlElement } from './xml';
+
+export interface CustomizationParts {
+  roles?: XmlElement;
+  webResources?: XmlElement;
+  customControls?: XmlElement;
+  steps?: XmlElement;
+  serviceEndpoints?: XmlElement;
+}
+
+export function customizationsXml(model: TableModel, parts: CustomizationParts = {}): string {
+  const root = el(
+    'ImportExportXml',
+    { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance' },
+    entitiesElement(model),
+    parts.roles ?? el('Roles'),
+    el('Workflows'),
+    el('FieldSecurityProfiles'),
+    el('Templates'),
+    el('EntityMaps'),
+    relationshipsElement(model),
+    el('OrganizationSettings'),
+    globalOptionSetsElement(model),
+    parts.webResources ?? el('WebResources'),
+    parts.customControls ?? el('CustomControls'),
+    el('SolutionPluginAssemblies'),
+    parts.steps ?? el('SdkMessageProcessingSteps'),
+    parts.serviceEndpoints ?? el('ServiceEndpoints'),
+    el('EntityDataProviders'),
+    el('Languages', {}, text('Language', 1033)),
+  );
+  return renderDocument(root);
+}
