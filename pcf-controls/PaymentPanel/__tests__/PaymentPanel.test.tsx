@@ -1,0 +1,297 @@
+import * as React from 'react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { setIconOptions } from '@fluentui/react';
+import { PaymentPanel } from '../index';
+import { mockContext, MockContext, MockContextOptions, textProperty } from '../../__mocks__/mock-context';
+import type { IInputs } from '../generated/ManifestTypes';
+import { Payment, RefundReason, RefundRequest, RefundRequestStatus } from '../../shared/model.generated';
+import { ORDER_ID, PAYMENT_ID, paymentRow } from './fixtures';
+
+setIconOptions({ disableWarnings: true });
+
+type Options = Partial<MockContextOptions>;
+
+function contextFor(options: Options = {}): MockContext<IInputs> {
+  const parameters = {
+    boundField: textProperty('ORD-1001', options.security),
+    pollIntervalSeconds: { raw: 1 },
+  } as unknown as IInputs;
+  return mockContext(parameters, {
+    control: 'PaymentPanel',
+    entityTypeName: 'salesorder',
+    entityId: `{${ORDER_ID.toUpperCase()}}`,
+    ...options,
+  });
+}
+
+/** Mounts the control the way the platform does: init once, then updateView whenever it likes. */
+function mount(context: MockContext<IInputs>) {
+  const control = new PaymentPanel();
+  control.init(context);
+  const view = render(control.updateView(context));
+  return {
+    control,
+    rerender: () => view.rerender(control.updateView(context)),
+  };
+}
+
+function rowsOnce(context: MockContext<IInputs>, rows: Record<string, unknown>[]) {
+  context.webAPI.retrieveMultipleRecords.mockResolvedValue({ entities: rows });
+}
+
+describe('PaymentPanel states', () => {
+  it('shows a loading state until the payments arrive', async () => {
+    const context = contextFor();
+    let resolve: (value: { entities: Record<string, unknown>[] }) => void = () => undefined;
+    context.webAPI.retrieveMultipleRecords.mockReturnValue(new Promise((r) => (resolve = r)));
+    mount(context);
+    expect(screen.getByText('Loading payments…')).toBeTruthy();
+    await act(async () => resolve({ entities: [] }));
+    expect(screen.queryByText('Loading payments…')).toBeNull();
+  });
+
+  it('says so when no payment is linked to the order', async () => {
+    const context = contextFor();
+    rowsOnce(context, []);
+    mount(context);
+    expect(await screen.findByText('No Stripe payments are linked to this record.')).toBeTruthy();
+  });
+
+  it('shows the platform error and loads again on retry', async () => {
+    const context = contextFor();
+    context.webAPI.retrieveMultipleRecords
+      .mockRejectedValueOnce({
+        code: 2147746336,
+        message: 'Principal user is missing prvReadstc_payment privilege',
+      })
+      .mockResolvedValueOnce({ entities: [paymentRow()] });
+    mount(context);
+    expect(
+      await screen.findByText(
+        'The payments could not be loaded: Principal user is missing prvReadstc_payment privilege',
+      ),
+    ).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByText('USD 100.00')).toBeTruthy();
+    expect(context.webAPI.retrieveMultipleRecords).toHaveBeenCalledTimes(2);
+  });
+
+  it('lists each payment with amounts in its currency, method, mode, dispute flag and a dashboard link', async () => {
+    const context = contextFor();
+    rowsOnce(context, [
+      paymentRow({ stripeId: 'pi_test1', amount: 100, refunded: 20, fee: 3.2, net: 96.8 }),
+      paymentRow({
+        id: '22222222-2222-3333-4444-555555555555',
+        stripeId: 'pi_live1',
+        amount: 5000,
+        refunded: 0,
+        currency: 'jpy',
+        fee: 180,
+        net: 4820,
+        livemode: true,
+        account: 'acct_1Connected',
+        disputed: true,
+      }),
+    ]);
+    mount(context);
+    const testRow = await screen.findByTestId('payment-pi_test1');
+    expect(within(testRow).getByText('USD 100.00')).toBeTruthy();
+    expect(within(testRow).getByText('USD 20.00')).toBeTruthy();
+    expect(within(testRow).getByText('USD 3.20')).toBeTruthy();
+    expect(within(testRow).getByText('USD 96.80')).toBeTruthy();
+    expect(within(testRow).getByText('Visa •••• 4242')).toBeTruthy();
+    expect(within(testRow).getByText('Test mode')).toBeTruthy();
+    expect(within(testRow).getByText('Succeeded')).toBeTruthy();
+    expect(
+      within(testRow)
+        .getByRole('link', { name: 'Open payment pi_test1 in the Stripe Dashboard' })
+        .getAttribute('href'),
+    ).toBe('https://dashboard.stripe.com/test/payments/pi_test1');
+
+    const liveRow = screen.getByTestId('payment-pi_live1');
+    expect(within(liveRow).getByText('JPY 5,000')).toBeTruthy();
+    expect(within(liveRow).queryByText('Test mode')).toBeNull();
+    expect(within(liveRow).getByText('Disputed')).toBeTruthy();
+    expect(within(liveRow).getByRole('link').getAttribute('href')).toBe(
+      'https://dashboard.stripe.com/acct_1Connected/payments/pi_live1',
+    );
+    expect(within(liveRow).getByRole('button', { name: 'Refund payment pi_live1' })).toHaveProperty(
+      'disabled',
+      true,
+    );
+    expect(
+      screen.getByText('A payment of this record is disputed. Respond to the dispute in Stripe.'),
+    ).toBeTruthy();
+  });
+
+  it('sends one Web API request however often the platform calls updateView', async () => {
+    const context = contextFor();
+    rowsOnce(context, [paymentRow()]);
+    const { rerender } = mount(context);
+    await screen.findByText('USD 100.00');
+    for (let i = 0; i < 5; i++) rerender();
+    await screen.findByText('USD 100.00');
+    expect(context.webAPI.retrieveMultipleRecords).toHaveBeenCalledTimes(1);
+    const [entity, query] = context.webAPI.retrieveMultipleRecords.mock.calls[0];
+    expect(entity).toBe('stc_payment');
+    expect(query).toContain(`$filter=${Payment.lookup.salesorderid.value} eq ${ORDER_ID}`);
+    expect(query).toContain(`$expand=${Payment.toMany.stc_refundrequest_stc_paymentid}(`);
+    expect(query).toContain('$select=');
+  });
+
+  it('asks to save a new order first and sends no request', () => {
+    const context = contextFor({ entityId: undefined });
+    mount(context);
+    expect(screen.getByText('Save the record to see its Stripe payments.')).toBeTruthy();
+    expect(context.webAPI.retrieveMultipleRecords).not.toHaveBeenCalled();
+  });
+
+  it('shows a misplaced panel as a configuration problem instead of failing', async () => {
+    const context = contextFor({ entityTypeName: 'opportunity' });
+    mount(context);
+    expect(
+      await screen.findByText(/not on opportunity forms\. Ask your administrator to move it\./),
+    ).toBeTruthy();
+    expect(context.webAPI.retrieveMultipleRecords).not.toHaveBeenCalled();
+  });
+
+  it('uses a list of cards at the mobile width', async () => {
+    const context = contextFor({ width: 360 });
+    rowsOnce(context, [paymentRow()]);
+    mount(context);
+    const list = await screen.findByRole('list', { name: 'Stripe payments' });
+    expect(within(list).getByText('USD 100.00')).toBeTruthy();
+    expect(screen.queryByRole('table')).toBeNull();
+  });
+
+  it('shows German strings for a German user', async () => {
+    const context = contextFor({ languageId: 1031 });
+    rowsOnce(context, []);
+    mount(context);
+    expect(
+      await screen.findByText('Mit diesem Datensatz sind keine Stripe-Zahlungen verknüpft.'),
+    ).toBeTruthy();
+  });
+});
+
+describe('PaymentPanel refund permissions', () => {
+  it('hides Refund from a user who may not create refund requests', async () => {
+    const context = contextFor({ deniedPrivileges: ['stc_refundrequest:Create'] });
+    rowsOnce(context, [paymentRow()]);
+    mount(context);
+    await screen.findByText('USD 100.00');
+    expect(screen.queryByRole('button', { name: /Refund payment/ })).toBeNull();
+    expect(context.utils.hasEntityPrivilege).toHaveBeenCalledWith('stc_refundrequest', 1, 0);
+  });
+
+  it('disables Refund on a read-only form', async () => {
+    const context = contextFor({ isControlDisabled: true });
+    rowsOnce(context, [paymentRow()]);
+    mount(context);
+    const button = await screen.findByRole('button', { name: 'Refund payment pi_3PaymentPanel01' });
+    expect(button).toHaveProperty('disabled', true);
+  });
+
+  it('disables Refund when field security makes the column read-only', async () => {
+    const context = contextFor({ security: { editable: false, readable: true, secured: true } });
+    rowsOnce(context, [paymentRow()]);
+    mount(context);
+    const button = await screen.findByRole('button', { name: 'Refund payment pi_3PaymentPanel01' });
+    expect(button).toHaveProperty('disabled', true);
+  });
+});
+
+describe('PaymentPanel refund dialog', () => {
+  async function openDialog(context: MockContext<IInputs>) {
+    mount(context);
+    fireEvent.click(await screen.findByRole('button', { name: 'Refund payment pi_3PaymentPanel01' }));
+    return screen.findByRole('dialog');
+  }
+
+  it('offers what is still refundable and rejects more than that with the message', async () => {
+    const context = contextFor();
+    rowsOnce(context, [paymentRow({ amount: 100, refunded: 20, openRequests: [5] })]);
+    const dialog = await openDialog(context);
+    const amount = within(dialog).getByLabelText(/Amount \(USD\)/) as HTMLInputElement;
+    expect(amount.value).toBe('75');
+    fireEvent.change(amount, { target: { value: '75.01' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Request refund' }));
+    expect(
+      await within(dialog).findByText('The amount is more than can be refunded: at most USD 75.00.'),
+    ).toBeTruthy();
+    expect(context.webAPI.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('rejects an empty, a negative and an over-precise amount', async () => {
+    const context = contextFor();
+    rowsOnce(context, [paymentRow()]);
+    const dialog = await openDialog(context);
+    const amount = within(dialog).getByLabelText(/Amount \(USD\)/);
+    const submit = within(dialog).getByRole('button', { name: 'Request refund' });
+    fireEvent.change(amount, { target: { value: '' } });
+    fireEvent.click(submit);
+    expect(await within(dialog).findByText('Enter the amount to refund.')).toBeTruthy();
+    fireEvent.change(amount, { target: { value: '-3' } });
+    fireEvent.click(submit);
+    expect(await within(dialog).findByText('Enter the amount as a number, for example 12.50.')).toBeTruthy();
+    fireEvent.change(amount, { target: { value: '1.005' } });
+    fireEvent.click(submit);
+    expect(await within(dialog).findByText('USD amounts have at most 2 decimal places.')).toBeTruthy();
+    expect(context.webAPI.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('creates the refund request row and follows it until it succeeds', async () => {
+    const context = contextFor();
+    rowsOnce(context, [paymentRow({ amount: 100, refunded: 20 })]);
+    context.webAPI.createRecord.mockResolvedValue({
+      id: 'aaaaaaaa-0000-0000-0000-000000000001',
+      entityType: 'stc_refundrequest',
+    });
+    context.webAPI.retrieveRecord
+      .mockResolvedValueOnce({
+        [RefundRequest.col.status]: RefundRequestStatus.processing,
+        [`${RefundRequest.col.status}@OData.Community.Display.V1.FormattedValue`]: 'Processing',
+      })
+      .mockResolvedValueOnce({ [RefundRequest.col.status]: RefundRequestStatus.succeeded });
+    const dialog = await openDialog(context);
+    fireEvent.change(within(dialog).getByLabelText(/Amount \(USD\)/), { target: { value: '12.5' } });
+    fireEvent.change(within(dialog).getByLabelText('Note'), { target: { value: 'Damaged in transit' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Request refund' }));
+
+    await waitFor(() => expect(context.webAPI.createRecord).toHaveBeenCalledTimes(1));
+    expect(context.webAPI.createRecord).toHaveBeenCalledWith(RefundRequest.logicalName, {
+      [RefundRequest.col.name]: 'Refund of pi_3PaymentPanel01',
+      [`${RefundRequest.lookup.paymentid.bind.stc_payment}@odata.bind`]: `/${Payment.entitySetName}(${PAYMENT_ID})`,
+      [RefundRequest.col.amount]: 12.5,
+      [RefundRequest.col.currency]: 'usd',
+      [RefundRequest.col.reason]: RefundReason.requested_by_customer,
+      [RefundRequest.col.note]: 'Damaged in transit',
+      [RefundRequest.col.status]: RefundRequestStatus.pending,
+      [RefundRequest.col.liveMode]: false,
+    });
+    expect(await screen.findByText('Refund request: Processing', {}, { timeout: 4000 })).toBeTruthy();
+    expect(await screen.findByText('Refund request: Succeeded', {}, { timeout: 4000 })).toBeTruthy();
+    expect(context.webAPI.retrieveRecord).toHaveBeenCalledWith(
+      RefundRequest.logicalName,
+      'aaaaaaaa-0000-0000-0000-000000000001',
+      `?$select=${RefundRequest.col.status},${RefundRequest.col.failureReason}`,
+    );
+    // A succeeded refund changes the payment: the list is read again, once.
+    await waitFor(() => expect(context.webAPI.retrieveMultipleRecords).toHaveBeenCalledTimes(2));
+  }, 15000);
+
+  it('shows why the request could not be saved and keeps the dialog open', async () => {
+    const context = contextFor();
+    rowsOnce(context, [paymentRow()]);
+    context.webAPI.createRecord.mockRejectedValue({
+      message: 'Principal user is missing prvCreatestc_refundrequest privilege',
+    });
+    const dialog = await openDialog(context);
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Request refund' }));
+    expect(
+      await within(dialog).findByText(
+        'The refund request could not be saved: Principal user is missing prvCreatestc_refundrequest privilege',
+      ),
+    ).toBeTruthy();
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * The panel's reads and writes over `context.webAPI`, and the mapping of Dataverse rows to what the panel
+ * shows. Names come from the table model (shared/model.generated.ts).
+ */
+import {
+  Payment,
+  PaymentStatus,
+  RefundReason as ReasonValues,
+  RefundRequest,
+  RefundRequestStatus,
+} from '../../shared/model.generated';
+import {
+  labelOf,
+  lookupFor,
+  optionKey,
+  readBoolean,
+  readDate,
+  readNumber,
+  readString,
+  WebApi,
+} from '../../shared/rows';
+import { roundMoney } from '../../shared/money';
+import type {
+  PaymentSource,
+  PaymentStatus as Status,
+  PaymentView,
+  RefundInput,
+  RefundRequestView,
+  RefundRequestStatus as RequestStatus,
+} from './types';
+import {
+  CardBrandLabels,
+  PaymentMethodTypeLabels,
+  PaymentStatusLabels,
+  RefundRequestStatusLabels,
+} from '../../shared/model.generated';
+
+const P = Payment.col;
+const R = RefundRequest.col;
+
+/** Requests the service has not finished: their amounts are spoken for. */
+const OPEN_REQUEST_STATUSES: RequestStatus[] = ['pending', 'awaiting_approval', 'approved', 'processing'];
+/** Only money actually captured can go back; a disputed payment is settled through the dispute. */
+const REFUNDABLE_STATUSES: Status[] = ['succeeded', 'partially_refunded'];
+
+const PAYMENT_SELECT = [
+  P.name,
+  P.stripeId,
+  P.amount,
+  P.currency,
+  P.status,
+  P.amountRefunded,
+  P.fee,
+  P.net,
+  P.paymentMethodType,
+  P.cardBrand,
+  P.last4,
+  P.disputed,
+  P.stripeCreatedOn,
+  P.liveMode,
+  P.stripeAccount,
+];
+const REQUESTS = Payment.toMany.stc_refundrequest_stc_paymentid;
+
+/** The single query behind the panel: payments linked to the record, with their open refund requests. */
+export function paymentsQuery(lookupValueColumn: string, recordId: string): string {
+  return (
+    `?$select=${PAYMENT_SELECT.join(',')}` +
+    `&$filter=${lookupValueColumn} eq ${recordId}` +
+    `&$orderby=${P.stripeCreatedOn} desc` +
+    `&$expand=${REQUESTS}($select=${R.amount},${R.status})`
+  );
+}
+
+export function paymentFromRow(row: Record<string, unknown>): PaymentView {
+  const status = (optionKey(PaymentStatus, readNumber(row, P.status)) ?? 'unknown') as Status;
+  const currency = readString(row, P.currency) ?? '';
+  const amount = readNumber(row, P.amount) ?? 0;
+  const amountRefunded = readNumber(row, P.amountRefunded) ?? 0;
+  const disputed = readBoolean(row, P.disputed) || status === 'disputed';
+  const requests = Array.isArray(row[REQUESTS]) ? (row[REQUESTS] as Record<string, unknown>[]) : [];
+  const pendingRequestAmount = requests
+    .filter((r) =>
+      OPEN_REQUEST_STATUSES.includes(
+        optionKey(RefundRequestStatus, readNumber(r, R.status)) as RequestStatus,
+      ),
+    )
+    .reduce((sum, r) => sum + (readNumber(r, R.amount) ?? 0), 0);
+  const refundable =
+    REFUNDABLE_STATUSES.includes(status) && !disputed
+      ? Math.max(0, roundMoney(amount - amountRefunded - pendingRequestAmount, currency))
+      : 0;
+  return {
+    id: readString(row, Payment.primaryId) ?? '',
+    stripeId: readString(row, P.stripeId) ?? '',
+    status,
+    statusLabel: labelOf(row, P.status, PaymentStatusLabels),
+    currency,
+    amount,
+    amountRefunded,
+    fee: readNumber(row, P.fee),
+    net: readNumber(row, P.net),
+    method: methodOf(row),
+    created: readDate(row, P.stripeCreatedOn),
+    disputed,
+    livemode: readBoolean(row, P.liveMode),
+    stripeAccount: readString(row, P.stripeAccount) || undefined,
+    refundable,
+    pendingRequestAmount,
+  };
+}
+
+/** "Visa •••• 4242" for a card; the method type's label otherwise. */
+function methodOf(row: Record<string, unknown>): string {
+  const last4 = readString(row, P.last4);
+  const brand = readNumber(row, P.cardBrand) !== undefined ? labelOf(row, P.cardBrand, CardBrandLabels) : '';
+  if (last4)
+    return `${brand || labelOf(row, P.paymentMethodType, PaymentMethodTypeLabels)} •••• ${last4}`.trim();
+  if (brand) return brand;
+  return readNumber(row, P.paymentMethodType) !== undefined
+    ? labelOf(row, P.paymentMethodType, PaymentMethodTypeLabels)
+    : '';
+}
+
+export function refundRequestPayload(input: RefundInput, name: string): Record<string, unknown> {
+  return {
+    [R.name]: name.slice(0, 200),
+    [`${RefundRequest.lookup.paymentid.bind.stc_payment}@odata.bind`]: `/${Payment.entitySetName}(${input.payment.id})`,
+    [R.amount]: input.amount,
+    [R.currency]: input.payment.currency,
+    [R.reason]: ReasonValues[input.reason],
+    [R.note]: input.note || null,
+    [R.status]: RefundRequestStatus.pending,
+    [R.liveMode]: input.payment.livemode,
+  };
+}
+
+export function refundRequestFromRow(id: string, row: Record<string, unknown>): RefundRequestView {
+  const status = (optionKey(RefundRequestStatus, readNumber(row, R.status)) ?? 'unknown') as RequestStatus;
+  return {
+    id,
+    status,
+    statusLabel: labelOf(row, R.status, RefundRequestStatusLabels),
+    message: readString(row, R.failureReason) || undefined,
+  };
+}
+
+/** The data source over the platform's Web API. `requestName` names a new request row for the user. */
+export function webApiPaymentSource(
+  webAPI: WebApi,
+  requestName: (input: RefundInput) => string,
+): PaymentSource {
+  return {
+    async listPayments(recordType, recordId) {
+      const lookup = lookupFor(Payment.lookup, recordType);
+      if (!lookup) throw new Error(`Payments are not linked to ${recordType} records.`);
+      const response = await webAPI.retrieveMultipleRecords(
+        Payment.logicalName,
+        paymentsQuery(lookup.value, recordId),
+      );
+      return response.entities.map(paymentFromRow);
+    },
+    async requestRefund(input) {
+      const created = await webAPI.createRecord(
+        RefundRequest.logicalName,
+        refundRequestPayload(input, requestName(input)),
+      );
+      return created.id;
+    },
+    async refundRequest(id) {
+      const row = await webAPI.retrieveRecord(
+        RefundRequest.logicalName,
+        id,
+        `?$select=${R.status},${R.failureReason}`,
+      );
+      return refundRequestFromRow(id, row);
+    },
+  };
+}
