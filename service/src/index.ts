@@ -1,2 +1,3 @@
 export * from './dataverse/types';
 export * from './sync';
+export * from './dataverse';

@@ -37,7 +37,15 @@ export interface UpsertResult {
 /** One operation in a `$batch`. Operations in the same `changeSet` are applied atomically. */
 export type BatchOperation =
   | { kind: 'create'; entitySet: string; row: Row; contentId?: string; changeSet?: string }
-  | { kind: 'update'; entitySet: string; id: string; row: Row; contentId?: string; changeSet?: string; ifMatch?: string }
+  | {
+      kind: 'update';
+      entitySet: string;
+      id: string;
+      row: Row;
+      contentId?: string;
+      changeSet?: string;
+      ifMatch?: string;
+    }
   | {
       kind: 'upsert';
       entitySet: string;
@@ -72,11 +80,19 @@ export interface DataverseClient {
   create(entitySet: string, row: Row): Promise<string>;
   update(entitySet: string, id: string, row: Row, options?: { ifMatch?: string }): Promise<void>;
   /** `PATCH /entitySet(key='value')`, or through `$filter` when a key value cannot go in a URL. */
-  upsertByKey(entitySet: string, key: KeyValues, row: Row, options?: { mode?: WriteMode }): Promise<UpsertResult>;
+  upsertByKey(
+    entitySet: string,
+    key: KeyValues,
+    row: Row,
+    options?: { mode?: WriteMode },
+  ): Promise<UpsertResult>;
   delete(entitySet: string, id: string): Promise<void>;
   retrieve(entitySet: string, id: string, query?: QueryOptions): Promise<Row | null>;
   retrieveByKey(entitySet: string, key: KeyValues, query?: QueryOptions): Promise<Row | null>;
   retrieveMultiple(entitySet: string, query?: QueryOptions): Promise<Row[]>;
   /** Sends the operations in as few `$batch` requests as the limits allow (1,000 a batch). */
-  executeBatch(operations: BatchOperation[], options?: { continueOnError?: boolean }): Promise<BatchOperationResult[]>;
+  executeBatch(
+    operations: BatchOperation[],
+    options?: { continueOnError?: boolean },
+  ): Promise<BatchOperationResult[]>;
 }
