@@ -1,0 +1,183 @@
+/**
+ * The emulated Stripe account(s): state, the clock, and the event log. Resource modules change state through
+ * it and record the events Stripe would send; the HTTP layer and the webhook sender only read from it.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { noSuchObject, noSuchReference } from './errors';
+import { newId, randomToken } from './ids';
+import { Scope, scopeKey, StripeObject } from './store';
+
+/** API version the SDK (stripe-node 23.1) pins; events are rendered in it. */
+export const DEFAULT_API_VERSION = '2026-10-28.endive';
+
+export interface FeeSchedule {
+  /** Percentage of the amount (2.9 means 2.9 %). */
+  percent: number;
+  /** Fixed part in the currency's smallest unit. */
+  fixed: number;
+  /** Fee Stripe charges when a dispute is opened (smallest unit). */
+  dispute: number;
+}
+
+export interface EngineOptions {
+  apiVersion?: string;
+  fees?: Partial<FeeSchedule>;
+  /** Milliseconds since the epoch; tests can move time. */
+  clock?: () => number;
+}
+
+/** Who is asking: the scope the API key and Stripe-Account header select, and the request to stamp on events. */
+export interface RequestContext {
+  scope: Scope;
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
+
+export type StripeEvent = StripeObject & {
+  type: string;
+  created: number;
+  pending_webhooks: number;
+  data: { object: StripeObject; previous_attributes?: Record<string, unknown> };
+};
+
+export type EventListener = (event: StripeEvent, scope: Scope) => void;
+
+export class StripeEngine {
+  readonly apiVersion: string;
+  readonly fees: FeeSchedule;
+  private readonly clock: () => number;
+  private readonly scopes = new Map<string, Scope>();
+  /** Every event of every scope, in the order they happened. */
+  readonly eventLog: StripeEvent[] = [];
+  private readonly listeners: EventListener[] = [];
+
+  constructor(options: EngineOptions = {}) {
+    this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
+    this.fees = { percent: 2.9, fixed: 30, dispute: 1500, ...options.fees };
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Unix seconds, as in every `created` field. */
+  now(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+
+  nowMs(): number {
+    return this.clock();
+  }
+
+  scope(account: string | null, livemode = false): Scope {
+    const key = scopeKey(account, livemode);
+    let scope = this.scopes.get(key);
+    if (!scope) {
+      scope = new Scope(account, livemode, `ba_${randomToken(24)}`);
+      this.scopes.set(key, scope);
+    }
+    return scope;
+  }
+
+  /** A context for work that no API request started (test helpers, asynchronous follow-ups). */
+  background(account: string | null = null, livemode = false): RequestContext {
+    return { scope: this.scope(account, livemode), requestId: null, idempotencyKey: null };
+  }
+
+  onEvent(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** An object of the scope, or the 404 Stripe gives for a path naming something that is not there. */
+  get(ctx: RequestContext, type: string, id: string): StripeObject {
+    const found = ctx.scope.find(id);
+    if (!found || found.object !== type) throw noSuchObject(type, id);
+    return found;
+  }
+
+  /** An object named by a body parameter: missing means 400 resource_missing with the param. */
+  reference(ctx: RequestContext, type: string, id: string, param: string): StripeObject {
+    const found = ctx.scope.find(id);
+    if (!found || found.object !== type) throw noSuchReference(type, id, param);
+    return found;
+  }
+
+  newId(prefix: string): string {
+    return newId(prefix);
+  }
+
+  /**
+   * Record an event with a snapshot of `object` as it is now. Events of asynchronous follow-ups carry no
+   * request, as on Stripe.
+   */
+  emit(
+    ctx: RequestContext,
+    type: string,
+    object: StripeObject,
+    previousAttributes?: Record<string, unknown>,
+    options: { automatic?: boolean } = {},
+  ): StripeEvent {
+    const event: StripeEvent = {
+      id: newId('evt'),
+      object: 'event',
+      ...(ctx.scope.account ? { account: ctx.scope.account } : {}),
+      api_version: this.apiVersion,
+      created: this.now(),
+      data: {
+        object: structuredClone(object),
+        ...(previousAttributes ? { previous_attributes: previousAttributes } : {}),
+      },
+      livemode: ctx.scope.livemode,
+      pending_webhooks: 0,
+      request: options.automatic
+        ? { id: null, idempotency_key: null }
+        : { id: ctx.requestId, idempotency_key: ctx.idempotencyKey },
+      type,
+    };
+    ctx.scope.insert(event);
+    this.eventLog.push(event);
+    for (const listener of this.listeners) listener(event, ctx.scope);
+    return event;
+  }
+
+  /** Apply `change` to `object` and return what the changed fields were before (`previous_attributes`). */
+  change(object: StripeObject, change: (target: StripeObject) => void): Record<string, unknown> {
+    const before = structuredClone(object);
+    change(object);
+    return previousAttributes(before, object);
+  }
+
+  /** Change an object and emit `eventType` with previous_attributes when anything changed. */
+  update(
+    ctx: RequestContext,
+    object: StripeObject,
+    change: (target: StripeObject) => void,
+    eventType: string,
+    options: { automatic?: boolean; always?: boolean } = {},
+  ): void {
+    const previous = this.change(object, change);
+    if (Object.keys(previous).length > 0 || options.always) {
+      this.emit(ctx, eventType, object, previous, options);
+    }
+  }
+}
+
+/** Stripe lists only what changed; inside plain sub-objects only the changed keys, lists and arrays whole. */
+export function previousAttributes(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): Record<string, unknown> {
+  const previous: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const old = before[key];
+    const now = after[key];
+    if (isDeepStrictEqual(old, now)) continue;
+    if (isPlainObject(old) && isPlainObject(now) && old.object !== 'list') {
+      previous[key] = previousAttributes(old, now);
+    } else {
+      previous[key] = old === undefined ? null : old;
+    }
+  }
+  return previous;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

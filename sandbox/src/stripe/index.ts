@@ -1,0 +1,9 @@
+/** Public surface of the Stripe API emulator. */
+export { startStripeEmulator } from './server';
+export type { AccountSelector, StripeEmulator, StripeEmulatorOptions, TestHelpers } from './server';
+export { DEFAULT_API_VERSION, StripeEngine } from './engine';
+export type { FeeSchedule, StripeEvent } from './engine';
+export type { DeliveryAttempt, WebhookOptions, WebhookRetryOptions } from './webhooks';
+export { signatureHeader, thinNotification } from './webhooks';
+export { TEST_CARDS } from './cards';
+export type { StripeObject } from './store';

@@ -1,0 +1,63 @@
+/**
+ * Stripe list semantics: newest first, `limit` 1..100 (default 10), cursors `starting_after` /
+ * `ending_before` naming an object id, `has_more`, and the list's own `url`.
+ */
+import { invalidRequest } from './errors';
+import { optionalInteger, optionalString, Params } from './params';
+import type { StripeObject } from './store';
+
+export interface StripeList<T = StripeObject> {
+  object: 'list';
+  data: T[];
+  has_more: boolean;
+  url: string;
+}
+
+/** `items` are in creation order (oldest first) and already filtered. */
+export function paginate<T extends { id: string }>(items: readonly T[], params: Params, url: string): StripeList<T> {
+  const limit = optionalInteger(params, 'limit') ?? 10;
+  if (limit < 1 || limit > 100) {
+    throw invalidRequest(`Invalid limit: must be at least 1 and less than or equal to 100.`, 'limit');
+  }
+  const startingAfter = optionalString(params, 'starting_after');
+  const endingBefore = optionalString(params, 'ending_before');
+  if (startingAfter && endingBefore) {
+    throw invalidRequest('You may only specify one of these parameters: ending_before, starting_after.', 'ending_before');
+  }
+  if (endingBefore) {
+    const cursor = indexOf(items, endingBefore, 'ending_before');
+    const from = cursor + 1;
+    const to = Math.min(items.length, from + limit);
+    return { object: 'list', data: items.slice(from, to).reverse(), has_more: to < items.length, url };
+  }
+  const end = startingAfter ? indexOf(items, startingAfter, 'starting_after') : items.length;
+  const start = Math.max(0, end - limit);
+  return { object: 'list', data: items.slice(start, end).reverse(), has_more: start > 0, url };
+}
+
+function indexOf(items: readonly { id: string }[], id: string, param: string): number {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i].id === id) return i;
+  throw invalidRequest(`The object '${id}' given as ${param} does not belong to this list.`, param, 'resource_missing');
+}
+
+type Range = { gt?: number; gte?: number; lt?: number; lte?: number };
+
+/** `created=123` or `created[gte]=…&created[lt]=…` as a predicate on an object's `created`. */
+export function createdFilter(params: Params, name = 'created'): ((created: number) => boolean) | undefined {
+  const value = params[name];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const exact = optionalInteger({ [name]: value }, name);
+    return (created) => created === exact;
+  }
+  if (typeof value !== 'object' || value === null) throw invalidRequest('Invalid timestamp range', name);
+  const range: Range = {};
+  for (const op of ['gt', 'gte', 'lt', 'lte'] as const) {
+    range[op] = optionalInteger(value as Params, op);
+  }
+  return (created) =>
+    (range.gt === undefined || created > range.gt) &&
+    (range.gte === undefined || created >= range.gte) &&
+    (range.lt === undefined || created < range.lt) &&
+    (range.lte === undefined || created <= range.lte);
+}

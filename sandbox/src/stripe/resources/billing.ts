@@ -1,0 +1,948 @@
+/**
+ * Stripe Billing, enough for the connector's flows: products, prices, subscriptions, invoice items, invoices
+ * (finalize, pay, void) and invoice payments, with `customer.subscription.*` and `invoice.*` events.
+ */
+import type { RequestContext, StripeEngine } from '../engine';
+import { invalidRequest, StripeApiError } from '../errors';
+import { createdFilter, paginate, StripeList } from '../list';
+import {
+  currency,
+  mergeMetadata,
+  nullableString,
+  optionalArray,
+  optionalBoolean,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  Params,
+  requiredString,
+} from '../params';
+import type { StripeObject } from '../store';
+import { resolvePaymentMethod } from './customers';
+import { createPaymentIntent } from './payments';
+
+// ---- products and prices ---------------------------------------------------------------------------------
+
+export function createProduct(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const created = engine.now();
+  const product: StripeObject = {
+    id: optionalString(params, 'id') ?? engine.newId('prod'),
+    object: 'product',
+    active: optionalBoolean(params, 'active') ?? true,
+    created,
+    default_price: null,
+    description: nullableString(params, 'description') ?? null,
+    images: (optionalArray(params, 'images') ?? []).map(String),
+    livemode: ctx.scope.livemode,
+    marketing_features: [],
+    metadata: mergeMetadata({}, params),
+    name: requiredString(params, 'name'),
+    package_dimensions: null,
+    shippable: null,
+    statement_descriptor: nullableString(params, 'statement_descriptor') ?? null,
+    tax_code: null,
+    type: 'service',
+    unit_label: nullableString(params, 'unit_label') ?? null,
+    updated: created,
+    url: nullableString(params, 'url') ?? null,
+  };
+  if (ctx.scope.find(product.id)) throw invalidRequest(`Product already exists.`, 'id', 'resource_already_exists');
+  ctx.scope.insert(product);
+  engine.emit(ctx, 'product.created', product);
+  const defaultPriceData = optionalObject(params, 'default_price_data');
+  if (defaultPriceData) {
+    const price = createPrice(engine, ctx, { ...defaultPriceData, product: product.id });
+    engine.change(product, (p) => void (p.default_price = price.id));
+  }
+  return product;
+}
+
+export function updateProduct(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const product = engine.get(ctx, 'product', id);
+  const defaultPrice = optionalString(params, 'default_price');
+  if (defaultPrice) engine.reference(ctx, 'price', defaultPrice, 'default_price');
+  engine.update(ctx, product, (p) => {
+    const name = optionalString(params, 'name');
+    if (name) p.name = name;
+    const description = nullableString(params, 'description');
+    if (description !== undefined) p.description = description;
+    const active = optionalBoolean(params, 'active');
+    if (active !== undefined) p.active = active;
+    if (defaultPrice) p.default_price = defaultPrice;
+    p.metadata = mergeMetadata(p.metadata, params);
+  }, 'product.updated');
+  product.updated = engine.now();
+  return product;
+}
+
+export function deleteProduct(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const product = engine.get(ctx, 'product', id);
+  if (ctx.scope.all('price').some((p) => p.product === id)) {
+    throw invalidRequest('This product cannot be deleted because it has one or more user-created prices.', undefined, 'product_has_prices');
+  }
+  ctx.scope.remove(product);
+  ctx.scope.deleted.set(id, 'product');
+  engine.emit(ctx, 'product.deleted', product);
+  return { id, object: 'product', deleted: true };
+}
+
+export function listProducts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const active = optionalBoolean(params, 'active');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('product')
+    .filter((p) => (active === undefined || p.active === active) && (!created || created(p.created)));
+  return paginate(items, params, '/v1/products');
+}
+
+export function createPrice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const code = currency(params);
+  let productId = optionalString(params, 'product');
+  const productData = optionalObject(params, 'product_data');
+  if (productId) engine.reference(ctx, 'product', productId, 'product');
+  else if (productData) productId = createProduct(engine, ctx, productData).id;
+  else throw invalidRequest('Missing required param: product.', 'product', 'parameter_missing');
+  const unitAmount = optionalInteger(params, 'unit_amount', 0);
+  if (unitAmount === undefined) throw invalidRequest('Missing required param: unit_amount.', 'unit_amount', 'parameter_missing');
+  const recurringParam = optionalObject(params, 'recurring');
+  let recurring = null;
+  if (recurringParam) {
+    const interval = requiredString(recurringParam, 'interval');
+    if (!['day', 'week', 'month', 'year'].includes(interval)) {
+      throw invalidRequest('Invalid recurring[interval]: must be one of day, week, month, or year', 'recurring[interval]');
+    }
+    recurring = {
+      interval,
+      interval_count: optionalInteger(recurringParam, 'interval_count', 1) ?? 1,
+      meter: null,
+      trial_period_days: null,
+      usage_type: optionalString(recurringParam, 'usage_type') ?? 'licensed',
+    };
+  }
+  const price: StripeObject = {
+    id: engine.newId('price'),
+    object: 'price',
+    active: optionalBoolean(params, 'active') ?? true,
+    billing_scheme: 'per_unit',
+    created: engine.now(),
+    currency: code,
+    custom_unit_amount: null,
+    livemode: ctx.scope.livemode,
+    lookup_key: nullableString(params, 'lookup_key') ?? null,
+    metadata: mergeMetadata({}, params),
+    nickname: nullableString(params, 'nickname') ?? null,
+    product: productId,
+    recurring,
+    tax_behavior: optionalString(params, 'tax_behavior') ?? 'unspecified',
+    tiers_mode: null,
+    transform_quantity: null,
+    type: recurring ? 'recurring' : 'one_time',
+    unit_amount: unitAmount,
+    unit_amount_decimal: String(unitAmount),
+  };
+  ctx.scope.insert(price);
+  engine.emit(ctx, 'price.created', price);
+  return price;
+}
+
+export function updatePrice(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const price = engine.get(ctx, 'price', id);
+  engine.update(ctx, price, (p) => {
+    const active = optionalBoolean(params, 'active');
+    if (active !== undefined) p.active = active;
+    const nickname = nullableString(params, 'nickname');
+    if (nickname !== undefined) p.nickname = nickname;
+    const lookupKey = nullableString(params, 'lookup_key');
+    if (lookupKey !== undefined) p.lookup_key = lookupKey;
+    p.metadata = mergeMetadata(p.metadata, params);
+  }, 'price.updated');
+  return price;
+}
+
+export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const product = optionalString(params, 'product');
+  const active = optionalBoolean(params, 'active');
+  const type = optionalString(params, 'type');
+  const currencyCode = optionalString(params, 'currency');
+  const lookupKeys = optionalArray(params, 'lookup_keys')?.map(String);
+  const items = ctx.scope
+    .all('price')
+    .filter(
+      (p) =>
+        (!product || p.product === product) &&
+        (active === undefined || p.active === active) &&
+        (!type || p.type === type) &&
+        (!currencyCode || p.currency === currencyCode) &&
+        (!lookupKeys || lookupKeys.includes(p.lookup_key)),
+    );
+  return paginate(items, params, '/v1/prices');
+}
+
+function planOf(price: StripeObject): StripeObject {
+  return {
+    id: price.id,
+    object: 'plan',
+    active: price.active,
+    amount: price.unit_amount,
+    amount_decimal: price.unit_amount_decimal,
+    billing_scheme: price.billing_scheme,
+    created: price.created,
+    currency: price.currency,
+    interval: price.recurring?.interval ?? null,
+    interval_count: price.recurring?.interval_count ?? null,
+    livemode: price.livemode,
+    metadata: price.metadata,
+    meter: null,
+    nickname: price.nickname,
+    product: price.product,
+    tiers_mode: null,
+    transform_usage: null,
+    trial_period_days: null,
+    usage_type: price.recurring?.usage_type ?? 'licensed',
+  };
+}
+
+// ---- periods ---------------------------------------------------------------------------------------------
+
+function addInterval(unixSeconds: number, interval: string, count: number): number {
+  const date = new Date(unixSeconds * 1000);
+  if (interval === 'day') date.setUTCDate(date.getUTCDate() + count);
+  else if (interval === 'week') date.setUTCDate(date.getUTCDate() + 7 * count);
+  else if (interval === 'month') date.setUTCMonth(date.getUTCMonth() + count);
+  else date.setUTCFullYear(date.getUTCFullYear() + count);
+  return Math.floor(date.getTime() / 1000);
+}
+
+// ---- subscriptions ---------------------------------------------------------------------------------------
+
+function subscriptionItem(engine: StripeEngine, subscriptionId: string, price: StripeObject, quantity: number, metadata: Record<string, string>, start: number): StripeObject {
+  return {
+    id: engine.newId('si'),
+    object: 'subscription_item',
+    billing_thresholds: null,
+    created: engine.now(),
+    current_period_end: addInterval(start, price.recurring.interval, price.recurring.interval_count),
+    current_period_start: start,
+    discounts: [],
+    metadata,
+    plan: planOf(price),
+    price: structuredClone(price),
+    quantity,
+    subscription: subscriptionId,
+    tax_rates: [],
+  };
+}
+
+function readItems(engine: StripeEngine, ctx: RequestContext, params: Params): Array<{ price: StripeObject; quantity: number; metadata: Record<string, string>; id?: string; deleted?: boolean }> {
+  const items = optionalArray(params, 'items') ?? [];
+  return items.map((raw, index) => {
+    const item = (raw ?? {}) as Params;
+    const param = `items[${index}][price]`;
+    const id = optionalString(item, 'id');
+    const priceId = optionalString(item, 'price');
+    if (optionalBoolean(item, 'deleted')) return { price: {} as StripeObject, quantity: 0, metadata: {}, id, deleted: true };
+    if (!priceId && !id) throw invalidRequest(`Missing required param: ${param}.`, param, 'parameter_missing');
+    const price = priceId ? engine.reference(ctx, 'price', priceId, param) : ({} as StripeObject);
+    if (priceId && price.type !== 'recurring') {
+      throw invalidRequest(`The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`, param);
+    }
+    return {
+      id,
+      price,
+      quantity: optionalInteger(item, 'quantity', 0) ?? 1,
+      metadata: mergeMetadata({}, item),
+    };
+  });
+}
+
+export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
+  const items = readItems(engine, ctx, params);
+  if (items.length === 0) throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
+  const currencies = new Set(items.map((i) => i.price.currency));
+  if (currencies.size > 1) throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
+  const defaultPaymentMethodParam = optionalString(params, 'default_payment_method');
+  const defaultPaymentMethod = defaultPaymentMethodParam
+    ? resolvePaymentMethod(engine, ctx, defaultPaymentMethodParam, 'default_payment_method').id
+    : null;
+  const paymentBehavior = optionalString(params, 'payment_behavior') ?? 'allow_incomplete';
+  const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
+  const paymentMethod = defaultPaymentMethod ?? customer.invoice_settings.default_payment_method;
+  if (!paymentMethod && collectionMethod === 'charge_automatically' && paymentBehavior !== 'default_incomplete') {
+    throw invalidRequest(
+      'This customer has no attached payment source or default payment method. Please consider adding a default ' +
+        'payment method.',
+      undefined,
+      'resource_missing',
+    );
+  }
+  const trialDays = optionalInteger(params, 'trial_period_days', 0);
+  const start = engine.now();
+  const id = engine.newId('sub');
+  const trialEnd = trialDays ? start + trialDays * 24 * 3600 : null;
+  const subscription: StripeObject = {
+    id,
+    object: 'subscription',
+    application: null,
+    application_fee_percent: null,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+    billing_cycle_anchor: trialEnd ?? start,
+    billing_cycle_anchor_config: null,
+    billing_mode: { flexible: null, type: 'classic' },
+    billing_schedules: [],
+    billing_thresholds: null,
+    cancel_at: null,
+    cancel_at_period_end: false,
+    canceled_at: null,
+    cancellation_details: { comment: null, feedback: null, reason: null },
+    collection_method: collectionMethod,
+    created: start,
+    currency: items[0].price.currency,
+    customer: customer.id,
+    customer_account: null,
+    days_until_due: optionalInteger(params, 'days_until_due') ?? null,
+    default_payment_method: defaultPaymentMethod,
+    default_source: null,
+    default_tax_rates: [],
+    description: nullableString(params, 'description') ?? null,
+    discounts: [],
+    ended_at: null,
+    invoice_settings: { account_tax_ids: null, issuer: { type: 'self' } },
+    items: { object: 'list', data: [] as StripeObject[], has_more: false, total_count: 0, url: `/v1/subscription_items?subscription=${id}` },
+    latest_invoice: null,
+    livemode: ctx.scope.livemode,
+    managed_payments: null,
+    metadata: mergeMetadata({}, params),
+    next_pending_invoice_item_invoice: null,
+    on_behalf_of: null,
+    pause_collection: null,
+    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
+    pending_invoice_item_interval: null,
+    pending_setup_intent: null,
+    pending_update: null,
+    schedule: null,
+    start_date: start,
+    status: 'incomplete',
+    test_clock: null,
+    transfer_data: null,
+    trial_end: trialEnd,
+    trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
+    trial_start: trialEnd ? start : null,
+  };
+  subscription.items.data = items.map((i) => subscriptionItem(engine, id, i.price, i.quantity, i.metadata, start));
+  subscription.items.total_count = subscription.items.data.length;
+  if (trialEnd) {
+    for (const item of subscription.items.data) item.current_period_end = trialEnd;
+  }
+  ctx.scope.insert(subscription);
+  engine.emit(ctx, 'customer.subscription.created', subscription);
+
+  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_create', Boolean(trialEnd));
+  subscription.latest_invoice = invoice.id;
+  finalizeInvoiceNow(engine, ctx, invoice);
+  const paid = invoice.amount_due === 0 ? markPaid(engine, ctx, invoice, null) : payInvoiceWith(engine, ctx, invoice, paymentMethod, paymentBehavior === 'error_if_incomplete');
+  engine.update(ctx, subscription, (s) => {
+    s.status = paid ? (trialEnd ? 'trialing' : 'active') : 'incomplete';
+  }, 'customer.subscription.updated');
+  return subscription;
+}
+
+export function updateSubscription(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const subscription = engine.get(ctx, 'subscription', id);
+  if (subscription.status === 'canceled') {
+    throw invalidRequest(`A canceled subscription can only update its cancellation_details and metadata.`, undefined, 'resource_missing');
+  }
+  const items = params.items !== undefined ? readItems(engine, ctx, params) : [];
+  const defaultPaymentMethodParam = nullableString(params, 'default_payment_method');
+  const defaultPaymentMethod = defaultPaymentMethodParam
+    ? resolvePaymentMethod(engine, ctx, defaultPaymentMethodParam, 'default_payment_method').id
+    : defaultPaymentMethodParam;
+  engine.update(ctx, subscription, (s) => {
+    s.metadata = mergeMetadata(s.metadata, params);
+    const description = nullableString(params, 'description');
+    if (description !== undefined) s.description = description;
+    const cancelAtPeriodEnd = optionalBoolean(params, 'cancel_at_period_end');
+    if (cancelAtPeriodEnd !== undefined) {
+      s.cancel_at_period_end = cancelAtPeriodEnd;
+      s.cancel_at = cancelAtPeriodEnd ? s.items.data[0]?.current_period_end ?? null : null;
+      s.canceled_at = cancelAtPeriodEnd ? engine.now() : null;
+      s.cancellation_details = { comment: null, feedback: null, reason: cancelAtPeriodEnd ? 'cancellation_requested' : null };
+    }
+    if (defaultPaymentMethod !== undefined) s.default_payment_method = defaultPaymentMethod;
+    for (const item of items) {
+      const existing = item.id ? s.items.data.find((i: StripeObject) => i.id === item.id) : undefined;
+      if (item.id && !existing) throw invalidRequest(`Invalid subscription_item: ${item.id}`, 'items');
+      if (item.deleted) {
+        s.items.data = s.items.data.filter((i: StripeObject) => i.id !== item.id);
+      } else if (existing) {
+        if (item.price.id) {
+          existing.price = structuredClone(item.price);
+          existing.plan = planOf(item.price);
+        }
+        existing.quantity = item.quantity;
+        existing.metadata = { ...existing.metadata, ...item.metadata };
+      } else {
+        const start = s.items.data[0]?.current_period_start ?? engine.now();
+        s.items.data.push(subscriptionItem(engine, s.id, item.price, item.quantity, item.metadata, start));
+      }
+    }
+    s.items.total_count = s.items.data.length;
+  }, 'customer.subscription.updated');
+  return subscription;
+}
+
+export function cancelSubscription(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const subscription = engine.get(ctx, 'subscription', id);
+  if (subscription.status === 'canceled') {
+    throw invalidRequest(`No such subscription: '${id}'`, undefined, 'resource_missing');
+  }
+  const details = optionalObject(params, 'cancellation_details');
+  const now = engine.now();
+  engine.change(subscription, (s) => {
+    s.status = 'canceled';
+    s.canceled_at = now;
+    s.ended_at = now;
+    s.cancellation_details = {
+      comment: typeof details?.comment === 'string' ? details.comment : null,
+      feedback: typeof details?.feedback === 'string' ? details.feedback : null,
+      reason: 'cancellation_requested',
+    };
+  });
+  engine.emit(ctx, 'customer.subscription.deleted', subscription);
+  return subscription;
+}
+
+export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const customer = optionalString(params, 'customer');
+  const price = optionalString(params, 'price');
+  const status = optionalString(params, 'status');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('subscription')
+    .filter(
+      (s) =>
+        (!customer || s.customer === customer) &&
+        // Stripe lists canceled subscriptions only when asked for them (status=canceled or all).
+        (status ? status === 'all' || s.status === status : s.status !== 'canceled') &&
+        (!price || s.items.data.some((i: StripeObject) => i.price.id === price)) &&
+        (!created || created(s.created)),
+    );
+  return paginate(items, params, '/v1/subscriptions');
+}
+
+/**
+ * Test helper: the subscription's period ends. Stripe would open the next period's invoice and try to pay it;
+ * a failed payment makes the subscription `past_due`.
+ */
+export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const subscription = engine.get(ctx, 'subscription', id);
+  if (!['active', 'trialing', 'past_due'].includes(subscription.status)) {
+    throw invalidRequest(`Subscription ${id} is ${subscription.status} and does not renew.`, 'subscription');
+  }
+  if (subscription.cancel_at_period_end) {
+    engine.change(subscription, (s) => {
+      s.status = 'canceled';
+      s.ended_at = s.items.data[0]?.current_period_end ?? engine.now();
+    });
+    engine.emit(ctx, 'customer.subscription.deleted', subscription, undefined, { automatic: true });
+    return subscription;
+  }
+  const previous = engine.change(subscription, (s) => {
+    for (const item of s.items.data) {
+      item.current_period_start = item.current_period_end;
+      item.current_period_end = addInterval(item.current_period_end, item.price.recurring.interval, item.price.recurring.interval_count);
+    }
+    if (s.status === 'trialing') s.status = 'active';
+  });
+  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_cycle', false, { automatic: true });
+  subscription.latest_invoice = invoice.id;
+  engine.emit(ctx, 'customer.subscription.updated', subscription, { ...previous, latest_invoice: null }, { automatic: true });
+  finalizeInvoiceNow(engine, ctx, invoice, { automatic: true });
+  const customer = engine.get(ctx, 'customer', subscription.customer);
+  const paid = payInvoiceWith(engine, ctx, invoice, subscription.default_payment_method ?? customer.invoice_settings.default_payment_method, false, { automatic: true });
+  if (!paid) {
+    engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', { automatic: true });
+  }
+  return subscription;
+}
+
+// ---- invoices --------------------------------------------------------------------------------------------
+
+function newInvoice(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  customer: StripeObject,
+  init: { currency: string; billingReason: string; subscription: StripeObject | null; description: string | null; metadata: Record<string, string>; autoAdvance: boolean; collectionMethod: string; daysUntilDue: number | null },
+): StripeObject {
+  const id = engine.newId('in');
+  const now = engine.now();
+  return {
+    id,
+    object: 'invoice',
+    account_country: 'US',
+    account_name: 'Stripe Emulator',
+    account_tax_ids: null,
+    amount_due: 0,
+    amount_overpaid: 0,
+    amount_paid: 0,
+    amount_remaining: 0,
+    amount_shipping: 0,
+    application: null,
+    attempt_count: 0,
+    attempted: false,
+    auto_advance: init.autoAdvance,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
+    automatically_finalizes_at: null,
+    billing_reason: init.billingReason,
+    collection_method: init.collectionMethod,
+    created: now,
+    currency: init.currency,
+    custom_fields: null,
+    customer: customer.id,
+    customer_account: null,
+    customer_address: customer.address,
+    customer_email: customer.email,
+    customer_name: customer.name,
+    customer_phone: customer.phone,
+    customer_shipping: customer.shipping,
+    customer_tax_exempt: customer.tax_exempt,
+    customer_tax_ids: [],
+    default_payment_method: null,
+    default_source: null,
+    default_tax_rates: [],
+    description: init.description,
+    discounts: [],
+    due_date: init.daysUntilDue !== null ? now + init.daysUntilDue * 24 * 3600 : null,
+    effective_at: null,
+    ending_balance: null,
+    footer: null,
+    from_invoice: null,
+    hosted_invoice_url: null,
+    invoice_pdf: null,
+    issuer: { type: 'self' },
+    last_finalization_error: null,
+    latest_revision: null,
+    lines: { object: 'list', data: [] as StripeObject[], has_more: false, total_count: 0, url: `/v1/invoices/${id}/lines` },
+    livemode: ctx.scope.livemode,
+    metadata: init.metadata,
+    next_payment_attempt: null,
+    number: null,
+    on_behalf_of: null,
+    parent: init.subscription
+      ? { quote_details: null, subscription_details: { metadata: { ...init.subscription.metadata }, subscription: init.subscription.id }, type: 'subscription_details' }
+      : null,
+    payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
+    period_end: now,
+    period_start: now,
+    post_payment_credit_notes_amount: 0,
+    pre_payment_credit_notes_amount: 0,
+    receipt_number: null,
+    rendering: null,
+    shipping_cost: null,
+    shipping_details: null,
+    starting_balance: customer.balance,
+    statement_descriptor: null,
+    status: 'draft',
+    status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
+    subscription: init.subscription?.id ?? null,
+    subtotal: 0,
+    subtotal_excluding_tax: 0,
+    test_clock: null,
+    total: 0,
+    total_discount_amounts: [],
+    total_excluding_tax: 0,
+    total_pretax_credit_amounts: [],
+    total_taxes: [],
+    webhooks_delivered_at: null,
+  };
+}
+
+function lineItem(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  invoice: StripeObject,
+  init: { amount: number; description: string | null; quantity: number; price: StripeObject | null; period: { start: number; end: number }; subscription: string | null; subscriptionItem: string | null; invoiceItem: string | null; metadata: Record<string, string> },
+): StripeObject {
+  return {
+    id: engine.newId('il'),
+    object: 'line_item',
+    amount: init.amount,
+    currency: invoice.currency,
+    description: init.description,
+    discount_amounts: [],
+    discountable: true,
+    discounts: [],
+    invoice: invoice.id,
+    livemode: ctx.scope.livemode,
+    metadata: init.metadata,
+    parent: init.subscriptionItem
+      ? {
+          invoice_item_details: null,
+          subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: init.subscription, subscription_item: init.subscriptionItem },
+          type: 'subscription_item_details',
+        }
+      : {
+          invoice_item_details: { invoice_item: init.invoiceItem, proration: false, proration_details: { credited_items: null }, subscription: init.subscription },
+          subscription_item_details: null,
+          type: 'invoice_item_details',
+        },
+    period: init.period,
+    pretax_credit_amounts: [],
+    pricing: init.price
+      ? { price_details: { price: init.price.id, product: init.price.product }, type: 'price_details', unit_amount_decimal: init.price.unit_amount_decimal }
+      : null,
+    quantity: init.quantity,
+    quantity_decimal: String(init.quantity),
+    subscription: init.subscription,
+    subtotal: init.amount,
+    taxes: [],
+  };
+}
+
+function setLines(invoice: StripeObject, lines: StripeObject[]): void {
+  const total = lines.reduce((sum, line) => sum + line.amount, 0);
+  invoice.lines = { ...invoice.lines, data: lines, total_count: lines.length };
+  invoice.subtotal = invoice.subtotal_excluding_tax = total;
+  invoice.total = invoice.total_excluding_tax = total;
+  invoice.amount_due = invoice.amount_remaining = Math.max(0, total);
+  if (lines.length > 0) {
+    invoice.period_start = Math.min(...lines.map((l) => l.period.start));
+    invoice.period_end = Math.max(...lines.map((l) => l.period.end));
+  }
+}
+
+function invoiceForSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  subscription: StripeObject,
+  billingReason: string,
+  trial: boolean,
+  options: { automatic?: boolean } = {},
+): StripeObject {
+  const customer = engine.get(ctx, 'customer', subscription.customer);
+  const invoice = newInvoice(engine, ctx, customer, {
+    currency: subscription.currency,
+    billingReason,
+    subscription,
+    description: null,
+    metadata: {},
+    autoAdvance: true,
+    collectionMethod: subscription.collection_method,
+    daysUntilDue: subscription.days_until_due,
+  });
+  const lines = subscription.items.data.map((item: StripeObject) => {
+    const product = ctx.scope.find(item.price.product);
+    const amount = trial ? 0 : item.price.unit_amount * item.quantity;
+    const label = product?.name ?? item.price.product;
+    return lineItem(engine, ctx, invoice, {
+      amount,
+      description: trial ? `Trial period for ${label}` : `${item.quantity} × ${label} (at ${item.price.unit_amount / 100} / ${item.price.recurring.interval})`,
+      quantity: item.quantity,
+      price: item.price,
+      period: { start: item.current_period_start, end: item.current_period_end },
+      subscription: subscription.id,
+      subscriptionItem: item.id,
+      invoiceItem: null,
+      metadata: { ...subscription.metadata },
+    });
+  });
+  setLines(invoice, lines);
+  ctx.scope.insert(invoice);
+  engine.emit(ctx, 'invoice.created', invoice, undefined, options);
+  return invoice;
+}
+
+function finalizeInvoiceNow(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject, options: { automatic?: boolean } = {}): void {
+  const customer = engine.get(ctx, 'customer', invoice.customer);
+  const sequence = customer.next_invoice_sequence;
+  customer.next_invoice_sequence = sequence + 1;
+  engine.change(invoice, (i) => {
+    i.status = 'open';
+    i.number = `${customer.invoice_prefix}-${String(sequence).padStart(4, '0')}`;
+    i.effective_at = engine.now();
+    i.status_transitions = { ...i.status_transitions, finalized_at: engine.now() };
+    i.hosted_invoice_url = `https://invoice.stripe.com/i/emulator/${i.id}`;
+    i.invoice_pdf = `https://pay.stripe.com/invoice/emulator/${i.id}/pdf`;
+  });
+  engine.emit(ctx, 'invoice.finalized', invoice, undefined, options);
+}
+
+function markPaid(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject, paymentIntent: StripeObject | null, options: { automatic?: boolean } = {}): boolean {
+  const now = engine.now();
+  engine.change(invoice, (i) => {
+    i.status = 'paid';
+    i.amount_paid = i.amount_due;
+    i.amount_remaining = 0;
+    i.attempted = true;
+    i.attempt_count = paymentIntent ? i.attempt_count + 1 : i.attempt_count;
+    i.next_payment_attempt = null;
+    i.status_transitions = { ...i.status_transitions, paid_at: now };
+    i.auto_advance = false;
+  });
+  if (paymentIntent) {
+    const invoicePayment: StripeObject = {
+      id: engine.newId('inpay'),
+      object: 'invoice_payment',
+      amount_paid: paymentIntent.amount_received,
+      amount_requested: paymentIntent.amount,
+      created: now,
+      currency: invoice.currency,
+      invoice: invoice.id,
+      is_default: true,
+      livemode: ctx.scope.livemode,
+      payment: { payment_intent: paymentIntent.id, type: 'payment_intent' },
+      status: 'paid',
+      status_transitions: { canceled_at: null, paid_at: now },
+    };
+    ctx.scope.insert(invoicePayment);
+    engine.emit(ctx, 'invoice_payment.paid', invoicePayment, undefined, options);
+  }
+  engine.emit(ctx, 'invoice.paid', invoice, undefined, options);
+  engine.emit(ctx, 'invoice.payment_succeeded', invoice, undefined, options);
+  return true;
+}
+
+/** Charge the invoice's amount to a payment method; on a decline record the attempt and answer false. */
+function payInvoiceWith(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  invoice: StripeObject,
+  paymentMethod: string | null,
+  throwOnDecline: boolean,
+  options: { automatic?: boolean } = {},
+): boolean {
+  if (invoice.amount_due === 0) return markPaid(engine, ctx, invoice, null, options);
+  if (!paymentMethod) return false;
+  let paymentIntent: StripeObject | undefined;
+  try {
+    paymentIntent = createPaymentIntent(engine, ctx, {
+      amount: String(invoice.amount_due),
+      currency: invoice.currency,
+      customer: invoice.customer,
+      description: invoice.billing_reason === 'subscription_create' ? 'Subscription creation' : invoice.billing_reason === 'subscription_cycle' ? 'Subscription update' : `Payment for Invoice`,
+      payment_method: paymentMethod,
+      payment_method_types: ['card'],
+      confirm: 'true',
+    });
+    ctx.scope.invoicePayments.set(invoice.id, paymentIntent.id);
+  } catch (error) {
+    if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
+    const failedIntent = error.extra.payment_intent as StripeObject | undefined;
+    if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
+    engine.change(invoice, (i) => {
+      i.attempted = true;
+      i.attempt_count += 1;
+      i.next_payment_attempt = engine.now() + 3 * 24 * 3600;
+    });
+    engine.emit(ctx, 'invoice.payment_failed', invoice, undefined, options);
+    if (throwOnDecline) throw error;
+    return false;
+  }
+  return markPaid(engine, ctx, invoice, paymentIntent, options);
+}
+
+export function createInvoice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
+  const pending = (optionalString(params, 'pending_invoice_items_behavior') ?? 'exclude') === 'include';
+  const pendingItems = ctx.scope.all('invoiceitem').filter((ii) => ii.customer === customer.id && ii.invoice === null);
+  const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
+  const invoice = newInvoice(engine, ctx, customer, {
+    currency: optionalString(params, 'currency')?.toLowerCase() ?? pendingItems[0]?.currency ?? customer.currency ?? 'usd',
+    billingReason: 'manual',
+    subscription: null,
+    description: nullableString(params, 'description') ?? null,
+    metadata: mergeMetadata({}, params),
+    autoAdvance: optionalBoolean(params, 'auto_advance') ?? false,
+    collectionMethod,
+    daysUntilDue: optionalInteger(params, 'days_until_due') ?? (collectionMethod === 'send_invoice' ? 30 : null),
+  });
+  const defaultPaymentMethod = optionalString(params, 'default_payment_method');
+  if (defaultPaymentMethod) invoice.default_payment_method = defaultPaymentMethod;
+  ctx.scope.insert(invoice);
+  if (pending) {
+    for (const item of pendingItems) item.invoice = invoice.id;
+  }
+  setLines(invoice, pending ? pendingItems.map((item) => lineForInvoiceItem(engine, ctx, invoice, item)) : []);
+  engine.emit(ctx, 'invoice.created', invoice);
+  return invoice;
+}
+
+function lineForInvoiceItem(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject, item: StripeObject): StripeObject {
+  const price = item.pricing?.price_details?.price ? ctx.scope.find(item.pricing.price_details.price) ?? null : null;
+  return lineItem(engine, ctx, invoice, {
+    amount: item.amount,
+    description: item.description,
+    quantity: item.quantity,
+    price,
+    period: item.period,
+    subscription: null,
+    subscriptionItem: null,
+    invoiceItem: item.id,
+    metadata: item.metadata,
+  });
+}
+
+export function updateInvoice(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const invoice = engine.get(ctx, 'invoice', id);
+  engine.update(ctx, invoice, (i) => {
+    i.metadata = mergeMetadata(i.metadata, params);
+    const description = nullableString(params, 'description');
+    if (description !== undefined) {
+      if (i.status !== 'draft') throw invalidRequest('You can only update the description of a draft invoice.', 'description', 'invoice_not_editable');
+      i.description = description;
+    }
+    const autoAdvance = optionalBoolean(params, 'auto_advance');
+    if (autoAdvance !== undefined) i.auto_advance = autoAdvance;
+  }, 'invoice.updated');
+  return invoice;
+}
+
+export function finalizeInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const invoice = engine.get(ctx, 'invoice', id);
+  if (invoice.status !== 'draft') {
+    throw invalidRequest(`This invoice is already finalized, you can't re-finalize a non-draft invoice.`, undefined, 'invoice_not_editable');
+  }
+  finalizeInvoiceNow(engine, ctx, invoice);
+  if (invoice.amount_due === 0) markPaid(engine, ctx, invoice, null);
+  return invoice;
+}
+
+export function payInvoice(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const invoice = engine.get(ctx, 'invoice', id);
+  if (invoice.status === 'draft') finalizeInvoiceNow(engine, ctx, invoice);
+  if (invoice.status === 'paid') throw invalidRequest('Invoice is already paid', undefined, 'invoice_already_paid' as string);
+  if (invoice.status !== 'open') throw invalidRequest(`You cannot pay an invoice with status ${invoice.status}.`, undefined, 'invoice_not_payable' as string);
+  if (optionalBoolean(params, 'paid_out_of_band')) {
+    markPaid(engine, ctx, invoice, null);
+    return invoice;
+  }
+  const customer = engine.get(ctx, 'customer', invoice.customer);
+  const subscription = invoice.subscription ? ctx.scope.find(invoice.subscription) : undefined;
+  const paymentMethod =
+    optionalString(params, 'payment_method') ??
+    invoice.default_payment_method ??
+    subscription?.default_payment_method ??
+    customer.invoice_settings.default_payment_method;
+  if (!paymentMethod) {
+    throw invalidRequest('This customer has no attached payment source or default payment method.', undefined, 'invoice_no_customer_line_items' as string);
+  }
+  payInvoiceWith(engine, ctx, invoice, paymentMethod, true);
+  if (subscription && subscription.status !== 'active' && invoice.status === 'paid') {
+    engine.update(ctx, subscription, (s) => void (s.status = 'active'), 'customer.subscription.updated');
+  }
+  return invoice;
+}
+
+export function voidInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const invoice = engine.get(ctx, 'invoice', id);
+  if (invoice.status !== 'open') throw invalidRequest(`You can only void an open invoice.`, undefined, 'invoice_not_editable');
+  engine.change(invoice, (i) => {
+    i.status = 'void';
+    i.amount_remaining = 0;
+    i.status_transitions = { ...i.status_transitions, voided_at: engine.now() };
+  });
+  engine.emit(ctx, 'invoice.voided', invoice);
+  return invoice;
+}
+
+export function deleteInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const invoice = engine.get(ctx, 'invoice', id);
+  if (invoice.status !== 'draft') throw invalidRequest('You can only delete draft invoices.', undefined, 'invoice_not_editable');
+  ctx.scope.remove(invoice);
+  ctx.scope.deleted.set(id, 'invoice');
+  engine.emit(ctx, 'invoice.deleted', invoice);
+  return { id, object: 'invoice', deleted: true };
+}
+
+export function listInvoices(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const customer = optionalString(params, 'customer');
+  const subscription = optionalString(params, 'subscription');
+  const status = optionalString(params, 'status');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('invoice')
+    .filter(
+      (i) =>
+        (!customer || i.customer === customer) &&
+        (!subscription || i.subscription === subscription) &&
+        (!status || i.status === status) &&
+        (!created || created(i.created)),
+    );
+  return paginate(items, params, '/v1/invoices');
+}
+
+export function listInvoiceLines(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeList {
+  const invoice = engine.get(ctx, 'invoice', id);
+  // Lines are listed in invoice order, so reverse into creation order for the newest-first pager.
+  return paginate([...invoice.lines.data].reverse(), params, `/v1/invoices/${id}/lines`);
+}
+
+export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const invoice = optionalString(params, 'invoice');
+  const items = ctx.scope.all('invoice_payment').filter((p) => !invoice || p.invoice === invoice);
+  return paginate(items, params, '/v1/invoice_payments');
+}
+
+// ---- invoice items ---------------------------------------------------------------------------------------
+
+export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
+  const priceId = optionalString(params, 'price') ?? (optionalObject(params, 'pricing')?.price as string | undefined);
+  const price = priceId ? engine.reference(ctx, 'price', priceId, 'price') : null;
+  const quantity = optionalInteger(params, 'quantity', 0) ?? 1;
+  const amount = price ? price.unit_amount * quantity : optionalInteger(params, 'amount');
+  if (amount === undefined) throw invalidRequest('Missing required param: amount.', 'amount', 'parameter_missing');
+  const code = price ? price.currency : currency(params);
+  const invoiceId = optionalString(params, 'invoice');
+  const invoice = invoiceId ? engine.reference(ctx, 'invoice', invoiceId, 'invoice') : null;
+  if (invoice && invoice.status !== 'draft') {
+    throw invalidRequest('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
+  }
+  const now = engine.now();
+  const item: StripeObject = {
+    id: engine.newId('ii'),
+    object: 'invoiceitem',
+    amount,
+    currency: code,
+    customer: customer.id,
+    customer_account: null,
+    date: now,
+    description: nullableString(params, 'description') ?? null,
+    discountable: true,
+    discounts: [],
+    invoice: invoice?.id ?? null,
+    livemode: ctx.scope.livemode,
+    metadata: mergeMetadata({}, params),
+    net_amount: amount,
+    parent: null,
+    period: { end: now, start: now },
+    pricing: price ? { price_details: { price: price.id, product: price.product }, type: 'price_details', unit_amount_decimal: price.unit_amount_decimal } : null,
+    proration: false,
+    quantity,
+    quantity_decimal: String(quantity),
+    tax_rates: [],
+    test_clock: null,
+  };
+  ctx.scope.insert(item);
+  engine.emit(ctx, 'invoiceitem.created', item);
+  if (invoice) {
+    const previous = engine.change(invoice, (i) => setLines(i, [...i.lines.data, lineForInvoiceItem(engine, ctx, i, item)]));
+    engine.emit(ctx, 'invoice.updated', invoice, previous);
+  }
+  return item;
+}
+
+export function listInvoiceItems(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const customer = optionalString(params, 'customer');
+  const invoice = optionalString(params, 'invoice');
+  const pending = optionalBoolean(params, 'pending');
+  const items = ctx.scope
+    .all('invoiceitem')
+    .filter(
+      (ii) =>
+        (!customer || ii.customer === customer) &&
+        (!invoice || ii.invoice === invoice) &&
+        (pending === undefined || (ii.invoice === null) === pending),
+    );
+  return paginate(items, params, '/v1/invoiceitems');
+}

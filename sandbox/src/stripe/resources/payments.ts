@@ -1,0 +1,749 @@
+/** PaymentIntents and the charges, refunds and disputes they lead to, with Stripe's events in Stripe's order. */
+import type { TestCard } from '../cards';
+import type { RequestContext, StripeEngine } from '../engine';
+import { invalidRequest, StripeApiError, unexpectedState } from '../errors';
+import { randomToken } from '../ids';
+import { createdFilter, paginate, StripeList } from '../list';
+import {
+  currency,
+  mergeMetadata,
+  nullableString,
+  optionalArray,
+  optionalBoolean,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  Params,
+  requiredInteger,
+} from '../params';
+import type { StripeObject } from '../store';
+import { createBalanceTransaction, processingFee } from './balance';
+import { address, behaviourOf, resolvePaymentMethod } from './customers';
+
+/** Smallest charge Stripe accepts, per currency (docs: minimum and maximum charge amounts). */
+const MINIMUM_AMOUNT: Record<string, number> = { usd: 50, eur: 50, gbp: 30, cad: 50, aud: 50, jpy: 50, chf: 50 };
+
+const CANCELABLE = new Set(['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing']);
+
+function shippingOf(value: Params | undefined) {
+  if (!value) return null;
+  return {
+    address: address(value.address as Params | undefined),
+    carrier: typeof value.carrier === 'string' ? value.carrier : null,
+    name: typeof value.name === 'string' ? value.name : null,
+    phone: typeof value.phone === 'string' ? value.phone : null,
+    tracking_number: typeof value.tracking_number === 'string' ? value.tracking_number : null,
+  };
+}
+
+// ---- payment intents -------------------------------------------------------------------------------------
+
+export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const amount = requiredInteger(params, 'amount');
+  const code = currency(params);
+  const minimum = MINIMUM_AMOUNT[code] ?? 1;
+  if (amount < minimum) {
+    throw invalidRequest(
+      `Amount must be at least ${minimum} ${code} (smallest currency unit)`,
+      'amount',
+      'amount_too_small',
+    );
+  }
+  if (amount > 99999999) throw invalidRequest('Amount must be no more than 999,999.99', 'amount', 'amount_too_large');
+  const customerId = optionalString(params, 'customer');
+  if (customerId) engine.reference(ctx, 'customer', customerId, 'customer');
+  const paymentMethodParam = optionalString(params, 'payment_method');
+  const paymentMethod = paymentMethodParam
+    ? resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method')
+    : undefined;
+  const captureMethod = optionalString(params, 'capture_method') ?? 'automatic';
+  if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) {
+    throw invalidRequest(`Invalid capture_method: must be one of automatic, automatic_async, or manual`, 'capture_method');
+  }
+  const types = optionalArray(params, 'payment_method_types')?.map(String);
+  const id = engine.newId('pi');
+  const paymentIntent: StripeObject = {
+    id,
+    object: 'payment_intent',
+    amount,
+    amount_capturable: 0,
+    amount_details: { tip: {} },
+    amount_received: 0,
+    application: null,
+    application_fee_amount: optionalInteger(params, 'application_fee_amount') ?? null,
+    automatic_payment_methods: types ? null : { allow_redirects: 'always', enabled: true },
+    canceled_at: null,
+    cancellation_reason: null,
+    capture_method: captureMethod,
+    client_secret: `${id}_secret_${randomToken(25)}`,
+    confirmation_method: optionalString(params, 'confirmation_method') ?? 'automatic',
+    created: engine.now(),
+    currency: code,
+    customer: customerId ?? null,
+    customer_account: null,
+    description: nullableString(params, 'description') ?? null,
+    excluded_payment_method_types: null,
+    last_payment_error: null,
+    latest_charge: null,
+    livemode: ctx.scope.livemode,
+    managed_payments: null,
+    metadata: mergeMetadata({}, params),
+    next_action: null,
+    on_behalf_of: optionalString(params, 'on_behalf_of') ?? null,
+    payment_method: paymentMethod?.id ?? null,
+    payment_method_configuration_details: null,
+    payment_method_options: {
+      card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' },
+    },
+    payment_method_types: types ?? ['card'],
+    processing: null,
+    receipt_email: nullableString(params, 'receipt_email') ?? null,
+    review: null,
+    setup_future_usage: optionalString(params, 'setup_future_usage') ?? null,
+    shipping: shippingOf(optionalObject(params, 'shipping')),
+    source: null,
+    statement_descriptor: nullableString(params, 'statement_descriptor') ?? null,
+    statement_descriptor_suffix: nullableString(params, 'statement_descriptor_suffix') ?? null,
+    status: paymentMethod ? 'requires_confirmation' : 'requires_payment_method',
+    transfer_data: null,
+    transfer_group: nullableString(params, 'transfer_group') ?? null,
+  };
+  ctx.scope.insert(paymentIntent);
+  engine.emit(ctx, 'payment_intent.created', paymentIntent);
+  if (optionalBoolean(params, 'confirm')) confirmIntent(engine, ctx, paymentIntent, {});
+  return paymentIntent;
+}
+
+export function updatePaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const paymentIntent = engine.get(ctx, 'payment_intent', id);
+  if (['succeeded', 'canceled'].includes(paymentIntent.status) && (params.amount || params.payment_method)) {
+    throw unexpectedState(
+      `This PaymentIntent's amount could not be updated because it has a status of ${paymentIntent.status}.`,
+    );
+  }
+  const amount = optionalInteger(params, 'amount', 1);
+  const paymentMethodParam = optionalString(params, 'payment_method');
+  const paymentMethod = paymentMethodParam
+    ? resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method')
+    : undefined;
+  const customerId = optionalString(params, 'customer');
+  if (customerId) engine.reference(ctx, 'customer', customerId, 'customer');
+  engine.change(paymentIntent, (pi) => {
+    if (amount !== undefined) pi.amount = amount;
+    if (customerId) pi.customer = customerId;
+    for (const field of ['description', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix'] as const) {
+      const value = nullableString(params, field);
+      if (value !== undefined) pi[field] = value;
+    }
+    if (params.shipping !== undefined) pi.shipping = shippingOf(optionalObject(params, 'shipping'));
+    pi.metadata = mergeMetadata(pi.metadata, params);
+    if (paymentMethod) {
+      pi.payment_method = paymentMethod.id;
+      if (pi.status === 'requires_payment_method') pi.status = 'requires_confirmation';
+    }
+  });
+  return paymentIntent;
+}
+
+export function confirmPaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  return confirmIntent(engine, ctx, engine.get(ctx, 'payment_intent', id), params);
+}
+
+function confirmIntent(engine: StripeEngine, ctx: RequestContext, paymentIntent: StripeObject, params: Params): StripeObject {
+  if (!['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(paymentIntent.status)) {
+    throw unexpectedState(
+      `You cannot confirm this PaymentIntent because it has a status of ${paymentIntent.status}. ` +
+        `Only a PaymentIntent with one of the following statuses may be confirmed: requires_confirmation, requires_payment_method, requires_action.`,
+    );
+  }
+  const paymentMethodParam = optionalString(params, 'payment_method');
+  if (paymentMethodParam) {
+    paymentIntent.payment_method = resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method').id;
+  }
+  if (!paymentIntent.payment_method) {
+    throw unexpectedState(
+      "You cannot confirm this PaymentIntent because it's missing a payment method. Update the PaymentIntent " +
+        'with a payment method and then confirm it again.',
+      'payment_intent_unexpected_state',
+      'payment_method',
+    );
+  }
+  const paymentMethod = engine.get(ctx, 'payment_method', paymentIntent.payment_method);
+  const card = behaviourOf(ctx, paymentMethod);
+  const charge = newCharge(engine, ctx, paymentIntent, paymentMethod, card);
+  paymentIntent.latest_charge = charge.id;
+
+  if (card.decline) {
+    const { code, declineCode, message } = card.decline;
+    const error = { charge: charge.id, code, decline_code: declineCode, doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}`, message, payment_method: structuredClone(paymentMethod), type: 'card_error' };
+    engine.change(paymentIntent, (pi) => {
+      pi.status = 'requires_payment_method';
+      pi.last_payment_error = error;
+      pi.payment_method = null;
+    });
+    engine.emit(ctx, 'charge.failed', charge);
+    engine.emit(ctx, 'payment_intent.payment_failed', paymentIntent);
+    throw new StripeApiError({
+      status: 402,
+      type: 'card_error',
+      code,
+      message,
+      extra: {
+        charge: charge.id,
+        decline_code: declineCode,
+        payment_intent: structuredClone(paymentIntent),
+        payment_method: structuredClone(paymentMethod),
+        request_log_url: `https://dashboard.stripe.com/test/logs/${ctx.requestId ?? ''}`,
+      },
+      replayable: true,
+    });
+  }
+
+  engine.change(paymentIntent, (pi) => {
+    pi.last_payment_error = null;
+    if (pi.capture_method === 'manual') {
+      pi.status = 'requires_capture';
+      pi.amount_capturable = pi.amount;
+    } else {
+      pi.status = 'succeeded';
+      pi.amount_received = pi.amount;
+    }
+  });
+  engine.emit(ctx, 'charge.succeeded', charge);
+  if (paymentIntent.capture_method === 'manual') {
+    engine.emit(ctx, 'payment_intent.amount_capturable_updated', paymentIntent);
+    return paymentIntent;
+  }
+  engine.emit(ctx, 'payment_intent.succeeded', paymentIntent);
+  settleCharge(engine, ctx, charge, card);
+  return paymentIntent;
+}
+
+export function capturePaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const paymentIntent = engine.get(ctx, 'payment_intent', id);
+  if (paymentIntent.status !== 'requires_capture') {
+    throw unexpectedState(
+      `This PaymentIntent could not be captured because it has a status of ${paymentIntent.status}. ` +
+        'Only a PaymentIntent with one of the following statuses may be captured: requires_capture.',
+    );
+  }
+  const amountToCapture = optionalInteger(params, 'amount_to_capture', 1) ?? paymentIntent.amount_capturable;
+  if (amountToCapture > paymentIntent.amount_capturable) {
+    throw invalidRequest(
+      `The amount to capture (${amountToCapture}) is greater than the amount capturable (${paymentIntent.amount_capturable}).`,
+      'amount_to_capture',
+      'amount_too_large',
+    );
+  }
+  const charge = engine.get(ctx, 'charge', paymentIntent.latest_charge);
+  engine.update(ctx, charge, (c) => {
+    c.captured = true;
+    c.amount_captured = amountToCapture;
+    if (amountToCapture < c.amount) c.amount_refunded = c.amount - amountToCapture;
+  }, 'charge.captured', { always: true });
+  engine.change(paymentIntent, (pi) => {
+    pi.status = 'succeeded';
+    pi.amount_capturable = 0;
+    pi.amount_received = amountToCapture;
+    pi.metadata = mergeMetadata(pi.metadata, params);
+  });
+  engine.emit(ctx, 'payment_intent.succeeded', paymentIntent);
+  const paymentMethod = engine.get(ctx, 'payment_method', charge.payment_method);
+  settleCharge(engine, ctx, charge, behaviourOf(ctx, paymentMethod));
+  return paymentIntent;
+}
+
+export function cancelPaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const paymentIntent = engine.get(ctx, 'payment_intent', id);
+  if (!CANCELABLE.has(paymentIntent.status)) {
+    throw unexpectedState(
+      `You cannot cancel this PaymentIntent because it has a status of ${paymentIntent.status}. Only a PaymentIntent ` +
+        `with one of the following statuses may be canceled: ${[...CANCELABLE].join(', ')}.`,
+    );
+  }
+  const wasAuthorized = paymentIntent.status === 'requires_capture';
+  engine.change(paymentIntent, (pi) => {
+    pi.status = 'canceled';
+    pi.canceled_at = engine.now();
+    pi.cancellation_reason = optionalString(params, 'cancellation_reason') ?? 'requested_by_customer';
+    pi.amount_capturable = 0;
+  });
+  if (wasAuthorized) {
+    // Releasing an authorization refunds the uncaptured charge in full; no money moved, so no balance transaction.
+    const charge = engine.get(ctx, 'charge', paymentIntent.latest_charge);
+    engine.update(ctx, charge, (c) => {
+      c.amount_refunded = c.amount;
+      c.refunded = true;
+    }, 'charge.refunded');
+  }
+  engine.emit(ctx, 'payment_intent.canceled', paymentIntent);
+  return paymentIntent;
+}
+
+export function listPaymentIntents(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const customer = optionalString(params, 'customer');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('payment_intent')
+    .filter((pi) => (!customer || pi.customer === customer) && (!created || created(pi.created)));
+  return paginate(items, params, '/v1/payment_intents');
+}
+
+// ---- charges ---------------------------------------------------------------------------------------------
+
+function newCharge(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  paymentIntent: StripeObject,
+  paymentMethod: StripeObject,
+  card: TestCard,
+): StripeObject {
+  const id = engine.newId('ch');
+  const failed = Boolean(card.decline);
+  const manual = paymentIntent.capture_method === 'manual';
+  const charge: StripeObject = {
+    id,
+    object: 'charge',
+    amount: paymentIntent.amount,
+    amount_captured: failed || manual ? 0 : paymentIntent.amount,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    application_fee_amount: paymentIntent.application_fee_amount,
+    balance_transaction: null,
+    billing_details: structuredClone(paymentMethod.billing_details),
+    calculated_statement_descriptor: 'STRIPE EMULATOR',
+    captured: !failed && !manual,
+    created: engine.now(),
+    currency: paymentIntent.currency,
+    customer: paymentIntent.customer,
+    description: paymentIntent.description,
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: card.decline?.code ?? null,
+    failure_message: card.decline?.message ?? null,
+    fraud_details: {},
+    livemode: ctx.scope.livemode,
+    metadata: { ...paymentIntent.metadata },
+    on_behalf_of: paymentIntent.on_behalf_of,
+    outcome: failed
+      ? {
+          advice_code: null,
+          network_advice_code: null,
+          network_decline_code: null,
+          network_status: 'declined_by_network',
+          reason: card.decline!.declineCode,
+          risk_level: 'normal',
+          risk_score: 40,
+          seller_message: 'The bank did not return any further details with this decline.',
+          type: 'issuer_declined',
+        }
+      : {
+          advice_code: null,
+          network_advice_code: null,
+          network_decline_code: null,
+          network_status: 'approved_by_network',
+          reason: null,
+          risk_level: 'normal',
+          risk_score: 32,
+          seller_message: 'Payment complete.',
+          type: 'authorized',
+        },
+    paid: !failed,
+    payment_intent: paymentIntent.id,
+    payment_method: paymentMethod.id,
+    payment_method_details: {
+      card: {
+        amount_authorized: failed ? null : paymentIntent.amount,
+        authorization_code: failed ? null : randomToken(6).toUpperCase(),
+        brand: card.brand,
+        checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
+        country: card.country,
+        exp_month: paymentMethod.card.exp_month,
+        exp_year: paymentMethod.card.exp_year,
+        extended_authorization: { status: 'disabled' },
+        fingerprint: paymentMethod.card.fingerprint,
+        funding: card.funding,
+        incremental_authorization: { status: 'unavailable' },
+        installments: null,
+        last4: card.last4,
+        mandate: null,
+        multicapture: { status: 'unavailable' },
+        network: card.brand,
+        network_token: { used: false },
+        network_transaction_id: failed ? null : randomToken(15),
+        overcapture: { maximum_amount_capturable: paymentIntent.amount, status: 'unavailable' },
+        regulated_status: 'unregulated',
+        three_d_secure: null,
+        wallet: null,
+      },
+      type: 'card',
+    },
+    receipt_email: paymentIntent.receipt_email,
+    receipt_number: null,
+    receipt_url: `https://pay.stripe.com/receipts/payment/${randomToken(40)}`,
+    refunded: false,
+    refunds: { object: 'list', data: [], has_more: false, total_count: 0, url: `/v1/charges/${id}/refunds` },
+    review: null,
+    shipping: paymentIntent.shipping,
+    source: null,
+    source_transfer: null,
+    statement_descriptor: paymentIntent.statement_descriptor,
+    statement_descriptor_suffix: paymentIntent.statement_descriptor_suffix,
+    status: failed ? 'failed' : 'succeeded',
+    transfer_data: null,
+    transfer_group: paymentIntent.transfer_group,
+  };
+  return ctx.scope.insert(charge);
+}
+
+/**
+ * The captured charge's money lands: a balance transaction with Stripe's fee, announced by `charge.updated`
+ * (Stripe fills `balance_transaction` after `charge.succeeded`); cards that open a dispute do so now.
+ */
+function settleCharge(engine: StripeEngine, ctx: RequestContext, charge: StripeObject, card: TestCard): void {
+  const transaction = createBalanceTransaction(engine, ctx.scope, {
+    amount: charge.amount_captured,
+    currency: charge.currency,
+    fee: processingFee(engine, charge.amount_captured, charge.currency),
+    type: 'charge',
+    reportingCategory: 'charge',
+    source: charge.id,
+    description: charge.description,
+  });
+  engine.update(ctx, charge, (c) => void (c.balance_transaction = transaction.id), 'charge.updated', { automatic: true });
+  if (card.dispute) openDispute(engine, ctx, charge, card.dispute);
+}
+
+export function retrieveCharge(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  return engine.get(ctx, 'charge', id);
+}
+
+export function updateCharge(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const charge = engine.get(ctx, 'charge', id);
+  engine.update(ctx, charge, (c) => {
+    c.metadata = mergeMetadata(c.metadata, params);
+    const description = nullableString(params, 'description');
+    if (description !== undefined) c.description = description;
+    const receiptEmail = nullableString(params, 'receipt_email');
+    if (receiptEmail !== undefined) c.receipt_email = receiptEmail;
+  }, 'charge.updated');
+  return charge;
+}
+
+export function listCharges(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const customer = optionalString(params, 'customer');
+  const paymentIntent = optionalString(params, 'payment_intent');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('charge')
+    .filter(
+      (c) =>
+        (!customer || c.customer === customer) &&
+        (!paymentIntent || c.payment_intent === paymentIntent) &&
+        (!created || created(c.created)),
+    );
+  return paginate(items, params, '/v1/charges');
+}
+
+// ---- refunds ---------------------------------------------------------------------------------------------
+
+export function createRefund(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const chargeId = optionalString(params, 'charge');
+  const paymentIntentId = optionalString(params, 'payment_intent');
+  let charge: StripeObject;
+  if (paymentIntentId) {
+    const paymentIntent = engine.reference(ctx, 'payment_intent', paymentIntentId, 'payment_intent');
+    if (paymentIntent.status !== 'succeeded' || !paymentIntent.latest_charge) {
+      throw invalidRequest(
+        `This PaymentIntent (${paymentIntentId}) does not have a successful charge to refund.`,
+        'payment_intent',
+      );
+    }
+    charge = engine.get(ctx, 'charge', paymentIntent.latest_charge);
+  } else if (chargeId) {
+    charge = engine.reference(ctx, 'charge', chargeId, 'charge');
+  } else {
+    throw invalidRequest('One of the following params should be provided for this request: payment_intent or charge.', 'charge', 'parameter_missing');
+  }
+  if (!charge.paid || !charge.captured) {
+    throw invalidRequest(`Charge ${charge.id} has not been captured and cannot be refunded.`, 'charge', 'charge_not_refundable');
+  }
+  const refundable = charge.amount_captured - charge.amount_refunded;
+  if (refundable <= 0) {
+    throw invalidRequest(`Charge ${charge.id} has already been refunded.`, 'charge', 'charge_already_refunded');
+  }
+  const amount = optionalInteger(params, 'amount', 1) ?? refundable;
+  if (amount > refundable) {
+    throw invalidRequest(
+      `Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`,
+      'amount',
+      'amount_too_large',
+    );
+  }
+  const reason = optionalString(params, 'reason') ?? null;
+  if (reason && !['duplicate', 'fraudulent', 'requested_by_customer'].includes(reason)) {
+    throw invalidRequest('Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer', 'reason');
+  }
+  const refund: StripeObject = {
+    id: engine.newId('re'),
+    object: 'refund',
+    amount,
+    balance_transaction: null,
+    charge: charge.id,
+    created: engine.now(),
+    currency: charge.currency,
+    customer: charge.customer,
+    customer_account: null,
+    destination_details: { card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' }, type: 'card' },
+    metadata: mergeMetadata({}, params),
+    payment_intent: charge.payment_intent,
+    payment_method: charge.payment_method,
+    reason,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: 'succeeded',
+    transfer_reversal: null,
+  };
+  const transaction = createBalanceTransaction(engine, ctx.scope, {
+    amount: -amount,
+    currency: charge.currency,
+    type: 'refund',
+    reportingCategory: 'refund',
+    source: refund.id,
+    description: 'REFUND FOR CHARGE' + (charge.description ? ` (${charge.description})` : ''),
+  });
+  refund.balance_transaction = transaction.id;
+  ctx.scope.insert(refund);
+  engine.update(ctx, charge, (c) => {
+    c.amount_refunded += amount;
+    c.refunded = c.amount_refunded >= c.amount_captured;
+    c.refunds = {
+      ...c.refunds,
+      data: [structuredClone(refund), ...c.refunds.data],
+      total_count: c.refunds.total_count + 1,
+    };
+  }, 'charge.refunded');
+  engine.emit(ctx, 'refund.created', refund);
+
+  const paymentMethod = ctx.scope.find(charge.payment_method);
+  if (paymentMethod && behaviourOf(ctx, paymentMethod).refundFails) failRefund(engine, ctx, refund, charge);
+  return refund;
+}
+
+/** `pm_card_refundFail`: the refund succeeds, then the card network returns it and the money comes back. */
+function failRefund(engine: StripeEngine, ctx: RequestContext, refund: StripeObject, charge: StripeObject): void {
+  const transaction = createBalanceTransaction(engine, ctx.scope, {
+    amount: refund.amount,
+    currency: refund.currency,
+    type: 'refund_failure',
+    reportingCategory: 'refund_failure',
+    source: refund.id,
+    description: 'REFUND FAILURE',
+  });
+  const previous = engine.change(refund, (r) => {
+    r.status = 'failed';
+    r.failure_balance_transaction = transaction.id;
+    r.failure_reason = 'expired_or_canceled_card';
+  });
+  engine.change(charge, (c) => {
+    c.amount_refunded -= refund.amount;
+    c.refunded = false;
+    c.refunds = { ...c.refunds, data: c.refunds.data.map((r: StripeObject) => (r.id === refund.id ? structuredClone(refund) : r)) };
+  });
+  engine.emit(ctx, 'charge.refund.updated', refund, previous, { automatic: true });
+  engine.emit(ctx, 'refund.updated', refund, previous, { automatic: true });
+  engine.emit(ctx, 'refund.failed', refund, previous, { automatic: true });
+}
+
+export function updateRefund(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const refund = engine.get(ctx, 'refund', id);
+  const previous = engine.change(refund, (r) => void (r.metadata = mergeMetadata(r.metadata, params)));
+  if (Object.keys(previous).length > 0) {
+    engine.emit(ctx, 'charge.refund.updated', refund, previous);
+    engine.emit(ctx, 'refund.updated', refund, previous);
+  }
+  return refund;
+}
+
+export function cancelRefund(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const refund = engine.get(ctx, 'refund', id);
+  throw invalidRequest(
+    `Refund ${refund.id} has a status of ${refund.status}; only a refund with status requires_action can be canceled.`,
+    undefined,
+    'refund_not_cancelable',
+  );
+}
+
+export function listRefunds(engine: StripeEngine, ctx: RequestContext, params: Params, chargeId?: string): StripeList {
+  const charge = chargeId ?? optionalString(params, 'charge');
+  if (chargeId) engine.get(ctx, 'charge', chargeId);
+  const paymentIntent = optionalString(params, 'payment_intent');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('refund')
+    .filter(
+      (r) =>
+        (!charge || r.charge === charge) &&
+        (!paymentIntent || r.payment_intent === paymentIntent) &&
+        (!created || created(r.created)),
+    );
+  return paginate(items, params, chargeId ? `/v1/charges/${chargeId}/refunds` : '/v1/refunds');
+}
+
+// ---- disputes --------------------------------------------------------------------------------------------
+
+const EVIDENCE_FIELDS = [
+  'access_activity_log', 'billing_address', 'cancellation_policy', 'cancellation_policy_disclosure',
+  'cancellation_rebuttal', 'customer_communication', 'customer_email_address', 'customer_name',
+  'customer_purchase_ip', 'customer_signature', 'duplicate_charge_documentation', 'duplicate_charge_explanation',
+  'duplicate_charge_id', 'product_description', 'receipt', 'refund_policy', 'refund_policy_disclosure',
+  'refund_refusal_explanation', 'service_date', 'service_documentation', 'shipping_address', 'shipping_carrier',
+  'shipping_date', 'shipping_documentation', 'shipping_tracking_number', 'uncategorized_file', 'uncategorized_text',
+] as const;
+
+function openDispute(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  charge: StripeObject,
+  kind: { reason: string; inquiry: boolean },
+): StripeObject {
+  const created = engine.now();
+  const dispute: StripeObject = {
+    id: engine.newId('dp'),
+    object: 'dispute',
+    amount: charge.amount_captured,
+    balance_transactions: [],
+    charge: charge.id,
+    created,
+    currency: charge.currency,
+    enhanced_eligibility_types: [],
+    evidence: { ...Object.fromEntries(EVIDENCE_FIELDS.map((f) => [f, null])), enhanced_evidence: {} },
+    evidence_details: {
+      due_by: created + 7 * 24 * 3600,
+      enhanced_eligibility: {},
+      has_evidence: false,
+      past_due: false,
+      submission_count: 0,
+    },
+    is_charge_refundable: kind.inquiry,
+    livemode: ctx.scope.livemode,
+    metadata: {},
+    payment_intent: charge.payment_intent,
+    payment_method_details: {
+      card: {
+        brand: charge.payment_method_details.card.brand,
+        case_type: kind.inquiry ? 'inquiry' : 'chargeback',
+        network_reason_code: kind.reason === 'fraudulent' ? '10.4' : kind.reason === 'product_not_received' ? '13.1' : '4853',
+      },
+      type: 'card',
+    },
+    reason: kind.reason,
+    status: kind.inquiry ? 'warning_needs_response' : 'needs_response',
+  };
+  ctx.scope.insert(dispute);
+  engine.change(charge, (c) => void (c.disputed = true));
+  engine.emit(ctx, 'charge.dispute.created', dispute, undefined, { automatic: true });
+  if (!kind.inquiry) {
+    // The disputed amount and Stripe's dispute fee leave the balance while the dispute is open.
+    const fee = engine.fees.dispute;
+    const transaction = createBalanceTransaction(engine, ctx.scope, {
+      amount: -dispute.amount,
+      currency: dispute.currency,
+      fee: fee > 0 ? [{ amount: fee, application: null, currency: dispute.currency, description: 'Dispute fee', type: 'stripe_fee' }] : [],
+      type: 'adjustment',
+      reportingCategory: 'dispute',
+      source: dispute.id,
+      description: `Chargeback withdrawal for ${charge.id}`,
+    });
+    const previous = engine.change(dispute, (d) => {
+      d.balance_transactions = [...d.balance_transactions, structuredClone(transaction)];
+    });
+    engine.emit(ctx, 'charge.dispute.funds_withdrawn', dispute, previous, { automatic: true });
+  }
+  return dispute;
+}
+
+export function updateDispute(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+  const dispute = engine.get(ctx, 'dispute', id);
+  if (isClosed(dispute)) {
+    throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
+  }
+  const evidence = optionalObject(params, 'evidence') ?? {};
+  for (const key of Object.keys(evidence)) {
+    if (!(EVIDENCE_FIELDS as readonly string[]).includes(key) && key !== 'enhanced_evidence') {
+      throw invalidRequest(`Received unknown parameter: evidence[${key}]`, `evidence[${key}]`);
+    }
+  }
+  const submit = optionalBoolean(params, 'submit') ?? true;
+  engine.update(ctx, dispute, (d) => {
+    d.metadata = mergeMetadata(d.metadata, params);
+    for (const [key, value] of Object.entries(evidence)) {
+      if (key !== 'enhanced_evidence') d.evidence[key] = value === '' ? null : String(value);
+    }
+    if (Object.keys(evidence).length > 0) d.evidence_details = { ...d.evidence_details, has_evidence: true };
+    if (submit && Object.keys(evidence).length > 0) {
+      d.evidence_details = { ...d.evidence_details, submission_count: d.evidence_details.submission_count + 1 };
+      d.status = d.status.startsWith('warning_') ? 'warning_under_review' : 'under_review';
+    }
+  }, 'charge.dispute.updated');
+  // Stripe's test mode decides a submitted dispute by the text of `uncategorized_text`.
+  const text = dispute.evidence.uncategorized_text;
+  if (submit && text === 'winning_evidence') closeDisputeAs(engine, ctx, dispute, 'won');
+  if (submit && text === 'losing_evidence') closeDisputeAs(engine, ctx, dispute, 'lost');
+  return dispute;
+}
+
+/** POST /v1/disputes/:id/close: the merchant accepts the dispute, which is then lost. */
+export function closeDispute(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+  const dispute = engine.get(ctx, 'dispute', id);
+  if (isClosed(dispute)) throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
+  closeDisputeAs(engine, ctx, dispute, 'lost');
+  return dispute;
+}
+
+function isClosed(dispute: StripeObject): boolean {
+  return ['won', 'lost', 'warning_closed'].includes(dispute.status);
+}
+
+/** Test helper and the end of the evidence flow: the bank decides. Winning returns the withdrawn funds. */
+export function closeDisputeAs(engine: StripeEngine, ctx: RequestContext, dispute: StripeObject, outcome: 'won' | 'lost'): StripeObject {
+  if (isClosed(dispute)) throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
+  const inquiry = dispute.status.startsWith('warning_');
+  engine.update(ctx, dispute, (d) => {
+    d.status = inquiry ? 'warning_closed' : outcome;
+    d.is_charge_refundable = false;
+  }, 'charge.dispute.closed', { always: true });
+  if (!inquiry && outcome === 'won') {
+    const fee = engine.fees.dispute;
+    const transaction = createBalanceTransaction(engine, ctx.scope, {
+      amount: dispute.amount,
+      currency: dispute.currency,
+      fee: fee > 0 ? [{ amount: -fee, application: null, currency: dispute.currency, description: 'Dispute fee refund', type: 'stripe_fee' }] : [],
+      type: 'adjustment',
+      reportingCategory: 'dispute_reversal',
+      source: dispute.id,
+      description: `Chargeback reversal for ${dispute.charge}`,
+    });
+    const previous = engine.change(dispute, (d) => {
+      d.balance_transactions = [...d.balance_transactions, structuredClone(transaction)];
+    });
+    engine.emit(ctx, 'charge.dispute.funds_reinstated', dispute, previous, { automatic: true });
+  }
+  return dispute;
+}
+
+export function listDisputes(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+  const charge = optionalString(params, 'charge');
+  const paymentIntent = optionalString(params, 'payment_intent');
+  const created = createdFilter(params);
+  const items = ctx.scope
+    .all('dispute')
+    .filter(
+      (d) =>
+        (!charge || d.charge === charge) &&
+        (!paymentIntent || d.payment_intent === paymentIntent) &&
+        (!created || created(d.created)),
+    );
+  return paginate(items, params, '/v1/disputes');
+}
