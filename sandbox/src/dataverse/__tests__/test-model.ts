@@ -1,0 +1,170 @@
+/**
+ * A small table model in the shape of the real one (solution/src/model), so the emulator's tests do not depend
+ * on the solution's exact columns: a custom table with a key, a child with a lookup and a cascade, standard
+ * account/contact with a customer lookup, a two-column key, option sets, money and dates.
+ */
+import type { Column, TableModel } from '@stc/solution';
+
+const base = { requiredLevel: 'none' as const };
+const col = (c: Record<string, unknown>): Column => ({ ...base, displayName: c.logicalName, schemaName: c.logicalName, ...c }) as Column;
+
+export const testModel: TableModel = {
+  publisherPrefix: 'stc',
+  solutionUniqueName: 'StripeConnector',
+  optionSetPrefix: 10000,
+  optionSets: [
+    {
+      name: 'stc_paymentstatus',
+      displayName: 'Payment Status',
+      global: true,
+      options: [
+        { value: 100000000, label: 'Succeeded' },
+        { value: 100000001, label: 'Failed' },
+        { value: 100000002, label: 'Refunded' },
+      ],
+    },
+    { name: 'stc_payment_statecode', displayName: 'Status', global: false, options: [{ value: 0, label: 'Active' }, { value: 1, label: 'Inactive' }] },
+    {
+      name: 'stc_payment_statuscode',
+      displayName: 'Status Reason',
+      global: false,
+      options: [{ value: 1, label: 'Active', state: 0 }, { value: 2, label: 'Inactive', state: 1 }],
+    },
+  ],
+  tables: [
+    {
+      logicalName: 'stc_payment',
+      schemaName: 'stc_Payment',
+      entitySetName: 'stc_payments',
+      displayName: 'Stripe Payment',
+      pluralName: 'Stripe Payments',
+      description: 'A Stripe payment.',
+      primaryIdColumn: 'stc_paymentid',
+      primaryNameColumn: 'stc_name',
+      standard: false,
+      ownership: 'UserOwned',
+      changeTracking: true,
+      columns: [
+        col({ logicalName: 'stc_paymentid', type: 'uniqueidentifier' }),
+        col({ logicalName: 'stc_name', type: 'string', maxLength: 100, requiredLevel: 'systemrequired' }),
+        col({ logicalName: 'stc_stripeid', type: 'string', maxLength: 255, displayName: 'Stripe Id' }),
+        col({ logicalName: 'stc_stripeaccount', type: 'string', maxLength: 255, displayName: 'Stripe Account' }),
+        col({ logicalName: 'stc_sequence', type: 'integer', displayName: 'Sequence' }),
+        col({ logicalName: 'stc_amount', type: 'money', precision: 2 }),
+        col({ logicalName: 'stc_fee', type: 'decimal', precision: 3 }),
+        col({ logicalName: 'stc_livemode', type: 'boolean', trueLabel: 'Live', falseLabel: 'Test' }),
+        col({ logicalName: 'stc_status', type: 'picklist', optionSet: 'stc_paymentstatus' }),
+        col({ logicalName: 'stc_paidon', type: 'datetime' }),
+        col({ logicalName: 'stc_settlementdate', type: 'dateonly' }),
+        col({ logicalName: 'stc_description', type: 'memo', maxLength: 2000 }),
+        col({ logicalName: 'statecode', type: 'state', optionSet: 'stc_payment_statecode' }),
+        col({ logicalName: 'statuscode', type: 'status', optionSet: 'stc_payment_statuscode' }),
+        col({
+          logicalName: 'stc_customerid',
+          type: 'customer',
+          targets: ['account', 'contact'],
+          navigation: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' },
+        }),
+      ],
+      keys: [
+        { logicalName: 'stc_stripeid_key', schemaName: 'stc_StripeIdKey', displayName: 'Stripe Id Key', columns: ['stc_stripeid'] },
+        {
+          logicalName: 'stc_account_sequence_key',
+          schemaName: 'stc_AccountSequenceKey',
+          displayName: 'Account Sequence Key',
+          columns: ['stc_stripeaccount', 'stc_sequence'],
+        },
+      ],
+    },
+    {
+      logicalName: 'stc_refund',
+      schemaName: 'stc_Refund',
+      entitySetName: 'stc_refunds',
+      displayName: 'Stripe Refund',
+      pluralName: 'Stripe Refunds',
+      description: 'A Stripe refund.',
+      primaryIdColumn: 'stc_refundid',
+      primaryNameColumn: 'stc_name',
+      standard: false,
+      ownership: 'OrganizationOwned',
+      columns: [
+        col({ logicalName: 'stc_refundid', type: 'uniqueidentifier' }),
+        col({ logicalName: 'stc_name', type: 'string', maxLength: 100 }),
+        col({ logicalName: 'stc_stripeid', type: 'string', maxLength: 255, displayName: 'Stripe Id' }),
+        col({ logicalName: 'stc_amount', type: 'money', precision: 2 }),
+        col({
+          logicalName: 'stc_paymentid',
+          type: 'lookup',
+          targets: ['stc_payment'],
+          navigation: { stc_payment: 'stc_paymentid' },
+        }),
+      ],
+      keys: [{ logicalName: 'stc_refund_stripeid_key', schemaName: 'stc_RefundStripeIdKey', displayName: 'Stripe Id Key', columns: ['stc_stripeid'] }],
+    },
+    {
+      logicalName: 'account',
+      schemaName: 'Account',
+      entitySetName: 'accounts',
+      displayName: 'Account',
+      pluralName: 'Accounts',
+      description: 'A business.',
+      primaryIdColumn: 'accountid',
+      primaryNameColumn: 'name',
+      standard: true,
+      ownership: 'UserOwned',
+      columns: [
+        col({ logicalName: 'accountid', type: 'uniqueidentifier', standard: true }),
+        col({ logicalName: 'name', type: 'string', maxLength: 160, standard: true }),
+        col({ logicalName: 'stc_stripecustomerid', type: 'string', maxLength: 255, displayName: 'Stripe Customer Id' }),
+      ],
+      keys: [
+        { logicalName: 'stc_stripecustomerid_key', schemaName: 'stc_StripeCustomerIdKey', displayName: 'Stripe Customer Key', columns: ['stc_stripecustomerid'] },
+      ],
+    },
+    {
+      logicalName: 'contact',
+      schemaName: 'Contact',
+      entitySetName: 'contacts',
+      displayName: 'Contact',
+      pluralName: 'Contacts',
+      description: 'A person.',
+      primaryIdColumn: 'contactid',
+      primaryNameColumn: 'fullname',
+      standard: true,
+      ownership: 'UserOwned',
+      columns: [
+        col({ logicalName: 'contactid', type: 'uniqueidentifier', standard: true }),
+        col({ logicalName: 'fullname', type: 'string', maxLength: 160, standard: true }),
+        col({ logicalName: 'stc_stripecustomerid', type: 'string', maxLength: 255 }),
+        col({
+          logicalName: 'parentcustomerid',
+          type: 'customer',
+          standard: true,
+          targets: ['account', 'contact'],
+          navigation: { account: 'parentcustomerid_account', contact: 'parentcustomerid_contact' },
+        }),
+      ],
+      keys: [],
+    },
+  ],
+  relationships: [
+    {
+      schemaName: 'stc_payment_refunds',
+      referencedTable: 'stc_payment',
+      referencingTable: 'stc_refund',
+      referencingColumn: 'stc_paymentid',
+      referencedNavigation: 'stc_payment_refunds',
+      referencingNavigation: 'stc_paymentid',
+      cascadeDelete: 'Cascade',
+    },
+    {
+      schemaName: 'stc_account_payments',
+      referencedTable: 'account',
+      referencingTable: 'stc_payment',
+      referencingColumn: 'stc_customerid',
+      referencedNavigation: 'stc_account_payments',
+      referencingNavigation: 'stc_customerid_account',
+      cascadeDelete: 'RemoveLink',
+    },
+  ],
+};
