@@ -375,6 +375,7 @@ function newCharge(
         overcapture: { maximum_amount_capturable: paymentIntent.amount, status: 'unavailable' },
         regulated_status: 'unregulated',
         three_d_secure: null,
+        transaction_link_id: null,
         wallet: null,
       },
       type: 'card',
