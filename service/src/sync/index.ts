@@ -2,8 +2,40 @@
  * The registry of sync handlers, one per Stripe resource. The pipeline routes each event to the handler
  * whose `eventTypes` match it; an event no handler takes is acknowledged and recorded, never bounced.
  */
+import type { MappingSet } from '../mapping';
+import { createCustomersHandler, DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './customers';
+import { createDisputesHandler } from './disputes';
+import { createPaymentsHandler } from './payments';
+import { createRefundsHandler } from './refunds';
+import { lazyMappings, resolveMappingSource, type MappingSource } from './shared/mappings';
 import type { EventHandler } from './types';
 
 export type { EventHandler, SyncContext, ObjectRef, HandlerLogger } from './types';
+export { DEFAULT_MAPPINGS_DIR, lazyMappings } from './shared/mappings';
+export { syncPayment, type PaymentRef } from './payments';
+export { DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './customers';
+export { writeMappedRow } from './shared/write';
 
-export const handlers: EventHandler[] = [];
+export interface SyncHandlerOptions {
+  /** A loaded mapping set, or a function giving it; default: `mappingsDir`, loaded on first use. */
+  mappings?: MappingSource;
+  /** Folder of mapping files; default `service/mappings/`. */
+  mappingsDir?: string;
+  customers?: CustomerMappingNames;
+}
+
+/** The Stripe → Dataverse handlers over one mapping set. */
+export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandler[] {
+  const mappings: () => MappingSet = options.mappings
+    ? resolveMappingSource(options.mappings)
+    : lazyMappings(options.mappingsDir);
+  return [
+    createPaymentsHandler(mappings),
+    createRefundsHandler(mappings),
+    createDisputesHandler(mappings),
+    createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
+  ];
+}
+
+/** The default handlers, over the mapping files in `service/mappings/` (loaded on the first event). */
+export const handlers: EventHandler[] = createSyncHandlers();

@@ -1,0 +1,78 @@
+/**
+ * Payments: `payment_intent.*` and `charge.*` events → one stc_payment row per payment (the
+ * PaymentIntent, or a Charge made without one), re-read from Stripe with its latest charge and that
+ * charge's balance transaction, so amounts, refunds, fees and net are current whatever order events come in.
+ */
+import type Stripe from 'stripe';
+import type { MappingSet } from '../../mapping';
+import type { EventHandler, SyncContext } from '../types';
+import { eventEnvelope, idOf, mapIfApplies, objectForMapping, retrieveObject, type StripeObject } from '../shared/stripe-objects';
+import { writeMappedRow } from '../shared/write';
+
+/** Mapping names in the mapping files (payments.yaml). */
+export const PAYMENT_INTENT_MAPPING = 'payment_intent';
+export const CHARGE_MAPPING = 'charge';
+
+/** Which payment a refund, dispute or charge belongs to. */
+export interface PaymentRef {
+  paymentIntent?: string;
+  charge?: string;
+  /** The event's own copy of the object, used when the mapping does not ask for fresh state. */
+  payload?: StripeObject;
+}
+
+/**
+ * Writes the payment's row and returns its Stripe id (the row's key), or null when no mapping applies.
+ * Used by the refunds and disputes handlers too, so the payment's status follows its refunds and disputes.
+ */
+export async function syncPayment(
+  mappings: MappingSet,
+  ref: PaymentRef,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<string | null> {
+  const envelope = eventEnvelope(event);
+  let paymentIntent = ref.paymentIntent;
+  let charge: StripeObject | undefined = ref.payload?.object === 'charge' ? ref.payload : undefined;
+
+  if (!paymentIntent && ref.charge) {
+    const chargeMapping = mappings.get(CHARGE_MAPPING);
+    charge = await objectForMapping(chargeMapping, event, context, charge, ref.charge);
+    paymentIntent = idOf(charge.payment_intent);
+    if (!paymentIntent) {
+      const mapped = await mapIfApplies(chargeMapping, charge, envelope);
+      if (!mapped) return null;
+      await writeMappedRow(context.dataverse, context.log, mapped);
+      return String(mapped.key.stc_stripeid ?? charge.id);
+    }
+  }
+  if (!paymentIntent) return null;
+
+  const intentMapping = mappings.get(PAYMENT_INTENT_MAPPING);
+  const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
+  const intent = given && !intentMapping.refresh
+    ? given
+    : await retrieveObject(event, context, 'payment_intent', paymentIntent, intentMapping.refresh?.expand ?? []);
+  const mapped = await mapIfApplies(intentMapping, intent, envelope);
+  if (!mapped) return null;
+  await writeMappedRow(context.dataverse, context.log, mapped);
+  return String(mapped.key.stc_stripeid ?? intent.id);
+}
+
+export function createPaymentsHandler(mappings: () => MappingSet): EventHandler {
+  return {
+    resource: 'payments',
+    // charge.refunded / charge.refund.* go to refunds and charge.dispute.* to disputes (more specific).
+    eventTypes: ['payment_intent.*', 'charge.*'],
+    async handle(event, context) {
+      const object = event.data.object as unknown as StripeObject;
+      if (object.object === 'payment_intent') {
+        await syncPayment(mappings(), { paymentIntent: object.id, payload: object }, event, context);
+      } else if (object.object === 'charge') {
+        await syncPayment(mappings(), { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object }, event, context);
+      } else {
+        context.log.warn({ eventId: event.id, type: event.type, object: object.object }, 'payments handler got an object it does not map');
+      }
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Fresh state from Stripe: a mapping that asks for it (`refresh`) maps the object as Stripe has it now,
+ * not the event's copy, which may be older than a later event already processed or in an old API version.
+ */
+import type Stripe from 'stripe';
+import { applyMapping, eventEnvelope, mappingApplies, type CompiledMapping, type EventEnvelope, type MappedRow } from '../../mapping';
+import type { SyncContext } from '../types';
+
+export type StripeObject = { id: string; object: string } & Record<string, any>;
+
+type Retriever = (stripe: Stripe, id: string, expand: string[]) => Promise<StripeObject>;
+
+const expandParams = (expand: string[]) => (expand.length ? { expand } : {});
+
+const retrievers: Record<string, Retriever> = {
+  payment_intent: (stripe, id, expand) => stripe.paymentIntents.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
+  charge: (stripe, id, expand) => stripe.charges.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
+  refund: (stripe, id, expand) => stripe.refunds.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
+  dispute: (stripe, id, expand) => stripe.disputes.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
+  customer: (stripe, id, expand) => stripe.customers.retrieve(id, expandParams(expand)) as unknown as Promise<StripeObject>,
+};
+
+/** The Stripe client for the event's account: Connect events are read from the connected account. */
+export function stripeForEvent(event: Stripe.Event, context: SyncContext): Stripe {
+  return context.stripeFor(event.account ?? null);
+}
+
+/** Retrieves a Stripe object by type and id, with expansions. */
+export async function retrieveObject(
+  event: Stripe.Event,
+  context: SyncContext,
+  type: string,
+  id: string,
+  expand: string[] = [],
+): Promise<StripeObject> {
+  const retrieve = retrievers[type];
+  if (!retrieve) throw new Error(`no Stripe retrieval for object type "${type}"`);
+  return retrieve(stripeForEvent(event, context), id, expand);
+}
+
+/** The object to map: re-read from Stripe when the mapping asks for fresh state, else the one given. */
+export async function objectForMapping(
+  mapping: CompiledMapping,
+  event: Stripe.Event,
+  context: SyncContext,
+  given: StripeObject | undefined,
+  id: string,
+): Promise<StripeObject> {
+  if (!mapping.refresh && given) return given;
+  return retrieveObject(event, context, mapping.source, id, mapping.refresh?.expand ?? []);
+}
+
+/** Applies the mapping when its `when` holds; null otherwise. */
+export async function mapIfApplies(mapping: CompiledMapping, object: StripeObject, envelope: EventEnvelope): Promise<MappedRow | null> {
+  if (!(await mappingApplies(mapping, object, envelope))) return null;
+  return applyMapping(mapping, object, envelope);
+}
+
+export { eventEnvelope };
+
+/** The id of a field that is either an id or an expanded object. */
+export function idOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') return (value as { id: string }).id;
+  return undefined;
+}
