@@ -48,6 +48,8 @@ export interface ObjectStamp {
 export type EventOutcome =
   | { kind: 'applied' }
   | { kind: 'superseded'; by: ObjectStamp }
+  /** No handler takes the type any more (the registry changed since intake). */
+  | { kind: 'ignored' }
   | { kind: 'retry'; error: string; code: string | null; nextAttemptAtMs: number }
   | { kind: 'dead'; error: string; code: string | null };
 

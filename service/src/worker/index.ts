@@ -1,0 +1,3 @@
+export { createWorkerPool, type WorkerPool, type WorkerPoolOptions } from './pool';
+export { classifyFailure, retryDelayMs, PermanentError, HandlerTimeoutError, type FailureInfo } from './failure';
+export { createHandlerRouter, type HandlerRouter } from './routing';
