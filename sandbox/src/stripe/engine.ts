@@ -2,7 +2,6 @@
  * The emulated Stripe account(s): state, the clock, and the event log. Resource modules change state through
  * it and record the events Stripe would send; the HTTP layer and the webhook sender only read from it.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { noSuchObject, noSuchReference } from './errors';
 import { newId, randomToken } from './ids';
 import { Scope, scopeKey, StripeObject } from './store';
@@ -168,7 +167,7 @@ export function previousAttributes(
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const old = before[key];
     const now = after[key];
-    if (isDeepStrictEqual(old, now)) continue;
+    if (sameValue(old, now)) continue;
     if (isPlainObject(old) && isPlainObject(now) && old.object !== 'list') {
       previous[key] = previousAttributes(old, now);
     } else {
@@ -176,6 +175,16 @@ export function previousAttributes(
     }
   }
   return previous;
+}
+
+/** Structural equality of JSON-like values (prototypes ignored: clones may come from another realm). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
