@@ -117,7 +117,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const limiter =
     rateLimitOption === false
       ? null
-      : new RateLimiter(typeof rateLimitOption === 'number' ? { perSecond: rateLimitOption } : rateLimitOption);
+      : new RateLimiter(
+          typeof rateLimitOption === 'number' ? { perSecond: rateLimitOption } : rateLimitOption,
+          () => engine.nowMs(),
+        );
   const allowedKeys = options.apiKeys?.map(digest);
   const connected = options.connectedAccounts ? new Set(options.connectedAccounts) : null;
 
