@@ -44,8 +44,9 @@ export class ServiceProtection {
     this.settings = { ...DATAVERSE_LIMITS, enabled: false, ...settings };
   }
 
-  update(settings: Partial<LimitSettings>): void {
-    this.settings = { ...this.settings, ...settings };
+  /** New limits; settings not named take Dataverse's values, `enabled` defaults to true. */
+  replace(settings: Partial<LimitSettings>): void {
+    this.settings = { ...DATAVERSE_LIMITS, ...settings };
   }
 
   reset(): void {

@@ -62,6 +62,7 @@ export interface DataverseEmulator {
   url: string;
   port: number;
   store: EmulatorStoreAccess;
+  /** Replaces the limits; unnamed settings take Dataverse's values (6,000 requests / 300 s, 52 concurrent…). */
   setLimits(limits: Partial<LimitSettings>): void;
   injectFault(fault: FaultSpec): void;
   clearFaults(): void;
@@ -190,7 +191,6 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     if (pathname.startsWith('/_emulator/')) return admin(req, res, pathname, body);
 
     const fault = faults.take(method, pathname);
-    if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
     if (fault.drop) {
       req.socket.destroy();
       return;
@@ -216,6 +216,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     const caller = await authenticator.authenticate(headers, req.socket.remoteAddress);
     const release = limits.enter(caller.limitKey);
     try {
+      // Injected latency stands for a slow server: it counts toward concurrency and execution time.
+      if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
       const path = pathname.slice(API_ROOT.length);
       const correlationId = randomUUID();
       if (path === '$batch') {
@@ -278,7 +280,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
         faults.clear();
         return ok();
       case 'POST /_emulator/limits':
-        limits.update(input as Partial<LimitSettings>);
+        limits.replace(input as Partial<LimitSettings>);
         limits.reset();
         return ok(limits.settings);
       case 'GET /_emulator/limits':
@@ -339,7 +341,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       },
     },
     setLimits: (settings) => {
-      limits.update(settings);
+      limits.replace(settings);
       limits.reset();
     },
     injectFault: (fault) => faults.add(fault),
