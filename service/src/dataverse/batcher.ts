@@ -3,7 +3,7 @@
  * about one request per hundred rows. Each upsert is its own change set and the batch continues on error,
  * so a bad row fails only its own promise; transient failures of a row are sent again in a later batch.
  */
-import { DataverseError, DUPLICATE_KEY, errorFromInfo } from './errors';
+import { DataverseError, errorFromInfo, isDuplicateKey } from './errors';
 import type { BatchOperation, DataverseClient, KeyValues, Row, UpsertResult, WriteMode } from './types';
 import { MAX_BATCH_OPERATIONS } from './client';
 
@@ -111,7 +111,7 @@ export function createUpsertBatcher(
         };
         const error = errorFromInfo(info, describe(item));
         // Two new rows with the same key in flight at once: the loser's second try updates the winner's row.
-        const race = item.mode === 'upsert' && error.code.toLowerCase() === DUPLICATE_KEY;
+        const race = item.mode === 'upsert' && isDuplicateKey(error.status, error.code);
         if (retryOrReject(item, error, error.transient || race)) again.push(item);
       });
     } catch (err) {

@@ -8,9 +8,10 @@ import { ConcurrencyLimiter, type ConcurrencyState } from './concurrency';
 import { createTokenProvider, scopeFor, type TokenProvider, type TokenSource } from './credential';
 import {
   DataverseError,
-  DUPLICATE_KEY,
   errorFromResponse,
+  isDuplicateKey,
   isTransient,
+  MATCHING_RECORD_EXISTS,
   NOT_FOUND_BY_KEY,
   parseErrorBody,
   parseRetryAfter,
@@ -292,7 +293,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   }
 
   async function getRow(path: string, query?: QueryOptions): Promise<Row | null> {
-    const describe = `GET ${path}`;
+    const describe = `GET ${decodeURIComponent(path)}`;
     const res = await send('GET', url(`${path}${queryString(query)}`), {
       headers: prefer(preferFor(query)),
       idempotent: true,
@@ -368,7 +369,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   ): Promise<UpsertResult> {
     const path = keyPath(entitySet, key);
     const columns = Object.keys(key);
-    const describe = `PATCH ${path}`;
+    const describe = `PATCH ${decodeURIComponent(path)}`;
     for (let attempt = 1; ; attempt += 1) {
       const res = await send('PATCH', url(`${path}${queryString({ select: columns })}`), {
         body: JSON.stringify(row),
@@ -388,7 +389,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
       }
       const error = fail(res, describe);
       // Two upserts creating the same new key at once: the loser sees a duplicate; once more updates.
-      if (mode === 'upsert' && error.code.toLowerCase() === DUPLICATE_KEY && attempt < MAX_KEY_ATTEMPTS)
+      if (mode === 'upsert' && isDuplicateKey(error.status, error.code) && attempt < MAX_KEY_ATTEMPTS)
         continue;
       throw error;
     }
@@ -413,7 +414,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
         if (mode === 'createOnly') {
           throw new DataverseError({
             status: 412,
-            code: DUPLICATE_KEY,
+            code: MATCHING_RECORD_EXISTS,
             message: 'A record with matching key values already exists.',
             request: describe,
           });
@@ -437,7 +438,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
       try {
         return { id: await create(entitySet, { ...row, ...key }), created: true };
       } catch (err) {
-        if (err instanceof DataverseError && err.code.toLowerCase() === DUPLICATE_KEY && mode === 'upsert')
+        if (err instanceof DataverseError && isDuplicateKey(err.status, err.code) && mode === 'upsert')
           continue;
         throw err;
       }
@@ -536,7 +537,11 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
         const id = await findIdByKey(op.entitySet, op.key);
         if (id && mode === 'createOnly') {
           return {
-            immediate: errorResult(412, DUPLICATE_KEY, 'A record with matching key values already exists.'),
+            immediate: errorResult(
+              412,
+              MATCHING_RECORD_EXISTS,
+              'A record with matching key values already exists.',
+            ),
           };
         }
         if (!id && mode === 'updateOnly') {

@@ -12,6 +12,8 @@ export const THROTTLING_CODES = {
 } as const;
 
 export const DUPLICATE_KEY = '0x80060892';
+/** 412 for `If-None-Match: *` on an existing row ("A record with matching key values already exists"). */
+export const MATCHING_RECORD_EXISTS = '0x80040237';
 export const NOT_FOUND_BY_KEY = '0x80060891';
 export const NOT_FOUND = '0x80040217';
 
@@ -38,6 +40,12 @@ export function isTransient(status: number, code = ''): boolean {
   );
 }
 
+/** A write refused because a row with the same alternate key exists (a create, or a createOnly upsert). */
+export function isDuplicateKey(status: number, code: string): boolean {
+  const c = code.toLowerCase();
+  return c === DUPLICATE_KEY || (status === 412 && c === MATCHING_RECORD_EXISTS);
+}
+
 /** Advice to the reader, by what went wrong. */
 function adviceFor(status: number, code: string): string {
   const c = code.toLowerCase();
@@ -50,7 +58,7 @@ function adviceFor(status: number, code: string): string {
   }
   if (status === 403)
     return 'The application user lacks a privilege: give its security role access to this table.';
-  if (c === DUPLICATE_KEY) return 'A row with this alternate key already exists.';
+  if (isDuplicateKey(status, c)) return 'A row with this alternate key already exists.';
   if (c === NOT_FOUND_BY_KEY || c === NOT_FOUND) return 'The row does not exist.';
   if (c === '0x8006088a') return 'Unknown entity set: check the name and that the solution is imported.';
   if (status === 412) return 'The row changed since it was read (etag mismatch): read it again and retry.';

@@ -12,7 +12,9 @@ export type { CredentialConfig, CredentialKind, TokenProvider, TokenSource } fro
 export {
   DataverseError,
   DUPLICATE_KEY,
+  isDuplicateKey,
   isTransient,
+  MATCHING_RECORD_EXISTS,
   NOT_FOUND,
   NOT_FOUND_BY_KEY,
   parseRetryAfter,
