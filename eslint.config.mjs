@@ -1,21 +1,46 @@
 // One flat ESLint config for the whole repository.
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'http', 'https', 'crypto', 'child_process', 'net', 'stream', 'zlib', 'url'];
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'os',
+  'http',
+  'https',
+  'crypto',
+  'child_process',
+  'net',
+  'stream',
+  'zlib',
+  'url',
+];
 const noNodeInBrowser = {
   'no-restricted-imports': [
     'error',
     {
-      paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({
-        name,
-        message: 'Browser code (PCF controls, web resources) must not import Node built-ins.',
-      })),
+      paths: nodeBuiltins
+        .flatMap((m) => [m, `node:${m}`])
+        .map((name) => ({
+          name,
+          message: 'Browser code (PCF controls, web resources) must not import Node built-ins.',
+        })),
     },
   ],
 };
 
+export { noNodeInBrowser };
+
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/out/**', '**/generated/**', '**/data/**', 'coverage/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/out/**',
+      '**/generated/**',
+      '**/data/**',
+      'coverage/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -24,7 +49,21 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  { files: ['pcf-controls/**/*.{ts,tsx}', 'webresources/src/**/*.ts'], rules: noNodeInBrowser },
-  { files: ['**/cli.ts', '**/bin/**', 'test/bench/**', 'sandbox/src/**/*.ts', '**/scripts/**'], rules: { 'no-console': 'off' } },
+  {
+    files: ['pcf-controls/**/*.{ts,tsx}', 'webresources/src/**/*.ts'],
+    // Tests, their mocks and build scripts run in Node, not in the browser.
+    ignores: [
+      '**/__tests__/**',
+      '**/__mocks__/**',
+      '**/*.test.ts',
+      '**/*.test.tsx',
+      'pcf-controls/scripts/**',
+    ],
+    rules: noNodeInBrowser,
+  },
+  {
+    files: ['**/cli.ts', '**/bin/**', 'test/bench/**', 'sandbox/src/**/*.ts', '**/scripts/**'],
+    rules: { 'no-console': 'off' },
+  },
   { files: ['**/*.js', '**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -1,4 +1,3 @@
-import * as React from 'react';
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { setIconOptions } from '@fluentui/react';
 import { PaymentPanel } from '../index';

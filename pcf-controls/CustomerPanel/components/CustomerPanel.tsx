@@ -1,0 +1,235 @@
+import * as React from 'react';
+import { Link, MessageBar, MessageBarType, Text } from '@fluentui/react';
+import { dashboardUrl } from '../../shared/stripeDashboard';
+import type { Translate } from '../../shared/strings';
+import { useLoad } from '../../shared/useLoad';
+import { ConfigurationProblem, PanelState } from '../../shared/PanelState';
+import { LinkCustomer } from './LinkCustomer';
+import type { CustomerSource, CustomerSummary, ModeTotals, MoneyTotal, RecentPayment } from './types';
+
+export interface CustomerPanelProps {
+  source: CustomerSource;
+  record?: { entityTypeName: string; id: string };
+  configurationError?: string;
+  t: Translate;
+  formatMoney: (amount: number, currency: string) => string;
+  formatDate: (date: Date) => string;
+  /** The form or the customer id column is read-only for this user. */
+  readOnly: boolean;
+  /** Field security hides the customer id from this user. */
+  idHidden: boolean;
+  width: number;
+}
+
+export const NARROW_WIDTH = 560;
+
+export const CustomerPanel = React.memo(function CustomerPanel(props: CustomerPanelProps) {
+  const { record, configurationError, t } = props;
+  if (configurationError) return <ConfigurationProblem message={configurationError} />;
+  if (!record) {
+    return (
+      <div className="stc-customer-panel">
+        <Text>{t('Customer_SaveFirst')}</Text>
+      </div>
+    );
+  }
+  return <CustomerPanelForRecord {...props} record={record} />;
+});
+
+function CustomerPanelForRecord(
+  props: CustomerPanelProps & { record: { entityTypeName: string; id: string } },
+) {
+  const { source, record, t, width, readOnly } = props;
+  const [state, reload] = useLoad(`${record.entityTypeName}:${record.id}`, () =>
+    source.summary(record.entityTypeName, record.id),
+  );
+  const [linked, setLinked] = React.useState<string>();
+  const narrow = width > 0 && width < NARROW_WIDTH;
+
+  const link = async (stripeCustomerId: string) => {
+    await source.link(record.entityTypeName, record.id, stripeCustomerId);
+    setLinked(stripeCustomerId);
+    reload();
+  };
+
+  return (
+    <section
+      className={`stc-customer-panel${narrow ? ' stc-customer-panel--narrow' : ''}`}
+      aria-label={t('Customer_Title')}
+    >
+      <PanelState
+        state={state}
+        t={t}
+        onRetry={reload}
+        loadingKey="Customer_Loading"
+        errorKey="Customer_LoadFailed"
+      />
+      {linked && (
+        <MessageBar messageBarType={MessageBarType.success} isMultiline>
+          {t('Link_Done', linked)}
+        </MessageBar>
+      )}
+      {state.status === 'loaded' &&
+        (state.data.stripeCustomerId ? (
+          <Summary {...props} summary={state.data} />
+        ) : (
+          <LinkCustomer t={t} readOnly={readOnly} onLink={link} />
+        ))}
+    </section>
+  );
+}
+
+function ModeBadge({ livemode, t }: { livemode: boolean; t: Translate }) {
+  return livemode ? null : <span className="stc-badge stc-badge--test">{t('Common_TestMode')}</span>;
+}
+
+function moneyList(totals: MoneyTotal[], format: CustomerPanelProps['formatMoney']): string {
+  return totals.length === 0 ? '—' : totals.map((total) => format(total.amount, total.currency)).join(' · ');
+}
+
+function Totals({
+  totals,
+  t,
+  formatMoney,
+}: {
+  totals: ModeTotals;
+  t: Translate;
+  formatMoney: CustomerPanelProps['formatMoney'];
+}) {
+  const heading = totals.livemode ? t('Customer_TotalsLive') : t('Customer_TotalsTest');
+  return (
+    <div
+      className={`stc-totals${totals.livemode ? '' : ' stc-totals--test'}`}
+      role="group"
+      aria-label={heading}
+    >
+      {!totals.livemode && <ModeBadge livemode={false} t={t} />}
+      <dl className="stc-tiles">
+        <div className="stc-tile">
+          <dt>{t('Customer_LifetimePaid')}</dt>
+          <dd>{moneyList(totals.paid, formatMoney)}</dd>
+        </div>
+        <div className="stc-tile">
+          <dt>{t('Customer_Refunded')}</dt>
+          <dd>{moneyList(totals.refunded, formatMoney)}</dd>
+        </div>
+        <div className="stc-tile">
+          <dt>{t('Customer_OpenInvoices')}</dt>
+          <dd>
+            {totals.openInvoices}
+            {totals.openInvoices > 0 && ` (${moneyList(totals.openInvoiceAmount, formatMoney)})`}
+          </dd>
+        </div>
+      </dl>
+    </div>
+  );
+}
+
+function PaymentItems({
+  payments,
+  t,
+  formatMoney,
+  formatDate,
+}: { payments: RecentPayment[] } & CustomerPanelProps) {
+  return (
+    <ul className="stc-list">
+      {payments.map((payment) => (
+        <li key={payment.id} data-testid={`payment-${payment.stripeId}`}>
+          <span className="stc-list__main">
+            <Link
+              href={dashboardUrl('payments', payment.stripeId, payment.livemode, payment.stripeAccount)}
+              target="_blank"
+              rel="noopener noreferrer"
+              aria-label={t('Customer_OpenPaymentAria', payment.stripeId)}
+            >
+              {formatMoney(payment.amount, payment.currency)}
+            </Link>{' '}
+            {payment.statusLabel}
+            {payment.disputed && (
+              <span className="stc-badge stc-badge--dispute">{t('Customer_Disputed')}</span>
+            )}
+            <ModeBadge livemode={payment.livemode} t={t} />
+          </span>
+          <span className="stc-list__side">{payment.created ? formatDate(payment.created) : ''}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Summary(props: CustomerPanelProps & { summary: CustomerSummary }) {
+  const { summary, t, formatMoney, formatDate, idHidden } = props;
+  const customerId = summary.stripeCustomerId as string;
+  return (
+    <>
+      <div className="stc-customer-head">
+        <span className="stc-label">{t('Customer_StripeId')}</span>{' '}
+        {idHidden ? (
+          <span>{t('Customer_IdHidden')}</span>
+        ) : (
+          <Link
+            href={dashboardUrl('customers', customerId, summary.livemode, summary.stripeAccount)}
+            target="_blank"
+            rel="noopener noreferrer"
+            aria-label={t('Customer_OpenCustomerAria', customerId)}
+          >
+            {customerId}
+          </Link>
+        )}
+        <ModeBadge livemode={summary.livemode} t={t} />
+      </div>
+      {summary.disputedPayments.length > 0 && (
+        <MessageBar messageBarType={MessageBarType.severeWarning} isMultiline>
+          {t('Customer_DisputesWarning', summary.disputedPayments.length)}
+        </MessageBar>
+      )}
+      {summary.totals.length === 0 ? (
+        <Text>{t('Customer_NoActivity')}</Text>
+      ) : (
+        summary.totals.map((totals) => (
+          <Totals key={String(totals.livemode)} totals={totals} t={t} formatMoney={formatMoney} />
+        ))
+      )}
+      <h3 className="stc-heading">{t('Customer_Subscriptions', summary.activeSubscriptions.length)}</h3>
+      {summary.activeSubscriptions.length === 0 ? (
+        <Text>{t('Customer_NoSubscriptions')}</Text>
+      ) : (
+        <ul className="stc-list">
+          {summary.activeSubscriptions.map((s) => (
+            <li key={s.id} data-testid={`subscription-${s.stripeId}`}>
+              <span className="stc-list__main">
+                <Link
+                  href={dashboardUrl('subscriptions', s.stripeId, s.livemode, s.stripeAccount)}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                >
+                  {s.description}
+                </Link>{' '}
+                {s.amount !== undefined && `${formatMoney(s.amount, s.currency)} / ${s.intervalLabel}`}{' '}
+                {s.statusLabel}
+                <ModeBadge livemode={s.livemode} t={t} />
+              </span>
+              <span className="stc-list__side">
+                {s.periodEnd
+                  ? t(s.cancelAtPeriodEnd ? 'Customer_EndsOn' : 'Customer_RenewsOn', formatDate(s.periodEnd))
+                  : ''}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3 className="stc-heading">{t('Customer_RecentPayments')}</h3>
+      {summary.recentPayments.length === 0 ? (
+        <Text>{t('Customer_NoPayments')}</Text>
+      ) : (
+        <PaymentItems {...props} payments={summary.recentPayments} />
+      )}
+      {summary.disputedPayments.length > 0 && (
+        <>
+          <h3 className="stc-heading">{t('Customer_OpenDisputes')}</h3>
+          <PaymentItems {...props} payments={summary.disputedPayments} />
+        </>
+      )}
+    </>
+  );
+}
