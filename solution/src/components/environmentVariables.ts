@@ -1,0 +1,57 @@
+/**
+ * Environment variable definitions shipped with the solution. No secret is ever one of them: keys live in
+ * the service's configuration and in the webhook endpoint's write-only auth value.
+ */
+export type EnvironmentVariableType = 'String' | 'Number' | 'Boolean' | 'JSON';
+
+export interface EnvironmentVariableDefinition {
+  schemaName: string;
+  displayName: string;
+  description: string;
+  type: EnvironmentVariableType;
+  defaultValue?: string;
+  required: boolean;
+}
+
+/** Dataverse's environmentvariabledefinition.type values. */
+export const environmentVariableTypeCode: Record<EnvironmentVariableType, number> = {
+  String: 100000000,
+  Number: 100000001,
+  Boolean: 100000002,
+  JSON: 100000003,
+};
+
+export const environmentVariables: EnvironmentVariableDefinition[] = [
+  {
+    schemaName: 'stc_RefundApprovalThreshold',
+    displayName: 'Refund approval threshold',
+    description:
+      'Refund requests above this amount (major units of the payment currency) wait for a Stripe Finance Approver.',
+    type: 'Number',
+    defaultValue: '500',
+    required: true,
+  },
+  {
+    schemaName: 'stc_ServiceBaseUrl',
+    displayName: 'Connector service base URL',
+    description: 'Base URL of the Stripe connector service, e.g. https://stripe-connector.contoso.com.',
+    type: 'String',
+    required: false,
+  },
+  {
+    schemaName: 'stc_StripeDashboardBaseUrl',
+    displayName: 'Stripe Dashboard base URL',
+    description: 'Base URL for links from Dynamics 365 to objects in the Stripe Dashboard.',
+    type: 'String',
+    defaultValue: 'https://dashboard.stripe.com',
+    required: true,
+  },
+  {
+    schemaName: 'stc_StatusPollSeconds',
+    displayName: 'Status refresh interval (seconds)',
+    description: 'How often the payment controls re-read a pending refund request while a form is open.',
+    type: 'Number',
+    defaultValue: '3',
+    required: false,
+  },
+];

@@ -1,0 +1,88 @@
+/**
+ * Security roles shipped with the solution, declared as data. Each grants only what its users do; none is a
+ * copy of System Administrator or System Customizer, and none creates rows in every table.
+ */
+import { stableGuid } from '../pack/guid';
+
+export type PrivilegeAction =
+  'Create' | 'Read' | 'Write' | 'Delete' | 'Append' | 'AppendTo' | 'Assign' | 'Share';
+/** Basic: own rows; Local: business unit; Deep: unit and children; Global: organization. */
+export type PrivilegeDepth = 'Basic' | 'Local' | 'Deep' | 'Global';
+
+export interface TablePrivileges {
+  /** Logical name of the table. */
+  table: string;
+  actions: PrivilegeAction[];
+  depth: PrivilegeDepth;
+}
+
+export interface SecurityRole {
+  name: string;
+  id: string;
+  description: string;
+  privileges: TablePrivileges[];
+}
+
+const SYNCED = [
+  'stc_payment',
+  'stc_refund',
+  'stc_dispute',
+  'stc_subscription',
+  'stc_stripeinvoice',
+  'stc_payout',
+  'stc_balancetransaction',
+];
+const RECONCILIATION = ['stc_journalentry', 'stc_journalline'];
+const ALL_CONNECTOR = [...SYNCED, 'stc_refundrequest', ...RECONCILIATION];
+const SALES = ['account', 'contact', 'salesorder', 'invoice'];
+
+function role(name: string, description: string, privileges: TablePrivileges[]): SecurityRole {
+  return { name, id: stableGuid(`role:${name}`), description, privileges };
+}
+
+const each = (
+  tables: string[],
+  actions: PrivilegeAction[],
+  depth: PrivilegeDepth = 'Global',
+): TablePrivileges[] => tables.map((table) => ({ table, actions, depth }));
+
+export const securityRoles: SecurityRole[] = [
+  role(
+    'Stripe Connector Service',
+    "The companion service's application user: writes what Stripe reports, reads the sales records it links to.",
+    [
+      ...each([...SYNCED, ...RECONCILIATION], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      // Requests are created by users; the service moves them through their states and links the refund.
+      ...each(['stc_refundrequest'], ['Read', 'Write', 'Append', 'AppendTo']),
+      // Customers: a Stripe customer event upserts the account or contact by stc_stripecustomerid.
+      ...each(['account', 'contact'], ['Create', 'Read', 'Write', 'AppendTo']),
+      ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
+      ...each(['transactioncurrency'], ['Read']),
+      ...each(['systemuser'], ['Read', 'AppendTo']),
+    ],
+  ),
+  role(
+    'Stripe Finance Approver',
+    'Finance users who approve or reject refund requests above the threshold.',
+    [
+      ...each([...SYNCED, ...RECONCILIATION], ['Read', 'AppendTo']),
+      ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      ...each(SALES, ['Read']),
+      ...each(['systemuser'], ['Read', 'AppendTo']),
+    ],
+  ),
+  role('Stripe Payments Reader', 'Sales and service users who see Stripe payments on their records.', [
+    ...each(ALL_CONNECTOR, ['Read']),
+    ...each(SALES, ['Read']),
+  ]),
+  role(
+    'Stripe Refund Requester',
+    'Users who may ask for a refund from a payment; they see their own requests.',
+    [
+      ...each(SYNCED, ['Read']),
+      ...each(['stc_payment'], ['Read', 'AppendTo']),
+      ...each(['stc_refundrequest'], ['Create', 'Read', 'Append'], 'Basic'),
+      ...each(SALES, ['Read']),
+    ],
+  ),
+];

@@ -1,0 +1,100 @@
+/**
+ * The Dataverse webhook that carries refund requests and customer changes to the companion service: one
+ * service endpoint (contract 8, authenticated by an HTTP header whose value the admin sets after import) and
+ * its asynchronous post-operation steps.
+ */
+import { stableGuid } from '../pack/guid';
+
+export interface ServiceEndpointDefinition {
+  id: string;
+  name: string;
+  description: string;
+  /** Placeholder: the admin sets the real URL after import. */
+  url: string;
+  /** 8: webhook. */
+  contract: 8;
+  /** 5: HTTP header (the key itself is never shipped). */
+  authType: 5;
+  /** The header the service checks (service `DATAVERSE_WEBHOOK_HEADER`). */
+  authHeader: string;
+}
+
+export type StepMessage = 'Create' | 'Update';
+
+export interface WebhookStep {
+  id: string;
+  name: string;
+  description: string;
+  message: StepMessage;
+  table: string;
+  /** Only these columns' changes fire an Update step. */
+  filteringAttributes?: string[];
+  /** 40: post-operation. */
+  stage: 40;
+  /** 1: asynchronous. */
+  mode: 1;
+  postImage?: boolean;
+}
+
+/** Well-known ids of the SDK messages (the same in every environment). */
+export const sdkMessageIds: Record<StepMessage, string> = {
+  Create: '9ebdbb1b-ea3e-db11-86a7-000a3a5473e8',
+  Update: '20bebb1b-ea3e-db11-86a7-000a3a5473e8',
+};
+
+/** The platform plug-in that posts to service endpoints. */
+export const serviceBusPlugin = {
+  typeName:
+    'Microsoft.Crm.ServiceBus.ServiceBusPlugin, Microsoft.Crm.ServiceBus, Version=9.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35',
+  typeId: 'ef521e63-cd2b-4170-99f6-447466a7161e',
+};
+
+export const serviceEndpoint: ServiceEndpointDefinition = {
+  id: stableGuid('serviceendpoint:connector'),
+  name: 'Stripe Connector Service',
+  description: 'POSTs refund requests and customer changes to the connector service (/webhooks/dataverse).',
+  url: 'https://stripe-connector.invalid/webhooks/dataverse',
+  contract: 8,
+  authType: 5,
+  authHeader: 'x-stc-webhook-key',
+};
+
+const address = [
+  'address1_line1',
+  'address1_line2',
+  'address1_city',
+  'address1_stateorprovince',
+  'address1_postalcode',
+  'address1_country',
+];
+
+function step(name: string, rest: Omit<WebhookStep, 'id' | 'name' | 'stage' | 'mode'>): WebhookStep {
+  return { id: stableGuid(`step:${name}`), name, stage: 40, mode: 1, ...rest };
+}
+
+export const webhookSteps: WebhookStep[] = [
+  step('Stripe Connector: Create of stc_refundrequest', {
+    description: 'A new refund request goes to the service for its policy check and the Stripe refund.',
+    message: 'Create',
+    table: 'stc_refundrequest',
+  }),
+  step('Stripe Connector: Update of stc_refundrequest', {
+    description: 'An approval or rejection of a waiting request goes to the service.',
+    message: 'Update',
+    table: 'stc_refundrequest',
+    filteringAttributes: ['stc_status', 'stc_approvedby'],
+    postImage: true,
+  }),
+  step('Stripe Connector: Update of account', {
+    description: 'Changes to a linked account update its Stripe customer.',
+    message: 'Update',
+    table: 'account',
+    filteringAttributes: ['name', 'emailaddress1', 'telephone1', ...address],
+  }),
+  step('Stripe Connector: Update of contact', {
+    description: 'Changes to a linked contact update its Stripe customer.',
+    message: 'Update',
+    table: 'contact',
+    filteringAttributes: ['firstname', 'lastname', 'emailaddress1', 'telephone1', 'mobilephone', ...address],
+  }),
+];
