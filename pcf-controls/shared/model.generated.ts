@@ -43,7 +43,10 @@ export const Payment = {
   },
   /** `_x_value` to read a lookup, navigation per target for `x@odata.bind`. */
   lookup: {
-    customerid: { value: '_stc_customerid_value', bind: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' } },
+    customerid: {
+      value: '_stc_customerid_value',
+      bind: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' },
+    },
     salesorderid: { value: '_stc_salesorderid_value', bind: { salesorder: 'stc_salesorderid' } },
     invoiceid: { value: '_stc_invoiceid_value', bind: { invoice: 'stc_invoiceid' } },
   },
@@ -191,7 +194,10 @@ export const Subscription = {
   },
   /** `_x_value` to read a lookup, navigation per target for `x@odata.bind`. */
   lookup: {
-    customerid: { value: '_stc_customerid_value', bind: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' } },
+    customerid: {
+      value: '_stc_customerid_value',
+      bind: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' },
+    },
   },
   /** Collection-valued navigation properties, by `<referencing table>_<lookup column>`. */
   toMany: {
@@ -236,7 +242,10 @@ export const StripeInvoice = {
   },
   /** `_x_value` to read a lookup, navigation per target for `x@odata.bind`. */
   lookup: {
-    customerid: { value: '_stc_customerid_value', bind: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' } },
+    customerid: {
+      value: '_stc_customerid_value',
+      bind: { account: 'stc_customerid_account', contact: 'stc_customerid_contact' },
+    },
     subscriptionid: { value: '_stc_subscriptionid_value', bind: { stc_subscription: 'stc_subscriptionid' } },
   },
 } as const;
@@ -275,7 +284,10 @@ export const Account = {
   lookup: {
     primaryContactId: { value: '_primarycontactid_value', bind: { contact: 'primarycontactid' } },
     parentAccountId: { value: '_parentaccountid_value', bind: { account: 'parentaccountid' } },
-    transactionCurrencyId: { value: '_transactioncurrencyid_value', bind: { transactioncurrency: 'transactioncurrencyid' } },
+    transactionCurrencyId: {
+      value: '_transactioncurrencyid_value',
+      bind: { transactioncurrency: 'transactioncurrencyid' },
+    },
   },
   /** Collection-valued navigation properties, by `<referencing table>_<lookup column>`. */
   toMany: {
@@ -321,8 +333,14 @@ export const Contact = {
   },
   /** `_x_value` to read a lookup, navigation per target for `x@odata.bind`. */
   lookup: {
-    parentCustomerId: { value: '_parentcustomerid_value', bind: { account: 'parentcustomerid_account', contact: 'parentcustomerid_contact' } },
-    transactionCurrencyId: { value: '_transactioncurrencyid_value', bind: { transactioncurrency: 'transactioncurrencyid' } },
+    parentCustomerId: {
+      value: '_parentcustomerid_value',
+      bind: { account: 'parentcustomerid_account', contact: 'parentcustomerid_contact' },
+    },
+    transactionCurrencyId: {
+      value: '_transactioncurrencyid_value',
+      bind: { transactioncurrency: 'transactioncurrencyid' },
+    },
   },
   /** Collection-valued navigation properties, by `<referencing table>_<lookup column>`. */
   toMany: {
