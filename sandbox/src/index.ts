@@ -1,1 +1,2 @@
 export * from './dataverse';
+export * from './stripe';
