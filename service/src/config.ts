@@ -82,27 +82,28 @@ const envSchema = z
     SHUTDOWN_GRACE_MS: int(0, 20_000),
   })
   .superRefine((env, ctx) => {
-    const need = (name: keyof typeof env, why: string) => {
-      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required ${why}` });
-    };
-    const why = `when DATAVERSE_AUTH=${env.DATAVERSE_AUTH}`;
-    if (env.DATAVERSE_AUTH === 'client-secret') {
-      need('AZURE_TENANT_ID', why);
-      need('AZURE_CLIENT_ID', why);
-      need('AZURE_CLIENT_SECRET', why);
-    }
-    if (env.DATAVERSE_AUTH === 'certificate') {
-      need('AZURE_TENANT_ID', why);
-      need('AZURE_CLIENT_ID', why);
-      need('AZURE_CLIENT_CERTIFICATE_PATH', why);
-    }
-    if (env.AZURE_AUTHORITY_HOST && !env.AZURE_AUTHORITY_HOST.startsWith('https://')) {
-      ctx.addIssue({ code: 'custom', path: ['AZURE_AUTHORITY_HOST'], message: 'AZURE_AUTHORITY_HOST must be an https URL (MSAL refuses http)' });
-    }
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: 'RETRY_MAX_MS must be at least RETRY_BASE_MS' });
     }
   });
+
+/** Settings that depend on another one, checked on the raw environment so they are reported with the rest. */
+function dependentProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  const auth = (env.DATAVERSE_AUTH ?? '').trim() || 'client-secret';
+  const needs: Record<string, string[]> = {
+    'client-secret': ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET'],
+    certificate: ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_CERTIFICATE_PATH'],
+  };
+  for (const name of needs[auth] ?? []) {
+    if (!set(name)) problems.push(`${name} is required when DATAVERSE_AUTH=${auth}`);
+  }
+  if (set('AZURE_AUTHORITY_HOST') && !env.AZURE_AUTHORITY_HOST!.trim().startsWith('https://')) {
+    problems.push('AZURE_AUTHORITY_HOST must be an https URL (MSAL refuses http)');
+  }
+  return problems;
+}
 
 export type StoreConfig =
   | { engine: 'postgres'; databaseUrl: string; schema?: string; poolMax?: number }
@@ -161,13 +162,14 @@ export class ConfigError extends Error {
 /** Reads and validates the configuration; throws a `ConfigError` that lists every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? '');
-      return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
-    });
-    throw new ConfigError([...new Set(problems)]);
-  }
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '');
+        return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+      });
+  problems.push(...dependentProblems(env));
+  if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
   return {
     stripe: {

@@ -1,0 +1,89 @@
+import { ConfigError, loadConfig } from '../config';
+
+const valid = {
+  STRIPE_API_KEY: 'sk_test_123',
+  STRIPE_WEBHOOK_SECRET: 'whsec_old, whsec_new',
+  DATAVERSE_URL: 'https://contoso.crm.dynamics.com',
+  DATAVERSE_AUTH: 'client-secret',
+  AZURE_TENANT_ID: 'tenant',
+  AZURE_CLIENT_ID: 'client',
+  AZURE_CLIENT_SECRET: 'secret',
+  DATAVERSE_WEBHOOK_KEY: 'a-long-dataverse-key',
+  ADMIN_API_KEY: 'a-long-admin-api-key',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/srv/app');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+test('a complete environment gives typed settings with defaults', () => {
+  const config = loadConfig(valid, '/srv/app');
+  expect(config.stripe.webhookSecrets).toEqual(['whsec_old', 'whsec_new']);
+  expect(config.stripe.api).toBeUndefined();
+  expect(config.store).toEqual({ engine: 'sqlite', path: '/srv/app/data/connector.db', synchronous: 'normal' });
+  expect(config.http).toMatchObject({ port: 3000, maxBodyBytes: 1_048_576 });
+  expect(config.worker).toMatchObject({ concurrency: 8, retry: { maxAttempts: 10 } });
+  expect(config.dataverse.webhookHeader).toBe('x-stc-webhook-key');
+});
+
+test('STRIPE_API_BASE points the SDK at an emulator; DATABASE_URL selects PostgreSQL', () => {
+  const config = loadConfig({ ...valid, STRIPE_API_BASE: 'http://127.0.0.1:12111', DATABASE_URL: 'postgres://u@h/db', DATABASE_SCHEMA: 'stc' });
+  expect(config.stripe.api).toEqual({ host: '127.0.0.1', port: 12111, protocol: 'http' });
+  expect(config.store).toEqual({ engine: 'postgres', databaseUrl: 'postgres://u@h/db', schema: 'stc', poolMax: 10 });
+});
+
+test('an empty environment names every missing variable at once', () => {
+  expect(problems({})).toEqual([
+    'STRIPE_API_KEY is required',
+    'STRIPE_WEBHOOK_SECRET is required',
+    'DATAVERSE_URL is required',
+    'DATAVERSE_WEBHOOK_KEY is required',
+    'ADMIN_API_KEY is required',
+    'AZURE_TENANT_ID is required when DATAVERSE_AUTH=client-secret',
+    'AZURE_CLIENT_ID is required when DATAVERSE_AUTH=client-secret',
+    'AZURE_CLIENT_SECRET is required when DATAVERSE_AUTH=client-secret',
+  ]);
+});
+
+test('wrong values are named with what is expected', () => {
+  expect(
+    problems({
+      ...valid,
+      STRIPE_WEBHOOK_SECRET: 'not-a-secret',
+      DATAVERSE_AUTH: 'certificate',
+      AZURE_AUTHORITY_HOST: 'http://127.0.0.1:4000',
+      PORT: '70000',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+    }),
+  ).toEqual([
+    'STRIPE_WEBHOOK_SECRET: every secret starts with whsec_',
+    'DATABASE_URL must be a postgres:// URL',
+    'PORT must be at most 65535',
+    'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    'AZURE_CLIENT_CERTIFICATE_PATH is required when DATAVERSE_AUTH=certificate',
+    'AZURE_AUTHORITY_HOST must be an https URL (MSAL refuses http)',
+  ]);
+});
+
+test('managed identity and none need no secret', () => {
+  const { AZURE_CLIENT_SECRET: _s, AZURE_TENANT_ID: _t, ...rest } = valid;
+  expect(loadConfig({ ...rest, DATAVERSE_AUTH: 'managed-identity' }).dataverse.auth).toBe('managed-identity');
+  expect(loadConfig({ ...rest, DATAVERSE_AUTH: 'none' }).dataverse.auth).toBe('none');
+});
+
+test('the error message never echoes a value', () => {
+  expect.assertions(2);
+  try {
+    loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'sk_live_supersecret' });
+  } catch (error) {
+    expect((error as Error).message).toContain('STRIPE_WEBHOOK_SECRET');
+    expect((error as Error).message).not.toContain('supersecret');
+  }
+});

@@ -1,0 +1,115 @@
+/**
+ * The whole service in one process: store (migrated), HTTP server, worker pool. `main.ts` runs it from the
+ * environment; tests and the sandbox start it in-process with their own handlers or Dataverse client.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServiceConfig } from './config';
+import { createCredential, createDataverseClient } from './dataverse';
+import type { DataverseClient } from './dataverse/types';
+import { createApp } from './http/app';
+import { createMetrics, type Metrics } from './http/metrics';
+import { createLogger, type Logger } from './log';
+import { openStore, type Store } from './store';
+import { createStripeClients, type StripeFor } from './stripe';
+import type { EventHandler } from './sync/types';
+import { createWorkerPool, type WorkerPool } from './worker';
+
+export interface ServiceOverrides {
+  /** Default: the registry in `sync/` (the real handlers). */
+  handlers?: readonly EventHandler[];
+  dataverse?: DataverseClient;
+  stripeFor?: StripeFor;
+  logger?: Logger;
+  store?: Store;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  store: Store;
+  pool: WorkerPool;
+  metrics: Metrics;
+  logger: Logger;
+  server: http.Server;
+  /** Graceful stop: no new requests or claims, running work finishes or goes back, store closed. */
+  stop(): Promise<void>;
+}
+
+export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: Logger): DataverseClient {
+  const baseUrl = /\/api\/data\/v\d/.test(config.url) ? config.url : `${config.url.replace(/\/+$/, '')}/api/data/v9.2/`;
+  if (config.auth === 'none') return createDataverseClient({ baseUrl, logger: logger.child({ component: 'dataverse' }) });
+  const authorityHost = config.authorityHost;
+  const credential = createCredential({
+    kind: config.auth,
+    tenantId: config.tenantId,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    certificatePath: config.clientCertificatePath,
+    authorityHost,
+    // Entra's instance discovery only knows Microsoft's own hosts; a private authority skips it.
+    disableInstanceDiscovery: authorityHost ? !/login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn/.test(authorityHost) : undefined,
+  });
+  return createDataverseClient({ baseUrl, credential, logger: logger.child({ component: 'dataverse' }) });
+}
+
+export async function startService(config: ServiceConfig, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const store = overrides.store ?? (await openStore(config.store));
+  const metrics = createMetrics({ store, defaultMetrics: true });
+  // Loaded here, not at module load: the registry reads its mapping files.
+  const handlers = overrides.handlers ?? (await import('./sync')).handlers;
+  const pool = createWorkerPool({
+    store,
+    handlers,
+    dataverse: overrides.dataverse ?? dataverseClientFor(config.dataverse, logger),
+    stripeFor: overrides.stripeFor ?? createStripeClients(config.stripe),
+    logger,
+    metrics,
+    settings: config.worker,
+  });
+  const app = createApp({
+    store,
+    logger,
+    handlers,
+    metrics,
+    stripeWebhookSecrets: config.stripe.webhookSecrets,
+    dataverseWebhook: { key: config.dataverse.webhookKey, header: config.dataverse.webhookHeader },
+    adminApiKey: config.http.adminApiKey,
+    maxBodyBytes: config.http.maxBodyBytes,
+    onEventQueued: () => pool.notify(),
+  });
+  const server = http.createServer(app.callback());
+  // Longer than common load balancers' idle timeout, so they close first and never hit a closed socket.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${host}:${port}`;
+  pool.start();
+  logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('stopping: no new requests or claims');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await pool.stop();
+      // Requests already inside finish their insert and answer; then anything still open is cut.
+      const timer = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(timer);
+      await store.close();
+      logger.info('stopped');
+      logger.flush();
+    })());
+
+  return { url, port, store, pool, metrics, logger, server, stop };
+}

@@ -1,0 +1,1 @@
+export { createStripeClients, type StripeFor } from './clients';
