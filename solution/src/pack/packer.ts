@@ -260,7 +260,8 @@ function rootComponents(
 export interface SolutionFiles {
   version: string;
   files: (managed: boolean) => Map<string, Buffer | string>;
-  webResources: WebResourceFile[];
+  /** Names of the web resources packed. */
+  webResources: string[];
   controls: PackedControl[];
   leftOut: string[];
 }
