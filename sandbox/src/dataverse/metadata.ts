@@ -88,6 +88,47 @@ export const systemUserTable: Table = {
   keys: [],
 };
 
+/**
+ * Security roles and the systemuser↔role intersect table, as the Web API serves them (`roles`,
+ * `systemuserrolescollection`), so a caller can check a user's roles the way it would in Dataverse.
+ */
+export const roleTable: Table = {
+  logicalName: 'role',
+  schemaName: 'Role',
+  entitySetName: 'roles',
+  displayName: 'Security Role',
+  pluralName: 'Security Roles',
+  description: 'A security role.',
+  primaryIdColumn: 'roleid',
+  primaryNameColumn: 'name',
+  standard: true,
+  ownership: 'OrganizationOwned',
+  columns: [
+    column({ logicalName: 'roleid', type: 'uniqueidentifier', displayName: 'Role' }),
+    column({ logicalName: 'name', type: 'string', maxLength: 100, displayName: 'Name' }),
+  ],
+  keys: [],
+};
+
+export const systemUserRolesTable: Table = {
+  logicalName: 'systemuserroles',
+  schemaName: 'SystemUserRoles',
+  entitySetName: 'systemuserrolescollection',
+  displayName: 'User Roles',
+  pluralName: 'User Roles',
+  description: 'Which security roles each user holds (intersect table).',
+  primaryIdColumn: 'systemuserroleid',
+  primaryNameColumn: 'systemuserroleid',
+  standard: true,
+  ownership: 'OrganizationOwned',
+  columns: [
+    column({ logicalName: 'systemuserroleid', type: 'uniqueidentifier', displayName: 'User Role' }),
+    column({ logicalName: 'systemuserid', type: 'uniqueidentifier', displayName: 'User' }),
+    column({ logicalName: 'roleid', type: 'uniqueidentifier', displayName: 'Role' }),
+  ],
+  keys: [],
+};
+
 /** Platform columns every table has; added when the model does not declare them itself. */
 function platformColumns(table: Table): Column[] {
   const out: Column[] = [
@@ -114,7 +155,10 @@ export function isLookup(c: Column): c is LookupColumn {
   return c.type === 'lookup' || c.type === 'customer' || c.type === 'owner';
 }
 
-export function buildModelIndex(model: TableModel, extraTables: Table[] = [systemUserTable]): ModelIndex {
+export function buildModelIndex(
+  model: TableModel,
+  extraTables: Table[] = [systemUserTable, roleTable, systemUserRolesTable],
+): ModelIndex {
   const tables = [...model.tables];
   for (const extra of extraTables) {
     if (!tables.some((t) => t.logicalName === extra.logicalName)) tables.push(extra);

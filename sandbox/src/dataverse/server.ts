@@ -104,6 +104,20 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     correlationId: randomUUID(),
   });
 
+  // The user's roles, also as rows of `roles` and `systemuserrolescollection` (when the model serves them).
+  const roleMeta = index.byLogical.get('role');
+  const userRoleMeta = index.byLogical.get('systemuserroles');
+  const assignRoles = (userId: string, names: string[], scope: WriteScope) => {
+    if (!roleMeta || !userRoleMeta) return;
+    for (const row of [...store.rows('systemuserroles')]) {
+      if (row.values.systemuserid === userId) engine.delete(userRoleMeta, row, scope);
+    }
+    for (const name of names) {
+      const role = [...store.rows('role')].find((r) => r.values.name === name) ?? engine.create(roleMeta, { name }, scope);
+      engine.create(userRoleMeta, { systemuserid: userId, roleid: role.id }, scope);
+    }
+  };
+
   const addSystemUser = (user: SystemUser) => {
     const id = user.systemuserid.toLowerCase();
     roles.set(id, user.roles ?? []);
@@ -114,6 +128,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     const existing = store.get('systemuser', id);
     if (existing) engine.update(userMeta, existing, payload, scope);
     else engine.create(userMeta, payload, scope, id);
+    assignRoles(id, user.roles ?? [], scope);
     scope.tx.commit();
   };
   const seedUsers = options.systemUsers ?? [SANDBOX_ADMIN];

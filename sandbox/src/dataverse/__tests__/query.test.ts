@@ -103,7 +103,7 @@ describe('paging (page-results)', () => {
     expect(next.startsWith(`${dv.url}stc_payments?`)).toBe(true);
     expect(decodeURIComponent(next)).toContain('$skiptoken=<cookie pagenumber="2"');
     const second = await fetch(next, { headers: { Accept: 'application/json', ...prefer } });
-    const body = await second.json();
+    const body = (await second.json()) as { value: Array<{ stc_stripeid: string }>; '@odata.nextLink'?: string };
     expect(ids(body)).toEqual(['pi_4']);
     expect(body['@odata.nextLink']).toBeUndefined();
   });

@@ -57,6 +57,7 @@ export const testModel: TableModel = {
         col({ logicalName: 'stc_paidon', type: 'datetime' }),
         col({ logicalName: 'stc_settlementdate', type: 'dateonly' }),
         col({ logicalName: 'stc_description', type: 'memo', maxLength: 2000 }),
+        col({ logicalName: 'stc_payload', type: 'memo', maxLength: 1048576 }),
         col({ logicalName: 'statecode', type: 'state', optionSet: 'stc_payment_statecode' }),
         col({ logicalName: 'statuscode', type: 'status', optionSet: 'stc_payment_statuscode' }),
         col({
