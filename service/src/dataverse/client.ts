@@ -151,6 +151,25 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     return ceiling / 2 + Math.random() * (ceiling / 2);
   };
 
+  /** A token, or a DataverseError that says why none could be had (401: refused; 0: Entra unreachable). */
+  async function tokenFor(describe: string): Promise<string> {
+    try {
+      return await tokens!.getToken();
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      const refused =
+        status !== undefined
+          ? status >= 400 && status < 500
+          : /AADSTS\d+/.test(String((err as Error).message));
+      throw new DataverseError({
+        status: refused ? 401 : 0,
+        message: `No access token for Dataverse: ${(err as Error).message}`,
+        request: describe,
+        cause: err,
+      });
+    }
+  }
+
   async function send(method: string, url: string, opts: SendOptions): Promise<HttpResult> {
     let attempts = 0;
     let throttledAttempts = 0;
@@ -168,7 +187,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
           ...(opts.body !== undefined ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
           ...opts.headers,
         };
-        if (tokens) headers.Authorization = `Bearer ${await tokens.getToken()}`;
+        if (tokens) headers.Authorization = `Bearer ${await tokenFor(opts.describe)}`;
         counters.requests += 1;
         let res: Response;
         let text: string;

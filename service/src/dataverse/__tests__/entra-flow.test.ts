@@ -1,0 +1,119 @@
+/**
+ * The credential flow end to end: ClientSecretCredential (from createCredential) → the local Entra ID
+ * endpoint → the client → the Dataverse emulator in `entra` mode, which checks the token and maps it to the
+ * application user. The client runs in a tsx child process started with NODE_EXTRA_CA_CERTS set to the
+ * endpoint's CA, because Node reads extra CAs only when a process starts and MSAL accepts only https.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { model } from '@stc/solution';
+import { SANDBOX_ADMIN, startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { startTokenEndpoint, type TokenEndpoint } from '@stc/sandbox/src/entra';
+
+const RESOURCE = 'https://stcsandbox.crm.dynamics.com';
+const CLIENT_ID = '2f6d0c1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f';
+const OBJECT_ID = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+const APP_USER_ID = '7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918';
+const tsxCli = require.resolve('tsx/cli');
+
+interface ChildOutput {
+  single?: { id: string; created: boolean };
+  written?: number;
+  read?: Record<string, unknown>;
+  stats?: { requests: number };
+  error?: { name: string; message: string; status: number; code: string; transient: boolean };
+}
+
+let endpoint: TokenEndpoint;
+let emulator: DataverseEmulator;
+
+function runChild(input: Record<string, unknown>): Promise<ChildOutput> {
+  const args = {
+    baseUrl: emulator.url,
+    scope: `${RESOURCE}/.default`,
+    tenantId: endpoint.tenantId,
+    clientId: CLIENT_ID,
+    clientSecret: 'sandbox-secret',
+    authorityHost: endpoint.authorityHost,
+    rows: 200,
+    ...input,
+  };
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [tsxCli, join(__dirname, 'entra-flow.child.ts'), JSON.stringify(args)],
+      { env: { ...process.env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath }, timeout: 90_000 },
+      (err, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop();
+        if (!line) return reject(new Error(`child failed: ${err?.message ?? ''} ${stderr}`));
+        resolve(JSON.parse(line) as ChildOutput);
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  endpoint = await startTokenEndpoint({
+    clients: [
+      {
+        clientId: CLIENT_ID,
+        clientSecret: 'sandbox-secret',
+        objectId: OBJECT_ID,
+        displayName: 'Stripe Connector',
+      },
+      { clientId: 'unlicensed-app', clientSecret: 'other-secret' },
+    ],
+  });
+  emulator = await startDataverseEmulator({
+    model,
+    auth: { mode: 'entra', issuer: endpoint.issuer, audience: RESOURCE, jwks: endpoint.jwks },
+    systemUsers: [
+      SANDBOX_ADMIN,
+      {
+        systemuserid: APP_USER_ID,
+        fullname: 'Stripe Connector',
+        applicationid: CLIENT_ID,
+        azureactivedirectoryobjectid: OBJECT_ID,
+      },
+    ],
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await emulator?.close();
+  await endpoint?.close();
+});
+
+beforeEach(() => emulator.store.clear());
+
+it('writes through the emulator in entra mode as the application user, with one token for every request', async () => {
+  const issuedBefore = endpoint.stats().tokensIssued;
+  const out = await runChild({});
+  expect(out.error).toBeUndefined();
+  expect(out.single?.created).toBe(true);
+  expect(out.written).toBe(200);
+  expect(emulator.store.count('stc_payments')).toBe(201);
+  expect(out.read?._createdby_value).toBe(APP_USER_ID);
+  expect(out.stats!.requests).toBeGreaterThan(3);
+  expect(endpoint.stats().tokensIssued - issuedBefore).toBe(1);
+}, 90_000);
+
+it('reports a wrong client secret as a permanent 401 naming Entra’s AADSTS code, and writes nothing', async () => {
+  const out = await runChild({ clientSecret: 'wrong', rows: 1 });
+  expect(out.error).toMatchObject({ name: 'DataverseError', status: 401, transient: false });
+  expect(out.error!.message).toContain('AADSTS7000215');
+  expect(emulator.store.count('stc_payments')).toBe(0);
+});
+
+it('reports a token for another resource, refused by Dataverse, as a 401 with what to check', async () => {
+  const out = await runChild({ scope: 'https://other.crm.dynamics.com/.default', rows: 1 });
+  expect(out.error).toMatchObject({ status: 401, code: '0x80072243', transient: false });
+  expect(out.error!.message).toMatch(/scope/);
+  expect(emulator.store.count('stc_payments')).toBe(0);
+});
+
+it('reports an application with no application user in the environment as 403', async () => {
+  const out = await runChild({ clientId: 'unlicensed-app', clientSecret: 'other-secret', rows: 1 });
+  expect(out.error).toMatchObject({ status: 403, transient: false });
+  expect(out.error!.message).toMatch(/not a member of the organization/);
+});
