@@ -12,7 +12,7 @@ async function raw(path: string, init: RequestInit & { key?: string | null } = {
   const headers = new Headers(init.headers);
   if (init.key !== null) headers.set('Authorization', `Bearer ${init.key ?? emulator.apiKey}`);
   const response = await fetch(`${emulator.url}${path}`, { ...init, headers });
-  return { status: response.status, headers: response.headers, body: await response.json() };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as { error: Record<string, string> } };
 }
 
 describe('authentication', () => {

@@ -79,7 +79,7 @@ describe('payment intents', () => {
     const paymentIntent = cardError.payment_intent!;
     expect(paymentIntent.status).toBe('requires_payment_method');
     expect(paymentIntent.last_payment_error?.code).toBe(code);
-    const charge = await stripe.charges.retrieve(cardError.raw.charge as string);
+    const charge = await stripe.charges.retrieve((cardError.raw as { charge: string }).charge);
     expect(charge).toMatchObject({ status: 'failed', paid: false, failure_code: code, balance_transaction: null });
     expect(typesAfter(before)).toEqual(['payment_intent.created', 'charge.failed', 'payment_intent.payment_failed']);
   });
