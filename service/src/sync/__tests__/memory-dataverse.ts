@@ -123,10 +123,15 @@ export class MemoryDataverse implements DataverseClient {
     this.requests++;
     tableBySet(entitySet);
     const clauses = query.filter ? parseFilter(query.filter) : [];
+    // `_<lookup>_value` is the lookup's id; here a lookup is set by a `<lookup>…@odata.bind` entry.
+    const lookupSet = (row: Row, column: string) => {
+      const lookup = /^_(\w+)_value$/.exec(column)?.[1];
+      return lookup !== undefined && Object.keys(row).some((name) => name.startsWith(lookup) && name.endsWith('@odata.bind'));
+    };
     let rows = this.rows(entitySet).filter((row) =>
       clauses.every(([column, value]) =>
         value === null
-          ? row[column] === undefined || row[column] === null
+          ? (row[column] === undefined || row[column] === null) && !lookupSet(row, column)
           : typeof row[column] === 'string' && (row[column] as string).toLowerCase() === value.toLowerCase(),
       ),
     );

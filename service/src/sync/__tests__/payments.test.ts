@@ -115,7 +115,7 @@ describe('payments handler', () => {
   });
 
   test('a charge without a PaymentIntent is a payment of its own, keyed by the charge id', async () => {
-    const charge = { ...currentObject('charge'), amount: 19995, amount_captured: 19995, currency: 'kwd', balance_transaction: 'txn_kwd' };
+    const charge: Record<string, any> = { ...currentObject('charge'), amount: 19995, amount_captured: 19995, currency: 'kwd', balance_transaction: 'txn_kwd' };
     stripe.put(charge);
     stripe.put({ ...currentObject('balance_transaction'), id: 'txn_kwd', currency: 'kwd', amount: 19995, fee: 605, net: 19390 });
 

@@ -9,7 +9,13 @@ import type { CompiledMapping, MappedRow, MappingSet } from '../../mapping';
 import { applyMapping } from '../../mapping';
 import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from '../shared/stripe-objects';
 import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../shared/write';
+import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { EventHandler, SyncContext } from '../types';
+
+/** The payment columns holding the Stripe customer id and the link to its account or contact. */
+const PAYMENT_CUSTOMER_ID = 'stc_stripecustomerid';
+const PAYMENT_CUSTOMER_LOOKUP = 'stc_customerid';
+const MAX_PAYMENTS_TO_LINK = 500;
 
 export interface CustomerMappingNames {
   /** Tried in order: the first whose `when` holds decides the table; the others are where an existing row may be. */
@@ -50,6 +56,34 @@ async function findByEmail(context: SyncContext, mapping: CompiledMapping, email
   return typeof id === 'string' ? id : null;
 }
 
+/**
+ * Payments written before their customer's row existed have no customer link; once the row exists
+ * (created, or matched by e-mail), they are linked to it. Bounded: at most one page of such payments.
+ */
+async function linkWaitingPayments(
+  set: MappingSet,
+  context: SyncContext,
+  customerId: string,
+  table: CompiledMapping['table'],
+  rowId: string,
+): Promise<void> {
+  const payments = set.get(PAYMENT_INTENT_MAPPING).table;
+  const lookup = payments.columns.find((column) => column.logicalName === PAYMENT_CUSTOMER_LOOKUP);
+  if (!lookup || (lookup.type !== 'customer' && lookup.type !== 'lookup')) return;
+  const navigation = lookup.navigation[table.logicalName];
+  if (!navigation) return;
+  const waiting = await context.dataverse.retrieveMultiple(payments.entitySetName, {
+    select: [payments.primaryIdColumn],
+    filter: `${PAYMENT_CUSTOMER_ID} eq ${odataString(customerId)} and _${PAYMENT_CUSTOMER_LOOKUP}_value eq null`,
+    top: MAX_PAYMENTS_TO_LINK,
+  });
+  for (const payment of waiting) {
+    const id = payment[payments.primaryIdColumn];
+    if (typeof id !== 'string') continue;
+    await context.dataverse.update(payments.entitySetName, id, { [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})` });
+  }
+}
+
 async function syncLiveCustomer(
   set: MappingSet,
   names: CustomerMappingNames,
@@ -86,17 +120,20 @@ async function syncLiveCustomer(
     if (id) {
       await context.dataverse.update(chosenMapping.entitySet, id, chosen.row);
       context.log.info({ customer: customer.id, table: chosenMapping.table.logicalName, id }, 'Stripe customer matched to an existing row by e-mail');
+      await linkWaitingPayments(set, context, customer.id, chosenMapping.table, id);
       return;
     }
   }
 
   // 3. A new row. A concurrent create of the same customer makes this one an update.
+  let written;
   try {
-    await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'createOnly' });
+    written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'createOnly' });
   } catch (error) {
     if (!isDuplicate(error)) throw error;
-    await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'updateOnly' });
+    written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'updateOnly' });
   }
+  await linkWaitingPayments(set, context, customer.id, chosenMapping.table, written.id);
 }
 
 async function syncDeletedCustomer(

@@ -1,0 +1,133 @@
+import { eventFor, recordedEvent } from '../../mapping/__tests__/fixtures';
+import { MemoryDataverse } from './memory-dataverse';
+import { SyncHarness } from './harness';
+import { StripeStub } from './stripe-stub';
+import { currentObject } from './world';
+
+let stripe: StripeStub;
+let dataverse: MemoryDataverse;
+let sync: SyncHarness;
+
+beforeAll(async () => {
+  stripe = new StripeStub();
+  await stripe.start();
+});
+afterAll(() => stripe.stop());
+beforeEach(() => {
+  stripe.objects.clear();
+  stripe.requests.length = 0;
+  dataverse = new MemoryDataverse();
+  sync = new SyncHarness(stripe, dataverse);
+});
+
+function customer(fields: Record<string, unknown>) {
+  const object = { ...currentObject('customer'), ...fields };
+  stripe.put(object);
+  return object;
+}
+
+describe('customers handler', () => {
+  test('a new customer becomes an account; later updates change that account, never a second one', async () => {
+    const created = customer({
+      id: 'cus_Fabrikam',
+      name: 'Fabrikam Ltd',
+      email: 'billing@fabrikam.example',
+      phone: '+44 20 7946 0000',
+      address: { line1: '1 High Street', line2: null, city: 'London', state: null, postal_code: 'EC1A 1AA', country: 'GB' },
+    });
+    expect(await sync.deliver(eventFor('customer.created', created, { id: 'evt_c1', created: 1714555800 }))).toBe('customers');
+
+    const accounts = () => dataverse.rows('accounts');
+    expect(accounts()).toHaveLength(1);
+    const { accountid, createdon, ...row } = accounts()[0];
+    expect(row).toEqual({
+      stc_stripecustomerid: 'cus_Fabrikam',
+      name: 'Fabrikam Ltd',
+      emailaddress1: 'billing@fabrikam.example',
+      telephone1: '+44 20 7946 0000',
+      address1_line1: '1 High Street',
+      address1_line2: null,
+      address1_city: 'London',
+      address1_stateorprovince: null,
+      address1_postalcode: 'EC1A 1AA',
+      address1_country: 'GB',
+      description: null,
+      stc_livemode: false,
+      stc_stripeaccount: null,
+      stc_lasteventid: 'evt_c1',
+      stc_lasteventcreated: '2024-05-01T09:30:00Z',
+    });
+    expect([accountid, createdon]).toEqual([expect.any(String), expect.any(String)]);
+
+    // The update's payload is stale; Stripe has the newer name.
+    customer({ ...created, name: 'Fabrikam Group' });
+    await sync.deliver(eventFor('customer.updated', created, { id: 'evt_c2', created: 1714555900 }));
+    expect(accounts()).toHaveLength(1);
+    expect(accounts()[0]).toMatchObject({ accountid, name: 'Fabrikam Group', stc_lasteventid: 'evt_c2' });
+    expect(dataverse.rows('contacts')).toEqual([]);
+    // The update of an existing customer is one request: an update-only upsert by key.
+    expect(dataverse.writes.at(-1)).toMatchObject({ op: 'upsert', entitySet: 'accounts', key: { stc_stripecustomerid: 'cus_Fabrikam' }, mode: 'updateOnly' });
+  });
+
+  test('an account entered by hand with the same e-mail is matched and linked, not duplicated', async () => {
+    const existing = dataverse.seed('accounts', { name: 'Northwind (CRM)', emailaddress1: 'AP@northwind.example' });
+    dataverse.seed('accounts', { name: 'Other', emailaddress1: 'someone@else.example' });
+    const created = customer({ id: 'cus_Northwind', name: 'Northwind Traders', email: 'ap@northwind.example' });
+
+    await sync.deliver(eventFor('customer.created', created));
+
+    expect(dataverse.rows('accounts')).toHaveLength(2);
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({ accountid: existing, name: 'Northwind Traders' });
+  });
+
+  test('the rule sends people to contacts, with first and last name split', async () => {
+    const created = customer({ id: 'cus_Ada', name: 'Ada Lovelace', email: 'ada@example.com', metadata: { d365_type: 'contact' } });
+    await sync.deliver(eventFor('customer.created', created));
+    expect(dataverse.rows('accounts')).toEqual([]);
+    expect(dataverse.rows('contacts')).toEqual([
+      expect.objectContaining({ stc_stripecustomerid: 'cus_Ada', firstname: 'Ada', lastname: 'Lovelace', emailaddress1: 'ada@example.com' }),
+    ]);
+  });
+
+  test('a customer already synced as a contact stays a contact when the rule would now say account', async () => {
+    const contactId = dataverse.seed('contacts', { lastname: 'Hopper', stc_stripecustomerid: 'cus_Grace' });
+    const updated = customer({ id: 'cus_Grace', name: 'Grace Hopper', email: 'grace@example.com' });
+    await sync.deliver(eventFor('customer.updated', updated));
+    expect(dataverse.rows('accounts')).toEqual([]);
+    expect(dataverse.rows('contacts')).toEqual([expect.objectContaining({ contactid: contactId, firstname: 'Grace', lastname: 'Hopper' })]);
+  });
+
+  test('customer.deleted deactivates the row and never creates one', async () => {
+    const accountId = dataverse.seed('accounts', { name: 'Copple', stc_stripecustomerid: 'cus_IhGfebO16cMIGN', statecode: 0, statuscode: 1 });
+    const event = recordedEvent('customer_deleted');
+    await sync.deliver(event);
+    expect(dataverse.rows('accounts')).toEqual([
+      expect.objectContaining({ accountid: accountId, name: 'Copple', statecode: 1, statuscode: 2, stc_lasteventid: event.id }),
+    ]);
+    expect(dataverse.rows('contacts')).toEqual([]);
+
+    const unknown = eventFor('customer.deleted', { id: 'cus_NeverSynced', object: 'customer', deleted: true });
+    await sync.deliver(unknown);
+    expect(dataverse.rows('accounts')).toHaveLength(1);
+    expect(dataverse.rows('contacts')).toEqual([]);
+  });
+
+  test('the recorded customer.updated (2020 API) updates its account', async () => {
+    const event = recordedEvent('customer_updated');
+    stripe.put(event.data.object as any);
+    await sync.deliver(event);
+    expect(dataverse.rows('accounts')).toEqual([
+      expect.objectContaining({ stc_stripecustomerid: 'cus_IhGfebO16cMIGN', name: 'Copple', emailaddress1: 'billz@supabase.io', telephone1: '+6587498462' }),
+    ]);
+  });
+});
+
+test('payments written before their customer existed are linked once the customer’s row is created', async () => {
+  await dataverse.upsertByKey('stc_payments', { stc_stripeid: 'pi_early' }, { stc_name: 'early', stc_stripecustomerid: 'cus_Late' });
+  await dataverse.upsertByKey('stc_payments', { stc_stripeid: 'pi_other' }, { stc_name: 'other', stc_stripecustomerid: 'cus_Other' });
+  const created = customer({ id: 'cus_Late', name: 'Late Ltd', email: 'late@example.com' });
+  await sync.deliver(eventFor('customer.created', created));
+  const accountId = dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Late' })!.accountid;
+  expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_early' })).toMatchObject({ 'stc_customerid_account@odata.bind': `/accounts(${accountId})` });
+  expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_other' })).not.toHaveProperty('stc_customerid_account@odata.bind');
+});
