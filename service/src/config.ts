@@ -211,3 +211,21 @@ function stripeApiBase(base: string): { host: string; port: number; protocol: 'h
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
 }
+
+const storeEnvSchema = z.object({
+  DATABASE_URL: envSchema.shape.DATABASE_URL,
+  DATABASE_SCHEMA: envSchema.shape.DATABASE_SCHEMA,
+  DATABASE_POOL_MAX: envSchema.shape.DATABASE_POOL_MAX,
+  SQLITE_PATH: envSchema.shape.SQLITE_PATH,
+  SQLITE_SYNCHRONOUS: envSchema.shape.SQLITE_SYNCHRONOUS,
+});
+
+/** Only the store's settings, for tools (the CLI) that need nothing else. */
+export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreConfig {
+  const parsed = storeEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  const e = parsed.data;
+  return e.DATABASE_URL
+    ? { engine: 'postgres', databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolMax: 2 }
+    : { engine: 'sqlite', path: path.resolve(cwd, e.SQLITE_PATH), synchronous: e.SQLITE_SYNCHRONOUS };
+}

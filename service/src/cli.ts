@@ -1,0 +1,120 @@
+/**
+ * Operator CLI for the dead-letter queue, straight on the store (same DATABASE_URL / SQLITE_PATH as the service):
+ *   npx tsx service/src/cli.ts dlq list [--all] [--limit N] [--json]
+ *   npx tsx service/src/cli.ts dlq show <id>
+ *   npx tsx service/src/cli.ts dlq retry <id>
+ *   npx tsx service/src/cli.ts dlq discard <id>
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadStoreConfig } from './config';
+import { openStore, type DeadLetter, type Store } from './store';
+
+const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
+Store: DATABASE_URL (PostgreSQL, with DATABASE_SCHEMA) or SQLITE_PATH (default data/connector.db).`;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  /** For tests: an already open store. */
+  store?: Store;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { all: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    io.err(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const [group, command, idText] = parsed.positionals;
+  if (parsed.values.help || group !== 'dlq' || !['list', 'show', 'retry', 'discard'].includes(command ?? '')) {
+    io.err(USAGE);
+    return parsed.values.help ? 0 : 2;
+  }
+  const id = Number(idText);
+  if (command !== 'list' && (!Number.isSafeInteger(id) || id <= 0)) {
+    io.err(`dlq ${command} needs a dead letter id (a positive integer), e.g. dlq ${command} 12`);
+    return 2;
+  }
+
+  let store = io.store;
+  try {
+    store ??= await openStore(loadStoreConfig(io.env));
+  } catch (error) {
+    io.err(error instanceof ConfigError ? error.message : `Cannot open the store: ${(error as Error).message}`);
+    return 1;
+  }
+  try {
+    switch (command) {
+      case 'list': {
+        const limit = Number(parsed.values.limit ?? 100);
+        const letters = await store.listDeadLetters({ limit: Number.isFinite(limit) && limit > 0 ? limit : 100, includeResolved: parsed.values.all });
+        if (parsed.values.json) io.out(JSON.stringify(letters, null, 2));
+        else printTable(letters, io);
+        return 0;
+      }
+      case 'show': {
+        const letter = await store.getDeadLetter(id);
+        if (!letter) return notFound(id, io);
+        io.out(JSON.stringify({ ...letter, payload: JSON.parse(letter.payload) }, null, 2));
+        return 0;
+      }
+      case 'retry':
+        if (!(await store.retryDeadLetter(id))) return notFound(id, io);
+        io.out(`Dead letter ${id} queued again; a running service picks it up at its next poll.`);
+        return 0;
+      default:
+        if (!(await store.discardDeadLetter(id))) return notFound(id, io);
+        io.out(`Dead letter ${id} discarded; the event stays in the inbox as discarded.`);
+        return 0;
+    }
+  } finally {
+    if (!io.store) await store.close();
+  }
+}
+
+function notFound(id: number, io: CliIo): number {
+  io.err(`No open dead letter ${id} (see: dlq list --all)`);
+  return 1;
+}
+
+function printTable(letters: DeadLetter[], io: CliIo): void {
+  if (letters.length === 0) {
+    io.out('The dead-letter queue is empty.');
+    return;
+  }
+  const rows = letters.map((d) => [
+    String(d.id),
+    new Date(d.createdAtMs).toISOString(),
+    d.source,
+    d.type,
+    d.account ? `${d.account}/${d.eventId}` : d.eventId,
+    d.errorCode ?? '',
+    String(d.attempts),
+    d.resolution ?? '',
+    d.error.length > 80 ? `${d.error.slice(0, 77)}...` : d.error,
+  ]);
+  const header = ['ID', 'DEAD SINCE', 'SOURCE', 'TYPE', 'EVENT', 'CODE', 'ATTEMPTS', 'RESOLVED', 'ERROR'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows]) io.out(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  }).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
