@@ -1,0 +1,260 @@
+/**
+ * The PCF controls as built by pcf-scripts, in Chromium, on the harness page, against the Dataverse emulator:
+ * a sales user opens an order with Stripe payments, sees them, asks for a refund through the dialog, and the
+ * stc_refundrequest row appears in Dataverse, created as that user. Screenshots of each panel are kept in
+ * docs/screenshots/.
+ *
+ * Needs the built controls (`npm run build -w @stc/pcf-controls`) and /usr/bin/chromium; without either the
+ * suite is skipped with the reason, unless STC_REQUIRE_BROWSER=1 (CI), when it fails instead.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDataverseEmulator, type DataverseEmulator } from '../../sandbox/src/dataverse';
+import { startHarness, type Harness } from '../../sandbox/src/harness';
+import { optionValue } from '@stc/solution';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CONTROLS = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
+const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+const missing = [
+  !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
+  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) &&
+    'controls are not built (npm run build -w @stc/pcf-controls)',
+].filter(Boolean);
+if (missing.length > 0 && process.env.STC_REQUIRE_BROWSER === '1')
+  throw new Error(`Browser tests cannot run: ${missing.join('; ')}`);
+const describeBrowser = missing.length > 0 ? describe.skip : describe;
+if (missing.length > 0) console.warn(`Skipping browser tests: ${missing.join('; ')}`);
+
+const SALES_USER = {
+  systemuserid: '7d5c3e2a-9b8f-4e1d-a0c2-b3d4e5f60718',
+  fullname: 'Sam Sales',
+  roles: ['Salesperson'],
+};
+
+describeBrowser('PCF controls in Chromium against the Dataverse emulator', () => {
+  let dataverse: DataverseEmulator;
+  let harness: Harness;
+  let browser: Browser;
+  let page: Page;
+  let orderId: string;
+  let accountId: string;
+
+  beforeAll(async () => {
+    dataverse = await startDataverseEmulator({ port: 0, auth: { mode: 'none' } });
+    dataverse.addSystemUser(SALES_USER);
+    accountId = dataverse.store.insert('accounts', {
+      name: 'Contoso Coffee',
+      stc_stripecustomerid: 'cus_BrowserTest01',
+      stc_livemode: false,
+    });
+    orderId = dataverse.store.insert('salesorders', {
+      name: 'Espresso machines',
+      ordernumber: 'ORD-1001',
+      'customerid_account@odata.bind': `/accounts(${accountId})`,
+    });
+    const payment = (stripeId: string, fields: Record<string, unknown>) =>
+      dataverse.store.insert('stc_payments', {
+        stc_name: stripeId,
+        stc_stripeid: stripeId,
+        stc_currency: 'usd',
+        stc_status: optionValue('stc_paymentstatus', 'succeeded'),
+        stc_amountrefunded: 0,
+        stc_paymentmethodtype: optionValue('stc_paymentmethodtype', 'card'),
+        stc_cardbrand: optionValue('stc_cardbrand', 'visa'),
+        stc_last4: '4242',
+        stc_livemode: false,
+        stc_disputed: false,
+        'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
+        'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
+        ...fields,
+      });
+    payment('pi_3BrowserA', {
+      stc_amount: 1250,
+      stc_fee: 36.55,
+      stc_net: 1213.45,
+      stc_amountrefunded: 250,
+      stc_status: optionValue('stc_paymentstatus', 'partially_refunded'),
+      stc_stripecreatedon: '2026-11-20T09:30:00Z',
+    });
+    payment('pi_3BrowserB', {
+      stc_amount: 480,
+      stc_fee: 14.22,
+      stc_net: 465.78,
+      stc_stripecreatedon: '2026-11-22T14:05:00Z',
+    });
+    payment('pi_3BrowserC', {
+      stc_amount: 99,
+      stc_fee: 3.17,
+      stc_net: 95.83,
+      stc_disputed: true,
+      stc_status: optionValue('stc_paymentstatus', 'disputed'),
+      stc_stripecreatedon: '2026-11-18T11:00:00Z',
+      stc_cardbrand: optionValue('stc_cardbrand', 'mastercard'),
+      stc_last4: '4444',
+    });
+    for (const [stripeId, status, amount] of [
+      ['sub_Browser1', 'active', 49],
+      ['sub_Browser2', 'canceled', 19],
+    ] as const) {
+      dataverse.store.insert('stc_subscriptions', {
+        stc_name: stripeId,
+        stc_stripeid: stripeId,
+        stc_description: status === 'active' ? 'Bean subscription, monthly' : 'Old plan',
+        stc_status: optionValue('stc_subscriptionstatus', status),
+        stc_amount: amount,
+        stc_currency: 'usd',
+        stc_interval: optionValue('stc_billinginterval', 'month'),
+        stc_intervalcount: 1,
+        stc_currentperiodend: '2026-12-20T00:00:00Z',
+        stc_livemode: false,
+        'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
+      });
+    }
+    dataverse.store.insert('stc_stripeinvoices', {
+      stc_name: 'in_Browser1',
+      stc_stripeid: 'in_Browser1',
+      stc_status: optionValue('stc_stripeinvoicestatus', 'open'),
+      stc_currency: 'usd',
+      stc_amountremaining: 49,
+      stc_livemode: false,
+      'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
+    });
+
+    harness = await startHarness({
+      port: 0,
+      dataverseUrl: dataverse.url,
+      controlsDir: CONTROLS,
+      userId: SALES_USER.systemuserid,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+    await dataverse?.close();
+  });
+
+  beforeEach(async () => {
+    page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+    harness.clearRequests();
+  });
+  afterEach(async () => page?.close());
+
+  it('shows the order payments, and a refund from the dialog creates the stc_refundrequest row as the user', async () => {
+    await page.goto(
+      harness.pageUrl({
+        control: 'PaymentPanel',
+        entityTypeName: 'salesorder',
+        entityId: orderId,
+        parameters: { boundField: 'ORD-1001', pollIntervalSeconds: 1 },
+      }),
+    );
+    const rowB = page.getByTestId('payment-pi_3BrowserB');
+    await rowB.waitFor();
+    expect(await rowB.textContent()).toContain('USD\u00a0480.00');
+    expect(await page.getByTestId('payment-pi_3BrowserA').textContent()).toContain('USD\u00a0250.00');
+    expect(await page.getByTestId('payment-pi_3BrowserC').textContent()).toContain('Disputed');
+    expect(
+      await rowB
+        .getByRole('link', { name: 'Open payment pi_3BrowserB in the Stripe Dashboard' })
+        .getAttribute('href'),
+    ).toBe('https://dashboard.stripe.com/test/payments/pi_3BrowserB');
+
+    // The platform calls updateView again and again; the payments are read once.
+    await page.evaluate(() => {
+      const host = (window as unknown as { PcfHost: { rerender(): number } }).PcfHost;
+      for (let i = 0; i < 5; i++) host.rerender();
+    });
+    await rowB.waitFor();
+    const reads = harness.requests().filter((r) => r.method === 'GET');
+    expect(reads).toHaveLength(1);
+    expect(reads[0].path).toMatch(/^stc_payments\?\$select=/);
+    expect(reads[0].status).toBe(200);
+    await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel.png'), fullPage: true });
+
+    await rowB.getByRole('button', { name: 'Refund payment pi_3BrowserB' }).click();
+    const dialog = page.getByRole('dialog');
+    const amount = dialog.getByLabel('Amount (USD)');
+    await amount.fill('500');
+    await dialog.getByRole('button', { name: 'Request refund' }).click();
+    await dialog.getByText('The amount is more than can be refunded: at most USD\u00a0480.00.').waitFor();
+    expect(dataverse.store.count('stc_refundrequests')).toBe(0);
+
+    await amount.fill('120.50');
+    await dialog.getByLabel('Note').fill('Two cups arrived broken');
+    await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel-refund-dialog.png') });
+    await dialog.getByRole('button', { name: 'Request refund' }).click();
+    await page.getByText('Refund request: Pending').waitFor();
+
+    const requests = dataverse.store.rows('stc_refundrequests');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({
+      stc_name: 'Refund of pi_3BrowserB',
+      stc_amount: 120.5,
+      stc_currency: 'usd',
+      stc_reason: optionValue('stc_refundreason', 'requested_by_customer'),
+      stc_note: 'Two cups arrived broken',
+      stc_status: optionValue('stc_refundrequeststatus', 'pending'),
+      stc_livemode: false,
+      _createdby_value: SALES_USER.systemuserid,
+    });
+    const paymentB = dataverse.store.rows('stc_payments').find((p) => p.stc_stripeid === 'pi_3BrowserB');
+    expect(requests[0]._stc_paymentid_value).toBe(paymentB?.stc_paymentid);
+    const create = harness.requests().find((r) => r.method === 'POST');
+    expect(create).toMatchObject({ path: 'stc_refundrequests', status: 204 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel-refund-pending.png'), fullPage: true });
+  }, 60_000);
+
+  it('shows the payments as cards at the mobile width', async () => {
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.goto(
+      harness.pageUrl({
+        control: 'PaymentPanel',
+        entityTypeName: 'salesorder',
+        entityId: orderId,
+        width: 380,
+      }),
+    );
+    await page.getByRole('list', { name: 'Stripe payments' }).waitFor();
+    expect(await page.getByRole('table').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel-mobile.png'), fullPage: true });
+  }, 30_000);
+
+  it('shows the account’s Stripe customer with totals, subscriptions and payments in one request', async () => {
+    await page.goto(
+      harness.pageUrl({
+        control: 'CustomerPanel',
+        entityTypeName: 'account',
+        entityId: accountId,
+        parameters: { stripeCustomerId: 'cus_BrowserTest01' },
+      }),
+    );
+    await page.getByText('Recent payments').waitFor();
+    const totals = page.getByRole('group', { name: 'Totals in test mode' });
+    expect(await totals.textContent()).toContain('USD\u00a01,829.00');
+    expect(await page.getByTestId('subscription-sub_Browser1').textContent()).toContain('Renews');
+    expect(await page.getByTestId('subscription-sub_Browser2').count()).toBe(0);
+    expect(harness.requests().filter((r) => r.method === 'GET')).toHaveLength(1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'customer-panel.png'), fullPage: true });
+  }, 30_000);
+
+  it('links an unlinked contact to a Stripe customer by writing stc_stripecustomerid', async () => {
+    const contactId = dataverse.store.insert('contacts', { firstname: 'Ada', lastname: 'Lovelace' });
+    await page.goto(
+      harness.pageUrl({ control: 'CustomerPanel', entityTypeName: 'contact', entityId: contactId }),
+    );
+    await page.getByLabel('Stripe customer id').fill('cus_NffrFeUfNV2Hib');
+    await page.screenshot({ path: join(SCREENSHOTS, 'customer-panel-link.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Link' }).click();
+    await page.getByText(/Linked to cus_NffrFeUfNV2Hib/).waitFor();
+    const contact = dataverse.store.get('contacts', contactId);
+    expect(contact?.stc_stripecustomerid).toBe('cus_NffrFeUfNV2Hib');
+  }, 30_000);
+});
