@@ -1,3 +1,4 @@
 export * from './model/types';
 export * from './model';
 export * from './generated/rows';
+export * from './components';

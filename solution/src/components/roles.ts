@@ -2,8 +2,6 @@
  * Security roles shipped with the solution, declared as data. Each grants only what its users do; none is a
  * copy of System Administrator or System Customizer, and none creates rows in every table.
  */
-import { stableGuid } from '../pack/guid';
-
 export type PrivilegeAction =
   'Create' | 'Read' | 'Write' | 'Delete' | 'Append' | 'AppendTo' | 'Assign' | 'Share';
 /** Basic: own rows; Local: business unit; Deep: unit and children; Global: organization. */
@@ -36,8 +34,11 @@ const RECONCILIATION = ['stc_journalentry', 'stc_journalline'];
 const ALL_CONNECTOR = [...SYNCED, 'stc_refundrequest', ...RECONCILIATION];
 const SALES = ['account', 'contact', 'salesorder', 'invoice'];
 
-function role(name: string, description: string, privileges: TablePrivileges[]): SecurityRole {
-  return { name, id: stableGuid(`role:${name}`), description, privileges };
+/**
+ * Each role's id is fixed for good: an upgrade finds the role by it, so a renamed role stays the same role.
+ */
+function role(id: string, name: string, description: string, privileges: TablePrivileges[]): SecurityRole {
+  return { name, id, description, privileges };
 }
 
 const each = (
@@ -48,6 +49,7 @@ const each = (
 
 export const securityRoles: SecurityRole[] = [
   role(
+    '8b8b5a69-5448-5e28-aa44-d7b9d4268977',
     'Stripe Connector Service',
     "The companion service's application user: writes what Stripe reports, reads the sales records it links to.",
     [
@@ -62,6 +64,7 @@ export const securityRoles: SecurityRole[] = [
     ],
   ),
   role(
+    'e5caf049-ce7a-5820-8d01-3ca6c4ea772e',
     'Stripe Finance Approver',
     'Finance users who approve or reject refund requests above the threshold.',
     [
@@ -71,11 +74,14 @@ export const securityRoles: SecurityRole[] = [
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],
   ),
-  role('Stripe Payments Reader', 'Sales and service users who see Stripe payments on their records.', [
-    ...each(ALL_CONNECTOR, ['Read']),
-    ...each(SALES, ['Read']),
-  ]),
   role(
+    '3e2d01a6-9e12-5606-8a2a-dd0a0790765a',
+    'Stripe Payments Reader',
+    'Sales and service users who see Stripe payments on their records.',
+    [...each(ALL_CONNECTOR, ['Read']), ...each(SALES, ['Read'])],
+  ),
+  role(
+    '79a23d99-5345-5ee4-8ed2-259d3e87eb83',
     'Stripe Refund Requester',
     'Users who may ask for a refund from a payment; they see their own requests.',
     [

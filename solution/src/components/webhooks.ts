@@ -3,8 +3,6 @@
  * service endpoint (contract 8, authenticated by an HTTP header whose value the admin sets after import) and
  * its asynchronous post-operation steps.
  */
-import { stableGuid } from '../pack/guid';
-
 export interface ServiceEndpointDefinition {
   id: string;
   name: string;
@@ -50,7 +48,7 @@ export const serviceBusPlugin = {
 };
 
 export const serviceEndpoint: ServiceEndpointDefinition = {
-  id: stableGuid('serviceendpoint:connector'),
+  id: '7506ec27-1069-563f-bd3e-d87efb76f51c',
   name: 'Stripe Connector Service',
   description: 'POSTs refund requests and customer changes to the connector service (/webhooks/dataverse).',
   url: 'https://stripe-connector.invalid/webhooks/dataverse',
@@ -68,30 +66,35 @@ const address = [
   'address1_country',
 ];
 
-function step(name: string, rest: Omit<WebhookStep, 'id' | 'name' | 'stage' | 'mode'>): WebhookStep {
-  return { id: stableGuid(`step:${name}`), name, stage: 40, mode: 1, ...rest };
+/** Step ids are fixed for good, so that an upgrade updates the registered step instead of adding one. */
+function step(
+  id: string,
+  name: string,
+  rest: Omit<WebhookStep, 'id' | 'name' | 'stage' | 'mode'>,
+): WebhookStep {
+  return { id, name, stage: 40, mode: 1, ...rest };
 }
 
 export const webhookSteps: WebhookStep[] = [
-  step('Stripe Connector: Create of stc_refundrequest', {
+  step('d8e4cc5e-22e7-5ba5-b530-0d5484f36266', 'Stripe Connector: Create of stc_refundrequest', {
     description: 'A new refund request goes to the service for its policy check and the Stripe refund.',
     message: 'Create',
     table: 'stc_refundrequest',
   }),
-  step('Stripe Connector: Update of stc_refundrequest', {
+  step('0a45e489-32dc-5d3d-bbb0-80e64aaee40f', 'Stripe Connector: Update of stc_refundrequest', {
     description: 'An approval or rejection of a waiting request goes to the service.',
     message: 'Update',
     table: 'stc_refundrequest',
     filteringAttributes: ['stc_status', 'stc_approvedby'],
     postImage: true,
   }),
-  step('Stripe Connector: Update of account', {
+  step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {
     description: 'Changes to a linked account update its Stripe customer.',
     message: 'Update',
     table: 'account',
     filteringAttributes: ['name', 'emailaddress1', 'telephone1', ...address],
   }),
-  step('Stripe Connector: Update of contact', {
+  step('8e9ebe92-2c8c-5c03-a1f1-a605de85a7ec', 'Stripe Connector: Update of contact', {
     description: 'Changes to a linked contact update its Stripe customer.',
     message: 'Update',
     table: 'contact',

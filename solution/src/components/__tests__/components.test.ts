@@ -1,0 +1,48 @@
+import {
+  environmentVariables,
+  getColumn,
+  getTable,
+  securityRoles,
+  serviceEndpoint,
+  webhookSteps,
+} from '../..';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('solution components', () => {
+  it('give roles, steps and the endpoint distinct fixed GUIDs', () => {
+    const ids = [...securityRoles.map((r) => r.id), ...webhookSteps.map((s) => s.id), serviceEndpoint.id];
+    for (const id of ids) expect(id).toMatch(GUID);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('grant privileges only on tables of the model', () => {
+    for (const role of securityRoles) {
+      for (const grant of role.privileges)
+        expect({ role: role.name, table: getTable(grant.table)?.logicalName }).toEqual({
+          role: role.name,
+          table: grant.table,
+        });
+    }
+  });
+
+  it('register steps on tables and filtering columns that exist', () => {
+    for (const step of webhookSteps) {
+      expect(getTable(step.table)).toBeDefined();
+      for (const column of step.filteringAttributes ?? []) {
+        expect({ step: step.name, column: getColumn(step.table, column)?.logicalName }).toEqual({
+          step: step.name,
+          column,
+        });
+      }
+    }
+  });
+
+  it('name environment variables with the stc prefix and keep secrets out of them', () => {
+    for (const variable of environmentVariables) {
+      expect(variable.schemaName).toMatch(/^stc_[A-Za-z]+$/);
+      expect(variable.schemaName.toLowerCase()).not.toMatch(/secret|key|password|token/);
+    }
+    expect(serviceEndpoint.url).toMatch(/\.invalid\//);
+  });
+});
