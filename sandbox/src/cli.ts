@@ -7,7 +7,7 @@
  * --no-scenario, --store sqlite|postgres, --dataverse-auth entra|none.
  */
 import { parseArgs } from 'node:util';
-import { startDataverseEmulator } from './dataverse';
+import { type AuthOptions, startDataverseEmulator } from './dataverse';
 
 export interface SandboxOptions {
   servicePort: number;
@@ -22,6 +22,8 @@ export interface RunningPart {
   name: string;
   url: string;
   stop(): Promise<void>;
+  /** Set by the local Entra token endpoint part: what the Dataverse emulator checks tokens against. */
+  dataverseAuth?: AuthOptions;
 }
 
 /** A part of the sandbox; `start` sees the options and the parts started before it (their URLs). */
@@ -65,14 +67,14 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions {
 const dataversePart: SandboxPart = {
   name: 'dataverse',
   async start(options, started) {
-    const entra = started.get('entra') as (RunningPart & { dataverseAuth?: unknown }) | undefined;
-    if (options.dataverseAuth === 'entra' && !entra?.dataverseAuth) {
-      // The local token endpoint is not part of the sandbox yet: say so rather than run without checks silently.
-      console.error('dataverse: no local Entra token endpoint is running yet; starting with --dataverse-auth none');
+    const tokenAuth = [...started.values()].find((p) => p.dataverseAuth)?.dataverseAuth;
+    if (options.dataverseAuth === 'entra' && !tokenAuth) {
+      // No token endpoint part is running: say so rather than run without checks silently.
+      console.error('dataverse: no local Entra token endpoint is running; letting loopback callers in without a token');
     }
     const emulator = await startDataverseEmulator({
       port: options.dataversePort,
-      auth: options.dataverseAuth === 'entra' && entra?.dataverseAuth ? (entra.dataverseAuth as never) : { mode: 'none' },
+      auth: options.dataverseAuth === 'entra' && tokenAuth ? tokenAuth : { mode: 'none' },
       limits: { enabled: true },
     });
     return { name: 'dataverse', url: emulator.url, stop: () => emulator.close() };
