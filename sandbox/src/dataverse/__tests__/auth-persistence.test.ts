@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, type JWK, type KeyLike } from 'jose';
 import type { DataverseEmulator } from '..';
 import { call, idFromEntityId, start } from './harness';
 
@@ -18,10 +18,10 @@ const otherApp = { appid: '8e4d2c3b-1111-4222-8333-944455556667', user: '2a7b9c1
 
 describe('auth mode entra', () => {
   let dv: DataverseEmulator;
-  let privateKey: CryptoKey;
-  let strangerKey: CryptoKey;
+  let privateKey: KeyLike;
+  let strangerKey: KeyLike;
 
-  const token = async (claims: Record<string, unknown>, options: { key?: CryptoKey; aud?: string; iss?: string; exp?: number } = {}) =>
+  const token = async (claims: Record<string, unknown>, options: { key?: KeyLike; aud?: string; iss?: string; exp?: number } = {}) =>
     new SignJWT({ appid: serviceApp.appid, ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuer(options.iss ?? issuer)
@@ -32,8 +32,8 @@ describe('auth mode entra', () => {
 
   beforeAll(async () => {
     const pair = await generateKeyPair('RS256');
-    privateKey = pair.privateKey as CryptoKey;
-    strangerKey = (await generateKeyPair('RS256')).privateKey as CryptoKey;
+    privateKey = pair.privateKey as KeyLike;
+    strangerKey = (await generateKeyPair('RS256')).privateKey as KeyLike;
     const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
     dv = await start({
       auth: { mode: 'entra', issuer, audience, jwks: { keys: [jwk] } },

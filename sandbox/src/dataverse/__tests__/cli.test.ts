@@ -23,7 +23,7 @@ test('the sandbox prints "dataverse: URL", answers there, and ends on SIGTERM', 
   });
   const r = await fetch(`${url}stc_payments?$top=1`, { headers: { Accept: 'application/json' } });
   expect(r.status).toBe(200);
-  expect((await r.json()).value).toEqual([]);
+  expect(((await r.json()) as { value: unknown[] }).value).toEqual([]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
