@@ -84,6 +84,7 @@ interface TableSpec {
   nameLength?: number;
   columns: Column[];
   keys?: AlternateKey[];
+  viewColumns?: string[];
 }
 
 function customTable(spec: TableSpec): Table {
@@ -101,6 +102,7 @@ function customTable(spec: TableSpec): Table {
     ownership: spec.ownership ?? 'OrganizationOwned',
     changeTracking: true,
     synced: spec.stripeObject !== undefined,
+    viewColumns: spec.viewColumns,
     columns: [
       id(`stc_${schemaShort}Id`, spec.displayName),
       text('stc_Name', 'Name', spec.nameLength ?? 200, { requiredLevel: 'required' }),
@@ -115,6 +117,14 @@ function customTable(spec: TableSpec): Table {
 export const customTables: Table[] = [
   customTable({
     name: 'stc_payment',
+    viewColumns: [
+      'stc_amount',
+      'stc_currency',
+      'stc_status',
+      'stc_customerid',
+      'stc_stripecreatedon',
+      'stc_livemode',
+    ],
     schemaName: 'stc_Payment',
     entitySetName: 'stc_payments',
     displayName: 'Stripe Payment',
@@ -149,6 +159,14 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_refund',
+    viewColumns: [
+      'stc_paymentid',
+      'stc_amount',
+      'stc_currency',
+      'stc_status',
+      'stc_reason',
+      'stc_stripecreatedon',
+    ],
     schemaName: 'stc_Refund',
     entitySetName: 'stc_refunds',
     displayName: 'Stripe Refund',
@@ -169,6 +187,14 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_dispute',
+    viewColumns: [
+      'stc_paymentid',
+      'stc_amount',
+      'stc_currency',
+      'stc_status',
+      'stc_reason',
+      'stc_evidencedueby',
+    ],
     schemaName: 'stc_Dispute',
     entitySetName: 'stc_disputes',
     displayName: 'Stripe Dispute',
@@ -191,6 +217,14 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_refundrequest',
+    viewColumns: [
+      'stc_paymentid',
+      'stc_amount',
+      'stc_currency',
+      'stc_status',
+      'stc_requestedby',
+      'createdon',
+    ],
     schemaName: 'stc_RefundRequest',
     entitySetName: 'stc_refundrequests',
     displayName: 'Refund Request',
@@ -221,6 +255,14 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_subscription',
+    viewColumns: [
+      'stc_customerid',
+      'stc_status',
+      'stc_amount',
+      'stc_currency',
+      'stc_interval',
+      'stc_currentperiodend',
+    ],
     schemaName: 'stc_Subscription',
     entitySetName: 'stc_subscriptions',
     displayName: 'Stripe Subscription',
@@ -249,6 +291,15 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_stripeinvoice',
+    viewColumns: [
+      'stc_number',
+      'stc_customerid',
+      'stc_status',
+      'stc_amountdue',
+      'stc_amountpaid',
+      'stc_currency',
+      'stc_duedate',
+    ],
     schemaName: 'stc_StripeInvoice',
     entitySetName: 'stc_stripeinvoices',
     displayName: 'Stripe Invoice',
@@ -279,6 +330,7 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_payout',
+    viewColumns: ['stc_amount', 'stc_currency', 'stc_arrivaldate', 'stc_status', 'stc_reconciliationstatus'],
     schemaName: 'stc_Payout',
     entitySetName: 'stc_payouts',
     displayName: 'Stripe Payout',
@@ -304,6 +356,15 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_balancetransaction',
+    viewColumns: [
+      'stc_payoutid',
+      'stc_type',
+      'stc_reportingcategory',
+      'stc_amount',
+      'stc_fee',
+      'stc_net',
+      'stc_currency',
+    ],
     schemaName: 'stc_BalanceTransaction',
     entitySetName: 'stc_balancetransactions',
     displayName: 'Stripe Balance Transaction',
@@ -329,6 +390,7 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_journalentry',
+    viewColumns: ['stc_date', 'stc_currency', 'stc_total', 'stc_difference', 'stc_status'],
     schemaName: 'stc_JournalEntry',
     entitySetName: 'stc_journalentries',
     displayName: 'Journal Entry',
@@ -359,6 +421,14 @@ export const customTables: Table[] = [
   }),
   customTable({
     name: 'stc_journalline',
+    viewColumns: [
+      'stc_journalentryid',
+      'stc_linenumber',
+      'stc_glaccount',
+      'stc_debit',
+      'stc_credit',
+      'stc_category',
+    ],
     schemaName: 'stc_JournalLine',
     entitySetName: 'stc_journallines',
     displayName: 'Journal Line',

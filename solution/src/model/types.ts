@@ -163,6 +163,8 @@ export interface Table {
   changeTracking?: boolean;
   /** Rows are written from Stripe objects by the service (they carry the sync columns). */
   synced?: boolean;
+  /** Columns the table's default views show after the primary name, in order. */
+  viewColumns?: string[];
 }
 
 export interface TableModel {

@@ -4,6 +4,7 @@
  * the elements the solution schema (CustomizationsSolution.xsd 9.0.0.2090) knows.
  */
 import type { AlternateKey, Column, OptionSet, Relationship, Table, TableModel } from '../model/types';
+import { savedQueriesElement } from './views';
 import { el, labels, text, type XmlElement } from './xml';
 
 const INTRODUCED = '1.0';
@@ -323,6 +324,7 @@ function entityElement(table: Table, model: TableModel): XmlElement {
     el('Name', { LocalizedName: table.displayName, OriginalName: table.displayName }, table.schemaName),
     el('EntityInfo', {}, info),
     table.standard ? null : el('FormXml'),
+    table.standard ? null : savedQueriesElement(table),
     table.standard ? null : el('RibbonDiffXml'),
   );
 }

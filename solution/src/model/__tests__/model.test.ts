@@ -220,6 +220,18 @@ describe('table model integrity', () => {
     }
   });
 
+  it('shows in views only columns the table has', () => {
+    for (const table of custom) {
+      expect(table.viewColumns?.length).toBeGreaterThan(0);
+      for (const name of table.viewColumns ?? []) {
+        expect({ table: table.logicalName, column: getColumn(table, name)?.logicalName }).toEqual({
+          table: table.logicalName,
+          column: name,
+        });
+      }
+    }
+  });
+
   it('keeps names within the 50 characters Dataverse allows', () => {
     for (const table of model.tables) {
       for (const name of [

@@ -85,6 +85,25 @@ describe('customizations.xml from the table model', () => {
     expect(entities.map((e) => e.Name[0]['#text'])).not.toContain('SalesOrder');
   });
 
+  it('gives every custom table its system views, showing the columns the model names', () => {
+    const payment = entities.find((e) => e.Name[0]['#text'] === 'stc_Payment');
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const views: any[] = payment.SavedQueries[0].savedqueries[0].savedquery;
+    expect(views.map((view) => view.querytype[0]).sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 64]);
+    const active = views.find((view) => view.querytype[0] === 0);
+    expect(active.LocalizedNames[0].LocalizedName[0]['@description']).toBe('Active Stripe Payments');
+    const cells = active.layoutxml[0].grid[0].row[0].cell.map((cell: { '@name': string }) => cell['@name']);
+    expect(cells).toEqual([
+      'stc_name',
+      ...(model.tables.find((t) => t.logicalName === 'stc_payment')?.viewColumns ?? []),
+    ]);
+    const quickFind = views.find((view) => view.querytype[0] === 4);
+    const searched = quickFind.fetchxml[0].fetch[0].entity[0].filter[1].condition.map(
+      (c: { '@attribute': string }) => c['@attribute'],
+    );
+    expect(searched).toEqual(['stc_name', 'stc_stripeid']);
+  });
+
   it('keeps Stripe spellings as external values of the options', () => {
     const status = attribute('stc_Payment', 'stc_status').optionset[0];
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
