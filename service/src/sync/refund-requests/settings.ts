@@ -27,9 +27,10 @@ const envSchema = z.object({
   ),
   AZURE_CLIENT_ID: optional,
   REFUND_APPROVAL_THRESHOLD: optional.pipe(
-    z.coerce
-      .number({ error: 'REFUND_APPROVAL_THRESHOLD must be a number (major units, e.g. 500)' })
-      .min(0, { error: 'REFUND_APPROVAL_THRESHOLD must be at least 0' })
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, { error: 'REFUND_APPROVAL_THRESHOLD must be a number of at least 0 (major units, e.g. 500)' })
+      .transform(Number)
       .optional(),
   ),
   REFUND_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
@@ -37,9 +38,9 @@ const envSchema = z.object({
   REFUND_ALLOW_SELF_APPROVAL: optional.default('false').pipe(
     z.enum(['true', 'false'], { error: 'REFUND_ALLOW_SELF_APPROVAL must be true or false' }),
   ),
-  REFUND_SETTINGS_CACHE_SECONDS: optional.default('60').pipe(
-    z.coerce.number().int().min(0, { error: 'REFUND_SETTINGS_CACHE_SECONDS must be 0 or more' }),
-  ),
+  REFUND_SETTINGS_CACHE_SECONDS: optional
+    .default('60')
+    .pipe(z.string().regex(/^\d+$/, { error: 'REFUND_SETTINGS_CACHE_SECONDS must be a whole number of seconds' }).transform(Number)),
 });
 
 /**
