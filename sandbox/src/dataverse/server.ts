@@ -15,7 +15,8 @@ import { DataverseEngine, type ChangeEvent, type WriteScope, noAnnotations } fro
 import { DataverseHttpError } from './errors';
 import { type FaultSpec, FaultInjector } from './faults';
 import { type LimitSettings, ServiceProtection } from './limits';
-import { buildModelIndex, type TableMeta } from './metadata';
+import { buildModelIndex, roleTable, systemUserRolesTable, systemUserTable, type TableMeta } from './metadata';
+import { REGISTRATION_TABLES, registrationTables, seedRows, stepsFromRows } from './registrations';
 import { RowStore } from './store';
 import { type WebhookRegistration, WebhookDispatcher, type WebhookDelivery, type RegisteredWebhook } from './webhooks';
 
@@ -84,7 +85,12 @@ function defaultModel(): TableModel {
 }
 
 export async function startDataverseEmulator(options: DataverseEmulatorOptions = {}): Promise<DataverseEmulator> {
-  const index = buildModelIndex(options.model ?? defaultModel());
+  const index = buildModelIndex(options.model ?? defaultModel(), [
+    systemUserTable,
+    roleTable,
+    systemUserRolesTable,
+    ...registrationTables,
+  ]);
   const store = new RowStore(index, options.sqlitePath);
   const engine = new DataverseEngine(index, store, {
     enforceApplicationRequired: options.enforceApplicationRequired,
@@ -132,7 +138,15 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     scope.tx.commit();
   };
   const seedUsers = options.systemUsers ?? [SANDBOX_ADMIN];
-  for (const user of seedUsers) addSystemUser(user);
+  const seedPlatformRows = () => {
+    for (const user of seedUsers) addSystemUser(user);
+    const scope = systemScope();
+    for (const row of seedRows(index)) {
+      if (!store.get(row.table, row.id)) engine.create(index.byLogical.get(row.table)!, row.payload, scope, row.id);
+    }
+    scope.tx.commit();
+  };
+  seedPlatformRows();
 
   const userFromRow = (id: string): SystemUser | undefined => {
     const row = store.get('systemuser', id);
@@ -173,8 +187,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     retryDelayMs: options.webhooks?.retryDelayMs,
   });
 
+  const syncRowSteps = () => webhooks.syncRowSteps(stepsFromRows(store));
+  syncRowSteps();
   const deliver = (events: ChangeEvent[]) => {
-    if (events.length > 0) webhooks.dispatch(events);
+    if (events.length === 0) return;
+    if (events.some((e) => REGISTRATION_TABLES.has(e.table))) syncRowSteps();
+    webhooks.dispatch(events);
   };
 
   const newScope = (caller: { userId: string; initiatingUserId: string }, correlationId: string): WriteScope => ({
@@ -302,7 +320,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
         return ok(limits.settings);
       case 'POST /_emulator/reset':
         store.clear();
-        for (const user of seedUsers) addSystemUser(user);
+        seedPlatformRows();
+        syncRowSteps();
         return ok();
       case 'POST /_emulator/webhooks': {
         const registered = webhooks.register(input as unknown as WebhookRegistration);
@@ -352,7 +371,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       },
       clear: () => {
         store.clear();
-        for (const user of seedUsers) addSystemUser(user);
+        seedPlatformRows();
+        syncRowSteps();
       },
     },
     setLimits: (settings) => {

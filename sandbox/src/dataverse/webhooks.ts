@@ -131,6 +131,8 @@ const rowAttributes = (meta: TableMeta, row: RowRecord) => ({ ...row.values, [me
 
 export class WebhookDispatcher {
   private readonly steps = new Map<string, WebhookRegistration>();
+  /** Steps registered through serviceendpoint / sdkmessageprocessingstep rows, keyed by the step row id. */
+  private rowSteps = new Map<string, WebhookRegistration>();
   private readonly inFlight = new Set<Promise<void>>();
   readonly deliveries: WebhookDelivery[] = [];
   private chain: Promise<void> = Promise.resolve();
@@ -146,10 +148,14 @@ export class WebhookDispatcher {
     return { id, unregister: () => this.steps.delete(id) };
   }
 
+  syncRowSteps(steps: Array<{ id: string; registration: WebhookRegistration }>): void {
+    this.rowSteps = new Map(steps.map((s) => [s.id, s.registration]));
+  }
+
   /** Sends every step matching these committed changes, in order, without holding up the caller. */
   dispatch(events: ChangeEvent[]): void {
     for (const event of events) {
-      for (const [stepId, step] of this.steps) {
+      for (const [stepId, step] of [...this.steps, ...this.rowSteps]) {
         if (step.table !== event.table || step.message !== event.message) continue;
         if (event.message === 'Update' && step.filteringAttributes && step.filteringAttributes.length > 0) {
           if (!step.filteringAttributes.some((a) => a in event.target)) continue;

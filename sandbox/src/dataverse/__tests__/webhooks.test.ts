@@ -212,3 +212,56 @@ test('writes rolled back in a $batch change set send nothing', async () => {
   expect(received).toHaveLength(0);
   expect(dv.store.count('stc_payments')).toBe(0);
 });
+
+test('steps registered as serviceendpoint + sdkmessageprocessingstep rows fire like a solution registration', async () => {
+  const endpoint = await call(dv, 'POST', 'serviceendpoints', {
+    name: 'Stripe Connector Service',
+    contract: 8,
+    url: receiverUrl,
+    authtype: 5,
+    authvalue: '<settings><setting name="x-stc-webhook-key" value="s3cr&amp;t" /></settings>',
+    messageformat: 2,
+  });
+  expect(endpoint.status).toBe(204);
+  const endpointId = idFromEntityId(endpoint.headers.get('OData-EntityId'));
+  const updateMessage = '20bebb1b-ea3e-db11-86a7-000a3a5473e8';
+  const filters = await call(
+    dv,
+    'GET',
+    `sdkmessagefilters?$select=sdkmessagefilterid&$filter=primaryobjecttypecode eq 'stc_payment' and _sdkmessageid_value eq ${updateMessage}`.replace(/ /g, '%20'),
+  );
+  expect(filters.body.value).toHaveLength(1);
+  const step = await call(dv, 'POST', 'sdkmessageprocessingsteps', {
+    name: 'Stripe Connector: Update of stc_payment',
+    stage: 40,
+    mode: 1,
+    rank: 1,
+    supporteddeployment: 0,
+    filteringattributes: 'stc_status',
+    'sdkmessageid@odata.bind': `/sdkmessages(${updateMessage})`,
+    'sdkmessagefilterid@odata.bind': `/sdkmessagefilters(${filters.body.value[0].sdkmessagefilterid})`,
+    'eventhandler_serviceendpoint@odata.bind': `/serviceendpoints(${endpointId})`,
+  });
+  const stepId = idFromEntityId(step.headers.get('OData-EntityId'));
+  await call(dv, 'POST', 'sdkmessageprocessingstepimages', {
+    name: 'PostImage',
+    entityalias: 'PostImage',
+    imagetype: 1,
+    messagepropertyname: 'Target',
+    attributes: 'stc_status,stc_name',
+    'sdkmessageprocessingstepid@odata.bind': `/sdkmessageprocessingsteps(${stepId})`,
+  });
+
+  const id = dv.store.insert('stc_payments', { stc_name: 'P', stc_status: 100000000 });
+  await call(dv, 'PATCH', `stc_payments(${id})`, { stc_status: 100000001 });
+  await dv.webhooksIdle();
+  expect(received).toHaveLength(1);
+  expect(received[0].headers['x-stc-webhook-key']).toBe('s3cr&t');
+  expect(received[0].body.OwningExtension.Id).toBe(stepId);
+  expect(received[0].body.PostEntityImages[0].value.Attributes.map((a: { key: string }) => a.key).sort()).toEqual(['stc_name', 'stc_paymentid', 'stc_status']);
+
+  await call(dv, 'PATCH', `sdkmessageprocessingsteps(${stepId})`, { statecode: 1 });
+  await call(dv, 'PATCH', `stc_payments(${id})`, { stc_status: 100000002 });
+  await dv.webhooksIdle();
+  expect(received).toHaveLength(1);
+});
