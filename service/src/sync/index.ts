@@ -4,8 +4,10 @@
  */
 import type { MappingSet } from '../mapping';
 import { createCustomersHandler, DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './customers';
+import { createCustomersOutboundHandler } from './customers-outbound';
 import { createDisputesHandler } from './disputes';
 import { createPaymentsHandler } from './payments';
+import { createRefundRequestsHandler } from './refund-requests';
 import { createRefundsHandler } from './refunds';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './shared/mappings';
 import type { EventHandler } from './types';
@@ -34,6 +36,8 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
+    createRefundRequestsHandler({ mappings }),
+    createCustomersOutboundHandler(),
   ];
 }
 

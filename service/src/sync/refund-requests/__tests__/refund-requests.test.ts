@@ -206,14 +206,14 @@ describe('roles and approval', () => {
     expect(await refundsOf(paymentIntentId)).toHaveLength(0);
 
     // An outsider sets it to Approved: not accepted, back to waiting with the reason.
-    world.receiver.received.length = 0;
+    await world.forgetContexts();
     await world.asUser(USERS.outsider.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
     await deliver(world, handler, id);
     expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
     expect(requestRow(id).stc_failurereason).toMatch(/approval by user .* was not accepted: the user holds none of the roles Stripe Finance Approver/);
     expect(await refundsOf(paymentIntentId)).toHaveLength(0);
 
-    world.receiver.received.length = 0;
+    await world.forgetContexts();
     await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
     await deliver(world, handler, id);
     expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, _stc_approvedby_value: USERS.approver.systemuserid });
@@ -224,14 +224,14 @@ describe('roles and approval', () => {
     const { paymentIntentId, rowId } = await payment(100_000);
     const id = await requestRefund(USERS.approver.systemuserid, rowId, 150);
     await deliver(world, handler, id, 'Create');
-    world.receiver.received.length = 0;
+    await world.forgetContexts();
     await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
     await deliver(world, handler, id);
     expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
     expect(requestRow(id).stc_failurereason).toMatch(/cannot be approved by the user who asked for it/);
 
     const lenient = createRefundRequestsHandler({ settings: settings({ allowSelfApproval: true }) });
-    world.receiver.received.length = 0;
+    await world.forgetContexts();
     await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
     await deliver(world, lenient, id);
     expect(requestRow(id).stc_status).toBe(Status.Succeeded);

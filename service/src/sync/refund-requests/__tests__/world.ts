@@ -62,6 +62,8 @@ export interface World {
   context: SyncContext;
   /** A Web API call as this user (MSCRMCallerID), returning the parsed body or the id of a created row. */
   asUser(userId: string, method: string, path: string, body?: unknown): Promise<{ status: number; id?: string; body?: unknown }>;
+  /** Forgets the contexts received so far, once every delivery in flight has landed. */
+  forgetContexts(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,10 @@ export async function startWorld(options: { model?: TableModel; tables: string[]
     receiver,
     context,
     asUser,
+    forgetContexts: async () => {
+      await dataverse.webhooksIdle();
+      receiver.received.length = 0;
+    },
     close: async () => {
       await receiver.close();
       await dataverse.close();
