@@ -11,4 +11,4 @@ export * from './intake';
 export { createApp, type AppDeps } from './http/app';
 export { createMetrics, type Metrics } from './http/metrics';
 export * from './worker';
-export { startService, dataverseClientFor, type RunningService, type ServiceOverrides } from './service';
+export { startService, stopOnSignals, dataverseClientFor, type RunningService, type ServiceOverrides } from './service';

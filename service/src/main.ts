@@ -3,7 +3,7 @@
  * on SIGTERM or SIGINT.
  */
 import { ConfigError, loadConfig } from './config';
-import { startService } from './service';
+import { startService, stopOnSignals } from './service';
 
 async function main(): Promise<void> {
   let config;
@@ -16,30 +16,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const service = await startService(config);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      service.logger.warn({ signal }, 'second signal: exiting now; claimed events come back when their lease expires');
-      service.logger.flush();
-      process.exit(1);
-    }
-    service.logger.info({ signal }, 'shutdown requested');
-    service.stop().then(
-      () => process.exit(0),
-      (error) => {
-        service.logger.error({ err: error }, 'shutdown failed');
-        service.logger.flush();
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  stopOnSignals(await startService(config));
 }
 
 main().catch((error) => {
-  process.stderr.write(`The service could not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`The service could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -113,3 +113,30 @@ export async function startService(config: ServiceConfig, overrides: ServiceOver
 
   return { url, port, store, pool, metrics, logger, server, stop };
 }
+
+/**
+ * Stops the service gracefully on SIGTERM or SIGINT and exits 0 (1 when stopping fails); a second signal
+ * exits at once, leaving claimed events to come back when their lease expires.
+ */
+export function stopOnSignals(service: RunningService): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      service.logger.warn({ signal }, 'second signal: exiting now; claimed events come back when their lease expires');
+      service.logger.flush();
+      process.exit(1);
+    }
+    service.logger.info({ signal }, 'shutdown requested');
+    service.stop().then(
+      () => process.exit(0),
+      (error) => {
+        service.logger.error({ err: error }, 'shutdown failed');
+        service.logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

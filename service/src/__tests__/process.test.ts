@@ -1,0 +1,133 @@
+/**
+ * The service as a real process against the Dataverse emulator: killed with SIGKILL between the 2xx and the
+ * Dataverse write, restarted, the event applied exactly once; stopped with SIGTERM, running work finished.
+ * Writes are counted by the emulator's own Dataverse webhooks on stc_payment (one Create, no Update = once).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { testEngines, type TestDatabase } from '../testing/engines';
+import { spawnService, type ServiceChild } from '../testing/service-child';
+import { eventPayload, signatureHeader } from '../testing/stripe-events';
+import { waitFor } from '../testing/wait';
+
+const SECRET = 'whsec_process_test_0123456789';
+
+async function postEvent(url: string, payload: string): Promise<number> {
+  const res = await fetch(`${url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(payload, SECRET) },
+    body: payload,
+  });
+  await res.text();
+  return res.status;
+}
+
+jest.setTimeout(90_000);
+
+for (const engine of testEngines) {
+  const suite = engine.skipReason ? describe.skip : describe;
+  suite(`service process on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () => {
+    let db: TestDatabase;
+    let emulator: DataverseEmulator;
+    let sink: http.Server;
+    const children: ServiceChild[] = [];
+
+    const env = (extra: Record<string, string> = {}) => ({
+      ...db.env,
+      STRIPE_API_KEY: 'sk_test_process',
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      DATAVERSE_URL: emulator.url,
+      DATAVERSE_AUTH: 'none',
+      DATAVERSE_WEBHOOK_KEY: 'process-test-dataverse-key',
+      ADMIN_API_KEY: 'process-test-admin-key-0123',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      WORKER_POLL_MS: '50',
+      WORKER_LEASE_MS: '1500',
+      RETRY_BASE_MS: '50',
+      ...extra,
+    });
+    const start = async (extra: Record<string, string> = {}) => {
+      const child = await spawnService(env(extra));
+      children.push(child);
+      return child;
+    };
+    const writes = () => {
+      const deliveries = emulator.webhookDeliveries();
+      return { creates: deliveries.filter((d) => d.message === 'Create').length, updates: deliveries.filter((d) => d.message === 'Update').length };
+    };
+
+    beforeEach(async () => {
+      db = await engine.open();
+      emulator = await startDataverseEmulator({});
+      sink = http.createServer((_req, res) => res.end());
+      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+      const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
+      emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
+      emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
+    });
+    afterEach(async () => {
+      for (const child of children.splice(0)) {
+        if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+        await child.exited;
+      }
+      await emulator.close();
+      await new Promise((r) => sink.close(r));
+      await db.destroy();
+    });
+
+    test('SIGKILL between the 2xx and the Dataverse write: after a restart the event is applied exactly once', async () => {
+      const first = await start({ STC_TEST_HANDLER_DELAY_MS: '600000' });
+      const { event, payload } = eventPayload('charge_succeeded');
+      expect(await postEvent(first.url, payload)).toBe(200);
+      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing', 'the worker to claim the event');
+      first.process.kill('SIGKILL');
+      expect((await first.exited).signal).toBe('SIGKILL');
+      expect(emulator.store.count('stc_payments')).toBe(0);
+
+      const second = await start();
+      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied', 'the restarted service to apply the event', 30_000);
+      await emulator.webhooksIdle();
+      const rows = emulator.store.rows('stc_payments');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ stc_stripeid: 'ch_3KtQThJDPojXS6LN0YmgbxGj', stc_amount: 30, stc_lasteventid: event.id });
+      expect(writes()).toEqual({ creates: 1, updates: 0 });
+      expect((await db.store.findEvent('stripe', '', event.id))?.attempts).toBe(2);
+
+      second.process.kill('SIGTERM');
+      expect(await second.exited).toEqual({ code: 0, signal: null });
+    });
+
+    test('SIGTERM: intake stops, the running handler finishes and its event is applied, the process exits 0', async () => {
+      const child = await start({ STC_TEST_HANDLER_DELAY_MS: '1500' });
+      const { event, payload } = eventPayload('charge_succeeded');
+      expect(await postEvent(child.url, payload)).toBe(200);
+      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing', 'the claim');
+      child.process.kill('SIGTERM');
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect((await db.store.findEvent('stripe', '', event.id))?.status).toBe('applied');
+      expect(emulator.store.count('stc_payments')).toBe(1);
+      await expect(postEvent(child.url, payload)).rejects.toThrow();
+      const log = child.lines.join('\n');
+      expect(log).toContain('"msg":"shutdown requested"');
+      expect(log).toContain('"msg":"stopped"');
+      expect(log).not.toContain(SECRET);
+    });
+
+    test('SIGTERM with a handler outlasting the grace period: the event is given back, then applied by the next process', async () => {
+      const child = await start({ STC_TEST_HANDLER_DELAY_MS: '600000', SHUTDOWN_GRACE_MS: '200' });
+      const { event, payload } = eventPayload('charge_succeeded');
+      expect(await postEvent(child.url, payload)).toBe(200);
+      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing', 'the claim');
+      child.process.kill('SIGTERM');
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(await db.store.findEvent('stripe', '', event.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      await start();
+      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied', 'the next process to apply it', 30_000);
+      await emulator.webhooksIdle();
+      expect(writes()).toEqual({ creates: 1, updates: 0 });
+    });
+  });
+}

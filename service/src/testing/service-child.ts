@@ -1,0 +1,47 @@
+/** Test support: spawn the service (`service-process.ts`) as a child process and find its URL in its log. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export interface ServiceChild {
+  process: ChildProcess;
+  url: string;
+  /** Every log line so far (JSON). */
+  lines: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const ENTRY = path.join(__dirname, 'service-process.ts');
+
+export async function spawnService(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceChild> {
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), ENTRY], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start within ${timeoutMs} ms:\n${stderr}\n${lines.join('\n')}`)), timeoutMs);
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'service listening') {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited (${code}) before listening:\n${stderr}`));
+    });
+  });
+  return { process: child, url, lines, exited };
+}
