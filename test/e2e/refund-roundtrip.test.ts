@@ -1,0 +1,227 @@
+/**
+ * A refund asked for in Dynamics 365, end to end on one machine: the Stripe and Dataverse emulators, the
+ * service (HTTP intake and workers, in-process from its own factories), a Dataverse webhook step on
+ * stc_refundrequest posting to the service, and Stripe's events flowing back to it. Users act through the
+ * Web API impersonated with MSCRMCallerID, as the payment panel would act for them.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type Stripe from 'stripe';
+import { model, StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
+import { startDataverseEmulator, startStripeEmulator, type DataverseEmulator, type StripeEmulator } from '@stc/sandbox';
+import { createSyncHandlers, loadConfig, startService, type RunningService } from '@stc/service';
+
+const USERS = {
+  service: { systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1', fullname: 'Stripe Connector Service', roles: ['Stripe Connector Service'] },
+  requester: { systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1', fullname: 'Rita Requester', roles: ['Stripe Refund Requester'] },
+  approver: { systemuserid: '5e0c7a11-0000-4000-8000-0000000000c1', fullname: 'Frank Finance', roles: ['Stripe Finance Approver'] },
+};
+const WEBHOOK_SECRET = 'whsec_refund_roundtrip_e2e';
+const DATAVERSE_KEY = 'dataverse-webhook-key-e2e-0123456789';
+const KEY_HEADER = 'x-stc-webhook-key';
+const THRESHOLD = 100;
+const NEW_OPERATION_ID = '7d1e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
+
+let dataverse: DataverseEmulator;
+let stripeEmulator: StripeEmulator;
+let stripe: Stripe;
+let service: RunningService;
+let dir: string;
+/** Every RemoteExecutionContext Dataverse posted to the service, as posted. */
+const posted: string[] = [];
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-refund-e2e-'));
+  dataverse = await startDataverseEmulator({
+    model,
+    // With no token the caller is the first user: the service's application user.
+    systemUsers: Object.values(USERS),
+  });
+  stripeEmulator = await startStripeEmulator({ rateLimit: false });
+  stripe = stripeEmulator.client();
+
+  const env = {
+    STRIPE_API_KEY: stripeEmulator.apiKey,
+    STRIPE_API_BASE: stripeEmulator.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_MAX_NETWORK_RETRIES: '0',
+    DATAVERSE_URL: dataverse.url,
+    DATAVERSE_AUTH: 'none',
+    DATAVERSE_WEBHOOK_KEY: DATAVERSE_KEY,
+    DATAVERSE_WEBHOOK_HEADER: KEY_HEADER,
+    DATAVERSE_SERVICE_USER_ID: USERS.service.systemuserid,
+    REFUND_APPROVAL_THRESHOLD: String(THRESHOLD),
+    ADMIN_API_KEY: 'admin-api-key-e2e-0123456789',
+    SQLITE_PATH: path.join(dir, 'connector.db'),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    WORKER_CONCURRENCY: '4',
+    WORKER_POLL_MS: '20',
+    RETRY_BASE_MS: '20',
+    RETRY_MAX_MS: '200',
+  };
+  // The Dataverse → Stripe handlers read their settings from the environment, as in production.
+  Object.assign(process.env, { DATAVERSE_SERVICE_USER_ID: env.DATAVERSE_SERVICE_USER_ID, REFUND_APPROVAL_THRESHOLD: env.REFUND_APPROVAL_THRESHOLD });
+  service = await startService(loadConfig(env, dir), { handlers: createSyncHandlers() });
+
+  stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: WEBHOOK_SECRET });
+  const auth = { type: 'HttpHeader' as const, headers: { [KEY_HEADER]: DATAVERSE_KEY } };
+  dataverse.registerWebhook({ table: 'stc_refundrequest', message: 'Create', url: `${service.url}/webhooks/dataverse`, auth, name: 'refund request created' });
+  dataverse.registerWebhook({
+    table: 'stc_refundrequest',
+    message: 'Update',
+    url: `${service.url}/webhooks/dataverse`,
+    auth,
+    filteringAttributes: ['stc_status'],
+    name: 'refund request status changed',
+  });
+  // A second endpoint on the same step keeps a copy of what Dataverse sent, to deliver it again by hand.
+  await startCopyEndpoint();
+}, 60_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await copyServer?.close();
+  await stripeEmulator?.close();
+  await dataverse?.close();
+  delete process.env.DATAVERSE_SERVICE_USER_ID;
+  delete process.env.REFUND_APPROVAL_THRESHOLD;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+let copyServer: { close(): Promise<void> } | undefined;
+async function startCopyEndpoint(): Promise<void> {
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      posted.push(Buffer.concat(chunks).toString('utf8'));
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  dataverse.registerWebhook({ table: 'stc_refundrequest', message: 'Create', url: `http://127.0.0.1:${port}/copy` });
+  copyServer = {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const paymentRow = (paymentIntentId: string) => dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === paymentIntentId);
+const requestRow = (id: string) => dataverse.store.get('stc_refundrequests', id)!;
+const refundsOf = async (paymentIntentId: string) => (await stripe.refunds.list({ payment_intent: paymentIntentId })).data;
+
+/** A card payment in Stripe, synced into Dataverse by the service from Stripe's events. */
+async function syncedPayment(amountMinor: number): Promise<{ paymentIntentId: string; rowId: string }> {
+  const intent = await stripe.paymentIntents.create({ amount: amountMinor, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+  const row = await waitFor('the payment row', () => {
+    const r = paymentRow(intent.id);
+    return r && r.stc_status === StcPaymentStatus.Succeeded && r.stc_amountcaptured === amountMinor / 100 ? r : undefined;
+  });
+  return { paymentIntentId: intent.id, rowId: String(row.stc_paymentid) };
+}
+
+async function asUser(userId: string, method: 'POST' | 'PATCH', pathAndQuery: string, body: unknown): Promise<string | undefined> {
+  const res = await fetch(`${dataverse.url}${pathAndQuery}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', MSCRMCallerID: userId, ...(method === 'PATCH' ? { 'If-Match': '*' } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (res.status >= 400) throw new Error(`${method} ${pathAndQuery}: ${res.status} ${await res.text()}`);
+  return /\(([0-9a-f-]{36})\)$/i.exec(res.headers.get('odata-entityid') ?? '')?.[1];
+}
+
+const requestRefund = async (paymentRowId: string, amount: number) =>
+  (await asUser(USERS.requester.systemuserid, 'POST', 'stc_refundrequests', {
+    stc_name: `Refund of ${amount} USD`,
+    'stc_paymentid@odata.bind': `/stc_payments(${paymentRowId})`,
+    stc_amount: amount,
+    stc_currency: 'usd',
+    stc_reason: StcRefundReason.RequestedByCustomer,
+  }))!;
+
+const settledStatus = (id: string) => {
+  const status = requestRow(id).stc_status as number;
+  return [Status.Succeeded, Status.Failed, Status.Rejected, Status.AwaitingApproval].includes(status as never) ? status : undefined;
+};
+
+describe('a refund requested in Dynamics 365', () => {
+  it('is refunded in Stripe once, with the outcome, the refund row and the payment’s refunded amount in Dataverse', async () => {
+    const { paymentIntentId, rowId } = await syncedPayment(20_000);
+    const id = await requestRefund(rowId, 25);
+
+    expect(await waitFor('the request to settle', () => settledStatus(id))).toBe(Status.Succeeded);
+    const refunds = await refundsOf(paymentIntentId);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ amount: 2500, metadata: { d365_refundrequestid: id } });
+    const created = stripeEmulator.events.find((e) => e.type === 'refund.created' && (e.data.object as { id: string }).id === refunds[0].id);
+    expect(created?.request).toMatchObject({ idempotency_key: id });
+    expect(requestRow(id)).toMatchObject({ stc_striperefundid: refunds[0].id, _stc_requestedby_value: USERS.requester.systemuserid });
+
+    const refundRow = dataverse.store.rows('stc_refunds').find((r) => r.stc_stripeid === refunds[0].id);
+    expect(refundRow).toMatchObject({ stc_amount: 25, _stc_paymentid_value: rowId });
+    expect(dataverse.store.rows('stc_refunds').filter((r) => r.stc_stripeid === refunds[0].id)).toHaveLength(1);
+    // Stripe's refund events come back through /webhooks/stripe and bring the payment up to date.
+    await waitFor('the payment’s refunded amount', () => paymentRow(paymentIntentId)?.stc_amountrefunded === 25);
+  }, 30_000);
+
+  it('is not refunded twice when Dataverse delivers the same webhook again, or a new delivery of it', async () => {
+    const { paymentIntentId, rowId } = await syncedPayment(10_000);
+    const id = await requestRefund(rowId, 10);
+    await waitFor('the request to settle', () => settledStatus(id) === Status.Succeeded);
+    await dataverse.webhooksIdle();
+    const original = posted.find((body) => JSON.parse(body).PrimaryEntityId === id)!;
+    const again = JSON.stringify({ ...JSON.parse(original), OperationId: NEW_OPERATION_ID });
+    for (const body of [original, again]) {
+      const res = await fetch(`${service.url}/webhooks/dataverse`, { method: 'POST', headers: { 'Content-Type': 'application/json', [KEY_HEADER]: DATAVERSE_KEY }, body });
+      expect(res.status).toBeLessThan(300);
+    }
+    // The new delivery is a new inbox event: wait until a worker has taken it, then look at Stripe.
+    const processed = await waitFor('the new delivery to be processed', async () => {
+      const event = await service.store.findEvent('dataverse', '', NEW_OPERATION_ID);
+      return event && event.status !== 'pending' && event.status !== 'processing' ? event : undefined;
+    });
+    expect(processed.status).toBe('applied');
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+  }, 30_000);
+
+  it('is rejected, with the reason on the row, when it exceeds the refundable balance', async () => {
+    const { paymentIntentId, rowId } = await syncedPayment(5_000);
+    const id = await requestRefund(rowId, 60);
+    expect(await waitFor('the request to settle', () => settledStatus(id))).toBe(Status.Rejected);
+    expect(requestRow(id).stc_failurereason).toMatch(/more than the refundable balance of 50\.00 USD/);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+  }, 30_000);
+
+  it('waits above the threshold until a finance approver approves it, then refunds', async () => {
+    const { paymentIntentId, rowId } = await syncedPayment(100_000);
+    const id = await requestRefund(rowId, THRESHOLD + 50);
+    expect(await waitFor('the request to settle', () => settledStatus(id))).toBe(Status.AwaitingApproval);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+
+    await asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
+    await waitFor('the approved request to succeed', () => requestRow(id).stc_status === Status.Succeeded);
+    expect(requestRow(id)._stc_approvedby_value).toBe(USERS.approver.systemuserid);
+    const refunds = await refundsOf(paymentIntentId);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0].amount).toBe((THRESHOLD + 50) * 100);
+  }, 30_000);
+});
