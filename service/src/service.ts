@@ -106,7 +106,8 @@ export async function startService(config: ServiceConfig, overrides: ServiceOver
       const timer = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(timer);
-      await store.close();
+      // A store handed in belongs to the caller, who closes it.
+      if (!overrides.store) await store.close();
       logger.info('stopped');
       logger.flush();
     })());

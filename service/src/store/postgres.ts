@@ -53,6 +53,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     options: `-c search_path=${schema}`,
     types: typeParsers,
   });
+  let closed = false;
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
 
@@ -314,6 +315,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       );
     },
     async close() {
+      if (closed) return;
+      closed = true;
       await pool.end();
     },
   };
