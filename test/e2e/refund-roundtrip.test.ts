@@ -9,13 +9,30 @@ import os from 'node:os';
 import path from 'node:path';
 import type Stripe from 'stripe';
 import { model, StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
-import { startDataverseEmulator, startStripeEmulator, type DataverseEmulator, type StripeEmulator } from '@stc/sandbox';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/sandbox';
 import { createSyncHandlers, loadConfig, startService, type RunningService } from '@stc/service';
 
 const USERS = {
-  service: { systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1', fullname: 'Stripe Connector Service', roles: ['Stripe Connector Service'] },
-  requester: { systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1', fullname: 'Rita Requester', roles: ['Stripe Refund Requester'] },
-  approver: { systemuserid: '5e0c7a11-0000-4000-8000-0000000000c1', fullname: 'Frank Finance', roles: ['Stripe Finance Approver'] },
+  service: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1',
+    fullname: 'Stripe Connector Service',
+    roles: ['Stripe Connector Service'],
+  },
+  requester: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1',
+    fullname: 'Rita Requester',
+    roles: ['Stripe Refund Requester'],
+  },
+  approver: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000c1',
+    fullname: 'Frank Finance',
+    roles: ['Stripe Finance Approver'],
+  },
 };
 const WEBHOOK_SECRET = 'whsec_refund_roundtrip_e2e';
 const DATAVERSE_KEY = 'dataverse-webhook-key-e2e-0123456789';
@@ -63,12 +80,21 @@ beforeAll(async () => {
     RETRY_MAX_MS: '200',
   };
   // The Dataverse → Stripe handlers read their settings from the environment, as in production.
-  Object.assign(process.env, { DATAVERSE_SERVICE_USER_ID: env.DATAVERSE_SERVICE_USER_ID, REFUND_APPROVAL_THRESHOLD: env.REFUND_APPROVAL_THRESHOLD });
+  Object.assign(process.env, {
+    DATAVERSE_SERVICE_USER_ID: env.DATAVERSE_SERVICE_USER_ID,
+    REFUND_APPROVAL_THRESHOLD: env.REFUND_APPROVAL_THRESHOLD,
+  });
   service = await startService(loadConfig(env, dir), { handlers: createSyncHandlers() });
 
   stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: WEBHOOK_SECRET });
   const auth = { type: 'HttpHeader' as const, headers: { [KEY_HEADER]: DATAVERSE_KEY } };
-  dataverse.registerWebhook({ table: 'stc_refundrequest', message: 'Create', url: `${service.url}/webhooks/dataverse`, auth, name: 'refund request created' });
+  dataverse.registerWebhook({
+    table: 'stc_refundrequest',
+    message: 'Create',
+    url: `${service.url}/webhooks/dataverse`,
+    auth,
+    name: 'refund request created',
+  });
   dataverse.registerWebhook({
     table: 'stc_refundrequest',
     message: 'Update',
@@ -104,7 +130,11 @@ async function startCopyEndpoint(): Promise<void> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  dataverse.registerWebhook({ table: 'stc_refundrequest', message: 'Create', url: `http://127.0.0.1:${port}/copy` });
+  dataverse.registerWebhook({
+    table: 'stc_refundrequest',
+    message: 'Create',
+    url: `http://127.0.0.1:${port}/copy`,
+  });
   copyServer = {
     close: () =>
       new Promise<void>((resolve) => {
@@ -114,7 +144,11 @@ async function startCopyEndpoint(): Promise<void> {
   };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -124,24 +158,43 @@ async function waitFor<T>(what: string, probe: () => T | undefined | null | fals
   }
 }
 
-const paymentRow = (paymentIntentId: string) => dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === paymentIntentId);
+const paymentRow = (paymentIntentId: string) =>
+  dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === paymentIntentId);
 const requestRow = (id: string) => dataverse.store.get('stc_refundrequests', id)!;
-const refundsOf = async (paymentIntentId: string) => (await stripe.refunds.list({ payment_intent: paymentIntentId })).data;
+const refundsOf = async (paymentIntentId: string) =>
+  (await stripe.refunds.list({ payment_intent: paymentIntentId })).data;
 
 /** A card payment in Stripe, synced into Dataverse by the service from Stripe's events. */
 async function syncedPayment(amountMinor: number): Promise<{ paymentIntentId: string; rowId: string }> {
-  const intent = await stripe.paymentIntents.create({ amount: amountMinor, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+  const intent = await stripe.paymentIntents.create({
+    amount: amountMinor,
+    currency: 'usd',
+    payment_method: 'pm_card_visa',
+    confirm: true,
+  });
   const row = await waitFor('the payment row', () => {
     const r = paymentRow(intent.id);
-    return r && r.stc_status === StcPaymentStatus.Succeeded && r.stc_amountcaptured === amountMinor / 100 ? r : undefined;
+    return r && r.stc_status === StcPaymentStatus.Succeeded && r.stc_amountcaptured === amountMinor / 100
+      ? r
+      : undefined;
   });
   return { paymentIntentId: intent.id, rowId: String(row.stc_paymentid) };
 }
 
-async function asUser(userId: string, method: 'POST' | 'PATCH', pathAndQuery: string, body: unknown): Promise<string | undefined> {
+async function asUser(
+  userId: string,
+  method: 'POST' | 'PATCH',
+  pathAndQuery: string,
+  body: unknown,
+): Promise<string | undefined> {
   const res = await fetch(`${dataverse.url}${pathAndQuery}`, {
     method,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', MSCRMCallerID: userId, ...(method === 'PATCH' ? { 'If-Match': '*' } : {}) },
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      MSCRMCallerID: userId,
+      ...(method === 'PATCH' ? { 'If-Match': '*' } : {}),
+    },
     body: JSON.stringify(body),
   });
   if (res.status >= 400) throw new Error(`${method} ${pathAndQuery}: ${res.status} ${await res.text()}`);
@@ -159,7 +212,9 @@ const requestRefund = async (paymentRowId: string, amount: number) =>
 
 const settledStatus = (id: string) => {
   const status = requestRow(id).stc_status as number;
-  return [Status.Succeeded, Status.Failed, Status.Rejected, Status.AwaitingApproval].includes(status as never) ? status : undefined;
+  return [Status.Succeeded, Status.Failed, Status.Rejected, Status.AwaitingApproval].includes(status as never)
+    ? status
+    : undefined;
 };
 
 describe('a refund requested in Dynamics 365', () => {
@@ -171,15 +226,25 @@ describe('a refund requested in Dynamics 365', () => {
     const refunds = await refundsOf(paymentIntentId);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ amount: 2500, metadata: { d365_refundrequestid: id } });
-    const created = stripeEmulator.events.find((e) => e.type === 'refund.created' && (e.data.object as { id: string }).id === refunds[0].id);
+    const created = stripeEmulator.events.find(
+      (e) => e.type === 'refund.created' && (e.data.object as { id: string }).id === refunds[0].id,
+    );
     expect(created?.request).toMatchObject({ idempotency_key: id });
-    expect(requestRow(id)).toMatchObject({ stc_striperefundid: refunds[0].id, _stc_requestedby_value: USERS.requester.systemuserid });
+    expect(requestRow(id)).toMatchObject({
+      stc_striperefundid: refunds[0].id,
+      _stc_requestedby_value: USERS.requester.systemuserid,
+    });
 
     const refundRow = dataverse.store.rows('stc_refunds').find((r) => r.stc_stripeid === refunds[0].id);
     expect(refundRow).toMatchObject({ stc_amount: 25, _stc_paymentid_value: rowId });
-    expect(dataverse.store.rows('stc_refunds').filter((r) => r.stc_stripeid === refunds[0].id)).toHaveLength(1);
+    expect(dataverse.store.rows('stc_refunds').filter((r) => r.stc_stripeid === refunds[0].id)).toHaveLength(
+      1,
+    );
     // Stripe's refund events come back through /webhooks/stripe and bring the payment up to date.
-    await waitFor('the payment’s refunded amount', () => paymentRow(paymentIntentId)?.stc_amountrefunded === 25);
+    await waitFor(
+      'the payment’s refunded amount',
+      () => paymentRow(paymentIntentId)?.stc_amountrefunded === 25,
+    );
   }, 30_000);
 
   it('is not refunded twice when Dataverse delivers the same webhook again, or a new delivery of it', async () => {
@@ -190,7 +255,11 @@ describe('a refund requested in Dynamics 365', () => {
     const original = posted.find((body) => JSON.parse(body).PrimaryEntityId === id)!;
     const again = JSON.stringify({ ...JSON.parse(original), OperationId: NEW_OPERATION_ID });
     for (const body of [original, again]) {
-      const res = await fetch(`${service.url}/webhooks/dataverse`, { method: 'POST', headers: { 'Content-Type': 'application/json', [KEY_HEADER]: DATAVERSE_KEY }, body });
+      const res = await fetch(`${service.url}/webhooks/dataverse`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', [KEY_HEADER]: DATAVERSE_KEY },
+        body,
+      });
       expect(res.status).toBeLessThan(300);
     }
     // The new delivery is a new inbox event: wait until a worker has taken it, then look at Stripe.
@@ -217,7 +286,9 @@ describe('a refund requested in Dynamics 365', () => {
     expect(await waitFor('the request to settle', () => settledStatus(id))).toBe(Status.AwaitingApproval);
     expect(await refundsOf(paymentIntentId)).toHaveLength(0);
 
-    await asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
+    await asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
     await waitFor('the approved request to succeed', () => requestRow(id).stc_status === Status.Succeeded);
     expect(requestRow(id)._stc_approvedby_value).toBe(USERS.approver.systemuserid);
     const refunds = await refundsOf(paymentIntentId);

@@ -66,22 +66,36 @@ export function createCustomersOutboundHandler(options: CustomersOutboundHandler
   const serviceUser = serviceUserResolver(options.settings ?? readOutboundSettings());
   return {
     resource: 'customers-outbound',
-    eventTypes: ['dataverse.account.create', 'dataverse.account.update', 'dataverse.contact.create', 'dataverse.contact.update'],
+    eventTypes: [
+      'dataverse.account.create',
+      'dataverse.account.update',
+      'dataverse.contact.create',
+      'dataverse.contact.update',
+    ],
     async handle(event, context) {
       const execution = executionContextOf(event);
       const party = execution.PrimaryEntityName.toLowerCase() as Party;
       const shape = PARTIES[party];
       if (!shape) {
-        context.log.warn({ table: execution.PrimaryEntityName }, 'customers-outbound got a table it does not sync');
+        context.log.warn(
+          { table: execution.PrimaryEntityName },
+          'customers-outbound got a table it does not sync',
+        );
         return;
       }
       const rowId = execution.PrimaryEntityId.toLowerCase();
       const self = await serviceUser(context.dataverse, context.log);
       if (self && sameId(execution.UserId, self)) {
-        context.log.info({ table: party, rowId }, "the service's own change to a customer row; not echoed to Stripe");
+        context.log.info(
+          { table: party, rowId },
+          "the service's own change to a customer row; not echoed to Stripe",
+        );
         return;
       }
-      const changed = execution.MessageName.toLowerCase() === 'create' ? null : new Set(Object.keys(targetAttributes(execution)));
+      const changed =
+        execution.MessageName.toLowerCase() === 'create'
+          ? null
+          : new Set(Object.keys(targetAttributes(execution)));
       await pushCustomer(party, rowId, changed, context);
     },
   };
@@ -91,7 +105,12 @@ export function createCustomersOutboundHandler(options: CustomersOutboundHandler
  * Sends the row's values to its Stripe customer. `changed` names the columns the change carried (null for a
  * create): only those are considered, so a blank column clears the Stripe field only when a user cleared it.
  */
-async function pushCustomer(party: Party, rowId: string, changed: Set<string> | null, context: SyncContext): Promise<void> {
+async function pushCustomer(
+  party: Party,
+  rowId: string,
+  changed: Set<string> | null,
+  context: SyncContext,
+): Promise<void> {
   const shape = PARTIES[party];
   const row = await readRow(context.dataverse, shape, rowId);
   if (!row) {
@@ -106,7 +125,10 @@ async function pushCustomer(party: Party, rowId: string, changed: Set<string> | 
     customer = await stripe.customers.retrieve(customerId);
   } catch (error) {
     if ((error as { code?: string }).code === 'resource_missing') {
-      context.log.warn({ table: party, rowId, customerId }, 'the Stripe customer named by the row does not exist; nothing sent');
+      context.log.warn(
+        { table: party, rowId, customerId },
+        'the Stripe customer named by the row does not exist; nothing sent',
+      );
       return;
     }
     throw error;
@@ -117,11 +139,17 @@ async function pushCustomer(party: Party, rowId: string, changed: Set<string> | 
   }
   const update = customerUpdate(shape, rowId, row, customer as Stripe.Customer, changed);
   if (!update) {
-    context.log.info({ table: party, rowId, customerId }, 'the Stripe customer already matches the row; nothing sent');
+    context.log.info(
+      { table: party, rowId, customerId },
+      'the Stripe customer already matches the row; nothing sent',
+    );
     return;
   }
   await stripe.customers.update(customerId, update);
-  context.log.info({ table: party, rowId, customerId, fields: Object.keys(update) }, 'Stripe customer updated from Dataverse');
+  context.log.info(
+    { table: party, rowId, customerId, fields: Object.keys(update) },
+    'Stripe customer updated from Dataverse',
+  );
 }
 
 async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: string): Promise<Row | null> {
@@ -146,7 +174,8 @@ function customerUpdate(
   changed: Set<string> | null,
 ): Stripe.CustomerUpdateParams | null {
   // A create sends what the row has; an update sends what the change touched, blanks included.
-  const inScope = (columns: string[]) => columns.some((c) => (changed ? changed.has(c) : text(row[c]) !== ''));
+  const inScope = (columns: string[]) =>
+    columns.some((c) => (changed ? changed.has(c) : text(row[c]) !== ''));
   const update: Stripe.CustomerUpdateParams = {};
 
   const name = shape.name(row);
@@ -158,15 +187,21 @@ function customerUpdate(
 
   if (inScope(Object.values(ADDRESS_COLUMNS))) {
     const address = Object.fromEntries(
-      (Object.keys(ADDRESS_COLUMNS) as AddressField[]).map((field) => [field, text(row[ADDRESS_COLUMNS[field]])]),
+      (Object.keys(ADDRESS_COLUMNS) as AddressField[]).map((field) => [
+        field,
+        text(row[ADDRESS_COLUMNS[field]]),
+      ]),
     ) as Record<AddressField, string>;
     const current = customer.address ?? null;
-    const differs = (Object.keys(address) as AddressField[]).some((field) => address[field] !== text(current?.[field]));
+    const differs = (Object.keys(address) as AddressField[]).some(
+      (field) => address[field] !== text(current?.[field]),
+    );
     if (differs) update.address = Object.values(address).some(Boolean) ? address : '';
   }
 
   const metadata: Record<string, string> = { [shape.metadataKey]: rowId, ...shape.extraMetadata };
-  if (Object.entries(metadata).some(([key, value]) => customer.metadata?.[key] !== value)) update.metadata = metadata;
+  if (Object.entries(metadata).some(([key, value]) => customer.metadata?.[key] !== value))
+    update.metadata = metadata;
 
   return Object.keys(update).length > 0 ? update : null;
 }

@@ -52,7 +52,10 @@ export function approvalThresholdReader(
   };
 }
 
-async function thresholdFromDataverse(dataverse: DataverseClient, log: HandlerLogger): Promise<ApprovalThreshold | null> {
+async function thresholdFromDataverse(
+  dataverse: DataverseClient,
+  log: HandlerLogger,
+): Promise<ApprovalThreshold | null> {
   let definitions: Row[];
   try {
     definitions = await dataverse.retrieveMultiple('environmentvariabledefinitions', {
@@ -73,11 +76,15 @@ async function thresholdFromDataverse(dataverse: DataverseClient, log: HandlerLo
       filter: `_environmentvariabledefinitionid_value eq ${definition.environmentvariabledefinitionid}`,
       top: 1,
     });
-    if (values[0]?.value !== undefined && values[0]?.value !== null && values[0]?.value !== '') text = values[0].value;
+    if (values[0]?.value !== undefined && values[0]?.value !== null && values[0]?.value !== '')
+      text = values[0].value;
   }
   const value = Number(text);
   if (text === null || text === undefined || text === '' || !Number.isFinite(value) || value < 0) {
-    log.warn({ variable: APPROVAL_THRESHOLD_VARIABLE, value: text }, 'the approval threshold in Dataverse is not a number; using the configured one');
+    log.warn(
+      { variable: APPROVAL_THRESHOLD_VARIABLE, value: text },
+      'the approval threshold in Dataverse is not a number; using the configured one',
+    );
     return null;
   }
   return { value, source: 'dataverse' };

@@ -20,8 +20,14 @@ export interface ExecutionContext {
 
 export function executionContextOf(event: Stripe.Event): ExecutionContext {
   const context = event.data.object as unknown as ExecutionContext;
-  if (!context || typeof context.PrimaryEntityId !== 'string' || typeof context.PrimaryEntityName !== 'string') {
-    throw new TypeError(`Event ${event.id} (${event.type}) does not carry a Dataverse RemoteExecutionContext`);
+  if (
+    !context ||
+    typeof context.PrimaryEntityId !== 'string' ||
+    typeof context.PrimaryEntityName !== 'string'
+  ) {
+    throw new TypeError(
+      `Event ${event.id} (${event.type}) does not carry a Dataverse RemoteExecutionContext`,
+    );
   }
   return context;
 }
@@ -37,8 +43,7 @@ export function sameId(a: string | null | undefined, b: string | null | undefine
  */
 export function targetAttributes(context: ExecutionContext): Record<string, unknown> {
   const target = context.InputParameters?.find((p) => p.key === 'Target')?.value as
-    | { Attributes?: Array<{ key: string; value: unknown }> }
-    | undefined;
+    { Attributes?: Array<{ key: string; value: unknown }> } | undefined;
   const out: Record<string, unknown> = {};
   for (const attribute of target?.Attributes ?? []) out[attribute.key] = contractValue(attribute.value);
   return out;

@@ -14,7 +14,12 @@
  */
 import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
-import { optionExternalValue, StcRefundRequestStatus, type StcPayment, type StcRefundRequest } from '@stc/solution';
+import {
+  optionExternalValue,
+  StcRefundRequestStatus,
+  type StcPayment,
+  type StcRefundRequest,
+} from '@stc/solution';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { MoneyError, type MappingSet } from '../../mapping';
 import { classifyFailure, PermanentError } from '../../worker/failure';
@@ -29,10 +34,28 @@ import { majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type PolicyUser, type RefundDecision } from './policy';
 import { isGuid, readOutboundSettings, type OutboundSettings } from './settings';
 
-export { decideRefund, approvalProblem, type RefundDecision, type RefundFacts, type PolicyRules, type PolicyUser } from './policy';
+export {
+  decideRefund,
+  approvalProblem,
+  type RefundDecision,
+  type RefundFacts,
+  type PolicyRules,
+  type PolicyUser,
+} from './policy';
 export { majorToMinor, formatMinor } from './money';
-export { readOutboundSettings, OutboundSettingsError, DEFAULT_APPROVAL_THRESHOLD, type OutboundSettings } from './settings';
-export { rolesOf, approvalThresholdReader, serviceUserResolver, APPROVAL_THRESHOLD_VARIABLE, type ApprovalThreshold } from './directory';
+export {
+  readOutboundSettings,
+  OutboundSettingsError,
+  DEFAULT_APPROVAL_THRESHOLD,
+  type OutboundSettings,
+} from './settings';
+export {
+  rolesOf,
+  approvalThresholdReader,
+  serviceUserResolver,
+  APPROVAL_THRESHOLD_VARIABLE,
+  type ApprovalThreshold,
+} from './directory';
 export { executionContextOf, targetAttributes, sameId, type ExecutionContext } from './execution-context';
 
 const REQUESTS = 'stc_refundrequests';
@@ -100,13 +123,18 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
       const log = context.log;
       const self = await serviceUser(context.dataverse, log);
       if (self && sameId(execution.UserId, self)) {
-        log.info({ requestId, message: execution.MessageName }, "the service's own change to a refund request; nothing to do");
+        log.info(
+          { requestId, message: execution.MessageName },
+          "the service's own change to a refund request; nothing to do",
+        );
         return;
       }
       const approverId = approverOf(execution);
 
       for (let round = 1; ; round++) {
-        const request = (await context.dataverse.retrieve(REQUESTS, requestId, { select: REQUEST_COLUMNS })) as RequestRow | null;
+        const request = (await context.dataverse.retrieve(REQUESTS, requestId, {
+          select: REQUEST_COLUMNS,
+        })) as RequestRow | null;
         if (!request) {
           log.warn({ requestId }, 'the refund request no longer exists; nothing to do');
           return;
@@ -116,24 +144,38 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
           return;
         } catch (error) {
           if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
-          log.info({ requestId, round }, 'the refund request changed while it was being decided; deciding again on the new row');
+          log.info(
+            { requestId, round },
+            'the refund request changed while it was being decided; deciding again on the new row',
+          );
         }
       }
     },
   };
 
-  async function advance(request: RequestRow, approverId: string | null, context: SyncContext): Promise<void> {
+  async function advance(
+    request: RequestRow,
+    approverId: string | null,
+    context: SyncContext,
+  ): Promise<void> {
     const status = request.stc_status;
     if (status === Status.Pending) {
       await decide(request, null, context);
     } else if (status === Status.Approved) {
       // Only the change that set Approved says who approved; any other change leaves the decision to it.
       if (approverId) await decide(request, approverId, context);
-      else context.log.info({ requestId: request.stc_refundrequestid }, 'approved by another change; that change decides it');
+      else
+        context.log.info(
+          { requestId: request.stc_refundrequestid },
+          'approved by another change; that change decides it',
+        );
     } else if (status === Status.Processing) {
       await refund(request, context, true);
     } else {
-      context.log.info({ requestId: request.stc_refundrequestid, status }, 'the refund request is already decided; nothing to do');
+      context.log.info(
+        { requestId: request.stc_refundrequestid, status },
+        'the refund request is already decided; nothing to do',
+      );
     }
   }
 
@@ -145,7 +187,12 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
       ? ((await dataverse.retrieve(PAYMENTS, paymentId, { select: PAYMENT_COLUMNS })) as StcPayment | null)
       : null;
     if (!payment || !payment.stc_stripeid) {
-      await transition(dataverse, request, { kind: 'reject', reason: 'The request names no synced Stripe payment.' }, now());
+      await transition(
+        dataverse,
+        request,
+        { kind: 'reject', reason: 'The request names no synced Stripe payment.' },
+        now(),
+      );
       return;
     }
     const currency = (payment.stc_currency ?? '').toLowerCase();
@@ -163,9 +210,16 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
         otherRequests(dataverse, paymentId!, requestId),
         threshold(dataverse, log),
       ]);
-      const minor = (amount: unknown) => (amount === null || amount === undefined ? 0 : majorToMinor(amount, currency));
-      const succeeded = sum(others.filter((r) => r.stc_status === Status.Succeeded).map((r) => minor(r.stc_amount)));
-      const inFlight = sum(others.filter((r) => OPEN_STATUSES.includes(r.stc_status as RequestStatus)).map((r) => minor(r.stc_amount)));
+      const minor = (amount: unknown) =>
+        amount === null || amount === undefined ? 0 : majorToMinor(amount, currency);
+      const succeeded = sum(
+        others.filter((r) => r.stc_status === Status.Succeeded).map((r) => minor(r.stc_amount)),
+      );
+      const inFlight = sum(
+        others
+          .filter((r) => OPEN_STATUSES.includes(r.stc_status as RequestStatus))
+          .map((r) => minor(r.stc_amount)),
+      );
       decision = decideRefund(
         {
           amount: majorToMinor(request.stc_amount, currency),
@@ -181,7 +235,10 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
         },
         rules,
       );
-      log.info({ requestId, decision: decision.kind, threshold: limit.value, thresholdSource: limit.source }, 'refund request decided');
+      log.info(
+        { requestId, decision: decision.kind, threshold: limit.value, thresholdSource: limit.source },
+        'refund request decided',
+      );
     } catch (error) {
       if (!(error instanceof MoneyError)) throw error;
       decision = { kind: 'reject', reason: `The amount cannot be refunded: ${error.message}.` };
@@ -191,21 +248,33 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
     if (decision.kind === 'refund') await refund(request, context, false, payment);
   }
 
-  async function refund(request: RequestRow, context: SyncContext, resumed: boolean, known?: StcPayment): Promise<void> {
+  async function refund(
+    request: RequestRow,
+    context: SyncContext,
+    resumed: boolean,
+    known?: StcPayment,
+  ): Promise<void> {
     const { dataverse, log } = context;
     const requestId = request.stc_refundrequestid!;
     const payment =
       known ??
       (isGuid(request._stc_paymentid_value)
-        ? ((await dataverse.retrieve(PAYMENTS, request._stc_paymentid_value, { select: PAYMENT_COLUMNS })) as StcPayment | null)
+        ? ((await dataverse.retrieve(PAYMENTS, request._stc_paymentid_value, {
+            select: PAYMENT_COLUMNS,
+          })) as StcPayment | null)
         : null);
     if (!payment?.stc_stripeid) {
-      await finish(dataverse, requestId, { stc_status: Status.Failed, stc_failurereason: 'The payment row is gone.' });
+      await finish(dataverse, requestId, {
+        stc_status: Status.Failed,
+        stc_failurereason: 'The payment row is gone.',
+      });
       return;
     }
     const currency = (payment.stc_currency ?? '').toLowerCase();
     const stripe = context.stripeFor(payment.stc_stripeaccount || null);
-    const target = payment.stc_stripeid.startsWith('pi_') ? { payment_intent: payment.stc_stripeid } : { charge: payment.stc_stripeid };
+    const target = payment.stc_stripeid.startsWith('pi_')
+      ? { payment_intent: payment.stc_stripeid }
+      : { charge: payment.stc_stripeid };
 
     let result: Stripe.Refund | undefined;
     if (resumed) result = await findRefund(stripe, target, requestId);
@@ -216,7 +285,9 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
           {
             ...target,
             amount: majorToMinor(request.stc_amount, currency),
-            ...(reason && STRIPE_REFUND_REASONS.has(reason) ? { reason: reason as Stripe.RefundCreateParams.Reason } : {}),
+            ...(reason && STRIPE_REFUND_REASONS.has(reason)
+              ? { reason: reason as Stripe.RefundCreateParams.Reason }
+              : {}),
             metadata: { d365_refundrequestid: requestId },
           },
           { idempotencyKey: requestId },
@@ -239,7 +310,9 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
     await finish(dataverse, requestId, {
       stc_status: failed ? Status.Failed : Status.Succeeded,
       stc_striperefundid: result.id,
-      stc_failurereason: failed ? `Stripe reports the refund ${result.status}: ${result.failure_reason ?? 'no reason given'}` : null,
+      stc_failurereason: failed
+        ? `Stripe reports the refund ${result.status}: ${result.failure_reason ?? 'no reason given'}`
+        : null,
       stc_decidedon: now().toISOString(),
       ...(refundRowId ? { 'stc_refundid@odata.bind': `/stc_refunds(${refundRowId})` } : {}),
     });
@@ -247,7 +320,12 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
   }
 
   /** The stc_refund row, by the same mapping the Stripe → Dataverse refunds handler uses, linked to the payment. */
-  async function writeRefundRow(refund: Stripe.Refund, payment: StcPayment, requestId: string, context: SyncContext): Promise<string | null> {
+  async function writeRefundRow(
+    refund: Stripe.Refund,
+    payment: StcPayment,
+    requestId: string,
+    context: SyncContext,
+  ): Promise<string | null> {
     const mapped = await mapIfApplies(mappings().get(REFUND_MAPPING), refund as unknown as StripeObject, {
       id: `stc_refundrequest:${requestId}`,
       type: 'refund.created',
@@ -264,7 +342,9 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
 /** The user whose change set the request to Approved, when this change did. */
 function approverOf(execution: ExecutionContext): string | null {
   const target = targetAttributes(execution);
-  return target.stc_status === StcRefundRequestStatus.Approved && isGuid(execution.UserId) ? execution.UserId.toLowerCase() : null;
+  return target.stc_status === StcRefundRequestStatus.Approved && isGuid(execution.UserId)
+    ? execution.UserId.toLowerCase()
+    : null;
 }
 
 async function userWithRoles(dataverse: DataverseClient, id: string | null | undefined): Promise<PolicyUser> {
@@ -272,7 +352,11 @@ async function userWithRoles(dataverse: DataverseClient, id: string | null | und
   return { id: id.toLowerCase(), roles: await rolesOf(dataverse, id) };
 }
 
-async function otherRequests(dataverse: DataverseClient, paymentId: string, requestId: string): Promise<RequestRow[]> {
+async function otherRequests(
+  dataverse: DataverseClient,
+  paymentId: string,
+  requestId: string,
+): Promise<RequestRow[]> {
   const statuses = [...OPEN_STATUSES, Status.Succeeded].map((s) => `stc_status eq ${s}`).join(' or ');
   return (await dataverse.retrieveMultiple(REQUESTS, {
     select: ['stc_refundrequestid', 'stc_amount', 'stc_status'],
@@ -281,7 +365,12 @@ async function otherRequests(dataverse: DataverseClient, paymentId: string, requ
 }
 
 /** Writes the decision, guarded by the etag read: a row changed meanwhile answers 412 and is decided again. */
-async function transition(dataverse: DataverseClient, request: RequestRow, decision: RefundDecision, at: Date): Promise<void> {
+async function transition(
+  dataverse: DataverseClient,
+  request: RequestRow,
+  decision: RefundDecision,
+  at: Date,
+): Promise<void> {
   const row: Row =
     decision.kind === 'reject'
       ? { stc_status: Status.Rejected, stc_failurereason: decision.reason, stc_decidedon: at.toISOString() }
@@ -290,11 +379,17 @@ async function transition(dataverse: DataverseClient, request: RequestRow, decis
         : {
             stc_status: Status.Processing,
             stc_failurereason: null,
-            ...(decision.approvedBy ? { 'stc_approvedby@odata.bind': `/systemusers(${decision.approvedBy})` } : {}),
+            ...(decision.approvedBy
+              ? { 'stc_approvedby@odata.bind': `/systemusers(${decision.approvedBy})` }
+              : {}),
           };
-  if (isGuid(request._createdby_value)) row['stc_requestedby@odata.bind'] = `/systemusers(${request._createdby_value})`;
+  if (isGuid(request._createdby_value))
+    row['stc_requestedby@odata.bind'] = `/systemusers(${request._createdby_value})`;
   const etag = request['@odata.etag'];
-  if (!etag) throw new PermanentError('Dataverse sent the refund request without an etag; its status cannot be moved safely');
+  if (!etag)
+    throw new PermanentError(
+      'Dataverse sent the refund request without an etag; its status cannot be moved safely',
+    );
   await dataverse.update(REQUESTS, request.stc_refundrequestid!, row, { ifMatch: etag });
 }
 
@@ -308,7 +403,9 @@ async function findRefund(
   target: { payment_intent: string } | { charge: string },
   requestId: string,
 ): Promise<Stripe.Refund | undefined> {
-  const refunds = await stripe.refunds.list({ ...target, limit: 100 }).autoPagingToArray({ limit: MAX_REFUNDS_SEARCHED });
+  const refunds = await stripe.refunds
+    .list({ ...target, limit: 100 })
+    .autoPagingToArray({ limit: MAX_REFUNDS_SEARCHED });
   return refunds.find((r) => r.metadata?.d365_refundrequestid === requestId);
 }
 
@@ -316,7 +413,11 @@ async function findRefund(
 function isFinalStripeRefusal(error: unknown): boolean {
   if (!(error instanceof StripeSdk.errors.StripeError)) return false;
   // A bad key or missing permission is the operator's to fix: retried, then dead-lettered, never "Failed".
-  if (error instanceof StripeSdk.errors.StripeAuthenticationError || error instanceof StripeSdk.errors.StripePermissionError) return false;
+  if (
+    error instanceof StripeSdk.errors.StripeAuthenticationError ||
+    error instanceof StripeSdk.errors.StripePermissionError
+  )
+    return false;
   return !classifyFailure(error).transient;
 }
 

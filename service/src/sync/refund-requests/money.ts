@@ -10,13 +10,16 @@ import { currencyExponent, minorToMajorString, MoneyError } from '../../mapping'
  */
 export function majorToMinor(amount: unknown, currency: string): number {
   const exponent = currencyExponent(currency);
-  const text = typeof amount === 'number' ? decimalText(amount) : typeof amount === 'string' ? amount.trim() : '';
+  const text =
+    typeof amount === 'number' ? decimalText(amount) : typeof amount === 'string' ? amount.trim() : '';
   const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
   if (!match) throw new MoneyError(`${JSON.stringify(amount)} is not an amount in major units`);
   const [, sign, whole, fraction = ''] = match;
   const significant = fraction.replace(/0+$/, '');
   if (significant.length > exponent) {
-    throw new MoneyError(`${text} ${currency.toUpperCase()} has more decimals than the currency's ${exponent}`);
+    throw new MoneyError(
+      `${text} ${currency.toUpperCase()} has more decimals than the currency's ${exponent}`,
+    );
   }
   const minor = Number(`${sign}${whole}${significant.padEnd(exponent, '0')}`);
   if (!Number.isSafeInteger(minor)) throw new MoneyError(`${text} ${currency.toUpperCase()} is too large`);

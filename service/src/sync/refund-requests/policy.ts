@@ -42,7 +42,11 @@ export type RefundDecision =
 const holdsAny = (user: PolicyUser, roles: string[]) => user.roles.some((r) => roles.includes(r));
 
 /** Why this approval does not count, or null when it does. */
-export function approvalProblem(approver: PolicyUser, requester: PolicyUser, rules: PolicyRules): string | null {
+export function approvalProblem(
+  approver: PolicyUser,
+  requester: PolicyUser,
+  rules: PolicyRules,
+): string | null {
   if (!holdsAny(approver, rules.approverRoles)) {
     return `The approval by user ${approver.id} was not accepted: the user holds none of the roles ${rules.approverRoles.join(', ')}.`;
   }

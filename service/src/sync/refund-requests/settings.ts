@@ -12,14 +12,12 @@ const optional = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 const roleList = (fallback: string) =>
-  optional
-    .default(fallback)
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    );
+  optional.default(fallback).transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
 const envSchema = z.object({
   DATAVERSE_SERVICE_USER_ID: optional.pipe(
@@ -29,18 +27,25 @@ const envSchema = z.object({
   REFUND_APPROVAL_THRESHOLD: optional.pipe(
     z
       .string()
-      .regex(/^\d+(\.\d+)?$/, { error: 'REFUND_APPROVAL_THRESHOLD must be a number of at least 0 (major units, e.g. 500)' })
+      .regex(/^\d+(\.\d+)?$/, {
+        error: 'REFUND_APPROVAL_THRESHOLD must be a number of at least 0 (major units, e.g. 500)',
+      })
       .transform(Number)
       .optional(),
   ),
   REFUND_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
   REFUND_APPROVER_ROLES: roleList('Stripe Finance Approver'),
-  REFUND_ALLOW_SELF_APPROVAL: optional.default('false').pipe(
-    z.enum(['true', 'false'], { error: 'REFUND_ALLOW_SELF_APPROVAL must be true or false' }),
-  ),
+  REFUND_ALLOW_SELF_APPROVAL: optional
+    .default('false')
+    .pipe(z.enum(['true', 'false'], { error: 'REFUND_ALLOW_SELF_APPROVAL must be true or false' })),
   REFUND_SETTINGS_CACHE_SECONDS: optional
     .default('60')
-    .pipe(z.string().regex(/^\d+$/, { error: 'REFUND_SETTINGS_CACHE_SECONDS must be a whole number of seconds' }).transform(Number)),
+    .pipe(
+      z
+        .string()
+        .regex(/^\d+$/, { error: 'REFUND_SETTINGS_CACHE_SECONDS must be a whole number of seconds' })
+        .transform(Number),
+    ),
 });
 
 /**

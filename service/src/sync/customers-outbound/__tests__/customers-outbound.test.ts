@@ -4,7 +4,13 @@
  */
 import { createCustomersOutboundHandler } from '..';
 import type { EventHandler } from '../../types';
-import { dataverseEvent, deliver, startWorld, USERS, type World } from '../../refund-requests/__tests__/world';
+import {
+  dataverseEvent,
+  deliver,
+  startWorld,
+  USERS,
+  type World,
+} from '../../refund-requests/__tests__/world';
 
 let world: World;
 let handler: EventHandler;
@@ -16,16 +22,26 @@ beforeEach(async () => {
 afterEach(() => world.close());
 
 const customerUpdates = (customerId: string) =>
-  world.stripeEmulator.events.filter((e) => e.type === 'customer.updated' && (e.data.object as { id: string }).id === customerId);
+  world.stripeEmulator.events.filter(
+    (e) => e.type === 'customer.updated' && (e.data.object as { id: string }).id === customerId,
+  );
 
 async function linkedAccount(customerId: string, extra: Record<string, unknown> = {}): Promise<string> {
   // Written by the service's own user, as the Stripe → Dataverse sync does.
-  return world.client.create('accounts', { name: 'Contoso', emailaddress1: 'billing@contoso.example', stc_stripecustomerid: customerId, ...extra });
+  return world.client.create('accounts', {
+    name: 'Contoso',
+    emailaddress1: 'billing@contoso.example',
+    stc_stripecustomerid: customerId,
+    ...extra,
+  });
 }
 
 describe('account and contact changes to the Stripe customer', () => {
   it('sends a user’s change of an account to its customer, with d365_accountid in the metadata', async () => {
-    const customer = await world.stripe.customers.create({ name: 'Contoso', email: 'billing@contoso.example' });
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
     const accountId = await linkedAccount(customer.id);
     await world.forgetContexts();
     await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
@@ -48,14 +64,21 @@ describe('account and contact changes to the Stripe customer', () => {
   });
 
   it('sends nothing when the change leaves the customer as it is', async () => {
-    const customer = await world.stripe.customers.create({ name: 'Contoso', email: 'billing@contoso.example' });
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
     const accountId = await linkedAccount(customer.id);
-    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, { name: 'Contoso Ltd' });
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
     await deliver(world, handler, accountId);
     expect(customerUpdates(customer.id)).toHaveLength(1);
     await world.forgetContexts();
     // Same name written again: nothing differs, nothing sent.
-    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, { name: 'Contoso Ltd' });
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
     expect(await deliver(world, handler, accountId)).toBe(1);
     expect(customerUpdates(customer.id)).toHaveLength(1);
   });
@@ -66,16 +89,25 @@ describe('account and contact changes to the Stripe customer', () => {
     await world.client.update('accounts', accountId, { name: 'Renamed by the Stripe sync' });
     expect(await deliver(world, handler, accountId)).toBe(2);
     expect(customerUpdates(customer.id)).toHaveLength(0);
-    expect((await world.stripe.customers.retrieve(customer.id)) as { name: string }).toMatchObject({ name: 'Contoso' });
+    expect((await world.stripe.customers.retrieve(customer.id)) as { name: string }).toMatchObject({
+      name: 'Contoso',
+    });
   });
 
   it('clears a Stripe field only when the user cleared it in Dataverse', async () => {
-    const customer = await world.stripe.customers.create({ name: 'Contoso', email: 'billing@contoso.example', phone: '+1 555 0100' });
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+      phone: '+1 555 0100',
+    });
     const accountId = await linkedAccount(customer.id, { telephone1: '+1 555 0100' });
     await world.forgetContexts();
     await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, { telephone1: null });
     await deliver(world, handler, accountId);
-    const after = (await world.stripe.customers.retrieve(customer.id)) as { phone: string | null; email: string };
+    const after = (await world.stripe.customers.retrieve(customer.id)) as {
+      phone: string | null;
+      email: string;
+    };
     expect(after.phone ?? '').toBe('');
     expect(after.email).toBe('billing@contoso.example');
   });
@@ -100,7 +132,9 @@ describe('account and contact changes to the Stripe customer', () => {
       email: 'ann@example.com',
       metadata: { d365_contactid: contactId, d365_type: 'contact' },
     });
-    await expect(world.stripe.customers.retrieve(customer.id)).rejects.toMatchObject({ code: 'resource_missing' });
+    await expect(world.stripe.customers.retrieve(customer.id)).rejects.toMatchObject({
+      code: 'resource_missing',
+    });
   });
 
   it('leaves rows without a Stripe customer id alone', async () => {

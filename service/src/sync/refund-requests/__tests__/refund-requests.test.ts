@@ -28,8 +28,16 @@ beforeEach(async () => {
 afterEach(() => world.close());
 
 /** A succeeded card payment in Stripe and its stc_payment row in Dataverse, as the Stripe sync writes it. */
-async function payment(amountMinor = 20_000, currency = 'usd'): Promise<{ paymentIntentId: string; rowId: string }> {
-  const intent = await world.stripe.paymentIntents.create({ amount: amountMinor, currency, payment_method: 'pm_card_visa', confirm: true });
+async function payment(
+  amountMinor = 20_000,
+  currency = 'usd',
+): Promise<{ paymentIntentId: string; rowId: string }> {
+  const intent = await world.stripe.paymentIntents.create({
+    amount: amountMinor,
+    currency,
+    payment_method: 'pm_card_visa',
+    confirm: true,
+  });
   const major = amountMinor / 10 ** (currency === 'jpy' ? 0 : 2);
   const rowId = world.dataverse.store.insert('stc_payments', {
     stc_name: intent.id,
@@ -45,7 +53,12 @@ async function payment(amountMinor = 20_000, currency = 'usd'): Promise<{ paymen
 }
 
 /** A refund request created by a user through the Web API (as the payment panel does). */
-async function requestRefund(userId: string, paymentRowId: string, amount: number, currency = 'usd'): Promise<string> {
+async function requestRefund(
+  userId: string,
+  paymentRowId: string,
+  amount: number,
+  currency = 'usd',
+): Promise<string> {
   const { id } = await world.asUser(userId, 'POST', 'stc_refundrequests', {
     stc_name: `Refund ${amount}`,
     'stc_paymentid@odata.bind': `/stc_payments(${paymentRowId})`,
@@ -57,7 +70,8 @@ async function requestRefund(userId: string, paymentRowId: string, amount: numbe
 }
 
 const requestRow = (id: string) => world.dataverse.store.get('stc_refundrequests', id)!;
-const refundsOf = async (paymentIntentId: string) => (await world.stripe.refunds.list({ payment_intent: paymentIntentId })).data;
+const refundsOf = async (paymentIntentId: string) =>
+  (await world.stripe.refunds.list({ payment_intent: paymentIntentId })).data;
 
 describe('refund within policy', () => {
   it('refunds through Stripe with the request id as idempotency key and writes the outcome and the refund row', async () => {
@@ -68,7 +82,11 @@ describe('refund within policy', () => {
 
     const refunds = await refundsOf(paymentIntentId);
     expect(refunds).toHaveLength(1);
-    expect(refunds[0]).toMatchObject({ amount: 2550, reason: 'requested_by_customer', metadata: { d365_refundrequestid: id } });
+    expect(refunds[0]).toMatchObject({
+      amount: 2550,
+      reason: 'requested_by_customer',
+      metadata: { d365_refundrequestid: id },
+    });
     const created = world.stripeEmulator.events.find((e) => e.type === 'refund.created');
     expect(created?.request).toMatchObject({ idempotency_key: id });
 
@@ -114,7 +132,10 @@ describe('repeated deliveries and concurrent workers', () => {
     await world.dataverse.webhooksIdle();
     const [context] = world.receiver.about(id, 'Create');
     const other = createRefundRequestsHandler({ settings: settings() });
-    await Promise.all([handler.handle(dataverseEvent(context), world.context), other.handle(dataverseEvent(context), world.context)]);
+    await Promise.all([
+      handler.handle(dataverseEvent(context), world.context),
+      other.handle(dataverseEvent(context), world.context),
+    ]);
     expect(await refundsOf(paymentIntentId)).toHaveLength(1);
     expect(requestRow(id).stc_status).toBe(Status.Succeeded);
   });
@@ -125,7 +146,12 @@ describe('repeated deliveries and concurrent workers', () => {
     // What the crashed worker got done: the status move and the Stripe refund, nothing written back.
     await world.client.update('stc_refundrequests', id, { stc_status: Status.Processing });
     const made = await world.stripe.refunds.create(
-      { payment_intent: paymentIntentId, amount: 1200, reason: 'requested_by_customer', metadata: { d365_refundrequestid: id } },
+      {
+        payment_intent: paymentIntentId,
+        amount: 1200,
+        reason: 'requested_by_customer',
+        metadata: { d365_refundrequestid: id },
+      },
       { idempotencyKey: id },
     );
     await deliver(world, handler, id, 'Create');
@@ -176,7 +202,9 @@ describe('balance', () => {
     const id = await requestRefund(USERS.requester.systemuserid, rowId, 50);
     await deliver(world, handler, id, 'Create');
     expect(requestRow(id).stc_status).toBe(Status.Failed);
-    expect(requestRow(id).stc_failurereason).toMatch(/^Stripe refused the refund: Refund amount \(5000\) is greater than unrefunded amount on charge \(1000\) \(amount_too_large\)$/);
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /^Stripe refused the refund: Refund amount \(5000\) is greater than unrefunded amount on charge \(1000\) \(amount_too_large\)$/,
+    );
   });
 
   it('rejects an amount with more decimals than the currency has', async () => {
@@ -194,7 +222,9 @@ describe('roles and approval', () => {
     const id = await requestRefund(USERS.outsider.systemuserid, rowId, 10);
     await deliver(world, handler, id, 'Create');
     expect(requestRow(id).stc_status).toBe(Status.Rejected);
-    expect(requestRow(id).stc_failurereason).toMatch(/holds none of the roles allowed to request refunds: Stripe Refund Requester, Stripe Finance Approver/);
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /holds none of the roles allowed to request refunds: Stripe Refund Requester, Stripe Finance Approver/,
+    );
     expect(await refundsOf(paymentIntentId)).toHaveLength(0);
   });
 
@@ -207,16 +237,25 @@ describe('roles and approval', () => {
 
     // An outsider sets it to Approved: not accepted, back to waiting with the reason.
     await world.forgetContexts();
-    await world.asUser(USERS.outsider.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
+    await world.asUser(USERS.outsider.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
     await deliver(world, handler, id);
     expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
-    expect(requestRow(id).stc_failurereason).toMatch(/approval by user .* was not accepted: the user holds none of the roles Stripe Finance Approver/);
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /approval by user .* was not accepted: the user holds none of the roles Stripe Finance Approver/,
+    );
     expect(await refundsOf(paymentIntentId)).toHaveLength(0);
 
     await world.forgetContexts();
-    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
     await deliver(world, handler, id);
-    expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, _stc_approvedby_value: USERS.approver.systemuserid });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
     expect(await refundsOf(paymentIntentId)).toHaveLength(1);
   });
 
@@ -225,14 +264,18 @@ describe('roles and approval', () => {
     const id = await requestRefund(USERS.approver.systemuserid, rowId, 150);
     await deliver(world, handler, id, 'Create');
     await world.forgetContexts();
-    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
     await deliver(world, handler, id);
     expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
     expect(requestRow(id).stc_failurereason).toMatch(/cannot be approved by the user who asked for it/);
 
     const lenient = createRefundRequestsHandler({ settings: settings({ allowSelfApproval: true }) });
     await world.forgetContexts();
-    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, { stc_status: Status.Approved });
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
     await deliver(world, lenient, id);
     expect(requestRow(id).stc_status).toBe(Status.Succeeded);
     expect(await refundsOf(paymentIntentId)).toHaveLength(1);
@@ -241,12 +284,24 @@ describe('roles and approval', () => {
 
 describe('policy and money (pure)', () => {
   const rules = { requesterRoles: ['R'], approverRoles: ['A'], allowSelfApproval: false };
-  const facts = { amount: 100, currency: 'usd', captured: 1000, refunded: 0, inFlight: 0, threshold: 500, requester: { id: 'u1', roles: ['R'] }, approver: null };
+  const facts = {
+    amount: 100,
+    currency: 'usd',
+    captured: 1000,
+    refunded: 0,
+    inFlight: 0,
+    threshold: 500,
+    requester: { id: 'u1', roles: ['R'] },
+    approver: null,
+  };
   it('decides at the edges of the balance and the threshold', () => {
     expect(decideRefund({ ...facts, amount: 1000 }, rules)).toEqual({ kind: 'awaitApproval', note: null });
     expect(decideRefund({ ...facts, amount: 500 }, rules)).toEqual({ kind: 'refund', approvedBy: null });
     expect(decideRefund({ ...facts, amount: 1001, threshold: 5000 }, rules).kind).toBe('reject');
-    expect(decideRefund({ ...facts, amount: 1000, approver: { id: 'u2', roles: ['A'] } }, rules)).toEqual({ kind: 'refund', approvedBy: 'u2' });
+    expect(decideRefund({ ...facts, amount: 1000, approver: { id: 'u2', roles: ['A'] } }, rules)).toEqual({
+      kind: 'refund',
+      approvedBy: 'u2',
+    });
     expect(decideRefund({ ...facts, amount: 0 }, rules).kind).toBe('reject');
   });
   it('converts major to minor units exactly', () => {

@@ -7,19 +7,44 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Stripe from 'stripe';
 import { model, type TableModel } from '@stc/solution';
-import { startDataverseEmulator, startStripeEmulator, type DataverseEmulator, type StripeEmulator } from '@stc/sandbox';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/sandbox';
 import { createDataverseClient, type DataverseWebApiClient } from '../../../dataverse';
 import type { EventHandler, HandlerLogger, SyncContext } from '../../types';
 import type { ExecutionContext } from '../execution-context';
 
 export const USERS = {
-  service: { systemuserid: '0a5e7c1d-0000-4000-8000-00000000a001', fullname: 'Stripe Connector Service', roles: ['Stripe Connector Service'] },
-  requester: { systemuserid: '0a5e7c1d-0000-4000-8000-00000000b001', fullname: 'Rita Requester', roles: ['Stripe Refund Requester'] },
-  approver: { systemuserid: '0a5e7c1d-0000-4000-8000-00000000c001', fullname: 'Frank Finance', roles: ['Stripe Finance Approver'] },
-  outsider: { systemuserid: '0a5e7c1d-0000-4000-8000-00000000d001', fullname: 'Otto Outsider', roles: ['Stripe Payments Reader'] },
+  service: {
+    systemuserid: '0a5e7c1d-0000-4000-8000-00000000a001',
+    fullname: 'Stripe Connector Service',
+    roles: ['Stripe Connector Service'],
+  },
+  requester: {
+    systemuserid: '0a5e7c1d-0000-4000-8000-00000000b001',
+    fullname: 'Rita Requester',
+    roles: ['Stripe Refund Requester'],
+  },
+  approver: {
+    systemuserid: '0a5e7c1d-0000-4000-8000-00000000c001',
+    fullname: 'Frank Finance',
+    roles: ['Stripe Finance Approver'],
+  },
+  outsider: {
+    systemuserid: '0a5e7c1d-0000-4000-8000-00000000d001',
+    fullname: 'Otto Outsider',
+    roles: ['Stripe Payments Reader'],
+  },
 } as const;
 
-export const silentLog: HandlerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLog: HandlerLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /** Collects what the emulator's webhook steps post. */
 export class ContextReceiver {
@@ -61,13 +86,20 @@ export interface World {
   receiver: ContextReceiver;
   context: SyncContext;
   /** A Web API call as this user (MSCRMCallerID), returning the parsed body or the id of a created row. */
-  asUser(userId: string, method: string, path: string, body?: unknown): Promise<{ status: number; id?: string; body?: unknown }>;
+  asUser(
+    userId: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; id?: string; body?: unknown }>;
   /** Forgets the contexts received so far, once every delivery in flight has landed. */
   forgetContexts(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startWorld(options: { model?: TableModel; tables: string[] } = { tables: [] }): Promise<World> {
+export async function startWorld(
+  options: { model?: TableModel; tables: string[] } = { tables: [] },
+): Promise<World> {
   const dataverse = await startDataverseEmulator({
     model: options.model ?? model,
     // The first user is the caller without a token: the service's application user.
@@ -78,7 +110,8 @@ export async function startWorld(options: { model?: TableModel; tables: string[]
   const client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
   const receiver = await new ContextReceiver().start();
   for (const table of options.tables) {
-    for (const message of ['Create', 'Update'] as const) dataverse.registerWebhook({ table, message, url: receiver.url });
+    for (const message of ['Create', 'Update'] as const)
+      dataverse.registerWebhook({ table, message, url: receiver.url });
   }
   const context: SyncContext = { dataverse: client, stripeFor: () => stripe, log: silentLog };
 
@@ -124,7 +157,9 @@ export async function startWorld(options: { model?: TableModel; tables: string[]
 /** The v1-shaped event the worker pool hands a handler for a Dataverse webhook. */
 export function dataverseEvent(context: ExecutionContext): Stripe.Event {
   return {
-    id: (context as { OperationId?: string }).OperationId ?? `${context.CorrelationId}:${context.PrimaryEntityId}:${context.MessageName}`,
+    id:
+      (context as { OperationId?: string }).OperationId ??
+      `${context.CorrelationId}:${context.PrimaryEntityId}:${context.MessageName}`,
     object: 'event',
     type: `dataverse.${context.PrimaryEntityName}.${context.MessageName.toLowerCase()}`,
     created: Math.floor(Date.now() / 1000),
@@ -137,7 +172,12 @@ export function dataverseEvent(context: ExecutionContext): Stripe.Event {
 }
 
 /** Delivers every context the receiver holds about `id` (optionally one message) to the handler, in order. */
-export async function deliver(world: World, handler: EventHandler, id: string, message?: string): Promise<number> {
+export async function deliver(
+  world: World,
+  handler: EventHandler,
+  id: string,
+  message?: string,
+): Promise<number> {
   await world.dataverse.webhooksIdle();
   const contexts = world.receiver.about(id, message);
   for (const context of contexts) await handler.handle(dataverseEvent(context), world.context);
