@@ -229,3 +229,6 @@ export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = proc
     ? { engine: 'postgres', databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolMax: 2 }
     : { engine: 'sqlite', path: path.resolve(cwd, e.SQLITE_PATH), synchronous: e.SQLITE_SYNCHRONOUS };
 }
+
+/** Every variable the service reads (documented in service/.env.example and the README). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);

@@ -87,3 +87,15 @@ test('the error message never echoes a value', () => {
     expect((error as Error).message).not.toContain('supersecret');
   }
 });
+
+test('every variable is documented in .env.example and the README table', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { CONFIG_VARIABLES } = await import('../config');
+  const example = fs.readFileSync(path.join(__dirname, '../../.env.example'), 'utf8');
+  const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  const documented = new Set([...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]));
+  expect(CONFIG_VARIABLES.filter((v) => !documented.has(v))).toEqual([]);
+  expect(CONFIG_VARIABLES.filter((v) => !readme.includes(`| \`${v}\` |`))).toEqual([]);
+  expect([...documented].filter((v) => !CONFIG_VARIABLES.includes(v))).toEqual([]);
+});
