@@ -1,0 +1,180 @@
+/**
+ * Benchmark child: the load generator, in its own process. Sends signed, realistic Stripe events (a real
+ * recorded `charge.succeeded` with a fresh id each) over keep-alive connections, closed loop (N in flight)
+ * or open loop (a fixed rate, latency measured from each request's scheduled time, so a slow server cannot
+ * hide its queueing). Writes every acknowledged event id to `ackFile`; reports over IPC.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+export interface LoadPhase {
+  name: string;
+  kind: 'closed' | 'open';
+  /** closed: requests in flight. */
+  concurrency?: number;
+  /** open: requests per second. */
+  rate?: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+
+export interface LoadOptions {
+  port: number;
+  secret: string;
+  tag: string;
+  ackFile: string;
+  phases: LoadPhase[];
+}
+
+export interface PhaseResult {
+  name: string;
+  completed: number;
+  errors: number;
+  eventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** open loop: achieved rate / target. */
+  achievedRatio?: number;
+}
+
+const options: LoadOptions = JSON.parse(process.argv[2]);
+const fixture = fs.readFileSync(
+  path.resolve(__dirname, '../../../service/src/testing/fixtures/charge_succeeded.json'),
+  'utf8',
+);
+const ORIGINAL_ID = 'evt_3KtQThJDPojXS6LN0E06aNxq';
+const at = fixture.indexOf(ORIGINAL_ID);
+const prefix = fixture.slice(0, at);
+const suffix = fixture.slice(at + ORIGINAL_ID.length);
+const acked: string[] = [];
+let sequence = 0;
+
+function sendOne(agent: http.Agent): Promise<{ ok: boolean; id: string }> {
+  const id = `evt_bench_${options.tag}_${++sequence}`;
+  const body = prefix + id + suffix;
+  const t = Math.floor(Date.now() / 1000);
+  const signature = crypto.createHmac('sha256', options.secret).update(`${t}.${body}`).digest('hex');
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port: options.port,
+        method: 'POST',
+        path: '/webhooks/stripe',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'stripe-signature': `t=${t},v1=${signature}`,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const ok = res.statusCode === 200;
+          if (ok) acked.push(id);
+          resolve({ ok, id });
+        });
+      },
+    );
+    req.on('error', () => resolve({ ok: false, id }));
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summarise(
+  name: string,
+  latencies: number[],
+  errors: number,
+  seconds: number,
+  target?: number,
+): PhaseResult {
+  const sorted = latencies.sort((a, b) => a - b);
+  const eventsPerSecond = latencies.length / seconds;
+  return {
+    name,
+    completed: latencies.length,
+    errors,
+    eventsPerSecond,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted[sorted.length - 1] ?? NaN,
+    ...(target ? { achievedRatio: eventsPerSecond / target } : {}),
+  };
+}
+
+async function closedLoop(phase: LoadPhase): Promise<PhaseResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: phase.concurrency });
+  const start = performance.now();
+  const measureFrom = start + phase.warmupSeconds * 1000;
+  const end = measureFrom + phase.seconds * 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const sent = performance.now();
+      const { ok } = await sendOne(agent);
+      const done = performance.now();
+      if (sent >= measureFrom && done <= end) {
+        if (ok) latencies.push(done - sent);
+        else errors++;
+      } else if (!ok) errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: phase.concurrency! }, worker));
+  agent.destroy();
+  return summarise(phase.name, latencies, errors, phase.seconds);
+}
+
+async function openLoop(phase: LoadPhase): Promise<PhaseResult> {
+  const rate = phase.rate!;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const interval = 1000 / rate;
+  const total = Math.round(rate * (phase.warmupSeconds + phase.seconds));
+  const warmup = Math.round(rate * phase.warmupSeconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  const inFlight = new Set<Promise<void>>();
+  const start = performance.now() + 5;
+  let measuredEnd = 0;
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + i * interval;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const p = sendOne(agent).then(({ ok }) => {
+      const done = performance.now();
+      if (i >= warmup) {
+        measuredEnd = Math.max(measuredEnd, done);
+        if (ok) latencies.push(done - scheduled);
+        else errors++;
+      } else if (!ok) errors++;
+    });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  // Rate achieved over the measured window, from the first measured send to the last answer.
+  const windowSeconds = (measuredEnd - (start + warmup * interval)) / 1000;
+  const result = summarise(phase.name, latencies, errors, Math.max(windowSeconds, phase.seconds));
+  return { ...result, achievedRatio: latencies.length / windowSeconds / rate };
+}
+
+async function main(): Promise<void> {
+  const results: PhaseResult[] = [];
+  for (const phase of options.phases) {
+    results.push(phase.kind === 'closed' ? await closedLoop(phase) : await openLoop(phase));
+  }
+  fs.writeFileSync(options.ackFile, acked.join('\n'));
+  process.send!({ results }, () => process.exit(0));
+}
+
+void main();

@@ -1,0 +1,95 @@
+/**
+ * Benchmark child: the server under test. `ceiling` is a bare node:http server that only reads the body,
+ * verifies the signature (the same verification as the service) and answers 200; `sqlite` and `postgres`
+ * are the service's real Koa app and store, workers off. Talks to the parent over IPC.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import getRawBody from 'raw-body';
+import {
+  createApp,
+  createLogger,
+  createPostgresStore,
+  createSqliteStore,
+  verifyStripeWebhook,
+  type EventHandler,
+  type Store,
+} from '@stc/service';
+
+interface ServerOptions {
+  mode: 'ceiling' | 'sqlite' | 'postgres';
+  secrets: string[];
+  sqlitePath?: string;
+  databaseUrl?: string;
+  schema?: string;
+}
+
+const options: ServerOptions = JSON.parse(process.argv[2]);
+const LIMIT = 1_048_576;
+const ACK = '{"received":true}';
+// Intake only decides "queued or ignored" from the handlers; nothing runs them here (workers off).
+const handlers: EventHandler[] = [
+  { resource: 'payments', eventTypes: ['charge.*'], handle: async () => undefined },
+];
+
+async function main(): Promise<void> {
+  let store: Store | undefined;
+  let listener: http.RequestListener;
+  if (options.mode === 'ceiling') {
+    listener = (req, res) => {
+      getRawBody(req, { limit: LIMIT, length: req.headers['content-length'], encoding: 'utf8' }).then(
+        (body) => {
+          try {
+            verifyStripeWebhook(
+              body,
+              req.headers['stripe-signature'] as string | undefined,
+              options.secrets,
+              Date.now(),
+            );
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(ACK);
+          } catch {
+            res.writeHead(400);
+            res.end();
+          }
+        },
+        () => {
+          res.writeHead(400);
+          res.end();
+        },
+      );
+    };
+  } else {
+    store =
+      options.mode === 'sqlite'
+        ? createSqliteStore({ path: options.sqlitePath! })
+        : createPostgresStore({
+            connectionString: options.databaseUrl!,
+            schema: options.schema,
+            poolMax: 16,
+          });
+    await store.migrate();
+    const app = createApp({
+      store,
+      logger: createLogger({ level: 'warn' }),
+      handlers,
+      stripeWebhookSecrets: options.secrets,
+      dataverseWebhook: { key: 'bench-dataverse-key-0123456789' },
+      adminApiKey: 'bench-admin-key-0123456789',
+    });
+    listener = app.callback();
+  }
+  const server = http.createServer(listener);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.send!({ port: (server.address() as AddressInfo).port });
+  process.on('message', async (message: { stop?: boolean }) => {
+    if (!message.stop) return;
+    server.closeAllConnections();
+    server.close();
+    await store?.close();
+    process.send!({ stopped: true }, () => process.exit(0));
+  });
+}
+
+void main();
