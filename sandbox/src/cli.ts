@@ -34,7 +34,8 @@ export interface SandboxPart {
 
 function port(value: string | undefined, flag: string): number {
   const n = Number(value ?? '0');
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0 picks a free one), not '${value}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${flag} must be a port number (0 picks a free one), not '${value}'`);
   return n;
 }
 
@@ -51,9 +52,11 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions {
     },
     strict: true,
   });
-  if (values.store !== 'sqlite' && values.store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not '${values.store}'`);
+  if (values.store !== 'sqlite' && values.store !== 'postgres')
+    throw new Error(`--store must be sqlite or postgres, not '${values.store}'`);
   const auth = values['dataverse-auth'];
-  if (auth !== 'entra' && auth !== 'none') throw new Error(`--dataverse-auth must be entra or none, not '${auth}'`);
+  if (auth !== 'entra' && auth !== 'none')
+    throw new Error(`--dataverse-auth must be entra or none, not '${auth}'`);
   return {
     servicePort: port(values['service-port'], '--service-port'),
     stripePort: port(values['stripe-port'], '--stripe-port'),
@@ -70,7 +73,9 @@ const dataversePart: SandboxPart = {
     const tokenAuth = [...started.values()].find((p) => p.dataverseAuth)?.dataverseAuth;
     if (options.dataverseAuth === 'entra' && !tokenAuth) {
       // No token endpoint part is running: say so rather than run without checks silently.
-      console.error('dataverse: no local Entra token endpoint is running; letting loopback callers in without a token');
+      console.error(
+        'dataverse: no local Entra token endpoint is running; letting loopback callers in without a token',
+      );
     }
     const emulator = await startDataverseEmulator({
       port: options.dataversePort,
@@ -89,7 +94,11 @@ export async function runSandbox(argv: string[]): Promise<void> {
   const started = new Map<string, RunningPart>();
   const stopAll = async () => {
     for (const part of [...started.values()].reverse()) {
-      await part.stop().catch((error: unknown) => console.error(`${part.name}: failed to stop: ${(error as Error).message}`));
+      await part
+        .stop()
+        .catch((error: unknown) =>
+          console.error(`${part.name}: failed to stop: ${(error as Error).message}`),
+        );
     }
   };
   try {

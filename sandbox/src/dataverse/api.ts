@@ -3,7 +3,14 @@
  * each part. Routes entity sets, key predicates, single properties, `WhoAmI` and the service document; applies
  * the Prefer and conditional (If-Match / If-None-Match) headers as Dataverse does.
  */
-import { DataverseHttpError, badRequest, matchingRecordExists, propertyNotFound, segmentNotFound, versionMismatch } from './errors';
+import {
+  DataverseHttpError,
+  badRequest,
+  matchingRecordExists,
+  propertyNotFound,
+  segmentNotFound,
+  versionMismatch,
+} from './errors';
 import { type DataverseEngine, type WriteScope, annotationFilter, etagOf } from './engine';
 import { isLookup, type TableMeta } from './metadata';
 import { type KeyPredicate, parseKeyPredicate, parseQueryOptions, parseQueryString } from './odata';
@@ -93,7 +100,11 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
     if (method !== 'GET') throw badRequest('The service document only answers GET.');
     return json(200, {
       '@odata.context': `${engine.baseUrl}$metadata`,
-      value: engine.model.tables.map((t) => ({ name: t.entitySetName, kind: 'EntitySet', url: t.entitySetName })),
+      value: engine.model.tables.map((t) => ({
+        name: t.entitySetName,
+        kind: 'EntitySet',
+        url: t.entitySetName,
+      })),
     });
   }
   if (/^WhoAmI(\(\))?$/.test(req.path)) {
@@ -140,7 +151,11 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
         applied.push('return=representation');
         engine.validateQuery(meta, options);
         const rendered = engine.renderRow(meta, row, options, annotations);
-        return json(201, { '@odata.context': engine.contextUrl(meta, options, true), ...rendered }, withApplied({ 'OData-EntityId': url }));
+        return json(
+          201,
+          { '@odata.context': engine.contextUrl(meta, options, true), ...rendered },
+          withApplied({ 'OData-EntityId': url }),
+        );
       }
       return json(204, undefined, { 'OData-EntityId': url });
     }
@@ -160,10 +175,17 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
       if (!existing) throw engine.notFound(meta, predicate);
       const childMeta = engine.model.byLogical.get(collection.referencingTable)!;
       if (prefs.maxPageSize) applied.push(`odata.maxpagesize=${prefs.maxPageSize}`);
-      const result = engine.query(childMeta, options, annotations, prefs.maxPageSize, nextLinkBase(ctx, req), (r) => {
-        const ref = r.values[collection.referencingColumn] as { id?: string } | null | undefined;
-        return ref?.id === existing.id;
-      });
+      const result = engine.query(
+        childMeta,
+        options,
+        annotations,
+        prefs.maxPageSize,
+        nextLinkBase(ctx, req),
+        (r) => {
+          const ref = r.values[collection.referencingColumn] as { id?: string } | null | undefined;
+          return ref?.id === existing.id;
+        },
+      );
       return json(200, result, withApplied({}));
     }
     const column = meta.columns.get(property);
@@ -172,7 +194,10 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
     if (method === 'GET') {
       const value = existing.values[property] ?? null;
       if (value === null) return json(204, undefined);
-      return json(200, { '@odata.context': `${engine.baseUrl}$metadata#${meta.entitySetName}(${existing.id})/${property}`, value });
+      return json(200, {
+        '@odata.context': `${engine.baseUrl}$metadata#${meta.entitySetName}(${existing.id})/${property}`,
+        value,
+      });
     }
     if (method === 'PUT' || method === 'DELETE') {
       const value = method === 'PUT' ? (body() as { value?: unknown }).value : null;
@@ -191,7 +216,11 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
         return json(304, undefined);
       }
       const rendered = engine.renderRow(meta, existing, options, annotations);
-      return json(200, { '@odata.context': engine.contextUrl(meta, options, true), ...rendered }, withApplied({}));
+      return json(
+        200,
+        { '@odata.context': engine.contextUrl(meta, options, true), ...rendered },
+        withApplied({}),
+      );
     }
     case 'PATCH': {
       const payload = body();

@@ -9,8 +9,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } fro
 import { DataverseHttpError } from './errors';
 
 export type AuthOptions =
-  | { mode: 'none' }
-  | { mode: 'entra'; issuer: string; audience: string | string[]; jwks: JSONWebKeySet };
+  { mode: 'none' } | { mode: 'entra'; issuer: string; audience: string | string[]; jwks: JSONWebKeySet };
 
 export interface SystemUser {
   systemuserid: string;
@@ -55,7 +54,12 @@ const unauthorized = (detail: string, options: AuthOptions) => {
 };
 
 export function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || !!address?.startsWith('127.');
+  return (
+    address === '127.0.0.1' ||
+    address === '::1' ||
+    address === '::ffff:127.0.0.1' ||
+    !!address?.startsWith('127.')
+  );
 }
 
 export class Authenticator {
@@ -68,10 +72,14 @@ export class Authenticator {
     if (options.mode === 'entra') this.keySet = createLocalJWKSet(options.jwks);
   }
 
-  async authenticate(headers: Record<string, string | undefined>, remoteAddress: string | undefined): Promise<AuthenticatedCaller> {
+  async authenticate(
+    headers: Record<string, string | undefined>,
+    remoteAddress: string | undefined,
+  ): Promise<AuthenticatedCaller> {
     let user: SystemUser;
     if (this.options.mode === 'none') {
-      if (!isLoopback(remoteAddress)) throw unauthorized('Only loopback callers are let in without a token.', this.options);
+      if (!isLoopback(remoteAddress))
+        throw unauthorized('Only loopback callers are let in without a token.', this.options);
       user = this.users.defaultUser();
     } else {
       const header = headers.authorization;
@@ -88,8 +96,14 @@ export class Authenticator {
         throw unauthorized(`The bearer token was refused: ${(error as Error).message}`, this.options);
       }
       const oid = typeof claims.oid === 'string' ? claims.oid : undefined;
-      const appid = typeof claims.appid === 'string' ? claims.appid : typeof claims.azp === 'string' ? claims.azp : undefined;
-      const found = (oid && this.users.byObjectId(oid)) || (appid && this.users.byApplicationId(appid)) || undefined;
+      const appid =
+        typeof claims.appid === 'string'
+          ? claims.appid
+          : typeof claims.azp === 'string'
+            ? claims.azp
+            : undefined;
+      const found =
+        (oid && this.users.byObjectId(oid)) || (appid && this.users.byApplicationId(appid)) || undefined;
       if (!found) {
         throw new DataverseHttpError(
           403,
@@ -99,13 +113,20 @@ export class Authenticator {
       }
       user = found;
     }
-    if (user.isdisabled) throw new DataverseHttpError(403, '0x8004ac7b', `The user with SystemUserId=${user.systemuserid} is disabled.`);
+    if (user.isdisabled)
+      throw new DataverseHttpError(
+        403,
+        '0x8004ac7b',
+        `The user with SystemUserId=${user.systemuserid} is disabled.`,
+      );
 
     let effective = user;
     const callerId = headers.mscrmcallerid;
     const callerObjectId = headers.callerobjectid;
     if (callerId || callerObjectId) {
-      const impersonated = callerId ? this.users.byId(callerId.toLowerCase()) : this.users.byObjectId(callerObjectId!.toLowerCase());
+      const impersonated = callerId
+        ? this.users.byId(callerId.toLowerCase())
+        : this.users.byObjectId(callerObjectId!.toLowerCase());
       if (!impersonated) {
         throw new DataverseHttpError(
           404,
@@ -115,6 +136,10 @@ export class Authenticator {
       }
       effective = impersonated;
     }
-    return { userId: effective.systemuserid, initiatingUserId: user.systemuserid, limitKey: user.systemuserid };
+    return {
+      userId: effective.systemuserid,
+      initiatingUserId: user.systemuserid,
+      limitKey: user.systemuserid,
+    };
   }
 }

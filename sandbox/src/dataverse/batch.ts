@@ -64,7 +64,10 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
 function splitHead(text: string): { head: string[]; rest: string } {
   const m = /\r?\n\r?\n/.exec(text);
   if (!m) return { head: text.split(/\r?\n/).filter(Boolean), rest: '' };
-  return { head: text.slice(0, m.index).split(/\r?\n/).filter(Boolean), rest: text.slice(m.index + m[0].length) };
+  return {
+    head: text.slice(0, m.index).split(/\r?\n/).filter(Boolean),
+    rest: text.slice(m.index + m[0].length),
+  };
 }
 
 function headerMap(lines: string[]): Record<string, string> {
@@ -96,7 +99,8 @@ function parseHttpPart(text: string, contentId: string | undefined): HttpPart {
   const { head, rest } = splitHead(text);
   const requestLine = head.shift();
   const m = requestLine ? /^([A-Z]+)\s+(\S+)(?:\s+HTTP\/\d\.\d)?$/.exec(requestLine.trim()) : null;
-  if (!m) throw badRequest(`The batch part does not start with an HTTP request line: '${requestLine ?? ''}'.`);
+  if (!m)
+    throw badRequest(`The batch part does not start with an HTTP request line: '${requestLine ?? ''}'.`);
   return { contentId, method: m[1], url: m[2], headers: headerMap(head), body: rest.replace(/\s+$/, '') };
 }
 
@@ -153,7 +157,10 @@ function renderPart(response: ApiResponse, contentId: string | undefined, inBatc
     headers.Location = headers['OData-EntityId'];
   }
   const order = ['Content-Type', 'OData-Version', 'Location', 'OData-EntityId'];
-  const names = [...order.filter((n) => n in headers), ...Object.keys(headers).filter((n) => !order.includes(n))];
+  const names = [
+    ...order.filter((n) => n in headers),
+    ...Object.keys(headers).filter((n) => !order.includes(n)),
+  ];
   for (const name of names) lines.push(`${name}: ${headers[name]}`);
   lines.push('');
   lines.push(response.body !== undefined ? JSON.stringify(response.body) : '');
@@ -233,7 +240,9 @@ export function executeBatch(
     }
     executor.commit(scope);
     const changesetBoundary = `changesetresponse_${randomUUID()}`;
-    const inner = responses.map((r) => `--${changesetBoundary}\r\n${renderPart(r.response, r.contentId, true)}`);
+    const inner = responses.map(
+      (r) => `--${changesetBoundary}\r\n${renderPart(r.response, r.contentId, true)}`,
+    );
     chunks.push(
       `--${responseBoundary}\r\nContent-Type: multipart/mixed; boundary=${changesetBoundary}\r\n\r\n${inner.join('\r\n')}\r\n--${changesetBoundary}--`,
     );
@@ -254,6 +263,8 @@ function errorResponse(error: unknown): ApiResponse {
   return {
     status: 500,
     headers: {},
-    body: { error: { code: '0x80040216', message: `An unexpected error occurred: ${(error as Error)?.message}` } },
+    body: {
+      error: { code: '0x80040216', message: `An unexpected error occurred: ${(error as Error)?.message}` },
+    },
   };
 }

@@ -143,7 +143,9 @@ export class DataverseEngine {
   }
 
   notFound(meta: TableMeta, predicate: KeyPredicate): DataverseHttpError {
-    return 'id' in predicate ? recordNotFoundById(meta.logicalName, predicate.id) : recordNotFoundByKey(meta.logicalName);
+    return 'id' in predicate
+      ? recordNotFoundById(meta.logicalName, predicate.id)
+      : recordNotFoundByKey(meta.logicalName);
   }
 
   /** Key values from a predicate as column values, for the row an upsert creates. */
@@ -194,9 +196,16 @@ export class DataverseEngine {
       if (!url) throw badRequest(`Content-ID Reference: '${path}' does not exist in the batch context.`);
       path = url;
     }
-    path = path.replace(/^https?:\/\/[^/]+/, '').replace(/^\/?api\/data\/v9\.\d\//, '').replace(/^\//, '');
+    path = path
+      .replace(/^https?:\/\/[^/]+/, '')
+      .replace(/^\/?api\/data\/v9\.\d\//, '')
+      .replace(/^\//, '');
     const m = /^([A-Za-z_][\w]*)\((.*)\)$/.exec(path);
-    if (!m) throw badRequest(`The value '${reference}' is not a valid entity reference for @odata.bind.`, '0x80048d19');
+    if (!m)
+      throw badRequest(
+        `The value '${reference}' is not a valid entity reference for @odata.bind.`,
+        '0x80048d19',
+      );
     const targetMeta = this.model.bySet.get(m[1]);
     if (!targetMeta) throw badRequest(`Resource not found for the segment '${m[1]}'.`, '0x8006088a');
     if (targetMeta.logicalName !== target) {
@@ -229,13 +238,15 @@ export class DataverseEngine {
         const { minValue, maxValue } = column as NumberColumn;
         const min = minValue ?? (column.type === 'integer' ? INT32.min : Number.MIN_SAFE_INTEGER);
         const max = maxValue ?? (column.type === 'integer' ? INT32.max : Number.MAX_SAFE_INTEGER);
-        if (raw < min || raw > max) throw numberOutOfRange(column.logicalName, meta.logicalName, raw, min, max);
+        if (raw < min || raw > max)
+          throw numberOutOfRange(column.logicalName, meta.logicalName, raw, min, max);
         return raw;
       }
       case 'decimal':
       case 'money': {
         const value = typeof raw === 'string' && /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
-        if (typeof value !== 'number' || !Number.isFinite(value)) throw cannotConvert(raw, 'Edm.Decimal', set);
+        if (typeof value !== 'number' || !Number.isFinite(value))
+          throw cannotConvert(raw, 'Edm.Decimal', set);
         const { minValue, maxValue, precision } = column as DecimalColumn;
         if ((minValue !== undefined && value < minValue) || (maxValue !== undefined && value > maxValue)) {
           throw numberOutOfRange(column.logicalName, meta.logicalName, value, minValue, maxValue);
@@ -278,7 +289,13 @@ export class DataverseEngine {
 
   // ---------------------------------------------------------------- writes
 
-  create(meta: TableMeta, body: unknown, scope: WriteScope, presetId?: string, preset: Record<string, unknown> = {}): RowRecord {
+  create(
+    meta: TableMeta,
+    body: unknown,
+    scope: WriteScope,
+    presetId?: string,
+    preset: Record<string, unknown> = {},
+  ): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
     const values: Record<string, unknown> = { ...payload, ...preset };
     let id = presetId ?? (values[meta.primaryId] as string | undefined) ?? randomUUID();
@@ -309,7 +326,11 @@ export class DataverseEngine {
       const required =
         column.requiredLevel === 'systemrequired' ||
         (column.requiredLevel === 'required' && this.options.enforceApplicationRequired);
-      if (required && column.logicalName !== meta.primaryId && (values[column.logicalName] ?? null) === null) {
+      if (
+        required &&
+        column.logicalName !== meta.primaryId &&
+        (values[column.logicalName] ?? null) === null
+      ) {
         throw requiredMissing(column.logicalName, meta.logicalName);
       }
     }
@@ -334,7 +355,8 @@ export class DataverseEngine {
     const values: Record<string, unknown> = { ...existing.values, ...payload };
     for (const [name, value] of Object.entries(payload)) {
       const column = meta.columns.get(name)!;
-      if (column.requiredLevel === 'systemrequired' && value === null) throw requiredMissing(name, meta.logicalName);
+      if (column.requiredLevel === 'systemrequired' && value === null)
+        throw requiredMissing(name, meta.logicalName);
     }
     values.modifiedon = isoSeconds(this.now());
     if (meta.columns.has('modifiedby')) values.modifiedby = { id: scope.caller.userId, table: 'systemuser' };
@@ -345,7 +367,12 @@ export class DataverseEngine {
       message: 'Update',
       table: meta.logicalName,
       id: existing.id,
-      target: { ...payload, [meta.primaryId]: existing.id, modifiedon: values.modifiedon, modifiedby: values.modifiedby },
+      target: {
+        ...payload,
+        [meta.primaryId]: existing.id,
+        modifiedon: values.modifiedon,
+        modifiedby: values.modifiedby,
+      },
       pre: existing,
       post: row,
       caller: scope.caller,
@@ -414,7 +441,8 @@ export class DataverseEngine {
 
   contextUrl(meta: TableMeta, options: QueryOptions, single: boolean): string {
     const parts = [...(options.select ?? [])];
-    for (const e of options.expand ?? []) parts.push(`${e.navigation}(${(e.options.select ?? []).join(',')})`);
+    for (const e of options.expand ?? [])
+      parts.push(`${e.navigation}(${(e.options.select ?? []).join(',')})`);
     const projection = parts.length > 0 ? `(${parts.join(',')})` : '';
     return `${this.baseUrl}$metadata#${meta.entitySetName}${projection}${single ? '/$entity' : ''}`;
   }
@@ -525,7 +553,10 @@ export class DataverseEngine {
   }
 
   /** A readable property: a column, a lookup's `_x_value`, or a single-valued navigation path `nav/column`. */
-  private property(meta: TableMeta, name: string): { get: (row: RowRecord) => unknown; column: Column | 'id' } {
+  private property(
+    meta: TableMeta,
+    name: string,
+  ): { get: (row: RowRecord) => unknown; column: Column | 'id' } {
     if (name.includes('/')) {
       const [navName, ...rest] = name.split('/');
       const nav = meta.singleNavigations.get(navName);
@@ -582,7 +613,11 @@ export class DataverseEngine {
           if (typeof s !== 'string' || typeof n !== 'string') return false;
           const hay = s.toLowerCase();
           const x = n.toLowerCase();
-          return expr.name === 'contains' ? hay.includes(x) : expr.name === 'startswith' ? hay.startsWith(x) : hay.endsWith(x);
+          return expr.name === 'contains'
+            ? hay.includes(x)
+            : expr.name === 'startswith'
+              ? hay.startsWith(x)
+              : hay.endsWith(x);
         };
       }
       case 'cmp': {
@@ -613,7 +648,8 @@ export class DataverseEngine {
   /** Rows of a table matching a query, ordered; uses an alternate-key index for `key eq 'x'` filters. */
   select(meta: TableMeta, options: QueryOptions, extra?: (row: RowRecord) => boolean): RowRecord[] {
     const predicate = options.filter ? this.compileFilter(meta, options.filter) : undefined;
-    const candidates = (options.filter && this.indexedCandidates(meta, options.filter)) ?? this.store.rows(meta.logicalName);
+    const candidates =
+      (options.filter && this.indexedCandidates(meta, options.filter)) ?? this.store.rows(meta.logicalName);
     const rows: RowRecord[] = [];
     for (const row of candidates) {
       if (extra && !extra(row)) continue;
@@ -621,7 +657,10 @@ export class DataverseEngine {
       rows.push(row);
     }
     if (options.orderBy && options.orderBy.length > 0) {
-      const getters = options.orderBy.map((o) => ({ get: this.property(meta, o.name).get, desc: o.descending }));
+      const getters = options.orderBy.map((o) => ({
+        get: this.property(meta, o.name).get,
+        desc: o.descending,
+      }));
       rows.sort((a, b) => {
         for (const { get, desc } of getters) {
           const c = order(get(a), get(b));
@@ -735,4 +774,3 @@ function order(a: unknown, b: unknown): number {
   if (y === null) return 1;
   return (x as number) < (y as number) ? -1 : 1;
 }
-

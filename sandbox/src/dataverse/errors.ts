@@ -32,7 +32,11 @@ export const segmentNotFound = (segment: string) =>
 
 /** web-api-client-errors: "Could not find a property named ... on type ...". */
 export const propertyNotFound = (property: string, table: string) =>
-  new DataverseHttpError(400, '0x0', `Could not find a property named '${property}' on type '${crm(table)}'.`);
+  new DataverseHttpError(
+    400,
+    '0x0',
+    `Could not find a property named '${property}' on type '${crm(table)}'.`,
+  );
 
 /** web-api-client-errors: "Invalid property {property name} was found in entity ...". */
 export const invalidProperty = (property: string, table: string) =>
@@ -101,7 +105,11 @@ export const recordNotFoundById = (table: string, id: string) =>
 
 /** use-alternate-key-reference-record: a key that matches no row. */
 export const recordNotFoundByKey = (table: string) =>
-  new DataverseHttpError(404, '0x80060891', `A record with the specified key values does not exist in ${table} entity`);
+  new DataverseHttpError(
+    404,
+    '0x80060891',
+    `A record with the specified key values does not exist in ${table} entity`,
+  );
 
 /** Duplicate alternate-key value: 412 with 0x80060892 (DuplicateRecordEntityKey). */
 export const duplicateKey = (columnDisplayNames: string[], keyDisplayName: string) =>
@@ -128,8 +136,7 @@ export const versionMismatch = () =>
 
 export const badRequest = (message: string, code = '0x0') => new DataverseHttpError(400, code, message);
 
-export const querySyntax = (detail: string) =>
-  new DataverseHttpError(400, '0x0', `Syntax error: ${detail}`);
+export const querySyntax = (detail: string) => new DataverseHttpError(400, '0x0', `Syntax error: ${detail}`);
 
 /** api-limits: the three service protection limits, 429 with Retry-After. */
 export const tooManyRequests = (limit: number, windowSeconds: number, retryAfterSeconds: number) =>

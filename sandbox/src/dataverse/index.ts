@@ -5,5 +5,11 @@ export { SANDBOX_ADMIN } from './auth';
 export type { LimitSettings } from './limits';
 export { DATAVERSE_LIMITS } from './limits';
 export type { FaultSpec } from './faults';
-export type { WebhookAuth, WebhookDelivery, WebhookImage, WebhookRegistration, RegisteredWebhook } from './webhooks';
+export type {
+  WebhookAuth,
+  WebhookDelivery,
+  WebhookImage,
+  WebhookRegistration,
+  RegisteredWebhook,
+} from './webhooks';
 export { DataverseHttpError } from './errors';

@@ -40,7 +40,10 @@ export class ServiceProtection {
   private readonly usage = new Map<string, UserUsage>();
   settings: LimitSettings;
 
-  constructor(settings: Partial<LimitSettings> = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    settings: Partial<LimitSettings> = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.settings = { ...DATAVERSE_LIMITS, enabled: false, ...settings };
   }
 
@@ -70,7 +73,11 @@ export class ServiceProtection {
     if (usage.arrivals.length - usage.head >= requests) {
       refusal = tooManyRequests(requests, windowSeconds, retryAfter(usage.arrivals[usage.head]));
     } else if (usage.executionTotal >= executionMs) {
-      refusal = executionTimeExceeded(executionMs, windowSeconds, retryAfter(usage.executions[usage.executionHead][0]));
+      refusal = executionTimeExceeded(
+        executionMs,
+        windowSeconds,
+        retryAfter(usage.executions[usage.executionHead][0]),
+      );
     } else if (usage.active >= concurrent) {
       refusal = tooManyConcurrent(concurrent, 1);
     }
@@ -101,7 +108,10 @@ export class ServiceProtection {
 
   private prune(usage: UserUsage, since: number): void {
     while (usage.head < usage.arrivals.length && usage.arrivals[usage.head] <= since) usage.head++;
-    while (usage.executionHead < usage.executions.length && usage.executions[usage.executionHead][0] <= since) {
+    while (
+      usage.executionHead < usage.executions.length &&
+      usage.executions[usage.executionHead][0] <= since
+    ) {
       usage.executionTotal -= usage.executions[usage.executionHead][1];
       usage.executionHead++;
     }

@@ -3,7 +3,15 @@
  * values, plus the platform columns (createdon, modifiedon, createdby…) and the few system tables every
  * environment has (systemuser), so that any `TableModel` can be served without the model repeating them.
  */
-import type { AlternateKey, Column, LookupColumn, OptionSet, Relationship, Table, TableModel } from '@stc/solution';
+import type {
+  AlternateKey,
+  Column,
+  LookupColumn,
+  OptionSet,
+  Relationship,
+  Table,
+  TableModel,
+} from '@stc/solution';
 
 export interface SingleNavigation {
   name: string;
@@ -73,17 +81,21 @@ export const systemUserTable: Table = {
   ownership: 'OrganizationOwned',
   columns: [
     column({ logicalName: 'systemuserid', type: 'uniqueidentifier', displayName: 'User' }),
-    column({ logicalName: 'fullname', type: 'string', maxLength: 200, displayName: 'Full Name' } ),
-    column({ logicalName: 'domainname', type: 'string', maxLength: 1024, displayName: 'User Name' } ),
+    column({ logicalName: 'fullname', type: 'string', maxLength: 200, displayName: 'Full Name' }),
+    column({ logicalName: 'domainname', type: 'string', maxLength: 1024, displayName: 'User Name' }),
     column({ logicalName: 'applicationid', type: 'uniqueidentifier', displayName: 'Application ID' }),
-    column({ logicalName: 'azureactivedirectoryobjectid', type: 'uniqueidentifier', displayName: 'Entra Object ID' }),
+    column({
+      logicalName: 'azureactivedirectoryobjectid',
+      type: 'uniqueidentifier',
+      displayName: 'Entra Object ID',
+    }),
     column({
       logicalName: 'isdisabled',
       type: 'boolean',
       trueLabel: 'Disabled',
       falseLabel: 'Enabled',
       displayName: 'Status',
-    } ),
+    }),
   ],
   keys: [],
 };
@@ -172,7 +184,10 @@ export function buildModelIndex(
     for (const c of table.columns) columns.set(c.logicalName, c);
     for (const c of platformColumns(table)) if (!columns.has(c.logicalName)) columns.set(c.logicalName, c);
     if (!columns.has(table.primaryIdColumn)) {
-      columns.set(table.primaryIdColumn, column({ logicalName: table.primaryIdColumn, type: 'uniqueidentifier' }));
+      columns.set(
+        table.primaryIdColumn,
+        column({ logicalName: table.primaryIdColumn, type: 'uniqueidentifier' }),
+      );
     }
     const lookupValueNames = new Map<string, LookupColumn>();
     const singleNavigations = new Map<string, SingleNavigation>();

@@ -28,9 +28,7 @@ const IDENT = /^[A-Za-z_$][\w.]*(\/[A-Za-z_][\w]*)*/;
 export const isGuid = (s: string): boolean => GUID.test(s) && s.length === 36;
 
 type Token =
-  | { t: 'lit'; literal: Literal }
-  | { t: 'ident'; name: string }
-  | { t: '(' | ')' | ',' | '[' | ']' | '=' };
+  { t: 'lit'; literal: Literal } | { t: 'ident'; name: string } | { t: '(' | ')' | ',' | '[' | ']' | '=' };
 
 function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
@@ -81,7 +79,8 @@ function tokenize(input: string): Token[] {
       i += m[0].length;
     } else if ((m = IDENT.exec(rest))) {
       const name = m[0];
-      if (name === 'true' || name === 'false') tokens.push({ t: 'lit', literal: { type: 'boolean', value: name === 'true' } });
+      if (name === 'true' || name === 'false')
+        tokens.push({ t: 'lit', literal: { type: 'boolean', value: name === 'true' } });
       else if (name === 'null') tokens.push({ t: 'lit', literal: { type: 'null', value: null } });
       else tokens.push({ t: 'ident', name });
       i += name.length;
@@ -146,7 +145,12 @@ export function parseFilter(input: string): FilterExpr {
       return { kind: 'cmp', op: opTok.name as ComparisonOperator, left, right: parseOperand() };
     }
     if (left.kind === 'prop') {
-      return { kind: 'cmp', op: 'eq', left, right: { kind: 'lit', literal: { type: 'boolean', value: true } } };
+      return {
+        kind: 'cmp',
+        op: 'eq',
+        left,
+        right: { kind: 'lit', literal: { type: 'boolean', value: true } },
+      };
     }
     throw querySyntax(`a comparison was expected in '${input}'`);
   };
@@ -228,7 +232,8 @@ export interface OrderBy {
 export function parseOrderBy(input: string): OrderBy[] {
   return splitTopLevel(input, ',').map((part) => {
     const [name, direction] = part.split(/\s+/);
-    if (direction && direction !== 'asc' && direction !== 'desc') throw querySyntax(`bad $orderby direction '${direction}'`);
+    if (direction && direction !== 'asc' && direction !== 'desc')
+      throw querySyntax(`bad $orderby direction '${direction}'`);
     return { name, descending: direction === 'desc' };
   });
 }
@@ -282,7 +287,8 @@ export function parseQueryOptions(params: Record<string, string>): QueryOptions 
         break;
       case '$top': {
         const top = Number(value);
-        if (!Number.isInteger(top) || top < 0) throw querySyntax(`$top must be a non-negative integer, not '${value}'`);
+        if (!Number.isInteger(top) || top < 0)
+          throw querySyntax(`$top must be a non-negative integer, not '${value}'`);
         options.top = top;
         break;
       }

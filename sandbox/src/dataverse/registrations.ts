@@ -13,9 +13,20 @@ import { isLookupRef, type RowStore } from './store';
 import type { WebhookAuth, WebhookRegistration } from './webhooks';
 
 const col = (c: Record<string, unknown>): Column =>
-  ({ requiredLevel: 'none', system: true, schemaName: c.logicalName, displayName: c.logicalName, ...c }) as Column;
+  ({
+    requiredLevel: 'none',
+    system: true,
+    schemaName: c.logicalName,
+    displayName: c.logicalName,
+    ...c,
+  }) as Column;
 
-const table = (logicalName: string, entitySetName: string, primaryName: string, columns: Column[]): Table => ({
+const table = (
+  logicalName: string,
+  entitySetName: string,
+  primaryName: string,
+  columns: Column[],
+): Table => ({
   logicalName,
   schemaName: logicalName,
   entitySetName,
@@ -88,19 +99,26 @@ export function nameBasedId(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export const messageFilterId = (table: string, message: string) => nameBasedId(`sdkmessagefilter:${table}:${message}`);
+export const messageFilterId = (table: string, message: string) =>
+  nameBasedId(`sdkmessagefilter:${table}:${message}`);
 
 /** Rows every environment has: the three messages and a filter per (table, message). */
-export function seedRows(index: ModelIndex): Array<{ table: string; id: string; payload: Record<string, unknown> }> {
+export function seedRows(
+  index: ModelIndex,
+): Array<{ table: string; id: string; payload: Record<string, unknown> }> {
   const rows: Array<{ table: string; id: string; payload: Record<string, unknown> }> = [];
-  for (const [name, id] of Object.entries(SDK_MESSAGE_IDS)) rows.push({ table: 'sdkmessage', id, payload: { name } });
+  for (const [name, id] of Object.entries(SDK_MESSAGE_IDS))
+    rows.push({ table: 'sdkmessage', id, payload: { name } });
   for (const meta of index.tables) {
     if (REGISTRATION_TABLES.has(meta.logicalName)) continue;
     for (const [message, messageId] of Object.entries(SDK_MESSAGE_IDS)) {
       rows.push({
         table: 'sdkmessagefilter',
         id: messageFilterId(meta.logicalName, message),
-        payload: { primaryobjecttypecode: meta.logicalName, 'sdkmessageid@odata.bind': `/sdkmessages(${messageId})` },
+        payload: {
+          primaryobjecttypecode: meta.logicalName,
+          'sdkmessageid@odata.bind': `/sdkmessages(${messageId})`,
+        },
       });
     }
   }
@@ -111,8 +129,14 @@ export function seedRows(index: ModelIndex): Array<{ table: string; id: string; 
 export function parseAuthSettings(value: string): Record<string, string> {
   const out: Record<string, string> = {};
   const decode = (s: string) =>
-    s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-  for (const m of value.matchAll(/<setting\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)) out[decode(m[1])] = decode(m[2]);
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+  for (const m of value.matchAll(/<setting\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g))
+    out[decode(m[1])] = decode(m[2]);
   return out;
 }
 
@@ -138,7 +162,8 @@ export function stepsFromRows(store: RowStore): Array<{ id: string; registration
     let auth: WebhookAuth | undefined;
     if (endpoint.authtype === 4) auth = { type: 'WebhookKey', key: authValue };
     else if (endpoint.authtype === 5) auth = { type: 'HttpHeader', headers: parseAuthSettings(authValue) };
-    else if (endpoint.authtype === 6) auth = { type: 'HttpQueryString', params: parseAuthSettings(authValue) };
+    else if (endpoint.authtype === 6)
+      auth = { type: 'HttpQueryString', params: parseAuthSettings(authValue) };
 
     const registration: WebhookRegistration = {
       table,

@@ -9,16 +9,34 @@ import type { AddressInfo } from 'node:net';
 import * as solution from '@stc/solution';
 import type { TableModel } from '@stc/solution';
 import { type ApiRequest, type ApiResponse, handleApiRequest, parsePrefer } from './api';
-import { type AuthOptions, Authenticator, SANDBOX_ADMIN, type SystemUser, type UserDirectory, isLoopback } from './auth';
+import {
+  type AuthOptions,
+  Authenticator,
+  SANDBOX_ADMIN,
+  type SystemUser,
+  type UserDirectory,
+  isLoopback,
+} from './auth';
 import { type BatchExecutor, executeBatch } from './batch';
 import { DataverseEngine, type ChangeEvent, type WriteScope, noAnnotations } from './engine';
 import { DataverseHttpError } from './errors';
 import { type FaultSpec, FaultInjector } from './faults';
 import { type LimitSettings, ServiceProtection } from './limits';
-import { buildModelIndex, roleTable, systemUserRolesTable, systemUserTable, type TableMeta } from './metadata';
+import {
+  buildModelIndex,
+  roleTable,
+  systemUserRolesTable,
+  systemUserTable,
+  type TableMeta,
+} from './metadata';
 import { REGISTRATION_TABLES, registrationTables, seedRows, stepsFromRows } from './registrations';
 import { RowStore } from './store';
-import { type WebhookRegistration, WebhookDispatcher, type WebhookDelivery, type RegisteredWebhook } from './webhooks';
+import {
+  type WebhookRegistration,
+  WebhookDispatcher,
+  type WebhookDelivery,
+  type RegisteredWebhook,
+} from './webhooks';
 
 export const API_ROOT = '/api/data/v9.2/';
 
@@ -80,11 +98,16 @@ const JSON_TYPE = 'application/json; odata.metadata=minimal';
 
 function defaultModel(): TableModel {
   const model = (solution as { model?: TableModel }).model;
-  if (!model) throw new Error('No table model: pass `model` to startDataverseEmulator (the solution exports none yet).');
+  if (!model)
+    throw new Error(
+      'No table model: pass `model` to startDataverseEmulator (the solution exports none yet).',
+    );
   return model;
 }
 
-export async function startDataverseEmulator(options: DataverseEmulatorOptions = {}): Promise<DataverseEmulator> {
+export async function startDataverseEmulator(
+  options: DataverseEmulatorOptions = {},
+): Promise<DataverseEmulator> {
   const index = buildModelIndex(options.model ?? defaultModel(), [
     systemUserTable,
     roleTable,
@@ -119,7 +142,9 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       if (row.values.systemuserid === userId) engine.delete(userRoleMeta, row, scope);
     }
     for (const name of names) {
-      const role = [...store.rows('role')].find((r) => r.values.name === name) ?? engine.create(roleMeta, { name }, scope);
+      const role =
+        [...store.rows('role')].find((r) => r.values.name === name) ??
+        engine.create(roleMeta, { name }, scope);
       engine.create(userRoleMeta, { systemuserid: userId, roleid: role.id }, scope);
     }
   };
@@ -127,9 +152,13 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const addSystemUser = (user: SystemUser) => {
     const id = user.systemuserid.toLowerCase();
     roles.set(id, user.roles ?? []);
-    const payload: Record<string, unknown> = { fullname: user.fullname, isdisabled: user.isdisabled ?? false };
+    const payload: Record<string, unknown> = {
+      fullname: user.fullname,
+      isdisabled: user.isdisabled ?? false,
+    };
     if (user.applicationid) payload.applicationid = user.applicationid;
-    if (user.azureactivedirectoryobjectid) payload.azureactivedirectoryobjectid = user.azureactivedirectoryobjectid;
+    if (user.azureactivedirectoryobjectid)
+      payload.azureactivedirectoryobjectid = user.azureactivedirectoryobjectid;
     const scope = systemScope();
     const existing = store.get('systemuser', id);
     if (existing) engine.update(userMeta, existing, payload, scope);
@@ -142,7 +171,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     for (const user of seedUsers) addSystemUser(user);
     const scope = systemScope();
     for (const row of seedRows(index)) {
-      if (!store.get(row.table, row.id)) engine.create(index.byLogical.get(row.table)!, row.payload, scope, row.id);
+      if (!store.get(row.table, row.id))
+        engine.create(index.byLogical.get(row.table)!, row.payload, scope, row.id);
     }
     scope.tx.commit();
   };
@@ -162,7 +192,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
   const findUser = (column: string, value: string) => {
     const v = value.toLowerCase();
-    for (const row of store.rows('systemuser')) if (String(row.values[column] ?? '').toLowerCase() === v) return userFromRow(row.id);
+    for (const row of store.rows('systemuser'))
+      if (String(row.values[column] ?? '').toLowerCase() === v) return userFromRow(row.id);
     return undefined;
   };
   const directory: UserDirectory = {
@@ -195,7 +226,10 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     webhooks.dispatch(events);
   };
 
-  const newScope = (caller: { userId: string; initiatingUserId: string }, correlationId: string): WriteScope => ({
+  const newScope = (
+    caller: { userId: string; initiatingUserId: string },
+    correlationId: string,
+  ): WriteScope => ({
     tx: store.begin(),
     caller: { userId: caller.userId, initiatingUserId: caller.initiatingUserId },
     contentIds: new Map(),
@@ -232,7 +266,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       send(res, {
         status: fault.status,
         headers: {},
-        body: { error: { code: '0x80040216', message: `The service is unavailable (fault injected by the emulator, status ${fault.status}).` } },
+        body: {
+          error: {
+            code: '0x80040216',
+            message: `The service is unavailable (fault injected by the emulator, status ${fault.status}).`,
+          },
+        },
       });
       return;
     }
@@ -241,7 +280,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       send(res, {
         status: 404,
         headers: {},
-        body: { error: { code: '', message: `No HTTP resource was found that matches the request URI '${pathname}'.` } },
+        body: {
+          error: {
+            code: '',
+            message: `No HTTP resource was found that matches the request URI '${pathname}'.`,
+          },
+        },
       });
       return;
     }
@@ -254,7 +298,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       const path = pathname.slice(API_ROOT.length);
       const correlationId = randomUUID();
       if (path === '$batch') {
-        if (method !== 'POST') throw new DataverseHttpError(405, '0x0', 'The $batch endpoint answers POST only.');
+        if (method !== 'POST')
+          throw new DataverseHttpError(405, '0x0', 'The $batch endpoint answers POST only.');
         const committed: ChangeEvent[] = [];
         const executor: BatchExecutor = {
           baseUrl: engine.baseUrl,
@@ -266,7 +311,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
           },
           rollback: (scope) => scope.tx.rollback(),
         };
-        const result = executeBatch(body, headers['content-type'], parsePrefer(headers.prefer).continueOnError, executor);
+        const result = executeBatch(
+          body,
+          headers['content-type'],
+          parsePrefer(headers.prefer).continueOnError,
+          executor,
+        );
         res.writeHead(result.status, { 'Content-Type': result.contentType, 'OData-Version': '4.0' });
         res.end(result.body);
         deliver(committed);
@@ -299,7 +349,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
 
   async function admin(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, body: string) {
     if (!isLoopback(req.socket.remoteAddress)) {
-      send(res, { status: 403, headers: {}, body: { error: { code: '0x0', message: 'The emulator admin routes answer loopback callers only.' } } });
+      send(res, {
+        status: 403,
+        headers: {},
+        body: { error: { code: '0x0', message: 'The emulator admin routes answer loopback callers only.' } },
+      });
       return;
     }
     const input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
@@ -330,7 +384,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       case 'GET /_emulator/webhooks/deliveries':
         return ok(webhooks.deliveries);
       default:
-        send(res, { status: 404, headers: {}, body: { error: { code: '', message: `Unknown admin route ${method} ${pathname}` } } });
+        send(res, {
+          status: 404,
+          headers: {},
+          body: { error: { code: '', message: `Unknown admin route ${method} ${pathname}` } },
+        });
     }
   }
 
@@ -398,7 +456,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
 
 function lowerHeaders(headers: http.IncomingHttpHeaders): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(headers))
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
 }
 
@@ -412,12 +471,15 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 function errorResponse(error: unknown): ApiResponse {
-  if (error instanceof DataverseHttpError) return { status: error.status, headers: { ...error.headers }, body: error.toBody() };
+  if (error instanceof DataverseHttpError)
+    return { status: error.status, headers: { ...error.headers }, body: error.toBody() };
   console.error('dataverse emulator: unexpected error', error);
   return {
     status: 500,
     headers: {},
-    body: { error: { code: '0x80040216', message: `An unexpected error occurred: ${(error as Error)?.message}` } },
+    body: {
+      error: { code: '0x80040216', message: `An unexpected error occurred: ${(error as Error)?.message}` },
+    },
   };
 }
 

@@ -106,7 +106,9 @@ export class RowStore {
       this.db.exec(
         'CREATE TABLE IF NOT EXISTS dataverse_rows (tbl TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (tbl, id))',
       );
-      for (const r of this.db.prepare('SELECT tbl, id, version, data FROM dataverse_rows ORDER BY rowid').iterate()) {
+      for (const r of this.db
+        .prepare('SELECT tbl, id, version, data FROM dataverse_rows ORDER BY rowid')
+        .iterate()) {
         const { tbl, id, version, data } = r as { tbl: string; id: string; version: number; data: string };
         if (!this.tables.has(tbl)) continue; // a table the current model no longer has
         this.applyPut(tbl, { id, version, values: JSON.parse(data) });

@@ -78,7 +78,14 @@ export const MAX_WEBHOOK_BYTES = 256 * 1024;
 const dateContract = (iso: string) => `/Date(${Date.parse(iso)})/`;
 
 function entityReference(table: string, id: string) {
-  return { __type: `EntityReference:${CONTRACTS}`, Id: id, KeyAttributes: [], LogicalName: table, Name: null, RowVersion: null };
+  return {
+    __type: `EntityReference:${CONTRACTS}`,
+    Id: id,
+    KeyAttributes: [],
+    LogicalName: table,
+    Name: null,
+    RowVersion: null,
+  };
 }
 
 function contractValue(meta: TableMeta, name: string, value: unknown): unknown {
@@ -182,7 +189,14 @@ export class WebhookDispatcher {
         ? entityReference(meta.logicalName, event.id)
         : entityContract(meta, event.id, event.target, true);
     const image = (row: RowRecord | undefined, spec: WebhookImage | undefined, fallback: string) =>
-      row && spec ? [{ key: spec.name ?? fallback, value: entityContract(meta, row.id, rowAttributes(meta, row), false, spec.attributes) }] : [];
+      row && spec
+        ? [
+            {
+              key: spec.name ?? fallback,
+              value: entityContract(meta, row.id, rowAttributes(meta, row), false, spec.attributes),
+            },
+          ]
+        : [];
     const now = Date.now();
     return {
       BusinessUnitId: this.options.businessUnitId,
@@ -201,7 +215,13 @@ export class WebhookDispatcher {
       OrganizationId: this.options.organizationId,
       OrganizationName: this.options.organizationName,
       OutputParameters: event.message === 'Create' ? [{ key: 'id', value: event.id }] : [],
-      OwningExtension: { Id: stepId, KeyAttributes: [], LogicalName: 'sdkmessageprocessingstep', Name: step.name ?? null, RowVersion: null },
+      OwningExtension: {
+        Id: stepId,
+        KeyAttributes: [],
+        LogicalName: 'sdkmessageprocessingstep',
+        Name: step.name ?? null,
+        RowVersion: null,
+      },
       ParentContext: null,
       PostEntityImages: event.message === 'Delete' ? [] : image(event.post, step.postImage, 'PostImage'),
       PreEntityImages: event.message === 'Create' ? [] : image(event.pre, step.preImage, 'PreImage'),
@@ -215,7 +235,12 @@ export class WebhookDispatcher {
     };
   }
 
-  private async send(stepId: string, step: WebhookRegistration, event: ChangeEvent, context: Record<string, unknown>): Promise<void> {
+  private async send(
+    stepId: string,
+    step: WebhookRegistration,
+    event: ChangeEvent,
+    context: Record<string, unknown>,
+  ): Promise<void> {
     let body = JSON.stringify(context);
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
@@ -237,7 +262,8 @@ export class WebhookDispatcher {
     }
     const url = new URL(step.url);
     if (step.auth?.type === 'WebhookKey') url.searchParams.set('code', step.auth.key);
-    if (step.auth?.type === 'HttpQueryString') for (const [k, v] of Object.entries(step.auth.params)) url.searchParams.set(k, v);
+    if (step.auth?.type === 'HttpQueryString')
+      for (const [k, v] of Object.entries(step.auth.params)) url.searchParams.set(k, v);
     if (step.auth?.type === 'HttpHeader') Object.assign(headers, step.auth.headers);
 
     const delivery: WebhookDelivery = {

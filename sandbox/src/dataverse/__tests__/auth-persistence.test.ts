@@ -13,15 +13,24 @@ import { call, idFromEntityId, start } from './harness';
 
 const issuer = 'https://login.sandbox.test/0b1c2d3e-0000-4000-8000-000000000001/v2.0';
 const audience = 'https://stcsandbox.crm.dynamics.com';
-const serviceApp = { appid: '7d3c1b2a-1111-4222-8333-944455556666', user: '2a7b9c1d-0000-4000-8000-0000000000aa' };
-const otherApp = { appid: '8e4d2c3b-1111-4222-8333-944455556667', user: '2a7b9c1d-0000-4000-8000-0000000000bb' };
+const serviceApp = {
+  appid: '7d3c1b2a-1111-4222-8333-944455556666',
+  user: '2a7b9c1d-0000-4000-8000-0000000000aa',
+};
+const otherApp = {
+  appid: '8e4d2c3b-1111-4222-8333-944455556667',
+  user: '2a7b9c1d-0000-4000-8000-0000000000bb',
+};
 
 describe('auth mode entra', () => {
   let dv: DataverseEmulator;
   let privateKey: KeyLike;
   let strangerKey: KeyLike;
 
-  const token = async (claims: Record<string, unknown>, options: { key?: KeyLike; aud?: string; iss?: string; exp?: number } = {}) =>
+  const token = async (
+    claims: Record<string, unknown>,
+    options: { key?: KeyLike; aud?: string; iss?: string; exp?: number } = {},
+  ) =>
     new SignJWT({ appid: serviceApp.appid, ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuer(options.iss ?? issuer)
@@ -38,7 +47,12 @@ describe('auth mode entra', () => {
     dv = await start({
       auth: { mode: 'entra', issuer, audience, jwks: { keys: [jwk] } },
       systemUsers: [
-        { systemuserid: serviceApp.user, fullname: 'Stripe Connector (application)', applicationid: serviceApp.appid, roles: ['Stripe Connector Service'] },
+        {
+          systemuserid: serviceApp.user,
+          fullname: 'Stripe Connector (application)',
+          applicationid: serviceApp.appid,
+          roles: ['Stripe Connector Service'],
+        },
         { systemuserid: otherApp.user, fullname: 'Other application', applicationid: otherApp.appid },
       ],
     });
@@ -48,7 +62,9 @@ describe('auth mode entra', () => {
   test('no token answers 401 with a Bearer challenge', async () => {
     const r = await call(dv, 'GET', 'WhoAmI');
     expect(r.status).toBe(401);
-    expect(r.headers.get('WWW-Authenticate')).toMatch(/^Bearer authorization_uri=https:\/\/login\.sandbox\.test\/.+, resource_id=https:\/\/stcsandbox\.crm\.dynamics\.com$/);
+    expect(r.headers.get('WWW-Authenticate')).toMatch(
+      /^Bearer authorization_uri=https:\/\/login\.sandbox\.test\/.+, resource_id=https:\/\/stcsandbox\.crm\.dynamics\.com$/,
+    );
   });
 
   test.each([
@@ -69,8 +85,16 @@ describe('auth mode entra', () => {
     const r = await call(dv, 'GET', 'WhoAmI', undefined, { Authorization: `Bearer ${jwt}` });
     expect(r.status).toBe(200);
     expect(r.body.UserId).toBe(serviceApp.user);
-    const created = await call(dv, 'POST', 'stc_payments', { stc_name: 'by app' }, { Authorization: `Bearer ${jwt}` });
-    expect(dv.store.get('stc_payments', idFromEntityId(created.headers.get('OData-EntityId')))?._createdby_value).toBe(serviceApp.user);
+    const created = await call(
+      dv,
+      'POST',
+      'stc_payments',
+      { stc_name: 'by app' },
+      { Authorization: `Bearer ${jwt}` },
+    );
+    expect(
+      dv.store.get('stc_payments', idFromEntityId(created.headers.get('OData-EntityId')))?._createdby_value,
+    ).toBe(serviceApp.user);
   });
 
   test('a token for an application with no application user answers 403', async () => {
@@ -101,24 +125,57 @@ describe('persistence in a SQLite file', () => {
   test('rows, etags, keys and lookups survive a restart; rolled-back writes do not', async () => {
     const file = path.join(dir, 'dataverse.sqlite');
     let dv = await start({ sqlitePath: file });
-    const created = await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_keep')", { stc_name: 'kept', stc_amount: 9.99 }, { Prefer: 'return=representation' });
-    await call(dv, 'POST', 'stc_refunds', { stc_stripeid: 're_keep', 'stc_paymentid@odata.bind': "/stc_payments(stc_stripeid='pi_keep')" });
+    const created = await call(
+      dv,
+      'PATCH',
+      "stc_payments(stc_stripeid='pi_keep')",
+      { stc_name: 'kept', stc_amount: 9.99 },
+      { Prefer: 'return=representation' },
+    );
+    await call(dv, 'POST', 'stc_refunds', {
+      stc_stripeid: 're_keep',
+      'stc_paymentid@odata.bind': "/stc_payments(stc_stripeid='pi_keep')",
+    });
     const cs = `--batch_p\r\nContent-Type: multipart/mixed; boundary=changeset_p\r\n\r\n--changeset_p\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST stc_payments HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"stc_name":"lost","stc_stripeid":"pi_lost"}\r\n--changeset_p\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST stc_payments HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"stc_name":"lost","stc_stripeid":"pi_keep"}\r\n--changeset_p--\r\n--batch_p--\r\n`;
-    const batch = await fetch(new URL('$batch', dv.url), { method: 'POST', headers: { 'Content-Type': 'multipart/mixed; boundary=batch_p' }, body: cs });
+    const batch = await fetch(new URL('$batch', dv.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/mixed; boundary=batch_p' },
+      body: cs,
+    });
     expect(batch.status).toBe(400);
     await dv.close();
 
     dv = await start({ sqlitePath: file });
     try {
-      const r = await call(dv, 'GET', "stc_payments(stc_stripeid='pi_keep')?$expand=stc_payment_refunds($select=stc_stripeid)");
+      const r = await call(
+        dv,
+        'GET',
+        "stc_payments(stc_stripeid='pi_keep')?$expand=stc_payment_refunds($select=stc_stripeid)",
+      );
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ stc_name: 'kept', stc_amount: 9.99, stc_paymentid: created.body.stc_paymentid });
+      expect(r.body).toMatchObject({
+        stc_name: 'kept',
+        stc_amount: 9.99,
+        stc_paymentid: created.body.stc_paymentid,
+      });
       expect(r.body['@odata.etag']).toBe(created.body['@odata.etag']);
-      expect(r.body.stc_payment_refunds.map((x: { stc_stripeid: string }) => x.stc_stripeid)).toEqual(['re_keep']);
+      expect(r.body.stc_payment_refunds.map((x: { stc_stripeid: string }) => x.stc_stripeid)).toEqual([
+        're_keep',
+      ]);
       expect((await call(dv, 'GET', "stc_payments(stc_stripeid='pi_lost')")).status).toBe(404);
-      expect((await call(dv, 'POST', 'stc_payments', { stc_name: 'dup', stc_stripeid: 'PI_KEEP' })).status).toBe(412);
-      const updated = await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_keep')", { stc_amount: 1 }, { Prefer: 'return=representation' });
-      expect(Number(/\d+/.exec(updated.body['@odata.etag'])![0])).toBeGreaterThan(Number(/\d+/.exec(created.body['@odata.etag'])![0]));
+      expect(
+        (await call(dv, 'POST', 'stc_payments', { stc_name: 'dup', stc_stripeid: 'PI_KEEP' })).status,
+      ).toBe(412);
+      const updated = await call(
+        dv,
+        'PATCH',
+        "stc_payments(stc_stripeid='pi_keep')",
+        { stc_amount: 1 },
+        { Prefer: 'return=representation' },
+      );
+      expect(Number(/\d+/.exec(updated.body['@odata.etag'])![0])).toBeGreaterThan(
+        Number(/\d+/.exec(created.body['@odata.etag'])![0]),
+      );
     } finally {
       await dv.close();
     }

@@ -13,7 +13,13 @@ beforeAll(async () => {
 afterAll(() => dv.close());
 beforeEach(() => dv.store.clear());
 
-type Part = { method: string; url: string; body?: unknown; contentId?: string; headers?: Record<string, string> };
+type Part = {
+  method: string;
+  url: string;
+  body?: unknown;
+  contentId?: string;
+  headers?: Record<string, string>;
+};
 type Item = Part | { changeset: Part[] };
 
 function renderPart(p: Part): string {
@@ -32,7 +38,9 @@ function batchBody(items: Item[], boundary = 'batch_80dd1615'): string {
     if ('changeset' in item) {
       const cs = `changeset_${i}aa`;
       const inner = item.changeset.map((p) => `--${cs}\r\n${renderPart(p)}`).join('\r\n');
-      out.push(`--${boundary}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${inner}\r\n--${cs}--\r\n`);
+      out.push(
+        `--${boundary}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${inner}\r\n--${cs}--\r\n`,
+      );
     } else out.push(`--${boundary}\r\n${renderPart(item)}`);
   });
   return `${out.join('\r\n')}\r\n--${boundary}--\r\n`;
@@ -59,7 +67,11 @@ function statuses(text: string): number[] {
   return [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 }
 
-const payment = (id: string, extra: Record<string, unknown> = {}) => ({ stc_name: `Payment ${id}`, stc_stripeid: id, ...extra });
+const payment = (id: string, extra: Record<string, unknown> = {}) => ({
+  stc_name: `Payment ${id}`,
+  stc_stripeid: id,
+  ...extra,
+});
 
 test('a change set of creates and a GET answer 200 in the documented multipart format', async () => {
   const r = await postBatch([
@@ -75,9 +87,15 @@ test('a change set of creates and a GET answer 200 in the documented multipart f
   const boundary = /boundary=(batchresponse_[0-9a-f-]+)/.exec(r.contentType)?.[1];
   expect(boundary).toBeDefined();
   expect(r.text.endsWith(`--${boundary}--\r\n`)).toBe(true);
-  expect(r.text).toMatch(/Content-Type: multipart\/mixed; boundary=changesetresponse_[0-9a-f-]+\r\n\r\n--changesetresponse_/);
-  expect(r.text).toContain('Content-ID: 1\r\n\r\nHTTP/1.1 204 No Content\r\nOData-Version: 4.0\r\nLocation: ');
-  expect(r.text).toMatch(new RegExp(`OData-EntityId: ${dv.url.replace(/\./g, '\\.')}stc_payments\\([0-9a-f-]{36}\\)`));
+  expect(r.text).toMatch(
+    /Content-Type: multipart\/mixed; boundary=changesetresponse_[0-9a-f-]+\r\n\r\n--changesetresponse_/,
+  );
+  expect(r.text).toContain(
+    'Content-ID: 1\r\n\r\nHTTP/1.1 204 No Content\r\nOData-Version: 4.0\r\nLocation: ',
+  );
+  expect(r.text).toMatch(
+    new RegExp(`OData-EntityId: ${dv.url.replace(/\./g, '\\.')}stc_payments\\([0-9a-f-]{36}\\)`),
+  );
   expect(statuses(r.text)).toEqual([204, 204, 200]);
   const json = JSON.parse(r.text.slice(r.text.indexOf('{'), r.text.lastIndexOf('}') + 1));
   expect(json.value.map((v: { stc_stripeid: string }) => v.stc_stripeid)).toEqual(['pi_1', 'pi_2']);
@@ -89,7 +107,12 @@ test('Content-ID references ($1) work in a body bind and in a URL of the same ch
     {
       changeset: [
         { method: 'POST', url: 'stc_payments', body: payment('pi_1'), contentId: '1' },
-        { method: 'POST', url: 'stc_refunds', body: { stc_stripeid: 're_1', 'stc_paymentid@odata.bind': '$1' }, contentId: '2' },
+        {
+          method: 'POST',
+          url: 'stc_refunds',
+          body: { stc_stripeid: 're_1', 'stc_paymentid@odata.bind': '$1' },
+          contentId: '2',
+        },
         { method: 'PATCH', url: '$1', body: { stc_amount: 7 }, contentId: '3' },
       ],
     },
@@ -106,8 +129,18 @@ test('a change set with one bad part leaves no row (atomic) and the batch answer
     {
       changeset: [
         { method: 'POST', url: 'stc_payments', body: payment('pi_1'), contentId: '1' },
-        { method: 'PATCH', url: "stc_payments(stc_stripeid='pi_2')", body: { stc_name: 'upserted' }, contentId: '2' },
-        { method: 'POST', url: 'stc_payments', body: payment('pi_3', { stc_name: 'x'.repeat(101) }), contentId: '3' },
+        {
+          method: 'PATCH',
+          url: "stc_payments(stc_stripeid='pi_2')",
+          body: { stc_name: 'upserted' },
+          contentId: '2',
+        },
+        {
+          method: 'POST',
+          url: 'stc_payments',
+          body: payment('pi_3', { stc_name: 'x'.repeat(101) }),
+          contentId: '3',
+        },
       ],
     },
   ]);
@@ -134,7 +167,12 @@ test('with Prefer: odata.continue-on-error the batch answers 200 and every part'
   const r = await postBatch(
     [
       { method: 'POST', url: 'stc_payments', body: payment('pi_1', { stc_name: 'x'.repeat(101) }) },
-      { changeset: [{ method: 'POST', url: 'stc_payments', body: payment('pi_2') }, { method: 'POST', url: 'stc_payments', body: { stc_name: 1 } }] },
+      {
+        changeset: [
+          { method: 'POST', url: 'stc_payments', body: payment('pi_2') },
+          { method: 'POST', url: 'stc_payments', body: { stc_name: 1 } },
+        ],
+      },
       { method: 'POST', url: 'stc_payments', body: payment('pi_3') },
       { method: 'GET', url: "stc_payments(stc_stripeid='pi_404')" },
     ],
@@ -151,13 +189,23 @@ test('a GET inside a change set is refused', async () => {
 });
 
 test('an undeclared Content-ID reference answers 400', async () => {
-  const r = await postBatch([{ changeset: [{ method: 'POST', url: 'stc_refunds', body: { 'stc_paymentid@odata.bind': '$1' }, contentId: '2' }] }]);
+  const r = await postBatch([
+    {
+      changeset: [
+        { method: 'POST', url: 'stc_refunds', body: { 'stc_paymentid@odata.bind': '$1' }, contentId: '2' },
+      ],
+    },
+  ]);
   expect(r.status).toBe(400);
   expect(r.text).toContain("Content-ID Reference: '$1' does not exist in the batch context.");
 });
 
 test('more than 1,000 requests in a batch answers 400 and writes nothing', async () => {
-  const parts: Part[] = Array.from({ length: 1001 }, (_, i) => ({ method: 'POST', url: 'stc_payments', body: payment(`pi_${i}`) }));
+  const parts: Part[] = Array.from({ length: 1001 }, (_, i) => ({
+    method: 'POST',
+    url: 'stc_payments',
+    body: payment(`pi_${i}`),
+  }));
   const r = await postBatch([{ changeset: parts }]);
   expect(r.status).toBe(400);
   expect(JSON.parse(r.text).error.message).toContain('1000');
@@ -168,7 +216,10 @@ test('more than 1,000 requests in a batch answers 400 and writes nothing', async
 });
 
 test('a batch body with LF line endings is read too', async () => {
-  const body = batchBody([{ method: 'POST', url: 'stc_payments', body: payment('pi_lf') }]).replace(/\r\n/g, '\n');
+  const body = batchBody([{ method: 'POST', url: 'stc_payments', body: payment('pi_lf') }]).replace(
+    /\r\n/g,
+    '\n',
+  );
   const response = await fetch(new URL('$batch', dv.url), {
     method: 'POST',
     headers: { 'Content-Type': 'multipart/mixed; boundary=batch_80dd1615' },

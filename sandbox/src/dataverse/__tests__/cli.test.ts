@@ -6,10 +6,14 @@ import { parseSandboxArgs } from '../../cli';
 const cli = path.resolve(__dirname, '../../cli.ts');
 
 test('the sandbox prints "dataverse: URL", answers there, and ends on SIGTERM', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, '--no-scenario', '--dataverse-port', '0', '--dataverse-auth', 'none'], {
-    cwd: path.resolve(__dirname, '../../../..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, '--no-scenario', '--dataverse-port', '0', '--dataverse-auth', 'none'],
+    {
+      cwd: path.resolve(__dirname, '../../../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -31,7 +35,18 @@ test('the sandbox prints "dataverse: URL", answers there, and ends on SIGTERM', 
 }, 30_000);
 
 test('the contract flags are accepted and checked', () => {
-  expect(parseSandboxArgs(['--service-port', '0', '--stripe-port', '4242', '--store', 'postgres', '--dataverse-auth', 'entra'])).toEqual({
+  expect(
+    parseSandboxArgs([
+      '--service-port',
+      '0',
+      '--stripe-port',
+      '4242',
+      '--store',
+      'postgres',
+      '--dataverse-auth',
+      'entra',
+    ]),
+  ).toEqual({
     servicePort: 0,
     stripePort: 4242,
     dataversePort: 0,
@@ -40,5 +55,7 @@ test('the contract flags are accepted and checked', () => {
     dataverseAuth: 'entra',
   });
   expect(() => parseSandboxArgs(['--store', 'mysql'])).toThrow('--store must be sqlite or postgres');
-  expect(() => parseSandboxArgs(['--dataverse-port', 'abc'])).toThrow('--dataverse-port must be a port number');
+  expect(() => parseSandboxArgs(['--dataverse-port', 'abc'])).toThrow(
+    '--dataverse-port must be a port number',
+  );
 });

@@ -50,7 +50,12 @@ describe('create (create-entity-web-api)', () => {
   test('a client-chosen id is kept; the same id twice is refused', async () => {
     const id = '11111111-2222-3333-4444-555555555555';
     expect((await call(dv, 'POST', 'stc_payments', payment({ stc_paymentid: id }))).status).toBe(204);
-    const again = await call(dv, 'POST', 'stc_payments', payment({ stc_paymentid: id, stc_stripeid: 'pi_2' }));
+    const again = await call(
+      dv,
+      'POST',
+      'stc_payments',
+      payment({ stc_paymentid: id, stc_stripeid: 'pi_2' }),
+    );
     expect(again.status).toBe(412);
     expect((await call(dv, 'GET', `stc_payments(${id})`)).status).toBe(200);
   });
@@ -78,19 +83,26 @@ describe('errors (web-api-client-errors)', () => {
     const id = '00000000-0000-0000-0000-000000000001';
     const r = await call(dv, 'GET', `stc_payments(${id})`);
     expect(r.status).toBe(404);
-    expect(r.body).toEqual({ error: { code: '0x80040217', message: `stc_payment With Id = ${id} Does Not Exist` } });
+    expect(r.body).toEqual({
+      error: { code: '0x80040217', message: `stc_payment With Id = ${id} Does Not Exist` },
+    });
   });
 
   test('an unknown entity set answers 404 "Resource not found for the segment"', async () => {
     const r = await call(dv, 'GET', 'Stc_Payments');
     expect(r.status).toBe(404);
-    expect(r.body.error).toEqual({ code: '0x8006088a', message: "Resource not found for the segment 'Stc_Payments'." });
+    expect(r.body.error).toEqual({
+      code: '0x8006088a',
+      message: "Resource not found for the segment 'Stc_Payments'.",
+    });
   });
 
   test('an unknown column in the body answers 400 naming the property', async () => {
     const r = await call(dv, 'POST', 'stc_payments', payment({ Stc_Name: 'x' }));
     expect(r.status).toBe(400);
-    expect(r.body.error.message).toContain("Invalid property 'Stc_Name' was found in entity 'Microsoft.Dynamics.CRM.stc_payment'.");
+    expect(r.body.error.message).toContain(
+      "Invalid property 'Stc_Name' was found in entity 'Microsoft.Dynamics.CRM.stc_payment'.",
+    );
     expect(dv.store.count('stc_payments')).toBe(0);
   });
 
@@ -106,7 +118,9 @@ describe('errors (web-api-client-errors)', () => {
   test('a value of the wrong type is refused with the OData conversion message', async () => {
     const r = await call(dv, 'POST', 'stc_payments', payment({ stc_sequence: 'seven' }));
     expect(r.status).toBe(400);
-    expect(r.body.error.message).toContain("Cannot convert the literal 'seven' to the expected type 'Edm.Int32'.");
+    expect(r.body.error.message).toContain(
+      "Cannot convert the literal 'seven' to the expected type 'Edm.Int32'.",
+    );
     const money = await call(dv, 'POST', 'stc_payments', payment({ stc_livemode: 'yes' }));
     expect(money.body.error.message).toContain("to the expected type 'Edm.Boolean'");
   });
@@ -154,14 +168,26 @@ describe('errors (web-api-client-errors)', () => {
 
 describe('update, upsert and delete (update-delete-entities, use-alternate-key)', () => {
   test('PATCH by alternate key creates when missing, then updates the same row', async () => {
-    const first = await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_9')", { stc_name: 'first', stc_amount: 1 });
+    const first = await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_9')", {
+      stc_name: 'first',
+      stc_amount: 1,
+    });
     expect(first.status).toBe(204);
     const id = idFromEntityId(first.headers.get('OData-EntityId'));
     const second = await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_9')", { stc_amount: 2 });
     expect(second.status).toBe(204);
     expect(idFromEntityId(second.headers.get('OData-EntityId'))).toBe(id);
-    const r = await call(dv, 'GET', "stc_payments(stc_stripeid='pi_9')?$select=stc_name,stc_amount,stc_stripeid");
-    expect(r.body).toMatchObject({ stc_paymentid: id, stc_name: 'first', stc_amount: 2, stc_stripeid: 'pi_9' });
+    const r = await call(
+      dv,
+      'GET',
+      "stc_payments(stc_stripeid='pi_9')?$select=stc_name,stc_amount,stc_stripeid",
+    );
+    expect(r.body).toMatchObject({
+      stc_paymentid: id,
+      stc_name: 'first',
+      stc_amount: 2,
+      stc_stripeid: 'pi_9',
+    });
     expect(dv.store.count('stc_payments')).toBe(1);
   });
 
@@ -187,14 +213,28 @@ describe('update, upsert and delete (update-delete-entities, use-alternate-key)'
     expect((await call(dv, 'PATCH', path, { stc_name: 'two' })).status).toBe(204);
     const r = await call(dv, 'GET', path);
     expect(r.body).toMatchObject({ stc_stripeaccount: 'acct_1', stc_sequence: 2, stc_name: 'two' });
-    expect((await call(dv, 'GET', "stc_payments(stc_stripeaccount='acct_1',stc_sequence=3)")).status).toBe(404);
+    expect((await call(dv, 'GET', "stc_payments(stc_stripeaccount='acct_1',stc_sequence=3)")).status).toBe(
+      404,
+    );
   });
 
   test('If-Match: * prevents the create: 404 by id, 404 0x80060891 by key (conditional operations)', async () => {
-    const byId = await call(dv, 'PATCH', 'stc_payments(00000000-0000-0000-0000-000000000002)', { stc_name: 'x' }, { 'If-Match': '*' });
+    const byId = await call(
+      dv,
+      'PATCH',
+      'stc_payments(00000000-0000-0000-0000-000000000002)',
+      { stc_name: 'x' },
+      { 'If-Match': '*' },
+    );
     expect(byId.status).toBe(404);
     expect(byId.body.error.code).toBe('0x80040217');
-    const byKey = await call(dv, 'PATCH', "stc_payments(stc_stripeid='nope')", { stc_name: 'x' }, { 'If-Match': '*' });
+    const byKey = await call(
+      dv,
+      'PATCH',
+      "stc_payments(stc_stripeid='nope')",
+      { stc_name: 'x' },
+      { 'If-Match': '*' },
+    );
     expect(byKey.status).toBe(404);
     expect(byKey.body.error).toEqual({
       code: '0x80060891',
@@ -205,7 +245,13 @@ describe('update, upsert and delete (update-delete-entities, use-alternate-key)'
 
   test('If-None-Match: * prevents the update: 412 "A record with matching key values already exists."', async () => {
     await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_1')", { stc_name: 'one' });
-    const r = await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_1')", { stc_name: 'two' }, { 'If-None-Match': '*' });
+    const r = await call(
+      dv,
+      'PATCH',
+      "stc_payments(stc_stripeid='pi_1')",
+      { stc_name: 'two' },
+      { 'If-None-Match': '*' },
+    );
     expect(r.status).toBe(412);
     expect(r.body.error.message).toBe('A record with matching key values already exists.');
     expect(dv.store.rows('stc_payments')[0].stc_name).toBe('one');
@@ -215,7 +261,9 @@ describe('update, upsert and delete (update-delete-entities, use-alternate-key)'
     const created = await call(dv, 'POST', 'stc_payments', payment(), { Prefer: 'return=representation' });
     const id = created.body.stc_paymentid;
     const etag = created.body['@odata.etag'];
-    expect((await call(dv, 'PATCH', `stc_payments(${id})`, { stc_amount: 3 }, { 'If-Match': etag })).status).toBe(204);
+    expect(
+      (await call(dv, 'PATCH', `stc_payments(${id})`, { stc_amount: 3 }, { 'If-Match': etag })).status,
+    ).toBe(204);
     const stale = await call(dv, 'PATCH', `stc_payments(${id})`, { stc_amount: 4 }, { 'If-Match': etag });
     expect(stale.status).toBe(412);
     expect(stale.body.error).toEqual({
@@ -241,7 +289,9 @@ describe('update, upsert and delete (update-delete-entities, use-alternate-key)'
     expect((await call(dv, 'DELETE', `stc_payments(${id})`)).status).toBe(204);
     expect((await call(dv, 'GET', `stc_payments(${id})`)).status).toBe(404);
     expect((await call(dv, 'DELETE', `stc_payments(${id})`)).status).toBe(404);
-    expect((await call(dv, 'DELETE', "stc_payments(stc_stripeid='pi_x')")).body.error.code).toBe('0x80060891');
+    expect((await call(dv, 'DELETE', "stc_payments(stc_stripeid='pi_x')")).body.error.code).toBe(
+      '0x80060891',
+    );
   });
 
   test('a single property can be read, set with PUT and cleared with DELETE', async () => {
@@ -259,50 +309,96 @@ describe('lookups (associate-disassociate-entities, web-api-navigation-propertie
   test('@odata.bind by id and by alternate key; read back as _x_value', async () => {
     const p = await call(dv, 'POST', 'stc_payments', payment());
     const paymentId = idFromEntityId(p.headers.get('OData-EntityId'));
-    await call(dv, 'POST', 'stc_refunds', { stc_stripeid: 're_1', 'stc_paymentid@odata.bind': `/stc_payments(${paymentId})` });
-    await call(dv, 'POST', 'stc_refunds', { stc_stripeid: 're_2', 'stc_paymentid@odata.bind': "/stc_payments(stc_stripeid='pi_1')" });
+    await call(dv, 'POST', 'stc_refunds', {
+      stc_stripeid: 're_1',
+      'stc_paymentid@odata.bind': `/stc_payments(${paymentId})`,
+    });
+    await call(dv, 'POST', 'stc_refunds', {
+      stc_stripeid: 're_2',
+      'stc_paymentid@odata.bind': "/stc_payments(stc_stripeid='pi_1')",
+    });
     const refunds = dv.store.rows('stc_refunds');
     expect(refunds.map((r) => r._stc_paymentid_value)).toEqual([paymentId, paymentId]);
   });
 
   test('a customer lookup takes either navigation and reports the target table', async () => {
-    const a = idFromEntityId((await call(dv, 'POST', 'accounts', { name: 'Contoso' })).headers.get('OData-EntityId'));
-    const c = idFromEntityId((await call(dv, 'POST', 'contacts', { fullname: 'Ana' })).headers.get('OData-EntityId'));
-    await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_a')", { stc_name: 'a', 'stc_customerid_account@odata.bind': `/accounts(${a})` });
-    await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_c')", { stc_name: 'c', 'stc_customerid_contact@odata.bind': `contacts(${c})` });
-    const r = await call(dv, 'GET', 'stc_payments?$select=_stc_customerid_value&$orderby=stc_stripeid', undefined, {
-      Prefer: 'odata.include-annotations="*"',
+    const a = idFromEntityId(
+      (await call(dv, 'POST', 'accounts', { name: 'Contoso' })).headers.get('OData-EntityId'),
+    );
+    const c = idFromEntityId(
+      (await call(dv, 'POST', 'contacts', { fullname: 'Ana' })).headers.get('OData-EntityId'),
+    );
+    await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_a')", {
+      stc_name: 'a',
+      'stc_customerid_account@odata.bind': `/accounts(${a})`,
     });
+    await call(dv, 'PATCH', "stc_payments(stc_stripeid='pi_c')", {
+      stc_name: 'c',
+      'stc_customerid_contact@odata.bind': `contacts(${c})`,
+    });
+    const r = await call(
+      dv,
+      'GET',
+      'stc_payments?$select=_stc_customerid_value&$orderby=stc_stripeid',
+      undefined,
+      {
+        Prefer: 'odata.include-annotations="*"',
+      },
+    );
     expect(r.body.value.map((v: Record<string, unknown>) => v._stc_customerid_value)).toEqual([a, c]);
     expect(r.body.value[0]['_stc_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname']).toBe('account');
-    expect(r.body.value[0]['_stc_customerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty']).toBe('stc_customerid_account');
-    expect(r.body.value[0]['_stc_customerid_value@OData.Community.Display.V1.FormattedValue']).toBe('Contoso');
+    expect(r.body.value[0]['_stc_customerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty']).toBe(
+      'stc_customerid_account',
+    );
+    expect(r.body.value[0]['_stc_customerid_value@OData.Community.Display.V1.FormattedValue']).toBe(
+      'Contoso',
+    );
     expect(r.body.value[1]['_stc_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname']).toBe('contact');
   });
 
   test('an unknown navigation property answers 400 0x80048d19 "An undeclared property"', async () => {
-    const r = await call(dv, 'POST', 'contacts', { fullname: 'x', 'parentcustomerid@odata.bind': '/accounts(00000000-0000-0000-0000-000000000001)' });
+    const r = await call(dv, 'POST', 'contacts', {
+      fullname: 'x',
+      'parentcustomerid@odata.bind': '/accounts(00000000-0000-0000-0000-000000000001)',
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('0x80048d19');
-    expect(r.body.error.message).toContain("An undeclared property 'parentcustomerid' which only has property annotations");
+    expect(r.body.error.message).toContain(
+      "An undeclared property 'parentcustomerid' which only has property annotations",
+    );
   });
 
   test('binding to a row that does not exist answers 404; null unbinds', async () => {
-    const missing = await call(dv, 'POST', 'stc_refunds', { 'stc_paymentid@odata.bind': '/stc_payments(00000000-0000-0000-0000-000000000009)' });
+    const missing = await call(dv, 'POST', 'stc_refunds', {
+      'stc_paymentid@odata.bind': '/stc_payments(00000000-0000-0000-0000-000000000009)',
+    });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('0x80040217');
-    const p = idFromEntityId((await call(dv, 'POST', 'stc_payments', payment())).headers.get('OData-EntityId'));
+    const p = idFromEntityId(
+      (await call(dv, 'POST', 'stc_payments', payment())).headers.get('OData-EntityId'),
+    );
     const refund = idFromEntityId(
-      (await call(dv, 'POST', 'stc_refunds', { 'stc_paymentid@odata.bind': `/stc_payments(${p})` })).headers.get('OData-EntityId'),
+      (
+        await call(dv, 'POST', 'stc_refunds', { 'stc_paymentid@odata.bind': `/stc_payments(${p})` })
+      ).headers.get('OData-EntityId'),
     );
     await call(dv, 'PATCH', `stc_refunds(${refund})`, { 'stc_paymentid@odata.bind': null });
     expect(dv.store.get('stc_refunds', refund)?._stc_paymentid_value).toBeNull();
   });
 
   test('deleting a payment cascades to its refunds; deleting an account removes the link only', async () => {
-    const a = idFromEntityId((await call(dv, 'POST', 'accounts', { name: 'Contoso' })).headers.get('OData-EntityId'));
+    const a = idFromEntityId(
+      (await call(dv, 'POST', 'accounts', { name: 'Contoso' })).headers.get('OData-EntityId'),
+    );
     const p = idFromEntityId(
-      (await call(dv, 'POST', 'stc_payments', payment({ 'stc_customerid_account@odata.bind': `/accounts(${a})` }))).headers.get('OData-EntityId'),
+      (
+        await call(
+          dv,
+          'POST',
+          'stc_payments',
+          payment({ 'stc_customerid_account@odata.bind': `/accounts(${a})` }),
+        )
+      ).headers.get('OData-EntityId'),
     );
     await call(dv, 'POST', 'stc_refunds', { 'stc_paymentid@odata.bind': `/stc_payments(${p})` });
     expect((await call(dv, 'DELETE', `accounts(${a})`)).status).toBe(204);

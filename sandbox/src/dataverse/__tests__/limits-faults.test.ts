@@ -43,8 +43,10 @@ describe('service protection limits (api-limits)', () => {
 
   test('a $batch counts once however many operations it holds', async () => {
     dv.setLimits({ enabled: true, requests: 1, windowMs: 60_000 });
-    const parts = Array.from({ length: 20 }, (_, i) =>
-      `--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST stc_payments HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"stc_name":"n${i}"}`,
+    const parts = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST stc_payments HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"stc_name":"n${i}"}`,
     );
     const response = await fetch(new URL('$batch', dv.url), {
       method: 'POST',
@@ -62,7 +64,10 @@ describe('service protection limits (api-limits)', () => {
     await new Promise((r) => setTimeout(r, 100));
     const refused = await call(dv, 'GET', 'stc_payments?$top=1');
     expect(refused.status).toBe(429);
-    expect(refused.body.error).toEqual({ code: '0x80072326', message: 'Number of concurrent requests exceeded the limit of 2.' });
+    expect(refused.body.error).toEqual({
+      code: '0x80072326',
+      message: 'Number of concurrent requests exceeded the limit of 2.',
+    });
     expect(refused.headers.get('Retry-After')).toBe('1');
     expect((await Promise.all(slow)).map((s) => s.status)).toEqual([200, 200]);
     expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
@@ -87,7 +92,9 @@ describe('service protection limits (api-limits)', () => {
     dv.setLimits({ enabled: true, requests: 1, windowMs: 60_000 });
     dv.addSystemUser({ systemuserid: '0f8fad5b-d9cb-469f-a165-70867728950e', fullname: 'Finance User' });
     expect((await call(dv, 'GET', 'WhoAmI')).status).toBe(200);
-    const r = await call(dv, 'GET', 'WhoAmI', undefined, { MSCRMCallerID: '0f8fad5b-d9cb-469f-a165-70867728950e' });
+    const r = await call(dv, 'GET', 'WhoAmI', undefined, {
+      MSCRMCallerID: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    });
     expect(r.status).toBe(429);
   });
 });
@@ -103,7 +110,8 @@ describe('fault injection', () => {
   test('a fraction fails exactly that share of matching requests', async () => {
     dv.injectFault({ status: 502, fraction: 0.25, match: { method: 'POST' } });
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await call(dv, 'POST', 'stc_payments', { stc_name: `f${i}` })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await call(dv, 'POST', 'stc_payments', { stc_name: `f${i}` })).status);
     expect(statuses.filter((s) => s === 502)).toHaveLength(2);
     expect(statuses.filter((s) => s === 204)).toHaveLength(6);
     expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
@@ -124,7 +132,10 @@ describe('fault injection', () => {
 
   test('the loopback admin route injects faults too', async () => {
     const origin = new URL(dv.url).origin;
-    const r = await fetch(`${origin}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 504, count: 1 }) });
+    const r = await fetch(`${origin}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 504, count: 1 }),
+    });
     expect(r.status).toBe(200);
     expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(504);
     expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);

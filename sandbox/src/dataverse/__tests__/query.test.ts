@@ -12,17 +12,50 @@ beforeAll(async () => {
   dv = await start();
   accountId = dv.store.insert('accounts', { name: 'Contoso', stc_stripecustomerid: 'cus_1' });
   const rows = [
-    { stc_stripeid: 'pi_1', stc_amount: 10, stc_status: 100000000, stc_livemode: false, stc_paidon: '2026-01-05T10:00:00Z', stc_description: 'Coffee beans' },
-    { stc_stripeid: 'pi_2', stc_amount: 25.5, stc_status: 100000001, stc_livemode: true, stc_paidon: '2026-02-05T10:00:00Z', stc_description: 'Tea' },
-    { stc_stripeid: 'pi_3', stc_amount: 99.99, stc_status: 100000000, stc_livemode: true, stc_paidon: '2026-03-05T10:00:00Z', stc_description: "O'Brien's order" },
+    {
+      stc_stripeid: 'pi_1',
+      stc_amount: 10,
+      stc_status: 100000000,
+      stc_livemode: false,
+      stc_paidon: '2026-01-05T10:00:00Z',
+      stc_description: 'Coffee beans',
+    },
+    {
+      stc_stripeid: 'pi_2',
+      stc_amount: 25.5,
+      stc_status: 100000001,
+      stc_livemode: true,
+      stc_paidon: '2026-02-05T10:00:00Z',
+      stc_description: 'Tea',
+    },
+    {
+      stc_stripeid: 'pi_3',
+      stc_amount: 99.99,
+      stc_status: 100000000,
+      stc_livemode: true,
+      stc_paidon: '2026-03-05T10:00:00Z',
+      stc_description: "O'Brien's order",
+    },
     { stc_stripeid: 'pi_4', stc_amount: 1234.5, stc_status: 100000002, stc_livemode: false },
   ];
   for (const r of rows) {
-    dv.store.insert('stc_payments', { stc_name: `Payment ${r.stc_stripeid}`, ...r, 'stc_customerid_account@odata.bind': `/accounts(${accountId})` });
+    dv.store.insert('stc_payments', {
+      stc_name: `Payment ${r.stc_stripeid}`,
+      ...r,
+      'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
+    });
   }
   const pi1 = dv.store.rows('stc_payments').find((r) => r.stc_stripeid === 'pi_1')!;
-  dv.store.insert('stc_refunds', { stc_stripeid: 're_1', stc_amount: 4, 'stc_paymentid@odata.bind': `/stc_payments(${pi1.stc_paymentid})` });
-  dv.store.insert('stc_refunds', { stc_stripeid: 're_2', stc_amount: 6, 'stc_paymentid@odata.bind': `/stc_payments(${pi1.stc_paymentid})` });
+  dv.store.insert('stc_refunds', {
+    stc_stripeid: 're_1',
+    stc_amount: 4,
+    'stc_paymentid@odata.bind': `/stc_payments(${pi1.stc_paymentid})`,
+  });
+  dv.store.insert('stc_refunds', {
+    stc_stripeid: 're_2',
+    stc_amount: 6,
+    'stc_paymentid@odata.bind': `/stc_payments(${pi1.stc_paymentid})`,
+  });
 });
 afterAll(() => dv.close());
 
@@ -58,14 +91,18 @@ describe('$filter (filter-rows)', () => {
   test('lookups filter by _x_value with a GUID literal', async () => {
     const r = await q(`$select=stc_stripeid&$filter=_stc_customerid_value eq ${accountId}`);
     expect(ids(r.body)).toHaveLength(4);
-    const none = await q(`$select=stc_stripeid&$filter=_stc_customerid_value eq 00000000-0000-0000-0000-000000000000`);
+    const none = await q(
+      `$select=stc_stripeid&$filter=_stc_customerid_value eq 00000000-0000-0000-0000-000000000000`,
+    );
     expect(none.body.value).toEqual([]);
   });
 
   test('an unknown property in $filter answers 400 naming it', async () => {
     const r = await q(`$filter=${encodeURIComponent("stc_bogus eq 'x'")}`);
     expect(r.status).toBe(400);
-    expect(r.body.error.message).toBe("Could not find a property named 'stc_bogus' on type 'Microsoft.Dynamics.CRM.stc_payment'.");
+    expect(r.body.error.message).toBe(
+      "Could not find a property named 'stc_bogus' on type 'Microsoft.Dynamics.CRM.stc_payment'.",
+    );
   });
 
   test('a filter with a syntax error answers 400', async () => {
@@ -77,7 +114,12 @@ describe('$filter (filter-rows)', () => {
 describe('$select, $orderby, $top, $count', () => {
   test('$select returns only the named columns plus the primary id and etag', async () => {
     const r = await q('$select=stc_stripeid,stc_amount&$top=1&$orderby=stc_stripeid');
-    expect(Object.keys(r.body.value[0]).sort()).toEqual(['@odata.etag', 'stc_amount', 'stc_paymentid', 'stc_stripeid']);
+    expect(Object.keys(r.body.value[0]).sort()).toEqual([
+      '@odata.etag',
+      'stc_amount',
+      'stc_paymentid',
+      'stc_stripeid',
+    ]);
     expect(r.body['@odata.context']).toBe(`${dv.url}$metadata#stc_payments(stc_stripeid,stc_amount)`);
   });
 
@@ -103,7 +145,10 @@ describe('paging (page-results)', () => {
     expect(next.startsWith(`${dv.url}stc_payments?`)).toBe(true);
     expect(decodeURIComponent(next)).toContain('$skiptoken=<cookie pagenumber="2"');
     const second = await fetch(next, { headers: { Accept: 'application/json', ...prefer } });
-    const body = (await second.json()) as { value: Array<{ stc_stripeid: string }>; '@odata.nextLink'?: string };
+    const body = (await second.json()) as {
+      value: Array<{ stc_stripeid: string }>;
+      '@odata.nextLink'?: string;
+    };
     expect(ids(body)).toEqual(['pi_4']);
     expect(body['@odata.nextLink']).toBeUndefined();
   });
@@ -111,21 +156,43 @@ describe('paging (page-results)', () => {
 
 describe('$expand (join-tables)', () => {
   test('a single-valued navigation expands to the related row with its own $select', async () => {
-    const r = await q(`$select=stc_stripeid&$filter=stc_stripeid eq 'pi_1'&$expand=stc_customerid_account($select=name,stc_stripecustomerid)`);
+    const r = await q(
+      `$select=stc_stripeid&$filter=stc_stripeid eq 'pi_1'&$expand=stc_customerid_account($select=name,stc_stripecustomerid)`,
+    );
     expect(r.status).toBe(200);
-    expect(r.body.value[0].stc_customerid_account).toMatchObject({ accountid: accountId, name: 'Contoso', stc_stripecustomerid: 'cus_1' });
+    expect(r.body.value[0].stc_customerid_account).toMatchObject({
+      accountid: accountId,
+      name: 'Contoso',
+      stc_stripecustomerid: 'cus_1',
+    });
     expect(r.body.value[0].stc_customerid_contact).toBeUndefined();
   });
 
   test('a collection-valued navigation expands to the child rows with nested $select and $orderby', async () => {
-    const r = await call(dv, 'GET', `stc_payments(stc_stripeid='pi_1')?$select=stc_stripeid&$expand=stc_payment_refunds($select=stc_stripeid,stc_amount;$orderby=stc_amount desc)`);
+    const r = await call(
+      dv,
+      'GET',
+      `stc_payments(stc_stripeid='pi_1')?$select=stc_stripeid&$expand=stc_payment_refunds($select=stc_stripeid,stc_amount;$orderby=stc_amount desc)`,
+    );
     expect(r.status).toBe(200);
-    expect(r.body.stc_payment_refunds.map((x: { stc_stripeid: string }) => x.stc_stripeid)).toEqual(['re_2', 're_1']);
-    expect(Object.keys(r.body.stc_payment_refunds[0]).sort()).toEqual(['@odata.etag', 'stc_amount', 'stc_refundid', 'stc_stripeid']);
+    expect(r.body.stc_payment_refunds.map((x: { stc_stripeid: string }) => x.stc_stripeid)).toEqual([
+      're_2',
+      're_1',
+    ]);
+    expect(Object.keys(r.body.stc_payment_refunds[0]).sort()).toEqual([
+      '@odata.etag',
+      'stc_amount',
+      'stc_refundid',
+      'stc_stripeid',
+    ]);
   });
 
   test('the related collection can also be read as a path', async () => {
-    const r = await call(dv, 'GET', `stc_payments(stc_stripeid='pi_1')/stc_payment_refunds?$select=stc_stripeid&$orderby=stc_stripeid`);
+    const r = await call(
+      dv,
+      'GET',
+      `stc_payments(stc_stripeid='pi_1')/stc_payment_refunds?$select=stc_stripeid&$orderby=stc_stripeid`,
+    );
     expect(r.body.value.map((x: { stc_stripeid: string }) => x.stc_stripeid)).toEqual(['re_1', 're_2']);
   });
 
@@ -138,7 +205,9 @@ describe('$expand (join-tables)', () => {
 
 describe('annotations (Prefer: odata.include-annotations)', () => {
   test('"*" adds formatted values for choices, booleans, money, dates and lookups', async () => {
-    const r = await call(dv, 'GET', `stc_payments(stc_stripeid='pi_4')`, undefined, { Prefer: 'odata.include-annotations="*"' });
+    const r = await call(dv, 'GET', `stc_payments(stc_stripeid='pi_4')`, undefined, {
+      Prefer: 'odata.include-annotations="*"',
+    });
     const F = '@OData.Community.Display.V1.FormattedValue';
     expect(r.headers.get('Preference-Applied')).toBe('odata.include-annotations="*"');
     expect(r.body[`stc_status${F}`]).toBe('Refunded');
@@ -159,7 +228,9 @@ describe('annotations (Prefer: odata.include-annotations)', () => {
 
   test('without the preference no annotation is sent', async () => {
     const r = await call(dv, 'GET', `stc_payments(stc_stripeid='pi_4')`);
-    expect(Object.keys(r.body).filter((k) => k.includes('@') && k !== '@odata.etag' && k !== '@odata.context')).toEqual([]);
+    expect(
+      Object.keys(r.body).filter((k) => k.includes('@') && k !== '@odata.etag' && k !== '@odata.context'),
+    ).toEqual([]);
   });
 });
 

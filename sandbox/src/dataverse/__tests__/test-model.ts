@@ -6,7 +6,8 @@
 import type { Column, TableModel } from '@stc/solution';
 
 const base = { requiredLevel: 'none' as const };
-const col = (c: Record<string, unknown>): Column => ({ ...base, displayName: c.logicalName, schemaName: c.logicalName, ...c }) as Column;
+const col = (c: Record<string, unknown>): Column =>
+  ({ ...base, displayName: c.logicalName, schemaName: c.logicalName, ...c }) as Column;
 
 export const testModel: TableModel = {
   publisherPrefix: 'stc',
@@ -23,12 +24,23 @@ export const testModel: TableModel = {
         { value: 100000002, label: 'Refunded' },
       ],
     },
-    { name: 'stc_payment_statecode', displayName: 'Status', global: false, options: [{ value: 0, label: 'Active' }, { value: 1, label: 'Inactive' }] },
+    {
+      name: 'stc_payment_statecode',
+      displayName: 'Status',
+      global: false,
+      options: [
+        { value: 0, label: 'Active' },
+        { value: 1, label: 'Inactive' },
+      ],
+    },
     {
       name: 'stc_payment_statuscode',
       displayName: 'Status Reason',
       global: false,
-      options: [{ value: 1, label: 'Active', state: 0 }, { value: 2, label: 'Inactive', state: 1 }],
+      options: [
+        { value: 1, label: 'Active', state: 0 },
+        { value: 2, label: 'Inactive', state: 1 },
+      ],
     },
   ],
   tables: [
@@ -48,7 +60,12 @@ export const testModel: TableModel = {
         col({ logicalName: 'stc_paymentid', type: 'uniqueidentifier' }),
         col({ logicalName: 'stc_name', type: 'string', maxLength: 100, requiredLevel: 'systemrequired' }),
         col({ logicalName: 'stc_stripeid', type: 'string', maxLength: 255, displayName: 'Stripe Id' }),
-        col({ logicalName: 'stc_stripeaccount', type: 'string', maxLength: 255, displayName: 'Stripe Account' }),
+        col({
+          logicalName: 'stc_stripeaccount',
+          type: 'string',
+          maxLength: 255,
+          displayName: 'Stripe Account',
+        }),
         col({ logicalName: 'stc_sequence', type: 'integer', displayName: 'Sequence' }),
         col({ logicalName: 'stc_amount', type: 'money', precision: 2 }),
         col({ logicalName: 'stc_fee', type: 'decimal', precision: 3 }),
@@ -68,7 +85,12 @@ export const testModel: TableModel = {
         }),
       ],
       keys: [
-        { logicalName: 'stc_stripeid_key', schemaName: 'stc_StripeIdKey', displayName: 'Stripe Id Key', columns: ['stc_stripeid'] },
+        {
+          logicalName: 'stc_stripeid_key',
+          schemaName: 'stc_StripeIdKey',
+          displayName: 'Stripe Id Key',
+          columns: ['stc_stripeid'],
+        },
         {
           logicalName: 'stc_account_sequence_key',
           schemaName: 'stc_AccountSequenceKey',
@@ -100,7 +122,14 @@ export const testModel: TableModel = {
           navigation: { stc_payment: 'stc_paymentid' },
         }),
       ],
-      keys: [{ logicalName: 'stc_refund_stripeid_key', schemaName: 'stc_RefundStripeIdKey', displayName: 'Stripe Id Key', columns: ['stc_stripeid'] }],
+      keys: [
+        {
+          logicalName: 'stc_refund_stripeid_key',
+          schemaName: 'stc_RefundStripeIdKey',
+          displayName: 'Stripe Id Key',
+          columns: ['stc_stripeid'],
+        },
+      ],
     },
     {
       logicalName: 'account',
@@ -116,10 +145,20 @@ export const testModel: TableModel = {
       columns: [
         col({ logicalName: 'accountid', type: 'uniqueidentifier', standard: true }),
         col({ logicalName: 'name', type: 'string', maxLength: 160, standard: true }),
-        col({ logicalName: 'stc_stripecustomerid', type: 'string', maxLength: 255, displayName: 'Stripe Customer Id' }),
+        col({
+          logicalName: 'stc_stripecustomerid',
+          type: 'string',
+          maxLength: 255,
+          displayName: 'Stripe Customer Id',
+        }),
       ],
       keys: [
-        { logicalName: 'stc_stripecustomerid_key', schemaName: 'stc_StripeCustomerIdKey', displayName: 'Stripe Customer Key', columns: ['stc_stripecustomerid'] },
+        {
+          logicalName: 'stc_stripecustomerid_key',
+          schemaName: 'stc_StripeCustomerIdKey',
+          displayName: 'Stripe Customer Key',
+          columns: ['stc_stripecustomerid'],
+        },
       ],
     },
     {

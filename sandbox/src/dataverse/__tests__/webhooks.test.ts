@@ -27,7 +27,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      received.push({
+        url: req.url ?? '',
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      });
       res.writeHead(answers.shift() ?? 200);
       res.end();
     });
@@ -61,7 +65,12 @@ const register = (...args: Parameters<DataverseEmulator['registerWebhook']>) => 
 function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.length > 0 ? [shape(value[0])] : [];
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).filter((k) => k !== '_source').sort().map((k) => [k, shape((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .filter((k) => k !== '_source')
+        .sort()
+        .map((k) => [k, shape((value as Record<string, unknown>)[k])]),
+    );
   }
   return value === null ? null : typeof value;
 }
@@ -73,7 +82,12 @@ test('a Create step POSTs the RemoteExecutionContext with the documented headers
     url: receiverUrl,
     auth: { type: 'HttpHeader', headers: { 'x-stc-webhook-key': 'k3y' } },
   });
-  const created = await call(dv, 'POST', 'stc_payments', { stc_name: 'P', stc_amount: 12.5, stc_status: 100000000, stc_paidon: '2026-01-05T10:00:00Z' });
+  const created = await call(dv, 'POST', 'stc_payments', {
+    stc_name: 'P',
+    stc_amount: 12.5,
+    stc_status: 100000000,
+    stc_paidon: '2026-01-05T10:00:00Z',
+  });
   const id = idFromEntityId(created.headers.get('OData-EntityId'));
   await dv.webhooksIdle();
   expect(received).toHaveLength(1);
@@ -90,24 +104,48 @@ test('a Create step POSTs the RemoteExecutionContext with the documented headers
   // Every top-level property of the documented sample, with the same JSON types.
   const ours = shape(body) as Record<string, unknown>;
   const theirs = shape(sample) as Record<string, unknown>;
-  for (const key of Object.keys(theirs).filter((k) => !['InputParameters', 'PostEntityImages', 'OutputParameters', 'OwningExtension'].includes(k))) {
+  for (const key of Object.keys(theirs).filter(
+    (k) => !['InputParameters', 'PostEntityImages', 'OutputParameters', 'OwningExtension'].includes(k),
+  )) {
     expect([key, ours[key]]).toEqual([key, theirs[key]]);
   }
-  expect(body).toMatchObject({ MessageName: 'Create', PrimaryEntityName: 'stc_payment', PrimaryEntityId: id, Stage: 40, Mode: 1, Depth: 1 });
+  expect(body).toMatchObject({
+    MessageName: 'Create',
+    PrimaryEntityName: 'stc_payment',
+    PrimaryEntityId: id,
+    Stage: 40,
+    Mode: 1,
+    Depth: 1,
+  });
   expect(body.OwningExtension).toMatchObject({ Id: step.id, LogicalName: 'sdkmessageprocessingstep' });
   expect(body.OutputParameters).toEqual([{ key: 'id', value: id }]);
 
   const target = body.InputParameters[0];
   expect(target.key).toBe('Target');
   expect(Object.keys(target.value).sort()).toEqual(Object.keys(sample.InputParameters[0].value).sort());
-  expect(target.value).toMatchObject({ __type: 'Entity:http://schemas.microsoft.com/xrm/2011/Contracts', Id: id, LogicalName: 'stc_payment' });
-  const attribute = (name: string) => target.value.Attributes.find((a: { key: string }) => a.key === name)?.value;
+  expect(target.value).toMatchObject({
+    __type: 'Entity:http://schemas.microsoft.com/xrm/2011/Contracts',
+    Id: id,
+    LogicalName: 'stc_payment',
+  });
+  const attribute = (name: string) =>
+    target.value.Attributes.find((a: { key: string }) => a.key === name)?.value;
   expect(attribute('stc_name')).toBe('P');
-  expect(attribute('stc_amount')).toEqual({ __type: 'Money:http://schemas.microsoft.com/xrm/2011/Contracts', Value: 12.5 });
-  expect(attribute('stc_status')).toEqual({ __type: 'OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts', Value: 100000000 });
+  expect(attribute('stc_amount')).toEqual({
+    __type: 'Money:http://schemas.microsoft.com/xrm/2011/Contracts',
+    Value: 12.5,
+  });
+  expect(attribute('stc_status')).toEqual({
+    __type: 'OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts',
+    Value: 100000000,
+  });
   expect(attribute('stc_paidon')).toBe(`/Date(${Date.parse('2026-01-05T10:00:00Z')})/`);
-  expect(Object.keys(attribute('createdby')).sort()).toEqual(Object.keys(sample.InputParameters[0].value.Attributes[3].value).sort());
-  expect(attribute('createdby').__type).toBe('EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts');
+  expect(Object.keys(attribute('createdby')).sort()).toEqual(
+    Object.keys(sample.InputParameters[0].value.Attributes[3].value).sort(),
+  );
+  expect(attribute('createdby').__type).toBe(
+    'EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts',
+  );
   expect(target.value.FormattedValues).toContainEqual({ key: 'stc_status', value: 'Succeeded' });
 });
 
@@ -134,14 +172,28 @@ test('an Update step fires only for its filtering attributes and carries the ima
   const pre = body.PreEntityImages[0];
   expect(pre.key).toBe('before');
   expect(pre.value.Attributes).toEqual(
-    expect.arrayContaining([{ key: 'stc_status', value: { __type: 'OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts', Value: 100000000 } }]),
+    expect.arrayContaining([
+      {
+        key: 'stc_status',
+        value: { __type: 'OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts', Value: 100000000 },
+      },
+    ]),
   );
-  expect(pre.value.Attributes.map((a: { key: string }) => a.key).sort()).toEqual(['stc_name', 'stc_paymentid', 'stc_status']);
+  expect(pre.value.Attributes.map((a: { key: string }) => a.key).sort()).toEqual([
+    'stc_name',
+    'stc_paymentid',
+    'stc_status',
+  ]);
   expect(body.PostEntityImages[0].key).toBe('PostImage');
 });
 
 test('a Delete step sends an EntityReference target; WebhookKey auth goes in ?code=', async () => {
-  register({ table: 'stc_payment', message: 'Delete', url: receiverUrl, auth: { type: 'WebhookKey', key: 'abc+/=' } });
+  register({
+    table: 'stc_payment',
+    message: 'Delete',
+    url: receiverUrl,
+    auth: { type: 'WebhookKey', key: 'abc+/=' },
+  });
   const id = dv.store.insert('stc_payments', { stc_name: 'P' });
   await call(dv, 'DELETE', `stc_payments(${id})`);
   await dv.webhooksIdle();
@@ -206,7 +258,11 @@ test('writes rolled back in a $batch change set send nothing', async () => {
   const part = (json: string) =>
     `--${cs}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPOST stc_payments HTTP/1.1\r\nContent-Type: application/json\r\n\r\n${json}`;
   const body = `--batch_w\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${part('{"stc_name":"ok"}')}\r\n${part('{"stc_name":5}')}\r\n--${cs}--\r\n--batch_w--\r\n`;
-  const r = await fetch(new URL('$batch', dv.url), { method: 'POST', headers: { 'Content-Type': 'multipart/mixed; boundary=batch_w' }, body });
+  const r = await fetch(new URL('$batch', dv.url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'multipart/mixed; boundary=batch_w' },
+    body,
+  });
   expect(r.status).toBe(400);
   await dv.webhooksIdle();
   expect(received).toHaveLength(0);
@@ -228,7 +284,10 @@ test('steps registered as serviceendpoint + sdkmessageprocessingstep rows fire l
   const filters = await call(
     dv,
     'GET',
-    `sdkmessagefilters?$select=sdkmessagefilterid&$filter=primaryobjecttypecode eq 'stc_payment' and _sdkmessageid_value eq ${updateMessage}`.replace(/ /g, '%20'),
+    `sdkmessagefilters?$select=sdkmessagefilterid&$filter=primaryobjecttypecode eq 'stc_payment' and _sdkmessageid_value eq ${updateMessage}`.replace(
+      / /g,
+      '%20',
+    ),
   );
   expect(filters.body.value).toHaveLength(1);
   const step = await call(dv, 'POST', 'sdkmessageprocessingsteps', {
@@ -258,7 +317,9 @@ test('steps registered as serviceendpoint + sdkmessageprocessingstep rows fire l
   expect(received).toHaveLength(1);
   expect(received[0].headers['x-stc-webhook-key']).toBe('s3cr&t');
   expect(received[0].body.OwningExtension.Id).toBe(stepId);
-  expect(received[0].body.PostEntityImages[0].value.Attributes.map((a: { key: string }) => a.key).sort()).toEqual(['stc_name', 'stc_paymentid', 'stc_status']);
+  expect(
+    received[0].body.PostEntityImages[0].value.Attributes.map((a: { key: string }) => a.key).sort(),
+  ).toEqual(['stc_name', 'stc_paymentid', 'stc_status']);
 
   await call(dv, 'PATCH', `sdkmessageprocessingsteps(${stepId})`, { statecode: 1 });
   await call(dv, 'PATCH', `stc_payments(${id})`, { stc_status: 100000002 });
