@@ -9,6 +9,7 @@ import type { KeyValues, Row } from '../dataverse/types';
 import { ColumnValueError, isGuid, staticTypeFits, toColumnValue } from './columns';
 import { MappingError, type MappingErrorLocation } from './errors';
 import { builtInFunctions, type LookupTables, type MappingFunction, type StaticType } from './functions';
+import { compileFast, FALLBACK, type FastEvaluator, type Scope } from './fast';
 import type { Literal, MappingSpec } from './schema';
 
 /** The parts of a Stripe event a mapping may read as `$event`, and the ordering stamp comes from. */
@@ -60,7 +61,7 @@ export interface MappedRow {
 interface CompiledColumn {
   name: string;
   column: Column;
-  hasExpression: boolean;
+  unit?: Unit;
   /** `value:` coerced at load. */
   constant?: unknown;
   map?: Record<string, Literal>;
@@ -76,6 +77,8 @@ interface CompiledLink {
   targets: LinkTarget[];
   match?: string;
   byKey: boolean;
+  id?: Unit;
+  value?: Unit;
 }
 
 export interface CompiledMapping {
@@ -92,14 +95,22 @@ export interface CompiledMapping {
   readonly keyColumns: string[];
   /** @internal */ readonly compiled: {
     model: TableModel;
-    when?: jsonata.Expression;
-    evaluator: jsonata.Expression;
-    /** One expression per output, to name the failing column when the combined evaluation fails. */
-    parts: Array<{ section: 'k' | 'c' | 'l'; name: string; field?: 'id' | 'value'; expression: jsonata.Expression }>;
+    /** Named values, in order, computed once per object before the columns. */
+    lets: Array<{ name: string; unit: Unit }>;
+    when?: Unit;
+    keys: Array<{ column: string; unit: Unit }>;
     columns: CompiledColumn[];
     links: CompiledLink[];
     stamp: { id?: Column; created?: Column };
   };
+}
+
+/** One expression of a mapping: a direct closure where the expression allows one, always JSONata as well. */
+export interface Unit {
+  /** Column (or `let.x`, `when`) the expression fills: named in errors. */
+  name: string;
+  fast: FastEvaluator | null;
+  expression: jsonata.Expression;
 }
 
 export interface CompileContext {
@@ -188,11 +199,10 @@ function coerceAtLoad(context: CompileContext, column: Column, value: unknown, w
 function checkExpressionFits(
   context: CompileContext,
   column: Column,
-  expression: jsonata.Expression,
+  ast: AstNode,
   functions: MappingFunction[],
   location: MappingErrorLocation,
 ): void {
-  const ast = expression.ast() as AstNode;
   checkLookupNames(ast, context.lookups, location);
   const literals = literalResults(ast);
   if (literals) {
@@ -263,26 +273,19 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     );
   }
 
-  const lets = Object.entries(spec.let ?? {});
-  // `( $a := (…); $b := (…); <body> )`: the values are computed once per evaluation.
-  const withLets = (body: string) =>
-    lets.length ? `(${lets.map(([letName, text]) => `$${letName} := (${text})`).join('; ')}; ${body})` : body;
-  for (const [letName, text] of lets) compileExpression(text, functions, at(`let.${letName}`));
-
-  const parts: CompiledMapping['compiled']['parts'] = [];
-  const sections: Record<'k' | 'c' | 'l', string[]> = { k: [], c: [], l: [] };
-  const addPart = (section: 'k' | 'c' | 'l', partName: string, text: string, location: MappingErrorLocation, field?: 'id' | 'value') => {
-    // Parsed alone to check its shape, and with the mapping's `let` values to evaluate.
-    const alone = compileExpression(text, functions, location);
-    const expression = compileExpression(withLets(`(${text})`), functions, location);
-    parts.push({ section, name: partName, field, expression });
-    return alone;
+  const fastFunctions = Object.fromEntries(functions.map((fn) => [fn.name, fn.implementation]));
+  /** Parses an expression once: its tree for the load-time checks, a closure and a JSONata fallback to run. */
+  const unit = (unitName: string, text: string, location: MappingErrorLocation): { unit: Unit; ast: AstNode } => {
+    const expression = compileExpression(text, functions, location);
+    const ast = expression.ast() as AstNode;
+    return { unit: { name: unitName, fast: compileFast(ast, fastFunctions), expression }, ast };
   };
 
-  for (const [columnName, text] of Object.entries(spec.key)) {
-    addPart('k', columnName, text, at(columnName));
-    sections.k.push(`${JSON.stringify(columnName)}: (${text})`);
-  }
+  const lets = Object.entries(spec.let ?? {}).map(([letName, text]) => ({
+    name: letName,
+    unit: unit(`let.${letName}`, text, at(`let.${letName}`)).unit,
+  }));
+  const keys = Object.entries(spec.key).map(([columnName, text]) => ({ column: columnName, unit: unit(columnName, text, at(columnName)).unit }));
 
   const columns: CompiledColumn[] = [];
   for (const [columnName, input] of Object.entries(spec.columns)) {
@@ -297,7 +300,6 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     const compiled: CompiledColumn = {
       name: columnName,
       column,
-      hasExpression: columnSpec.expr !== undefined,
       map: columnSpec.map,
       default: columnSpec.default,
       required: columnSpec.required ?? false,
@@ -321,11 +323,11 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
       }
     }
     if (columnSpec.expr !== undefined) {
-      const expression = addPart('c', columnName, columnSpec.expr, at(columnName));
+      const compiledUnit = unit(columnName, columnSpec.expr, at(columnName));
+      compiled.unit = compiledUnit.unit;
       // With a map, the expression gives a key of the map, not the column's value.
-      if (!columnSpec.map) checkExpressionFits(context, column, expression, functions, at(columnName));
-      else checkLookupNames(expression.ast(), context.lookups, at(columnName));
-      sections.c.push(`${JSON.stringify(columnName)}: (${columnSpec.expr})`);
+      if (!columnSpec.map) checkExpressionFits(context, column, compiledUnit.ast, functions, at(columnName));
+      else checkLookupNames(compiledUnit.ast, context.lookups, at(columnName));
     }
     columns.push(compiled);
   }
@@ -349,15 +351,6 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
         }
       }
     }
-    const fields: string[] = [];
-    if (link.id !== undefined) {
-      addPart('l', columnName, link.id, at(columnName), 'id');
-      fields.push(`"id": (${link.id})`);
-    }
-    if (link.value !== undefined) {
-      addPart('l', columnName, link.value, at(columnName), 'value');
-      fields.push(`"value": (${link.value})`);
-    }
     if (link.byKey) {
       const keyed = targets.every((target) =>
         findTable(context.model, target.table)!.keys.some((key) => key.columns.length === 1 && key.columns[0] === link.match),
@@ -370,13 +363,17 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
         );
       }
     }
-    sections.l.push(`${JSON.stringify(columnName)}: {${fields.join(', ')}}`);
-    links.push({ column: columnName, targets, match: link.match, byKey: link.byKey ?? false });
+    links.push({
+      column: columnName,
+      targets,
+      match: link.match,
+      byKey: link.byKey ?? false,
+      id: link.id !== undefined ? unit(columnName, link.id, at(columnName)).unit : undefined,
+      value: link.value !== undefined ? unit(columnName, link.value, at(columnName)).unit : undefined,
+    });
   }
 
-  const combined = `{"k": {${sections.k.join(', ')}}, "c": {${sections.c.join(', ')}}, "l": {${sections.l.join(', ')}}}`;
-  const evaluator = compileExpression(withLets(combined), functions, at());
-  const when = spec.when !== undefined ? compileExpression(withLets(`(${spec.when})`), functions, at('when')) : undefined;
+  const when = spec.when !== undefined ? unit('when', spec.when, at('when')).unit : undefined;
 
   let refresh: { expand: string[] } | null = null;
   if (spec.refresh === true) refresh = { expand: [] };
@@ -394,9 +391,9 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     keyColumns,
     compiled: {
       model: context.model,
+      lets,
       when,
-      evaluator,
-      parts,
+      keys,
       columns,
       links,
       stamp: { id: findColumn(table, STAMP_EVENT_ID), created: findColumn(table, STAMP_EVENT_CREATED) },
@@ -413,29 +410,50 @@ function plain(value: unknown): unknown {
   return Array.isArray(value) ? (value.length === 1 ? value[0] : [...value]) : value;
 }
 
-async function evaluate(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<Record<string, any>> {
-  const bindings = { event };
-  try {
-    return ((await mapping.compiled.evaluator.evaluate(object, bindings)) ?? {}) as Record<string, any>;
-  } catch (combinedError) {
-    // Evaluate part by part to name the column that fails.
-    for (const part of mapping.compiled.parts) {
-      try {
-        await part.expression.evaluate(object, bindings);
-      } catch (error) {
-        throw new MappingError(
-          'mapping_failed',
-          `expression failed on ${describeObject(object)}: ${(error as Error).message}`,
-          { file: mapping.file, mapping: mapping.name, column: part.name },
-          { cause: error },
-        );
-      }
+function failed(mapping: CompiledMapping, unitName: string, object: unknown, error: unknown): MappingError {
+  if (error instanceof MappingError) return error;
+  return new MappingError(
+    'mapping_failed',
+    `expression failed on ${describeObject(object)}: ${(error as Error).message}`,
+    { file: mapping.file, mapping: mapping.name, column: unitName },
+    { cause: error },
+  );
+}
+
+/**
+ * One expression's value: the closure's when it has one and the value is in its subset, else JSONata's
+ * (asynchronous, so only then is there a promise to wait for).
+ */
+function run(mapping: CompiledMapping, unit: Unit, object: unknown, scope: Scope): unknown {
+  if (unit.fast) {
+    try {
+      return unit.fast(object, scope);
+    } catch (error) {
+      if (error !== FALLBACK) throw failed(mapping, unit.name, object, error);
     }
-    throw new MappingError('mapping_failed', `mapping failed on ${describeObject(object)}: ${(combinedError as Error).message}`, {
-      file: mapping.file,
-      mapping: mapping.name,
-    });
   }
+  return unit.expression.evaluate(object, scope).then(plain, (error: unknown) => {
+    throw failed(mapping, unit.name, object, error);
+  });
+}
+
+const isPromise = (value: unknown): value is Promise<unknown> => value instanceof Promise;
+
+/** `$event`, `$$` and the mapping's `let` values, computed in order. */
+async function scopeFor(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<Scope> {
+  const scope: Scope = Object.create(null);
+  scope.$$ = object;
+  scope.event = event;
+  for (const { name, unit } of mapping.compiled.lets) {
+    const value = run(mapping, unit, object, scope);
+    scope[name] = isPromise(value) ? await value : value;
+  }
+  return scope;
+}
+
+async function value(mapping: CompiledMapping, unit: Unit, object: unknown, scope: Scope): Promise<unknown> {
+  const result = run(mapping, unit, object, scope);
+  return plain(isPromise(result) ? await result : result);
 }
 
 function describeObject(object: unknown): string {
@@ -447,15 +465,7 @@ function describeObject(object: unknown): string {
 export async function mappingApplies(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<boolean> {
   const when = mapping.compiled.when;
   if (!when) return true;
-  try {
-    return Boolean(plain(await when.evaluate(object, { event })));
-  } catch (error) {
-    throw new MappingError('mapping_failed', `condition failed on ${describeObject(object)}: ${(error as Error).message}`, {
-      file: mapping.file,
-      mapping: mapping.name,
-      column: 'when',
-    });
-  }
+  return Boolean(await value(mapping, when, object, await scopeFor(mapping, object, event)));
 }
 
 /**
@@ -463,14 +473,20 @@ export async function mappingApplies(mapping: CompiledMapping, object: unknown, 
  * API version lacks) are left out, so an upsert leaves them as they are; `null` clears a column.
  */
 export async function applyMapping(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<MappedRow> {
-  const result = await evaluate(mapping, object, event);
+  const scope = await scopeFor(mapping, object, event);
   const at = (column: string): MappingErrorLocation => ({ file: mapping.file, mapping: mapping.name, column });
   const objectId = describeObject(object);
+  // Awaits only when an expression fell back to JSONata.
+  const valueOf = (unit: Unit): unknown | Promise<unknown> => {
+    const result = run(mapping, unit, object, scope);
+    return isPromise(result) ? result.then(plain) : plain(result);
+  };
 
   const key: KeyValues = {};
   const row: Row = {};
-  for (const columnName of mapping.keyColumns) {
-    const value = plain(result.k?.[columnName]);
+  for (const { column: columnName, unit } of mapping.compiled.keys) {
+    const pending = valueOf(unit);
+    const value = isPromise(pending) ? await pending : pending;
     if (isMissing(value)) {
       throw new MappingError('mapping_required_missing', `the key has no value for ${objectId}`, at(columnName));
     }
@@ -482,7 +498,11 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
   }
 
   for (const column of mapping.compiled.columns) {
-    let value: unknown = column.constant !== undefined ? column.constant : plain(result.c?.[column.name]);
+    let value: unknown = column.constant;
+    if (value === undefined && column.unit) {
+      const pending = valueOf(column.unit);
+      value = isPromise(pending) ? await pending : pending;
+    }
     let useFallback = false;
     if (column.map && column.constant === undefined && !isMissing(value)) {
       const mapKey = String(value);
@@ -525,9 +545,10 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
 
   const links: PendingLink[] = [];
   for (const link of mapping.compiled.links) {
-    const values = (result.l?.[link.column] ?? {}) as { id?: unknown; value?: unknown };
-    const id = plain(values.id);
-    const matchValue = plain(values.value);
+    const pendingId = link.id ? valueOf(link.id) : undefined;
+    const id = isPromise(pendingId) ? await pendingId : pendingId;
+    const pendingValue = link.value ? valueOf(link.value) : undefined;
+    const matchValue = isPromise(pendingValue) ? await pendingValue : pendingValue;
     const pending: PendingLink = { column: link.column, targets: link.targets };
     if (!isMissing(id)) {
       if (!isGuid(id)) {
