@@ -21,7 +21,7 @@ import {
   type StcRefundRequest,
 } from '@stc/solution';
 import type { DataverseClient, Row } from '../../dataverse/types';
-import { MoneyError, type MappingSet } from '../../mapping';
+import { currencyExponent, MoneyError, type MappingSet } from '../../mapping';
 import { classifyFailure, PermanentError } from '../../worker/failure';
 import { REFUND_MAPPING } from '../refunds';
 import { lazyMappings } from '../shared/mappings';
@@ -229,7 +229,8 @@ export function createRefundRequestsHandler(options: RefundRequestsHandlerOption
           // completed already count even before it does.
           refunded: Math.max(minor(payment.stc_amountrefunded), succeeded),
           inFlight,
-          threshold: majorToMinor(limit.value, currency),
+          // A threshold is a policy figure, not an amount to pay: finer than the currency's unit, it is rounded.
+          threshold: Math.round(limit.value * 10 ** currencyExponent(currency)),
           requester,
           approver,
         },
