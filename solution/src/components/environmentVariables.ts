@@ -4,7 +4,7 @@
  */
 export type EnvironmentVariableType = 'String' | 'Number' | 'Boolean' | 'JSON';
 
-export interface EnvironmentVariableDefinition {
+export interface SolutionEnvironmentVariable {
   schemaName: string;
   displayName: string;
   description: string;
@@ -21,7 +21,7 @@ export const environmentVariableTypeCode: Record<EnvironmentVariableType, number
   JSON: 100000003,
 };
 
-export const environmentVariables: EnvironmentVariableDefinition[] = [
+export const environmentVariables: SolutionEnvironmentVariable[] = [
   {
     schemaName: 'stc_RefundApprovalThreshold',
     displayName: 'Refund approval threshold',

@@ -61,6 +61,8 @@ export const securityRoles: SecurityRole[] = [
       ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
       ...each(['transactioncurrency'], ['Read']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
+      // The refund approval threshold and other settings the solution ships as environment variables.
+      ...each(['environmentvariabledefinition', 'environmentvariablevalue'], ['Read']),
     ],
   ),
   role(

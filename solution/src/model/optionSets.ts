@@ -256,4 +256,18 @@ export const salesOptionSets: OptionSet[] = [
       { value: 3, label: 'Canceled (deprecated)', state: 3 },
     ],
   },
+  {
+    name: 'environmentvariabledefinition_type',
+    displayName: 'Type',
+    global: false,
+    standard: true,
+    options: [
+      { value: 100000000, label: 'String' },
+      { value: 100000001, label: 'Number' },
+      { value: 100000002, label: 'Boolean' },
+      { value: 100000003, label: 'JSON' },
+      { value: 100000004, label: 'Data source' },
+      { value: 100000005, label: 'Secret' },
+    ],
+  },
 ];

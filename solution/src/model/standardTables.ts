@@ -4,6 +4,7 @@
  * the solution (the Stripe customer id and its sync stamp on account and contact).
  */
 import {
+  choice,
   customer,
   dateOnly,
   dateTime,
@@ -305,6 +306,47 @@ export const standardTables: Table[] = [
       ...stamps(),
     ],
   }),
+  // Read by the service for the environment variables the solution ships (refund approval threshold…).
+  standardTable({
+    logicalName: 'environmentvariabledefinition',
+    schemaName: 'EnvironmentVariableDefinition',
+    entitySetName: 'environmentvariabledefinitions',
+    displayName: 'Environment Variable Definition',
+    pluralName: 'Environment Variable Definitions',
+    description: 'Contains information about the settable variable: its type, default value, and etc.',
+    primaryNameColumn: 'schemaname',
+    columns: [
+      id('EnvironmentVariableDefinitionId', 'Environment Variable Definition'),
+      text('SchemaName', 'Schema Name', 100, { requiredLevel: 'systemrequired' }),
+      text('DisplayName', 'Display Name', 100, { requiredLevel: 'systemrequired' }),
+      memo('DefaultValue', 'Default Value', 2000),
+      choice('Type', 'Type', 'environmentvariabledefinition_type'),
+      ...stamps(),
+    ],
+  }),
+  standardTable({
+    logicalName: 'environmentvariablevalue',
+    schemaName: 'EnvironmentVariableValue',
+    entitySetName: 'environmentvariablevalues',
+    displayName: 'Environment Variable Value',
+    pluralName: 'Environment Variable Values',
+    description: 'Holds the value for the associated EnvironmentVariableDefinition entity.',
+    primaryNameColumn: 'schemaname',
+    columns: [
+      id('EnvironmentVariableValueId', 'Environment Variable Value'),
+      text('SchemaName', 'Schema Name', 100),
+      memo('Value', 'Value', 2000),
+      lookup(
+        'EnvironmentVariableDefinitionId',
+        'Environment Variable Definition',
+        'environmentvariabledefinition',
+        {
+          navigation: 'EnvironmentVariableDefinitionId',
+        },
+      ),
+      ...stamps(),
+    ],
+  }),
 ];
 
 /** Real schema names of the standard relationships behind the standard lookups, by `table.column.target`. */
@@ -329,4 +371,6 @@ export const standardRelationshipNames: Record<string, string> = {
   'invoicedetail.productid.product': 'product_invoice_details',
   'invoicedetail.transactioncurrencyid.transactioncurrency': 'TransactionCurrency_InvoiceDetail',
   'product.transactioncurrencyid.transactioncurrency': 'TransactionCurrency_Product',
+  'environmentvariablevalue.environmentvariabledefinitionid.environmentvariabledefinition':
+    'environmentvariabledefinition_environmentvariablevalue',
 };

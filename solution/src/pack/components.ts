@@ -2,7 +2,7 @@
  * The solution's non-table components as customizations.xml elements (roles, web resources, custom
  * controls, the webhook endpoint and its steps) and as their own files (environment variable definitions).
  */
-import type { EnvironmentVariableDefinition } from '../components/environmentVariables';
+import type { SolutionEnvironmentVariable } from '../components/environmentVariables';
 import { environmentVariableTypeCode } from '../components/environmentVariables';
 import type { SecurityRole } from '../components/roles';
 import type { ServiceEndpointDefinition, WebhookStep } from '../components/webhooks';
@@ -166,7 +166,7 @@ export function customControlsElement(controls: CustomControlFolder[]): XmlEleme
 }
 
 /** `environmentvariabledefinitions/<schema name>/environmentvariabledefinition.xml` as a real export has it. */
-export function environmentVariableXml(variable: EnvironmentVariableDefinition): string {
+export function environmentVariableXml(variable: SolutionEnvironmentVariable): string {
   return renderDocument(
     el(
       'environmentvariabledefinition',

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
-import { environmentVariables, type EnvironmentVariableDefinition } from '../components/environmentVariables';
+import { environmentVariables, type SolutionEnvironmentVariable } from '../components/environmentVariables';
 import { securityRoles, type SecurityRole } from '../components/roles';
 import { serviceEndpoint, webhookSteps } from '../components/webhooks';
 import { model as defaultModel } from '../model';
@@ -40,7 +40,7 @@ export interface PackOptions {
   packageVersion?: string;
   model?: TableModel;
   roles?: SecurityRole[];
-  variables?: EnvironmentVariableDefinition[];
+  variables?: SolutionEnvironmentVariable[];
 }
 
 export interface PackedControl {
@@ -206,7 +206,7 @@ function contentTypesXml(paths: string[]): string {
 function rootComponents(
   model: TableModel,
   roles: SecurityRole[],
-  variables: EnvironmentVariableDefinition[],
+  variables: SolutionEnvironmentVariable[],
   webResources: WebResourceFile[],
   controls: PackedControl[],
 ): RootComponent[] {
@@ -331,7 +331,10 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
   };
 }
 
-/** A fixed timestamp keeps the zips byte-for-byte reproducible from the same sources. */
+/**
+ * A fixed timestamp, and no folder entries (which jszip would stamp with the current time), keep the zips
+ * byte-for-byte reproducible from the same sources.
+ */
 const ZIP_DATE = new Date('2020-01-01T00:00:00Z');
 
 export async function zipFiles(files: Map<string, Buffer | string>): Promise<Buffer> {
@@ -340,7 +343,8 @@ export async function zipFiles(files: Map<string, Buffer | string>): Promise<Buf
   const ordered = [...files.keys()].sort((a, b) =>
     a === '[Content_Types].xml' ? -1 : b === '[Content_Types].xml' ? 1 : 0,
   );
-  for (const path of ordered) zip.file(path, files.get(path) as Buffer | string, { date: ZIP_DATE });
+  for (const path of ordered)
+    zip.file(path, files.get(path) as Buffer | string, { date: ZIP_DATE, createFolders: false });
   return zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE', compressionOptions: { level: 9 } });
 }
 

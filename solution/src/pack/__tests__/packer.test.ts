@@ -78,6 +78,7 @@ describe('solution packer', () => {
       expect(manifest.Publisher[0].CustomizationPrefix[0]).toBe('stc');
       expect(manifest.Publisher[0].CustomizationOptionValuePrefix[0]).toBe(10000);
       expect(Object.keys(zip.files)[0]).toBe('[Content_Types].xml');
+      expect(Object.values(zip.files).filter((file) => file.dir)).toEqual([]);
     }
   });
 
