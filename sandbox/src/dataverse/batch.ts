@@ -182,7 +182,7 @@ export function executeBatch(
   if (operations > MAX_BATCH_OPERATIONS) {
     throw badRequest(
       `The number of requests in the batch (${operations}) exceeds the limit of ${MAX_BATCH_OPERATIONS}.`,
-      '0x8004802c',
+      '0x0', // the documentation gives no code for this refusal
     );
   }
 

@@ -102,6 +102,9 @@ function isoSeconds(date: Date): string {
 
 export class DataverseEngine {
   baseUrl = 'http://127.0.0.1/api/data/v9.2/';
+  private readonly selections = new WeakMap<QueryOptions, Set<string> | undefined>();
+  /** Children of a collection-valued `$expand`, grouped by parent once per request. */
+  private readonly childGroups = new WeakMap<ExpandItem, Map<string, RowRecord[]>>();
 
   constructor(
     readonly model: ModelIndex,
@@ -453,7 +456,12 @@ export class DataverseEngine {
     options: QueryOptions,
     annotations: AnnotationFilter,
   ): Record<string, unknown> {
-    const selected = this.selection(meta, options.select);
+    // One query renders up to 5,000 rows with the same options: work the selection out once.
+    let selected = this.selections.get(options);
+    if (!this.selections.has(options)) {
+      selected = this.selection(meta, options.select);
+      this.selections.set(options, selected);
+    }
     const out: Record<string, unknown> = { '@odata.etag': etagOf(row) };
     for (const column of meta.columns.values()) {
       if (selected && !selected.has(column.logicalName) && column.logicalName !== meta.primaryId) continue;
@@ -530,10 +538,19 @@ export class DataverseEngine {
     }
     const collection = meta.collectionNavigations.get(item.navigation)!;
     const childMeta = this.model.byLogical.get(collection.referencingTable)!;
-    const children = this.select(childMeta, item.options, (r) => {
-      const ref = r.values[collection.referencingColumn];
-      return isLookupRef(ref) && ref.id === row.id;
-    });
+    let groups = this.childGroups.get(item);
+    if (!groups) {
+      groups = new Map();
+      for (const child of this.select(childMeta, item.options)) {
+        const ref = child.values[collection.referencingColumn];
+        if (!isLookupRef(ref)) continue;
+        const list = groups.get(ref.id);
+        if (list) list.push(child);
+        else groups.set(ref.id, [child]);
+      }
+      this.childGroups.set(item, groups);
+    }
+    const children = groups.get(row.id) ?? [];
     const limited = item.options.top !== undefined ? children.slice(0, item.options.top) : children;
     return limited.map((c) => this.renderRow(childMeta, c, item.options, annotations));
   }

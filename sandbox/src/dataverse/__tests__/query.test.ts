@@ -187,6 +187,24 @@ describe('$expand (join-tables)', () => {
     ]);
   });
 
+  test('a collection expand over many rows gives each row its own children', async () => {
+    const r = await q(
+      '$select=stc_stripeid&$orderby=stc_stripeid&$expand=stc_payment_refunds($select=stc_stripeid;$orderby=stc_stripeid)',
+    );
+    const shape = r.body.value.map(
+      (p: { stc_stripeid: string; stc_payment_refunds: Array<{ stc_stripeid: string }> }) => [
+        p.stc_stripeid,
+        p.stc_payment_refunds.map((x) => x.stc_stripeid),
+      ],
+    );
+    expect(shape).toEqual([
+      ['pi_1', ['re_1', 're_2']],
+      ['pi_2', []],
+      ['pi_3', []],
+      ['pi_4', []],
+    ]);
+  });
+
   test('the related collection can also be read as a path', async () => {
     const r = await call(
       dv,
