@@ -4,18 +4,11 @@
  * stc_refundrequest posting to the service, and Stripe's events flowing back to it. Users act through the
  * Web API impersonated with MSCRMCallerID, as the payment panel would act for them.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type Stripe from 'stripe';
-import { model, StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/sandbox';
-import { createSyncHandlers, loadConfig, startService, type RunningService } from '@stc/service';
+import { StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
+import type { DataverseEmulator, StripeEmulator } from '@stc/sandbox';
+import type { RunningService } from '@stc/service';
+import { DATAVERSE_KEY, KEY_HEADER, startRoundTrip, waitFor, type RoundTrip } from './roundtrip';
 
 const USERS = {
   service: {
@@ -34,90 +27,38 @@ const USERS = {
     roles: ['Stripe Finance Approver'],
   },
 };
-const WEBHOOK_SECRET = 'whsec_refund_roundtrip_e2e';
-const DATAVERSE_KEY = 'dataverse-webhook-key-e2e-0123456789';
-const KEY_HEADER = 'x-stc-webhook-key';
 const THRESHOLD = 100;
 const NEW_OPERATION_ID = '7d1e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
 
+let world: RoundTrip;
 let dataverse: DataverseEmulator;
 let stripeEmulator: StripeEmulator;
 let stripe: Stripe;
 let service: RunningService;
-let dir: string;
-/** Every RemoteExecutionContext Dataverse posted to the service, as posted. */
+/** Every RemoteExecutionContext Dataverse posted for a created request, as posted. */
 const posted: string[] = [];
+let copyServer: { close(): Promise<void> } | undefined;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-refund-e2e-'));
-  dataverse = await startDataverseEmulator({
-    model,
-    // With no token the caller is the first user: the service's application user.
-    systemUsers: Object.values(USERS),
-  });
-  stripeEmulator = await startStripeEmulator({ rateLimit: false });
-  stripe = stripeEmulator.client();
-
-  const env = {
-    STRIPE_API_KEY: stripeEmulator.apiKey,
-    STRIPE_API_BASE: stripeEmulator.url,
-    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    STRIPE_MAX_NETWORK_RETRIES: '0',
-    DATAVERSE_URL: dataverse.url,
-    DATAVERSE_AUTH: 'none',
-    DATAVERSE_WEBHOOK_KEY: DATAVERSE_KEY,
-    DATAVERSE_WEBHOOK_HEADER: KEY_HEADER,
-    DATAVERSE_SERVICE_USER_ID: USERS.service.systemuserid,
-    REFUND_APPROVAL_THRESHOLD: String(THRESHOLD),
-    ADMIN_API_KEY: 'admin-api-key-e2e-0123456789',
-    SQLITE_PATH: path.join(dir, 'connector.db'),
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    WORKER_CONCURRENCY: '4',
-    WORKER_POLL_MS: '20',
-    RETRY_BASE_MS: '20',
-    RETRY_MAX_MS: '200',
-  };
-  // The Dataverse → Stripe handlers read their settings from the environment, as in production.
-  Object.assign(process.env, {
-    DATAVERSE_SERVICE_USER_ID: env.DATAVERSE_SERVICE_USER_ID,
-    REFUND_APPROVAL_THRESHOLD: env.REFUND_APPROVAL_THRESHOLD,
-  });
-  service = await startService(loadConfig(env, dir), { handlers: createSyncHandlers() });
-
-  stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: WEBHOOK_SECRET });
-  const auth = { type: 'HttpHeader' as const, headers: { [KEY_HEADER]: DATAVERSE_KEY } };
-  dataverse.registerWebhook({
-    table: 'stc_refundrequest',
-    message: 'Create',
-    url: `${service.url}/webhooks/dataverse`,
-    auth,
-    name: 'refund request created',
-  });
-  dataverse.registerWebhook({
+  world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLD: String(THRESHOLD) });
+  ({ dataverse, stripeEmulator, stripe, service } = world);
+  // The solution's steps: requests created, and their status changed.
+  world.registerStep({ table: 'stc_refundrequest', message: 'Create', name: 'refund request created' });
+  world.registerStep({
     table: 'stc_refundrequest',
     message: 'Update',
-    url: `${service.url}/webhooks/dataverse`,
-    auth,
-    filteringAttributes: ['stc_status'],
+    filteringAttributes: ['stc_status', 'stc_approvedby'],
     name: 'refund request status changed',
   });
-  // A second endpoint on the same step keeps a copy of what Dataverse sent, to deliver it again by hand.
+  // A second endpoint on the create message keeps a copy of what Dataverse sent, to deliver it again by hand.
   await startCopyEndpoint();
 }, 60_000);
 
 afterAll(async () => {
-  await service?.stop();
   await copyServer?.close();
-  await stripeEmulator?.close();
-  await dataverse?.close();
-  delete process.env.DATAVERSE_SERVICE_USER_ID;
-  delete process.env.REFUND_APPROVAL_THRESHOLD;
-  fs.rmSync(dir, { recursive: true, force: true });
+  await world?.close();
 });
 
-let copyServer: { close(): Promise<void> } | undefined;
 async function startCopyEndpoint(): Promise<void> {
   const http = await import('node:http');
   const server = http.createServer((req, res) => {
@@ -144,20 +85,6 @@ async function startCopyEndpoint(): Promise<void> {
   };
 }
 
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const paymentRow = (paymentIntentId: string) =>
   dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === paymentIntentId);
 const requestRow = (id: string) => dataverse.store.get('stc_refundrequests', id)!;
@@ -181,25 +108,8 @@ async function syncedPayment(amountMinor: number): Promise<{ paymentIntentId: st
   return { paymentIntentId: intent.id, rowId: String(row.stc_paymentid) };
 }
 
-async function asUser(
-  userId: string,
-  method: 'POST' | 'PATCH',
-  pathAndQuery: string,
-  body: unknown,
-): Promise<string | undefined> {
-  const res = await fetch(`${dataverse.url}${pathAndQuery}`, {
-    method,
-    headers: {
-      'Content-Type': 'application/json',
-      Accept: 'application/json',
-      MSCRMCallerID: userId,
-      ...(method === 'PATCH' ? { 'If-Match': '*' } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 400) throw new Error(`${method} ${pathAndQuery}: ${res.status} ${await res.text()}`);
-  return /\(([0-9a-f-]{36})\)$/i.exec(res.headers.get('odata-entityid') ?? '')?.[1];
-}
+const asUser = (userId: string, method: 'POST' | 'PATCH', pathAndQuery: string, body: unknown) =>
+  world.asUser(userId, method, pathAndQuery, body);
 
 const requestRefund = async (paymentRowId: string, amount: number) =>
   (await asUser(USERS.requester.systemuserid, 'POST', 'stc_refundrequests', {
