@@ -143,6 +143,8 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
   beforeEach(async () => {
     page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+    // Loopback only: anything the page tries to fetch from elsewhere is refused (and would show as broken).
+    await page.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
     harness.clearRequests();
   });
   afterEach(async () => page?.close());
@@ -169,7 +171,7 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
 
     // The platform calls updateView again and again; the payments are read once.
     await page.evaluate(() => {
-      const host = (window as unknown as { PcfHost: { rerender(): number } }).PcfHost;
+      const host = (globalThis as unknown as { PcfHost: { rerender(): number } }).PcfHost;
       for (let i = 0; i < 5; i++) host.rerender();
     });
     await rowB.waitFor();

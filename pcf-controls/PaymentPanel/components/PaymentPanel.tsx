@@ -145,7 +145,9 @@ function StatusCell({ payment, t }: { payment: PaymentView; t: Translate }) {
   return (
     <>
       <span className={`stc-status stc-status--${payment.status}`}>{payment.statusLabel}</span>
-      {payment.disputed && <span className="stc-badge stc-badge--dispute">{t('Payments_Disputed')}</span>}
+      {payment.disputed && payment.status !== 'disputed' && (
+        <span className="stc-badge stc-badge--dispute">{t('Payments_Disputed')}</span>
+      )}
       <ModeBadge payment={payment} t={t} />
     </>
   );

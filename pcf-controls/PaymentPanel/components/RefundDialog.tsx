@@ -91,7 +91,10 @@ export const RefundDialog = React.memo(function RefundDialog({
         <TextField
           label={t('Refund_Amount', payment.currency.toUpperCase())}
           value={amountText}
-          onChange={(_event, value) => setAmountText(value ?? '')}
+          onChange={(_event, value) => {
+            setAmountText(value ?? '');
+            setErrors((current) => ({ ...current, amount: undefined }));
+          }}
           errorMessage={say(errors.amount)}
           inputMode="decimal"
           autoComplete="off"

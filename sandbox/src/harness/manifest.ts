@@ -25,20 +25,26 @@ function attributes(tag: string): Record<string, string> {
   return found;
 }
 
+/** Reads an attribute by a computed name, so that `constructor` is typed as the attribute it is. */
+function attribute(found: Record<string, string>, name: string): string | undefined {
+  return found[name];
+}
+
 function tags(xml: string, name: string): Record<string, string>[] {
   return [...xml.matchAll(new RegExp(`<${name}\\s[^>]*>`, 'g'))].map((m) => attributes(m[0]));
 }
 
 export function parseControlManifest(xml: string): ControlManifestInfo {
   const control = tags(xml, 'control')[0];
-  if (!control?.namespace || !control.constructor) {
+  const constructorName = control ? attribute(control, 'constructor') : undefined;
+  if (!control?.namespace || !constructorName) {
     throw new Error(
       'ControlManifest.xml has no <control namespace=… constructor=…>: is this a built PCF control?',
     );
   }
   return {
     namespace: control.namespace,
-    constructor: control.constructor,
+    constructor: constructorName,
     properties: tags(xml, 'property').map((p) => ({
       name: p.name,
       ofType: p['of-type'],

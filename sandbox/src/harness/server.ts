@@ -5,10 +5,10 @@
  * emulator over HTTP. The Web API is served same-origin at `/api/data/v9.2/` (as Dataverse serves a form) and
  * forwarded to the emulator, which lets a test count every request a control makes.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { model as tableModel } from '@stc/solution';
 import { parseControlManifest, parseResx, type ControlManifestInfo } from './manifest';
 
@@ -70,7 +70,10 @@ const MIME: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.html': 'text/html; charset=utf-8',
+  '.woff': 'font/woff',
 };
+/** Fluent's icon font, served locally as the platform serves it (no CDN here). */
+const ICON_FONTS = join(dirname(require.resolve('@fluentui/font-icons-mdl2')), '..', 'fonts');
 
 /** The platform libraries, from node_modules, under the names the platform gives them. */
 const LIBRARIES: Record<string, string> = {
@@ -136,10 +139,11 @@ ${manifest.css.map((css) => `<link rel="stylesheet" href="/controls/${control}/$
 </head>
 <body>
 <main id="form-column" style="width:${Number.isFinite(width) ? width : 900}px"><div id="control"></div></main>
+<script>window.FabricConfig = { fontBaseUrl: "" };</script>
 <script src="/lib/react.js"></script>
 <script src="/lib/react-dom.js"></script>
 <script src="/lib/fluent.js"></script>
-<script>window.Reactv16 = window.React; window.FluentUIReactv8290 = window.FluentUIReact;</script>
+<script>window.Reactv16 = window.React; window.FluentUIReactv8290 = window.FluentUIReact; window.FluentUIReact.initializeIcons('/fonts/');</script>
 <script id="harness-config" type="application/json">${scriptJson(config)}</script>
 <script src="/lib/pcf-host.js"></script>
 <script src="/controls/${control}/bundle.js"></script>
@@ -195,6 +199,18 @@ ${manifest.css.map((css) => `<link rel="stylesheet" href="/controls/${control}/$
         const file = LIBRARIES[url.pathname.slice('/lib/'.length)];
         if (!file) throw new HttpProblem(404, 'no such library');
         return send(res, 200, MIME['.js'], await readFile(file));
+      }
+      if (url.pathname.startsWith('/fonts/')) {
+        // Fluent 8.29's UMD build names its font files with older hashes: serve the same subset (fabric-icons-N).
+        const subset = /^(fabric-icons(?:-\d+)?)-[0-9a-f]+\.woff$/.exec(basename(url.pathname))?.[1];
+        const file =
+          subset &&
+          (await readdir(ICON_FONTS)).find(
+            (name) =>
+              name.startsWith(`${subset}-`) && /^[0-9a-f]+\.woff$/.test(name.slice(subset.length + 1)),
+          );
+        if (!file) throw new HttpProblem(404, 'no such icon font');
+        return send(res, 200, MIME['.woff'], await readFile(join(ICON_FONTS, file)));
       }
       if (url.pathname.startsWith('/controls/')) {
         const file = normalize(

@@ -26,7 +26,6 @@
     7: 'Append',
     8: 'AppendTo',
   };
-  var FORMATTED = '@OData.Community.Display.V1.FormattedValue';
   var locale = config.languageId === 1031 ? 'de-DE' : 'en-US';
 
   function entitySet(logicalName) {
@@ -53,7 +52,7 @@
       var body = {};
       try {
         body = JSON.parse(text).error || {};
-      } catch (e) {
+      } catch {
         body = { message: text };
       }
       var error = new Error(body.message || 'HTTP ' + response.status);
