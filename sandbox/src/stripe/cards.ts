@@ -17,7 +17,11 @@ export interface TestCard {
   refundFails?: boolean;
 }
 
-const declined = (declineCode: string, message: string, code = 'card_declined') => ({ code, declineCode, message });
+const declined = (declineCode: string, message: string, code = 'card_declined') => ({
+  code,
+  declineCode,
+  message,
+});
 
 export const TEST_CARDS: Record<string, TestCard> = {
   pm_card_visa: { brand: 'visa', last4: '4242', funding: 'credit', country: 'US' },
@@ -35,51 +39,92 @@ export const TEST_CARDS: Record<string, TestCard> = {
   pm_card_jp: { brand: 'visa', last4: '0003', funding: 'credit', country: 'JP' },
   pm_card_bypassPending: { brand: 'visa', last4: '0077', funding: 'credit', country: 'US' },
   pm_card_chargeDeclined: {
-    brand: 'visa', last4: '0002', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '0002',
+    funding: 'credit',
+    country: 'US',
     decline: declined('generic_decline', 'Your card was declined.'),
   },
   pm_card_chargeDeclinedInsufficientFunds: {
-    brand: 'visa', last4: '9995', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '9995',
+    funding: 'credit',
+    country: 'US',
     decline: declined('insufficient_funds', 'Your card has insufficient funds.'),
   },
   pm_card_chargeDeclinedLostCard: {
-    brand: 'visa', last4: '9987', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '9987',
+    funding: 'credit',
+    country: 'US',
     decline: declined('lost_card', 'Your card was declined.'),
   },
   pm_card_chargeDeclinedStolenCard: {
-    brand: 'visa', last4: '9979', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '9979',
+    funding: 'credit',
+    country: 'US',
     decline: declined('stolen_card', 'Your card was declined.'),
   },
   pm_card_chargeDeclinedFraudulent: {
-    brand: 'visa', last4: '0019', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '0019',
+    funding: 'credit',
+    country: 'US',
     decline: declined('fraudulent', 'Your card was declined.'),
   },
   pm_card_chargeDeclinedExpiredCard: {
-    brand: 'visa', last4: '0069', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '0069',
+    funding: 'credit',
+    country: 'US',
     decline: declined('expired_card', 'Your card has expired.', 'expired_card'),
   },
   pm_card_chargeDeclinedIncorrectCvc: {
-    brand: 'visa', last4: '0127', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '0127',
+    funding: 'credit',
+    country: 'US',
     decline: declined('incorrect_cvc', "Your card's security code is incorrect.", 'incorrect_cvc'),
   },
   pm_card_chargeDeclinedProcessingError: {
-    brand: 'visa', last4: '0119', funding: 'credit', country: 'US',
-    decline: declined('processing_error', 'An error occurred while processing your card. Try again in a little bit.', 'processing_error'),
+    brand: 'visa',
+    last4: '0119',
+    funding: 'credit',
+    country: 'US',
+    decline: declined(
+      'processing_error',
+      'An error occurred while processing your card. Try again in a little bit.',
+      'processing_error',
+    ),
   },
   pm_card_chargeCustomerFail: {
-    brand: 'visa', last4: '0341', funding: 'credit', country: 'US', declineAfterAttach: true,
+    brand: 'visa',
+    last4: '0341',
+    funding: 'credit',
+    country: 'US',
+    declineAfterAttach: true,
     decline: declined('generic_decline', 'Your card was declined.'),
   },
   pm_card_createDispute: {
-    brand: 'visa', last4: '0259', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '0259',
+    funding: 'credit',
+    country: 'US',
     dispute: { reason: 'fraudulent', inquiry: false },
   },
   pm_card_createDisputeProductNotReceived: {
-    brand: 'visa', last4: '2685', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '2685',
+    funding: 'credit',
+    country: 'US',
     dispute: { reason: 'product_not_received', inquiry: false },
   },
   pm_card_createDisputeInquiry: {
-    brand: 'visa', last4: '1976', funding: 'credit', country: 'US',
+    brand: 'visa',
+    last4: '1976',
+    funding: 'credit',
+    country: 'US',
     dispute: { reason: 'general', inquiry: true },
   },
   pm_card_refundFail: { brand: 'visa', last4: '5126', funding: 'credit', country: 'US', refundFails: true },

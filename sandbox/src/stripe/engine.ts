@@ -2,6 +2,7 @@
  * The emulated Stripe account(s): state, the clock, and the event log. Resource modules change state through
  * it and record the events Stripe would send; the HTTP layer and the webhook sender only read from it.
  */
+import { cloneJson } from './clone';
 import { noSuchObject, noSuchReference } from './errors';
 import { newId, randomToken } from './ids';
 import { Scope, scopeKey, StripeObject } from './store';
@@ -49,6 +50,7 @@ export class StripeEngine {
   /** Every event of every scope, in the order they happened. */
   readonly eventLog: StripeEvent[] = [];
   private readonly listeners: EventListener[] = [];
+  private muted = 0;
 
   constructor(options: EngineOptions = {}) {
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
@@ -78,6 +80,16 @@ export class StripeEngine {
   /** A context for work that no API request started (test helpers, asynchronous follow-ups). */
   background(account: string | null = null, livemode = false): RequestContext {
     return { scope: this.scope(account, livemode), requestId: null, idempotencyKey: null };
+  }
+
+  /** Run `work` without recording events (bulk seeding of history that no endpoint should hear about). */
+  withoutEvents<T>(work: () => T): T {
+    this.muted++;
+    try {
+      return work();
+    } finally {
+      this.muted--;
+    }
   }
 
   onEvent(listener: EventListener): void {
@@ -119,10 +131,7 @@ export class StripeEngine {
       ...(ctx.scope.account ? { account: ctx.scope.account } : {}),
       api_version: this.apiVersion,
       created: this.now(),
-      data: {
-        object: structuredClone(object),
-        ...(previousAttributes ? { previous_attributes: previousAttributes } : {}),
-      },
+      data: null as unknown as StripeEvent['data'],
       livemode: ctx.scope.livemode,
       pending_webhooks: 0,
       request: options.automatic
@@ -130,6 +139,13 @@ export class StripeEngine {
         : { id: ctx.requestId, idempotency_key: ctx.idempotencyKey },
       type,
     };
+    if (this.muted > 0) return event;
+    // The snapshot is kept as JSON text and parsed on each read: events are the bulk of the emulator's memory,
+    // and text is more compact than the same object graph; it also cannot drift when the object changes later.
+    const snapshot = JSON.stringify(
+      previousAttributes ? { object, previous_attributes: previousAttributes } : { object },
+    );
+    Object.defineProperty(event, 'data', { enumerable: true, get: () => JSON.parse(snapshot) });
     ctx.scope.insert(event);
     this.eventLog.push(event);
     for (const listener of this.listeners) listener(event, ctx.scope);
@@ -138,7 +154,7 @@ export class StripeEngine {
 
   /** Apply `change` to `object` and return what the changed fields were before (`previous_attributes`). */
   change(object: StripeObject, change: (target: StripeObject) => void): Record<string, unknown> {
-    const before = structuredClone(object);
+    const before = cloneJson(object);
     change(object);
     return previousAttributes(before, object);
   }

@@ -2,11 +2,7 @@
  * Stripe's error model: every failure the emulator answers with is a StripeApiError, rendered as
  * `{ error: { type, code, message, param, doc_url, ... } }` with the HTTP status Stripe uses for it.
  */
-export type StripeErrorType =
-  | 'api_error'
-  | 'card_error'
-  | 'idempotency_error'
-  | 'invalid_request_error';
+export type StripeErrorType = 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error';
 
 export interface StripeErrorInit {
   status: number;
@@ -88,5 +84,12 @@ export function noSuchReference(objectType: string, id: string, param: string): 
 }
 
 export function unexpectedState(message: string, code = 'payment_intent_unexpected_state', param?: string) {
-  return new StripeApiError({ status: 400, type: 'invalid_request_error', code, message, param, replayable: true });
+  return new StripeApiError({
+    status: 400,
+    type: 'invalid_request_error',
+    code,
+    message,
+    param,
+    replayable: true,
+  });
 }

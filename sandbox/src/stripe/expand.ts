@@ -2,6 +2,7 @@
  * `expand[]`: replace an id with the object it names, along dotted paths such as
  * `latest_charge.balance_transaction` or, on lists, `data.balance_transaction`.
  */
+import { cloneJson } from './clone';
 import { invalidRequest } from './errors';
 import type { StripeObject } from './store';
 
@@ -25,7 +26,7 @@ function expandPath(node: unknown, segments: string[], fullPath: string, resolve
   if (typeof value === 'string') {
     const found = resolve(value);
     if (!found) throw notExpandable(fullPath, head);
-    value = structuredClone(found);
+    value = cloneJson(found);
     record[head] = value;
   } else if (value !== null && typeof value !== 'object') {
     throw notExpandable(fullPath, head);

@@ -2,11 +2,19 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+// Random bytes are drawn in blocks: one system call per id made the emulator's bulk paths slow.
+let pool = randomBytes(4096);
+let poolOffset = 0;
+
 /** Random base-62 text of the given length (ids, secrets, request ids). */
 export function randomToken(length: number): string {
-  const bytes = randomBytes(length);
+  if (poolOffset + length > pool.length) {
+    pool = randomBytes(Math.max(4096, length));
+    poolOffset = 0;
+  }
   let out = '';
-  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i] % 62];
+  for (let i = 0; i < length; i++) out += ALPHABET[pool[poolOffset + i] % 62];
+  poolOffset += length;
   return out;
 }
 

@@ -4,7 +4,7 @@
  */
 import { invalidRequest } from './errors';
 import { optionalInteger, optionalString, Params } from './params';
-import type { StripeObject } from './store';
+import { sequenceOf, type Scope, type StripeObject } from './store';
 
 export interface StripeList<T = StripeObject> {
   object: 'list';
@@ -14,7 +14,12 @@ export interface StripeList<T = StripeObject> {
 }
 
 /** `items` are in creation order (oldest first) and already filtered. */
-export function paginate<T extends { id: string }>(items: readonly T[], params: Params, url: string): StripeList<T> {
+export function paginate<T extends { id: string }>(
+  items: readonly T[],
+  params: Params,
+  url: string,
+  scope?: Scope,
+): StripeList<T> {
   const limit = optionalInteger(params, 'limit') ?? 10;
   if (limit < 1 || limit > 100) {
     throw invalidRequest(`Invalid limit: must be at least 1 and less than or equal to 100.`, 'limit');
@@ -22,22 +27,47 @@ export function paginate<T extends { id: string }>(items: readonly T[], params: 
   const startingAfter = optionalString(params, 'starting_after');
   const endingBefore = optionalString(params, 'ending_before');
   if (startingAfter && endingBefore) {
-    throw invalidRequest('You may only specify one of these parameters: ending_before, starting_after.', 'ending_before');
+    throw invalidRequest(
+      'You may only specify one of these parameters: ending_before, starting_after.',
+      'ending_before',
+    );
   }
   if (endingBefore) {
-    const cursor = indexOf(items, endingBefore, 'ending_before');
+    const cursor = indexOf(items, endingBefore, 'ending_before', scope);
     const from = cursor + 1;
     const to = Math.min(items.length, from + limit);
     return { object: 'list', data: items.slice(from, to).reverse(), has_more: to < items.length, url };
   }
-  const end = startingAfter ? indexOf(items, startingAfter, 'starting_after') : items.length;
+  const end = startingAfter ? indexOf(items, startingAfter, 'starting_after', scope) : items.length;
   const start = Math.max(0, end - limit);
   return { object: 'list', data: items.slice(start, end).reverse(), has_more: start > 0, url };
 }
 
-function indexOf(items: readonly { id: string }[], id: string, param: string): number {
+/**
+ * Position of the cursor object in the list. Objects of a scope carry their creation sequence, so a list in
+ * creation order is searched by halving (payouts list tens of thousands of transactions, page by page).
+ */
+function indexOf(items: readonly { id: string }[], id: string, param: string, scope?: Scope): number {
+  const cursor = scope?.find(id);
+  const target = cursor ? sequenceOf(cursor) : undefined;
+  if (target !== undefined) {
+    let low = 0;
+    let high = items.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const sequence = sequenceOf(items[middle]);
+      if (sequence === undefined) break;
+      if (sequence === target) return middle;
+      if (sequence < target) low = middle + 1;
+      else high = middle - 1;
+    }
+  }
   for (let i = items.length - 1; i >= 0; i--) if (items[i].id === id) return i;
-  throw invalidRequest(`The object '${id}' given as ${param} does not belong to this list.`, param, 'resource_missing');
+  throw invalidRequest(
+    `The object '${id}' given as ${param} does not belong to this list.`,
+    param,
+    'resource_missing',
+  );
 }
 
 type Range = { gt?: number; gte?: number; lt?: number; lte?: number };

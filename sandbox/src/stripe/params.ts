@@ -25,7 +25,11 @@ export function nullableString(params: Params, name: string): string | null | un
   return value === '' ? null : value;
 }
 
-export function optionalInteger(params: Params, name: string, min = Number.MIN_SAFE_INTEGER): number | undefined {
+export function optionalInteger(
+  params: Params,
+  name: string,
+  min = Number.MIN_SAFE_INTEGER,
+): number | undefined {
   const value = params[name];
   if (value === undefined || value === '') return undefined;
   const text = String(value);
@@ -96,7 +100,8 @@ export function mergeMetadata(
   }
   const result = { ...existing };
   for (const [key, value] of Object.entries(incoming as Params)) {
-    if (key.length > 40) throw invalidRequest(`Metadata keys can have up to 40 characters: ${key}`, `${name}[${key}]`);
+    if (key.length > 40)
+      throw invalidRequest(`Metadata keys can have up to 40 characters: ${key}`, `${name}[${key}]`);
     if (value === '' || value === null) {
       delete result[key];
       continue;

@@ -9,7 +9,10 @@ export class RateLimiter {
   private readonly perSecond: number;
   private readonly burst: number;
 
-  constructor(options: RateLimitOptions, private readonly clock: () => number = Date.now) {
+  constructor(
+    options: RateLimitOptions,
+    private readonly clock: () => number = Date.now,
+  ) {
     if (!(options.perSecond > 0)) throw new Error('rateLimit.perSecond must be a positive number');
     this.perSecond = options.perSecond;
     this.burst = options.burst ?? options.perSecond;

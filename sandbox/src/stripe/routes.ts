@@ -23,22 +23,41 @@ export interface Route {
   operation: Operation;
 }
 
-const get = (type: string): Operation => (engine, ctx, _params, path) => engine.get(ctx, type, path.id);
+const get =
+  (type: string): Operation =>
+  (engine, ctx, _params, path) =>
+    engine.get(ctx, type, path.id);
 
 export const ROUTES: Route[] = [
   // customers and payment methods
   { method: 'post', path: '/v1/customers', operation: (e, c, p) => customers.createCustomer(e, c, p) },
   { method: 'get', path: '/v1/customers/search', operation: (e, c, p) => customers.searchCustomers(e, c, p) },
   { method: 'get', path: '/v1/customers', operation: (e, c, p) => customers.listCustomers(e, c, p) },
-  { method: 'get', path: '/v1/customers/:id', operation: (e, c, _p, r) => customers.retrieveCustomer(e, c, r.id) },
-  { method: 'post', path: '/v1/customers/:id', operation: (e, c, p, r) => customers.updateCustomer(e, c, r.id, p) },
-  { method: 'delete', path: '/v1/customers/:id', operation: (e, c, _p, r) => customers.deleteCustomer(e, c, r.id) },
+  {
+    method: 'get',
+    path: '/v1/customers/:id',
+    operation: (e, c, _p, r) => customers.retrieveCustomer(e, c, r.id),
+  },
+  {
+    method: 'post',
+    path: '/v1/customers/:id',
+    operation: (e, c, p, r) => customers.updateCustomer(e, c, r.id, p),
+  },
+  {
+    method: 'delete',
+    path: '/v1/customers/:id',
+    operation: (e, c, _p, r) => customers.deleteCustomer(e, c, r.id),
+  },
   {
     method: 'get',
     path: '/v1/customers/:id/payment_methods',
     operation: (e, c, p, r) => customers.listPaymentMethods(e, c, p, r.id),
   },
-  { method: 'get', path: '/v1/payment_methods', operation: (e, c, p) => customers.listPaymentMethods(e, c, p) },
+  {
+    method: 'get',
+    path: '/v1/payment_methods',
+    operation: (e, c, p) => customers.listPaymentMethods(e, c, p),
+  },
   { method: 'get', path: '/v1/payment_methods/:id', operation: get('payment_method') },
   {
     method: 'post',
@@ -47,10 +66,22 @@ export const ROUTES: Route[] = [
   },
 
   // payments
-  { method: 'post', path: '/v1/payment_intents', operation: (e, c, p) => payments.createPaymentIntent(e, c, p) },
-  { method: 'get', path: '/v1/payment_intents', operation: (e, c, p) => payments.listPaymentIntents(e, c, p) },
+  {
+    method: 'post',
+    path: '/v1/payment_intents',
+    operation: (e, c, p) => payments.createPaymentIntent(e, c, p),
+  },
+  {
+    method: 'get',
+    path: '/v1/payment_intents',
+    operation: (e, c, p) => payments.listPaymentIntents(e, c, p),
+  },
   { method: 'get', path: '/v1/payment_intents/:id', operation: get('payment_intent') },
-  { method: 'post', path: '/v1/payment_intents/:id', operation: (e, c, p, r) => payments.updatePaymentIntent(e, c, r.id, p) },
+  {
+    method: 'post',
+    path: '/v1/payment_intents/:id',
+    operation: (e, c, p, r) => payments.updatePaymentIntent(e, c, r.id, p),
+  },
   {
     method: 'post',
     path: '/v1/payment_intents/:id/confirm',
@@ -68,34 +99,74 @@ export const ROUTES: Route[] = [
   },
   { method: 'get', path: '/v1/charges', operation: (e, c, p) => payments.listCharges(e, c, p) },
   { method: 'get', path: '/v1/charges/:id', operation: get('charge') },
-  { method: 'post', path: '/v1/charges/:id', operation: (e, c, p, r) => payments.updateCharge(e, c, r.id, p) },
-  { method: 'get', path: '/v1/charges/:id/refunds', operation: (e, c, p, r) => payments.listRefunds(e, c, p, r.id) },
+  {
+    method: 'post',
+    path: '/v1/charges/:id',
+    operation: (e, c, p, r) => payments.updateCharge(e, c, r.id, p),
+  },
+  {
+    method: 'get',
+    path: '/v1/charges/:id/refunds',
+    operation: (e, c, p, r) => payments.listRefunds(e, c, p, r.id),
+  },
   { method: 'post', path: '/v1/refunds', operation: (e, c, p) => payments.createRefund(e, c, p) },
   { method: 'get', path: '/v1/refunds', operation: (e, c, p) => payments.listRefunds(e, c, p) },
   { method: 'get', path: '/v1/refunds/:id', operation: get('refund') },
-  { method: 'post', path: '/v1/refunds/:id', operation: (e, c, p, r) => payments.updateRefund(e, c, r.id, p) },
-  { method: 'post', path: '/v1/refunds/:id/cancel', operation: (e, c, _p, r) => payments.cancelRefund(e, c, r.id) },
+  {
+    method: 'post',
+    path: '/v1/refunds/:id',
+    operation: (e, c, p, r) => payments.updateRefund(e, c, r.id, p),
+  },
+  {
+    method: 'post',
+    path: '/v1/refunds/:id/cancel',
+    operation: (e, c, _p, r) => payments.cancelRefund(e, c, r.id),
+  },
   { method: 'get', path: '/v1/disputes', operation: (e, c, p) => payments.listDisputes(e, c, p) },
   { method: 'get', path: '/v1/disputes/:id', operation: get('dispute') },
-  { method: 'post', path: '/v1/disputes/:id', operation: (e, c, p, r) => payments.updateDispute(e, c, r.id, p) },
-  { method: 'post', path: '/v1/disputes/:id/close', operation: (e, c, _p, r) => payments.closeDispute(e, c, r.id) },
+  {
+    method: 'post',
+    path: '/v1/disputes/:id',
+    operation: (e, c, p, r) => payments.updateDispute(e, c, r.id, p),
+  },
+  {
+    method: 'post',
+    path: '/v1/disputes/:id/close',
+    operation: (e, c, _p, r) => payments.closeDispute(e, c, r.id),
+  },
 
   // balance and payouts
   { method: 'get', path: '/v1/balance', operation: (e, c) => balance.retrieveBalance(e, c) },
-  { method: 'get', path: '/v1/balance_transactions', operation: (e, c, p) => balance.listBalanceTransactions(e, c, p) },
+  {
+    method: 'get',
+    path: '/v1/balance_transactions',
+    operation: (e, c, p) => balance.listBalanceTransactions(e, c, p),
+  },
   { method: 'get', path: '/v1/balance_transactions/:id', operation: get('balance_transaction') },
   { method: 'post', path: '/v1/payouts', operation: (e, c, p) => balance.createPayout(e, c, p) },
   { method: 'get', path: '/v1/payouts', operation: (e, c, p) => balance.listPayouts(e, c, p) },
   { method: 'get', path: '/v1/payouts/:id', operation: get('payout') },
   { method: 'post', path: '/v1/payouts/:id', operation: (e, c, p, r) => balance.updatePayout(e, c, r.id, p) },
-  { method: 'post', path: '/v1/payouts/:id/cancel', operation: (e, c, _p, r) => balance.cancelPayout(e, c, r.id) },
+  {
+    method: 'post',
+    path: '/v1/payouts/:id/cancel',
+    operation: (e, c, _p, r) => balance.cancelPayout(e, c, r.id),
+  },
 
   // billing
   { method: 'post', path: '/v1/products', operation: (e, c, p) => billing.createProduct(e, c, p) },
   { method: 'get', path: '/v1/products', operation: (e, c, p) => billing.listProducts(e, c, p) },
   { method: 'get', path: '/v1/products/:id', operation: get('product') },
-  { method: 'post', path: '/v1/products/:id', operation: (e, c, p, r) => billing.updateProduct(e, c, r.id, p) },
-  { method: 'delete', path: '/v1/products/:id', operation: (e, c, _p, r) => billing.deleteProduct(e, c, r.id) },
+  {
+    method: 'post',
+    path: '/v1/products/:id',
+    operation: (e, c, p, r) => billing.updateProduct(e, c, r.id, p),
+  },
+  {
+    method: 'delete',
+    path: '/v1/products/:id',
+    operation: (e, c, _p, r) => billing.deleteProduct(e, c, r.id),
+  },
   { method: 'post', path: '/v1/prices', operation: (e, c, p) => billing.createPrice(e, c, p) },
   { method: 'get', path: '/v1/prices', operation: (e, c, p) => billing.listPrices(e, c, p) },
   { method: 'get', path: '/v1/prices/:id', operation: get('price') },
@@ -103,21 +174,57 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/v1/subscriptions', operation: (e, c, p) => billing.createSubscription(e, c, p) },
   { method: 'get', path: '/v1/subscriptions', operation: (e, c, p) => billing.listSubscriptions(e, c, p) },
   { method: 'get', path: '/v1/subscriptions/:id', operation: get('subscription') },
-  { method: 'post', path: '/v1/subscriptions/:id', operation: (e, c, p, r) => billing.updateSubscription(e, c, r.id, p) },
-  { method: 'delete', path: '/v1/subscriptions/:id', operation: (e, c, p, r) => billing.cancelSubscription(e, c, r.id, p) },
+  {
+    method: 'post',
+    path: '/v1/subscriptions/:id',
+    operation: (e, c, p, r) => billing.updateSubscription(e, c, r.id, p),
+  },
+  {
+    method: 'delete',
+    path: '/v1/subscriptions/:id',
+    operation: (e, c, p, r) => billing.cancelSubscription(e, c, r.id, p),
+  },
   { method: 'post', path: '/v1/invoiceitems', operation: (e, c, p) => billing.createInvoiceItem(e, c, p) },
   { method: 'get', path: '/v1/invoiceitems', operation: (e, c, p) => billing.listInvoiceItems(e, c, p) },
   { method: 'get', path: '/v1/invoiceitems/:id', operation: get('invoiceitem') },
   { method: 'post', path: '/v1/invoices', operation: (e, c, p) => billing.createInvoice(e, c, p) },
   { method: 'get', path: '/v1/invoices', operation: (e, c, p) => billing.listInvoices(e, c, p) },
   { method: 'get', path: '/v1/invoices/:id', operation: get('invoice') },
-  { method: 'post', path: '/v1/invoices/:id', operation: (e, c, p, r) => billing.updateInvoice(e, c, r.id, p) },
-  { method: 'delete', path: '/v1/invoices/:id', operation: (e, c, _p, r) => billing.deleteInvoice(e, c, r.id) },
-  { method: 'get', path: '/v1/invoices/:id/lines', operation: (e, c, p, r) => billing.listInvoiceLines(e, c, r.id, p) },
-  { method: 'post', path: '/v1/invoices/:id/finalize', operation: (e, c, _p, r) => billing.finalizeInvoice(e, c, r.id) },
-  { method: 'post', path: '/v1/invoices/:id/pay', operation: (e, c, p, r) => billing.payInvoice(e, c, r.id, p) },
-  { method: 'post', path: '/v1/invoices/:id/void', operation: (e, c, _p, r) => billing.voidInvoice(e, c, r.id) },
-  { method: 'get', path: '/v1/invoice_payments', operation: (e, c, p) => billing.listInvoicePayments(e, c, p) },
+  {
+    method: 'post',
+    path: '/v1/invoices/:id',
+    operation: (e, c, p, r) => billing.updateInvoice(e, c, r.id, p),
+  },
+  {
+    method: 'delete',
+    path: '/v1/invoices/:id',
+    operation: (e, c, _p, r) => billing.deleteInvoice(e, c, r.id),
+  },
+  {
+    method: 'get',
+    path: '/v1/invoices/:id/lines',
+    operation: (e, c, p, r) => billing.listInvoiceLines(e, c, r.id, p),
+  },
+  {
+    method: 'post',
+    path: '/v1/invoices/:id/finalize',
+    operation: (e, c, _p, r) => billing.finalizeInvoice(e, c, r.id),
+  },
+  {
+    method: 'post',
+    path: '/v1/invoices/:id/pay',
+    operation: (e, c, p, r) => billing.payInvoice(e, c, r.id, p),
+  },
+  {
+    method: 'post',
+    path: '/v1/invoices/:id/void',
+    operation: (e, c, _p, r) => billing.voidInvoice(e, c, r.id),
+  },
+  {
+    method: 'get',
+    path: '/v1/invoice_payments',
+    operation: (e, c, p) => billing.listInvoicePayments(e, c, p),
+  },
   { method: 'get', path: '/v1/invoice_payments/:id', operation: get('invoice_payment') },
 
   // events
@@ -131,7 +238,11 @@ export const ROUTES: Route[] = [
     path: '/_emulator/payouts/automatic',
     operation: (e, c, p) => balance.createAutomaticPayout(e, c, optionalString(p, 'currency') ?? 'usd'),
   },
-  { method: 'post', path: '/_emulator/payouts/:id/pay', operation: (e, c, _p, r) => balance.payPayout(e, c, r.id) },
+  {
+    method: 'post',
+    path: '/_emulator/payouts/:id/pay',
+    operation: (e, c, _p, r) => balance.payPayout(e, c, r.id),
+  },
   {
     method: 'post',
     path: '/_emulator/payouts/:id/fail',

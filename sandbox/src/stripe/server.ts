@@ -2,6 +2,7 @@
  * The HTTP face of the emulator: authentication, Connect scoping, rate limiting, form/JSON bodies,
  * idempotency, `expand[]`, Stripe's error JSON and `Request-Id`. Operations themselves live in resources/.
  */
+import { cloneJson } from './clone';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
@@ -82,6 +83,23 @@ export interface TestHelpers {
   closeDispute(id: string, outcome: 'won' | 'lost', options?: AccountSelector): StripeObject;
   /** A subscription's period ends: the next invoice is created and paid (or fails). */
   renewSubscription(id: string, options?: AccountSelector): StripeObject;
+  /**
+   * Bulk history for load tests: `count` confirmed card payments (PaymentIntent, charge, balance transaction),
+   * made in-process. Without `events: true` they record no events and send no webhooks. Returns the
+   * PaymentIntent ids, oldest first.
+   */
+  seedPayments(options: SeedPaymentsOptions): string[];
+}
+
+export interface SeedPaymentsOptions extends AccountSelector {
+  count: number;
+  /** Smallest currency unit; a function gives each payment its own amount (default 1000 + i % 500). */
+  amount?: number | ((index: number) => number);
+  currency?: string;
+  /** Test card token (default `pm_card_visa`). */
+  paymentMethod?: string;
+  customer?: string;
+  events?: boolean;
 }
 
 const KEY_PATTERN = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
@@ -167,7 +185,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       const apiError =
         error instanceof StripeApiError
           ? error
-          : new StripeApiError({ status: 500, type: 'api_error', message: 'An unknown error occurred in the emulator.' });
+          : new StripeApiError({
+              status: 500,
+              type: 'api_error',
+              message: 'An unknown error occurred in the emulator.',
+            });
       if (!(error instanceof StripeApiError)) console.error('stripe emulator: unexpected error', error);
       ctx.status = apiError.status;
       ctx.type = 'application/json';
@@ -185,11 +207,13 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
           status: 429,
           type: 'invalid_request_error',
           code: 'rate_limit',
-          message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
+          message:
+            'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
         });
       }
       const params = await readParams(ctx);
-      const idempotencyKey = ctx.method === 'POST' || ctx.method === 'DELETE' ? ctx.get('Idempotency-Key') || null : null;
+      const idempotencyKey =
+        ctx.method === 'POST' || ctx.method === 'DELETE' ? ctx.get('Idempotency-Key') || null : null;
       const requestContext: RequestContext = { scope, requestId: ctx.state.requestId, idempotencyKey };
       const fingerprint = `${ctx.method} ${ctx.path} ${canonicalJson(params)}`;
       if (idempotencyKey) {
@@ -217,7 +241,12 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         body = JSON.stringify(error.toJSON(), null, 2);
       }
       if (idempotencyKey) {
-        idempotency.save(scope.key, idempotencyKey, { fingerprint, status, body, requestId: ctx.state.requestId });
+        idempotency.save(scope.key, idempotencyKey, {
+          fingerprint,
+          status,
+          body,
+          requestId: ctx.state.requestId,
+        });
       }
       ctx.status = status;
       ctx.type = 'application/json';
@@ -278,12 +307,33 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       createAutomaticPayout: (selector) =>
         balance.createAutomaticPayout(engine, background(selector), selector?.currency ?? 'usd'),
       payPayout: (id, selector) => balance.payPayout(engine, background(selector), id),
-      failPayout: (id, selector) => balance.failPayout(engine, background(selector), id, selector?.failureCode),
+      failPayout: (id, selector) =>
+        balance.failPayout(engine, background(selector), id, selector?.failureCode),
       closeDispute: (id, outcome, selector) => {
         const ctx = background(selector);
         return payments.closeDisputeAs(engine, ctx, engine.get(ctx, 'dispute', id), outcome);
       },
       renewSubscription: (id, selector) => billing.renewSubscription(engine, background(selector), id),
+      seedPayments: (seed) => {
+        const ctx = background(seed);
+        const amountOf =
+          typeof seed.amount === 'function'
+            ? seed.amount
+            : (i: number) => (seed.amount as number | undefined) ?? 1000 + (i % 500);
+        const create = (i: number) =>
+          payments.createPaymentIntent(engine, ctx, {
+            amount: String(amountOf(i)),
+            currency: seed.currency ?? 'usd',
+            payment_method: seed.paymentMethod ?? 'pm_card_visa',
+            confirm: 'true',
+            ...(seed.customer ? { customer: seed.customer } : {}),
+          }).id;
+        const ids: string[] = [];
+        for (let i = 0; i < seed.count; i++) {
+          ids.push(seed.events ? create(i) : engine.withoutEvents(() => create(i)));
+        }
+        return ids;
+      },
     },
     close: async () => {
       webhooks.close();
@@ -314,7 +364,7 @@ const QS_OPTIONS = { arrayLimit: 1000, depth: 10, parameterLimit: 10_000 };
 /** A copy of the result with `expand[]` applied, as JSON (a copy, so later changes never leak into it). */
 function render(result: unknown, paths: string[], resolve: (id: string) => StripeObject | undefined): string {
   if (paths.length === 0) return JSON.stringify(result, null, 2);
-  const copy = structuredClone(result) as Record<string, unknown>;
+  const copy = cloneJson(result) as Record<string, unknown>;
   expand(copy, paths, resolve);
   return JSON.stringify(copy, null, 2);
 }

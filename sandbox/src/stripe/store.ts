@@ -4,6 +4,14 @@
  */
 export type StripeObject = { id: string; object: string; [field: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+const SEQUENCE = Symbol('creation sequence');
+let nextSequence = 0;
+
+/** Creation order of a stored object (not serialised: symbol keys are invisible to JSON). */
+export function sequenceOf(object: object): number | undefined {
+  return (object as { [SEQUENCE]?: number })[SEQUENCE];
+}
+
 export class Scope {
   private readonly objects = new Map<string, StripeObject>();
   private readonly byType = new Map<string, StripeObject[]>();
@@ -32,6 +40,7 @@ export class Scope {
   }
 
   insert<T extends StripeObject>(object: T): T {
+    (object as { [SEQUENCE]?: number })[SEQUENCE] = ++nextSequence;
     this.objects.set(object.id, object);
     let list = this.byType.get(object.object);
     if (!list) this.byType.set(object.object, (list = []));

@@ -88,7 +88,11 @@ export function objectUrl(type: string, id: string): string | null {
 }
 
 /** The `Stripe-Signature` header for a payload, as Stripe computes it. */
-export function signatureHeader(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+export function signatureHeader(
+  payload: string,
+  secret: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): string {
   const signature = createHmac('sha256', secret).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
   return `t=${timestamp},v1=${signature}`;
 }
@@ -124,7 +128,9 @@ function seededRandom(seed: number): () => number {
 
 function typeEnabled(patterns: string[] | undefined, type: string): boolean {
   if (!patterns || patterns.length === 0) return true;
-  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
+  return patterns.some(
+    (p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))),
+  );
 }
 
 export class WebhookSender {
@@ -162,7 +168,16 @@ export class WebhookSender {
   private enqueue(event: StripeEvent, scope: Scope): void {
     if (!this.options || this.closed || !typeEnabled(this.options.enabledEvents, event.type)) return;
     event.pending_webhooks = 1;
-    this.queue.add({ event, scope, attempts: 0, nextAt: 0, duplicate: false, done: false, delivered: false, forced: false });
+    this.queue.add({
+      event,
+      scope,
+      attempts: 0,
+      nextAt: 0,
+      duplicate: false,
+      done: false,
+      delivered: false,
+      forced: false,
+    });
     if (this.options.autoDeliver !== false) this.kick();
   }
 
@@ -207,10 +222,13 @@ export class WebhookSender {
     let next = Infinity;
     for (const d of this.queue) if (!this.inFlight.has(d) && d.nextAt < next) next = d.nextAt;
     if (next === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.run();
-    }, Math.max(0, next - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.run();
+      },
+      Math.max(0, next - Date.now()),
+    );
     this.timer.unref();
   }
 
@@ -235,7 +253,11 @@ export class WebhookSender {
     });
   }
 
-  private async attempt(delivery: Delivery, options: WebhookOptions, controller: AbortController): Promise<void> {
+  private async attempt(
+    delivery: Delivery,
+    options: WebhookOptions,
+    controller: AbortController,
+  ): Promise<void> {
     const { event } = delivery;
     const body = JSON.stringify(options.payload === 'thin' ? thinNotification(event) : event, null, 2);
     const timeout = setTimeout(() => controller.abort(), options.timeoutMs ?? 10_000);
@@ -255,7 +277,13 @@ export class WebhookSender {
       status = response.status;
       await response.arrayBuffer().catch(() => undefined);
     } catch (caught) {
-      error = controller.signal.aborted ? 'timeout' : caught instanceof Error ? (caught.cause instanceof Error ? caught.cause.message : caught.message) : String(caught);
+      error = controller.signal.aborted
+        ? 'timeout'
+        : caught instanceof Error
+          ? caught.cause instanceof Error
+            ? caught.cause.message
+            : caught.message
+          : String(caught);
     } finally {
       clearTimeout(timeout);
     }
@@ -282,7 +310,15 @@ export class WebhookSender {
         event.pending_webhooks = Math.max(0, event.pending_webhooks - 1);
         const rate = options.duplicateRate ?? 0;
         if (rate > 0 && this.random() < rate) {
-          this.queue.add({ ...delivery, attempts: 0, nextAt: 0, duplicate: true, done: false, delivered: false, forced: options.autoDeliver === false });
+          this.queue.add({
+            ...delivery,
+            attempts: 0,
+            nextAt: 0,
+            duplicate: true,
+            done: false,
+            delivered: false,
+            forced: options.autoDeliver === false,
+          });
         }
       }
       return;
@@ -313,7 +349,9 @@ export class WebhookSender {
       }
     }
     this.run();
-    await this.until(() => round.every((d) => (d.done && !this.inFlight.has(d)) || d.attempts > before.get(d)!));
+    await this.until(() =>
+      round.every((d) => (d.done && !this.inFlight.has(d)) || d.attempts > before.get(d)!),
+    );
     const delivered = round.filter((d) => d.delivered).length;
     return { attempted: round.length, delivered, failed: round.length - delivered };
   }
@@ -328,7 +366,11 @@ export class WebhookSender {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`Webhook deliveries did not settle within ${timeoutMs} ms (${this.pendingCount} pending)`));
+        reject(
+          new Error(
+            `Webhook deliveries did not settle within ${timeoutMs} ms (${this.pendingCount} pending)`,
+          ),
+        );
       }, timeoutMs);
       const check = () => {
         if (!condition()) return;

@@ -12,7 +12,11 @@ async function raw(path: string, init: RequestInit & { key?: string | null } = {
   const headers = new Headers(init.headers);
   if (init.key !== null) headers.set('Authorization', `Bearer ${init.key ?? emulator.apiKey}`);
   const response = await fetch(`${emulator.url}${path}`, { ...init, headers });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as { error: Record<string, string> } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as { error: Record<string, string> },
+  };
 }
 
 describe('authentication', () => {
@@ -50,7 +54,9 @@ describe('errors', () => {
   });
 
   test('an unknown object is 404 resource_missing', async () => {
-    const error = (await stripe.customers.retrieve('cus_nope').catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    const error = (await stripe.customers
+      .retrieve('cus_nope')
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
     expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(error.statusCode).toBe(404);
     expect(error.code).toBe('resource_missing');
@@ -66,8 +72,14 @@ describe('errors', () => {
   });
 
   test('invalid parameters are 400 with the param', async () => {
-    await expect(stripe.customers.list({ limit: 500 })).rejects.toMatchObject({ statusCode: 400, param: 'limit' });
-    await expect(stripe.customers.list({ starting_after: 'cus_unknown' })).rejects.toMatchObject({ statusCode: 400, param: 'starting_after' });
+    await expect(stripe.customers.list({ limit: 500 })).rejects.toMatchObject({
+      statusCode: 400,
+      param: 'limit',
+    });
+    await expect(stripe.customers.list({ starting_after: 'cus_unknown' })).rejects.toMatchObject({
+      statusCode: 400,
+      param: 'starting_after',
+    });
   });
 
   test('every response carries a Request-Id the SDK exposes', async () => {
@@ -93,8 +105,12 @@ describe('idempotency', () => {
 
   test('a replayed card error keeps its 402 status and body', async () => {
     const params = { amount: 2000, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true };
-    const first = (await stripe.paymentIntents.create(params, { idempotencyKey: 'decline-1' }).catch((e) => e)) as Stripe.errors.StripeCardError;
-    const again = (await stripe.paymentIntents.create(params, { idempotencyKey: 'decline-1' }).catch((e) => e)) as Stripe.errors.StripeCardError;
+    const first = (await stripe.paymentIntents
+      .create(params, { idempotencyKey: 'decline-1' })
+      .catch((e) => e)) as Stripe.errors.StripeCardError;
+    const again = (await stripe.paymentIntents
+      .create(params, { idempotencyKey: 'decline-1' })
+      .catch((e) => e)) as Stripe.errors.StripeCardError;
     expect(again.statusCode).toBe(402);
     expect(again.payment_intent?.id).toBe(first.payment_intent?.id);
     expect((await stripe.paymentIntents.list()).data).toHaveLength(1);
@@ -112,7 +128,10 @@ describe('idempotency', () => {
 
   test('keys are per account: another connected account runs its own request', async () => {
     const platform = await stripe.customers.create({ email: 'x@example.com' }, { idempotencyKey: 'shared' });
-    const connected = await stripe.customers.create({ email: 'x@example.com' }, { idempotencyKey: 'shared', stripeAccount: 'acct_1Other' });
+    const connected = await stripe.customers.create(
+      { email: 'x@example.com' },
+      { idempotencyKey: 'shared', stripeAccount: 'acct_1Other' },
+    );
     expect(connected.id).not.toBe(platform.id);
   });
 });
@@ -122,7 +141,12 @@ describe('rate limiting', () => {
     emulator = await startStripeEmulator({ rateLimit: { perSecond: 5, burst: 5 } });
     stripe = emulator.client();
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => stripe.customers.list().then(() => 200, (e: Stripe.errors.StripeError) => e)),
+      Array.from({ length: 8 }, () =>
+        stripe.customers.list().then(
+          () => 200,
+          (e: Stripe.errors.StripeError) => e,
+        ),
+      ),
     );
     const limited = results.filter((r) => r !== 200) as Stripe.errors.StripeError[];
     expect(results.filter((r) => r === 200)).toHaveLength(5);
@@ -137,7 +161,9 @@ describe('rate limiting', () => {
     let now = Date.UTC(2026, 0, 1);
     emulator = await startStripeEmulator({ clock: () => now });
     const burst = async (count: number) => {
-      const statuses = await Promise.all(Array.from({ length: count }, () => raw('/v1/balance').then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: count }, () => raw('/v1/balance').then((r) => r.status)),
+      );
       return statuses.filter((s) => s === 429).length;
     };
     expect(await burst(30)).toBe(5);
@@ -158,20 +184,28 @@ describe('Connect', () => {
     expect((await connected.customers.list()).data.map((c) => c.id)).toEqual([theirs.id]);
     expect((await stripe.customers.list()).data.map((c) => c.id)).toEqual([ours.id]);
     await expect(stripe.customers.retrieve(theirs.id)).rejects.toMatchObject({ statusCode: 404 });
-    await expect(stripe.customers.retrieve(theirs.id, {}, { stripeAccount: 'acct_1Connected' })).resolves.toMatchObject({ id: theirs.id });
+    await expect(
+      stripe.customers.retrieve(theirs.id, {}, { stripeAccount: 'acct_1Connected' }),
+    ).resolves.toMatchObject({ id: theirs.id });
 
     const connectedEvents = emulator.eventsFor({ account: 'acct_1Connected' });
-    expect(connectedEvents.map((e) => [e.type, e.account])).toEqual([['customer.created', 'acct_1Connected']]);
+    expect(connectedEvents.map((e) => [e.type, e.account])).toEqual([
+      ['customer.created', 'acct_1Connected'],
+    ]);
     expect(emulator.eventsFor().every((e) => e.account === undefined)).toBe(true);
     expect((await connected.events.list()).data.map((e) => e.account)).toEqual(['acct_1Connected']);
   });
 
   test('a malformed or unknown account is refused', async () => {
-    await expect(stripe.customers.list({}, { stripeAccount: 'not-an-account' })).rejects.toMatchObject({ statusCode: 403 });
+    await expect(stripe.customers.list({}, { stripeAccount: 'not-an-account' })).rejects.toMatchObject({
+      statusCode: 403,
+    });
     await emulator.close();
     emulator = await startStripeEmulator({ rateLimit: false, connectedAccounts: ['acct_1Known'] });
     stripe = emulator.client();
-    await expect(stripe.customers.list({}, { stripeAccount: 'acct_1Known' })).resolves.toMatchObject({ object: 'list' });
+    await expect(stripe.customers.list({}, { stripeAccount: 'acct_1Known' })).resolves.toMatchObject({
+      object: 'list',
+    });
     await expect(stripe.customers.list({}, { stripeAccount: 'acct_1Unknown' })).rejects.toMatchObject({
       statusCode: 403,
       code: 'account_invalid',

@@ -21,15 +21,34 @@ describe('customers', () => {
       address: { line1: '510 Townsend St', city: 'San Francisco', country: 'US' },
       metadata: { crm_id: 'A-1' },
     });
-    expect(created).toMatchObject({ object: 'customer', email: 'jenny@example.com', metadata: { crm_id: 'A-1' } });
-    expect(created.address).toEqual({ city: 'San Francisco', country: 'US', line1: '510 Townsend St', line2: null, postal_code: null, state: null });
+    expect(created).toMatchObject({
+      object: 'customer',
+      email: 'jenny@example.com',
+      metadata: { crm_id: 'A-1' },
+    });
+    expect(created.address).toEqual({
+      city: 'San Francisco',
+      country: 'US',
+      line1: '510 Townsend St',
+      line2: null,
+      postal_code: null,
+      state: null,
+    });
     await stripe.customers.create({ email: 'other@example.com', name: 'Other' });
 
-    const updated = await stripe.customers.update(created.id, { name: 'Jenny R.', metadata: { crm_id: '' , tier: 'gold' }, description: '' });
+    const updated = await stripe.customers.update(created.id, {
+      name: 'Jenny R.',
+      metadata: { crm_id: '', tier: 'gold' },
+      description: '',
+    });
     expect(updated).toMatchObject({ name: 'Jenny R.', metadata: { tier: 'gold' }, description: null });
-    expect((await stripe.customers.retrieve(created.id)) as Stripe.Customer).toMatchObject({ name: 'Jenny R.' });
+    expect((await stripe.customers.retrieve(created.id)) as Stripe.Customer).toMatchObject({
+      name: 'Jenny R.',
+    });
 
-    expect((await stripe.customers.list({ email: 'jenny@example.com' })).data.map((c) => c.id)).toEqual([created.id]);
+    expect((await stripe.customers.list({ email: 'jenny@example.com' })).data.map((c) => c.id)).toEqual([
+      created.id,
+    ]);
     const found = await stripe.customers.search({ query: "email:'jenny@example.com'" });
     expect(found.data.map((c) => c.id)).toEqual([created.id]);
     expect((await stripe.customers.search({ query: "metadata['tier']:'gold'" })).data).toHaveLength(1);
@@ -39,7 +58,12 @@ describe('customers', () => {
     expect(deleted).toEqual(expect.objectContaining({ id: created.id, object: 'customer', deleted: true }));
     expect(await stripe.customers.retrieve(created.id)).toMatchObject({ deleted: true });
     expect((await stripe.customers.list()).data).toHaveLength(1);
-    expect(emulator.events.map((e) => e.type)).toEqual(['customer.created', 'customer.created', 'customer.updated', 'customer.deleted']);
+    expect(emulator.events.map((e) => e.type)).toEqual([
+      'customer.created',
+      'customer.created',
+      'customer.updated',
+      'customer.deleted',
+    ]);
   });
 
   test('customer list pages with auto-pagination', async () => {
@@ -51,9 +75,14 @@ describe('customers', () => {
   });
 
   test('a card that declines cannot be attached; an attachable one becomes the default', async () => {
-    await expect(stripe.customers.create({ payment_method: 'pm_card_chargeDeclined' })).rejects.toMatchObject({ statusCode: 402, code: 'card_declined' });
+    await expect(stripe.customers.create({ payment_method: 'pm_card_chargeDeclined' })).rejects.toMatchObject(
+      { statusCode: 402, code: 'card_declined' },
+    );
     expect((await stripe.customers.list()).data).toHaveLength(0);
-    const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
     const paymentMethodId = customer.invoice_settings.default_payment_method as string;
     expect(paymentMethodId).toMatch(/^pm_/);
     const methods = await stripe.customers.listPaymentMethods(customer.id);
@@ -64,25 +93,55 @@ describe('customers', () => {
 describe('billing', () => {
   async function plan(amount = 1500) {
     const product = await stripe.products.create({ name: 'Pro plan' });
-    const price = await stripe.prices.create({ product: product.id, unit_amount: amount, currency: 'usd', recurring: { interval: 'month' } });
+    const price = await stripe.prices.create({
+      product: product.id,
+      unit_amount: amount,
+      currency: 'usd',
+      recurring: { interval: 'month' },
+    });
     return { product, price };
   }
 
   test('a subscription bills its first invoice and becomes active, with Stripe’s events', async () => {
-    const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
     const { price } = await plan();
     const before = emulator.events.length;
-    const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id, quantity: 2 }], expand: ['latest_invoice'] });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id, quantity: 2 }],
+      expand: ['latest_invoice'],
+    });
     expect(subscription.status).toBe('active');
     const invoice = subscription.latest_invoice as Stripe.Invoice;
-    expect(invoice).toMatchObject({ status: 'paid', amount_due: 3000, amount_paid: 3000, billing_reason: 'subscription_create', customer: customer.id });
+    expect(invoice).toMatchObject({
+      status: 'paid',
+      amount_due: 3000,
+      amount_paid: 3000,
+      billing_reason: 'subscription_create',
+      customer: customer.id,
+    });
     expect(invoice.parent?.subscription_details?.subscription).toBe(subscription.id);
-    expect(invoice.lines.data[0]).toMatchObject({ amount: 3000, quantity: 2, pricing: { price_details: { price: price.id } } });
+    expect(invoice.lines.data[0]).toMatchObject({
+      amount: 3000,
+      quantity: 2,
+      pricing: { price_details: { price: price.id } },
+    });
     expect(invoice.number).toMatch(/^[A-Z0-9]{8}-0001$/);
     expect(typesAfter(before)).toEqual([
-      'customer.subscription.created', 'invoice.created', 'invoice.finalized',
-      'payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'charge.updated',
-      'invoice_payment.paid', 'invoice.paid', 'invoice.payment_succeeded', 'customer.subscription.updated',
+      'customer.subscription.created',
+      'invoice.created',
+      'invoice.finalized',
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'charge.updated',
+      'invoice_payment.paid',
+      'invoice.paid',
+      'invoice.payment_succeeded',
+      'customer.subscription.updated',
     ]);
     const paid = emulator.events.find((e) => e.type === 'invoice.paid')!;
     expect((paid.data.object as Stripe.Invoice).lines.data).toHaveLength(1);
@@ -92,7 +151,9 @@ describe('billing', () => {
 
     const renewal = emulator.events.length;
     emulator.testHelpers.renewSubscription(subscription.id);
-    expect(typesAfter(renewal)).toEqual(expect.arrayContaining(['invoice.created', 'invoice.paid', 'customer.subscription.updated']));
+    expect(typesAfter(renewal)).toEqual(
+      expect.arrayContaining(['invoice.created', 'invoice.paid', 'customer.subscription.updated']),
+    );
     const invoices = await stripe.invoices.list({ subscription: subscription.id });
     expect(invoices.data.map((i) => i.billing_reason)).toEqual(['subscription_cycle', 'subscription_create']);
 
@@ -100,17 +161,28 @@ describe('billing', () => {
     expect(canceled.status).toBe('canceled');
     expect(emulator.events.at(-1)!.type).toBe('customer.subscription.deleted');
     expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
-    expect((await stripe.subscriptions.list({ customer: customer.id, status: 'canceled' })).data).toHaveLength(1);
+    expect(
+      (await stripe.subscriptions.list({ customer: customer.id, status: 'canceled' })).data,
+    ).toHaveLength(1);
   });
 
   test('a declined renewal fails the invoice and makes the subscription past_due', async () => {
-    const customer = await stripe.customers.create({ payment_method: 'pm_card_chargeCustomerFail', invoice_settings: { default_payment_method: 'pm_card_chargeCustomerFail' } });
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_chargeCustomerFail',
+      invoice_settings: { default_payment_method: 'pm_card_chargeCustomerFail' },
+    });
     const { price } = await plan();
-    const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], trial_period_days: 7 });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      trial_period_days: 7,
+    });
     expect(subscription.status).toBe('trialing');
     const before = emulator.events.length;
     emulator.testHelpers.renewSubscription(subscription.id);
-    expect(typesAfter(before)).toEqual(expect.arrayContaining(['charge.failed', 'payment_intent.payment_failed', 'invoice.payment_failed']));
+    expect(typesAfter(before)).toEqual(
+      expect.arrayContaining(['charge.failed', 'payment_intent.payment_failed', 'invoice.payment_failed']),
+    );
     expect((await stripe.subscriptions.retrieve(subscription.id)).status).toBe('past_due');
     const [invoice] = (await stripe.invoices.list({ subscription: subscription.id, status: 'open' })).data;
     expect(invoice).toMatchObject({ attempt_count: 1, attempted: true, amount_paid: 0 });
@@ -119,8 +191,16 @@ describe('billing', () => {
   test('a one-off invoice from invoice items: create, finalize, pay', async () => {
     const customer = await stripe.customers.create({ payment_method: 'pm_card_visa' });
     const paymentMethod = (await stripe.customers.listPaymentMethods(customer.id)).data[0];
-    await stripe.invoiceItems.create({ customer: customer.id, amount: 2000, currency: 'usd', description: 'Consulting' });
-    const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include' });
+    await stripe.invoiceItems.create({
+      customer: customer.id,
+      amount: 2000,
+      currency: 'usd',
+      description: 'Consulting',
+    });
+    const draft = await stripe.invoices.create({
+      customer: customer.id,
+      pending_invoice_items_behavior: 'include',
+    });
     expect(draft).toMatchObject({ status: 'draft', total: 2000 });
     const finalized = await stripe.invoices.finalizeInvoice(draft.id);
     expect(finalized.status).toBe('open');
@@ -134,52 +214,120 @@ describe('billing', () => {
     const { product, price } = await plan(900);
     const oneOff = await stripe.prices.create({ product: product.id, unit_amount: 5000, currency: 'usd' });
     expect(oneOff.type).toBe('one_time');
-    expect((await stripe.prices.list({ product: product.id, type: 'recurring' })).data.map((p) => p.id)).toEqual([price.id]);
+    expect(
+      (await stripe.prices.list({ product: product.id, type: 'recurring' })).data.map((p) => p.id),
+    ).toEqual([price.id]);
     const archived = await stripe.prices.update(price.id, { active: false });
     expect(archived.active).toBe(false);
-    expect((await stripe.products.update(product.id, { default_price: oneOff.id })).default_price).toBe(oneOff.id);
-    expect(typesAfter(0)).toEqual(['product.created', 'price.created', 'price.created', 'price.updated', 'product.updated']);
+    expect((await stripe.products.update(product.id, { default_price: oneOff.id })).default_price).toBe(
+      oneOff.id,
+    );
+    expect(typesAfter(0)).toEqual([
+      'product.created',
+      'price.created',
+      'price.created',
+      'price.updated',
+      'product.updated',
+    ]);
   });
 });
 
 describe('payouts and balance transactions', () => {
   test('an automatic payout sweeps the balance; its transactions list by ?payout= and sum to it', async () => {
-    await stripe.paymentIntents.create({ amount: 10_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
-    const second = await stripe.paymentIntents.create({ amount: 5_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await stripe.paymentIntents.create({
+      amount: 10_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    const second = await stripe.paymentIntents.create({
+      amount: 5_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     await stripe.refunds.create({ payment_intent: second.id, amount: 1_000 });
-    await stripe.paymentIntents.create({ amount: 3_000, currency: 'usd', payment_method: 'pm_card_createDispute', confirm: true });
+    await stripe.paymentIntents.create({
+      amount: 3_000,
+      currency: 'usd',
+      payment_method: 'pm_card_createDispute',
+      confirm: true,
+    });
 
     const before = emulator.events.length;
     const payout = emulator.testHelpers.createAutomaticPayout();
     // (10000-320) + (5000-175) - 1000 + (3000-117) - (3000+1500) = 11888
-    expect(payout).toMatchObject({ amount: 11_888, automatic: true, status: 'pending', reconciliation_status: 'in_progress' });
+    expect(payout).toMatchObject({
+      amount: 11_888,
+      automatic: true,
+      status: 'pending',
+      reconciliation_status: 'in_progress',
+    });
     emulator.testHelpers.payPayout(payout.id);
     expect(typesAfter(before)).toEqual(['payout.created', 'payout.paid', 'payout.reconciliation_completed']);
-    expect(await stripe.payouts.retrieve(payout.id)).toMatchObject({ status: 'paid', reconciliation_status: 'completed' });
+    expect(await stripe.payouts.retrieve(payout.id)).toMatchObject({
+      status: 'paid',
+      reconciliation_status: 'completed',
+    });
 
     const transactions: Stripe.BalanceTransaction[] = [];
-    for await (const t of stripe.balanceTransactions.list({ payout: payout.id, limit: 2, expand: ['data.source'] })) transactions.push(t);
-    expect(transactions.map((t) => t.reporting_category)).toEqual(['payout', 'dispute', 'charge', 'refund', 'charge', 'charge']);
+    for await (const t of stripe.balanceTransactions.list({
+      payout: payout.id,
+      limit: 2,
+      expand: ['data.source'],
+    }))
+      transactions.push(t);
+    expect(transactions.map((t) => t.reporting_category)).toEqual([
+      'payout',
+      'dispute',
+      'charge',
+      'refund',
+      'charge',
+      'charge',
+    ]);
     const paidIn = transactions.filter((t) => t.type !== 'payout').reduce((sum, t) => sum + t.net, 0);
     expect(paidIn).toBe(payout.amount);
-    expect(transactions[0]).toMatchObject({ amount: -11_888, type: 'payout', source: expect.objectContaining({ id: payout.id }) });
+    expect(transactions[0]).toMatchObject({
+      amount: -11_888,
+      type: 'payout',
+      source: expect.objectContaining({ id: payout.id }),
+    });
     expect(transactions.every((t) => t.status === 'available')).toBe(true);
 
     // Everything was swept: the next automatic payout is empty, and new money starts a new one.
-    await stripe.paymentIntents.create({ amount: 2_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await stripe.paymentIntents.create({
+      amount: 2_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     const next = emulator.testHelpers.createAutomaticPayout();
     expect(next.amount).toBe(2_000 - 88);
     expect((await stripe.balanceTransactions.list({ payout: next.id })).data).toHaveLength(2);
   });
 
   test('a manual payout needs the balance, and lists and pages', async () => {
-    await expect(stripe.payouts.create({ amount: 100, currency: 'usd' })).rejects.toMatchObject({ statusCode: 400, code: 'balance_insufficient' });
-    await stripe.paymentIntents.create({ amount: 10_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await expect(stripe.payouts.create({ amount: 100, currency: 'usd' })).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'balance_insufficient',
+    });
+    await stripe.paymentIntents.create({
+      amount: 10_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     const a = await stripe.payouts.create({ amount: 1000, currency: 'usd', expand: ['balance_transaction'] });
-    expect(a).toMatchObject({ automatic: false, status: 'pending', balance_transaction: expect.objectContaining({ amount: -1000, type: 'payout' }) });
+    expect(a).toMatchObject({
+      automatic: false,
+      status: 'pending',
+      balance_transaction: expect.objectContaining({ amount: -1000, type: 'payout' }),
+    });
     const b = await stripe.payouts.create({ amount: 2000, currency: 'usd', metadata: { batch: '7' } });
     expect((await stripe.payouts.list({ limit: 1 })).data.map((p) => p.id)).toEqual([b.id]);
-    expect((await stripe.payouts.list({ limit: 1, starting_after: b.id })).data.map((p) => p.id)).toEqual([a.id]);
+    expect((await stripe.payouts.list({ limit: 1, starting_after: b.id })).data.map((p) => p.id)).toEqual([
+      a.id,
+    ]);
     emulator.testHelpers.failPayout(b.id);
     expect((await stripe.payouts.retrieve(b.id)).status).toBe('failed');
     const balance = await stripe.balance.retrieve();
@@ -188,7 +336,12 @@ describe('payouts and balance transactions', () => {
 
   test('balance transactions list by type and page through many', async () => {
     for (let i = 0; i < 12; i++) {
-      await stripe.paymentIntents.create({ amount: 1000 + i, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+      await stripe.paymentIntents.create({
+        amount: 1000 + i,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      });
     }
     const charges = await stripe.balanceTransactions.list({ type: 'charge', limit: 5 });
     expect(charges.data).toHaveLength(5);
@@ -197,5 +350,21 @@ describe('payouts and balance transactions', () => {
     let count = 0;
     for await (const _t of stripe.balanceTransactions.list({ limit: 5 })) count++;
     expect(count).toBe(12);
+  });
+});
+
+describe('bulk seeding for load tests', () => {
+  test('seedPayments makes settled payments without events, ready for an automatic payout', async () => {
+    const ids = emulator.testHelpers.seedPayments({ count: 250, amount: (i) => 1000 + i });
+    expect(ids).toHaveLength(250);
+    expect(emulator.events).toHaveLength(0);
+    const payout = emulator.testHelpers.createAutomaticPayout();
+    const fees = ids.reduce((sum, _id, i) => sum + Math.round((1000 + i) * 0.029) + 30, 0);
+    const gross = ids.reduce((sum, _id, i) => sum + 1000 + i, 0);
+    expect(payout.amount).toBe(gross - fees);
+    let count = 0;
+    for await (const _t of stripe.balanceTransactions.list({ payout: payout.id, limit: 100 })) count++;
+    expect(count).toBe(251);
+    expect((await stripe.paymentIntents.retrieve(ids[0])).status).toBe('succeeded');
   });
 });

@@ -9,7 +9,10 @@ import type { StripeEmulator } from '..';
 import { emulatorWithClient } from './harness';
 
 const FIXTURES = JSON.parse(
-  readFileSync(join(__dirname, '../../../../../shared/reference/stripe/openapi-fixtures/fixtures3.json'), 'utf8'),
+  readFileSync(
+    join(__dirname, '../../../../../shared/reference/stripe/openapi-fixtures/fixtures3.json'),
+    'utf8',
+  ),
 ).resources as Record<string, Record<string, unknown>>;
 
 const keys = (object: object) => Object.keys(object).sort();
@@ -21,7 +24,11 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
 
   beforeAll(async () => {
     ({ emulator, stripe } = await emulatorWithClient());
-    const customer = await stripe.customers.create({ email: 'shape@example.com', payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const customer = await stripe.customers.create({
+      email: 'shape@example.com',
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
     objects.customer = customer;
     const paymentIntent = await stripe.paymentIntents.create({
       amount: 2000,
@@ -33,25 +40,44 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
     objects.payment_intent = paymentIntent;
     const charge = await stripe.charges.retrieve(paymentIntent.latest_charge as string);
     objects.charge = charge;
-    objects.balance_transaction = await stripe.balanceTransactions.retrieve(charge.balance_transaction as string);
+    objects.balance_transaction = await stripe.balanceTransactions.retrieve(
+      charge.balance_transaction as string,
+    );
     objects.refund = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 100 });
     objects.dispute = (await stripe.disputes.list({ charge: charge.id })).data[0];
     objects.payment_method = await stripe.paymentMethods.retrieve(charge.payment_method as string);
     // The dispute took its amount and fee from the balance: pay something in before paying out.
-    await stripe.paymentIntents.create({ amount: 10_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await stripe.paymentIntents.create({
+      amount: 10_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     objects.payout = await stripe.payouts.create({ amount: 100, currency: 'usd' });
     const product = await stripe.products.create({ name: 'Plan' });
     objects.product = product;
-    const price = await stripe.prices.create({ product: product.id, unit_amount: 1500, currency: 'usd', recurring: { interval: 'month' } });
+    const price = await stripe.prices.create({
+      product: product.id,
+      unit_amount: 1500,
+      currency: 'usd',
+      recurring: { interval: 'month' },
+    });
     objects.price = price;
-    const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
     objects.subscription = subscription;
     objects.subscription_item = subscription.items.data[0];
     const invoice = await stripe.invoices.retrieve(subscription.latest_invoice as string);
     objects.invoice = invoice;
     objects.line_item = invoice.lines.data[0];
     objects.invoice_payment = (await stripe.invoicePayments.list({ invoice: invoice.id })).data[0];
-    objects.invoiceitem = await stripe.invoiceItems.create({ customer: customer.id, amount: 500, currency: 'usd' });
+    objects.invoiceitem = await stripe.invoiceItems.create({
+      customer: customer.id,
+      amount: 500,
+      currency: 'usd',
+    });
     objects.event = (await stripe.events.list({ limit: 1 })).data[0];
     objects.deleted_customer = await stripe.customers.del((await stripe.customers.create({})).id);
   });
@@ -59,9 +85,24 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
   afterAll(() => emulator.close());
 
   test.each([
-    'customer', 'payment_intent', 'charge', 'balance_transaction', 'refund', 'dispute', 'payment_method', 'payout',
-    'product', 'price', 'subscription', 'subscription_item', 'invoice', 'line_item', 'invoice_payment', 'invoiceitem',
-    'event', 'deleted_customer',
+    'customer',
+    'payment_intent',
+    'charge',
+    'balance_transaction',
+    'refund',
+    'dispute',
+    'payment_method',
+    'payout',
+    'product',
+    'price',
+    'subscription',
+    'subscription_item',
+    'invoice',
+    'line_item',
+    'invoice_payment',
+    'invoiceitem',
+    'event',
+    'deleted_customer',
   ])('%s has the fixture key set', (resource) => {
     expect(objects[resource]).toBeDefined();
     expect(keys(objects[resource])).toEqual(keys(FIXTURES[resource]));
@@ -69,12 +110,30 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
 
   test('ids carry Stripe prefixes and objects their type, mode and creation time', () => {
     const prefixes: Record<string, string> = {
-      customer: 'cus_', payment_intent: 'pi_', charge: 'ch_', balance_transaction: 'txn_', refund: 're_',
-      dispute: 'dp_', payment_method: 'pm_', payout: 'po_', product: 'prod_', price: 'price_', subscription: 'sub_',
-      subscription_item: 'si_', invoice: 'in_', line_item: 'il_', invoiceitem: 'ii_', event: 'evt_',
+      customer: 'cus_',
+      payment_intent: 'pi_',
+      charge: 'ch_',
+      balance_transaction: 'txn_',
+      refund: 're_',
+      dispute: 'dp_',
+      payment_method: 'pm_',
+      payout: 'po_',
+      product: 'prod_',
+      price: 'price_',
+      subscription: 'sub_',
+      subscription_item: 'si_',
+      invoice: 'in_',
+      line_item: 'il_',
+      invoiceitem: 'ii_',
+      event: 'evt_',
     };
     for (const [resource, prefix] of Object.entries(prefixes)) {
-      const object = objects[resource] as { id: string; object: string; created?: number; livemode?: boolean };
+      const object = objects[resource] as {
+        id: string;
+        object: string;
+        created?: number;
+        livemode?: boolean;
+      };
       expect(object.id.startsWith(prefix)).toBe(true);
       expect(object.object).toBe(resource);
       if ('livemode' in FIXTURES[resource]) expect(object.livemode).toBe(false);

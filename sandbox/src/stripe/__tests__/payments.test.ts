@@ -35,11 +35,29 @@ describe('payment intents', () => {
     expect(charge.payment_method_details?.card?.last4).toBe('4242');
     expect(charge.metadata).toEqual({ order: 'SO-1' });
     const transaction = charge.balance_transaction as Stripe.BalanceTransaction;
-    expect(transaction).toMatchObject({ amount: 2000, fee: 88, net: 1912, type: 'charge', reporting_category: 'charge', source: charge.id });
+    expect(transaction).toMatchObject({
+      amount: 2000,
+      fee: 88,
+      net: 1912,
+      type: 'charge',
+      reporting_category: 'charge',
+      source: charge.id,
+    });
     expect(transaction.fee_details).toEqual([
-      { amount: 88, application: null, currency: 'usd', description: 'Stripe processing fees', type: 'stripe_fee' },
+      {
+        amount: 88,
+        application: null,
+        currency: 'usd',
+        description: 'Stripe processing fees',
+        type: 'stripe_fee',
+      },
     ]);
-    expect(typesAfter(before)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'charge.updated']);
+    expect(typesAfter(before)).toEqual([
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'charge.updated',
+    ]);
     const chargeUpdated = emulator.events.at(-1)!;
     expect(chargeUpdated.data.previous_attributes).toEqual({ balance_transaction: null });
     expect(chargeUpdated.request).toEqual({ id: null, idempotency_key: null });
@@ -53,7 +71,13 @@ describe('payment intents', () => {
     ['pm_card_amex', 'amex', '8431'],
     ['pm_card_visa_debit', 'visa', '5556'],
   ])('%s charges a %s ending %s', async (token, brand, last4) => {
-    const paymentIntent = await stripe.paymentIntents.create({ amount: 1000, currency: 'eur', payment_method: token, confirm: true, expand: ['latest_charge'] });
+    const paymentIntent = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'eur',
+      payment_method: token,
+      confirm: true,
+      expand: ['latest_charge'],
+    });
     const charge = paymentIntent.latest_charge as Stripe.Charge;
     expect(charge.payment_method_details?.card).toMatchObject({ brand, last4 });
     expect(charge.currency).toBe('eur');
@@ -80,12 +104,27 @@ describe('payment intents', () => {
     expect(paymentIntent.status).toBe('requires_payment_method');
     expect(paymentIntent.last_payment_error?.code).toBe(code);
     const charge = await stripe.charges.retrieve((cardError.raw as { charge: string }).charge);
-    expect(charge).toMatchObject({ status: 'failed', paid: false, failure_code: code, balance_transaction: null });
-    expect(typesAfter(before)).toEqual(['payment_intent.created', 'charge.failed', 'payment_intent.payment_failed']);
+    expect(charge).toMatchObject({
+      status: 'failed',
+      paid: false,
+      failure_code: code,
+      balance_transaction: null,
+    });
+    expect(typesAfter(before)).toEqual([
+      'payment_intent.created',
+      'charge.failed',
+      'payment_intent.payment_failed',
+    ]);
   });
 
   test('manual capture authorizes, then captures part of the amount', async () => {
-    const authorized = await stripe.paymentIntents.create({ amount: 5000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const authorized = await stripe.paymentIntents.create({
+      amount: 5000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     expect(authorized.status).toBe('requires_capture');
     expect(authorized.amount_capturable).toBe(5000);
     const uncaptured = await stripe.charges.retrieve(authorized.latest_charge as string);
@@ -93,7 +132,9 @@ describe('payment intents', () => {
     const before = emulator.events.length;
     const captured = await stripe.paymentIntents.capture(authorized.id, { amount_to_capture: 4000 });
     expect(captured).toMatchObject({ status: 'succeeded', amount_received: 4000, amount_capturable: 0 });
-    const charge = await stripe.charges.retrieve(captured.latest_charge as string, { expand: ['balance_transaction'] });
+    const charge = await stripe.charges.retrieve(captured.latest_charge as string, {
+      expand: ['balance_transaction'],
+    });
     expect(charge.captured).toBe(true);
     expect((charge.balance_transaction as Stripe.BalanceTransaction).amount).toBe(4000);
     expect(typesAfter(before)).toEqual(['charge.captured', 'payment_intent.succeeded', 'charge.updated']);
@@ -110,7 +151,13 @@ describe('payment intents', () => {
     expect(updated.amount).toBe(1500);
     const confirmed = await stripe.paymentIntents.confirm(draft.id, { payment_method: 'pm_card_visa' });
     expect(confirmed.status).toBe('succeeded');
-    const held = await stripe.paymentIntents.create({ amount: 700, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await stripe.paymentIntents.create({
+      amount: 700,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     const canceled = await stripe.paymentIntents.cancel(held.id, { cancellation_reason: 'abandoned' });
     expect(canceled).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
     await expect(stripe.paymentIntents.cancel(confirmed.id)).rejects.toMatchObject({ statusCode: 400 });
@@ -123,13 +170,17 @@ describe('payment intents', () => {
       code: 'amount_too_small',
       param: 'amount',
     });
-    await expect(stripe.paymentIntents.create({ amount: 1000, currency: 'usd', customer: 'cus_missing' })).rejects.toMatchObject({
+    await expect(
+      stripe.paymentIntents.create({ amount: 1000, currency: 'usd', customer: 'cus_missing' }),
+    ).rejects.toMatchObject({
       statusCode: 400,
       code: 'resource_missing',
       param: 'customer',
       message: "No such customer: 'cus_missing'",
     });
-    await expect(stripe.paymentIntents.create({ currency: 'usd' } as Stripe.PaymentIntentCreateParams)).rejects.toMatchObject({
+    await expect(
+      stripe.paymentIntents.create({ currency: 'usd' } as Stripe.PaymentIntentCreateParams),
+    ).rejects.toMatchObject({
       statusCode: 400,
       code: 'parameter_missing',
       param: 'amount',
@@ -141,7 +192,12 @@ describe('charges', () => {
   test('retrieve, list by payment intent, paginate with starting_after and ending_before', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const pi = await stripe.paymentIntents.create({ amount: 1000 + i, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+      const pi = await stripe.paymentIntents.create({
+        amount: 1000 + i,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      });
       ids.push(pi.latest_charge as string);
     }
     const first = await stripe.charges.list({ limit: 2 });
@@ -159,15 +215,26 @@ describe('charges', () => {
     const all: string[] = [];
     for await (const charge of stripe.charges.list({ limit: 2 })) all.push(charge.id);
     expect(all).toEqual([...ids].reverse());
-    const onePi = await stripe.charges.list({ payment_intent: (await stripe.charges.retrieve(ids[2])).payment_intent as string });
+    const onePi = await stripe.charges.list({
+      payment_intent: (await stripe.charges.retrieve(ids[2])).payment_intent as string,
+    });
     expect(onePi.data.map((c) => c.id)).toEqual([ids[2]]);
     const expanded = await stripe.charges.list({ limit: 1, expand: ['data.balance_transaction'] });
-    expect((expanded.data[0].balance_transaction as Stripe.BalanceTransaction).object).toBe('balance_transaction');
+    expect((expanded.data[0].balance_transaction as Stripe.BalanceTransaction).object).toBe(
+      'balance_transaction',
+    );
   });
 
   test('a property that is not an id cannot be expanded', async () => {
-    const pi = await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
-    await expect(stripe.charges.retrieve(pi.latest_charge as string, { expand: ['amount'] })).rejects.toMatchObject({
+    const pi = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    await expect(
+      stripe.charges.retrieve(pi.latest_charge as string, { expand: ['amount'] }),
+    ).rejects.toMatchObject({
       statusCode: 400,
       message: 'This property cannot be expanded (amount).',
     });
@@ -176,10 +243,24 @@ describe('charges', () => {
 
 describe('refunds', () => {
   test('partial then full refunds, over-refund rejected, balance transactions negative', async () => {
-    const pi = await stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const pi = await stripe.paymentIntents.create({
+      amount: 3000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     const before = emulator.events.length;
-    const partial = await stripe.refunds.create({ payment_intent: pi.id, amount: 1000, reason: 'requested_by_customer' });
-    expect(partial).toMatchObject({ amount: 1000, status: 'succeeded', charge: pi.latest_charge, payment_intent: pi.id });
+    const partial = await stripe.refunds.create({
+      payment_intent: pi.id,
+      amount: 1000,
+      reason: 'requested_by_customer',
+    });
+    expect(partial).toMatchObject({
+      amount: 1000,
+      status: 'succeeded',
+      charge: pi.latest_charge,
+      payment_intent: pi.id,
+    });
     expect(typesAfter(before)).toEqual(['charge.refunded', 'refund.created']);
     const refundedEvent = emulator.events[before];
     expect(refundedEvent.data.previous_attributes).toMatchObject({ amount_refunded: 0 });
@@ -194,10 +275,19 @@ describe('refunds', () => {
     });
     const rest = await stripe.refunds.create({ charge: charge.id, expand: ['balance_transaction'] });
     expect(rest.amount).toBe(2000);
-    expect(rest.balance_transaction).toMatchObject({ amount: -2000, fee: 0, net: -2000, type: 'refund', reporting_category: 'refund', source: rest.id });
+    expect(rest.balance_transaction).toMatchObject({
+      amount: -2000,
+      fee: 0,
+      net: -2000,
+      type: 'refund',
+      reporting_category: 'refund',
+      source: rest.id,
+    });
     charge = await stripe.charges.retrieve(charge.id);
     expect(charge).toMatchObject({ amount_refunded: 3000, refunded: true });
-    await expect(stripe.refunds.create({ charge: charge.id })).rejects.toMatchObject({ code: 'charge_already_refunded' });
+    await expect(stripe.refunds.create({ charge: charge.id })).rejects.toMatchObject({
+      code: 'charge_already_refunded',
+    });
 
     const listed = await stripe.refunds.list({ payment_intent: pi.id });
     expect(listed.data.map((r) => r.id)).toEqual([rest.id, partial.id]);
@@ -208,10 +298,21 @@ describe('refunds', () => {
   });
 
   test('a refund of pm_card_refundFail succeeds, then fails and the money returns', async () => {
-    const pi = await stripe.paymentIntents.create({ amount: 1500, currency: 'usd', payment_method: 'pm_card_refundFail', confirm: true });
+    const pi = await stripe.paymentIntents.create({
+      amount: 1500,
+      currency: 'usd',
+      payment_method: 'pm_card_refundFail',
+      confirm: true,
+    });
     const before = emulator.events.length;
     const refund = await stripe.refunds.create({ payment_intent: pi.id });
-    expect(typesAfter(before)).toEqual(['charge.refunded', 'refund.created', 'charge.refund.updated', 'refund.updated', 'refund.failed']);
+    expect(typesAfter(before)).toEqual([
+      'charge.refunded',
+      'refund.created',
+      'charge.refund.updated',
+      'refund.updated',
+      'refund.failed',
+    ]);
     const failed = await stripe.refunds.retrieve(refund.id, { expand: ['failure_balance_transaction'] });
     expect(failed.status).toBe('failed');
     expect(failed.failure_balance_transaction).toMatchObject({ amount: 1500, type: 'refund_failure' });
@@ -221,30 +322,74 @@ describe('refunds', () => {
 describe('disputes', () => {
   test('pm_card_createDispute opens a dispute that withdraws funds; winning evidence reinstates them', async () => {
     const before = emulator.events.length;
-    const pi = await stripe.paymentIntents.create({ amount: 2500, currency: 'usd', payment_method: 'pm_card_createDispute', confirm: true });
+    const pi = await stripe.paymentIntents.create({
+      amount: 2500,
+      currency: 'usd',
+      payment_method: 'pm_card_createDispute',
+      confirm: true,
+    });
     expect(typesAfter(before)).toEqual([
-      'payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'charge.updated',
-      'charge.dispute.created', 'charge.dispute.funds_withdrawn',
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'charge.updated',
+      'charge.dispute.created',
+      'charge.dispute.funds_withdrawn',
     ]);
     const [dispute] = (await stripe.disputes.list({ payment_intent: pi.id })).data;
-    expect(dispute).toMatchObject({ amount: 2500, status: 'needs_response', reason: 'fraudulent', charge: pi.latest_charge });
-    expect(dispute.balance_transactions[0]).toMatchObject({ amount: -2500, fee: 1500, net: -4000, reporting_category: 'dispute', type: 'adjustment' });
+    expect(dispute).toMatchObject({
+      amount: 2500,
+      status: 'needs_response',
+      reason: 'fraudulent',
+      charge: pi.latest_charge,
+    });
+    expect(dispute.balance_transactions[0]).toMatchObject({
+      amount: -2500,
+      fee: 1500,
+      net: -4000,
+      reporting_category: 'dispute',
+      type: 'adjustment',
+    });
     expect((await stripe.charges.retrieve(pi.latest_charge as string)).disputed).toBe(true);
 
-    const staged = await stripe.disputes.update(dispute.id, { evidence: { customer_name: 'Jenny Rosen' }, submit: false });
+    const staged = await stripe.disputes.update(dispute.id, {
+      evidence: { customer_name: 'Jenny Rosen' },
+      submit: false,
+    });
     expect(staged.status).toBe('needs_response');
     expect(staged.evidence.customer_name).toBe('Jenny Rosen');
     const mark = emulator.events.length;
-    const won = await stripe.disputes.update(dispute.id, { evidence: { uncategorized_text: 'winning_evidence' } });
+    const won = await stripe.disputes.update(dispute.id, {
+      evidence: { uncategorized_text: 'winning_evidence' },
+    });
     expect(won.status).toBe('won');
-    expect(typesAfter(mark)).toEqual(['charge.dispute.updated', 'charge.dispute.closed', 'charge.dispute.funds_reinstated']);
-    expect(won.balance_transactions[1]).toMatchObject({ amount: 2500, fee: -1500, net: 4000, reporting_category: 'dispute_reversal' });
+    expect(typesAfter(mark)).toEqual([
+      'charge.dispute.updated',
+      'charge.dispute.closed',
+      'charge.dispute.funds_reinstated',
+    ]);
+    expect(won.balance_transactions[1]).toMatchObject({
+      amount: 2500,
+      fee: -1500,
+      net: 4000,
+      reporting_category: 'dispute_reversal',
+    });
     await expect(stripe.disputes.close(dispute.id)).rejects.toMatchObject({ statusCode: 400 });
   });
 
   test('closing a dispute accepts it as lost; the test helper decides others', async () => {
-    const first = await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_createDispute', confirm: true });
-    const second = await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_createDisputeProductNotReceived', confirm: true });
+    const first = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_createDispute',
+      confirm: true,
+    });
+    const second = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_createDisputeProductNotReceived',
+      confirm: true,
+    });
     const [a] = (await stripe.disputes.list({ payment_intent: first.id })).data;
     const [b] = (await stripe.disputes.list({ payment_intent: second.id })).data;
     expect((await stripe.disputes.close(a.id)).status).toBe('lost');
@@ -254,7 +399,12 @@ describe('disputes', () => {
   });
 
   test('an inquiry withdraws nothing and closes as warning_closed', async () => {
-    const pi = await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_createDisputeInquiry', confirm: true });
+    const pi = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_createDisputeInquiry',
+      confirm: true,
+    });
     const [dispute] = (await stripe.disputes.list({ payment_intent: pi.id })).data;
     expect(dispute.status).toBe('warning_needs_response');
     expect(dispute.balance_transactions).toEqual([]);

@@ -19,10 +19,22 @@ const fastRetry = { maxAttempts: 4, initialDelayMs: 20, factor: 2, maxDelayMs: 1
 
 describe('signed delivery', () => {
   test('each event arrives signed so that constructEvent accepts the raw body', async () => {
-    ({ emulator, stripe } = await emulatorWithClient({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET } }));
-    await stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET },
+    }));
+    await stripe.paymentIntents.create({
+      amount: 2000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     await emulator.waitForDeliveries();
-    expect(receiver.eventTypes()).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'charge.updated']);
+    expect(receiver.eventTypes()).toEqual([
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'charge.updated',
+    ]);
     for (const hook of receiver.received) {
       expect(hook.contentType).toMatch(/^application\/json/);
       expect(hook.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
@@ -32,9 +44,9 @@ describe('signed delivery', () => {
     }
     // A body changed in transit, or the wrong secret, does not verify.
     const [first] = receiver.received;
-    expect(() => stripe.webhooks.constructEvent(first.body.replace('2000', '2001'), first.signature, WEBHOOK_SECRET)).toThrow(
-      Stripe.errors.StripeSignatureVerificationError,
-    );
+    expect(() =>
+      stripe.webhooks.constructEvent(first.body.replace('2000', '2001'), first.signature, WEBHOOK_SECRET),
+    ).toThrow(Stripe.errors.StripeSignatureVerificationError);
     expect(() => stripe.webhooks.constructEvent(first.body, first.signature, 'whsec_other')).toThrow(
       Stripe.errors.StripeSignatureVerificationError,
     );
@@ -45,13 +57,21 @@ describe('signed delivery', () => {
 
   test('a failing endpoint is retried with backoff until it answers 2xx', async () => {
     receiver.respond = (_hook, index) => (index < 2 ? 500 : 200);
-    ({ emulator, stripe } = await emulatorWithClient({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET, retry: fastRetry } }));
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, retry: fastRetry },
+    }));
     const customer = await stripe.customers.create({ email: 'retry@example.com' });
     await emulator.waitForDeliveries();
     expect(receiver.received).toHaveLength(3);
-    expect(new Set(receiver.received.map((r) => JSON.parse(r.body).id))).toEqual(new Set([emulator.events[0].id]));
+    expect(new Set(receiver.received.map((r) => JSON.parse(r.body).id))).toEqual(
+      new Set([emulator.events[0].id]),
+    );
     const attempts = emulator.deliveries;
-    expect(attempts.map((a) => [a.attempt, a.ok, a.status])).toEqual([[1, false, 500], [2, false, 500], [3, true, 200]]);
+    expect(attempts.map((a) => [a.attempt, a.ok, a.status])).toEqual([
+      [1, false, 500],
+      [2, false, 500],
+      [3, true, 200],
+    ]);
     expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(35); // the second wait doubles the first
     const event = await stripe.events.retrieve(emulator.events[0].id);
     expect(event.pending_webhooks).toBe(0);
@@ -60,7 +80,9 @@ describe('signed delivery', () => {
 
   test('an endpoint that never answers 2xx leaves the event listed by delivery_success=false', async () => {
     receiver.respond = () => 503;
-    ({ emulator, stripe } = await emulatorWithClient({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET, retry: fastRetry } }));
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, retry: fastRetry },
+    }));
     await stripe.customers.create({ name: 'Never delivered' });
     await emulator.waitForDeliveries();
     expect(receiver.received).toHaveLength(4);
@@ -72,17 +94,29 @@ describe('signed delivery', () => {
   test('connection errors count as failures and are retried', async () => {
     const closedPort = receiver.url;
     await receiver.close();
-    ({ emulator, stripe } = await emulatorWithClient({ webhook: { url: closedPort, secret: WEBHOOK_SECRET, retry: { ...fastRetry, maxAttempts: 2 } } }));
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: closedPort, secret: WEBHOOK_SECRET, retry: { ...fastRetry, maxAttempts: 2 } },
+    }));
     await stripe.customers.create({});
     await emulator.waitForDeliveries();
-    expect(emulator.deliveries.map((d) => [d.ok, d.status])).toEqual([[false, null], [false, null]]);
+    expect(emulator.deliveries.map((d) => [d.ok, d.status])).toEqual([
+      [false, null],
+      [false, null],
+    ]);
     expect(emulator.deliveries[0].error).toMatch(/ECONNREFUSED|fetch failed/);
     receiver = await new WebhookReceiver().start();
   });
 
   test('shuffled and duplicated delivery still delivers every event at least once', async () => {
     ({ emulator, stripe } = await emulatorWithClient({
-      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, shuffle: true, duplicateRate: 0.5, seed: 7, autoDeliver: false },
+      webhook: {
+        url: receiver.url,
+        secret: WEBHOOK_SECRET,
+        shuffle: true,
+        duplicateRate: 0.5,
+        seed: 7,
+        autoDeliver: false,
+      },
     }));
     for (let i = 0; i < 12; i++) await stripe.customers.create({ name: `Customer ${i}` });
     const created = emulator.events.map((e) => e.id);
@@ -101,7 +135,11 @@ describe('signed delivery', () => {
   test('deliverPending skips the backoff wait of a failed delivery', async () => {
     receiver.respond = (_hook, index) => (index === 0 ? 500 : 200);
     ({ emulator, stripe } = await emulatorWithClient({
-      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, retry: { initialDelayMs: 60_000, maxAttempts: 5 } },
+      webhook: {
+        url: receiver.url,
+        secret: WEBHOOK_SECRET,
+        retry: { initialDelayMs: 60_000, maxAttempts: 5 },
+      },
     }));
     await stripe.customers.create({});
     await waitFor(() => emulator.deliveries.length === 1);
@@ -113,7 +151,12 @@ describe('signed delivery', () => {
     ({ emulator, stripe } = await emulatorWithClient());
     await stripe.customers.create({ name: 'before any endpoint' });
     emulator.setWebhook({ url: receiver.url, secret: WEBHOOK_SECRET, enabledEvents: ['payment_intent.*'] });
-    await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     await emulator.waitForDeliveries();
     expect(receiver.eventTypes()).toEqual(['payment_intent.created', 'payment_intent.succeeded']);
   });
@@ -127,22 +170,36 @@ describe('Events API', () => {
   test('filters by type, wildcard, types[] and created; updates carry previous_attributes', async () => {
     const customer = await stripe.customers.create({ email: 'old@example.com' });
     await stripe.customers.update(customer.id, { email: 'new@example.com', metadata: { crm: '42' } });
-    await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     await stripe.customers.del(customer.id);
 
     const updated = await stripe.events.list({ type: 'customer.updated' });
     expect(updated.data).toHaveLength(1);
-    expect(updated.data[0].data.previous_attributes).toEqual({ email: 'old@example.com', metadata: { crm: null } });
+    expect(updated.data[0].data.previous_attributes).toEqual({
+      email: 'old@example.com',
+      metadata: { crm: null },
+    });
     expect((updated.data[0].data.object as Stripe.Customer).email).toBe('new@example.com');
 
     const customerEvents = await stripe.events.list({ type: 'customer.*' });
-    expect(customerEvents.data.map((e) => e.type)).toEqual(['customer.deleted', 'customer.updated', 'customer.created']);
+    expect(customerEvents.data.map((e) => e.type)).toEqual([
+      'customer.deleted',
+      'customer.updated',
+      'customer.created',
+    ]);
     const some = await stripe.events.list({ types: ['charge.succeeded', 'customer.deleted'] });
     expect(some.data.map((e) => e.type)).toEqual(['customer.deleted', 'charge.succeeded']);
     const all = await stripe.events.list({ limit: 100 });
     const created = all.data[0].created;
     expect((await stripe.events.list({ created: { gt: created } })).data).toHaveLength(0);
-    expect((await stripe.events.list({ created: { gte: created }, limit: 100 })).data.length).toBe(all.data.length);
+    expect((await stripe.events.list({ created: { gte: created }, limit: 100 })).data.length).toBe(
+      all.data.length,
+    );
     const event = await stripe.events.retrieve(all.data[2].id);
     expect(event).toMatchObject({ object: 'event', livemode: false, type: all.data[2].type });
     await expect(stripe.events.retrieve('evt_missing')).rejects.toMatchObject({ statusCode: 404 });
@@ -151,12 +208,18 @@ describe('Events API', () => {
 
 describe('thin (v2) event notifications', () => {
   test('parseEventNotification verifies the notification and fetches the event and the related object', async () => {
-    ({ emulator, stripe } = await emulatorWithClient({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET, payload: 'thin' } }));
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, payload: 'thin' },
+    }));
     const customer = await stripe.customers.create({ email: 'thin@example.com' });
     await emulator.waitForDeliveries();
     const [hook] = receiver.received;
     const notification = stripe.parseEventNotification(hook.body, hook.signature, WEBHOOK_SECRET);
-    expect(notification).toMatchObject({ object: 'v2.core.event', type: 'customer.created', related_object: { id: customer.id, type: 'customer' } });
+    expect(notification).toMatchObject({
+      object: 'v2.core.event',
+      type: 'customer.created',
+      related_object: { id: customer.id, type: 'customer' },
+    });
     // v1 event types are not in the SDK's typed union of v2 notifications: read it as the untyped kind.
     const untyped = notification as unknown as { fetchRelatedObject(): Promise<unknown> };
     const related = (await untyped.fetchRelatedObject()) as Stripe.Customer;

@@ -63,10 +63,22 @@ export function createBalanceTransaction(
 /** Stripe's card processing fee for a charge of `amount`. */
 export function processingFee(engine: StripeEngine, amount: number, currencyCode: string): FeeDetail[] {
   const fee = Math.round((amount * engine.fees.percent) / 100) + engine.fees.fixed;
-  return [{ amount: fee, application: null, currency: currencyCode, description: 'Stripe processing fees', type: 'stripe_fee' }];
+  return [
+    {
+      amount: fee,
+      application: null,
+      currency: currencyCode,
+      description: 'Stripe processing fees',
+      type: 'stripe_fee',
+    },
+  ];
 }
 
-export function listBalanceTransactions(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
+export function listBalanceTransactions(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+): StripeList {
   const payoutId = optionalString(params, 'payout');
   const type = optionalString(params, 'type');
   const source = optionalString(params, 'source');
@@ -88,7 +100,7 @@ export function listBalanceTransactions(engine: StripeEngine, ctx: RequestContex
         (!created || created(t.created)),
     );
   }
-  return paginate(items, params, '/v1/balance_transactions');
+  return paginate(items, params, '/v1/balance_transactions', ctx.scope);
 }
 
 export function retrieveBalance(engine: StripeEngine, ctx: RequestContext): StripeObject {
@@ -129,7 +141,15 @@ function balanceOf(scope: Scope, currencyCode: string): number {
 function newPayout(
   engine: StripeEngine,
   ctx: RequestContext,
-  init: { amount: number; currency: string; automatic: boolean; description: string | null; metadata: Record<string, string>; method: string; statementDescriptor: string | null },
+  init: {
+    amount: number;
+    currency: string;
+    automatic: boolean;
+    description: string | null;
+    metadata: Record<string, string>;
+    method: string;
+    statementDescriptor: string | null;
+  },
 ): StripeObject {
   const created = engine.now();
   const payout: StripeObject = {
@@ -201,7 +221,12 @@ export function createPayout(engine: StripeEngine, ctx: RequestContext, params: 
   return payout;
 }
 
-export function updatePayout(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updatePayout(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const payout = engine.get(ctx, 'payout', id);
   engine.update(ctx, payout, (p) => void (p.metadata = mergeMetadata(p.metadata, params)), 'payout.updated');
   return payout;
@@ -210,7 +235,11 @@ export function updatePayout(engine: StripeEngine, ctx: RequestContext, id: stri
 export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const payout = engine.get(ctx, 'payout', id);
   if (payout.status !== 'pending') {
-    throw invalidRequest(`Payouts can only be canceled while they are pending.`, undefined, 'payout_not_cancelable');
+    throw invalidRequest(
+      `Payouts can only be canceled while they are pending.`,
+      undefined,
+      'payout_not_cancelable',
+    );
   }
   const reversal = createBalanceTransaction(engine, ctx.scope, {
     amount: payout.amount,
@@ -220,10 +249,16 @@ export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: stri
     source: payout.id,
     description: 'Cancellation of payout',
   });
-  engine.update(ctx, payout, (p) => {
-    p.status = 'canceled';
-    p.failure_balance_transaction = reversal.id;
-  }, 'payout.canceled', { always: true });
+  engine.update(
+    ctx,
+    payout,
+    (p) => {
+      p.status = 'canceled';
+      p.failure_balance_transaction = reversal.id;
+    },
+    'payout.canceled',
+    { always: true },
+  );
   return payout;
 }
 
@@ -233,14 +268,18 @@ export function listPayouts(engine: StripeEngine, ctx: RequestContext, params: P
   const items = ctx.scope
     .all('payout')
     .filter((p) => (!status || p.status === status) && (!created || created(p.created)));
-  return paginate(items, params, '/v1/payouts');
+  return paginate(items, params, '/v1/payouts', ctx.scope);
 }
 
 /**
  * Test helper: the automatic payout Stripe would make now, sweeping every balance transaction of the currency
  * not yet paid out. Listing `/v1/balance_transactions?payout=po_…` then returns them (and the payout's own).
  */
-export function createAutomaticPayout(engine: StripeEngine, ctx: RequestContext, currencyCode = 'usd'): StripeObject {
+export function createAutomaticPayout(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  currencyCode = 'usd',
+): StripeObject {
   const unpaid = ctx.scope.unpaidTransactions.get(currencyCode) ?? [];
   ctx.scope.unpaidTransactions.set(currencyCode, []);
   const amount = unpaid.reduce((sum, t) => sum + t.net, 0);
@@ -267,22 +306,39 @@ export function payPayout(engine: StripeEngine, ctx: RequestContext, id: string)
     throw invalidRequest(`Payout ${id} is ${payout.status}; only a pending payout can be paid.`, 'payout');
   }
   for (const transaction of ctx.scope.payoutTransactions.get(id) ?? []) transaction.status = 'available';
-  engine.update(ctx, payout, (p) => {
-    p.status = 'paid';
-    p.arrival_date = Math.min(p.arrival_date, engine.now());
-    p.trace_id = { status: 'supported', value: `TRACE${id.slice(-10).toUpperCase()}` };
-  }, 'payout.paid', { automatic: true, always: true });
+  engine.update(
+    ctx,
+    payout,
+    (p) => {
+      p.status = 'paid';
+      p.arrival_date = Math.min(p.arrival_date, engine.now());
+      p.trace_id = { status: 'supported', value: `TRACE${id.slice(-10).toUpperCase()}` };
+    },
+    'payout.paid',
+    { automatic: true, always: true },
+  );
   if (payout.automatic) {
-    engine.update(ctx, payout, (p) => void (p.reconciliation_status = 'completed'), 'payout.reconciliation_completed', {
-      automatic: true,
-      always: true,
-    });
+    engine.update(
+      ctx,
+      payout,
+      (p) => void (p.reconciliation_status = 'completed'),
+      'payout.reconciliation_completed',
+      {
+        automatic: true,
+        always: true,
+      },
+    );
   }
   return payout;
 }
 
 /** Test helper: the bank returned the payout; the money goes back to the balance. */
-export function failPayout(engine: StripeEngine, ctx: RequestContext, id: string, failureCode = 'account_closed'): StripeObject {
+export function failPayout(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  failureCode = 'account_closed',
+): StripeObject {
   const payout = engine.get(ctx, 'payout', id);
   const reversal = createBalanceTransaction(engine, ctx.scope, {
     amount: payout.amount,
@@ -292,11 +348,17 @@ export function failPayout(engine: StripeEngine, ctx: RequestContext, id: string
     source: payout.id,
     description: 'Payout failure',
   });
-  engine.update(ctx, payout, (p) => {
-    p.status = 'failed';
-    p.failure_balance_transaction = reversal.id;
-    p.failure_code = failureCode;
-    p.failure_message = 'The bank account has been closed.';
-  }, 'payout.failed', { automatic: true, always: true });
+  engine.update(
+    ctx,
+    payout,
+    (p) => {
+      p.status = 'failed';
+      p.failure_balance_transaction = reversal.id;
+      p.failure_code = failureCode;
+      p.failure_message = 'The bank account has been closed.';
+    },
+    'payout.failed',
+    { automatic: true, always: true },
+  );
   return payout;
 }

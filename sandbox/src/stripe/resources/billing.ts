@@ -2,6 +2,7 @@
  * Stripe Billing, enough for the connector's flows: products, prices, subscriptions, invoice items, invoices
  * (finalize, pay, void) and invoice payments, with `customer.subscription.*` and `invoice.*` events.
  */
+import { cloneJson } from '../clone';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError } from '../errors';
 import { createdFilter, paginate, StripeList } from '../list';
@@ -46,7 +47,8 @@ export function createProduct(engine: StripeEngine, ctx: RequestContext, params:
     updated: created,
     url: nullableString(params, 'url') ?? null,
   };
-  if (ctx.scope.find(product.id)) throw invalidRequest(`Product already exists.`, 'id', 'resource_already_exists');
+  if (ctx.scope.find(product.id))
+    throw invalidRequest(`Product already exists.`, 'id', 'resource_already_exists');
   ctx.scope.insert(product);
   engine.emit(ctx, 'product.created', product);
   const defaultPriceData = optionalObject(params, 'default_price_data');
@@ -57,20 +59,30 @@ export function createProduct(engine: StripeEngine, ctx: RequestContext, params:
   return product;
 }
 
-export function updateProduct(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateProduct(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const product = engine.get(ctx, 'product', id);
   const defaultPrice = optionalString(params, 'default_price');
   if (defaultPrice) engine.reference(ctx, 'price', defaultPrice, 'default_price');
-  engine.update(ctx, product, (p) => {
-    const name = optionalString(params, 'name');
-    if (name) p.name = name;
-    const description = nullableString(params, 'description');
-    if (description !== undefined) p.description = description;
-    const active = optionalBoolean(params, 'active');
-    if (active !== undefined) p.active = active;
-    if (defaultPrice) p.default_price = defaultPrice;
-    p.metadata = mergeMetadata(p.metadata, params);
-  }, 'product.updated');
+  engine.update(
+    ctx,
+    product,
+    (p) => {
+      const name = optionalString(params, 'name');
+      if (name) p.name = name;
+      const description = nullableString(params, 'description');
+      if (description !== undefined) p.description = description;
+      const active = optionalBoolean(params, 'active');
+      if (active !== undefined) p.active = active;
+      if (defaultPrice) p.default_price = defaultPrice;
+      p.metadata = mergeMetadata(p.metadata, params);
+    },
+    'product.updated',
+  );
   product.updated = engine.now();
   return product;
 }
@@ -78,7 +90,11 @@ export function updateProduct(engine: StripeEngine, ctx: RequestContext, id: str
 export function deleteProduct(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const product = engine.get(ctx, 'product', id);
   if (ctx.scope.all('price').some((p) => p.product === id)) {
-    throw invalidRequest('This product cannot be deleted because it has one or more user-created prices.', undefined, 'product_has_prices');
+    throw invalidRequest(
+      'This product cannot be deleted because it has one or more user-created prices.',
+      undefined,
+      'product_has_prices',
+    );
   }
   ctx.scope.remove(product);
   ctx.scope.deleted.set(id, 'product');
@@ -92,7 +108,7 @@ export function listProducts(engine: StripeEngine, ctx: RequestContext, params: 
   const items = ctx.scope
     .all('product')
     .filter((p) => (active === undefined || p.active === active) && (!created || created(p.created)));
-  return paginate(items, params, '/v1/products');
+  return paginate(items, params, '/v1/products', ctx.scope);
 }
 
 export function createPrice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
@@ -103,13 +119,17 @@ export function createPrice(engine: StripeEngine, ctx: RequestContext, params: P
   else if (productData) productId = createProduct(engine, ctx, productData).id;
   else throw invalidRequest('Missing required param: product.', 'product', 'parameter_missing');
   const unitAmount = optionalInteger(params, 'unit_amount', 0);
-  if (unitAmount === undefined) throw invalidRequest('Missing required param: unit_amount.', 'unit_amount', 'parameter_missing');
+  if (unitAmount === undefined)
+    throw invalidRequest('Missing required param: unit_amount.', 'unit_amount', 'parameter_missing');
   const recurringParam = optionalObject(params, 'recurring');
   let recurring = null;
   if (recurringParam) {
     const interval = requiredString(recurringParam, 'interval');
     if (!['day', 'week', 'month', 'year'].includes(interval)) {
-      throw invalidRequest('Invalid recurring[interval]: must be one of day, week, month, or year', 'recurring[interval]');
+      throw invalidRequest(
+        'Invalid recurring[interval]: must be one of day, week, month, or year',
+        'recurring[interval]',
+      );
     }
     recurring = {
       interval,
@@ -145,17 +165,27 @@ export function createPrice(engine: StripeEngine, ctx: RequestContext, params: P
   return price;
 }
 
-export function updatePrice(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updatePrice(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const price = engine.get(ctx, 'price', id);
-  engine.update(ctx, price, (p) => {
-    const active = optionalBoolean(params, 'active');
-    if (active !== undefined) p.active = active;
-    const nickname = nullableString(params, 'nickname');
-    if (nickname !== undefined) p.nickname = nickname;
-    const lookupKey = nullableString(params, 'lookup_key');
-    if (lookupKey !== undefined) p.lookup_key = lookupKey;
-    p.metadata = mergeMetadata(p.metadata, params);
-  }, 'price.updated');
+  engine.update(
+    ctx,
+    price,
+    (p) => {
+      const active = optionalBoolean(params, 'active');
+      if (active !== undefined) p.active = active;
+      const nickname = nullableString(params, 'nickname');
+      if (nickname !== undefined) p.nickname = nickname;
+      const lookupKey = nullableString(params, 'lookup_key');
+      if (lookupKey !== undefined) p.lookup_key = lookupKey;
+      p.metadata = mergeMetadata(p.metadata, params);
+    },
+    'price.updated',
+  );
   return price;
 }
 
@@ -175,7 +205,7 @@ export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Pa
         (!currencyCode || p.currency === currencyCode) &&
         (!lookupKeys || lookupKeys.includes(p.lookup_key)),
     );
-  return paginate(items, params, '/v1/prices');
+  return paginate(items, params, '/v1/prices', ctx.scope);
 }
 
 function planOf(price: StripeObject): StripeObject {
@@ -215,7 +245,14 @@ function addInterval(unixSeconds: number, interval: string, count: number): numb
 
 // ---- subscriptions ---------------------------------------------------------------------------------------
 
-function subscriptionItem(engine: StripeEngine, subscriptionId: string, price: StripeObject, quantity: number, metadata: Record<string, string>, start: number): StripeObject {
+function subscriptionItem(
+  engine: StripeEngine,
+  subscriptionId: string,
+  price: StripeObject,
+  quantity: number,
+  metadata: Record<string, string>,
+  start: number,
+): StripeObject {
   return {
     id: engine.newId('si'),
     object: 'subscription_item',
@@ -226,25 +263,40 @@ function subscriptionItem(engine: StripeEngine, subscriptionId: string, price: S
     discounts: [],
     metadata,
     plan: planOf(price),
-    price: structuredClone(price),
+    price: cloneJson(price),
     quantity,
     subscription: subscriptionId,
     tax_rates: [],
   };
 }
 
-function readItems(engine: StripeEngine, ctx: RequestContext, params: Params): Array<{ price: StripeObject; quantity: number; metadata: Record<string, string>; id?: string; deleted?: boolean }> {
+function readItems(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+): Array<{
+  price: StripeObject;
+  quantity: number;
+  metadata: Record<string, string>;
+  id?: string;
+  deleted?: boolean;
+}> {
   const items = optionalArray(params, 'items') ?? [];
   return items.map((raw, index) => {
     const item = (raw ?? {}) as Params;
     const param = `items[${index}][price]`;
     const id = optionalString(item, 'id');
     const priceId = optionalString(item, 'price');
-    if (optionalBoolean(item, 'deleted')) return { price: {} as StripeObject, quantity: 0, metadata: {}, id, deleted: true };
-    if (!priceId && !id) throw invalidRequest(`Missing required param: ${param}.`, param, 'parameter_missing');
+    if (optionalBoolean(item, 'deleted'))
+      return { price: {} as StripeObject, quantity: 0, metadata: {}, id, deleted: true };
+    if (!priceId && !id)
+      throw invalidRequest(`Missing required param: ${param}.`, param, 'parameter_missing');
     const price = priceId ? engine.reference(ctx, 'price', priceId, param) : ({} as StripeObject);
     if (priceId && price.type !== 'recurring') {
-      throw invalidRequest(`The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`, param);
+      throw invalidRequest(
+        `The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`,
+        param,
+      );
     }
     return {
       id,
@@ -258,9 +310,11 @@ function readItems(engine: StripeEngine, ctx: RequestContext, params: Params): A
 export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
   const items = readItems(engine, ctx, params);
-  if (items.length === 0) throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
+  if (items.length === 0)
+    throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
   const currencies = new Set(items.map((i) => i.price.currency));
-  if (currencies.size > 1) throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
+  if (currencies.size > 1)
+    throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
   const defaultPaymentMethodParam = optionalString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
     ? resolvePaymentMethod(engine, ctx, defaultPaymentMethodParam, 'default_payment_method').id
@@ -268,7 +322,11 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
   const paymentBehavior = optionalString(params, 'payment_behavior') ?? 'allow_incomplete';
   const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
   const paymentMethod = defaultPaymentMethod ?? customer.invoice_settings.default_payment_method;
-  if (!paymentMethod && collectionMethod === 'charge_automatically' && paymentBehavior !== 'default_incomplete') {
+  if (
+    !paymentMethod &&
+    collectionMethod === 'charge_automatically' &&
+    paymentBehavior !== 'default_incomplete'
+  ) {
     throw invalidRequest(
       'This customer has no attached payment source or default payment method. Please consider adding a default ' +
         'payment method.',
@@ -308,7 +366,13 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
     discounts: [],
     ended_at: null,
     invoice_settings: { account_tax_ids: null, issuer: { type: 'self' } },
-    items: { object: 'list', data: [] as StripeObject[], has_more: false, total_count: 0, url: `/v1/subscription_items?subscription=${id}` },
+    items: {
+      object: 'list',
+      data: [] as StripeObject[],
+      has_more: false,
+      total_count: 0,
+      url: `/v1/subscription_items?subscription=${id}`,
+    },
     latest_invoice: null,
     livemode: ctx.scope.livemode,
     managed_payments: null,
@@ -316,7 +380,11 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
     next_pending_invoice_item_invoice: null,
     on_behalf_of: null,
     pause_collection: null,
-    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
+    payment_settings: {
+      payment_method_options: null,
+      payment_method_types: null,
+      save_default_payment_method: 'off',
+    },
     pending_invoice_item_interval: null,
     pending_setup_intent: null,
     pending_update: null,
@@ -329,7 +397,9 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
     trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
     trial_start: trialEnd ? start : null,
   };
-  subscription.items.data = items.map((i) => subscriptionItem(engine, id, i.price, i.quantity, i.metadata, start));
+  subscription.items.data = items.map((i) =>
+    subscriptionItem(engine, id, i.price, i.quantity, i.metadata, start),
+  );
   subscription.items.total_count = subscription.items.data.length;
   if (trialEnd) {
     for (const item of subscription.items.data) item.current_period_end = trialEnd;
@@ -340,58 +410,89 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
   const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_create', Boolean(trialEnd));
   subscription.latest_invoice = invoice.id;
   finalizeInvoiceNow(engine, ctx, invoice);
-  const paid = invoice.amount_due === 0 ? markPaid(engine, ctx, invoice, null) : payInvoiceWith(engine, ctx, invoice, paymentMethod, paymentBehavior === 'error_if_incomplete');
-  engine.update(ctx, subscription, (s) => {
-    s.status = paid ? (trialEnd ? 'trialing' : 'active') : 'incomplete';
-  }, 'customer.subscription.updated');
+  const paid =
+    invoice.amount_due === 0
+      ? markPaid(engine, ctx, invoice, null)
+      : payInvoiceWith(engine, ctx, invoice, paymentMethod, paymentBehavior === 'error_if_incomplete');
+  engine.update(
+    ctx,
+    subscription,
+    (s) => {
+      s.status = paid ? (trialEnd ? 'trialing' : 'active') : 'incomplete';
+    },
+    'customer.subscription.updated',
+  );
   return subscription;
 }
 
-export function updateSubscription(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const subscription = engine.get(ctx, 'subscription', id);
   if (subscription.status === 'canceled') {
-    throw invalidRequest(`A canceled subscription can only update its cancellation_details and metadata.`, undefined, 'resource_missing');
+    throw invalidRequest(
+      `A canceled subscription can only update its cancellation_details and metadata.`,
+      undefined,
+      'resource_missing',
+    );
   }
   const items = params.items !== undefined ? readItems(engine, ctx, params) : [];
   const defaultPaymentMethodParam = nullableString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
     ? resolvePaymentMethod(engine, ctx, defaultPaymentMethodParam, 'default_payment_method').id
     : defaultPaymentMethodParam;
-  engine.update(ctx, subscription, (s) => {
-    s.metadata = mergeMetadata(s.metadata, params);
-    const description = nullableString(params, 'description');
-    if (description !== undefined) s.description = description;
-    const cancelAtPeriodEnd = optionalBoolean(params, 'cancel_at_period_end');
-    if (cancelAtPeriodEnd !== undefined) {
-      s.cancel_at_period_end = cancelAtPeriodEnd;
-      s.cancel_at = cancelAtPeriodEnd ? s.items.data[0]?.current_period_end ?? null : null;
-      s.canceled_at = cancelAtPeriodEnd ? engine.now() : null;
-      s.cancellation_details = { comment: null, feedback: null, reason: cancelAtPeriodEnd ? 'cancellation_requested' : null };
-    }
-    if (defaultPaymentMethod !== undefined) s.default_payment_method = defaultPaymentMethod;
-    for (const item of items) {
-      const existing = item.id ? s.items.data.find((i: StripeObject) => i.id === item.id) : undefined;
-      if (item.id && !existing) throw invalidRequest(`Invalid subscription_item: ${item.id}`, 'items');
-      if (item.deleted) {
-        s.items.data = s.items.data.filter((i: StripeObject) => i.id !== item.id);
-      } else if (existing) {
-        if (item.price.id) {
-          existing.price = structuredClone(item.price);
-          existing.plan = planOf(item.price);
-        }
-        existing.quantity = item.quantity;
-        existing.metadata = { ...existing.metadata, ...item.metadata };
-      } else {
-        const start = s.items.data[0]?.current_period_start ?? engine.now();
-        s.items.data.push(subscriptionItem(engine, s.id, item.price, item.quantity, item.metadata, start));
+  engine.update(
+    ctx,
+    subscription,
+    (s) => {
+      s.metadata = mergeMetadata(s.metadata, params);
+      const description = nullableString(params, 'description');
+      if (description !== undefined) s.description = description;
+      const cancelAtPeriodEnd = optionalBoolean(params, 'cancel_at_period_end');
+      if (cancelAtPeriodEnd !== undefined) {
+        s.cancel_at_period_end = cancelAtPeriodEnd;
+        s.cancel_at = cancelAtPeriodEnd ? (s.items.data[0]?.current_period_end ?? null) : null;
+        s.canceled_at = cancelAtPeriodEnd ? engine.now() : null;
+        s.cancellation_details = {
+          comment: null,
+          feedback: null,
+          reason: cancelAtPeriodEnd ? 'cancellation_requested' : null,
+        };
       }
-    }
-    s.items.total_count = s.items.data.length;
-  }, 'customer.subscription.updated');
+      if (defaultPaymentMethod !== undefined) s.default_payment_method = defaultPaymentMethod;
+      for (const item of items) {
+        const existing = item.id ? s.items.data.find((i: StripeObject) => i.id === item.id) : undefined;
+        if (item.id && !existing) throw invalidRequest(`Invalid subscription_item: ${item.id}`, 'items');
+        if (item.deleted) {
+          s.items.data = s.items.data.filter((i: StripeObject) => i.id !== item.id);
+        } else if (existing) {
+          if (item.price.id) {
+            existing.price = cloneJson(item.price);
+            existing.plan = planOf(item.price);
+          }
+          existing.quantity = item.quantity;
+          existing.metadata = { ...existing.metadata, ...item.metadata };
+        } else {
+          const start = s.items.data[0]?.current_period_start ?? engine.now();
+          s.items.data.push(subscriptionItem(engine, s.id, item.price, item.quantity, item.metadata, start));
+        }
+      }
+      s.items.total_count = s.items.data.length;
+    },
+    'customer.subscription.updated',
+  );
   return subscription;
 }
 
-export function cancelSubscription(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function cancelSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const subscription = engine.get(ctx, 'subscription', id);
   if (subscription.status === 'canceled') {
     throw invalidRequest(`No such subscription: '${id}'`, undefined, 'resource_missing');
@@ -417,17 +518,15 @@ export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, par
   const price = optionalString(params, 'price');
   const status = optionalString(params, 'status');
   const created = createdFilter(params);
-  const items = ctx.scope
-    .all('subscription')
-    .filter(
-      (s) =>
-        (!customer || s.customer === customer) &&
-        // Stripe lists canceled subscriptions only when asked for them (status=canceled or all).
-        (status ? status === 'all' || s.status === status : s.status !== 'canceled') &&
-        (!price || s.items.data.some((i: StripeObject) => i.price.id === price)) &&
-        (!created || created(s.created)),
-    );
-  return paginate(items, params, '/v1/subscriptions');
+  const items = ctx.scope.all('subscription').filter(
+    (s) =>
+      (!customer || s.customer === customer) &&
+      // Stripe lists canceled subscriptions only when asked for them (status=canceled or all).
+      (status ? status === 'all' || s.status === status : s.status !== 'canceled') &&
+      (!price || s.items.data.some((i: StripeObject) => i.price.id === price)) &&
+      (!created || created(s.created)),
+  );
+  return paginate(items, params, '/v1/subscriptions', ctx.scope);
 }
 
 /**
@@ -450,18 +549,39 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
   const previous = engine.change(subscription, (s) => {
     for (const item of s.items.data) {
       item.current_period_start = item.current_period_end;
-      item.current_period_end = addInterval(item.current_period_end, item.price.recurring.interval, item.price.recurring.interval_count);
+      item.current_period_end = addInterval(
+        item.current_period_end,
+        item.price.recurring.interval,
+        item.price.recurring.interval_count,
+      );
     }
     if (s.status === 'trialing') s.status = 'active';
   });
-  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_cycle', false, { automatic: true });
+  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_cycle', false, {
+    automatic: true,
+  });
   subscription.latest_invoice = invoice.id;
-  engine.emit(ctx, 'customer.subscription.updated', subscription, { ...previous, latest_invoice: null }, { automatic: true });
+  engine.emit(
+    ctx,
+    'customer.subscription.updated',
+    subscription,
+    { ...previous, latest_invoice: null },
+    { automatic: true },
+  );
   finalizeInvoiceNow(engine, ctx, invoice, { automatic: true });
   const customer = engine.get(ctx, 'customer', subscription.customer);
-  const paid = payInvoiceWith(engine, ctx, invoice, subscription.default_payment_method ?? customer.invoice_settings.default_payment_method, false, { automatic: true });
+  const paid = payInvoiceWith(
+    engine,
+    ctx,
+    invoice,
+    subscription.default_payment_method ?? customer.invoice_settings.default_payment_method,
+    false,
+    { automatic: true },
+  );
   if (!paid) {
-    engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', { automatic: true });
+    engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', {
+      automatic: true,
+    });
   }
   return subscription;
 }
@@ -472,7 +592,16 @@ function newInvoice(
   engine: StripeEngine,
   ctx: RequestContext,
   customer: StripeObject,
-  init: { currency: string; billingReason: string; subscription: StripeObject | null; description: string | null; metadata: Record<string, string>; autoAdvance: boolean; collectionMethod: string; daysUntilDue: number | null },
+  init: {
+    currency: string;
+    billingReason: string;
+    subscription: StripeObject | null;
+    description: string | null;
+    metadata: Record<string, string>;
+    autoAdvance: boolean;
+    collectionMethod: string;
+    daysUntilDue: number | null;
+  },
 ): StripeObject {
   const id = engine.newId('in');
   const now = engine.now();
@@ -522,14 +651,27 @@ function newInvoice(
     issuer: { type: 'self' },
     last_finalization_error: null,
     latest_revision: null,
-    lines: { object: 'list', data: [] as StripeObject[], has_more: false, total_count: 0, url: `/v1/invoices/${id}/lines` },
+    lines: {
+      object: 'list',
+      data: [] as StripeObject[],
+      has_more: false,
+      total_count: 0,
+      url: `/v1/invoices/${id}/lines`,
+    },
     livemode: ctx.scope.livemode,
     metadata: init.metadata,
     next_payment_attempt: null,
     number: null,
     on_behalf_of: null,
     parent: init.subscription
-      ? { quote_details: null, subscription_details: { metadata: { ...init.subscription.metadata }, subscription: init.subscription.id }, type: 'subscription_details' }
+      ? {
+          quote_details: null,
+          subscription_details: {
+            metadata: { ...init.subscription.metadata },
+            subscription: init.subscription.id,
+          },
+          type: 'subscription_details',
+        }
       : null,
     payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
     period_end: now,
@@ -561,7 +703,17 @@ function lineItem(
   engine: StripeEngine,
   ctx: RequestContext,
   invoice: StripeObject,
-  init: { amount: number; description: string | null; quantity: number; price: StripeObject | null; period: { start: number; end: number }; subscription: string | null; subscriptionItem: string | null; invoiceItem: string | null; metadata: Record<string, string> },
+  init: {
+    amount: number;
+    description: string | null;
+    quantity: number;
+    price: StripeObject | null;
+    period: { start: number; end: number };
+    subscription: string | null;
+    subscriptionItem: string | null;
+    invoiceItem: string | null;
+    metadata: Record<string, string>;
+  },
 ): StripeObject {
   return {
     id: engine.newId('il'),
@@ -578,18 +730,33 @@ function lineItem(
     parent: init.subscriptionItem
       ? {
           invoice_item_details: null,
-          subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: init.subscription, subscription_item: init.subscriptionItem },
+          subscription_item_details: {
+            invoice_item: null,
+            proration: false,
+            proration_details: { credited_items: null },
+            subscription: init.subscription,
+            subscription_item: init.subscriptionItem,
+          },
           type: 'subscription_item_details',
         }
       : {
-          invoice_item_details: { invoice_item: init.invoiceItem, proration: false, proration_details: { credited_items: null }, subscription: init.subscription },
+          invoice_item_details: {
+            invoice_item: init.invoiceItem,
+            proration: false,
+            proration_details: { credited_items: null },
+            subscription: init.subscription,
+          },
           subscription_item_details: null,
           type: 'invoice_item_details',
         },
     period: init.period,
     pretax_credit_amounts: [],
     pricing: init.price
-      ? { price_details: { price: init.price.id, product: init.price.product }, type: 'price_details', unit_amount_decimal: init.price.unit_amount_decimal }
+      ? {
+          price_details: { price: init.price.id, product: init.price.product },
+          type: 'price_details',
+          unit_amount_decimal: init.price.unit_amount_decimal,
+        }
       : null,
     quantity: init.quantity,
     quantity_decimal: String(init.quantity),
@@ -636,7 +803,9 @@ function invoiceForSubscription(
     const label = product?.name ?? item.price.product;
     return lineItem(engine, ctx, invoice, {
       amount,
-      description: trial ? `Trial period for ${label}` : `${item.quantity} × ${label} (at ${item.price.unit_amount / 100} / ${item.price.recurring.interval})`,
+      description: trial
+        ? `Trial period for ${label}`
+        : `${item.quantity} × ${label} (at ${item.price.unit_amount / 100} / ${item.price.recurring.interval})`,
       quantity: item.quantity,
       price: item.price,
       period: { start: item.current_period_start, end: item.current_period_end },
@@ -652,7 +821,12 @@ function invoiceForSubscription(
   return invoice;
 }
 
-function finalizeInvoiceNow(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject, options: { automatic?: boolean } = {}): void {
+function finalizeInvoiceNow(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  invoice: StripeObject,
+  options: { automatic?: boolean } = {},
+): void {
   const customer = engine.get(ctx, 'customer', invoice.customer);
   const sequence = customer.next_invoice_sequence;
   customer.next_invoice_sequence = sequence + 1;
@@ -667,7 +841,13 @@ function finalizeInvoiceNow(engine: StripeEngine, ctx: RequestContext, invoice: 
   engine.emit(ctx, 'invoice.finalized', invoice, undefined, options);
 }
 
-function markPaid(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject, paymentIntent: StripeObject | null, options: { automatic?: boolean } = {}): boolean {
+function markPaid(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  invoice: StripeObject,
+  paymentIntent: StripeObject | null,
+  options: { automatic?: boolean } = {},
+): boolean {
   const now = engine.now();
   engine.change(invoice, (i) => {
     i.status = 'paid';
@@ -719,7 +899,12 @@ function payInvoiceWith(
       amount: String(invoice.amount_due),
       currency: invoice.currency,
       customer: invoice.customer,
-      description: invoice.billing_reason === 'subscription_create' ? 'Subscription creation' : invoice.billing_reason === 'subscription_cycle' ? 'Subscription update' : `Payment for Invoice`,
+      description:
+        invoice.billing_reason === 'subscription_create'
+          ? 'Subscription creation'
+          : invoice.billing_reason === 'subscription_cycle'
+            ? 'Subscription update'
+            : `Payment for Invoice`,
       payment_method: paymentMethod,
       payment_method_types: ['card'],
       confirm: 'true',
@@ -744,17 +929,24 @@ function payInvoiceWith(
 export function createInvoice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
   const pending = (optionalString(params, 'pending_invoice_items_behavior') ?? 'exclude') === 'include';
-  const pendingItems = ctx.scope.all('invoiceitem').filter((ii) => ii.customer === customer.id && ii.invoice === null);
+  const pendingItems = ctx.scope
+    .all('invoiceitem')
+    .filter((ii) => ii.customer === customer.id && ii.invoice === null);
   const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
   const invoice = newInvoice(engine, ctx, customer, {
-    currency: optionalString(params, 'currency')?.toLowerCase() ?? pendingItems[0]?.currency ?? customer.currency ?? 'usd',
+    currency:
+      optionalString(params, 'currency')?.toLowerCase() ??
+      pendingItems[0]?.currency ??
+      customer.currency ??
+      'usd',
     billingReason: 'manual',
     subscription: null,
     description: nullableString(params, 'description') ?? null,
     metadata: mergeMetadata({}, params),
     autoAdvance: optionalBoolean(params, 'auto_advance') ?? false,
     collectionMethod,
-    daysUntilDue: optionalInteger(params, 'days_until_due') ?? (collectionMethod === 'send_invoice' ? 30 : null),
+    daysUntilDue:
+      optionalInteger(params, 'days_until_due') ?? (collectionMethod === 'send_invoice' ? 30 : null),
   });
   const defaultPaymentMethod = optionalString(params, 'default_payment_method');
   if (defaultPaymentMethod) invoice.default_payment_method = defaultPaymentMethod;
@@ -762,13 +954,23 @@ export function createInvoice(engine: StripeEngine, ctx: RequestContext, params:
   if (pending) {
     for (const item of pendingItems) item.invoice = invoice.id;
   }
-  setLines(invoice, pending ? pendingItems.map((item) => lineForInvoiceItem(engine, ctx, invoice, item)) : []);
+  setLines(
+    invoice,
+    pending ? pendingItems.map((item) => lineForInvoiceItem(engine, ctx, invoice, item)) : [],
+  );
   engine.emit(ctx, 'invoice.created', invoice);
   return invoice;
 }
 
-function lineForInvoiceItem(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject, item: StripeObject): StripeObject {
-  const price = item.pricing?.price_details?.price ? ctx.scope.find(item.pricing.price_details.price) ?? null : null;
+function lineForInvoiceItem(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  invoice: StripeObject,
+  item: StripeObject,
+): StripeObject {
+  const price = item.pricing?.price_details?.price
+    ? (ctx.scope.find(item.pricing.price_details.price) ?? null)
+    : null;
   return lineItem(engine, ctx, invoice, {
     amount: item.amount,
     description: item.description,
@@ -782,36 +984,66 @@ function lineForInvoiceItem(engine: StripeEngine, ctx: RequestContext, invoice: 
   });
 }
 
-export function updateInvoice(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateInvoice(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
-  engine.update(ctx, invoice, (i) => {
-    i.metadata = mergeMetadata(i.metadata, params);
-    const description = nullableString(params, 'description');
-    if (description !== undefined) {
-      if (i.status !== 'draft') throw invalidRequest('You can only update the description of a draft invoice.', 'description', 'invoice_not_editable');
-      i.description = description;
-    }
-    const autoAdvance = optionalBoolean(params, 'auto_advance');
-    if (autoAdvance !== undefined) i.auto_advance = autoAdvance;
-  }, 'invoice.updated');
+  engine.update(
+    ctx,
+    invoice,
+    (i) => {
+      i.metadata = mergeMetadata(i.metadata, params);
+      const description = nullableString(params, 'description');
+      if (description !== undefined) {
+        if (i.status !== 'draft')
+          throw invalidRequest(
+            'You can only update the description of a draft invoice.',
+            'description',
+            'invoice_not_editable',
+          );
+        i.description = description;
+      }
+      const autoAdvance = optionalBoolean(params, 'auto_advance');
+      if (autoAdvance !== undefined) i.auto_advance = autoAdvance;
+    },
+    'invoice.updated',
+  );
   return invoice;
 }
 
 export function finalizeInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
   if (invoice.status !== 'draft') {
-    throw invalidRequest(`This invoice is already finalized, you can't re-finalize a non-draft invoice.`, undefined, 'invoice_not_editable');
+    throw invalidRequest(
+      `This invoice is already finalized, you can't re-finalize a non-draft invoice.`,
+      undefined,
+      'invoice_not_editable',
+    );
   }
   finalizeInvoiceNow(engine, ctx, invoice);
   if (invoice.amount_due === 0) markPaid(engine, ctx, invoice, null);
   return invoice;
 }
 
-export function payInvoice(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function payInvoice(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
   if (invoice.status === 'draft') finalizeInvoiceNow(engine, ctx, invoice);
-  if (invoice.status === 'paid') throw invalidRequest('Invoice is already paid', undefined, 'invoice_already_paid' as string);
-  if (invoice.status !== 'open') throw invalidRequest(`You cannot pay an invoice with status ${invoice.status}.`, undefined, 'invoice_not_payable' as string);
+  if (invoice.status === 'paid')
+    throw invalidRequest('Invoice is already paid', undefined, 'invoice_already_paid' as string);
+  if (invoice.status !== 'open')
+    throw invalidRequest(
+      `You cannot pay an invoice with status ${invoice.status}.`,
+      undefined,
+      'invoice_not_payable' as string,
+    );
   if (optionalBoolean(params, 'paid_out_of_band')) {
     markPaid(engine, ctx, invoice, null);
     return invoice;
@@ -824,7 +1056,11 @@ export function payInvoice(engine: StripeEngine, ctx: RequestContext, id: string
     subscription?.default_payment_method ??
     customer.invoice_settings.default_payment_method;
   if (!paymentMethod) {
-    throw invalidRequest('This customer has no attached payment source or default payment method.', undefined, 'invoice_no_customer_line_items' as string);
+    throw invalidRequest(
+      'This customer has no attached payment source or default payment method.',
+      undefined,
+      'invoice_no_customer_line_items' as string,
+    );
   }
   payInvoiceWith(engine, ctx, invoice, paymentMethod, true);
   if (subscription && subscription.status !== 'active' && invoice.status === 'paid') {
@@ -835,7 +1071,8 @@ export function payInvoice(engine: StripeEngine, ctx: RequestContext, id: string
 
 export function voidInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
-  if (invoice.status !== 'open') throw invalidRequest(`You can only void an open invoice.`, undefined, 'invoice_not_editable');
+  if (invoice.status !== 'open')
+    throw invalidRequest(`You can only void an open invoice.`, undefined, 'invoice_not_editable');
   engine.change(invoice, (i) => {
     i.status = 'void';
     i.amount_remaining = 0;
@@ -847,7 +1084,8 @@ export function voidInvoice(engine: StripeEngine, ctx: RequestContext, id: strin
 
 export function deleteInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
-  if (invoice.status !== 'draft') throw invalidRequest('You can only delete draft invoices.', undefined, 'invoice_not_editable');
+  if (invoice.status !== 'draft')
+    throw invalidRequest('You can only delete draft invoices.', undefined, 'invoice_not_editable');
   ctx.scope.remove(invoice);
   ctx.scope.deleted.set(id, 'invoice');
   engine.emit(ctx, 'invoice.deleted', invoice);
@@ -868,35 +1106,46 @@ export function listInvoices(engine: StripeEngine, ctx: RequestContext, params: 
         (!status || i.status === status) &&
         (!created || created(i.created)),
     );
-  return paginate(items, params, '/v1/invoices');
+  return paginate(items, params, '/v1/invoices', ctx.scope);
 }
 
-export function listInvoiceLines(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeList {
+export function listInvoiceLines(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeList {
   const invoice = engine.get(ctx, 'invoice', id);
   // Lines are listed in invoice order, so reverse into creation order for the newest-first pager.
-  return paginate([...invoice.lines.data].reverse(), params, `/v1/invoices/${id}/lines`);
+  return paginate([...invoice.lines.data].reverse(), params, `/v1/invoices/${id}/lines`, ctx.scope);
 }
 
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const invoice = optionalString(params, 'invoice');
   const items = ctx.scope.all('invoice_payment').filter((p) => !invoice || p.invoice === invoice);
-  return paginate(items, params, '/v1/invoice_payments');
+  return paginate(items, params, '/v1/invoice_payments', ctx.scope);
 }
 
 // ---- invoice items ---------------------------------------------------------------------------------------
 
 export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
-  const priceId = optionalString(params, 'price') ?? (optionalObject(params, 'pricing')?.price as string | undefined);
+  const priceId =
+    optionalString(params, 'price') ?? (optionalObject(params, 'pricing')?.price as string | undefined);
   const price = priceId ? engine.reference(ctx, 'price', priceId, 'price') : null;
   const quantity = optionalInteger(params, 'quantity', 0) ?? 1;
   const amount = price ? price.unit_amount * quantity : optionalInteger(params, 'amount');
-  if (amount === undefined) throw invalidRequest('Missing required param: amount.', 'amount', 'parameter_missing');
+  if (amount === undefined)
+    throw invalidRequest('Missing required param: amount.', 'amount', 'parameter_missing');
   const code = price ? price.currency : currency(params);
   const invoiceId = optionalString(params, 'invoice');
   const invoice = invoiceId ? engine.reference(ctx, 'invoice', invoiceId, 'invoice') : null;
   if (invoice && invoice.status !== 'draft') {
-    throw invalidRequest('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
+    throw invalidRequest(
+      'You can only add invoice items to draft invoices.',
+      'invoice',
+      'invoice_not_editable',
+    );
   }
   const now = engine.now();
   const item: StripeObject = {
@@ -916,7 +1165,13 @@ export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, par
     net_amount: amount,
     parent: null,
     period: { end: now, start: now },
-    pricing: price ? { price_details: { price: price.id, product: price.product }, type: 'price_details', unit_amount_decimal: price.unit_amount_decimal } : null,
+    pricing: price
+      ? {
+          price_details: { price: price.id, product: price.product },
+          type: 'price_details',
+          unit_amount_decimal: price.unit_amount_decimal,
+        }
+      : null,
     proration: false,
     quantity,
     quantity_decimal: String(quantity),
@@ -926,7 +1181,9 @@ export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, par
   ctx.scope.insert(item);
   engine.emit(ctx, 'invoiceitem.created', item);
   if (invoice) {
-    const previous = engine.change(invoice, (i) => setLines(i, [...i.lines.data, lineForInvoiceItem(engine, ctx, i, item)]));
+    const previous = engine.change(invoice, (i) =>
+      setLines(i, [...i.lines.data, lineForInvoiceItem(engine, ctx, i, item)]),
+    );
     engine.emit(ctx, 'invoice.updated', invoice, previous);
   }
   return item;
@@ -944,5 +1201,5 @@ export function listInvoiceItems(engine: StripeEngine, ctx: RequestContext, para
         (!invoice || ii.invoice === invoice) &&
         (pending === undefined || (ii.invoice === null) === pending),
     );
-  return paginate(items, params, '/v1/invoiceitems');
+  return paginate(items, params, '/v1/invoiceitems', ctx.scope);
 }

@@ -18,7 +18,9 @@ const ADDRESS_FIELDS = ['city', 'country', 'line1', 'line2', 'postal_code', 'sta
 
 export function address(value: Params | undefined): Record<string, string | null> | null {
   if (!value) return null;
-  return Object.fromEntries(ADDRESS_FIELDS.map((f) => [f, typeof value[f] === 'string' ? (value[f] as string) : null]));
+  return Object.fromEntries(
+    ADDRESS_FIELDS.map((f) => [f, typeof value[f] === 'string' ? (value[f] as string) : null]),
+  );
 }
 
 function shipping(value: Params | undefined) {
@@ -44,7 +46,12 @@ export function createCustomer(engine: StripeEngine, ctx: RequestContext, params
     discount: null,
     email: nullableString(params, 'email') ?? null,
     invoice_prefix: randomToken(8).toUpperCase(),
-    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+    invoice_settings: {
+      custom_fields: null,
+      default_payment_method: null,
+      footer: null,
+      rendering_options: null,
+    },
     livemode: ctx.scope.livemode,
     metadata: mergeMetadata({}, params),
     name: nullableString(params, 'name') ?? null,
@@ -85,7 +92,12 @@ export function retrieveCustomer(engine: StripeEngine, ctx: RequestContext, id: 
   return engine.get(ctx, 'customer', id);
 }
 
-export function updateCustomer(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateCustomer(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const customer = engine.get(ctx, 'customer', id);
   const invoiceSettings = optionalObject(params, 'invoice_settings');
   let defaultPaymentMethod: string | undefined;
@@ -138,7 +150,7 @@ export function listCustomers(engine: StripeEngine, ctx: RequestContext, params:
   const items = ctx.scope
     .all('customer')
     .filter((c) => (email === undefined || c.email === email) && (!created || created(c.created)));
-  return paginate(items, params, '/v1/customers');
+  return paginate(items, params, '/v1/customers', ctx.scope);
 }
 
 /**
@@ -173,12 +185,17 @@ function parseSearchQuery(query: string): (customer: StripeObject) => boolean {
     const wanted = single ?? double ?? '';
     const read = (c: StripeObject): unknown => (metadataKey ? c.metadata?.[metadataKey] : c[field]);
     if (!metadataKey && !['email', 'name', 'phone', 'description', 'created'].includes(field)) {
-      throw invalidRequest(`Field \`${field}\` is an unsupported search field for resource \`customers\`.`, 'query');
+      throw invalidRequest(
+        `Field \`${field}\` is an unsupported search field for resource \`customers\`.`,
+        'query',
+      );
     }
     tests.push((c) => {
       const value = read(c);
       if (typeof value !== 'string') return false;
-      return operator === ':' ? value.toLowerCase() === wanted.toLowerCase() : value.toLowerCase().includes(wanted.toLowerCase());
+      return operator === ':'
+        ? value.toLowerCase() === wanted.toLowerCase()
+        : value.toLowerCase().includes(wanted.toLowerCase());
     });
   }
   if (tests.length === 0) throw invalidRequest(`Could not parse the search query: ${query}`, 'query');
@@ -235,7 +252,10 @@ export function resolvePaymentMethod(
     type: 'card',
   };
   ctx.scope.insert(paymentMethod);
-  ctx.scope.cardBehaviour.set(paymentMethod.id, idOrToken.startsWith('tok_') ? `pm_card_${idOrToken.slice(4)}` : idOrToken);
+  ctx.scope.cardBehaviour.set(
+    paymentMethod.id,
+    idOrToken.startsWith('tok_') ? `pm_card_${idOrToken.slice(4)}` : idOrToken,
+  );
   return paymentMethod;
 }
 
@@ -288,19 +308,34 @@ function attachOrFind(
   return attachPaymentMethod(engine, ctx, idOrToken, customer, param);
 }
 
-export function attachPaymentMethodRoute(engine: StripeEngine, ctx: RequestContext, id: string, params: Params) {
+export function attachPaymentMethodRoute(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+) {
   const customerId = optionalString(params, 'customer');
   if (!customerId) throw invalidRequest('Missing required param: customer.', 'customer', 'parameter_missing');
   const customer = engine.reference(ctx, 'customer', customerId, 'customer');
   return attachPaymentMethod(engine, ctx, id, customer, 'payment_method');
 }
 
-export function listPaymentMethods(engine: StripeEngine, ctx: RequestContext, params: Params, customerId?: string) {
+export function listPaymentMethods(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  customerId?: string,
+) {
   const customer = customerId ?? optionalString(params, 'customer');
   if (customerId) engine.get(ctx, 'customer', customerId);
   const type = optionalString(params, 'type');
   const items = ctx.scope
     .all('payment_method')
     .filter((pm) => (!customer || pm.customer === customer) && (!type || pm.type === type));
-  return paginate(items, params, customerId ? `/v1/customers/${customerId}/payment_methods` : '/v1/payment_methods');
+  return paginate(
+    items,
+    params,
+    customerId ? `/v1/customers/${customerId}/payment_methods` : '/v1/payment_methods',
+    ctx.scope,
+  );
 }

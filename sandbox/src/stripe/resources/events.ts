@@ -22,14 +22,12 @@ export function listEvents(engine: StripeEngine, ctx: RequestContext, params: Pa
   const matchers = (types ?? (type ? [type] : [])).map(typeMatcher);
   const created = createdFilter(params);
   const deliverySuccess = optionalBoolean(params, 'delivery_success');
-  const items = ctx.scope
-    .all('event')
-    .filter(
-      (e) =>
-        (matchers.length === 0 || matchers.some((m) => m(e.type))) &&
-        (!created || created(e.created)) &&
-        // Stripe: false lists events still pending or failed on some endpoint, true those delivered everywhere.
-        (deliverySuccess === undefined || (e.pending_webhooks === 0) === deliverySuccess),
-    );
-  return paginate(items, params, '/v1/events');
+  const items = ctx.scope.all('event').filter(
+    (e) =>
+      (matchers.length === 0 || matchers.some((m) => m(e.type))) &&
+      (!created || created(e.created)) &&
+      // Stripe: false lists events still pending or failed on some endpoint, true those delivered everywhere.
+      (deliverySuccess === undefined || (e.pending_webhooks === 0) === deliverySuccess),
+  );
+  return paginate(items, params, '/v1/events', ctx.scope);
 }

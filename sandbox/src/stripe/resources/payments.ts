@@ -1,4 +1,5 @@
 /** PaymentIntents and the charges, refunds and disputes they lead to, with Stripe's events in Stripe's order. */
+import { cloneJson } from '../clone';
 import type { TestCard } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError, unexpectedState } from '../errors';
@@ -21,9 +22,23 @@ import { createBalanceTransaction, processingFee } from './balance';
 import { address, behaviourOf, resolvePaymentMethod } from './customers';
 
 /** Smallest charge Stripe accepts, per currency (docs: minimum and maximum charge amounts). */
-const MINIMUM_AMOUNT: Record<string, number> = { usd: 50, eur: 50, gbp: 30, cad: 50, aud: 50, jpy: 50, chf: 50 };
+const MINIMUM_AMOUNT: Record<string, number> = {
+  usd: 50,
+  eur: 50,
+  gbp: 30,
+  cad: 50,
+  aud: 50,
+  jpy: 50,
+  chf: 50,
+};
 
-const CANCELABLE = new Set(['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing']);
+const CANCELABLE = new Set([
+  'requires_payment_method',
+  'requires_capture',
+  'requires_confirmation',
+  'requires_action',
+  'processing',
+]);
 
 function shippingOf(value: Params | undefined) {
   if (!value) return null;
@@ -49,7 +64,8 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
       'amount_too_small',
     );
   }
-  if (amount > 99999999) throw invalidRequest('Amount must be no more than 999,999.99', 'amount', 'amount_too_large');
+  if (amount > 99999999)
+    throw invalidRequest('Amount must be no more than 999,999.99', 'amount', 'amount_too_large');
   const customerId = optionalString(params, 'customer');
   if (customerId) engine.reference(ctx, 'customer', customerId, 'customer');
   const paymentMethodParam = optionalString(params, 'payment_method');
@@ -58,7 +74,10 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
     : undefined;
   const captureMethod = optionalString(params, 'capture_method') ?? 'automatic';
   if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) {
-    throw invalidRequest(`Invalid capture_method: must be one of automatic, automatic_async, or manual`, 'capture_method');
+    throw invalidRequest(
+      `Invalid capture_method: must be one of automatic, automatic_async, or manual`,
+      'capture_method',
+    );
   }
   const types = optionalArray(params, 'payment_method_types')?.map(String);
   const id = engine.newId('pi');
@@ -114,7 +133,12 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
   return paymentIntent;
 }
 
-export function updatePaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updatePaymentIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (['succeeded', 'canceled'].includes(paymentIntent.status) && (params.amount || params.payment_method)) {
     throw unexpectedState(
@@ -131,7 +155,12 @@ export function updatePaymentIntent(engine: StripeEngine, ctx: RequestContext, i
   engine.change(paymentIntent, (pi) => {
     if (amount !== undefined) pi.amount = amount;
     if (customerId) pi.customer = customerId;
-    for (const field of ['description', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix'] as const) {
+    for (const field of [
+      'description',
+      'receipt_email',
+      'statement_descriptor',
+      'statement_descriptor_suffix',
+    ] as const) {
       const value = nullableString(params, field);
       if (value !== undefined) pi[field] = value;
     }
@@ -145,12 +174,24 @@ export function updatePaymentIntent(engine: StripeEngine, ctx: RequestContext, i
   return paymentIntent;
 }
 
-export function confirmPaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function confirmPaymentIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   return confirmIntent(engine, ctx, engine.get(ctx, 'payment_intent', id), params);
 }
 
-function confirmIntent(engine: StripeEngine, ctx: RequestContext, paymentIntent: StripeObject, params: Params): StripeObject {
-  if (!['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(paymentIntent.status)) {
+function confirmIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  paymentIntent: StripeObject,
+  params: Params,
+): StripeObject {
+  if (
+    !['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(paymentIntent.status)
+  ) {
     throw unexpectedState(
       `You cannot confirm this PaymentIntent because it has a status of ${paymentIntent.status}. ` +
         `Only a PaymentIntent with one of the following statuses may be confirmed: requires_confirmation, requires_payment_method, requires_action.`,
@@ -175,7 +216,15 @@ function confirmIntent(engine: StripeEngine, ctx: RequestContext, paymentIntent:
 
   if (card.decline) {
     const { code, declineCode, message } = card.decline;
-    const error = { charge: charge.id, code, decline_code: declineCode, doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}`, message, payment_method: structuredClone(paymentMethod), type: 'card_error' };
+    const error = {
+      charge: charge.id,
+      code,
+      decline_code: declineCode,
+      doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}`,
+      message,
+      payment_method: cloneJson(paymentMethod),
+      type: 'card_error',
+    };
     engine.change(paymentIntent, (pi) => {
       pi.status = 'requires_payment_method';
       pi.last_payment_error = error;
@@ -191,8 +240,8 @@ function confirmIntent(engine: StripeEngine, ctx: RequestContext, paymentIntent:
       extra: {
         charge: charge.id,
         decline_code: declineCode,
-        payment_intent: structuredClone(paymentIntent),
-        payment_method: structuredClone(paymentMethod),
+        payment_intent: cloneJson(paymentIntent),
+        payment_method: cloneJson(paymentMethod),
         request_log_url: `https://dashboard.stripe.com/test/logs/${ctx.requestId ?? ''}`,
       },
       replayable: true,
@@ -219,7 +268,12 @@ function confirmIntent(engine: StripeEngine, ctx: RequestContext, paymentIntent:
   return paymentIntent;
 }
 
-export function capturePaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function capturePaymentIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (paymentIntent.status !== 'requires_capture') {
     throw unexpectedState(
@@ -236,11 +290,17 @@ export function capturePaymentIntent(engine: StripeEngine, ctx: RequestContext, 
     );
   }
   const charge = engine.get(ctx, 'charge', paymentIntent.latest_charge);
-  engine.update(ctx, charge, (c) => {
-    c.captured = true;
-    c.amount_captured = amountToCapture;
-    if (amountToCapture < c.amount) c.amount_refunded = c.amount - amountToCapture;
-  }, 'charge.captured', { always: true });
+  engine.update(
+    ctx,
+    charge,
+    (c) => {
+      c.captured = true;
+      c.amount_captured = amountToCapture;
+      if (amountToCapture < c.amount) c.amount_refunded = c.amount - amountToCapture;
+    },
+    'charge.captured',
+    { always: true },
+  );
   engine.change(paymentIntent, (pi) => {
     pi.status = 'succeeded';
     pi.amount_capturable = 0;
@@ -253,7 +313,12 @@ export function capturePaymentIntent(engine: StripeEngine, ctx: RequestContext, 
   return paymentIntent;
 }
 
-export function cancelPaymentIntent(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function cancelPaymentIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (!CANCELABLE.has(paymentIntent.status)) {
     throw unexpectedState(
@@ -271,10 +336,15 @@ export function cancelPaymentIntent(engine: StripeEngine, ctx: RequestContext, i
   if (wasAuthorized) {
     // Releasing an authorization refunds the uncaptured charge in full; no money moved, so no balance transaction.
     const charge = engine.get(ctx, 'charge', paymentIntent.latest_charge);
-    engine.update(ctx, charge, (c) => {
-      c.amount_refunded = c.amount;
-      c.refunded = true;
-    }, 'charge.refunded');
+    engine.update(
+      ctx,
+      charge,
+      (c) => {
+        c.amount_refunded = c.amount;
+        c.refunded = true;
+      },
+      'charge.refunded',
+    );
   }
   engine.emit(ctx, 'payment_intent.canceled', paymentIntent);
   return paymentIntent;
@@ -286,7 +356,7 @@ export function listPaymentIntents(engine: StripeEngine, ctx: RequestContext, pa
   const items = ctx.scope
     .all('payment_intent')
     .filter((pi) => (!customer || pi.customer === customer) && (!created || created(pi.created)));
-  return paginate(items, params, '/v1/payment_intents');
+  return paginate(items, params, '/v1/payment_intents', ctx.scope);
 }
 
 // ---- charges ---------------------------------------------------------------------------------------------
@@ -311,7 +381,7 @@ function newCharge(
     application_fee: null,
     application_fee_amount: paymentIntent.application_fee_amount,
     balance_transaction: null,
-    billing_details: structuredClone(paymentMethod.billing_details),
+    billing_details: cloneJson(paymentMethod.billing_details),
     calculated_statement_descriptor: 'STRIPE EMULATOR',
     captured: !failed && !manual,
     created: engine.now(),
@@ -412,7 +482,9 @@ function settleCharge(engine: StripeEngine, ctx: RequestContext, charge: StripeO
     source: charge.id,
     description: charge.description,
   });
-  engine.update(ctx, charge, (c) => void (c.balance_transaction = transaction.id), 'charge.updated', { automatic: true });
+  engine.update(ctx, charge, (c) => void (c.balance_transaction = transaction.id), 'charge.updated', {
+    automatic: true,
+  });
   if (card.dispute) openDispute(engine, ctx, charge, card.dispute);
 }
 
@@ -420,15 +492,25 @@ export function retrieveCharge(engine: StripeEngine, ctx: RequestContext, id: st
   return engine.get(ctx, 'charge', id);
 }
 
-export function updateCharge(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateCharge(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const charge = engine.get(ctx, 'charge', id);
-  engine.update(ctx, charge, (c) => {
-    c.metadata = mergeMetadata(c.metadata, params);
-    const description = nullableString(params, 'description');
-    if (description !== undefined) c.description = description;
-    const receiptEmail = nullableString(params, 'receipt_email');
-    if (receiptEmail !== undefined) c.receipt_email = receiptEmail;
-  }, 'charge.updated');
+  engine.update(
+    ctx,
+    charge,
+    (c) => {
+      c.metadata = mergeMetadata(c.metadata, params);
+      const description = nullableString(params, 'description');
+      if (description !== undefined) c.description = description;
+      const receiptEmail = nullableString(params, 'receipt_email');
+      if (receiptEmail !== undefined) c.receipt_email = receiptEmail;
+    },
+    'charge.updated',
+  );
   return charge;
 }
 
@@ -444,7 +526,7 @@ export function listCharges(engine: StripeEngine, ctx: RequestContext, params: P
         (!paymentIntent || c.payment_intent === paymentIntent) &&
         (!created || created(c.created)),
     );
-  return paginate(items, params, '/v1/charges');
+  return paginate(items, params, '/v1/charges', ctx.scope);
 }
 
 // ---- refunds ---------------------------------------------------------------------------------------------
@@ -465,14 +547,26 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
   } else if (chargeId) {
     charge = engine.reference(ctx, 'charge', chargeId, 'charge');
   } else {
-    throw invalidRequest('One of the following params should be provided for this request: payment_intent or charge.', 'charge', 'parameter_missing');
+    throw invalidRequest(
+      'One of the following params should be provided for this request: payment_intent or charge.',
+      'charge',
+      'parameter_missing',
+    );
   }
   if (!charge.paid || !charge.captured) {
-    throw invalidRequest(`Charge ${charge.id} has not been captured and cannot be refunded.`, 'charge', 'charge_not_refundable');
+    throw invalidRequest(
+      `Charge ${charge.id} has not been captured and cannot be refunded.`,
+      'charge',
+      'charge_not_refundable',
+    );
   }
   const refundable = charge.amount_captured - charge.amount_refunded;
   if (refundable <= 0) {
-    throw invalidRequest(`Charge ${charge.id} has already been refunded.`, 'charge', 'charge_already_refunded');
+    throw invalidRequest(
+      `Charge ${charge.id} has already been refunded.`,
+      'charge',
+      'charge_already_refunded',
+    );
   }
   const amount = optionalInteger(params, 'amount', 1) ?? refundable;
   if (amount > refundable) {
@@ -484,7 +578,10 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
   }
   const reason = optionalString(params, 'reason') ?? null;
   if (reason && !['duplicate', 'fraudulent', 'requested_by_customer'].includes(reason)) {
-    throw invalidRequest('Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer', 'reason');
+    throw invalidRequest(
+      'Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer',
+      'reason',
+    );
   }
   const refund: StripeObject = {
     id: engine.newId('re'),
@@ -496,7 +593,10 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
     currency: charge.currency,
     customer: charge.customer,
     customer_account: null,
-    destination_details: { card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' }, type: 'card' },
+    destination_details: {
+      card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' },
+      type: 'card',
+    },
     metadata: mergeMetadata({}, params),
     payment_intent: charge.payment_intent,
     payment_method: charge.payment_method,
@@ -516,15 +616,20 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
   });
   refund.balance_transaction = transaction.id;
   ctx.scope.insert(refund);
-  engine.update(ctx, charge, (c) => {
-    c.amount_refunded += amount;
-    c.refunded = c.amount_refunded >= c.amount_captured;
-    c.refunds = {
-      ...c.refunds,
-      data: [structuredClone(refund), ...c.refunds.data],
-      total_count: c.refunds.total_count + 1,
-    };
-  }, 'charge.refunded');
+  engine.update(
+    ctx,
+    charge,
+    (c) => {
+      c.amount_refunded += amount;
+      c.refunded = c.amount_refunded >= c.amount_captured;
+      c.refunds = {
+        ...c.refunds,
+        data: [cloneJson(refund), ...c.refunds.data],
+        total_count: c.refunds.total_count + 1,
+      };
+    },
+    'charge.refunded',
+  );
   engine.emit(ctx, 'refund.created', refund);
 
   const paymentMethod = ctx.scope.find(charge.payment_method);
@@ -533,7 +638,12 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
 }
 
 /** `pm_card_refundFail`: the refund succeeds, then the card network returns it and the money comes back. */
-function failRefund(engine: StripeEngine, ctx: RequestContext, refund: StripeObject, charge: StripeObject): void {
+function failRefund(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  refund: StripeObject,
+  charge: StripeObject,
+): void {
   const transaction = createBalanceTransaction(engine, ctx.scope, {
     amount: refund.amount,
     currency: refund.currency,
@@ -550,14 +660,22 @@ function failRefund(engine: StripeEngine, ctx: RequestContext, refund: StripeObj
   engine.change(charge, (c) => {
     c.amount_refunded -= refund.amount;
     c.refunded = false;
-    c.refunds = { ...c.refunds, data: c.refunds.data.map((r: StripeObject) => (r.id === refund.id ? structuredClone(refund) : r)) };
+    c.refunds = {
+      ...c.refunds,
+      data: c.refunds.data.map((r: StripeObject) => (r.id === refund.id ? cloneJson(refund) : r)),
+    };
   });
   engine.emit(ctx, 'charge.refund.updated', refund, previous, { automatic: true });
   engine.emit(ctx, 'refund.updated', refund, previous, { automatic: true });
   engine.emit(ctx, 'refund.failed', refund, previous, { automatic: true });
 }
 
-export function updateRefund(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateRefund(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const refund = engine.get(ctx, 'refund', id);
   const previous = engine.change(refund, (r) => void (r.metadata = mergeMetadata(r.metadata, params)));
   if (Object.keys(previous).length > 0) {
@@ -576,7 +694,12 @@ export function cancelRefund(engine: StripeEngine, ctx: RequestContext, id: stri
   );
 }
 
-export function listRefunds(engine: StripeEngine, ctx: RequestContext, params: Params, chargeId?: string): StripeList {
+export function listRefunds(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  chargeId?: string,
+): StripeList {
   const charge = chargeId ?? optionalString(params, 'charge');
   if (chargeId) engine.get(ctx, 'charge', chargeId);
   const paymentIntent = optionalString(params, 'payment_intent');
@@ -589,18 +712,39 @@ export function listRefunds(engine: StripeEngine, ctx: RequestContext, params: P
         (!paymentIntent || r.payment_intent === paymentIntent) &&
         (!created || created(r.created)),
     );
-  return paginate(items, params, chargeId ? `/v1/charges/${chargeId}/refunds` : '/v1/refunds');
+  return paginate(items, params, chargeId ? `/v1/charges/${chargeId}/refunds` : '/v1/refunds', ctx.scope);
 }
 
 // ---- disputes --------------------------------------------------------------------------------------------
 
 const EVIDENCE_FIELDS = [
-  'access_activity_log', 'billing_address', 'cancellation_policy', 'cancellation_policy_disclosure',
-  'cancellation_rebuttal', 'customer_communication', 'customer_email_address', 'customer_name',
-  'customer_purchase_ip', 'customer_signature', 'duplicate_charge_documentation', 'duplicate_charge_explanation',
-  'duplicate_charge_id', 'product_description', 'receipt', 'refund_policy', 'refund_policy_disclosure',
-  'refund_refusal_explanation', 'service_date', 'service_documentation', 'shipping_address', 'shipping_carrier',
-  'shipping_date', 'shipping_documentation', 'shipping_tracking_number', 'uncategorized_file', 'uncategorized_text',
+  'access_activity_log',
+  'billing_address',
+  'cancellation_policy',
+  'cancellation_policy_disclosure',
+  'cancellation_rebuttal',
+  'customer_communication',
+  'customer_email_address',
+  'customer_name',
+  'customer_purchase_ip',
+  'customer_signature',
+  'duplicate_charge_documentation',
+  'duplicate_charge_explanation',
+  'duplicate_charge_id',
+  'product_description',
+  'receipt',
+  'refund_policy',
+  'refund_policy_disclosure',
+  'refund_refusal_explanation',
+  'service_date',
+  'service_documentation',
+  'shipping_address',
+  'shipping_carrier',
+  'shipping_date',
+  'shipping_documentation',
+  'shipping_tracking_number',
+  'uncategorized_file',
+  'uncategorized_text',
 ] as const;
 
 function openDispute(
@@ -635,7 +779,8 @@ function openDispute(
       card: {
         brand: charge.payment_method_details.card.brand,
         case_type: kind.inquiry ? 'inquiry' : 'chargeback',
-        network_reason_code: kind.reason === 'fraudulent' ? '10.4' : kind.reason === 'product_not_received' ? '13.1' : '4853',
+        network_reason_code:
+          kind.reason === 'fraudulent' ? '10.4' : kind.reason === 'product_not_received' ? '13.1' : '4853',
       },
       type: 'card',
     },
@@ -651,21 +796,37 @@ function openDispute(
     const transaction = createBalanceTransaction(engine, ctx.scope, {
       amount: -dispute.amount,
       currency: dispute.currency,
-      fee: fee > 0 ? [{ amount: fee, application: null, currency: dispute.currency, description: 'Dispute fee', type: 'stripe_fee' }] : [],
+      fee:
+        fee > 0
+          ? [
+              {
+                amount: fee,
+                application: null,
+                currency: dispute.currency,
+                description: 'Dispute fee',
+                type: 'stripe_fee',
+              },
+            ]
+          : [],
       type: 'adjustment',
       reportingCategory: 'dispute',
       source: dispute.id,
       description: `Chargeback withdrawal for ${charge.id}`,
     });
     const previous = engine.change(dispute, (d) => {
-      d.balance_transactions = [...d.balance_transactions, structuredClone(transaction)];
+      d.balance_transactions = [...d.balance_transactions, cloneJson(transaction)];
     });
     engine.emit(ctx, 'charge.dispute.funds_withdrawn', dispute, previous, { automatic: true });
   }
   return dispute;
 }
 
-export function updateDispute(engine: StripeEngine, ctx: RequestContext, id: string, params: Params): StripeObject {
+export function updateDispute(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  params: Params,
+): StripeObject {
   const dispute = engine.get(ctx, 'dispute', id);
   if (isClosed(dispute)) {
     throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
@@ -677,17 +838,26 @@ export function updateDispute(engine: StripeEngine, ctx: RequestContext, id: str
     }
   }
   const submit = optionalBoolean(params, 'submit') ?? true;
-  engine.update(ctx, dispute, (d) => {
-    d.metadata = mergeMetadata(d.metadata, params);
-    for (const [key, value] of Object.entries(evidence)) {
-      if (key !== 'enhanced_evidence') d.evidence[key] = value === '' ? null : String(value);
-    }
-    if (Object.keys(evidence).length > 0) d.evidence_details = { ...d.evidence_details, has_evidence: true };
-    if (submit && Object.keys(evidence).length > 0) {
-      d.evidence_details = { ...d.evidence_details, submission_count: d.evidence_details.submission_count + 1 };
-      d.status = d.status.startsWith('warning_') ? 'warning_under_review' : 'under_review';
-    }
-  }, 'charge.dispute.updated');
+  engine.update(
+    ctx,
+    dispute,
+    (d) => {
+      d.metadata = mergeMetadata(d.metadata, params);
+      for (const [key, value] of Object.entries(evidence)) {
+        if (key !== 'enhanced_evidence') d.evidence[key] = value === '' ? null : String(value);
+      }
+      if (Object.keys(evidence).length > 0)
+        d.evidence_details = { ...d.evidence_details, has_evidence: true };
+      if (submit && Object.keys(evidence).length > 0) {
+        d.evidence_details = {
+          ...d.evidence_details,
+          submission_count: d.evidence_details.submission_count + 1,
+        };
+        d.status = d.status.startsWith('warning_') ? 'warning_under_review' : 'under_review';
+      }
+    },
+    'charge.dispute.updated',
+  );
   // Stripe's test mode decides a submitted dispute by the text of `uncategorized_text`.
   const text = dispute.evidence.uncategorized_text;
   if (submit && text === 'winning_evidence') closeDisputeAs(engine, ctx, dispute, 'won');
@@ -698,7 +868,8 @@ export function updateDispute(engine: StripeEngine, ctx: RequestContext, id: str
 /** POST /v1/disputes/:id/close: the merchant accepts the dispute, which is then lost. */
 export function closeDispute(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const dispute = engine.get(ctx, 'dispute', id);
-  if (isClosed(dispute)) throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
+  if (isClosed(dispute))
+    throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
   closeDisputeAs(engine, ctx, dispute, 'lost');
   return dispute;
 }
@@ -708,26 +879,49 @@ function isClosed(dispute: StripeObject): boolean {
 }
 
 /** Test helper and the end of the evidence flow: the bank decides. Winning returns the withdrawn funds. */
-export function closeDisputeAs(engine: StripeEngine, ctx: RequestContext, dispute: StripeObject, outcome: 'won' | 'lost'): StripeObject {
-  if (isClosed(dispute)) throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
+export function closeDisputeAs(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  dispute: StripeObject,
+  outcome: 'won' | 'lost',
+): StripeObject {
+  if (isClosed(dispute))
+    throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
   const inquiry = dispute.status.startsWith('warning_');
-  engine.update(ctx, dispute, (d) => {
-    d.status = inquiry ? 'warning_closed' : outcome;
-    d.is_charge_refundable = false;
-  }, 'charge.dispute.closed', { always: true });
+  engine.update(
+    ctx,
+    dispute,
+    (d) => {
+      d.status = inquiry ? 'warning_closed' : outcome;
+      d.is_charge_refundable = false;
+    },
+    'charge.dispute.closed',
+    { always: true },
+  );
   if (!inquiry && outcome === 'won') {
     const fee = engine.fees.dispute;
     const transaction = createBalanceTransaction(engine, ctx.scope, {
       amount: dispute.amount,
       currency: dispute.currency,
-      fee: fee > 0 ? [{ amount: -fee, application: null, currency: dispute.currency, description: 'Dispute fee refund', type: 'stripe_fee' }] : [],
+      fee:
+        fee > 0
+          ? [
+              {
+                amount: -fee,
+                application: null,
+                currency: dispute.currency,
+                description: 'Dispute fee refund',
+                type: 'stripe_fee',
+              },
+            ]
+          : [],
       type: 'adjustment',
       reportingCategory: 'dispute_reversal',
       source: dispute.id,
       description: `Chargeback reversal for ${dispute.charge}`,
     });
     const previous = engine.change(dispute, (d) => {
-      d.balance_transactions = [...d.balance_transactions, structuredClone(transaction)];
+      d.balance_transactions = [...d.balance_transactions, cloneJson(transaction)];
     });
     engine.emit(ctx, 'charge.dispute.funds_reinstated', dispute, previous, { automatic: true });
   }
@@ -746,5 +940,5 @@ export function listDisputes(engine: StripeEngine, ctx: RequestContext, params: 
         (!paymentIntent || d.payment_intent === paymentIntent) &&
         (!created || created(d.created)),
     );
-  return paginate(items, params, '/v1/disputes');
+  return paginate(items, params, '/v1/disputes', ctx.scope);
 }
