@@ -12,11 +12,14 @@ import { el, renderDocument, text, type XmlElement } from './xml';
 
 const INTRODUCED = '1.0';
 
-/** `prvReadAccount`, `prvCreatestc_Payment`: the platform names privileges after the table's schema name. */
+/**
+ * `prvReadAccount`, `prvCreatestc_payment`: a standard table's privileges carry its schema name, a custom
+ * table's its logical name (as in real role exports: `prvReadmsdyn_…`, `prvWritenew_project`).
+ */
 export function privilegeName(model: TableModel, action: string, table: string): string {
   const found = model.tables.find((candidate) => candidate.logicalName === table);
   if (!found) throw new Error(`Role privilege on ${table}, which is not in the table model`);
-  return `prv${action}${found.schemaName}`;
+  return `prv${action}${found.standard ? found.schemaName : found.logicalName}`;
 }
 
 export function rolesElement(model: TableModel, roles: SecurityRole[]): XmlElement {
