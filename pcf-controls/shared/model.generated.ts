@@ -13,6 +13,7 @@ export const Payment = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
     amount: 'stc_amount',
     currency: 'stc_currency',
     status: 'stc_status',
@@ -69,6 +70,7 @@ export const Refund = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
     paymentid: 'stc_paymentid',
     amount: 'stc_amount',
     currency: 'stc_currency',
@@ -104,6 +106,7 @@ export const Dispute = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
     paymentid: 'stc_paymentid',
     amount: 'stc_amount',
     currency: 'stc_currency',
@@ -170,6 +173,7 @@ export const Subscription = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
     customerid: 'stc_customerid',
     stripeCustomerId: 'stc_stripecustomerid',
     status: 'stc_status',
@@ -216,6 +220,7 @@ export const StripeInvoice = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
     customerid: 'stc_customerid',
     stripeCustomerId: 'stc_stripecustomerid',
     subscriptionid: 'stc_subscriptionid',
@@ -279,6 +284,7 @@ export const Account = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
   },
   /** `_x_value` to read a lookup, navigation per target for `x@odata.bind`. */
   lookup: {
@@ -330,6 +336,7 @@ export const Contact = {
     stripeAccount: 'stc_stripeaccount',
     lastEventId: 'stc_lasteventid',
     lastEventCreated: 'stc_lasteventcreated',
+    syncRequestedOn: 'stc_syncrequestedon',
   },
   /** `_x_value` to read a lookup, navigation per target for `x@odata.bind`. */
   lookup: {

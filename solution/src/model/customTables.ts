@@ -40,6 +40,10 @@ export function syncStampColumns(): Column[] {
     dateTime('stc_LastEventCreated', 'Last Event Created', {
       description: 'Creation time of the Stripe event that last wrote this row; older events are ignored.',
     }),
+    dateTime('stc_SyncRequestedOn', 'Sync Requested On', {
+      description:
+        "Set by a user's Sync from Stripe command: the service re-reads the row's Stripe object. Never written by the service.",
+    }),
   ];
 }
 
