@@ -97,6 +97,24 @@ export class ServiceProtection {
     };
   }
 
+  /**
+   * The budget headers Dataverse sends on every response (api-limits, "Rate limit headers"): requests left in
+   * the window and combined execution time left, in seconds. Meant for debugging, as Dataverse says.
+   */
+  budgetHeaders(user: string): Record<string, string> {
+    if (!this.settings.enabled) return {};
+    const usage = this.usageOf(user);
+    const requests = Math.max(0, this.settings.requests - (usage.arrivals.length - usage.head));
+    const seconds = Math.max(0, this.settings.executionMs - usage.executionTotal) / 1000;
+    return {
+      'x-ms-ratelimit-burst-remaining-xrm-requests': String(requests),
+      'x-ms-ratelimit-time-remaining-xrm-requests': seconds.toLocaleString('en-US', {
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      }),
+    };
+  }
+
   private usageOf(user: string): UserUsage {
     let usage = this.usage.get(user);
     if (!usage) {

@@ -317,7 +317,11 @@ export async function startDataverseEmulator(
           parsePrefer(headers.prefer).continueOnError,
           executor,
         );
-        res.writeHead(result.status, { 'Content-Type': result.contentType, 'OData-Version': '4.0' });
+        res.writeHead(result.status, {
+          'Content-Type': result.contentType,
+          'OData-Version': '4.0',
+          ...limits.budgetHeaders(caller.limitKey),
+        });
         res.end(result.body);
         deliver(committed);
         return;
@@ -332,7 +336,7 @@ export async function startDataverseEmulator(
         throw error;
       }
       scope.tx.commit();
-      send(res, response);
+      send(res, { ...response, headers: { ...response.headers, ...limits.budgetHeaders(caller.limitKey) } });
       deliver(scope.events);
     } finally {
       release();

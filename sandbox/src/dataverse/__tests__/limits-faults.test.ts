@@ -19,7 +19,13 @@ beforeEach(() => {
 describe('service protection limits (api-limits)', () => {
   test('requests over the window limit answer 429 0x80072322 with Retry-After in seconds', async () => {
     dv.setLimits({ enabled: true, requests: 5, windowMs: 3000 });
-    for (let i = 0; i < 5; i++) expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
+    const first = await call(dv, 'GET', 'stc_payments?$top=1');
+    // The budget headers Dataverse sends on every answer (api-limits, "Rate limit headers").
+    expect(first.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('4');
+    expect(first.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toMatch(
+      /^1,200\.00$|^1,199\.\d\d$/,
+    );
+    for (let i = 0; i < 4; i++) expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
     const r = await call(dv, 'GET', 'stc_payments?$top=1');
     expect(r.status).toBe(429);
     expect(r.body.error).toEqual({
