@@ -3,7 +3,7 @@
  * StripeConnector_<version>_managed.zip, and says which parts were not built and so left out.
  */
 import { resolve } from 'node:path';
-import { packSolution, PackError } from '../src/pack/packer';
+import { packSolution, PackError } from '../src/pack';
 
 packSolution({ repoRoot: resolve(__dirname, '../..') })
   .then((result) => {
