@@ -360,7 +360,17 @@ export async function startDataverseEmulator(
       });
       return;
     }
-    const input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    let input: Record<string, unknown> = {};
+    try {
+      input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    } catch {
+      send(res, {
+        status: 400,
+        headers: {},
+        body: { error: { code: '0x0', message: 'The admin request body is not valid JSON.' } },
+      });
+      return;
+    }
     const method = req.method ?? 'GET';
     const ok = (payload: unknown = { ok: true }) => send(res, { status: 200, headers: {}, body: payload });
     switch (`${method} ${pathname}`) {
