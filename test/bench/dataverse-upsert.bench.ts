@@ -12,7 +12,8 @@
  *   Dataverse's own rate of 20 a second) with batches of 25, so that the request limit binds and the client
  *   has to wait out Retry-After.
  *
- * Environment: BENCH_ROWS (10000), BENCH_RUNS (3), BENCH_TIME_FACTOR (30), BENCH_THROTTLE_FACTOR (50).
+ * Environment: BENCH_ROWS (10000), BENCH_RUNS (3), BENCH_TIME_FACTOR (30), BENCH_THROTTLE_FACTOR (50),
+ * BENCH_SCENARIO (run only the scenarios whose name contains it).
  */
 import { model } from '@stc/solution';
 import { startDataverseEmulator, DATAVERSE_LIMITS } from '@stc/sandbox';
@@ -182,7 +183,8 @@ async function main(): Promise<void> {
   // Warm the JIT and module caches so that the first measured phase is not the slowest.
   await phase(SCENARIOS[0], false, Math.min(ROWS, 2000));
   let broken = false;
-  for (const scenario of SCENARIOS) {
+  const only = process.env.BENCH_SCENARIO;
+  for (const scenario of SCENARIOS.filter((sc) => !only || sc.name.includes(only))) {
     const l = scenario.limits;
     console.log(
       `\n-- ${scenario.name}: ${l.requests} requests, ${l.concurrent} concurrent, ${l.executionMs / 1000} s execution ` +

@@ -15,6 +15,7 @@ import {
   NOT_FOUND_BY_KEY,
   parseErrorBody,
   parseRetryAfter,
+  THROTTLING_CODES,
 } from './errors';
 import {
   buildBatch,
@@ -170,14 +171,23 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     }
   }
 
+  /**
+   * Sends one request through the concurrency limiter, retrying what can be retried: a 429 always (Dataverse
+   * did not run it; every request waits out Retry-After through the limiter), a 5xx, timeout or network
+   * error only when the request is idempotent, a 401 once with a fresh token. The slot is given back before
+   * any wait. Answers that are not retried are returned as they are.
+   */
   async function send(method: string, url: string, opts: SendOptions): Promise<HttpResult> {
     let attempts = 0;
+    let failures = 0;
     let throttledAttempts = 0;
     let refreshedToken = false;
     for (;;) {
       attempts += 1;
+      let waitMs = 0;
       const generation = await limiter.acquire();
       let throttled = false;
+      let reduce = true;
       let retryAfterMs: number | undefined;
       try {
         const headers: Record<string, string> = {
@@ -210,16 +220,15 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
             attempts,
             cause: err,
           });
-          if (opts.idempotent && attempts < retry.maxAttempts) {
-            counters.retries += 1;
-            log?.warn(
-              { request: opts.describe, attempt: attempts, reason: failure.platformMessage },
-              'dataverse request failed, retrying',
-            );
-            await sleep(backoff(attempts));
-            continue;
-          }
-          throw failure;
+          failures += 1;
+          if (!opts.idempotent || failures >= retry.maxAttempts) throw failure;
+          counters.retries += 1;
+          log?.warn(
+            { request: opts.describe, attempt: attempts, reason: failure.platformMessage },
+            'dataverse request failed, retrying',
+          );
+          waitMs = backoff(failures);
+          continue;
         }
 
         if (res.status === 429) {
@@ -227,43 +236,48 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
           counters.throttled += 1;
           throttledAttempts += 1;
           retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-          if (throttledAttempts < retry.maxThrottledAttempts) {
-            counters.retries += 1;
-            log?.debug?.(
-              { request: opts.describe, retryAfterMs, code: parseErrorBody(text).code },
-              'dataverse throttled, waiting',
+          // Over the request count, fewer requests in parallel would not help: wait, keep the concurrency.
+          reduce = parseErrorBody(text).code.toLowerCase() !== THROTTLING_CODES.requests;
+          if (throttledAttempts >= retry.maxThrottledAttempts) {
+            throw errorFromResponse(
+              { status: res.status, headers: res.headers, text },
+              opts.describe,
+              attempts,
             );
-            // The limiter holds every request back until Retry-After; without one, back off here.
-            if (retryAfterMs === undefined) await sleep(backoff(throttledAttempts));
-            continue;
           }
-          throw errorFromResponse(
-            { status: res.status, headers: res.headers, text },
-            opts.describe,
-            attempts,
+          counters.retries += 1;
+          log?.debug?.(
+            { request: opts.describe, retryAfterMs, code: parseErrorBody(text).code },
+            'dataverse throttled, waiting',
           );
+          // With Retry-After the limiter holds every request back until then; without one, back off here.
+          if (retryAfterMs === undefined) waitMs = backoff(throttledAttempts);
+          continue;
         }
         if (res.status === 401 && tokens && !refreshedToken) {
-          // A token revoked or expired early: ask for a new one once.
+          // A token revoked or expired early: ask for a new one, once.
           refreshedToken = true;
           tokens.invalidate();
           continue;
         }
         if (res.status >= 500 || res.status === 408) {
           const { code } = parseErrorBody(text);
-          if (isTransient(res.status, code) && opts.idempotent && attempts < retry.maxAttempts) {
+          failures += 1;
+          if (isTransient(res.status, code) && opts.idempotent && failures < retry.maxAttempts) {
             counters.retries += 1;
             log?.warn(
               { request: opts.describe, status: res.status, code, attempt: attempts },
               'dataverse request failed, retrying',
             );
-            await sleep(Math.max(backoff(attempts), parseRetryAfter(res.headers.get('retry-after')) ?? 0));
+            waitMs = Math.max(backoff(failures), parseRetryAfter(res.headers.get('retry-after')) ?? 0);
             continue;
           }
         }
         return { status: res.status, headers: res.headers, text, attempts };
       } finally {
-        limiter.release(generation, { throttled, retryAfterMs });
+        limiter.release(generation, { throttled, retryAfterMs, reduce });
+        // Runs before the loop's next turn: the wait happens with the slot given back.
+        if (waitMs > 0) await sleep(waitMs);
       }
     }
   }

@@ -66,14 +66,20 @@ export class ConcurrencyLimiter {
     return this.generation;
   }
 
-  /** Ends a request. `throttled` with the Retry-After (ms) when it was a 429. */
-  release(generation: number, outcome: { throttled: boolean; retryAfterMs?: number }): void {
+  /**
+   * Ends a request. `throttled` with the Retry-After (ms) when it was a 429; `reduce: false` when the limit
+   * hit was the number of requests per window, which fewer parallel requests would not have avoided.
+   */
+  release(
+    generation: number,
+    outcome: { throttled: boolean; retryAfterMs?: number; reduce?: boolean },
+  ): void {
     this.inFlight -= 1;
     if (outcome.throttled) {
       if (outcome.retryAfterMs !== undefined) {
         this.pausedUntil = Math.max(this.pausedUntil, this.now() + outcome.retryAfterMs);
       }
-      if (generation === this.generation) {
+      if (outcome.reduce !== false && generation === this.generation) {
         this.limitValue = Math.max(this.min, Math.floor(this.limitValue / 2));
         this.generation += 1;
         this.successesSinceChange = 0;
