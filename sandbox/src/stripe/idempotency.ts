@@ -16,6 +16,12 @@ const KEY_LIMIT = 255;
 export class IdempotencyStore {
   private readonly responses = new Map<string, StoredResponse>();
 
+  /**
+   * Stripe prunes keys after 24 hours; the emulator keeps the newest `capacity` (the SDK keys every POST, so
+   * a long load test would otherwise keep every response body).
+   */
+  constructor(private readonly capacity = 50_000) {}
+
   /** The stored answer for this key, or undefined when the request should run. */
   lookup(scopeKey: string, key: string, fingerprint: string): StoredResponse | undefined {
     if (key.length > KEY_LIMIT) {
@@ -40,6 +46,10 @@ export class IdempotencyStore {
 
   save(scopeKey: string, key: string, response: StoredResponse): void {
     this.responses.set(`${scopeKey}|${key}`, response);
+    if (this.responses.size > this.capacity) {
+      const oldest = this.responses.keys().next().value;
+      if (oldest !== undefined) this.responses.delete(oldest);
+    }
   }
 }
 

@@ -230,6 +230,7 @@ export const ROUTES: Route[] = [
   // events
   { method: 'get', path: '/v1/events', operation: (e, c, p) => listEvents(e, c, p) },
   { method: 'get', path: '/v1/events/:id', operation: get('event') },
+  { method: 'get', path: '/v2/core/events', operation: (e, c, p) => v2Events(e, c, p) },
   { method: 'get', path: '/v2/core/events/:id', operation: (e, c, _p, r) => v2Event(e, c, r.id) },
 
   // emulator-only test helpers, for scenarios driving the emulator from another process
@@ -267,6 +268,29 @@ function disputeOutcome(params: Params): 'won' | 'lost' {
 }
 
 /** A v1 event as the v2 Events API shows it (thin shape); `fetchRelatedObject` then reads the object. */
+/** GET /v2/core/events: newest first, `object_id` filter, `limit` (default 20), `page` token. */
+function v2Events(engine: StripeEngine, ctx: RequestContext, params: Params): Record<string, unknown> {
+  const objectId = optionalString(params, 'object_id');
+  const limit = Math.min(100, Math.max(1, Number(optionalString(params, 'limit') ?? 20)));
+  const page = optionalString(params, 'page');
+  const offset = page ? Number(Buffer.from(page, 'base64url').toString()) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw invalidRequest('Invalid page token.', 'page');
+  const events = [...ctx.scope.all('event')]
+    .reverse()
+    .filter((event) => !objectId || (event as StripeEvent).data.object.id === objectId);
+  const data = events
+    .slice(offset, offset + limit)
+    .map((event) => ({ ...thinNotification(event as StripeEvent), data: null }));
+  const token = (value: number) => Buffer.from(String(value)).toString('base64url');
+  const query = (value: number) =>
+    `/v2/core/events?${new URLSearchParams({ ...(objectId ? { object_id: objectId } : {}), limit: String(limit), page: token(value) })}`;
+  return {
+    data,
+    next_page_url: offset + limit < events.length ? query(offset + limit) : null,
+    previous_page_url: offset > 0 ? query(Math.max(0, offset - limit)) : null,
+  };
+}
+
 function v2Event(engine: StripeEngine, ctx: RequestContext, id: string): Record<string, unknown> {
   const found = ctx.scope.find(id);
   if (!found || found.object !== 'event') throw noSuchObject('event', id);

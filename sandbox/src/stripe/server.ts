@@ -21,7 +21,7 @@ import { RateLimiter, type RateLimitOptions } from './ratelimit';
 import * as balance from './resources/balance';
 import * as billing from './resources/billing';
 import * as payments from './resources/payments';
-import { ROUTES } from './routes';
+import { type Route, ROUTES } from './routes';
 import type { StripeObject } from './store';
 import { type DeliveryAttempt, type WebhookOptions, WebhookSender } from './webhooks';
 
@@ -197,7 +197,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     }
   });
 
-  for (const route of ROUTES) {
+  const routes: Route[] = [
+    ...ROUTES,
+    { method: 'post', path: '/_emulator/webhooks/deliver', operation: () => webhooks.deliverPending() },
+  ];
+  for (const route of routes) {
     router[route.method](route.path, async (ctx) => {
       const { livemode } = authenticate(ctx.get('Authorization') || undefined);
       const account = accountOf(ctx.get('Stripe-Account') || ctx.get('Stripe-Context') || undefined);
@@ -232,7 +236,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       let status = 200;
       let body: string;
       try {
-        const result = route.operation(engine, requestContext, params, ctx.params as Record<string, string>);
+        let result = route.operation(engine, requestContext, params, ctx.params as Record<string, string>);
+        // Operations are synchronous so that a request and its idempotency record are one step; only test
+        // helpers that wait for webhook deliveries return a promise.
+        if (result instanceof Promise) result = await result;
         body = render(result, expandPaths(params), (id) => scope.find(id));
       } catch (error) {
         // Failures after the operation started (card declines, wrong state) are replayed; validation is not.

@@ -21,8 +21,11 @@ export interface WebhookRetryOptions {
 
 export interface WebhookOptions {
   url: string;
-  /** Signing secret, `whsec_…`. */
-  secret: string;
+  /**
+   * Signing secret, `whsec_…`. Several while a secret is being rolled: each signs, and the header carries one
+   * `v1=` per secret, as Stripe sends during the overlap.
+   */
+  secret: string | string[];
   /** `snapshot` (default): the full v1 event. `thin`: a `v2.core.event` notification naming the object. */
   payload?: 'snapshot' | 'thin';
   /** Event types to send (`*` or `charge.*` wildcards); default all. */
@@ -87,14 +90,17 @@ export function objectUrl(type: string, id: string): string | null {
   return base ? `${base}/${id}` : null;
 }
 
-/** The `Stripe-Signature` header for a payload, as Stripe computes it. */
+/** The `Stripe-Signature` header for a payload, as Stripe computes it: one `v1=` per secret. */
 export function signatureHeader(
   payload: string,
-  secret: string,
+  secret: string | string[],
   timestamp = Math.floor(Date.now() / 1000),
 ): string {
-  const signature = createHmac('sha256', secret).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
-  return `t=${timestamp},v1=${signature}`;
+  const secrets = Array.isArray(secret) ? secret : [secret];
+  const signatures = secrets.map(
+    (s) => `v1=${createHmac('sha256', s).update(`${timestamp}.${payload}`, 'utf8').digest('hex')}`,
+  );
+  return [`t=${timestamp}`, ...signatures].join(',');
 }
 
 /** The thin (`v2.core.event`) notification for an event. */
@@ -153,7 +159,9 @@ export class WebhookSender {
   configure(options: WebhookOptions | null): void {
     if (options) {
       if (!/^https?:\/\//.test(options.url)) throw new Error(`Webhook url must be http(s): ${options.url}`);
-      if (!options.secret) throw new Error('Webhook secret is required (whsec_…)');
+      const secrets = Array.isArray(options.secret) ? options.secret : [options.secret];
+      if (secrets.length === 0 || secrets.some((s) => !s))
+        throw new Error('Webhook secret is required (whsec_…)');
       const rate = options.duplicateRate ?? 0;
       if (rate < 0 || rate > 1) throw new Error('duplicateRate must be between 0 and 1');
     }

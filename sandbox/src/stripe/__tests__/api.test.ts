@@ -136,6 +136,41 @@ describe('idempotency', () => {
   });
 });
 
+describe('emulator-only helpers over HTTP, for scenarios in another process', () => {
+  beforeEach(async () => {
+    ({ emulator, stripe } = await emulatorWithClient());
+  });
+
+  test('make an automatic payout, pay it, and close a dispute, in the account the header names', async () => {
+    const connected = { 'Stripe-Account': 'acct_1Scenario' };
+    const connectedClient = emulator.client({ stripeAccount: 'acct_1Scenario' });
+    const pi = await connectedClient.paymentIntents.create({
+      amount: 5000,
+      currency: 'usd',
+      payment_method: 'pm_card_createDispute',
+      confirm: true,
+    });
+    const payout = await raw('/_emulator/payouts/automatic', { method: 'POST', headers: connected });
+    expect(payout.status).toBe(200);
+    const payoutId = (payout.body as unknown as { id: string }).id;
+    expect(
+      (await raw(`/_emulator/payouts/${payoutId}/pay`, { method: 'POST', headers: connected })).status,
+    ).toBe(200);
+    expect(await connectedClient.payouts.retrieve(payoutId)).toMatchObject({
+      status: 'paid',
+      reconciliation_status: 'completed',
+    });
+    const [dispute] = (await connectedClient.disputes.list({ payment_intent: pi.id })).data;
+    const closed = await raw(`/_emulator/disputes/${dispute.id}/close`, {
+      method: 'POST',
+      headers: { ...connected, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'outcome=won',
+    });
+    expect(closed.body).toMatchObject({ status: 'won' });
+    expect((await raw('/_emulator/payouts/automatic', { method: 'POST', key: null })).status).toBe(401);
+  });
+});
+
 describe('rate limiting', () => {
   test('beyond the configured rate the API answers 429 rate_limit, and recovers', async () => {
     emulator = await startStripeEmulator({ rateLimit: { perSecond: 5, burst: 5 } });
@@ -217,5 +252,23 @@ describe('Connect', () => {
     const customer = await live.customers.create({ name: 'Live' });
     expect(customer.livemode).toBe(true);
     expect((await stripe.customers.list()).data).toHaveLength(0);
+  });
+});
+
+describe('idempotency store', () => {
+  test('keeps the newest keys up to its capacity', () => {
+    const { IdempotencyStore } = jest.requireActual<typeof import('../idempotency')>('../idempotency');
+    const store = new IdempotencyStore(2);
+    const response = (n: number) => ({
+      fingerprint: 'f',
+      status: 200,
+      body: String(n),
+      requestId: `req_${n}`,
+    });
+    store.save('s', 'a', response(1));
+    store.save('s', 'b', response(2));
+    store.save('s', 'c', response(3));
+    expect(store.lookup('s', 'a', 'f')).toBeUndefined();
+    expect(store.lookup('s', 'c', 'f')?.body).toBe('3');
   });
 });

@@ -147,6 +147,35 @@ describe('signed delivery', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
+  test('while a secret is rolled, each delivery carries a signature for the old and the new one', async () => {
+    const next = 'whsec_next_secret';
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: [WEBHOOK_SECRET, next] },
+    }));
+    await stripe.customers.create({});
+    await emulator.waitForDeliveries();
+    const [hook] = receiver.received;
+    expect(hook.signature.match(/v1=/g)).toHaveLength(2);
+    expect(stripe.webhooks.constructEvent(hook.body, hook.signature, WEBHOOK_SECRET).type).toBe(
+      'customer.created',
+    );
+    expect(stripe.webhooks.constructEvent(hook.body, hook.signature, next).type).toBe('customer.created');
+  });
+
+  test('POST /_emulator/webhooks/deliver sends what is pending, for scenarios in another process', async () => {
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, autoDeliver: false },
+    }));
+    await stripe.customers.create({});
+    expect(receiver.received).toHaveLength(0);
+    const response = await fetch(`${emulator.url}/_emulator/webhooks/deliver`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${emulator.apiKey}` },
+    });
+    expect(await response.json()).toEqual({ attempted: 1, delivered: 1, failed: 0 });
+    expect(receiver.eventTypes()).toEqual(['customer.created']);
+  });
+
   test('setWebhook points delivery at an endpoint chosen after start, with enabled events', async () => {
     ({ emulator, stripe } = await emulatorWithClient());
     await stripe.customers.create({ name: 'before any endpoint' });
@@ -226,6 +255,17 @@ describe('thin (v2) event notifications', () => {
     expect(related.email).toBe('thin@example.com');
     const event = await notification.fetchEvent();
     expect(event.id).toBe(notification.id);
+  });
+
+  test('the v2 Events API lists an object’s events newest first, page by page', async () => {
+    ({ emulator, stripe } = await emulatorWithClient());
+    const customer = await stripe.customers.create({ name: 'v2' });
+    for (let i = 0; i < 3; i++) await stripe.customers.update(customer.id, { metadata: { step: String(i) } });
+    await stripe.customers.create({ name: 'someone else' });
+    const types: string[] = [];
+    for await (const event of stripe.v2.core.events.list({ object_id: customer.id, limit: 2 }))
+      types.push(event.type);
+    expect(types).toEqual(['customer.updated', 'customer.updated', 'customer.updated', 'customer.created']);
   });
 });
 
