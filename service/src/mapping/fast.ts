@@ -50,18 +50,14 @@ const BUILT_INS: Record<string, (...args: unknown[]) => unknown> = {
   boolean: (value) => (value === undefined ? undefined : toBoolean(value)),
   uppercase: (value) => (value === undefined ? undefined : typeof value === 'string' ? value.toUpperCase() : giveUp()),
   lowercase: (value) => (value === undefined ? undefined : typeof value === 'string' ? value.toLowerCase() : giveUp()),
+  sum: (value) => {
+    if (value === undefined) return undefined;
+    const items = Array.isArray(value) ? value : [value];
+    if (!items.every((item) => typeof item === 'number')) return giveUp();
+    return (items as number[]).reduce((total, item) => total + item, 0);
+  },
+  count: (value) => (value === undefined ? 0 : Array.isArray(value) ? value.length : 1),
 };
-
-/** A value a path may stop at: anything but an array (JSONata's sequences), which JSONata handles itself. */
-function settle(value: unknown): unknown {
-  return Array.isArray(value) ? giveUp() : value;
-}
-
-function field(value: unknown, name: string): unknown {
-  if (value === undefined || value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) return giveUp();
-  return (value as Record<string, unknown>)[name];
-}
 
 function variable(name: string): FastEvaluator {
   if (name === '') return (input) => input;
@@ -70,6 +66,7 @@ function variable(name: string): FastEvaluator {
 }
 
 function compare(op: string, left: unknown, right: unknown): unknown {
+  if (Array.isArray(left) || Array.isArray(right)) return giveUp();
   if (op === '=' || op === '!=') {
     if (left === undefined || right === undefined) return false;
     const equal = typeof left === 'object' || typeof right === 'object' ? isDeepStrictEqual(left, right) : left === right;
@@ -99,6 +96,83 @@ function arithmetic(op: string, left: unknown, right: unknown): unknown {
   return Number.isFinite(result) ? result : giveUp();
 }
 
+interface CompiledStep {
+  kind: 'name' | 'variable';
+  value: string;
+  /** Constant indexes and predicates, applied in order to each item's result (JSONata's stages). */
+  filters: Array<number | FastEvaluator>;
+}
+
+/**
+ * JSONata tells the arrays it builds while evaluating (sequences: flattened, unwrapped when single) from
+ * arrays that are values in the data (kept as they are when a path ends on one). Sequences are marked here.
+ */
+const sequences = new WeakSet<unknown[]>();
+const sequence = (items: unknown[]) => {
+  sequences.add(items);
+  return items;
+};
+
+/** A field of one item, as JSONata's `lookup`: arrays are looked into, element by element, and flattened. */
+function lookup(item: unknown, name: string): unknown {
+  if (Array.isArray(item)) {
+    const found: unknown[] = [];
+    for (const element of item) {
+      const value = lookup(element, name);
+      if (value === undefined) continue;
+      if (Array.isArray(value)) found.push(...value);
+      else found.push(value);
+    }
+    return sequence(found);
+  }
+  if (item === null || typeof item !== 'object') return undefined;
+  return (item as Record<string, unknown>)[name];
+}
+
+function applyFilter(filter: number | FastEvaluator, value: unknown, scope: Scope): unknown {
+  const items = Array.isArray(value) ? value : [value];
+  if (typeof filter === 'number') {
+    const item = items[filter < 0 ? items.length + filter : filter];
+    if (item === undefined) return sequence([]);
+    return Array.isArray(item) ? item : sequence([item]);
+  }
+  const kept: unknown[] = [];
+  for (const item of items) {
+    if (item === undefined) continue;
+    const result = filter(item, scope);
+    // A numeric predicate selects by position in JSONata: left to JSONata.
+    if (typeof result === 'number' || Array.isArray(result)) return giveUp();
+    if (toBoolean(result)) kept.push(item);
+  }
+  return sequence(kept);
+}
+
+/** JSONata's path over plain JSON: each step maps over the items, flattening arrays one level. */
+function evaluatePath(steps: CompiledStep[], input: unknown, scope: Scope): unknown {
+  let items: unknown[] = Array.isArray(input) && steps[0].kind !== 'variable' ? input : [input];
+  for (const [position, step] of steps.entries()) {
+    const results: unknown[] = [];
+    for (const item of items) {
+      let value =
+        step.kind === 'name' ? lookup(item, step.value) : step.value === '' ? item : step.value === '$' ? scope.$$ : scope[step.value];
+      for (const filter of step.filters) value = applyFilter(filter, value, scope);
+      if (value !== undefined) results.push(value);
+    }
+    const last = position === steps.length - 1;
+    if (last && results.length === 1 && Array.isArray(results[0]) && !sequences.has(results[0] as unknown[])) {
+      // A path ending on an array value gives that array, whatever its length.
+      return results[0];
+    }
+    items = [];
+    for (const result of results) {
+      if (Array.isArray(result)) items.push(...result);
+      else items.push(result);
+    }
+    if (items.length === 0) return undefined;
+  }
+  return items.length === 1 ? items[0] : sequence(items);
+}
+
 /**
  * Compiles an expression's syntax tree, or returns null when it uses anything outside the subset.
  * `functions` are the mapping's registered functions, called directly.
@@ -106,6 +180,9 @@ function arithmetic(op: string, left: unknown, right: unknown): unknown {
 export function compileFast(node: Node, functions: Record<string, (...args: any[]) => unknown>): FastEvaluator | null {
   const compile = (current: Node | undefined): FastEvaluator | null => {
     if (!current) return null;
+    // Predicates, grouping and focus bindings outside a path's steps are JSONata's alone.
+    const extras = current as { predicate?: unknown; group?: unknown; focus?: unknown; index?: unknown; stages?: unknown };
+    if (extras.predicate || extras.group || extras.focus || extras.index || ((current.type as string) !== 'path' && extras.stages)) return null;
     switch (current.type as string) {
       case 'string':
       case 'number':
@@ -116,44 +193,26 @@ export function compileFast(node: Node, functions: Record<string, (...args: any[
       case 'variable':
         return variable(String(current.value));
       case 'path': {
-        const steps = current.steps ?? [];
-        // The one stage compiled: a constant index on the last step (`charges.data[0]`, `lines[-1]`).
-        const last = steps[steps.length - 1] as { stages?: Array<{ type: string; expr?: Node }> } | undefined;
-        let index: number | undefined;
-        if (last?.stages) {
-          const [stage, ...more] = last.stages;
-          if (more.length || stage.type !== 'filter' || stage.expr?.type !== 'number' || !Number.isInteger(stage.expr.value)) return null;
-          index = stage.expr.value as number;
-        }
-        const plainSteps = steps.slice(0, index === undefined ? steps.length : -1);
-        if (plainSteps.some((step) => (step as { stages?: unknown }).stages)) return null;
-        if (steps.some((step) => (step as { keepArray?: unknown }).keepArray || (step as { predicate?: unknown }).predicate)) return null;
         if ((current as { keepSingletonArray?: unknown }).keepSingletonArray) return null;
-        const [first, ...rest] = steps;
-        let start: FastEvaluator;
-        if (first?.type === 'name') {
-          const name = String(first.value);
-          start = (input) => field(input, name);
-        } else if (first?.type === 'variable') start = variable(String(first.value));
-        else return null;
-        if (rest.some((step) => step.type !== 'name')) return null;
-        const names = rest.map((step) => String(step.value));
-        if (index !== undefined) {
-          if (names.length === 0) return null;
-          const at = index;
-          return (input, scope) => {
-            let value = start(input, scope);
-            for (const name of names) value = field(value, name);
-            if (value === undefined) return undefined;
-            if (!Array.isArray(value)) return at === 0 || at === -1 ? settle(value) : undefined;
-            return settle(value[at < 0 ? value.length + at : at]);
-          };
+        const steps: CompiledStep[] = [];
+        for (const [position, step] of (current.steps ?? []).entries()) {
+          const raw = step as Node & { stages?: Array<{ type: string; expr?: Node }>; keepArray?: unknown; predicate?: unknown; tuple?: unknown };
+          if (raw.keepArray || raw.predicate || raw.tuple) return null;
+          if (raw.type !== 'name' && !(raw.type === 'variable' && position === 0)) return null;
+          const filters: Array<number | FastEvaluator> = [];
+          for (const stage of raw.stages ?? []) {
+            if ((stage.type as string) !== 'filter' || !stage.expr) return null;
+            if (stage.expr.type === 'number') filters.push(Math.floor(stage.expr.value as number));
+            else {
+              const predicate = compile(stage.expr);
+              if (!predicate) return null;
+              filters.push(predicate);
+            }
+          }
+          steps.push({ kind: raw.type === 'name' ? 'name' : 'variable', value: String(raw.value), filters });
         }
-        return (input, scope) => {
-          let value = start(input, scope);
-          for (const name of names) value = field(value, name);
-          return settle(value);
-        };
+        if (steps.length === 0) return null;
+        return (input, scope) => evaluatePath(steps, input, scope);
       }
       case 'binary': {
         const op = String(current.value);
@@ -225,7 +284,13 @@ export function compileFast(node: Node, functions: Record<string, (...args: any[
         const args = (current.arguments ?? []).map((argument) => compile(argument as Node));
         if (args.some((argument) => argument === null)) return null;
         const compiled = args as FastEvaluator[];
-        return (input, scope) => settle(implementation(...compiled.map((argument) => argument(input, scope))));
+        const own = name in functions;
+        return (input, scope) => {
+          const values = compiled.map((argument) => argument(input, scope));
+          // The mapping's own functions take single values; JSONata decides what a sequence means to them.
+          if (own && values.some(Array.isArray)) return giveUp();
+          return implementation(...values);
+        };
       }
       default:
         return null;
