@@ -97,7 +97,7 @@ async function measure(
   const load = child('load.ts', loadOptions);
   const { results } = await nextMessage<{ results: PhaseResult[] }>(load);
   server.send({ stop: true });
-  await nextMessage(server);
+  const { requests, cpuUs } = await nextMessage<{ requests: number; cpuUs: number }>(server);
   const acked = fs.readFileSync(ackFile, 'utf8').split('\n').filter(Boolean);
   let missing = 0;
   if (mode !== 'ceiling') {
@@ -105,7 +105,7 @@ async function measure(
     missing = acked.filter((id) => !stored.has(id)).length;
     if (target.schema) await dropSchema(target.schema);
   }
-  return { results, missing, acked: acked.length };
+  return { results, missing, acked: acked.length, cpuUsPerRequest: cpuUs / requests };
 }
 
 const median = (xs: number[]) => {
@@ -119,12 +119,15 @@ async function main(): Promise<void> {
   );
   if (!DATABASE_URL) console.log('PostgreSQL skipped: set STC_TEST_DATABASE_URL or BENCH_DATABASE_URL');
   const byRun: Array<Record<Mode, PhaseResult[]>> = [];
+  const cpuByRun: Array<Record<Mode, number>> = [];
   let failures = 0;
   for (let run = 1; run <= RUNS; run++) {
     const row = {} as Record<Mode, PhaseResult[]>;
+    const cpuRow = {} as Record<Mode, number>;
     for (const mode of MODES) {
-      const { results, missing, acked } = await measure(mode, run);
+      const { results, missing, acked, cpuUsPerRequest } = await measure(mode, run);
       row[mode] = results;
+      cpuRow[mode] = cpuUsPerRequest;
       const errors = results.reduce((n, r) => n + r.errors, 0);
       const line = results
         .map(
@@ -138,12 +141,15 @@ async function main(): Promise<void> {
       if (missing > 0 || errors > 0) failures++;
     }
     byRun.push(row);
+    cpuByRun.push(cpuRow);
   }
 
   console.log(
     `\nmedians of ${RUNS} runs (ratios: per-run ratio to the ceiling of the same run, then the median)`,
   );
-  console.log('server    closed32 ev/s  ratio   open500 p50/p99 ms   open1000 p50/p99 ms  achieved@1000');
+  console.log(
+    'server    closed32 ev/s  ratio   open500 p50/p99 ms   open1000 p50/p99 ms  achieved@1000  CPU us/event (ceiling/this)',
+  );
   const targets: string[] = [];
   for (const mode of MODES) {
     const get = (phase: number, pick: (r: PhaseResult) => number) =>
@@ -162,7 +168,9 @@ async function main(): Promise<void> {
         .toFixed(2)
         .padStart(8)} / ${get(2, (r) => r.p99Ms)
         .toFixed(2)
-        .padEnd(8)}  ${(achieved * 100).toFixed(1)}%`,
+        .padEnd(8)}  ${(achieved * 100).toFixed(1).padStart(12)}%  ${median(cpuByRun.map((r) => r[mode]))
+        .toFixed(0)
+        .padStart(5)} (${(median(cpuByRun.map((r) => r.ceiling / r[mode])) * 100).toFixed(1)}%)`,
     );
     if (mode !== 'ceiling') {
       const floor = mode === 'sqlite' ? 0.85 : 0.5;

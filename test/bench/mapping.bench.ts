@@ -38,20 +38,58 @@ interface Item {
 
 // ---------- the corpus ----------
 const mappings = loadMappings(DEFAULT_MAPPINGS_DIR, { model });
-const fixtures = JSON.parse(readFileSync(join(REFERENCE, 'openapi-fixtures/fixtures3.json'), 'utf8')).resources as Record<string, Json>;
-const recorded = (name: string) => JSON.parse(readFileSync(join(REFERENCE, 'events-2020', `${name}.json`), 'utf8')) as Stripe.Event;
-const envelope = (id: string, account: string | null = null): EventEnvelope => ({ id, type: 'bench', created: 1714555800, account, livemode: false });
+const fixtures = JSON.parse(readFileSync(join(REFERENCE, 'openapi-fixtures/fixtures3.json'), 'utf8'))
+  .resources as Record<string, Json>;
+const recorded = (name: string) =>
+  JSON.parse(readFileSync(join(REFERENCE, 'events-2020', `${name}.json`), 'utf8')) as Stripe.Event;
+const envelope = (id: string, account: string | null = null): EventEnvelope => ({
+  id,
+  type: 'bench',
+  created: 1714555800,
+  account,
+  livemode: false,
+});
 
 function corpus(): Item[] {
   const items: Item[] = [];
-  const add = (name: string, object: Json, env: EventEnvelope) => items.push({ mapping: mappings.get(name), object, envelope: env });
+  const add = (name: string, object: Json, env: EventEnvelope) =>
+    items.push({ mapping: mappings.get(name), object, envelope: env });
   // A fresh PaymentIntent as the handler reads it: latest charge and balance transaction expanded.
   const balance = { ...fixtures.balance_transaction, amount: 1999, fee: 88, net: 1911 };
-  const charge = { ...fixtures.charge, amount: 1999, amount_captured: 1999, payment_intent: fixtures.payment_intent.id, balance_transaction: balance, customer: 'cus_1' };
-  for (const [currency, amount] of [['usd', 1999], ['jpy', 5000], ['kwd', 19995]] as const) {
-    add('payment_intent', { ...fixtures.payment_intent, status: 'succeeded', amount, amount_received: amount, currency, customer: 'cus_1', metadata: { order_number: 'ORD-1' }, latest_charge: { ...charge, amount, currency, balance_transaction: { ...balance, currency } } }, envelope('evt_pi', 'acct_1'));
+  const charge = {
+    ...fixtures.charge,
+    amount: 1999,
+    amount_captured: 1999,
+    payment_intent: fixtures.payment_intent.id,
+    balance_transaction: balance,
+    customer: 'cus_1',
+  };
+  for (const [currency, amount] of [
+    ['usd', 1999],
+    ['jpy', 5000],
+    ['kwd', 19995],
+  ] as const) {
+    add(
+      'payment_intent',
+      {
+        ...fixtures.payment_intent,
+        status: 'succeeded',
+        amount,
+        amount_received: amount,
+        currency,
+        customer: 'cus_1',
+        metadata: { order_number: 'ORD-1' },
+        latest_charge: { ...charge, amount, currency, balance_transaction: { ...balance, currency } },
+      },
+      envelope('evt_pi', 'acct_1'),
+    );
   }
-  for (const name of ['payment_intent_succeeded', 'payment_intent_payment_failed', 'payment_intent_canceled', 'payment_intent_processing']) {
+  for (const name of [
+    'payment_intent_succeeded',
+    'payment_intent_payment_failed',
+    'payment_intent_canceled',
+    'payment_intent_processing',
+  ]) {
     const event = recorded(name);
     add('payment_intent', event.data.object as unknown as Json, eventEnvelope(event));
   }
@@ -65,10 +103,30 @@ function corpus(): Item[] {
     const event = recorded(name);
     add('dispute', event.data.object as unknown as Json, eventEnvelope(event));
   }
-  add('dispute', { ...fixtures.dispute, balance_transactions: [{ ...balance, amount: -1000, currency: 'usd' }] }, envelope('evt_dp'));
+  add(
+    'dispute',
+    { ...fixtures.dispute, balance_transactions: [{ ...balance, amount: -1000, currency: 'usd' }] },
+    envelope('evt_dp'),
+  );
   const customerEvent = recorded('customer_updated');
   add('customer_account', customerEvent.data.object as unknown as Json, eventEnvelope(customerEvent));
-  add('customer_account', { ...fixtures.customer, name: 'Fabrikam', email: 'a@b.example', address: { line1: '1 High St', city: 'London', country: 'GB', line2: null, state: null, postal_code: 'EC1' } }, envelope('evt_cus'));
+  add(
+    'customer_account',
+    {
+      ...fixtures.customer,
+      name: 'Fabrikam',
+      email: 'a@b.example',
+      address: {
+        line1: '1 High St',
+        city: 'London',
+        country: 'GB',
+        line2: null,
+        state: null,
+        postal_code: 'EC1',
+      },
+    },
+    envelope('evt_cus'),
+  );
   return items;
 }
 
@@ -88,13 +146,30 @@ const option = (set: string, value: unknown, fallback?: string): number | undefi
   if (found !== undefined) return found;
   return fallback !== undefined ? values.get(fallback) : undefined;
 };
-const BRANDS: Record<string, string> = { visa: 'Visa', mastercard: 'Mastercard', MasterCard: 'Mastercard', amex: 'American Express', 'American Express': 'American Express', discover: 'Discover', diners: 'Diners Club', 'Diners Club': 'Diners Club', jcb: 'JCB', unionpay: 'UnionPay', UnionPay: 'UnionPay', cartes_bancaires: 'Cartes Bancaires', interac: 'Interac', eftpos_au: 'eftpos Australia' };
+const BRANDS: Record<string, string> = {
+  visa: 'Visa',
+  mastercard: 'Mastercard',
+  MasterCard: 'Mastercard',
+  amex: 'American Express',
+  'American Express': 'American Express',
+  discover: 'Discover',
+  diners: 'Diners Club',
+  'Diners Club': 'Diners Club',
+  jcb: 'JCB',
+  unionpay: 'UnionPay',
+  UnionPay: 'UnionPay',
+  cartes_bancaires: 'Cartes Bancaires',
+  interac: 'Interac',
+  eftpos_au: 'eftpos Australia',
+};
 const idOf = (value: unknown) => (value && typeof value === 'object' ? (value as Json).id : value);
 const put = (row: Json, column: string, value: unknown) => {
   if (value !== undefined) row[column] = value;
 };
-const major = (amount: unknown, currency: unknown) => (amount === undefined || amount === null ? amount : minorToMajor(amount, String(currency)));
-const name = (o: Json) => `${minorToMajorString(o.amount, o.currency)} ${String(o.currency).toUpperCase()} · ${o.id}`;
+const major = (amount: unknown, currency: unknown) =>
+  amount === undefined || amount === null ? amount : minorToMajor(amount, String(currency));
+const name = (o: Json) =>
+  `${minorToMajorString(o.amount, o.currency)} ${String(o.currency).toUpperCase()} · ${o.id}`;
 const stamp = (row: Json, e: EventEnvelope) => {
   row.stc_lasteventid = e.id;
   row.stc_lasteventcreated = unixToDateTime(e.created);
@@ -102,30 +177,64 @@ const stamp = (row: Json, e: EventEnvelope) => {
 };
 
 function paymentIntentRow(o: Json, e: EventEnvelope): Json {
-  const charge: Json | undefined = o.latest_charge && typeof o.latest_charge === 'object' ? o.latest_charge : o.charges?.data?.[0];
-  const bt: Json | undefined = charge?.balance_transaction && typeof charge.balance_transaction === 'object' && charge.balance_transaction.currency === o.currency ? charge.balance_transaction : undefined;
+  const charge: Json | undefined =
+    o.latest_charge && typeof o.latest_charge === 'object' ? o.latest_charge : o.charges?.data?.[0];
+  const bt: Json | undefined =
+    charge?.balance_transaction &&
+    typeof charge.balance_transaction === 'object' &&
+    charge.balance_transaction.currency === o.currency
+      ? charge.balance_transaction
+      : undefined;
   const refunded = charge?.amount_refunded;
   const status =
-    refunded > 0 && refunded >= charge!.amount_captured ? 'refunded'
-    : refunded > 0 ? 'partially_refunded'
-    : charge?.disputed === true ? 'disputed'
-    : o.status === 'requires_payment_method' && o.last_payment_error ? 'failed'
-    : o.status;
-  const row: Json = { stc_stripeid: o.id, stc_name: name(o).slice(0, 200), stc_livemode: o.livemode, stc_stripeaccount: e.account, stc_amount: minorToMajor(o.amount, o.currency), stc_currency: o.currency, stc_status: option('stc_paymentstatus', status) };
+    refunded > 0 && refunded >= charge!.amount_captured
+      ? 'refunded'
+      : refunded > 0
+        ? 'partially_refunded'
+        : charge?.disputed === true
+          ? 'disputed'
+          : o.status === 'requires_payment_method' && o.last_payment_error
+            ? 'failed'
+            : o.status;
+  const row: Json = {
+    stc_stripeid: o.id,
+    stc_name: name(o).slice(0, 200),
+    stc_livemode: o.livemode,
+    stc_stripeaccount: e.account,
+    stc_amount: minorToMajor(o.amount, o.currency),
+    stc_currency: o.currency,
+    stc_status: option('stc_paymentstatus', status),
+  };
   put(row, 'stc_amountcaptured', major(o.amount_received, o.currency));
   put(row, 'stc_amountrefunded', major(charge?.amount_refunded, o.currency));
   put(row, 'stc_fee', major(bt?.fee, bt?.currency));
   put(row, 'stc_net', major(bt?.net, bt?.currency));
   const type = charge?.payment_method_details?.type;
-  if (type !== undefined && type !== null) row.stc_paymentmethodtype = option('stc_paymentmethodtype', type, 'other');
+  if (type !== undefined && type !== null)
+    row.stc_paymentmethodtype = option('stc_paymentmethodtype', type, 'other');
   const brand = charge?.payment_method_details?.card?.brand;
-  if (brand !== undefined && brand !== null) row.stc_cardbrand = option('stc_cardbrand', BRANDS[brand] ?? 'Unknown');
+  if (brand !== undefined && brand !== null)
+    row.stc_cardbrand = option('stc_cardbrand', BRANDS[brand] ?? 'Unknown');
   put(row, 'stc_last4', charge?.payment_method_details?.card?.last4);
   put(row, 'stc_receipturl', charge?.receipt_url);
   row.stc_dashboardurl = `https://dashboard.stripe.com/${e.account ? `${e.account}/` : ''}${o.livemode ? '' : 'test/'}payments/${o.id}`;
   const error = o.last_payment_error;
-  put(row, 'stc_failurecode', error ? (error.decline_code ? error.decline_code : error.code) : error === null ? charge?.failure_code : undefined);
-  put(row, 'stc_failuremessage', error ? error.message : error === null ? charge?.failure_message : undefined);
+  put(
+    row,
+    'stc_failurecode',
+    error
+      ? error.decline_code
+        ? error.decline_code
+        : error.code
+      : error === null
+        ? charge?.failure_code
+        : undefined,
+  );
+  put(
+    row,
+    'stc_failuremessage',
+    error ? error.message : error === null ? charge?.failure_message : undefined,
+  );
   put(row, 'stc_description', o.description);
   put(row, 'stc_disputed', charge?.disputed);
   put(row, 'stc_stripecustomerid', idOf(o.customer));
@@ -136,17 +245,39 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
 }
 
 function chargeRow(o: Json, e: EventEnvelope): Json {
-  const bt: Json | undefined = o.balance_transaction && typeof o.balance_transaction === 'object' && o.balance_transaction.currency === o.currency ? o.balance_transaction : undefined;
-  const status = o.amount_refunded > 0 && o.amount_refunded >= o.amount_captured ? 'refunded' : o.amount_refunded > 0 ? 'partially_refunded' : o.disputed === true ? 'disputed' : o.status;
-  const row: Json = { stc_stripeid: o.id, stc_name: name(o).slice(0, 200), stc_livemode: o.livemode, stc_stripeaccount: e.account, stc_amount: minorToMajor(o.amount, o.currency), stc_currency: o.currency, stc_status: option('stc_paymentstatus', status) };
+  const bt: Json | undefined =
+    o.balance_transaction &&
+    typeof o.balance_transaction === 'object' &&
+    o.balance_transaction.currency === o.currency
+      ? o.balance_transaction
+      : undefined;
+  const status =
+    o.amount_refunded > 0 && o.amount_refunded >= o.amount_captured
+      ? 'refunded'
+      : o.amount_refunded > 0
+        ? 'partially_refunded'
+        : o.disputed === true
+          ? 'disputed'
+          : o.status;
+  const row: Json = {
+    stc_stripeid: o.id,
+    stc_name: name(o).slice(0, 200),
+    stc_livemode: o.livemode,
+    stc_stripeaccount: e.account,
+    stc_amount: minorToMajor(o.amount, o.currency),
+    stc_currency: o.currency,
+    stc_status: option('stc_paymentstatus', status),
+  };
   put(row, 'stc_amountcaptured', major(o.amount_captured, o.currency));
   put(row, 'stc_amountrefunded', major(o.amount_refunded, o.currency));
   put(row, 'stc_fee', major(bt?.fee, bt?.currency));
   put(row, 'stc_net', major(bt?.net, bt?.currency));
   const type = o.payment_method_details?.type;
-  if (type !== undefined && type !== null) row.stc_paymentmethodtype = option('stc_paymentmethodtype', type, 'other');
+  if (type !== undefined && type !== null)
+    row.stc_paymentmethodtype = option('stc_paymentmethodtype', type, 'other');
   const brand = o.payment_method_details?.card?.brand;
-  if (brand !== undefined && brand !== null) row.stc_cardbrand = option('stc_cardbrand', BRANDS[brand] ?? 'Unknown');
+  if (brand !== undefined && brand !== null)
+    row.stc_cardbrand = option('stc_cardbrand', BRANDS[brand] ?? 'Unknown');
   put(row, 'stc_last4', o.payment_method_details?.card?.last4);
   put(row, 'stc_receipturl', o.receipt_url);
   row.stc_dashboardurl = `https://dashboard.stripe.com/${e.account ? `${e.account}/` : ''}${o.livemode ? '' : 'test/'}payments/${o.id}`;
@@ -162,7 +293,15 @@ function chargeRow(o: Json, e: EventEnvelope): Json {
 }
 
 function refundRow(o: Json, e: EventEnvelope): Json {
-  const row: Json = { stc_stripeid: o.id, stc_name: name(o).slice(0, 200), stc_livemode: e.livemode, stc_stripeaccount: e.account, stc_amount: minorToMajor(o.amount, o.currency), stc_currency: o.currency, stc_status: option('stc_refundstatus', o.status, 'pending') };
+  const row: Json = {
+    stc_stripeid: o.id,
+    stc_name: name(o).slice(0, 200),
+    stc_livemode: e.livemode,
+    stc_stripeaccount: e.account,
+    stc_amount: minorToMajor(o.amount, o.currency),
+    stc_currency: o.currency,
+    stc_status: option('stc_refundstatus', o.status, 'pending'),
+  };
   put(row, 'stc_reason', o.reason === null ? null : option('stc_refundreason', o.reason));
   put(row, 'stc_failurereason', o.failure_reason);
   put(row, 'stc_chargeid', idOf(o.charge));
@@ -172,14 +311,41 @@ function refundRow(o: Json, e: EventEnvelope): Json {
 }
 
 function disputeRow(o: Json, e: EventEnvelope): Json {
-  const row: Json = { stc_stripeid: o.id, stc_name: name(o).slice(0, 200), stc_livemode: o.livemode, stc_stripeaccount: e.account, stc_amount: minorToMajor(o.amount, o.currency), stc_currency: o.currency, stc_status: option('stc_disputestatus', o.status, 'needs_response') };
+  const row: Json = {
+    stc_stripeid: o.id,
+    stc_name: name(o).slice(0, 200),
+    stc_livemode: o.livemode,
+    stc_stripeaccount: e.account,
+    stc_amount: minorToMajor(o.amount, o.currency),
+    stc_currency: o.currency,
+    stc_status: option('stc_disputestatus', o.status, 'needs_response'),
+  };
   put(row, 'stc_reason', o.reason === null ? null : option('stc_disputereason', o.reason, 'general'));
   put(row, 'stc_evidencedueby', unixToDateTime(o.evidence_details?.due_by));
   const own = ((o.balance_transactions ?? []) as Json[]).filter((t) => t.currency === o.currency);
   const out = own.filter((t) => t.amount < 0);
   const back = own.filter((t) => t.amount > 0);
-  put(row, 'stc_fundswithdrawn', out.length ? minorToMajor(-out.reduce((sum, t) => sum + t.amount, 0), o.currency) : e.type === 'charge.dispute.funds_withdrawn' ? minorToMajor(o.amount, o.currency) : undefined);
-  put(row, 'stc_fundsreinstated', back.length ? minorToMajor(back.reduce((sum, t) => sum + t.amount, 0), o.currency) : e.type === 'charge.dispute.funds_reinstated' ? minorToMajor(o.amount, o.currency) : undefined);
+  put(
+    row,
+    'stc_fundswithdrawn',
+    out.length
+      ? minorToMajor(-out.reduce((sum, t) => sum + t.amount, 0), o.currency)
+      : e.type === 'charge.dispute.funds_withdrawn'
+        ? minorToMajor(o.amount, o.currency)
+        : undefined,
+  );
+  put(
+    row,
+    'stc_fundsreinstated',
+    back.length
+      ? minorToMajor(
+          back.reduce((sum, t) => sum + t.amount, 0),
+          o.currency,
+        )
+      : e.type === 'charge.dispute.funds_reinstated'
+        ? minorToMajor(o.amount, o.currency)
+        : undefined,
+  );
   put(row, 'stc_chargeid', idOf(o.charge));
   put(row, 'stc_paymentintentid', idOf(o.payment_intent));
   put(row, 'stc_stripecreatedon', unixToDateTime(o.created));
@@ -187,8 +353,12 @@ function disputeRow(o: Json, e: EventEnvelope): Json {
 }
 
 function customerAccountRow(o: Json, e: EventEnvelope): Json {
-  const text = (value: unknown, max: number) => (value === undefined || value === null ? value : String(value).slice(0, max));
-  const row: Json = { stc_stripecustomerid: o.id, name: text(o.name ? o.name : o.email ? o.email : o.id, 160) };
+  const text = (value: unknown, max: number) =>
+    value === undefined || value === null ? value : String(value).slice(0, max);
+  const row: Json = {
+    stc_stripecustomerid: o.id,
+    name: text(o.name ? o.name : o.email ? o.email : o.id, 160),
+  };
   put(row, 'emailaddress1', text(o.email, 100));
   put(row, 'telephone1', text(o.phone, 50));
   put(row, 'address1_line1', text(o.address?.line1, 250));
@@ -221,7 +391,9 @@ async function main(): Promise<void> {
     const engineRow = (await applyMapping(item.mapping, item.object, item.envelope)).row;
     const handRow = BASELINE[item.mapping.name](item.object, item.envelope);
     if (!isDeepStrictEqual(JSON.parse(JSON.stringify(engineRow)), JSON.parse(JSON.stringify(handRow)))) {
-      console.error(`baseline and engine differ for ${item.mapping.name} ${item.object.id}:\n engine ${JSON.stringify(engineRow)}\n hand   ${JSON.stringify(handRow)}`);
+      console.error(
+        `baseline and engine differ for ${item.mapping.name} ${item.object.id}:\n engine ${JSON.stringify(engineRow)}\n hand   ${JSON.stringify(handRow)}`,
+      );
       process.exit(1);
     }
   }
@@ -231,20 +403,32 @@ async function main(): Promise<void> {
   let sink = 0;
   for (let run = 0; run < RUNS; run++) {
     let started = process.hrtime.bigint();
-    for (const item of sequence) sink += Object.keys((await applyMapping(item.mapping, item.object, item.envelope)).row).length;
+    for (const item of sequence)
+      sink += Object.keys((await applyMapping(item.mapping, item.object, item.envelope)).row).length;
     engineRates.push(OBJECTS / (Number(process.hrtime.bigint() - started) / 1e9));
 
     started = process.hrtime.bigint();
     // Awaited like the engine, so the comparison is of the mapping work, not of promise scheduling.
-    for (const item of sequence) sink += Object.keys(await Promise.resolve(BASELINE[item.mapping.name](item.object, item.envelope))).length;
+    for (const item of sequence)
+      sink += Object.keys(
+        await Promise.resolve(BASELINE[item.mapping.name](item.object, item.envelope)),
+      ).length;
     baselineRates.push(OBJECTS / (Number(process.hrtime.bigint() - started) / 1e9));
   }
   const engine = median(engineRates);
   const baseline = median(baselineRates);
-  console.log(`corpus: ${items.length} real payloads (${[...new Set(items.map((i) => i.mapping.name))].join(', ')}), ${OBJECTS} objects a run, ${RUNS} runs`);
-  console.log(`mapping engine (YAML + JSONata): median ${Math.round(engine).toLocaleString('en')} objects/s  [${engineRates.map((r) => Math.round(r)).join(', ')}]`);
-  console.log(`hand-written TypeScript baseline: median ${Math.round(baseline).toLocaleString('en')} objects/s  [${baselineRates.map((r) => Math.round(r)).join(', ')}]`);
-  console.log(`ratio engine / baseline: ${(engine / baseline).toFixed(3)} (${(baseline / engine).toFixed(1)}x slower)`);
+  console.log(
+    `corpus: ${items.length} real payloads (${[...new Set(items.map((i) => i.mapping.name))].join(', ')}), ${OBJECTS} objects a run, ${RUNS} runs`,
+  );
+  console.log(
+    `mapping engine (YAML + JSONata): median ${Math.round(engine).toLocaleString('en')} objects/s  [${engineRates.map((r) => Math.round(r)).join(', ')}]`,
+  );
+  console.log(
+    `hand-written TypeScript baseline: median ${Math.round(baseline).toLocaleString('en')} objects/s  [${baselineRates.map((r) => Math.round(r)).join(', ')}]`,
+  );
+  console.log(
+    `ratio engine / baseline: ${(engine / baseline).toFixed(3)} (${(baseline / engine).toFixed(1)}x slower)`,
+  );
   if (sink === 0) process.exit(1);
 }
 

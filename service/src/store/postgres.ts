@@ -4,6 +4,7 @@
  * advisory lock per object so two processes never start two events of the same object at once.
  */
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
+import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { DEAD_LETTER_SELECT, INBOX_COLUMNS, objectKey, pickClaimable, toAttempt, toDeadLetter, toInboxEvent, type Row } from './rows';
 import type {
@@ -36,12 +37,16 @@ const MIGRATION_LOCK = 0x5354_4331; // 'STC1': serialises migrations between pro
 
 const q = (name: string, text: string) => (values: unknown[]): QueryConfig => ({ name, text, values });
 
-const INSERT = q(
-  'stc_inbox_insert',
+// Many events in one statement: one round trip and one commit (one WAL fsync) for a whole group.
+const INSERT_MANY = q(
+  'stc_inbox_insert_many',
   `INSERT INTO inbox (source, account, event_id, type, object_id, event_created, payload, status, attempts,
      next_attempt_at, received_at, updated_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9)
-   ON CONFLICT (source, account, event_id) DO NOTHING`,
+   SELECT source, account, event_id, type, object_id, event_created, payload, status, 0, received_at, received_at, received_at
+   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
+     AS e (source, account, event_id, type, object_id, event_created, payload, status, received_at)
+   ON CONFLICT (source, account, event_id) DO NOTHING
+   RETURNING source, account, event_id`,
 );
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {
@@ -56,6 +61,29 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   let closed = false;
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+
+  const insertGrouped = createGroupCommit(
+    async (events: NewInboxEvent[]): Promise<boolean[]> => {
+      const column = <K extends keyof NewInboxEvent>(k: K) => events.map((e) => e[k]);
+      const { rows } = await pool.query(
+        INSERT_MANY([
+          column('source'),
+          column('account'),
+          column('eventId'),
+          column('type'),
+          column('objectId'),
+          column('eventCreatedMs'),
+          column('payload'),
+          column('status'),
+          column('receivedAtMs'),
+        ]),
+      );
+      const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));
+      // The same event twice in one group: the first is the insert, the second a duplicate.
+      return events.map((e) => inserted.delete(`${e.source}|${e.account}|${e.eventId}`));
+    },
+    { maxBatch: 200, maxConcurrent: Math.max(1, Math.floor((options.poolMax ?? 10) / 2)) },
+  );
 
   async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -132,11 +160,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async ping() {
       await pool.query('SELECT 1');
     },
-    async insertEvent(e: NewInboxEvent) {
-      const result = await pool.query(
-        INSERT([e.source, e.account, e.eventId, e.type, e.objectId, e.eventCreatedMs, e.payload, e.status, e.receivedAtMs]),
-      );
-      return result.rowCount === 1;
+    insertEvent(e: NewInboxEvent) {
+      return insertGrouped(e);
     },
     async findEvent(source: EventSource, account: string, eventId: string) {
       const { rows } = await pool.query(

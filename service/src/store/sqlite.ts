@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { startCheckpointer, type Checkpointer } from './checkpointer';
+import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { DEAD_LETTER_SELECT, INBOX_COLUMNS, objectKey, pickClaimable, toAttempt, toDeadLetter, toInboxEvent, type Row } from './rows';
 import type {
@@ -31,6 +33,8 @@ export interface SqliteStoreOptions {
    * would cap intake at the disk's flush rate. `full` fsyncs every commit for those who prefer that trade.
    */
   synchronous?: 'normal' | 'full';
+  /** Run WAL checkpoints in a worker thread (default true for a file). */
+  backgroundCheckpoints?: boolean;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
@@ -40,6 +44,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  let checkpointer: Checkpointer | undefined;
+  if (options.path !== ':memory:' && options.backgroundCheckpoints !== false) {
+    db.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(options.path);
+  }
 
   let statements: ReturnType<typeof prepare> | undefined;
   const s = () => {
@@ -125,6 +134,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     };
   }
 
+  const insertBatch = db.transaction((events: NewInboxEvent[]): boolean[] => {
+    const insert = s().insert;
+    return events.map(
+      (e) =>
+        insert.run(e.source, e.account, e.eventId, e.type, e.objectId, e.eventCreatedMs, e.payload, e.status, e.receivedAtMs, e.receivedAtMs, e.receivedAtMs)
+          .changes === 1,
+    );
+  });
+  // Webhooks arriving in the same event-loop turn share one commit.
+  const insertGrouped = createGroupCommit((events: NewInboxEvent[]) => insertBatch.immediate(events), { maxBatch: 256, maxConcurrent: 1 });
+
   const claim = db.transaction((request: ClaimRequest, now: number): InboxEvent[] => {
     const st = s();
     st.expireLeases.run(now, now);
@@ -191,21 +211,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async ping() {
       db.prepare('SELECT 1').get();
     },
-    async insertEvent(e: NewInboxEvent) {
-      const { changes } = s().insert.run(
-        e.source,
-        e.account,
-        e.eventId,
-        e.type,
-        e.objectId,
-        e.eventCreatedMs,
-        e.payload,
-        e.status,
-        e.receivedAtMs,
-        e.receivedAtMs,
-        e.receivedAtMs,
-      );
-      return changes === 1;
+    insertEvent(e: NewInboxEvent) {
+      return insertGrouped(e);
     },
     async findEvent(source: EventSource, account: string, eventId: string) {
       const row = s().findEvent.get(source, account, eventId) as Row | undefined;
@@ -271,6 +278,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       s().setCursor.run(name, value, Date.now());
     },
     async close() {
+      await checkpointer?.stop();
+      checkpointer = undefined;
       if (db.open) db.close();
     },
   };

@@ -79,16 +79,23 @@ async function main(): Promise<void> {
     });
     listener = app.callback();
   }
-  const server = http.createServer(listener);
+  let requests = 0;
+  const counted: http.RequestListener = (req, res) => {
+    requests++;
+    listener(req, res);
+  };
+  const server = http.createServer(counted);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cpuAtStart = process.cpuUsage();
   process.send!({ port: (server.address() as AddressInfo).port });
   process.on('message', async (message: { stop?: boolean }) => {
     if (!message.stop) return;
     server.closeAllConnections();
     server.close();
     await store?.close();
-    process.send!({ stopped: true }, () => process.exit(0));
+    const cpu = process.cpuUsage(cpuAtStart);
+    process.send!({ stopped: true, requests, cpuUs: cpu.user + cpu.system }, () => process.exit(0));
   });
 }
 

@@ -62,6 +62,25 @@ for (const engine of testEngines) {
       expect((await store.findEvent('stripe', 'acct_1', 'evt_dup'))?.account).toBe('acct_1');
     });
 
+    test('concurrent inserts share commits; each caller learns its own outcome', async () => {
+      const events = Array.from({ length: 300 }, (_, i) => newEvent({ eventId: `evt_group_${i % 150}`, objectId: `ch_${i}` }));
+      const results = await Promise.all(events.map((e) => store.insertEvent(e)));
+      expect(results.filter(Boolean)).toHaveLength(150);
+      // The first of each pair was stored, the second reported as a duplicate.
+      expect(results.slice(0, 150).every(Boolean)).toBe(true);
+      expect((await store.queueDepth()).pending).toBe(150);
+    });
+
+    test('one bad event in a group does not fail the others', async () => {
+      const good = newEvent({ eventId: 'evt_good' });
+      const bad = { ...newEvent({ eventId: 'evt_bad' }), payload: null as unknown as string };
+      const [a, b] = await Promise.allSettled([store.insertEvent(good), store.insertEvent(bad)]);
+      expect(a).toEqual({ status: 'fulfilled', value: true });
+      expect(b.status).toBe('rejected');
+      expect((await store.findEvent('stripe', '', 'evt_good'))?.eventId).toBe('evt_good');
+      expect(await store.findEvent('stripe', '', 'evt_bad')).toBeNull();
+    });
+
     test('claims due pending events in arrival order, never ignored or future ones', async () => {
       await store.insertEvent(newEvent({ eventId: 'evt_a', objectId: 'ch_a' }));
       await store.insertEvent(newEvent({ eventId: 'evt_ignored', objectId: 'ch_b', status: 'ignored' }));
