@@ -1,0 +1,285 @@
+import { XrmMockGenerator } from 'xrm-mock';
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import {
+  Account,
+  Payment,
+  PaymentStatus,
+  RefundReason,
+  RefundRequest,
+  RefundRequestStatus,
+} from '@stc/pcf-controls/shared/model.generated';
+import * as SalesOrder from '../forms/salesorder';
+import * as AccountForm from '../forms/account';
+import { FORMS } from '../../scripts/build';
+
+const ORDER_ID = '6f1c2a9e-1d2b-4c3d-8e9f-0a1b2c3d4e5f';
+const ACCOUNT_ID = '0a0b0c0d-1111-2222-3333-444455556666';
+const P = Payment.col;
+
+type Notification = { message: string; level: string; uniqueId: string };
+
+function form(entityName: string, id: string) {
+  XrmMockGenerator.initialise({ entity: { entityName, id: id ? `{${id.toUpperCase()}}` : '' } });
+  const formContext = XrmMockGenerator.getFormContext();
+  // A new record has no id yet (xrm-mock would invent one).
+  if (!id) jest.spyOn(formContext.data.entity, 'getId').mockReturnValue('');
+  const webApi = {
+    retrieveMultipleRecords: jest.spyOn(Xrm.WebApi, 'retrieveMultipleRecords'),
+    retrieveRecord: jest.spyOn(Xrm.WebApi, 'retrieveRecord'),
+    createRecord: jest.spyOn(Xrm.WebApi, 'createRecord'),
+    updateRecord: jest.spyOn(Xrm.WebApi, 'updateRecord'),
+  };
+  const navigation = {
+    openAlertDialog: jest.spyOn(Xrm.Navigation, 'openAlertDialog').mockResolvedValue(undefined as never),
+    openConfirmDialog: jest.spyOn(Xrm.Navigation, 'openConfirmDialog'),
+    openUrl: jest.spyOn(Xrm.Navigation, 'openUrl').mockImplementation(() => undefined),
+  };
+  jest
+    .spyOn(Xrm.Utility, 'getGlobalContext')
+    .mockReturnValue({ userSettings: { languageId: 1033 } } as unknown as Xrm.GlobalContext);
+  const notifications = () =>
+    (formContext.ui as unknown as { formNotifications?: Notification[] }).formNotifications ?? [];
+  const eventContext = { getFormContext: () => formContext } as unknown as Xrm.Events.EventContext;
+  return {
+    formContext: formContext as unknown as Xrm.FormContext,
+    eventContext,
+    webApi,
+    navigation,
+    notifications,
+  };
+}
+
+function payment(stripeId: string, fields: Record<string, unknown> = {}) {
+  return {
+    [Payment.primaryId]: `00000000-0000-0000-0000-${stripeId
+      .slice(-12)
+      .padStart(12, '0')
+      .replace(/[^0-9a-f]/gi, '0')}`,
+    [P.stripeId]: stripeId,
+    [P.amount]: 480,
+    [P.amountRefunded]: 0,
+    [P.currency]: 'usd',
+    [P.status]: PaymentStatus.succeeded,
+    [P.disputed]: false,
+    [P.liveMode]: false,
+    [Payment.toMany.stc_refundrequest_stc_paymentid]: [],
+    ...fields,
+  };
+}
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('order form on load', () => {
+  it('shows a notification per failed or disputed payment, from one request', async () => {
+    const f = form('salesorder', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({
+      entities: [
+        payment('pi_failed', {
+          [P.status]: PaymentStatus.failed,
+          [P.failureMessage]: 'Your card was declined.',
+          [P.amount]: 1250,
+        }),
+        payment('pi_disputed', {
+          [P.status]: PaymentStatus.disputed,
+          [P.disputed]: true,
+          [P.amount]: 5000,
+          [P.currency]: 'jpy',
+        }),
+      ],
+    });
+    await SalesOrder.onLoad(f.eventContext);
+    expect(f.webApi.retrieveMultipleRecords).toHaveBeenCalledTimes(1);
+    const [table, query] = f.webApi.retrieveMultipleRecords.mock.calls[0];
+    expect(table).toBe('stc_payment');
+    expect(query).toContain(`${Payment.lookup.salesorderid.value} eq ${ORDER_ID}`);
+    expect(f.notifications()).toEqual([
+      {
+        message: 'Stripe payment pi_failed of USD 1,250.00 failed: Your card was declined.',
+        level: 'WARNING',
+        uniqueId: 'stc_payment_pi_failed',
+      },
+      {
+        message:
+          'Stripe payment pi_disputed of JPY 5,000 is disputed. Respond to the dispute in the Stripe Dashboard.',
+        level: 'ERROR',
+        uniqueId: 'stc_payment_pi_disputed',
+      },
+    ]);
+  });
+
+  it('asks nothing for a new order', async () => {
+    const f = form('salesorder', '');
+    await SalesOrder.onLoad(f.eventContext);
+    expect(f.webApi.retrieveMultipleRecords).not.toHaveBeenCalled();
+    expect(f.notifications()).toEqual([]);
+  });
+
+  it('shows a failed read as a warning instead of breaking the form', async () => {
+    const f = form('salesorder', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockRejectedValue({
+      message: 'Principal user is missing prvReadstc_payment privilege',
+    });
+    await expect(SalesOrder.onLoad(f.eventContext)).resolves.toEqual([]);
+    expect(f.notifications()[0]).toMatchObject({
+      level: 'WARNING',
+      message:
+        'The Stripe payments could not be read: Principal user is missing prvReadstc_payment privilege',
+    });
+  });
+});
+
+describe('Refund in Stripe', () => {
+  it('asks for confirmation and creates the refund request for what is still refundable', async () => {
+    const f = form('salesorder', ORDER_ID);
+    const row = payment('pi_one', {
+      [P.amount]: 500,
+      [P.amountRefunded]: 20,
+      [P.status]: PaymentStatus.partially_refunded,
+    });
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({
+      entities: [row, payment('pi_failed', { [P.status]: PaymentStatus.failed })],
+    });
+    f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: true });
+    f.webApi.createRecord.mockResolvedValue({
+      id: 'aaaaaaaa-0000-0000-0000-000000000001',
+      entityType: 'stc_refundrequest',
+    });
+    await SalesOrder.refundInStripe(f.formContext);
+    expect(f.navigation.openConfirmDialog.mock.calls[0][0]).toMatchObject({
+      text: 'Refund USD 480.00 of payment pi_one to the customer? The refund is sent to Stripe once it is approved.',
+    });
+    expect(f.webApi.createRecord).toHaveBeenCalledWith(RefundRequest.logicalName, {
+      [RefundRequest.col.name]: 'Refund of pi_one',
+      [`${RefundRequest.lookup.paymentid.bind.stc_payment}@odata.bind`]: `/${Payment.entitySetName}(${row[Payment.primaryId]})`,
+      [RefundRequest.col.amount]: 480,
+      [RefundRequest.col.currency]: 'usd',
+      [RefundRequest.col.reason]: RefundReason.requested_by_customer,
+      [RefundRequest.col.note]: null,
+      [RefundRequest.col.status]: RefundRequestStatus.pending,
+      [RefundRequest.col.liveMode]: false,
+    });
+    expect(f.notifications()[0]).toMatchObject({ level: 'INFO', uniqueId: 'stc_refund_requested' });
+  });
+
+  it('creates nothing when the user cancels', async () => {
+    const f = form('invoice', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({ entities: [payment('pi_one')] });
+    f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: false });
+    await SalesOrder.refundInStripe(f.formContext);
+    expect(f.webApi.retrieveMultipleRecords.mock.calls[0][1]).toContain(Payment.lookup.invoiceid.value);
+    expect(f.webApi.createRecord).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    [
+      [payment('pi_a', { [P.amountRefunded]: 480, [P.status]: PaymentStatus.refunded })],
+      'No Stripe payment of this record can be refunded.',
+    ],
+    [[payment('pi_d', { [P.disputed]: true })], 'No Stripe payment of this record can be refunded.'],
+    [
+      [payment('pi_a'), payment('pi_b')],
+      'This record has 2 refundable Stripe payments. Choose one in the Stripe payments panel on the form.',
+    ],
+  ])('explains why it cannot refund (%#)', async (rows, text) => {
+    const f = form('salesorder', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({ entities: rows });
+    await SalesOrder.refundInStripe(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({ text });
+    expect(f.webApi.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('shows why the request could not be saved', async () => {
+    const f = form('salesorder', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({ entities: [payment('pi_one')] });
+    f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: true });
+    f.webApi.createRecord.mockRejectedValue({
+      message: 'Principal user is missing prvCreatestc_refundrequest privilege',
+    });
+    await SalesOrder.refundInStripe(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({
+      text: 'The request could not be saved: Principal user is missing prvCreatestc_refundrequest privilege',
+    });
+  });
+});
+
+describe('Open in Stripe Dashboard', () => {
+  it('opens a connected account’s test-mode customer in that account’s test view', async () => {
+    const f = form('account', ACCOUNT_ID);
+    f.webApi.retrieveRecord.mockResolvedValue({
+      [Account.col.stripeCustomerId]: 'cus_123',
+      [Account.col.liveMode]: false,
+      [Account.col.stripeAccount]: 'acct_1Conn',
+    });
+    await AccountForm.openInStripeDashboard(f.formContext);
+    expect(f.navigation.openUrl).toHaveBeenCalledWith(
+      'https://dashboard.stripe.com/acct_1Conn/test/customers/cus_123',
+    );
+  });
+
+  it('opens the latest live payment of an order', async () => {
+    const f = form('salesorder', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({
+      entities: [payment('pi_latest', { [P.liveMode]: true }), payment('pi_older')],
+    });
+    await SalesOrder.openInStripeDashboard(f.formContext);
+    expect(f.navigation.openUrl).toHaveBeenCalledWith('https://dashboard.stripe.com/payments/pi_latest');
+  });
+
+  it('says when the account is not linked', async () => {
+    const f = form('account', ACCOUNT_ID);
+    f.webApi.retrieveRecord.mockResolvedValue({ [Account.col.stripeCustomerId]: null });
+    await AccountForm.openInStripeDashboard(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({
+      text: 'This record is not linked to a Stripe customer.',
+    });
+    expect(f.navigation.openUrl).not.toHaveBeenCalled();
+  });
+});
+
+describe('Sync from Stripe', () => {
+  it('stamps stc_syncrequestedon on the account', async () => {
+    const f = form('account', ACCOUNT_ID);
+    f.webApi.updateRecord.mockResolvedValue({ id: ACCOUNT_ID, entityType: 'account' });
+    await AccountForm.syncFromStripe(f.formContext);
+    expect(f.webApi.updateRecord).toHaveBeenCalledWith('account', ACCOUNT_ID, {
+      [Account.col.syncRequestedOn]: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(f.notifications()[0]).toMatchObject({ level: 'INFO', uniqueId: 'stc_sync_requested' });
+  });
+
+  it('stamps each payment of an order', async () => {
+    const f = form('salesorder', ORDER_ID);
+    const rows = [payment('pi_a'), payment('pi_b')];
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({ entities: rows });
+    f.webApi.updateRecord.mockResolvedValue({ id: '', entityType: 'stc_payment' });
+    await SalesOrder.syncFromStripe(f.formContext);
+    expect(f.webApi.updateRecord.mock.calls.map((c) => [c[0], c[1], Object.keys(c[2])])).toEqual(
+      rows.map((r) => ['stc_payment', r[Payment.primaryId], [Payment.col.syncRequestedOn]]),
+    );
+  });
+});
+
+describe('bundles', () => {
+  it.each(Object.entries(FORMS))('%s.js publishes StripeConnector.Forms.%s', async (file, name) => {
+    const result = await build({
+      entryPoints: [join(__dirname, '..', 'forms', `${file}.ts`)],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      globalName: `StripeConnector.Forms.${name}`,
+      platform: 'browser',
+      logLevel: 'silent',
+    });
+    const sandbox: Record<string, unknown> = {};
+    runInNewContext(result.outputFiles[0].text, sandbox);
+    const forms = (sandbox.StripeConnector as { Forms: Record<string, Record<string, unknown>> }).Forms;
+    expect(typeof forms[name].onLoad).toBe('function');
+    expect(typeof forms[name].openInStripeDashboard).toBe('function');
+    expect(typeof forms[name].syncFromStripe).toBe('function');
+    expect(typeof forms[name].refundInStripe).toBe(
+      ['salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
+    );
+  });
+});

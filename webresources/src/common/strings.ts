@@ -1,0 +1,62 @@
+/**
+ * The few messages the form scripts show, in English and German (the languages the controls ship). The
+ * user's language comes from `Xrm.Utility.getGlobalContext().userSettings.languageId`.
+ */
+const MESSAGES = {
+  paymentFailed: {
+    1033: 'Stripe payment {0} of {1} failed: {2}',
+    1031: 'Die Stripe-Zahlung {0} über {1} ist fehlgeschlagen: {2}',
+  },
+  paymentDisputed: {
+    1033: 'Stripe payment {0} of {1} is disputed. Respond to the dispute in the Stripe Dashboard.',
+    1031: 'Die Stripe-Zahlung {0} über {1} wird angefochten. Reagieren Sie im Stripe-Dashboard auf die Anfechtung.',
+  },
+  noRefundable: {
+    1033: 'No Stripe payment of this record can be refunded.',
+    1031: 'Keine Stripe-Zahlung dieses Datensatzes kann erstattet werden.',
+  },
+  severalRefundable: {
+    1033: 'This record has {0} refundable Stripe payments. Choose one in the Stripe payments panel on the form.',
+    1031: 'Dieser Datensatz hat {0} erstattbare Stripe-Zahlungen. Wählen Sie eine im Panel Stripe-Zahlungen des Formulars.',
+  },
+  refundTitle: { 1033: 'Refund in Stripe', 1031: 'In Stripe erstatten' },
+  refundConfirm: {
+    1033: 'Refund {0} of payment {1} to the customer? The refund is sent to Stripe once it is approved.',
+    1031: '{0} der Zahlung {1} an den Kunden erstatten? Die Erstattung wird nach der Genehmigung an Stripe gesendet.',
+  },
+  refundConfirmButton: { 1033: 'Request refund', 1031: 'Erstattung anfordern' },
+  refundRequested: {
+    1033: 'Refund of {0} requested for payment {1}. Its progress shows in the Stripe payments panel.',
+    1031: 'Erstattung von {0} für die Zahlung {1} angefordert. Der Fortschritt erscheint im Panel Stripe-Zahlungen.',
+  },
+  refundRequestName: { 1033: 'Refund of {0}', 1031: 'Erstattung von {0}' },
+  readFailed: {
+    1033: 'The Stripe payments could not be read: {0}',
+    1031: 'Die Stripe-Zahlungen konnten nicht gelesen werden: {0}',
+  },
+  failed: {
+    1033: 'The request could not be saved: {0}',
+    1031: 'Die Anfrage konnte nicht gespeichert werden: {0}',
+  },
+  notLinkedCustomer: {
+    1033: 'This record is not linked to a Stripe customer.',
+    1031: 'Dieser Datensatz ist mit keinem Stripe-Kunden verknüpft.',
+  },
+  noPayments: {
+    1033: 'No Stripe payment is linked to this record.',
+    1031: 'Mit diesem Datensatz ist keine Stripe-Zahlung verknüpft.',
+  },
+  saveFirst: { 1033: 'Save the record first.', 1031: 'Speichern Sie den Datensatz zuerst.' },
+  syncRequested: {
+    1033: 'Sync from Stripe requested for {0} row(s). The data is updated when the connector has read Stripe.',
+    1031: 'Synchronisierung aus Stripe für {0} Zeile(n) angefordert. Die Daten werden aktualisiert, sobald der Connector Stripe gelesen hat.',
+  },
+} as const;
+
+export type MessageKey = keyof typeof MESSAGES;
+
+export function message(languageId: number, key: MessageKey, ...args: (string | number)[]): string {
+  const texts = MESSAGES[key] as Record<number, string>;
+  const template = texts[languageId] ?? texts[1033];
+  return template.replace(/\{(\d+)\}/g, (whole, index: string) => String(args[Number(index)] ?? whole));
+}

@@ -1,0 +1,7 @@
+/** The form scripts, one module per form; `scripts/build.ts` bundles each to `StripeConnector.Forms.<Form>`. */
+export * as Account from './forms/account';
+export * as Contact from './forms/contact';
+export * as SalesOrder from './forms/salesorder';
+export * as Invoice from './forms/invoice';
+export { showPaymentAlerts } from './common/notifications';
+export { refundInStripe, openInStripeDashboard, syncFromStripe } from './common/commands';
