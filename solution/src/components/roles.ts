@@ -71,6 +71,8 @@ export const securityRoles: SecurityRole[] = [
     'Finance users who approve or reject refund requests above the threshold.',
     [
       ...each([...SYNCED, ...RECONCILIATION], ['Read', 'AppendTo']),
+      // Write only for the Sync from Stripe command, which stamps stc_syncrequestedon; Stripe stays the source.
+      ...each(['stc_payment'], ['Read', 'Write', 'AppendTo']),
       ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
       ...each(SALES, ['Read']),
       ...each(['systemuser'], ['Read', 'AppendTo']),

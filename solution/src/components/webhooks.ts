@@ -89,15 +89,29 @@ export const webhookSteps: WebhookStep[] = [
     postImage: true,
   }),
   step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {
-    description: 'Changes to a linked account update its Stripe customer.',
+    description: 'Changes to a linked account update its Stripe customer; a Sync from Stripe re-reads it.',
     message: 'Update',
     table: 'account',
-    filteringAttributes: ['name', 'emailaddress1', 'telephone1', ...address],
+    filteringAttributes: ['name', 'emailaddress1', 'telephone1', ...address, 'stc_syncrequestedon'],
   }),
   step('8e9ebe92-2c8c-5c03-a1f1-a605de85a7ec', 'Stripe Connector: Update of contact', {
-    description: 'Changes to a linked contact update its Stripe customer.',
+    description: 'Changes to a linked contact update its Stripe customer; a Sync from Stripe re-reads it.',
     message: 'Update',
     table: 'contact',
-    filteringAttributes: ['firstname', 'lastname', 'emailaddress1', 'telephone1', 'mobilephone', ...address],
+    filteringAttributes: [
+      'firstname',
+      'lastname',
+      'emailaddress1',
+      'telephone1',
+      'mobilephone',
+      ...address,
+      'stc_syncrequestedon',
+    ],
+  }),
+  step('5c0f3e57-8a41-4f6c-9d7e-2b61c4a9e0d3', 'Stripe Connector: Update of stc_payment', {
+    description: "A user's Sync from Stripe on a payment asks the service to re-read it from Stripe.",
+    message: 'Update',
+    table: 'stc_payment',
+    filteringAttributes: ['stc_syncrequestedon'],
   }),
 ];

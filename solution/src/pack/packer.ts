@@ -110,7 +110,9 @@ function collectWebResources(
   for (const path of listFiles(dir)) {
     const type = webResourceTypes[extname(path).toLowerCase()];
     if (type === undefined) continue; // source maps, licences and the like are not web resources
-    const name = `${prefix}_/${posix(relative(dir, path))}`;
+    // The web resource build may lay files out under their full name (dist/stc_/js/x.js) or without it.
+    const relativePath = posix(relative(dir, path));
+    const name = relativePath.startsWith(`${prefix}_`) ? relativePath : `${prefix}_/${relativePath}`;
     if (!/^[A-Za-z0-9_\-./]+$/.test(name)) {
       throw new PackError(`Web resource ${name}: names may hold only letters, digits, _ - . and /`);
     }

@@ -78,6 +78,7 @@ describe('customizations.xml from the table model', () => {
         'stc_livemode',
         'stc_stripeaccount',
         'stc_stripecustomerid',
+        'stc_syncrequestedon',
       ]);
       const key = info.EntityKeys[0].EntityKey[0];
       expect(key.EntityKeyAttributes[0].AttributeName).toEqual(['stc_stripecustomerid']);

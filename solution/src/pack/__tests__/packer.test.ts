@@ -98,7 +98,11 @@ describe('solution packer', () => {
     expect(tables.find((c) => c['@schemaName'] === 'stc_payment')['@behavior']).toBe('0');
     expect(tables.find((c) => c['@schemaName'] === 'account')['@behavior']).toBe('2');
     expect(tables.map((c) => c['@schemaName'])).not.toContain('salesorder');
-    expect(components.filter((c) => c['@type'] === '2')).toHaveLength(10);
+    const addedColumns = model.tables
+      .filter((t) => t.standard)
+      .flatMap((t) => t.columns.filter((c) => !c.standard && !c.system));
+    expect(addedColumns.map((c) => c.logicalName)).toContain('stc_stripecustomerid');
+    expect(components.filter((c) => c['@type'] === '2')).toHaveLength(addedColumns.length);
     expect(components.find((c) => c['@type'] === '61')['@schemaName']).toBe('stc_/scripts/paymentForm.js');
   });
 
@@ -131,6 +135,15 @@ describe('solution packer', () => {
       '/Controls/stc_PowerCAT.AutoWidthLabel/ControlManifest.xml',
     );
     expect(result.controls[0].name).toBe('stc_PowerCAT.AutoWidthLabel');
+  });
+
+  it('keeps a web resource name the build already prefixed, and prefixes one it did not', async () => {
+    const parts = builtParts();
+    mkdirSync(join(parts.webResourcesDir as string, 'stc_', 'js'), { recursive: true });
+    writeFileSync(join(parts.webResourcesDir as string, 'stc_', 'js', 'account.js'), '(()=>{})();\n');
+    const { result, unmanaged } = await pack(parts);
+    expect(result.webResources.sort()).toEqual(['stc_/js/account.js', 'stc_/scripts/paymentForm.js']);
+    expect(unmanaged.file('WebResources/stc_/js/account.js')).not.toBeNull();
   });
 
   it('carries web resources from the web resource build, without source maps', async () => {
@@ -212,6 +225,7 @@ describe('solution packer', () => {
     expect(steps.map((step) => `${step.PrimaryEntity[0]}`).sort()).toEqual([
       'account',
       'contact',
+      'stc_payment',
       'stc_refundrequest',
       'stc_refundrequest',
     ]);
