@@ -462,6 +462,7 @@ export async function startDataverseEmulator(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      webhooks.abort();
       await webhooks.idle();
       store.close();
     },

@@ -143,6 +143,7 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   readonly deliveries: WebhookDelivery[] = [];
   private chain: Promise<void> = Promise.resolve();
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: WebhookDispatcherOptions) {}
 
@@ -175,6 +176,11 @@ export class WebhookDispatcher {
         void run.finally(() => this.inFlight.delete(run));
       }
     }
+  }
+
+  /** Abandons deliveries in flight (on close), so that a receiver that never answers cannot hold the emulator. */
+  abort(): void {
+    this.closing.abort();
   }
 
   async idle(): Promise<void> {
@@ -285,7 +291,10 @@ export class WebhookDispatcher {
           method: 'POST',
           headers,
           body,
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+          signal: AbortSignal.any([
+            AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+            this.closing.signal,
+          ]),
         });
         await response.arrayBuffer();
         delivery.status = response.status;

@@ -326,3 +326,22 @@ test('steps registered as serviceendpoint + sdkmessageprocessingstep rows fire l
   await dv.webhooksIdle();
   expect(received).toHaveLength(1);
 });
+
+test('close() does not wait for a receiver that never answers', async () => {
+  const silent = http.createServer(() => undefined); // accepts, never answers
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const other = await start();
+  other.registerWebhook({
+    table: 'stc_payment',
+    message: 'Create',
+    url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`,
+  });
+  other.store.insert('stc_payments', { stc_name: 'x' });
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  await other.close();
+  expect(Date.now() - t0).toBeLessThan(2000);
+  expect(other.webhookDeliveries()[0]).toMatchObject({ delivered: false, attempts: 1 });
+  silent.closeAllConnections();
+  await new Promise((r) => silent.close(r));
+});
