@@ -80,10 +80,15 @@ async function dropSchema(schema: string): Promise<void> {
   await client.end();
 }
 
-async function measure(
-  mode: Mode,
-  run: number,
-): Promise<{ results: PhaseResult[]; missing: number; acked: number }> {
+interface Measured {
+  results: PhaseResult[];
+  missing: number;
+  acked: number;
+  /** Server process CPU time per request (user + system): robust to other load on the machine. */
+  cpuUsPerRequest: number;
+}
+
+async function measure(mode: Mode, run: number): Promise<Measured> {
   const tag = `${mode}_${run}_${crypto.randomBytes(3).toString('hex')}`;
   const target = {
     sqlitePath: mode === 'sqlite' ? path.join(workDir, `${tag}.db`) : undefined,
