@@ -1,0 +1,132 @@
+/**
+ * The refund round trip from the user's click: the PaymentPanel (built bundle, Chromium, harness page) on an
+ * order whose payment the service synced from the Stripe emulator; the user refunds part of it in the
+ * dialog; the stc_refundrequest row goes through the Dataverse webhook step to the service, which refunds in
+ * Stripe; the panel, polling the row, shows Succeeded, and the refunded amount comes back into the table.
+ * Uses the e2e round-trip world (emulators and the service in-process). Skipped like pcf-panels.test.ts.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { StcPaymentStatus } from '@stc/solution';
+import { startHarness, type Harness } from '../../sandbox/src/harness';
+import { startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CONTROLS = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
+const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+const missing = [
+  !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
+  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) &&
+    'controls are not built (npm run build -w @stc/pcf-controls)',
+].filter(Boolean);
+if (missing.length > 0 && process.env.STC_REQUIRE_BROWSER === '1')
+  throw new Error(`Browser tests cannot run: ${missing.join('; ')}`);
+const describeBrowser = missing.length > 0 ? describe.skip : describe;
+
+const USERS = {
+  service: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1',
+    fullname: 'Stripe Connector Service',
+    roles: ['Stripe Connector Service'],
+  },
+  requester: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1',
+    fullname: 'Rita Requester',
+    roles: ['Stripe Refund Requester'],
+  },
+};
+
+describeBrowser('refund from the PaymentPanel, through the service, to Stripe and back', () => {
+  let world: RoundTrip;
+  let harness: Harness;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLD: '1000' });
+    world.registerStep({ table: 'stc_refundrequest', message: 'Create', name: 'refund request created' });
+    world.registerStep({
+      table: 'stc_refundrequest',
+      message: 'Update',
+      filteringAttributes: ['stc_status', 'stc_approvedby'],
+      name: 'refund request status changed',
+    });
+    harness = await startHarness({
+      dataverseUrl: world.dataverse.url,
+      controlsDir: CONTROLS,
+      userId: USERS.requester.systemuserid,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+    await world?.close();
+  });
+
+  it('shows Succeeded once Stripe has refunded, and the payment’s refunded amount follows', async () => {
+    const { dataverse, stripe } = world;
+    const intent = await stripe.paymentIntents.create({
+      amount: 48_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    const payment = await waitFor('the synced payment row', () =>
+      dataverse.store
+        .rows('stc_payments')
+        .find((r) => r.stc_stripeid === intent.id && r.stc_status === StcPaymentStatus.Succeeded),
+    );
+    const accountId = dataverse.store.insert('accounts', { name: 'Fabrikam Roasters' });
+    const orderId = dataverse.store.insert('salesorders', {
+      name: 'Grinders',
+      ordernumber: 'ORD-2002',
+      'customerid_account@odata.bind': `/accounts(${accountId})`,
+    });
+    await world.asUser(USERS.service.systemuserid, 'PATCH', `stc_payments(${payment.stc_paymentid})`, {
+      'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
+    });
+
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
+    await page.goto(
+      harness.pageUrl({
+        control: 'PaymentPanel',
+        entityTypeName: 'salesorder',
+        entityId: orderId,
+        parameters: { pollIntervalSeconds: 1 },
+      }),
+    );
+    const row = page.getByTestId(`payment-${intent.id}`);
+    await row.getByRole('button', { name: `Refund payment ${intent.id}` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Amount (USD)').fill('75');
+    await dialog.getByRole('button', { name: 'Request refund' }).click();
+
+    await page.getByText('Refund request: Succeeded').waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel-refund-succeeded.png'), fullPage: true });
+    const refunds = (await stripe.refunds.list({ payment_intent: intent.id })).data;
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0].amount).toBe(7_500);
+    const request = dataverse.store.rows('stc_refundrequests')[0];
+    expect(request).toMatchObject({
+      _stc_requestedby_value: USERS.requester.systemuserid,
+      stc_striperefundid: refunds[0].id,
+    });
+    // The refund reaches the payment row through Stripe's events.
+    await waitFor('the refunded amount in Dataverse', () =>
+      dataverse.store
+        .rows('stc_payments')
+        .find((r) => r.stc_stripeid === intent.id && r.stc_amountrefunded === 75),
+    );
+    // Opening the order again shows the refund in the payment's row.
+    await page.reload();
+    const refunded = page.getByTestId(`payment-${intent.id}`).getByText('USD\u00a075.00');
+    await refunded.waitFor();
+    await page.close();
+  }, 90_000);
+});
