@@ -13,3 +13,4 @@ export type {
   RegisteredWebhook,
 } from './webhooks';
 export { DataverseHttpError } from './errors';
+export { SDK_MESSAGE_IDS, messageFilterId } from './registrations';
