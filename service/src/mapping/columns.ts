@@ -19,8 +19,14 @@ export function isGuid(value: unknown): value is string {
   return typeof value === 'string' && GUID.test(value);
 }
 
+const optionSetCache = new WeakMap<ChoiceColumn, OptionSet>();
+const exactOptionCache = new WeakMap<OptionSet, Map<string, number>>();
+
 export function optionSetOf(model: TableModel, column: ChoiceColumn): OptionSet {
+  const cached = optionSetCache.get(column);
+  if (cached) return cached;
   const set = model.optionSets.find((candidate) => candidate.name === column.optionSet);
+  if (set) optionSetCache.set(column, set);
   if (!set) throw new ColumnValueError(`option set "${column.optionSet}" is not in the table model`);
   return set;
 }
@@ -30,10 +36,19 @@ export function optionSetOf(model: TableModel, column: ChoiceColumn): OptionSet 
  * label ignoring case, spaces and underscores ("partially_refunded" → "Partially Refunded").
  */
 function optionByLabel(set: OptionSet, label: string): number | undefined {
-  const exact = set.options.find(
-    (option) => (option as { externalValue?: string }).externalValue === label || option.label === label,
-  );
-  if (exact) return exact.value;
+  let exact = exactOptionCache.get(set);
+  if (!exact) {
+    exact = new Map();
+    // Labels first, so that Stripe's spelling wins where a label and an external value coincide.
+    for (const option of set.options) exact.set(option.label, option.value);
+    for (const option of set.options) {
+      const external = (option as { externalValue?: string }).externalValue;
+      if (external !== undefined) exact.set(external, option.value);
+    }
+    exactOptionCache.set(set, exact);
+  }
+  const found = exact.get(label);
+  if (found !== undefined) return found;
   const loose = (text: string) => text.toLowerCase().replace(/[\s_-]+/g, '');
   const wanted = loose(label);
   return set.options.find((option) => loose(option.label) === wanted)?.value;

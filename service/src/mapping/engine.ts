@@ -439,14 +439,26 @@ function run(mapping: CompiledMapping, unit: Unit, object: unknown, scope: Scope
 
 const isPromise = (value: unknown): value is Promise<unknown> => value instanceof Promise;
 
-/** `$event`, `$$` and the mapping's `let` values, computed in order. */
-async function scopeFor(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<Scope> {
+/** `$event`, `$$` and the mapping's `let` values, computed in order (a promise only if one needs JSONata). */
+function scopeFor(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Scope | Promise<Scope> {
   const scope: Scope = Object.create(null);
   scope.$$ = object;
   scope.event = event;
-  for (const { name, unit } of mapping.compiled.lets) {
-    const value = run(mapping, unit, object, scope);
-    scope[name] = isPromise(value) ? await value : value;
+  const lets = mapping.compiled.lets;
+  for (let index = 0; index < lets.length; index++) {
+    const value = run(mapping, lets[index].unit, object, scope);
+    if (isPromise(value)) return finishScope(mapping, object, scope, index, value);
+    scope[lets[index].name] = value;
+  }
+  return scope;
+}
+
+async function finishScope(mapping: CompiledMapping, object: unknown, scope: Scope, from: number, pending: Promise<unknown>): Promise<Scope> {
+  const lets = mapping.compiled.lets;
+  scope[lets[from].name] = await pending;
+  for (let index = from + 1; index < lets.length; index++) {
+    const value = run(mapping, lets[index].unit, object, scope);
+    scope[lets[index].name] = isPromise(value) ? await value : value;
   }
   return scope;
 }
@@ -473,7 +485,8 @@ export async function mappingApplies(mapping: CompiledMapping, object: unknown, 
  * API version lacks) are left out, so an upsert leaves them as they are; `null` clears a column.
  */
 export async function applyMapping(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<MappedRow> {
-  const scope = await scopeFor(mapping, object, event);
+  const pendingScope = scopeFor(mapping, object, event);
+  const scope = isPromise(pendingScope) ? await pendingScope : pendingScope;
   const at = (column: string): MappingErrorLocation => ({ file: mapping.file, mapping: mapping.name, column });
   const objectId = describeObject(object);
   // Awaits only when an expression fell back to JSONata.

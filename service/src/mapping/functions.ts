@@ -29,7 +29,8 @@ function unixSeconds(value: unknown, fn: string): Date {
 /** `2021-04-29T12:58:31Z`: Dataverse takes UTC date-times; Stripe times are whole seconds. */
 export function unixToDateTime(value: unknown): string | null | undefined {
   if (isAbsent(value)) return value;
-  return unixSeconds(value, 'unixToDateTime').toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Whole seconds: the milliseconds part of the ISO text is always .000.
+  return `${unixSeconds(value, 'unixToDateTime').toISOString().slice(0, 19)}Z`;
 }
 
 /** `2021-04-29`, the UTC calendar day, for Dataverse date-only columns. */

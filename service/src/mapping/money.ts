@@ -64,10 +64,25 @@ export function minorToMajorString(amount: unknown, currency: string): string {
  */
 export function decimalToNumber(decimal: string): number {
   const value = Number(decimal);
+  // Up to 15 significant digits, a decimal always survives the trip through a double unchanged.
+  if (significantDigits(decimal) <= 15 && Number.isFinite(value)) return value;
   if (!Number.isFinite(value) || !sameDecimal(String(value), decimal)) {
     throw new MoneyError(`${decimal} has more significant digits than a JSON number carries exactly`);
   }
   return value;
+}
+
+function significantDigits(decimal: string): number {
+  let count = 0;
+  let leading = true;
+  for (let i = 0; i < decimal.length; i++) {
+    const code = decimal.charCodeAt(i);
+    if (code < 48 || code > 57) continue;
+    if (leading && code === 48) continue;
+    leading = false;
+    count++;
+  }
+  return count;
 }
 
 /** Compares two decimal texts by value: '19.90' equals '19.9', '-0' equals '0'. */
