@@ -39,6 +39,8 @@ export interface StripeEmulatorOptions extends EngineOptions {
   /** Requests per second per account (default 25, like test mode); false turns the limit off. */
   rateLimit?: number | RateLimitOptions | false;
   webhook?: WebhookOptions | null;
+  /** Refuse parameters an endpoint does not take, as Stripe does (400 `parameter_unknown`); default true. */
+  strictParameters?: boolean;
 }
 
 export interface AccountSelector {
@@ -216,6 +218,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         });
       }
       const params = await readParams(ctx);
+      if (route.params !== undefined && options.strictParameters !== false)
+        checkParameters(params, route.params);
       const idempotencyKey =
         ctx.method === 'POST' || ctx.method === 'DELETE' ? ctx.get('Idempotency-Key') || null : null;
       const requestContext: RequestContext = { scope, requestId: ctx.state.requestId, idempotencyKey };
@@ -348,6 +352,20 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function checkParameters(params: Params, accepted: string): void {
+  const known = new Set(accepted.split(' '));
+  for (const name of Object.keys(params)) {
+    if (name === 'expand' || known.has(name)) continue;
+    throw new StripeApiError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'parameter_unknown',
+      param: name,
+      message: `Received unknown parameter: ${name}`,
+    });
+  }
 }
 
 async function readParams(ctx: Koa.Context): Promise<Params> {

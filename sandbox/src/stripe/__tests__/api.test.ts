@@ -82,6 +82,19 @@ describe('errors', () => {
     });
   });
 
+  test('a parameter the endpoint does not take is refused as Stripe does', async () => {
+    const error = (await stripe.refunds
+      .create({ payment_intent: 'pi_x', amount_cents: 100 } as Stripe.RefundCreateParams)
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(error).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'amount_cents' });
+    expect(error.message).toBe('Received unknown parameter: amount_cents');
+    await expect(
+      stripe.customers.retrieve('cus_x', { email: 'x' } as Stripe.CustomerRetrieveParams),
+    ).rejects.toMatchObject({
+      code: 'parameter_unknown',
+    });
+  });
+
   test('every response carries a Request-Id the SDK exposes', async () => {
     const customer = await stripe.customers.create({ name: 'Request Id' });
     expect(customer.lastResponse.requestId).toMatch(/^req_[A-Za-z0-9]{14}$/);
