@@ -26,14 +26,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { all: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        all: { type: 'boolean' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     io.err(`${(error as Error).message}\n${USAGE}`);
     return 2;
   }
   const [group, command, idText] = parsed.positionals;
-  if (parsed.values.help || group !== 'dlq' || !['list', 'show', 'retry', 'discard'].includes(command ?? '')) {
+  if (
+    parsed.values.help ||
+    group !== 'dlq' ||
+    !['list', 'show', 'retry', 'discard'].includes(command ?? '')
+  ) {
     io.err(USAGE);
     return parsed.values.help ? 0 : 2;
   }
@@ -47,14 +56,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     store ??= await openStore(loadStoreConfig(io.env));
   } catch (error) {
-    io.err(error instanceof ConfigError ? error.message : `Cannot open the store: ${(error as Error).message}`);
+    io.err(
+      error instanceof ConfigError ? error.message : `Cannot open the store: ${(error as Error).message}`,
+    );
     return 1;
   }
   try {
     switch (command) {
       case 'list': {
         const limit = Number(parsed.values.limit ?? 100);
-        const letters = await store.listDeadLetters({ limit: Number.isFinite(limit) && limit > 0 ? limit : 100, includeResolved: parsed.values.all });
+        const letters = await store.listDeadLetters({
+          limit: Number.isFinite(limit) && limit > 0 ? limit : 100,
+          includeResolved: parsed.values.all,
+        });
         if (parsed.values.json) io.out(JSON.stringify(letters, null, 2));
         else printTable(letters, io);
         return 0;
@@ -102,7 +116,13 @@ function printTable(letters: DeadLetter[], io: CliIo): void {
   ]);
   const header = ['ID', 'DEAD SINCE', 'SOURCE', 'TYPE', 'EVENT', 'CODE', 'ATTEMPTS', 'RESOLVED', 'ERROR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows]) io.out(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    io.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 if (require.main === module) {

@@ -37,20 +37,26 @@ const envSchema = z
         error: 'STRIPE_WEBHOOK_SECRET: every secret starts with whsec_',
       }),
     /** e.g. `http://127.0.0.1:12111` for the Stripe emulator; unset for api.stripe.com. */
-    STRIPE_API_BASE: optional.pipe(z.url({ error: 'STRIPE_API_BASE must be a URL such as http://127.0.0.1:12111' }).optional()),
+    STRIPE_API_BASE: optional.pipe(
+      z.url({ error: 'STRIPE_API_BASE must be a URL such as http://127.0.0.1:12111' }).optional(),
+    ),
     STRIPE_MAX_NETWORK_RETRIES: int(0, 2),
     STRIPE_TIMEOUT_MS: int(1000, 30_000),
     DATAVERSE_URL: required('DATAVERSE_URL').pipe(
       z.url({ error: 'DATAVERSE_URL must be a URL such as https://contoso.crm.dynamics.com' }),
     ),
-    DATAVERSE_AUTH: z.enum(DATAVERSE_AUTH_MODES, {
-      error: `DATAVERSE_AUTH must be one of ${DATAVERSE_AUTH_MODES.join(', ')}`,
-    }).default('client-secret'),
+    DATAVERSE_AUTH: z
+      .enum(DATAVERSE_AUTH_MODES, {
+        error: `DATAVERSE_AUTH must be one of ${DATAVERSE_AUTH_MODES.join(', ')}`,
+      })
+      .default('client-secret'),
     AZURE_TENANT_ID: optional,
     AZURE_CLIENT_ID: optional,
     AZURE_CLIENT_SECRET: optional,
     AZURE_CLIENT_CERTIFICATE_PATH: optional,
-    AZURE_AUTHORITY_HOST: optional.pipe(z.url({ error: 'AZURE_AUTHORITY_HOST must be an https URL' }).optional()),
+    AZURE_AUTHORITY_HOST: optional.pipe(
+      z.url({ error: 'AZURE_AUTHORITY_HOST must be an https URL' }).optional(),
+    ),
     DATABASE_URL: optional.pipe(
       z
         .string()
@@ -58,19 +64,29 @@ const envSchema = z
         .optional(),
     ),
     DATABASE_POOL_MAX: int(1, 10),
-    DATABASE_SCHEMA: optional.default('public').pipe(
-      z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'DATABASE_SCHEMA must be a lower-case SQL identifier' }),
-    ),
+    DATABASE_SCHEMA: optional
+      .default('public')
+      .pipe(
+        z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]*$/, { error: 'DATABASE_SCHEMA must be a lower-case SQL identifier' }),
+      ),
     SQLITE_PATH: optional.default('data/connector.db'),
-    SQLITE_SYNCHRONOUS: z.enum(['normal', 'full'], { error: 'SQLITE_SYNCHRONOUS must be normal or full' }).default('normal'),
+    SQLITE_SYNCHRONOUS: z
+      .enum(['normal', 'full'], { error: 'SQLITE_SYNCHRONOUS must be normal or full' })
+      .default('normal'),
     DATAVERSE_WEBHOOK_KEY: required('DATAVERSE_WEBHOOK_KEY').min(16, {
       error: 'DATAVERSE_WEBHOOK_KEY must be at least 16 characters',
     }),
     DATAVERSE_WEBHOOK_HEADER: optional.default('x-stc-webhook-key'),
-    ADMIN_API_KEY: required('ADMIN_API_KEY').min(16, { error: 'ADMIN_API_KEY must be at least 16 characters' }),
+    ADMIN_API_KEY: required('ADMIN_API_KEY').min(16, {
+      error: 'ADMIN_API_KEY must be at least 16 characters',
+    }),
     PORT: int(0, 3000).pipe(z.number().max(65535, { error: 'PORT must be at most 65535' })),
     HOST: optional.default('0.0.0.0'),
-    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    LOG_LEVEL: z
+      .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+      .default('info'),
     WEBHOOK_MAX_BODY_BYTES: int(1024, 1_048_576),
     WORKER_CONCURRENCY: int(0, 8),
     WORKER_POLL_MS: int(10, 250),
@@ -83,7 +99,11 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
-      ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: 'RETRY_MAX_MS must be at least RETRY_BASE_MS' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RETRY_MAX_MS'],
+        message: 'RETRY_MAX_MS must be at least RETRY_BASE_MS',
+      });
     }
   });
 
@@ -191,9 +211,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       webhookHeader: e.DATAVERSE_WEBHOOK_HEADER.toLowerCase(),
     },
     store: e.DATABASE_URL
-      ? { engine: 'postgres', databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolMax: e.DATABASE_POOL_MAX }
+      ? {
+          engine: 'postgres',
+          databaseUrl: e.DATABASE_URL,
+          schema: e.DATABASE_SCHEMA,
+          poolMax: e.DATABASE_POOL_MAX,
+        }
       : { engine: 'sqlite', path: path.resolve(cwd, e.SQLITE_PATH), synchronous: e.SQLITE_SYNCHRONOUS },
-    http: { port: e.PORT, host: e.HOST, adminApiKey: e.ADMIN_API_KEY, maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      adminApiKey: e.ADMIN_API_KEY,
+      maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+    },
     logLevel: e.LOG_LEVEL,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -37,8 +37,11 @@ export interface RunningService {
 }
 
 export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: Logger): DataverseClient {
-  const baseUrl = /\/api\/data\/v\d/.test(config.url) ? config.url : `${config.url.replace(/\/+$/, '')}/api/data/v9.2/`;
-  if (config.auth === 'none') return createDataverseClient({ baseUrl, logger: logger.child({ component: 'dataverse' }) });
+  const baseUrl = /\/api\/data\/v\d/.test(config.url)
+    ? config.url
+    : `${config.url.replace(/\/+$/, '')}/api/data/v9.2/`;
+  if (config.auth === 'none')
+    return createDataverseClient({ baseUrl, logger: logger.child({ component: 'dataverse' }) });
   const authorityHost = config.authorityHost;
   const credential = createCredential({
     kind: config.auth,
@@ -48,12 +51,17 @@ export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: L
     certificatePath: config.clientCertificatePath,
     authorityHost,
     // Entra's instance discovery only knows Microsoft's own hosts; a private authority skips it.
-    disableInstanceDiscovery: authorityHost ? !/login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn/.test(authorityHost) : undefined,
+    disableInstanceDiscovery: authorityHost
+      ? !/login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn/.test(authorityHost)
+      : undefined,
   });
   return createDataverseClient({ baseUrl, credential, logger: logger.child({ component: 'dataverse' }) });
 }
 
-export async function startService(config: ServiceConfig, overrides: ServiceOverrides = {}): Promise<RunningService> {
+export async function startService(
+  config: ServiceConfig,
+  overrides: ServiceOverrides = {},
+): Promise<RunningService> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const store = overrides.store ?? (await openStore(config.store));
   const metrics = createMetrics({ store, defaultMetrics: true });
@@ -124,7 +132,10 @@ export function stopOnSignals(service: RunningService): void {
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
-      service.logger.warn({ signal }, 'second signal: exiting now; claimed events come back when their lease expires');
+      service.logger.warn(
+        { signal },
+        'second signal: exiting now; claimed events come back when their lease expires',
+      );
       service.logger.flush();
       process.exit(1);
     }

@@ -49,7 +49,12 @@ describe('dlq CLI', () => {
   const run = async (...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(argv, { env: { SQLITE_PATH: file }, store, out: (l) => out.push(l), err: (l) => err.push(l) });
+    const code = await runCli(argv, {
+      env: { SQLITE_PATH: file },
+      store,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 
@@ -60,19 +65,27 @@ describe('dlq CLI', () => {
     const list = await run('dlq', 'list');
     expect(list.code).toBe(0);
     expect(list.out.split('\n')).toHaveLength(3);
-    expect(list.out).toMatch(/^1 .*charge\.succeeded\s+evt_a\s+0x80044331\s+1\s+Dataverse: the stc_amount value is out of range$/m);
+    expect(list.out).toMatch(
+      /^1 .*charge\.succeeded\s+evt_a\s+0x80044331\s+1\s+Dataverse: the stc_amount value is out of range$/m,
+    );
     const show = await run('dlq', 'show', '1');
-    expect(JSON.parse(show.out)).toMatchObject({ id: 1, eventId: 'evt_a', payload: { id: 'evt_a' }, history: [{ outcome: 'dead' }] });
+    expect(JSON.parse(show.out)).toMatchObject({
+      id: 1,
+      eventId: 'evt_a',
+      payload: { id: 'evt_a' },
+      history: [{ outcome: 'dead' }],
+    });
     expect((await run('dlq', 'retry', '1')).code).toBe(0);
     expect((await store.findEvent('stripe', '', 'evt_a'))?.status).toBe('pending');
     expect((await run('dlq', 'discard', '2')).code).toBe(0);
     expect((await store.findEvent('stripe', '', 'evt_b'))?.status).toBe('discarded');
     const again = await run('dlq', 'retry', '1');
     expect(again).toMatchObject({ code: 1, err: 'No open dead letter 1 (see: dlq list --all)' });
-    expect(JSON.parse((await run('dlq', 'list', '--all', '--json')).out).map((d: { resolution: string }) => d.resolution)).toEqual([
-      'retried',
-      'discarded',
-    ]);
+    expect(
+      JSON.parse((await run('dlq', 'list', '--all', '--json')).out).map(
+        (d: { resolution: string }) => d.resolution,
+      ),
+    ).toEqual(['retried', 'discarded']);
   });
 
   test('bad usage exits 2 with the usage', async () => {

@@ -26,16 +26,30 @@ test('a complete environment gives typed settings with defaults', () => {
   const config = loadConfig(valid, '/srv/app');
   expect(config.stripe.webhookSecrets).toEqual(['whsec_old', 'whsec_new']);
   expect(config.stripe.api).toBeUndefined();
-  expect(config.store).toEqual({ engine: 'sqlite', path: '/srv/app/data/connector.db', synchronous: 'normal' });
+  expect(config.store).toEqual({
+    engine: 'sqlite',
+    path: '/srv/app/data/connector.db',
+    synchronous: 'normal',
+  });
   expect(config.http).toMatchObject({ port: 3000, maxBodyBytes: 1_048_576 });
   expect(config.worker).toMatchObject({ concurrency: 8, retry: { maxAttempts: 10 } });
   expect(config.dataverse.webhookHeader).toBe('x-stc-webhook-key');
 });
 
 test('STRIPE_API_BASE points the SDK at an emulator; DATABASE_URL selects PostgreSQL', () => {
-  const config = loadConfig({ ...valid, STRIPE_API_BASE: 'http://127.0.0.1:12111', DATABASE_URL: 'postgres://u@h/db', DATABASE_SCHEMA: 'stc' });
+  const config = loadConfig({
+    ...valid,
+    STRIPE_API_BASE: 'http://127.0.0.1:12111',
+    DATABASE_URL: 'postgres://u@h/db',
+    DATABASE_SCHEMA: 'stc',
+  });
   expect(config.stripe.api).toEqual({ host: '127.0.0.1', port: 12111, protocol: 'http' });
-  expect(config.store).toEqual({ engine: 'postgres', databaseUrl: 'postgres://u@h/db', schema: 'stc', poolMax: 10 });
+  expect(config.store).toEqual({
+    engine: 'postgres',
+    databaseUrl: 'postgres://u@h/db',
+    schema: 'stc',
+    poolMax: 10,
+  });
 });
 
 test('an empty environment names every missing variable at once', () => {

@@ -22,110 +22,126 @@ jest.setTimeout(120_000);
 
 for (const engine of testEngines) {
   const suite = engine.skipReason ? describe.skip : describe;
-  suite(`Dataverse throttling and 5xx storms on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () => {
-    let db: TestDatabase;
-    let emulator: DataverseEmulator;
-    let sink: http.Server;
-    let service: RunningService | undefined;
+  suite(
+    `Dataverse throttling and 5xx storms on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`,
+    () => {
+      let db: TestDatabase;
+      let emulator: DataverseEmulator;
+      let sink: http.Server;
+      let service: RunningService | undefined;
 
-    beforeEach(async () => {
-      db = await engine.open();
-      emulator = await startDataverseEmulator({});
-      sink = http.createServer((_req, res) => res.end());
-      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-      const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
-      emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
-      emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
-    });
-    afterEach(async () => {
-      await service?.stop();
-      service = undefined;
-      await emulator.close();
-      await new Promise((r) => sink.close(r));
-      await db.destroy();
-    });
-
-    test('nothing lost, nothing applied twice, newest event wins', async () => {
-      const config = loadConfig({
-        ...db.env,
-        STRIPE_API_KEY: 'sk_test_faults',
-        STRIPE_WEBHOOK_SECRET: SECRET,
-        DATAVERSE_URL: emulator.url,
-        DATAVERSE_AUTH: 'none',
-        DATAVERSE_WEBHOOK_KEY: 'fault-test-dataverse-key',
-        ADMIN_API_KEY: 'fault-test-admin-key-0123',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        WORKER_CONCURRENCY: '8',
-        WORKER_POLL_MS: '20',
-        RETRY_BASE_MS: '50',
-        RETRY_MAX_MS: '1000',
-        RETRY_MAX_ATTEMPTS: '30',
+      beforeEach(async () => {
+        db = await engine.open();
+        emulator = await startDataverseEmulator({});
+        sink = http.createServer((_req, res) => res.end());
+        await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+        const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
+        emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
+        emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
       });
-      const logger = createLogger({ level: 'silent' });
-      const dataverse = dataverseClientFor(config.dataverse, logger) as DataverseWebApiClient;
-      const handler = createPaymentTestHandler();
-      service = await startService(config, { handlers: [handler], dataverse, logger, store: db.store });
+      afterEach(async () => {
+        await service?.stop();
+        service = undefined;
+        await emulator.close();
+        await new Promise((r) => sink.close(r));
+        await db.destroy();
+      });
 
-      // Tight limits (about 20 requests a second) and a storm: a quarter of writes 503, then a run of 500s.
-      emulator.setLimits({ enabled: true, requests: 20, windowMs: 1000, concurrent: 4, executionMs: 1_000_000 });
-      emulator.injectFault({ status: 503, fraction: 0.25, match: { method: 'PATCH' } });
-      emulator.injectFault({ status: 500, count: 15, match: { method: 'PATCH' } });
-
-      const sent: Array<{ id: string; charge: string; created: number; payload: string }> = [];
-      for (let i = 0; i < CHARGES; i++) {
-        for (const created of [1_700_000_000, 1_700_000_100]) {
-          const base = eventPayload('charge_succeeded').event;
-          const charge = `ch_storm_${i}`;
-          const { event, payload } = eventPayload('charge_succeeded', {
-            created,
-            data: { object: { ...base.data.object, id: charge, amount: 1000 + i } },
-          });
-          sent.push({ id: event.id, charge, created, payload });
-        }
-      }
-      // Newer before older for half of them: delivery order is not guaranteed.
-      const order = sent.map((_, i) => i).sort((a, b) => ((a * 7919) % sent.length) - ((b * 7919) % sent.length));
-      for (const i of order) {
-        const res = await fetch(`${service.url}/webhooks/stripe`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(sent[i].payload, SECRET) },
-          body: sent[i].payload,
+      test('nothing lost, nothing applied twice, newest event wins', async () => {
+        const config = loadConfig({
+          ...db.env,
+          STRIPE_API_KEY: 'sk_test_faults',
+          STRIPE_WEBHOOK_SECRET: SECRET,
+          DATAVERSE_URL: emulator.url,
+          DATAVERSE_AUTH: 'none',
+          DATAVERSE_WEBHOOK_KEY: 'fault-test-dataverse-key',
+          ADMIN_API_KEY: 'fault-test-admin-key-0123',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          WORKER_CONCURRENCY: '8',
+          WORKER_POLL_MS: '20',
+          RETRY_BASE_MS: '50',
+          RETRY_MAX_MS: '1000',
+          RETRY_MAX_ATTEMPTS: '30',
         });
-        expect(res.status).toBe(200);
-      }
+        const logger = createLogger({ level: 'silent' });
+        const dataverse = dataverseClientFor(config.dataverse, logger) as DataverseWebApiClient;
+        const handler = createPaymentTestHandler();
+        service = await startService(config, { handlers: [handler], dataverse, logger, store: db.store });
 
-      await waitFor(
-        async () => {
-          const depth = await db.store.queueDepth();
-          return depth.pending + depth.processing === 0;
-        },
-        'every event to be finished',
-        100_000,
-        100,
-      );
-      await emulator.webhooksIdle();
+        // Tight limits (about 20 requests a second) and a storm: a quarter of writes 503, then a run of 500s.
+        emulator.setLimits({
+          enabled: true,
+          requests: 20,
+          windowMs: 1000,
+          concurrent: 4,
+          executionMs: 1_000_000,
+        });
+        emulator.injectFault({ status: 503, fraction: 0.25, match: { method: 'PATCH' } });
+        emulator.injectFault({ status: 500, count: 15, match: { method: 'PATCH' } });
 
-      const statuses = await Promise.all(sent.map(async (s) => (await db.store.findEvent('stripe', '', s.id))?.status));
-      expect(statuses.filter((s) => s !== 'applied' && s !== 'superseded')).toEqual([]);
-      expect(await db.store.listDeadLetters()).toEqual([]);
+        const sent: Array<{ id: string; charge: string; created: number; payload: string }> = [];
+        for (let i = 0; i < CHARGES; i++) {
+          for (const created of [1_700_000_000, 1_700_000_100]) {
+            const base = eventPayload('charge_succeeded').event;
+            const charge = `ch_storm_${i}`;
+            const { event, payload } = eventPayload('charge_succeeded', {
+              created,
+              data: { object: { ...base.data.object, id: charge, amount: 1000 + i } },
+            });
+            sent.push({ id: event.id, charge, created, payload });
+          }
+        }
+        // Newer before older for half of them: delivery order is not guaranteed.
+        const order = sent
+          .map((_, i) => i)
+          .sort((a, b) => ((a * 7919) % sent.length) - ((b * 7919) % sent.length));
+        for (const i of order) {
+          const res = await fetch(`${service.url}/webhooks/stripe`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'stripe-signature': signatureHeader(sent[i].payload, SECRET),
+            },
+            body: sent[i].payload,
+          });
+          expect(res.status).toBe(200);
+        }
 
-      const rows = emulator.store.rows('stc_payments');
-      expect(rows).toHaveLength(CHARGES);
-      for (const row of rows) {
-        const newest = sent.find((s) => s.charge === row.stc_stripeid && s.created === 1_700_000_100)!;
-        expect(row.stc_lasteventid).toBe(newest.id);
-      }
-      // Each applied event wrote once: one Create per charge, one Update per older-then-newer pair.
-      const deliveries = emulator.webhookDeliveries();
-      const creates = deliveries.filter((d) => d.message === 'Create').length;
-      const updates = deliveries.filter((d) => d.message === 'Update').length;
-      expect(creates).toBe(CHARGES);
-      expect(creates + updates).toBe(statuses.filter((s) => s === 'applied').length);
-      // The storm really happened.
-      const stats = dataverse.stats();
-      expect(stats.throttled).toBeGreaterThan(0);
-      expect(stats.retries).toBeGreaterThan(0);
-    });
-  });
+        await waitFor(
+          async () => {
+            const depth = await db.store.queueDepth();
+            return depth.pending + depth.processing === 0;
+          },
+          'every event to be finished',
+          100_000,
+          100,
+        );
+        await emulator.webhooksIdle();
+
+        const statuses = await Promise.all(
+          sent.map(async (s) => (await db.store.findEvent('stripe', '', s.id))?.status),
+        );
+        expect(statuses.filter((s) => s !== 'applied' && s !== 'superseded')).toEqual([]);
+        expect(await db.store.listDeadLetters()).toEqual([]);
+
+        const rows = emulator.store.rows('stc_payments');
+        expect(rows).toHaveLength(CHARGES);
+        for (const row of rows) {
+          const newest = sent.find((s) => s.charge === row.stc_stripeid && s.created === 1_700_000_100)!;
+          expect(row.stc_lasteventid).toBe(newest.id);
+        }
+        // Each applied event wrote once: one Create per charge, one Update per older-then-newer pair.
+        const deliveries = emulator.webhookDeliveries();
+        const creates = deliveries.filter((d) => d.message === 'Create').length;
+        const updates = deliveries.filter((d) => d.message === 'Update').length;
+        expect(creates).toBe(CHARGES);
+        expect(creates + updates).toBe(statuses.filter((s) => s === 'applied').length);
+        // The storm really happened.
+        const stats = dataverse.stats();
+        expect(stats.throttled).toBeGreaterThan(0);
+        expect(stats.retries).toBeGreaterThan(0);
+      });
+    },
+  );
 }

@@ -56,7 +56,10 @@ for (const engine of testEngines) {
     };
     const writes = () => {
       const deliveries = emulator.webhookDeliveries();
-      return { creates: deliveries.filter((d) => d.message === 'Create').length, updates: deliveries.filter((d) => d.message === 'Update').length };
+      return {
+        creates: deliveries.filter((d) => d.message === 'Create').length,
+        updates: deliveries.filter((d) => d.message === 'Update').length,
+      };
     };
 
     beforeEach(async () => {
@@ -70,7 +73,8 @@ for (const engine of testEngines) {
     });
     afterEach(async () => {
       for (const child of children.splice(0)) {
-        if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+        if (child.process.exitCode === null && child.process.signalCode === null)
+          child.process.kill('SIGKILL');
         await child.exited;
       }
       await emulator.close();
@@ -82,17 +86,28 @@ for (const engine of testEngines) {
       const first = await start({ STC_TEST_HANDLER_DELAY_MS: '600000' });
       const { event, payload } = eventPayload('charge_succeeded');
       expect(await postEvent(first.url, payload)).toBe(200);
-      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing', 'the worker to claim the event');
+      await waitFor(
+        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
+        'the worker to claim the event',
+      );
       first.process.kill('SIGKILL');
       expect((await first.exited).signal).toBe('SIGKILL');
       expect(emulator.store.count('stc_payments')).toBe(0);
 
       const second = await start();
-      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied', 'the restarted service to apply the event', 30_000);
+      await waitFor(
+        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied',
+        'the restarted service to apply the event',
+        30_000,
+      );
       await emulator.webhooksIdle();
       const rows = emulator.store.rows('stc_payments');
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ stc_stripeid: 'ch_3KtQThJDPojXS6LN0YmgbxGj', stc_amount: 30, stc_lasteventid: event.id });
+      expect(rows[0]).toMatchObject({
+        stc_stripeid: 'ch_3KtQThJDPojXS6LN0YmgbxGj',
+        stc_amount: 30,
+        stc_lasteventid: event.id,
+      });
       expect(writes()).toEqual({ creates: 1, updates: 0 });
       expect((await db.store.findEvent('stripe', '', event.id))?.attempts).toBe(2);
 
@@ -104,7 +119,10 @@ for (const engine of testEngines) {
       const child = await start({ STC_TEST_HANDLER_DELAY_MS: '1500' });
       const { event, payload } = eventPayload('charge_succeeded');
       expect(await postEvent(child.url, payload)).toBe(200);
-      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing', 'the claim');
+      await waitFor(
+        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
+        'the claim',
+      );
       child.process.kill('SIGTERM');
       expect(await child.exited).toEqual({ code: 0, signal: null });
       expect((await db.store.findEvent('stripe', '', event.id))?.status).toBe('applied');
@@ -120,12 +138,22 @@ for (const engine of testEngines) {
       const child = await start({ STC_TEST_HANDLER_DELAY_MS: '600000', SHUTDOWN_GRACE_MS: '200' });
       const { event, payload } = eventPayload('charge_succeeded');
       expect(await postEvent(child.url, payload)).toBe(200);
-      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing', 'the claim');
+      await waitFor(
+        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
+        'the claim',
+      );
       child.process.kill('SIGTERM');
       expect(await child.exited).toEqual({ code: 0, signal: null });
-      expect(await db.store.findEvent('stripe', '', event.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await db.store.findEvent('stripe', '', event.id)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+      });
       await start();
-      await waitFor(async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied', 'the next process to apply it', 30_000);
+      await waitFor(
+        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied',
+        'the next process to apply it',
+        30_000,
+      );
       await emulator.webhooksIdle();
       expect(writes()).toEqual({ creates: 1, updates: 0 });
     });

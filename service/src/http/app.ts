@@ -85,7 +85,11 @@ export function createApp(deps: AppDeps): Koa {
 
   async function readBody(ctx: Koa.Context, source: EventSource): Promise<string> {
     try {
-      return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined, encoding: 'utf8' });
+      return await getRawBody(ctx.req, {
+        limit,
+        length: ctx.get('content-length') || undefined,
+        encoding: 'utf8',
+      });
     } catch (error) {
       const type = (error as { type?: string }).type;
       const rejection =
@@ -105,7 +109,12 @@ export function createApp(deps: AppDeps): Koa {
     const receivedAtMs = now();
     let record;
     try {
-      record = verifyStripeWebhook(payload, ctx.get('stripe-signature') || undefined, secrets, receivedAtMs).record;
+      record = verifyStripeWebhook(
+        payload,
+        ctx.get('stripe-signature') || undefined,
+        secrets,
+        receivedAtMs,
+      ).record;
     } catch (error) {
       if (error instanceof WebhookRejection) metrics.rejected.inc({ source: 'stripe', reason: error.reason });
       throw error;
@@ -113,11 +122,18 @@ export function createApp(deps: AppDeps): Koa {
     stripeCounters.verified.inc();
     const queued = handlerRouter.route(record.type) !== null;
     // Stored (committed) before the 2xx: an acknowledged event is never lost.
-    const inserted = await store.insertEvent({ ...record, status: queued ? 'pending' : 'ignored', receivedAtMs });
+    const inserted = await store.insertEvent({
+      ...record,
+      status: queued ? 'pending' : 'ignored',
+      receivedAtMs,
+    });
     ctx.type = 'application/json';
     if (!inserted) {
       stripeCounters.duplicates.inc();
-      logger.debug({ eventId: record.eventId, account: record.account, type: record.type }, 'duplicate event acknowledged');
+      logger.debug(
+        { eventId: record.eventId, account: record.account, type: record.type },
+        'duplicate event acknowledged',
+      );
       ctx.body = ACK_DUPLICATE;
       return;
     }
@@ -141,12 +157,17 @@ export function createApp(deps: AppDeps): Koa {
     try {
       record = parseDataverseWebhook(payload, receivedAtMs);
     } catch (error) {
-      if (error instanceof WebhookRejection) metrics.rejected.inc({ source: 'dataverse', reason: error.reason });
+      if (error instanceof WebhookRejection)
+        metrics.rejected.inc({ source: 'dataverse', reason: error.reason });
       throw error;
     }
     dataverseCounters.verified.inc();
     const queued = handlerRouter.route(record.type) !== null;
-    const inserted = await store.insertEvent({ ...record, status: queued ? 'pending' : 'ignored', receivedAtMs });
+    const inserted = await store.insertEvent({
+      ...record,
+      status: queued ? 'pending' : 'ignored',
+      receivedAtMs,
+    });
     const log = logger.child({ eventId: record.eventId, source: 'dataverse', type: record.type });
     if (!inserted) dataverseCounters.duplicates.inc();
     else if (queued) onQueued();
@@ -171,7 +192,9 @@ export function createApp(deps: AppDeps): Koa {
     if (!isAdminKey(presentedAdminKey(ctx.headers))) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Bearer');
-      ctx.body = { error: { code: 'unauthorized', message: 'Send the admin API key as "Authorization: Bearer <key>"' } };
+      ctx.body = {
+        error: { code: 'unauthorized', message: 'Send the admin API key as "Authorization: Bearer <key>"' },
+      };
       return;
     }
     await next();

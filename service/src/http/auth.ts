@@ -13,7 +13,9 @@ export function constantTimeKeyCheck(expected: string): KeyCheck {
 }
 
 /** The admin key from `Authorization: Bearer <key>` or `x-api-key`. */
-export function presentedAdminKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+export function presentedAdminKey(
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string' && auth.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
   const key = headers['x-api-key'];

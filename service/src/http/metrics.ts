@@ -36,15 +36,30 @@ export function createMetrics(options: { store?: Store; defaultMetrics?: boolean
   });
   return {
     registry,
-    received: new Counter({ name: 'stc_events_received_total', help: 'Webhook requests received', labelNames: ['source'], registers: [registry] }),
-    verified: new Counter({ name: 'stc_events_verified_total', help: 'Webhook events verified and stored', labelNames: ['source'], registers: [registry] }),
+    received: new Counter({
+      name: 'stc_events_received_total',
+      help: 'Webhook requests received',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    verified: new Counter({
+      name: 'stc_events_verified_total',
+      help: 'Webhook events verified and stored',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: 'stc_events_rejected_total',
       help: 'Webhook requests refused, by reason',
       labelNames: ['source', 'reason'],
       registers: [registry],
     }),
-    duplicates: new Counter({ name: 'stc_events_duplicate_total', help: 'Webhook events already in the inbox', labelNames: ['source'], registers: [registry] }),
+    duplicates: new Counter({
+      name: 'stc_events_duplicate_total',
+      help: 'Webhook events already in the inbox',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
     processed: new Counter({
       name: 'stc_events_processed_total',
       help: 'Events finished by the workers (applied or superseded), by type',
@@ -57,7 +72,12 @@ export function createMetrics(options: { store?: Store; defaultMetrics?: boolean
       labelNames: ['type', 'transient'],
       registers: [registry],
     }),
-    deadLettered: new Counter({ name: 'stc_events_dead_lettered_total', help: 'Events moved to the dead-letter queue', labelNames: ['type'], registers: [registry] }),
+    deadLettered: new Counter({
+      name: 'stc_events_dead_lettered_total',
+      help: 'Events moved to the dead-letter queue',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
     claimLatency: new Histogram({
       name: 'stc_claim_latency_seconds',
       help: 'Time from an event being due to a worker claiming it',

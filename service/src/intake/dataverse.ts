@@ -19,7 +19,10 @@ export interface RemoteExecutionContext {
 const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
 const WCF_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
 
-export function parseDataverseWebhook(payload: string, nowMs: number): Omit<NewInboxEvent, 'status' | 'receivedAtMs'> {
+export function parseDataverseWebhook(
+  payload: string,
+  nowMs: number,
+): Omit<NewInboxEvent, 'status' | 'receivedAtMs'> {
   let context: RemoteExecutionContext;
   try {
     // Dataverse's serializer may prefix a byte-order mark.
@@ -28,12 +31,21 @@ export function parseDataverseWebhook(payload: string, nowMs: number): Omit<NewI
     throw new WebhookRejection(400, 'malformed_json', 'Body is not valid JSON');
   }
   const missing = ['MessageName', 'PrimaryEntityName', 'PrimaryEntityId', 'CorrelationId'].filter(
-    (name) => typeof (context as Record<string, unknown> | null)?.[name] !== 'string' || (context as Record<string, unknown>)[name] === '',
+    (name) =>
+      typeof (context as Record<string, unknown> | null)?.[name] !== 'string' ||
+      (context as Record<string, unknown>)[name] === '',
   );
   if (missing.length > 0) {
-    throw new WebhookRejection(400, 'not_an_event', `Body is not a RemoteExecutionContext: missing ${missing.join(', ')}`);
+    throw new WebhookRejection(
+      400,
+      'not_an_event',
+      `Body is not a RemoteExecutionContext: missing ${missing.join(', ')}`,
+    );
   }
-  const operationId = typeof context.OperationId === 'string' && context.OperationId !== EMPTY_GUID ? context.OperationId : null;
+  const operationId =
+    typeof context.OperationId === 'string' && context.OperationId !== EMPTY_GUID
+      ? context.OperationId
+      : null;
   return {
     source: 'dataverse',
     account: '',

@@ -1,3 +1,8 @@
-export { verifyStripeWebhook, SIGNATURE_TOLERANCE_SECONDS, type VerifiedStripeEvent, type StripeWebhookBody } from './stripe';
+export {
+  verifyStripeWebhook,
+  SIGNATURE_TOLERANCE_SECONDS,
+  type VerifiedStripeEvent,
+  type StripeWebhookBody,
+} from './stripe';
 export { parseDataverseWebhook, dataverseEventType, type RemoteExecutionContext } from './dataverse';
 export { WebhookRejection, type RejectionReason } from './rejection';

@@ -68,11 +68,21 @@ export function verifyStripeWebhook(
       }
     }
   }
-  if (stale) throw new WebhookRejection(400, 'stale_timestamp', 'Stripe-Signature timestamp is more than 300 s old');
-  if (!verified) throw new WebhookRejection(400, 'bad_signature', 'No signature matches the payload for any configured secret');
+  if (stale)
+    throw new WebhookRejection(400, 'stale_timestamp', 'Stripe-Signature timestamp is more than 300 s old');
+  if (!verified)
+    throw new WebhookRejection(
+      400,
+      'bad_signature',
+      'No signature matches the payload for any configured secret',
+    );
   // The SDK only refuses old timestamps; a signed timestamp far ahead is as suspect as a replayed one.
   if (Number(timestamp[1]) - Math.floor(nowMs / 1000) > SIGNATURE_TOLERANCE_SECONDS) {
-    throw new WebhookRejection(400, 'future_timestamp', 'Stripe-Signature timestamp is more than 300 s in the future');
+    throw new WebhookRejection(
+      400,
+      'future_timestamp',
+      'Stripe-Signature timestamp is more than 300 s in the future',
+    );
   }
 
   let body: StripeWebhookBody;
@@ -85,7 +95,12 @@ export function verifyStripeWebhook(
 }
 
 function toInboxRecord(body: StripeWebhookBody, payload: string): VerifiedStripeEvent['record'] {
-  if (body === null || typeof body !== 'object' || typeof body.id !== 'string' || typeof body.type !== 'string') {
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    typeof body.id !== 'string' ||
+    typeof body.type !== 'string'
+  ) {
     throw new WebhookRejection(400, 'not_an_event', 'Body is not a Stripe event (needs id and type)');
   }
   if (body.object === 'v2.core.event') {
@@ -102,7 +117,11 @@ function toInboxRecord(body: StripeWebhookBody, payload: string): VerifiedStripe
     };
   }
   if (body.object !== 'event' || typeof body.created !== 'number') {
-    throw new WebhookRejection(400, 'not_an_event', 'Body is not a Stripe event (object must be "event" or "v2.core.event")');
+    throw new WebhookRejection(
+      400,
+      'not_an_event',
+      'Body is not a Stripe event (object must be "event" or "v2.core.event")',
+    );
   }
   const objectId = body.data?.object?.id;
   return {

@@ -23,7 +23,11 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-export function startCheckpointer(path: string, everyMs = 500, onError?: (message: string) => void): Checkpointer {
+export function startCheckpointer(
+  path: string,
+  everyMs = 500,
+  onError?: (message: string) => void,
+): Checkpointer {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: { path, everyMs, driver: require.resolve('better-sqlite3') },

@@ -25,9 +25,9 @@ export function createGroupCommit<T, R>(
       queue = queue.length <= options.maxBatch ? [] : queue.slice(options.maxBatch);
       running++;
       commitEach(batch).finally(() => {
-          running--;
-          if (queue.length > 0) schedule();
-        });
+        running--;
+        if (queue.length > 0) schedule();
+      });
     }
   };
   // One failing item must not fail the others: on error, each item of the batch is committed alone.

@@ -12,7 +12,11 @@ export { createPostgresStore, type PostgresStoreOptions } from './postgres';
 export async function openStore(config: StoreConfig): Promise<Store> {
   const store =
     config.engine === 'postgres'
-      ? createPostgresStore({ connectionString: config.databaseUrl, schema: config.schema, poolMax: config.poolMax })
+      ? createPostgresStore({
+          connectionString: config.databaseUrl,
+          schema: config.schema,
+          poolMax: config.poolMax,
+        })
       : createSqliteStore({ path: config.path, synchronous: config.synchronous });
   try {
     await store.migrate();

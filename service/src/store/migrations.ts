@@ -11,7 +11,10 @@ export interface Migration {
 }
 
 const inbox = (dialect: 'sqlite' | 'postgres') => {
-  const id = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+  const id =
+    dialect === 'sqlite'
+      ? 'INTEGER PRIMARY KEY AUTOINCREMENT'
+      : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
   const ref = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
   return `
 CREATE TABLE inbox (
@@ -84,7 +87,12 @@ CREATE TABLE object_versions (
 };
 
 export const MIGRATIONS: Migration[] = [
-  { version: 1, name: 'inbox, attempts, dead letters, cursors, object versions', sqlite: inbox('sqlite'), postgres: inbox('postgres') },
+  {
+    version: 1,
+    name: 'inbox, attempts, dead letters, cursors, object versions',
+    sqlite: inbox('sqlite'),
+    postgres: inbox('postgres'),
+  },
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -6,7 +6,16 @@
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { DEAD_LETTER_SELECT, INBOX_COLUMNS, objectKey, pickClaimable, toAttempt, toDeadLetter, toInboxEvent, type Row } from './rows';
+import {
+  DEAD_LETTER_SELECT,
+  INBOX_COLUMNS,
+  objectKey,
+  pickClaimable,
+  toAttempt,
+  toDeadLetter,
+  toInboxEvent,
+  type Row,
+} from './rows';
 import type {
   ClaimRequest,
   CompletedAttempt,
@@ -30,12 +39,16 @@ export interface PostgresStoreOptions {
 // Millisecond timestamps and ids fit a double exactly; parse BIGINT (oid 20) as a number for this pool only.
 const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
 };
 
 const MIGRATION_LOCK = 0x5354_4331; // 'STC1': serialises migrations between processes starting together
 
-const q = (name: string, text: string) => (values: unknown[]): QueryConfig => ({ name, text, values });
+const q =
+  (name: string, text: string) =>
+  (values: unknown[]): QueryConfig => ({ name, text, values });
 
 // Many events in one statement: one round trip and one commit (one WAL fsync) for a whole group.
 const INSERT_MANY = q(
@@ -114,10 +127,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           [now, rows[0].inbox_id],
         );
       } else {
-        await c.query(`UPDATE inbox SET status = 'discarded', updated_at = $1 WHERE id = $2 AND status = 'dead'`, [
-          now,
-          rows[0].inbox_id,
-        ]);
+        await c.query(
+          `UPDATE inbox SET status = 'discarded', updated_at = $1 WHERE id = $2 AND status = 'dead'`,
+          [now, rows[0].inbox_id],
+        );
       }
       return true;
     });
@@ -139,11 +152,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
             await client.query('BEGIN');
             try {
               await client.query(m.postgres);
-              await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-                m.version,
-                m.name,
-                Date.now(),
-              ]);
+              await client.query(
+                'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+                [m.version, m.name, Date.now()],
+              );
               await client.query('COMMIT');
             } catch (error) {
               await client.query('ROLLBACK');
@@ -196,7 +208,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         if (due.rows.length === 0) return [];
         const candidates = due.rows.map(toInboxEvent);
         // Lock each candidate object for this transaction; a key another process holds is skipped.
-        const keys = [...new Set(candidates.map((e) => objectKey(e.source, e.account, e.objectId)).filter((k) => k !== null))];
+        const keys = [
+          ...new Set(
+            candidates.map((e) => objectKey(e.source, e.account, e.objectId)).filter((k) => k !== null),
+          ),
+        ];
         const locked = await c.query(
           q(
             'stc_claim_lock_objects',
@@ -206,7 +222,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         const mine = new Set(locked.rows.map((r) => String(r.k)));
         // Read after taking the locks: a claim committed by the previous lock holder is visible now.
         const flying = await c.query(
-          q('stc_claim_in_flight', `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`)([]),
+          q(
+            'stc_claim_in_flight',
+            `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`,
+          )([]),
         );
         const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
         for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
@@ -290,14 +309,20 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         return true;
       });
     },
-    async getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null> {
+    async getObjectStamp(
+      source: EventSource,
+      account: string,
+      objectId: string,
+    ): Promise<ObjectStamp | null> {
       const { rows } = await pool.query(
         q(
           'stc_get_stamp',
           `SELECT event_created, event_id FROM object_versions WHERE source = $1 AND account = $2 AND object_id = $3`,
         )([source, account, objectId]),
       );
-      return rows[0] ? { eventCreatedMs: Number(rows[0].event_created), eventId: String(rows[0].event_id) } : null;
+      return rows[0]
+        ? { eventCreatedMs: Number(rows[0].event_created), eventId: String(rows[0].event_id) }
+        : null;
     },
     async listDeadLetters(options = {}): Promise<DeadLetter[]> {
       const where = options.includeResolved ? '' : 'WHERE d.resolved_at IS NULL';
@@ -316,7 +341,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
          WHERE inbox_id = $1 ORDER BY id`,
         [letter.inboxId],
       );
-      return { ...letter, payload: String(rows[0].payload), history: history.rows.map((r: Row) => toAttempt(r)) };
+      return {
+        ...letter,
+        payload: String(rows[0].payload),
+        history: history.rows.map((r: Row) => toAttempt(r)),
+      };
     },
     retryDeadLetter: (id: number, nowMs = Date.now()) => resolve(id, 'retried', nowMs),
     discardDeadLetter: (id: number, nowMs = Date.now()) => resolve(id, 'discarded', nowMs),
@@ -326,7 +355,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
                 (SELECT COUNT(*) FROM inbox WHERE status = 'processing') AS processing,
                 (SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NULL) AS dead`,
       );
-      return { pending: Number(rows[0].pending), processing: Number(rows[0].processing), dead: Number(rows[0].dead) };
+      return {
+        pending: Number(rows[0].pending),
+        processing: Number(rows[0].processing),
+        dead: Number(rows[0].dead),
+      };
     },
     async getCursor(name: string) {
       const { rows } = await pool.query('SELECT value FROM cursors WHERE name = $1', [name]);

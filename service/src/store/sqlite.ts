@@ -8,7 +8,16 @@ import Database from 'better-sqlite3';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { DEAD_LETTER_SELECT, INBOX_COLUMNS, objectKey, pickClaimable, toAttempt, toDeadLetter, toInboxEvent, type Row } from './rows';
+import {
+  DEAD_LETTER_SELECT,
+  INBOX_COLUMNS,
+  objectKey,
+  pickClaimable,
+  toAttempt,
+  toDeadLetter,
+  toInboxEvent,
+  type Row,
+} from './rows';
 import type {
   ClaimRequest,
   CompletedAttempt,
@@ -64,7 +73,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
          ON CONFLICT (source, account, event_id) DO NOTHING`,
       ),
-      findEvent: db.prepare(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`),
+      findEvent: db.prepare(
+        `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`,
+      ),
       getEvent: db.prepare(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`),
       expireLeases: db.prepare(
         `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
@@ -73,7 +84,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       due: db.prepare(
         `SELECT ${INBOX_COLUMNS} FROM inbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
       ),
-      inFlight: db.prepare(`SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`),
+      inFlight: db.prepare(
+        `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`,
+      ),
       claimOne: db.prepare(
         `UPDATE inbox SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1,
            updated_at = ? WHERE id = ? AND status = 'pending'`,
@@ -108,7 +121,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       deadLetter: db.prepare(
         `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?)`,
       ),
-      listOpen: db.prepare(`${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`),
+      listOpen: db.prepare(
+        `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,
+      ),
       listAll: db.prepare(`${DEAD_LETTER_SELECT} ORDER BY d.id LIMIT ? OFFSET ?`),
       getDead: db.prepare(`${DEAD_LETTER_SELECT} WHERE d.id = ?`),
       history: db.prepare(
@@ -122,7 +137,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         `UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,
            last_error_code = NULL, updated_at = ? WHERE id = ? AND status = 'dead'`,
       ),
-      discard: db.prepare(`UPDATE inbox SET status = 'discarded', updated_at = ? WHERE id = ? AND status = 'dead'`),
+      discard: db.prepare(
+        `UPDATE inbox SET status = 'discarded', updated_at = ? WHERE id = ? AND status = 'dead'`,
+      ),
       countPending: db.prepare(`SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'`),
       countProcessing: db.prepare(`SELECT COUNT(*) AS n FROM inbox WHERE status = 'processing'`),
       countDead: db.prepare(`SELECT COUNT(*) AS n FROM dead_letters WHERE resolved_at IS NULL`),
@@ -138,12 +155,26 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const insert = s().insert;
     return events.map(
       (e) =>
-        insert.run(e.source, e.account, e.eventId, e.type, e.objectId, e.eventCreatedMs, e.payload, e.status, e.receivedAtMs, e.receivedAtMs, e.receivedAtMs)
-          .changes === 1,
+        insert.run(
+          e.source,
+          e.account,
+          e.eventId,
+          e.type,
+          e.objectId,
+          e.eventCreatedMs,
+          e.payload,
+          e.status,
+          e.receivedAtMs,
+          e.receivedAtMs,
+          e.receivedAtMs,
+        ).changes === 1,
     );
   });
   // Webhooks arriving in the same event-loop turn share one commit.
-  const insertGrouped = createGroupCommit((events: NewInboxEvent[]) => insertBatch.immediate(events), { maxBatch: 256, maxConcurrent: 1 });
+  const insertGrouped = createGroupCommit((events: NewInboxEvent[]) => insertBatch.immediate(events), {
+    maxBatch: 256,
+    maxConcurrent: 1,
+  });
 
   const claim = db.transaction((request: ClaimRequest, now: number): InboxEvent[] => {
     const st = s();
@@ -180,7 +211,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (outcome.kind === 'applied' && a.stampObject && event.objectId !== '') {
       st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
     }
-    if (outcome.kind === 'dead') st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);
+    if (outcome.kind === 'dead')
+      st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);
     return true;
   });
 
@@ -197,7 +229,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     engine: 'sqlite',
     async migrate() {
       db.exec(SCHEMA_MIGRATIONS_DDL);
-      const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
+      const applied = new Set(
+        (db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+      );
       const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
       for (const m of MIGRATIONS) {
         if (applied.has(m.version)) continue;
@@ -242,7 +276,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async completeEvent(attempt: CompletedAttempt) {
       return complete.immediate(attempt);
     },
-    async getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null> {
+    async getObjectStamp(
+      source: EventSource,
+      account: string,
+      objectId: string,
+    ): Promise<ObjectStamp | null> {
       const row = s().getStamp.get(source, account, objectId) as Row | undefined;
       return row ? { eventCreatedMs: Number(row.event_created), eventId: String(row.event_id) } : null;
     },

@@ -11,7 +11,8 @@ export type EventSource = 'stripe' | 'dataverse';
  * - `applied`, `superseded` (an older event than the object's last applied one), `ignored` (no handler);
  * - `dead`: in the dead-letter queue; `discarded`: dropped from it by an operator.
  */
-export type EventStatus = 'pending' | 'processing' | 'applied' | 'superseded' | 'ignored' | 'dead' | 'discarded';
+export type EventStatus =
+  'pending' | 'processing' | 'applied' | 'superseded' | 'ignored' | 'dead' | 'discarded';
 
 export interface NewInboxEvent {
   source: EventSource;
@@ -136,7 +137,11 @@ export interface Store {
   completeEvent(attempt: CompletedAttempt): Promise<boolean>;
   getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null>;
 
-  listDeadLetters(options?: { limit?: number; offset?: number; includeResolved?: boolean }): Promise<DeadLetter[]>;
+  listDeadLetters(options?: {
+    limit?: number;
+    offset?: number;
+    includeResolved?: boolean;
+  }): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetterDetail | null>;
   /** Queues the event again (attempts reset); `false` when there is no unresolved dead letter `id`. */
   retryDeadLetter(id: number, nowMs?: number): Promise<boolean>;

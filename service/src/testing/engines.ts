@@ -29,7 +29,9 @@ export interface TestDatabase {
 
 const postgresUrl = process.env.STC_TEST_DATABASE_URL;
 if (!postgresUrl && process.env.STC_REQUIRE_POSTGRES === '1') {
-  throw new Error('STC_REQUIRE_POSTGRES=1 but STC_TEST_DATABASE_URL is not set: the PostgreSQL suites cannot run');
+  throw new Error(
+    'STC_REQUIRE_POSTGRES=1 but STC_TEST_DATABASE_URL is not set: the PostgreSQL suites cannot run',
+  );
 }
 
 export const sqliteEngine: TestEngine = {
@@ -60,7 +62,9 @@ export const sqliteEngine: TestEngine = {
 
 export const postgresEngine: TestEngine = {
   name: 'postgres',
-  skipReason: postgresUrl ? null : 'PostgreSQL tests skipped: set STC_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)',
+  skipReason: postgresUrl
+    ? null
+    : 'PostgreSQL tests skipped: set STC_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)',
   async open() {
     if (!postgresUrl) throw new Error(this.skipReason ?? 'no database');
     const schema = `stc_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;

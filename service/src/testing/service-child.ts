@@ -25,7 +25,11 @@ export async function spawnService(env: Record<string, string>, timeoutMs = 30_0
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start within ${timeoutMs} ms:\n${stderr}\n${lines.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`service did not start within ${timeoutMs} ms:\n${stderr}\n${lines.join('\n')}`)),
+      timeoutMs,
+    );
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       try {

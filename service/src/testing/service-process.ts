@@ -9,7 +9,9 @@ import { createPaymentTestHandler } from './payment-handler';
 
 async function main(): Promise<void> {
   const delayMs = Number(process.env.STC_TEST_HANDLER_DELAY_MS ?? 0);
-  const handler = createPaymentTestHandler(() => (delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : undefined));
+  const handler = createPaymentTestHandler(() =>
+    delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : undefined,
+  );
   stopOnSignals(await startService(loadConfig(), { handlers: [handler] }));
 }
 

@@ -11,11 +11,22 @@ export function loadEvent(name: FixtureName): Stripe.Event {
 
 let counter = 0;
 /** A real event with a fresh id (and optional overrides), serialised as Stripe sends it. */
-export function eventPayload(name: FixtureName, overrides: Record<string, unknown> = {}): { event: Stripe.Event; payload: string } {
-  const event = { ...loadEvent(name), id: `evt_test_${process.pid}_${Date.now()}_${++counter}`, ...overrides } as Stripe.Event;
+export function eventPayload(
+  name: FixtureName,
+  overrides: Record<string, unknown> = {},
+): { event: Stripe.Event; payload: string } {
+  const event = {
+    ...loadEvent(name),
+    id: `evt_test_${process.pid}_${Date.now()}_${++counter}`,
+    ...overrides,
+  } as Stripe.Event;
   return { event, payload: JSON.stringify(event, null, 2) };
 }
 
-export function signatureHeader(payload: string, secret: string, timestampSeconds = Math.floor(Date.now() / 1000)): string {
+export function signatureHeader(
+  payload: string,
+  secret: string,
+  timestampSeconds = Math.floor(Date.now() / 1000),
+): string {
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: timestampSeconds });
 }

@@ -78,7 +78,8 @@ export function classifyFailure(error: unknown): FailureInfo {
       transient,
       message,
       code: error.code ?? error.type ?? null,
-      retryAfterMs: retryAfterMs ?? (Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined),
+      retryAfterMs:
+        retryAfterMs ?? (Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined),
     };
   }
   const code = typeof e.code === 'string' && e.code !== '' ? e.code : null;

@@ -1,3 +1,9 @@
 export { createWorkerPool, type WorkerPool, type WorkerPoolOptions } from './pool';
-export { classifyFailure, retryDelayMs, PermanentError, HandlerTimeoutError, type FailureInfo } from './failure';
+export {
+  classifyFailure,
+  retryDelayMs,
+  PermanentError,
+  HandlerTimeoutError,
+  type FailureInfo,
+} from './failure';
 export { createHandlerRouter, type HandlerRouter } from './routing';

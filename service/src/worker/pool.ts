@@ -103,7 +103,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   function begin(event: InboxEvent): void {
     const work = processEvent(event)
-      .catch((error) => logger.error({ err: error, eventId: event.eventId }, 'recording an outcome failed; the lease will expire and the event be retried'))
+      .catch((error) =>
+        logger.error(
+          { err: error, eventId: event.eventId },
+          'recording an outcome failed; the lease will expire and the event be retried',
+        ),
+      )
       .finally(() => {
         active.delete(event.id);
         wake();
@@ -120,27 +125,48 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       attempt: event.attempts,
     });
     const startedAtMs = now();
-    metrics?.claimLatency.observe(Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000);
+    metrics?.claimLatency.observe(
+      Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000,
+    );
     const finish = async (outcome: EventOutcome, stampObject = false) => {
-      const recorded = await store.completeEvent({ event, owner, outcome, startedAtMs, finishedAtMs: now(), stampObject });
-      if (!recorded) log.warn({ outcome: outcome.kind }, 'lease lost before the outcome was recorded; another worker owns the event');
+      const recorded = await store.completeEvent({
+        event,
+        owner,
+        outcome,
+        startedAtMs,
+        finishedAtMs: now(),
+        stampObject,
+      });
+      if (!recorded)
+        log.warn(
+          { outcome: outcome.kind },
+          'lease lost before the outcome was recorded; another worker owns the event',
+        );
       return recorded;
     };
 
     if (event.attempts > settings.retry.maxAttempts) {
       // Claimed this often without an outcome: its worker died each time (a poison event?).
       const error = `Abandoned after ${event.attempts - 1} attempts that never finished (worker stopped or crashed each time)`;
-      if (await finish({ kind: 'dead', error, code: 'abandoned' })) metrics?.deadLettered.inc({ type: event.type });
+      if (await finish({ kind: 'dead', error, code: 'abandoned' }))
+        metrics?.deadLettered.inc({ type: event.type });
       log.error({ outcome: 'dead' }, error);
       return;
     }
 
     if (event.source === 'stripe' && event.objectId !== '') {
       const stamp = await store.getObjectStamp(event.source, event.account, event.objectId);
-      if (stamp && (stamp.eventCreatedMs > event.eventCreatedMs || (stamp.eventCreatedMs === event.eventCreatedMs && stamp.eventId >= event.eventId))) {
+      if (
+        stamp &&
+        (stamp.eventCreatedMs > event.eventCreatedMs ||
+          (stamp.eventCreatedMs === event.eventCreatedMs && stamp.eventId >= event.eventId))
+      ) {
         await finish({ kind: 'superseded', by: stamp });
         metrics?.processed.inc({ type: event.type, outcome: 'superseded' });
-        log.info({ outcome: 'superseded', appliedEventId: stamp.eventId }, 'older than the last applied event of its object; not applied');
+        log.info(
+          { outcome: 'superseded', appliedEventId: stamp.eventId },
+          'older than the last applied event of its object; not applied',
+        );
         return;
       }
     }
@@ -163,12 +189,23 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       metrics?.failed.inc({ type: event.type, transient: String(failure.transient) });
       if (failure.transient && event.attempts < settings.retry.maxAttempts) {
         const delay = retryDelayMs(event.attempts, settings.retry, failure.retryAfterMs, random);
-        await finish({ kind: 'retry', error: failure.message, code: failure.code, nextAttemptAtMs: now() + delay });
-        log.warn({ outcome: 'retry', code: failure.code, retryInMs: delay, handler: handler.resource }, failure.message);
+        await finish({
+          kind: 'retry',
+          error: failure.message,
+          code: failure.code,
+          nextAttemptAtMs: now() + delay,
+        });
+        log.warn(
+          { outcome: 'retry', code: failure.code, retryInMs: delay, handler: handler.resource },
+          failure.message,
+        );
         return;
       }
-      const error_ = failure.transient ? `${failure.message} (gave up after ${event.attempts} attempts)` : failure.message;
-      if (await finish({ kind: 'dead', error: error_, code: failure.code })) metrics?.deadLettered.inc({ type: event.type });
+      const error_ = failure.transient
+        ? `${failure.message} (gave up after ${event.attempts} attempts)`
+        : failure.message;
+      if (await finish({ kind: 'dead', error: error_, code: failure.code }))
+        metrics?.deadLettered.inc({ type: event.type });
       log.error({ outcome: 'dead', code: failure.code, handler: handler.resource }, error_);
       return;
     }
@@ -188,12 +225,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       running = true;
       loopDone = loop();
       // Keep the leases of long handlers alive; a dead process stops renewing and its events come back.
-      heartbeat = setInterval(() => {
-        if (active.size === 0) return;
-        store
-          .extendLeases(owner, [...active.keys()], now() + settings.leaseMs)
-          .catch((error) => logger.warn({ err: error, worker: owner }, 'renewing leases failed'));
-      }, Math.max(50, Math.floor(settings.leaseMs / 3)));
+      heartbeat = setInterval(
+        () => {
+          if (active.size === 0) return;
+          store
+            .extendLeases(owner, [...active.keys()], now() + settings.leaseMs)
+            .catch((error) => logger.warn({ err: error, worker: owner }, 'renewing leases failed'));
+        },
+        Math.max(50, Math.floor(settings.leaseMs / 3)),
+      );
       heartbeat.unref();
       logger.info({ worker: owner, concurrency: settings.concurrency }, 'workers started');
     },
@@ -210,12 +250,18 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         const grace = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), graceMs);
         });
-        const result = await Promise.race([Promise.allSettled([...active.values()]).then(() => 'done' as const), grace]);
+        const result = await Promise.race([
+          Promise.allSettled([...active.values()]).then(() => 'done' as const),
+          grace,
+        ]);
         clearTimeout(timer);
         if (result === 'timeout' && active.size > 0) {
           const ids = [...active.keys()];
           await store.releaseEvents(owner, ids);
-          logger.warn({ worker: owner, released: ids.length }, 'handlers still running at shutdown; their events were given back');
+          logger.warn(
+            { worker: owner, released: ids.length },
+            'handlers still running at shutdown; their events were given back',
+          );
         }
       }
       if (heartbeat) clearInterval(heartbeat);
@@ -225,7 +271,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 }
 
 /** What a handler receives: the v1 event as sent, or for a thin notification a v1-shaped event with its fetched object. */
-async function toHandlerEvent(event: InboxEvent, stripeFor: (account: string | null) => Stripe): Promise<Stripe.Event> {
+async function toHandlerEvent(
+  event: InboxEvent,
+  stripeFor: (account: string | null) => Stripe,
+): Promise<Stripe.Event> {
   const body = JSON.parse(event.payload);
   if (event.source === 'dataverse') {
     return {

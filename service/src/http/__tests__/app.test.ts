@@ -12,7 +12,11 @@ const DATAVERSE_KEY = 'dataverse-webhook-key-0123456789';
 const ADMIN_KEY = 'admin-api-key-0123456789abcdef';
 
 const handlers: EventHandler[] = [
-  { resource: 'payments', eventTypes: ['charge.*', 'v1.billing.meter.error_report_triggered'], handle: async () => undefined },
+  {
+    resource: 'payments',
+    eventTypes: ['charge.*', 'v1.billing.meter.error_report_triggered'],
+    handle: async () => undefined,
+  },
   { resource: 'refunds', eventTypes: ['dataverse.stc_refundrequest.create'], handle: async () => undefined },
 ];
 
@@ -99,7 +103,11 @@ for (const engine of testEngines) {
       test.each([
         ['no Stripe-Signature header', undefined, 'missing_signature'],
         ['a header without a timestamp', 'v1=abc', 'malformed_signature'],
-        ['a header without a v1 signature', `t=${Math.floor(Date.now() / 1000)},v0=abc`, 'malformed_signature'],
+        [
+          'a header without a v1 signature',
+          `t=${Math.floor(Date.now() / 1000)},v0=abc`,
+          'malformed_signature',
+        ],
       ])('refuses %s with 400 and stores nothing', async (_name, header, reason) => {
         const { payload } = eventPayload('charge_succeeded');
         const res = await postStripe(payload, header);
@@ -112,7 +120,10 @@ for (const engine of testEngines) {
         const { payload } = eventPayload('charge_succeeded');
         const res = await postStripe(payload, signatureHeader(payload, 'whsec_someone_else'));
         expect(res.status).toBe(400);
-        expect(res.body.error).toEqual({ code: 'bad_signature', message: 'No signature matches the payload for any configured secret' });
+        expect(res.body.error).toEqual({
+          code: 'bad_signature',
+          message: 'No signature matches the payload for any configured secret',
+        });
         expect(await pending()).toBe(0);
       });
 
@@ -131,7 +142,10 @@ for (const engine of testEngines) {
         ['299 s ahead (clock skew)', 299, 200, undefined],
       ])('a timestamp %s', async (_name, offset, status, reason) => {
         const { payload } = eventPayload('charge_succeeded');
-        const res = await postStripe(payload, signatureHeader(payload, SECRET, Math.floor(Date.now() / 1000) + offset));
+        const res = await postStripe(
+          payload,
+          signatureHeader(payload, SECRET, Math.floor(Date.now() / 1000) + offset),
+        );
         expect(res.status).toBe(status);
         if (reason) {
           expect(res.body.error.code).toBe(reason);
@@ -180,7 +194,9 @@ for (const engine of testEngines) {
 
       test('a duplicate is acknowledged and not queued again', async () => {
         const { event, payload } = eventPayload('charge_succeeded');
-        expect((await postStripe(payload, signatureHeader(payload, SECRET))).body).toEqual({ received: true });
+        expect((await postStripe(payload, signatureHeader(payload, SECRET))).body).toEqual({
+          received: true,
+        });
         const again = await postStripe(payload, signatureHeader(payload, SECRET));
         expect(again.status).toBe(200);
         expect(again.body).toEqual({ received: true, duplicate: true });
@@ -247,7 +263,8 @@ for (const engine of testEngines) {
         await new Promise((r) => setImmediate(r));
         const log = lines.join('');
         expect(log).toContain('duplicate event acknowledged');
-        for (const secret of [SECRET, ADMIN_KEY, DATAVERSE_KEY, header.split('v1=')[1]]) expect(log).not.toContain(secret);
+        for (const secret of [SECRET, ADMIN_KEY, DATAVERSE_KEY, header.split('v1=')[1]])
+          expect(log).not.toContain(secret);
       });
     });
 
@@ -285,7 +302,10 @@ for (const engine of testEngines) {
       });
 
       test('the key header name is configurable', async () => {
-        server = createApp({ ...deps, dataverseWebhook: { key: DATAVERSE_KEY, header: 'X-Custom-Key' } }).callback();
+        server = createApp({
+          ...deps,
+          dataverseWebhook: { key: DATAVERSE_KEY, header: 'X-Custom-Key' },
+        }).callback();
         const res = await post(JSON.stringify(refundRequestContext()), DATAVERSE_KEY, 'x-custom-key');
         expect(res.status).toBe(200);
       });
@@ -319,7 +339,9 @@ for (const engine of testEngines) {
         await postStripe(payload, signatureHeader(payload, 'whsec_wrong'));
         await postStripe(payload, signatureHeader(payload, SECRET));
         expect((await request(server).get('/metrics')).status).toBe(401);
-        expect((await request(server).get('/metrics').set('authorization', 'Bearer wrong-key-0123456789')).status).toBe(401);
+        expect(
+          (await request(server).get('/metrics').set('authorization', 'Bearer wrong-key-0123456789')).status,
+        ).toBe(401);
         const res = await request(server).get('/metrics').set('x-api-key', ADMIN_KEY);
         expect(res.status).toBe(200);
         expect(res.text).toContain('stc_events_rejected_total{source="stripe",reason="bad_signature"} 1');
@@ -338,7 +360,11 @@ for (const engine of testEngines) {
           await db.store.completeEvent({
             event,
             owner: 'w',
-            outcome: { kind: 'dead', error: 'Dataverse refused the row: stc_amount is not valid', code: '0x80044331' },
+            outcome: {
+              kind: 'dead',
+              error: 'Dataverse refused the row: stc_amount is not valid',
+              code: '0x80044331',
+            },
             startedAtMs: Date.now(),
             finishedAtMs: Date.now(),
             stampObject: true,
@@ -347,15 +373,26 @@ for (const engine of testEngines) {
         const auth = { authorization: `Bearer ${ADMIN_KEY}` };
         expect((await request(server).get('/admin/dead-letters')).status).toBe(401);
         const list = await request(server).get('/admin/dead-letters').set(auth);
-        expect(list.body.deadLetters.map((d: { errorCode: string }) => d.errorCode)).toEqual(['0x80044331', '0x80044331']);
+        expect(list.body.deadLetters.map((d: { errorCode: string }) => d.errorCode)).toEqual([
+          '0x80044331',
+          '0x80044331',
+        ]);
         const [first, second] = list.body.deadLetters;
         const show = await request(server).get(`/admin/dead-letters/${first.id}`).set(auth);
         expect(show.body.payload.type).toBe('charge.succeeded');
         expect(show.body.history).toHaveLength(1);
         expect((await request(server).post(`/admin/dead-letters/${first.id}/retry`)).status).toBe(401);
-        expect((await request(server).post(`/admin/dead-letters/${first.id}/retry`).set(auth)).body).toEqual({ id: first.id, resolution: 'retried' });
-        expect((await request(server).post(`/admin/dead-letters/${first.id}/retry`).set(auth)).status).toBe(404);
-        expect((await request(server).delete(`/admin/dead-letters/${second.id}`).set(auth)).body).toEqual({ id: second.id, resolution: 'discarded' });
+        expect((await request(server).post(`/admin/dead-letters/${first.id}/retry`).set(auth)).body).toEqual({
+          id: first.id,
+          resolution: 'retried',
+        });
+        expect((await request(server).post(`/admin/dead-letters/${first.id}/retry`).set(auth)).status).toBe(
+          404,
+        );
+        expect((await request(server).delete(`/admin/dead-letters/${second.id}`).set(auth)).body).toEqual({
+          id: second.id,
+          resolution: 'discarded',
+        });
         expect((await request(server).get('/admin/dead-letters').set(auth)).body.deadLetters).toEqual([]);
         expect((await request(server).get('/admin/dead-letters/abc').set(auth)).status).toBe(400);
         expect(await pending()).toBe(1);

@@ -58,12 +58,19 @@ for (const engine of testEngines) {
       expect(await store.insertEvent({ ...event, payload: '{"changed":true}' })).toBe(false);
       expect(await store.insertEvent({ ...event, account: 'acct_1' })).toBe(true);
       const stored = await store.findEvent('stripe', '', 'evt_dup');
-      expect(stored).toMatchObject({ eventId: 'evt_dup', status: 'pending', attempts: 0, payload: event.payload });
+      expect(stored).toMatchObject({
+        eventId: 'evt_dup',
+        status: 'pending',
+        attempts: 0,
+        payload: event.payload,
+      });
       expect((await store.findEvent('stripe', 'acct_1', 'evt_dup'))?.account).toBe('acct_1');
     });
 
     test('concurrent inserts share commits; each caller learns its own outcome', async () => {
-      const events = Array.from({ length: 300 }, (_, i) => newEvent({ eventId: `evt_group_${i % 150}`, objectId: `ch_${i}` }));
+      const events = Array.from({ length: 300 }, (_, i) =>
+        newEvent({ eventId: `evt_group_${i % 150}`, objectId: `ch_${i}` }),
+      );
       const results = await Promise.all(events.map((e) => store.insertEvent(e)));
       expect(results.filter(Boolean)).toHaveLength(150);
       // The first of each pair was stored, the second reported as a duplicate.
@@ -131,22 +138,35 @@ for (const engine of testEngines) {
       await store.insertEvent(newEvent({ eventId: 'evt_rel' }));
       const [event] = await claim(store);
       await store.releaseEvents('w1', [event.id]);
-      expect(await store.findEvent('stripe', '', 'evt_rel')).toMatchObject({ status: 'pending', attempts: 0, leaseOwner: null });
+      expect(await store.findEvent('stripe', '', 'evt_rel')).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        leaseOwner: null,
+      });
     });
 
     test('the object stamp only moves forward (created, then event id)', async () => {
       await store.insertEvent(newEvent({ eventId: 'evt_b', eventCreatedMs: T0 + 10 }));
       const [b] = await claim(store);
       await store.completeEvent(applied(b));
-      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({ eventCreatedMs: T0 + 10, eventId: 'evt_b' });
+      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+        eventCreatedMs: T0 + 10,
+        eventId: 'evt_b',
+      });
       await store.insertEvent(newEvent({ eventId: 'evt_a', eventCreatedMs: T0 + 10 }));
       const [a] = await claim(store);
       await store.completeEvent(applied(a));
-      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({ eventCreatedMs: T0 + 10, eventId: 'evt_b' });
+      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+        eventCreatedMs: T0 + 10,
+        eventId: 'evt_b',
+      });
       await store.insertEvent(newEvent({ eventId: 'evt_c', eventCreatedMs: T0 + 10 }));
       const [c] = await claim(store);
       await store.completeEvent(applied(c));
-      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({ eventCreatedMs: T0 + 10, eventId: 'evt_c' });
+      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+        eventCreatedMs: T0 + 10,
+        eventId: 'evt_c',
+      });
       expect(await store.getObjectStamp('stripe', 'acct_x', 'ch_1')).toBeNull();
     });
 
@@ -155,7 +175,12 @@ for (const engine of testEngines) {
       const [event] = await claim(store);
       await store.completeEvent({
         ...applied(event),
-        outcome: { kind: 'retry', error: 'Dataverse answered 503', code: '0x80040216', nextAttemptAtMs: T0 + 60_000 },
+        outcome: {
+          kind: 'retry',
+          error: 'Dataverse answered 503',
+          code: '0x80040216',
+          nextAttemptAtMs: T0 + 60_000,
+        },
       });
       expect(await store.findEvent('stripe', '', 'evt_retry')).toMatchObject({
         status: 'pending',
@@ -184,12 +209,17 @@ for (const engine of testEngines) {
       ]);
       const detail = await store.getDeadLetter(letters[0].id);
       expect(detail?.payload).toContain('evt_dead');
-      expect(detail?.history).toEqual([expect.objectContaining({ attempt: 1, outcome: 'dead', errorCode: '0x80044331' })]);
+      expect(detail?.history).toEqual([
+        expect.objectContaining({ attempt: 1, outcome: 'dead', errorCode: '0x80044331' }),
+      ]);
       expect(await store.queueDepth()).toEqual({ pending: 0, processing: 0, dead: 2 });
 
       expect(await store.retryDeadLetter(letters[0].id)).toBe(true);
       expect(await store.retryDeadLetter(letters[0].id)).toBe(false);
-      expect(await store.findEvent('stripe', '', 'evt_dead')).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await store.findEvent('stripe', '', 'evt_dead')).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+      });
       expect(await store.discardDeadLetter(letters[1].id)).toBe(true);
       expect((await store.findEvent('stripe', '', 'evt_dead2'))?.status).toBe('discarded');
       expect(await store.listDeadLetters()).toEqual([]);
@@ -209,7 +239,9 @@ for (const engine of testEngines) {
       const other = await db.connect();
       const objects = 20;
       for (let i = 0; i < 200; i++) {
-        await store.insertEvent(newEvent({ eventId: `evt_${i}`, objectId: `ch_${i % objects}`, eventCreatedMs: T0 + i }));
+        await store.insertEvent(
+          newEvent({ eventId: `evt_${i}`, objectId: `ch_${i % objects}`, eventCreatedMs: T0 + i }),
+        );
       }
       const seen = new Map<string, string>();
       const inFlight = new Set<string>();
@@ -225,7 +257,14 @@ for (const engine of testEngines) {
           await new Promise((r) => setImmediate(r));
           for (const e of batch) {
             inFlight.delete(e.objectId);
-            await s.completeEvent({ event: e, owner, outcome: { kind: 'applied' }, startedAtMs: Date.now(), finishedAtMs: Date.now(), stampObject: true });
+            await s.completeEvent({
+              event: e,
+              owner,
+              outcome: { kind: 'applied' },
+              startedAtMs: Date.now(),
+              finishedAtMs: Date.now(),
+              stampObject: true,
+            });
           }
         }
       };

@@ -7,7 +7,7 @@ import type { NewInboxEvent, Store } from '../../store';
 import type { EventHandler } from '../../sync/types';
 import { testEngines, type TestDatabase } from '../../testing/engines';
 import { createMemoryDataverse, type MemoryDataverse } from '../../testing/memory-dataverse';
-import { createPaymentTestHandler, type PaymentTestHandler } from '../../testing/payment-handler';
+import { createPaymentTestHandler } from '../../testing/payment-handler';
 import { loadEvent } from '../../testing/stripe-events';
 import { waitFor } from '../../testing/wait';
 import { createWorkerPool, type WorkerPool } from '../pool';
@@ -23,15 +23,30 @@ const settings: WorkerSettings = {
 };
 
 /** A dataverse error as the client throws it: transient or not, with the platform's code. */
-function dataverseError(status: number, code: string, message: string, transient: boolean, retryAfterMs?: number) {
+function dataverseError(
+  status: number,
+  code: string,
+  message: string,
+  transient: boolean,
+  retryAfterMs?: number,
+) {
   return Object.assign(new Error(message), { name: 'DataverseError', status, code, transient, retryAfterMs });
 }
 
 let seq = 0;
-function chargeEvent(chargeId: string, createdSeconds: number, overrides: Partial<NewInboxEvent> = {}): NewInboxEvent {
+function chargeEvent(
+  chargeId: string,
+  createdSeconds: number,
+  overrides: Partial<NewInboxEvent> = {},
+): NewInboxEvent {
   const base = loadEvent('charge_succeeded');
   const id = `evt_pool_${++seq}`;
-  const event = { ...base, id, created: createdSeconds, data: { object: { ...base.data.object, id: chargeId, description: id } } };
+  const event = {
+    ...base,
+    id,
+    created: createdSeconds,
+    data: { object: { ...base.data.object, id: chargeId, description: id } },
+  };
   return {
     source: 'stripe',
     account: '',
@@ -55,8 +70,19 @@ for (const engine of testEngines) {
     const pools: WorkerPool[] = [];
     const stripe = new Stripe('sk_test_unused', { telemetry: false });
 
-    const startPool = (handlers: EventHandler[], overrides: Partial<WorkerSettings> = {}, s: Store = store) => {
-      const pool = createWorkerPool({ store: s, handlers, dataverse, stripeFor: () => stripe, logger, settings: { ...settings, ...overrides } });
+    const startPool = (
+      handlers: EventHandler[],
+      overrides: Partial<WorkerSettings> = {},
+      s: Store = store,
+    ) => {
+      const pool = createWorkerPool({
+        store: s,
+        handlers,
+        dataverse,
+        stripeFor: () => stripe,
+        logger,
+        settings: { ...settings, ...overrides },
+      });
       pools.push(pool);
       pool.start();
       return pool;
@@ -80,8 +106,15 @@ for (const engine of testEngines) {
       startPool([handler]);
       await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
       expect(dataverse.rows('stc_payments').size).toBe(1);
-      expect([...dataverse.rows('stc_payments').values()][0]).toMatchObject({ stc_stripeid: 'ch_apply', stc_amount: 30, stc_lasteventid: event.eventId });
-      expect(await store.getObjectStamp('stripe', '', 'ch_apply')).toEqual({ eventCreatedMs: event.eventCreatedMs, eventId: event.eventId });
+      expect([...dataverse.rows('stc_payments').values()][0]).toMatchObject({
+        stc_stripeid: 'ch_apply',
+        stc_amount: 30,
+        stc_lasteventid: event.eventId,
+      });
+      expect(await store.getObjectStamp('stripe', '', 'ch_apply')).toEqual({
+        eventCreatedMs: event.eventCreatedMs,
+        eventId: event.eventId,
+      });
       expect((await store.findEvent('stripe', '', event.eventId))?.attempts).toBe(1);
     });
 
@@ -94,10 +127,18 @@ for (const engine of testEngines) {
       await waitFor(async () => (await statusOf(newer.eventId)) === 'applied', 'the newer event');
       await store.insertEvent(older);
       pool.notify();
-      await waitFor(async () => (await statusOf(older.eventId)) === 'superseded', 'the older event to be superseded');
+      await waitFor(
+        async () => (await statusOf(older.eventId)) === 'superseded',
+        'the older event to be superseded',
+      );
       expect(handler.calls.map((c) => c.eventId)).toEqual([newer.eventId]);
-      expect(dataverse.rows('stc_payments').get(JSON.stringify([['stc_stripeid', 'ch_order']]))?.stc_lasteventid).toBe(newer.eventId);
-      expect(await store.getObjectStamp('stripe', '', 'ch_order')).toEqual({ eventCreatedMs: newer.eventCreatedMs, eventId: newer.eventId });
+      expect(
+        dataverse.rows('stc_payments').get(JSON.stringify([['stc_stripeid', 'ch_order']]))?.stc_lasteventid,
+      ).toBe(newer.eventId);
+      expect(await store.getObjectStamp('stripe', '', 'ch_order')).toEqual({
+        eventCreatedMs: newer.eventCreatedMs,
+        eventId: newer.eventId,
+      });
     });
 
     test('events of one object never run at once, and in creation order when queued together', async () => {
@@ -106,44 +147,65 @@ for (const engine of testEngines) {
       const others = [1, 2, 3].map((n) => chargeEvent(`ch_other_${n}`, 1_700_000_000));
       for (const e of [...events, ...others]) await store.insertEvent(e);
       startPool([handler], { concurrency: 8 });
-      await waitFor(async () => (await store.queueDepth()).pending + (await store.queueDepth()).processing === 0, 'the queue to drain');
+      await waitFor(
+        async () => (await store.queueDepth()).pending + (await store.queueDepth()).processing === 0,
+        'the queue to drain',
+      );
       expect(handler.maxConcurrentPerObject).toBe(1);
       const serialCalls = handler.calls.filter((c) => c.objectId === 'ch_serial').map((c) => c.eventId);
       // Oldest first among those due together; none older than an applied one is ever applied after it.
       const createdOf = new Map(events.map((e) => [e.eventId, e.eventCreatedMs]));
       const created = serialCalls.map((id) => createdOf.get(id)!);
       expect(created).toEqual([...created].sort((a, b) => a - b));
-      expect(await store.getObjectStamp('stripe', '', 'ch_serial')).toMatchObject({ eventCreatedMs: (1_700_000_000 + 5) * 1000 });
+      expect(await store.getObjectStamp('stripe', '', 'ch_serial')).toMatchObject({
+        eventCreatedMs: (1_700_000_000 + 5) * 1000,
+      });
     });
 
     test('a transient failure is retried with backoff until it succeeds', async () => {
       const handler = createPaymentTestHandler((_event, attempt) => {
-        if (attempt < 3) throw dataverseError(503, '0x80040216', 'Dataverse answered 503 Service Unavailable', true);
+        if (attempt < 3)
+          throw dataverseError(503, '0x80040216', 'Dataverse answered 503 Service Unavailable', true);
       });
       const event = chargeEvent('ch_retry', 1_700_000_000);
       await store.insertEvent(event);
       startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied after retries');
+      await waitFor(
+        async () => (await statusOf(event.eventId)) === 'applied',
+        'the event to be applied after retries',
+      );
       expect(handler.calls).toHaveLength(3);
-      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ attempts: 3, status: 'applied' });
+      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
+        attempts: 3,
+        status: 'applied',
+      });
       expect(dataverse.writes).toBe(1);
       expect(await store.listDeadLetters()).toEqual([]);
     });
 
     test('Retry-After from the platform is honoured', async () => {
       const handler = createPaymentTestHandler((_event, attempt) => {
-        if (attempt === 1) throw dataverseError(429, '0x80072322', 'Number of requests exceeded the limit', true, 400);
+        if (attempt === 1)
+          throw dataverseError(429, '0x80072322', 'Number of requests exceeded the limit', true, 400);
       });
       const event = chargeEvent('ch_throttled', 1_700_000_000);
       await store.insertEvent(event);
       startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the throttled event to be applied');
+      await waitFor(
+        async () => (await statusOf(event.eventId)) === 'applied',
+        'the throttled event to be applied',
+      );
       expect(handler.calls[1].startedAt - handler.calls[0].startedAt).toBeGreaterThanOrEqual(400);
     });
 
     test('a permanent failure goes to the dead-letter queue with the message and platform code', async () => {
       const handler = createPaymentTestHandler(() => {
-        throw dataverseError(400, '0x80044331', 'A validation error occurred. The length of the stc_name attribute exceeded the maximum', false);
+        throw dataverseError(
+          400,
+          '0x80044331',
+          'A validation error occurred. The length of the stc_name attribute exceeded the maximum',
+          false,
+        );
       });
       const event = chargeEvent('ch_dead', 1_700_000_000);
       await store.insertEvent(event);
@@ -162,13 +224,21 @@ for (const engine of testEngines) {
 
     test('a Stripe API error is classified by the SDK error: 400 permanent with its code', async () => {
       const handler = createPaymentTestHandler(() => {
-        throw Stripe.errors.StripeError.generate({ type: 'invalid_request_error', code: 'resource_missing', message: 'No such charge', statusCode: 404 } as never);
+        throw Stripe.errors.StripeError.generate({
+          type: 'invalid_request_error',
+          code: 'resource_missing',
+          message: 'No such charge',
+          statusCode: 404,
+        } as never);
       });
       const event = chargeEvent('ch_missing', 1_700_000_000);
       await store.insertEvent(event);
       startPool([handler]);
       await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
-      expect((await store.listDeadLetters())[0]).toMatchObject({ errorCode: 'resource_missing', error: 'No such charge' });
+      expect((await store.listDeadLetters())[0]).toMatchObject({
+        errorCode: 'resource_missing',
+        error: 'No such charge',
+      });
     });
 
     test('a transient failure that never clears is dead-lettered after the maximum attempts', async () => {
@@ -188,11 +258,16 @@ for (const engine of testEngines) {
     });
 
     test('a handler that runs past its time budget is retried', async () => {
-      const handler = createPaymentTestHandler((_event, attempt) => (attempt === 1 ? new Promise(() => undefined) : undefined));
+      const handler = createPaymentTestHandler((_event, attempt) =>
+        attempt === 1 ? new Promise(() => undefined) : undefined,
+      );
       const event = chargeEvent('ch_slow', 1_700_000_000);
       await store.insertEvent(event);
       startPool([handler], { handlerTimeoutMs: 100 });
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied on the second attempt');
+      await waitFor(
+        async () => (await statusOf(event.eventId)) === 'applied',
+        'the event to be applied on the second attempt',
+      );
       expect(handler.calls).toHaveLength(2);
     });
 
@@ -203,7 +278,10 @@ for (const engine of testEngines) {
       const [claimed] = await store.claimEvents({ owner: 'crashed-process', limit: 1, leaseMs: 300 });
       expect(claimed.eventId).toBe(event.eventId);
       startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the orphaned event to be applied');
+      await waitFor(
+        async () => (await statusOf(event.eventId)) === 'applied',
+        'the orphaned event to be applied',
+      );
       expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ attempts: 2 });
       expect(handler.calls).toHaveLength(1);
     });
@@ -217,7 +295,9 @@ for (const engine of testEngines) {
       const other = await db.connect();
       // Well past a lease that was not renewed, as a second process would look.
       await new Promise((r) => setTimeout(r, 400));
-      expect(await other.claimEvents({ owner: 'other', limit: 5, leaseMs: 1000, nowMs: Date.now() + 800 })).toEqual([]);
+      expect(
+        await other.claimEvents({ owner: 'other', limit: 5, leaseMs: 1000, nowMs: Date.now() + 800 }),
+      ).toEqual([]);
       await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
       expect(handler.calls).toHaveLength(1);
     });
@@ -238,15 +318,24 @@ for (const engine of testEngines) {
     });
 
     test('graceful stop: a handler still running after the grace period is given back, not lost', async () => {
-      const handler = createPaymentTestHandler((_e, attempt) => (attempt === 1 ? new Promise(() => undefined) : undefined));
+      const handler = createPaymentTestHandler((_e, attempt) =>
+        attempt === 1 ? new Promise(() => undefined) : undefined,
+      );
       const event = chargeEvent('ch_stuck', 1_700_000_000);
       await store.insertEvent(event);
       const pool = startPool([handler], { handlerTimeoutMs: 60_000 });
       await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
       await pool.stop({ graceMs: 50 });
-      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ status: 'pending', attempts: 0, leaseOwner: null });
+      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        leaseOwner: null,
+      });
       startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied by the next pool');
+      await waitFor(
+        async () => (await statusOf(event.eventId)) === 'applied',
+        'the event to be applied by the next pool',
+      );
     });
 
     test('an event whose type lost its handler is recorded as ignored', async () => {
@@ -258,7 +347,12 @@ for (const engine of testEngines) {
 
     test('a Dataverse event reaches its handler with the RemoteExecutionContext as data.object', async () => {
       const seen: unknown[] = [];
-      const context = { MessageName: 'Create', PrimaryEntityName: 'stc_refundrequest', PrimaryEntityId: 'a1', CorrelationId: 'c1' };
+      const context = {
+        MessageName: 'Create',
+        PrimaryEntityName: 'stc_refundrequest',
+        PrimaryEntityId: 'a1',
+        CorrelationId: 'c1',
+      };
       await store.insertEvent({
         source: 'dataverse',
         account: '',
@@ -270,23 +364,45 @@ for (const engine of testEngines) {
         status: 'pending',
         receivedAtMs: Date.now(),
       });
-      startPool([{ resource: 'refunds', eventTypes: ['dataverse.stc_refundrequest.*'], handle: async (e) => void seen.push(e) }]);
+      startPool([
+        {
+          resource: 'refunds',
+          eventTypes: ['dataverse.stc_refundrequest.*'],
+          handle: async (e) => void seen.push(e),
+        },
+      ]);
       await waitFor(() => seen.length === 1, 'the handler call');
-      expect(seen[0]).toMatchObject({ id: 'c1:a1:Create', type: 'dataverse.stc_refundrequest.create', data: { object: context } });
-      await waitFor(async () => (await store.findEvent('dataverse', '', 'c1:a1:Create'))?.status === 'applied', 'the outcome');
+      expect(seen[0]).toMatchObject({
+        id: 'c1:a1:Create',
+        type: 'dataverse.stc_refundrequest.create',
+        data: { object: context },
+      });
+      await waitFor(
+        async () => (await store.findEvent('dataverse', '', 'c1:a1:Create'))?.status === 'applied',
+        'the outcome',
+      );
     });
 
     test('a thin event: the worker fetches the related object from Stripe for the handler', async () => {
       const requests: Array<{ url?: string; account?: string | string[] }> = [];
       const fakeStripe = http.createServer((req, res) => {
-        requests.push({ url: req.url, account: req.headers['stripe-context'] ?? req.headers['stripe-account'] });
+        requests.push({
+          url: req.url,
+          account: req.headers['stripe-context'] ?? req.headers['stripe-account'],
+        });
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ id: 'mtr_123', object: 'billing.meter', status: 'active' }));
       });
       await new Promise<void>((r) => fakeStripe.listen(0, '127.0.0.1', r));
       try {
         const port = (fakeStripe.address() as AddressInfo).port;
-        const client = new Stripe('sk_test_123', { host: '127.0.0.1', port, protocol: 'http', telemetry: false, maxNetworkRetries: 0 });
+        const client = new Stripe('sk_test_123', {
+          host: '127.0.0.1',
+          port,
+          protocol: 'http',
+          telemetry: false,
+          maxNetworkRetries: 0,
+        });
         const seen: Stripe.Event[] = [];
         const payload = JSON.stringify({
           id: 'evt_thin_1',
@@ -310,7 +426,13 @@ for (const engine of testEngines) {
         });
         const pool = createWorkerPool({
           store,
-          handlers: [{ resource: 'billing', eventTypes: ['v1.billing.meter.*'], handle: async (e) => void seen.push(e) }],
+          handlers: [
+            {
+              resource: 'billing',
+              eventTypes: ['v1.billing.meter.*'],
+              handle: async (e) => void seen.push(e),
+            },
+          ],
           dataverse,
           stripeFor: () => client,
           logger,
@@ -319,7 +441,11 @@ for (const engine of testEngines) {
         pools.push(pool);
         pool.start();
         await waitFor(() => seen.length === 1, 'the handler call');
-        expect(seen[0]).toMatchObject({ id: 'evt_thin_1', account: 'acct_123', data: { object: { id: 'mtr_123', status: 'active' } } });
+        expect(seen[0]).toMatchObject({
+          id: 'evt_thin_1',
+          account: 'acct_123',
+          data: { object: { id: 'mtr_123', status: 'active' } },
+        });
         expect(requests[0]).toEqual({ url: '/v1/billing/meters/mtr_123', account: 'acct_123' });
       } finally {
         await new Promise((r) => fakeStripe.close(r));
@@ -328,16 +454,22 @@ for (const engine of testEngines) {
 
     test('two pools with separate connections share the work without processing an event twice', async () => {
       const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 1)));
-      const events = Array.from({ length: 120 }, (_, i) => chargeEvent(`ch_shared_${i % 12}`, 1_700_000_000 + i));
+      const events = Array.from({ length: 120 }, (_, i) =>
+        chargeEvent(`ch_shared_${i % 12}`, 1_700_000_000 + i),
+      );
       for (const e of events) await store.insertEvent(e);
       const second = await db.connect();
       const a = startPool([handler], { concurrency: 4 }, store);
       const b = startPool([handler], { concurrency: 4 }, second);
       expect(a.owner).not.toBe(b.owner);
-      await waitFor(async () => {
-        const depth = await store.queueDepth();
-        return depth.pending + depth.processing === 0;
-      }, 'the queue to drain', 30_000);
+      await waitFor(
+        async () => {
+          const depth = await store.queueDepth();
+          return depth.pending + depth.processing === 0;
+        },
+        'the queue to drain',
+        30_000,
+      );
       const ids = handler.calls.map((c) => c.eventId);
       expect(new Set(ids).size).toBe(ids.length);
       expect(handler.maxConcurrentPerObject).toBe(1);
