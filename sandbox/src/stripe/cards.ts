@@ -15,6 +15,8 @@ export interface TestCard {
   dispute?: { reason: string; inquiry: boolean };
   /** A refund of this card succeeds and then fails. */
   refundFails?: boolean;
+  /** 3-D Secure is required: on-session payments wait in `requires_action`, off-session ones are declined. */
+  authentication?: boolean;
 }
 
 const declined = (declineCode: string, message: string, code = 'card_declined') => ({
@@ -126,6 +128,13 @@ export const TEST_CARDS: Record<string, TestCard> = {
     funding: 'credit',
     country: 'US',
     dispute: { reason: 'general', inquiry: true },
+  },
+  pm_card_authenticationRequired: {
+    brand: 'visa',
+    last4: '3184',
+    funding: 'credit',
+    country: 'US',
+    authentication: true,
   },
   pm_card_refundFail: { brand: 'visa', last4: '5126', funding: 'credit', country: 'US', refundFails: true },
 };

@@ -411,3 +411,34 @@ describe('disputes', () => {
     expect(emulator.testHelpers.closeDispute(dispute.id, 'won').status).toBe('warning_closed');
   });
 });
+
+describe('3-D Secure', () => {
+  test('pm_card_authenticationRequired waits in requires_action on session, and is declined off session', async () => {
+    const pending = await stripe.paymentIntents.create({
+      amount: 2000,
+      currency: 'eur',
+      payment_method: 'pm_card_authenticationRequired',
+      confirm: true,
+    });
+    expect(pending.status).toBe('requires_action');
+    expect(pending.next_action?.type).toBe('use_stripe_sdk');
+    expect(pending.latest_charge).toBeNull();
+    expect(emulator.events.map((e) => e.type)).toEqual([
+      'payment_intent.created',
+      'payment_intent.requires_action',
+    ]);
+    const done = await stripe.paymentIntents.confirm(pending.id);
+    expect(done).toMatchObject({ status: 'succeeded', next_action: null });
+
+    const offSession = await stripe.paymentIntents
+      .create({
+        amount: 2000,
+        currency: 'eur',
+        payment_method: 'pm_card_authenticationRequired',
+        confirm: true,
+        off_session: true,
+      })
+      .catch((e: Stripe.errors.StripeCardError) => e);
+    expect(offSession).toMatchObject({ statusCode: 402, code: 'authentication_required' });
+  });
+});

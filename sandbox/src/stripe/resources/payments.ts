@@ -129,7 +129,14 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
   };
   ctx.scope.insert(paymentIntent);
   engine.emit(ctx, 'payment_intent.created', paymentIntent);
-  if (optionalBoolean(params, 'confirm')) confirmIntent(engine, ctx, paymentIntent, {});
+  if (optionalBoolean(params, 'confirm')) {
+    confirmIntent(
+      engine,
+      ctx,
+      paymentIntent,
+      params.off_session === undefined ? {} : { off_session: params.off_session },
+    );
+  }
   return paymentIntent;
 }
 
@@ -210,7 +217,34 @@ function confirmIntent(
     );
   }
   const paymentMethod = engine.get(ctx, 'payment_method', paymentIntent.payment_method);
-  const card = behaviourOf(ctx, paymentMethod);
+  let card = behaviourOf(ctx, paymentMethod);
+  if (card.authentication) {
+    if (optionalBoolean(params, 'off_session')) {
+      card = {
+        ...card,
+        decline: {
+          code: 'authentication_required',
+          declineCode: 'authentication_required',
+          message: 'Your card was declined. This transaction requires authentication.',
+        },
+      };
+    } else if (paymentIntent.status !== 'requires_action') {
+      engine.change(paymentIntent, (pi) => {
+        pi.status = 'requires_action';
+        pi.next_action = {
+          type: 'use_stripe_sdk',
+          use_stripe_sdk: {
+            type: 'three_d_secure_redirect',
+            stripe_js: `https://hooks.stripe.com/3d_secure_2/hosted?payment_intent=${pi.id}`,
+          },
+        };
+      });
+      engine.emit(ctx, 'payment_intent.requires_action', paymentIntent);
+      return paymentIntent;
+    }
+    // Confirming again from requires_action stands for the customer having completed the challenge.
+  }
+  paymentIntent.next_action = null;
   const charge = newCharge(engine, ctx, paymentIntent, paymentMethod, card);
   paymentIntent.latest_charge = charge.id;
 
