@@ -1,2 +1,3 @@
 export * from './dataverse';
 export * from './stripe';
+export * from './entra';

@@ -56,6 +56,9 @@ function adviceFor(status: number, code: string): string {
   if (status === 401) {
     return 'The access token was refused: check the app registration, its secret or certificate, and that the scope is the environment URL followed by /.default.';
   }
+  if (c === '0x80072560') {
+    return "This app registration has no application user in the environment: add one (Power Platform admin center, Application users) with the connector's security role.";
+  }
   if (status === 403)
     return 'The application user lacks a privilege: give its security role access to this table.';
   if (isDuplicateKey(status, c)) return 'A row with this alternate key already exists.';

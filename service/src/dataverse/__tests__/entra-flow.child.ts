@@ -10,7 +10,9 @@ interface Input {
   scope: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  clientSecret?: string;
+  kind?: 'client-secret' | 'certificate';
+  certificatePath?: string;
   authorityHost: string;
   rows: number;
 }
@@ -18,10 +20,11 @@ interface Input {
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]) as Input;
   const credential = createCredential({
-    kind: 'client-secret',
+    kind: input.kind ?? 'client-secret',
     tenantId: input.tenantId,
     clientId: input.clientId,
     clientSecret: input.clientSecret,
+    certificatePath: input.certificatePath,
     authorityHost: input.authorityHost,
     disableInstanceDiscovery: true,
   });

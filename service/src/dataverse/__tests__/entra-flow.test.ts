@@ -5,10 +5,18 @@
  * endpoint's CA, because Node reads extra CAs only when a process starts and MSAL accepts only https.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { model } from '@stc/solution';
-import { SANDBOX_ADMIN, startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
-import { startTokenEndpoint, type TokenEndpoint } from '@stc/sandbox/src/entra';
+import {
+  createClientCertificate,
+  SANDBOX_ADMIN,
+  startDataverseEmulator,
+  startTokenEndpoint,
+  type DataverseEmulator,
+  type TokenEndpoint,
+} from '@stc/sandbox';
 
 const RESOURCE = 'https://stcsandbox.crm.dynamics.com';
 const CLIENT_ID = '2f6d0c1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f';
@@ -24,8 +32,13 @@ interface ChildOutput {
   error?: { name: string; message: string; status: number; code: string; transient: boolean };
 }
 
+const CERT_CLIENT_ID = '4c3b2a19-0817-4e6d-8c5b-4a3928170615';
+const CERT_APP_USER_ID = '1a2b3c4d-5e6f-4071-8293-a4b5c6d7e8f9';
+
 let endpoint: TokenEndpoint;
 let emulator: DataverseEmulator;
+let certDir: string;
+let certificatePath: string;
 
 function runChild(input: Record<string, unknown>): Promise<ChildOutput> {
   const args = {
@@ -53,8 +66,12 @@ function runChild(input: Record<string, unknown>): Promise<ChildOutput> {
 }
 
 beforeAll(async () => {
+  certDir = await mkdtemp(join(tmpdir(), 'stc-dv-cert-'));
+  const certificate = await createClientCertificate(certDir, 'stripe-connector-cert');
+  certificatePath = certificate.pemPath;
   endpoint = await startTokenEndpoint({
     clients: [
+      { clientId: CERT_CLIENT_ID, certificatePem: certificate.certificatePem },
       {
         clientId: CLIENT_ID,
         clientSecret: 'sandbox-secret',
@@ -75,6 +92,11 @@ beforeAll(async () => {
         applicationid: CLIENT_ID,
         azureactivedirectoryobjectid: OBJECT_ID,
       },
+      {
+        systemuserid: CERT_APP_USER_ID,
+        fullname: 'Stripe Connector (certificate)',
+        applicationid: CERT_CLIENT_ID,
+      },
     ],
   });
 }, 30_000);
@@ -82,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
   await endpoint?.close();
+  await rm(certDir, { recursive: true, force: true });
 });
 
 beforeEach(() => emulator.store.clear());
@@ -96,6 +119,14 @@ it('writes through the emulator in entra mode as the application user, with one 
   expect(out.read?._createdby_value).toBe(APP_USER_ID);
   expect(out.stats!.requests).toBeGreaterThan(3);
   expect(endpoint.stats().tokensIssued - issuedBefore).toBe(1);
+}, 90_000);
+
+it('writes with the certificate credential (a signed client assertion) as its own application user', async () => {
+  const out = await runChild({ kind: 'certificate', clientId: CERT_CLIENT_ID, certificatePath, rows: 20 });
+  expect(out.error).toBeUndefined();
+  expect(out.written).toBe(20);
+  expect(out.read?._createdby_value).toBe(CERT_APP_USER_ID);
+  expect(emulator.store.count('stc_payments')).toBe(21);
 }, 90_000);
 
 it('reports a wrong client secret as a permanent 401 naming Entra’s AADSTS code, and writes nothing', async () => {
@@ -115,5 +146,5 @@ it('reports a token for another resource, refused by Dataverse, as a 401 with wh
 it('reports an application with no application user in the environment as 403', async () => {
   const out = await runChild({ clientId: 'unlicensed-app', clientSecret: 'other-secret', rows: 1 });
   expect(out.error).toMatchObject({ status: 403, transient: false });
-  expect(out.error!.message).toMatch(/not a member of the organization/);
+  expect(out.error!.message).toMatch(/not a member of the organization.*add one/);
 });
