@@ -30,6 +30,8 @@ export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
   body?: unknown;
+  /** A plain-text answer (`$count`), sent as is instead of JSON. */
+  text?: string;
 }
 
 export interface Preferences {
@@ -138,6 +140,11 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
 
   // ------------------------------------------------------------ collection
   if (!predicate) {
+    if (target.property === '$count' && method === 'GET') {
+      // `/$count` answers the number as plain text (query-data-web-api, "Count number of rows").
+      engine.validateQuery(meta, options);
+      return { status: 200, headers: {}, text: String(engine.select(meta, options).length) };
+    }
     if (target.property !== undefined) throw segmentNotFound(target.property);
     if (method === 'GET') {
       if (prefs.maxPageSize) applied.push(`odata.maxpagesize=${prefs.maxPageSize}`);

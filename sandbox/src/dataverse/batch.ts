@@ -151,7 +151,8 @@ function renderPart(response: ApiResponse, contentId: string | undefined, inBatc
   if (contentId !== undefined) lines.push(`Content-ID: ${contentId}`);
   lines.push('', `HTTP/1.1 ${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trimEnd());
   const headers: Record<string, string> = { ...response.headers };
-  if (response.body !== undefined) headers['Content-Type'] = 'application/json; odata.metadata=minimal';
+  if (response.text !== undefined) headers['Content-Type'] = 'text/plain';
+  else if (response.body !== undefined) headers['Content-Type'] = 'application/json; odata.metadata=minimal';
   headers['OData-Version'] = '4.0';
   if (inBatch && headers['OData-EntityId'] && response.status === 204 && !headers.Location) {
     headers.Location = headers['OData-EntityId'];
@@ -163,7 +164,7 @@ function renderPart(response: ApiResponse, contentId: string | undefined, inBatc
   ];
   for (const name of names) lines.push(`${name}: ${headers[name]}`);
   lines.push('');
-  lines.push(response.body !== undefined ? JSON.stringify(response.body) : '');
+  lines.push(response.text ?? (response.body !== undefined ? JSON.stringify(response.body) : ''));
   return lines.join('\r\n');
 }
 

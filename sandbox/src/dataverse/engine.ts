@@ -637,6 +637,16 @@ export class DataverseEngine {
               : hay.endsWith(x);
         };
       }
+      case 'in': {
+        // Dataverse passes PropertyValues as strings whatever the column type: compare as text, ignoring case.
+        const subject = this.operand(meta, { kind: 'prop', name: expr.property });
+        const wanted = new Set(expr.values.map((l) => String(normalise(literalValue(l)))));
+        return (row) => {
+          const v = subject(row);
+          const hit = v !== null && v !== undefined && wanted.has(String(normalise(v)));
+          return expr.negated ? !hit : hit;
+        };
+      }
       case 'cmp': {
         const left = this.operand(meta, expr.left);
         const right = this.operand(meta, expr.right);

@@ -17,7 +17,9 @@ export type FilterExpr =
   | { kind: 'and' | 'or'; left: FilterExpr; right: FilterExpr }
   | { kind: 'not'; expr: FilterExpr }
   | { kind: 'cmp'; op: ComparisonOperator; left: Operand; right: Operand }
-  | { kind: 'func'; name: 'contains' | 'startswith' | 'endswith'; args: Operand[] };
+  | { kind: 'func'; name: 'contains' | 'startswith' | 'endswith'; args: Operand[] }
+  /** Dataverse's `Microsoft.Dynamics.CRM.In` / `NotIn` query functions. */
+  | { kind: 'in'; property: string; values: Literal[]; negated: boolean };
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])/;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?/;
@@ -136,7 +138,37 @@ export function parseFilter(input: string): FilterExpr {
       return { kind: 'func', name: tok.name.toLowerCase() as 'contains', args };
     }
     if (tok?.t === 'ident' && /^Microsoft\.Dynamics\.CRM\./.test(tok.name)) {
-      throw querySyntax(`the query function '${tok.name}' is not supported by the emulator`);
+      const fn = tok.name.slice('Microsoft.Dynamics.CRM.'.length);
+      if ((fn !== 'In' && fn !== 'NotIn') || tokens[pos + 1]?.t !== '(') {
+        throw querySyntax(`the query function '${tok.name}' is not supported by the emulator`);
+      }
+      pos += 2;
+      let property: string | undefined;
+      const values: Literal[] = [];
+      while (peek() && peek().t !== ')') {
+        const name = tokens[pos++];
+        expect('=');
+        if (name.t !== 'ident') throw querySyntax(`bad argument to ${tok.name}`);
+        if (name.name === 'PropertyName') {
+          const value = tokens[pos++];
+          if (value?.t !== 'lit' || value.literal.type !== 'string')
+            throw querySyntax(`${tok.name} needs PropertyName='…'`);
+          property = value.literal.value as string;
+        } else if (name.name === 'PropertyValues') {
+          expect('[');
+          while (peek() && peek().t !== ']') {
+            const value = tokens[pos++];
+            if (value.t !== 'lit') throw querySyntax(`${tok.name} PropertyValues must be literals`);
+            values.push(value.literal);
+            if (peek()?.t === ',') pos++;
+          }
+          expect(']');
+        } else throw querySyntax(`unknown argument '${name.name}' to ${tok.name}`);
+        if (peek()?.t === ',') pos++;
+      }
+      expect(')');
+      if (!property) throw querySyntax(`${tok.name} needs PropertyName`);
+      return { kind: 'in', property, values, negated: fn === 'NotIn' };
     }
     const left = parseOperand();
     const opTok = peek();
@@ -200,6 +232,9 @@ export function filterProperties(expr: FilterExpr, out: string[] = []): string[]
       break;
     case 'func':
       for (const o of expr.args) if (o.kind === 'prop') out.push(o.name);
+      break;
+    case 'in':
+      out.push(expr.property);
       break;
   }
   return out;

@@ -500,7 +500,12 @@ function errorResponse(error: unknown): ApiResponse {
 
 function send(res: http.ServerResponse, response: ApiResponse): void {
   const headers: Record<string, string> = { 'OData-Version': '4.0', ...response.headers };
-  if (response.body !== undefined) {
+  if (response.text !== undefined) {
+    headers['Content-Type'] = 'text/plain';
+    headers['Content-Length'] = String(Buffer.byteLength(response.text));
+    res.writeHead(response.status, headers);
+    res.end(response.text);
+  } else if (response.body !== undefined) {
     const text = JSON.stringify(response.body);
     headers['Content-Type'] = JSON_TYPE;
     headers['Content-Length'] = String(Buffer.byteLength(text));

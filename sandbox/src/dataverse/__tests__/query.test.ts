@@ -82,6 +82,14 @@ describe('$filter (filter-rows)', () => {
     ['stc_paidon ne null and stc_paidon lt 2026-02-10T00:00:00Z', ['pi_1', 'pi_2']],
     ['stc_paidon ge 2026-03-01', ['pi_3']],
     ['statecode eq 0 and (stc_amount gt 20 and stc_amount lt 100)', ['pi_2', 'pi_3']],
+    [
+      "Microsoft.Dynamics.CRM.In(PropertyName='stc_stripeid',PropertyValues=['pi_1','PI_3','pi_9'])",
+      ['pi_1', 'pi_3'],
+    ],
+    [
+      "Microsoft.Dynamics.CRM.NotIn(PropertyName='stc_status',PropertyValues=['100000000'])",
+      ['pi_2', 'pi_4'],
+    ],
   ])('%s', async (filter, expected) => {
     const r = await q(`$select=stc_stripeid&$filter=${encodeURIComponent(filter)}&$orderby=stc_stripeid`);
     expect(r.status).toBe(200);
@@ -103,6 +111,14 @@ describe('$filter (filter-rows)', () => {
     expect(r.body.error.message).toBe(
       "Could not find a property named 'stc_bogus' on type 'Microsoft.Dynamics.CRM.stc_payment'.",
     );
+  });
+
+  test('a query function the emulator does not know answers 400 naming it', async () => {
+    const r = await q(
+      `$filter=${encodeURIComponent("Microsoft.Dynamics.CRM.Today(PropertyName='stc_paidon')")}`,
+    );
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toContain('Microsoft.Dynamics.CRM.Today');
   });
 
   test('a filter with a syntax error answers 400', async () => {
@@ -133,6 +149,17 @@ describe('$select, $orderby, $top, $count', () => {
     expect(r.body['@odata.count']).toBe(2);
     expect(r.body.value).toHaveLength(1);
   });
+});
+
+test('/$count answers the number of matching rows as plain text', async () => {
+  const r = await call(
+    dv,
+    'GET',
+    `stc_payments/$count?$filter=${encodeURIComponent('stc_livemode eq true')}`,
+  );
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toBe('text/plain');
+  expect(r.text).toBe('2');
 });
 
 describe('paging (page-results)', () => {
