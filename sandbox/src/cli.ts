@@ -6,8 +6,16 @@
  * Flags (the sandbox contract): --service-port, --stripe-port, --dataverse-port (0 = a free port),
  * --no-scenario, --store sqlite|postgres, --dataverse-auth entra|none.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type AuthOptions, startDataverseEmulator } from './dataverse';
+import { type AuthOptions, type DataverseEmulator, startDataverseEmulator } from './dataverse';
+import { harnessPart } from './parts/harness';
+import { createRun, freePort, type SandboxRun } from './parts/run';
+import { servicePart } from './parts/service';
+import { stripePart } from './parts/stripe';
+import { tokenPart, type EntraPartInfo } from './parts/token';
+import { runScenario } from './scenario';
+import type { StripeEmulator } from './stripe';
 
 export interface SandboxOptions {
   servicePort: number;
@@ -22,14 +30,29 @@ export interface RunningPart {
   name: string;
   url: string;
   stop(): Promise<void>;
+  /** Printed after the URL in brackets (where the log is, the process id…). */
+  note?: string;
   /** Set by the local Entra token endpoint part: what the Dataverse emulator checks tokens against. */
   dataverseAuth?: AuthOptions;
+  /** Set by the token endpoint part: the service's authority and the scripts' credentials. */
+  entra?: EntraPartInfo;
+  dataverse?: DataverseEmulator;
+  stripe?: StripeEmulator;
+  /** A part that is a child process. */
+  pid?: number;
 }
 
-/** A part of the sandbox; `start` sees the options and the parts started before it (their URLs). */
+/**
+ * A part of the sandbox; `start` sees the options, the parts started before it (their URLs) and the run
+ * (its folder under `data/`, users, secrets).
+ */
 export interface SandboxPart {
   name: string;
-  start(options: SandboxOptions, started: ReadonlyMap<string, RunningPart>): Promise<RunningPart | undefined>;
+  start(
+    options: SandboxOptions,
+    started: ReadonlyMap<string, RunningPart>,
+    run: SandboxRun,
+  ): Promise<RunningPart | undefined>;
 }
 
 function port(value: string | undefined, flag: string): number {
@@ -69,7 +92,7 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions {
 
 const dataversePart: SandboxPart = {
   name: 'dataverse',
-  async start(options, started) {
+  async start(options, started, run) {
     const tokenAuth = [...started.values()].find((p) => p.dataverseAuth)?.dataverseAuth;
     if (options.dataverseAuth === 'entra' && !tokenAuth) {
       // No token endpoint part is running: say so rather than run without checks silently.
@@ -80,18 +103,36 @@ const dataversePart: SandboxPart = {
     const emulator = await startDataverseEmulator({
       port: options.dataversePort,
       auth: options.dataverseAuth === 'entra' && tokenAuth ? tokenAuth : { mode: 'none' },
+      // Dataverse's own numbers: 6,000 requests and 1,200 s of execution per 5 minutes, 52 at once.
       limits: { enabled: true },
+      systemUsers: Object.values(run.users),
     });
-    return { name: 'dataverse', url: emulator.url, stop: () => emulator.close() };
+    return { name: 'dataverse', url: emulator.url, stop: () => emulator.close(), dataverse: emulator };
   },
 };
 
 /** Started in this order, stopped in reverse. */
-export const parts: SandboxPart[] = [dataversePart];
+export const parts: SandboxPart[] = [tokenPart, dataversePart, stripePart, servicePart, harnessPart];
+
+/** Where runs keep their files (service store and log, credentials for scripts): `<repo>/data/`. */
+const DATA_DIR = path.resolve(__dirname, '../../data');
 
 export async function runSandbox(argv: string[]): Promise<void> {
   const options = parseSandboxArgs(argv);
+  // Tokens name the emulator's origin as their audience, so with entra its port is chosen before it starts.
+  if (options.dataverseAuth === 'entra' && options.dataversePort === 0)
+    options.dataversePort = await freePort();
+  const run = createRun(DATA_DIR);
   const started = new Map<string, RunningPart>();
+  let stopRequested = false;
+  const stopSignal = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopRequested = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   const stopAll = async () => {
     for (const part of [...started.values()].reverse()) {
       await part
@@ -103,26 +144,35 @@ export async function runSandbox(argv: string[]): Promise<void> {
   };
   try {
     for (const part of parts) {
-      const running = await part.start(options, started);
+      if (stopRequested) break;
+      const running = await part.start(options, started, run);
       if (!running) continue;
       started.set(part.name, running);
-      console.log(`${running.name}: ${running.url}`);
+      console.log(`${running.name}: ${running.url}${running.note ? ` (${running.note})` : ''}`);
     }
   } catch (error) {
     await stopAll();
     throw error;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  if (options.scenario && !stopRequested) {
+    // The scenario runs while the sandbox serves; a stop in the middle ends it quietly.
+    void runScenario(started, run, (line) => {
+      if (!stopRequested) console.log(line);
+    }).catch((error: unknown) => {
+      if (!stopRequested) console.log(`scenario: stopped by an error: ${(error as Error).message}`);
+    });
+  }
+  await stopSignal;
   await stopAll();
 }
 
 if (require.main === module) {
-  runSandbox(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(`sandbox: ${(error as Error).message}`);
-    process.exitCode = 1;
-  });
+  // Every part is stopped by then; exiting does not wait for a scenario poll still pending.
+  runSandbox(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`sandbox: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
 }
