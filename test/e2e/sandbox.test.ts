@@ -1,0 +1,239 @@
+/**
+ * `npm run sandbox` as a person runs it: the command is spawned, its `name: URL` lines are read, the
+ * scenario's own report is parsed, rows are read independently from the printed Dataverse URL (with a token
+ * from the printed token endpoint in entra mode), and after SIGTERM nothing it started is left running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import Stripe from 'stripe';
+import { StcPaymentStatus, StcRefundRequestStatus } from '@stc/solution';
+import { requestToken, type ScriptCredentials } from '../../sandbox/src/parts/token';
+import { SANDBOX_USERS } from '../../sandbox/src/parts/run';
+
+const REPO = path.resolve(__dirname, '../..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+interface Sandbox {
+  child: ChildProcess;
+  stdout(): string;
+  /** The `name: URL` line's URL and the bracketed note after it. */
+  part(name: string): { url: string; note: string } | undefined;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** SIGTERM to npm, as a process manager stops it; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+function startSandbox(args: string[], env: NodeJS.ProcessEnv = {}): Sandbox {
+  const child = spawn(npm, ['run', '--silent', 'sandbox', '--', ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    for (const wake of waiters) wake();
+  });
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    part(name) {
+      const m = new RegExp(`^${name}: (\\S+)(?: \\((.*)\\))?$`, 'm').exec(out);
+      return m ? { url: m[1], note: m[2] ?? '' } : undefined;
+    },
+    waitFor(pattern, timeoutMs = 45_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(out);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no ${pattern} in the sandbox's output:\n${out}\nstderr:\n${err}`));
+        }, timeoutMs);
+        const onExit = () => {
+          cleanup();
+          reject(new Error(`the sandbox exited before ${pattern}:\n${out}\nstderr:\n${err}`));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Whether something accepts connections on a port of 127.0.0.1. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+const pidOf = (note: string) => Number(/pid (\d+)/.exec(note)?.[1]);
+
+async function expectAllGone(sandbox: Sandbox, names: string[]): Promise<void> {
+  const parts = names.map((name) => ({ name, ...sandbox.part(name)! }));
+  const servicePid = pidOf(sandbox.part('service')!.note);
+  expect(servicePid).toBeGreaterThan(0);
+  expect(alive(servicePid)).toBe(true);
+  expect(await sandbox.stop()).toBe(0);
+  expect(alive(servicePid)).toBe(false);
+  for (const part of parts) {
+    expect({ part: part.name, listening: await listening(portOf(part.url)) }).toEqual({
+      part: part.name,
+      listening: false,
+    });
+  }
+}
+
+async function getJson(
+  url: string,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+let running: Sandbox | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+test('entra mode: the scenario passes every check, its rows read back with a token, and SIGTERM ends every process', async () => {
+  running = startSandbox(['--service-port', '0', '--stripe-port', '0', '--dataverse-port', '0']);
+  const summary = await running.waitFor(/^scenario: (\d+) of (\d+) checks passed(.*)$/m, 50_000);
+  const out = running.stdout();
+  expect(out).not.toMatch(/✗ FAILED/);
+  expect(Number(summary[2])).toBeGreaterThanOrEqual(14);
+  expect(summary[1]).toBe(summary[2]);
+  expect(summary[3]).toBe('');
+
+  const dataverse = running.part('dataverse')!.url;
+  expect(dataverse).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/data\/v9\.2\/$/);
+  expect(running.part('stripe')!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(running.part('service')!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  const token = running.part('token')!;
+  expect(token.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]{36}\/oauth2\/v2\.0\/token$/);
+  // Service logs stay out of standard output: only part lines and scenario lines.
+  for (const line of out.trim().split('\n'))
+    expect(line).toMatch(/^(token|dataverse|stripe|service|harness|scenario): /);
+
+  // Independently of the scenario: a token from the printed endpoint, rows from the printed URL.
+  const credentialsFile = path.resolve(REPO, /client credentials for scripts: (\S+)/.exec(token.note)![1]);
+  const credentials = JSON.parse(fs.readFileSync(credentialsFile, 'utf8')) as ScriptCredentials;
+  expect((fs.statSync(credentialsFile).mode & 0o077).toString(8)).toBe('0');
+  const { token: bearer } = await requestToken(credentials);
+  expect((await getJson(`${dataverse}stc_payments`)).status).toBe(401);
+
+  const kwd = /payment (pi_\w+) KWD 12\.350 succeeded/.exec(out)![1];
+  const payment = await getJson(
+    `${dataverse}stc_payments(stc_stripeid='${kwd}')?$select=stc_amount,stc_currency,stc_status,_createdby_value`,
+    bearer,
+  );
+  expect(payment.status).toBe(200);
+  expect(payment.body).toMatchObject({
+    stc_amount: 12.35,
+    stc_currency: 'kwd',
+    stc_status: StcPaymentStatus.Succeeded,
+    // Written by the service's application user, signed in through the token endpoint.
+    _createdby_value: SANDBOX_USERS.service.systemuserid,
+  });
+  const requests = await getJson(
+    `${dataverse}stc_refundrequests?$select=stc_amount,stc_status,stc_striperefundid,_stc_requestedby_value`,
+    bearer,
+  );
+  expect(requests.body.value).toEqual([
+    expect.objectContaining({
+      stc_amount: 30,
+      stc_status: StcRefundRequestStatus.Succeeded,
+      stc_striperefundid: expect.stringMatching(/^re_/),
+      _stc_requestedby_value: SANDBOX_USERS.requester.systemuserid,
+    }),
+  ]);
+
+  await expectAllGone(running, ['token', 'dataverse', 'stripe', 'service', 'harness']);
+}, 60_000);
+
+test('none mode without the scenario: no token endpoint, no scenario, a payment made on the printed Stripe URL lands in the printed Dataverse, SIGTERM ends everything', async () => {
+  running = startSandbox(
+    [
+      '--service-port',
+      '0',
+      '--stripe-port',
+      '0',
+      '--dataverse-port',
+      '0',
+      '--dataverse-auth',
+      'none',
+      '--no-scenario',
+    ],
+    { STRIPE_WEBHOOK_SECRET: 'whsec_caller_given_secret' },
+  );
+  await running.waitFor(/^service: /m);
+  expect(running.part('token')).toBeUndefined();
+  const dataverse = running.part('dataverse')!.url;
+  const stripeUrl = new URL(running.part('stripe')!.url);
+  const stripe = new Stripe('sk_test_sandbox_check', {
+    host: stripeUrl.hostname,
+    port: Number(stripeUrl.port),
+    protocol: 'http',
+  });
+  const intent = await stripe.paymentIntents.create({
+    amount: 2500,
+    currency: 'eur',
+    payment_method: 'pm_card_visa',
+    confirm: true,
+  });
+  const deadline = Date.now() + 15_000;
+  let row: { status: number; body: Record<string, unknown> };
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    row = await getJson(
+      `${dataverse}stc_payments(stc_stripeid='${intent.id}')?$select=stc_amount,stc_status`,
+    );
+  } while (
+    (row.status !== 200 || row.body.stc_status !== StcPaymentStatus.Succeeded) &&
+    Date.now() < deadline
+  );
+  expect(row.body).toMatchObject({ stc_amount: 25, stc_status: StcPaymentStatus.Succeeded });
+  expect(running.stdout()).not.toMatch(/^scenario:/m);
+
+  await expectAllGone(running, ['dataverse', 'stripe', 'service']);
+}, 60_000);
