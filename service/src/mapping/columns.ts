@@ -66,7 +66,12 @@ export interface CoerceOptions {
  * The value as the Web API takes it for this column, or a ColumnValueError saying why not.
  * `null` clears the column and passes through; `undefined` is handled by the caller (column left out).
  */
-export function toColumnValue(model: TableModel, column: Column, value: unknown, options: CoerceOptions = {}): unknown {
+export function toColumnValue(
+  model: TableModel,
+  column: Column,
+  value: unknown,
+  options: CoerceOptions = {},
+): unknown {
   if (value === null) return null;
   const shown = JSON.stringify(value);
   switch (column.type) {
@@ -108,11 +113,14 @@ export function toColumnValue(model: TableModel, column: Column, value: unknown,
       return number;
     }
     case 'boolean':
-      if (typeof value !== 'boolean') throw new ColumnValueError(`${shown} is not true or false (the column is boolean)`);
+      if (typeof value !== 'boolean')
+        throw new ColumnValueError(`${shown} is not true or false (the column is boolean)`);
       return value;
     case 'datetime':
       if (typeof value !== 'string' || !DATE_TIME.test(value)) {
-        throw new ColumnValueError(`${shown} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`);
+        throw new ColumnValueError(
+          `${shown} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`,
+        );
       }
       return value;
     case 'dateonly':
@@ -126,12 +134,16 @@ export function toColumnValue(model: TableModel, column: Column, value: unknown,
       const set = optionSetOf(model, column);
       if (typeof value === 'number') {
         if (set.options.some((option) => option.value === value)) return value;
-        throw new ColumnValueError(`${value} is not a value of option set "${set.name}" (${describeOptions(set)})`);
+        throw new ColumnValueError(
+          `${value} is not a value of option set "${set.name}" (${describeOptions(set)})`,
+        );
       }
       if (typeof value === 'string') {
         const option = optionByLabel(set, value);
         if (option !== undefined) return option;
-        throw new ColumnValueError(`"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`);
+        throw new ColumnValueError(
+          `"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`,
+        );
       }
       throw new ColumnValueError(`${shown} is not an option label or value of option set "${set.name}"`);
     }
@@ -146,8 +158,10 @@ export function toColumnValue(model: TableModel, column: Column, value: unknown,
 }
 
 function checkRange(value: number, min?: number, max?: number): void {
-  if (min !== undefined && value < min) throw new ColumnValueError(`${value} is below the column's minimum ${min}`);
-  if (max !== undefined && value > max) throw new ColumnValueError(`${value} is above the column's maximum ${max}`);
+  if (min !== undefined && value < min)
+    throw new ColumnValueError(`${value} is below the column's minimum ${min}`);
+  if (max !== undefined && value > max)
+    throw new ColumnValueError(`${value} is above the column's maximum ${max}`);
 }
 
 /** Whether an expression known (from its shape) to give `type` can fill the column. */
@@ -162,7 +176,17 @@ export function staticTypeFits(type: StaticType, column: Column): boolean {
     case 'string':
       return ['string', 'memo', 'picklist', 'state', 'status'].includes(column.type);
     case 'number':
-      return ['integer', 'bigint', 'decimal', 'money', 'picklist', 'state', 'status', 'string', 'memo'].includes(column.type);
+      return [
+        'integer',
+        'bigint',
+        'decimal',
+        'money',
+        'picklist',
+        'state',
+        'status',
+        'string',
+        'memo',
+      ].includes(column.type);
     case 'boolean':
       return column.type === 'boolean' || column.type === 'string' || column.type === 'memo';
   }

@@ -120,10 +120,16 @@ export interface CompileContext {
   lookups: LookupTables;
 }
 
-const findTable = (model: TableModel, name: string) => model.tables.find((table) => table.logicalName === name);
-const findColumn = (table: Table, name: string) => table.columns.find((column) => column.logicalName === name);
+const findTable = (model: TableModel, name: string) =>
+  model.tables.find((table) => table.logicalName === name);
+const findColumn = (table: Table, name: string) =>
+  table.columns.find((column) => column.logicalName === name);
 
-function compileExpression(text: string, functions: MappingFunction[], location: MappingErrorLocation): jsonata.Expression {
+function compileExpression(
+  text: string,
+  functions: MappingFunction[],
+  location: MappingErrorLocation,
+): jsonata.Expression {
   let expression: jsonata.Expression;
   try {
     expression = jsonata(text);
@@ -144,7 +150,8 @@ type AstNode = jsonata.ExprNode & { then?: AstNode; else?: AstNode; condition?: 
 /** The literal results an expression can give, when its shape shows them all (`a ? 'x' : 'y'`). */
 function literalResults(node: AstNode | undefined): Literal[] | undefined {
   if (!node) return [];
-  if (node.type === 'string' || node.type === 'number' || node.type === 'value') return [node.value as Literal];
+  if (node.type === 'string' || node.type === 'number' || node.type === 'value')
+    return [node.value as Literal];
   if (node.type === 'condition') {
     const then = literalResults(node.then);
     const otherwise = node.else ? literalResults(node.else) : [];
@@ -188,7 +195,13 @@ function checkLookupNames(node: unknown, lookups: LookupTables, location: Mappin
   }
 }
 
-function coerceAtLoad(context: CompileContext, column: Column, value: unknown, what: string, location: MappingErrorLocation): unknown {
+function coerceAtLoad(
+  context: CompileContext,
+  column: Column,
+  value: unknown,
+  what: string,
+  location: MappingErrorLocation,
+): unknown {
   try {
     return toColumnValue(context.model, column, value);
   } catch (error) {
@@ -206,7 +219,8 @@ function checkExpressionFits(
   checkLookupNames(ast, context.lookups, location);
   const literals = literalResults(ast);
   if (literals) {
-    for (const literal of literals) coerceAtLoad(context, column, literal, `the expression can give ${JSON.stringify(literal)}`, location);
+    for (const literal of literals)
+      coerceAtLoad(context, column, literal, `the expression can give ${JSON.stringify(literal)}`, location);
     return;
   }
   const type = staticType(ast, functions);
@@ -235,12 +249,26 @@ function linkTargets(
       );
     }
     const table = findTable(context.model, name);
-    if (!table) throw new MappingError('mapping_model_mismatch', `target table "${name}" is not in the table model`, location);
+    if (!table)
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `target table "${name}" is not in the table model`,
+        location,
+      );
     const navigation = column.navigation[name];
     if (!navigation) {
-      throw new MappingError('mapping_model_mismatch', `the table model gives no navigation property for target "${name}"`, location);
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `the table model gives no navigation property for target "${name}"`,
+        location,
+      );
     }
-    return { table: name, entitySet: table.entitySetName, navigation, primaryIdColumn: table.primaryIdColumn };
+    return {
+      table: name,
+      entitySet: table.entitySetName,
+      navigation,
+      primaryIdColumn: table.primaryIdColumn,
+    };
   });
 }
 
@@ -255,14 +283,19 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
   const columnOf = (columnName: string): Column => {
     const column = findColumn(table, columnName);
     if (!column) {
-      throw new MappingError('mapping_model_mismatch', `table "${table.logicalName}" has no column "${columnName}"`, at(columnName));
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `table "${table.logicalName}" has no column "${columnName}"`,
+        at(columnName),
+      );
     }
     return column;
   };
 
   const keyColumns = Object.keys(spec.key);
   keyColumns.forEach(columnOf);
-  const sameColumns = (a: string[], b: string[]) => a.length === b.length && a.every((column) => b.includes(column));
+  const sameColumns = (a: string[], b: string[]) =>
+    a.length === b.length && a.every((column) => b.includes(column));
   if (!table.keys.some((key) => sameColumns(key.columns, keyColumns))) {
     throw new MappingError(
       'mapping_model_mismatch',
@@ -275,7 +308,11 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
 
   const fastFunctions = Object.fromEntries(functions.map((fn) => [fn.name, fn.implementation]));
   /** Parses an expression once: its tree for the load-time checks, a closure and a JSONata fallback to run. */
-  const unit = (unitName: string, text: string, location: MappingErrorLocation): { unit: Unit; ast: AstNode } => {
+  const unit = (
+    unitName: string,
+    text: string,
+    location: MappingErrorLocation,
+  ): { unit: Unit; ast: AstNode } => {
     const expression = compileExpression(text, functions, location);
     const ast = expression.ast() as AstNode;
     return { unit: { name: unitName, fast: compileFast(ast, fastFunctions), expression }, ast };
@@ -285,16 +322,27 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     name: letName,
     unit: unit(`let.${letName}`, text, at(`let.${letName}`)).unit,
   }));
-  const keys = Object.entries(spec.key).map(([columnName, text]) => ({ column: columnName, unit: unit(columnName, text, at(columnName)).unit }));
+  const keys = Object.entries(spec.key).map(([columnName, text]) => ({
+    column: columnName,
+    unit: unit(columnName, text, at(columnName)).unit,
+  }));
 
   const columns: CompiledColumn[] = [];
   for (const [columnName, input] of Object.entries(spec.columns)) {
     const column = columnOf(columnName);
     if (keyColumns.includes(columnName)) {
-      throw new MappingError('mapping_invalid', 'a key column is set under `key`, not `columns`', at(columnName));
+      throw new MappingError(
+        'mapping_invalid',
+        'a key column is set under `key`, not `columns`',
+        at(columnName),
+      );
     }
     if (column.type === 'lookup' || column.type === 'customer' || column.type === 'owner') {
-      throw new MappingError('mapping_model_mismatch', `a ${column.type} column is set under \`links\`, not \`columns\``, at(columnName));
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `a ${column.type} column is set under \`links\`, not \`columns\``,
+        at(columnName),
+      );
     }
     const columnSpec = typeof input === 'string' ? { expr: input } : input;
     const compiled: CompiledColumn = {
@@ -313,7 +361,11 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     }
     if (columnSpec.fallback !== undefined) {
       if (!columnSpec.map && !['picklist', 'state', 'status'].includes(column.type)) {
-        throw new MappingError('mapping_invalid', '`fallback` applies to a `map` or a choice column', at(columnName));
+        throw new MappingError(
+          'mapping_invalid',
+          '`fallback` applies to a `map` or a choice column',
+          at(columnName),
+        );
       }
       compiled.fallback = coerceAtLoad(context, column, columnSpec.fallback, 'the fallback', at(columnName));
     }
@@ -336,7 +388,11 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
   for (const [columnName, link] of Object.entries(spec.links ?? {})) {
     const column = columnOf(columnName);
     if (column.type !== 'lookup' && column.type !== 'customer' && column.type !== 'owner') {
-      throw new MappingError('mapping_model_mismatch', `column is ${column.type}, not a lookup: set it under \`columns\``, at(columnName));
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `column is ${column.type}, not a lookup: set it under \`columns\``,
+        at(columnName),
+      );
     }
     const targets = linkTargets(context, column, link.targets, at(columnName));
     if (link.match !== undefined) {
@@ -353,7 +409,9 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     }
     if (link.byKey) {
       const keyed = targets.every((target) =>
-        findTable(context.model, target.table)!.keys.some((key) => key.columns.length === 1 && key.columns[0] === link.match),
+        findTable(context.model, target.table)!.keys.some(
+          (key) => key.columns.length === 1 && key.columns[0] === link.match,
+        ),
       );
       if (!keyed || targets.length !== 1) {
         throw new MappingError(
@@ -402,7 +460,9 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
 }
 
 function isMissing(value: unknown): boolean {
-  return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)
+  );
 }
 
 /** JSONata gives sequences as arrays with extra properties; rows want plain values. */
@@ -453,7 +513,13 @@ function scopeFor(mapping: CompiledMapping, object: unknown, event: EventEnvelop
   return scope;
 }
 
-async function finishScope(mapping: CompiledMapping, object: unknown, scope: Scope, from: number, pending: Promise<unknown>): Promise<Scope> {
+async function finishScope(
+  mapping: CompiledMapping,
+  object: unknown,
+  scope: Scope,
+  from: number,
+  pending: Promise<unknown>,
+): Promise<Scope> {
   const lets = mapping.compiled.lets;
   scope[lets[from].name] = await pending;
   for (let index = from + 1; index < lets.length; index++) {
@@ -474,7 +540,11 @@ function describeObject(object: unknown): string {
 }
 
 /** Whether the mapping's `when` holds for this object (true when it has none). */
-export async function mappingApplies(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<boolean> {
+export async function mappingApplies(
+  mapping: CompiledMapping,
+  object: unknown,
+  event: EventEnvelope,
+): Promise<boolean> {
   const when = mapping.compiled.when;
   if (!when) return true;
   return Boolean(await value(mapping, when, object, await scopeFor(mapping, object, event)));
@@ -484,10 +554,18 @@ export async function mappingApplies(mapping: CompiledMapping, object: unknown, 
  * Maps one Stripe object to one Dataverse row. Columns whose expression gives nothing (a field an older
  * API version lacks) are left out, so an upsert leaves them as they are; `null` clears a column.
  */
-export async function applyMapping(mapping: CompiledMapping, object: unknown, event: EventEnvelope): Promise<MappedRow> {
+export async function applyMapping(
+  mapping: CompiledMapping,
+  object: unknown,
+  event: EventEnvelope,
+): Promise<MappedRow> {
   const pendingScope = scopeFor(mapping, object, event);
   const scope = isPromise(pendingScope) ? await pendingScope : pendingScope;
-  const at = (column: string): MappingErrorLocation => ({ file: mapping.file, mapping: mapping.name, column });
+  const at = (column: string): MappingErrorLocation => ({
+    file: mapping.file,
+    mapping: mapping.name,
+    column,
+  });
   const objectId = describeObject(object);
   // Awaits only when an expression fell back to JSONata.
   const valueOf = (unit: Unit): unknown | Promise<unknown> => {
@@ -501,10 +579,18 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
     const pending = valueOf(unit);
     const value = isPromise(pending) ? await pending : pending;
     if (isMissing(value)) {
-      throw new MappingError('mapping_required_missing', `the key has no value for ${objectId}`, at(columnName));
+      throw new MappingError(
+        'mapping_required_missing',
+        `the key has no value for ${objectId}`,
+        at(columnName),
+      );
     }
     if (typeof value !== 'string' && typeof value !== 'number') {
-      throw new MappingError('mapping_failed', `key value ${JSON.stringify(value)} is not text or a number`, at(columnName));
+      throw new MappingError(
+        'mapping_failed',
+        `key value ${JSON.stringify(value)} is not text or a number`,
+        at(columnName),
+      );
     }
     key[columnName] = value;
     row[columnName] = value;
@@ -525,7 +611,11 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
     }
     if (isMissing(value) && column.default !== undefined) value = column.default;
     if (isMissing(value) && column.required) {
-      throw new MappingError('mapping_required_missing', `required value is missing for ${objectId}`, at(column.name));
+      throw new MappingError(
+        'mapping_required_missing',
+        `required value is missing for ${objectId}`,
+        at(column.name),
+      );
     }
     if (value === undefined) continue;
     if (useFallback) {
@@ -565,7 +655,11 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
     const pending: PendingLink = { column: link.column, targets: link.targets };
     if (!isMissing(id)) {
       if (!isGuid(id)) {
-        throw new MappingError('mapping_failed', `link id ${JSON.stringify(id)} is not a GUID (for ${objectId})`, at(link.column));
+        throw new MappingError(
+          'mapping_failed',
+          `link id ${JSON.stringify(id)} is not a GUID (for ${objectId})`,
+          at(link.column),
+        );
       }
       pending.id = id;
     }
@@ -576,5 +670,13 @@ export async function applyMapping(mapping: CompiledMapping, object: unknown, ev
     if (pending.id || pending.match) links.push(pending);
   }
 
-  return { mapping: mapping.name, version: mapping.version, table: mapping.table.logicalName, entitySet: mapping.entitySet, key, row, links };
+  return {
+    mapping: mapping.name,
+    version: mapping.version,
+    table: mapping.table.logicalName,
+    entitySet: mapping.entitySet,
+    key,
+    row,
+    links,
+  };
 }

@@ -28,7 +28,12 @@ export class MappingError extends Error {
   readonly mapping?: string;
   readonly column?: string;
 
-  constructor(code: MappingErrorCode, detail: string, location: MappingErrorLocation = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: MappingErrorCode,
+    detail: string,
+    location: MappingErrorLocation = {},
+    options?: { cause?: unknown },
+  ) {
     super(`${describeLocation(location)}${detail}`, options);
     this.code = code;
     this.file = location.file;

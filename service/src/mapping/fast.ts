@@ -48,8 +48,10 @@ const BUILT_INS: Record<string, (...args: unknown[]) => unknown> = {
   exists: (value) => value !== undefined,
   not: (value) => (value === undefined ? undefined : !toBoolean(value)),
   boolean: (value) => (value === undefined ? undefined : toBoolean(value)),
-  uppercase: (value) => (value === undefined ? undefined : typeof value === 'string' ? value.toUpperCase() : giveUp()),
-  lowercase: (value) => (value === undefined ? undefined : typeof value === 'string' ? value.toLowerCase() : giveUp()),
+  uppercase: (value) =>
+    value === undefined ? undefined : typeof value === 'string' ? value.toUpperCase() : giveUp(),
+  lowercase: (value) =>
+    value === undefined ? undefined : typeof value === 'string' ? value.toLowerCase() : giveUp(),
   sum: (value) => {
     if (value === undefined) return undefined;
     const items = Array.isArray(value) ? value : [value];
@@ -69,7 +71,8 @@ function compare(op: string, left: unknown, right: unknown): unknown {
   if (Array.isArray(left) || Array.isArray(right)) return giveUp();
   if (op === '=' || op === '!=') {
     if (left === undefined || right === undefined) return false;
-    const equal = typeof left === 'object' || typeof right === 'object' ? isDeepStrictEqual(left, right) : left === right;
+    const equal =
+      typeof left === 'object' || typeof right === 'object' ? isDeepStrictEqual(left, right) : left === right;
     return op === '=' ? equal : !equal;
   }
   if (left === undefined || right === undefined) return undefined;
@@ -92,7 +95,8 @@ function compare(op: string, left: unknown, right: unknown): unknown {
 function arithmetic(op: string, left: unknown, right: unknown): unknown {
   if (left === undefined || right === undefined) return undefined;
   if (typeof left !== 'number' || typeof right !== 'number') return giveUp();
-  const result = op === '+' ? left + right : op === '-' ? left - right : op === '*' ? left * right : left / right;
+  const result =
+    op === '+' ? left + right : op === '-' ? left - right : op === '*' ? left * right : left / right;
   return Number.isFinite(result) ? result : giveUp();
 }
 
@@ -154,12 +158,23 @@ function evaluatePath(steps: CompiledStep[], input: unknown, scope: Scope): unkn
     const results: unknown[] = [];
     for (const item of items) {
       let value =
-        step.kind === 'name' ? lookup(item, step.value) : step.value === '' ? item : step.value === '$' ? scope.$$ : scope[step.value];
+        step.kind === 'name'
+          ? lookup(item, step.value)
+          : step.value === ''
+            ? item
+            : step.value === '$'
+              ? scope.$$
+              : scope[step.value];
       for (const filter of step.filters) value = applyFilter(filter, value, scope);
       if (value !== undefined) results.push(value);
     }
     const last = position === steps.length - 1;
-    if (last && results.length === 1 && Array.isArray(results[0]) && !sequences.has(results[0] as unknown[])) {
+    if (
+      last &&
+      results.length === 1 &&
+      Array.isArray(results[0]) &&
+      !sequences.has(results[0] as unknown[])
+    ) {
       // A path ending on an array value gives that array, whatever its length.
       return results[0];
     }
@@ -177,12 +192,28 @@ function evaluatePath(steps: CompiledStep[], input: unknown, scope: Scope): unkn
  * Compiles an expression's syntax tree, or returns null when it uses anything outside the subset.
  * `functions` are the mapping's registered functions, called directly.
  */
-export function compileFast(node: Node, functions: Record<string, (...args: any[]) => unknown>): FastEvaluator | null {
+export function compileFast(
+  node: Node,
+  functions: Record<string, (...args: unknown[]) => unknown>,
+): FastEvaluator | null {
   const compile = (current: Node | undefined): FastEvaluator | null => {
     if (!current) return null;
     // Predicates, grouping and focus bindings outside a path's steps are JSONata's alone.
-    const extras = current as { predicate?: unknown; group?: unknown; focus?: unknown; index?: unknown; stages?: unknown };
-    if (extras.predicate || extras.group || extras.focus || extras.index || ((current.type as string) !== 'path' && extras.stages)) return null;
+    const extras = current as {
+      predicate?: unknown;
+      group?: unknown;
+      focus?: unknown;
+      index?: unknown;
+      stages?: unknown;
+    };
+    if (
+      extras.predicate ||
+      extras.group ||
+      extras.focus ||
+      extras.index ||
+      ((current.type as string) !== 'path' && extras.stages)
+    )
+      return null;
     switch (current.type as string) {
       case 'string':
       case 'number':
@@ -196,7 +227,12 @@ export function compileFast(node: Node, functions: Record<string, (...args: any[
         if ((current as { keepSingletonArray?: unknown }).keepSingletonArray) return null;
         const steps: CompiledStep[] = [];
         for (const [position, step] of (current.steps ?? []).entries()) {
-          const raw = step as Node & { stages?: Array<{ type: string; expr?: Node }>; keepArray?: unknown; predicate?: unknown; tuple?: unknown };
+          const raw = step as Node & {
+            stages?: Array<{ type: string; expr?: Node }>;
+            keepArray?: unknown;
+            predicate?: unknown;
+            tuple?: unknown;
+          };
           if (raw.keepArray || raw.predicate || raw.tuple) return null;
           if (raw.type !== 'name' && !(raw.type === 'variable' && position === 0)) return null;
           const filters: Array<number | FastEvaluator> = [];
@@ -219,18 +255,23 @@ export function compileFast(node: Node, functions: Record<string, (...args: any[
         const left = compile(current.lhs as Node);
         const right = compile(current.rhs as Node);
         if (!left || !right) return null;
-        if (op === 'and') return (input, scope) => toBoolean(left(input, scope)) && toBoolean(right(input, scope));
-        if (op === 'or') return (input, scope) => toBoolean(left(input, scope)) || toBoolean(right(input, scope));
+        if (op === 'and')
+          return (input, scope) => toBoolean(left(input, scope)) && toBoolean(right(input, scope));
+        if (op === 'or')
+          return (input, scope) => toBoolean(left(input, scope)) || toBoolean(right(input, scope));
         if (op === '&') {
           return (input, scope) => {
             const a = left(input, scope);
             const b = right(input, scope);
-            if ((a !== undefined && typeof a !== 'string') || (b !== undefined && typeof b !== 'string')) return giveUp();
+            if ((a !== undefined && typeof a !== 'string') || (b !== undefined && typeof b !== 'string'))
+              return giveUp();
             return (a ?? '') + (b ?? '');
           };
         }
-        if (['=', '!=', '<', '<=', '>', '>='].includes(op)) return (input, scope) => compare(op, left(input, scope), right(input, scope));
-        if (['+', '-', '*', '/'].includes(op)) return (input, scope) => arithmetic(op, left(input, scope), right(input, scope));
+        if (['=', '!=', '<', '<=', '>', '>='].includes(op))
+          return (input, scope) => compare(op, left(input, scope), right(input, scope));
+        if (['+', '-', '*', '/'].includes(op))
+          return (input, scope) => arithmetic(op, left(input, scope), right(input, scope));
         return null;
       }
       case 'unary': {
@@ -248,7 +289,8 @@ export function compileFast(node: Node, functions: Record<string, (...args: any[
         const then = compile(current.then);
         const otherwise = current.else ? compile(current.else) : () => undefined;
         if (!condition || !then || !otherwise) return null;
-        return (input, scope) => (toBoolean(condition(input, scope)) ? then(input, scope) : otherwise(input, scope));
+        return (input, scope) =>
+          toBoolean(condition(input, scope)) ? then(input, scope) : otherwise(input, scope);
       }
       case 'block': {
         const steps: Array<{ bind?: string; evaluate: FastEvaluator }> = [];

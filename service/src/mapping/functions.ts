@@ -12,7 +12,7 @@ export type StaticType = 'decimal' | 'datetime' | 'dateonly' | 'string' | 'numbe
 
 export interface MappingFunction {
   name: string;
-  implementation: (...args: any[]) => unknown;
+  implementation: (...args: unknown[]) => unknown;
   signature?: string;
   returns?: StaticType;
 }

@@ -3,7 +3,13 @@
  * at load, checked against the table model, applied per event by the sync handlers.
  */
 import type Stripe from 'stripe';
-import { applyMapping, mappingApplies, type CompiledMapping, type EventEnvelope, type MappedRow } from './engine';
+import {
+  applyMapping,
+  mappingApplies,
+  type CompiledMapping,
+  type EventEnvelope,
+  type MappedRow,
+} from './engine';
 
 export { MappingError, type MappingErrorCode, type MappingErrorLocation } from './errors';
 export { currencyExponent, minorToMajor, minorToMajorString, decimalToNumber, MoneyError } from './money';
@@ -20,12 +26,27 @@ export {
   type PendingLink,
   type LinkTarget,
 } from './engine';
-export { loadMappings, loadMappingFile, parseMappingFile, MappingSet, type MappingFile, type LoadOptions } from './loader';
+export {
+  loadMappings,
+  loadMappingFile,
+  parseMappingFile,
+  MappingSet,
+  type MappingFile,
+  type LoadOptions,
+} from './loader';
 export { mappingFileSchema, mappingFileJsonSchema, type MappingSpec, type MappingFileSpec } from './schema';
 
 /** The event fields a mapping sees as `$event`. */
-export function eventEnvelope(event: Pick<Stripe.Event, 'id' | 'type' | 'created' | 'livemode'> & { account?: string | null }): EventEnvelope {
-  return { id: event.id, type: event.type, created: event.created, account: event.account ?? null, livemode: event.livemode };
+export function eventEnvelope(
+  event: Pick<Stripe.Event, 'id' | 'type' | 'created' | 'livemode'> & { account?: string | null },
+): EventEnvelope {
+  return {
+    id: event.id,
+    type: event.type,
+    created: event.created,
+    account: event.account ?? null,
+    livemode: event.livemode,
+  };
 }
 
 /**

@@ -51,12 +51,19 @@ function checkFormat(data: unknown, file: string): MappingFileSpec {
   const path = issue.path.map(String);
   // Name the mapping and the column when the issue lies inside one.
   const mapping = path[0] === 'mappings' ? path[1] : undefined;
-  const column = path[0] === 'mappings' && (path[2] === 'columns' || path[2] === 'links' || path[2] === 'key') ? path[3] : undefined;
+  const column =
+    path[0] === 'mappings' && (path[2] === 'columns' || path[2] === 'links' || path[2] === 'key')
+      ? path[3]
+      : undefined;
   const where = path.length ? ` at ${path.join('.')}` : '';
   throw new MappingError('mapping_invalid', `${issue.message}${where}`, { file, mapping, column });
 }
 
-function loadLookups(spec: MappingFileSpec, file: string, options: LoadOptions): { lookups: LookupTables; texts: string[] } {
+function loadLookups(
+  spec: MappingFileSpec,
+  file: string,
+  options: LoadOptions,
+): { lookups: LookupTables; texts: string[] } {
   const lookups: LookupTables = {};
   const texts: string[] = [];
   const read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
@@ -70,16 +77,28 @@ function loadLookups(spec: MappingFileSpec, file: string, options: LoadOptions):
     try {
       text = read(path);
     } catch (error) {
-      throw new MappingError('mapping_invalid', `lookup table "${name}": cannot read ${source}: ${(error as Error).message}`, { file });
+      throw new MappingError(
+        'mapping_invalid',
+        `lookup table "${name}": cannot read ${source}: ${(error as Error).message}`,
+        { file },
+      );
     }
     texts.push(text);
     const data = parseYaml(text, path);
     if (!data || typeof data !== 'object' || Array.isArray(data)) {
-      throw new MappingError('mapping_invalid', `lookup table "${name}" (${source}) is not a map of key: value`, { file });
+      throw new MappingError(
+        'mapping_invalid',
+        `lookup table "${name}" (${source}) is not a map of key: value`,
+        { file },
+      );
     }
     for (const [key, value] of Object.entries(data)) {
       if (value !== null && typeof value === 'object') {
-        throw new MappingError('mapping_invalid', `lookup table "${name}" (${source}): entry "${key}" is not a single value`, { file });
+        throw new MappingError(
+          'mapping_invalid',
+          `lookup table "${name}" (${source}): entry "${key}" is not a single value`,
+          { file },
+        );
       }
     }
     lookups[name] = data as Record<string, unknown>;
@@ -105,7 +124,9 @@ export function loadMappingFile(path: string, options: LoadOptions): MappingFile
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new MappingError('mapping_invalid', `cannot read the mapping file: ${(error as Error).message}`, { file: path });
+    throw new MappingError('mapping_invalid', `cannot read the mapping file: ${(error as Error).message}`, {
+      file: path,
+    });
   }
   return parseMappingFile(text, path, { ...options, baseDir: options.baseDir ?? dirname(path) });
 }
@@ -141,9 +162,13 @@ export class MappingSet {
   get(name: string): CompiledMapping {
     const mapping = this.byName.get(name);
     if (!mapping) {
-      throw new MappingError('mapping_invalid', `no mapping named "${name}" is loaded (loaded: ${this.names.join(', ') || 'none'})`, {
-        mapping: name,
-      });
+      throw new MappingError(
+        'mapping_invalid',
+        `no mapping named "${name}" is loaded (loaded: ${this.names.join(', ') || 'none'})`,
+        {
+          mapping: name,
+        },
+      );
     }
     return mapping;
   }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { model } from '@stc/solution';
 import { dryRun, loadMappings, MappingError, parseMappingFile, type MappingSet } from '..';
-import { currentObject, eventFor, recordedEvent } from './fixtures';
+import { currentObject, eventFor, recordedEvent, type StripeJson } from './fixtures';
 
 const MAPPINGS_DIR = join(__dirname, '../../../mappings');
 const options = { model, baseDir: MAPPINGS_DIR };
@@ -37,8 +37,16 @@ describe('default mapping files', () => {
     const charge = currentObject('charge');
     charge.amount = 1999;
     charge.amount_captured = 1999;
-    charge.balance_transaction = { ...currentObject('balance_transaction'), amount: 1999, fee: 88, net: 1911 };
-    const [result] = await dryRun(mappings.get('charge'), eventFor('charge.succeeded', charge, { id: 'evt_1', created: 1714555800 }));
+    charge.balance_transaction = {
+      ...currentObject('balance_transaction'),
+      amount: 1999,
+      fee: 88,
+      net: 1911,
+    };
+    const [result] = await dryRun(
+      mappings.get('charge'),
+      eventFor('charge.succeeded', charge, { id: 'evt_1', created: 1714555800 }),
+    );
     expect(result.entitySet).toBe('stc_payments');
     expect(result.key).toEqual({ stc_stripeid: 'ch_1PgafuB7WZ01zgkWXYmPNZs8' });
     expect(result.row).toEqual({
@@ -74,7 +82,7 @@ describe('default mapping files', () => {
 
   test('a 2020 PaymentIntent event (charges.data, no latest_charge) maps with what it has', async () => {
     const event = recordedEvent('payment_intent_succeeded');
-    const intent = event.data.object as any;
+    const intent = event.data.object as StripeJson;
     intent.status = 'succeeded';
     intent.customer = 'cus_J7Mkgr8mvbl1eK';
     intent.metadata = { d365_salesorderid: '6c5a4f2e-1b2d-4f3a-9a8b-0c1d2e3f4a5b', order_number: 'ORD-1001' };
@@ -97,20 +105,34 @@ describe('default mapping files', () => {
     expect(result.row).not.toHaveProperty('stc_fee');
     expect(result.row).not.toHaveProperty('stc_net');
     expect(result.links).toEqual([
-      expect.objectContaining({ column: 'stc_customerid', match: { column: 'stc_stripecustomerid', value: 'cus_J7Mkgr8mvbl1eK' } }),
+      expect.objectContaining({
+        column: 'stc_customerid',
+        match: { column: 'stc_stripecustomerid', value: 'cus_J7Mkgr8mvbl1eK' },
+      }),
       expect.objectContaining({
         column: 'stc_salesorderid',
         id: '6c5a4f2e-1b2d-4f3a-9a8b-0c1d2e3f4a5b',
         match: { column: 'ordernumber', value: 'ORD-1001' },
       }),
     ]);
-    expect(result.links[0].targets.map((t) => t.navigation)).toEqual(['stc_customerid_account', 'stc_customerid_contact']);
+    expect(result.links[0].targets.map((t) => t.navigation)).toEqual([
+      'stc_customerid_account',
+      'stc_customerid_contact',
+    ]);
   });
 
   test('a failed PaymentIntent shows as failed with the decline reason', async () => {
     const intent = currentObject('payment_intent');
-    intent.last_payment_error = { type: 'card_error', code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' };
-    const [result] = await dryRun(mappings.get('payment_intent'), eventFor('payment_intent.payment_failed', intent));
+    intent.last_payment_error = {
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'insufficient_funds',
+      message: 'Your card has insufficient funds.',
+    };
+    const [result] = await dryRun(
+      mappings.get('payment_intent'),
+      eventFor('payment_intent.payment_failed', intent),
+    );
     expect(result.row.stc_status).toBe(statusValue('stc_paymentstatus', 'failed'));
     expect(result.row.stc_failurecode).toBe('insufficient_funds');
     expect(result.row.stc_failuremessage).toBe('Your card has insufficient funds.');
@@ -124,7 +146,13 @@ describe('default mapping files', () => {
     ['bhd', 1000, 1],
     ['eur', 99999999, 999999.99],
   ])('amounts in %s are exact: %d → %d', async (currency, minor, major) => {
-    const charge = { ...currentObject('charge'), currency, amount: minor, amount_captured: minor, amount_refunded: 0 };
+    const charge = {
+      ...currentObject('charge'),
+      currency,
+      amount: minor,
+      amount_captured: minor,
+      amount_refunded: 0,
+    };
     const [result] = await dryRun(mappings.get('charge'), eventFor('charge.succeeded', charge));
     expect(result.row.stc_amount).toBe(major);
     expect(result.row.stc_amountcaptured).toBe(major);
@@ -153,12 +181,19 @@ describe('default mapping files', () => {
       stc_stripecreatedon: '2023-08-25T05:45:18Z',
     });
     expect(result.links).toEqual([
-      expect.objectContaining({ column: 'stc_paymentid', byKey: true, match: { column: 'stc_stripeid', value: 'pi_1GszsK2eZvKYlo2CfhZyoZLp' } }),
+      expect.objectContaining({
+        column: 'stc_paymentid',
+        byKey: true,
+        match: { column: 'stc_stripeid', value: 'pi_1GszsK2eZvKYlo2CfhZyoZLp' },
+      }),
     ]);
   });
 
   test('a dispute records funds withdrawn from its balance transactions, or from the event type', async () => {
-    const [fromEvent] = await dryRun(mappings.get('dispute'), recordedEvent('charge_dispute_funds_withdrawn'));
+    const [fromEvent] = await dryRun(
+      mappings.get('dispute'),
+      recordedEvent('charge_dispute_funds_withdrawn'),
+    );
     expect(fromEvent.row.stc_fundswithdrawn).toBe(10);
     expect(fromEvent.row).not.toHaveProperty('stc_fundsreinstated');
     expect(fromEvent.row.stc_status).toBe(statusValue('stc_disputestatus', 'warning_needs_response'));
@@ -169,8 +204,18 @@ describe('default mapping files', () => {
     dispute.currency = 'kwd';
     dispute.amount = 19995;
     dispute.balance_transactions = [
-      { ...currentObject('balance_transaction'), currency: 'kwd', amount: -19995, reporting_category: 'dispute' },
-      { ...currentObject('balance_transaction'), currency: 'kwd', amount: 19995, reporting_category: 'dispute_reversal' },
+      {
+        ...currentObject('balance_transaction'),
+        currency: 'kwd',
+        amount: -19995,
+        reporting_category: 'dispute',
+      },
+      {
+        ...currentObject('balance_transaction'),
+        currency: 'kwd',
+        amount: 19995,
+        reporting_category: 'dispute_reversal',
+      },
     ];
     const [fresh] = await dryRun(mappings.get('dispute'), eventFor('charge.dispute.closed', dispute));
     expect(fresh.row.stc_fundswithdrawn).toBe(19.995);
@@ -179,7 +224,11 @@ describe('default mapping files', () => {
 
   test('customers go to account or contact by the metadata rule, with the name split for contacts', async () => {
     const customer = currentObject('customer');
-    Object.assign(customer, { name: 'Ada King Lovelace', email: 'ada@example.com', metadata: { d365_type: 'contact' } });
+    Object.assign(customer, {
+      name: 'Ada King Lovelace',
+      email: 'ada@example.com',
+      metadata: { d365_type: 'contact' },
+    });
     const event = eventFor('customer.created', customer, { account: 'acct_1Connected' });
     expect(await dryRun(mappings.get('customer_account'), event)).toEqual([]);
     const [contact] = await dryRun(mappings.get('customer_contact'), event);
@@ -192,7 +241,11 @@ describe('default mapping files', () => {
     });
 
     const [account] = await dryRun(mappings.get('customer_account'), recordedEvent('customer_updated'));
-    expect(account.row).toMatchObject({ name: 'Copple', emailaddress1: 'billz@supabase.io', telephone1: '+6587498462' });
+    expect(account.row).toMatchObject({
+      name: 'Copple',
+      emailaddress1: 'billz@supabase.io',
+      telephone1: '+6587498462',
+    });
   });
 });
 
@@ -222,11 +275,18 @@ describe('a bad mapping file fails at load, naming the file, the mapping and the
   }
 
   test('an unknown table', () => {
-    expectError(mapping('stc_paymnet', '      stc_amount: amount\n'), /table "stc_paymnet" is not in the table model/);
+    expectError(
+      mapping('stc_paymnet', '      stc_amount: amount\n'),
+      /table "stc_paymnet" is not in the table model/,
+    );
   });
 
   test('an unknown column', () => {
-    expectError(mapping('stc_payment', '      stc_amuont: amount\n'), /table "stc_payment" has no column "stc_amuont"/, 'stc_amuont');
+    expectError(
+      mapping('stc_payment', '      stc_amuont: amount\n'),
+      /table "stc_payment" has no column "stc_amuont"/,
+      'stc_amuont',
+    );
   });
 
   test('a wrong type: an amount into a text column, a text into a number column', () => {
@@ -235,12 +295,24 @@ describe('a bad mapping file fails at load, naming the file, the mapping and the
       /gives a decimal value but the column is string/,
       'stc_currency',
     );
-    expectError(mapping('stc_payment', '      stc_amount: { value: "a lot" }\n'), /is not a decimal number/, 'stc_amount');
-    expectError(mapping('stc_payment', '      stc_stripecreatedon: "\'yesterday\'"\n'), /not an ISO date-time/, 'stc_stripecreatedon');
+    expectError(
+      mapping('stc_payment', '      stc_amount: { value: "a lot" }\n'),
+      /is not a decimal number/,
+      'stc_amount',
+    );
+    expectError(
+      mapping('stc_payment', '      stc_stripecreatedon: "\'yesterday\'"\n'),
+      /not an ISO date-time/,
+      'stc_stripecreatedon',
+    );
   });
 
   test('an option value outside its set, as a constant, a map entry or a literal result', () => {
-    expectError(mapping('stc_payment', '      stc_status: { value: Bogus }\n'), /"Bogus" is not a label of option set "stc_paymentstatus"/, 'stc_status');
+    expectError(
+      mapping('stc_payment', '      stc_status: { value: Bogus }\n'),
+      /"Bogus" is not a label of option set "stc_paymentstatus"/,
+      'stc_status',
+    );
     expectError(
       mapping('stc_payment', '      stc_cardbrand: { expr: brand, map: { visa: Visa, amex: Amex } }\n'),
       /map entry "amex": "Amex" is not a label of option set "stc_cardbrand"/,
@@ -251,7 +323,11 @@ describe('a bad mapping file fails at load, naming the file, the mapping and the
       /can give "nearly": "nearly" is not a label/,
       'stc_status',
     );
-    expectError(mapping('stc_payment', '      stc_status: { value: 42 }\n'), /42 is not a value of option set/, 'stc_status');
+    expectError(
+      mapping('stc_payment', '      stc_status: { value: 42 }\n'),
+      /42 is not a value of option set/,
+      'stc_status',
+    );
   });
 
   test('a key that is not an alternate key, and a lookup set as a column', () => {
@@ -260,33 +336,53 @@ describe('a bad mapping file fails at load, naming the file, the mapping and the
       /\(stc_chargeid\) is not an alternate key of table "stc_payment"/,
       'stc_chargeid',
     );
-    expectError(mapping('stc_payment', '      stc_customerid: customer\n'), /set under `links`/, 'stc_customerid');
+    expectError(
+      mapping('stc_payment', '      stc_customerid: customer\n'),
+      /set under `links`/,
+      'stc_customerid',
+    );
   });
 
   test('a link to a table the lookup cannot point to, or a match column the target lacks', () => {
     expectError(
-      mapping('stc_payment', '      stc_currency: currency\n', '    links:\n      stc_invoiceid: { targets: [account], id: metadata.x }\n'),
+      mapping(
+        'stc_payment',
+        '      stc_currency: currency\n',
+        '    links:\n      stc_invoiceid: { targets: [account], id: metadata.x }\n',
+      ),
       /target "account" is not a table this lookup points to/,
       'stc_invoiceid',
     );
     expectError(
-      mapping('stc_payment', '      stc_currency: currency\n', '    links:\n      stc_customerid: { match: stc_customerref, value: customer }\n'),
+      mapping(
+        'stc_payment',
+        '      stc_currency: currency\n',
+        '    links:\n      stc_customerid: { match: stc_customerref, value: customer }\n',
+      ),
       /target table "account" has no column "stc_customerref"/,
       'stc_customerid',
     );
   });
 
   test('an expression that does not parse, and an undeclared lookup table', () => {
-    expectError(mapping('stc_payment', '      stc_currency: "currency &"\n'), /does not parse/, 'stc_currency');
     expectError(
-      mapping('stc_payment', "      stc_description: \"$lookupTable('prices', price)\"\n"),
+      mapping('stc_payment', '      stc_currency: "currency &"\n'),
+      /does not parse/,
+      'stc_currency',
+    );
+    expectError(
+      mapping('stc_payment', '      stc_description: "$lookupTable(\'prices\', price)"\n'),
       /\$lookupTable names "prices", which the file's `lookups` do not declare/,
       'stc_description',
     );
   });
 
   test('a file that is not the mapping format, or not YAML', () => {
-    expectError(mapping('stc_payment', '      stc_currency: { expr: currency, defualt: usd }\n'), /Unrecognized key.*defualt/, 'stc_currency');
+    expectError(
+      mapping('stc_payment', '      stc_currency: { expr: currency, defualt: usd }\n'),
+      /Unrecognized key.*defualt/,
+      'stc_currency',
+    );
     expectError('version: 1\nmappings:\n  pay: [\n', /not valid YAML \(line \d+, column \d+\)/);
     expectError('mappings: {}\n', /version/);
   });
@@ -307,7 +403,7 @@ describe('mapping features', () => {
         '    table: stc_payment',
         '    key: { stc_stripeid: id }',
         '    columns:',
-        "      stc_description: \"$lookupTable('products', metadata.price)\"",
+        '      stc_description: "$lookupTable(\'products\', metadata.price)"',
         '      stc_failurecode: { expr: failure_code, default: none }',
         '      stc_last4: { expr: payment_method_details.card.last4, required: true }',
       ].join('\n'),
@@ -315,12 +411,18 @@ describe('mapping features', () => {
     const charge = { ...currentObject('charge'), metadata: { price: 'price_1MoBy5LkdIwHu7ixZhnattbh' } };
     const [row] = await dryRun(mapping, eventFor('charge.succeeded', charge));
     expect(row.version).toBe('7');
-    expect(row.row).toMatchObject({ stc_description: 'SKU-STARTER-MONTHLY', stc_failurecode: 'none', stc_last4: '4242' });
+    expect(row.row).toMatchObject({
+      stc_description: 'SKU-STARTER-MONTHLY',
+      stc_failurecode: 'none',
+      stc_last4: '4242',
+    });
 
     const withoutCard = { ...charge, payment_method_details: { type: 'sepa_debit' } };
     const failure = dryRun(mapping, eventFor('charge.succeeded', withoutCard));
     await expect(failure).rejects.toThrow(MappingError);
-    await expect(failure).rejects.toThrow('test.yaml: mapping "pay", column "stc_last4": required value is missing for ch_1PgafuB7WZ01zgkWXYmPNZs8');
+    await expect(failure).rejects.toThrow(
+      'test.yaml: mapping "pay", column "stc_last4": required value is missing for ch_1PgafuB7WZ01zgkWXYmPNZs8',
+    );
     await expect(failure).rejects.toMatchObject({ transient: false, code: 'mapping_required_missing' });
   });
 
@@ -329,8 +431,14 @@ describe('mapping features', () => {
       'version: 1\nmappings:\n  pay:\n    source: charge\n    table: stc_payment\n    key: { stc_stripeid: id }\n    columns:\n      stc_last4: description\n      stc_status: status\n',
     );
     const failure = dryRun(mapping, eventFor('charge.succeeded', currentObject('charge')));
-    await expect(failure).rejects.toThrow(/mapping "pay", column "stc_last4": text of 43 characters exceeds the column's maximum length 4/);
-    await expect(failure).rejects.toMatchObject({ transient: false, code: 'mapping_failed', column: 'stc_last4' });
+    await expect(failure).rejects.toThrow(
+      /mapping "pay", column "stc_last4": text of 43 characters exceeds the column's maximum length 4/,
+    );
+    await expect(failure).rejects.toMatchObject({
+      transient: false,
+      code: 'mapping_failed',
+      column: 'stc_last4',
+    });
   });
 
   test('an expression error names its column', async () => {
@@ -345,7 +453,9 @@ describe('mapping features', () => {
   test('the JSON Schema of the format is available for editors', () => {
     const { mappingFileJsonSchema } = jest.requireActual('..') as typeof import('..');
     const schema = mappingFileJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['version', 'lookups', 'mappings']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['version', 'lookups', 'mappings']),
+    );
     expect(schema.required).toEqual(expect.arrayContaining(['version', 'mappings']));
   });
 });

@@ -14,10 +14,16 @@ import { currentObject } from './fixtures';
 const functions = builtInFunctions({});
 const implementations = Object.fromEntries(functions.map((fn) => [fn.name, fn.implementation]));
 
-async function both(text: string, input: unknown, bindings: Scope = {}): Promise<{ fast: unknown; jsonata: unknown; compiled: boolean }> {
+async function both(
+  text: string,
+  input: unknown,
+  bindings: Scope = {},
+): Promise<{ fast: unknown; jsonata: unknown; compiled: boolean }> {
   const expression = jsonata(text);
   for (const fn of functions) expression.registerFunction(fn.name, fn.implementation);
-  const reference = await expression.evaluate(input, bindings).catch((error: Error) => `error ${(error as { code?: string }).code ?? error.message}`);
+  const reference = await expression
+    .evaluate(input, bindings)
+    .catch((error: Error) => `error ${(error as { code?: string }).code ?? error.message}`);
   const fast = compileFast(expression.ast(), implementations);
   if (!fast) return { fast: reference, jsonata: reference, compiled: false };
   const scope: Scope = Object.assign(Object.create(null), bindings, { $$: input });
@@ -85,7 +91,16 @@ describe('the direct evaluator agrees with JSONata', () => {
     ['a[b > 5]', { a: [{ b: 1 }] }],
     ['a[b > 0]', { a: { b: 1 } }],
     ['a[0][0]', { a: [[1, 2], [3]] }],
-    ['a[x = $$.y]', { y: 'k', a: [{ x: 'k', n: 1 }, { x: 'j', n: 2 }] }],
+    [
+      'a[x = $$.y]',
+      {
+        y: 'k',
+        a: [
+          { x: 'k', n: 1 },
+          { x: 'j', n: 2 },
+        ],
+      },
+    ],
     ['$sum(a[b < 0].b)', { a: [{ b: -1 }, { b: 2 }, { b: -3 }] }],
     ['$sum(a.b)', { a: [] }],
     ['$sum(a)', { a: 4 }],
@@ -111,12 +126,26 @@ describe('the direct evaluator agrees with JSONata', () => {
   test('every expression of the default mappings, over every real payload', async () => {
     const mappings = loadMappings(join(__dirname, '../../../mappings'), { model });
     const dir = '/work/shared/reference/stripe/events-2020';
-    const payloads: Array<{ object: Record<string, unknown>; event: Record<string, unknown> }> = readdirSync(dir)
+    const payloads: Array<{ object: Record<string, unknown>; event: Record<string, unknown> }> = readdirSync(
+      dir,
+    )
       .filter((name) => name.endsWith('.json'))
       .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')))
-      .map((event) => ({ object: event.data.object, event: { id: event.id, type: event.type, created: event.created, account: event.account ?? null, livemode: event.livemode } }));
+      .map((event) => ({
+        object: event.data.object,
+        event: {
+          id: event.id,
+          type: event.type,
+          created: event.created,
+          account: event.account ?? null,
+          livemode: event.livemode,
+        },
+      }));
     for (const resource of ['charge', 'payment_intent', 'refund', 'dispute', 'customer']) {
-      payloads.push({ object: currentObject(resource), event: { id: 'evt_1', type: 't', created: 1, account: 'acct_1', livemode: false } });
+      payloads.push({
+        object: currentObject(resource),
+        event: { id: 'evt_1', type: 't', created: 1, account: 'acct_1', livemode: false },
+      });
     }
     let compared = 0;
     for (const name of mappings.names) {
@@ -125,16 +154,21 @@ describe('the direct evaluator agrees with JSONata', () => {
         ...mapping.compiled.lets.map((entry) => entry.unit),
         ...mapping.compiled.keys.map((entry) => entry.unit),
         ...mapping.compiled.columns.flatMap((column) => (column.unit ? [column.unit] : [])),
-        ...mapping.compiled.links.flatMap((link) => [link.id, link.value].filter((unit) => unit !== undefined)),
+        ...mapping.compiled.links.flatMap((link) =>
+          [link.id, link.value].filter((unit) => unit !== undefined),
+        ),
       ];
       for (const { object, event } of payloads) {
         if (object.object !== mapping.source) continue;
         // The let values as JSONata computes them, so each expression sees the same inputs both ways.
         const scope: Scope = Object.assign(Object.create(null), { event, $$: object });
-        for (const { name: letName, unit } of mapping.compiled.lets) scope[letName] = await unit.expression.evaluate(object, scope);
+        for (const { name: letName, unit } of mapping.compiled.lets)
+          scope[letName] = await unit.expression.evaluate(object, scope);
         for (const unit of units) {
           if (!unit.fast) continue;
-          const reference = await unit.expression.evaluate(object, scope).catch((error: Error) => `error ${error.message}`);
+          const reference = await unit.expression
+            .evaluate(object, scope)
+            .catch((error: Error) => `error ${error.message}`);
           let fast: unknown;
           try {
             fast = unit.fast(object, scope);

@@ -49,7 +49,24 @@ describe('minor units to major units', () => {
   });
 
   test('exponents follow Stripe’s currency classes', () => {
-    for (const code of ['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']) {
+    for (const code of [
+      'bif',
+      'clp',
+      'djf',
+      'gnf',
+      'jpy',
+      'kmf',
+      'krw',
+      'mga',
+      'pyg',
+      'rwf',
+      'ugx',
+      'vnd',
+      'vuv',
+      'xaf',
+      'xof',
+      'xpf',
+    ]) {
       expect(currencyExponent(code)).toBe(0);
     }
     for (const code of ['bhd', 'jod', 'kwd', 'omr', 'tnd']) expect(currencyExponent(code)).toBe(3);

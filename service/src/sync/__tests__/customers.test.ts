@@ -1,4 +1,4 @@
-import { eventFor, recordedEvent } from '../../mapping/__tests__/fixtures';
+import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';
@@ -33,9 +33,18 @@ describe('customers handler', () => {
       name: 'Fabrikam Ltd',
       email: 'billing@fabrikam.example',
       phone: '+44 20 7946 0000',
-      address: { line1: '1 High Street', line2: null, city: 'London', state: null, postal_code: 'EC1A 1AA', country: 'GB' },
+      address: {
+        line1: '1 High Street',
+        line2: null,
+        city: 'London',
+        state: null,
+        postal_code: 'EC1A 1AA',
+        country: 'GB',
+      },
     });
-    expect(await sync.deliver(eventFor('customer.created', created, { id: 'evt_c1', created: 1714555800 }))).toBe('customers');
+    expect(
+      await sync.deliver(eventFor('customer.created', created, { id: 'evt_c1', created: 1714555800 })),
+    ).toBe('customers');
 
     const accounts = () => dataverse.rows('accounts');
     expect(accounts()).toHaveLength(1);
@@ -66,26 +75,51 @@ describe('customers handler', () => {
     expect(accounts()[0]).toMatchObject({ accountid, name: 'Fabrikam Group', stc_lasteventid: 'evt_c2' });
     expect(dataverse.rows('contacts')).toEqual([]);
     // The update of an existing customer is one request: an update-only upsert by key.
-    expect(dataverse.writes.at(-1)).toMatchObject({ op: 'upsert', entitySet: 'accounts', key: { stc_stripecustomerid: 'cus_Fabrikam' }, mode: 'updateOnly' });
+    expect(dataverse.writes.at(-1)).toMatchObject({
+      op: 'upsert',
+      entitySet: 'accounts',
+      key: { stc_stripecustomerid: 'cus_Fabrikam' },
+      mode: 'updateOnly',
+    });
   });
 
   test('an account entered by hand with the same e-mail is matched and linked, not duplicated', async () => {
-    const existing = dataverse.seed('accounts', { name: 'Northwind (CRM)', emailaddress1: 'AP@northwind.example' });
+    const existing = dataverse.seed('accounts', {
+      name: 'Northwind (CRM)',
+      emailaddress1: 'AP@northwind.example',
+    });
     dataverse.seed('accounts', { name: 'Other', emailaddress1: 'someone@else.example' });
-    const created = customer({ id: 'cus_Northwind', name: 'Northwind Traders', email: 'ap@northwind.example' });
+    const created = customer({
+      id: 'cus_Northwind',
+      name: 'Northwind Traders',
+      email: 'ap@northwind.example',
+    });
 
     await sync.deliver(eventFor('customer.created', created));
 
     expect(dataverse.rows('accounts')).toHaveLength(2);
-    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({ accountid: existing, name: 'Northwind Traders' });
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({
+      accountid: existing,
+      name: 'Northwind Traders',
+    });
   });
 
   test('the rule sends people to contacts, with first and last name split', async () => {
-    const created = customer({ id: 'cus_Ada', name: 'Ada Lovelace', email: 'ada@example.com', metadata: { d365_type: 'contact' } });
+    const created = customer({
+      id: 'cus_Ada',
+      name: 'Ada Lovelace',
+      email: 'ada@example.com',
+      metadata: { d365_type: 'contact' },
+    });
     await sync.deliver(eventFor('customer.created', created));
     expect(dataverse.rows('accounts')).toEqual([]);
     expect(dataverse.rows('contacts')).toEqual([
-      expect.objectContaining({ stc_stripecustomerid: 'cus_Ada', firstname: 'Ada', lastname: 'Lovelace', emailaddress1: 'ada@example.com' }),
+      expect.objectContaining({
+        stc_stripecustomerid: 'cus_Ada',
+        firstname: 'Ada',
+        lastname: 'Lovelace',
+        emailaddress1: 'ada@example.com',
+      }),
     ]);
   });
 
@@ -94,19 +128,36 @@ describe('customers handler', () => {
     const updated = customer({ id: 'cus_Grace', name: 'Grace Hopper', email: 'grace@example.com' });
     await sync.deliver(eventFor('customer.updated', updated));
     expect(dataverse.rows('accounts')).toEqual([]);
-    expect(dataverse.rows('contacts')).toEqual([expect.objectContaining({ contactid: contactId, firstname: 'Grace', lastname: 'Hopper' })]);
+    expect(dataverse.rows('contacts')).toEqual([
+      expect.objectContaining({ contactid: contactId, firstname: 'Grace', lastname: 'Hopper' }),
+    ]);
   });
 
   test('customer.deleted deactivates the row and never creates one', async () => {
-    const accountId = dataverse.seed('accounts', { name: 'Copple', stc_stripecustomerid: 'cus_IhGfebO16cMIGN', statecode: 0, statuscode: 1 });
+    const accountId = dataverse.seed('accounts', {
+      name: 'Copple',
+      stc_stripecustomerid: 'cus_IhGfebO16cMIGN',
+      statecode: 0,
+      statuscode: 1,
+    });
     const event = recordedEvent('customer_deleted');
     await sync.deliver(event);
     expect(dataverse.rows('accounts')).toEqual([
-      expect.objectContaining({ accountid: accountId, name: 'Copple', statecode: 1, statuscode: 2, stc_lasteventid: event.id }),
+      expect.objectContaining({
+        accountid: accountId,
+        name: 'Copple',
+        statecode: 1,
+        statuscode: 2,
+        stc_lasteventid: event.id,
+      }),
     ]);
     expect(dataverse.rows('contacts')).toEqual([]);
 
-    const unknown = eventFor('customer.deleted', { id: 'cus_NeverSynced', object: 'customer', deleted: true });
+    const unknown = eventFor('customer.deleted', {
+      id: 'cus_NeverSynced',
+      object: 'customer',
+      deleted: true,
+    });
     await sync.deliver(unknown);
     expect(dataverse.rows('accounts')).toHaveLength(1);
     expect(dataverse.rows('contacts')).toEqual([]);
@@ -114,20 +165,37 @@ describe('customers handler', () => {
 
   test('the recorded customer.updated (2020 API) updates its account', async () => {
     const event = recordedEvent('customer_updated');
-    stripe.put(event.data.object as any);
+    stripe.put(event.data.object as StripeJson);
     await sync.deliver(event);
     expect(dataverse.rows('accounts')).toEqual([
-      expect.objectContaining({ stc_stripecustomerid: 'cus_IhGfebO16cMIGN', name: 'Copple', emailaddress1: 'billz@supabase.io', telephone1: '+6587498462' }),
+      expect.objectContaining({
+        stc_stripecustomerid: 'cus_IhGfebO16cMIGN',
+        name: 'Copple',
+        emailaddress1: 'billz@supabase.io',
+        telephone1: '+6587498462',
+      }),
     ]);
   });
 });
 
 test('payments written before their customer existed are linked once the customer’s row is created', async () => {
-  await dataverse.upsertByKey('stc_payments', { stc_stripeid: 'pi_early' }, { stc_name: 'early', stc_stripecustomerid: 'cus_Late' });
-  await dataverse.upsertByKey('stc_payments', { stc_stripeid: 'pi_other' }, { stc_name: 'other', stc_stripecustomerid: 'cus_Other' });
+  await dataverse.upsertByKey(
+    'stc_payments',
+    { stc_stripeid: 'pi_early' },
+    { stc_name: 'early', stc_stripecustomerid: 'cus_Late' },
+  );
+  await dataverse.upsertByKey(
+    'stc_payments',
+    { stc_stripeid: 'pi_other' },
+    { stc_name: 'other', stc_stripecustomerid: 'cus_Other' },
+  );
   const created = customer({ id: 'cus_Late', name: 'Late Ltd', email: 'late@example.com' });
   await sync.deliver(eventFor('customer.created', created));
   const accountId = dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Late' })!.accountid;
-  expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_early' })).toMatchObject({ 'stc_customerid_account@odata.bind': `/accounts(${accountId})` });
-  expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_other' })).not.toHaveProperty('stc_customerid_account@odata.bind');
+  expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_early' })).toMatchObject({
+    'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
+  });
+  expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_other' })).not.toHaveProperty(
+    'stc_customerid_account@odata.bind',
+  );
 });

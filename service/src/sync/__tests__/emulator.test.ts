@@ -5,7 +5,7 @@
 import { model } from '@stc/solution';
 import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
 import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
-import { eventFor, recordedEvent } from '../../mapping/__tests__/fixtures';
+import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';
 import { currentObject, refundOf, succeededPayment } from './world';
@@ -38,14 +38,26 @@ beforeEach(() => {
 const payment = (stripeId: string) => client.retrieveByKey('stc_payments', { stc_stripeid: stripeId });
 
 test('a payment, its partial and full refunds, read back from Dataverse with their links', async () => {
-  const accountId = emulator.store.insert('accounts', { name: 'Contoso', stc_stripecustomerid: 'cus_Contoso' });
+  const accountId = emulator.store.insert('accounts', {
+    name: 'Contoso',
+    stc_stripecustomerid: 'cus_Contoso',
+  });
   const orderId = emulator.store.insert('salesorders', { name: 'Order 1', ordernumber: 'ORD-1' });
-  const state = succeededPayment({ id: 'pi_3Emu', amount: 19995, currency: 'kwd', fee: 600, customer: 'cus_Contoso', metadata: { d365_salesorderid: orderId } });
+  const state = succeededPayment({
+    id: 'pi_3Emu',
+    amount: 19995,
+    currency: 'kwd',
+    fee: 600,
+    customer: 'cus_Contoso',
+    metadata: { d365_salesorderid: orderId },
+  });
   stripe.put(state.intent);
   stripe.put(state.charge);
   stripe.put(state.balanceTransaction);
 
-  await sync.deliver(eventFor('payment_intent.succeeded', state.intent, { id: 'evt_e1', created: 1714555800 }));
+  await sync.deliver(
+    eventFor('payment_intent.succeeded', state.intent, { id: 'evt_e1', created: 1714555800 }),
+  );
 
   const paid = await payment('pi_3Emu');
   expect(paid).toMatchObject({
@@ -69,7 +81,10 @@ test('a payment, its partial and full refunds, read back from Dataverse with the
   stripe.put({ ...state.charge, amount_refunded: 9995 });
   stripe.put(partial);
   await sync.deliver(eventFor('refund.created', partial, { id: 'evt_e2', created: 1714556000 }));
-  expect(await payment('pi_3Emu')).toMatchObject({ stc_status: option('stc_paymentstatus', 'partially_refunded'), stc_amountrefunded: 9.995 });
+  expect(await payment('pi_3Emu')).toMatchObject({
+    stc_status: option('stc_paymentstatus', 'partially_refunded'),
+    stc_amountrefunded: 9.995,
+  });
 
   const rest = refundOf(state.charge, 're_3EmuB', 10000, 1714557000);
   const refunded = { ...state.charge, amount_refunded: 19995, refunded: true };
@@ -77,8 +92,14 @@ test('a payment, its partial and full refunds, read back from Dataverse with the
   stripe.put(rest);
   await sync.deliver(eventFor('charge.refunded', refunded, { id: 'evt_e3', created: 1714557000 }));
 
-  expect(await payment('pi_3Emu')).toMatchObject({ stc_status: option('stc_paymentstatus', 'refunded'), stc_amountrefunded: 19.995 });
-  const refunds = await client.retrieveMultiple('stc_refunds', { select: ['stc_stripeid', 'stc_amount', '_stc_paymentid_value'], orderBy: ['stc_stripeid asc'] });
+  expect(await payment('pi_3Emu')).toMatchObject({
+    stc_status: option('stc_paymentstatus', 'refunded'),
+    stc_amountrefunded: 19.995,
+  });
+  const refunds = await client.retrieveMultiple('stc_refunds', {
+    select: ['stc_stripeid', 'stc_amount', '_stc_paymentid_value'],
+    orderBy: ['stc_stripeid asc'],
+  });
   expect(refunds.map((r) => [r.stc_stripeid, r.stc_amount, r._stc_paymentid_value])).toEqual([
     ['re_3EmuA', 9.995, paid!.stc_paymentid],
     ['re_3EmuB', 10, paid!.stc_paymentid],
@@ -88,7 +109,7 @@ test('a payment, its partial and full refunds, read back from Dataverse with the
 
 test('a recorded dispute flags the payment and records funds withdrawn', async () => {
   const event = recordedEvent('charge_dispute_funds_withdrawn');
-  const dispute = event.data.object as any;
+  const dispute = event.data.object as StripeJson;
   const state = succeededPayment({ id: dispute.payment_intent, amount: dispute.amount });
   state.charge.id = dispute.charge;
   state.intent.latest_charge = dispute.charge;
@@ -111,28 +132,76 @@ test('a recorded dispute flags the payment and records funds withdrawn', async (
 });
 
 test('customers: created, matched by e-mail, updated, deleted; earlier payments linked', async () => {
-  const handEntered = emulator.store.insert('accounts', { name: 'Northwind (CRM)', emailaddress1: 'ap@northwind.example' });
-  await client.upsertByKey('stc_payments', { stc_stripeid: 'pi_early' }, { stc_name: 'early', stc_amount: 1, stc_currency: 'usd', stc_status: option('stc_paymentstatus', 'succeeded'), stc_stripecustomerid: 'cus_Northwind' });
-  const customer = { ...currentObject('customer'), id: 'cus_Northwind', name: 'Northwind Traders', email: 'ap@northwind.example' };
+  const handEntered = emulator.store.insert('accounts', {
+    name: 'Northwind (CRM)',
+    emailaddress1: 'ap@northwind.example',
+  });
+  await client.upsertByKey(
+    'stc_payments',
+    { stc_stripeid: 'pi_early' },
+    {
+      stc_name: 'early',
+      stc_amount: 1,
+      stc_currency: 'usd',
+      stc_status: option('stc_paymentstatus', 'succeeded'),
+      stc_stripecustomerid: 'cus_Northwind',
+    },
+  );
+  const customer = {
+    ...currentObject('customer'),
+    id: 'cus_Northwind',
+    name: 'Northwind Traders',
+    email: 'ap@northwind.example',
+  };
   stripe.put(customer);
 
   await sync.deliver(eventFor('customer.created', customer, { id: 'evt_c1' }));
 
-  const accounts = await client.retrieveMultiple('accounts', { select: ['accountid', 'name', 'stc_stripecustomerid'] });
-  expect(accounts).toEqual([expect.objectContaining({ accountid: handEntered, name: 'Northwind Traders', stc_stripecustomerid: 'cus_Northwind' })]);
+  const accounts = await client.retrieveMultiple('accounts', {
+    select: ['accountid', 'name', 'stc_stripecustomerid'],
+  });
+  expect(accounts).toEqual([
+    expect.objectContaining({
+      accountid: handEntered,
+      name: 'Northwind Traders',
+      stc_stripecustomerid: 'cus_Northwind',
+    }),
+  ]);
   expect(await payment('pi_early')).toMatchObject({ _stc_customerid_value: handEntered });
 
   stripe.put({ ...customer, name: 'Northwind Group' });
   await sync.deliver(eventFor('customer.updated', customer, { id: 'evt_c2' }));
-  expect(await client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({ accountid: handEntered, name: 'Northwind Group', stc_lasteventid: 'evt_c2' });
+  expect(await client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({
+    accountid: handEntered,
+    name: 'Northwind Group',
+    stc_lasteventid: 'evt_c2',
+  });
 
-  const person = { ...currentObject('customer'), id: 'cus_Person', name: 'Ada Lovelace', email: 'ada@example.com', metadata: { d365_type: 'contact' } };
+  const person = {
+    ...currentObject('customer'),
+    id: 'cus_Person',
+    name: 'Ada Lovelace',
+    email: 'ada@example.com',
+    metadata: { d365_type: 'contact' },
+  };
   stripe.put(person);
   await sync.deliver(eventFor('customer.created', person));
-  expect(await client.retrieveByKey('contacts', { stc_stripecustomerid: 'cus_Person' })).toMatchObject({ firstname: 'Ada', lastname: 'Lovelace' });
+  expect(await client.retrieveByKey('contacts', { stc_stripecustomerid: 'cus_Person' })).toMatchObject({
+    firstname: 'Ada',
+    lastname: 'Lovelace',
+  });
 
-  await sync.deliver(eventFor('customer.deleted', { id: 'cus_Northwind', object: 'customer', deleted: true }, { id: 'evt_c3' }));
-  expect(await client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({ statecode: 1, statuscode: 2 });
+  await sync.deliver(
+    eventFor(
+      'customer.deleted',
+      { id: 'cus_Northwind', object: 'customer', deleted: true },
+      { id: 'evt_c3' },
+    ),
+  );
+  expect(await client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({
+    statecode: 1,
+    statuscode: 2,
+  });
   expect(emulator.store.count('accounts')).toBe(1);
   expect(emulator.store.count('contacts')).toBe(1);
 });

@@ -101,13 +101,29 @@ export class OrderedDelivery {
     const startedAtMs = Date.now();
     const stamp = await this.store.getObjectStamp('stripe', account, objectId);
     const older =
-      stamp && (stamp.eventCreatedMs > claimed.eventCreatedMs || (stamp.eventCreatedMs === claimed.eventCreatedMs && stamp.eventId >= claimed.eventId));
+      stamp &&
+      (stamp.eventCreatedMs > claimed.eventCreatedMs ||
+        (stamp.eventCreatedMs === claimed.eventCreatedMs && stamp.eventId >= claimed.eventId));
     if (older) {
-      await this.store.completeEvent({ event: claimed, owner: 'test', outcome: { kind: 'superseded', by: stamp }, startedAtMs, finishedAtMs: Date.now(), stampObject: false });
+      await this.store.completeEvent({
+        event: claimed,
+        owner: 'test',
+        outcome: { kind: 'superseded', by: stamp },
+        startedAtMs,
+        finishedAtMs: Date.now(),
+        stampObject: false,
+      });
       return 'superseded';
     }
     await this.harness.deliver(event);
-    await this.store.completeEvent({ event: claimed, owner: 'test', outcome: { kind: 'applied' }, startedAtMs, finishedAtMs: Date.now(), stampObject: true });
+    await this.store.completeEvent({
+      event: claimed,
+      owner: 'test',
+      outcome: { kind: 'applied' },
+      startedAtMs,
+      finishedAtMs: Date.now(),
+      stampObject: true,
+    });
     return 'applied';
   }
 

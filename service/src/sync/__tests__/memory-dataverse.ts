@@ -5,7 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { model } from '@stc/solution';
-import type { BatchOperation, DataverseClient, KeyValues, QueryOptions, Row, UpsertResult, WriteMode } from '../../dataverse/types';
+import type {
+  BatchOperation,
+  DataverseClient,
+  KeyValues,
+  QueryOptions,
+  Row,
+  UpsertResult,
+  WriteMode,
+} from '../../dataverse/types';
 
 export class MemoryDataverseError extends Error {
   constructor(
@@ -29,7 +37,8 @@ export interface RecordedWrite {
 
 function tableBySet(entitySet: string) {
   const table = model.tables.find((candidate) => candidate.entitySetName === entitySet);
-  if (!table) throw new MemoryDataverseError(404, '0x8006088a', `Resource not found for the segment '${entitySet}'.`);
+  if (!table)
+    throw new MemoryDataverseError(404, '0x8006088a', `Resource not found for the segment '${entitySet}'.`);
   return table;
 }
 
@@ -51,14 +60,20 @@ export class MemoryDataverse implements DataverseClient {
   }
 
   rowByKey(entitySet: string, key: KeyValues): Row | undefined {
-    return this.rows(entitySet).find((row) => Object.entries(key).every(([column, value]) => row[column] === value));
+    return this.rows(entitySet).find((row) =>
+      Object.entries(key).every(([column, value]) => row[column] === value),
+    );
   }
 
   /** Adds a row as if entered in Dynamics 365; returns its id. */
   seed(entitySet: string, row: Row): string {
     const table = tableBySet(entitySet);
     const id = randomUUID();
-    this.table(entitySet).set(id, { [table.primaryIdColumn]: id, createdon: new Date().toISOString(), ...row });
+    this.table(entitySet).set(id, {
+      [table.primaryIdColumn]: id,
+      createdon: new Date().toISOString(),
+      ...row,
+    });
     return id;
   }
 
@@ -80,18 +95,33 @@ export class MemoryDataverse implements DataverseClient {
         ? this.rowByKey(entitySet, { [byKey[1]]: byKey[2].replace(/''/g, "'") })
         : this.tables.get(entitySet)?.get(address);
       if (!target) {
-        throw new MemoryDataverseError(404, byKey ? '0x80060891' : '0x80040217', `${entitySet} With Ids = ${address} Do Not Exist`);
+        throw new MemoryDataverseError(
+          404,
+          byKey ? '0x80060891' : '0x80040217',
+          `${entitySet} With Ids = ${address} Do Not Exist`,
+        );
       }
     }
   }
 
-  async upsertByKey(entitySet: string, key: KeyValues, row: Row, options: { mode?: WriteMode } = {}): Promise<UpsertResult> {
+  async upsertByKey(
+    entitySet: string,
+    key: KeyValues,
+    row: Row,
+    options: { mode?: WriteMode } = {},
+  ): Promise<UpsertResult> {
     this.requests++;
     const table = tableBySet(entitySet);
     const mode = options.mode ?? 'upsert';
     const existing = this.rowByKey(entitySet, key);
-    if (existing && mode === 'createOnly') throw new MemoryDataverseError(412, '0x80060892', 'A record with matching key values already exists.');
-    if (!existing && mode === 'updateOnly') throw new MemoryDataverseError(404, '0x80060891', 'A record with the specified key values does not exist.');
+    if (existing && mode === 'createOnly')
+      throw new MemoryDataverseError(412, '0x80060892', 'A record with matching key values already exists.');
+    if (!existing && mode === 'updateOnly')
+      throw new MemoryDataverseError(
+        404,
+        '0x80060891',
+        'A record with the specified key values does not exist.',
+      );
     this.checkBinds(row);
     this.writes.push({ op: 'upsert', entitySet, key, row, mode });
     if (existing) {
@@ -99,14 +129,20 @@ export class MemoryDataverse implements DataverseClient {
       return { id: String(existing[table.primaryIdColumn]), created: false };
     }
     const id = randomUUID();
-    this.table(entitySet).set(id, { [table.primaryIdColumn]: id, createdon: new Date().toISOString(), ...row, ...key });
+    this.table(entitySet).set(id, {
+      [table.primaryIdColumn]: id,
+      createdon: new Date().toISOString(),
+      ...row,
+      ...key,
+    });
     return { id, created: true };
   }
 
   async update(entitySet: string, id: string, row: Row): Promise<void> {
     this.requests++;
     const existing = this.tables.get(entitySet)?.get(id);
-    if (!existing) throw new MemoryDataverseError(404, '0x80040217', `${entitySet} With Id = ${id} Does Not Exist`);
+    if (!existing)
+      throw new MemoryDataverseError(404, '0x80040217', `${entitySet} With Id = ${id} Does Not Exist`);
     this.checkBinds(row);
     this.writes.push({ op: 'update', entitySet, id, row });
     Object.assign(existing, row);
@@ -126,7 +162,10 @@ export class MemoryDataverse implements DataverseClient {
     // `_<lookup>_value` is the lookup's id; here a lookup is set by a `<lookup>…@odata.bind` entry.
     const lookupSet = (row: Row, column: string) => {
       const lookup = /^_(\w+)_value$/.exec(column)?.[1];
-      return lookup !== undefined && Object.keys(row).some((name) => name.startsWith(lookup) && name.endsWith('@odata.bind'));
+      return (
+        lookup !== undefined &&
+        Object.keys(row).some((name) => name.startsWith(lookup) && name.endsWith('@odata.bind'))
+      );
     };
     let rows = this.rows(entitySet).filter((row) =>
       clauses.every(([column, value]) =>
@@ -135,7 +174,8 @@ export class MemoryDataverse implements DataverseClient {
           : typeof row[column] === 'string' && (row[column] as string).toLowerCase() === value.toLowerCase(),
       ),
     );
-    if (query.orderBy?.[0] === 'createdon asc') rows = rows.sort((a, b) => String(a.createdon).localeCompare(String(b.createdon)));
+    if (query.orderBy?.[0] === 'createdon asc')
+      rows = rows.sort((a, b) => String(a.createdon).localeCompare(String(b.createdon)));
     if (query.top !== undefined) rows = rows.slice(0, query.top);
     return rows.map((row) => ({ ...row }));
   }
@@ -156,6 +196,8 @@ export class MemoryDataverse implements DataverseClient {
   }
 
   async executeBatch(operations: BatchOperation[]): Promise<never> {
-    throw new Error(`memory Dataverse: $batch of ${operations.length} operations is not used by the handlers`);
+    throw new Error(
+      `memory Dataverse: $batch of ${operations.length} operations is not used by the handlers`,
+    );
   }
 }

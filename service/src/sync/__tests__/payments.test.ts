@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { model } from '@stc/solution';
-import { eventFor, recordedEvent } from '../../mapping/__tests__/fixtures';
+import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';
@@ -35,16 +35,28 @@ describe('payments handler', () => {
   test('payment_intent.succeeded writes the payment as Stripe has it now, linked to its account and order', async () => {
     const accountId = dataverse.seed('accounts', { name: 'Contoso', stc_stripecustomerid: 'cus_contoso' });
     const orderId = dataverse.seed('salesorders', { name: 'Order 1', ordernumber: 'ORD-01001' });
-    const state = succeededPayment({ id: 'pi_3Pay', amount: 1999, fee: 88, customer: 'cus_contoso', metadata: { d365_salesorderid: orderId } });
+    const state = succeededPayment({
+      id: 'pi_3Pay',
+      amount: 1999,
+      fee: 88,
+      customer: 'cus_contoso',
+      metadata: { d365_salesorderid: orderId },
+    });
     putPayment(state);
     // The event's copy is older (still processing): the handler must not trust it.
     const stale = { ...state.intent, status: 'processing', amount_received: 0, latest_charge: null };
 
-    const resource = await sync.deliver(eventFor('payment_intent.succeeded', stale, { id: 'evt_pay_1', created: 1714555800 }));
+    const resource = await sync.deliver(
+      eventFor('payment_intent.succeeded', stale, { id: 'evt_pay_1', created: 1714555800 }),
+    );
 
     expect(resource).toBe('payments');
     expect(stripe.requests).toEqual([
-      expect.objectContaining({ path: '/v1/payment_intents/pi_3Pay', expand: ['latest_charge.balance_transaction'], stripeAccount: null }),
+      expect.objectContaining({
+        path: '/v1/payment_intents/pi_3Pay',
+        expand: ['latest_charge.balance_transaction'],
+        stripeAccount: null,
+      }),
     ]);
     const rows = dataverse.rows('stc_payments');
     expect(rows).toHaveLength(1);
@@ -82,19 +94,33 @@ describe('payments handler', () => {
       'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
     });
     // One upsert by alternate key; the only reads are the lookups of the customer.
-    expect(dataverse.writes).toEqual([expect.objectContaining({ op: 'upsert', entitySet: 'stc_payments', key: { stc_stripeid: 'pi_3Pay' }, mode: 'upsert' })]);
+    expect(dataverse.writes).toEqual([
+      expect.objectContaining({
+        op: 'upsert',
+        entitySet: 'stc_payments',
+        key: { stc_stripeid: 'pi_3Pay' },
+        mode: 'upsert',
+      }),
+    ]);
   });
 
   test('a recorded 2020 charge.succeeded of a PaymentIntent updates the PaymentIntent’s row, not a second one', async () => {
     const event = recordedEvent('charge_succeeded');
-    const recorded = event.data.object as any;
-    const state = succeededPayment({ id: recorded.payment_intent, amount: recorded.amount, customer: recorded.customer });
+    const recorded = event.data.object as StripeJson;
+    const state = succeededPayment({
+      id: recorded.payment_intent,
+      amount: recorded.amount,
+      customer: recorded.customer,
+    });
     state.charge = { ...recorded, balance_transaction: state.balanceTransaction.id };
     state.intent.latest_charge = recorded.id;
     state.balanceTransaction.fee = 117;
     state.balanceTransaction.net = recorded.amount - 117;
     putPayment(state);
-    const contactId = dataverse.seed('contacts', { lastname: 'Customer', stc_stripecustomerid: recorded.customer });
+    const contactId = dataverse.seed('contacts', {
+      lastname: 'Customer',
+      stc_stripecustomerid: recorded.customer,
+    });
 
     await sync.deliver(event);
 
@@ -115,15 +141,37 @@ describe('payments handler', () => {
   });
 
   test('a charge without a PaymentIntent is a payment of its own, keyed by the charge id', async () => {
-    const charge: Record<string, any> = { ...currentObject('charge'), amount: 19995, amount_captured: 19995, currency: 'kwd', balance_transaction: 'txn_kwd' };
+    const charge: StripeJson = {
+      ...currentObject('charge'),
+      amount: 19995,
+      amount_captured: 19995,
+      currency: 'kwd',
+      balance_transaction: 'txn_kwd',
+    };
     stripe.put(charge);
-    stripe.put({ ...currentObject('balance_transaction'), id: 'txn_kwd', currency: 'kwd', amount: 19995, fee: 605, net: 19390 });
+    stripe.put({
+      ...currentObject('balance_transaction'),
+      id: 'txn_kwd',
+      currency: 'kwd',
+      amount: 19995,
+      fee: 605,
+      net: 19390,
+    });
 
     await sync.deliver(eventFor('charge.succeeded', charge));
 
-    expect(stripe.requests[0]).toMatchObject({ path: `/v1/charges/${charge.id}`, expand: ['balance_transaction'] });
+    expect(stripe.requests[0]).toMatchObject({
+      path: `/v1/charges/${charge.id}`,
+      expand: ['balance_transaction'],
+    });
     expect(dataverse.rows('stc_payments')).toEqual([
-      expect.objectContaining({ stc_stripeid: charge.id, stc_amount: 19.995, stc_fee: 0.605, stc_net: 19.39, stc_currency: 'kwd' }),
+      expect.objectContaining({
+        stc_stripeid: charge.id,
+        stc_amount: 19.995,
+        stc_fee: 0.605,
+        stc_net: 19.39,
+        stc_currency: 'kwd',
+      }),
     ]);
   });
 
@@ -131,8 +179,19 @@ describe('payments handler', () => {
     const state = succeededPayment({ id: 'pi_3Declined', amount: 5000, currency: 'jpy' });
     state.intent.status = 'requires_payment_method';
     state.intent.amount_received = 0;
-    state.intent.last_payment_error = { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' };
-    Object.assign(state.charge, { status: 'failed', captured: false, amount_captured: 0, failure_code: 'card_declined', failure_message: 'Your card was declined.' });
+    state.intent.last_payment_error = {
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'generic_decline',
+      message: 'Your card was declined.',
+    };
+    Object.assign(state.charge, {
+      status: 'failed',
+      captured: false,
+      amount_captured: 0,
+      failure_code: 'card_declined',
+      failure_message: 'Your card was declined.',
+    });
     putPayment(state);
 
     await sync.deliver(eventFor('payment_intent.payment_failed', state.intent));
@@ -152,7 +211,10 @@ describe('payments handler', () => {
 
     await sync.deliver(eventFor('payment_intent.succeeded', state.intent, { account: 'acct_1Connected' }));
 
-    expect(stripe.requests[0]).toMatchObject({ path: '/v1/payment_intents/pi_3Connect', stripeAccount: 'acct_1Connected' });
+    expect(stripe.requests[0]).toMatchObject({
+      path: '/v1/payment_intents/pi_3Connect',
+      stripeAccount: 'acct_1Connected',
+    });
     expect(dataverse.rows('stc_payments')[0]).toMatchObject({
       stc_stripeaccount: 'acct_1Connected',
       stc_dashboardurl: 'https://dashboard.stripe.com/acct_1Connected/test/payments/pi_3Connect',
@@ -161,19 +223,34 @@ describe('payments handler', () => {
 
   test('an order found by its order number in metadata is linked; a wrong order GUID loses only the link', async () => {
     const orderId = dataverse.seed('salesorders', { name: 'Order 7', ordernumber: 'ORD-7' });
-    const byNumber = succeededPayment({ id: 'pi_3ByNumber', amount: 100, metadata: { order_number: 'ORD-7' } });
+    const byNumber = succeededPayment({
+      id: 'pi_3ByNumber',
+      amount: 100,
+      metadata: { order_number: 'ORD-7' },
+    });
     putPayment(byNumber);
     await sync.deliver(eventFor('payment_intent.succeeded', byNumber.intent));
-    expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3ByNumber' })).toMatchObject({ 'stc_salesorderid@odata.bind': `/salesorders(${orderId})` });
+    expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3ByNumber' })).toMatchObject({
+      'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
+    });
 
     const missing = randomUUID();
-    const wrongGuid = succeededPayment({ id: 'pi_3WrongGuid', amount: 100, metadata: { d365_invoiceid: missing } });
+    const wrongGuid = succeededPayment({
+      id: 'pi_3WrongGuid',
+      amount: 100,
+      metadata: { d365_invoiceid: missing },
+    });
     putPayment(wrongGuid);
     await sync.deliver(eventFor('payment_intent.succeeded', wrongGuid.intent));
     const row = dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3WrongGuid' })!;
     expect(row.stc_amount).toBe(1);
     expect(row).not.toHaveProperty('stc_invoiceid@odata.bind');
-    expect(sync.log.entries).toContainEqual(expect.objectContaining({ level: 'warn', obj: expect.objectContaining({ links: [`/invoices(${missing})`] }) }));
+    expect(sync.log.entries).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        obj: expect.objectContaining({ links: [`/invoices(${missing})`] }),
+      }),
+    );
   });
 
   test('a payment that Stripe no longer has fails with Stripe’s own error', async () => {
@@ -189,7 +266,12 @@ describe('payments handler', () => {
   test('a Dataverse error passes through with its transient flag', async () => {
     const state = succeededPayment({ id: 'pi_3Throttled', amount: 100 });
     putPayment(state);
-    const throttled = Object.assign(new Error('Number of requests exceeded the limit'), { status: 429, code: '0x80072322', transient: true, retryAfterMs: 5000 });
+    const throttled = Object.assign(new Error('Number of requests exceeded the limit'), {
+      status: 429,
+      code: '0x80072322',
+      transient: true,
+      retryAfterMs: 5000,
+    });
     dataverse.upsertByKey = async () => {
       throw throttled;
     };

@@ -1,5 +1,5 @@
 import { model } from '@stc/solution';
-import { eventFor, recordedEvent } from '../../mapping/__tests__/fixtures';
+import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';
@@ -33,10 +33,16 @@ describe('refunds handler', () => {
     stripe.put({ ...state.charge, amount_refunded: 2000 });
     stripe.put(first);
 
-    expect(await sync.deliver(eventFor('refund.created', first, { id: 'evt_r1', created: 1714556000 }))).toBe('refunds');
+    expect(await sync.deliver(eventFor('refund.created', first, { id: 'evt_r1', created: 1714556000 }))).toBe(
+      'refunds',
+    );
 
     const payment = () => dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3Refund' })!;
-    expect(payment()).toMatchObject({ stc_status: option('stc_paymentstatus', 'partially_refunded'), stc_amountrefunded: 20, stc_amount: 50 });
+    expect(payment()).toMatchObject({
+      stc_status: option('stc_paymentstatus', 'partially_refunded'),
+      stc_amountrefunded: 20,
+      stc_amount: 50,
+    });
     const refundRow = dataverse.rowByKey('stc_refunds', { stc_stripeid: 're_3First' })!;
     const { stc_refundid, createdon, ...refund } = refundRow;
     expect(refund).toEqual({
@@ -59,7 +65,10 @@ describe('refunds handler', () => {
     expect(createdon).toEqual(expect.any(String));
 
     // The rest is refunded; Stripe sends charge.refunded with the charge (no refunds list since 2022-11-15).
-    const second = { ...refundOf(state.charge, 're_3Second', 3000, 1714557000), reason: 'requested_by_customer' };
+    const second = {
+      ...refundOf(state.charge, 're_3Second', 3000, 1714557000),
+      reason: 'requested_by_customer',
+    };
     const refundedCharge = { ...state.charge, amount_refunded: 5000, refunded: true };
     stripe.put(refundedCharge);
     stripe.put(second);
@@ -67,8 +76,16 @@ describe('refunds handler', () => {
 
     expect(stripe.requests.map((r) => r.path)).toContain('/v1/refunds');
     expect(stripe.requests.find((r) => r.path === '/v1/refunds')!.query.get('charge')).toBe('ch_3Refund');
-    expect(payment()).toMatchObject({ stc_status: option('stc_paymentstatus', 'refunded'), stc_amountrefunded: 50 });
-    expect(dataverse.rows('stc_refunds').map((r) => [r.stc_stripeid, r.stc_amount, r.stc_reason]).sort()).toEqual([
+    expect(payment()).toMatchObject({
+      stc_status: option('stc_paymentstatus', 'refunded'),
+      stc_amountrefunded: 50,
+    });
+    expect(
+      dataverse
+        .rows('stc_refunds')
+        .map((r) => [r.stc_stripeid, r.stc_amount, r.stc_reason])
+        .sort(),
+    ).toEqual([
       ['re_3First', 20, null],
       ['re_3Second', 30, option('stc_refundreason', 'requested_by_customer')],
     ]);
@@ -77,7 +94,7 @@ describe('refunds handler', () => {
 
   test('recorded refund events (2020 API) in every form give one refund row', async () => {
     const event = recordedEvent('refund_created');
-    const refund = event.data.object as any;
+    const refund = event.data.object as StripeJson;
     const state = succeededPayment({ id: refund.payment_intent, amount: 1000 });
     stripe.put(state.intent);
     stripe.put({ ...state.charge, id: refund.charge, amount_refunded: 1000, refunded: true });
@@ -85,10 +102,15 @@ describe('refunds handler', () => {
     stripe.put(state.intent);
     stripe.put(refund);
 
-    for (const name of ['refund_created', 'refund_updated', 'refund_failed']) await sync.deliver(recordedEvent(name));
+    for (const name of ['refund_created', 'refund_updated', 'refund_failed'])
+      await sync.deliver(recordedEvent(name));
 
     expect(dataverse.rows('stc_refunds')).toEqual([
-      expect.objectContaining({ stc_stripeid: 're_1Nispe2eZvKYlo2Cd31jOCgZ', stc_amount: 10, stc_chargeid: 'ch_1NirD82eZvKYlo2CIvbtLWuY' }),
+      expect.objectContaining({
+        stc_stripeid: 're_1Nispe2eZvKYlo2Cd31jOCgZ',
+        stc_amount: 10,
+        stc_chargeid: 'ch_1NirD82eZvKYlo2CIvbtLWuY',
+      }),
     ]);
     expect(dataverse.rowByKey('stc_payments', { stc_stripeid: refund.payment_intent })).toMatchObject({
       stc_status: option('stc_paymentstatus', 'refunded'),
@@ -97,8 +119,12 @@ describe('refunds handler', () => {
 
   test('the recorded charge.refunded (2020 API, live mode) re-reads the charge’s refunds', async () => {
     const event = recordedEvent('charge_refunded');
-    const charge = event.data.object as any;
-    const state = succeededPayment({ id: charge.payment_intent, amount: charge.amount, customer: charge.customer });
+    const charge = event.data.object as StripeJson;
+    const state = succeededPayment({
+      id: charge.payment_intent,
+      amount: charge.amount,
+      customer: charge.customer,
+    });
     state.intent.latest_charge = charge.id;
     state.intent.livemode = true;
     stripe.put(state.intent);
@@ -115,14 +141,16 @@ describe('refunds handler', () => {
       stc_cardbrand: option('stc_cardbrand', 'mastercard'),
       stc_dashboardurl: `https://dashboard.stripe.com/payments/${charge.payment_intent}`,
     });
-    expect(dataverse.rows('stc_refunds')).toEqual([expect.objectContaining({ stc_stripeid: 're_3Kl36gJDPojXS6LN0eP4yPDz', stc_amount: 25 })]);
+    expect(dataverse.rows('stc_refunds')).toEqual([
+      expect.objectContaining({ stc_stripeid: 're_3Kl36gJDPojXS6LN0eP4yPDz', stc_amount: 25 }),
+    ]);
   });
 });
 
 describe('disputes handler', () => {
   function disputedPayment() {
     const event = recordedEvent('charge_dispute_created');
-    const dispute = event.data.object as any;
+    const dispute = event.data.object as StripeJson;
     const state = succeededPayment({ id: dispute.payment_intent, amount: dispute.amount });
     state.charge.id = dispute.charge;
     state.intent.latest_charge = dispute.charge;
@@ -142,7 +170,9 @@ describe('disputes handler', () => {
       stc_disputed: true,
       stc_status: option('stc_paymentstatus', 'disputed'),
     });
-    const { stc_disputeid, createdon, ...row } = dataverse.rowByKey('stc_disputes', { stc_stripeid: dispute.id })!;
+    const { stc_disputeid, createdon, ...row } = dataverse.rowByKey('stc_disputes', {
+      stc_stripeid: dispute.id,
+    })!;
     expect(row).toEqual({
       stc_stripeid: 'dp_1MLuxQJDPojXS6LNrukJCBBG',
       stc_name: '10.00 USD · dp_1MLuxQJDPojXS6LNrukJCBBG',
@@ -165,16 +195,34 @@ describe('disputes handler', () => {
 
   test('funds withdrawn, then reinstated when the dispute is won', async () => {
     const { dispute } = disputedPayment();
-    const withdrawal = { ...currentObject('balance_transaction'), id: 'txn_dw', amount: -1000, fee: 1500, net: -2500, currency: 'usd', reporting_category: 'dispute', type: 'adjustment' };
+    const withdrawal = {
+      ...currentObject('balance_transaction'),
+      id: 'txn_dw',
+      amount: -1000,
+      fee: 1500,
+      net: -2500,
+      currency: 'usd',
+      reporting_category: 'dispute',
+      type: 'adjustment',
+    };
     stripe.put({ ...dispute, status: 'needs_response', balance_transactions: [withdrawal] });
     await sync.deliver(recordedEvent('charge_dispute_funds_withdrawn'));
     expect(dataverse.rowByKey('stc_disputes', { stc_stripeid: dispute.id })).toMatchObject({
       stc_status: option('stc_disputestatus', 'needs_response'),
       stc_fundswithdrawn: 10,
     });
-    expect(dataverse.rowByKey('stc_disputes', { stc_stripeid: dispute.id })).not.toHaveProperty('stc_fundsreinstated');
+    expect(dataverse.rowByKey('stc_disputes', { stc_stripeid: dispute.id })).not.toHaveProperty(
+      'stc_fundsreinstated',
+    );
 
-    const reinstatement = { ...withdrawal, id: 'txn_dr', amount: 1000, fee: 0, net: 1000, reporting_category: 'dispute_reversal' };
+    const reinstatement = {
+      ...withdrawal,
+      id: 'txn_dr',
+      amount: 1000,
+      fee: 0,
+      net: 1000,
+      reporting_category: 'dispute_reversal',
+    };
     stripe.put({ ...dispute, status: 'won', balance_transactions: [withdrawal, reinstatement] });
     await sync.deliver(recordedEvent('charge_dispute_funds_reinstated'));
     await sync.deliver(recordedEvent('charge_dispute_closed'));

@@ -1,3 +1,4 @@
+import type { StripeJson } from '../../mapping/__tests__/fixtures';
 /**
  * Test support: a local HTTP server speaking the few Stripe API reads the handlers make, over objects the
  * test sets, so the real `stripe` SDK (expand parameters, Stripe-Account header, errors) is exercised.
@@ -25,20 +26,20 @@ const COLLECTIONS: Record<string, string> = {
 
 export class StripeStub {
   /** Stripe's current state, by id (per connected account: `acct_…/id`). */
-  readonly objects = new Map<string, Record<string, any>>();
+  readonly objects = new Map<string, StripeJson>();
   readonly requests: StripeRequest[] = [];
   private server?: Server;
   private port = 0;
 
-  put(object: Record<string, any>, account: string | null = null): void {
+  put(object: StripeJson, account: string | null = null): void {
     this.objects.set(account ? `${account}/${object.id}` : object.id, structuredClone(object));
   }
 
-  private get(id: string, account: string | null): Record<string, any> | undefined {
+  private get(id: string, account: string | null): StripeJson | undefined {
     return this.objects.get(account ? `${account}/${id}` : id);
   }
 
-  private expand(object: Record<string, any>, path: string[], account: string | null): void {
+  private expand(object: StripeJson, path: string[], account: string | null): void {
     const [head, ...rest] = path;
     let value = object[head];
     if (typeof value === 'string') {
@@ -53,21 +54,41 @@ export class StripeStub {
       const url = new URL(request.url ?? '/', 'http://stub');
       const account = (request.headers['stripe-account'] as string | undefined) ?? null;
       // The SDK sends arrays as `expand[0]=…`; curl-style `expand[]=…` is accepted too.
-      const expand = [...url.searchParams.entries()].filter(([name]) => /^expand\[\d*\]$/.test(name)).map(([, value]) => value);
-      this.requests.push({ method: request.method ?? 'GET', path: url.pathname, expand, query: url.searchParams, stripeAccount: account });
+      const expand = [...url.searchParams.entries()]
+        .filter(([name]) => /^expand\[\d*\]$/.test(name))
+        .map(([, value]) => value);
+      this.requests.push({
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        expand,
+        query: url.searchParams,
+        stripeAccount: account,
+      });
       const send = (status: number, body: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${this.requests.length}` });
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          'request-id': `req_${this.requests.length}`,
+        });
         response.end(JSON.stringify(body));
       };
       const [, version, collection, id] = url.pathname.split('/');
       if (version !== 'v1' || !COLLECTIONS[collection] || request.method !== 'GET') {
-        send(404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${request.method}: ${url.pathname})` } });
+        send(404, {
+          error: {
+            type: 'invalid_request_error',
+            message: `Unrecognized request URL (${request.method}: ${url.pathname})`,
+          },
+        });
         return;
       }
       if (!id) {
         const charge = url.searchParams.get('charge');
         const data = [...this.objects.entries()]
-          .filter(([storedId, object]) => (account ? storedId.startsWith(`${account}/`) : !storedId.includes('/')) && object.object === COLLECTIONS[collection])
+          .filter(
+            ([storedId, object]) =>
+              (account ? storedId.startsWith(`${account}/`) : !storedId.includes('/')) &&
+              object.object === COLLECTIONS[collection],
+          )
           .map(([, object]) => object)
           .filter((object) => !charge || object.charge === charge)
           .sort((a, b) => b.created - a.created);
@@ -76,7 +97,14 @@ export class StripeStub {
       }
       const found = this.get(id, account);
       if (!found || found.object !== COLLECTIONS[collection]) {
-        send(404, { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such ${COLLECTIONS[collection]}: '${id}'` } });
+        send(404, {
+          error: {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'id',
+            message: `No such ${COLLECTIONS[collection]}: '${id}'`,
+          },
+        });
         return;
       }
       const object = structuredClone(found);
@@ -88,7 +116,9 @@ export class StripeStub {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.server?.close((error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.server?.close((error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** A Stripe SDK client pointed at the stub; `stripeAccount` for a connected account. */

@@ -2,21 +2,36 @@
  * Stripe states built from real objects (fixtures3.json, current API) and recorded events (2020–2023),
  * changed only where a scenario needs it: ids tied together, amounts, statuses.
  */
-import { currentObject, recordedEvent } from '../../mapping/__tests__/fixtures';
+import { currentObject, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 
 export interface PaymentState {
-  intent: Record<string, any>;
-  charge: Record<string, any>;
-  balanceTransaction: Record<string, any>;
+  intent: StripeJson;
+  charge: StripeJson;
+  balanceTransaction: StripeJson;
 }
 
 /** A succeeded card PaymentIntent with its charge and balance transaction. */
-export function succeededPayment(options: { id: string; amount: number; currency?: string; fee?: number; customer?: string | null; metadata?: Record<string, string> }): PaymentState {
+export function succeededPayment(options: {
+  id: string;
+  amount: number;
+  currency?: string;
+  fee?: number;
+  customer?: string | null;
+  metadata?: Record<string, string>;
+}): PaymentState {
   const currency = options.currency ?? 'usd';
   const chargeId = options.id.replace(/^pi_/, 'ch_');
   const txnId = options.id.replace(/^pi_/, 'txn_');
   const fee = options.fee ?? 0;
-  const balanceTransaction = { ...currentObject('balance_transaction'), id: txnId, amount: options.amount, fee, net: options.amount - fee, currency, source: chargeId };
+  const balanceTransaction = {
+    ...currentObject('balance_transaction'),
+    id: txnId,
+    amount: options.amount,
+    fee,
+    net: options.amount - fee,
+    currency,
+    source: chargeId,
+  };
   const charge = {
     ...currentObject('charge'),
     id: chargeId,
@@ -47,8 +62,18 @@ export function succeededPayment(options: { id: string; amount: number; currency
   return { intent, charge, balanceTransaction };
 }
 
-export function refundOf(charge: Record<string, any>, id: string, amount: number, created: number): Record<string, any> {
-  return { ...currentObject('refund'), id, amount, charge: charge.id, payment_intent: charge.payment_intent, currency: charge.currency, status: 'succeeded', created, balance_transaction: null };
+export function refundOf(charge: StripeJson, id: string, amount: number, created: number): StripeJson {
+  return {
+    ...currentObject('refund'),
+    id,
+    amount,
+    charge: charge.id,
+    payment_intent: charge.payment_intent,
+    currency: charge.currency,
+    status: 'succeeded',
+    created,
+    balance_transaction: null,
+  };
 }
 
 export { currentObject, recordedEvent };

@@ -43,7 +43,12 @@ async function updateOnly(context: SyncContext, mapped: MappedRow): Promise<bool
 }
 
 /** An existing row of the table with this e-mail and no Stripe customer yet (the oldest, if several). */
-async function findByEmail(context: SyncContext, mapping: CompiledMapping, emailColumn: string, email: string): Promise<string | null> {
+async function findByEmail(
+  context: SyncContext,
+  mapping: CompiledMapping,
+  emailColumn: string,
+  email: string,
+): Promise<string | null> {
   const idColumn = mapping.table.primaryIdColumn;
   const keyColumn = mapping.keyColumns[0];
   const rows = await context.dataverse.retrieveMultiple(mapping.entitySet, {
@@ -80,7 +85,9 @@ async function linkWaitingPayments(
   for (const payment of waiting) {
     const id = payment[payments.primaryIdColumn];
     if (typeof id !== 'string') continue;
-    await context.dataverse.update(payments.entitySetName, id, { [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})` });
+    await context.dataverse.update(payments.entitySetName, id, {
+      [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})`,
+    });
   }
 }
 
@@ -103,13 +110,18 @@ async function syncLiveCustomer(
     }
   }
   if (!chosen || !chosenMapping) {
-    context.log.info({ eventId: event.id, customer: customer.id }, 'no customer mapping applies; nothing written');
+    context.log.info(
+      { eventId: event.id, customer: customer.id },
+      'no customer mapping applies; nothing written',
+    );
     return;
   }
 
   // 1. The row synced before, in the chosen table, then in the others (the rule may have changed since).
   if (await updateOnly(context, chosen)) return;
-  for (const other of live.filter((mapping) => mapping.table.logicalName !== chosenMapping!.table.logicalName)) {
+  for (const other of live.filter(
+    (mapping) => mapping.table.logicalName !== chosenMapping!.table.logicalName,
+  )) {
     if (await updateOnly(context, await applyMapping(other, customer, envelope))) return;
   }
 
@@ -119,7 +131,10 @@ async function syncLiveCustomer(
     const id = await findByEmail(context, chosenMapping, names.emailColumn, email);
     if (id) {
       await context.dataverse.update(chosenMapping.entitySet, id, chosen.row);
-      context.log.info({ customer: customer.id, table: chosenMapping.table.logicalName, id }, 'Stripe customer matched to an existing row by e-mail');
+      context.log.info(
+        { customer: customer.id, table: chosenMapping.table.logicalName, id },
+        'Stripe customer matched to an existing row by e-mail',
+      );
       await linkWaitingPayments(set, context, customer.id, chosenMapping.table, id);
       return;
     }
@@ -151,22 +166,34 @@ async function syncDeletedCustomer(
   }
 }
 
-export function createCustomersHandler(mappings: () => MappingSet, names: CustomerMappingNames = DEFAULT_CUSTOMER_MAPPINGS): EventHandler {
+export function createCustomersHandler(
+  mappings: () => MappingSet,
+  names: CustomerMappingNames = DEFAULT_CUSTOMER_MAPPINGS,
+): EventHandler {
   return {
     resource: 'customers',
     eventTypes: ['customer.created', 'customer.updated', 'customer.deleted'],
     async handle(event, context) {
       const payload = event.data.object as unknown as StripeObject;
       if (payload.object !== 'customer') {
-        context.log.warn({ eventId: event.id, type: event.type, object: payload.object }, 'customers handler got an object it does not map');
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: payload.object },
+          'customers handler got an object it does not map',
+        );
         return;
       }
       const set = mappings();
       const deleted = event.type === 'customer.deleted' || payload.deleted === true;
       // Fresh state: the customer as Stripe has it now (a customer deleted since reads back as deleted).
-      const refreshing = [...names.live, ...names.deleted].map((name) => set.get(name)).find((mapping) => mapping.refresh);
-      const customer = deleted || !refreshing ? payload : await objectForMapping(refreshing, event, context, payload, payload.id);
-      if (deleted || customer.deleted === true) await syncDeletedCustomer(set, names, customer, event, context);
+      const refreshing = [...names.live, ...names.deleted]
+        .map((name) => set.get(name))
+        .find((mapping) => mapping.refresh);
+      const customer =
+        deleted || !refreshing
+          ? payload
+          : await objectForMapping(refreshing, event, context, payload, payload.id);
+      if (deleted || customer.deleted === true)
+        await syncDeletedCustomer(set, names, customer, event, context);
       else await syncLiveCustomer(set, names, customer, event, context);
     },
   };

@@ -5,7 +5,13 @@
  */
 import type { MappingSet } from '../../mapping';
 import { syncPayment } from '../payments';
-import { eventEnvelope, idOf, mapIfApplies, objectForMapping, type StripeObject } from '../shared/stripe-objects';
+import {
+  eventEnvelope,
+  idOf,
+  mapIfApplies,
+  objectForMapping,
+  type StripeObject,
+} from '../shared/stripe-objects';
 import { writeMappedRow } from '../shared/write';
 import type { EventHandler } from '../types';
 
@@ -18,11 +24,19 @@ export function createDisputesHandler(mappings: () => MappingSet): EventHandler 
     async handle(event, context) {
       const dispute = event.data.object as unknown as StripeObject;
       if (dispute.object !== 'dispute') {
-        context.log.warn({ eventId: event.id, type: event.type, object: dispute.object }, 'disputes handler got an object it does not map');
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: dispute.object },
+          'disputes handler got an object it does not map',
+        );
         return;
       }
       const set = mappings();
-      await syncPayment(set, { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) }, event, context);
+      await syncPayment(
+        set,
+        { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) },
+        event,
+        context,
+      );
       const mapping = set.get(DISPUTE_MAPPING);
       const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
       const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));

@@ -6,7 +6,14 @@
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
 import type { EventHandler, SyncContext } from '../types';
-import { eventEnvelope, idOf, mapIfApplies, objectForMapping, retrieveObject, type StripeObject } from '../shared/stripe-objects';
+import {
+  eventEnvelope,
+  idOf,
+  mapIfApplies,
+  objectForMapping,
+  retrieveObject,
+  type StripeObject,
+} from '../shared/stripe-objects';
 import { writeMappedRow } from '../shared/write';
 
 /** Mapping names in the mapping files (payments.yaml). */
@@ -50,9 +57,16 @@ export async function syncPayment(
 
   const intentMapping = mappings.get(PAYMENT_INTENT_MAPPING);
   const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
-  const intent = given && !intentMapping.refresh
-    ? given
-    : await retrieveObject(event, context, 'payment_intent', paymentIntent, intentMapping.refresh?.expand ?? []);
+  const intent =
+    given && !intentMapping.refresh
+      ? given
+      : await retrieveObject(
+          event,
+          context,
+          'payment_intent',
+          paymentIntent,
+          intentMapping.refresh?.expand ?? [],
+        );
   const mapped = await mapIfApplies(intentMapping, intent, envelope);
   if (!mapped) return null;
   await writeMappedRow(context.dataverse, context.log, mapped);
@@ -69,9 +83,17 @@ export function createPaymentsHandler(mappings: () => MappingSet): EventHandler 
       if (object.object === 'payment_intent') {
         await syncPayment(mappings(), { paymentIntent: object.id, payload: object }, event, context);
       } else if (object.object === 'charge') {
-        await syncPayment(mappings(), { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object }, event, context);
+        await syncPayment(
+          mappings(),
+          { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
+          event,
+          context,
+        );
       } else {
-        context.log.warn({ eventId: event.id, type: event.type, object: object.object }, 'payments handler got an object it does not map');
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: object.object },
+          'payments handler got an object it does not map',
+        );
       }
     },
   };

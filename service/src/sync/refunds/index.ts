@@ -6,7 +6,14 @@
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
 import { syncPayment } from '../payments';
-import { eventEnvelope, idOf, mapIfApplies, objectForMapping, stripeForEvent, type StripeObject } from '../shared/stripe-objects';
+import {
+  eventEnvelope,
+  idOf,
+  mapIfApplies,
+  objectForMapping,
+  stripeForEvent,
+  type StripeObject,
+} from '../shared/stripe-objects';
 import { writeMappedRow } from '../shared/write';
 import type { EventHandler, SyncContext } from '../types';
 
@@ -36,19 +43,35 @@ export function createRefundsHandler(mappings: () => MappingSet): EventHandler {
       const object = event.data.object as unknown as StripeObject;
       const set = mappings();
       if (object.object === 'refund') {
-        await syncPayment(set, { paymentIntent: idOf(object.payment_intent), charge: idOf(object.charge) }, event, context);
+        await syncPayment(
+          set,
+          { paymentIntent: idOf(object.payment_intent), charge: idOf(object.charge) },
+          event,
+          context,
+        );
         await writeRefund(set, object, false, event, context);
         return;
       }
       if (object.object === 'charge') {
-        await syncPayment(set, { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object }, event, context);
+        await syncPayment(
+          set,
+          { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
+          event,
+          context,
+        );
         // Since API version 2022-11-15 a charge no longer carries its refunds: list them, fresh.
         const stripe = stripeForEvent(event, context);
-        const refunds = await stripe.refunds.list({ charge: object.id, limit: 100 }).autoPagingToArray({ limit: MAX_REFUNDS_PER_CHARGE });
-        for (const refund of refunds) await writeRefund(set, refund as unknown as StripeObject, true, event, context);
+        const refunds = await stripe.refunds
+          .list({ charge: object.id, limit: 100 })
+          .autoPagingToArray({ limit: MAX_REFUNDS_PER_CHARGE });
+        for (const refund of refunds)
+          await writeRefund(set, refund as unknown as StripeObject, true, event, context);
         return;
       }
-      context.log.warn({ eventId: event.id, type: event.type, object: object.object }, 'refunds handler got an object it does not map');
+      context.log.warn(
+        { eventId: event.id, type: event.type, object: object.object },
+        'refunds handler got an object it does not map',
+      );
     },
   };
 }

@@ -3,21 +3,31 @@
  * not the event's copy, which may be older than a later event already processed or in an old API version.
  */
 import type Stripe from 'stripe';
-import { applyMapping, eventEnvelope, mappingApplies, type CompiledMapping, type EventEnvelope, type MappedRow } from '../../mapping';
+import {
+  applyMapping,
+  eventEnvelope,
+  mappingApplies,
+  type CompiledMapping,
+  type EventEnvelope,
+  type MappedRow,
+} from '../../mapping';
 import type { SyncContext } from '../types';
 
-export type StripeObject = { id: string; object: string } & Record<string, any>;
+export type StripeObject = { id: string; object: string } & Record<string, unknown>;
 
 type Retriever = (stripe: Stripe, id: string, expand: string[]) => Promise<StripeObject>;
 
 const expandParams = (expand: string[]) => (expand.length ? { expand } : {});
 
+// The SDK's typed resources, seen as the plain JSON objects the mappings read.
+const asObject = (pending: Promise<unknown>) => pending as Promise<StripeObject>;
+
 const retrievers: Record<string, Retriever> = {
-  payment_intent: (stripe, id, expand) => stripe.paymentIntents.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
-  charge: (stripe, id, expand) => stripe.charges.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
-  refund: (stripe, id, expand) => stripe.refunds.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
-  dispute: (stripe, id, expand) => stripe.disputes.retrieve(id, expandParams(expand)) as Promise<StripeObject>,
-  customer: (stripe, id, expand) => stripe.customers.retrieve(id, expandParams(expand)) as unknown as Promise<StripeObject>,
+  payment_intent: (stripe, id, expand) => asObject(stripe.paymentIntents.retrieve(id, expandParams(expand))),
+  charge: (stripe, id, expand) => asObject(stripe.charges.retrieve(id, expandParams(expand))),
+  refund: (stripe, id, expand) => asObject(stripe.refunds.retrieve(id, expandParams(expand))),
+  dispute: (stripe, id, expand) => asObject(stripe.disputes.retrieve(id, expandParams(expand))),
+  customer: (stripe, id, expand) => asObject(stripe.customers.retrieve(id, expandParams(expand))),
 };
 
 /** The Stripe client for the event's account: Connect events are read from the connected account. */
@@ -51,7 +61,11 @@ export async function objectForMapping(
 }
 
 /** Applies the mapping when its `when` holds; null otherwise. */
-export async function mapIfApplies(mapping: CompiledMapping, object: StripeObject, envelope: EventEnvelope): Promise<MappedRow | null> {
+export async function mapIfApplies(
+  mapping: CompiledMapping,
+  object: StripeObject,
+  envelope: EventEnvelope,
+): Promise<MappedRow | null> {
   if (!(await mappingApplies(mapping, object, envelope))) return null;
   return applyMapping(mapping, object, envelope);
 }
@@ -61,6 +75,7 @@ export { eventEnvelope };
 /** The id of a field that is either an id or an expanded object. */
 export function idOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') return (value as { id: string }).id;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string')
+    return (value as { id: string }).id;
   return undefined;
 }

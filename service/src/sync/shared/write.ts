@@ -46,7 +46,11 @@ async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promi
   const { column, value } = link.match;
   if (link.byKey && !UNSAFE_IN_KEY.test(value)) {
     const target = link.targets[0];
-    return { navigation: target.navigation, path: `/${target.entitySet}(${column}=${odataString(value)})`, unchecked: true };
+    return {
+      navigation: target.navigation,
+      path: `/${target.entitySet}(${column}=${odataString(value)})`,
+      unchecked: true,
+    };
   }
   for (const target of link.targets) {
     const found = await dataverse.retrieveMultiple(target.entitySet, {
@@ -55,7 +59,8 @@ async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promi
       top: 1,
     });
     const id = found[0]?.[target.primaryIdColumn];
-    if (typeof id === 'string') return { navigation: target.navigation, path: `/${target.entitySet}(${id})`, unchecked: false };
+    if (typeof id === 'string')
+      return { navigation: target.navigation, path: `/${target.entitySet}(${id})`, unchecked: false };
   }
   return null;
 }
@@ -80,7 +85,10 @@ export async function writeMappedRow(
   for (const link of mapped.links) {
     const resolved = await resolveLink(link, dataverse);
     if (!resolved) {
-      log.info({ mapping: mapped.mapping, column: link.column, match: link.match }, 'lookup target not found in Dataverse; link left unset');
+      log.info(
+        { mapping: mapped.mapping, column: link.column, match: link.match },
+        'lookup target not found in Dataverse; link left unset',
+      );
       continue;
     }
     row[`${resolved.navigation}@odata.bind`] = resolved.path;
