@@ -139,8 +139,10 @@ export const TEST_CARDS: Record<string, TestCard> = {
   pm_card_refundFail: { brand: 'visa', last4: '5126', funding: 'credit', country: 'US', refundFails: true },
 };
 
-/** `tok_visa`-style tokens name the same cards. */
+/** `tok_visa`-style tokens name the same cards, and `pm_card_visa_chargeDeclined…` the declining ones. */
 export function testCardFor(token: string): TestCard | undefined {
   if (token.startsWith('tok_')) return TEST_CARDS[`pm_card_${token.slice(4)}`];
+  if (token.startsWith('pm_card_visa_chargeDeclined'))
+    return TEST_CARDS[`pm_card_${token.slice('pm_card_visa_'.length)}`];
   return TEST_CARDS[token];
 }

@@ -1,6 +1,14 @@
 /** Public surface of the Stripe API emulator. */
 export { startStripeEmulator } from './server';
-export type { AccountSelector, StripeEmulator, StripeEmulatorOptions, TestHelpers } from './server';
+export type {
+  AccountSelector,
+  SeedPaymentsOptions,
+  StripeEmulator,
+  StripeEmulatorOptions,
+  TestHelpers,
+  TriggerResult,
+} from './server';
+export { TRIGGERS } from './triggers';
 export { DEFAULT_API_VERSION, StripeEngine } from './engine';
 export type { FeeSchedule, StripeEvent } from './engine';
 export type { DeliveryAttempt, WebhookOptions, WebhookRetryOptions } from './webhooks';

@@ -22,7 +22,8 @@ import * as balance from './resources/balance';
 import * as billing from './resources/billing';
 import * as payments from './resources/payments';
 import { type Route, ROUTES } from './routes';
-import type { StripeObject } from './store';
+import type { Scope, StripeObject } from './store';
+import { trigger } from './triggers';
 import { type DeliveryAttempt, type WebhookOptions, WebhookSender } from './webhooks';
 
 export interface StripeEmulatorOptions extends EngineOptions {
@@ -91,6 +92,17 @@ export interface TestHelpers {
    * PaymentIntent ids, oldest first.
    */
   seedPayments(options: SeedPaymentsOptions): string[];
+  /**
+   * `stripe trigger <eventType>`: make the API calls the Stripe CLI makes for that event (see triggers.ts for
+   * the list). Returns the events it caused and the ids of what it made.
+   */
+  trigger(eventType: string, options?: AccountSelector): TriggerResult;
+}
+
+export interface TriggerResult {
+  trigger: string;
+  objects: Record<string, string | null>;
+  events: Array<{ id: string; type: string }>;
 }
 
 export interface SeedPaymentsOptions extends AccountSelector {
@@ -202,6 +214,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const routes: Route[] = [
     ...ROUTES,
     { method: 'post', path: '/_emulator/webhooks/deliver', operation: () => webhooks.deliverPending() },
+    {
+      method: 'post',
+      path: '/_emulator/trigger/:event',
+      operation: (_e, ctx, _p, path) => runTrigger(ctx.scope, path.event),
+    },
   ];
   for (const route of routes) {
     router[route.method](route.path, async (ctx) => {
@@ -285,6 +302,19 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const background = (selector?: AccountSelector) =>
     engine.background(selector?.account ?? null, selector?.livemode ?? false);
 
+  function runTrigger(scope: Scope, eventType: string): TriggerResult {
+    const before = scope.all('event').length;
+    const results = trigger(engine, scope, eventType);
+    const objects = Object.fromEntries(
+      Object.entries(results).map(([name, value]) => [name, (value as { id?: string } | null)?.id ?? null]),
+    );
+    const events = scope
+      .all('event')
+      .slice(before)
+      .map((event) => ({ id: event.id, type: event.type }));
+    return { trigger: eventType, objects, events };
+  }
+
   const sdkOptions = (extra: Stripe.StripeConfig = {}): Stripe.StripeConfig => ({
     host,
     port,
@@ -325,6 +355,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         return payments.closeDisputeAs(engine, ctx, engine.get(ctx, 'dispute', id), outcome);
       },
       renewSubscription: (id, selector) => billing.renewSubscription(engine, background(selector), id),
+      trigger: (eventType, selector) => runTrigger(background(selector).scope, eventType),
       seedPayments: (seed) => {
         const ctx = background(seed);
         const amountOf =
