@@ -1,0 +1,81 @@
+/**
+ * Mapping files from the command line, for whoever edits them:
+ *   tsx service/src/mapping/cli.ts check [--dir service/mappings]
+ *     loads every file against the table model; prints each mapping with its version and file hash.
+ *   tsx service/src/mapping/cli.ts dry-run <event.json> [--mapping name] [--dir service/mappings]
+ *     prints the rows the mappings for the event's object would write (the event's own copy of the object,
+ *     no Stripe or Dataverse call). Exit code 1 with the error (file, mapping, column) when one fails.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Stripe from 'stripe';
+import { model } from '@stc/solution';
+import { dryRun, loadMappings, MappingError } from '.';
+
+const DEFAULT_DIR = join(__dirname, '../../mappings');
+
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+export async function runMappingCli(args: string[], io: CliOutput): Promise<number> {
+  const [command, ...rest] = args;
+  const dir = option(rest, '--dir') ?? DEFAULT_DIR;
+  try {
+    if (command === 'check') {
+      const set = loadMappings(dir, { model });
+      for (const file of set.files) {
+        for (const mapping of file.mappings) {
+          io.out(
+            `${mapping.name}\t${mapping.source} → ${mapping.table.logicalName}\tversion ${file.version}\t${file.file}\tsha256 ${file.hash.slice(0, 12)}`,
+          );
+        }
+      }
+      io.out(`${set.names.length} mappings in ${set.files.length} files: valid against the table model`);
+      return 0;
+    }
+    if (command === 'dry-run') {
+      const eventFile = rest.find(
+        (arg, index) => !arg.startsWith('--') && !rest[index - 1]?.startsWith('--'),
+      );
+      if (!eventFile) {
+        io.err('dry-run needs an event file: dry-run <event.json> [--mapping name] [--dir folder]');
+        return 2;
+      }
+      const event = JSON.parse(readFileSync(eventFile, 'utf8')) as Stripe.Event;
+      const set = loadMappings(dir, { model });
+      const wanted = option(rest, '--mapping');
+      const objectType = (event.data?.object as { object?: string } | undefined)?.object ?? '';
+      const candidates = wanted ? [set.get(wanted)] : set.forSource(objectType);
+      if (candidates.length === 0) {
+        io.err(`no mapping reads "${objectType}" objects (mappings: ${set.names.join(', ')})`);
+        return 1;
+      }
+      const results = [];
+      for (const mapping of candidates) {
+        const rows = await dryRun(mapping, event);
+        results.push({ mapping: mapping.name, version: mapping.version, applies: rows.length > 0, rows });
+      }
+      io.out(JSON.stringify(results, null, 2));
+      return 0;
+    }
+    io.err('usage: cli.ts check [--dir folder] | dry-run <event.json> [--mapping name] [--dir folder]');
+    return 2;
+  } catch (error) {
+    io.err(error instanceof MappingError ? error.message : String((error as Error).message ?? error));
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void runMappingCli(process.argv.slice(2), {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  }).then((code) => process.exit(code));
+}
