@@ -125,13 +125,21 @@ export async function runSandbox(argv: string[]): Promise<void> {
   const run = createRun(DATA_DIR);
   const started = new Map<string, RunningPart>();
   let stopRequested = false;
+  // One stop may bring the signal several times (Ctrl-C reaches the terminal's whole group, tsx and npm relay
+  // it): repeats within two seconds are that one stop; a later one cuts the stop short.
+  let firstSignalAt = 0;
   const stopSignal = new Promise<void>((resolve) => {
-    const stop = () => {
+    const stop = (signal: NodeJS.Signals) => {
       stopRequested = true;
+      if (firstSignalAt === 0) firstSignalAt = Date.now();
+      else if (Date.now() - firstSignalAt > 2000) {
+        console.error(`sandbox: ${signal} again: exiting without waiting for the parts to stop`);
+        process.exit(1);
+      }
       resolve();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
   const stopAll = async () => {
     for (const part of [...started.values()].reverse()) {

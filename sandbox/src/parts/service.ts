@@ -142,6 +142,8 @@ export const servicePart: SandboxPart = {
       cwd: REPO_ROOT,
       env,
       stdio: ['pipe', log, log],
+      // Its own process group: Ctrl-C in the terminal reaches the sandbox, which stops the service once.
+      detached: true,
     });
     fs.closeSync(log);
     // The sandbox dying without a stop still ends the service: its stdin closes (see service-process.ts).
