@@ -30,6 +30,11 @@ export interface WebhookOptions {
   payload?: 'snapshot' | 'thin';
   /** Event types to send (`*` or `charge.*` wildcards); default all. */
   enabledEvents?: string[];
+  /**
+   * Whose events: on Stripe an account endpoint hears the platform's, a Connect endpoint the connected
+   * accounts' (with `account`). Default `all`: one endpoint hears both.
+   */
+  accounts?: 'all' | 'platform' | 'connected';
   /** Deliver due events in random order. */
   shuffle?: boolean;
   /** Probability (0..1) that a delivered event is delivered a second time. */
@@ -175,6 +180,8 @@ export class WebhookSender {
 
   private enqueue(event: StripeEvent, scope: Scope): void {
     if (!this.options || this.closed || !typeEnabled(this.options.enabledEvents, event.type)) return;
+    const accounts = this.options.accounts ?? 'all';
+    if ((accounts === 'platform' && event.account) || (accounts === 'connected' && !event.account)) return;
     event.pending_webhooks = 1;
     this.queue.add({
       event,

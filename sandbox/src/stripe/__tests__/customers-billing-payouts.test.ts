@@ -64,6 +64,12 @@ describe('customers', () => {
       'customer.updated',
       'customer.deleted',
     ]);
+    const deletedEvent = emulator.events.at(-1)!;
+    expect(deletedEvent.data.object).toMatchObject({
+      id: created.id,
+      deleted: true,
+      email: 'jenny@example.com',
+    });
   });
 
   test('customer list pages with auto-pagination', async () => {

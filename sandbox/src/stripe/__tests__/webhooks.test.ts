@@ -176,6 +176,21 @@ describe('signed delivery', () => {
     expect(receiver.eventTypes()).toEqual(['customer.created']);
   });
 
+  test('a Connect endpoint hears connected accounts only, an account endpoint the platform only', async () => {
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, accounts: 'connected' },
+    }));
+    await stripe.customers.create({ name: 'platform' });
+    await stripe.customers.create({ name: 'connected' }, { stripeAccount: 'acct_1Hook' });
+    await emulator.waitForDeliveries();
+    expect(receiver.received.map((r) => JSON.parse(r.body).account)).toEqual(['acct_1Hook']);
+    emulator.setWebhook({ url: receiver.url, secret: WEBHOOK_SECRET, accounts: 'platform' });
+    await stripe.customers.create({ name: 'platform again' });
+    await stripe.customers.create({ name: 'connected again' }, { stripeAccount: 'acct_1Hook' });
+    await emulator.waitForDeliveries();
+    expect(receiver.received.map((r) => JSON.parse(r.body).account)).toEqual(['acct_1Hook', undefined]);
+  });
+
   test('setWebhook points delivery at an endpoint chosen after start, with enabled events', async () => {
     ({ emulator, stripe } = await emulatorWithClient());
     await stripe.customers.create({ name: 'before any endpoint' });

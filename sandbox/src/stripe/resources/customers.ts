@@ -138,7 +138,8 @@ export function updateCustomer(
 export function deleteCustomer(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const customer = engine.get(ctx, 'customer', id);
   ctx.scope.remove(customer);
-  engine.emit(ctx, 'customer.deleted', customer);
+  // The event carries the customer as it was, marked deleted (recorded events show `deleted: true`).
+  engine.emit(ctx, 'customer.deleted', { ...customer, deleted: true });
   // Retrieving a deleted customer answers `{ id, object, deleted: true }`, as Stripe does.
   ctx.scope.deleted.set(id, 'customer');
   return { id, object: 'customer', deleted: true };
