@@ -186,7 +186,8 @@ describe('emulator-only helpers over HTTP, for scenarios in another process', ()
 
 describe('rate limiting', () => {
   test('beyond the configured rate the API answers 429 rate_limit, and recovers', async () => {
-    emulator = await startStripeEmulator({ rateLimit: { perSecond: 5, burst: 5 } });
+    let now = Date.UTC(2026, 0, 1);
+    emulator = await startStripeEmulator({ rateLimit: { perSecond: 5, burst: 5 }, clock: () => now });
     stripe = emulator.client();
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
@@ -201,7 +202,8 @@ describe('rate limiting', () => {
     expect(limited).toHaveLength(3);
     expect(limited[0]).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
     expect(limited[0]).toMatchObject({ statusCode: 429, code: 'rate_limit' });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await expect(stripe.customers.list()).rejects.toMatchObject({ statusCode: 429 });
+    now += 400; // two requests' worth of tokens
     await expect(stripe.customers.list()).resolves.toMatchObject({ object: 'list' });
   });
 
