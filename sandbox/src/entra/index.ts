@@ -1,4 +1,10 @@
 export { startTokenEndpoint } from './token-endpoint';
-export type { EntraClient, TokenEndpoint, TokenEndpointOptions, TokenEndpointStats } from './token-endpoint';
+export type {
+  EntraClient,
+  ManagedIdentity,
+  TokenEndpoint,
+  TokenEndpointOptions,
+  TokenEndpointStats,
+} from './token-endpoint';
 export { createClientCertificate } from './certificates';
 export type { ClientCertificate } from './certificates';

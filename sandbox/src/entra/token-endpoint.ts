@@ -41,6 +41,18 @@ export interface TokenEndpointOptions {
   tenantId?: string;
   /** Lifetime of issued tokens; Entra's default is about an hour. */
   tokenLifetimeSeconds?: number;
+  /**
+   * Managed identities served App Service style (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`): the first one
+   * without `userAssigned` answers for the system-assigned identity.
+   */
+  managedIdentities?: ManagedIdentity[];
+}
+
+export interface ManagedIdentity {
+  clientId: string;
+  objectId?: string;
+  displayName?: string;
+  userAssigned?: boolean;
 }
 
 export interface TokenEndpointStats {
@@ -62,10 +74,13 @@ export interface TokenEndpoint {
   jwks: { keys: JWK[] };
   /** The CA to trust: set `NODE_EXTRA_CA_CERTS` to it in the process that asks for tokens. */
   caCertPath: string;
+  /** Environment for a process using ManagedIdentityCredential against this endpoint (App Service style). */
+  managedIdentityEnv: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
   stats(): TokenEndpointStats;
   close(): Promise<void>;
 }
 
+const MANAGED_IDENTITY_PATH = '/msi/token';
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 interface EntraErrorSpec {
@@ -136,6 +151,11 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     ]),
   );
   const audience = options.audience?.replace(/\/+$/, '');
+  const managedIdentities = (options.managedIdentities ?? []).map((m) => ({
+    ...m,
+    objectId: m.objectId ?? randomUUID(),
+  }));
+  const identityHeader = randomUUID();
 
   const tls = await createTlsMaterial();
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
@@ -183,6 +203,76 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
 
   const knownTenant = (tenant: string) =>
     tenant === tenantId || tenant === 'common' || tenant === 'organizations';
+
+  async function signAccessToken(subject: {
+    resource: string;
+    clientId: string;
+    objectId: string;
+    displayName?: string;
+    appidacr: '1' | '2';
+  }): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      aud: subject.resource,
+      tid: tenantId,
+      oid: subject.objectId,
+      sub: subject.objectId,
+      appid: subject.clientId,
+      azp: subject.clientId,
+      appidacr: subject.appidacr,
+      app_displayname: subject.displayName ?? subject.clientId,
+      idtyp: 'app',
+      roles: [],
+      uti: randomUUID().replace(/-/g, ''),
+      ver: '1.0',
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setIssuer(`${authorityHost}/${tenantId}/v2.0`)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5 * 60)
+      .setExpirationTime(now + lifetime)
+      .sign(privateKey as KeyLike);
+  }
+
+  /** App Service's managed identity endpoint (api-version 2019-08-01), as MSAL's AppService source calls it. */
+  async function managedIdentityToken(url: URL, headers: IncomingMessage['headers']) {
+    const fail = (status: number, message: string) => ({
+      status,
+      body: { statusCode: status, message, correlationId: randomUUID() },
+    });
+    stats.tokenRequests += 1;
+    const given = headers['x-identity-header'];
+    if (typeof given !== 'string' || !secretMatches(given, identityHeader)) {
+      return fail(401, 'The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.');
+    }
+    const resourceParam = url.searchParams.get('resource');
+    if (!resourceParam) return fail(400, "The 'resource' query parameter is required.");
+    const resource = resourceParam.replace(/\/\.default$/, '').replace(/\/+$/, '');
+    if (audience !== undefined && resource !== audience) {
+      return fail(400, `The resource ${resource} is not known in tenant ${tenantId}.`);
+    }
+    const clientId = url.searchParams.get('client_id');
+    const principalId = url.searchParams.get('principal_id') ?? url.searchParams.get('object_id');
+    const identity = clientId
+      ? managedIdentities.find((m) => m.clientId.toLowerCase() === clientId.toLowerCase())
+      : principalId
+        ? managedIdentities.find((m) => m.objectId.toLowerCase() === principalId.toLowerCase())
+        : managedIdentities.find((m) => !m.userAssigned);
+    if (!identity)
+      return fail(400, 'No managed identity found for the specified client id, object id or resource id.');
+    const accessToken = await signAccessToken({ resource, ...identity, appidacr: '2' });
+    stats.tokensIssued += 1;
+    return {
+      status: 200,
+      body: {
+        access_token: accessToken,
+        expires_on: String(Math.floor(Date.now() / 1000) + lifetime),
+        resource,
+        token_type: 'Bearer',
+        client_id: identity.clientId,
+      },
+    };
+  }
 
   async function token(tenant: string, form: URLSearchParams): Promise<{ status: number; body: unknown }> {
     const fail = (spec: EntraErrorSpec) => ({
@@ -277,27 +367,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
       });
     }
 
-    const now = Math.floor(Date.now() / 1000);
-    const accessToken = await new SignJWT({
-      aud: resource,
-      tid: tenantId,
-      oid: client.objectId,
-      sub: client.objectId,
-      appid: client.clientId,
-      azp: client.clientId,
-      appidacr,
-      app_displayname: client.displayName ?? client.clientId,
-      idtyp: 'app',
-      roles: [],
-      uti: randomUUID().replace(/-/g, ''),
-      ver: '1.0',
-    })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
-      .setIssuer(`${authorityHost}/${tenantId}/v2.0`)
-      .setIssuedAt(now)
-      .setNotBefore(now - 5 * 60)
-      .setExpirationTime(now + lifetime)
-      .sign(privateKey as KeyLike);
+    const accessToken = await signAccessToken({ resource, ...client, appidacr });
     stats.tokensIssued += 1;
     return {
       status: 200,
@@ -329,6 +399,10 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
       }
       if ((rest === 'discovery/v2.0/keys' || rest === 'discovery/keys') && knownTenant(tenant))
         return sendJson(res, 200, jwks);
+    }
+    if (req.method === 'GET' && path === MANAGED_IDENTITY_PATH) {
+      const result = await managedIdentityToken(url, req.headers);
+      return sendJson(res, result.status, result.body);
     }
     if (req.method === 'POST' && rest === 'oauth2/v2.0/token') {
       stats.tokenRequests += 1;
@@ -376,6 +450,10 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     tokenEndpoint: `${authorityHost}/${tenantId}/oauth2/v2.0/token`,
     jwks,
     caCertPath: tls.caCertPath,
+    managedIdentityEnv: {
+      IDENTITY_ENDPOINT: `${authorityHost}${MANAGED_IDENTITY_PATH}`,
+      IDENTITY_HEADER: identityHeader,
+    },
     stats: () => ({ ...stats, requests: [...stats.requests] }),
     close: async () => {
       server.closeAllConnections();

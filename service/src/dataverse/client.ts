@@ -158,10 +158,12 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
       return await tokens!.getToken();
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
+      // Refused or unusable here (permanent) vs. Entra or the identity endpoint not answering (transient).
       const refused =
-        status !== undefined
+        (err as Error).name === 'CredentialUnavailableError' ||
+        (status !== undefined
           ? status >= 400 && status < 500
-          : /AADSTS\d+/.test(String((err as Error).message));
+          : /AADSTS\d+|Authentication failed/.test(String((err as Error).message)));
       throw new DataverseError({
         status: refused ? 401 : 0,
         message: `No access token for Dataverse: ${(err as Error).message}`,

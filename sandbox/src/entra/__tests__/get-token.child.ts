@@ -3,7 +3,12 @@
  * credential that talks to the local endpoint over TLS must live in a process started with it set.
  * Input: JSON in argv[2]. Output: one JSON line with the tokens or the error.
  */
-import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
 
 interface Input {
   tenantId: string;
@@ -13,19 +18,26 @@ interface Input {
   authorityHost: string;
   scope: string;
   times: number;
+  /** Use ManagedIdentityCredential (IDENTITY_ENDPOINT/IDENTITY_HEADER in the environment); '' = system-assigned. */
+  managedIdentityClientId?: string;
 }
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]) as Input;
   const options = { authorityHost: input.authorityHost, disableInstanceDiscovery: true };
-  const credential: TokenCredential = input.certificatePath
-    ? new ClientCertificateCredential(
-        input.tenantId,
-        input.clientId,
-        { certificatePath: input.certificatePath },
-        options,
-      )
-    : new ClientSecretCredential(input.tenantId, input.clientId, input.clientSecret ?? '', options);
+  const credential: TokenCredential =
+    input.managedIdentityClientId !== undefined
+      ? input.managedIdentityClientId
+        ? new ManagedIdentityCredential({ clientId: input.managedIdentityClientId })
+        : new ManagedIdentityCredential()
+      : input.certificatePath
+        ? new ClientCertificateCredential(
+            input.tenantId,
+            input.clientId,
+            { certificatePath: input.certificatePath },
+            options,
+          )
+        : new ClientSecretCredential(input.tenantId, input.clientId, input.clientSecret ?? '', options);
   const tokens: string[] = [];
   try {
     for (let i = 0; i < input.times; i += 1) {

@@ -21,7 +21,11 @@ interface ChildResult {
   error?: { name: string; message: string };
 }
 
-function getTokensInChild(endpoint: TokenEndpoint, input: Record<string, unknown>): Promise<ChildResult> {
+function getTokensInChild(
+  endpoint: TokenEndpoint,
+  input: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Promise<ChildResult> {
   const args = {
     tenantId: endpoint.tenantId,
     authorityHost: endpoint.authorityHost,
@@ -33,7 +37,7 @@ function getTokensInChild(endpoint: TokenEndpoint, input: Record<string, unknown
     execFile(
       process.execPath,
       [tsxCli, join(__dirname, 'get-token.child.ts'), JSON.stringify(args)],
-      { env: { ...process.env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath }, timeout: 60_000 },
+      { env: { ...process.env, ...env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath }, timeout: 60_000 },
       (err, stdout, stderr) => {
         const line = stdout.trim().split('\n').pop();
         if (!line) return reject(new Error(`child failed: ${err?.message ?? ''} ${stderr}`));
@@ -91,6 +95,10 @@ describe('local Entra ID token endpoint', () => {
         },
         { clientId: 'cert-app', certificatePem: cert.certificatePem },
       ],
+      managedIdentities: [
+        { clientId: 'mi-system', objectId: '66666666-7777-4888-9999-000000000000' },
+        { clientId: 'mi-user', userAssigned: true },
+      ],
       audience: DATAVERSE,
     });
   }, 30_000);
@@ -141,6 +149,38 @@ describe('local Entra ID token endpoint', () => {
     });
     expect(payload).toMatchObject({ appid: 'cert-app', appidacr: '2' });
   }, 60_000);
+
+  it('issues ManagedIdentityCredential tokens App Service style, system- and user-assigned', async () => {
+    const system = await getTokensInChild(
+      endpoint,
+      { managedIdentityClientId: '' },
+      endpoint.managedIdentityEnv,
+    );
+    expect(system.error).toBeUndefined();
+    const { payload } = await jwtVerify(system.tokens[0], createLocalJWKSet(endpoint.jwks), {
+      issuer: endpoint.issuer,
+      audience: DATAVERSE,
+    });
+    expect(payload).toMatchObject({ appid: 'mi-system', oid: '66666666-7777-4888-9999-000000000000' });
+
+    const user = await getTokensInChild(
+      endpoint,
+      { managedIdentityClientId: 'mi-user' },
+      endpoint.managedIdentityEnv,
+    );
+    expect(user.error).toBeUndefined();
+    expect(JSON.parse(Buffer.from(user.tokens[0].split('.')[1], 'base64url').toString())).toMatchObject({
+      appid: 'mi-user',
+    });
+
+    const wrongHeader = await getTokensInChild(
+      endpoint,
+      { managedIdentityClientId: '' },
+      { ...endpoint.managedIdentityEnv, IDENTITY_HEADER: 'guessed' },
+    );
+    expect(wrongHeader.tokens).toHaveLength(0);
+    expect(wrongHeader.error?.message).toMatch(/X-IDENTITY-HEADER|401/);
+  }, 90_000);
 
   it('refuses a wrong secret with AADSTS7000215, which the credential reports', async () => {
     const result = await getTokensInChild(endpoint, { clientId: 'secret-app', clientSecret: 'wrong' });

@@ -11,7 +11,7 @@ interface Input {
   tenantId: string;
   clientId: string;
   clientSecret?: string;
-  kind?: 'client-secret' | 'certificate';
+  kind?: 'client-secret' | 'certificate' | 'managed-identity';
   certificatePath?: string;
   authorityHost: string;
   rows: number;

@@ -34,13 +34,15 @@ interface ChildOutput {
 
 const CERT_CLIENT_ID = '4c3b2a19-0817-4e6d-8c5b-4a3928170615';
 const CERT_APP_USER_ID = '1a2b3c4d-5e6f-4071-8293-a4b5c6d7e8f9';
+const MI_CLIENT_ID = '5d4c3b2a-1908-4f7e-8d6c-5b4a39281706';
+const MI_APP_USER_ID = '2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901';
 
 let endpoint: TokenEndpoint;
 let emulator: DataverseEmulator;
 let certDir: string;
 let certificatePath: string;
 
-function runChild(input: Record<string, unknown>): Promise<ChildOutput> {
+function runChild(input: Record<string, unknown>, env: Record<string, string> = {}): Promise<ChildOutput> {
   const args = {
     baseUrl: emulator.url,
     scope: `${RESOURCE}/.default`,
@@ -55,7 +57,7 @@ function runChild(input: Record<string, unknown>): Promise<ChildOutput> {
     execFile(
       process.execPath,
       [tsxCli, join(__dirname, 'entra-flow.child.ts'), JSON.stringify(args)],
-      { env: { ...process.env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath }, timeout: 90_000 },
+      { env: { ...process.env, ...env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath }, timeout: 90_000 },
       (err, stdout, stderr) => {
         const line = stdout.trim().split('\n').pop();
         if (!line) return reject(new Error(`child failed: ${err?.message ?? ''} ${stderr}`));
@@ -80,6 +82,7 @@ beforeAll(async () => {
       },
       { clientId: 'unlicensed-app', clientSecret: 'other-secret' },
     ],
+    managedIdentities: [{ clientId: MI_CLIENT_ID }],
   });
   emulator = await startDataverseEmulator({
     model,
@@ -96,6 +99,11 @@ beforeAll(async () => {
         systemuserid: CERT_APP_USER_ID,
         fullname: 'Stripe Connector (certificate)',
         applicationid: CERT_CLIENT_ID,
+      },
+      {
+        systemuserid: MI_APP_USER_ID,
+        fullname: 'Stripe Connector (managed identity)',
+        applicationid: MI_CLIENT_ID,
       },
     ],
   });
@@ -127,6 +135,23 @@ it('writes with the certificate credential (a signed client assertion) as its ow
   expect(out.written).toBe(20);
   expect(out.read?._createdby_value).toBe(CERT_APP_USER_ID);
   expect(emulator.store.count('stc_payments')).toBe(21);
+}, 90_000);
+
+it('writes with the managed identity credential (system-assigned, App Service style endpoint)', async () => {
+  const out = await runChild(
+    { kind: 'managed-identity', clientId: '', rows: 20 },
+    endpoint.managedIdentityEnv,
+  );
+  expect(out.error).toBeUndefined();
+  expect(out.written).toBe(20);
+  expect(out.read?._createdby_value).toBe(MI_APP_USER_ID);
+
+  const unknown = await runChild(
+    { kind: 'managed-identity', clientId: 'no-such-identity', rows: 1 },
+    endpoint.managedIdentityEnv,
+  );
+  expect(unknown.error).toMatchObject({ status: 401, transient: false });
+  expect(unknown.error!.message).toMatch(/No managed identity found/);
 }, 90_000);
 
 it('reports a wrong client secret as a permanent 401 naming Entra’s AADSTS code, and writes nothing', async () => {
