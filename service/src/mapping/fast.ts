@@ -153,6 +153,31 @@ function applyFilter(filter: number | FastEvaluator, value: unknown, scope: Scop
 
 /** JSONata's path over plain JSON: each step maps over the items, flattening arrays one level. */
 function evaluatePath(steps: CompiledStep[], input: unknown, scope: Scope): unknown {
+  // Most paths walk objects only: then a path is its field chain, and no sequence is built.
+  walk: {
+    const first = steps[0];
+    let value: unknown;
+    if (first.kind === 'name') {
+      if (Array.isArray(input)) break walk;
+      value =
+        input !== null && typeof input === 'object'
+          ? (input as Record<string, unknown>)[first.value]
+          : undefined;
+    } else value = first.value === '' ? input : first.value === '$' ? scope.$$ : scope[first.value];
+    if (first.filters.length) break walk;
+    for (let index = 1; index < steps.length; index++) {
+      if (value === undefined) return undefined;
+      if (Array.isArray(value) || steps[index].filters.length) break walk;
+      value =
+        value !== null && typeof value === 'object'
+          ? (value as Record<string, unknown>)[steps[index].value]
+          : undefined;
+    }
+    // A path ending on an array gives the array itself, as JSONata does; one starting on a variable
+    // holding an array is left to the general walk below.
+    if (Array.isArray(value) && steps.length === 1 && first.kind === 'variable') break walk;
+    return value;
+  }
   let items: unknown[] = Array.isArray(input) && steps[0].kind !== 'variable' ? input : [input];
   for (const [position, step] of steps.entries()) {
     const results: unknown[] = [];
