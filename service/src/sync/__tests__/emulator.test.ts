@@ -205,3 +205,27 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
   expect(emulator.store.count('accounts')).toBe(1);
   expect(emulator.store.count('contacts')).toBe(1);
 });
+
+test('an order found by its number is linked; an invoice GUID that does not exist loses only the link', async () => {
+  const orderId = emulator.store.insert('salesorders', { name: 'Order 9', ordernumber: 'ORD-9' });
+  const missingInvoice = '0f0e0d0c-0b0a-4909-8807-060504030201';
+  const state = succeededPayment({
+    id: 'pi_3Links',
+    amount: 2500,
+    metadata: { order_number: 'ORD-9', d365_invoiceid: missingInvoice },
+  });
+  stripe.put(state.intent);
+  stripe.put(state.charge);
+  stripe.put(state.balanceTransaction);
+
+  await sync.deliver(eventFor('payment_intent.succeeded', state.intent));
+
+  const row = await payment('pi_3Links');
+  expect(row).toMatchObject({ stc_amount: 25, _stc_salesorderid_value: orderId, _stc_invoiceid_value: null });
+  expect(sync.log.entries).toContainEqual(
+    expect.objectContaining({
+      level: 'warn',
+      obj: expect.objectContaining({ links: [`/invoices(${missingInvoice})`] }),
+    }),
+  );
+});
