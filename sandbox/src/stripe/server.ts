@@ -196,15 +196,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     try {
       await next();
     } catch (error) {
-      const apiError =
-        error instanceof StripeApiError
-          ? error
-          : new StripeApiError({
-              status: 500,
-              type: 'api_error',
-              message: 'An unknown error occurred in the emulator.',
-            });
-      if (!(error instanceof StripeApiError)) console.error('stripe emulator: unexpected error', error);
+      const apiError = asStripeError(error);
+      if (apiError.status >= 500) console.error('stripe emulator: unexpected error', error);
       ctx.status = apiError.status;
       ctx.type = 'application/json';
       ctx.body = JSON.stringify(apiError.toJSON(), null, 2);
@@ -383,6 +376,20 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Body-reading failures (too large, aborted) keep their 4xx; anything else is the emulator's own fault. */
+function asStripeError(error: unknown): StripeApiError {
+  if (error instanceof StripeApiError) return error;
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new StripeApiError({ status, type: 'invalid_request_error', message: (error as Error).message });
+  }
+  return new StripeApiError({
+    status: 500,
+    type: 'api_error',
+    message: 'An unknown error occurred in the emulator.',
+  });
 }
 
 function checkParameters(params: Params, accepted: string): void {

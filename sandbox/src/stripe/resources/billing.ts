@@ -1036,14 +1036,9 @@ export function payInvoice(
 ): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
   if (invoice.status === 'draft') finalizeInvoiceNow(engine, ctx, invoice);
-  if (invoice.status === 'paid')
-    throw invalidRequest('Invoice is already paid', undefined, 'invoice_already_paid' as string);
+  if (invoice.status === 'paid') throw invalidRequest('Invoice is already paid.');
   if (invoice.status !== 'open')
-    throw invalidRequest(
-      `You cannot pay an invoice with status ${invoice.status}.`,
-      undefined,
-      'invoice_not_payable' as string,
-    );
+    throw invalidRequest(`You cannot pay an invoice with status ${invoice.status}.`);
   if (optionalBoolean(params, 'paid_out_of_band')) {
     markPaid(engine, ctx, invoice, null);
     return invoice;
@@ -1059,7 +1054,7 @@ export function payInvoice(
     throw invalidRequest(
       'This customer has no attached payment source or default payment method.',
       undefined,
-      'invoice_no_customer_line_items' as string,
+      'resource_missing',
     );
   }
   payInvoiceWith(engine, ctx, invoice, paymentMethod, true);
