@@ -154,6 +154,11 @@ export class StripeEngine {
 
   /** Apply `change` to `object` and return what the changed fields were before (`previous_attributes`). */
   change(object: StripeObject, change: (target: StripeObject) => void): Record<string, unknown> {
+    if (this.muted > 0) {
+      // No event will carry previous_attributes: skip the snapshot (bulk seeding).
+      change(object);
+      return {};
+    }
     const before = cloneJson(object);
     change(object);
     return previousAttributes(before, object);
