@@ -74,6 +74,7 @@ export interface WebhookDispatcherOptions {
 
 const CONTRACTS = 'http://schemas.microsoft.com/xrm/2011/Contracts';
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
+const MAX_DELIVERIES_KEPT = 10_000;
 
 const dateContract = (iso: string) => `/Date(${Date.parse(iso)})/`;
 
@@ -284,6 +285,9 @@ export class WebhookDispatcher {
       delivered: false,
     };
     this.deliveries.push(delivery);
+    // A long sandbox run keeps the most recent deliveries only.
+    if (this.deliveries.length > MAX_DELIVERIES_KEPT)
+      this.deliveries.splice(0, this.deliveries.length - MAX_DELIVERIES_KEPT);
     for (let attempt = 1; attempt <= 2; attempt++) {
       delivery.attempts = attempt;
       try {
