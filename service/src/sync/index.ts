@@ -3,12 +3,14 @@
  * whose `eventTypes` match it; an event no handler takes is acknowledged and recorded, never bounced.
  */
 import type { MappingSet } from '../mapping';
+import { createBillingHandler } from './billing';
 import { createCustomersHandler, DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './customers';
 import { createCustomersOutboundHandler } from './customers-outbound';
 import { createDisputesHandler } from './disputes';
 import { createPaymentsHandler } from './payments';
 import { createRefundRequestsHandler } from './refund-requests';
 import { createRefundsHandler } from './refunds';
+import { createPayoutsHandler } from './payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './shared/mappings';
 import type { EventHandler } from './types';
 
@@ -38,6 +40,8 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     createRefundRequestsHandler({ mappings }),
     createCustomersOutboundHandler(),
+    createBillingHandler(mappings),
+    createPayoutsHandler(mappings),
   ];
 }
 

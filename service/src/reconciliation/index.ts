@@ -1,0 +1,26 @@
+/** Payout reconciliation: balance transactions and a balanced journal entry per payout, and the sweep. */
+export {
+  createPayoutReconciler,
+  JOURNAL_BALANCED,
+  JOURNAL_MISMATCH,
+  PAYOUT_MAPPING,
+  BALANCE_TRANSACTION_MAPPING,
+  type PayoutReconciler,
+  type PayoutReconcilerOptions,
+  type ReconcileRequest,
+  type ReconcileOutcome,
+  type ReconciliationMetrics,
+} from './reconcile';
+export {
+  loadReconciliationConfig,
+  parseReconciliationConfig,
+  reconciliationConfigSchema,
+  ReconciliationConfigError,
+  DEFAULT_GL_ACCOUNTS_FILE,
+  JOURNAL_GROUPS,
+  type JournalGroup,
+  type ReconciliationConfig,
+} from './config';
+export { PayoutJournalBuilder, isPayoutTransaction, type PayoutJournal, type JournalLine } from './journal';
+export { sweepPayouts, startPayoutSweep, type PayoutSweepOptions, type SweepResult } from './sweep';
+export { createReconciliationMetrics } from './metrics';

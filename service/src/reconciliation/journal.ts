@@ -1,0 +1,130 @@
+/**
+ * A payout's journal, built as its balance transactions stream past: sums per group in exact integer
+ * minor units (BigInt), never the transactions themselves, so memory stays flat however many there are.
+ */
+import { minorToMajor } from '../mapping';
+import type { JournalGroup, ReconciliationConfig } from './config';
+
+export interface BalanceTransactionLike {
+  id: string;
+  type: string;
+  reporting_category?: string | null;
+  amount: number;
+  fee: number;
+  net: number;
+  currency: string;
+}
+
+export interface JournalLine {
+  /** `<payout id>:<group>`: the line's alternate key, stable across runs. */
+  key: string;
+  number: number;
+  group: JournalGroup;
+  account: string;
+  description: string;
+  /** Minor units; exactly one of debit and credit is non-zero. */
+  debit: bigint;
+  credit: bigint;
+}
+
+export interface PayoutJournal {
+  payoutId: string;
+  currency: string;
+  /** The payout amount, minor units. */
+  total: bigint;
+  lines: JournalLine[];
+  totalDebit: bigint;
+  totalCredit: bigint;
+  /** totalDebit - totalCredit: zero when the transactions' net sums to the payout. */
+  difference: bigint;
+  balanced: boolean;
+  /** Balance transactions summed (the payout's own is not one of them). */
+  transactions: number;
+}
+
+const LINE_ORDER: JournalGroup[] = ['clearing', 'gross', 'refunds', 'disputes', 'adjustments', 'fees'];
+
+/** True for the payout's own transaction (and its reversal), which the journal's clearing line stands for. */
+export function isPayoutTransaction(transaction: BalanceTransactionLike, payoutId: string): boolean {
+  const source = (transaction as { source?: unknown }).source;
+  const sourceId = typeof source === 'object' && source ? (source as { id?: unknown }).id : source;
+  return (
+    (transaction.type === 'payout' || transaction.reporting_category === 'payout') && sourceId === payoutId
+  );
+}
+
+export class PayoutJournalBuilder {
+  private readonly sums = new Map<JournalGroup, bigint>();
+  private fees = 0n;
+  private count = 0;
+
+  constructor(
+    private readonly config: ReconciliationConfig,
+    readonly payoutId: string,
+    readonly currency: string,
+    /** Minor units. */
+    readonly payoutAmount: number,
+  ) {}
+
+  add(transaction: BalanceTransactionLike): void {
+    if (isPayoutTransaction(transaction, this.payoutId)) return;
+    const category = transaction.reporting_category ?? transaction.type;
+    const group = this.config.categories[category] ?? this.config.otherCategories;
+    this.sums.set(group, (this.sums.get(group) ?? 0n) + BigInt(transaction.amount));
+    this.fees += BigInt(transaction.fee);
+    this.count += 1;
+  }
+
+  build(): PayoutJournal {
+    const amounts = new Map<JournalGroup, { debit: bigint; credit: bigint }>();
+    const side = (group: JournalGroup, debitWhenPositive: boolean, value: bigint) => {
+      if (value === 0n) return;
+      const positive = value > 0n;
+      const magnitude = positive ? value : -value;
+      amounts.set(
+        group,
+        positive === debitWhenPositive ? { debit: magnitude, credit: 0n } : { debit: 0n, credit: magnitude },
+      );
+    };
+    const total = BigInt(this.payoutAmount);
+    side('clearing', true, total);
+    // Fees taken from the transactions, plus fee-category transactions (negative amount = a cost).
+    side('fees', true, this.fees - (this.sums.get('fees') ?? 0n));
+    // Money into the balance is a credit (income); money out of it a debit.
+    for (const [group, sum] of this.sums) if (group !== 'fees') side(group, false, sum);
+    let number = 0;
+    const lines: JournalLine[] = [];
+    for (const group of LINE_ORDER) {
+      const amount = amounts.get(group);
+      if (!amount) continue;
+      number += 1;
+      lines.push({
+        key: `${this.payoutId}:${group}`,
+        number,
+        group,
+        account: this.config.accounts[group].account,
+        description: this.config.accounts[group].description ?? group,
+        ...amount,
+      });
+    }
+    const totalDebit = lines.reduce((sum, line) => sum + line.debit, 0n);
+    const totalCredit = lines.reduce((sum, line) => sum + line.credit, 0n);
+    const difference = totalDebit - totalCredit;
+    return {
+      payoutId: this.payoutId,
+      currency: this.currency,
+      total,
+      lines,
+      totalDebit,
+      totalCredit,
+      difference,
+      balanced: difference === 0n,
+      transactions: this.count,
+    };
+  }
+}
+
+/** Minor units (BigInt) to the exact major-unit number Dataverse takes. */
+export function toMajor(amount: bigint, currency: string): number {
+  return minorToMajor(amount, currency);
+}

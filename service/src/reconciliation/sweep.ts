@@ -1,0 +1,105 @@
+/**
+ * The payout sweep: on an interval, lists recent paid payouts from Stripe and reconciles every one that
+ * has no balanced journal entry (its event was missed, or an earlier run failed or did not balance).
+ */
+import type Stripe from 'stripe';
+import type { DataverseClient } from '../dataverse/types';
+import type { StripeObject } from '../sync/shared/stripe-objects';
+import type { HandlerLogger } from '../sync/types';
+import { JOURNAL_BALANCED, type PayoutReconciler } from './reconcile';
+
+export interface PayoutSweepOptions {
+  reconciler: PayoutReconciler;
+  stripe: Stripe;
+  dataverse: DataverseClient;
+  log: HandlerLogger;
+  /** Connected account to sweep; default the platform. */
+  account?: string | null;
+  /** How far back to look for paid payouts. Default 7 days. */
+  lookbackMs?: number;
+  now?: () => number;
+}
+
+export interface SweepResult {
+  checked: number;
+  reconciled: string[];
+  failed: Array<{ payoutId: string; error: string }>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepResult> {
+  const now = options.now ?? Date.now;
+  const since = Math.floor((now() - (options.lookbackMs ?? 7 * DAY_MS)) / 1000);
+  const account = options.account ?? null;
+  const result: SweepResult = { checked: 0, reconciled: [], failed: [] };
+  const payouts = options.stripe.payouts.list(
+    { status: 'paid', created: { gte: since }, limit: 100 },
+    account ? { stripeAccount: account } : undefined,
+  );
+  for await (const listed of payouts) {
+    const payout = listed as unknown as StripeObject;
+    result.checked += 1;
+    const entry = await options.dataverse.retrieveByKey(
+      'stc_journalentries',
+      { stc_stripepayoutid: payout.id },
+      { select: ['stc_status'] },
+    );
+    if (entry?.stc_status === JOURNAL_BALANCED) continue;
+    try {
+      await options.reconciler.reconcile({
+        stripe: options.stripe,
+        dataverse: options.dataverse,
+        log: options.log,
+        payout,
+        account,
+      });
+      result.reconciled.push(payout.id);
+    } catch (error) {
+      // One payout failing must not stop the sweep; the next sweep tries it again.
+      result.failed.push({ payoutId: payout.id, error: (error as Error).message });
+      options.log.error({ payout: payout.id, err: error }, 'payout sweep could not reconcile a payout');
+    }
+  }
+  return result;
+}
+
+export interface PayoutSweepSchedule {
+  /** Resolves when a sweep that is running has finished. */
+  stop(): Promise<void>;
+}
+
+/** Sweeps every `intervalMs` (a sweep never overlaps the previous one); the timer does not hold the process. */
+export function startPayoutSweep(
+  options: PayoutSweepOptions & { intervalMs: number; onSweep?: (result: SweepResult) => void },
+): PayoutSweepSchedule {
+  if (!(options.intervalMs > 0)) throw new Error('startPayoutSweep: intervalMs must be a positive number');
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(tick, options.intervalMs);
+    timer.unref();
+  };
+  const tick = () => {
+    running = sweepPayouts(options)
+      .then(
+        (result) => options.onSweep?.(result),
+        (error: unknown) =>
+          options.log.error({ err: error }, 'payout sweep failed; next one at the interval'),
+      )
+      .finally(() => {
+        running = undefined;
+        schedule();
+      });
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

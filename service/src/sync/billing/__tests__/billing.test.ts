@@ -1,0 +1,181 @@
+/**
+ * Billing sync through the real Dataverse client against the Dataverse emulator: recorded subscription and
+ * invoice events (API 2020-03-02) and Stripe's current example objects, read back through the Web API.
+ */
+import { model } from '@stc/solution';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { createDataverseClient, type DataverseWebApiClient } from '../../../dataverse';
+import { currentObject, eventFor, recordedEvent, type StripeJson } from '../../../mapping/__tests__/fixtures';
+import { OrderedDelivery, SyncHarness } from '../../__tests__/harness';
+import { StripeStub } from '../../__tests__/stripe-stub';
+
+const option = (set: string, stripeValue: string) =>
+  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
+
+let emulator: DataverseEmulator;
+let stripe: StripeStub;
+let client: DataverseWebApiClient;
+let sync: SyncHarness;
+
+beforeAll(async () => {
+  emulator = await startDataverseEmulator({ model });
+  stripe = new StripeStub();
+  await stripe.start();
+});
+afterAll(async () => {
+  await stripe?.stop();
+  await emulator?.close();
+});
+beforeEach(() => {
+  emulator.store.clear();
+  client = createDataverseClient({ baseUrl: emulator.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+  sync = new SyncHarness(stripe, client);
+});
+
+const subscription = (id: string) => client.retrieveByKey('stc_subscriptions', { stc_stripeid: id });
+const invoice = (id: string) => client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: id });
+
+test('recorded subscription created then deleted: one row, linked to the account, status followed', async () => {
+  const created = recordedEvent('subscription_created');
+  const sub = created.data.object as StripeJson;
+  const accountId = emulator.store.insert('accounts', { name: 'Acme', stc_stripecustomerid: sub.customer });
+
+  expect(await sync.deliver(created)).toBe('billing');
+  expect(await subscription(sub.id)).toMatchObject({
+    stc_stripeid: sub.id,
+    stc_status: option('stc_subscriptionstatus', 'active'),
+    stc_currency: 'usd',
+    stc_amount: 0,
+    stc_interval: option('stc_billinginterval', 'month'),
+    stc_intervalcount: 1,
+    stc_stripecustomerid: sub.customer,
+    stc_latestinvoiceid: sub.latest_invoice,
+    stc_cancelatperiodend: false,
+    stc_livemode: false,
+    stc_lasteventid: created.id,
+    _stc_customerid_value: accountId,
+  });
+  expect(new Date(String((await subscription(sub.id))!.stc_currentperiodend)).getTime()).toBe(
+    sub.current_period_end * 1000,
+  );
+
+  const deleted = recordedEvent('subscription_deleted');
+  expect((deleted.data.object as StripeJson).id).toBe(sub.id);
+  await sync.deliver(deleted);
+  const row = await subscription(sub.id);
+  expect(row).toMatchObject({
+    stc_status: option('stc_subscriptionstatus', 'canceled'),
+    stc_lasteventid: deleted.id,
+    _stc_customerid_value: accountId,
+  });
+  expect(row!.stc_endedat).not.toBeNull();
+  expect(emulator.store.count('stc_subscriptions')).toBe(1);
+});
+
+test('recorded invoice paid then voided: linked to its contact and its subscription row', async () => {
+  const paid = recordedEvent('invoice_paid');
+  const inv = paid.data.object as StripeJson;
+  const contactId = emulator.store.insert('contacts', {
+    lastname: 'Doe',
+    stc_stripecustomerid: inv.customer,
+  });
+  // The subscription's row exists (its event came first): the invoice binds to it by key.
+  const sub = { ...(recordedEvent('subscription_created').data.object as StripeJson), id: inv.subscription };
+  sub.customer = inv.customer;
+  await sync.deliver(eventFor('customer.subscription.created', sub, { id: 'evt_sub', created: 1639966000 }));
+  const subRow = await subscription(inv.subscription);
+
+  await sync.deliver(paid);
+  expect(await invoice(inv.id)).toMatchObject({
+    stc_number: '60229DE7-0007',
+    stc_status: option('stc_stripeinvoicestatus', 'paid'),
+    stc_amountdue: 0,
+    stc_total: 0,
+    stc_billingreason: 'subscription_cycle',
+    stc_hostedinvoiceurl: inv.hosted_invoice_url,
+    _stc_customerid_value: contactId,
+    _stc_subscriptionid_value: subRow!.stc_subscriptionid,
+    stc_lasteventid: paid.id,
+  });
+
+  const voided = recordedEvent('invoice_voided');
+  expect((voided.data.object as StripeJson).id).toBe(inv.id);
+  await sync.deliver(voided);
+  expect(await invoice(inv.id)).toMatchObject({ stc_status: option('stc_stripeinvoicestatus', 'void') });
+  expect(emulator.store.count('stc_stripeinvoices')).toBe(1);
+});
+
+test.each([
+  ['usd', 123456, 1234.56],
+  ['jpy', 123456, 123456],
+  ['kwd', 123456, 123.456],
+])('current API invoice in %s: amounts exact by the currency exponent', async (currency, minor, major) => {
+  const object = currentObject('invoice');
+  Object.assign(object, {
+    currency,
+    amount_due: minor,
+    amount_paid: 0,
+    amount_remaining: minor,
+    subtotal: minor,
+    total: minor,
+    status: 'open',
+    number: 'INV-0042',
+    parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_missing' } },
+  });
+  await sync.deliver(eventFor('invoice.finalized', object, { id: 'evt_fin' }));
+  // No subscription row yet: the invoice is written without that link, never lost.
+  expect(await invoice(object.id)).toMatchObject({
+    stc_currency: currency,
+    stc_amountdue: major,
+    stc_amountremaining: major,
+    stc_total: major,
+    stc_amountpaid: 0,
+    stc_status: option('stc_stripeinvoicestatus', 'open'),
+    _stc_subscriptionid_value: null,
+  });
+});
+
+test('current API subscription: amount per period from the items, period from the item', async () => {
+  const object = currentObject('subscription');
+  object.currency = 'kwd';
+  object.status = 'past_due';
+  object.items.data[0].price.unit_amount = 12345;
+  object.items.data[0].quantity = 3;
+  object.items.data[0].current_period_end = 1767225600;
+  delete object.current_period_end;
+  await sync.deliver(eventFor('customer.subscription.updated', object, { id: 'evt_su' }));
+  const row = await subscription(object.id);
+  expect(row).toMatchObject({
+    stc_amount: 37.035,
+    stc_currency: 'kwd',
+    stc_status: option('stc_subscriptionstatus', 'past_due'),
+    _stc_customerid_value: null,
+  });
+  expect(row!.stc_currentperiodend).toBe('2026-01-01T00:00:00Z');
+});
+
+test('an older invoice event arriving after a newer one does not overwrite it', async () => {
+  const ordered = await OrderedDelivery.open(sync);
+  try {
+    const object = currentObject('invoice');
+    const newer = eventFor(
+      'invoice.paid',
+      { ...object, status: 'paid', amount_paid: 1000 },
+      { id: 'evt_b', created: 1700000200 },
+    );
+    const older = eventFor(
+      'invoice.finalized',
+      { ...object, status: 'open' },
+      { id: 'evt_a', created: 1700000100 },
+    );
+    expect(await ordered.deliver(newer)).toBe('applied');
+    expect(await ordered.deliver(older)).toBe('superseded');
+    expect(await invoice(object.id)).toMatchObject({
+      stc_status: option('stc_stripeinvoicestatus', 'paid'),
+      stc_amountpaid: 10,
+      stc_lasteventid: 'evt_b',
+    });
+  } finally {
+    await ordered.close();
+  }
+});

@@ -1,0 +1,55 @@
+/**
+ * Billing: `customer.subscription.*` → one stc_subscription row per subscription, and `invoice.*` → one
+ * stc_stripeinvoice row per invoice, each linked to the account or contact of its Stripe customer; an
+ * invoice is also linked to its subscription's row. The event's own copy of the object is mapped: the
+ * pipeline's ordering stamp keeps an older event from overwriting a newer one.
+ */
+import type { MappingSet } from '../../mapping';
+import { eventEnvelope, mapIfApplies, type StripeObject } from '../shared/stripe-objects';
+import { writeMappedRow } from '../shared/write';
+import type { EventHandler } from '../types';
+
+/** Mapping names in the mapping files (subscriptions.yaml, invoices.yaml). */
+export const SUBSCRIPTION_MAPPING = 'subscription';
+export const INVOICE_MAPPING = 'invoice';
+
+const MAPPING_BY_OBJECT: Record<string, string> = {
+  subscription: SUBSCRIPTION_MAPPING,
+  invoice: INVOICE_MAPPING,
+};
+
+export const BILLING_EVENT_TYPES = [
+  'customer.subscription.*',
+  'invoice.created',
+  'invoice.finalized',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'invoice.payment_succeeded',
+  'invoice.voided',
+  'invoice.marked_uncollectible',
+  'invoice.updated',
+];
+
+export function createBillingHandler(mappings: () => MappingSet): EventHandler {
+  return {
+    resource: 'billing',
+    eventTypes: BILLING_EVENT_TYPES,
+    async handle(event, context) {
+      const object = event.data.object as unknown as StripeObject;
+      const name = MAPPING_BY_OBJECT[object.object];
+      if (!name) {
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: object.object },
+          'billing handler got an object it does not map',
+        );
+        return;
+      }
+      const mapped = await mapIfApplies(mappings().get(name), object, eventEnvelope(event));
+      if (!mapped) {
+        context.log.info({ eventId: event.id, id: object.id }, 'no billing mapping applies; nothing written');
+        return;
+      }
+      await writeMappedRow(context.dataverse, context.log, mapped);
+    },
+  };
+}
