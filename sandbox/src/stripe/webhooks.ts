@@ -172,6 +172,13 @@ export class WebhookSender {
     }
     this.options = options;
     this.random = options?.seed !== undefined ? seededRandom(options.seed) : Math.random;
+    if (!options) {
+      // The endpoint is gone: what was waiting for it will never be sent (the events stay undelivered).
+      for (const delivery of this.queue) if (!this.inFlight.has(delivery)) this.queue.delete(delivery);
+      for (const wake of [...this.waiters]) wake();
+    } else if (options.autoDeliver !== false && this.queue.size > 0) {
+      this.kick();
+    }
   }
 
   get endpoint(): WebhookOptions | null {

@@ -191,6 +191,19 @@ describe('signed delivery', () => {
     expect(receiver.received.map((r) => JSON.parse(r.body).account)).toEqual(['acct_1Hook', undefined]);
   });
 
+  test('removing the endpoint drops what was waiting for it; those events stay undelivered', async () => {
+    receiver.respond = () => 500;
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, retry: { initialDelayMs: 60_000 } },
+    }));
+    await stripe.customers.create({});
+    await waitFor(() => emulator.deliveries.length === 1);
+    emulator.setWebhook(null);
+    await emulator.waitForDeliveries(1000);
+    expect(await emulator.deliverPending()).toEqual({ attempted: 0, delivered: 0, failed: 0 });
+    expect((await stripe.events.list({ delivery_success: false })).data).toHaveLength(1);
+  });
+
   test('setWebhook points delivery at an endpoint chosen after start, with enabled events', async () => {
     ({ emulator, stripe } = await emulatorWithClient());
     await stripe.customers.create({ name: 'before any endpoint' });
