@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
 import { testEngines, type TestDatabase } from '../testing/engines';
-import { spawnService, type ServiceChild } from '../testing/service-child';
+import type { ChildProcess } from 'node:child_process';
+import { spawnService } from '../testing/service-child';
 import { eventPayload, signatureHeader } from '../testing/stripe-events';
 import { waitFor } from '../testing/wait';
 
@@ -23,7 +24,7 @@ async function postEvent(url: string, payload: string): Promise<number> {
   return res.status;
 }
 
-jest.setTimeout(90_000);
+jest.setTimeout(240_000);
 
 for (const engine of testEngines) {
   const suite = engine.skipReason ? describe.skip : describe;
@@ -31,7 +32,7 @@ for (const engine of testEngines) {
     let db: TestDatabase;
     let emulator: DataverseEmulator;
     let sink: http.Server;
-    const children: ServiceChild[] = [];
+    const children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
 
     const env = (extra: Record<string, string> = {}) => ({
       ...db.env,
@@ -49,11 +50,8 @@ for (const engine of testEngines) {
       RETRY_BASE_MS: '50',
       ...extra,
     });
-    const start = async (extra: Record<string, string> = {}) => {
-      const child = await spawnService(env(extra));
-      children.push(child);
-      return child;
-    };
+    const start = (extra: Record<string, string> = {}) =>
+      spawnService(env(extra), (process, exited) => children.push({ process, exited }));
     const writes = () => {
       const deliveries = emulator.webhookDeliveries();
       return {

@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): Koa {
       }
       ctx.status = 500;
       ctx.body = { error: { code: 'internal_error', message: 'Internal error; see the service log' } };
-      logger.error({ err: error, path: ctx.path, method: ctx.method }, 'request failed');
+      logger.error({ err: error, path: ctx.path, method: ctx.method, eventId: ctx.state.eventId }, 'request failed');
     }
   });
 
@@ -120,6 +120,7 @@ export function createApp(deps: AppDeps): Koa {
       throw error;
     }
     stripeCounters.verified.inc();
+    ctx.state.eventId = record.eventId;
     const queued = handlerRouter.route(record.type) !== null;
     // Stored (committed) before the 2xx: an acknowledged event is never lost.
     const inserted = await store.insertEvent({
@@ -162,6 +163,7 @@ export function createApp(deps: AppDeps): Koa {
       throw error;
     }
     dataverseCounters.verified.inc();
+    ctx.state.eventId = record.eventId;
     const queued = handlerRouter.route(record.type) !== null;
     const inserted = await store.insertEvent({
       ...record,

@@ -13,7 +13,12 @@ export interface ServiceChild {
 
 const ENTRY = path.join(__dirname, 'service-process.ts');
 
-export async function spawnService(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceChild> {
+/** `onSpawn` gets the child at once, so a caller can always kill it, even when it never comes up. */
+export async function spawnService(
+  env: Record<string, string>,
+  onSpawn?: (child: ChildProcess, exited: Promise<unknown>) => void,
+  timeoutMs = 90_000,
+): Promise<ServiceChild> {
   const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), ENTRY], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,14 +27,14 @@ export async function spawnService(env: Record<string, string>, timeoutMs = 30_0
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  onSpawn?.(child, exited);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new Error(`service did not start within ${timeoutMs} ms:\n${stderr}\n${lines.join('\n')}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within ${timeoutMs} ms:\n${stderr}\n${lines.join('\n')}`));
+    }, timeoutMs);
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       try {

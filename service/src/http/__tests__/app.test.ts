@@ -250,7 +250,8 @@ for (const engine of testEngines) {
         const res = await postStripe(payload, signatureHeader(payload, SECRET));
         expect(res.status).toBe(500);
         expect(res.body.error.code).toBe('internal_error');
-        expect(lines.join('')).toContain('disk I/O error');
+        const line = JSON.parse(lines.find((l) => l.includes('disk I/O error'))!);
+        expect(line).toMatchObject({ level: 'error', msg: 'request failed', eventId: JSON.parse(payload).id });
       });
 
       test('no secret or signature reaches the log', async () => {

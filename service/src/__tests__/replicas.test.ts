@@ -1,0 +1,129 @@
+/**
+ * Two service processes on one PostgreSQL database (as two replicas behind a load balancer): webhooks go to
+ * either, both work the shared inbox, no event is processed twice, each applied event is written once.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { postgresEngine, type TestDatabase } from '../testing/engines';
+import type { ChildProcess } from 'node:child_process';
+import { spawnService } from '../testing/service-child';
+import { eventPayload, signatureHeader } from '../testing/stripe-events';
+import { waitFor } from '../testing/wait';
+
+const SECRET = 'whsec_replica_test_0123456789';
+const CHARGES = 20;
+
+jest.setTimeout(240_000);
+
+const suite = postgresEngine.skipReason ? describe.skip : describe;
+suite(
+  `two service processes on one PostgreSQL database${postgresEngine.skipReason ? ` (${postgresEngine.skipReason})` : ''}`,
+  () => {
+    let db: TestDatabase;
+    let emulator: DataverseEmulator;
+    let sink: http.Server;
+    const children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
+
+    beforeAll(async () => {
+      db = await postgresEngine.open();
+      emulator = await startDataverseEmulator({});
+      sink = http.createServer((_req, res) => res.end());
+      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+      const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
+      emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
+      emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
+    });
+    afterAll(async () => {
+      for (const child of children) {
+        if (child.process.exitCode === null && child.process.signalCode === null)
+          child.process.kill('SIGKILL');
+        await child.exited;
+      }
+      await emulator.close();
+      await new Promise((r) => sink.close(r));
+      await db.destroy();
+    });
+
+    test('the work is shared and nothing is processed twice', async () => {
+      const env = {
+        ...db.env,
+        STRIPE_API_KEY: 'sk_test_replicas',
+        STRIPE_WEBHOOK_SECRET: SECRET,
+        DATAVERSE_URL: emulator.url,
+        DATAVERSE_AUTH: 'none',
+        DATAVERSE_WEBHOOK_KEY: 'replica-test-dataverse-key',
+        ADMIN_API_KEY: 'replica-test-admin-key-0123',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        WORKER_POLL_MS: '20',
+        WORKER_CONCURRENCY: '4',
+        // Each handler run takes a moment, so that both processes have claims in flight at once.
+        STC_TEST_HANDLER_DELAY_MS: '20',
+      };
+      const track = (process: ChildProcess, exited: Promise<unknown>) => children.push({ process, exited });
+      // One after the other: two compilations at once on a busy machine only slow both.
+      const replicas = [await spawnService(env, track), await spawnService(env, track)];
+
+      const sent: string[] = [];
+      for (let i = 0; i < CHARGES * 2; i++) {
+        const base = eventPayload('charge_succeeded').event;
+        const { event, payload } = eventPayload('charge_succeeded', {
+          created: 1_700_000_000 + i,
+          data: { object: { ...base.data.object, id: `ch_replica_${i % CHARGES}` } },
+        });
+        sent.push(event.id);
+        const res = await fetch(`${replicas[i % 2].url}/webhooks/stripe`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'stripe-signature': signatureHeader(payload, SECRET),
+          },
+          body: payload,
+        });
+        expect(res.status).toBe(200);
+      }
+      await waitFor(
+        async () => {
+          const depth = await db.store.queueDepth();
+          return depth.pending + depth.processing === 0;
+        },
+        'the replicas to drain the inbox',
+        60_000,
+        50,
+      );
+      await emulator.webhooksIdle();
+
+      const client = new Client({
+        connectionString: db.env.DATABASE_URL,
+        options: `-c search_path=${db.env.DATABASE_SCHEMA}`,
+      });
+      await client.connect();
+      try {
+        const perEvent = await client.query(
+          `SELECT i.event_id, i.status, count(a.id)::int AS attempts FROM inbox i JOIN attempts a ON a.inbox_id = i.id GROUP BY i.event_id, i.status`,
+        );
+        expect(perEvent.rows).toHaveLength(sent.length);
+        expect(perEvent.rows.filter((r) => r.attempts !== 1)).toEqual([]);
+        const workers = await client.query(`SELECT DISTINCT split_part(worker, ':', 2) AS pid FROM attempts`);
+        expect(workers.rows.map((r) => Number(r.pid)).sort()).toEqual(
+          replicas.map((r) => r.process.pid).sort(),
+        );
+        const applied = perEvent.rows.filter((r) => r.status === 'applied').length;
+        expect(perEvent.rows.every((r) => r.status === 'applied' || r.status === 'superseded')).toBe(true);
+        const deliveries = emulator.webhookDeliveries();
+        expect(deliveries.filter((d) => d.message === 'Create')).toHaveLength(CHARGES);
+        expect(deliveries.length).toBe(applied);
+        for (const row of emulator.store.rows('stc_payments')) {
+          // The newest event of each charge (created last) is the one the row carries.
+          const index = Number(String(row.stc_stripeid).split('_').pop());
+          expect(row.stc_lasteventid).toBe(sent[index + CHARGES]);
+        }
+      } finally {
+        await client.end();
+      }
+    });
+  },
+);
