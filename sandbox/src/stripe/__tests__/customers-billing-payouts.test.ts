@@ -374,3 +374,51 @@ describe('bulk seeding for load tests', () => {
     expect((await stripe.paymentIntents.retrieve(ids[0])).status).toBe('succeeded');
   });
 });
+
+describe('refused updates change nothing', () => {
+  test('a subscription update naming an unknown item leaves the subscription as it was', async () => {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const product = await stripe.products.create({ name: 'Seat' });
+    const price = await stripe.prices.create({
+      product: product.id,
+      unit_amount: 500,
+      currency: 'usd',
+      recurring: { interval: 'month' },
+    });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
+    await expect(
+      stripe.subscriptions.update(subscription.id, {
+        metadata: { plan: 'x' },
+        items: [{ id: 'si_unknown', quantity: 3 }],
+      }),
+    ).rejects.toMatchObject({ statusCode: 400, param: 'items' });
+    expect((await stripe.subscriptions.retrieve(subscription.id)).metadata).toEqual({});
+    const updated = await stripe.subscriptions.update(subscription.id, {
+      items: [{ id: subscription.items.data[0].id, quantity: 3 }],
+    });
+    expect(updated.items.data[0].quantity).toBe(3);
+    expect(emulator.events.at(-1)!.data.previous_attributes).toMatchObject({ items: expect.anything() });
+  });
+
+  test('customer search pages with next_page', async () => {
+    for (let i = 0; i < 5; i++) await stripe.customers.create({ email: `page${i}@example.com` });
+    const first = await stripe.customers.search({ query: "email~'page'", limit: 2 });
+    expect(first.data).toHaveLength(2);
+    expect(first.has_more).toBe(true);
+    const all: string[] = [];
+    for await (const c of stripe.customers.search({ query: "email~'page'", limit: 2 })) all.push(c.email!);
+    expect(all).toEqual([
+      'page4@example.com',
+      'page3@example.com',
+      'page2@example.com',
+      'page1@example.com',
+      'page0@example.com',
+    ]);
+  });
+});

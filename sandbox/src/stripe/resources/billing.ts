@@ -440,6 +440,13 @@ export function updateSubscription(
     );
   }
   const items = params.items !== undefined ? readItems(engine, ctx, params) : [];
+  // Validate before changing anything: a refused update leaves the subscription as it was.
+  for (const item of items) {
+    if (item.id && !subscription.items.data.some((i: StripeObject) => i.id === item.id)) {
+      throw invalidRequest(`Invalid subscription_item: ${item.id}`, 'items');
+    }
+  }
+  const metadata = mergeMetadata(subscription.metadata, params);
   const defaultPaymentMethodParam = nullableString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
     ? resolvePaymentMethod(engine, ctx, defaultPaymentMethodParam, 'default_payment_method').id
@@ -448,7 +455,7 @@ export function updateSubscription(
     ctx,
     subscription,
     (s) => {
-      s.metadata = mergeMetadata(s.metadata, params);
+      s.metadata = metadata;
       const description = nullableString(params, 'description');
       if (description !== undefined) s.description = description;
       const cancelAtPeriodEnd = optionalBoolean(params, 'cancel_at_period_end');
@@ -465,7 +472,6 @@ export function updateSubscription(
       if (defaultPaymentMethod !== undefined) s.default_payment_method = defaultPaymentMethod;
       for (const item of items) {
         const existing = item.id ? s.items.data.find((i: StripeObject) => i.id === item.id) : undefined;
-        if (item.id && !existing) throw invalidRequest(`Invalid subscription_item: ${item.id}`, 'items');
         if (item.deleted) {
           s.items.data = s.items.data.filter((i: StripeObject) => i.id !== item.id);
         } else if (existing) {
@@ -991,21 +997,22 @@ export function updateInvoice(
   params: Params,
 ): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
+  // Validate everything before changing anything: a refused update leaves the invoice as it was.
+  const description = nullableString(params, 'description');
+  if (description !== undefined && invoice.status !== 'draft') {
+    throw invalidRequest(
+      'You can only update the description of a draft invoice.',
+      'description',
+      'invoice_not_editable',
+    );
+  }
+  const metadata = mergeMetadata(invoice.metadata, params);
   engine.update(
     ctx,
     invoice,
     (i) => {
-      i.metadata = mergeMetadata(i.metadata, params);
-      const description = nullableString(params, 'description');
-      if (description !== undefined) {
-        if (i.status !== 'draft')
-          throw invalidRequest(
-            'You can only update the description of a draft invoice.',
-            'description',
-            'invoice_not_editable',
-          );
-        i.description = description;
-      }
+      i.metadata = metadata;
+      if (description !== undefined) i.description = description;
       const autoAdvance = optionalBoolean(params, 'auto_advance');
       if (autoAdvance !== undefined) i.auto_advance = autoAdvance;
     },
