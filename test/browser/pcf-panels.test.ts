@@ -27,6 +27,32 @@ if (missing.length > 0 && process.env.STC_REQUIRE_BROWSER === '1')
 const describeBrowser = missing.length > 0 ? describe.skip : describe;
 if (missing.length > 0) console.warn(`Skipping browser tests: ${missing.join('; ')}`);
 
+const AXE = require.resolve('axe-core/axe.min.js');
+
+interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+/** axe-core's serious and critical findings on the page (or under a selector): what blocks a screen-reader or keyboard user. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(context: unknown, options: unknown): Promise<{ violations: unknown[] }> };
+      }
+    ).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations as AxeViolation[];
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 const SALES_USER = {
   systemuserid: '7d5c3e2a-9b8f-4e1d-a0c2-b3d4e5f60718',
   fullname: 'Sam Sales',
@@ -164,9 +190,7 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     expect(await page.getByTestId('payment-pi_3BrowserA').textContent()).toContain('USD\u00a0250.00');
     expect(await page.getByTestId('payment-pi_3BrowserC').textContent()).toContain('Disputed');
     expect(
-      await rowB
-        .getByRole('link', { name: 'Open payment pi_3BrowserB in the Stripe Dashboard' })
-        .getAttribute('href'),
+      await rowB.getByRole('link', { name: 'Open in Stripe: payment pi_3BrowserB' }).getAttribute('href'),
     ).toBe('https://dashboard.stripe.com/test/payments/pi_3BrowserB');
 
     // The platform calls updateView again and again; the payments are read once.
@@ -214,6 +238,38 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel-refund-pending.png'), fullPage: true });
   }, 60_000);
 
+  it('is usable from the keyboard and has no serious accessibility problem, dialog included', async () => {
+    await page.goto(
+      harness.pageUrl({ control: 'PaymentPanel', entityTypeName: 'salesorder', entityId: orderId }),
+    );
+    await page.getByTestId('payment-pi_3BrowserB').waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    // Tab order: the first row's dashboard link, then its Refund button; Enter opens the dialog on the amount.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      'Open in Stripe: payment pi_3BrowserB',
+    );
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      'Refund payment pi_3BrowserB',
+    );
+    const before = dataverse.store.count('stc_refundrequests');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Amount (USD)').waitFor();
+    // The Enter that opened the dialog must not also submit it: focus lands on the amount, nothing is created.
+    await page.waitForFunction(() => document.activeElement?.closest('[role="dialog"]') != null, undefined, {
+      timeout: 5000,
+    });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('inputmode'))).toBe('decimal');
+    expect(dataverse.store.count('stc_refundrequests')).toBe(before);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached', timeout: 5000 });
+    expect(dataverse.store.count('stc_refundrequests')).toBe(before);
+  }, 30_000);
+
   it('shows the payments as cards at the mobile width', async () => {
     await page.setViewportSize({ width: 420, height: 900 });
     await page.goto(
@@ -245,6 +301,7 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     expect(await page.getByTestId('subscription-sub_Browser2').count()).toBe(0);
     expect(harness.requests().filter((r) => r.method === 'GET')).toHaveLength(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'customer-panel.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
   }, 30_000);
 
   it('links an unlinked contact to a Stripe customer by writing stc_stripecustomerid', async () => {

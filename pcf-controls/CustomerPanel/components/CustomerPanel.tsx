@@ -140,7 +140,11 @@ function PaymentItems({
               href={dashboardUrl('payments', payment.stripeId, payment.livemode, payment.stripeAccount)}
               target="_blank"
               rel="noopener noreferrer"
-              aria-label={t('Customer_OpenPaymentAria', payment.stripeId)}
+              aria-label={t(
+                'Customer_OpenPaymentAria',
+                payment.stripeId,
+                formatMoney(payment.amount, payment.currency),
+              )}
             >
               {formatMoney(payment.amount, payment.currency)}
             </Link>{' '}

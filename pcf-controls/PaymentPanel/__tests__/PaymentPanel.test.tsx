@@ -102,9 +102,7 @@ describe('PaymentPanel states', () => {
     expect(within(testRow).getByText('Test mode')).toBeTruthy();
     expect(within(testRow).getByText('Succeeded')).toBeTruthy();
     expect(
-      within(testRow)
-        .getByRole('link', { name: 'Open payment pi_test1 in the Stripe Dashboard' })
-        .getAttribute('href'),
+      within(testRow).getByRole('link', { name: 'Open in Stripe: payment pi_test1' }).getAttribute('href'),
     ).toBe('https://dashboard.stripe.com/test/payments/pi_test1');
 
     const liveRow = screen.getByTestId('payment-pi_live1');
