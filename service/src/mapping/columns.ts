@@ -73,7 +73,8 @@ export function toColumnValue(
   options: CoerceOptions = {},
 ): unknown {
   if (value === null) return null;
-  const shown = JSON.stringify(value);
+  // Only for messages: JSON.stringify of every value would cost more than the conversion itself.
+  const shown = { toString: () => JSON.stringify(value) };
   switch (column.type) {
     case 'string':
     case 'memo': {

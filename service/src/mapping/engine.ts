@@ -550,6 +550,15 @@ export async function mappingApplies(
   return Boolean(await value(mapping, when, object, await scopeFor(mapping, object, event)));
 }
 
+function locationOf(mapping: CompiledMapping, column: string): MappingErrorLocation {
+  return { file: mapping.file, mapping: mapping.name, column };
+}
+
+function unitValue(mapping: CompiledMapping, unit: Unit, object: unknown, scope: Scope): unknown {
+  const result = run(mapping, unit, object, scope);
+  return isPromise(result) ? result.then(plain) : plain(result);
+}
+
 /**
  * Maps one Stripe object to one Dataverse row. Columns whose expression gives nothing (a field an older
  * API version lacks) are left out, so an upsert leaves them as they are; `null` clears a column.
@@ -561,35 +570,25 @@ export async function applyMapping(
 ): Promise<MappedRow> {
   const pendingScope = scopeFor(mapping, object, event);
   const scope = isPromise(pendingScope) ? await pendingScope : pendingScope;
-  const at = (column: string): MappingErrorLocation => ({
-    file: mapping.file,
-    mapping: mapping.name,
-    column,
-  });
   const objectId = describeObject(object);
-  // Awaits only when an expression fell back to JSONata.
-  const valueOf = (unit: Unit): unknown | Promise<unknown> => {
-    const result = run(mapping, unit, object, scope);
-    return isPromise(result) ? result.then(plain) : plain(result);
-  };
 
   const key: KeyValues = {};
   const row: Row = {};
   for (const { column: columnName, unit } of mapping.compiled.keys) {
-    const pending = valueOf(unit);
+    const pending = unitValue(mapping, unit, object, scope);
     const value = isPromise(pending) ? await pending : pending;
     if (isMissing(value)) {
       throw new MappingError(
         'mapping_required_missing',
         `the key has no value for ${objectId}`,
-        at(columnName),
+        locationOf(mapping, columnName),
       );
     }
     if (typeof value !== 'string' && typeof value !== 'number') {
       throw new MappingError(
         'mapping_failed',
         `key value ${JSON.stringify(value)} is not text or a number`,
-        at(columnName),
+        locationOf(mapping, columnName),
       );
     }
     key[columnName] = value;
@@ -599,7 +598,7 @@ export async function applyMapping(
   for (const column of mapping.compiled.columns) {
     let value: unknown = column.constant;
     if (value === undefined && column.unit) {
-      const pending = valueOf(column.unit);
+      const pending = unitValue(mapping, column.unit, object, scope);
       value = isPromise(pending) ? await pending : pending;
     }
     let useFallback = false;
@@ -614,7 +613,7 @@ export async function applyMapping(
       throw new MappingError(
         'mapping_required_missing',
         `required value is missing for ${objectId}`,
-        at(column.name),
+        locationOf(mapping, column.name),
       );
     }
     if (value === undefined) continue;
@@ -633,7 +632,11 @@ export async function applyMapping(
         row[column.name] = column.fallback;
         continue;
       }
-      throw new MappingError('mapping_failed', `${error.message} (for ${objectId})`, at(column.name));
+      throw new MappingError(
+        'mapping_failed',
+        `${error.message} (for ${objectId})`,
+        locationOf(mapping, column.name),
+      );
     }
   }
 
@@ -648,9 +651,9 @@ export async function applyMapping(
 
   const links: PendingLink[] = [];
   for (const link of mapping.compiled.links) {
-    const pendingId = link.id ? valueOf(link.id) : undefined;
+    const pendingId = link.id ? unitValue(mapping, link.id, object, scope) : undefined;
     const id = isPromise(pendingId) ? await pendingId : pendingId;
-    const pendingValue = link.value ? valueOf(link.value) : undefined;
+    const pendingValue = link.value ? unitValue(mapping, link.value, object, scope) : undefined;
     const matchValue = isPromise(pendingValue) ? await pendingValue : pendingValue;
     const pending: PendingLink = { column: link.column, targets: link.targets };
     if (!isMissing(id)) {
@@ -658,7 +661,7 @@ export async function applyMapping(
         throw new MappingError(
           'mapping_failed',
           `link id ${JSON.stringify(id)} is not a GUID (for ${objectId})`,
-          at(link.column),
+          locationOf(mapping, link.column),
         );
       }
       pending.id = id;

@@ -18,7 +18,7 @@ test('check lists the default mappings as valid', async () => {
   expect(result.out).toMatch(
     /^payment_intent\tpayment_intent → stc_payment\tversion 1\t.*payments\.yaml\tsha256 [0-9a-f]{12}$/m,
   );
-  expect(result.out).toMatch(/8 mappings in 4 files: valid against the table model/);
+  expect(result.out).toMatch(/\d+ mappings in \d+ files: valid against the table model/);
 });
 
 test('dry-run prints the rows for a recorded event', async () => {
