@@ -237,3 +237,29 @@ test('none mode without the scenario: no token endpoint, no scenario, a payment 
 
   await expectAllGone(running, ['dataverse', 'stripe', 'service']);
 }, 60_000);
+
+test('a sandbox killed outright (SIGKILL, no chance to stop its parts) still leaves no service behind', async () => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'sandbox/src/cli.ts', '--no-scenario', '--dataverse-auth', 'none'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const service = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /^service: (\S+) \(pid (\d+)/m.exec(out);
+      if (m) resolve({ url: m[1], pid: Number(m[2]) });
+    });
+    child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}: ${out}`)));
+  });
+  expect(alive(service.pid)).toBe(true);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  // The service notices its stdin close and stops itself gracefully.
+  const deadline = Date.now() + 20_000;
+  while (alive(service.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(alive(service.pid)).toBe(false);
+  expect(await listening(portOf(service.url))).toBe(false);
+}, 40_000);
