@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The PCF controls as built by pcf-scripts, in Chromium, on the harness page, against the Dataverse emulator:
  * a sales user opens an order with Stripe payments, sees them, asks for a refund through the dialog, and the
