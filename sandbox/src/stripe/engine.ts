@@ -160,7 +160,14 @@ export class StripeEngine {
       return {};
     }
     const before = cloneJson(object);
-    change(object);
+    try {
+      change(object);
+    } catch (error) {
+      // A change refused halfway (a bad parameter) leaves the object as it was.
+      for (const key of Object.keys(object)) delete object[key];
+      Object.assign(object, before);
+      throw error;
+    }
     return previousAttributes(before, object);
   }
 

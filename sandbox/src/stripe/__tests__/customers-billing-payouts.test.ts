@@ -422,3 +422,15 @@ describe('refused updates change nothing', () => {
     ]);
   });
 });
+
+test('an update refused halfway leaves the customer as it was', async () => {
+  const customer = await stripe.customers.create({ name: 'Before', metadata: { a: '1' } });
+  await expect(
+    stripe.customers.update(customer.id, { name: 'After', metadata: { ['k'.repeat(41)]: 'too long a key' } }),
+  ).rejects.toMatchObject({ statusCode: 400 });
+  expect(await stripe.customers.retrieve(customer.id)).toMatchObject({
+    name: 'Before',
+    metadata: { a: '1' },
+  });
+  expect(emulator.events.map((e) => e.type)).toEqual(['customer.created']);
+});
