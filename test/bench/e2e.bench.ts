@@ -51,6 +51,8 @@ interface PhaseResult {
   requests: number;
   batches: number;
   throttled: number;
+  /** Requests by method (`PATCH` upserts, `GET` reads, `POST` creates and `$batch`). */
+  byMethod: Record<string, number>;
   wallMs: number;
   failures: string[];
 }
@@ -66,7 +68,10 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
   });
   const stripe = await startStripeEmulator({ rateLimit: false });
   let throttled = 0;
+  const byMethod: Record<string, number> = {};
   const countingFetch: typeof fetch = async (input, init) => {
+    const method = init?.method ?? 'GET';
+    byMethod[method] = (byMethod[method] ?? 0) + 1;
     const res = await fetch(input, init);
     if (res.status === 429) throttled += 1;
     return res;
@@ -126,6 +131,7 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
     }
     const wallMs = performance.now() - started;
     const { requests, batches } = client.stats();
+    const counted = { ...byMethod };
 
     // Nothing lost: every payment once, with Stripe's values (read back through the Web API, limits off).
     dataverse.setLimits({ enabled: false });
@@ -150,7 +156,7 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
         failures.push(`${id}: ${JSON.stringify(row)}`);
     });
     if (byId.size !== intents.length) failures.push(`${byId.size} rows for ${intents.length} payments`);
-    return { events, rows: byId.size, requests, batches, throttled, wallMs, failures };
+    return { events, rows: byId.size, requests, batches, throttled, byMethod: counted, wallMs, failures };
   } finally {
     await service.stop();
     await stripe.close();
@@ -191,7 +197,10 @@ async function main(): Promise<void> {
       console.log(
         `run ${run} ${name.padEnd(8)}: ${r.events} events, ${r.rows} rows in ${secs(r.wallMs)} ` +
           `(${Math.round(r.events / (r.wallMs / 1000))} events/s), ${r.requests} Dataverse requests ` +
-          `(${(r.requests / r.rows).toFixed(2)} per row, ${(r.requests / r.events).toFixed(2)} per event, ${r.batches} $batch), ` +
+          `(${(r.requests / r.rows).toFixed(2)} per row, ${(r.requests / r.events).toFixed(2)} per event; ` +
+          `${Object.entries(r.byMethod)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}; ${r.batches} $batch), ` +
           `${r.throttled} × 429`,
       );
       for (const f of r.failures.slice(0, 10)) console.log(`  LOST/WRONG: ${f}`);
