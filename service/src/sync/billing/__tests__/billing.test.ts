@@ -80,8 +80,11 @@ test('recorded invoice paid then voided: linked to its contact and its subscript
     stc_stripecustomerid: inv.customer,
   });
   // The subscription's row exists (its event came first): the invoice binds to it by key.
-  const sub = { ...(recordedEvent('subscription_created').data.object as StripeJson), id: inv.subscription };
-  sub.customer = inv.customer;
+  const sub: StripeJson = {
+    ...(recordedEvent('subscription_created').data.object as StripeJson),
+    id: inv.subscription,
+    customer: inv.customer,
+  };
   await sync.deliver(eventFor('customer.subscription.created', sub, { id: 'evt_sub', created: 1639966000 }));
   const subRow = await subscription(inv.subscription);
 

@@ -1,0 +1,68 @@
+/** The journal's arithmetic and its configuration, without the emulators. */
+import {
+  loadReconciliationConfig,
+  parseReconciliationConfig,
+  PayoutJournalBuilder,
+  ReconciliationConfigError,
+} from '..';
+
+const config = loadReconciliationConfig();
+const txn = (id: string, type: string, category: string, amount: number, fee = 0) => ({
+  id,
+  type,
+  reporting_category: category,
+  amount,
+  fee,
+  net: amount - fee,
+  currency: 'kwd',
+  source: type === 'payout' ? 'po_1' : `src_${id}`,
+});
+
+test('charges, a refund, a dispute and an adjustment: lines per group, debits equal credits exactly', () => {
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 10_000 - 350 - 1_500 - 2_000 + 100 - 15);
+  builder.add(txn('t1', 'charge', 'charge', 10_000, 350)); // 10.000 KWD, fee 0.350
+  builder.add(txn('t2', 'refund', 'refund', -1_500));
+  builder.add(txn('t3', 'adjustment', 'dispute', -2_000, 15));
+  builder.add(txn('t4', 'adjustment', 'other_adjustment', 100));
+  builder.add(txn('t5', 'payout', 'payout', -6_235)); // the payout's own transaction is the clearing line
+  const journal = builder.build();
+  expect(journal.lines.map((l) => [l.key, l.account, l.debit, l.credit])).toEqual([
+    ['po_1:clearing', '1050', 6_235n, 0n],
+    ['po_1:gross', '4000', 0n, 10_000n],
+    ['po_1:refunds', '4100', 1_500n, 0n],
+    ['po_1:disputes', '4200', 2_000n, 0n],
+    ['po_1:adjustments', '4900', 0n, 100n],
+    ['po_1:fees', '6100', 365n, 0n],
+  ]);
+  expect(journal).toMatchObject({ balanced: true, difference: 0n, transactions: 4 });
+});
+
+test('amounts beyond 2^53 minor units still sum exactly', () => {
+  const big = 2 ** 52;
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'usd', 0);
+  builder.add(txn('a', 'charge', 'charge', big));
+  builder.add(txn('b', 'charge', 'charge', big + 1));
+  const journal = builder.build();
+  expect(journal.lines.find((l) => l.group === 'gross')!.credit).toBe(2n * BigInt(big) + 1n);
+  expect(journal.balanced).toBe(false);
+  expect(journal.difference).toBe(-(2n * BigInt(big) + 1n));
+});
+
+test('a category missing from the config goes to otherCategories', () => {
+  const custom = parseReconciliationConfig(
+    JSON.stringify({ ...config, categories: { charge: 'gross' }, otherCategories: 'disputes' }),
+  );
+  const builder = new PayoutJournalBuilder(custom, 'po_1', 'usd', 50);
+  builder.add(txn('a', 'topup', 'topup', 50));
+  expect(builder.build().lines.map((l) => l.group)).toEqual(['clearing', 'disputes']);
+});
+
+test('a config without an account names the missing setting', () => {
+  expect(() =>
+    parseReconciliationConfig('accounts:\n  gross: { account: "4000" }\n', 'my-accounts.yaml'),
+  ).toThrow(ReconciliationConfigError);
+  expect(() =>
+    parseReconciliationConfig('accounts:\n  gross: { account: "4000" }\n', 'my-accounts.yaml'),
+  ).toThrow(/my-accounts\.yaml: accounts\.fees: /);
+  expect(() => loadReconciliationConfig('/nonexistent/accounts.yaml')).toThrow(/cannot read \/nonexistent/);
+});

@@ -1,0 +1,218 @@
+/**
+ * Payout reconciliation end to end on the emulators: payments, a refund and an automatic payout made in the
+ * Stripe emulator, the payout events handled by the registered payouts handler through the real `stripe`
+ * SDK and the real Dataverse client, rows and the journal read back through the Web API.
+ */
+import { model } from '@stc/solution';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/sandbox';
+import { Registry } from 'prom-client';
+import type Stripe from 'stripe';
+import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
+import { createSyncHandlers } from '../../sync';
+import { defaultMappings, RecordingLogger } from '../../sync/__tests__/harness';
+import { createPayoutsHandler } from '../../sync/payouts';
+import type { SyncContext } from '../../sync/types';
+import { createHandlerRouter } from '../../worker/routing';
+import {
+  createPayoutReconciler,
+  createReconciliationMetrics,
+  JOURNAL_BALANCED,
+  JOURNAL_MISMATCH,
+  loadReconciliationConfig,
+  sweepPayouts,
+} from '..';
+
+jest.setTimeout(60_000);
+
+const option = (set: string, stripeValue: string) =>
+  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
+
+let dataverse: DataverseEmulator;
+let stripeEmulator: StripeEmulator;
+let stripe: Stripe;
+let client: DataverseWebApiClient;
+let log: RecordingLogger;
+let registry: Registry;
+let metrics: ReturnType<typeof createReconciliationMetrics>;
+
+beforeAll(async () => {
+  dataverse = await startDataverseEmulator({ model });
+});
+afterAll(() => dataverse?.close());
+beforeEach(async () => {
+  dataverse.store.clear();
+  stripeEmulator = await startStripeEmulator({ rateLimit: false });
+  stripe = stripeEmulator.client();
+  client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+  log = new RecordingLogger();
+  registry = new Registry();
+  metrics = createReconciliationMetrics(registry);
+});
+afterEach(() => stripeEmulator.close());
+
+const context = (): SyncContext => ({ dataverse: client, stripeFor: () => stripe, log });
+
+async function deliver(type: string, payoutId: string) {
+  const event = stripeEmulator.events.filter((e) => e.type === type && e.data.object.id === payoutId).at(-1);
+  if (!event) throw new Error(`no ${type} event for ${payoutId}`);
+  // The registry routes payout events to the payouts handler; this one is built with the test's metrics.
+  expect(createHandlerRouter(createSyncHandlers({ mappings: defaultMappings })).route(type)?.resource).toBe(
+    'payouts',
+  );
+  const handler = createPayoutsHandler(defaultMappings, { metrics });
+  await handler.handle(event as unknown as Stripe.Event, context());
+}
+
+/** 250 card payments of 10.00 to 14.99 and a partial refund, swept into one automatic payout and paid. */
+async function paidPayout(count = 250) {
+  const ids = stripeEmulator.testHelpers.seedPayments({ count, amount: (i) => 1000 + (i % 500) });
+  await stripe.refunds.create({ payment_intent: ids[0], amount: 300 });
+  const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(payout.id);
+  const transactions = [
+    ...(stripeEmulator.engine.scope(null).payoutTransactions.get(payout.id) ?? []),
+  ] as unknown as Array<{ amount: number; fee: number; net: number; type: string }>;
+  return { payout: stripeEmulator.engine.scope(null).find(payout.id)!, transactions };
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+async function journalOf(payoutId: string) {
+  const entry = await client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payoutId });
+  const lines = entry
+    ? await client.retrieveMultiple('stc_journallines', {
+        filter: `_stc_journalentryid_value eq ${String(entry.stc_journalentryid)}`,
+        orderBy: ['stc_linenumber asc'],
+      })
+    : [];
+  return { entry, lines };
+}
+
+test('payout.paid: payout, every balance transaction and a balanced journal with the fees', async () => {
+  const { payout, transactions } = await paidPayout();
+  const charges = transactions.filter((t) => t.type === 'charge');
+  const refunds = transactions.filter((t) => t.type === 'refund');
+  expect(charges).toHaveLength(250);
+  expect(refunds).toHaveLength(1);
+
+  await deliver('payout.paid', payout.id);
+
+  const row = await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
+  expect(row).toMatchObject({
+    stc_amount: payout.amount / 100,
+    stc_status: option('stc_payoutstatus', 'paid'),
+    stc_automatic: true,
+  });
+  expect(row!.stc_reconciledon).toBeTruthy();
+  expect(dataverse.store.count('stc_balancetransactions')).toBe(252);
+  const linked = await client.retrieveMultiple('stc_balancetransactions', {
+    select: ['stc_stripeid'],
+    filter: `_stc_payoutid_value eq ${String(row!.stc_payoutid)}`,
+    pageSize: 5000,
+  });
+  expect(linked).toHaveLength(252);
+
+  const { entry, lines } = await journalOf(payout.id);
+  const fees = sum(transactions.filter((t) => t.type !== 'payout').map((t) => t.fee));
+  expect(entry).toMatchObject({
+    stc_status: JOURNAL_BALANCED,
+    stc_total: payout.amount / 100,
+    stc_difference: 0,
+    stc_currency: 'usd',
+    _stc_payoutid_value: row!.stc_payoutid,
+  });
+  const accounts = loadReconciliationConfig().accounts;
+  expect(lines.map((l) => [l.stc_glaccount, l.stc_category, l.stc_debit, l.stc_credit])).toEqual([
+    [accounts.clearing.account, 'clearing', payout.amount / 100, 0],
+    [accounts.gross.account, 'gross', 0, sum(charges.map((t) => t.amount)) / 100],
+    [accounts.refunds.account, 'refunds', 3, 0],
+    [accounts.fees.account, 'fees', fees / 100, 0],
+  ]);
+  // Debits equal credits to the cent: integer minor units, not floating sums of major units.
+  const cents = (field: string) => sum(lines.map((l) => Math.round(Number(l[field]) * 100)));
+  expect(cents('stc_debit')).toBe(cents('stc_credit'));
+  expect(await registry.getSingleMetricAsString('stc_payouts_reconciled_total')).toContain(
+    'stc_payouts_reconciled_total{outcome="balanced"} 1',
+  );
+});
+
+test('re-running the same payout replaces its lines and rows, never duplicates them', async () => {
+  const { payout } = await paidPayout(120);
+  await deliver('payout.paid', payout.id);
+  const first = await journalOf(payout.id);
+  // A line an earlier configuration wrote that this one does not produce is removed on the next run.
+  await client.upsertByKey(
+    'stc_journallines',
+    { stc_linekey: `${payout.id}:disputes` },
+    {
+      stc_name: 'stale',
+      stc_glaccount: '4200',
+      stc_debit: 1,
+      'stc_journalentryid@odata.bind': `/stc_journalentries(${String(first.entry!.stc_journalentryid)})`,
+    },
+  );
+  await deliver('payout.reconciliation_completed', payout.id);
+  const second = await journalOf(payout.id);
+  expect(second.entry!.stc_journalentryid).toBe(first.entry!.stc_journalentryid);
+  expect(second.lines.map((l) => l.stc_linekey)).toEqual(first.lines.map((l) => l.stc_linekey));
+  expect(dataverse.store.count('stc_journalentries')).toBe(1);
+  expect(dataverse.store.count('stc_journallines')).toBe(first.lines.length);
+  expect(dataverse.store.count('stc_balancetransactions')).toBe(122);
+  expect(dataverse.store.count('stc_payouts')).toBe(1);
+});
+
+test('a payout whose transactions do not sum to it is marked Mismatch, logged and counted', async () => {
+  const { payout } = await paidPayout(10);
+  const stated = payout.amount as number;
+  payout.amount = stated + 7; // the bank was told 0.07 more than the transactions add up to
+
+  await deliver('payout.paid', payout.id);
+
+  const { entry } = await journalOf(payout.id);
+  expect(entry).toMatchObject({ stc_status: JOURNAL_MISMATCH, stc_difference: 0.07 });
+  const error = log.entries.find((e) => e.level === 'error');
+  expect(error?.msg).toMatch(/does not balance/);
+  expect(error?.obj).toMatchObject({ payout: payout.id, difference: '7' });
+  expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
+    /stc_reconciliation_mismatch_total 1$/m,
+  );
+  const row = await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
+  expect(row!.stc_reconciledon).toBeNull();
+});
+
+test('payout.failed marks the payout row Failed with the bank reason', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 3 });
+  const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.failPayout(payout.id, { failureCode: 'account_closed' });
+  await deliver('payout.failed', payout.id);
+  expect(await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
+    stc_status: option('stc_payoutstatus', 'failed'),
+    stc_failurecode: 'account_closed',
+  });
+  expect(dataverse.store.count('stc_journalentries')).toBe(0);
+});
+
+test('the sweep reconciles a paid payout whose event was missed, once', async () => {
+  const { payout } = await paidPayout(30);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: client, log });
+
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+});
+
+test('the handler writes through $batch: at most 1,000 rows a request', async () => {
+  const { payout } = await paidPayout(1100);
+  const before = client.stats();
+  await deliver('payout.paid', payout.id);
+  const after = client.stats();
+  expect(dataverse.store.count('stc_balancetransactions')).toBe(1102);
+  // 2 batches of transactions, journal upsert, lines query, lines batch, payout writes: far under 1 per row.
+  expect(after.requests - before.requests).toBeLessThan(15);
+});
