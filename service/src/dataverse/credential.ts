@@ -26,13 +26,19 @@ export interface CredentialConfig {
   disableInstanceDiscovery?: boolean;
 }
 
+/** The environment variables the service reads each setting from (those of @azure/identity). */
+const ENV_NAMES: Partial<Record<keyof CredentialConfig, string>> = {
+  tenantId: 'AZURE_TENANT_ID',
+  clientId: 'AZURE_CLIENT_ID',
+  clientSecret: 'AZURE_CLIENT_SECRET',
+  certificatePath: 'AZURE_CLIENT_CERTIFICATE_PATH',
+};
+
 function required(config: CredentialConfig, ...names: (keyof CredentialConfig)[]): void {
   const missing = names.filter((n) => !config[n]);
   if (missing.length > 0) {
     throw new Error(
-      `Dataverse credential '${config.kind}' needs ${missing.join(', ')}: set ${missing
-        .map((n) => `DATAVERSE_${n.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`)
-        .join(', ')}.`,
+      `Dataverse credential '${config.kind}' needs ${missing.join(', ')}: set ${missing.map((n) => ENV_NAMES[n] ?? n).join(', ')}.`,
     );
   }
 }

@@ -52,7 +52,8 @@ function adviceFor(status: number, code: string): string {
   if (status === 429 || Object.values(THROTTLING_CODES).includes(c as never)) {
     return 'Dataverse service protection limits were hit and retries ran out: send fewer concurrent requests or batch more rows per request.';
   }
-  if (status === 0) return 'No answer from Dataverse: check the URL, the network and DATAVERSE_TIMEOUT_MS.';
+  if (status === 0)
+    return 'No answer from Dataverse: check DATAVERSE_URL and the network; the request was retried if it was safe to.';
   if (status === 401) {
     return 'The access token was refused: check the app registration, its secret or certificate, and that the scope is the environment URL followed by /.default.';
   }

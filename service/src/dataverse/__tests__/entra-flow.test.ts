@@ -37,6 +37,9 @@ const CERT_APP_USER_ID = '1a2b3c4d-5e6f-4071-8293-a4b5c6d7e8f9';
 const MI_CLIENT_ID = '5d4c3b2a-1908-4f7e-8d6c-5b4a39281706';
 const MI_APP_USER_ID = '2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901';
 
+// Every test starts a tsx child process: generous on a loaded machine.
+jest.setTimeout(120_000);
+
 let endpoint: TokenEndpoint;
 let emulator: DataverseEmulator;
 let certDir: string;

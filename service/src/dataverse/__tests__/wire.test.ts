@@ -197,7 +197,7 @@ describe('tokens', () => {
 
   it('names the missing setting of a credential', () => {
     expect(() => createCredential({ kind: 'client-secret', tenantId: 't', clientId: 'c' })).toThrow(
-      /clientSecret.*DATAVERSE_CLIENT_SECRET/,
+      /clientSecret.*AZURE_CLIENT_SECRET/,
     );
     expect(() => createCredential({ kind: 'certificate', tenantId: 't', clientId: 'c' })).toThrow(
       /certificatePath/,
