@@ -305,6 +305,23 @@ describe('$batch', () => {
     expect(rowsByStripeId('pi_stop3')).toHaveLength(0);
   });
 
+  it('reads rows in a batch next to writes, and answers 404 for a missing one', async () => {
+    const id = await client.create(PAYMENTS, payment(8, { stc_stripeid: 'pi_read' }));
+    const results = await client.executeBatch(
+      [
+        { kind: 'retrieve', entitySet: PAYMENTS, id, query: { select: ['stc_amount'] } },
+        { kind: 'update', entitySet: PAYMENTS, id, row: { stc_amount: 9 }, changeSet: 'w' },
+        { kind: 'retrieve', entitySet: PAYMENTS, id: '0b0b0b0b-0000-4000-8000-00000000abcd' },
+        { kind: 'delete', entitySet: PAYMENTS, id, changeSet: 'd' },
+      ],
+      { continueOnError: true },
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 204, 404, 204]);
+    expect(results[0].body).toMatchObject({ stc_amount: 8 });
+    expect(results[2].error).toMatchObject({ code: '0x80040217', transient: false });
+    expect(emulator.store.count(PAYMENTS)).toBe(0);
+  });
+
   it('splits more than 1,000 operations into several $batch requests, results in order', async () => {
     const ops = Array.from({ length: 1500 }, (_, i) => ({
       kind: 'upsert' as const,
@@ -422,5 +439,17 @@ describe('upsert batcher', () => {
     expect(emulator.store.count(PAYMENTS)).toBe(499);
     await batcher.flush();
     expect(batcher.stats()).toMatchObject({ pending: 0, inFlight: 0, failed: 1 });
+  });
+
+  it('writes the same key twice in one batch to one row, the later values winning', async () => {
+    const batcher = createUpsertBatcher(client, { maxBatchSize: 10, maxDelayMs: 50, maxInFlight: 1 });
+    const [a, b] = await Promise.all([
+      batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_twice' }, payment(1)),
+      batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_twice' }, payment(2)),
+    ]);
+    expect(batcher.stats().batches).toBe(1);
+    expect(a.created).toBe(true);
+    expect(b).toEqual({ id: a.id, created: false });
+    expect(rowsByStripeId('pi_twice')).toEqual([expect.objectContaining({ stc_amount: 2 })]);
   });
 });
