@@ -285,6 +285,22 @@ describe('thin (v2) event notifications', () => {
     expect(event.id).toBe(notification.id);
   });
 
+  test('a connected account’s notification carries its context, and the fetch reads in that account', async () => {
+    ({ emulator, stripe } = await emulatorWithClient({
+      webhook: { url: receiver.url, secret: WEBHOOK_SECRET, payload: 'thin' },
+    }));
+    const customer = await stripe.customers.create(
+      { email: 'connected-thin@example.com' },
+      { stripeAccount: 'acct_1Thin' },
+    );
+    await emulator.waitForDeliveries();
+    const [hook] = receiver.received;
+    const notification = stripe.parseEventNotification(hook.body, hook.signature, WEBHOOK_SECRET);
+    expect(String(notification.context)).toBe('acct_1Thin');
+    const untyped = notification as unknown as { fetchRelatedObject(): Promise<unknown> };
+    expect(((await untyped.fetchRelatedObject()) as Stripe.Customer).id).toBe(customer.id);
+  });
+
   test('the v2 Events API lists an object’s events newest first, page by page', async () => {
     ({ emulator, stripe } = await emulatorWithClient());
     const customer = await stripe.customers.create({ name: 'v2' });
