@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The PCF controls as built by pcf-scripts, in Chromium, on the harness page, against the Dataverse emulator:
  * a sales user opens an order with Stripe payments, sees them, asks for a refund through the dialog, and the
@@ -37,18 +36,13 @@ interface AxeViolation {
   nodes: Array<{ target: string[] }>;
 }
 
-/** axe-core's serious and critical findings on the page (or under a selector): what blocks a screen-reader or keyboard user. */
+/** axe-core's serious and critical findings on the page: what blocks a screen-reader or keyboard user. */
 async function accessibilityProblems(page: Page): Promise<string[]> {
   await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as {
-        axe: { run(context: unknown, options: unknown): Promise<{ violations: unknown[] }> };
-      }
-    ).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations as AxeViolation[];
-  });
+  // Evaluated as text: the page's DOM types are not this Node program's.
+  const violations = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations)",
+  )) as AxeViolation[];
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
@@ -248,11 +242,11 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
 
     // Tab order: the first row's dashboard link, then its Refund button; Enter opens the dialog on the amount.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe(
       'Open in Stripe: payment pi_3BrowserB',
     );
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe(
       'Refund payment pi_3BrowserB',
     );
     const before = dataverse.store.count('stc_refundrequests');
@@ -260,10 +254,10 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Amount (USD)').waitFor();
     // The Enter that opened the dialog must not also submit it: focus lands on the amount, nothing is created.
-    await page.waitForFunction(() => document.activeElement?.closest('[role="dialog"]') != null, undefined, {
+    await page.waitForFunction('document.activeElement?.closest(\'[role="dialog"]\') != null', undefined, {
       timeout: 5000,
     });
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('inputmode'))).toBe('decimal');
+    expect(await page.evaluate("document.activeElement?.getAttribute('inputmode')")).toBe('decimal');
     expect(dataverse.store.count('stc_refundrequests')).toBe(before);
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.keyboard.press('Escape');

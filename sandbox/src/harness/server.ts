@@ -172,7 +172,7 @@ ${manifest.css.map((css) => `<link rel="stylesheet" href="/controls/${control}/$
     const response = await fetch(target, {
       method: req.method,
       headers,
-      body: body.length > 0 ? body : undefined,
+      body: body.length > 0 ? new Uint8Array(body) : undefined,
     });
     log.push({ method: req.method ?? 'GET', path, status: response.status });
     const out: Record<string, string> = {};
