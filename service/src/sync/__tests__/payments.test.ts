@@ -253,6 +253,38 @@ describe('payments handler', () => {
     );
   });
 
+  test('payments of one customer look the customer up once; a row deleted since costs only the link', async () => {
+    const accountId = dataverse.seed('accounts', { name: 'Contoso', stc_stripecustomerid: 'cus_burst' });
+    const queries: string[] = [];
+    const retrieveMultiple = dataverse.retrieveMultiple.bind(dataverse);
+    dataverse.retrieveMultiple = async (entitySet, query) => {
+      queries.push(entitySet);
+      return retrieveMultiple(entitySet, query);
+    };
+    for (const id of ['pi_3Burst1', 'pi_3Burst2', 'pi_3Burst3']) {
+      const state = succeededPayment({ id, amount: 100, customer: 'cus_burst' });
+      putPayment(state);
+      await sync.deliver(eventFor('payment_intent.succeeded', state.intent));
+    }
+    expect(queries).toEqual(['accounts']);
+    expect(dataverse.rows('stc_payments').map((row) => row['stc_customerid_account@odata.bind'])).toEqual([
+      `/accounts(${accountId})`,
+      `/accounts(${accountId})`,
+      `/accounts(${accountId})`,
+    ]);
+
+    await dataverse.delete('accounts', accountId);
+    const late = succeededPayment({ id: 'pi_3Burst4', amount: 100, customer: 'cus_burst' });
+    putPayment(late);
+    await sync.deliver(eventFor('payment_intent.succeeded', late.intent));
+    expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3Burst4' })).toMatchObject({
+      stc_amount: 1,
+    });
+    expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3Burst4' })).not.toHaveProperty(
+      'stc_customerid_account@odata.bind',
+    );
+  });
+
   test('a payment that Stripe no longer has fails with Stripe’s own error', async () => {
     const state = succeededPayment({ id: 'pi_3Gone', amount: 100 });
     await expect(sync.deliver(eventFor('payment_intent.succeeded', state.intent))).rejects.toMatchObject({

@@ -37,6 +37,24 @@ export interface ResolvedLink {
   unchecked: boolean;
 }
 
+/**
+ * Rows found by a lookup query, per client: a burst of payments of one customer asks Dataverse once.
+ * A cached row that was deleted since makes the write fail with not-found; it is then retried without the
+ * link, like any bind made without a read.
+ */
+const FOUND_TTL_MS = 5 * 60_000;
+const FOUND_MAX = 10_000;
+const foundRows = new WeakMap<
+  DataverseClient,
+  Map<string, { path: string; navigation: string; expires: number }>
+>();
+
+function foundCache(dataverse: DataverseClient) {
+  let cache = foundRows.get(dataverse);
+  if (!cache) foundRows.set(dataverse, (cache = new Map()));
+  return cache;
+}
+
 async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promise<ResolvedLink | null> {
   if (link.id) {
     const target = link.targets[0];
@@ -52,6 +70,11 @@ async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promi
       unchecked: true,
     };
   }
+  const cache = foundCache(dataverse);
+  const cacheKey = `${link.targets.map((target) => target.entitySet).join('|')} ${column} ${value}`;
+  const cached = cache.get(cacheKey);
+  if (cached && cached.expires > Date.now())
+    return { navigation: cached.navigation, path: cached.path, unchecked: true };
   for (const target of link.targets) {
     const found = await dataverse.retrieveMultiple(target.entitySet, {
       select: [target.primaryIdColumn],
@@ -59,8 +82,12 @@ async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promi
       top: 1,
     });
     const id = found[0]?.[target.primaryIdColumn];
-    if (typeof id === 'string')
-      return { navigation: target.navigation, path: `/${target.entitySet}(${id})`, unchecked: false };
+    if (typeof id === 'string') {
+      const path = `/${target.entitySet}(${id})`;
+      if (cache.size >= FOUND_MAX) cache.delete(cache.keys().next().value as string);
+      cache.set(cacheKey, { path, navigation: target.navigation, expires: Date.now() + FOUND_TTL_MS });
+      return { navigation: target.navigation, path, unchecked: false };
+    }
   }
   return null;
 }
