@@ -334,6 +334,9 @@ describe('payouts and balance transactions', () => {
     expect((await stripe.payouts.list({ limit: 1, starting_after: b.id })).data.map((p) => p.id)).toEqual([
       a.id,
     ]);
+    const arriving = await stripe.payouts.list({ arrival_date: { gte: b.arrival_date } });
+    expect(arriving.data.map((p) => p.id).sort()).toEqual([a.id, b.id].sort());
+    expect((await stripe.payouts.list({ arrival_date: { gt: b.arrival_date } })).data).toHaveLength(0);
     emulator.testHelpers.failPayout(b.id);
     expect((await stripe.payouts.retrieve(b.id)).status).toBe('failed');
     const balance = await stripe.balance.retrieve();

@@ -320,3 +320,15 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('Events API window', () => {
+  test('lists events of the last 30 days only', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    ({ emulator, stripe } = await emulatorWithClient({ clock: () => now }));
+    await stripe.customers.create({ name: 'old' });
+    now += 31 * 24 * 3600 * 1000;
+    await stripe.customers.create({ name: 'recent' });
+    const listed = await stripe.events.list();
+    expect(listed.data.map((e) => (e.data.object as Stripe.Customer).name)).toEqual(['recent']);
+  });
+});

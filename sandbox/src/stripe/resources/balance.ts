@@ -265,9 +265,17 @@ export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: stri
 export function listPayouts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const status = optionalString(params, 'status');
   const created = createdFilter(params);
+  const arrival = createdFilter(params, 'arrival_date');
+  const destination = optionalString(params, 'destination');
   const items = ctx.scope
     .all('payout')
-    .filter((p) => (!status || p.status === status) && (!created || created(p.created)));
+    .filter(
+      (p) =>
+        (!status || p.status === status) &&
+        (!created || created(p.created)) &&
+        (!arrival || arrival(p.arrival_date)) &&
+        (!destination || p.destination === destination),
+    );
   return paginate(items, params, '/v1/payouts', ctx.scope);
 }
 

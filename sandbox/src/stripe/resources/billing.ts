@@ -195,10 +195,12 @@ export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Pa
   const type = optionalString(params, 'type');
   const currencyCode = optionalString(params, 'currency');
   const lookupKeys = optionalArray(params, 'lookup_keys')?.map(String);
+  const created = createdFilter(params);
   const items = ctx.scope
     .all('price')
     .filter(
       (p) =>
+        (!created || created(p.created)) &&
         (!product || p.product === product) &&
         (active === undefined || p.active === active) &&
         (!type || p.type === type) &&

@@ -4,6 +4,8 @@ import { invalidRequest } from '../errors';
 import { createdFilter, paginate, StripeList } from '../list';
 import { optionalArray, optionalBoolean, optionalString, Params } from '../params';
 
+const RETENTION_SECONDS = 30 * 24 * 60 * 60;
+
 /** `charge.*` matches every charge event, `*` everything, otherwise the exact type. */
 function typeMatcher(pattern: string): (type: string) => boolean {
   if (pattern === '*') return () => true;
@@ -22,8 +24,11 @@ export function listEvents(engine: StripeEngine, ctx: RequestContext, params: Pa
   const matchers = (types ?? (type ? [type] : [])).map(typeMatcher);
   const created = createdFilter(params);
   const deliverySuccess = optionalBoolean(params, 'delivery_success');
+  // The Events API reaches 30 days back.
+  const oldest = engine.now() - RETENTION_SECONDS;
   const items = ctx.scope.all('event').filter(
     (e) =>
+      e.created >= oldest &&
       (matchers.length === 0 || matchers.some((m) => m(e.type))) &&
       (!created || created(e.created)) &&
       // Stripe: false lists events still pending or failed on some endpoint, true those delivered everywhere.
