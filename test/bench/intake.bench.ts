@@ -141,7 +141,7 @@ async function main(): Promise<void> {
         )
         .join(' | ');
       console.log(
-        `run ${run} ${mode.padEnd(8)} ${line}${mode === 'ceiling' ? '' : ` | ${acked} acked, ${missing} missing`}${errors ? ` | ${errors} ERRORS` : ''}`,
+        `run ${run} ${mode.padEnd(8)} ${line} | server CPU ${cpuUsPerRequest.toFixed(0)} us/event${mode === 'ceiling' ? '' : ` | ${acked} acked, ${missing} missing`}${errors ? ` | ${errors} ERRORS` : ''}`,
       );
       if (missing > 0 || errors > 0) failures++;
     }

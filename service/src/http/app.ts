@@ -7,7 +7,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import getRawBody from 'raw-body';
 import type { Logger } from '../log';
-import { parseDataverseWebhook, verifyStripeWebhook, WebhookRejection } from '../intake';
+import { createStripeWebhookVerifier, parseDataverseWebhook, WebhookRejection } from '../intake';
 import type { EventSource, Store } from '../store';
 import type { EventHandler } from '../sync/types';
 import { createHandlerRouter } from '../worker/routing';
@@ -41,7 +41,7 @@ export function createApp(deps: AppDeps): Koa {
   const now = deps.now ?? Date.now;
   const limit = deps.maxBodyBytes ?? 1_048_576;
   const handlerRouter = createHandlerRouter(deps.handlers);
-  const secrets = [...deps.stripeWebhookSecrets];
+  const verifyStripe = createStripeWebhookVerifier(deps.stripeWebhookSecrets);
   const isDataverseKey = constantTimeKeyCheck(deps.dataverseWebhook.key);
   const dataverseHeader = (deps.dataverseWebhook.header ?? 'x-stc-webhook-key').toLowerCase();
   const isAdminKey = constantTimeKeyCheck(deps.adminApiKey);
@@ -79,7 +79,10 @@ export function createApp(deps: AppDeps): Koa {
       }
       ctx.status = 500;
       ctx.body = { error: { code: 'internal_error', message: 'Internal error; see the service log' } };
-      logger.error({ err: error, path: ctx.path, method: ctx.method, eventId: ctx.state.eventId }, 'request failed');
+      logger.error(
+        { err: error, path: ctx.path, method: ctx.method, eventId: ctx.state.eventId },
+        'request failed',
+      );
     }
   });
 
@@ -109,12 +112,7 @@ export function createApp(deps: AppDeps): Koa {
     const receivedAtMs = now();
     let record;
     try {
-      record = verifyStripeWebhook(
-        payload,
-        ctx.get('stripe-signature') || undefined,
-        secrets,
-        receivedAtMs,
-      ).record;
+      record = verifyStripe(payload, ctx.get('stripe-signature') || undefined, receivedAtMs).record;
     } catch (error) {
       if (error instanceof WebhookRejection) metrics.rejected.inc({ source: 'stripe', reason: error.reason });
       throw error;

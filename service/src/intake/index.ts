@@ -1,5 +1,6 @@
 export {
   verifyStripeWebhook,
+  createStripeWebhookVerifier,
   SIGNATURE_TOLERANCE_SECONDS,
   type VerifiedStripeEvent,
   type StripeWebhookBody,

@@ -20,6 +20,8 @@ const TIMESTAMP = /(?:^|,)\s*t=(\d+)/;
 export interface VerifiedStripeEvent {
   /** The parsed body: a v1 `event` or a thin `v2.core.event` notification. */
   body: StripeWebhookBody;
+  /** Which of the secrets matched. */
+  secretIndex: number;
   record: Omit<NewInboxEvent, 'status' | 'receivedAtMs'>;
 }
 
@@ -48,7 +50,9 @@ export function verifyStripeWebhook(
   }
   let verified = false;
   let stale = false;
+  let secretIndex = -1;
   for (const secret of secrets) {
+    secretIndex++;
     try {
       signature.verifyHeader(payload, header, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, nowMs);
       verified = true;
@@ -91,7 +95,24 @@ export function verifyStripeWebhook(
   } catch {
     throw new WebhookRejection(400, 'malformed_json', 'Body is not valid JSON');
   }
-  return { body, record: toInboxRecord(body, payload) };
+  return { body, secretIndex, record: toInboxRecord(body, payload) };
+}
+
+/**
+ * `verifyStripeWebhook` over a fixed list of secrets, trying first the one that matched last. After a rotation
+ * only the new secret signs, and a failed match costs the SDK an exception with a stack trace: starting with
+ * the secret in use keeps that off the hot path.
+ */
+export function createStripeWebhookVerifier(
+  secrets: readonly string[],
+): (payload: string, header: string | undefined, nowMs: number) => VerifiedStripeEvent {
+  let ordered = [...secrets];
+  return (payload, header, nowMs) => {
+    const verified = verifyStripeWebhook(payload, header, ordered, nowMs);
+    const matched = verified.secretIndex;
+    if (matched > 0) ordered = [ordered[matched], ...ordered.filter((_, i) => i !== matched)];
+    return verified;
+  };
 }
 
 function toInboxRecord(body: StripeWebhookBody, payload: string): VerifiedStripeEvent['record'] {

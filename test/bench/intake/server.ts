@@ -11,7 +11,7 @@ import {
   createLogger,
   createPostgresStore,
   createSqliteStore,
-  verifyStripeWebhook,
+  createStripeWebhookVerifier,
   type EventHandler,
   type Store,
 } from '@stc/service';
@@ -36,16 +36,12 @@ async function main(): Promise<void> {
   let store: Store | undefined;
   let listener: http.RequestListener;
   if (options.mode === 'ceiling') {
+    const verify = createStripeWebhookVerifier(options.secrets);
     listener = (req, res) => {
       getRawBody(req, { limit: LIMIT, length: req.headers['content-length'], encoding: 'utf8' }).then(
         (body) => {
           try {
-            verifyStripeWebhook(
-              body,
-              req.headers['stripe-signature'] as string | undefined,
-              options.secrets,
-              Date.now(),
-            );
+            verify(body, req.headers['stripe-signature'] as string | undefined, Date.now());
             res.writeHead(200, { 'content-type': 'application/json' });
             res.end(ACK);
           } catch {
