@@ -113,7 +113,7 @@ it('forwards the Web API to the emulator as the user, keeps the entity id on its
 
   const missing = await fetch(`${harness.url}/api/data/v9.2/accounts(00000000-0000-0000-0000-000000000001)`);
   expect(missing.status).toBe(404);
-  expect((await missing.json()).error.code).toMatch(/^0x/);
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toMatch(/^0x/);
   expect(harness.requests()).toEqual([
     { method: 'POST', path: 'accounts', status: 204 },
     { method: 'GET', path: 'accounts(00000000-0000-0000-0000-000000000001)', status: 404 },
