@@ -83,7 +83,7 @@ describe('customers handler', () => {
     });
   });
 
-  test('an account entered by hand with the same e-mail is matched and linked, not duplicated', async () => {
+  test('a live customer with the e-mail of an account entered by hand is matched and linked, not duplicated', async () => {
     const existing = dataverse.seed('accounts', {
       name: 'Northwind (CRM)',
       emailaddress1: 'AP@northwind.example',
@@ -93,15 +93,45 @@ describe('customers handler', () => {
       id: 'cus_Northwind',
       name: 'Northwind Traders',
       email: 'ap@northwind.example',
+      livemode: true,
     });
 
-    await sync.deliver(eventFor('customer.created', created));
+    await sync.deliver(eventFor('customer.created', created, { livemode: true }));
 
     expect(dataverse.rows('accounts')).toHaveLength(2);
     expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({
       accountid: existing,
       name: 'Northwind Traders',
+      stc_livemode: true,
     });
+  });
+
+  test('a test-mode customer never takes over a real account by e-mail, unless configured to', async () => {
+    const existing = dataverse.seed('accounts', {
+      name: 'Northwind (CRM)',
+      emailaddress1: 'ap@northwind.example',
+    });
+    const created = customer({
+      id: 'cus_TestNorthwind',
+      name: 'Northwind Test',
+      email: 'ap@northwind.example',
+    });
+
+    await sync.deliver(eventFor('customer.created', created));
+    expect(dataverse.rows('accounts')).toHaveLength(2);
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_TestNorthwind' })!.accountid).not.toBe(
+      existing,
+    );
+
+    const sandbox = new SyncHarness(stripe, dataverse, { matchByEmail: 'always' });
+    dataverse.seed('accounts', { name: 'Sandbox Co (CRM)', emailaddress1: 'demo@sandbox.example' });
+    await sandbox.deliver(
+      eventFor(
+        'customer.created',
+        customer({ id: 'cus_Sandbox', name: 'Sandbox Co', email: 'demo@sandbox.example' }),
+      ),
+    );
+    expect(dataverse.rows('accounts')).toHaveLength(3);
   });
 
   test('the rule sends people to contacts, with first and last name split', async () => {

@@ -32,7 +32,8 @@ beforeEach(() => {
   stripe.objects.clear();
   stripe.requests.length = 0;
   client = createDataverseClient({ baseUrl: emulator.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
-  sync = new SyncHarness(stripe, client);
+  // Test-mode customers here stand in for live ones: let them match by e-mail.
+  sync = new SyncHarness(stripe, client, { matchByEmail: 'always' });
 });
 
 const payment = (stripeId: string) => client.retrieveByKey('stc_payments', { stc_stripeid: stripeId });

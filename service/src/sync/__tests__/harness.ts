@@ -7,8 +7,13 @@ import { model } from '@stc/solution';
 import type { DataverseClient } from '../../dataverse/types';
 import { loadMappings, type MappingSet } from '../../mapping';
 import { createSqliteStore, type Store } from '../../store';
-import { createHandlerRouter } from '../../worker/routing';
-import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from '..';
+import { createHandlerRouter, type HandlerRouter } from '../../worker/routing';
+import {
+  createSyncHandlers,
+  DEFAULT_CUSTOMER_MAPPINGS,
+  DEFAULT_MAPPINGS_DIR,
+  type CustomerMappingNames,
+} from '..';
 import type { HandlerLogger, SyncContext } from '../types';
 import { StripeStub } from './stripe-stub';
 
@@ -36,13 +41,21 @@ export const defaultMappings = () => (sharedMappings ??= loadMappings(DEFAULT_MA
 
 export class SyncHarness {
   readonly log = new RecordingLogger();
-  readonly router = createHandlerRouter(createSyncHandlers({ mappings: defaultMappings }));
+  readonly router: HandlerRouter;
   private readonly clients = new Map<string, Stripe>();
 
   constructor(
     readonly stripe: StripeStub,
     readonly dataverse: DataverseClient,
-  ) {}
+    customers: Partial<CustomerMappingNames> = {},
+  ) {
+    this.router = createHandlerRouter(
+      createSyncHandlers({
+        mappings: defaultMappings,
+        customers: { ...DEFAULT_CUSTOMER_MAPPINGS, ...customers },
+      }),
+    );
+  }
 
   get context(): SyncContext {
     return {

@@ -24,12 +24,18 @@ export interface CustomerMappingNames {
   deleted: string[];
   /** The column of the chosen table matched against the customer's e-mail before creating a row. */
   emailColumn: string;
+  /**
+   * Which customers may claim a row entered by hand with the same e-mail: `live` (default) keeps test-mode
+   * customers from taking over real accounts and contacts; `always` also lets test mode match (sandboxes).
+   */
+  matchByEmail: 'live' | 'always' | 'never';
 }
 
 export const DEFAULT_CUSTOMER_MAPPINGS: CustomerMappingNames = {
   live: ['customer_contact', 'customer_account'],
   deleted: ['customer_deleted_contact', 'customer_deleted_account'],
   emailColumn: 'emailaddress1',
+  matchByEmail: 'live',
 };
 
 async function updateOnly(context: SyncContext, mapped: MappedRow): Promise<boolean> {
@@ -127,7 +133,8 @@ async function syncLiveCustomer(
 
   // 2. A row entered in Dynamics 365 by hand, with the same e-mail and no Stripe customer yet.
   const email = chosen.row[names.emailColumn];
-  if (typeof email === 'string' && email !== '') {
+  const mayMatch = names.matchByEmail === 'always' || (names.matchByEmail === 'live' && envelope.livemode);
+  if (mayMatch && typeof email === 'string' && email !== '') {
     const id = await findByEmail(context, chosenMapping, names.emailColumn, email);
     if (id) {
       await context.dataverse.update(chosenMapping.entitySet, id, chosen.row);
