@@ -73,13 +73,11 @@ export function toColumnValue(
   options: CoerceOptions = {},
 ): unknown {
   if (value === null) return null;
-  // Only for messages: JSON.stringify of every value would cost more than the conversion itself.
-  const shown = { toString: () => JSON.stringify(value) };
   switch (column.type) {
     case 'string':
     case 'memo': {
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new ColumnValueError(`${shown} is not text (the column is ${column.type})`);
+        throw new ColumnValueError(`${JSON.stringify(value)} is not text (the column is ${column.type})`);
       }
       const text = String(value);
       if (text.length > column.maxLength) {
@@ -94,7 +92,7 @@ export function toColumnValue(
     case 'bigint': {
       const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
       if (typeof number !== 'number' || !Number.isSafeInteger(number)) {
-        throw new ColumnValueError(`${shown} is not a whole number (the column is ${column.type})`);
+        throw new ColumnValueError(`${JSON.stringify(value)} is not a whole number (the column is ${column.type})`);
       }
       checkRange(number, column.minValue, column.maxValue);
       return number;
@@ -109,24 +107,24 @@ export function toColumnValue(
         } catch (error) {
           throw new ColumnValueError((error as MoneyError).message);
         }
-      } else throw new ColumnValueError(`${shown} is not a decimal number (the column is ${column.type})`);
+      } else throw new ColumnValueError(`${JSON.stringify(value)} is not a decimal number (the column is ${column.type})`);
       checkRange(number, column.minValue, column.maxValue);
       return number;
     }
     case 'boolean':
       if (typeof value !== 'boolean')
-        throw new ColumnValueError(`${shown} is not true or false (the column is boolean)`);
+        throw new ColumnValueError(`${JSON.stringify(value)} is not true or false (the column is boolean)`);
       return value;
     case 'datetime':
       if (typeof value !== 'string' || !DATE_TIME.test(value)) {
         throw new ColumnValueError(
-          `${shown} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`,
+          `${JSON.stringify(value)} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`,
         );
       }
       return value;
     case 'dateonly':
       if (typeof value !== 'string' || !DATE_ONLY.test(value)) {
-        throw new ColumnValueError(`${shown} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`);
+        throw new ColumnValueError(`${JSON.stringify(value)} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`);
       }
       return value;
     case 'picklist':
@@ -146,10 +144,10 @@ export function toColumnValue(
           `"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`,
         );
       }
-      throw new ColumnValueError(`${shown} is not an option label or value of option set "${set.name}"`);
+      throw new ColumnValueError(`${JSON.stringify(value)} is not an option label or value of option set "${set.name}"`);
     }
     case 'uniqueidentifier':
-      if (!isGuid(value)) throw new ColumnValueError(`${shown} is not a GUID`);
+      if (!isGuid(value)) throw new ColumnValueError(`${JSON.stringify(value)} is not a GUID`);
       return value;
     case 'lookup':
     case 'customer':
