@@ -92,7 +92,9 @@ export function toColumnValue(
     case 'bigint': {
       const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
       if (typeof number !== 'number' || !Number.isSafeInteger(number)) {
-        throw new ColumnValueError(`${JSON.stringify(value)} is not a whole number (the column is ${column.type})`);
+        throw new ColumnValueError(
+          `${JSON.stringify(value)} is not a whole number (the column is ${column.type})`,
+        );
       }
       checkRange(number, column.minValue, column.maxValue);
       return number;
@@ -107,7 +109,10 @@ export function toColumnValue(
         } catch (error) {
           throw new ColumnValueError((error as MoneyError).message);
         }
-      } else throw new ColumnValueError(`${JSON.stringify(value)} is not a decimal number (the column is ${column.type})`);
+      } else
+        throw new ColumnValueError(
+          `${JSON.stringify(value)} is not a decimal number (the column is ${column.type})`,
+        );
       checkRange(number, column.minValue, column.maxValue);
       return number;
     }
@@ -124,7 +129,9 @@ export function toColumnValue(
       return value;
     case 'dateonly':
       if (typeof value !== 'string' || !DATE_ONLY.test(value)) {
-        throw new ColumnValueError(`${JSON.stringify(value)} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`);
+        throw new ColumnValueError(
+          `${JSON.stringify(value)} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`,
+        );
       }
       return value;
     case 'picklist':
@@ -144,7 +151,9 @@ export function toColumnValue(
           `"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`,
         );
       }
-      throw new ColumnValueError(`${JSON.stringify(value)} is not an option label or value of option set "${set.name}"`);
+      throw new ColumnValueError(
+        `${JSON.stringify(value)} is not an option label or value of option set "${set.name}"`,
+      );
     }
     case 'uniqueidentifier':
       if (!isGuid(value)) throw new ColumnValueError(`${JSON.stringify(value)} is not a GUID`);
