@@ -127,6 +127,7 @@ function recentPayment(row: Record<string, unknown>): RecentPayment {
     currency: readString(row, P.currency) ?? '',
     created: readDate(row, P.stripeCreatedOn),
     disputed: readBoolean(row, P.disputed) || status === 'disputed',
+    statusIsDisputed: status === 'disputed',
     livemode: readBoolean(row, P.liveMode),
     stripeAccount: readString(row, P.stripeAccount) || undefined,
   };

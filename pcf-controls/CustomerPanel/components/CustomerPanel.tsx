@@ -149,7 +149,7 @@ function PaymentItems({
               {formatMoney(payment.amount, payment.currency)}
             </Link>{' '}
             {payment.statusLabel}
-            {payment.disputed && (
+            {payment.disputed && !payment.statusIsDisputed && (
               <span className="stc-badge stc-badge--dispute">{t('Customer_Disputed')}</span>
             )}
             <ModeBadge livemode={payment.livemode} t={t} />

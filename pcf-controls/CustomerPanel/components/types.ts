@@ -22,6 +22,8 @@ export interface RecentPayment {
   currency: string;
   created?: Date;
   disputed: boolean;
+  /** The status itself says Disputed (no second badge needed). */
+  statusIsDisputed: boolean;
   livemode: boolean;
   stripeAccount?: string;
 }
