@@ -50,17 +50,27 @@ const q =
   (name: string, text: string) =>
   (values: unknown[]): QueryConfig => ({ name, text, values });
 
-// Many events in one statement: one round trip and one commit (one WAL fsync) for a whole group.
-const INSERT_MANY = q(
-  'stc_inbox_insert_many',
-  `INSERT INTO inbox (source, account, event_id, type, object_id, event_created, payload, status, attempts,
-     next_attempt_at, received_at, updated_at)
-   SELECT source, account, event_id, type, object_id, event_created, payload, status, 0, received_at, received_at, received_at
-   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
-     AS e (source, account, event_id, type, object_id, event_created, payload, status, received_at)
-   ON CONFLICT (source, account, event_id) DO NOTHING
-   RETURNING source, account, event_id`,
+// Many events in one statement: one round trip and one commit (one WAL fsync) for a whole group. Plain
+// parameters rather than arrays: encoding a JSON payload as an array literal escapes every quote in it.
+// Statements are prepared for a few group sizes; a group is padded up to one by repeating its last event
+// (a repeat is a conflict, so DO NOTHING skips it).
+const INSERT_GROUP_SIZES = [1, 2, 4, 8, 16, 32, 64, 128];
+const INSERT_COLUMNS = 9;
+const insertStatements = new Map(
+  INSERT_GROUP_SIZES.map((size) => {
+    const rows = Array.from({ length: size }, (_, r) => {
+      const p = (c: number) => `$${r * INSERT_COLUMNS + c}`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}::bigint, ${p(7)}, ${p(8)}, 0, ${p(9)}::bigint, ${p(9)}::bigint, ${p(9)}::bigint)`;
+    });
+    const text = `INSERT INTO inbox (source, account, event_id, type, object_id, event_created, payload, status, attempts,
+       next_attempt_at, received_at, updated_at)
+     VALUES ${rows.join(',\n')}
+     ON CONFLICT (source, account, event_id) DO NOTHING
+     RETURNING source, account, event_id`;
+    return [size, q(`stc_inbox_insert_${size}`, text)] as const;
+  }),
 );
+const MAX_INSERT_GROUP = INSERT_GROUP_SIZES[INSERT_GROUP_SIZES.length - 1];
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const schema = options.schema ?? 'public';
@@ -77,25 +87,29 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   const insertGrouped = createGroupCommit(
     async (events: NewInboxEvent[]): Promise<boolean[]> => {
-      const column = <K extends keyof NewInboxEvent>(k: K) => events.map((e) => e[k]);
-      const { rows } = await pool.query(
-        INSERT_MANY([
-          column('source'),
-          column('account'),
-          column('eventId'),
-          column('type'),
-          column('objectId'),
-          column('eventCreatedMs'),
-          column('payload'),
-          column('status'),
-          column('receivedAtMs'),
-        ]),
-      );
+      const size = INSERT_GROUP_SIZES.find((n) => n >= events.length)!;
+      const values: unknown[] = [];
+      for (let i = 0; i < size; i++) {
+        const e = events[Math.min(i, events.length - 1)];
+        values.push(
+          e.source,
+          e.account,
+          e.eventId,
+          e.type,
+          e.objectId,
+          e.eventCreatedMs,
+          e.payload,
+          e.status,
+          e.receivedAtMs,
+        );
+      }
+      const { rows } = await pool.query(insertStatements.get(size)!(values));
       const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));
       // The same event twice in one group: the first is the insert, the second a duplicate.
       return events.map((e) => inserted.delete(`${e.source}|${e.account}|${e.eventId}`));
     },
-    { maxBatch: 200, maxConcurrent: Math.max(1, Math.floor((options.poolMax ?? 10) / 2)) },
+    // Two groups in flight at most: while one commits, the next one fills up.
+    { maxBatch: MAX_INSERT_GROUP, maxConcurrent: 2 },
   );
 
   async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
