@@ -147,7 +147,15 @@ export const servicePart: SandboxPart = {
     });
     fs.closeSync(log);
     // The sandbox dying without a stop still ends the service: its stdin closes (see service-process.ts).
+    let stopping = false;
+    child.once('exit', (code, signal) => {
+      if (!stopping)
+        console.error(
+          `service: exited on its own (${signal ?? `code ${code}`}); its log: ${path.join(run.displayDir, SERVICE_LOG)}`,
+        );
+    });
     const stop = async () => {
+      stopping = true;
       stripe.setWebhook(null);
       await stopChild(child);
       if (postgresSchema) await dropSchema(env.DATABASE_URL!, postgresSchema);
