@@ -43,6 +43,10 @@ interface ChildResult {
 }
 
 const tsx = ['--import', 'tsx'];
+// BENCH_PROFILE=<dir>: CPU profiles of the reconciler processes, for finding where the time goes.
+const profile = process.env.BENCH_PROFILE
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+  : [];
 
 function message<T>(child: ChildProcess, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -53,7 +57,7 @@ function message<T>(child: ChildProcess, what: string): Promise<T> {
 
 async function runChild(env: Record<string, string>): Promise<ChildResult> {
   const child = fork(join(here, 'reconciler-child.ts'), [], {
-    execArgv: tsx,
+    execArgv: [...tsx, ...(env.BENCH_MODE === 'list' ? [] : profile)],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -9,13 +9,15 @@
  */
 import type Stripe from 'stripe';
 import type { NewInboxEvent, Store } from '../store';
+import { listPages, type Page, type RateLimitPolicy } from './paging';
+
+export { listPages, pageWithBackoff, isRateLimited, StripeListError, type RateLimitPolicy } from './paging';
 
 export type StripeObject = { id: string; object: string; created?: number; livemode?: boolean } & Record<
   string,
   unknown
 >;
 
-type Page = { data: StripeObject[]; has_more: boolean };
 type ListParams = Record<string, unknown> & { limit: number; starting_after?: string };
 
 interface ResourceSpec {
@@ -76,13 +78,6 @@ export interface BackfillProgress {
   duplicates: number;
   done: boolean;
   resumedFrom: string | null;
-}
-
-export interface RateLimitPolicy {
-  /** Tries of one page on 429 before giving up. Default 8. */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
 }
 
 interface CommonOptions {
@@ -150,38 +145,6 @@ async function readCursor(store: Store, name: string): Promise<Cursor | null> {
   }
 }
 
-function isRateLimited(error: unknown): boolean {
-  const e = error as { statusCode?: number; type?: string; code?: string } | null;
-  return !!e && (e.statusCode === 429 || e.type === 'StripeRateLimitError' || e.code === 'rate_limit');
-}
-
-/** One page, tried again on 429 with exponential backoff and full jitter. */
-async function pageWithBackoff(
-  fetch: () => Promise<Page>,
-  policy: RateLimitPolicy,
-  sleep: (ms: number) => Promise<void>,
-): Promise<Page> {
-  const maxAttempts = policy.maxAttempts ?? 8;
-  const base = policy.baseDelayMs ?? 500;
-  const cap = policy.maxDelayMs ?? 20_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fetch();
-    } catch (error) {
-      if (!isRateLimited(error) || attempt >= maxAttempts) {
-        const e = error as { message?: string; code?: string; type?: string };
-        throw new BackfillError(
-          `Stripe refused a list request: ${e.message ?? String(error)}${attempt > 1 ? ` (after ${attempt} tries)` : ''}`,
-          e.code ?? e.type ?? null,
-        );
-      }
-      await sleep(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
-    }
-  }
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Walks one list from its cursor to the end, newest first as Stripe lists, inserting each item's event.
  * The cursor is saved after every page; an aborted run leaves it at the last page written.
@@ -206,13 +169,14 @@ async function walk(
     done: cursor.done,
     resumedFrom: saved?.startingAfter ?? null,
   });
-  while (!cursor.done && !options.signal?.aborted) {
-    const page = await pageWithBackoff(
-      () => fetch(cursor.startingAfter ?? undefined),
-      options.rateLimit ?? {},
-      options.sleep ?? defaultSleep,
-    );
-    for (const item of page.data) {
+  if (cursor.done || options.signal?.aborted) return progress();
+  const pages = listPages(fetch, {
+    startingAfter: cursor.startingAfter ?? undefined,
+    rateLimit: options.rateLimit,
+    sleep: options.sleep,
+  });
+  for await (const page of pages) {
+    for (const item of page.data as StripeObject[]) {
       if (await store.insertEvent(toEvent(item))) cursor.inserted += 1;
       else cursor.duplicates += 1;
       cursor.listed += 1;
@@ -223,6 +187,7 @@ async function walk(
     await store.setCursor(cursorName, JSON.stringify(cursor));
     options.notify?.();
     options.onProgress?.(progress());
+    if (options.signal?.aborted) break;
   }
   return progress();
 }

@@ -1,6 +1,6 @@
 /**
  * Payout reconciliation: the payout's balance transactions are listed from Stripe page by page
- * (auto-pagination, never all in memory), written as stc_balancetransaction rows in `$batch` requests of
+ * (one page read ahead, 429s backed off, never all in memory), written as stc_balancetransaction rows in `$batch` requests of
  * up to 1,000, and summed per group into a journal entry whose lines must equal the payout exactly.
  * Re-running a payout writes the same rows and lines by key and removes lines it no longer has.
  */
@@ -9,6 +9,7 @@ import { model } from '@stc/solution';
 import { errorFromInfo } from '../dataverse/errors';
 import type { BatchOperation, DataverseClient, Row } from '../dataverse/types';
 import { applyMapping, eventEnvelope, type EventEnvelope, type MappedRow, type MappingSet } from '../mapping';
+import { listPages, type Page, type RateLimitPolicy } from '../backfill/paging';
 import { mapIfApplies, type StripeObject } from '../sync/shared/stripe-objects';
 import { odataString, writeMappedRow } from '../sync/shared/write';
 import type { HandlerLogger } from '../sync/types';
@@ -36,6 +37,8 @@ export interface PayoutReconcilerOptions {
   /** `$batch` requests in flight while the next pages are read. Default 2. */
   batchesInFlight?: number;
   metrics?: ReconciliationMetrics;
+  /** Backoff when Stripe answers 429 while the transactions are listed. */
+  rateLimit?: RateLimitPolicy;
   now?: () => number;
 }
 
@@ -156,22 +159,29 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
       inFlight.push(sent);
       if (inFlight.length >= inFlightLimit) await inFlight.shift();
     };
-    const list = request.stripe.balanceTransactions.list(
-      { payout: payout.id, limit: 100 },
-      request.account ? { stripeAccount: request.account } : undefined,
+    const requestOptions = request.account ? { stripeAccount: request.account } : undefined;
+    const pages = listPages(
+      (startingAfter) =>
+        request.stripe.balanceTransactions.list(
+          { payout: payout.id, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) },
+          requestOptions,
+        ) as unknown as Promise<Page>,
+      { rateLimit: options.rateLimit },
     );
-    for await (const transaction of list) {
-      const object = transaction as unknown as StripeObject & BalanceTransactionLike;
-      builder.add(object);
-      const mapped = await applyMapping(mapping, object, scope);
-      buffer.push({
-        kind: 'upsert',
-        entitySet: mapped.entitySet,
-        key: mapped.key,
-        row: bindWithoutRead(mapped),
-      });
-      rows += 1;
-      if (buffer.length >= batchSize) await send();
+    for await (const page of pages) {
+      for (const item of page.data) {
+        const object = item as unknown as StripeObject & BalanceTransactionLike;
+        builder.add(object);
+        const mapped = await applyMapping(mapping, object, scope);
+        buffer.push({
+          kind: 'upsert',
+          entitySet: mapped.entitySet,
+          key: mapped.key,
+          row: bindWithoutRead(mapped),
+        });
+        rows += 1;
+        if (buffer.length >= batchSize) await send();
+      }
     }
     if (buffer.length) await send();
     for (const pending of inFlight) await pending;

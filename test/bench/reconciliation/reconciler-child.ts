@@ -7,6 +7,7 @@
 import { model } from '@stc/solution';
 import { createDataverseClient, DEFAULT_MAPPINGS_DIR, loadMappings } from '@stc/service';
 import Stripe from 'stripe';
+import { listPages, type Page } from '../../../service/src/backfill/paging';
 import { createPayoutReconciler } from '../../../service/src/reconciliation';
 
 async function main(): Promise<void> {
@@ -22,9 +23,17 @@ async function main(): Promise<void> {
   const payoutId = env.BENCH_PAYOUT!;
   const started = performance.now();
   if (env.BENCH_MODE === 'list') {
+    // The same paging as the reconciler (one page ahead, 429s backed off), with no writes.
     let listed = 0;
-    for await (const transaction of stripe.balanceTransactions.list({ payout: payoutId, limit: 100 }))
-      if (transaction.id) listed += 1;
+    const pages = listPages(
+      (startingAfter) =>
+        stripe.balanceTransactions.list({
+          payout: payoutId,
+          limit: 100,
+          ...(startingAfter ? { starting_after: startingAfter } : {}),
+        }) as unknown as Promise<Page>,
+    );
+    for await (const page of pages) listed += page.data.length;
     process.send!({
       wallMs: performance.now() - started,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -34,7 +43,11 @@ async function main(): Promise<void> {
   }
   const dataverse = createDataverseClient({ baseUrl: env.BENCH_DATAVERSE_URL! });
   const mappings = loadMappings(DEFAULT_MAPPINGS_DIR, { model });
-  const reconciler = createPayoutReconciler({ mappings: () => mappings });
+  const reconciler = createPayoutReconciler({
+    mappings: () => mappings,
+    batchSize: env.BENCH_BATCH_SIZE ? Number(env.BENCH_BATCH_SIZE) : undefined,
+    batchesInFlight: env.BENCH_IN_FLIGHT ? Number(env.BENCH_IN_FLIGHT) : undefined,
+  });
   const errors: string[] = [];
   const log = {
     info: () => undefined,
