@@ -40,6 +40,8 @@ export interface PayoutReconcilerOptions {
   /** Backoff when Stripe answers 429 while the transactions are listed. */
   rateLimit?: RateLimitPolicy;
   now?: () => number;
+  /** How a backoff waits (tests count them). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ReconcileRequest {
@@ -166,7 +168,7 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
           { payout: payout.id, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) },
           requestOptions,
         ) as unknown as Promise<Page>,
-      { rateLimit: options.rateLimit },
+      { rateLimit: options.rateLimit, sleep: options.sleep },
     );
     for await (const page of pages) {
       for (const item of page.data) {

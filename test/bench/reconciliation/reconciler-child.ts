@@ -54,7 +54,22 @@ async function main(): Promise<void> {
     warn: () => undefined,
     error: (obj: object, msg?: string) => errors.push(`${msg} ${JSON.stringify(obj)}`),
   };
+  const samples: string[] = [];
+  const sampler = env.BENCH_MEMORY_TRACE
+    ? setInterval(() => {
+        const m = process.memoryUsage();
+        samples.push(
+          [m.rss, m.heapTotal, m.heapUsed, m.external, m.arrayBuffers]
+            .map((v) => Math.round(v / 1e6))
+            .join('/'),
+        );
+      }, 500)
+    : undefined;
   const outcome = await reconciler.reconcile({ stripe, dataverse, log, payout: payoutId });
+  if (sampler) {
+    clearInterval(sampler);
+    process.stderr.write(`memory rss/heapTotal/heapUsed/external/arrayBuffers MB: ${samples.join(' ')}\n`);
+  }
   const wallMs = performance.now() - started;
   process.send!({
     wallMs,

@@ -24,8 +24,11 @@ import {
   JOURNAL_BALANCED,
   JOURNAL_MISMATCH,
   loadReconciliationConfig,
+  startPayoutSweep,
   sweepPayouts,
+  type SweepResult,
 } from '..';
+import { waitFor } from '../../testing/wait';
 
 jest.setTimeout(60_000);
 
@@ -215,4 +218,51 @@ test('the handler writes through $batch: at most 1,000 rows a request', async ()
   expect(dataverse.store.count('stc_balancetransactions')).toBe(1102);
   // 2 batches of transactions, journal upsert, lines query, lines batch, payout writes: far under 1 per row.
   expect(after.requests - before.requests).toBeLessThan(15);
+});
+
+test('Stripe answering 429 while the transactions are listed: backed off, the payout still reconciles', async () => {
+  await stripeEmulator.close();
+  stripeEmulator = await startStripeEmulator({ rateLimit: { perSecond: 10, burst: 3 } });
+  stripe = stripeEmulator.client();
+  stripeEmulator.testHelpers.seedPayments({ count: 450 });
+  const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(payout.id);
+  let backoffs = 0;
+  const reconciler = createPayoutReconciler({
+    mappings: defaultMappings,
+    rateLimit: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 30 },
+    sleep: (ms) => {
+      backoffs += 1;
+      return new Promise((resolve) => setTimeout(resolve, ms));
+    },
+  });
+  const outcome = await reconciler.reconcile({ stripe, dataverse: client, log, payout: payout.id });
+  expect(outcome).toMatchObject({ kind: 'journal', rowsWritten: 451 });
+  expect(backoffs).toBeGreaterThan(0);
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect(dataverse.store.count('stc_balancetransactions')).toBe(451);
+});
+
+test('the scheduled sweep runs at its interval and stops cleanly', async () => {
+  const { payout } = await paidPayout(5);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings });
+  const results: SweepResult[] = [];
+  const schedule = startPayoutSweep({
+    reconciler,
+    stripe,
+    dataverse: client,
+    log,
+    intervalMs: 20,
+    onSweep: (result) => results.push(result),
+  });
+  try {
+    await waitFor(() => results.length >= 2, 'two sweeps', 20_000);
+  } finally {
+    await schedule.stop();
+  }
+  expect(results[0].reconciled).toEqual([payout.id]);
+  expect(results[1].reconciled).toEqual([]);
+  const after = results.length;
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  expect(results.length).toBe(after);
 });
