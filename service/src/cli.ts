@@ -6,14 +6,17 @@
  *   npx tsx service/src/cli.ts dlq discard <id>
  *   npx tsx service/src/cli.ts backfill --since 2026-01-01 [--resources payments,customers,…]
  *   npx tsx service/src/cli.ts replay --since 2026-01-01 [--types charge.succeeded,…]
+ *   npx tsx service/src/cli.ts reconcile --payout po_… | --sweep [--days 7]
  */
 import { parseArgs } from 'node:util';
 import { HISTORY_USAGE, runHistoryCommand } from './backfill/cli';
 import { ConfigError, loadStoreConfig } from './config';
+import { RECONCILE_USAGE, runReconcileCommand } from './reconciliation/cli';
 import { openStore, type DeadLetter, type Store } from './store';
 
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}
+${RECONCILE_USAGE}
 Store: DATABASE_URL (PostgreSQL, with DATABASE_SCHEMA) or SQLITE_PATH (default data/connector.db).`;
 
 export interface CliIo {
@@ -26,6 +29,7 @@ export interface CliIo {
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
+  if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
   let parsed;
   try {
     parsed = parseArgs({

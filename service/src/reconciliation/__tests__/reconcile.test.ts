@@ -12,6 +12,7 @@ import {
 } from '@stc/sandbox';
 import { Registry } from 'prom-client';
 import type Stripe from 'stripe';
+import { runCli } from '../../cli';
 import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
 import { createSyncHandlers } from '../../sync';
 import { defaultMappings, RecordingLogger } from '../../sync/__tests__/harness';
@@ -265,4 +266,29 @@ test('the scheduled sweep runs at its interval and stops cleanly', async () => {
   const after = results.length;
   await new Promise((resolve) => setTimeout(resolve, 60));
   expect(results.length).toBe(after);
+});
+
+test('cli reconcile: one payout, then a sweep with nothing left to do, on the service environment', async () => {
+  const { payout } = await paidPayout(20);
+  const env = {
+    STRIPE_API_KEY: stripeEmulator.apiKey,
+    STRIPE_API_BASE: stripeEmulator.url,
+    STRIPE_WEBHOOK_SECRET: 'whsec_test',
+    DATAVERSE_URL: dataverse.url,
+    DATAVERSE_AUTH: 'none',
+    DATAVERSE_WEBHOOK_KEY: 'a-key-of-at-least-16',
+    ADMIN_API_KEY: 'an-admin-key-of-at-least-32-characters',
+    SQLITE_PATH: ':memory:',
+  };
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { env, out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+  expect(await runCli(['reconcile', '--payout', payout.id], io)).toBe(0);
+  expect(out.at(-1)).toBe(`${payout.id}: 22 balance transactions, 4 journal lines, balanced`);
+  expect(await runCli(['reconcile', '--sweep', '--days', '2'], io)).toBe(0);
+  expect(out.at(-1)).toBe('sweep: 1 paid payouts checked, 0 reconciled');
+  expect(await runCli(['reconcile'], io)).toBe(2);
+  expect(err.at(-1)).toMatch(/Give either --payout po_… or --sweep/);
+  expect(await runCli(['reconcile', '--sweep', '--accounts', '/nonexistent.yaml'], io)).toBe(1);
+  expect(err.at(-1)).toMatch(/cannot read \/nonexistent\.yaml/);
 });
