@@ -10,7 +10,7 @@ import { createDisputesHandler } from './disputes';
 import { createPaymentsHandler } from './payments';
 import { createRefundRequestsHandler } from './refund-requests';
 import { createRefundsHandler } from './refunds';
-import { createPayoutsHandler } from './payouts';
+import { createPayoutsHandler, type PayoutsHandlerOptions } from './payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './shared/mappings';
 import type { EventHandler } from './types';
 
@@ -26,6 +26,8 @@ export interface SyncHandlerOptions {
   /** Folder of mapping files; default `service/mappings/`. */
   mappingsDir?: string;
   customers?: CustomerMappingNames;
+  /** GL accounts and metrics for payout reconciliation. */
+  payouts?: PayoutsHandlerOptions;
 }
 
 /** The Stripe → Dataverse handlers over one mapping set. */
@@ -41,7 +43,7 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createRefundRequestsHandler({ mappings }),
     createCustomersOutboundHandler(),
     createBillingHandler(mappings),
-    createPayoutsHandler(mappings),
+    createPayoutsHandler(mappings, options.payouts),
   ];
 }
 

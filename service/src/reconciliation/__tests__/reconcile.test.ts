@@ -16,7 +16,6 @@ import { runCli } from '../../cli';
 import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
 import { createSyncHandlers } from '../../sync';
 import { defaultMappings, RecordingLogger } from '../../sync/__tests__/harness';
-import { createPayoutsHandler } from '../../sync/payouts';
 import type { SyncContext } from '../../sync/types';
 import { createHandlerRouter } from '../../worker/routing';
 import {
@@ -64,12 +63,12 @@ const context = (): SyncContext => ({ dataverse: client, stripeFor: () => stripe
 async function deliver(type: string, payoutId: string) {
   const event = stripeEmulator.events.filter((e) => e.type === type && e.data.object.id === payoutId).at(-1);
   if (!event) throw new Error(`no ${type} event for ${payoutId}`);
-  // The registry routes payout events to the payouts handler; this one is built with the test's metrics.
-  expect(createHandlerRouter(createSyncHandlers({ mappings: defaultMappings })).route(type)?.resource).toBe(
-    'payouts',
-  );
-  const handler = createPayoutsHandler(defaultMappings, { metrics });
-  await handler.handle(event as unknown as Stripe.Event, context());
+  // The registered handlers, as the service builds them, with this test's metrics.
+  const handler = createHandlerRouter(
+    createSyncHandlers({ mappings: defaultMappings, payouts: { metrics } }),
+  ).route(type);
+  expect(handler?.resource).toBe('payouts');
+  await handler!.handle(event as unknown as Stripe.Event, context());
 }
 
 /** 250 card payments of 10.00 to 14.99 and a partial refund, swept into one automatic payout and paid. */
