@@ -254,7 +254,11 @@ for (const engine of testEngines) {
         expect(res.status).toBe(500);
         expect(res.body.error.code).toBe('internal_error');
         const line = JSON.parse(lines.find((l) => l.includes('disk I/O error'))!);
-        expect(line).toMatchObject({ level: 'error', msg: 'request failed', eventId: JSON.parse(payload).id });
+        expect(line).toMatchObject({
+          level: 'error',
+          msg: 'request failed',
+          eventId: JSON.parse(payload).id,
+        });
       });
 
       test('no secret or signature reaches the log', async () => {
