@@ -54,7 +54,12 @@ afterEach(async () => {
   await stripeEmulator.close();
 });
 
-const yesterday = () => new Date(Date.now() - DAY);
+// Whole seconds, fixed per test: the cursor is named by the date, as the CLI's --since gives it.
+let since: Date;
+beforeEach(() => {
+  since = new Date(Math.floor((Date.now() - DAY) / 1000) * 1000);
+});
+const yesterday = () => since;
 
 /** Runs the real workers over the store until the inbox is drained. */
 async function drain(): Promise<void> {
