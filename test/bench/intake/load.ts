@@ -149,11 +149,13 @@ async function openLoop(phase: LoadPhase): Promise<PhaseResult> {
     const scheduled = start + i * interval;
     const wait = scheduled - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Timers fire in whole milliseconds: a send up to 1 ms early is timed from when it really left.
+    const from = Math.max(scheduled, performance.now());
     const p = sendOne(agent).then(({ ok }) => {
       const done = performance.now();
       if (i >= warmup) {
         measuredEnd = Math.max(measuredEnd, done);
-        if (ok) latencies.push(done - scheduled);
+        if (ok) latencies.push(done - from);
         else errors++;
       } else if (!ok) errors++;
     });
