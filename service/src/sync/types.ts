@@ -16,6 +16,12 @@ export interface SyncContext {
   /** A Stripe client for the event's account: the platform's, or one with `stripeAccount` for Connect. */
   stripeFor(account: string | null): Stripe;
   log: HandlerLogger;
+  /**
+   * The event was created in the same second as the last event applied to its object, and Stripe gives no
+   * order within a second: its payload may be older than what is already written, so a handler that maps
+   * the payload maps the object read fresh from Stripe instead.
+   */
+  payloadMayBeStale?: boolean;
 }
 
 /** The Stripe object an event is about: used for per-object ordering and to serialise its events. */

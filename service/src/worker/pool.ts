@@ -1,7 +1,8 @@
 /**
  * The worker pool: claims due events from the store, runs the matching handler, records the outcome.
  * Per-object ordering comes from the store (one event of an object in flight) plus the stamp check here:
- * a Stripe event older than the last one applied to its object is `superseded`, never applied.
+ * a Stripe event from an earlier second than the last one applied to its object is `superseded`, never
+ * applied; one from the same second is applied with `payloadMayBeStale` set (handlers then read fresh).
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
@@ -154,13 +155,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       return;
     }
 
+    let payloadMayBeStale = false;
     if (event.source === 'stripe' && event.objectId !== '') {
       const stamp = await store.getObjectStamp(event.source, event.account, event.objectId);
-      if (
-        stamp &&
-        (stamp.eventCreatedMs > event.eventCreatedMs ||
-          (stamp.eventCreatedMs === event.eventCreatedMs && stamp.eventId >= event.eventId))
-      ) {
+      // Stripe's `created` has whole seconds and its event ids are random, so two events of one second have
+      // no known order: only a strictly older event is superseded. One of the same second is applied, and
+      // its handler maps the object as Stripe has it now rather than the payload, which may be the older.
+      payloadMayBeStale = stamp !== null && stamp.eventCreatedMs === event.eventCreatedMs;
+      if (stamp && stamp.eventCreatedMs > event.eventCreatedMs) {
         await finish({ kind: 'superseded', by: stamp });
         metrics?.processed.inc({ type: event.type, outcome: 'superseded' });
         log.info(
@@ -178,7 +180,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       return;
     }
 
-    const context: SyncContext = { dataverse: options.dataverse, stripeFor: options.stripeFor, log };
+    const context: SyncContext = {
+      dataverse: options.dataverse,
+      stripeFor: options.stripeFor,
+      log,
+      payloadMayBeStale,
+    };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     try {
       const handlerEvent = await toHandlerEvent(event, options.stripeFor);

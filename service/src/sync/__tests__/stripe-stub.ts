@@ -21,6 +21,8 @@ const COLLECTIONS: Record<string, string> = {
   refunds: 'refund',
   disputes: 'dispute',
   customers: 'customer',
+  subscriptions: 'subscription',
+  invoices: 'invoice',
   balance_transactions: 'balance_transaction',
 };
 

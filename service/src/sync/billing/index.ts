@@ -2,10 +2,11 @@
  * Billing: `customer.subscription.*` → one stc_subscription row per subscription, and `invoice.*` → one
  * stc_stripeinvoice row per invoice, each linked to the account or contact of its Stripe customer; an
  * invoice is also linked to its subscription's row. The event's own copy of the object is mapped: the
- * pipeline's ordering stamp keeps an older event from overwriting a newer one.
+ * pipeline's ordering stamp keeps an event of an earlier second from overwriting a newer one, and within one
+ * second (no order known) the object is read fresh from Stripe instead.
  */
 import type { MappingSet } from '../../mapping';
-import { eventEnvelope, mapIfApplies, type StripeObject } from '../shared/stripe-objects';
+import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from '../shared/stripe-objects';
 import { writeMappedRow } from '../shared/write';
 import type { EventHandler } from '../types';
 
@@ -44,7 +45,9 @@ export function createBillingHandler(mappings: () => MappingSet): EventHandler {
         );
         return;
       }
-      const mapped = await mapIfApplies(mappings().get(name), object, eventEnvelope(event));
+      const mapping = mappings().get(name);
+      const current = await objectForMapping(mapping, event, context, object, object.id);
+      const mapped = await mapIfApplies(mapping, current, eventEnvelope(event));
       if (!mapped) {
         context.log.info({ eventId: event.id, id: object.id }, 'no billing mapping applies; nothing written');
         return;

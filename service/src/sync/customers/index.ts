@@ -192,9 +192,10 @@ export function createCustomersHandler(
       const set = mappings();
       const deleted = event.type === 'customer.deleted' || payload.deleted === true;
       // Fresh state: the customer as Stripe has it now (a customer deleted since reads back as deleted).
-      const refreshing = [...names.live, ...names.deleted]
-        .map((name) => set.get(name))
-        .find((mapping) => mapping.refresh);
+      // Also when the payload may be older than the row (an event of the same second applied before it).
+      const refreshing =
+        [...names.live, ...names.deleted].map((name) => set.get(name)).find((mapping) => mapping.refresh) ??
+        (context.payloadMayBeStale ? set.get(names.live[0]) : undefined);
       const customer =
         deleted || !refreshing
           ? payload

@@ -58,7 +58,7 @@ export async function syncPayment(
   const intentMapping = mappings.get(PAYMENT_INTENT_MAPPING);
   const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
   const intent =
-    given && !intentMapping.refresh
+    given && !intentMapping.refresh && !context.payloadMayBeStale
       ? given
       : await retrieveObject(
           event,

@@ -28,6 +28,8 @@ const retrievers: Record<string, Retriever> = {
   refund: (stripe, id, expand) => asObject(stripe.refunds.retrieve(id, expandParams(expand))),
   dispute: (stripe, id, expand) => asObject(stripe.disputes.retrieve(id, expandParams(expand))),
   customer: (stripe, id, expand) => asObject(stripe.customers.retrieve(id, expandParams(expand))),
+  subscription: (stripe, id, expand) => asObject(stripe.subscriptions.retrieve(id, expandParams(expand))),
+  invoice: (stripe, id, expand) => asObject(stripe.invoices.retrieve(id, expandParams(expand))),
 };
 
 /** The Stripe client for the event's account: Connect events are read from the connected account. */
@@ -48,7 +50,10 @@ export async function retrieveObject(
   return retrieve(stripeForEvent(event, context), id, expand);
 }
 
-/** The object to map: re-read from Stripe when the mapping asks for fresh state, else the one given. */
+/**
+ * The object to map: re-read from Stripe when the mapping asks for fresh state or the given copy may be older
+ * than what is written (`payloadMayBeStale`), else the one given.
+ */
 export async function objectForMapping(
   mapping: CompiledMapping,
   event: Stripe.Event,
@@ -56,7 +61,7 @@ export async function objectForMapping(
   given: StripeObject | undefined,
   id: string,
 ): Promise<StripeObject> {
-  if (!mapping.refresh && given) return given;
+  if (!mapping.refresh && !context.payloadMayBeStale && given) return given;
   return retrieveObject(event, context, mapping.source, id, mapping.refresh?.expand ?? []);
 }
 
