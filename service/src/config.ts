@@ -88,7 +88,13 @@ const envSchema = z
       .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
       .default('info'),
     WEBHOOK_MAX_BODY_BYTES: int(1024, 1_048_576),
-    WORKER_CONCURRENCY: int(0, 8),
+    // Enough events at once for their Dataverse writes to fill batches; one object's events stay serialised.
+    WORKER_CONCURRENCY: int(0, 128),
+    DATAVERSE_BATCH_SIZE: int(1, 100).pipe(
+      z.number().max(1000, { error: 'DATAVERSE_BATCH_SIZE must be at most 1000 (a $batch takes 1,000)' }),
+    ),
+    DATAVERSE_BATCH_DELAY_MS: int(0, 150),
+    DATAVERSE_BATCHES_IN_FLIGHT: int(1, 4),
     WORKER_POLL_MS: int(10, 250),
     WORKER_LEASE_MS: int(1000, 60_000),
     HANDLER_TIMEOUT_MS: int(100, 55_000),
@@ -148,6 +154,8 @@ export interface ServiceConfig {
     authorityHost?: string;
     webhookKey: string;
     webhookHeader: string;
+    /** How the handlers' upserts are gathered into `$batch` requests. */
+    batch: { maxBatchSize: number; maxDelayMs: number; maxInFlight: number };
   };
   store: StoreConfig;
   http: { port: number; host: string; adminApiKey: string; maxBodyBytes: number };
@@ -209,6 +217,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       authorityHost: e.AZURE_AUTHORITY_HOST,
       webhookKey: e.DATAVERSE_WEBHOOK_KEY,
       webhookHeader: e.DATAVERSE_WEBHOOK_HEADER.toLowerCase(),
+      batch: {
+        maxBatchSize: e.DATAVERSE_BATCH_SIZE,
+        maxDelayMs: e.DATAVERSE_BATCH_DELAY_MS,
+        maxInFlight: e.DATAVERSE_BATCHES_IN_FLIGHT,
+      },
     },
     store: e.DATABASE_URL
       ? {

@@ -5,7 +5,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceConfig } from './config';
-import { createCredential, createDataverseClient } from './dataverse';
+import {
+  createCredential,
+  createDataverseClient,
+  createUpsertBatcher,
+  withBatchedUpserts,
+} from './dataverse';
 import type { DataverseClient } from './dataverse/types';
 import { createApp } from './http/app';
 import { createMetrics, type Metrics } from './http/metrics';
@@ -67,10 +72,13 @@ export async function startService(
   const metrics = createMetrics({ store, defaultMetrics: true });
   // Loaded here, not at module load: the registry reads its mapping files.
   const handlers = overrides.handlers ?? (await import('./sync')).handlers;
+  // One batcher for every handler: the rows of events worked on together share `$batch` requests.
+  const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
+  const batcher = createUpsertBatcher(dataverse, { ...config.dataverse.batch, coalesce: true });
   const pool = createWorkerPool({
     store,
     handlers,
-    dataverse: overrides.dataverse ?? dataverseClientFor(config.dataverse, logger),
+    dataverse: withBatchedUpserts(dataverse, batcher),
     stripeFor: overrides.stripeFor ?? createStripeClients(config.stripe),
     logger,
     metrics,

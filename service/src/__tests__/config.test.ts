@@ -32,7 +32,8 @@ test('a complete environment gives typed settings with defaults', () => {
     synchronous: 'normal',
   });
   expect(config.http).toMatchObject({ port: 3000, maxBodyBytes: 1_048_576 });
-  expect(config.worker).toMatchObject({ concurrency: 8, retry: { maxAttempts: 10 } });
+  expect(config.worker).toMatchObject({ concurrency: 128, retry: { maxAttempts: 10 } });
+  expect(config.dataverse.batch).toEqual({ maxBatchSize: 100, maxDelayMs: 150, maxInFlight: 4 });
   expect(config.dataverse.webhookHeader).toBe('x-stc-webhook-key');
 });
 

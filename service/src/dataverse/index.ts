@@ -23,5 +23,5 @@ export {
 export { ConcurrencyLimiter } from './concurrency';
 export type { ConcurrencyLimiterOptions, ConcurrencyState } from './concurrency';
 export { keyFitsUrl } from './url';
-export { createUpsertBatcher } from './batcher';
+export { createUpsertBatcher, withBatchedUpserts } from './batcher';
 export type { UpsertBatcher, UpsertBatcherOptions, UpsertBatcherStats } from './batcher';
