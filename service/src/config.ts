@@ -102,6 +102,8 @@ const envSchema = z
     RETRY_BASE_MS: int(1, 1000),
     RETRY_MAX_MS: int(1, 3_600_000),
     SHUTDOWN_GRACE_MS: int(0, 20_000),
+    /** Folder of mapping files, loaded and checked at start; unset: the shipped `service/mappings/`. */
+    MAPPINGS_DIR: optional,
   })
   .superRefine((env, ctx) => {
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
@@ -160,6 +162,8 @@ export interface ServiceConfig {
   store: StoreConfig;
   http: { port: number; host: string; adminApiKey: string; maxBodyBytes: number };
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Absolute folder of the mapping files; undefined means the shipped `service/mappings/`. */
+  mappingsDir?: string;
   worker: WorkerSettings;
 }
 
@@ -238,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
     logLevel: e.LOG_LEVEL,
+    mappingsDir: e.MAPPINGS_DIR ? path.resolve(cwd, e.MAPPINGS_DIR) : undefined,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       pollMs: e.WORKER_POLL_MS,

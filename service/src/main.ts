@@ -3,6 +3,7 @@
  * on SIGTERM or SIGINT.
  */
 import { ConfigError, loadConfig } from './config';
+import { MappingError } from './mapping';
 import { startService, stopOnSignals } from './service';
 
 async function main(): Promise<void> {
@@ -20,6 +21,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  if (error instanceof MappingError) {
+    process.stderr.write(`The service could not start: the mapping files are invalid: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
   process.stderr.write(
     `The service could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { model } from '@stc/solution';
 import type { ServiceConfig } from './config';
 import {
   createCredential,
@@ -14,9 +15,11 @@ import {
 import type { DataverseClient } from './dataverse/types';
 import { createApp } from './http/app';
 import { createMetrics, type Metrics } from './http/metrics';
+import { loadMappings } from './mapping';
 import { createLogger, type Logger } from './log';
 import { openStore, type Store } from './store';
 import { createStripeClients, type StripeFor } from './stripe';
+import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from './sync';
 import type { EventHandler } from './sync/types';
 import { createWorkerPool, type WorkerPool } from './worker';
 
@@ -63,15 +66,23 @@ export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: L
   return createDataverseClient({ baseUrl, credential, logger: logger.child({ component: 'dataverse' }) });
 }
 
+/**
+ * The real handlers over the mapping files, loaded and checked against the table model now: a bad file stops
+ * the start with the mapping engine's MappingError (file, mapping, column) instead of failing every event.
+ */
+function defaultHandlers(mappingsDir: string | undefined): EventHandler[] {
+  return createSyncHandlers({ mappings: loadMappings(mappingsDir ?? DEFAULT_MAPPINGS_DIR, { model }) });
+}
+
 export async function startService(
   config: ServiceConfig,
   overrides: ServiceOverrides = {},
 ): Promise<RunningService> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  // Before anything is opened: a bad mapping file stops the start with nothing to clean up.
+  const handlers = overrides.handlers ?? defaultHandlers(config.mappingsDir);
   const store = overrides.store ?? (await openStore(config.store));
   const metrics = createMetrics({ store, defaultMetrics: true });
-  // Loaded here, not at module load: the registry reads its mapping files.
-  const handlers = overrides.handlers ?? (await import('./sync')).handlers;
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.
   const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
   const batcher = createUpsertBatcher(dataverse, { ...config.dataverse.batch, coalesce: true });
