@@ -10,6 +10,7 @@ import { createDisputesHandler } from './disputes';
 import { createPaymentsHandler } from './payments';
 import { createRefundRequestsHandler } from './refund-requests';
 import { createRefundsHandler } from './refunds';
+import { createSyncRequestsHandler, withSyncRequests } from './sync-requests';
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './shared/mappings';
 import type { EventHandler } from './types';
@@ -35,13 +36,16 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
   const mappings: () => MappingSet = options.mappings
     ? resolveMappingSource(options.mappings)
     : lazyMappings(options.mappingsDir);
+  const syncRequests = createSyncRequestsHandler(mappings, options.customers);
   return [
     createPaymentsHandler(mappings),
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     createRefundRequestsHandler({ mappings }),
-    createCustomersOutboundHandler(),
+    // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
+    withSyncRequests(createCustomersOutboundHandler(), syncRequests),
+    syncRequests,
     createBillingHandler(mappings),
     createPayoutsHandler(mappings, options.payouts),
   ];
