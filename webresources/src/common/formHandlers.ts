@@ -1,0 +1,27 @@
+/**
+ * The handlers every form script registers, bound to the live Xrm platform at call time. Each form module
+ * re-exports the ones its form has (a customer form has no Refund command), so the bundles keep their names.
+ */
+import {
+  refundInStripe as refund,
+  openInStripeDashboard as open,
+  syncFromStripe as sync,
+} from './commands';
+import { showPaymentAlerts } from './notifications';
+import { platform } from './record';
+
+export function onLoad(executionContext: Xrm.Events.EventContext): Promise<unknown> {
+  return showPaymentAlerts(executionContext.getFormContext(), platform());
+}
+
+export function refundInStripe(primaryControl: Xrm.FormContext): Promise<unknown> {
+  return refund(primaryControl, platform());
+}
+
+export function openInStripeDashboard(primaryControl: Xrm.FormContext): Promise<unknown> {
+  return open(primaryControl, platform());
+}
+
+export function syncFromStripe(primaryControl: Xrm.FormContext): Promise<unknown> {
+  return sync(primaryControl, platform());
+}
