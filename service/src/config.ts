@@ -104,6 +104,11 @@ const envSchema = z
     SHUTDOWN_GRACE_MS: int(0, 20_000),
     /** Folder of mapping files, loaded and checked at start; unset: the shipped `service/mappings/`. */
     MAPPINGS_DIR: optional,
+    /** GL accounts of the payout journals (YAML or JSON); unset: the shipped `reconciliation/gl-accounts.yaml`. */
+    GL_ACCOUNTS_PATH: optional,
+    // How often missed payouts are looked for; 0 turns the sweep off (events alone reconcile payouts).
+    PAYOUT_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
+    PAYOUT_SWEEP_LOOKBACK_DAYS: z.coerce.number().positive().default(7),
   })
   .superRefine((env, ctx) => {
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
@@ -165,6 +170,16 @@ export interface ServiceConfig {
   /** Absolute folder of the mapping files; undefined means the shipped `service/mappings/`. */
   mappingsDir?: string;
   worker: WorkerSettings;
+  reconciliation: ReconciliationSettings;
+}
+
+export interface ReconciliationSettings {
+  /** Absolute path of the GL accounts file; undefined means the shipped `reconciliation/gl-accounts.yaml`. */
+  glAccountsPath?: string;
+  /** Between two payout sweeps; 0: no sweep. */
+  sweepIntervalMs: number;
+  /** How far back a sweep lists paid payouts. */
+  sweepLookbackMs: number;
 }
 
 export interface WorkerSettings {
@@ -250,6 +265,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
       retry: { maxAttempts: e.RETRY_MAX_ATTEMPTS, baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+    reconciliation: {
+      glAccountsPath: e.GL_ACCOUNTS_PATH ? path.resolve(cwd, e.GL_ACCOUNTS_PATH) : undefined,
+      sweepIntervalMs: Math.round(e.PAYOUT_SWEEP_INTERVAL_MINUTES * 60_000),
+      sweepLookbackMs: Math.round(e.PAYOUT_SWEEP_LOOKBACK_DAYS * 86_400_000),
     },
   };
 }

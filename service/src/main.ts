@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig } from './config';
 import { MappingError } from './mapping';
+import { ReconciliationConfigError } from './reconciliation';
 import { startService, stopOnSignals } from './service';
 
 async function main(): Promise<void> {
@@ -23,6 +24,10 @@ async function main(): Promise<void> {
 main().catch((error) => {
   if (error instanceof MappingError) {
     process.stderr.write(`The service could not start: the mapping files are invalid: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  if (error instanceof ReconciliationConfigError) {
+    process.stderr.write(`The service could not start: the GL accounts file is invalid: ${error.message}\n`);
     process.exit(78); // EX_CONFIG
   }
   process.stderr.write(

@@ -17,6 +17,13 @@ import { createApp } from './http/app';
 import { createMetrics, type Metrics } from './http/metrics';
 import { loadMappings } from './mapping';
 import { createLogger, type Logger } from './log';
+import {
+  createPayoutReconciler,
+  createReconciliationMetrics,
+  loadReconciliationConfig,
+  startPayoutSweep,
+  type PayoutReconciler,
+} from './reconciliation';
 import { openStore, type Store } from './store';
 import { createStripeClients, type StripeFor } from './stripe';
 import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from './sync';
@@ -67,11 +74,26 @@ export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: L
 }
 
 /**
- * The real handlers over the mapping files, loaded and checked against the table model now: a bad file stops
- * the start with the mapping engine's MappingError (file, mapping, column) instead of failing every event.
+ * The real handlers over the mapping files, loaded and checked against the table model, and the GL accounts
+ * file: read before anything is opened, so a bad mapping file stops the start with the mapping engine's
+ * MappingError (file, mapping, column) and a bad GL accounts file with a ReconciliationConfigError naming it,
+ * instead of failing every event. The payouts handler and the sweep share one reconciler, which counts on the
+ * service's /metrics registry once that exists.
  */
-function defaultHandlers(mappingsDir: string | undefined): EventHandler[] {
-  return createSyncHandlers({ mappings: loadMappings(mappingsDir ?? DEFAULT_MAPPINGS_DIR, { model }) });
+function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
+  handlers: EventHandler[];
+  reconciler: PayoutReconciler;
+} {
+  const mappingSet = loadMappings(config.mappingsDir ?? DEFAULT_MAPPINGS_DIR, { model });
+  const glAccounts = loadReconciliationConfig(config.reconciliation.glAccountsPath);
+  return (metrics) => {
+    const reconciler = createPayoutReconciler({
+      mappings: () => mappingSet,
+      config: glAccounts,
+      metrics: createReconciliationMetrics(metrics.registry),
+    });
+    return { handlers: createSyncHandlers({ mappings: mappingSet, payouts: { reconciler } }), reconciler };
+  };
 }
 
 export async function startService(
@@ -79,18 +101,21 @@ export async function startService(
   overrides: ServiceOverrides = {},
 ): Promise<RunningService> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
-  // Before anything is opened: a bad mapping file stops the start with nothing to clean up.
-  const handlers = overrides.handlers ?? defaultHandlers(config.mappingsDir);
+  // Before anything is opened: a bad mapping or GL accounts file stops the start with nothing to clean up.
+  const buildDefaults = overrides.handlers ? undefined : loadDefaultHandlers(config);
   const store = overrides.store ?? (await openStore(config.store));
   const metrics = createMetrics({ store, defaultMetrics: true });
+  const defaults = buildDefaults?.(metrics);
+  const handlers = overrides.handlers ?? defaults!.handlers;
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.
   const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
+  const stripeFor = overrides.stripeFor ?? createStripeClients(config.stripe);
   const batcher = createUpsertBatcher(dataverse, { ...config.dataverse.batch, coalesce: true });
   const pool = createWorkerPool({
     store,
     handlers,
     dataverse: withBatchedUpserts(dataverse, batcher),
-    stripeFor: overrides.stripeFor ?? createStripeClients(config.stripe),
+    stripeFor,
     logger,
     metrics,
     settings: config.worker,
@@ -120,6 +145,28 @@ export async function startService(
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${host}:${port}`;
   pool.start();
+  // Paid payouts whose event never arrived (or whose run failed) are reconciled on an interval. The sweep
+  // writes through the plain client: the reconciler sends its own `$batch` requests.
+  const sweepLog = logger.child({ component: 'payout-sweep' });
+  const sweep =
+    defaults && config.reconciliation.sweepIntervalMs > 0
+      ? startPayoutSweep({
+          reconciler: defaults.reconciler,
+          stripe: stripeFor(null),
+          dataverse,
+          log: sweepLog,
+          account: null,
+          intervalMs: config.reconciliation.sweepIntervalMs,
+          lookbackMs: config.reconciliation.sweepLookbackMs,
+          onSweep: (result) => {
+            if (result.reconciled.length > 0 || result.failed.length > 0)
+              sweepLog.info(
+                { checked: result.checked, reconciled: result.reconciled, failed: result.failed.length },
+                'payout sweep done',
+              );
+          },
+        })
+      : undefined;
   logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
 
   let stopping: Promise<void> | undefined;
@@ -128,7 +175,7 @@ export async function startService(
       logger.info('stopping: no new requests or claims');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await pool.stop();
+      await Promise.all([pool.stop(), sweep?.stop()]);
       // Requests already inside finish their insert and answer; then anything still open is cut.
       const timer = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;

@@ -1,0 +1,172 @@
+/**
+ * Payout reconciliation wired into the running service: started from its configuration with the real
+ * handlers, the sweep reconciles a paid payout whose event Stripe never delivered (rows and a balanced journal
+ * in the Dataverse emulator), the reconciliation counters are on /metrics, and a bad GL accounts file stops the
+ * start naming the file.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { model } from '@stc/solution';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/sandbox';
+import { loadConfig } from '../config';
+import { createDataverseClient, type DataverseWebApiClient } from '../dataverse';
+import { JOURNAL_BALANCED, ReconciliationConfigError } from '../reconciliation';
+import { startService, type RunningService } from '../service';
+import { waitFor } from '../testing/wait';
+
+jest.setTimeout(90_000);
+
+const ADMIN_KEY = 'payout-sweep-admin-key-0123';
+
+let dir: string;
+let dataverse: DataverseEmulator;
+let stripeEmulator: StripeEmulator;
+let client: DataverseWebApiClient;
+let service: RunningService | undefined;
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-payout-sweep-'));
+  dataverse = await startDataverseEmulator({ model });
+  // No webhook endpoint is set: the payout's events are never delivered to the service.
+  stripeEmulator = await startStripeEmulator({ rateLimit: false });
+  client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+});
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+  await stripeEmulator.close();
+  await dataverse.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const configFor = (extra: Record<string, string> = {}) =>
+  loadConfig(
+    {
+      STRIPE_API_KEY: stripeEmulator.apiKey,
+      STRIPE_API_BASE: stripeEmulator.url,
+      STRIPE_WEBHOOK_SECRET: 'whsec_payout_sweep',
+      STRIPE_MAX_NETWORK_RETRIES: '0',
+      DATAVERSE_URL: dataverse.url,
+      DATAVERSE_AUTH: 'none',
+      DATAVERSE_WEBHOOK_KEY: 'payout-sweep-dataverse-key',
+      ADMIN_API_KEY: ADMIN_KEY,
+      SQLITE_PATH: 'connector.db',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      WORKER_CONCURRENCY: '2',
+      ...extra,
+    },
+    dir,
+  );
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+test('the sweep of a running service reconciles a paid payout whose event was never delivered', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 30, amount: (i) => 1000 + i * 7 });
+  const created = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(created.id);
+  const payout = stripeEmulator.engine.scope(null).find(created.id)! as unknown as {
+    id: string;
+    amount: number;
+  };
+  const transactions = [
+    ...(stripeEmulator.engine.scope(null).payoutTransactions.get(payout.id) ?? []),
+  ] as unknown as Array<{ type: string }>;
+  expect(transactions.filter((t) => t.type === 'charge')).toHaveLength(30);
+
+  // 0.002 minutes: a sweep every 120 ms.
+  service = await startService(configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0.002' }));
+
+  // The payout row is stamped reconciled last, once its journal balances.
+  const row = await waitFor(
+    async () => {
+      const found = await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
+      return found?.stc_reconciledon ? found : undefined;
+    },
+    'the sweep to reconcile the payout',
+    30_000,
+  );
+  expect(row).toMatchObject({ stc_amount: payout.amount / 100 });
+  const entry = await client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout.id });
+  expect(entry).toMatchObject({
+    stc_status: JOURNAL_BALANCED,
+    stc_total: payout.amount / 100,
+    stc_difference: 0,
+    stc_currency: 'usd',
+    _stc_payoutid_value: row!.stc_payoutid,
+  });
+  expect(dataverse.store.count('stc_balancetransactions')).toBe(transactions.length);
+  const lines = await client.retrieveMultiple('stc_journallines', {
+    filter: `_stc_journalentryid_value eq ${String(entry!.stc_journalentryid)}`,
+  });
+  expect(lines.length).toBeGreaterThanOrEqual(3);
+  const cents = (field: string) => sum(lines.map((l) => Math.round(Number(l[field]) * 100)));
+  expect(cents('stc_debit')).toBe(cents('stc_credit'));
+  expect(cents('stc_debit')).toBeGreaterThan(0);
+  // Nothing came through the inbox: the sweep alone did it.
+  expect(await service.store.queueDepth()).toMatchObject({ pending: 0, processing: 0 });
+
+  const metrics = await fetch(`${service.url}/metrics`, {
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  });
+  expect(metrics.status).toBe(200);
+  const text = await metrics.text();
+  expect(text).toContain('# TYPE stc_reconciliation_mismatch_total counter');
+  expect(text).toMatch(/^stc_reconciliation_mismatch_total 0$/m);
+  expect(text).toMatch(/^stc_payouts_reconciled_total\{outcome="balanced"\} [1-9]/m);
+  expect((await fetch(`${service.url}/metrics`)).status).toBe(401);
+
+  // Later sweeps find the journal balanced and leave it alone: still one entry, lines not duplicated.
+  await new Promise((r) => setTimeout(r, 400));
+  expect(dataverse.store.count('stc_journalentries')).toBe(1);
+  expect(dataverse.store.count('stc_journallines')).toBe(lines.length);
+  expect(dataverse.store.count('stc_payouts')).toBe(1);
+});
+
+test('PAYOUT_SWEEP_INTERVAL_MINUTES=0: no sweep runs', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 3 });
+  const created = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(created.id);
+  const config = configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0' });
+  expect(config.reconciliation.sweepIntervalMs).toBe(0);
+  service = await startService(config);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(dataverse.store.count('stc_journalentries')).toBe(0);
+  // The counters are registered all the same: the payouts handler reconciles on events.
+  const text = await (await fetch(`${service.url}/metrics`, { headers: { 'x-api-key': ADMIN_KEY } })).text();
+  expect(text).toContain('stc_reconciliation_mismatch_total');
+});
+
+test('a bad GL_ACCOUNTS_PATH stops the start naming the file, before the store is opened', async () => {
+  const file = path.join(dir, 'gl-accounts.yaml');
+  fs.writeFileSync(file, 'accounts:\n  gross: { account: "4000" }\n');
+  const config = configFor({ GL_ACCOUNTS_PATH: 'gl-accounts.yaml' });
+  expect(config.reconciliation.glAccountsPath).toBe(file);
+  const started = startService(config);
+  await expect(started).rejects.toThrow(ReconciliationConfigError);
+  await expect(started).rejects.toThrow(file);
+  await expect(started).rejects.toThrow(/accounts\.fees/);
+  expect(fs.existsSync(path.join(dir, 'connector.db'))).toBe(false);
+
+  const missing = path.join(dir, 'nowhere.yaml');
+  await expect(startService(configFor({ GL_ACCOUNTS_PATH: missing }))).rejects.toThrow(
+    `cannot read ${missing}`,
+  );
+});
+
+test('sweep settings are validated at start', () => {
+  expect(() => configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '-1' })).toThrow(/PAYOUT_SWEEP_INTERVAL_MINUTES/);
+  expect(() => configFor({ PAYOUT_SWEEP_LOOKBACK_DAYS: 'a week' })).toThrow(/PAYOUT_SWEEP_LOOKBACK_DAYS/);
+  expect(configFor().reconciliation).toEqual({
+    glAccountsPath: undefined,
+    sweepIntervalMs: 60 * 60_000,
+    sweepLookbackMs: 7 * 86_400_000,
+  });
+});
