@@ -8,11 +8,11 @@
  *   npx tsx service/src/cli.ts replay --since 2026-01-01 [--types charge.succeeded,…]
  *   npx tsx service/src/cli.ts reconcile --payout po_… | --sweep [--days 7]
  */
-import { parseArgs } from 'node:util';
 import { HISTORY_USAGE, runHistoryCommand } from './backfill/cli';
 import { ConfigError, loadStoreConfig } from './config';
 import { RECONCILE_USAGE, runReconcileCommand } from './reconciliation/cli';
 import { openStore, type DeadLetter, type Store } from './store';
+import { parseCommandLine, USAGE_EXIT } from './cliArgs';
 
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}
@@ -30,22 +30,18 @@ export interface CliIo {
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
   if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        all: { type: 'boolean' },
-        limit: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    io.err(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      all: { type: 'boolean' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    io,
+  );
+  if (!parsed) return USAGE_EXIT;
   const [group, command, idText] = parsed.positionals;
   if (
     parsed.values.help ||
@@ -53,12 +49,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     !['list', 'show', 'retry', 'discard'].includes(command ?? '')
   ) {
     io.err(USAGE);
-    return parsed.values.help ? 0 : 2;
+    return parsed.values.help ? 0 : USAGE_EXIT;
   }
   const id = Number(idText);
   if (command !== 'list' && (!Number.isSafeInteger(id) || id <= 0)) {
     io.err(`dlq ${command} needs a dead letter id (a positive integer), e.g. dlq ${command} 12`);
-    return 2;
+    return USAGE_EXIT;
   }
 
   let store = io.store;

@@ -93,6 +93,17 @@ describe('dlq CLI', () => {
     expect((await run('queue', 'list')).err).toContain('Usage: cli dlq list');
   });
 
+  test.each([
+    [['dlq', 'list', '--bogus'], "Unknown option '--bogus'", 'Usage: cli dlq list'],
+    [['backfill', '--since'], "Option '--since <value>' argument missing", 'cli backfill --since YYYY-MM-DD'],
+    [['reconcile', '--payout', 'po_1', '--bogus'], "Unknown option '--bogus'", 'cli reconcile --payout po_'],
+  ])('%j is refused with exit 2, the reason and that command usage', async (argv, reason, usage) => {
+    const { code, err } = await run(...argv);
+    expect(code).toBe(2);
+    expect(err).toContain(reason);
+    expect(err).toContain(usage);
+  });
+
   test('runs as a command with npx tsx against the configured store', async () => {
     await deadLetterIn(store, 'evt_cmd');
     const { stdout } = await promisify(execFile)('npx', ['tsx', 'service/src/cli.ts', 'dlq', 'list'], {

@@ -3,13 +3,13 @@
  * service's own configuration (the same environment variables): Stripe from STRIPE_API_KEY /
  * STRIPE_API_BASE, events into the store's inbox, where a running service's workers pick them up.
  */
-import { parseArgs } from 'node:util';
 import type Stripe from 'stripe';
 import { ConfigError, loadConfig } from '../config';
 import { openStore, type Store } from '../store';
 import { createStripeClients } from '../stripe';
 import { createHandlerRouter } from '../worker/routing';
 import { BACKFILL_RESOURCES, BackfillError, runBackfill, runReplay, type BackfillProgress } from '.';
+import { parseCommandLine, USAGE_EXIT } from '../cliArgs';
 
 export const HISTORY_USAGE = `cli backfill --since YYYY-MM-DD [--resources ${Object.keys(BACKFILL_RESOURCES).join(',')}] [--account acct_…]
 cli replay --since YYYY-MM-DD [--types charge.succeeded,…] [--account acct_…]   (events of the last 30 days)
@@ -46,23 +46,19 @@ function describe(p: BackfillProgress): string {
 }
 
 export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        since: { type: 'string' },
-        resources: { type: 'string' },
-        types: { type: 'string' },
-        account: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    io.err(`${(error as Error).message}\n${HISTORY_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      since: { type: 'string' },
+      resources: { type: 'string' },
+      types: { type: 'string' },
+      account: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    HISTORY_USAGE,
+    io,
+  );
+  if (!parsed) return USAGE_EXIT;
   const command = parsed.positionals[0];
   if (parsed.values.help) {
     io.out(HISTORY_USAGE);
@@ -71,7 +67,7 @@ export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promi
   const since = parseSince(parsed.values.since);
   if (typeof since === 'string') {
     io.err(`${since}\n${HISTORY_USAGE}`);
-    return 2;
+    return USAGE_EXIT;
   }
   const resources = list(parsed.values.resources);
   const unknown = (resources ?? []).filter((r) => !BACKFILL_RESOURCES[r]);
@@ -79,7 +75,7 @@ export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promi
     io.err(
       `Unknown resource ${unknown.join(', ')}; choose from ${Object.keys(BACKFILL_RESOURCES).join(', ')}`,
     );
-    return 2;
+    return USAGE_EXIT;
   }
   const account = parsed.values.account ?? null;
 

@@ -3,7 +3,6 @@
  *   cli reconcile --payout po_…            [--account acct_…] [--accounts gl-accounts.yaml]
  *   cli reconcile --sweep [--days 7]       [--account acct_…] [--accounts gl-accounts.yaml]
  */
-import { parseArgs } from 'node:util';
 import type Stripe from 'stripe';
 import { ConfigError, loadConfig } from '../config';
 import type { DataverseClient } from '../dataverse/types';
@@ -14,6 +13,7 @@ import type { HandlerLogger } from '../sync/types';
 import { loadReconciliationConfig, ReconciliationConfigError } from './config';
 import { createPayoutReconciler } from './reconcile';
 import { sweepPayouts } from './sweep';
+import { parseCommandLine, USAGE_EXIT } from '../cliArgs';
 
 export const RECONCILE_USAGE = `cli reconcile --payout po_… | --sweep [--days 7]   [--account acct_…] [--accounts gl-accounts.yaml]`;
 
@@ -30,28 +30,24 @@ export interface ReconcileCliIo {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        payout: { type: 'string' },
-        sweep: { type: 'boolean' },
-        days: { type: 'string' },
-        account: { type: 'string' },
-        accounts: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    io.err(`${(error as Error).message}\n${RECONCILE_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      payout: { type: 'string' },
+      sweep: { type: 'boolean' },
+      days: { type: 'string' },
+      account: { type: 'string' },
+      accounts: { type: 'string' },
+    },
+    RECONCILE_USAGE,
+    io,
+  );
+  if (!parsed) return USAGE_EXIT;
   const { payout, sweep, account } = parsed.values;
   const days = Number(parsed.values.days ?? 7);
   if (!payout === !sweep || !(days > 0)) {
     io.err(`Give either --payout po_… or --sweep (with --days a positive number)\n${RECONCILE_USAGE}`);
-    return 2;
+    return USAGE_EXIT;
   }
   let stripe = io.stripe;
   let dataverse = io.dataverse;
