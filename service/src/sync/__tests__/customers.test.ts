@@ -1,21 +1,14 @@
 import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
-import { StripeStub } from './stripe-stub';
 import { currentObject } from './world';
+import { stripeStubForFile } from './setup';
 
-let stripe: StripeStub;
+const stripe = stripeStubForFile();
 let dataverse: MemoryDataverse;
 let sync: SyncHarness;
 
-beforeAll(async () => {
-  stripe = new StripeStub();
-  await stripe.start();
-});
-afterAll(() => stripe.stop());
 beforeEach(() => {
-  stripe.objects.clear();
-  stripe.requests.length = 0;
   dataverse = new MemoryDataverse();
   sync = new SyncHarness(stripe, dataverse);
 });

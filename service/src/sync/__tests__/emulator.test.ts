@@ -2,48 +2,29 @@
  * The handlers through the real Dataverse client against the Dataverse emulator (Web API over loopback):
  * rows are read back through the Web API, lookups as `_x_value`, exactly as a form or report would see them.
  */
-import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
-import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
 import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { SyncHarness } from './harness';
-import { StripeStub } from './stripe-stub';
 import { currentObject, refundOf, succeededPayment } from './world';
+import { dataverseEmulatorForFile, option, stripeStubForFile } from './setup';
 
-const option = (set: string, stripeValue: string) =>
-  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
-
-let emulator: DataverseEmulator;
-let stripe: StripeStub;
-let client: DataverseWebApiClient;
+const dataverse = dataverseEmulatorForFile();
+const stripe = stripeStubForFile();
 let sync: SyncHarness;
 
-beforeAll(async () => {
-  emulator = await startDataverseEmulator({ model });
-  stripe = new StripeStub();
-  await stripe.start();
-});
-afterAll(async () => {
-  await stripe?.stop();
-  await emulator?.close();
-});
 beforeEach(() => {
-  emulator.store.clear();
-  stripe.objects.clear();
-  stripe.requests.length = 0;
-  client = createDataverseClient({ baseUrl: emulator.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
   // Test-mode customers here stand in for live ones: let them match by e-mail.
-  sync = new SyncHarness(stripe, client, { matchByEmail: 'always' });
+  sync = new SyncHarness(stripe, dataverse.client, { matchByEmail: 'always' });
 });
 
-const payment = (stripeId: string) => client.retrieveByKey('stc_payments', { stc_stripeid: stripeId });
+const payment = (stripeId: string) =>
+  dataverse.client.retrieveByKey('stc_payments', { stc_stripeid: stripeId });
 
 test('a payment, its partial and full refunds, read back from Dataverse with their links', async () => {
-  const accountId = emulator.store.insert('accounts', {
+  const accountId = dataverse.emulator.store.insert('accounts', {
     name: 'Contoso',
     stc_stripecustomerid: 'cus_Contoso',
   });
-  const orderId = emulator.store.insert('salesorders', { name: 'Order 1', ordernumber: 'ORD-1' });
+  const orderId = dataverse.emulator.store.insert('salesorders', { name: 'Order 1', ordernumber: 'ORD-1' });
   const state = succeededPayment({
     id: 'pi_3Emu',
     amount: 19995,
@@ -97,7 +78,7 @@ test('a payment, its partial and full refunds, read back from Dataverse with the
     stc_status: option('stc_paymentstatus', 'refunded'),
     stc_amountrefunded: 19.995,
   });
-  const refunds = await client.retrieveMultiple('stc_refunds', {
+  const refunds = await dataverse.client.retrieveMultiple('stc_refunds', {
     select: ['stc_stripeid', 'stc_amount', '_stc_paymentid_value'],
     orderBy: ['stc_stripeid asc'],
   });
@@ -105,7 +86,7 @@ test('a payment, its partial and full refunds, read back from Dataverse with the
     ['re_3EmuA', 9.995, paid!.stc_paymentid],
     ['re_3EmuB', 10, paid!.stc_paymentid],
   ]);
-  expect(emulator.store.count('stc_payments')).toBe(1);
+  expect(dataverse.emulator.store.count('stc_payments')).toBe(1);
 });
 
 test('a recorded dispute flags the payment and records funds withdrawn', async () => {
@@ -123,7 +104,7 @@ test('a recorded dispute flags the payment and records funds withdrawn', async (
 
   const flagged = await payment(dispute.payment_intent);
   expect(flagged).toMatchObject({ stc_disputed: true, stc_status: option('stc_paymentstatus', 'disputed') });
-  expect(await client.retrieveByKey('stc_disputes', { stc_stripeid: dispute.id })).toMatchObject({
+  expect(await dataverse.client.retrieveByKey('stc_disputes', { stc_stripeid: dispute.id })).toMatchObject({
     stc_amount: 10,
     stc_fundswithdrawn: 10,
     stc_status: option('stc_disputestatus', 'warning_needs_response'),
@@ -133,11 +114,11 @@ test('a recorded dispute flags the payment and records funds withdrawn', async (
 });
 
 test('customers: created, matched by e-mail, updated, deleted; earlier payments linked', async () => {
-  const handEntered = emulator.store.insert('accounts', {
+  const handEntered = dataverse.emulator.store.insert('accounts', {
     name: 'Northwind (CRM)',
     emailaddress1: 'ap@northwind.example',
   });
-  await client.upsertByKey(
+  await dataverse.client.upsertByKey(
     'stc_payments',
     { stc_stripeid: 'pi_early' },
     {
@@ -158,7 +139,7 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
 
   await sync.deliver(eventFor('customer.created', customer, { id: 'evt_c1' }));
 
-  const accounts = await client.retrieveMultiple('accounts', {
+  const accounts = await dataverse.client.retrieveMultiple('accounts', {
     select: ['accountid', 'name', 'stc_stripecustomerid'],
   });
   expect(accounts).toEqual([
@@ -172,7 +153,9 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
 
   stripe.put({ ...customer, name: 'Northwind Group' });
   await sync.deliver(eventFor('customer.updated', customer, { id: 'evt_c2' }));
-  expect(await client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({
+  expect(
+    await dataverse.client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' }),
+  ).toMatchObject({
     accountid: handEntered,
     name: 'Northwind Group',
     stc_lasteventid: 'evt_c2',
@@ -187,7 +170,9 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
   };
   stripe.put(person);
   await sync.deliver(eventFor('customer.created', person));
-  expect(await client.retrieveByKey('contacts', { stc_stripecustomerid: 'cus_Person' })).toMatchObject({
+  expect(
+    await dataverse.client.retrieveByKey('contacts', { stc_stripecustomerid: 'cus_Person' }),
+  ).toMatchObject({
     firstname: 'Ada',
     lastname: 'Lovelace',
   });
@@ -199,16 +184,18 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
       { id: 'evt_c3' },
     ),
   );
-  expect(await client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' })).toMatchObject({
+  expect(
+    await dataverse.client.retrieveByKey('accounts', { stc_stripecustomerid: 'cus_Northwind' }),
+  ).toMatchObject({
     statecode: 1,
     statuscode: 2,
   });
-  expect(emulator.store.count('accounts')).toBe(1);
-  expect(emulator.store.count('contacts')).toBe(1);
+  expect(dataverse.emulator.store.count('accounts')).toBe(1);
+  expect(dataverse.emulator.store.count('contacts')).toBe(1);
 });
 
 test('an order found by its number is linked; an invoice GUID that does not exist loses only the link', async () => {
-  const orderId = emulator.store.insert('salesorders', { name: 'Order 9', ordernumber: 'ORD-9' });
+  const orderId = dataverse.emulator.store.insert('salesorders', { name: 'Order 9', ordernumber: 'ORD-9' });
   const missingInvoice = '0f0e0d0c-0b0a-4909-8807-060504030201';
   const state = succeededPayment({
     id: 'pi_3Links',

@@ -1,27 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { model } from '@stc/solution';
 import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
-import { StripeStub } from './stripe-stub';
 import { currentObject, succeededPayment } from './world';
-
-const option = (set: string, stripeValue: string) =>
-  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
+import { option, stripeStubForFile } from './setup';
 
 describe('payments handler', () => {
-  let stripe: StripeStub;
+  const stripe = stripeStubForFile();
   let dataverse: MemoryDataverse;
   let sync: SyncHarness;
 
-  beforeAll(async () => {
-    stripe = new StripeStub();
-    await stripe.start();
-  });
-  afterAll(() => stripe.stop());
   beforeEach(() => {
-    stripe.objects.clear();
-    stripe.requests.length = 0;
     dataverse = new MemoryDataverse();
     sync = new SyncHarness(stripe, dataverse);
   });

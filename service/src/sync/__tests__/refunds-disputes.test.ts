@@ -1,25 +1,14 @@
-import { model } from '@stc/solution';
 import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
-import { StripeStub } from './stripe-stub';
 import { currentObject, refundOf, succeededPayment } from './world';
+import { option, stripeStubForFile } from './setup';
 
-const option = (set: string, stripeValue: string) =>
-  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
-
-let stripe: StripeStub;
+const stripe = stripeStubForFile();
 let dataverse: MemoryDataverse;
 let sync: SyncHarness;
 
-beforeAll(async () => {
-  stripe = new StripeStub();
-  await stripe.start();
-});
-afterAll(() => stripe.stop());
 beforeEach(() => {
-  stripe.objects.clear();
-  stripe.requests.length = 0;
   dataverse = new MemoryDataverse();
   sync = new SyncHarness(stripe, dataverse);
 });

@@ -14,9 +14,7 @@ import {
 import { createDataverseClient } from '../../dataverse';
 import { shuffled, SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';
-
-const option = (set: string, stripeValue: string) =>
-  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
+import { option } from './setup';
 
 let stripeEmulator: StripeEmulator;
 let dataverse: DataverseEmulator;

@@ -2,43 +2,29 @@
  * Billing sync through the real Dataverse client against the Dataverse emulator: recorded subscription and
  * invoice events (API 2020-03-02) and Stripe's current example objects, read back through the Web API.
  */
-import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
-import { createDataverseClient, type DataverseWebApiClient } from '../../../dataverse';
 import { currentObject, eventFor, recordedEvent, type StripeJson } from '../../../mapping/__tests__/fixtures';
 import { OrderedDelivery, SyncHarness } from '../../__tests__/harness';
-import { StripeStub } from '../../__tests__/stripe-stub';
+import { dataverseEmulatorForFile, option, stripeStubForFile } from '../../__tests__/setup';
 
-const option = (set: string, stripeValue: string) =>
-  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
-
-let emulator: DataverseEmulator;
-let stripe: StripeStub;
-let client: DataverseWebApiClient;
+const dataverse = dataverseEmulatorForFile();
+const stripe = stripeStubForFile();
 let sync: SyncHarness;
 
-beforeAll(async () => {
-  emulator = await startDataverseEmulator({ model });
-  stripe = new StripeStub();
-  await stripe.start();
-});
-afterAll(async () => {
-  await stripe?.stop();
-  await emulator?.close();
-});
 beforeEach(() => {
-  emulator.store.clear();
-  client = createDataverseClient({ baseUrl: emulator.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
-  sync = new SyncHarness(stripe, client);
+  sync = new SyncHarness(stripe, dataverse.client);
 });
 
-const subscription = (id: string) => client.retrieveByKey('stc_subscriptions', { stc_stripeid: id });
-const invoice = (id: string) => client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: id });
+const subscription = (id: string) =>
+  dataverse.client.retrieveByKey('stc_subscriptions', { stc_stripeid: id });
+const invoice = (id: string) => dataverse.client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: id });
 
 test('recorded subscription created then deleted: one row, linked to the account, status followed', async () => {
   const created = recordedEvent('subscription_created');
   const sub = created.data.object as StripeJson;
-  const accountId = emulator.store.insert('accounts', { name: 'Acme', stc_stripecustomerid: sub.customer });
+  const accountId = dataverse.emulator.store.insert('accounts', {
+    name: 'Acme',
+    stc_stripecustomerid: sub.customer,
+  });
 
   expect(await sync.deliver(created)).toBe('billing');
   expect(await subscription(sub.id)).toMatchObject({
@@ -69,13 +55,13 @@ test('recorded subscription created then deleted: one row, linked to the account
     _stc_customerid_value: accountId,
   });
   expect(row!.stc_endedat).not.toBeNull();
-  expect(emulator.store.count('stc_subscriptions')).toBe(1);
+  expect(dataverse.emulator.store.count('stc_subscriptions')).toBe(1);
 });
 
 test('recorded invoice paid then voided: linked to its contact and its subscription row', async () => {
   const paid = recordedEvent('invoice_paid');
   const inv = paid.data.object as StripeJson;
-  const contactId = emulator.store.insert('contacts', {
+  const contactId = dataverse.emulator.store.insert('contacts', {
     lastname: 'Doe',
     stc_stripecustomerid: inv.customer,
   });
@@ -105,7 +91,7 @@ test('recorded invoice paid then voided: linked to its contact and its subscript
   expect((voided.data.object as StripeJson).id).toBe(inv.id);
   await sync.deliver(voided);
   expect(await invoice(inv.id)).toMatchObject({ stc_status: option('stc_stripeinvoicestatus', 'void') });
-  expect(emulator.store.count('stc_stripeinvoices')).toBe(1);
+  expect(dataverse.emulator.store.count('stc_stripeinvoices')).toBe(1);
 });
 
 test.each([
