@@ -3,17 +3,16 @@
  * the emulator throttling (service protection limits, 429 + Retry-After) and failing a share of writes with
  * 5xx. Nothing may be lost, nothing applied twice, and the newest event of each charge must win.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
 import { loadConfig } from '../config';
 import type { DataverseWebApiClient } from '../dataverse';
 import { createLogger } from '../log';
 import { dataverseClientFor, startService, type RunningService } from '../service';
 import { testEngines, type TestDatabase } from '../testing/engines';
 import { createPaymentTestHandler } from '../testing/payment-handler';
-import { eventPayload, signatureHeader } from '../testing/stripe-events';
-import { waitFor } from '../testing/wait';
+import { eventPayload, postSignedEvent } from '../testing/stripe-events';
+import { waitForEmptyQueue } from '../testing/wait';
+import type { DataverseEmulator } from '@stc/sandbox';
+import { startEmulatorWatchingPayments, type WatchedDataverse } from '../testing/payment-webhooks';
 
 const SECRET = 'whsec_fault_test_0123456789';
 const CHARGES = 30;
@@ -27,23 +26,18 @@ for (const engine of testEngines) {
     () => {
       let db: TestDatabase;
       let emulator: DataverseEmulator;
-      let sink: http.Server;
+      let dataverse: WatchedDataverse;
       let service: RunningService | undefined;
 
       beforeEach(async () => {
         db = await engine.open();
-        emulator = await startDataverseEmulator({});
-        sink = http.createServer((_req, res) => res.end());
-        await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-        const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
-        emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
-        emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
+        dataverse = await startEmulatorWatchingPayments();
+        emulator = dataverse.emulator;
       });
       afterEach(async () => {
         await service?.stop();
         service = undefined;
-        await emulator.close();
-        await new Promise((r) => sink.close(r));
+        await dataverse.close();
         await db.destroy();
       });
 
@@ -92,26 +86,10 @@ for (const engine of testEngines) {
           .map((_, i) => i)
           .sort((a, b) => ((a * 7919) % sent.length) - ((b * 7919) % sent.length));
         for (const i of order) {
-          const res = await fetch(`${service.url}/webhooks/stripe`, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'stripe-signature': signatureHeader(sent[i].payload, SECRET),
-            },
-            body: sent[i].payload,
-          });
-          expect(res.status).toBe(200);
+          expect(await postSignedEvent(service.url, sent[i].payload, SECRET)).toBe(200);
         }
 
-        await waitFor(
-          async () => {
-            const depth = await db.store.queueDepth();
-            return depth.pending + depth.processing === 0;
-          },
-          'every event to be finished',
-          100_000,
-          100,
-        );
+        await waitForEmptyQueue(db.store, 'every event to be finished', 100_000, 100);
         await emulator.webhooksIdle();
 
         const statuses = await Promise.all(

@@ -3,26 +3,17 @@
  * Dataverse write, restarted, the event applied exactly once; stopped with SIGTERM, running work finished.
  * Writes are counted by the emulator's own Dataverse webhooks on stc_payment (one Create, no Update = once).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
 import { testEngines, type TestDatabase } from '../testing/engines';
 import type { ChildProcess } from 'node:child_process';
 import { spawnService } from '../testing/service-child';
-import { eventPayload, signatureHeader } from '../testing/stripe-events';
+import { eventPayload, postSignedEvent } from '../testing/stripe-events';
 import { waitFor } from '../testing/wait';
+import type { DataverseEmulator } from '@stc/sandbox';
+import { startEmulatorWatchingPayments, type WatchedDataverse } from '../testing/payment-webhooks';
 
 const SECRET = 'whsec_process_test_0123456789';
 
-async function postEvent(url: string, payload: string): Promise<number> {
-  const res = await fetch(`${url}/webhooks/stripe`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(payload, SECRET) },
-    body: payload,
-  });
-  await res.text();
-  return res.status;
-}
+const postEvent = (url: string, payload: string) => postSignedEvent(url, payload, SECRET);
 
 jest.setTimeout(240_000);
 
@@ -31,7 +22,7 @@ for (const engine of testEngines) {
   suite(`service process on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () => {
     let db: TestDatabase;
     let emulator: DataverseEmulator;
-    let sink: http.Server;
+    let dataverse: WatchedDataverse;
     const children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
 
     const env = (extra: Record<string, string> = {}) => ({
@@ -62,12 +53,8 @@ for (const engine of testEngines) {
 
     beforeEach(async () => {
       db = await engine.open();
-      emulator = await startDataverseEmulator({});
-      sink = http.createServer((_req, res) => res.end());
-      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-      const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
-      emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
-      emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
+      dataverse = await startEmulatorWatchingPayments();
+      emulator = dataverse.emulator;
     });
     afterEach(async () => {
       for (const child of children.splice(0)) {
@@ -75,8 +62,7 @@ for (const engine of testEngines) {
           child.process.kill('SIGKILL');
         await child.exited;
       }
-      await emulator.close();
-      await new Promise((r) => sink.close(r));
+      await dataverse.close();
       await db.destroy();
     });
 

@@ -2,15 +2,14 @@
  * Two service processes on one PostgreSQL database (as two replicas behind a load balancer): webhooks go to
  * either, both work the shared inbox, no event is processed twice, each applied event is written once.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
 import { postgresEngine, type TestDatabase } from '../testing/engines';
 import type { ChildProcess } from 'node:child_process';
 import { spawnService } from '../testing/service-child';
-import { eventPayload, signatureHeader } from '../testing/stripe-events';
-import { waitFor } from '../testing/wait';
+import { eventPayload, postSignedEvent } from '../testing/stripe-events';
+import { waitForEmptyQueue } from '../testing/wait';
+import type { DataverseEmulator } from '@stc/sandbox';
+import { startEmulatorWatchingPayments, type WatchedDataverse } from '../testing/payment-webhooks';
 
 const SECRET = 'whsec_replica_test_0123456789';
 const CHARGES = 20;
@@ -23,17 +22,13 @@ suite(
   () => {
     let db: TestDatabase;
     let emulator: DataverseEmulator;
-    let sink: http.Server;
+    let dataverse: WatchedDataverse;
     const children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
 
     beforeAll(async () => {
       db = await postgresEngine.open();
-      emulator = await startDataverseEmulator({});
-      sink = http.createServer((_req, res) => res.end());
-      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-      const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
-      emulator.registerWebhook({ table: 'stc_payment', message: 'Create', url: sinkUrl, mode: 'sync' });
-      emulator.registerWebhook({ table: 'stc_payment', message: 'Update', url: sinkUrl, mode: 'sync' });
+      dataverse = await startEmulatorWatchingPayments();
+      emulator = dataverse.emulator;
     });
     afterAll(async () => {
       for (const child of children) {
@@ -41,8 +36,7 @@ suite(
           child.process.kill('SIGKILL');
         await child.exited;
       }
-      await emulator.close();
-      await new Promise((r) => sink.close(r));
+      await dataverse.close();
       await db.destroy();
     });
 
@@ -75,25 +69,9 @@ suite(
           data: { object: { ...base.data.object, id: `ch_replica_${i % CHARGES}` } },
         });
         sent.push(event.id);
-        const res = await fetch(`${replicas[i % 2].url}/webhooks/stripe`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'stripe-signature': signatureHeader(payload, SECRET),
-          },
-          body: payload,
-        });
-        expect(res.status).toBe(200);
+        expect(await postSignedEvent(replicas[i % 2].url, payload, SECRET)).toBe(200);
       }
-      await waitFor(
-        async () => {
-          const depth = await db.store.queueDepth();
-          return depth.pending + depth.processing === 0;
-        },
-        'the replicas to drain the inbox',
-        60_000,
-        50,
-      );
+      await waitForEmptyQueue(db.store, 'the replicas to drain the inbox', 60_000, 50);
       await emulator.webhooksIdle();
 
       const client = new Client({

@@ -30,3 +30,14 @@ export function signatureHeader(
 ): string {
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: timestampSeconds });
 }
+
+/** Posts a payload to the service's Stripe webhook, signed with `secret` as Stripe would; gives the status. */
+export async function postSignedEvent(serviceUrl: string, payload: string, secret: string): Promise<number> {
+  const res = await fetch(`${serviceUrl}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(payload, secret) },
+    body: payload,
+  });
+  await res.text();
+  return res.status;
+}

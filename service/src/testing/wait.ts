@@ -13,3 +13,21 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Waits until the store's inbox has nothing pending or processing (dead letters may remain). */
+export function waitForEmptyQueue(
+  store: { queueDepth(): Promise<{ pending: number; processing: number }> },
+  what: string,
+  timeoutMs?: number,
+  everyMs?: number,
+): Promise<boolean> {
+  return waitFor(
+    async () => {
+      const depth = await store.queueDepth();
+      return depth.pending + depth.processing === 0;
+    },
+    what,
+    timeoutMs,
+    everyMs,
+  );
+}
