@@ -7,25 +7,12 @@
  * Needs the built controls (`npm run build -w @stc/pcf-controls`) and /usr/bin/chromium; without either the
  * suite is skipped with the reason, unless STC_REQUIRE_BROWSER=1 (CI), when it fails instead.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDataverseEmulator, type DataverseEmulator } from '../../sandbox/src/dataverse';
 import { startHarness, type Harness } from '../../sandbox/src/harness';
 import { optionValue } from '@stc/solution';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CONTROLS = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
-const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
-const missing = [
-  !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
-  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) &&
-    'controls are not built (npm run build -w @stc/pcf-controls)',
-].filter(Boolean);
-if (missing.length > 0 && process.env.STC_REQUIRE_BROWSER === '1')
-  throw new Error(`Browser tests cannot run: ${missing.join('; ')}`);
-const describeBrowser = missing.length > 0 ? describe.skip : describe;
-if (missing.length > 0) console.warn(`Skipping browser tests: ${missing.join('; ')}`);
+import { CONTROLS, describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
 const AXE = require.resolve('axe-core/axe.min.js');
 
@@ -149,10 +136,7 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
       controlsDir: CONTROLS,
       userId: SALES_USER.systemuserid,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -5,24 +5,12 @@
  * Stripe; the panel, polling the row, shows Succeeded, and the refunded amount comes back into the table.
  * Uses the e2e round-trip world (emulators and the service in-process). Skipped like pcf-panels.test.ts.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { StcPaymentStatus } from '@stc/solution';
 import { startHarness, type Harness } from '../../sandbox/src/harness';
 import { startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CONTROLS = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
-const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
-const missing = [
-  !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
-  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) &&
-    'controls are not built (npm run build -w @stc/pcf-controls)',
-].filter(Boolean);
-if (missing.length > 0 && process.env.STC_REQUIRE_BROWSER === '1')
-  throw new Error(`Browser tests cannot run: ${missing.join('; ')}`);
-const describeBrowser = missing.length > 0 ? describe.skip : describe;
+import { CONTROLS, describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
 const USERS = {
   service: {
@@ -56,10 +44,7 @@ describeBrowser('refund from the PaymentPanel, through the service, to Stripe an
       controlsDir: CONTROLS,
       userId: USERS.requester.systemuserid,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
