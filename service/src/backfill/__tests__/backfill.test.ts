@@ -2,13 +2,7 @@
  * Backfill and replay against the Stripe emulator into a real store, then the real workers and handlers
  * write the rows into the Dataverse emulator through the real client.
  */
-import { model } from '@stc/solution';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/sandbox';
+import { startStripeEmulator, type StripeEmulator } from '@stc/sandbox';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
 import type { WorkerSettings } from '../../config';
@@ -17,6 +11,7 @@ import { createLogger } from '../../log';
 import { createSqliteStore, type Store } from '../../store';
 import { createSyncHandlers } from '../../sync';
 import { defaultMappings } from '../../sync/__tests__/harness';
+import { dataverseEmulatorForFile } from '../../sync/__tests__/setup';
 import { waitFor } from '../../testing/wait';
 import { createWorkerPool } from '../../worker';
 import { runBackfill, runReplay, type BackfillProgress } from '..';
@@ -33,17 +28,12 @@ const settings: WorkerSettings = {
 };
 const DAY = 24 * 60 * 60 * 1000;
 
-let dataverse: DataverseEmulator;
+const dataverse = dataverseEmulatorForFile();
 let stripeEmulator: StripeEmulator;
 let stripe: Stripe;
 let store: Store;
 
-beforeAll(async () => {
-  dataverse = await startDataverseEmulator({ model });
-});
-afterAll(() => dataverse?.close());
 beforeEach(async () => {
-  dataverse.store.clear();
   stripeEmulator = await startStripeEmulator({ rateLimit: false });
   stripe = stripeEmulator.client();
   store = createSqliteStore({ path: ':memory:' });
@@ -66,7 +56,10 @@ async function drain(): Promise<void> {
   const pool = createWorkerPool({
     store,
     handlers: createSyncHandlers({ mappings: defaultMappings }),
-    dataverse: createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } }),
+    dataverse: createDataverseClient({
+      baseUrl: dataverse.emulator.url,
+      retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    }),
     stripeFor: () => stripe,
     logger: createLogger({ level: 'silent' }),
     settings,
@@ -123,15 +116,18 @@ test('backfill lands customers and payments in Dataverse, linked, through the pi
   ]);
 
   await drain();
-  const account = await createDataverseClient({ baseUrl: dataverse.url }).retrieveByKey('accounts', {
+  const account = await createDataverseClient({ baseUrl: dataverse.emulator.url }).retrieveByKey('accounts', {
     stc_stripecustomerid: customer.id,
   });
   expect(account).toMatchObject({ name: 'Contoso' });
-  expect(dataverse.store.count('stc_payments')).toBe(130);
-  const payments = await createDataverseClient({ baseUrl: dataverse.url }).retrieveMultiple('stc_payments', {
-    select: ['stc_amount', 'stc_currency', '_stc_customerid_value'],
-    pageSize: 500,
-  });
+  expect(dataverse.emulator.store.count('stc_payments')).toBe(130);
+  const payments = await createDataverseClient({ baseUrl: dataverse.emulator.url }).retrieveMultiple(
+    'stc_payments',
+    {
+      select: ['stc_amount', 'stc_currency', '_stc_customerid_value'],
+      pageSize: 500,
+    },
+  );
   expect(
     new Set(payments.map((p) => `${p.stc_amount} ${p.stc_currency} ${p._stc_customerid_value}`)),
   ).toEqual(new Set([`19.995 kwd ${account!.accountid}`]));
@@ -162,7 +158,7 @@ test('an interrupted backfill resumes where it stopped; nothing is queued twice'
   expect(third.progress[0]).toMatchObject({ listed: 250, inserted: 250, done: true });
 
   await drain();
-  expect(dataverse.store.count('stc_payments')).toBe(250);
+  expect(dataverse.emulator.store.count('stc_payments')).toBe(250);
 });
 
 test('list requests refused with 429 are tried again after a backoff', async () => {
@@ -202,7 +198,7 @@ test('replay puts the Events API events in the inbox under their own ids, once',
     /keeps events for 30 days/,
   );
   await drain();
-  expect(dataverse.store.count('stc_payments')).toBe(3);
+  expect(dataverse.emulator.store.count('stc_payments')).toBe(3);
 });
 
 test('cli backfill: progress lines, the summary, and a clear error for a bad date', async () => {
@@ -213,7 +209,7 @@ test('cli backfill: progress lines, the summary, and a clear error for a bad dat
     STRIPE_API_KEY: stripeEmulator.apiKey,
     STRIPE_API_BASE: stripeEmulator.url,
     STRIPE_WEBHOOK_SECRET: 'whsec_test',
-    DATAVERSE_URL: dataverse.url,
+    DATAVERSE_URL: dataverse.emulator.url,
     DATAVERSE_AUTH: 'none',
     DATAVERSE_WEBHOOK_KEY: 'a-key-of-at-least-16',
     ADMIN_API_KEY: 'an-admin-key-of-at-least-32-characters',

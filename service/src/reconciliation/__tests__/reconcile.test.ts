@@ -3,17 +3,10 @@
  * Stripe emulator, the payout events handled by the registered payouts handler through the real `stripe`
  * SDK and the real Dataverse client, rows and the journal read back through the Web API.
  */
-import { model } from '@stc/solution';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/sandbox';
+import { startStripeEmulator, type StripeEmulator } from '@stc/sandbox';
 import { Registry } from 'prom-client';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
-import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
 import { createSyncHandlers } from '../../sync';
 import { defaultMappings, RecordingLogger } from '../../sync/__tests__/harness';
 import type { SyncContext } from '../../sync/types';
@@ -28,37 +21,28 @@ import {
   sweepPayouts,
   type SweepResult,
 } from '..';
+import { dataverseEmulatorForFile, option } from '../../sync/__tests__/setup';
 import { waitFor } from '../../testing/wait';
 
 jest.setTimeout(60_000);
 
-const option = (set: string, stripeValue: string) =>
-  model.optionSets.find((s) => s.name === set)!.options.find((o) => o.externalValue === stripeValue)!.value;
-
-let dataverse: DataverseEmulator;
+const dataverse = dataverseEmulatorForFile();
 let stripeEmulator: StripeEmulator;
 let stripe: Stripe;
-let client: DataverseWebApiClient;
 let log: RecordingLogger;
 let registry: Registry;
 let metrics: ReturnType<typeof createReconciliationMetrics>;
 
-beforeAll(async () => {
-  dataverse = await startDataverseEmulator({ model });
-});
-afterAll(() => dataverse?.close());
 beforeEach(async () => {
-  dataverse.store.clear();
   stripeEmulator = await startStripeEmulator({ rateLimit: false });
   stripe = stripeEmulator.client();
-  client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
   log = new RecordingLogger();
   registry = new Registry();
   metrics = createReconciliationMetrics(registry);
 });
 afterEach(() => stripeEmulator.close());
 
-const context = (): SyncContext => ({ dataverse: client, stripeFor: () => stripe, log });
+const context = (): SyncContext => ({ dataverse: dataverse.client, stripeFor: () => stripe, log });
 
 async function deliver(type: string, payoutId: string) {
   const event = stripeEmulator.events.filter((e) => e.type === type && e.data.object.id === payoutId).at(-1);
@@ -86,9 +70,9 @@ async function paidPayout(count = 250) {
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 async function journalOf(payoutId: string) {
-  const entry = await client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payoutId });
+  const entry = await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payoutId });
   const lines = entry
-    ? await client.retrieveMultiple('stc_journallines', {
+    ? await dataverse.client.retrieveMultiple('stc_journallines', {
         filter: `_stc_journalentryid_value eq ${String(entry.stc_journalentryid)}`,
         orderBy: ['stc_linenumber asc'],
       })
@@ -105,15 +89,15 @@ test('payout.paid: payout, every balance transaction and a balanced journal with
 
   await deliver('payout.paid', payout.id);
 
-  const row = await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
+  const row = await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
   expect(row).toMatchObject({
     stc_amount: payout.amount / 100,
     stc_status: option('stc_payoutstatus', 'paid'),
     stc_automatic: true,
   });
   expect(row!.stc_reconciledon).toBeTruthy();
-  expect(dataverse.store.count('stc_balancetransactions')).toBe(252);
-  const linked = await client.retrieveMultiple('stc_balancetransactions', {
+  expect(dataverse.emulator.store.count('stc_balancetransactions')).toBe(252);
+  const linked = await dataverse.client.retrieveMultiple('stc_balancetransactions', {
     select: ['stc_stripeid'],
     filter: `_stc_payoutid_value eq ${String(row!.stc_payoutid)}`,
     pageSize: 5000,
@@ -149,7 +133,7 @@ test('re-running the same payout replaces its lines and rows, never duplicates t
   await deliver('payout.paid', payout.id);
   const first = await journalOf(payout.id);
   // A line an earlier configuration wrote that this one does not produce is removed on the next run.
-  await client.upsertByKey(
+  await dataverse.client.upsertByKey(
     'stc_journallines',
     { stc_linekey: `${payout.id}:disputes` },
     {
@@ -163,10 +147,10 @@ test('re-running the same payout replaces its lines and rows, never duplicates t
   const second = await journalOf(payout.id);
   expect(second.entry!.stc_journalentryid).toBe(first.entry!.stc_journalentryid);
   expect(second.lines.map((l) => l.stc_linekey)).toEqual(first.lines.map((l) => l.stc_linekey));
-  expect(dataverse.store.count('stc_journalentries')).toBe(1);
-  expect(dataverse.store.count('stc_journallines')).toBe(first.lines.length);
-  expect(dataverse.store.count('stc_balancetransactions')).toBe(122);
-  expect(dataverse.store.count('stc_payouts')).toBe(1);
+  expect(dataverse.emulator.store.count('stc_journalentries')).toBe(1);
+  expect(dataverse.emulator.store.count('stc_journallines')).toBe(first.lines.length);
+  expect(dataverse.emulator.store.count('stc_balancetransactions')).toBe(122);
+  expect(dataverse.emulator.store.count('stc_payouts')).toBe(1);
 });
 
 test('a payout whose transactions do not sum to it is marked Mismatch, logged and counted', async () => {
@@ -184,7 +168,7 @@ test('a payout whose transactions do not sum to it is marked Mismatch, logged an
   expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
     /stc_reconciliation_mismatch_total 1$/m,
   );
-  const row = await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
+  const row = await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
   expect(row!.stc_reconciledon).toBeNull();
 });
 
@@ -193,17 +177,17 @@ test('payout.failed marks the payout row Failed with the bank reason', async () 
   const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
   stripeEmulator.testHelpers.failPayout(payout.id, { failureCode: 'account_closed' });
   await deliver('payout.failed', payout.id);
-  expect(await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
+  expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
     stc_status: option('stc_payoutstatus', 'failed'),
     stc_failurecode: 'account_closed',
   });
-  expect(dataverse.store.count('stc_journalentries')).toBe(0);
+  expect(dataverse.emulator.store.count('stc_journalentries')).toBe(0);
 });
 
 test('the sweep reconciles a paid payout whose event was missed, once', async () => {
   const { payout } = await paidPayout(30);
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
-  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: client, log });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
   expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
   expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
@@ -212,10 +196,10 @@ test('the sweep reconciles a paid payout whose event was missed, once', async ()
 
 test('the handler writes through $batch: at most 1,000 rows a request', async () => {
   const { payout } = await paidPayout(1100);
-  const before = client.stats();
+  const before = dataverse.client.stats();
   await deliver('payout.paid', payout.id);
-  const after = client.stats();
-  expect(dataverse.store.count('stc_balancetransactions')).toBe(1102);
+  const after = dataverse.client.stats();
+  expect(dataverse.emulator.store.count('stc_balancetransactions')).toBe(1102);
   // 2 batches of transactions, journal upsert, lines query, lines batch, payout writes: far under 1 per row.
   expect(after.requests - before.requests).toBeLessThan(15);
 });
@@ -236,11 +220,11 @@ test('Stripe answering 429 while the transactions are listed: backed off, the pa
       return new Promise((resolve) => setTimeout(resolve, ms));
     },
   });
-  const outcome = await reconciler.reconcile({ stripe, dataverse: client, log, payout: payout.id });
+  const outcome = await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: payout.id });
   expect(outcome).toMatchObject({ kind: 'journal', rowsWritten: 451 });
   expect(backoffs).toBeGreaterThan(0);
   expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
-  expect(dataverse.store.count('stc_balancetransactions')).toBe(451);
+  expect(dataverse.emulator.store.count('stc_balancetransactions')).toBe(451);
 });
 
 test('the scheduled sweep runs at its interval and stops cleanly', async () => {
@@ -250,7 +234,7 @@ test('the scheduled sweep runs at its interval and stops cleanly', async () => {
   const schedule = startPayoutSweep({
     reconciler,
     stripe,
-    dataverse: client,
+    dataverse: dataverse.client,
     log,
     intervalMs: 20,
     onSweep: (result) => results.push(result),
@@ -273,7 +257,7 @@ test('cli reconcile: one payout, then a sweep with nothing left to do, on the se
     STRIPE_API_KEY: stripeEmulator.apiKey,
     STRIPE_API_BASE: stripeEmulator.url,
     STRIPE_WEBHOOK_SECRET: 'whsec_test',
-    DATAVERSE_URL: dataverse.url,
+    DATAVERSE_URL: dataverse.emulator.url,
     DATAVERSE_AUTH: 'none',
     DATAVERSE_WEBHOOK_KEY: 'a-key-of-at-least-16',
     ADMIN_API_KEY: 'an-admin-key-of-at-least-32-characters',
