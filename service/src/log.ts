@@ -43,6 +43,39 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
   );
 }
 
+/**
+ * Resolves once every line logged so far is written, so the process can exit without losing its last
+ * lines. The default destination writes asynchronously: a write still in flight when `process.exit` runs is
+ * lost (pino's exit hook flushes only what is still queued), which under load dropped the final "stopped"
+ * line; `flush()` does not wait for that write either. Ending the destination does: it finishes every write,
+ * then emits 'close' (standard output itself stays open). Bounded by `timeoutMs`, so a stuck reader cannot
+ * hold the exit. Loggers over another destination resolve at once after `flush()`.
+ */
+export function endLogger(logger: Logger, timeoutMs = 5000): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    (Partial<ReturnType<typeof pino.destination>> & { destroyed?: boolean }) | undefined;
+  // pino.destination's stream (sonic-boom): the only one here whose writes can be in flight at exit.
+  if (
+    !stream ||
+    typeof stream.end !== 'function' ||
+    typeof stream.flushSync !== 'function' ||
+    stream.destroyed
+  ) {
+    logger.flush();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    stream.once!('close', done);
+    stream.once!('error', done);
+    stream.end!();
+  });
+}
+
 /** Scrubs values that look like credentials out of free text (error messages from SDKs can echo them). */
 export function scrubSecrets(text: string): string {
   return text

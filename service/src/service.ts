@@ -16,7 +16,7 @@ import type { DataverseClient } from './dataverse/types';
 import { createApp } from './http/app';
 import { createMetrics, type Metrics } from './http/metrics';
 import { loadMappings } from './mapping';
-import { createLogger, type Logger } from './log';
+import { createLogger, endLogger, type Logger } from './log';
 import {
   createPayoutReconciler,
   createReconciliationMetrics,
@@ -195,23 +195,29 @@ export async function startService(
  */
 export function stopOnSignals(service: RunningService): void {
   let signals = 0;
+  // Exit only once the log lines are written: an asynchronous write still in flight at exit is lost.
+  const exit = (code: number, waitMs?: number) =>
+    void endLogger(service.logger, waitMs).then(() => process.exit(code));
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
-      service.logger.warn(
-        { signal },
-        'second signal: exiting now; claimed events come back when their lease expires',
-      );
-      service.logger.flush();
-      process.exit(1);
+      try {
+        service.logger.warn(
+          { signal },
+          'second signal: exiting now; claimed events come back when their lease expires',
+        );
+      } catch {
+        // The log destination is already closing for the first signal's exit.
+      }
+      exit(1, 1000);
+      return;
     }
     service.logger.info({ signal }, 'shutdown requested');
     service.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
         service.logger.error({ err: error }, 'shutdown failed');
-        service.logger.flush();
-        process.exit(1);
+        exit(1);
       },
     );
   };

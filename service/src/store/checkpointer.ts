@@ -39,6 +39,10 @@ export function startCheckpointer(
     stop: () =>
       new Promise<void>((resolve) => {
         worker.once('exit', () => resolve());
+        // Held while it stops: unreferenced, the process ran out of work and exited in the middle of
+        // `store.close()`, before the database was closed and before anything after it (the log line
+        // "stopped" on SIGTERM).
+        worker.ref();
         worker.postMessage('stop');
       }),
   };

@@ -6,7 +6,7 @@ import readline from 'node:readline';
 export interface ServiceChild {
   process: ChildProcess;
   url: string;
-  /** Every log line so far (JSON). */
+  /** Every log line so far (JSON); all of them once `exited` has resolved. */
   lines: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -24,8 +24,9 @@ export async function spawnService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
+  // 'close', not 'exit': at 'exit' the last output may still be unread, and `lines` would miss it.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   onSpawn?.(child, exited);
   let stderr = '';
