@@ -11,5 +11,11 @@ export * from './intake';
 export { createApp, type AppDeps } from './http/app';
 export { createMetrics, type Metrics } from './http/metrics';
 export * from './worker';
-export { startService, stopOnSignals, dataverseClientFor, type RunningService, type ServiceOverrides } from './service';
+export {
+  startService,
+  stopOnSignals,
+  dataverseClientFor,
+  type RunningService,
+  type ServiceOverrides,
+} from './service';
 export { createStripeClients, type StripeFor } from './stripe';
