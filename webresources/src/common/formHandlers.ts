@@ -2,11 +2,7 @@
  * The handlers every form script registers, bound to the live Xrm platform at call time. Each form module
  * re-exports the ones its form has (a customer form has no Refund command), so the bundles keep their names.
  */
-import {
-  refundInStripe as refund,
-  openInStripeDashboard as open,
-  syncFromStripe as sync,
-} from './commands';
+import { refundInStripe as refund, openInStripeDashboard as open, syncFromStripe as sync } from './commands';
 import { showPaymentAlerts } from './notifications';
 import { platform } from './record';
 
