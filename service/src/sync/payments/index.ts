@@ -12,6 +12,7 @@ import {
   mapIfApplies,
   objectForMapping,
   retrieveObject,
+  stripeForEvent,
   type StripeObject,
 } from '../shared/stripe-objects';
 import { writeMappedRow } from '../shared/write';
@@ -47,7 +48,11 @@ export async function syncPayment(
     charge = await objectForMapping(chargeMapping, event, context, charge, ref.charge);
     paymentIntent = idOf(charge.payment_intent);
     if (!paymentIntent) {
-      const mapped = await mapIfApplies(chargeMapping, charge, envelope);
+      const mapped = await mapIfApplies(
+        chargeMapping,
+        await withDisputes(charge, charge, event, context),
+        envelope,
+      );
       if (!mapped) return null;
       await writeMappedRow(context.dataverse, context.log, mapped);
       return String(mapped.key.stc_stripeid ?? charge.id);
@@ -67,10 +72,39 @@ export async function syncPayment(
           paymentIntent,
           intentMapping.refresh?.expand ?? [],
         );
-  const mapped = await mapIfApplies(intentMapping, intent, envelope);
+  const latest = latestCharge(intent);
+  const mapped = await mapIfApplies(
+    intentMapping,
+    latest ? await withDisputes(intent, latest, event, context) : intent,
+    envelope,
+  );
   if (!mapped) return null;
   await writeMappedRow(context.dataverse, context.log, mapped);
   return String(mapped.key.stc_stripeid ?? intent.id);
+}
+
+/** The PaymentIntent's latest charge as an object: expanded, or (API versions before 2022-11-15) `charges.data`. */
+function latestCharge(intent: StripeObject): StripeObject | undefined {
+  if (typeof intent.latest_charge === 'object' && intent.latest_charge !== null)
+    return intent.latest_charge as StripeObject;
+  const charges = (intent.charges as { data?: StripeObject[] } | undefined)?.data;
+  return charges?.[0];
+}
+
+/**
+ * Stripe keeps `charge.disputed` true for good, whatever the dispute's outcome; only the dispute tells
+ * whether it was won. For a disputed charge the payment's object gets `disputes` (the charge's disputes,
+ * read from Stripe), which payments.yaml reads for the status. Undisputed payments cost no extra call.
+ */
+async function withDisputes(
+  object: StripeObject,
+  charge: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<StripeObject> {
+  if (charge.disputed !== true || typeof charge.id !== 'string') return object;
+  const disputes = await stripeForEvent(event, context).disputes.list({ charge: charge.id, limit: 100 });
+  return { ...object, disputes: disputes.data };
 }
 
 export function createPaymentsHandler(mappings: () => MappingSet): EventHandler {

@@ -1,0 +1,87 @@
+/**
+ * A dispute's outcome over both emulators: once won, the payment shows its settled status again (the dispute row
+ * keeps status won and the funds reinstated); once lost, the payment stays disputed. Every event the Stripe
+ * emulator emitted goes through the handlers in order, then again shuffled (late and duplicate deliveries).
+ */
+import type Stripe from 'stripe';
+import { model } from '@stc/solution';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/sandbox';
+import { createDataverseClient } from '../../dataverse';
+import { shuffled, SyncHarness } from './harness';
+import { StripeStub } from './stripe-stub';
+import { option } from './setup';
+
+let stripeEmulator: StripeEmulator;
+let dataverse: DataverseEmulator;
+
+beforeAll(async () => {
+  stripeEmulator = await startStripeEmulator({ rateLimit: false });
+  dataverse = await startDataverseEmulator({ model });
+});
+afterAll(async () => {
+  await stripeEmulator?.close();
+  await dataverse?.close();
+});
+
+test('a won dispute gives the payment back its settled status; a lost one keeps it disputed', async () => {
+  const stripe = stripeEmulator.client();
+  const disputedPayment = async (amount: number) => {
+    const intent = await stripe.paymentIntents.create({
+      amount,
+      currency: 'usd',
+      payment_method: 'pm_card_createDispute',
+      confirm: true,
+    });
+    const [dispute] = (await stripe.disputes.list({ payment_intent: intent.id })).data;
+    return { intent, dispute };
+  };
+  const won = await disputedPayment(5000);
+  const lost = await disputedPayment(7000);
+  const wonAfterRefund = await disputedPayment(9000);
+  await stripe.refunds.create({ payment_intent: wonAfterRefund.intent.id, amount: 1000 });
+  stripeEmulator.testHelpers.closeDispute(won.dispute.id, 'won');
+  stripeEmulator.testHelpers.closeDispute(lost.dispute.id, 'lost');
+  stripeEmulator.testHelpers.closeDispute(wonAfterRefund.dispute.id, 'won');
+
+  const client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new SyncHarness(Object.assign(new StripeStub(), { stripeFor: () => stripe }), client);
+  const events = stripeEmulator.events as unknown as Stripe.Event[];
+  expect(events.map((e) => e.type)).toEqual(
+    expect.arrayContaining(['charge.dispute.closed', 'charge.dispute.funds_reinstated']),
+  );
+  for (const event of [...events, ...shuffled(events, 11)]) await sync.deliver(event);
+
+  const payment = (id: string) => client.retrieveByKey('stc_payments', { stc_stripeid: id });
+  const dispute = (id: string) => client.retrieveByKey('stc_disputes', { stc_stripeid: id });
+
+  expect(await payment(won.intent.id)).toMatchObject({
+    stc_status: option('stc_paymentstatus', 'succeeded'),
+    stc_disputed: false,
+  });
+  expect(await dispute(won.dispute.id)).toMatchObject({
+    stc_status: option('stc_disputestatus', 'won'),
+    stc_fundswithdrawn: 50,
+    stc_fundsreinstated: 50,
+    _stc_paymentid_value: (await payment(won.intent.id))!.stc_paymentid,
+  });
+
+  expect(await payment(lost.intent.id)).toMatchObject({
+    stc_status: option('stc_paymentstatus', 'disputed'),
+    stc_disputed: true,
+  });
+  const lostRow = await dispute(lost.dispute.id);
+  expect(lostRow).toMatchObject({ stc_status: option('stc_disputestatus', 'lost'), stc_fundswithdrawn: 70 });
+  expect(lostRow!.stc_fundsreinstated ?? null).toBeNull();
+
+  // The amounts decide the settled status: a partly refunded payment shows partially_refunded.
+  expect(await payment(wonAfterRefund.intent.id)).toMatchObject({
+    stc_amountrefunded: 10,
+    stc_status: option('stc_paymentstatus', 'partially_refunded'),
+    stc_disputed: false,
+  });
+});
