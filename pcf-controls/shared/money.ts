@@ -3,29 +3,15 @@
  * is the currency's own exponent, as Stripe defines it, not the user's default precision.
  */
 
-const ZERO_DECIMAL = new Set([
-  'BIF',
-  'CLP',
-  'DJF',
-  'GNF',
-  'JPY',
-  'KMF',
-  'KRW',
-  'MGA',
-  'PYG',
-  'RWF',
-  'UGX',
-  'VND',
-  'VUV',
-  'XAF',
-  'XOF',
-  'XPF',
-]);
-const THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
+// The currency list alone, not the package index: the index would bring the whole table model into the bundle.
+import { THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES } from '@stc/solution/src/currencies';
+
+const ZERO_DECIMAL = new Set(ZERO_DECIMAL_CURRENCIES);
+const THREE_DECIMAL = new Set(THREE_DECIMAL_CURRENCIES);
 
 /** Digits after the decimal point for an ISO 4217 code (any case). */
 export function currencyExponent(currency: string): number {
-  const code = currency.toUpperCase();
+  const code = currency.toLowerCase();
   if (ZERO_DECIMAL.has(code)) return 0;
   if (THREE_DECIMAL.has(code)) return 3;
   return 2;

@@ -2,29 +2,10 @@
  * Stripe amounts are integers in the currency's smallest unit; Dataverse money is in major units. The
  * conversion is done on the decimal digits, never by dividing a float, so 1999 USD is exactly 19.99.
  */
+import { THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES } from '@stc/solution';
 
-/** Currencies without minor units (Stripe's zero-decimal list). */
-const ZERO_DECIMAL = new Set([
-  'bif',
-  'clp',
-  'djf',
-  'gnf',
-  'jpy',
-  'kmf',
-  'krw',
-  'mga',
-  'pyg',
-  'rwf',
-  'ugx',
-  'vnd',
-  'vuv',
-  'xaf',
-  'xof',
-  'xpf',
-]);
-
-/** Currencies with three minor digits. */
-const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+const ZERO_DECIMAL = new Set(ZERO_DECIMAL_CURRENCIES);
+const THREE_DECIMAL = new Set(THREE_DECIMAL_CURRENCIES);
 
 export class MoneyError extends Error {
   override name = 'MoneyError';
