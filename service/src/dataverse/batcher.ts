@@ -10,7 +10,7 @@
  */
 import { DataverseError, errorFromInfo, isDuplicateKey } from './errors';
 import type { BatchOperation, DataverseClient, KeyValues, Row, UpsertResult, WriteMode } from './types';
-import { MAX_BATCH_OPERATIONS } from './client';
+import { MAX_BATCH_OPERATIONS } from './batch';
 
 export interface UpsertBatcherOptions {
   /** Rows per `$batch`; at most 1,000. Default 100. */

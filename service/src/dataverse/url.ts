@@ -1,8 +1,9 @@
 /**
- * Web API URL pieces: entity set names, row ids, alternate-key predicates and OData literals, and the
- * query string (built by hand: URLSearchParams would turn spaces into `+`, which OData reads literally).
+ * Web API URL pieces: entity set names, row ids, alternate-key predicates and OData literals, the query
+ * string (built by hand: URLSearchParams would turn spaces into `+`, which OData reads literally), and the
+ * request headers a query or a write mode asks for.
  */
-import type { KeyValues, QueryOptions } from './types';
+import type { KeyValues, QueryOptions, WriteMode } from './types';
 
 const ENTITY_SET = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -88,6 +89,16 @@ export function preferFor(query: QueryOptions = {}): string[] {
   if (query.pageSize !== undefined) prefer.push(`odata.maxpagesize=${query.pageSize}`);
   if (query.includeAnnotations) prefer.push('odata.include-annotations="*"');
   return prefer;
+}
+
+/** `Prefer` with the values, or no header when there are none. */
+export function preferHeader(values: string[]): Record<string, string> {
+  return values.length ? { Prefer: values.join(',') } : {};
+}
+
+/** The conditional header of a write by key: update only an existing row, or create only a new one. */
+export function writeModeHeaders(mode: WriteMode): Record<string, string> {
+  return mode === 'updateOnly' ? { 'If-Match': '*' } : mode === 'createOnly' ? { 'If-None-Match': '*' } : {};
 }
 
 /** The row id in an `OData-EntityId` header: `…/stc_payments(guid)`. */

@@ -1,0 +1,128 @@
+/**
+ * The throttled sender against a scripted transport: which answers are sent again, how the concurrency
+ * limit follows the kind of 429, and when it gives up.
+ */
+import { ConcurrencyLimiter } from '../concurrency';
+import { DataverseError, THROTTLING_CODES } from '../errors';
+import { createThrottledSender } from '../throttling';
+import type { Exchange, Transport } from '../transport';
+
+type Scripted = { status: number; code?: string; retryAfter?: string } | 'no answer';
+
+function scriptedTransport(script: Scripted[]): Transport & { sent: number; invalidated: number } {
+  const transport = {
+    sent: 0,
+    invalidated: 0,
+    baseUrl: 'https://org.example/api/data/v9.2/',
+    url: (path: string) => `https://org.example/api/data/v9.2/${path}`,
+    async exchange(request: { describe: string }, attempt: number): Promise<Exchange> {
+      const next = script[Math.min(transport.sent, script.length - 1)];
+      transport.sent += 1;
+      if (next === 'no answer') {
+        const error = new DataverseError({
+          status: 0,
+          message: 'Network error: reset',
+          request: request.describe,
+        });
+        return { answered: false, error: Object.assign(error, { attempts: attempt }) };
+      }
+      const headers = new Headers(next.retryAfter ? { 'retry-after': next.retryAfter } : {});
+      const text = next.code ? JSON.stringify({ error: { code: next.code, message: 'limit' } }) : '';
+      return { answered: true, status: next.status, headers, text };
+    },
+    invalidateToken() {
+      transport.invalidated += 1;
+      return true;
+    },
+    requests: () => transport.sent,
+  };
+  return transport;
+}
+
+const fast = { baseDelayMs: 1, maxDelayMs: 2 };
+
+describe('throttled sender', () => {
+  it('sends a 429 again after its Retry-After and returns the answer that follows', async () => {
+    const transport = scriptedTransport([
+      { status: 429, code: THROTTLING_CODES.concurrency, retryAfter: '0.01' },
+      { status: 204 },
+    ]);
+    const limiter = new ConcurrencyLimiter({ initial: 10 });
+    const sender = createThrottledSender({ transport, limiter, retry: fast });
+    const res = await sender.send('DELETE', transport.url('x'), { idempotent: false, describe: 'DELETE x' });
+    expect(res.status).toBe(204);
+    expect(res.attempts).toBe(2);
+    expect(sender.stats()).toEqual({ throttled: 1, retries: 1 });
+    // A 429 for concurrency halves the limit.
+    expect(limiter.limit).toBe(5);
+  });
+
+  it('keeps the concurrency when the 429 is for the number of requests in the window', async () => {
+    const transport = scriptedTransport([
+      { status: 429, code: THROTTLING_CODES.requests, retryAfter: '0' },
+      { status: 200 },
+    ]);
+    const limiter = new ConcurrencyLimiter({ initial: 10 });
+    const sender = createThrottledSender({ transport, limiter, retry: fast });
+    await sender.send('GET', transport.url('x'), { idempotent: true, describe: 'GET x' });
+    expect(limiter.limit).toBe(10);
+  });
+
+  it('gives up after the allowed 429s with a transient error naming the request', async () => {
+    const transport = scriptedTransport([
+      { status: 429, code: THROTTLING_CODES.executionTime, retryAfter: '0' },
+    ]);
+    const sender = createThrottledSender({
+      transport,
+      limiter: new ConcurrencyLimiter(),
+      retry: { ...fast, maxThrottledAttempts: 3 },
+    });
+    const error = await sender
+      .send('GET', transport.url('x'), { idempotent: true, describe: 'GET x' })
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(DataverseError);
+    expect(error).toMatchObject({ status: 429, transient: true, attempts: 3, request: 'GET x' });
+    expect(transport.sent).toBe(3);
+  });
+
+  it('asks for a fresh token once after a 401, then returns the second 401', async () => {
+    const transport = scriptedTransport([{ status: 401 }]);
+    const sender = createThrottledSender({ transport, limiter: new ConcurrencyLimiter(), retry: fast });
+    const res = await sender.send('GET', transport.url('x'), { idempotent: true, describe: 'GET x' });
+    expect(res.status).toBe(401);
+    expect(transport.invalidated).toBe(1);
+    expect(transport.sent).toBe(2);
+  });
+
+  it('sends an idempotent request again after a 503 or no answer, a create never', async () => {
+    const flaky = scriptedTransport(['no answer', { status: 503 }, { status: 200 }]);
+    const sender = createThrottledSender({
+      transport: flaky,
+      limiter: new ConcurrencyLimiter(),
+      retry: fast,
+    });
+    const res = await sender.send('GET', flaky.url('x'), { idempotent: true, describe: 'GET x' });
+    expect(res).toMatchObject({ status: 200, attempts: 3 });
+
+    const dropped = scriptedTransport(['no answer', { status: 201 }]);
+    const creates = createThrottledSender({
+      transport: dropped,
+      limiter: new ConcurrencyLimiter(),
+      retry: fast,
+    });
+    await expect(
+      creates.send('POST', dropped.url('x'), { idempotent: false, describe: 'POST x' }),
+    ).rejects.toMatchObject({ status: 0, transient: true });
+    expect(dropped.sent).toBe(1);
+
+    const failing = scriptedTransport([{ status: 503 }, { status: 201 }]);
+    const once = createThrottledSender({
+      transport: failing,
+      limiter: new ConcurrencyLimiter(),
+      retry: fast,
+    });
+    const answer = await once.send('POST', failing.url('x'), { idempotent: false, describe: 'POST x' });
+    expect(answer.status).toBe(503);
+    expect(failing.sent).toBe(1);
+  });
+});

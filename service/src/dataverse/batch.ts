@@ -1,0 +1,326 @@
+/**
+ * `$batch` requests from operations: at most 1,000 operations a batch (a change set is never split),
+ * consecutive operations with the same change set name applied all or none, one result per operation in
+ * the order given. The multipart wire format itself is multipart.ts.
+ */
+import { DataverseError, parseErrorBody, parseRetryAfter } from './errors';
+import {
+  buildBatch,
+  parseBatchResponse,
+  type GroupResponse,
+  type PartGroup,
+  type PartRequest,
+  type PartResponse,
+} from './multipart';
+import { findIdByKey, keyConflict, type WebApi } from './operations';
+import { responseError } from './transport';
+import type { BatchOperation, BatchOperationResult } from './types';
+import {
+  checkEntitySet,
+  idFromEntityId,
+  idFromRow,
+  idPath,
+  keyFitsUrl,
+  keyPath,
+  preferFor,
+  preferHeader,
+  queryString,
+  writeModeHeaders,
+} from './url';
+
+/** Most operations a single `$batch` may carry. */
+export const MAX_BATCH_OPERATIONS = 1000;
+
+const NOT_RUN = 'Not run: an earlier operation in the batch failed and the batch stops at the first failure.';
+
+interface PreparedOperation {
+  request: PartRequest;
+  /** Key columns of an upsert, to find the id in its answer. */
+  keyColumns?: string[];
+  idempotent: boolean;
+}
+
+type Prepared = PreparedOperation | { immediate: BatchOperationResult };
+
+/** Operations sent as one part, or as one change set: indexes into the chunk's operations. */
+interface Group {
+  indexes: number[];
+  changeSet: boolean;
+}
+
+/** Sends `operations` in as few `$batch` requests as the limits allow; counts the requests it sends. */
+export function createBatchExecutor(api: WebApi): {
+  executeBatch(
+    operations: BatchOperation[],
+    options?: { continueOnError?: boolean },
+  ): Promise<BatchOperationResult[]>;
+  batches(): number;
+} {
+  let batches = 0;
+  const onBatch = () => {
+    batches += 1;
+  };
+  return {
+    executeBatch: (operations, options) =>
+      executeBatch(api, operations, options?.continueOnError ?? false, onBatch),
+    batches: () => batches,
+  };
+}
+
+async function executeBatch(
+  api: WebApi,
+  operations: BatchOperation[],
+  continueOnError: boolean,
+  onBatch: () => void,
+): Promise<BatchOperationResult[]> {
+  const chunks = chunk(operations);
+  if (continueOnError)
+    return (await Promise.all(chunks.map((c) => executeChunk(api, c, true, onBatch)))).flat();
+  const results: BatchOperationResult[] = [];
+  for (const [index, c] of chunks.entries()) {
+    const chunkResults = await executeChunk(api, c, false, onBatch);
+    results.push(...chunkResults);
+    if (chunkResults.some((r) => r.status >= 400)) {
+      const skipped = chunks.slice(index + 1).flat().length;
+      for (let k = 0; k < skipped; k += 1) results.push(errorResult(424, '', NOT_RUN));
+      break;
+    }
+  }
+  return results;
+}
+
+/** Splits operations into batches of at most 1,000, never splitting a change set. */
+export function chunk(operations: BatchOperation[]): BatchOperation[][] {
+  const chunks: BatchOperation[][] = [];
+  let current: BatchOperation[] = [];
+  let i = 0;
+  while (i < operations.length) {
+    const set = changeSetOf(operations[i]);
+    let j = i + 1;
+    if (set !== undefined) while (j < operations.length && changeSetOf(operations[j]) === set) j += 1;
+    const group = operations.slice(i, j);
+    if (group.length > MAX_BATCH_OPERATIONS) {
+      throw new TypeError(
+        `Change set '${set}' has ${group.length} operations; Dataverse takes at most ${MAX_BATCH_OPERATIONS} in one batch.`,
+      );
+    }
+    if (current.length + group.length > MAX_BATCH_OPERATIONS) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(...group);
+    i = j;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+const changeSetOf = (op: BatchOperation): string | undefined =>
+  'changeSet' in op ? op.changeSet : undefined;
+const contentIdOf = (op: BatchOperation): string | undefined =>
+  'contentId' in op ? op.contentId : undefined;
+
+async function executeChunk(
+  api: WebApi,
+  operations: BatchOperation[],
+  continueOnError: boolean,
+  onBatch: () => void,
+): Promise<BatchOperationResult[]> {
+  const prepared = await Promise.all(operations.map((op) => prepare(api, op)));
+  const results: (BatchOperationResult | undefined)[] = prepared.map((p) =>
+    'immediate' in p ? p.immediate : undefined,
+  );
+  const groups = groupsOf(operations, results);
+  if (groups.length === 0) return results as BatchOperationResult[];
+
+  const sent = prepared as PreparedOperation[];
+  const partGroups = partGroupsOf(operations, sent, groups);
+  const { contentType, body } = buildBatch(partGroups);
+  const describe = `POST $batch (${operations.length} operations)`;
+  onBatch();
+  const res = await api.send('POST', api.url('$batch'), {
+    body,
+    headers: {
+      'Content-Type': contentType,
+      Accept: 'application/json',
+      ...(continueOnError ? { Prefer: 'odata.continue-on-error' } : {}),
+    },
+    idempotent: groups.every((g) => g.indexes.every((i) => sent[i].idempotent)),
+    describe,
+  });
+  const isMultipart = (res.headers.get('content-type') ?? '').toLowerCase().startsWith('multipart/');
+  if (!isMultipart) throw responseError(res, describe);
+  const answers = parseBatchResponse(res.headers.get('content-type'), res.text);
+  groups.forEach((group, gi) => {
+    const requests = group.changeSet ? (partGroups[gi] as { requests: PartRequest[] }).requests : undefined;
+    readGroupAnswer(answers[gi], group, requests, sent, results);
+  });
+  return results as BatchOperationResult[];
+}
+
+/** Groups the operations still to send: consecutive operations with the same changeSet form one change set. */
+function groupsOf(operations: BatchOperation[], results: (BatchOperationResult | undefined)[]): Group[] {
+  const groups: Group[] = [];
+  operations.forEach((op, index) => {
+    if (results[index]) return;
+    const set = changeSetOf(op);
+    const last = groups[groups.length - 1];
+    const prevOp = last ? operations[last.indexes[last.indexes.length - 1]] : undefined;
+    if (set !== undefined && last?.changeSet && prevOp && changeSetOf(prevOp) === set)
+      last.indexes.push(index);
+    else groups.push({ indexes: [index], changeSet: set !== undefined });
+  });
+  return groups;
+}
+
+/** The multipart groups; every request in a change set gets a Content-ID (its own, or a fresh unused one). */
+function partGroupsOf(
+  operations: BatchOperation[],
+  prepared: PreparedOperation[],
+  groups: Group[],
+): PartGroup[] {
+  const usedIds = new Set(operations.map(contentIdOf).filter(Boolean));
+  let nextId = 1;
+  const freshId = () => {
+    while (usedIds.has(String(nextId))) nextId += 1;
+    usedIds.add(String(nextId));
+    return String(nextId);
+  };
+  return groups.map((g): PartGroup => {
+    if (!g.changeSet) return { changeSet: false, request: prepared[g.indexes[0]].request };
+    return {
+      changeSet: true,
+      requests: g.indexes.map((i) => ({
+        ...prepared[i].request,
+        contentId: contentIdOf(operations[i]) ?? freshId(),
+      })),
+    };
+  });
+}
+
+/** Fills in the results of one group from its answer (none when the batch stopped before it). */
+function readGroupAnswer(
+  answer: GroupResponse | undefined,
+  group: Group,
+  requests: PartRequest[] | undefined,
+  prepared: PreparedOperation[],
+  results: (BatchOperationResult | undefined)[],
+): void {
+  if (!answer) {
+    for (const i of group.indexes) results[i] = errorResult(424, '', NOT_RUN);
+    return;
+  }
+  if (answer.length === group.indexes.length) {
+    // Match by Content-ID when present; Dataverse answers in order otherwise.
+    group.indexes.forEach((opIndex, k) => {
+      const byId = requests
+        ? answer.find((a) => a.contentId !== undefined && a.contentId === requests[k].contentId)
+        : undefined;
+      results[opIndex] = resultOf(byId ?? answer[k], prepared[opIndex].keyColumns);
+    });
+    return;
+  }
+  // A failed change set answers once, for all its operations: none of them was applied.
+  const failure = answer.find((a) => a.status >= 400) ?? answer[0];
+  for (const i of group.indexes) results[i] = resultOf(failure);
+}
+
+/** Turns an operation into a batch part. Upserts by a key that cannot go in a URL are resolved first. */
+async function prepare(api: WebApi, op: BatchOperation): Promise<Prepared> {
+  const partUrl = (pathOrReference: string) =>
+    pathOrReference.startsWith('$') ? pathOrReference : api.url(pathOrReference);
+  switch (op.kind) {
+    case 'create':
+      return {
+        request: { method: 'POST', url: api.url(checkEntitySet(op.entitySet)), body: op.row },
+        idempotent: false,
+      };
+    case 'update':
+      return {
+        request: {
+          method: 'PATCH',
+          url: partUrl(idPath(op.entitySet, op.id, true)),
+          body: op.row,
+          headers: { 'If-Match': op.ifMatch ?? '*' },
+        },
+        idempotent: true,
+      };
+    case 'delete':
+      return {
+        request: { method: 'DELETE', url: partUrl(idPath(op.entitySet, op.id, true)) },
+        idempotent: true,
+      };
+    case 'retrieve':
+      return {
+        request: {
+          method: 'GET',
+          url: api.url(`${idPath(op.entitySet, op.id)}${queryString(op.query)}`),
+          headers: { Accept: 'application/json', ...preferHeader(preferFor(op.query)) },
+        },
+        idempotent: true,
+      };
+    case 'upsert':
+      return prepareUpsert(api, op);
+  }
+}
+
+async function prepareUpsert(
+  api: WebApi,
+  op: Extract<BatchOperation, { kind: 'upsert' }>,
+): Promise<Prepared> {
+  const mode = op.mode ?? 'upsert';
+  const keyColumns = Object.keys(op.key);
+  if (keyFitsUrl(op.key)) {
+    const url = api.url(`${keyPath(op.entitySet, op.key)}${queryString({ select: keyColumns })}`);
+    const headers = { ...writeModeHeaders(mode), Prefer: 'return=representation' };
+    return { request: { method: 'PATCH', url, body: op.row, headers }, keyColumns, idempotent: true };
+  }
+  const id = await findIdByKey(api, op.entitySet, op.key);
+  if (id && mode === 'createOnly')
+    return { immediate: conflictResult(keyConflict('exists', op.entitySet, op.key)) };
+  if (!id && mode === 'updateOnly')
+    return { immediate: conflictResult(keyConflict('missing', op.entitySet, op.key)) };
+  if (id) {
+    const url = api.url(idPath(op.entitySet, id));
+    return {
+      request: { method: 'PATCH', url, body: op.row, headers: { 'If-Match': '*' } },
+      keyColumns,
+      idempotent: true,
+    };
+  }
+  const url = api.url(checkEntitySet(op.entitySet));
+  return { request: { method: 'POST', url, body: { ...op.row, ...op.key } }, keyColumns, idempotent: false };
+}
+
+function conflictResult(error: DataverseError): BatchOperationResult {
+  return { status: error.status, error: error.toInfo() };
+}
+
+function errorResult(status: number, code: string, message: string): BatchOperationResult {
+  const error = new DataverseError({ status, code, message });
+  return { status, error: error.toInfo() };
+}
+
+function resultOf(res: PartResponse, keyColumns?: string[]): BatchOperationResult {
+  let body: unknown;
+  if (res.body) {
+    try {
+      body = JSON.parse(res.body);
+    } catch {
+      body = res.body;
+    }
+  }
+  if (res.status >= 200 && res.status < 300) {
+    const id = idFromEntityId(res.headers.get('odata-entityid')) ?? idFromRow(body, keyColumns);
+    return { status: res.status, ...(id ? { id } : {}), ...(body !== undefined ? { body } : {}) };
+  }
+  const { code, message } = parseErrorBody(res.body);
+  const error = new DataverseError({
+    status: res.status,
+    code,
+    message: message || `Dataverse answered ${res.status}`,
+    retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
+    requestId: res.headers.get('x-ms-service-request-id') ?? res.headers.get('req_id') ?? undefined,
+  });
+  return { status: res.status, ...(body !== undefined ? { body } : {}), error: error.toInfo() };
+}
