@@ -14,6 +14,8 @@ import type {
   NumberColumn,
   RequiredLevel,
   StringColumn,
+  Table,
+  TableNames,
 } from './types';
 
 type Extra = Partial<Pick<ColumnBase, 'description' | 'requiredLevel' | 'system' | 'standard' | 'secured'>>;
@@ -68,13 +70,7 @@ export function integer(
  * the range is Dataverse's decimal range, far above Stripe's largest amount.
  */
 export function amount(schemaName: string, displayName: string, extra: Extra = {}): DecimalColumn {
-  return {
-    ...base(schemaName, displayName, extra),
-    type: 'decimal',
-    precision: 3,
-    minValue: -100000000000,
-    maxValue: 100000000000,
-  };
+  return decimal(schemaName, displayName, 3, extra);
 }
 
 export function decimal(
@@ -164,6 +160,22 @@ export function customer(schemaName: string, displayName: string, extra: Extra =
     targets: ['account', 'contact'],
     navigation: { account: `${column.logicalName}_account`, contact: `${column.logicalName}_contact` },
   };
+}
+
+/**
+ * What every table has from its names alone: the logical name (the schema name in lower case, as for
+ * columns), the primary id column named after it, and change tracking.
+ */
+export function tableOf(
+  names: TableNames,
+): Pick<Table, 'logicalName' | keyof TableNames | 'primaryIdColumn' | 'changeTracking'> {
+  const logicalName = names.schemaName.toLowerCase();
+  return { logicalName, ...names, primaryIdColumn: `${logicalName}id`, changeTracking: true };
+}
+
+/** A table's primary id column: `<SchemaName>Id`, shown under the table's name. */
+export function primaryId(names: TableNames): IdColumn {
+  return id(`${names.schemaName}Id`, names.displayName);
 }
 
 /** Marks columns as the platform's own on a standard table: described for readers, never added. */

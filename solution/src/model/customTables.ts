@@ -10,15 +10,16 @@ import {
   dateOnly,
   dateTime,
   decimal,
-  id,
   integer,
   lookup,
   memo,
+  primaryId,
   systemColumns,
+  tableOf,
   text,
   yesNo,
 } from './columns';
-import type { AlternateKey, Column, Table } from './types';
+import type { AlternateKey, Column, Table, TableNames } from './types';
 
 /** Longest Stripe id seen is far below this; Stripe documents ids as opaque strings up to 255. */
 export const STRIPE_ID_LENGTH = 255;
@@ -71,56 +72,82 @@ const currency = () =>
     requiredLevel: 'required',
     description: 'ISO 4217 code in lower case, as Stripe sends it.',
   });
-const stripeCreatedOn = () => dateTime('stc_StripeCreatedOn', 'Created On (Stripe)');
 const url = (schemaName: string, displayName: string) =>
   text(schemaName, displayName, 1000, { format: 'url' });
 
-interface TableSpec {
-  name: string;
-  schemaName: string;
-  entitySetName: string;
-  displayName: string;
-  pluralName: string;
-  description: string;
+interface TableSpec extends TableNames {
   ownership?: Table['ownership'];
-  /** A Stripe object's rows: adds the sync columns and the stc_stripeid key. */
+  /**
+   * A Stripe object's rows: adds the sync columns and the stc_stripeid key before `columns`, and the
+   * object's creation time in Stripe after them.
+   */
   stripeObject?: string;
   nameLength?: number;
   columns: Column[];
+  /** Lookups to other tables, after the Stripe creation time. */
+  links?: Column[];
   keys?: AlternateKey[];
   viewColumns?: string[];
 }
 
 function customTable(spec: TableSpec): Table {
-  const schemaShort = spec.schemaName.replace(/^stc_/, '');
+  const {
+    ownership = 'OrganizationOwned',
+    stripeObject,
+    nameLength = 200,
+    columns,
+    links = [],
+    keys = [],
+    viewColumns,
+    ...names
+  } = spec;
+  const table = tableOf(names);
   return {
-    logicalName: spec.name,
-    schemaName: spec.schemaName,
-    entitySetName: spec.entitySetName,
-    displayName: spec.displayName,
-    pluralName: spec.pluralName,
-    description: spec.description,
-    primaryIdColumn: `${spec.name}id`,
+    ...table,
     primaryNameColumn: 'stc_name',
     standard: false,
-    ownership: spec.ownership ?? 'OrganizationOwned',
-    changeTracking: true,
-    synced: spec.stripeObject !== undefined,
-    viewColumns: spec.viewColumns,
+    ownership,
+    synced: stripeObject !== undefined,
+    viewColumns,
     columns: [
-      id(`stc_${schemaShort}Id`, spec.displayName),
-      text('stc_Name', 'Name', spec.nameLength ?? 200, { requiredLevel: 'required' }),
-      ...(spec.stripeObject ? syncColumns(spec.stripeObject) : []),
-      ...spec.columns,
-      ...systemColumns(spec.name),
+      primaryId(names),
+      text('stc_Name', 'Name', nameLength, { requiredLevel: 'required' }),
+      ...(stripeObject ? syncColumns(stripeObject) : []),
+      ...columns,
+      ...(stripeObject ? [dateTime('stc_StripeCreatedOn', 'Created On (Stripe)')] : []),
+      ...links,
+      ...systemColumns(table.logicalName),
     ],
-    keys: [...(spec.stripeObject ? [stripeIdKey(spec.name)] : []), ...(spec.keys ?? [])],
+    keys: [...(stripeObject ? [stripeIdKey(table.logicalName)] : []), ...keys],
   };
 }
 
+/**
+ * Refunds and disputes: Stripe objects raised against one payment, with their own status and reason sets
+ * (`stc_<kind>status`, `stc_<kind>reason`) and the charge and payment intent they came from. `own` columns
+ * stand between the reason and those ids.
+ */
+function againstPayment(kind: 'refund' | 'dispute', own: Column[]): Column[] {
+  return [
+    lookup('stc_paymentid', 'Payment', 'stc_payment'),
+    amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
+    currency(),
+    choice('stc_Status', 'Status', `stc_${kind}status`, { requiredLevel: 'required' }),
+    choice('stc_Reason', 'Reason', `stc_${kind}reason`),
+    ...own,
+    text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH),
+    text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
+  ];
+}
+
+/** Subscriptions and Stripe invoices belong to a Stripe customer: the Dynamics customer and the cus_ id. */
+const billedCustomer = (): Column[] => [
+  customer('stc_customerid', 'Customer'),
+  text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+];
+
 export const customTables: Table[] = [
   customTable({
-    name: 'stc_payment',
     viewColumns: [
       'stc_amount',
       'stc_currency',
@@ -155,14 +182,14 @@ export const customTables: Table[] = [
       text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
       text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH, { description: 'The latest charge (ch_…/py_…).' }),
       text('stc_StripeBalanceTransactionId', 'Balance Transaction Id', STRIPE_ID_LENGTH),
-      stripeCreatedOn(),
+    ],
+    links: [
       customer('stc_customerid', 'Customer'),
       lookup('stc_salesorderid', 'Order', 'salesorder'),
       lookup('stc_invoiceid', 'Invoice', 'invoice'),
     ],
   }),
   customTable({
-    name: 'stc_refund',
     viewColumns: [
       'stc_paymentid',
       'stc_amount',
@@ -177,20 +204,9 @@ export const customTables: Table[] = [
     pluralName: 'Stripe Refunds',
     description: 'A Stripe refund of a payment, full or partial.',
     stripeObject: 'Refund (re_…)',
-    columns: [
-      lookup('stc_paymentid', 'Payment', 'stc_payment'),
-      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
-      currency(),
-      choice('stc_Status', 'Status', 'stc_refundstatus', { requiredLevel: 'required' }),
-      choice('stc_Reason', 'Reason', 'stc_refundreason'),
-      text('stc_FailureReason', 'Failure Reason', 200),
-      text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH),
-      text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
-      stripeCreatedOn(),
-    ],
+    columns: againstPayment('refund', [text('stc_FailureReason', 'Failure Reason', 200)]),
   }),
   customTable({
-    name: 'stc_dispute',
     viewColumns: [
       'stc_paymentid',
       'stc_amount',
@@ -205,22 +221,13 @@ export const customTables: Table[] = [
     pluralName: 'Stripe Disputes',
     description: 'A dispute (chargeback) raised against a payment.',
     stripeObject: 'Dispute (du_…/dp_…)',
-    columns: [
-      lookup('stc_paymentid', 'Payment', 'stc_payment'),
-      amount('stc_Amount', 'Amount', { requiredLevel: 'required' }),
-      currency(),
-      choice('stc_Status', 'Status', 'stc_disputestatus', { requiredLevel: 'required' }),
-      choice('stc_Reason', 'Reason', 'stc_disputereason'),
+    columns: againstPayment('dispute', [
       dateTime('stc_EvidenceDueBy', 'Evidence Due By'),
       amount('stc_FundsWithdrawn', 'Funds Withdrawn'),
       amount('stc_FundsReinstated', 'Funds Reinstated'),
-      text('stc_ChargeId', 'Charge Id', STRIPE_ID_LENGTH),
-      text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
-      stripeCreatedOn(),
-    ],
+    ]),
   }),
   customTable({
-    name: 'stc_refundrequest',
     viewColumns: [
       'stc_paymentid',
       'stc_amount',
@@ -258,7 +265,6 @@ export const customTables: Table[] = [
     ],
   }),
   customTable({
-    name: 'stc_subscription',
     viewColumns: [
       'stc_customerid',
       'stc_status',
@@ -274,8 +280,7 @@ export const customTables: Table[] = [
     description: 'A Stripe Billing subscription.',
     stripeObject: 'Subscription (sub_…)',
     columns: [
-      customer('stc_customerid', 'Customer'),
-      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+      ...billedCustomer(),
       choice('stc_Status', 'Status', 'stc_subscriptionstatus', { requiredLevel: 'required' }),
       currency(),
       amount('stc_Amount', 'Amount per Period'),
@@ -290,11 +295,9 @@ export const customTables: Table[] = [
       memo('stc_Description', 'Description', 4000),
       text('stc_LatestInvoiceId', 'Latest Invoice Id', STRIPE_ID_LENGTH),
       url('stc_DashboardUrl', 'Stripe Dashboard URL'),
-      stripeCreatedOn(),
     ],
   }),
   customTable({
-    name: 'stc_stripeinvoice',
     viewColumns: [
       'stc_number',
       'stc_customerid',
@@ -311,8 +314,7 @@ export const customTables: Table[] = [
     description: 'A Stripe Billing invoice.',
     stripeObject: 'Invoice (in_…)',
     columns: [
-      customer('stc_customerid', 'Customer'),
-      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+      ...billedCustomer(),
       lookup('stc_subscriptionid', 'Subscription', 'stc_subscription'),
       choice('stc_Status', 'Status', 'stc_stripeinvoicestatus'),
       text('stc_Number', 'Number', 100),
@@ -329,11 +331,9 @@ export const customTables: Table[] = [
       url('stc_InvoicePdfUrl', 'Invoice PDF URL'),
       text('stc_BillingReason', 'Billing Reason', 100),
       text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
-      stripeCreatedOn(),
     ],
   }),
   customTable({
-    name: 'stc_payout',
     viewColumns: ['stc_amount', 'stc_currency', 'stc_arrivaldate', 'stc_status', 'stc_reconciliationstatus'],
     schemaName: 'stc_Payout',
     entitySetName: 'stc_payouts',
@@ -355,11 +355,9 @@ export const customTables: Table[] = [
       text('stc_StatementDescriptor', 'Statement Descriptor', 100),
       text('stc_StripeBalanceTransactionId', 'Balance Transaction Id', STRIPE_ID_LENGTH),
       dateTime('stc_ReconciledOn', 'Reconciled On'),
-      stripeCreatedOn(),
     ],
   }),
   customTable({
-    name: 'stc_balancetransaction',
     viewColumns: [
       'stc_payoutid',
       'stc_type',
@@ -389,11 +387,9 @@ export const customTables: Table[] = [
       choice('stc_Status', 'Status', 'stc_balancestatus'),
       dateTime('stc_AvailableOn', 'Available On'),
       memo('stc_Description', 'Description', 2000),
-      stripeCreatedOn(),
     ],
   }),
   customTable({
-    name: 'stc_journalentry',
     viewColumns: ['stc_date', 'stc_currency', 'stc_total', 'stc_difference', 'stc_status'],
     schemaName: 'stc_JournalEntry',
     entitySetName: 'stc_journalentries',
@@ -424,7 +420,6 @@ export const customTables: Table[] = [
     ],
   }),
   customTable({
-    name: 'stc_journalline',
     viewColumns: [
       'stc_journalentryid',
       'stc_linenumber',

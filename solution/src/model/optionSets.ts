@@ -172,102 +172,69 @@ export const customOptionSets: OptionSet[] = [
   ]),
 ];
 
+/** The platform's own option set: described for readers and the emulator, never emitted. */
+function platform(name: string, displayName: string, options: OptionValue[]): OptionSet {
+  return { name, displayName, global: false, standard: true, options };
+}
+
+/** A table's statecode: its states numbered from 0 in the order given. */
+function states(table: string, labels: string[]): OptionSet {
+  return platform(
+    `${table}_statecode`,
+    'Status',
+    labels.map((label, value) => ({ value, label })),
+  );
+}
+
+/** A table's statuscode: `[value, label, the statecode it belongs to]`. */
+function statusReasons(table: string, reasons: Array<[number, string, number]>): OptionSet {
+  return platform(
+    `${table}_statuscode`,
+    'Status Reason',
+    reasons.map(([value, label, state]) => ({ value, label, state })),
+  );
+}
+
 /** statecode/statuscode of a table: the platform's Active/Inactive pair unless the table says otherwise. */
 export function activeInactive(table: string): OptionSet[] {
   return [
-    {
-      name: `${table}_statecode`,
-      displayName: 'Status',
-      global: false,
-      standard: true,
-      options: [
-        { value: 0, label: 'Active' },
-        { value: 1, label: 'Inactive' },
-      ],
-    },
-    {
-      name: `${table}_statuscode`,
-      displayName: 'Status Reason',
-      global: false,
-      standard: true,
-      options: [
-        { value: 1, label: 'Active', state: 0 },
-        { value: 2, label: 'Inactive', state: 1 },
-      ],
-    },
+    states(table, ['Active', 'Inactive']),
+    statusReasons(table, [
+      [1, 'Active', 0],
+      [2, 'Inactive', 1],
+    ]),
   ];
 }
 
 /** The sales order's and invoice's lifecycles as Dynamics 365 Sales defines them. */
 export const salesOptionSets: OptionSet[] = [
-  {
-    name: 'salesorder_statecode',
-    displayName: 'Status',
-    global: false,
-    standard: true,
-    options: [
-      { value: 0, label: 'Active' },
-      { value: 1, label: 'Submitted' },
-      { value: 2, label: 'Canceled' },
-      { value: 3, label: 'Fulfilled' },
-      { value: 4, label: 'Invoiced' },
-    ],
-  },
-  {
-    name: 'salesorder_statuscode',
-    displayName: 'Status Reason',
-    global: false,
-    standard: true,
-    options: [
-      { value: 1, label: 'New', state: 0 },
-      { value: 2, label: 'Pending', state: 0 },
-      { value: 3, label: 'In Progress', state: 1 },
-      { value: 4, label: 'No Money', state: 2 },
-      { value: 100001, label: 'Complete', state: 3 },
-      { value: 100002, label: 'Partial', state: 3 },
-      { value: 100003, label: 'Invoiced', state: 4 },
-    ],
-  },
-  {
-    name: 'invoice_statecode',
-    displayName: 'Status',
-    global: false,
-    standard: true,
-    options: [
-      { value: 0, label: 'Active' },
-      { value: 1, label: 'Closed (deprecated)' },
-      { value: 2, label: 'Paid' },
-      { value: 3, label: 'Canceled' },
-    ],
-  },
-  {
-    name: 'invoice_statuscode',
-    displayName: 'Status Reason',
-    global: false,
-    standard: true,
-    options: [
-      { value: 1, label: 'New', state: 0 },
-      { value: 2, label: 'Partially Shipped', state: 0 },
-      { value: 4, label: 'Billed', state: 0 },
-      { value: 5, label: 'Booked (applies to services)', state: 0 },
-      { value: 6, label: 'Installed (applies to services)', state: 0 },
-      { value: 100001, label: 'Complete', state: 2 },
-      { value: 100002, label: 'Partial', state: 2 },
-      { value: 3, label: 'Canceled (deprecated)', state: 3 },
-    ],
-  },
-  {
-    name: 'environmentvariabledefinition_type',
-    displayName: 'Type',
-    global: false,
-    standard: true,
-    options: [
-      { value: 100000000, label: 'String' },
-      { value: 100000001, label: 'Number' },
-      { value: 100000002, label: 'Boolean' },
-      { value: 100000003, label: 'JSON' },
-      { value: 100000004, label: 'Data source' },
-      { value: 100000005, label: 'Secret' },
-    ],
-  },
+  states('salesorder', ['Active', 'Submitted', 'Canceled', 'Fulfilled', 'Invoiced']),
+  statusReasons('salesorder', [
+    [1, 'New', 0],
+    [2, 'Pending', 0],
+    [3, 'In Progress', 1],
+    [4, 'No Money', 2],
+    [100001, 'Complete', 3],
+    [100002, 'Partial', 3],
+    [100003, 'Invoiced', 4],
+  ]),
+  states('invoice', ['Active', 'Closed (deprecated)', 'Paid', 'Canceled']),
+  statusReasons('invoice', [
+    [1, 'New', 0],
+    [2, 'Partially Shipped', 0],
+    [4, 'Billed', 0],
+    [5, 'Booked (applies to services)', 0],
+    [6, 'Installed (applies to services)', 0],
+    [100001, 'Complete', 2],
+    [100002, 'Partial', 2],
+    [3, 'Canceled (deprecated)', 3],
+  ]),
+  platform(
+    'environmentvariabledefinition_type',
+    'Type',
+    ['String', 'Number', 'Boolean', 'JSON', 'Data source', 'Secret'].map((label, index) => ({
+      value: 100000000 + index,
+      label,
+    })),
+  ),
 ];

@@ -14,44 +14,56 @@ import {
   lookup,
   memo,
   money,
+  primaryId,
   standardColumns,
   state,
   status,
+  tableOf,
   text,
   yesNo,
 } from './columns';
 import { STRIPE_ID_LENGTH, syncStampColumns } from './customTables';
-import type { Column, Table } from './types';
+import type { Column, Table, TableNames } from './types';
 
-interface StandardSpec {
-  logicalName: string;
-  schemaName: string;
-  entitySetName: string;
-  displayName: string;
-  pluralName: string;
-  description: string;
+interface StandardSpec extends TableNames {
   primaryNameColumn: string;
   ownership?: Table['ownership'];
+  /** The platform's columns after the primary id, in the order the platform lists them. */
   columns: Column[];
+  /** The table has the platform's statecode and statuscode (option sets `<table>_statecode`…). */
+  lifecycle?: boolean;
+  /** Columns the solution adds to the table. */
   added?: Column[];
   keys?: Table['keys'];
 }
 
 function standardTable(spec: StandardSpec): Table {
+  const {
+    primaryNameColumn,
+    ownership = 'UserOwned',
+    columns,
+    lifecycle,
+    added = [],
+    keys = [],
+    ...names
+  } = spec;
+  const table = tableOf(names);
+  const platformColumns = [
+    primaryId(names),
+    ...columns,
+    ...(lifecycle
+      ? [state(`${table.logicalName}_statecode`), status(`${table.logicalName}_statuscode`)]
+      : []),
+    dateTime('CreatedOn', 'Created On', { system: true }),
+    dateTime('ModifiedOn', 'Modified On', { system: true }),
+  ];
   return {
-    logicalName: spec.logicalName,
-    schemaName: spec.schemaName,
-    entitySetName: spec.entitySetName,
-    displayName: spec.displayName,
-    pluralName: spec.pluralName,
-    description: spec.description,
-    primaryIdColumn: `${spec.logicalName}id`,
-    primaryNameColumn: spec.primaryNameColumn,
+    ...table,
+    primaryNameColumn,
     standard: true,
-    ownership: spec.ownership ?? 'UserOwned',
-    changeTracking: true,
-    columns: [...standardColumns(spec.columns), ...(spec.added ?? [])],
-    keys: spec.keys ?? [],
+    ownership,
+    columns: [...standardColumns(platformColumns), ...added],
+    keys,
   };
 }
 
@@ -64,37 +76,72 @@ const address1 = (): Column[] => [
   text('Address1_Country', 'Address 1: Country/Region', 80),
 ];
 
-const stamps = (): Column[] => [
-  dateTime('CreatedOn', 'Created On', { system: true }),
-  dateTime('ModifiedOn', 'Modified On', { system: true }),
-];
-
 const currencyLookup = () => lookup('TransactionCurrencyId', 'Currency', 'transactioncurrency');
 
+const description = () => memo('Description', 'Description', 2000);
+
 /** The Stripe customer link added to account and contact, keyed so that a customer event upserts by it. */
-function stripeCustomerColumns(): Column[] {
+function stripeCustomer(table: string): Pick<StandardSpec, 'added' | 'keys'> {
+  return {
+    added: [
+      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH, {
+        description: 'Id of the Stripe customer (cus_…) this row is synced with; alternate key.',
+      }),
+      ...syncStampColumns(),
+    ],
+    keys: [
+      {
+        logicalName: `stc_${table}_stripecustomerid_key`,
+        schemaName: `stc_${table}_StripeCustomerId_Key`,
+        displayName: 'Stripe Customer Id',
+        columns: ['stc_stripecustomerid'],
+      },
+    ],
+  };
+}
+
+/**
+ * Order and invoice: a named, numbered document for a customer with its totals. `source` stands after the
+ * customer, `dates` after the totals, where the platform lists them.
+ */
+function salesDocument(number: Column, parts: { source?: Column[]; dates?: Column[] } = {}): Column[] {
   return [
-    text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH, {
-      description: 'Id of the Stripe customer (cus_…) this row is synced with; alternate key.',
-    }),
-    ...syncStampColumns(),
+    text('Name', 'Name', 300, { requiredLevel: 'required' }),
+    number,
+    customer('CustomerId', 'Customer', { requiredLevel: 'required' }),
+    ...(parts.source ?? []),
+    money('TotalAmount', 'Total Amount'),
+    money('TotalLineItemAmount', 'Total Detail Amount'),
+    money('TotalTax', 'Total Tax'),
+    ...(parts.dates ?? []),
+    description(),
+    currencyLookup(),
   ];
 }
 
-function stripeCustomerKey(table: string) {
+/**
+ * Order and invoice lines (`SalesOrderDetail`, `InvoiceDetail`): a product, existing or written in, at a
+ * quantity and price on its document. `discounts` stand after the amounts, where the platform lists them.
+ */
+function lineItem(schemaName: string, document: Column, discounts: Column[] = []): Column[] {
   return [
-    {
-      logicalName: `stc_${table}_stripecustomerid_key`,
-      schemaName: `stc_${table}_StripeCustomerId_Key`,
-      displayName: 'Stripe Customer Id',
-      columns: ['stc_stripecustomerid'],
-    },
+    text(`${schemaName}Name`, 'Name', 500),
+    document,
+    lookup('ProductId', 'Existing Product', 'product'),
+    text('ProductDescription', 'Write-In Product', 500),
+    yesNo('IsProductOverridden', 'Select Product', { trueLabel: 'Write-in', falseLabel: 'Existing' }),
+    decimal('Quantity', 'Quantity', 5, { minValue: 0, maxValue: 1000000000 }),
+    money('PricePerUnit', 'Price Per Unit'),
+    money('BaseAmount', 'Amount'),
+    money('ExtendedAmount', 'Extended Amount'),
+    ...discounts,
+    integer('LineItemNumber', 'Line Item Number', { minValue: 0, maxValue: 1000000000 }),
+    currencyLookup(),
   ];
 }
 
 export const standardTables: Table[] = [
   standardTable({
-    logicalName: 'account',
     schemaName: 'Account',
     entitySetName: 'accounts',
     displayName: 'Account',
@@ -102,26 +149,21 @@ export const standardTables: Table[] = [
     description: 'Business that represents a customer or potential customer.',
     primaryNameColumn: 'name',
     columns: [
-      id('AccountId', 'Account'),
       text('Name', 'Account Name', 160, { requiredLevel: 'required' }),
       text('AccountNumber', 'Account Number', 20),
       text('EMailAddress1', 'Email', 100, { format: 'email' }),
       text('Telephone1', 'Main Phone', 50, { format: 'phone' }),
       text('WebSiteURL', 'Website', 200, { format: 'url' }),
       ...address1(),
-      memo('Description', 'Description', 2000),
+      description(),
       lookup('PrimaryContactId', 'Primary Contact', 'contact', { navigation: 'primarycontactid' }),
       lookup('ParentAccountId', 'Parent Account', 'account', { navigation: 'parentaccountid' }),
       currencyLookup(),
-      state('account_statecode'),
-      status('account_statuscode'),
-      ...stamps(),
     ],
-    added: stripeCustomerColumns(),
-    keys: stripeCustomerKey('account'),
+    lifecycle: true,
+    ...stripeCustomer('account'),
   }),
   standardTable({
-    logicalName: 'contact',
     schemaName: 'Contact',
     entitySetName: 'contacts',
     displayName: 'Contact',
@@ -129,7 +171,6 @@ export const standardTables: Table[] = [
     description: 'Person with whom a business unit has a relationship, such as a customer.',
     primaryNameColumn: 'fullname',
     columns: [
-      id('ContactId', 'Contact'),
       text('FirstName', 'First Name', 50),
       text('LastName', 'Last Name', 50, { requiredLevel: 'required' }),
       text('FullName', 'Full Name', 160, { description: 'Computed by Dataverse from first and last name.' }),
@@ -137,115 +178,62 @@ export const standardTables: Table[] = [
       text('Telephone1', 'Business Phone', 50, { format: 'phone' }),
       text('MobilePhone', 'Mobile Phone', 50, { format: 'phone' }),
       ...address1(),
-      memo('Description', 'Description', 2000),
+      description(),
       customer('ParentCustomerId', 'Company Name'),
       currencyLookup(),
-      state('contact_statecode'),
-      status('contact_statuscode'),
-      ...stamps(),
     ],
-    added: stripeCustomerColumns(),
-    keys: stripeCustomerKey('contact'),
+    lifecycle: true,
+    ...stripeCustomer('contact'),
   }),
   standardTable({
-    logicalName: 'salesorder',
     schemaName: 'SalesOrder',
     entitySetName: 'salesorders',
     displayName: 'Order',
     pluralName: 'Orders',
     description: 'Quote that has been accepted.',
     primaryNameColumn: 'name',
-    columns: [
-      id('SalesOrderId', 'Order'),
-      text('Name', 'Name', 300, { requiredLevel: 'required' }),
-      text('OrderNumber', 'Order ID', 100, { requiredLevel: 'systemrequired' }),
-      customer('CustomerId', 'Customer', { requiredLevel: 'required' }),
-      money('TotalAmount', 'Total Amount'),
-      money('TotalLineItemAmount', 'Total Detail Amount'),
-      money('TotalTax', 'Total Tax'),
-      memo('Description', 'Description', 2000),
-      currencyLookup(),
-      state('salesorder_statecode'),
-      status('salesorder_statuscode'),
-      ...stamps(),
-    ],
+    columns: salesDocument(text('OrderNumber', 'Order ID', 100, { requiredLevel: 'systemrequired' })),
+    lifecycle: true,
   }),
   standardTable({
-    logicalName: 'salesorderdetail',
     schemaName: 'SalesOrderDetail',
     entitySetName: 'salesorderdetails',
     displayName: 'Order Product',
     pluralName: 'Order Products',
     description: 'Line item in a sales order.',
     primaryNameColumn: 'salesorderdetailname',
-    columns: [
-      id('SalesOrderDetailId', 'Order Product'),
-      text('SalesOrderDetailName', 'Name', 500),
+    columns: lineItem(
+      'SalesOrderDetail',
       lookup('SalesOrderId', 'Order', 'salesorder', { requiredLevel: 'systemrequired' }),
-      lookup('ProductId', 'Existing Product', 'product'),
-      text('ProductDescription', 'Write-In Product', 500),
-      yesNo('IsProductOverridden', 'Select Product', { trueLabel: 'Write-in', falseLabel: 'Existing' }),
-      decimal('Quantity', 'Quantity', 5, { minValue: 0, maxValue: 1000000000 }),
-      money('PricePerUnit', 'Price Per Unit'),
-      money('BaseAmount', 'Amount'),
-      money('ExtendedAmount', 'Extended Amount'),
-      money('ManualDiscountAmount', 'Manual Discount'),
-      integer('LineItemNumber', 'Line Item Number', { minValue: 0, maxValue: 1000000000 }),
-      currencyLookup(),
-      ...stamps(),
-    ],
+      [money('ManualDiscountAmount', 'Manual Discount')],
+    ),
   }),
   standardTable({
-    logicalName: 'invoice',
     schemaName: 'Invoice',
     entitySetName: 'invoices',
     displayName: 'Invoice',
     pluralName: 'Invoices',
     description: 'Order that has been billed.',
     primaryNameColumn: 'name',
-    columns: [
-      id('InvoiceId', 'Invoice'),
-      text('Name', 'Name', 300, { requiredLevel: 'required' }),
-      text('InvoiceNumber', 'Invoice ID', 100, { requiredLevel: 'systemrequired' }),
-      customer('CustomerId', 'Customer', { requiredLevel: 'required' }),
-      lookup('SalesOrderId', 'Order', 'salesorder'),
-      money('TotalAmount', 'Total Amount'),
-      money('TotalLineItemAmount', 'Total Detail Amount'),
-      money('TotalTax', 'Total Tax'),
-      dateOnly('DueDate', 'Due Date'),
-      memo('Description', 'Description', 2000),
-      currencyLookup(),
-      state('invoice_statecode'),
-      status('invoice_statuscode'),
-      ...stamps(),
-    ],
+    columns: salesDocument(text('InvoiceNumber', 'Invoice ID', 100, { requiredLevel: 'systemrequired' }), {
+      source: [lookup('SalesOrderId', 'Order', 'salesorder')],
+      dates: [dateOnly('DueDate', 'Due Date')],
+    }),
+    lifecycle: true,
   }),
   standardTable({
-    logicalName: 'invoicedetail',
     schemaName: 'InvoiceDetail',
     entitySetName: 'invoicedetails',
     displayName: 'Invoice Product',
     pluralName: 'Invoice Products',
     description: 'Line item in an invoice.',
     primaryNameColumn: 'invoicedetailname',
-    columns: [
-      id('InvoiceDetailId', 'Invoice Product'),
-      text('InvoiceDetailName', 'Name', 500),
+    columns: lineItem(
+      'InvoiceDetail',
       lookup('InvoiceId', 'Invoice', 'invoice', { requiredLevel: 'systemrequired' }),
-      lookup('ProductId', 'Existing Product', 'product'),
-      text('ProductDescription', 'Write-In Product', 500),
-      yesNo('IsProductOverridden', 'Select Product', { trueLabel: 'Write-in', falseLabel: 'Existing' }),
-      decimal('Quantity', 'Quantity', 5, { minValue: 0, maxValue: 1000000000 }),
-      money('PricePerUnit', 'Price Per Unit'),
-      money('BaseAmount', 'Amount'),
-      money('ExtendedAmount', 'Extended Amount'),
-      integer('LineItemNumber', 'Line Item Number', { minValue: 0, maxValue: 1000000000 }),
-      currencyLookup(),
-      ...stamps(),
-    ],
+    ),
   }),
   standardTable({
-    logicalName: 'product',
     schemaName: 'Product',
     entitySetName: 'products',
     displayName: 'Product',
@@ -254,17 +242,14 @@ export const standardTables: Table[] = [
     primaryNameColumn: 'name',
     ownership: 'OrganizationOwned',
     columns: [
-      id('ProductId', 'Product'),
       text('Name', 'Name', 100, { requiredLevel: 'required' }),
       text('ProductNumber', 'Product ID', 100, { requiredLevel: 'required' }),
-      memo('Description', 'Description', 2000),
+      description(),
       money('Price', 'List Price'),
       currencyLookup(),
-      ...stamps(),
     ],
   }),
   standardTable({
-    logicalName: 'transactioncurrency',
     schemaName: 'TransactionCurrency',
     entitySetName: 'transactioncurrencies',
     displayName: 'Currency',
@@ -273,7 +258,6 @@ export const standardTables: Table[] = [
     primaryNameColumn: 'currencyname',
     ownership: 'OrganizationOwned',
     columns: [
-      id('TransactionCurrencyId', 'Currency'),
       text('CurrencyName', 'Currency Name', 100, { requiredLevel: 'required' }),
       text('ISOCurrencyCode', 'Currency Code', 5, { requiredLevel: 'required' }),
       text('CurrencySymbol', 'Currency Symbol', 10, { requiredLevel: 'required' }),
@@ -283,11 +267,9 @@ export const standardTables: Table[] = [
         requiredLevel: 'required',
       }),
       decimal('ExchangeRate', 'Exchange Rate', 10, { minValue: 0.0000000001, maxValue: 100000000000 }),
-      ...stamps(),
     ],
   }),
   standardTable({
-    logicalName: 'systemuser',
     schemaName: 'SystemUser',
     entitySetName: 'systemusers',
     displayName: 'User',
@@ -296,19 +278,16 @@ export const standardTables: Table[] = [
     primaryNameColumn: 'fullname',
     ownership: 'OrganizationOwned',
     columns: [
-      id('SystemUserId', 'User'),
       text('FullName', 'Full Name', 200),
       text('DomainName', 'User Name', 1024, { requiredLevel: 'required' }),
       text('InternalEMailAddress', 'Primary Email', 100, { format: 'email' }),
       id('ApplicationId', 'Application ID', { requiredLevel: 'none' }),
       id('AzureActiveDirectoryObjectId', 'Azure AD Object ID', { requiredLevel: 'none' }),
       yesNo('IsDisabled', 'Status', { trueLabel: 'Disabled', falseLabel: 'Enabled' }),
-      ...stamps(),
     ],
   }),
   // Read by the service for the environment variables the solution ships (refund approval threshold…).
   standardTable({
-    logicalName: 'environmentvariabledefinition',
     schemaName: 'EnvironmentVariableDefinition',
     entitySetName: 'environmentvariabledefinitions',
     displayName: 'Environment Variable Definition',
@@ -316,16 +295,13 @@ export const standardTables: Table[] = [
     description: 'Contains information about the settable variable: its type, default value, and etc.',
     primaryNameColumn: 'schemaname',
     columns: [
-      id('EnvironmentVariableDefinitionId', 'Environment Variable Definition'),
       text('SchemaName', 'Schema Name', 100, { requiredLevel: 'systemrequired' }),
       text('DisplayName', 'Display Name', 100, { requiredLevel: 'systemrequired' }),
       memo('DefaultValue', 'Default Value', 2000),
       choice('Type', 'Type', 'environmentvariabledefinition_type'),
-      ...stamps(),
     ],
   }),
   standardTable({
-    logicalName: 'environmentvariablevalue',
     schemaName: 'EnvironmentVariableValue',
     entitySetName: 'environmentvariablevalues',
     displayName: 'Environment Variable Value',
@@ -333,7 +309,6 @@ export const standardTables: Table[] = [
     description: 'Holds the value for the associated EnvironmentVariableDefinition entity.',
     primaryNameColumn: 'schemaname',
     columns: [
-      id('EnvironmentVariableValueId', 'Environment Variable Value'),
       text('SchemaName', 'Schema Name', 100),
       memo('Value', 'Value', 2000),
       lookup(
@@ -344,7 +319,6 @@ export const standardTables: Table[] = [
           navigation: 'EnvironmentVariableDefinitionId',
         },
       ),
-      ...stamps(),
     ],
   }),
 ];

@@ -167,6 +167,15 @@ export interface Table {
   viewColumns?: string[];
 }
 
+/**
+ * What a table's declaration names and says of it; the builders derive the rest (the logical name is the
+ * schema name in lower case, the primary id column `<logical name>id`).
+ */
+export type TableNames = Pick<
+  Table,
+  'schemaName' | 'entitySetName' | 'displayName' | 'pluralName' | 'description'
+>;
+
 export interface TableModel {
   publisherPrefix: 'stc';
   solutionUniqueName: 'StripeConnector';

@@ -101,11 +101,26 @@ function listFiles(dir: string): string[] {
 
 const posix = (path: string): string => path.split(sep).join('/');
 
-function collectWebResources(
+/** A built part (web resources, controls): what it declares, and the files it puts in the zip by path. */
+interface BuiltPart<T> {
+  items: T[];
+  files: Map<string, Buffer>;
+}
+
+/** Collects a built part from its output folder; a part with nothing built is named in `leftOut`. */
+function collectBuilt<T>(
   dir: string,
-  prefix: string,
-): { resources: WebResourceFile[]; files: Map<string, Buffer> } {
-  const resources: WebResourceFile[] = [];
+  what: string,
+  collect: (dir: string) => BuiltPart<T>,
+  leftOut: string[],
+): BuiltPart<T> {
+  const part = existsSync(dir) ? collect(dir) : { items: [], files: new Map<string, Buffer>() };
+  if (part.items.length === 0) leftOut.push(`${what} (nothing built in ${dir})`);
+  return part;
+}
+
+function collectWebResources(dir: string, prefix: string): BuiltPart<WebResourceFile> {
+  const items: WebResourceFile[] = [];
   const files = new Map<string, Buffer>();
   for (const path of listFiles(dir)) {
     const type = webResourceTypes[extname(path).toLowerCase()];
@@ -117,7 +132,7 @@ function collectWebResources(
       throw new PackError(`Web resource ${name}: names may hold only letters, digits, _ - . and /`);
     }
     const fileName = `/WebResources/${name}`;
-    resources.push({
+    items.push({
       name,
       displayName: basename(path),
       type,
@@ -126,7 +141,7 @@ function collectWebResources(
     });
     files.set(fileName.slice(1), readFileSync(path));
   }
-  return { resources, files };
+  return { items, files };
 }
 
 const manifestParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' });
@@ -153,11 +168,8 @@ export function manifestResourcePaths(manifestXml: string): {
   return { namespace: control['@namespace'], constructor: control['@constructor'], paths };
 }
 
-function collectControls(
-  dir: string,
-  prefix: string,
-): { controls: PackedControl[]; files: Map<string, Buffer> } {
-  const controls: PackedControl[] = [];
+function collectControls(dir: string, prefix: string): BuiltPart<PackedControl> {
+  const items: PackedControl[] = [];
   const files = new Map<string, Buffer>();
   for (const folder of readdirSync(dir).sort()) {
     const controlDir = join(dir, folder);
@@ -190,9 +202,9 @@ function collectControls(
       files.set(inZip, readFileSync(join(controlDir, path)));
       packed.push(inZip);
     }
-    controls.push({ name, namespace, constructor, files: packed });
+    items.push({ name, namespace, constructor, files: packed });
   }
-  return { controls, files };
+  return { items, files };
 }
 
 function contentTypesXml(paths: string[]): string {
@@ -279,24 +291,28 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
   const version = solutionVersion(packageVersion);
   const leftOut: string[] = [];
 
-  const webResourcesDir = options.webResourcesDir ?? join(repoRoot, 'webresources', 'dist');
-  let web: ReturnType<typeof collectWebResources> = { resources: [], files: new Map() };
-  if (existsSync(webResourcesDir)) web = collectWebResources(webResourcesDir, model.publisherPrefix);
-  if (web.resources.length === 0) leftOut.push(`web resources (nothing built in ${webResourcesDir})`);
-
-  const controlsDir = options.controlsDir ?? join(repoRoot, 'pcf-controls', 'out', 'controls');
-  let pcf: ReturnType<typeof collectControls> = { controls: [], files: new Map() };
-  if (existsSync(controlsDir)) pcf = collectControls(controlsDir, model.publisherPrefix);
-  if (pcf.controls.length === 0) leftOut.push(`PCF controls (nothing built in ${controlsDir})`);
+  const prefix = model.publisherPrefix;
+  const web = collectBuilt(
+    options.webResourcesDir ?? join(repoRoot, 'webresources', 'dist'),
+    'web resources',
+    (dir) => collectWebResources(dir, prefix),
+    leftOut,
+  );
+  const pcf = collectBuilt(
+    options.controlsDir ?? join(repoRoot, 'pcf-controls', 'out', 'controls'),
+    'PCF controls',
+    (dir) => collectControls(dir, prefix),
+    leftOut,
+  );
 
   const customizations = customizationsXml(model, {
     roles: rolesElement(model, roles),
-    webResources: webResourcesElement(web.resources),
-    customControls: customControlsElement(pcf.controls),
+    webResources: webResourcesElement(web.items),
+    customControls: customControlsElement(pcf.items),
     steps: stepsElement(webhookSteps, serviceEndpoint),
     serviceEndpoints: serviceEndpointsElement(serviceEndpoint),
   });
-  const components = rootComponents(model, roles, variables, web.resources, pcf.controls);
+  const components = rootComponents(model, roles, variables, web.items, pcf.items);
 
   const files = (managed: boolean): Map<string, Buffer | string> => {
     const out = new Map<string, Buffer | string>();
@@ -327,8 +343,8 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
   return {
     version,
     files,
-    webResources: web.resources.map((resource) => resource.name),
-    controls: pcf.controls,
+    webResources: web.items.map((resource) => resource.name),
+    controls: pcf.items,
     leftOut,
   };
 }
