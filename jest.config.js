@@ -15,6 +15,8 @@ const project = (name, extra = {}) => ({
 module.exports = {
   projects: [
     project('solution'),
+    project('emulators'),
+    project('testkit'),
     project('service'),
     project('sandbox'),
     project('webresources'),

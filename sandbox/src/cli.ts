@@ -8,14 +8,18 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type AuthOptions, type DataverseEmulator, startDataverseEmulator } from './dataverse';
+import {
+  type AuthOptions,
+  type DataverseEmulator,
+  startDataverseEmulator,
+  type StripeEmulator,
+} from '@stc/emulators';
 import { harnessPart } from './parts/harness';
 import { createRun, freePort, type SandboxRun } from './parts/run';
 import { servicePart } from './parts/service';
 import { stripePart } from './parts/stripe';
 import { tokenPart, type EntraPartInfo } from './parts/token';
 import { runScenario } from './scenario';
-import type { StripeEmulator } from './stripe';
 
 export interface SandboxOptions {
   servicePort: number;

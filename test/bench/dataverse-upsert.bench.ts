@@ -16,7 +16,7 @@
  * BENCH_SCENARIO (run only the scenarios whose name contains it).
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, DATAVERSE_LIMITS } from '@stc/sandbox';
+import { startDataverseEmulator, DATAVERSE_LIMITS } from '@stc/emulators';
 import { createDataverseClient, createUpsertBatcher } from '@stc/service';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);

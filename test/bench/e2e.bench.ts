@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { model, StcPaymentStatus } from '@stc/solution';
-import { DATAVERSE_LIMITS, startDataverseEmulator, startStripeEmulator } from '@stc/sandbox';
+import { DATAVERSE_LIMITS, startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
 import { createDataverseClient, createLogger, loadConfig, startService } from '@stc/service';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);

@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { model } from '@stc/solution';
-import { startDataverseEmulator } from '@stc/sandbox';
+import { startDataverseEmulator } from '@stc/emulators';
 import { createDataverseClient } from '@stc/service';
 
 const TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 50_000);

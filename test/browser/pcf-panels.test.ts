@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startDataverseEmulator, type DataverseEmulator } from '../../sandbox/src/dataverse';
-import { startHarness, type Harness } from '../../sandbox/src/harness';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
+import { startHarness, type Harness } from '@stc/sandbox';
 import { optionValue } from '@stc/solution';
 import { CONTROLS, describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 

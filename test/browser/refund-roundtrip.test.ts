@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { StcPaymentStatus } from '@stc/solution';
-import { startHarness, type Harness } from '../../sandbox/src/harness';
+import { startHarness, type Harness } from '@stc/sandbox';
 import { startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
 import { CONTROLS, describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 

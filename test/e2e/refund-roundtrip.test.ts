@@ -6,7 +6,7 @@
  */
 import type Stripe from 'stripe';
 import { StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
-import type { DataverseEmulator, StripeEmulator } from '@stc/sandbox';
+import type { DataverseEmulator, StripeEmulator } from '@stc/emulators';
 import type { RunningService } from '@stc/service';
 import { DATAVERSE_KEY, KEY_HEADER, startRoundTrip, waitFor, type RoundTrip } from './roundtrip';
 

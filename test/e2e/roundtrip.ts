@@ -15,7 +15,7 @@ import {
   type StripeEmulator,
   type SystemUser,
   type WebhookRegistration,
-} from '@stc/sandbox';
+} from '@stc/emulators';
 import { createSyncHandlers, loadConfig, startService, type RunningService } from '@stc/service';
 
 export const WEBHOOK_SECRET = 'whsec_roundtrip_e2e';

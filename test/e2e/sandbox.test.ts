@@ -9,8 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import Stripe from 'stripe';
 import { StcPaymentStatus, StcRefundRequestStatus } from '@stc/solution';
-import { requestToken, type ScriptCredentials } from '../../sandbox/src/parts/token';
-import { SANDBOX_USERS } from '../../sandbox/src/parts/run';
+import { requestToken, SANDBOX_USERS, type ScriptCredentials } from '@stc/sandbox';
 
 const REPO = path.resolve(__dirname, '../..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 
 export interface WatchedDataverse {
   emulator: DataverseEmulator;

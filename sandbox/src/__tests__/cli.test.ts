@@ -1,16 +1,16 @@
 /** `npm run sandbox -- --no-scenario --dataverse-port 0 --dataverse-auth none`: prints the URL, serves, stops on SIGTERM. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { parseSandboxArgs } from '../../cli';
+import { parseSandboxArgs } from '../cli';
 
-const cli = path.resolve(__dirname, '../../cli.ts');
+const cli = path.resolve(__dirname, '../cli.ts');
 
 test('the sandbox prints "dataverse: URL", answers there, and ends on SIGTERM', async () => {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', cli, '--no-scenario', '--dataverse-port', '0', '--dataverse-auth', 'none'],
     {
-      cwd: path.resolve(__dirname, '../../../..'),
+      cwd: path.resolve(__dirname, '../../..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

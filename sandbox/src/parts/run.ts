@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { SANDBOX_ADMIN, type SystemUser } from '../dataverse';
+import { SANDBOX_ADMIN, type SystemUser } from '@stc/emulators';
 
 /** Entra application (client) ids of the sandbox's two app registrations; their secrets are made per run. */
 export const SERVICE_CLIENT_ID = '3f0d5c2a-7b1e-4c9d-8a6f-2e4b1c0d9a71';

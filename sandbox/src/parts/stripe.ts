@@ -1,5 +1,5 @@
 /** The Stripe emulator part; its webhook is pointed at the service once the service runs. */
-import { startStripeEmulator } from '../stripe';
+import { startStripeEmulator } from '@stc/emulators';
 import type { SandboxPart } from '../cli';
 
 export const stripePart: SandboxPart = {

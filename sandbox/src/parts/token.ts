@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { startTokenEndpoint } from '../entra';
+import { startTokenEndpoint } from '@stc/emulators';
 import type { SandboxPart } from '../cli';
 import { SCRIPTS_CLIENT_ID, SERVICE_CLIENT_ID } from './run';
 

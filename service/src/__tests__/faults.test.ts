@@ -7,12 +7,16 @@ import { loadConfig } from '../config';
 import type { DataverseWebApiClient } from '../dataverse';
 import { createLogger } from '../log';
 import { dataverseClientFor, startService, type RunningService } from '../service';
-import { testEngines, type TestDatabase } from '../testing/engines';
-import { createPaymentTestHandler } from '../testing/payment-handler';
-import { eventPayload, postSignedEvent } from '../testing/stripe-events';
-import { waitForEmptyQueue } from '../testing/wait';
-import type { DataverseEmulator } from '@stc/sandbox';
-import { startEmulatorWatchingPayments, type WatchedDataverse } from '../testing/payment-webhooks';
+import { testEngines, type TestDatabase } from './support/engines';
+import { createPaymentTestHandler } from './support/payment-handler';
+import {
+  eventPayload,
+  postSignedEvent,
+  waitForEmptyQueue,
+  startEmulatorWatchingPayments,
+  type WatchedDataverse,
+} from '@stc/testkit';
+import type { DataverseEmulator } from '@stc/emulators';
 
 const SECRET = 'whsec_fault_test_0123456789';
 const CHARGES = 30;

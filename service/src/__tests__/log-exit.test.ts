@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-const CHILD = path.join(__dirname, '../testing/log-exit-child.ts');
+const CHILD = path.join(__dirname, 'support/log-exit-child.ts');
 
 /** Runs the child with its standard output read only after 300 ms; resolves with the lines read. */
 function run(): Promise<{ code: number | null; lines: string[] }> {

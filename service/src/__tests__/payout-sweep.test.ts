@@ -13,12 +13,12 @@ import {
   startStripeEmulator,
   type DataverseEmulator,
   type StripeEmulator,
-} from '@stc/sandbox';
+} from '@stc/emulators';
 import { loadConfig } from '../config';
 import { createDataverseClient, type DataverseWebApiClient } from '../dataverse';
 import { JOURNAL_BALANCED, ReconciliationConfigError } from '../reconciliation';
 import { startService, type RunningService } from '../service';
-import { waitFor } from '../testing/wait';
+import { waitFor } from '@stc/testkit';
 
 jest.setTimeout(90_000);
 

@@ -3,13 +3,17 @@
  * Dataverse write, restarted, the event applied exactly once; stopped with SIGTERM, running work finished.
  * Writes are counted by the emulator's own Dataverse webhooks on stc_payment (one Create, no Update = once).
  */
-import { testEngines, type TestDatabase } from '../testing/engines';
+import { testEngines, type TestDatabase } from './support/engines';
 import type { ChildProcess } from 'node:child_process';
-import { spawnService } from '../testing/service-child';
-import { eventPayload, postSignedEvent } from '../testing/stripe-events';
-import { waitFor } from '../testing/wait';
-import type { DataverseEmulator } from '@stc/sandbox';
-import { startEmulatorWatchingPayments, type WatchedDataverse } from '../testing/payment-webhooks';
+import { spawnService } from './support/service-child';
+import {
+  eventPayload,
+  postSignedEvent,
+  waitFor,
+  startEmulatorWatchingPayments,
+  type WatchedDataverse,
+} from '@stc/testkit';
+import type { DataverseEmulator } from '@stc/emulators';
 
 const SECRET = 'whsec_process_test_0123456789';
 

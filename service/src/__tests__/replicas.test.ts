@@ -3,13 +3,17 @@
  * either, both work the shared inbox, no event is processed twice, each applied event is written once.
  */
 import { Client } from 'pg';
-import { postgresEngine, type TestDatabase } from '../testing/engines';
+import { postgresEngine, type TestDatabase } from './support/engines';
 import type { ChildProcess } from 'node:child_process';
-import { spawnService } from '../testing/service-child';
-import { eventPayload, postSignedEvent } from '../testing/stripe-events';
-import { waitForEmptyQueue } from '../testing/wait';
-import type { DataverseEmulator } from '@stc/sandbox';
-import { startEmulatorWatchingPayments, type WatchedDataverse } from '../testing/payment-webhooks';
+import { spawnService } from './support/service-child';
+import {
+  eventPayload,
+  postSignedEvent,
+  waitForEmptyQueue,
+  startEmulatorWatchingPayments,
+  type WatchedDataverse,
+} from '@stc/testkit';
+import type { DataverseEmulator } from '@stc/emulators';
 
 const SECRET = 'whsec_replica_test_0123456789';
 const CHARGES = 20;

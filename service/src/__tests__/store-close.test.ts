@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const CHILD = path.join(__dirname, '../testing/store-close-child.ts');
+const CHILD = path.join(__dirname, 'support/store-close-child.ts');
 
 jest.setTimeout(60_000);
 

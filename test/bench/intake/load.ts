@@ -7,7 +7,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 
 export interface LoadPhase {
   name: string;
@@ -41,10 +40,7 @@ export interface PhaseResult {
 }
 
 const options: LoadOptions = JSON.parse(process.argv[2]);
-const fixture = fs.readFileSync(
-  path.resolve(__dirname, '../../../service/src/testing/fixtures/charge_succeeded.json'),
-  'utf8',
-);
+const fixture = fs.readFileSync(require.resolve('@stc/testkit/src/fixtures/charge_succeeded.json'), 'utf8');
 const ORIGINAL_ID = 'evt_3KtQThJDPojXS6LN0E06aNxq';
 const at = fixture.indexOf(ORIGINAL_ID);
 const prefix = fixture.slice(0, at);

@@ -3,7 +3,7 @@
  * BENCH_TRANSACTIONS card payments swept into one automatic payout, paid. Sends its address and the payout
  * to the parent over IPC and serves until the parent disconnects.
  */
-import { startStripeEmulator } from '@stc/sandbox';
+import { startStripeEmulator } from '@stc/emulators';
 
 async function main(): Promise<void> {
   const count = Number(process.env.BENCH_TRANSACTIONS ?? 50_000);

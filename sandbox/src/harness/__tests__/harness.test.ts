@@ -6,7 +6,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDataverseEmulator, type DataverseEmulator } from '../../dataverse';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import { parseControlManifest, startHarness, type Harness } from '..';
 
 const USER = { systemuserid: '2b7c9d1e-3f4a-4b5c-8d6e-7f8091a2b3c4', fullname: 'Harness Tester' };

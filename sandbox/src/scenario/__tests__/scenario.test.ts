@@ -3,9 +3,13 @@
  * with no service between them, nothing reaches Dataverse, and every check says so by name.
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '../../dataverse';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/emulators';
 import { SANDBOX_USERS } from '../../parts/run';
-import { startStripeEmulator, type StripeEmulator } from '../../stripe';
 import { createWebApi, playScenario } from '..';
 
 let dataverse: DataverseEmulator;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createPostgresStore, createSqliteStore, type Store } from '../store';
+import { createPostgresStore, createSqliteStore, type Store } from '../../store';
 
 export interface TestEngine {
   name: 'sqlite' | 'postgres';

@@ -2,7 +2,7 @@
  * Test support: a DataverseClient that keeps rows in memory and counts writes, for pipeline tests that need
  * no HTTP. (End-to-end tests use the real client against the Dataverse emulator instead.)
  */
-import type { DataverseClient, KeyValues, Row, UpsertResult } from '../dataverse/types';
+import type { DataverseClient, KeyValues, Row, UpsertResult } from '../../dataverse/types';
 
 export interface MemoryDataverse extends DataverseClient {
   rows(entitySet: string): Map<string, Row>;

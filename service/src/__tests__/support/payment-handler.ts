@@ -3,7 +3,7 @@
  * the real payments handler in pipeline tests. `before` lets a test fail or delay an attempt first.
  */
 import type Stripe from 'stripe';
-import type { EventHandler, SyncContext } from '../sync/types';
+import type { EventHandler, SyncContext } from '../../sync/types';
 
 export interface PaymentTestHandler extends EventHandler {
   calls: Array<{ eventId: string; objectId: string; startedAt: number }>;

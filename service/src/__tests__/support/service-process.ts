@@ -3,8 +3,8 @@
  * the small payment test handler instead of the real registry. STC_TEST_HANDLER_DELAY_MS holds each handler
  * run before its Dataverse write, so a test can kill the process between the 2xx and the write.
  */
-import { loadConfig } from '../config';
-import { startService, stopOnSignals } from '../service';
+import { loadConfig } from '../../config';
+import { startService, stopOnSignals } from '../../service';
 import { createPaymentTestHandler } from './payment-handler';
 
 async function main(): Promise<void> {

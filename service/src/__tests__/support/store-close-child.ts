@@ -1,5 +1,5 @@
 /** Test support: opens the SQLite store at STORE_PATH, closes it and says so, with nothing else keeping it up. */
-import { openStore } from '../store';
+import { openStore } from '../../store';
 
 void (async () => {
   const store = await openStore({ engine: 'sqlite', path: process.env.STORE_PATH! });

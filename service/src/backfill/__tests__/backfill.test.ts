@@ -2,7 +2,7 @@
  * Backfill and replay against the Stripe emulator into a real store, then the real workers and handlers
  * write the rows into the Dataverse emulator through the real client.
  */
-import { startStripeEmulator, type StripeEmulator } from '@stc/sandbox';
+import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
 import type { WorkerSettings } from '../../config';
@@ -12,7 +12,7 @@ import { createSqliteStore, type Store } from '../../store';
 import { createSyncHandlers } from '../../sync';
 import { defaultMappings } from '../../sync/__tests__/harness';
 import { dataverseEmulatorForFile } from '../../sync/__tests__/setup';
-import { waitFor } from '../../testing/wait';
+import { waitFor } from '@stc/testkit';
 import { createWorkerPool } from '../../worker';
 import { runBackfill, runReplay, type BackfillProgress } from '..';
 

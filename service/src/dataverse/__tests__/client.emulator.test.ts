@@ -4,7 +4,7 @@
  * write landing exactly once, transient faults, and typed errors.
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import { createDataverseClient, createUpsertBatcher, DataverseError, type DataverseWebApiClient } from '..';
 
 const PAYMENTS = 'stc_payments';

@@ -4,7 +4,7 @@
  * refusal still fails only the upsert whose columns caused it. `withBatchedUpserts` sends only upserts through.
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import {
   createDataverseClient,
   createUpsertBatcher,

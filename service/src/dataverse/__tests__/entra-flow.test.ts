@@ -16,7 +16,7 @@ import {
   startTokenEndpoint,
   type DataverseEmulator,
   type TokenEndpoint,
-} from '@stc/sandbox';
+} from '@stc/emulators';
 
 const RESOURCE = 'https://stcsandbox.crm.dynamics.com';
 const CLIENT_ID = '2f6d0c1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f';

@@ -2,8 +2,8 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger } from '../../log';
 import type { EventHandler } from '../../sync/types';
-import { testEngines, type TestDatabase } from '../../testing/engines';
-import { eventPayload, signatureHeader } from '../../testing/stripe-events';
+import { testEngines, type TestDatabase } from '../../__tests__/support/engines';
+import { eventPayload, signatureHeader } from '@stc/testkit';
 import { createApp, type AppDeps } from '../app';
 
 const SECRET = 'whsec_current_0123456789abcdef';

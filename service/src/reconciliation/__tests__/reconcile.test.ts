@@ -3,7 +3,7 @@
  * Stripe emulator, the payout events handled by the registered payouts handler through the real `stripe`
  * SDK and the real Dataverse client, rows and the journal read back through the Web API.
  */
-import { startStripeEmulator, type StripeEmulator } from '@stc/sandbox';
+import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { Registry } from 'prom-client';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
@@ -22,7 +22,7 @@ import {
   type SweepResult,
 } from '..';
 import { dataverseEmulatorForFile, option } from '../../sync/__tests__/setup';
-import { waitFor } from '../../testing/wait';
+import { waitFor } from '@stc/testkit';
 
 jest.setTimeout(60_000);
 

@@ -1,5 +1,5 @@
 /** The same suite on both engines: SQLite always, PostgreSQL when STC_TEST_DATABASE_URL is set. */
-import { testEngines, type TestDatabase } from '../../testing/engines';
+import { testEngines, type TestDatabase } from '../../__tests__/support/engines';
 import type { InboxEvent, NewInboxEvent, Store } from '../types';
 
 const T0 = 1_700_000_000_000;

@@ -10,7 +10,7 @@ import {
   startStripeEmulator,
   type DataverseEmulator,
   type StripeEmulator,
-} from '@stc/sandbox';
+} from '@stc/emulators';
 import { createDataverseClient } from '../../dataverse';
 import { shuffled, SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';

@@ -3,7 +3,7 @@
  * test, so that each file says only what it builds on top (the harness and its options).
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
 import { StripeStub } from './stripe-stub';
 

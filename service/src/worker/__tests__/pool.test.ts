@@ -5,11 +5,10 @@ import type { WorkerSettings } from '../../config';
 import { createLogger } from '../../log';
 import type { NewInboxEvent, Store } from '../../store';
 import type { EventHandler } from '../../sync/types';
-import { testEngines, type TestDatabase } from '../../testing/engines';
-import { createMemoryDataverse, type MemoryDataverse } from '../../testing/memory-dataverse';
-import { createPaymentTestHandler } from '../../testing/payment-handler';
-import { loadEvent } from '../../testing/stripe-events';
-import { waitFor } from '../../testing/wait';
+import { testEngines, type TestDatabase } from '../../__tests__/support/engines';
+import { createMemoryDataverse, type MemoryDataverse } from '../../__tests__/support/memory-dataverse';
+import { createPaymentTestHandler } from '../../__tests__/support/payment-handler';
+import { loadEvent, waitFor } from '@stc/testkit';
 import { createWorkerPool, type WorkerPool } from '../pool';
 
 const logger = createLogger({ level: 'silent' });

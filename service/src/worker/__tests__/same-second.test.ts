@@ -4,7 +4,7 @@
  * payload may be stale, and a handler that maps its payload (billing) then maps Stripe's current object.
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/sandbox';
+import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import Stripe from 'stripe';
 import type { WorkerSettings } from '../../config';
 import { createDataverseClient } from '../../dataverse';
@@ -15,9 +15,9 @@ import { createBillingHandler } from '../../sync/billing';
 import { defaultMappings, SyncHarness } from '../../sync/__tests__/harness';
 import { StripeStub } from '../../sync/__tests__/stripe-stub';
 import type { EventHandler } from '../../sync/types';
-import { sqliteEngine, type TestDatabase } from '../../testing/engines';
-import { createMemoryDataverse } from '../../testing/memory-dataverse';
-import { waitFor } from '../../testing/wait';
+import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
+import { waitFor } from '@stc/testkit';
 import { createWorkerPool, type WorkerPool } from '../pool';
 
 const settings: WorkerSettings = {

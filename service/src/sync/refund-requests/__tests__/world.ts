@@ -12,7 +12,7 @@ import {
   startStripeEmulator,
   type DataverseEmulator,
   type StripeEmulator,
-} from '@stc/sandbox';
+} from '@stc/emulators';
 import { createDataverseClient, type DataverseWebApiClient } from '../../../dataverse';
 import type { EventHandler, HandlerLogger, SyncContext } from '../../types';
 import type { ExecutionContext } from '../execution-context';

@@ -1,0 +1,4 @@
+/** Test support for the workspaces' tests. Never imported by product code (the lint config enforces it). */
+export * from './payment-webhooks';
+export * from './stripe-events';
+export * from './wait';
