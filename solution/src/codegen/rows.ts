@@ -1,7 +1,8 @@
 /**
  * Renders the TypeScript row types from the table model: one interface per table as the Web API sends and
- * takes its rows, one const object per option set, and the entity set names. The output is generated on
- * install (`prepare`) into `src/generated/rows.ts` and never edited by hand.
+ * takes its rows, and the entity set names; the option set constants it re-exports come from `tables.ts`
+ * (./tables). The output is generated on install (`prepare`) into `src/generated/rows.ts` and never edited
+ * by hand.
  */
 import type { Column, LookupColumn, OptionSet, Table, TableModel } from '../model/types';
 
@@ -22,10 +23,6 @@ export function rowTypeName(table: Table): string {
 /** `stc_paymentstatus` (Payment Status) → `StcPaymentStatus`; `account_statecode` → `AccountStatecode`. */
 export function optionSetTypeName(set: OptionSet): string {
   return set.standard ? pascal(set.name) : `Stc${pascal(set.displayName)}`;
-}
-
-function optionMemberName(externalValue: string | undefined, label: string): string {
-  return pascal(externalValue ?? label);
 }
 
 function scalarType(column: Column, optionTypes: Map<string, string>): string {
@@ -93,25 +90,15 @@ function renderTable(table: Table, optionTypes: Map<string, string>): string {
   return out;
 }
 
-function renderOptionSet(set: OptionSet): string {
-  const name = optionSetTypeName(set);
-  let out = `/** ${set.displayName} (\`${set.name}\`). */\n`;
-  out += `export const ${name} = {\n`;
-  for (const option of set.options) {
-    out += `  ${optionMemberName(option.externalValue, option.label)}: ${option.value},\n`;
-  }
-  out += '} as const;\n';
-  out += `export type ${name} = (typeof ${name})[keyof typeof ${name}];\n`;
-  return out;
-}
-
 export function renderRows(model: TableModel): string {
   const optionTypes = new Map(model.optionSets.map((set) => [set.name, optionSetTypeName(set)]));
   const parts: string[] = [
     '// Generated from the table model by solution/scripts/generate.ts. Do not edit: change the model and run\n' +
       '// `npx tsx solution/scripts/generate.ts` (npm install runs it too).\n',
   ];
-  for (const set of model.optionSets) parts.push(renderOptionSet(set));
+  // The option set constants live in tables.ts (free of types, for browser bundles); the row types use them.
+  const optionNames = model.optionSets.map(optionSetTypeName).join(', ');
+  parts.push(`import type { ${optionNames} } from './tables';\nexport { ${optionNames} } from './tables';\n`);
   for (const table of model.tables) parts.push(renderTable(table, optionTypes));
 
   let sets =

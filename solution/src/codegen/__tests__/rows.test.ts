@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EntitySets, StcPaymentStatus, StcRefundRequestStatus, model, optionValue } from '../..';
 import { optionSetTypeName, renderRows, rowTypeName } from '../rows';
+import { renderTables } from '../tables';
 
 const repoRoot = resolve(__dirname, '../../../..');
-const committedPath = resolve(__dirname, '../../generated/rows.ts');
+const generatedDir = resolve(__dirname, '../../generated');
 
-describe('generated row types', () => {
-  it('are up to date with the table model (regenerated into a temporary folder)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stc-rows-'));
+describe('generated files', () => {
+  it.each([
+    ['rows.ts', renderRows],
+    ['tables.ts', renderTables],
+  ])('%s is up to date with the table model (regenerated into a temporary folder)', (file, render) => {
+    const dir = mkdtempSync(join(tmpdir(), 'stc-generated-'));
     try {
       execFileSync(
         process.execPath,
@@ -19,22 +23,24 @@ describe('generated row types', () => {
           cwd: repoRoot,
         },
       );
-      const fresh = readFileSync(join(dir, 'rows.ts'), 'utf8');
+      const fresh = readFileSync(join(dir, file), 'utf8');
       let current = '';
       try {
-        current = readFileSync(committedPath, 'utf8');
+        current = readFileSync(join(generatedDir, file), 'utf8');
       } catch {
         throw new Error(
-          `${committedPath} is missing: run \`npx tsx solution/scripts/generate.ts\` (npm install runs it)`,
+          `${join(generatedDir, file)} is missing: run \`npx tsx solution/scripts/generate.ts\` (npm install runs it)`,
         );
       }
       expect(current).toBe(fresh);
-      expect(fresh).toBe(renderRows(model));
+      expect(fresh).toBe(render(model));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
 
+describe('generated row types', () => {
   it('carry the option values and entity sets of the model', () => {
     expect(StcPaymentStatus.RequiresCapture).toBe(optionValue('stc_paymentstatus', 'requires_capture'));
     expect(StcRefundRequestStatus.AwaitingApproval).toBe(
@@ -47,7 +53,7 @@ describe('generated row types', () => {
   it('give every table and option set a distinct type name and every option a distinct member', () => {
     const names = [...model.tables.map(rowTypeName), ...model.optionSets.map(optionSetTypeName)];
     expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
-    const source = renderRows(model);
+    const source = renderTables(model);
     for (const set of model.optionSets) {
       const block = source.split(`export const ${optionSetTypeName(set)} = {\n`)[1].split('} as const;')[0];
       const members = block
