@@ -24,6 +24,14 @@ const noNodeInBrowser = {
           name,
           message: 'Browser code (PCF controls, web resources) must not import Node built-ins.',
         })),
+      // Browser workspaces use each other through their public entry only (`@stc/pcf-controls`).
+      patterns: [
+        {
+          group: ['@stc/pcf-controls/*', '@stc/webresources/*'],
+          message:
+            'Import a browser workspace through its public entry (`@stc/pcf-controls`), not its files.',
+        },
+      ],
     },
   ],
 };

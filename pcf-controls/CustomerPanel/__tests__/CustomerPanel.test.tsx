@@ -12,7 +12,7 @@ import {
   StripeInvoiceStatus,
   Subscription,
   SubscriptionStatus,
-} from '../../shared/model.generated';
+} from '@stc/solution/tables';
 
 setIconOptions({ disableWarnings: true });
 

@@ -1,20 +1,20 @@
 /**
  * The customer panel's read (one retrieveRecord with expands) and its one write (the Stripe customer id),
- * and the arithmetic of the summary. Names come from the table model (shared/model.generated.ts).
+ * and the arithmetic of the summary. Names come from the table model (@stc/solution/tables).
  */
 import {
   Account,
-  BillingIntervalLabels,
+  StcBillingIntervalLabels,
   Contact,
   Payment,
   PaymentStatus,
-  PaymentStatusLabels,
+  StcPaymentStatusLabels,
   StripeInvoice,
   StripeInvoiceStatus,
   Subscription,
   SubscriptionStatus,
-  SubscriptionStatusLabels,
-} from '../../shared/model.generated';
+  StcSubscriptionStatusLabels,
+} from '@stc/solution/tables';
 import { roundMoney } from '../../shared/money';
 import { labelOf, optionKey, readBoolean, readDate, readNumber, readString, WebApi } from '../../shared/rows';
 import type {
@@ -122,7 +122,7 @@ function recentPayment(row: Record<string, unknown>): RecentPayment {
   return {
     id: readString(row, Payment.primaryId) ?? readString(row, P.stripeId) ?? '',
     stripeId: readString(row, P.stripeId) ?? '',
-    statusLabel: labelOf(row, P.status, PaymentStatusLabels),
+    statusLabel: labelOf(row, P.status, StcPaymentStatusLabels),
     amount: readNumber(row, P.amount) ?? 0,
     currency: readString(row, P.currency) ?? '',
     created: readDate(row, P.stripeCreatedOn),
@@ -136,13 +136,13 @@ function recentPayment(row: Record<string, unknown>): RecentPayment {
 function subscriptionView(row: Record<string, unknown>): SubscriptionView {
   const count = readNumber(row, S.intervalCount) ?? 1;
   const interval =
-    readNumber(row, S.interval) !== undefined ? labelOf(row, S.interval, BillingIntervalLabels) : '';
+    readNumber(row, S.interval) !== undefined ? labelOf(row, S.interval, StcBillingIntervalLabels) : '';
   return {
     id: readString(row, Subscription.primaryId) ?? readString(row, S.stripeId) ?? '',
     stripeId: readString(row, S.stripeId) ?? '',
     description:
       readString(row, S.description) || readString(row, S.name) || readString(row, S.stripeId) || '',
-    statusLabel: labelOf(row, S.status, SubscriptionStatusLabels),
+    statusLabel: labelOf(row, S.status, StcSubscriptionStatusLabels),
     amount: readNumber(row, S.amount),
     currency: readString(row, S.currency) ?? '',
     intervalLabel: count > 1 ? `${count} × ${interval}` : interval,

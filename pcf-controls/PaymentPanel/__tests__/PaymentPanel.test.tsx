@@ -3,7 +3,7 @@ import { setIconOptions } from '@fluentui/react';
 import { PaymentPanel } from '../index';
 import { mockContext, MockContext, MockContextOptions, textProperty } from '../../__mocks__/mock-context';
 import type { IInputs } from '../generated/ManifestTypes';
-import { Payment, RefundReason, RefundRequest, RefundRequestStatus } from '../../shared/model.generated';
+import { Payment, RefundReason, RefundRequest, RefundRequestStatus } from '@stc/solution/tables';
 import { ORDER_ID, PAYMENT_ID, paymentRow } from './fixtures';
 
 setIconOptions({ disableWarnings: true });

@@ -6,7 +6,7 @@ import {
   PaymentStatus,
   RefundRequest,
   RefundRequestStatus,
-} from '../../shared/model.generated';
+} from '@stc/solution/tables';
 
 export const ORDER_ID = '6f1c2a9e-1d2b-4c3d-8e9f-0a1b2c3d4e5f';
 export const PAYMENT_ID = '11111111-2222-3333-4444-555555555555';

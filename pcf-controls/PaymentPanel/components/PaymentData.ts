@@ -1,6 +1,6 @@
 /**
  * The panel's reads and writes over `context.webAPI`, and the mapping of Dataverse rows to what the panel
- * shows. Names come from the table model (shared/model.generated.ts).
+ * shows. Names come from the table model (@stc/solution/tables).
  */
 import {
   Payment,
@@ -8,7 +8,11 @@ import {
   RefundReason as ReasonValues,
   RefundRequest,
   RefundRequestStatus,
-} from '../../shared/model.generated';
+  StcCardBrandLabels,
+  StcPaymentMethodTypeLabels,
+  StcPaymentStatusLabels,
+  StcRefundRequestStatusLabels,
+} from '@stc/solution/tables';
 import {
   labelOf,
   lookupFor,
@@ -28,12 +32,6 @@ import type {
   RefundRequestView,
   RefundRequestStatus as RequestStatus,
 } from './types';
-import {
-  CardBrandLabels,
-  PaymentMethodTypeLabels,
-  PaymentStatusLabels,
-  RefundRequestStatusLabels,
-} from '../../shared/model.generated';
 
 const P = Payment.col;
 const R = RefundRequest.col;
@@ -94,7 +92,7 @@ export function paymentFromRow(row: Record<string, unknown>): PaymentView {
     id: readString(row, Payment.primaryId) ?? '',
     stripeId: readString(row, P.stripeId) ?? '',
     status,
-    statusLabel: labelOf(row, P.status, PaymentStatusLabels),
+    statusLabel: labelOf(row, P.status, StcPaymentStatusLabels),
     currency,
     amount,
     amountRefunded,
@@ -113,12 +111,13 @@ export function paymentFromRow(row: Record<string, unknown>): PaymentView {
 /** "Visa •••• 4242" for a card; the method type's label otherwise. */
 function methodOf(row: Record<string, unknown>): string {
   const last4 = readString(row, P.last4);
-  const brand = readNumber(row, P.cardBrand) !== undefined ? labelOf(row, P.cardBrand, CardBrandLabels) : '';
+  const brand =
+    readNumber(row, P.cardBrand) !== undefined ? labelOf(row, P.cardBrand, StcCardBrandLabels) : '';
   if (last4)
-    return `${brand || labelOf(row, P.paymentMethodType, PaymentMethodTypeLabels)} •••• ${last4}`.trim();
+    return `${brand || labelOf(row, P.paymentMethodType, StcPaymentMethodTypeLabels)} •••• ${last4}`.trim();
   if (brand) return brand;
   return readNumber(row, P.paymentMethodType) !== undefined
-    ? labelOf(row, P.paymentMethodType, PaymentMethodTypeLabels)
+    ? labelOf(row, P.paymentMethodType, StcPaymentMethodTypeLabels)
     : '';
 }
 
@@ -140,7 +139,7 @@ export function refundRequestFromRow(id: string, row: Record<string, unknown>): 
   return {
     id,
     status,
-    statusLabel: labelOf(row, R.status, RefundRequestStatusLabels),
+    statusLabel: labelOf(row, R.status, StcRefundRequestStatusLabels),
     message: readString(row, R.failureReason) || undefined,
   };
 }

@@ -2,7 +2,7 @@ import { formRecordOf } from '../../shared/formRecord';
 import { formatMoney } from '../../shared/money';
 import { hasPrivileges } from '../../shared/privileges';
 import { translator } from '../../shared/strings';
-import { Payment, RefundRequest } from '../../shared/model.generated';
+import { Payment, RefundRequest } from '@stc/solution/tables';
 import { lookupFor } from '../../shared/rows';
 import { DEFAULT_POLL_SECONDS, MAX_POLL_SECONDS, MIN_POLL_SECONDS } from '../ManifestConstants';
 import type { PaymentPanelProps } from './PaymentPanel';

@@ -9,7 +9,7 @@ import {
   RefundReason,
   RefundRequest,
   RefundRequestStatus,
-} from '@stc/pcf-controls/shared/model.generated';
+} from '@stc/solution/tables';
 import * as SalesOrder from '../forms/salesorder';
 import * as AccountForm from '../forms/account';
 import { FORMS } from '../../scripts/build';

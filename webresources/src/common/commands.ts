@@ -4,16 +4,18 @@
  * the service acts on, a sync is a timestamp in stc_syncrequestedon that the service's Dataverse webhook step
  * filters on, and the Dashboard is a link the user opens.
  */
-import { Account, Contact, Payment, RefundRequest } from '@stc/pcf-controls/shared/model.generated';
-import { formatMoney } from '@stc/pcf-controls/shared/money';
-import { readBoolean, readString, lookupFor } from '@stc/pcf-controls/shared/rows';
-import { dashboardUrl } from '@stc/pcf-controls/shared/stripeDashboard';
+import { Account, Contact, Payment, RefundRequest } from '@stc/solution/tables';
 import {
+  dashboardUrl,
+  formatMoney,
+  lookupFor,
   paymentFromRow,
   paymentsQuery,
+  readBoolean,
+  readString,
   refundRequestPayload,
-} from '@stc/pcf-controls/PaymentPanel/components/PaymentData';
-import type { PaymentView } from '@stc/pcf-controls/PaymentPanel/components/types';
+  type PaymentView,
+} from '@stc/pcf-controls';
 import { message } from './strings';
 import { errorText, formRecord, moneyFormatter, type Platform } from './record';
 

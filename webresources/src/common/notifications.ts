@@ -2,9 +2,8 @@
  * On load of an order, invoice, account or contact: one form notification per linked Stripe payment that
  * failed or is disputed, read with one Web API request.
  */
-import { Payment, PaymentStatus } from '@stc/pcf-controls/shared/model.generated';
-import { formatMoney } from '@stc/pcf-controls/shared/money';
-import { lookupFor, readBoolean, readNumber, readString } from '@stc/pcf-controls/shared/rows';
+import { Payment, PaymentStatus } from '@stc/solution/tables';
+import { formatMoney, lookupFor, readBoolean, readNumber, readString } from '@stc/pcf-controls';
 import { message } from './strings';
 import { errorText, formRecord, moneyFormatter, type Platform } from './record';
 

@@ -1,5 +1,5 @@
 /** The form's record and the platform services the scripts use, read once per call from the form context. */
-import type { WebApi } from '@stc/pcf-controls/shared/rows';
+import type { WebApi } from '@stc/pcf-controls';
 
 export interface FormRecord {
   entityTypeName: string;
