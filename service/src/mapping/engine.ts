@@ -487,7 +487,8 @@ function failed(mapping: CompiledMapping, unitName: string, object: unknown, err
 function run(mapping: CompiledMapping, unit: Unit, object: unknown, scope: Scope): unknown {
   if (unit.fast) {
     try {
-      return unit.fast(object, scope);
+      // Plain as JSONata's result below is, so a `let` holds the same value whichever way it was computed.
+      return plain(unit.fast(object, scope));
     } catch (error) {
       if (error !== FALLBACK) throw failed(mapping, unit.name, object, error);
     }
