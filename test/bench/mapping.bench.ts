@@ -177,6 +177,11 @@ const stamp = (row: Json, e: EventEnvelope) => {
   return row;
 };
 
+/** payments.yaml `disputedNow`: disputed until every dispute the handler added is won (or an inquiry closed). */
+const disputedNow = (charge: Json | undefined, disputes: unknown): boolean =>
+  charge?.disputed === true &&
+  !(Array.isArray(disputes) && disputes.every((d: Json) => ['won', 'warning_closed'].includes(d.status)));
+
 function paymentIntentRow(o: Json, e: EventEnvelope): Json {
   const charge: Json | undefined =
     o.latest_charge && typeof o.latest_charge === 'object' ? o.latest_charge : o.charges?.data?.[0];
@@ -192,7 +197,7 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
       ? 'refunded'
       : refunded > 0
         ? 'partially_refunded'
-        : charge?.disputed === true
+        : disputedNow(charge, o.disputes)
           ? 'disputed'
           : o.status === 'requires_payment_method' && o.last_payment_error
             ? 'failed'
@@ -237,7 +242,7 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
     error ? error.message : error === null ? charge?.failure_message : undefined,
   );
   put(row, 'stc_description', o.description);
-  put(row, 'stc_disputed', charge?.disputed);
+  row.stc_disputed = disputedNow(charge, o.disputes);
   put(row, 'stc_stripecustomerid', idOf(o.customer));
   put(row, 'stc_chargeid', typeof o.latest_charge === 'string' ? o.latest_charge : charge?.id);
   put(row, 'stc_stripebalancetransactionid', idOf(charge?.balance_transaction));
@@ -257,7 +262,7 @@ function chargeRow(o: Json, e: EventEnvelope): Json {
       ? 'refunded'
       : o.amount_refunded > 0
         ? 'partially_refunded'
-        : o.disputed === true
+        : disputedNow(o, o.disputes)
           ? 'disputed'
           : o.status;
   const row: Json = {
@@ -285,7 +290,7 @@ function chargeRow(o: Json, e: EventEnvelope): Json {
   put(row, 'stc_failurecode', o.failure_code);
   put(row, 'stc_failuremessage', o.failure_message);
   put(row, 'stc_description', o.description);
-  put(row, 'stc_disputed', o.disputed);
+  row.stc_disputed = disputedNow(o, o.disputes);
   put(row, 'stc_stripecustomerid', idOf(o.customer));
   put(row, 'stc_chargeid', o.id);
   put(row, 'stc_stripebalancetransactionid', idOf(o.balance_transaction));
