@@ -66,6 +66,21 @@ export function findHandTypedNames(file: string, source: string, names: Set<stri
         found.push({ file, line: line + 1, name, literal: node.getText(sourceFile) });
       }
     }
+    // A row written as `{ stc_amount: 1 }`, an interface member or a destructured column spells the name as
+    // much as `'stc_amount'` does. Reads (`row.stc_amount`) are left to the row types, which come from the model.
+    if (
+      ts.isIdentifier(node) &&
+      (ts.isPropertyAssignment(node.parent) ||
+        ts.isShorthandPropertyAssignment(node.parent) ||
+        ts.isPropertySignature(node.parent) ||
+        ts.isBindingElement(node.parent)) &&
+      (node.parent.name === node ||
+        (ts.isBindingElement(node.parent) && node.parent.propertyName === node)) &&
+      names.has(node.text.toLowerCase())
+    ) {
+      const { line } = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile));
+      found.push({ file, line: line + 1, name: node.text, literal: node.parent.getText(sourceFile) });
+    }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
