@@ -9,7 +9,15 @@
  * for good, its parts are sent again one by one, so a bad column fails only the upsert that brought it.
  */
 import { DataverseError, errorFromInfo, isDuplicateKey } from './errors';
-import type { BatchOperation, DataverseClient, KeyValues, Row, UpsertResult, WriteMode } from './types';
+import type {
+  BatchOperation,
+  BatchOperationResult,
+  DataverseClient,
+  KeyValues,
+  Row,
+  UpsertResult,
+  WriteMode,
+} from './types';
 import { MAX_BATCH_OPERATIONS } from './batch';
 
 export interface UpsertBatcherOptions {
@@ -68,56 +76,127 @@ export function createUpsertBatcher(
   client: DataverseClient,
   options: UpsertBatcherOptions = {},
 ): UpsertBatcher {
-  const maxBatchSize = Math.min(MAX_BATCH_OPERATIONS, Math.max(1, options.maxBatchSize ?? 100));
-  const maxDelayMs = Math.max(0, options.maxDelayMs ?? 20);
-  const maxInFlight = Math.max(1, options.maxInFlight ?? 8);
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-  const coalesce = options.coalesce ?? false;
+  const queue = new UpsertQueue(client, options);
+  return {
+    upsert: (entitySet, key, row, mode = 'upsert') => queue.upsert(entitySet, key, row, mode),
+    flush: () => queue.flush(),
+    stats: () => queue.stats(),
+  };
+}
 
-  const pending: Item[] = [];
+const describe = (item: Item) => `upsert ${item.entitySet} ${JSON.stringify(item.key)}`;
+
+const rowKey = (entitySet: string, key: KeyValues, mode: WriteMode) =>
+  `${mode} ${entitySet} ${JSON.stringify(Object.entries(key).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+
+/** The upserts waiting for a batch, the batches in flight, and when the next batch goes. */
+class UpsertQueue {
+  private readonly maxBatchSize: number;
+  private readonly maxDelayMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxAttempts: number;
+  private readonly coalesce: boolean;
+  private readonly pending: Item[] = [];
   /** Items still waiting for a batch that more upserts of the same row can join. */
-  const open = new Map<string, Item>();
-  let inFlight = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let flushRequested = false;
-  const counters = { rows: 0, batches: 0, resent: 0, coalesced: 0, failed: 0 };
-  const idleWaiters: Array<() => void> = [];
+  private readonly open = new Map<string, Item>();
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushRequested = false;
+  private readonly counters = { rows: 0, batches: 0, resent: 0, coalesced: 0, failed: 0 };
+  private readonly idleWaiters: Array<() => void> = [];
 
-  const describe = (item: Item) => `upsert ${item.entitySet} ${JSON.stringify(item.key)}`;
-
-  function settleIdle(): void {
-    if (pending.length === 0 && inFlight === 0) {
-      flushRequested = false;
-      while (idleWaiters.length) idleWaiters.shift()!();
-    }
+  constructor(
+    private readonly client: DataverseClient,
+    options: UpsertBatcherOptions,
+  ) {
+    this.maxBatchSize = Math.min(MAX_BATCH_OPERATIONS, Math.max(1, options.maxBatchSize ?? 100));
+    this.maxDelayMs = Math.max(0, options.maxDelayMs ?? 20);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 8);
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.coalesce = options.coalesce ?? false;
   }
 
-  const rowKey = (entitySet: string, key: KeyValues, mode: WriteMode) =>
-    `${mode} ${entitySet} ${JSON.stringify(Object.entries(key).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
-
-  function retryOrReject(item: Item, error: DataverseError, retryable: boolean): Item[] {
-    if (retryable && item.attempts < maxAttempts) {
-      counters.resent += item.waiters.length;
-      return [item];
-    }
-    if (item.waiters.length > 1 && !retryable) {
-      // Which upsert's columns the refusal is about is unknown: each is sent again on its own.
-      counters.resent += item.waiters.length;
-      return item.waiters.map((waiter) => ({
-        ...item,
-        row: waiter.row,
+  upsert(entitySet: string, key: KeyValues, row: Row, mode: WriteMode): Promise<UpsertResult> {
+    this.counters.rows += 1;
+    return new Promise<UpsertResult>((resolve, reject) => {
+      const waiter: Waiter = { row, resolve, reject };
+      // A create-only write must see whether the row exists: merged, the second would not be refused.
+      const coalesceKey = this.coalesce && mode !== 'createOnly' ? rowKey(entitySet, key, mode) : undefined;
+      const joined = coalesceKey !== undefined ? this.open.get(coalesceKey) : undefined;
+      if (joined) {
+        Object.assign(joined.row, row);
+        joined.waiters.push(waiter);
+        this.counters.coalesced += 1;
+        return;
+      }
+      const item: Item = {
+        entitySet,
+        key,
+        row: coalesceKey !== undefined ? { ...row } : row,
+        mode,
         attempts: 0,
+        queuedAt: Date.now(),
         waiters: [waiter],
-        coalesceKey: undefined,
-      }));
-    }
-    counters.failed += item.waiters.length;
-    for (const waiter of item.waiters) waiter.reject(error);
-    return [];
+        coalesceKey,
+      };
+      if (coalesceKey !== undefined) this.open.set(coalesceKey, item);
+      this.pending.push(item);
+      this.pump();
+    });
   }
 
-  async function send(items: Item[]): Promise<void> {
-    counters.batches += 1;
+  flush(): Promise<void> {
+    this.flushRequested = true;
+    this.pump();
+    return new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.settleIdle();
+    });
+  }
+
+  stats(): UpsertBatcherStats {
+    return { ...this.counters, pending: this.pending.length, inFlight: this.inFlight };
+  }
+
+  private settleIdle(): void {
+    if (this.pending.length === 0 && this.inFlight === 0) {
+      this.flushRequested = false;
+      while (this.idleWaiters.length) this.idleWaiters.shift()!();
+    }
+  }
+
+  /** Sends every batch that is due (full, flushed or waited long enough) while there is room in flight. */
+  private pump(): void {
+    const now = Date.now();
+    while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
+      const due =
+        this.pending.length >= this.maxBatchSize ||
+        this.flushRequested ||
+        now - this.pending[0].queuedAt >= this.maxDelayMs;
+      if (!due) break;
+      const items = this.pending.splice(0, this.maxBatchSize);
+      for (const item of items) {
+        if (item.coalesceKey !== undefined) this.open.delete(item.coalesceKey);
+        item.coalesceKey = undefined;
+      }
+      this.inFlight += 1;
+      void this.send(items).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+        this.settleIdle();
+      });
+    }
+    if (this.pending.length > 0 && !this.timer && this.inFlight < this.maxInFlight) {
+      const wait = Math.max(0, this.maxDelayMs - (now - this.pending[0].queuedAt));
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, wait);
+    }
+  }
+
+  private async send(items: Item[]): Promise<void> {
+    this.counters.batches += 1;
     const operations: BatchOperation[] = items.map((item, index) => {
       item.attempts += 1;
       return {
@@ -131,101 +210,58 @@ export function createUpsertBatcher(
     });
     const again: Item[] = [];
     try {
-      const results = await client.executeBatch(operations, { continueOnError: true });
-      items.forEach((item, index) => {
-        const result = results[index];
-        if (result && result.status >= 200 && result.status < 300 && result.id) {
-          const written = { id: result.id, created: result.status === 201 };
-          for (const waiter of item.waiters) waiter.resolve(written);
-          return;
-        }
-        const info = result?.error ?? {
-          status: result?.status ?? 0,
-          code: '',
-          message: 'Dataverse gave no answer for this row',
-          transient: true,
-        };
-        const error = errorFromInfo(info, describe(item));
-        // Two new rows with the same key in flight at once: the loser's second try updates the winner's row.
-        const race = item.mode === 'upsert' && isDuplicateKey(error.status, error.code);
-        again.push(...retryOrReject(item, error, error.transient || race));
-      });
+      const results = await this.client.executeBatch(operations, { continueOnError: true });
+      items.forEach((item, index) => again.push(...this.settle(item, results[index])));
     } catch (err) {
       const error =
         err instanceof DataverseError
           ? err
           : new DataverseError({ status: 0, message: (err as Error).message, cause: err });
-      for (const item of items) again.push(...retryOrReject(item, error, error.transient));
+      for (const item of items) again.push(...this.retryOrReject(item, error, error.transient));
     }
     // Rows to send again go first: they have waited longest.
-    pending.unshift(...again);
+    this.pending.unshift(...again);
   }
 
-  function pump(): void {
-    const now = Date.now();
-    while (pending.length > 0 && inFlight < maxInFlight) {
-      const due = pending.length >= maxBatchSize || flushRequested || now - pending[0].queuedAt >= maxDelayMs;
-      if (!due) break;
-      const items = pending.splice(0, maxBatchSize);
-      for (const item of items) {
-        if (item.coalesceKey !== undefined) open.delete(item.coalesceKey);
-        item.coalesceKey = undefined;
-      }
-      inFlight += 1;
-      void send(items).finally(() => {
-        inFlight -= 1;
-        pump();
-        settleIdle();
-      });
+  /** Resolves the item's callers with its result, or answers what to send again. */
+  private settle(item: Item, result: BatchOperationResult | undefined): Item[] {
+    if (result && result.status >= 200 && result.status < 300 && result.id) {
+      const written = { id: result.id, created: result.status === 201 };
+      for (const waiter of item.waiters) waiter.resolve(written);
+      return [];
     }
-    if (pending.length > 0 && !timer && inFlight < maxInFlight) {
-      const wait = Math.max(0, maxDelayMs - (now - pending[0].queuedAt));
-      timer = setTimeout(() => {
-        timer = undefined;
-        pump();
-      }, wait);
-    }
+    const info = result?.error ?? {
+      status: result?.status ?? 0,
+      code: '',
+      message: 'Dataverse gave no answer for this row',
+      transient: true,
+    };
+    const error = errorFromInfo(info, describe(item));
+    // Two new rows with the same key in flight at once: the loser's second try updates the winner's row.
+    const race = item.mode === 'upsert' && isDuplicateKey(error.status, error.code);
+    return this.retryOrReject(item, error, error.transient || race);
   }
 
-  return {
-    upsert(entitySet, key, row, mode = 'upsert') {
-      counters.rows += 1;
-      return new Promise<UpsertResult>((resolve, reject) => {
-        const waiter: Waiter = { row, resolve, reject };
-        // A create-only write must see whether the row exists: merged, the second would not be refused.
-        const coalesceKey = coalesce && mode !== 'createOnly' ? rowKey(entitySet, key, mode) : undefined;
-        const joined = coalesceKey !== undefined ? open.get(coalesceKey) : undefined;
-        if (joined) {
-          Object.assign(joined.row, row);
-          joined.waiters.push(waiter);
-          counters.coalesced += 1;
-          return;
-        }
-        const item: Item = {
-          entitySet,
-          key,
-          row: coalesceKey !== undefined ? { ...row } : row,
-          mode,
-          attempts: 0,
-          queuedAt: Date.now(),
-          waiters: [waiter],
-          coalesceKey,
-        };
-        if (coalesceKey !== undefined) open.set(coalesceKey, item);
-        pending.push(item);
-        pump();
-      });
-    },
-    flush() {
-      flushRequested = true;
-      pump();
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        settleIdle();
-      });
-    },
-    stats: () => ({ ...counters, pending: pending.length, inFlight }),
-  };
+  private retryOrReject(item: Item, error: DataverseError, retryable: boolean): Item[] {
+    if (retryable && item.attempts < this.maxAttempts) {
+      this.counters.resent += item.waiters.length;
+      return [item];
+    }
+    if (item.waiters.length > 1 && !retryable) {
+      // Which upsert's columns the refusal is about is unknown: each is sent again on its own.
+      this.counters.resent += item.waiters.length;
+      return item.waiters.map((waiter) => ({
+        ...item,
+        row: waiter.row,
+        attempts: 0,
+        waiters: [waiter],
+        coalesceKey: undefined,
+      }));
+    }
+    this.counters.failed += item.waiters.length;
+    for (const waiter of item.waiters) waiter.reject(error);
+    return [];
+  }
 }
 
 /**
