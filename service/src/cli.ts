@@ -1,15 +1,15 @@
 /**
- * Operator CLI for the dead-letter queue, straight on the store (same DATABASE_URL / SQLITE_PATH as the service):
- *   npx tsx service/src/cli.ts dlq list [--all] [--limit N] [--json]
- *   npx tsx service/src/cli.ts dlq show <id>
- *   npx tsx service/src/cli.ts dlq retry <id>
- *   npx tsx service/src/cli.ts dlq discard <id>
- *   npx tsx service/src/cli.ts backfill --since 2026-01-01 [--resources payments,customers,…]
- *   npx tsx service/src/cli.ts replay --since 2026-01-01 [--types charge.succeeded,…]
- *   npx tsx service/src/cli.ts reconcile --payout po_… | --sweep [--days 7]
+ * Operator CLI, straight on the store (same DATABASE_URL / SQLITE_PATH as the service). Compiled:
+ * `npm run cli -- <command>` (after `npm run build`); from the sources: `npx tsx service/src/cli.ts <command>`.
+ *   dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
+ *   backfill --since 2026-01-01 [--resources payments,customers,…]
+ *   replay --since 2026-01-01 [--types charge.succeeded,…]
+ *   reconcile --payout po_… | --sweep [--days 7]
+ *   mapping check [--dir folder] | mapping dry-run <event.json> [--mapping name] [--dir folder]
  */
 import { HISTORY_USAGE, runHistoryCommand } from './backfill/cli';
 import { ConfigError, loadStoreConfig } from './config';
+import { MAPPING_USAGE, runMappingCli } from './mapping/cli';
 import { RECONCILE_USAGE, runReconcileCommand } from './reconciliation/cli';
 import { openStore, type DeadLetter, type Store } from './store';
 import { parseCommandLine, USAGE_EXIT } from './cliArgs';
@@ -17,6 +17,7 @@ import { parseCommandLine, USAGE_EXIT } from './cliArgs';
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}
 ${RECONCILE_USAGE}
+${MAPPING_USAGE}
 Store: DATABASE_URL (PostgreSQL, with DATABASE_SCHEMA) or SQLITE_PATH (default data/connector.db).`;
 
 export interface CliIo {
@@ -30,6 +31,7 @@ export interface CliIo {
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
   if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
+  if (argv[0] === 'mapping') return runMappingCli(argv.slice(1), io);
   const parsed = parseCommandLine(
     argv,
     {

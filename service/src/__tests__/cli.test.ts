@@ -93,6 +93,16 @@ describe('dlq CLI', () => {
     expect((await run('queue', 'list')).err).toContain('Usage: cli dlq list');
   });
 
+  test('mapping check and mapping dry-run are commands of the operator CLI', async () => {
+    const check = await run('mapping', 'check');
+    expect(check.code).toBe(0);
+    expect(check.out).toMatch(/\d+ mappings in \d+ files: valid against the table model/);
+    const noEvent = await run('mapping', 'dry-run');
+    expect(noEvent.code).toBe(2);
+    expect(noEvent.err).toContain('dry-run needs an event file');
+    expect((await run('mapping')).err).toContain('Usage: cli mapping check');
+  });
+
   test.each([
     [['dlq', 'list', '--bogus'], "Unknown option '--bogus'", 'Usage: cli dlq list'],
     [['backfill', '--since'], "Option '--since <value>' argument missing", 'cli backfill --since YYYY-MM-DD'],

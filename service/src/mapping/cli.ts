@@ -1,8 +1,8 @@
 /**
- * Mapping files from the command line, for whoever edits them:
- *   tsx service/src/mapping/cli.ts check [--dir service/mappings]
+ * `cli mapping`: the mapping files from the operator CLI (service/src/cli.ts), for whoever edits them:
+ *   mapping check [--dir service/mappings]
  *     loads every file against the table model; prints each mapping with its version and file hash.
- *   tsx service/src/mapping/cli.ts dry-run <event.json> [--mapping name] [--dir service/mappings]
+ *   mapping dry-run <event.json> [--mapping name] [--dir service/mappings]
  *     prints the rows the mappings for the event's object would write (the event's own copy of the object,
  *     no Stripe or Dataverse call). Exit code 1 with the error (file, mapping, column) when one fails.
  */
@@ -13,6 +13,9 @@ import { model } from '@stc/solution';
 import { dryRun, loadMappings, MappingError } from '.';
 
 const DEFAULT_DIR = join(__dirname, '../../mappings');
+
+export const MAPPING_USAGE =
+  'cli mapping check [--dir folder] | mapping dry-run <event.json> [--mapping name] [--dir folder]';
 
 export interface CliOutput {
   out(line: string): void;
@@ -65,17 +68,10 @@ export async function runMappingCli(args: string[], io: CliOutput): Promise<numb
       io.out(JSON.stringify(results, null, 2));
       return 0;
     }
-    io.err('usage: cli.ts check [--dir folder] | dry-run <event.json> [--mapping name] [--dir folder]');
+    io.err(`Usage: ${MAPPING_USAGE}`);
     return 2;
   } catch (error) {
     io.err(error instanceof MappingError ? error.message : String((error as Error).message ?? error));
     return 1;
   }
-}
-
-if (require.main === module) {
-  void runMappingCli(process.argv.slice(2), {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-  }).then((code) => process.exit(code));
 }
