@@ -6,28 +6,10 @@
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import {
-  DEAD_LETTER_SELECT,
-  INBOX_COLUMNS,
-  objectKey,
-  pickClaimable,
-  toAttempt,
-  toDeadLetter,
-  toInboxEvent,
-  type Row,
-} from './rows';
-import type {
-  ClaimRequest,
-  CompletedAttempt,
-  DeadLetter,
-  DeadLetterDetail,
-  EventSource,
-  InboxEvent,
-  NewInboxEvent,
-  ObjectStamp,
-  QueueDepth,
-  Store,
-} from './types';
+import { finishedEvent, inboxValues, markClaimed, objectKey, pickClaimable, toInboxEvent } from './rows';
+import { sharedMethods } from './shared';
+import { numbered, SQL, type StatementName } from './sql';
+import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -49,6 +31,11 @@ const MIGRATION_LOCK = 0x5354_4331; // 'STC1': serialises migrations between pro
 const q =
   (name: string, text: string) =>
   (values: unknown[]): QueryConfig => ({ name, text, values });
+
+/** The statements shared with SQLite, numbered, as named prepared statements (`stc_<name>`). */
+const shared = Object.fromEntries(
+  Object.entries(SQL).map(([name, sql]) => [name, q(`stc_${name}`, numbered(sql))]),
+) as Record<StatementName, (values: unknown[]) => QueryConfig>;
 
 // Many events in one statement: one round trip and one commit (one WAL fsync) for a whole group. Plain
 // parameters rather than arrays: encoding a JSON payload as an array literal escapes every quote in it.
@@ -90,18 +77,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       const size = INSERT_GROUP_SIZES.find((n) => n >= events.length)!;
       const values: unknown[] = [];
       for (let i = 0; i < size; i++) {
-        const e = events[Math.min(i, events.length - 1)];
-        values.push(
-          e.source,
-          e.account,
-          e.eventId,
-          e.type,
-          e.objectId,
-          e.eventCreatedMs,
-          e.payload,
-          e.status,
-          e.receivedAtMs,
-        );
+        values.push(...inboxValues(events[Math.min(i, events.length - 1)]));
       }
       const { rows } = await pool.query(insertStatements.get(size)!(values));
       const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));
@@ -129,29 +105,18 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   async function resolve(id: number, resolution: 'retried' | 'discarded', now: number): Promise<boolean> {
     return inTransaction(async (c) => {
-      const { rows } = await c.query(
-        `UPDATE dead_letters SET resolved_at = $1, resolution = $2 WHERE id = $3 AND resolved_at IS NULL RETURNING inbox_id`,
-        [now, resolution, id],
-      );
+      const { rows } = await c.query(shared.resolve([now, resolution, id]));
       if (rows.length === 0) return false;
-      if (resolution === 'retried') {
-        await c.query(
-          `UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = $1, last_error = NULL,
-             last_error_code = NULL, updated_at = $1 WHERE id = $2 AND status = 'dead'`,
-          [now, rows[0].inbox_id],
-        );
-      } else {
-        await c.query(
-          `UPDATE inbox SET status = 'discarded', updated_at = $1 WHERE id = $2 AND status = 'dead'`,
-          [now, rows[0].inbox_id],
-        );
-      }
+      const inboxId = rows[0].inbox_id;
+      if (resolution === 'retried') await c.query(shared.requeue([now, now, inboxId]));
+      else await c.query(shared.discard([now, inboxId]));
       return true;
     });
   }
 
   const store: Store = {
     engine: 'postgres',
+    ...sharedMethods(async (name, values) => (await pool.query(shared[name](values))).rows),
     async migrate() {
       const client = await pool.connect();
       try {
@@ -189,17 +154,6 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     insertEvent(e: NewInboxEvent) {
       return insertGrouped(e);
     },
-    async findEvent(source: EventSource, account: string, eventId: string) {
-      const { rows } = await pool.query(
-        `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = $1 AND account = $2 AND event_id = $3`,
-        [source, account, eventId],
-      );
-      return rows[0] ? toInboxEvent(rows[0]) : null;
-    },
-    async getEvent(id: number) {
-      const { rows } = await pool.query(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = $1`, [id]);
-      return rows[0] ? toInboxEvent(rows[0]) : null;
-    },
     async claimEvents(request: ClaimRequest): Promise<InboxEvent[]> {
       if (request.limit <= 0) return [];
       const now = request.nowMs ?? Date.now();
@@ -213,11 +167,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           )([now]),
         );
         const due = await c.query(
-          q(
-            'stc_claim_due',
-            `SELECT ${INBOX_COLUMNS} FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1
-             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-          )([now, request.limit * 4 + 16]),
+          q('stc_claim_due', `${numbered(SQL.due)} FOR UPDATE SKIP LOCKED`)([now, request.limit * 4 + 16]),
         );
         if (due.rows.length === 0) return [];
         const candidates = due.rows.map(toInboxEvent);
@@ -235,12 +185,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         );
         const mine = new Set(locked.rows.map((r) => String(r.k)));
         // Read after taking the locks: a claim committed by the previous lock holder is visible now.
-        const flying = await c.query(
-          q(
-            'stc_claim_in_flight',
-            `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`,
-          )([]),
-        );
+        const flying = await c.query(shared.inFlight([]));
         const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
         for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
         const picked = pickClaimable(candidates, busy, request.limit);
@@ -253,14 +198,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
                updated_at = $3 WHERE id = ANY($4::bigint[])`,
           )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
         );
-        for (const event of picked) {
-          event.status = 'processing';
-          event.leaseOwner = request.owner;
-          event.leaseExpiresAtMs = leaseExpiresAtMs;
-          event.attempts += 1;
-          event.updatedAtMs = now;
-        }
-        return picked;
+        return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
       });
     },
     async extendLeases(owner: string, ids: number[], leaseExpiresAtMs: number) {
@@ -281,111 +219,35 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
     async completeEvent(a: CompletedAttempt) {
       const { event, outcome, finishedAtMs: now } = a;
-      const status = outcome.kind === 'retry' ? 'pending' : outcome.kind;
-      const error = outcome.kind === 'retry' || outcome.kind === 'dead' ? outcome.error : null;
-      const code = outcome.kind === 'retry' || outcome.kind === 'dead' ? outcome.code : null;
-      const next = outcome.kind === 'retry' ? outcome.nextAttemptAtMs : event.nextAttemptAtMs;
+      const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
       return inTransaction(async (c) => {
         const finished = await c.query(
-          q(
-            'stc_complete_finish',
-            `UPDATE inbox SET status = $1, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = $2,
-               last_error = $3, last_error_code = $4, updated_at = $5
-             WHERE id = $6 AND lease_owner = $7 AND status = 'processing'`,
-          )([status, next, error, code, now, event.id, a.owner]),
+          shared.finish([status, nextAttemptAtMs, error, code, now, event.id, a.owner]),
         );
         if (finished.rowCount !== 1) return false;
         await c.query(
-          q(
-            'stc_complete_attempt',
-            `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          )([event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code]),
+          shared.attempt([event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code]),
         );
-        if (outcome.kind === 'applied' && a.stampObject && event.objectId !== '') {
+        if (stamp) {
           await c.query(
-            q(
-              'stc_complete_stamp',
-              `INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (source, account, object_id) DO UPDATE
-                 SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
-                 WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)`,
-            )([event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now]),
+            shared.stamp([
+              event.source,
+              event.account,
+              event.objectId,
+              event.eventCreatedMs,
+              event.eventId,
+              now,
+            ]),
           );
         }
         if (outcome.kind === 'dead') {
-          await c.query(
-            `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES ($1, $2, $3, $4, $5)`,
-            [event.id, outcome.error, outcome.code, event.attempts, now],
-          );
+          await c.query(shared.deadLetter([event.id, outcome.error, outcome.code, event.attempts, now]));
         }
         return true;
       });
     },
-    async getObjectStamp(
-      source: EventSource,
-      account: string,
-      objectId: string,
-    ): Promise<ObjectStamp | null> {
-      const { rows } = await pool.query(
-        q(
-          'stc_get_stamp',
-          `SELECT event_created, event_id FROM object_versions WHERE source = $1 AND account = $2 AND object_id = $3`,
-        )([source, account, objectId]),
-      );
-      return rows[0]
-        ? { eventCreatedMs: Number(rows[0].event_created), eventId: String(rows[0].event_id) }
-        : null;
-    },
-    async listDeadLetters(options = {}): Promise<DeadLetter[]> {
-      const where = options.includeResolved ? '' : 'WHERE d.resolved_at IS NULL';
-      const { rows } = await pool.query(`${DEAD_LETTER_SELECT} ${where} ORDER BY d.id LIMIT $1 OFFSET $2`, [
-        options.limit ?? 100,
-        options.offset ?? 0,
-      ]);
-      return rows.map(toDeadLetter);
-    },
-    async getDeadLetter(id: number): Promise<DeadLetterDetail | null> {
-      const { rows } = await pool.query(`${DEAD_LETTER_SELECT} WHERE d.id = $1`, [id]);
-      if (!rows[0]) return null;
-      const letter = toDeadLetter(rows[0]);
-      const history = await pool.query(
-        `SELECT attempt, worker, started_at, finished_at, outcome, error, error_code FROM attempts
-         WHERE inbox_id = $1 ORDER BY id`,
-        [letter.inboxId],
-      );
-      return {
-        ...letter,
-        payload: String(rows[0].payload),
-        history: history.rows.map((r: Row) => toAttempt(r)),
-      };
-    },
     retryDeadLetter: (id: number, nowMs = Date.now()) => resolve(id, 'retried', nowMs),
     discardDeadLetter: (id: number, nowMs = Date.now()) => resolve(id, 'discarded', nowMs),
-    async queueDepth(): Promise<QueueDepth> {
-      const { rows } = await pool.query(
-        `SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending') AS pending,
-                (SELECT COUNT(*) FROM inbox WHERE status = 'processing') AS processing,
-                (SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NULL) AS dead`,
-      );
-      return {
-        pending: Number(rows[0].pending),
-        processing: Number(rows[0].processing),
-        dead: Number(rows[0].dead),
-      };
-    },
-    async getCursor(name: string) {
-      const { rows } = await pool.query('SELECT value FROM cursors WHERE name = $1', [name]);
-      return rows[0] ? String(rows[0].value) : null;
-    },
-    async setCursor(name: string, value: string) {
-      await pool.query(
-        `INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        [name, value, Date.now()],
-      );
-    },
     async close() {
       if (closed) return;
       closed = true;

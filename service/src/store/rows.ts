@@ -1,5 +1,15 @@
 /** Row ↔ record mapping shared by both engines (columns are snake_case; pg returns BIGINT as numbers here). */
-import type { AttemptRecord, DeadLetter, EventSource, EventStatus, InboxEvent } from './types';
+import type {
+  AttemptRecord,
+  CompletedAttempt,
+  DeadLetter,
+  EventSource,
+  EventStatus,
+  InboxEvent,
+  NewInboxEvent,
+  ObjectStamp,
+  QueueDepth,
+} from './types';
 
 export type Row = Record<string, unknown>;
 
@@ -65,6 +75,71 @@ export function toAttempt(r: Row): AttemptRecord {
     error: strOrNull(r.error),
     errorCode: strOrNull(r.error_code),
   };
+}
+
+/**
+ * A new event's inbox values in the order of the engines' INSERT: source, account, event id, type, object
+ * id, event created, payload, status, and the time it was received (its first next attempt and updated at).
+ */
+export function inboxValues(e: NewInboxEvent): unknown[] {
+  return [
+    e.source,
+    e.account,
+    e.eventId,
+    e.type,
+    e.objectId,
+    e.eventCreatedMs,
+    e.payload,
+    e.status,
+    e.receivedAtMs,
+  ];
+}
+
+export function toQueueDepth(r: Row): QueueDepth {
+  return { pending: num(r.pending), processing: num(r.processing), dead: num(r.dead) };
+}
+
+export function toObjectStamp(r: Row | undefined): ObjectStamp | null {
+  return r ? { eventCreatedMs: num(r.event_created), eventId: String(r.event_id) } : null;
+}
+
+/**
+ * What a finished attempt writes: the inbox row's status, next attempt and error, and whether the object's
+ * ordering stamp moves (an applied Stripe event about an object).
+ */
+export function finishedEvent(a: CompletedAttempt): {
+  status: EventStatus;
+  nextAttemptAtMs: number;
+  error: string | null;
+  code: string | null;
+  stamp: boolean;
+} {
+  const { event, outcome } = a;
+  const failed = outcome.kind === 'retry' || outcome.kind === 'dead';
+  return {
+    status: outcome.kind === 'retry' ? 'pending' : outcome.kind,
+    nextAttemptAtMs: outcome.kind === 'retry' ? outcome.nextAttemptAtMs : event.nextAttemptAtMs,
+    error: failed ? outcome.error : null,
+    code: failed ? outcome.code : null,
+    stamp: outcome.kind === 'applied' && a.stampObject && event.objectId !== '',
+  };
+}
+
+/** Updates claimed events in memory as the claim updated their rows, and returns them. */
+export function markClaimed(
+  events: InboxEvent[],
+  owner: string,
+  leaseExpiresAtMs: number,
+  now: number,
+): InboxEvent[] {
+  for (const event of events) {
+    event.status = 'processing';
+    event.leaseOwner = owner;
+    event.leaseExpiresAtMs = leaseExpiresAtMs;
+    event.attempts += 1;
+    event.updatedAtMs = now;
+  }
+  return events;
 }
 
 /** Key of the object an event is about; null when the event names no object (no serialisation needed). */

@@ -9,27 +9,17 @@ import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import {
-  DEAD_LETTER_SELECT,
-  INBOX_COLUMNS,
+  finishedEvent,
+  inboxValues,
+  markClaimed,
   objectKey,
   pickClaimable,
-  toAttempt,
-  toDeadLetter,
   toInboxEvent,
   type Row,
 } from './rows';
-import type {
-  ClaimRequest,
-  CompletedAttempt,
-  DeadLetter,
-  DeadLetterDetail,
-  EventSource,
-  InboxEvent,
-  NewInboxEvent,
-  ObjectStamp,
-  QueueDepth,
-  Store,
-} from './types';
+import { sharedMethods } from './shared';
+import { SQL, type StatementName } from './sql';
+import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
@@ -66,26 +56,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   function prepare() {
+    const shared = Object.fromEntries(
+      Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
+    ) as Record<StatementName, Database.Statement>;
     return {
+      ...shared,
       insert: db.prepare(
         `INSERT INTO inbox (source, account, event_id, type, object_id, event_created, payload, status, attempts,
            next_attempt_at, received_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
          ON CONFLICT (source, account, event_id) DO NOTHING`,
       ),
-      findEvent: db.prepare(
-        `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`,
-      ),
-      getEvent: db.prepare(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`),
       expireLeases: db.prepare(
         `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
          WHERE status = 'processing' AND lease_expires_at <= ?`,
-      ),
-      due: db.prepare(
-        `SELECT ${INBOX_COLUMNS} FROM inbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
-      ),
-      inFlight: db.prepare(
-        `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`,
       ),
       claimOne: db.prepare(
         `UPDATE inbox SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1,
@@ -99,76 +83,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
            attempts = MAX(attempts - 1, 0), updated_at = ?
          WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
       ),
-      finish: db.prepare(
-        `UPDATE inbox SET status = ?, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?,
-           last_error = ?, last_error_code = ?, updated_at = ?
-         WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
-      ),
-      attempt: db.prepare(
-        `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      stamp: db.prepare(
-        `INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source, account, object_id) DO UPDATE
-           SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
-           WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)`,
-      ),
-      getStamp: db.prepare(
-        `SELECT event_created, event_id FROM object_versions WHERE source = ? AND account = ? AND object_id = ?`,
-      ),
-      deadLetter: db.prepare(
-        `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?)`,
-      ),
-      listOpen: db.prepare(
-        `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,
-      ),
-      listAll: db.prepare(`${DEAD_LETTER_SELECT} ORDER BY d.id LIMIT ? OFFSET ?`),
-      getDead: db.prepare(`${DEAD_LETTER_SELECT} WHERE d.id = ?`),
-      history: db.prepare(
-        `SELECT attempt, worker, started_at, finished_at, outcome, error, error_code FROM attempts
-         WHERE inbox_id = ? ORDER BY id`,
-      ),
-      resolve: db.prepare(
-        `UPDATE dead_letters SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL RETURNING inbox_id`,
-      ),
-      requeue: db.prepare(
-        `UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,
-           last_error_code = NULL, updated_at = ? WHERE id = ? AND status = 'dead'`,
-      ),
-      discard: db.prepare(
-        `UPDATE inbox SET status = 'discarded', updated_at = ? WHERE id = ? AND status = 'dead'`,
-      ),
-      countPending: db.prepare(`SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'`),
-      countProcessing: db.prepare(`SELECT COUNT(*) AS n FROM inbox WHERE status = 'processing'`),
-      countDead: db.prepare(`SELECT COUNT(*) AS n FROM dead_letters WHERE resolved_at IS NULL`),
-      getCursor: db.prepare(`SELECT value FROM cursors WHERE name = ?`),
-      setCursor: db.prepare(
-        `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      ),
     };
   }
 
   const insertBatch = db.transaction((events: NewInboxEvent[]): boolean[] => {
     const insert = s().insert;
-    return events.map(
-      (e) =>
-        insert.run(
-          e.source,
-          e.account,
-          e.eventId,
-          e.type,
-          e.objectId,
-          e.eventCreatedMs,
-          e.payload,
-          e.status,
-          e.receivedAtMs,
-          e.receivedAtMs,
-          e.receivedAtMs,
-        ).changes === 1,
-    );
+    // next_attempt_at and updated_at start at received_at, the last of the shared values.
+    return events.map((e) => insert.run(...inboxValues(e), e.receivedAtMs, e.receivedAtMs).changes === 1);
   });
   // Webhooks arriving in the same event-loop turn share one commit.
   const insertGrouped = createGroupCommit((events: NewInboxEvent[]) => insertBatch.immediate(events), {
@@ -187,28 +108,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     const picked = pickClaimable(candidates, busy, request.limit);
     const leaseExpiresAtMs = now + request.leaseMs;
-    for (const event of picked) {
-      st.claimOne.run(request.owner, leaseExpiresAtMs, now, event.id);
-      event.status = 'processing';
-      event.leaseOwner = request.owner;
-      event.leaseExpiresAtMs = leaseExpiresAtMs;
-      event.attempts += 1;
-      event.updatedAtMs = now;
-    }
-    return picked;
+    for (const event of picked) st.claimOne.run(request.owner, leaseExpiresAtMs, now, event.id);
+    return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
   });
 
   const complete = db.transaction((a: CompletedAttempt): boolean => {
     const st = s();
     const { event, outcome, finishedAtMs: now } = a;
-    const status = outcome.kind === 'retry' ? 'pending' : outcome.kind;
-    const error = outcome.kind === 'retry' || outcome.kind === 'dead' ? outcome.error : null;
-    const code = outcome.kind === 'retry' || outcome.kind === 'dead' ? outcome.code : null;
-    const next = outcome.kind === 'retry' ? outcome.nextAttemptAtMs : event.nextAttemptAtMs;
-    const changed = st.finish.run(status, next, error, code, now, event.id, a.owner).changes;
+    const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
+    const changed = st.finish.run(status, nextAttemptAtMs, error, code, now, event.id, a.owner).changes;
     if (changed === 0) return false;
     st.attempt.run(event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code);
-    if (outcome.kind === 'applied' && a.stampObject && event.objectId !== '') {
+    if (stamp) {
       st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
     }
     if (outcome.kind === 'dead')
@@ -227,6 +138,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const store: Store = {
     engine: 'sqlite',
+    ...sharedMethods(async (name, values) => {
+      const statement = s()[name];
+      if (statement.reader) return statement.all(...values) as Row[];
+      statement.run(...values);
+      return [];
+    }),
     async migrate() {
       db.exec(SCHEMA_MIGRATIONS_DDL);
       const applied = new Set(
@@ -248,14 +165,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     insertEvent(e: NewInboxEvent) {
       return insertGrouped(e);
     },
-    async findEvent(source: EventSource, account: string, eventId: string) {
-      const row = s().findEvent.get(source, account, eventId) as Row | undefined;
-      return row ? toInboxEvent(row) : null;
-    },
-    async getEvent(id: number) {
-      const row = s().getEvent.get(id) as Row | undefined;
-      return row ? toInboxEvent(row) : null;
-    },
     async claimEvents(request: ClaimRequest) {
       if (request.limit <= 0) return [];
       return claim.immediate(request, request.nowMs ?? Date.now());
@@ -276,44 +185,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async completeEvent(attempt: CompletedAttempt) {
       return complete.immediate(attempt);
     },
-    async getObjectStamp(
-      source: EventSource,
-      account: string,
-      objectId: string,
-    ): Promise<ObjectStamp | null> {
-      const row = s().getStamp.get(source, account, objectId) as Row | undefined;
-      return row ? { eventCreatedMs: Number(row.event_created), eventId: String(row.event_id) } : null;
-    },
-    async listDeadLetters(options = {}): Promise<DeadLetter[]> {
-      const st = s();
-      const stmt = options.includeResolved ? st.listAll : st.listOpen;
-      return (stmt.all(options.limit ?? 100, options.offset ?? 0) as Row[]).map(toDeadLetter);
-    },
-    async getDeadLetter(id: number): Promise<DeadLetterDetail | null> {
-      const st = s();
-      const row = st.getDead.get(id) as Row | undefined;
-      if (!row) return null;
-      const letter = toDeadLetter(row);
-      const history = (st.history.all(letter.inboxId) as Row[]).map(toAttempt);
-      return { ...letter, payload: String(row.payload), history };
-    },
     async retryDeadLetter(id: number, nowMs = Date.now()) {
       return resolve.immediate(id, 'retried', nowMs);
     },
     async discardDeadLetter(id: number, nowMs = Date.now()) {
       return resolve.immediate(id, 'discarded', nowMs);
-    },
-    async queueDepth(): Promise<QueueDepth> {
-      const st = s();
-      const n = (stmt: typeof st.countPending) => Number((stmt.get() as Row).n);
-      return { pending: n(st.countPending), processing: n(st.countProcessing), dead: n(st.countDead) };
-    },
-    async getCursor(name: string) {
-      const row = s().getCursor.get(name) as Row | undefined;
-      return row ? String(row.value) : null;
-    },
-    async setCursor(name: string, value: string) {
-      s().setCursor.run(name, value, Date.now());
     },
     async close() {
       await checkpointer?.stop();

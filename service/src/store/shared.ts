@@ -1,0 +1,61 @@
+/**
+ * The Store methods both engines answer alike, over the shared statements: an engine gives how it runs one
+ * (`run`: the rows it returns, none for a write) and keeps to itself what it does differently (claims,
+ * leases, grouped inserts, dead-letter resolution in its own transaction, migrations).
+ */
+import { toAttempt, toDeadLetter, toInboxEvent, toObjectStamp, toQueueDepth, type Row } from './rows';
+import type { StatementName } from './sql';
+import type { Store } from './types';
+
+export type RunStatement = (name: StatementName, values: unknown[]) => Promise<Row[]>;
+
+export type SharedMethods = Pick<
+  Store,
+  | 'findEvent'
+  | 'getEvent'
+  | 'getObjectStamp'
+  | 'listDeadLetters'
+  | 'getDeadLetter'
+  | 'queueDepth'
+  | 'getCursor'
+  | 'setCursor'
+>;
+
+export function sharedMethods(run: RunStatement): SharedMethods {
+  const first = async (name: StatementName, values: unknown[]): Promise<Row | undefined> =>
+    (await run(name, values))[0];
+  return {
+    async findEvent(source, account, eventId) {
+      const row = await first('findEvent', [source, account, eventId]);
+      return row ? toInboxEvent(row) : null;
+    },
+    async getEvent(id) {
+      const row = await first('getEvent', [id]);
+      return row ? toInboxEvent(row) : null;
+    },
+    async getObjectStamp(source, account, objectId) {
+      return toObjectStamp(await first('getStamp', [source, account, objectId]));
+    },
+    async listDeadLetters(options = {}) {
+      const list = options.includeResolved ? 'listAllDeadLetters' : 'listOpenDeadLetters';
+      return (await run(list, [options.limit ?? 100, options.offset ?? 0])).map(toDeadLetter);
+    },
+    async getDeadLetter(id) {
+      const row = await first('getDeadLetter', [id]);
+      if (!row) return null;
+      const letter = toDeadLetter(row);
+      const history = (await run('history', [letter.inboxId])).map(toAttempt);
+      return { ...letter, payload: String(row.payload), history };
+    },
+    async queueDepth() {
+      return toQueueDepth((await first('queueDepth', [])) as Row);
+    },
+    async getCursor(name) {
+      const row = await first('getCursor', [name]);
+      return row ? String(row.value) : null;
+    },
+    async setCursor(name, value) {
+      await run('setCursor', [name, value, Date.now()]);
+    },
+  };
+}

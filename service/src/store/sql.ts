@@ -1,0 +1,51 @@
+/**
+ * The statements both engines run alike, written once with SQLite's `?` parameters; PostgreSQL runs them
+ * through `numbered()`. What the engines do differently (claims and their locks, lease updates over id
+ * arrays, grouped inserts, migrations) stays in each engine.
+ */
+import { DEAD_LETTER_SELECT, INBOX_COLUMNS } from './rows';
+
+export const SQL = {
+  findEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`,
+  getEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`,
+  /** Due events, oldest first; PostgreSQL appends its row locks. */
+  due: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
+  inFlight: `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`,
+  finish: `UPDATE inbox SET status = ?, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?,
+      last_error = ?, last_error_code = ?, updated_at = ?
+    WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
+  attempt: `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  /** Keeps the newer of two stamps of an object: (event created, event id) decides. */
+  stamp: `INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source, account, object_id) DO UPDATE
+      SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
+      WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)`,
+  getStamp: `SELECT event_created, event_id FROM object_versions WHERE source = ? AND account = ? AND object_id = ?`,
+  deadLetter: `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?)`,
+  listOpenDeadLetters: `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,
+  listAllDeadLetters: `${DEAD_LETTER_SELECT} ORDER BY d.id LIMIT ? OFFSET ?`,
+  getDeadLetter: `${DEAD_LETTER_SELECT} WHERE d.id = ?`,
+  history: `SELECT attempt, worker, started_at, finished_at, outcome, error, error_code FROM attempts
+    WHERE inbox_id = ? ORDER BY id`,
+  resolve: `UPDATE dead_letters SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL RETURNING inbox_id`,
+  /** (next attempt at, updated at, inbox id) */
+  requeue: `UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,
+      last_error_code = NULL, updated_at = ? WHERE id = ? AND status = 'dead'`,
+  discard: `UPDATE inbox SET status = 'discarded', updated_at = ? WHERE id = ? AND status = 'dead'`,
+  queueDepth: `SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending') AS pending,
+      (SELECT COUNT(*) FROM inbox WHERE status = 'processing') AS processing,
+      (SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NULL) AS dead`,
+  getCursor: `SELECT value FROM cursors WHERE name = ?`,
+  setCursor: `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+} as const;
+
+export type StatementName = keyof typeof SQL;
+
+/** `?` parameters as PostgreSQL numbers them (`$1`, `$2`…); none of the statements has a `?` of its own. */
+export function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
