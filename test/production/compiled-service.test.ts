@@ -24,11 +24,14 @@ interface Run {
   stderr: string;
 }
 
+/** npm settings of the machine, kept: where the (warm) cache, the user config and the registry are. */
+const MACHINE_NPM_SETTINGS = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry']);
+
 /** The environment without the settings of an npm that may be running this test (`npm test -w …`). */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(name)) env[name] = value;
+    if (!/^npm_/i.test(name) || MACHINE_NPM_SETTINGS.has(name.toLowerCase())) env[name] = value;
   }
   return { ...env, ...extra };
 }
