@@ -1,4 +1,5 @@
 import * as React from 'react';
+import type { FormRecord } from './formRecord';
 
 export type LoadState<T> =
   { status: 'loading' } | { status: 'error'; message: string } | { status: 'loaded'; data: T };
@@ -28,6 +29,14 @@ export function useLoad<T>(key: string, load: () => Promise<T>): [LoadState<T>, 
 
   const reload = React.useCallback(() => setGeneration((g) => g + 1), []);
   return [state, reload];
+}
+
+/** Loads what a panel shows of the form's record, once per record (see useLoad). */
+export function useRecordLoad<T>(
+  record: FormRecord,
+  load: (entityTypeName: string, id: string) => Promise<T>,
+): [LoadState<T>, () => void] {
+  return useLoad(`${record.entityTypeName}:${record.id}`, () => load(record.entityTypeName, record.id));
 }
 
 /** The platform rejects with `{ message, code }` objects, fetch with Errors; either way the user sees the text. */

@@ -1,50 +1,28 @@
 import * as React from 'react';
-import { Link, MessageBar, MessageBarType, Text } from '@fluentui/react';
-import { dashboardUrl } from '../../shared/stripeDashboard';
+import { MessageBar, MessageBarType, Text } from '@fluentui/react';
+import type { FormRecord } from '../../shared/formRecord';
+import { isNarrow, type PanelProps } from '../../shared/panelContext';
+import { ModeBadge, PanelSection, recordPanel, StripeLink } from '../../shared/RecordPanel';
 import type { Translate } from '../../shared/strings';
-import { useLoad } from '../../shared/useLoad';
-import { ConfigurationProblem, PanelState } from '../../shared/PanelState';
+import { useRecordLoad } from '../../shared/useLoad';
 import { LinkCustomer } from './LinkCustomer';
 import type { CustomerSource, CustomerSummary, ModeTotals, MoneyTotal, RecentPayment } from './types';
 
-export interface CustomerPanelProps {
-  source: CustomerSource;
-  record?: { entityTypeName: string; id: string };
-  configurationError?: string;
-  t: Translate;
-  formatMoney: (amount: number, currency: string) => string;
-  formatDate: (date: Date) => string;
-  /** The form or the customer id column is read-only for this user. */
-  readOnly: boolean;
+export interface CustomerPanelProps extends PanelProps<CustomerSource> {
   /** Field security hides the customer id from this user. */
   idHidden: boolean;
-  width: number;
 }
 
-export const NARROW_WIDTH = 560;
+export const CustomerPanel = recordPanel<CustomerPanelProps>(
+  'stc-customer-panel',
+  'Customer_SaveFirst',
+  CustomerPanelForRecord,
+);
 
-export const CustomerPanel = React.memo(function CustomerPanel(props: CustomerPanelProps) {
-  const { record, configurationError, t } = props;
-  if (configurationError) return <ConfigurationProblem message={configurationError} />;
-  if (!record) {
-    return (
-      <div className="stc-customer-panel">
-        <Text>{t('Customer_SaveFirst')}</Text>
-      </div>
-    );
-  }
-  return <CustomerPanelForRecord {...props} record={record} />;
-});
-
-function CustomerPanelForRecord(
-  props: CustomerPanelProps & { record: { entityTypeName: string; id: string } },
-) {
+function CustomerPanelForRecord(props: CustomerPanelProps & { record: FormRecord }) {
   const { source, record, t, width, readOnly } = props;
-  const [state, reload] = useLoad(`${record.entityTypeName}:${record.id}`, () =>
-    source.summary(record.entityTypeName, record.id),
-  );
+  const [state, reload] = useRecordLoad(record, (table, id) => source.summary(table, id));
   const [linked, setLinked] = React.useState<string>();
-  const narrow = width > 0 && width < NARROW_WIDTH;
 
   const link = async (stripeCustomerId: string) => {
     await source.link(record.entityTypeName, record.id, stripeCustomerId);
@@ -53,17 +31,14 @@ function CustomerPanelForRecord(
   };
 
   return (
-    <section
-      className={`stc-customer-panel${narrow ? ' stc-customer-panel--narrow' : ''}`}
-      aria-label={t('Customer_Title')}
+    <PanelSection
+      className="stc-customer-panel"
+      strings="Customer"
+      narrow={isNarrow(width)}
+      state={state}
+      t={t}
+      onRetry={reload}
     >
-      <PanelState
-        state={state}
-        t={t}
-        onRetry={reload}
-        loadingKey="Customer_Loading"
-        errorKey="Customer_LoadFailed"
-      />
       {linked && (
         <MessageBar messageBarType={MessageBarType.success} isMultiline>
           {t('Link_Done', linked)}
@@ -75,12 +50,8 @@ function CustomerPanelForRecord(
         ) : (
           <LinkCustomer t={t} readOnly={readOnly} onLink={link} />
         ))}
-    </section>
+    </PanelSection>
   );
-}
-
-function ModeBadge({ livemode, t }: { livemode: boolean; t: Translate }) {
-  return livemode ? null : <span className="stc-badge stc-badge--test">{t('Common_TestMode')}</span>;
 }
 
 function moneyList(totals: MoneyTotal[], format: CustomerPanelProps['formatMoney']): string {
@@ -136,18 +107,17 @@ function PaymentItems({
       {payments.map((payment) => (
         <li key={payment.id} data-testid={`payment-${payment.stripeId}`}>
           <span className="stc-list__main">
-            <Link
-              href={dashboardUrl('payments', payment.stripeId, payment.livemode, payment.stripeAccount)}
-              target="_blank"
-              rel="noopener noreferrer"
-              aria-label={t(
+            <StripeLink
+              kind="payments"
+              object={payment}
+              ariaLabel={t(
                 'Customer_OpenPaymentAria',
                 payment.stripeId,
                 formatMoney(payment.amount, payment.currency),
               )}
             >
               {formatMoney(payment.amount, payment.currency)}
-            </Link>{' '}
+            </StripeLink>{' '}
             {payment.statusLabel}
             {payment.disputed && !payment.statusIsDisputed && (
               <span className="stc-badge stc-badge--dispute">{t('Customer_Disputed')}</span>
@@ -171,14 +141,17 @@ function Summary(props: CustomerPanelProps & { summary: CustomerSummary }) {
         {idHidden ? (
           <span>{t('Customer_IdHidden')}</span>
         ) : (
-          <Link
-            href={dashboardUrl('customers', customerId, summary.livemode, summary.stripeAccount)}
-            target="_blank"
-            rel="noopener noreferrer"
-            aria-label={t('Customer_OpenCustomerAria', customerId)}
+          <StripeLink
+            kind="customers"
+            object={{
+              stripeId: customerId,
+              livemode: summary.livemode,
+              stripeAccount: summary.stripeAccount,
+            }}
+            ariaLabel={t('Customer_OpenCustomerAria', customerId)}
           >
             {customerId}
-          </Link>
+          </StripeLink>
         )}
         <ModeBadge livemode={summary.livemode} t={t} />
       </div>
@@ -202,13 +175,9 @@ function Summary(props: CustomerPanelProps & { summary: CustomerSummary }) {
           {summary.activeSubscriptions.map((s) => (
             <li key={s.id} data-testid={`subscription-${s.stripeId}`}>
               <span className="stc-list__main">
-                <Link
-                  href={dashboardUrl('subscriptions', s.stripeId, s.livemode, s.stripeAccount)}
-                  target="_blank"
-                  rel="noopener noreferrer"
-                >
+                <StripeLink kind="subscriptions" object={s}>
                   {s.description}
-                </Link>{' '}
+                </StripeLink>{' '}
                 {s.amount !== undefined && `${formatMoney(s.amount, s.currency)} / ${s.intervalLabel}`}{' '}
                 {s.statusLabel}
                 <ModeBadge livemode={s.livemode} t={t} />

@@ -1,7 +1,5 @@
-import { formRecordOf } from '../../shared/formRecord';
-import { formatMoney } from '../../shared/money';
+import { panelContext } from '../../shared/panelContext';
 import { hasPrivileges } from '../../shared/privileges';
-import { translator } from '../../shared/strings';
 import { customerTable } from './CustomerData';
 import type { CustomerPanelProps } from './CustomerPanel';
 import type { CustomerSource } from './types';
@@ -15,23 +13,18 @@ export function propsFromContext(
   context: ComponentFramework.Context<CustomerPanelInputs>,
   source: CustomerSource,
 ): CustomerPanelProps {
-  const t = translator(context.resources);
-  const record = formRecordOf(context as ComponentFramework.Context<unknown>);
-  const configurationError =
-    record && !customerTable(record.entityTypeName)
-      ? t('Customer_WrongTable', record.entityTypeName)
-      : undefined;
+  const panel = panelContext(context as ComponentFramework.Context<unknown>, {
+    fitsTable: (table) => customerTable(table) !== undefined,
+    wrongTableKey: 'Customer_WrongTable',
+  });
   const security = context.parameters.stripeCustomerId?.security;
-  const canWrite = record ? hasPrivileges(context.utils, [[record.entityTypeName, 'Write']]) : false;
+  const canWrite = panel.record
+    ? hasPrivileges(context.utils, [[panel.record.entityTypeName, 'Write']])
+    : false;
   return {
+    ...panel,
     source,
-    record,
-    configurationError,
-    t,
-    formatMoney: (amount, currency) => formatMoney(context.formatting, amount, currency),
-    formatDate: (date) => context.formatting.formatDateShort(date),
     readOnly: context.mode.isControlDisabled || security?.editable === false || !canWrite,
     idHidden: security?.readable === false,
-    width: context.mode.allocatedWidth,
   };
 }

@@ -1,58 +1,34 @@
 import * as React from 'react';
-import { DefaultButton, Link, MessageBar, MessageBarType, Text } from '@fluentui/react';
-import { dashboardUrl } from '../../shared/stripeDashboard';
+import { DefaultButton, MessageBar, MessageBarType, Text } from '@fluentui/react';
+import type { FormRecord } from '../../shared/formRecord';
+import { isNarrow, type PanelProps } from '../../shared/panelContext';
+import { ModeBadge, PanelSection, recordPanel, StripeLink } from '../../shared/RecordPanel';
 import type { Translate } from '../../shared/strings';
-import { useLoad } from '../../shared/useLoad';
-import { ConfigurationProblem, PanelState } from '../../shared/PanelState';
+import { useRecordLoad } from '../../shared/useLoad';
 import { RefundDialog } from './RefundDialog';
 import { RefundProgress } from './RefundProgress';
 import type { ValidRefund } from './RefundValidation';
 import type { PaymentSource, PaymentView, RefundRequestView } from './types';
 
-export interface PaymentPanelProps {
-  source: PaymentSource;
-  /** The order or invoice on the form; undefined while it is new. */
-  record?: { entityTypeName: string; id: string };
-  /** A problem with how the control is set up, shown instead of the panel. */
-  configurationError?: string;
-  t: Translate;
-  formatMoney: (amount: number, currency: string) => string;
-  formatDate: (date: Date) => string;
+/** On an order or invoice form. */
+export interface PaymentPanelProps extends PanelProps<PaymentSource> {
   /** The user may create refund requests (privilege on stc_refundrequest). */
   canRequestRefund: boolean;
-  /** The form or the field is read-only: nothing can be changed from the panel. */
-  readOnly: boolean;
-  /** Width the platform allocated, in pixels (-1 when unknown). */
-  width: number;
   pollIntervalMs: number;
 }
 
-/** Below this width the table becomes a list of cards (the mobile app's form column). */
-export const NARROW_WIDTH = 560;
+export const PaymentPanel = recordPanel<PaymentPanelProps>(
+  'stc-payment-panel',
+  'Payments_SaveFirst',
+  PaymentPanelForRecord,
+);
 
-export const PaymentPanel = React.memo(function PaymentPanel(props: PaymentPanelProps) {
-  const { record, configurationError, t } = props;
-  if (configurationError) return <ConfigurationProblem message={configurationError} />;
-  if (!record) {
-    return (
-      <div className="stc-payment-panel">
-        <Text>{t('Payments_SaveFirst')}</Text>
-      </div>
-    );
-  }
-  return <PaymentPanelForRecord {...props} record={record} />;
-});
-
-function PaymentPanelForRecord(
-  props: PaymentPanelProps & { record: { entityTypeName: string; id: string } },
-) {
+function PaymentPanelForRecord(props: PaymentPanelProps & { record: FormRecord }) {
   const { source, record, t, width, readOnly, canRequestRefund, formatMoney } = props;
-  const [state, reload] = useLoad(`${record.entityTypeName}:${record.id}`, () =>
-    source.listPayments(record.entityTypeName, record.id),
-  );
+  const [state, reload] = useRecordLoad(record, (table, id) => source.listPayments(table, id));
   const [refunding, setRefunding] = React.useState<PaymentView>();
   const [requestId, setRequestId] = React.useState<string>();
-  const narrow = width > 0 && width < NARROW_WIDTH;
+  const narrow = isNarrow(width);
 
   const submitRefund = async (value: ValidRefund) => {
     if (!refunding) return;
@@ -83,17 +59,14 @@ function PaymentPanelForRecord(
     : undefined;
 
   return (
-    <section
-      className={`stc-payment-panel${narrow ? ' stc-payment-panel--narrow' : ''}`}
-      aria-label={t('Payments_Title')}
+    <PanelSection
+      className="stc-payment-panel"
+      strings="Payments"
+      narrow={narrow}
+      state={state}
+      t={t}
+      onRetry={reload}
     >
-      <PanelState
-        state={state}
-        t={t}
-        onRetry={reload}
-        loadingKey="Payments_Loading"
-        errorKey="Payments_LoadFailed"
-      />
       {requestId && (
         <RefundProgress
           requestId={requestId}
@@ -128,17 +101,13 @@ function PaymentPanelForRecord(
           onDismiss={() => setRefunding(undefined)}
         />
       )}
-    </section>
+    </PanelSection>
   );
 }
 
 interface ListProps extends PaymentPanelProps {
   payments: PaymentView[];
   refundAction?: (payment: PaymentView) => React.ReactNode;
-}
-
-function ModeBadge({ payment, t }: { payment: PaymentView; t: Translate }) {
-  return payment.livemode ? null : <span className="stc-badge stc-badge--test">{t('Common_TestMode')}</span>;
 }
 
 function StatusCell({ payment, t }: { payment: PaymentView; t: Translate }) {
@@ -148,21 +117,16 @@ function StatusCell({ payment, t }: { payment: PaymentView; t: Translate }) {
       {payment.disputed && payment.status !== 'disputed' && (
         <span className="stc-badge stc-badge--dispute">{t('Payments_Disputed')}</span>
       )}
-      <ModeBadge payment={payment} t={t} />
+      <ModeBadge livemode={payment.livemode} t={t} />
     </>
   );
 }
 
 function DashboardLink({ payment, t }: { payment: PaymentView; t: Translate }) {
   return (
-    <Link
-      href={dashboardUrl('payments', payment.stripeId, payment.livemode, payment.stripeAccount)}
-      target="_blank"
-      rel="noopener noreferrer"
-      aria-label={t('Payments_OpenInStripeAria', payment.stripeId)}
-    >
+    <StripeLink kind="payments" object={payment} ariaLabel={t('Payments_OpenInStripeAria', payment.stripeId)}>
       {t('Payments_OpenInStripe')}
-    </Link>
+    </StripeLink>
   );
 }
 
@@ -174,45 +138,86 @@ function optionalMoney(
   return amount === undefined ? '—' : format(amount, currency);
 }
 
-function PaymentTable({ payments, t, formatMoney, formatDate, refundAction }: ListProps) {
+/** What the table's columns and a card's facts show of a payment; `fact`: also on a card, below its head. */
+interface PaymentColumn {
+  label: string;
+  numeric?: boolean;
+  fact: boolean;
+  cell: (payment: PaymentView, props: ListProps) => React.ReactNode;
+}
+
+const columns: PaymentColumn[] = [
+  {
+    label: 'Payments_Date',
+    fact: true,
+    cell: (payment, { formatDate }) => (payment.created ? formatDate(payment.created) : '—'),
+  },
+  {
+    label: 'Payments_Status',
+    fact: false,
+    cell: (payment, { t }) => <StatusCell payment={payment} t={t} />,
+  },
+  {
+    label: 'Payments_Amount',
+    numeric: true,
+    fact: false,
+    cell: (payment, { formatMoney }) => formatMoney(payment.amount, payment.currency),
+  },
+  {
+    label: 'Payments_Refunded',
+    numeric: true,
+    fact: true,
+    cell: (payment, { formatMoney }) => formatMoney(payment.amountRefunded, payment.currency),
+  },
+  {
+    label: 'Payments_Fee',
+    numeric: true,
+    fact: true,
+    cell: (payment, { formatMoney }) => optionalMoney(formatMoney, payment.fee, payment.currency),
+  },
+  {
+    label: 'Payments_Net',
+    numeric: true,
+    fact: true,
+    cell: (payment, { formatMoney }) => optionalMoney(formatMoney, payment.net, payment.currency),
+  },
+  { label: 'Payments_Method', fact: true, cell: (payment) => payment.method || '—' },
+];
+
+function Actions({ payment, t, refundAction }: ListProps & { payment: PaymentView }) {
+  return (
+    <>
+      <DashboardLink payment={payment} t={t} />
+      {refundAction?.(payment)}
+    </>
+  );
+}
+
+function PaymentTable(props: ListProps) {
+  const { payments, t } = props;
   return (
     <table className="stc-table">
       <caption className="stc-visually-hidden">{t('Payments_Title')}</caption>
       <thead>
         <tr>
-          <th scope="col">{t('Payments_Date')}</th>
-          <th scope="col">{t('Payments_Status')}</th>
-          <th scope="col" className="stc-num">
-            {t('Payments_Amount')}
-          </th>
-          <th scope="col" className="stc-num">
-            {t('Payments_Refunded')}
-          </th>
-          <th scope="col" className="stc-num">
-            {t('Payments_Fee')}
-          </th>
-          <th scope="col" className="stc-num">
-            {t('Payments_Net')}
-          </th>
-          <th scope="col">{t('Payments_Method')}</th>
+          {columns.map((column) => (
+            <th key={column.label} scope="col" className={column.numeric ? 'stc-num' : undefined}>
+              {t(column.label)}
+            </th>
+          ))}
           <th scope="col">{t('Payments_Actions')}</th>
         </tr>
       </thead>
       <tbody>
         {payments.map((payment) => (
           <tr key={payment.id} data-testid={`payment-${payment.stripeId}`}>
-            <td>{payment.created ? formatDate(payment.created) : '—'}</td>
-            <td>
-              <StatusCell payment={payment} t={t} />
-            </td>
-            <td className="stc-num">{formatMoney(payment.amount, payment.currency)}</td>
-            <td className="stc-num">{formatMoney(payment.amountRefunded, payment.currency)}</td>
-            <td className="stc-num">{optionalMoney(formatMoney, payment.fee, payment.currency)}</td>
-            <td className="stc-num">{optionalMoney(formatMoney, payment.net, payment.currency)}</td>
-            <td>{payment.method || '—'}</td>
+            {columns.map((column) => (
+              <td key={column.label} className={column.numeric ? 'stc-num' : undefined}>
+                {column.cell(payment, props)}
+              </td>
+            ))}
             <td className="stc-actions">
-              <DashboardLink payment={payment} t={t} />
-              {refundAction?.(payment)}
+              <Actions {...props} payment={payment} />
             </td>
           </tr>
         ))}
@@ -221,7 +226,8 @@ function PaymentTable({ payments, t, formatMoney, formatDate, refundAction }: Li
   );
 }
 
-function PaymentCards({ payments, t, formatMoney, formatDate, refundAction }: ListProps) {
+function PaymentCards(props: ListProps) {
+  const { payments, t, formatMoney } = props;
   return (
     <ul className="stc-cards" aria-label={t('Payments_Title')}>
       {payments.map((payment) => (
@@ -231,20 +237,17 @@ function PaymentCards({ payments, t, formatMoney, formatDate, refundAction }: Li
             <StatusCell payment={payment} t={t} />
           </div>
           <dl className="stc-card__facts">
-            <dt>{t('Payments_Date')}</dt>
-            <dd>{payment.created ? formatDate(payment.created) : '—'}</dd>
-            <dt>{t('Payments_Refunded')}</dt>
-            <dd>{formatMoney(payment.amountRefunded, payment.currency)}</dd>
-            <dt>{t('Payments_Fee')}</dt>
-            <dd>{optionalMoney(formatMoney, payment.fee, payment.currency)}</dd>
-            <dt>{t('Payments_Net')}</dt>
-            <dd>{optionalMoney(formatMoney, payment.net, payment.currency)}</dd>
-            <dt>{t('Payments_Method')}</dt>
-            <dd>{payment.method || '—'}</dd>
+            {columns
+              .filter((column) => column.fact)
+              .map((column) => (
+                <React.Fragment key={column.label}>
+                  <dt>{t(column.label)}</dt>
+                  <dd>{column.cell(payment, props)}</dd>
+                </React.Fragment>
+              ))}
           </dl>
           <div className="stc-actions">
-            <DashboardLink payment={payment} t={t} />
-            {refundAction?.(payment)}
+            <Actions {...props} payment={payment} />
           </div>
         </li>
       ))}
