@@ -26,6 +26,42 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
+/** Every certificate here is valid for two days: long enough for a test run, useless after it. */
+const VALID_DAYS = '2';
+
+/**
+ * `openssl req` arguments for a new RSA key in `keyFile` and, in `outFile`, a self-signed certificate
+ * (`-x509`, with `-addext` extensions) or, when `selfSigned` is false, a signing request for a CA to sign.
+ */
+function newKeyArgs(
+  keyFile: string,
+  outFile: string,
+  subject: string,
+  options: { selfSigned?: boolean; extensions?: string[] } = {},
+): string[] {
+  const { selfSigned = true, extensions = [] } = options;
+  return [
+    'req',
+    ...(selfSigned ? ['-x509'] : []),
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    ...(selfSigned ? ['-days', VALID_DAYS] : []),
+    '-keyout',
+    keyFile,
+    '-out',
+    outFile,
+    '-subj',
+    subject,
+    ...extensions.flatMap((extension) => ['-addext', extension]),
+  ];
+}
+
+function readTexts(dir: string, ...files: string[]): Promise<string[]> {
+  return Promise.all(files.map((file) => readFile(join(dir, file), 'utf8')));
+}
+
 export interface TlsMaterial {
   /** Folder holding every file below; removed by `dispose()`. */
   dir: string;
@@ -40,44 +76,12 @@ export interface TlsMaterial {
 export async function createTlsMaterial(): Promise<TlsMaterial> {
   const dir = await mkdtemp(join(tmpdir(), 'stc-entra-'));
   await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-sha256',
-      '-days',
-      '2',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-subj',
-      '/CN=Stripe Connector local test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
+    newKeyArgs('ca.key', 'ca.crt', '/CN=Stripe Connector local test CA', {
+      extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    }),
     dir,
   );
-  await openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-sha256',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    dir,
-  );
+  await openssl(newKeyArgs('server.key', 'server.csr', '/CN=127.0.0.1', { selfSigned: false }), dir);
   await writeFile(
     join(dir, 'server.ext'),
     [
@@ -100,7 +104,7 @@ export async function createTlsMaterial(): Promise<TlsMaterial> {
       '-CAcreateserial',
       '-sha256',
       '-days',
-      '2',
+      VALID_DAYS,
       '-out',
       'server.crt',
       '-extfile',
@@ -108,10 +112,7 @@ export async function createTlsMaterial(): Promise<TlsMaterial> {
     ],
     dir,
   );
-  const [key, cert] = await Promise.all([
-    readFile(join(dir, 'server.key'), 'utf8'),
-    readFile(join(dir, 'server.crt'), 'utf8'),
-  ]);
+  const [key, cert] = await readTexts(dir, 'server.key', 'server.crt');
   return {
     dir,
     caCertPath: join(dir, 'ca.crt'),
@@ -133,29 +134,8 @@ export interface ClientCertificate {
 /** A self-signed client certificate in `dir` (the caller removes the folder). */
 export async function createClientCertificate(dir: string, commonName: string): Promise<ClientCertificate> {
   const base = `client-${createHash('sha256').update(commonName).digest('hex').slice(0, 12)}`;
-  await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-sha256',
-      '-days',
-      '2',
-      '-keyout',
-      `${base}.key`,
-      '-out',
-      `${base}.crt`,
-      '-subj',
-      `/CN=${commonName.replace(/[/=]/g, '_')}`,
-    ],
-    dir,
-  );
-  const [key, certificatePem] = await Promise.all([
-    readFile(join(dir, `${base}.key`), 'utf8'),
-    readFile(join(dir, `${base}.crt`), 'utf8'),
-  ]);
+  await openssl(newKeyArgs(`${base}.key`, `${base}.crt`, `/CN=${commonName.replace(/[/=]/g, '_')}`), dir);
+  const [key, certificatePem] = await readTexts(dir, `${base}.key`, `${base}.crt`);
   const pemPath = join(dir, `${base}.pem`);
   await writeFile(pemPath, `${key}${certificatePem}`, { mode: 0o600 });
   const thumbprint = new X509Certificate(certificatePem).fingerprint.replace(/:/g, '');
