@@ -25,11 +25,6 @@ export interface Route {
   params?: string;
 }
 
-const get =
-  (type: string): Operation =>
-  (engine, ctx, _params, path) =>
-    engine.get(ctx, type, path.id);
-
 /** Top-level parameters each endpoint takes besides `expand` (Stripe API reference); others are refused. */
 const CUST_CREATE =
   'address balance business_name cash_balance coupon description email individual_name invoice_prefix invoice_settings metadata name next_invoice_sequence payment_method phone preferred_locales promotion_code shipping source tax tax_exempt tax_id_data test_clock validate';
@@ -95,349 +90,165 @@ const INPAY_LIST = 'created ending_before invoice limit payment starting_after s
 const EVT_LIST = 'created delivery_success ending_before limit starting_after type types';
 const NONE = '';
 
+/** An operation on a collection (`/v1/customers`): create, list, search. */
+type CollectionOperation = (engine: StripeEngine, ctx: RequestContext, params: Params) => unknown;
+/** An operation on one object (`/v1/customers/:id` and below it). */
+type ObjectOperation = (engine: StripeEngine, ctx: RequestContext, id: string, params: Params) => unknown;
+/** The parameters an endpoint accepts, and what it runs. */
+type Endpoint<O> = [params: string, operation: O];
+
+/**
+ * One Stripe resource's endpoints, as the API reference lays them out: `create` POST /path, `list` GET
+ * /path, `search` GET /path/search, `retrieve` GET /path/:id (by default the stored object of type
+ * `object`), `update` POST /path/:id, `delete` DELETE /path/:id, `actions` POST /path/:id/<name>, `lists`
+ * GET /path/:id/<name>.
+ */
+interface Resource {
+  object?: string;
+  create?: Endpoint<CollectionOperation>;
+  list?: Endpoint<CollectionOperation>;
+  search?: Endpoint<CollectionOperation>;
+  retrieve?: Endpoint<ObjectOperation>;
+  update?: Endpoint<ObjectOperation>;
+  delete?: Endpoint<ObjectOperation>;
+  actions?: Record<string, Endpoint<ObjectOperation>>;
+  lists?: Record<string, Endpoint<ObjectOperation>>;
+}
+
+/** A resource's routes; collection routes come first so that `/path/search` is not taken for an id. */
+function resource(path: string, spec: Resource): Route[] {
+  const onCollection = (method: Route['method'], at: string, [params, run]: Endpoint<CollectionOperation>) =>
+    ({ method, path: at, params, operation: (e, c, p) => run(e, c, p) }) satisfies Route;
+  const onObject = (method: Route['method'], at: string, [params, run]: Endpoint<ObjectOperation>) =>
+    ({ method, path: at, params, operation: (e, c, p, r) => run(e, c, r.id, p) }) satisfies Route;
+  const retrieve: Endpoint<ObjectOperation> | undefined =
+    spec.retrieve ?? (spec.object ? [NONE, (e, c, id) => e.get(c, spec.object as string, id)] : undefined);
+  const item = `${path}/:id`;
+  return [
+    ...(spec.create ? [onCollection('post', path, spec.create)] : []),
+    ...(spec.list ? [onCollection('get', path, spec.list)] : []),
+    ...(spec.search ? [onCollection('get', `${path}/search`, spec.search)] : []),
+    ...(retrieve ? [onObject('get', item, retrieve)] : []),
+    ...(spec.update ? [onObject('post', item, spec.update)] : []),
+    ...(spec.delete ? [onObject('delete', item, spec.delete)] : []),
+    ...Object.entries(spec.actions ?? {}).map(([name, endpoint]) =>
+      onObject('post', `${item}/${name}`, endpoint),
+    ),
+    ...Object.entries(spec.lists ?? {}).map(([name, endpoint]) =>
+      onObject('get', `${item}/${name}`, endpoint),
+    ),
+  ];
+}
+
 export const ROUTES: Route[] = [
   // customers and payment methods
-  {
-    method: 'post',
-    path: '/v1/customers',
-    params: CUST_CREATE,
-    operation: (e, c, p) => customers.createCustomer(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/customers/search',
-    params: CUST_SEARCH,
-    operation: (e, c, p) => customers.searchCustomers(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/customers',
-    params: CUST_LIST,
-    operation: (e, c, p) => customers.listCustomers(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/customers/:id',
-    params: NONE,
-    operation: (e, c, _p, r) => customers.retrieveCustomer(e, c, r.id),
-  },
-  {
-    method: 'post',
-    path: '/v1/customers/:id',
-    params: CUST_UPDATE,
-    operation: (e, c, p, r) => customers.updateCustomer(e, c, r.id, p),
-  },
-  {
-    method: 'delete',
-    path: '/v1/customers/:id',
-    params: NONE,
-    operation: (e, c, _p, r) => customers.deleteCustomer(e, c, r.id),
-  },
-  {
-    method: 'get',
-    path: '/v1/customers/:id/payment_methods',
-    params: PM_LIST,
-    operation: (e, c, p, r) => customers.listPaymentMethods(e, c, p, r.id),
-  },
-  {
-    method: 'get',
-    path: '/v1/payment_methods',
-    params: PM_LIST,
-    operation: (e, c, p) => customers.listPaymentMethods(e, c, p),
-  },
-  { method: 'get', path: '/v1/payment_methods/:id', params: NONE, operation: get('payment_method') },
-  {
-    method: 'post',
-    path: '/v1/payment_methods/:id/attach',
-    params: PM_ATTACH,
-    operation: (e, c, p, r) => customers.attachPaymentMethodRoute(e, c, r.id, p),
-  },
+  ...resource('/v1/customers', {
+    create: [CUST_CREATE, customers.createCustomer],
+    list: [CUST_LIST, customers.listCustomers],
+    search: [CUST_SEARCH, customers.searchCustomers],
+    retrieve: [NONE, customers.retrieveCustomer],
+    update: [CUST_UPDATE, customers.updateCustomer],
+    delete: [NONE, customers.deleteCustomer],
+    lists: { payment_methods: [PM_LIST, (e, c, id, p) => customers.listPaymentMethods(e, c, p, id)] },
+  }),
+  ...resource('/v1/payment_methods', {
+    object: 'payment_method',
+    list: [PM_LIST, customers.listPaymentMethods],
+    actions: { attach: [PM_ATTACH, customers.attachPaymentMethodRoute] },
+  }),
 
   // payments
-  {
-    method: 'post',
-    path: '/v1/payment_intents',
-    params: PI_CREATE,
-    operation: (e, c, p) => payments.createPaymentIntent(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/payment_intents',
-    params: PI_LIST,
-    operation: (e, c, p) => payments.listPaymentIntents(e, c, p),
-  },
-  { method: 'get', path: '/v1/payment_intents/:id', params: NONE, operation: get('payment_intent') },
-  {
-    method: 'post',
-    path: '/v1/payment_intents/:id',
-    params: PI_UPDATE,
-    operation: (e, c, p, r) => payments.updatePaymentIntent(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/payment_intents/:id/confirm',
-    params: PI_CONFIRM,
-    operation: (e, c, p, r) => payments.confirmPaymentIntent(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/payment_intents/:id/capture',
-    params: PI_CAPTURE,
-    operation: (e, c, p, r) => payments.capturePaymentIntent(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/payment_intents/:id/cancel',
-    params: PI_CANCEL,
-    operation: (e, c, p, r) => payments.cancelPaymentIntent(e, c, r.id, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/charges',
-    params: CH_LIST,
-    operation: (e, c, p) => payments.listCharges(e, c, p),
-  },
-  { method: 'get', path: '/v1/charges/:id', params: NONE, operation: get('charge') },
-  {
-    method: 'post',
-    path: '/v1/charges/:id',
-    params: CH_UPDATE,
-    operation: (e, c, p, r) => payments.updateCharge(e, c, r.id, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/charges/:id/refunds',
-    params: RE_LIST,
-    operation: (e, c, p, r) => payments.listRefunds(e, c, p, r.id),
-  },
-  {
-    method: 'post',
-    path: '/v1/refunds',
-    params: RE_CREATE,
-    operation: (e, c, p) => payments.createRefund(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/refunds',
-    params: RE_LIST,
-    operation: (e, c, p) => payments.listRefunds(e, c, p),
-  },
-  { method: 'get', path: '/v1/refunds/:id', params: NONE, operation: get('refund') },
-  {
-    method: 'post',
-    path: '/v1/refunds/:id',
-    params: RE_UPDATE,
-    operation: (e, c, p, r) => payments.updateRefund(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/refunds/:id/cancel',
-    params: NONE,
-    operation: (e, c, _p, r) => payments.cancelRefund(e, c, r.id),
-  },
-  {
-    method: 'get',
-    path: '/v1/disputes',
-    params: DP_LIST,
-    operation: (e, c, p) => payments.listDisputes(e, c, p),
-  },
-  { method: 'get', path: '/v1/disputes/:id', params: NONE, operation: get('dispute') },
-  {
-    method: 'post',
-    path: '/v1/disputes/:id',
-    params: DP_UPDATE,
-    operation: (e, c, p, r) => payments.updateDispute(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/disputes/:id/close',
-    params: NONE,
-    operation: (e, c, _p, r) => payments.closeDispute(e, c, r.id),
-  },
+  ...resource('/v1/payment_intents', {
+    object: 'payment_intent',
+    create: [PI_CREATE, payments.createPaymentIntent],
+    list: [PI_LIST, payments.listPaymentIntents],
+    update: [PI_UPDATE, payments.updatePaymentIntent],
+    actions: {
+      confirm: [PI_CONFIRM, payments.confirmPaymentIntent],
+      capture: [PI_CAPTURE, payments.capturePaymentIntent],
+      cancel: [PI_CANCEL, payments.cancelPaymentIntent],
+    },
+  }),
+  ...resource('/v1/charges', {
+    object: 'charge',
+    list: [CH_LIST, payments.listCharges],
+    update: [CH_UPDATE, payments.updateCharge],
+    lists: { refunds: [RE_LIST, (e, c, id, p) => payments.listRefunds(e, c, p, id)] },
+  }),
+  ...resource('/v1/refunds', {
+    object: 'refund',
+    create: [RE_CREATE, payments.createRefund],
+    list: [RE_LIST, payments.listRefunds],
+    update: [RE_UPDATE, payments.updateRefund],
+    actions: { cancel: [NONE, payments.cancelRefund] },
+  }),
+  ...resource('/v1/disputes', {
+    object: 'dispute',
+    list: [DP_LIST, payments.listDisputes],
+    update: [DP_UPDATE, payments.updateDispute],
+    actions: { close: [NONE, payments.closeDispute] },
+  }),
 
   // balance and payouts
   { method: 'get', path: '/v1/balance', params: NONE, operation: (e, c) => balance.retrieveBalance(e, c) },
-  {
-    method: 'get',
-    path: '/v1/balance_transactions',
-    params: BT_LIST,
-    operation: (e, c, p) => balance.listBalanceTransactions(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/balance_transactions/:id',
-    params: NONE,
-    operation: get('balance_transaction'),
-  },
-  {
-    method: 'post',
-    path: '/v1/payouts',
-    params: PO_CREATE,
-    operation: (e, c, p) => balance.createPayout(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/payouts',
-    params: PO_LIST,
-    operation: (e, c, p) => balance.listPayouts(e, c, p),
-  },
-  { method: 'get', path: '/v1/payouts/:id', params: NONE, operation: get('payout') },
-  {
-    method: 'post',
-    path: '/v1/payouts/:id',
-    params: PO_UPDATE,
-    operation: (e, c, p, r) => balance.updatePayout(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/payouts/:id/cancel',
-    params: NONE,
-    operation: (e, c, _p, r) => balance.cancelPayout(e, c, r.id),
-  },
+  ...resource('/v1/balance_transactions', {
+    object: 'balance_transaction',
+    list: [BT_LIST, balance.listBalanceTransactions],
+  }),
+  ...resource('/v1/payouts', {
+    object: 'payout',
+    create: [PO_CREATE, balance.createPayout],
+    list: [PO_LIST, balance.listPayouts],
+    update: [PO_UPDATE, balance.updatePayout],
+    actions: { cancel: [NONE, balance.cancelPayout] },
+  }),
 
   // billing
-  {
-    method: 'post',
-    path: '/v1/products',
-    params: PROD_CREATE,
-    operation: (e, c, p) => billing.createProduct(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/products',
-    params: PROD_LIST,
-    operation: (e, c, p) => billing.listProducts(e, c, p),
-  },
-  { method: 'get', path: '/v1/products/:id', params: NONE, operation: get('product') },
-  {
-    method: 'post',
-    path: '/v1/products/:id',
-    params: PROD_UPDATE,
-    operation: (e, c, p, r) => billing.updateProduct(e, c, r.id, p),
-  },
-  {
-    method: 'delete',
-    path: '/v1/products/:id',
-    params: NONE,
-    operation: (e, c, _p, r) => billing.deleteProduct(e, c, r.id),
-  },
-  {
-    method: 'post',
-    path: '/v1/prices',
-    params: PRICE_CREATE,
-    operation: (e, c, p) => billing.createPrice(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/prices',
-    params: PRICE_LIST,
-    operation: (e, c, p) => billing.listPrices(e, c, p),
-  },
-  { method: 'get', path: '/v1/prices/:id', params: NONE, operation: get('price') },
-  {
-    method: 'post',
-    path: '/v1/prices/:id',
-    params: PRICE_UPDATE,
-    operation: (e, c, p, r) => billing.updatePrice(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/subscriptions',
-    params: SUB_CREATE,
-    operation: (e, c, p) => billing.createSubscription(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/subscriptions',
-    params: SUB_LIST,
-    operation: (e, c, p) => billing.listSubscriptions(e, c, p),
-  },
-  { method: 'get', path: '/v1/subscriptions/:id', params: NONE, operation: get('subscription') },
-  {
-    method: 'post',
-    path: '/v1/subscriptions/:id',
-    params: SUB_UPDATE,
-    operation: (e, c, p, r) => billing.updateSubscription(e, c, r.id, p),
-  },
-  {
-    method: 'delete',
-    path: '/v1/subscriptions/:id',
-    params: SUB_CANCEL,
-    operation: (e, c, p, r) => billing.cancelSubscription(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/invoiceitems',
-    params: II_CREATE,
-    operation: (e, c, p) => billing.createInvoiceItem(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/invoiceitems',
-    params: II_LIST,
-    operation: (e, c, p) => billing.listInvoiceItems(e, c, p),
-  },
-  { method: 'get', path: '/v1/invoiceitems/:id', params: NONE, operation: get('invoiceitem') },
-  {
-    method: 'post',
-    path: '/v1/invoices',
-    params: IN_CREATE,
-    operation: (e, c, p) => billing.createInvoice(e, c, p),
-  },
-  {
-    method: 'get',
-    path: '/v1/invoices',
-    params: IN_LIST,
-    operation: (e, c, p) => billing.listInvoices(e, c, p),
-  },
-  { method: 'get', path: '/v1/invoices/:id', params: NONE, operation: get('invoice') },
-  {
-    method: 'post',
-    path: '/v1/invoices/:id',
-    params: IN_UPDATE,
-    operation: (e, c, p, r) => billing.updateInvoice(e, c, r.id, p),
-  },
-  {
-    method: 'delete',
-    path: '/v1/invoices/:id',
-    params: NONE,
-    operation: (e, c, _p, r) => billing.deleteInvoice(e, c, r.id),
-  },
-  {
-    method: 'get',
-    path: '/v1/invoices/:id/lines',
-    params: IN_LINES,
-    operation: (e, c, p, r) => billing.listInvoiceLines(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/invoices/:id/finalize',
-    params: IN_FINALIZE,
-    operation: (e, c, _p, r) => billing.finalizeInvoice(e, c, r.id),
-  },
-  {
-    method: 'post',
-    path: '/v1/invoices/:id/pay',
-    params: IN_PAY,
-    operation: (e, c, p, r) => billing.payInvoice(e, c, r.id, p),
-  },
-  {
-    method: 'post',
-    path: '/v1/invoices/:id/void',
-    params: NONE,
-    operation: (e, c, _p, r) => billing.voidInvoice(e, c, r.id),
-  },
-  {
-    method: 'get',
-    path: '/v1/invoice_payments',
-    params: INPAY_LIST,
-    operation: (e, c, p) => billing.listInvoicePayments(e, c, p),
-  },
-  { method: 'get', path: '/v1/invoice_payments/:id', params: NONE, operation: get('invoice_payment') },
+  ...resource('/v1/products', {
+    object: 'product',
+    create: [PROD_CREATE, billing.createProduct],
+    list: [PROD_LIST, billing.listProducts],
+    update: [PROD_UPDATE, billing.updateProduct],
+    delete: [NONE, billing.deleteProduct],
+  }),
+  ...resource('/v1/prices', {
+    object: 'price',
+    create: [PRICE_CREATE, billing.createPrice],
+    list: [PRICE_LIST, billing.listPrices],
+    update: [PRICE_UPDATE, billing.updatePrice],
+  }),
+  ...resource('/v1/subscriptions', {
+    object: 'subscription',
+    create: [SUB_CREATE, billing.createSubscription],
+    list: [SUB_LIST, billing.listSubscriptions],
+    update: [SUB_UPDATE, billing.updateSubscription],
+    delete: [SUB_CANCEL, billing.cancelSubscription],
+  }),
+  ...resource('/v1/invoiceitems', {
+    object: 'invoiceitem',
+    create: [II_CREATE, billing.createInvoiceItem],
+    list: [II_LIST, billing.listInvoiceItems],
+  }),
+  ...resource('/v1/invoices', {
+    object: 'invoice',
+    create: [IN_CREATE, billing.createInvoice],
+    list: [IN_LIST, billing.listInvoices],
+    update: [IN_UPDATE, billing.updateInvoice],
+    delete: [NONE, billing.deleteInvoice],
+    actions: {
+      finalize: [IN_FINALIZE, billing.finalizeInvoice],
+      pay: [IN_PAY, billing.payInvoice],
+      void: [NONE, billing.voidInvoice],
+    },
+    lists: { lines: [IN_LINES, billing.listInvoiceLines] },
+  }),
+  ...resource('/v1/invoice_payments', {
+    object: 'invoice_payment',
+    list: [INPAY_LIST, billing.listInvoicePayments],
+  }),
 
   // events
-  { method: 'get', path: '/v1/events', params: EVT_LIST, operation: (e, c, p) => listEvents(e, c, p) },
-  { method: 'get', path: '/v1/events/:id', params: NONE, operation: get('event') },
+  ...resource('/v1/events', { object: 'event', list: [EVT_LIST, listEvents] }),
   { method: 'get', path: '/v2/core/events', operation: (e, c, p) => v2Events(e, c, p) },
   { method: 'get', path: '/v2/core/events/:id', operation: (e, c, _p, r) => v2Event(e, c, r.id) },
 
