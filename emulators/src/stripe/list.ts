@@ -3,7 +3,7 @@
  * `ending_before` naming an object id, `has_more`, and the list's own `url`.
  */
 import { invalidRequest } from './errors';
-import { optionalInteger, optionalString, Params } from './params';
+import { optionalBoolean, optionalInteger, optionalString, Params } from './params';
 import { sequenceOf, type Scope, type StripeObject } from './store';
 
 export interface StripeList<T = StripeObject> {
@@ -90,4 +90,33 @@ export function createdFilter(params: Params, name = 'created'): ((created: numb
     (range.gte === undefined || created >= range.gte) &&
     (range.lt === undefined || created < range.lt) &&
     (range.lte === undefined || created <= range.lte);
+}
+
+/** One condition of a list request on an object; undefined where the request asks nothing. */
+export type Filter = ((object: StripeObject) => boolean) | undefined;
+
+/** The objects that meet every condition given. */
+export function allOf(filters: Filter[]): (object: StripeObject) => boolean {
+  const asked = filters.filter((filter) => filter !== undefined);
+  return (object) => asked.every((filter) => filter(object));
+}
+
+/** `<name>=<value>` of each name: the object's field of that name equals the value (empty asks nothing). */
+export function fieldFilters(params: Params, ...names: string[]): Filter[] {
+  return names.map((name) => {
+    const value = optionalString(params, name);
+    return value ? (object) => object[name] === value : undefined;
+  });
+}
+
+/** `<name>=true|false` on the object's boolean field of that name. */
+export function flagFilter(params: Params, name: string): Filter {
+  const value = optionalBoolean(params, name);
+  return value === undefined ? undefined : (object) => object[name] === value;
+}
+
+/** `created` (or another timestamp, `arrival_date`…) as one time or a range, on the field of that name. */
+export function timeFilter(params: Params, name = 'created'): Filter {
+  const within = createdFilter(params, name);
+  return within && ((object) => within(object[name]));
 }

@@ -1,7 +1,7 @@
 /** Balance transactions, the balance, and payouts (with test helpers for automatic payouts). */
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest } from '../errors';
-import { createdFilter, paginate, StripeList } from '../list';
+import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
 import { currency, mergeMetadata, nullableString, optionalString, Params, requiredInteger } from '../params';
 import type { Scope, StripeObject } from '../store';
 
@@ -80,10 +80,7 @@ export function listBalanceTransactions(
   params: Params,
 ): StripeList {
   const payoutId = optionalString(params, 'payout');
-  const type = optionalString(params, 'type');
-  const source = optionalString(params, 'source');
-  const currencyCode = optionalString(params, 'currency');
-  const created = createdFilter(params);
+  const filters = [...fieldFilters(params, 'type', 'source', 'currency'), timeFilter(params)];
   let items: readonly StripeObject[];
   if (payoutId) {
     engine.reference(ctx, 'payout', payoutId, 'payout');
@@ -91,15 +88,8 @@ export function listBalanceTransactions(
   } else {
     items = ctx.scope.all('balance_transaction');
   }
-  if (type || source || currencyCode || created) {
-    items = items.filter(
-      (t) =>
-        (!type || t.type === type) &&
-        (!source || t.source === source) &&
-        (!currencyCode || t.currency === currencyCode) &&
-        (!created || created(t.created)),
-    );
-  }
+  // A payout's transactions are listed as they are when nothing else is asked (tens of thousands of them).
+  if (filters.some((filter) => filter !== undefined)) items = items.filter(allOf(filters));
   return paginate(items, params, '/v1/balance_transactions', ctx.scope);
 }
 
@@ -263,18 +253,15 @@ export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: stri
 }
 
 export function listPayouts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const status = optionalString(params, 'status');
-  const created = createdFilter(params);
-  const arrival = createdFilter(params, 'arrival_date');
-  const destination = optionalString(params, 'destination');
   const items = ctx.scope
     .all('payout')
     .filter(
-      (p) =>
-        (!status || p.status === status) &&
-        (!created || created(p.created)) &&
-        (!arrival || arrival(p.arrival_date)) &&
-        (!destination || p.destination === destination),
+      allOf([
+        ...fieldFilters(params, 'status'),
+        timeFilter(params),
+        timeFilter(params, 'arrival_date'),
+        ...fieldFilters(params, 'destination'),
+      ]),
     );
   return paginate(items, params, '/v1/payouts', ctx.scope);
 }

@@ -5,7 +5,7 @@
 import { cloneJson } from '../clone';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError } from '../errors';
-import { createdFilter, paginate, StripeList } from '../list';
+import { allOf, fieldFilters, flagFilter, paginate, StripeList, timeFilter } from '../list';
 import {
   currency,
   mergeMetadata,
@@ -103,11 +103,7 @@ export function deleteProduct(engine: StripeEngine, ctx: RequestContext, id: str
 }
 
 export function listProducts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const active = optionalBoolean(params, 'active');
-  const created = createdFilter(params);
-  const items = ctx.scope
-    .all('product')
-    .filter((p) => (active === undefined || p.active === active) && (!created || created(p.created)));
+  const items = ctx.scope.all('product').filter(allOf([flagFilter(params, 'active'), timeFilter(params)]));
   return paginate(items, params, '/v1/products', ctx.scope);
 }
 
@@ -190,22 +186,16 @@ export function updatePrice(
 }
 
 export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const product = optionalString(params, 'product');
-  const active = optionalBoolean(params, 'active');
-  const type = optionalString(params, 'type');
-  const currencyCode = optionalString(params, 'currency');
+  const filters = [
+    ...fieldFilters(params, 'product'),
+    flagFilter(params, 'active'),
+    ...fieldFilters(params, 'type', 'currency'),
+  ];
   const lookupKeys = optionalArray(params, 'lookup_keys')?.map(String);
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('price')
     .filter(
-      (p) =>
-        (!created || created(p.created)) &&
-        (!product || p.product === product) &&
-        (active === undefined || p.active === active) &&
-        (!type || p.type === type) &&
-        (!currencyCode || p.currency === currencyCode) &&
-        (!lookupKeys || lookupKeys.includes(p.lookup_key)),
+      allOf([...filters, lookupKeys && ((p) => lookupKeys.includes(p.lookup_key)), timeFilter(params)]),
     );
   return paginate(items, params, '/v1/prices', ctx.scope);
 }
@@ -522,17 +512,17 @@ export function cancelSubscription(
 }
 
 export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const customer = optionalString(params, 'customer');
+  const customer = fieldFilters(params, 'customer');
   const price = optionalString(params, 'price');
   const status = optionalString(params, 'status');
-  const created = createdFilter(params);
   const items = ctx.scope.all('subscription').filter(
-    (s) =>
-      (!customer || s.customer === customer) &&
+    allOf([
+      ...customer,
       // Stripe lists canceled subscriptions only when asked for them (status=canceled or all).
-      (status ? status === 'all' || s.status === status : s.status !== 'canceled') &&
-      (!price || s.items.data.some((i: StripeObject) => i.price.id === price)) &&
-      (!created || created(s.created)),
+      (s) => (status ? status === 'all' || s.status === status : s.status !== 'canceled'),
+      price ? (s) => s.items.data.some((i: StripeObject) => i.price.id === price) : undefined,
+      timeFilter(params),
+    ]),
   );
   return paginate(items, params, '/v1/subscriptions', ctx.scope);
 }
@@ -1097,19 +1087,9 @@ export function deleteInvoice(engine: StripeEngine, ctx: RequestContext, id: str
 }
 
 export function listInvoices(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const customer = optionalString(params, 'customer');
-  const subscription = optionalString(params, 'subscription');
-  const status = optionalString(params, 'status');
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('invoice')
-    .filter(
-      (i) =>
-        (!customer || i.customer === customer) &&
-        (!subscription || i.subscription === subscription) &&
-        (!status || i.status === status) &&
-        (!created || created(i.created)),
-    );
+    .filter(allOf([...fieldFilters(params, 'customer', 'subscription', 'status'), timeFilter(params)]));
   return paginate(items, params, '/v1/invoices', ctx.scope);
 }
 
@@ -1125,8 +1105,7 @@ export function listInvoiceLines(
 }
 
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const invoice = optionalString(params, 'invoice');
-  const items = ctx.scope.all('invoice_payment').filter((p) => !invoice || p.invoice === invoice);
+  const items = ctx.scope.all('invoice_payment').filter(allOf(fieldFilters(params, 'invoice')));
   return paginate(items, params, '/v1/invoice_payments', ctx.scope);
 }
 
@@ -1194,16 +1173,12 @@ export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, par
 }
 
 export function listInvoiceItems(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const customer = optionalString(params, 'customer');
-  const invoice = optionalString(params, 'invoice');
+  const filters = fieldFilters(params, 'customer', 'invoice');
   const pending = optionalBoolean(params, 'pending');
   const items = ctx.scope
     .all('invoiceitem')
     .filter(
-      (ii) =>
-        (!customer || ii.customer === customer) &&
-        (!invoice || ii.invoice === invoice) &&
-        (pending === undefined || (ii.invoice === null) === pending),
+      allOf([...filters, pending === undefined ? undefined : (ii) => (ii.invoice === null) === pending]),
     );
   return paginate(items, params, '/v1/invoiceitems', ctx.scope);
 }

@@ -3,7 +3,7 @@ import { testCardFor } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError } from '../errors';
 import { randomToken } from '../ids';
-import { createdFilter, paginate, StripeList } from '../list';
+import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
 import {
   mergeMetadata,
   nullableString,
@@ -146,11 +146,9 @@ export function deleteCustomer(engine: StripeEngine, ctx: RequestContext, id: st
 }
 
 export function listCustomers(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const email = optionalString(params, 'email');
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('customer')
-    .filter((c) => (email === undefined || c.email === email) && (!created || created(c.created)));
+    .filter(allOf([...fieldFilters(params, 'email'), timeFilter(params)]));
   return paginate(items, params, '/v1/customers', ctx.scope);
 }
 
@@ -327,12 +325,12 @@ export function listPaymentMethods(
   params: Params,
   customerId?: string,
 ) {
-  const customer = customerId ?? optionalString(params, 'customer');
   if (customerId) engine.get(ctx, 'customer', customerId);
-  const type = optionalString(params, 'type');
   const items = ctx.scope
     .all('payment_method')
-    .filter((pm) => (!customer || pm.customer === customer) && (!type || pm.type === type));
+    .filter(
+      allOf(fieldFilters(customerId ? { ...params, customer: customerId } : params, 'customer', 'type')),
+    );
   return paginate(
     items,
     params,

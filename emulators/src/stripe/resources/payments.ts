@@ -4,7 +4,7 @@ import type { TestCard } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError, unexpectedState } from '../errors';
 import { randomToken } from '../ids';
-import { createdFilter, paginate, StripeList } from '../list';
+import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
 import {
   currency,
   mergeMetadata,
@@ -385,11 +385,9 @@ export function cancelPaymentIntent(
 }
 
 export function listPaymentIntents(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const customer = optionalString(params, 'customer');
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('payment_intent')
-    .filter((pi) => (!customer || pi.customer === customer) && (!created || created(pi.created)));
+    .filter(allOf([...fieldFilters(params, 'customer'), timeFilter(params)]));
   return paginate(items, params, '/v1/payment_intents', ctx.scope);
 }
 
@@ -549,17 +547,9 @@ export function updateCharge(
 }
 
 export function listCharges(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const customer = optionalString(params, 'customer');
-  const paymentIntent = optionalString(params, 'payment_intent');
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('charge')
-    .filter(
-      (c) =>
-        (!customer || c.customer === customer) &&
-        (!paymentIntent || c.payment_intent === paymentIntent) &&
-        (!created || created(c.created)),
-    );
+    .filter(allOf([...fieldFilters(params, 'customer', 'payment_intent'), timeFilter(params)]));
   return paginate(items, params, '/v1/charges', ctx.scope);
 }
 
@@ -734,17 +724,14 @@ export function listRefunds(
   params: Params,
   chargeId?: string,
 ): StripeList {
-  const charge = chargeId ?? optionalString(params, 'charge');
   if (chargeId) engine.get(ctx, 'charge', chargeId);
-  const paymentIntent = optionalString(params, 'payment_intent');
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('refund')
     .filter(
-      (r) =>
-        (!charge || r.charge === charge) &&
-        (!paymentIntent || r.payment_intent === paymentIntent) &&
-        (!created || created(r.created)),
+      allOf([
+        ...fieldFilters(chargeId ? { ...params, charge: chargeId } : params, 'charge', 'payment_intent'),
+        timeFilter(params),
+      ]),
     );
   return paginate(items, params, chargeId ? `/v1/charges/${chargeId}/refunds` : '/v1/refunds', ctx.scope);
 }
@@ -963,16 +950,8 @@ export function closeDisputeAs(
 }
 
 export function listDisputes(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const charge = optionalString(params, 'charge');
-  const paymentIntent = optionalString(params, 'payment_intent');
-  const created = createdFilter(params);
   const items = ctx.scope
     .all('dispute')
-    .filter(
-      (d) =>
-        (!charge || d.charge === charge) &&
-        (!paymentIntent || d.payment_intent === paymentIntent) &&
-        (!created || created(d.created)),
-    );
+    .filter(allOf([...fieldFilters(params, 'charge', 'payment_intent'), timeFilter(params)]));
   return paginate(items, params, '/v1/disputes', ctx.scope);
 }
