@@ -25,6 +25,25 @@ export function nullableString(params: Params, name: string): string | null | un
   return value === '' ? null : value;
 }
 
+/**
+ * Copies each string parameter given onto the object's field of that name; an empty string clears the
+ * field to null, as Stripe's API does. Fields whose parameter is absent keep their value.
+ */
+export function assignStrings(target: Record<string, unknown>, params: Params, names: string[]): void {
+  for (const name of names) {
+    const value = nullableString(params, name);
+    if (value !== undefined) target[name] = value;
+  }
+}
+
+/** Copies each boolean parameter given onto the object's field of that name. */
+export function assignBooleans(target: Record<string, unknown>, params: Params, names: string[]): void {
+  for (const name of names) {
+    const value = optionalBoolean(params, name);
+    if (value !== undefined) target[name] = value;
+  }
+}
+
 export function optionalInteger(
   params: Params,
   name: string,

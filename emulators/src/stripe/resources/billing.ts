@@ -7,6 +7,8 @@ import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError } from '../errors';
 import { allOf, fieldFilters, flagFilter, paginate, StripeList, timeFilter } from '../list';
 import {
+  assignBooleans,
+  assignStrings,
   currency,
   mergeMetadata,
   nullableString,
@@ -74,10 +76,8 @@ export function updateProduct(
     (p) => {
       const name = optionalString(params, 'name');
       if (name) p.name = name;
-      const description = nullableString(params, 'description');
-      if (description !== undefined) p.description = description;
-      const active = optionalBoolean(params, 'active');
-      if (active !== undefined) p.active = active;
+      assignStrings(p, params, ['description']);
+      assignBooleans(p, params, ['active']);
       if (defaultPrice) p.default_price = defaultPrice;
       p.metadata = mergeMetadata(p.metadata, params);
     },
@@ -172,12 +172,8 @@ export function updatePrice(
     ctx,
     price,
     (p) => {
-      const active = optionalBoolean(params, 'active');
-      if (active !== undefined) p.active = active;
-      const nickname = nullableString(params, 'nickname');
-      if (nickname !== undefined) p.nickname = nickname;
-      const lookupKey = nullableString(params, 'lookup_key');
-      if (lookupKey !== undefined) p.lookup_key = lookupKey;
+      assignBooleans(p, params, ['active']);
+      assignStrings(p, params, ['nickname', 'lookup_key']);
       p.metadata = mergeMetadata(p.metadata, params);
     },
     'price.updated',
@@ -448,8 +444,7 @@ export function updateSubscription(
     subscription,
     (s) => {
       s.metadata = metadata;
-      const description = nullableString(params, 'description');
-      if (description !== undefined) s.description = description;
+      assignStrings(s, params, ['description']);
       const cancelAtPeriodEnd = optionalBoolean(params, 'cancel_at_period_end');
       if (cancelAtPeriodEnd !== undefined) {
         s.cancel_at_period_end = cancelAtPeriodEnd;
@@ -1005,8 +1000,7 @@ export function updateInvoice(
     (i) => {
       i.metadata = metadata;
       if (description !== undefined) i.description = description;
-      const autoAdvance = optionalBoolean(params, 'auto_advance');
-      if (autoAdvance !== undefined) i.auto_advance = autoAdvance;
+      assignBooleans(i, params, ['auto_advance']);
     },
     'invoice.updated',
   );

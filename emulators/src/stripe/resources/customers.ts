@@ -5,6 +5,7 @@ import { invalidRequest, StripeApiError } from '../errors';
 import { randomToken } from '../ids';
 import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
 import {
+  assignStrings,
   mergeMetadata,
   nullableString,
   optionalArray,
@@ -114,10 +115,7 @@ export function updateCustomer(
     ctx,
     customer,
     (c) => {
-      for (const field of ['description', 'email', 'name', 'phone'] as const) {
-        const value = nullableString(params, field);
-        if (value !== undefined) c[field] = value;
-      }
+      assignStrings(c, params, ['description', 'email', 'name', 'phone']);
       if (params.address !== undefined) c.address = address(optionalObject(params, 'address'));
       if (params.shipping !== undefined) c.shipping = shipping(optionalObject(params, 'shipping'));
       if (params.preferred_locales !== undefined) {

@@ -6,6 +6,7 @@ import { invalidRequest, StripeApiError, unexpectedState } from '../errors';
 import { randomToken } from '../ids';
 import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
 import {
+  assignStrings,
   currency,
   mergeMetadata,
   nullableString,
@@ -536,10 +537,7 @@ export function updateCharge(
     charge,
     (c) => {
       c.metadata = mergeMetadata(c.metadata, params);
-      const description = nullableString(params, 'description');
-      if (description !== undefined) c.description = description;
-      const receiptEmail = nullableString(params, 'receipt_email');
-      if (receiptEmail !== undefined) c.receipt_email = receiptEmail;
+      assignStrings(c, params, ['description', 'receipt_email']);
     },
     'charge.updated',
   );
@@ -813,31 +811,7 @@ function openDispute(
   engine.emit(ctx, 'charge.dispute.created', dispute, undefined, { automatic: true });
   if (!kind.inquiry) {
     // The disputed amount and Stripe's dispute fee leave the balance while the dispute is open.
-    const fee = engine.fees.dispute;
-    const transaction = createBalanceTransaction(engine, ctx.scope, {
-      amount: -dispute.amount,
-      currency: dispute.currency,
-      fee:
-        fee > 0
-          ? [
-              {
-                amount: fee,
-                application: null,
-                currency: dispute.currency,
-                description: 'Dispute fee',
-                type: 'stripe_fee',
-              },
-            ]
-          : [],
-      type: 'adjustment',
-      reportingCategory: 'dispute',
-      source: dispute.id,
-      description: `Chargeback withdrawal for ${charge.id}`,
-    });
-    const previous = engine.change(dispute, (d) => {
-      d.balance_transactions = [...d.balance_transactions, cloneJson(transaction)];
-    });
-    engine.emit(ctx, 'charge.dispute.funds_withdrawn', dispute, previous, { automatic: true });
+    moveDisputeFunds(engine, ctx, dispute, 'withdrawn');
   }
   return dispute;
 }
@@ -895,6 +869,44 @@ export function closeDispute(engine: StripeEngine, ctx: RequestContext, id: stri
   return dispute;
 }
 
+/**
+ * A chargeback's money: `withdrawn` takes the disputed amount and Stripe's dispute fee from the balance when
+ * it opens, `reinstated` gives both back when it is won. One balance transaction, listed on the dispute.
+ */
+function moveDisputeFunds(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  dispute: StripeObject,
+  movement: 'withdrawn' | 'reinstated',
+): void {
+  const sign = movement === 'withdrawn' ? -1 : 1;
+  const fee = engine.fees.dispute;
+  const transaction = createBalanceTransaction(engine, ctx.scope, {
+    amount: sign * dispute.amount,
+    currency: dispute.currency,
+    fee:
+      fee > 0
+        ? [
+            {
+              amount: -sign * fee,
+              application: null,
+              currency: dispute.currency,
+              description: movement === 'withdrawn' ? 'Dispute fee' : 'Dispute fee refund',
+              type: 'stripe_fee',
+            },
+          ]
+        : [],
+    type: 'adjustment',
+    reportingCategory: movement === 'withdrawn' ? 'dispute' : 'dispute_reversal',
+    source: dispute.id,
+    description: `${movement === 'withdrawn' ? 'Chargeback withdrawal' : 'Chargeback reversal'} for ${dispute.charge}`,
+  });
+  const previous = engine.change(dispute, (d) => {
+    d.balance_transactions = [...d.balance_transactions, cloneJson(transaction)];
+  });
+  engine.emit(ctx, `charge.dispute.funds_${movement}`, dispute, previous, { automatic: true });
+}
+
 function isClosed(dispute: StripeObject): boolean {
   return ['won', 'lost', 'warning_closed'].includes(dispute.status);
 }
@@ -919,33 +931,7 @@ export function closeDisputeAs(
     'charge.dispute.closed',
     { always: true },
   );
-  if (!inquiry && outcome === 'won') {
-    const fee = engine.fees.dispute;
-    const transaction = createBalanceTransaction(engine, ctx.scope, {
-      amount: dispute.amount,
-      currency: dispute.currency,
-      fee:
-        fee > 0
-          ? [
-              {
-                amount: -fee,
-                application: null,
-                currency: dispute.currency,
-                description: 'Dispute fee refund',
-                type: 'stripe_fee',
-              },
-            ]
-          : [],
-      type: 'adjustment',
-      reportingCategory: 'dispute_reversal',
-      source: dispute.id,
-      description: `Chargeback reversal for ${dispute.charge}`,
-    });
-    const previous = engine.change(dispute, (d) => {
-      d.balance_transactions = [...d.balance_transactions, cloneJson(transaction)];
-    });
-    engine.emit(ctx, 'charge.dispute.funds_reinstated', dispute, previous, { automatic: true });
-  }
+  if (!inquiry && outcome === 'won') moveDisputeFunds(engine, ctx, dispute, 'reinstated');
   return dispute;
 }
 
