@@ -231,23 +231,50 @@ export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: stri
       'payout_not_cancelable',
     );
   }
+  return reversePayout(engine, ctx, payout, {
+    type: 'payout_cancel',
+    description: 'Cancellation of payout',
+    status: 'canceled',
+  });
+}
+
+/**
+ * A payout that will not arrive (canceled, or returned by the bank): its amount goes back to the balance
+ * through one reversal transaction, which the payout names, and the payout takes its final status.
+ */
+function reversePayout(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  payout: StripeObject,
+  how: {
+    type: 'payout_cancel' | 'payout_failure';
+    description: string;
+    status: 'canceled' | 'failed';
+    failure?: { code: string; message: string };
+  },
+): StripeObject {
   const reversal = createBalanceTransaction(engine, ctx.scope, {
     amount: payout.amount,
     currency: payout.currency,
-    type: 'payout_cancel',
+    type: how.type,
     reportingCategory: 'payout_reversal',
     source: payout.id,
-    description: 'Cancellation of payout',
+    description: how.description,
   });
   engine.update(
     ctx,
     payout,
     (p) => {
-      p.status = 'canceled';
+      p.status = how.status;
       p.failure_balance_transaction = reversal.id;
+      if (how.failure) {
+        p.failure_code = how.failure.code;
+        p.failure_message = how.failure.message;
+      }
     },
-    'payout.canceled',
-    { always: true },
+    `payout.${how.status}`,
+    // A bank's return arrives on its own; a cancel is the caller's request.
+    { automatic: how.status === 'failed', always: true },
   );
   return payout;
 }
@@ -334,26 +361,10 @@ export function failPayout(
   id: string,
   failureCode = 'account_closed',
 ): StripeObject {
-  const payout = engine.get(ctx, 'payout', id);
-  const reversal = createBalanceTransaction(engine, ctx.scope, {
-    amount: payout.amount,
-    currency: payout.currency,
+  return reversePayout(engine, ctx, engine.get(ctx, 'payout', id), {
     type: 'payout_failure',
-    reportingCategory: 'payout_reversal',
-    source: payout.id,
     description: 'Payout failure',
+    status: 'failed',
+    failure: { code: failureCode, message: 'The bank account has been closed.' },
   });
-  engine.update(
-    ctx,
-    payout,
-    (p) => {
-      p.status = 'failed';
-      p.failure_balance_transaction = reversal.id;
-      p.failure_code = failureCode;
-      p.failure_message = 'The bank account has been closed.';
-    },
-    'payout.failed',
-    { automatic: true, always: true },
-  );
-  return payout;
 }
