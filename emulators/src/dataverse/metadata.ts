@@ -11,6 +11,7 @@ import type {
   Relationship,
   Table,
   TableModel,
+  TableNames,
 } from '@stc/solution';
 
 export interface SingleNavigation {
@@ -67,19 +68,34 @@ const userLookup = (logicalName: string, displayName: string): LookupColumn =>
     navigation: { systemuser: logicalName },
   }) as LookupColumn;
 
+/**
+ * A table every environment has, as the emulator keeps it: the platform's, organization-owned, no alternate
+ * keys; its logical name is the schema name in lower case and its primary id the first column.
+ */
+function platformTable(names: TableNames, primaryNameColumn: string, columns: Column[]): Table {
+  return {
+    logicalName: names.schemaName.toLowerCase(),
+    ...names,
+    primaryIdColumn: columns[0].logicalName,
+    primaryNameColumn,
+    standard: true,
+    ownership: 'OrganizationOwned',
+    columns,
+    keys: [],
+  };
+}
+
 /** systemuser as the emulator keeps it: enough to map a token to a user and to impersonate one. */
-export const systemUserTable: Table = {
-  logicalName: 'systemuser',
-  schemaName: 'SystemUser',
-  entitySetName: 'systemusers',
-  displayName: 'User',
-  pluralName: 'Users',
-  description: 'A person or an application user of the environment.',
-  primaryIdColumn: 'systemuserid',
-  primaryNameColumn: 'fullname',
-  standard: true,
-  ownership: 'OrganizationOwned',
-  columns: [
+export const systemUserTable: Table = platformTable(
+  {
+    schemaName: 'SystemUser',
+    entitySetName: 'systemusers',
+    displayName: 'User',
+    pluralName: 'Users',
+    description: 'A person or an application user of the environment.',
+  },
+  'fullname',
+  [
     column({ logicalName: 'systemuserid', type: 'uniqueidentifier', displayName: 'User' }),
     column({ logicalName: 'fullname', type: 'string', maxLength: 200, displayName: 'Full Name' }),
     column({ logicalName: 'domainname', type: 'string', maxLength: 1024, displayName: 'User Name' }),
@@ -97,49 +113,42 @@ export const systemUserTable: Table = {
       displayName: 'Status',
     }),
   ],
-  keys: [],
-};
+);
 
 /**
  * Security roles and the systemuser↔role intersect table, as the Web API serves them (`roles`,
  * `systemuserrolescollection`), so a caller can check a user's roles the way it would in Dataverse.
  */
-export const roleTable: Table = {
-  logicalName: 'role',
-  schemaName: 'Role',
-  entitySetName: 'roles',
-  displayName: 'Security Role',
-  pluralName: 'Security Roles',
-  description: 'A security role.',
-  primaryIdColumn: 'roleid',
-  primaryNameColumn: 'name',
-  standard: true,
-  ownership: 'OrganizationOwned',
-  columns: [
+export const roleTable: Table = platformTable(
+  {
+    schemaName: 'Role',
+    entitySetName: 'roles',
+    displayName: 'Security Role',
+    pluralName: 'Security Roles',
+    description: 'A security role.',
+  },
+  'name',
+  [
     column({ logicalName: 'roleid', type: 'uniqueidentifier', displayName: 'Role' }),
     column({ logicalName: 'name', type: 'string', maxLength: 100, displayName: 'Name' }),
   ],
-  keys: [],
-};
+);
 
-export const systemUserRolesTable: Table = {
-  logicalName: 'systemuserroles',
-  schemaName: 'SystemUserRoles',
-  entitySetName: 'systemuserrolescollection',
-  displayName: 'User Roles',
-  pluralName: 'User Roles',
-  description: 'Which security roles each user holds (intersect table).',
-  primaryIdColumn: 'systemuserroleid',
-  primaryNameColumn: 'systemuserroleid',
-  standard: true,
-  ownership: 'OrganizationOwned',
-  columns: [
+export const systemUserRolesTable: Table = platformTable(
+  {
+    schemaName: 'SystemUserRoles',
+    entitySetName: 'systemuserrolescollection',
+    displayName: 'User Roles',
+    pluralName: 'User Roles',
+    description: 'Which security roles each user holds (intersect table).',
+  },
+  'systemuserroleid',
+  [
     column({ logicalName: 'systemuserroleid', type: 'uniqueidentifier', displayName: 'User Role' }),
     column({ logicalName: 'systemuserid', type: 'uniqueidentifier', displayName: 'User' }),
     column({ logicalName: 'roleid', type: 'uniqueidentifier', displayName: 'Role' }),
   ],
-  keys: [],
-};
+);
 
 /** Platform columns every table has; added when the model does not declare them itself. */
 function platformColumns(table: Table): Column[] {

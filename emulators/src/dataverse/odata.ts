@@ -194,22 +194,17 @@ export function parseFilter(input: string): FilterExpr {
     }
     return parsePrimary();
   };
-  const parseAnd = (): FilterExpr => {
-    let left = parseUnary();
-    while (isWord('and')) {
+  /** `a <op> b <op> c`, grouped from the left; `and` binds tighter than `or` by taking `and` as operand. */
+  const leftAssociative = (op: 'and' | 'or', parseOperand: () => FilterExpr) => (): FilterExpr => {
+    let left = parseOperand();
+    while (isWord(op)) {
       pos++;
-      left = { kind: 'and', left, right: parseUnary() };
+      left = { kind: op, left, right: parseOperand() };
     }
     return left;
   };
-  const parseOr = (): FilterExpr => {
-    let left = parseAnd();
-    while (isWord('or')) {
-      pos++;
-      left = { kind: 'or', left, right: parseAnd() };
-    }
-    return left;
-  };
+  const parseAnd = leftAssociative('and', parseUnary);
+  const parseOr = leftAssociative('or', parseAnd);
 
   const expr = parseOr();
   if (pos !== tokens.length) throw querySyntax(`unexpected content after position ${pos} in '${input}'`);
