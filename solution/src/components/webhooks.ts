@@ -3,6 +3,8 @@
  * service endpoint (contract 8, authenticated by an HTTP header whose value the admin sets after import) and
  * its asynchronous post-operation steps.
  */
+import { requireTable } from '../model';
+
 export interface ServiceEndpointDefinition {
   id: string;
   name: string;
@@ -57,14 +59,10 @@ export const serviceEndpoint: ServiceEndpointDefinition = {
   authHeader: 'x-stc-webhook-key',
 };
 
-const address = [
-  'address1_line1',
-  'address1_line2',
-  'address1_city',
-  'address1_stateorprovince',
-  'address1_postalcode',
-  'address1_country',
-];
+/** The address columns of account and contact, as the table model declares them. */
+const address = requireTable('account')
+  .columns.map((column) => column.logicalName)
+  .filter((name) => name.startsWith('address1_'));
 
 /** Step ids are fixed for good, so that an upgrade updates the registered step instead of adding one. */
 function step(
