@@ -17,6 +17,7 @@ import {
   type WebhookRegistration,
 } from '@stc/emulators';
 import { createSyncHandlers, loadConfig, startService, type RunningService } from '@stc/service';
+import { waitFor as poll } from '@stc/testkit';
 
 export const WEBHOOK_SECRET = 'whsec_roundtrip_e2e';
 export const DATAVERSE_KEY = 'dataverse-webhook-key-e2e-0123456789';
@@ -41,18 +42,13 @@ export interface RoundTrip {
   close(): Promise<void>;
 }
 
-export async function waitFor<T>(
+/** testkit's waitFor with the description first, as these tests read, and the time a round trip takes. */
+export function waitFor<T>(
   what: string,
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return poll(probe, what, timeoutMs, 25) as Promise<T>;
 }
 
 /**
