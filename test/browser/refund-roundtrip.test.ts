@@ -9,21 +9,10 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { StcPaymentStatus } from '@stc/solution';
 import { startHarness, type Harness } from '@stc/sandbox';
-import { startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
+import { REFUND_USERS, startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
 import { CONTROLS, describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
-const USERS = {
-  service: {
-    systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1',
-    fullname: 'Stripe Connector Service',
-    roles: ['Stripe Connector Service'],
-  },
-  requester: {
-    systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1',
-    fullname: 'Rita Requester',
-    roles: ['Stripe Refund Requester'],
-  },
-};
+const USERS = REFUND_USERS;
 
 describeBrowser('refund from the PaymentPanel, through the service, to Stripe and back', () => {
   let world: RoundTrip;
@@ -32,13 +21,7 @@ describeBrowser('refund from the PaymentPanel, through the service, to Stripe an
 
   beforeAll(async () => {
     world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLD: '1000' });
-    world.registerStep({ table: 'stc_refundrequest', message: 'Create', name: 'refund request created' });
-    world.registerStep({
-      table: 'stc_refundrequest',
-      message: 'Update',
-      filteringAttributes: ['stc_status', 'stc_approvedby'],
-      name: 'refund request status changed',
-    });
+    world.registerSolutionSteps('stc_refundrequest');
     harness = await startHarness({
       dataverseUrl: world.dataverse.url,
       controlsDir: CONTROLS,

@@ -3,7 +3,6 @@
  * by the service's user), a user's edit of the account goes back to the Stripe customer, and neither write is
  * echoed: Stripe → Dataverse → Stripe never loops.
  */
-import { webhookSteps } from '@stc/solution';
 import type Stripe from 'stripe';
 import { startRoundTrip, waitFor, type RoundTrip } from './roundtrip';
 
@@ -19,20 +18,13 @@ const USERS = {
     roles: ['Salesperson'],
   },
 };
-/** The solution's own step on account updates: the columns a Stripe customer carries. */
-const accountUpdate = webhookSteps.find((step) => step.table === 'account' && step.message === 'Update');
-
 let world: RoundTrip;
 
 beforeAll(async () => {
   world = await startRoundTrip(Object.values(USERS));
   // The solution's step on account updates, plus create (which it does not ship) to see the service's writes.
   world.registerStep({ table: 'account', message: 'Create', name: 'account created' });
-  world.registerStep({
-    table: 'account',
-    message: 'Update',
-    filteringAttributes: accountUpdate?.filteringAttributes,
-  });
+  world.registerSolutionSteps('account');
 }, 60_000);
 afterAll(() => world?.close());
 

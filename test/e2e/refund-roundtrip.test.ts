@@ -8,25 +8,16 @@ import type Stripe from 'stripe';
 import { StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
 import type { DataverseEmulator, StripeEmulator } from '@stc/emulators';
 import type { RunningService } from '@stc/service';
-import { DATAVERSE_KEY, KEY_HEADER, startRoundTrip, waitFor, type RoundTrip } from './roundtrip';
+import {
+  DATAVERSE_KEY,
+  KEY_HEADER,
+  REFUND_USERS,
+  startRoundTrip,
+  waitFor,
+  type RoundTrip,
+} from './roundtrip';
 
-const USERS = {
-  service: {
-    systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1',
-    fullname: 'Stripe Connector Service',
-    roles: ['Stripe Connector Service'],
-  },
-  requester: {
-    systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1',
-    fullname: 'Rita Requester',
-    roles: ['Stripe Refund Requester'],
-  },
-  approver: {
-    systemuserid: '5e0c7a11-0000-4000-8000-0000000000c1',
-    fullname: 'Frank Finance',
-    roles: ['Stripe Finance Approver'],
-  },
-};
+const USERS = REFUND_USERS;
 const THRESHOLD = 100;
 const NEW_OPERATION_ID = '7d1e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
 
@@ -43,13 +34,7 @@ beforeAll(async () => {
   world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLD: String(THRESHOLD) });
   ({ dataverse, stripeEmulator, stripe, service } = world);
   // The solution's steps: requests created, and their status changed.
-  world.registerStep({ table: 'stc_refundrequest', message: 'Create', name: 'refund request created' });
-  world.registerStep({
-    table: 'stc_refundrequest',
-    message: 'Update',
-    filteringAttributes: ['stc_status', 'stc_approvedby'],
-    name: 'refund request status changed',
-  });
+  world.registerSolutionSteps('stc_refundrequest');
   // A second endpoint on the create message keeps a copy of what Dataverse sent, to deliver it again by hand.
   await startCopyEndpoint();
 }, 60_000);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Stripe from 'stripe';
-import { model } from '@stc/solution';
+import { model, webhookSteps } from '@stc/solution';
 import {
   startDataverseEmulator,
   startStripeEmulator,
@@ -30,6 +30,8 @@ export interface RoundTrip {
   service: RunningService;
   /** Registers a Dataverse webhook step that posts to the service's `/webhooks/dataverse` with its key. */
   registerStep(step: Omit<WebhookRegistration, 'url' | 'auth'>): void;
+  /** Registers the steps the solution ships on `table` (webhookSteps), as importing the solution does. */
+  registerSolutionSteps(table: string): void;
   /** A Web API write as this user (MSCRMCallerID); the id of a created row. */
   asUser(
     userId: string,
@@ -50,6 +52,25 @@ export function waitFor<T>(
 ): Promise<T> {
   return poll(probe, what, timeoutMs, 25) as Promise<T>;
 }
+
+/** The people of the refund round trips: the service's application user, a requester, a finance approver. */
+export const REFUND_USERS = {
+  service: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000a1',
+    fullname: 'Stripe Connector Service',
+    roles: ['Stripe Connector Service'],
+  },
+  requester: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000b1',
+    fullname: 'Rita Requester',
+    roles: ['Stripe Refund Requester'],
+  },
+  approver: {
+    systemuserid: '5e0c7a11-0000-4000-8000-0000000000c1',
+    fullname: 'Frank Finance',
+    roles: ['Stripe Finance Approver'],
+  },
+};
 
 /**
  * Starts everything. The first user is the service's application user (the emulator's caller without a
@@ -100,17 +121,30 @@ export async function startRoundTrip(
     return depth.pending === 0 && depth.processing === 0;
   };
 
+  const registerStep = (step: Omit<WebhookRegistration, 'url' | 'auth'>) =>
+    void dataverse.registerWebhook({
+      ...step,
+      url: `${service.url}/webhooks/dataverse`,
+      auth: { type: 'HttpHeader', headers: { [KEY_HEADER]: DATAVERSE_KEY } },
+    });
+
   return {
     dataverse,
     stripeEmulator,
     stripe,
     service,
-    registerStep: (step) =>
-      void dataverse.registerWebhook({
-        ...step,
-        url: `${service.url}/webhooks/dataverse`,
-        auth: { type: 'HttpHeader', headers: { [KEY_HEADER]: DATAVERSE_KEY } },
-      }),
+    registerStep,
+    registerSolutionSteps(table) {
+      for (const step of webhookSteps.filter((candidate) => candidate.table === table)) {
+        registerStep({
+          table,
+          message: step.message,
+          name: step.name,
+          filteringAttributes: step.filteringAttributes,
+          ...(step.postImage ? { postImage: {} } : {}),
+        });
+      }
+    },
     async asUser(userId, method, pathAndQuery, body) {
       const res = await fetch(`${dataverse.url}${pathAndQuery}`, {
         method,
