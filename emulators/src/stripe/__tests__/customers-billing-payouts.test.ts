@@ -1,17 +1,13 @@
 /** Customers, Billing (products, prices, subscriptions, invoices) and payouts with their balance transactions. */
 import Stripe from 'stripe';
 import type { StripeEmulator } from '..';
-import { emulatorWithClient } from './harness';
+import { emulatorForEachTest, eventTypesSince } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeEach(async () => {
-  ({ emulator, stripe } = await emulatorWithClient());
-});
-afterEach(() => emulator.close());
-
-const typesAfter = (from: number) => emulator.events.slice(from).map((e) => e.type);
+emulatorForEachTest((started) => ({ emulator, stripe } = started));
+const typesAfter = (from: number) => eventTypesSince(emulator, from);
 
 describe('customers', () => {
   test('create, retrieve, update, list by email, search, delete', async () => {

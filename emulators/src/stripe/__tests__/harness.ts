@@ -11,6 +11,27 @@ export async function emulatorWithClient(
   return { emulator, stripe: emulator.client() };
 }
 
+/**
+ * A fresh emulator and SDK client for every test of the file, closed after it; `use` receives them (the
+ * file keeps them in its own variables).
+ */
+export function emulatorForEachTest(
+  use: (started: { emulator: StripeEmulator; stripe: Stripe }) => void,
+): void {
+  let emulator: StripeEmulator | undefined;
+  beforeEach(async () => {
+    const started = await emulatorWithClient();
+    emulator = started.emulator;
+    use(started);
+  });
+  afterEach(() => emulator?.close());
+}
+
+/** The types of the events the emulator emitted since `from` (an earlier `events.length`), in order. */
+export function eventTypesSince(emulator: StripeEmulator, from: number): string[] {
+  return emulator.events.slice(from).map((event) => event.type);
+}
+
 export interface ReceivedWebhook {
   body: string;
   signature: string;

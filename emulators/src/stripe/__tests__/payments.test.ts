@@ -1,17 +1,13 @@
 /** Payments through the official SDK: intents, charges, refunds, disputes, with the events Stripe sends. */
 import Stripe from 'stripe';
 import type { StripeEmulator } from '..';
-import { emulatorWithClient } from './harness';
+import { emulatorForEachTest, eventTypesSince } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeEach(async () => {
-  ({ emulator, stripe } = await emulatorWithClient());
-});
-afterEach(() => emulator.close());
-
-const typesAfter = (from: number) => emulator.events.slice(from).map((e) => e.type);
+emulatorForEachTest((started) => ({ emulator, stripe } = started));
+const typesAfter = (from: number) => eventTypesSince(emulator, from);
 
 describe('payment intents', () => {
   test('a confirmed card payment succeeds with a charge, a balance transaction with fees, and events in order', async () => {
