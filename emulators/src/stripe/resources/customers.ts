@@ -24,12 +24,16 @@ export function address(value: Params | undefined): Record<string, string | null
   );
 }
 
-function shipping(value: Params | undefined) {
+/**
+ * Stripe's shipping hash: the address, then name and phone and any `more` fields (a payment intent's carrier
+ * and tracking number) in alphabetical order, each a string or null.
+ */
+export function shipping(value: Params | undefined, more: string[] = []): Record<string, unknown> | null {
   if (!value) return null;
+  const fields = ['name', 'phone', ...more].sort();
   return {
     address: address(value.address as Params | undefined),
-    name: typeof value.name === 'string' ? value.name : null,
-    phone: typeof value.phone === 'string' ? value.phone : null,
+    ...Object.fromEntries(fields.map((f) => [f, typeof value[f] === 'string' ? (value[f] as string) : null])),
   };
 }
 

@@ -20,7 +20,7 @@ import {
 } from '../params';
 import type { StripeObject } from '../store';
 import { createBalanceTransaction, processingFee } from './balance';
-import { address, behaviourOf, resolvePaymentMethod } from './customers';
+import { behaviourOf, resolvePaymentMethod, shipping } from './customers';
 
 /** Smallest charge Stripe accepts, per currency (docs: minimum and maximum charge amounts). */
 const MINIMUM_AMOUNT: Record<string, number> = {
@@ -41,16 +41,8 @@ const CANCELABLE = new Set([
   'processing',
 ]);
 
-function shippingOf(value: Params | undefined) {
-  if (!value) return null;
-  return {
-    address: address(value.address as Params | undefined),
-    carrier: typeof value.carrier === 'string' ? value.carrier : null,
-    name: typeof value.name === 'string' ? value.name : null,
-    phone: typeof value.phone === 'string' ? value.phone : null,
-    tracking_number: typeof value.tracking_number === 'string' ? value.tracking_number : null,
-  };
-}
+/** A payment intent's shipping: a customer's, with the carrier and tracking number. */
+const shippingOf = (value: Params | undefined) => shipping(value, ['carrier', 'tracking_number']);
 
 // ---- payment intents -------------------------------------------------------------------------------------
 
