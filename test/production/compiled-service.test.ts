@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import Stripe from 'stripe';
+import { freePort } from '@stc/sandbox';
 
 const REPO = path.resolve(__dirname, '../..');
 const WEBHOOK_SECRET = 'whsec_compiled_service_test';
@@ -52,17 +52,6 @@ function expectSuccess(result: Run, what: string): void {
   if (result.code !== 0) {
     throw new Error(`${what} exited ${result.code ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Workspace folders (from the root package.json) of the `@stc/…` packages among the service's dependencies. */
