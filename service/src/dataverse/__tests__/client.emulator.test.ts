@@ -3,8 +3,8 @@
  * carry, $batch atomicity and continue-on-error, throttling under the service protection limits with every
  * write landing exactly once, transient faults, and typed errors.
  */
-import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
+import type { DataverseEmulator } from '@stc/emulators';
+import { dataverseEmulatorForFile } from '../../__tests__/support/dataverse-emulator';
 import { createDataverseClient, createUpsertBatcher, DataverseError, type DataverseWebApiClient } from '..';
 
 const PAYMENTS = 'stc_payments';
@@ -19,18 +19,7 @@ const payment = (amount: number, extra: Record<string, unknown> = {}) => ({
 let emulator: DataverseEmulator;
 let client: DataverseWebApiClient;
 
-beforeAll(async () => {
-  emulator = await startDataverseEmulator({ model });
-});
-afterAll(async () => {
-  await emulator?.close();
-});
-beforeEach(() => {
-  emulator.store.clear();
-  emulator.clearFaults();
-  emulator.setLimits({ enabled: false });
-  client = createDataverseClient({ baseUrl: emulator.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
-});
+dataverseEmulatorForFile((fixture) => ({ emulator, client } = fixture));
 
 const rowsByStripeId = (stripeId: string) =>
   emulator.store.rows(PAYMENTS).filter((r) => r.stc_stripeid === stripeId);

@@ -3,32 +3,16 @@
  * emulator: upserts of one row waiting for the same batch become one write, later columns winning, and a
  * refusal still fails only the upsert whose columns caused it. `withBatchedUpserts` sends only upserts through.
  */
-import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
-import {
-  createDataverseClient,
-  createUpsertBatcher,
-  DataverseError,
-  withBatchedUpserts,
-  type DataverseWebApiClient,
-} from '..';
+import type { DataverseEmulator } from '@stc/emulators';
+import { dataverseEmulatorForFile } from '../../__tests__/support/dataverse-emulator';
+import { createUpsertBatcher, DataverseError, withBatchedUpserts, type DataverseWebApiClient } from '..';
 
 const PAYMENTS = 'stc_payments';
 
 let emulator: DataverseEmulator;
 let client: DataverseWebApiClient;
 
-beforeAll(async () => {
-  emulator = await startDataverseEmulator({ model });
-});
-afterAll(async () => {
-  await emulator?.close();
-});
-beforeEach(() => {
-  emulator.store.clear();
-  emulator.clearFaults();
-  client = createDataverseClient({ baseUrl: emulator.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
-});
+dataverseEmulatorForFile((fixture) => ({ emulator, client } = fixture));
 
 const rowsOf = (stripeId: string) => emulator.store.rows(PAYMENTS).filter((r) => r.stc_stripeid === stripeId);
 
