@@ -4,8 +4,7 @@
  * Writes are counted by the emulator's own Dataverse webhooks on stc_payment (one Create, no Update = once).
  */
 import { testEngines, type TestDatabase } from './support/engines';
-import type { ChildProcess } from 'node:child_process';
-import { spawnService } from './support/service-child';
+import { serviceEnv, ServiceProcesses } from './support/service-child';
 import {
   eventPayload,
   postSignedEvent,
@@ -27,26 +26,29 @@ for (const engine of testEngines) {
     let db: TestDatabase;
     let emulator: DataverseEmulator;
     let dataverse: WatchedDataverse;
-    const children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
+    const services = new ServiceProcesses();
 
-    const env = (extra: Record<string, string> = {}) => ({
-      ...db.env,
-      STRIPE_API_KEY: 'sk_test_process',
-      STRIPE_WEBHOOK_SECRET: SECRET,
-      DATAVERSE_URL: emulator.url,
-      DATAVERSE_AUTH: 'none',
-      DATAVERSE_WEBHOOK_KEY: 'process-test-dataverse-key',
-      ADMIN_API_KEY: 'process-test-admin-key-0123',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      WORKER_POLL_MS: '50',
-      WORKER_LEASE_MS: '1500',
-      RETRY_BASE_MS: '50',
-      ...extra,
-    });
     const start = (extra: Record<string, string> = {}) =>
-      spawnService(env(extra), (process, exited) => children.push({ process, exited }));
+      services.start(
+        serviceEnv({
+          database: db.env,
+          dataverseUrl: emulator.url,
+          webhookSecret: SECRET,
+          name: 'process',
+          extra: { WORKER_POLL_MS: '50', WORKER_LEASE_MS: '1500', RETRY_BASE_MS: '50', ...extra },
+        }),
+      );
+    /** Starts a service held in its handler (`extra`), posts a charge event and waits until it is claimed. */
+    const startWithClaimedEvent = async (extra: Record<string, string>) => {
+      const child = await start(extra);
+      const { event, payload } = eventPayload('charge_succeeded');
+      expect(await postEvent(child.url, payload)).toBe(200);
+      await waitFor(
+        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
+        'the worker to claim the event',
+      );
+      return { child, event, payload };
+    };
     const writes = () => {
       const deliveries = emulator.webhookDeliveries();
       return {
@@ -61,23 +63,13 @@ for (const engine of testEngines) {
       emulator = dataverse.emulator;
     });
     afterEach(async () => {
-      for (const child of children.splice(0)) {
-        if (child.process.exitCode === null && child.process.signalCode === null)
-          child.process.kill('SIGKILL');
-        await child.exited;
-      }
+      await services.stopAll();
       await dataverse.close();
       await db.destroy();
     });
 
     test('SIGKILL between the 2xx and the Dataverse write: after a restart the event is applied exactly once', async () => {
-      const first = await start({ STC_TEST_HANDLER_DELAY_MS: '600000' });
-      const { event, payload } = eventPayload('charge_succeeded');
-      expect(await postEvent(first.url, payload)).toBe(200);
-      await waitFor(
-        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
-        'the worker to claim the event',
-      );
+      const { child: first, event } = await startWithClaimedEvent({ STC_TEST_HANDLER_DELAY_MS: '600000' });
       first.process.kill('SIGKILL');
       expect((await first.exited).signal).toBe('SIGKILL');
       expect(emulator.store.count('stc_payments')).toBe(0);
@@ -104,13 +96,7 @@ for (const engine of testEngines) {
     });
 
     test('SIGTERM: intake stops, the running handler finishes and its event is applied, the process exits 0', async () => {
-      const child = await start({ STC_TEST_HANDLER_DELAY_MS: '1500' });
-      const { event, payload } = eventPayload('charge_succeeded');
-      expect(await postEvent(child.url, payload)).toBe(200);
-      await waitFor(
-        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
-        'the claim',
-      );
+      const { child, event, payload } = await startWithClaimedEvent({ STC_TEST_HANDLER_DELAY_MS: '1500' });
       child.process.kill('SIGTERM');
       expect(await child.exited).toEqual({ code: 0, signal: null });
       expect((await db.store.findEvent('stripe', '', event.id))?.status).toBe('applied');
@@ -123,13 +109,10 @@ for (const engine of testEngines) {
     });
 
     test('SIGTERM with a handler outlasting the grace period: the event is given back, then applied by the next process', async () => {
-      const child = await start({ STC_TEST_HANDLER_DELAY_MS: '600000', SHUTDOWN_GRACE_MS: '200' });
-      const { event, payload } = eventPayload('charge_succeeded');
-      expect(await postEvent(child.url, payload)).toBe(200);
-      await waitFor(
-        async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
-        'the claim',
-      );
+      const { child, event } = await startWithClaimedEvent({
+        STC_TEST_HANDLER_DELAY_MS: '600000',
+        SHUTDOWN_GRACE_MS: '200',
+      });
       child.process.kill('SIGTERM');
       expect(await child.exited).toEqual({ code: 0, signal: null });
       expect(await db.store.findEvent('stripe', '', event.id)).toMatchObject({

@@ -4,8 +4,7 @@
  */
 import { Client } from 'pg';
 import { postgresEngine, type TestDatabase } from './support/engines';
-import type { ChildProcess } from 'node:child_process';
-import { spawnService } from './support/service-child';
+import { serviceEnv, ServiceProcesses } from './support/service-child';
 import {
   eventPayload,
   postSignedEvent,
@@ -27,7 +26,7 @@ suite(
     let db: TestDatabase;
     let emulator: DataverseEmulator;
     let dataverse: WatchedDataverse;
-    const children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
+    const services = new ServiceProcesses();
 
     beforeAll(async () => {
       db = await postgresEngine.open();
@@ -35,35 +34,26 @@ suite(
       emulator = dataverse.emulator;
     });
     afterAll(async () => {
-      for (const child of children) {
-        if (child.process.exitCode === null && child.process.signalCode === null)
-          child.process.kill('SIGKILL');
-        await child.exited;
-      }
+      await services.stopAll();
       await dataverse.close();
       await db.destroy();
     });
 
     test('the work is shared and nothing is processed twice', async () => {
-      const env = {
-        ...db.env,
-        STRIPE_API_KEY: 'sk_test_replicas',
-        STRIPE_WEBHOOK_SECRET: SECRET,
-        DATAVERSE_URL: emulator.url,
-        DATAVERSE_AUTH: 'none',
-        DATAVERSE_WEBHOOK_KEY: 'replica-test-dataverse-key',
-        ADMIN_API_KEY: 'replica-test-admin-key-0123',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        WORKER_POLL_MS: '20',
-        WORKER_CONCURRENCY: '4',
-        // Each handler run takes a moment, so that both processes have claims in flight at once.
-        STC_TEST_HANDLER_DELAY_MS: '20',
-      };
-      const track = (process: ChildProcess, exited: Promise<unknown>) => children.push({ process, exited });
+      const env = serviceEnv({
+        database: db.env,
+        dataverseUrl: emulator.url,
+        webhookSecret: SECRET,
+        name: 'replica',
+        extra: {
+          WORKER_POLL_MS: '20',
+          WORKER_CONCURRENCY: '4',
+          // Each handler run takes a moment, so that both processes have claims in flight at once.
+          STC_TEST_HANDLER_DELAY_MS: '20',
+        },
+      });
       // One after the other: two compilations at once on a busy machine only slow both.
-      const replicas = [await spawnService(env, track), await spawnService(env, track)];
+      const replicas = [await services.start(env), await services.start(env)];
 
       const sent: string[] = [];
       for (let i = 0; i < CHARGES * 2; i++) {

@@ -55,3 +55,46 @@ export async function spawnService(
   });
   return { process: child, url, lines, exited };
 }
+
+/**
+ * The environment a spawned service gets in these tests: the test database's settings, the Dataverse
+ * emulator without authentication, keys named after the test, and an ephemeral port; `extra` adds to it.
+ */
+export function serviceEnv(options: {
+  database: Record<string, string>;
+  dataverseUrl: string;
+  webhookSecret: string;
+  /** Names the test in the keys (`sk_test_<name>`…). */
+  name: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    ...options.database,
+    STRIPE_API_KEY: `sk_test_${options.name}`,
+    STRIPE_WEBHOOK_SECRET: options.webhookSecret,
+    DATAVERSE_URL: options.dataverseUrl,
+    DATAVERSE_AUTH: 'none',
+    DATAVERSE_WEBHOOK_KEY: `${options.name}-test-dataverse-key`,
+    ADMIN_API_KEY: `${options.name}-test-admin-key-0123`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ...options.extra,
+  };
+}
+
+/** The service processes a test starts; `stopAll()` kills those still running and waits until all have exited. */
+export class ServiceProcesses {
+  private readonly children: Array<{ process: ChildProcess; exited: Promise<unknown> }> = [];
+
+  start(env: Record<string, string>): Promise<ServiceChild> {
+    return spawnService(env, (process, exited) => this.children.push({ process, exited }));
+  }
+
+  async stopAll(): Promise<void> {
+    for (const child of this.children.splice(0)) {
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+      await child.exited;
+    }
+  }
+}
