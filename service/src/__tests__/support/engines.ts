@@ -95,3 +95,16 @@ export const postgresEngine: TestEngine = {
 };
 
 export const testEngines: TestEngine[] = [sqliteEngine, postgresEngine];
+
+/**
+ * A `describe` per engine, titled `<title> on <engine>`: an engine that cannot run here is skipped with its
+ * reason in the title (as `npm test` then reports it), never silently.
+ */
+export function describeOnEachEngine(title: string, body: (engine: TestEngine) => void): void {
+  for (const engine of testEngines) {
+    const suite = engine.skipReason ? describe.skip : describe;
+    suite(`${title} on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () =>
+      body(engine),
+    );
+  }
+}

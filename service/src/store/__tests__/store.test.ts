@@ -1,5 +1,5 @@
 /** The same suite on both engines: SQLite always, PostgreSQL when STC_TEST_DATABASE_URL is set. */
-import { testEngines, type TestDatabase } from '../../__tests__/support/engines';
+import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
 import type { InboxEvent, NewInboxEvent, Store } from '../types';
 
 const T0 = 1_700_000_000_000;
@@ -32,248 +32,245 @@ const applied = (event: InboxEvent, owner = 'w1') => ({
   stampObject: true,
 });
 
-for (const engine of testEngines) {
-  const suite = engine.skipReason ? describe.skip : describe;
-  suite(`store on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () => {
-    let db: TestDatabase;
-    let store: Store;
-    beforeEach(async () => {
-      db = await engine.open();
-      store = db.store;
-    });
-    afterEach(async () => {
-      await db.destroy();
-    });
+describeOnEachEngine('store', (engine) => {
+  let db: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    db = await engine.open();
+    store = db.store;
+  });
+  afterEach(async () => {
+    await db.destroy();
+  });
 
-    test('migrations are recorded once and can run again', async () => {
-      await store.migrate();
-      const other = await db.connect();
-      await other.ping();
-      expect(await store.insertEvent(newEvent())).toBe(true);
+  test('migrations are recorded once and can run again', async () => {
+    await store.migrate();
+    const other = await db.connect();
+    await other.ping();
+    expect(await store.insertEvent(newEvent())).toBe(true);
+  });
+
+  test('an event is stored once per (source, account, event id)', async () => {
+    const event = newEvent({ eventId: 'evt_dup' });
+    expect(await store.insertEvent(event)).toBe(true);
+    expect(await store.insertEvent({ ...event, payload: '{"changed":true}' })).toBe(false);
+    expect(await store.insertEvent({ ...event, account: 'acct_1' })).toBe(true);
+    const stored = await store.findEvent('stripe', '', 'evt_dup');
+    expect(stored).toMatchObject({
+      eventId: 'evt_dup',
+      status: 'pending',
+      attempts: 0,
+      payload: event.payload,
     });
+    expect((await store.findEvent('stripe', 'acct_1', 'evt_dup'))?.account).toBe('acct_1');
+  });
 
-    test('an event is stored once per (source, account, event id)', async () => {
-      const event = newEvent({ eventId: 'evt_dup' });
-      expect(await store.insertEvent(event)).toBe(true);
-      expect(await store.insertEvent({ ...event, payload: '{"changed":true}' })).toBe(false);
-      expect(await store.insertEvent({ ...event, account: 'acct_1' })).toBe(true);
-      const stored = await store.findEvent('stripe', '', 'evt_dup');
-      expect(stored).toMatchObject({
-        eventId: 'evt_dup',
-        status: 'pending',
-        attempts: 0,
-        payload: event.payload,
-      });
-      expect((await store.findEvent('stripe', 'acct_1', 'evt_dup'))?.account).toBe('acct_1');
-    });
+  test('concurrent inserts share commits; each caller learns its own outcome', async () => {
+    const events = Array.from({ length: 300 }, (_, i) =>
+      newEvent({ eventId: `evt_group_${i % 150}`, objectId: `ch_${i}` }),
+    );
+    const results = await Promise.all(events.map((e) => store.insertEvent(e)));
+    expect(results.filter(Boolean)).toHaveLength(150);
+    // Of each pair exactly one was stored, the other reported as a duplicate (groups commit concurrently).
+    expect(results.slice(0, 150).map((first, i) => Number(first) + Number(results[150 + i]))).toEqual(
+      Array(150).fill(1),
+    );
+    expect((await store.queueDepth()).pending).toBe(150);
+  });
 
-    test('concurrent inserts share commits; each caller learns its own outcome', async () => {
-      const events = Array.from({ length: 300 }, (_, i) =>
-        newEvent({ eventId: `evt_group_${i % 150}`, objectId: `ch_${i}` }),
-      );
-      const results = await Promise.all(events.map((e) => store.insertEvent(e)));
-      expect(results.filter(Boolean)).toHaveLength(150);
-      // Of each pair exactly one was stored, the other reported as a duplicate (groups commit concurrently).
-      expect(results.slice(0, 150).map((first, i) => Number(first) + Number(results[150 + i]))).toEqual(
-        Array(150).fill(1),
-      );
-      expect((await store.queueDepth()).pending).toBe(150);
-    });
+  test('one bad event in a group does not fail the others', async () => {
+    const good = newEvent({ eventId: 'evt_good' });
+    const bad = { ...newEvent({ eventId: 'evt_bad' }), payload: null as unknown as string };
+    const [a, b] = await Promise.allSettled([store.insertEvent(good), store.insertEvent(bad)]);
+    expect(a).toEqual({ status: 'fulfilled', value: true });
+    expect(b.status).toBe('rejected');
+    expect((await store.findEvent('stripe', '', 'evt_good'))?.eventId).toBe('evt_good');
+    expect(await store.findEvent('stripe', '', 'evt_bad')).toBeNull();
+  });
 
-    test('one bad event in a group does not fail the others', async () => {
-      const good = newEvent({ eventId: 'evt_good' });
-      const bad = { ...newEvent({ eventId: 'evt_bad' }), payload: null as unknown as string };
-      const [a, b] = await Promise.allSettled([store.insertEvent(good), store.insertEvent(bad)]);
-      expect(a).toEqual({ status: 'fulfilled', value: true });
-      expect(b.status).toBe('rejected');
-      expect((await store.findEvent('stripe', '', 'evt_good'))?.eventId).toBe('evt_good');
-      expect(await store.findEvent('stripe', '', 'evt_bad')).toBeNull();
-    });
+  test('claims due pending events in arrival order, never ignored or future ones', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_a', objectId: 'ch_a' }));
+    await store.insertEvent(newEvent({ eventId: 'evt_ignored', objectId: 'ch_b', status: 'ignored' }));
+    await store.insertEvent(newEvent({ eventId: 'evt_c', objectId: 'ch_c' }));
+    const claimed = await claim(store);
+    expect(claimed.map((e) => e.eventId)).toEqual(['evt_a', 'evt_c']);
+    expect(claimed[0]).toMatchObject({ status: 'processing', leaseOwner: 'w1', attempts: 1 });
+    expect(await claim(store, 'w2')).toEqual([]);
+  });
 
-    test('claims due pending events in arrival order, never ignored or future ones', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_a', objectId: 'ch_a' }));
-      await store.insertEvent(newEvent({ eventId: 'evt_ignored', objectId: 'ch_b', status: 'ignored' }));
-      await store.insertEvent(newEvent({ eventId: 'evt_c', objectId: 'ch_c' }));
-      const claimed = await claim(store);
-      expect(claimed.map((e) => e.eventId)).toEqual(['evt_a', 'evt_c']);
-      expect(claimed[0]).toMatchObject({ status: 'processing', leaseOwner: 'w1', attempts: 1 });
-      expect(await claim(store, 'w2')).toEqual([]);
-    });
+  test('one event of an object in flight at a time, oldest first', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_new', objectId: 'ch_1', eventCreatedMs: T0 + 5 }));
+    await store.insertEvent(newEvent({ eventId: 'evt_old', objectId: 'ch_1', eventCreatedMs: T0 }));
+    await store.insertEvent(newEvent({ eventId: 'evt_other', objectId: 'ch_2' }));
+    const first = await claim(store);
+    expect(first.map((e) => e.eventId).sort()).toEqual(['evt_old', 'evt_other']);
+    expect(await claim(store, 'w2')).toEqual([]);
+    expect(await store.completeEvent(applied(first.find((e) => e.eventId === 'evt_old')!))).toBe(true);
+    const second = await claim(store, 'w2');
+    expect(second.map((e) => e.eventId)).toEqual(['evt_new']);
+  });
 
-    test('one event of an object in flight at a time, oldest first', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_new', objectId: 'ch_1', eventCreatedMs: T0 + 5 }));
-      await store.insertEvent(newEvent({ eventId: 'evt_old', objectId: 'ch_1', eventCreatedMs: T0 }));
-      await store.insertEvent(newEvent({ eventId: 'evt_other', objectId: 'ch_2' }));
-      const first = await claim(store);
-      expect(first.map((e) => e.eventId).sort()).toEqual(['evt_old', 'evt_other']);
-      expect(await claim(store, 'w2')).toEqual([]);
-      expect(await store.completeEvent(applied(first.find((e) => e.eventId === 'evt_old')!))).toBe(true);
-      const second = await claim(store, 'w2');
-      expect(second.map((e) => e.eventId)).toEqual(['evt_new']);
-    });
+  test('events without an object are not serialised', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_1', objectId: '' }));
+    await store.insertEvent(newEvent({ eventId: 'evt_2', objectId: '' }));
+    expect(await claim(store)).toHaveLength(2);
+  });
 
-    test('events without an object are not serialised', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_1', objectId: '' }));
-      await store.insertEvent(newEvent({ eventId: 'evt_2', objectId: '' }));
-      expect(await claim(store)).toHaveLength(2);
-    });
+  test('an expired lease is reclaimed and the first owner can no longer complete', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_lease' }));
+    const [event] = await claim(store, 'dead-worker', 1, T0 + 1000, 1000);
+    expect(await claim(store, 'w2', 1, T0 + 1500)).toEqual([]);
+    const [again] = await claim(store, 'w2', 1, T0 + 2500);
+    expect(again).toMatchObject({ eventId: 'evt_lease', leaseOwner: 'w2', attempts: 2 });
+    expect(await store.completeEvent(applied(event, 'dead-worker'))).toBe(false);
+    expect(await store.completeEvent(applied(again, 'w2'))).toBe(true);
+    expect((await store.findEvent('stripe', '', 'evt_lease'))?.status).toBe('applied');
+  });
 
-    test('an expired lease is reclaimed and the first owner can no longer complete', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_lease' }));
-      const [event] = await claim(store, 'dead-worker', 1, T0 + 1000, 1000);
-      expect(await claim(store, 'w2', 1, T0 + 1500)).toEqual([]);
-      const [again] = await claim(store, 'w2', 1, T0 + 2500);
-      expect(again).toMatchObject({ eventId: 'evt_lease', leaseOwner: 'w2', attempts: 2 });
-      expect(await store.completeEvent(applied(event, 'dead-worker'))).toBe(false);
-      expect(await store.completeEvent(applied(again, 'w2'))).toBe(true);
-      expect((await store.findEvent('stripe', '', 'evt_lease'))?.status).toBe('applied');
-    });
+  test('extending a lease keeps the event from being reclaimed', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_long' }));
+    const [event] = await claim(store, 'w1', 1, T0 + 1000, 1000);
+    await store.extendLeases('w1', [event.id], T0 + 10_000);
+    expect(await claim(store, 'w2', 1, T0 + 5000)).toEqual([]);
+  });
 
-    test('extending a lease keeps the event from being reclaimed', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_long' }));
-      const [event] = await claim(store, 'w1', 1, T0 + 1000, 1000);
-      await store.extendLeases('w1', [event.id], T0 + 10_000);
-      expect(await claim(store, 'w2', 1, T0 + 5000)).toEqual([]);
-    });
-
-    test('released events go back to pending without counting an attempt', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_rel' }));
-      const [event] = await claim(store);
-      await store.releaseEvents('w1', [event.id]);
-      expect(await store.findEvent('stripe', '', 'evt_rel')).toMatchObject({
-        status: 'pending',
-        attempts: 0,
-        leaseOwner: null,
-      });
-    });
-
-    test('the object stamp only moves forward (created, then event id)', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_b', eventCreatedMs: T0 + 10 }));
-      const [b] = await claim(store);
-      await store.completeEvent(applied(b));
-      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
-        eventCreatedMs: T0 + 10,
-        eventId: 'evt_b',
-      });
-      await store.insertEvent(newEvent({ eventId: 'evt_a', eventCreatedMs: T0 + 10 }));
-      const [a] = await claim(store);
-      await store.completeEvent(applied(a));
-      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
-        eventCreatedMs: T0 + 10,
-        eventId: 'evt_b',
-      });
-      await store.insertEvent(newEvent({ eventId: 'evt_c', eventCreatedMs: T0 + 10 }));
-      const [c] = await claim(store);
-      await store.completeEvent(applied(c));
-      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
-        eventCreatedMs: T0 + 10,
-        eventId: 'evt_c',
-      });
-      expect(await store.getObjectStamp('stripe', 'acct_x', 'ch_1')).toBeNull();
-    });
-
-    test('a retry waits for its time', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_retry' }));
-      const [event] = await claim(store);
-      await store.completeEvent({
-        ...applied(event),
-        outcome: {
-          kind: 'retry',
-          error: 'Dataverse answered 503',
-          code: '0x80040216',
-          nextAttemptAtMs: T0 + 60_000,
-        },
-      });
-      expect(await store.findEvent('stripe', '', 'evt_retry')).toMatchObject({
-        status: 'pending',
-        lastError: 'Dataverse answered 503',
-        lastErrorCode: '0x80040216',
-        nextAttemptAtMs: T0 + 60_000,
-      });
-      expect(await claim(store, 'w1', 10, T0 + 59_000)).toEqual([]);
-      expect(await claim(store, 'w1', 10, T0 + 60_000)).toHaveLength(1);
-    });
-
-    test('dead letters: list, show with history, retry and discard', async () => {
-      await store.insertEvent(newEvent({ eventId: 'evt_dead', objectId: 'ch_d' }));
-      await store.insertEvent(newEvent({ eventId: 'evt_dead2', objectId: 'ch_e' }));
-      const claimed = await claim(store);
-      for (const event of claimed) {
-        await store.completeEvent({
-          ...applied(event),
-          outcome: { kind: 'dead', error: 'Column stc_amount: value too long', code: '0x80044331' },
-        });
-      }
-      const letters = await store.listDeadLetters();
-      expect(letters.map((l) => [l.eventId, l.error, l.errorCode, l.attempts])).toEqual([
-        ['evt_dead', 'Column stc_amount: value too long', '0x80044331', 1],
-        ['evt_dead2', 'Column stc_amount: value too long', '0x80044331', 1],
-      ]);
-      const detail = await store.getDeadLetter(letters[0].id);
-      expect(detail?.payload).toContain('evt_dead');
-      expect(detail?.history).toEqual([
-        expect.objectContaining({ attempt: 1, outcome: 'dead', errorCode: '0x80044331' }),
-      ]);
-      expect(await store.queueDepth()).toEqual({ pending: 0, processing: 0, dead: 2 });
-
-      expect(await store.retryDeadLetter(letters[0].id)).toBe(true);
-      expect(await store.retryDeadLetter(letters[0].id)).toBe(false);
-      expect(await store.findEvent('stripe', '', 'evt_dead')).toMatchObject({
-        status: 'pending',
-        attempts: 0,
-      });
-      expect(await store.discardDeadLetter(letters[1].id)).toBe(true);
-      expect((await store.findEvent('stripe', '', 'evt_dead2'))?.status).toBe('discarded');
-      expect(await store.listDeadLetters()).toEqual([]);
-      expect(await store.listDeadLetters({ includeResolved: true })).toHaveLength(2);
-      expect(await store.getDeadLetter(9999)).toBeNull();
-      expect(await store.queueDepth()).toEqual({ pending: 1, processing: 0, dead: 0 });
-    });
-
-    test('cursors keep the last value', async () => {
-      expect(await store.getCursor('backfill:charges')).toBeNull();
-      await store.setCursor('backfill:charges', 'ch_100');
-      await store.setCursor('backfill:charges', 'ch_200');
-      expect(await store.getCursor('backfill:charges')).toBe('ch_200');
-    });
-
-    test('two stores on one database claim concurrently without sharing an event or an object', async () => {
-      const other = await db.connect();
-      const objects = 20;
-      for (let i = 0; i < 200; i++) {
-        await store.insertEvent(
-          newEvent({ eventId: `evt_${i}`, objectId: `ch_${i % objects}`, eventCreatedMs: T0 + i }),
-        );
-      }
-      const seen = new Map<string, string>();
-      const inFlight = new Set<string>();
-      let violations = 0;
-      const run = async (s: Store, owner: string) => {
-        for (let round = 0; round < 400 && seen.size < 200; round++) {
-          const batch = await s.claimEvents({ owner, limit: 5, leaseMs: 60_000 });
-          for (const e of batch) {
-            if (seen.has(e.eventId) || inFlight.has(e.objectId)) violations++;
-            seen.set(e.eventId, owner);
-            inFlight.add(e.objectId);
-          }
-          await new Promise((r) => setImmediate(r));
-          for (const e of batch) {
-            inFlight.delete(e.objectId);
-            await s.completeEvent({
-              event: e,
-              owner,
-              outcome: { kind: 'applied' },
-              startedAtMs: Date.now(),
-              finishedAtMs: Date.now(),
-              stampObject: true,
-            });
-          }
-        }
-      };
-      await Promise.all([run(store, 'p1'), run(other, 'p2')]);
-      expect(violations).toBe(0);
-      expect(seen.size).toBe(200);
-      expect(await store.queueDepth()).toEqual({ pending: 0, processing: 0, dead: 0 });
+  test('released events go back to pending without counting an attempt', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_rel' }));
+    const [event] = await claim(store);
+    await store.releaseEvents('w1', [event.id]);
+    expect(await store.findEvent('stripe', '', 'evt_rel')).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      leaseOwner: null,
     });
   });
-}
+
+  test('the object stamp only moves forward (created, then event id)', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_b', eventCreatedMs: T0 + 10 }));
+    const [b] = await claim(store);
+    await store.completeEvent(applied(b));
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+      eventCreatedMs: T0 + 10,
+      eventId: 'evt_b',
+    });
+    await store.insertEvent(newEvent({ eventId: 'evt_a', eventCreatedMs: T0 + 10 }));
+    const [a] = await claim(store);
+    await store.completeEvent(applied(a));
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+      eventCreatedMs: T0 + 10,
+      eventId: 'evt_b',
+    });
+    await store.insertEvent(newEvent({ eventId: 'evt_c', eventCreatedMs: T0 + 10 }));
+    const [c] = await claim(store);
+    await store.completeEvent(applied(c));
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+      eventCreatedMs: T0 + 10,
+      eventId: 'evt_c',
+    });
+    expect(await store.getObjectStamp('stripe', 'acct_x', 'ch_1')).toBeNull();
+  });
+
+  test('a retry waits for its time', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_retry' }));
+    const [event] = await claim(store);
+    await store.completeEvent({
+      ...applied(event),
+      outcome: {
+        kind: 'retry',
+        error: 'Dataverse answered 503',
+        code: '0x80040216',
+        nextAttemptAtMs: T0 + 60_000,
+      },
+    });
+    expect(await store.findEvent('stripe', '', 'evt_retry')).toMatchObject({
+      status: 'pending',
+      lastError: 'Dataverse answered 503',
+      lastErrorCode: '0x80040216',
+      nextAttemptAtMs: T0 + 60_000,
+    });
+    expect(await claim(store, 'w1', 10, T0 + 59_000)).toEqual([]);
+    expect(await claim(store, 'w1', 10, T0 + 60_000)).toHaveLength(1);
+  });
+
+  test('dead letters: list, show with history, retry and discard', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_dead', objectId: 'ch_d' }));
+    await store.insertEvent(newEvent({ eventId: 'evt_dead2', objectId: 'ch_e' }));
+    const claimed = await claim(store);
+    for (const event of claimed) {
+      await store.completeEvent({
+        ...applied(event),
+        outcome: { kind: 'dead', error: 'Column stc_amount: value too long', code: '0x80044331' },
+      });
+    }
+    const letters = await store.listDeadLetters();
+    expect(letters.map((l) => [l.eventId, l.error, l.errorCode, l.attempts])).toEqual([
+      ['evt_dead', 'Column stc_amount: value too long', '0x80044331', 1],
+      ['evt_dead2', 'Column stc_amount: value too long', '0x80044331', 1],
+    ]);
+    const detail = await store.getDeadLetter(letters[0].id);
+    expect(detail?.payload).toContain('evt_dead');
+    expect(detail?.history).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'dead', errorCode: '0x80044331' }),
+    ]);
+    expect(await store.queueDepth()).toEqual({ pending: 0, processing: 0, dead: 2 });
+
+    expect(await store.retryDeadLetter(letters[0].id)).toBe(true);
+    expect(await store.retryDeadLetter(letters[0].id)).toBe(false);
+    expect(await store.findEvent('stripe', '', 'evt_dead')).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
+    expect(await store.discardDeadLetter(letters[1].id)).toBe(true);
+    expect((await store.findEvent('stripe', '', 'evt_dead2'))?.status).toBe('discarded');
+    expect(await store.listDeadLetters()).toEqual([]);
+    expect(await store.listDeadLetters({ includeResolved: true })).toHaveLength(2);
+    expect(await store.getDeadLetter(9999)).toBeNull();
+    expect(await store.queueDepth()).toEqual({ pending: 1, processing: 0, dead: 0 });
+  });
+
+  test('cursors keep the last value', async () => {
+    expect(await store.getCursor('backfill:charges')).toBeNull();
+    await store.setCursor('backfill:charges', 'ch_100');
+    await store.setCursor('backfill:charges', 'ch_200');
+    expect(await store.getCursor('backfill:charges')).toBe('ch_200');
+  });
+
+  test('two stores on one database claim concurrently without sharing an event or an object', async () => {
+    const other = await db.connect();
+    const objects = 20;
+    for (let i = 0; i < 200; i++) {
+      await store.insertEvent(
+        newEvent({ eventId: `evt_${i}`, objectId: `ch_${i % objects}`, eventCreatedMs: T0 + i }),
+      );
+    }
+    const seen = new Map<string, string>();
+    const inFlight = new Set<string>();
+    let violations = 0;
+    const run = async (s: Store, owner: string) => {
+      for (let round = 0; round < 400 && seen.size < 200; round++) {
+        const batch = await s.claimEvents({ owner, limit: 5, leaseMs: 60_000 });
+        for (const e of batch) {
+          if (seen.has(e.eventId) || inFlight.has(e.objectId)) violations++;
+          seen.set(e.eventId, owner);
+          inFlight.add(e.objectId);
+        }
+        await new Promise((r) => setImmediate(r));
+        for (const e of batch) {
+          inFlight.delete(e.objectId);
+          await s.completeEvent({
+            event: e,
+            owner,
+            outcome: { kind: 'applied' },
+            startedAtMs: Date.now(),
+            finishedAtMs: Date.now(),
+            stampObject: true,
+          });
+        }
+      }
+    };
+    await Promise.all([run(store, 'p1'), run(other, 'p2')]);
+    expect(violations).toBe(0);
+    expect(seen.size).toBe(200);
+    expect(await store.queueDepth()).toEqual({ pending: 0, processing: 0, dead: 0 });
+  });
+});
