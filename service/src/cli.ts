@@ -7,12 +7,12 @@
  *   reconcile --payout po_… | --sweep [--days 7]
  *   mapping check [--dir folder] | mapping dry-run <event.json> [--mapping name] [--dir folder]
  */
-import { HISTORY_USAGE, runHistoryCommand } from './backfill/cli';
+import { HISTORY_USAGE, runHistoryCommand } from './commands/history';
 import { ConfigError, loadStoreConfig } from './config';
 import { MAPPING_USAGE, runMappingCli } from './mapping/cli';
-import { RECONCILE_USAGE, runReconcileCommand } from './reconciliation/cli';
+import { RECONCILE_USAGE, runReconcileCommand } from './commands/reconcile';
 import { openStore, type DeadLetter, type Store } from './store';
-import { parseCommandLine, USAGE_EXIT } from './cliArgs';
+import { parseCommandLine, USAGE_EXIT } from './config/command-line';
 
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}

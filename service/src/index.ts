@@ -1,16 +1,16 @@
 export * from './dataverse/types';
-export * from './sync';
+export * from './handlers';
 export * from './mapping';
 export * from './dataverse';
 // The pipeline: configuration, store, HTTP app, workers, and the whole service.
 export { loadConfig, loadStoreConfig, ConfigError } from './config';
 export type { ServiceConfig, StoreConfig, WorkerSettings, RetrySettings, DataverseAuthMode } from './config';
-export { createLogger, type Logger } from './log';
+export { createLogger, type Logger } from './observability/log';
 export * from './store';
 export * from './intake';
-export { createApp, type AppDeps } from './http/app';
-export { createMetrics, type Metrics } from './http/metrics';
-export * from './worker';
+export { createApp, type AppDeps } from './intake/app';
+export { createMetrics, type Metrics } from './observability/metrics';
+export * from './pipeline';
 export {
   startService,
   stopOnSignals,

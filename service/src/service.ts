@@ -13,10 +13,10 @@ import {
   withBatchedUpserts,
 } from './dataverse';
 import type { DataverseClient } from './dataverse/types';
-import { createApp } from './http/app';
-import { createMetrics, type Metrics } from './http/metrics';
+import { createApp } from './intake/app';
+import { createMetrics, type Metrics } from './observability/metrics';
 import { loadMappings } from './mapping';
-import { createLogger, endLogger, type Logger } from './log';
+import { createLogger, endLogger, type Logger } from './observability/log';
 import {
   createPayoutReconciler,
   createReconciliationMetrics,
@@ -26,9 +26,9 @@ import {
 } from './reconciliation';
 import { openStore, type Store } from './store';
 import { createStripeClients, type StripeFor } from './stripe';
-import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from './sync';
-import type { EventHandler } from './sync/types';
-import { createWorkerPool, type WorkerPool } from './worker';
+import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from './handlers';
+import type { EventHandler } from './pipeline/handler';
+import { createWorkerPool, type WorkerPool } from './pipeline';
 
 export interface ServiceOverrides {
   /** Default: the registry in `sync/` (the real handlers). */
@@ -123,7 +123,7 @@ export async function startService(
   const app = createApp({
     store,
     logger,
-    handlers,
+    takes: pool.takes,
     metrics,
     stripeWebhookSecrets: config.stripe.webhookSecrets,
     dataverseWebhook: { key: config.dataverse.webhookKey, header: config.dataverse.webhookHeader },

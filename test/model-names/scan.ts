@@ -1,9 +1,10 @@
 /**
- * Finds Dataverse names of the table model typed by hand into string literals of TypeScript source. The names
- * come from `@stc/solution/tables`, generated from the model; a literal such as `'stc_amount'`,
- * `'_stc_paymentid_value'`, `` `stc_payments(${id})` `` or `'dataverse.stc_refundrequest.create'` repeats one
- * and goes stale silently when the model changes. Other `stc_` words (metric names, notification ids) are not
- * table model names and pass.
+ * Finds Dataverse names of the table model typed by hand into TypeScript source: in string and template
+ * literals, and as the members of rows written out. The names come from `@stc/solution/tables`, generated from
+ * the model; a literal such as `'stc_amount'`, `'_stc_paymentid_value'`, `` `stc_payments(${id})` `` or
+ * `'dataverse.stc_refundrequest.create'`, or a row `{ stc_amount: 1 }`, repeats one and goes stale silently
+ * when the model changes. Other `stc_` words (metric names, notification ids) are not table model names and
+ * pass.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config';
 import type { DataverseWebApiClient } from '../dataverse';
-import { createLogger } from '../log';
+import { createLogger } from '../observability/log';
 import { dataverseClientFor, startService, type RunningService } from '../service';
 import { testEngines, type TestDatabase } from './support/engines';
 import { createPaymentTestHandler } from './support/payment-handler';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_MAPPINGS_DIR } from '../sync';
+import { DEFAULT_MAPPINGS_DIR } from '../handlers';
 
 const MAIN = path.join(__dirname, '../main.ts');
 

@@ -1,4 +1,14 @@
 export * from './types';
+export {
+  changeId,
+  dataverseEventType,
+  missingContextFields,
+  parseDataverseDate,
+  readDataverseChange,
+  sameId,
+  type DataverseChange,
+  type RemoteExecutionContext,
+} from './change';
 export { createDataverseClient, MAX_BATCH_OPERATIONS } from './client';
 export type {
   DataverseClientOptions,

@@ -5,5 +5,5 @@ export {
   type VerifiedStripeEvent,
   type StripeWebhookBody,
 } from './stripe';
-export { parseDataverseWebhook, dataverseEventType, type RemoteExecutionContext } from './dataverse';
+export { parseDataverseWebhook } from './dataverse';
 export { WebhookRejection, type RejectionReason } from './rejection';

@@ -9,10 +9,10 @@ import { model } from '@stc/solution';
 import { errorFromInfo } from '../dataverse/errors';
 import type { BatchOperation, DataverseClient, Row } from '../dataverse/types';
 import { applyMapping, eventEnvelope, type EventEnvelope, type MappedRow, type MappingSet } from '../mapping';
-import { listPages, type Page, type RateLimitPolicy } from '../backfill/paging';
-import { mapIfApplies, type StripeObject } from '../sync/shared/stripe-objects';
-import { odataString, writeMappedRow } from '../sync/shared/write';
-import type { HandlerLogger } from '../sync/types';
+import { listPages, type Page, type RateLimitPolicy } from '../stripe/paging';
+import { mapIfApplies, type StripeObject } from '../write/stripe-objects';
+import { odataString, writeMappedRow } from '../write/rows';
+import type { HandlerLogger } from '../pipeline/handler';
 import { loadReconciliationConfig, type ReconciliationConfig } from './config';
 import { PayoutJournalBuilder, toMajor, type BalanceTransactionLike, type PayoutJournal } from './journal';
 

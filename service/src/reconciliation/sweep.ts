@@ -4,8 +4,8 @@
  */
 import type Stripe from 'stripe';
 import type { DataverseClient } from '../dataverse/types';
-import type { StripeObject } from '../sync/shared/stripe-objects';
-import type { HandlerLogger } from '../sync/types';
+import type { StripeObject } from '../write/stripe-objects';
+import type { HandlerLogger } from '../pipeline/handler';
 import { JOURNAL_BALANCED, type PayoutReconciler } from './reconcile';
 
 export interface PayoutSweepOptions {

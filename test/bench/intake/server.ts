@@ -12,7 +12,6 @@ import {
   createPostgresStore,
   createSqliteStore,
   createStripeWebhookVerifier,
-  type EventHandler,
   type Store,
 } from '@stc/service';
 
@@ -27,10 +26,8 @@ interface ServerOptions {
 const options: ServerOptions = JSON.parse(process.argv[2]);
 const LIMIT = 1_048_576;
 const ACK = '{"received":true}';
-// Intake only decides "queued or ignored" from the handlers; nothing runs them here (workers off).
-const handlers: EventHandler[] = [
-  { resource: 'payments', eventTypes: ['charge.*'], handle: async () => undefined },
-];
+// Intake only decides "queued or ignored"; nothing runs the events here (workers off).
+const takes = (type: string, source: string) => source === 'stripe' && type.startsWith('charge.');
 
 async function main(): Promise<void> {
   let store: Store | undefined;
@@ -68,7 +65,7 @@ async function main(): Promise<void> {
     const app = createApp({
       store,
       logger: createLogger({ level: 'warn' }),
-      handlers,
+      takes,
       stripeWebhookSecrets: options.secrets,
       dataverseWebhook: { key: 'bench-dataverse-key-0123456789' },
       adminApiKey: 'bench-admin-key-0123456789',

@@ -7,7 +7,7 @@
 import { model } from '@stc/solution';
 import { createDataverseClient, DEFAULT_MAPPINGS_DIR, loadMappings } from '@stc/service';
 import Stripe from 'stripe';
-import { listPages, type Page } from '../../../service/src/backfill/paging';
+import { listPages, type Page } from '../../../service/src/stripe/paging';
 import { createPayoutReconciler } from '../../../service/src/reconciliation';
 
 async function main(): Promise<void> {

@@ -3,9 +3,9 @@
  * the real payments handler in pipeline tests. `before` lets a test fail or delay an attempt first.
  */
 import type Stripe from 'stripe';
-import type { EventHandler, SyncContext } from '../../sync/types';
+import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 
-export interface PaymentTestHandler extends EventHandler {
+export interface PaymentTestHandler extends StripeEventHandler {
   calls: Array<{ eventId: string; objectId: string; startedAt: number }>;
   /** Most handler runs of one object seen at the same moment (1 when ordering holds). */
   maxConcurrentPerObject: number;

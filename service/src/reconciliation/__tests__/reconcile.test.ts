@@ -7,10 +7,10 @@ import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { Registry } from 'prom-client';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
-import { createSyncHandlers } from '../../sync';
-import { defaultMappings, RecordingLogger } from '../../sync/__tests__/harness';
-import type { SyncContext } from '../../sync/types';
-import { createHandlerRouter } from '../../worker/routing';
+import { createSyncHandlers } from '../../handlers';
+import { defaultMappings, RecordingLogger } from '../../inbound/__tests__/harness';
+import type { SyncContext } from '../../pipeline/handler';
+import { createHandlerRouter } from '../../pipeline/routing';
 import {
   createPayoutReconciler,
   createReconciliationMetrics,
@@ -21,7 +21,7 @@ import {
   sweepPayouts,
   type SweepResult,
 } from '..';
-import { dataverseEmulatorForFile, option } from '../../sync/__tests__/setup';
+import { dataverseEmulatorForFile, option } from '../../inbound/__tests__/setup';
 import { waitFor } from '@stc/testkit';
 
 jest.setTimeout(60_000);
@@ -50,7 +50,7 @@ async function deliver(type: string, payoutId: string) {
   // The registered handlers, as the service builds them, with this test's metrics.
   const handler = createHandlerRouter(
     createSyncHandlers({ mappings: defaultMappings, payouts: { metrics } }),
-  ).route(type);
+  ).stripe(type);
   expect(handler?.resource).toBe('payouts');
   await handler!.handle(event as unknown as Stripe.Event, context());
 }

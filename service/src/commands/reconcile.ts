@@ -1,0 +1,116 @@
+/**
+ * `cli reconcile`: reconcile one payout now, or run the sweep once, on the service's configuration.
+ *   cli reconcile --payout po_…            [--account acct_…] [--accounts gl-accounts.yaml]
+ *   cli reconcile --sweep [--days 7]       [--account acct_…] [--accounts gl-accounts.yaml]
+ */
+import type Stripe from 'stripe';
+import { ConfigError, loadConfig } from '../config';
+import type { DataverseClient } from '../dataverse/types';
+import { createLogger } from '../observability/log';
+import { createStripeClients } from '../stripe';
+import { lazyMappings } from '../write/mappings';
+import type { HandlerLogger } from '../pipeline/handler';
+import { loadReconciliationConfig, ReconciliationConfigError } from '../reconciliation/config';
+import { createPayoutReconciler } from '../reconciliation/reconcile';
+import { sweepPayouts } from '../reconciliation/sweep';
+import { parseCommandLine, USAGE_EXIT } from '../config/command-line';
+
+export const RECONCILE_USAGE = `cli reconcile --payout po_… | --sweep [--days 7]   [--account acct_…] [--accounts gl-accounts.yaml]`;
+
+export interface ReconcileCliIo {
+  env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  /** For tests: clients already made. */
+  stripe?: Stripe;
+  dataverse?: DataverseClient;
+  log?: HandlerLogger;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): Promise<number> {
+  const parsed = parseCommandLine(
+    argv,
+    {
+      payout: { type: 'string' },
+      sweep: { type: 'boolean' },
+      days: { type: 'string' },
+      account: { type: 'string' },
+      accounts: { type: 'string' },
+    },
+    RECONCILE_USAGE,
+    io,
+  );
+  if (!parsed) return USAGE_EXIT;
+  const { payout, sweep, account } = parsed.values;
+  const days = Number(parsed.values.days ?? 7);
+  if (!payout === !sweep || !(days > 0)) {
+    io.err(`Give either --payout po_… or --sweep (with --days a positive number)\n${RECONCILE_USAGE}`);
+    return USAGE_EXIT;
+  }
+  let stripe = io.stripe;
+  let dataverse = io.dataverse;
+  let config;
+  try {
+    config = loadReconciliationConfig(parsed.values.accounts);
+    if (!stripe || !dataverse) {
+      const service = loadConfig(io.env);
+      stripe ??= createStripeClients(service.stripe)(null);
+      // Loaded here: the service module pulls in the HTTP layer, which this command does not need otherwise.
+      const { dataverseClientFor } = await import('../service');
+      dataverse ??= dataverseClientFor(service.dataverse, createLogger({ level: 'warn' }));
+    }
+  } catch (error) {
+    io.err(
+      error instanceof ConfigError || error instanceof ReconciliationConfigError
+        ? error.message
+        : `Cannot start: ${(error as Error).message}`,
+    );
+    return 1;
+  }
+  const log: HandlerLogger = io.log ?? {
+    info: () => undefined,
+    warn: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    error: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
+  };
+  const reconciler = createPayoutReconciler({ mappings: lazyMappings(), config });
+  try {
+    if (payout) {
+      const outcome = await reconciler.reconcile({
+        stripe,
+        dataverse,
+        log,
+        payout,
+        account: account ?? null,
+      });
+      if (outcome.kind === 'payout-only') {
+        io.out(`${payout} is ${outcome.status}: payout row written, no journal until it is paid`);
+        return 0;
+      }
+      const j = outcome.journal;
+      io.out(
+        `${payout}: ${outcome.rowsWritten} balance transactions, ${j.lines.length} journal lines, ` +
+          (j.balanced ? 'balanced' : `MISMATCH by ${j.difference} minor units of ${j.currency}`),
+      );
+      return j.balanced ? 0 : 4;
+    }
+    const result = await sweepPayouts({
+      reconciler,
+      stripe,
+      dataverse,
+      log,
+      account: account ?? null,
+      lookbackMs: days * DAY_MS,
+    });
+    io.out(
+      `sweep: ${result.checked} paid payouts checked, ${result.reconciled.length} reconciled` +
+        (result.reconciled.length ? ` (${result.reconciled.join(', ')})` : '') +
+        (result.failed.length ? `, ${result.failed.length} failed` : ''),
+    );
+    return result.failed.length ? 1 : 0;
+  } catch (error) {
+    io.err(`reconcile failed: ${(error as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The registry of sync handlers, one per Stripe resource. The pipeline routes each event to the handler
+ * whose `eventTypes` match it; an event no handler takes is acknowledged and recorded, never bounced.
+ */
+import type { MappingSet } from './mapping';
+import { createBillingHandler } from './inbound/billing';
+import { createCustomersHandler, DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './inbound/customers';
+import { createCustomersOutboundHandler } from './outbound/customers';
+import { createDisputesHandler } from './inbound/disputes';
+import { createPaymentsHandler } from './inbound/payments';
+import { createRefundRequestsHandler } from './outbound/refund-requests';
+import { createRefundsHandler } from './inbound/refunds';
+import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requests';
+import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
+import { lazyMappings, resolveMappingSource, type MappingSource } from './write/mappings';
+import type { EventHandler } from './pipeline/handler';
+
+export type { EventHandler, SyncContext, ObjectRef, HandlerLogger } from './pipeline/handler';
+export { DEFAULT_MAPPINGS_DIR, lazyMappings } from './write/mappings';
+export { syncPayment, type PaymentRef } from './inbound/payments';
+export { DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './inbound/customers';
+export { writeMappedRow } from './write/rows';
+
+export interface SyncHandlerOptions {
+  /** A loaded mapping set, or a function giving it; default: `mappingsDir`, loaded on first use. */
+  mappings?: MappingSource;
+  /** Folder of mapping files; default `service/mappings/`. */
+  mappingsDir?: string;
+  customers?: CustomerMappingNames;
+  /** GL accounts and metrics for payout reconciliation. */
+  payouts?: PayoutsHandlerOptions;
+}
+
+/** The Stripe → Dataverse handlers over one mapping set. */
+export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandler[] {
+  const mappings: () => MappingSet = options.mappings
+    ? resolveMappingSource(options.mappings)
+    : lazyMappings(options.mappingsDir);
+  const syncRequests = createSyncRequestsHandler(mappings, options.customers);
+  return [
+    createPaymentsHandler(mappings),
+    createRefundsHandler(mappings),
+    createDisputesHandler(mappings),
+    createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
+    createRefundRequestsHandler({ mappings }),
+    // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
+    withSyncRequests(createCustomersOutboundHandler(), syncRequests),
+    syncRequests,
+    createBillingHandler(mappings),
+    createPayoutsHandler(mappings, options.payouts),
+  ];
+}
+
+/** The default handlers, over the mapping files in `service/mappings/` (loaded on the first event). */
+export const handlers: EventHandler[] = createSyncHandlers();

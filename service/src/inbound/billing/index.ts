@@ -1,0 +1,58 @@
+/**
+ * Billing: `customer.subscription.*` → one stc_subscription row per subscription, and `invoice.*` → one
+ * stc_stripeinvoice row per invoice, each linked to the account or contact of its Stripe customer; an
+ * invoice is also linked to its subscription's row. The event's own copy of the object is mapped: the
+ * pipeline's ordering stamp keeps an event of an earlier second from overwriting a newer one, and within one
+ * second (no order known) the object is read fresh from Stripe instead.
+ */
+import type { MappingSet } from '../../mapping';
+import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from '../../write/stripe-objects';
+import { writeMappedRow } from '../../write/rows';
+import type { StripeEventHandler } from '../../pipeline/handler';
+
+/** Mapping names in the mapping files (subscriptions.yaml, invoices.yaml). */
+export const SUBSCRIPTION_MAPPING = 'subscription';
+export const INVOICE_MAPPING = 'invoice';
+
+const MAPPING_BY_OBJECT: Record<string, string> = {
+  subscription: SUBSCRIPTION_MAPPING,
+  invoice: INVOICE_MAPPING,
+};
+
+export const BILLING_EVENT_TYPES = [
+  'customer.subscription.*',
+  'invoice.created',
+  'invoice.finalized',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'invoice.payment_succeeded',
+  'invoice.voided',
+  'invoice.marked_uncollectible',
+  'invoice.updated',
+];
+
+export function createBillingHandler(mappings: () => MappingSet): StripeEventHandler {
+  return {
+    resource: 'billing',
+    eventTypes: BILLING_EVENT_TYPES,
+    async handle(event, context) {
+      const object = event.data.object as unknown as StripeObject;
+      const name = MAPPING_BY_OBJECT[object.object];
+      if (!name) {
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: object.object },
+          'billing handler got an object it does not map',
+        );
+        return;
+      }
+      const mapping = mappings().get(name);
+      const current = await objectForMapping(mapping, event, context, object, object.id);
+      const mapped = await mapIfApplies(mapping, current, eventEnvelope(event));
+      if (!mapped) {
+        context.log.info({ eventId: event.id, id: object.id }, 'no billing mapping applies; nothing written');
+        return;
+      }
+      await writeMappedRow(context.dataverse, context.log, mapped);
+    },
+  };
+}

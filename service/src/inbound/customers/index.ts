@@ -1,0 +1,208 @@
+/**
+ * Customers: `customer.created|updated|deleted` → an account or a contact, by the rule in the mapping
+ * files (customers.yaml). A customer is never duplicated: the row is found by stc_stripecustomerid in
+ * either table, then by e-mail in the chosen table, and created only when neither finds one.
+ * The common case (the row exists) is one request: an update by alternate key, without a read.
+ */
+import type Stripe from 'stripe';
+import type { CompiledMapping, MappedRow, MappingSet } from '../../mapping';
+import { applyMapping } from '../../mapping';
+import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from '../../write/stripe-objects';
+import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
+import { PAYMENT_INTENT_MAPPING } from '../payments';
+import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
+
+/** The payment columns holding the Stripe customer id and the link to its account or contact. */
+const PAYMENT_CUSTOMER_ID = 'stc_stripecustomerid';
+const PAYMENT_CUSTOMER_LOOKUP = 'stc_customerid';
+const MAX_PAYMENTS_TO_LINK = 500;
+
+export interface CustomerMappingNames {
+  /** Tried in order: the first whose `when` holds decides the table; the others are where an existing row may be. */
+  live: string[];
+  /** Applied, update only, to every table that has a row for a deleted customer. */
+  deleted: string[];
+  /** The column of the chosen table matched against the customer's e-mail before creating a row. */
+  emailColumn: string;
+  /**
+   * Which customers may claim a row entered by hand with the same e-mail: `live` (default) keeps test-mode
+   * customers from taking over real accounts and contacts; `always` also lets test mode match (sandboxes).
+   */
+  matchByEmail: 'live' | 'always' | 'never';
+}
+
+export const DEFAULT_CUSTOMER_MAPPINGS: CustomerMappingNames = {
+  live: ['customer_contact', 'customer_account'],
+  deleted: ['customer_deleted_contact', 'customer_deleted_account'],
+  emailColumn: 'emailaddress1',
+  matchByEmail: 'live',
+};
+
+async function updateOnly(context: SyncContext, mapped: MappedRow): Promise<boolean> {
+  try {
+    await writeMappedRow(context.dataverse, context.log, mapped, { mode: 'updateOnly' });
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** An existing row of the table with this e-mail and no Stripe customer yet (the oldest, if several). */
+async function findByEmail(
+  context: SyncContext,
+  mapping: CompiledMapping,
+  emailColumn: string,
+  email: string,
+): Promise<string | null> {
+  const idColumn = mapping.table.primaryIdColumn;
+  const keyColumn = mapping.keyColumns[0];
+  const rows = await context.dataverse.retrieveMultiple(mapping.entitySet, {
+    select: [idColumn],
+    filter: `${emailColumn} eq ${odataString(email)} and ${keyColumn} eq null`,
+    orderBy: ['createdon asc'],
+    top: 1,
+  });
+  const id = rows[0]?.[idColumn];
+  return typeof id === 'string' ? id : null;
+}
+
+/**
+ * Payments written before their customer's row existed have no customer link; once the row exists
+ * (created, or matched by e-mail), they are linked to it. Bounded: at most one page of such payments.
+ */
+async function linkWaitingPayments(
+  set: MappingSet,
+  context: SyncContext,
+  customerId: string,
+  table: CompiledMapping['table'],
+  rowId: string,
+): Promise<void> {
+  const payments = set.get(PAYMENT_INTENT_MAPPING).table;
+  const lookup = payments.columns.find((column) => column.logicalName === PAYMENT_CUSTOMER_LOOKUP);
+  if (!lookup || (lookup.type !== 'customer' && lookup.type !== 'lookup')) return;
+  const navigation = lookup.navigation[table.logicalName];
+  if (!navigation) return;
+  const waiting = await context.dataverse.retrieveMultiple(payments.entitySetName, {
+    select: [payments.primaryIdColumn],
+    filter: `${PAYMENT_CUSTOMER_ID} eq ${odataString(customerId)} and _${PAYMENT_CUSTOMER_LOOKUP}_value eq null`,
+    top: MAX_PAYMENTS_TO_LINK,
+  });
+  for (const payment of waiting) {
+    const id = payment[payments.primaryIdColumn];
+    if (typeof id !== 'string') continue;
+    await context.dataverse.update(payments.entitySetName, id, {
+      [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})`,
+    });
+  }
+}
+
+async function syncLiveCustomer(
+  set: MappingSet,
+  names: CustomerMappingNames,
+  customer: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  const envelope = eventEnvelope(event);
+  const live = names.live.map((name) => set.get(name));
+  let chosen: MappedRow | null = null;
+  let chosenMapping: CompiledMapping | undefined;
+  for (const mapping of live) {
+    chosen = await mapIfApplies(mapping, customer, envelope);
+    if (chosen) {
+      chosenMapping = mapping;
+      break;
+    }
+  }
+  if (!chosen || !chosenMapping) {
+    context.log.info(
+      { eventId: event.id, customer: customer.id },
+      'no customer mapping applies; nothing written',
+    );
+    return;
+  }
+
+  // 1. The row synced before, in the chosen table, then in the others (the rule may have changed since).
+  if (await updateOnly(context, chosen)) return;
+  for (const other of live.filter(
+    (mapping) => mapping.table.logicalName !== chosenMapping!.table.logicalName,
+  )) {
+    if (await updateOnly(context, await applyMapping(other, customer, envelope))) return;
+  }
+
+  // 2. A row entered in Dynamics 365 by hand, with the same e-mail and no Stripe customer yet.
+  const email = chosen.row[names.emailColumn];
+  const mayMatch = names.matchByEmail === 'always' || (names.matchByEmail === 'live' && envelope.livemode);
+  if (mayMatch && typeof email === 'string' && email !== '') {
+    const id = await findByEmail(context, chosenMapping, names.emailColumn, email);
+    if (id) {
+      await context.dataverse.update(chosenMapping.entitySet, id, chosen.row);
+      context.log.info(
+        { customer: customer.id, table: chosenMapping.table.logicalName, id },
+        'Stripe customer matched to an existing row by e-mail',
+      );
+      await linkWaitingPayments(set, context, customer.id, chosenMapping.table, id);
+      return;
+    }
+  }
+
+  // 3. A new row. A concurrent create of the same customer makes this one an update.
+  let written;
+  try {
+    written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'createOnly' });
+  } catch (error) {
+    if (!isDuplicate(error)) throw error;
+    written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'updateOnly' });
+  }
+  await linkWaitingPayments(set, context, customer.id, chosenMapping.table, written.id);
+}
+
+async function syncDeletedCustomer(
+  set: MappingSet,
+  names: CustomerMappingNames,
+  customer: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  const envelope = eventEnvelope(event);
+  for (const name of names.deleted) {
+    const mapped = await mapIfApplies(set.get(name), customer, envelope);
+    // A deleted customer never creates a row: only rows that exist are updated.
+    if (mapped) await updateOnly(context, mapped);
+  }
+}
+
+export function createCustomersHandler(
+  mappings: () => MappingSet,
+  names: CustomerMappingNames = DEFAULT_CUSTOMER_MAPPINGS,
+): StripeEventHandler {
+  return {
+    resource: 'customers',
+    eventTypes: ['customer.created', 'customer.updated', 'customer.deleted'],
+    async handle(event, context) {
+      const payload = event.data.object as unknown as StripeObject;
+      if (payload.object !== 'customer') {
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: payload.object },
+          'customers handler got an object it does not map',
+        );
+        return;
+      }
+      const set = mappings();
+      const deleted = event.type === 'customer.deleted' || payload.deleted === true;
+      // Fresh state: the customer as Stripe has it now (a customer deleted since reads back as deleted).
+      // Also when the payload may be older than the row (an event of the same second applied before it).
+      const refreshing =
+        [...names.live, ...names.deleted].map((name) => set.get(name)).find((mapping) => mapping.refresh) ??
+        (context.payloadMayBeStale ? set.get(names.live[0]) : undefined);
+      const customer =
+        deleted || !refreshing
+          ? payload
+          : await objectForMapping(refreshing, event, context, payload, payload.id);
+      if (deleted || customer.deleted === true)
+        await syncDeletedCustomer(set, names, customer, event, context);
+      else await syncLiveCustomer(set, names, customer, event, context);
+    },
+  };
+}

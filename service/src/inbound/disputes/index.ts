@@ -1,0 +1,46 @@
+/**
+ * Disputes: `charge.dispute.*` → one stc_dispute row per dispute, with funds withdrawn and reinstated,
+ * linked to its payment. The payment is re-synced first: Stripe marks its charge disputed, which the
+ * payment mapping turns into the stc_disputed flag and the `disputed` status.
+ */
+import type { MappingSet } from '../../mapping';
+import { syncPayment } from '../payments';
+import {
+  eventEnvelope,
+  idOf,
+  mapIfApplies,
+  objectForMapping,
+  type StripeObject,
+} from '../../write/stripe-objects';
+import { writeMappedRow } from '../../write/rows';
+import type { StripeEventHandler } from '../../pipeline/handler';
+
+export const DISPUTE_MAPPING = 'dispute';
+
+export function createDisputesHandler(mappings: () => MappingSet): StripeEventHandler {
+  return {
+    resource: 'disputes',
+    eventTypes: ['charge.dispute.*'],
+    async handle(event, context) {
+      const dispute = event.data.object as unknown as StripeObject;
+      if (dispute.object !== 'dispute') {
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: dispute.object },
+          'disputes handler got an object it does not map',
+        );
+        return;
+      }
+      const set = mappings();
+      await syncPayment(
+        set,
+        { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) },
+        event,
+        context,
+      );
+      const mapping = set.get(DISPUTE_MAPPING);
+      const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
+      const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));
+      if (mapped) await writeMappedRow(context.dataverse, context.log, mapped);
+    },
+  };
+}

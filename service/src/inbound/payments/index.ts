@@ -1,0 +1,134 @@
+/**
+ * Payments: `payment_intent.*` and `charge.*` events → one stc_payment row per payment (the
+ * PaymentIntent, or a Charge made without one), re-read from Stripe with its latest charge and that
+ * charge's balance transaction, so amounts, refunds, fees and net are current whatever order events come in.
+ */
+import type Stripe from 'stripe';
+import type { MappingSet } from '../../mapping';
+import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
+import {
+  eventEnvelope,
+  idOf,
+  mapIfApplies,
+  objectForMapping,
+  retrieveObject,
+  stripeForEvent,
+  type StripeObject,
+} from '../../write/stripe-objects';
+import { writeMappedRow } from '../../write/rows';
+
+/** Mapping names in the mapping files (payments.yaml). */
+export const PAYMENT_INTENT_MAPPING = 'payment_intent';
+export const CHARGE_MAPPING = 'charge';
+
+/** Which payment a refund, dispute or charge belongs to. */
+export interface PaymentRef {
+  paymentIntent?: string;
+  charge?: string;
+  /** The event's own copy of the object, used when the mapping does not ask for fresh state. */
+  payload?: StripeObject;
+}
+
+/**
+ * Writes the payment's row and returns its Stripe id (the row's key), or null when no mapping applies.
+ * Used by the refunds and disputes handlers too, so the payment's status follows its refunds and disputes.
+ */
+export async function syncPayment(
+  mappings: MappingSet,
+  ref: PaymentRef,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<string | null> {
+  const envelope = eventEnvelope(event);
+  let paymentIntent = ref.paymentIntent;
+  let charge: StripeObject | undefined = ref.payload?.object === 'charge' ? ref.payload : undefined;
+
+  if (!paymentIntent && ref.charge) {
+    const chargeMapping = mappings.get(CHARGE_MAPPING);
+    charge = await objectForMapping(chargeMapping, event, context, charge, ref.charge);
+    paymentIntent = idOf(charge.payment_intent);
+    if (!paymentIntent) {
+      const mapped = await mapIfApplies(
+        chargeMapping,
+        await withDisputes(charge, charge, event, context),
+        envelope,
+      );
+      if (!mapped) return null;
+      await writeMappedRow(context.dataverse, context.log, mapped);
+      return String(mapped.key.stc_stripeid ?? charge.id);
+    }
+  }
+  if (!paymentIntent) return null;
+
+  const intentMapping = mappings.get(PAYMENT_INTENT_MAPPING);
+  const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
+  const intent =
+    given && !intentMapping.refresh && !context.payloadMayBeStale
+      ? given
+      : await retrieveObject(
+          event,
+          context,
+          'payment_intent',
+          paymentIntent,
+          intentMapping.refresh?.expand ?? [],
+        );
+  const latest = latestCharge(intent);
+  const mapped = await mapIfApplies(
+    intentMapping,
+    latest ? await withDisputes(intent, latest, event, context) : intent,
+    envelope,
+  );
+  if (!mapped) return null;
+  await writeMappedRow(context.dataverse, context.log, mapped);
+  return String(mapped.key.stc_stripeid ?? intent.id);
+}
+
+/** The PaymentIntent's latest charge as an object: expanded, or (API versions before 2022-11-15) `charges.data`. */
+function latestCharge(intent: StripeObject): StripeObject | undefined {
+  if (typeof intent.latest_charge === 'object' && intent.latest_charge !== null)
+    return intent.latest_charge as StripeObject;
+  const charges = (intent.charges as { data?: StripeObject[] } | undefined)?.data;
+  return charges?.[0];
+}
+
+/**
+ * Stripe keeps `charge.disputed` true for good, whatever the dispute's outcome; only the dispute tells
+ * whether it was won. For a disputed charge the payment's object gets `disputes` (the charge's disputes,
+ * read from Stripe), which payments.yaml reads for the status. Undisputed payments cost no extra call.
+ */
+async function withDisputes(
+  object: StripeObject,
+  charge: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<StripeObject> {
+  if (charge.disputed !== true || typeof charge.id !== 'string') return object;
+  const disputes = await stripeForEvent(event, context).disputes.list({ charge: charge.id, limit: 100 });
+  return { ...object, disputes: disputes.data };
+}
+
+export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHandler {
+  return {
+    resource: 'payments',
+    // charge.refunded / charge.refund.* go to refunds and charge.dispute.* to disputes (more specific).
+    eventTypes: ['payment_intent.*', 'charge.*'],
+    async handle(event, context) {
+      const object = event.data.object as unknown as StripeObject;
+      if (object.object === 'payment_intent') {
+        await syncPayment(mappings(), { paymentIntent: object.id, payload: object }, event, context);
+      } else if (object.object === 'charge') {
+        await syncPayment(
+          mappings(),
+          { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
+          event,
+          context,
+        );
+      } else {
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: object.object },
+          'payments handler got an object it does not map',
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Payouts: `payout.*` → the stc_payout row, read fresh from Stripe. When the payout is paid
+ * (`payout.paid`, `payout.reconciliation_completed`) its balance transactions and journal entry are
+ * written too (see reconciliation/); `payout.failed` marks the row Failed with the bank's reason.
+ */
+import type { MappingSet } from '../../mapping';
+import {
+  createPayoutReconciler,
+  type PayoutReconciler,
+  type ReconciliationConfig,
+  type ReconciliationMetrics,
+} from '../../reconciliation';
+import { stripeForEvent, type StripeObject } from '../../write/stripe-objects';
+import type { StripeEventHandler } from '../../pipeline/handler';
+
+export interface PayoutsHandlerOptions {
+  config?: ReconciliationConfig;
+  metrics?: ReconciliationMetrics;
+  /** A reconciler built elsewhere (shared with the sweep); default one over `mappings`. */
+  reconciler?: PayoutReconciler;
+}
+
+export function createPayoutsHandler(
+  mappings: () => MappingSet,
+  options: PayoutsHandlerOptions = {},
+): StripeEventHandler {
+  let reconciler = options.reconciler;
+  return {
+    resource: 'payouts',
+    eventTypes: ['payout.*'],
+    async handle(event, context) {
+      const object = event.data.object as unknown as StripeObject;
+      if (object.object !== 'payout') {
+        context.log.warn(
+          { eventId: event.id, type: event.type, object: object.object },
+          'payouts handler got an object it does not map',
+        );
+        return;
+      }
+      // Built on first use: the GL account file is read then, not when the registry is imported.
+      reconciler ??= createPayoutReconciler({ mappings, config: options.config, metrics: options.metrics });
+      await reconciler.reconcile({
+        stripe: stripeForEvent(event, context),
+        dataverse: context.dataverse,
+        log: context.log,
+        payout: object.id,
+        event,
+        account: event.account ?? null,
+      });
+    },
+  };
+}

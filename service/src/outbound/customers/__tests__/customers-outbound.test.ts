@@ -1,0 +1,145 @@
+/**
+ * Dataverse → Stripe customers against the real Dataverse emulator (users' changes through the Web API with
+ * MSCRMCallerID, real webhook contexts) and the real Stripe emulator through the SDK.
+ */
+import { createCustomersOutboundHandler } from '..';
+import type { DataverseChangeHandler } from '../../../pipeline/handler';
+import {
+  dataverseChange,
+  deliver,
+  startWorld,
+  USERS,
+  type World,
+} from '../../refund-requests/__tests__/world';
+
+let world: World;
+let handler: DataverseChangeHandler;
+
+beforeEach(async () => {
+  world = await startWorld({ tables: ['account', 'contact'] });
+  handler = createCustomersOutboundHandler({ settings: { serviceUserId: USERS.service.systemuserid } });
+});
+afterEach(() => world.close());
+
+const customerUpdates = (customerId: string) =>
+  world.stripeEmulator.events.filter(
+    (e) => e.type === 'customer.updated' && (e.data.object as { id: string }).id === customerId,
+  );
+
+async function linkedAccount(customerId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  // Written by the service's own user, as the Stripe → Dataverse sync does.
+  return world.client.create('accounts', {
+    name: 'Contoso',
+    emailaddress1: 'billing@contoso.example',
+    stc_stripecustomerid: customerId,
+    ...extra,
+  });
+}
+
+describe('account and contact changes to the Stripe customer', () => {
+  it('sends a user’s change of an account to its customer, with d365_accountid in the metadata', async () => {
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
+    const accountId = await linkedAccount(customer.id);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+      telephone1: '+44 20 7946 0000',
+      address1_line1: '1 High Street',
+      address1_city: 'London',
+      address1_postalcode: 'EC1A 1BB',
+      address1_country: 'GB',
+    });
+    expect(await deliver(world, handler, accountId)).toBe(1);
+    const after = await world.stripe.customers.retrieve(customer.id);
+    expect(after).toMatchObject({
+      name: 'Contoso Ltd',
+      email: 'billing@contoso.example',
+      phone: '+44 20 7946 0000',
+      address: { line1: '1 High Street', city: 'London', postal_code: 'EC1A 1BB', country: 'GB' },
+      metadata: { d365_accountid: accountId },
+    });
+  });
+
+  it('sends nothing when the change leaves the customer as it is', async () => {
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
+    const accountId = await linkedAccount(customer.id);
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    await deliver(world, handler, accountId);
+    expect(customerUpdates(customer.id)).toHaveLength(1);
+    await world.forgetContexts();
+    // Same name written again: nothing differs, nothing sent.
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    expect(await deliver(world, handler, accountId)).toBe(1);
+    expect(customerUpdates(customer.id)).toHaveLength(1);
+  });
+
+  it('does not echo writes made by the service’s own user (no Stripe → Dataverse → Stripe loop)', async () => {
+    const customer = await world.stripe.customers.create({ name: 'Contoso' });
+    const accountId = await linkedAccount(customer.id);
+    await world.client.update('accounts', accountId, { name: 'Renamed by the Stripe sync' });
+    expect(await deliver(world, handler, accountId)).toBe(2);
+    expect(customerUpdates(customer.id)).toHaveLength(0);
+    expect((await world.stripe.customers.retrieve(customer.id)) as { name: string }).toMatchObject({
+      name: 'Contoso',
+    });
+  });
+
+  it('clears a Stripe field only when the user cleared it in Dataverse', async () => {
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+      phone: '+1 555 0100',
+    });
+    const accountId = await linkedAccount(customer.id, { telephone1: '+1 555 0100' });
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, { telephone1: null });
+    await deliver(world, handler, accountId);
+    const after = (await world.stripe.customers.retrieve(customer.id)) as {
+      phone: string | null;
+      email: string;
+    };
+    expect(after.phone ?? '').toBe('');
+    expect(after.email).toBe('billing@contoso.example');
+  });
+
+  it('updates a contact’s customer in the connected account named on the row, on create too', async () => {
+    const connected = world.stripeEmulator.client({ stripeAccount: 'acct_1Connected' });
+    const customer = await connected.customers.create({ name: 'Ann Lee' });
+    const stripeFor = (account: string | null) => (account === 'acct_1Connected' ? connected : world.stripe);
+    const { id: contactId } = await world.asUser(USERS.requester.systemuserid, 'POST', 'contacts', {
+      firstname: 'Ann',
+      lastname: 'Lee-Smith',
+      emailaddress1: 'ann@example.com',
+      stc_stripecustomerid: customer.id,
+      stc_stripeaccount: 'acct_1Connected',
+    });
+    await world.dataverse.webhooksIdle();
+    for (const context of world.receiver.about(contactId!)) {
+      await handler.handle(dataverseChange(context), { ...world.context, stripeFor });
+    }
+    expect(await connected.customers.retrieve(customer.id)).toMatchObject({
+      name: 'Ann Lee-Smith',
+      email: 'ann@example.com',
+      metadata: { d365_contactid: contactId, d365_type: 'contact' },
+    });
+    await expect(world.stripe.customers.retrieve(customer.id)).rejects.toMatchObject({
+      code: 'resource_missing',
+    });
+  });
+
+  it('leaves rows without a Stripe customer id alone', async () => {
+    const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'accounts', { name: 'Fabrikam' });
+    await deliver(world, handler, id!);
+    expect(world.stripeEmulator.events.filter((e) => e.type.startsWith('customer.'))).toHaveLength(0);
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * Dataverse → Stripe customers: a user's change to an account or contact that carries `stc_stripecustomerid`
+ * updates that Stripe customer (name, e-mail, phone, address, and `d365_accountid`/`d365_contactid` in its
+ * metadata), in the row's connected account when `stc_stripeaccount` is set.
+ *
+ * Two guards keep Stripe → Dataverse → Stripe from looping: a change made by the service's own application
+ * user (which is how Stripe's data arrives in Dataverse) is not echoed, and an update that would change
+ * nothing on the customer is not sent.
+ */
+import type Stripe from 'stripe';
+import { sameId } from '../../dataverse/change';
+import type { DataverseClient, Row } from '../../dataverse/types';
+import { serviceUserResolver } from '../refund-requests/directory';
+import { readOutboundSettings, type OutboundSettings } from '../refund-requests/settings';
+import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
+
+type Party = 'account' | 'contact';
+
+const ADDRESS_COLUMNS = {
+  line1: 'address1_line1',
+  line2: 'address1_line2',
+  city: 'address1_city',
+  state: 'address1_stateorprovince',
+  postal_code: 'address1_postalcode',
+  country: 'address1_country',
+} as const;
+type AddressField = keyof typeof ADDRESS_COLUMNS;
+
+interface PartyShape {
+  entitySet: string;
+  primaryId: string;
+  metadataKey: string;
+  nameColumns: string[];
+  name(row: Row): string;
+  /** Metadata the Stripe → Dataverse customer mapping relies on to send the customer back to this table. */
+  extraMetadata: Record<string, string>;
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
+
+const PARTIES: Record<Party, PartyShape> = {
+  account: {
+    entitySet: 'accounts',
+    primaryId: 'accountid',
+    metadataKey: 'd365_accountid',
+    nameColumns: ['name'],
+    name: (row) => text(row.name),
+    extraMetadata: {},
+  },
+  contact: {
+    entitySet: 'contacts',
+    primaryId: 'contactid',
+    metadataKey: 'd365_contactid',
+    nameColumns: ['firstname', 'lastname'],
+    name: (row) => [text(row.firstname), text(row.lastname)].filter(Boolean).join(' '),
+    extraMetadata: { d365_type: 'contact' },
+  },
+};
+
+export interface CustomersOutboundHandlerOptions {
+  /** Default: read from the environment (see `readOutboundSettings`). */
+  settings?: Pick<OutboundSettings, 'serviceUserId' | 'serviceApplicationId'>;
+}
+
+export function createCustomersOutboundHandler(
+  options: CustomersOutboundHandlerOptions = {},
+): DataverseChangeHandler {
+  const serviceUser = serviceUserResolver(options.settings ?? readOutboundSettings());
+  return {
+    source: 'dataverse',
+    resource: 'customers-outbound',
+    changes: [
+      { table: 'account', messages: ['Create', 'Update'] },
+      { table: 'contact', messages: ['Create', 'Update'] },
+    ],
+    async handle(change, context) {
+      const party = change.table as Party;
+      const shape = PARTIES[party];
+      if (!shape) {
+        context.log.warn({ table: change.table }, 'customers-outbound got a table it does not sync');
+        return;
+      }
+      const rowId = change.rowId;
+      const self = await serviceUser(context.dataverse, context.log);
+      if (self && sameId(change.userId, self)) {
+        context.log.info(
+          { table: party, rowId },
+          "the service's own change to a customer row; not echoed to Stripe",
+        );
+        return;
+      }
+      const changed =
+        change.message.toLowerCase() === 'create' ? null : new Set(Object.keys(change.attributes));
+      await pushCustomer(party, rowId, changed, context);
+    },
+  };
+}
+
+/**
+ * Sends the row's values to its Stripe customer. `changed` names the columns the change carried (null for a
+ * create): only those are considered, so a blank column clears the Stripe field only when a user cleared it.
+ */
+async function pushCustomer(
+  party: Party,
+  rowId: string,
+  changed: Set<string> | null,
+  context: SyncContext,
+): Promise<void> {
+  const shape = PARTIES[party];
+  const row = await readRow(context.dataverse, shape, rowId);
+  if (!row) {
+    context.log.warn({ table: party, rowId }, 'the row no longer exists; nothing to send to Stripe');
+    return;
+  }
+  const customerId = text(row.stc_stripecustomerid);
+  if (!customerId) return;
+  const stripe = context.stripeFor(text(row.stc_stripeaccount) || null);
+  let customer: Stripe.Customer | Stripe.DeletedCustomer;
+  try {
+    customer = await stripe.customers.retrieve(customerId);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'resource_missing') {
+      context.log.warn(
+        { table: party, rowId, customerId },
+        'the Stripe customer named by the row does not exist; nothing sent',
+      );
+      return;
+    }
+    throw error;
+  }
+  if ((customer as Stripe.DeletedCustomer).deleted) {
+    context.log.info({ table: party, rowId, customerId }, 'the Stripe customer is deleted; nothing sent');
+    return;
+  }
+  const update = customerUpdate(shape, rowId, row, customer as Stripe.Customer, changed);
+  if (!update) {
+    context.log.info(
+      { table: party, rowId, customerId },
+      'the Stripe customer already matches the row; nothing sent',
+    );
+    return;
+  }
+  await stripe.customers.update(customerId, update);
+  context.log.info(
+    { table: party, rowId, customerId, fields: Object.keys(update) },
+    'Stripe customer updated from Dataverse',
+  );
+}
+
+async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: string): Promise<Row | null> {
+  const select = [
+    shape.primaryId,
+    ...shape.nameColumns,
+    'emailaddress1',
+    'telephone1',
+    ...Object.values(ADDRESS_COLUMNS),
+    'stc_stripecustomerid',
+    'stc_stripeaccount',
+  ];
+  return dataverse.retrieve(shape.entitySet, rowId, { select });
+}
+
+/** The fields that differ, as a Stripe update; null when nothing would change. */
+function customerUpdate(
+  shape: PartyShape,
+  rowId: string,
+  row: Row,
+  customer: Stripe.Customer,
+  changed: Set<string> | null,
+): Stripe.CustomerUpdateParams | null {
+  // A create sends what the row has; an update sends what the change touched, blanks included.
+  const inScope = (columns: string[]) =>
+    columns.some((c) => (changed ? changed.has(c) : text(row[c]) !== ''));
+  const update: Stripe.CustomerUpdateParams = {};
+
+  const name = shape.name(row);
+  if (inScope(shape.nameColumns) && name !== text(customer.name)) update.name = name;
+  const email = text(row.emailaddress1);
+  if (inScope(['emailaddress1']) && email !== text(customer.email)) update.email = email;
+  const phone = text(row.telephone1);
+  if (inScope(['telephone1']) && phone !== text(customer.phone)) update.phone = phone;
+
+  if (inScope(Object.values(ADDRESS_COLUMNS))) {
+    const address = Object.fromEntries(
+      (Object.keys(ADDRESS_COLUMNS) as AddressField[]).map((field) => [
+        field,
+        text(row[ADDRESS_COLUMNS[field]]),
+      ]),
+    ) as Record<AddressField, string>;
+    const current = customer.address ?? null;
+    const differs = (Object.keys(address) as AddressField[]).some(
+      (field) => address[field] !== text(current?.[field]),
+    );
+    if (differs) update.address = Object.values(address).some(Boolean) ? address : '';
+  }
+
+  const metadata: Record<string, string> = { [shape.metadataKey]: rowId, ...shape.extraMetadata };
+  if (Object.entries(metadata).some(([key, value]) => customer.metadata?.[key] !== value))
+    update.metadata = metadata;
+
+  return Object.keys(update).length > 0 ? update : null;
+}

@@ -1,0 +1,314 @@
+/**
+ * Governed refunds against the real Dataverse emulator (through the real client, with users, roles and
+ * webhook steps) and the real Stripe emulator (through the official SDK): balance, threshold, roles,
+ * approvals, repeated deliveries, concurrent workers, resuming after a crash, Stripe's refusals, loop guard.
+ */
+import { StcRefundReason, StcRefundRequestStatus as Status, StcPaymentStatus } from '@stc/solution';
+import { createRefundRequestsHandler, decideRefund, majorToMinor, type OutboundSettings } from '..';
+import type { DataverseChangeHandler } from '../../../pipeline/handler';
+import { dataverseChange, deliver, startWorld, USERS, type World } from './world';
+
+const settings = (extra: Partial<OutboundSettings> = {}): OutboundSettings => ({
+  serviceUserId: USERS.service.systemuserid,
+  approvalThreshold: 100,
+  requesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
+  approverRoles: ['Stripe Finance Approver'],
+  allowSelfApproval: false,
+  settingsCacheMs: 0,
+  ...extra,
+});
+
+let world: World;
+let handler: DataverseChangeHandler;
+
+beforeEach(async () => {
+  world = await startWorld({ tables: ['stc_refundrequest'] });
+  handler = createRefundRequestsHandler({ settings: settings() });
+});
+afterEach(() => world.close());
+
+/** A succeeded card payment in Stripe and its stc_payment row in Dataverse, as the Stripe sync writes it. */
+async function payment(
+  amountMinor = 20_000,
+  currency = 'usd',
+): Promise<{ paymentIntentId: string; rowId: string }> {
+  const intent = await world.stripe.paymentIntents.create({
+    amount: amountMinor,
+    currency,
+    payment_method: 'pm_card_visa',
+    confirm: true,
+  });
+  const major = amountMinor / 10 ** (currency === 'jpy' ? 0 : 2);
+  const rowId = world.dataverse.store.insert('stc_payments', {
+    stc_name: intent.id,
+    stc_stripeid: intent.id,
+    stc_amount: major,
+    stc_amountcaptured: major,
+    stc_amountrefunded: 0,
+    stc_currency: currency,
+    stc_status: StcPaymentStatus.Succeeded,
+    stc_livemode: false,
+  });
+  return { paymentIntentId: intent.id, rowId };
+}
+
+/** A refund request created by a user through the Web API (as the payment panel does). */
+async function requestRefund(
+  userId: string,
+  paymentRowId: string,
+  amount: number,
+  currency = 'usd',
+): Promise<string> {
+  const { id } = await world.asUser(userId, 'POST', 'stc_refundrequests', {
+    stc_name: `Refund ${amount}`,
+    'stc_paymentid@odata.bind': `/stc_payments(${paymentRowId})`,
+    stc_amount: amount,
+    stc_currency: currency,
+    stc_reason: StcRefundReason.RequestedByCustomer,
+  });
+  return id!;
+}
+
+const requestRow = (id: string) => world.dataverse.store.get('stc_refundrequests', id)!;
+const refundsOf = async (paymentIntentId: string) =>
+  (await world.stripe.refunds.list({ payment_intent: paymentIntentId })).data;
+
+describe('refund within policy', () => {
+  it('refunds through Stripe with the request id as idempotency key and writes the outcome and the refund row', async () => {
+    const { paymentIntentId, rowId } = await payment(20_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 25.5);
+
+    expect(await deliver(world, handler, id, 'Create')).toBe(1);
+
+    const refunds = await refundsOf(paymentIntentId);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({
+      amount: 2550,
+      reason: 'requested_by_customer',
+      metadata: { d365_refundrequestid: id },
+    });
+    const created = world.stripeEmulator.events.find((e) => e.type === 'refund.created');
+    expect(created?.request).toMatchObject({ idempotency_key: id });
+
+    const row = requestRow(id);
+    expect(row).toMatchObject({
+      stc_status: Status.Succeeded,
+      stc_striperefundid: refunds[0].id,
+      stc_failurereason: null,
+      _stc_requestedby_value: USERS.requester.systemuserid,
+    });
+    const refundRow = world.dataverse.store.rows('stc_refunds').find((r) => r.stc_stripeid === refunds[0].id);
+    expect(refundRow).toMatchObject({ stc_amount: 25.5, stc_currency: 'usd', _stc_paymentid_value: rowId });
+    expect(row._stc_refundid_value).toBe(refundRow!.stc_refundid);
+  });
+
+  it('converts by the currency exponent (zero-decimal JPY)', async () => {
+    const { paymentIntentId, rowId } = await payment(5000, 'jpy');
+    // The threshold is in major units of the payment's currency: 100 here, so 1,200 JPY needs a higher one.
+    const yen = createRefundRequestsHandler({ settings: settings({ approvalThreshold: 10_000 }) });
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 1200, 'jpy');
+    await deliver(world, yen, id, 'Create');
+    expect((await refundsOf(paymentIntentId))[0].amount).toBe(1200);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+  });
+});
+
+describe('repeated deliveries and concurrent workers', () => {
+  it('a second delivery of the same webhook, and the service’s own update webhooks, refund nothing more', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 10);
+    await deliver(world, handler, id, 'Create');
+    await deliver(world, handler, id, 'Create');
+    // Every context so far: the create (twice over now) and the updates the service made itself.
+    const all = await deliver(world, handler, id);
+    expect(all).toBeGreaterThanOrEqual(3);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+  });
+
+  it('two workers holding the same delivery at once make one refund (etag on the status move, idempotency key on Stripe)', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 10);
+    await world.dataverse.webhooksIdle();
+    const [context] = world.receiver.about(id, 'Create');
+    const other = createRefundRequestsHandler({ settings: settings() });
+    await Promise.all([
+      handler.handle(dataverseChange(context), world.context),
+      other.handle(dataverseChange(context), world.context),
+    ]);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+  });
+
+  it('a request left Processing by a crash after Stripe refunded is completed with that refund, not a second one', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 12);
+    // What the crashed worker got done: the status move and the Stripe refund, nothing written back.
+    await world.client.update('stc_refundrequests', id, { stc_status: Status.Processing });
+    const made = await world.stripe.refunds.create(
+      {
+        payment_intent: paymentIntentId,
+        amount: 1200,
+        reason: 'requested_by_customer',
+        metadata: { d365_refundrequestid: id },
+      },
+      { idempotencyKey: id },
+    );
+    await deliver(world, handler, id, 'Create');
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made.id });
+  });
+
+  it('ignores changes made by the service’s own user (loop guard)', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.service.systemuserid, rowId, 10);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.Pending);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+  });
+});
+
+describe('balance', () => {
+  it('rejects a request above captured − refunded − other open requests, with the reason on the row', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    const first = await requestRefund(USERS.requester.systemuserid, rowId, 60);
+    await world.dataverse.webhooksIdle();
+    // The first is still open (Pending) when the second is decided: its 60 are held.
+    const second = await requestRefund(USERS.requester.systemuserid, rowId, 50);
+    await deliver(world, handler, second, 'Create');
+    expect(requestRow(second)).toMatchObject({ stc_status: Status.Rejected });
+    expect(requestRow(second).stc_failurereason).toBe(
+      'The amount 50.00 USD is more than the refundable balance of 40.00 USD (captured 100.00 USD, refunded 0.00 USD, in other open requests 60.00 USD).',
+    );
+    await deliver(world, handler, first, 'Create');
+    expect(requestRow(first).stc_status).toBe(Status.Succeeded);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+  });
+
+  it('counts refunds completed by earlier requests even before the payment row catches up', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    const first = await requestRefund(USERS.requester.systemuserid, rowId, 80);
+    await deliver(world, handler, first, 'Create');
+    const second = await requestRefund(USERS.requester.systemuserid, rowId, 30);
+    await deliver(world, handler, second, 'Create');
+    expect(requestRow(second).stc_status).toBe(Status.Rejected);
+    expect(requestRow(second).stc_failurereason).toMatch(/refundable balance of 20\.00 USD/);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+  });
+
+  it('writes Failed with Stripe’s reason when Stripe refuses (the payment row was out of date)', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    await world.stripe.refunds.create({ payment_intent: paymentIntentId, amount: 9_000 });
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 50);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.Failed);
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /^Stripe refused the refund: Refund amount \(5000\) is greater than unrefunded amount on charge \(1000\) \(amount_too_large\)$/,
+    );
+  });
+
+  it('rejects an amount with more decimals than the currency has', async () => {
+    const { rowId } = await payment(10_000, 'jpy');
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 10.5, 'jpy');
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Rejected });
+    expect(requestRow(id).stc_failurereason).toMatch(/more decimals than the currency's 0/);
+  });
+});
+
+describe('roles and approval', () => {
+  it('rejects a request by a user who holds no requester role (roles read from Dataverse)', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.outsider.systemuserid, rowId, 10);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.Rejected);
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /holds none of the roles allowed to request refunds: Stripe Refund Requester, Stripe Finance Approver/,
+    );
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+  });
+
+  it('holds a request above the threshold until a finance approver (not the requester, not an outsider) approves it', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 150);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+
+    // An outsider sets it to Approved: not accepted, back to waiting with the reason.
+    await world.forgetContexts();
+    await world.asUser(USERS.outsider.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, handler, id);
+    expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /approval by user .* was not accepted: the user holds none of the roles Stripe Finance Approver/,
+    );
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, handler, id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+  });
+
+  it('does not let a finance approver approve their own request unless configured', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.approver.systemuserid, rowId, 150);
+    await deliver(world, handler, id, 'Create');
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, handler, id);
+    expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
+    expect(requestRow(id).stc_failurereason).toMatch(/cannot be approved by the user who asked for it/);
+
+    const lenient = createRefundRequestsHandler({ settings: settings({ allowSelfApproval: true }) });
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, lenient, id);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+  });
+});
+
+describe('policy and money (pure)', () => {
+  const rules = { requesterRoles: ['R'], approverRoles: ['A'], allowSelfApproval: false };
+  const facts = {
+    amount: 100,
+    currency: 'usd',
+    captured: 1000,
+    refunded: 0,
+    inFlight: 0,
+    threshold: 500,
+    requester: { id: 'u1', roles: ['R'] },
+    approver: null,
+  };
+  it('decides at the edges of the balance and the threshold', () => {
+    expect(decideRefund({ ...facts, amount: 1000 }, rules)).toEqual({ kind: 'awaitApproval', note: null });
+    expect(decideRefund({ ...facts, amount: 500 }, rules)).toEqual({ kind: 'refund', approvedBy: null });
+    expect(decideRefund({ ...facts, amount: 1001, threshold: 5000 }, rules).kind).toBe('reject');
+    expect(decideRefund({ ...facts, amount: 1000, approver: { id: 'u2', roles: ['A'] } }, rules)).toEqual({
+      kind: 'refund',
+      approvedBy: 'u2',
+    });
+    expect(decideRefund({ ...facts, amount: 0 }, rules).kind).toBe('reject');
+  });
+  it('converts major to minor units exactly', () => {
+    expect(majorToMinor(19.99, 'usd')).toBe(1999);
+    expect(majorToMinor(0.29, 'usd')).toBe(29);
+    expect(majorToMinor(19.995, 'kwd')).toBe(19995);
+    expect(majorToMinor(1999, 'jpy')).toBe(1999);
+    expect(() => majorToMinor(19.999, 'usd')).toThrow(/more decimals/);
+  });
+});

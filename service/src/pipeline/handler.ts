@@ -1,0 +1,63 @@
+/**
+ * The contract between the pipeline (inbox, workers, retries) and the sync handlers. A handler takes either
+ * Stripe events (Stripe → Dataverse) or Dataverse changes (Dataverse → Stripe, read from the webhook's
+ * RemoteExecutionContext); the pipeline routes each inbox event by its source to a handler of that kind.
+ * The pipeline knows nothing of Dataverse tables; a handler knows nothing of HTTP or the store.
+ */
+import type Stripe from 'stripe';
+import type { DataverseChange } from '../dataverse/change';
+import type { DataverseClient } from '../dataverse/types';
+
+export interface HandlerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SyncContext {
+  dataverse: DataverseClient;
+  /** A Stripe client for the event's account: the platform's, or one with `stripeAccount` for Connect. */
+  stripeFor(account: string | null): Stripe;
+  log: HandlerLogger;
+  /**
+   * The event was created in the same second as the last event applied to its object, and Stripe gives no
+   * order within a second: its payload may be older than what is already written, so a handler that maps
+   * the payload maps the object read fresh from Stripe instead.
+   */
+  payloadMayBeStale?: boolean;
+}
+
+/** The Stripe object an event is about: used for per-object ordering and to serialise its events. */
+export interface ObjectRef {
+  account: string | null;
+  objectId: string;
+}
+
+/** Takes Stripe events. */
+export interface StripeEventHandler {
+  source?: 'stripe';
+  /** `payments`, `refunds`, `disputes`, `customers`, `billing`, `payouts`. */
+  resource: string;
+  /** Event types this handler takes; `charge.*` style wildcards allowed. */
+  eventTypes: string[];
+  handle(event: Stripe.Event, context: SyncContext): Promise<void>;
+}
+
+/** The rows whose changes a Dataverse change handler takes. */
+export interface DataverseChangeFilter {
+  /** Logical name of the table. */
+  table: string;
+  /** The messages taken, as Dataverse names them (`Create`, `Update`). */
+  messages: string[];
+}
+
+/** Takes changes Dataverse reported through a webhook step. */
+export interface DataverseChangeHandler {
+  source: 'dataverse';
+  /** `refund-requests`, `customers-outbound`, `sync-requests`. */
+  resource: string;
+  changes: DataverseChangeFilter[];
+  handle(change: DataverseChange, context: SyncContext): Promise<void>;
+}
+
+export type EventHandler = StripeEventHandler | DataverseChangeHandler;

@@ -1,0 +1,86 @@
+/**
+ * Fresh state from Stripe: a mapping that asks for it (`refresh`) maps the object as Stripe has it now,
+ * not the event's copy, which may be older than a later event already processed or in an old API version.
+ */
+import type Stripe from 'stripe';
+import {
+  applyMapping,
+  eventEnvelope,
+  mappingApplies,
+  type CompiledMapping,
+  type EventEnvelope,
+  type MappedRow,
+} from '../mapping';
+import type { SyncContext } from '../pipeline/handler';
+
+export type StripeObject = { id: string; object: string } & Record<string, unknown>;
+
+type Retriever = (stripe: Stripe, id: string, expand: string[]) => Promise<StripeObject>;
+
+const expandParams = (expand: string[]) => (expand.length ? { expand } : {});
+
+// The SDK's typed resources, seen as the plain JSON objects the mappings read.
+const asObject = (pending: Promise<unknown>) => pending as Promise<StripeObject>;
+
+const retrievers: Record<string, Retriever> = {
+  payment_intent: (stripe, id, expand) => asObject(stripe.paymentIntents.retrieve(id, expandParams(expand))),
+  charge: (stripe, id, expand) => asObject(stripe.charges.retrieve(id, expandParams(expand))),
+  refund: (stripe, id, expand) => asObject(stripe.refunds.retrieve(id, expandParams(expand))),
+  dispute: (stripe, id, expand) => asObject(stripe.disputes.retrieve(id, expandParams(expand))),
+  customer: (stripe, id, expand) => asObject(stripe.customers.retrieve(id, expandParams(expand))),
+  subscription: (stripe, id, expand) => asObject(stripe.subscriptions.retrieve(id, expandParams(expand))),
+  invoice: (stripe, id, expand) => asObject(stripe.invoices.retrieve(id, expandParams(expand))),
+};
+
+/** The Stripe client for the event's account: Connect events are read from the connected account. */
+export function stripeForEvent(event: Stripe.Event, context: SyncContext): Stripe {
+  return context.stripeFor(event.account ?? null);
+}
+
+/** Retrieves a Stripe object by type and id, with expansions. */
+export async function retrieveObject(
+  event: Stripe.Event,
+  context: SyncContext,
+  type: string,
+  id: string,
+  expand: string[] = [],
+): Promise<StripeObject> {
+  const retrieve = retrievers[type];
+  if (!retrieve) throw new Error(`no Stripe retrieval for object type "${type}"`);
+  return retrieve(stripeForEvent(event, context), id, expand);
+}
+
+/**
+ * The object to map: re-read from Stripe when the mapping asks for fresh state or the given copy may be older
+ * than what is written (`payloadMayBeStale`), else the one given.
+ */
+export async function objectForMapping(
+  mapping: CompiledMapping,
+  event: Stripe.Event,
+  context: SyncContext,
+  given: StripeObject | undefined,
+  id: string,
+): Promise<StripeObject> {
+  if (!mapping.refresh && !context.payloadMayBeStale && given) return given;
+  return retrieveObject(event, context, mapping.source, id, mapping.refresh?.expand ?? []);
+}
+
+/** Applies the mapping when its `when` holds; null otherwise. */
+export async function mapIfApplies(
+  mapping: CompiledMapping,
+  object: StripeObject,
+  envelope: EventEnvelope,
+): Promise<MappedRow | null> {
+  if (!(await mappingApplies(mapping, object, envelope))) return null;
+  return applyMapping(mapping, object, envelope);
+}
+
+export { eventEnvelope };
+
+/** The id of a field that is either an id or an expanded object. */
+export function idOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string')
+    return (value as { id: string }).id;
+  return undefined;
+}
