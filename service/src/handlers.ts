@@ -4,7 +4,11 @@
  */
 import type { MappingSet } from './mapping';
 import { createBillingHandler } from './inbound/billing';
-import { createCustomersHandler, DEFAULT_CUSTOMER_MAPPINGS, type CustomerMappingNames } from './inbound/customers';
+import {
+  createCustomersHandler,
+  DEFAULT_CUSTOMER_MAPPINGS,
+  type CustomerMappingNames,
+} from './inbound/customers';
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
 import { createPaymentsHandler } from './inbound/payments';

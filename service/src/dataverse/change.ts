@@ -87,8 +87,10 @@ export function readDataverseChange(context: unknown): DataverseChange {
   if (missing.length > 0)
     throw new TypeError(`Not a Dataverse RemoteExecutionContext: missing ${missing.join(', ')}`);
   const c = context as RemoteExecutionContext;
-  const target = collectionValue(c.InputParameters, 'Target') as { Attributes?: DataContractCollection } | undefined;
-  const image = collectionValue(c.PreEntityImages, undefined) as { Attributes?: DataContractCollection } | undefined;
+  const target = collectionValue(c.InputParameters, 'Target') as
+    { Attributes?: DataContractCollection } | undefined;
+  const image = collectionValue(c.PreEntityImages, undefined) as
+    { Attributes?: DataContractCollection } | undefined;
   return {
     id: changeId(c),
     message: c.MessageName,

@@ -11,7 +11,13 @@ import type Stripe from 'stripe';
 import type { NewInboxEvent, Store } from '../store';
 import { listPages, type Page, type RateLimitPolicy } from '../stripe/paging';
 
-export { listPages, pageWithBackoff, isRateLimited, StripeListError, type RateLimitPolicy } from '../stripe/paging';
+export {
+  listPages,
+  pageWithBackoff,
+  isRateLimited,
+  StripeListError,
+  type RateLimitPolicy,
+} from '../stripe/paging';
 
 export type StripeObject = { id: string; object: string; created?: number; livemode?: boolean } & Record<
   string,

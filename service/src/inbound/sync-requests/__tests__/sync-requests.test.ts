@@ -8,7 +8,12 @@ import { dataverseEventType } from '../../../dataverse/change';
 import { createSyncHandlers } from '../../../handlers';
 import { createHandlerRouter } from '../../../pipeline/routing';
 import { defaultMappings } from '../../__tests__/harness';
-import { dataverseChange, startWorld, USERS, type World } from '../../../outbound/refund-requests/__tests__/world';
+import {
+  dataverseChange,
+  startWorld,
+  USERS,
+  type World,
+} from '../../../outbound/refund-requests/__tests__/world';
 
 let world: World;
 beforeEach(async () => {

@@ -14,7 +14,11 @@ import {
   type StripeEmulator,
 } from '@stc/emulators';
 import { createDataverseClient, type DataverseWebApiClient } from '../../../dataverse';
-import { readDataverseChange, type DataverseChange, type RemoteExecutionContext } from '../../../dataverse/change';
+import {
+  readDataverseChange,
+  type DataverseChange,
+  type RemoteExecutionContext,
+} from '../../../dataverse/change';
 import type { DataverseChangeHandler, HandlerLogger, SyncContext } from '../../../pipeline/handler';
 
 export const USERS = {
