@@ -1,5 +1,6 @@
 // One flat ESLint config for the whole repository.
 import tseslint from 'typescript-eslint';
+import { architecture, testSupport } from './eslint/architecture.mjs';
 
 const nodeBuiltins = [
   'fs',
@@ -31,6 +32,7 @@ const noNodeInBrowser = {
           message:
             'Import a browser workspace through its public entry (`@stc/pcf-controls`), not its files.',
         },
+        testSupport,
       ],
     },
   ],
@@ -74,4 +76,5 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   { files: ['**/*.js', '**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  ...architecture,
 );
