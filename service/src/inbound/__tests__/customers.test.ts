@@ -2,16 +2,12 @@ import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests_
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
 import { currentObject } from './world';
-import { stripeStubForFile } from './setup';
+import { memoryHandlersForEachTest, stripeStubForFile } from './setup';
 
 const stripe = stripeStubForFile();
 let dataverse: MemoryDataverse;
 let sync: SyncHarness;
-
-beforeEach(() => {
-  dataverse = new MemoryDataverse();
-  sync = new SyncHarness(stripe, dataverse);
-});
+memoryHandlersForEachTest(stripe, (fresh) => ({ dataverse, sync } = fresh));
 
 function customer(fields: Record<string, unknown>) {
   const object = { ...currentObject('customer'), ...fields };

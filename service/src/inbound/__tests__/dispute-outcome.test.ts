@@ -4,31 +4,14 @@
  * emulator emitted goes through the handlers in order, then again shuffled (late and duplicate deliveries).
  */
 import type Stripe from 'stripe';
-import { model } from '@stc/solution';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
-import { createDataverseClient } from '../../dataverse';
-import { shuffled, SyncHarness } from './harness';
-import { StripeStub } from './stripe-stub';
-import { option } from './setup';
+import { shuffled } from './harness';
+import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
 
-let stripeEmulator: StripeEmulator;
-let dataverse: DataverseEmulator;
-
-beforeAll(async () => {
-  stripeEmulator = await startStripeEmulator({ rateLimit: false });
-  dataverse = await startDataverseEmulator({ model });
-});
-afterAll(async () => {
-  await stripeEmulator?.close();
-  await dataverse?.close();
-});
+const stripeSide = stripeEmulatorForFile();
+const dataverseSide = dataverseEmulatorForFile();
 
 test('a won dispute gives the payment back its settled status; a lost one keeps it disputed', async () => {
+  const { emulator: stripeEmulator } = stripeSide;
   const stripe = stripeEmulator.client();
   const disputedPayment = async (amount: number) => {
     const intent = await stripe.paymentIntents.create({
@@ -48,8 +31,8 @@ test('a won dispute gives the payment back its settled status; a lost one keeps 
   stripeEmulator.testHelpers.closeDispute(lost.dispute.id, 'lost');
   stripeEmulator.testHelpers.closeDispute(wonAfterRefund.dispute.id, 'won');
 
-  const client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
-  const sync = new SyncHarness(Object.assign(new StripeStub(), { stripeFor: () => stripe }), client);
+  const { client } = dataverseSide;
+  const sync = handlersOverStripeEmulator(stripeEmulator, client);
   const events = stripeEmulator.events as unknown as Stripe.Event[];
   expect(events.map((e) => e.type)).toEqual(
     expect.arrayContaining(['charge.dispute.closed', 'charge.dispute.funds_reinstated']),

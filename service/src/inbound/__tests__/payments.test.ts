@@ -3,17 +3,13 @@ import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests_
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
 import { currentObject, succeededPayment } from './world';
-import { option, stripeStubForFile } from './setup';
+import { memoryHandlersForEachTest, option, stripeStubForFile } from './setup';
 
 describe('payments handler', () => {
   const stripe = stripeStubForFile();
   let dataverse: MemoryDataverse;
   let sync: SyncHarness;
-
-  beforeEach(() => {
-    dataverse = new MemoryDataverse();
-    sync = new SyncHarness(stripe, dataverse);
-  });
+  memoryHandlersForEachTest(stripe, (fresh) => ({ dataverse, sync } = fresh));
 
   function putPayment(state: ReturnType<typeof succeededPayment>, account: string | null = null) {
     stripe.put(state.intent, account);

@@ -2,16 +2,12 @@ import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests_
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
 import { currentObject, refundOf, succeededPayment } from './world';
-import { option, stripeStubForFile } from './setup';
+import { option, memoryHandlersForEachTest, stripeStubForFile } from './setup';
 
 const stripe = stripeStubForFile();
 let dataverse: MemoryDataverse;
 let sync: SyncHarness;
-
-beforeEach(() => {
-  dataverse = new MemoryDataverse();
-  sync = new SyncHarness(stripe, dataverse);
-});
+memoryHandlersForEachTest(stripe, (fresh) => ({ dataverse, sync } = fresh));
 
 describe('refunds handler', () => {
   test('a partial then a full refund: refund rows linked to the payment, whose status follows', async () => {

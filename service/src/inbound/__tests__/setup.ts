@@ -1,11 +1,16 @@
 /**
- * The set-up the handler tests share: one Stripe stub or Dataverse emulator per test file, emptied before each
- * test, so that each file says only what it builds on top (the harness and its options).
+ * The set-up the handler tests share: one Stripe stub, Stripe emulator or Dataverse emulator per test file
+ * (stub and Dataverse emptied before each test), and the harnesses over them, so that each file says only
+ * what it builds on top.
  */
 import { model } from '@stc/solution';
-import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
-import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
+import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
+import type { DataverseWebApiClient } from '../../dataverse';
+import { SyncHarness } from './harness';
+import { MemoryDataverse } from './memory-dataverse';
 import { StripeStub } from './stripe-stub';
+
+export { dataverseEmulatorForFile } from '../../__tests__/support/dataverse-emulator';
 
 /** The Dataverse value of a Stripe value in one of the model's option sets (e.g. `stc_paymentstatus`, `succeeded`). */
 export const option = (set: string, stripeValue: string): number =>
@@ -23,25 +28,35 @@ export function stripeStubForFile(): StripeStub {
   return stripe;
 }
 
-export interface EmulatorFixture {
-  emulator: DataverseEmulator;
-  /** The real Web API client on the emulator, made afresh before each test (short retry delays). */
-  client: DataverseWebApiClient;
+/**
+ * Handlers over an in-memory Dataverse, made afresh before each test, reading Stripe from the file's stub;
+ * `use` receives them.
+ */
+export function memoryHandlersForEachTest(
+  stripe: StripeStub,
+  use: (fresh: { dataverse: MemoryDataverse; sync: SyncHarness }) => void,
+): void {
+  beforeEach(() => {
+    const dataverse = new MemoryDataverse();
+    use({ dataverse, sync: new SyncHarness(stripe, dataverse) });
+  });
 }
 
-/** The Dataverse emulator with the connector's model for the file, emptied before each test. */
-export function dataverseEmulatorForFile(): EmulatorFixture {
-  const fixture = {} as EmulatorFixture;
+/** The Stripe emulator for the file (no rate limit); the SDK the handlers get talks to it. */
+export function stripeEmulatorForFile(): { emulator: StripeEmulator } {
+  const fixture = {} as { emulator: StripeEmulator };
   beforeAll(async () => {
-    fixture.emulator = await startDataverseEmulator({ model });
+    fixture.emulator = await startStripeEmulator({ rateLimit: false });
   });
   afterAll(() => fixture.emulator?.close());
-  beforeEach(() => {
-    fixture.emulator.store.clear();
-    fixture.client = createDataverseClient({
-      baseUrl: fixture.emulator.url,
-      retry: { baseDelayMs: 5, maxDelayMs: 50 },
-    });
-  });
   return fixture;
+}
+
+/** A harness whose handlers read Stripe from the emulator and write through `dataverse`. */
+export function handlersOverStripeEmulator(
+  emulator: StripeEmulator,
+  dataverse: DataverseWebApiClient,
+): SyncHarness {
+  const stripe = emulator.client();
+  return new SyncHarness(Object.assign(new StripeStub(), { stripeFor: () => stripe }), dataverse);
 }

@@ -4,31 +4,15 @@
  * through the handlers (Stripe re-reads against the emulator, writes through the real Dataverse client).
  */
 import type Stripe from 'stripe';
-import { model } from '@stc/solution';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
-import { createDataverseClient } from '../../dataverse';
-import { shuffled, SyncHarness } from './harness';
-import { StripeStub } from './stripe-stub';
-import { option } from './setup';
+import { shuffled } from './harness';
+import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
 
-let stripeEmulator: StripeEmulator;
-let dataverse: DataverseEmulator;
-
-beforeAll(async () => {
-  stripeEmulator = await startStripeEmulator({ rateLimit: false });
-  dataverse = await startDataverseEmulator({ model });
-});
-afterAll(async () => {
-  await stripeEmulator?.close();
-  await dataverse?.close();
-});
+const stripeSide = stripeEmulatorForFile();
+const dataverseSide = dataverseEmulatorForFile();
 
 test('every event of a payment’s life, shuffled and duplicated, leaves the rows Stripe’s state says', async () => {
+  const { emulator: stripeEmulator } = stripeSide;
+  const { emulator: dataverse } = dataverseSide;
   const stripe = stripeEmulator.client();
   const customer = await stripe.customers.create({ name: 'Tailspin Toys', email: 'ap@tailspin.example' });
   const paid = await stripe.paymentIntents.create({
@@ -55,9 +39,9 @@ test('every event of a payment’s life, shuffled and duplicated, leaves the row
   });
 
   const orderId = dataverse.store.insert('salesorders', { name: 'Order 77', ordernumber: 'ORD-77' });
-  const client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const { client } = dataverseSide;
   // The harness's Stripe clients point at the Stripe emulator instead of the stub.
-  const sync = new SyncHarness(Object.assign(new StripeStub(), { stripeFor: () => stripe }), client);
+  const sync = handlersOverStripeEmulator(stripeEmulator, client);
 
   const events = stripeEmulator.events as unknown as Stripe.Event[];
   const handled = events.filter((event) => sync.router.route(event.type) !== null);
