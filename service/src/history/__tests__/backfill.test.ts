@@ -5,7 +5,6 @@
 import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
-import type { WorkerSettings } from '../../config';
 import { createDataverseClient } from '../../dataverse';
 import { createLogger } from '../../observability/log';
 import { createSqliteStore, type Store } from '../../store';
@@ -14,18 +13,12 @@ import { defaultMappings } from '../../inbound/__tests__/harness';
 import { dataverseEmulatorForFile } from '../../inbound/__tests__/setup';
 import { waitFor } from '@stc/testkit';
 import { createWorkerPool } from '../../pipeline';
+import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { runBackfill, runReplay, type BackfillProgress } from '..';
 
 jest.setTimeout(60_000);
 
-const settings: WorkerSettings = {
-  concurrency: 4,
-  pollMs: 10,
-  leaseMs: 10_000,
-  handlerTimeoutMs: 10_000,
-  retry: { maxAttempts: 3, baseMs: 5, maxMs: 50 },
-  shutdownGraceMs: 2000,
-};
+const settings = testWorkerSettings({ pollMs: 10, leaseMs: 10_000, handlerTimeoutMs: 10_000 });
 const DAY = 24 * 60 * 60 * 1000;
 
 const dataverse = dataverseEmulatorForFile();

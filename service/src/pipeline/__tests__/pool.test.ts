@@ -6,21 +6,15 @@ import { createLogger } from '../../observability/log';
 import type { NewInboxEvent, Store } from '../../store';
 import type { DataverseChange } from '../../dataverse/change';
 import type { EventHandler } from '../handler';
-import { testEngines, type TestDatabase } from '../../__tests__/support/engines';
+import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMemoryDataverse, type MemoryDataverse } from '../../__tests__/support/memory-dataverse';
 import { createPaymentTestHandler } from '../../__tests__/support/payment-handler';
 import { loadEvent, waitFor } from '@stc/testkit';
+import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { createWorkerPool, type WorkerPool } from '../pool';
 
 const logger = createLogger({ level: 'silent' });
-const settings: WorkerSettings = {
-  concurrency: 4,
-  pollMs: 20,
-  leaseMs: 5000,
-  handlerTimeoutMs: 5000,
-  retry: { maxAttempts: 3, baseMs: 5, maxMs: 50 },
-  shutdownGraceMs: 2000,
-};
+const settings = testWorkerSettings();
 
 /** A dataverse error as the client throws it: transient or not, with the platform's code. */
 function dataverseError(
@@ -61,449 +55,442 @@ function chargeEvent(
   };
 }
 
-for (const engine of testEngines) {
-  const suite = engine.skipReason ? describe.skip : describe;
-  suite(`worker pool on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () => {
-    let db: TestDatabase;
-    let store: Store;
-    let dataverse: MemoryDataverse;
-    const pools: WorkerPool[] = [];
-    const stripe = new Stripe('sk_test_unused', { telemetry: false });
+describeOnEachEngine('worker pool', (engine) => {
+  let db: TestDatabase;
+  let store: Store;
+  let dataverse: MemoryDataverse;
+  const pools: WorkerPool[] = [];
+  const stripe = new Stripe('sk_test_unused', { telemetry: false });
 
-    const startPool = (
-      handlers: EventHandler[],
-      overrides: Partial<WorkerSettings> = {},
-      s: Store = store,
-    ) => {
-      const pool = createWorkerPool({
-        store: s,
-        handlers,
-        dataverse,
-        stripeFor: () => stripe,
-        logger,
-        settings: { ...settings, ...overrides },
-      });
-      pools.push(pool);
-      pool.start();
-      return pool;
-    };
-    const statusOf = async (eventId: string) => (await store.findEvent('stripe', '', eventId))?.status;
-
-    beforeEach(async () => {
-      db = await engine.open();
-      store = db.store;
-      dataverse = createMemoryDataverse();
+  const startPool = (handlers: EventHandler[], overrides: Partial<WorkerSettings> = {}, s: Store = store) => {
+    const pool = createWorkerPool({
+      store: s,
+      handlers,
+      dataverse,
+      stripeFor: () => stripe,
+      logger,
+      settings: { ...settings, ...overrides },
     });
-    afterEach(async () => {
-      for (const pool of pools.splice(0)) await pool.stop({ graceMs: 100 });
-      await db.destroy();
-    });
+    pools.push(pool);
+    pool.start();
+    return pool;
+  };
+  const statusOf = async (eventId: string) => (await store.findEvent('stripe', '', eventId))?.status;
 
-    test('applies an event: the row is written, the outcome and the object stamp recorded', async () => {
-      const handler = createPaymentTestHandler();
-      const event = chargeEvent('ch_apply', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
-      expect(dataverse.rows('stc_payments').size).toBe(1);
-      expect([...dataverse.rows('stc_payments').values()][0]).toMatchObject({
-        stc_stripeid: 'ch_apply',
-        stc_amount: 30,
-        stc_lasteventid: event.eventId,
-      });
-      expect(await store.getObjectStamp('stripe', '', 'ch_apply')).toEqual({
-        eventCreatedMs: event.eventCreatedMs,
-        eventId: event.eventId,
-      });
-      expect((await store.findEvent('stripe', '', event.eventId))?.attempts).toBe(1);
-    });
+  beforeEach(async () => {
+    db = await engine.open();
+    store = db.store;
+    dataverse = createMemoryDataverse();
+  });
+  afterEach(async () => {
+    for (const pool of pools.splice(0)) await pool.stop({ graceMs: 100 });
+    await db.destroy();
+  });
 
-    test('an event older than the last applied one of its object is superseded, not applied', async () => {
-      const handler = createPaymentTestHandler();
-      const newer = chargeEvent('ch_order', 1_700_000_100);
-      const older = chargeEvent('ch_order', 1_700_000_000);
-      await store.insertEvent(newer);
-      const pool = startPool([handler]);
-      await waitFor(async () => (await statusOf(newer.eventId)) === 'applied', 'the newer event');
-      await store.insertEvent(older);
-      pool.notify();
-      await waitFor(
-        async () => (await statusOf(older.eventId)) === 'superseded',
-        'the older event to be superseded',
-      );
-      expect(handler.calls.map((c) => c.eventId)).toEqual([newer.eventId]);
-      expect(
-        dataverse.rows('stc_payments').get(JSON.stringify([['stc_stripeid', 'ch_order']]))?.stc_lasteventid,
-      ).toBe(newer.eventId);
-      expect(await store.getObjectStamp('stripe', '', 'ch_order')).toEqual({
-        eventCreatedMs: newer.eventCreatedMs,
-        eventId: newer.eventId,
-      });
+  test('applies an event: the row is written, the outcome and the object stamp recorded', async () => {
+    const handler = createPaymentTestHandler();
+    const event = chargeEvent('ch_apply', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
+    expect(dataverse.rows('stc_payments').size).toBe(1);
+    expect([...dataverse.rows('stc_payments').values()][0]).toMatchObject({
+      stc_stripeid: 'ch_apply',
+      stc_amount: 30,
+      stc_lasteventid: event.eventId,
     });
-
-    test('events of one object never run at once, and in creation order when queued together', async () => {
-      const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 5)));
-      const events = [3, 1, 2, 5, 4].map((n) => chargeEvent('ch_serial', 1_700_000_000 + n));
-      const others = [1, 2, 3].map((n) => chargeEvent(`ch_other_${n}`, 1_700_000_000));
-      for (const e of [...events, ...others]) await store.insertEvent(e);
-      startPool([handler], { concurrency: 8 });
-      await waitFor(
-        async () => (await store.queueDepth()).pending + (await store.queueDepth()).processing === 0,
-        'the queue to drain',
-      );
-      expect(handler.maxConcurrentPerObject).toBe(1);
-      const serialCalls = handler.calls.filter((c) => c.objectId === 'ch_serial').map((c) => c.eventId);
-      // Oldest first among those due together; none older than an applied one is ever applied after it.
-      const createdOf = new Map(events.map((e) => [e.eventId, e.eventCreatedMs]));
-      const created = serialCalls.map((id) => createdOf.get(id)!);
-      expect(created).toEqual([...created].sort((a, b) => a - b));
-      expect(await store.getObjectStamp('stripe', '', 'ch_serial')).toMatchObject({
-        eventCreatedMs: (1_700_000_000 + 5) * 1000,
-      });
+    expect(await store.getObjectStamp('stripe', '', 'ch_apply')).toEqual({
+      eventCreatedMs: event.eventCreatedMs,
+      eventId: event.eventId,
     });
+    expect((await store.findEvent('stripe', '', event.eventId))?.attempts).toBe(1);
+  });
 
-    test('a transient failure is retried with backoff until it succeeds', async () => {
-      const handler = createPaymentTestHandler((_event, attempt) => {
-        if (attempt < 3)
-          throw dataverseError(503, '0x80040216', 'Dataverse answered 503 Service Unavailable', true);
-      });
-      const event = chargeEvent('ch_retry', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler]);
-      await waitFor(
-        async () => (await statusOf(event.eventId)) === 'applied',
-        'the event to be applied after retries',
-      );
-      expect(handler.calls).toHaveLength(3);
-      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
-        attempts: 3,
-        status: 'applied',
-      });
-      expect(dataverse.writes).toBe(1);
-      expect(await store.listDeadLetters()).toEqual([]);
+  test('an event older than the last applied one of its object is superseded, not applied', async () => {
+    const handler = createPaymentTestHandler();
+    const newer = chargeEvent('ch_order', 1_700_000_100);
+    const older = chargeEvent('ch_order', 1_700_000_000);
+    await store.insertEvent(newer);
+    const pool = startPool([handler]);
+    await waitFor(async () => (await statusOf(newer.eventId)) === 'applied', 'the newer event');
+    await store.insertEvent(older);
+    pool.notify();
+    await waitFor(
+      async () => (await statusOf(older.eventId)) === 'superseded',
+      'the older event to be superseded',
+    );
+    expect(handler.calls.map((c) => c.eventId)).toEqual([newer.eventId]);
+    expect(
+      dataverse.rows('stc_payments').get(JSON.stringify([['stc_stripeid', 'ch_order']]))?.stc_lasteventid,
+    ).toBe(newer.eventId);
+    expect(await store.getObjectStamp('stripe', '', 'ch_order')).toEqual({
+      eventCreatedMs: newer.eventCreatedMs,
+      eventId: newer.eventId,
     });
+  });
 
-    test('Retry-After from the platform is honoured', async () => {
-      const handler = createPaymentTestHandler((_event, attempt) => {
-        if (attempt === 1)
-          throw dataverseError(429, '0x80072322', 'Number of requests exceeded the limit', true, 400);
-      });
-      const event = chargeEvent('ch_throttled', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler]);
-      await waitFor(
-        async () => (await statusOf(event.eventId)) === 'applied',
-        'the throttled event to be applied',
-      );
-      expect(handler.calls[1].startedAt - handler.calls[0].startedAt).toBeGreaterThanOrEqual(400);
+  test('events of one object never run at once, and in creation order when queued together', async () => {
+    const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 5)));
+    const events = [3, 1, 2, 5, 4].map((n) => chargeEvent('ch_serial', 1_700_000_000 + n));
+    const others = [1, 2, 3].map((n) => chargeEvent(`ch_other_${n}`, 1_700_000_000));
+    for (const e of [...events, ...others]) await store.insertEvent(e);
+    startPool([handler], { concurrency: 8 });
+    await waitFor(
+      async () => (await store.queueDepth()).pending + (await store.queueDepth()).processing === 0,
+      'the queue to drain',
+    );
+    expect(handler.maxConcurrentPerObject).toBe(1);
+    const serialCalls = handler.calls.filter((c) => c.objectId === 'ch_serial').map((c) => c.eventId);
+    // Oldest first among those due together; none older than an applied one is ever applied after it.
+    const createdOf = new Map(events.map((e) => [e.eventId, e.eventCreatedMs]));
+    const created = serialCalls.map((id) => createdOf.get(id)!);
+    expect(created).toEqual([...created].sort((a, b) => a - b));
+    expect(await store.getObjectStamp('stripe', '', 'ch_serial')).toMatchObject({
+      eventCreatedMs: (1_700_000_000 + 5) * 1000,
     });
+  });
 
-    test('a permanent failure goes to the dead-letter queue with the message and platform code', async () => {
-      const handler = createPaymentTestHandler(() => {
-        throw dataverseError(
-          400,
-          '0x80044331',
-          'A validation error occurred. The length of the stc_name attribute exceeded the maximum',
-          false,
-        );
-      });
-      const event = chargeEvent('ch_dead', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
-      expect(handler.calls).toHaveLength(1);
-      const [letter] = await store.listDeadLetters();
-      expect(letter).toMatchObject({
-        eventId: event.eventId,
-        errorCode: '0x80044331',
-        error: 'A validation error occurred. The length of the stc_name attribute exceeded the maximum',
-        attempts: 1,
-      });
-      expect(await store.getObjectStamp('stripe', '', 'ch_dead')).toBeNull();
+  test('a transient failure is retried with backoff until it succeeds', async () => {
+    const handler = createPaymentTestHandler((_event, attempt) => {
+      if (attempt < 3)
+        throw dataverseError(503, '0x80040216', 'Dataverse answered 503 Service Unavailable', true);
     });
-
-    test('a Stripe API error is classified by the SDK error: 400 permanent with its code', async () => {
-      const handler = createPaymentTestHandler(() => {
-        throw Stripe.errors.StripeError.generate({
-          type: 'invalid_request_error',
-          code: 'resource_missing',
-          message: 'No such charge',
-          statusCode: 404,
-        } as never);
-      });
-      const event = chargeEvent('ch_missing', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
-      expect((await store.listDeadLetters())[0]).toMatchObject({
-        errorCode: 'resource_missing',
-        error: 'No such charge',
-      });
+    const event = chargeEvent('ch_retry', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler]);
+    await waitFor(
+      async () => (await statusOf(event.eventId)) === 'applied',
+      'the event to be applied after retries',
+    );
+    expect(handler.calls).toHaveLength(3);
+    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
+      attempts: 3,
+      status: 'applied',
     });
+    expect(dataverse.writes).toBe(1);
+    expect(await store.listDeadLetters()).toEqual([]);
+  });
 
-    test('a transient failure that never clears is dead-lettered after the maximum attempts', async () => {
-      const handler = createPaymentTestHandler(() => {
-        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-      });
-      const event = chargeEvent('ch_down', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
-      expect(handler.calls).toHaveLength(3);
-      expect((await store.listDeadLetters())[0]).toMatchObject({
-        errorCode: 'ECONNREFUSED',
-        error: 'connect ECONNREFUSED 127.0.0.1:1 (gave up after 3 attempts)',
-        attempts: 3,
-      });
+  test('Retry-After from the platform is honoured', async () => {
+    const handler = createPaymentTestHandler((_event, attempt) => {
+      if (attempt === 1)
+        throw dataverseError(429, '0x80072322', 'Number of requests exceeded the limit', true, 400);
     });
+    const event = chargeEvent('ch_throttled', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler]);
+    await waitFor(
+      async () => (await statusOf(event.eventId)) === 'applied',
+      'the throttled event to be applied',
+    );
+    expect(handler.calls[1].startedAt - handler.calls[0].startedAt).toBeGreaterThanOrEqual(400);
+  });
 
-    test('a handler that runs past its time budget is retried', async () => {
-      const handler = createPaymentTestHandler((_event, attempt) =>
-        attempt === 1 ? new Promise(() => undefined) : undefined,
-      );
-      const event = chargeEvent('ch_slow', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler], { handlerTimeoutMs: 100 });
-      await waitFor(
-        async () => (await statusOf(event.eventId)) === 'applied',
-        'the event to be applied on the second attempt',
-      );
-      expect(handler.calls).toHaveLength(2);
-    });
-
-    test('an event claimed by a worker that died is taken back after its lease expires', async () => {
-      const handler = createPaymentTestHandler();
-      const event = chargeEvent('ch_orphan', 1_700_000_000);
-      await store.insertEvent(event);
-      const [claimed] = await store.claimEvents({ owner: 'crashed-process', limit: 1, leaseMs: 300 });
-      expect(claimed.eventId).toBe(event.eventId);
-      startPool([handler]);
-      await waitFor(
-        async () => (await statusOf(event.eventId)) === 'applied',
-        'the orphaned event to be applied',
-      );
-      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ attempts: 2 });
-      expect(handler.calls).toHaveLength(1);
-    });
-
-    test('a long handler keeps its lease: no second worker takes the event meanwhile', async () => {
-      const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 700)));
-      const event = chargeEvent('ch_long', 1_700_000_000);
-      await store.insertEvent(event);
-      startPool([handler], { leaseMs: 1000 });
-      await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
-      const other = await db.connect();
-      // Well past a lease that was not renewed, as a second process would look.
-      await new Promise((r) => setTimeout(r, 400));
-      expect(
-        await other.claimEvents({ owner: 'other', limit: 5, leaseMs: 1000, nowMs: Date.now() + 800 }),
-      ).toEqual([]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
-      expect(handler.calls).toHaveLength(1);
-    });
-
-    test('graceful stop: claiming stops, running handlers finish', async () => {
-      const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 200)));
-      const first = chargeEvent('ch_stop_1', 1_700_000_000);
-      await store.insertEvent(first);
-      const pool = startPool([handler]);
-      await waitFor(async () => (await statusOf(first.eventId)) === 'processing', 'the claim');
-      await pool.stop({ graceMs: 5000 });
-      expect(await statusOf(first.eventId)).toBe('applied');
-      const later = chargeEvent('ch_stop_2', 1_700_000_000);
-      await store.insertEvent(later);
-      pool.notify();
-      await new Promise((r) => setTimeout(r, settings.pollMs * 5));
-      expect(await statusOf(later.eventId)).toBe('pending');
-    });
-
-    test('graceful stop: a handler still running after the grace period is given back, not lost', async () => {
-      const handler = createPaymentTestHandler((_e, attempt) =>
-        attempt === 1 ? new Promise(() => undefined) : undefined,
-      );
-      const event = chargeEvent('ch_stuck', 1_700_000_000);
-      await store.insertEvent(event);
-      const pool = startPool([handler], { handlerTimeoutMs: 60_000 });
-      await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
-      await pool.stop({ graceMs: 50 });
-      expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
-        status: 'pending',
-        attempts: 0,
-        leaseOwner: null,
-      });
-      startPool([handler]);
-      await waitFor(
-        async () => (await statusOf(event.eventId)) === 'applied',
-        'the event to be applied by the next pool',
+  test('a permanent failure goes to the dead-letter queue with the message and platform code', async () => {
+    const handler = createPaymentTestHandler(() => {
+      throw dataverseError(
+        400,
+        '0x80044331',
+        'A validation error occurred. The length of the stc_name attribute exceeded the maximum',
+        false,
       );
     });
-
-    test('an event whose type lost its handler is recorded as ignored', async () => {
-      const event = chargeEvent('ch_nohandler', 1_700_000_000, { type: 'charge.captured' });
-      await store.insertEvent(event);
-      startPool([{ resource: 'customers', eventTypes: ['customer.*'], handle: async () => undefined }]);
-      await waitFor(async () => (await statusOf(event.eventId)) === 'ignored', 'the event to be ignored');
+    const event = chargeEvent('ch_dead', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
+    expect(handler.calls).toHaveLength(1);
+    const [letter] = await store.listDeadLetters();
+    expect(letter).toMatchObject({
+      eventId: event.eventId,
+      errorCode: '0x80044331',
+      error: 'A validation error occurred. The length of the stc_name attribute exceeded the maximum',
+      attempts: 1,
     });
+    expect(await store.getObjectStamp('stripe', '', 'ch_dead')).toBeNull();
+  });
 
-    test('a Dataverse event reaches its change handler as a DataverseChange read from its context', async () => {
-      const seen: DataverseChange[] = [];
-      const context = {
-        MessageName: 'Update',
-        PrimaryEntityName: 'stc_refundrequest',
-        PrimaryEntityId: 'A1',
-        CorrelationId: 'c1',
-        UserId: 'u1',
-        InputParameters: [
-          {
-            key: 'Target',
-            value: {
-              Attributes: [
-                { key: 'stc_status', value: { Value: 2 } },
-                { key: 'stc_reason', value: 'x' },
-              ],
-            },
+  test('a Stripe API error is classified by the SDK error: 400 permanent with its code', async () => {
+    const handler = createPaymentTestHandler(() => {
+      throw Stripe.errors.StripeError.generate({
+        type: 'invalid_request_error',
+        code: 'resource_missing',
+        message: 'No such charge',
+        statusCode: 404,
+      } as never);
+    });
+    const event = chargeEvent('ch_missing', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
+    expect((await store.listDeadLetters())[0]).toMatchObject({
+      errorCode: 'resource_missing',
+      error: 'No such charge',
+    });
+  });
+
+  test('a transient failure that never clears is dead-lettered after the maximum attempts', async () => {
+    const handler = createPaymentTestHandler(() => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    });
+    const event = chargeEvent('ch_down', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
+    expect(handler.calls).toHaveLength(3);
+    expect((await store.listDeadLetters())[0]).toMatchObject({
+      errorCode: 'ECONNREFUSED',
+      error: 'connect ECONNREFUSED 127.0.0.1:1 (gave up after 3 attempts)',
+      attempts: 3,
+    });
+  });
+
+  test('a handler that runs past its time budget is retried', async () => {
+    const handler = createPaymentTestHandler((_event, attempt) =>
+      attempt === 1 ? new Promise(() => undefined) : undefined,
+    );
+    const event = chargeEvent('ch_slow', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler], { handlerTimeoutMs: 100 });
+    await waitFor(
+      async () => (await statusOf(event.eventId)) === 'applied',
+      'the event to be applied on the second attempt',
+    );
+    expect(handler.calls).toHaveLength(2);
+  });
+
+  test('an event claimed by a worker that died is taken back after its lease expires', async () => {
+    const handler = createPaymentTestHandler();
+    const event = chargeEvent('ch_orphan', 1_700_000_000);
+    await store.insertEvent(event);
+    const [claimed] = await store.claimEvents({ owner: 'crashed-process', limit: 1, leaseMs: 300 });
+    expect(claimed.eventId).toBe(event.eventId);
+    startPool([handler]);
+    await waitFor(
+      async () => (await statusOf(event.eventId)) === 'applied',
+      'the orphaned event to be applied',
+    );
+    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ attempts: 2 });
+    expect(handler.calls).toHaveLength(1);
+  });
+
+  test('a long handler keeps its lease: no second worker takes the event meanwhile', async () => {
+    const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 700)));
+    const event = chargeEvent('ch_long', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler], { leaseMs: 1000 });
+    await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
+    const other = await db.connect();
+    // Well past a lease that was not renewed, as a second process would look.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(
+      await other.claimEvents({ owner: 'other', limit: 5, leaseMs: 1000, nowMs: Date.now() + 800 }),
+    ).toEqual([]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
+    expect(handler.calls).toHaveLength(1);
+  });
+
+  test('graceful stop: claiming stops, running handlers finish', async () => {
+    const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 200)));
+    const first = chargeEvent('ch_stop_1', 1_700_000_000);
+    await store.insertEvent(first);
+    const pool = startPool([handler]);
+    await waitFor(async () => (await statusOf(first.eventId)) === 'processing', 'the claim');
+    await pool.stop({ graceMs: 5000 });
+    expect(await statusOf(first.eventId)).toBe('applied');
+    const later = chargeEvent('ch_stop_2', 1_700_000_000);
+    await store.insertEvent(later);
+    pool.notify();
+    await new Promise((r) => setTimeout(r, settings.pollMs * 5));
+    expect(await statusOf(later.eventId)).toBe('pending');
+  });
+
+  test('graceful stop: a handler still running after the grace period is given back, not lost', async () => {
+    const handler = createPaymentTestHandler((_e, attempt) =>
+      attempt === 1 ? new Promise(() => undefined) : undefined,
+    );
+    const event = chargeEvent('ch_stuck', 1_700_000_000);
+    await store.insertEvent(event);
+    const pool = startPool([handler], { handlerTimeoutMs: 60_000 });
+    await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
+    await pool.stop({ graceMs: 50 });
+    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      leaseOwner: null,
+    });
+    startPool([handler]);
+    await waitFor(
+      async () => (await statusOf(event.eventId)) === 'applied',
+      'the event to be applied by the next pool',
+    );
+  });
+
+  test('an event whose type lost its handler is recorded as ignored', async () => {
+    const event = chargeEvent('ch_nohandler', 1_700_000_000, { type: 'charge.captured' });
+    await store.insertEvent(event);
+    startPool([{ resource: 'customers', eventTypes: ['customer.*'], handle: async () => undefined }]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'ignored', 'the event to be ignored');
+  });
+
+  test('a Dataverse event reaches its change handler as a DataverseChange read from its context', async () => {
+    const seen: DataverseChange[] = [];
+    const context = {
+      MessageName: 'Update',
+      PrimaryEntityName: 'stc_refundrequest',
+      PrimaryEntityId: 'A1',
+      CorrelationId: 'c1',
+      UserId: 'u1',
+      InputParameters: [
+        {
+          key: 'Target',
+          value: {
+            Attributes: [
+              { key: 'stc_status', value: { Value: 2 } },
+              { key: 'stc_reason', value: 'x' },
+            ],
           },
-        ],
-      };
-      await store.insertEvent({
+        },
+      ],
+    };
+    await store.insertEvent({
+      source: 'dataverse',
+      account: '',
+      eventId: 'c1:A1:Update',
+      type: 'dataverse.stc_refundrequest.update',
+      objectId: 'stc_refundrequest(A1)',
+      eventCreatedMs: 1_700_000_000_000,
+      payload: JSON.stringify(context),
+      status: 'pending',
+      receivedAtMs: Date.now(),
+    });
+    startPool([
+      // A Stripe handler taking every type never gets a Dataverse change.
+      {
+        resource: 'everything',
+        eventTypes: ['*'],
+        handle: async () => void seen.push({} as DataverseChange),
+      },
+      {
         source: 'dataverse',
-        account: '',
-        eventId: 'c1:A1:Update',
-        type: 'dataverse.stc_refundrequest.update',
-        objectId: 'stc_refundrequest(A1)',
-        eventCreatedMs: 1_700_000_000_000,
-        payload: JSON.stringify(context),
+        resource: 'refund-requests',
+        changes: [{ table: 'stc_refundrequest', messages: ['Create', 'Update'] }],
+        handle: async (change) => void seen.push(change),
+      },
+    ]);
+    await waitFor(() => seen.length === 1, 'the handler call');
+    expect(seen[0]).toEqual({
+      id: 'c1:A1:Update',
+      message: 'Update',
+      table: 'stc_refundrequest',
+      rowId: 'a1',
+      attributes: { stc_status: 2, stc_reason: 'x' },
+      preImage: undefined,
+      userId: 'u1',
+      initiatingUserId: undefined,
+      correlationId: 'c1',
+      depth: undefined,
+      occurredAtMs: 1_700_000_000_000,
+    });
+    await waitFor(
+      async () => (await store.findEvent('dataverse', '', 'c1:A1:Update'))?.status === 'applied',
+      'the outcome',
+    );
+  });
+
+  test('a thin event: the worker fetches the related object from Stripe for the handler', async () => {
+    const requests: Array<{ url?: string; account?: string | string[] }> = [];
+    const fakeStripe = http.createServer((req, res) => {
+      requests.push({
+        url: req.url,
+        account: req.headers['stripe-context'] ?? req.headers['stripe-account'],
+      });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id: 'mtr_123', object: 'billing.meter', status: 'active' }));
+    });
+    await new Promise<void>((r) => fakeStripe.listen(0, '127.0.0.1', r));
+    try {
+      const port = (fakeStripe.address() as AddressInfo).port;
+      const client = new Stripe('sk_test_123', {
+        host: '127.0.0.1',
+        port,
+        protocol: 'http',
+        telemetry: false,
+        maxNetworkRetries: 0,
+      });
+      const seen: Stripe.Event[] = [];
+      const payload = JSON.stringify({
+        id: 'evt_thin_1',
+        object: 'v2.core.event',
+        type: 'v1.billing.meter.error_report_triggered',
+        livemode: false,
+        created: '2026-11-27T10:00:00.000Z',
+        context: 'acct_123',
+        related_object: { id: 'mtr_123', type: 'billing.meter', url: '/v1/billing/meters/mtr_123' },
+      });
+      await store.insertEvent({
+        source: 'stripe',
+        account: 'acct_123',
+        eventId: 'evt_thin_1',
+        type: 'v1.billing.meter.error_report_triggered',
+        objectId: 'mtr_123',
+        eventCreatedMs: Date.parse('2026-11-27T10:00:00.000Z'),
+        payload,
         status: 'pending',
         receivedAtMs: Date.now(),
       });
-      startPool([
-        // A Stripe handler taking every type never gets a Dataverse change.
-        {
-          resource: 'everything',
-          eventTypes: ['*'],
-          handle: async () => void seen.push({} as DataverseChange),
-        },
-        {
-          source: 'dataverse',
-          resource: 'refund-requests',
-          changes: [{ table: 'stc_refundrequest', messages: ['Create', 'Update'] }],
-          handle: async (change) => void seen.push(change),
-        },
-      ]);
+      const pool = createWorkerPool({
+        store,
+        handlers: [
+          {
+            resource: 'billing',
+            eventTypes: ['v1.billing.meter.*'],
+            handle: async (e) => void seen.push(e),
+          },
+        ],
+        dataverse,
+        stripeFor: () => client,
+        logger,
+        settings,
+      });
+      pools.push(pool);
+      pool.start();
       await waitFor(() => seen.length === 1, 'the handler call');
-      expect(seen[0]).toEqual({
-        id: 'c1:A1:Update',
-        message: 'Update',
-        table: 'stc_refundrequest',
-        rowId: 'a1',
-        attributes: { stc_status: 2, stc_reason: 'x' },
-        preImage: undefined,
-        userId: 'u1',
-        initiatingUserId: undefined,
-        correlationId: 'c1',
-        depth: undefined,
-        occurredAtMs: 1_700_000_000_000,
+      expect(seen[0]).toMatchObject({
+        id: 'evt_thin_1',
+        account: 'acct_123',
+        data: { object: { id: 'mtr_123', status: 'active' } },
       });
-      await waitFor(
-        async () => (await store.findEvent('dataverse', '', 'c1:A1:Update'))?.status === 'applied',
-        'the outcome',
-      );
-    });
-
-    test('a thin event: the worker fetches the related object from Stripe for the handler', async () => {
-      const requests: Array<{ url?: string; account?: string | string[] }> = [];
-      const fakeStripe = http.createServer((req, res) => {
-        requests.push({
-          url: req.url,
-          account: req.headers['stripe-context'] ?? req.headers['stripe-account'],
-        });
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ id: 'mtr_123', object: 'billing.meter', status: 'active' }));
-      });
-      await new Promise<void>((r) => fakeStripe.listen(0, '127.0.0.1', r));
-      try {
-        const port = (fakeStripe.address() as AddressInfo).port;
-        const client = new Stripe('sk_test_123', {
-          host: '127.0.0.1',
-          port,
-          protocol: 'http',
-          telemetry: false,
-          maxNetworkRetries: 0,
-        });
-        const seen: Stripe.Event[] = [];
-        const payload = JSON.stringify({
-          id: 'evt_thin_1',
-          object: 'v2.core.event',
-          type: 'v1.billing.meter.error_report_triggered',
-          livemode: false,
-          created: '2026-11-27T10:00:00.000Z',
-          context: 'acct_123',
-          related_object: { id: 'mtr_123', type: 'billing.meter', url: '/v1/billing/meters/mtr_123' },
-        });
-        await store.insertEvent({
-          source: 'stripe',
-          account: 'acct_123',
-          eventId: 'evt_thin_1',
-          type: 'v1.billing.meter.error_report_triggered',
-          objectId: 'mtr_123',
-          eventCreatedMs: Date.parse('2026-11-27T10:00:00.000Z'),
-          payload,
-          status: 'pending',
-          receivedAtMs: Date.now(),
-        });
-        const pool = createWorkerPool({
-          store,
-          handlers: [
-            {
-              resource: 'billing',
-              eventTypes: ['v1.billing.meter.*'],
-              handle: async (e) => void seen.push(e),
-            },
-          ],
-          dataverse,
-          stripeFor: () => client,
-          logger,
-          settings,
-        });
-        pools.push(pool);
-        pool.start();
-        await waitFor(() => seen.length === 1, 'the handler call');
-        expect(seen[0]).toMatchObject({
-          id: 'evt_thin_1',
-          account: 'acct_123',
-          data: { object: { id: 'mtr_123', status: 'active' } },
-        });
-        expect(requests[0]).toEqual({ url: '/v1/billing/meters/mtr_123', account: 'acct_123' });
-      } finally {
-        await new Promise((r) => fakeStripe.close(r));
-      }
-    });
-
-    test('two pools with separate connections share the work without processing an event twice', async () => {
-      const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 1)));
-      const events = Array.from({ length: 120 }, (_, i) =>
-        chargeEvent(`ch_shared_${i % 12}`, 1_700_000_000 + i),
-      );
-      for (const e of events) await store.insertEvent(e);
-      const second = await db.connect();
-      const a = startPool([handler], { concurrency: 4 }, store);
-      const b = startPool([handler], { concurrency: 4 }, second);
-      expect(a.owner).not.toBe(b.owner);
-      await waitFor(
-        async () => {
-          const depth = await store.queueDepth();
-          return depth.pending + depth.processing === 0;
-        },
-        'the queue to drain',
-        30_000,
-      );
-      const ids = handler.calls.map((c) => c.eventId);
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(handler.maxConcurrentPerObject).toBe(1);
-      // Every event ends applied or (an older one overtaken on its object) superseded; none is lost.
-      const statuses = await Promise.all(events.map((e) => statusOf(e.eventId)));
-      expect(statuses.every((s) => s === 'applied' || s === 'superseded')).toBe(true);
-      expect(ids.length).toBe(statuses.filter((s) => s === 'applied').length);
-    });
+      expect(requests[0]).toEqual({ url: '/v1/billing/meters/mtr_123', account: 'acct_123' });
+    } finally {
+      await new Promise((r) => fakeStripe.close(r));
+    }
   });
-}
+
+  test('two pools with separate connections share the work without processing an event twice', async () => {
+    const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 1)));
+    const events = Array.from({ length: 120 }, (_, i) =>
+      chargeEvent(`ch_shared_${i % 12}`, 1_700_000_000 + i),
+    );
+    for (const e of events) await store.insertEvent(e);
+    const second = await db.connect();
+    const a = startPool([handler], { concurrency: 4 }, store);
+    const b = startPool([handler], { concurrency: 4 }, second);
+    expect(a.owner).not.toBe(b.owner);
+    await waitFor(
+      async () => {
+        const depth = await store.queueDepth();
+        return depth.pending + depth.processing === 0;
+      },
+      'the queue to drain',
+      30_000,
+    );
+    const ids = handler.calls.map((c) => c.eventId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(handler.maxConcurrentPerObject).toBe(1);
+    // Every event ends applied or (an older one overtaken on its object) superseded; none is lost.
+    const statuses = await Promise.all(events.map((e) => statusOf(e.eventId)));
+    expect(statuses.every((s) => s === 'applied' || s === 'superseded')).toBe(true);
+    expect(ids.length).toBe(statuses.filter((s) => s === 'applied').length);
+  });
+});

@@ -6,7 +6,6 @@
 import { model } from '@stc/solution';
 import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import Stripe from 'stripe';
-import type { WorkerSettings } from '../../config';
 import { createDataverseClient } from '../../dataverse';
 import { createLogger } from '../../observability/log';
 import { recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
@@ -18,16 +17,10 @@ import type { StripeEventHandler } from '../handler';
 import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
 import { waitFor } from '@stc/testkit';
+import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { createWorkerPool, type WorkerPool } from '../pool';
 
-const settings: WorkerSettings = {
-  concurrency: 4,
-  pollMs: 20,
-  leaseMs: 5000,
-  handlerTimeoutMs: 5000,
-  retry: { maxAttempts: 3, baseMs: 5, maxMs: 50 },
-  shutdownGraceMs: 2000,
-};
+const settings = testWorkerSettings();
 const SECOND = 1_700_000_000;
 
 function disputeEvent(eventId: string, type: string, createdSeconds: number): NewInboxEvent {
