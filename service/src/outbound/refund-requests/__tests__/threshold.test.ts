@@ -1,16 +1,9 @@
 /**
  * Where the approval threshold comes from: Dataverse's `stc_RefundApprovalThreshold` environment variable
  * (its value row, else its default) when the environment serves environment variables, else the configured
- * REFUND_APPROVAL_THRESHOLD. The emulator serves any table model, so the two platform tables are added here.
+ * REFUND_APPROVAL_THRESHOLD. The table model declares the two platform tables, so the emulator serves them.
  */
-import {
-  model,
-  StcPaymentStatus,
-  StcRefundReason,
-  StcRefundRequestStatus as Status,
-  type Column,
-  type Table,
-} from '@stc/solution';
+import { StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
 import {
   approvalThresholdReader,
   createRefundRequestsHandler,
@@ -18,49 +11,6 @@ import {
   APPROVAL_THRESHOLD_VARIABLE,
 } from '..';
 import { deliver, silentLog, startWorld, USERS, type World } from './world';
-
-const column = (c: Record<string, unknown>): Column =>
-  ({
-    requiredLevel: 'none',
-    system: true,
-    schemaName: c.logicalName,
-    displayName: c.logicalName,
-    ...c,
-  }) as Column;
-const platformTable = (logicalName: string, entitySetName: string, columns: Column[]): Table => ({
-  logicalName,
-  schemaName: logicalName,
-  entitySetName,
-  displayName: logicalName,
-  pluralName: entitySetName,
-  description: 'Dataverse platform table',
-  primaryIdColumn: `${logicalName}id`,
-  primaryNameColumn: 'schemaname',
-  standard: true,
-  ownership: 'OrganizationOwned',
-  columns: [column({ logicalName: `${logicalName}id`, type: 'uniqueidentifier' }), ...columns],
-  keys: [],
-});
-const withEnvironmentVariables = {
-  ...model,
-  tables: [
-    ...model.tables,
-    platformTable('environmentvariabledefinition', 'environmentvariabledefinitions', [
-      column({ logicalName: 'schemaname', type: 'string', maxLength: 100 }),
-      column({ logicalName: 'defaultvalue', type: 'memo', maxLength: 2000 }),
-    ]),
-    platformTable('environmentvariablevalue', 'environmentvariablevalues', [
-      column({ logicalName: 'schemaname', type: 'string', maxLength: 100 }),
-      column({ logicalName: 'value', type: 'memo', maxLength: 2000 }),
-      column({
-        logicalName: 'environmentvariabledefinitionid',
-        type: 'lookup',
-        targets: ['environmentvariabledefinition'],
-        navigation: { environmentvariabledefinition: 'EnvironmentVariableDefinitionId' },
-      }),
-    ]),
-  ],
-};
 
 let world: World;
 afterEach(() => world.close());
@@ -75,11 +25,12 @@ describe('approval threshold', () => {
   });
 
   it('reads the variable’s default, then its current value, from Dataverse', async () => {
-    world = await startWorld({ model: withEnvironmentVariables, tables: [] });
+    world = await startWorld({ tables: [] });
     const read = reader(1000);
     expect(await read(world.client, silentLog)).toEqual({ value: 1000, source: 'config' });
     const definitionId = world.dataverse.store.insert('environmentvariabledefinitions', {
       schemaname: APPROVAL_THRESHOLD_VARIABLE,
+      displayname: 'Refund approval threshold',
       defaultvalue: '500',
     });
     expect(await read(world.client, silentLog)).toEqual({ value: 500, source: 'dataverse' });
@@ -92,9 +43,10 @@ describe('approval threshold', () => {
   });
 
   it('holds a request above the Dataverse threshold even when the configured one is higher', async () => {
-    world = await startWorld({ model: withEnvironmentVariables, tables: ['stc_refundrequest'] });
+    world = await startWorld({ tables: ['stc_refundrequest'] });
     world.dataverse.store.insert('environmentvariabledefinitions', {
       schemaname: APPROVAL_THRESHOLD_VARIABLE,
+      displayname: 'Refund approval threshold',
       defaultvalue: '40',
     });
     const handler = createRefundRequestsHandler({
