@@ -54,6 +54,3 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createPayoutsHandler(mappings, options.payouts),
   ];
 }
-
-/** The default handlers, over the mapping files in `service/mappings/` (loaded on the first event). */
-export const handlers: EventHandler[] = createSyncHandlers();

@@ -92,7 +92,8 @@ export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promi
     return 1;
   }
   try {
-    const router = createHandlerRouter((await import('../handlers')).handlers);
+    // Built here, not at import: the handlers read their settings when they are made.
+    const router = createHandlerRouter((await import('../handlers')).createSyncHandlers());
     const common = {
       store,
       stripe,
