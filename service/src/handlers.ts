@@ -18,6 +18,7 @@ import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requ
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './write/mappings';
 import type { EventHandler } from './pipeline/handler';
+import type { OutboundSettings } from './config';
 
 export type { EventHandler, SyncContext, ObjectRef, HandlerLogger } from './pipeline/handler';
 export { DEFAULT_MAPPINGS_DIR, lazyMappings } from './write/mappings';
@@ -33,6 +34,8 @@ export interface SyncHandlerOptions {
   customers?: CustomerMappingNames;
   /** GL accounts and metrics for payout reconciliation. */
   payouts?: PayoutsHandlerOptions;
+  /** Refund policy and the service's own user, from `config.outbound`; default: the documented defaults. */
+  outbound?: OutboundSettings;
 }
 
 /** The Stripe → Dataverse handlers over one mapping set. */
@@ -46,9 +49,9 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
-    createRefundRequestsHandler({ mappings }),
+    createRefundRequestsHandler({ mappings, settings: options.outbound }),
     // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
-    withSyncRequests(createCustomersOutboundHandler(), syncRequests),
+    withSyncRequests(createCustomersOutboundHandler({ settings: options.outbound }), syncRequests),
     syncRequests,
     createBillingHandler(mappings),
     createPayoutsHandler(mappings, options.payouts),

@@ -92,7 +92,14 @@ function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
       config: glAccounts,
       metrics: createReconciliationMetrics(metrics.registry),
     });
-    return { handlers: createSyncHandlers({ mappings: mappingSet, payouts: { reconciler } }), reconciler };
+    return {
+      handlers: createSyncHandlers({
+        mappings: mappingSet,
+        payouts: { reconciler },
+        outbound: config.outbound,
+      }),
+      reconciler,
+    };
   };
 }
 

@@ -86,8 +86,6 @@ export async function startRoundTrip(
   const stripeEmulator = await startStripeEmulator({ rateLimit: false });
   const stripe = stripeEmulator.client();
   const handlerEnv = { DATAVERSE_SERVICE_USER_ID: users[0].systemuserid, ...env };
-  const saved = Object.fromEntries(Object.keys(handlerEnv).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, handlerEnv);
   const config = loadConfig(
     {
       STRIPE_API_KEY: stripeEmulator.apiKey,
@@ -111,7 +109,7 @@ export async function startRoundTrip(
     },
     dir,
   );
-  const service = await startService(config, { handlers: createSyncHandlers() });
+  const service = await startService(config, { handlers: createSyncHandlers({ outbound: config.outbound }) });
   stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: WEBHOOK_SECRET });
 
   const quiet = async () => {
@@ -170,10 +168,6 @@ export async function startRoundTrip(
       await service.stop();
       await stripeEmulator.close();
       await dataverse.close();
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

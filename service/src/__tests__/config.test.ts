@@ -114,3 +114,22 @@ test('every variable is documented in .env.example and the README table', async 
   expect(CONFIG_VARIABLES.filter((v) => !readme.includes(`| \`${v}\` |`))).toEqual([]);
   expect([...documented].filter((v) => !CONFIG_VARIABLES.includes(v))).toEqual([]);
 });
+
+test('the refund policy settings come with the configuration, and a wrong one is named with the others', () => {
+  const config = loadConfig(
+    { ...valid, REFUND_APPROVAL_THRESHOLD: '250', REFUND_APPROVER_ROLES: 'Controller, CFO' },
+    '/srv/app',
+  );
+  expect(config.outbound).toMatchObject({
+    approvalThreshold: 250,
+    approverRoles: ['Controller', 'CFO'],
+    serviceApplicationId: 'client',
+    allowSelfApproval: false,
+  });
+  expect(problems({ ...valid, REFUND_APPROVAL_THRESHOLD: 'lots', PORT: 'x' })).toEqual(
+    expect.arrayContaining([
+      expect.stringContaining('REFUND_APPROVAL_THRESHOLD must be a number'),
+      expect.stringContaining('PORT'),
+    ]),
+  );
+});

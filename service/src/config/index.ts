@@ -4,6 +4,15 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { OutboundSettingsError, readOutboundSettings, type OutboundSettings } from './outbound';
+
+export {
+  DEFAULT_APPROVAL_THRESHOLD,
+  DEFAULT_OUTBOUND_SETTINGS,
+  OutboundSettingsError,
+  readOutboundSettings,
+  type OutboundSettings,
+} from './outbound';
 
 const DATAVERSE_AUTH_MODES = ['client-secret', 'certificate', 'managed-identity', 'default', 'none'] as const;
 export type DataverseAuthMode = (typeof DATAVERSE_AUTH_MODES)[number];
@@ -171,6 +180,8 @@ export interface ServiceConfig {
   mappingsDir?: string;
   worker: WorkerSettings;
   reconciliation: ReconciliationSettings;
+  /** The Dataverse → Stripe handlers' settings (refund policy, the service's own user). */
+  outbound: OutboundSettings;
 }
 
 export interface ReconciliationSettings {
@@ -206,6 +217,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** The outbound handlers' settings, or undefined with their problems added to `problems`. */
+function outboundSettings(env: NodeJS.ProcessEnv, problems: string[]): OutboundSettings | undefined {
+  try {
+    return readOutboundSettings(env);
+  } catch (error) {
+    if (!(error instanceof OutboundSettingsError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}
+
 /** Reads and validates the configuration; throws a `ConfigError` that lists every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
   const parsed = envSchema.safeParse(env);
@@ -216,7 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
       });
   problems.push(...dependentProblems(env));
-  if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  const outbound = outboundSettings(env, problems);
+  if (!parsed.success || problems.length > 0 || !outbound) throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
   return {
     stripe: {
@@ -271,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       sweepIntervalMs: Math.round(e.PAYOUT_SWEEP_INTERVAL_MINUTES * 60_000),
       sweepLookbackMs: Math.round(e.PAYOUT_SWEEP_LOOKBACK_DAYS * 86_400_000),
     },
+    outbound,
   };
 }
 

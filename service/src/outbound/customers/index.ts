@@ -11,7 +11,7 @@ import type Stripe from 'stripe';
 import { sameId } from '../../dataverse/change';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { serviceUserResolver } from '../refund-requests/directory';
-import { readOutboundSettings, type OutboundSettings } from '../refund-requests/settings';
+import { DEFAULT_OUTBOUND_SETTINGS, type OutboundSettings } from '../../config/outbound';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 
 type Party = 'account' | 'contact';
@@ -58,14 +58,14 @@ const PARTIES: Record<Party, PartyShape> = {
 };
 
 export interface CustomersOutboundHandlerOptions {
-  /** Default: read from the environment (see `readOutboundSettings`). */
+  /** From the service configuration (`config.outbound`); default: the documented defaults. */
   settings?: Pick<OutboundSettings, 'serviceUserId' | 'serviceApplicationId'>;
 }
 
 export function createCustomersOutboundHandler(
   options: CustomersOutboundHandlerOptions = {},
 ): DataverseChangeHandler {
-  const serviceUser = serviceUserResolver(options.settings ?? readOutboundSettings());
+  const serviceUser = serviceUserResolver(options.settings ?? DEFAULT_OUTBOUND_SETTINGS);
   return {
     source: 'dataverse',
     resource: 'customers-outbound',

@@ -5,7 +5,7 @@
  */
 import type { DataverseClient, Row } from '../../dataverse/types';
 import type { HandlerLogger } from '../../pipeline/handler';
-import { isGuid, type OutboundSettings } from './settings';
+import { isGuid, type OutboundSettings } from '../../config/outbound';
 
 export const APPROVAL_THRESHOLD_VARIABLE = 'stc_RefundApprovalThreshold';
 

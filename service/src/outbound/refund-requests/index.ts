@@ -32,7 +32,7 @@ import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler
 import { approvalThresholdReader, rolesOf, serviceUserResolver } from './directory';
 import { majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type PolicyUser, type RefundDecision } from './policy';
-import { isGuid, readOutboundSettings, type OutboundSettings } from './settings';
+import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../config/outbound';
 
 export {
   decideRefund,
@@ -47,8 +47,9 @@ export {
   readOutboundSettings,
   OutboundSettingsError,
   DEFAULT_APPROVAL_THRESHOLD,
+  DEFAULT_OUTBOUND_SETTINGS,
   type OutboundSettings,
-} from './settings';
+} from '../../config/outbound';
 export {
   rolesOf,
   approvalThresholdReader,
@@ -96,7 +97,7 @@ type RequestRow = StcRefundRequest & { _createdby_value?: string | null; '@odata
 export interface RefundRequestsHandlerOptions {
   /** Mappings for the stc_refund row written after the refund; default the files in `service/mappings/`. */
   mappings?: () => MappingSet;
-  /** Default: read from the environment (see `readOutboundSettings`). */
+  /** From the service configuration (`config.outbound`); default: the documented defaults. */
   settings?: OutboundSettings;
   now?: () => Date;
 }
@@ -104,7 +105,7 @@ export interface RefundRequestsHandlerOptions {
 export function createRefundRequestsHandler(
   options: RefundRequestsHandlerOptions = {},
 ): DataverseChangeHandler {
-  const settings = options.settings ?? readOutboundSettings();
+  const settings = options.settings ?? DEFAULT_OUTBOUND_SETTINGS;
   const mappings = options.mappings ?? lazyMappings();
   const now = options.now ?? (() => new Date());
   const threshold = approvalThresholdReader(settings);

@@ -1,6 +1,7 @@
 /**
- * Settings of the Dataverse → Stripe handlers, read once from the environment and validated, so that a
- * wrong value stops the service at start with the variable's name rather than at the first refund.
+ * Settings of the Dataverse → Stripe handlers, read once from the environment with the rest of the
+ * configuration and validated, so that a wrong value stops the service at start with the variable's name
+ * rather than at the first refund. The handlers take them from the config object, never from the environment.
  */
 import { z } from 'zod';
 
@@ -78,7 +79,7 @@ export class OutboundSettingsError extends Error {
   }
 }
 
-export function readOutboundSettings(env: NodeJS.ProcessEnv = process.env): OutboundSettings {
+export function readOutboundSettings(env: NodeJS.ProcessEnv): OutboundSettings {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new OutboundSettingsError(
@@ -103,3 +104,6 @@ export function readOutboundSettings(env: NodeJS.ProcessEnv = process.env): Outb
 export function isGuid(value: unknown): value is string {
   return typeof value === 'string' && GUID.test(value);
 }
+
+/** The documented defaults, for handlers built without configuration (tests, routing-only uses). */
+export const DEFAULT_OUTBOUND_SETTINGS: OutboundSettings = readOutboundSettings({});
