@@ -1,0 +1,112 @@
+/**
+ * The Dataverse side of a refund request: reading the request, its payment and the other requests held
+ * against that payment, and writing the request's transitions and outcome.
+ */
+import { StcRefundRequestStatus, type StcPayment, type StcRefundRequest } from '@stc/solution';
+import type { DataverseClient, Row } from '../../dataverse/types';
+import { PermanentError } from '../../pipeline/failure';
+import { isGuid } from '../../config/outbound';
+import { rolesOf } from './directory';
+import type { PolicyUser, RefundDecision } from './policy';
+
+const REQUESTS = 'stc_refundrequests';
+const PAYMENTS = 'stc_payments';
+export const Status = StcRefundRequestStatus;
+export type RequestStatus = (typeof Status)[keyof typeof Status];
+export type RequestRow = StcRefundRequest & { _createdby_value?: string | null; '@odata.etag'?: string };
+
+/** Statuses whose amount is held against the payment's balance by another request. */
+export const OPEN_STATUSES: RequestStatus[] = [Status.Pending, Status.Approved, Status.Processing];
+
+const REQUEST_COLUMNS = [
+  'stc_refundrequestid',
+  'stc_status',
+  'stc_amount',
+  'stc_currency',
+  'stc_reason',
+  'stc_striperefundid',
+  '_stc_paymentid_value',
+  '_createdby_value',
+];
+const PAYMENT_COLUMNS = [
+  'stc_paymentid',
+  'stc_stripeid',
+  'stc_currency',
+  'stc_amountcaptured',
+  'stc_amountrefunded',
+  'stc_livemode',
+  'stc_stripeaccount',
+];
+
+export async function readRequest(dataverse: DataverseClient, requestId: string): Promise<RequestRow | null> {
+  return (await dataverse.retrieve(REQUESTS, requestId, { select: REQUEST_COLUMNS })) as RequestRow | null;
+}
+
+/** The payment the request names, or null when it names none or the row is gone. */
+export async function readPayment(
+  dataverse: DataverseClient,
+  request: RequestRow,
+): Promise<StcPayment | null> {
+  const paymentId = request._stc_paymentid_value;
+  if (!isGuid(paymentId)) return null;
+  return (await dataverse.retrieve(PAYMENTS, paymentId, { select: PAYMENT_COLUMNS })) as StcPayment | null;
+}
+
+/** The other open or succeeded requests of the same payment, whose amounts count against its balance. */
+export async function otherRequests(
+  dataverse: DataverseClient,
+  paymentId: string,
+  requestId: string,
+): Promise<RequestRow[]> {
+  const statuses = [...OPEN_STATUSES, Status.Succeeded].map((s) => `stc_status eq ${s}`).join(' or ');
+  return (await dataverse.retrieveMultiple(REQUESTS, {
+    select: ['stc_refundrequestid', 'stc_amount', 'stc_status'],
+    filter: `_stc_paymentid_value eq ${paymentId} and stc_refundrequestid ne ${requestId} and (${statuses})`,
+  })) as RequestRow[];
+}
+
+export async function userWithRoles(
+  dataverse: DataverseClient,
+  id: string | null | undefined,
+): Promise<PolicyUser> {
+  if (!isGuid(id)) return { id: String(id ?? 'unknown'), roles: [] };
+  return { id: id.toLowerCase(), roles: await rolesOf(dataverse, id) };
+}
+
+/** Writes the decision, guarded by the etag read: a row changed meanwhile answers 412 and is decided again. */
+export async function transition(
+  dataverse: DataverseClient,
+  request: RequestRow,
+  decision: RefundDecision,
+  at: Date,
+): Promise<void> {
+  const row: Row =
+    decision.kind === 'reject'
+      ? { stc_status: Status.Rejected, stc_failurereason: decision.reason, stc_decidedon: at.toISOString() }
+      : decision.kind === 'awaitApproval'
+        ? { stc_status: Status.AwaitingApproval, stc_failurereason: decision.note }
+        : {
+            stc_status: Status.Processing,
+            stc_failurereason: null,
+            ...(decision.approvedBy
+              ? { 'stc_approvedby@odata.bind': `/systemusers(${decision.approvedBy})` }
+              : {}),
+          };
+  if (isGuid(request._createdby_value))
+    row['stc_requestedby@odata.bind'] = `/systemusers(${request._createdby_value})`;
+  const etag = request['@odata.etag'];
+  if (!etag)
+    throw new PermanentError(
+      'Dataverse sent the refund request without an etag; its status cannot be moved safely',
+    );
+  await dataverse.update(REQUESTS, request.stc_refundrequestid!, row, { ifMatch: etag });
+}
+
+/** The outcome, written by the worker that moved the request to Processing (or resumed it). */
+export async function finish(dataverse: DataverseClient, requestId: string, row: Row): Promise<void> {
+  await dataverse.update(REQUESTS, requestId, row);
+}
+
+export function isConflict(error: unknown): boolean {
+  return (error as { status?: number } | null)?.status === 412;
+}

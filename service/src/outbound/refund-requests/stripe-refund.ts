@@ -1,0 +1,85 @@
+/**
+ * The Stripe side of a refund request: the refund is created with the request id as idempotency key and in
+ * its metadata, so that a resumed request finds the refund it already made instead of making a second one.
+ */
+import StripeSdk from 'stripe';
+import type Stripe from 'stripe';
+import { classifyFailure } from '../../pipeline/failure';
+
+/** Reasons Stripe takes on a refund create (`expired_uncaptured_charge` is Stripe's own). */
+const STRIPE_REFUND_REASONS = new Set(['duplicate', 'fraudulent', 'requested_by_customer']);
+/** Refunds of one payment looked through when resuming a request (a payment rarely has more than a few). */
+const MAX_REFUNDS_SEARCHED = 1000;
+
+export type RefundTarget = { payment_intent: string } | { charge: string };
+
+export interface RefundOrder {
+  target: RefundTarget;
+  /** Minor units of the payment's currency. */
+  amount: number;
+  /** The request's reason as Stripe spells it; one Stripe does not take is left out. */
+  reason: string | null;
+  requestId: string;
+}
+
+/** Stripe refused for good: the request fails with Stripe's message. */
+export interface StripeRefusal {
+  message: string;
+  /** Stripe's error code, when it gave one (`charge_already_refunded`, …). */
+  code?: string;
+  /** Stripe's error type (`invalid_request_error`, `card_error`, …). */
+  type: string;
+}
+
+/** A payment row's Stripe id as the refund's target: its payment intent, or a charge made without one. */
+export function refundTarget(stripeId: string): RefundTarget {
+  return stripeId.startsWith('pi_') ? { payment_intent: stripeId } : { charge: stripeId };
+}
+
+export async function findRefund(
+  stripe: Stripe,
+  target: RefundTarget,
+  requestId: string,
+): Promise<Stripe.Refund | undefined> {
+  const refunds = await stripe.refunds
+    .list({ ...target, limit: 100 })
+    .autoPagingToArray({ limit: MAX_REFUNDS_SEARCHED });
+  return refunds.find((r) => r.metadata?.d365_refundrequestid === requestId);
+}
+
+/** Creates the refund; a final refusal is answered, anything retryable is thrown to the pipeline. */
+export async function createRefund(
+  stripe: Stripe,
+  order: RefundOrder,
+): Promise<{ refund: Stripe.Refund } | { refusal: StripeRefusal }> {
+  try {
+    const refund = await stripe.refunds.create(
+      {
+        ...order.target,
+        amount: order.amount,
+        ...(order.reason && STRIPE_REFUND_REASONS.has(order.reason)
+          ? { reason: order.reason as Stripe.RefundCreateParams.Reason }
+          : {}),
+        metadata: { d365_refundrequestid: order.requestId },
+      },
+      { idempotencyKey: order.requestId },
+    );
+    return { refund };
+  } catch (error) {
+    if (!isFinalStripeRefusal(error)) throw error;
+    const e = error as Stripe.errors.StripeError;
+    return { refusal: { message: e.message, code: e.code, type: e.type } };
+  }
+}
+
+/** Stripe said no for good (card or request errors); connection, rate-limit, conflict and 5xx are retried. */
+function isFinalStripeRefusal(error: unknown): boolean {
+  if (!(error instanceof StripeSdk.errors.StripeError)) return false;
+  // A bad key or missing permission is the operator's to fix: retried, then dead-lettered, never "Failed".
+  if (
+    error instanceof StripeSdk.errors.StripeAuthenticationError ||
+    error instanceof StripeSdk.errors.StripePermissionError
+  )
+    return false;
+  return !classifyFailure(error).transient;
+}
