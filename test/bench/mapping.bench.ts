@@ -27,7 +27,7 @@ import {
 const MAPPINGS_DIR = join(__dirname, '../../service/mappings');
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const REFERENCE = '/work/shared/reference/stripe';
+const REFERENCE = join(__dirname, '../fixtures/reference/stripe');
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Stripe payloads are untyped JSON here
 

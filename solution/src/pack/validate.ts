@@ -33,11 +33,10 @@ export interface SchemaValidation {
   warnings: string[];
 }
 
-/** The schema as found beside the repository (`../shared/reference`), or where STC_SOLUTION_XSD points. */
+/** The schema shipped with the solution (`solution/schema/`), or where STC_SOLUTION_XSD points. */
 export function defaultSchemaPath(): string {
   if (process.env.STC_SOLUTION_XSD) return resolve(process.env.STC_SOLUTION_XSD);
-  const repoRoot = resolve(__dirname, '../../..');
-  return resolve(repoRoot, '../shared/reference/dataverse/xsd/CustomizationsSolution.xsd');
+  return resolve(__dirname, '../../schema/CustomizationsSolution.xsd');
 }
 
 export function validateCustomizationsXml(xml: string, schemaPath = defaultSchemaPath()): SchemaValidation {

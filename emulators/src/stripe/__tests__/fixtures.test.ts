@@ -10,7 +10,7 @@ import { emulatorWithClient } from './harness';
 
 const FIXTURES = JSON.parse(
   readFileSync(
-    join(__dirname, '../../../../../shared/reference/stripe/openapi-fixtures/fixtures3.json'),
+    join(__dirname, '../../../../test/fixtures/reference/stripe/openapi-fixtures/fixtures3.json'),
     'utf8',
   ),
 ).resources as Record<string, Record<string, unknown>>;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMappingCli } from '../cli';
+import { REFERENCE } from './fixtures';
 
 async function run(args: string[]) {
   const out: string[] = [];
@@ -10,7 +11,7 @@ async function run(args: string[]) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const EVENTS = '/work/shared/reference/stripe/events-2020';
+const EVENTS = join(REFERENCE, 'events-2020');
 
 test('check lists the default mappings as valid', async () => {
   const result = await run(['check']);

@@ -9,7 +9,7 @@ import { model } from '@stc/solution';
 import { compileFast, FALLBACK, type Scope } from '../fast';
 import { builtInFunctions } from '../functions';
 import { loadMappings } from '..';
-import { currentObject } from './fixtures';
+import { currentObject, REFERENCE } from './fixtures';
 
 const functions = builtInFunctions({});
 const implementations = Object.fromEntries(functions.map((fn) => [fn.name, fn.implementation]));
@@ -125,7 +125,7 @@ describe('the direct evaluator agrees with JSONata', () => {
 
   test('every expression of the default mappings, over every real payload', async () => {
     const mappings = loadMappings(join(__dirname, '../../../mappings'), { model });
-    const dir = '/work/shared/reference/stripe/events-2020';
+    const dir = join(REFERENCE, 'events-2020');
     const payloads: Array<{ object: Record<string, unknown>; event: Record<string, unknown> }> = readdirSync(
       dir,
     )

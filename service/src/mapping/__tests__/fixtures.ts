@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Stripe from 'stripe';
 
-const REFERENCE = '/work/shared/reference/stripe';
+/** The Stripe reference sets copied into the repository (test/fixtures/reference/stripe). */
+export const REFERENCE = join(__dirname, '../../../../test/fixtures/reference/stripe');
 
 /** A recorded webhook event (API versions 2020-03-02 to 2023-10-16), e.g. `charge_refunded`. */
 export function recordedEvent(name: string): Stripe.Event {

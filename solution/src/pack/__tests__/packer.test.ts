@@ -9,7 +9,7 @@ import { manifestResourcePaths, packSolution, PackError, type PackOptions } from
 import { validateCustomizationsXml } from '../validate';
 
 const repoRoot = resolve(__dirname, '../../../..');
-const referenceKit = resolve(repoRoot, '../shared/reference/dataverse/solution-creator-kit/src');
+const referenceKit = resolve(repoRoot, 'test/fixtures/reference/dataverse/solution-creator-kit/src');
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
