@@ -13,6 +13,8 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 module.exports = {
+  // One summary at the end of what was skipped on this machine, why, and how to enable it.
+  reporters: ['default', '<rootDir>/testkit/skip-summary-reporter.js'],
   projects: [
     project('solution'),
     project('emulators'),

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { describeWhen, type Requirement } from '@stc/testkit';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CONTROLS = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
@@ -12,15 +13,22 @@ export const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 
 const missing = [
   !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
-  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) &&
-    'controls are not built (npm run build -w @stc/pcf-controls)',
+  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) && 'the PCF controls are not built',
 ].filter(Boolean);
-if (missing.length > 0 && process.env.STC_REQUIRE_BROWSER === '1')
-  throw new Error(`Browser tests cannot run: ${missing.join('; ')}`);
-if (missing.length > 0) console.warn(`Skipping browser tests: ${missing.join('; ')}`);
 
-/** `describe`, or `describe.skip` when Chromium or the built controls are missing (and CI did not require them). */
-export const describeBrowser = missing.length > 0 ? describe.skip : describe;
+/** Chromium and the built controls; `npm test` builds the controls itself when Chromium is there. */
+export const browserRequirement: Requirement = {
+  missing: missing.length > 0 ? missing.join(' and ') : null,
+  enable: existsSync(CHROMIUM)
+    ? 'npm run build -w @stc/pcf-controls (npm test does it when Chromium is installed)'
+    : 'apt-get install chromium, then npm test',
+  requiredBy: 'STC_REQUIRE_BROWSER',
+};
+
+/** `describe`, or a skipped one saying why when Chromium or the built controls are missing (fails in CI). */
+export function describeBrowser(title: string, body: () => void): void {
+  describeWhen(browserRequirement, title, body);
+}
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

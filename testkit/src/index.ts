@@ -2,3 +2,4 @@
 export * from './payment-webhooks';
 export * from './stripe-events';
 export * from './wait';
+export * from './skips';

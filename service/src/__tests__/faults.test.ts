@@ -7,13 +7,14 @@ import { loadConfig } from '../config';
 import type { DataverseWebApiClient } from '../dataverse';
 import { createLogger } from '../observability/log';
 import { dataverseClientFor, startService, type RunningService } from '../service';
-import { testEngines, type TestDatabase } from './support/engines';
+import { engineRequirement, testEngines, type TestDatabase } from './support/engines';
 import { createPaymentTestHandler } from './support/payment-handler';
 import {
+  describeWhen,
   eventPayload,
   postSignedEvent,
-  waitForEmptyQueue,
   startEmulatorWatchingPayments,
+  waitForEmptyQueue,
   type WatchedDataverse,
 } from '@stc/testkit';
 import type { DataverseEmulator } from '@stc/emulators';
@@ -24,101 +25,97 @@ const CHARGES = 30;
 jest.setTimeout(120_000);
 
 for (const engine of testEngines) {
-  const suite = engine.skipReason ? describe.skip : describe;
-  suite(
-    `Dataverse throttling and 5xx storms on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`,
-    () => {
-      let db: TestDatabase;
-      let emulator: DataverseEmulator;
-      let dataverse: WatchedDataverse;
-      let service: RunningService | undefined;
+  describeWhen(engineRequirement(engine), `Dataverse throttling and 5xx storms on ${engine.name}`, () => {
+    let db: TestDatabase;
+    let emulator: DataverseEmulator;
+    let dataverse: WatchedDataverse;
+    let service: RunningService | undefined;
 
-      beforeEach(async () => {
-        db = await engine.open();
-        dataverse = await startEmulatorWatchingPayments();
-        emulator = dataverse.emulator;
+    beforeEach(async () => {
+      db = await engine.open();
+      dataverse = await startEmulatorWatchingPayments();
+      emulator = dataverse.emulator;
+    });
+    afterEach(async () => {
+      await service?.stop();
+      service = undefined;
+      await dataverse.close();
+      await db.destroy();
+    });
+
+    test('nothing lost, nothing applied twice, newest event wins', async () => {
+      const config = loadConfig({
+        ...db.env,
+        STRIPE_API_KEY: 'sk_test_faults',
+        STRIPE_WEBHOOK_SECRET: SECRET,
+        DATAVERSE_URL: emulator.url,
+        DATAVERSE_AUTH: 'none',
+        DATAVERSE_WEBHOOK_KEY: 'fault-test-dataverse-key',
+        ADMIN_API_KEY: 'fault-test-admin-key-0123',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        WORKER_CONCURRENCY: '8',
+        WORKER_POLL_MS: '20',
+        RETRY_BASE_MS: '50',
+        RETRY_MAX_MS: '1000',
+        RETRY_MAX_ATTEMPTS: '30',
       });
-      afterEach(async () => {
-        await service?.stop();
-        service = undefined;
-        await dataverse.close();
-        await db.destroy();
-      });
+      const logger = createLogger({ level: 'silent' });
+      const dataverse = dataverseClientFor(config.dataverse, logger) as DataverseWebApiClient;
+      const handler = createPaymentTestHandler();
+      service = await startService(config, { handlers: [handler], dataverse, logger, store: db.store });
 
-      test('nothing lost, nothing applied twice, newest event wins', async () => {
-        const config = loadConfig({
-          ...db.env,
-          STRIPE_API_KEY: 'sk_test_faults',
-          STRIPE_WEBHOOK_SECRET: SECRET,
-          DATAVERSE_URL: emulator.url,
-          DATAVERSE_AUTH: 'none',
-          DATAVERSE_WEBHOOK_KEY: 'fault-test-dataverse-key',
-          ADMIN_API_KEY: 'fault-test-admin-key-0123',
-          PORT: '0',
-          HOST: '127.0.0.1',
-          WORKER_CONCURRENCY: '8',
-          WORKER_POLL_MS: '20',
-          RETRY_BASE_MS: '50',
-          RETRY_MAX_MS: '1000',
-          RETRY_MAX_ATTEMPTS: '30',
-        });
-        const logger = createLogger({ level: 'silent' });
-        const dataverse = dataverseClientFor(config.dataverse, logger) as DataverseWebApiClient;
-        const handler = createPaymentTestHandler();
-        service = await startService(config, { handlers: [handler], dataverse, logger, store: db.store });
+      // Tight limits (2 requests a second) and a storm: a quarter of requests 503, then a run of 500s.
+      emulator.setLimits({ enabled: true, requests: 2, windowMs: 1000, executionMs: 1_000_000 });
+      // Every kind of request (single PATCH upserts or $batch POSTs alike) may fail.
+      emulator.injectFault({ status: 503, fraction: 0.25 });
+      emulator.injectFault({ status: 500, count: 5 });
 
-        // Tight limits (2 requests a second) and a storm: a quarter of requests 503, then a run of 500s.
-        emulator.setLimits({ enabled: true, requests: 2, windowMs: 1000, executionMs: 1_000_000 });
-        // Every kind of request (single PATCH upserts or $batch POSTs alike) may fail.
-        emulator.injectFault({ status: 503, fraction: 0.25 });
-        emulator.injectFault({ status: 500, count: 5 });
-
-        const sent: Array<{ id: string; charge: string; created: number; payload: string }> = [];
-        for (let i = 0; i < CHARGES; i++) {
-          for (const created of [1_700_000_000, 1_700_000_100]) {
-            const base = eventPayload('charge_succeeded').event;
-            const charge = `ch_storm_${i}`;
-            const { event, payload } = eventPayload('charge_succeeded', {
-              created,
-              data: { object: { ...base.data.object, id: charge, amount: 1000 + i } },
-            });
-            sent.push({ id: event.id, charge, created, payload });
-          }
+      const sent: Array<{ id: string; charge: string; created: number; payload: string }> = [];
+      for (let i = 0; i < CHARGES; i++) {
+        for (const created of [1_700_000_000, 1_700_000_100]) {
+          const base = eventPayload('charge_succeeded').event;
+          const charge = `ch_storm_${i}`;
+          const { event, payload } = eventPayload('charge_succeeded', {
+            created,
+            data: { object: { ...base.data.object, id: charge, amount: 1000 + i } },
+          });
+          sent.push({ id: event.id, charge, created, payload });
         }
-        // Newer before older for half of them: delivery order is not guaranteed.
-        const order = sent
-          .map((_, i) => i)
-          .sort((a, b) => ((a * 7919) % sent.length) - ((b * 7919) % sent.length));
-        for (const i of order) {
-          expect(await postSignedEvent(service.url, sent[i].payload, SECRET)).toBe(200);
-        }
+      }
+      // Newer before older for half of them: delivery order is not guaranteed.
+      const order = sent
+        .map((_, i) => i)
+        .sort((a, b) => ((a * 7919) % sent.length) - ((b * 7919) % sent.length));
+      for (const i of order) {
+        expect(await postSignedEvent(service.url, sent[i].payload, SECRET)).toBe(200);
+      }
 
-        await waitForEmptyQueue(db.store, 'every event to be finished', 100_000, 100);
-        await emulator.webhooksIdle();
+      await waitForEmptyQueue(db.store, 'every event to be finished', 100_000, 100);
+      await emulator.webhooksIdle();
 
-        const statuses = await Promise.all(
-          sent.map(async (s) => (await db.store.findEvent('stripe', '', s.id))?.status),
-        );
-        expect(statuses.filter((s) => s !== 'applied' && s !== 'superseded')).toEqual([]);
-        expect(await db.store.listDeadLetters()).toEqual([]);
+      const statuses = await Promise.all(
+        sent.map(async (s) => (await db.store.findEvent('stripe', '', s.id))?.status),
+      );
+      expect(statuses.filter((s) => s !== 'applied' && s !== 'superseded')).toEqual([]);
+      expect(await db.store.listDeadLetters()).toEqual([]);
 
-        const rows = emulator.store.rows('stc_payments');
-        expect(rows).toHaveLength(CHARGES);
-        for (const row of rows) {
-          const newest = sent.find((s) => s.charge === row.stc_stripeid && s.created === 1_700_000_100)!;
-          expect(row.stc_lasteventid).toBe(newest.id);
-        }
-        // Each applied event wrote once: one Create per charge, one Update per older-then-newer pair.
-        const deliveries = emulator.webhookDeliveries();
-        const creates = deliveries.filter((d) => d.message === 'Create').length;
-        const updates = deliveries.filter((d) => d.message === 'Update').length;
-        expect(creates).toBe(CHARGES);
-        expect(creates + updates).toBe(statuses.filter((s) => s === 'applied').length);
-        // The storm really happened.
-        const stats = dataverse.stats();
-        expect(stats.throttled).toBeGreaterThan(0);
-        expect(stats.retries).toBeGreaterThan(0);
-      });
-    },
-  );
+      const rows = emulator.store.rows('stc_payments');
+      expect(rows).toHaveLength(CHARGES);
+      for (const row of rows) {
+        const newest = sent.find((s) => s.charge === row.stc_stripeid && s.created === 1_700_000_100)!;
+        expect(row.stc_lasteventid).toBe(newest.id);
+      }
+      // Each applied event wrote once: one Create per charge, one Update per older-then-newer pair.
+      const deliveries = emulator.webhookDeliveries();
+      const creates = deliveries.filter((d) => d.message === 'Create').length;
+      const updates = deliveries.filter((d) => d.message === 'Update').length;
+      expect(creates).toBe(CHARGES);
+      expect(creates + updates).toBe(statuses.filter((s) => s === 'applied').length);
+      // The storm really happened.
+      const stats = dataverse.stats();
+      expect(stats.throttled).toBeGreaterThan(0);
+      expect(stats.retries).toBeGreaterThan(0);
+    });
+  });
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { checkRequired, describeWhen, postgresRequirement, type Requirement } from '@stc/testkit';
 import { createPostgresStore, createSqliteStore, type Store } from '../../store';
 
 export interface TestEngine {
@@ -28,11 +29,8 @@ export interface TestDatabase {
 }
 
 const postgresUrl = process.env.STC_TEST_DATABASE_URL;
-if (!postgresUrl && process.env.STC_REQUIRE_POSTGRES === '1') {
-  throw new Error(
-    'STC_REQUIRE_POSTGRES=1 but STC_TEST_DATABASE_URL is not set: the PostgreSQL suites cannot run',
-  );
-}
+const postgres = postgresRequirement();
+checkRequired(postgres);
 
 export const sqliteEngine: TestEngine = {
   name: 'sqlite',
@@ -62,9 +60,7 @@ export const sqliteEngine: TestEngine = {
 
 export const postgresEngine: TestEngine = {
   name: 'postgres',
-  skipReason: postgresUrl
-    ? null
-    : 'PostgreSQL tests skipped: set STC_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)',
+  skipReason: postgres.missing,
   async open() {
     if (!postgresUrl) throw new Error(this.skipReason ?? 'no database');
     const schema = `stc_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
@@ -101,10 +97,11 @@ export const testEngines: TestEngine[] = [sqliteEngine, postgresEngine];
  * reason in the title (as `npm test` then reports it), never silently.
  */
 export function describeOnEachEngine(title: string, body: (engine: TestEngine) => void): void {
-  for (const engine of testEngines) {
-    const suite = engine.skipReason ? describe.skip : describe;
-    suite(`${title} on ${engine.name}${engine.skipReason ? ` (${engine.skipReason})` : ''}`, () =>
-      body(engine),
-    );
-  }
+  for (const engine of testEngines)
+    describeWhen(engineRequirement(engine), `${title} on ${engine.name}`, () => body(engine));
+}
+
+/** What an engine's suites need: nothing for SQLite, a server for PostgreSQL. */
+export function engineRequirement(engine: TestEngine): Requirement {
+  return engine.name === 'postgres' ? postgres : { ...postgres, missing: null };
 }
