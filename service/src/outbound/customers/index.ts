@@ -8,6 +8,7 @@
  * nothing on the customer is not sent.
  */
 import type Stripe from 'stripe';
+import { Account, Contact } from '@stc/solution/tables';
 import { sameId } from '../../dataverse/change';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { serviceUserResolver } from '../refund-requests/directory';
@@ -154,8 +155,8 @@ async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: str
     'emailaddress1',
     'telephone1',
     ...Object.values(ADDRESS_COLUMNS),
-    'stc_stripecustomerid',
-    'stc_stripeaccount',
+    columnsOf(shape).stripeCustomerId,
+    columnsOf(shape).stripeAccount,
   ];
   return dataverse.retrieve(shape.entitySet, rowId, { select });
 }
@@ -199,4 +200,9 @@ function customerUpdate(
     update.metadata = metadata;
 
   return Object.keys(update).length > 0 ? update : null;
+}
+
+/** The connector's columns of the account or contact table the shape reads. */
+function columnsOf(shape: PartyShape): typeof Account.col | typeof Contact.col {
+  return shape.entitySet === Account.entitySetName ? Account.col : Contact.col;
 }

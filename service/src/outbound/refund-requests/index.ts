@@ -13,7 +13,14 @@
  * update webhooks: they are recognised by their user and dropped (and would find no state to act from).
  */
 import type Stripe from 'stripe';
-import { optionExternalValue, StcRefundRequestStatus, type StcPayment } from '@stc/solution';
+import {
+  optionExternalValue,
+  requireColumn,
+  StcRefundRequestStatus,
+  type ChoiceColumn,
+  type StcPayment,
+} from '@stc/solution';
+import { Refund, RefundRequest } from '@stc/solution/tables';
 import { sameId, type DataverseChange } from '../../dataverse/change';
 import { currencyExponent, MoneyError, type MappingSet } from '../../mapping';
 import { REFUND_MAPPING } from '../../inbound/refunds';
@@ -102,7 +109,7 @@ export function createRefundRequestsHandler(
   return {
     source: 'dataverse',
     resource: 'refund-requests',
-    changes: [{ table: 'stc_refundrequest', messages: ['Create', 'Update'] }],
+    changes: [{ table: RefundRequest.logicalName, messages: ['Create', 'Update'] }],
     async handle(change, context) {
       const requestId = change.rowId;
       const self = await serviceUser(context.dataverse, context.log);
@@ -217,8 +224,8 @@ async function refund(
   const payment = known ?? (await readPayment(dataverse, request));
   if (!payment?.stc_stripeid) {
     await finish(dataverse, requestId, {
-      stc_status: Status.Failed,
-      stc_failurereason: 'The payment row is gone.',
+      [R.status]: Status.Failed,
+      [R.failureReason]: 'The payment row is gone.',
     });
     return;
   }
@@ -229,16 +236,16 @@ async function refund(
     const created = await createRefund(stripe, {
       target,
       amount: majorToMinor(request.stc_amount, (payment.stc_currency ?? '').toLowerCase()),
-      reason: optionExternalValue('stc_refundreason', request.stc_reason ?? -1) ?? null,
+      reason: optionExternalValue(REASONS, request.stc_reason ?? -1) ?? null,
       requestId,
     });
     if ('refusal' in created) {
       const { message, code, type } = created.refusal;
       log.warn({ requestId, code: code ?? type }, 'Stripe refused the refund');
       await finish(dataverse, requestId, {
-        stc_status: Status.Failed,
-        stc_failurereason: `Stripe refused the refund: ${message}${code ? ` (${code})` : ''}`,
-        stc_decidedon: g.now().toISOString(),
+        [R.status]: Status.Failed,
+        [R.failureReason]: `Stripe refused the refund: ${message}${code ? ` (${code})` : ''}`,
+        [R.decidedOn]: g.now().toISOString(),
       });
       return;
     }
@@ -260,13 +267,13 @@ async function complete(
   const refundRowId = await writeRefundRow(g, result, payment, requestId, context);
   const failed = result.status === 'failed' || result.status === 'canceled';
   await finish(context.dataverse, requestId, {
-    stc_status: failed ? Status.Failed : Status.Succeeded,
-    stc_striperefundid: result.id,
-    stc_failurereason: failed
+    [R.status]: failed ? Status.Failed : Status.Succeeded,
+    [R.stripeRefundId]: result.id,
+    [R.failureReason]: failed
       ? `Stripe reports the refund ${result.status}: ${result.failure_reason ?? 'no reason given'}`
       : null,
-    stc_decidedon: g.now().toISOString(),
-    ...(refundRowId ? { 'stc_refundid@odata.bind': `/stc_refunds(${refundRowId})` } : {}),
+    [R.decidedOn]: g.now().toISOString(),
+    ...(refundRowId ? { [REFUND_LINK]: `/${Refund.entitySetName}(${refundRowId})` } : {}),
   });
 }
 
@@ -279,7 +286,7 @@ async function writeRefundRow(
   context: SyncContext,
 ): Promise<string | null> {
   const mapped = await mapIfApplies(g.mappings().get(REFUND_MAPPING), refund as unknown as StripeObject, {
-    id: `stc_refundrequest:${requestId}`,
+    id: `${RefundRequest.logicalName}:${requestId}`,
     type: 'refund.created',
     created: refund.created,
     account: payment.stc_stripeaccount || null,
@@ -342,3 +349,8 @@ function approverOf(change: DataverseChange): string | null {
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+const R = RefundRequest.col;
+const REFUND_LINK = `${RefundRequest.lookup.refundid.bind.stc_refund}@odata.bind`;
+/** The option set of the request's reason, whose external values are Stripe's refund reasons. */
+const REASONS = (requireColumn(RefundRequest.logicalName, R.reason) as ChoiceColumn).optionSet;

@@ -3,14 +3,18 @@
  * against that payment, and writing the request's transitions and outcome.
  */
 import { StcRefundRequestStatus, type StcPayment, type StcRefundRequest } from '@stc/solution';
+import { Payment, RefundRequest, SystemUser } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { PermanentError } from '../../pipeline/failure';
 import { isGuid } from '../../config/outbound';
 import { rolesOf } from './directory';
 import type { PolicyUser, RefundDecision } from './policy';
 
-const REQUESTS = 'stc_refundrequests';
-const PAYMENTS = 'stc_payments';
+const REQUESTS = RefundRequest.entitySetName;
+const PAYMENTS = Payment.entitySetName;
+const R = RefundRequest.col;
+const REQUESTED_BY = `${RefundRequest.lookup.requestedby.bind.systemuser}@odata.bind`;
+const APPROVED_BY = `${RefundRequest.lookup.approvedby.bind.systemuser}@odata.bind`;
 export const Status = StcRefundRequestStatus;
 export type RequestStatus = (typeof Status)[keyof typeof Status];
 export type RequestRow = StcRefundRequest & { _createdby_value?: string | null; '@odata.etag'?: string };
@@ -19,23 +23,23 @@ export type RequestRow = StcRefundRequest & { _createdby_value?: string | null; 
 export const OPEN_STATUSES: RequestStatus[] = [Status.Pending, Status.Approved, Status.Processing];
 
 const REQUEST_COLUMNS = [
-  'stc_refundrequestid',
-  'stc_status',
-  'stc_amount',
-  'stc_currency',
-  'stc_reason',
-  'stc_striperefundid',
-  '_stc_paymentid_value',
+  RefundRequest.primaryId,
+  R.status,
+  R.amount,
+  R.currency,
+  R.reason,
+  R.stripeRefundId,
+  RefundRequest.lookup.paymentid.value,
   '_createdby_value',
 ];
 const PAYMENT_COLUMNS = [
-  'stc_paymentid',
-  'stc_stripeid',
-  'stc_currency',
-  'stc_amountcaptured',
-  'stc_amountrefunded',
-  'stc_livemode',
-  'stc_stripeaccount',
+  Payment.primaryId,
+  Payment.col.stripeId,
+  Payment.col.currency,
+  Payment.col.amountCaptured,
+  Payment.col.amountRefunded,
+  Payment.col.liveMode,
+  Payment.col.stripeAccount,
 ];
 
 export async function readRequest(dataverse: DataverseClient, requestId: string): Promise<RequestRow | null> {
@@ -58,10 +62,11 @@ export async function otherRequests(
   paymentId: string,
   requestId: string,
 ): Promise<RequestRow[]> {
-  const statuses = [...OPEN_STATUSES, Status.Succeeded].map((s) => `stc_status eq ${s}`).join(' or ');
+  const statuses = [...OPEN_STATUSES, Status.Succeeded].map((s) => `${R.status} eq ${s}`).join(' or ');
+  const payment = RefundRequest.lookup.paymentid.value;
   return (await dataverse.retrieveMultiple(REQUESTS, {
-    select: ['stc_refundrequestid', 'stc_amount', 'stc_status'],
-    filter: `_stc_paymentid_value eq ${paymentId} and stc_refundrequestid ne ${requestId} and (${statuses})`,
+    select: [RefundRequest.primaryId, R.amount, R.status],
+    filter: `${payment} eq ${paymentId} and ${RefundRequest.primaryId} ne ${requestId} and (${statuses})`,
   })) as RequestRow[];
 }
 
@@ -82,18 +87,18 @@ export async function transition(
 ): Promise<void> {
   const row: Row =
     decision.kind === 'reject'
-      ? { stc_status: Status.Rejected, stc_failurereason: decision.reason, stc_decidedon: at.toISOString() }
+      ? { [R.status]: Status.Rejected, [R.failureReason]: decision.reason, [R.decidedOn]: at.toISOString() }
       : decision.kind === 'awaitApproval'
-        ? { stc_status: Status.AwaitingApproval, stc_failurereason: decision.note }
+        ? { [R.status]: Status.AwaitingApproval, [R.failureReason]: decision.note }
         : {
-            stc_status: Status.Processing,
-            stc_failurereason: null,
+            [R.status]: Status.Processing,
+            [R.failureReason]: null,
             ...(decision.approvedBy
-              ? { 'stc_approvedby@odata.bind': `/systemusers(${decision.approvedBy})` }
+              ? { [APPROVED_BY]: `/${SystemUser.entitySetName}(${decision.approvedBy})` }
               : {}),
           };
   if (isGuid(request._createdby_value))
-    row['stc_requestedby@odata.bind'] = `/systemusers(${request._createdby_value})`;
+    row[REQUESTED_BY] = `/${SystemUser.entitySetName}(${request._createdby_value})`;
   const etag = request['@odata.etag'];
   if (!etag)
     throw new PermanentError(
