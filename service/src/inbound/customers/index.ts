@@ -11,10 +11,11 @@ import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from
 import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
+import { Payment } from '@stc/solution/tables';
 
 /** The payment columns holding the Stripe customer id and the link to its account or contact. */
-const PAYMENT_CUSTOMER_ID = 'stc_stripecustomerid';
-const PAYMENT_CUSTOMER_LOOKUP = 'stc_customerid';
+const PAYMENT_CUSTOMER_ID = Payment.col.stripeCustomerId;
+const PAYMENT_CUSTOMER_LOOKUP = Payment.col.customerid;
 const MAX_PAYMENTS_TO_LINK = 500;
 
 export interface CustomerMappingNames {

@@ -9,6 +9,7 @@
  * `stc_syncrequestedon` is synced from Stripe after the outbound handler has run.
  */
 import type Stripe from 'stripe';
+import { Account, Contact, Payment } from '@stc/solution/tables';
 import type { MappingSet } from '../../mapping';
 import { createCustomersHandler, type CustomerMappingNames } from '../customers';
 import { syncPayment } from '../payments';
@@ -16,12 +17,24 @@ import type { DataverseChange } from '../../dataverse/change';
 import { retrieveObject } from '../../write/stripe-objects';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 
-export const SYNC_REQUESTED_COLUMN = 'stc_syncrequestedon';
+export const SYNC_REQUESTED_COLUMN = Payment.col.syncRequestedOn;
 
-const ROWS: Record<string, { entitySet: string; stripeId: string }> = {
-  stc_payment: { entitySet: 'stc_payments', stripeId: 'stc_stripeid' },
-  account: { entitySet: 'accounts', stripeId: 'stc_stripecustomerid' },
-  contact: { entitySet: 'contacts', stripeId: 'stc_stripecustomerid' },
+const ROWS: Record<string, { entitySet: string; stripeId: string; stripeAccount: string }> = {
+  [Payment.logicalName]: {
+    entitySet: Payment.entitySetName,
+    stripeId: Payment.col.stripeId,
+    stripeAccount: Payment.col.stripeAccount,
+  },
+  [Account.logicalName]: {
+    entitySet: Account.entitySetName,
+    stripeId: Account.col.stripeCustomerId,
+    stripeAccount: Account.col.stripeAccount,
+  },
+  [Contact.logicalName]: {
+    entitySet: Contact.entitySetName,
+    stripeId: Contact.col.stripeCustomerId,
+    stripeAccount: Contact.col.stripeAccount,
+  },
 };
 
 /** Whether the change stamped the Sync from Stripe column. */
@@ -58,7 +71,7 @@ export function createSyncRequestsHandler(
   return {
     source: 'dataverse',
     resource: 'sync-requests',
-    changes: [{ table: 'stc_payment', messages: ['Update'] }],
+    changes: [{ table: Payment.logicalName, messages: ['Update'] }],
     async handle(change, context) {
       const table = change.table;
       const shape = ROWS[table];
@@ -67,7 +80,7 @@ export function createSyncRequestsHandler(
         return;
       }
       const row = await context.dataverse.retrieve(shape.entitySet, change.rowId, {
-        select: [shape.stripeId, 'stc_stripeaccount'],
+        select: [shape.stripeId, shape.stripeAccount],
       });
       const stripeId = typeof row?.[shape.stripeId] === 'string' ? String(row[shape.stripeId]) : '';
       if (!stripeId) {
@@ -77,8 +90,8 @@ export function createSyncRequestsHandler(
         );
         return;
       }
-      const account =
-        typeof row?.stc_stripeaccount === 'string' && row.stc_stripeaccount ? row.stc_stripeaccount : null;
+      const stripeAccount = row?.[shape.stripeAccount];
+      const account = typeof stripeAccount === 'string' && stripeAccount ? stripeAccount : null;
       await syncFromStripe(table, stripeId, account, change.id, context);
       context.log.info({ table, stripeId, account }, 'synced from Stripe on request');
     },
@@ -92,7 +105,7 @@ export function createSyncRequestsHandler(
     context: SyncContext,
   ): Promise<void> {
     const fresh = { ...context, payloadMayBeStale: true };
-    if (table === 'stc_payment') {
+    if (table === Payment.logicalName) {
       // The payment handlers read the intent (or a charge without one) from Stripe themselves.
       const charge = stripeId.startsWith('ch_');
       const event = syntheticEvent(
