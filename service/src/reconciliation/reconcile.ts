@@ -5,7 +5,7 @@
  * Re-running a payout writes the same rows and lines by key and removes lines it no longer has.
  */
 import type Stripe from 'stripe';
-import { model } from '@stc/solution';
+import { JournalEntry, JournalLine, JournalStatus, Payout } from '@stc/solution/tables';
 import { errorFromInfo } from '../dataverse/errors';
 import type { BatchOperation, DataverseClient, Row } from '../dataverse/types';
 import { applyMapping, eventEnvelope, type EventEnvelope, type MappedRow, type MappingSet } from '../mapping';
@@ -68,33 +68,15 @@ export interface PayoutReconciler {
   reconcile(request: ReconcileRequest): Promise<ReconcileOutcome>;
 }
 
-function tableOf(logicalName: string) {
-  const table = model.tables.find((t) => t.logicalName === logicalName);
-  if (!table) throw new Error(`the table model has no table ${logicalName}`);
-  return table;
-}
+const JOURNAL_ENTRY = JournalEntry;
+const JOURNAL_LINE = JournalLine;
+const E = JournalEntry.col;
+const L = JournalLine.col;
+const ENTRY_TO_PAYOUT = JournalEntry.lookup.payoutid.bind.stc_payout;
+const LINE_TO_ENTRY = JournalLine.lookup.journalentryid.bind.stc_journalentry;
 
-function navigationOf(tableName: string, column: string, target: string): string {
-  const found = tableOf(tableName).columns.find((c) => c.logicalName === column);
-  const navigation =
-    found && (found.type === 'lookup' || found.type === 'customer') ? found.navigation[target] : undefined;
-  if (!navigation) throw new Error(`${tableName}.${column} is not a lookup to ${target}`);
-  return navigation;
-}
-
-const JOURNAL_ENTRY = tableOf('stc_journalentry');
-const JOURNAL_LINE = tableOf('stc_journalline');
-const ENTRY_TO_PAYOUT = navigationOf('stc_journalentry', 'stc_payoutid', 'stc_payout');
-const LINE_TO_ENTRY = navigationOf('stc_journalline', 'stc_journalentryid', 'stc_journalentry');
-
-const journalStatus = (label: 'balanced' | 'mismatch'): number => {
-  const set = model.optionSets.find((s) => s.name === 'stc_journalstatus');
-  const option = set?.options.find((o) => o.externalValue === label);
-  if (!option) throw new Error(`option set stc_journalstatus has no ${label}`);
-  return option.value;
-};
-export const JOURNAL_BALANCED = journalStatus('balanced');
-export const JOURNAL_MISMATCH = journalStatus('mismatch');
+export const JOURNAL_BALANCED: number = JournalStatus.balanced;
+export const JOURNAL_MISMATCH: number = JournalStatus.mismatch;
 
 /** A mapped row's links as `@odata.bind`, only those that need no read (a GUID, or bind by key). */
 function bindWithoutRead(mapped: MappedRow): Row {
@@ -207,53 +189,53 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
     const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
     const entry = await dataverse.upsertByKey(
       JOURNAL_ENTRY.entitySetName,
-      { stc_stripepayoutid: payout.id },
+      { [E.stripePayoutId]: payout.id },
       {
-        stc_name: `Payout ${payout.id} · ${toMajor(journal.total, currency)} ${currency.toUpperCase()}`,
-        stc_stripepayoutid: payout.id,
-        [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/stc_payouts(stc_stripeid=${odataString(payout.id)})`,
-        stc_date: new Date(arrival * 1000).toISOString().slice(0, 10),
-        stc_currency: currency,
-        stc_total: toMajor(journal.total, currency),
-        stc_totaldebit: toMajor(journal.totalDebit, currency),
-        stc_totalcredit: toMajor(journal.totalCredit, currency),
-        stc_difference: toMajor(journal.difference, currency),
-        stc_status: status,
-        stc_livemode: envelope.livemode,
-        stc_stripeaccount: envelope.account,
+        [E.name]: `Payout ${payout.id} · ${toMajor(journal.total, currency)} ${currency.toUpperCase()}`,
+        [E.stripePayoutId]: payout.id,
+        [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
+        [E.date]: new Date(arrival * 1000).toISOString().slice(0, 10),
+        [E.currency]: currency,
+        [E.total]: toMajor(journal.total, currency),
+        [E.totalDebit]: toMajor(journal.totalDebit, currency),
+        [E.totalCredit]: toMajor(journal.totalCredit, currency),
+        [E.difference]: toMajor(journal.difference, currency),
+        [E.status]: status,
+        [E.liveMode]: envelope.livemode,
+        [E.stripeAccount]: envelope.account,
       },
     );
     // The lines are replaced as one change set: this run's lines by key, and any line an earlier run
     // wrote that this one no longer has (a category that dropped out) removed.
     const existing = await dataverse.retrieveMultiple(JOURNAL_LINE.entitySetName, {
-      select: [JOURNAL_LINE.primaryIdColumn, 'stc_linekey'],
-      filter: `_stc_journalentryid_value eq ${entry.id}`,
+      select: [JOURNAL_LINE.primaryId, L.lineKey],
+      filter: `${JournalLine.lookup.journalentryid.value} eq ${entry.id}`,
     });
     const keep = new Set(journal.lines.map((line) => line.key));
     const operations: BatchOperation[] = journal.lines.map((line) => ({
       kind: 'upsert',
       entitySet: JOURNAL_LINE.entitySetName,
-      key: { stc_linekey: line.key },
+      key: { [L.lineKey]: line.key },
       changeSet: 'lines',
       row: {
-        stc_name: `${line.number}. ${line.description}`,
-        stc_linekey: line.key,
+        [L.name]: `${line.number}. ${line.description}`,
+        [L.lineKey]: line.key,
         [`${LINE_TO_ENTRY}@odata.bind`]: `/${JOURNAL_ENTRY.entitySetName}(${entry.id})`,
-        stc_linenumber: line.number,
-        stc_glaccount: line.account,
-        stc_debit: toMajor(line.debit, currency),
-        stc_credit: toMajor(line.credit, currency),
-        stc_category: line.group,
-        stc_description: line.description,
-        stc_currency: currency,
+        [L.lineNumber]: line.number,
+        [L.gLAccount]: line.account,
+        [L.debit]: toMajor(line.debit, currency),
+        [L.credit]: toMajor(line.credit, currency),
+        [L.category]: line.group,
+        [L.description]: line.description,
+        [L.currency]: currency,
       },
     }));
     for (const row of existing) {
-      if (keep.has(String(row.stc_linekey))) continue;
+      if (keep.has(String(row[L.lineKey]))) continue;
       operations.push({
         kind: 'delete',
         entitySet: JOURNAL_LINE.entitySetName,
-        id: String(row[JOURNAL_LINE.primaryIdColumn]),
+        id: String(row[JOURNAL_LINE.primaryId]),
         changeSet: 'lines',
       });
     }
@@ -305,7 +287,7 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
         await request.dataverse.upsertByKey(
           payoutRow.entitySet,
           payoutRow.key,
-          { stc_reconciledon: new Date(now()).toISOString() },
+          { [Payout.col.reconciledOn]: new Date(now()).toISOString() },
           { mode: 'updateOnly' },
         );
       }

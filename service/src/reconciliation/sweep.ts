@@ -3,6 +3,7 @@
  * has no balanced journal entry (its event was missed, or an earlier run failed or did not balance).
  */
 import type Stripe from 'stripe';
+import { JournalEntry } from '@stc/solution/tables';
 import type { DataverseClient } from '../dataverse/types';
 import type { StripeObject } from '../write/stripe-objects';
 import type { HandlerLogger } from '../pipeline/handler';
@@ -41,11 +42,11 @@ export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepRe
     const payout = listed as unknown as StripeObject;
     result.checked += 1;
     const entry = await options.dataverse.retrieveByKey(
-      'stc_journalentries',
-      { stc_stripepayoutid: payout.id },
-      { select: ['stc_status'] },
+      JournalEntry.entitySetName,
+      { [JournalEntry.col.stripePayoutId]: payout.id },
+      { select: [JournalEntry.col.status] },
     );
-    if (entry?.stc_status === JOURNAL_BALANCED) continue;
+    if (entry?.[JournalEntry.col.status] === JOURNAL_BALANCED) continue;
     try {
       await options.reconciler.reconcile({
         stripe: options.stripe,
