@@ -1,6 +1,6 @@
 /**
  * No Dataverse name of the table model is typed by hand in product code (in a string, a template or as a member
- * of a row written out): the controls, the form scripts and the service folders listed below take them from
+ * of a row written out): the controls, the form scripts and the service take them from
  * `@stc/solution/tables` (generated from `solution/src/model/`).
  * The model itself, generated files, mapping files (`service/mappings/`, validated against the model at start)
  * and tests are outside the scan.
@@ -10,14 +10,8 @@ import { model } from '@stc/solution';
 import { findHandTypedNames, modelNames, scanFolders } from './scan';
 
 const ROOT = join(__dirname, '..', '..');
-/** Folders whose product code holds no hand-typed model name; a folder joins once its names are replaced. */
-const SCANNED = [
-  'pcf-controls',
-  'webresources',
-  'service/src/outbound',
-  'service/src/inbound',
-  'service/src/reconciliation',
-];
+/** Folders whose product code holds no hand-typed model name. */
+const SCANNED = ['pcf-controls', 'webresources', 'service/src'];
 const names = modelNames(model);
 
 describe('hand-typed table model names', () => {

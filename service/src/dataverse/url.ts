@@ -14,7 +14,7 @@ const URL_UNSAFE = /[/<>*%&:\\?+]/;
 export function checkEntitySet(entitySet: string): string {
   if (!ENTITY_SET.test(entitySet)) {
     throw new TypeError(
-      `'${entitySet}' is not an entity set name: use the plural Web API name, e.g. stc_payments.`,
+      `'${entitySet}' is not an entity set name: use the plural Web API name, e.g. accounts.`,
     );
   }
   return entitySet;

@@ -3,6 +3,7 @@
  * Every check that can be made without an event is made at compile time, so a mapping that loads can
  * only fail on data (a missing required value, a value outside an option set), never on its own shape.
  */
+import { Payment } from '@stc/solution/tables';
 import jsonata from 'jsonata';
 import type { Column, LookupColumn, Table, TableModel } from '@stc/solution';
 import type { KeyValues, Row } from '../dataverse/types';
@@ -23,9 +24,12 @@ export interface EventEnvelope {
   livemode: boolean;
 }
 
-/** Ordering stamp columns: the event that last wrote the row. The pipeline compares them. */
-export const STAMP_EVENT_ID = 'stc_lasteventid';
-export const STAMP_EVENT_CREATED = 'stc_lasteventcreated';
+/**
+ * Ordering stamp columns: the event that last wrote the row. The pipeline compares them. Every synced table
+ * carries them under the same names (the table model adds them), so the payment table's names serve for all.
+ */
+export const STAMP_EVENT_ID = Payment.col.lastEventId;
+export const STAMP_EVENT_CREATED = Payment.col.lastEventCreated;
 
 export interface LinkTarget {
   table: string;
