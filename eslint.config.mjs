@@ -40,6 +40,15 @@ const noNodeInBrowser = {
 
 export { noNodeInBrowser };
 
+/** Tests, their mocks and build scripts: they run in Node, not in the product. */
+const NOT_PRODUCT = [
+  '**/__tests__/**',
+  '**/__mocks__/**',
+  '**/*.test.ts',
+  '**/*.test.tsx',
+  'pcf-controls/scripts/**',
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -61,14 +70,7 @@ export default tseslint.config(
   },
   {
     files: ['pcf-controls/**/*.{ts,tsx}', 'webresources/src/**/*.ts'],
-    // Tests, their mocks and build scripts run in Node, not in the browser.
-    ignores: [
-      '**/__tests__/**',
-      '**/__mocks__/**',
-      '**/*.test.ts',
-      '**/*.test.tsx',
-      'pcf-controls/scripts/**',
-    ],
+    ignores: NOT_PRODUCT,
     rules: noNodeInBrowser,
   },
   {
@@ -85,13 +87,7 @@ export default tseslint.config(
       'pcf-controls/**/*.{ts,tsx}',
       'webresources/src/**/*.ts',
     ],
-    ignores: [
-      '**/__tests__/**',
-      '**/__mocks__/**',
-      '**/*.test.ts',
-      '**/*.test.tsx',
-      'pcf-controls/scripts/**',
-    ],
+    ignores: NOT_PRODUCT,
     rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
 );

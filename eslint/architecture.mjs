@@ -8,6 +8,8 @@
 // with a boundaries plugin: the imports between folders are relative, so a file at depth d reaches a sibling
 // folder as exactly d times `../` followed by its name, which a pattern matches without an import resolver
 // (and without mistaking `intake/stripe.ts` for the `stripe` folder).
+const PLATFORM = ['config', 'store', 'dataverse', 'stripe', 'observability'];
+const HANDLING = [...PLATFORM, 'pipeline', 'mapping', 'write'];
 export const SERVICE_ARROWS = {
   config: [],
   store: ['config'],
@@ -18,42 +20,11 @@ export const SERVICE_ARROWS = {
   pipeline: ['config', 'store', 'dataverse', 'observability'],
   write: ['config', 'pipeline', 'mapping', 'dataverse'],
   history: ['config', 'store', 'stripe', 'observability'],
-  reconciliation: ['config', 'write', 'pipeline', 'mapping', 'dataverse', 'stripe', 'store', 'observability'],
-  inbound: [
-    'config',
-    'reconciliation',
-    'write',
-    'pipeline',
-    'mapping',
-    'dataverse',
-    'stripe',
-    'store',
-    'observability',
-  ],
-  outbound: [
-    'config',
-    'inbound',
-    'write',
-    'pipeline',
-    'mapping',
-    'dataverse',
-    'stripe',
-    'store',
-    'observability',
-  ],
+  reconciliation: HANDLING,
+  inbound: [...HANDLING, 'reconciliation'],
+  outbound: [...HANDLING, 'reconciliation', 'inbound'],
   intake: ['config', 'store', 'dataverse', 'observability'],
-  commands: [
-    'config',
-    'history',
-    'reconciliation',
-    'write',
-    'pipeline',
-    'mapping',
-    'dataverse',
-    'stripe',
-    'store',
-    'observability',
-  ],
+  commands: [...HANDLING, 'reconciliation', 'history'],
 };
 const ROOT_MODULES = ['main', 'cli', 'service', 'handlers', 'index'];
 const MAX_DEPTH = 4;
