@@ -84,3 +84,25 @@ export function idOf(value: unknown): string | undefined {
     return (value as { id: string }).id;
   return undefined;
 }
+
+/** Logs an event whose object the handler does not map; the event is acknowledged and nothing is written. */
+export function logUnmapped(event: Stripe.Event, context: SyncContext, resource: string): void {
+  const object = event.data.object as unknown as StripeObject;
+  context.log.warn(
+    { eventId: event.id, type: event.type, object: object.object },
+    `${resource} handler got an object it does not map`,
+  );
+}
+
+/** The event's object when it is of the type the handler maps; otherwise logged (`logUnmapped`) and null. */
+export function eventObjectOf(
+  event: Stripe.Event,
+  type: string,
+  context: SyncContext,
+  resource: string,
+): StripeObject | null {
+  const object = event.data.object as unknown as StripeObject;
+  if (object.object === type) return object;
+  logUnmapped(event, context, resource);
+  return null;
+}

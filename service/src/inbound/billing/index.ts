@@ -6,7 +6,13 @@
  * second (no order known) the object is read fresh from Stripe instead.
  */
 import type { MappingSet } from '../../mapping';
-import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from '../../write/stripe-objects';
+import {
+  eventEnvelope,
+  mapIfApplies,
+  objectForMapping,
+  type StripeObject,
+  logUnmapped,
+} from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler } from '../../pipeline/handler';
 
@@ -39,10 +45,7 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
       const object = event.data.object as unknown as StripeObject;
       const name = MAPPING_BY_OBJECT[object.object];
       if (!name) {
-        context.log.warn(
-          { eventId: event.id, type: event.type, object: object.object },
-          'billing handler got an object it does not map',
-        );
+        logUnmapped(event, context, 'billing');
         return;
       }
       const mapping = mappings().get(name);

@@ -7,7 +7,13 @@
 import type Stripe from 'stripe';
 import type { CompiledMapping, MappedRow, MappingSet } from '../../mapping';
 import { applyMapping } from '../../mapping';
-import { eventEnvelope, mapIfApplies, objectForMapping, type StripeObject } from '../../write/stripe-objects';
+import {
+  eventEnvelope,
+  mapIfApplies,
+  objectForMapping,
+  type StripeObject,
+  eventObjectOf,
+} from '../../write/stripe-objects';
 import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
@@ -182,14 +188,8 @@ export function createCustomersHandler(
     resource: 'customers',
     eventTypes: ['customer.created', 'customer.updated', 'customer.deleted'],
     async handle(event, context) {
-      const payload = event.data.object as unknown as StripeObject;
-      if (payload.object !== 'customer') {
-        context.log.warn(
-          { eventId: event.id, type: event.type, object: payload.object },
-          'customers handler got an object it does not map',
-        );
-        return;
-      }
+      const payload = eventObjectOf(event, 'customer', context, 'customers');
+      if (!payload) return;
       const set = mappings();
       const deleted = event.type === 'customer.deleted' || payload.deleted === true;
       // Fresh state: the customer as Stripe has it now (a customer deleted since reads back as deleted).

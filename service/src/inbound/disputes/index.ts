@@ -7,10 +7,10 @@ import type { MappingSet } from '../../mapping';
 import { syncPayment } from '../payments';
 import {
   eventEnvelope,
+  eventObjectOf,
   idOf,
   mapIfApplies,
   objectForMapping,
-  type StripeObject,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler } from '../../pipeline/handler';
@@ -22,14 +22,8 @@ export function createDisputesHandler(mappings: () => MappingSet): StripeEventHa
     resource: 'disputes',
     eventTypes: ['charge.dispute.*'],
     async handle(event, context) {
-      const dispute = event.data.object as unknown as StripeObject;
-      if (dispute.object !== 'dispute') {
-        context.log.warn(
-          { eventId: event.id, type: event.type, object: dispute.object },
-          'disputes handler got an object it does not map',
-        );
-        return;
-      }
+      const dispute = eventObjectOf(event, 'dispute', context, 'disputes');
+      if (!dispute) return;
       const set = mappings();
       await syncPayment(
         set,

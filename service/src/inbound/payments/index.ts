@@ -14,6 +14,7 @@ import {
   retrieveObject,
   stripeForEvent,
   type StripeObject,
+  logUnmapped,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 
@@ -124,10 +125,7 @@ export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHa
           context,
         );
       } else {
-        context.log.warn(
-          { eventId: event.id, type: event.type, object: object.object },
-          'payments handler got an object it does not map',
-        );
+        logUnmapped(event, context, 'payments');
       }
     },
   };

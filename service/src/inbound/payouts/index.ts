@@ -10,7 +10,7 @@ import {
   type ReconciliationConfig,
   type ReconciliationMetrics,
 } from '../../reconciliation';
-import { stripeForEvent, type StripeObject } from '../../write/stripe-objects';
+import { eventObjectOf, stripeForEvent } from '../../write/stripe-objects';
 import type { StripeEventHandler } from '../../pipeline/handler';
 
 export interface PayoutsHandlerOptions {
@@ -29,14 +29,8 @@ export function createPayoutsHandler(
     resource: 'payouts',
     eventTypes: ['payout.*'],
     async handle(event, context) {
-      const object = event.data.object as unknown as StripeObject;
-      if (object.object !== 'payout') {
-        context.log.warn(
-          { eventId: event.id, type: event.type, object: object.object },
-          'payouts handler got an object it does not map',
-        );
-        return;
-      }
+      const object = eventObjectOf(event, 'payout', context, 'payouts');
+      if (!object) return;
       // Built on first use: the GL account file is read then, not when the registry is imported.
       reconciler ??= createPayoutReconciler({ mappings, config: options.config, metrics: options.metrics });
       await reconciler.reconcile({

@@ -13,6 +13,7 @@ import {
   objectForMapping,
   stripeForEvent,
   type StripeObject,
+  logUnmapped,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
@@ -68,10 +69,7 @@ export function createRefundsHandler(mappings: () => MappingSet): StripeEventHan
           await writeRefund(set, refund as unknown as StripeObject, true, event, context);
         return;
       }
-      context.log.warn(
-        { eventId: event.id, type: event.type, object: object.object },
-        'refunds handler got an object it does not map',
-      );
+      logUnmapped(event, context, 'refunds');
     },
   };
 }
