@@ -3,21 +3,13 @@
  * under 60 KB minified, React and Fluent taken from the platform's globals, no browser storage, no call to
  * Stripe's API. Needs `npm run build -w @stc/pcf-controls` (skipped otherwise, unless STC_REQUIRE_BROWSER=1).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeWhen, type Requirement } from '@stc/testkit';
+import { describeWhen } from '@stc/testkit';
+import { CONTROL_NAMES, CONTROLS as OUT, controlsRequirement } from './helpers';
 
-const OUT = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
-const CONTROLS = ['PaymentPanel', 'CustomerPanel'];
-const built = CONTROLS.every((c) => existsSync(join(OUT, c, 'bundle.js')));
-const controlsBuilt: Requirement = {
-  missing: built ? null : 'the PCF controls are not built',
-  enable: 'npm run build -w @stc/pcf-controls (npm test does it when Chromium is installed)',
-  requiredBy: 'STC_REQUIRE_BROWSER',
-};
-
-describeWhen(controlsBuilt, 'built control bundles', () => {
-  it.each(CONTROLS)('%s is under 60 KB and uses the platform React 16 and Fluent 8', (control) => {
+describeWhen(controlsRequirement, 'built control bundles', () => {
+  it.each(CONTROL_NAMES)('%s is under 60 KB and uses the platform React 16 and Fluent 8', (control) => {
     const file = join(OUT, control, 'bundle.js');
     const bundle = readFileSync(file, 'utf8');
     expect(statSync(file).size).toBeLessThan(60 * 1024);

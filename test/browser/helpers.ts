@@ -11,17 +11,25 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const CONTROLS = join(__dirname, '..', '..', 'pcf-controls', 'out', 'controls');
 export const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 
-const missing = [
-  !existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
-  !existsSync(join(CONTROLS, 'PaymentPanel', 'bundle.js')) && 'the PCF controls are not built',
-].filter(Boolean);
+export const CONTROL_NAMES = ['PaymentPanel', 'CustomerPanel'];
+const BUILD_CONTROLS = 'npm run build -w @stc/pcf-controls (npm test does it when Chromium is installed)';
+const controlsMissing = CONTROL_NAMES.some((c) => !existsSync(join(CONTROLS, c, 'bundle.js')))
+  ? 'the PCF controls are not built'
+  : null;
+
+/** The built controls alone, for the suites that read the bundles without a browser. */
+export const controlsRequirement: Requirement = {
+  missing: controlsMissing,
+  enable: BUILD_CONTROLS,
+  requiredBy: 'STC_REQUIRE_BROWSER',
+};
+
+const missing = [!existsSync(CHROMIUM) && `${CHROMIUM} is not installed`, controlsMissing].filter(Boolean);
 
 /** Chromium and the built controls; `npm test` builds the controls itself when Chromium is there. */
 export const browserRequirement: Requirement = {
   missing: missing.length > 0 ? missing.join(' and ') : null,
-  enable: existsSync(CHROMIUM)
-    ? 'npm run build -w @stc/pcf-controls (npm test does it when Chromium is installed)'
-    : 'apt-get install chromium, then npm test',
+  enable: existsSync(CHROMIUM) ? BUILD_CONTROLS : 'apt-get install chromium, then npm test',
   requiredBy: 'STC_REQUIRE_BROWSER',
 };
 

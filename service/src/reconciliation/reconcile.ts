@@ -68,8 +68,6 @@ export interface PayoutReconciler {
   reconcile(request: ReconcileRequest): Promise<ReconcileOutcome>;
 }
 
-const JOURNAL_ENTRY = JournalEntry;
-const JOURNAL_LINE = JournalLine;
 const E = JournalEntry.col;
 const L = JournalLine.col;
 const ENTRY_TO_PAYOUT = JournalEntry.lookup.payoutid.bind.stc_payout;
@@ -188,7 +186,7 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
     const status = journal.balanced ? JOURNAL_BALANCED : JOURNAL_MISMATCH;
     const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
     const entry = await dataverse.upsertByKey(
-      JOURNAL_ENTRY.entitySetName,
+      JournalEntry.entitySetName,
       { [E.stripePayoutId]: payout.id },
       {
         [E.name]: `Payout ${payout.id} · ${toMajor(journal.total, currency)} ${currency.toUpperCase()}`,
@@ -207,20 +205,20 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
     );
     // The lines are replaced as one change set: this run's lines by key, and any line an earlier run
     // wrote that this one no longer has (a category that dropped out) removed.
-    const existing = await dataverse.retrieveMultiple(JOURNAL_LINE.entitySetName, {
-      select: [JOURNAL_LINE.primaryId, L.lineKey],
+    const existing = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
+      select: [JournalLine.primaryId, L.lineKey],
       filter: `${JournalLine.lookup.journalentryid.value} eq ${entry.id}`,
     });
     const keep = new Set(journal.lines.map((line) => line.key));
     const operations: BatchOperation[] = journal.lines.map((line) => ({
       kind: 'upsert',
-      entitySet: JOURNAL_LINE.entitySetName,
+      entitySet: JournalLine.entitySetName,
       key: { [L.lineKey]: line.key },
       changeSet: 'lines',
       row: {
         [L.name]: `${line.number}. ${line.description}`,
         [L.lineKey]: line.key,
-        [`${LINE_TO_ENTRY}@odata.bind`]: `/${JOURNAL_ENTRY.entitySetName}(${entry.id})`,
+        [`${LINE_TO_ENTRY}@odata.bind`]: `/${JournalEntry.entitySetName}(${entry.id})`,
         [L.lineNumber]: line.number,
         [L.gLAccount]: line.account,
         [L.debit]: toMajor(line.debit, currency),
@@ -234,8 +232,8 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
       if (keep.has(String(row[L.lineKey]))) continue;
       operations.push({
         kind: 'delete',
-        entitySet: JOURNAL_LINE.entitySetName,
-        id: String(row[JOURNAL_LINE.primaryId]),
+        entitySet: JournalLine.entitySetName,
+        id: String(row[JournalLine.primaryId]),
         changeSet: 'lines',
       });
     }
