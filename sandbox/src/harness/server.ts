@@ -92,43 +92,50 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const controlsDir = resolve(options.controlsDir);
-  const upstream = new URL(
-    options.dataverseUrl.endsWith('/') ? options.dataverseUrl : `${options.dataverseUrl}/`,
+interface HarnessSetup {
+  controlsDir: string;
+  upstream: URL;
+  options: HarnessOptions;
+  entitySets: Record<string, string>;
+  log: WebApiRequestRecord[];
+}
+
+/** The configuration `pcf-host.js` reads from the page: the control, its strings and the form's context. */
+async function pageConfig(setup: HarnessSetup, control: string, query: URLSearchParams) {
+  const { controlsDir, options } = setup;
+  const manifest: ControlManifestInfo = parseControlManifest(
+    await readFile(join(controlsDir, control, 'ControlManifest.xml'), 'utf8'),
   );
-  const log: WebApiRequestRecord[] = [];
-  const entitySets = Object.fromEntries(tableModel.tables.map((t) => [t.logicalName, t.entitySetName]));
+  const languageId = Number(query.get('lang') ?? 1033);
+  const resxPath =
+    manifest.resx.find((path) => path.includes(`.${languageId}.`)) ??
+    manifest.resx.find((path) => path.includes('.1033.'));
+  const strings = resxPath ? parseResx(await readFile(join(controlsDir, control, resxPath), 'utf8')) : {};
+  const config = {
+    control: `${manifest.namespace}.${manifest.constructor}`,
+    properties: manifest.properties,
+    parameters: JSON.parse(query.get('parameters') ?? '{}'),
+    security: query.get('security') ? JSON.parse(query.get('security') as string) : undefined,
+    entityTypeName: query.get('entity') ?? '',
+    entityId: query.get('id') || undefined,
+    disabled: query.get('disabled') === '1',
+    languageId,
+    strings,
+    userId: options.userId,
+    privileges: options.privileges,
+    entitySets: setup.entitySets,
+    apiRoot: API_ROOT,
+  };
+  return { manifest, languageId, config };
+}
 
-  const manifestOf = async (control: string): Promise<ControlManifestInfo> =>
-    parseControlManifest(await readFile(join(controlsDir, control, 'ControlManifest.xml'), 'utf8'));
-
-  const page = async (query: URLSearchParams): Promise<string> => {
-    const control = query.get('control') ?? '';
-    if (!/^[A-Za-z0-9_]+$/.test(control)) throw new HttpProblem(400, 'control must be a control folder name');
-    const manifest = await manifestOf(control);
-    const languageId = Number(query.get('lang') ?? 1033);
-    const resxPath =
-      manifest.resx.find((path) => path.includes(`.${languageId}.`)) ??
-      manifest.resx.find((path) => path.includes('.1033.'));
-    const strings = resxPath ? parseResx(await readFile(join(controlsDir, control, resxPath), 'utf8')) : {};
-    const config = {
-      control: `${manifest.namespace}.${manifest.constructor}`,
-      properties: manifest.properties,
-      parameters: JSON.parse(query.get('parameters') ?? '{}'),
-      security: query.get('security') ? JSON.parse(query.get('security') as string) : undefined,
-      entityTypeName: query.get('entity') ?? '',
-      entityId: query.get('id') || undefined,
-      disabled: query.get('disabled') === '1',
-      languageId,
-      strings,
-      userId: options.userId,
-      privileges: options.privileges,
-      entitySets,
-      apiRoot: API_ROOT,
-    };
-    const width = Number(query.get('width') ?? 900);
-    return `<!doctype html>
+/** The page hosting one control, as the query (built by `pageUrl`) describes it. */
+async function page(setup: HarnessSetup, query: URLSearchParams): Promise<string> {
+  const control = query.get('control') ?? '';
+  if (!/^[A-Za-z0-9_]+$/.test(control)) throw new HttpProblem(400, 'control must be a control folder name');
+  const { manifest, languageId, config } = await pageConfig(setup, control, query);
+  const width = Number(query.get('width') ?? 900);
+  return `<!doctype html>
 <html lang="${languageId === 1031 ? 'de' : 'en'}">
 <head>
 <meta charset="utf-8">
@@ -150,88 +157,130 @@ ${manifest.css.map((css) => `<link rel="stylesheet" href="/controls/${control}/$
 <script>window.PcfHost.start();</script>
 </body>
 </html>`;
-  };
+}
 
-  const forward = async (req: http.IncomingMessage, res: http.ServerResponse, path: string) => {
-    const body = await readBody(req);
-    const headers: Record<string, string> = {};
-    for (const name of [
-      'accept',
-      'content-type',
-      'prefer',
-      'if-match',
-      'if-none-match',
-      'odata-version',
-      'odata-maxversion',
-      'mscrmcallerid',
-    ]) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    const target = new URL(path, upstream);
-    const response = await fetch(target, {
-      method: req.method,
-      headers,
-      body: body.length > 0 ? new Uint8Array(body) : undefined,
-    });
-    log.push({ method: req.method ?? 'GET', path, status: response.status });
-    const out: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-      if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(name))
-        out[name] = value;
-    });
-    // The emulator's absolute URLs (OData-EntityId, nextLink) point at the page's own origin, as on a form.
-    const rewrite = (text: string) => text.split(upstream.href).join(`http://${req.headers.host}${API_ROOT}`);
-    if (out['odata-entityid']) out['odata-entityid'] = rewrite(out['odata-entityid']);
-    const text = await response.text();
-    res.writeHead(response.status, out);
-    res.end(rewrite(text));
-  };
+/** Request headers the Web API forward passes on to the emulator. */
+const FORWARDED_HEADERS = [
+  'accept',
+  'content-type',
+  'prefer',
+  'if-match',
+  'if-none-match',
+  'odata-version',
+  'odata-maxversion',
+  'mscrmcallerid',
+];
+/** Response headers the forward does not copy back (the response is written anew). */
+const HOP_BY_HOP = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'];
 
+/** One Web API request forwarded to the emulator, logged, and its answer sent back as from this origin. */
+async function forward(
+  { upstream, log }: HarnessSetup,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+): Promise<void> {
+  const body = await readBody(req);
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const target = new URL(path, upstream);
+  const response = await fetch(target, {
+    method: req.method,
+    headers,
+    body: body.length > 0 ? new Uint8Array(body) : undefined,
+  });
+  log.push({ method: req.method ?? 'GET', path, status: response.status });
+  const out: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.includes(name)) out[name] = value;
+  });
+  // The emulator's absolute URLs (OData-EntityId, nextLink) point at the page's own origin, as on a form.
+  const rewrite = (text: string) => text.split(upstream.href).join(`http://${req.headers.host}${API_ROOT}`);
+  if (out['odata-entityid']) out['odata-entityid'] = rewrite(out['odata-entityid']);
+  const text = await response.text();
+  res.writeHead(response.status, out);
+  res.end(rewrite(text));
+}
+
+/** The icon font file a Fluent UMD request names, or undefined. */
+async function iconFont(pathname: string): Promise<string | undefined> {
+  // Fluent 8.29's UMD build names its font files with older hashes: serve the same subset (fabric-icons-N).
+  const subset = /^(fabric-icons(?:-\d+)?)-[0-9a-f]+\.woff$/.exec(basename(pathname))?.[1];
+  if (!subset) return undefined;
+  return (await readdir(ICON_FONTS)).find(
+    (name) => name.startsWith(`${subset}-`) && /^[0-9a-f]+\.woff$/.test(name.slice(subset.length + 1)),
+  );
+}
+
+/** Serves one request: the Web API forward, the page, the platform libraries, the icon fonts or a control file. */
+async function handle(
+  setup: HarnessSetup,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://harness');
+  if (url.pathname.startsWith(API_ROOT))
+    return forward(setup, req, res, url.pathname.slice(API_ROOT.length) + url.search);
+  if (req.method !== 'GET') throw new HttpProblem(405, 'only GET here');
+  if (url.pathname === '/') return send(res, 200, MIME['.html'], await page(setup, url.searchParams));
+  if (url.pathname.startsWith('/lib/')) {
+    const file = LIBRARIES[url.pathname.slice('/lib/'.length)];
+    if (!file) throw new HttpProblem(404, 'no such library');
+    return send(res, 200, MIME['.js'], await readFile(file));
+  }
+  if (url.pathname.startsWith('/fonts/')) {
+    const file = await iconFont(url.pathname);
+    if (!file) throw new HttpProblem(404, 'no such icon font');
+    return send(res, 200, MIME['.woff'], await readFile(join(ICON_FONTS, file)));
+  }
+  if (url.pathname.startsWith('/controls/')) {
+    const { controlsDir } = setup;
+    const file = normalize(join(controlsDir, decodeURIComponent(url.pathname.slice('/controls/'.length))));
+    if (!file.startsWith(controlsDir + sep)) throw new HttpProblem(403, 'outside the controls folder');
+    return send(res, 200, MIME[extname(file)] ?? 'application/octet-stream', await readFile(file));
+  }
+  throw new HttpProblem(404, 'not found');
+}
+
+/** A failed request's answer: its HTTP problem, 404 for a missing file, else 500. */
+function sendFailure(res: http.ServerResponse, error: unknown): void {
+  const status =
+    error instanceof HttpProblem
+      ? error.status
+      : (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 404
+        : 500;
+  if (!res.headersSent)
+    send(res, status, 'text/plain; charset=utf-8', String((error as Error).message ?? error));
+  else res.destroy();
+}
+
+/** The harness page's URL for one control on one record. */
+function pageUrl(base: string, p: HarnessPage): string {
+  const query = new URLSearchParams({ control: p.control, entity: p.entityTypeName });
+  if (p.entityId) query.set('id', p.entityId);
+  if (p.width) query.set('width', String(p.width));
+  if (p.disabled) query.set('disabled', '1');
+  if (p.languageId) query.set('lang', String(p.languageId));
+  if (p.parameters) query.set('parameters', JSON.stringify(p.parameters));
+  if (p.security) query.set('security', JSON.stringify(p.security));
+  return `${base}/?${query}`;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const setup: HarnessSetup = {
+    controlsDir: resolve(options.controlsDir),
+    upstream: new URL(options.dataverseUrl.endsWith('/') ? options.dataverseUrl : `${options.dataverseUrl}/`),
+    options,
+    entitySets: Object.fromEntries(tableModel.tables.map((t) => [t.logicalName, t.entitySetName])),
+    log: [],
+  };
+  const { log } = setup;
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://harness');
-    const handle = async () => {
-      if (url.pathname.startsWith(API_ROOT))
-        return forward(req, res, url.pathname.slice(API_ROOT.length) + url.search);
-      if (req.method !== 'GET') throw new HttpProblem(405, 'only GET here');
-      if (url.pathname === '/') return send(res, 200, MIME['.html'], await page(url.searchParams));
-      if (url.pathname.startsWith('/lib/')) {
-        const file = LIBRARIES[url.pathname.slice('/lib/'.length)];
-        if (!file) throw new HttpProblem(404, 'no such library');
-        return send(res, 200, MIME['.js'], await readFile(file));
-      }
-      if (url.pathname.startsWith('/fonts/')) {
-        // Fluent 8.29's UMD build names its font files with older hashes: serve the same subset (fabric-icons-N).
-        const subset = /^(fabric-icons(?:-\d+)?)-[0-9a-f]+\.woff$/.exec(basename(url.pathname))?.[1];
-        const file =
-          subset &&
-          (await readdir(ICON_FONTS)).find(
-            (name) =>
-              name.startsWith(`${subset}-`) && /^[0-9a-f]+\.woff$/.test(name.slice(subset.length + 1)),
-          );
-        if (!file) throw new HttpProblem(404, 'no such icon font');
-        return send(res, 200, MIME['.woff'], await readFile(join(ICON_FONTS, file)));
-      }
-      if (url.pathname.startsWith('/controls/')) {
-        const file = normalize(
-          join(controlsDir, decodeURIComponent(url.pathname.slice('/controls/'.length))),
-        );
-        if (!file.startsWith(controlsDir + sep)) throw new HttpProblem(403, 'outside the controls folder');
-        return send(res, 200, MIME[extname(file)] ?? 'application/octet-stream', await readFile(file));
-      }
-      throw new HttpProblem(404, 'not found');
-    };
-    handle().catch((error: unknown) => {
-      const status =
-        error instanceof HttpProblem
-          ? error.status
-          : (error as NodeJS.ErrnoException).code === 'ENOENT'
-            ? 404
-            : 500;
-      if (!res.headersSent)
-        send(res, status, 'text/plain; charset=utf-8', String((error as Error).message ?? error));
-      else res.destroy();
-    });
+    handle(setup, req, res).catch((error: unknown) => sendFailure(res, error));
   });
 
   await new Promise<void>((done) => server.listen(options.port ?? 0, '127.0.0.1', done));
@@ -239,16 +288,7 @@ ${manifest.css.map((css) => `<link rel="stylesheet" href="/controls/${control}/$
 
   return {
     url: base,
-    pageUrl(p) {
-      const query = new URLSearchParams({ control: p.control, entity: p.entityTypeName });
-      if (p.entityId) query.set('id', p.entityId);
-      if (p.width) query.set('width', String(p.width));
-      if (p.disabled) query.set('disabled', '1');
-      if (p.languageId) query.set('lang', String(p.languageId));
-      if (p.parameters) query.set('parameters', JSON.stringify(p.parameters));
-      if (p.security) query.set('security', JSON.stringify(p.security));
-      return `${base}/?${query}`;
-    },
+    pageUrl: (p) => pageUrl(base, p),
     requests: () => [...log],
     clearRequests: () => {
       log.length = 0;
