@@ -28,23 +28,32 @@ export interface RefundDialogProps {
 
 const REASONS: RefundReason[] = ['requested_by_customer', 'duplicate', 'fraudulent'];
 
-export const RefundDialog = React.memo(function RefundDialog({
-  payment,
-  t,
-  formatMoney,
-  onSubmit,
-  onDismiss,
-}: RefundDialogProps) {
-  const formattedRefundable = formatMoney(payment.refundable, payment.currency);
+/** The dialog's form state, and its submit: validate, then hand the valid refund on, showing a failure. */
+interface RefundForm {
+  amountText: string;
+  /** Sets the amount and clears its error, which the new amount may no longer have. */
+  setAmount(value: string): void;
+  reason: RefundReason | undefined;
+  setReason(value: RefundReason | undefined): void;
+  note: string;
+  setNote(value: string): void;
+  errors: RefundErrors;
+  submitting: boolean;
+  failure: string | undefined;
+  submit(): Promise<void>;
+}
+
+function useRefundForm(
+  payment: PaymentView,
+  formattedRefundable: string,
+  onSubmit: (value: ValidRefund) => Promise<void>,
+): RefundForm {
   const [amountText, setAmountText] = React.useState(String(payment.refundable));
   const [reason, setReason] = React.useState<RefundReason | undefined>('requested_by_customer');
   const [note, setNote] = React.useState('');
   const [errors, setErrors] = React.useState<RefundErrors>({});
   const [submitting, setSubmitting] = React.useState(false);
   const [failure, setFailure] = React.useState<string>();
-
-  const say = (message?: Message) => (message ? t(message.key, ...message.args) : undefined);
-  const reasonOptions: IDropdownOption[] = REASONS.map((key) => ({ key, text: t(`Reason_${key}`) }));
 
   const submit = async () => {
     const result = validateRefund(
@@ -64,6 +73,62 @@ export const RefundDialog = React.memo(function RefundDialog({
       setSubmitting(false);
     }
   };
+  const setAmount = (value: string) => {
+    setAmountText(value);
+    setErrors((current) => ({ ...current, amount: undefined }));
+  };
+  return { amountText, setAmount, reason, setReason, note, setNote, errors, submitting, failure, submit };
+}
+
+/** The amount, reason and note fields, each with its validation message. */
+function RefundFields({ form, currency, t }: { form: RefundForm; currency: string; t: Translate }) {
+  const say = (message?: Message) => (message ? t(message.key, ...message.args) : undefined);
+  const reasonOptions: IDropdownOption[] = REASONS.map((key) => ({ key, text: t(`Reason_${key}`) }));
+  return (
+    <>
+      <TextField
+        label={t('Refund_Amount', currency.toUpperCase())}
+        value={form.amountText}
+        onChange={(_event, value) => form.setAmount(value ?? '')}
+        errorMessage={say(form.errors.amount)}
+        inputMode="decimal"
+        autoComplete="off"
+        required
+        disabled={form.submitting}
+      />
+      <Dropdown
+        label={t('Refund_Reason')}
+        options={reasonOptions}
+        selectedKey={form.reason}
+        onChange={(_event, option) => form.setReason(option?.key as RefundReason)}
+        errorMessage={say(form.errors.reason)}
+        required
+        disabled={form.submitting}
+      />
+      <TextField
+        label={t('Refund_Note')}
+        value={form.note}
+        onChange={(_event, value) => form.setNote(value ?? '')}
+        errorMessage={say(form.errors.note)}
+        multiline
+        rows={3}
+        description={t('Refund_NoteHint', NOTE_MAX_LENGTH)}
+        disabled={form.submitting}
+      />
+    </>
+  );
+}
+
+export const RefundDialog = React.memo(function RefundDialog({
+  payment,
+  t,
+  formatMoney,
+  onSubmit,
+  onDismiss,
+}: RefundDialogProps) {
+  const formattedRefundable = formatMoney(payment.refundable, payment.currency);
+  const form = useRefundForm(payment, formattedRefundable, onSubmit);
+  const { submitting, failure } = form;
 
   return (
     <Dialog
@@ -80,7 +145,7 @@ export const RefundDialog = React.memo(function RefundDialog({
         noValidate
         onSubmit={(event) => {
           event.preventDefault();
-          void submit();
+          void form.submit();
         }}
       >
         {failure && (
@@ -88,38 +153,7 @@ export const RefundDialog = React.memo(function RefundDialog({
             {t('Refund_CreateFailed', failure)}
           </MessageBar>
         )}
-        <TextField
-          label={t('Refund_Amount', payment.currency.toUpperCase())}
-          value={amountText}
-          onChange={(_event, value) => {
-            setAmountText(value ?? '');
-            setErrors((current) => ({ ...current, amount: undefined }));
-          }}
-          errorMessage={say(errors.amount)}
-          inputMode="decimal"
-          autoComplete="off"
-          required
-          disabled={submitting}
-        />
-        <Dropdown
-          label={t('Refund_Reason')}
-          options={reasonOptions}
-          selectedKey={reason}
-          onChange={(_event, option) => setReason(option?.key as RefundReason)}
-          errorMessage={say(errors.reason)}
-          required
-          disabled={submitting}
-        />
-        <TextField
-          label={t('Refund_Note')}
-          value={note}
-          onChange={(_event, value) => setNote(value ?? '')}
-          errorMessage={say(errors.note)}
-          multiline
-          rows={3}
-          description={t('Refund_NoteHint', NOTE_MAX_LENGTH)}
-          disabled={submitting}
-        />
+        <RefundFields form={form} currency={payment.currency} t={t} />
         <DialogFooter>
           {submitting && (
             <Spinner size={SpinnerSize.small} label={t('Refund_Submitting')} ariaLive="polite" />
