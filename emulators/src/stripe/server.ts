@@ -1,23 +1,13 @@
 /**
- * The HTTP face of the emulator: authentication, Connect scoping, rate limiting, form/JSON bodies,
- * idempotency, `expand[]`, Stripe's error JSON and `Request-Id`. Operations themselves live in resources/.
+ * Starts the Stripe API emulator: the engine, its HTTP face (gateway.ts) and webhooks, and the test
+ * helpers that make Stripe's own schedule happen now.
  */
-import { cloneJson } from './clone';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
-import Router from '@koa/router';
-import Koa from 'koa';
-import qs from 'qs';
-import getRawBody from 'raw-body';
 import Stripe from 'stripe';
-import { StripeEngine, type EngineOptions, type RequestContext, type StripeEvent } from './engine';
-import { StripeApiError } from './errors';
-import { expand } from './expand';
-import { canonicalJson, IdempotencyStore } from './idempotency';
-import { newRequestId } from './ids';
-import { expandPaths, Params } from './params';
-import { RateLimiter, type RateLimitOptions } from './ratelimit';
+import { StripeEngine, type EngineOptions, type StripeEvent } from './engine';
+import { stripeApp } from './gateway';
+import type { RateLimitOptions } from './ratelimit';
 import * as balance from './resources/balance';
 import * as billing from './resources/billing';
 import * as payments from './resources/payments';
@@ -116,198 +106,85 @@ export interface SeedPaymentsOptions extends AccountSelector {
   events?: boolean;
 }
 
-const KEY_PATTERN = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
-const ACCOUNT_PATTERN = /^acct_[A-Za-z0-9]+$/;
 const DEFAULT_KEY = 'sk_test_emulator';
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/** `stripe trigger`: the events the trigger caused and the ids of what it made. */
+function runTrigger(engine: StripeEngine, scope: Scope, eventType: string): TriggerResult {
+  const before = scope.all('event').length;
+  const results = trigger(engine, scope, eventType);
+  const objects = Object.fromEntries(
+    Object.entries(results).map(([name, value]) => [name, (value as { id?: string } | null)?.id ?? null]),
+  );
+  const events = scope
+    .all('event')
+    .slice(before)
+    .map((event) => ({ id: event.id, type: event.type }));
+  return { trigger: eventType, objects, events };
 }
 
-function unauthorized(message: string): StripeApiError {
-  return new StripeApiError({ status: 401, type: 'invalid_request_error', message });
+/** A request context of the selected account, for work done outside a request. */
+function background(engine: StripeEngine, selector?: AccountSelector) {
+  return engine.background(selector?.account ?? null, selector?.livemode ?? false);
 }
 
-function readApiKey(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const [scheme, value] = header.split(' ', 2);
-  if (/^bearer$/i.test(scheme)) return value?.trim();
-  if (/^basic$/i.test(scheme) && value) return Buffer.from(value, 'base64').toString().split(':')[0];
-  return undefined;
+function seedPayments(engine: StripeEngine, seed: SeedPaymentsOptions): string[] {
+  const ctx = background(engine, seed);
+  const amountOf =
+    typeof seed.amount === 'function'
+      ? seed.amount
+      : (i: number) => (seed.amount as number | undefined) ?? 1000 + (i % 500);
+  const create = (i: number) =>
+    payments.createPaymentIntent(engine, ctx, {
+      amount: String(amountOf(i)),
+      currency: seed.currency ?? 'usd',
+      payment_method: seed.paymentMethod ?? 'pm_card_visa',
+      confirm: 'true',
+      ...(seed.customer ? { customer: seed.customer } : {}),
+    }).id;
+  const ids: string[] = [];
+  for (let i = 0; i < seed.count; i++) {
+    ids.push(seed.events ? create(i) : engine.withoutEvents(() => create(i)));
+  }
+  return ids;
 }
 
-function maskKey(key: string): string {
-  const prefix = key.match(/^[a-z]+_(test|live)_/)?.[0] ?? '';
-  return `${prefix}****${key.slice(-4)}`;
+function testHelpers(engine: StripeEngine): TestHelpers {
+  const selected = (selector?: AccountSelector) => background(engine, selector);
+  return {
+    createAutomaticPayout: (selector) =>
+      balance.createAutomaticPayout(engine, selected(selector), selector?.currency ?? 'usd'),
+    payPayout: (id, selector) => balance.payPayout(engine, selected(selector), id),
+    failPayout: (id, selector) => balance.failPayout(engine, selected(selector), id, selector?.failureCode),
+    closeDispute: (id, outcome, selector) => {
+      const ctx = selected(selector);
+      return payments.closeDisputeAs(engine, ctx, engine.get(ctx, 'dispute', id), outcome);
+    },
+    renewSubscription: (id, selector) => billing.renewSubscription(engine, selected(selector), id),
+    trigger: (eventType, selector) => runTrigger(engine, selected(selector).scope, eventType),
+    seedPayments: (seed) => seedPayments(engine, seed),
+  };
 }
 
 export async function startStripeEmulator(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
   const engine = new StripeEngine(options);
   const webhooks = new WebhookSender(engine, options.webhook ?? null);
-  const idempotency = new IdempotencyStore();
-  const rateLimitOption = options.rateLimit ?? 25;
-  const limiter =
-    rateLimitOption === false
-      ? null
-      : new RateLimiter(
-          typeof rateLimitOption === 'number' ? { perSecond: rateLimitOption } : rateLimitOption,
-          () => engine.nowMs(),
-        );
-  const allowedKeys = options.apiKeys?.map(digest);
-  const connected = options.connectedAccounts ? new Set(options.connectedAccounts) : null;
-
-  function authenticate(header: string | undefined): { livemode: boolean } {
-    const key = readApiKey(header);
-    if (!key) {
-      throw unauthorized(
-        "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details.",
-      );
-    }
-    const presented = digest(key);
-    const accepted = allowedKeys
-      ? allowedKeys.reduce((match, allowed) => timingSafeEqual(allowed, presented) || match, false)
-      : KEY_PATTERN.test(key);
-    if (!accepted) throw unauthorized(`Invalid API Key provided: ${maskKey(key)}`);
-    return { livemode: /^[a-z]+_live_/.test(key) };
-  }
-
-  function accountOf(header: string | undefined): string | null {
-    if (!header) return null;
-    if (!ACCOUNT_PATTERN.test(header) || (connected && !connected.has(header))) {
-      throw new StripeApiError({
-        status: 403,
-        type: 'invalid_request_error',
-        code: 'account_invalid',
-        message: `The provided key does not have access to account '${header}' (or that account does not exist). Application access may have been revoked.`,
-      });
-    }
-    return header;
-  }
-
-  const app = new Koa();
-  const router = new Router();
-
-  // Errors first: every failure leaves as Stripe's error JSON with its status and the request id.
-  app.use(async (ctx, next) => {
-    const requestId = newRequestId();
-    ctx.state.requestId = requestId;
-    ctx.set('Request-Id', requestId);
-    ctx.set('Stripe-Version', ctx.get('Stripe-Version') || engine.apiVersion);
-    try {
-      await next();
-    } catch (error) {
-      const apiError = asStripeError(error);
-      if (apiError.status >= 500) console.error('stripe emulator: unexpected error', error);
-      ctx.status = apiError.status;
-      ctx.type = 'application/json';
-      ctx.body = JSON.stringify(apiError.toJSON(), null, 2);
-    }
-  });
-
   const routes: Route[] = [
     ...ROUTES,
     { method: 'post', path: '/_emulator/webhooks/deliver', operation: () => webhooks.deliverPending() },
     {
       method: 'post',
       path: '/_emulator/trigger/:event',
-      operation: (_e, ctx, _p, path) => runTrigger(ctx.scope, path.event),
+      operation: (_e, ctx, _p, path) => runTrigger(engine, ctx.scope, path.event),
     },
   ];
-  for (const route of routes) {
-    router[route.method](route.path, async (ctx) => {
-      const { livemode } = authenticate(ctx.get('Authorization') || undefined);
-      const account = accountOf(ctx.get('Stripe-Account') || ctx.get('Stripe-Context') || undefined);
-      const scope = engine.scope(account, livemode);
-      if (limiter && !limiter.take(scope.key)) {
-        throw new StripeApiError({
-          status: 429,
-          type: 'invalid_request_error',
-          code: 'rate_limit',
-          message:
-            'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
-        });
-      }
-      const params = await readParams(ctx);
-      if (route.params !== undefined && options.strictParameters !== false)
-        checkParameters(params, route.params);
-      const idempotencyKey =
-        ctx.method === 'POST' || ctx.method === 'DELETE' ? ctx.get('Idempotency-Key') || null : null;
-      const requestContext: RequestContext = { scope, requestId: ctx.state.requestId, idempotencyKey };
-      const fingerprint = `${ctx.method} ${ctx.path} ${canonicalJson(params)}`;
-      if (idempotencyKey) {
-        ctx.set('Idempotency-Key', idempotencyKey);
-        const stored = idempotency.lookup(scope.key, idempotencyKey, fingerprint);
-        if (stored) {
-          ctx.status = stored.status;
-          ctx.type = 'application/json';
-          ctx.set('Idempotent-Replayed', 'true');
-          ctx.set('Original-Request', stored.requestId);
-          ctx.body = stored.body;
-          return;
-        }
-      }
-      if (account) ctx.set('Stripe-Account', account);
-      let status = 200;
-      let body: string;
-      try {
-        let result = route.operation(engine, requestContext, params, ctx.params as Record<string, string>);
-        // Operations are synchronous so that a request and its idempotency record are one step; only test
-        // helpers that wait for webhook deliveries return a promise.
-        if (result instanceof Promise) result = await result;
-        body = render(result, expandPaths(params), (id) => scope.find(id));
-      } catch (error) {
-        // Failures after the operation started (card declines, wrong state) are replayed; validation is not.
-        if (!(error instanceof StripeApiError) || !error.replayable || !idempotencyKey) throw error;
-        status = error.status;
-        body = JSON.stringify(error.toJSON(), null, 2);
-      }
-      if (idempotencyKey) {
-        idempotency.save(scope.key, idempotencyKey, {
-          fingerprint,
-          status,
-          body,
-          requestId: ctx.state.requestId,
-        });
-      }
-      ctx.status = status;
-      ctx.type = 'application/json';
-      ctx.body = body;
-    });
-  }
-
-  app.use(router.routes());
-  app.use(async (ctx) => {
-    throw new StripeApiError({
-      status: 404,
-      type: 'invalid_request_error',
-      message: `Unrecognized request URL (${ctx.method}: ${ctx.path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
-    });
-  });
-
+  const app = stripeApp(engine, options, routes);
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, host, () => resolve(listening));
     listening.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host}:${port}`;
   const apiKey = options.apiKeys?.[0] ?? DEFAULT_KEY;
-  const background = (selector?: AccountSelector) =>
-    engine.background(selector?.account ?? null, selector?.livemode ?? false);
-
-  function runTrigger(scope: Scope, eventType: string): TriggerResult {
-    const before = scope.all('event').length;
-    const results = trigger(engine, scope, eventType);
-    const objects = Object.fromEntries(
-      Object.entries(results).map(([name, value]) => [name, (value as { id?: string } | null)?.id ?? null]),
-    );
-    const events = scope
-      .all('event')
-      .slice(before)
-      .map((event) => ({ id: event.id, type: event.type }));
-    return { trigger: eventType, objects, events };
-  }
-
   const sdkOptions = (extra: Stripe.StripeConfig = {}): Stripe.StripeConfig => ({
     host,
     port,
@@ -318,7 +195,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   });
 
   return {
-    url,
+    url: `http://${host}:${port}`,
     host,
     port,
     apiKey,
@@ -327,7 +204,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       return [...engine.eventLog];
     },
     eventsFor(selector) {
-      return [...background(selector).scope.all('event')] as StripeEvent[];
+      return [...background(engine, selector).scope.all('event')] as StripeEvent[];
     },
     get deliveries() {
       return [...webhooks.attempts];
@@ -337,97 +214,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     waitForDeliveries: (timeoutMs) => webhooks.waitForDeliveries(timeoutMs),
     sdkOptions,
     client: ({ apiKey: key, ...config } = {}) => new Stripe(key ?? apiKey, sdkOptions(config)),
-    testHelpers: {
-      createAutomaticPayout: (selector) =>
-        balance.createAutomaticPayout(engine, background(selector), selector?.currency ?? 'usd'),
-      payPayout: (id, selector) => balance.payPayout(engine, background(selector), id),
-      failPayout: (id, selector) =>
-        balance.failPayout(engine, background(selector), id, selector?.failureCode),
-      closeDispute: (id, outcome, selector) => {
-        const ctx = background(selector);
-        return payments.closeDisputeAs(engine, ctx, engine.get(ctx, 'dispute', id), outcome);
-      },
-      renewSubscription: (id, selector) => billing.renewSubscription(engine, background(selector), id),
-      trigger: (eventType, selector) => runTrigger(background(selector).scope, eventType),
-      seedPayments: (seed) => {
-        const ctx = background(seed);
-        const amountOf =
-          typeof seed.amount === 'function'
-            ? seed.amount
-            : (i: number) => (seed.amount as number | undefined) ?? 1000 + (i % 500);
-        const create = (i: number) =>
-          payments.createPaymentIntent(engine, ctx, {
-            amount: String(amountOf(i)),
-            currency: seed.currency ?? 'usd',
-            payment_method: seed.paymentMethod ?? 'pm_card_visa',
-            confirm: 'true',
-            ...(seed.customer ? { customer: seed.customer } : {}),
-          }).id;
-        const ids: string[] = [];
-        for (let i = 0; i < seed.count; i++) {
-          ids.push(seed.events ? create(i) : engine.withoutEvents(() => create(i)));
-        }
-        return ids;
-      },
-    },
+    testHelpers: testHelpers(engine),
     close: async () => {
       webhooks.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Body-reading failures (too large, aborted) keep their 4xx; anything else is the emulator's own fault. */
-function asStripeError(error: unknown): StripeApiError {
-  if (error instanceof StripeApiError) return error;
-  const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new StripeApiError({ status, type: 'invalid_request_error', message: (error as Error).message });
-  }
-  return new StripeApiError({
-    status: 500,
-    type: 'api_error',
-    message: 'An unknown error occurred in the emulator.',
-  });
-}
-
-function checkParameters(params: Params, accepted: string): void {
-  const known = new Set(accepted.split(' '));
-  for (const name of Object.keys(params)) {
-    if (name === 'expand' || known.has(name)) continue;
-    throw new StripeApiError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'parameter_unknown',
-      param: name,
-      message: `Received unknown parameter: ${name}`,
-    });
-  }
-}
-
-async function readParams(ctx: Koa.Context): Promise<Params> {
-  const query = ctx.querystring ? (qs.parse(ctx.querystring, QS_OPTIONS) as Params) : {};
-  if (ctx.method === 'GET') return query;
-  const raw = await getRawBody(ctx.req, { limit: '1mb', encoding: 'utf8' });
-  if (!raw) return query;
-  if (ctx.is('application/json')) {
-    try {
-      return { ...query, ...(JSON.parse(raw) as Params) };
-    } catch {
-      throw new StripeApiError({ status: 400, type: 'invalid_request_error', message: 'Invalid JSON body.' });
-    }
-  }
-  return { ...query, ...(qs.parse(raw, QS_OPTIONS) as Params) };
-}
-
-/** Stripe's encoding: `items[0][price]`, up to 1,000 array items and deep nesting. */
-const QS_OPTIONS = { arrayLimit: 1000, depth: 10, parameterLimit: 10_000 };
-
-/** A copy of the result with `expand[]` applied, as JSON (a copy, so later changes never leak into it). */
-function render(result: unknown, paths: string[], resolve: (id: string) => StripeObject | undefined): string {
-  if (paths.length === 0) return JSON.stringify(result, null, 2);
-  const copy = cloneJson(result) as Record<string, unknown>;
-  expand(copy, paths, resolve);
-  return JSON.stringify(copy, null, 2);
 }
