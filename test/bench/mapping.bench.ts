@@ -182,37 +182,41 @@ const disputedNow = (charge: Json | undefined, disputes: unknown): boolean =>
   charge?.disputed === true &&
   !(Array.isArray(disputes) && disputes.every((d: Json) => ['won', 'warning_closed'].includes(d.status)));
 
-function paymentIntentRow(o: Json, e: EventEnvelope): Json {
-  const charge: Json | undefined =
-    o.latest_charge && typeof o.latest_charge === 'object' ? o.latest_charge : o.charges?.data?.[0];
-  const bt: Json | undefined =
-    charge?.balance_transaction &&
-    typeof charge.balance_transaction === 'object' &&
-    charge.balance_transaction.currency === o.currency
-      ? charge.balance_transaction
-      : undefined;
+/** The columns every money object's row starts with: id, name, mode, account, amount, currency, status. */
+const moneyRow = (o: Json, e: EventEnvelope, livemode: unknown, status: number | undefined): Json => ({
+  stc_stripeid: o.id,
+  stc_name: name(o).slice(0, 200),
+  stc_livemode: livemode,
+  stc_stripeaccount: e.account,
+  stc_amount: minorToMajor(o.amount, o.currency),
+  stc_currency: o.currency,
+  stc_status: status,
+});
+
+/** An expanded balance transaction in the payment's own currency, else undefined. */
+const ownBalance = (bt: unknown, currency: unknown): Json | undefined =>
+  bt && typeof bt === 'object' && (bt as Json).currency === currency ? (bt as Json) : undefined;
+
+/** A payment's status from its charge: refunded, partially refunded, disputed, else `otherwise`. */
+const chargeStatus = (charge: Json | undefined, disputes: unknown, otherwise: string): string => {
   const refunded = charge?.amount_refunded;
-  const status =
-    refunded > 0 && refunded >= charge!.amount_captured
-      ? 'refunded'
-      : refunded > 0
-        ? 'partially_refunded'
-        : disputedNow(charge, o.disputes)
-          ? 'disputed'
-          : o.status === 'requires_payment_method' && o.last_payment_error
-            ? 'failed'
-            : o.status;
-  const row: Json = {
-    stc_stripeid: o.id,
-    stc_name: name(o).slice(0, 200),
-    stc_livemode: o.livemode,
-    stc_stripeaccount: e.account,
-    stc_amount: minorToMajor(o.amount, o.currency),
-    stc_currency: o.currency,
-    stc_status: option('stc_paymentstatus', status),
-  };
-  put(row, 'stc_amountcaptured', major(o.amount_received, o.currency));
-  put(row, 'stc_amountrefunded', major(charge?.amount_refunded, o.currency));
+  return refunded > 0 && refunded >= charge!.amount_captured
+    ? 'refunded'
+    : refunded > 0
+      ? 'partially_refunded'
+      : disputedNow(charge, disputes)
+        ? 'disputed'
+        : otherwise;
+};
+
+/** The charge's fee and net, payment method, card and receipt, and the payment's dashboard link. */
+function putChargeDetails(
+  row: Json,
+  o: Json,
+  charge: Json | undefined,
+  bt: Json | undefined,
+  e: EventEnvelope,
+) {
   put(row, 'stc_fee', major(bt?.fee, bt?.currency));
   put(row, 'stc_net', major(bt?.net, bt?.currency));
   const type = charge?.payment_method_details?.type;
@@ -224,6 +228,29 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
   put(row, 'stc_last4', charge?.payment_method_details?.card?.last4);
   put(row, 'stc_receipturl', charge?.receipt_url);
   row.stc_dashboardurl = `https://dashboard.stripe.com/${e.account ? `${e.account}/` : ''}${o.livemode ? '' : 'test/'}payments/${o.id}`;
+}
+
+/** The charge and payment intent a refund or dispute belongs to, its creation time and the event stamp. */
+function linkedRow(row: Json, o: Json, e: EventEnvelope): Json {
+  put(row, 'stc_chargeid', idOf(o.charge));
+  put(row, 'stc_paymentintentid', idOf(o.payment_intent));
+  put(row, 'stc_stripecreatedon', unixToDateTime(o.created));
+  return stamp(row, e);
+}
+
+function paymentIntentRow(o: Json, e: EventEnvelope): Json {
+  const charge: Json | undefined =
+    o.latest_charge && typeof o.latest_charge === 'object' ? o.latest_charge : o.charges?.data?.[0];
+  const bt = ownBalance(charge?.balance_transaction, o.currency);
+  const status = chargeStatus(
+    charge,
+    o.disputes,
+    o.status === 'requires_payment_method' && o.last_payment_error ? 'failed' : o.status,
+  );
+  const row = moneyRow(o, e, o.livemode, option('stc_paymentstatus', status));
+  put(row, 'stc_amountcaptured', major(o.amount_received, o.currency));
+  put(row, 'stc_amountrefunded', major(charge?.amount_refunded, o.currency));
+  putChargeDetails(row, o, charge, bt, e);
   const error = o.last_payment_error;
   put(
     row,
@@ -251,42 +278,11 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
 }
 
 function chargeRow(o: Json, e: EventEnvelope): Json {
-  const bt: Json | undefined =
-    o.balance_transaction &&
-    typeof o.balance_transaction === 'object' &&
-    o.balance_transaction.currency === o.currency
-      ? o.balance_transaction
-      : undefined;
-  const status =
-    o.amount_refunded > 0 && o.amount_refunded >= o.amount_captured
-      ? 'refunded'
-      : o.amount_refunded > 0
-        ? 'partially_refunded'
-        : disputedNow(o, o.disputes)
-          ? 'disputed'
-          : o.status;
-  const row: Json = {
-    stc_stripeid: o.id,
-    stc_name: name(o).slice(0, 200),
-    stc_livemode: o.livemode,
-    stc_stripeaccount: e.account,
-    stc_amount: minorToMajor(o.amount, o.currency),
-    stc_currency: o.currency,
-    stc_status: option('stc_paymentstatus', status),
-  };
+  const bt = ownBalance(o.balance_transaction, o.currency);
+  const row = moneyRow(o, e, o.livemode, option('stc_paymentstatus', chargeStatus(o, o.disputes, o.status)));
   put(row, 'stc_amountcaptured', major(o.amount_captured, o.currency));
   put(row, 'stc_amountrefunded', major(o.amount_refunded, o.currency));
-  put(row, 'stc_fee', major(bt?.fee, bt?.currency));
-  put(row, 'stc_net', major(bt?.net, bt?.currency));
-  const type = o.payment_method_details?.type;
-  if (type !== undefined && type !== null)
-    row.stc_paymentmethodtype = option('stc_paymentmethodtype', type, 'other');
-  const brand = o.payment_method_details?.card?.brand;
-  if (brand !== undefined && brand !== null)
-    row.stc_cardbrand = option('stc_cardbrand', BRANDS[brand] ?? 'Unknown');
-  put(row, 'stc_last4', o.payment_method_details?.card?.last4);
-  put(row, 'stc_receipturl', o.receipt_url);
-  row.stc_dashboardurl = `https://dashboard.stripe.com/${e.account ? `${e.account}/` : ''}${o.livemode ? '' : 'test/'}payments/${o.id}`;
+  putChargeDetails(row, o, o, bt, e);
   put(row, 'stc_failurecode', o.failure_code);
   put(row, 'stc_failuremessage', o.failure_message);
   put(row, 'stc_description', o.description);
@@ -299,63 +295,30 @@ function chargeRow(o: Json, e: EventEnvelope): Json {
 }
 
 function refundRow(o: Json, e: EventEnvelope): Json {
-  const row: Json = {
-    stc_stripeid: o.id,
-    stc_name: name(o).slice(0, 200),
-    stc_livemode: e.livemode,
-    stc_stripeaccount: e.account,
-    stc_amount: minorToMajor(o.amount, o.currency),
-    stc_currency: o.currency,
-    stc_status: option('stc_refundstatus', o.status, 'pending'),
-  };
+  const row = moneyRow(o, e, e.livemode, option('stc_refundstatus', o.status, 'pending'));
   put(row, 'stc_reason', o.reason === null ? null : option('stc_refundreason', o.reason));
   put(row, 'stc_failurereason', o.failure_reason);
-  put(row, 'stc_chargeid', idOf(o.charge));
-  put(row, 'stc_paymentintentid', idOf(o.payment_intent));
-  put(row, 'stc_stripecreatedon', unixToDateTime(o.created));
-  return stamp(row, e);
+  return linkedRow(row, o, e);
 }
 
+/** A dispute's funds moved one way: the sum of its balance transactions, or its amount on that event. */
+const disputeFunds = (o: Json, e: EventEnvelope, moved: Json[], sign: number, eventType: string) =>
+  moved.length
+    ? minorToMajor(sign * moved.reduce((sum, t) => sum + t.amount, 0), o.currency)
+    : e.type === eventType
+      ? minorToMajor(o.amount, o.currency)
+      : undefined;
+
 function disputeRow(o: Json, e: EventEnvelope): Json {
-  const row: Json = {
-    stc_stripeid: o.id,
-    stc_name: name(o).slice(0, 200),
-    stc_livemode: o.livemode,
-    stc_stripeaccount: e.account,
-    stc_amount: minorToMajor(o.amount, o.currency),
-    stc_currency: o.currency,
-    stc_status: option('stc_disputestatus', o.status, 'needs_response'),
-  };
+  const row = moneyRow(o, e, o.livemode, option('stc_disputestatus', o.status, 'needs_response'));
   put(row, 'stc_reason', o.reason === null ? null : option('stc_disputereason', o.reason, 'general'));
   put(row, 'stc_evidencedueby', unixToDateTime(o.evidence_details?.due_by));
   const own = ((o.balance_transactions ?? []) as Json[]).filter((t) => t.currency === o.currency);
   const out = own.filter((t) => t.amount < 0);
   const back = own.filter((t) => t.amount > 0);
-  put(
-    row,
-    'stc_fundswithdrawn',
-    out.length
-      ? minorToMajor(-out.reduce((sum, t) => sum + t.amount, 0), o.currency)
-      : e.type === 'charge.dispute.funds_withdrawn'
-        ? minorToMajor(o.amount, o.currency)
-        : undefined,
-  );
-  put(
-    row,
-    'stc_fundsreinstated',
-    back.length
-      ? minorToMajor(
-          back.reduce((sum, t) => sum + t.amount, 0),
-          o.currency,
-        )
-      : e.type === 'charge.dispute.funds_reinstated'
-        ? minorToMajor(o.amount, o.currency)
-        : undefined,
-  );
-  put(row, 'stc_chargeid', idOf(o.charge));
-  put(row, 'stc_paymentintentid', idOf(o.payment_intent));
-  put(row, 'stc_stripecreatedon', unixToDateTime(o.created));
-  return stamp(row, e);
+  put(row, 'stc_fundswithdrawn', disputeFunds(o, e, out, -1, 'charge.dispute.funds_withdrawn'));
+  put(row, 'stc_fundsreinstated', disputeFunds(o, e, back, 1, 'charge.dispute.funds_reinstated'));
+  return linkedRow(row, o, e);
 }
 
 function customerAccountRow(o: Json, e: EventEnvelope): Json {
