@@ -11,9 +11,22 @@ import {
   segmentNotFound,
   versionMismatch,
 } from './errors';
-import { type DataverseEngine, type WriteScope, annotationFilter, etagOf } from './engine';
+import {
+  type AnnotationFilter,
+  type DataverseEngine,
+  type WriteScope,
+  annotationFilter,
+  etagOf,
+} from './engine';
 import { isLookup, type TableMeta } from './metadata';
-import { type KeyPredicate, parseKeyPredicate, parseQueryOptions, parseQueryString } from './odata';
+import {
+  type KeyPredicate,
+  type QueryOptions,
+  parseKeyPredicate,
+  parseQueryOptions,
+  parseQueryString,
+} from './odata';
+import type { RowRecord } from './store';
 
 export interface ApiRequest {
   method: string;
@@ -88,133 +101,188 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   body,
 });
 
-export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse {
-  const { engine } = ctx;
-  const method = req.method.toUpperCase();
-  const prefs = parsePrefer(req.headers.prefer);
-  const annotations = annotationFilter(prefs.includeAnnotations);
-  const params = parseQueryString(req.query);
-  const options = parseQueryOptions(params);
-  const applied: string[] = [];
-  if (prefs.includeAnnotations) applied.push(`odata.include-annotations="${prefs.includeAnnotations}"`);
+/** One request with what every route reads of it: the Prefer header, the query options, the parsed body. */
+class WebApiCall {
+  readonly engine: DataverseEngine;
+  readonly method: string;
+  readonly prefs: Preferences;
+  readonly annotations: AnnotationFilter;
+  readonly options: QueryOptions;
+  /** Preferences honoured so far, for `Preference-Applied`. */
+  private readonly applied: string[] = [];
 
-  if (req.path === '' || req.path === '/') {
-    if (method !== 'GET') throw badRequest('The service document only answers GET.');
-    return json(200, {
-      '@odata.context': `${engine.baseUrl}$metadata`,
-      value: engine.model.tables.map((t) => ({
-        name: t.entitySetName,
-        kind: 'EntitySet',
-        url: t.entitySetName,
-      })),
-    });
-  }
-  if (/^WhoAmI(\(\))?$/.test(req.path)) {
-    if (method !== 'GET') {
-      throw new DataverseHttpError(
-        404,
-        '',
-        `No HTTP resource was found that matches the request URI '${engine.baseUrl}${req.path}'.`,
-      );
-    }
-    return json(200, {
-      '@odata.context': `${engine.baseUrl}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-      BusinessUnitId: ctx.businessUnitId,
-      UserId: ctx.scope.caller.userId,
-      OrganizationId: ctx.organizationId,
-    });
+  constructor(
+    readonly ctx: ApiContext,
+    readonly req: ApiRequest,
+  ) {
+    this.engine = ctx.engine;
+    this.method = req.method.toUpperCase();
+    this.prefs = parsePrefer(req.headers.prefer);
+    this.annotations = annotationFilter(this.prefs.includeAnnotations);
+    this.options = parseQueryOptions(parseQueryString(req.query));
+    if (this.prefs.includeAnnotations)
+      this.applied.push(`odata.include-annotations="${this.prefs.includeAnnotations}"`);
   }
 
-  const target = parseTarget(ctx, req.path);
-  const { meta, predicate } = target;
-  const body = () => {
-    if (!req.body) throw badRequest('The request body is empty; a JSON object was expected.', '0x80048d19');
+  body(): unknown {
+    if (!this.req.body)
+      throw badRequest('The request body is empty; a JSON object was expected.', '0x80048d19');
     try {
-      return JSON.parse(req.body) as unknown;
+      return JSON.parse(this.req.body) as unknown;
     } catch {
       throw badRequest('The request body is not valid JSON.', '0x80048d19');
     }
+  }
+
+  private withApplied(headers: Record<string, string>): Record<string, string> {
+    return this.applied.length > 0 ? { ...headers, 'Preference-Applied': this.applied.join(',') } : headers;
+  }
+
+  /** A page of rows of the table (those `filter` keeps), honouring `odata.maxpagesize`. */
+  query(meta: TableMeta, filter?: (row: RowRecord) => boolean): ApiResponse {
+    const { prefs } = this;
+    if (prefs.maxPageSize) this.applied.push(`odata.maxpagesize=${prefs.maxPageSize}`);
+    const base = nextLinkBase(this.ctx, this.req);
+    const result = this.engine.query(meta, this.options, this.annotations, prefs.maxPageSize, base, filter);
+    return json(200, result, this.withApplied({}));
+  }
+
+  /** The row as the response body, with its context URL. */
+  representation(
+    meta: TableMeta,
+    row: RowRecord,
+    status: number,
+    headers: Record<string, string>,
+  ): ApiResponse {
+    const { engine, options } = this;
+    const rendered = engine.renderRow(meta, row, options, this.annotations);
+    return json(
+      status,
+      { '@odata.context': engine.contextUrl(meta, options, true), ...rendered },
+      this.withApplied(headers),
+    );
+  }
+
+  /** The answer to a write: the row when `return=representation` is asked for, else 204 with its URL. */
+  written(
+    meta: TableMeta,
+    id: string,
+    statusWithBody: number,
+    row = () => this.engine.store.get(meta.logicalName, id)!,
+  ): ApiResponse {
+    const url = this.engine.entityUrl(meta, id);
+    if (!this.prefs.returnRepresentation) return json(204, undefined, { 'OData-EntityId': url });
+    this.applied.push('return=representation');
+    this.engine.validateQuery(meta, this.options);
+    return this.representation(meta, row(), statusWithBody, { 'OData-EntityId': url });
+  }
+}
+
+export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  const call = new WebApiCall(ctx, req);
+  if (req.path === '' || req.path === '/') return serviceDocument(call);
+  if (/^WhoAmI(\(\))?$/.test(req.path)) return whoAmI(call);
+  const target = parseTarget(ctx, req.path);
+  const { meta, predicate } = target;
+  if (!predicate) return entitySet(call, meta, target.property);
+  const id = ctx.engine.resolvePredicate(meta, predicate);
+  const row: Addressed = {
+    meta,
+    predicate,
+    existing: id ? ctx.engine.store.get(meta.logicalName, id) : undefined,
   };
-  const withApplied = (headers: Record<string, string>) =>
-    applied.length > 0 ? { ...headers, 'Preference-Applied': applied.join(',') } : headers;
+  if (target.property !== undefined) return property(call, row, target.property);
+  return entity(call, row);
+}
 
-  // ------------------------------------------------------------ collection
-  if (!predicate) {
-    if (target.property === '$count' && method === 'GET') {
-      // `/$count` answers the number as plain text (query-data-web-api, "Count number of rows").
-      engine.validateQuery(meta, options);
-      return { status: 200, headers: {}, text: String(engine.select(meta, options).length) };
-    }
-    if (target.property !== undefined) throw segmentNotFound(target.property);
-    if (method === 'GET') {
-      if (prefs.maxPageSize) applied.push(`odata.maxpagesize=${prefs.maxPageSize}`);
-      const result = engine.query(meta, options, annotations, prefs.maxPageSize, nextLinkBase(ctx, req));
-      return json(200, result, withApplied({}));
-    }
-    if (method === 'POST') {
-      const row = engine.create(meta, body(), ctx.scope);
-      const url = engine.entityUrl(meta, row.id);
-      if (prefs.returnRepresentation) {
-        applied.push('return=representation');
-        engine.validateQuery(meta, options);
-        const rendered = engine.renderRow(meta, row, options, annotations);
-        return json(
-          201,
-          { '@odata.context': engine.contextUrl(meta, options, true), ...rendered },
-          withApplied({ 'OData-EntityId': url }),
-        );
-      }
-      return json(204, undefined, { 'OData-EntityId': url });
-    }
-    throw badRequest(`The HTTP method '${method}' is not allowed on an entity set.`);
+function serviceDocument({ engine, method }: WebApiCall): ApiResponse {
+  if (method !== 'GET') throw badRequest('The service document only answers GET.');
+  return json(200, {
+    '@odata.context': `${engine.baseUrl}$metadata`,
+    value: engine.model.tables.map((t) => ({
+      name: t.entitySetName,
+      kind: 'EntitySet',
+      url: t.entitySetName,
+    })),
+  });
+}
+
+function whoAmI({ engine, method, ctx, req }: WebApiCall): ApiResponse {
+  if (method !== 'GET') {
+    throw new DataverseHttpError(
+      404,
+      '',
+      `No HTTP resource was found that matches the request URI '${engine.baseUrl}${req.path}'.`,
+    );
   }
+  return json(200, {
+    '@odata.context': `${engine.baseUrl}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+    BusinessUnitId: ctx.businessUnitId,
+    UserId: ctx.scope.caller.userId,
+    OrganizationId: ctx.organizationId,
+  });
+}
 
-  const id = engine.resolvePredicate(meta, predicate);
-  const existing = id ? engine.store.get(meta.logicalName, id) : undefined;
-  const ifMatch = req.headers['if-match'];
-  const ifNoneMatch = req.headers['if-none-match'];
+/** The entity set: `$count`, a query, or a create. */
+function entitySet(call: WebApiCall, meta: TableMeta, property: string | undefined): ApiResponse {
+  const { engine, method, options } = call;
+  if (property === '$count' && method === 'GET') {
+    // `/$count` answers the number as plain text (query-data-web-api, "Count number of rows").
+    engine.validateQuery(meta, options);
+    return { status: 200, headers: {}, text: String(engine.select(meta, options).length) };
+  }
+  if (property !== undefined) throw segmentNotFound(property);
+  if (method === 'GET') return call.query(meta);
+  if (method === 'POST') {
+    const row = engine.create(meta, call.body(), call.ctx.scope);
+    return call.written(meta, row.id, 201, () => row);
+  }
+  throw badRequest(`The HTTP method '${method}' is not allowed on an entity set.`);
+}
 
-  // ------------------------------------------------------------ single property / related collection
-  if (target.property !== undefined) {
-    const property = target.property;
-    const collection = meta.collectionNavigations.get(property);
-    if (collection && method === 'GET') {
-      if (!existing) throw engine.notFound(meta, predicate);
-      const childMeta = engine.model.byLogical.get(collection.referencingTable)!;
-      if (prefs.maxPageSize) applied.push(`odata.maxpagesize=${prefs.maxPageSize}`);
-      const result = engine.query(
-        childMeta,
-        options,
-        annotations,
-        prefs.maxPageSize,
-        nextLinkBase(ctx, req),
-        (r) => {
-          const ref = r.values[collection.referencingColumn] as { id?: string } | null | undefined;
-          return ref?.id === existing.id;
-        },
-      );
-      return json(200, result, withApplied({}));
-    }
-    const column = meta.columns.get(property);
-    if (!column || isLookup(column)) throw propertyNotFound(property, meta.logicalName);
+/** A row addressed by key predicate, and the row itself when it exists. */
+interface Addressed {
+  meta: TableMeta;
+  predicate: KeyPredicate;
+  existing: RowRecord | undefined;
+}
+
+/** A single property of a row (read, set, cleared), or the rows of a one-to-many relationship. */
+function property(call: WebApiCall, { meta, predicate, existing }: Addressed, name: string): ApiResponse {
+  const { engine, method } = call;
+  const collection = meta.collectionNavigations.get(name);
+  if (collection && method === 'GET') {
     if (!existing) throw engine.notFound(meta, predicate);
-    if (method === 'GET') {
-      const value = existing.values[property] ?? null;
-      if (value === null) return json(204, undefined);
-      return json(200, {
-        '@odata.context': `${engine.baseUrl}$metadata#${meta.entitySetName}(${existing.id})/${property}`,
-        value,
-      });
-    }
-    if (method === 'PUT' || method === 'DELETE') {
-      const value = method === 'PUT' ? (body() as { value?: unknown }).value : null;
-      engine.update(meta, existing, { [property]: value ?? null }, ctx.scope);
-      return json(204, undefined);
-    }
-    throw badRequest(`The HTTP method '${method}' is not allowed on a property.`);
+    const childMeta = engine.model.byLogical.get(collection.referencingTable)!;
+    return call.query(childMeta, (r) => {
+      const ref = r.values[collection.referencingColumn] as { id?: string } | null | undefined;
+      return ref?.id === existing.id;
+    });
   }
+  const column = meta.columns.get(name);
+  if (!column || isLookup(column)) throw propertyNotFound(name, meta.logicalName);
+  if (!existing) throw engine.notFound(meta, predicate);
+  if (method === 'GET') {
+    const value = existing.values[name] ?? null;
+    if (value === null) return json(204, undefined);
+    return json(200, {
+      '@odata.context': `${engine.baseUrl}$metadata#${meta.entitySetName}(${existing.id})/${name}`,
+      value,
+    });
+  }
+  if (method === 'PUT' || method === 'DELETE') {
+    const value = method === 'PUT' ? (call.body() as { value?: unknown }).value : null;
+    engine.update(meta, existing, { [name]: value ?? null }, call.ctx.scope);
+    return json(204, undefined);
+  }
+  throw badRequest(`The HTTP method '${method}' is not allowed on a property.`);
+}
 
-  // ------------------------------------------------------------ single row
+/** A single row: read, upsert, delete, with the conditional headers. */
+function entity(call: WebApiCall, addressed: Addressed): ApiResponse {
+  const { engine, method, options, prefs, req } = call;
+  const { meta, predicate, existing } = addressed;
+  const ifNoneMatch = req.headers['if-none-match'];
   switch (method) {
     case 'GET': {
       if (!existing) throw engine.notFound(meta, predicate);
@@ -222,30 +290,14 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
       if (ifNoneMatch && ifNoneMatch === etagOf(existing) && !options.expand && !prefs.includeAnnotations) {
         return json(304, undefined);
       }
-      const rendered = engine.renderRow(meta, existing, options, annotations);
-      return json(
-        200,
-        { '@odata.context': engine.contextUrl(meta, options, true), ...rendered },
-        withApplied({}),
-      );
+      return call.representation(meta, existing, 200, {});
     }
-    case 'PATCH': {
-      const payload = body();
-      if (existing) {
-        if (ifNoneMatch === '*') throw matchingRecordExists();
-        if (ifMatch && ifMatch !== '*' && ifMatch !== etagOf(existing)) throw versionMismatch();
-        const row = engine.update(meta, existing, payload, ctx.scope);
-        return written(ctx, meta, row.id, 200, prefs, options, annotations, applied);
-      }
-      if (ifMatch) throw engine.notFound(meta, predicate);
-      const presetId = 'id' in predicate ? predicate.id : undefined;
-      const row = engine.create(meta, payload, ctx.scope, presetId, engine.keyValues(meta, predicate));
-      return written(ctx, meta, row.id, 201, prefs, options, annotations, applied);
-    }
+    case 'PATCH':
+      return upsert(call, addressed);
     case 'DELETE': {
       if (!existing) throw engine.notFound(meta, predicate);
-      if (ifMatch && ifMatch !== '*' && ifMatch !== etagOf(existing)) throw versionMismatch();
-      engine.delete(meta, existing, ctx.scope);
+      checkIfMatch(req, existing);
+      engine.delete(meta, existing, call.ctx.scope);
       return json(204, undefined);
     }
     default:
@@ -253,30 +305,26 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
   }
 }
 
-function written(
-  ctx: ApiContext,
-  meta: TableMeta,
-  id: string,
-  statusWithBody: number,
-  prefs: Preferences,
-  options: ReturnType<typeof parseQueryOptions>,
-  annotations: ReturnType<typeof annotationFilter>,
-  applied: string[],
-): ApiResponse {
-  const { engine } = ctx;
-  const url = engine.entityUrl(meta, id);
-  if (prefs.returnRepresentation) {
-    applied.push('return=representation');
-    engine.validateQuery(meta, options);
-    const row = engine.store.get(meta.logicalName, id)!;
-    const rendered = engine.renderRow(meta, row, options, annotations);
-    return json(
-      statusWithBody,
-      { '@odata.context': engine.contextUrl(meta, options, true), ...rendered },
-      { 'OData-EntityId': url, 'Preference-Applied': applied.join(',') },
-    );
+function checkIfMatch(req: ApiRequest, existing: RowRecord): void {
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch && ifMatch !== '*' && ifMatch !== etagOf(existing)) throw versionMismatch();
+}
+
+/** PATCH: updates the row, or creates it under the predicate's key (If-Match / If-None-Match permitting). */
+function upsert(call: WebApiCall, { meta, predicate, existing }: Addressed): ApiResponse {
+  const { engine, req } = call;
+  const { scope } = call.ctx;
+  const payload = call.body();
+  if (existing) {
+    if (req.headers['if-none-match'] === '*') throw matchingRecordExists();
+    checkIfMatch(req, existing);
+    const row = engine.update(meta, existing, payload, scope);
+    return call.written(meta, row.id, 200);
   }
-  return json(204, undefined, { 'OData-EntityId': url });
+  if (req.headers['if-match']) throw engine.notFound(meta, predicate);
+  const presetId = 'id' in predicate ? predicate.id : undefined;
+  const row = engine.create(meta, payload, scope, presetId, engine.keyValues(meta, predicate));
+  return call.written(meta, row.id, 201);
 }
 
 function nextLinkBase(ctx: ApiContext, req: ApiRequest): string {
