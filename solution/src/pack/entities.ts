@@ -4,6 +4,8 @@
  * the elements the solution schema (CustomizationsSolution.xsd 9.0.0.2090) knows.
  */
 import type { AlternateKey, Column, OptionSet, Relationship, Table, TableModel } from '../model/types';
+import type { FormDesign, FormTabAddition } from '../app/forms';
+import { formXmlElement } from './forms';
 import { savedQueriesElement } from './views';
 import { el, labels, text, type XmlElement } from './xml';
 
@@ -242,7 +244,92 @@ function keyElement(key: AlternateKey): XmlElement {
   );
 }
 
-function entityElement(table: Table, model: TableModel): XmlElement {
+/** EntityInfo of a table the solution creates, with the settings a real export carries. */
+function customEntityInfo(table: Table, attributes: XmlElement, keys: XmlElement | null): XmlElement {
+  return el(
+    'entity',
+    { Name: table.schemaName },
+    labels('LocalizedNames', 'LocalizedName', table.displayName),
+    labels('LocalizedCollectionNames', 'LocalizedCollectionName', table.pluralName),
+    labels('Descriptions', 'Description', table.description),
+    attributes,
+    text('EntitySetName', table.entitySetName),
+    text('IsDuplicateCheckSupported', 0),
+    text('IsBusinessProcessEnabled', 0),
+    text('IsRequiredOffline', 0),
+    text('IsInteractionCentricEnabled', 0),
+    text('IsCollaboration', 0),
+    text('AutoRouteToOwnerQueue', 0),
+    text('IsConnectionsEnabled', 0),
+    text('IsDocumentManagementEnabled', 0),
+    text('AutoCreateAccessTeams', 0),
+    text('IsOneNoteIntegrationEnabled', 0),
+    text('IsKnowledgeManagementEnabled', 0),
+    text('IsSLAEnabled', 0),
+    text('IsDocumentRecommendationsEnabled', 0),
+    text('IsBPFEntity', 0),
+    text('OwnershipTypeMask', table.ownership),
+    text('IsAuditEnabled', 1),
+    text('IsActivity', 0),
+    text('ActivityTypeMask', ''),
+    text('IsActivityParty', 0),
+    text('IsReplicated', 0),
+    text('IsReplicationUserFiltered', 0),
+    text('IsMailMergeEnabled', 0),
+    text('IsVisibleInMobile', 0),
+    text('IsVisibleInMobileClient', 1),
+    text('IsReadOnlyInMobileClient', 0),
+    text('IsOfflineInMobileClient', 0),
+    text('DaysSinceRecordLastModified', 0),
+    text('IsMapiGridEnabled', 1),
+    text('IsReadingPaneEnabled', 1),
+    text('IsQuickCreateEnabled', 0),
+    text('SyncToExternalSearchIndex', 0),
+    text('IntroducedVersion', INTRODUCED),
+    text('IsCustomizable', 1),
+    text('IsRenameable', 1),
+    text('IsMappable', 1),
+    text('CanModifyAuditSettings', 1),
+    text('CanModifyMobileVisibility', 1),
+    text('CanModifyMobileClientVisibility', 1),
+    text('CanModifyMobileClientReadOnly', 1),
+    text('CanModifyMobileClientOffline', 1),
+    text('CanModifyConnectionSettings', 1),
+    text('CanModifyDuplicateDetectionSettings', 1),
+    text('CanModifyMailMergeSettings', 1),
+    text('CanModifyQueueSettings', 1),
+    text('CanCreateAttributes', 1),
+    text('CanCreateForms', 1),
+    text('CanCreateCharts', 1),
+    text('CanCreateViews', 1),
+    text('CanModifyAdditionalSettings', 1),
+    text('CanEnableSyncToExternalSearchIndex', 1),
+    text('EnforceStateTransitions', 0),
+    text('CanChangeHierarchicalRelationship', 1),
+    text('EntityHelpUrlEnabled', 0),
+    text('ChangeTrackingEnabled', table.changeTracking ? 1 : 0),
+    text('CanChangeTrackingBeEnabled', 1),
+    text('IsEnabledForExternalChannels', 0),
+    keys,
+  );
+}
+
+/** The app's forms: new forms of the connector tables and tabs added to standard tables' forms. */
+export interface AppForms {
+  designs: FormDesign[];
+  additions: FormTabAddition[];
+}
+
+const NO_FORMS: AppForms = { designs: [], additions: [] };
+
+function formXmlOf(table: Table, forms: AppForms): XmlElement | null {
+  const designs = forms.designs.filter((design) => design.table === table.logicalName);
+  const additions = forms.additions.filter((addition) => addition.table === table.logicalName);
+  if (designs.length + additions.length > 0) return formXmlElement(table, designs, additions);
+  return table.standard ? null : el('FormXml');
+}
+
+function entityElement(table: Table, model: TableModel, forms: AppForms): XmlElement {
   const attributes = el(
     'attributes',
     {},
@@ -252,95 +339,35 @@ function entityElement(table: Table, model: TableModel): XmlElement {
   // A standard table is carried as a shell: its own settings stay as the environment has them.
   const info = table.standard
     ? el('entity', { Name: table.schemaName, unmodified: 1 }, keys, attributes)
-    : el(
-        'entity',
-        { Name: table.schemaName },
-        labels('LocalizedNames', 'LocalizedName', table.displayName),
-        labels('LocalizedCollectionNames', 'LocalizedCollectionName', table.pluralName),
-        labels('Descriptions', 'Description', table.description),
-        attributes,
-        text('EntitySetName', table.entitySetName),
-        text('IsDuplicateCheckSupported', 0),
-        text('IsBusinessProcessEnabled', 0),
-        text('IsRequiredOffline', 0),
-        text('IsInteractionCentricEnabled', 0),
-        text('IsCollaboration', 0),
-        text('AutoRouteToOwnerQueue', 0),
-        text('IsConnectionsEnabled', 0),
-        text('IsDocumentManagementEnabled', 0),
-        text('AutoCreateAccessTeams', 0),
-        text('IsOneNoteIntegrationEnabled', 0),
-        text('IsKnowledgeManagementEnabled', 0),
-        text('IsSLAEnabled', 0),
-        text('IsDocumentRecommendationsEnabled', 0),
-        text('IsBPFEntity', 0),
-        text('OwnershipTypeMask', table.ownership),
-        text('IsAuditEnabled', 1),
-        text('IsActivity', 0),
-        text('ActivityTypeMask', ''),
-        text('IsActivityParty', 0),
-        text('IsReplicated', 0),
-        text('IsReplicationUserFiltered', 0),
-        text('IsMailMergeEnabled', 0),
-        text('IsVisibleInMobile', 0),
-        text('IsVisibleInMobileClient', 1),
-        text('IsReadOnlyInMobileClient', 0),
-        text('IsOfflineInMobileClient', 0),
-        text('DaysSinceRecordLastModified', 0),
-        text('IsMapiGridEnabled', 1),
-        text('IsReadingPaneEnabled', 1),
-        text('IsQuickCreateEnabled', 0),
-        text('SyncToExternalSearchIndex', 0),
-        text('IntroducedVersion', INTRODUCED),
-        text('IsCustomizable', 1),
-        text('IsRenameable', 1),
-        text('IsMappable', 1),
-        text('CanModifyAuditSettings', 1),
-        text('CanModifyMobileVisibility', 1),
-        text('CanModifyMobileClientVisibility', 1),
-        text('CanModifyMobileClientReadOnly', 1),
-        text('CanModifyMobileClientOffline', 1),
-        text('CanModifyConnectionSettings', 1),
-        text('CanModifyDuplicateDetectionSettings', 1),
-        text('CanModifyMailMergeSettings', 1),
-        text('CanModifyQueueSettings', 1),
-        text('CanCreateAttributes', 1),
-        text('CanCreateForms', 1),
-        text('CanCreateCharts', 1),
-        text('CanCreateViews', 1),
-        text('CanModifyAdditionalSettings', 1),
-        text('CanEnableSyncToExternalSearchIndex', 1),
-        text('EnforceStateTransitions', 0),
-        text('CanChangeHierarchicalRelationship', 1),
-        text('EntityHelpUrlEnabled', 0),
-        text('ChangeTrackingEnabled', table.changeTracking ? 1 : 0),
-        text('CanChangeTrackingBeEnabled', 1),
-        text('IsEnabledForExternalChannels', 0),
-        keys,
-      );
+    : customEntityInfo(table, attributes, keys);
   return el(
     'Entity',
     {},
     el('Name', { LocalizedName: table.displayName, OriginalName: table.displayName }, table.schemaName),
     el('EntityInfo', {}, info),
-    table.standard ? null : el('FormXml'),
+    formXmlOf(table, forms),
     table.standard ? null : savedQueriesElement(table),
     table.standard ? null : el('RibbonDiffXml'),
   );
 }
 
-/** The tables the solution adds or extends, in model order. */
-export function solutionTables(model: TableModel): Table[] {
+/** The tables the solution adds or extends (columns, keys or a form tab), in model order. */
+export function solutionTables(model: TableModel, forms: AppForms = NO_FORMS): Table[] {
+  const withForms = new Set(forms.additions.map((addition) => addition.table));
   return model.tables.filter(
-    (table) => !table.standard || emittedColumns(table).length > 0 || table.keys.length > 0,
+    (table) =>
+      !table.standard ||
+      emittedColumns(table).length > 0 ||
+      table.keys.length > 0 ||
+      withForms.has(table.logicalName),
   );
 }
 
-export function entitiesElement(model: TableModel): XmlElement {
+export function entitiesElement(model: TableModel, forms: AppForms = NO_FORMS): XmlElement {
   return el(
     'Entities',
     {},
-    solutionTables(model).map((table) => entityElement(table, model)),
+    solutionTables(model, forms).map((table) => entityElement(table, model, forms)),
   );
 }
 

@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
+import { connectorApp, type AppDesign } from '../app/app';
+import { connectorForms, standardFormAdditions, type FormTabAddition } from '../app/forms';
 import { environmentVariables, type SolutionEnvironmentVariable } from '../components/environmentVariables';
 import { securityRoles, type SecurityRole } from '../components/roles';
 import { serviceEndpoint, webhookSteps } from '../components/webhooks';
@@ -22,8 +24,9 @@ import {
   webResourcesElement,
   type WebResourceFile,
 } from './components';
+import { appModuleSiteMapsElement, appModulesElement } from './app';
 import { customizationsXml } from './customizations';
-import { emittedColumns, solutionTables } from './entities';
+import { emittedColumns, solutionTables, type AppForms } from './entities';
 import { stableGuid } from './guid';
 import { ComponentType, solutionVersion, solutionXml, type RootComponent } from './solutionXml';
 
@@ -223,9 +226,10 @@ function rootComponents(
   variables: SolutionEnvironmentVariable[],
   webResources: WebResourceFile[],
   controls: PackedControl[],
+  forms: AppForms,
 ): RootComponent[] {
   const components: RootComponent[] = [];
-  const tables = solutionTables(model);
+  const tables = solutionTables(model, forms);
   for (const table of tables) {
     components.push({
       type: ComponentType.Entity,
@@ -270,6 +274,48 @@ function rootComponents(
   return components;
 }
 
+/**
+ * The Stripe tabs whose form script and panel are in the solution: a form that names a web resource or a
+ * control the solution does not carry would not import, so a tab whose parts were not built is left out
+ * and said.
+ */
+function packableAdditions(
+  additions: FormTabAddition[],
+  webResources: WebResourceFile[],
+  controls: PackedControl[],
+  leftOut: string[],
+): FormTabAddition[] {
+  const scripts = new Set(webResources.map((resource) => resource.name));
+  const panels = new Set(controls.map((control) => control.name));
+  return additions.filter((addition) => {
+    const needs = [
+      ...(scripts.has(addition.script.library) ? [] : [`web resource ${addition.script.library}`]),
+      ...addition.tab.sections.flatMap((section) =>
+        section.panel && !panels.has(section.panel.control) ? [`control ${section.panel.control}`] : [],
+      ),
+    ];
+    if (needs.length)
+      leftOut.push(`the Stripe tab of the ${addition.formName} form (needs ${needs.join(' and ')})`);
+    return needs.length === 0;
+  });
+}
+
+/**
+ * The app, its sitemap and the standard main forms the solution adds a tab to (the connector tables'
+ * own forms come with their tables).
+ */
+function appRootComponents(app: AppDesign, forms: AppForms): RootComponent[] {
+  return [
+    ...forms.additions.map((addition) => ({
+      type: ComponentType.SystemForm,
+      id: `{${addition.formId}}`,
+      behavior: 0 as const,
+    })),
+    { type: ComponentType.AppModule, schemaName: app.uniqueName, behavior: 0 },
+    { type: ComponentType.SiteMap, schemaName: app.uniqueName, behavior: 0 },
+  ];
+}
+
 /** Files of the solution zip (path → content), for the managed or the unmanaged variant. */
 export interface SolutionFiles {
   version: string;
@@ -305,14 +351,25 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
     leftOut,
   );
 
+  const forms: AppForms = {
+    designs: connectorForms(model),
+    additions: packableAdditions(standardFormAdditions(model), web.items, pcf.items, leftOut),
+  };
+  const app = connectorApp(model, forms.additions);
   const customizations = customizationsXml(model, {
+    forms,
+    appModuleSiteMaps: appModuleSiteMapsElement(app),
+    appModules: appModulesElement(app, model),
     roles: rolesElement(model, roles),
     webResources: webResourcesElement(web.items),
     customControls: customControlsElement(pcf.items),
     steps: stepsElement(webhookSteps, serviceEndpoint),
     serviceEndpoints: serviceEndpointsElement(serviceEndpoint),
   });
-  const components = rootComponents(model, roles, variables, web.items, pcf.items);
+  const components = [
+    ...rootComponents(model, roles, variables, web.items, pcf.items, forms),
+    ...appRootComponents(app, forms),
+  ];
 
   const files = (managed: boolean): Map<string, Buffer | string> => {
     const out = new Map<string, Buffer | string>();

@@ -54,9 +54,14 @@ function quickFindColumns(table: Table): string[] {
   ];
 }
 
+/** The id of a connector table's system view of one query type (0 public, 64 lookup…). */
+export function viewId(table: string, queryType: number): string {
+  return stableGuid(`view:${table}:${queryType}`);
+}
+
 function savedQuery(table: Table, view: ViewSpec): XmlElement {
   const columns = [table.primaryNameColumn, ...view.columns(table)];
-  const id = stableGuid(`view:${table.logicalName}:${view.queryType}`);
+  const id = viewId(table.logicalName, view.queryType);
   const filters = [
     el('filter', { type: 'and' }, el('condition', { attribute: 'statecode', operator: 'eq', value: 0 })),
   ];

@@ -1,13 +1,9 @@
-import { XMLParser } from 'fast-xml-parser';
 import { model } from '../../model';
 import { customizationsXml } from '../customizations';
 import { validateCustomizationsXml } from '../validate';
+import { xmlTree } from './xml-tree';
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-});
+const parser = xmlTree;
 const xml = customizationsXml(model);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const doc: any = parser.parse(xml);

@@ -1,0 +1,382 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { securityRoles } from '../../components';
+import { model } from '../../model';
+import { collectSolutionFiles } from '../../pack/packer';
+import { validateCustomizationsXml } from '../../pack/validate';
+import { STANDARD_MAIN_FORMS } from '../forms';
+import { xmlTree } from '../../pack/__tests__/xml-tree';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed XML is walked as untyped trees */
+
+const repoRoot = resolve(__dirname, '../../../..');
+const reference = resolve(repoRoot, 'test/fixtures/reference/dataverse/model-driven-app');
+const parser = xmlTree;
+
+const work = mkdtempSync(join(tmpdir(), 'stc-app-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** What the web resource and PCF builds leave: the four form scripts and the two panels. */
+function builtParts(
+  scripts = ['account', 'contact', 'salesorder', 'invoice'],
+  panels = ['PaymentPanel', 'CustomerPanel'],
+) {
+  const dir = mkdtempSync(join(work, 'built-'));
+  const webResourcesDir = join(dir, 'web');
+  mkdirSync(join(webResourcesDir, 'stc_', 'js'), { recursive: true });
+  for (const script of scripts)
+    writeFileSync(join(webResourcesDir, 'stc_', 'js', `${script}.js`), 'var StripeConnector;\n');
+  const controlsDir = join(dir, 'controls');
+  for (const panel of panels) {
+    mkdirSync(join(controlsDir, panel), { recursive: true });
+    writeFileSync(
+      join(controlsDir, panel, 'ControlManifest.xml'),
+      `<?xml version="1.0" encoding="utf-8"?><manifest><control namespace="StripeConnector" constructor="${panel}" version="0.1.0" display-name-key="${panel}" description-key="${panel}" control-type="virtual"><resources><code path="bundle.js" order="1" /></resources></control></manifest>`,
+    );
+    writeFileSync(join(controlsDir, panel, 'bundle.js'), 'var pcf_tools_bundle;\n');
+  }
+  return { webResourcesDir, controlsDir };
+}
+
+function customizations(parts = builtParts()) {
+  const files = collectSolutionFiles({ repoRoot, packageVersion: '1.0.0', ...parts });
+  const xml = files.files(false).get('customizations.xml') as string;
+  return { xml, doc: parser.parse(xml).ImportExportXml[0], leftOut: files.leftOut, files };
+}
+
+const packed = customizations();
+const entities: any[] = packed.doc.Entities[0].Entity;
+const entityNamed = (logicalName: string): any =>
+  entities.find((entity) => entity.Name[0]['#text'].toLowerCase() === logicalName);
+const formsOf = (logicalName: string, type: string): any[] =>
+  (entityNamed(logicalName)?.FormXml?.[0]?.forms ?? [])
+    .filter((forms: any) => forms['@type'] === type)
+    .flatMap((forms: any) => forms.systemform);
+const cellsOf = (systemform: any): any[] =>
+  systemform.form[0].tabs[0].tab.flatMap((tab: any) =>
+    tab.columns[0].column
+      .flatMap((column: any) => column.sections[0].section)
+      .flatMap((section: any) => (section.rows[0].row ?? []).flatMap((row: any) => row.cell ?? [])),
+  );
+const controlsOf = (systemform: any): any[] => cellsOf(systemform).flatMap((cell) => cell.control ?? []);
+const app: any = packed.doc.AppModules[0].AppModule[0];
+const siteMap: any = packed.doc.AppModuleSiteMaps[0].AppModuleSiteMap[0];
+const connectorTables = model.tables.filter((table) => !table.standard);
+
+describe('the packed app and forms against the solution schema', () => {
+  it('has no schema error; the only warnings are the form-diff attributes the 2090 schema does not declare', () => {
+    const result = validateCustomizationsXml(packed.xml);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.length).toBeGreaterThan(0);
+    for (const warning of result.warnings)
+      expect(warning).toMatch(/attribute '(solutionaction|ordinalvalue)'/);
+  });
+});
+
+describe('the Stripe Connector app', () => {
+  it('is one app with its sitemap, named in solution.xml as root components', () => {
+    expect(app.UniqueName[0]).toBe('stc_StripeConnector');
+    expect(app.LocalizedNames[0].LocalizedName[0]['@description']).toBe('Stripe Connector');
+    expect(siteMap.SiteMapUniqueName[0]).toBe('stc_StripeConnector');
+    const solution = parser.parse(packed.files.files(false).get('solution.xml') as string);
+    const roots: any[] = solution.ImportExportXml[0].SolutionManifest[0].RootComponents[0].RootComponent;
+    expect(roots).toContainEqual(
+      expect.objectContaining({ '@type': '80', '@schemaName': 'stc_StripeConnector' }),
+    );
+    expect(roots).toContainEqual(
+      expect.objectContaining({ '@type': '62', '@schemaName': 'stc_StripeConnector' }),
+    );
+  });
+
+  it('has areas for sales, finance and settings, and a subarea for every connector table', () => {
+    const areas: any[] = siteMap.SiteMap[0].Area;
+    expect(areas.map((area) => area.Titles[0].Title[0]['@Title'])).toEqual(['Sales', 'Finance', 'Settings']);
+    const subAreas = (title: string): string[] =>
+      areas
+        .find((area) => area.Titles[0].Title[0]['@Title'] === title)
+        .Group.flatMap((group: any) => group.SubArea.map((sub: any) => sub['@Entity']));
+    expect(subAreas('Sales')).toEqual(
+      expect.arrayContaining(['stc_payment', 'salesorder', 'invoice', 'stc_subscription', 'account']),
+    );
+    expect(subAreas('Finance')).toEqual(
+      expect.arrayContaining([
+        'stc_payout',
+        'stc_balancetransaction',
+        'stc_journalentry',
+        'stc_dispute',
+        'stc_refund',
+        'stc_refundrequest',
+      ]),
+    );
+    const all = areas.flatMap((area) =>
+      area.Group.flatMap((group: any) => group.SubArea.map((sub: any) => sub['@Entity'])),
+    );
+    for (const table of connectorTables) expect(all).toContain(table.logicalName);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('lists as components only tables, forms and views the solution or the platform has', () => {
+    const components: any[] = app.AppModuleComponents[0].AppModuleComponent;
+    const ofType = (type: string) => components.filter((component) => component['@type'] === type);
+    const tableNames = new Set(model.tables.map((table) => table.logicalName));
+    for (const table of ofType('1')) expect(tableNames).toContain(table['@schemaName']);
+    const formIds = new Set(
+      entities.flatMap((entity) =>
+        (entity.FormXml?.[0]?.forms ?? []).flatMap((forms: any) =>
+          forms.systemform.map((form: any) => form.formid[0]),
+        ),
+      ),
+    );
+    expect(ofType('60').length).toBe(connectorTables.length * 3 + 4);
+    for (const form of ofType('60')) expect(formIds).toContain(form['@id']);
+    const viewIds = new Set(
+      entities.flatMap((entity) =>
+        (entity.SavedQueries?.[0]?.savedqueries[0]?.savedquery ?? []).map(
+          (view: any) => view.savedqueryid[0],
+        ),
+      ),
+    );
+    expect(ofType('26').length).toBeGreaterThan(0);
+    for (const view of ofType('26')) expect(viewIds).toContain(view['@id']);
+    expect(ofType('62')).toEqual([expect.objectContaining({ '@schemaName': 'stc_StripeConnector' })]);
+  });
+
+  it('is mapped to the roles of the users who work in it, not to the service account role', () => {
+    const mapped = app.AppModuleRoleMaps[0].Role.map((role: any) => role['@id']);
+    const byId = new Map(securityRoles.map((role) => [`{${role.id}}`, role.name]));
+    expect(mapped.map((id: string) => byId.get(id)).sort()).toEqual([
+      'Stripe Finance Approver',
+      'Stripe Payments Reader',
+      'Stripe Refund Requester',
+    ]);
+  });
+
+  it('writes the AppModule elements in the order of a real packed app', () => {
+    const sample = readFileSync(
+      join(
+        reference,
+        'powerapps-samples-code-interpreter/CodeInterpreterSample_1_0_0_0_managed/customizations.xml',
+      ),
+      'utf8',
+    );
+    const real = parser.parse(sample.replace(/^\uFEFF/, '')).ImportExportXml[0].AppModules[0].AppModule[0];
+    const order = (appModule: any) => Object.keys(appModule).filter((key) => !key.startsWith('@'));
+    const ours = order(app);
+    const shared = order(real).filter((key) => ours.includes(key));
+    expect(ours.filter((key) => shared.includes(key))).toEqual(shared);
+    expect(shared).toEqual(
+      expect.arrayContaining(['UniqueName', 'AppModuleComponents', 'AppModuleRoleMaps', 'LocalizedNames']),
+    );
+  });
+});
+
+describe('forms of the connector tables', () => {
+  it.each(connectorTables.map((table) => [table.logicalName, table] as const))(
+    '%s has a main, a quick-view and a card form',
+    (logicalName) => {
+      expect(formsOf(logicalName, 'main')).toHaveLength(1);
+      expect(formsOf(logicalName, 'quick')).toHaveLength(1);
+      expect(formsOf(logicalName, 'card')).toHaveLength(1);
+    },
+  );
+
+  it('lays a card out as the platform draws cards: colour strip, header, details, footer', () => {
+    const real = parser.parse(
+      readFileSync(
+        join(
+          reference,
+          'coe-alm-accelerator/Entities/cat_DeploymentStep/FormXml/card/{79ae4aef-f555-4f3d-ab77-2f564f61d528}.xml',
+        ),
+        'utf8',
+      ).replace(/^\uFEFF/, ''),
+    ).forms[0].systemform[0];
+    const layout = (systemform: any) =>
+      systemform.form[0].tabs[0].tab[0].columns[0].column.map((column: any) => [
+        column['@width'],
+        column.sections[0].section.map((section: any) => section['@name']),
+      ]);
+    const card = formsOf('stc_payment', 'card')[0];
+    expect(layout(card)).toEqual(layout(real));
+    expect(controlsOf(card).map((control) => control['@id'])).toEqual(
+      expect.arrayContaining(['stc_name', 'stc_amount', 'stc_status']),
+    );
+  });
+
+  it('shows every column of a connector table once on its main form', () => {
+    for (const table of connectorTables) {
+      const shown = controlsOf(formsOf(table.logicalName, 'main')[0]).map(
+        (control) => control['@datafieldname'],
+      );
+      const own = table.columns
+        .filter((column) => !column.system && column.type !== 'uniqueidentifier')
+        .map((column) => column.logicalName);
+      expect(shown.sort()).toEqual([...own].sort());
+    }
+  });
+
+  it('makes every field of a synced table read-only: the service owns them', () => {
+    for (const table of connectorTables.filter((candidate) => candidate.synced)) {
+      for (const control of controlsOf(formsOf(table.logicalName, 'main')[0])) {
+        expect([table.logicalName, control['@id'], control['@disabled']]).toEqual([
+          table.logicalName,
+          control['@id'],
+          'true',
+        ]);
+      }
+    }
+  });
+
+  it("lets a user fill in a refund request's payment, amount and reason but not its status or decision", () => {
+    const disabled = new Map(
+      controlsOf(formsOf('stc_refundrequest', 'main')[0]).map((control) => [
+        control['@id'],
+        control['@disabled'],
+      ]),
+    );
+    for (const input of ['stc_paymentid', 'stc_amount', 'stc_reason', 'stc_note'])
+      expect(disabled.get(input)).toBe('false');
+    for (const owned of [
+      'stc_status',
+      'stc_approvedby',
+      'stc_decidedon',
+      'stc_striperefundid',
+      'stc_refundid',
+    ]) {
+      expect(disabled.get(owned)).toBe('true');
+    }
+  });
+
+  it("groups a payment's fields by meaning: amounts together, Stripe references and sync state on their own tab", () => {
+    const tabs: any[] = formsOf('stc_payment', 'main')[0].form[0].tabs[0].tab;
+    const sections = (tabName: string) =>
+      tabs
+        .find((tab) => tab['@name'] === tabName)
+        .columns[0].column[0].sections[0].section.map((section: any) => [
+          section['@name'],
+          section.rows[0].row.map((row: any) => row.cell[0].control[0]['@id']),
+        ]);
+    const general = new Map(sections('general'));
+    expect(general.get('amounts')).toEqual(
+      expect.arrayContaining(['stc_amount', 'stc_currency', 'stc_fee', 'stc_net']),
+    );
+    expect(general.get('related')).toEqual(
+      expect.arrayContaining(['stc_customerid', 'stc_salesorderid', 'stc_invoiceid']),
+    );
+    const stripe = new Map(sections('stripe'));
+    expect(stripe.get('stripe')).toEqual(
+      expect.arrayContaining(['stc_stripeid', 'stc_chargeid', 'stc_dashboardurl']),
+    );
+    expect(stripe.get('sync')).toEqual(expect.arrayContaining(['stc_lasteventid', 'stc_livemode']));
+  });
+
+  it('opens a lookup to a connector table with that table’s lookup view', () => {
+    const refund = controlsOf(formsOf('stc_refund', 'main')[0]).find(
+      (control) => control['@id'] === 'stc_paymentid',
+    );
+    const lookupViewId = refund.parameters[0].DefaultViewId[0];
+    const lookupView = entityNamed('stc_payment').SavedQueries[0].savedqueries[0].savedquery.find(
+      (view: any) => view.savedqueryid[0] === lookupViewId,
+    );
+    expect(lookupView.querytype[0]).toBe(64);
+  });
+
+  it('uses the control class ids that real forms use for the same kinds of column', () => {
+    const real = [
+      'coe-alm-accelerator/Entities/cat_DeploymentStep/FormXml/main/{748c3e1a-28d6-454a-9ed4-1e91b20a06da}.xml',
+      'purchase-requisition-contact-form/Entities/Contact/FormXml/main/{bddc0100-0dbe-4562-aafe-31d08c8ab506}.xml',
+      'fasttrack-fs-service-report/solutions/FieldServiceReporting/Solution/Entities/BookableResourceBooking/FormXml/main/{32a79486-b187-4ab6-a6fe-f22a88b63261}.xml',
+      'powerapps-samples-code-interpreter/CodeInterpreterSample_1_0_0_0_managed/customizations.xml',
+    ]
+      .map((path) => readFileSync(join(reference, path), 'utf8'))
+      .join('\n');
+    const classOf = (field: string): string | undefined =>
+      real.match(new RegExp(`classid="(\\{[^}]+\\})" datafieldname="${field}"`))?.[1]?.toUpperCase();
+    const ours = (table: string, field: string) =>
+      controlsOf(formsOf(table, 'main')[0])
+        .find((control) => control['@id'] === field)
+        ['@classid'].toUpperCase();
+    expect(ours('stc_payment', 'stc_name')).toBe(classOf('sample_name')); // text
+    expect(ours('stc_refund', 'stc_paymentid')).toBe(classOf('cttech_accountlocation')); // lookup
+    expect(ours('stc_payment', 'stc_status')).toBe(classOf('cat_steptype')); // choice
+    expect(ours('stc_subscription', 'stc_intervalcount')).toBe(classOf('cat_stepnumber')); // whole number
+  });
+});
+
+describe('the Stripe tab on the standard forms', () => {
+  const addition = (table: string): any => formsOf(table, 'main')[0];
+
+  it.each(Object.entries(STANDARD_MAIN_FORMS))(
+    'is added to the platform’s %s main form as a diff',
+    (table, form) => {
+      const systemform = addition(table);
+      expect(systemform.formid[0]).toBe(`{${form.id}}`);
+      expect(systemform.form[0]['@solutionaction']).toBe('Modified');
+      const tabs: any[] = systemform.form[0].tabs[0].tab;
+      expect(tabs).toHaveLength(1);
+      expect(tabs[0]['@solutionaction']).toBe('Added');
+      expect(tabs[0].labels[0].label[0]['@description']).toBe('Stripe');
+      const library = systemform.form[0].formLibraries[0].Library[0];
+      expect(library['@name']).toBe(`stc_/js/${table}.js`);
+      const handler = systemform.form[0].events[0].event[0].Handlers[0].Handler[0];
+      expect(handler['@functionName']).toBe(`StripeConnector.Forms.${form.script}.onLoad`);
+      expect(handler['@passExecutionContext']).toBe('true');
+    },
+  );
+
+  it.each([
+    ['account', 'stc_StripeConnector.CustomerPanel', 'stripeCustomerId', 'stc_stripecustomerid'],
+    ['contact', 'stc_StripeConnector.CustomerPanel', 'stripeCustomerId', 'stc_stripecustomerid'],
+    ['salesorder', 'stc_StripeConnector.PaymentPanel', 'boundField', 'name'],
+    ['invoice', 'stc_StripeConnector.PaymentPanel', 'boundField', 'name'],
+  ])('binds the %s panel %s for web, tablet and phone', (table, control, parameter, column) => {
+    const systemform = addition(table);
+    const panelControl = controlsOf(systemform).find((candidate) =>
+      candidate['@id'].endsWith('_stripe_panel'),
+    );
+    expect(panelControl['@datafieldname']).toBe(column);
+    const description = systemform.form[0].controlDescriptions[0].controlDescription.find(
+      (candidate: any) => candidate['@forControl'] === panelControl['@uniqueid'],
+    );
+    const custom = description.customControl.filter((candidate: any) => candidate['@name'] === control);
+    expect(custom.map((candidate: any) => candidate['@formFactor'])).toEqual(['0', '1', '2']);
+    for (const candidate of custom) expect(candidate.parameters[0][parameter][0]).toBe(column);
+    // The packed control the form names is the one the solution carries.
+    expect(
+      packed.doc.CustomControls[0].CustomControl.map((packedControl: any) => packedControl.Name[0]),
+    ).toContain(control);
+  });
+
+  it('shapes the panel binding as a real form binds a code component', () => {
+    const real = readFileSync(
+      join(
+        reference,
+        'fasttrack-fs-service-report/solutions/FieldServiceReporting/Solution/Entities/BookableResourceBooking/FormXml/main/{32a79486-b187-4ab6-a6fe-f22a88b63261}.xml',
+      ),
+      'utf8',
+    );
+    const realDescription =
+      parser.parse(real).forms[0].systemform[0].form[0].controlDescriptions[0].controlDescription[0];
+    const ours = addition('account').form[0].controlDescriptions[0].controlDescription[0];
+    const shape = (description: any) =>
+      description.customControl.map((custom: any) => [
+        custom['@id'] ? 'field' : 'component',
+        custom['@formFactor'] ?? null,
+      ]);
+    expect(shape(ours)).toEqual(shape(realDescription));
+  });
+
+  it('is left out, and said, when the form scripts or the panels were not built', () => {
+    const bare = customizations(builtParts([], []));
+    expect(bare.leftOut.join('\n')).toMatch(
+      /Stripe tab of the Account form \(needs web resource stc_\/js\/account.js and control stc_StripeConnector.CustomerPanel\)/,
+    );
+    const account = bare.doc.Entities[0].Entity.find((entity: any) => entity.Name[0]['#text'] === 'Account');
+    expect(account.FormXml).toBeUndefined();
+    const appForms = bare.doc.AppModules[0].AppModule[0].AppModuleComponents[0].AppModuleComponent.filter(
+      (component: any) => component['@type'] === '60',
+    );
+    expect(appForms).toHaveLength(connectorTables.length * 3);
+    expect(validateCustomizationsXml(bare.xml).errors).toEqual([]);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * The model-driven app "Stripe Connector" as data: its sitemap (areas for sales, finance and settings), the
+ * tables, forms and views it offers, and the roles that see it. `pack/app.ts` writes it as the AppModule and
+ * AppModuleSiteMap of customizations.xml.
+ */
+import { securityRoles, type SecurityRole } from '../components/roles';
+import type { TableModel } from '../model/types';
+import { connectorForms, type FormTabAddition } from './forms';
+
+export interface SiteMapSubArea {
+  id: string;
+  /** Logical name of the table the subarea lists. */
+  table: string;
+  title: string;
+}
+
+export interface SiteMapGroup {
+  id: string;
+  title: string;
+  subAreas: SiteMapSubArea[];
+}
+
+export interface SiteMapArea {
+  id: string;
+  title: string;
+  groups: SiteMapGroup[];
+}
+
+export interface AppDesign {
+  uniqueName: string;
+  name: string;
+  description: string;
+  areas: SiteMapArea[];
+  /** Logical names of the tables in the app, connector tables first. */
+  tables: string[];
+  /** Ids of the forms the app opens: the connector's own and the standard main forms it adds a tab to. */
+  forms: string[];
+  /** The roles whose users see the app. The service's application user needs no app. */
+  roles: SecurityRole[];
+}
+
+type Layout = Array<[area: string, groups: Array<[group: string, tables: string[]]>]>;
+
+/** The sitemap, by area and group; every table is named once. */
+const LAYOUT: Layout = [
+  [
+    'Sales',
+    [
+      ['Customers', ['account', 'contact']],
+      ['Orders', ['salesorder', 'invoice']],
+      ['Stripe', ['stc_payment', 'stc_subscription', 'stc_stripeinvoice']],
+    ],
+  ],
+  [
+    'Finance',
+    [
+      ['Payments', ['stc_refundrequest', 'stc_refund', 'stc_dispute']],
+      ['Payouts', ['stc_payout', 'stc_balancetransaction', 'stc_journalentry', 'stc_journalline']],
+    ],
+  ],
+  ['Settings', [['Connection', ['environmentvariabledefinition', 'environmentvariablevalue']]]],
+];
+
+const idOf = (...parts: string[]) =>
+  parts
+    .join('_')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '');
+
+function areas(model: TableModel): SiteMapArea[] {
+  const pluralOf = (logicalName: string): string => {
+    const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
+    if (!table)
+      throw new Error(`The app's sitemap names ${logicalName}, which the table model does not declare.`);
+    return table.pluralName;
+  };
+  return LAYOUT.map(([area, groups]) => ({
+    id: idOf('stc_area', area),
+    title: area,
+    groups: groups.map(([group, tables]) => ({
+      id: idOf('stc_group', area, group),
+      title: group,
+      subAreas: tables.map((table) => ({ id: idOf('stc_subarea', table), table, title: pluralOf(table) })),
+    })),
+  }));
+}
+
+export const APP_UNIQUE_NAME = 'stc_StripeConnector';
+
+/** The app over the model; `additions` are the standard main forms whose Stripe tab the solution carries. */
+export function connectorApp(model: TableModel, additions: FormTabAddition[]): AppDesign {
+  const sitemap = areas(model);
+  const tables = sitemap.flatMap((area) =>
+    area.groups.flatMap((group) => group.subAreas.map((sub) => sub.table)),
+  );
+  return {
+    uniqueName: APP_UNIQUE_NAME,
+    name: 'Stripe Connector',
+    description:
+      'Stripe payments, refunds, disputes, billing and payouts beside the customers and orders they belong to.',
+    areas: sitemap,
+    tables: [...tables.filter((t) => t.startsWith('stc_')), ...tables.filter((t) => !t.startsWith('stc_'))],
+    forms: [...connectorForms(model).map((form) => form.id), ...additions.map((addition) => addition.formId)],
+    roles: securityRoles.filter((role) => role.name !== 'Stripe Connector Service'),
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * The forms of the model-driven app, as data: a main, a quick-view and a card form for every connector
+ * table, laid out from the table model, and the "Stripe" tab the solution adds to the standard Account,
+ * Contact, Order and Invoice main forms. `pack/forms.ts` writes them as FormXml.
+ *
+ * Fields are grouped by what they mean (summary, amounts, dates, related rows, Stripe references,
+ * synchronization), so a new column lands in the right section without a form edit. A field is read-only
+ * where the service owns its value: every column of a synced table, and the decision columns of a refund
+ * request.
+ */
+import { STRIPE_ID_LENGTH, syncStampColumns } from '../model/customTables';
+import type { Column, Table, TableModel } from '../model/types';
+import { stableGuid } from '../pack/guid';
+
+export type FormType = 'main' | 'quick' | 'card';
+
+export interface FormField {
+  column: string;
+  label: string;
+  readOnly: boolean;
+  /** Logical name of the table a lookup points to (its lookup view is the control's default). */
+  lookupTarget?: string;
+}
+
+/** A code component in a cell: bound to `column`, which places it and lends it its field security. */
+export interface FormPanel {
+  control: string;
+  column: string;
+  label: string;
+  parameters: Record<string, string>;
+}
+
+export interface FormSection {
+  name: string;
+  label: string;
+  fields: FormField[];
+  panel?: FormPanel;
+}
+
+export interface FormTab {
+  name: string;
+  label: string;
+  sections: FormSection[];
+}
+
+/** A form library and the handler the form runs on load with the execution context. */
+export interface FormScript {
+  library: string;
+  onLoad: string;
+}
+
+export interface FormDesign {
+  table: string;
+  type: FormType;
+  id: string;
+  name: string;
+  tabs: FormTab[];
+  script?: FormScript;
+}
+
+/** A tab added to a standard table's existing main form (written as a form diff). */
+export interface FormTabAddition {
+  table: string;
+  /** The platform's own main form the tab is added to. */
+  formId: string;
+  formName: string;
+  tab: FormTab;
+  script: FormScript;
+}
+
+export const PAYMENT_PANEL = 'stc_StripeConnector.PaymentPanel';
+export const CUSTOMER_PANEL = 'stc_StripeConnector.CustomerPanel';
+
+/** Refund request columns a user fills in; the service and the approver own the rest. */
+const REFUND_REQUEST_INPUT = new Set([
+  'stc_name',
+  'stc_paymentid',
+  'stc_amount',
+  'stc_currency',
+  'stc_reason',
+  'stc_note',
+]);
+
+const STAMPS = new Set(syncStampColumns().map((column) => column.logicalName));
+
+type Group = 'summary' | 'amounts' | 'dates' | 'related' | 'details' | 'stripe' | 'sync';
+
+const GROUPS: Array<{ group: Group; tab: 'general' | 'stripe'; label: string }> = [
+  { group: 'summary', tab: 'general', label: 'Summary' },
+  { group: 'amounts', tab: 'general', label: 'Amounts' },
+  { group: 'related', tab: 'general', label: 'Related' },
+  { group: 'dates', tab: 'general', label: 'Dates' },
+  { group: 'details', tab: 'general', label: 'Details' },
+  { group: 'stripe', tab: 'stripe', label: 'Stripe References' },
+  { group: 'sync', tab: 'stripe', label: 'Synchronization' },
+];
+
+function isStripeReference(column: Column): boolean {
+  if (column.logicalName === 'stc_stripecreatedon') return true;
+  if (column.type !== 'string') return false;
+  return column.format === 'url' || column.maxLength === STRIPE_ID_LENGTH;
+}
+
+/** Where a column belongs on a main form, by what it holds. */
+export function groupOf(table: Table, column: Column): Group {
+  if (column.logicalName === table.primaryNameColumn) return 'summary';
+  if (STAMPS.has(column.logicalName)) return 'sync';
+  if (isStripeReference(column)) return 'stripe';
+  switch (column.type) {
+    case 'decimal':
+    case 'money':
+      return 'amounts';
+    case 'picklist':
+    case 'boolean':
+      return 'summary';
+    case 'datetime':
+    case 'dateonly':
+      return 'dates';
+    case 'lookup':
+    case 'customer':
+      return 'related';
+    case 'string':
+      return column.logicalName === 'stc_currency' ? 'amounts' : 'details';
+    default:
+      return 'details';
+  }
+}
+
+/** The columns a connector table's forms show: its own, without the primary id and platform columns. */
+export function formColumns(table: Table): Column[] {
+  return table.columns.filter((column) => !column.system && column.type !== 'uniqueidentifier');
+}
+
+export function isReadOnly(table: Table, column: string): boolean {
+  if (table.synced) return true;
+  if (table.logicalName === 'stc_refundrequest') return !REFUND_REQUEST_INPUT.has(column);
+  // Journal entries and lines are written by reconciliation only.
+  return table.logicalName.startsWith('stc_journal');
+}
+
+function field(table: Table, column: Column): FormField {
+  const target = column.type === 'lookup' || column.type === 'customer' ? column.targets[0] : undefined;
+  return {
+    column: column.logicalName,
+    label: column.displayName,
+    readOnly: isReadOnly(table, column.logicalName),
+    lookupTarget: target,
+  };
+}
+
+export function formId(table: string, type: FormType): string {
+  return stableGuid(`form:${table}:${type}`);
+}
+
+function mainForm(table: Table): FormDesign {
+  const columns = formColumns(table);
+  const section = (group: Group, label: string): FormSection => ({
+    name: group,
+    label,
+    fields: columns
+      .filter((column) => groupOf(table, column) === group)
+      .map((column) => field(table, column)),
+  });
+  const tab = (name: 'general' | 'stripe', label: string): FormTab => ({
+    name,
+    label,
+    sections: GROUPS.filter((entry) => entry.tab === name)
+      .map((entry) => section(entry.group, entry.label))
+      .filter((candidate) => candidate.fields.length > 0),
+  });
+  const tabs = [tab('general', 'General'), tab('stripe', 'Stripe')].filter((t) => t.sections.length > 0);
+  return {
+    table: table.logicalName,
+    type: 'main',
+    id: formId(table.logicalName, 'main'),
+    name: table.displayName,
+    tabs,
+  };
+}
+
+/** The quick view and card show the name and the columns the table's views lead with. */
+function compactForm(table: Table, type: 'quick' | 'card', count: number): FormDesign {
+  const names = [table.primaryNameColumn, ...(table.viewColumns ?? [])].slice(0, count);
+  const byName = new Map(formColumns(table).map((column) => [column.logicalName, column]));
+  const fields = names.flatMap((name) => {
+    const column = byName.get(name);
+    return column ? [{ ...field(table, column), readOnly: true }] : [];
+  });
+  const label = type === 'quick' ? `${table.displayName} Quick View` : `${table.displayName} Card`;
+  return {
+    table: table.logicalName,
+    type,
+    id: formId(table.logicalName, type),
+    name: label,
+    tabs: [{ name: 'general', label: 'General', sections: [{ name: 'details', label: 'Details', fields }] }],
+  };
+}
+
+/** Main, quick-view and card forms of every connector table, in model order. */
+export function connectorForms(model: TableModel): FormDesign[] {
+  return model.tables
+    .filter((table) => !table.standard)
+    .flatMap((table) => [mainForm(table), compactForm(table, 'quick', 5), compactForm(table, 'card', 4)]);
+}
+
+/**
+ * The platform's main forms the Stripe tab is added to: Account and Contact of the Common Data Model, and
+ * the Order and Invoice main forms of Dynamics 365 Sales.
+ */
+export const STANDARD_MAIN_FORMS: Record<string, { id: string; name: string; script: string }> = {
+  account: { id: '8448b78f-8f42-454e-8e2a-f8196b0419af', name: 'Account', script: 'Account' },
+  contact: { id: '1fed44d1-ae68-4a41-bd2b-f13acac4acfa', name: 'Contact', script: 'Contact' },
+  salesorder: { id: '22a3f7f7-2709-4bb4-bbca-754475938d68', name: 'Order', script: 'SalesOrder' },
+  invoice: { id: 'fc4d659c-b2e6-491d-8823-bf5fb57eb739', name: 'Invoice', script: 'Invoice' },
+};
+
+function stripeTab(table: Table, panel: FormPanel, extraFields: FormField[]): FormTab {
+  return {
+    name: 'tab_stripe',
+    label: 'Stripe',
+    sections: [
+      { name: 'stripe_panel', label: 'Stripe', fields: [], panel },
+      ...(extraFields.length
+        ? [{ name: 'stripe_customer', label: 'Stripe Customer', fields: extraFields }]
+        : []),
+    ].map((section) => ({ ...section, name: `${table.logicalName}_${section.name}` })),
+  };
+}
+
+function standardAddition(model: TableModel, logicalName: string): FormTabAddition {
+  const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
+  if (!table) throw new Error(`The table model has no ${logicalName} table for the Stripe tab.`);
+  const form = STANDARD_MAIN_FORMS[logicalName];
+  const isCustomer = table.columns.some((column) => column.logicalName === 'stc_stripecustomerid');
+  const panel: FormPanel = isCustomer
+    ? {
+        control: CUSTOMER_PANEL,
+        column: 'stc_stripecustomerid',
+        label: 'Stripe Customer',
+        parameters: { stripeCustomerId: 'stc_stripecustomerid' },
+      }
+    : {
+        control: PAYMENT_PANEL,
+        column: table.primaryNameColumn,
+        label: 'Stripe Payments',
+        parameters: { boundField: table.primaryNameColumn },
+      };
+  const extra = isCustomer
+    ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount'].map((name) => {
+        const column = table.columns.find((candidate) => candidate.logicalName === name);
+        if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe tab.`);
+        return { column: name, label: column.displayName, readOnly: true };
+      })
+    : [];
+  return {
+    table: logicalName,
+    formId: form.id,
+    formName: form.name,
+    tab: stripeTab(table, panel, extra),
+    script: { library: `stc_/js/${logicalName}.js`, onLoad: `StripeConnector.Forms.${form.script}.onLoad` },
+  };
+}
+
+/** The Stripe tab on the standard Account, Contact, Order and Invoice main forms. */
+export function standardFormAdditions(model: TableModel): FormTabAddition[] {
+  return Object.keys(STANDARD_MAIN_FORMS).map((table) => standardAddition(model, table));
+}
