@@ -97,84 +97,169 @@ const COMPARISONS = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const FUNCTIONS = new Set(['contains', 'startswith', 'endswith']);
 
 export function parseFilter(input: string): FilterExpr {
-  const tokens = tokenize(input);
-  let pos = 0;
-  const peek = () => tokens[pos];
-  const isWord = (word: string) => {
-    const tok = peek();
+  return new FilterParser(input).parse();
+}
+
+const CRM_FUNCTION = 'Microsoft.Dynamics.CRM.';
+
+/** Recursive descent over the tokens: `or` of `and` of (`not`) primaries, one method per construct. */
+class FilterParser {
+  private readonly tokens: Token[];
+  private pos = 0;
+
+  constructor(private readonly input: string) {
+    this.tokens = tokenize(input);
+  }
+
+  parse(): FilterExpr {
+    const expr = this.or();
+    if (this.pos !== this.tokens.length)
+      throw querySyntax(`unexpected content after position ${this.pos} in '${this.input}'`);
+    return expr;
+  }
+
+  private peek(): Token | undefined {
+    return this.tokens[this.pos];
+  }
+
+  private next(): Token {
+    return this.tokens[this.pos++];
+  }
+
+  private isWord(word: string): boolean {
+    const tok = this.peek();
     return tok?.t === 'ident' && tok.name === word;
-  };
-  const expect = (t: Token['t']) => {
-    const tok = tokens[pos++];
-    if (!tok || tok.t !== t) throw querySyntax(`expected '${t}' in '${input}'`);
+  }
+
+  private expect(t: Token['t']): Token {
+    const tok = this.next();
+    if (!tok || tok.t !== t) throw querySyntax(`expected '${t}' in '${this.input}'`);
     return tok;
-  };
+  }
 
-  const parseOperand = (): Operand => {
-    const tok = tokens[pos++];
-    if (!tok) throw querySyntax(`unexpected end of '${input}'`);
-    if (tok.t === 'lit') return { kind: 'lit', literal: tok.literal };
-    if (tok.t === 'ident') return { kind: 'prop', name: tok.name };
-    throw querySyntax(`unexpected '${tok.t}' in '${input}'`);
-  };
+  /** Skips a `,` between arguments. */
+  private comma(): void {
+    if (this.peek()?.t === ',') this.pos++;
+  }
 
-  const parsePrimary = (): FilterExpr => {
-    const tok = peek();
+  /** True while the list goes on: there is a token and it is not `close`. */
+  private before(close: ')' | ']'): boolean {
+    const tok = this.peek();
+    return !!tok && tok.t !== close;
+  }
+
+  /** `a <op> b <op> c`, grouped from the left; `and` binds tighter than `or` by taking `and` as operand. */
+  private leftAssociative(op: 'and' | 'or', operand: () => FilterExpr): FilterExpr {
+    let left = operand();
+    while (this.isWord(op)) {
+      this.pos++;
+      left = { kind: op, left, right: operand() };
+    }
+    return left;
+  }
+
+  private or(): FilterExpr {
+    return this.leftAssociative('or', () => this.and());
+  }
+
+  private and(): FilterExpr {
+    return this.leftAssociative('and', () => this.unary());
+  }
+
+  private unary(): FilterExpr {
+    if (this.isWord('not')) {
+      this.pos++;
+      return { kind: 'not', expr: this.unary() };
+    }
+    return this.primary();
+  }
+
+  private primary(): FilterExpr {
+    const tok = this.peek();
     if (tok?.t === '(') {
-      pos++;
-      const inner = parseOr();
-      expect(')');
+      this.pos++;
+      const inner = this.or();
+      this.expect(')');
       return inner;
     }
-    if (tok?.t === 'ident' && FUNCTIONS.has(tok.name.toLowerCase()) && tokens[pos + 1]?.t === '(') {
-      pos += 2;
-      const args: Operand[] = [];
-      while (peek() && peek().t !== ')') {
-        args.push(parseOperand());
-        if (peek()?.t === ',') pos++;
-      }
-      expect(')');
-      if (args.length !== 2) throw querySyntax(`${tok.name} takes two arguments`);
-      return { kind: 'func', name: tok.name.toLowerCase() as 'contains', args };
+    const callsNext = this.tokens[this.pos + 1]?.t === '(';
+    if (tok?.t === 'ident' && FUNCTIONS.has(tok.name.toLowerCase()) && callsNext)
+      return this.stringFunction(tok.name);
+    if (tok?.t === 'ident' && tok.name.startsWith(CRM_FUNCTION)) return this.inFunction(tok.name);
+    return this.comparison();
+  }
+
+  private operand(): Operand {
+    const tok = this.next();
+    if (!tok) throw querySyntax(`unexpected end of '${this.input}'`);
+    if (tok.t === 'lit') return { kind: 'lit', literal: tok.literal };
+    if (tok.t === 'ident') return { kind: 'prop', name: tok.name };
+    throw querySyntax(`unexpected '${tok.t}' in '${this.input}'`);
+  }
+
+  /** `contains(a, b)`, `startswith(a, b)`, `endswith(a, b)`. */
+  private stringFunction(name: string): FilterExpr {
+    this.pos += 2;
+    const args: Operand[] = [];
+    while (this.before(')')) {
+      args.push(this.operand());
+      this.comma();
     }
-    if (tok?.t === 'ident' && /^Microsoft\.Dynamics\.CRM\./.test(tok.name)) {
-      const fn = tok.name.slice('Microsoft.Dynamics.CRM.'.length);
-      if ((fn !== 'In' && fn !== 'NotIn') || tokens[pos + 1]?.t !== '(') {
-        throw querySyntax(`the query function '${tok.name}' is not supported by the emulator`);
-      }
-      pos += 2;
-      let property: string | undefined;
-      const values: Literal[] = [];
-      while (peek() && peek().t !== ')') {
-        const name = tokens[pos++];
-        expect('=');
-        if (name.t !== 'ident') throw querySyntax(`bad argument to ${tok.name}`);
-        if (name.name === 'PropertyName') {
-          const value = tokens[pos++];
-          if (value?.t !== 'lit' || value.literal.type !== 'string')
-            throw querySyntax(`${tok.name} needs PropertyName='…'`);
-          property = value.literal.value as string;
-        } else if (name.name === 'PropertyValues') {
-          expect('[');
-          while (peek() && peek().t !== ']') {
-            const value = tokens[pos++];
-            if (value.t !== 'lit') throw querySyntax(`${tok.name} PropertyValues must be literals`);
-            values.push(value.literal);
-            if (peek()?.t === ',') pos++;
-          }
-          expect(']');
-        } else throw querySyntax(`unknown argument '${name.name}' to ${tok.name}`);
-        if (peek()?.t === ',') pos++;
-      }
-      expect(')');
-      if (!property) throw querySyntax(`${tok.name} needs PropertyName`);
-      return { kind: 'in', property, values, negated: fn === 'NotIn' };
+    this.expect(')');
+    if (args.length !== 2) throw querySyntax(`${name} takes two arguments`);
+    return { kind: 'func', name: name.toLowerCase() as 'contains', args };
+  }
+
+  /** `Microsoft.Dynamics.CRM.In(PropertyName='…',PropertyValues=[…])` and `NotIn`. */
+  private inFunction(name: string): FilterExpr {
+    const fn = name.slice(CRM_FUNCTION.length);
+    if ((fn !== 'In' && fn !== 'NotIn') || this.tokens[this.pos + 1]?.t !== '(') {
+      throw querySyntax(`the query function '${name}' is not supported by the emulator`);
     }
-    const left = parseOperand();
-    const opTok = peek();
+    this.pos += 2;
+    let property: string | undefined;
+    const values: Literal[] = [];
+    while (this.before(')')) {
+      const argument = this.next();
+      this.expect('=');
+      if (argument.t !== 'ident') throw querySyntax(`bad argument to ${name}`);
+      if (argument.name === 'PropertyName') property = this.propertyName(name);
+      else if (argument.name === 'PropertyValues') values.push(...this.propertyValues(name));
+      else throw querySyntax(`unknown argument '${argument.name}' to ${name}`);
+      this.comma();
+    }
+    this.expect(')');
+    if (!property) throw querySyntax(`${name} needs PropertyName`);
+    return { kind: 'in', property, values, negated: fn === 'NotIn' };
+  }
+
+  private propertyName(fn: string): string {
+    const value = this.next();
+    if (value?.t !== 'lit' || value.literal.type !== 'string')
+      throw querySyntax(`${fn} needs PropertyName='…'`);
+    return value.literal.value as string;
+  }
+
+  private propertyValues(fn: string): Literal[] {
+    const values: Literal[] = [];
+    this.expect('[');
+    while (this.before(']')) {
+      const value = this.next();
+      if (value.t !== 'lit') throw querySyntax(`${fn} PropertyValues must be literals`);
+      values.push(value.literal);
+      this.comma();
+    }
+    this.expect(']');
+    return values;
+  }
+
+  /** `a <op> b`, or a bare property standing for `property eq true`. */
+  private comparison(): FilterExpr {
+    const left = this.operand();
+    const opTok = this.peek();
     if (opTok?.t === 'ident' && COMPARISONS.has(opTok.name)) {
-      pos++;
-      return { kind: 'cmp', op: opTok.name as ComparisonOperator, left, right: parseOperand() };
+      this.pos++;
+      return { kind: 'cmp', op: opTok.name as ComparisonOperator, left, right: this.operand() };
     }
     if (left.kind === 'prop') {
       return {
@@ -184,31 +269,8 @@ export function parseFilter(input: string): FilterExpr {
         right: { kind: 'lit', literal: { type: 'boolean', value: true } },
       };
     }
-    throw querySyntax(`a comparison was expected in '${input}'`);
-  };
-
-  const parseUnary = (): FilterExpr => {
-    if (isWord('not')) {
-      pos++;
-      return { kind: 'not', expr: parseUnary() };
-    }
-    return parsePrimary();
-  };
-  /** `a <op> b <op> c`, grouped from the left; `and` binds tighter than `or` by taking `and` as operand. */
-  const leftAssociative = (op: 'and' | 'or', parseOperand: () => FilterExpr) => (): FilterExpr => {
-    let left = parseOperand();
-    while (isWord(op)) {
-      pos++;
-      left = { kind: op, left, right: parseOperand() };
-    }
-    return left;
-  };
-  const parseAnd = leftAssociative('and', parseUnary);
-  const parseOr = leftAssociative('or', parseAnd);
-
-  const expr = parseOr();
-  if (pos !== tokens.length) throw querySyntax(`unexpected content after position ${pos} in '${input}'`);
-  return expr;
+    throw querySyntax(`a comparison was expected in '${this.input}'`);
+  }
 }
 
 /** Every property name an expression reads, for validation against the table. */
