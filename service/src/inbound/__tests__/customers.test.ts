@@ -1,7 +1,7 @@
 import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
-import { currentObject } from './world';
+import { customerObject } from './world';
 import { memoryHandlersForEachTest, stripeStubForFile } from './setup';
 
 const stripe = stripeStubForFile();
@@ -10,7 +10,7 @@ let sync: SyncHarness;
 memoryHandlersForEachTest(stripe, (fresh) => ({ dataverse, sync } = fresh));
 
 function customer(fields: Record<string, unknown>) {
-  const object = { ...currentObject('customer'), ...fields };
+  const object = customerObject(fields);
   stripe.put(object);
   return object;
 }

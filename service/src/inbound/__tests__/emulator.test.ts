@@ -2,9 +2,9 @@
  * The handlers through the real Dataverse client against the Dataverse emulator (Web API over loopback):
  * rows are read back through the Web API, lookups as `_x_value`, exactly as a form or report would see them.
  */
-import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
+import { eventFor } from '../../mapping/__tests__/fixtures';
 import { SyncHarness } from './harness';
-import { currentObject, refundOf, succeededPayment } from './world';
+import { customerObject, putDisputedPayment, refundOf, succeededPayment } from './world';
 import { dataverseEmulatorForFile, option, stripeStubForFile } from './setup';
 
 const dataverse = dataverseEmulatorForFile();
@@ -90,15 +90,7 @@ test('a payment, its partial and full refunds, read back from Dataverse with the
 });
 
 test('a recorded dispute flags the payment and records funds withdrawn', async () => {
-  const event = recordedEvent('charge_dispute_funds_withdrawn');
-  const dispute = event.data.object as StripeJson;
-  const state = succeededPayment({ id: dispute.payment_intent, amount: dispute.amount });
-  state.charge.id = dispute.charge;
-  state.intent.latest_charge = dispute.charge;
-  stripe.put(state.intent);
-  stripe.put({ ...state.charge, disputed: true });
-  stripe.put(state.balanceTransaction);
-  stripe.put(dispute);
+  const { event, dispute } = putDisputedPayment(stripe, 'charge_dispute_funds_withdrawn');
 
   await sync.deliver(event);
 
@@ -129,12 +121,11 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
       stc_stripecustomerid: 'cus_Northwind',
     },
   );
-  const customer = {
-    ...currentObject('customer'),
+  const customer = customerObject({
     id: 'cus_Northwind',
     name: 'Northwind Traders',
     email: 'ap@northwind.example',
-  };
+  });
   stripe.put(customer);
 
   await sync.deliver(eventFor('customer.created', customer, { id: 'evt_c1' }));
@@ -161,13 +152,12 @@ test('customers: created, matched by e-mail, updated, deleted; earlier payments 
     stc_lasteventid: 'evt_c2',
   });
 
-  const person = {
-    ...currentObject('customer'),
+  const person = customerObject({
     id: 'cus_Person',
     name: 'Ada Lovelace',
     email: 'ada@example.com',
     metadata: { d365_type: 'contact' },
-  };
+  });
   stripe.put(person);
   await sync.deliver(eventFor('customer.created', person));
   expect(

@@ -8,7 +8,7 @@ import type { Row } from '../../dataverse/types';
 import { MemoryDataverse } from './memory-dataverse';
 import { OrderedDelivery, shuffled, SyncHarness } from './harness';
 import { StripeStub } from './stripe-stub';
-import { currentObject, refundOf, succeededPayment } from './world';
+import { currentObject, customerObject, refundOf, succeededPayment } from './world';
 
 let stripe: StripeStub;
 beforeAll(async () => {
@@ -39,12 +39,7 @@ beforeAll(async () => {
     status: 'under_review',
     balance_transactions: [],
   });
-  stripe.put({
-    ...currentObject('customer'),
-    id: 'cus_Order',
-    name: 'Order Co (renamed)',
-    email: 'orders@example.com',
-  });
+  stripe.put(customerObject({ id: 'cus_Order', name: 'Order Co (renamed)', email: 'orders@example.com' }));
 });
 afterAll(() => stripe.stop());
 
@@ -54,12 +49,7 @@ function timeline(): Stripe.Event[] {
     status: 'requires_payment_method',
   };
   const charge = { ...succeededPayment({ id: 'pi_3Order', amount: 10000, currency: 'jpy' }).charge };
-  const customer = {
-    ...currentObject('customer'),
-    id: 'cus_Order',
-    name: 'Order Co',
-    email: 'orders@example.com',
-  };
+  const customer = customerObject({ id: 'cus_Order', name: 'Order Co', email: 'orders@example.com' });
   const dispute = {
     ...currentObject('dispute'),
     id: 'du_3Order',

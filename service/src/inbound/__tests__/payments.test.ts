@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
+import { eventFor, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
-import { currentObject, succeededPayment } from './world';
+import { currentObject, recordedPayment, succeededPayment } from './world';
 import { memoryHandlersForEachTest, option, stripeStubForFile } from './setup';
 
 describe('payments handler', () => {
@@ -90,13 +90,7 @@ describe('payments handler', () => {
   });
 
   test('a recorded 2020 charge.succeeded of a PaymentIntent updates the PaymentIntent’s row, not a second one', async () => {
-    const event = recordedEvent('charge_succeeded');
-    const recorded = event.data.object as StripeJson;
-    const state = succeededPayment({
-      id: recorded.payment_intent,
-      amount: recorded.amount,
-      customer: recorded.customer,
-    });
+    const { event, object: recorded, state } = recordedPayment('charge_succeeded');
     state.charge = { ...recorded, balance_transaction: state.balanceTransaction.id };
     state.intent.latest_charge = recorded.id;
     state.balanceTransaction.fee = 117;

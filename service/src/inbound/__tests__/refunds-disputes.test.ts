@@ -1,7 +1,7 @@
 import { eventFor, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
 import { SyncHarness } from './harness';
-import { currentObject, refundOf, succeededPayment } from './world';
+import { currentObject, putDisputedPayment, recordedPayment, refundOf, succeededPayment } from './world';
 import { option, memoryHandlersForEachTest, stripeStubForFile } from './setup';
 
 const stripe = stripeStubForFile();
@@ -103,13 +103,7 @@ describe('refunds handler', () => {
   });
 
   test('the recorded charge.refunded (2020 API, live mode) re-reads the charge’s refunds', async () => {
-    const event = recordedEvent('charge_refunded');
-    const charge = event.data.object as StripeJson;
-    const state = succeededPayment({
-      id: charge.payment_intent,
-      amount: charge.amount,
-      customer: charge.customer,
-    });
+    const { event, object: charge, state } = recordedPayment('charge_refunded');
     state.intent.latest_charge = charge.id;
     state.intent.livemode = true;
     stripe.put(state.intent);
@@ -133,18 +127,7 @@ describe('refunds handler', () => {
 });
 
 describe('disputes handler', () => {
-  function disputedPayment() {
-    const event = recordedEvent('charge_dispute_created');
-    const dispute = event.data.object as StripeJson;
-    const state = succeededPayment({ id: dispute.payment_intent, amount: dispute.amount });
-    state.charge.id = dispute.charge;
-    state.intent.latest_charge = dispute.charge;
-    stripe.put(state.intent);
-    stripe.put({ ...state.charge, disputed: true });
-    stripe.put(state.balanceTransaction);
-    stripe.put(dispute);
-    return { event, dispute };
-  }
+  const disputedPayment = () => putDisputedPayment(stripe, 'charge_dispute_created');
 
   test('charge.dispute.created flags the payment and records the dispute, linked to it', async () => {
     const { event, dispute } = disputedPayment();

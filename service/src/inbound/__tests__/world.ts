@@ -2,7 +2,9 @@
  * Stripe states built from real objects (fixtures3.json, current API) and recorded events (2020–2023),
  * changed only where a scenario needs it: ids tied together, amounts, statuses.
  */
+import type Stripe from 'stripe';
 import { currentObject, recordedEvent, type StripeJson } from '../../mapping/__tests__/fixtures';
+import type { StripeStub } from './stripe-stub';
 
 export interface PaymentState {
   intent: StripeJson;
@@ -74,6 +76,45 @@ export function refundOf(charge: StripeJson, id: string, amount: number, created
     created,
     balance_transaction: null,
   };
+}
+
+/** A customer as Stripe returns it now, with the fields a scenario sets. */
+export function customerObject(fields: StripeJson): StripeJson {
+  return { ...currentObject('customer'), ...fields };
+}
+
+/** A recorded event and the succeeded payment its object (a charge, refund or dispute) belongs to. */
+export function recordedPayment(name: string): {
+  event: Stripe.Event;
+  object: StripeJson;
+  state: PaymentState;
+} {
+  const event = recordedEvent(name);
+  const object = event.data.object as StripeJson;
+  const state = succeededPayment({
+    id: object.payment_intent,
+    amount: object.amount,
+    customer: object.customer,
+  });
+  return { event, object, state };
+}
+
+/**
+ * A recorded dispute event with its payment in Stripe: the intent, its charge (marked disputed and given the
+ * dispute's charge id), the balance transaction and the dispute.
+ */
+export function putDisputedPayment(
+  stripe: StripeStub,
+  name: string,
+): { event: Stripe.Event; dispute: StripeJson } {
+  const { event, object: dispute, state } = recordedPayment(name);
+  state.charge.id = dispute.charge;
+  state.intent.latest_charge = dispute.charge;
+  stripe.put(state.intent);
+  stripe.put({ ...state.charge, disputed: true });
+  stripe.put(state.balanceTransaction);
+  stripe.put(dispute);
+  return { event, dispute };
 }
 
 export { currentObject, recordedEvent };
