@@ -168,12 +168,8 @@ function renderPart(response: ApiResponse, contentId: string | undefined, inBatc
   return lines.join('\r\n');
 }
 
-export function executeBatch(
-  body: string,
-  contentType: string | undefined,
-  continueOnError: boolean,
-  executor: BatchExecutor,
-): BatchResult {
+/** Reads the batch's parts, refusing a body that is not multipart or holds too many operations. */
+function readBatch(body: string, contentType: string | undefined): BatchItem[] {
   const boundary = boundaryOf(contentType);
   if (!boundary || !/^multipart\/mixed/i.test(contentType ?? '')) {
     throw badRequest("A $batch request needs 'Content-Type: multipart/mixed; boundary=batch_…'.");
@@ -186,73 +182,90 @@ export function executeBatch(
       '0x0', // the documentation gives no code for this refusal
     );
   }
+  return items;
+}
 
+export function executeBatch(
+  body: string,
+  contentType: string | undefined,
+  continueOnError: boolean,
+  executor: BatchExecutor,
+): BatchResult {
+  const items = readBatch(body, contentType);
   const responseBoundary = `batchresponse_${randomUUID()}`;
   const chunks: string[] = [];
   let failed = false;
-
   for (const item of items) {
-    if (item.kind === 'request') {
-      const scope = executor.newScope();
-      let response: ApiResponse;
-      try {
-        response = executor.run(toApiRequest(item.part, executor, scope), scope);
-      } catch (error) {
-        response = errorResponse(error);
-      }
-      if (response.status >= 400) executor.rollback(scope);
-      else executor.commit(scope);
-      chunks.push(`--${responseBoundary}\r\n${renderPart(response, item.part.contentId, true)}`);
-      if (response.status >= 400 && !continueOnError) {
-        failed = true;
-        break;
-      }
-      continue;
+    const outcome =
+      item.kind === 'request' ? runRequest(item.part, executor) : runChangeSet(item.parts, executor);
+    chunks.push(`--${responseBoundary}\r\n${outcome.part}`);
+    if (outcome.failed && !continueOnError) {
+      failed = true;
+      break;
     }
-
-    const scope = executor.newScope();
-    const responses: Array<{ response: ApiResponse; contentId?: string }> = [];
-    let failure: { response: ApiResponse; contentId?: string } | undefined;
-    for (const part of item.parts) {
-      let response: ApiResponse;
-      try {
-        if (part.method === 'GET') throw badRequest('GET requests are not allowed inside a change set.');
-        response = executor.run(toApiRequest(part, executor, scope), scope);
-      } catch (error) {
-        response = errorResponse(error);
-      }
-      if (response.status >= 400) {
-        failure = { response, contentId: part.contentId };
-        break;
-      }
-      if (part.contentId !== undefined && response.headers['OData-EntityId']) {
-        scope.contentIds.set(part.contentId, response.headers['OData-EntityId']);
-      }
-      responses.push({ response, contentId: part.contentId });
-    }
-    if (failure) {
-      executor.rollback(scope);
-      chunks.push(`--${responseBoundary}\r\n${renderPart(failure.response, failure.contentId, true)}`);
-      if (!continueOnError) {
-        failed = true;
-        break;
-      }
-      continue;
-    }
-    executor.commit(scope);
-    const changesetBoundary = `changesetresponse_${randomUUID()}`;
-    const inner = responses.map(
-      (r) => `--${changesetBoundary}\r\n${renderPart(r.response, r.contentId, true)}`,
-    );
-    chunks.push(
-      `--${responseBoundary}\r\nContent-Type: multipart/mixed; boundary=${changesetBoundary}\r\n\r\n${inner.join('\r\n')}\r\n--${changesetBoundary}--`,
-    );
   }
-
   return {
     status: failed ? 400 : 200,
     contentType: `multipart/mixed; boundary=${responseBoundary}`,
     body: `${chunks.join('\r\n')}\r\n--${responseBoundary}--\r\n`,
+  };
+}
+
+/** One item's part of the batch response, and whether the item failed. */
+interface ItemOutcome {
+  part: string;
+  failed: boolean;
+}
+
+/** Runs one request of the batch; failures come back as error responses. */
+function runPart(
+  part: HttpPart,
+  executor: BatchExecutor,
+  scope: WriteScope,
+  inChangeSet: boolean,
+): ApiResponse {
+  try {
+    if (inChangeSet && part.method === 'GET')
+      throw badRequest('GET requests are not allowed inside a change set.');
+    return executor.run(toApiRequest(part, executor, scope), scope);
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+/** A request outside change sets: in its own transaction. */
+function runRequest(part: HttpPart, executor: BatchExecutor): ItemOutcome {
+  const scope = executor.newScope();
+  const response = runPart(part, executor, scope, false);
+  const failed = response.status >= 400;
+  if (failed) executor.rollback(scope);
+  else executor.commit(scope);
+  return { part: renderPart(response, part.contentId, true), failed };
+}
+
+/** A change set: one transaction, rolled back at its first failure (then only that failure is answered). */
+function runChangeSet(parts: HttpPart[], executor: BatchExecutor): ItemOutcome {
+  const scope = executor.newScope();
+  const responses: Array<{ response: ApiResponse; contentId?: string }> = [];
+  for (const part of parts) {
+    const response = runPart(part, executor, scope, true);
+    if (response.status >= 400) {
+      executor.rollback(scope);
+      return { part: renderPart(response, part.contentId, true), failed: true };
+    }
+    if (part.contentId !== undefined && response.headers['OData-EntityId']) {
+      scope.contentIds.set(part.contentId, response.headers['OData-EntityId']);
+    }
+    responses.push({ response, contentId: part.contentId });
+  }
+  executor.commit(scope);
+  const changesetBoundary = `changesetresponse_${randomUUID()}`;
+  const inner = responses.map(
+    (r) => `--${changesetBoundary}\r\n${renderPart(r.response, r.contentId, true)}`,
+  );
+  return {
+    part: `Content-Type: multipart/mixed; boundary=${changesetBoundary}\r\n\r\n${inner.join('\r\n')}\r\n--${changesetBoundary}--`,
+    failed: false,
   };
 }
 
