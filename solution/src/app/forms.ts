@@ -58,7 +58,23 @@ export interface FormDesign {
   script?: FormScript;
 }
 
-/** A tab added to a standard table's existing main form (written as a form diff). */
+/**
+ * A command bar button on a form, calling a function of the form's script with the form context. It is
+ * shown only to users who hold `privilege` on `privilegeTable` (what the command writes or needs), and
+ * enabled once the row is saved.
+ */
+export interface FormCommand {
+  id: string;
+  label: string;
+  tooltip: string;
+  functionName: string;
+  privilege: 'Read' | 'Write' | 'Create';
+  privilegeTable: string;
+  /** A Fluent icon name for the modern command bar. */
+  icon: string;
+}
+
+/** A tab added to a standard table's existing main form (written as a form diff), with its form's buttons. */
 export interface FormTabAddition {
   table: string;
   /** The platform's own main form the tab is added to. */
@@ -66,6 +82,7 @@ export interface FormTabAddition {
   formName: string;
   tab: FormTab;
   script: FormScript;
+  commands: FormCommand[];
 }
 
 export const PAYMENT_PANEL = 'stc_StripeConnector.PaymentPanel';
@@ -252,13 +269,52 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
         return { column: name, label: column.displayName, readOnly: true };
       })
     : [];
+  const namespace = `StripeConnector.Forms.${form.script}`;
   return {
     table: logicalName,
     formId: form.id,
     formName: form.name,
     tab: stripeTab(table, panel, extra),
-    script: { library: `stc_/js/${logicalName}.js`, onLoad: `StripeConnector.Forms.${form.script}.onLoad` },
+    script: { library: `stc_/js/${logicalName}.js`, onLoad: `${namespace}.onLoad` },
+    commands: formCommands(logicalName, namespace, isCustomer),
   };
+}
+
+/**
+ * The buttons of a form: Refund in Stripe on orders and invoices (for users who may create a refund
+ * request), Open in Stripe Dashboard, and Sync from Stripe (for users who may stamp the rows it re-reads:
+ * the customer itself, or the order's payments).
+ */
+function formCommands(table: string, namespace: string, isCustomer: boolean): FormCommand[] {
+  const command = (name: string, rest: Omit<FormCommand, 'id' | 'functionName'>): FormCommand => ({
+    id: `stc.${table}.${name}`,
+    functionName: `${namespace}.${name}`,
+    ...rest,
+  });
+  const refund = command('refundInStripe', {
+    label: 'Refund in Stripe',
+    tooltip: 'Ask for a full refund of the payment of this record; the connector sends it to Stripe.',
+    privilege: 'Create',
+    privilegeTable: 'stc_refundrequest',
+    icon: 'Money',
+  });
+  return [
+    ...(isCustomer ? [] : [refund]),
+    command('openInStripeDashboard', {
+      label: 'Open in Stripe',
+      tooltip: 'Open the Stripe customer or payment of this record in the Stripe Dashboard.',
+      privilege: 'Read',
+      privilegeTable: isCustomer ? table : 'stc_payment',
+      icon: 'OpenInNewWindow',
+    }),
+    command('syncFromStripe', {
+      label: 'Sync from Stripe',
+      tooltip: 'Ask the connector to read this record again from Stripe.',
+      privilege: 'Write',
+      privilegeTable: isCustomer ? table : 'stc_payment',
+      icon: 'Refresh',
+    }),
+  ];
 }
 
 /** The Stripe tab on the standard Account, Contact, Order and Invoice main forms. */

@@ -6,6 +6,7 @@
 import type { AlternateKey, Column, OptionSet, Relationship, Table, TableModel } from '../model/types';
 import type { FormDesign, FormTabAddition } from '../app/forms';
 import { formXmlElement } from './forms';
+import { ribbonDiffElement } from './ribbon';
 import { savedQueriesElement } from './views';
 import { el, labels, text, type XmlElement } from './xml';
 
@@ -329,6 +330,13 @@ function formXmlOf(table: Table, forms: AppForms): XmlElement | null {
   return table.standard ? null : el('FormXml');
 }
 
+/** The command bar buttons of the standard form the solution adds a tab to; none of its own elsewhere. */
+function ribbonOf(table: Table, forms: AppForms): XmlElement | null {
+  const addition = forms.additions.find((candidate) => candidate.table === table.logicalName);
+  if (addition) return ribbonDiffElement(addition);
+  return table.standard ? null : el('RibbonDiffXml');
+}
+
 function entityElement(table: Table, model: TableModel, forms: AppForms): XmlElement {
   const attributes = el(
     'attributes',
@@ -347,7 +355,7 @@ function entityElement(table: Table, model: TableModel, forms: AppForms): XmlEle
     el('EntityInfo', {}, info),
     formXmlOf(table, forms),
     table.standard ? null : savedQueriesElement(table),
-    table.standard ? null : el('RibbonDiffXml'),
+    ribbonOf(table, forms),
   );
 }
 

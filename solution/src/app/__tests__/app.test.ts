@@ -380,3 +380,93 @@ describe('the Stripe tab on the standard forms', () => {
     expect(validateCustomizationsXml(bare.xml).errors).toEqual([]);
   });
 });
+
+describe('command bar buttons on the standard forms', () => {
+  const ribbonOf = (table: string): any => entityNamed(table).RibbonDiffXml[0];
+  const buttons = (table: string): any[] =>
+    ribbonOf(table).CustomActions[0].CustomAction.map((action: any) => ({
+      location: action['@Location'],
+      ...action.CommandUIDefinition[0].Button[0],
+    }));
+  const command = (table: string, id: string): any =>
+    ribbonOf(table).CommandDefinitions[0].CommandDefinition.find(
+      (definition: any) => definition['@Id'] === id,
+    );
+
+  it.each([
+    ['salesorder', ['refundInStripe', 'openInStripeDashboard', 'syncFromStripe']],
+    ['invoice', ['refundInStripe', 'openInStripeDashboard', 'syncFromStripe']],
+    ['account', ['openInStripeDashboard', 'syncFromStripe']],
+    ['contact', ['openInStripeDashboard', 'syncFromStripe']],
+  ])(
+    "puts the %s form's buttons on its command bar, each calling a function its form script exports",
+    (table, names) => {
+      const script = readFileSync(join(repoRoot, 'webresources/src/forms', `${table}.ts`), 'utf8');
+      const exported =
+        script
+          .match(/export \{([^}]+)\}/)?.[1]
+          .split(',')
+          .map((name) => name.trim()) ?? [];
+      const onForm = buttons(table);
+      expect(onForm.map((button) => button['@Command'].split('.').pop())).toEqual(names);
+      for (const button of onForm) {
+        expect(button.location).toBe(`Mscrm.Form.${table}.MainTab.Save.Controls._children`);
+        const action = command(table, button['@Command']).Actions[0].JavaScriptFunction[0];
+        expect(action['@Library']).toBe(`$webresource:stc_/js/${table}.js`);
+        expect(exported).toContain(action['@FunctionName'].split('.').pop());
+        expect(action.CrmParameter[0]['@Value']).toBe('PrimaryControl');
+      }
+    },
+  );
+
+  it('shows Refund in Stripe only to roles that may create a refund request, and enables it on a saved row', () => {
+    const refund = command('salesorder', 'stc.salesorder.refundInStripe');
+    const ruleId = refund.DisplayRules[0].DisplayRule[0]['@Id'];
+    const rule = ribbonOf('salesorder').RuleDefinitions[0].DisplayRules[0].DisplayRule.find(
+      (candidate: any) => candidate['@Id'] === ruleId,
+    ).EntityPrivilegeRule[0];
+    expect([rule['@EntityName'], rule['@PrivilegeType']]).toEqual(['stc_refundrequest', 'Create']);
+    const seeIt = securityRoles
+      .filter((role) =>
+        role.privileges.some(
+          (p) => p.table === rule['@EntityName'] && p.actions.includes(rule['@PrivilegeType']),
+        ),
+      )
+      .map((role) => role.name);
+    expect(seeIt).toContain('Stripe Refund Requester');
+    expect(seeIt).not.toContain('Stripe Payments Reader');
+    const enableId = refund.EnableRules[0].EnableRule[0]['@Id'];
+    const enable = ribbonOf('salesorder').RuleDefinitions[0].EnableRules[0].EnableRule.find(
+      (candidate: any) => candidate['@Id'] === enableId,
+    );
+    expect(enable.FormStateRule[0]).toEqual(
+      expect.objectContaining({ '@State': 'Create', '@InvertResult': 'true' }),
+    );
+  });
+
+  it('labels every button in LocLabels and calls the script as a real form button does', () => {
+    const labels = new Map(
+      ribbonOf('invoice').LocLabels[0].LocLabel.map((label: any) => [
+        label['@Id'],
+        label.Titles[0].Title[0]['@description'],
+      ]),
+    );
+    for (const button of buttons('invoice')) {
+      expect(labels.get(button['@LabelText'].replace('$LocLabels:', ''))).toBeTruthy();
+      expect(labels.get(button['@ToolTipDescription'].replace('$LocLabels:', ''))).toBeTruthy();
+    }
+    const real = xmlTree.parse(
+      readFileSync(
+        join(
+          reference,
+          'fasttrack-fs-service-report/solutions/FieldServiceReporting/Solution/Entities/BookableResourceBooking/RibbonDiff.xml',
+        ),
+        'utf8',
+      ).replace(/^\uFEFF/, ''),
+    ).RibbonDiffXml[0];
+    const shape = (definition: any) => Object.keys(definition.Actions[0].JavaScriptFunction[0]).sort();
+    expect(shape(command('invoice', 'stc.invoice.syncFromStripe'))).toEqual(
+      shape(real.CommandDefinitions[0].CommandDefinition[0]),
+    );
+  });
+});
