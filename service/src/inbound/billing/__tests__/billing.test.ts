@@ -2,6 +2,7 @@
  * Billing sync through the real Dataverse client against the Dataverse emulator: recorded subscription and
  * invoice events (API 2020-03-02) and Stripe's current example objects, read back through the Web API.
  */
+import type Stripe from 'stripe';
 import { currentObject, eventFor, recordedEvent, type StripeJson } from '../../../mapping/__tests__/fixtures';
 import { OrderedDelivery, SyncHarness } from '../../__tests__/harness';
 import { dataverseEmulatorForFile, option, stripeStubForFile } from '../../__tests__/setup';
@@ -18,12 +19,24 @@ const subscription = (id: string) =>
   dataverse.client.retrieveByKey('stc_subscriptions', { stc_stripeid: id });
 const invoice = (id: string) => dataverse.client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: id });
 
+/** A recorded event, its object, and the id of a new `entitySet` row (with `fields`) for its Stripe customer. */
+function recordedWithCustomer(
+  name: string,
+  entitySet: string,
+  fields: Record<string, unknown>,
+): [Stripe.Event, StripeJson, string] {
+  const event = recordedEvent(name);
+  const object = event.data.object as StripeJson;
+  const rowId = dataverse.emulator.store.insert(entitySet, {
+    ...fields,
+    stc_stripecustomerid: object.customer,
+  });
+  return [event, object, rowId];
+}
+
 test('recorded subscription created then deleted: one row, linked to the account, status followed', async () => {
-  const created = recordedEvent('subscription_created');
-  const sub = created.data.object as StripeJson;
-  const accountId = dataverse.emulator.store.insert('accounts', {
+  const [created, sub, accountId] = recordedWithCustomer('subscription_created', 'accounts', {
     name: 'Acme',
-    stc_stripecustomerid: sub.customer,
   });
 
   expect(await sync.deliver(created)).toBe('billing');
@@ -59,12 +72,7 @@ test('recorded subscription created then deleted: one row, linked to the account
 });
 
 test('recorded invoice paid then voided: linked to its contact and its subscription row', async () => {
-  const paid = recordedEvent('invoice_paid');
-  const inv = paid.data.object as StripeJson;
-  const contactId = dataverse.emulator.store.insert('contacts', {
-    lastname: 'Doe',
-    stc_stripecustomerid: inv.customer,
-  });
+  const [paid, inv, contactId] = recordedWithCustomer('invoice_paid', 'contacts', { lastname: 'Doe' });
   // The subscription's row exists (its event came first): the invoice binds to it by key.
   const sub: StripeJson = {
     ...(recordedEvent('subscription_created').data.object as StripeJson),
