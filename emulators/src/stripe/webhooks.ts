@@ -282,33 +282,7 @@ export class WebhookSender {
   ): Promise<void> {
     const { event } = delivery;
     const body = JSON.stringify(options.payload === 'thin' ? thinNotification(event) : event, null, 2);
-    const timeout = setTimeout(() => controller.abort(), options.timeoutMs ?? 10_000);
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      const response = await fetch(options.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          'stripe-signature': signatureHeader(body, options.secret),
-        },
-        body,
-        signal: controller.signal,
-      });
-      status = response.status;
-      await response.arrayBuffer().catch(() => undefined);
-    } catch (caught) {
-      error = controller.signal.aborted
-        ? 'timeout'
-        : caught instanceof Error
-          ? caught.cause instanceof Error
-            ? caught.cause.message
-            : caught.message
-          : String(caught);
-    } finally {
-      clearTimeout(timeout);
-    }
+    const { status, error } = await post(body, options, controller);
     delivery.attempts += 1;
     const ok = status !== null && status >= 200 && status < 300;
     this.attempts.push({
@@ -321,31 +295,34 @@ export class WebhookSender {
       error: error ?? (ok ? null : `HTTP ${status}`),
       at: Date.now(),
     });
-    if (this.closed) {
-      delivery.done = true;
-      return;
+    if (this.closed) delivery.done = true;
+    else if (ok) this.delivered(delivery, options);
+    else this.retryLater(delivery, options.retry ?? {});
+  }
+
+  /** A successful delivery: the event has one webhook fewer pending, and may be sent again as a duplicate. */
+  private delivered(delivery: Delivery, options: WebhookOptions): void {
+    delivery.done = true;
+    delivery.delivered = true;
+    if (delivery.duplicate) return;
+    const { event } = delivery;
+    event.pending_webhooks = Math.max(0, event.pending_webhooks - 1);
+    const rate = options.duplicateRate ?? 0;
+    if (rate > 0 && this.random() < rate) {
+      this.queue.add({
+        ...delivery,
+        attempts: 0,
+        nextAt: 0,
+        duplicate: true,
+        done: false,
+        delivered: false,
+        forced: options.autoDeliver === false,
+      });
     }
-    if (ok) {
-      delivery.done = true;
-      delivery.delivered = true;
-      if (!delivery.duplicate) {
-        event.pending_webhooks = Math.max(0, event.pending_webhooks - 1);
-        const rate = options.duplicateRate ?? 0;
-        if (rate > 0 && this.random() < rate) {
-          this.queue.add({
-            ...delivery,
-            attempts: 0,
-            nextAt: 0,
-            duplicate: true,
-            done: false,
-            delivered: false,
-            forced: options.autoDeliver === false,
-          });
-        }
-      }
-      return;
-    }
-    const retry = options.retry ?? {};
+  }
+
+  /** A failed delivery: the next attempt after an exponential backoff, or none when attempts run out. */
+  private retryLater(delivery: Delivery, retry: WebhookRetryOptions): void {
     if (delivery.attempts >= (retry.maxAttempts ?? 6)) {
       delivery.done = true;
       return;
@@ -409,5 +386,39 @@ export class WebhookSender {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const controller of this.inFlight.values()) controller.abort();
+  }
+}
+
+/** POSTs the signed body to the endpoint; the HTTP status, or why there was none. */
+async function post(
+  body: string,
+  options: WebhookOptions,
+  controller: AbortController,
+): Promise<{ status: number | null; error: string | null }> {
+  const timeout = setTimeout(() => controller.abort(), options.timeoutMs ?? 10_000);
+  try {
+    const response = await fetch(options.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        'stripe-signature': signatureHeader(body, options.secret),
+      },
+      body,
+      signal: controller.signal,
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    return { status: response.status, error: null };
+  } catch (caught) {
+    const error = controller.signal.aborted
+      ? 'timeout'
+      : caught instanceof Error
+        ? caught.cause instanceof Error
+          ? caught.cause.message
+          : caught.message
+        : String(caught);
+    return { status: null, error };
+  } finally {
+    clearTimeout(timeout);
   }
 }
