@@ -7,17 +7,10 @@ import { loadConfig } from '../config';
 import type { DataverseWebApiClient } from '../dataverse';
 import { createLogger } from '../observability/log';
 import { dataverseClientFor, startService, type RunningService } from '../service';
-import { engineRequirement, testEngines, type TestDatabase } from './support/engines';
+import { engineRequirement, testEngines } from './support/engines';
+import { databaseAndEmulator } from './support/database-and-emulator';
 import { createPaymentTestHandler } from './support/payment-handler';
-import {
-  describeWhen,
-  eventPayload,
-  postSignedEvent,
-  startEmulatorWatchingPayments,
-  waitForEmptyQueue,
-  type WatchedDataverse,
-} from '@stc/testkit';
-import type { DataverseEmulator } from '@stc/emulators';
+import { describeWhen, eventPayload, postSignedEvent, waitForEmptyQueue } from '@stc/testkit';
 
 const SECRET = 'whsec_fault_test_0123456789';
 const CHARGES = 30;
@@ -26,29 +19,18 @@ jest.setTimeout(120_000);
 
 for (const engine of testEngines) {
   describeWhen(engineRequirement(engine), `Dataverse throttling and 5xx storms on ${engine.name}`, () => {
-    let db: TestDatabase;
-    let emulator: DataverseEmulator;
-    let dataverse: WatchedDataverse;
     let service: RunningService | undefined;
-
-    beforeEach(async () => {
-      db = await engine.open();
-      dataverse = await startEmulatorWatchingPayments();
-      emulator = dataverse.emulator;
-    });
-    afterEach(async () => {
+    const world = databaseAndEmulator(engine, 'test', async () => {
       await service?.stop();
       service = undefined;
-      await dataverse.close();
-      await db.destroy();
     });
 
     test('nothing lost, nothing applied twice, newest event wins', async () => {
       const config = loadConfig({
-        ...db.env,
+        ...world.db.env,
         STRIPE_API_KEY: 'sk_test_faults',
         STRIPE_WEBHOOK_SECRET: SECRET,
-        DATAVERSE_URL: emulator.url,
+        DATAVERSE_URL: world.emulator.url,
         DATAVERSE_AUTH: 'none',
         DATAVERSE_WEBHOOK_KEY: 'fault-test-dataverse-key',
         ADMIN_API_KEY: 'fault-test-admin-key-0123',
@@ -63,13 +45,13 @@ for (const engine of testEngines) {
       const logger = createLogger({ level: 'silent' });
       const dataverse = dataverseClientFor(config.dataverse, logger) as DataverseWebApiClient;
       const handler = createPaymentTestHandler();
-      service = await startService(config, { handlers: [handler], dataverse, logger, store: db.store });
+      service = await startService(config, { handlers: [handler], dataverse, logger, store: world.db.store });
 
       // Tight limits (2 requests a second) and a storm: a quarter of requests 503, then a run of 500s.
-      emulator.setLimits({ enabled: true, requests: 2, windowMs: 1000, executionMs: 1_000_000 });
+      world.emulator.setLimits({ enabled: true, requests: 2, windowMs: 1000, executionMs: 1_000_000 });
       // Every kind of request (single PATCH upserts or $batch POSTs alike) may fail.
-      emulator.injectFault({ status: 503, fraction: 0.25 });
-      emulator.injectFault({ status: 500, count: 5 });
+      world.emulator.injectFault({ status: 503, fraction: 0.25 });
+      world.emulator.injectFault({ status: 500, count: 5 });
 
       const sent: Array<{ id: string; charge: string; created: number; payload: string }> = [];
       for (let i = 0; i < CHARGES; i++) {
@@ -91,23 +73,23 @@ for (const engine of testEngines) {
         expect(await postSignedEvent(service.url, sent[i].payload, SECRET)).toBe(200);
       }
 
-      await waitForEmptyQueue(db.store, 'every event to be finished', 100_000, 100);
-      await emulator.webhooksIdle();
+      await waitForEmptyQueue(world.db.store, 'every event to be finished', 100_000, 100);
+      await world.emulator.webhooksIdle();
 
       const statuses = await Promise.all(
-        sent.map(async (s) => (await db.store.findEvent('stripe', '', s.id))?.status),
+        sent.map(async (s) => (await world.db.store.findEvent('stripe', '', s.id))?.status),
       );
       expect(statuses.filter((s) => s !== 'applied' && s !== 'superseded')).toEqual([]);
-      expect(await db.store.listDeadLetters()).toEqual([]);
+      expect(await world.db.store.listDeadLetters()).toEqual([]);
 
-      const rows = emulator.store.rows('stc_payments');
+      const rows = world.emulator.store.rows('stc_payments');
       expect(rows).toHaveLength(CHARGES);
       for (const row of rows) {
         const newest = sent.find((s) => s.charge === row.stc_stripeid && s.created === 1_700_000_100)!;
         expect(row.stc_lasteventid).toBe(newest.id);
       }
       // Each applied event wrote once: one Create per charge, one Update per older-then-newer pair.
-      const deliveries = emulator.webhookDeliveries();
+      const deliveries = world.emulator.webhookDeliveries();
       const creates = deliveries.filter((d) => d.message === 'Create').length;
       const updates = deliveries.filter((d) => d.message === 'Update').length;
       expect(creates).toBe(CHARGES);

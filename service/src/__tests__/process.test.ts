@@ -3,16 +3,10 @@
  * Dataverse write, restarted, the event applied exactly once; stopped with SIGTERM, running work finished.
  * Writes are counted by the emulator's own Dataverse webhooks on stc_payment (one Create, no Update = once).
  */
-import { describeOnEachEngine, type TestDatabase } from './support/engines';
+import { describeOnEachEngine } from './support/engines';
+import { databaseAndEmulator } from './support/database-and-emulator';
 import { serviceEnv, ServiceProcesses } from './support/service-child';
-import {
-  eventPayload,
-  postSignedEvent,
-  waitFor,
-  startEmulatorWatchingPayments,
-  type WatchedDataverse,
-} from '@stc/testkit';
-import type { DataverseEmulator } from '@stc/emulators';
+import { eventPayload, postSignedEvent, waitFor } from '@stc/testkit';
 
 const SECRET = 'whsec_process_test_0123456789';
 
@@ -21,16 +15,14 @@ const postEvent = (url: string, payload: string) => postSignedEvent(url, payload
 jest.setTimeout(240_000);
 
 describeOnEachEngine('service process', (engine) => {
-  let db: TestDatabase;
-  let emulator: DataverseEmulator;
-  let dataverse: WatchedDataverse;
   const services = new ServiceProcesses();
+  const world = databaseAndEmulator(engine, 'test', () => services.stopAll());
 
   const start = (extra: Record<string, string> = {}) =>
     services.start(
       serviceEnv({
-        database: db.env,
-        dataverseUrl: emulator.url,
+        database: world.db.env,
+        dataverseUrl: world.emulator.url,
         webhookSecret: SECRET,
         name: 'process',
         extra: { WORKER_POLL_MS: '50', WORKER_LEASE_MS: '1500', RETRY_BASE_MS: '50', ...extra },
@@ -42,44 +34,33 @@ describeOnEachEngine('service process', (engine) => {
     const { event, payload } = eventPayload('charge_succeeded');
     expect(await postEvent(child.url, payload)).toBe(200);
     await waitFor(
-      async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'processing',
+      async () => (await world.db.store.findEvent('stripe', '', event.id))?.status === 'processing',
       'the worker to claim the event',
     );
     return { child, event, payload };
   };
   const writes = () => {
-    const deliveries = emulator.webhookDeliveries();
+    const deliveries = world.emulator.webhookDeliveries();
     return {
       creates: deliveries.filter((d) => d.message === 'Create').length,
       updates: deliveries.filter((d) => d.message === 'Update').length,
     };
   };
 
-  beforeEach(async () => {
-    db = await engine.open();
-    dataverse = await startEmulatorWatchingPayments();
-    emulator = dataverse.emulator;
-  });
-  afterEach(async () => {
-    await services.stopAll();
-    await dataverse.close();
-    await db.destroy();
-  });
-
   test('SIGKILL between the 2xx and the Dataverse write: after a restart the event is applied exactly once', async () => {
     const { child: first, event } = await startWithClaimedEvent({ STC_TEST_HANDLER_DELAY_MS: '600000' });
     first.process.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    expect(emulator.store.count('stc_payments')).toBe(0);
+    expect(world.emulator.store.count('stc_payments')).toBe(0);
 
     const second = await start();
     await waitFor(
-      async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied',
+      async () => (await world.db.store.findEvent('stripe', '', event.id))?.status === 'applied',
       'the restarted service to apply the event',
       30_000,
     );
-    await emulator.webhooksIdle();
-    const rows = emulator.store.rows('stc_payments');
+    await world.emulator.webhooksIdle();
+    const rows = world.emulator.store.rows('stc_payments');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       stc_stripeid: 'ch_3KtQThJDPojXS6LN0YmgbxGj',
@@ -87,7 +68,7 @@ describeOnEachEngine('service process', (engine) => {
       stc_lasteventid: event.id,
     });
     expect(writes()).toEqual({ creates: 1, updates: 0 });
-    expect((await db.store.findEvent('stripe', '', event.id))?.attempts).toBe(2);
+    expect((await world.db.store.findEvent('stripe', '', event.id))?.attempts).toBe(2);
 
     second.process.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
@@ -97,8 +78,8 @@ describeOnEachEngine('service process', (engine) => {
     const { child, event, payload } = await startWithClaimedEvent({ STC_TEST_HANDLER_DELAY_MS: '1500' });
     child.process.kill('SIGTERM');
     expect(await child.exited).toEqual({ code: 0, signal: null });
-    expect((await db.store.findEvent('stripe', '', event.id))?.status).toBe('applied');
-    expect(emulator.store.count('stc_payments')).toBe(1);
+    expect((await world.db.store.findEvent('stripe', '', event.id))?.status).toBe('applied');
+    expect(world.emulator.store.count('stc_payments')).toBe(1);
     await expect(postEvent(child.url, payload)).rejects.toThrow();
     const log = child.lines.join('\n');
     expect(log).toContain('"msg":"shutdown requested"');
@@ -113,17 +94,17 @@ describeOnEachEngine('service process', (engine) => {
     });
     child.process.kill('SIGTERM');
     expect(await child.exited).toEqual({ code: 0, signal: null });
-    expect(await db.store.findEvent('stripe', '', event.id)).toMatchObject({
+    expect(await world.db.store.findEvent('stripe', '', event.id)).toMatchObject({
       status: 'pending',
       attempts: 0,
     });
     await start();
     await waitFor(
-      async () => (await db.store.findEvent('stripe', '', event.id))?.status === 'applied',
+      async () => (await world.db.store.findEvent('stripe', '', event.id))?.status === 'applied',
       'the next process to apply it',
       30_000,
     );
-    await emulator.webhooksIdle();
+    await world.emulator.webhooksIdle();
     expect(writes()).toEqual({ creates: 1, updates: 0 });
   });
 });

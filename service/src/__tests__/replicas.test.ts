@@ -3,17 +3,10 @@
  * either, both work the shared inbox, no event is processed twice, each applied event is written once.
  */
 import { Client } from 'pg';
-import { engineRequirement, postgresEngine, type TestDatabase } from './support/engines';
+import { engineRequirement, postgresEngine } from './support/engines';
+import { databaseAndEmulator } from './support/database-and-emulator';
 import { serviceEnv, ServiceProcesses } from './support/service-child';
-import {
-  describeWhen,
-  eventPayload,
-  postSignedEvent,
-  startEmulatorWatchingPayments,
-  waitForEmptyQueue,
-  type WatchedDataverse,
-} from '@stc/testkit';
-import type { DataverseEmulator } from '@stc/emulators';
+import { describeWhen, eventPayload, postSignedEvent, waitForEmptyQueue } from '@stc/testkit';
 
 const SECRET = 'whsec_replica_test_0123456789';
 const CHARGES = 20;
@@ -21,26 +14,13 @@ const CHARGES = 20;
 jest.setTimeout(240_000);
 
 describeWhen(engineRequirement(postgresEngine), 'two service processes on one PostgreSQL database', () => {
-  let db: TestDatabase;
-  let emulator: DataverseEmulator;
-  let dataverse: WatchedDataverse;
   const services = new ServiceProcesses();
-
-  beforeAll(async () => {
-    db = await postgresEngine.open();
-    dataverse = await startEmulatorWatchingPayments();
-    emulator = dataverse.emulator;
-  });
-  afterAll(async () => {
-    await services.stopAll();
-    await dataverse.close();
-    await db.destroy();
-  });
+  const world = databaseAndEmulator(postgresEngine, 'suite', () => services.stopAll());
 
   test('the work is shared and nothing is processed twice', async () => {
     const env = serviceEnv({
-      database: db.env,
-      dataverseUrl: emulator.url,
+      database: world.db.env,
+      dataverseUrl: world.emulator.url,
       webhookSecret: SECRET,
       name: 'replica',
       extra: {
@@ -63,12 +43,12 @@ describeWhen(engineRequirement(postgresEngine), 'two service processes on one Po
       sent.push(event.id);
       expect(await postSignedEvent(replicas[i % 2].url, payload, SECRET)).toBe(200);
     }
-    await waitForEmptyQueue(db.store, 'the replicas to drain the inbox', 60_000, 50);
-    await emulator.webhooksIdle();
+    await waitForEmptyQueue(world.db.store, 'the replicas to drain the inbox', 60_000, 50);
+    await world.emulator.webhooksIdle();
 
     const client = new Client({
-      connectionString: db.env.DATABASE_URL,
-      options: `-c search_path=${db.env.DATABASE_SCHEMA}`,
+      connectionString: world.db.env.DATABASE_URL,
+      options: `-c search_path=${world.db.env.DATABASE_SCHEMA}`,
     });
     await client.connect();
     try {
@@ -83,10 +63,10 @@ describeWhen(engineRequirement(postgresEngine), 'two service processes on one Po
       );
       const applied = perEvent.rows.filter((r) => r.status === 'applied').length;
       expect(perEvent.rows.every((r) => r.status === 'applied' || r.status === 'superseded')).toBe(true);
-      const deliveries = emulator.webhookDeliveries();
+      const deliveries = world.emulator.webhookDeliveries();
       expect(deliveries.filter((d) => d.message === 'Create')).toHaveLength(CHARGES);
       expect(deliveries.length).toBe(applied);
-      for (const row of emulator.store.rows('stc_payments')) {
+      for (const row of world.emulator.store.rows('stc_payments')) {
         // The newest event of each charge (created last) is the one the row carries.
         const index = Number(String(row.stc_stripeid).split('_').pop());
         expect(row.stc_lasteventid).toBe(sent[index + CHARGES]);
