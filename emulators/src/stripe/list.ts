@@ -120,3 +120,19 @@ export function timeFilter(params: Params, name = 'created'): Filter {
   const within = createdFilter(params, name);
   return within && ((object) => within(object[name]));
 }
+
+/** The objects of a type that meet every condition, as a page of the list at `url`. */
+export function listObjects(
+  scope: Scope,
+  type: string,
+  params: Params,
+  url: string,
+  filters: Filter[],
+): StripeList {
+  return paginate(scope.all(type).filter(allOf(filters)), params, url, scope);
+}
+
+/** A list embedded in an object (a charge's refunds, an invoice's lines), empty at first. */
+export function emptyList(url: string) {
+  return { object: 'list', data: [] as StripeObject[], has_more: false, total_count: 0, url };
+}

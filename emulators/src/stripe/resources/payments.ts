@@ -4,7 +4,7 @@ import type { TestCard } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError, unexpectedState } from '../errors';
 import { randomToken } from '../ids';
-import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
+import { emptyList, fieldFilters, listObjects, StripeList, timeFilter } from '../list';
 import {
   assignStrings,
   currency,
@@ -46,9 +46,8 @@ const shippingOf = (value: Params | undefined) => shipping(value, ['carrier', 't
 
 // ---- payment intents -------------------------------------------------------------------------------------
 
-export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
-  const amount = requiredInteger(params, 'amount');
-  const code = currency(params);
+/** Refuses an amount below Stripe's minimum for the currency or above its maximum. */
+function checkAmount(amount: number, code: string): void {
   const minimum = MINIMUM_AMOUNT[code] ?? 1;
   if (amount < minimum) {
     throw invalidRequest(
@@ -59,12 +58,9 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
   }
   if (amount > 99999999)
     throw invalidRequest('Amount must be no more than 999,999.99', 'amount', 'amount_too_large');
-  const customerId = optionalString(params, 'customer');
-  if (customerId) engine.reference(ctx, 'customer', customerId, 'customer');
-  const paymentMethodParam = optionalString(params, 'payment_method');
-  const paymentMethod = paymentMethodParam
-    ? resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method')
-    : undefined;
+}
+
+function captureMethodOf(params: Params): string {
   const captureMethod = optionalString(params, 'capture_method') ?? 'automatic';
   if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) {
     throw invalidRequest(
@@ -72,6 +68,20 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
       'capture_method',
     );
   }
+  return captureMethod;
+}
+
+export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const amount = requiredInteger(params, 'amount');
+  const code = currency(params);
+  checkAmount(amount, code);
+  const customerId = optionalString(params, 'customer');
+  if (customerId) engine.reference(ctx, 'customer', customerId, 'customer');
+  const paymentMethodParam = optionalString(params, 'payment_method');
+  const paymentMethod = paymentMethodParam
+    ? resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method')
+    : undefined;
+  const captureMethod = captureMethodOf(params);
   const types = optionalArray(params, 'payment_method_types')?.map(String);
   const id = engine.newId('pi');
   const paymentIntent: StripeObject = {
@@ -197,19 +207,7 @@ function confirmIntent(
         `Only a PaymentIntent with one of the following statuses may be confirmed: requires_confirmation, requires_payment_method, requires_action.`,
     );
   }
-  const paymentMethodParam = optionalString(params, 'payment_method');
-  if (paymentMethodParam) {
-    paymentIntent.payment_method = resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method').id;
-  }
-  if (!paymentIntent.payment_method) {
-    throw unexpectedState(
-      "You cannot confirm this PaymentIntent because it's missing a payment method. Update the PaymentIntent " +
-        'with a payment method and then confirm it again.',
-      'payment_intent_unexpected_state',
-      'payment_method',
-    );
-  }
-  const paymentMethod = engine.get(ctx, 'payment_method', paymentIntent.payment_method);
+  const paymentMethod = confirmingPaymentMethod(engine, ctx, paymentIntent, params);
   let card = behaviourOf(ctx, paymentMethod);
   if (card.authentication) {
     if (optionalBoolean(params, 'off_session')) {
@@ -222,59 +220,104 @@ function confirmIntent(
         },
       };
     } else if (paymentIntent.status !== 'requires_action') {
-      engine.change(paymentIntent, (pi) => {
-        pi.status = 'requires_action';
-        pi.next_action = {
-          type: 'use_stripe_sdk',
-          use_stripe_sdk: {
-            type: 'three_d_secure_redirect',
-            stripe_js: `https://hooks.stripe.com/3d_secure_2/hosted?payment_intent=${pi.id}`,
-          },
-        };
-      });
-      engine.emit(ctx, 'payment_intent.requires_action', paymentIntent);
-      return paymentIntent;
+      return requireAction(engine, ctx, paymentIntent);
     }
     // Confirming again from requires_action stands for the customer having completed the challenge.
   }
   paymentIntent.next_action = null;
   const charge = newCharge(engine, ctx, paymentIntent, paymentMethod, card);
   paymentIntent.latest_charge = charge.id;
+  if (card.decline) declineIntent(engine, ctx, { paymentIntent, paymentMethod, charge }, card.decline);
+  return authorizeIntent(engine, ctx, paymentIntent, charge, card);
+}
 
-  if (card.decline) {
-    const { code, declineCode, message } = card.decline;
-    const error = {
-      charge: charge.id,
-      code,
-      decline_code: declineCode,
-      doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}`,
-      message,
-      payment_method: cloneJson(paymentMethod),
-      type: 'card_error',
-    };
-    engine.change(paymentIntent, (pi) => {
-      pi.status = 'requires_payment_method';
-      pi.last_payment_error = error;
-      pi.payment_method = null;
-    });
-    engine.emit(ctx, 'charge.failed', charge);
-    engine.emit(ctx, 'payment_intent.payment_failed', paymentIntent);
-    throw new StripeApiError({
-      status: 402,
-      type: 'card_error',
-      code,
-      message,
-      extra: {
-        charge: charge.id,
-        decline_code: declineCode,
-        payment_intent: cloneJson(paymentIntent),
-        payment_method: cloneJson(paymentMethod),
-        request_log_url: `https://dashboard.stripe.com/test/logs/${ctx.requestId ?? ''}`,
-      },
-      replayable: true,
-    });
+/** The payment method the confirmation names (it replaces the intent's), else the intent's own. */
+function confirmingPaymentMethod(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  paymentIntent: StripeObject,
+  params: Params,
+): StripeObject {
+  const paymentMethodParam = optionalString(params, 'payment_method');
+  if (paymentMethodParam) {
+    paymentIntent.payment_method = resolvePaymentMethod(engine, ctx, paymentMethodParam, 'payment_method').id;
   }
+  if (!paymentIntent.payment_method) {
+    throw unexpectedState(
+      "You cannot confirm this PaymentIntent because it's missing a payment method. Update the PaymentIntent " +
+        'with a payment method and then confirm it again.',
+      'payment_intent_unexpected_state',
+      'payment_method',
+    );
+  }
+  return engine.get(ctx, 'payment_method', paymentIntent.payment_method);
+}
 
+/** A card that asks for 3D Secure: the intent waits for the customer (`requires_action`). */
+function requireAction(engine: StripeEngine, ctx: RequestContext, paymentIntent: StripeObject): StripeObject {
+  engine.change(paymentIntent, (pi) => {
+    pi.status = 'requires_action';
+    pi.next_action = {
+      type: 'use_stripe_sdk',
+      use_stripe_sdk: {
+        type: 'three_d_secure_redirect',
+        stripe_js: `https://hooks.stripe.com/3d_secure_2/hosted?payment_intent=${pi.id}`,
+      },
+    };
+  });
+  engine.emit(ctx, 'payment_intent.requires_action', paymentIntent);
+  return paymentIntent;
+}
+
+/** A declined card: the intent needs another payment method, and the request fails with a card error. */
+function declineIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  attempt: { paymentIntent: StripeObject; paymentMethod: StripeObject; charge: StripeObject },
+  decline: NonNullable<TestCard['decline']>,
+): never {
+  const { paymentIntent, paymentMethod, charge } = attempt;
+  const { code, declineCode, message } = decline;
+  const error = {
+    charge: charge.id,
+    code,
+    decline_code: declineCode,
+    doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}`,
+    message,
+    payment_method: cloneJson(paymentMethod),
+    type: 'card_error',
+  };
+  engine.change(paymentIntent, (pi) => {
+    pi.status = 'requires_payment_method';
+    pi.last_payment_error = error;
+    pi.payment_method = null;
+  });
+  engine.emit(ctx, 'charge.failed', charge);
+  engine.emit(ctx, 'payment_intent.payment_failed', paymentIntent);
+  throw new StripeApiError({
+    status: 402,
+    type: 'card_error',
+    code,
+    message,
+    extra: {
+      charge: charge.id,
+      decline_code: declineCode,
+      payment_intent: cloneJson(paymentIntent),
+      payment_method: cloneJson(paymentMethod),
+      request_log_url: `https://dashboard.stripe.com/test/logs/${ctx.requestId ?? ''}`,
+    },
+    replayable: true,
+  });
+}
+
+/** An approved card: captured and settled now, or held for a manual capture. */
+function authorizeIntent(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  paymentIntent: StripeObject,
+  charge: StripeObject,
+  card: TestCard,
+): StripeObject {
   engine.change(paymentIntent, (pi) => {
     pi.last_payment_error = null;
     if (pi.capture_method === 'manual') {
@@ -378,10 +421,8 @@ export function cancelPaymentIntent(
 }
 
 export function listPaymentIntents(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope
-    .all('payment_intent')
-    .filter(allOf([...fieldFilters(params, 'customer'), timeFilter(params)]));
-  return paginate(items, params, '/v1/payment_intents', ctx.scope);
+  const filters = [...fieldFilters(params, 'customer'), timeFilter(params)];
+  return listObjects(ctx.scope, 'payment_intent', params, '/v1/payment_intents', filters);
 }
 
 // ---- charges ---------------------------------------------------------------------------------------------
@@ -421,65 +462,16 @@ function newCharge(
     livemode: ctx.scope.livemode,
     metadata: { ...paymentIntent.metadata },
     on_behalf_of: paymentIntent.on_behalf_of,
-    outcome: failed
-      ? {
-          advice_code: null,
-          network_advice_code: null,
-          network_decline_code: null,
-          network_status: 'declined_by_network',
-          reason: card.decline!.declineCode,
-          risk_level: 'normal',
-          risk_score: 40,
-          seller_message: 'The bank did not return any further details with this decline.',
-          type: 'issuer_declined',
-        }
-      : {
-          advice_code: null,
-          network_advice_code: null,
-          network_decline_code: null,
-          network_status: 'approved_by_network',
-          reason: null,
-          risk_level: 'normal',
-          risk_score: 32,
-          seller_message: 'Payment complete.',
-          type: 'authorized',
-        },
+    outcome: chargeOutcome(card),
     paid: !failed,
     payment_intent: paymentIntent.id,
     payment_method: paymentMethod.id,
-    payment_method_details: {
-      card: {
-        amount_authorized: failed ? null : paymentIntent.amount,
-        authorization_code: failed ? null : randomToken(6).toUpperCase(),
-        brand: card.brand,
-        checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
-        country: card.country,
-        exp_month: paymentMethod.card.exp_month,
-        exp_year: paymentMethod.card.exp_year,
-        extended_authorization: { status: 'disabled' },
-        fingerprint: paymentMethod.card.fingerprint,
-        funding: card.funding,
-        incremental_authorization: { status: 'unavailable' },
-        installments: null,
-        last4: card.last4,
-        mandate: null,
-        multicapture: { status: 'unavailable' },
-        network: card.brand,
-        network_token: { used: false },
-        network_transaction_id: failed ? null : randomToken(15),
-        overcapture: { maximum_amount_capturable: paymentIntent.amount, status: 'unavailable' },
-        regulated_status: 'unregulated',
-        three_d_secure: null,
-        transaction_link_id: null,
-        wallet: null,
-      },
-      type: 'card',
-    },
+    payment_method_details: { card: cardDetails(paymentIntent.amount, paymentMethod, card), type: 'card' },
     receipt_email: paymentIntent.receipt_email,
     receipt_number: null,
     receipt_url: `https://pay.stripe.com/receipts/payment/${randomToken(40)}`,
     refunded: false,
-    refunds: { object: 'list', data: [], has_more: false, total_count: 0, url: `/v1/charges/${id}/refunds` },
+    refunds: emptyList(`/v1/charges/${id}/refunds`),
     review: null,
     shipping: paymentIntent.shipping,
     source: null,
@@ -491,6 +483,61 @@ function newCharge(
     transfer_group: paymentIntent.transfer_group,
   };
   return ctx.scope.insert(charge);
+}
+
+/** The network's answer to a charge: approved, or the issuer's decline. */
+function chargeOutcome(card: TestCard): Record<string, unknown> {
+  const network = { advice_code: null, network_advice_code: null, network_decline_code: null };
+  if (card.decline) {
+    return {
+      ...network,
+      network_status: 'declined_by_network',
+      reason: card.decline.declineCode,
+      risk_level: 'normal',
+      risk_score: 40,
+      seller_message: 'The bank did not return any further details with this decline.',
+      type: 'issuer_declined',
+    };
+  }
+  return {
+    ...network,
+    network_status: 'approved_by_network',
+    reason: null,
+    risk_level: 'normal',
+    risk_score: 32,
+    seller_message: 'Payment complete.',
+    type: 'authorized',
+  };
+}
+
+/** A charge's `payment_method_details.card`: the test card, and the authorization when it was approved. */
+function cardDetails(amount: number, paymentMethod: StripeObject, card: TestCard): Record<string, unknown> {
+  const failed = Boolean(card.decline);
+  return {
+    amount_authorized: failed ? null : amount,
+    authorization_code: failed ? null : randomToken(6).toUpperCase(),
+    brand: card.brand,
+    checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
+    country: card.country,
+    exp_month: paymentMethod.card.exp_month,
+    exp_year: paymentMethod.card.exp_year,
+    extended_authorization: { status: 'disabled' },
+    fingerprint: paymentMethod.card.fingerprint,
+    funding: card.funding,
+    incremental_authorization: { status: 'unavailable' },
+    installments: null,
+    last4: card.last4,
+    mandate: null,
+    multicapture: { status: 'unavailable' },
+    network: card.brand,
+    network_token: { used: false },
+    network_transaction_id: failed ? null : randomToken(15),
+    overcapture: { maximum_amount_capturable: amount, status: 'unavailable' },
+    regulated_status: 'unregulated',
+    three_d_secure: null,
+    transaction_link_id: null,
+    wallet: null,
+  };
 }
 
 /**
@@ -537,15 +584,14 @@ export function updateCharge(
 }
 
 export function listCharges(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope
-    .all('charge')
-    .filter(allOf([...fieldFilters(params, 'customer', 'payment_intent'), timeFilter(params)]));
-  return paginate(items, params, '/v1/charges', ctx.scope);
+  const filters = [...fieldFilters(params, 'customer', 'payment_intent'), timeFilter(params)];
+  return listObjects(ctx.scope, 'charge', params, '/v1/charges', filters);
 }
 
 // ---- refunds ---------------------------------------------------------------------------------------------
 
-export function createRefund(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+/** The charge a refund request names, by its PaymentIntent or directly; it must be captured. */
+function chargeToRefund(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const chargeId = optionalString(params, 'charge');
   const paymentIntentId = optionalString(params, 'payment_intent');
   let charge: StripeObject;
@@ -574,6 +620,11 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
       'charge_not_refundable',
     );
   }
+  return charge;
+}
+
+/** The refund's amount (default what is left) and reason, within what the charge can still refund. */
+function refundTerms(charge: StripeObject, params: Params): { amount: number; reason: string | null } {
   const refundable = charge.amount_captured - charge.amount_refunded;
   if (refundable <= 0) {
     throw invalidRequest(
@@ -597,6 +648,12 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
       'reason',
     );
   }
+  return { amount, reason };
+}
+
+export function createRefund(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const charge = chargeToRefund(engine, ctx, params);
+  const { amount, reason } = refundTerms(charge, params);
   const refund: StripeObject = {
     id: engine.newId('re'),
     object: 'refund',
@@ -715,15 +772,12 @@ export function listRefunds(
   chargeId?: string,
 ): StripeList {
   if (chargeId) engine.get(ctx, 'charge', chargeId);
-  const items = ctx.scope
-    .all('refund')
-    .filter(
-      allOf([
-        ...fieldFilters(chargeId ? { ...params, charge: chargeId } : params, 'charge', 'payment_intent'),
-        timeFilter(params),
-      ]),
-    );
-  return paginate(items, params, chargeId ? `/v1/charges/${chargeId}/refunds` : '/v1/refunds', ctx.scope);
+  const filters = [
+    ...fieldFilters(chargeId ? { ...params, charge: chargeId } : params, 'charge', 'payment_intent'),
+    timeFilter(params),
+  ];
+  const url = chargeId ? `/v1/charges/${chargeId}/refunds` : '/v1/refunds';
+  return listObjects(ctx.scope, 'refund', params, url, filters);
 }
 
 // ---- disputes --------------------------------------------------------------------------------------------
@@ -928,8 +982,6 @@ export function closeDisputeAs(
 }
 
 export function listDisputes(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope
-    .all('dispute')
-    .filter(allOf([...fieldFilters(params, 'charge', 'payment_intent'), timeFilter(params)]));
-  return paginate(items, params, '/v1/disputes', ctx.scope);
+  const filters = [...fieldFilters(params, 'charge', 'payment_intent'), timeFilter(params)];
+  return listObjects(ctx.scope, 'dispute', params, '/v1/disputes', filters);
 }
