@@ -16,9 +16,10 @@ import {
 } from '@stc/emulators';
 import { loadConfig } from '../config';
 import { createDataverseClient, type DataverseWebApiClient } from '../dataverse';
-import { JOURNAL_BALANCED, ReconciliationConfigError } from '../reconciliation';
+import { ReconciliationConfigError } from '../reconciliation';
 import { startService, type RunningService } from '../service';
 import { waitFor } from '@stc/testkit';
+import { balancedUsdEntry } from './support/journal';
 
 jest.setTimeout(90_000);
 
@@ -95,13 +96,7 @@ test('the sweep of a running service reconciles a paid payout whose event was ne
   );
   expect(row).toMatchObject({ stc_amount: payout.amount / 100 });
   const entry = await client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout.id });
-  expect(entry).toMatchObject({
-    stc_status: JOURNAL_BALANCED,
-    stc_total: payout.amount / 100,
-    stc_difference: 0,
-    stc_currency: 'usd',
-    _stc_payoutid_value: row!.stc_payoutid,
-  });
+  expect(entry).toMatchObject(balancedUsdEntry(payout, row!.stc_payoutid));
   expect(dataverse.store.count('stc_balancetransactions')).toBe(transactions.length);
   const lines = await client.retrieveMultiple('stc_journallines', {
     filter: `_stc_journalentryid_value eq ${String(entry!.stc_journalentryid)}`,

@@ -14,6 +14,7 @@ import { dataverseEmulatorForFile } from '../../inbound/__tests__/setup';
 import { waitFor } from '@stc/testkit';
 import { createWorkerPool } from '../../pipeline';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
+import { cliEnv, collectingIo } from '../../__tests__/support/cli';
 import { runBackfill, runReplay, type BackfillProgress } from '..';
 
 jest.setTimeout(60_000);
@@ -196,18 +197,7 @@ test('replay puts the Events API events in the inbox under their own ids, once',
 
 test('cli backfill: progress lines, the summary, and a clear error for a bad date', async () => {
   await stripe.customers.create({ name: 'Fabrikam' });
-  const out: string[] = [];
-  const err: string[] = [];
-  const env = {
-    STRIPE_API_KEY: stripeEmulator.apiKey,
-    STRIPE_API_BASE: stripeEmulator.url,
-    STRIPE_WEBHOOK_SECRET: 'whsec_test',
-    DATAVERSE_URL: dataverse.emulator.url,
-    DATAVERSE_AUTH: 'none',
-    DATAVERSE_WEBHOOK_KEY: 'a-key-of-at-least-16',
-    ADMIN_API_KEY: 'an-admin-key-of-at-least-32-characters',
-  };
-  const io = { env, out: (l: string) => out.push(l), err: (l: string) => err.push(l), store };
+  const { io, out, err } = collectingIo(cliEnv(stripeEmulator, dataverse.emulator.url), store);
   const since = yesterday().toISOString().slice(0, 10);
   const code = await runCli(['backfill', '--since', since, '--resources', 'customers'], io);
   expect(err).toEqual([]);

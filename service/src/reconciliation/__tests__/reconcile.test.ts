@@ -23,6 +23,8 @@ import {
 } from '..';
 import { dataverseEmulatorForFile, option } from '../../inbound/__tests__/setup';
 import { waitFor } from '@stc/testkit';
+import { cliEnv, collectingIo } from '../../__tests__/support/cli';
+import { balancedUsdEntry } from '../../__tests__/support/journal';
 
 jest.setTimeout(60_000);
 
@@ -106,13 +108,7 @@ test('payout.paid: payout, every balance transaction and a balanced journal with
 
   const { entry, lines } = await journalOf(payout.id);
   const fees = sum(transactions.filter((t) => t.type !== 'payout').map((t) => t.fee));
-  expect(entry).toMatchObject({
-    stc_status: JOURNAL_BALANCED,
-    stc_total: payout.amount / 100,
-    stc_difference: 0,
-    stc_currency: 'usd',
-    _stc_payoutid_value: row!.stc_payoutid,
-  });
+  expect(entry).toMatchObject(balancedUsdEntry(payout, row!.stc_payoutid));
   const accounts = loadReconciliationConfig().accounts;
   expect(lines.map((l) => [l.stc_glaccount, l.stc_category, l.stc_debit, l.stc_credit])).toEqual([
     [accounts.clearing.account, 'clearing', payout.amount / 100, 0],
@@ -253,19 +249,8 @@ test('the scheduled sweep runs at its interval and stops cleanly', async () => {
 
 test('cli reconcile: one payout, then a sweep with nothing left to do, on the service environment', async () => {
   const { payout } = await paidPayout(20);
-  const env = {
-    STRIPE_API_KEY: stripeEmulator.apiKey,
-    STRIPE_API_BASE: stripeEmulator.url,
-    STRIPE_WEBHOOK_SECRET: 'whsec_test',
-    DATAVERSE_URL: dataverse.emulator.url,
-    DATAVERSE_AUTH: 'none',
-    DATAVERSE_WEBHOOK_KEY: 'a-key-of-at-least-16',
-    ADMIN_API_KEY: 'an-admin-key-of-at-least-32-characters',
-    SQLITE_PATH: ':memory:',
-  };
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = { env, out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+  const env = cliEnv(stripeEmulator, dataverse.emulator.url, { SQLITE_PATH: ':memory:' });
+  const { io, out, err } = collectingIo(env);
   expect(await runCli(['reconcile', '--payout', payout.id], io)).toBe(0);
   expect(out.at(-1)).toBe(`${payout.id}: 22 balance transactions, 4 journal lines, balanced`);
   expect(await runCli(['reconcile', '--sweep', '--days', '2'], io)).toBe(0);
