@@ -5,12 +5,15 @@
  */
 import { securityRoles, type SecurityRole } from '../components/roles';
 import type { TableModel } from '../model/types';
+import { FINANCE_DASHBOARD, type DashboardDesign } from './dashboards';
 import { connectorForms, type FormTabAddition } from './forms';
 
 export interface SiteMapSubArea {
   id: string;
   /** Logical name of the table the subarea lists. */
-  table: string;
+  table?: string;
+  /** The dashboard the subarea opens (a Dashboards page). */
+  dashboard?: string;
   title: string;
 }
 
@@ -35,6 +38,8 @@ export interface AppDesign {
   tables: string[];
   /** Ids of the forms the app opens: the connector's own and the standard main forms it adds a tab to. */
   forms: string[];
+  dashboards: string[];
+  charts: string[];
   /** The roles whose users see the app. The service's application user needs no app. */
   roles: SecurityRole[];
 }
@@ -67,31 +72,49 @@ const idOf = (...parts: string[]) =>
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '');
 
-function areas(model: TableModel): SiteMapArea[] {
+function areas(model: TableModel, dashboard: DashboardDesign): SiteMapArea[] {
   const pluralOf = (logicalName: string): string => {
     const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
     if (!table)
       throw new Error(`The app's sitemap names ${logicalName}, which the table model does not declare.`);
     return table.pluralName;
   };
-  return LAYOUT.map(([area, groups]) => ({
+  const sitemap = LAYOUT.map(([area, groups]) => ({
     id: idOf('stc_area', area),
     title: area,
     groups: groups.map(([group, tables]) => ({
       id: idOf('stc_group', area, group),
       title: group,
-      subAreas: tables.map((table) => ({ id: idOf('stc_subarea', table), table, title: pluralOf(table) })),
+      subAreas: tables.map((table): SiteMapSubArea => ({
+        id: idOf('stc_subarea', table),
+        table,
+        title: pluralOf(table),
+      })),
     })),
   }));
+  // The finance dashboard opens the Finance area.
+  const finance = sitemap.find((area) => area.title === 'Finance');
+  finance?.groups.unshift({
+    id: idOf('stc_group', 'Finance', 'Overview'),
+    title: 'Overview',
+    subAreas: [
+      { id: idOf('stc_subarea', 'finance_dashboard'), dashboard: dashboard.id, title: dashboard.name },
+    ],
+  });
+  return sitemap;
 }
 
 export const APP_UNIQUE_NAME = 'stc_StripeConnector';
 
 /** The app over the model; `additions` are the standard main forms whose Stripe tab the solution carries. */
-export function connectorApp(model: TableModel, additions: FormTabAddition[]): AppDesign {
-  const sitemap = areas(model);
+export function connectorApp(
+  model: TableModel,
+  additions: FormTabAddition[],
+  dashboard: DashboardDesign = FINANCE_DASHBOARD,
+): AppDesign {
+  const sitemap = areas(model, dashboard);
   const tables = sitemap.flatMap((area) =>
-    area.groups.flatMap((group) => group.subAreas.map((sub) => sub.table)),
+    area.groups.flatMap((group) => group.subAreas.flatMap((sub) => (sub.table ? [sub.table] : []))),
   );
   return {
     uniqueName: APP_UNIQUE_NAME,
@@ -101,6 +124,8 @@ export function connectorApp(model: TableModel, additions: FormTabAddition[]): A
     areas: sitemap,
     tables: [...tables.filter((t) => t.startsWith('stc_')), ...tables.filter((t) => !t.startsWith('stc_'))],
     forms: [...connectorForms(model).map((form) => form.id), ...additions.map((addition) => addition.formId)],
+    dashboards: [dashboard.id],
+    charts: dashboard.charts.map((chart) => chart.id),
     roles: securityRoles.filter((role) => role.name !== 'Stripe Connector Service'),
   };
 }

@@ -9,7 +9,7 @@ import { viewId } from './views';
 import { el, labels, text, type XmlElement } from './xml';
 
 /** AppModuleComponent types. */
-export const AppComponentType = { Entity: 1, View: 26, Form: 60, SiteMap: 62 } as const;
+export const AppComponentType = { Entity: 1, View: 26, Chart: 59, Form: 60, SiteMap: 62 } as const;
 
 /** The view types an app lists for a connector table: public, quick find, lookup and associated. */
 const APP_VIEW_TYPES = [0, 4, 64, 2];
@@ -36,7 +36,15 @@ function siteMapElement(app: AppDesign): XmlElement {
             group.subAreas.map((sub) =>
               el(
                 'SubArea',
-                { Id: sub.id, Entity: sub.table, AvailableOffline: 'true', PassParams: 'false' },
+                sub.dashboard
+                  ? {
+                      Id: sub.id,
+                      Url: '/workplace/home_dashboards.aspx',
+                      DefaultDashboard: sub.dashboard,
+                      AvailableOffline: 'true',
+                      PassParams: 'false',
+                    }
+                  : { Id: sub.id, Entity: sub.table, AvailableOffline: 'true', PassParams: 'false' },
                 titles(sub.title),
               ),
             ),
@@ -70,6 +78,8 @@ function components(app: AppDesign, model: TableModel): XmlElement[] {
       el('AppModuleComponent', { type: AppComponentType.Entity, schemaName: table }),
     ),
     ...app.forms.map((id) => el('AppModuleComponent', { type: AppComponentType.Form, id: `{${id}}` })),
+    ...app.dashboards.map((id) => el('AppModuleComponent', { type: AppComponentType.Form, id: `{${id}}` })),
+    ...app.charts.map((id) => el('AppModuleComponent', { type: AppComponentType.Chart, id: `{${id}}` })),
     ...connectorTables.flatMap((table) =>
       APP_VIEW_TYPES.map((queryType) =>
         el('AppModuleComponent', { type: AppComponentType.View, id: `{${viewId(table, queryType)}}` }),

@@ -14,6 +14,7 @@ export interface CustomizationParts {
   steps?: XmlElement;
   serviceEndpoints?: XmlElement;
   forms?: AppForms;
+  dashboards?: XmlElement;
   appModuleSiteMaps?: XmlElement;
   appModules?: XmlElement;
 }
@@ -31,6 +32,7 @@ export function customizationsXml(model: TableModel, parts: CustomizationParts =
     relationshipsElement(model),
     el('OrganizationSettings'),
     globalOptionSetsElement(model),
+    parts.dashboards ?? null,
     parts.webResources ?? el('WebResources'),
     parts.customControls ?? el('CustomControls'),
     el('SolutionPluginAssemblies'),

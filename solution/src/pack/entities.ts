@@ -4,7 +4,9 @@
  * the elements the solution schema (CustomizationsSolution.xsd 9.0.0.2090) knows.
  */
 import type { AlternateKey, Column, OptionSet, Relationship, Table, TableModel } from '../model/types';
+import type { ChartDesign } from '../app/dashboards';
 import type { FormDesign, FormTabAddition } from '../app/forms';
+import { visualizationsElement } from './charts';
 import { formXmlElement } from './forms';
 import { ribbonDiffElement } from './ribbon';
 import { savedQueriesElement } from './views';
@@ -315,10 +317,14 @@ function customEntityInfo(table: Table, attributes: XmlElement, keys: XmlElement
   );
 }
 
-/** The app's forms: new forms of the connector tables and tabs added to standard tables' forms. */
+/**
+ * The app's parts that live in the tables: new forms of the connector tables, tabs (and their buttons)
+ * added to standard tables' forms, and the system charts.
+ */
 export interface AppForms {
   designs: FormDesign[];
   additions: FormTabAddition[];
+  charts?: ChartDesign[];
 }
 
 const NO_FORMS: AppForms = { designs: [], additions: [] };
@@ -355,6 +361,7 @@ function entityElement(table: Table, model: TableModel, forms: AppForms): XmlEle
     el('EntityInfo', {}, info),
     formXmlOf(table, forms),
     table.standard ? null : savedQueriesElement(table),
+    visualizationsElement(table, forms.charts ?? []),
     ribbonOf(table, forms),
   );
 }

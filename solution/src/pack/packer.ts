@@ -9,6 +9,7 @@ import { basename, extname, isAbsolute, join, normalize, relative, resolve, sep 
 import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
 import { connectorApp, type AppDesign } from '../app/app';
+import { checkCharts, FINANCE_DASHBOARD } from '../app/dashboards';
 import { connectorForms, standardFormAdditions, type FormTabAddition } from '../app/forms';
 import { environmentVariables, type SolutionEnvironmentVariable } from '../components/environmentVariables';
 import { securityRoles, type SecurityRole } from '../components/roles';
@@ -25,6 +26,7 @@ import {
   type WebResourceFile,
 } from './components';
 import { appModuleSiteMapsElement, appModulesElement } from './app';
+import { dashboardsElement } from './charts';
 import { customizationsXml } from './customizations';
 import { emittedColumns, solutionTables, type AppForms } from './entities';
 import { stableGuid } from './guid';
@@ -311,6 +313,7 @@ function appRootComponents(app: AppDesign, forms: AppForms): RootComponent[] {
       id: `{${addition.formId}}`,
       behavior: 0 as const,
     })),
+    ...app.dashboards.map((id) => ({ type: ComponentType.SystemForm, id: `{${id}}`, behavior: 0 as const })),
     { type: ComponentType.AppModule, schemaName: app.uniqueName, behavior: 0 },
     { type: ComponentType.SiteMap, schemaName: app.uniqueName, behavior: 0 },
   ];
@@ -351,13 +354,16 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
     leftOut,
   );
 
+  checkCharts(model, FINANCE_DASHBOARD.charts);
   const forms: AppForms = {
+    charts: FINANCE_DASHBOARD.charts,
     designs: connectorForms(model),
     additions: packableAdditions(standardFormAdditions(model), web.items, pcf.items, leftOut),
   };
   const app = connectorApp(model, forms.additions);
   const customizations = customizationsXml(model, {
     forms,
+    dashboards: dashboardsElement(FINANCE_DASHBOARD),
     appModuleSiteMaps: appModuleSiteMapsElement(app),
     appModules: appModulesElement(app, model),
     roles: rolesElement(model, roles),

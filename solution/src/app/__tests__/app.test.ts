@@ -5,6 +5,7 @@ import { securityRoles } from '../../components';
 import { model } from '../../model';
 import { collectSolutionFiles } from '../../pack/packer';
 import { validateCustomizationsXml } from '../../pack/validate';
+import { checkCharts, FINANCE_CHARTS } from '../dashboards';
 import { STANDARD_MAIN_FORMS } from '../forms';
 import { xmlTree } from '../../pack/__tests__/xml-tree';
 
@@ -121,14 +122,17 @@ describe('the Stripe Connector app', () => {
     const ofType = (type: string) => components.filter((component) => component['@type'] === type);
     const tableNames = new Set(model.tables.map((table) => table.logicalName));
     for (const table of ofType('1')) expect(tableNames).toContain(table['@schemaName']);
-    const formIds = new Set(
-      entities.flatMap((entity) =>
+    const dashboardIds = packed.doc.Dashboards[0].Dashboard.map((dashboard: any) => dashboard.FormId[0]);
+    const formIds = new Set([
+      ...dashboardIds,
+      ...entities.flatMap((entity) =>
         (entity.FormXml?.[0]?.forms ?? []).flatMap((forms: any) =>
           forms.systemform.map((form: any) => form.formid[0]),
         ),
       ),
-    );
-    expect(ofType('60').length).toBe(connectorTables.length * 3 + 4);
+    ]);
+    // Three forms a connector table, the four standard forms with the Stripe tab, the finance dashboard.
+    expect(ofType('60').length).toBe(connectorTables.length * 3 + 4 + 1);
     for (const form of ofType('60')) expect(formIds).toContain(form['@id']);
     const viewIds = new Set(
       entities.flatMap((entity) =>
@@ -376,7 +380,7 @@ describe('the Stripe tab on the standard forms', () => {
     const appForms = bare.doc.AppModules[0].AppModule[0].AppModuleComponents[0].AppModuleComponent.filter(
       (component: any) => component['@type'] === '60',
     );
-    expect(appForms).toHaveLength(connectorTables.length * 3);
+    expect(appForms).toHaveLength(connectorTables.length * 3 + 1);
     expect(validateCustomizationsXml(bare.xml).errors).toEqual([]);
   });
 });
@@ -468,5 +472,112 @@ describe('command bar buttons on the standard forms', () => {
     expect(shape(command('invoice', 'stc.invoice.syncFromStripe'))).toEqual(
       shape(real.CommandDefinitions[0].CommandDefinition[0]),
     );
+  });
+});
+
+describe('the finance dashboard and its charts', () => {
+  const dashboard: any = packed.doc.Dashboards[0].Dashboard[0];
+  const chartCells = (): any[] =>
+    dashboard.FormXml[0].forms[0].form[0].tabs[0].tab[0].columns[0].column[0].sections[0].section[0].rows[0].row.flatMap(
+      (row: any) => row.cell,
+    );
+  const visualization = (table: string, id: string): any =>
+    entityNamed(table).Visualizations[0].visualization.find(
+      (chart: any) => chart.savedqueryvisualizationid[0] === id,
+    );
+
+  it('is a system dashboard opened from the Finance area', () => {
+    expect(dashboard.LocalizedNames[0].LocalizedName[0]['@description']).toBe('Stripe Finance');
+    expect(dashboard.FormXml[0].forms[0]['@type']).toBe('dashboard');
+    const finance = siteMap.SiteMap[0].Area.find(
+      (area: any) => area.Titles[0].Title[0]['@Title'] === 'Finance',
+    );
+    const opener = finance.Group[0].SubArea[0];
+    expect(opener['@Url']).toBe('/workplace/home_dashboards.aspx');
+    expect(`{${opener['@DefaultDashboard']}}`).toBe(dashboard.FormId[0]);
+  });
+
+  it("shows payments by status and currency, refunds and disputes by week and payout journals, each a table's chart over its public view", () => {
+    const cells = chartCells();
+    expect(cells.map((cell) => cell.labels[0].label[0]['@description'])).toEqual([
+      'Payments by Status',
+      'Payment Volume by Currency',
+      'Refunds by Week',
+      'Disputes by Week',
+      'Payout Journals by Status',
+      'Payouts by Status',
+    ]);
+    for (const cell of cells) {
+      const parameters = cell.control[0].parameters[0];
+      expect(parameters.ChartGridMode[0]).toBe('Chart');
+      const table = parameters.TargetEntityType[0];
+      expect(visualization(table, parameters.VisualizationId[0])).toBeDefined();
+      const view = entityNamed(table).SavedQueries[0].savedqueries[0].savedquery.find(
+        (candidate: any) => candidate.savedqueryid[0] === parameters.ViewId[0],
+      );
+      expect(view.querytype[0]).toBe(0);
+    }
+  });
+
+  it('groups refunds by week of their Stripe creation and sums payment amounts per currency', () => {
+    const fetchOf = (table: string, name: string) => {
+      const chart = entityNamed(table).Visualizations[0].visualization.find(
+        (candidate: any) => candidate.LocalizedNames[0].LocalizedName[0]['@description'] === name,
+      );
+      return chart.datadescription[0].datadefinition[0].fetchcollection[0].fetch[0];
+    };
+    const refunds = fetchOf('stc_refund', 'Refunds by Week');
+    expect(refunds['@aggregate']).toBe('true');
+    expect(refunds.entity[0].attribute).toEqual([
+      expect.objectContaining({
+        '@name': 'stc_stripecreatedon',
+        '@groupby': 'true',
+        '@dategrouping': 'week',
+      }),
+      expect.objectContaining({ '@name': 'stc_refundid', '@aggregate': 'count' }),
+    ]);
+    const volume = fetchOf('stc_payment', 'Payment Volume by Currency');
+    expect(volume.entity[0].attribute).toEqual([
+      expect.objectContaining({ '@name': 'stc_currency', '@groupby': 'true' }),
+      expect.objectContaining({ '@name': 'stc_amount', '@aggregate': 'sum' }),
+    ]);
+  });
+
+  it('writes a chart and a dashboard cell as the real exports do', () => {
+    const realChart = xmlTree.parse(
+      readFileSync(
+        join(
+          reference,
+          'coe-core-components/Entities/admin_Maker/Visualizations/{E3360984-0571-E911-A833-000D3A375590}.xml',
+        ),
+        'utf8',
+      ).replace(/^\uFEFF/, ''),
+    ).visualization[0];
+    const ours = entityNamed('stc_payment').Visualizations[0].visualization[0];
+    const keys = (node: any) => Object.keys(node).filter((key) => !key.startsWith('@'));
+    expect(keys(ours).filter((key) => keys(realChart).includes(key))).toEqual(keys(realChart));
+    const realDashboard = xmlTree.parse(
+      readFileSync(
+        join(reference, 'coe-core-components/Dashboards/{cf839870-ff70-e911-a833-000d3a375590}.xml'),
+        'utf8',
+      ).replace(/^\uFEFF/, ''),
+    ).Dashboard[0];
+    const realCell =
+      realDashboard.FormXml[0].forms[0].form[0].tabs[0].tab[0].columns[0].column[0].sections[0].section[0]
+        .rows[0].row[0].cell[0];
+    expect(chartCells()[0].control[0]['@classid'].toUpperCase()).toBe(
+      realCell.control[0]['@classid'].toUpperCase(),
+    );
+    expect(Object.keys(chartCells()[0].control[0].parameters[0]).sort()).toEqual(
+      Object.keys(realCell.control[0].parameters[0])
+        .filter((name) => name !== 'HeaderColorCode')
+        .sort(),
+    );
+  });
+
+  it('refuses a chart over a column the table model does not declare', () => {
+    expect(() =>
+      checkCharts(model, [{ ...FINANCE_CHARTS[0], name: 'Broken', groupBy: 'stc_nosuchcolumn' }]),
+    ).toThrow('Chart "Broken" names stc_payment.stc_nosuchcolumn, which the table model does not declare.');
   });
 });

@@ -89,8 +89,9 @@ describe('solution packer', () => {
     const { unmanaged } = await pack();
     const components = rootComponentsOf(await textOf(unmanaged, 'solution.xml'));
     const types = new Set(components.map((component) => Number(component['@type'])));
-    // No system form (60): these built parts have none of the form scripts the Stripe tabs need (see the app tests).
-    expect([...types].sort((a, b) => a - b)).toEqual([1, 2, 10, 14, 20, 61, 62, 66, 80, 92, 95, 380]);
+    // System forms (60): the finance dashboard; these built parts have none of the form scripts the Stripe
+    // tabs need (see the app tests).
+    expect([...types].sort((a, b) => a - b)).toEqual([1, 2, 10, 14, 20, 60, 61, 62, 66, 80, 92, 95, 380]);
     const tables = components.filter((c) => c['@type'] === '1');
     expect(tables.find((c) => c['@schemaName'] === 'stc_payment')['@behavior']).toBe('0');
     expect(tables.find((c) => c['@schemaName'] === 'account')['@behavior']).toBe('2');
