@@ -5,7 +5,16 @@
 import { cloneJson } from '../clone';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError } from '../errors';
-import { allOf, fieldFilters, flagFilter, paginate, StripeList, timeFilter } from '../list';
+import {
+  emptyList,
+  type Filter,
+  fieldFilters,
+  flagFilter,
+  listObjects,
+  paginate,
+  StripeList,
+  timeFilter,
+} from '../list';
 import {
   assignBooleans,
   assignStrings,
@@ -103,8 +112,8 @@ export function deleteProduct(engine: StripeEngine, ctx: RequestContext, id: str
 }
 
 export function listProducts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope.all('product').filter(allOf([flagFilter(params, 'active'), timeFilter(params)]));
-  return paginate(items, params, '/v1/products', ctx.scope);
+  const filters = [flagFilter(params, 'active'), timeFilter(params)];
+  return listObjects(ctx.scope, 'product', params, '/v1/products', filters);
 }
 
 export function createPrice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
@@ -188,12 +197,12 @@ export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Pa
     ...fieldFilters(params, 'type', 'currency'),
   ];
   const lookupKeys = optionalArray(params, 'lookup_keys')?.map(String);
-  const items = ctx.scope
-    .all('price')
-    .filter(
-      allOf([...filters, lookupKeys && ((p) => lookupKeys.includes(p.lookup_key)), timeFilter(params)]),
-    );
-  return paginate(items, params, '/v1/prices', ctx.scope);
+  const lookupKeyFilter: Filter = lookupKeys && ((p) => lookupKeys.includes(p.lookup_key));
+  return listObjects(ctx.scope, 'price', params, '/v1/prices', [
+    ...filters,
+    lookupKeyFilter,
+    timeFilter(params),
+  ]);
 }
 
 function planOf(price: StripeObject): StripeObject {
@@ -295,14 +304,22 @@ function readItems(
   });
 }
 
-export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
-  const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
-  const items = readItems(engine, ctx, params);
-  if (items.length === 0)
-    throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
-  const currencies = new Set(items.map((i) => i.price.currency));
-  if (currencies.size > 1)
-    throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
+/** How a new subscription is paid: its collection method, payment behaviour and payment method. */
+interface SubscriptionCollection {
+  collectionMethod: string;
+  paymentBehavior: string;
+  /** The subscription's own default payment method, when the request names one. */
+  defaultPaymentMethod: string | null;
+  /** What the first invoice is charged to: the subscription's default, else the customer's. */
+  paymentMethod: string | null;
+}
+
+function subscriptionCollection(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  customer: StripeObject,
+): SubscriptionCollection {
   const defaultPaymentMethodParam = optionalString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
     ? resolvePaymentMethod(engine, ctx, defaultPaymentMethodParam, 'default_payment_method').id
@@ -322,11 +339,78 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
       'resource_missing',
     );
   }
+  return { collectionMethod, paymentBehavior, defaultPaymentMethod, paymentMethod };
+}
+
+export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
+  const items = readItems(engine, ctx, params);
+  if (items.length === 0)
+    throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
+  const currencies = new Set(items.map((i) => i.price.currency));
+  if (currencies.size > 1)
+    throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
+  const collection = subscriptionCollection(engine, ctx, params, customer);
   const trialDays = optionalInteger(params, 'trial_period_days', 0);
   const start = engine.now();
-  const id = engine.newId('sub');
   const trialEnd = trialDays ? start + trialDays * 24 * 3600 : null;
-  const subscription: StripeObject = {
+  const subscription = newSubscription(engine, ctx, params, {
+    customer,
+    currency: items[0].price.currency,
+    collection,
+    start,
+    trialEnd,
+  });
+  subscription.items.data = items.map((i) =>
+    subscriptionItem(engine, subscription.id, i.price, i.quantity, i.metadata, start),
+  );
+  subscription.items.total_count = subscription.items.data.length;
+  if (trialEnd) {
+    for (const item of subscription.items.data) item.current_period_end = trialEnd;
+  }
+  ctx.scope.insert(subscription);
+  engine.emit(ctx, 'customer.subscription.created', subscription);
+
+  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_create', Boolean(trialEnd));
+  subscription.latest_invoice = invoice.id;
+  finalizeInvoiceNow(engine, ctx, invoice);
+  const paid =
+    invoice.amount_due === 0
+      ? markPaid(engine, ctx, invoice, null)
+      : payInvoiceWith(
+          engine,
+          ctx,
+          invoice,
+          collection.paymentMethod,
+          collection.paymentBehavior === 'error_if_incomplete',
+        );
+  engine.update(
+    ctx,
+    subscription,
+    (s) => {
+      s.status = paid ? (trialEnd ? 'trialing' : 'active') : 'incomplete';
+    },
+    'customer.subscription.updated',
+  );
+  return subscription;
+}
+
+/** A subscription as created, `incomplete` and without items yet. */
+function newSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  init: {
+    customer: StripeObject;
+    currency: string;
+    collection: SubscriptionCollection;
+    start: number;
+    trialEnd: number | null;
+  },
+): StripeObject {
+  const { customer, collection, start, trialEnd } = init;
+  const id = engine.newId('sub');
+  return {
     id,
     object: 'subscription',
     application: null,
@@ -341,26 +425,20 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
     cancel_at_period_end: false,
     canceled_at: null,
     cancellation_details: { comment: null, feedback: null, reason: null },
-    collection_method: collectionMethod,
+    collection_method: collection.collectionMethod,
     created: start,
-    currency: items[0].price.currency,
+    currency: init.currency,
     customer: customer.id,
     customer_account: null,
     days_until_due: optionalInteger(params, 'days_until_due') ?? null,
-    default_payment_method: defaultPaymentMethod,
+    default_payment_method: collection.defaultPaymentMethod,
     default_source: null,
     default_tax_rates: [],
     description: nullableString(params, 'description') ?? null,
     discounts: [],
     ended_at: null,
     invoice_settings: { account_tax_ids: null, issuer: { type: 'self' } },
-    items: {
-      object: 'list',
-      data: [] as StripeObject[],
-      has_more: false,
-      total_count: 0,
-      url: `/v1/subscription_items?subscription=${id}`,
-    },
+    items: emptyList(`/v1/subscription_items?subscription=${id}`),
     latest_invoice: null,
     livemode: ctx.scope.livemode,
     managed_payments: null,
@@ -385,32 +463,6 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
     trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
     trial_start: trialEnd ? start : null,
   };
-  subscription.items.data = items.map((i) =>
-    subscriptionItem(engine, id, i.price, i.quantity, i.metadata, start),
-  );
-  subscription.items.total_count = subscription.items.data.length;
-  if (trialEnd) {
-    for (const item of subscription.items.data) item.current_period_end = trialEnd;
-  }
-  ctx.scope.insert(subscription);
-  engine.emit(ctx, 'customer.subscription.created', subscription);
-
-  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_create', Boolean(trialEnd));
-  subscription.latest_invoice = invoice.id;
-  finalizeInvoiceNow(engine, ctx, invoice);
-  const paid =
-    invoice.amount_due === 0
-      ? markPaid(engine, ctx, invoice, null)
-      : payInvoiceWith(engine, ctx, invoice, paymentMethod, paymentBehavior === 'error_if_incomplete');
-  engine.update(
-    ctx,
-    subscription,
-    (s) => {
-      s.status = paid ? (trialEnd ? 'trialing' : 'active') : 'incomplete';
-    },
-    'customer.subscription.updated',
-  );
-  return subscription;
 }
 
 export function updateSubscription(
@@ -510,16 +562,13 @@ export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, par
   const customer = fieldFilters(params, 'customer');
   const price = optionalString(params, 'price');
   const status = optionalString(params, 'status');
-  const items = ctx.scope.all('subscription').filter(
-    allOf([
-      ...customer,
-      // Stripe lists canceled subscriptions only when asked for them (status=canceled or all).
-      (s) => (status ? status === 'all' || s.status === status : s.status !== 'canceled'),
-      price ? (s) => s.items.data.some((i: StripeObject) => i.price.id === price) : undefined,
-      timeFilter(params),
-    ]),
-  );
-  return paginate(items, params, '/v1/subscriptions', ctx.scope);
+  return listObjects(ctx.scope, 'subscription', params, '/v1/subscriptions', [
+    ...customer,
+    // Stripe lists canceled subscriptions only when asked for them (status=canceled or all).
+    (s) => (status ? status === 'all' || s.status === status : s.status !== 'canceled'),
+    price ? (s) => s.items.data.some((i: StripeObject) => i.price.id === price) : undefined,
+    timeFilter(params),
+  ]);
 }
 
 /**
@@ -581,20 +630,47 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
 
 // ---- invoices --------------------------------------------------------------------------------------------
 
+interface InvoiceInit {
+  currency: string;
+  billingReason: string;
+  subscription: StripeObject | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  autoAdvance: boolean;
+  collectionMethod: string;
+  daysUntilDue: number | null;
+}
+
+/** The customer as an invoice copies it when it is created. */
+function invoiceCustomer(customer: StripeObject): Record<string, unknown> {
+  return {
+    customer: customer.id,
+    customer_account: null,
+    customer_address: customer.address,
+    customer_email: customer.email,
+    customer_name: customer.name,
+    customer_phone: customer.phone,
+    customer_shipping: customer.shipping,
+    customer_tax_exempt: customer.tax_exempt,
+    customer_tax_ids: [],
+  };
+}
+
+/** An invoice's `parent` when a subscription bills it. */
+function subscriptionParent(subscription: StripeObject): Record<string, unknown> {
+  return {
+    quote_details: null,
+    subscription_details: { metadata: { ...subscription.metadata }, subscription: subscription.id },
+    type: 'subscription_details',
+  };
+}
+
+/** A draft invoice without lines. */
 function newInvoice(
   engine: StripeEngine,
   ctx: RequestContext,
   customer: StripeObject,
-  init: {
-    currency: string;
-    billingReason: string;
-    subscription: StripeObject | null;
-    description: string | null;
-    metadata: Record<string, string>;
-    autoAdvance: boolean;
-    collectionMethod: string;
-    daysUntilDue: number | null;
-  },
+  init: InvoiceInit,
 ): StripeObject {
   const id = engine.newId('in');
   const now = engine.now();
@@ -620,15 +696,7 @@ function newInvoice(
     created: now,
     currency: init.currency,
     custom_fields: null,
-    customer: customer.id,
-    customer_account: null,
-    customer_address: customer.address,
-    customer_email: customer.email,
-    customer_name: customer.name,
-    customer_phone: customer.phone,
-    customer_shipping: customer.shipping,
-    customer_tax_exempt: customer.tax_exempt,
-    customer_tax_ids: [],
+    ...invoiceCustomer(customer),
     default_payment_method: null,
     default_source: null,
     default_tax_rates: [],
@@ -644,28 +712,13 @@ function newInvoice(
     issuer: { type: 'self' },
     last_finalization_error: null,
     latest_revision: null,
-    lines: {
-      object: 'list',
-      data: [] as StripeObject[],
-      has_more: false,
-      total_count: 0,
-      url: `/v1/invoices/${id}/lines`,
-    },
+    lines: emptyList(`/v1/invoices/${id}/lines`),
     livemode: ctx.scope.livemode,
     metadata: init.metadata,
     next_payment_attempt: null,
     number: null,
     on_behalf_of: null,
-    parent: init.subscription
-      ? {
-          quote_details: null,
-          subscription_details: {
-            metadata: { ...init.subscription.metadata },
-            subscription: init.subscription.id,
-          },
-          type: 'subscription_details',
-        }
-      : null,
+    parent: init.subscription ? subscriptionParent(init.subscription) : null,
     payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
     period_end: now,
     period_start: now,
@@ -1081,10 +1134,8 @@ export function deleteInvoice(engine: StripeEngine, ctx: RequestContext, id: str
 }
 
 export function listInvoices(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope
-    .all('invoice')
-    .filter(allOf([...fieldFilters(params, 'customer', 'subscription', 'status'), timeFilter(params)]));
-  return paginate(items, params, '/v1/invoices', ctx.scope);
+  const filters = [...fieldFilters(params, 'customer', 'subscription', 'status'), timeFilter(params)];
+  return listObjects(ctx.scope, 'invoice', params, '/v1/invoices', filters);
 }
 
 export function listInvoiceLines(
@@ -1099,8 +1150,8 @@ export function listInvoiceLines(
 }
 
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope.all('invoice_payment').filter(allOf(fieldFilters(params, 'invoice')));
-  return paginate(items, params, '/v1/invoice_payments', ctx.scope);
+  const filters = fieldFilters(params, 'invoice');
+  return listObjects(ctx.scope, 'invoice_payment', params, '/v1/invoice_payments', filters);
 }
 
 // ---- invoice items ---------------------------------------------------------------------------------------
@@ -1169,10 +1220,6 @@ export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, par
 export function listInvoiceItems(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = fieldFilters(params, 'customer', 'invoice');
   const pending = optionalBoolean(params, 'pending');
-  const items = ctx.scope
-    .all('invoiceitem')
-    .filter(
-      allOf([...filters, pending === undefined ? undefined : (ii) => (ii.invoice === null) === pending]),
-    );
-  return paginate(items, params, '/v1/invoiceitems', ctx.scope);
+  const pendingFilter: Filter = pending === undefined ? undefined : (ii) => (ii.invoice === null) === pending;
+  return listObjects(ctx.scope, 'invoiceitem', params, '/v1/invoiceitems', [...filters, pendingFilter]);
 }
