@@ -14,6 +14,9 @@ import { xmlTree } from '../../pack/__tests__/xml-tree';
 const repoRoot = resolve(__dirname, '../../../..');
 const reference = resolve(repoRoot, 'test/fixtures/reference/dataverse/model-driven-app');
 const parser = xmlTree;
+/** A reference file parsed as a tree (the real exports start with a byte order mark). */
+const readReference = (path: string): any =>
+  xmlTree.parse(readFileSync(join(reference, path), 'utf8').replace(/^\uFEFF/, ''));
 
 const work = mkdtempSync(join(tmpdir(), 'stc-app-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -157,14 +160,9 @@ describe('the Stripe Connector app', () => {
   });
 
   it('writes the AppModule elements in the order of a real packed app', () => {
-    const sample = readFileSync(
-      join(
-        reference,
-        'powerapps-samples-code-interpreter/CodeInterpreterSample_1_0_0_0_managed/customizations.xml',
-      ),
-      'utf8',
-    );
-    const real = parser.parse(sample.replace(/^\uFEFF/, '')).ImportExportXml[0].AppModules[0].AppModule[0];
+    const real = readReference(
+      'powerapps-samples-code-interpreter/CodeInterpreterSample_1_0_0_0_managed/customizations.xml',
+    ).ImportExportXml[0].AppModules[0].AppModule[0];
     const order = (appModule: any) => Object.keys(appModule).filter((key) => !key.startsWith('@'));
     const ours = order(app);
     const shared = order(real).filter((key) => ours.includes(key));
@@ -186,14 +184,8 @@ describe('forms of the connector tables', () => {
   );
 
   it('lays a card out as the platform draws cards: colour strip, header, details, footer', () => {
-    const real = parser.parse(
-      readFileSync(
-        join(
-          reference,
-          'coe-alm-accelerator/Entities/cat_DeploymentStep/FormXml/card/{79ae4aef-f555-4f3d-ab77-2f564f61d528}.xml',
-        ),
-        'utf8',
-      ).replace(/^\uFEFF/, ''),
+    const real = readReference(
+      'coe-alm-accelerator/Entities/cat_DeploymentStep/FormXml/card/{79ae4aef-f555-4f3d-ab77-2f564f61d528}.xml',
     ).forms[0].systemform[0];
     const layout = (systemform: any) =>
       systemform.form[0].tabs[0].tab[0].columns[0].column.map((column: any) => [
@@ -459,14 +451,8 @@ describe('command bar buttons on the standard forms', () => {
       expect(labels.get(button['@LabelText'].replace('$LocLabels:', ''))).toBeTruthy();
       expect(labels.get(button['@ToolTipDescription'].replace('$LocLabels:', ''))).toBeTruthy();
     }
-    const real = xmlTree.parse(
-      readFileSync(
-        join(
-          reference,
-          'fasttrack-fs-service-report/solutions/FieldServiceReporting/Solution/Entities/BookableResourceBooking/RibbonDiff.xml',
-        ),
-        'utf8',
-      ).replace(/^\uFEFF/, ''),
+    const real = readReference(
+      'fasttrack-fs-service-report/solutions/FieldServiceReporting/Solution/Entities/BookableResourceBooking/RibbonDiff.xml',
     ).RibbonDiffXml[0];
     const shape = (definition: any) => Object.keys(definition.Actions[0].JavaScriptFunction[0]).sort();
     expect(shape(command('invoice', 'stc.invoice.syncFromStripe'))).toEqual(
@@ -544,23 +530,14 @@ describe('the finance dashboard and its charts', () => {
   });
 
   it('writes a chart and a dashboard cell as the real exports do', () => {
-    const realChart = xmlTree.parse(
-      readFileSync(
-        join(
-          reference,
-          'coe-core-components/Entities/admin_Maker/Visualizations/{E3360984-0571-E911-A833-000D3A375590}.xml',
-        ),
-        'utf8',
-      ).replace(/^\uFEFF/, ''),
+    const realChart = readReference(
+      'coe-core-components/Entities/admin_Maker/Visualizations/{E3360984-0571-E911-A833-000D3A375590}.xml',
     ).visualization[0];
     const ours = entityNamed('stc_payment').Visualizations[0].visualization[0];
     const keys = (node: any) => Object.keys(node).filter((key) => !key.startsWith('@'));
     expect(keys(ours).filter((key) => keys(realChart).includes(key))).toEqual(keys(realChart));
-    const realDashboard = xmlTree.parse(
-      readFileSync(
-        join(reference, 'coe-core-components/Dashboards/{cf839870-ff70-e911-a833-000d3a375590}.xml'),
-        'utf8',
-      ).replace(/^\uFEFF/, ''),
+    const realDashboard = readReference(
+      'coe-core-components/Dashboards/{cf839870-ff70-e911-a833-000d3a375590}.xml',
     ).Dashboard[0];
     const realCell =
       realDashboard.FormXml[0].forms[0].form[0].tabs[0].tab[0].columns[0].column[0].sections[0].section[0]
