@@ -4,6 +4,7 @@ import { createLogger } from '../../observability/log';
 import type { EventHandler } from '../../pipeline/handler';
 import { createHandlerRouter } from '../../pipeline/routing';
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { thinMeterEventPayload } from '../../__tests__/support/thin-event';
 import { eventPayload, signatureHeader } from '@stc/testkit';
 import { createApp, type AppDeps } from '../app';
 
@@ -229,15 +230,7 @@ describeOnEachEngine('HTTP app', (engine) => {
     });
 
     test('a thin (v2) event notification is stored for the worker to fetch its object', async () => {
-      const payload = JSON.stringify({
-        id: 'evt_test_65R9Ijk6ThinEvent',
-        object: 'v2.core.event',
-        type: 'v1.billing.meter.error_report_triggered',
-        livemode: false,
-        created: '2026-11-27T10:00:00.000Z',
-        context: 'acct_123',
-        related_object: { id: 'mtr_123', type: 'billing.meter', url: '/v1/billing/meters/mtr_123' },
-      });
+      const payload = thinMeterEventPayload('evt_test_65R9Ijk6ThinEvent');
       const res = await postStripe(payload, signatureHeader(payload, SECRET));
       expect(res.status).toBe(200);
       expect(await db.store.findEvent('stripe', 'acct_123', 'evt_test_65R9Ijk6ThinEvent')).toMatchObject({

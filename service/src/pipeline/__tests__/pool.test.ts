@@ -11,6 +11,7 @@ import { createMemoryDataverse, type MemoryDataverse } from '../../__tests__/sup
 import { createPaymentTestHandler } from '../../__tests__/support/payment-handler';
 import { loadEvent, waitFor } from '@stc/testkit';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
+import { thinMeterEventPayload } from '../../__tests__/support/thin-event';
 import { createWorkerPool, type WorkerPool } from '../pool';
 
 const logger = createLogger({ level: 'silent' });
@@ -76,6 +77,20 @@ describeOnEachEngine('worker pool', (engine) => {
     return pool;
   };
   const statusOf = async (eventId: string) => (await store.findEvent('stripe', '', eventId))?.status;
+  /** Inserts a charge event of `chargeId`, starts a pool on `handler` and waits until the event is `status`. */
+  const runUntil = async (
+    handler: EventHandler,
+    chargeId: string,
+    status: string,
+    what: string,
+    overrides: Partial<WorkerSettings> = {},
+  ) => {
+    const event = chargeEvent(chargeId, 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler], overrides);
+    await waitFor(async () => (await statusOf(event.eventId)) === status, what);
+    return event;
+  };
 
   beforeEach(async () => {
     db = await engine.open();
@@ -89,10 +104,7 @@ describeOnEachEngine('worker pool', (engine) => {
 
   test('applies an event: the row is written, the outcome and the object stamp recorded', async () => {
     const handler = createPaymentTestHandler();
-    const event = chargeEvent('ch_apply', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler]);
-    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
+    const event = await runUntil(handler, 'ch_apply', 'applied', 'the event to be applied');
     expect(dataverse.rows('stc_payments').size).toBe(1);
     expect([...dataverse.rows('stc_payments').values()][0]).toMatchObject({
       stc_stripeid: 'ch_apply',
@@ -155,13 +167,7 @@ describeOnEachEngine('worker pool', (engine) => {
       if (attempt < 3)
         throw dataverseError(503, '0x80040216', 'Dataverse answered 503 Service Unavailable', true);
     });
-    const event = chargeEvent('ch_retry', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler]);
-    await waitFor(
-      async () => (await statusOf(event.eventId)) === 'applied',
-      'the event to be applied after retries',
-    );
+    const event = await runUntil(handler, 'ch_retry', 'applied', 'the event to be applied after retries');
     expect(handler.calls).toHaveLength(3);
     expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
       attempts: 3,
@@ -176,13 +182,7 @@ describeOnEachEngine('worker pool', (engine) => {
       if (attempt === 1)
         throw dataverseError(429, '0x80072322', 'Number of requests exceeded the limit', true, 400);
     });
-    const event = chargeEvent('ch_throttled', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler]);
-    await waitFor(
-      async () => (await statusOf(event.eventId)) === 'applied',
-      'the throttled event to be applied',
-    );
+    await runUntil(handler, 'ch_throttled', 'applied', 'the throttled event to be applied');
     expect(handler.calls[1].startedAt - handler.calls[0].startedAt).toBeGreaterThanOrEqual(400);
   });
 
@@ -195,10 +195,7 @@ describeOnEachEngine('worker pool', (engine) => {
         false,
       );
     });
-    const event = chargeEvent('ch_dead', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler]);
-    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
+    const event = await runUntil(handler, 'ch_dead', 'dead', 'the event to be dead-lettered');
     expect(handler.calls).toHaveLength(1);
     const [letter] = await store.listDeadLetters();
     expect(letter).toMatchObject({
@@ -219,10 +216,7 @@ describeOnEachEngine('worker pool', (engine) => {
         statusCode: 404,
       } as never);
     });
-    const event = chargeEvent('ch_missing', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler]);
-    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
+    await runUntil(handler, 'ch_missing', 'dead', 'the event to be dead-lettered');
     expect((await store.listDeadLetters())[0]).toMatchObject({
       errorCode: 'resource_missing',
       error: 'No such charge',
@@ -233,10 +227,7 @@ describeOnEachEngine('worker pool', (engine) => {
     const handler = createPaymentTestHandler(() => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     });
-    const event = chargeEvent('ch_down', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler]);
-    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the event to be dead-lettered');
+    await runUntil(handler, 'ch_down', 'dead', 'the event to be dead-lettered');
     expect(handler.calls).toHaveLength(3);
     expect((await store.listDeadLetters())[0]).toMatchObject({
       errorCode: 'ECONNREFUSED',
@@ -249,13 +240,9 @@ describeOnEachEngine('worker pool', (engine) => {
     const handler = createPaymentTestHandler((_event, attempt) =>
       attempt === 1 ? new Promise(() => undefined) : undefined,
     );
-    const event = chargeEvent('ch_slow', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler], { handlerTimeoutMs: 100 });
-    await waitFor(
-      async () => (await statusOf(event.eventId)) === 'applied',
-      'the event to be applied on the second attempt',
-    );
+    await runUntil(handler, 'ch_slow', 'applied', 'the event to be applied on the second attempt', {
+      handlerTimeoutMs: 100,
+    });
     expect(handler.calls).toHaveLength(2);
   });
 
@@ -276,10 +263,7 @@ describeOnEachEngine('worker pool', (engine) => {
 
   test('a long handler keeps its lease: no second worker takes the event meanwhile', async () => {
     const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 700)));
-    const event = chargeEvent('ch_long', 1_700_000_000);
-    await store.insertEvent(event);
-    startPool([handler], { leaseMs: 1000 });
-    await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
+    const event = await runUntil(handler, 'ch_long', 'processing', 'the claim', { leaseMs: 1000 });
     const other = await db.connect();
     // Well past a lease that was not renewed, as a second process would look.
     await new Promise((r) => setTimeout(r, 400));
@@ -419,15 +403,7 @@ describeOnEachEngine('worker pool', (engine) => {
         maxNetworkRetries: 0,
       });
       const seen: Stripe.Event[] = [];
-      const payload = JSON.stringify({
-        id: 'evt_thin_1',
-        object: 'v2.core.event',
-        type: 'v1.billing.meter.error_report_triggered',
-        livemode: false,
-        created: '2026-11-27T10:00:00.000Z',
-        context: 'acct_123',
-        related_object: { id: 'mtr_123', type: 'billing.meter', url: '/v1/billing/meters/mtr_123' },
-      });
+      const payload = thinMeterEventPayload('evt_thin_1');
       await store.insertEvent({
         source: 'stripe',
         account: 'acct_123',
