@@ -146,27 +146,21 @@ describeOnEachEngine('store', (engine) => {
   });
 
   test('the object stamp only moves forward (created, then event id)', async () => {
-    await store.insertEvent(newEvent({ eventId: 'evt_b', eventCreatedMs: T0 + 10 }));
-    const [b] = await claim(store);
-    await store.completeEvent(applied(b));
-    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
-      eventCreatedMs: T0 + 10,
-      eventId: 'evt_b',
-    });
-    await store.insertEvent(newEvent({ eventId: 'evt_a', eventCreatedMs: T0 + 10 }));
-    const [a] = await claim(store);
-    await store.completeEvent(applied(a));
-    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
-      eventCreatedMs: T0 + 10,
-      eventId: 'evt_b',
-    });
-    await store.insertEvent(newEvent({ eventId: 'evt_c', eventCreatedMs: T0 + 10 }));
-    const [c] = await claim(store);
-    await store.completeEvent(applied(c));
-    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
-      eventCreatedMs: T0 + 10,
-      eventId: 'evt_c',
-    });
+    // Each event of ch_1 (all created at the same time) applied in turn, and the stamp it leaves.
+    const steps = [
+      { applied: 'evt_b', stamp: 'evt_b' },
+      { applied: 'evt_a', stamp: 'evt_b' },
+      { applied: 'evt_c', stamp: 'evt_c' },
+    ];
+    for (const step of steps) {
+      await store.insertEvent(newEvent({ eventId: step.applied, eventCreatedMs: T0 + 10 }));
+      const [event] = await claim(store);
+      await store.completeEvent(applied(event));
+      expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+        eventCreatedMs: T0 + 10,
+        eventId: step.stamp,
+      });
+    }
     expect(await store.getObjectStamp('stripe', 'acct_x', 'ch_1')).toBeNull();
   });
 
