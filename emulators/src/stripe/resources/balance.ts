@@ -1,7 +1,7 @@
 /** Balance transactions, the balance, and payouts (with test helpers for automatic payouts). */
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest } from '../errors';
-import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
+import { allOf, fieldFilters, listObjects, paginate, StripeList, timeFilter } from '../list';
 import { currency, mergeMetadata, nullableString, optionalString, Params, requiredInteger } from '../params';
 import type { Scope, StripeObject } from '../store';
 
@@ -280,17 +280,12 @@ function reversePayout(
 }
 
 export function listPayouts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope
-    .all('payout')
-    .filter(
-      allOf([
-        ...fieldFilters(params, 'status'),
-        timeFilter(params),
-        timeFilter(params, 'arrival_date'),
-        ...fieldFilters(params, 'destination'),
-      ]),
-    );
-  return paginate(items, params, '/v1/payouts', ctx.scope);
+  return listObjects(ctx.scope, 'payout', params, '/v1/payouts', [
+    ...fieldFilters(params, 'status'),
+    timeFilter(params),
+    timeFilter(params, 'arrival_date'),
+    ...fieldFilters(params, 'destination'),
+  ]);
 }
 
 /**

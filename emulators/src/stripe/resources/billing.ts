@@ -371,15 +371,14 @@ export function createSubscription(engine: StripeEngine, ctx: RequestContext, pa
   ctx.scope.insert(subscription);
   engine.emit(ctx, 'customer.subscription.created', subscription);
 
-  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_create', Boolean(trialEnd));
+  const invoicing = new Invoicing(engine, ctx);
+  const invoice = invoicing.forSubscription(subscription, 'subscription_create', Boolean(trialEnd));
   subscription.latest_invoice = invoice.id;
-  finalizeInvoiceNow(engine, ctx, invoice);
+  invoicing.finalize(invoice);
   const paid =
     invoice.amount_due === 0
-      ? markPaid(engine, ctx, invoice, null)
-      : payInvoiceWith(
-          engine,
-          ctx,
+      ? invoicing.markPaid(invoice, null)
+      : invoicing.payWith(
           invoice,
           collection.paymentMethod,
           collection.paymentBehavior === 'error_if_incomplete',
@@ -599,9 +598,8 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     }
     if (s.status === 'trialing') s.status = 'active';
   });
-  const invoice = invoiceForSubscription(engine, ctx, subscription, 'subscription_cycle', false, {
-    automatic: true,
-  });
+  const invoicing = new Invoicing(engine, ctx, { automatic: true });
+  const invoice = invoicing.forSubscription(subscription, 'subscription_cycle', false);
   subscription.latest_invoice = invoice.id;
   engine.emit(
     ctx,
@@ -610,16 +608,11 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     { ...previous, latest_invoice: null },
     { automatic: true },
   );
-  finalizeInvoiceNow(engine, ctx, invoice, { automatic: true });
+  invoicing.finalize(invoice);
   const customer = engine.get(ctx, 'customer', subscription.customer);
-  const paid = payInvoiceWith(
-    engine,
-    ctx,
-    invoice,
-    subscription.default_payment_method ?? customer.invoice_settings.default_payment_method,
-    false,
-    { automatic: true },
-  );
+  const paymentMethod =
+    subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
+  const paid = invoicing.payWith(invoice, paymentMethod, false);
   if (!paid) {
     engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', {
       automatic: true,
@@ -824,152 +817,150 @@ function setLines(invoice: StripeObject, lines: StripeObject[]): void {
   }
 }
 
-function invoiceForSubscription(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  subscription: StripeObject,
-  billingReason: string,
-  trial: boolean,
-  options: { automatic?: boolean } = {},
-): StripeObject {
-  const customer = engine.get(ctx, 'customer', subscription.customer);
-  const invoice = newInvoice(engine, ctx, customer, {
-    currency: subscription.currency,
-    billingReason,
-    subscription,
-    description: null,
-    metadata: {},
-    autoAdvance: true,
-    collectionMethod: subscription.collection_method,
-    daysUntilDue: subscription.days_until_due,
-  });
-  const lines = subscription.items.data.map((item: StripeObject) => {
-    const product = ctx.scope.find(item.price.product);
-    const amount = trial ? 0 : item.price.unit_amount * item.quantity;
-    const label = product?.name ?? item.price.product;
-    return lineItem(engine, ctx, invoice, {
-      amount,
-      description: trial
-        ? `Trial period for ${label}`
-        : `${item.quantity} × ${label} (at ${item.price.unit_amount / 100} / ${item.price.recurring.interval})`,
-      quantity: item.quantity,
-      price: item.price,
-      period: { start: item.current_period_start, end: item.current_period_end },
-      subscription: subscription.id,
-      subscriptionItem: item.id,
-      invoiceItem: null,
-      metadata: { ...subscription.metadata },
-    });
-  });
-  setLines(invoice, lines);
-  ctx.scope.insert(invoice);
-  engine.emit(ctx, 'invoice.created', invoice, undefined, options);
-  return invoice;
-}
+/**
+ * Stripe's invoicing steps, in one request or one run of Stripe's own schedule (`automatic`: the events
+ * carry no request).
+ */
+class Invoicing {
+  constructor(
+    private readonly engine: StripeEngine,
+    private readonly ctx: RequestContext,
+    private readonly options: { automatic?: boolean } = {},
+  ) {}
 
-function finalizeInvoiceNow(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  invoice: StripeObject,
-  options: { automatic?: boolean } = {},
-): void {
-  const customer = engine.get(ctx, 'customer', invoice.customer);
-  const sequence = customer.next_invoice_sequence;
-  customer.next_invoice_sequence = sequence + 1;
-  engine.change(invoice, (i) => {
-    i.status = 'open';
-    i.number = `${customer.invoice_prefix}-${String(sequence).padStart(4, '0')}`;
-    i.effective_at = engine.now();
-    i.status_transitions = { ...i.status_transitions, finalized_at: engine.now() };
-    i.hosted_invoice_url = `https://invoice.stripe.com/i/emulator/${i.id}`;
-    i.invoice_pdf = `https://pay.stripe.com/invoice/emulator/${i.id}/pdf`;
-  });
-  engine.emit(ctx, 'invoice.finalized', invoice, undefined, options);
-}
-
-function markPaid(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  invoice: StripeObject,
-  paymentIntent: StripeObject | null,
-  options: { automatic?: boolean } = {},
-): boolean {
-  const now = engine.now();
-  engine.change(invoice, (i) => {
-    i.status = 'paid';
-    i.amount_paid = i.amount_due;
-    i.amount_remaining = 0;
-    i.attempted = true;
-    i.attempt_count = paymentIntent ? i.attempt_count + 1 : i.attempt_count;
-    i.next_payment_attempt = null;
-    i.status_transitions = { ...i.status_transitions, paid_at: now };
-    i.auto_advance = false;
-  });
-  if (paymentIntent) {
-    const invoicePayment: StripeObject = {
-      id: engine.newId('inpay'),
-      object: 'invoice_payment',
-      amount_paid: paymentIntent.amount_received,
-      amount_requested: paymentIntent.amount,
-      created: now,
-      currency: invoice.currency,
-      invoice: invoice.id,
-      is_default: true,
-      livemode: ctx.scope.livemode,
-      payment: { payment_intent: paymentIntent.id, type: 'payment_intent' },
-      status: 'paid',
-      status_transitions: { canceled_at: null, paid_at: now },
-    };
-    ctx.scope.insert(invoicePayment);
-    engine.emit(ctx, 'invoice_payment.paid', invoicePayment, undefined, options);
+  private emit(type: string, object: StripeObject): void {
+    this.engine.emit(this.ctx, type, object, undefined, this.options);
   }
-  engine.emit(ctx, 'invoice.paid', invoice, undefined, options);
-  engine.emit(ctx, 'invoice.payment_succeeded', invoice, undefined, options);
-  return true;
-}
 
-/** Charge the invoice's amount to a payment method; on a decline record the attempt and answer false. */
-function payInvoiceWith(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  invoice: StripeObject,
-  paymentMethod: string | null,
-  throwOnDecline: boolean,
-  options: { automatic?: boolean } = {},
-): boolean {
-  if (invoice.amount_due === 0) return markPaid(engine, ctx, invoice, null, options);
-  if (!paymentMethod) return false;
-  let paymentIntent: StripeObject | undefined;
-  try {
-    paymentIntent = createPaymentIntent(engine, ctx, {
-      amount: String(invoice.amount_due),
-      currency: invoice.currency,
-      customer: invoice.customer,
-      description:
-        invoice.billing_reason === 'subscription_create'
-          ? 'Subscription creation'
-          : invoice.billing_reason === 'subscription_cycle'
-            ? 'Subscription update'
-            : `Payment for Invoice`,
-      payment_method: paymentMethod,
-      payment_method_types: ['card'],
-      confirm: 'true',
+  /** The subscription's invoice for its current period (zero during a trial), created as a draft. */
+  forSubscription(subscription: StripeObject, billingReason: string, trial: boolean): StripeObject {
+    const { engine, ctx } = this;
+    const customer = engine.get(ctx, 'customer', subscription.customer);
+    const invoice = newInvoice(engine, ctx, customer, {
+      currency: subscription.currency,
+      billingReason,
+      subscription,
+      description: null,
+      metadata: {},
+      autoAdvance: true,
+      collectionMethod: subscription.collection_method,
+      daysUntilDue: subscription.days_until_due,
     });
-    ctx.scope.invoicePayments.set(invoice.id, paymentIntent.id);
-  } catch (error) {
-    if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
-    const failedIntent = error.extra.payment_intent as StripeObject | undefined;
-    if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
+    const lines = subscription.items.data.map((item: StripeObject) => {
+      const product = ctx.scope.find(item.price.product);
+      const amount = trial ? 0 : item.price.unit_amount * item.quantity;
+      const label = product?.name ?? item.price.product;
+      return lineItem(engine, ctx, invoice, {
+        amount,
+        description: trial
+          ? `Trial period for ${label}`
+          : `${item.quantity} × ${label} (at ${item.price.unit_amount / 100} / ${item.price.recurring.interval})`,
+        quantity: item.quantity,
+        price: item.price,
+        period: { start: item.current_period_start, end: item.current_period_end },
+        subscription: subscription.id,
+        subscriptionItem: item.id,
+        invoiceItem: null,
+        metadata: { ...subscription.metadata },
+      });
+    });
+    setLines(invoice, lines);
+    ctx.scope.insert(invoice);
+    this.emit('invoice.created', invoice);
+    return invoice;
+  }
+
+  /** Draft → open: the invoice takes the customer's next number. */
+  finalize(invoice: StripeObject): void {
+    const { engine, ctx } = this;
+    const customer = engine.get(ctx, 'customer', invoice.customer);
+    const sequence = customer.next_invoice_sequence;
+    customer.next_invoice_sequence = sequence + 1;
     engine.change(invoice, (i) => {
-      i.attempted = true;
-      i.attempt_count += 1;
-      i.next_payment_attempt = engine.now() + 3 * 24 * 3600;
+      i.status = 'open';
+      i.number = `${customer.invoice_prefix}-${String(sequence).padStart(4, '0')}`;
+      i.effective_at = engine.now();
+      i.status_transitions = { ...i.status_transitions, finalized_at: engine.now() };
+      i.hosted_invoice_url = `https://invoice.stripe.com/i/emulator/${i.id}`;
+      i.invoice_pdf = `https://pay.stripe.com/invoice/emulator/${i.id}/pdf`;
     });
-    engine.emit(ctx, 'invoice.payment_failed', invoice, undefined, options);
-    if (throwOnDecline) throw error;
-    return false;
+    this.emit('invoice.finalized', invoice);
   }
-  return markPaid(engine, ctx, invoice, paymentIntent, options);
+
+  /** The invoice is paid, by the PaymentIntent (recorded as an invoice payment) or out of band. */
+  markPaid(invoice: StripeObject, paymentIntent: StripeObject | null): boolean {
+    const { engine, ctx } = this;
+    const now = engine.now();
+    engine.change(invoice, (i) => {
+      i.status = 'paid';
+      i.amount_paid = i.amount_due;
+      i.amount_remaining = 0;
+      i.attempted = true;
+      i.attempt_count = paymentIntent ? i.attempt_count + 1 : i.attempt_count;
+      i.next_payment_attempt = null;
+      i.status_transitions = { ...i.status_transitions, paid_at: now };
+      i.auto_advance = false;
+    });
+    if (paymentIntent) {
+      const invoicePayment: StripeObject = {
+        id: engine.newId('inpay'),
+        object: 'invoice_payment',
+        amount_paid: paymentIntent.amount_received,
+        amount_requested: paymentIntent.amount,
+        created: now,
+        currency: invoice.currency,
+        invoice: invoice.id,
+        is_default: true,
+        livemode: ctx.scope.livemode,
+        payment: { payment_intent: paymentIntent.id, type: 'payment_intent' },
+        status: 'paid',
+        status_transitions: { canceled_at: null, paid_at: now },
+      };
+      ctx.scope.insert(invoicePayment);
+      this.emit('invoice_payment.paid', invoicePayment);
+    }
+    this.emit('invoice.paid', invoice);
+    this.emit('invoice.payment_succeeded', invoice);
+    return true;
+  }
+
+  /** Charge the invoice's amount to a payment method; on a decline record the attempt and answer false. */
+  payWith(invoice: StripeObject, paymentMethod: string | null, throwOnDecline: boolean): boolean {
+    const { engine, ctx } = this;
+    if (invoice.amount_due === 0) return this.markPaid(invoice, null);
+    if (!paymentMethod) return false;
+    let paymentIntent: StripeObject | undefined;
+    try {
+      paymentIntent = createPaymentIntent(engine, ctx, {
+        amount: String(invoice.amount_due),
+        currency: invoice.currency,
+        customer: invoice.customer,
+        description:
+          invoice.billing_reason === 'subscription_create'
+            ? 'Subscription creation'
+            : invoice.billing_reason === 'subscription_cycle'
+              ? 'Subscription update'
+              : `Payment for Invoice`,
+        payment_method: paymentMethod,
+        payment_method_types: ['card'],
+        confirm: 'true',
+      });
+      ctx.scope.invoicePayments.set(invoice.id, paymentIntent.id);
+    } catch (error) {
+      if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
+      const failedIntent = error.extra.payment_intent as StripeObject | undefined;
+      if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
+      engine.change(invoice, (i) => {
+        i.attempted = true;
+        i.attempt_count += 1;
+        i.next_payment_attempt = engine.now() + 3 * 24 * 3600;
+      });
+      this.emit('invoice.payment_failed', invoice);
+      if (throwOnDecline) throw error;
+      return false;
+    }
+    return this.markPaid(invoice, paymentIntent);
+  }
 }
 
 export function createInvoice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
@@ -1069,8 +1060,9 @@ export function finalizeInvoice(engine: StripeEngine, ctx: RequestContext, id: s
       'invoice_not_editable',
     );
   }
-  finalizeInvoiceNow(engine, ctx, invoice);
-  if (invoice.amount_due === 0) markPaid(engine, ctx, invoice, null);
+  const invoicing = new Invoicing(engine, ctx);
+  invoicing.finalize(invoice);
+  if (invoice.amount_due === 0) invoicing.markPaid(invoice, null);
   return invoice;
 }
 
@@ -1081,12 +1073,13 @@ export function payInvoice(
   params: Params,
 ): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
-  if (invoice.status === 'draft') finalizeInvoiceNow(engine, ctx, invoice);
+  const invoicing = new Invoicing(engine, ctx);
+  if (invoice.status === 'draft') invoicing.finalize(invoice);
   if (invoice.status === 'paid') throw invalidRequest('Invoice is already paid.');
   if (invoice.status !== 'open')
     throw invalidRequest(`You cannot pay an invoice with status ${invoice.status}.`);
   if (optionalBoolean(params, 'paid_out_of_band')) {
-    markPaid(engine, ctx, invoice, null);
+    invoicing.markPaid(invoice, null);
     return invoice;
   }
   const customer = engine.get(ctx, 'customer', invoice.customer);
@@ -1103,7 +1096,7 @@ export function payInvoice(
       'resource_missing',
     );
   }
-  payInvoiceWith(engine, ctx, invoice, paymentMethod, true);
+  invoicing.payWith(invoice, paymentMethod, true);
   if (subscription && subscription.status !== 'active' && invoice.status === 'paid') {
     engine.update(ctx, subscription, (s) => void (s.status = 'active'), 'customer.subscription.updated');
   }

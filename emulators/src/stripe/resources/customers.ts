@@ -3,7 +3,7 @@ import { testCardFor } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
 import { invalidRequest, StripeApiError } from '../errors';
 import { randomToken } from '../ids';
-import { allOf, fieldFilters, paginate, StripeList, timeFilter } from '../list';
+import { fieldFilters, listObjects, StripeList, timeFilter } from '../list';
 import {
   assignStrings,
   mergeMetadata,
@@ -36,6 +36,9 @@ export function shipping(value: Params | undefined, more: string[] = []): Record
     ...Object.fromEntries(fields.map((f) => [f, typeof value[f] === 'string' ? (value[f] as string) : null])),
   };
 }
+
+/** The parameter that names a customer's default payment method. */
+const DEFAULT_PM_PARAM = 'invoice_settings[default_payment_method]';
 
 export function createCustomer(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer: StripeObject = {
@@ -81,7 +84,7 @@ export function createCustomer(engine: StripeEngine, ctx: RequestContext, params
       const pm =
         attached && defaultParam === paymentMethodParam
           ? attached
-          : attachOrFind(engine, ctx, defaultParam, customer, 'invoice_settings[default_payment_method]');
+          : attachPaymentMethod(engine, ctx, defaultParam, customer, DEFAULT_PM_PARAM);
       customer.invoice_settings.default_payment_method = pm.id;
     }
   } catch (error) {
@@ -107,13 +110,8 @@ export function updateCustomer(
   const invoiceSettings = optionalObject(params, 'invoice_settings');
   let defaultPaymentMethod: string | undefined;
   if (typeof invoiceSettings?.default_payment_method === 'string' && invoiceSettings.default_payment_method) {
-    defaultPaymentMethod = attachOrFind(
-      engine,
-      ctx,
-      invoiceSettings.default_payment_method,
-      customer,
-      'invoice_settings[default_payment_method]',
-    ).id;
+    const pm = invoiceSettings.default_payment_method;
+    defaultPaymentMethod = attachPaymentMethod(engine, ctx, pm, customer, DEFAULT_PM_PARAM).id;
   }
   engine.update(
     ctx,
@@ -148,10 +146,8 @@ export function deleteCustomer(engine: StripeEngine, ctx: RequestContext, id: st
 }
 
 export function listCustomers(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const items = ctx.scope
-    .all('customer')
-    .filter(allOf([...fieldFilters(params, 'email'), timeFilter(params)]));
-  return paginate(items, params, '/v1/customers', ctx.scope);
+  const filters = [...fieldFilters(params, 'email'), timeFilter(params)];
+  return listObjects(ctx.scope, 'customer', params, '/v1/customers', filters);
 }
 
 /**
@@ -299,16 +295,6 @@ export function attachPaymentMethod(
   return paymentMethod;
 }
 
-function attachOrFind(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  idOrToken: string,
-  customer: StripeObject,
-  param: string,
-): StripeObject {
-  return attachPaymentMethod(engine, ctx, idOrToken, customer, param);
-}
-
 export function attachPaymentMethodRoute(
   engine: StripeEngine,
   ctx: RequestContext,
@@ -328,15 +314,7 @@ export function listPaymentMethods(
   customerId?: string,
 ) {
   if (customerId) engine.get(ctx, 'customer', customerId);
-  const items = ctx.scope
-    .all('payment_method')
-    .filter(
-      allOf(fieldFilters(customerId ? { ...params, customer: customerId } : params, 'customer', 'type')),
-    );
-  return paginate(
-    items,
-    params,
-    customerId ? `/v1/customers/${customerId}/payment_methods` : '/v1/payment_methods',
-    ctx.scope,
-  );
+  const filters = fieldFilters(customerId ? { ...params, customer: customerId } : params, 'customer', 'type');
+  const url = customerId ? `/v1/customers/${customerId}/payment_methods` : '/v1/payment_methods';
+  return listObjects(ctx.scope, 'payment_method', params, url, filters);
 }
