@@ -4,7 +4,7 @@
  */
 import { ConcurrencyLimiter } from '../concurrency';
 import { DataverseError, THROTTLING_CODES } from '../errors';
-import { createThrottledSender } from '../throttling';
+import { createThrottledSender, type RetryOptions } from '../throttling';
 import type { Exchange, Transport } from '../transport';
 
 type Scripted = { status: number; code?: string; retryAfter?: string } | 'no answer';
@@ -41,14 +41,22 @@ function scriptedTransport(script: Scripted[]): Transport & { sent: number; inva
 
 const fast = { baseDelayMs: 1, maxDelayMs: 2 };
 
+/** A sender over a transport that answers from `script`, with a limiter starting at `initial` (or its default). */
+function scriptedSender(script: Scripted[], options: { initial?: number; retry?: RetryOptions } = {}) {
+  const transport = scriptedTransport(script);
+  const limiter = new ConcurrencyLimiter(
+    options.initial === undefined ? undefined : { initial: options.initial },
+  );
+  const sender = createThrottledSender({ transport, limiter, retry: options.retry ?? fast });
+  return { transport, limiter, sender };
+}
+
 describe('throttled sender', () => {
   it('sends a 429 again after its Retry-After and returns the answer that follows', async () => {
-    const transport = scriptedTransport([
-      { status: 429, code: THROTTLING_CODES.concurrency, retryAfter: '0.01' },
-      { status: 204 },
-    ]);
-    const limiter = new ConcurrencyLimiter({ initial: 10 });
-    const sender = createThrottledSender({ transport, limiter, retry: fast });
+    const { transport, limiter, sender } = scriptedSender(
+      [{ status: 429, code: THROTTLING_CODES.concurrency, retryAfter: '0.01' }, { status: 204 }],
+      { initial: 10 },
+    );
     const res = await sender.send('DELETE', transport.url('x'), { idempotent: false, describe: 'DELETE x' });
     expect(res.status).toBe(204);
     expect(res.attempts).toBe(2);
@@ -58,25 +66,19 @@ describe('throttled sender', () => {
   });
 
   it('keeps the concurrency when the 429 is for the number of requests in the window', async () => {
-    const transport = scriptedTransport([
-      { status: 429, code: THROTTLING_CODES.requests, retryAfter: '0' },
-      { status: 200 },
-    ]);
-    const limiter = new ConcurrencyLimiter({ initial: 10 });
-    const sender = createThrottledSender({ transport, limiter, retry: fast });
+    const { transport, limiter, sender } = scriptedSender(
+      [{ status: 429, code: THROTTLING_CODES.requests, retryAfter: '0' }, { status: 200 }],
+      { initial: 10 },
+    );
     await sender.send('GET', transport.url('x'), { idempotent: true, describe: 'GET x' });
     expect(limiter.limit).toBe(10);
   });
 
   it('gives up after the allowed 429s with a transient error naming the request', async () => {
-    const transport = scriptedTransport([
-      { status: 429, code: THROTTLING_CODES.executionTime, retryAfter: '0' },
-    ]);
-    const sender = createThrottledSender({
-      transport,
-      limiter: new ConcurrencyLimiter(),
-      retry: { ...fast, maxThrottledAttempts: 3 },
-    });
+    const { transport, sender } = scriptedSender(
+      [{ status: 429, code: THROTTLING_CODES.executionTime, retryAfter: '0' }],
+      { retry: { ...fast, maxThrottledAttempts: 3 } },
+    );
     const error = await sender
       .send('GET', transport.url('x'), { idempotent: true, describe: 'GET x' })
       .catch((err: unknown) => err);
@@ -86,8 +88,7 @@ describe('throttled sender', () => {
   });
 
   it('asks for a fresh token once after a 401, then returns the second 401', async () => {
-    const transport = scriptedTransport([{ status: 401 }]);
-    const sender = createThrottledSender({ transport, limiter: new ConcurrencyLimiter(), retry: fast });
+    const { transport, sender } = scriptedSender([{ status: 401 }]);
     const res = await sender.send('GET', transport.url('x'), { idempotent: true, describe: 'GET x' });
     expect(res.status).toBe(401);
     expect(transport.invalidated).toBe(1);
@@ -95,32 +96,21 @@ describe('throttled sender', () => {
   });
 
   it('sends an idempotent request again after a 503 or no answer, a create never', async () => {
-    const flaky = scriptedTransport(['no answer', { status: 503 }, { status: 200 }]);
-    const sender = createThrottledSender({
-      transport: flaky,
-      limiter: new ConcurrencyLimiter(),
-      retry: fast,
-    });
+    const { transport: flaky, sender: sender } = scriptedSender([
+      'no answer',
+      { status: 503 },
+      { status: 200 },
+    ]);
     const res = await sender.send('GET', flaky.url('x'), { idempotent: true, describe: 'GET x' });
     expect(res).toMatchObject({ status: 200, attempts: 3 });
 
-    const dropped = scriptedTransport(['no answer', { status: 201 }]);
-    const creates = createThrottledSender({
-      transport: dropped,
-      limiter: new ConcurrencyLimiter(),
-      retry: fast,
-    });
+    const { transport: dropped, sender: creates } = scriptedSender(['no answer', { status: 201 }]);
     await expect(
       creates.send('POST', dropped.url('x'), { idempotent: false, describe: 'POST x' }),
     ).rejects.toMatchObject({ status: 0, transient: true });
     expect(dropped.sent).toBe(1);
 
-    const failing = scriptedTransport([{ status: 503 }, { status: 201 }]);
-    const once = createThrottledSender({
-      transport: failing,
-      limiter: new ConcurrencyLimiter(),
-      retry: fast,
-    });
+    const { transport: failing, sender: once } = scriptedSender([{ status: 503 }, { status: 201 }]);
     const answer = await once.send('POST', failing.url('x'), { idempotent: false, describe: 'POST x' });
     expect(answer.status).toBe(503);
     expect(failing.sent).toBe(1);
