@@ -63,7 +63,13 @@ const LAYOUT: Layout = [
       ['Payouts', ['stc_payout', 'stc_balancetransaction', 'stc_journalentry', 'stc_journalline']],
     ],
   ],
-  ['Settings', [['Connection', ['environmentvariabledefinition', 'environmentvariablevalue']]]],
+  [
+    'Settings',
+    [
+      ['Monitoring', ['stc_syncissue']],
+      ['Connection', ['environmentvariabledefinition', 'environmentvariablevalue']],
+    ],
+  ],
 ];
 
 const idOf = (...parts: string[]) =>

@@ -61,6 +61,8 @@ export const securityRoles: SecurityRole[] = [
       ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
       ...each(['transactioncurrency'], ['Read']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
+      // What it could not do (dead letters, payouts that do not reconcile), kept in step with its queue.
+      ...each(['stc_syncissue'], ['Create', 'Read', 'Write', 'Append']),
       // The refund approval threshold and other settings the solution ships as environment variables.
       ...each(['environmentvariabledefinition', 'environmentvariablevalue'], ['Read']),
     ],
@@ -74,6 +76,8 @@ export const securityRoles: SecurityRole[] = [
       // Write only for the Sync from Stripe command, which stamps stc_syncrequestedon; Stripe stays the source.
       ...each(['stc_payment'], ['Read', 'Write', 'AppendTo']),
       ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      // Write to ask for a retry or a discard of a sync issue; the service carries it out.
+      ...each(['stc_syncissue'], ['Read', 'Write']),
       ...each(SALES, ['Read']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],

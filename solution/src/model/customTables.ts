@@ -457,6 +457,55 @@ export const customTables: Table[] = [
       },
     ],
   }),
+  customTable({
+    viewColumns: [
+      'stc_kind',
+      'stc_status',
+      'stc_errorcode',
+      'stc_stripeobjectid',
+      'stc_attempts',
+      'stc_lastseen',
+    ],
+    schemaName: 'stc_SyncIssue',
+    entitySetName: 'stc_syncissues',
+    displayName: 'Sync Issue',
+    pluralName: 'Sync Issues',
+    description:
+      "Something the connector could not do: a Stripe event it could not apply (its dead letter) or a payout that does not reconcile. Kept in step with the service's queue.",
+    nameLength: 400,
+    columns: [
+      text('stc_IssueKey', 'Issue Key', 400, {
+        requiredLevel: 'required',
+        description: 'event:<event id> for an event, payout:<payout id> for a payout; one row each.',
+      }),
+      choice('stc_Kind', 'Kind', 'stc_syncissuekind', { requiredLevel: 'required' }),
+      choice('stc_Status', 'Status', 'stc_syncissuestatus', {
+        requiredLevel: 'required',
+        defaultValue: 100000000,
+      }),
+      text('stc_EventId', 'Stripe Event Id', STRIPE_ID_LENGTH),
+      text('stc_EventType', 'Event Type', 100),
+      text('stc_StripeObjectId', 'Stripe Object Id', STRIPE_ID_LENGTH),
+      text('stc_StripeObjectType', 'Stripe Object Type', 100),
+      text('stc_ErrorCode', 'Error Code', 100),
+      memo('stc_ErrorMessage', 'Error Message', 4000),
+      integer('stc_Attempts', 'Attempts', { minValue: 0, maxValue: 1000000 }),
+      dateTime('stc_FirstSeen', 'First Seen'),
+      dateTime('stc_LastSeen', 'Last Seen'),
+      dateTime('stc_ResolvedOn', 'Resolved On'),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+      text('stc_StripeAccount', 'Stripe Account', STRIPE_ID_LENGTH),
+    ],
+    links: [lookup('stc_payoutid', 'Payout', 'stc_payout')],
+    keys: [
+      {
+        logicalName: 'stc_syncissue_issuekey_key',
+        schemaName: 'stc_syncissue_IssueKey_Key',
+        displayName: 'Issue Key',
+        columns: ['stc_issuekey'],
+      },
+    ],
+  }),
 ];
 
 /**

@@ -170,6 +170,18 @@ export const customOptionSets: OptionSet[] = [
     ['balanced', 'Balanced'],
     ['mismatch', 'Mismatch'],
   ]),
+  custom('stc_syncissuekind', 'Sync Issue Kind', false, [
+    ['dead_letter', 'Event not applied'],
+    ['reconciliation_mismatch', 'Payout does not reconcile'],
+  ]),
+  // A user asks for a retry or a discard by setting the status; the service answers with the outcome.
+  custom('stc_syncissuestatus', 'Sync Issue Status', false, [
+    ['open', 'Open'],
+    ['retry_requested', 'Retry requested'],
+    ['discard_requested', 'Discard requested'],
+    ['resolved', 'Resolved'],
+    ['discarded', 'Discarded'],
+  ]),
 ];
 
 /** The platform's own option set: described for readers and the emulator, never emitted. */
