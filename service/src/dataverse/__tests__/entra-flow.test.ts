@@ -4,7 +4,6 @@
  * application user. The client runs in a tsx child process started with NODE_EXTRA_CA_CERTS set to the
  * endpoint's CA, because Node reads extra CAs only when a process starts and MSAL accepts only https.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +16,12 @@ import {
   type DataverseEmulator,
   type TokenEndpoint,
 } from '@stc/emulators';
+import { runJsonChild } from '@stc/testkit';
 
 const RESOURCE = 'https://stcsandbox.crm.dynamics.com';
 const CLIENT_ID = '2f6d0c1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f';
 const OBJECT_ID = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const APP_USER_ID = '7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918';
-const tsxCli = require.resolve('tsx/cli');
 
 interface ChildOutput {
   single?: { id: string; created: boolean };
@@ -56,17 +55,9 @@ function runChild(input: Record<string, unknown>, env: Record<string, string> = 
     rows: 200,
     ...input,
   };
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [tsxCli, join(__dirname, 'entra-flow.child.ts'), JSON.stringify(args)],
-      { env: { ...process.env, ...env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath }, timeout: 90_000 },
-      (err, stdout, stderr) => {
-        const line = stdout.trim().split('\n').pop();
-        if (!line) return reject(new Error(`child failed: ${err?.message ?? ''} ${stderr}`));
-        resolve(JSON.parse(line) as ChildOutput);
-      },
-    );
+  return runJsonChild<ChildOutput>(join(__dirname, 'entra-flow.child.ts'), args, {
+    env: { ...process.env, ...env, NODE_EXTRA_CA_CERTS: endpoint.caCertPath },
+    timeoutMs: 90_000,
   });
 }
 
