@@ -1,7 +1,7 @@
 /** Cross-cutting API behaviour: keys, errors, idempotency, rate limits, Request-Id, Connect scoping. */
 import Stripe from 'stripe';
 import { startStripeEmulator, type StripeEmulator } from '..';
-import { emulatorWithClient } from './harness';
+import { confirmedPayment, emulatorWithClient } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
@@ -157,12 +157,7 @@ describe('emulator-only helpers over HTTP, for scenarios in another process', ()
   test('make an automatic payout, pay it, and close a dispute, in the account the header names', async () => {
     const connected = { 'Stripe-Account': 'acct_1Scenario' };
     const connectedClient = emulator.client({ stripeAccount: 'acct_1Scenario' });
-    const pi = await connectedClient.paymentIntents.create({
-      amount: 5000,
-      currency: 'usd',
-      payment_method: 'pm_card_createDispute',
-      confirm: true,
-    });
+    const pi = await confirmedPayment(connectedClient, 5000, 'pm_card_createDispute');
     const payout = await raw('/_emulator/payouts/automatic', { method: 'POST', headers: connected });
     expect(payout.status).toBe(200);
     const payoutId = (payout.body as unknown as { id: string }).id;

@@ -1,13 +1,12 @@
 /** Customers, Billing (products, prices, subscriptions, invoices) and payouts with their balance transactions. */
 import Stripe from 'stripe';
 import type { StripeEmulator } from '..';
-import { emulatorForEachTest, eventTypesSince } from './harness';
+import { confirmedPayment, emulatorForEachTest } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-emulatorForEachTest((started) => ({ emulator, stripe } = started));
-const typesAfter = (from: number) => eventTypesSince(emulator, from);
+const typesAfter = emulatorForEachTest((started) => ({ emulator, stripe } = started));
 
 describe('customers', () => {
   test('create, retrieve, update, list by email, search, delete', async () => {
@@ -236,25 +235,10 @@ describe('billing', () => {
 
 describe('payouts and balance transactions', () => {
   test('an automatic payout sweeps the balance; its transactions list by ?payout= and sum to it', async () => {
-    await stripe.paymentIntents.create({
-      amount: 10_000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
-    const second = await stripe.paymentIntents.create({
-      amount: 5_000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 10_000);
+    const second = await confirmedPayment(stripe, 5_000);
     await stripe.refunds.create({ payment_intent: second.id, amount: 1_000 });
-    await stripe.paymentIntents.create({
-      amount: 3_000,
-      currency: 'usd',
-      payment_method: 'pm_card_createDispute',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 3_000, 'pm_card_createDispute');
 
     const before = emulator.events.length;
     const payout = emulator.testHelpers.createAutomaticPayout();
@@ -297,12 +281,7 @@ describe('payouts and balance transactions', () => {
     expect(transactions.every((t) => t.status === 'available')).toBe(true);
 
     // Everything was swept: the next automatic payout is empty, and new money starts a new one.
-    await stripe.paymentIntents.create({
-      amount: 2_000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 2_000);
     const next = emulator.testHelpers.createAutomaticPayout();
     expect(next.amount).toBe(2_000 - 88);
     expect((await stripe.balanceTransactions.list({ payout: next.id })).data).toHaveLength(2);
@@ -313,12 +292,7 @@ describe('payouts and balance transactions', () => {
       statusCode: 400,
       code: 'balance_insufficient',
     });
-    await stripe.paymentIntents.create({
-      amount: 10_000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 10_000);
     const a = await stripe.payouts.create({ amount: 1000, currency: 'usd', expand: ['balance_transaction'] });
     expect(a).toMatchObject({
       automatic: false,
@@ -341,12 +315,7 @@ describe('payouts and balance transactions', () => {
 
   test('balance transactions list by type and page through many', async () => {
     for (let i = 0; i < 12; i++) {
-      await stripe.paymentIntents.create({
-        amount: 1000 + i,
-        currency: 'usd',
-        payment_method: 'pm_card_visa',
-        confirm: true,
-      });
+      await confirmedPayment(stripe, 1000 + i);
     }
     const charges = await stripe.balanceTransactions.list({ type: 'charge', limit: 5 });
     expect(charges.data).toHaveLength(5);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Stripe from 'stripe';
 import type { StripeEmulator } from '..';
-import { emulatorWithClient } from './harness';
+import { confirmedPayment, emulatorWithClient } from './harness';
 
 const FIXTURES = JSON.parse(
   readFileSync(
@@ -47,12 +47,7 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
     objects.dispute = (await stripe.disputes.list({ charge: charge.id })).data[0];
     objects.payment_method = await stripe.paymentMethods.retrieve(charge.payment_method as string);
     // The dispute took its amount and fee from the balance: pay something in before paying out.
-    await stripe.paymentIntents.create({
-      amount: 10_000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 10_000);
     objects.payout = await stripe.payouts.create({ amount: 100, currency: 'usd' });
     const product = await stripe.products.create({ name: 'Plan' });
     objects.product = product;

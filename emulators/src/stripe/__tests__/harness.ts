@@ -13,11 +13,12 @@ export async function emulatorWithClient(
 
 /**
  * A fresh emulator and SDK client for every test of the file, closed after it; `use` receives them (the
- * file keeps them in its own variables).
+ * file keeps them in its own variables). Returns `typesAfter(from)`: the types of the events the current
+ * emulator emitted since `from` (an earlier `events.length`), in order.
  */
 export function emulatorForEachTest(
   use: (started: { emulator: StripeEmulator; stripe: Stripe }) => void,
-): void {
+): (from: number) => string[] {
   let emulator: StripeEmulator | undefined;
   beforeEach(async () => {
     const started = await emulatorWithClient();
@@ -25,11 +26,23 @@ export function emulatorForEachTest(
     use(started);
   });
   afterEach(() => emulator?.close());
+  return (from) => emulator!.events.slice(from).map((event) => event.type);
 }
 
-/** The types of the events the emulator emitted since `from` (an earlier `events.length`), in order. */
-export function eventTypesSince(emulator: StripeEmulator, from: number): string[] {
-  return emulator.events.slice(from).map((event) => event.type);
+/** A confirmed USD payment of `amount` with a test card (default `pm_card_visa`); `extra` adds parameters. */
+export function confirmedPayment(
+  stripe: Stripe,
+  amount: number,
+  card = 'pm_card_visa',
+  extra: Partial<Stripe.PaymentIntentCreateParams> = {},
+): Promise<Stripe.Response<Stripe.PaymentIntent>> {
+  return stripe.paymentIntents.create({
+    amount,
+    currency: 'usd',
+    payment_method: card,
+    confirm: true,
+    ...extra,
+  });
 }
 
 export interface ReceivedWebhook {

@@ -1,13 +1,12 @@
 /** Payments through the official SDK: intents, charges, refunds, disputes, with the events Stripe sends. */
 import Stripe from 'stripe';
 import type { StripeEmulator } from '..';
-import { emulatorForEachTest, eventTypesSince } from './harness';
+import { confirmedPayment, emulatorForEachTest } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-emulatorForEachTest((started) => ({ emulator, stripe } = started));
-const typesAfter = (from: number) => eventTypesSince(emulator, from);
+const typesAfter = emulatorForEachTest((started) => ({ emulator, stripe } = started));
 
 describe('payment intents', () => {
   test('a confirmed card payment succeeds with a charge, a balance transaction with fees, and events in order', async () => {
@@ -114,13 +113,7 @@ describe('payment intents', () => {
   });
 
   test('manual capture authorizes, then captures part of the amount', async () => {
-    const authorized = await stripe.paymentIntents.create({
-      amount: 5000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-      capture_method: 'manual',
-    });
+    const authorized = await confirmedPayment(stripe, 5000, 'pm_card_visa', { capture_method: 'manual' });
     expect(authorized.status).toBe('requires_capture');
     expect(authorized.amount_capturable).toBe(5000);
     const uncaptured = await stripe.charges.retrieve(authorized.latest_charge as string);
@@ -147,13 +140,7 @@ describe('payment intents', () => {
     expect(updated.amount).toBe(1500);
     const confirmed = await stripe.paymentIntents.confirm(draft.id, { payment_method: 'pm_card_visa' });
     expect(confirmed.status).toBe('succeeded');
-    const held = await stripe.paymentIntents.create({
-      amount: 700,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-      capture_method: 'manual',
-    });
+    const held = await confirmedPayment(stripe, 700, 'pm_card_visa', { capture_method: 'manual' });
     const canceled = await stripe.paymentIntents.cancel(held.id, { cancellation_reason: 'abandoned' });
     expect(canceled).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
     await expect(stripe.paymentIntents.cancel(confirmed.id)).rejects.toMatchObject({ statusCode: 400 });
@@ -188,12 +175,7 @@ describe('charges', () => {
   test('retrieve, list by payment intent, paginate with starting_after and ending_before', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const pi = await stripe.paymentIntents.create({
-        amount: 1000 + i,
-        currency: 'usd',
-        payment_method: 'pm_card_visa',
-        confirm: true,
-      });
+      const pi = await confirmedPayment(stripe, 1000 + i);
       ids.push(pi.latest_charge as string);
     }
     const first = await stripe.charges.list({ limit: 2 });
@@ -222,12 +204,7 @@ describe('charges', () => {
   });
 
   test('a property that is not an id cannot be expanded', async () => {
-    const pi = await stripe.paymentIntents.create({
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await confirmedPayment(stripe, 1000);
     await expect(
       stripe.charges.retrieve(pi.latest_charge as string, { expand: ['amount'] }),
     ).rejects.toMatchObject({
@@ -239,12 +216,7 @@ describe('charges', () => {
 
 describe('refunds', () => {
   test('partial then full refunds, over-refund rejected, balance transactions negative', async () => {
-    const pi = await stripe.paymentIntents.create({
-      amount: 3000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await confirmedPayment(stripe, 3000);
     const before = emulator.events.length;
     const partial = await stripe.refunds.create({
       payment_intent: pi.id,
@@ -294,12 +266,7 @@ describe('refunds', () => {
   });
 
   test('a refund of pm_card_refundFail succeeds, then fails and the money returns', async () => {
-    const pi = await stripe.paymentIntents.create({
-      amount: 1500,
-      currency: 'usd',
-      payment_method: 'pm_card_refundFail',
-      confirm: true,
-    });
+    const pi = await confirmedPayment(stripe, 1500, 'pm_card_refundFail');
     const before = emulator.events.length;
     const refund = await stripe.refunds.create({ payment_intent: pi.id });
     expect(typesAfter(before)).toEqual([
@@ -318,12 +285,7 @@ describe('refunds', () => {
 describe('disputes', () => {
   test('pm_card_createDispute opens a dispute that withdraws funds; winning evidence reinstates them', async () => {
     const before = emulator.events.length;
-    const pi = await stripe.paymentIntents.create({
-      amount: 2500,
-      currency: 'usd',
-      payment_method: 'pm_card_createDispute',
-      confirm: true,
-    });
+    const pi = await confirmedPayment(stripe, 2500, 'pm_card_createDispute');
     expect(typesAfter(before)).toEqual([
       'payment_intent.created',
       'charge.succeeded',
@@ -374,18 +336,8 @@ describe('disputes', () => {
   });
 
   test('closing a dispute accepts it as lost; the test helper decides others', async () => {
-    const first = await stripe.paymentIntents.create({
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_createDispute',
-      confirm: true,
-    });
-    const second = await stripe.paymentIntents.create({
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_createDisputeProductNotReceived',
-      confirm: true,
-    });
+    const first = await confirmedPayment(stripe, 1000, 'pm_card_createDispute');
+    const second = await confirmedPayment(stripe, 1000, 'pm_card_createDisputeProductNotReceived');
     const [a] = (await stripe.disputes.list({ payment_intent: first.id })).data;
     const [b] = (await stripe.disputes.list({ payment_intent: second.id })).data;
     expect((await stripe.disputes.close(a.id)).status).toBe('lost');
@@ -395,12 +347,7 @@ describe('disputes', () => {
   });
 
   test('an inquiry withdraws nothing and closes as warning_closed', async () => {
-    const pi = await stripe.paymentIntents.create({
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_createDisputeInquiry',
-      confirm: true,
-    });
+    const pi = await confirmedPayment(stripe, 1000, 'pm_card_createDisputeInquiry');
     const [dispute] = (await stripe.disputes.list({ payment_intent: pi.id })).data;
     expect(dispute.status).toBe('warning_needs_response');
     expect(dispute.balance_transactions).toEqual([]);

@@ -1,7 +1,7 @@
 /** Event log, Events API, and signed webhook delivery (retries, shuffling, duplicates, thin events). */
 import Stripe from 'stripe';
 import type { StripeEmulator } from '..';
-import { emulatorWithClient, WEBHOOK_SECRET, WebhookReceiver } from './harness';
+import { confirmedPayment, emulatorWithClient, WEBHOOK_SECRET, WebhookReceiver } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
@@ -22,12 +22,7 @@ describe('signed delivery', () => {
     ({ emulator, stripe } = await emulatorWithClient({
       webhook: { url: receiver.url, secret: WEBHOOK_SECRET },
     }));
-    await stripe.paymentIntents.create({
-      amount: 2000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 2000);
     await emulator.waitForDeliveries();
     expect(receiver.eventTypes()).toEqual([
       'payment_intent.created',
@@ -208,12 +203,7 @@ describe('signed delivery', () => {
     ({ emulator, stripe } = await emulatorWithClient());
     await stripe.customers.create({ name: 'before any endpoint' });
     emulator.setWebhook({ url: receiver.url, secret: WEBHOOK_SECRET, enabledEvents: ['payment_intent.*'] });
-    await stripe.paymentIntents.create({
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 1000);
     await emulator.waitForDeliveries();
     expect(receiver.eventTypes()).toEqual(['payment_intent.created', 'payment_intent.succeeded']);
   });
@@ -227,12 +217,7 @@ describe('Events API', () => {
   test('filters by type, wildcard, types[] and created; updates carry previous_attributes', async () => {
     const customer = await stripe.customers.create({ email: 'old@example.com' });
     await stripe.customers.update(customer.id, { email: 'new@example.com', metadata: { crm: '42' } });
-    await stripe.paymentIntents.create({
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    await confirmedPayment(stripe, 1000);
     await stripe.customers.del(customer.id);
 
     const updated = await stripe.events.list({ type: 'customer.updated' });
