@@ -3,45 +3,45 @@
  * on the solution's exact columns: a custom table with a key, a child with a lookup and a cascade, standard
  * account/contact with a customer lookup, a two-column key, option sets, money and dates.
  */
-import type { Column, TableModel } from '@stc/solution';
+import type { Column, OptionSet, TableModel } from '@stc/solution';
 
 const base = { requiredLevel: 'none' as const };
 const col = (c: Record<string, unknown>): Column =>
   ({ ...base, displayName: c.logicalName, schemaName: c.logicalName, ...c }) as Column;
+
+/** An option set of `[value, label]` options (`[value, label, state]` for status reasons). */
+const optionSet = (
+  name: string,
+  displayName: string,
+  global: boolean,
+  options: Array<[value: number, label: string, state?: number]>,
+): OptionSet => ({
+  name,
+  displayName,
+  global,
+  options: options.map(([value, label, state]) =>
+    state === undefined ? { value, label } : { value, label, state },
+  ),
+});
 
 export const testModel: TableModel = {
   publisherPrefix: 'stc',
   solutionUniqueName: 'StripeConnector',
   optionSetPrefix: 10000,
   optionSets: [
-    {
-      name: 'stc_paymentstatus',
-      displayName: 'Payment Status',
-      global: true,
-      options: [
-        { value: 100000000, label: 'Succeeded' },
-        { value: 100000001, label: 'Failed' },
-        { value: 100000002, label: 'Refunded' },
-      ],
-    },
-    {
-      name: 'stc_payment_statecode',
-      displayName: 'Status',
-      global: false,
-      options: [
-        { value: 0, label: 'Active' },
-        { value: 1, label: 'Inactive' },
-      ],
-    },
-    {
-      name: 'stc_payment_statuscode',
-      displayName: 'Status Reason',
-      global: false,
-      options: [
-        { value: 1, label: 'Active', state: 0 },
-        { value: 2, label: 'Inactive', state: 1 },
-      ],
-    },
+    optionSet('stc_paymentstatus', 'Payment Status', true, [
+      [100000000, 'Succeeded'],
+      [100000001, 'Failed'],
+      [100000002, 'Refunded'],
+    ]),
+    optionSet('stc_payment_statecode', 'Status', false, [
+      [0, 'Active'],
+      [1, 'Inactive'],
+    ]),
+    optionSet('stc_payment_statuscode', 'Status Reason', false, [
+      [1, 'Active', 0],
+      [2, 'Inactive', 1],
+    ]),
   ],
   tables: [
     {
