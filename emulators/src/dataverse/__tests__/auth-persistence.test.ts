@@ -13,14 +13,10 @@ import { call, idFromEntityId, start } from './harness';
 
 const issuer = 'https://login.sandbox.test/0b1c2d3e-0000-4000-8000-000000000001/v2.0';
 const audience = 'https://stcsandbox.crm.dynamics.com';
-const serviceApp = {
-  appid: '7d3c1b2a-1111-4222-8333-944455556666',
-  user: '2a7b9c1d-0000-4000-8000-0000000000aa',
-};
-const otherApp = {
-  appid: '8e4d2c3b-1111-4222-8333-944455556667',
-  user: '2a7b9c1d-0000-4000-8000-0000000000bb',
-};
+/** An Entra application (`appid`) and its application user in the environment. */
+const appUser = (appid: string, user: string) => ({ appid, user });
+const serviceApp = appUser('7d3c1b2a-1111-4222-8333-944455556666', '2a7b9c1d-0000-4000-8000-0000000000aa');
+const otherApp = appUser('8e4d2c3b-1111-4222-8333-944455556667', '2a7b9c1d-0000-4000-8000-0000000000bb');
 
 describe('auth mode entra', () => {
   let dv: DataverseEmulator;
