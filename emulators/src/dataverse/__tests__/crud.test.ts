@@ -4,7 +4,7 @@
  * use-alternate-key-reference-record, web-api-client-errors, execute-batch-operations (string-too-long message).
  */
 import type { DataverseEmulator } from '..';
-import { call, idFromEntityId, start } from './harness';
+import { call, expectError, expectErrorMessage, idFromEntityId, start } from './harness';
 
 let dv: DataverseEmulator;
 beforeAll(async () => {
@@ -90,8 +90,7 @@ describe('errors (web-api-client-errors)', () => {
 
   test('an unknown entity set answers 404 "Resource not found for the segment"', async () => {
     const r = await call(dv, 'GET', 'Stc_Payments');
-    expect(r.status).toBe(404);
-    expect(r.body.error).toEqual({
+    expectError(r, 404, {
       code: '0x8006088a',
       message: "Resource not found for the segment 'Stc_Payments'.",
     });
@@ -99,8 +98,9 @@ describe('errors (web-api-client-errors)', () => {
 
   test('an unknown column in the body answers 400 naming the property', async () => {
     const r = await call(dv, 'POST', 'stc_payments', payment({ Stc_Name: 'x' }));
-    expect(r.status).toBe(400);
-    expect(r.body.error.message).toContain(
+    expectErrorMessage(
+      r,
+      400,
       "Invalid property 'Stc_Name' was found in entity 'Microsoft.Dynamics.CRM.stc_payment'.",
     );
     expect(dv.store.count('stc_payments')).toBe(0);
@@ -108,8 +108,7 @@ describe('errors (web-api-client-errors)', () => {
 
   test('an unknown column in $select answers 400 "Could not find a property named"', async () => {
     const r = await call(dv, 'GET', 'stc_payments?$select=Name');
-    expect(r.status).toBe(400);
-    expect(r.body.error).toEqual({
+    expectError(r, 400, {
       code: '0x0',
       message: "Could not find a property named 'Name' on type 'Microsoft.Dynamics.CRM.stc_payment'.",
     });
@@ -117,18 +116,14 @@ describe('errors (web-api-client-errors)', () => {
 
   test('a value of the wrong type is refused with the OData conversion message', async () => {
     const r = await call(dv, 'POST', 'stc_payments', payment({ stc_sequence: 'seven' }));
-    expect(r.status).toBe(400);
-    expect(r.body.error.message).toContain(
-      "Cannot convert the literal 'seven' to the expected type 'Edm.Int32'.",
-    );
+    expectErrorMessage(r, 400, "Cannot convert the literal 'seven' to the expected type 'Edm.Int32'.");
     const money = await call(dv, 'POST', 'stc_payments', payment({ stc_livemode: 'yes' }));
     expect(money.body.error.message).toContain("to the expected type 'Edm.Boolean'");
   });
 
   test('a string over its maximum length answers 0x80044331 with Dataverse wording', async () => {
     const r = await call(dv, 'POST', 'stc_payments', payment({ stc_name: 'x'.repeat(101) }));
-    expect(r.status).toBe(400);
-    expect(r.body.error).toEqual({
+    expectError(r, 400, {
       code: '0x80044331',
       message:
         "A validation error occurred.  The length of the 'stc_name' attribute of the 'stc_payment' entity exceeded the maximum allowed length of '100'.",
@@ -147,8 +142,7 @@ describe('errors (web-api-client-errors)', () => {
   test('a missing system-required column is refused on create', async () => {
     const { stc_name: _omit, ...withoutName } = payment();
     const r = await call(dv, 'POST', 'stc_payments', withoutName);
-    expect(r.status).toBe(400);
-    expect(r.body.error.message).toContain("'stc_name'");
+    expectErrorMessage(r, 400, "'stc_name'");
     expect(dv.store.count('stc_payments')).toBe(0);
   });
 
@@ -235,8 +229,7 @@ describe('update, upsert and delete (update-delete-entities, use-alternate-key)'
       { stc_name: 'x' },
       { 'If-Match': '*' },
     );
-    expect(byKey.status).toBe(404);
-    expect(byKey.body.error).toEqual({
+    expectError(byKey, 404, {
       code: '0x80060891',
       message: 'A record with the specified key values does not exist in stc_payment entity',
     });
@@ -265,8 +258,7 @@ describe('update, upsert and delete (update-delete-entities, use-alternate-key)'
       (await call(dv, 'PATCH', `stc_payments(${id})`, { stc_amount: 3 }, { 'If-Match': etag })).status,
     ).toBe(204);
     const stale = await call(dv, 'PATCH', `stc_payments(${id})`, { stc_amount: 4 }, { 'If-Match': etag });
-    expect(stale.status).toBe(412);
-    expect(stale.body.error).toEqual({
+    expectError(stale, 412, {
       code: '0x80060882',
       message: "The version of the existing record doesn't match the RowVersion property provided.",
     });

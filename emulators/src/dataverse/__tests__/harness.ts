@@ -50,3 +50,15 @@ export const idFromEntityId = (header: string | null): string => {
   if (!m) throw new Error(`no id in OData-EntityId '${header}'`);
   return m[1];
 };
+
+/** The reply is the error Dataverse answers: its status, and `error` exactly ({ code, message }). */
+export function expectError(reply: Reply, status: number, error: { code: string; message: string }): void {
+  expect(reply.status).toBe(status);
+  expect(reply.body.error).toEqual(error);
+}
+
+/** The reply is an error of that status whose message contains `fragment`. */
+export function expectErrorMessage(reply: Reply, status: number, fragment: string): void {
+  expect(reply.status).toBe(status);
+  expect(reply.body.error.message).toContain(fragment);
+}

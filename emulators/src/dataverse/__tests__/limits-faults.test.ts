@@ -4,7 +4,7 @@
  * clients' retry tests: 5xx for the next N requests or a fraction, latency, dropped connections.
  */
 import type { DataverseEmulator } from '..';
-import { call, start } from './harness';
+import { call, expectError, start } from './harness';
 
 let dv: DataverseEmulator;
 beforeAll(async () => {
@@ -27,8 +27,7 @@ describe('service protection limits (api-limits)', () => {
     );
     for (let i = 0; i < 4; i++) expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
     const r = await call(dv, 'GET', 'stc_payments?$top=1');
-    expect(r.status).toBe(429);
-    expect(r.body.error).toEqual({
+    expectError(r, 429, {
       code: '0x80072322',
       message: 'Number of requests exceeded the limit of 5 over time window of 3 seconds.',
     });
@@ -69,8 +68,7 @@ describe('service protection limits (api-limits)', () => {
     const slow = [call(dv, 'GET', 'stc_payments?$top=1'), call(dv, 'GET', 'stc_payments?$top=1')];
     await new Promise((r) => setTimeout(r, 100));
     const refused = await call(dv, 'GET', 'stc_payments?$top=1');
-    expect(refused.status).toBe(429);
-    expect(refused.body.error).toEqual({
+    expectError(refused, 429, {
       code: '0x80072326',
       message: 'Number of concurrent requests exceeded the limit of 2.',
     });
@@ -85,8 +83,7 @@ describe('service protection limits (api-limits)', () => {
     expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
     expect((await call(dv, 'GET', 'stc_payments?$top=1')).status).toBe(200);
     const r = await call(dv, 'GET', 'stc_payments?$top=1');
-    expect(r.status).toBe(429);
-    expect(r.body.error).toEqual({
+    expectError(r, 429, {
       code: '0x80072321',
       message:
         'Combined execution time of incoming requests exceeded limit of 100 milliseconds over time window of 10 seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.',
