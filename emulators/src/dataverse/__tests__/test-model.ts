@@ -3,7 +3,7 @@
  * on the solution's exact columns: a custom table with a key, a child with a lookup and a cascade, standard
  * account/contact with a customer lookup, a two-column key, option sets, money and dates.
  */
-import type { Column, OptionSet, TableModel } from '@stc/solution';
+import type { AlternateKey, Column, OptionSet, Table, TableModel } from '@stc/solution';
 
 const base = { requiredLevel: 'none' as const };
 const col = (c: Record<string, unknown>): Column =>
@@ -22,6 +22,49 @@ const optionSet = (
   options: options.map(([value, label, state]) =>
     state === undefined ? { value, label } : { value, label, state },
   ),
+});
+
+/**
+ * A standard table (account, contact): user-owned, named after its schema name, with its id column and a
+ * 160-character primary name column; `columns` come after those two, no keys.
+ */
+const standardTable = (
+  schemaName: string,
+  description: string,
+  nameColumn: string,
+  columns: Column[],
+): Table => {
+  const logicalName = schemaName.toLowerCase();
+  return {
+    logicalName,
+    schemaName,
+    entitySetName: `${logicalName}s`,
+    displayName: schemaName,
+    pluralName: `${schemaName}s`,
+    description,
+    primaryIdColumn: `${logicalName}id`,
+    primaryNameColumn: nameColumn,
+    standard: true,
+    ownership: 'UserOwned',
+    columns: [
+      col({ logicalName: `${logicalName}id`, type: 'uniqueidentifier', standard: true }),
+      col({ logicalName: nameColumn, type: 'string', maxLength: 160, standard: true }),
+      ...columns,
+    ],
+    keys: [],
+  };
+};
+
+const key = (
+  logicalName: string,
+  schemaName: string,
+  displayName: string,
+  columns: string[],
+): AlternateKey => ({
+  logicalName,
+  schemaName,
+  displayName,
+  columns,
 });
 
 export const testModel: TableModel = {
@@ -85,18 +128,11 @@ export const testModel: TableModel = {
         }),
       ],
       keys: [
-        {
-          logicalName: 'stc_stripeid_key',
-          schemaName: 'stc_StripeIdKey',
-          displayName: 'Stripe Id Key',
-          columns: ['stc_stripeid'],
-        },
-        {
-          logicalName: 'stc_account_sequence_key',
-          schemaName: 'stc_AccountSequenceKey',
-          displayName: 'Account Sequence Key',
-          columns: ['stc_stripeaccount', 'stc_sequence'],
-        },
+        key('stc_stripeid_key', 'stc_StripeIdKey', 'Stripe Id Key', ['stc_stripeid']),
+        key('stc_account_sequence_key', 'stc_AccountSequenceKey', 'Account Sequence Key', [
+          'stc_stripeaccount',
+          'stc_sequence',
+        ]),
       ],
     },
     {
@@ -122,70 +158,33 @@ export const testModel: TableModel = {
           navigation: { stc_payment: 'stc_paymentid' },
         }),
       ],
-      keys: [
-        {
-          logicalName: 'stc_refund_stripeid_key',
-          schemaName: 'stc_RefundStripeIdKey',
-          displayName: 'Stripe Id Key',
-          columns: ['stc_stripeid'],
-        },
-      ],
+      keys: [key('stc_refund_stripeid_key', 'stc_RefundStripeIdKey', 'Stripe Id Key', ['stc_stripeid'])],
     },
     {
-      logicalName: 'account',
-      schemaName: 'Account',
-      entitySetName: 'accounts',
-      displayName: 'Account',
-      pluralName: 'Accounts',
-      description: 'A business.',
-      primaryIdColumn: 'accountid',
-      primaryNameColumn: 'name',
-      standard: true,
-      ownership: 'UserOwned',
-      columns: [
-        col({ logicalName: 'accountid', type: 'uniqueidentifier', standard: true }),
-        col({ logicalName: 'name', type: 'string', maxLength: 160, standard: true }),
+      ...standardTable('Account', 'A business.', 'name', [
         col({
           logicalName: 'stc_stripecustomerid',
           type: 'string',
           maxLength: 255,
           displayName: 'Stripe Customer Id',
         }),
-      ],
+      ]),
       keys: [
-        {
-          logicalName: 'stc_stripecustomerid_key',
-          schemaName: 'stc_StripeCustomerIdKey',
-          displayName: 'Stripe Customer Key',
-          columns: ['stc_stripecustomerid'],
-        },
+        key('stc_stripecustomerid_key', 'stc_StripeCustomerIdKey', 'Stripe Customer Key', [
+          'stc_stripecustomerid',
+        ]),
       ],
     },
-    {
-      logicalName: 'contact',
-      schemaName: 'Contact',
-      entitySetName: 'contacts',
-      displayName: 'Contact',
-      pluralName: 'Contacts',
-      description: 'A person.',
-      primaryIdColumn: 'contactid',
-      primaryNameColumn: 'fullname',
-      standard: true,
-      ownership: 'UserOwned',
-      columns: [
-        col({ logicalName: 'contactid', type: 'uniqueidentifier', standard: true }),
-        col({ logicalName: 'fullname', type: 'string', maxLength: 160, standard: true }),
-        col({ logicalName: 'stc_stripecustomerid', type: 'string', maxLength: 255 }),
-        col({
-          logicalName: 'parentcustomerid',
-          type: 'customer',
-          standard: true,
-          targets: ['account', 'contact'],
-          navigation: { account: 'parentcustomerid_account', contact: 'parentcustomerid_contact' },
-        }),
-      ],
-      keys: [],
-    },
+    standardTable('Contact', 'A person.', 'fullname', [
+      col({ logicalName: 'stc_stripecustomerid', type: 'string', maxLength: 255 }),
+      col({
+        logicalName: 'parentcustomerid',
+        type: 'customer',
+        standard: true,
+        targets: ['account', 'contact'],
+        navigation: { account: 'parentcustomerid_account', contact: 'parentcustomerid_contact' },
+      }),
+    ]),
   ],
   relationships: [
     {
