@@ -25,6 +25,7 @@ export const SERVICE_ARROWS = {
   outbound: [...HANDLING, 'reconciliation', 'inbound'],
   intake: ['config', 'store', 'dataverse', 'observability'],
   commands: [...HANDLING, 'reconciliation', 'history'],
+  issues: ['config', 'store', 'dataverse', 'observability', 'pipeline'],
 };
 const ROOT_MODULES = ['main', 'cli', 'service', 'handlers', 'index'];
 const MAX_DEPTH = 4;

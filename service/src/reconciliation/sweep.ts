@@ -7,6 +7,7 @@ import { JournalEntry } from '@stc/solution/tables';
 import type { DataverseClient } from '../dataverse/types';
 import type { StripeObject } from '../write/stripe-objects';
 import type { HandlerLogger } from '../pipeline/handler';
+import { startSchedule, type Schedule } from '../pipeline/schedule';
 import { JOURNAL_BALANCED, type PayoutReconciler } from './reconcile';
 
 export interface PayoutSweepOptions {
@@ -65,42 +66,17 @@ export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepRe
   return result;
 }
 
-export interface PayoutSweepSchedule {
-  /** Resolves when a sweep that is running has finished. */
-  stop(): Promise<void>;
-}
+export type PayoutSweepSchedule = Schedule;
 
 /** Sweeps every `intervalMs` (a sweep never overlaps the previous one); the timer does not hold the process. */
 export function startPayoutSweep(
   options: PayoutSweepOptions & { intervalMs: number; onSweep?: (result: SweepResult) => void },
 ): PayoutSweepSchedule {
-  if (!(options.intervalMs > 0)) throw new Error('startPayoutSweep: intervalMs must be a positive number');
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(tick, options.intervalMs);
-    timer.unref();
-  };
-  const tick = () => {
-    running = sweepPayouts(options)
-      .then(
-        (result) => options.onSweep?.(result),
-        (error: unknown) =>
-          options.log.error({ err: error }, 'payout sweep failed; next one at the interval'),
-      )
-      .finally(() => {
-        running = undefined;
-        schedule();
-      });
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return startSchedule({
+    what: 'payout sweep',
+    intervalMs: options.intervalMs,
+    log: options.log,
+    run: () => sweepPayouts(options),
+    onRun: options.onSweep,
+  });
 }

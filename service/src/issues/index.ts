@@ -1,0 +1,9 @@
+/** Sync issues in Dataverse: dead letters and payouts that do not reconcile, kept in step with the service. */
+export {
+  syncIssues,
+  startIssueSweep,
+  type IssueSweepOptions,
+  type IssueSweepResult,
+  type WrittenIssues,
+} from './sweep';
+export { deadLetterKey, payoutKey, deadLetterStatus } from './rows';
