@@ -3,5 +3,6 @@ export * as Account from './forms/account';
 export * as Contact from './forms/contact';
 export * as SalesOrder from './forms/salesorder';
 export * as Invoice from './forms/invoice';
+export * as SyncIssue from './forms/syncissue';
 export { showPaymentAlerts } from './common/notifications';
 export { refundInStripe, openInStripeDashboard, syncFromStripe } from './common/commands';

@@ -72,6 +72,17 @@ export interface FormCommand {
   privilegeTable: string;
   /** A Fluent icon name for the modern command bar. */
   icon: string;
+  /** Where the button stands: the form's command bar (default) or the list's, with the selected rows. */
+  surface?: 'form' | 'grid';
+  /** On a form: enabled only while this choice column holds this value (else once the row is saved). */
+  enabledWhen?: { column: string; value: number };
+}
+
+/** Command bar buttons of a table of the solution's own, calling one script. */
+export interface TableCommands {
+  table: string;
+  library: string;
+  commands: FormCommand[];
 }
 
 /** A tab added to a standard table's existing main form (written as a form diff), with its form's buttons. */

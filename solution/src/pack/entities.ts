@@ -5,7 +5,7 @@
  */
 import type { AlternateKey, Column, OptionSet, Relationship, Table, TableModel } from '../model/types';
 import type { ChartDesign } from '../app/dashboards';
-import type { FormDesign, FormTabAddition } from '../app/forms';
+import type { FormDesign, FormTabAddition, TableCommands } from '../app/forms';
 import { visualizationsElement } from './charts';
 import { formXmlElement } from './forms';
 import { ribbonDiffElement } from './ribbon';
@@ -325,6 +325,8 @@ export interface AppForms {
   designs: FormDesign[];
   additions: FormTabAddition[];
   charts?: ChartDesign[];
+  /** Buttons of the connector's own tables. */
+  commands?: TableCommands[];
 }
 
 const NO_FORMS: AppForms = { designs: [], additions: [] };
@@ -336,10 +338,18 @@ function formXmlOf(table: Table, forms: AppForms): XmlElement | null {
   return table.standard ? null : el('FormXml');
 }
 
-/** The command bar buttons of the standard form the solution adds a tab to; none of its own elsewhere. */
+/** The table's command bar buttons: those of the form the solution adds a tab to, or of its own table. */
 function ribbonOf(table: Table, forms: AppForms): XmlElement | null {
   const addition = forms.additions.find((candidate) => candidate.table === table.logicalName);
-  if (addition) return ribbonDiffElement(addition);
+  if (addition) {
+    return ribbonDiffElement({
+      table: addition.table,
+      library: addition.script.library,
+      commands: addition.commands,
+    });
+  }
+  const own = forms.commands?.find((candidate) => candidate.table === table.logicalName);
+  if (own) return ribbonDiffElement(own);
   return table.standard ? null : el('RibbonDiffXml');
 }
 

@@ -10,7 +10,13 @@ import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
 import { connectorApp, type AppDesign } from '../app/app';
 import { checkCharts, FINANCE_DASHBOARD } from '../app/dashboards';
-import { connectorForms, standardFormAdditions, type FormTabAddition } from '../app/forms';
+import { syncIssueCommands } from '../app/commands';
+import {
+  connectorForms,
+  standardFormAdditions,
+  type FormTabAddition,
+  type TableCommands,
+} from '../app/forms';
 import { environmentVariables, type SolutionEnvironmentVariable } from '../components/environmentVariables';
 import { securityRoles, type SecurityRole } from '../components/roles';
 import { serviceEndpoint, webhookSteps } from '../components/webhooks';
@@ -302,6 +308,20 @@ function packableAdditions(
   });
 }
 
+/** Buttons whose script is in the solution; the others are left out and said. */
+function packableCommands(
+  tables: TableCommands[],
+  webResources: WebResourceFile[],
+  leftOut: string[],
+): TableCommands[] {
+  const scripts = new Set(webResources.map((resource) => resource.name));
+  return tables.filter((table) => {
+    if (!scripts.has(table.library))
+      leftOut.push(`the ${table.table} buttons (need web resource ${table.library})`);
+    return scripts.has(table.library);
+  });
+}
+
 /**
  * The app, its sitemap and the standard main forms the solution adds a tab to (the connector tables'
  * own forms come with their tables).
@@ -359,6 +379,7 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
     charts: FINANCE_DASHBOARD.charts,
     designs: connectorForms(model),
     additions: packableAdditions(standardFormAdditions(model), web.items, pcf.items, leftOut),
+    commands: packableCommands([syncIssueCommands], web.items, leftOut),
   };
   const app = connectorApp(model, forms.additions);
   const customizations = customizationsXml(model, {

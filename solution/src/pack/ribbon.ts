@@ -1,25 +1,33 @@
 /**
- * The command bar buttons of a form as RibbonDiffXml: a CustomAction on the form's command bar, a
- * CommandDefinition that calls the form script with the form context, a display rule by privilege (a user
- * without it does not see the button) and an enable rule that waits for the row to be saved, in the shape
- * of a real export.
+ * Command bar buttons as RibbonDiffXml: a CustomAction on the form's or the list's command bar, a
+ * CommandDefinition that calls the table's script with the form context (or the selected rows), a display
+ * rule by privilege (a user without it does not see the button) and an enable rule (the row saved, a
+ * column's value, a selection), in the shape of a real export.
  */
-import type { FormCommand, FormTabAddition } from '../app/forms';
+import type { FormCommand, TableCommands } from '../app/forms';
 import { el, type XmlElement } from './xml';
 
 const NOT_NEW = 'stc.FormStateNotNew';
+const SELECTED = 'stc.SelectionNotEmpty';
 
 const displayRuleId = (command: FormCommand) => `${command.id}.Privilege`;
 const labelId = (command: FormCommand, part: 'LabelText' | 'ToolTip') => `${command.id}.${part}`;
 
+const onGrid = (command: FormCommand) => command.surface === 'grid';
+const valueRuleId = (command: FormCommand) => `${command.id}.Enabled`;
+
+function enableRuleId(command: FormCommand): string {
+  if (onGrid(command)) return SELECTED;
+  return command.enabledWhen ? valueRuleId(command) : NOT_NEW;
+}
+
 function customAction(table: string, command: FormCommand, sequence: number): XmlElement {
+  const location = onGrid(command)
+    ? `Mscrm.HomepageGrid.${table}.MainTab.Management.Controls._children`
+    : `Mscrm.Form.${table}.MainTab.Save.Controls._children`;
   return el(
     'CustomAction',
-    {
-      Id: `${command.id}.CustomAction`,
-      Location: `Mscrm.Form.${table}.MainTab.Save.Controls._children`,
-      Sequence: sequence,
-    },
+    { Id: `${command.id}.CustomAction`, Location: location, Sequence: sequence },
     el(
       'CommandUIDefinition',
       {},
@@ -42,7 +50,7 @@ function commandDefinition(library: string, command: FormCommand): XmlElement {
   return el(
     'CommandDefinition',
     { Id: command.id },
-    el('EnableRules', {}, el('EnableRule', { Id: NOT_NEW })),
+    el('EnableRules', {}, el('EnableRule', { Id: enableRuleId(command) })),
     el('DisplayRules', {}, el('DisplayRule', { Id: displayRuleId(command) })),
     el(
       'Actions',
@@ -50,7 +58,7 @@ function commandDefinition(library: string, command: FormCommand): XmlElement {
       el(
         'JavaScriptFunction',
         { FunctionName: command.functionName, Library: `$webresource:${library}` },
-        el('CrmParameter', { Value: 'PrimaryControl' }),
+        el('CrmParameter', { Value: onGrid(command) ? 'SelectedControlSelectedItemIds' : 'PrimaryControl' }),
       ),
     ),
   );
@@ -72,8 +80,33 @@ function locLabel(id: string, text: string): XmlElement {
   return el('LocLabel', { Id: id }, el('Titles', {}, el('Title', { description: text, languagecode: 1033 })));
 }
 
-export function ribbonDiffElement(addition: FormTabAddition): XmlElement {
-  const { commands, table, script } = addition;
+function enableRules(commands: FormCommand[]): XmlElement[] {
+  const rules: XmlElement[] = [];
+  if (commands.some((command) => !onGrid(command) && !command.enabledWhen)) {
+    rules.push(
+      el('EnableRule', { Id: NOT_NEW }, el('FormStateRule', { State: 'Create', InvertResult: 'true' })),
+    );
+  }
+  if (commands.some(onGrid)) {
+    rules.push(
+      el(
+        'EnableRule',
+        { Id: SELECTED },
+        el('SelectionCountRule', { AppliesTo: 'SelectedEntity', Minimum: 1 }),
+      ),
+    );
+  }
+  for (const command of commands) {
+    if (onGrid(command) || !command.enabledWhen) continue;
+    const { column, value } = command.enabledWhen;
+    rules.push(
+      el('EnableRule', { Id: valueRuleId(command) }, el('ValueRule', { Field: column, Value: value })),
+    );
+  }
+  return rules;
+}
+
+export function ribbonDiffElement({ table, library, commands }: TableCommands): XmlElement {
   return el(
     'RibbonDiffXml',
     {},
@@ -86,18 +119,14 @@ export function ribbonDiffElement(addition: FormTabAddition): XmlElement {
     el(
       'CommandDefinitions',
       {},
-      commands.map((command) => commandDefinition(script.library, command)),
+      commands.map((command) => commandDefinition(library, command)),
     ),
     el(
       'RuleDefinitions',
       {},
       el('TabDisplayRules'),
       el('DisplayRules', {}, commands.map(privilegeRule)),
-      el(
-        'EnableRules',
-        {},
-        el('EnableRule', { Id: NOT_NEW }, el('FormStateRule', { State: 'Create', InvertResult: 'true' })),
-      ),
+      el('EnableRules', {}, enableRules(commands)),
     ),
     el(
       'LocLabels',

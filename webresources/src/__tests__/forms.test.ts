@@ -262,7 +262,8 @@ describe('Sync from Stripe', () => {
 });
 
 describe('bundles', () => {
-  it.each(Object.entries(FORMS))('%s.js publishes StripeConnector.Forms.%s', async (file, name) => {
+  const recordForms = Object.entries(FORMS).filter(([file]) => file !== 'syncissue');
+  it.each(recordForms)('%s.js publishes StripeConnector.Forms.%s', async (file, name) => {
     const result = await build({
       entryPoints: [join(__dirname, '..', 'forms', `${file}.ts`)],
       bundle: true,

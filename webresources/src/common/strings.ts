@@ -51,6 +51,20 @@ const MESSAGES = {
     1033: 'Sync from Stripe requested for {0} row(s). The data is updated when the connector has read Stripe.',
     1031: 'Synchronisierung aus Stripe für {0} Zeile(n) angefordert. Die Daten werden aktualisiert, sobald der Connector Stripe gelesen hat.',
   },
+  issueRetryTitle: { 1033: 'Retry', 1031: 'Wiederholen' },
+  issueRetryConfirm: {
+    1033: 'Ask the connector to try {0} sync issue(s) again? The issue is resolved once the retry succeeds.',
+    1031: 'Den Connector bitten, {0} Synchronisierungsproblem(e) erneut zu versuchen? Das Problem gilt als gelöst, sobald der Versuch gelingt.',
+  },
+  issueDiscardTitle: { 1033: 'Discard', 1031: 'Verwerfen' },
+  issueDiscardConfirm: {
+    1033: 'Discard {0} sync issue(s)? A discarded event is not applied to Dynamics 365; a discarded payout difference is accepted as it is.',
+    1031: '{0} Synchronisierungsproblem(e) verwerfen? Ein verworfenes Ereignis wird nicht in Dynamics 365 übernommen; eine verworfene Auszahlungsdifferenz wird so akzeptiert.',
+  },
+  issueRequested: {
+    1033: 'Requested for {0} sync issue(s). The connector carries it out within a minute.',
+    1031: 'Für {0} Synchronisierungsproblem(e) angefordert. Der Connector führt es innerhalb einer Minute aus.',
+  },
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

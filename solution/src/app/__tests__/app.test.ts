@@ -23,7 +23,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the web resource and PCF builds leave: the four form scripts and the two panels. */
 function builtParts(
-  scripts = ['account', 'contact', 'salesorder', 'invoice'],
+  scripts = ['account', 'contact', 'salesorder', 'invoice', 'syncissue'],
   panels = ['PaymentPanel', 'CustomerPanel'],
 ) {
   const dir = mkdtempSync(join(work, 'built-'));
@@ -556,5 +556,63 @@ describe('the finance dashboard and its charts', () => {
     expect(() =>
       checkCharts(model, [{ ...FINANCE_CHARTS[0], name: 'Broken', groupBy: 'stc_nosuchcolumn' }]),
     ).toThrow('Chart "Broken" names stc_payment.stc_nosuchcolumn, which the table model does not declare.');
+  });
+});
+
+describe('Retry and Discard on sync issues', () => {
+  const ribbon = (): any => entityNamed('stc_syncissue').RibbonDiffXml[0];
+  const script = readFileSync(join(repoRoot, 'webresources/src/forms/syncissue.ts'), 'utf8');
+  const definitions = (): any[] => ribbon().CommandDefinitions[0].CommandDefinition;
+  const enableRule = (id: string): any =>
+    ribbon().RuleDefinitions[0].EnableRules[0].EnableRule.find((rule: any) => rule['@Id'] === id);
+
+  it('puts Retry and Discard on the form, enabled while the issue is open', () => {
+    const actions: any[] = ribbon().CustomActions[0].CustomAction.filter((action: any) =>
+      action['@Location'].startsWith('Mscrm.Form.stc_syncissue.'),
+    );
+    expect(actions.map((action) => action.CommandUIDefinition[0].Button[0]['@Command'])).toEqual([
+      'stc.stc_syncissue.requestRetry',
+      'stc.stc_syncissue.requestDiscard',
+    ]);
+    for (const action of actions) {
+      const definition = definitions().find(
+        (d) => d['@Id'] === action.CommandUIDefinition[0].Button[0]['@Command'],
+      );
+      const call = definition.Actions[0].JavaScriptFunction[0];
+      expect(call.CrmParameter[0]['@Value']).toBe('PrimaryControl');
+      expect(script).toContain(`export function ${call['@FunctionName'].split('.').pop()}(`);
+      const rule = enableRule(definition.EnableRules[0].EnableRule[0]['@Id']).ValueRule[0];
+      expect([rule['@Field'], rule['@Value']]).toEqual(['stc_status', '100000000']);
+    }
+  });
+
+  it('puts them on the list too, for the selected issues, and shows them only to who may write issues', () => {
+    const grid: any[] = ribbon().CustomActions[0].CustomAction.filter(
+      (action: any) =>
+        action['@Location'] === 'Mscrm.HomepageGrid.stc_syncissue.MainTab.Management.Controls._children',
+    );
+    expect(grid).toHaveLength(2);
+    for (const action of grid) {
+      const definition = definitions().find(
+        (d) => d['@Id'] === action.CommandUIDefinition[0].Button[0]['@Command'],
+      );
+      const call = definition.Actions[0].JavaScriptFunction[0];
+      expect(call['@Library']).toBe('$webresource:stc_/js/syncissue.js');
+      expect(call.CrmParameter[0]['@Value']).toBe('SelectedControlSelectedItemIds');
+      expect(script).toContain(`export function ${call['@FunctionName'].split('.').pop()}(`);
+      const selection = enableRule(definition.EnableRules[0].EnableRule[0]['@Id']).SelectionCountRule[0];
+      expect(selection['@Minimum']).toBe('1');
+    }
+    const privileges = ribbon().RuleDefinitions[0].DisplayRules[0].DisplayRule.map((rule: any) => [
+      rule.EntityPrivilegeRule[0]['@EntityName'],
+      rule.EntityPrivilegeRule[0]['@PrivilegeType'],
+    ]);
+    expect(new Set(privileges.map(String))).toEqual(new Set(['stc_syncissue,Write']));
+    const mayWrite = securityRoles
+      .filter((role) =>
+        role.privileges.some((p) => p.table === 'stc_syncissue' && p.actions.includes('Write')),
+      )
+      .map((role) => role.name);
+    expect(mayWrite).toEqual(['Stripe Connector Service', 'Stripe Finance Approver']);
   });
 });
