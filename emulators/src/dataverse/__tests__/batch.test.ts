@@ -22,6 +22,14 @@ type Part = {
 };
 type Item = Part | { changeset: Part[] };
 
+const part = (method: string, url: string, body?: unknown, contentId?: string): Part => ({
+  method,
+  url,
+  body,
+  contentId,
+});
+const changeset = (...parts: Part[]): Item => ({ changeset: parts });
+
 function renderPart(p: Part): string {
   const lines = ['Content-Type: application/http', 'Content-Transfer-Encoding: binary'];
   if (p.contentId) lines.push(`Content-ID: ${p.contentId}`);
@@ -75,12 +83,10 @@ const payment = (id: string, extra: Record<string, unknown> = {}) => ({
 
 test('a change set of creates and a GET answer 200 in the documented multipart format', async () => {
   const r = await postBatch([
-    {
-      changeset: [
-        { method: 'POST', url: '/api/data/v9.2/stc_payments', body: payment('pi_1'), contentId: '1' },
-        { method: 'POST', url: '/api/data/v9.2/stc_payments', body: payment('pi_2'), contentId: '2' },
-      ],
-    },
+    changeset(
+      part('POST', '/api/data/v9.2/stc_payments', payment('pi_1'), '1'),
+      part('POST', '/api/data/v9.2/stc_payments', payment('pi_2'), '2'),
+    ),
     { method: 'GET', url: '/api/data/v9.2/stc_payments?$select=stc_stripeid&$orderby=stc_stripeid' },
   ]);
   expect(r.status).toBe(200);
@@ -104,18 +110,11 @@ test('a change set of creates and a GET answer 200 in the documented multipart f
 
 test('Content-ID references ($1) work in a body bind and in a URL of the same change set', async () => {
   const r = await postBatch([
-    {
-      changeset: [
-        { method: 'POST', url: 'stc_payments', body: payment('pi_1'), contentId: '1' },
-        {
-          method: 'POST',
-          url: 'stc_refunds',
-          body: { stc_stripeid: 're_1', 'stc_paymentid@odata.bind': '$1' },
-          contentId: '2',
-        },
-        { method: 'PATCH', url: '$1', body: { stc_amount: 7 }, contentId: '3' },
-      ],
-    },
+    changeset(
+      part('POST', 'stc_payments', payment('pi_1'), '1'),
+      part('POST', 'stc_refunds', { stc_stripeid: 're_1', 'stc_paymentid@odata.bind': '$1' }, '2'),
+      part('PATCH', '$1', { stc_amount: 7 }, '3'),
+    ),
   ]);
   expect(r.status).toBe(200);
   expect(statuses(r.text)).toEqual([204, 204, 204]);
@@ -126,23 +125,11 @@ test('Content-ID references ($1) work in a body bind and in a URL of the same ch
 
 test('a change set with one bad part leaves no row (atomic) and the batch answers 400 with that error', async () => {
   const r = await postBatch([
-    {
-      changeset: [
-        { method: 'POST', url: 'stc_payments', body: payment('pi_1'), contentId: '1' },
-        {
-          method: 'PATCH',
-          url: "stc_payments(stc_stripeid='pi_2')",
-          body: { stc_name: 'upserted' },
-          contentId: '2',
-        },
-        {
-          method: 'POST',
-          url: 'stc_payments',
-          body: payment('pi_3', { stc_name: 'x'.repeat(101) }),
-          contentId: '3',
-        },
-      ],
-    },
+    changeset(
+      part('POST', 'stc_payments', payment('pi_1'), '1'),
+      part('PATCH', "stc_payments(stc_stripeid='pi_2')", { stc_name: 'upserted' }, '2'),
+      part('POST', 'stc_payments', payment('pi_3', { stc_name: 'x'.repeat(101) }), '3'),
+    ),
   ]);
   expect(r.status).toBe(400);
   expect(statuses(r.text)).toEqual([400]);
@@ -167,12 +154,7 @@ test('with Prefer: odata.continue-on-error the batch answers 200 and every part'
   const r = await postBatch(
     [
       { method: 'POST', url: 'stc_payments', body: payment('pi_1', { stc_name: 'x'.repeat(101) }) },
-      {
-        changeset: [
-          { method: 'POST', url: 'stc_payments', body: payment('pi_2') },
-          { method: 'POST', url: 'stc_payments', body: { stc_name: 1 } },
-        ],
-      },
+      changeset(part('POST', 'stc_payments', payment('pi_2')), part('POST', 'stc_payments', { stc_name: 1 })),
       { method: 'POST', url: 'stc_payments', body: payment('pi_3') },
       { method: 'GET', url: "stc_payments(stc_stripeid='pi_404')" },
     ],
@@ -190,11 +172,7 @@ test('a GET inside a change set is refused', async () => {
 
 test('an undeclared Content-ID reference answers 400', async () => {
   const r = await postBatch([
-    {
-      changeset: [
-        { method: 'POST', url: 'stc_refunds', body: { 'stc_paymentid@odata.bind': '$1' }, contentId: '2' },
-      ],
-    },
+    changeset(part('POST', 'stc_refunds', { 'stc_paymentid@odata.bind': '$1' }, '2')),
   ]);
   expect(r.status).toBe(400);
   expect(r.text).toContain("Content-ID Reference: '$1' does not exist in the batch context.");
