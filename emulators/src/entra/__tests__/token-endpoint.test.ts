@@ -11,7 +11,12 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { createClientCertificate, startTokenEndpoint, type TokenEndpoint } from '..';
+import {
+  createClientCertificate,
+  startTokenEndpoint,
+  type TokenEndpoint,
+  type TokenEndpointOptions,
+} from '..';
 
 const DATAVERSE = 'https://contoso.crm.dynamics.com';
 const tsxCli = require.resolve('tsx/cli');
@@ -77,6 +82,25 @@ function post(
   });
 }
 
+/** The tenant under test: a secret client, a certificate client, a system- and a user-assigned identity. */
+function tenantOf(certificatePem: string): TokenEndpointOptions {
+  return {
+    clients: [
+      {
+        clientId: 'secret-app',
+        clientSecret: 'correct-horse',
+        objectId: '11111111-2222-3333-4444-555555555555',
+      },
+      { clientId: 'cert-app', certificatePem },
+    ],
+    managedIdentities: [
+      { clientId: 'mi-system', objectId: '66666666-7777-4888-9999-000000000000' },
+      { clientId: 'mi-user', userAssigned: true },
+    ],
+    audience: DATAVERSE,
+  };
+}
+
 describe('local Entra ID token endpoint', () => {
   let endpoint: TokenEndpoint;
   let certDir: string;
@@ -86,21 +110,7 @@ describe('local Entra ID token endpoint', () => {
     certDir = await mkdtemp(join(tmpdir(), 'stc-entra-test-'));
     const cert = await createClientCertificate(certDir, 'cert-app');
     certificatePath = cert.pemPath;
-    endpoint = await startTokenEndpoint({
-      clients: [
-        {
-          clientId: 'secret-app',
-          clientSecret: 'correct-horse',
-          objectId: '11111111-2222-3333-4444-555555555555',
-        },
-        { clientId: 'cert-app', certificatePem: cert.certificatePem },
-      ],
-      managedIdentities: [
-        { clientId: 'mi-system', objectId: '66666666-7777-4888-9999-000000000000' },
-        { clientId: 'mi-user', userAssigned: true },
-      ],
-      audience: DATAVERSE,
-    });
+    endpoint = await startTokenEndpoint(tenantOf(cert.certificatePem));
   }, 30_000);
 
   afterAll(async () => {
