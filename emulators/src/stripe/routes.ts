@@ -1,6 +1,7 @@
 /** The REST surface: which path and method run which operation. Operations live in resources/. */
 import type { RequestContext, StripeEngine } from './engine';
 import { invalidRequest, noSuchObject } from './errors';
+import type { CollectionOperation, ObjectOperation } from './operations';
 import { optionalString, Params } from './params';
 import * as balance from './resources/balance';
 import * as billing from './resources/billing';
@@ -90,10 +91,6 @@ const INPAY_LIST = 'created ending_before invoice limit payment starting_after s
 const EVT_LIST = 'created delivery_success ending_before limit starting_after type types';
 const NONE = '';
 
-/** An operation on a collection (`/v1/customers`): create, list, search. */
-type CollectionOperation = (engine: StripeEngine, ctx: RequestContext, params: Params) => unknown;
-/** An operation on one object (`/v1/customers/:id` and below it). */
-type ObjectOperation = (engine: StripeEngine, ctx: RequestContext, id: string, params: Params) => unknown;
 /** The parameters an endpoint accepts, and what it runs. */
 type Endpoint<O> = [params: string, operation: O];
 

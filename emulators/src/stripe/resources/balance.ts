@@ -1,5 +1,6 @@
 /** Balance transactions, the balance, and payouts (with test helpers for automatic payouts). */
 import type { RequestContext, StripeEngine } from '../engine';
+import type { ObjectOperation } from '../operations';
 import { invalidRequest } from '../errors';
 import { allOf, fieldFilters, listObjects, paginate, StripeList, timeFilter } from '../list';
 import { currency, mergeMetadata, nullableString, optionalString, Params, requiredInteger } from '../params';
@@ -211,16 +212,11 @@ export function createPayout(engine: StripeEngine, ctx: RequestContext, params: 
   return payout;
 }
 
-export function updatePayout(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updatePayout: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const payout = engine.get(ctx, 'payout', id);
   engine.update(ctx, payout, (p) => void (p.metadata = mergeMetadata(p.metadata, params)), 'payout.updated');
   return payout;
-}
+};
 
 export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const payout = engine.get(ctx, 'payout', id);

@@ -4,6 +4,7 @@
  */
 import { cloneJson } from '../clone';
 import type { RequestContext, StripeEngine } from '../engine';
+import type { ObjectOperation } from '../operations';
 import { invalidRequest, StripeApiError } from '../errors';
 import {
   emptyList,
@@ -70,12 +71,7 @@ export function createProduct(engine: StripeEngine, ctx: RequestContext, params:
   return product;
 }
 
-export function updateProduct(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateProduct: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const product = engine.get(ctx, 'product', id);
   const defaultPrice = optionalString(params, 'default_price');
   if (defaultPrice) engine.reference(ctx, 'price', defaultPrice, 'default_price');
@@ -94,7 +90,7 @@ export function updateProduct(
   );
   product.updated = engine.now();
   return product;
-}
+};
 
 export function deleteProduct(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const product = engine.get(ctx, 'product', id);
@@ -170,12 +166,7 @@ export function createPrice(engine: StripeEngine, ctx: RequestContext, params: P
   return price;
 }
 
-export function updatePrice(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updatePrice: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const price = engine.get(ctx, 'price', id);
   engine.update(
     ctx,
@@ -188,7 +179,7 @@ export function updatePrice(
     'price.updated',
   );
   return price;
-}
+};
 
 export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = [
@@ -464,12 +455,7 @@ function newSubscription(
   };
 }
 
-export function updateSubscription(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateSubscription: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const subscription = engine.get(ctx, 'subscription', id);
   if (subscription.status === 'canceled') {
     throw invalidRequest(
@@ -529,14 +515,9 @@ export function updateSubscription(
     'customer.subscription.updated',
   );
   return subscription;
-}
+};
 
-export function cancelSubscription(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const cancelSubscription: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const subscription = engine.get(ctx, 'subscription', id);
   if (subscription.status === 'canceled') {
     throw invalidRequest(`No such subscription: '${id}'`, undefined, 'resource_missing');
@@ -555,7 +536,7 @@ export function cancelSubscription(
   });
   engine.emit(ctx, 'customer.subscription.deleted', subscription);
   return subscription;
-}
+};
 
 export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const customer = fieldFilters(params, 'customer');
@@ -1021,12 +1002,7 @@ function lineForInvoiceItem(
   });
 }
 
-export function updateInvoice(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateInvoice: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const invoice = engine.get(ctx, 'invoice', id);
   // Validate everything before changing anything: a refused update leaves the invoice as it was.
   const description = nullableString(params, 'description');
@@ -1049,7 +1025,7 @@ export function updateInvoice(
     'invoice.updated',
   );
   return invoice;
-}
+};
 
 export function finalizeInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
@@ -1066,12 +1042,7 @@ export function finalizeInvoice(engine: StripeEngine, ctx: RequestContext, id: s
   return invoice;
 }
 
-export function payInvoice(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const payInvoice: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const invoice = engine.get(ctx, 'invoice', id);
   const invoicing = new Invoicing(engine, ctx);
   if (invoice.status === 'draft') invoicing.finalize(invoice);
@@ -1101,7 +1072,7 @@ export function payInvoice(
     engine.update(ctx, subscription, (s) => void (s.status = 'active'), 'customer.subscription.updated');
   }
   return invoice;
-}
+};
 
 export function voidInvoice(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const invoice = engine.get(ctx, 'invoice', id);
@@ -1131,16 +1102,11 @@ export function listInvoices(engine: StripeEngine, ctx: RequestContext, params: 
   return listObjects(ctx.scope, 'invoice', params, '/v1/invoices', filters);
 }
 
-export function listInvoiceLines(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeList {
+export const listInvoiceLines: ObjectOperation<StripeList> = (engine, ctx, id, params) => {
   const invoice = engine.get(ctx, 'invoice', id);
   // Lines are listed in invoice order, so reverse into creation order for the newest-first pager.
   return paginate([...invoice.lines.data].reverse(), params, `/v1/invoices/${id}/lines`, ctx.scope);
-}
+};
 
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = fieldFilters(params, 'invoice');

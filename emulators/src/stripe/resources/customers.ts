@@ -1,6 +1,7 @@
 /** Customers (CRUD, list, search) and the payment methods attached to them. */
 import { testCardFor } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
+import type { ObjectOperation } from '../operations';
 import { invalidRequest, StripeApiError } from '../errors';
 import { randomToken } from '../ids';
 import { fieldFilters, listObjects, StripeList, timeFilter } from '../list';
@@ -100,12 +101,7 @@ export function retrieveCustomer(engine: StripeEngine, ctx: RequestContext, id: 
   return engine.get(ctx, 'customer', id);
 }
 
-export function updateCustomer(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateCustomer: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const customer = engine.get(ctx, 'customer', id);
   const invoiceSettings = optionalObject(params, 'invoice_settings');
   let defaultPaymentMethod: string | undefined;
@@ -133,7 +129,7 @@ export function updateCustomer(
     'customer.updated',
   );
   return customer;
-}
+};
 
 export function deleteCustomer(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const customer = engine.get(ctx, 'customer', id);
@@ -295,17 +291,12 @@ export function attachPaymentMethod(
   return paymentMethod;
 }
 
-export function attachPaymentMethodRoute(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-) {
+export const attachPaymentMethodRoute: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const customerId = optionalString(params, 'customer');
   if (!customerId) throw invalidRequest('Missing required param: customer.', 'customer', 'parameter_missing');
   const customer = engine.reference(ctx, 'customer', customerId, 'customer');
   return attachPaymentMethod(engine, ctx, id, customer, 'payment_method');
-}
+};
 
 export function listPaymentMethods(
   engine: StripeEngine,

@@ -2,6 +2,7 @@
 import { cloneJson } from '../clone';
 import type { TestCard } from '../cards';
 import type { RequestContext, StripeEngine } from '../engine';
+import type { ObjectOperation } from '../operations';
 import { invalidRequest, StripeApiError, unexpectedState } from '../errors';
 import { randomToken } from '../ids';
 import { emptyList, fieldFilters, listObjects, StripeList, timeFilter } from '../list';
@@ -143,12 +144,7 @@ export function createPaymentIntent(engine: StripeEngine, ctx: RequestContext, p
   return paymentIntent;
 }
 
-export function updatePaymentIntent(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updatePaymentIntent: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (['succeeded', 'canceled'].includes(paymentIntent.status) && (params.amount || params.payment_method)) {
     throw unexpectedState(
@@ -182,16 +178,11 @@ export function updatePaymentIntent(
     }
   });
   return paymentIntent;
-}
+};
 
-export function confirmPaymentIntent(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const confirmPaymentIntent: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   return confirmIntent(engine, ctx, engine.get(ctx, 'payment_intent', id), params);
-}
+};
 
 function confirmIntent(
   engine: StripeEngine,
@@ -338,12 +329,7 @@ function authorizeIntent(
   return paymentIntent;
 }
 
-export function capturePaymentIntent(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const capturePaymentIntent: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (paymentIntent.status !== 'requires_capture') {
     throw unexpectedState(
@@ -381,14 +367,9 @@ export function capturePaymentIntent(
   const paymentMethod = engine.get(ctx, 'payment_method', charge.payment_method);
   settleCharge(engine, ctx, charge, behaviourOf(ctx, paymentMethod));
   return paymentIntent;
-}
+};
 
-export function cancelPaymentIntent(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const cancelPaymentIntent: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (!CANCELABLE.has(paymentIntent.status)) {
     throw unexpectedState(
@@ -418,7 +399,7 @@ export function cancelPaymentIntent(
   }
   engine.emit(ctx, 'payment_intent.canceled', paymentIntent);
   return paymentIntent;
-}
+};
 
 export function listPaymentIntents(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = [...fieldFilters(params, 'customer'), timeFilter(params)];
@@ -564,12 +545,7 @@ export function retrieveCharge(engine: StripeEngine, ctx: RequestContext, id: st
   return engine.get(ctx, 'charge', id);
 }
 
-export function updateCharge(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateCharge: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const charge = engine.get(ctx, 'charge', id);
   engine.update(
     ctx,
@@ -581,7 +557,7 @@ export function updateCharge(
     'charge.updated',
   );
   return charge;
-}
+};
 
 export function listCharges(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = [...fieldFilters(params, 'customer', 'payment_intent'), timeFilter(params)];
@@ -741,12 +717,7 @@ function failRefund(
   engine.emit(ctx, 'refund.failed', refund, previous, { automatic: true });
 }
 
-export function updateRefund(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateRefund: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const refund = engine.get(ctx, 'refund', id);
   const previous = engine.change(refund, (r) => void (r.metadata = mergeMetadata(r.metadata, params)));
   if (Object.keys(previous).length > 0) {
@@ -754,7 +725,7 @@ export function updateRefund(
     engine.emit(ctx, 'refund.updated', refund, previous);
   }
   return refund;
-}
+};
 
 export function cancelRefund(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const refund = engine.get(ctx, 'refund', id);
@@ -862,12 +833,7 @@ function openDispute(
   return dispute;
 }
 
-export function updateDispute(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  id: string,
-  params: Params,
-): StripeObject {
+export const updateDispute: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const dispute = engine.get(ctx, 'dispute', id);
   if (isClosed(dispute)) {
     throw invalidRequest(`This dispute is already closed.`, undefined, 'charge_dispute_closed');
@@ -904,7 +870,7 @@ export function updateDispute(
   if (submit && text === 'winning_evidence') closeDisputeAs(engine, ctx, dispute, 'won');
   if (submit && text === 'losing_evidence') closeDisputeAs(engine, ctx, dispute, 'lost');
   return dispute;
-}
+};
 
 /** POST /v1/disputes/:id/close: the merchant accepts the dispute, which is then lost. */
 export function closeDispute(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
