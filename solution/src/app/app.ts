@@ -14,8 +14,13 @@ export interface SiteMapSubArea {
   table?: string;
   /** The dashboard the subarea opens (a Dashboards page). */
   dashboard?: string;
+  /** A web resource page the subarea opens, by its name (`stc_/pages/connection.html`). */
+  page?: string;
   title: string;
 }
+
+/** The connection page: what the service last reported, and Test connection. */
+export const CONNECTION_PAGE = { name: 'stc_/pages/connection.html', title: 'Connection' };
 
 export interface SiteMapGroup {
   id: string;
@@ -66,7 +71,7 @@ const LAYOUT: Layout = [
   [
     'Settings',
     [
-      ['Monitoring', ['stc_syncissue']],
+      ['Monitoring', ['stc_syncissue', 'stc_connectorstatus']],
       ['Connection', ['environmentvariabledefinition', 'environmentvariablevalue']],
     ],
   ],
@@ -78,7 +83,7 @@ const idOf = (...parts: string[]) =>
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '');
 
-function areas(model: TableModel, dashboard: DashboardDesign): SiteMapArea[] {
+function areas(model: TableModel, dashboard: DashboardDesign, pages: string[]): SiteMapArea[] {
   const pluralOf = (logicalName: string): string => {
     const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
     if (!table)
@@ -107,6 +112,17 @@ function areas(model: TableModel, dashboard: DashboardDesign): SiteMapArea[] {
       { id: idOf('stc_subarea', 'finance_dashboard'), dashboard: dashboard.id, title: dashboard.name },
     ],
   });
+  // The connection page opens the Settings area's Monitoring group when the solution carries it.
+  if (pages.includes(CONNECTION_PAGE.name)) {
+    const monitoring = sitemap
+      .find((area) => area.title === 'Settings')
+      ?.groups.find((g) => g.title === 'Monitoring');
+    monitoring?.subAreas.unshift({
+      id: idOf('stc_subarea', 'connection'),
+      page: CONNECTION_PAGE.name,
+      title: CONNECTION_PAGE.title,
+    });
+  }
   return sitemap;
 }
 
@@ -116,9 +132,10 @@ export const APP_UNIQUE_NAME = 'stc_StripeConnector';
 export function connectorApp(
   model: TableModel,
   additions: FormTabAddition[],
-  dashboard: DashboardDesign = FINANCE_DASHBOARD,
+  options: { dashboard?: DashboardDesign; pages?: string[] } = {},
 ): AppDesign {
-  const sitemap = areas(model, dashboard);
+  const dashboard = options.dashboard ?? FINANCE_DASHBOARD;
+  const sitemap = areas(model, dashboard, options.pages ?? []);
   const tables = sitemap.flatMap((area) =>
     area.groups.flatMap((group) => group.subAreas.flatMap((sub) => (sub.table ? [sub.table] : []))),
   );

@@ -63,6 +63,8 @@ export const securityRoles: SecurityRole[] = [
       ...each(['systemuser'], ['Read', 'AppendTo']),
       // What it could not do (dead letters, payouts that do not reconcile), kept in step with its queue.
       ...each(['stc_syncissue'], ['Create', 'Read', 'Write', 'Append']),
+      // Its own state and the answers to connection tests.
+      ...each(['stc_connectorstatus'], ['Create', 'Read', 'Write']),
       // The refund approval threshold and other settings the solution ships as environment variables.
       ...each(['environmentvariabledefinition', 'environmentvariablevalue'], ['Read']),
     ],
@@ -78,6 +80,8 @@ export const securityRoles: SecurityRole[] = [
       ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
       // Write to ask for a retry or a discard of a sync issue; the service carries it out.
       ...each(['stc_syncissue'], ['Read', 'Write']),
+      // Write to ask for a connection test (the time asked), which the service answers.
+      ...each(['stc_connectorstatus'], ['Read', 'Write']),
       ...each(SALES, ['Read']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],

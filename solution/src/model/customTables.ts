@@ -506,6 +506,55 @@ export const customTables: Table[] = [
       },
     ],
   }),
+  customTable({
+    viewColumns: [
+      'stc_livemode',
+      'stc_stripeaccount',
+      'stc_health',
+      'stc_lastheartbeat',
+      'stc_lasteventreceived',
+    ],
+    schemaName: 'stc_ConnectorStatus',
+    entitySetName: 'stc_connectorstatuses',
+    displayName: 'Connector Status',
+    pluralName: 'Connector Statuses',
+    description:
+      "The connector service's state as it last reported it, one row per Stripe account and mode: where it runs, its health, the last event received and its queue; and the connection test a user asks for.",
+    columns: [
+      text('stc_StatusKey', 'Status Key', 300, {
+        requiredLevel: 'required',
+        description: '<test|live>:<account id, or platform>; one row each.',
+      }),
+      url('stc_ServiceUrl', 'Service URL'),
+      text('stc_ServiceVersion', 'Service Version', 50),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+      text('stc_StripeAccount', 'Stripe Account', STRIPE_ID_LENGTH),
+      text('stc_StripeAccountName', 'Stripe Account Name', 200),
+      choice('stc_Health', 'Health', 'stc_connectorhealth', { requiredLevel: 'required' }),
+      memo('stc_HealthDetail', 'Health Detail', 4000),
+      dateTime('stc_LastHeartbeat', 'Last Heartbeat'),
+      dateTime('stc_LastEventReceived', 'Last Event Received'),
+      text('stc_LastEventId', 'Last Event Id', STRIPE_ID_LENGTH),
+      text('stc_LastEventType', 'Last Event Type', 100),
+      integer('stc_PendingEvents', 'Pending Events', { minValue: 0, maxValue: 2000000000 }),
+      integer('stc_DeadLetters', 'Dead Letters', { minValue: 0, maxValue: 2000000000 }),
+      dateTime('stc_TestRequestedOn', 'Test Requested On', {
+        description:
+          "Set by a user's Test connection: the service tests Stripe, Dataverse and its store and answers.",
+      }),
+      dateTime('stc_LastTestedOn', 'Last Tested On'),
+      yesNo('stc_LastTestSucceeded', 'Last Test Succeeded'),
+      memo('stc_LastTestResult', 'Last Test Result', 4000),
+    ],
+    keys: [
+      {
+        logicalName: 'stc_connectorstatus_statuskey_key',
+        schemaName: 'stc_connectorstatus_StatusKey_Key',
+        displayName: 'Status Key',
+        columns: ['stc_statuskey'],
+      },
+    ],
+  }),
 ];
 
 /**

@@ -175,6 +175,10 @@ export const customOptionSets: OptionSet[] = [
     ['reconciliation_mismatch', 'Payout does not reconcile'],
   ]),
   // A user asks for a retry or a discard by setting the status; the service answers with the outcome.
+  custom('stc_connectorhealth', 'Connector Health', false, [
+    ['healthy', 'Healthy'],
+    ['degraded', 'Degraded'],
+  ]),
   custom('stc_syncissuestatus', 'Sync Issue Status', false, [
     ['open', 'Open'],
     ['retry_requested', 'Retry requested'],

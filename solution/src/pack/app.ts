@@ -3,7 +3,7 @@
  * `<AppModules>` with the app, its components (tables, forms, views, the sitemap) and its role map, in the
  * shape of a packed export and limited to the elements of the solution schema.
  */
-import type { AppDesign } from '../app/app';
+import type { AppDesign, SiteMapSubArea } from '../app/app';
 import type { TableModel } from '../model/types';
 import { viewId } from './views';
 import { el, labels, text, type XmlElement } from './xml';
@@ -19,6 +19,15 @@ const DEFAULT_APP_ICON = '953b9fac-1e5e-e611-80d6-00155ded156f';
 
 const titles = (title: string) => el('Titles', {}, el('Title', { LCID: 1033, Title: title }));
 
+function subAreaAttributes(sub: SiteMapSubArea): XmlElement['attributes'] {
+  const common = { Id: sub.id, AvailableOffline: 'true', PassParams: 'false' };
+  if (sub.dashboard) {
+    return { ...common, Url: '/workplace/home_dashboards.aspx', DefaultDashboard: sub.dashboard };
+  }
+  if (sub.page) return { ...common, Url: `/WebResources/${sub.page}` };
+  return { ...common, Entity: sub.table };
+}
+
 function siteMapElement(app: AppDesign): XmlElement {
   return el(
     'SiteMap',
@@ -33,21 +42,7 @@ function siteMapElement(app: AppDesign): XmlElement {
             'Group',
             { Id: group.id, IsProfile: 'false', IntroducedVersion: '7.0.0.0' },
             titles(group.title),
-            group.subAreas.map((sub) =>
-              el(
-                'SubArea',
-                sub.dashboard
-                  ? {
-                      Id: sub.id,
-                      Url: '/workplace/home_dashboards.aspx',
-                      DefaultDashboard: sub.dashboard,
-                      AvailableOffline: 'true',
-                      PassParams: 'false',
-                    }
-                  : { Id: sub.id, Entity: sub.table, AvailableOffline: 'true', PassParams: 'false' },
-                titles(sub.title),
-              ),
-            ),
+            group.subAreas.map((sub) => el('SubArea', subAreaAttributes(sub), titles(sub.title))),
           ),
         ),
       ),

@@ -381,7 +381,7 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
     additions: packableAdditions(standardFormAdditions(model), web.items, pcf.items, leftOut),
     commands: packableCommands([syncIssueCommands], web.items, leftOut),
   };
-  const app = connectorApp(model, forms.additions);
+  const app = connectorApp(model, forms.additions, { pages: web.items.map((resource) => resource.name) });
   const customizations = customizationsXml(model, {
     forms,
     dashboards: dashboardsElement(FINANCE_DASHBOARD),

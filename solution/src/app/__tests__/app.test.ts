@@ -31,6 +31,10 @@ function builtParts(
   mkdirSync(join(webResourcesDir, 'stc_', 'js'), { recursive: true });
   for (const script of scripts)
     writeFileSync(join(webResourcesDir, 'stc_', 'js', `${script}.js`), 'var StripeConnector;\n');
+  if (scripts.length > 0) {
+    mkdirSync(join(webResourcesDir, 'stc_', 'pages'), { recursive: true });
+    writeFileSync(join(webResourcesDir, 'stc_', 'pages', 'connection.html'), '<!doctype html>\n');
+  }
   const controlsDir = join(dir, 'controls');
   for (const panel of panels) {
     mkdirSync(join(controlsDir, panel), { recursive: true });
@@ -113,9 +117,9 @@ describe('the Stripe Connector app', () => {
         'stc_refundrequest',
       ]),
     );
-    const all = areas.flatMap((area) =>
-      area.Group.flatMap((group: any) => group.SubArea.map((sub: any) => sub['@Entity'])),
-    );
+    const all = areas
+      .flatMap((area) => area.Group.flatMap((group: any) => group.SubArea.map((sub: any) => sub['@Entity'])))
+      .filter(Boolean);
     for (const table of connectorTables) expect(all).toContain(table.logicalName);
     expect(new Set(all).size).toBe(all.length);
   });
@@ -614,5 +618,33 @@ describe('Retry and Discard on sync issues', () => {
       )
       .map((role) => role.name);
     expect(mayWrite).toEqual(['Stripe Connector Service', 'Stripe Finance Approver']);
+  });
+});
+
+describe('the connection page', () => {
+  it('opens from Settings > Monitoring as the web resource the solution carries', () => {
+    const settings = siteMap.SiteMap[0].Area.find(
+      (area: any) => area.Titles[0].Title[0]['@Title'] === 'Settings',
+    );
+    const monitoring = settings.Group.find(
+      (group: any) => group.Titles[0].Title[0]['@Title'] === 'Monitoring',
+    );
+    const page = monitoring.SubArea[0];
+    expect(page['@Url']).toBe('/WebResources/stc_/pages/connection.html');
+    const resources = packed.doc.WebResources[0].WebResource.map((resource: any) => [
+      resource.Name[0],
+      resource.WebResourceType[0],
+    ]);
+    expect(resources).toContainEqual(['stc_/pages/connection.html', 1]);
+    expect(monitoring.SubArea.map((sub: any) => sub['@Entity']).filter(Boolean)).toEqual([
+      'stc_syncissue',
+      'stc_connectorstatus',
+    ]);
+  });
+
+  it('is left out of the sitemap when the page was not built', () => {
+    const bare = customizations(builtParts([], []));
+    const urls = JSON.stringify(bare.doc.AppModuleSiteMaps[0]);
+    expect(urls).not.toContain('connection.html');
   });
 });
