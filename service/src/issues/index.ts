@@ -7,3 +7,10 @@ export {
   type WrittenIssues,
 } from './sweep';
 export { deadLetterKey, payoutKey, deadLetterStatus } from './rows';
+export {
+  reportStatus,
+  connectionTest,
+  statusKey,
+  type StatusReportOptions,
+  type LatestEvent,
+} from './status';
