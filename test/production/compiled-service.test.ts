@@ -1,7 +1,8 @@
 /**
- * The service as operators deploy it: compiled by `npm run build -w @stc/service`, shipped without sources
- * (root package.json and lockfile, the service's package.json, dist/ and mappings/, the package.json of each
- * workspace package it depends on), installed with `npm ci --omit=dev`, started with `npm start`.
+ * The service as operators deploy it: compiled by `npm run build -w @stc/service`, shipped without sources by
+ * scripts/ship-service.js (root package.json and lockfile, the service's package.json, dist/ and mappings/,
+ * the package.json of each workspace package it depends on), installed with `npm ci --omit=dev`, started with
+ * `npm start`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +13,8 @@ import Stripe from 'stripe';
 import { freePort } from '@stc/sandbox';
 
 const REPO = path.resolve(__dirname, '../..');
+/** Copies what a deployment needs from the built repository; the Dockerfile ships with it too. */
+const SHIP_SCRIPT = path.join(REPO, 'scripts/ship-service.js');
 const WEBHOOK_SECRET = 'whsec_compiled_service_test';
 const ADMIN_KEY = 'admin-key-compiled-service-test';
 /** Building, and above all `npm ci` compiling better-sqlite3, take a minute or two on a small machine. */
@@ -54,25 +57,6 @@ function expectSuccess(result: Run, what: string): void {
   }
 }
 
-/** Workspace folders (from the root package.json) of the `@stc/…` packages among the service's dependencies. */
-function workspaceDependencies(): string[] {
-  const root = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
-    workspaces: string[];
-  };
-  const service = JSON.parse(fs.readFileSync(path.join(REPO, 'service/package.json'), 'utf8')) as {
-    dependencies: Record<string, string>;
-  };
-  const byName = new Map(
-    root.workspaces.map((folder) => [
-      (JSON.parse(fs.readFileSync(path.join(REPO, folder, 'package.json'), 'utf8')) as { name: string }).name,
-      folder,
-    ]),
-  );
-  return Object.keys(service.dependencies)
-    .filter((name) => byName.has(name))
-    .map((name) => byName.get(name)!);
-}
-
 /** Every installed package folder under a node_modules tree, nested ones included. */
 function installedPackages(nodeModules: string): string[] {
   if (!fs.existsSync(nodeModules)) return [];
@@ -106,28 +90,16 @@ describe('the compiled service, deployed with npm ci --omit=dev', () => {
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-deploy-'));
     deployed = path.join(work, 'app');
-    fs.mkdirSync(path.join(deployed, 'service'), { recursive: true });
+    const built = path.join(work, 'build');
 
     expectSuccess(
-      await run(
-        'npm',
-        ['run', 'build', '-w', '@stc/service', '--', '--outdir', path.join(deployed, 'service/dist')],
-        REPO,
-      ),
+      await run('npm', ['run', 'build', '-w', '@stc/service', '--', '--outdir', built], REPO),
       'npm run build -w @stc/service',
     );
-    for (const file of ['package.json', 'package-lock.json', '.npmrc']) {
-      fs.copyFileSync(path.join(REPO, file), path.join(deployed, file));
-    }
-    fs.copyFileSync(path.join(REPO, 'service/package.json'), path.join(deployed, 'service/package.json'));
-    fs.cpSync(path.join(REPO, 'service/mappings'), path.join(deployed, 'service/mappings'), {
-      recursive: true,
-    });
-    // The service bundle holds the workspace packages' code; npm needs their package.json for their dependencies.
-    for (const folder of workspaceDependencies()) {
-      fs.mkdirSync(path.join(deployed, folder), { recursive: true });
-      fs.copyFileSync(path.join(REPO, folder, 'package.json'), path.join(deployed, folder, 'package.json'));
-    }
+    expectSuccess(
+      await run('node', [SHIP_SCRIPT, deployed, '--dist', built], REPO),
+      'node scripts/ship-service.js',
+    );
 
     expectSuccess(
       await run(
