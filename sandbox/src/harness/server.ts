@@ -10,6 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { model as tableModel } from '@stc/solution';
+import { formPage } from './form-page';
+import { mainForms, type FormView } from './forms';
 import { parseControlManifest, parseResx, type ControlManifestInfo } from './manifest';
 
 export type PrivilegeName =
@@ -29,6 +31,11 @@ export interface HarnessOptions {
    * on every table; given: only those listed.
    */
   privileges?: Record<string, PrivilegeName[]>;
+  /**
+   * The packed solution's customizations.xml: its main forms are served at `formUrl`, laid out from their
+   * FormXml with the record's values and the code components their controlDescriptions bind.
+   */
+  customizationsXml?: string;
 }
 
 export interface HarnessPage {
@@ -59,6 +66,8 @@ export interface Harness {
   url: string;
   /** The page hosting one control on one record. */
   pageUrl(page: HarnessPage): string;
+  /** The table's main form from the solution on one record (needs `customizationsXml`). */
+  formUrl(form: { entityTypeName: string; entityId: string; width?: number; languageId?: number }): string;
   /** Web API requests forwarded so far, oldest first. */
   requests(): WebApiRequestRecord[];
   clearRequests(): void;
@@ -93,6 +102,7 @@ function scriptJson(value: unknown): string {
 }
 
 interface HarnessSetup {
+  forms: Map<string, FormView>;
   controlsDir: string;
   upstream: URL;
   options: HarnessOptions;
@@ -226,6 +236,32 @@ async function handle(
     return forward(setup, req, res, url.pathname.slice(API_ROOT.length) + url.search);
   if (req.method !== 'GET') throw new HttpProblem(405, 'only GET here');
   if (url.pathname === '/') return send(res, 200, MIME['.html'], await page(setup, url.searchParams));
+  if (url.pathname === '/form') {
+    const query = url.searchParams;
+    const table = query.get('entity') ?? '';
+    const form = setup.forms.get(table);
+    if (!form) throw new HttpProblem(404, `the solution has no main form for ${table || '(no entity)'}`);
+    const record = await readRecord(setup, table, query.get('id') ?? '');
+    const controlPage = (control: string, parameters: Record<string, unknown>) =>
+      pageUrl('', {
+        control,
+        entityTypeName: table,
+        entityId: query.get('id') ?? '',
+        parameters,
+        width: 860,
+      });
+    return send(
+      res,
+      200,
+      MIME['.html'],
+      formPage(
+        form,
+        record,
+        controlPage,
+        tableModel.tables.find((t) => t.logicalName === table),
+      ),
+    );
+  }
   if (url.pathname.startsWith('/lib/')) {
     const file = LIBRARIES[url.pathname.slice('/lib/'.length)];
     if (!file) throw new HttpProblem(404, 'no such library');
@@ -270,8 +306,20 @@ function pageUrl(base: string, p: HarnessPage): string {
   return `${base}/?${query}`;
 }
 
+/** The record as a form reads it: its columns with their formatted values. */
+async function readRecord(setup: HarnessSetup, table: string, id: string): Promise<Record<string, unknown>> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new HttpProblem(400, 'id must be a row id');
+  const response = await fetch(new URL(`${setup.entitySets[table]}(${id})`, setup.upstream), {
+    headers: { prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' },
+  });
+  if (!response.ok)
+    throw new HttpProblem(response.status, `the record could not be read: ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const setup: HarnessSetup = {
+    forms: options.customizationsXml ? mainForms(options.customizationsXml) : new Map(),
     controlsDir: resolve(options.controlsDir),
     upstream: new URL(options.dataverseUrl.endsWith('/') ? options.dataverseUrl : `${options.dataverseUrl}/`),
     options,
@@ -289,6 +337,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return {
     url: base,
     pageUrl: (p) => pageUrl(base, p),
+    formUrl: (f) => {
+      const query = new URLSearchParams({ entity: f.entityTypeName, id: f.entityId });
+      if (f.width) query.set('width', String(f.width));
+      if (f.languageId) query.set('lang', String(f.languageId));
+      return `${base}/form?${query}`;
+    },
     requests: () => [...log],
     clearRequests: () => {
       log.length = 0;
