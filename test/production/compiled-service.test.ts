@@ -1,8 +1,9 @@
 /**
- * The service as operators deploy it: compiled by `npm run build -w @stc/service`, shipped without sources by
- * scripts/ship-service.js (root package.json and lockfile, the service's package.json, dist/ and mappings/,
- * the package.json of each workspace package it depends on), installed with `npm ci --omit=dev`, started with
- * `npm start`.
+ * The service as operators deploy it, by the steps of the Dockerfile (read from it, since no Docker daemon runs
+ * here): compiled by `npm run build -w @stc/service`, shipped without sources by scripts/ship-service.js (root
+ * package.json and lockfile, the service's package.json, dist/ and mappings/, the package.json of each
+ * workspace package it depends on), installed by the deps stage's `npm ci --omit=dev …`, started by the image's
+ * CMD with the image's ENV, and watched by the image's HEALTHCHECK.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,10 +12,26 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import Stripe from 'stripe';
 import { freePort } from '@stc/sandbox';
+import {
+  envOf,
+  healthcheckCommand,
+  execForm,
+  onlyArgsOf,
+  readDockerfile,
+  runStartingWith,
+  stageNamed,
+} from './dockerfile';
 
 const REPO = path.resolve(__dirname, '../..');
-/** Copies what a deployment needs from the built repository; the Dockerfile ships with it too. */
-const SHIP_SCRIPT = path.join(REPO, 'scripts/ship-service.js');
+const IMAGE = readDockerfile();
+const BUILD_STAGE = stageNamed(IMAGE, 'build');
+const DEPS_STAGE = stageNamed(IMAGE, 'deps');
+const RUNTIME_STAGE = stageNamed(IMAGE, 'runtime');
+/** `node scripts/ship-service.js /app`: what a deployment needs, copied from the built repository. */
+const SHIP = runStartingWith(BUILD_STAGE, 'node', 'scripts/ship-service.js');
+/** How the image starts the service (exec form: node itself receives SIGTERM). */
+const CMD = execForm(onlyArgsOf(RUNTIME_STAGE, 'CMD'));
+const HEALTHCHECK = healthcheckCommand(onlyArgsOf(RUNTIME_STAGE, 'HEALTHCHECK'));
 const WEBHOOK_SECRET = 'whsec_compiled_service_test';
 const ADMIN_KEY = 'admin-key-compiled-service-test';
 /** Building, and above all `npm ci` compiling better-sqlite3, take a minute or two on a small machine. */
@@ -82,7 +99,7 @@ function sourceFiles(dir: string): string[] {
     .filter((file) => !file.split(path.sep).includes('node_modules'));
 }
 
-describe('the compiled service, deployed with npm ci --omit=dev', () => {
+describe("the compiled service, deployed by the Dockerfile's steps", () => {
   let work: string;
   let deployed: string;
   let child: ChildProcess | undefined;
@@ -92,37 +109,42 @@ describe('the compiled service, deployed with npm ci --omit=dev', () => {
     deployed = path.join(work, 'app');
     const built = path.join(work, 'build');
 
+    // The build stage's commands, run in the repository; the build goes to a scratch folder (--outdir, --dist)
+    // instead of service/dist, and the deployment to `deployed` instead of the image's /app.
+    const [buildCommand, ...buildArgs] = runStartingWith(BUILD_STAGE, 'npm', 'run', 'build');
     expectSuccess(
-      await run('npm', ['run', 'build', '-w', '@stc/service', '--', '--outdir', built], REPO),
-      'npm run build -w @stc/service',
+      await run(buildCommand!, [...buildArgs, '--', '--outdir', built], REPO),
+      `${buildCommand} ${buildArgs.join(' ')}`,
     );
-    expectSuccess(
-      await run('node', [SHIP_SCRIPT, deployed, '--dist', built], REPO),
-      'node scripts/ship-service.js',
-    );
+    const [shipCommand, ...shipArgs] = SHIP.slice(0, -1);
+    expectSuccess(await run(shipCommand!, [...shipArgs, deployed, '--dist', built], REPO), SHIP.join(' '));
 
+    // The deps stage's npm ci, word for word; the machine's warm npm cache is preferred to the registry.
+    const [installCommand, ...installArgs] = runStartingWith(DEPS_STAGE, 'npm', 'ci');
     expectSuccess(
-      await run(
-        'npm',
-        [
-          'ci',
-          '--omit=dev',
-          '--workspace',
-          '@stc/service',
-          '--include-workspace-root=false',
-          '--prefer-offline',
-          '--no-audit',
-          '--no-fund',
-        ],
-        deployed,
-      ),
-      'npm ci --omit=dev',
+      await run(installCommand!, installArgs, deployed, cleanEnv({ npm_config_prefer_offline: 'true' })),
+      `${installCommand} ${installArgs.join(' ')}`,
     );
   }, INSTALL_TIMEOUT_MS);
 
   afterAll(() => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the image ships to the folder its deps stage installs in and its runtime stage runs from', () => {
+    const target = SHIP.at(-1);
+    expect({
+      deps: onlyArgsOf(DEPS_STAGE, 'WORKDIR'),
+      depsCopiesBuild: onlyArgsOf(DEPS_STAGE, 'COPY'),
+      runtime: onlyArgsOf(RUNTIME_STAGE, 'WORKDIR'),
+      runtimeCopiesDeps: onlyArgsOf(RUNTIME_STAGE, 'COPY'),
+    }).toEqual({
+      deps: target,
+      depsCopiesBuild: `--from=build ${target} ./`,
+      runtime: target,
+      runtimeCopiesDeps: `--from=deps ${target} ./`,
+    });
   });
 
   test('ships no TypeScript source and installs no TypeScript runner or compiler', () => {
@@ -145,13 +167,21 @@ describe('the compiled service, deployed with npm ci --omit=dev', () => {
     expect(result.stdout).toMatch(/\d+ mappings in \d+ files: valid against the table model/);
   });
 
-  test('npm start serves /healthz, stores a signed Stripe webhook and stops cleanly on SIGTERM', async () => {
+  /** The image's HEALTHCHECK command, run in the deployed tree with the image's ENV and the service's port. */
+  const healthcheck = (port: number): Promise<Run> => {
+    const [command, ...args] = HEALTHCHECK;
+    return run(command!, args, deployed, cleanEnv({ ...envOf(RUNTIME_STAGE), PORT: String(port) }));
+  };
+
+  test("the image's CMD serves /healthz (its HEALTHCHECK passes), stores a signed Stripe webhook and stops cleanly on SIGTERM (its HEALTHCHECK fails)", async () => {
     const port = await freePort();
     const closedPort = await freePort(); // Stripe and Dataverse: nothing listens there, nothing is called
     const database = path.join(work, 'data', 'connector.db');
-    const service = spawn('npm', ['start'], {
+    const [command, ...args] = CMD;
+    const service = spawn(command!, args, {
       cwd: deployed,
       env: cleanEnv({
+        ...envOf(RUNTIME_STAGE),
         STRIPE_API_KEY: 'sk_test_compiled_service',
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_API_BASE: `http://127.0.0.1:${closedPort}`,
@@ -178,13 +208,16 @@ describe('the compiled service, deployed with npm ci --omit=dev', () => {
     const deadline = Date.now() + 60_000;
     let health: unknown;
     while (health === undefined) {
-      if (service.exitCode !== null) throw new Error(`npm start exited ${service.exitCode}:\n${output}`);
+      if (service.exitCode !== null)
+        throw new Error(`${CMD.join(' ')} exited ${service.exitCode}:\n${output}`);
       if (Date.now() > deadline) throw new Error(`no answer on ${url}/healthz within 60 s:\n${output}`);
       const res = await fetch(`${url}/healthz`).catch(() => undefined);
       if (res?.ok) health = await res.json();
       else await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(health).toEqual({ status: 'ok', store: 'sqlite' });
+    const healthy = await healthcheck(port);
+    expect({ code: healthy.code, stderr: healthy.stderr }).toEqual({ code: 0, stderr: '' });
 
     const eventId = `evt_compiled_${Date.now()}`;
     const payload = JSON.stringify({
@@ -217,6 +250,7 @@ describe('the compiled service, deployed with npm ci --omit=dev', () => {
       exit: { code: 0, signal: null },
       stopped: true,
     });
+    expect((await healthcheck(port)).code).toBe(1);
 
     const db = new Database(database, { readonly: true });
     try {
