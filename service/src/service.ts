@@ -2,8 +2,10 @@
  * The whole service in one process: store (migrated), HTTP server, worker pool. `main.ts` runs it from the
  * environment; tests and the sandbox start it in-process with their own handlers or Dataverse client.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { model } from '@stc/solution';
 import type { ServiceConfig } from './config';
 import {
@@ -29,6 +31,9 @@ import { createStripeClients, type StripeFor } from './stripe';
 import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from './handlers';
 import type { EventHandler } from './pipeline/handler';
 import { createWorkerPool, type WorkerPool } from './pipeline';
+import { startSchedule, type Schedule } from './pipeline/schedule';
+import { reportStatus, syncIssues, type WrittenIssues } from './issues';
+import type { StripeObject } from './write/stripe-objects';
 
 export interface ServiceOverrides {
   /** Default: the registry in `sync/` (the real handlers). */
@@ -103,6 +108,103 @@ function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
   };
 }
 
+/** The version in the service's package.json (shipped beside the compiled service), when readable. */
+function serviceVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string })
+      .version;
+  } catch {
+    return undefined;
+  }
+}
+
+interface ScheduleParts {
+  defaults: { reconciler: PayoutReconciler } | undefined;
+  store: Store;
+  dataverse: DataverseClient;
+  stripeFor: StripeFor;
+  logger: Logger;
+}
+
+/**
+ * The work on intervals, written through the plain client (the reconciler sends its own `$batch`
+ * requests): the payout sweep reconciles paid payouts whose event never arrived or whose run failed; the
+ * report keeps the sync issues and the service's status row in Dataverse and carries out what users asked
+ * there (retries, discards, connection tests).
+ */
+function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[] {
+  const { defaults, store, dataverse, stripeFor, logger } = parts;
+  const schedules: Schedule[] = [];
+  const sweepLog = logger.child({ component: 'payout-sweep' });
+  if (defaults && config.reconciliation.sweepIntervalMs > 0) {
+    schedules.push(
+      startPayoutSweep({
+        reconciler: defaults.reconciler,
+        stripe: stripeFor(null),
+        dataverse,
+        log: sweepLog,
+        account: null,
+        intervalMs: config.reconciliation.sweepIntervalMs,
+        lookbackMs: config.reconciliation.sweepLookbackMs,
+        onSweep: (result) => {
+          if (result.reconciled.length > 0 || result.failed.length > 0)
+            sweepLog.info(
+              { checked: result.checked, reconciled: result.reconciled, failed: result.failed.length },
+              'payout sweep done',
+            );
+        },
+      }),
+    );
+  }
+  if (config.reporting.intervalMs > 0) {
+    const reportLog = logger.child({ component: 'report' });
+    const liveMode = /^(sk|rk)_live_/.test(config.stripe.apiKey);
+    const written: WrittenIssues = new Map();
+    const stripe = stripeFor(null);
+    const reconcilePayout = defaults
+      ? async (payoutId: string, account: string | null) => {
+          const client = stripeFor(account);
+          const payout = (await client.payouts.retrieve(
+            payoutId,
+            undefined,
+            account ? { stripeAccount: account } : undefined,
+          )) as unknown as StripeObject;
+          await defaults.reconciler.reconcile({ stripe: client, dataverse, log: reportLog, payout, account });
+        }
+      : undefined;
+    schedules.push(
+      startSchedule({
+        what: 'report to Dataverse',
+        intervalMs: config.reporting.intervalMs,
+        log: reportLog,
+        run: async () => {
+          const issues = await syncIssues(
+            { store, dataverse, log: reportLog, liveMode, reconcilePayout },
+            written,
+          );
+          await reportStatus({
+            store,
+            dataverse,
+            log: reportLog,
+            liveMode,
+            stripe,
+            serviceUrl: config.reporting.publicUrl,
+            serviceVersion: serviceVersion(),
+            latestEvent: () => store.latestEvent(),
+            oldestPendingMs: () => store.oldestWaitingMs(),
+          });
+          return issues;
+        },
+        onRun: (issues) => {
+          if (issues.written > 0 || issues.retried > 0 || issues.discarded > 0)
+            reportLog.info(issues, 'sync issues written');
+        },
+      }),
+    );
+  }
+  return schedules;
+}
+
 export async function startService(
   config: ServiceConfig,
   overrides: ServiceOverrides = {},
@@ -152,28 +254,7 @@ export async function startService(
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${host}:${port}`;
   pool.start();
-  // Paid payouts whose event never arrived (or whose run failed) are reconciled on an interval. The sweep
-  // writes through the plain client: the reconciler sends its own `$batch` requests.
-  const sweepLog = logger.child({ component: 'payout-sweep' });
-  const sweep =
-    defaults && config.reconciliation.sweepIntervalMs > 0
-      ? startPayoutSweep({
-          reconciler: defaults.reconciler,
-          stripe: stripeFor(null),
-          dataverse,
-          log: sweepLog,
-          account: null,
-          intervalMs: config.reconciliation.sweepIntervalMs,
-          lookbackMs: config.reconciliation.sweepLookbackMs,
-          onSweep: (result) => {
-            if (result.reconciled.length > 0 || result.failed.length > 0)
-              sweepLog.info(
-                { checked: result.checked, reconciled: result.reconciled, failed: result.failed.length },
-                'payout sweep done',
-              );
-          },
-        })
-      : undefined;
+  const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger });
   logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
 
   let stopping: Promise<void> | undefined;
@@ -182,7 +263,7 @@ export async function startService(
       logger.info('stopping: no new requests or claims');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.all([pool.stop(), sweep?.stop()]);
+      await Promise.all([pool.stop(), ...schedules.map((schedule) => schedule.stop())]);
       // Requests already inside finish their insert and answer; then anything still open is cut.
       const timer = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;

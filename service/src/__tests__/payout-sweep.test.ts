@@ -5,100 +5,52 @@
  * start naming the file.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { model } from '@stc/solution';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
-import { loadConfig } from '../config';
-import { createDataverseClient, type DataverseWebApiClient } from '../dataverse';
 import { ReconciliationConfigError } from '../reconciliation';
-import { startService, type RunningService } from '../service';
+import { startService } from '../service';
 import { waitFor } from '@stc/testkit';
 import { balancedUsdEntry } from './support/journal';
+import { serviceOnEmulators } from './support/service-on-emulators';
 
 jest.setTimeout(90_000);
 
-const ADMIN_KEY = 'payout-sweep-admin-key-0123';
-
-let dir: string;
-let dataverse: DataverseEmulator;
-let stripeEmulator: StripeEmulator;
-let client: DataverseWebApiClient;
-let service: RunningService | undefined;
-
-beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-payout-sweep-'));
-  dataverse = await startDataverseEmulator({ model });
-  // No webhook endpoint is set: the payout's events are never delivered to the service.
-  stripeEmulator = await startStripeEmulator({ rateLimit: false });
-  client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
-});
-afterEach(async () => {
-  await service?.stop();
-  service = undefined;
-  await stripeEmulator.close();
-  await dataverse.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const configFor = (extra: Record<string, string> = {}) =>
-  loadConfig(
-    {
-      STRIPE_API_KEY: stripeEmulator.apiKey,
-      STRIPE_API_BASE: stripeEmulator.url,
-      STRIPE_WEBHOOK_SECRET: 'whsec_payout_sweep',
-      STRIPE_MAX_NETWORK_RETRIES: '0',
-      DATAVERSE_URL: dataverse.url,
-      DATAVERSE_AUTH: 'none',
-      DATAVERSE_WEBHOOK_KEY: 'payout-sweep-dataverse-key',
-      ADMIN_API_KEY: ADMIN_KEY,
-      SQLITE_PATH: 'connector.db',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      WORKER_CONCURRENCY: '2',
-      ...extra,
-    },
-    dir,
-  );
+// No webhook endpoint is set: the payout's events are never delivered to the service.
+const world = serviceOnEmulators('payout-sweep');
+const ADMIN_KEY = world.adminKey;
+const configFor = (extra: Record<string, string> = {}) => world.configFor(extra);
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 test('the sweep of a running service reconciles a paid payout whose event was never delivered', async () => {
-  stripeEmulator.testHelpers.seedPayments({ count: 30, amount: (i) => 1000 + i * 7 });
-  const created = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
-  stripeEmulator.testHelpers.payPayout(created.id);
-  const payout = stripeEmulator.engine.scope(null).find(created.id)! as unknown as {
+  world.stripeEmulator.testHelpers.seedPayments({ count: 30, amount: (i) => 1000 + i * 7 });
+  const created = world.stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  world.stripeEmulator.testHelpers.payPayout(created.id);
+  const payout = world.stripeEmulator.engine.scope(null).find(created.id)! as unknown as {
     id: string;
     amount: number;
   };
   const transactions = [
-    ...(stripeEmulator.engine.scope(null).payoutTransactions.get(payout.id) ?? []),
+    ...(world.stripeEmulator.engine.scope(null).payoutTransactions.get(payout.id) ?? []),
   ] as unknown as Array<{ type: string }>;
   expect(transactions.filter((t) => t.type === 'charge')).toHaveLength(30);
 
   // 0.002 minutes: a sweep every 120 ms.
-  service = await startService(configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0.002' }));
+  const service = await world.start(configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0.002' }));
 
   // The payout row is stamped reconciled last, once its journal balances.
   const row = await waitFor(
     async () => {
-      const found = await client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
+      const found = await world.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
       return found?.stc_reconciledon ? found : undefined;
     },
     'the sweep to reconcile the payout',
     30_000,
   );
   expect(row).toMatchObject({ stc_amount: payout.amount / 100 });
-  const entry = await client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout.id });
+  const entry = await world.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout.id });
   expect(entry).toMatchObject(balancedUsdEntry(payout.amount, row!.stc_payoutid));
-  expect(dataverse.store.count('stc_balancetransactions')).toBe(transactions.length);
-  const lines = await client.retrieveMultiple('stc_journallines', {
+  expect(world.dataverse.store.count('stc_balancetransactions')).toBe(transactions.length);
+  const lines = await world.client.retrieveMultiple('stc_journallines', {
     filter: `_stc_journalentryid_value eq ${String(entry!.stc_journalentryid)}`,
   });
   expect(lines.length).toBeGreaterThanOrEqual(3);
@@ -120,27 +72,27 @@ test('the sweep of a running service reconciles a paid payout whose event was ne
 
   // Later sweeps find the journal balanced and leave it alone: still one entry, lines not duplicated.
   await new Promise((r) => setTimeout(r, 400));
-  expect(dataverse.store.count('stc_journalentries')).toBe(1);
-  expect(dataverse.store.count('stc_journallines')).toBe(lines.length);
-  expect(dataverse.store.count('stc_payouts')).toBe(1);
+  expect(world.dataverse.store.count('stc_journalentries')).toBe(1);
+  expect(world.dataverse.store.count('stc_journallines')).toBe(lines.length);
+  expect(world.dataverse.store.count('stc_payouts')).toBe(1);
 });
 
 test('PAYOUT_SWEEP_INTERVAL_MINUTES=0: no sweep runs', async () => {
-  stripeEmulator.testHelpers.seedPayments({ count: 3 });
-  const created = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
-  stripeEmulator.testHelpers.payPayout(created.id);
+  world.stripeEmulator.testHelpers.seedPayments({ count: 3 });
+  const created = world.stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  world.stripeEmulator.testHelpers.payPayout(created.id);
   const config = configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0' });
   expect(config.reconciliation.sweepIntervalMs).toBe(0);
-  service = await startService(config);
+  const service = await world.start(config);
   await new Promise((r) => setTimeout(r, 500));
-  expect(dataverse.store.count('stc_journalentries')).toBe(0);
+  expect(world.dataverse.store.count('stc_journalentries')).toBe(0);
   // The counters are registered all the same: the payouts handler reconciles on events.
   const text = await (await fetch(`${service.url}/metrics`, { headers: { 'x-api-key': ADMIN_KEY } })).text();
   expect(text).toContain('stc_reconciliation_mismatch_total');
 });
 
 test('a bad GL_ACCOUNTS_PATH stops the start naming the file, before the store is opened', async () => {
-  const file = path.join(dir, 'gl-accounts.yaml');
+  const file = path.join(world.dir(), 'gl-accounts.yaml');
   fs.writeFileSync(file, 'accounts:\n  gross: { account: "4000" }\n');
   const config = configFor({ GL_ACCOUNTS_PATH: 'gl-accounts.yaml' });
   expect(config.reconciliation.glAccountsPath).toBe(file);
@@ -148,9 +100,9 @@ test('a bad GL_ACCOUNTS_PATH stops the start naming the file, before the store i
   await expect(started).rejects.toThrow(ReconciliationConfigError);
   await expect(started).rejects.toThrow(file);
   await expect(started).rejects.toThrow(/accounts\.fees/);
-  expect(fs.existsSync(path.join(dir, 'connector.db'))).toBe(false);
+  expect(fs.existsSync(path.join(world.dir(), 'connector.db'))).toBe(false);
 
-  const missing = path.join(dir, 'nowhere.yaml');
+  const missing = path.join(world.dir(), 'nowhere.yaml');
   await expect(startService(configFor({ GL_ACCOUNTS_PATH: missing }))).rejects.toThrow(
     `cannot read ${missing}`,
   );

@@ -118,6 +118,14 @@ const envSchema = z
     // How often missed payouts are looked for; 0 turns the sweep off (events alone reconcile payouts).
     PAYOUT_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
     PAYOUT_SWEEP_LOOKBACK_DAYS: z.coerce.number().positive().default(7),
+    /** How often the service reports to Dataverse: sync issues and its status row; 0 turns reporting off. */
+    REPORT_INTERVAL_SECONDS: z.coerce.number().min(0).default(30),
+    /** The service's address as Dynamics 365 users reach it, shown on the connection page. */
+    SERVICE_PUBLIC_URL: optional.pipe(
+      z
+        .url({ error: 'SERVICE_PUBLIC_URL must be a URL such as https://stripe-connector.contoso.com' })
+        .optional(),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
@@ -180,6 +188,8 @@ export interface ServiceConfig {
   mappingsDir?: string;
   worker: WorkerSettings;
   reconciliation: ReconciliationSettings;
+  /** Sync issues and the status row in Dataverse. */
+  reporting: { intervalMs: number; publicUrl?: string };
   /** The Dataverse → Stripe handlers' settings (refund policy, the service's own user). */
   outbound: OutboundSettings;
 }
@@ -288,6 +298,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
       retry: { maxAttempts: e.RETRY_MAX_ATTEMPTS, baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+    reporting: {
+      intervalMs: Math.round(e.REPORT_INTERVAL_SECONDS * 1000),
+      publicUrl: e.SERVICE_PUBLIC_URL,
     },
     reconciliation: {
       glAccountsPath: e.GL_ACCOUNTS_PATH ? path.resolve(cwd, e.GL_ACCOUNTS_PATH) : undefined,

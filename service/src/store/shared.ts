@@ -17,6 +17,8 @@ export type SharedMethods = Pick<
   | 'listDeadLetters'
   | 'getDeadLetter'
   | 'queueDepth'
+  | 'latestEvent'
+  | 'oldestWaitingMs'
   | 'getCursor'
   | 'setCursor'
 >;
@@ -49,6 +51,14 @@ export function sharedMethods(run: RunStatement): SharedMethods {
     },
     async queueDepth() {
       return toQueueDepth((await first('queueDepth', [])) as Row);
+    },
+    async latestEvent() {
+      const row = await first('latestEvent', []);
+      return row ? toInboxEvent(row) : null;
+    },
+    async oldestWaitingMs() {
+      const value = (await first('oldestWaiting', []))?.received_at;
+      return value === null || value === undefined ? null : Number(value);
     },
     async getCursor(name) {
       const row = await first('getCursor', [name]);

@@ -37,6 +37,9 @@ export const SQL = {
   queueDepth: `SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending') AS pending,
       (SELECT COUNT(*) FROM inbox WHERE status = 'processing') AS processing,
       (SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NULL) AS dead`,
+  /** The newest event received (for the service's status row). */
+  latestEvent: `SELECT ${INBOX_COLUMNS} FROM inbox ORDER BY id DESC LIMIT 1`,
+  oldestWaiting: `SELECT MIN(received_at) AS received_at FROM inbox WHERE status IN ('pending', 'processing')`,
   getCursor: `SELECT value FROM cursors WHERE name = ?`,
   setCursor: `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,

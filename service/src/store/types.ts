@@ -148,6 +148,10 @@ export interface Store {
   discardDeadLetter(id: number, nowMs?: number): Promise<boolean>;
 
   queueDepth(): Promise<QueueDepth>;
+  /** The newest event received, or null when none was. */
+  latestEvent(): Promise<InboxEvent | null>;
+  /** When the oldest event still waiting (pending or being processed) was received, or null. */
+  oldestWaitingMs(): Promise<number | null>;
   getCursor(name: string): Promise<string | null>;
   setCursor(name: string, value: string): Promise<void>;
 

@@ -50,6 +50,20 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.insertEvent(newEvent())).toBe(true);
   });
 
+  test('tells the newest event received and when the oldest still waiting arrived', async () => {
+    expect(await store.latestEvent()).toBeNull();
+    expect(await store.oldestWaitingMs()).toBeNull();
+    await store.insertEvent(newEvent({ eventId: 'evt_first', receivedAtMs: T0 }));
+    await store.insertEvent(newEvent({ eventId: 'evt_second', objectId: 'ch_2', receivedAtMs: T0 + 500 }));
+    await store.insertEvent(newEvent({ eventId: 'evt_ignored', status: 'ignored', receivedAtMs: T0 + 900 }));
+    expect(await store.latestEvent()).toMatchObject({ eventId: 'evt_ignored', receivedAtMs: T0 + 900 });
+    expect(await store.oldestWaitingMs()).toBe(T0);
+    const [first] = (await claim(store)).filter((event) => event.eventId === 'evt_first');
+    expect(await store.oldestWaitingMs()).toBe(T0); // being processed still waits
+    await store.completeEvent(applied(first!));
+    expect(await store.oldestWaitingMs()).toBe(T0 + 500);
+  });
+
   test('an event is stored once per (source, account, event id)', async () => {
     const event = newEvent({ eventId: 'evt_dup' });
     expect(await store.insertEvent(event)).toBe(true);
