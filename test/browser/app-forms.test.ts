@@ -33,6 +33,60 @@ function formScripts(dir: string): string {
   return scripts;
 }
 
+/** What the finance dashboard counts: more payments, refunds and disputes over two weeks, journals, payouts. */
+function seedFinance(dataverse: DataverseEmulator, accountId: string): void {
+  const status = (name: string) => optionValue('stc_paymentstatus', name);
+  for (const [id, amount, currency, state] of [
+    ['pi_3FormsB', 120, 'usd', 'succeeded'],
+    ['pi_3FormsC', 80, 'usd', 'failed'],
+    ['pi_3FormsD', 40, 'eur', 'refunded'],
+  ] as const) {
+    dataverse.store.insert('stc_payments', {
+      stc_name: id,
+      stc_stripeid: id,
+      stc_amount: amount,
+      stc_currency: currency,
+      stc_status: status(state),
+      stc_livemode: false,
+      'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
+    });
+  }
+  for (const [id, created] of [
+    ['re_Forms1', '2026-11-17T09:00:00Z'],
+    ['re_Forms2', '2026-11-19T09:00:00Z'],
+    ['re_Forms3', '2026-11-25T09:00:00Z'],
+  ]) {
+    dataverse.store.insert('stc_refunds', {
+      stc_name: id,
+      stc_stripeid: id,
+      stc_amount: 10,
+      stc_currency: 'eur',
+      stc_status: optionValue('stc_refundstatus', 'succeeded'),
+      stc_stripecreatedon: created,
+    });
+  }
+  for (const [payout, journal] of [
+    ['po_Forms1', 'balanced'],
+    ['po_Forms2', 'balanced'],
+    ['po_Forms3', 'mismatch'],
+  ]) {
+    dataverse.store.insert('stc_payouts', {
+      stc_name: payout,
+      stc_stripeid: payout,
+      stc_amount: 500,
+      stc_currency: 'eur',
+      stc_status: optionValue('stc_payoutstatus', 'paid'),
+    });
+    dataverse.store.insert('stc_journalentries', {
+      stc_name: `Payout ${payout}`,
+      stc_stripepayoutid: payout,
+      stc_date: '2026-11-30',
+      stc_currency: 'eur',
+      stc_status: optionValue('stc_journalstatus', journal),
+    });
+  }
+}
+
 describeBrowser('the app’s forms in Chromium', () => {
   let work: string;
   let dataverse: DataverseEmulator;
@@ -82,6 +136,7 @@ describeBrowser('the app’s forms in Chromium', () => {
       'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
       'stc_customerid_account@odata.bind': `/accounts(${accountId})`,
     });
+    seedFinance(dataverse, accountId);
     harness = await startHarness({
       port: 0,
       dataverseUrl: dataverse.url,
@@ -153,5 +208,34 @@ describeBrowser('the app’s forms in Chromium', () => {
     expect(await page.locator('[data-field].value:not(.locked)').count()).toBe(0);
     expect(await page.locator('[data-field=stc_status]').textContent()).toBe('Succeeded');
     await page.screenshot({ path: join(SCREENSHOTS, 'payment-form.png'), fullPage: true });
+  });
+
+  it('draws the finance dashboard from the solution’s charts over the rows in Dataverse', async () => {
+    await page.goto(harness.dashboardUrl());
+    expect(await page.locator('h1').textContent()).toBe('Stripe Finance');
+    const figures = async (chart: string) =>
+      page
+        .locator(`figure[aria-label="${chart}"] tbody tr`)
+        .evaluateAll((rows) =>
+          rows.map((row) => [row.querySelector('th')!.textContent, row.querySelector('td')!.textContent]),
+        );
+    expect(await figures('Payments by Status')).toEqual([
+      ['Succeeded', '2'],
+      ['Failed', '1'],
+      ['Refunded', '1'],
+    ]);
+    expect(await figures('Payment Volume by Currency')).toEqual([
+      ['eur', '782.5'],
+      ['usd', '200'],
+    ]);
+    expect(await figures('Refunds by Week')).toEqual([
+      ['Week of 2026-11-16', '2'],
+      ['Week of 2026-11-23', '1'],
+    ]);
+    expect(await figures('Payout Journals by Status')).toEqual([
+      ['Balanced', '2'],
+      ['Mismatch', '1'],
+    ]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'finance-dashboard.png'), fullPage: true });
   });
 });

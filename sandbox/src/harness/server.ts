@@ -10,6 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { model as tableModel } from '@stc/solution';
+import { aggregate, dashboards, type ChartSpec, type DashboardSpec } from './dashboard';
+import { dashboardPage } from './dashboard-page';
 import { formPage } from './form-page';
 import { mainForms, type FormView } from './forms';
 import { parseControlManifest, parseResx, type ControlManifestInfo } from './manifest';
@@ -66,6 +68,8 @@ export interface Harness {
   url: string;
   /** The page hosting one control on one record. */
   pageUrl(page: HarnessPage): string;
+  /** A dashboard of the solution (the first when no id is given; needs `customizationsXml`). */
+  dashboardUrl(id?: string): string;
   /** The table's main form from the solution on one record (needs `customizationsXml`). */
   formUrl(form: { entityTypeName: string; entityId: string; width?: number; languageId?: number }): string;
   /** Web API requests forwarded so far, oldest first. */
@@ -103,6 +107,7 @@ function scriptJson(value: unknown): string {
 
 interface HarnessSetup {
   forms: Map<string, FormView>;
+  dashboards: DashboardSpec[];
   controlsDir: string;
   upstream: URL;
   options: HarnessOptions;
@@ -236,6 +241,15 @@ async function handle(
     return forward(setup, req, res, url.pathname.slice(API_ROOT.length) + url.search);
   if (req.method !== 'GET') throw new HttpProblem(405, 'only GET here');
   if (url.pathname === '/') return send(res, 200, MIME['.html'], await page(setup, url.searchParams));
+  if (url.pathname === '/dashboard') {
+    const wanted = url.searchParams.get('id');
+    const dashboard = setup.dashboards.find((candidate) => !wanted || candidate.id === wanted);
+    if (!dashboard) throw new HttpProblem(404, `the solution has no dashboard ${wanted ?? ''}`.trim());
+    const figures = new Map<string, Array<[string, number]>>();
+    for (const chart of dashboard.charts)
+      figures.set(chart.id, aggregate(chart, await readRows(setup, chart)));
+    return send(res, 200, MIME['.html'], dashboardPage(dashboard, figures));
+  }
   if (url.pathname === '/form') {
     const query = url.searchParams;
     const table = query.get('entity') ?? '';
@@ -306,6 +320,29 @@ function pageUrl(base: string, p: HarnessPage): string {
   return `${base}/?${query}`;
 }
 
+/** The rows a chart aggregates: its group and measure columns, with formatted values, every page. */
+async function readRows(setup: HarnessSetup, chart: ChartSpec): Promise<Array<Record<string, unknown>>> {
+  const rows: Array<Record<string, unknown>> = [];
+  let next: URL | null = new URL(
+    `${setup.entitySets[chart.table]}?$select=${[...new Set([chart.groupBy, chart.measure])].join(',')}`,
+    setup.upstream,
+  );
+  while (next) {
+    const response: Response = await fetch(next, {
+      headers: { prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' },
+    });
+    if (!response.ok)
+      throw new HttpProblem(response.status, `the chart's rows could not be read: ${await response.text()}`);
+    const page = (await response.json()) as {
+      value: Array<Record<string, unknown>>;
+      '@odata.nextLink'?: string;
+    };
+    rows.push(...page.value);
+    next = page['@odata.nextLink'] ? new URL(page['@odata.nextLink']) : null;
+  }
+  return rows;
+}
+
 /** The record as a form reads it: its columns with their formatted values. */
 async function readRecord(setup: HarnessSetup, table: string, id: string): Promise<Record<string, unknown>> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw new HttpProblem(400, 'id must be a row id');
@@ -320,6 +357,7 @@ async function readRecord(setup: HarnessSetup, table: string, id: string): Promi
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const setup: HarnessSetup = {
     forms: options.customizationsXml ? mainForms(options.customizationsXml) : new Map(),
+    dashboards: options.customizationsXml ? dashboards(options.customizationsXml) : [],
     controlsDir: resolve(options.controlsDir),
     upstream: new URL(options.dataverseUrl.endsWith('/') ? options.dataverseUrl : `${options.dataverseUrl}/`),
     options,
@@ -337,6 +375,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return {
     url: base,
     pageUrl: (p) => pageUrl(base, p),
+    dashboardUrl: (id) => `${base}/dashboard${id ? `?id=${encodeURIComponent(id)}` : ''}`,
     formUrl: (f) => {
       const query = new URLSearchParams({ entity: f.entityTypeName, id: f.entityId });
       if (f.width) query.set('width', String(f.width));
