@@ -21,6 +21,17 @@ import {
 } from './metadata';
 import { REGISTRATION_TABLES, registrationTables, seedRows, stepsFromRows } from './registrations';
 import type { DataverseEmulatorOptions, EmulatorStoreAccess } from './server';
+import type { SolutionPackage } from './customizations';
+import {
+  CUSTOMIZATIONS_VALUE,
+  importJobTable,
+  type InstalledSolution,
+  mergeModels,
+  planImport,
+  platformModel,
+  refuseDataLoss,
+  solutionTable,
+} from './solutions';
 import { RowStore } from './store';
 import { SystemUsers } from './users';
 import { WebhookDispatcher } from './webhooks';
@@ -34,8 +45,30 @@ function defaultModel(): TableModel {
   return model;
 }
 
+/** The platform's tables every environment serves whatever the model: users, roles, registrations, solutions. */
+const PLATFORM_TABLES = [
+  systemUserTable,
+  roleTable,
+  systemUserRolesTable,
+  ...registrationTables,
+  solutionTable,
+  importJobTable,
+];
+
+/** How a solution package is to be applied. */
+export interface ImportOptions {
+  /** StageAndUpgrade: the package replaces the installed solution's components. */
+  upgrade: boolean;
+  importJobId: string;
+}
+
 export class DataverseEnvironment {
   readonly index: ModelIndex;
+  /** The environment's own tables before any solution (the standard tables as the platform has them). */
+  readonly platform: TableModel;
+  /** The model the environment started with; the installed solutions lie over it. */
+  private readonly base: TableModel;
+  private solutions = new Map<string, InstalledSolution>();
   readonly store: RowStore;
   readonly engine: DataverseEngine;
   readonly organizationId: string;
@@ -45,15 +78,17 @@ export class DataverseEnvironment {
   readonly limits: ServiceProtection;
   readonly faults = new FaultInjector();
   readonly webhooks: WebhookDispatcher;
+  private readonly now: () => Date;
 
   constructor(options: DataverseEmulatorOptions) {
-    this.index = buildModelIndex(options.model ?? defaultModel(), [
-      systemUserTable,
-      roleTable,
-      systemUserRolesTable,
-      ...registrationTables,
-    ]);
+    this.platform = platformModel(
+      options.withoutSolution ? defaultModel() : (options.model ?? defaultModel()),
+    );
+    this.base = options.withoutSolution ? this.platform : (options.model ?? defaultModel());
+    this.index = buildModelIndex(this.base, PLATFORM_TABLES);
     this.store = new RowStore(this.index, options.sqlitePath);
+    this.restoreSolutions();
+    this.now = options.now ?? (() => new Date());
     this.engine = new DataverseEngine(this.index, this.store, {
       enforceApplicationRequired: options.enforceApplicationRequired,
       now: options.now,
@@ -105,7 +140,7 @@ export class DataverseEnvironment {
     scope.tx.commit();
   }
 
-  /** The seeded users and the platform's own rows (plug-in registration), where missing. */
+  /** The seeded users and the platform's own rows (plug-in registration, installed solutions), where missing. */
   private seedPlatformRows(): void {
     for (const user of this.users.seed) this.addSystemUser(user);
     const scope = this.systemScope();
@@ -113,7 +148,100 @@ export class DataverseEnvironment {
       if (!this.store.get(row.table, row.id))
         this.engine.create(this.index.byLogical.get(row.table)!, row.payload, scope, row.id);
     }
+    for (const solution of this.solutions.values()) this.writeSolutionRow(solution, scope);
     scope.tx.commit();
+  }
+
+  /** The solutions a SQLite file kept (their rows carry their customizations), installed again. */
+  private restoreSolutions(): void {
+    for (const row of this.store.rows(solutionTable.logicalName)) {
+      const xml = row.values[CUSTOMIZATIONS_VALUE];
+      if (typeof xml !== 'string') continue;
+      const pkg: SolutionPackage = {
+        uniqueName: String(row.values.uniquename),
+        friendlyName: String(row.values.friendlyname),
+        version: String(row.values.version),
+        managed: row.values.ismanaged === true,
+        customizationsXml: xml,
+      };
+      const model = planImport(undefined, pkg, false, this.platform);
+      this.solutions.set(pkg.uniqueName.toLowerCase(), { id: row.id, pkg, model });
+    }
+    if (this.solutions.size > 0) this.applyIndex(this.modelIndexWith(this.solutions));
+  }
+
+  private modelIndexWith(solutions: Map<string, InstalledSolution>): ModelIndex {
+    const model = mergeModels(
+      this.base,
+      [...solutions.values()].map((solution) => solution.model),
+    );
+    return buildModelIndex(model, PLATFORM_TABLES);
+  }
+
+  /** Serves `next` from now on: the index is changed in place, as the engine and the services hold it. */
+  private applyIndex(next: ModelIndex): void {
+    this.index.bySet.clear();
+    this.index.byLogical.clear();
+    for (const [name, meta] of next.bySet) this.index.bySet.set(name, meta);
+    for (const [name, meta] of next.byLogical) this.index.byLogical.set(name, meta);
+    this.index.tables.splice(0, this.index.tables.length, ...next.tables);
+    this.store.adopt(this.index);
+  }
+
+  /**
+   * Imports a solution package (ImportSolution, StageAndUpgrade) in the scope's transaction: checks it against
+   * the installed solution, refuses an upgrade that would delete data, records the solution and the import
+   * job, then serves the new tables. Answers the solution's id.
+   */
+  importSolution(pkg: SolutionPackage, options: ImportOptions, scope: WriteScope): string {
+    const key = pkg.uniqueName.toLowerCase();
+    const installed = this.solutions.get(key);
+    const startedOn = this.now().toISOString();
+    const model = planImport(installed, pkg, options.upgrade, this.platform);
+    const solution: InstalledSolution = { id: installed?.id ?? randomUUID(), pkg, model };
+    const next = new Map(this.solutions).set(key, solution);
+    const nextIndex = this.modelIndexWith(next);
+    refuseDataLoss(this.index, nextIndex, this.store, pkg.uniqueName);
+    this.writeSolutionRow(solution, scope);
+    this.engine.create(
+      this.index.byLogical.get(importJobTable.logicalName)!,
+      {
+        name: `Import of ${pkg.uniqueName} ${pkg.version}`.slice(0, 100),
+        solutionname: pkg.uniqueName,
+        progress: 100,
+        startedon: startedOn,
+        completedon: this.now().toISOString(),
+        data: `<importexportxml><solutionManifests><solutionManifest languagecode="1033" uniquename="${pkg.uniqueName}" version="${pkg.version}" managed="${pkg.managed ? 1 : 0}"><result result="success" errorcode="0" errortext="" /></solutionManifest></solutionManifests></importexportxml>`,
+      },
+      scope,
+      options.importJobId,
+    );
+    this.solutions = next;
+    this.applyIndex(nextIndex);
+    return solution.id;
+  }
+
+  /** The solution's row in `solutions`, created or brought up to its version. */
+  private writeSolutionRow(solution: InstalledSolution, scope: WriteScope): void {
+    const meta = this.index.byLogical.get(solutionTable.logicalName)!;
+    const { pkg } = solution;
+    const payload = {
+      uniquename: pkg.uniqueName,
+      friendlyname: pkg.friendlyName.slice(0, 256),
+      version: pkg.version,
+      ismanaged: pkg.managed,
+      installedon: this.now().toISOString(),
+    };
+    const existing = this.store.get(meta.logicalName, solution.id);
+    const same = existing?.values[CUSTOMIZATIONS_VALUE] === pkg.customizationsXml;
+    if (existing && same && existing.values.version === pkg.version) return;
+    const row = existing
+      ? this.engine.update(meta, existing, payload, scope)
+      : this.engine.create(meta, payload, scope, solution.id);
+    scope.tx.put(meta.logicalName, {
+      ...row,
+      values: { ...row.values, [CUSTOMIZATIONS_VALUE]: pkg.customizationsXml },
+    });
   }
 
   /** Empties the store back to the seeded rows. */

@@ -50,7 +50,8 @@ export interface ModelIndex {
   tables: TableMeta[];
 }
 
-const column = (c: Record<string, unknown> & Pick<Column, 'logicalName' | 'type'>): Column =>
+/** A platform column: named by its logical name, not required, the platform's own. */
+export const column = (c: Record<string, unknown> & Pick<Column, 'logicalName' | 'type'>): Column =>
   ({
     schemaName: c.logicalName,
     displayName: c.logicalName,
@@ -72,7 +73,7 @@ const userLookup = (logicalName: string, displayName: string): LookupColumn =>
  * A table every environment has, as the emulator keeps it: the platform's, organization-owned, no alternate
  * keys; its logical name is the schema name in lower case and its primary id the first column.
  */
-function platformTable(names: TableNames, primaryNameColumn: string, columns: Column[]): Table {
+export function platformTable(names: TableNames, primaryNameColumn: string, columns: Column[]): Table {
   return {
     logicalName: names.schemaName.toLowerCase(),
     ...names,

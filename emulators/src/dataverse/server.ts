@@ -11,6 +11,7 @@ import { type ApiRequest, type ApiResponse, handleApiRequest, parsePrefer } from
 import { type AuthenticatedCaller, type AuthOptions, type SystemUser, isLoopback } from './auth';
 import { type BatchExecutor, executeBatch } from './batch';
 import type { ChangeEvent, WriteScope } from './engine';
+import { readSolutionZip } from './customizations';
 import { DataverseEnvironment } from './environment';
 import { DataverseHttpError } from './errors';
 import type { FaultSpec } from './faults';
@@ -22,6 +23,11 @@ export const API_ROOT = '/api/data/v9.2/';
 export interface DataverseEmulatorOptions {
   /** Tables to serve; defaults to the solution's table model. */
   model?: TableModel;
+  /**
+   * Start as a new environment: the platform's tables only (the standard tables the solution's model
+   * describes, without the solution's additions), the solution to come by `ImportSolution`.
+   */
+  withoutSolution?: boolean;
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
@@ -124,6 +130,7 @@ async function handle(env: DataverseEnvironment, req: http.IncomingMessage, res:
     const path = pathname.slice(API_ROOT.length);
     const request: ApiRequest = { method, path, query, headers, body };
     if (path === '$batch') serveBatch(env, request, caller, res);
+    else if (IMPORT_ACTIONS.has(path)) await serveImport(env, request, caller, res);
     else serveApi(env, request, caller, res);
   } finally {
     release();
@@ -147,6 +154,81 @@ function serveApi(
   }
   scope.tx.commit();
   send(res, { ...response, headers: { ...response.headers, ...env.limits.budgetHeaders(caller.limitKey) } });
+  env.deliver(scope.events);
+}
+
+const IMPORT_ACTIONS = new Set(['ImportSolution', 'StageAndUpgrade']);
+
+/** The parameters of ImportSolution and StageAndUpgrade, checked as the action's signature has them. */
+function importParameters(request: ApiRequest): {
+  zip: Buffer;
+  importJobId: string;
+  holdingSolution: boolean;
+} {
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(request.body || 'null') as Record<string, unknown>;
+  } catch {
+    throw new DataverseHttpError(400, '0x80048d19', 'The request body is not valid JSON.');
+  }
+  const file = input?.CustomizationFile;
+  if (typeof file !== 'string' || file === '')
+    throw new DataverseHttpError(
+      400,
+      '0x80048d19',
+      `The parameter 'CustomizationFile' of ${request.path} is missing.`,
+    );
+  for (const name of ['OverwriteUnmanagedCustomizations', 'PublishWorkflows']) {
+    if (typeof input[name] !== 'boolean')
+      throw new DataverseHttpError(
+        400,
+        '0x80048d19',
+        `The parameter '${name}' of ${request.path} is missing.`,
+      );
+  }
+  const jobId = input.ImportJobId;
+  if (
+    jobId !== undefined &&
+    jobId !== null &&
+    !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(String(jobId))
+  )
+    throw new DataverseHttpError(400, '0x80048d19', `ImportJobId '${String(jobId)}' is not a GUID.`);
+  return {
+    zip: Buffer.from(file, 'base64'),
+    importJobId: typeof jobId === 'string' ? jobId.toLowerCase() : randomUUID(),
+    holdingSolution: input.HoldingSolution === true,
+  };
+}
+
+/**
+ * ImportSolution / StageAndUpgrade: the zip is read first (asynchronously), then applied in one transaction.
+ * ImportSolution answers 204; StageAndUpgrade its StageAndUpgradeResponse with the solution's id.
+ */
+async function serveImport(
+  env: DataverseEnvironment,
+  request: ApiRequest,
+  caller: AuthenticatedCaller,
+  res: http.ServerResponse,
+): Promise<void> {
+  if (request.method !== 'POST')
+    throw new DataverseHttpError(405, '0x0', `The ${request.path} action answers POST only.`);
+  const parameters = importParameters(request);
+  const pkg = await readSolutionZip(parameters.zip);
+  const upgrade = request.path === 'StageAndUpgrade' || parameters.holdingSolution;
+  const scope = env.newScope(caller, randomUUID());
+  let solutionId: string;
+  try {
+    solutionId = env.importSolution(pkg, { upgrade, importJobId: parameters.importJobId }, scope);
+  } catch (error) {
+    scope.tx.rollback();
+    throw error;
+  }
+  scope.tx.commit();
+  const context = `${env.engine.baseUrl}$metadata#Microsoft.Dynamics.CRM.StageAndUpgradeResponse`;
+  const budget = env.limits.budgetHeaders(caller.limitKey);
+  if (request.path === 'StageAndUpgrade')
+    send(res, { status: 200, headers: budget, body: { '@odata.context': context, SolutionId: solutionId } });
+  else send(res, { status: 204, headers: budget });
   env.deliver(scope.events);
 }
 

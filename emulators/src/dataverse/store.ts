@@ -93,12 +93,11 @@ export class RowStore {
   private readonly deleteStatement?: Database.Statement;
   private readonly writeMany?: (changes: { table: string; id: string }[]) => void;
 
+  /** Rows read from the file for tables the model does not have (yet): a solution import brings them back. */
+  private readonly dormant = new Map<string, RowRecord[]>();
+
   constructor(index: ModelIndex, sqlitePath?: string) {
-    for (const meta of index.tables) {
-      this.tables.set(meta.logicalName, new Map());
-      this.keysByTable.set(meta.logicalName, meta.keys);
-      for (const key of meta.keys) this.keyIndexes.set(`${meta.logicalName}|${key.logicalName}`, new Map());
-    }
+    this.adopt(index);
     if (sqlitePath) {
       this.db = new Database(sqlitePath);
       this.db.pragma('journal_mode = WAL');
@@ -110,8 +109,9 @@ export class RowStore {
         .prepare('SELECT tbl, id, version, data FROM dataverse_rows ORDER BY rowid')
         .iterate()) {
         const { tbl, id, version, data } = r as { tbl: string; id: string; version: number; data: string };
-        if (!this.tables.has(tbl)) continue; // a table the current model no longer has
-        this.applyPut(tbl, { id, version, values: JSON.parse(data) });
+        const row: RowRecord = { id, version, values: JSON.parse(data) };
+        if (this.tables.has(tbl)) this.applyPut(tbl, row);
+        else this.dormant.set(tbl, [...(this.dormant.get(tbl) ?? []), row]);
         if (version > this.versionCounter) this.versionCounter = version;
       }
       this.upsertStatement = this.db.prepare(
@@ -125,6 +125,26 @@ export class RowStore {
           else this.deleteStatement!.run(table, id);
         }
       });
+    }
+  }
+
+  /**
+   * Takes the tables and keys of the model: a new table starts empty (or with the rows the file kept of it),
+   * a table whose keys changed has its key indexes rebuilt. Rows of tables the model dropped stay aside.
+   */
+  adopt(index: ModelIndex): void {
+    for (const meta of index.tables) {
+      const table = meta.logicalName;
+      if (!this.tables.has(table)) this.tables.set(table, new Map());
+      const before = this.keysByTable.get(table) ?? [];
+      const keysChanged = JSON.stringify(before) !== JSON.stringify(meta.keys);
+      if (!keysChanged && this.keysByTable.has(table) && !this.dormant.has(table)) continue;
+      for (const key of before) this.keyIndexes.delete(`${table}|${key.logicalName}`);
+      this.keysByTable.set(table, meta.keys);
+      for (const key of meta.keys) this.keyIndexes.set(`${table}|${key.logicalName}`, new Map());
+      const rows = [...this.tables.get(table)!.values(), ...(this.dormant.get(table) ?? [])];
+      this.dormant.delete(table);
+      for (const row of rows) this.applyPut(table, row);
     }
   }
 
