@@ -8,12 +8,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  type AuthOptions,
-  type DataverseEmulator,
-  startDataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
+import type { AuthOptions, DataverseEmulator, StripeEmulator } from '@stc/emulators';
+import { dataversePart } from './parts/dataverse';
 import { harnessPart } from './parts/harness';
 import { createRun, freePort, type SandboxRun } from './parts/run';
 import { servicePart } from './parts/service';
@@ -93,27 +89,6 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions {
     dataverseAuth: auth,
   };
 }
-
-const dataversePart: SandboxPart = {
-  name: 'dataverse',
-  async start(options, started, run) {
-    const tokenAuth = [...started.values()].find((p) => p.dataverseAuth)?.dataverseAuth;
-    if (options.dataverseAuth === 'entra' && !tokenAuth) {
-      // No token endpoint part is running: say so rather than run without checks silently.
-      console.error(
-        'dataverse: no local Entra token endpoint is running; letting loopback callers in without a token',
-      );
-    }
-    const emulator = await startDataverseEmulator({
-      port: options.dataversePort,
-      auth: options.dataverseAuth === 'entra' && tokenAuth ? tokenAuth : { mode: 'none' },
-      // Dataverse's own numbers: 6,000 requests and 1,200 s of execution per 5 minutes, 52 at once.
-      limits: { enabled: true },
-      systemUsers: Object.values(run.users),
-    });
-    return { name: 'dataverse', url: emulator.url, stop: () => emulator.close(), dataverse: emulator };
-  },
-};
 
 /** Started in this order, stopped in reverse. */
 export const parts: SandboxPart[] = [tokenPart, dataversePart, stripePart, servicePart, harnessPart];

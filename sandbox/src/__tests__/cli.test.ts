@@ -1,4 +1,7 @@
-/** `npm run sandbox -- --no-scenario --dataverse-port 0 --dataverse-auth none`: prints the URL, serves, stops on SIGTERM. */
+/**
+ * `npm run sandbox -- --no-scenario --dataverse-port 0 --dataverse-auth none`: imports the solution, prints the
+ * URL, serves, stops on SIGTERM.
+ */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseSandboxArgs } from '../cli';
@@ -28,6 +31,13 @@ test('the sandbox prints "dataverse: URL", answers there, and ends on SIGTERM', 
   const r = await fetch(`${url}stc_payments?$top=1`, { headers: { Accept: 'application/json' } });
   expect(r.status).toBe(200);
   expect(((await r.json()) as { value: unknown[] }).value).toEqual([]);
+  // The tables are there because the sandbox imported the packed solution into a new environment.
+  const solutions = await fetch(`${url}solutions?$select=uniquename,ismanaged`, {
+    headers: { Accept: 'application/json' },
+  });
+  expect(((await solutions.json()) as { value: unknown[] }).value).toEqual([
+    expect.objectContaining({ uniquename: 'StripeConnector', ismanaged: true }),
+  ]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
