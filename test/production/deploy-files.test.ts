@@ -1,13 +1,15 @@
 /**
- * The deployment files, checked for what can be checked without Docker: the Dockerfile's runtime stage, and
- * docker-compose.yml with its example settings (deploy/compose.env.example) against the variables the
- * service's configuration accepts.
+ * The deployment files, checked for what can be checked without Docker or a Bicep compiler: the Dockerfile's
+ * runtime stage, docker-compose.yml with its example settings (deploy/compose.env.example), and the Azure
+ * template deploy/azure/main.bicep with its example parameters, against the variables the service's
+ * configuration accepts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from '@stc/service';
 import { CONFIG_VARIABLES } from '@stc/service/src/config';
+import { declarations, declaredNames, literal, objectsIn, property, references, stringsIn } from './bicep';
 import {
   argsOf,
   envOf,
@@ -142,5 +144,146 @@ describe('docker-compose.yml', () => {
     const secrets = Object.keys(example).filter((name) => /KEY|SECRET|PASSWORD/.test(name));
     expect(secrets.filter((name) => !/replace/.test(example[name]!))).toEqual([]);
     expect(() => loadConfig({ ...example, ...connector!.environment })).not.toThrow();
+  });
+});
+
+describe('deploy/azure/main.bicep', () => {
+  const source = read('deploy/azure/main.bicep');
+  const declared = declarations(source);
+  const named = (name: string) => {
+    const found = declared.find((d) => d.name === name);
+    if (!found) throw new Error(`main.bicep declares no ${name}`);
+    return found;
+  };
+  const ofType = (type: string) =>
+    declared.filter((d) => d.kind === 'resource' && d.type.startsWith(`${type}@`));
+  const params = declared.filter((d) => d.kind === 'param');
+  const [app, ...otherApps] = ofType('Microsoft.App/containerApps');
+  const [identity] = ofType('Microsoft.ManagedIdentity/userAssignedIdentities');
+  const [keyVault] = ofType('Microsoft.KeyVault/vaults');
+  const container = objectsIn(property(app!.text, 'containers')!)[0]!;
+  const env = objectsIn(property(container, 'env')!).map((entry) => ({
+    name: literal(property(entry, 'name'))!,
+    value: property(entry, 'value'),
+    secretRef: literal(property(entry, 'secretRef')),
+  }));
+  const keyVaultSecrets = stringsIn(named('keyVaultSecrets').text);
+
+  test('declares one container app, one managed identity and one Key Vault', () => {
+    expect([otherApps.length, Boolean(identity), Boolean(keyVault)]).toEqual([0, true, true]);
+  });
+
+  test('every parameter is declared with a description and used; every name used is declared', () => {
+    const used = references(source);
+    const declaredNamesOfTemplate = declaredNames(source);
+    expect(params.filter((p) => !used.has(p.name)).map((p) => p.name)).toEqual([]);
+    expect([...used].filter((name) => !declaredNamesOfTemplate.has(name))).toEqual([]);
+    expect(params.filter((p) => !p.decorators.includes('description')).map((p) => p.name)).toEqual([]);
+    expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(['image', 'dataverseUrl', 'location']));
+  });
+
+  test('the example parameters name declared parameters, every one without a default, and no secure one', () => {
+    const example = JSON.parse(read('deploy/azure/main.parameters.example.json')) as {
+      parameters: Record<string, unknown>;
+    };
+    const names = Object.keys(example.parameters);
+    const secure = params.filter((p) => p.decorators.includes('secure')).map((p) => p.name);
+    expect(names.filter((name) => !params.some((p) => p.name === name))).toEqual([]);
+    expect(
+      params
+        .filter((p) => !p.hasDefault && !secure.includes(p.name) && !names.includes(p.name))
+        .map((p) => p.name),
+    ).toEqual([]);
+    expect(names.filter((name) => secure.includes(name))).toEqual([]);
+    expect(secure).toEqual(['postgresAdministratorPassword']);
+  });
+
+  test('sets only variables the service accepts, each either a value or a secret reference', () => {
+    expect(env.filter((e) => !CONFIG_VARIABLES.includes(e.name)).map((e) => e.name)).toEqual([]);
+    expect(
+      env.filter((e) => (e.value === undefined) === (e.secretRef === undefined)).map((e) => e.name),
+    ).toEqual([]);
+  });
+
+  test('takes every secret from Key Vault through the managed identity, and writes none in the template', () => {
+    const secretVariables = env.filter((e) => /KEY|SECRET|PASSWORD|DATABASE_URL/.test(e.name));
+    expect(secretVariables.map((e) => [e.name, e.value])).toEqual(
+      [
+        'STRIPE_API_KEY',
+        'STRIPE_WEBHOOK_SECRET',
+        'DATAVERSE_WEBHOOK_KEY',
+        'ADMIN_API_KEY',
+        'DATABASE_URL',
+      ].map((name) => [name, undefined]),
+    );
+    expect(secretVariables.map((e) => e.secretRef)).toEqual(keyVaultSecrets);
+    expect(keyVaultSecrets).toEqual([
+      'stripe-api-key',
+      'stripe-webhook-secret',
+      'dataverse-webhook-key',
+      'admin-api-key',
+      'database-url',
+    ]);
+    const secrets = property(app!.text, 'secrets')!;
+    expect(secrets).toMatch(/^\[\s*for secretName in keyVaultSecrets: \{/);
+    expect(property(secrets, 'name')).toBe('secretName');
+    expect(property(secrets, 'keyVaultUrl')).toBe(
+      `'\${${keyVault!.name}.properties.vaultUri}secrets/\${secretName}'`,
+    );
+    expect(property(secrets, 'identity')).toBe(`${identity!.name}.id`);
+    expect(property(secrets, 'value')).toBeUndefined();
+    expect(source).not.toMatch(/sk_(live|test)_|rk_(live|test)_|whsec_/);
+  });
+
+  test('signs in to Dataverse with the managed identity assigned to the app', () => {
+    expect(property(property(app!.text, 'userAssignedIdentities')!, `\\$\\{${identity!.name}\\.id\\}`)).toBe(
+      '{}',
+    );
+    const value = (name: string) => env.find((e) => e.name === name)?.value;
+    expect([value('DATAVERSE_AUTH'), value('AZURE_CLIENT_ID')]).toEqual([
+      "'managed-identity'",
+      `${identity!.name}.properties.clientId`,
+    ]);
+  });
+
+  test('lets the identity read the secrets of an RBAC Key Vault (Key Vault Secrets User)', () => {
+    expect(property(keyVault!.text, 'enableRbacAuthorization')).toBe('true');
+    const reader = ofType('Microsoft.Authorization/roleAssignments').find(
+      (r) => property(r.text, 'principalId') === `${identity!.name}.properties.principalId`,
+    );
+    expect(property(reader!.text, 'scope')).toBe(keyVault!.name);
+    const role = /roleDefinitions', (\w+)\)$/.exec(property(reader!.text, 'roleDefinitionId')!)![1]!;
+    expect(named(role).text).toMatch(/= '4633458b-17de-408a-b874-0445c86b69e6'$/);
+  });
+
+  test('runs one replica at least, on https port 3000, probed on /healthz, with PostgreSQL 16 (B1ms)', () => {
+    expect(named('port').text).toMatch(/= 3000$/);
+    const ingress = property(app!.text, 'ingress')!;
+    expect([
+      property(ingress, 'external'),
+      property(ingress, 'targetPort'),
+      property(ingress, 'allowInsecure'),
+    ]).toEqual(['true', 'port', 'false']);
+    expect(property(property(app!.text, 'scale')!, 'minReplicas')).toBe('1');
+    const probes = objectsIn(property(container, 'probes')!).map((probe) => [
+      property(probe, 'type'),
+      property(property(probe, 'httpGet')!, 'path'),
+      property(property(probe, 'httpGet')!, 'port'),
+    ]);
+    expect(probes).toEqual([
+      ["'Liveness'", "'/healthz'", 'port'],
+      ["'Readiness'", "'/healthz'", 'port'],
+    ]);
+    const [postgres] = ofType('Microsoft.DBforPostgreSQL/flexibleServers');
+    const sku = property(postgres!.text, 'sku')!;
+    expect([property(sku, 'name'), property(sku, 'tier'), property(postgres!.text, 'version')]).toEqual([
+      "'Standard_B1ms'",
+      "'Burstable'",
+      "'16'",
+    ]);
+    const [database] = ofType('Microsoft.DBforPostgreSQL/flexibleServers/databases');
+    expect(property(database!.text, 'parent')).toBe(postgres!.name);
+    expect(named(property(database!.text, 'name')!).text).toMatch(/= 'connector'$/);
+    expect(ofType('Microsoft.App/managedEnvironments')[0]!.text).toContain("destination: 'log-analytics'");
   });
 });
