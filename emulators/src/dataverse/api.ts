@@ -1,8 +1,9 @@
 /**
  * One Web API request → one response, without HTTP: used by the server for plain requests and by `$batch` for
- * each part. Routes entity sets, key predicates, single properties, `WhoAmI` and the service document; applies
- * the Prefer and conditional (If-Match / If-None-Match) headers as Dataverse does.
+ * each part. Routes entity sets, key predicates, single properties, `WhoAmI`, `EntityDefinitions` and the
+ * service document; applies the Prefer and conditional (If-Match / If-None-Match) headers as Dataverse does.
  */
+import { entityDefinitions } from './definitions';
 import {
   DataverseHttpError,
   badRequest,
@@ -182,6 +183,10 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
   const call = new WebApiCall(ctx, req);
   if (req.path === '' || req.path === '/') return serviceDocument(call);
   if (/^WhoAmI(\(\))?$/.test(req.path)) return whoAmI(call);
+  if (req.path.startsWith('EntityDefinitions')) {
+    if (call.method !== 'GET') throw badRequest('The metadata entities answer GET only in the emulator.');
+    return json(200, entityDefinitions(ctx.engine.model, ctx.engine.baseUrl, req.path, req.query));
+  }
   const target = parseTarget(ctx, req.path);
   const { meta, predicate } = target;
   if (!predicate) return entitySet(call, meta, target.property);

@@ -40,6 +40,8 @@ export interface TableMeta {
   collectionNavigations: Map<string, CollectionNavigation>;
   keys: AlternateKey[];
   optionValues: Map<string, Map<number, string>>;
+  /** The option set of each choice column, by column. */
+  optionSets: Map<string, OptionSet>;
   /** Relationships where this table is the referenced (one) side, for cascades on delete. */
   dependents: Relationship[];
 }
@@ -202,6 +204,7 @@ export function buildModelIndex(
     const lookupValueNames = new Map<string, LookupColumn>();
     const singleNavigations = new Map<string, SingleNavigation>();
     const optionValues = new Map<string, Map<number, string>>();
+    const columnOptionSets = new Map<string, OptionSet>();
     for (const c of columns.values()) {
       if (isLookup(c)) {
         lookupValueNames.set(`_${c.logicalName}_value`, c);
@@ -211,7 +214,10 @@ export function buildModelIndex(
         }
       } else if (c.type === 'picklist' || c.type === 'state' || c.type === 'status') {
         const set = optionSets.get(c.optionSet);
-        if (set) optionValues.set(c.logicalName, new Map(set.options.map((o) => [o.value, o.label])));
+        if (set) {
+          optionValues.set(c.logicalName, new Map(set.options.map((o) => [o.value, o.label])));
+          columnOptionSets.set(c.logicalName, set);
+        }
       }
     }
     const meta: TableMeta = {
@@ -226,6 +232,7 @@ export function buildModelIndex(
       collectionNavigations: new Map(),
       keys: table.keys,
       optionValues,
+      optionSets: columnOptionSets,
       dependents: [],
     };
     bySet.set(table.entitySetName, meta);

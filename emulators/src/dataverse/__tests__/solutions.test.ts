@@ -4,6 +4,9 @@
  * the refusals (an older version, an upgrade deleting a column with data) leave the environment as it was.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { model, type Column, type TableModel } from '@stc/solution';
 import type { DataverseEmulator } from '..';
 import { call, expectError, expectErrorMessage, start } from './harness';
@@ -168,4 +171,28 @@ test('modes must match, and a package that is not a solution is refused', async 
     400,
     'OverwriteUnmanagedCustomizations',
   );
+}, 30_000);
+
+test('with a SQLite file, the installed solution and its rows come back after a restart', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dv-solutions-'));
+  const sqlitePath = path.join(dir, 'dataverse.sqlite');
+  try {
+    let persisted = await start({ withoutSolution: true, sqlitePath });
+    expect((await call(persisted, 'POST', 'ImportSolution', importBody(zips.v1))).status).toBe(204);
+    expect((await call(persisted, 'POST', 'stc_payments', payment)).status).toBe(204);
+    await persisted.close();
+    persisted = await start({ withoutSolution: true, sqlitePath });
+    try {
+      const row = await call(persisted, 'GET', "stc_payments(stc_stripeid='pi_1')?$select=stc_amount");
+      expect(row.body.stc_amount).toBe(12.5);
+      const listed = await call(persisted, 'GET', 'solutions?$select=uniquename,version');
+      expect(listed.body.value).toEqual([
+        expect.objectContaining({ uniquename: 'StripeConnector', version: '1.0.0.0' }),
+      ]);
+    } finally {
+      await persisted.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }, 30_000);
