@@ -81,10 +81,9 @@ export class DataverseEnvironment {
   private readonly now: () => Date;
 
   constructor(options: DataverseEmulatorOptions) {
-    this.platform = platformModel(
-      options.withoutSolution ? defaultModel() : (options.model ?? defaultModel()),
-    );
-    this.base = options.withoutSolution ? this.platform : (options.model ?? defaultModel());
+    const model = options.model ?? defaultModel();
+    this.platform = platformModel(model);
+    this.base = options.withoutSolution ? this.platform : model;
     this.index = buildModelIndex(this.base, PLATFORM_TABLES);
     this.store = new RowStore(this.index, options.sqlitePath);
     this.restoreSolutions();

@@ -24,8 +24,8 @@ export interface DataverseEmulatorOptions {
   /** Tables to serve; defaults to the solution's table model. */
   model?: TableModel;
   /**
-   * Start as a new environment: the platform's tables only (the standard tables the solution's model
-   * describes, without the solution's additions), the solution to come by `ImportSolution`.
+   * Start as a new environment: the platform's tables only (the standard tables `model` describes, without
+   * the solution's additions), the solution to come by `ImportSolution`.
    */
   withoutSolution?: boolean;
   /** 0 (default) picks a free port. */

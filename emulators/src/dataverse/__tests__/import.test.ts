@@ -3,7 +3,7 @@
  * from the model object, for every table of the connector.
  */
 import { model, type Column, type TableModel } from '@stc/solution';
-import type { DataverseEmulator } from '..';
+import { startDataverseEmulator, type DataverseEmulator } from '..';
 import { modelOfCustomizations, readSolutionZip } from '../customizations';
 import { buildModelIndex, type TableMeta } from '../metadata';
 import { mergeModels, platformModel } from '../solutions';
@@ -82,7 +82,7 @@ describe('served metadata', () => {
 
   beforeAll(async () => {
     fromModel = await start({ model });
-    fromZip = await start({ withoutSolution: true });
+    fromZip = await startDataverseEmulator({ withoutSolution: true });
     expect((await call(fromZip, 'POST', 'ImportSolution', importBody(zip))).status).toBe(204);
   }, 30_000);
 

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { model, type Column, type TableModel } from '@stc/solution';
-import type { DataverseEmulator } from '..';
-import { call, expectError, expectErrorMessage, start } from './harness';
+import { startDataverseEmulator, type DataverseEmulator } from '..';
+import { call, expectError, expectErrorMessage } from './harness';
 import { importBody, solutionZip } from './solution-zip';
 
 const ADDED_STATUS = 10999;
@@ -54,7 +54,7 @@ beforeAll(async () => {
 }, 120_000);
 
 beforeEach(async () => {
-  dv = await start({ withoutSolution: true });
+  dv = await startDataverseEmulator({ withoutSolution: true });
 });
 
 afterEach(() => dv.close());
@@ -177,11 +177,11 @@ test('with a SQLite file, the installed solution and its rows come back after a 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dv-solutions-'));
   const sqlitePath = path.join(dir, 'dataverse.sqlite');
   try {
-    let persisted = await start({ withoutSolution: true, sqlitePath });
+    let persisted = await startDataverseEmulator({ withoutSolution: true, sqlitePath });
     expect((await call(persisted, 'POST', 'ImportSolution', importBody(zips.v1))).status).toBe(204);
     expect((await call(persisted, 'POST', 'stc_payments', payment)).status).toBe(204);
     await persisted.close();
-    persisted = await start({ withoutSolution: true, sqlitePath });
+    persisted = await startDataverseEmulator({ withoutSolution: true, sqlitePath });
     try {
       const row = await call(persisted, 'GET', "stc_payments(stc_stripeid='pi_1')?$select=stc_amount");
       expect(row.body.stc_amount).toBe(12.5);
