@@ -111,7 +111,8 @@ export async function readSolutionZip(zip: Buffer): Promise<SolutionPackage> {
   const uniqueName = textOf(manifest, 'UniqueName');
   const version = textOf(manifest, 'Version');
   const managed = textOf(manifest, 'Managed');
-  if (!uniqueName || !version || !/^\d+(\.\d+){1,3}$/.test(version) || (managed !== '0' && managed !== '1'))
+  const validName = uniqueName !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(uniqueName);
+  if (!validName || !version || !/^\d+(\.\d+){1,3}$/.test(version) || (managed !== '0' && managed !== '1'))
     throw invalidPackage('solution.xml has no SolutionManifest with UniqueName, Version and Managed.');
   return {
     uniqueName,

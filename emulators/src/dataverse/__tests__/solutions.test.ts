@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import JSZip from 'jszip';
 import { model, type Column, type TableModel } from '@stc/solution';
 import { startDataverseEmulator, type DataverseEmulator } from '..';
 import { call, expectError, expectErrorMessage } from './harness';
@@ -152,20 +153,27 @@ test('an update (ImportSolution of a newer version) deletes nothing', async () =
   expect((await call(dv, 'POST', 'stc_payments', { ...payment, stc_note: 'still here' })).status).toBe(204);
 }, 30_000);
 
+/** ImportSolution of `zip` is refused with a message holding `fragment`. */
+async function expectRefused(zip: Buffer, fragment: string): Promise<void> {
+  expectErrorMessage(await call(dv, 'POST', 'ImportSolution', importBody(zip)), 400, fragment);
+}
+
 test('modes must match, and a package that is not a solution is refused', async () => {
   expect((await call(dv, 'POST', 'ImportSolution', importBody(zips.v1unmanaged))).status).toBe(204);
   // An unmanaged solution takes the same version again.
   expect((await call(dv, 'POST', 'ImportSolution', importBody(zips.v1unmanaged))).status).toBe(204);
-  expectErrorMessage(
-    await call(dv, 'POST', 'ImportSolution', importBody(zips.v2note)),
-    400,
-    'already installed on this system as an unmanaged solution',
+  await expectRefused(zips.v2note, 'already installed on this system as an unmanaged solution');
+  const notASolution = new JSZip();
+  notASolution.file('customizations.xml', '<ImportExportXml />');
+  const zipOf = () => notASolution.generateAsync({ type: 'nodebuffer' });
+  await expectRefused(await zipOf(), 'A solution holds solution.xml and customizations.xml');
+  const manifest = '<SolutionManifest><UniqueName>X</UniqueName></SolutionManifest>';
+  notASolution.file('solution.xml', `<ImportExportXml>${manifest}</ImportExportXml>`);
+  await expectRefused(
+    await zipOf(),
+    'solution.xml has no SolutionManifest with UniqueName, Version and Managed',
   );
-  expectErrorMessage(
-    await call(dv, 'POST', 'ImportSolution', importBody(Buffer.from('not a zip'))),
-    400,
-    'not a valid compressed (zip) file',
-  );
+  await expectRefused(Buffer.from('not a zip'), 'not a valid compressed (zip) file');
   expectErrorMessage(
     await call(dv, 'POST', 'ImportSolution', { CustomizationFile: 'x' }),
     400,
