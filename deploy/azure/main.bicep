@@ -59,6 +59,8 @@ var keyVaultName = 'stc-${uniqueString(resourceGroup().id, namePrefix)}'
 var postgresServerName = '${namePrefix}-pg-${uniqueString(resourceGroup().id)}'
 var databaseName = 'connector'
 var port = 3000
+// The container app's address: its name under the environment's domain (external ingress).
+var serviceUrl = 'https://${namePrefix}.${environment.properties.defaultDomain}'
 // Built-in roles: Key Vault Secrets User (read secret values) and Key Vault Secrets Officer (write them).
 var keyVaultSecretsUserRole = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficerRole = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
@@ -265,7 +267,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = if (deployApp) {
             }
             {
               name: 'SERVICE_PUBLIC_URL'
-              value: 'https://${namePrefix}.${environment.properties.defaultDomain}'
+              value: serviceUrl
             }
           ]
           probes: [
@@ -304,8 +306,8 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = if (deployApp) {
   ]
 }
 
-@description('Address of the service: the Stripe webhook endpoint is this URL followed by /webhooks/stripe.')
-output serviceUrl string = deployApp ? 'https://${app.properties.configuration.ingress.fqdn}' : ''
+@description('Address of the service (known from the first deployment on): the Stripe webhook endpoint is this URL followed by /webhooks/stripe.')
+output serviceUrl string = serviceUrl
 
 @description('Key Vault to put the secret values into.')
 output keyVaultName string = keyVault.name
