@@ -11,10 +11,9 @@ import type { WorkerSettings } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../observability/log';
-import type { EventOutcome, EventSource, InboxEvent, Store } from '../store';
-import { readDataverseChange } from '../dataverse/change';
-import type { EventHandler, SyncContext } from './handler';
-import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
+import type { EventSource, InboxEvent, Store } from '../store';
+import type { EventHandler } from './handler';
+import { createEventProcessor } from './process';
 import { createHandlerRouter } from './routing';
 
 export interface WorkerPoolOptions {
@@ -49,45 +48,26 @@ export interface WorkerPool {
 }
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
-  const { store, logger, settings, metrics } = options;
+  const { store, logger, settings } = options;
   const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
   const owner = options.owner ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const router = createHandlerRouter(options.handlers);
+  const processEvent = createEventProcessor({
+    ...options,
+    owner,
+    now,
+    random: options.random ?? Math.random,
+    router,
+  });
   const active = new Map<number, Promise<void>>();
+  const waker = createWaker();
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
-  let wakeUp: (() => void) | null = null;
-  // A wake-up that came while the loop was busy claiming: the next sleep returns at once.
-  let wakePending = false;
   let heartbeat: NodeJS.Timeout | undefined;
-
-  const wake = () => {
-    const resolve = wakeUp;
-    wakeUp = null;
-    if (resolve) resolve();
-    else wakePending = true;
-  };
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (wakePending) {
-        wakePending = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(() => {
-        wakeUp = null;
-        resolve();
-      }, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
 
   async function loop(): Promise<void> {
     while (running) {
-      wakePending = false;
+      waker.clearPending();
       const free = settings.concurrency - active.size;
       let claimedAll = false;
       if (free > 0) {
@@ -101,7 +81,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
       if (!running) break;
       // Full slots or an empty queue: wait for a finished event, new work, or the poll interval.
-      if (!claimedAll || settings.concurrency - active.size <= 0) await sleep(settings.pollMs);
+      if (!claimedAll || settings.concurrency - active.size <= 0) await waker.sleep(settings.pollMs);
     }
   }
 
@@ -115,113 +95,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       )
       .finally(() => {
         active.delete(event.id);
-        wake();
+        waker.wake();
       });
     active.set(event.id, work);
-  }
-
-  async function processEvent(event: InboxEvent): Promise<void> {
-    const log = logger.child({
-      eventId: event.eventId,
-      source: event.source,
-      account: event.account || undefined,
-      type: event.type,
-      attempt: event.attempts,
-    });
-    const startedAtMs = now();
-    metrics?.claimLatency.observe(
-      Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000,
-    );
-    const finish = async (outcome: EventOutcome, stampObject = false) => {
-      const recorded = await store.completeEvent({
-        event,
-        owner,
-        outcome,
-        startedAtMs,
-        finishedAtMs: now(),
-        stampObject,
-      });
-      if (!recorded)
-        log.warn(
-          { outcome: outcome.kind },
-          'lease lost before the outcome was recorded; another worker owns the event',
-        );
-      return recorded;
-    };
-
-    if (event.attempts > settings.retry.maxAttempts) {
-      // Claimed this often without an outcome: its worker died each time (a poison event?).
-      const error = `Abandoned after ${event.attempts - 1} attempts that never finished (worker stopped or crashed each time)`;
-      if (await finish({ kind: 'dead', error, code: 'abandoned' }))
-        metrics?.deadLettered.inc({ type: event.type });
-      log.error({ outcome: 'dead' }, error);
-      return;
-    }
-
-    let payloadMayBeStale = false;
-    if (event.source === 'stripe' && event.objectId !== '') {
-      const stamp = await store.getObjectStamp(event.source, event.account, event.objectId);
-      // Stripe's `created` has whole seconds and its event ids are random, so two events of one second have
-      // no known order: only a strictly older event is superseded. One of the same second is applied, and
-      // its handler maps the object as Stripe has it now rather than the payload, which may be the older.
-      payloadMayBeStale = stamp !== null && stamp.eventCreatedMs === event.eventCreatedMs;
-      if (stamp && stamp.eventCreatedMs > event.eventCreatedMs) {
-        await finish({ kind: 'superseded', by: stamp });
-        metrics?.processed.inc({ type: event.type, outcome: 'superseded' });
-        log.info(
-          { outcome: 'superseded', appliedEventId: stamp.eventId },
-          'older than the last applied event of its object; not applied',
-        );
-        return;
-      }
-    }
-
-    const handler = router.route(event.type, event.source);
-    if (!handler) {
-      await finish({ kind: 'ignored' });
-      log.info({ outcome: 'ignored' }, 'no handler takes this event type');
-      return;
-    }
-
-    const context: SyncContext = {
-      dataverse: options.dataverse,
-      stripeFor: options.stripeFor,
-      log,
-      payloadMayBeStale,
-    };
-    const timer = metrics?.handlerDuration.startTimer({ type: event.type });
-    try {
-      await withTimeout(runHandler(handler, event, context, options.stripeFor), settings.handlerTimeoutMs);
-    } catch (error) {
-      timer?.();
-      const failure = classifyFailure(error);
-      metrics?.failed.inc({ type: event.type, transient: String(failure.transient) });
-      if (failure.transient && event.attempts < settings.retry.maxAttempts) {
-        const delay = retryDelayMs(event.attempts, settings.retry, failure.retryAfterMs, random);
-        await finish({
-          kind: 'retry',
-          error: failure.message,
-          code: failure.code,
-          nextAttemptAtMs: now() + delay,
-        });
-        log.warn(
-          { outcome: 'retry', code: failure.code, retryInMs: delay, handler: handler.resource },
-          failure.message,
-        );
-        return;
-      }
-      const error_ = failure.transient
-        ? `${failure.message} (gave up after ${event.attempts} attempts)`
-        : failure.message;
-      if (await finish({ kind: 'dead', error: error_, code: failure.code }))
-        metrics?.deadLettered.inc({ type: event.type });
-      log.error({ outcome: 'dead', code: failure.code, handler: handler.resource }, error_);
-      return;
-    }
-    timer?.();
-    await finish({ kind: 'applied' }, event.source === 'stripe');
-    metrics?.processed.inc({ type: event.type, outcome: 'applied' });
-    log.info({ outcome: 'applied', handler: handler.resource, ms: now() - startedAtMs }, 'event applied');
   }
 
   return {
@@ -234,100 +110,100 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (running || settings.concurrency <= 0) return;
       running = true;
       loopDone = loop();
-      // Keep the leases of long handlers alive; a dead process stops renewing and its events come back.
-      heartbeat = setInterval(
-        () => {
-          if (active.size === 0) return;
-          store
-            .extendLeases(owner, [...active.keys()], now() + settings.leaseMs)
-            .catch((error) => logger.warn({ err: error, worker: owner }, 'renewing leases failed'));
-        },
-        Math.max(50, Math.floor(settings.leaseMs / 3)),
-      );
-      heartbeat.unref();
+      heartbeat = startHeartbeat(options, owner, active, now);
       logger.info({ worker: owner, concurrency: settings.concurrency }, 'workers started');
     },
     notify() {
-      if (running) wake();
+      if (running) waker.wake();
     },
     async stop(stopOptions = {}) {
-      const graceMs = stopOptions.graceMs ?? settings.shutdownGraceMs;
       running = false;
-      wake();
+      waker.wake();
       await loopDone;
-      if (active.size > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), graceMs);
-        });
-        const result = await Promise.race([
-          Promise.allSettled([...active.values()]).then(() => 'done' as const),
-          grace,
-        ]);
-        clearTimeout(timer);
-        if (result === 'timeout' && active.size > 0) {
-          const ids = [...active.keys()];
-          await store.releaseEvents(owner, ids);
-          logger.warn(
-            { worker: owner, released: ids.length },
-            'handlers still running at shutdown; their events were given back',
-          );
-        }
-      }
+      await drain(options, owner, active, stopOptions.graceMs ?? settings.shutdownGraceMs);
       if (heartbeat) clearInterval(heartbeat);
       logger.info({ worker: owner }, 'workers stopped');
     },
   };
 }
 
-/** Hands the inbox event to its handler: a Dataverse change read from its context, or a Stripe event. */
-async function runHandler(
-  handler: EventHandler,
-  event: InboxEvent,
-  context: SyncContext,
-  stripeFor: (account: string | null) => Stripe,
-): Promise<void> {
-  if (handler.source === 'dataverse') {
-    const change = readDataverseChange(JSON.parse(event.payload));
-    // The inbox's own id and time: the same as the context's, kept when Dataverse left them out.
-    await handler.handle({ ...change, id: event.eventId, occurredAtMs: event.eventCreatedMs }, context);
-    return;
-  }
-  await handler.handle(await toStripeEvent(event, stripeFor), context);
-}
-
-/** The v1 event as sent, or for a thin notification a v1-shaped event with its fetched object. */
-async function toStripeEvent(
-  event: InboxEvent,
-  stripeFor: (account: string | null) => Stripe,
-): Promise<Stripe.Event> {
-  const body = JSON.parse(event.payload);
-  if (body.object !== 'v2.core.event') return body as Stripe.Event;
-  const client = stripeFor(event.account || null);
-  const notification = client.parseEventNotificationWithoutVerification(event.payload) as unknown as {
-    fetchRelatedObject(): Promise<unknown>;
-  };
-  const related = await notification.fetchRelatedObject();
+/** The claim loop's sleep, which a finished event or new work ends early. */
+function createWaker() {
+  let wakeUp: (() => void) | null = null;
+  // A wake-up that came while the loop was busy claiming: the next sleep returns at once.
+  let wakePending = false;
   return {
-    id: body.id,
-    object: 'event',
-    type: body.type,
-    created: Math.floor(event.eventCreatedMs / 1000),
-    livemode: Boolean(body.livemode),
-    account: event.account || undefined,
-    api_version: null,
-    pending_webhooks: 0,
-    request: null,
-    data: { object: related },
-  } as unknown as Stripe.Event;
+    clearPending() {
+      wakePending = false;
+    },
+    wake() {
+      const resolve = wakeUp;
+      wakeUp = null;
+      if (resolve) resolve();
+      else wakePending = true;
+    },
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (wakePending) {
+          wakePending = false;
+          resolve();
+          return;
+        }
+        const timer = setTimeout(() => {
+          wakeUp = null;
+          resolve();
+        }, ms);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+  };
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/** Keeps the leases of long handlers alive; a dead process stops renewing and its events come back. */
+function startHeartbeat(
+  { store, logger, settings }: WorkerPoolOptions,
+  owner: string,
+  active: Map<number, Promise<void>>,
+  now: () => number,
+): NodeJS.Timeout {
+  const heartbeat = setInterval(
+    () => {
+      if (active.size === 0) return;
+      store
+        .extendLeases(owner, [...active.keys()], now() + settings.leaseMs)
+        .catch((error) => logger.warn({ err: error, worker: owner }, 'renewing leases failed'));
+    },
+    Math.max(50, Math.floor(settings.leaseMs / 3)),
+  );
+  heartbeat.unref();
+  return heartbeat;
+}
+
+/** Lets running handlers finish within the grace period, then gives the rest of their events back. */
+async function drain(
+  { store, logger }: WorkerPoolOptions,
+  owner: string,
+  active: Map<number, Promise<void>>,
+  graceMs: number,
+): Promise<void> {
+  if (active.size === 0) return;
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
-    // A handler abandoned at shutdown must not keep the process alive.
-    timer.unref();
+  const grace = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  const result = await Promise.race([
+    Promise.allSettled([...active.values()]).then(() => 'done' as const),
+    grace,
+  ]);
+  clearTimeout(timer);
+  if (result === 'timeout' && active.size > 0) {
+    const ids = [...active.keys()];
+    await store.releaseEvents(owner, ids);
+    logger.warn(
+      { worker: owner, released: ids.length },
+      'handlers still running at shutdown; their events were given back',
+    );
+  }
 }

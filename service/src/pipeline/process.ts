@@ -1,0 +1,225 @@
+/**
+ * Working one claimed inbox event: the abandoned-attempts guard, the stamp check that supersedes an older
+ * Stripe event, the handler run under its timeout, and the outcome recorded (applied, retry, dead, ignored).
+ */
+import type Stripe from 'stripe';
+import type { WorkerSettings } from '../config';
+import type { DataverseClient } from '../dataverse/types';
+import type { Metrics } from '../observability/metrics';
+import type { Logger } from '../observability/log';
+import type { EventOutcome, InboxEvent, Store } from '../store';
+import { readDataverseChange } from '../dataverse/change';
+import type { EventHandler, SyncContext } from './handler';
+import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
+import type { HandlerRouter } from './routing';
+
+export interface EventProcessorDeps {
+  store: Store;
+  logger: Logger;
+  settings: WorkerSettings;
+  metrics?: Metrics;
+  owner: string;
+  now: () => number;
+  random: () => number;
+  router: HandlerRouter;
+  dataverse: DataverseClient;
+  stripeFor(account: string | null): Stripe;
+}
+
+/** One event being worked: its log, when work began, and how its outcome is recorded. */
+interface Job {
+  event: InboxEvent;
+  log: Logger;
+  startedAtMs: number;
+  /** Records the outcome under the lease; false (and a warning) when the lease was lost. */
+  finish(outcome: EventOutcome, stampObject?: boolean): Promise<boolean>;
+}
+
+/** Works one claimed event to its recorded outcome; rejects only when recording the outcome fails. */
+export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEvent) => Promise<void> {
+  const { metrics, settings } = deps;
+  return async (event) => {
+    const job = startJob(deps, event);
+    if (event.attempts > settings.retry.maxAttempts) return abandon(deps, job);
+    const payloadMayBeStale = await checkStamp(deps, job);
+    if (payloadMayBeStale === 'superseded') return;
+
+    const handler = deps.router.route(event.type, event.source);
+    if (!handler) {
+      await job.finish({ kind: 'ignored' });
+      job.log.info({ outcome: 'ignored' }, 'no handler takes this event type');
+      return;
+    }
+
+    const context: SyncContext = {
+      dataverse: deps.dataverse,
+      stripeFor: deps.stripeFor,
+      log: job.log,
+      payloadMayBeStale,
+    };
+    const timer = metrics?.handlerDuration.startTimer({ type: event.type });
+    try {
+      await withTimeout(runHandler(handler, event, context, deps.stripeFor), settings.handlerTimeoutMs);
+    } catch (error) {
+      timer?.();
+      return recordFailure(deps, job, handler, error);
+    }
+    timer?.();
+    await job.finish({ kind: 'applied' }, event.source === 'stripe');
+    metrics?.processed.inc({ type: event.type, outcome: 'applied' });
+    job.log.info(
+      { outcome: 'applied', handler: handler.resource, ms: deps.now() - job.startedAtMs },
+      'event applied',
+    );
+  };
+}
+
+function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
+  const { store, owner, now } = deps;
+  const log = deps.logger.child({
+    eventId: event.eventId,
+    source: event.source,
+    account: event.account || undefined,
+    type: event.type,
+    attempt: event.attempts,
+  });
+  const startedAtMs = now();
+  deps.metrics?.claimLatency.observe(
+    Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000,
+  );
+  const finish = async (outcome: EventOutcome, stampObject = false) => {
+    const recorded = await store.completeEvent({
+      event,
+      owner,
+      outcome,
+      startedAtMs,
+      finishedAtMs: now(),
+      stampObject,
+    });
+    if (!recorded)
+      log.warn(
+        { outcome: outcome.kind },
+        'lease lost before the outcome was recorded; another worker owns the event',
+      );
+    return recorded;
+  };
+  return { event, log, startedAtMs, finish };
+}
+
+/** Claimed this often without an outcome: its worker died each time (a poison event?). */
+async function abandon(deps: EventProcessorDeps, { event, log, finish }: Job): Promise<void> {
+  const error = `Abandoned after ${event.attempts - 1} attempts that never finished (worker stopped or crashed each time)`;
+  if (await finish({ kind: 'dead', error, code: 'abandoned' }))
+    deps.metrics?.deadLettered.inc({ type: event.type });
+  log.error({ outcome: 'dead' }, error);
+}
+
+/**
+ * The stamp check of a Stripe event about an object: `superseded` (recorded) when an event of a later second
+ * was applied to the object, otherwise whether the payload may be stale (one of the same second was).
+ */
+async function checkStamp(
+  deps: EventProcessorDeps,
+  { event, log, finish }: Job,
+): Promise<boolean | 'superseded'> {
+  if (event.source !== 'stripe' || event.objectId === '') return false;
+  const stamp = await deps.store.getObjectStamp(event.source, event.account, event.objectId);
+  // Stripe's `created` has whole seconds and its event ids are random, so two events of one second have
+  // no known order: only a strictly older event is superseded. One of the same second is applied, and
+  // its handler maps the object as Stripe has it now rather than the payload, which may be the older.
+  const payloadMayBeStale = stamp !== null && stamp.eventCreatedMs === event.eventCreatedMs;
+  if (stamp && stamp.eventCreatedMs > event.eventCreatedMs) {
+    await finish({ kind: 'superseded', by: stamp });
+    deps.metrics?.processed.inc({ type: event.type, outcome: 'superseded' });
+    log.info(
+      { outcome: 'superseded', appliedEventId: stamp.eventId },
+      'older than the last applied event of its object; not applied',
+    );
+    return 'superseded';
+  }
+  return payloadMayBeStale;
+}
+
+/** A handler failed: a transient failure with attempts left is retried later, anything else dead-lettered. */
+async function recordFailure(
+  deps: EventProcessorDeps,
+  { event, log, finish }: Job,
+  handler: EventHandler,
+  error: unknown,
+): Promise<void> {
+  const { metrics, settings } = deps;
+  const failure = classifyFailure(error);
+  metrics?.failed.inc({ type: event.type, transient: String(failure.transient) });
+  if (failure.transient && event.attempts < settings.retry.maxAttempts) {
+    const delay = retryDelayMs(event.attempts, settings.retry, failure.retryAfterMs, deps.random);
+    await finish({
+      kind: 'retry',
+      error: failure.message,
+      code: failure.code,
+      nextAttemptAtMs: deps.now() + delay,
+    });
+    log.warn(
+      { outcome: 'retry', code: failure.code, retryInMs: delay, handler: handler.resource },
+      failure.message,
+    );
+    return;
+  }
+  const error_ = failure.transient
+    ? `${failure.message} (gave up after ${event.attempts} attempts)`
+    : failure.message;
+  if (await finish({ kind: 'dead', error: error_, code: failure.code }))
+    metrics?.deadLettered.inc({ type: event.type });
+  log.error({ outcome: 'dead', code: failure.code, handler: handler.resource }, error_);
+}
+
+/** Hands the inbox event to its handler: a Dataverse change read from its context, or a Stripe event. */
+async function runHandler(
+  handler: EventHandler,
+  event: InboxEvent,
+  context: SyncContext,
+  stripeFor: (account: string | null) => Stripe,
+): Promise<void> {
+  if (handler.source === 'dataverse') {
+    const change = readDataverseChange(JSON.parse(event.payload));
+    // The inbox's own id and time: the same as the context's, kept when Dataverse left them out.
+    await handler.handle({ ...change, id: event.eventId, occurredAtMs: event.eventCreatedMs }, context);
+    return;
+  }
+  await handler.handle(await toStripeEvent(event, stripeFor), context);
+}
+
+/** The v1 event as sent, or for a thin notification a v1-shaped event with its fetched object. */
+async function toStripeEvent(
+  event: InboxEvent,
+  stripeFor: (account: string | null) => Stripe,
+): Promise<Stripe.Event> {
+  const body = JSON.parse(event.payload);
+  if (body.object !== 'v2.core.event') return body as Stripe.Event;
+  const client = stripeFor(event.account || null);
+  const notification = client.parseEventNotificationWithoutVerification(event.payload) as unknown as {
+    fetchRelatedObject(): Promise<unknown>;
+  };
+  const related = await notification.fetchRelatedObject();
+  return {
+    id: body.id,
+    object: 'event',
+    type: body.type,
+    created: Math.floor(event.eventCreatedMs / 1000),
+    livemode: Boolean(body.livemode),
+    account: event.account || undefined,
+    api_version: null,
+    pending_webhooks: 0,
+    request: null,
+    data: { object: related },
+  } as unknown as Stripe.Event;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
+    // A handler abandoned at shutdown must not keep the process alive.
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
