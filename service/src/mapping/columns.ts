@@ -62,6 +62,22 @@ export interface CoerceOptions {
   truncate?: boolean;
 }
 
+/** The column of the model whose `type` includes T. */
+type ColumnOf<T extends Column['type']> = Column extends infer C
+  ? C extends { type: infer K }
+    ? T extends K
+      ? C
+      : never
+    : never
+  : never;
+
+type Converter<C extends Column> = (
+  value: unknown,
+  column: C,
+  model: TableModel,
+  options: CoerceOptions,
+) => unknown;
+
 /**
  * The value as the Web API takes it for this column, or a ColumnValueError saying why not.
  * `null` clears the column and passes through; `undefined` is handled by the caller (column left out).
@@ -73,97 +89,124 @@ export function toColumnValue(
   options: CoerceOptions = {},
 ): unknown {
   if (value === null) return null;
-  switch (column.type) {
-    case 'string':
-    case 'memo': {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new ColumnValueError(`${JSON.stringify(value)} is not text (the column is ${column.type})`);
-      }
-      const text = String(value);
-      if (text.length > column.maxLength) {
-        if (options.truncate) return text.slice(0, column.maxLength);
-        throw new ColumnValueError(
-          `text of ${text.length} characters exceeds the column's maximum length ${column.maxLength} (set truncate: true to cut it)`,
-        );
-      }
-      return text;
-    }
-    case 'integer':
-    case 'bigint': {
-      const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      if (typeof number !== 'number' || !Number.isSafeInteger(number)) {
-        throw new ColumnValueError(
-          `${JSON.stringify(value)} is not a whole number (the column is ${column.type})`,
-        );
-      }
-      checkRange(number, column.minValue, column.maxValue);
-      return number;
-    }
-    case 'decimal':
-    case 'money': {
-      let number: number;
-      if (typeof value === 'number' && Number.isFinite(value)) number = value;
-      else if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) {
-        try {
-          number = decimalToNumber(value);
-        } catch (error) {
-          throw new ColumnValueError((error as MoneyError).message);
-        }
-      } else
-        throw new ColumnValueError(
-          `${JSON.stringify(value)} is not a decimal number (the column is ${column.type})`,
-        );
-      checkRange(number, column.minValue, column.maxValue);
-      return number;
-    }
-    case 'boolean':
-      if (typeof value !== 'boolean')
-        throw new ColumnValueError(`${JSON.stringify(value)} is not true or false (the column is boolean)`);
-      return value;
-    case 'datetime':
-      if (typeof value !== 'string' || !DATE_TIME.test(value)) {
-        throw new ColumnValueError(
-          `${JSON.stringify(value)} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`,
-        );
-      }
-      return value;
-    case 'dateonly':
-      if (typeof value !== 'string' || !DATE_ONLY.test(value)) {
-        throw new ColumnValueError(
-          `${JSON.stringify(value)} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`,
-        );
-      }
-      return value;
-    case 'picklist':
-    case 'state':
-    case 'status': {
-      const set = optionSetOf(model, column);
-      if (typeof value === 'number') {
-        if (set.options.some((option) => option.value === value)) return value;
-        throw new ColumnValueError(
-          `${value} is not a value of option set "${set.name}" (${describeOptions(set)})`,
-        );
-      }
-      if (typeof value === 'string') {
-        const option = optionByLabel(set, value);
-        if (option !== undefined) return option;
-        throw new ColumnValueError(
-          `"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`,
-        );
-      }
-      throw new ColumnValueError(
-        `${JSON.stringify(value)} is not an option label or value of option set "${set.name}"`,
-      );
-    }
-    case 'uniqueidentifier':
-      if (!isGuid(value)) throw new ColumnValueError(`${JSON.stringify(value)} is not a GUID`);
-      return value;
-    case 'lookup':
-    case 'customer':
-    case 'owner':
-      throw new ColumnValueError(`a ${column.type} column is set under \`links\`, not \`columns\``);
-  }
+  const convert = CONVERTERS[column.type] as Converter<Column>;
+  return convert(value, column, model, options);
 }
+
+const toText: Converter<ColumnOf<'string'>> = (value, column, _model, options) => {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new ColumnValueError(`${JSON.stringify(value)} is not text (the column is ${column.type})`);
+  }
+  const text = String(value);
+  if (text.length > column.maxLength) {
+    if (options.truncate) return text.slice(0, column.maxLength);
+    throw new ColumnValueError(
+      `text of ${text.length} characters exceeds the column's maximum length ${column.maxLength} (set truncate: true to cut it)`,
+    );
+  }
+  return text;
+};
+
+const toWholeNumber: Converter<ColumnOf<'integer'>> = (value, column) => {
+  const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number)) {
+    throw new ColumnValueError(
+      `${JSON.stringify(value)} is not a whole number (the column is ${column.type})`,
+    );
+  }
+  checkRange(number, column.minValue, column.maxValue);
+  return number;
+};
+
+const toDecimal: Converter<ColumnOf<'decimal'>> = (value, column) => {
+  let number: number;
+  if (typeof value === 'number' && Number.isFinite(value)) number = value;
+  else if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) {
+    try {
+      number = decimalToNumber(value);
+    } catch (error) {
+      throw new ColumnValueError((error as MoneyError).message);
+    }
+  } else
+    throw new ColumnValueError(
+      `${JSON.stringify(value)} is not a decimal number (the column is ${column.type})`,
+    );
+  checkRange(number, column.minValue, column.maxValue);
+  return number;
+};
+
+const toChoice: Converter<ColumnOf<'picklist'>> = (value, column, model) => {
+  const set = optionSetOf(model, column);
+  if (typeof value === 'number') {
+    if (set.options.some((option) => option.value === value)) return value;
+    throw new ColumnValueError(
+      `${value} is not a value of option set "${set.name}" (${describeOptions(set)})`,
+    );
+  }
+  if (typeof value === 'string') {
+    const option = optionByLabel(set, value);
+    if (option !== undefined) return option;
+    throw new ColumnValueError(
+      `"${value}" is not a label of option set "${set.name}" (${describeOptions(set)})`,
+    );
+  }
+  throw new ColumnValueError(
+    `${JSON.stringify(value)} is not an option label or value of option set "${set.name}"`,
+  );
+};
+
+const toBoolean: Converter<Column> = (value) => {
+  if (typeof value !== 'boolean')
+    throw new ColumnValueError(`${JSON.stringify(value)} is not true or false (the column is boolean)`);
+  return value;
+};
+
+const toDateTime: Converter<Column> = (value) => {
+  if (typeof value !== 'string' || !DATE_TIME.test(value)) {
+    throw new ColumnValueError(
+      `${JSON.stringify(value)} is not an ISO date-time with a zone; use $unixToDateTime(…) for Stripe times`,
+    );
+  }
+  return value;
+};
+
+const toDateOnly: Converter<Column> = (value) => {
+  if (typeof value !== 'string' || !DATE_ONLY.test(value)) {
+    throw new ColumnValueError(
+      `${JSON.stringify(value)} is not a date YYYY-MM-DD; use $unixToDate(…) for Stripe times`,
+    );
+  }
+  return value;
+};
+
+const toGuid: Converter<Column> = (value) => {
+  if (!isGuid(value)) throw new ColumnValueError(`${JSON.stringify(value)} is not a GUID`);
+  return value;
+};
+
+const refuseLink: Converter<Column> = (_value, column) => {
+  throw new ColumnValueError(`a ${column.type} column is set under \`links\`, not \`columns\``);
+};
+
+/** The conversion for each column type. */
+const CONVERTERS: { [T in Column['type']]: Converter<ColumnOf<T>> } = {
+  string: toText,
+  memo: toText,
+  integer: toWholeNumber,
+  bigint: toWholeNumber,
+  decimal: toDecimal,
+  money: toDecimal,
+  boolean: toBoolean,
+  datetime: toDateTime,
+  dateonly: toDateOnly,
+  picklist: toChoice,
+  state: toChoice,
+  status: toChoice,
+  uniqueidentifier: toGuid,
+  lookup: refuseLink,
+  customer: refuseLink,
+  owner: refuseLink,
+};
 
 function checkRange(value: number, min?: number, max?: number): void {
   if (min !== undefined && value < min)
