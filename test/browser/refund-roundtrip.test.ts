@@ -20,7 +20,7 @@ describeBrowser('refund from the PaymentPanel, through the service, to Stripe an
   let browser: Browser;
 
   beforeAll(async () => {
-    world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLD: '1000' });
+    world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLDS: '{"usd":100000}' });
     world.registerSolutionSteps('stc_refundrequest');
     harness = await startHarness({
       dataverseUrl: world.dataverse.url,

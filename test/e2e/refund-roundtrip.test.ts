@@ -18,6 +18,7 @@ import {
 } from './roundtrip';
 
 const USERS = REFUND_USERS;
+/** The approval threshold of USD, in dollars (set in cents below). */
 const THRESHOLD = 100;
 const NEW_OPERATION_ID = '7d1e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
 
@@ -31,7 +32,9 @@ const posted: string[] = [];
 let copyServer: { close(): Promise<void> } | undefined;
 
 beforeAll(async () => {
-  world = await startRoundTrip(Object.values(USERS), { REFUND_APPROVAL_THRESHOLD: String(THRESHOLD) });
+  world = await startRoundTrip(Object.values(USERS), {
+    REFUND_APPROVAL_THRESHOLDS: JSON.stringify({ usd: THRESHOLD * 100 }),
+  });
   ({ dataverse, stripeEmulator, stripe, service } = world);
   // The solution's steps: requests created, and their status changed.
   world.registerSolutionSteps('stc_refundrequest');

@@ -117,18 +117,24 @@ test('every variable is documented in .env.example and the README table', async 
 
 test('the refund policy settings come with the configuration, and a wrong one is named with the others', () => {
   const config = loadConfig(
-    { ...valid, REFUND_APPROVAL_THRESHOLD: '250', REFUND_APPROVER_ROLES: 'Controller, CFO' },
+    {
+      ...valid,
+      REFUND_APPROVAL_THRESHOLDS: '{"usd":25000,"jpy":30000}',
+      REFUND_APPROVER_ROLES: 'Controller, CFO',
+    },
     '/srv/app',
   );
   expect(config.outbound).toMatchObject({
-    approvalThreshold: 250,
+    approvalThresholds: { usd: 25_000, jpy: 30_000 },
     approverRoles: ['Controller', 'CFO'],
     serviceApplicationId: 'client',
     allowSelfApproval: false,
   });
-  expect(problems({ ...valid, REFUND_APPROVAL_THRESHOLD: 'lots', PORT: 'x' })).toEqual(
+  expect(problems({ ...valid, REFUND_APPROVAL_THRESHOLDS: '{"usd":12.5}', PORT: 'x' })).toEqual(
     expect.arrayContaining([
-      expect.stringContaining('REFUND_APPROVAL_THRESHOLD must be a number'),
+      expect.stringContaining(
+        'REFUND_APPROVAL_THRESHOLDS: the threshold for usd must be a whole number of at least 0 in minor units, not 12.5',
+      ),
       expect.stringContaining('PORT'),
     ]),
   );

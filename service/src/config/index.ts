@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { OutboundSettingsError, readOutboundSettings, type OutboundSettings } from './outbound';
 
 export {
-  DEFAULT_APPROVAL_THRESHOLD,
+  DEFAULT_APPROVAL_THRESHOLDS,
+  parseApprovalThresholds,
+  type ApprovalThresholds,
   DEFAULT_OUTBOUND_SETTINGS,
   OutboundSettingsError,
   readOutboundSettings,

@@ -4,6 +4,7 @@
  * rather than at the first refund. The handlers take them from the config object, never from the environment.
  */
 import { z } from 'zod';
+import { DEFAULT_REFUND_APPROVAL_THRESHOLDS } from '@stc/solution';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,11 +28,21 @@ const envSchema = z.object({
   AZURE_CLIENT_ID: optional,
   REFUND_APPROVAL_THRESHOLD: optional.pipe(
     z
-      .string()
-      .regex(/^\d+(\.\d+)?$/, {
-        error: 'REFUND_APPROVAL_THRESHOLD must be a number of at least 0 (major units, e.g. 500)',
+      .undefined({
+        error:
+          'REFUND_APPROVAL_THRESHOLD is no longer read: set REFUND_APPROVAL_THRESHOLDS, a JSON object of currency codes to minor units, e.g. {"usd":50000,"jpy":75000}',
       })
-      .transform(Number)
+      .optional(),
+  ),
+  REFUND_APPROVAL_THRESHOLDS: optional.pipe(
+    z
+      .string()
+      .transform((text, ctx) => {
+        const read = parseApprovalThresholds(text);
+        if ('thresholds' in read) return read.thresholds;
+        ctx.addIssue({ code: 'custom', message: `REFUND_APPROVAL_THRESHOLDS: ${read.problem}` });
+        return z.NEVER;
+      })
       .optional(),
   ),
   REFUND_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
@@ -49,26 +60,61 @@ const envSchema = z.object({
     ),
 });
 
+/** Approval thresholds in minor units of each currency, by lower-case ISO currency code. */
+export type ApprovalThresholds = Readonly<Record<string, number>>;
+
 /**
- * The solution's default for `stc_RefundApprovalThreshold` (solution/src/components/environmentVariables.ts),
- * used only when neither Dataverse nor REFUND_APPROVAL_THRESHOLD gives one.
+ * The solution's default for `stc_RefundApprovalThresholds` (solution/src/components/environmentVariables.ts),
+ * used only when neither Dataverse nor REFUND_APPROVAL_THRESHOLDS gives one.
  */
-export const DEFAULT_APPROVAL_THRESHOLD = 500;
+export const DEFAULT_APPROVAL_THRESHOLDS: ApprovalThresholds = DEFAULT_REFUND_APPROVAL_THRESHOLDS;
+
+/**
+ * Reads approval thresholds written as JSON, `{"usd":50000,"jpy":75000}`: an object whose keys are lower-case
+ * 3-letter currency codes and whose values are whole numbers of at least 0 in that currency's minor units.
+ * Anything else is refused as a whole, with the problem in words, never read as a partly right set.
+ */
+export function parseApprovalThresholds(
+  text: string,
+): { thresholds: ApprovalThresholds } | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: `${JSON.stringify(text)} is not JSON` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { problem: 'must be a JSON object of currency codes to amounts in minor units' };
+  }
+  const thresholds: Record<string, number> = {};
+  for (const [code, amount] of Object.entries(value)) {
+    if (!/^[a-z]{3}$/.test(code)) {
+      return { problem: `${JSON.stringify(code)} is not a lower-case 3-letter ISO currency code` };
+    }
+    if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) {
+      return {
+        problem: `the threshold for ${code} must be a whole number of at least 0 in minor units, not ${JSON.stringify(amount)}`,
+      };
+    }
+    thresholds[code] = amount;
+  }
+  return { thresholds };
+}
 
 export interface OutboundSettings {
   /** The service's own application user; its writes are never echoed back. */
   serviceUserId?: string;
   /** Entra client id of the service, to find its application user when serviceUserId is not set. */
   serviceApplicationId?: string;
-  /** Threshold in major units when Dataverse has no `stc_RefundApprovalThreshold` value. */
-  approvalThreshold: number;
+  /** Thresholds (minor units by currency) when Dataverse gives none that is valid. */
+  approvalThresholds: ApprovalThresholds;
   /** Roles (by name, as read from Dataverse) whose holders may ask for a refund. */
   requesterRoles: string[];
   /** Roles whose holders may approve a request above the threshold. */
   approverRoles: string[];
   /** Whether a finance approver may approve their own request. */
   allowSelfApproval: boolean;
-  /** How long the threshold read from Dataverse is kept. */
+  /** How long the thresholds read from Dataverse are kept. */
   settingsCacheMs: number;
 }
 
@@ -93,7 +139,7 @@ export function readOutboundSettings(env: NodeJS.ProcessEnv): OutboundSettings {
   return {
     serviceUserId: e.DATAVERSE_SERVICE_USER_ID?.toLowerCase(),
     serviceApplicationId: e.AZURE_CLIENT_ID,
-    approvalThreshold: e.REFUND_APPROVAL_THRESHOLD ?? DEFAULT_APPROVAL_THRESHOLD,
+    approvalThresholds: e.REFUND_APPROVAL_THRESHOLDS ?? DEFAULT_APPROVAL_THRESHOLDS,
     requesterRoles: e.REFUND_REQUESTER_ROLES,
     approverRoles: e.REFUND_APPROVER_ROLES,
     allowSelfApproval: e.REFUND_ALLOW_SELF_APPROVAL === 'true',

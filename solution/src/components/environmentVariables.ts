@@ -21,14 +21,23 @@ export const environmentVariableTypeCode: Record<EnvironmentVariableType, number
   JSON: 100000003,
 };
 
+/** Default approval thresholds in minor units: 500 USD and EUR, 400 GBP, 75,000 JPY, 150 KWD. */
+export const DEFAULT_REFUND_APPROVAL_THRESHOLDS: Readonly<Record<string, number>> = {
+  usd: 50_000,
+  eur: 50_000,
+  gbp: 40_000,
+  jpy: 75_000,
+  kwd: 150_000,
+};
+
 export const environmentVariables: SolutionEnvironmentVariable[] = [
   {
-    schemaName: 'stc_RefundApprovalThreshold',
-    displayName: 'Refund approval threshold',
+    schemaName: 'stc_RefundApprovalThresholds',
+    displayName: 'Refund approval thresholds',
     description:
-      'Refund requests above this amount (major units of the payment currency) wait for a Stripe Finance Approver.',
-    type: 'Number',
-    defaultValue: '500',
+      'Refund requests above the threshold of their currency wait for a Stripe Finance Approver. A JSON object of lower-case ISO currency codes to amounts in minor units (cents, yen, fils), e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every refund.',
+    type: 'JSON',
+    defaultValue: JSON.stringify(DEFAULT_REFUND_APPROVAL_THRESHOLDS),
     required: true,
   },
   {

@@ -22,13 +22,14 @@ import {
 } from '@stc/solution';
 import { Refund, RefundRequest } from '@stc/solution/tables';
 import { sameId, type DataverseChange } from '../../dataverse/change';
-import { currencyExponent, MoneyError, type MappingSet } from '../../mapping';
+import { MoneyError, type MappingSet } from '../../mapping';
 import { REFUND_MAPPING } from '../../inbound/refunds';
 import { lazyMappings } from '../../write/mappings';
 import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
-import { approvalThresholdReader, serviceUserResolver, type ApprovalThreshold } from './directory';
+import { serviceUserResolver } from './directory';
+import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
 import { majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type RefundDecision, type RefundFacts } from './policy';
 import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../config/outbound';
@@ -50,6 +51,7 @@ import { createRefund, findRefund, refundTarget } from './stripe-refund';
 export {
   decideRefund,
   approvalProblem,
+  unlistedNote,
   type RefundDecision,
   type RefundFacts,
   type PolicyRules,
@@ -59,17 +61,20 @@ export { majorToMinor, formatMinor } from './money';
 export {
   readOutboundSettings,
   OutboundSettingsError,
-  DEFAULT_APPROVAL_THRESHOLD,
+  DEFAULT_APPROVAL_THRESHOLDS,
   DEFAULT_OUTBOUND_SETTINGS,
+  parseApprovalThresholds,
+  type ApprovalThresholds,
   type OutboundSettings,
 } from '../../config/outbound';
+export { rolesOf, serviceUserResolver } from './directory';
 export {
-  rolesOf,
   approvalThresholdReader,
-  serviceUserResolver,
-  APPROVAL_THRESHOLD_VARIABLE,
+  thresholdIn,
+  APPROVAL_THRESHOLDS_VARIABLE,
+  DEPRECATED_THRESHOLD_VARIABLE,
   type ApprovalThreshold,
-} from './directory';
+} from './thresholds';
 
 /** Transitions lost to a concurrent writer are decided again on the fresh row, at most this often. */
 const MAX_DECISION_ROUNDS = 3;
@@ -194,15 +199,19 @@ async function decide(
   let decision: RefundDecision;
   try {
     const limit = await g.threshold(dataverse, log);
-    decision = decideRefund(await refundFacts(request, payment!, approverId, limit, context), g.rules);
+    const facts = await refundFacts(request, payment!, approverId, limit, context);
+    decision = decideRefund(facts, g.rules);
     log.info(
       {
         requestId: request.stc_refundrequestid,
         decision: decision.kind,
-        threshold: limit.value,
+        currency: facts.currency,
+        threshold: facts.threshold,
         thresholdSource: limit.source,
       },
-      'refund request decided',
+      facts.threshold === null
+        ? `refund request decided; no approval threshold is set for ${facts.currency.toUpperCase()}, so it needs an approver`
+        : 'refund request decided',
     );
   } catch (error) {
     if (!(error instanceof MoneyError)) throw error;
@@ -334,8 +343,7 @@ async function refundFacts(
     // completed already count even before it does.
     refunded: Math.max(minor(payment.stc_amountrefunded), amountsWith([Status.Succeeded])),
     inFlight: amountsWith(OPEN_STATUSES),
-    // A threshold is a policy figure, not an amount to pay: finer than the currency's unit, it is rounded.
-    threshold: Math.round(limit.value * 10 ** currencyExponent(currency)),
+    threshold: thresholdIn(limit, currency),
     requester,
     approver,
   };

@@ -20,8 +20,11 @@ export interface RefundFacts {
   refunded: number;
   /** Held by the payment's other requests still open (Pending, Approved, Processing). */
   inFlight: number;
-  /** Requests above this (minor units) need a finance approver. */
-  threshold: number;
+  /**
+   * Requests above this (minor units) need a finance approver; null when no threshold is set for the
+   * currency, so that every request in it does.
+   */
+  threshold: number | null;
   requester: PolicyUser;
   /** The user whose change set the request to Approved, when this change did. */
   approver: PolicyUser | null;
@@ -77,6 +80,16 @@ export function decideRefund(facts: RefundFacts, rules: PolicyRules): RefundDeci
   }
   const problem = facts.approver ? approvalProblem(facts.approver, facts.requester, rules) : null;
   const approvedBy = facts.approver && !problem ? facts.approver.id : null;
-  if (facts.amount > facts.threshold && !approvedBy) return { kind: 'awaitApproval', note: problem };
+  if (facts.amount > (facts.threshold ?? 0) && !approvedBy) {
+    return {
+      kind: 'awaitApproval',
+      note: problem ?? (facts.threshold === null ? unlistedNote(currency) : null),
+    };
+  }
   return { kind: 'refund', approvedBy };
+}
+
+/** Why a request in a currency without a threshold waits, in the requester's words. */
+export function unlistedNote(currency: string): string {
+  return `No approval threshold is set for ${currency.toUpperCase()}: every refund in it needs a finance approver.`;
 }

@@ -240,12 +240,19 @@ describe('solution packer', () => {
 
   it('ships environment variable definitions and nothing secret', async () => {
     const { managed } = await pack();
-    const threshold = await textOf(
+    const thresholds = await textOf(
       managed,
-      'environmentvariabledefinitions/stc_RefundApprovalThreshold/environmentvariabledefinition.xml',
+      'environmentvariabledefinitions/stc_RefundApprovalThresholds/environmentvariabledefinition.xml',
     );
-    expect(threshold).toContain('<type>100000001</type>');
-    expect(threshold).toContain('<defaultvalue>500</defaultvalue>');
+    expect(thresholds).toContain('<type>100000003</type>');
+    const defaultValue = /<defaultvalue>([^<]*)<\/defaultvalue>/.exec(thresholds)?.[1] ?? '';
+    expect(JSON.parse(defaultValue.replace(/&quot;/g, '"'))).toEqual({
+      usd: 50000,
+      eur: 50000,
+      gbp: 40000,
+      jpy: 75000,
+      kwd: 150000,
+    });
     const secretLike =
       /whsec_|sk_(live|test)_|rk_(live|test)_|client_?secret|password|AuthValue|BEGIN (RSA |EC )?PRIVATE KEY|<type>100000005<\/type>/i;
     for (const [path, file] of Object.entries(managed.files)) {

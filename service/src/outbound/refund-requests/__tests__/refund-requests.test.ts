@@ -4,13 +4,19 @@
  * approvals, repeated deliveries, concurrent workers, resuming after a crash, Stripe's refusals, loop guard.
  */
 import { StcRefundReason, StcRefundRequestStatus as Status, StcPaymentStatus } from '@stc/solution';
-import { createRefundRequestsHandler, decideRefund, majorToMinor, type OutboundSettings } from '..';
+import {
+  createRefundRequestsHandler,
+  decideRefund,
+  majorToMinor,
+  thresholdIn,
+  type OutboundSettings,
+} from '..';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { dataverseChange, deliver, startWorld, USERS, type World } from './world';
 
 const settings = (extra: Partial<OutboundSettings> = {}): OutboundSettings => ({
   serviceUserId: USERS.service.systemuserid,
-  approvalThreshold: 100,
+  approvalThresholds: { usd: 10_000 },
   requesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
   approverRoles: ['Stripe Finance Approver'],
   allowSelfApproval: false,
@@ -104,12 +110,44 @@ describe('refund within policy', () => {
 
   it('converts by the currency exponent (zero-decimal JPY)', async () => {
     const { paymentIntentId, rowId } = await payment(5000, 'jpy');
-    // The threshold is in major units of the payment's currency: 100 here, so 1,200 JPY needs a higher one.
-    const yen = createRefundRequestsHandler({ settings: settings({ approvalThreshold: 10_000 }) });
+    // Thresholds are in minor units of each currency: 10,000 JPY here.
+    const yen = createRefundRequestsHandler({
+      settings: settings({ approvalThresholds: { usd: 10_000, jpy: 10_000 } }),
+    });
     const id = await requestRefund(USERS.requester.systemuserid, rowId, 1200, 'jpy');
     await deliver(world, yen, id, 'Create');
     expect((await refundsOf(paymentIntentId))[0].amount).toBe(1200);
     expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+  });
+});
+
+describe('thresholds per currency', () => {
+  it('holds a JPY request above its threshold while a USD one of the same number is refunded', async () => {
+    const perCurrency = createRefundRequestsHandler({
+      settings: settings({ approvalThresholds: { usd: 100_000, jpy: 500 } }),
+    });
+    const dollars = await payment(100_000, 'usd');
+    const yen = await payment(100_000, 'jpy');
+    const inDollars = await requestRefund(USERS.requester.systemuserid, dollars.rowId, 600, 'usd');
+    const inYen = await requestRefund(USERS.requester.systemuserid, yen.rowId, 600, 'jpy');
+    await deliver(world, perCurrency, inDollars, 'Create');
+    await deliver(world, perCurrency, inYen, 'Create');
+    // 600 USD is 60,000 cents, within 100,000; 600 JPY is above 500 JPY.
+    expect(requestRow(inDollars).stc_status).toBe(Status.Succeeded);
+    expect((await refundsOf(dollars.paymentIntentId))[0].amount).toBe(60_000);
+    expect(requestRow(inYen)).toMatchObject({ stc_status: Status.AwaitingApproval, stc_failurereason: null });
+    expect(await refundsOf(yen.paymentIntentId)).toHaveLength(0);
+  });
+
+  it('holds every request in a currency without a threshold, saying so on the row', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000, 'eur');
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 1, 'eur');
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.AwaitingApproval,
+      stc_failurereason: 'No approval threshold is set for EUR: every refund in it needs a finance approver.',
+    });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
   });
 });
 
@@ -303,6 +341,48 @@ describe('policy and money (pure)', () => {
       approvedBy: 'u2',
     });
     expect(decideRefund({ ...facts, amount: 0 }, rules).kind).toBe('reject');
+  });
+  it('holds every request in a currency without a threshold unless approved', () => {
+    const unlisted = { ...facts, currency: 'chf', threshold: null };
+    expect(decideRefund({ ...unlisted, amount: 1 }, rules)).toEqual({
+      kind: 'awaitApproval',
+      note: 'No approval threshold is set for CHF: every refund in it needs a finance approver.',
+    });
+    expect(decideRefund({ ...unlisted, approver: { id: 'u2', roles: ['A'] } }, rules)).toEqual({
+      kind: 'refund',
+      approvedBy: 'u2',
+    });
+  });
+  it('compares minor units of zero-decimal and three-decimal currencies with their own thresholds', () => {
+    const limits = {
+      kind: 'perCurrency' as const,
+      minor: { jpy: 75_000, kwd: 150_000 },
+      source: 'config' as const,
+    };
+    const decide = (amount: number, currency: string) =>
+      decideRefund(
+        {
+          ...facts,
+          currency,
+          captured: 10_000_000,
+          amount: majorToMinor(amount, currency),
+          threshold: thresholdIn(limits, currency),
+        },
+        rules,
+      ).kind;
+    expect(decide(75_000, 'jpy')).toBe('refund');
+    expect(decide(75_001, 'jpy')).toBe('awaitApproval');
+    expect(decide(150, 'kwd')).toBe('refund');
+    expect(decide(150.001, 'kwd')).toBe('awaitApproval');
+    expect(decide(1, 'usd')).toBe('awaitApproval');
+    expect(thresholdIn(limits, 'KWD')).toBe(150_000);
+    expect(thresholdIn(limits, 'usd')).toBeNull();
+  });
+  it('reads the deprecated single threshold in major units of each currency', () => {
+    const legacy = { kind: 'major' as const, major: 500, source: 'dataverse (deprecated)' as const };
+    expect(thresholdIn(legacy, 'usd')).toBe(50_000);
+    expect(thresholdIn(legacy, 'jpy')).toBe(500);
+    expect(thresholdIn(legacy, 'kwd')).toBe(500_000);
   });
   it('converts major to minor units exactly', () => {
     expect(majorToMinor(19.99, 'usd')).toBe(1999);
