@@ -276,28 +276,57 @@ function linkTargets(
   });
 }
 
-export function compileMapping(name: string, spec: MappingSpec, context: CompileContext): CompiledMapping {
+/** What compiling one mapping's sections shares: its table, its error locations and its expression parser. */
+interface MappingCompiler {
+  context: CompileContext;
+  table: Table;
+  functions: MappingFunction[];
+  at(column?: string): MappingErrorLocation;
+  /** The table's column of that name, or a MappingError. */
+  columnOf(columnName: string): Column;
+  /** Parses an expression once: its tree for the load-time checks, a closure and a JSONata fallback to run. */
+  unit(unitName: string, text: string, location: MappingErrorLocation): { unit: Unit; ast: AstNode };
+}
+
+type ColumnInput = MappingSpec['columns'][string];
+type LinkInput = NonNullable<MappingSpec['links']>[string];
+
+function mappingCompiler(name: string, spec: MappingSpec, context: CompileContext): MappingCompiler {
   const at = (column?: string): MappingErrorLocation => ({ file: context.file, mapping: name, column });
   const functions = builtInFunctions(context.lookups);
-
   const table = findTable(context.model, spec.table);
   if (!table) {
     throw new MappingError('mapping_model_mismatch', `table "${spec.table}" is not in the table model`, at());
   }
-  const columnOf = (columnName: string): Column => {
-    const column = findColumn(table, columnName);
-    if (!column) {
-      throw new MappingError(
-        'mapping_model_mismatch',
-        `table "${table.logicalName}" has no column "${columnName}"`,
-        at(columnName),
-      );
-    }
-    return column;
+  const fastFunctions = Object.fromEntries(functions.map((fn) => [fn.name, fn.implementation]));
+  return {
+    context,
+    table,
+    functions,
+    at,
+    columnOf(columnName) {
+      const column = findColumn(table, columnName);
+      if (!column) {
+        throw new MappingError(
+          'mapping_model_mismatch',
+          `table "${table.logicalName}" has no column "${columnName}"`,
+          at(columnName),
+        );
+      }
+      return column;
+    },
+    unit(unitName, text, location) {
+      const expression = compileExpression(text, functions, location);
+      const ast = expression.ast() as AstNode;
+      return { unit: { name: unitName, fast: compileFast(ast, fastFunctions), expression }, ast };
+    },
   };
+}
 
-  const keyColumns = Object.keys(spec.key);
-  keyColumns.forEach(columnOf);
+/** The key's columns must exist and be one of the table's alternate keys. */
+function checkKeyColumns(compiler: MappingCompiler, keyColumns: string[]): void {
+  const { table } = compiler;
+  keyColumns.forEach(compiler.columnOf);
   const sameColumns = (a: string[], b: string[]) =>
     a.length === b.length && a.every((column) => b.includes(column));
   if (!table.keys.some((key) => sameColumns(key.columns, keyColumns))) {
@@ -306,140 +335,141 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
       `(${keyColumns.join(', ')}) is not an alternate key of table "${table.logicalName}" (keys: ${
         table.keys.map((key) => `(${key.columns.join(', ')})`).join(', ') || 'none'
       })`,
-      at(keyColumns.join(', ')),
+      compiler.at(keyColumns.join(', ')),
     );
   }
+}
 
-  const fastFunctions = Object.fromEntries(functions.map((fn) => [fn.name, fn.implementation]));
-  /** Parses an expression once: its tree for the load-time checks, a closure and a JSONata fallback to run. */
-  const unit = (
-    unitName: string,
-    text: string,
-    location: MappingErrorLocation,
-  ): { unit: Unit; ast: AstNode } => {
-    const expression = compileExpression(text, functions, location);
-    const ast = expression.ast() as AstNode;
-    return { unit: { name: unitName, fast: compileFast(ast, fastFunctions), expression }, ast };
+function compileColumn(
+  compiler: MappingCompiler,
+  columnName: string,
+  input: ColumnInput,
+  keyColumns: string[],
+): CompiledColumn {
+  const { context } = compiler;
+  const at = compiler.at(columnName);
+  const column = compiler.columnOf(columnName);
+  if (keyColumns.includes(columnName)) {
+    throw new MappingError('mapping_invalid', 'a key column is set under `key`, not `columns`', at);
+  }
+  if (column.type === 'lookup' || column.type === 'customer' || column.type === 'owner') {
+    throw new MappingError(
+      'mapping_model_mismatch',
+      `a ${column.type} column is set under \`links\`, not \`columns\``,
+      at,
+    );
+  }
+  const columnSpec = typeof input === 'string' ? { expr: input } : input;
+  const compiled: CompiledColumn = {
+    name: columnName,
+    column,
+    map: columnSpec.map,
+    default: columnSpec.default,
+    required: columnSpec.required ?? false,
+    truncate: columnSpec.truncate ?? false,
   };
+  if (columnSpec.value !== undefined) {
+    compiled.constant = coerceAtLoad(context, column, columnSpec.value, 'the value', at);
+  }
+  if (columnSpec.default !== undefined && columnSpec.default !== null) {
+    coerceAtLoad(context, column, columnSpec.default, 'the default', at);
+  }
+  if (columnSpec.fallback !== undefined) {
+    if (!columnSpec.map && !['picklist', 'state', 'status'].includes(column.type)) {
+      throw new MappingError('mapping_invalid', '`fallback` applies to a `map` or a choice column', at);
+    }
+    compiled.fallback = coerceAtLoad(context, column, columnSpec.fallback, 'the fallback', at);
+  }
+  if (columnSpec.map) {
+    for (const [from, to] of Object.entries(columnSpec.map)) {
+      coerceAtLoad(context, column, to, `map entry "${from}"`, at);
+    }
+  }
+  if (columnSpec.expr !== undefined) {
+    const compiledUnit = compiler.unit(columnName, columnSpec.expr, at);
+    compiled.unit = compiledUnit.unit;
+    // With a map, the expression gives a key of the map, not the column's value.
+    if (!columnSpec.map) checkExpressionFits(context, column, compiledUnit.ast, compiler.functions, at);
+    else checkLookupNames(compiledUnit.ast, context.lookups, at);
+  }
+  return compiled;
+}
+
+function compileLink(compiler: MappingCompiler, columnName: string, link: LinkInput): CompiledLink {
+  const { context } = compiler;
+  const at = compiler.at(columnName);
+  const column = compiler.columnOf(columnName);
+  if (column.type !== 'lookup' && column.type !== 'customer' && column.type !== 'owner') {
+    throw new MappingError(
+      'mapping_model_mismatch',
+      `column is ${column.type}, not a lookup: set it under \`columns\``,
+      at,
+    );
+  }
+  const targets = linkTargets(context, column, link.targets, at);
+  if (link.match !== undefined) {
+    for (const target of targets) {
+      const targetTable = findTable(context.model, target.table)!;
+      if (!findColumn(targetTable, link.match)) {
+        throw new MappingError(
+          'mapping_model_mismatch',
+          `target table "${target.table}" has no column "${link.match}" to match on`,
+          at,
+        );
+      }
+    }
+  }
+  if (link.byKey) {
+    const keyed = targets.every((target) =>
+      findTable(context.model, target.table)!.keys.some(
+        (key) => key.columns.length === 1 && key.columns[0] === link.match,
+      ),
+    );
+    if (!keyed || targets.length !== 1) {
+      throw new MappingError(
+        'mapping_model_mismatch',
+        `\`byKey\` needs one target whose alternate key is "${link.match ?? ''}"`,
+        at,
+      );
+    }
+  }
+  return {
+    column: columnName,
+    targets,
+    match: link.match,
+    byKey: link.byKey ?? false,
+    id: link.id !== undefined ? compiler.unit(columnName, link.id, at).unit : undefined,
+    value: link.value !== undefined ? compiler.unit(columnName, link.value, at).unit : undefined,
+  };
+}
+
+function refreshOf(spec: MappingSpec): { expand: string[] } | null {
+  if (spec.refresh === true) return { expand: [] };
+  if (spec.refresh && typeof spec.refresh === 'object') return { expand: spec.refresh.expand };
+  return null;
+}
+
+export function compileMapping(name: string, spec: MappingSpec, context: CompileContext): CompiledMapping {
+  const compiler = mappingCompiler(name, spec, context);
+  const { table, at } = compiler;
+  const keyColumns = Object.keys(spec.key);
+  checkKeyColumns(compiler, keyColumns);
 
   const lets = Object.entries(spec.let ?? {}).map(([letName, text]) => ({
     name: letName,
-    unit: unit(`let.${letName}`, text, at(`let.${letName}`)).unit,
+    unit: compiler.unit(`let.${letName}`, text, at(`let.${letName}`)).unit,
   }));
   const keys = Object.entries(spec.key).map(([columnName, text]) => ({
     column: columnName,
-    unit: unit(columnName, text, at(columnName)).unit,
+    unit: compiler.unit(columnName, text, at(columnName)).unit,
   }));
-
-  const columns: CompiledColumn[] = [];
-  for (const [columnName, input] of Object.entries(spec.columns)) {
-    const column = columnOf(columnName);
-    if (keyColumns.includes(columnName)) {
-      throw new MappingError(
-        'mapping_invalid',
-        'a key column is set under `key`, not `columns`',
-        at(columnName),
-      );
-    }
-    if (column.type === 'lookup' || column.type === 'customer' || column.type === 'owner') {
-      throw new MappingError(
-        'mapping_model_mismatch',
-        `a ${column.type} column is set under \`links\`, not \`columns\``,
-        at(columnName),
-      );
-    }
-    const columnSpec = typeof input === 'string' ? { expr: input } : input;
-    const compiled: CompiledColumn = {
-      name: columnName,
-      column,
-      map: columnSpec.map,
-      default: columnSpec.default,
-      required: columnSpec.required ?? false,
-      truncate: columnSpec.truncate ?? false,
-    };
-    if (columnSpec.value !== undefined) {
-      compiled.constant = coerceAtLoad(context, column, columnSpec.value, 'the value', at(columnName));
-    }
-    if (columnSpec.default !== undefined && columnSpec.default !== null) {
-      coerceAtLoad(context, column, columnSpec.default, 'the default', at(columnName));
-    }
-    if (columnSpec.fallback !== undefined) {
-      if (!columnSpec.map && !['picklist', 'state', 'status'].includes(column.type)) {
-        throw new MappingError(
-          'mapping_invalid',
-          '`fallback` applies to a `map` or a choice column',
-          at(columnName),
-        );
-      }
-      compiled.fallback = coerceAtLoad(context, column, columnSpec.fallback, 'the fallback', at(columnName));
-    }
-    if (columnSpec.map) {
-      for (const [from, to] of Object.entries(columnSpec.map)) {
-        coerceAtLoad(context, column, to, `map entry "${from}"`, at(columnName));
-      }
-    }
-    if (columnSpec.expr !== undefined) {
-      const compiledUnit = unit(columnName, columnSpec.expr, at(columnName));
-      compiled.unit = compiledUnit.unit;
-      // With a map, the expression gives a key of the map, not the column's value.
-      if (!columnSpec.map) checkExpressionFits(context, column, compiledUnit.ast, functions, at(columnName));
-      else checkLookupNames(compiledUnit.ast, context.lookups, at(columnName));
-    }
-    columns.push(compiled);
-  }
-
-  const links: CompiledLink[] = [];
-  for (const [columnName, link] of Object.entries(spec.links ?? {})) {
-    const column = columnOf(columnName);
-    if (column.type !== 'lookup' && column.type !== 'customer' && column.type !== 'owner') {
-      throw new MappingError(
-        'mapping_model_mismatch',
-        `column is ${column.type}, not a lookup: set it under \`columns\``,
-        at(columnName),
-      );
-    }
-    const targets = linkTargets(context, column, link.targets, at(columnName));
-    if (link.match !== undefined) {
-      for (const target of targets) {
-        const targetTable = findTable(context.model, target.table)!;
-        if (!findColumn(targetTable, link.match)) {
-          throw new MappingError(
-            'mapping_model_mismatch',
-            `target table "${target.table}" has no column "${link.match}" to match on`,
-            at(columnName),
-          );
-        }
-      }
-    }
-    if (link.byKey) {
-      const keyed = targets.every((target) =>
-        findTable(context.model, target.table)!.keys.some(
-          (key) => key.columns.length === 1 && key.columns[0] === link.match,
-        ),
-      );
-      if (!keyed || targets.length !== 1) {
-        throw new MappingError(
-          'mapping_model_mismatch',
-          `\`byKey\` needs one target whose alternate key is "${link.match ?? ''}"`,
-          at(columnName),
-        );
-      }
-    }
-    links.push({
-      column: columnName,
-      targets,
-      match: link.match,
-      byKey: link.byKey ?? false,
-      id: link.id !== undefined ? unit(columnName, link.id, at(columnName)).unit : undefined,
-      value: link.value !== undefined ? unit(columnName, link.value, at(columnName)).unit : undefined,
-    });
-  }
-
-  const when = spec.when !== undefined ? unit('when', spec.when, at('when')).unit : undefined;
-
-  let refresh: { expand: string[] } | null = null;
-  if (spec.refresh === true) refresh = { expand: [] };
-  else if (spec.refresh && typeof spec.refresh === 'object') refresh = { expand: spec.refresh.expand };
+  const columns = Object.entries(spec.columns).map(([columnName, input]) =>
+    compileColumn(compiler, columnName, input, keyColumns),
+  );
+  const links = Object.entries(spec.links ?? {}).map(([columnName, link]) =>
+    compileLink(compiler, columnName, link),
+  );
+  const when = spec.when !== undefined ? compiler.unit('when', spec.when, at('when')).unit : undefined;
 
   return {
     name,
@@ -447,7 +477,7 @@ export function compileMapping(name: string, spec: MappingSpec, context: Compile
     version: context.version,
     description: spec.description,
     source: spec.source,
-    refresh,
+    refresh: refreshOf(spec),
     table,
     entitySet: table.entitySetName,
     keyColumns,
@@ -564,6 +594,19 @@ function unitValue(mapping: CompiledMapping, unit: Unit, object: unknown, scope:
   return isPromise(result) ? result.then(plain) : plain(result);
 }
 
+/** What mapping one object shares: the mapping, the object, its scope and how errors name it. */
+interface MappingRun {
+  mapping: CompiledMapping;
+  object: unknown;
+  scope: Scope;
+  objectId: string;
+}
+
+async function awaitUnit({ mapping, object, scope }: MappingRun, unit: Unit): Promise<unknown> {
+  const pending = unitValue(mapping, unit, object, scope);
+  return isPromise(pending) ? await pending : pending;
+}
+
 /**
  * Maps one Stripe object to one Dataverse row. Columns whose expression gives nothing (a field an older
  * API version lacks) are left out, so an upsert leaves them as they are; `null` clears a column.
@@ -575,106 +618,24 @@ export async function applyMapping(
 ): Promise<MappedRow> {
   const pendingScope = scopeFor(mapping, object, event);
   const scope = isPromise(pendingScope) ? await pendingScope : pendingScope;
-  const objectId = describeObject(object);
+  const mappingRun: MappingRun = { mapping, object, scope, objectId: describeObject(object) };
 
   const key: KeyValues = {};
   const row: Row = {};
   for (const { column: columnName, unit } of mapping.compiled.keys) {
-    const pending = unitValue(mapping, unit, object, scope);
-    const value = isPromise(pending) ? await pending : pending;
-    if (isMissing(value)) {
-      throw new MappingError(
-        'mapping_required_missing',
-        `the key has no value for ${objectId}`,
-        locationOf(mapping, columnName),
-      );
-    }
-    if (typeof value !== 'string' && typeof value !== 'number') {
-      throw new MappingError(
-        'mapping_failed',
-        `key value ${JSON.stringify(value)} is not text or a number`,
-        locationOf(mapping, columnName),
-      );
-    }
+    const value = await keyValue(mappingRun, columnName, unit);
     key[columnName] = value;
     row[columnName] = value;
   }
-
   for (const column of mapping.compiled.columns) {
-    let value: unknown = column.constant;
-    if (value === undefined && column.unit) {
-      const pending = unitValue(mapping, column.unit, object, scope);
-      value = isPromise(pending) ? await pending : pending;
-    }
-    let useFallback = false;
-    if (column.map && column.constant === undefined && !isMissing(value)) {
-      const mapKey = String(value);
-      if (Object.prototype.hasOwnProperty.call(column.map, mapKey)) value = column.map[mapKey];
-      else if (column.fallback !== undefined) useFallback = true;
-      else value = undefined;
-    }
-    if (isMissing(value) && column.default !== undefined) value = column.default;
-    if (isMissing(value) && column.required) {
-      throw new MappingError(
-        'mapping_required_missing',
-        `required value is missing for ${objectId}`,
-        locationOf(mapping, column.name),
-      );
-    }
-    if (value === undefined) continue;
-    if (useFallback) {
-      row[column.name] = column.fallback;
-      continue;
-    }
-    try {
-      row[column.name] = toColumnValue(mapping.compiled.model, column.column, value, {
-        truncate: column.truncate,
-      });
-    } catch (error) {
-      if (!(error instanceof ColumnValueError)) throw error;
-      const isChoice = ['picklist', 'state', 'status'].includes(column.column.type);
-      if (column.fallback !== undefined && isChoice) {
-        row[column.name] = column.fallback;
-        continue;
-      }
-      throw new MappingError(
-        'mapping_failed',
-        `${error.message} (for ${objectId})`,
-        locationOf(mapping, column.name),
-      );
-    }
+    const value = await columnValue(mappingRun, column);
+    if (value !== undefined) row[column.name] = value;
   }
-
-  const { stamp } = mapping.compiled;
-  if (stamp.id) row[STAMP_EVENT_ID] = event.id;
-  if (stamp.created) {
-    row[STAMP_EVENT_CREATED] =
-      stamp.created.type === 'datetime'
-        ? new Date(event.created * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-        : event.created;
-  }
+  stampRow(mapping, event, row);
 
   const links: PendingLink[] = [];
   for (const link of mapping.compiled.links) {
-    const pendingId = link.id ? unitValue(mapping, link.id, object, scope) : undefined;
-    const id = isPromise(pendingId) ? await pendingId : pendingId;
-    const pendingValue = link.value ? unitValue(mapping, link.value, object, scope) : undefined;
-    const matchValue = isPromise(pendingValue) ? await pendingValue : pendingValue;
-    const pending: PendingLink = { column: link.column, targets: link.targets };
-    if (!isMissing(id)) {
-      if (!isGuid(id)) {
-        throw new MappingError(
-          'mapping_failed',
-          `link id ${JSON.stringify(id)} is not a GUID (for ${objectId})`,
-          locationOf(mapping, link.column),
-        );
-      }
-      pending.id = id;
-    }
-    if (link.match && !isMissing(matchValue)) {
-      pending.match = { column: link.match, value: String(matchValue) };
-      if (link.byKey) pending.byKey = true;
-    }
+    const pending = await pendingLink(mappingRun, link);
     if (pending.id || pending.match) links.push(pending);
   }
 
@@ -687,4 +648,92 @@ export async function applyMapping(
     row,
     links,
   };
+}
+
+async function keyValue(mappingRun: MappingRun, columnName: string, unit: Unit): Promise<string | number> {
+  const value = await awaitUnit(mappingRun, unit);
+  if (isMissing(value)) {
+    throw new MappingError(
+      'mapping_required_missing',
+      `the key has no value for ${mappingRun.objectId}`,
+      locationOf(mappingRun.mapping, columnName),
+    );
+  }
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    throw new MappingError(
+      'mapping_failed',
+      `key value ${JSON.stringify(value)} is not text or a number`,
+      locationOf(mappingRun.mapping, columnName),
+    );
+  }
+  return value;
+}
+
+/** The column's value for the row, or undefined to leave the column out. */
+async function columnValue(mappingRun: MappingRun, column: CompiledColumn): Promise<unknown> {
+  const { mapping, objectId } = mappingRun;
+  let value: unknown = column.constant;
+  if (value === undefined && column.unit) value = await awaitUnit(mappingRun, column.unit);
+  let useFallback = false;
+  if (column.map && column.constant === undefined && !isMissing(value)) {
+    const mapKey = String(value);
+    if (Object.prototype.hasOwnProperty.call(column.map, mapKey)) value = column.map[mapKey];
+    else if (column.fallback !== undefined) useFallback = true;
+    else value = undefined;
+  }
+  if (isMissing(value) && column.default !== undefined) value = column.default;
+  if (isMissing(value) && column.required) {
+    throw new MappingError(
+      'mapping_required_missing',
+      `required value is missing for ${objectId}`,
+      locationOf(mapping, column.name),
+    );
+  }
+  if (value === undefined) return undefined;
+  if (useFallback) return column.fallback;
+  try {
+    return toColumnValue(mapping.compiled.model, column.column, value, { truncate: column.truncate });
+  } catch (error) {
+    if (!(error instanceof ColumnValueError)) throw error;
+    const isChoice = ['picklist', 'state', 'status'].includes(column.column.type);
+    if (column.fallback !== undefined && isChoice) return column.fallback;
+    throw new MappingError(
+      'mapping_failed',
+      `${error.message} (for ${objectId})`,
+      locationOf(mapping, column.name),
+    );
+  }
+}
+
+/** The ordering stamp: the event that wrote the row, where the table has the columns. */
+function stampRow(mapping: CompiledMapping, event: EventEnvelope, row: Row): void {
+  const { stamp } = mapping.compiled;
+  if (stamp.id) row[STAMP_EVENT_ID] = event.id;
+  if (stamp.created) {
+    row[STAMP_EVENT_CREATED] =
+      stamp.created.type === 'datetime'
+        ? new Date(event.created * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+        : event.created;
+  }
+}
+
+async function pendingLink(mappingRun: MappingRun, link: CompiledLink): Promise<PendingLink> {
+  const id = link.id ? await awaitUnit(mappingRun, link.id) : undefined;
+  const matchValue = link.value ? await awaitUnit(mappingRun, link.value) : undefined;
+  const pending: PendingLink = { column: link.column, targets: link.targets };
+  if (!isMissing(id)) {
+    if (!isGuid(id)) {
+      throw new MappingError(
+        'mapping_failed',
+        `link id ${JSON.stringify(id)} is not a GUID (for ${mappingRun.objectId})`,
+        locationOf(mappingRun.mapping, link.column),
+      );
+    }
+    pending.id = id;
+  }
+  if (link.match && !isMissing(matchValue)) {
+    pending.match = { column: link.match, value: String(matchValue) };
+    if (link.byKey) pending.byKey = true;
+  }
+  return pending;
 }
