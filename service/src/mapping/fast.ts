@@ -213,155 +213,172 @@ function evaluatePath(steps: CompiledStep[], input: unknown, scope: Scope): unkn
   return items.length === 1 ? items[0] : sequence(items);
 }
 
+type Functions = Record<string, (...args: unknown[]) => unknown>;
+type Compile = (node: Node | undefined) => FastEvaluator | null;
+/** Compiles one kind of node (its children through `compile`), or null when it leaves the subset. */
+type NodeCompiler = (node: Node, compile: Compile, functions: Functions) => FastEvaluator | null;
+
 /**
  * Compiles an expression's syntax tree, or returns null when it uses anything outside the subset.
  * `functions` are the mapping's registered functions, called directly.
  */
-export function compileFast(
-  node: Node,
-  functions: Record<string, (...args: unknown[]) => unknown>,
-): FastEvaluator | null {
-  const compile = (current: Node | undefined): FastEvaluator | null => {
-    if (!current) return null;
-    // Predicates, grouping and focus bindings outside a path's steps are JSONata's alone.
-    const extras = current as {
-      predicate?: unknown;
-      group?: unknown;
-      focus?: unknown;
-      index?: unknown;
-      stages?: unknown;
-    };
-    if (
-      extras.predicate ||
-      extras.group ||
-      extras.focus ||
-      extras.index ||
-      ((current.type as string) !== 'path' && extras.stages)
-    )
-      return null;
-    switch (current.type as string) {
-      case 'string':
-      case 'number':
-      case 'value': {
-        const value = current.value as unknown;
-        return () => value;
-      }
-      case 'variable':
-        return variable(String(current.value));
-      case 'path': {
-        if ((current as { keepSingletonArray?: unknown }).keepSingletonArray) return null;
-        const steps: CompiledStep[] = [];
-        for (const [position, step] of (current.steps ?? []).entries()) {
-          const raw = step as Node & {
-            stages?: Array<{ type: string; expr?: Node }>;
-            keepArray?: unknown;
-            predicate?: unknown;
-            tuple?: unknown;
-          };
-          if (raw.keepArray || raw.predicate || raw.tuple) return null;
-          if (raw.type !== 'name' && !(raw.type === 'variable' && position === 0)) return null;
-          const filters: Array<number | FastEvaluator> = [];
-          for (const stage of raw.stages ?? []) {
-            if ((stage.type as string) !== 'filter' || !stage.expr) return null;
-            if (stage.expr.type === 'number') filters.push(Math.floor(stage.expr.value as number));
-            else {
-              const predicate = compile(stage.expr);
-              if (!predicate) return null;
-              filters.push(predicate);
-            }
-          }
-          steps.push({ kind: raw.type === 'name' ? 'name' : 'variable', value: String(raw.value), filters });
-        }
-        if (steps.length === 0) return null;
-        return (input, scope) => evaluatePath(steps, input, scope);
-      }
-      case 'binary': {
-        const op = String(current.value);
-        const left = compile(current.lhs as Node);
-        const right = compile(current.rhs as Node);
-        if (!left || !right) return null;
-        if (op === 'and')
-          return (input, scope) => toBoolean(left(input, scope)) && toBoolean(right(input, scope));
-        if (op === 'or')
-          return (input, scope) => toBoolean(left(input, scope)) || toBoolean(right(input, scope));
-        if (op === '&') {
-          return (input, scope) => {
-            const a = left(input, scope);
-            const b = right(input, scope);
-            if ((a !== undefined && typeof a !== 'string') || (b !== undefined && typeof b !== 'string'))
-              return giveUp();
-            return (a ?? '') + (b ?? '');
-          };
-        }
-        if (['=', '!=', '<', '<=', '>', '>='].includes(op))
-          return (input, scope) => compare(op, left(input, scope), right(input, scope));
-        if (['+', '-', '*', '/'].includes(op))
-          return (input, scope) => arithmetic(op, left(input, scope), right(input, scope));
-        return null;
-      }
-      case 'unary': {
-        if (current.value !== '-') return null;
-        const operand = compile(current.expression);
-        if (!operand) return null;
-        return (input, scope) => {
-          const value = operand(input, scope);
-          if (value === undefined) return undefined;
-          return typeof value === 'number' ? -value : giveUp();
-        };
-      }
-      case 'condition': {
-        const condition = compile(current.condition);
-        const then = compile(current.then);
-        const otherwise = current.else ? compile(current.else) : () => undefined;
-        if (!condition || !then || !otherwise) return null;
-        return (input, scope) =>
-          toBoolean(condition(input, scope)) ? then(input, scope) : otherwise(input, scope);
-      }
-      case 'block': {
-        const steps: Array<{ bind?: string; evaluate: FastEvaluator }> = [];
-        for (const expression of (current.expressions ?? []) as Node[]) {
-          if ((expression.type as string) === 'bind') {
-            const lhs = expression.lhs as Node;
-            const value = compile(expression.rhs as Node);
-            if (lhs?.type !== 'variable' || !value) return null;
-            steps.push({ bind: String(lhs.value), evaluate: value });
-          } else {
-            const evaluate = compile(expression);
-            if (!evaluate) return null;
-            steps.push({ evaluate });
-          }
-        }
-        return (input, scope) => {
-          // A block's bindings are local to it, as in JSONata.
-          const local: Scope = Object.create(scope);
-          let result: unknown;
-          for (const step of steps) {
-            result = step.evaluate(input, local);
-            if (step.bind !== undefined) local[step.bind] = result;
-          }
-          return result;
-        };
-      }
-      case 'function': {
-        const procedure = current.procedure as Node | undefined;
-        if (procedure?.type !== 'variable') return null;
-        const name = String(procedure.value);
-        const implementation = functions[name] ?? BUILT_INS[name];
-        if (!implementation) return null;
-        const args = (current.arguments ?? []).map((argument) => compile(argument as Node));
-        if (args.some((argument) => argument === null)) return null;
-        const compiled = args as FastEvaluator[];
-        const own = name in functions;
-        return (input, scope) => {
-          const values = compiled.map((argument) => argument(input, scope));
-          // The mapping's own functions take single values; JSONata decides what a sequence means to them.
-          if (own && values.some(Array.isArray)) return giveUp();
-          return implementation(...values);
-        };
-      }
-      default:
-        return null;
-    }
+export function compileFast(node: Node, functions: Functions): FastEvaluator | null {
+  const compile: Compile = (current) => {
+    if (!current || hasExtras(current)) return null;
+    const compileNode = NODE_COMPILERS.get(current.type as string);
+    return compileNode ? compileNode(current, compile, functions) : null;
   };
   return compile(node);
 }
+
+/** Predicates, grouping and focus bindings outside a path's steps are JSONata's alone. */
+function hasExtras(current: Node): boolean {
+  const extras = current as {
+    predicate?: unknown;
+    group?: unknown;
+    focus?: unknown;
+    index?: unknown;
+    stages?: unknown;
+  };
+  return Boolean(
+    extras.predicate ||
+    extras.group ||
+    extras.focus ||
+    extras.index ||
+    ((current.type as string) !== 'path' && extras.stages),
+  );
+}
+
+const compileLiteral: NodeCompiler = (current) => {
+  const value = current.value as unknown;
+  return () => value;
+};
+
+const compilePath: NodeCompiler = (current, compile) => {
+  if ((current as { keepSingletonArray?: unknown }).keepSingletonArray) return null;
+  const steps: CompiledStep[] = [];
+  for (const [position, step] of (current.steps ?? []).entries()) {
+    const raw = step as Node & {
+      stages?: Array<{ type: string; expr?: Node }>;
+      keepArray?: unknown;
+      predicate?: unknown;
+      tuple?: unknown;
+    };
+    if (raw.keepArray || raw.predicate || raw.tuple) return null;
+    if (raw.type !== 'name' && !(raw.type === 'variable' && position === 0)) return null;
+    const filters: Array<number | FastEvaluator> = [];
+    for (const stage of raw.stages ?? []) {
+      if ((stage.type as string) !== 'filter' || !stage.expr) return null;
+      if (stage.expr.type === 'number') filters.push(Math.floor(stage.expr.value as number));
+      else {
+        const predicate = compile(stage.expr);
+        if (!predicate) return null;
+        filters.push(predicate);
+      }
+    }
+    steps.push({ kind: raw.type === 'name' ? 'name' : 'variable', value: String(raw.value), filters });
+  }
+  if (steps.length === 0) return null;
+  return (input, scope) => evaluatePath(steps, input, scope);
+};
+
+const compileBinary: NodeCompiler = (current, compile) => {
+  const op = String(current.value);
+  const left = compile(current.lhs as Node);
+  const right = compile(current.rhs as Node);
+  if (!left || !right) return null;
+  if (op === 'and') return (input, scope) => toBoolean(left(input, scope)) && toBoolean(right(input, scope));
+  if (op === 'or') return (input, scope) => toBoolean(left(input, scope)) || toBoolean(right(input, scope));
+  if (op === '&') {
+    return (input, scope) => {
+      const a = left(input, scope);
+      const b = right(input, scope);
+      if ((a !== undefined && typeof a !== 'string') || (b !== undefined && typeof b !== 'string'))
+        return giveUp();
+      return (a ?? '') + (b ?? '');
+    };
+  }
+  if (['=', '!=', '<', '<=', '>', '>='].includes(op))
+    return (input, scope) => compare(op, left(input, scope), right(input, scope));
+  if (['+', '-', '*', '/'].includes(op))
+    return (input, scope) => arithmetic(op, left(input, scope), right(input, scope));
+  return null;
+};
+
+const compileUnary: NodeCompiler = (current, compile) => {
+  if (current.value !== '-') return null;
+  const operand = compile(current.expression);
+  if (!operand) return null;
+  return (input, scope) => {
+    const value = operand(input, scope);
+    if (value === undefined) return undefined;
+    return typeof value === 'number' ? -value : giveUp();
+  };
+};
+
+const compileCondition: NodeCompiler = (current, compile) => {
+  const condition = compile(current.condition);
+  const then = compile(current.then);
+  const otherwise = current.else ? compile(current.else) : () => undefined;
+  if (!condition || !then || !otherwise) return null;
+  return (input, scope) =>
+    toBoolean(condition(input, scope)) ? then(input, scope) : otherwise(input, scope);
+};
+
+const compileBlock: NodeCompiler = (current, compile) => {
+  const steps: Array<{ bind?: string; evaluate: FastEvaluator }> = [];
+  for (const expression of (current.expressions ?? []) as Node[]) {
+    if ((expression.type as string) === 'bind') {
+      const lhs = expression.lhs as Node;
+      const value = compile(expression.rhs as Node);
+      if (lhs?.type !== 'variable' || !value) return null;
+      steps.push({ bind: String(lhs.value), evaluate: value });
+    } else {
+      const evaluate = compile(expression);
+      if (!evaluate) return null;
+      steps.push({ evaluate });
+    }
+  }
+  return (input, scope) => {
+    // A block's bindings are local to it, as in JSONata.
+    const local: Scope = Object.create(scope);
+    let result: unknown;
+    for (const step of steps) {
+      result = step.evaluate(input, local);
+      if (step.bind !== undefined) local[step.bind] = result;
+    }
+    return result;
+  };
+};
+
+const compileCall: NodeCompiler = (current, compile, functions) => {
+  const procedure = current.procedure as Node | undefined;
+  if (procedure?.type !== 'variable') return null;
+  const name = String(procedure.value);
+  const implementation = functions[name] ?? BUILT_INS[name];
+  if (!implementation) return null;
+  const args = (current.arguments ?? []).map((argument) => compile(argument as Node));
+  if (args.some((argument) => argument === null)) return null;
+  const compiled = args as FastEvaluator[];
+  const own = name in functions;
+  return (input, scope) => {
+    const values = compiled.map((argument) => argument(input, scope));
+    // The mapping's own functions take single values; JSONata decides what a sequence means to them.
+    if (own && values.some(Array.isArray)) return giveUp();
+    return implementation(...values);
+  };
+};
+
+/** The compiler of each node type in the subset; any other type is left to JSONata. */
+const NODE_COMPILERS = new Map<string, NodeCompiler>([
+  ['string', compileLiteral],
+  ['number', compileLiteral],
+  ['value', compileLiteral],
+  ['variable', (current) => variable(String(current.value))],
+  ['path', compilePath],
+  ['binary', compileBinary],
+  ['unary', compileUnary],
+  ['condition', compileCondition],
+  ['block', compileBlock],
+  ['function', compileCall],
+]);
