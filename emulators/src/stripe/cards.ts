@@ -146,3 +146,19 @@ export function testCardFor(token: string): TestCard | undefined {
     return TEST_CARDS[`pm_card_${token.slice('pm_card_visa_'.length)}`];
   return TEST_CARDS[token];
 }
+
+/** Stripe's test card numbers a payer types on a hosted page, and the test card each one is. */
+export const TEST_CARD_NUMBERS: Record<string, string> = {
+  '4242424242424242': 'pm_card_visa',
+  '4000056655665556': 'pm_card_visa_debit',
+  '5555555555554444': 'pm_card_mastercard',
+  '378282246310005': 'pm_card_amex',
+  '4000000000000002': 'pm_card_chargeDeclined',
+  '4000000000009995': 'pm_card_chargeDeclinedInsufficientFunds',
+  '4000000000009987': 'pm_card_chargeDeclinedLostCard',
+  '4000000000009979': 'pm_card_chargeDeclinedStolenCard',
+  '4000000000000069': 'pm_card_chargeDeclinedExpiredCard',
+  '4000000000000127': 'pm_card_chargeDeclinedIncorrectCvc',
+  '4000000000000119': 'pm_card_chargeDeclinedProcessingError',
+  '4000000000000259': 'pm_card_createDispute',
+};

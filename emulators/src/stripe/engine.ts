@@ -51,6 +51,8 @@ export class StripeEngine {
   readonly eventLog: StripeEvent[] = [];
   private readonly listeners: EventListener[] = [];
   private muted = 0;
+  /** Base URL of the pages the emulator hosts (Checkout, Payment Links); set once the server listens. */
+  hostedUrl = 'http://127.0.0.1';
 
   constructor(options: EngineOptions = {}) {
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
@@ -75,6 +77,12 @@ export class StripeEngine {
       this.scopes.set(key, scope);
     }
     return scope;
+  }
+
+  /** The scope holding an object, whichever account and mode (hosted pages are reached without a key). */
+  scopeOf(id: string): Scope | undefined {
+    for (const scope of this.scopes.values()) if (scope.find(id)) return scope;
+    return undefined;
   }
 
   /** A context for work that no API request started (test helpers, asynchronous follow-ups). */

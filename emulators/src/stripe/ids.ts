@@ -48,6 +48,8 @@ const PREFIX_TYPES: Record<string, string> = {
   pm: 'payment_method',
   evt: 'event',
   inpay: 'invoice_payment',
+  cs: 'checkout.session',
+  plink: 'payment_link',
 };
 
 export function typeOfId(id: string): string | undefined {
