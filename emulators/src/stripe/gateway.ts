@@ -11,6 +11,7 @@ import { cloneJson } from './clone';
 import type { RequestContext, StripeEngine } from './engine';
 import { StripeApiError } from './errors';
 import { expand } from './expand';
+import { hostedPages } from './hosted';
 import { canonicalJson, IdempotencyStore } from './idempotency';
 import { newRequestId } from './ids';
 import { expandPaths, Params } from './params';
@@ -205,6 +206,7 @@ export function stripeApp(engine: StripeEngine, options: StripeEmulatorOptions, 
   const router = new Router();
   const runner = new RouteRunner(engine, options);
   app.use(stripeErrors(engine));
+  app.use(hostedPages(engine));
   for (const route of routes) router[route.method](route.path, (ctx) => runner.run(route, ctx));
   app.use(router.routes());
   app.use(async (ctx) => {

@@ -5,6 +5,7 @@ import type { CollectionOperation, ObjectOperation } from './operations';
 import { optionalString, Params } from './params';
 import * as balance from './resources/balance';
 import * as billing from './resources/billing';
+import * as checkout from './resources/checkout';
 import * as customers from './resources/customers';
 import { listEvents } from './resources/events';
 import * as payments from './resources/payments';
@@ -88,6 +89,15 @@ const IN_LINES = 'ending_before limit starting_after';
 const IN_PAY = 'forgive mandate off_session paid_out_of_band payment_method source';
 const IN_FINALIZE = 'auto_advance';
 const INPAY_LIST = 'created ending_before invoice limit payment starting_after status';
+const CS_CREATE =
+  'adaptive_pricing after_expiration allow_promotion_codes automatic_tax billing_address_collection branding_settings cancel_url client_reference_id consent_collection currency custom_fields custom_text customer customer_account customer_creation customer_email customer_update discounts excluded_payment_method_types expires_at invoice_creation line_items locale metadata mode name_collection optional_items origin_context payment_intent_data payment_method_collection payment_method_configuration payment_method_data payment_method_options payment_method_types permissions phone_number_collection redirect_on_completion return_url saved_payment_method_options setup_intent_data shipping_address_collection shipping_options submit_type subscription_data success_url tax_id_collection ui_mode wallet_options';
+const CS_LIST =
+  'created customer customer_account customer_details ending_before limit payment_intent payment_link starting_after status subscription';
+const LINES = 'ending_before limit starting_after';
+const PLINK_CREATE =
+  'after_completion allow_promotion_codes application_fee_amount application_fee_percent automatic_tax billing_address_collection consent_collection currency custom_fields custom_text customer_creation inactive_message invoice_creation line_items metadata name_collection on_behalf_of optional_items payment_intent_data payment_method_collection payment_method_types phone_number_collection restrictions shipping_address_collection shipping_options submit_type subscription_data tax_id_collection transfer_data';
+const PLINK_UPDATE = 'active metadata';
+const PLINK_LIST = 'active ending_before limit starting_after';
 const EVT_LIST = 'created delivery_success ending_before limit starting_after type types';
 const NONE = '';
 
@@ -242,6 +252,22 @@ export const ROUTES: Route[] = [
   ...resource('/v1/invoice_payments', {
     object: 'invoice_payment',
     list: [INPAY_LIST, billing.listInvoicePayments],
+  }),
+
+  // checkout
+  ...resource('/v1/checkout/sessions', {
+    create: [CS_CREATE, checkout.createCheckoutSession],
+    list: [CS_LIST, checkout.listCheckoutSessions],
+    retrieve: [NONE, checkout.retrieveCheckoutSession],
+    actions: { expire: [NONE, checkout.expireCheckoutSession] },
+    lists: { line_items: [LINES, checkout.listCheckoutSessionLineItems] },
+  }),
+  ...resource('/v1/payment_links', {
+    object: 'payment_link',
+    create: [PLINK_CREATE, checkout.createPaymentLink],
+    list: [PLINK_LIST, checkout.listPaymentLinks],
+    update: [PLINK_UPDATE, checkout.updatePaymentLink],
+    lists: { line_items: [LINES, checkout.listPaymentLinkLineItems] },
   }),
 
   // events

@@ -184,6 +184,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     listening.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
+  engine.hostedUrl = `http://${host}:${port}`;
   const apiKey = options.apiKeys?.[0] ?? DEFAULT_KEY;
   const sdkOptions = (extra: Stripe.StripeConfig = {}): Stripe.StripeConfig => ({
     host,
