@@ -73,6 +73,21 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
       amount: 500,
       currency: 'usd',
     });
+    const session = await stripe.checkout.sessions.create({
+      mode: 'payment',
+      success_url: 'https://example.com/success',
+      line_items: [
+        {
+          price: (await stripe.prices.create({ product: product.id, unit_amount: 900, currency: 'usd' })).id,
+          quantity: 1,
+        },
+      ],
+    });
+    objects['checkout.session'] = session;
+    objects.item = (await stripe.checkout.sessions.listLineItems(session.id)).data[0];
+    objects.payment_link = await stripe.paymentLinks.create({
+      line_items: [{ price: (objects.item as Stripe.LineItem).price!.id, quantity: 1 }],
+    });
     objects.event = (await stripe.events.list({ limit: 1 })).data[0];
     objects.deleted_customer = await stripe.customers.del((await stripe.customers.create({})).id);
   });
@@ -96,6 +111,9 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
     'line_item',
     'invoice_payment',
     'invoiceitem',
+    'checkout.session',
+    'item',
+    'payment_link',
     'event',
     'deleted_customer',
   ])('%s has the fixture key set', (resource) => {
@@ -120,6 +138,9 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
       invoice: 'in_',
       line_item: 'il_',
       invoiceitem: 'ii_',
+      'checkout.session': 'cs_test_',
+      item: 'li_',
+      payment_link: 'plink_',
       event: 'evt_',
     };
     for (const [resource, prefix] of Object.entries(prefixes)) {
