@@ -113,208 +113,259 @@ function checkBatch(
   );
 }
 
+/** What every reconciliation shares: the options with their defaults filled in. */
+interface ReconcilerSettings {
+  options: PayoutReconcilerOptions;
+  config: ReconciliationConfig;
+  batchSize: number;
+  inFlightLimit: number;
+  now: () => number;
+}
+
 export function createPayoutReconciler(options: PayoutReconcilerOptions): PayoutReconciler {
-  const config = options.config ?? loadReconciliationConfig();
-  const batchSize = Math.min(MAX_BATCH, Math.max(1, options.batchSize ?? MAX_BATCH));
-  const inFlightLimit = Math.max(1, options.batchesInFlight ?? 1);
-  const now = options.now ?? Date.now;
+  const settings: ReconcilerSettings = {
+    options,
+    config: options.config ?? loadReconciliationConfig(),
+    batchSize: Math.min(MAX_BATCH, Math.max(1, options.batchSize ?? MAX_BATCH)),
+    inFlightLimit: Math.max(1, options.batchesInFlight ?? 1),
+    now: options.now ?? Date.now,
+  };
+  return { reconcile: (request) => reconcilePayout(settings, request) };
+}
 
-  async function writeTransactions(
-    request: ReconcileRequest,
-    payout: StripeObject,
-    envelope: EventEnvelope,
-    builder: PayoutJournalBuilder,
-  ): Promise<{ rows: number; batches: number }> {
-    const mapping = options.mappings().get(BALANCE_TRANSACTION_MAPPING);
-    // `$event.payout` names the payout the transactions are listed under (balance-transactions.yaml).
-    const scope = { ...envelope, payout: payout.id } as EventEnvelope;
-    const inFlight: Promise<void>[] = [];
-    let buffer: BatchOperation[] = [];
-    let rows = 0;
-    let batches = 0;
-    // A full batch waits for the oldest in flight to finish, then goes: the pages after it are read and
-    // mapped while it is written.
-    const send = async () => {
-      const operations = buffer;
-      buffer = [];
-      if (inFlight.length >= inFlightLimit) await inFlight.shift();
-      batches += 1;
-      const sent = request.dataverse
-        .executeBatch(operations, { continueOnError: true })
-        .then((results) => checkBatch(results, `balance transactions of ${payout.id}`));
-      // A rejection is awaited below; this keeps it from being reported as unhandled meanwhile.
-      sent.catch(() => undefined);
-      inFlight.push(sent);
-    };
-    const requestOptions = request.account ? { stripeAccount: request.account } : undefined;
-    const pages = listPages(
-      (startingAfter) =>
-        request.stripe.balanceTransactions.list(
-          { payout: payout.id, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) },
-          requestOptions,
-        ) as unknown as Promise<Page>,
-      { rateLimit: options.rateLimit, sleep: options.sleep },
-    );
-    for await (const page of pages) {
-      for (const item of page.data) {
-        const object = item as unknown as StripeObject & BalanceTransactionLike;
-        builder.add(object);
-        const mapped = await applyMapping(mapping, object, scope);
-        buffer.push({
-          kind: 'upsert',
-          entitySet: mapped.entitySet,
-          key: mapped.key,
-          row: bindWithoutRead(mapped),
-        });
-        rows += 1;
-        if (buffer.length >= batchSize) await send();
-      }
-    }
-    if (buffer.length) await send();
-    for (const pending of inFlight) await pending;
-    return { rows, batches };
-  }
+async function reconcilePayout(
+  settings: ReconcilerSettings,
+  request: ReconcileRequest,
+): Promise<ReconcileOutcome> {
+  const { options, now } = settings;
+  const account = request.account ?? request.event?.account ?? null;
+  const stripeOptions = account ? { stripeAccount: account } : undefined;
+  const payout =
+    typeof request.payout === 'string'
+      ? ((await request.stripe.payouts.retrieve(
+          request.payout,
+          {},
+          stripeOptions,
+        )) as unknown as StripeObject)
+      : request.payout;
+  const envelope = request.event
+    ? eventEnvelope({ ...request.event, account })
+    : syntheticEnvelope(payout, account, now());
+  const payoutRow = await mapIfApplies(options.mappings().get(PAYOUT_MAPPING), payout, envelope);
+  if (payoutRow) await writeMappedRow(request.dataverse, request.log, payoutRow);
 
-  async function writeJournal(
-    request: ReconcileRequest,
-    payout: StripeObject,
-    journal: PayoutJournal,
-    envelope: EventEnvelope,
-  ): Promise<void> {
-    const { dataverse } = request;
-    const currency = journal.currency;
-    const status = journal.balanced ? JOURNAL_BALANCED : JOURNAL_MISMATCH;
-    const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
-    const entry = await dataverse.upsertByKey(
-      JournalEntry.entitySetName,
-      { [E.stripePayoutId]: payout.id },
-      {
-        [E.name]: `Payout ${payout.id} · ${toMajor(journal.total, currency)} ${currency.toUpperCase()}`,
-        [E.stripePayoutId]: payout.id,
-        [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
-        [E.date]: new Date(arrival * 1000).toISOString().slice(0, 10),
-        [E.currency]: currency,
-        [E.total]: toMajor(journal.total, currency),
-        [E.totalDebit]: toMajor(journal.totalDebit, currency),
-        [E.totalCredit]: toMajor(journal.totalCredit, currency),
-        [E.difference]: toMajor(journal.difference, currency),
-        [E.status]: status,
-        [E.liveMode]: envelope.livemode,
-        [E.stripeAccount]: envelope.account,
-      },
-    );
-    // The lines are replaced as one change set: this run's lines by key, and any line an earlier run
-    // wrote that this one no longer has (a category that dropped out) removed.
-    const existing = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
-      select: [JournalLine.primaryId, L.lineKey],
-      filter: `${JournalLine.lookup.journalentryid.value} eq ${entry.id}`,
-    });
-    const keep = new Set(journal.lines.map((line) => line.key));
-    const operations: BatchOperation[] = journal.lines.map((line) => ({
-      kind: 'upsert',
-      entitySet: JournalLine.entitySetName,
-      key: { [L.lineKey]: line.key },
-      changeSet: 'lines',
-      row: {
-        [L.name]: `${line.number}. ${line.description}`,
-        [L.lineKey]: line.key,
-        [`${LINE_TO_ENTRY}@odata.bind`]: `/${JournalEntry.entitySetName}(${entry.id})`,
-        [L.lineNumber]: line.number,
-        [L.gLAccount]: line.account,
-        [L.debit]: toMajor(line.debit, currency),
-        [L.credit]: toMajor(line.credit, currency),
-        [L.category]: line.group,
-        [L.description]: line.description,
-        [L.currency]: currency,
-      },
-    }));
-    for (const row of existing) {
-      if (keep.has(String(row[L.lineKey]))) continue;
-      operations.push({
-        kind: 'delete',
-        entitySet: JournalLine.entitySetName,
-        id: String(row[JournalLine.primaryId]),
-        changeSet: 'lines',
-      });
-    }
-    if (operations.length)
-      checkBatch(await dataverse.executeBatch(operations), `journal lines of ${payout.id}`);
-  }
-
-  return {
-    async reconcile(request) {
-      const account = request.account ?? request.event?.account ?? null;
-      const stripeOptions = account ? { stripeAccount: account } : undefined;
-      const payout =
-        typeof request.payout === 'string'
-          ? ((await request.stripe.payouts.retrieve(
-              request.payout,
-              {},
-              stripeOptions,
-            )) as unknown as StripeObject)
-          : request.payout;
-      const envelope = request.event
-        ? eventEnvelope({ ...request.event, account })
-        : syntheticEnvelope(payout, account, now());
-      const payoutRow = await mapIfApplies(options.mappings().get(PAYOUT_MAPPING), payout, envelope);
-      if (payoutRow) await writeMappedRow(request.dataverse, request.log, payoutRow);
-
-      const status = String(payout.status);
-      // Automatic payouts list their transactions once Stripe has finished reconciling them.
-      const listable =
-        status === 'paid' && !(payout.automatic === true && payout.reconciliation_status === 'in_progress');
-      if (!listable) {
-        if (status === 'failed')
-          request.log.warn(
-            { payout: payout.id, failureCode: payout.failure_code },
-            'payout failed: the bank returned it; its payout row is marked Failed',
-          );
-        return { kind: 'payout-only', payoutId: payout.id, status };
-      }
-
-      const builder = new PayoutJournalBuilder(
-        config,
-        payout.id,
-        String(payout.currency),
-        Number(payout.amount),
+  const status = String(payout.status);
+  // Automatic payouts list their transactions once Stripe has finished reconciling them.
+  const listable =
+    status === 'paid' && !(payout.automatic === true && payout.reconciliation_status === 'in_progress');
+  if (!listable) {
+    if (status === 'failed')
+      request.log.warn(
+        { payout: payout.id, failureCode: payout.failure_code },
+        'payout failed: the bank returned it; its payout row is marked Failed',
       );
-      const written = await writeTransactions({ ...request, account }, payout, envelope, builder);
-      const journal = builder.build();
-      await writeJournal(request, payout, journal, envelope);
-      if (payoutRow && journal.balanced) {
-        await request.dataverse.upsertByKey(
-          payoutRow.entitySet,
-          payoutRow.key,
-          { [Payout.col.reconciledOn]: new Date(now()).toISOString() },
-          { mode: 'updateOnly' },
-        );
-      }
-      options.metrics?.reconciled(journal.balanced ? 'balanced' : 'mismatch');
-      if (!journal.balanced) {
-        options.metrics?.mismatch(payout.id);
-        request.log.error(
-          {
-            payout: payout.id,
-            currency: journal.currency,
-            payoutAmount: journal.total.toString(),
-            difference: journal.difference.toString(),
-            transactions: journal.transactions,
-          },
-          'payout journal does not balance: its balance transactions do not sum to the payout amount; the entry is marked Mismatch',
-        );
-      } else {
-        request.log.info(
-          { payout: payout.id, transactions: journal.transactions, batches: written.batches },
-          'payout reconciled',
-        );
-      }
-      return {
-        kind: 'journal',
-        payoutId: payout.id,
-        journal,
-        rowsWritten: written.rows,
-        batches: written.batches,
-      };
+    return { kind: 'payout-only', payoutId: payout.id, status };
+  }
+
+  const builder = new PayoutJournalBuilder(
+    settings.config,
+    payout.id,
+    String(payout.currency),
+    Number(payout.amount),
+  );
+  const written = await writeTransactions(settings, { ...request, account }, payout, envelope, builder);
+  const journal = builder.build();
+  await writeJournal(request, payout, journal, envelope, now);
+  if (payoutRow && journal.balanced) {
+    await request.dataverse.upsertByKey(
+      payoutRow.entitySet,
+      payoutRow.key,
+      { [Payout.col.reconciledOn]: new Date(now()).toISOString() },
+      { mode: 'updateOnly' },
+    );
+  }
+  reportJournal(options.metrics, request.log, payout.id, journal, written.batches);
+  return {
+    kind: 'journal',
+    payoutId: payout.id,
+    journal,
+    rowsWritten: written.rows,
+    batches: written.batches,
+  };
+}
+
+/** Counts the outcome and logs it: an error for a journal that does not balance. */
+function reportJournal(
+  metrics: ReconciliationMetrics | undefined,
+  log: HandlerLogger,
+  payoutId: string,
+  journal: PayoutJournal,
+  batches: number,
+): void {
+  metrics?.reconciled(journal.balanced ? 'balanced' : 'mismatch');
+  if (!journal.balanced) {
+    metrics?.mismatch(payoutId);
+    log.error(
+      {
+        payout: payoutId,
+        currency: journal.currency,
+        payoutAmount: journal.total.toString(),
+        difference: journal.difference.toString(),
+        transactions: journal.transactions,
+      },
+      'payout journal does not balance: its balance transactions do not sum to the payout amount; the entry is marked Mismatch',
+    );
+  } else {
+    log.info({ payout: payoutId, transactions: journal.transactions, batches }, 'payout reconciled');
+  }
+}
+
+/**
+ * Upserts in `$batch` requests of `batchSize`, at most `inFlightLimit` in flight. A full batch waits for the
+ * oldest in flight to finish, then goes: the pages after it are read and mapped while it is written.
+ */
+function createBatchWriter(settings: ReconcilerSettings, dataverse: DataverseClient, payoutId: string) {
+  const inFlight: Promise<void>[] = [];
+  let buffer: BatchOperation[] = [];
+  let batches = 0;
+  const send = async () => {
+    const operations = buffer;
+    buffer = [];
+    if (inFlight.length >= settings.inFlightLimit) await inFlight.shift();
+    batches += 1;
+    const sent = dataverse
+      .executeBatch(operations, { continueOnError: true })
+      .then((results) => checkBatch(results, `balance transactions of ${payoutId}`));
+    // A rejection is awaited below; this keeps it from being reported as unhandled meanwhile.
+    sent.catch(() => undefined);
+    inFlight.push(sent);
+  };
+  return {
+    async add(operation: BatchOperation): Promise<void> {
+      buffer.push(operation);
+      if (buffer.length >= settings.batchSize) await send();
+    },
+    /** Sends the last batch and waits for all; resolves to the number of batches sent. */
+    async finish(): Promise<number> {
+      if (buffer.length) await send();
+      for (const pending of inFlight) await pending;
+      return batches;
     },
   };
+}
+
+async function writeTransactions(
+  settings: ReconcilerSettings,
+  request: ReconcileRequest,
+  payout: StripeObject,
+  envelope: EventEnvelope,
+  builder: PayoutJournalBuilder,
+): Promise<{ rows: number; batches: number }> {
+  const { options } = settings;
+  const mapping = options.mappings().get(BALANCE_TRANSACTION_MAPPING);
+  // `$event.payout` names the payout the transactions are listed under (balance-transactions.yaml).
+  const scope = { ...envelope, payout: payout.id } as EventEnvelope;
+  const writer = createBatchWriter(settings, request.dataverse, payout.id);
+  let rows = 0;
+  const requestOptions = request.account ? { stripeAccount: request.account } : undefined;
+  const pages = listPages(
+    (startingAfter) =>
+      request.stripe.balanceTransactions.list(
+        { payout: payout.id, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) },
+        requestOptions,
+      ) as unknown as Promise<Page>,
+    { rateLimit: options.rateLimit, sleep: options.sleep },
+  );
+  for await (const page of pages) {
+    for (const item of page.data) {
+      const object = item as unknown as StripeObject & BalanceTransactionLike;
+      builder.add(object);
+      const mapped = await applyMapping(mapping, object, scope);
+      rows += 1;
+      await writer.add({
+        kind: 'upsert',
+        entitySet: mapped.entitySet,
+        key: mapped.key,
+        row: bindWithoutRead(mapped),
+      });
+    }
+  }
+  return { rows, batches: await writer.finish() };
+}
+
+async function writeJournal(
+  request: ReconcileRequest,
+  payout: StripeObject,
+  journal: PayoutJournal,
+  envelope: EventEnvelope,
+  now: () => number,
+): Promise<void> {
+  const currency = journal.currency;
+  const status = journal.balanced ? JOURNAL_BALANCED : JOURNAL_MISMATCH;
+  const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
+  const entry = await request.dataverse.upsertByKey(
+    JournalEntry.entitySetName,
+    { [E.stripePayoutId]: payout.id },
+    {
+      [E.name]: `Payout ${payout.id} · ${toMajor(journal.total, currency)} ${currency.toUpperCase()}`,
+      [E.stripePayoutId]: payout.id,
+      [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
+      [E.date]: new Date(arrival * 1000).toISOString().slice(0, 10),
+      [E.currency]: currency,
+      [E.total]: toMajor(journal.total, currency),
+      [E.totalDebit]: toMajor(journal.totalDebit, currency),
+      [E.totalCredit]: toMajor(journal.totalCredit, currency),
+      [E.difference]: toMajor(journal.difference, currency),
+      [E.status]: status,
+      [E.liveMode]: envelope.livemode,
+      [E.stripeAccount]: envelope.account,
+    },
+  );
+  await replaceJournalLines(request.dataverse, payout.id, entry.id, journal);
+}
+
+/**
+ * The lines are replaced as one change set: this run's lines by key, and any line an earlier run wrote that
+ * this one no longer has (a category that dropped out) removed.
+ */
+async function replaceJournalLines(
+  dataverse: DataverseClient,
+  payoutId: string,
+  entryId: string,
+  journal: PayoutJournal,
+): Promise<void> {
+  const currency = journal.currency;
+  const existing = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
+    select: [JournalLine.primaryId, L.lineKey],
+    filter: `${JournalLine.lookup.journalentryid.value} eq ${entryId}`,
+  });
+  const keep = new Set(journal.lines.map((line) => line.key));
+  const operations: BatchOperation[] = journal.lines.map((line) => ({
+    kind: 'upsert',
+    entitySet: JournalLine.entitySetName,
+    key: { [L.lineKey]: line.key },
+    changeSet: 'lines',
+    row: {
+      [L.name]: `${line.number}. ${line.description}`,
+      [L.lineKey]: line.key,
+      [`${LINE_TO_ENTRY}@odata.bind`]: `/${JournalEntry.entitySetName}(${entryId})`,
+      [L.lineNumber]: line.number,
+      [L.gLAccount]: line.account,
+      [L.debit]: toMajor(line.debit, currency),
+      [L.credit]: toMajor(line.credit, currency),
+      [L.category]: line.group,
+      [L.description]: line.description,
+      [L.currency]: currency,
+    },
+  }));
+  for (const row of existing) {
+    if (keep.has(String(row[L.lineKey]))) continue;
+    operations.push({
+      kind: 'delete',
+      entitySet: JournalLine.entitySetName,
+      id: String(row[JournalLine.primaryId]),
+      changeSet: 'lines',
+    });
+  }
+  if (operations.length) checkBatch(await dataverse.executeBatch(operations), `journal lines of ${payoutId}`);
 }
