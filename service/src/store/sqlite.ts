@@ -36,105 +36,27 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
 }
 
+type Statements = ReturnType<typeof prepareStatements>;
+/** The prepared statements; they exist once migrate() ran. */
+type StatementsOf = () => Statements;
+
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  if (options.path !== ':memory:') fs.mkdirSync(path.dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
+  const db = openDatabase(options);
   let checkpointer: Checkpointer | undefined;
   if (options.path !== ':memory:' && options.backgroundCheckpoints !== false) {
     db.pragma('wal_autocheckpoint = 0');
     checkpointer = startCheckpointer(options.path);
   }
 
-  let statements: ReturnType<typeof prepare> | undefined;
+  let statements: Statements | undefined;
   const s = () => {
     if (!statements) throw new Error('SQLite store used before migrate()');
     return statements;
   };
-
-  function prepare() {
-    const shared = Object.fromEntries(
-      Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
-    ) as Record<StatementName, Database.Statement>;
-    return {
-      ...shared,
-      insert: db.prepare(
-        `INSERT INTO inbox (source, account, event_id, type, object_id, event_created, payload, status, attempts,
-           next_attempt_at, received_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
-         ON CONFLICT (source, account, event_id) DO NOTHING`,
-      ),
-      expireLeases: db.prepare(
-        `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-         WHERE status = 'processing' AND lease_expires_at <= ?`,
-      ),
-      claimOne: db.prepare(
-        `UPDATE inbox SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1,
-           updated_at = ? WHERE id = ? AND status = 'pending'`,
-      ),
-      extend: db.prepare(
-        `UPDATE inbox SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
-      ),
-      release: db.prepare(
-        `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-           attempts = MAX(attempts - 1, 0), updated_at = ?
-         WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
-      ),
-    };
-  }
-
-  const insertBatch = db.transaction((events: NewInboxEvent[]): boolean[] => {
-    const insert = s().insert;
-    // next_attempt_at and updated_at start at received_at, the last of the shared values.
-    return events.map((e) => insert.run(...inboxValues(e), e.receivedAtMs, e.receivedAtMs).changes === 1);
-  });
-  // Webhooks arriving in the same event-loop turn share one commit.
-  const insertGrouped = createGroupCommit((events: NewInboxEvent[]) => insertBatch.immediate(events), {
-    maxBatch: 256,
-    maxConcurrent: 1,
-  });
-
-  const claim = db.transaction((request: ClaimRequest, now: number): InboxEvent[] => {
-    const st = s();
-    st.expireLeases.run(now, now);
-    const candidates = (st.due.all(now, request.limit * 4 + 16) as Row[]).map(toInboxEvent);
-    if (candidates.length === 0) return [];
-    const busy = new Set<string>();
-    for (const r of st.inFlight.all() as Row[]) {
-      busy.add(objectKey(String(r.source), String(r.account), String(r.object_id)) as string);
-    }
-    const picked = pickClaimable(candidates, busy, request.limit);
-    const leaseExpiresAtMs = now + request.leaseMs;
-    for (const event of picked) st.claimOne.run(request.owner, leaseExpiresAtMs, now, event.id);
-    return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
-  });
-
-  const complete = db.transaction((a: CompletedAttempt): boolean => {
-    const st = s();
-    const { event, outcome, finishedAtMs: now } = a;
-    const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
-    const changed = st.finish.run(status, nextAttemptAtMs, error, code, now, event.id, a.owner).changes;
-    if (changed === 0) return false;
-    st.attempt.run(event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code);
-    if (stamp) {
-      st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
-    }
-    if (outcome.kind === 'dead')
-      st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);
-    return true;
-  });
-
-  const resolve = db.transaction((id: number, resolution: 'retried' | 'discarded', now: number): boolean => {
-    const st = s();
-    const row = st.resolve.get(now, resolution, id) as Row | undefined;
-    if (!row) return false;
-    if (resolution === 'retried') st.requeue.run(now, now, row.inbox_id);
-    else st.discard.run(now, row.inbox_id);
-    return true;
-  });
+  const insertGrouped = groupedInsert(db, s);
+  const claim = claimTransaction(db, s);
+  const complete = completeTransaction(db, s);
+  const resolve = resolveTransaction(db, s);
 
   const store: Store = {
     engine: 'sqlite',
@@ -145,19 +67,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return [];
     }),
     async migrate() {
-      db.exec(SCHEMA_MIGRATIONS_DDL);
-      const applied = new Set(
-        (db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
-      );
-      const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-      for (const m of MIGRATIONS) {
-        if (applied.has(m.version)) continue;
-        db.transaction(() => {
-          db.exec(m.sqlite);
-          record.run(m.version, m.name, Date.now());
-        }).immediate();
-      }
-      statements = prepare();
+      migrate(db);
+      statements = prepareStatements(db);
     },
     async ping() {
       db.prepare('SELECT 1').get();
@@ -198,4 +109,119 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
   };
   return store;
+}
+
+function openDatabase(options: SqliteStoreOptions): Database.Database {
+  if (options.path !== ':memory:') fs.mkdirSync(path.dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Applies the migrations not yet recorded, each in its own transaction. */
+function migrate(db: Database.Database): void {
+  db.exec(SCHEMA_MIGRATIONS_DDL);
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+  );
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sqlite);
+      record.run(m.version, m.name, Date.now());
+    }).immediate();
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  const shared = Object.fromEntries(
+    Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
+  ) as Record<StatementName, Database.Statement>;
+  return {
+    ...shared,
+    insert: db.prepare(
+      `INSERT INTO inbox (source, account, event_id, type, object_id, event_created, payload, status, attempts,
+         next_attempt_at, received_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+       ON CONFLICT (source, account, event_id) DO NOTHING`,
+    ),
+    expireLeases: db.prepare(
+      `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+       WHERE status = 'processing' AND lease_expires_at <= ?`,
+    ),
+    claimOne: db.prepare(
+      `UPDATE inbox SET status = 'processing', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1,
+         updated_at = ? WHERE id = ? AND status = 'pending'`,
+    ),
+    extend: db.prepare(
+      `UPDATE inbox SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
+    ),
+    release: db.prepare(
+      `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+         attempts = MAX(attempts - 1, 0), updated_at = ?
+       WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
+    ),
+  };
+}
+
+/** Webhooks arriving in the same event-loop turn share one commit. */
+function groupedInsert(db: Database.Database, s: StatementsOf) {
+  const insertBatch = db.transaction((events: NewInboxEvent[]): boolean[] => {
+    const insert = s().insert;
+    // next_attempt_at and updated_at start at received_at, the last of the shared values.
+    return events.map((e) => insert.run(...inboxValues(e), e.receivedAtMs, e.receivedAtMs).changes === 1);
+  });
+  return createGroupCommit((events: NewInboxEvent[]) => insertBatch.immediate(events), {
+    maxBatch: 256,
+    maxConcurrent: 1,
+  });
+}
+
+function claimTransaction(db: Database.Database, s: StatementsOf) {
+  return db.transaction((request: ClaimRequest, now: number): InboxEvent[] => {
+    const st = s();
+    st.expireLeases.run(now, now);
+    const candidates = (st.due.all(now, request.limit * 4 + 16) as Row[]).map(toInboxEvent);
+    if (candidates.length === 0) return [];
+    const busy = new Set<string>();
+    for (const r of st.inFlight.all() as Row[]) {
+      busy.add(objectKey(String(r.source), String(r.account), String(r.object_id)) as string);
+    }
+    const picked = pickClaimable(candidates, busy, request.limit);
+    const leaseExpiresAtMs = now + request.leaseMs;
+    for (const event of picked) st.claimOne.run(request.owner, leaseExpiresAtMs, now, event.id);
+    return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
+  });
+}
+
+function completeTransaction(db: Database.Database, s: StatementsOf) {
+  return db.transaction((a: CompletedAttempt): boolean => {
+    const st = s();
+    const { event, outcome, finishedAtMs: now } = a;
+    const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
+    const changed = st.finish.run(status, nextAttemptAtMs, error, code, now, event.id, a.owner).changes;
+    if (changed === 0) return false;
+    st.attempt.run(event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code);
+    if (stamp) {
+      st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
+    }
+    if (outcome.kind === 'dead')
+      st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);
+    return true;
+  });
+}
+
+function resolveTransaction(db: Database.Database, s: StatementsOf) {
+  return db.transaction((id: number, resolution: 'retried' | 'discarded', now: number): boolean => {
+    const st = s();
+    const row = st.resolve.get(now, resolution, id) as Row | undefined;
+    if (!row) return false;
+    if (resolution === 'retried') st.requeue.run(now, now, row.inbox_id);
+    else st.discard.run(now, row.inbox_id);
+    return true;
+  });
 }
