@@ -71,83 +71,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   let closed = false;
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-
-  const insertGrouped = createGroupCommit(
-    async (events: NewInboxEvent[]): Promise<boolean[]> => {
-      const size = INSERT_GROUP_SIZES.find((n) => n >= events.length)!;
-      const values: unknown[] = [];
-      for (let i = 0; i < size; i++) {
-        values.push(...inboxValues(events[Math.min(i, events.length - 1)]));
-      }
-      const { rows } = await pool.query(insertStatements.get(size)!(values));
-      const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));
-      // The same event twice in one group: the first is the insert, the second a duplicate.
-      return events.map((e) => inserted.delete(`${e.source}|${e.account}|${e.eventId}`));
-    },
-    // Two groups in flight at most: while one commits, the next one fills up.
-    { maxBatch: MAX_INSERT_GROUP, maxConcurrent: 2 },
-  );
-
-  async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  async function resolve(id: number, resolution: 'retried' | 'discarded', now: number): Promise<boolean> {
-    return inTransaction(async (c) => {
-      const { rows } = await c.query(shared.resolve([now, resolution, id]));
-      if (rows.length === 0) return false;
-      const inboxId = rows[0].inbox_id;
-      if (resolution === 'retried') await c.query(shared.requeue([now, now, inboxId]));
-      else await c.query(shared.discard([now, inboxId]));
-      return true;
-    });
-  }
+  const insertGrouped = groupedInsert(pool);
 
   const store: Store = {
     engine: 'postgres',
     ...sharedMethods(async (name, values) => (await pool.query(shared[name](values))).rows),
-    async migrate() {
-      const client = await pool.connect();
-      try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-        try {
-          await client.query(SCHEMA_MIGRATIONS_DDL);
-          const { rows } = await client.query('SELECT version FROM schema_migrations');
-          const applied = new Set(rows.map((r) => Number(r.version)));
-          for (const m of MIGRATIONS) {
-            if (applied.has(m.version)) continue;
-            await client.query('BEGIN');
-            try {
-              await client.query(m.postgres);
-              await client.query(
-                'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
-                [m.version, m.name, Date.now()],
-              );
-              await client.query('COMMIT');
-            } catch (error) {
-              await client.query('ROLLBACK');
-              throw error;
-            }
-          }
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-        }
-      } finally {
-        client.release();
-      }
-    },
+    migrate: () => migrate(pool, schema),
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -157,49 +86,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async claimEvents(request: ClaimRequest): Promise<InboxEvent[]> {
       if (request.limit <= 0) return [];
       const now = request.nowMs ?? Date.now();
-      return inTransaction(async (c) => {
-        await c.query(
-          q(
-            'stc_expire_leases',
-            `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
-             WHERE id IN (SELECT id FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1
-                          FOR UPDATE SKIP LOCKED)`,
-          )([now]),
-        );
-        const due = await c.query(
-          q('stc_claim_due', `${numbered(SQL.due)} FOR UPDATE SKIP LOCKED`)([now, request.limit * 4 + 16]),
-        );
-        if (due.rows.length === 0) return [];
-        const candidates = due.rows.map(toInboxEvent);
-        // Lock each candidate object for this transaction; a key another process holds is skipped.
-        const keys = [
-          ...new Set(
-            candidates.map((e) => objectKey(e.source, e.account, e.objectId)).filter((k) => k !== null),
-          ),
-        ];
-        const locked = await c.query(
-          q(
-            'stc_claim_lock_objects',
-            `SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock(hashtextextended(k, 0))`,
-          )([keys]),
-        );
-        const mine = new Set(locked.rows.map((r) => String(r.k)));
-        // Read after taking the locks: a claim committed by the previous lock holder is visible now.
-        const flying = await c.query(shared.inFlight([]));
-        const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
-        for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
-        const picked = pickClaimable(candidates, busy, request.limit);
-        if (picked.length === 0) return [];
-        const leaseExpiresAtMs = now + request.leaseMs;
-        await c.query(
-          q(
-            'stc_claim_mark',
-            `UPDATE inbox SET status = 'processing', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
-               updated_at = $3 WHERE id = ANY($4::bigint[])`,
-          )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
-        );
-        return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
-      });
+      return inTransaction(pool, (c) => claim(c, request, now));
     },
     async extendLeases(owner: string, ids: number[], leaseExpiresAtMs: number) {
       if (ids.length === 0) return;
@@ -217,37 +104,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         [Date.now(), ids, owner],
       );
     },
-    async completeEvent(a: CompletedAttempt) {
-      const { event, outcome, finishedAtMs: now } = a;
-      const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
-      return inTransaction(async (c) => {
-        const finished = await c.query(
-          shared.finish([status, nextAttemptAtMs, error, code, now, event.id, a.owner]),
-        );
-        if (finished.rowCount !== 1) return false;
-        await c.query(
-          shared.attempt([event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code]),
-        );
-        if (stamp) {
-          await c.query(
-            shared.stamp([
-              event.source,
-              event.account,
-              event.objectId,
-              event.eventCreatedMs,
-              event.eventId,
-              now,
-            ]),
-          );
-        }
-        if (outcome.kind === 'dead') {
-          await c.query(shared.deadLetter([event.id, outcome.error, outcome.code, event.attempts, now]));
-        }
-        return true;
-      });
-    },
-    retryDeadLetter: (id: number, nowMs = Date.now()) => resolve(id, 'retried', nowMs),
-    discardDeadLetter: (id: number, nowMs = Date.now()) => resolve(id, 'discarded', nowMs),
+    completeEvent: (attempt: CompletedAttempt) => complete(pool, attempt),
+    retryDeadLetter: (id: number, nowMs = Date.now()) => resolve(pool, id, 'retried', nowMs),
+    discardDeadLetter: (id: number, nowMs = Date.now()) => resolve(pool, id, 'discarded', nowMs),
     async close() {
       if (closed) return;
       closed = true;
@@ -255,4 +114,153 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
   };
   return store;
+}
+
+/** Events inserted in groups (see INSERT_GROUP_SIZES); resolves per event to whether it was new. */
+function groupedInsert(pool: Pool) {
+  return createGroupCommit(
+    async (events: NewInboxEvent[]): Promise<boolean[]> => {
+      const size = INSERT_GROUP_SIZES.find((n) => n >= events.length)!;
+      const values: unknown[] = [];
+      for (let i = 0; i < size; i++) {
+        values.push(...inboxValues(events[Math.min(i, events.length - 1)]));
+      }
+      const { rows } = await pool.query(insertStatements.get(size)!(values));
+      const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));
+      // The same event twice in one group: the first is the insert, the second a duplicate.
+      return events.map((e) => inserted.delete(`${e.source}|${e.account}|${e.eventId}`));
+    },
+    // Two groups in flight at most: while one commits, the next one fills up.
+    { maxBatch: MAX_INSERT_GROUP, maxConcurrent: 2 },
+  );
+}
+
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Creates the schema and applies the migrations not yet recorded, under an advisory lock. */
+async function migrate(pool: Pool, schema: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(SCHEMA_MIGRATIONS_DDL);
+      const { rows } = await client.query('SELECT version FROM schema_migrations');
+      const applied = new Set(rows.map((r) => Number(r.version)));
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.postgres);
+          await client.query(
+            'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+            [m.version, m.name, Date.now()],
+          );
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** One claim, inside the caller's transaction. */
+async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise<InboxEvent[]> {
+  await c.query(
+    q(
+      'stc_expire_leases',
+      `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+       WHERE id IN (SELECT id FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1
+                    FOR UPDATE SKIP LOCKED)`,
+    )([now]),
+  );
+  const due = await c.query(
+    q('stc_claim_due', `${numbered(SQL.due)} FOR UPDATE SKIP LOCKED`)([now, request.limit * 4 + 16]),
+  );
+  if (due.rows.length === 0) return [];
+  const candidates = due.rows.map(toInboxEvent);
+  // Lock each candidate object for this transaction; a key another process holds is skipped.
+  const keys = [
+    ...new Set(candidates.map((e) => objectKey(e.source, e.account, e.objectId)).filter((k) => k !== null)),
+  ];
+  const locked = await c.query(
+    q(
+      'stc_claim_lock_objects',
+      `SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock(hashtextextended(k, 0))`,
+    )([keys]),
+  );
+  const mine = new Set(locked.rows.map((r) => String(r.k)));
+  // Read after taking the locks: a claim committed by the previous lock holder is visible now.
+  const flying = await c.query(shared.inFlight([]));
+  const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
+  for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
+  const picked = pickClaimable(candidates, busy, request.limit);
+  if (picked.length === 0) return [];
+  const leaseExpiresAtMs = now + request.leaseMs;
+  await c.query(
+    q(
+      'stc_claim_mark',
+      `UPDATE inbox SET status = 'processing', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
+         updated_at = $3 WHERE id = ANY($4::bigint[])`,
+    )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
+  );
+  return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
+}
+
+async function complete(pool: Pool, a: CompletedAttempt): Promise<boolean> {
+  const { event, outcome, finishedAtMs: now } = a;
+  const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
+  return inTransaction(pool, async (c) => {
+    const finished = await c.query(
+      shared.finish([status, nextAttemptAtMs, error, code, now, event.id, a.owner]),
+    );
+    if (finished.rowCount !== 1) return false;
+    await c.query(
+      shared.attempt([event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code]),
+    );
+    if (stamp) {
+      await c.query(
+        shared.stamp([event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now]),
+      );
+    }
+    if (outcome.kind === 'dead') {
+      await c.query(shared.deadLetter([event.id, outcome.error, outcome.code, event.attempts, now]));
+    }
+    return true;
+  });
+}
+
+async function resolve(
+  pool: Pool,
+  id: number,
+  resolution: 'retried' | 'discarded',
+  now: number,
+): Promise<boolean> {
+  return inTransaction(pool, async (c) => {
+    const { rows } = await c.query(shared.resolve([now, resolution, id]));
+    if (rows.length === 0) return false;
+    const inboxId = rows[0].inbox_id;
+    if (resolution === 'retried') await c.query(shared.requeue([now, now, inboxId]));
+    else await c.query(shared.discard([now, inboxId]));
+    return true;
+  });
 }
