@@ -5,7 +5,7 @@
 import type Stripe from 'stripe';
 import type { StripeEmulator } from '..';
 import { formatAmount } from '../hosted';
-import { emulatorForEachTest } from './harness';
+import { emulatorForEachTest, emulatorWithClient } from './harness';
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
@@ -166,6 +166,39 @@ describe('Checkout Sessions', () => {
     expect(formatAmount(5, 'usd')).toBe('0.05 USD');
   });
 
+  test('catalog: prices list by product, active and lookup key; archived prices and products; inactive prices refused', async () => {
+    const product = await stripe.products.create({ name: 'Mug' });
+    const price = await stripe.prices.create({
+      product: product.id,
+      unit_amount: 1200,
+      currency: 'usd',
+      lookup_key: 'mug_standard',
+      nickname: 'Standard',
+    });
+    const old = await stripe.prices.create({ product: product.id, unit_amount: 900, currency: 'usd' });
+    const from = emulator.events.length;
+    await stripe.prices.update(old.id, { active: false });
+    await stripe.products.update(product.id, { active: false });
+    expect(typesAfter(from)).toEqual(['price.updated', 'product.updated']);
+    const ids = (list: { data: { id: string }[] }) => list.data.map((item) => item.id);
+    expect(ids(await stripe.prices.list({ product: product.id, active: true }))).toEqual([price.id]);
+    expect(ids(await stripe.prices.list({ lookup_keys: ['mug_standard'] }))).toEqual([price.id]);
+    expect(ids(await stripe.products.list({ active: false }))).toEqual([product.id]);
+    expect(price).toMatchObject({ nickname: 'Standard', lookup_key: 'mug_standard', type: 'one_time' });
+    await expect(
+      stripe.checkout.sessions.create({ mode: 'payment', line_items: [{ price: old.id, quantity: 1 }] }),
+    ).rejects.toMatchObject({ statusCode: 400, param: 'line_items[0][price]' });
+  });
+
+  test('payment_intent_data gives the PaymentIntent its description and metadata', async () => {
+    const created = await session('usd', [{ amount: 800, quantity: 1, name: 'Book' }], {
+      payment_intent_data: { description: 'Order 42', metadata: { order: '42' } },
+    });
+    await pay(created.url!, '4242424242424242');
+    const done = await stripe.checkout.sessions.retrieve(created.id, { expand: ['payment_intent'] });
+    expect(done.payment_intent).toMatchObject({ description: 'Order 42', metadata: { order: '42' } });
+  });
+
   test('prices in more than one currency are refused', async () => {
     await expect(
       stripe.checkout.sessions.create({
@@ -220,6 +253,28 @@ describe('Checkout Sessions', () => {
     const listed = await stripe.checkout.sessions.list({ status: 'expired' });
     expect(listed.data.map((s) => s.id)).toEqual([created.id]);
   });
+});
+
+test('an open session past expires_at expires when next looked at', async () => {
+  let now = Date.UTC(2026, 0, 1);
+  const started = await emulatorWithClient({ clock: () => now });
+  try {
+    const created = await started.stripe.checkout.sessions.create({
+      mode: 'payment',
+      line_items: [
+        { price_data: { currency: 'usd', unit_amount: 300, product_data: { name: 'Pin' } }, quantity: 1 },
+      ],
+    });
+    expect(created.expires_at).toBe(now / 1000 + 24 * 60 * 60);
+    now += 24 * 60 * 60 * 1000;
+    expect(await started.stripe.checkout.sessions.retrieve(created.id)).toMatchObject({ status: 'expired' });
+    expect(started.emulator.events.at(-1)).toMatchObject({
+      type: 'checkout.session.expired',
+      request: { id: null, idempotency_key: null },
+    });
+  } finally {
+    await started.emulator.close();
+  }
 });
 
 describe('Payment Links', () => {

@@ -37,6 +37,8 @@ const SESSION_LIFETIME = 24 * 60 * 60;
 
 /** The line items of each session, in the order given (Stripe shows them only through expansion or a list). */
 const sessionLines = new WeakMap<StripeObject, StripeObject[]>();
+/** `payment_intent_data` of each session: what its PaymentIntent is made with (description, metadata). */
+const sessionIntentData = new WeakMap<StripeObject, Params>();
 /** The lines of each payment link, from which each of its sessions is made. */
 const linkLines = new WeakMap<StripeObject, { lines: Line[]; items: StripeObject[] }>();
 
@@ -243,6 +245,13 @@ export function createCheckoutSession(engine: StripeEngine, ctx: RequestContext,
   }
   const lines = readLines(engine, ctx, params);
   const session = newSession(engine, ctx, { lines, params, customer: customer ?? null, paymentLink: null });
+  const intentData = optionalObject(params, 'payment_intent_data');
+  if (intentData) {
+    sessionIntentData.set(session, {
+      ...(intentData.description === undefined ? {} : { description: intentData.description }),
+      ...(intentData.metadata === undefined ? {} : { metadata: intentData.metadata }),
+    });
+  }
   return presented(session, params);
 }
 
@@ -320,6 +329,7 @@ export function payCheckoutSession(
           ...(session.customer ? { customer: session.customer } : {}),
           payment_method: token,
           confirm: 'true',
+          ...sessionIntentData.get(session),
         });
     complete(engine, ctx, session, paymentIntent);
     return { session, error: null };
