@@ -28,21 +28,18 @@ export interface CliIo {
   store?: Store;
 }
 
+const DLQ_OPTIONS = {
+  all: { type: 'boolean' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
   if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
   if (argv[0] === 'mapping') return runMappingCli(argv.slice(1), io);
-  const parsed = parseCommandLine(
-    argv,
-    {
-      all: { type: 'boolean' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    USAGE,
-    io,
-  );
+  const parsed = parseCommandLine(argv, DLQ_OPTIONS, USAGE, io);
   if (!parsed) return USAGE_EXIT;
   const [group, command, idText] = parsed.positionals;
   if (

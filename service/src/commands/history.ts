@@ -45,19 +45,16 @@ function describe(p: BackfillProgress): string {
   return `${p.phase} ${p.resource}: ${p.listed} listed, ${p.inserted} queued, ${p.duplicates} already in the inbox (${state})`;
 }
 
+const HISTORY_OPTIONS = {
+  since: { type: 'string' },
+  resources: { type: 'string' },
+  types: { type: 'string' },
+  account: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promise<number> {
-  const parsed = parseCommandLine(
-    argv,
-    {
-      since: { type: 'string' },
-      resources: { type: 'string' },
-      types: { type: 'string' },
-      account: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    HISTORY_USAGE,
-    io,
-  );
+  const parsed = parseCommandLine(argv, HISTORY_OPTIONS, HISTORY_USAGE, io);
   if (!parsed) return USAGE_EXIT;
   const command = parsed.positionals[0];
   if (parsed.values.help) {

@@ -11,7 +11,7 @@ import { createStripeClients } from '../stripe';
 import { lazyMappings } from '../write/mappings';
 import type { HandlerLogger } from '../pipeline/handler';
 import { loadReconciliationConfig, ReconciliationConfigError } from '../reconciliation/config';
-import { createPayoutReconciler } from '../reconciliation/reconcile';
+import { createPayoutReconciler, type PayoutReconciler } from '../reconciliation/reconcile';
 import { sweepPayouts } from '../reconciliation/sweep';
 import { parseCommandLine, USAGE_EXIT } from '../config/command-line';
 
@@ -29,19 +29,16 @@ export interface ReconcileCliIo {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+const RECONCILE_OPTIONS = {
+  payout: { type: 'string' },
+  sweep: { type: 'boolean' },
+  days: { type: 'string' },
+  account: { type: 'string' },
+  accounts: { type: 'string' },
+} as const;
+
 export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): Promise<number> {
-  const parsed = parseCommandLine(
-    argv,
-    {
-      payout: { type: 'string' },
-      sweep: { type: 'boolean' },
-      days: { type: 'string' },
-      account: { type: 'string' },
-      accounts: { type: 'string' },
-    },
-    RECONCILE_USAGE,
-    io,
-  );
+  const parsed = parseCommandLine(argv, RECONCILE_OPTIONS, RECONCILE_USAGE, io);
   if (!parsed) return USAGE_EXIT;
   const { payout, sweep, account } = parsed.values;
   const days = Number(parsed.values.days ?? 7);
@@ -49,11 +46,30 @@ export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): P
     io.err(`Give either --payout po_… or --sweep (with --days a positive number)\n${RECONCILE_USAGE}`);
     return USAGE_EXIT;
   }
+  const setup = await openReconciliation(io, parsed.values.accounts);
+  if (!setup) return 1;
+  const { stripe, dataverse, config } = setup;
+  const log: HandlerLogger = io.log ?? {
+    info: () => undefined,
+    warn: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    error: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
+  };
+  const reconciler = createPayoutReconciler({ mappings: lazyMappings(), config });
+  const target = { reconciler, stripe, dataverse, log, account: account ?? null };
+  try {
+    return payout ? await reconcileOne(io, target, payout) : await sweepOnce(io, target, days);
+  } catch (error) {
+    io.err(`reconcile failed: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+/** The GL accounts and the clients (the ones given, else made from the service's configuration). */
+async function openReconciliation(io: ReconcileCliIo, accounts: string | undefined) {
   let stripe = io.stripe;
   let dataverse = io.dataverse;
-  let config;
   try {
-    config = loadReconciliationConfig(parsed.values.accounts);
+    const config = loadReconciliationConfig(accounts);
     if (!stripe || !dataverse) {
       const service = loadConfig(io.env);
       stripe ??= createStripeClients(service.stripe)(null);
@@ -61,56 +77,48 @@ export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): P
       const { dataverseClientFor } = await import('../service');
       dataverse ??= dataverseClientFor(service.dataverse, createLogger({ level: 'warn' }));
     }
+    return { stripe, dataverse, config };
   } catch (error) {
     io.err(
       error instanceof ConfigError || error instanceof ReconciliationConfigError
         ? error.message
         : `Cannot start: ${(error as Error).message}`,
     );
-    return 1;
+    return null;
   }
-  const log: HandlerLogger = io.log ?? {
-    info: () => undefined,
-    warn: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
-    error: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
-  };
-  const reconciler = createPayoutReconciler({ mappings: lazyMappings(), config });
-  try {
-    if (payout) {
-      const outcome = await reconciler.reconcile({
-        stripe,
-        dataverse,
-        log,
-        payout,
-        account: account ?? null,
-      });
-      if (outcome.kind === 'payout-only') {
-        io.out(`${payout} is ${outcome.status}: payout row written, no journal until it is paid`);
-        return 0;
-      }
-      const j = outcome.journal;
-      io.out(
-        `${payout}: ${outcome.rowsWritten} balance transactions, ${j.lines.length} journal lines, ` +
-          (j.balanced ? 'balanced' : `MISMATCH by ${j.difference} minor units of ${j.currency}`),
-      );
-      return j.balanced ? 0 : 4;
-    }
-    const result = await sweepPayouts({
-      reconciler,
-      stripe,
-      dataverse,
-      log,
-      account: account ?? null,
-      lookbackMs: days * DAY_MS,
-    });
-    io.out(
-      `sweep: ${result.checked} paid payouts checked, ${result.reconciled.length} reconciled` +
-        (result.reconciled.length ? ` (${result.reconciled.join(', ')})` : '') +
-        (result.failed.length ? `, ${result.failed.length} failed` : ''),
-    );
-    return result.failed.length ? 1 : 0;
-  } catch (error) {
-    io.err(`reconcile failed: ${(error as Error).message}`);
-    return 1;
+}
+
+interface ReconcileTarget {
+  reconciler: PayoutReconciler;
+  stripe: Stripe;
+  dataverse: DataverseClient;
+  log: HandlerLogger;
+  account: string | null;
+}
+
+/** One payout: exit 0 when its journal balances (or it is not paid yet), 4 on a mismatch. */
+async function reconcileOne(io: ReconcileCliIo, target: ReconcileTarget, payout: string): Promise<number> {
+  const { reconciler, ...request } = target;
+  const outcome = await reconciler.reconcile({ ...request, payout });
+  if (outcome.kind === 'payout-only') {
+    io.out(`${payout} is ${outcome.status}: payout row written, no journal until it is paid`);
+    return 0;
   }
+  const j = outcome.journal;
+  io.out(
+    `${payout}: ${outcome.rowsWritten} balance transactions, ${j.lines.length} journal lines, ` +
+      (j.balanced ? 'balanced' : `MISMATCH by ${j.difference} minor units of ${j.currency}`),
+  );
+  return j.balanced ? 0 : 4;
+}
+
+/** One sweep over the paid payouts of the last `days`: exit 1 when any failed. */
+async function sweepOnce(io: ReconcileCliIo, target: ReconcileTarget, days: number): Promise<number> {
+  const result = await sweepPayouts({ ...target, lookbackMs: days * DAY_MS });
+  io.out(
+    `sweep: ${result.checked} paid payouts checked, ${result.reconciled.length} reconciled` +
+      (result.reconciled.length ? ` (${result.reconciled.join(', ')})` : '') +
+      (result.failed.length ? `, ${result.failed.length} failed` : ''),
+  );
+  return result.failed.length ? 1 : 0;
 }
