@@ -28,7 +28,7 @@ import {
 } from './reconciliation';
 import { openStore, type Store } from './store';
 import { createStripeClients, type StripeFor } from './stripe';
-import { createSyncHandlers, DEFAULT_MAPPINGS_DIR } from './handlers';
+import { createSyncHandlers, DEFAULT_MAPPINGS_DIR, servingMode } from './handlers';
 import type { EventHandler } from './pipeline/handler';
 import { createWorkerPool, type WorkerPool } from './pipeline';
 import { startSchedule, type Schedule } from './pipeline/schedule';
@@ -215,7 +215,7 @@ export async function startService(
   const store = overrides.store ?? (await openStore(config.store));
   const metrics = createMetrics({ store, defaultMetrics: true });
   const defaults = buildDefaults?.(metrics);
-  const handlers = overrides.handlers ?? defaults!.handlers;
+  const handlers = servingMode(config.stripe.mode, overrides.handlers ?? defaults!.handlers);
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.
   const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
   const stripeFor = overrides.stripeFor ?? createStripeClients(config.stripe);
@@ -241,24 +241,48 @@ export async function startService(
     onEventQueued: () => pool.notify(),
   });
   const server = http.createServer(app.callback());
+  const { url, port } = await listen(server, config.http);
+  pool.start();
+  const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger });
+  logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
+  // A store handed in belongs to the caller, who closes it.
+  const stop = stopper({ logger, server, pool, schedules, store: overrides.store ? undefined : store });
+  return { url, port, store, pool, metrics, logger, server, stop };
+}
+
+/** Listens on the configured address; the URL names 127.0.0.1 when bound to every interface. */
+async function listen(
+  server: http.Server,
+  address: ServiceConfig['http'],
+): Promise<{ url: string; port: number }> {
   // Longer than common load balancers' idle timeout, so they close first and never hit a closed socket.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.http.port, config.http.host, () => {
+    server.listen(address.port, address.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const { port } = server.address() as AddressInfo;
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host}:${port}`;
-  pool.start();
-  const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger });
-  logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
+  const host = address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host;
+  return { url: `http://${host}:${port}`, port };
+}
 
+/**
+ * The service's stop, once however often called: no new requests or claims, the workers and schedules
+ * stopped, open requests finished (cut after 5 s), then the store closed when given (the service's own).
+ */
+function stopper(parts: {
+  logger: Logger;
+  server: http.Server;
+  pool: WorkerPool;
+  schedules: Schedule[];
+  store: Store | undefined;
+}): () => Promise<void> {
+  const { logger, server, pool, schedules, store } = parts;
   let stopping: Promise<void> | undefined;
-  const stop = () =>
+  return () =>
     (stopping ??= (async () => {
       logger.info('stopping: no new requests or claims');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -268,13 +292,10 @@ export async function startService(
       const timer = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(timer);
-      // A store handed in belongs to the caller, who closes it.
-      if (!overrides.store) await store.close();
+      if (store) await store.close();
       logger.info('stopped');
       logger.flush();
     })());
-
-  return { url, port, store, pool, metrics, logger, server, stop };
 }
 
 /**
