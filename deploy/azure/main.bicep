@@ -23,6 +23,13 @@ param image string
 @description('Registry the image is pulled from with the managed identity (it needs AcrPull there); empty for a public image.')
 param registryServer string = ''
 
+@description('The one Stripe mode the service serves (STRIPE_MODE); the stripe-api-key secret must be a key of that mode.')
+@allowed([
+  'test'
+  'live'
+])
+param stripeMode string = 'live'
+
 @description('URL of the Dynamics 365 environment, e.g. https://contoso.crm.dynamics.com.')
 param dataverseUrl string
 
@@ -228,6 +235,10 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = if (deployApp) {
             {
               name: 'STRIPE_API_KEY'
               secretRef: 'stripe-api-key'
+            }
+            {
+              name: 'STRIPE_MODE'
+              value: stripeMode
             }
             {
               name: 'STRIPE_WEBHOOK_SECRET'

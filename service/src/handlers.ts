@@ -18,7 +18,8 @@ import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requ
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './write/mappings';
 import type { EventHandler } from './pipeline/handler';
-import type { OutboundSettings } from './config';
+import { PermanentError } from './pipeline';
+import type { OutboundSettings, StripeMode } from './config';
 
 export type { EventHandler, SyncContext, ObjectRef, HandlerLogger } from './pipeline/handler';
 export { DEFAULT_MAPPINGS_DIR, lazyMappings } from './write/mappings';
@@ -56,4 +57,28 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createBillingHandler(mappings),
     createPayoutsHandler(mappings, options.payouts),
   ];
+}
+
+/**
+ * The handlers of a service that serves one Stripe mode: a Stripe event of the other mode (its `livemode`)
+ * reaches no handler and writes nothing; it fails as permanent, so it is dead-lettered with the reason.
+ * Dataverse change handlers check the mode of the rows they act on themselves.
+ */
+export function servingMode(mode: StripeMode, handlers: readonly EventHandler[]): EventHandler[] {
+  const livemode = mode === 'live';
+  return handlers.map((handler) => {
+    if (handler.source === 'dataverse') return handler;
+    return {
+      ...handler,
+      async handle(event, context) {
+        if (Boolean(event.livemode) !== livemode) {
+          throw new PermanentError(
+            `Event ${event.id} is a ${event.livemode ? 'live' : 'test'}-mode event but this service serves ${mode} mode (STRIPE_MODE); it is not applied`,
+            'stripe_mode_mismatch',
+          );
+        }
+        await handler.handle(event, context);
+      },
+    };
+  });
 }

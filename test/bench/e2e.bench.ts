@@ -90,6 +90,7 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
   const config = loadConfig(
     {
       STRIPE_API_KEY: stripe.apiKey,
+      STRIPE_MODE: 'test',
       STRIPE_API_BASE: stripe.url,
       STRIPE_WEBHOOK_SECRET: SECRET,
       DATAVERSE_URL: dataverse.url,

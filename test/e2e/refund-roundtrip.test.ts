@@ -196,3 +196,45 @@ describe('a refund requested in Dynamics 365', () => {
     expect(refunds[0].amount).toBe((THRESHOLD + 50) * 100);
   }, 30_000);
 });
+
+describe('a service that serves test mode', () => {
+  it('does not apply a live-mode Stripe event: it is dead-lettered with the reason and writes no row', async () => {
+    const live = stripeEmulator.client({ apiKey: 'sk_live_roundtrip' });
+    const intent = await live.paymentIntents.create({
+      amount: 4_200,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    const liveEvents = new Set(stripeEmulator.events.filter((e) => e.livemode).map((e) => e.id));
+    expect(liveEvents.size).toBeGreaterThan(0);
+    await world.settle();
+    const dead = (await service.store.listDeadLetters()).filter((d) => liveEvents.has(d.eventId));
+    expect(dead.map((d) => d.type)).toContain('payment_intent.succeeded');
+    for (const letter of dead) {
+      expect(letter).toMatchObject({ errorCode: 'stripe_mode_mismatch', attempts: 1 });
+      expect(letter.error).toMatch(/is a live-mode event but this service serves test mode \(STRIPE_MODE\)/);
+    }
+    expect(paymentRow(intent.id)).toBeUndefined();
+    expect([...dataverse.store.rows('stc_payments')].filter((r) => r.stc_livemode === true)).toEqual([]);
+  }, 30_000);
+
+  it('rejects a refund request about a live-mode payment row, with the reason, and calls no Stripe', async () => {
+    const rowId = dataverse.store.insert('stc_payments', {
+      stc_name: 'pi_live_elsewhere',
+      stc_stripeid: 'pi_live_elsewhere',
+      stc_amount: 100,
+      stc_amountcaptured: 100,
+      stc_currency: 'usd',
+      stc_status: StcPaymentStatus.Succeeded,
+      stc_livemode: true,
+    });
+    const refundsBefore = stripeEmulator.events.filter((e) => e.type === 'refund.created').length;
+    const id = await requestRefund(rowId, 10);
+    expect(await waitFor('the request to settle', () => settledStatus(id))).toBe(Status.Rejected);
+    expect(requestRow(id).stc_failurereason).toBe(
+      'The payment is a live-mode Stripe payment, but this connector serves test mode only: it cannot refund it.',
+    );
+    expect(stripeEmulator.events.filter((e) => e.type === 'refund.created')).toHaveLength(refundsBefore);
+  }, 30_000);
+});

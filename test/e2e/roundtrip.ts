@@ -89,6 +89,7 @@ export async function startRoundTrip(
   const config = loadConfig(
     {
       STRIPE_API_KEY: stripeEmulator.apiKey,
+      STRIPE_MODE: 'test',
       STRIPE_API_BASE: stripeEmulator.url,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       STRIPE_MAX_NETWORK_RETRIES: '0',

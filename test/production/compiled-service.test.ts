@@ -183,6 +183,7 @@ describe("the compiled service, deployed by the Dockerfile's steps", () => {
       env: cleanEnv({
         ...envOf(RUNTIME_STAGE),
         STRIPE_API_KEY: 'sk_test_compiled_service',
+        STRIPE_MODE: 'test',
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_API_BASE: `http://127.0.0.1:${closedPort}`,
         DATAVERSE_URL: `http://127.0.0.1:${closedPort}`,

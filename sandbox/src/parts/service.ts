@@ -34,6 +34,8 @@ export function serviceEnvironment(input: ServiceEnvInput, base: NodeJS.ProcessE
   const env: NodeJS.ProcessEnv = {
     ...base,
     STRIPE_API_KEY: stripe.apiKey,
+    // The emulator's key is a test key; the service serves test mode only.
+    STRIPE_MODE: 'test',
     STRIPE_API_BASE: stripe.url,
     STRIPE_WEBHOOK_SECRET: run.secrets.stripeWebhookSecrets.join(','),
     DATAVERSE_URL: dataverseUrl,

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config';
 
 const valid = {
   STRIPE_API_KEY: 'sk_test_123',
+  STRIPE_MODE: 'test',
   STRIPE_WEBHOOK_SECRET: 'whsec_old, whsec_new',
   DATAVERSE_URL: 'https://contoso.crm.dynamics.com',
   DATAVERSE_AUTH: 'client-secret',
@@ -37,6 +38,33 @@ test('a complete environment gives typed settings with defaults', () => {
   expect(config.dataverse.webhookHeader).toBe('x-stc-webhook-key');
 });
 
+test('STRIPE_MODE names the one mode served, and the key must be of it', () => {
+  expect(loadConfig(valid, '/srv/app').stripe.mode).toBe('test');
+  expect(loadConfig({ ...valid, STRIPE_API_KEY: 'rk_test_abc' }, '/srv/app').stripe.mode).toBe('test');
+  expect(
+    loadConfig({ ...valid, STRIPE_API_KEY: 'rk_live_abc', STRIPE_MODE: 'live' }, '/srv/app'),
+  ).toMatchObject({
+    stripe: { mode: 'live' },
+    outbound: { stripeMode: 'live' },
+  });
+  expect(problems({ ...valid, STRIPE_API_KEY: 'sk_live_secretpart', STRIPE_MODE: 'test' })).toEqual([
+    'STRIPE_MODE is test but STRIPE_API_KEY is a live-mode key (sk_live_…): the service serves one mode, set both to the same',
+  ]);
+  expect(problems({ ...valid, STRIPE_API_KEY: 'rk_test_secretpart', STRIPE_MODE: 'live' })).toEqual([
+    'STRIPE_MODE is live but STRIPE_API_KEY is a test-mode key (rk_test_…): the service serves one mode, set both to the same',
+  ]);
+  expect(problems({ ...valid, STRIPE_MODE: 'production' })).toEqual(['STRIPE_MODE must be test or live']);
+  expect(problems({ ...valid, STRIPE_MODE: '' })).toEqual(['STRIPE_MODE is required']);
+  expect(problems({ ...valid, STRIPE_API_KEY: 'pk_test_123' })).toEqual([
+    expect.stringMatching(
+      /^STRIPE_API_KEY must be a secret or restricted key \(sk_test_, rk_test_, sk_live_ or rk_live_\)/,
+    ),
+  ]);
+  // The secret part of the key never shows in a message.
+  const all = problems({ ...valid, STRIPE_API_KEY: 'sk_live_secretpart' }).join('\n');
+  expect(all).not.toContain('secretpart');
+});
+
 test('STRIPE_API_BASE points the SDK at an emulator; DATABASE_URL selects PostgreSQL', () => {
   const config = loadConfig({
     ...valid,
@@ -56,6 +84,7 @@ test('STRIPE_API_BASE points the SDK at an emulator; DATABASE_URL selects Postgr
 test('an empty environment names every missing variable at once', () => {
   expect(problems({})).toEqual([
     'STRIPE_API_KEY is required',
+    'STRIPE_MODE is required',
     'STRIPE_WEBHOOK_SECRET is required',
     'DATAVERSE_URL is required',
     'DATAVERSE_WEBHOOK_KEY is required',

@@ -29,6 +29,7 @@ for (const engine of testEngines) {
       const config = loadConfig({
         ...world.db.env,
         STRIPE_API_KEY: 'sk_test_faults',
+        STRIPE_MODE: 'test',
         STRIPE_WEBHOOK_SECRET: SECRET,
         DATAVERSE_URL: world.emulator.url,
         DATAVERSE_AUTH: 'none',

@@ -19,6 +19,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const env = (mappingsDir: string) => ({
   ...process.env,
   STRIPE_API_KEY: 'sk_test_mappings_start',
+  STRIPE_MODE: 'test',
   STRIPE_WEBHOOK_SECRET: 'whsec_mappings_start',
   DATAVERSE_URL: 'http://127.0.0.1:9/',
   DATAVERSE_AUTH: 'none',

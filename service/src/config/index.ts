@@ -4,7 +4,14 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { OutboundSettingsError, readOutboundSettings, type OutboundSettings } from './outbound';
+import {
+  OutboundSettingsError,
+  readOutboundSettings,
+  STRIPE_MODES,
+  stripeKeyMode,
+  type OutboundSettings,
+  type StripeMode,
+} from './outbound';
 
 export {
   DEFAULT_APPROVAL_THRESHOLDS,
@@ -13,7 +20,9 @@ export {
   DEFAULT_OUTBOUND_SETTINGS,
   OutboundSettingsError,
   readOutboundSettings,
+  stripeKeyMode,
   type OutboundSettings,
+  type StripeMode,
 } from './outbound';
 
 const DATAVERSE_AUTH_MODES = ['client-secret', 'certificate', 'managed-identity', 'default', 'none'] as const;
@@ -36,6 +45,10 @@ const int = (min: number, fallback: number) => z.coerce.number().int().min(min).
 const envSchema = z
   .object({
     STRIPE_API_KEY: required('STRIPE_API_KEY'),
+    /** The one Stripe mode the service serves; STRIPE_API_KEY must be of it (checked in dependentProblems). */
+    STRIPE_MODE: required('STRIPE_MODE').pipe(
+      z.enum(STRIPE_MODES, { error: 'STRIPE_MODE must be test or live' }),
+    ),
     STRIPE_WEBHOOK_SECRET: required('STRIPE_WEBHOOK_SECRET')
       .transform((v) =>
         v
@@ -154,7 +167,24 @@ function dependentProblems(env: NodeJS.ProcessEnv): string[] {
   if (set('AZURE_AUTHORITY_HOST') && !env.AZURE_AUTHORITY_HOST!.trim().startsWith('https://')) {
     problems.push('AZURE_AUTHORITY_HOST must be an https URL (MSAL refuses http)');
   }
+  const modeProblem = stripeModeProblem(env.STRIPE_API_KEY, env.STRIPE_MODE);
+  if (modeProblem) problems.push(modeProblem);
   return problems;
+}
+
+/** Why STRIPE_API_KEY cannot serve STRIPE_MODE, or null; never shows more of the key than its prefix. */
+function stripeModeProblem(apiKey: string | undefined, mode: string | undefined): string | null {
+  const key = (apiKey ?? '').trim();
+  const wanted = (mode ?? '').trim();
+  if (!key) return null;
+  const keyMode = stripeKeyMode(key);
+  if (!keyMode) {
+    return 'STRIPE_API_KEY must be a secret or restricted key (sk_test_, rk_test_, sk_live_ or rk_live_), so that its mode can be checked against STRIPE_MODE';
+  }
+  if ((STRIPE_MODES as readonly string[]).includes(wanted) && keyMode !== wanted) {
+    return `STRIPE_MODE is ${wanted} but STRIPE_API_KEY is a ${keyMode}-mode key (${key.slice(0, 8)}…): the service serves one mode, set both to the same`;
+  }
+  return null;
 }
 
 export type StoreConfig =
@@ -164,6 +194,8 @@ export type StoreConfig =
 export interface ServiceConfig {
   stripe: {
     apiKey: string;
+    /** The one mode served: events and refund requests of the other mode are refused. */
+    mode: StripeMode;
     webhookSecrets: string[];
     /** Host, port and protocol of STRIPE_API_BASE, for the SDK (`undefined` means api.stripe.com). */
     api?: { host: string; port: number; protocol: 'http' | 'https' };
@@ -256,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     stripe: {
       apiKey: e.STRIPE_API_KEY,
+      mode: e.STRIPE_MODE,
       webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
       api: e.STRIPE_API_BASE ? stripeApiBase(e.STRIPE_API_BASE) : undefined,
       maxNetworkRetries: e.STRIPE_MAX_NETWORK_RETRIES,

@@ -21,7 +21,20 @@ const roleList = (fallback: string) =>
       .filter(Boolean),
   );
 
+export const STRIPE_MODES = ['test', 'live'] as const;
+export type StripeMode = (typeof STRIPE_MODES)[number];
+
+/** The mode of a secret or restricted key by its prefix, or undefined when it is neither. */
+export function stripeKeyMode(key: string): StripeMode | undefined {
+  const match = /^(?:sk|rk)_(test|live)_/.exec(key.trim());
+  return match ? (match[1] as StripeMode) : undefined;
+}
+
 const envSchema = z.object({
+  // Required by the service's configuration (index.ts); handlers built without configuration serve test mode.
+  STRIPE_MODE: optional
+    .default('test')
+    .pipe(z.enum(STRIPE_MODES, { error: 'STRIPE_MODE must be test or live' })),
   DATAVERSE_SERVICE_USER_ID: optional.pipe(
     z.string().regex(GUID, { error: 'DATAVERSE_SERVICE_USER_ID must be a systemuserid (GUID)' }).optional(),
   ),
@@ -102,6 +115,8 @@ export function parseApprovalThresholds(
 }
 
 export interface OutboundSettings {
+  /** The Stripe mode the service serves (STRIPE_MODE): requests about payments of the other are refused. */
+  stripeMode: StripeMode;
   /** The service's own application user; its writes are never echoed back. */
   serviceUserId?: string;
   /** Entra client id of the service, to find its application user when serviceUserId is not set. */
@@ -137,6 +152,7 @@ export function readOutboundSettings(env: NodeJS.ProcessEnv): OutboundSettings {
   }
   const e = parsed.data;
   return {
+    stripeMode: e.STRIPE_MODE,
     serviceUserId: e.DATAVERSE_SERVICE_USER_ID?.toLowerCase(),
     serviceApplicationId: e.AZURE_CLIENT_ID,
     approvalThresholds: e.REFUND_APPROVAL_THRESHOLDS ?? DEFAULT_APPROVAL_THRESHOLDS,

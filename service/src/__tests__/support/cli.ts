@@ -13,6 +13,7 @@ export function cliEnv(
 ): Record<string, string> {
   return {
     STRIPE_API_KEY: stripe.apiKey,
+    STRIPE_MODE: 'test',
     STRIPE_API_BASE: stripe.url,
     STRIPE_WEBHOOK_SECRET: 'whsec_test',
     DATAVERSE_URL: dataverseUrl,

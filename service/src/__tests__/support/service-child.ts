@@ -71,6 +71,7 @@ export function serviceEnv(options: {
   return {
     ...options.database,
     STRIPE_API_KEY: `sk_test_${options.name}`,
+    STRIPE_MODE: 'test',
     STRIPE_WEBHOOK_SECRET: options.webhookSecret,
     DATAVERSE_URL: options.dataverseUrl,
     DATAVERSE_AUTH: 'none',

@@ -54,6 +54,7 @@ export function serviceOnEmulators(name: string): ServiceOnEmulators {
     loadConfig(
       {
         STRIPE_API_KEY: fixture.stripeEmulator.apiKey,
+        STRIPE_MODE: 'test',
         STRIPE_API_BASE: fixture.stripeEmulator.url,
         STRIPE_WEBHOOK_SECRET: `whsec_${name}`,
         STRIPE_MAX_NETWORK_RETRIES: '0',

@@ -93,6 +93,8 @@ interface Governance {
   now: () => Date;
   threshold: ReturnType<typeof approvalThresholdReader>;
   rules: PolicyRules;
+  /** Whether the service serves live mode; requests about the other mode are rejected. */
+  livemode: boolean;
 }
 
 export function createRefundRequestsHandler(
@@ -109,6 +111,7 @@ export function createRefundRequestsHandler(
       approverRoles: settings.approverRoles,
       allowSelfApproval: settings.allowSelfApproval,
     },
+    livemode: settings.stripeMode === 'live',
   };
 
   return {
@@ -191,7 +194,7 @@ async function decide(
 ): Promise<void> {
   const { dataverse, log } = context;
   const payment = await readPayment(dataverse, request);
-  const problem = paymentProblem(request, payment);
+  const problem = paymentProblem(request, payment) ?? modeProblem(request, payment!, g.livemode);
   if (problem) {
     await transition(dataverse, request, { kind: 'reject', reason: problem }, g.now());
     return;
@@ -312,6 +315,20 @@ function paymentProblem(request: RequestRow, payment: StcPayment | null): string
   const currency = (payment.stc_currency ?? '').toLowerCase();
   if (request.stc_currency && request.stc_currency.toLowerCase() !== currency)
     return `The request is in ${request.stc_currency.toUpperCase()} but the payment is in ${currency.toUpperCase()}.`;
+  return null;
+}
+
+/**
+ * Why a request of the other Stripe mode than the service's is refused, or null: the request's own mode and
+ * its payment's (a column left empty counts as test mode, as Dataverse shows it) must both be the service's.
+ */
+function modeProblem(request: RequestRow, payment: StcPayment, livemode: boolean): string | null {
+  const modeOf = (value: boolean | null | undefined) => (value === true ? 'live' : 'test');
+  const served = modeOf(livemode);
+  if (modeOf(payment.stc_livemode) !== served)
+    return `The payment is a ${modeOf(payment.stc_livemode)}-mode Stripe payment, but this connector serves ${served} mode only: it cannot refund it.`;
+  if (modeOf(request.stc_livemode) !== served)
+    return `The request is marked ${modeOf(request.stc_livemode)} mode, but this connector serves ${served} mode only.`;
   return null;
 }
 

@@ -29,6 +29,7 @@ const REQUEST_COLUMNS = [
   R.currency,
   R.reason,
   R.stripeRefundId,
+  R.liveMode,
   RefundRequest.lookup.paymentid.value,
   '_createdby_value',
 ];

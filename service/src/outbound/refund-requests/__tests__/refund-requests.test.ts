@@ -15,6 +15,7 @@ import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { dataverseChange, deliver, startWorld, USERS, type World } from './world';
 
 const settings = (extra: Partial<OutboundSettings> = {}): OutboundSettings => ({
+  stripeMode: 'test',
   serviceUserId: USERS.service.systemuserid,
   approvalThresholds: { usd: 10_000 },
   requesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
@@ -147,6 +148,47 @@ describe('thresholds per currency', () => {
       stc_status: Status.AwaitingApproval,
       stc_failurereason: 'No approval threshold is set for EUR: every refund in it needs a finance approver.',
     });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+  });
+});
+
+describe('Stripe mode', () => {
+  it('rejects, in a test-mode service, a request about a live-mode payment without calling Stripe', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    await world.client.update('stc_payments', rowId, { stc_livemode: true });
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 10);
+    const stripeFor = jest.spyOn(world.context, 'stripeFor');
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Rejected,
+      stc_failurereason:
+        'The payment is a live-mode Stripe payment, but this connector serves test mode only: it cannot refund it.',
+    });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+    expect(stripeFor).not.toHaveBeenCalled();
+    expect([...world.dataverse.store.rows('stc_refunds')]).toEqual([]);
+  });
+
+  it('rejects a request marked live mode even when its payment is a test one', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 10);
+    await world.client.update('stc_refundrequests', id, { stc_livemode: true });
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Rejected,
+      stc_failurereason: 'The request is marked live mode, but this connector serves test mode only.',
+    });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+  });
+
+  it('rejects a test-mode request in a live-mode service', async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 10);
+    const live = createRefundRequestsHandler({ settings: settings({ stripeMode: 'live' }) });
+    await deliver(world, live, id, 'Create');
+    expect(requestRow(id).stc_failurereason).toBe(
+      'The payment is a test-mode Stripe payment, but this connector serves live mode only: it cannot refund it.',
+    );
     expect(await refundsOf(paymentIntentId)).toHaveLength(0);
   });
 });
