@@ -12,7 +12,7 @@ import { ConfigError, loadStoreConfig } from './config';
 import { MAPPING_USAGE, runMappingCli } from './mapping/cli';
 import { RECONCILE_USAGE, runReconcileCommand } from './commands/reconcile';
 import { openStore, type DeadLetter, type Store } from './store';
-import { parseCommandLine, USAGE_EXIT } from './config/command-line';
+import { HELP_OPTION, parseCommandLine, USAGE_EXIT } from './config/command-line';
 
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}
@@ -32,7 +32,7 @@ const DLQ_OPTIONS = {
   all: { type: 'boolean' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...HELP_OPTION,
 } as const;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -9,7 +9,7 @@ import { openStore, type Store } from '../store';
 import { createStripeClients } from '../stripe';
 import { createHandlerRouter } from '../pipeline/routing';
 import { BACKFILL_RESOURCES, BackfillError, runBackfill, runReplay, type BackfillProgress } from '../history';
-import { parseCommandLine, USAGE_EXIT } from '../config/command-line';
+import { HELP_OPTION, parseCommandLine, USAGE_EXIT } from '../config/command-line';
 
 export const HISTORY_USAGE = `cli backfill --since YYYY-MM-DD [--resources ${Object.keys(BACKFILL_RESOURCES).join(',')}] [--account acct_…]
 cli replay --since YYYY-MM-DD [--types charge.succeeded,…] [--account acct_…]   (events of the last 30 days)
@@ -50,7 +50,7 @@ const HISTORY_OPTIONS = {
   resources: { type: 'string' },
   types: { type: 'string' },
   account: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+  ...HELP_OPTION,
 } as const;
 
 export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promise<number> {

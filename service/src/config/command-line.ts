@@ -6,6 +6,9 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** The exit code of a command given arguments it cannot use. */
 export const USAGE_EXIT = 2;
 
+/** `--help` / `-h`, which every command takes. */
+export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
 type CommandLine<T extends Options> = { args: string[]; allowPositionals: true; options: T };
 
 /**
