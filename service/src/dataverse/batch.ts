@@ -62,23 +62,27 @@ export function createBatchExecutor(api: WebApi): {
   };
   return {
     executeBatch: (operations, options) =>
-      executeBatch(api, operations, options?.continueOnError ?? false, onBatch),
+      executeBatch({ api, continueOnError: options?.continueOnError ?? false, onBatch }, operations),
     batches: () => batches,
   };
 }
 
+/** How a batch is sent: where, whether Dataverse goes on after a failed operation, and who counts it. */
+interface BatchSender {
+  api: WebApi;
+  continueOnError: boolean;
+  onBatch: () => void;
+}
+
 async function executeBatch(
-  api: WebApi,
+  sender: BatchSender,
   operations: BatchOperation[],
-  continueOnError: boolean,
-  onBatch: () => void,
 ): Promise<BatchOperationResult[]> {
   const chunks = chunk(operations);
-  if (continueOnError)
-    return (await Promise.all(chunks.map((c) => executeChunk(api, c, true, onBatch)))).flat();
+  if (sender.continueOnError) return (await Promise.all(chunks.map((c) => executeChunk(sender, c)))).flat();
   const results: BatchOperationResult[] = [];
   for (const [index, c] of chunks.entries()) {
-    const chunkResults = await executeChunk(api, c, false, onBatch);
+    const chunkResults = await executeChunk(sender, c);
     results.push(...chunkResults);
     if (chunkResults.some((r) => r.status >= 400)) {
       const skipped = chunks.slice(index + 1).flat().length;
@@ -121,10 +125,8 @@ const contentIdOf = (op: BatchOperation): string | undefined =>
   'contentId' in op ? op.contentId : undefined;
 
 async function executeChunk(
-  api: WebApi,
+  { api, continueOnError, onBatch }: BatchSender,
   operations: BatchOperation[],
-  continueOnError: boolean,
-  onBatch: () => void,
 ): Promise<BatchOperationResult[]> {
   const prepared = await Promise.all(operations.map((op) => prepare(api, op)));
   const results: (BatchOperationResult | undefined)[] = prepared.map((p) =>

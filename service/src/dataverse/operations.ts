@@ -27,6 +27,10 @@ export interface WebApi {
   send: Send;
 }
 
+/** A DataverseError of this status and message about the request described. */
+const failure = (status: number, message: string, request: string) =>
+  new DataverseError({ status, message, request });
+
 /** Times a write by key is tried when concurrent writers keep changing the row under it. */
 const MAX_KEY_ATTEMPTS = 3;
 
@@ -40,12 +44,7 @@ export async function create(api: WebApi, entitySet: string, row: Row): Promise<
   });
   if (res.status !== 201 && res.status !== 204) throw responseError(res, describe);
   const id = idFromEntityId(res.headers.get('odata-entityid')) ?? idFromRow(jsonBody(res));
-  if (!id)
-    throw new DataverseError({
-      status: res.status,
-      message: 'Dataverse created the row but sent no OData-EntityId',
-      request: describe,
-    });
+  if (!id) throw failure(res.status, 'Dataverse created the row but sent no OData-EntityId', describe);
   return id;
 }
 
@@ -100,8 +99,7 @@ export async function retrieveMultiple(
   let next: string | undefined = api.url(`${path}${queryString(query)}`);
   const seen = new Set<string>();
   while (next) {
-    if (seen.has(next))
-      throw new DataverseError({ status: 200, message: `Paging loops on ${next}`, request: `GET ${path}` });
+    if (seen.has(next)) throw failure(200, `Paging loops on ${next}`, `GET ${path}`);
     seen.add(next);
     const describe = `GET ${path}`;
     const res = await api.send('GET', next, {
@@ -127,19 +125,15 @@ export async function findIdByKey(
   const columns = Object.keys(key);
   const rows = await retrieveMultiple(api, entitySet, { select: columns, filter: keyFilter(key), top: 2 });
   if (rows.length > 1) {
-    throw new DataverseError({
-      status: 409,
-      message: `${rows.length} rows of ${entitySet} match key ${keyFilter(key)}; an alternate key must be unique (is the key index active?)`,
-      request: `GET ${entitySet}`,
-    });
+    throw failure(
+      409,
+      `${rows.length} rows of ${entitySet} match key ${keyFilter(key)}; an alternate key must be unique (is the key index active?)`,
+      `GET ${entitySet}`,
+    );
   }
   const id = rows[0] ? idFromRow(rows[0], columns) : undefined;
   if (rows[0] && !id) {
-    throw new DataverseError({
-      status: 200,
-      message: `The row found by ${keyFilter(key)} carries no primary id`,
-      request: `GET ${entitySet}`,
-    });
+    throw failure(200, `The row found by ${keyFilter(key)} carries no primary id`, `GET ${entitySet}`);
   }
   return id;
 }
@@ -154,11 +148,7 @@ export async function retrieveByKey(
   const filter = query?.filter ? `(${keyFilter(key)}) and (${query.filter})` : keyFilter(key);
   const rows = await retrieveMultiple(api, entitySet, { ...query, filter, top: 2 });
   if (rows.length > 1) {
-    throw new DataverseError({
-      status: 409,
-      message: `${rows.length} rows of ${entitySet} match key ${keyFilter(key)}`,
-      request: `GET ${entitySet}`,
-    });
+    throw failure(409, `${rows.length} rows of ${entitySet} match key ${keyFilter(key)}`, `GET ${entitySet}`);
   }
   return rows[0] ?? null;
 }
@@ -207,12 +197,7 @@ async function upsertByKeyInUrl(
     });
     if (res.status === 200 || res.status === 201 || res.status === 204) {
       const result = upsertResult(res, columns);
-      if (!result)
-        throw new DataverseError({
-          status: res.status,
-          message: 'Dataverse wrote the row but named no id',
-          request: describe,
-        });
+      if (!result) throw failure(res.status, 'Dataverse wrote the row but named no id', describe);
       return result;
     }
     const error = responseError(res, describe);
@@ -257,11 +242,11 @@ async function upsertByKeyInBody(
       throw err;
     }
   }
-  throw new DataverseError({
-    status: 409,
-    message: `The row kept changing under concurrent writers after ${MAX_KEY_ATTEMPTS} attempts`,
-    request: describe,
-  });
+  throw failure(
+    409,
+    `The row kept changing under concurrent writers after ${MAX_KEY_ATTEMPTS} attempts`,
+    describe,
+  );
 }
 
 /**
