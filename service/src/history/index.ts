@@ -35,40 +35,28 @@ interface ResourceSpec {
 
 const asPage = (pending: Promise<unknown>) => pending as Promise<Page>;
 
+/** A resource whose objects all travel as events of one type. */
+const resource = (
+  list: (stripe: Stripe, params: ListParams, options: Stripe.RequestOptions) => Promise<unknown>,
+  type: string,
+): ResourceSpec => ({
+  list: (s, p, o) => asPage(list(s, p, o)),
+  eventType: () => type,
+});
+
 /** What `--resources` may name, in the order a full backfill runs them (customers before what links to them). */
 export const BACKFILL_RESOURCES: Record<string, ResourceSpec> = {
-  customers: {
-    list: (s, p, o) => asPage(s.customers.list(p, o)),
-    eventType: () => 'customer.updated',
-  },
-  payments: {
-    list: (s, p, o) => asPage(s.paymentIntents.list(p, o)),
-    eventType: () => 'payment_intent.updated',
-  },
-  charges: {
-    list: (s, p, o) => asPage(s.charges.list(p, o)),
-    eventType: () => 'charge.updated',
-  },
-  refunds: {
-    list: (s, p, o) => asPage(s.refunds.list(p, o)),
-    eventType: () => 'refund.updated',
-  },
-  disputes: {
-    list: (s, p, o) => asPage(s.disputes.list(p, o)),
-    eventType: () => 'charge.dispute.updated',
-  },
-  subscriptions: {
-    list: (s, p, o) => asPage(s.subscriptions.list({ ...p, status: 'all' }, o)),
-    eventType: () => 'customer.subscription.updated',
-  },
-  invoices: {
-    list: (s, p, o) => asPage(s.invoices.list(p, o)),
-    eventType: () => 'invoice.updated',
-  },
-  payouts: {
-    list: (s, p, o) => asPage(s.payouts.list(p, o)),
-    eventType: () => 'payout.updated',
-  },
+  customers: resource((s, p, o) => s.customers.list(p, o), 'customer.updated'),
+  payments: resource((s, p, o) => s.paymentIntents.list(p, o), 'payment_intent.updated'),
+  charges: resource((s, p, o) => s.charges.list(p, o), 'charge.updated'),
+  refunds: resource((s, p, o) => s.refunds.list(p, o), 'refund.updated'),
+  disputes: resource((s, p, o) => s.disputes.list(p, o), 'charge.dispute.updated'),
+  subscriptions: resource(
+    (s, p, o) => s.subscriptions.list({ ...p, status: 'all' }, o),
+    'customer.subscription.updated',
+  ),
+  invoices: resource((s, p, o) => s.invoices.list(p, o), 'invoice.updated'),
+  payouts: resource((s, p, o) => s.payouts.list(p, o), 'payout.updated'),
 };
 
 /** Stripe keeps events for 30 days. */

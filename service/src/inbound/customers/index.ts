@@ -104,13 +104,16 @@ async function linkWaitingPayments(
   }
 }
 
-async function syncLiveCustomer(
-  set: MappingSet,
-  names: CustomerMappingNames,
-  customer: StripeObject,
-  event: Stripe.Event,
-  context: SyncContext,
-): Promise<void> {
+/** One customer event being synced: the mappings, the customer as it is now, the event and its context. */
+interface CustomerSync {
+  set: MappingSet;
+  names: CustomerMappingNames;
+  customer: StripeObject;
+  event: Stripe.Event;
+  context: SyncContext;
+}
+
+async function syncLiveCustomer({ set, names, customer, event, context }: CustomerSync): Promise<void> {
   const envelope = eventEnvelope(event);
   const live = names.live.map((name) => set.get(name));
   let chosen: MappedRow | null = null;
@@ -165,13 +168,7 @@ async function syncLiveCustomer(
   await linkWaitingPayments(set, context, customer.id, chosenMapping.table, written.id);
 }
 
-async function syncDeletedCustomer(
-  set: MappingSet,
-  names: CustomerMappingNames,
-  customer: StripeObject,
-  event: Stripe.Event,
-  context: SyncContext,
-): Promise<void> {
+async function syncDeletedCustomer({ set, names, customer, event, context }: CustomerSync): Promise<void> {
   const envelope = eventEnvelope(event);
   for (const name of names.deleted) {
     const mapped = await mapIfApplies(set.get(name), customer, envelope);
@@ -202,8 +199,8 @@ export function createCustomersHandler(
           ? payload
           : await objectForMapping(refreshing, event, context, payload, payload.id);
       if (deleted || customer.deleted === true)
-        await syncDeletedCustomer(set, names, customer, event, context);
-      else await syncLiveCustomer(set, names, customer, event, context);
+        await syncDeletedCustomer({ set, names, customer, event, context });
+      else await syncLiveCustomer({ set, names, customer, event, context });
     },
   };
 }
