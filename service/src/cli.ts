@@ -12,7 +12,7 @@ import { ConfigError, loadStoreConfig } from './config';
 import { MAPPING_USAGE, runMappingCli } from './mapping/cli';
 import { RECONCILE_USAGE, runReconcileCommand } from './commands/reconcile';
 import { openStore, type DeadLetter, type Store } from './store';
-import { HELP_OPTION, parseCommandLine, USAGE_EXIT } from './config/command-line';
+import { FLAG, HELP_OPTION, parseCommandLine, TEXT, USAGE_EXIT } from './config/command-line';
 
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}
@@ -28,12 +28,7 @@ export interface CliIo {
   store?: Store;
 }
 
-const DLQ_OPTIONS = {
-  all: { type: 'boolean' },
-  limit: { type: 'string' },
-  json: { type: 'boolean' },
-  ...HELP_OPTION,
-} as const;
+const DLQ_OPTIONS = { all: FLAG, limit: TEXT, json: FLAG, ...HELP_OPTION } as const;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);

@@ -9,7 +9,7 @@ import { openStore, type Store } from '../store';
 import { createStripeClients } from '../stripe';
 import { createHandlerRouter } from '../pipeline/routing';
 import { BACKFILL_RESOURCES, BackfillError, runBackfill, runReplay, type BackfillProgress } from '../history';
-import { HELP_OPTION, parseCommandLine, USAGE_EXIT } from '../config/command-line';
+import { HELP_OPTION, parseCommandLine, TEXT, USAGE_EXIT } from '../config/command-line';
 
 export const HISTORY_USAGE = `cli backfill --since YYYY-MM-DD [--resources ${Object.keys(BACKFILL_RESOURCES).join(',')}] [--account acct_…]
 cli replay --since YYYY-MM-DD [--types charge.succeeded,…] [--account acct_…]   (events of the last 30 days)
@@ -45,13 +45,7 @@ function describe(p: BackfillProgress): string {
   return `${p.phase} ${p.resource}: ${p.listed} listed, ${p.inserted} queued, ${p.duplicates} already in the inbox (${state})`;
 }
 
-const HISTORY_OPTIONS = {
-  since: { type: 'string' },
-  resources: { type: 'string' },
-  types: { type: 'string' },
-  account: { type: 'string' },
-  ...HELP_OPTION,
-} as const;
+const HISTORY_OPTIONS = { since: TEXT, resources: TEXT, types: TEXT, account: TEXT, ...HELP_OPTION } as const;
 
 export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promise<number> {
   const parsed = parseCommandLine(argv, HISTORY_OPTIONS, HISTORY_USAGE, io);

@@ -13,7 +13,7 @@ import type { HandlerLogger } from '../pipeline/handler';
 import { loadReconciliationConfig, ReconciliationConfigError } from '../reconciliation/config';
 import { createPayoutReconciler, type PayoutReconciler } from '../reconciliation/reconcile';
 import { sweepPayouts } from '../reconciliation/sweep';
-import { parseCommandLine, USAGE_EXIT } from '../config/command-line';
+import { FLAG, parseCommandLine, TEXT, USAGE_EXIT } from '../config/command-line';
 
 export const RECONCILE_USAGE = `cli reconcile --payout po_… | --sweep [--days 7]   [--account acct_…] [--accounts gl-accounts.yaml]`;
 
@@ -29,13 +29,7 @@ export interface ReconcileCliIo {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const RECONCILE_OPTIONS = {
-  payout: { type: 'string' },
-  sweep: { type: 'boolean' },
-  days: { type: 'string' },
-  account: { type: 'string' },
-  accounts: { type: 'string' },
-} as const;
+const RECONCILE_OPTIONS = { payout: TEXT, sweep: FLAG, days: TEXT, account: TEXT, accounts: TEXT } as const;
 
 export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): Promise<number> {
   const parsed = parseCommandLine(argv, RECONCILE_OPTIONS, RECONCILE_USAGE, io);

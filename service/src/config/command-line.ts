@@ -6,6 +6,10 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** The exit code of a command given arguments it cannot use. */
 export const USAGE_EXIT = 2;
 
+/** An option taking a value, and a flag. */
+export const TEXT = { type: 'string' } as const;
+export const FLAG = { type: 'boolean' } as const;
+
 /** `--help` / `-h`, which every command takes. */
 export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 

@@ -162,8 +162,16 @@ export async function upsertByKey(
 ): Promise<UpsertResult> {
   const mode = options?.mode ?? 'upsert';
   return keyFitsUrl(key)
-    ? upsertByKeyInUrl(api, entitySet, key, row, mode)
-    : upsertByKeyInBody(api, entitySet, key, row, mode);
+    ? upsertByKeyInUrl(api, { entitySet, key, row, mode })
+    : upsertByKeyInBody(api, { entitySet, key, row, mode });
+}
+
+/** One write by alternate key. */
+interface KeyedWrite {
+  entitySet: string;
+  key: KeyValues;
+  row: Row;
+  mode: WriteMode;
 }
 
 function upsertResult(res: HttpResult, keyColumns: string[]): UpsertResult | undefined {
@@ -180,10 +188,7 @@ function upsertResult(res: HttpResult, keyColumns: string[]): UpsertResult | und
 
 async function upsertByKeyInUrl(
   api: WebApi,
-  entitySet: string,
-  key: KeyValues,
-  row: Row,
-  mode: WriteMode,
+  { entitySet, key, row, mode }: KeyedWrite,
 ): Promise<UpsertResult> {
   const path = keyPath(entitySet, key);
   const columns = Object.keys(key);
@@ -214,10 +219,7 @@ async function upsertByKeyInUrl(
  */
 async function upsertByKeyInBody(
   api: WebApi,
-  entitySet: string,
-  key: KeyValues,
-  row: Row,
-  mode: WriteMode,
+  { entitySet, key, row, mode }: KeyedWrite,
 ): Promise<UpsertResult> {
   checkEntitySet(entitySet);
   const describe = `upsert ${entitySet} by ${keyFilter(key)}`;
