@@ -15,18 +15,7 @@ import {
 import { findIdByKey, keyConflict, type WebApi } from './operations';
 import { responseError } from './transport';
 import type { BatchOperation, BatchOperationResult } from './types';
-import {
-  checkEntitySet,
-  idFromEntityId,
-  idFromRow,
-  idPath,
-  keyFitsUrl,
-  keyPath,
-  preferFor,
-  preferHeader,
-  queryString,
-  writeModeHeaders,
-} from './url';
+import * as odata from './url';
 
 /** Most operations a single `$batch` may carry. */
 export const MAX_BATCH_OPERATIONS = 1000;
@@ -234,14 +223,14 @@ async function prepare(api: WebApi, op: BatchOperation): Promise<Prepared> {
   switch (op.kind) {
     case 'create':
       return {
-        request: { method: 'POST', url: api.url(checkEntitySet(op.entitySet)), body: op.row },
+        request: { method: 'POST', url: api.url(odata.checkEntitySet(op.entitySet)), body: op.row },
         idempotent: false,
       };
     case 'update':
       return {
         request: {
           method: 'PATCH',
-          url: partUrl(idPath(op.entitySet, op.id, true)),
+          url: partUrl(odata.idPath(op.entitySet, op.id, true)),
           body: op.row,
           headers: { 'If-Match': op.ifMatch ?? '*' },
         },
@@ -249,15 +238,15 @@ async function prepare(api: WebApi, op: BatchOperation): Promise<Prepared> {
       };
     case 'delete':
       return {
-        request: { method: 'DELETE', url: partUrl(idPath(op.entitySet, op.id, true)) },
+        request: { method: 'DELETE', url: partUrl(odata.idPath(op.entitySet, op.id, true)) },
         idempotent: true,
       };
     case 'retrieve':
       return {
         request: {
           method: 'GET',
-          url: api.url(`${idPath(op.entitySet, op.id)}${queryString(op.query)}`),
-          headers: { Accept: 'application/json', ...preferHeader(preferFor(op.query)) },
+          url: api.url(`${odata.idPath(op.entitySet, op.id)}${odata.queryString(op.query)}`),
+          headers: { Accept: 'application/json', ...odata.preferHeader(odata.preferFor(op.query)) },
         },
         idempotent: true,
       };
@@ -272,9 +261,9 @@ async function prepareUpsert(
 ): Promise<Prepared> {
   const mode = op.mode ?? 'upsert';
   const keyColumns = Object.keys(op.key);
-  if (keyFitsUrl(op.key)) {
-    const url = api.url(`${keyPath(op.entitySet, op.key)}${queryString({ select: keyColumns })}`);
-    const headers = { ...writeModeHeaders(mode), Prefer: 'return=representation' };
+  if (odata.keyFitsUrl(op.key)) {
+    const url = api.url(`${odata.keyPath(op.entitySet, op.key)}${odata.queryString({ select: keyColumns })}`);
+    const headers = { ...odata.writeModeHeaders(mode), Prefer: 'return=representation' };
     return { request: { method: 'PATCH', url, body: op.row, headers }, keyColumns, idempotent: true };
   }
   const id = await findIdByKey(api, op.entitySet, op.key);
@@ -283,14 +272,14 @@ async function prepareUpsert(
   if (!id && mode === 'updateOnly')
     return { immediate: conflictResult(keyConflict('missing', op.entitySet, op.key)) };
   if (id) {
-    const url = api.url(idPath(op.entitySet, id));
+    const url = api.url(odata.idPath(op.entitySet, id));
     return {
       request: { method: 'PATCH', url, body: op.row, headers: { 'If-Match': '*' } },
       keyColumns,
       idempotent: true,
     };
   }
-  const url = api.url(checkEntitySet(op.entitySet));
+  const url = api.url(odata.checkEntitySet(op.entitySet));
   return { request: { method: 'POST', url, body: { ...op.row, ...op.key } }, keyColumns, idempotent: false };
 }
 
@@ -313,7 +302,7 @@ function resultOf(res: PartResponse, keyColumns?: string[]): BatchOperationResul
     }
   }
   if (res.status >= 200 && res.status < 300) {
-    const id = idFromEntityId(res.headers.get('odata-entityid')) ?? idFromRow(body, keyColumns);
+    const id = odata.idFromEntityId(res.headers.get('odata-entityid')) ?? odata.idFromRow(body, keyColumns);
     return { status: res.status, ...(id ? { id } : {}), ...(body !== undefined ? { body } : {}) };
   }
   const { code, message } = parseErrorBody(res.body);
