@@ -11,7 +11,7 @@ import {
   type EventEnvelope,
   type MappedRow,
 } from '../mapping';
-import type { SyncContext } from '../pipeline/handler';
+import type { StripeEventHandler, SyncContext } from '../pipeline/handler';
 
 export type StripeObject = { id: string; object: string } & Record<string, unknown>;
 
@@ -92,6 +92,26 @@ export function logUnmapped(event: Stripe.Event, context: SyncContext, resource:
     { eventId: event.id, type: event.type, object: object.object },
     `${resource} handler got an object it does not map`,
   );
+}
+
+/**
+ * A handler of one resource's events that works the event's object when it is of `type` (anything else is
+ * logged and left, see eventObjectOf).
+ */
+export function objectEventHandler(
+  resource: string,
+  eventTypes: string[],
+  type: string,
+  handle: (object: StripeObject, event: Stripe.Event, context: SyncContext) => Promise<void>,
+): StripeEventHandler {
+  return {
+    resource,
+    eventTypes,
+    async handle(event, context) {
+      const object = eventObjectOf(event, type, context, resource);
+      if (object) await handle(object, event, context);
+    },
+  };
 }
 
 /** The event's object when it is of the type the handler maps; otherwise logged (`logUnmapped`) and null. */

@@ -7,9 +7,9 @@ import type { MappingSet } from '../../mapping';
 import { syncPayment } from '../payments';
 import {
   eventEnvelope,
-  eventObjectOf,
   idOf,
   mapIfApplies,
+  objectEventHandler,
   objectForMapping,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
@@ -18,23 +18,17 @@ import type { StripeEventHandler } from '../../pipeline/handler';
 export const DISPUTE_MAPPING = 'dispute';
 
 export function createDisputesHandler(mappings: () => MappingSet): StripeEventHandler {
-  return {
-    resource: 'disputes',
-    eventTypes: ['charge.dispute.*'],
-    async handle(event, context) {
-      const dispute = eventObjectOf(event, 'dispute', context, 'disputes');
-      if (!dispute) return;
-      const set = mappings();
-      await syncPayment(
-        set,
-        { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) },
-        event,
-        context,
-      );
-      const mapping = set.get(DISPUTE_MAPPING);
-      const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
-      const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));
-      if (mapped) await writeMappedRow(context.dataverse, context.log, mapped);
-    },
-  };
+  return objectEventHandler('disputes', ['charge.dispute.*'], 'dispute', async (dispute, event, context) => {
+    const set = mappings();
+    await syncPayment(
+      set,
+      { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) },
+      event,
+      context,
+    );
+    const mapping = set.get(DISPUTE_MAPPING);
+    const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
+    const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));
+    if (mapped) await writeMappedRow(context.dataverse, context.log, mapped);
+  });
 }

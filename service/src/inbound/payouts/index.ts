@@ -10,7 +10,7 @@ import {
   type ReconciliationConfig,
   type ReconciliationMetrics,
 } from '../../reconciliation';
-import { eventObjectOf, stripeForEvent } from '../../write/stripe-objects';
+import { objectEventHandler, stripeForEvent } from '../../write/stripe-objects';
 import type { StripeEventHandler } from '../../pipeline/handler';
 
 export interface PayoutsHandlerOptions {
@@ -25,22 +25,16 @@ export function createPayoutsHandler(
   options: PayoutsHandlerOptions = {},
 ): StripeEventHandler {
   let reconciler = options.reconciler;
-  return {
-    resource: 'payouts',
-    eventTypes: ['payout.*'],
-    async handle(event, context) {
-      const object = eventObjectOf(event, 'payout', context, 'payouts');
-      if (!object) return;
-      // Built on first use: the GL account file is read then, not when the registry is imported.
-      reconciler ??= createPayoutReconciler({ mappings, config: options.config, metrics: options.metrics });
-      await reconciler.reconcile({
-        stripe: stripeForEvent(event, context),
-        dataverse: context.dataverse,
-        log: context.log,
-        payout: object.id,
-        event,
-        account: event.account ?? null,
-      });
-    },
-  };
+  return objectEventHandler('payouts', ['payout.*'], 'payout', async (object, event, context) => {
+    // Built on first use: the GL account file is read then, not when the registry is imported.
+    reconciler ??= createPayoutReconciler({ mappings, config: options.config, metrics: options.metrics });
+    await reconciler.reconcile({
+      stripe: stripeForEvent(event, context),
+      dataverse: context.dataverse,
+      log: context.log,
+      payout: object.id,
+      event,
+      account: event.account ?? null,
+    });
+  });
 }
