@@ -88,6 +88,6 @@ export default tseslint.config(
       'webresources/src/**/*.ts',
     ],
     ignores: NOT_PRODUCT,
-    rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }] },
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
 );
