@@ -1,10 +1,8 @@
 import * as React from 'react';
 import { MessageBar, MessageBarType, Text } from '@fluentui/react';
-import type { FormRecord } from '../../shared/formRecord';
-import { isNarrow, type PanelProps } from '../../shared/panelContext';
-import { ModeBadge, PanelSection, recordPanel, StripeLink } from '../../shared/RecordPanel';
+import type { PanelProps } from '../../shared/panelContext';
+import { ModeBadge, recordPanel, StripeLink, type LoadedRecord } from '../../shared/RecordPanel';
 import type { Translate } from '../../shared/strings';
-import { useRecordLoad } from '../../shared/useLoad';
 import { LinkCustomer } from './LinkCustomer';
 import type { CustomerSource, CustomerSummary, ModeTotals, MoneyTotal, RecentPayment } from './types';
 
@@ -13,15 +11,17 @@ export interface CustomerPanelProps extends PanelProps<CustomerSource> {
   idHidden: boolean;
 }
 
-export const CustomerPanel = recordPanel<CustomerPanelProps>(
-  'stc-customer-panel',
-  'Customer_SaveFirst',
-  CustomerPanelForRecord,
+export const CustomerPanel = recordPanel<CustomerPanelProps, CustomerSummary>(
+  {
+    className: 'stc-customer-panel',
+    strings: 'Customer',
+    load: ({ source }, table, id) => source.summary(table, id),
+  },
+  CustomerPanelContent,
 );
 
-function CustomerPanelForRecord(props: CustomerPanelProps & { record: FormRecord }) {
-  const { source, record, t, width, readOnly } = props;
-  const [state, reload] = useRecordLoad(record, (table, id) => source.summary(table, id));
+function CustomerPanelContent(props: CustomerPanelProps & LoadedRecord<CustomerSummary>) {
+  const { source, record, t, readOnly, state, reload } = props;
   const [linked, setLinked] = React.useState<string>();
 
   const link = async (stripeCustomerId: string) => {
@@ -31,14 +31,7 @@ function CustomerPanelForRecord(props: CustomerPanelProps & { record: FormRecord
   };
 
   return (
-    <PanelSection
-      className="stc-customer-panel"
-      strings="Customer"
-      narrow={isNarrow(width)}
-      state={state}
-      t={t}
-      onRetry={reload}
-    >
+    <>
       {linked && (
         <MessageBar messageBarType={MessageBarType.success} isMultiline>
           {t('Link_Done', linked)}
@@ -50,7 +43,7 @@ function CustomerPanelForRecord(props: CustomerPanelProps & { record: FormRecord
         ) : (
           <LinkCustomer t={t} readOnly={readOnly} onLink={link} />
         ))}
-    </PanelSection>
+    </>
   );
 }
 

@@ -1,10 +1,8 @@
 import * as React from 'react';
 import { DefaultButton, MessageBar, MessageBarType, Text } from '@fluentui/react';
-import type { FormRecord } from '../../shared/formRecord';
 import { isNarrow, type PanelProps } from '../../shared/panelContext';
-import { ModeBadge, PanelSection, recordPanel, StripeLink } from '../../shared/RecordPanel';
+import { ModeBadge, recordPanel, StripeLink, type LoadedRecord } from '../../shared/RecordPanel';
 import type { Translate } from '../../shared/strings';
-import { useRecordLoad } from '../../shared/useLoad';
 import { RefundDialog } from './RefundDialog';
 import { RefundProgress } from './RefundProgress';
 import type { ValidRefund } from './RefundValidation';
@@ -17,15 +15,17 @@ export interface PaymentPanelProps extends PanelProps<PaymentSource> {
   pollIntervalMs: number;
 }
 
-export const PaymentPanel = recordPanel<PaymentPanelProps>(
-  'stc-payment-panel',
-  'Payments_SaveFirst',
-  PaymentPanelForRecord,
+export const PaymentPanel = recordPanel<PaymentPanelProps, PaymentView[]>(
+  {
+    className: 'stc-payment-panel',
+    strings: 'Payments',
+    load: ({ source }, table, id) => source.listPayments(table, id),
+  },
+  PaymentPanelContent,
 );
 
-function PaymentPanelForRecord(props: PaymentPanelProps & { record: FormRecord }) {
-  const { source, record, t, width, readOnly, canRequestRefund, formatMoney } = props;
-  const [state, reload] = useRecordLoad(record, (table, id) => source.listPayments(table, id));
+function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView[]>) {
+  const { source, t, width, readOnly, canRequestRefund, formatMoney, state, reload } = props;
   const [refunding, setRefunding] = React.useState<PaymentView>();
   const [requestId, setRequestId] = React.useState<string>();
   const narrow = isNarrow(width);
@@ -59,14 +59,7 @@ function PaymentPanelForRecord(props: PaymentPanelProps & { record: FormRecord }
     : undefined;
 
   return (
-    <PanelSection
-      className="stc-payment-panel"
-      strings="Payments"
-      narrow={narrow}
-      state={state}
-      t={t}
-      onRetry={reload}
-    >
+    <>
       {requestId && (
         <RefundProgress
           requestId={requestId}
@@ -101,7 +94,7 @@ function PaymentPanelForRecord(props: PaymentPanelProps & { record: FormRecord }
           onDismiss={() => setRefunding(undefined)}
         />
       )}
-    </PanelSection>
+    </>
   );
 }
 
@@ -184,12 +177,18 @@ const columns: PaymentColumn[] = [
   { label: 'Payments_Method', fact: true, cell: (payment) => payment.method || '—' },
 ];
 
-function Actions({ payment, t, refundAction }: ListProps & { payment: PaymentView }) {
+/** A payment's link to Stripe and its refund button, in a table cell (`td`) or at a card's foot (`div`). */
+function Actions({
+  as: Container,
+  payment,
+  t,
+  refundAction,
+}: ListProps & { as: 'td' | 'div'; payment: PaymentView }) {
   return (
-    <>
+    <Container className="stc-actions">
       <DashboardLink payment={payment} t={t} />
       {refundAction?.(payment)}
-    </>
+    </Container>
   );
 }
 
@@ -216,9 +215,7 @@ function PaymentTable(props: ListProps) {
                 {column.cell(payment, props)}
               </td>
             ))}
-            <td className="stc-actions">
-              <Actions {...props} payment={payment} />
-            </td>
+            <Actions as="td" {...props} payment={payment} />
           </tr>
         ))}
       </tbody>
@@ -246,9 +243,7 @@ function PaymentCards(props: ListProps) {
                 </React.Fragment>
               ))}
           </dl>
-          <div className="stc-actions">
-            <Actions {...props} payment={payment} />
-          </div>
+          <Actions as="div" {...props} payment={payment} />
         </li>
       ))}
     </ul>
