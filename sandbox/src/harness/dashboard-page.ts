@@ -3,12 +3,9 @@
  * them, each drawn as SVG (bars, or a pie for a Pie chart) with its figures in a table under it.
  */
 import type { ChartSpec, DashboardSpec } from './dashboard';
+import { escapeHtml } from './markup';
 
 const COLORS = ['#0078d4', '#8764b8', '#00b294', '#ffaa44', '#e3008c', '#498205', '#c239b3', '#986f0b'];
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const number = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 

@@ -4,7 +4,7 @@
  * a date, counting rows or summing a column) computed over the rows the Web API returns, and drawn as bars
  * or a pie with the figures in a table beside it.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { solutionXml } from './markup';
 
 export interface ChartSpec {
   id: string;
@@ -24,11 +24,7 @@ export interface DashboardSpec {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed XML is walked as an untyped tree */
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-});
+const parser = solutionXml;
 
 const bare = (id: unknown) => String(id).replace(/[{}]/g, '').toLowerCase();
 

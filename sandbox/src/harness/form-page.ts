@@ -6,12 +6,9 @@
  */
 import type { Table } from '@stc/solution';
 import type { FormCell, FormTabView, FormView } from './forms';
+import { escapeHtml } from './markup';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** What a field shows: the formatted value (choices, lookups, dates, money) or the raw one. */
 export function fieldText(record: Record<string, unknown>, field: string): string {

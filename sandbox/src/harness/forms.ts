@@ -4,7 +4,7 @@
  * table's form), laid out as tabs, sections and fields with the record's values, and a code component where
  * the form's controlDescriptions bind one to a cell. Only what a form of this solution uses is read.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { solutionXml } from './markup';
 
 export interface FormPanelCell {
   /** The control's folder in the controls build (`PaymentPanel` for `stc_StripeConnector.PaymentPanel`). */
@@ -41,11 +41,7 @@ export interface FormView {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed FormXml is walked as an untyped tree */
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-});
+const parser = solutionXml;
 
 const labelOf = (node: any): string => node?.labels?.[0]?.label?.[0]?.['@description'] ?? '';
 

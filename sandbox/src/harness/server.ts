@@ -15,6 +15,7 @@ import { dashboardPage } from './dashboard-page';
 import { formPage } from './form-page';
 import { mainForms, type FormView } from './forms';
 import { parseControlManifest, parseResx, type ControlManifestInfo } from './manifest';
+import { escapeHtml } from './markup';
 
 export type PrivilegeName =
   'Create' | 'Read' | 'Write' | 'Delete' | 'Append' | 'AppendTo' | 'Assign' | 'Share';
@@ -95,10 +96,6 @@ const LIBRARIES: Record<string, string> = {
   'fluent.js': require.resolve('@fluentui/react/dist/fluentui-react.umd.js'),
   'pcf-host.js': join(__dirname, 'browser', 'pcf-host.js'),
 };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** JSON inside a <script> element: `<` escaped so that no value can close the element. */
 function scriptJson(value: unknown): string {
