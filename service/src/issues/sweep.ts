@@ -216,9 +216,11 @@ export async function syncIssues(
     if (status === SyncIssueStatus.retry_requested || status === SyncIssueStatus.discard_requested)
       written.delete(key);
   }
-  await answerRequests(pass, tracked, await allDeadLetters(options.store));
-  // Read again: the requests just answered changed the queue.
-  await syncDeadLetters(pass, await allDeadLetters(options.store));
+  const letters = await allDeadLetters(options.store);
+  await answerRequests(pass, tracked, letters);
+  // Read the queue again only when a request just changed it.
+  const changed = pass.result.retried + pass.result.discarded > 0;
+  await syncDeadLetters(pass, changed ? await allDeadLetters(options.store) : letters);
   await syncMismatches(pass, tracked);
   return pass.result;
 }
