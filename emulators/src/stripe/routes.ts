@@ -207,7 +207,10 @@ export const ROUTES: Route[] = [
     create: [PO_CREATE, balance.createPayout],
     list: [PO_LIST, balance.listPayouts],
     update: [PO_UPDATE, balance.updatePayout],
-    actions: { cancel: [NONE, balance.cancelPayout] },
+    actions: {
+      cancel: [NONE, balance.cancelPayout],
+      reverse: [PO_UPDATE, balance.reversePayoutRoute],
+    },
   }),
 
   // billing

@@ -313,6 +313,69 @@ describe('payouts and balance transactions', () => {
     expect(balance.pending[0]).toMatchObject({ currency: 'usd', amount: 10_000 - 320 - 1000 });
   });
 
+  test("a manual payout's balance transactions are refused by ?payout=, as Stripe refuses them", async () => {
+    await confirmedPayment(stripe, 10_000);
+    const manual = await stripe.payouts.create({ amount: 1000, currency: 'usd' });
+    expect(manual).toMatchObject({ automatic: false, reconciliation_status: 'not_applicable' });
+    const refused = await fetch(`${emulator.url}/v1/balance_transactions?payout=${manual.id}`, {
+      headers: { authorization: `Bearer ${emulator.apiKey}` },
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      error: {
+        type: 'invalid_request_error',
+        message: 'Balance transaction history can only be filtered on automatic transfers, not manual.',
+      },
+    });
+    await expect(stripe.balanceTransactions.list({ payout: manual.id })).rejects.toMatchObject({
+      statusCode: 400,
+      type: 'StripeInvalidRequestError',
+      message: 'Balance transaction history can only be filtered on automatic transfers, not manual.',
+    });
+    // The same account's automatic payout lists: the money left after the manual one, and its own transaction.
+    const automatic = emulator.testHelpers.createAutomaticPayout();
+    const listed = await stripe.balanceTransactions.list({ payout: automatic.id });
+    expect(listed.data.map((t) => t.type)).toEqual(['payout', 'charge']);
+  });
+
+  test('reversing a paid payout: a negative manual payout brings the money back; each names the other', async () => {
+    await confirmedPayment(stripe, 10_000);
+    const payout = emulator.testHelpers.createAutomaticPayout();
+    await expect(stripe.payouts.reverse(payout.id)).rejects.toMatchObject({
+      statusCode: 400,
+      message: `Payout ${payout.id} is pending; use /v1/payouts/${payout.id}/cancel to cancel it instead.`,
+    });
+    emulator.testHelpers.payPayout(payout.id);
+    const before = emulator.events.length;
+    const reversal = await stripe.payouts.reverse(payout.id, { metadata: { reason: 'wrong account' } });
+    expect(reversal).toMatchObject({
+      object: 'payout',
+      amount: -payout.amount,
+      automatic: false,
+      original_payout: payout.id,
+      reversed_by: null,
+      reconciliation_status: 'not_applicable',
+      status: 'pending',
+      metadata: { reason: 'wrong account' },
+    });
+    expect(await stripe.payouts.retrieve(payout.id)).toMatchObject({
+      status: 'paid',
+      reversed_by: reversal.id,
+    });
+    expect(typesAfter(before)).toEqual(['payout.updated', 'payout.created']);
+    const own = await stripe.balanceTransactions.retrieve(String(reversal.balance_transaction));
+    expect(own).toMatchObject({ amount: payout.amount, type: 'payout', source: reversal.id });
+    await expect(stripe.payouts.reverse(payout.id)).rejects.toMatchObject({
+      statusCode: 400,
+      message: `Payout ${payout.id} has already been reversed by ${reversal.id}.`,
+    });
+    await expect(stripe.payouts.reverse(reversal.id)).rejects.toMatchObject({ statusCode: 400 });
+    // The money back in the balance goes out with the next automatic payout.
+    emulator.testHelpers.payPayout(reversal.id);
+    expect((await stripe.payouts.retrieve(reversal.id)).status).toBe('paid');
+    expect(emulator.testHelpers.createAutomaticPayout().amount).toBe(payout.amount);
+  });
+
   test('balance transactions list by type and page through many', async () => {
     for (let i = 0; i < 12; i++) {
       await confirmedPayment(stripe, 1000 + i);

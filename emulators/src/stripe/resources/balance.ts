@@ -53,7 +53,8 @@ export function createBalanceTransaction(
     type: init.type,
   };
   scope.insert(transaction);
-  if (init.type !== 'payout') {
+  // Money a payout takes out is settled by that payout; money a reversing payout brings back is paid out again.
+  if (init.type !== 'payout' || init.amount > 0) {
     let unpaid = scope.unpaidTransactions.get(init.currency);
     if (!unpaid) scope.unpaidTransactions.set(init.currency, (unpaid = []));
     unpaid.push(transaction);
@@ -84,7 +85,13 @@ export function listBalanceTransactions(
   const filters = [...fieldFilters(params, 'type', 'source', 'currency'), timeFilter(params)];
   let items: readonly StripeObject[];
   if (payoutId) {
-    engine.reference(ctx, 'payout', payoutId, 'payout');
+    const payout = engine.reference(ctx, 'payout', payoutId, 'payout');
+    // Stripe knows what went into a payout only when it chose the transactions itself (its schedule).
+    if (payout.automatic !== true) {
+      throw invalidRequest(
+        'Balance transaction history can only be filtered on automatic transfers, not manual.',
+      );
+    }
     items = ctx.scope.payoutTransactions.get(payoutId) ?? [];
   } else {
     items = ctx.scope.all('balance_transaction');
@@ -140,6 +147,7 @@ function newPayout(
     metadata: Record<string, string>;
     method: string;
     statementDescriptor: string | null;
+    originalPayout?: string;
   },
 ): StripeObject {
   const created = engine.now();
@@ -162,7 +170,7 @@ function newPayout(
     livemode: ctx.scope.livemode,
     metadata: init.metadata,
     method: init.method,
-    original_payout: null,
+    original_payout: init.originalPayout ?? null,
     payout_method: null,
     reconciliation_status: init.automatic ? 'in_progress' : 'not_applicable',
     reversed_by: null,
@@ -227,7 +235,7 @@ export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: stri
       'payout_not_cancelable',
     );
   }
-  return reversePayout(engine, ctx, payout, {
+  return returnToBalance(engine, ctx, payout, {
     type: 'payout_cancel',
     description: 'Cancellation of payout',
     status: 'canceled',
@@ -238,7 +246,7 @@ export function cancelPayout(engine: StripeEngine, ctx: RequestContext, id: stri
  * A payout that will not arrive (canceled, or returned by the bank): its amount goes back to the balance
  * through one reversal transaction, which the payout names, and the payout takes its final status.
  */
-function reversePayout(
+function returnToBalance(
   engine: StripeEngine,
   ctx: RequestContext,
   payout: StripeObject,
@@ -274,6 +282,42 @@ function reversePayout(
   );
   return payout;
 }
+
+/** Why a payout cannot be reversed, or null when it can. */
+function whyNotReversible(payout: StripeObject): string | null {
+  if (payout.reversed_by) return `Payout ${payout.id} has already been reversed by ${payout.reversed_by}.`;
+  if (payout.original_payout || payout.amount < 0)
+    return `Payout ${payout.id} is itself a reversal (a debit) and cannot be reversed.`;
+  if (payout.status === 'pending')
+    return `Payout ${payout.id} is pending; use /v1/payouts/${payout.id}/cancel to cancel it instead.`;
+  if (payout.status !== 'paid' && payout.status !== 'in_transit')
+    return `Payout ${payout.id} is ${payout.status} and cannot be reversed.`;
+  return null;
+}
+
+/**
+ * POST /v1/payouts/:id/reverse: a new, manual payout of the negated amount debits the bank account and brings
+ * the money back to the balance; the two name each other (`reversed_by`, `original_payout`). Returns the
+ * reversing payout, as Stripe does. The emulator does not check Stripe's bank-country and 90-day limits.
+ */
+export const reversePayoutRoute: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
+  const original = engine.get(ctx, 'payout', id);
+  const reason = whyNotReversible(original);
+  if (reason) throw invalidRequest(reason);
+  const reversal = newPayout(engine, ctx, {
+    amount: -original.amount,
+    currency: original.currency,
+    automatic: false,
+    description: null,
+    metadata: mergeMetadata({}, params),
+    method: 'standard',
+    statementDescriptor: null,
+    originalPayout: original.id,
+  });
+  engine.update(ctx, original, (p) => void (p.reversed_by = reversal.id), 'payout.updated');
+  engine.emit(ctx, 'payout.created', reversal);
+  return reversal;
+};
 
 export function listPayouts(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   return listObjects(ctx.scope, 'payout', params, '/v1/payouts', [
@@ -352,7 +396,7 @@ export function failPayout(
   id: string,
   failureCode = 'account_closed',
 ): StripeObject {
-  return reversePayout(engine, ctx, engine.get(ctx, 'payout', id), {
+  return returnToBalance(engine, ctx, engine.get(ctx, 'payout', id), {
     type: 'payout_failure',
     description: 'Payout failure',
     status: 'failed',
