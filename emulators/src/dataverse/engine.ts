@@ -35,6 +35,7 @@ import {
   parseKeyPredicate,
   readSkipToken,
 } from './odata';
+import { SalesPricing } from './pricing';
 import { type LookupRef, type RowRecord, type RowStore, type Transaction, isLookupRef } from './store';
 
 export interface Caller {
@@ -105,6 +106,7 @@ export class DataverseEngine {
   private readonly selections = new WeakMap<QueryOptions, Set<string> | undefined>();
   /** Children of a collection-valued `$expand`, grouped by parent once per request. */
   private readonly childGroups = new WeakMap<ExpandItem, Map<string, RowRecord[]>>();
+  private readonly pricing = new SalesPricing();
 
   constructor(
     readonly model: ModelIndex,
@@ -300,6 +302,7 @@ export class DataverseEngine {
     preset: Record<string, unknown> = {},
   ): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
+    this.pricing.dropCalculated(meta, payload);
     const values: Record<string, unknown> = { ...payload, ...preset };
     let id = presetId ?? (values[meta.primaryId] as string | undefined) ?? randomUUID();
     id = id.toLowerCase();
@@ -324,6 +327,7 @@ export class DataverseEngine {
     if (meta.columns.has('createdby')) values.createdby = user;
     if (meta.columns.has('modifiedby')) values.modifiedby = user;
     if (meta.columns.has('ownerid') && !values.ownerid) values.ownerid = user;
+    this.pricing.prepare(meta, values, true);
 
     for (const column of meta.columns.values()) {
       const required =
@@ -340,6 +344,7 @@ export class DataverseEngine {
     this.assertUniqueKeys(meta, id, values);
     const row: RowRecord = { id, version: this.store.nextVersion(), values };
     scope.tx.put(meta.logicalName, row);
+    this.retotal(meta, undefined, values, scope);
     scope.events.push({
       message: 'Create',
       table: meta.logicalName,
@@ -355,7 +360,9 @@ export class DataverseEngine {
   update(meta: TableMeta, existing: RowRecord, body: unknown, scope: WriteScope): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
     delete payload[meta.primaryId];
+    this.pricing.dropCalculated(meta, payload);
     const values: Record<string, unknown> = { ...existing.values, ...payload };
+    this.pricing.prepare(meta, values, false);
     for (const [name, value] of Object.entries(payload)) {
       const column = meta.columns.get(name)!;
       if (column.requiredLevel === 'systemrequired' && value === null)
@@ -366,6 +373,7 @@ export class DataverseEngine {
     this.assertUniqueKeys(meta, existing.id, values);
     const row: RowRecord = { id: existing.id, version: this.store.nextVersion(), values };
     scope.tx.put(meta.logicalName, row);
+    this.retotal(meta, existing, values, scope);
     scope.events.push({
       message: 'Update',
       table: meta.logicalName,
@@ -407,6 +415,7 @@ export class DataverseEngine {
       }
     }
     scope.tx.delete(meta.logicalName, existing.id);
+    this.retotal(meta, existing, undefined, scope);
     scope.events.push({
       message: 'Delete',
       table: meta.logicalName,
@@ -416,6 +425,25 @@ export class DataverseEngine {
       caller: scope.caller,
       correlationId: scope.correlationId,
     });
+  }
+
+  /** Orders, invoices and quotes: the totals over the lines, as Dynamics 365 Sales keeps them (pricing.ts). */
+  private retotal(
+    meta: TableMeta,
+    before: RowRecord | undefined,
+    after: Record<string, unknown> | undefined,
+    scope: WriteScope,
+  ): void {
+    for (const { table, id } of this.pricing.affected(meta, before, after)) {
+      const documentMeta = this.model.byLogical.get(table);
+      if (!documentMeta) continue;
+      this.pricing.total(documentMeta, id, {
+        rows: (name) => this.store.rows(name),
+        get: (name, rowId) => this.store.get(name, rowId),
+        put: (name, values, existing) =>
+          scope.tx.put(name, { id: existing.id, version: this.store.nextVersion(), values }),
+      });
+    }
   }
 
   private assertUniqueKeys(meta: TableMeta, id: string, values: Record<string, unknown>): void {

@@ -259,7 +259,8 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
   const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
   if (!table) throw new Error(`The table model has no ${logicalName} table for the Stripe tab.`);
   const form = STANDARD_MAIN_FORMS[logicalName];
-  const isCustomer = table.columns.some((column) => column.logicalName === 'stc_stripecustomerid');
+  // Account and contact are keyed by their Stripe customer; orders and invoices by the Stripe payment.
+  const isCustomer = table.keys.some((key) => key.columns.includes('stc_stripecustomerid'));
   const panel: FormPanel = isCustomer
     ? {
         control: CUSTOMER_PANEL,
@@ -273,13 +274,15 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
         label: 'Stripe Payments',
         parameters: { boundField: table.primaryNameColumn },
       };
-  const extra = isCustomer
-    ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount'].map((name) => {
-        const column = table.columns.find((candidate) => candidate.logicalName === name);
-        if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe tab.`);
-        return { column: name, label: column.displayName, readOnly: true };
-      })
-    : [];
+  const extra = (
+    isCustomer
+      ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount']
+      : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_stripeid']
+  ).map((name) => {
+    const column = table.columns.find((candidate) => candidate.logicalName === name);
+    if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe tab.`);
+    return { column: name, label: column.displayName, readOnly: true };
+  });
   const namespace = `StripeConnector.Forms.${form.script}`;
   return {
     table: logicalName,

@@ -38,6 +38,18 @@ export const customOptionSets: OptionSet[] = [
     ['pending', 'Pending'],
     ['disputed', 'Disputed'],
   ]),
+  // An order's or invoice's payment in Stripe: the Checkout Session's payment status, then what refunds and
+  // disputes of the payment made of it.
+  custom('stc_documentpaymentstatus', 'Stripe Payment Status', true, [
+    ['unpaid', 'Unpaid'],
+    ['paid', 'Paid'],
+    ['no_payment_required', 'No payment required'],
+    ['failed', 'Payment failed'],
+    ['expired', 'Expired'],
+    ['partially_refunded', 'Partially refunded'],
+    ['refunded', 'Refunded'],
+    ['disputed', 'Disputed'],
+  ]),
   custom('stc_paymentmethodtype', 'Payment Method Type', false, [
     ['card', 'Card'],
     ['sepa_debit', 'SEPA Direct Debit'],
@@ -169,6 +181,11 @@ export const customOptionSets: OptionSet[] = [
   custom('stc_journalstatus', 'Journal Status', false, [
     ['balanced', 'Balanced'],
     ['mismatch', 'Mismatch'],
+    // The payout did not stay out: its entry carries reversing lines back to the Stripe balance.
+    ['failed', 'Failed'],
+    ['reversed', 'Reversed'],
+    // A manual payout (or a reversal of one): Stripe does not list its balance transactions.
+    ['not_reconcilable', 'Not reconcilable'],
   ]),
   custom('stc_syncissuekind', 'Sync Issue Kind', false, [
     ['dead_letter', 'Event not applied'],

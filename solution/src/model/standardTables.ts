@@ -101,18 +101,27 @@ function stripeCustomer(table: string): Pick<StandardSpec, 'added' | 'keys'> {
 }
 
 /**
- * Order and invoice: a named, numbered document for a customer with its totals. `source` stands after the
- * customer, `dates` after the totals, where the platform lists them.
+ * Order and invoice: a named, numbered document for a customer with its discounts, freight and totals. The
+ * totals are Dynamics 365's system price calculation over the lines (read-only for callers). `source`
+ * stands after the customer, `dates` after the totals, where the platform lists them.
  */
 function salesDocument(number: Column, parts: { source?: Column[]; dates?: Column[] } = {}): Column[] {
+  const calculated = { description: 'Calculated by Dynamics 365 from the lines; read-only.' };
   return [
     text('Name', 'Name', 300, { requiredLevel: 'required' }),
     number,
     customer('CustomerId', 'Customer', { requiredLevel: 'required' }),
     ...(parts.source ?? []),
-    money('TotalAmount', 'Total Amount'),
-    money('TotalLineItemAmount', 'Total Detail Amount'),
-    money('TotalTax', 'Total Tax'),
+    lookup('PriceLevelId', 'Price List', 'pricelevel'),
+    money('DiscountAmount', 'Discount Amount'),
+    decimal('DiscountPercentage', 'Discount (%)', 2, { minValue: 0, maxValue: 100 }),
+    money('FreightAmount', 'Freight Amount'),
+    money('TotalAmount', 'Total Amount', calculated),
+    money('TotalAmountLessFreight', 'Total Pre-Freight Amount', calculated),
+    money('TotalDiscountAmount', 'Total Discount Amount', calculated),
+    money('TotalLineItemAmount', 'Total Detail Amount', calculated),
+    money('TotalLineItemDiscountAmount', 'Total Line Item Discount Amount', calculated),
+    money('TotalTax', 'Total Tax', calculated),
     ...(parts.dates ?? []),
     description(),
     currencyLookup(),
@@ -123,21 +132,86 @@ function salesDocument(number: Column, parts: { source?: Column[]; dates?: Colum
  * Order and invoice lines (`SalesOrderDetail`, `InvoiceDetail`): a product, existing or written in, at a
  * quantity and price on its document. `discounts` stand after the amounts, where the platform lists them.
  */
-function lineItem(schemaName: string, document: Column, discounts: Column[] = []): Column[] {
+function lineItem(schemaName: string, document: Column): Column[] {
+  const calculated = { description: 'Calculated by Dynamics 365; read-only.' };
   return [
     text(`${schemaName}Name`, 'Name', 500),
     document,
     lookup('ProductId', 'Existing Product', 'product'),
+    lookup('UoMId', 'Unit', 'uom'),
     text('ProductDescription', 'Write-In Product', 500),
     yesNo('IsProductOverridden', 'Select Product', { trueLabel: 'Write-in', falseLabel: 'Existing' }),
+    yesNo('IsPriceOverridden', 'Pricing', { trueLabel: 'Override Price', falseLabel: 'Use Default' }),
     decimal('Quantity', 'Quantity', 5, { minValue: 0, maxValue: 1000000000 }),
     money('PricePerUnit', 'Price Per Unit'),
-    money('BaseAmount', 'Amount'),
-    money('ExtendedAmount', 'Extended Amount'),
-    ...discounts,
+    money('VolumeDiscountAmount', 'Volume Discount'),
+    money('ManualDiscountAmount', 'Manual Discount'),
+    money('Tax', 'Tax'),
+    money('BaseAmount', 'Amount', calculated),
+    money('ExtendedAmount', 'Extended Amount', calculated),
     integer('LineItemNumber', 'Line Item Number', { minValue: 0, maxValue: 1000000000 }),
     currencyLookup(),
   ];
+}
+
+/**
+ * What the solution adds to an order or invoice made from a Stripe payment: the Stripe object it came
+ * from (alternate key: one document per Checkout Session or payment, however often its events arrive),
+ * the payment and customer, and the payment's state as refunds and disputes change it.
+ */
+function stripeDocument(table: string, schemaTable: string): Pick<StandardSpec, 'added' | 'keys'> {
+  return {
+    added: [
+      text('stc_StripeId', 'Stripe Id', STRIPE_ID_LENGTH, {
+        description:
+          'Checkout Session (cs_…) or payment (pi_…, ch_…) this document was made from; alternate key.',
+      }),
+      text('stc_StripePaymentId', 'Stripe Payment Id', STRIPE_ID_LENGTH, {
+        description: 'The PaymentIntent (pi_…) or Charge that paid it; alternate key.',
+      }),
+      text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH),
+      choice('stc_PaymentStatus', 'Stripe Payment Status', 'stc_documentpaymentstatus'),
+      money('stc_AmountPaid', 'Amount Paid'),
+      money('stc_AmountRefunded', 'Amount Refunded'),
+      text('stc_DashboardUrl', 'Stripe Dashboard', 500, { format: 'url' }),
+      ...syncStampColumns(),
+    ],
+    keys: [
+      {
+        logicalName: `stc_${table}_stripeid_key`,
+        schemaName: `stc_${schemaTable}_StripeId_Key`,
+        displayName: 'Stripe Id',
+        columns: ['stc_stripeid'],
+      },
+      {
+        logicalName: `stc_${table}_stripepaymentid_key`,
+        schemaName: `stc_${schemaTable}_StripePaymentId_Key`,
+        displayName: 'Stripe Payment Id',
+        columns: ['stc_stripepaymentid'],
+      },
+    ],
+  };
+}
+
+/** A line of a document made from Stripe: the Stripe line item (li_…, il_…) it came from, as its key. */
+function stripeLine(table: string, schemaTable: string): Pick<StandardSpec, 'added' | 'keys'> {
+  return {
+    added: [
+      text('stc_StripeId', 'Stripe Line Id', STRIPE_ID_LENGTH, {
+        description: 'The Stripe line item this line was written from; alternate key.',
+      }),
+      text('stc_StripePriceId', 'Stripe Price Id', STRIPE_ID_LENGTH),
+      ...syncStampColumns(),
+    ],
+    keys: [
+      {
+        logicalName: `stc_${table}_stripeid_key`,
+        schemaName: `stc_${schemaTable}_StripeId_Key`,
+        displayName: 'Stripe Line Id',
+        columns: ['stc_stripeid'],
+      },
+    ],
+  };
 }
 
 export const standardTables: Table[] = [
@@ -194,6 +268,7 @@ export const standardTables: Table[] = [
     primaryNameColumn: 'name',
     columns: salesDocument(text('OrderNumber', 'Order ID', 100, { requiredLevel: 'systemrequired' })),
     lifecycle: true,
+    ...stripeDocument('salesorder', 'SalesOrder'),
   }),
   standardTable({
     schemaName: 'SalesOrderDetail',
@@ -205,8 +280,8 @@ export const standardTables: Table[] = [
     columns: lineItem(
       'SalesOrderDetail',
       lookup('SalesOrderId', 'Order', 'salesorder', { requiredLevel: 'systemrequired' }),
-      [money('ManualDiscountAmount', 'Manual Discount')],
     ),
+    ...stripeLine('salesorderdetail', 'SalesOrderDetail'),
   }),
   standardTable({
     schemaName: 'Invoice',
@@ -220,6 +295,7 @@ export const standardTables: Table[] = [
       dates: [dateOnly('DueDate', 'Due Date')],
     }),
     lifecycle: true,
+    ...stripeDocument('invoice', 'Invoice'),
   }),
   standardTable({
     schemaName: 'InvoiceDetail',
@@ -232,6 +308,7 @@ export const standardTables: Table[] = [
       'InvoiceDetail',
       lookup('InvoiceId', 'Invoice', 'invoice', { requiredLevel: 'systemrequired' }),
     ),
+    ...stripeLine('invoicedetail', 'InvoiceDetail'),
   }),
   standardTable({
     schemaName: 'Product',
@@ -246,8 +323,48 @@ export const standardTables: Table[] = [
       text('ProductNumber', 'Product ID', 100, { requiredLevel: 'required' }),
       description(),
       money('Price', 'List Price'),
+      lookup('DefaultUoMScheduleId', 'Unit Group', 'uomschedule'),
+      lookup('DefaultUoMId', 'Default Unit', 'uom'),
       currencyLookup(),
     ],
+  }),
+  standardTable({
+    schemaName: 'UoMSchedule',
+    entitySetName: 'uomschedules',
+    displayName: 'Unit Group',
+    pluralName: 'Unit Groups',
+    description: 'Grouping of units.',
+    primaryNameColumn: 'name',
+    ownership: 'OrganizationOwned',
+    columns: [
+      text('Name', 'Name', 200, { requiredLevel: 'required' }),
+      text('BaseUoMName', 'Primary Unit', 100, { requiredLevel: 'required' }),
+    ],
+  }),
+  standardTable({
+    schemaName: 'UoM',
+    entitySetName: 'uoms',
+    displayName: 'Unit',
+    pluralName: 'Units',
+    description: 'Unit of measure.',
+    primaryNameColumn: 'name',
+    ownership: 'OrganizationOwned',
+    columns: [
+      text('Name', 'Name', 100, { requiredLevel: 'required' }),
+      lookup('UoMScheduleId', 'Unit Schedule', 'uomschedule', { requiredLevel: 'systemrequired' }),
+      decimal('Quantity', 'Quantity', 10, { minValue: 0.0000000001, maxValue: 1000000000 }),
+      yesNo('IsScheduleBaseUoM', 'Is Schedule Base Unit'),
+    ],
+  }),
+  standardTable({
+    schemaName: 'PriceLevel',
+    entitySetName: 'pricelevels',
+    displayName: 'Price List',
+    pluralName: 'Price Lists',
+    description: 'Entity that defines pricing levels.',
+    primaryNameColumn: 'name',
+    ownership: 'OrganizationOwned',
+    columns: [text('Name', 'Name', 100, { requiredLevel: 'required' }), description(), currencyLookup()],
   }),
   standardTable({
     schemaName: 'TransactionCurrency',
@@ -345,6 +462,14 @@ export const standardRelationshipNames: Record<string, string> = {
   'invoicedetail.productid.product': 'product_invoice_details',
   'invoicedetail.transactioncurrencyid.transactioncurrency': 'TransactionCurrency_InvoiceDetail',
   'product.transactioncurrencyid.transactioncurrency': 'TransactionCurrency_Product',
+  'product.defaultuomscheduleid.uomschedule': 'unit_of_measurement_schedule_products',
+  'product.defaultuomid.uom': 'unit_of_measurement_products',
+  'salesorderdetail.uomid.uom': 'unit_of_measurement_order_details',
+  'invoicedetail.uomid.uom': 'unit_of_measurement_invoice_details',
+  'salesorder.pricelevelid.pricelevel': 'price_level_orders',
+  'invoice.pricelevelid.pricelevel': 'price_level_invoices',
+  'uom.uomscheduleid.uomschedule': 'unit_of_measure_schedule_conversions',
+  'pricelevel.transactioncurrencyid.transactioncurrency': 'transactioncurrency_pricelevel',
   'environmentvariablevalue.environmentvariabledefinitionid.environmentvariabledefinition':
     'environmentvariabledefinition_environmentvariablevalue',
 };

@@ -79,7 +79,36 @@ describe('customizations.xml from the table model', () => {
       const key = info.EntityKeys[0].EntityKey[0];
       expect(key.EntityKeyAttributes[0].AttributeName).toEqual(['stc_stripecustomerid']);
     }
-    expect(entities.map((e) => e.Name[0]['#text'])).not.toContain('SalesOrder');
+    expect(entities.map((e) => e.Name[0]['#text'])).not.toContain('Product');
+  });
+
+  it('adds the Stripe ids, payment state and keys to orders, invoices and their lines, as unmodified shells', () => {
+    const names = (schemaName: string) =>
+      entity(schemaName)
+        .attributes[0].attribute.map((a: { LogicalName: string[] }) => a.LogicalName[0])
+        .sort();
+    const keys = (schemaName: string) =>
+      entity(schemaName).EntityKeys[0].EntityKey.map(
+        (key: { EntityKeyAttributes: Array<{ AttributeName: string[] }> }) =>
+          key.EntityKeyAttributes[0].AttributeName[0],
+      );
+    for (const schemaName of ['SalesOrder', 'Invoice']) {
+      expect(entity(schemaName)['@unmodified']).toBe('1');
+      expect(names(schemaName)).toEqual(
+        expect.arrayContaining([
+          'stc_stripeid',
+          'stc_stripepaymentid',
+          'stc_paymentstatus',
+          'stc_amountrefunded',
+        ]),
+      );
+      expect(names(schemaName).every((name: string) => name.startsWith('stc_'))).toBe(true);
+      expect(keys(schemaName)).toEqual(['stc_stripeid', 'stc_stripepaymentid']);
+    }
+    for (const schemaName of ['SalesOrderDetail', 'InvoiceDetail']) {
+      expect(entity(schemaName)['@unmodified']).toBe('1');
+      expect(keys(schemaName)).toEqual(['stc_stripeid']);
+    }
   });
 
   it('gives every custom table its system views, showing the columns the model names', () => {

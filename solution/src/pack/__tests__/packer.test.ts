@@ -95,7 +95,9 @@ describe('solution packer', () => {
     const tables = components.filter((c) => c['@type'] === '1');
     expect(tables.find((c) => c['@schemaName'] === 'stc_payment')['@behavior']).toBe('0');
     expect(tables.find((c) => c['@schemaName'] === 'account')['@behavior']).toBe('2');
-    expect(tables.map((c) => c['@schemaName'])).not.toContain('salesorder');
+    // Standard tables the solution adds columns to come as shells (behavior 2); those it only reads not at all.
+    expect(tables.find((c) => c['@schemaName'] === 'salesorder')['@behavior']).toBe('2');
+    expect(tables.map((c) => c['@schemaName'])).not.toContain('product');
     const addedColumns = model.tables
       .filter((t) => t.standard)
       .flatMap((t) => t.columns.filter((c) => !c.standard && !c.system));
