@@ -5,18 +5,21 @@
  *   backfill --since 2026-01-01 [--resources payments,customers,…]
  *   replay --since 2026-01-01 [--types charge.succeeded,…]
  *   reconcile --payout po_… | --sweep [--days 7]
+ *   journal export --payout po_… | --from 2026-01-01 --to 2026-01-31 --format finance|business-central --out file.csv
  *   mapping check [--dir folder] | mapping dry-run <event.json> [--mapping name] [--dir folder]
  */
 import { HISTORY_USAGE, runHistoryCommand } from './commands/history';
 import { ConfigError, loadStoreConfig } from './config';
 import { MAPPING_USAGE, runMappingCli } from './mapping/cli';
 import { RECONCILE_USAGE, runReconcileCommand } from './commands/reconcile';
+import { JOURNAL_USAGE, runJournalCommand } from './commands/journal';
 import { openStore, type DeadLetter, type Store } from './store';
 import { FLAG, HELP_OPTION, parseCommandLine, TEXT, USAGE_EXIT } from './config/command-line';
 
 const USAGE = `Usage: cli dlq list [--all] [--limit N] [--json] | dlq show <id> | dlq retry <id> | dlq discard <id>
 ${HISTORY_USAGE}
 ${RECONCILE_USAGE}
+${JOURNAL_USAGE}
 ${MAPPING_USAGE}
 Store: DATABASE_URL (PostgreSQL, with DATABASE_SCHEMA) or SQLITE_PATH (default data/connector.db).`;
 
@@ -33,6 +36,7 @@ const DLQ_OPTIONS = { all: FLAG, limit: TEXT, json: FLAG, ...HELP_OPTION } as co
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
   if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
+  if (argv[0] === 'journal') return runJournalCommand(argv, io);
   if (argv[0] === 'mapping') return runMappingCli(argv.slice(1), io);
   const parsed = parseCommandLine(argv, DLQ_OPTIONS, USAGE, io);
   if (!parsed) return USAGE_EXIT;

@@ -12,7 +12,14 @@ import {
 } from './engine';
 
 export { MappingError, type MappingErrorCode, type MappingErrorLocation } from './errors';
-export { currencyExponent, minorToMajor, minorToMajorString, decimalToNumber, MoneyError } from './money';
+export {
+  currencyExponent,
+  majorToMinor,
+  minorToMajor,
+  minorToMajorString,
+  decimalToNumber,
+  MoneyError,
+} from './money';
 export { unixToDateTime, unixToDate, fullName, firstName, lastName, type LookupTables } from './functions';
 export {
   applyMapping,

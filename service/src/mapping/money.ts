@@ -113,3 +113,24 @@ function normalise(text: string): string {
 export function minorToMajor(amount: unknown, currency: string): number {
   return decimalToNumber(minorToMajorString(amount, currency));
 }
+
+/**
+ * A major-unit amount as Dataverse returns it (a JSON number, or its decimal text) back to exact minor units:
+ * `(19.99, 'usd') → 1999n`, `(1999, 'jpy') → 1999n`. More decimals than the currency has is a MoneyError,
+ * never a rounded amount.
+ */
+export function majorToMinor(amount: number | string, currency: string): bigint {
+  const exponent = currencyExponent(currency);
+  const text = typeof amount === 'number' && Number.isFinite(amount) ? String(amount) : String(amount).trim();
+  if (!/^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i.test(text)) {
+    throw new MoneyError(`amount ${JSON.stringify(amount)} is not a decimal number`);
+  }
+  const [integer, fraction = ''] = normalise(text).replace('-', '').split('.');
+  if (fraction.length > exponent) {
+    throw new MoneyError(
+      `amount ${text} has ${fraction.length} decimals; ${currency.toUpperCase()} has ${exponent}`,
+    );
+  }
+  const minor = BigInt(`${integer}${fraction.padEnd(exponent, '0')}`);
+  return normalise(text).startsWith('-') ? -minor : minor;
+}

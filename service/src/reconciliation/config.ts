@@ -18,6 +18,38 @@ const accountSchema = z.object({
   description: z.string().max(2000).optional(),
 });
 
+/**
+ * How `cli journal export` writes a payout journal for Dynamics 365 Finance (General journal entity) and
+ * Business Central (Gen. Journal Line); docs/JOURNAL-EXPORT.md describes each column.
+ */
+const journalExportSchema = z.object({
+  finance: z
+    .object({
+      /** JOURNALNAME: a journal name set up in Finance (General ledger > Journal setup > Journal names). */
+      journalName: z.string().min(1).max(10).default('GenJrn'),
+      /** JOURNALBATCHNUMBER: a placeholder the import replaces from the journal number sequence. */
+      journalBatchNumber: z.string().min(1).max(20).default('STRIPE-PAYOUTS'),
+      accountType: z.enum(['Ledger', 'Bank', 'Customer', 'Vendor']).default('Ledger'),
+      /** ACCOUNTDISPLAYVALUE from the line's GL account, e.g. `{account}---` for empty dimension segments. */
+      accountFormat: z.string().includes('{account}').default('{account}'),
+    })
+    .prefault({}),
+  businessCentral: z
+    .object({
+      journalTemplateName: z.string().min(1).max(10).default('GENERAL'),
+      journalBatchName: z.string().min(1).max(10).default('STRIPE'),
+      accountType: z.enum(['G/L Account', 'Bank Account']).default('G/L Account'),
+      /** The company's local currency: its lines leave Currency Code blank, as Business Central expects. */
+      localCurrency: z
+        .string()
+        .regex(/^[a-zA-Z]{3}$/, 'a three-letter currency code')
+        .optional(),
+      /** Line No. of the first line, and the step between lines (Business Central's pages use 10000). */
+      lineNumberStep: z.number().int().min(1).max(100000).default(10000),
+    })
+    .prefault({}),
+});
+
 export const reconciliationConfigSchema = z.object({
   accounts: z.object({
     gross: accountSchema,
@@ -29,6 +61,7 @@ export const reconciliationConfigSchema = z.object({
   }),
   categories: z.record(z.string(), z.enum(CATEGORY_GROUPS)).default({}),
   otherCategories: z.enum(CATEGORY_GROUPS).default('adjustments'),
+  export: journalExportSchema.prefault({}),
 });
 
 export type ReconciliationConfig = z.infer<typeof reconciliationConfigSchema>;

@@ -22,5 +22,19 @@ export {
   type ReconciliationConfig,
 } from './config';
 export { PayoutJournalBuilder, isPayoutTransaction, type PayoutJournal, type JournalLine } from './journal';
+export {
+  exportJournals,
+  readJournals,
+  journalCsv,
+  documentNumber,
+  JOURNAL_EXPORT_FORMATS,
+  FINANCE_COLUMNS,
+  BUSINESS_CENTRAL_COLUMNS,
+  JournalExportError,
+  UnbalancedJournalError,
+  type JournalExportFormat,
+  type JournalSelection,
+  type ExportJournal,
+} from './export';
 export { sweepPayouts, startPayoutSweep, type PayoutSweepOptions, type SweepResult } from './sweep';
 export { createReconciliationMetrics } from './metrics';

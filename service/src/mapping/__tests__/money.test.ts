@@ -1,5 +1,12 @@
 import { THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES } from '@stc/solution';
-import { currencyExponent, decimalToNumber, minorToMajor, minorToMajorString, MoneyError } from '../money';
+import {
+  currencyExponent,
+  decimalToNumber,
+  majorToMinor,
+  minorToMajor,
+  minorToMajorString,
+  MoneyError,
+} from '../money';
 
 describe('minor units to major units', () => {
   test.each([
@@ -62,5 +69,39 @@ describe('minor units to major units', () => {
     expect(decimalToNumber('0.30')).toBe(0.3);
     expect(decimalToNumber('-0.00')).toBe(-0);
     expect(() => decimalToNumber('0.1000000000000000055511151231257827')).toThrow(MoneyError);
+  });
+});
+
+describe('major units back to minor units', () => {
+  test.each([
+    [19.99, 'usd', 1999n],
+    [0.07, 'usd', 7n],
+    [-2.5, 'gbp', -250n],
+    [1999, 'jpy', 1999n],
+    [19.995, 'kwd', 19995n],
+    [0.001, 'bhd', 1n],
+    ['9007199254740993.12', 'usd', 900719925474099312n],
+    [1e21, 'jpy', 1000000000000000000000n],
+    [0, 'usd', 0n],
+  ])('%s %s is %s minor units', (amount, currency, expected) => {
+    expect(majorToMinor(amount, currency)).toBe(expected);
+  });
+
+  test('every minor amount survives the trip to a JSON number and back', () => {
+    for (const [minor, currency] of [
+      [1999, 'usd'],
+      [123456789, 'kwd'],
+      [987654321, 'jpy'],
+      [-1, 'eur'],
+    ] as const) {
+      expect(majorToMinor(minorToMajor(minor, currency), currency)).toBe(BigInt(minor));
+    }
+  });
+
+  test('more decimals than the currency has, or no number at all, is refused', () => {
+    expect(() => majorToMinor(19.999, 'usd')).toThrow('amount 19.999 has 3 decimals; USD has 2');
+    expect(() => majorToMinor(0.5, 'jpy')).toThrow('JPY has 0');
+    expect(() => majorToMinor('abc', 'usd')).toThrow(MoneyError);
+    expect(() => majorToMinor(Number.NaN, 'usd')).toThrow('is not a decimal number');
   });
 });

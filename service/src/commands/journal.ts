@@ -1,0 +1,175 @@
+/**
+ * `cli journal export`: a payout's journal, or every payout journal of a period, as read from Dataverse,
+ * written as the import file of Dynamics 365 Finance or Business Central (docs/JOURNAL-EXPORT.md).
+ *   cli journal export --payout po_… --format finance --out payout.csv
+ *   cli journal export --from 2026-01-01 --to 2026-01-31 --format business-central --out january.csv
+ */
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../config';
+import type { DataverseClient } from '../dataverse/types';
+import { createLogger } from '../observability/log';
+import { loadReconciliationConfig, ReconciliationConfigError } from '../reconciliation/config';
+import {
+  describeUnbalanced,
+  exportJournals,
+  JOURNAL_EXPORT_FORMATS,
+  JournalExportError,
+  UnbalancedJournalError,
+  type JournalExportFormat,
+  type JournalSelection,
+} from '../reconciliation/export';
+import { FLAG, HELP_OPTION, parseCommandLine, TEXT, USAGE_EXIT } from '../config/command-line';
+
+export const JOURNAL_USAGE = `cli journal export --payout po_… | --from 2026-01-01 --to 2026-01-31   --format finance|business-central
+    --out file.csv [--force] [--skip-unbalanced] [--accounts gl-accounts.yaml]`;
+
+/** Exit code when a payout's debits and credits differ (as `reconcile` on a mismatch). */
+export const UNBALANCED_EXIT = 4;
+
+export interface JournalCliIo {
+  env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  /** For tests: a client already made. */
+  dataverse?: DataverseClient;
+}
+
+const JOURNAL_OPTIONS = {
+  payout: TEXT,
+  from: TEXT,
+  to: TEXT,
+  format: TEXT,
+  out: TEXT,
+  force: FLAG,
+  'skip-unbalanced': FLAG,
+  accounts: TEXT,
+  ...HELP_OPTION,
+} as const;
+
+interface ExportRequest {
+  selection: JournalSelection;
+  format: JournalExportFormat;
+  out: string;
+  force: boolean;
+  skipUnbalanced: boolean;
+  accounts?: string;
+}
+
+/** The request, or a usage error written to `io.err` (undefined). */
+function exportRequest(argv: string[], io: JournalCliIo): ExportRequest | 'help' | undefined {
+  const parsed = parseCommandLine(argv, JOURNAL_OPTIONS, JOURNAL_USAGE, io);
+  if (!parsed) return undefined;
+  if (parsed.values.help) return 'help';
+  const { payout, from, to, format, out, accounts } = parsed.values;
+  const usage = (problem: string) => {
+    io.err(`${problem}\n${JOURNAL_USAGE}`);
+    return undefined;
+  };
+  const [, command, extra] = parsed.positionals;
+  if (command !== 'export' || extra !== undefined) return usage('Say what to do: journal export');
+  if (!JOURNAL_EXPORT_FORMATS.includes(format as JournalExportFormat))
+    return usage(`Give --format finance or --format business-central${format ? ` (not "${format}")` : ''}`);
+  if (!payout === !(from || to)) return usage('Give either --payout po_… or --from and --to');
+  if (!out) return usage('Give the file to write: --out file.csv');
+  let selection: JournalSelection;
+  if (payout) selection = { payout };
+  else {
+    const bad = [from, to].find((date) => !isDate(date));
+    if (bad !== undefined || !from || !to)
+      return usage(`--from and --to are dates, YYYY-MM-DD${bad ? ` (not "${bad}")` : ''}`);
+    if (from > to) return usage(`--from ${from} is after --to ${to}`);
+    selection = { from, to };
+  }
+  return {
+    selection,
+    format: format as JournalExportFormat,
+    out,
+    force: parsed.values.force === true,
+    skipUnbalanced: parsed.values['skip-unbalanced'] === true,
+    accounts,
+  };
+}
+
+function isDate(text: string | undefined): boolean {
+  if (!text || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+}
+
+export async function runJournalCommand(argv: string[], io: JournalCliIo): Promise<number> {
+  const request = exportRequest(argv, io);
+  if (request === 'help') {
+    io.out(JOURNAL_USAGE);
+    return 0;
+  }
+  if (!request) return USAGE_EXIT;
+  if (existsSync(request.out) && !request.force) {
+    io.err(`${request.out} exists; pass --force to replace it`);
+    return 1;
+  }
+  const setup = await openExport(io, request.accounts);
+  if (!setup) return 1;
+  try {
+    const result = await exportJournals(setup.dataverse, setup.config, request);
+    if (result.skipped.length) io.err(`Warning: left out of the file, ${describeUnbalanced(result.skipped)}`);
+    if (result.empty.length)
+      io.err(`No lines, nothing to post: ${result.empty.map((journal) => journal.payoutId).join(', ')}`);
+    if (result.journals.length === 0) {
+      io.err(`Nothing to export ${scope(request.selection)}; ${request.out} not written`);
+      return result.skipped.length ? UNBALANCED_EXIT : 1;
+    }
+    writeAtomically(request.out, result.csv);
+    io.out(
+      `${request.out}: ${result.journals.length} payout journals, ${result.lines} lines (${request.format})`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof UnbalancedJournalError) {
+      io.err(error.message);
+      return UNBALANCED_EXIT;
+    }
+    io.err(
+      error instanceof JournalExportError
+        ? error.message
+        : `journal export failed: ${(error as Error).message}`,
+    );
+    return 1;
+  }
+}
+
+const scope = (selection: JournalSelection) =>
+  'payout' in selection ? `for payout ${selection.payout}` : `dated ${selection.from} to ${selection.to}`;
+
+/** Written beside the target and renamed over it: a failure never leaves half a file. */
+function writeAtomically(path: string, text: string): void {
+  const partial = `${path}.partial-${process.pid}`;
+  try {
+    writeFileSync(partial, text, 'utf8');
+    renameSync(partial, path);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+}
+
+/** The GL settings and the Dataverse client (the one given, else made from the service's configuration). */
+async function openExport(io: JournalCliIo, accounts: string | undefined) {
+  let dataverse = io.dataverse;
+  let accountsPath = accounts;
+  try {
+    if (!dataverse) {
+      const service = loadConfig(io.env);
+      accountsPath ??= service.reconciliation.glAccountsPath;
+      // Loaded here: the service module pulls in the HTTP layer, which this command does not need otherwise.
+      const { dataverseClientFor } = await import('../service');
+      dataverse = dataverseClientFor(service.dataverse, createLogger({ level: 'warn' }));
+    }
+    return { dataverse, config: loadReconciliationConfig(accountsPath) };
+  } catch (error) {
+    io.err(
+      error instanceof ConfigError || error instanceof ReconciliationConfigError
+        ? error.message
+        : `Cannot start: ${(error as Error).message}`,
+    );
+    return null;
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * Journal export end to end: payouts made and paid in the Stripe emulator, reconciled into the Dataverse
+ * emulator through the real clients, then exported by `cli journal export` from what reconciliation wrote,
+ * as Dynamics 365 Finance and Business Central import files.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
+import type Stripe from 'stripe';
+import { runCli } from '../../cli';
+import { defaultMappings, RecordingLogger } from '../../inbound/__tests__/harness';
+import { dataverseEmulatorForFile } from '../../inbound/__tests__/setup';
+import { cliEnv, collectingIo } from '../../__tests__/support/cli';
+import {
+  BUSINESS_CENTRAL_COLUMNS,
+  createPayoutReconciler,
+  DEFAULT_GL_ACCOUNTS_FILE,
+  FINANCE_COLUMNS,
+  JOURNAL_MISMATCH,
+  parseReconciliationConfig,
+  type ReconciliationConfig,
+} from '..';
+
+jest.setTimeout(60_000);
+
+const dataverse = dataverseEmulatorForFile();
+let stripeEmulator: StripeEmulator;
+let stripe: Stripe;
+let dir: string;
+
+beforeEach(async () => {
+  // The fee schedule the expected amounts below are worked out from: round(2.9 %) + 30 minor units a charge.
+  stripeEmulator = await startStripeEmulator({ rateLimit: false, fees: { percent: 2.9, fixed: 30 } });
+  stripe = stripeEmulator.client();
+  dir = mkdtempSync(join(tmpdir(), 'journal-export-'));
+});
+afterEach(async () => {
+  await stripeEmulator.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Card payments of `amounts` (minor units) paid out on `arrival` and reconciled into Dataverse. */
+async function reconciledPayout(
+  currency: string,
+  amounts: number[],
+  arrival: string,
+  options: { config?: ReconciliationConfig; extra?: number } = {},
+) {
+  stripeEmulator.testHelpers.seedPayments({ count: amounts.length, amount: (i) => amounts[i], currency });
+  const created = stripeEmulator.testHelpers.createAutomaticPayout({ currency });
+  stripeEmulator.testHelpers.payPayout(created.id);
+  const payout = stripeEmulator.engine.scope(null).find(created.id)!;
+  payout.arrival_date = Date.parse(`${arrival}T12:00:00Z`) / 1000;
+  // The bank was told more than the transactions add up to: the journal cannot balance.
+  if (options.extra) payout.amount = (payout.amount as number) + options.extra;
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, config: options.config });
+  const log = new RecordingLogger();
+  await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: created.id });
+  return created.id;
+}
+
+async function exportCli(...args: string[]) {
+  const env = cliEnv(stripeEmulator, dataverse.emulator.url, { SQLITE_PATH: ':memory:' });
+  const { io, out, err } = collectingIo(env);
+  const code = await runCli(['journal', 'export', ...args], io);
+  return { code, out, err };
+}
+
+/** The file's records; none of the fields in these tests holds a comma, so a split reads them. */
+function records(path: string): string[][] {
+  const text = readFileSync(path, 'utf8');
+  expect(text.endsWith('\r\n')).toBe(true);
+  return text
+    .slice(0, -2)
+    .split('\r\n')
+    .map((line) => line.split(','));
+}
+
+/** Sums decimal text exactly, in units of 10^-3 (enough for every currency here). */
+const thousandths = (values: string[]) =>
+  values.reduce((sum, value) => {
+    const [whole, fraction = ''] = value.replace('-', '').split('.');
+    const amount = BigInt(whole + fraction.padEnd(3, '0'));
+    return sum + (value.startsWith('-') ? -amount : amount);
+  }, 0n);
+
+test('one USD payout as a Finance general journal: header, a voucher of balanced lines, exact amounts', async () => {
+  // Fees: 1999 → 58 + 30, 2501 → 73 + 30; the payout is the net, 4500 - 191.
+  const payout = await reconciledPayout('usd', [1999, 2501], '2026-01-15');
+  const file = join(dir, 'payout.csv');
+
+  const { code, out } = await exportCli('--payout', payout, '--format', 'finance', '--out', file);
+
+  expect(code).toBe(0);
+  expect(out.at(-1)).toBe(`${file}: 1 payout journals, 3 lines (finance)`);
+  const [header, ...rows] = records(file);
+  expect(header).toEqual([...FINANCE_COLUMNS]);
+  const voucher = payout.slice(-20);
+  const title = `Stripe payout ${payout}`;
+  expect(rows).toEqual([
+    [
+      'STRIPE-PAYOUTS',
+      '1',
+      'GenJrn',
+      title,
+      voucher,
+      '2026-01-15',
+      'Ledger',
+      '1050',
+      `${payout} Stripe payout clearing`,
+      '43.09',
+      '0.00',
+      'USD',
+    ],
+    [
+      'STRIPE-PAYOUTS',
+      '2',
+      'GenJrn',
+      title,
+      voucher,
+      '2026-01-15',
+      'Ledger',
+      '4000',
+      `${payout} Stripe gross charges`,
+      '0.00',
+      '45.00',
+      'USD',
+    ],
+    [
+      'STRIPE-PAYOUTS',
+      '3',
+      'GenJrn',
+      title,
+      voucher,
+      '2026-01-15',
+      'Ledger',
+      '6100',
+      `${payout} Stripe fees`,
+      '1.91',
+      '0.00',
+      'USD',
+    ],
+  ]);
+  expect(thousandths(rows.map((r) => r[9]))).toBe(thousandths(rows.map((r) => r[10])));
+});
+
+test('a period in both formats: the JPY and KWD payouts dated in it, none from outside it', async () => {
+  // JPY: 1000 → 29 + 30, 2400 → 70 + 30. KWD: 12345 → 358 + 30, 7000 → 203 + 30.
+  const yen = await reconciledPayout('jpy', [1000, 2400], '2026-01-05');
+  const dinar = await reconciledPayout('kwd', [12345, 7000], '2026-01-31');
+  await reconciledPayout('usd', [5000], '2026-02-01');
+  const bcFile = join(dir, 'january-bc.csv');
+  const financeFile = join(dir, 'january-finance.csv');
+
+  const period = ['--from', '2026-01-01', '--to', '2026-01-31'];
+  const bc = await exportCli(...period, '--format', 'business-central', '--out', bcFile);
+  const finance = await exportCli(...period, '--format', 'finance', '--out', financeFile);
+
+  expect([bc.code, finance.code]).toEqual([0, 0]);
+  expect(bc.out.at(-1)).toBe(`${bcFile}: 2 payout journals, 6 lines (business-central)`);
+  const [header, ...rows] = records(bcFile);
+  expect(header).toEqual([...BUSINESS_CENTRAL_COLUMNS]);
+  const line = (
+    no: number,
+    account: string,
+    date: string,
+    payout: string,
+    text: string,
+    currency: string,
+    amount: string,
+  ) => [
+    'GENERAL',
+    'STRIPE',
+    String(no),
+    'G/L Account',
+    account,
+    date,
+    '',
+    payout.slice(-20),
+    payout,
+    `${text} ${payout}`,
+    currency,
+    amount,
+  ];
+  expect(rows).toEqual([
+    line(10000, '1050', '2026-01-05', yen, 'Stripe payout clearing', 'JPY', '3241'),
+    line(20000, '4000', '2026-01-05', yen, 'Stripe gross charges', 'JPY', '-3400'),
+    line(30000, '6100', '2026-01-05', yen, 'Stripe fees', 'JPY', '159'),
+    line(40000, '1050', '2026-01-31', dinar, 'Stripe payout clearing', 'KWD', '18.724'),
+    line(50000, '4000', '2026-01-31', dinar, 'Stripe gross charges', 'KWD', '-19.345'),
+    line(60000, '6100', '2026-01-31', dinar, 'Stripe fees', 'KWD', '0.621'),
+  ]);
+  for (const payout of [yen, dinar]) {
+    expect(thousandths(rows.filter((r) => r[8] === payout).map((r) => r[11]))).toBe(0n);
+  }
+
+  const [, ...financeRows] = records(financeFile);
+  expect(financeRows.map((r) => [r[1], r[4], r[5], r[9], r[10], r[11]])).toEqual([
+    ['1', yen.slice(-20), '2026-01-05', '3241', '0', 'JPY'],
+    ['2', yen.slice(-20), '2026-01-05', '0', '3400', 'JPY'],
+    ['3', yen.slice(-20), '2026-01-05', '159', '0', 'JPY'],
+    ['4', dinar.slice(-20), '2026-01-31', '18.724', '0.000', 'KWD'],
+    ['5', dinar.slice(-20), '2026-01-31', '0.000', '19.345', 'KWD'],
+    ['6', dinar.slice(-20), '2026-01-31', '0.621', '0.000', 'KWD'],
+  ]);
+  expect(new Set(financeRows.map((r) => r[3]))).toEqual(new Set(['Stripe payouts 2026-01-01 to 2026-01-31']));
+});
+
+test('an unbalanced payout is refused, named with its difference, and no file is written', async () => {
+  const payout = await reconciledPayout('usd', [1999, 2501], '2026-03-10', { extra: 7 });
+  const entry = await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout });
+  expect(entry).toMatchObject({ stc_status: JOURNAL_MISMATCH });
+  const file = join(dir, 'refused.csv');
+
+  const { code, err } = await exportCli('--payout', payout, '--format', 'business-central', '--out', file);
+
+  expect(code).toBe(4);
+  expect(err.at(-1)).toBe(
+    `payout ${payout} (debits 45.07 USD, credits 45.00 USD, difference 0.07 USD) does not balance; nothing was written. ` +
+      'Reconcile the payout again once its transactions sum to it (cli reconcile --payout …), ' +
+      'or pass --skip-unbalanced to export the others.',
+  );
+  expect(existsSync(file)).toBe(false);
+  expect(readdirSync(dir)).toEqual([]);
+});
+
+test('--skip-unbalanced writes the balanced payouts of the period and warns of those left out', async () => {
+  const good = await reconciledPayout('usd', [1999], '2026-03-01');
+  const bad = await reconciledPayout('usd', [2501], '2026-03-02', { extra: 7 });
+  const file = join(dir, 'march.csv');
+  const period = ['--from', '2026-03-01', '--to', '2026-03-31', '--format', 'finance', '--out', file];
+
+  const refused = await exportCli(...period);
+  expect(refused.code).toBe(4);
+  expect(refused.err.at(-1)).toMatch(
+    new RegExp(`^payout ${bad} \\(.*difference 0.07 USD\\) does not balance`),
+  );
+  expect(existsSync(file)).toBe(false);
+
+  const skipped = await exportCli(...period, '--skip-unbalanced');
+  expect(skipped.code).toBe(0);
+  expect(skipped.err).toEqual([
+    `Warning: left out of the file, payout ${bad} (debits 25.08 USD, credits 25.01 USD, difference 0.07 USD) does not balance`,
+  ]);
+  const [, ...rows] = records(file);
+  expect(new Set(rows.map((r) => r[8].split(' ')[0]))).toEqual(new Set([good]));
+});
+
+test('GL settings from the accounts file: account format, local currency, and quoting of a description', async () => {
+  const text = readFileSync(DEFAULT_GL_ACCOUNTS_FILE, 'utf8')
+    .replace("description: 'Stripe fees'", `description: 'Fees, "card"'`)
+    .replace("accountFormat: '{account}'", "accountFormat: '{account}-001-'")
+    .replace('# localCurrency: USD', 'localCurrency: USD');
+  const accounts = join(dir, 'accounts.yaml');
+  writeFileSync(accounts, text);
+  const config = parseReconciliationConfig(text);
+  const payout = await reconciledPayout('usd', [1999, 2501], '2026-04-01', { config });
+  const files = { finance: join(dir, 'f.csv'), bc: join(dir, 'bc.csv') };
+
+  const common = ['--payout', payout, '--accounts', accounts, '--out'];
+  expect((await exportCli(...common, files.finance, '--format', 'finance')).code).toBe(0);
+  expect((await exportCli(...common, files.bc, '--format', 'business-central')).code).toBe(0);
+
+  const finance = readFileSync(files.finance, 'utf8').split('\r\n');
+  expect(finance[3]).toContain(`,Ledger,6100-001-,"${payout} Fees, ""card""",1.91,0.00,USD`);
+  const bc = readFileSync(files.bc, 'utf8').split('\r\n');
+  expect(bc[1].endsWith(`,${payout},Stripe payout clearing ${payout},,43.09`)).toBe(true);
+  expect(bc[3].endsWith(`,"Fees, ""card"" ${payout}",,1.91`)).toBe(true);
+});
+
+test('bad arguments are usage errors (exit 2); a missing payout or an existing file exit 1', async () => {
+  const file = join(dir, 'x.csv');
+  const cases: Array<[string[], RegExp]> = [
+    [[], /Give --format finance or --format business-central/],
+    [['--payout', 'po_1', '--format', 'excel', '--out', file], /not "excel"/],
+    [['--format', 'finance', '--out', file], /Give either --payout po_… or --from and --to/],
+    [['--payout', 'po_1', '--from', '2026-01-01', '--format', 'finance', '--out', file], /Give either/],
+    [
+      ['--from', '2026-01-01', '--to', '2026-02-30', '--format', 'finance', '--out', file],
+      /not "2026-02-30"/,
+    ],
+    [['--from', '2026-02-01', '--to', '2026-01-01', '--format', 'finance', '--out', file], /is after --to/],
+    [['--payout', 'po_1', '--format', 'finance'], /Give the file to write: --out file.csv/],
+    [['--payout', 'po_1', '--format', 'finance', '--out', file, '--colour'], /Unknown option '--colour'/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, err } = await exportCli(...args);
+    expect({ args, code }).toEqual({ args, code: 2 });
+    expect(err.at(-1)).toMatch(message);
+    expect(err.at(-1)).toContain('cli journal export --payout po_…');
+  }
+
+  const missing = await exportCli('--payout', 'po_missing', '--format', 'finance', '--out', file);
+  expect(missing.code).toBe(1);
+  expect(missing.err.at(-1)).toBe(
+    'No journal entry for payout po_missing in Dataverse: reconcile it first (cli reconcile --payout po_missing)',
+  );
+  const empty = await exportCli(
+    '--from',
+    '2020-01-01',
+    '--to',
+    '2020-01-31',
+    '--format',
+    'finance',
+    '--out',
+    file,
+  );
+  expect(empty).toMatchObject({
+    code: 1,
+    err: [`Nothing to export dated 2020-01-01 to 2020-01-31; ${file} not written`],
+  });
+
+  writeFileSync(file, 'kept');
+  const exists = await exportCli('--payout', 'po_1', '--format', 'finance', '--out', file);
+  expect(exists.code).toBe(1);
+  expect(exists.err.at(-1)).toBe(`${file} exists; pass --force to replace it`);
+  expect(readFileSync(file, 'utf8')).toBe('kept');
+});

@@ -1,0 +1,296 @@
+/**
+ * Payout journals as reconciliation wrote them to Dataverse (stc_journalentry and its stc_journalline rows),
+ * written as the import file of Dynamics 365 Finance's General journal entity or of Business Central's
+ * general journal lines, so the file holds what finance sees in Dynamics 365. Amounts are read back to exact
+ * minor units and written in major units by the currency's exponent; a payout whose debits do not equal its
+ * credits is refused before anything is written. docs/JOURNAL-EXPORT.md describes every column.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { JournalEntry, JournalLine } from '@stc/solution/tables';
+import type { DataverseClient, Row } from '../dataverse/types';
+import { majorToMinor, minorToMajorString, MoneyError } from '../mapping';
+import type { ReconciliationConfig } from './config';
+
+export const JOURNAL_EXPORT_FORMATS = ['finance', 'business-central'] as const;
+export type JournalExportFormat = (typeof JOURNAL_EXPORT_FORMATS)[number];
+
+export interface ExportLine {
+  number: number;
+  account: string;
+  category: string;
+  description: string;
+  /** Minor units. */
+  debit: bigint;
+  credit: bigint;
+}
+
+/** One payout's journal entry and its lines, as read from Dataverse. */
+export interface ExportJournal {
+  payoutId: string;
+  /** The entry's date (the payout's arrival date), `YYYY-MM-DD`. */
+  date: string;
+  /** Lower case, as Stripe and the entry spell it. */
+  currency: string;
+  lines: ExportLine[];
+  totalDebit: bigint;
+  totalCredit: bigint;
+}
+
+/** One payout, or every journal entry dated from `from` to `to` (both `YYYY-MM-DD`, inclusive). */
+export type JournalSelection = { payout: string } | { from: string; to: string };
+
+export class JournalExportError extends Error {
+  override name = 'JournalExportError';
+}
+
+/** Debits and credits differ in at least one payout: nothing is written. */
+export class UnbalancedJournalError extends JournalExportError {
+  override name = 'UnbalancedJournalError';
+  constructor(readonly unbalanced: ExportJournal[]) {
+    super(
+      `${describeUnbalanced(unbalanced)}; nothing was written. Reconcile the payout again once its ` +
+        `transactions sum to it (cli reconcile --payout …), or pass --skip-unbalanced to export the others.`,
+    );
+  }
+}
+
+/** `po_1 does not balance: debits 10.07 USD, credits 10.00 USD, difference 0.07 USD` (and the others). */
+export function describeUnbalanced(journals: ExportJournal[]): string {
+  const one = (j: ExportJournal) =>
+    `${j.payoutId} (debits ${money(j.totalDebit, j.currency)}, credits ${money(j.totalCredit, j.currency)}, ` +
+    `difference ${money(j.totalDebit - j.totalCredit, j.currency)})`;
+  return journals.length === 1
+    ? `payout ${one(journals[0])} does not balance`
+    : `${journals.length} payouts do not balance: ${journals.map(one).join(', ')}`;
+}
+
+const money = (minor: bigint, currency: string) =>
+  `${minorToMajorString(minor, currency)} ${currency.toUpperCase()}`;
+
+const E = JournalEntry.col;
+const L = JournalLine.col;
+
+/** The journal entries selected, oldest first, each with its lines in line-number order. */
+export async function readJournals(
+  dataverse: DataverseClient,
+  selection: JournalSelection,
+): Promise<ExportJournal[]> {
+  const select = [JournalEntry.primaryId, E.stripePayoutId, E.date, E.currency];
+  let entries: Row[];
+  if ('payout' in selection) {
+    const entry = await dataverse.retrieveByKey(
+      JournalEntry.entitySetName,
+      { [E.stripePayoutId]: selection.payout },
+      { select },
+    );
+    if (!entry)
+      throw new JournalExportError(
+        `No journal entry for payout ${selection.payout} in Dataverse: reconcile it first (cli reconcile --payout ${selection.payout})`,
+      );
+    entries = [entry];
+  } else {
+    entries = await dataverse.retrieveMultiple(JournalEntry.entitySetName, {
+      select,
+      filter: `${E.date} ge ${selection.from} and ${E.date} le ${selection.to}`,
+      orderBy: [`${E.date} asc`, `${E.stripePayoutId} asc`],
+    });
+  }
+  const journals: ExportJournal[] = [];
+  for (const entry of entries) journals.push(await readJournal(dataverse, entry));
+  return journals;
+}
+
+async function readJournal(dataverse: DataverseClient, entry: Row): Promise<ExportJournal> {
+  const payoutId = String(entry[E.stripePayoutId]);
+  const currency = String(entry[E.currency] ?? '').toLowerCase();
+  const rows = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
+    select: [L.lineNumber, L.gLAccount, L.category, L.description, L.debit, L.credit],
+    filter: `${JournalLine.lookup.journalentryid.value} eq ${String(entry[JournalEntry.primaryId])}`,
+    orderBy: [`${L.lineNumber} asc`],
+  });
+  const minor = (row: Row, column: string) => {
+    const value = row[column];
+    if (value === null || value === undefined) return 0n;
+    try {
+      return majorToMinor(value as number | string, currency);
+    } catch (error) {
+      if (!(error instanceof MoneyError)) throw error;
+      throw new JournalExportError(
+        `payout ${payoutId}, line ${String(row[L.lineNumber])}: ${column} ${error.message}`,
+      );
+    }
+  };
+  const lines = rows.map((row) => ({
+    number: Number(row[L.lineNumber]),
+    account: String(row[L.gLAccount] ?? ''),
+    category: String(row[L.category] ?? ''),
+    description: String(row[L.description] ?? row[L.category] ?? ''),
+    debit: minor(row, L.debit),
+    credit: minor(row, L.credit),
+  }));
+  return {
+    payoutId,
+    date: String(entry[E.date] ?? '').slice(0, 10),
+    currency,
+    lines,
+    totalDebit: lines.reduce((sum, line) => sum + line.debit, 0n),
+    totalCredit: lines.reduce((sum, line) => sum + line.credit, 0n),
+  };
+}
+
+/** The journals to write, the unbalanced ones, and those with no lines (nothing to post, e.g. manual payouts). */
+export function sortJournals(journals: ExportJournal[]): {
+  balanced: ExportJournal[];
+  unbalanced: ExportJournal[];
+  empty: ExportJournal[];
+} {
+  const empty = journals.filter((j) => j.lines.length === 0);
+  const withLines = journals.filter((j) => j.lines.length > 0);
+  return {
+    balanced: withLines.filter((j) => j.totalDebit === j.totalCredit),
+    unbalanced: withLines.filter((j) => j.totalDebit !== j.totalCredit),
+    empty,
+  };
+}
+
+/** Business Central's Document No. is a Code[20]: a longer payout id keeps its last 20 characters. */
+export function documentNumber(payoutId: string): string {
+  return payoutId.length <= 20 ? payoutId : payoutId.slice(-20);
+}
+
+const clip = (text: string, length: number) => (text.length <= length ? text : text.slice(0, length));
+
+export const FINANCE_COLUMNS = [
+  'JOURNALBATCHNUMBER',
+  'LINENUMBER',
+  'JOURNALNAME',
+  'DESCRIPTION',
+  'VOUCHER',
+  'TRANSDATE',
+  'ACCOUNTTYPE',
+  'ACCOUNTDISPLAYVALUE',
+  'TEXT',
+  'DEBITAMOUNT',
+  'CREDITAMOUNT',
+  'CURRENCYCODE',
+] as const;
+
+export const BUSINESS_CENTRAL_COLUMNS = [
+  'Journal Template Name',
+  'Journal Batch Name',
+  'Line No.',
+  'Account Type',
+  'Account No.',
+  'Posting Date',
+  'Document Type',
+  'Document No.',
+  'External Document No.',
+  'Description',
+  'Currency Code',
+  'Amount',
+] as const;
+
+/** The rows of Finance's General journal entity: one batch for the file, one voucher per payout. */
+function financeRows(journals: ExportJournal[], config: ReconciliationConfig, title: string): string[][] {
+  const settings = config.export.finance;
+  const rows: string[][] = [];
+  for (const journal of journals) {
+    for (const line of journal.lines) {
+      rows.push([
+        settings.journalBatchNumber,
+        String(rows.length + 1),
+        settings.journalName,
+        title,
+        documentNumber(journal.payoutId),
+        journal.date,
+        settings.accountType,
+        settings.accountFormat.replaceAll('{account}', line.account),
+        clip(`${journal.payoutId} ${line.description}`, 60),
+        minorToMajorString(line.debit, journal.currency),
+        minorToMajorString(line.credit, journal.currency),
+        journal.currency.toUpperCase(),
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** The rows of Business Central's general journal: Amount signed, debit positive and credit negative. */
+function businessCentralRows(journals: ExportJournal[], config: ReconciliationConfig): string[][] {
+  const settings = config.export.businessCentral;
+  const local = settings.localCurrency?.toLowerCase();
+  const rows: string[][] = [];
+  for (const journal of journals) {
+    for (const line of journal.lines) {
+      if (line.account.length > 20)
+        throw new JournalExportError(
+          `payout ${journal.payoutId}, line ${line.number}: account "${line.account}" is longer than the 20 characters of Business Central's Account No.`,
+        );
+      rows.push([
+        settings.journalTemplateName,
+        settings.journalBatchName,
+        String((rows.length + 1) * settings.lineNumberStep),
+        settings.accountType,
+        line.account,
+        journal.date,
+        '',
+        documentNumber(journal.payoutId),
+        journal.payoutId,
+        clip(`${line.description} ${journal.payoutId}`, 100),
+        journal.currency === local ? '' : journal.currency.toUpperCase(),
+        minorToMajorString(line.debit - line.credit, journal.currency),
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** The CSV file (RFC 4180: CRLF, fields quoted where they hold a comma, quote or line break). */
+export function journalCsv(
+  format: JournalExportFormat,
+  journals: ExportJournal[],
+  config: ReconciliationConfig,
+  title: string,
+): string {
+  const [header, rows] =
+    format === 'finance'
+      ? [[...FINANCE_COLUMNS], financeRows(journals, config, title)]
+      : [[...BUSINESS_CENTRAL_COLUMNS], businessCentralRows(journals, config)];
+  return stringify([header, ...rows], { record_delimiter: 'windows' });
+}
+
+export interface JournalExport {
+  csv: string;
+  /** Written to the file. */
+  journals: ExportJournal[];
+  /** Unbalanced and left out (only with `skipUnbalanced`). */
+  skipped: ExportJournal[];
+  /** Entries with no lines: nothing to post. */
+  empty: ExportJournal[];
+  lines: number;
+}
+
+/**
+ * Reads the selected journals and builds the file. Unbalanced journals throw UnbalancedJournalError, unless
+ * `skipUnbalanced`: then they are left out and listed in `skipped`.
+ */
+export async function exportJournals(
+  dataverse: DataverseClient,
+  config: ReconciliationConfig,
+  request: { selection: JournalSelection; format: JournalExportFormat; skipUnbalanced?: boolean },
+): Promise<JournalExport> {
+  const { selection } = request;
+  const { balanced, unbalanced, empty } = sortJournals(await readJournals(dataverse, selection));
+  if (unbalanced.length && !request.skipUnbalanced) throw new UnbalancedJournalError(unbalanced);
+  const title =
+    'payout' in selection
+      ? `Stripe payout ${selection.payout}`
+      : `Stripe payouts ${selection.from} to ${selection.to}`;
+  return {
+    csv: journalCsv(request.format, balanced, config, title),
+    journals: balanced,
+    skipped: unbalanced,
+    empty,
+    lines: balanced.reduce((sum, journal) => sum + journal.lines.length, 0),
+  };
+}
