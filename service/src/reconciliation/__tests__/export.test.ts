@@ -17,6 +17,7 @@ import {
   createPayoutReconciler,
   DEFAULT_GL_ACCOUNTS_FILE,
   FINANCE_COLUMNS,
+  JOURNAL_BALANCED,
   JOURNAL_MISMATCH,
   parseReconciliationConfig,
   type ReconciliationConfig,
@@ -245,6 +246,41 @@ test('--skip-unbalanced writes the balanced payouts of the period and warns of t
   ]);
   const [, ...rows] = records(file);
   expect(new Set(rows.map((r) => r[8].split(' ')[0]))).toEqual(new Set([good]));
+});
+
+test('an entry without lines (a manual payout) is named and left out; the others are written', async () => {
+  const payout = await reconciledPayout('usd', [1999], '2026-05-04');
+  await dataverse.client.upsertByKey(
+    'stc_journalentries',
+    { stc_stripepayoutid: 'po_manual' },
+    {
+      stc_name: 'Payout po_manual',
+      stc_date: '2026-05-02',
+      stc_currency: 'usd',
+      stc_status: JOURNAL_BALANCED,
+    },
+  );
+  const file = join(dir, 'may.csv');
+
+  const may = await exportCli(
+    '--from',
+    '2026-05-01',
+    '--to',
+    '2026-05-31',
+    '--format',
+    'finance',
+    '--out',
+    file,
+  );
+
+  expect(may.code).toBe(0);
+  expect(may.err).toEqual(['No lines, nothing to post: po_manual']);
+  const [, ...rows] = records(file);
+  expect(rows.map((r) => r[4])).toEqual([payout.slice(-20), payout.slice(-20), payout.slice(-20)]);
+  const alone = await exportCli('--payout', 'po_manual', '--format', 'finance', '--out', join(dir, 'm.csv'));
+  expect(alone.code).toBe(1);
+  expect(alone.err.at(-1)).toBe(`Nothing to export for payout po_manual; ${join(dir, 'm.csv')} not written`);
+  expect(readdirSync(dir)).toEqual(['may.csv']);
 });
 
 test('GL settings from the accounts file: account format, local currency, and quoting of a description', async () => {
