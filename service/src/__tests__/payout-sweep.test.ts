@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ReconciliationConfigError } from '../reconciliation';
+import { PayoutStatus } from '@stc/solution/tables';
+import { JOURNAL_NOT_RECONCILABLE, ReconciliationConfigError } from '../reconciliation';
 import { startService } from '../service';
 import { waitFor } from '@stc/testkit';
 import { balancedUsdEntry } from './support/journal';
@@ -75,6 +76,56 @@ test('the sweep of a running service reconciles a paid payout whose event was ne
   expect(world.dataverse.store.count('stc_journalentries')).toBe(1);
   expect(world.dataverse.store.count('stc_journallines')).toBe(lines.length);
   expect(world.dataverse.store.count('stc_payouts')).toBe(1);
+});
+
+test('a manual payout delivered to the running service: Not reconcilable, no dead letter, no sync issue', async () => {
+  world.stripeEmulator.testHelpers.seedPayments({ count: 3, amount: () => 2000 });
+  const service = await world.start(
+    configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0.002', REPORT_INTERVAL_SECONDS: '0.1' }),
+  );
+  world.stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: 'whsec_payout-sweep' });
+  const manual = await world.stripeEmulator.client().payouts.create({ amount: 4000, currency: 'usd' });
+  world.stripeEmulator.testHelpers.payPayout(manual.id);
+  await world.stripeEmulator.waitForDeliveries(10_000);
+
+  const paid = await waitFor(
+    async () => {
+      const row = await world.client.retrieveByKey('stc_payouts', { stc_stripeid: manual.id });
+      const depth = await service.store.queueDepth();
+      return row?.stc_status === PayoutStatus.paid && depth.pending + depth.processing === 0
+        ? row
+        : undefined;
+    },
+    'the payout events to be applied',
+    30_000,
+  );
+  const entry = await world.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: manual.id });
+  expect(entry).toMatchObject({
+    stc_status: JOURNAL_NOT_RECONCILABLE,
+    stc_total: 40,
+    _stc_payoutid_value: paid!.stc_payoutid,
+  });
+  expect(entry!.stc_statusnote).toMatch(/^Manual payout: /);
+  expect(await service.store.listDeadLetters({ includeResolved: true })).toEqual([]);
+
+  // A report pass (sync issues, then the connector status) after the events: still no issue.
+  const after = Date.now();
+  await waitFor(
+    async () => {
+      const [status] = await world.client.retrieveMultiple('stc_connectorstatuses', {
+        select: ['stc_lastheartbeat'],
+      });
+      return status && Date.parse(String(status.stc_lastheartbeat)) > after ? status : undefined;
+    },
+    'a report pass after the events',
+    30_000,
+  );
+  expect(world.dataverse.store.count('stc_syncissues')).toBe(0);
+  const text = await (await fetch(`${service.url}/metrics`, { headers: { 'x-api-key': ADMIN_KEY } })).text();
+  expect(text).toMatch(/^stc_reconciliation_mismatch_total 0$/m);
+  expect(text).toMatch(/^stc_payouts_reconciled_total\{outcome="not_reconcilable"\} [1-9]/m);
+  expect(world.dataverse.store.count('stc_journalentries')).toBe(1);
+  expect(world.dataverse.store.count('stc_balancetransactions')).toBe(0);
 });
 
 test('PAYOUT_SWEEP_INTERVAL_MINUTES=0: no sweep runs', async () => {

@@ -98,10 +98,15 @@ async function reconcileOne(io: ReconcileCliIo, target: ReconcileTarget, payout:
     io.out(`${payout} is ${outcome.status}: payout row written, no journal until it is paid`);
     return 0;
   }
+  if (outcome.kind === 'not-reconcilable') {
+    io.out(`${payout}: not reconcilable: ${outcome.reason}`);
+    return 0;
+  }
   const j = outcome.journal;
   io.out(
     `${payout}: ${outcome.rowsWritten} balance transactions, ${j.lines.length} journal lines, ` +
-      (j.balanced ? 'balanced' : `MISMATCH by ${j.difference} minor units of ${j.currency}`),
+      (j.balanced ? 'balanced' : `MISMATCH by ${j.difference} minor units of ${j.currency}`) +
+      (j.returned ? `, ${j.returned}: reversed back to the Stripe balance` : ''),
   );
   return j.balanced ? 0 : 4;
 }

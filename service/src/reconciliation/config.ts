@@ -7,11 +7,19 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-export const JOURNAL_GROUPS = ['gross', 'fees', 'refunds', 'disputes', 'adjustments', 'clearing'] as const;
+export const JOURNAL_GROUPS = [
+  'gross',
+  'fees',
+  'refunds',
+  'disputes',
+  'adjustments',
+  'clearing',
+  'balance',
+] as const;
 export type JournalGroup = (typeof JOURNAL_GROUPS)[number];
 
 /** Groups a balance transaction's reporting category can fall in (the payout's own goes to clearing). */
-const CATEGORY_GROUPS = ['gross', 'fees', 'refunds', 'disputes', 'adjustments'] as const;
+const CATEGORY_GROUPS = ['gross', 'fees', 'refunds', 'disputes', 'adjustments', 'balance'] as const;
 
 const accountSchema = z.object({
   account: z.string().min(1).max(100),
@@ -58,6 +66,8 @@ export const reconciliationConfigSchema = z.object({
     disputes: accountSchema,
     adjustments: accountSchema,
     clearing: accountSchema,
+    // Added after the first release: a file copied before it still loads.
+    balance: accountSchema.default({ account: '1040', description: 'Stripe balance' }),
   }),
   categories: z.record(z.string(), z.enum(CATEGORY_GROUPS)).default({}),
   otherCategories: z.enum(CATEGORY_GROUPS).default('adjustments'),

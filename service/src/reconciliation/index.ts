@@ -3,6 +3,9 @@ export {
   createPayoutReconciler,
   JOURNAL_BALANCED,
   JOURNAL_MISMATCH,
+  JOURNAL_FAILED,
+  JOURNAL_REVERSED,
+  JOURNAL_NOT_RECONCILABLE,
   PAYOUT_MAPPING,
   BALANCE_TRANSACTION_MAPPING,
   type PayoutReconciler,
@@ -21,7 +24,13 @@ export {
   type JournalGroup,
   type ReconciliationConfig,
 } from './config';
-export { PayoutJournalBuilder, isPayoutTransaction, type PayoutJournal, type JournalLine } from './journal';
+export {
+  PayoutJournalBuilder,
+  isPayoutTransaction,
+  type PayoutJournal,
+  type PayoutReturn,
+  type JournalLine,
+} from './journal';
 export {
   exportJournals,
   readJournals,

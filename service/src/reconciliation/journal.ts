@@ -27,6 +27,9 @@ export interface JournalLine {
   credit: bigint;
 }
 
+/** How a payout did not stay out: the bank returned it, or it was reversed (POST /v1/payouts/:id/reverse). */
+export type PayoutReturn = 'failed' | 'reversed';
+
 export interface PayoutJournal {
   payoutId: string;
   currency: string;
@@ -40,9 +43,19 @@ export interface PayoutJournal {
   balanced: boolean;
   /** Balance transactions summed (the payout's own is not one of them). */
   transactions: number;
+  /** Set when the payout came back to the balance: the last two lines reverse its clearing line. */
+  returned: PayoutReturn | null;
 }
 
-const LINE_ORDER: JournalGroup[] = ['clearing', 'gross', 'refunds', 'disputes', 'adjustments', 'fees'];
+const LINE_ORDER: JournalGroup[] = [
+  'clearing',
+  'gross',
+  'refunds',
+  'disputes',
+  'adjustments',
+  'balance',
+  'fees',
+];
 
 /** True for the payout's own transaction (and its reversal), which the journal's clearing line stands for. */
 export function isPayoutTransaction(transaction: BalanceTransactionLike, payoutId: string): boolean {
@@ -57,6 +70,7 @@ export class PayoutJournalBuilder {
   private readonly sums = new Map<JournalGroup, bigint>();
   private fees = 0n;
   private count = 0;
+  private returned: PayoutReturn | null = null;
 
   constructor(
     private readonly config: ReconciliationConfig,
@@ -73,6 +87,11 @@ export class PayoutJournalBuilder {
     this.sums.set(group, (this.sums.get(group) ?? 0n) + BigInt(transaction.amount));
     this.fees += BigInt(transaction.fee);
     this.count += 1;
+  }
+
+  /** The payout came back to the balance: the journal gets reversing lines (see `reversingLines`). */
+  markReturned(how: PayoutReturn): void {
+    this.returned = how;
   }
 
   build(): PayoutJournal {
@@ -107,6 +126,7 @@ export class PayoutJournalBuilder {
         ...amount,
       });
     }
+    if (this.returned) lines.push(...this.reversingLines(this.returned, total, number));
     const totalDebit = lines.reduce((sum, line) => sum + line.debit, 0n);
     const totalCredit = lines.reduce((sum, line) => sum + line.credit, 0n);
     const difference = totalDebit - totalCredit;
@@ -120,7 +140,31 @@ export class PayoutJournalBuilder {
       difference,
       balanced: difference === 0n,
       transactions: this.count,
+      returned: this.returned,
     };
+  }
+
+  /**
+   * A payout that did not stay out: its amount will not reach the bank (clearing credited back) and is in the
+   * Stripe balance again (balance debited), so clearing nets to zero and the entry still balances. A later
+   * payout that takes the money out credits the balance account (category `payout_reversal` or `payout`).
+   */
+  private reversingLines(how: PayoutReturn, total: bigint, after: number): JournalLine[] {
+    const magnitude = total < 0n ? -total : total;
+    if (magnitude === 0n) return [];
+    const positive = total > 0n;
+    const why =
+      how === 'failed' ? 'payout failed, back in the balance' : 'payout reversed, back in the balance';
+    const line = (group: 'clearing' | 'balance', number: number, debit: boolean): JournalLine => ({
+      key: `${this.payoutId}:${how}:${group}`,
+      number,
+      group,
+      account: this.config.accounts[group].account,
+      description: `${this.config.accounts[group].description ?? group} (${why})`,
+      debit: debit ? magnitude : 0n,
+      credit: debit ? 0n : magnitude,
+    });
+    return [line('clearing', after + 1, !positive), line('balance', after + 2, positive)];
   }
 }
 

@@ -14,7 +14,13 @@ import { mapIfApplies, type StripeObject } from '../write/stripe-objects';
 import { odataString, writeMappedRow } from '../write/rows';
 import type { HandlerLogger } from '../pipeline/handler';
 import { loadReconciliationConfig, type ReconciliationConfig } from './config';
-import { PayoutJournalBuilder, toMajor, type BalanceTransactionLike, type PayoutJournal } from './journal';
+import {
+  PayoutJournalBuilder,
+  toMajor,
+  type BalanceTransactionLike,
+  type PayoutJournal,
+  type PayoutReturn,
+} from './journal';
 
 export const PAYOUT_MAPPING = 'payout';
 export const BALANCE_TRANSACTION_MAPPING = 'balance_transaction';
@@ -25,7 +31,7 @@ const MAX_BATCH = 1000;
 export interface ReconciliationMetrics {
   /** A journal entry did not balance (its lines do not sum to the payout). */
   mismatch(payoutId: string): void;
-  reconciled(outcome: 'balanced' | 'mismatch'): void;
+  reconciled(outcome: 'balanced' | 'mismatch' | 'not_reconcilable'): void;
 }
 
 export interface PayoutReconcilerOptions {
@@ -62,7 +68,9 @@ export interface ReconcileRequest {
 export type ReconcileOutcome =
   | { kind: 'journal'; payoutId: string; journal: PayoutJournal; rowsWritten: number; batches: number }
   /** Not paid (yet): only the payout row was written. */
-  | { kind: 'payout-only'; payoutId: string; status: string };
+  | { kind: 'payout-only'; payoutId: string; status: string }
+  /** A manual payout: Stripe does not list its transactions; its entry says so, with `reason`. */
+  | { kind: 'not-reconcilable'; payoutId: string; reason: string };
 
 export interface PayoutReconciler {
   reconcile(request: ReconcileRequest): Promise<ReconcileOutcome>;
@@ -75,6 +83,9 @@ const LINE_TO_ENTRY = JournalLine.lookup.journalentryid.bind.stc_journalentry;
 
 export const JOURNAL_BALANCED: number = JournalStatus.balanced;
 export const JOURNAL_MISMATCH: number = JournalStatus.mismatch;
+export const JOURNAL_FAILED: number = JournalStatus.failed;
+export const JOURNAL_REVERSED: number = JournalStatus.reversed;
+export const JOURNAL_NOT_RECONCILABLE: number = JournalStatus.not_reconcilable;
 
 /** A mapped row's links as `@odata.bind`, only those that need no read (a GUID, or bind by key). */
 function bindWithoutRead(mapped: MappedRow): Row {
@@ -153,11 +164,14 @@ async function reconcilePayout(
     : syntheticEnvelope(payout, account, now());
   const payoutRow = await mapIfApplies(options.mappings().get(PAYOUT_MAPPING), payout, envelope);
   if (payoutRow) await writeMappedRow(request.dataverse, request.log, payoutRow);
+  const scoped = { ...request, account };
+  if (payout.automatic !== true) return notReconcilable(settings, scoped, payout, envelope);
 
   const status = String(payout.status);
+  const returned = await returnedHow(scoped, payout);
   // Automatic payouts list their transactions once Stripe has finished reconciling them.
   const listable =
-    status === 'paid' && !(payout.automatic === true && payout.reconciliation_status === 'in_progress');
+    (status === 'paid' || returned === 'failed') && payout.reconciliation_status !== 'in_progress';
   if (!listable) {
     if (status === 'failed')
       request.log.warn(
@@ -173,7 +187,8 @@ async function reconcilePayout(
     String(payout.currency),
     Number(payout.amount),
   );
-  const written = await writeTransactions(settings, { ...request, account }, payout, envelope, builder);
+  if (returned) builder.markReturned(returned);
+  const written = await writeTransactions(settings, scoped, payout, envelope, builder);
   const journal = builder.build();
   await writeJournal(request, payout, journal, envelope, now);
   if (payoutRow && journal.balanced) {
@@ -192,6 +207,61 @@ async function reconcilePayout(
     rowsWritten: written.rows,
     batches: written.batches,
   };
+}
+
+/**
+ * Whether the payout came back to the balance: it failed (the bank returned it), or a reversal of it
+ * (`reversed_by`) is under way or done; a reversal that failed or was canceled took nothing back.
+ */
+async function returnedHow(request: ReconcileRequest, payout: StripeObject): Promise<PayoutReturn | null> {
+  if (payout.status === 'failed') return 'failed';
+  const reversedBy = idOf(payout.reversed_by);
+  if (!reversedBy) return null;
+  const reversal = await request.stripe.payouts.retrieve(
+    reversedBy,
+    {},
+    request.account ? { stripeAccount: request.account } : undefined,
+  );
+  return reversal.status === 'failed' || reversal.status === 'canceled' ? null : 'reversed';
+}
+
+function idOf(value: unknown): string | null {
+  if (typeof value === 'string') return value || null;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string')
+    return (value as { id: string }).id;
+  return null;
+}
+
+/**
+ * A manual payout (one made with POST /v1/payouts, or a reversal): Stripe answers a listing of its balance
+ * transactions with a 400, since it cannot know which transactions the payout paid out. Its entry says so
+ * and has no lines. A reversal's original payout is reconciled again: its entry carries the reversing lines.
+ */
+async function notReconcilable(
+  settings: ReconcilerSettings,
+  request: ReconcileRequest,
+  payout: StripeObject,
+  envelope: EventEnvelope,
+): Promise<ReconcileOutcome> {
+  const original = idOf(payout.original_payout);
+  const reason = original
+    ? `Reversal of payout ${original}: the reversing lines are on that payout's journal entry.`
+    : 'Manual payout: Stripe lists balance transactions by payout for automatic payouts only, so which ' +
+      'transactions this payout paid out is not known. Reconcile it against the Stripe balance instead.';
+  const currency = String(payout.currency);
+  const entryId = await upsertEntry(request, payout, envelope, settings.now, {
+    [E.total]: toMajor(BigInt(Number(payout.amount)), currency),
+    [E.totalDebit]: null,
+    [E.totalCredit]: null,
+    [E.difference]: null,
+    [E.status]: JOURNAL_NOT_RECONCILABLE,
+    [E.statusNote]: reason,
+  });
+  await replaceJournalLines(request.dataverse, payout.id, entryId, { currency, lines: [] });
+  settings.options.metrics?.reconciled('not_reconcilable');
+  request.log.info({ payout: payout.id, original }, 'manual payout: journal entry marked Not reconcilable');
+  if (original) await reconcilePayout(settings, { ...request, event: undefined, payout: original });
+  return { kind: 'not-reconcilable', payoutId: payout.id, reason };
 }
 
 /** Counts the outcome and logs it: an error for a journal that does not balance. */
@@ -293,6 +363,56 @@ async function writeTransactions(
   return { rows, batches: await writer.finish() };
 }
 
+/** The entry's status and, for anything but a plain balanced payout, why, in words. */
+function entryStatus(payout: StripeObject, journal: PayoutJournal): { status: number; note: string | null } {
+  if (!journal.balanced)
+    return {
+      status: JOURNAL_MISMATCH,
+      note: "The payout's balance transactions do not sum to its amount; see Difference.",
+    };
+  if (journal.returned === 'failed') {
+    const bank = [payout.failure_code, payout.failure_message].filter(Boolean).join(': ');
+    return {
+      status: JOURNAL_FAILED,
+      note: `The bank returned the payout${bank ? ` (${bank})` : ''}; its amount is back in the Stripe balance.`,
+    };
+  }
+  if (journal.returned === 'reversed')
+    return {
+      status: JOURNAL_REVERSED,
+      note: `Reversed by payout ${idOf(payout.reversed_by)}; its amount is back in the Stripe balance.`,
+    };
+  return { status: JOURNAL_BALANCED, note: null };
+}
+
+/** Writes the payout's entry by its key with what every entry has plus `fields`; resolves to its id. */
+async function upsertEntry(
+  request: ReconcileRequest,
+  payout: StripeObject,
+  envelope: EventEnvelope,
+  now: () => number,
+  fields: Row,
+): Promise<string> {
+  const currency = String(payout.currency);
+  const amount = toMajor(BigInt(Number(payout.amount)), currency);
+  const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
+  const entry = await request.dataverse.upsertByKey(
+    JournalEntry.entitySetName,
+    { [E.stripePayoutId]: payout.id },
+    {
+      [E.name]: `Payout ${payout.id} · ${amount} ${currency.toUpperCase()}`,
+      [E.stripePayoutId]: payout.id,
+      [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
+      [E.date]: new Date(arrival * 1000).toISOString().slice(0, 10),
+      [E.currency]: currency,
+      [E.liveMode]: envelope.livemode,
+      [E.stripeAccount]: envelope.account,
+      ...fields,
+    },
+  );
+  return entry.id;
+}
+
 async function writeJournal(
   request: ReconcileRequest,
   payout: StripeObject,
@@ -301,27 +421,16 @@ async function writeJournal(
   now: () => number,
 ): Promise<void> {
   const currency = journal.currency;
-  const status = journal.balanced ? JOURNAL_BALANCED : JOURNAL_MISMATCH;
-  const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
-  const entry = await request.dataverse.upsertByKey(
-    JournalEntry.entitySetName,
-    { [E.stripePayoutId]: payout.id },
-    {
-      [E.name]: `Payout ${payout.id} · ${toMajor(journal.total, currency)} ${currency.toUpperCase()}`,
-      [E.stripePayoutId]: payout.id,
-      [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
-      [E.date]: new Date(arrival * 1000).toISOString().slice(0, 10),
-      [E.currency]: currency,
-      [E.total]: toMajor(journal.total, currency),
-      [E.totalDebit]: toMajor(journal.totalDebit, currency),
-      [E.totalCredit]: toMajor(journal.totalCredit, currency),
-      [E.difference]: toMajor(journal.difference, currency),
-      [E.status]: status,
-      [E.liveMode]: envelope.livemode,
-      [E.stripeAccount]: envelope.account,
-    },
-  );
-  await replaceJournalLines(request.dataverse, payout.id, entry.id, journal);
+  const { status, note } = entryStatus(payout, journal);
+  const entryId = await upsertEntry(request, payout, envelope, now, {
+    [E.total]: toMajor(journal.total, currency),
+    [E.totalDebit]: toMajor(journal.totalDebit, currency),
+    [E.totalCredit]: toMajor(journal.totalCredit, currency),
+    [E.difference]: toMajor(journal.difference, currency),
+    [E.status]: status,
+    [E.statusNote]: note,
+  });
+  await replaceJournalLines(request.dataverse, payout.id, entryId, journal);
 }
 
 /**
@@ -332,7 +441,7 @@ async function replaceJournalLines(
   dataverse: DataverseClient,
   payoutId: string,
   entryId: string,
-  journal: PayoutJournal,
+  journal: Pick<PayoutJournal, 'currency' | 'lines'>,
 ): Promise<void> {
   const currency = journal.currency;
   const existing = await dataverse.retrieveMultiple(JournalLine.entitySetName, {

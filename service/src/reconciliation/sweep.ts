@@ -1,6 +1,7 @@
 /**
  * The payout sweep: on an interval, lists recent paid payouts from Stripe and reconciles every one that
- * has no balanced journal entry (its event was missed, or an earlier run failed or did not balance).
+ * has no settled journal entry (its event was missed, an earlier run failed or did not balance, or the
+ * payout has been reversed since).
  */
 import type Stripe from 'stripe';
 import { JournalEntry } from '@stc/solution/tables';
@@ -8,7 +9,12 @@ import type { DataverseClient } from '../dataverse/types';
 import type { StripeObject } from '../write/stripe-objects';
 import type { HandlerLogger } from '../pipeline/handler';
 import { startSchedule, type Schedule } from '../pipeline/schedule';
-import { JOURNAL_BALANCED, type PayoutReconciler } from './reconcile';
+import {
+  JOURNAL_BALANCED,
+  JOURNAL_NOT_RECONCILABLE,
+  JOURNAL_REVERSED,
+  type PayoutReconciler,
+} from './reconcile';
 
 export interface PayoutSweepOptions {
   reconciler: PayoutReconciler;
@@ -30,6 +36,15 @@ export interface SweepResult {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * Whether the payout's entry needs no new run: it balances, or is Not reconcilable (a manual payout), or
+ * already shows the reversal of a payout that has been reversed since (`reversed_by`).
+ */
+function settled(payout: StripeObject, status: unknown): boolean {
+  if (payout.reversed_by) return status === JOURNAL_REVERSED;
+  return status === JOURNAL_BALANCED || status === JOURNAL_NOT_RECONCILABLE || status === JOURNAL_REVERSED;
+}
+
 export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepResult> {
   const now = options.now ?? Date.now;
   const since = Math.floor((now() - (options.lookbackMs ?? 7 * DAY_MS)) / 1000);
@@ -47,7 +62,7 @@ export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepRe
       { [JournalEntry.col.stripePayoutId]: payout.id },
       { select: [JournalEntry.col.status] },
     );
-    if (entry?.[JournalEntry.col.status] === JOURNAL_BALANCED) continue;
+    if (settled(payout, entry?.[JournalEntry.col.status])) continue;
     try {
       await options.reconciler.reconcile({
         stripe: options.stripe,

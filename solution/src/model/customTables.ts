@@ -355,6 +355,12 @@ export const customTables: Table[] = [
       text('stc_StatementDescriptor', 'Statement Descriptor', 100),
       text('stc_StripeBalanceTransactionId', 'Balance Transaction Id', STRIPE_ID_LENGTH),
       dateTime('stc_ReconciledOn', 'Reconciled On'),
+      text('stc_ReversedBy', 'Reversed By', STRIPE_ID_LENGTH, {
+        description: 'The payout (po_…) that reverses this one, when it was reversed.',
+      }),
+      text('stc_OriginalPayout', 'Original Payout', STRIPE_ID_LENGTH, {
+        description: 'The payout (po_…) this one reverses, when it is a reversal.',
+      }),
     ],
   }),
   customTable({
@@ -407,6 +413,9 @@ export const customTables: Table[] = [
       amount('stc_TotalCredit', 'Total Credit'),
       amount('stc_Difference', 'Difference'),
       choice('stc_Status', 'Status', 'stc_journalstatus', { requiredLevel: 'required' }),
+      memo('stc_StatusNote', 'Status Note', 2000, {
+        description: 'Why the entry is not reconcilable, failed or reversed, in words.',
+      }),
       yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
       text('stc_StripeAccount', 'Stripe Account', STRIPE_ID_LENGTH),
     ],

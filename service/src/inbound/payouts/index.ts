@@ -1,7 +1,9 @@
 /**
  * Payouts: `payout.*` → the stc_payout row, read fresh from Stripe. When the payout is paid
  * (`payout.paid`, `payout.reconciliation_completed`) its balance transactions and journal entry are
- * written too (see reconciliation/); `payout.failed` marks the row Failed with the bank's reason.
+ * written too (see reconciliation/); `payout.failed` marks the row Failed with the bank's reason and a
+ * reconciled payout's entry Failed with reversing lines; a reversal (`payout.updated`) marks it Reversed. A
+ * manual payout's entry is marked Not reconcilable, since Stripe does not list its transactions.
  */
 import type { MappingSet } from '../../mapping';
 import {

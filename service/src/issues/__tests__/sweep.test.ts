@@ -209,6 +209,18 @@ describe('payouts that do not reconcile as sync issues', () => {
     expect((await issue('payout:po_short'))?.[c.status]).toBe(SyncIssueStatus.resolved);
   });
 
+  it('a manual payout (Not reconcilable), a failed and a reversed payout are no issues', async () => {
+    await journal('po_manual', JournalStatus.not_reconcilable, 0);
+    await journal('po_failed', JournalStatus.failed, 0);
+    await journal('po_reversed', JournalStatus.reversed, 0);
+    await journal('po_short', JournalStatus.mismatch, 1);
+    expect(await pass()).toMatchObject({ open: 1 });
+    const issues = await dataverse.client.retrieveMultiple(SyncIssue.entitySetName, {
+      select: [c.issueKey],
+    });
+    expect(issues.map((row) => row[c.issueKey])).toEqual(['payout:po_short']);
+  });
+
   it('reconciles the payout again on a retry, and keeps a discarded mismatch discarded', async () => {
     await journal('po_retry', JournalStatus.mismatch, 2);
     await journal('po_accept', JournalStatus.mismatch, 0.01);

@@ -66,3 +66,50 @@ test('a config without an account names the missing setting', () => {
   ).toThrow(/my-accounts\.yaml: accounts\.fees: /);
   expect(() => loadReconciliationConfig('/nonexistent/accounts.yaml')).toThrow(/cannot read \/nonexistent/);
 });
+
+test('a returned payout keeps its lines and reverses clearing into the balance; a negative payout the other way', () => {
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_650);
+  builder.add(txn('t1', 'charge', 'charge', 10_000, 350));
+  builder.markReturned('failed');
+  const failed = builder.build();
+  expect(failed.lines.map((l) => [l.key, l.account, l.debit, l.credit])).toEqual([
+    ['po_1:clearing', '1050', 9_650n, 0n],
+    ['po_1:gross', '4000', 0n, 10_000n],
+    ['po_1:fees', '6100', 350n, 0n],
+    ['po_1:failed:clearing', '1050', 0n, 9_650n],
+    ['po_1:failed:balance', '1040', 9_650n, 0n],
+  ]);
+  expect(failed).toMatchObject({ balanced: true, returned: 'failed', totalDebit: 19_650n });
+
+  // A debit payout (money taken from the bank into the balance) reversed: each side the other way.
+  const debit = new PayoutJournalBuilder(config, 'po_2', 'kwd', -500);
+  debit.add(txn('t2', 'adjustment', 'other_adjustment', -500));
+  debit.markReturned('reversed');
+  expect(debit.build().lines.map((l) => [l.key, l.debit, l.credit])).toEqual([
+    ['po_2:clearing', 0n, 500n],
+    ['po_2:adjustments', 500n, 0n],
+    ['po_2:reversed:clearing', 500n, 0n],
+    ['po_2:reversed:balance', 0n, 500n],
+  ]);
+});
+
+test('money a returned payout brought back, taken out by a later payout, credits the balance account', () => {
+  const builder = new PayoutJournalBuilder(config, 'po_3', 'kwd', 9_650 + 1_000);
+  // Sourced from the payouts that brought the money back, not from this one.
+  const failure = { ...txn('t3', 'payout_failure', 'payout_reversal', 9_650), source: 'po_1' };
+  const reversal = { ...txn('t4', 'payout', 'payout', 1_000), source: 'po_2r' };
+  builder.add(failure);
+  builder.add(reversal);
+  const journal = builder.build();
+  expect(journal.lines.map((l) => [l.group, l.account, l.debit, l.credit])).toEqual([
+    ['clearing', '1050', 10_650n, 0n],
+    ['balance', '1040', 0n, 10_650n],
+  ]);
+  expect(journal.balanced).toBe(true);
+});
+
+test('a config copied before the balance account existed still loads, with the default one', () => {
+  const { balance: _balance, ...older } = config.accounts;
+  const parsed = parseReconciliationConfig(JSON.stringify({ ...config, accounts: older }));
+  expect(parsed.accounts.balance).toEqual({ account: '1040', description: 'Stripe balance' });
+});

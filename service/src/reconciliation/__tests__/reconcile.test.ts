@@ -15,7 +15,10 @@ import {
   createPayoutReconciler,
   createReconciliationMetrics,
   JOURNAL_BALANCED,
+  JOURNAL_FAILED,
   JOURNAL_MISMATCH,
+  JOURNAL_NOT_RECONCILABLE,
+  JOURNAL_REVERSED,
   loadReconciliationConfig,
   startPayoutSweep,
   sweepPayouts,
@@ -178,6 +181,164 @@ test('payout.failed marks the payout row Failed with the bank reason', async () 
     stc_failurecode: 'account_closed',
   });
   expect(dataverse.emulator.store.count('stc_journalentries')).toBe(0);
+});
+
+/** Debit minus credit per GL account over the given entries' lines, in cents. */
+async function netByAccount(...payoutIds: string[]): Promise<Record<string, number>> {
+  const net: Record<string, number> = {};
+  for (const id of payoutIds) {
+    for (const line of (await journalOf(id)).lines) {
+      const account = String(line.stc_glaccount);
+      net[account] =
+        (net[account] ?? 0) +
+        Math.round(Number(line.stc_debit) * 100) -
+        Math.round(Number(line.stc_credit) * 100);
+    }
+  }
+  return net;
+}
+
+const cents = (lines: Array<Record<string, unknown>>, field: string) =>
+  sum(lines.map((l) => Math.round(Number(l[field]) * 100)));
+
+test('a manual payout is marked Not reconcilable with the reason: no transactions, no mismatch, no error', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 5, amount: () => 2000 });
+  const manual = await stripe.payouts.create({ amount: 5000, currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(manual.id);
+  // Stripe refuses to list what a manual payout paid out; the handler must not ask.
+  await expect(stripe.balanceTransactions.list({ payout: manual.id })).rejects.toMatchObject({
+    statusCode: 400,
+  });
+
+  await deliver('payout.paid', manual.id);
+
+  const row = await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: manual.id });
+  expect(row).toMatchObject({ stc_status: option('stc_payoutstatus', 'paid'), stc_automatic: false });
+  const { entry, lines } = await journalOf(manual.id);
+  expect(entry).toMatchObject({
+    stc_status: JOURNAL_NOT_RECONCILABLE,
+    stc_total: 50,
+    stc_difference: null,
+    _stc_payoutid_value: row!.stc_payoutid,
+  });
+  expect(entry!.stc_statusnote).toMatch(
+    /^Manual payout: Stripe lists balance transactions by payout for automatic payouts only/,
+  );
+  expect(lines).toHaveLength(0);
+  expect(dataverse.emulator.store.count('stc_balancetransactions')).toBe(0);
+  expect(log.entries.filter((e) => e.level === 'error')).toEqual([]);
+  expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
+    /stc_reconciliation_mismatch_total 0$/m,
+  );
+  expect(await registry.getSingleMetricAsString('stc_payouts_reconciled_total')).toContain(
+    'stc_payouts_reconciled_total{outcome="not_reconcilable"} 1',
+  );
+  // The sweep leaves it as it is.
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  expect(await sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log })).toEqual({
+    checked: 1,
+    reconciled: [],
+    failed: [],
+  });
+});
+
+test('a paid payout that then fails: its entry reverses the clearing line into the Stripe balance and nets to zero', async () => {
+  const { payout } = await paidPayout(20);
+  await deliver('payout.paid', payout.id);
+  const paid = await journalOf(payout.id);
+  expect(paid.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
+
+  stripeEmulator.testHelpers.failPayout(payout.id, { failureCode: 'account_closed' });
+  await deliver('payout.failed', payout.id);
+
+  const accounts = loadReconciliationConfig().accounts;
+  const failed = await journalOf(payout.id);
+  expect(failed.entry).toMatchObject({
+    stc_journalentryid: paid.entry!.stc_journalentryid,
+    stc_status: JOURNAL_FAILED,
+    stc_difference: 0,
+    stc_statusnote:
+      'The bank returned the payout (account_closed: The bank account has been closed.); its amount is back in the Stripe balance.',
+  });
+  // The lines it had, then the clearing line credited back and the Stripe balance debited.
+  expect(failed.lines.slice(0, paid.lines.length).map((l) => l.stc_linekey)).toEqual(
+    paid.lines.map((l) => l.stc_linekey),
+  );
+  expect(
+    failed.lines
+      .slice(paid.lines.length)
+      .map((l) => [l.stc_glaccount, l.stc_category, l.stc_debit, l.stc_credit]),
+  ).toEqual([
+    [accounts.clearing.account, 'clearing', 0, payout.amount / 100],
+    [accounts.balance.account, 'balance', payout.amount / 100, 0],
+  ]);
+  expect(cents(failed.lines, 'stc_debit')).toBe(cents(failed.lines, 'stc_credit'));
+  expect((await netByAccount(payout.id))[accounts.clearing.account]).toBe(0);
+  expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
+    stc_status: option('stc_payoutstatus', 'failed'),
+  });
+
+  // The returned money goes out with the next automatic payout, whose entry credits the Stripe balance.
+  stripeEmulator.testHelpers.seedPayments({ count: 2 });
+  const next = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(next.id);
+  await deliver('payout.paid', next.id);
+  expect((await journalOf(next.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect((await netByAccount(payout.id, next.id))[accounts.balance.account]).toBe(0);
+  expect(log.entries.filter((e) => e.level === 'error')).toEqual([]);
+});
+
+test('a reversed payout: Reversed with reversing lines, its reversal Not reconcilable, undone when the reversal fails', async () => {
+  const { payout } = await paidPayout(20);
+  await deliver('payout.paid', payout.id);
+  const reversal = await stripe.payouts.reverse(payout.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+
+  // Its payout.updated missed: the sweep sees reversed_by on the balanced payout and reconciles it again.
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  const accounts = loadReconciliationConfig().accounts;
+  const reversed = await journalOf(payout.id);
+  expect(reversed.entry).toMatchObject({
+    stc_status: JOURNAL_REVERSED,
+    stc_difference: 0,
+    stc_statusnote: `Reversed by payout ${reversal.id}; its amount is back in the Stripe balance.`,
+  });
+  expect(reversed.lines.slice(-2).map((l) => [l.stc_glaccount, l.stc_debit, l.stc_credit])).toEqual([
+    [accounts.clearing.account, 0, payout.amount / 100],
+    [accounts.balance.account, payout.amount / 100, 0],
+  ]);
+  expect((await netByAccount(payout.id))[accounts.clearing.account]).toBe(0);
+  expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
+    stc_reversedby: reversal.id,
+  });
+
+  await deliver('payout.created', reversal.id);
+  const own = await journalOf(reversal.id);
+  expect(own.entry).toMatchObject({
+    stc_status: JOURNAL_NOT_RECONCILABLE,
+    stc_total: -payout.amount / 100,
+    stc_statusnote: `Reversal of payout ${payout.id}: the reversing lines are on that payout's journal entry.`,
+  });
+  expect(own.lines).toHaveLength(0);
+  expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: reversal.id })).toMatchObject({
+    stc_originalpayout: payout.id,
+    stc_amount: -payout.amount / 100,
+  });
+  stripeEmulator.testHelpers.payPayout(reversal.id);
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+
+  // The bank refuses the reversal's debit: the payout stayed out after all, its entry balances without them.
+  stripeEmulator.testHelpers.failPayout(reversal.id);
+  await deliver('payout.failed', reversal.id);
+  const restored = await journalOf(payout.id);
+  expect(restored.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
+  expect(restored.lines.map((l) => l.stc_linekey)).toEqual(
+    reversed.lines.slice(0, -2).map((l) => l.stc_linekey),
+  );
+  expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
+    /stc_reconciliation_mismatch_total 0$/m,
+  );
 });
 
 test('the sweep reconciles a paid payout whose event was missed, once', async () => {
