@@ -120,7 +120,7 @@ export async function runJournalCommand(argv: string[], io: JournalCliIo): Promi
     }
     writeAtomically(request.out, result.csv);
     io.out(
-      `${request.out}: ${result.journals.length} payout journals, ${result.lines} lines (${request.format})`,
+      `${request.out}: ${count(result.journals.length, 'payout journal')}, ${count(result.lines, 'line')} (${request.format})`,
     );
     return 0;
   } catch (error) {
@@ -136,6 +136,8 @@ export async function runJournalCommand(argv: string[], io: JournalCliIo): Promi
     return 1;
   }
 }
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 const scope = (selection: JournalSelection) =>
   'payout' in selection ? `for payout ${selection.payout}` : `dated ${selection.from} to ${selection.to}`;

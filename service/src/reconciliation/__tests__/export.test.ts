@@ -94,7 +94,7 @@ test('one USD payout as a Finance general journal: header, a voucher of balanced
   const { code, out } = await exportCli('--payout', payout, '--format', 'finance', '--out', file);
 
   expect(code).toBe(0);
-  expect(out.at(-1)).toBe(`${file}: 1 payout journals, 3 lines (finance)`);
+  expect(out.at(-1)).toBe(`${file}: 1 payout journal, 3 lines (finance)`);
   const [header, ...rows] = records(file);
   expect(header).toEqual([...FINANCE_COLUMNS]);
   const voucher = payout.slice(-20);
