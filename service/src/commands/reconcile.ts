@@ -111,11 +111,11 @@ async function reconcileOne(io: ReconcileCliIo, target: ReconcileTarget, payout:
   return j.balanced ? 0 : 4;
 }
 
-/** One sweep over the paid payouts of the last `days`: exit 1 when any failed. */
+/** One sweep over the paid and failed payouts of the last `days`: exit 1 when any could not be reconciled. */
 async function sweepOnce(io: ReconcileCliIo, target: ReconcileTarget, days: number): Promise<number> {
   const result = await sweepPayouts({ ...target, lookbackMs: days * DAY_MS });
   io.out(
-    `sweep: ${result.checked} paid payouts checked, ${result.reconciled.length} reconciled` +
+    `sweep: ${result.checked} paid or failed payouts checked, ${result.reconciled.length} reconciled` +
       (result.reconciled.length ? ` (${result.reconciled.join(', ')})` : '') +
       (result.failed.length ? `, ${result.failed.length} failed` : ''),
   );

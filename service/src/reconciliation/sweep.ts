@@ -1,7 +1,7 @@
 /**
- * The payout sweep: on an interval, lists recent paid payouts from Stripe and reconciles every one that
- * has no settled journal entry (its event was missed, an earlier run failed or did not balance, or the
- * payout has been reversed since).
+ * The payout sweep: on an interval, lists recent paid and failed payouts from Stripe and reconciles every
+ * one whose journal entry is not settled (its event was missed, an earlier run failed or did not balance, or
+ * the payout has been reversed or has failed since).
  */
 import type Stripe from 'stripe';
 import { JournalEntry } from '@stc/solution/tables';
@@ -11,6 +11,7 @@ import type { HandlerLogger } from '../pipeline/handler';
 import { startSchedule, type Schedule } from '../pipeline/schedule';
 import {
   JOURNAL_BALANCED,
+  JOURNAL_FAILED,
   JOURNAL_NOT_RECONCILABLE,
   JOURNAL_REVERSED,
   type PayoutReconciler,
@@ -23,7 +24,7 @@ export interface PayoutSweepOptions {
   log: HandlerLogger;
   /** Connected account to sweep; default the platform. */
   account?: string | null;
-  /** How far back to look for paid payouts. Default 7 days. */
+  /** How far back to look for paid and failed payouts. Default 7 days. */
   lookbackMs?: number;
   now?: () => number;
 }
@@ -37,10 +38,13 @@ export interface SweepResult {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Whether the payout's entry needs no new run: it balances, or is Not reconcilable (a manual payout), or
- * already shows the reversal of a payout that has been reversed since (`reversed_by`).
+ * Whether the payout's entry needs no new run. A paid payout's: it balances, is Not reconcilable (a manual
+ * payout), or already shows the reversal of a payout reversed since (`reversed_by`). A failed payout's: it
+ * shows the failure, or there is none to correct (it failed before it was journaled), or it is a manual one.
  */
 function settled(payout: StripeObject, status: unknown): boolean {
+  if (payout.status === 'failed')
+    return status === undefined || status === JOURNAL_FAILED || status === JOURNAL_NOT_RECONCILABLE;
   if (payout.reversed_by) return status === JOURNAL_REVERSED;
   return status === JOURNAL_BALANCED || status === JOURNAL_NOT_RECONCILABLE || status === JOURNAL_REVERSED;
 }
@@ -50,35 +54,40 @@ export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepRe
   const since = Math.floor((now() - (options.lookbackMs ?? 7 * DAY_MS)) / 1000);
   const account = options.account ?? null;
   const result: SweepResult = { checked: 0, reconciled: [], failed: [] };
-  const payouts = options.stripe.payouts.list(
-    { status: 'paid', created: { gte: since }, limit: 100 },
-    account ? { stripeAccount: account } : undefined,
-  );
-  for await (const listed of payouts) {
-    const payout = listed as unknown as StripeObject;
-    result.checked += 1;
-    const entry = await options.dataverse.retrieveByKey(
-      JournalEntry.entitySetName,
-      { [JournalEntry.col.stripePayoutId]: payout.id },
-      { select: [JournalEntry.col.status] },
+  // Failed ones too: a paid payout can still fail, and its entry then needs the reversing lines.
+  for (const status of ['paid', 'failed'] as const) {
+    const payouts = options.stripe.payouts.list(
+      { status, created: { gte: since }, limit: 100 },
+      account ? { stripeAccount: account } : undefined,
     );
-    if (settled(payout, entry?.[JournalEntry.col.status])) continue;
-    try {
-      await options.reconciler.reconcile({
-        stripe: options.stripe,
-        dataverse: options.dataverse,
-        log: options.log,
-        payout,
-        account,
-      });
-      result.reconciled.push(payout.id);
-    } catch (error) {
-      // One payout failing must not stop the sweep; the next sweep tries it again.
-      result.failed.push({ payoutId: payout.id, error: (error as Error).message });
-      options.log.error({ payout: payout.id, err: error }, 'payout sweep could not reconcile a payout');
-    }
+    for await (const listed of payouts) await sweepOne(options, result, listed as unknown as StripeObject);
   }
   return result;
+}
+
+async function sweepOne(options: PayoutSweepOptions, result: SweepResult, payout: StripeObject) {
+  const account = options.account ?? null;
+  result.checked += 1;
+  const entry = await options.dataverse.retrieveByKey(
+    JournalEntry.entitySetName,
+    { [JournalEntry.col.stripePayoutId]: payout.id },
+    { select: [JournalEntry.col.status] },
+  );
+  if (settled(payout, entry?.[JournalEntry.col.status] ?? undefined)) return;
+  try {
+    await options.reconciler.reconcile({
+      stripe: options.stripe,
+      dataverse: options.dataverse,
+      log: options.log,
+      payout,
+      account,
+    });
+    result.reconciled.push(payout.id);
+  } catch (error) {
+    // One payout failing must not stop the sweep; the next sweep tries it again.
+    result.failed.push({ payoutId: payout.id, error: (error as Error).message });
+    options.log.error({ payout: payout.id, err: error }, 'payout sweep could not reconcile a payout');
+  }
 }
 
 export type PayoutSweepSchedule = Schedule;

@@ -288,6 +288,22 @@ test('a paid payout that then fails: its entry reverses the clearing line into t
   expect(log.entries.filter((e) => e.level === 'error')).toEqual([]);
 });
 
+test('the sweep shows a failure whose event was missed, once; a payout that failed unjournaled is left alone', async () => {
+  const { payout } = await paidPayout(10);
+  await deliver('payout.paid', payout.id);
+  stripeEmulator.testHelpers.failPayout(payout.id);
+  stripeEmulator.testHelpers.seedPayments({ count: 2 });
+  const early = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.failPayout(early.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], failed: [] });
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_FAILED });
+  expect((await journalOf(early.id)).entry).toBeNull();
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+});
+
 test('a reversed payout: Reversed with reversing lines, its reversal Not reconcilable, undone when the reversal fails', async () => {
   const { payout } = await paidPayout(20);
   await deliver('payout.paid', payout.id);
@@ -415,7 +431,7 @@ test('cli reconcile: one payout, then a sweep with nothing left to do, on the se
   expect(await runCli(['reconcile', '--payout', payout.id], io)).toBe(0);
   expect(out.at(-1)).toBe(`${payout.id}: 22 balance transactions, 4 journal lines, balanced`);
   expect(await runCli(['reconcile', '--sweep', '--days', '2'], io)).toBe(0);
-  expect(out.at(-1)).toBe('sweep: 1 paid payouts checked, 0 reconciled');
+  expect(out.at(-1)).toBe('sweep: 1 paid or failed payouts checked, 0 reconciled');
   expect(await runCli(['reconcile'], io)).toBe(2);
   expect(err.at(-1)).toMatch(/Give either --payout po_… or --sweep/);
   expect(await runCli(['reconcile', '--sweep', '--accounts', '/nonexistent.yaml'], io)).toBe(1);
