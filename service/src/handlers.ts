@@ -11,6 +11,7 @@ import {
 } from './inbound/customers';
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
+import { createOrdersHandler } from './inbound/orders';
 import { createPaymentsHandler } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
 import { createRefundsHandler } from './inbound/refunds';
@@ -20,6 +21,7 @@ import { lazyMappings, resolveMappingSource, type MappingSource } from './write/
 import type { EventHandler } from './pipeline/handler';
 import { PermanentError } from './pipeline';
 import type { OutboundSettings, StripeMode } from './config';
+import { withStripePriority, type StripePriority } from './stripe';
 
 export type { EventHandler, SyncContext, ObjectRef, HandlerLogger } from './pipeline/handler';
 export { DEFAULT_MAPPINGS_DIR, lazyMappings } from './write/mappings';
@@ -44,19 +46,33 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
   const mappings: () => MappingSet = options.mappings
     ? resolveMappingSource(options.mappings)
     : lazyMappings(options.mappingsDir);
-  const syncRequests = createSyncRequestsHandler(mappings, options.customers);
+  const syncRequests = atStripePriority('user', createSyncRequestsHandler(mappings, options.customers));
+  // Over the Stripe budget, users' actions in Dynamics 365 go first and payout reconciliation after live sync.
   return [
     createPaymentsHandler(mappings),
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
-    createRefundRequestsHandler({ mappings, settings: options.outbound }),
+    atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
     // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
-    withSyncRequests(createCustomersOutboundHandler({ settings: options.outbound }), syncRequests),
+    atStripePriority(
+      'user',
+      withSyncRequests(createCustomersOutboundHandler({ settings: options.outbound }), syncRequests),
+    ),
     syncRequests,
     createBillingHandler(mappings),
-    createPayoutsHandler(mappings, options.payouts),
+    createOrdersHandler(mappings),
+    atStripePriority('reconcile', createPayoutsHandler(mappings, options.payouts)),
   ];
+}
+
+/** The handler with every Stripe call it makes at `priority` in the Stripe budget. */
+export function atStripePriority<H extends EventHandler>(priority: StripePriority, handler: H): H {
+  const handle = handler.handle.bind(handler) as (...args: unknown[]) => Promise<void>;
+  return {
+    ...handler,
+    handle: (...args: unknown[]) => withStripePriority(priority, () => handle(...args)),
+  } as H;
 }
 
 /**

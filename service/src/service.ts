@@ -27,7 +27,7 @@ import {
   type PayoutReconciler,
 } from './reconciliation';
 import { openStore, type Store } from './store';
-import { createStripeClients, type StripeFor } from './stripe';
+import { createBudgetedStripeClients, withStripePriority, type StripeFor } from './stripe';
 import { createSyncHandlers, DEFAULT_MAPPINGS_DIR, servingMode } from './handlers';
 import type { EventHandler } from './pipeline/handler';
 import { createWorkerPool, type WorkerPool } from './pipeline';
@@ -137,23 +137,26 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
   const schedules: Schedule[] = [];
   const sweepLog = logger.child({ component: 'payout-sweep' });
   if (defaults && config.reconciliation.sweepIntervalMs > 0) {
+    // The sweep's timers are made in this context, so every run of it reads Stripe at reconciliation priority.
     schedules.push(
-      startPayoutSweep({
-        reconciler: defaults.reconciler,
-        stripe: stripeFor(null),
-        dataverse,
-        log: sweepLog,
-        account: null,
-        intervalMs: config.reconciliation.sweepIntervalMs,
-        lookbackMs: config.reconciliation.sweepLookbackMs,
-        onSweep: (result) => {
-          if (result.reconciled.length > 0 || result.failed.length > 0)
-            sweepLog.info(
-              { checked: result.checked, reconciled: result.reconciled, failed: result.failed.length },
-              'payout sweep done',
-            );
-        },
-      }),
+      withStripePriority('reconcile', () =>
+        startPayoutSweep({
+          reconciler: defaults.reconciler,
+          stripe: stripeFor(null),
+          dataverse,
+          log: sweepLog,
+          account: null,
+          intervalMs: config.reconciliation.sweepIntervalMs,
+          lookbackMs: config.reconciliation.sweepLookbackMs,
+          onSweep: (result) => {
+            if (result.reconciled.length > 0 || result.failed.length > 0)
+              sweepLog.info(
+                { checked: result.checked, reconciled: result.reconciled, failed: result.failed.length },
+                'payout sweep done',
+              );
+          },
+        }),
+      ),
     );
   }
   if (config.reporting.intervalMs > 0) {
@@ -218,7 +221,13 @@ export async function startService(
   const handlers = servingMode(config.stripe.mode, overrides.handlers ?? defaults!.handlers);
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.
   const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
-  const stripeFor = overrides.stripeFor ?? createStripeClients(config.stripe);
+  // Every Stripe call of the process in the budget the replicas share through the store.
+  const stripeFor =
+    overrides.stripeFor ??
+    createBudgetedStripeClients(config.stripe, store, {
+      registry: metrics.registry,
+      log: logger.child({ component: 'stripe-budget' }),
+    }).stripeFor;
   const batcher = createUpsertBatcher(dataverse, { ...config.dataverse.batch, coalesce: true });
   const pool = createWorkerPool({
     store,

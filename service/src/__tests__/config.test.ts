@@ -65,6 +65,29 @@ test('STRIPE_MODE names the one mode served, and the key must be of it', () => {
   expect(all).not.toContain('secretpart');
 });
 
+test("the Stripe budget is half of Stripe's limits by default, of the mode served, and can be set", () => {
+  expect(loadConfig(valid, '/srv/app').stripe.budget).toEqual({ perSecond: 12, endpointPerSecond: 12 });
+  const live = { ...valid, STRIPE_API_KEY: 'sk_live_abc', STRIPE_MODE: 'live' };
+  expect(loadConfig(live, '/srv/app').stripe.budget).toEqual({ perSecond: 50, endpointPerSecond: 12 });
+  expect(
+    loadConfig(
+      { ...live, STRIPE_BUDGET_SHARE: '0.8', STRIPE_RATE_LIMIT: '200', STRIPE_ENDPOINT_RATE_LIMIT: '50' },
+      '/srv/app',
+    ).stripe.budget,
+  ).toEqual({ perSecond: 160, endpointPerSecond: 40 });
+  expect(problems({ ...valid, STRIPE_BUDGET_SHARE: '1.5' })).toEqual([
+    'STRIPE_BUDGET_SHARE must be above 0 and at most 1, e.g. 0.5',
+  ]);
+  expect(problems({ ...valid, STRIPE_BUDGET_SHARE: '0' })).toEqual([
+    'STRIPE_BUDGET_SHARE must be above 0 and at most 1, e.g. 0.5',
+  ]);
+  expect(loadConfig({ ...valid, STRIPE_RATE_LIMIT: '' }, '/srv/app').stripe.budget.perSecond).toBe(12);
+  expect(problems({ ...valid, STRIPE_RATE_LIMIT: '0' })).toEqual(['STRIPE_RATE_LIMIT must be at least 1']);
+  expect(problems({ ...valid, STRIPE_BUDGET_SHARE: 'half' })).toEqual([
+    'STRIPE_BUDGET_SHARE must be a number above 0 and at most 1, e.g. 0.5',
+  ]);
+});
+
 test('STRIPE_API_BASE points the SDK at an emulator; DATABASE_URL selects PostgreSQL', () => {
   const config = loadConfig({
     ...valid,

@@ -6,7 +6,7 @@
 import type Stripe from 'stripe';
 import { ConfigError, loadConfig } from '../config';
 import { openStore, type Store } from '../store';
-import { createStripeClients } from '../stripe';
+import { createBudgetedStripeClients } from '../stripe';
 import { createHandlerRouter } from '../pipeline/routing';
 import { BACKFILL_RESOURCES, BackfillError, runBackfill, runReplay, type BackfillProgress } from '../history';
 import { HELP_OPTION, parseCommandLine, TEXT, USAGE_EXIT } from '../config/command-line';
@@ -75,8 +75,11 @@ export async function runHistoryCommand(argv: string[], io: HistoryCliIo): Promi
   try {
     if (!stripe || !store) {
       const config = loadConfig(io.env);
-      stripe ??= createStripeClients({ ...config.stripe, maxNetworkRetries: 0 })(null);
       store ??= await openStore(config.store);
+      // In the budget the service's processes share through the store: a backfill never crowds them out.
+      stripe ??= createBudgetedStripeClients({ ...config.stripe, maxNetworkRetries: 0 }, store).stripeFor(
+        null,
+      );
     }
   } catch (error) {
     io.err(error instanceof ConfigError ? error.message : `Cannot start: ${(error as Error).message}`);

@@ -66,6 +66,24 @@ const envSchema = z
     ),
     STRIPE_MAX_NETWORK_RETRIES: int(0, 2),
     STRIPE_TIMEOUT_MS: int(1000, 30_000),
+    /** The share of Stripe's limits the service's calls may use together (the merchant's own calls need the rest). */
+    STRIPE_BUDGET_SHARE: z.coerce
+      .number({ error: 'STRIPE_BUDGET_SHARE must be a number above 0 and at most 1, e.g. 0.5' })
+      .gt(0, { error: 'STRIPE_BUDGET_SHARE must be above 0 and at most 1, e.g. 0.5' })
+      .max(1, { error: 'STRIPE_BUDGET_SHARE must be above 0 and at most 1, e.g. 0.5' })
+      .default(0.5),
+    /** Requests per second Stripe allows the account in STRIPE_MODE; unset: 100 in live mode, 25 in test mode. */
+    STRIPE_RATE_LIMIT: optional.pipe(
+      z.coerce
+        .number<string>({
+          error: 'STRIPE_RATE_LIMIT must be a whole number of requests per second, e.g. 100',
+        })
+        .int({ error: 'STRIPE_RATE_LIMIT must be a whole number of requests per second, e.g. 100' })
+        .min(1, { error: 'STRIPE_RATE_LIMIT must be at least 1' })
+        .optional(),
+    ),
+    /** Requests per second Stripe allows one endpoint (`GET /v1/payment_intents/{id}` for any id is one). */
+    STRIPE_ENDPOINT_RATE_LIMIT: int(1, 25),
     DATAVERSE_URL: required('DATAVERSE_URL').pipe(
       z.url({ error: 'DATAVERSE_URL must be a URL such as https://contoso.crm.dynamics.com' }),
     ),
@@ -187,6 +205,15 @@ function stripeModeProblem(apiKey: string | undefined, mode: string | undefined)
   return null;
 }
 
+/** Stripe's limits (or the ones set) times the share; at least one call per second each. */
+function stripeBudget(e: z.infer<typeof envSchema>): ServiceConfig['stripe']['budget'] {
+  const accountLimit = e.STRIPE_RATE_LIMIT ?? (e.STRIPE_MODE === 'live' ? 100 : 25);
+  return {
+    perSecond: Math.max(1, Math.floor(accountLimit * e.STRIPE_BUDGET_SHARE)),
+    endpointPerSecond: Math.max(1, Math.floor(e.STRIPE_ENDPOINT_RATE_LIMIT * e.STRIPE_BUDGET_SHARE)),
+  };
+}
+
 export type StoreConfig =
   | { engine: 'postgres'; databaseUrl: string; schema?: string; poolMax?: number }
   | { engine: 'sqlite'; path: string; synchronous?: 'normal' | 'full' };
@@ -201,6 +228,8 @@ export interface ServiceConfig {
     api?: { host: string; port: number; protocol: 'http' | 'https' };
     maxNetworkRetries: number;
     timeoutMs: number;
+    /** Calls per second every process of the service may make together, per account and per endpoint. */
+    budget: { perSecond: number; endpointPerSecond: number };
   };
   dataverse: {
     url: string;
@@ -293,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       api: e.STRIPE_API_BASE ? stripeApiBase(e.STRIPE_API_BASE) : undefined,
       maxNetworkRetries: e.STRIPE_MAX_NETWORK_RETRIES,
       timeoutMs: e.STRIPE_TIMEOUT_MS,
+      budget: stripeBudget(e),
     },
     dataverse: {
       url: e.DATAVERSE_URL,

@@ -10,6 +10,7 @@
 import type Stripe from 'stripe';
 import type { NewInboxEvent, Store } from '../store';
 import { listPages, type Page, type RateLimitPolicy } from '../stripe/paging';
+import { withStripePriority } from '../stripe';
 
 export {
   listPages,
@@ -164,7 +165,8 @@ async function walk(
     resumedFrom: saved?.startingAfter ?? null,
   });
   if (cursor.done || options.signal?.aborted) return progress();
-  const pages = listPages(fetch, {
+  // Backfill and replay read Stripe last: live sync, reconciliation and users' actions go before them.
+  const pages = listPages((after) => withStripePriority('backfill', () => fetch(after)), {
     startingAfter: cursor.startingAfter ?? undefined,
     rateLimit: options.rateLimit,
     sleep: options.sleep,

@@ -86,6 +86,30 @@ CREATE TABLE object_versions (
 `;
 };
 
+/**
+ * The Stripe budget every process shares: a scope (account, mode and endpoint or '*') counts the calls of a
+ * second (`second` since the epoch); `last_grant` is what the latest take counted. A 429 leaves the scope's
+ * shrink factor and when it was set.
+ */
+function stripeBudgetTables(real: string): string {
+  return `
+CREATE TABLE stripe_budget (
+  scope TEXT NOT NULL,
+  second BIGINT NOT NULL,
+  used INTEGER NOT NULL,
+  last_grant INTEGER NOT NULL,
+  PRIMARY KEY (scope, second)
+);
+CREATE INDEX stripe_budget_second ON stripe_budget (second);
+
+CREATE TABLE stripe_budget_shrink (
+  scope TEXT PRIMARY KEY,
+  factor ${real} NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+`;
+}
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -108,6 +132,13 @@ BEGIN
     ALTER TABLE inbox ALTER COLUMN payload SET COMPRESSION lz4;
   END IF;
 END $$;`,
+});
+
+MIGRATIONS.push({
+  version: 3,
+  name: 'Stripe budget: calls counted per scope and second, and the 429 shrink per scope',
+  sqlite: stripeBudgetTables('REAL'),
+  postgres: stripeBudgetTables('DOUBLE PRECISION'),
 });
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,6 +7,7 @@ import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, pickClaimable, toInboxEvent } from './rows';
+import { budgetLedger, postgresBudgetStatements } from './budget';
 import { sharedMethods } from './shared';
 import { numbered, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -76,6 +77,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const store: Store = {
     engine: 'postgres',
     ...sharedMethods(async (name, values) => (await pool.query(shared[name](values))).rows),
+    ...budgetLedger(postgresBudgetStatements(pool)),
     migrate: () => migrate(pool, schema),
     async ping() {
       await pool.query('SELECT 1');

@@ -17,6 +17,7 @@ import {
   toInboxEvent,
   type Row,
 } from './rows';
+import { budgetLedger, sqliteBudgetStatements } from './budget';
 import { sharedMethods } from './shared';
 import { SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -66,6 +67,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       statement.run(...values);
       return [];
     }),
+    ...budgetLedger(sqliteBudgetStatements(db)),
     async migrate() {
       migrate(db);
       statements = prepareStatements(db);

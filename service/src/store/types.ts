@@ -109,7 +109,53 @@ export interface ClaimRequest {
   nowMs?: number;
 }
 
-export interface Store {
+/** A budget scope and the most calls it takes in one second. */
+export interface BudgetWindow {
+  scope: string;
+  limit: number;
+}
+
+export interface BudgetGrant {
+  /** Calls counted in the current second of every window asked for (0 when one of them is full). */
+  granted: number;
+  /** Milliseconds until that second ends (by the store's clock). */
+  msLeft: number;
+  /** When fewer than wanted were counted: the scope whose window had the fewest left. */
+  boundBy?: string;
+}
+
+/** A scope's budget shrunk after a 429: to `factor` of it at `atMs`, recovering from there. */
+export interface BudgetShrink {
+  factor: number;
+  atMs: number;
+}
+
+/** How a 429 shrinks a scope's budget (multiplicative decrease) and how it recovers (additive increase). */
+export interface ShrinkPolicy {
+  /** Factor the current one is multiplied by on a 429. */
+  decrease: number;
+  /** The least factor. */
+  floor: number;
+  /** Factor regained per second since the last shrink. */
+  recoveryPerSecond: number;
+  /** 429s within this time of the last shrink do not shrink again (one burst is one signal). */
+  holdMs: number;
+}
+
+/** The Stripe call budget shared by every process of the store (see stripe/budget.ts). */
+export interface StripeBudgetLedger {
+  /**
+   * Counts up to `want` calls in the current second of every window, as many as the fullest one still takes;
+   * several processes taking at once never count more than a window's limit.
+   */
+  takeBudget(windows: BudgetWindow[], want: number): Promise<BudgetGrant>;
+  /** Records a 429 for `scope`; returns the shrink now in force. */
+  shrinkBudget(scope: string, policy: ShrinkPolicy, nowMs?: number): Promise<BudgetShrink>;
+  /** The scope's last shrink, or null when it never met a 429. */
+  readBudgetShrink(scope: string): Promise<BudgetShrink | null>;
+}
+
+export interface Store extends StripeBudgetLedger {
   readonly engine: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;

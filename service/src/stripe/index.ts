@@ -1,1 +1,21 @@
-export { createStripeClients, type StripeFor } from './clients';
+export { createBudgetedStripeClients, createStripeClients, type StripeFor } from './clients';
+export {
+  budgetFactor,
+  createStripeBudget,
+  DEFAULT_SHRINK,
+  type BudgetLedger,
+  type BudgetShrink,
+  type ShrinkPolicy,
+  type BudgetCall,
+  type StripeBudget,
+  type StripeBudgetObserver,
+  type StripeBudgetSettings,
+} from './budget';
+export { budgetedHttpClient, stripeEndpoint } from './budgeted-http';
+export { createStripeBudgetMetrics } from './metrics';
+export {
+  currentStripePriority,
+  STRIPE_PRIORITIES,
+  withStripePriority,
+  type StripePriority,
+} from './priority';
