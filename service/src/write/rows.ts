@@ -55,7 +55,10 @@ function foundCache(dataverse: DataverseClient) {
   return cache;
 }
 
-async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promise<ResolvedLink | null> {
+export async function resolveLink(
+  link: PendingLink,
+  dataverse: DataverseClient,
+): Promise<ResolvedLink | null> {
   if (link.id) {
     const target = link.targets[0];
     return { navigation: target.navigation, path: `/${target.entitySet}(${link.id})`, unchecked: true };
@@ -71,7 +74,9 @@ async function resolveLink(link: PendingLink, dataverse: DataverseClient): Promi
     };
   }
   const cache = foundCache(dataverse);
-  const cacheKey = `${link.targets.map((target) => target.entitySet).join('|')} ${column} ${value}`;
+  // The navigation is the link's own: two lookups to the same tables (a payment's and an order's customer)
+  // name the found row through different navigation properties.
+  const cacheKey = `${link.targets.map((target) => `${target.entitySet}:${target.navigation}`).join('|')} ${column} ${value}`;
   const cached = cache.get(cacheKey);
   if (cached && cached.expires > Date.now())
     return { navigation: cached.navigation, path: cached.path, unchecked: true };

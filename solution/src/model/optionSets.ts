@@ -190,6 +190,8 @@ export const customOptionSets: OptionSet[] = [
   custom('stc_syncissuekind', 'Sync Issue Kind', false, [
     ['dead_letter', 'Event not applied'],
     ['reconciliation_mismatch', 'Payout does not reconcile'],
+    // A record the connector wrote but could not complete alone, e.g. an order whose customer is unclear.
+    ['customer_review', 'Order needs a customer'],
   ]),
   // A user asks for a retry or a discard by setting the status; the service answers with the outcome.
   custom('stc_connectorhealth', 'Connector Health', false, [

@@ -46,6 +46,8 @@ const RECORDED: Record<string, string[]> = {
   subscription: ['subscription_created', 'subscription_deleted', 'subscription_updated'],
   balance_transaction: [],
   payout: [],
+  'checkout.session': ['checkout_session_completed'],
+  item: [],
 };
 
 /** Fields that hold an id, or the object itself when expanded (and what the handlers add: `disputes`). */
@@ -62,6 +64,8 @@ const ADDED: Record<string, Record<string, string>> = {
   payment_intent: { disputes: 'dispute' },
   charge: { disputes: 'dispute' },
   dispute: { balance_transactions: 'balance_transaction' },
+  // The orders handler gives each line item its session.
+  item: { session: 'checkout.session' },
 };
 
 interface Shape {

@@ -1,0 +1,209 @@
+/**
+ * Order-to-cash over both emulators: Checkout Sessions made with the official SDK and paid on the Stripe
+ * emulator's hosted page, their events (shuffled and duplicated) through the handlers, and the orders,
+ * lines and paid invoices Dataverse then holds, with the totals Dynamics 365 computes from the lines.
+ */
+import type Stripe from 'stripe';
+import { SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
+import { shuffled } from './harness';
+import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
+
+const stripeSide = stripeEmulatorForFile();
+const dataverseSide = dataverseEmulatorForFile();
+
+function pay(url: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ card_number: '4242424242424242' }),
+    redirect: 'manual',
+  });
+}
+
+/** Every event the Stripe emulator emitted from `from` on, shuffled, five of them twice. */
+async function deliverAll(from = 0): Promise<void> {
+  const sync = handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client);
+  const events = (stripeSide.emulator.events as unknown as Stripe.Event[]).slice(from);
+  for (const event of shuffled([...events, ...shuffled(events, 3).slice(0, 5)], 11))
+    await sync.deliver(event);
+}
+
+async function checkout(params: Stripe.Checkout.SessionCreateParams): Promise<Stripe.Checkout.Session> {
+  const stripe = stripeSide.emulator.client();
+  const session = await stripe.checkout.sessions.create(params);
+  expect((await pay(session.url!)).status).toBe(303);
+  return stripe.checkout.sessions.retrieve(session.id);
+}
+
+const inline = (currency: string, name: string, amount: number, quantity: number) => ({
+  price_data: { currency, unit_amount: amount, product_data: { name } },
+  quantity,
+});
+
+/** A catalog product in Dataverse, numbered as the catalog sync numbers it, with its unit. */
+async function catalogProduct(number: string, name: string): Promise<{ product: string; unit: string }> {
+  const { client } = dataverseSide;
+  const schedule = await client.create('uomschedules', { name: 'Default Unit', baseuomname: 'Primary Unit' });
+  const unit = await client.create('uoms', {
+    name: 'Primary Unit',
+    quantity: 1,
+    'uomscheduleid@odata.bind': `/uomschedules(${schedule})`,
+  });
+  const product = await client.create('products', {
+    name,
+    productnumber: number,
+    'defaultuomid@odata.bind': `/uoms(${unit})`,
+    'defaultuomscheduleid@odata.bind': `/uomschedules(${schedule})`,
+  });
+  return { product, unit };
+}
+
+const orderOf = (sessionId: string) =>
+  dataverseSide.client.retrieveByKey('salesorders', { stc_stripeid: sessionId });
+const linesOf = (set: string, parent: string, id: string) =>
+  dataverseSide.client.retrieveMultiple(set, {
+    filter: `_${parent}_value eq ${id}`,
+    orderBy: ['lineitemnumber asc'],
+  });
+
+test('a paid checkout of three lines over two products becomes one order with three lines and a paid invoice', async () => {
+  const stripe = stripeSide.emulator.client();
+  const { client } = dataverseSide;
+  const starter = await stripe.products.create({ name: 'Starter kit' });
+  const monthly = await stripe.prices.create({ product: starter.id, unit_amount: 1999, currency: 'usd' });
+  const yearly = await stripe.prices.create({ product: starter.id, unit_amount: 19900, currency: 'usd' });
+  const catalog = await catalogProduct(starter.id, 'Starter kit');
+  const customer = await stripe.customers.create({ name: 'Fabrikam', email: 'ap@fabrikam.example' });
+  const account = await client.create('accounts', { name: 'Fabrikam', stc_stripecustomerid: customer.id });
+  const from = stripeSide.emulator.events.length;
+
+  const session = await checkout({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    customer: customer.id,
+    client_reference_id: 'web-1001',
+    line_items: [
+      { price: monthly.id, quantity: 2 },
+      inline('usd', 'Gift wrap', 350, 1),
+      { price: yearly.id, quantity: 1 },
+    ],
+  });
+  expect(session.amount_total).toBe(2 * 1999 + 350 + 19900);
+  await deliverAll(from);
+
+  const order = await orderOf(session.id);
+  expect(order).toMatchObject({
+    name: 'web-1001 · Stripe checkout 242.48 USD',
+    stc_stripepaymentid: session.payment_intent,
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'paid'),
+    stc_amountpaid: 242.48,
+    totalamount: 242.48,
+    totallineitemamount: 242.48,
+    _customerid_value: account,
+  });
+  const lines = await linesOf('salesorderdetails', 'salesorderid', String(order!.salesorderid));
+  expect(
+    lines.map((line) => [line.lineitemnumber, line.quantity, line.priceperunit, line.extendedamount]),
+  ).toEqual([
+    [1, 2, 19.99, 39.98],
+    [2, 1, 3.5, 3.5],
+    [3, 1, 199, 199],
+  ]);
+  // The catalog's product with its unit; the product Dynamics 365 does not have is written in.
+  expect(lines[0]).toMatchObject({
+    _productid_value: catalog.product,
+    _uomid_value: catalog.unit,
+    isproductoverridden: false,
+  });
+  expect(lines[1]).toMatchObject({
+    _productid_value: null,
+    isproductoverridden: true,
+    productdescription: 'Gift wrap',
+  });
+
+  const payment = await client.retrieveByKey('stc_payments', {
+    stc_stripeid: String(session.payment_intent),
+  });
+  expect(payment).toMatchObject({ _stc_salesorderid_value: order!.salesorderid, stc_amount: 242.48 });
+
+  const invoice = await client.retrieveByKey('invoices', { stc_stripeid: session.id });
+  expect(invoice).toMatchObject({
+    statecode: 2,
+    statuscode: 100001,
+    totalamount: 242.48,
+    _salesorderid_value: order!.salesorderid,
+    _customerid_value: account,
+  });
+  expect(await linesOf('invoicedetails', 'invoiceid', String(invoice!.invoiceid))).toHaveLength(3);
+  expect(await client.retrieveMultiple('salesorders')).toHaveLength(1);
+});
+
+test.each([
+  ['jpy', [inline('jpy', 'Tea', 1200, 3), inline('jpy', 'Bag', 55, 1)], 3655],
+  ['kwd', [inline('kwd', 'Dates', 1005, 2), inline('kwd', 'Card', 3, 1)], 2.013],
+  ['usd', [inline('usd', 'Sticker', 1, 7), inline('usd', 'Cable', 250, 2)], 5.07],
+])('a %s order totals exactly what Stripe charged', async (currency, lineItems, total) => {
+  const from = stripeSide.emulator.events.length;
+  const session = await checkout({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    line_items: lineItems,
+  });
+  await deliverAll(from);
+  expect(await orderOf(session.id)).toMatchObject({ totalamount: total, stc_amountpaid: total });
+  expect(await dataverseSide.client.retrieveByKey('invoices', { stc_stripeid: session.id })).toMatchObject({
+    totalamount: total,
+  });
+});
+
+test('a payer whose e-mail two contacts share gets an order without customer and a review item', async () => {
+  const { client } = dataverseSide;
+  const from = stripeSide.emulator.events.length;
+  for (const lastname of ['Doe', 'Roe'])
+    await client.create('contacts', { lastname, emailaddress1: 'sam@example.com' });
+  await client.create('accounts', { name: 'Solo', emailaddress1: 'solo@example.com' });
+  const shared = await checkout({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    customer_email: 'sam@example.com',
+    line_items: [inline('usd', 'Mug', 1200, 1)],
+  });
+  const solo = await checkout({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    customer_email: 'solo@example.com',
+    line_items: [inline('usd', 'Mug', 1200, 1)],
+  });
+  await deliverAll(from);
+
+  expect(await orderOf(shared.id)).toMatchObject({ _customerid_value: null, totalamount: 12 });
+  const review = await client.retrieveByKey('stc_syncissues', { stc_issuekey: `review:order:${shared.id}` });
+  expect(review).toMatchObject({
+    stc_kind: SyncIssueKind.customer_review,
+    stc_status: SyncIssueStatus.open,
+    stc_errorcode: 'customer_ambiguous',
+    stc_stripeobjectid: shared.id,
+  });
+  expect(String(review!.stc_errormessage)).toContain(
+    "2 accounts or contacts have the payer's e-mail sam@example.com",
+  );
+  const soloAccount = (await client.retrieveMultiple('accounts', { filter: "name eq 'Solo'" }))[0];
+  expect(await orderOf(solo.id)).toMatchObject({ _customerid_value: soloAccount.accountid });
+  expect(
+    await client.retrieveByKey('stc_syncissues', { stc_issuekey: `review:order:${solo.id}` }),
+  ).toBeNull();
+});
+
+test('an abandoned session that expires makes no order', async () => {
+  const stripe = stripeSide.emulator.client();
+  const from = stripeSide.emulator.events.length;
+  const abandoned = await stripe.checkout.sessions.create({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    line_items: [inline('usd', 'Mug', 1200, 1)],
+  });
+  await stripe.checkout.sessions.expire(abandoned.id);
+  await deliverAll(from);
+  expect(await orderOf(abandoned.id)).toBeNull();
+  expect(await dataverseSide.client.retrieveMultiple('salesorders')).toHaveLength(0);
+});

@@ -1,0 +1,254 @@
+/**
+ * Order-to-cash: a Checkout Session in payment mode becomes one Dynamics 365 order (`salesorder`) with one
+ * line (`salesorderdetail`) per line item, and, while orders.yaml has the invoice mappings, a paid invoice
+ * of it with the same lines. Keyed by the session and its line item ids, so any number of deliveries of its
+ * events write the same rows. The session's PaymentIntent row (stc_payment) links to the order. An expired
+ * session or a failed delayed payment marks an order made for it; it never creates one.
+ */
+import type Stripe from 'stripe';
+import { Invoice, SalesOrder, SyncIssue, SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
+import type { DataverseClient } from '../../dataverse/types';
+import type { MappedRow, MappingSet } from '../../mapping';
+import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
+import { isNotFound, writeMappedRow } from '../../write/rows';
+import {
+  eventEnvelope,
+  eventObjectOf,
+  idOf,
+  mapIfApplies,
+  stripeForEvent,
+  type StripeObject,
+} from '../../write/stripe-objects';
+import { syncPayment } from '../payments';
+import { bindCustomer, bindProduct, type CustomerMatch } from './parties';
+
+/** Mapping names in orders.yaml. */
+export const ORDER_MAPPINGS = {
+  order: 'checkout_order',
+  orderLine: 'checkout_order_line',
+  invoice: 'checkout_invoice',
+  invoiceLine: 'checkout_invoice_line',
+} as const;
+
+export const ORDER_EVENT_TYPES = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+];
+
+/** The review item of an order written without a customer: one per session. */
+export const customerReviewKey = (sessionId: string) => `review:order:${sessionId}`;
+
+interface Document {
+  header: string;
+  line: string;
+  entitySet: string;
+}
+
+const ORDER: Document = {
+  header: ORDER_MAPPINGS.order,
+  line: ORDER_MAPPINGS.orderLine,
+  entitySet: SalesOrder.entitySetName,
+};
+const INVOICE: Document = {
+  header: ORDER_MAPPINGS.invoice,
+  line: ORDER_MAPPINGS.invoiceLine,
+  entitySet: Invoice.entitySetName,
+};
+
+/** The session's line items, every page, each with its session and place added for the line mappings. */
+async function lineItems(session: StripeObject, event: Stripe.Event, context: SyncContext) {
+  const stripe = stripeForEvent(event, context);
+  const items: StripeObject[] = [];
+  for await (const item of stripe.checkout.sessions.listLineItems(session.id, { limit: 100 })) {
+    items.push({
+      ...(item as unknown as StripeObject),
+      session: { id: session.id, currency: session.currency, livemode: session.livemode },
+      line_number: items.length + 1,
+    });
+  }
+  return items;
+}
+
+/** The e-mail the payer gave at checkout (or the session was made with). */
+function payerEmail(session: StripeObject): string | null {
+  const details = session.customer_details as { email?: unknown } | null | undefined;
+  const email = details?.email ?? session.customer_email;
+  return typeof email === 'string' && email ? email : null;
+}
+
+/** Writes the document and its lines; returns the mapped header, or null when its mapping does not apply. */
+async function writeDocument(
+  document: Document,
+  mappings: MappingSet,
+  session: StripeObject,
+  items: StripeObject[],
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<{ header: MappedRow; customer: CustomerMatch } | null> {
+  const envelope = eventEnvelope(event);
+  const header = await mapIfApplies(mappings.get(document.header), session, envelope);
+  if (!header) return null;
+  const customer = await bindCustomer(context.dataverse, header, payerEmail(session));
+  await writeMappedRow(context.dataverse, context.log, header);
+  const lineMapping = mappings.get(document.line);
+  await Promise.all(
+    items.map(async (item) => {
+      const line = await mapIfApplies(lineMapping, item, envelope);
+      if (!line) return;
+      await bindProduct(context.dataverse, line);
+      await writeMappedRow(context.dataverse, context.log, line);
+    }),
+  );
+  return { header, customer };
+}
+
+/** A paid invoice is closed: Dynamics 365 takes no further edits of it, so it is written once. */
+async function invoiceIsPaid(dataverse: DataverseClient, sessionId: string): Promise<boolean> {
+  const invoice = await dataverse.retrieveByKey(
+    Invoice.entitySetName,
+    { [Invoice.col.stripeId]: sessionId },
+    { select: ['statecode'] },
+  );
+  return invoice?.statecode === 2;
+}
+
+async function markInvoicePaid(dataverse: DataverseClient, sessionId: string): Promise<void> {
+  await dataverse.upsertByKey(
+    Invoice.entitySetName,
+    { [Invoice.col.stripeId]: sessionId },
+    { statecode: 2, statuscode: 100001 },
+    { mode: 'updateOnly' },
+  );
+}
+
+/** The session's payment row names the order; a payment not written yet is written now (one read). */
+async function linkPayment(
+  session: StripeObject,
+  mappings: MappingSet,
+  event: Stripe.Event,
+  context: SyncContext,
+) {
+  const paymentIntent = idOf(session.payment_intent);
+  if (!paymentIntent) return;
+  const link = {
+    'stc_salesorderid@odata.bind': `/${SalesOrder.entitySetName}(stc_stripeid='${session.id}')`,
+  };
+  const update = () =>
+    context.dataverse.upsertByKey('stc_payments', { stc_stripeid: paymentIntent }, link, {
+      mode: 'updateOnly',
+    });
+  try {
+    await update();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    if ((await syncPayment(mappings, { paymentIntent }, event, context)) !== null) await update();
+  }
+}
+
+/** An order without a customer: a sync issue asks an operator to choose one (resolved by them). */
+async function askForCustomer(
+  session: StripeObject,
+  match: CustomerMatch,
+  event: Stripe.Event,
+  context: SyncContext,
+) {
+  if (match.found) return;
+  const c = SyncIssue.col;
+  const why =
+    match.reason === 'several'
+      ? `${match.candidates} accounts or contacts have the payer's e-mail ${match.email}`
+      : match.email
+        ? `no account or contact has the payer's e-mail ${match.email}`
+        : 'the payer gave no e-mail';
+  const key = customerReviewKey(session.id);
+  await context.dataverse.upsertByKey(
+    SyncIssue.entitySetName,
+    { [c.issueKey]: key },
+    {
+      [c.issueKey]: key,
+      [c.name]: `Order of ${session.id} needs a customer`,
+      [c.kind]: SyncIssueKind.customer_review,
+      [c.status]: SyncIssueStatus.open,
+      [c.eventId]: event.id,
+      [c.eventType]: event.type,
+      [c.stripeObjectId]: session.id,
+      [c.stripeObjectType]: 'checkout.session',
+      [c.errorCode]: match.reason === 'several' ? 'customer_ambiguous' : 'customer_not_found',
+      [c.errorMessage]: `The order was written without a customer: ${why}. Set the order's customer, then resolve this issue.`,
+      [c.lastSeen]: new Date(event.created * 1000).toISOString(),
+      [c.liveMode]: Boolean(session.livemode),
+      [c.stripeAccount]: event.account ?? null,
+    },
+  );
+}
+
+/** Expired sessions and failed delayed payments change an order made for the session, and make none. */
+async function markOrder(
+  session: StripeObject,
+  mappings: MappingSet,
+  event: Stripe.Event,
+  context: SyncContext,
+) {
+  const mapped = await mapIfApplies(mappings.get(ORDER_MAPPINGS.order), session, eventEnvelope(event));
+  if (!mapped) return;
+  const c = SalesOrder.col;
+  try {
+    await context.dataverse.upsertByKey(
+      mapped.entitySet,
+      mapped.key,
+      { [c.paymentStatus]: mapped.row[c.paymentStatus], [c.lastEventId]: event.id },
+      { mode: 'updateOnly' },
+    );
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    context.log.info(
+      { eventId: event.id, session: session.id },
+      'no order for this session; nothing written',
+    );
+  }
+}
+
+async function writeOrder(
+  session: StripeObject,
+  mappings: MappingSet,
+  event: Stripe.Event,
+  context: SyncContext,
+) {
+  const items = await lineItems(session, event, context);
+  const order = await writeDocument(ORDER, mappings, session, items, event, context);
+  if (!order) {
+    context.log.info(
+      { eventId: event.id, session: session.id, mode: session.mode },
+      'not an order; nothing written',
+    );
+    return;
+  }
+  await askForCustomer(session, order.customer, event, context);
+  await linkPayment(session, mappings, event, context);
+  if (!mappings.has(INVOICE.header) || session.payment_status !== 'paid') return;
+  if (await invoiceIsPaid(context.dataverse, session.id)) return;
+  if (await writeDocument(INVOICE, mappings, session, items, event, context))
+    await markInvoicePaid(context.dataverse, session.id);
+}
+
+export function createOrdersHandler(mappings: () => MappingSet): StripeEventHandler {
+  return {
+    resource: 'orders',
+    eventTypes: ORDER_EVENT_TYPES,
+    async handle(event, context) {
+      const given = eventObjectOf(event, 'checkout.session', context, 'orders');
+      if (!given) return;
+      // A payload that may be older than what is written is read again (the order's state is the session's).
+      const session = context.payloadMayBeStale
+        ? ((await stripeForEvent(event, context).checkout.sessions.retrieve(
+            given.id,
+          )) as unknown as StripeObject)
+        : given;
+      if (session.status === 'expired' || event.type === 'checkout.session.async_payment_failed')
+        await markOrder(session, mappings(), event, context);
+      else await writeOrder(session, mappings(), event, context);
+    },
+  };
+}
