@@ -32,6 +32,9 @@ test('a complete environment gives typed settings with defaults', () => {
     path: '/srv/app/data/connector.db',
     synchronous: 'normal',
   });
+  expect(loadConfig({ ...valid, SQLITE_PATH: ':memory:' }, '/srv/app').store).toMatchObject({
+    path: ':memory:',
+  });
   expect(config.http).toMatchObject({ port: 3000, maxBodyBytes: 1_048_576 });
   expect(config.worker).toMatchObject({ concurrency: 128, retry: { maxAttempts: 10 } });
   expect(config.dataverse.batch).toEqual({ maxBatchSize: 100, maxDelayMs: 150, maxInFlight: 4 });

@@ -7,7 +7,8 @@ import type Stripe from 'stripe';
 import { ConfigError, loadConfig } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import { createLogger } from '../observability/log';
-import { createStripeClients } from '../stripe';
+import { openStore, type Store } from '../store';
+import { createBudgetedStripeClients, withStripePriority } from '../stripe';
 import { lazyMappings } from '../write/mappings';
 import type { HandlerLogger } from '../pipeline/handler';
 import { loadReconciliationConfig, ReconciliationConfigError } from '../reconciliation/config';
@@ -42,7 +43,7 @@ export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): P
   }
   const setup = await openReconciliation(io, parsed.values.accounts);
   if (!setup) return 1;
-  const { stripe, dataverse, config } = setup;
+  const { stripe, dataverse, config, store } = setup;
   const log: HandlerLogger = io.log ?? {
     info: () => undefined,
     warn: (obj, msg) => io.err(`${msg ?? ''} ${JSON.stringify(obj)}`),
@@ -51,10 +52,14 @@ export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): P
   const reconciler = createPayoutReconciler({ mappings: lazyMappings(), config });
   const target = { reconciler, stripe, dataverse, log, account: account ?? null };
   try {
-    return payout ? await reconcileOne(io, target, payout) : await sweepOnce(io, target, days);
+    return await withStripePriority('reconcile', () =>
+      payout ? reconcileOne(io, target, payout) : sweepOnce(io, target, days),
+    );
   } catch (error) {
     io.err(`reconcile failed: ${(error as Error).message}`);
     return 1;
+  } finally {
+    await store?.close();
   }
 }
 
@@ -62,17 +67,23 @@ export async function runReconcileCommand(argv: string[], io: ReconcileCliIo): P
 async function openReconciliation(io: ReconcileCliIo, accounts: string | undefined) {
   let stripe = io.stripe;
   let dataverse = io.dataverse;
+  let store: Store | undefined;
   try {
     const config = loadReconciliationConfig(accounts);
     if (!stripe || !dataverse) {
       const service = loadConfig(io.env);
-      stripe ??= createStripeClients(service.stripe)(null);
+      if (!stripe) {
+        // In the Stripe budget the service's processes share through the store.
+        store = await openStore(service.store);
+        stripe = createBudgetedStripeClients(service.stripe, store).stripeFor(null);
+      }
       // Loaded here: the service module pulls in the HTTP layer, which this command does not need otherwise.
       const { dataverseClientFor } = await import('../service');
       dataverse ??= dataverseClientFor(service.dataverse, createLogger({ level: 'warn' }));
     }
-    return { stripe, dataverse, config };
+    return { stripe, dataverse, config, store };
   } catch (error) {
+    await store?.close();
     io.err(
       error instanceof ConfigError || error instanceof ReconciliationConfigError
         ? error.message

@@ -347,7 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
           schema: e.DATABASE_SCHEMA,
           poolMax: e.DATABASE_POOL_MAX,
         }
-      : { engine: 'sqlite', path: path.resolve(cwd, e.SQLITE_PATH), synchronous: e.SQLITE_SYNCHRONOUS },
+      : { engine: 'sqlite', path: sqlitePath(e.SQLITE_PATH, cwd), synchronous: e.SQLITE_SYNCHRONOUS },
     http: {
       port: e.PORT,
       host: e.HOST,
@@ -383,6 +383,11 @@ function stripeApiBase(base: string): { host: string; port: number; protocol: 'h
   return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
 }
 
+/** The SQLite file, resolved from `cwd`; `:memory:` stays an in-memory database (tests, one-off CLI runs). */
+function sqlitePath(value: string, cwd: string): string {
+  return value === ':memory:' ? value : path.resolve(cwd, value);
+}
+
 const storeEnvSchema = z.object({
   DATABASE_URL: envSchema.shape.DATABASE_URL,
   DATABASE_SCHEMA: envSchema.shape.DATABASE_SCHEMA,
@@ -398,7 +403,7 @@ export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = proc
   const e = parsed.data;
   return e.DATABASE_URL
     ? { engine: 'postgres', databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolMax: 2 }
-    : { engine: 'sqlite', path: path.resolve(cwd, e.SQLITE_PATH), synchronous: e.SQLITE_SYNCHRONOUS };
+    : { engine: 'sqlite', path: sqlitePath(e.SQLITE_PATH, cwd), synchronous: e.SQLITE_SYNCHRONOUS };
 }
 
 /** Every variable the service reads (documented in service/.env.example and the README). */
