@@ -50,6 +50,14 @@ export const customOptionSets: OptionSet[] = [
     ['refunded', 'Refunded'],
     ['disputed', 'Disputed'],
   ]),
+  // A price list item's Stripe price: one-time, or recurring every interval.
+  custom('stc_priceinterval', 'Price Interval', false, [
+    ['one_time', 'One-time'],
+    ['day', 'Daily'],
+    ['week', 'Weekly'],
+    ['month', 'Monthly'],
+    ['year', 'Yearly'],
+  ]),
   custom('stc_paymentmethodtype', 'Payment Method Type', false, [
     ['card', 'Card'],
     ['sepa_debit', 'SEPA Direct Debit'],
@@ -241,7 +249,7 @@ export function activeInactive(table: string): OptionSet[] {
   ];
 }
 
-/** The sales order's and invoice's lifecycles as Dynamics 365 Sales defines them. */
+/** The sales order's, invoice's and product's lifecycles as Dynamics 365 Sales defines them. */
 export const salesOptionSets: OptionSet[] = [
   states('salesorder', ['Active', 'Submitted', 'Canceled', 'Fulfilled', 'Invoiced']),
   statusReasons('salesorder', [
@@ -263,6 +271,14 @@ export const salesOptionSets: OptionSet[] = [
     [100001, 'Complete', 2],
     [100002, 'Partial', 2],
     [3, 'Canceled (deprecated)', 3],
+  ]),
+  // A product is published (Active) from Draft, retired when no longer sold, and revised while Under Revision.
+  states('product', ['Active', 'Retired', 'Draft', 'Under Revision']),
+  statusReasons('product', [
+    [1, 'Active', 0],
+    [2, 'Retired', 1],
+    [0, 'Draft', 2],
+    [3, 'Under Revision', 3],
   ]),
   platform(
     'environmentvariabledefinition_type',

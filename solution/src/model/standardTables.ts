@@ -1,7 +1,8 @@
 /**
  * The part of Dynamics 365's standard tables the connector reads and writes, with their real logical
  * names, entity sets and navigation properties. Only the columns marked without `standard` are added by
- * the solution (the Stripe customer id and its sync stamp on account and contact).
+ * the solution (the Stripe ids, keys and sync stamps on account, contact, orders, invoices, products and
+ * price list items).
  */
 import {
   choice,
@@ -327,6 +328,62 @@ export const standardTables: Table[] = [
       lookup('DefaultUoMId', 'Default Unit', 'uom'),
       currencyLookup(),
     ],
+    lifecycle: true,
+    added: [
+      text('stc_StripeProductId', 'Stripe Product Id', STRIPE_ID_LENGTH, {
+        description: 'Id of the Stripe product (prod_…) this product is synced with; alternate key.',
+      }),
+      ...syncStampColumns(),
+    ],
+    keys: [
+      {
+        logicalName: 'stc_product_stripeproductid_key',
+        schemaName: 'stc_Product_StripeProductId_Key',
+        displayName: 'Stripe Product Id',
+        columns: ['stc_stripeproductid'],
+      },
+    ],
+  }),
+  standardTable({
+    schemaName: 'ProductPriceLevel',
+    entitySetName: 'productpricelevels',
+    displayName: 'Price List Item',
+    pluralName: 'Price List Items',
+    description:
+      'Information about how to price a product in the specified price level, including pricing method, rounding option, and discount type based on a specified product unit.',
+    primaryNameColumn: 'productidname',
+    ownership: 'OrganizationOwned',
+    columns: [
+      lookup('PriceLevelId', 'Price List', 'pricelevel', { requiredLevel: 'required' }),
+      lookup('ProductId', 'Product', 'product', { requiredLevel: 'required' }),
+      text('ProductIdName', 'Product Name', 100, { description: 'Kept by Dynamics 365; read-only.' }),
+      lookup('UoMId', 'Unit', 'uom', { requiredLevel: 'required' }),
+      lookup('UoMScheduleId', 'Unit Schedule ID', 'uomschedule'),
+      money('Amount', 'Amount'),
+      currencyLookup(),
+    ],
+    added: [
+      text('stc_StripePriceId', 'Stripe Price Id', STRIPE_ID_LENGTH, {
+        description: 'Id of the Stripe price (price_…) this item is synced with; alternate key.',
+      }),
+      choice('stc_RecurringInterval', 'Billing Interval', 'stc_priceinterval', {
+        description: "The Stripe price's recurring interval, or One-time.",
+      }),
+      integer('stc_IntervalCount', 'Interval Count', {
+        minValue: 1,
+        maxValue: 1000,
+        description: 'How many intervals between two billings (3 with Monthly: every three months).',
+      }),
+      ...syncStampColumns(),
+    ],
+    keys: [
+      {
+        logicalName: 'stc_productpricelevel_stripepriceid_key',
+        schemaName: 'stc_ProductPriceLevel_StripePriceId_Key',
+        displayName: 'Stripe Price Id',
+        columns: ['stc_stripepriceid'],
+      },
+    ],
   }),
   standardTable({
     schemaName: 'UoMSchedule',
@@ -470,6 +527,11 @@ export const standardRelationshipNames: Record<string, string> = {
   'invoice.pricelevelid.pricelevel': 'price_level_invoices',
   'uom.uomscheduleid.uomschedule': 'unit_of_measure_schedule_conversions',
   'pricelevel.transactioncurrencyid.transactioncurrency': 'transactioncurrency_pricelevel',
+  'productpricelevel.pricelevelid.pricelevel': 'price_level_product_price_levels',
+  'productpricelevel.productid.product': 'product_price_levels',
+  'productpricelevel.uomid.uom': 'unit_of_measurement_product_price_levels',
+  'productpricelevel.uomscheduleid.uomschedule': 'unit_of_measure_schedule_product_price_level',
+  'productpricelevel.transactioncurrencyid.transactioncurrency': 'transactioncurrency_productpricelevel',
   'environmentvariablevalue.environmentvariabledefinitionid.environmentvariabledefinition':
     'environmentvariabledefinition_environmentvariablevalue',
 };

@@ -79,7 +79,7 @@ describe('customizations.xml from the table model', () => {
       const key = info.EntityKeys[0].EntityKey[0];
       expect(key.EntityKeyAttributes[0].AttributeName).toEqual(['stc_stripecustomerid']);
     }
-    expect(entities.map((e) => e.Name[0]['#text'])).not.toContain('Product');
+    expect(entities.map((e) => e.Name[0]['#text'])).not.toContain('PriceLevel');
   });
 
   it('adds the Stripe ids, payment state and keys to orders, invoices and their lines, as unmodified shells', () => {
@@ -109,6 +109,28 @@ describe('customizations.xml from the table model', () => {
       expect(entity(schemaName)['@unmodified']).toBe('1');
       expect(keys(schemaName)).toEqual(['stc_stripeid']);
     }
+  });
+
+  it('adds the Stripe product and price ids, each an alternate key, to products and price list items', () => {
+    const names = (schemaName: string) =>
+      entity(schemaName)
+        .attributes[0].attribute.map((a: { LogicalName: string[] }) => a.LogicalName[0])
+        .sort();
+    const keys = (schemaName: string) =>
+      entity(schemaName).EntityKeys[0].EntityKey.map(
+        (key: { EntityKeyAttributes: Array<{ AttributeName: string[] }> }) =>
+          key.EntityKeyAttributes[0].AttributeName[0],
+      );
+    expect(entity('Product')['@unmodified']).toBe('1');
+    expect(names('Product')).toEqual(expect.arrayContaining(['stc_stripeproductid', 'stc_lasteventid']));
+    expect(names('Product').every((name: string) => name.startsWith('stc_'))).toBe(true);
+    expect(keys('Product')).toEqual(['stc_stripeproductid']);
+    expect(entity('ProductPriceLevel')['@unmodified']).toBe('1');
+    expect(names('ProductPriceLevel')).toEqual(
+      expect.arrayContaining(['stc_stripepriceid', 'stc_recurringinterval', 'stc_intervalcount']),
+    );
+    expect(names('ProductPriceLevel').every((name: string) => name.startsWith('stc_'))).toBe(true);
+    expect(keys('ProductPriceLevel')).toEqual(['stc_stripepriceid']);
   });
 
   it('gives every custom table its system views, showing the columns the model names', () => {

@@ -97,7 +97,9 @@ describe('solution packer', () => {
     expect(tables.find((c) => c['@schemaName'] === 'account')['@behavior']).toBe('2');
     // Standard tables the solution adds columns to come as shells (behavior 2); those it only reads not at all.
     expect(tables.find((c) => c['@schemaName'] === 'salesorder')['@behavior']).toBe('2');
-    expect(tables.map((c) => c['@schemaName'])).not.toContain('product');
+    expect(tables.find((c) => c['@schemaName'] === 'product')['@behavior']).toBe('2');
+    expect(tables.find((c) => c['@schemaName'] === 'productpricelevel')['@behavior']).toBe('2');
+    expect(tables.map((c) => c['@schemaName'])).not.toContain('pricelevel');
     const addedColumns = model.tables
       .filter((t) => t.standard)
       .flatMap((t) => t.columns.filter((c) => !c.standard && !c.system));
