@@ -4,6 +4,7 @@
  */
 import type { MappingSet } from './mapping';
 import { createBillingHandler } from './inbound/billing';
+import { createCatalogHandler } from './inbound/catalog';
 import {
   createCustomersHandler,
   DEFAULT_CUSTOMER_MAPPINGS,
@@ -61,6 +62,7 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     ),
     syncRequests,
     createBillingHandler(mappings),
+    createCatalogHandler(mappings),
     createOrdersHandler(mappings),
     atStripePriority('reconcile', createPayoutsHandler(mappings, options.payouts)),
   ];

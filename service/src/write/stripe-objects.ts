@@ -30,6 +30,8 @@ const retrievers: Record<string, Retriever> = {
   customer: (stripe, id, expand) => asObject(stripe.customers.retrieve(id, expandParams(expand))),
   subscription: (stripe, id, expand) => asObject(stripe.subscriptions.retrieve(id, expandParams(expand))),
   invoice: (stripe, id, expand) => asObject(stripe.invoices.retrieve(id, expandParams(expand))),
+  product: (stripe, id, expand) => asObject(stripe.products.retrieve(id, expandParams(expand))),
+  price: (stripe, id, expand) => asObject(stripe.prices.retrieve(id, expandParams(expand))),
 };
 
 /** The Stripe client for the event's account: Connect events are read from the connected account. */

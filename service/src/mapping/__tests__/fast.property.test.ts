@@ -48,6 +48,8 @@ const RECORDED: Record<string, string[]> = {
   payout: [],
   'checkout.session': ['checkout_session_completed'],
   item: [],
+  product: ['product_created', 'product_deleted', 'product_updated'],
+  price: ['price_created', 'price_deleted', 'price_updated'],
 };
 
 /** Fields that hold an id, or the object itself when expanded (and what the handlers add: `disputes`). */
@@ -59,6 +61,7 @@ const EXPANDABLE: Record<string, string> = {
   customer: 'customer',
   invoice: 'invoice',
   subscription: 'subscription',
+  product: 'product',
 };
 const ADDED: Record<string, Record<string, string>> = {
   payment_intent: { disputes: 'dispute' },
