@@ -11,11 +11,11 @@ import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmu
 const stripeSide = stripeEmulatorForFile();
 const dataverseSide = dataverseEmulatorForFile();
 
-function pay(url: string): Promise<Response> {
+function pay(url: string, cardNumber = '4242424242424242'): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ card_number: '4242424242424242' }),
+    body: new URLSearchParams({ card_number: cardNumber }),
     redirect: 'manual',
   });
 }
@@ -28,10 +28,13 @@ async function deliverAll(from = 0): Promise<void> {
     await sync.deliver(event);
 }
 
-async function checkout(params: Stripe.Checkout.SessionCreateParams): Promise<Stripe.Checkout.Session> {
+async function checkout(
+  params: Stripe.Checkout.SessionCreateParams,
+  cardNumber?: string,
+): Promise<Stripe.Checkout.Session> {
   const stripe = stripeSide.emulator.client();
   const session = await stripe.checkout.sessions.create(params);
-  expect((await pay(session.url!)).status).toBe(303);
+  expect((await pay(session.url!, cardNumber)).status).toBe(303);
   return stripe.checkout.sessions.retrieve(session.id);
 }
 
@@ -206,4 +209,51 @@ test('an abandoned session that expires makes no order', async () => {
   await deliverAll(from);
   expect(await orderOf(abandoned.id)).toBeNull();
   expect(await dataverseSide.client.retrieveMultiple('salesorders')).toHaveLength(0);
+});
+
+test('refunds and a dispute of the payment show on its order and invoice', async () => {
+  const stripe = stripeSide.emulator.client();
+  const from = stripeSide.emulator.events.length;
+  const session = await checkout({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    line_items: [inline('kwd', 'Dates', 10005, 2)],
+  });
+  await deliverAll(from);
+  const paymentIntent = String(session.payment_intent);
+  const refunded = stripeSide.emulator.events.length;
+  await stripe.refunds.create({ payment_intent: paymentIntent, amount: 5001 });
+  await deliverAll(refunded);
+  const shown = {
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
+    stc_amountrefunded: 5.001,
+  };
+  expect(await orderOf(session.id)).toMatchObject({ ...shown, totalamount: 20.01 });
+  expect(await dataverseSide.client.retrieveByKey('invoices', { stc_stripeid: session.id })).toMatchObject(
+    shown,
+  );
+
+  const rest = stripeSide.emulator.events.length;
+  await stripe.refunds.create({ payment_intent: paymentIntent });
+  await deliverAll(rest);
+  expect(await orderOf(session.id)).toMatchObject({
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'refunded'),
+    stc_amountrefunded: 20.01,
+  });
+
+  // Paid with Stripe's test card that is disputed after the payment.
+  const disputedFrom = stripeSide.emulator.events.length;
+  const disputed = await checkout(
+    {
+      mode: 'payment',
+      success_url: 'https://shop.example/done',
+      line_items: [inline('usd', 'Lamp', 4500, 1)],
+    },
+    '4000000000000259',
+  );
+  await deliverAll(disputedFrom);
+  expect(await orderOf(disputed.id)).toMatchObject({
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'disputed'),
+    stc_amountpaid: 45,
+  });
 });

@@ -5,6 +5,7 @@
  */
 import type { MappingSet } from '../../mapping';
 import { syncPayment } from '../payments';
+import { reflectPaymentOnDocuments } from '../orders/documents';
 import {
   eventEnvelope,
   idOf,
@@ -20,12 +21,13 @@ export const DISPUTE_MAPPING = 'dispute';
 export function createDisputesHandler(mappings: () => MappingSet): StripeEventHandler {
   return objectEventHandler('disputes', ['charge.dispute.*'], 'dispute', async (dispute, event, context) => {
     const set = mappings();
-    await syncPayment(
+    const payment = await syncPayment(
       set,
       { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) },
       event,
       context,
     );
+    await reflectPaymentOnDocuments(context.dataverse, context.log, payment);
     const mapping = set.get(DISPUTE_MAPPING);
     const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
     const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));

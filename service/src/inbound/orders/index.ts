@@ -20,6 +20,7 @@ import {
   type StripeObject,
 } from '../../write/stripe-objects';
 import { syncPayment } from '../payments';
+import { reflectPaymentOnDocuments } from './documents';
 import { bindCustomer, bindProduct, type CustomerMatch } from './parties';
 
 /** Mapping names in orders.yaml. */
@@ -227,10 +228,15 @@ async function writeOrder(
   }
   await askForCustomer(session, order.customer, event, context);
   await linkPayment(session, mappings, event, context);
-  if (!mappings.has(INVOICE.header) || session.payment_status !== 'paid') return;
-  if (await invoiceIsPaid(context.dataverse, session.id)) return;
-  if (await writeDocument(INVOICE, mappings, session, items, event, context))
-    await markInvoicePaid(context.dataverse, session.id);
+  if (mappings.has(INVOICE.header) && session.payment_status === 'paid') {
+    if (!(await invoiceIsPaid(context.dataverse, session.id)))
+      if (await writeDocument(INVOICE, mappings, session, items, event, context))
+        await markInvoicePaid(context.dataverse, session.id);
+  }
+  // Refunds and disputes applied before the order existed.
+  const paymentId = idOf(session.payment_intent);
+  if (paymentId)
+    await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, { changedOnly: true });
 }
 
 export function createOrdersHandler(mappings: () => MappingSet): StripeEventHandler {

@@ -6,6 +6,7 @@
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
 import { syncPayment } from '../payments';
+import { reflectPaymentOnDocuments } from '../orders/documents';
 import {
   eventEnvelope,
   idOf,
@@ -44,22 +45,24 @@ export function createRefundsHandler(mappings: () => MappingSet): StripeEventHan
       const object = event.data.object as unknown as StripeObject;
       const set = mappings();
       if (object.object === 'refund') {
-        await syncPayment(
+        const payment = await syncPayment(
           set,
           { paymentIntent: idOf(object.payment_intent), charge: idOf(object.charge) },
           event,
           context,
         );
+        await reflectPaymentOnDocuments(context.dataverse, context.log, payment);
         await writeRefund(set, object, false, event, context);
         return;
       }
       if (object.object === 'charge') {
-        await syncPayment(
+        const payment = await syncPayment(
           set,
           { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
           event,
           context,
         );
+        await reflectPaymentOnDocuments(context.dataverse, context.log, payment);
         // Since API version 2022-11-15 a charge no longer carries its refunds: list them, fresh.
         const stripe = stripeForEvent(event, context);
         const refunds = await stripe.refunds
