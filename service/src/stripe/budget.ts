@@ -59,6 +59,8 @@ export interface StripeBudgetSettings {
   endpointPerSecond: number;
   /** The most calls one store round trip claims (default an eighth of `perSecond`, at least 1). */
   maxSlice?: number;
+  /** The share of the budget each priority may fill (default PRIORITY_SHARE). */
+  priorityShare?: Partial<Record<StripePriority, number>>;
   shrink?: Partial<ShrinkPolicy>;
 }
 
@@ -90,6 +92,18 @@ export interface StripeBudget {
   waiting(): Record<StripePriority, number>;
 }
 
+/**
+ * The share of a second's budget calls of each priority may fill, counted over every process: what a lower
+ * priority must leave stays free for a higher one, even in another process (a backfill in the CLI never takes
+ * the place of a refund in the service).
+ */
+export const PRIORITY_SHARE: Record<StripePriority, number> = {
+  user: 1,
+  sync: 0.9,
+  reconcile: 0.7,
+  backfill: 0.5,
+};
+
 export const DEFAULT_SHRINK: ShrinkPolicy = {
   decrease: 0.5,
   floor: 0.1,
@@ -117,9 +131,10 @@ interface Scope {
   key: string;
   queues: Waiter[][];
   slices: Map<string, Slice>;
-  /** The scope's own window is full until then (local clock). */
-  fullUntil: number;
-  endpointFullUntil: Map<string, number>;
+  /** The scope's own window is full until then (local clock), for each priority (its share of it). */
+  fullUntil: number[];
+  /** The same for each endpoint's window. */
+  endpointFullUntil: Map<string, number[]>;
   claiming: boolean;
   timer: NodeJS.Timeout | undefined;
   timerAt: number;
@@ -149,14 +164,14 @@ export function createStripeBudget(options: {
     if (!scope) scopes.set(key, (scope = newScope(key)));
     return scope;
   };
-  const claims = claimer({ ledger, settings, shrinkPolicy, maxSlice, observer, clock, pump: (s) => pump(s) });
+  const claims = claimer({ ledger, settings, shrinkPolicy, observer, clock, pump: (s) => pump(s) });
   const pump = (scope: Scope): void => {
     const now = clock();
     serveFromSlices(scope, now, observer);
     if (scope.queues.every((q) => q.length === 0) || scope.claiming) return;
     const next = nextClaim(scope, now);
     if (typeof next === 'number') return wakeAt(scope, next, clock, pump);
-    claims.claim(scope, next.endpoint, Math.min(maxSlice, next.waiting));
+    claims.claim(scope, next.endpoint, next.rank, Math.min(maxSlice, next.waiting));
   };
   return {
     take(call) {
@@ -171,7 +186,7 @@ export function createStripeBudget(options: {
       const scope = scopeOf(call);
       // Stripe's bucket is empty: what this process still holds waits for the next second.
       scope.slices.clear();
-      scope.fullUntil = Math.max(scope.fullUntil, clock() + 1000);
+      markFull(scope.fullUntil, 0, clock() + 1000);
       try {
         scope.shrink = await ledger.shrinkBudget(scope.key, shrinkPolicy, clock());
         scope.shrinkReadAt = clock();
@@ -198,7 +213,7 @@ function newScope(key: string): Scope {
     key,
     queues: STRIPE_PRIORITIES.map(() => []),
     slices: new Map(),
-    fullUntil: 0,
+    fullUntil: STRIPE_PRIORITIES.map(() => 0),
     endpointFullUntil: new Map(),
     claiming: false,
     timer: undefined,
@@ -229,28 +244,34 @@ function serveFromSlices(scope: Scope, now: number, observer: StripeBudgetObserv
 }
 
 /**
- * The endpoint to claim for (that of the highest-priority waiting call whose window is not known full) and
- * how many calls of it wait; or, when every window a waiting call needs is full, when to look again.
+ * What to claim next: the endpoint of the highest-priority waiting call whose windows are not known full for
+ * its priority, that priority, and how many calls of it wait for that endpoint; or, when every window a
+ * waiting call needs is full, when to look again.
  */
-function nextClaim(scope: Scope, now: number): { endpoint: string; waiting: number } | number {
-  if (scope.fullUntil > now) return scope.fullUntil;
+function nextClaim(scope: Scope, now: number): { endpoint: string; rank: number; waiting: number } | number {
   let wakeAt = Infinity;
-  let endpoint: string | undefined;
-  for (const queue of scope.queues) {
+  for (let rank = 0; rank < scope.queues.length; rank++) {
+    const queue = scope.queues[rank];
+    if (queue.length === 0) continue;
+    if (scope.fullUntil[rank] > now) {
+      wakeAt = Math.min(wakeAt, scope.fullUntil[rank]);
+      continue;
+    }
     for (const waiter of queue) {
-      const fullUntil = scope.endpointFullUntil.get(waiter.endpoint) ?? 0;
+      const fullUntil = scope.endpointFullUntil.get(waiter.endpoint)?.[rank] ?? 0;
       if (fullUntil <= now) {
-        endpoint = waiter.endpoint;
-        break;
+        const waiting = queue.filter((w) => w.endpoint === waiter.endpoint).length;
+        return { endpoint: waiter.endpoint, rank, waiting };
       }
       wakeAt = Math.min(wakeAt, fullUntil);
     }
-    if (endpoint !== undefined) break;
   }
-  if (endpoint === undefined) return wakeAt;
-  let waiting = 0;
-  for (const queue of scope.queues) for (const w of queue) if (w.endpoint === endpoint) waiting++;
-  return { endpoint, waiting };
+  return wakeAt;
+}
+
+/** A window full for priority `rank` is full for every lower priority too (their shares are smaller). */
+function markFull(fullUntil: number[], rank: number, until: number): void {
+  for (let r = rank; r < fullUntil.length; r++) fullUntil[r] = Math.max(fullUntil[r], until);
 }
 
 function wakeAt(scope: Scope, at: number, clock: () => number, pump: (scope: Scope) => void): void {
@@ -271,27 +292,29 @@ function claimer(deps: {
   ledger: BudgetLedger;
   settings: StripeBudgetSettings;
   shrinkPolicy: ShrinkPolicy;
-  maxSlice: number;
   observer: StripeBudgetObserver;
   clock: () => number;
   pump: (scope: Scope) => void;
 }) {
   const { ledger, settings, shrinkPolicy, observer, clock } = deps;
-  const limits = async (scope: Scope, started: number) => {
+  const shares = { ...PRIORITY_SHARE, ...settings.priorityShare };
+  /** The windows' limits for calls of priority `rank`: the budget, shrunk after a 429, times its share. */
+  const limits = async (scope: Scope, rank: number, started: number) => {
     if (started - scope.shrinkReadAt >= 1000) {
       scope.shrink = await ledger.readBudgetShrink(scope.key);
       scope.shrinkReadAt = started;
     }
     const factor = budgetFactor(scope.shrink, shrinkPolicy, started);
     if (scope.shrink) observer.factor?.(scope.key, factor);
+    const share = factor * shares[STRIPE_PRIORITIES[rank]];
     return {
-      perSecond: Math.max(1, Math.floor(settings.perSecond * factor)),
-      endpointPerSecond: Math.max(1, Math.floor(settings.endpointPerSecond * factor)),
+      perSecond: Math.max(1, Math.floor(settings.perSecond * share)),
+      endpointPerSecond: Math.max(1, Math.floor(settings.endpointPerSecond * share)),
     };
   };
-  const claim = async (scope: Scope, endpoint: string, want: number): Promise<void> => {
+  const claim = async (scope: Scope, endpoint: string, rank: number, want: number): Promise<void> => {
     const started = clock();
-    const limit = await limits(scope, started);
+    const limit = await limits(scope, rank, started);
     const endpointScope = `${scope.key}:${endpoint}`;
     const grant = await ledger.takeBudget(
       [
@@ -303,18 +326,19 @@ function claimer(deps: {
     // Measured from before the round trip: the slice ends no later than the store's second does.
     const expiresAt = started + grant.msLeft;
     if (grant.granted > 0) scope.slices.set(endpoint, { count: grant.granted, expiresAt });
-    if (grant.granted < want) {
-      if (grant.boundBy === endpointScope) scope.endpointFullUntil.set(endpoint, expiresAt);
-      else scope.fullUntil = expiresAt;
-    }
+    if (grant.granted === want) return;
+    if (grant.boundBy !== endpointScope) return markFull(scope.fullUntil, rank, expiresAt);
+    let endpointFull = scope.endpointFullUntil.get(endpoint);
+    if (!endpointFull) scope.endpointFullUntil.set(endpoint, (endpointFull = STRIPE_PRIORITIES.map(() => 0)));
+    markFull(endpointFull, rank, expiresAt);
   };
   return {
-    claim(scope: Scope, endpoint: string, want: number): void {
+    claim(scope: Scope, endpoint: string, rank: number, want: number): void {
       scope.claiming = true;
-      claim(scope, endpoint, want)
+      claim(scope, endpoint, rank, want)
         .catch((error) => {
           observer.storeFailed?.(error);
-          scope.fullUntil = clock() + STORE_RETRY_MS;
+          markFull(scope.fullUntil, 0, clock() + STORE_RETRY_MS);
         })
         .finally(() => {
           scope.claiming = false;

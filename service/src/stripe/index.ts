@@ -3,6 +3,7 @@ export {
   budgetFactor,
   createStripeBudget,
   DEFAULT_SHRINK,
+  PRIORITY_SHARE,
   type BudgetLedger,
   type BudgetShrink,
   type ShrinkPolicy,

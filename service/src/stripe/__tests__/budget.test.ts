@@ -120,6 +120,36 @@ describeOnEachEngine('Stripe budget', (engine) => {
     const shared = [...seconds(first.sent)].filter((s) => seconds(second.sent).has(s));
     expect(shared.length).toBeGreaterThan(0);
   });
+
+  test("a backfill in one process leaves room for a user's call in another: sent at once", async () => {
+    const other = await db.connect();
+    const settings = { perSecond: 20, endpointPerSecond: 20 };
+    const cli = recordingClient();
+    const service = recordingClient();
+    const backfillClient = budgetedHttpClient(cli.client, budgetOn(other, settings), { mode: 'live' });
+    const serviceClient = budgetedHttpClient(service.client, budgetOn(db.store, settings), { mode: 'live' });
+    const backfill = withStripePriority('backfill', () =>
+      Array.from({ length: 40 }, (_, i) => get(backfillClient, `/v1/charges?starting_after=ch_${i}Q`)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // the backfill is under way
+    const queuedAt = Date.now();
+    await withStripePriority('user', () =>
+      serviceClient.makeRequest(
+        'api.stripe.com',
+        '443',
+        '/v1/refunds',
+        'POST',
+        {},
+        'charge=ch_1',
+        'https',
+        30_000,
+      ),
+    );
+    // Not at the next second: the backfill left half of this one free.
+    expect(Date.now() - queuedAt).toBeLessThan(250);
+    await Promise.all(backfill);
+    expect(Math.max(...perSecond(cli.sent))).toBeLessThanOrEqual(10);
+  });
 });
 
 describe('Stripe budget priorities and 429s (SQLite)', () => {
@@ -133,7 +163,7 @@ describe('Stripe budget priorities and 429s (SQLite)', () => {
   });
 
   test("a user's call queued behind 200 backfill calls is sent first, within a second", async () => {
-    const budget = budgetOn(store, { perSecond: 50, endpointPerSecond: 50 });
+    const budget = budgetOn(store, { perSecond: 100, endpointPerSecond: 100 });
     const { client: inner, sent } = recordingClient();
     const client = budgetedHttpClient(inner, budget, { mode: 'live' });
     const backfill = withStripePriority('backfill', () =>
@@ -150,6 +180,7 @@ describe('Stripe budget priorities and 429s (SQLite)', () => {
     expect(refundSent).toBeLessThan(10);
     await Promise.all(backfill);
     expect(sent).toHaveLength(201);
+    // Backfill fills at most half of any second (PRIORITY_SHARE), leaving the rest to other work.
     expect(Math.max(...perSecond(sent))).toBeLessThanOrEqual(50);
   });
 
@@ -162,8 +193,9 @@ describe('Stripe budget priorities and 429s (SQLite)', () => {
     );
     const { client: inner, sent } = recordingClient((n) => (n === 3 ? 429 : 200));
     const client = budgetedHttpClient(inner, budget, { mode: 'test' });
-    const responses = await Promise.all(
-      Array.from({ length: 90 }, (_, i) => get(client, `/v1/balance_transactions?page=${i}`)),
+    // Users' calls may fill the whole budget.
+    const responses = await withStripePriority('user', () =>
+      Promise.all(Array.from({ length: 90 }, (_, i) => get(client, `/v1/balance_transactions?page=${i}`))),
     );
 
     expect(responses.map((r) => r.getStatusCode())).toEqual(Array(90).fill(200));
@@ -217,7 +249,7 @@ describe('Stripe clients of the service, against the Stripe emulator limited as 
   const burst = async (stripe: Stripe) =>
     Promise.allSettled(
       Array.from({ length: 40 }, () =>
-        withStripePriority('backfill', () => stripe.customers.list({ limit: 1 })),
+        withStripePriority('reconcile', () => stripe.customers.list({ limit: 1 })),
       ),
     );
 
@@ -237,6 +269,6 @@ describe('Stripe clients of the service, against the Stripe emulator limited as 
     const counted = waits.values.filter(
       (v) => (v as { metricName?: string }).metricName === 'stc_stripe_budget_wait_seconds_count',
     );
-    expect(counted).toEqual([expect.objectContaining({ labels: { priority: 'backfill' }, value: 40 })]);
+    expect(counted).toEqual([expect.objectContaining({ labels: { priority: 'reconcile' }, value: 40 })]);
   });
 });
