@@ -92,6 +92,8 @@ const DEFAULT_PAGE_SIZE = 5000;
 export interface EngineOptions {
   /** Enforce ApplicationRequired ('required') columns too; Dataverse itself enforces only SystemRequired. */
   enforceApplicationRequired?: boolean;
+  /** Organization.CreateProductsWithoutParentInActiveState: new products are Active, not Draft. */
+  createProductsInActiveState?: boolean;
   now?: () => Date;
 }
 
@@ -308,6 +310,7 @@ export class DataverseEngine {
     id = id.toLowerCase();
     if (this.store.get(meta.logicalName, id)) throw duplicateId();
     values[meta.primaryId] = id;
+    this.draftProduct(meta, values);
 
     for (const column of meta.columns.values()) {
       if (values[column.logicalName] !== undefined) continue;
@@ -425,6 +428,17 @@ export class DataverseEngine {
       caller: scope.caller,
       correlationId: scope.correlationId,
     });
+  }
+
+  /**
+   * Dynamics 365 Sales creates a product in Draft (statecode 2, status reason 0), to be published, unless
+   * the organization creates products in the Active state (a new organization does not).
+   */
+  private draftProduct(meta: TableMeta, values: Record<string, unknown>): void {
+    if (meta.logicalName !== 'product' || this.options.createProductsInActiveState) return;
+    if (values.statecode !== undefined || !meta.optionValues.get('statuscode')?.has(0)) return;
+    values.statecode = 2;
+    values.statuscode = 0;
   }
 
   /** Orders, invoices and quotes: the totals over the lines, as Dynamics 365 Sales keeps them (pricing.ts). */

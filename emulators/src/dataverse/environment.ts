@@ -90,6 +90,7 @@ export class DataverseEnvironment {
     this.now = options.now ?? (() => new Date());
     this.engine = new DataverseEngine(this.index, this.store, {
       enforceApplicationRequired: options.enforceApplicationRequired,
+      createProductsInActiveState: options.createProductsInActiveState,
       now: options.now,
     });
     this.organizationId = options.organizationId ?? '8f2a1c3e-5d4b-4e6f-9a7b-0c1d2e3f4a5b';

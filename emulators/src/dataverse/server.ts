@@ -45,6 +45,11 @@ export interface DataverseEmulatorOptions {
   organizationDomain?: string;
   /** Enforce ApplicationRequired columns on create (Dataverse enforces only SystemRequired). */
   enforceApplicationRequired?: boolean;
+  /**
+   * New products are Active rather than Draft (the organization setting "Create products in active state",
+   * CreateProductsWithoutParentInActiveState); default false, as in a new organization.
+   */
+  createProductsInActiveState?: boolean;
   /** Clock for createdon/modifiedon (tests). */
   now?: () => Date;
   /** Webhook delivery timing; Dataverse's own are a 60 s timeout and one retry of 502/503/504. */

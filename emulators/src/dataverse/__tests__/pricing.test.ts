@@ -110,3 +110,21 @@ test('invoice lines total their invoice; a line cannot be priced by writing its 
   );
   expect(await totalsOf('invoices', invoice)).toMatchObject({ totalamount: 2000.125, totaltax: 0.125 });
 });
+
+test('a new product is in Draft until published, unless the organization creates products Active', async () => {
+  const draft = await create('products', { name: 'Grinder', productnumber: 'SKU-1' });
+  const stateOf = async (emulator: DataverseEmulator, id: string) =>
+    (await call(emulator, 'GET', `products(${id})?$select=statecode,statuscode`)).body;
+  expect(await stateOf(dv, draft)).toMatchObject({ statecode: 2, statuscode: 0 });
+  expect((await call(dv, 'PATCH', `products(${draft})`, { statecode: 0, statuscode: 1 })).status).toBe(204);
+  expect(await stateOf(dv, draft)).toMatchObject({ statecode: 0, statuscode: 1 });
+
+  const activeOrg = await startDataverseEmulator({ createProductsInActiveState: true });
+  try {
+    const reply = await call(activeOrg, 'POST', 'products', { name: 'Grinder', productnumber: 'SKU-1' });
+    const id = idFromEntityId(reply.headers.get('OData-EntityId'));
+    expect(await stateOf(activeOrg, id)).toMatchObject({ statecode: 0, statuscode: 1 });
+  } finally {
+    await activeOrg.close();
+  }
+});
