@@ -84,7 +84,8 @@ export interface PricingRows {
 }
 
 export class SalesPricing {
-  private sequence = 1000;
+  /** Each kind of document is numbered in its own sequence, as Dynamics 365 numbers them. */
+  private readonly sequences = new Map<string, number>();
 
   /** Fills a new document's number and a line's amounts before the row is stored. */
   prepare(meta: TableMeta, values: Record<string, unknown>, creating: boolean): void {
@@ -177,9 +178,10 @@ export class SalesPricing {
 
   /** `ORD-01001-K3Q8ZP`: a sequence and six random characters, as Dynamics 365's auto-numbering gives. */
   private nextNumber(prefix: string): string {
-    this.sequence += 1;
+    const sequence = (this.sequences.get(prefix) ?? 1000) + 1;
+    this.sequences.set(prefix, sequence);
     let suffix = '';
     for (let i = 0; i < 6; i++) suffix += ALPHABET[randomInt(ALPHABET.length)];
-    return `${prefix}-${String(this.sequence).padStart(5, '0')}-${suffix}`;
+    return `${prefix}-${String(sequence).padStart(5, '0')}-${suffix}`;
   }
 }

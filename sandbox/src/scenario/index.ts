@@ -5,6 +5,7 @@
  * and won, a customer edited in Dataverse going to Stripe, and a refund asked for in Dataverse by a user.
  */
 import Stripe from 'stripe';
+import { model } from '@stc/solution';
 import type { RunningPart } from '../cli';
 import type { SandboxRun, SANDBOX_USERS } from '../parts/run';
 import { tokenSource } from '../parts/token';
@@ -21,6 +22,8 @@ export interface ScenarioEnvironment {
   users: typeof SANDBOX_USERS;
   /** How long a row may take to appear (default 20 s). */
   timeoutMs?: number;
+  /** Where a person opens a row (default: its Web API path). */
+  recordUrl?: (table: string, id: string) => string;
 }
 
 export interface ScenarioResult {
@@ -43,12 +46,13 @@ export async function playScenario(
     timeoutMs,
     rows: readBack(dataverse, timeoutMs),
     state: { paid: {} },
+    recordUrl: env.recordUrl ?? ((table, id) => `${table}(${id})`),
   };
   const result: ScenarioResult = { passed: 0, total: 0, failed: [] };
   const say = (text: string) => print(`scenario: ${text}`);
 
   say(
-    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request',
+    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order',
   );
   for (const step of SCENARIO_STEPS) {
     result.total++;
@@ -90,5 +94,13 @@ export async function runScenario(
   });
   const credentials = started.get('token')?.entra?.credentials;
   const webApi = createWebApi(dataverse.url, credentials ? tokenSource(credentials) : undefined);
-  return playScenario({ stripe, dataverse: webApi, users: run.users }, print);
+  const harness = started.get('harness')?.url;
+  const recordUrl = (table: string, id: string) =>
+    harness
+      ? `${harness}/form?${new URLSearchParams({ entity: table, id })}`
+      : new URL(
+          `${model.tables.find((t) => t.logicalName === table)?.entitySetName ?? table}(${id})`,
+          dataverse.url,
+        ).href;
+  return playScenario({ stripe, dataverse: webApi, users: run.users, recordUrl }, print);
 }

@@ -7,6 +7,7 @@ import { StcDisputeStatus, StcPaymentStatus, StcRefundReason, StcRefundRequestSt
 import type { SANDBOX_USERS } from '../parts/run';
 import { CheckFailed, need, statusName, strip, until, type ReadBack, type Row } from './readback';
 import type { WebApi } from './webapi';
+import { checkoutToOrder } from './orders';
 
 /** Amounts the scenario sends, in the smallest unit, and what each must become in Dataverse. */
 export const SCENARIO_PAYMENTS = {
@@ -37,6 +38,7 @@ export interface ScenarioState {
   disputeId?: string;
   requestPayment?: PaidIntent;
   refundId?: string;
+  order?: { sessionId: string; orderId: string };
 }
 
 export interface ScenarioContext {
@@ -46,6 +48,8 @@ export interface ScenarioContext {
   timeoutMs: number;
   rows: ReadBack;
   state: ScenarioState;
+  /** Where a person opens a row: its form in the UI harness, or its Web API URL. */
+  recordUrl(table: string, id: string): string;
 }
 
 /** One check: `act` does and reads back, and returns the line that says what happened. */
@@ -315,4 +319,5 @@ export const SCENARIO_STEPS: readonly ScenarioStep[] = [
   { label: 'payment for the refund request', act: paymentForRefundRequest },
   { label: 'refund request → Stripe refund', act: refundRequestToStripe },
   { label: 'Stripe refund → back in Dataverse', act: requestedRefundBack },
+  { label: 'checkout → order and paid invoice', act: checkoutToOrder },
 ];

@@ -1,0 +1,101 @@
+/**
+ * Order-to-cash in the scenario: a shop's Checkout Session of three lines over two products, paid on the
+ * Stripe emulator's hosted page as a payer would, read back as the Dynamics 365 order with its three lines
+ * (the catalog's product, a written-in one) and the paid invoice, with the totals Dynamics 365 computes.
+ */
+import type Stripe from 'stripe';
+import { CheckFailed, need, strip, until, type Row } from './readback';
+import type { ScenarioContext } from './steps';
+import { odataString } from './webapi';
+
+/** A product of the catalog in Dataverse, numbered with the Stripe product id, with its unit. */
+async function catalogProduct({ dataverse }: ScenarioContext, product: Stripe.Product): Promise<string> {
+  const schedule = await dataverse.create('uomschedules', { name: 'Sandbox units', baseuomname: 'Each' });
+  const unit = await dataverse.create('uoms', {
+    name: 'Each',
+    quantity: 1,
+    'uomscheduleid@odata.bind': `/uomschedules(${schedule})`,
+  });
+  return dataverse.create('products', {
+    name: product.name,
+    productnumber: product.id,
+    'defaultuomscheduleid@odata.bind': `/uomschedules(${schedule})`,
+    'defaultuomid@odata.bind': `/uoms(${unit})`,
+  });
+}
+
+/** The payer submits the hosted form with Stripe's test card. */
+async function payOnHostedPage(session: Stripe.Checkout.Session): Promise<void> {
+  const response = await fetch(need(session.url ?? undefined, 'the session’s payment page'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ card_number: '4242424242424242' }),
+    redirect: 'manual',
+  });
+  if (response.status !== 303) throw new CheckFailed(`the hosted page answered ${response.status}`);
+}
+
+const documentByKey = (
+  ctx: ScenarioContext,
+  set: string,
+  sessionId: string,
+  select: string,
+  accept: (r: Row) => boolean,
+) =>
+  until(
+    `${set} of ${sessionId}`,
+    async () => {
+      const row = await ctx.dataverse.get<Row>(
+        `${set}(stc_stripeid=${odataString(sessionId)})?$select=${select}`,
+      );
+      return row && accept(row) ? { value: row } : { seen: JSON.stringify(strip(row ?? {})) };
+    },
+    ctx.timeoutMs,
+  );
+
+export async function checkoutToOrder(ctx: ScenarioContext): Promise<string> {
+  const { stripe, dataverse, state } = ctx;
+  const kit = await stripe.products.create({ name: 'Starter kit' });
+  const monthly = await stripe.prices.create({ product: kit.id, unit_amount: 1999, currency: 'usd' });
+  const yearly = await stripe.prices.create({ product: kit.id, unit_amount: 19900, currency: 'usd' });
+  const productId = await catalogProduct(ctx, kit);
+  const created = await stripe.checkout.sessions.create({
+    mode: 'payment',
+    success_url: 'https://shop.example/thanks',
+    customer: state.contoso?.id,
+    client_reference_id: 'web-1001',
+    line_items: [
+      { price: monthly.id, quantity: 2 },
+      { price_data: { currency: 'usd', unit_amount: 350, product_data: { name: 'Gift wrap' } }, quantity: 1 },
+      { price: yearly.id, quantity: 1 },
+    ],
+  });
+  await payOnHostedPage(created);
+  const session = await stripe.checkout.sessions.retrieve(created.id);
+  const total = (session.amount_total ?? 0) / 100;
+  const order = await documentByKey(
+    ctx,
+    'salesorders',
+    session.id,
+    'salesorderid,ordernumber,totalamount,stc_paymentstatus,_customerid_value',
+    (r) => r.totalamount === total,
+  );
+  const orderId = String(order.salesorderid);
+  const lines = await dataverse.list<Row>(
+    `salesorderdetails?$select=_productid_value,isproductoverridden&$filter=_salesorderid_value eq ${orderId}`,
+  );
+  if (lines.length !== 3) throw new CheckFailed(`order ${orderId} has ${lines.length} lines, not 3`);
+  if (lines.filter((line) => line._productid_value === productId).length !== 2)
+    throw new CheckFailed(
+      `order ${orderId}'s Starter kit lines do not name the catalog product ${productId}`,
+    );
+  const invoice = await documentByKey(
+    ctx,
+    'invoices',
+    session.id,
+    'invoiceid,invoicenumber,totalamount,statecode',
+    (r) => r.statecode === 2 && r.totalamount === total,
+  );
+  state.order = { sessionId: session.id, orderId };
+  return `checkout ${session.id} (3 lines, 2 products, USD ${total.toFixed(2)}) → order ${String(order.ordernumber)} (3 lines, total ${total.toFixed(2)}, 1 written in) and invoice ${String(invoice.invoicenumber)} Paid: ${ctx.recordUrl('salesorder', orderId)}`;
+}
