@@ -59,7 +59,10 @@ export const securityRoles: SecurityRole[] = [
       // Customers: a Stripe customer event upserts the account or contact by stc_stripecustomerid.
       ...each(['account', 'contact'], ['Create', 'Read', 'Write', 'AppendTo']),
       ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
-      ...each(['transactioncurrency'], ['Read']),
+      // The catalog: products, and with them price lists, their items and units, which Dynamics 365 gives no
+      // privileges of their own (the product privileges govern them). Price lists and items name a currency.
+      ...each(['product'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      ...each(['transactioncurrency'], ['Read', 'AppendTo']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
       // What it could not do (dead letters, payouts that do not reconcile), kept in step with its queue.
       ...each(['stc_syncissue'], ['Create', 'Read', 'Write', 'Append']),

@@ -374,6 +374,11 @@ export const standardTables: Table[] = [
         maxValue: 1000,
         description: 'How many intervals between two billings (3 with Monthly: every three months).',
       }),
+      yesNo('stc_Archived', 'Archived in Stripe', {
+        trueLabel: 'Archived',
+        falseLabel: 'Active',
+        description: 'The Stripe price is archived: no longer offered for new purchases.',
+      }),
       ...syncStampColumns(),
     ],
     keys: [

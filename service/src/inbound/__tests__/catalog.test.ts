@@ -198,7 +198,7 @@ test('an archived product is Retired, not deleted, and active again when Stripe 
   });
 });
 
-test('a new price of a product takes its item in the price list; an archived price leaves the list', async () => {
+test('a new price of a product takes its item in the price list; an archived price is marked, not deleted', async () => {
   const stripe = stripeSide.emulator.client();
   const from = stripeSide.emulator.events.length;
   const mug = await stripe.products.create({ name: 'Mug' });
@@ -211,12 +211,22 @@ test('a new price of a product takes its item in the price list; an archived pri
 
   const items = await dataverseSide.client.retrieveMultiple('productpricelevels');
   expect(items).toHaveLength(1);
-  expect(items[0]).toMatchObject({ stc_stripepriceid: current.id, amount: 14 });
+  expect(items[0]).toMatchObject({ stc_stripepriceid: current.id, amount: 14, stc_archived: false });
 
   const archived = stripeSide.emulator.events.length;
   await stripe.prices.update(current.id, { active: false });
   await deliver(archived);
-  expect(await dataverseSide.client.retrieveMultiple('productpricelevels')).toHaveLength(0);
+  expect(await dataverseSide.client.retrieveMultiple('productpricelevels')).toEqual([
+    expect.objectContaining({ stc_stripepriceid: current.id, amount: 14, stc_archived: true }),
+  ]);
+
+  // A price made after the archived one takes its item.
+  const next = stripeSide.emulator.events.length;
+  const sale = await stripe.prices.create({ product: mug.id, unit_amount: 999, currency: 'usd' });
+  await deliver(next);
+  expect(await dataverseSide.client.retrieveMultiple('productpricelevels')).toEqual([
+    expect.objectContaining({ stc_stripepriceid: sale.id, amount: 9.99, stc_archived: false }),
+  ]);
   expect(await productByNumber(mug.id)).toMatchObject({ statecode: ProductStatecode.Active });
 });
 

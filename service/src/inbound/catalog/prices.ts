@@ -3,7 +3,8 @@
  * price list of its currency and billing interval (made when missing), on its product (written from Stripe
  * first when Dynamics 365 does not have it yet) and the product's default unit. Dynamics 365 holds one item
  * per product and unit in a price list, so of two active prices of a product in one list the newer holds
- * the item. An archived or deleted price's item is taken out of the list.
+ * the item, and an archived price gives its item up to a new one. An archived or deleted price's item is
+ * marked archived (the connector deletes nothing in Dynamics 365).
  */
 import type Stripe from 'stripe';
 import { PriceLevel, ProductPriceLevel } from '@stc/solution/tables';
@@ -123,7 +124,9 @@ async function claimItem(
         if (error.statusCode === 404) return null;
         throw error;
       });
-    if (other?.active && other.created > Number(price.created)) {
+    // The newer price keeps the item; of two made in the same second, the one with the greater id.
+    const created = Number(price.created);
+    if (other?.active && (other.created > created || (other.created === created && other.id > price.id))) {
       context.log.info(
         { price: price.id, heldBy: holderPrice },
         'a newer price of the product holds its item in this price list; nothing written',
@@ -137,18 +140,24 @@ async function claimItem(
   return true;
 }
 
-/** Takes the price's item out of its price list, if it has one. */
-async function removeItem(dataverse: DataverseClient, priceId: string): Promise<void> {
-  const item = await dataverse.retrieveByKey(
-    ProductPriceLevel.entitySetName,
-    { [c.stripePriceId]: priceId },
-    { select: [ProductPriceLevel.primaryId] },
-  );
-  if (!item) return;
+/** Marks the archived price's item, if it has one; an archived price gets no new item. */
+async function markArchived(
+  dataverse: DataverseClient,
+  mapped: MappedRow,
+  log: SyncContext['log'],
+): Promise<void> {
   try {
-    await dataverse.delete(ProductPriceLevel.entitySetName, String(item[ProductPriceLevel.primaryId]));
+    await dataverse.upsertByKey(
+      mapped.entitySet,
+      mapped.key,
+      { ...mapped.row, [c.archived]: true },
+      {
+        mode: 'updateOnly',
+      },
+    );
   } catch (error) {
     if (!isNotFound(error)) throw error;
+    log.info({ key: mapped.key }, 'an archived price with no price list item; nothing written');
   }
 }
 
@@ -162,7 +171,6 @@ export async function syncPrice(
   context: SyncContext,
 ): Promise<void> {
   const { dataverse } = context;
-  if (!sellable(price, event)) return removeItem(dataverse, price.id);
   const mapped = await mapIfApplies(mappings.get(PRICE_MAPPING), price, eventEnvelope(event));
   if (!mapped) {
     context.log.info(
@@ -171,6 +179,7 @@ export async function syncPrice(
     );
     return;
   }
+  if (!sellable(price, event)) return markArchived(dataverse, mapped, context.log);
   const listName = takeLink(mapped, c.priceLevelId)?.match?.value;
   if (!listName) throw new PermanentError(`Price ${price.id} names no price list`, 'price_list_missing');
   const currency = await currencyOf(mapped, dataverse);

@@ -209,6 +209,8 @@ describe('solution packer', () => {
         'prvWriteAccount',
         'prvAppendToSalesOrder',
         'prvReadInvoice',
+        'prvCreateProduct',
+        'prvAppendToTransactionCurrency',
       ]),
     );
     expect(granted).not.toContain('prvCreatestc_refundrequest');
