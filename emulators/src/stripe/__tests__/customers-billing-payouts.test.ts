@@ -231,6 +231,21 @@ describe('billing', () => {
       'product.updated',
     ]);
   });
+
+  test('an archived product: product.updated carries active and updated as they were, as Stripe sends it', async () => {
+    const product = await stripe.products.create({ name: 'Lamp' });
+    // Into the next second, so that the change moves `updated`.
+    await new Promise((resolve) => setTimeout(resolve, 1005 - (Date.now() % 1000)));
+    const from = emulator.events.length;
+    await stripe.products.update(product.id, { active: false });
+    await stripe.products.update(product.id, { active: false });
+    const events = emulator.events.slice(from) as unknown as Stripe.Event[];
+    expect(events.map((event) => event.type)).toEqual(['product.updated']);
+    const data = events[0].data as { object: Stripe.Product; previous_attributes: Record<string, unknown> };
+    expect(data.object).toMatchObject({ active: false });
+    expect(data.previous_attributes).toEqual({ active: true, updated: product.updated });
+    expect(data.object.updated).toBeGreaterThan(product.updated);
+  });
 });
 
 describe('payouts and balance transactions', () => {

@@ -75,6 +75,7 @@ export const updateProduct: ObjectOperation<StripeObject> = (engine, ctx, id, pa
   const product = engine.get(ctx, 'product', id);
   const defaultPrice = optionalString(params, 'default_price');
   if (defaultPrice) engine.reference(ctx, 'price', defaultPrice, 'default_price');
+  const before = JSON.stringify(product);
   engine.update(
     ctx,
     product,
@@ -85,10 +86,11 @@ export const updateProduct: ObjectOperation<StripeObject> = (engine, ctx, id, pa
       assignBooleans(p, params, ['active']);
       if (defaultPrice) p.default_price = defaultPrice;
       p.metadata = mergeMetadata(p.metadata, params);
+      // A change moves `updated`, which the event carries with its previous value, as Stripe's does.
+      if (JSON.stringify(p) !== before) p.updated = engine.now();
     },
     'product.updated',
   );
-  product.updated = engine.now();
   return product;
 };
 
@@ -196,7 +198,7 @@ export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Pa
   ]);
 }
 
-function planOf(price: StripeObject): StripeObject {
+export function planOf(price: StripeObject): StripeObject {
   return {
     id: price.id,
     object: 'plan',
@@ -222,7 +224,7 @@ function planOf(price: StripeObject): StripeObject {
 
 // ---- periods ---------------------------------------------------------------------------------------------
 
-function addInterval(unixSeconds: number, interval: string, count: number): number {
+export function addInterval(unixSeconds: number, interval: string, count: number): number {
   const date = new Date(unixSeconds * 1000);
   if (interval === 'day') date.setUTCDate(date.getUTCDate() + count);
   else if (interval === 'week') date.setUTCDate(date.getUTCDate() + 7 * count);
@@ -233,7 +235,7 @@ function addInterval(unixSeconds: number, interval: string, count: number): numb
 
 // ---- subscriptions ---------------------------------------------------------------------------------------
 
-function subscriptionItem(
+export function subscriptionItem(
   engine: StripeEngine,
   subscriptionId: string,
   price: StripeObject,
@@ -310,6 +312,7 @@ function subscriptionCollection(
   ctx: RequestContext,
   params: Params,
   customer: StripeObject,
+  trial: boolean,
 ): SubscriptionCollection {
   const defaultPaymentMethodParam = optionalString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
@@ -318,8 +321,10 @@ function subscriptionCollection(
   const paymentBehavior = optionalString(params, 'payment_behavior') ?? 'allow_incomplete';
   const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
   const paymentMethod = defaultPaymentMethod ?? customer.invoice_settings.default_payment_method;
+  // A trial's first invoice is zero: Stripe starts it without a payment method and charges at the trial's end.
   if (
     !paymentMethod &&
+    !trial &&
     collectionMethod === 'charge_automatically' &&
     paymentBehavior !== 'default_incomplete'
   ) {
@@ -335,14 +340,30 @@ function subscriptionCollection(
 
 export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
+  // A customer on a test clock has its subscriptions start at the clock's frozen time.
+  return engine.at(frozenTimeOf(ctx, customer), () => startSubscription(engine, ctx, params, customer));
+}
+
+/** The frozen time of the test clock an object (customer, subscription, invoice) is attached to, else null. */
+export function frozenTimeOf(ctx: RequestContext, object: StripeObject): number | null {
+  const clock = object.test_clock ? ctx.scope.find(object.test_clock) : undefined;
+  return clock ? clock.frozen_time : null;
+}
+
+function startSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  customer: StripeObject,
+): StripeObject {
   const items = readItems(engine, ctx, params);
   if (items.length === 0)
     throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
   const currencies = new Set(items.map((i) => i.price.currency));
   if (currencies.size > 1)
     throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
-  const collection = subscriptionCollection(engine, ctx, params, customer);
   const trialDays = optionalInteger(params, 'trial_period_days', 0);
+  const collection = subscriptionCollection(engine, ctx, params, customer, Boolean(trialDays));
   const start = engine.now();
   const trialEnd = trialDays ? start + trialDays * 24 * 3600 : null;
   const subscription = newSubscription(engine, ctx, params, {
@@ -447,7 +468,7 @@ function newSubscription(
     schedule: null,
     start_date: start,
     status: 'incomplete',
-    test_clock: null,
+    test_clock: customer.test_clock,
     transfer_data: null,
     trial_end: trialEnd,
     trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
@@ -719,7 +740,7 @@ function newInvoice(
   };
 }
 
-function lineItem(
+export function lineItem(
   engine: StripeEngine,
   ctx: RequestContext,
   invoice: StripeObject,
@@ -786,7 +807,7 @@ function lineItem(
   };
 }
 
-function setLines(invoice: StripeObject, lines: StripeObject[]): void {
+export function setLines(invoice: StripeObject, lines: StripeObject[]): void {
   const total = lines.reduce((sum, line) => sum + line.amount, 0);
   invoice.lines = { ...invoice.lines, data: lines, total_count: lines.length };
   invoice.subtotal = invoice.subtotal_excluding_tax = total;
@@ -802,7 +823,7 @@ function setLines(invoice: StripeObject, lines: StripeObject[]): void {
  * Stripe's invoicing steps, in one request or one run of Stripe's own schedule (`automatic`: the events
  * carry no request).
  */
-class Invoicing {
+export class Invoicing {
   constructor(
     private readonly engine: StripeEngine,
     private readonly ctx: RequestContext,
