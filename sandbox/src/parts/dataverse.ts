@@ -72,6 +72,70 @@ export async function importSolution(dataverseUrl: string, token?: () => Promise
   return solution.version;
 }
 
+/** A row created through the Web API; its id. */
+async function createRow(
+  dataverseUrl: string,
+  entitySet: string,
+  body: Record<string, unknown>,
+  token?: () => Promise<string>,
+): Promise<string> {
+  const response = await fetch(new URL(entitySet, dataverseUrl), {
+    method: 'POST',
+    headers: await apiHeaders(token),
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 204)
+    throw new Error(
+      `cannot create the organization's ${entitySet} (${response.status}): ${await failure(response)}`,
+    );
+  return /\(([0-9a-f-]{36})\)$/.exec(response.headers.get('OData-EntityId') ?? '')![1];
+}
+
+/** Currencies of the scenario's payments, and their precision. */
+const ORGANIZATION_CURRENCIES: Array<[string, string, string, number]> = [
+  ['USD', 'US Dollar', '$', 2],
+  ['EUR', 'Euro', '€', 2],
+  ['JPY', 'Yen', '¥', 0],
+  ['KWD', 'Kuwaiti Dinar', 'KD', 3],
+];
+
+/**
+ * What a new Dynamics 365 Sales organization has before anyone uses it: its currencies and the unit group
+ * "Default Unit" with the unit "Primary Unit", which new products take (and the catalog sync looks for).
+ */
+export async function seedOrganization(dataverseUrl: string, token?: () => Promise<string>): Promise<void> {
+  for (const [code, name, symbol, precision] of ORGANIZATION_CURRENCIES)
+    await createRow(
+      dataverseUrl,
+      'transactioncurrencies',
+      {
+        isocurrencycode: code,
+        currencyname: name,
+        currencysymbol: symbol,
+        currencyprecision: precision,
+        exchangerate: 1,
+      },
+      token,
+    );
+  const unitGroup = await createRow(
+    dataverseUrl,
+    'uomschedules',
+    { name: 'Default Unit', baseuomname: 'Primary Unit' },
+    token,
+  );
+  await createRow(
+    dataverseUrl,
+    'uoms',
+    {
+      name: 'Primary Unit',
+      quantity: 1,
+      isschedulebaseuom: true,
+      'uomscheduleid@odata.bind': `/uomschedules(${unitGroup})`,
+    },
+    token,
+  );
+}
+
 export const dataversePart: SandboxPart = {
   name: 'dataverse',
   async start(options, started, run) {
@@ -95,6 +159,7 @@ export const dataversePart: SandboxPart = {
     const token = credentials ? async () => (await requestToken(credentials)).token : undefined;
     try {
       await importSolution(emulator.url, token);
+      await seedOrganization(emulator.url, token);
     } catch (error) {
       await emulator.close();
       throw new Error(`dataverse: ${(error as Error).message}`);

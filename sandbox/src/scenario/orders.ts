@@ -1,28 +1,27 @@
 /**
  * Order-to-cash in the scenario: a shop's Checkout Session of three lines over two products, paid on the
  * Stripe emulator's hosted page as a payer would, read back as the Dynamics 365 order with its three lines
- * (the catalog's product, a written-in one) and the paid invoice, with the totals Dynamics 365 computes.
+ * (the product the catalog sync wrote, a written-in one) and the paid invoice, with the totals Dynamics 365 computes.
  */
 import type Stripe from 'stripe';
 import { CheckFailed, need, strip, until, type Row } from './readback';
 import type { ScenarioContext } from './steps';
 import { odataString } from './webapi';
 
-/** A product of the catalog in Dataverse, numbered with the Stripe product id, with its unit. */
-async function catalogProduct({ dataverse }: ScenarioContext, product: Stripe.Product): Promise<string> {
-  const schedule = await dataverse.create('uomschedules', { name: 'Sandbox units', baseuomname: 'Each' });
-  const unit = await dataverse.create('uoms', {
-    name: 'Each',
-    quantity: 1,
-    'uomscheduleid@odata.bind': `/uomschedules(${schedule})`,
-  });
-  return dataverse.create('products', {
-    name: product.name,
-    productnumber: product.id,
-    'defaultuomscheduleid@odata.bind': `/uomschedules(${schedule})`,
-    'defaultuomid@odata.bind': `/uoms(${unit})`,
-  });
-}
+/** The catalog's product of a Stripe product, once the catalog sync has written it (Active). */
+const catalogProduct = (ctx: ScenarioContext, product: Stripe.Product) =>
+  until(
+    `product ${product.id} in the catalog`,
+    async () => {
+      const row = await ctx.dataverse.get<Row>(
+        `products(stc_stripeproductid=${odataString(product.id)})?$select=productid,statecode,_defaultuomid_value`,
+      );
+      return row?.statecode === 0
+        ? { value: String(row.productid) }
+        : { seen: JSON.stringify(strip(row ?? {})) };
+    },
+    ctx.timeoutMs,
+  );
 
 /** The payer submits the hosted form with Stripe's test card. */
 async function payOnHostedPage(session: Stripe.Checkout.Session): Promise<void> {
