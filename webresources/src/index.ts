@@ -5,4 +5,4 @@ export * as SalesOrder from './forms/salesorder';
 export * as Invoice from './forms/invoice';
 export * as SyncIssue from './forms/syncissue';
 export { showPaymentAlerts } from './common/notifications';
-export { refundInStripe, openInStripeDashboard, syncFromStripe } from './common/commands';
+export { refundInStripe, createPaymentLink, openInStripeDashboard, syncFromStripe } from './common/commands';

@@ -57,7 +57,7 @@ const LAYOUT: Layout = [
     'Sales',
     [
       ['Customers', ['account', 'contact']],
-      ['Orders', ['salesorder', 'invoice']],
+      ['Orders', ['salesorder', 'invoice', 'stc_paymentlinkrequest']],
       ['Stripe', ['stc_payment', 'stc_subscription', 'stc_stripeinvoice']],
     ],
   ],

@@ -109,6 +109,9 @@ const REFUND_REQUEST_INPUT = new Set([
   'stc_note',
 ]);
 
+/** Payment link request columns a user fills in: the order or invoice; the service owns the rest. */
+const PAYMENT_LINK_REQUEST_INPUT = new Set(['stc_name', 'stc_salesorderid', 'stc_invoiceid']);
+
 const STAMPS = new Set(syncStampColumns().map((column) => column.logicalName));
 
 type Group = 'summary' | 'amounts' | 'dates' | 'related' | 'details' | 'stripe' | 'sync';
@@ -162,6 +165,7 @@ export function formColumns(table: Table): Column[] {
 export function isReadOnly(table: Table, column: string): boolean {
   if (table.synced) return true;
   if (table.logicalName === 'stc_refundrequest') return !REFUND_REQUEST_INPUT.has(column);
+  if (table.logicalName === 'stc_paymentlinkrequest') return !PAYMENT_LINK_REQUEST_INPUT.has(column);
   // Journal entries and lines are written by reconciliation only.
   return table.logicalName.startsWith('stc_journal');
 }
@@ -277,7 +281,7 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
   const extra = (
     isCustomer
       ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount']
-      : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_stripeid']
+      : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_paymenturl', 'stc_stripeid']
   ).map((name) => {
     const column = table.columns.find((candidate) => candidate.logicalName === name);
     if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe tab.`);
@@ -295,9 +299,9 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
 }
 
 /**
- * The buttons of a form: Refund in Stripe on orders and invoices (for users who may create a refund
- * request), Open in Stripe Dashboard, and Sync from Stripe (for users who may stamp the rows it re-reads:
- * the customer itself, or the order's payments).
+ * The buttons of a form: Refund in Stripe and Create payment link on orders and invoices (for users who may
+ * create a refund or payment link request), Open in Stripe Dashboard, and Sync from Stripe (for users who may
+ * stamp the rows it re-reads: the customer itself, or the order's payments).
  */
 function formCommands(table: string, namespace: string, isCustomer: boolean): FormCommand[] {
   const command = (name: string, rest: Omit<FormCommand, 'id' | 'functionName'>): FormCommand => ({
@@ -312,8 +316,16 @@ function formCommands(table: string, namespace: string, isCustomer: boolean): Fo
     privilegeTable: 'stc_refundrequest',
     icon: 'Money',
   });
+  const paymentLink = command('createPaymentLink', {
+    label: 'Create payment link',
+    tooltip:
+      'Ask for a Stripe payment page of this record with its lines; its URL appears on the form to copy or send.',
+    privilege: 'Create',
+    privilegeTable: 'stc_paymentlinkrequest',
+    icon: 'Link',
+  });
   return [
-    ...(isCustomer ? [] : [refund]),
+    ...(isCustomer ? [] : [refund, paymentLink]),
     command('openInStripeDashboard', {
       label: 'Open in Stripe',
       tooltip: 'Open the Stripe customer or payment of this record in the Stripe Dashboard.',

@@ -31,7 +31,8 @@ const SYNCED = [
   'stc_balancetransaction',
 ];
 const RECONCILIATION = ['stc_journalentry', 'stc_journalline'];
-const ALL_CONNECTOR = [...SYNCED, 'stc_refundrequest', ...RECONCILIATION];
+const REQUESTS = ['stc_refundrequest', 'stc_paymentlinkrequest'];
+const ALL_CONNECTOR = [...SYNCED, ...REQUESTS, ...RECONCILIATION];
 const SALES = ['account', 'contact', 'salesorder', 'invoice'];
 
 /**
@@ -55,10 +56,11 @@ export const securityRoles: SecurityRole[] = [
     [
       ...each([...SYNCED, ...RECONCILIATION], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
       // Requests are created by users; the service moves them through their states and links the refund.
-      ...each(['stc_refundrequest'], ['Read', 'Write', 'Append', 'AppendTo']),
+      ...each(REQUESTS, ['Read', 'Write', 'Append', 'AppendTo']),
       // Customers: a Stripe customer event upserts the account or contact by stc_stripecustomerid.
       ...each(['account', 'contact'], ['Create', 'Read', 'Write', 'AppendTo']),
-      ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
+      // Write: a payment link's URL, and the payment that follows it, go to the order or invoice it was made for.
+      ...each(['salesorder', 'invoice'], ['Read', 'Write', 'AppendTo']),
       // The catalog: products, and with them price lists, their items and units, which Dynamics 365 gives no
       // privileges of their own (the product privileges govern them). Price lists and items name a currency.
       ...each(['product'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
@@ -81,11 +83,13 @@ export const securityRoles: SecurityRole[] = [
       // Write only for the Sync from Stripe command, which stamps stc_syncrequestedon; Stripe stays the source.
       ...each(['stc_payment'], ['Read', 'Write', 'AppendTo']),
       ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      ...each(['stc_paymentlinkrequest'], ['Create', 'Read', 'Append']),
       // Write to ask for a retry or a discard of a sync issue; the service carries it out.
       ...each(['stc_syncissue'], ['Read', 'Write']),
       // Write to ask for a connection test (the time asked), which the service answers.
       ...each(['stc_connectorstatus'], ['Read', 'Write']),
-      ...each(SALES, ['Read']),
+      ...each(['account', 'contact'], ['Read']),
+      ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],
   ),
@@ -98,12 +102,14 @@ export const securityRoles: SecurityRole[] = [
   role(
     '79a23d99-5345-5ee4-8ed2-259d3e87eb83',
     'Stripe Refund Requester',
-    'Users who may ask for a refund from a payment; they see their own requests.',
+    'Users who may ask for a refund from a payment, or for a Stripe payment page of an order or invoice; they see their own requests.',
     [
       ...each(SYNCED, ['Read']),
       ...each(['stc_payment'], ['Read', 'AppendTo']),
-      ...each(['stc_refundrequest'], ['Create', 'Read', 'Append'], 'Basic'),
-      ...each(SALES, ['Read']),
+      ...each(REQUESTS, ['Create', 'Read', 'Append'], 'Basic'),
+      ...each(['account', 'contact'], ['Read']),
+      // AppendTo: a payment link request names the order or invoice it is for.
+      ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
     ],
   ),
 ];

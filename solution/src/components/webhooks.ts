@@ -52,7 +52,8 @@ export const serviceBusPlugin = {
 export const serviceEndpoint: ServiceEndpointDefinition = {
   id: '7506ec27-1069-563f-bd3e-d87efb76f51c',
   name: 'Stripe Connector Service',
-  description: 'POSTs refund requests and customer changes to the connector service (/webhooks/dataverse).',
+  description:
+    'POSTs refund and payment link requests and customer changes to the connector service (/webhooks/dataverse).',
   url: 'https://stripe-connector.invalid/webhooks/dataverse',
   contract: 8,
   authType: 5,
@@ -85,6 +86,12 @@ export const webhookSteps: WebhookStep[] = [
     table: 'stc_refundrequest',
     filteringAttributes: ['stc_status', 'stc_approvedby'],
     postImage: true,
+  }),
+  step('337fba13-75cd-4902-bd58-e66cdc3233dc', 'Stripe Connector: Create of stc_paymentlinkrequest', {
+    description:
+      'A new payment link request goes to the service for its policy check and the Stripe Checkout Session.',
+    message: 'Create',
+    table: 'stc_paymentlinkrequest',
   }),
   step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {
     description: 'Changes to a linked account update its Stripe customer; a Sync from Stripe re-reads it.',

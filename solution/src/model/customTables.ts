@@ -266,6 +266,44 @@ export const customTables: Table[] = [
   }),
   customTable({
     viewColumns: [
+      'stc_salesorderid',
+      'stc_invoiceid',
+      'stc_status',
+      'stc_url',
+      'stc_requestedby',
+      'createdon',
+    ],
+    schemaName: 'stc_PaymentLinkRequest',
+    entitySetName: 'stc_paymentlinkrequests',
+    displayName: 'Payment Link Request',
+    pluralName: 'Payment Link Requests',
+    description:
+      "A user's request, made in Dynamics 365, for a Stripe payment page of an order or invoice with its lines, and its outcome.",
+    ownership: 'UserOwned',
+    columns: [
+      lookup('stc_salesorderid', 'Order', 'salesorder', {
+        description: 'The order to be paid; a request names an order or an invoice.',
+      }),
+      lookup('stc_invoiceid', 'Invoice', 'invoice', {
+        description: 'The invoice to be paid; a request names an order or an invoice.',
+      }),
+      choice('stc_Status', 'Status', 'stc_paymentlinkrequeststatus', {
+        requiredLevel: 'required',
+        defaultValue: 100000000,
+      }),
+      url('stc_Url', 'Payment Page URL'),
+      text('stc_StripeSessionId', 'Stripe Checkout Session Id', STRIPE_ID_LENGTH),
+      dateTime('stc_ExpiresAt', 'Expires At', {
+        description: 'When Stripe closes the payment page unpaid.',
+      }),
+      memo('stc_FailureReason', 'Failure Reason', 2000),
+      lookup('stc_requestedby', 'Requested By', 'systemuser'),
+      dateTime('stc_DecidedOn', 'Decided On'),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+    ],
+  }),
+  customTable({
+    viewColumns: [
       'stc_customerid',
       'stc_status',
       'stc_amount',

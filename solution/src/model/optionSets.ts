@@ -112,6 +112,15 @@ export const customOptionSets: OptionSet[] = [
     ['failed', 'Failed'],
     ['rejected', 'Rejected'],
   ]),
+  custom('stc_paymentlinkrequeststatus', 'Payment Link Request Status', false, [
+    ['pending', 'Pending'],
+    ['processing', 'Processing'],
+    ['created', 'Created'],
+    ['paid', 'Paid'],
+    ['failed', 'Failed'],
+    ['rejected', 'Rejected'],
+    ['expired', 'Expired'],
+  ]),
   custom('stc_disputestatus', 'Dispute Status', false, [
     ['warning_needs_response', 'Warning: needs response'],
     ['warning_under_review', 'Warning: under review'],

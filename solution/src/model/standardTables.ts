@@ -175,6 +175,11 @@ function stripeDocument(table: string, schemaTable: string): Pick<StandardSpec, 
       money('stc_AmountPaid', 'Amount Paid'),
       money('stc_AmountRefunded', 'Amount Refunded'),
       text('stc_DashboardUrl', 'Stripe Dashboard', 500, { format: 'url' }),
+      text('stc_PaymentUrl', 'Stripe Payment Page', 1000, {
+        format: 'url',
+        description:
+          'The Stripe Checkout page a payment link request made for this record, to copy or send to the customer; written by the connector.',
+      }),
       ...syncStampColumns(),
     ],
     keys: [

@@ -5,6 +5,8 @@ import { runInNewContext } from 'node:vm';
 import {
   Account,
   Payment,
+  PaymentLinkRequest,
+  PaymentLinkRequestStatus,
   PaymentStatus,
   RefundReason,
   RefundRequest,
@@ -204,6 +206,51 @@ describe('Refund in Stripe', () => {
   });
 });
 
+describe('Create payment link', () => {
+  it.each([
+    ['salesorder', 'stc_salesorderid@odata.bind', `/salesorders(${ORDER_ID})`],
+    ['invoice', 'stc_invoiceid@odata.bind', `/invoices(${ORDER_ID})`],
+  ])('asks for a payment page of the %s and says where its link will appear', async (table, bind, path) => {
+    const f = form(table, ORDER_ID);
+    jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('ORD-01042');
+    f.webApi.createRecord.mockResolvedValue({
+      id: 'bbbbbbbb-0000-0000-0000-000000000001',
+      entityType: PaymentLinkRequest.logicalName,
+    });
+    const id = await SalesOrder.createPaymentLink(f.formContext);
+    expect(id).toBe('bbbbbbbb-0000-0000-0000-000000000001');
+    expect(f.webApi.createRecord).toHaveBeenCalledWith(PaymentLinkRequest.logicalName, {
+      [PaymentLinkRequest.col.name]: 'Payment page for ORD-01042',
+      [bind]: path,
+      [PaymentLinkRequest.col.status]: PaymentLinkRequestStatus.pending,
+    });
+    expect(f.notifications()[0]).toMatchObject({
+      level: 'INFO',
+      uniqueId: 'stc_payment_link_requested',
+      message: expect.stringContaining('Stripe Payment Page'),
+    });
+  });
+
+  it('asks to save a new order first and creates nothing', async () => {
+    const f = form('salesorder', '');
+    await SalesOrder.createPaymentLink(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({ text: 'Save the record first.' });
+    expect(f.webApi.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('shows why the request could not be saved', async () => {
+    const f = form('invoice', ORDER_ID);
+    f.webApi.createRecord.mockRejectedValue({
+      message: 'Principal user is missing prvCreatestc_paymentlinkrequest privilege',
+    });
+    expect(await SalesOrder.createPaymentLink(f.formContext)).toBeUndefined();
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({
+      text: 'The request could not be saved: Principal user is missing prvCreatestc_paymentlinkrequest privilege',
+    });
+    expect(f.notifications()).toEqual([]);
+  });
+});
+
 describe('Open in Stripe Dashboard', () => {
   it('opens a connected account’s test-mode customer in that account’s test view', async () => {
     const f = form('account', ACCOUNT_ID);
@@ -280,6 +327,9 @@ describe('bundles', () => {
     expect(typeof forms[name].openInStripeDashboard).toBe('function');
     expect(typeof forms[name].syncFromStripe).toBe('function');
     expect(typeof forms[name].refundInStripe).toBe(
+      ['salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
+    );
+    expect(typeof forms[name].createPaymentLink).toBe(
       ['salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
     );
   });

@@ -1,10 +1,19 @@
 /**
- * Command bar handlers: Refund in Stripe, Open in Stripe Dashboard, Sync from Stripe. They read and write
- * Dataverse only (no call to Stripe or to the service from the browser): a refund is a stc_refundrequest row
- * the service acts on, a sync is a timestamp in stc_syncrequestedon that the service's Dataverse webhook step
+ * Command bar handlers: Refund in Stripe, Create payment link, Open in Stripe Dashboard, Sync from Stripe. They
+ * read and write Dataverse only (no call to Stripe or to the service from the browser): a refund is a
+ * stc_refundrequest row the service acts on, a payment link a stc_paymentlinkrequest row, a sync is a timestamp in stc_syncrequestedon that the service's Dataverse webhook step
  * filters on, and the Dashboard is a link the user opens.
  */
-import { Account, Contact, Payment, RefundRequest } from '@stc/solution/tables';
+import {
+  Account,
+  Contact,
+  Invoice,
+  Payment,
+  PaymentLinkRequest,
+  PaymentLinkRequestStatus,
+  RefundRequest,
+  SalesOrder,
+} from '@stc/solution/tables';
 import {
   dashboardUrl,
   formatMoney,
@@ -39,6 +48,19 @@ const CUSTOMERS: Record<
 
 export const REFUND_NOTIFICATION = 'stc_refund_requested';
 export const SYNC_NOTIFICATION = 'stc_sync_requested';
+export const PAYMENT_LINK_NOTIFICATION = 'stc_payment_link_requested';
+
+/** The request's lookup to the document, by the form's table: an order or an invoice. */
+const PAYMENT_LINK_DOCUMENTS: Record<string, { bind: string; entitySet: string }> = {
+  [SalesOrder.logicalName]: {
+    bind: PaymentLinkRequest.lookup.salesorderid.bind.salesorder,
+    entitySet: SalesOrder.entitySetName,
+  },
+  [Invoice.logicalName]: {
+    bind: PaymentLinkRequest.lookup.invoiceid.bind.invoice,
+    entitySet: Invoice.entitySetName,
+  },
+};
 
 async function linkedPayments(
   formContext: Xrm.FormContext,
@@ -98,6 +120,38 @@ export async function refundInStripe(
       'INFO',
       REFUND_NOTIFICATION,
     );
+    return created.id;
+  } catch (error) {
+    await host.navigation.openAlertDialog({ text: t('failed', errorText(error)) });
+    return undefined;
+  }
+}
+
+/**
+ * Asks for a Stripe payment page of the order or invoice with its lines: a stc_paymentlinkrequest row the
+ * service checks and turns into a Checkout Session. Its URL then shows in the form's Stripe tab.
+ */
+export async function createPaymentLink(
+  formContext: Xrm.FormContext,
+  host: Platform,
+): Promise<string | undefined> {
+  const t = (key: Parameters<typeof message>[1], ...args: (string | number)[]) =>
+    message(host.languageId, key, ...args);
+  const record = formRecord(formContext);
+  const document = PAYMENT_LINK_DOCUMENTS[record.entityTypeName];
+  if (!document) return undefined;
+  if (!record.id) {
+    await host.navigation.openAlertDialog({ text: t('saveFirst') });
+    return undefined;
+  }
+  try {
+    const title = formContext.data.entity.getPrimaryAttributeValue() || record.id;
+    const created = await host.webApi.createRecord(PaymentLinkRequest.logicalName, {
+      [PaymentLinkRequest.col.name]: t('paymentLinkRequestName', title).slice(0, 200),
+      [`${document.bind}@odata.bind`]: `/${document.entitySet}(${record.id})`,
+      [PaymentLinkRequest.col.status]: PaymentLinkRequestStatus.pending,
+    });
+    formContext.ui.setFormNotification(t('paymentLinkRequested'), 'INFO', PAYMENT_LINK_NOTIFICATION);
     return created.id;
   } catch (error) {
     await host.navigation.openAlertDialog({ text: t('failed', errorText(error)) });

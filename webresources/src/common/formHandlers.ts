@@ -1,8 +1,13 @@
 /**
  * The handlers every form script registers, bound to the live Xrm platform at call time. Each form module
- * re-exports the ones its form has (a customer form has no Refund command), so the bundles keep their names.
+ * re-exports the ones its form has (a customer form has no Refund or payment link command), so the bundles keep their names.
  */
-import { refundInStripe as refund, openInStripeDashboard as open, syncFromStripe as sync } from './commands';
+import {
+  createPaymentLink as paymentLink,
+  refundInStripe as refund,
+  openInStripeDashboard as open,
+  syncFromStripe as sync,
+} from './commands';
 import { showPaymentAlerts } from './notifications';
 import { platform } from './record';
 
@@ -12,6 +17,10 @@ export function onLoad(executionContext: Xrm.Events.EventContext): Promise<unkno
 
 export function refundInStripe(primaryControl: Xrm.FormContext): Promise<unknown> {
   return refund(primaryControl, platform());
+}
+
+export function createPaymentLink(primaryControl: Xrm.FormContext): Promise<unknown> {
+  return paymentLink(primaryControl, platform());
 }
 
 export function openInStripeDashboard(primaryControl: Xrm.FormContext): Promise<unknown> {

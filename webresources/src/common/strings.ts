@@ -30,6 +30,11 @@ const MESSAGES = {
     1031: 'Erstattung von {0} für die Zahlung {1} angefordert. Der Fortschritt erscheint im Panel Stripe-Zahlungen.',
   },
   refundRequestName: { 1033: 'Refund of {0}', 1031: 'Erstattung von {0}' },
+  paymentLinkRequestName: { 1033: 'Payment page for {0}', 1031: 'Zahlungsseite für {0}' },
+  paymentLinkRequested: {
+    1033: 'Stripe payment page requested. Its link appears in the Stripe tab (Stripe Payment Page) in a moment; refresh the form to see it.',
+    1031: 'Stripe-Zahlungsseite angefordert. Ihr Link erscheint in Kürze im Register Stripe (Stripe-Zahlungsseite); aktualisieren Sie das Formular, um ihn zu sehen.',
+  },
   readFailed: {
     1033: 'The Stripe payments could not be read: {0}',
     1031: 'Die Stripe-Zahlungen konnten nicht gelesen werden: {0}',

@@ -198,7 +198,7 @@ export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Pa
   ]);
 }
 
-export function planOf(price: StripeObject): StripeObject {
+function planOf(price: StripeObject): StripeObject {
   return {
     id: price.id,
     object: 'plan',
@@ -224,7 +224,7 @@ export function planOf(price: StripeObject): StripeObject {
 
 // ---- periods ---------------------------------------------------------------------------------------------
 
-export function addInterval(unixSeconds: number, interval: string, count: number): number {
+function addInterval(unixSeconds: number, interval: string, count: number): number {
   const date = new Date(unixSeconds * 1000);
   if (interval === 'day') date.setUTCDate(date.getUTCDate() + count);
   else if (interval === 'week') date.setUTCDate(date.getUTCDate() + 7 * count);
@@ -235,7 +235,7 @@ export function addInterval(unixSeconds: number, interval: string, count: number
 
 // ---- subscriptions ---------------------------------------------------------------------------------------
 
-export function subscriptionItem(
+function subscriptionItem(
   engine: StripeEngine,
   subscriptionId: string,
   price: StripeObject,
@@ -312,7 +312,6 @@ function subscriptionCollection(
   ctx: RequestContext,
   params: Params,
   customer: StripeObject,
-  trial: boolean,
 ): SubscriptionCollection {
   const defaultPaymentMethodParam = optionalString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
@@ -321,10 +320,8 @@ function subscriptionCollection(
   const paymentBehavior = optionalString(params, 'payment_behavior') ?? 'allow_incomplete';
   const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
   const paymentMethod = defaultPaymentMethod ?? customer.invoice_settings.default_payment_method;
-  // A trial's first invoice is zero: Stripe starts it without a payment method and charges at the trial's end.
   if (
     !paymentMethod &&
-    !trial &&
     collectionMethod === 'charge_automatically' &&
     paymentBehavior !== 'default_incomplete'
   ) {
@@ -340,30 +337,14 @@ function subscriptionCollection(
 
 export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
-  // A customer on a test clock has its subscriptions start at the clock's frozen time.
-  return engine.at(frozenTimeOf(ctx, customer), () => startSubscription(engine, ctx, params, customer));
-}
-
-/** The frozen time of the test clock an object (customer, subscription, invoice) is attached to, else null. */
-export function frozenTimeOf(ctx: RequestContext, object: StripeObject): number | null {
-  const clock = object.test_clock ? ctx.scope.find(object.test_clock) : undefined;
-  return clock ? clock.frozen_time : null;
-}
-
-function startSubscription(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  params: Params,
-  customer: StripeObject,
-): StripeObject {
   const items = readItems(engine, ctx, params);
   if (items.length === 0)
     throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
   const currencies = new Set(items.map((i) => i.price.currency));
   if (currencies.size > 1)
     throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
+  const collection = subscriptionCollection(engine, ctx, params, customer);
   const trialDays = optionalInteger(params, 'trial_period_days', 0);
-  const collection = subscriptionCollection(engine, ctx, params, customer, Boolean(trialDays));
   const start = engine.now();
   const trialEnd = trialDays ? start + trialDays * 24 * 3600 : null;
   const subscription = newSubscription(engine, ctx, params, {
@@ -468,7 +449,7 @@ function newSubscription(
     schedule: null,
     start_date: start,
     status: 'incomplete',
-    test_clock: customer.test_clock,
+    test_clock: null,
     transfer_data: null,
     trial_end: trialEnd,
     trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
@@ -740,7 +721,7 @@ function newInvoice(
   };
 }
 
-export function lineItem(
+function lineItem(
   engine: StripeEngine,
   ctx: RequestContext,
   invoice: StripeObject,
@@ -807,7 +788,7 @@ export function lineItem(
   };
 }
 
-export function setLines(invoice: StripeObject, lines: StripeObject[]): void {
+function setLines(invoice: StripeObject, lines: StripeObject[]): void {
   const total = lines.reduce((sum, line) => sum + line.amount, 0);
   invoice.lines = { ...invoice.lines, data: lines, total_count: lines.length };
   invoice.subtotal = invoice.subtotal_excluding_tax = total;
@@ -823,7 +804,7 @@ export function setLines(invoice: StripeObject, lines: StripeObject[]): void {
  * Stripe's invoicing steps, in one request or one run of Stripe's own schedule (`automatic`: the events
  * carry no request).
  */
-export class Invoicing {
+class Invoicing {
   constructor(
     private readonly engine: StripeEngine,
     private readonly ctx: RequestContext,

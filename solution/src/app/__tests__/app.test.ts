@@ -6,7 +6,7 @@ import { model } from '../../model';
 import { collectSolutionFiles } from '../../pack/packer';
 import { validateCustomizationsXml } from '../../pack/validate';
 import { checkCharts, FINANCE_CHARTS } from '../dashboards';
-import { STANDARD_MAIN_FORMS } from '../forms';
+import { STANDARD_MAIN_FORMS, standardFormAdditions } from '../forms';
 import { xmlTree } from '../../pack/__tests__/xml-tree';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed XML is walked as untyped trees */
@@ -394,8 +394,8 @@ describe('command bar buttons on the standard forms', () => {
     );
 
   it.each([
-    ['salesorder', ['refundInStripe', 'openInStripeDashboard', 'syncFromStripe']],
-    ['invoice', ['refundInStripe', 'openInStripeDashboard', 'syncFromStripe']],
+    ['salesorder', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
+    ['invoice', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
     ['account', ['openInStripeDashboard', 'syncFromStripe']],
     ['contact', ['openInStripeDashboard', 'syncFromStripe']],
   ])(
@@ -442,6 +442,53 @@ describe('command bar buttons on the standard forms', () => {
     expect(enable.FormStateRule[0]).toEqual(
       expect.objectContaining({ '@State': 'Create', '@InvertResult': 'true' }),
     );
+  });
+
+  it.each(['salesorder', 'invoice'])(
+    'shows Create payment link on the %s form only to roles that may create a payment link request, on a saved row',
+    (table) => {
+      const create = command(table, `stc.${table}.createPaymentLink`);
+      const ruleId = create.DisplayRules[0].DisplayRule[0]['@Id'];
+      const rule = ribbonOf(table).RuleDefinitions[0].DisplayRules[0].DisplayRule.find(
+        (candidate: any) => candidate['@Id'] === ruleId,
+      ).EntityPrivilegeRule[0];
+      expect([rule['@EntityName'], rule['@PrivilegeType']]).toEqual(['stc_paymentlinkrequest', 'Create']);
+      const seeIt = securityRoles
+        .filter((role) =>
+          role.privileges.some((p) => p.table === 'stc_paymentlinkrequest' && p.actions.includes('Create')),
+        )
+        .map((role) => role.name)
+        .sort();
+      expect(seeIt).toEqual(['Stripe Finance Approver', 'Stripe Refund Requester']);
+      const enableId = create.EnableRules[0].EnableRule[0]['@Id'];
+      const enable = ribbonOf(table).RuleDefinitions[0].EnableRules[0].EnableRule.find(
+        (candidate: any) => candidate['@Id'] === enableId,
+      );
+      expect(enable.FormStateRule[0]).toEqual(
+        expect.objectContaining({ '@State': 'Create', '@InvertResult': 'true' }),
+      );
+      const labels = new Map(
+        ribbonOf(table).LocLabels[0].LocLabel.map((label: any) => [
+          label['@Id'],
+          label.Titles[0].Title[0]['@description'],
+        ]),
+      );
+      const button = buttons(table).find((b) => b['@Command'] === `stc.${table}.createPaymentLink`);
+      expect(labels.get(button['@LabelText'].replace('$LocLabels:', ''))).toBe('Create payment link');
+    },
+  );
+
+  it('shows the payment page URL the connector writes in the Stripe tab of orders and invoices', () => {
+    for (const table of ['salesorder', 'invoice']) {
+      const fields = standardFormAdditions(model)
+        .find((addition) => addition.table === table)!
+        .tab.sections.flatMap((section) => section.fields);
+      expect(fields).toContainEqual({
+        column: 'stc_paymenturl',
+        label: 'Stripe Payment Page',
+        readOnly: true,
+      });
+    }
   });
 
   it('labels every button in LocLabels and calls the script as a real form button does', () => {

@@ -214,7 +214,9 @@ describe('solution packer', () => {
       ]),
     );
     expect(granted).not.toContain('prvCreatestc_refundrequest');
-    expect(granted).not.toContain('prvWriteSalesOrder');
+    expect(granted).not.toContain('prvCreatestc_paymentlinkrequest');
+    // A payment link's URL and its payment are written to the order or invoice it was made for.
+    expect(granted).toEqual(expect.arrayContaining(['prvWriteSalesOrder', 'prvWriteInvoice']));
   });
 
   it('registers the webhook endpoint without a key and its asynchronous steps', async () => {
@@ -230,6 +232,7 @@ describe('solution packer', () => {
       'account',
       'contact',
       'stc_payment',
+      'stc_paymentlinkrequest',
       'stc_refundrequest',
       'stc_refundrequest',
     ]);
