@@ -198,7 +198,7 @@ export function listPrices(engine: StripeEngine, ctx: RequestContext, params: Pa
   ]);
 }
 
-function planOf(price: StripeObject): StripeObject {
+export function planOf(price: StripeObject): StripeObject {
   return {
     id: price.id,
     object: 'plan',
@@ -224,7 +224,7 @@ function planOf(price: StripeObject): StripeObject {
 
 // ---- periods ---------------------------------------------------------------------------------------------
 
-function addInterval(unixSeconds: number, interval: string, count: number): number {
+export function addInterval(unixSeconds: number, interval: string, count: number): number {
   const date = new Date(unixSeconds * 1000);
   if (interval === 'day') date.setUTCDate(date.getUTCDate() + count);
   else if (interval === 'week') date.setUTCDate(date.getUTCDate() + 7 * count);
@@ -235,7 +235,7 @@ function addInterval(unixSeconds: number, interval: string, count: number): numb
 
 // ---- subscriptions ---------------------------------------------------------------------------------------
 
-function subscriptionItem(
+export function subscriptionItem(
   engine: StripeEngine,
   subscriptionId: string,
   price: StripeObject,
@@ -312,6 +312,7 @@ function subscriptionCollection(
   ctx: RequestContext,
   params: Params,
   customer: StripeObject,
+  trial: boolean,
 ): SubscriptionCollection {
   const defaultPaymentMethodParam = optionalString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
@@ -320,8 +321,10 @@ function subscriptionCollection(
   const paymentBehavior = optionalString(params, 'payment_behavior') ?? 'allow_incomplete';
   const collectionMethod = optionalString(params, 'collection_method') ?? 'charge_automatically';
   const paymentMethod = defaultPaymentMethod ?? customer.invoice_settings.default_payment_method;
+  // A trial's first invoice is zero: Stripe starts it without a payment method and charges at the trial's end.
   if (
     !paymentMethod &&
+    !trial &&
     collectionMethod === 'charge_automatically' &&
     paymentBehavior !== 'default_incomplete'
   ) {
@@ -337,14 +340,30 @@ function subscriptionCollection(
 
 export function createSubscription(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const customer = engine.reference(ctx, 'customer', requiredString(params, 'customer'), 'customer');
+  // A customer on a test clock has its subscriptions start at the clock's frozen time.
+  return engine.at(frozenTimeOf(ctx, customer), () => startSubscription(engine, ctx, params, customer));
+}
+
+/** The frozen time of the test clock an object (customer, subscription, invoice) is attached to, else null. */
+export function frozenTimeOf(ctx: RequestContext, object: StripeObject): number | null {
+  const clock = object.test_clock ? ctx.scope.find(object.test_clock) : undefined;
+  return clock ? clock.frozen_time : null;
+}
+
+function startSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  customer: StripeObject,
+): StripeObject {
   const items = readItems(engine, ctx, params);
   if (items.length === 0)
     throw invalidRequest('Missing required param: items.', 'items', 'parameter_missing');
   const currencies = new Set(items.map((i) => i.price.currency));
   if (currencies.size > 1)
     throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
-  const collection = subscriptionCollection(engine, ctx, params, customer);
   const trialDays = optionalInteger(params, 'trial_period_days', 0);
+  const collection = subscriptionCollection(engine, ctx, params, customer, Boolean(trialDays));
   const start = engine.now();
   const trialEnd = trialDays ? start + trialDays * 24 * 3600 : null;
   const subscription = newSubscription(engine, ctx, params, {
@@ -449,7 +468,7 @@ function newSubscription(
     schedule: null,
     start_date: start,
     status: 'incomplete',
-    test_clock: null,
+    test_clock: customer.test_clock,
     transfer_data: null,
     trial_end: trialEnd,
     trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
@@ -554,8 +573,9 @@ export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, par
 }
 
 /**
- * Test helper: the subscription's period ends. Stripe would open the next period's invoice and try to pay it;
- * a failed payment makes the subscription `past_due`.
+ * The subscription's period ends (a test clock reaching it, or the test helper): Stripe opens the next
+ * period's invoice, with the prorations waiting for it, and tries to pay it; a failed payment makes the
+ * subscription `past_due` and schedules the retries.
  */
 export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const subscription = engine.get(ctx, 'subscription', id);
@@ -592,16 +612,49 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     { automatic: true },
   );
   invoicing.finalize(invoice);
+  collectSubscriptionInvoice(engine, ctx, subscription, invoice);
+  return subscription;
+}
+
+/** Days between the attempts to pay a subscription's invoice after the first fails (4 attempts in all). */
+export const RETRY_DAYS = [3, 5, 7];
+
+/**
+ * An automatic attempt (at the period's end, or a scheduled retry) to pay a subscription's open invoice with
+ * the subscription's or the customer's default payment method. Paid: a `past_due` subscription is active
+ * again. Failed: the subscription is `past_due`; after the last attempt it is canceled (`payment_failed`),
+ * Stripe's default for subscriptions whose retries all fail.
+ */
+export function collectSubscriptionInvoice(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  subscription: StripeObject,
+  invoice: StripeObject,
+): void {
+  const invoicing = new Invoicing(engine, ctx, { automatic: true });
   const customer = engine.get(ctx, 'customer', subscription.customer);
   const paymentMethod =
     subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
   const paid = invoicing.payWith(invoice, paymentMethod, false);
-  if (!paid) {
-    engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', {
-      automatic: true,
-    });
+  const options = { automatic: true };
+  if (paid) {
+    if (subscription.status === 'past_due') {
+      engine.update(ctx, subscription, (s) => void (s.status = 'active'), 'customer.subscription.updated', options);
+    }
+    return;
   }
-  return subscription;
+  if (invoice.next_payment_attempt === null) {
+    const now = engine.now();
+    engine.change(subscription, (s) => {
+      s.status = 'canceled';
+      s.canceled_at = now;
+      s.ended_at = now;
+      s.cancellation_details = { comment: null, feedback: null, reason: 'payment_failed' };
+    });
+    engine.emit(ctx, 'customer.subscription.deleted', subscription, undefined, options);
+    return;
+  }
+  engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', options);
 }
 
 // ---- invoices --------------------------------------------------------------------------------------------
@@ -711,7 +764,7 @@ function newInvoice(
     subscription: init.subscription?.id ?? null,
     subtotal: 0,
     subtotal_excluding_tax: 0,
-    test_clock: null,
+    test_clock: customer.test_clock,
     total: 0,
     total_discount_amounts: [],
     total_excluding_tax: 0,
@@ -721,7 +774,7 @@ function newInvoice(
   };
 }
 
-function lineItem(
+export function lineItem(
   engine: StripeEngine,
   ctx: RequestContext,
   invoice: StripeObject,
@@ -735,8 +788,10 @@ function lineItem(
     subscriptionItem: string | null;
     invoiceItem: string | null;
     metadata: Record<string, string>;
+    proration?: boolean;
   },
 ): StripeObject {
+  const proration = init.proration ?? false;
   return {
     id: engine.newId('il'),
     object: 'line_item',
@@ -753,8 +808,8 @@ function lineItem(
       ? {
           invoice_item_details: null,
           subscription_item_details: {
-            invoice_item: null,
-            proration: false,
+            invoice_item: init.invoiceItem,
+            proration,
             proration_details: { credited_items: null },
             subscription: init.subscription,
             subscription_item: init.subscriptionItem,
@@ -764,7 +819,7 @@ function lineItem(
       : {
           invoice_item_details: {
             invoice_item: init.invoiceItem,
-            proration: false,
+            proration,
             proration_details: { credited_items: null },
             subscription: init.subscription,
           },
@@ -788,7 +843,7 @@ function lineItem(
   };
 }
 
-function setLines(invoice: StripeObject, lines: StripeObject[]): void {
+export function setLines(invoice: StripeObject, lines: StripeObject[]): void {
   const total = lines.reduce((sum, line) => sum + line.amount, 0);
   invoice.lines = { ...invoice.lines, data: lines, total_count: lines.length };
   invoice.subtotal = invoice.subtotal_excluding_tax = total;
@@ -804,7 +859,7 @@ function setLines(invoice: StripeObject, lines: StripeObject[]): void {
  * Stripe's invoicing steps, in one request or one run of Stripe's own schedule (`automatic`: the events
  * carry no request).
  */
-class Invoicing {
+export class Invoicing {
   constructor(
     private readonly engine: StripeEngine,
     private readonly ctx: RequestContext,
@@ -847,9 +902,49 @@ class Invoicing {
         metadata: { ...subscription.metadata },
       });
     });
-    setLines(invoice, lines);
+    setLines(invoice, [...this.takePendingItems(invoice, subscription.id), ...lines]);
     ctx.scope.insert(invoice);
     this.emit('invoice.created', invoice);
+    return invoice;
+  }
+
+  /** Lines for the subscription's pending invoice items (prorations), which now belong to `invoice`. */
+  takePendingItems(invoice: StripeObject, subscriptionId: string): StripeObject[] {
+    const { engine, ctx } = this;
+    const pending = ctx.scope
+      .all('invoiceitem')
+      .filter((ii) => ii.invoice === null && ii.parent?.subscription_details?.subscription === subscriptionId);
+    return pending.map((item) => {
+      item.invoice = invoice.id;
+      return lineForInvoiceItem(engine, ctx, invoice, item);
+    });
+  }
+
+  /**
+   * An invoice of the subscription's pending prorations alone (`proration_behavior=always_invoice`),
+   * finalized and paid at once.
+   */
+  invoicePendingItems(subscription: StripeObject): StripeObject {
+    const { engine, ctx } = this;
+    const customer = engine.get(ctx, 'customer', subscription.customer);
+    const invoice = newInvoice(engine, ctx, customer, {
+      currency: subscription.currency,
+      billingReason: 'subscription_update',
+      subscription,
+      description: null,
+      metadata: {},
+      autoAdvance: true,
+      collectionMethod: subscription.collection_method,
+      daysUntilDue: subscription.days_until_due,
+    });
+    setLines(invoice, this.takePendingItems(invoice, subscription.id));
+    ctx.scope.insert(invoice);
+    this.emit('invoice.created', invoice);
+    subscription.latest_invoice = invoice.id;
+    this.finalize(invoice);
+    const paymentMethod =
+      subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
+    this.payWith(invoice, paymentMethod, false);
     return invoice;
   }
 
@@ -911,7 +1006,11 @@ class Invoicing {
   payWith(invoice: StripeObject, paymentMethod: string | null, throwOnDecline: boolean): boolean {
     const { engine, ctx } = this;
     if (invoice.amount_due === 0) return this.markPaid(invoice, null);
-    if (!paymentMethod) return false;
+    if (!paymentMethod) {
+      // Stripe's own attempts fail without a payment method; a request's first invoice just stays open.
+      if (this.options.automatic) this.failedAttempt(invoice);
+      return false;
+    }
     let paymentIntent: StripeObject | undefined;
     try {
       paymentIntent = createPaymentIntent(engine, ctx, {
@@ -933,16 +1032,23 @@ class Invoicing {
       if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
       const failedIntent = error.extra.payment_intent as StripeObject | undefined;
       if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
-      engine.change(invoice, (i) => {
-        i.attempted = true;
-        i.attempt_count += 1;
-        i.next_payment_attempt = engine.now() + 3 * 24 * 3600;
-      });
-      this.emit('invoice.payment_failed', invoice);
+      this.failedAttempt(invoice);
       if (throwOnDecline) throw error;
       return false;
     }
     return this.markPaid(invoice, paymentIntent);
+  }
+
+  /** A failed attempt: counted, the next one scheduled (RETRY_DAYS; none after the last), `invoice.payment_failed`. */
+  private failedAttempt(invoice: StripeObject): void {
+    const now = this.engine.now();
+    this.engine.change(invoice, (i) => {
+      i.attempted = true;
+      i.attempt_count += 1;
+      const wait = RETRY_DAYS[i.attempt_count - 1];
+      i.next_payment_attempt = wait === undefined ? null : now + wait * 24 * 3600;
+    });
+    this.emit('invoice.payment_failed', invoice);
   }
 }
 
@@ -991,16 +1097,18 @@ function lineForInvoiceItem(
   const price = item.pricing?.price_details?.price
     ? (ctx.scope.find(item.pricing.price_details.price) ?? null)
     : null;
+  const fromSubscription = item.parent?.subscription_details ?? null;
   return lineItem(engine, ctx, invoice, {
     amount: item.amount,
     description: item.description,
     quantity: item.quantity,
     price,
     period: item.period,
-    subscription: null,
-    subscriptionItem: null,
+    subscription: fromSubscription?.subscription ?? null,
+    subscriptionItem: fromSubscription?.subscription_item ?? null,
     invoiceItem: item.id,
     metadata: item.metadata,
+    proration: item.proration,
   });
 }
 
