@@ -573,9 +573,8 @@ export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, par
 }
 
 /**
- * The subscription's period ends (a test clock reaching it, or the test helper): Stripe opens the next
- * period's invoice, with the prorations waiting for it, and tries to pay it; a failed payment makes the
- * subscription `past_due` and schedules the retries.
+ * Test helper: the subscription's period ends. Stripe would open the next period's invoice and try to pay it;
+ * a failed payment makes the subscription `past_due`.
  */
 export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const subscription = engine.get(ctx, 'subscription', id);
@@ -612,49 +611,16 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     { automatic: true },
   );
   invoicing.finalize(invoice);
-  collectSubscriptionInvoice(engine, ctx, subscription, invoice);
-  return subscription;
-}
-
-/** Days between the attempts to pay a subscription's invoice after the first fails (4 attempts in all). */
-export const RETRY_DAYS = [3, 5, 7];
-
-/**
- * An automatic attempt (at the period's end, or a scheduled retry) to pay a subscription's open invoice with
- * the subscription's or the customer's default payment method. Paid: a `past_due` subscription is active
- * again. Failed: the subscription is `past_due`; after the last attempt it is canceled (`payment_failed`),
- * Stripe's default for subscriptions whose retries all fail.
- */
-export function collectSubscriptionInvoice(
-  engine: StripeEngine,
-  ctx: RequestContext,
-  subscription: StripeObject,
-  invoice: StripeObject,
-): void {
-  const invoicing = new Invoicing(engine, ctx, { automatic: true });
   const customer = engine.get(ctx, 'customer', subscription.customer);
   const paymentMethod =
     subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
   const paid = invoicing.payWith(invoice, paymentMethod, false);
-  const options = { automatic: true };
-  if (paid) {
-    if (subscription.status === 'past_due') {
-      engine.update(ctx, subscription, (s) => void (s.status = 'active'), 'customer.subscription.updated', options);
-    }
-    return;
-  }
-  if (invoice.next_payment_attempt === null) {
-    const now = engine.now();
-    engine.change(subscription, (s) => {
-      s.status = 'canceled';
-      s.canceled_at = now;
-      s.ended_at = now;
-      s.cancellation_details = { comment: null, feedback: null, reason: 'payment_failed' };
+  if (!paid) {
+    engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', {
+      automatic: true,
     });
-    engine.emit(ctx, 'customer.subscription.deleted', subscription, undefined, options);
-    return;
   }
-  engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', options);
+  return subscription;
 }
 
 // ---- invoices --------------------------------------------------------------------------------------------
@@ -764,7 +730,7 @@ function newInvoice(
     subscription: init.subscription?.id ?? null,
     subtotal: 0,
     subtotal_excluding_tax: 0,
-    test_clock: customer.test_clock,
+    test_clock: null,
     total: 0,
     total_discount_amounts: [],
     total_excluding_tax: 0,
@@ -788,10 +754,8 @@ export function lineItem(
     subscriptionItem: string | null;
     invoiceItem: string | null;
     metadata: Record<string, string>;
-    proration?: boolean;
   },
 ): StripeObject {
-  const proration = init.proration ?? false;
   return {
     id: engine.newId('il'),
     object: 'line_item',
@@ -808,8 +772,8 @@ export function lineItem(
       ? {
           invoice_item_details: null,
           subscription_item_details: {
-            invoice_item: init.invoiceItem,
-            proration,
+            invoice_item: null,
+            proration: false,
             proration_details: { credited_items: null },
             subscription: init.subscription,
             subscription_item: init.subscriptionItem,
@@ -819,7 +783,7 @@ export function lineItem(
       : {
           invoice_item_details: {
             invoice_item: init.invoiceItem,
-            proration,
+            proration: false,
             proration_details: { credited_items: null },
             subscription: init.subscription,
           },
@@ -902,49 +866,9 @@ export class Invoicing {
         metadata: { ...subscription.metadata },
       });
     });
-    setLines(invoice, [...this.takePendingItems(invoice, subscription.id), ...lines]);
+    setLines(invoice, lines);
     ctx.scope.insert(invoice);
     this.emit('invoice.created', invoice);
-    return invoice;
-  }
-
-  /** Lines for the subscription's pending invoice items (prorations), which now belong to `invoice`. */
-  takePendingItems(invoice: StripeObject, subscriptionId: string): StripeObject[] {
-    const { engine, ctx } = this;
-    const pending = ctx.scope
-      .all('invoiceitem')
-      .filter((ii) => ii.invoice === null && ii.parent?.subscription_details?.subscription === subscriptionId);
-    return pending.map((item) => {
-      item.invoice = invoice.id;
-      return lineForInvoiceItem(engine, ctx, invoice, item);
-    });
-  }
-
-  /**
-   * An invoice of the subscription's pending prorations alone (`proration_behavior=always_invoice`),
-   * finalized and paid at once.
-   */
-  invoicePendingItems(subscription: StripeObject): StripeObject {
-    const { engine, ctx } = this;
-    const customer = engine.get(ctx, 'customer', subscription.customer);
-    const invoice = newInvoice(engine, ctx, customer, {
-      currency: subscription.currency,
-      billingReason: 'subscription_update',
-      subscription,
-      description: null,
-      metadata: {},
-      autoAdvance: true,
-      collectionMethod: subscription.collection_method,
-      daysUntilDue: subscription.days_until_due,
-    });
-    setLines(invoice, this.takePendingItems(invoice, subscription.id));
-    ctx.scope.insert(invoice);
-    this.emit('invoice.created', invoice);
-    subscription.latest_invoice = invoice.id;
-    this.finalize(invoice);
-    const paymentMethod =
-      subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
-    this.payWith(invoice, paymentMethod, false);
     return invoice;
   }
 
@@ -1006,11 +930,7 @@ export class Invoicing {
   payWith(invoice: StripeObject, paymentMethod: string | null, throwOnDecline: boolean): boolean {
     const { engine, ctx } = this;
     if (invoice.amount_due === 0) return this.markPaid(invoice, null);
-    if (!paymentMethod) {
-      // Stripe's own attempts fail without a payment method; a request's first invoice just stays open.
-      if (this.options.automatic) this.failedAttempt(invoice);
-      return false;
-    }
+    if (!paymentMethod) return false;
     let paymentIntent: StripeObject | undefined;
     try {
       paymentIntent = createPaymentIntent(engine, ctx, {
@@ -1032,23 +952,16 @@ export class Invoicing {
       if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
       const failedIntent = error.extra.payment_intent as StripeObject | undefined;
       if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
-      this.failedAttempt(invoice);
+      engine.change(invoice, (i) => {
+        i.attempted = true;
+        i.attempt_count += 1;
+        i.next_payment_attempt = engine.now() + 3 * 24 * 3600;
+      });
+      this.emit('invoice.payment_failed', invoice);
       if (throwOnDecline) throw error;
       return false;
     }
     return this.markPaid(invoice, paymentIntent);
-  }
-
-  /** A failed attempt: counted, the next one scheduled (RETRY_DAYS; none after the last), `invoice.payment_failed`. */
-  private failedAttempt(invoice: StripeObject): void {
-    const now = this.engine.now();
-    this.engine.change(invoice, (i) => {
-      i.attempted = true;
-      i.attempt_count += 1;
-      const wait = RETRY_DAYS[i.attempt_count - 1];
-      i.next_payment_attempt = wait === undefined ? null : now + wait * 24 * 3600;
-    });
-    this.emit('invoice.payment_failed', invoice);
   }
 }
 
@@ -1097,18 +1010,16 @@ function lineForInvoiceItem(
   const price = item.pricing?.price_details?.price
     ? (ctx.scope.find(item.pricing.price_details.price) ?? null)
     : null;
-  const fromSubscription = item.parent?.subscription_details ?? null;
   return lineItem(engine, ctx, invoice, {
     amount: item.amount,
     description: item.description,
     quantity: item.quantity,
     price,
     period: item.period,
-    subscription: fromSubscription?.subscription ?? null,
-    subscriptionItem: fromSubscription?.subscription_item ?? null,
+    subscription: null,
+    subscriptionItem: null,
     invoiceItem: item.id,
     metadata: item.metadata,
-    proration: item.proration,
   });
 }
 
