@@ -263,3 +263,39 @@ test('a checkout of a catalog product names that product and its unit on the ord
     priceperunit: 39.99,
   });
 });
+
+test('a product deleted in Stripe is Retired in Dynamics 365, not deleted', async () => {
+  const stripe = stripeSide.emulator.client();
+  const from = stripeSide.emulator.events.length;
+  const sample = await stripe.products.create({ name: 'Sample pack' });
+  await stripe.products.del(sample.id);
+  await deliver(from);
+  expect(await productByNumber(sample.id)).toMatchObject({
+    name: 'Sample pack',
+    statecode: ProductStatecode.Retired,
+    statuscode: ProductStatuscode.Retired,
+  });
+});
+
+test('what Dynamics 365 lacks fails the event with what to add, and writes nothing half-done', async () => {
+  const stripe = stripeSide.emulator.client();
+  const sync = handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client);
+  const from = stripeSide.emulator.events.length;
+  const tea = await stripe.products.create({ name: 'Tea' });
+  await stripe.prices.create({ product: tea.id, unit_amount: 450, currency: 'eur' });
+  const [created, priced] = (stripeSide.emulator.events as unknown as Stripe.Event[]).slice(from);
+  await expect(sync.deliver(priced)).rejects.toThrow(
+    'Dynamics 365 has no currency EUR: a price list is in one currency. Add the currency (Settings > Currencies), then replay the event.',
+  );
+  expect(await dataverseSide.client.retrieveMultiple('pricelevels')).toHaveLength(0);
+
+  // Without the unit group catalog.yaml names, no product is made.
+  const { client } = dataverseSide;
+  for (const unit of await client.retrieveMultiple('uoms')) await client.delete('uoms', String(unit.uomid));
+  for (const group of await client.retrieveMultiple('uomschedules'))
+    await client.delete('uomschedules', String(group.uomscheduleid));
+  await expect(sync.deliver(created)).rejects.toThrow(
+    'Dynamics 365 has no unit group named "Default Unit", which catalog.yaml gives new products (defaultuomscheduleid).',
+  );
+  expect(await client.retrieveMultiple('products')).toHaveLength(0);
+});
