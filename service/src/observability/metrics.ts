@@ -8,7 +8,7 @@ export interface Metrics {
   verified: Counter<'source'>;
   rejected: Counter<'source' | 'reason'>;
   duplicates: Counter<'source'>;
-  /** Events finished: `applied` or `superseded`. */
+  /** Events finished: `applied`, `skipped` (the handler wrote nothing) or `superseded`. */
   processed: Counter<'type' | 'outcome'>;
   /** Failed attempts, transient (to be retried) or not. */
   failed: Counter<'type' | 'transient'>;
@@ -62,7 +62,7 @@ export function createMetrics(options: { store?: Store; defaultMetrics?: boolean
     }),
     processed: new Counter({
       name: 'stc_events_processed_total',
-      help: 'Events finished by the workers (applied or superseded), by type',
+      help: 'Events finished by the workers (applied, skipped: nothing written, or superseded), by type',
       labelNames: ['type', 'outcome'],
       registers: [registry],
     }),

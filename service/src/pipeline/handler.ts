@@ -25,6 +25,12 @@ export interface SyncContext {
    * the payload maps the object read fresh from Stripe instead.
    */
   payloadMayBeStale?: boolean;
+  /**
+   * Says the event wrote nothing (no mapping applies, no row to change), with the reason: the pipeline then
+   * records it `skipped` and counts it so, never as applied. A handler calls it only when the event as a
+   * whole writes nothing; the first reason given is kept.
+   */
+  nothingWritten?(reason: string): void;
 }
 
 /** The Stripe object an event is about: used for per-object ordering and to serialise its events. */

@@ -1,6 +1,7 @@
 /**
  * Working one claimed inbox event: the abandoned-attempts guard, the stamp check that supersedes an older
- * Stripe event, the handler run under its timeout, and the outcome recorded (applied, retry, dead, ignored).
+ * Stripe event, the handler run under its timeout, and the outcome recorded (applied, skipped when the
+ * handler wrote nothing, retry, dead, ignored).
  */
 import type Stripe from 'stripe';
 import type { WorkerSettings } from '../config';
@@ -51,11 +52,13 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
       return;
     }
 
+    const wrote: { nothing: string | null } = { nothing: null };
     const context: SyncContext = {
       dataverse: deps.dataverse,
       stripeFor: deps.stripeFor,
       log: job.log,
       payloadMayBeStale,
+      nothingWritten: (reason) => void (wrote.nothing ??= reason),
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     try {
@@ -65,6 +68,7 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
       return recordFailure(deps, job, handler, error);
     }
     timer?.();
+    if (wrote.nothing !== null) return recordSkipped(deps, job, handler, wrote.nothing);
     await job.finish({ kind: 'applied' }, event.source === 'stripe');
     metrics?.processed.inc({ type: event.type, outcome: 'applied' });
     job.log.info(
@@ -138,6 +142,21 @@ async function checkStamp(
     return 'superseded';
   }
   return payloadMayBeStale;
+}
+
+/** The handler wrote nothing: recorded and counted as `skipped` with its reason, never as applied. */
+async function recordSkipped(
+  deps: EventProcessorDeps,
+  { event, log, finish, startedAtMs }: Job,
+  handler: EventHandler,
+  reason: string,
+): Promise<void> {
+  await finish({ kind: 'skipped', reason });
+  deps.metrics?.processed.inc({ type: event.type, outcome: 'skipped' });
+  log.info(
+    { outcome: 'skipped', handler: handler.resource, ms: deps.now() - startedAtMs },
+    `nothing written: ${reason}`,
+  );
 }
 
 /** A handler failed: a transient failure with attempts left is retried later, anything else dead-lettered. */

@@ -103,9 +103,13 @@ export function toObjectStamp(r: Row | undefined): ObjectStamp | null {
   return r ? { eventCreatedMs: num(r.event_created), eventId: String(r.event_id) } : null;
 }
 
+/** The code recorded with a `skipped` event's reason. */
+export const NOTHING_WRITTEN = 'nothing_written';
+
 /**
  * What a finished attempt writes: the inbox row's status, next attempt and error, and whether the object's
- * ordering stamp moves (an applied Stripe event about an object).
+ * ordering stamp moves (an applied Stripe event about an object; a skipped one leaves it, so an older event
+ * that does write, such as a late `checkout.session.completed` after `expired`, is still applied).
  */
 export function finishedEvent(a: CompletedAttempt): {
   status: EventStatus;
@@ -116,11 +120,12 @@ export function finishedEvent(a: CompletedAttempt): {
 } {
   const { event, outcome } = a;
   const failed = outcome.kind === 'retry' || outcome.kind === 'dead';
+  const skipped = outcome.kind === 'skipped';
   return {
     status: outcome.kind === 'retry' ? 'pending' : outcome.kind,
     nextAttemptAtMs: outcome.kind === 'retry' ? outcome.nextAttemptAtMs : event.nextAttemptAtMs,
-    error: failed ? outcome.error : null,
-    code: failed ? outcome.code : null,
+    error: failed ? outcome.error : skipped ? outcome.reason : null,
+    code: failed ? outcome.code : skipped ? NOTHING_WRITTEN : null,
     stamp: outcome.kind === 'applied' && a.stampObject && event.objectId !== '',
   };
 }

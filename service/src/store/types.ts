@@ -9,10 +9,12 @@ export type EventSource = 'stripe' | 'dataverse';
  * - `pending`: waiting for a worker (first try or a retry at `nextAttemptAt`);
  * - `processing`: claimed by `leaseOwner` until `leaseExpiresAt`;
  * - `applied`, `superseded` (an older event than the object's last applied one), `ignored` (no handler);
+ * - `skipped`: its handler ran and wrote nothing (no mapping applies, no row to change); the reason is in
+ *   `lastError` with the code `nothing_written`;
  * - `dead`: in the dead-letter queue; `discarded`: dropped from it by an operator.
  */
 export type EventStatus =
-  'pending' | 'processing' | 'applied' | 'superseded' | 'ignored' | 'dead' | 'discarded';
+  'pending' | 'processing' | 'applied' | 'skipped' | 'superseded' | 'ignored' | 'dead' | 'discarded';
 
 export interface NewInboxEvent {
   source: EventSource;
@@ -36,6 +38,7 @@ export interface InboxEvent extends Omit<NewInboxEvent, 'status'> {
   nextAttemptAtMs: number;
   leaseOwner: string | null;
   leaseExpiresAtMs: number | null;
+  /** The last failure's message, or for a `skipped` event why nothing was written. */
   lastError: string | null;
   lastErrorCode: string | null;
   updatedAtMs: number;
@@ -48,6 +51,8 @@ export interface ObjectStamp {
 
 export type EventOutcome =
   | { kind: 'applied' }
+  /** The handler ran and wrote nothing, for this reason; the object's ordering stamp does not move. */
+  | { kind: 'skipped'; reason: string }
   | { kind: 'superseded'; by: ObjectStamp }
   /** No handler takes the type any more (the registry changed since intake). */
   | { kind: 'ignored' }

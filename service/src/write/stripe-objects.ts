@@ -87,13 +87,26 @@ export function idOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Logs an event whose object the handler does not map; the event is acknowledged and nothing is written. */
+/**
+ * Logs an event whose object the handler does not map; the event is acknowledged, nothing is written, and
+ * the pipeline records it so (`skipped`).
+ */
 export function logUnmapped(event: Stripe.Event, context: SyncContext, resource: string): void {
   const object = event.data.object as unknown as StripeObject;
   context.log.warn(
     { eventId: event.id, type: event.type, object: object.object },
     `${resource} handler got an object it does not map`,
   );
+  context.nothingWritten?.(`the ${resource} handler does not map a ${String(object.object)} object`);
+}
+
+/**
+ * Logs why the event writes nothing (`<reason>; nothing written`) and tells the pipeline, which records the
+ * event `skipped` with the reason rather than applied. Only for an event that, as a whole, writes nothing.
+ */
+export function reportNothingWritten(context: SyncContext, fields: object, reason: string): void {
+  context.log.info(fields, `${reason}; nothing written`);
+  context.nothingWritten?.(reason);
 }
 
 /**

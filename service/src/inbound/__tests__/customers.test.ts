@@ -182,6 +182,49 @@ describe('customers handler', () => {
     expect(dataverse.rows('contacts')).toEqual([]);
   });
 
+  test('customer.deleted without deleted: true in its payload still deactivates the account and the contact', async () => {
+    const accountId = dataverse.seed('accounts', {
+      name: 'Lovelace Ltd',
+      stc_stripecustomerid: 'cus_NoFlag',
+      statecode: 0,
+      statuscode: 1,
+    });
+    const contactId = dataverse.seed('contacts', {
+      lastname: 'Lovelace',
+      stc_stripecustomerid: 'cus_NoFlag',
+      statecode: 0,
+      statuscode: 1,
+    });
+    // The customer as it was when deleted, as Stripe sends it: no `deleted` field.
+    const event = eventFor('customer.deleted', customerObject({ id: 'cus_NoFlag', name: 'Lovelace Ltd' }));
+    expect((event.data.object as StripeJson).deleted).toBeUndefined();
+    const reasons: string[] = [];
+    await sync.router
+      .stripe(event.type)!
+      .handle(event, { ...sync.context, nothingWritten: (reason) => reasons.push(reason) });
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_NoFlag' })).toMatchObject({
+      accountid: accountId,
+      statecode: 1,
+      statuscode: 2,
+      stc_lasteventid: event.id,
+    });
+    expect(dataverse.rowByKey('contacts', { stc_stripecustomerid: 'cus_NoFlag' })).toMatchObject({
+      contactid: contactId,
+      statecode: 1,
+      statuscode: 2,
+    });
+    expect(reasons).toEqual([]);
+
+    // A deleted customer that was never synced creates nothing, and the event says it wrote nothing.
+    const unknown = eventFor('customer.deleted', customerObject({ id: 'cus_NeverSeen' }));
+    await sync.router
+      .stripe(unknown.type)!
+      .handle(unknown, { ...sync.context, nothingWritten: (reason) => reasons.push(reason) });
+    expect(reasons).toEqual(['no account or contact of this deleted customer']);
+    expect(dataverse.rows('accounts')).toHaveLength(1);
+    expect(dataverse.rows('contacts')).toHaveLength(1);
+  });
+
   test('the recorded customer.updated (2020 API) updates its account', async () => {
     const event = recordedEvent('customer_updated');
     stripe.put(event.data.object as StripeJson);

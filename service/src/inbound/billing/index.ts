@@ -12,6 +12,7 @@ import {
   objectForMapping,
   type StripeObject,
   logUnmapped,
+  reportNothingWritten,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler } from '../../pipeline/handler';
@@ -52,7 +53,7 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
       const current = await objectForMapping(mapping, event, context, object, object.id);
       const mapped = await mapIfApplies(mapping, current, eventEnvelope(event));
       if (!mapped) {
-        context.log.info({ eventId: event.id, id: object.id }, 'no billing mapping applies; nothing written');
+        reportNothingWritten(context, { eventId: event.id, id: object.id }, 'no billing mapping applies');
         return;
       }
       await writeMappedRow(context.dataverse, context.log, mapped);

@@ -6,7 +6,12 @@
  */
 import type { MappingSet } from '../../mapping';
 import type { StripeEventHandler } from '../../pipeline/handler';
-import { logUnmapped, retrieveObject, type StripeObject } from '../../write/stripe-objects';
+import {
+  logUnmapped,
+  reportNothingWritten,
+  retrieveObject,
+  type StripeObject,
+} from '../../write/stripe-objects';
 import { syncPrice, PRICE_MAPPING } from './prices';
 import { syncProduct, PRODUCT_MAPPING } from './products';
 
@@ -40,9 +45,10 @@ export function createCatalogHandler(mappings: () => MappingSet): StripeEventHan
           : given;
       if (object.object === 'price') await syncPrice(object, mappings(), event, context);
       else if ((await syncProduct(object, mappings(), event, context)) === null)
-        context.log.info(
+        reportNothingWritten(
+          context,
           { eventId: event.id, product: object.id },
-          'no catalog mapping applies; nothing written',
+          'no catalog mapping applies',
         );
     },
   };

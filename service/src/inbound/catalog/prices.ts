@@ -17,6 +17,7 @@ import {
   eventEnvelope,
   idOf,
   mapIfApplies,
+  reportNothingWritten,
   stripeForEvent,
   type StripeObject,
 } from '../../write/stripe-objects';
@@ -144,7 +145,7 @@ async function claimItem(
 async function markArchived(
   dataverse: DataverseClient,
   mapped: MappedRow,
-  log: SyncContext['log'],
+  context: SyncContext,
 ): Promise<void> {
   try {
     await dataverse.upsertByKey(
@@ -157,7 +158,7 @@ async function markArchived(
     );
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    log.info({ key: mapped.key }, 'an archived price with no price list item; nothing written');
+    reportNothingWritten(context, { key: mapped.key }, 'an archived price with no price list item');
   }
 }
 
@@ -173,13 +174,14 @@ export async function syncPrice(
   const { dataverse } = context;
   const mapped = await mapIfApplies(mappings.get(PRICE_MAPPING), price, eventEnvelope(event));
   if (!mapped) {
-    context.log.info(
+    reportNothingWritten(
+      context,
       { eventId: event.id, price: price.id, billing_scheme: price.billing_scheme },
-      'the price has no single unit amount, so it is no price list item; nothing written',
+      'the price has no single unit amount, so it is no price list item',
     );
     return;
   }
-  if (!sellable(price, event)) return markArchived(dataverse, mapped, context.log);
+  if (!sellable(price, event)) return markArchived(dataverse, mapped, context);
   const listName = takeLink(mapped, c.priceLevelId)?.match?.value;
   if (!listName) throw new PermanentError(`Price ${price.id} names no price list`, 'price_list_missing');
   const currency = await currencyOf(mapped, dataverse);

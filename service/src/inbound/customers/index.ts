@@ -13,6 +13,7 @@ import {
   objectForMapping,
   type StripeObject,
   eventObjectOf,
+  reportNothingWritten,
 } from '../../write/stripe-objects';
 import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
@@ -126,9 +127,10 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
     }
   }
   if (!chosen || !chosenMapping) {
-    context.log.info(
+    reportNothingWritten(
+      context,
       { eventId: event.id, customer: customer.id },
-      'no customer mapping applies; nothing written',
+      'no customer mapping applies',
     );
     return;
   }
@@ -168,13 +170,25 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
   await linkWaitingPayments(set, context, customer.id, chosenMapping.table, written.id);
 }
 
+/**
+ * A deleted customer's rows, marked by the `deleted` mappings. A `customer.deleted` event says the customer
+ * is deleted whatever its payload carries (some senders leave out `deleted: true`), so the mappings see it so.
+ */
 async function syncDeletedCustomer({ set, names, customer, event, context }: CustomerSync): Promise<void> {
   const envelope = eventEnvelope(event);
+  const deleted = { ...customer, deleted: true };
+  let updated = 0;
   for (const name of names.deleted) {
-    const mapped = await mapIfApplies(set.get(name), customer, envelope);
+    const mapped = await mapIfApplies(set.get(name), deleted, envelope);
     // A deleted customer never creates a row: only rows that exist are updated.
-    if (mapped) await updateOnly(context, mapped);
+    if (mapped && (await updateOnly(context, mapped))) updated += 1;
   }
+  if (updated === 0)
+    reportNothingWritten(
+      context,
+      { eventId: event.id, customer: customer.id },
+      'no account or contact of this deleted customer',
+    );
 }
 
 export function createCustomersHandler(

@@ -16,6 +16,7 @@ import {
   eventObjectOf,
   idOf,
   mapIfApplies,
+  reportNothingWritten,
   stripeForEvent,
   type StripeObject,
 } from '../../write/stripe-objects';
@@ -193,7 +194,10 @@ async function markOrder(
   context: SyncContext,
 ) {
   const mapped = await mapIfApplies(mappings.get(ORDER_MAPPINGS.order), session, eventEnvelope(event));
-  if (!mapped) return;
+  if (!mapped) {
+    reportNothingWritten(context, { eventId: event.id, session: session.id }, 'not an order');
+    return;
+  }
   const c = SalesOrder.col;
   try {
     await context.dataverse.upsertByKey(
@@ -204,10 +208,7 @@ async function markOrder(
     );
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    context.log.info(
-      { eventId: event.id, session: session.id },
-      'no order for this session; nothing written',
-    );
+    reportNothingWritten(context, { eventId: event.id, session: session.id }, 'no order for this session');
   }
 }
 
@@ -220,9 +221,10 @@ async function writeOrder(
   const items = await lineItems(session, event, context);
   const order = await writeDocument(ORDER, mappings, session, items, event, context);
   if (!order) {
-    context.log.info(
+    reportNothingWritten(
+      context,
       { eventId: event.id, session: session.id, mode: session.mode },
-      'not an order; nothing written',
+      'not an order',
     );
     return;
   }
