@@ -51,6 +51,8 @@ export class StripeEngine {
   readonly eventLog: StripeEvent[] = [];
   private readonly listeners: EventListener[] = [];
   private muted = 0;
+  /** Frozen times of the test clocks whose work is running, innermost last. */
+  private readonly frozenTimes: number[] = [];
   /** Base URL of the pages the emulator hosts (Checkout, Payment Links); set once the server listens. */
   hostedUrl = 'http://127.0.0.1';
 
@@ -60,9 +62,28 @@ export class StripeEngine {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Unix seconds, as in every `created` field. */
+  /** Unix seconds, as in every `created` field; inside `at`, the test clock's frozen time. */
   now(): number {
+    return this.frozenTimes.at(-1) ?? this.wallTime();
+  }
+
+  /** Unix seconds of the emulator's own clock, whatever test clock is running. */
+  wallTime(): number {
     return Math.floor(this.clock() / 1000);
+  }
+
+  /**
+   * Run `work` at a test clock's frozen time (null: now), so that what it creates and changes carries that
+   * time, as objects attached to a Stripe test clock do.
+   */
+  at<T>(frozenTime: number | null, work: () => T): T {
+    if (frozenTime === null) return work();
+    this.frozenTimes.push(frozenTime);
+    try {
+      return work();
+    } finally {
+      this.frozenTimes.pop();
+    }
   }
 
   nowMs(): number {
@@ -138,7 +159,8 @@ export class StripeEngine {
       object: 'event',
       ...(ctx.scope.account ? { account: ctx.scope.account } : {}),
       api_version: this.apiVersion,
-      created: this.now(),
+      // Events happen in real time, also those of a test clock's objects (the clock only moves their times).
+      created: this.wallTime(),
       data: null as unknown as StripeEvent['data'],
       livemode: ctx.scope.livemode,
       pending_webhooks: 0,

@@ -8,7 +8,10 @@ import * as billing from './resources/billing';
 import * as checkout from './resources/checkout';
 import * as customers from './resources/customers';
 import { listEvents } from './resources/events';
+import * as creditNotes from './resources/creditNotes';
 import * as payments from './resources/payments';
+import * as subscriptionItems from './resources/subscriptionItems';
+import * as testClocks from './resources/testClocks';
 import { thinNotification } from './webhooks';
 import type { StripeEvent } from './engine';
 
@@ -33,6 +36,7 @@ const CUST_CREATE =
 const CUST_UPDATE =
   'address balance business_name cash_balance coupon default_source description email individual_name invoice_prefix invoice_settings metadata name next_invoice_sequence phone preferred_locales promotion_code shipping source tax tax_exempt validate';
 const CUST_LIST = 'created email ending_before limit starting_after test_clock';
+const CBT_LIST = 'created ending_before invoice limit starting_after';
 const CUST_SEARCH = 'query limit page';
 const PM_LIST = 'customer customer_account ending_before limit starting_after type allow_redisplay';
 const PM_ATTACH = 'customer customer_account';
@@ -76,6 +80,19 @@ const SUB_UPDATE =
 const SUB_CANCEL = 'cancellation_details invoice_now prorate';
 const SUB_LIST =
   'automatic_tax collection_method created current_period_end current_period_start customer customer_account ending_before limit price starting_after status test_clock';
+const SI_CREATE =
+  'billing_thresholds discounts metadata payment_behavior price price_data proration_behavior proration_date quantity subscription tax_rates';
+const SI_UPDATE =
+  'billing_thresholds discounts metadata off_session payment_behavior price price_data proration_behavior proration_date quantity tax_rates';
+const SI_DELETE = 'clear_usage proration_behavior proration_date';
+const SI_LIST = 'ending_before limit starting_after subscription';
+const CLOCK_CREATE = 'frozen_time name';
+const CLOCK_ADVANCE = 'frozen_time';
+const CLOCK_LIST = 'ending_before limit starting_after';
+const CN_CREATE =
+  'amount credit_amount effective_at email_type invoice lines memo metadata out_of_band_amount reason refund_amount refunds shipping_cost';
+const CN_UPDATE = 'memo metadata';
+const CN_LIST = 'created customer customer_account ending_before invoice limit starting_after';
 const II_CREATE =
   'amount currency customer customer_account description discountable discounts invoice metadata period price price_data pricing quantity subscription tax_behavior tax_code tax_rates unit_amount_decimal';
 const II_LIST = 'created customer customer_account ending_before invoice limit pending starting_after';
@@ -156,7 +173,10 @@ export const ROUTES: Route[] = [
     retrieve: [NONE, customers.retrieveCustomer],
     update: [CUST_UPDATE, customers.updateCustomer],
     delete: [NONE, customers.deleteCustomer],
-    lists: { payment_methods: [PM_LIST, (e, c, id, p) => customers.listPaymentMethods(e, c, p, id)] },
+    lists: {
+      payment_methods: [PM_LIST, (e, c, id, p) => customers.listPaymentMethods(e, c, p, id)],
+      balance_transactions: [CBT_LIST, creditNotes.listCustomerBalanceTransactions],
+    },
   }),
   ...resource('/v1/payment_methods', {
     object: 'payment_method',
@@ -231,8 +251,30 @@ export const ROUTES: Route[] = [
     object: 'subscription',
     create: [SUB_CREATE, billing.createSubscription],
     list: [SUB_LIST, billing.listSubscriptions],
-    update: [SUB_UPDATE, billing.updateSubscription],
+    update: [SUB_UPDATE, subscriptionItems.updateSubscriptionProrating],
     delete: [SUB_CANCEL, billing.cancelSubscription],
+  }),
+  ...resource('/v1/subscription_items', {
+    create: [SI_CREATE, subscriptionItems.createSubscriptionItem],
+    list: [SI_LIST, subscriptionItems.listSubscriptionItems],
+    retrieve: [NONE, subscriptionItems.retrieveSubscriptionItem],
+    update: [SI_UPDATE, subscriptionItems.updateSubscriptionItem],
+    delete: [SI_DELETE, subscriptionItems.deleteSubscriptionItem],
+  }),
+  ...resource('/v1/test_helpers/test_clocks', {
+    object: 'test_helpers.test_clock',
+    create: [CLOCK_CREATE, testClocks.createTestClock],
+    list: [CLOCK_LIST, testClocks.listTestClocks],
+    delete: [NONE, testClocks.deleteTestClock],
+    actions: { advance: [CLOCK_ADVANCE, testClocks.advanceTestClock] },
+  }),
+  ...resource('/v1/credit_notes', {
+    object: 'credit_note',
+    create: [CN_CREATE, creditNotes.createCreditNote],
+    list: [CN_LIST, creditNotes.listCreditNotes],
+    update: [CN_UPDATE, creditNotes.updateCreditNote],
+    actions: { void: [NONE, creditNotes.voidCreditNote] },
+    lists: { lines: [LINES, creditNotes.listCreditNoteLines] },
   }),
   ...resource('/v1/invoiceitems', {
     object: 'invoiceitem',
@@ -240,8 +282,8 @@ export const ROUTES: Route[] = [
     list: [II_LIST, billing.listInvoiceItems],
   }),
   ...resource('/v1/invoices', {
-    object: 'invoice',
     create: [IN_CREATE, billing.createInvoice],
+    retrieve: [NONE, billing.retrieveInvoice],
     list: [IN_LIST, billing.listInvoices],
     update: [IN_UPDATE, billing.updateInvoice],
     delete: [NONE, billing.deleteInvoice],

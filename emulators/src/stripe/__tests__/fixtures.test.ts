@@ -88,6 +88,18 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
     objects.payment_link = await stripe.paymentLinks.create({
       line_items: [{ price: (objects.item as Stripe.LineItem).price!.id, quantity: 1 }],
     });
+    const creditNote = await stripe.creditNotes.create({
+      invoice: invoice.id,
+      lines: [{ type: 'invoice_line_item', invoice_line_item: invoice.lines.data[0].id, amount: 100 }],
+    });
+    objects.credit_note = creditNote;
+    objects.credit_note_line_item = creditNote.lines.data[0];
+    objects.customer_balance_transaction = (
+      await stripe.customers.listBalanceTransactions(customer.id)
+    ).data[0];
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: 1_767_225_600 });
+    objects['test_helpers.test_clock'] = clock;
+    objects['deleted_test_helpers.test_clock'] = await stripe.testHelpers.testClocks.del(clock.id);
     objects.event = (await stripe.events.list({ limit: 1 })).data[0];
     objects.deleted_customer = await stripe.customers.del((await stripe.customers.create({})).id);
   });
@@ -111,6 +123,11 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
     'line_item',
     'invoice_payment',
     'invoiceitem',
+    'credit_note',
+    'credit_note_line_item',
+    'customer_balance_transaction',
+    'test_helpers.test_clock',
+    'deleted_test_helpers.test_clock',
     'checkout.session',
     'item',
     'payment_link',
@@ -138,6 +155,10 @@ describe('object shapes match the Stripe OpenAPI fixtures', () => {
       invoice: 'in_',
       line_item: 'il_',
       invoiceitem: 'ii_',
+      credit_note: 'cn_',
+      credit_note_line_item: 'cnli_',
+      customer_balance_transaction: 'cbtxn_',
+      'test_helpers.test_clock': 'clock_',
       'checkout.session': 'cs_test_',
       item: 'li_',
       payment_link: 'plink_',

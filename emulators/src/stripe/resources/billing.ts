@@ -20,6 +20,7 @@ import {
   assignBooleans,
   assignStrings,
   currency,
+  expandPaths,
   mergeMetadata,
   nullableString,
   optionalArray,
@@ -573,8 +574,9 @@ export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, par
 }
 
 /**
- * Test helper: the subscription's period ends. Stripe would open the next period's invoice and try to pay it;
- * a failed payment makes the subscription `past_due`.
+ * The subscription's period ends (a test clock reaching it, or the test helper): Stripe opens the next
+ * period's invoice, with the prorations waiting for it, and tries to pay it; a failed payment makes the
+ * subscription `past_due` and schedules the retries.
  */
 export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
   const subscription = engine.get(ctx, 'subscription', id);
@@ -589,6 +591,7 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     engine.emit(ctx, 'customer.subscription.deleted', subscription, undefined, { automatic: true });
     return subscription;
   }
+  const periodStart = Math.min(...subscription.items.data.map((i: StripeObject) => i.current_period_start));
   const previous = engine.change(subscription, (s) => {
     for (const item of s.items.data) {
       item.current_period_start = item.current_period_end;
@@ -601,7 +604,7 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     if (s.status === 'trialing') s.status = 'active';
   });
   const invoicing = new Invoicing(engine, ctx, { automatic: true });
-  const invoice = invoicing.forSubscription(subscription, 'subscription_cycle', false);
+  const invoice = invoicing.forSubscription(subscription, 'subscription_cycle', false, periodStart);
   subscription.latest_invoice = invoice.id;
   engine.emit(
     ctx,
@@ -611,16 +614,61 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     { automatic: true },
   );
   invoicing.finalize(invoice);
+  collectSubscriptionInvoice(engine, ctx, subscription, invoice);
+  return subscription;
+}
+
+/** Days between the attempts to pay a subscription's invoice after the first fails (4 attempts in all). */
+export const RETRY_DAYS = [3, 5, 7];
+
+/**
+ * An automatic attempt (at the period's end, or a scheduled retry) to pay a subscription's open invoice with
+ * the subscription's or the customer's default payment method. Paid: a `past_due` subscription is active
+ * again. Failed: the subscription is `past_due`; after the last attempt it is canceled (`payment_failed`),
+ * Stripe's default for subscriptions whose retries all fail.
+ */
+export function collectSubscriptionInvoice(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  subscription: StripeObject,
+  invoice: StripeObject,
+): void {
+  const invoicing = new Invoicing(engine, ctx, { automatic: true });
   const customer = engine.get(ctx, 'customer', subscription.customer);
   const paymentMethod =
     subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
   const paid = invoicing.payWith(invoice, paymentMethod, false);
-  if (!paid) {
-    engine.update(ctx, subscription, (s) => void (s.status = 'past_due'), 'customer.subscription.updated', {
-      automatic: true,
-    });
+  const options = { automatic: true };
+  if (paid) {
+    if (subscription.status === 'past_due') {
+      engine.update(
+        ctx,
+        subscription,
+        (s) => void (s.status = 'active'),
+        'customer.subscription.updated',
+        options,
+      );
+    }
+    return;
   }
-  return subscription;
+  if (invoice.next_payment_attempt === null) {
+    const now = engine.now();
+    engine.change(subscription, (s) => {
+      s.status = 'canceled';
+      s.canceled_at = now;
+      s.ended_at = now;
+      s.cancellation_details = { comment: null, feedback: null, reason: 'payment_failed' };
+    });
+    engine.emit(ctx, 'customer.subscription.deleted', subscription, undefined, options);
+    return;
+  }
+  engine.update(
+    ctx,
+    subscription,
+    (s) => void (s.status = 'past_due'),
+    'customer.subscription.updated',
+    options,
+  );
 }
 
 // ---- invoices --------------------------------------------------------------------------------------------
@@ -730,7 +778,7 @@ function newInvoice(
     subscription: init.subscription?.id ?? null,
     subtotal: 0,
     subtotal_excluding_tax: 0,
-    test_clock: null,
+    test_clock: customer.test_clock,
     total: 0,
     total_discount_amounts: [],
     total_excluding_tax: 0,
@@ -754,8 +802,10 @@ export function lineItem(
     subscriptionItem: string | null;
     invoiceItem: string | null;
     metadata: Record<string, string>;
+    proration?: boolean;
   },
 ): StripeObject {
+  const proration = init.proration ?? false;
   return {
     id: engine.newId('il'),
     object: 'line_item',
@@ -772,8 +822,8 @@ export function lineItem(
       ? {
           invoice_item_details: null,
           subscription_item_details: {
-            invoice_item: null,
-            proration: false,
+            invoice_item: init.invoiceItem,
+            proration,
             proration_details: { credited_items: null },
             subscription: init.subscription,
             subscription_item: init.subscriptionItem,
@@ -783,7 +833,7 @@ export function lineItem(
       : {
           invoice_item_details: {
             invoice_item: init.invoiceItem,
-            proration: false,
+            proration,
             proration_details: { credited_items: null },
             subscription: init.subscription,
           },
@@ -834,8 +884,17 @@ export class Invoicing {
     this.engine.emit(this.ctx, type, object, undefined, this.options);
   }
 
-  /** The subscription's invoice for its current period (zero during a trial), created as a draft. */
-  forSubscription(subscription: StripeObject, billingReason: string, trial: boolean): StripeObject {
+  /**
+   * The subscription's invoice for its current period (zero during a trial), created as a draft. Its own
+   * `period_start`/`period_end` are, as on Stripe, the period that ended (when pending items were added):
+   * `previousPeriodStart` up to now for a renewal, just now for a new subscription.
+   */
+  forSubscription(
+    subscription: StripeObject,
+    billingReason: string,
+    trial: boolean,
+    previousPeriodStart?: number,
+  ): StripeObject {
     const { engine, ctx } = this;
     const customer = engine.get(ctx, 'customer', subscription.customer);
     const invoice = newInvoice(engine, ctx, customer, {
@@ -866,9 +925,53 @@ export class Invoicing {
         metadata: { ...subscription.metadata },
       });
     });
-    setLines(invoice, lines);
+    setLines(invoice, [...this.takePendingItems(invoice, subscription.id), ...lines]);
+    invoice.period_start = previousPeriodStart ?? invoice.created;
+    invoice.period_end = invoice.created;
     ctx.scope.insert(invoice);
     this.emit('invoice.created', invoice);
+    return invoice;
+  }
+
+  /** Lines for the subscription's pending invoice items (prorations), which now belong to `invoice`. */
+  takePendingItems(invoice: StripeObject, subscriptionId: string): StripeObject[] {
+    const { engine, ctx } = this;
+    const pending = ctx.scope
+      .all('invoiceitem')
+      .filter(
+        (ii) => ii.invoice === null && ii.parent?.subscription_details?.subscription === subscriptionId,
+      );
+    return pending.map((item) => {
+      item.invoice = invoice.id;
+      return lineForInvoiceItem(engine, ctx, invoice, item);
+    });
+  }
+
+  /**
+   * An invoice of the subscription's pending prorations alone (`proration_behavior=always_invoice`),
+   * finalized and paid at once.
+   */
+  invoicePendingItems(subscription: StripeObject): StripeObject {
+    const { engine, ctx } = this;
+    const customer = engine.get(ctx, 'customer', subscription.customer);
+    const invoice = newInvoice(engine, ctx, customer, {
+      currency: subscription.currency,
+      billingReason: 'subscription_update',
+      subscription,
+      description: null,
+      metadata: {},
+      autoAdvance: true,
+      collectionMethod: subscription.collection_method,
+      daysUntilDue: subscription.days_until_due,
+    });
+    setLines(invoice, this.takePendingItems(invoice, subscription.id));
+    ctx.scope.insert(invoice);
+    this.emit('invoice.created', invoice);
+    subscription.latest_invoice = invoice.id;
+    this.finalize(invoice);
+    const paymentMethod =
+      subscription.default_payment_method ?? customer.invoice_settings.default_payment_method;
+    this.payWith(invoice, paymentMethod, false);
     return invoice;
   }
 
@@ -930,7 +1033,11 @@ export class Invoicing {
   payWith(invoice: StripeObject, paymentMethod: string | null, throwOnDecline: boolean): boolean {
     const { engine, ctx } = this;
     if (invoice.amount_due === 0) return this.markPaid(invoice, null);
-    if (!paymentMethod) return false;
+    if (!paymentMethod) {
+      // Stripe's own attempts fail without a payment method; a request's first invoice just stays open.
+      if (this.options.automatic) this.failedAttempt(invoice);
+      return false;
+    }
     let paymentIntent: StripeObject | undefined;
     try {
       paymentIntent = createPaymentIntent(engine, ctx, {
@@ -952,16 +1059,23 @@ export class Invoicing {
       if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
       const failedIntent = error.extra.payment_intent as StripeObject | undefined;
       if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
-      engine.change(invoice, (i) => {
-        i.attempted = true;
-        i.attempt_count += 1;
-        i.next_payment_attempt = engine.now() + 3 * 24 * 3600;
-      });
-      this.emit('invoice.payment_failed', invoice);
+      this.failedAttempt(invoice);
       if (throwOnDecline) throw error;
       return false;
     }
     return this.markPaid(invoice, paymentIntent);
+  }
+
+  /** A failed attempt: counted, the next one scheduled (RETRY_DAYS; none after the last), `invoice.payment_failed`. */
+  private failedAttempt(invoice: StripeObject): void {
+    const now = this.engine.now();
+    this.engine.change(invoice, (i) => {
+      i.attempted = true;
+      i.attempt_count += 1;
+      const wait = RETRY_DAYS[i.attempt_count - 1];
+      i.next_payment_attempt = wait === undefined ? null : now + wait * 24 * 3600;
+    });
+    this.emit('invoice.payment_failed', invoice);
   }
 }
 
@@ -1010,16 +1124,18 @@ function lineForInvoiceItem(
   const price = item.pricing?.price_details?.price
     ? (ctx.scope.find(item.pricing.price_details.price) ?? null)
     : null;
+  const fromSubscription = item.parent?.subscription_details ?? null;
   return lineItem(engine, ctx, invoice, {
     amount: item.amount,
     description: item.description,
     quantity: item.quantity,
     price,
     period: item.period,
-    subscription: null,
-    subscriptionItem: null,
+    subscription: fromSubscription?.subscription ?? null,
+    subscriptionItem: fromSubscription?.subscription_item ?? null,
     invoiceItem: item.id,
     metadata: item.metadata,
+    proration: item.proration,
   });
 }
 
@@ -1129,6 +1245,24 @@ export const listInvoiceLines: ObjectOperation<StripeList> = (engine, ctx, id, p
   return paginate([...invoice.lines.data].reverse(), params, `/v1/invoices/${id}/lines`, ctx.scope);
 };
 
+/**
+ * An invoice; `expand[]=payments` includes its invoice payments (`payments`, a list Stripe only returns
+ * when asked for it).
+ */
+export const retrieveInvoice: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
+  const invoice = engine.get(ctx, 'invoice', id);
+  const asked = expandPaths(params).some((path) => path === 'payments' || path.startsWith('payments.'));
+  if (!asked) return invoice;
+  const payments = ctx.scope.all('invoice_payment').filter((p) => p.invoice === id);
+  return {
+    ...invoice,
+    payments: {
+      ...paginate(payments, { limit: '100' }, `/v1/invoices/${id}/payments`),
+      total_count: payments.length,
+    },
+  };
+};
+
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = fieldFilters(params, 'invoice');
   return listObjects(ctx.scope, 'invoice_payment', params, '/v1/invoice_payments', filters);
@@ -1184,7 +1318,7 @@ export function createInvoiceItem(engine: StripeEngine, ctx: RequestContext, par
     quantity,
     quantity_decimal: String(quantity),
     tax_rates: [],
-    test_clock: null,
+    test_clock: customer.test_clock,
   };
   ctx.scope.insert(item);
   engine.emit(ctx, 'invoiceitem.created', item);

@@ -42,6 +42,18 @@ export function shipping(value: Params | undefined, more: string[] = []): Record
 const DEFAULT_PM_PARAM = 'invoice_settings[default_payment_method]';
 
 export function createCustomer(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const clockId = optionalString(params, 'test_clock');
+  const clock = clockId ? engine.reference(ctx, 'test_helpers.test_clock', clockId, 'test_clock') : null;
+  // A customer on a test clock is created at the clock's frozen time.
+  return engine.at(clock?.frozen_time ?? null, () => newCustomer(engine, ctx, params, clock?.id ?? null));
+}
+
+function newCustomer(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  testClock: string | null,
+): StripeObject {
   const customer: StripeObject = {
     id: engine.newId('cus'),
     object: 'customer',
@@ -69,7 +81,7 @@ export function createCustomer(engine: StripeEngine, ctx: RequestContext, params
     preferred_locales: (optionalArray(params, 'preferred_locales') ?? []).map(String),
     shipping: shipping(optionalObject(params, 'shipping')),
     tax_exempt: optionalString(params, 'tax_exempt') ?? 'none',
-    test_clock: null,
+    test_clock: testClock,
   };
   // Attach before the customer exists in the scope's event stream, so a declined card creates nothing.
   const paymentMethodParam = optionalString(params, 'payment_method');
@@ -142,7 +154,7 @@ export function deleteCustomer(engine: StripeEngine, ctx: RequestContext, id: st
 }
 
 export function listCustomers(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const filters = [...fieldFilters(params, 'email'), timeFilter(params)];
+  const filters = [...fieldFilters(params, 'email', 'test_clock'), timeFilter(params)];
   return listObjects(ctx.scope, 'customer', params, '/v1/customers', filters);
 }
 
