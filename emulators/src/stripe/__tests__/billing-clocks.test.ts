@@ -436,6 +436,36 @@ describe('credit notes', () => {
     expect(emulator.events.at(-1)!.type).toBe('credit_note.voided');
   });
 
+  test('a credit to the customer balance pays part of the next renewal', async () => {
+    const { clock, customer } = await clockAndCustomer(JAN_1);
+    const price = await monthlyPrice(1500);
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id, quantity: 2 }],
+    });
+    await stripe.creditNotes.create({
+      invoice: subscription.latest_invoice as string,
+      amount: 500,
+      credit_amount: 500,
+    });
+    await advance(clock, FEB_1 + 3600);
+    const [, renewal] = await invoicesOf(subscription.id);
+    expect(renewal).toMatchObject({
+      total: 3000,
+      amount_due: 2500,
+      amount_paid: 2500,
+      starting_balance: -500,
+      ending_balance: 0,
+      status: 'paid',
+    });
+    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ balance: 0 });
+    const transactions = await stripe.customers.listBalanceTransactions(customer.id);
+    expect(transactions.data.map((t) => [t.type, t.amount, t.ending_balance])).toEqual([
+      ['applied_to_invoice', 500, 0],
+      ['credit_note', -500, -500],
+    ]);
+  });
+
   test('on an open invoice the credit lowers the amount due; amounts that do not add up are refused', async () => {
     const customer = await stripe.customers.create({});
     await stripe.invoiceItems.create({ customer: customer.id, amount: 4000, currency: 'usd' });

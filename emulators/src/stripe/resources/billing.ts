@@ -989,7 +989,29 @@ export class Invoicing {
       i.hosted_invoice_url = `https://invoice.stripe.com/i/emulator/${i.id}`;
       i.invoice_pdf = `https://pay.stripe.com/invoice/emulator/${i.id}/pdf`;
     });
+    this.applyCreditBalance(invoice, customer);
     this.emit('invoice.finalized', invoice);
+  }
+
+  /**
+   * The customer's credit balance (a negative `balance`, from credit notes) pays what it can of the invoice
+   * when it is finalized; `starting_balance` and `ending_balance` show it, as on Stripe.
+   */
+  private applyCreditBalance(invoice: StripeObject, customer: StripeObject): void {
+    const applied = customer.balance < 0 ? Math.min(-customer.balance, invoice.amount_due) : 0;
+    invoice.starting_balance = customer.balance;
+    invoice.ending_balance = customer.balance + applied;
+    if (applied === 0) return;
+    invoice.amount_due -= applied;
+    invoice.amount_remaining -= applied;
+    changeCustomerBalance(this.engine, this.ctx, customer, {
+      amount: applied,
+      currency: invoice.currency,
+      type: 'applied_to_invoice',
+      invoice: invoice.id,
+      creditNote: null,
+      automatic: this.options.automatic,
+    });
   }
 
   /** The invoice is paid, by the PaymentIntent (recorded as an invoice payment) or out of band. */
@@ -1266,6 +1288,54 @@ export const retrieveInvoice: ObjectOperation<StripeObject> = (engine, ctx, id, 
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
   const filters = fieldFilters(params, 'invoice');
   return listObjects(ctx.scope, 'invoice_payment', params, '/v1/invoice_payments', filters);
+}
+
+/**
+ * A change of the customer's balance (negative: credit the customer has) as a customer balance transaction,
+ * with `customer.updated`.
+ */
+export function changeCustomerBalance(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  customer: StripeObject,
+  change: {
+    amount: number;
+    currency: string;
+    type: string;
+    invoice: string | null;
+    creditNote: string | null;
+    automatic?: boolean;
+  },
+): StripeObject {
+  const transaction: StripeObject = {
+    id: engine.newId('cbtxn'),
+    object: 'customer_balance_transaction',
+    amount: change.amount,
+    checkout_session: null,
+    created: engine.now(),
+    credit_note: change.creditNote,
+    currency: change.currency,
+    customer: customer.id,
+    customer_account: null,
+    description: null,
+    ending_balance: customer.balance + change.amount,
+    invoice: change.invoice,
+    livemode: ctx.scope.livemode,
+    metadata: null,
+    type: change.type,
+  };
+  ctx.scope.insert(transaction);
+  engine.update(
+    ctx,
+    customer,
+    (c) => {
+      c.balance += change.amount;
+      c.currency = c.currency ?? change.currency;
+    },
+    'customer.updated',
+    { automatic: change.automatic },
+  );
+  return transaction;
 }
 
 // ---- invoice items ---------------------------------------------------------------------------------------

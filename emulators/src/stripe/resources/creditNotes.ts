@@ -19,6 +19,7 @@ import {
   requiredString,
 } from '../params';
 import type { StripeObject } from '../store';
+import { changeCustomerBalance } from './billing';
 import { createRefund } from './payments';
 
 const REASONS = ['duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory'];
@@ -297,34 +298,13 @@ function creditBalance(
   amount: number,
 ): StripeObject {
   const customer = engine.get(ctx, 'customer', invoice.customer);
-  const transaction: StripeObject = {
-    id: engine.newId('cbtxn'),
-    object: 'customer_balance_transaction',
+  return changeCustomerBalance(engine, ctx, customer, {
     amount,
-    checkout_session: null,
-    created: engine.now(),
-    credit_note: creditNote.id,
     currency: invoice.currency,
-    customer: customer.id,
-    customer_account: null,
-    description: null,
-    ending_balance: customer.balance + amount,
-    invoice: null,
-    livemode: ctx.scope.livemode,
-    metadata: null,
     type: 'credit_note',
-  };
-  ctx.scope.insert(transaction);
-  engine.update(
-    ctx,
-    customer,
-    (c) => {
-      c.balance += amount;
-      c.currency = c.currency ?? invoice.currency;
-    },
-    'customer.updated',
-  );
-  return transaction;
+    invoice: null,
+    creditNote: creditNote.id,
+  });
 }
 
 export function listCreditNotes(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
