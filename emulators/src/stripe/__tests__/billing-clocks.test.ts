@@ -250,6 +250,19 @@ describe('test clocks', () => {
     expect((await stripe.customers.list({ test_clock: clock.id })).data.map((c) => c.id)).toEqual([
       customer.id,
     ]);
+    const price = await monthlyPrice(1000);
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
+    await stripe.subscriptions.create({
+      customer: (await stripe.customers.create({ payment_method: 'pm_card_visa' })).id,
+      default_payment_method: 'pm_card_visa',
+      items: [{ price: price.id }],
+    });
+    expect((await stripe.subscriptions.list({ test_clock: clock.id })).data.map((s) => s.id)).toEqual([
+      subscription.id,
+    ]);
     expect(await stripe.testHelpers.testClocks.del(clock.id)).toMatchObject({ id: clock.id, deleted: true });
     expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ deleted: true });
     await expect(stripe.testHelpers.testClocks.retrieve(clock.id)).rejects.toMatchObject({ statusCode: 404 });

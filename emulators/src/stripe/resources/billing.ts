@@ -561,7 +561,7 @@ export const cancelSubscription: ObjectOperation<StripeObject> = (engine, ctx, i
 };
 
 export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const customer = fieldFilters(params, 'customer');
+  const customer = fieldFilters(params, 'customer', 'test_clock');
   const price = optionalString(params, 'price');
   const status = optionalString(params, 'status');
   return listObjects(ctx.scope, 'subscription', params, '/v1/subscriptions', [
