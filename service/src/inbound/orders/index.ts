@@ -3,14 +3,15 @@
  * line (`salesorderdetail`) per line item, and, while orders.yaml has the invoice mappings, a paid invoice
  * of it with the same lines. Keyed by the session and its line item ids, so any number of deliveries of its
  * events write the same rows. The session's PaymentIntent row (stc_payment) links to the order. An expired
- * session or a failed delayed payment marks an order made for it; it never creates one.
+ * session or a failed delayed payment marks an order made for it; it never creates one. A session made for an
+ * existing order or invoice (a payment link request) pays that document instead (payment-links.ts).
  */
 import type Stripe from 'stripe';
 import { Invoice, SalesOrder, SyncIssue, SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
 import type { DataverseClient } from '../../dataverse/types';
 import type { MappedRow, MappingSet } from '../../mapping';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
-import { isNotFound, writeMappedRow } from '../../write/rows';
+import { isDuplicate, isNotFound, writeMappedRow } from '../../write/rows';
 import {
   eventEnvelope,
   eventObjectOf,
@@ -22,7 +23,10 @@ import {
 } from '../../write/stripe-objects';
 import { syncPayment } from '../payments';
 import { reflectPaymentOnDocuments } from './documents';
-import { bindCustomer, bindProduct, type CustomerMatch } from './parties';
+import { bindCurrency, bindCustomer, bindLineCurrency, bindProducts, type CustomerMatch } from './parties';
+import { payRequestedDocument, requestedDocumentOf } from './payment-links';
+
+export { PAYMENT_LINK_METADATA, type DocumentKind } from './payment-links';
 
 /** Mapping names in orders.yaml. */
 export const ORDER_MAPPINGS = {
@@ -46,6 +50,8 @@ interface Document {
   header: string;
   line: string;
   entitySet: string;
+  /** Closed once paid (an invoice): written once, never again after it is paid. */
+  closesWhenPaid?: boolean;
 }
 
 const ORDER: Document = {
@@ -57,6 +63,7 @@ const INVOICE: Document = {
   header: ORDER_MAPPINGS.invoice,
   line: ORDER_MAPPINGS.invoiceLine,
   entitySet: Invoice.entitySetName,
+  closesWhenPaid: true,
 };
 
 /** The session's line items, every page, each with its session and place added for the line mappings. */
@@ -93,17 +100,43 @@ async function writeDocument(
   const header = await mapIfApplies(mappings.get(document.header), session, envelope);
   if (!header) return null;
   const customer = await bindCustomer(context.dataverse, header, payerEmail(session));
-  await writeMappedRow(context.dataverse, context.log, header);
+  const currency = await bindCurrency(context.dataverse, header);
+  if (!(await writeHeader(document, header, session, context))) return null;
   const lineMapping = mappings.get(document.line);
-  await Promise.all(
-    items.map(async (item) => {
-      const line = await mapIfApplies(lineMapping, item, envelope);
-      if (!line) return;
-      await bindProduct(context.dataverse, line);
-      await writeMappedRow(context.dataverse, context.log, line);
-    }),
-  );
+  const lines: MappedRow[] = [];
+  for (const item of items) {
+    const line = await mapIfApplies(lineMapping, item, envelope);
+    if (line) lines.push(line);
+  }
+  for (const line of lines) bindLineCurrency(line, currency);
+  await bindProducts(context.dataverse, lines);
+  await Promise.all(lines.map((line) => writeMappedRow(context.dataverse, context.log, line)));
   return { header, customer };
+}
+
+/**
+ * Writes the document's header; false when it is closed already. A document closed once paid is created
+ * (no read first); only when it exists already (a later delivery) is it read, and written again unless paid.
+ */
+async function writeHeader(
+  document: Document,
+  header: MappedRow,
+  session: StripeObject,
+  context: SyncContext,
+): Promise<boolean> {
+  if (!document.closesWhenPaid) {
+    await writeMappedRow(context.dataverse, context.log, header);
+    return true;
+  }
+  try {
+    await writeMappedRow(context.dataverse, context.log, header, { mode: 'createOnly' });
+    return true;
+  } catch (error) {
+    if (!isDuplicate(error)) throw error;
+  }
+  if (await invoiceIsPaid(context.dataverse, session.id)) return false;
+  await writeMappedRow(context.dataverse, context.log, header);
+  return true;
 }
 
 /** A paid invoice is closed: Dynamics 365 takes no further edits of it, so it is written once. */
@@ -230,11 +263,9 @@ async function writeOrder(
   }
   await askForCustomer(session, order.customer, event, context);
   await linkPayment(session, mappings, event, context);
-  if (mappings.has(INVOICE.header) && session.payment_status === 'paid') {
-    if (!(await invoiceIsPaid(context.dataverse, session.id)))
-      if (await writeDocument(INVOICE, mappings, session, items, event, context))
-        await markInvoicePaid(context.dataverse, session.id);
-  }
+  if (mappings.has(INVOICE.header) && session.payment_status === 'paid')
+    if (await writeDocument(INVOICE, mappings, session, items, event, context))
+      await markInvoicePaid(context.dataverse, session.id);
   // Refunds and disputes applied before the order existed.
   const paymentId = idOf(session.payment_intent);
   if (paymentId)
@@ -254,7 +285,10 @@ export function createOrdersHandler(mappings: () => MappingSet): StripeEventHand
             given.id,
           )) as unknown as StripeObject)
         : given;
-      if (session.status === 'expired' || event.type === 'checkout.session.async_payment_failed')
+      // A payment page made for an existing order or invoice pays that document; it makes no new order.
+      const requested = requestedDocumentOf(session);
+      if (requested) await payRequestedDocument(requested, session, event, context);
+      else if (session.status === 'expired' || event.type === 'checkout.session.async_payment_failed')
         await markOrder(session, mappings(), event, context);
       else await writeOrder(session, mappings(), event, context);
     },

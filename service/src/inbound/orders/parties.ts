@@ -4,12 +4,14 @@
  * default unit (else the line is written in). Found products are remembered for a few minutes per client,
  * so a burst of orders of one catalog asks Dataverse once per product.
  */
+import DataLoader from 'dataloader';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import type { MappedRow, PendingLink } from '../../mapping';
 import { odataString, resolveLink } from '../../write/rows';
 
 export const CUSTOMER_LINK = 'customerid';
 export const PRODUCT_LINK = 'productid';
+export const CURRENCY_LINK = 'transactioncurrencyid';
 
 /** The customer found for an order, or why none was: the review an operator is asked for. */
 export type CustomerMatch =
@@ -61,52 +63,162 @@ function takeLink(mapped: MappedRow, column: string): PendingLink | undefined {
 interface FoundProduct {
   id: string;
   unit: string | null;
-  expires: number;
 }
 
-const PRODUCT_TTL_MS = 5 * 60_000;
-const PRODUCT_CACHE_MAX = 10_000;
-const productCaches = new WeakMap<DataverseClient, Map<string, FoundProduct | null>>();
+/**
+ * Answers of Dataverse remembered per client for a while: a found row for minutes, a row not found for
+ * less (it may be added at any moment: a product written by the catalog sync is used within a minute).
+ */
+class Remembered<T> {
+  private readonly entries = new Map<string, { value: T | null; expires: number }>();
+  constructor(
+    private readonly foundMs: number,
+    private readonly missingMs: number,
+    private readonly max = 10_000,
+  ) {}
 
-async function findProduct(dataverse: DataverseClient, number: string): Promise<FoundProduct | null> {
-  let cache = productCaches.get(dataverse);
-  if (!cache) productCaches.set(dataverse, (cache = new Map()));
-  const cached = cache.get(number);
-  if (cached && cached.expires > Date.now()) return cached;
-  const [row] = await dataverse.retrieveMultiple('products', {
-    select: ['productid', '_defaultuomid_value'],
-    filter: `productnumber eq ${odataString(number)}`,
-    top: 1,
-  });
-  // A product not found is asked again next time: it may be added to the catalog at any moment.
-  if (!row) return null;
-  const found = productOf(row);
-  if (cache.size >= PRODUCT_CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  cache.set(number, found);
-  return found;
+  /** The remembered answer, or undefined when there is none (or it is too old). */
+  peek(key: string): T | null | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.expires > Date.now() ? entry.value : undefined;
+  }
+
+  remember(key: string, value: T | null): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { value, expires: Date.now() + (value ? this.foundMs : this.missingMs) });
+  }
+
+  async get(key: string, read: () => Promise<T | null>): Promise<T | null> {
+    const entry = this.entries.get(key);
+    if (entry && entry.expires > Date.now()) return entry.value;
+    const pending = await read();
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, {
+      value: pending,
+      expires: Date.now() + (pending ? this.foundMs : this.missingMs),
+    });
+    return pending;
+  }
 }
+
+const perClient = <T>(make: () => Remembered<T>) => {
+  const caches = new WeakMap<DataverseClient, Remembered<T>>();
+  return (dataverse: DataverseClient) => {
+    let cache = caches.get(dataverse);
+    if (!cache) caches.set(dataverse, (cache = make()));
+    return cache;
+  };
+};
+
+const products = perClient(() => new Remembered<FoundProduct>(5 * 60_000, 30_000));
+const currencies = perClient(() => new Remembered<string>(15 * 60_000, 60_000));
 
 const productOf = (row: Row): FoundProduct => ({
   id: String(row.productid),
   unit: typeof row._defaultuomid_value === 'string' ? row._defaultuomid_value : null,
-  expires: Date.now() + PRODUCT_TTL_MS,
 });
 
 /**
- * Sets the line's product and unit when the catalog has it, or makes it a write-in line (the item's
- * description as the product) when it does not. Returns whether the product was found.
+ * Binds the document's currency (the mapping's `transactioncurrencyid` link: the currency row of the ISO
+ * code) and answers the bind, which the document's lines take too; none when Dynamics 365 lacks the currency.
  */
-export async function bindProduct(dataverse: DataverseClient, mapped: MappedRow): Promise<boolean> {
-  const link = takeLink(mapped, PRODUCT_LINK);
-  const number = link?.match?.value;
-  const product = number ? await findProduct(dataverse, number) : null;
-  if (!product) {
-    mapped.row.isproductoverridden = true;
-    return false;
+export async function bindCurrency(dataverse: DataverseClient, mapped: MappedRow): Promise<string | null> {
+  const link = takeLink(mapped, CURRENCY_LINK);
+  const code = link?.match?.value;
+  if (!link || !code) return null;
+  const path = await currencies(dataverse).get(code, async () => {
+    const resolved = await resolveLink(link, dataverse);
+    return resolved?.path ?? null;
+  });
+  if (path) mapped.row[`${CURRENCY_LINK}@odata.bind`] = path;
+  return path;
+}
+
+/** A line takes its document's currency. */
+export function bindLineCurrency(mapped: MappedRow, path: string | null): void {
+  takeLink(mapped, CURRENCY_LINK);
+  if (path) mapped.row[`${CURRENCY_LINK}@odata.bind`] = path;
+}
+
+/**
+ * Products by number. Those not remembered are asked for together: the numbers the lines of every order
+ * being written at the moment need (within a few milliseconds) go in one query (DataLoader), so a burst of
+ * orders costs a read per burst rather than per order.
+ */
+async function findProducts(
+  dataverse: DataverseClient,
+  numbers: string[],
+): Promise<Map<string, FoundProduct | null>> {
+  const cache = products(dataverse);
+  const found = new Map<string, FoundProduct | null>();
+  const asked = [...new Set(numbers)].filter((number) => {
+    const known = cache.peek(number);
+    if (known !== undefined) found.set(number, known);
+    return known === undefined;
+  });
+  const answers = await productLoader(dataverse).loadMany(asked);
+  asked.forEach((number, i) => {
+    const answer = answers[i];
+    if (answer instanceof Error) throw answer;
+    found.set(number, answer);
+  });
+  return found;
+}
+
+const productLoaders = new WeakMap<DataverseClient, DataLoader<string, FoundProduct | null>>();
+
+function productLoader(dataverse: DataverseClient): DataLoader<string, FoundProduct | null> {
+  let loader = productLoaders.get(dataverse);
+  if (!loader) {
+    loader = new DataLoader(
+      async (numbers: readonly string[]) => {
+        const rows = await dataverse.retrieveMultiple('products', {
+          select: ['productid', 'productnumber', '_defaultuomid_value'],
+          filter: `Microsoft.Dynamics.CRM.In(PropertyName='productnumber',PropertyValues=[${numbers.map(odataString).join(',')}])`,
+        });
+        const byNumber = new Map(rows.map((row) => [String(row.productnumber), productOf(row)]));
+        return numbers.map((number) => {
+          const product = byNumber.get(number) ?? null;
+          products(dataverse).remember(number, product);
+          return product;
+        });
+      },
+      {
+        cache: false,
+        maxBatchSize: PRODUCTS_PER_QUERY,
+        batchScheduleFn: (run) => setTimeout(run, GATHER_MS),
+      },
+    );
+    productLoaders.set(dataverse, loader);
   }
-  mapped.row.isproductoverridden = false;
-  mapped.row['productid@odata.bind'] = `/products(${product.id})`;
-  if (product.unit) mapped.row['uomid@odata.bind'] = `/uoms(${product.unit})`;
-  delete mapped.row.productdescription;
-  return true;
+  return loader;
+}
+
+/** How long reads are gathered before they go as one query. */
+export const GATHER_MS = 5;
+
+/** Product numbers asked for in one query; keeps the URL short. */
+const PRODUCTS_PER_QUERY = 50;
+
+/**
+ * Sets each line's product and unit when the catalog has it, or makes the line a write-in (the item's
+ * description as the product) when it does not. The catalog is asked once for all the lines.
+ */
+export async function bindProducts(dataverse: DataverseClient, lines: MappedRow[]): Promise<void> {
+  const numbers = lines.map((line) => takeLink(line, PRODUCT_LINK)?.match?.value ?? null);
+  const found = await findProducts(
+    dataverse,
+    numbers.filter((number): number is string => Boolean(number)),
+  );
+  lines.forEach((line, i) => {
+    const product = numbers[i] ? found.get(numbers[i]!) : null;
+    if (!product) {
+      line.row.isproductoverridden = true;
+      return;
+    }
+    line.row.isproductoverridden = false;
+    line.row['productid@odata.bind'] = `/products(${product.id})`;
+    if (product.unit) line.row['uomid@odata.bind'] = `/uoms(${product.unit})`;
+    delete line.row.productdescription;
+  });
 }
