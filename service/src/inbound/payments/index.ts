@@ -15,6 +15,7 @@ import {
   stripeForEvent,
   type StripeObject,
   logUnmapped,
+  reportNothingWritten,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 
@@ -115,10 +116,16 @@ export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHa
     eventTypes: ['payment_intent.*', 'charge.*'],
     async handle(event, context) {
       const object = event.data.object as unknown as StripeObject;
+      let written: string | null;
       if (object.object === 'payment_intent') {
-        await syncPayment(mappings(), { paymentIntent: object.id, payload: object }, event, context);
+        written = await syncPayment(
+          mappings(),
+          { paymentIntent: object.id, payload: object },
+          event,
+          context,
+        );
       } else if (object.object === 'charge') {
-        await syncPayment(
+        written = await syncPayment(
           mappings(),
           { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
           event,
@@ -126,7 +133,10 @@ export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHa
         );
       } else {
         logUnmapped(event, context, 'payments');
+        return;
       }
+      if (written === null)
+        reportNothingWritten(context, { eventId: event.id, id: object.id }, 'no payment mapping applies');
     },
   };
 }
