@@ -15,6 +15,7 @@ import { createDisputesHandler } from './inbound/disputes';
 import { createOrdersHandler } from './inbound/orders';
 import { createPaymentsHandler } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
+import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
 import { createRefundsHandler } from './inbound/refunds';
 import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requests';
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
@@ -55,6 +56,7 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
+    atStripePriority('user', createPaymentLinkRequestsHandler({ settings: options.outbound })),
     // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
     atStripePriority(
       'user',

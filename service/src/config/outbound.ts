@@ -60,6 +60,10 @@ const envSchema = z.object({
   ),
   REFUND_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
   REFUND_APPROVER_ROLES: roleList('Stripe Finance Approver'),
+  PAYMENT_LINK_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
+  PAYMENT_LINK_SUCCESS_URL: optional.pipe(
+    z.url({ error: 'PAYMENT_LINK_SUCCESS_URL must be an absolute URL (https://…)' }).optional(),
+  ),
   REFUND_ALLOW_SELF_APPROVAL: optional
     .default('false')
     .pipe(z.enum(['true', 'false'], { error: 'REFUND_ALLOW_SELF_APPROVAL must be true or false' })),
@@ -129,6 +133,10 @@ export interface OutboundSettings {
   approverRoles: string[];
   /** Whether a finance approver may approve their own request. */
   allowSelfApproval: boolean;
+  /** Roles whose holders may ask for a Stripe payment page of an order or invoice; default as for refunds. */
+  paymentLinkRequesterRoles?: string[];
+  /** Where a payer lands after paying on a payment page; unset: Stripe's own confirmation page. */
+  paymentLinkSuccessUrl?: string;
   /** How long the thresholds read from Dataverse are kept. */
   settingsCacheMs: number;
 }
@@ -159,6 +167,8 @@ export function readOutboundSettings(env: NodeJS.ProcessEnv): OutboundSettings {
     requesterRoles: e.REFUND_REQUESTER_ROLES,
     approverRoles: e.REFUND_APPROVER_ROLES,
     allowSelfApproval: e.REFUND_ALLOW_SELF_APPROVAL === 'true',
+    paymentLinkRequesterRoles: e.PAYMENT_LINK_REQUESTER_ROLES,
+    paymentLinkSuccessUrl: e.PAYMENT_LINK_SUCCESS_URL,
     settingsCacheMs: e.REFUND_SETTINGS_CACHE_SECONDS * 1000,
   };
 }

@@ -73,7 +73,7 @@ export async function createRefund(
 }
 
 /** Stripe said no for good (card or request errors); connection, rate-limit, conflict and 5xx are retried. */
-function isFinalStripeRefusal(error: unknown): boolean {
+export function isFinalStripeRefusal(error: unknown): boolean {
   if (!(error instanceof StripeSdk.errors.StripeError)) return false;
   // A bad key or missing permission is the operator's to fix: retried, then dead-lettered, never "Failed".
   if (

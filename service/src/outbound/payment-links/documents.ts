@@ -1,0 +1,183 @@
+/**
+ * The Dataverse side of a payment link: the order or invoice a request names, read with what its Stripe
+ * payment page is made of (lines, currency, totals, customer), and where the page's URL is written back.
+ */
+import { Invoice, SalesOrder } from '@stc/solution/tables';
+import type { DataverseClient, Row } from '../../dataverse/types';
+import { isGuid } from '../../config/outbound';
+import { PAYMENT_LINK_METADATA, type DocumentKind } from '../../inbound/orders';
+
+export type { DocumentKind };
+
+interface DocumentTable {
+  kind: DocumentKind;
+  entitySet: string;
+  primaryId: string;
+  /** The number Dynamics 365 gives it (ORD-…, INV-…): the session's client_reference_id. */
+  number: string;
+  lines: string;
+  lineParent: string;
+  /** The metadata key naming it on the Checkout Session and its PaymentIntent. */
+  metadataKey: string;
+}
+
+export const DOCUMENT_TABLES: Record<DocumentKind, DocumentTable> = {
+  salesorder: {
+    kind: 'salesorder',
+    entitySet: SalesOrder.entitySetName,
+    primaryId: SalesOrder.primaryId,
+    number: 'ordernumber',
+    lines: 'salesorderdetails',
+    lineParent: '_salesorderid_value',
+    metadataKey: PAYMENT_LINK_METADATA.salesorder,
+  },
+  invoice: {
+    kind: 'invoice',
+    entitySet: Invoice.entitySetName,
+    primaryId: Invoice.primaryId,
+    number: 'invoicenumber',
+    lines: 'invoicedetails',
+    lineParent: '_invoiceid_value',
+    metadataKey: PAYMENT_LINK_METADATA.invoice,
+  },
+};
+
+/** A line as Dynamics 365 holds it; amounts in major units as the Web API gives them. */
+export interface DocumentLine {
+  description: string;
+  quantity: unknown;
+  pricePerUnit: unknown;
+  discount: unknown;
+  tax: unknown;
+  extendedAmount: unknown;
+}
+
+export interface PayableDocument {
+  kind: DocumentKind;
+  id: string;
+  number: string | null;
+  name: string | null;
+  statecode: number | null;
+  paymentStatus: number | null;
+  /** Lower-case ISO code of the document's currency, or null when it has none. */
+  currency: string | null;
+  totalAmount: unknown;
+  freightAmount: unknown;
+  lines: DocumentLine[];
+  customer: { stripeCustomerId: string | null; email: string | null } | null;
+  livemode: boolean | null;
+}
+
+const DOCUMENT_COLUMNS = [
+  'name',
+  'statecode',
+  'totalamount',
+  'freightamount',
+  '_transactioncurrencyid_value',
+  '_customerid_value',
+  SalesOrder.col.paymentStatus,
+  SalesOrder.col.liveMode,
+];
+const LINE_COLUMNS = [
+  'quantity',
+  'priceperunit',
+  'manualdiscountamount',
+  'volumediscountamount',
+  'tax',
+  'extendedamount',
+  'productdescription',
+  '_productid_value',
+  'lineitemnumber',
+];
+
+const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+const str = (value: unknown): string | null => (typeof value === 'string' && value ? value : null);
+
+/** The document with its lines, currency and customer; null when it is gone. */
+export async function readDocument(
+  dataverse: DataverseClient,
+  kind: DocumentKind,
+  id: string,
+): Promise<PayableDocument | null> {
+  const table = DOCUMENT_TABLES[kind];
+  const row = await dataverse.retrieve(table.entitySet, id, {
+    select: [table.primaryId, table.number, ...DOCUMENT_COLUMNS],
+  });
+  if (!row) return null;
+  const [lines, currency, customer] = await Promise.all([
+    readLines(dataverse, table, id),
+    readCurrency(dataverse, row._transactioncurrencyid_value),
+    readCustomer(dataverse, row._customerid_value),
+  ]);
+  return {
+    kind,
+    id,
+    number: str(row[table.number]),
+    name: str(row.name),
+    statecode: num(row.statecode),
+    paymentStatus: num(row[SalesOrder.col.paymentStatus]),
+    currency,
+    totalAmount: row.totalamount,
+    freightAmount: row.freightamount,
+    lines,
+    customer,
+    livemode:
+      typeof row[SalesOrder.col.liveMode] === 'boolean' ? Boolean(row[SalesOrder.col.liveMode]) : null,
+  };
+}
+
+async function readLines(dataverse: DataverseClient, table: DocumentTable, id: string) {
+  const rows = await dataverse.retrieveMultiple(table.lines, {
+    select: LINE_COLUMNS,
+    filter: `${table.lineParent} eq ${id}`,
+    orderBy: ['lineitemnumber asc'],
+  });
+  const productIds = [...new Set(rows.map((r) => r._productid_value).filter(isGuid))];
+  const names = new Map<string, string>();
+  if (productIds.length) {
+    const products = await dataverse.retrieveMultiple('products', {
+      select: ['productid', 'name'],
+      filter: productIds.map((p) => `productid eq ${p}`).join(' or '),
+    });
+    for (const p of products) names.set(String(p.productid).toLowerCase(), String(p.name ?? ''));
+  }
+  return rows.map((r: Row): DocumentLine => ({
+    description:
+      (isGuid(r._productid_value) ? names.get(r._productid_value.toLowerCase()) : undefined) ||
+      str(r.productdescription) ||
+      'Item',
+    quantity: r.quantity,
+    pricePerUnit: r.priceperunit,
+    discount: (num(r.manualdiscountamount) ?? 0) + (num(r.volumediscountamount) ?? 0),
+    tax: r.tax,
+    extendedAmount: r.extendedamount,
+  }));
+}
+
+async function readCurrency(dataverse: DataverseClient, id: unknown): Promise<string | null> {
+  if (!isGuid(id)) return null;
+  const row = await dataverse.retrieve('transactioncurrencies', id, { select: ['isocurrencycode'] });
+  return str(row?.isocurrencycode)?.toLowerCase() ?? null;
+}
+
+/** The account or contact the document is for: its Stripe customer and e-mail. */
+async function readCustomer(dataverse: DataverseClient, id: unknown) {
+  if (!isGuid(id)) return null;
+  for (const entitySet of ['accounts', 'contacts']) {
+    const row = await dataverse.retrieve(entitySet, id, {
+      select: ['stc_stripecustomerid', 'emailaddress1'],
+    });
+    if (row) return { stripeCustomerId: str(row.stc_stripecustomerid), email: str(row.emailaddress1) };
+  }
+  return null;
+}
+
+/** Shows the payment page on the document (the Stripe tab's Stripe Payment Page). */
+export async function writePaymentUrl(
+  dataverse: DataverseClient,
+  kind: DocumentKind,
+  id: string,
+  url: string | null,
+): Promise<void> {
+  await dataverse.update(DOCUMENT_TABLES[kind].entitySet, id, { [SalesOrder.col.paymentUrl]: url });
+}

@@ -1,0 +1,56 @@
+/**
+ * The payment link policy as one pure decision over facts already read: may this user have a Stripe payment
+ * page made for this order or invoice, and if not, why (in words the requester reads on the request).
+ */
+import { StripePaymentStatus } from '@stc/solution/tables';
+import type { PolicyUser } from '../refund-requests/policy';
+import type { PayableDocument } from './documents';
+import { checkoutPlan, label, type CheckoutLine } from './lines';
+
+export interface PaymentLinkFacts {
+  requester: PolicyUser;
+  /** The document the request names; null when it names none, both, or one that is gone. */
+  document: PayableDocument | null;
+  /** Why the request names no document it can be about, when it does not. */
+  documentProblem?: string;
+}
+
+export interface PaymentLinkRules {
+  requesterRoles: string[];
+}
+
+export type PaymentLinkDecision =
+  { kind: 'reject'; reason: string } | { kind: 'create'; lines: CheckoutLine[]; total: number };
+
+/** A document's payment status that says it has been paid already (refunds and disputes came after a payment). */
+const PAID = new Set<number>([
+  StripePaymentStatus.paid,
+  StripePaymentStatus.partially_refunded,
+  StripePaymentStatus.refunded,
+  StripePaymentStatus.disputed,
+]);
+/** statecode of a canceled order (2) and of a paid (2) or canceled (3) invoice. */
+const CLOSED: Record<PayableDocument['kind'], Record<number, string>> = {
+  salesorder: { 2: 'canceled' },
+  invoice: { 2: 'paid', 3: 'canceled' },
+};
+
+export function decidePaymentLink(facts: PaymentLinkFacts, rules: PaymentLinkRules): PaymentLinkDecision {
+  if (!facts.requester.roles.some((role) => rules.requesterRoles.includes(role))) {
+    return {
+      kind: 'reject',
+      reason: `The requester (user ${facts.requester.id}) holds none of the roles allowed to request payment links: ${rules.requesterRoles.join(', ')}.`,
+    };
+  }
+  const document = facts.document;
+  if (!document)
+    return { kind: 'reject', reason: facts.documentProblem ?? 'The request names no order or invoice.' };
+  const what = `The ${label(document)}${document.number ? ` ${document.number}` : ''}`;
+  if (document.paymentStatus !== null && PAID.has(document.paymentStatus))
+    return { kind: 'reject', reason: `${what} is paid already.` };
+  const closed = document.statecode === null ? undefined : CLOSED[document.kind][document.statecode];
+  if (closed) return { kind: 'reject', reason: `${what} is ${closed}.` };
+  const plan = checkoutPlan(document);
+  if ('problem' in plan) return { kind: 'reject', reason: plan.problem };
+  return { kind: 'create', lines: plan.lines, total: plan.total };
+}
