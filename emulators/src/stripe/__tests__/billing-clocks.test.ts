@@ -70,12 +70,30 @@ describe('test clocks', () => {
       current_period_end: FEB_1,
     });
 
-    const from = emulator.events.length;
-    await advance(clock, FEB_1 + 3600);
+    let from = emulator.events.length;
+    await advance(clock, FEB_1);
     expect(typesAfter(from)).toEqual([
       'test_helpers.test_clock.advancing',
       'invoice.created',
       'customer.subscription.updated',
+      'test_helpers.test_clock.ready',
+    ]);
+    const renewal = emulator.events.filter((e) => e.type === 'customer.subscription.updated').at(-1)!;
+    expect(renewal.data.previous_attributes).toMatchObject({
+      latest_invoice: subscription.latest_invoice,
+      items: { data: [expect.objectContaining({ current_period_start: JAN_1, current_period_end: FEB_1 })] },
+    });
+    const [, draft] = await invoicesOf(subscription.id);
+    // The renewal stays a draft for an hour, then is finalized and charged.
+    expect(draft).toMatchObject({
+      status: 'draft',
+      automatically_finalizes_at: FEB_1 + 3600,
+      created: FEB_1,
+    });
+    from = emulator.events.length;
+    await advance(clock, FEB_1 + 3600);
+    expect(typesAfter(from)).toEqual([
+      'test_helpers.test_clock.advancing',
       'invoice.finalized',
       'payment_intent.created',
       'charge.succeeded',
@@ -183,6 +201,7 @@ describe('test clocks', () => {
 
     const from = emulator.events.length;
     await advance(clock, trialEnd + 3600);
+    const firstAttempt = trialEnd + 3600;
     expect(typesAfter(from)).toEqual([
       'test_helpers.test_clock.advancing',
       'invoice.created',
@@ -198,12 +217,12 @@ describe('test clocks', () => {
       status: 'open',
       amount_due: 1200,
       attempt_count: 1,
-      next_payment_attempt: trialEnd + 3 * DAY,
+      next_payment_attempt: firstAttempt + 3 * DAY,
     });
 
     await advance(clock, trialEnd + 4 * DAY);
     invoice = await stripe.invoices.retrieve(invoice.id);
-    expect(invoice).toMatchObject({ attempt_count: 2, next_payment_attempt: trialEnd + 8 * DAY });
+    expect(invoice).toMatchObject({ attempt_count: 2, next_payment_attempt: firstAttempt + 8 * DAY });
 
     await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
     const card = (await stripe.customers.listPaymentMethods(customer.id)).data[0];
@@ -238,7 +257,7 @@ describe('test clocks', () => {
     const canceled = await stripe.subscriptions.retrieve(subscription.id);
     expect(canceled).toMatchObject({
       status: 'canceled',
-      ended_at: trialEnd + 15 * DAY,
+      ended_at: trialEnd + 3600 + 15 * DAY,
       cancellation_details: { reason: 'payment_failed' },
     });
     expect(emulator.events.filter((e) => e.type === 'invoice.payment_failed')).toHaveLength(4);

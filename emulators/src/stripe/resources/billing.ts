@@ -578,7 +578,12 @@ export function listSubscriptions(engine: StripeEngine, ctx: RequestContext, par
  * period's invoice, with the prorations waiting for it, and tries to pay it; a failed payment makes the
  * subscription `past_due` and schedules the retries.
  */
-export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id: string): StripeObject {
+export function renewSubscription(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  id: string,
+  options: { finalizeAfter?: number } = {},
+): StripeObject {
   const subscription = engine.get(ctx, 'subscription', id);
   if (!['active', 'trialing', 'past_due'].includes(subscription.status)) {
     throw invalidRequest(`Subscription ${id} is ${subscription.status} and does not renew.`, 'subscription');
@@ -592,6 +597,7 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     return subscription;
   }
   const periodStart = Math.min(...subscription.items.data.map((i: StripeObject) => i.current_period_start));
+  const previousInvoice = subscription.latest_invoice;
   const previous = engine.change(subscription, (s) => {
     for (const item of s.items.data) {
       item.current_period_start = item.current_period_end;
@@ -610,12 +616,28 @@ export function renewSubscription(engine: StripeEngine, ctx: RequestContext, id:
     ctx,
     'customer.subscription.updated',
     subscription,
-    { ...previous, latest_invoice: null },
+    { ...previous, latest_invoice: previousInvoice },
     { automatic: true },
   );
-  invoicing.finalize(invoice);
-  collectSubscriptionInvoice(engine, ctx, subscription, invoice);
+  if (options.finalizeAfter) {
+    // Stripe leaves a renewal's draft open for an hour before finalizing and charging it.
+    invoice.automatically_finalizes_at = invoice.created + options.finalizeAfter;
+    return subscription;
+  }
+  finalizeAndCollect(engine, ctx, subscription, invoice);
   return subscription;
+}
+
+/** A subscription's draft renewal invoice is finalized and charged (its scheduled time has come). */
+export function finalizeAndCollect(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  subscription: StripeObject,
+  invoice: StripeObject,
+): void {
+  invoice.automatically_finalizes_at = null;
+  new Invoicing(engine, ctx, { automatic: true }).finalize(invoice);
+  collectSubscriptionInvoice(engine, ctx, subscription, invoice);
 }
 
 /** Days between the attempts to pay a subscription's invoice after the first fails (4 attempts in all). */

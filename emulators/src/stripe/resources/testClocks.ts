@@ -11,13 +11,15 @@ import { listObjects, type StripeList } from '../list';
 import type { ObjectOperation } from '../operations';
 import { nullableString, type Params, requiredInteger } from '../params';
 import type { StripeObject } from '../store';
-import { addInterval, collectSubscriptionInvoice, renewSubscription } from './billing';
+import { addInterval, collectSubscriptionInvoice, finalizeAndCollect, renewSubscription } from './billing';
 import { cloneJson } from '../clone';
 
 const TEST_CLOCK = 'test_helpers.test_clock';
 /** Stripe deletes a test clock and its objects 30 days after it was created. */
 const LIFETIME_SECONDS = 30 * 24 * 3600;
 const RENEWING = ['active', 'trialing', 'past_due'];
+/** Stripe finalizes and charges a renewal invoice an hour after it opens it as a draft. */
+const DRAFT_SECONDS = 3600;
 
 export function createTestClock(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   if (ctx.scope.livemode) throw invalidRequest('Test clocks are only available in test mode.');
@@ -123,7 +125,10 @@ function subscriptionsOn(ctx: RequestContext, clock: StripeObject): StripeObject
     .filter((s) => s.test_clock === clock.id && RENEWING.includes(s.status));
 }
 
-/** The next thing due on the clock no later than `target`: a period end or a payment retry. */
+/**
+ * The next thing due on the clock no later than `target`: a period end (the renewal's draft), a draft's
+ * finalization an hour later, or a payment retry.
+ */
 function nextDue(
   engine: StripeEngine,
   ctx: RequestContext,
@@ -136,10 +141,15 @@ function nextDue(
   };
   for (const subscription of subscriptionsOn(ctx, clock)) {
     const end = Math.min(...subscription.items.data.map((i: StripeObject) => i.current_period_end));
-    consider(end, () => renewSubscription(engine, ctx, subscription.id));
-    if (subscription.status !== 'past_due') continue;
+    consider(end, () => renewSubscription(engine, ctx, subscription.id, { finalizeAfter: DRAFT_SECONDS }));
     for (const invoice of ctx.scope.all('invoice')) {
-      if (invoice.subscription !== subscription.id || invoice.status !== 'open') continue;
+      if (invoice.subscription !== subscription.id) continue;
+      if (invoice.status === 'draft' && invoice.automatically_finalizes_at !== null) {
+        consider(invoice.automatically_finalizes_at, () =>
+          finalizeAndCollect(engine, ctx, subscription, invoice),
+        );
+      }
+      if (subscription.status !== 'past_due' || invoice.status !== 'open') continue;
       if (invoice.next_payment_attempt === null) continue;
       consider(invoice.next_payment_attempt, () =>
         collectSubscriptionInvoice(engine, ctx, subscription, invoice),
