@@ -194,3 +194,25 @@ test('the refund policy settings come with the configuration, and a wrong one is
     ]),
   );
 });
+
+test('payment link settings: who may ask, where the payer lands, and a wrong URL named', () => {
+  expect(loadConfig(valid, '/srv/app').outbound).toMatchObject({
+    paymentLinkRequesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
+    paymentLinkSuccessUrl: undefined,
+  });
+  const config = loadConfig(
+    {
+      ...valid,
+      PAYMENT_LINK_REQUESTER_ROLES: 'Salesperson, Stripe Finance Approver',
+      PAYMENT_LINK_SUCCESS_URL: 'https://shop.example/thank-you',
+    },
+    '/srv/app',
+  );
+  expect(config.outbound).toMatchObject({
+    paymentLinkRequesterRoles: ['Salesperson', 'Stripe Finance Approver'],
+    paymentLinkSuccessUrl: 'https://shop.example/thank-you',
+  });
+  expect(problems({ ...valid, PAYMENT_LINK_SUCCESS_URL: 'thank-you' })).toEqual([
+    expect.stringContaining('PAYMENT_LINK_SUCCESS_URL must be an absolute URL'),
+  ]);
+});
