@@ -526,6 +526,15 @@ describe('credit notes', () => {
     await expect(stripe.creditNotes.create({ invoice: invoice.id, amount: 3500 })).rejects.toMatchObject({
       statusCode: 400,
     });
+    await stripe.creditNotes.voidCreditNote(creditNote.id);
+    expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({
+      amount_due: 4000,
+      pre_payment_credit_notes_amount: 0,
+    });
+    const from = emulator.events.length;
+    await stripe.creditNotes.create({ invoice: invoice.id, amount: 4000, reason: 'order_change' });
+    expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({ status: 'paid', amount_remaining: 0 });
+    expect(typesAfter(from)).toEqual(['invoice.updated', 'invoice.paid', 'credit_note.created']);
     const paid = await paidInvoice();
     await expect(
       stripe.creditNotes.create({ invoice: paid.id, amount: 1000, refund_amount: 600 }),
