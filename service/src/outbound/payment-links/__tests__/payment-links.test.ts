@@ -121,7 +121,6 @@ async function deliverStripeEvents(from: number): Promise<void> {
   for (const event of [...events, ...events]) await sync.deliver(event);
 }
 
-
 describe('a payment page for an order', () => {
   it('is made with the exact lines, and paying it marks the same order paid and the request Paid', async () => {
     const { client } = world;
@@ -197,6 +196,30 @@ describe('a payment page for an order', () => {
     await deliver(world, handler, id, 'Create');
     expect(requestRow(id)).toMatchObject({ stc_status: Status.created, stc_stripesessionid: first });
     expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(1);
+  });
+});
+
+describe('a payment page that expires', () => {
+  it('marks the request Expired and takes the URL off the order, which stays unpaid', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    const sessionId = String(requestRow(id).stc_stripesessionid);
+    expect((await world.client.retrieve('salesorders', order.id))!.stc_paymenturl).toBe(
+      requestRow(id).stc_url,
+    );
+
+    const from = world.stripeEmulator.events.length;
+    await world.stripe.checkout.sessions.expire(sessionId);
+    await deliverStripeEvents(from);
+
+    expect(requestRow(id).stc_status).toBe(Status.expired);
+    expect(await world.client.retrieve('salesorders', order.id)).toMatchObject({
+      stc_paymenturl: null,
+      stc_paymentstatus: null,
+      stc_stripeid: null,
+    });
+    expect(await world.client.retrieveMultiple('salesorders', { select: ['salesorderid'] })).toHaveLength(1);
   });
 });
 
