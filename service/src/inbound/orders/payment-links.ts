@@ -19,7 +19,7 @@ import { minorToMajor } from '../../mapping';
 import type { SyncContext } from '../../pipeline/handler';
 import type { Row } from '../../dataverse/types';
 import { isNotFound } from '../../write/rows';
-import { idOf, type StripeObject } from '../../write/stripe-objects';
+import { idOf, reportNothingWritten, type StripeObject } from '../../write/stripe-objects';
 import { reflectPaymentOnDocuments } from './documents';
 
 export type DocumentKind = 'salesorder' | 'invoice';
@@ -74,13 +74,13 @@ export async function payRequestedDocument(
     outcome === 'expired'
       ? await takeOffExpiredPage(target, session, context)
       : await writeDocument(target, session, outcome, event, context);
+  const recorded = await writeRequest(target, session, outcome, context);
   if (!written) {
-    context.log.warn(
-      { eventId: event.id, session: session.id, document: target.id, kind: target.kind },
-      'the order or invoice this payment page was made for is gone; nothing written',
-    );
+    const fields = { eventId: event.id, session: session.id, document: target.id, kind: target.kind };
+    const reason = 'the order or invoice this payment page was made for is gone';
+    if (recorded) context.log.warn(fields, `${reason}; only its request is written`);
+    else reportNothingWritten(context, fields, reason);
   }
-  await writeRequest(target, session, outcome, context);
   const paymentId = idOf(session.payment_intent);
   if (written && outcome === 'paid' && paymentId)
     await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, { changedOnly: true });
@@ -164,15 +164,18 @@ const REQUEST_STATUS: Record<Outcome, number | null> = {
   expired: PaymentLinkRequestStatus.expired,
 };
 
-/** The request that made this session takes its outcome; a Paid request stays Paid. */
+/**
+ * The request that made this session takes its outcome; a Paid request stays Paid. Whether the request holds
+ * an outcome of this session now.
+ */
 async function writeRequest(
   target: RequestedDocument,
   session: StripeObject,
   outcome: Outcome,
   { dataverse, log }: SyncContext,
-): Promise<void> {
+): Promise<boolean> {
   const status = REQUEST_STATUS[outcome];
-  if (!target.requestId || status === null) return;
+  if (!target.requestId || status === null) return false;
   const R = PaymentLinkRequest.col;
   const request = await dataverse.retrieve(PaymentLinkRequest.entitySetName, target.requestId, {
     select: [R.status, R.stripeSessionId],
@@ -183,12 +186,13 @@ async function writeRequest(
       { requestId: target.requestId, session: session.id },
       'the payment link request named by the session is gone or made another session; not changed',
     );
-    return;
+    return false;
   }
-  if (request[R.status] === status || request[R.status] === PaymentLinkRequestStatus.paid) return;
+  if (request[R.status] === status || request[R.status] === PaymentLinkRequestStatus.paid) return true;
   await dataverse.update(PaymentLinkRequest.entitySetName, target.requestId, {
     [R.status]: status,
     [R.stripeSessionId]: session.id,
     [R.failureReason]: outcome === 'failed' ? 'The payment on the Stripe page failed.' : null,
   });
+  return true;
 }

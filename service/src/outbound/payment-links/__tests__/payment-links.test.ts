@@ -223,6 +223,22 @@ describe('a payment page that expires', () => {
   });
 });
 
+describe('a payment page whose order was deleted', () => {
+  it('makes no order when it is paid, and its request still says Paid', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    await world.client.delete('salesorders', order.id);
+
+    const from = world.stripeEmulator.events.length;
+    expect(await pay(String(requestRow(id).stc_url))).toContain('Payment complete.');
+    await deliverStripeEvents(from);
+
+    expect(await world.client.retrieveMultiple('salesorders', { select: ['salesorderid'] })).toHaveLength(0);
+    expect(requestRow(id).stc_status).toBe(Status.paid);
+  });
+});
+
 describe('a payment page for an invoice in JPY', () => {
   it('charges whole yen and closes the invoice as paid, making no order', async () => {
     const invoice = await document('invoice', 'JPY', [
