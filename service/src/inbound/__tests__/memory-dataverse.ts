@@ -42,8 +42,15 @@ function tableBySet(entitySet: string) {
   return table;
 }
 
-function parseFilter(filter: string): Array<[string, string | null]> {
+const unquote = (text: string) => text.replace(/''/g, "'");
+
+/** `column eq 'value'`, `column eq null`, and `Microsoft.Dynamics.CRM.In(…)` (one of several values). */
+function parseFilter(filter: string): Array<[string, string | null | string[]]> {
   return filter.split(/\s+and\s+/).map((clause) => {
+    const among = /^Microsoft\.Dynamics\.CRM\.In\(PropertyName='(\w+)',PropertyValues=\[(.*)\]\)$/.exec(
+      clause.trim(),
+    );
+    if (among) return [among[1], [...among[2].matchAll(/'((?:[^']|'')*)'/g)].map((m) => unquote(m[1]))];
     const match = /^(\w+) eq (?:'((?:[^']|'')*)'|(null))$/.exec(clause.trim());
     if (!match) throw new Error(`memory Dataverse: unsupported $filter clause "${clause}"`);
     return [match[1], match[3] ? null : match[2].replace(/''/g, "'")];
@@ -171,7 +178,10 @@ export class MemoryDataverse implements DataverseClient {
       clauses.every(([column, value]) =>
         value === null
           ? (row[column] === undefined || row[column] === null) && !lookupSet(row, column)
-          : typeof row[column] === 'string' && (row[column] as string).toLowerCase() === value.toLowerCase(),
+          : Array.isArray(value)
+            ? value.some((one) => String(row[column] ?? '').toLowerCase() === one.toLowerCase())
+            : typeof row[column] === 'string' &&
+              (row[column] as string).toLowerCase() === value.toLowerCase(),
       ),
     );
     if (query.orderBy?.[0] === 'createdon asc')
