@@ -5,7 +5,11 @@
  * Paid. Refusals (role, paid order, order-level discount) and repeated or resumed deliveries.
  */
 import type Stripe from 'stripe';
+import { webhookSteps } from '@stc/solution';
 import { PaymentLinkRequestStatus as Status, StripePaymentStatus } from '@stc/solution/tables';
+import { dataverseEventType } from '../../../dataverse/change';
+import { createSyncHandlers } from '../../../handlers';
+import { createHandlerRouter } from '../../../pipeline';
 import { createPaymentLinkRequestsHandler } from '..';
 import type { OutboundSettings } from '../../../config/outbound';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
@@ -325,4 +329,13 @@ describe('refused requests', () => {
       stc_failurereason: 'The order has no lines to pay.',
     });
   });
+});
+
+test("the solution's step for new requests reaches this handler in the service's registry", () => {
+  const router = createHandlerRouter(createSyncHandlers());
+  const steps = webhookSteps.filter((step) => step.table === 'stc_paymentlinkrequest');
+  expect(steps.map((step) => step.message)).toEqual(['Create']);
+  expect(router.dataverse(dataverseEventType(steps[0].table, steps[0].message))?.resource).toBe(
+    'payment-link-requests',
+  );
 });
