@@ -28,7 +28,7 @@ import {
   type PaymentLinkRequestRow,
 } from './requests';
 import { createSession } from './stripe-session';
-import { checkoutPlan } from './lines';
+import { checkoutPlan, type CheckoutLine } from './lines';
 
 export { decidePaymentLink, type PaymentLinkDecision, type PaymentLinkFacts } from './policy';
 export { checkoutPlan, type CheckoutLine } from './lines';
@@ -160,7 +160,7 @@ async function createPage(
   g: Governance,
   requestId: string,
   document: PayableDocument,
-  lines: Parameters<typeof createSession>[1]['lines'],
+  lines: CheckoutLine[],
   context: SyncContext,
 ): Promise<void> {
   const stripe = context.stripeFor(null);
