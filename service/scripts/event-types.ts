@@ -23,7 +23,8 @@ import {
 } from '@stc/solution/tables';
 import { createSyncHandlers, DEFAULT_CUSTOMER_MAPPINGS, DEFAULT_MAPPINGS_DIR } from '../src/handlers';
 import { IGNORED_EVENT_TYPES, ignoredEntry, ignoredReason } from '../src/ignored-events';
-import { INVOICE_MAPPING, SUBSCRIPTION_MAPPING } from '../src/inbound/billing';
+import { INVOICE_MAPPING, INVOICE_PAYMENT_MAPPING, SUBSCRIPTION_MAPPING } from '../src/inbound/billing';
+import { INVOICE_LINE_MAPPING, SUBSCRIPTION_ITEM_MAPPING } from '../src/inbound/billing/children';
 import { PRICE_MAPPING, PRODUCT_MAPPING } from '../src/inbound/catalog';
 import { DISPUTE_MAPPING } from '../src/inbound/disputes';
 import { ORDER_MAPPINGS } from '../src/inbound/orders';
@@ -172,7 +173,15 @@ const HANDLER_WRITES: Readonly<Record<string, HandlerWrites>> = {
     also: [SalesOrder.logicalName, Invoice.logicalName],
   },
   customers: { mappings: [...DEFAULT_CUSTOMER_MAPPINGS.live, ...DEFAULT_CUSTOMER_MAPPINGS.deleted] },
-  billing: { mappings: [SUBSCRIPTION_MAPPING, INVOICE_MAPPING] },
+  billing: {
+    mappings: [
+      SUBSCRIPTION_MAPPING,
+      SUBSCRIPTION_ITEM_MAPPING,
+      INVOICE_MAPPING,
+      INVOICE_LINE_MAPPING,
+      INVOICE_PAYMENT_MAPPING,
+    ],
+  },
   catalog: { mappings: [PRODUCT_MAPPING, PRICE_MAPPING], also: [PriceLevel.logicalName] },
   orders: {
     mappings: Object.values(ORDER_MAPPINGS),
@@ -195,6 +204,9 @@ const NOTES: Readonly<Record<string, string>> = {
   'payout.paid': 'Also the balance transactions and the journal entry of the payout.',
   'payout.reconciliation_completed': 'Also the balance transactions and the journal entry of the payout.',
   'payout.failed': 'Marks the payout failed and a journal entry of it failed, with reversing lines.',
+  'invoice_payment.paid': "Names the invoice's PaymentIntent on its row (the current API shape).",
+  'invoice.payment_action_required': "Marks the invoice's collection as waiting for the customer.",
+  'invoice.payment_failed': "Marks the invoice's collection failed, with the attempts and the next one.",
 };
 
 export interface EventTypeRow {

@@ -38,13 +38,9 @@ export const IGNORED_EVENT_TYPES: Readonly<Record<string, string>> = {
     'A preview of an invoice that does not exist yet; the invoice is written once Stripe creates it (invoice.created).',
   'invoice.overpaid':
     "Customer credit balances, where an overpayment goes, are not synced; the invoice's status and amounts come with invoice.paid and invoice.updated.",
-  'invoice.payment_action_required':
-    "The invoice's own status does not change (it stays open); the payment's status, requires action, is written to its payment row from payment_intent.requires_action.",
   'invoice.payment_attempt_required':
     "The invoice's own status does not change (it stays open); the payment that follows arrives as payment_intent.*.",
   'invoice.sent': 'Sending an invoice to the customer changes neither its amounts nor its status.',
-  'invoice_payment.paid':
-    "Invoice payment records are not synced; the invoice's paid status comes with invoice.paid and its payment with payment_intent.succeeded.",
   'invoiceitem.*':
     'A pending invoice item belongs to no invoice yet; the invoice that takes it is written from its own invoice.* events.',
   'issuing_authorization.*': 'Stripe Issuing (cards a business issues) is not part of the connector.',

@@ -58,7 +58,16 @@ const LAYOUT: Layout = [
     [
       ['Customers', ['account', 'contact']],
       ['Orders', ['salesorder', 'invoice', 'stc_paymentlinkrequest']],
-      ['Stripe', ['stc_payment', 'stc_subscription', 'stc_stripeinvoice']],
+      [
+        'Stripe',
+        [
+          'stc_payment',
+          'stc_subscription',
+          'stc_subscriptionitem',
+          'stc_stripeinvoice',
+          'stc_stripeinvoiceline',
+        ],
+      ],
     ],
   ],
   [

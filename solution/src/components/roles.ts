@@ -26,7 +26,9 @@ const SYNCED = [
   'stc_refund',
   'stc_dispute',
   'stc_subscription',
+  'stc_subscriptionitem',
   'stc_stripeinvoice',
+  'stc_stripeinvoiceline',
   'stc_payout',
   'stc_balancetransaction',
 ];
@@ -59,8 +61,9 @@ export const securityRoles: SecurityRole[] = [
       ...each(REQUESTS, ['Read', 'Write', 'Append', 'AppendTo']),
       // Customers: a Stripe customer event upserts the account or contact by stc_stripecustomerid.
       ...each(['account', 'contact'], ['Create', 'Read', 'Write', 'AppendTo']),
-      // Write: a payment link's URL, and the payment that follows it, go to the order or invoice it was made for.
-      ...each(['salesorder', 'invoice'], ['Read', 'Write', 'AppendTo']),
+      // Orders and paid invoices of Checkout Sessions, with their lines (whose privileges are the order's and
+      // the invoice's); a payment link's URL, and the payment that follows it, go to the record it was made for.
+      ...each(['salesorder', 'invoice'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
       // The catalog: products, and with them price lists, their items and units, which Dynamics 365 gives no
       // privileges of their own (the product privileges govern them). Price lists and items name a currency.
       ...each(['product'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),

@@ -171,6 +171,14 @@ export const customOptionSets: OptionSet[] = [
     ['uncollectible', 'Uncollectible'],
     ['void', 'Void'],
   ]),
+  // Where collecting an invoice stands, from its last payment event: Stripe's invoice status says only open.
+  custom('stc_invoicecollectionstate', 'Invoice Collection', false, [
+    ['pending', 'Awaiting payment'],
+    ['paid', 'Paid'],
+    ['payment_failed', 'Payment failed'],
+    ['action_required', 'Customer action required'],
+    ['not_collected', 'Not collected'],
+  ]),
   custom('stc_payoutstatus', 'Payout Status', false, [
     ['pending', 'Pending'],
     ['in_transit', 'In transit'],

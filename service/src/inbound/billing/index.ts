@@ -1,7 +1,8 @@
 /**
  * Billing: `customer.subscription.*` → one stc_subscription row per subscription, and `invoice.*` → one
  * stc_stripeinvoice row per invoice, each linked to the account or contact of its Stripe customer; an
- * invoice is also linked to its subscription's row. The event's own copy of the object is mapped: the
+ * invoice is also linked to its subscription's row. A subscription's items and an invoice's lines follow their
+ * parent (children.ts); an `invoice_payment.paid` names the invoice's PaymentIntent. The event's own copy of the object is mapped: the
  * pipeline's ordering stamp keeps an event of an earlier second from overwriting a newer one, and within one
  * second (no order known) the object is read fresh from Stripe instead.
  */
@@ -16,14 +17,18 @@ import {
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler } from '../../pipeline/handler';
+import { writeInvoiceLines, writeSubscriptionItems } from './children';
 
 /** Mapping names in the mapping files (subscriptions.yaml, invoices.yaml). */
 export const SUBSCRIPTION_MAPPING = 'subscription';
 export const INVOICE_MAPPING = 'invoice';
 
+export const INVOICE_PAYMENT_MAPPING = 'invoice_payment';
+
 const MAPPING_BY_OBJECT: Record<string, string> = {
   subscription: SUBSCRIPTION_MAPPING,
   invoice: INVOICE_MAPPING,
+  invoice_payment: INVOICE_PAYMENT_MAPPING,
 };
 
 export const BILLING_EVENT_TYPES = [
@@ -32,10 +37,12 @@ export const BILLING_EVENT_TYPES = [
   'invoice.finalized',
   'invoice.paid',
   'invoice.payment_failed',
+  'invoice.payment_action_required',
   'invoice.payment_succeeded',
   'invoice.voided',
   'invoice.marked_uncollectible',
   'invoice.updated',
+  'invoice_payment.paid',
 ];
 
 export function createBillingHandler(mappings: () => MappingSet): StripeEventHandler {
@@ -57,6 +64,9 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
         return;
       }
       await writeMappedRow(context.dataverse, context.log, mapped);
+      if (current.object === 'subscription')
+        await writeSubscriptionItems(mappings(), current, event, context);
+      if (current.object === 'invoice') await writeInvoiceLines(mappings(), current, event, context);
     },
   };
 }

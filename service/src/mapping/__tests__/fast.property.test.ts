@@ -47,6 +47,9 @@ const RECORDED: Record<string, string[]> = {
   balance_transaction: [],
   payout: [],
   'checkout.session': ['checkout_session_completed'],
+  subscription_item: [],
+  line_item: [],
+  invoice_payment: [],
   item: [],
   product: ['product_created', 'product_deleted', 'product_updated'],
   price: ['price_created', 'price_deleted', 'price_updated'],
@@ -69,6 +72,9 @@ const ADDED: Record<string, Record<string, string>> = {
   dispute: { balance_transactions: 'balance_transaction' },
   // The orders handler gives each line item its session.
   item: { session: 'checkout.session' },
+  // The billing handler gives each subscription item its subscription and each invoice line its invoice.
+  subscription_item: { subscription: 'subscription' },
+  line_item: { invoice: 'invoice' },
 };
 
 interface Shape {

@@ -151,7 +151,9 @@ describe('table model integrity', () => {
         'stc_payout',
         'stc_refund',
         'stc_stripeinvoice',
+        'stc_stripeinvoiceline',
         'stc_subscription',
+        'stc_subscriptionitem',
       ].sort(),
     );
     const stamp = ['stc_livemode', 'stc_stripeaccount', 'stc_lasteventid', 'stc_lasteventcreated'];

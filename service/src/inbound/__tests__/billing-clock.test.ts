@@ -1,0 +1,124 @@
+/**
+ * Stripe Billing into Dynamics 365 over both emulators: a subscription of two items on a test clock, renewed
+ * twice, and a yearly one; every event (shuffled, some twice) through the handlers under the pipeline's
+ * per-object ordering. The subscription rows
+ * carry their items and MRR; each invoice its lines with their periods and the PaymentIntent that paid it.
+ */
+import type Stripe from 'stripe';
+import { OrderedDelivery, shuffled } from './harness';
+import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
+
+const stripeSide = stripeEmulatorForFile();
+const dataverseSide = dataverseEmulatorForFile();
+
+const JAN_1 = Date.UTC(2026, 0, 1) / 1000;
+const FEB_1 = Date.UTC(2026, 1, 1) / 1000;
+const MAR_1 = Date.UTC(2026, 2, 1) / 1000;
+const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
+
+async function deliverAll(from: number): Promise<void> {
+  // Through the pipeline's ordering rule, as the service applies them: an older event never overwrites a newer.
+  const sync = await OrderedDelivery.open(
+    handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client),
+  );
+  // The catalog's own events (products, prices) are the catalog tests' matter.
+  const events = (stripeSide.emulator.events as unknown as Stripe.Event[])
+    .slice(from)
+    .filter((event) => !/^(product|price)\./.test(event.type));
+  for (const event of shuffled([...events, ...shuffled(events, 5).slice(0, 8)], 17))
+    await sync.deliver(event);
+}
+
+async function price(stripe: Stripe, amount: number, interval: 'month' | 'year', name: string) {
+  const product = await stripe.products.create({ name });
+  return stripe.prices.create({
+    product: product.id,
+    unit_amount: amount,
+    currency: 'usd',
+    recurring: { interval },
+  });
+}
+
+test('a subscription renewed twice by test clock: items, MRR, three invoices with their lines and payments', async () => {
+  const stripe = stripeSide.emulator.client();
+  const { client } = dataverseSide;
+  const from = stripeSide.emulator.events.length;
+  const seat = await price(stripe, 1500, 'month', 'Seat');
+  const support = await price(stripe, 500, 'month', 'Support');
+  const annual = await price(stripe, 12000, 'year', 'Annual plan');
+  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1 });
+  const customer = await stripe.customers.create({
+    name: 'Northwind',
+    test_clock: clock.id,
+    payment_method: 'pm_card_visa',
+    invoice_settings: { default_payment_method: 'pm_card_visa' },
+  });
+  const account = await client.create('accounts', { name: 'Northwind', stc_stripecustomerid: customer.id });
+  const monthly = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [
+      { price: seat.id, quantity: 2 },
+      { price: support.id, quantity: 1 },
+    ],
+  });
+  const yearly = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: annual.id }] });
+  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FEB_1 + 7200 });
+  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: MAR_1 + 7200 });
+  await deliverAll(from);
+
+  expect(await client.retrieveByKey('stc_subscriptions', { stc_stripeid: monthly.id })).toMatchObject({
+    stc_status: option('stc_subscriptionstatus', 'active'),
+    stc_amount: 35,
+    stc_monthlyrecurringrevenue: 35,
+    stc_currentperiodstart: iso(MAR_1),
+    _stc_customerid_value: account,
+  });
+  // A year's 120.00 is 10.00 a month.
+  expect(await client.retrieveByKey('stc_subscriptions', { stc_stripeid: yearly.id })).toMatchObject({
+    stc_monthlyrecurringrevenue: 10,
+  });
+  const subscriptionRow = await client.retrieveByKey('stc_subscriptions', { stc_stripeid: monthly.id });
+  const items = await client.retrieveMultiple('stc_subscriptionitems', {
+    filter: `_stc_subscriptionid_value eq ${String(subscriptionRow!.stc_subscriptionid)}`,
+    orderBy: ['stc_unitamount desc'],
+  });
+  expect(
+    items.map((item) => [
+      item.stc_stripepriceid,
+      item.stc_quantity,
+      item.stc_unitamount,
+      item.stc_amountperperiod,
+    ]),
+  ).toEqual([
+    [seat.id, 2, 15, 30],
+    [support.id, 1, 5, 5],
+  ]);
+  expect(items[0]).toMatchObject({
+    stc_interval: 'month',
+    stc_currentperiodend: expect.stringMatching(/^2026-04-01/),
+  });
+
+  const invoices = (await stripe.invoices.list({ subscription: monthly.id, limit: 10 })).data.reverse();
+  expect(invoices).toHaveLength(3);
+  for (const [i, stripeInvoice] of invoices.entries()) {
+    const row = await client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: stripeInvoice.id });
+    const payment = (await stripe.invoicePayments.list({ invoice: stripeInvoice.id })).data[0];
+    expect(row).toMatchObject({
+      stc_total: 35,
+      stc_status: option('stc_stripeinvoicestatus', 'paid'),
+      stc_collectionstate: option('stc_invoicecollectionstate', 'paid'),
+      stc_paymentintentid: payment.payment.payment_intent,
+    });
+    const lines = await client.retrieveMultiple('stc_stripeinvoicelines', {
+      filter: `_stc_invoiceid_value eq ${String(row!.stc_stripeinvoiceid)}`,
+      orderBy: ['stc_amount desc'],
+    });
+    const start = [JAN_1, FEB_1, MAR_1][i];
+    expect(
+      lines.map((line) => [line.stc_amount, line.stc_quantity, line.stc_proration, line.stc_periodstart]),
+    ).toEqual([
+      [30, 2, false, iso(start)],
+      [5, 1, false, iso(start)],
+    ]);
+  }
+});
