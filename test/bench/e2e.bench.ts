@@ -10,15 +10,19 @@
  * Reported per phase (median of BENCH_RUNS runs): wall time from the first delivery until every event is
  * applied, Dataverse Web API requests per row and per event, 429s, and for the limited phase the ratio to the
  * least time its requests need under the limits. Every run checks that nothing is lost: each payment's row is
- * there once with Stripe's amount, currency and status, no event is dead-lettered. The Stripe emulator's rate
- * limit is off (the service re-reads each payment from Stripe; test mode's 25/s would bound the run, not
- * Dataverse).
+ * there once with Stripe's amount, currency and status, no event is dead-lettered. Stripe requests the service
+ * sends are counted (per event, and the 429s among them) through a counting proxy in front of the emulator.
+ * BENCH_STRIPE_RATE_LIMIT sets the Stripe emulator's limit: `off` (the default; the service's Stripe budget is
+ * then set past what the run needs, so the bench measures Dataverse) or requests per second (25: Stripe's test
+ * mode; the service's budget then keeps its defaults, half of Stripe's limit).
  *
  * Environment: BENCH_EVENTS (5000), BENCH_RUNS (3), BENCH_TIME_FACTOR (30), BENCH_DELIVERY_CONCURRENCY (16:
- * webhook deliveries in flight, Stripe sends in parallel); the service's own WORKER_CONCURRENCY and
+ * webhook deliveries in flight, Stripe sends in parallel), BENCH_STRIPE_RATE_LIMIT; the service's own WORKER_CONCURRENCY and
  * DATAVERSE_BATCH_SIZE / _DELAY_MS / DATAVERSE_BATCHES_IN_FLIGHT are passed on when set (else its defaults).
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { model, StcPaymentStatus } from '@stc/solution';
@@ -38,6 +42,10 @@ const tuning = Object.fromEntries(
   TUNING.filter((name) => process.env[name]).map((name) => [name, process.env[name]!]),
 );
 const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 16);
+const STRIPE_LIMIT =
+  (process.env.BENCH_STRIPE_RATE_LIMIT ?? 'off') === 'off'
+    ? false
+    : Number(process.env.BENCH_STRIPE_RATE_LIMIT);
 const EVENTS_PER_PAYMENT = 4;
 const PAYMENTS = Math.ceil(EVENTS / EVENTS_PER_PAYMENT);
 const SECRET = 'whsec_e2e_bench';
@@ -63,7 +71,39 @@ interface PhaseResult {
   /** Requests by method (`PATCH` upserts, `GET` reads, `POST` creates and `$batch`). */
   byMethod: Record<string, number>;
   wallMs: number;
+  /** Requests the service sent to Stripe, and how many of them were answered 429. */
+  stripeRequests: number;
+  stripeThrottled: number;
   failures: string[];
+}
+
+/** A proxy in front of the Stripe emulator that counts the requests sent through it and their 429s. */
+async function countingStripeProxy(target: string) {
+  const counts = { requests: 0, throttled: 0 };
+  const upstream = new URL(target);
+  const server = http.createServer((req, res) => {
+    counts.requests += 1;
+    const forward = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (answer) => {
+        if (answer.statusCode === 429) counts.throttled += 1;
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { url, counts, close };
 }
 
 const amountOf = (i: number) => 1000 + ((i * 37) % 9000);
@@ -75,7 +115,8 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
     systemUsers: [SERVICE_USER],
     limits: limited ? LIMITS : { enabled: false },
   });
-  const stripe = await startStripeEmulator({ rateLimit: false });
+  const stripe = await startStripeEmulator({ rateLimit: STRIPE_LIMIT });
+  const stripeProxy = await countingStripeProxy(stripe.url);
   let throttled = 0;
   const byMethod: Record<string, number> = {};
   const countingFetch: typeof fetch = async (input, init) => {
@@ -91,7 +132,7 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
     {
       STRIPE_API_KEY: stripe.apiKey,
       STRIPE_MODE: 'test',
-      STRIPE_API_BASE: stripe.url,
+      STRIPE_API_BASE: stripeProxy.url,
       STRIPE_WEBHOOK_SECRET: SECRET,
       DATAVERSE_URL: dataverse.url,
       DATAVERSE_AUTH: 'none',
@@ -102,9 +143,10 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       WORKER_POLL_MS: '50',
-      // The Stripe emulator's limit is off, so the service's Stripe budget is set past anything the run needs.
-      STRIPE_RATE_LIMIT: '100000',
-      STRIPE_ENDPOINT_RATE_LIMIT: '100000',
+      // With the Stripe emulator's limit off, the service's Stripe budget is set past anything the run needs.
+      ...(STRIPE_LIMIT === false
+        ? { STRIPE_RATE_LIMIT: '100000', STRIPE_ENDPOINT_RATE_LIMIT: '100000' }
+        : {}),
       ...tuning,
     },
     dir,
@@ -169,9 +211,22 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
         failures.push(`${id}: ${JSON.stringify(row)}`);
     });
     if (byId.size !== intents.length) failures.push(`${byId.size} rows for ${intents.length} payments`);
-    return { events, rows: byId.size, requests, batches, throttled, byMethod: counted, wallMs, failures };
+    const { requests: stripeRequests, throttled: stripeThrottled } = { ...stripeProxy.counts };
+    return {
+      events,
+      rows: byId.size,
+      requests,
+      batches,
+      throttled,
+      byMethod: counted,
+      wallMs,
+      stripeRequests,
+      stripeThrottled,
+      failures,
+    };
   } finally {
     await service.stop();
+    await stripeProxy.close();
     await stripe.close();
     await dataverse.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -214,7 +269,8 @@ async function main(): Promise<void> {
           `${Object.entries(r.byMethod)
             .map(([k, v]) => `${v} ${k}`)
             .join(', ')}; ${r.batches} $batch), ` +
-          `${r.throttled} × 429`,
+          `${r.throttled} × 429; Stripe: ${r.stripeRequests} requests ` +
+          `(${(r.stripeRequests / r.events).toFixed(2)} per event), ${r.stripeThrottled} × 429`,
       );
       for (const f of r.failures.slice(0, 10)) console.log(`  LOST/WRONG: ${f}`);
       if (r.failures.length > 0) broken = true;
@@ -227,11 +283,16 @@ async function main(): Promise<void> {
   const perRow = m((f) => f.lim.requests / f.lim.rows);
   console.log(`\nmedian of ${RUNS} runs:`);
   console.log(
-    `  baseline (limits off): ${secs(baseWall)}, ${m((f) => f.base.requests / f.base.rows).toFixed(2)} requests per row`,
+    `  baseline (Dataverse limits off): ${secs(baseWall)}, ${Math.round(m((f) => f.base.events / (f.base.wallMs / 1000)))} events/s, ` +
+      `${m((f) => f.base.requests / f.base.rows).toFixed(2)} Dataverse requests per row, ` +
+      `${m((f) => f.base.stripeRequests / f.base.events).toFixed(2)} Stripe requests per event, ` +
+      `${m((f) => f.base.stripeThrottled)} Stripe 429s (Stripe limit ${STRIPE_LIMIT === false ? 'off' : `${STRIPE_LIMIT}/s`})`,
   );
   console.log(
     `  limited (window / ${FACTOR}): ${secs(limWall)} = ${(limWall / baseWall).toFixed(2)}× baseline; ` +
-      `${perRow.toFixed(2)} requests per row (target ≤ 0.10), ${m((f) => f.lim.throttled)} × 429; ` +
+      `${Math.round(m((f) => f.lim.events / (f.lim.wallMs / 1000)))} events/s, ` +
+      `${perRow.toFixed(2)} requests per row (target ≤ 0.10), ${m((f) => f.lim.throttled)} × 429, ` +
+      `${m((f) => f.lim.stripeRequests / f.lim.events).toFixed(2)} Stripe requests per event; ` +
       `least time the limits allow ${secs(least)}, ratio ${(limWall / least).toFixed(2)} (target ≤ 1.2)`,
   );
   console.log(

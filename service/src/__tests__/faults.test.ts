@@ -61,7 +61,10 @@ for (const engine of testEngines) {
           const charge = `ch_storm_${i}`;
           const { event, payload } = eventPayload('charge_succeeded', {
             created,
-            data: { object: { ...base.data.object, id: charge, amount: 1000 + i } },
+            // Each charge its own payment: the charges of one PaymentIntent are one object, coalesced.
+            data: {
+              object: { ...base.data.object, id: charge, payment_intent: `pi_storm_${i}`, amount: 1000 + i },
+            },
           });
           sent.push({ id: event.id, charge, created, payload });
         }

@@ -38,7 +38,14 @@ describeWhen(engineRequirement(postgresEngine), 'two service processes on one Po
       const base = eventPayload('charge_succeeded').event;
       const { event, payload } = eventPayload('charge_succeeded', {
         created: 1_700_000_000 + i,
-        data: { object: { ...base.data.object, id: `ch_replica_${i % CHARGES}` } },
+        // Each charge its own payment: the charges of one PaymentIntent are one object, coalesced.
+        data: {
+          object: {
+            ...base.data.object,
+            id: `ch_replica_${i % CHARGES}`,
+            payment_intent: `pi_replica_${i % CHARGES}`,
+          },
+        },
       });
       sent.push(event.id);
       expect(await postSignedEvent(replicas[i % 2].url, payload, SECRET)).toBe(200);

@@ -115,6 +115,19 @@ export function createStripeWebhookVerifier(
   };
 }
 
+/**
+ * The object an event is ordered and coalesced by: its own object, except that a charge of a PaymentIntent
+ * counts as the PaymentIntent. Both write one payment row, so a payment's burst (payment_intent.created,
+ * charge.succeeded, payment_intent.succeeded, charge.updated) is one object: applied once, read at most once.
+ */
+export function orderingObjectOf(
+  object: { id?: unknown; object?: unknown; payment_intent?: unknown } | undefined,
+) {
+  if (typeof object?.id !== 'string') return '';
+  if (object.object === 'charge' && typeof object.payment_intent === 'string') return object.payment_intent;
+  return object.id;
+}
+
 function toInboxRecord(body: StripeWebhookBody, payload: string): VerifiedStripeEvent['record'] {
   if (
     body === null ||
@@ -144,13 +157,12 @@ function toInboxRecord(body: StripeWebhookBody, payload: string): VerifiedStripe
       'Body is not a Stripe event (object must be "event" or "v2.core.event")',
     );
   }
-  const objectId = body.data?.object?.id;
   return {
     source: 'stripe',
     account: typeof body.account === 'string' ? body.account : '',
     eventId: body.id,
     type: body.type,
-    objectId: typeof objectId === 'string' ? objectId : '',
+    objectId: orderingObjectOf(body.data?.object),
     eventCreatedMs: body.created * 1000,
     payload,
   };

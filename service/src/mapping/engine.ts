@@ -92,8 +92,11 @@ export interface CompiledMapping {
   readonly description?: string;
   /** Stripe object type (`payment_intent`, `charge`…). */
   readonly source: string;
-  /** Re-read the object from Stripe before mapping, with these expansions; null maps the payload as it is. */
-  readonly refresh: { expand: string[] } | null;
+  /**
+   * Reading the object from Stripe before mapping, with these expansions: on every event (`always`), or only
+   * when the payload may be stale or lacks one of `needs` (`missing`); null maps the payload as it is.
+   */
+  readonly refresh: MappingRefresh | null;
   readonly table: Table;
   readonly entitySet: string;
   readonly keyColumns: string[];
@@ -443,9 +446,19 @@ function compileLink(compiler: MappingCompiler, columnName: string, link: LinkIn
   };
 }
 
-function refreshOf(spec: MappingSpec): { expand: string[] } | null {
-  if (spec.refresh === true) return { expand: [] };
-  if (spec.refresh && typeof spec.refresh === 'object') return { expand: spec.refresh.expand };
+export interface MappingRefresh {
+  expand: string[];
+  when: 'always' | 'missing';
+  /** Dotted paths the payload must hold as objects (or null) to be mapped without a read. */
+  needs: string[];
+}
+
+function refreshOf(spec: MappingSpec): MappingRefresh | null {
+  if (spec.refresh === true) return { expand: [], when: 'always', needs: [] };
+  if (spec.refresh && typeof spec.refresh === 'object') {
+    const { expand, when, needs } = spec.refresh;
+    return { expand, when: when ?? 'always', needs: needs ?? [] };
+  }
   return null;
 }
 

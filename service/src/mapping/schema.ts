@@ -10,7 +10,7 @@
  * mappings:
  *   payment_intent:                   # the mapping's name, used in errors and by handlers
  *     source: payment_intent          # the Stripe object type it reads
- *     refresh: { expand: [latest_charge.balance_transaction] }   # re-read from Stripe first
+ *     refresh: { expand: [latest_charge.balance_transaction], when: missing, needs: [latest_charge] }
  *     let: { charge: "$type(latest_charge) = 'object' ? latest_charge" }   # $charge below
  *     when: "status != 'canceled'"    # optional condition (JSONata)
  *     table: stc_payment              # Dataverse table (logical name)
@@ -96,8 +96,22 @@ export const mappingSpecSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a `let` name is a plain identifier'), expression)
       .optional(),
     when: expression.optional(),
+    /**
+     * Reading the object from Stripe: `true` or `{ expand }` on every event; with `when: missing` only when the
+     * payload may be stale (an event of the same second, a thin notification) or lacks one of `needs` (a field
+     * the payload has as a bare id, or not at all); fields outside `needs` the payload lacks are left unwritten.
+     */
     refresh: z
-      .union([z.boolean(), z.object({ expand: z.array(z.string()).default([]) }).strict()])
+      .union([
+        z.boolean(),
+        z
+          .object({
+            expand: z.array(z.string()).default([]),
+            when: z.enum(['always', 'missing']).default('always'),
+            needs: z.array(z.string().min(1)).default([]),
+          })
+          .strict(),
+      ])
       .optional(),
     key: z.record(z.string(), expression).refine((key) => Object.keys(key).length > 0, {
       message: 'a mapping needs at least one key column',

@@ -6,8 +6,9 @@
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { finishedEvent, inboxValues, markClaimed, objectKey, pickClaimable, toInboxEvent } from './rows';
+import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
+import { coalescedStamps, planClaim, supersededNote, type ClaimPlan } from './coalesce';
 import { sharedMethods } from './shared';
 import { numbered, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -215,8 +216,10 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
   const flying = await c.query(shared.inFlight([]));
   const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
   for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
-  const picked = pickClaimable(candidates, busy, request.limit);
+  const plan = planClaim(candidates, busy, request.limit);
+  const { picked } = plan;
   if (picked.length === 0) return [];
+  await recordCoalesced(c, plan, request.owner, now);
   const leaseExpiresAtMs = now + request.leaseMs;
   await c.query(
     q(
@@ -226,6 +229,40 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
     )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
   );
   return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
+}
+
+/** The events a claim coalesced: superseded, each with its attempt, under the same locks as the claim. */
+async function recordCoalesced(
+  c: PoolClient,
+  { superseded }: ClaimPlan<InboxEvent>,
+  owner: string,
+  now: number,
+): Promise<void> {
+  if (superseded.length === 0) return;
+  const ids = superseded.map(({ event }) => event.id);
+  await c.query(
+    q(
+      'stc_claim_supersede',
+      `UPDATE inbox SET status = 'superseded', attempts = attempts + 1, updated_at = $1
+       WHERE id = ANY($2::bigint[]) AND status = 'pending'`,
+    )([now, ids]),
+  );
+  await c.query(
+    q(
+      'stc_claim_supersede_attempts',
+      `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
+       SELECT u.id, u.n, $4, $5, $5, 'superseded', u.note, NULL
+       FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, n, note)`,
+    )([
+      ids,
+      superseded.map(({ event }) => event.attempts + 1),
+      superseded.map(({ by }) => supersededNote(by)),
+      owner,
+      now,
+    ]),
+  );
+  for (const e of coalescedStamps(superseded))
+    await c.query(shared.stamp([e.source, e.account, e.objectId, e.eventCreatedMs, e.eventId, now]));
 }
 
 async function complete(pool: Pool, a: CompletedAttempt): Promise<boolean> {

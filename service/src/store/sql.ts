@@ -14,6 +14,9 @@ export const SQL = {
   finish: `UPDATE inbox SET status = ?, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?,
       last_error = ?, last_error_code = ?, updated_at = ?
     WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
+  /** A due event coalesced at claim into a newer one of its object (updated at, inbox id). */
+  supersede: `UPDATE inbox SET status = 'superseded', attempts = attempts + 1, updated_at = ?
+    WHERE id = ? AND status = 'pending'`,
   attempt: `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   /** Keeps the newer of two stamps of an object: (event created, event id) decides. */

@@ -8,16 +8,9 @@ import Database from 'better-sqlite3';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import {
-  finishedEvent,
-  inboxValues,
-  markClaimed,
-  objectKey,
-  pickClaimable,
-  toInboxEvent,
-  type Row,
-} from './rows';
+import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, type Row } from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
+import { coalescedStamps, planClaim, supersededNote } from './coalesce';
 import { sharedMethods } from './shared';
 import { SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -193,7 +186,22 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
     for (const r of st.inFlight.all() as Row[]) {
       busy.add(objectKey(String(r.source), String(r.account), String(r.object_id)) as string);
     }
-    const picked = pickClaimable(candidates, busy, request.limit);
+    const { picked, superseded } = planClaim(candidates, busy, request.limit);
+    for (const { event, by } of superseded) {
+      st.supersede.run(now, event.id);
+      st.attempt.run(
+        event.id,
+        event.attempts + 1,
+        request.owner,
+        now,
+        now,
+        'superseded',
+        supersededNote(by),
+        null,
+      );
+    }
+    for (const e of coalescedStamps(superseded))
+      st.stamp.run(e.source, e.account, e.objectId, e.eventCreatedMs, e.eventId, now);
     const leaseExpiresAtMs = now + request.leaseMs;
     for (const event of picked) st.claimOne.run(request.owner, leaseExpiresAtMs, now, event.id);
     return markClaimed(picked, request.owner, leaseExpiresAtMs, now);

@@ -12,6 +12,7 @@ import {
   type MappedRow,
 } from '../mapping';
 import type { StripeEventHandler, SyncContext } from '../pipeline/handler';
+import { mustReadObject } from './payload';
 
 export type StripeObject = { id: string; object: string } & Record<string, unknown>;
 
@@ -53,8 +54,8 @@ export async function retrieveObject(
 }
 
 /**
- * The object to map: re-read from Stripe when the mapping asks for fresh state or the given copy may be older
- * than what is written (`payloadMayBeStale`), else the one given.
+ * The object to map: the one given (the event's copy), unless it must be read from Stripe (see
+ * mustReadObject: its payload may be older than what is written, or the mapping needs what it lacks).
  */
 export async function objectForMapping(
   mapping: CompiledMapping,
@@ -63,7 +64,7 @@ export async function objectForMapping(
   given: StripeObject | undefined,
   id: string,
 ): Promise<StripeObject> {
-  if (!mapping.refresh && !context.payloadMayBeStale && given) return given;
+  if (given && !mustReadObject(mapping, given, context)) return given;
   return retrieveObject(event, context, mapping.source, id, mapping.refresh?.expand ?? []);
 }
 

@@ -1,10 +1,10 @@
 /**
  * A dispute's outcome over both emulators: once won, the payment shows its settled status again (the dispute row
  * keeps status won and the funds reinstated); once lost, the payment stays disputed. Every event the Stripe
- * emulator emitted goes through the handlers in order, then again shuffled (late and duplicate deliveries).
+ * emulator emitted goes through the inbox shuffled (late deliveries), then again in order (duplicates).
  */
 import type Stripe from 'stripe';
-import { shuffled } from './harness';
+import { OrderedDelivery, shuffled } from './harness';
 import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
 
 const stripeSide = stripeEmulatorForFile();
@@ -37,7 +37,11 @@ test('a won dispute gives the payment back its settled status; a lost one keeps 
   expect(events.map((e) => e.type)).toEqual(
     expect.arrayContaining(['charge.dispute.closed', 'charge.dispute.funds_reinstated']),
   );
-  for (const event of [...events, ...shuffled(events, 11)]) await sync.deliver(event);
+  // Through the inbox and its ordering stamps, as the workers take them: shuffled (late deliveries), then
+  // every event again (duplicates).
+  const ordered = await OrderedDelivery.open(sync);
+  for (const event of [...shuffled(events, 11), ...events]) await ordered.deliver(event);
+  await ordered.close();
 
   const payment = (id: string) => client.retrieveByKey('stc_payments', { stc_stripeid: id });
   const dispute = (id: string) => client.retrieveByKey('stc_disputes', { stc_stripeid: id });

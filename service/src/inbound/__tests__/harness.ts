@@ -7,6 +7,7 @@ import { model } from '@stc/solution';
 import type { DataverseClient } from '../../dataverse/types';
 import { loadMappings, type MappingSet } from '../../mapping';
 import { createSqliteStore, type Store } from '../../store';
+import { orderingObjectOf } from '../../intake/stripe';
 import { createHandlerRouter, type HandlerRouter } from '../../pipeline/routing';
 import {
   createSyncHandlers,
@@ -97,7 +98,7 @@ export class OrderedDelivery {
 
   async deliver(event: Stripe.Event): Promise<'applied' | 'superseded' | 'duplicate'> {
     const account = event.account ?? '';
-    const objectId = (event.data.object as { id?: string }).id ?? '';
+    const objectId = orderingObjectOf(event.data.object as { id?: unknown });
     const inserted = await this.store.insertEvent({
       source: 'stripe',
       account,

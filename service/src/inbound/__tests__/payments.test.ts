@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventFor, type StripeJson } from '../../mapping/__tests__/fixtures';
 import { MemoryDataverse } from './memory-dataverse';
-import { SyncHarness } from './harness';
+import { OrderedDelivery, SyncHarness } from './harness';
 import { currentObject, recordedPayment, succeededPayment } from './world';
 import { memoryHandlersForEachTest, option, stripeStubForFile } from './setup';
 
@@ -17,7 +17,7 @@ describe('payments handler', () => {
     stripe.put(state.balanceTransaction, account);
   }
 
-  test('payment_intent.succeeded writes the payment as Stripe has it now, linked to its account and order', async () => {
+  test('payment_intent.succeeded whose charge is a bare id: the payment read once, with its charge and fees, linked to its account and order', async () => {
     const accountId = dataverse.seed('accounts', { name: 'Contoso', stc_stripecustomerid: 'cus_contoso' });
     const orderId = dataverse.seed('salesorders', { name: 'Order 1', ordernumber: 'ORD-01001' });
     const state = succeededPayment({
@@ -28,11 +28,11 @@ describe('payments handler', () => {
       metadata: { d365_salesorderid: orderId },
     });
     putPayment(state);
-    // The event's copy is older (still processing): the handler must not trust it.
-    const stale = { ...state.intent, status: 'processing', amount_received: 0, latest_charge: null };
+    // As Stripe sends it: the latest charge is an id, and the status, refunds and card are on the charge.
+    expect(state.intent.latest_charge).toBe('ch_3Pay');
 
     const resource = await sync.deliver(
-      eventFor('payment_intent.succeeded', stale, { id: 'evt_pay_1', created: 1714555800 }),
+      eventFor('payment_intent.succeeded', state.intent, { id: 'evt_pay_1', created: 1714555800 }),
     );
 
     expect(resource).toBe('payments');
@@ -139,19 +139,68 @@ describe('payments handler', () => {
 
     await sync.deliver(eventFor('charge.succeeded', charge));
 
-    expect(stripe.requests[0]).toMatchObject({
-      path: `/v1/charges/${charge.id}`,
-      expand: ['balance_transaction'],
-    });
-    expect(dataverse.rows('stc_payments')).toEqual([
+    // The event's charge is mapped as it is: no read. Its balance transaction is an id, so fee and net are
+    // left as they are, never guessed.
+    expect(stripe.requests).toEqual([]);
+    const [row] = dataverse.rows('stc_payments');
+    expect(row).toEqual(
       expect.objectContaining({
         stc_stripeid: charge.id,
         stc_amount: 19.995,
-        stc_fee: 0.605,
-        stc_net: 19.39,
         stc_currency: 'kwd',
+        stc_stripebalancetransactionid: 'txn_kwd',
+      }),
+    );
+    expect(row).not.toHaveProperty('stc_fee');
+    expect(row).not.toHaveProperty('stc_net');
+  });
+
+  test('payload first: the newest event of a payment is mapped as it is; one of the same second is read', async () => {
+    const state = succeededPayment({ id: 'pi_3First', amount: 2500, fee: 103 });
+    putPayment(state);
+    const ordered = await OrderedDelivery.open(sync);
+    const created = {
+      ...state.intent,
+      status: 'requires_payment_method',
+      amount_received: 0,
+      latest_charge: null,
+    };
+    // No charge yet: nothing to read.
+    await ordered.deliver(
+      eventFor('payment_intent.created', created, { id: 'evt_first_1', created: 1714555000 }),
+    );
+    expect(stripe.requests).toEqual([]);
+    expect(dataverse.rows('stc_payments')).toEqual([
+      expect.objectContaining({
+        stc_stripeid: 'pi_3First',
+        stc_amount: 25,
+        stc_status: option('stc_paymentstatus', 'requires_payment_method'),
       }),
     ]);
+    // A later event carrying the charge expanded: still no read; the fee comes with it.
+    const expanded = {
+      ...state.intent,
+      latest_charge: { ...state.charge, balance_transaction: state.balanceTransaction },
+    };
+    await ordered.deliver(
+      eventFor('payment_intent.succeeded', expanded, { id: 'evt_first_2', created: 1714555060 }),
+    );
+    expect(stripe.requests).toEqual([]);
+    expect(dataverse.rows('stc_payments')[0]).toMatchObject({
+      stc_status: option('stc_paymentstatus', 'succeeded'),
+      stc_fee: 1.03,
+      stc_cardbrand: option('stc_cardbrand', 'visa'),
+    });
+    // An event of that same second whose copy is older: Stripe gives no order within a second, so it is read.
+    const older = { ...created, latest_charge: null };
+    await ordered.deliver(
+      eventFor('payment_intent.processing', older, { id: 'evt_first_0', created: 1714555060 }),
+    );
+    expect(stripe.requests).toEqual([expect.objectContaining({ path: '/v1/payment_intents/pi_3First' })]);
+    expect(dataverse.rows('stc_payments')[0]).toMatchObject({
+      stc_status: option('stc_paymentstatus', 'succeeded'),
+    });
+    await ordered.close();
   });
 
   test('a failed payment records the decline reason', async () => {

@@ -1,7 +1,9 @@
 /**
  * Payments: `payment_intent.*` and `charge.*` events → one stc_payment row per payment (the
- * PaymentIntent, or a Charge made without one), re-read from Stripe with its latest charge and that
- * charge's balance transaction, so amounts, refunds, fees and net are current whatever order events come in.
+ * PaymentIntent, or a Charge made without one). The event's own object is mapped when it is the newest known
+ * and holds what payments.yaml `needs`; otherwise the PaymentIntent is read from Stripe with its latest charge
+ * and that charge's balance transaction. A charge event of a PaymentIntent is ordered and coalesced with the
+ * PaymentIntent's own events (intake keys it by the PaymentIntent), so a burst costs at most one read.
  */
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
@@ -17,6 +19,7 @@ import {
   logUnmapped,
   reportNothingWritten,
 } from '../../write/stripe-objects';
+import { mustReadObject } from '../../write/payload';
 import { writeMappedRow } from '../../write/rows';
 
 /** Mapping names in the mapping files (payments.yaml). */
@@ -65,7 +68,7 @@ export async function syncPayment(
   const intentMapping = mappings.get(PAYMENT_INTENT_MAPPING);
   const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
   const intent =
-    given && !intentMapping.refresh && !context.payloadMayBeStale
+    given && !mustReadObject(intentMapping, given, context)
       ? given
       : await retrieveObject(
           event,

@@ -98,12 +98,24 @@ describeOnEachEngine('HTTP app', (engine) => {
       const stored = await db.store.findEvent('stripe', '', event.id);
       expect(stored).toMatchObject({
         type: 'charge.succeeded',
-        objectId: 'ch_3KtQThJDPojXS6LN0YmgbxGj',
+        // A charge of a PaymentIntent is ordered (and coalesced) with the PaymentIntent: one payment row.
+        objectId: 'pi_3KtQThJDPojXS6LN0H9EfsjV',
         eventCreatedMs: 1619701111000,
         status: 'pending',
       });
       expect(stored?.payload).toBe(payload);
       expect(queued).toBe(1);
+    });
+
+    test('a charge made without a PaymentIntent is ordered by its own id', async () => {
+      const base = eventPayload('charge_succeeded').event;
+      const { event, payload } = eventPayload('charge_succeeded', {
+        data: { object: { ...base.data.object, payment_intent: null } },
+      });
+      expect((await postStripe(payload, signatureHeader(payload, SECRET))).status).toBe(200);
+      expect(await db.store.findEvent('stripe', '', event.id)).toMatchObject({
+        objectId: 'ch_3KtQThJDPojXS6LN0YmgbxGj',
+      });
     });
 
     test.each([

@@ -112,16 +112,74 @@ describeOnEachEngine('store', (engine) => {
     expect(await claim(store, 'w2')).toEqual([]);
   });
 
-  test('one event of an object in flight at a time, oldest first', async () => {
-    await store.insertEvent(newEvent({ eventId: 'evt_new', objectId: 'ch_1', eventCreatedMs: T0 + 5 }));
+  test('a burst of one Stripe object: the newest is claimed, the older ones superseded by it', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_new', objectId: 'ch_1', eventCreatedMs: T0 + 5000 }));
     await store.insertEvent(newEvent({ eventId: 'evt_old', objectId: 'ch_1', eventCreatedMs: T0 }));
+    await store.insertEvent(newEvent({ eventId: 'evt_mid', objectId: 'ch_1', eventCreatedMs: T0 + 2000 }));
     await store.insertEvent(newEvent({ eventId: 'evt_other', objectId: 'ch_2' }));
     const first = await claim(store);
-    expect(first.map((e) => e.eventId).sort()).toEqual(['evt_old', 'evt_other']);
+    expect(first.map((e) => e.eventId).sort()).toEqual(['evt_new', 'evt_other']);
+    for (const older of ['evt_old', 'evt_mid'])
+      expect(await store.findEvent('stripe', '', older)).toMatchObject({ status: 'superseded', attempts: 1 });
+    // The object carries the newest superseded event's stamp: evt_new's payload is newer than it.
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toEqual({
+      eventCreatedMs: T0 + 2000,
+      eventId: 'evt_mid',
+    });
     expect(await claim(store, 'w2')).toEqual([]);
-    expect(await store.completeEvent(applied(first.find((e) => e.eventId === 'evt_old')!))).toBe(true);
-    const second = await claim(store, 'w2');
-    expect(second.map((e) => e.eventId)).toEqual(['evt_new']);
+    expect(await store.completeEvent(applied(first.find((e) => e.eventId === 'evt_new')!))).toBe(true);
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toMatchObject({ eventId: 'evt_new' });
+    expect(await store.queueDepth()).toMatchObject({ pending: 0 });
+  });
+
+  test('an event arriving while its object is in flight waits, and is not coalesced into it', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_first', objectId: 'ch_1', eventCreatedMs: T0 }));
+    const [first] = await claim(store);
+    await store.insertEvent(newEvent({ eventId: 'evt_later', objectId: 'ch_1', eventCreatedMs: T0 + 1000 }));
+    expect(await claim(store, 'w2')).toEqual([]);
+    await store.completeEvent(applied(first));
+    expect((await claim(store, 'w2')).map((e) => e.eventId)).toEqual(['evt_later']);
+  });
+
+  test('changes of one Dataverse row are never coalesced: oldest first, one at a time', async () => {
+    const change = (eventId: string, eventCreatedMs: number) =>
+      newEvent({ source: 'dataverse', eventId, objectId: 'stc_refundrequest(1)', eventCreatedMs });
+    await store.insertEvent(change('chg_new', T0 + 5));
+    await store.insertEvent(change('chg_old', T0));
+    const first = await claim(store);
+    expect(first.map((e) => e.eventId)).toEqual(['chg_old']);
+    expect((await store.findEvent('dataverse', '', 'chg_new'))?.status).toBe('pending');
+    await store.completeEvent({ ...applied(first[0]), stampObject: false });
+    expect((await claim(store, 'w2')).map((e) => e.eventId)).toEqual(['chg_new']);
+  });
+
+  test('processes claiming one burst together take each object once and lose no event', async () => {
+    const other = await db.connect();
+    const objects = Array.from({ length: 12 }, (_, i) => `pi_${i}`);
+    // Delivered as bursts: each payment's four events one after the other.
+    for (const objectId of objects)
+      for (let n = 0; n < 4; n++)
+        await store.insertEvent(
+          newEvent({ eventId: `evt_${objectId}_${n}`, objectId, eventCreatedMs: T0 + n * 1000 }),
+        );
+    const claims: InboxEvent[][] = [];
+    for (let round = 0; round < 4; round++)
+      claims.push(
+        ...(await Promise.all([
+          claim(store, 'w1', 4),
+          claim(other, 'w2', 4),
+          claim(store, 'w3', 4),
+          claim(other, 'w4', 4),
+        ])),
+      );
+    const taken = claims.flat();
+    expect(taken.map((e) => e.objectId).sort()).toEqual([...objects].sort());
+    // Each object's newest event (n = 3) is the one taken; its three older ones are superseded.
+    expect(taken.every((e) => e.eventId.endsWith('_3'))).toBe(true);
+    for (const objectId of objects)
+      for (let n = 0; n < 3; n++)
+        expect((await store.findEvent('stripe', '', `evt_${objectId}_${n}`))?.status).toBe('superseded');
+    expect(await store.queueDepth()).toMatchObject({ pending: 0, processing: 12 });
   });
 
   test('events without an object are not serialised', async () => {
@@ -255,8 +313,9 @@ describeOnEachEngine('store', (engine) => {
     const inFlight = new Set<string>();
     let violations = 0;
     const run = async (s: Store, owner: string) => {
-      for (let round = 0; round < 400 && seen.size < 200; round++) {
+      for (let round = 0; round < 400; round++) {
         const batch = await s.claimEvents({ owner, limit: 5, leaseMs: 60_000 });
+        if (batch.length === 0 && (await s.queueDepth()).pending === 0) break;
         for (const e of batch) {
           if (seen.has(e.eventId) || inFlight.has(e.objectId)) violations++;
           seen.set(e.eventId, owner);
@@ -278,7 +337,14 @@ describeOnEachEngine('store', (engine) => {
     };
     await Promise.all([run(store, 'p1'), run(other, 'p2')]);
     expect(violations).toBe(0);
-    expect(seen.size).toBe(200);
+    // Every event was applied or, waiting behind a newer one of its object, coalesced into it.
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => (await store.findEvent('stripe', '', `evt_${i}`))?.status),
+    );
+    expect(statuses.filter((st) => st === 'applied')).toHaveLength(seen.size);
+    expect(statuses.filter((st) => st === 'superseded')).toHaveLength(200 - seen.size);
+    // Each object's newest event is applied, whatever was coalesced before it.
+    for (let i = 180; i < 200; i++) expect(statuses[i]).toBe('applied');
     expect(await store.queueDepth()).toEqual({ pending: 0, processing: 0, dead: 0 });
   });
 });
