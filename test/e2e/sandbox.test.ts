@@ -145,7 +145,11 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   const summary = await running.waitFor(/^scenario: (\d+) of (\d+) checks passed(.*)$/m, 50_000);
   const out = running.stdout();
   expect(out).not.toMatch(/✗ FAILED/);
-  expect(Number(summary[2])).toBeGreaterThanOrEqual(15);
+  expect(Number(summary[2])).toBeGreaterThanOrEqual(16);
+  // A payment page asked for in Dynamics 365 for an order there, paid: that same order is paid.
+  expect(out).toMatch(
+    /^scenario: ✓ order ORD-\d{5}-[A-Z0-9]{6} made in Dynamics 365 \(USD 2,080\.50\) → payment link request by .+ → Stripe payment page, paid → the same order Paid \(2080\.5\), request Paid: http/m,
+  );
   // Order-to-cash: the checkout's order and paid invoice, with the order's address to open.
   expect(out).toMatch(
     /^scenario: ✓ checkout cs_test_\w+ \(3 lines, 2 products, USD 242\.48\) → order ORD-\d{5}-[A-Z0-9]{6} \(3 lines, total 242\.48, 1 written in\) and invoice INV-\S+ Paid: http:\/\/127\.0\.0\.1:\d+\/(form\?entity=salesorder&id=|api\/data\/v9\.2\/salesorders\()[0-9a-f-]{36}/m,

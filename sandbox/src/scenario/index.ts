@@ -52,7 +52,7 @@ export async function playScenario(
   const say = (text: string) => print(`scenario: ${text}`);
 
   say(
-    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order',
+    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order',
   );
   for (const step of SCENARIO_STEPS) {
     result.total++;

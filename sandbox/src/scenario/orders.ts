@@ -4,6 +4,7 @@
  * (the product the catalog sync wrote, a written-in one) and the paid invoice, with the totals Dynamics 365 computes.
  */
 import type Stripe from 'stripe';
+import { StcPaymentLinkRequestStatus, StcStripePaymentStatus } from '@stc/solution';
 import { CheckFailed, need, strip, until, type Row } from './readback';
 import type { ScenarioContext } from './steps';
 import { odataString } from './webapi';
@@ -31,7 +32,11 @@ async function payOnHostedPage(session: Stripe.Checkout.Session): Promise<void> 
     body: new URLSearchParams({ card_number: '4242424242424242' }),
     redirect: 'manual',
   });
-  if (response.status !== 303) throw new CheckFailed(`the hosted page answered ${response.status}`);
+  // 303 to the success URL, or Stripe's own confirmation page (200) when the session has none.
+  if (response.status !== 303 && response.status !== 200) {
+    const alert = /role="alert">([^<]*)</.exec(await response.text())?.[1];
+    throw new CheckFailed(`the hosted page answered ${response.status}${alert ? `: ${alert}` : ''}`);
+  }
 }
 
 const documentByKey = (
@@ -97,4 +102,90 @@ export async function checkoutToOrder(ctx: ScenarioContext): Promise<string> {
   );
   state.order = { sessionId: session.id, orderId };
   return `checkout ${session.id} (3 lines, 2 products, USD ${total.toFixed(2)}) → order ${String(order.ordernumber)} (3 lines, total ${total.toFixed(2)}, 1 written in) and invoice ${String(invoice.invoicenumber)} Paid: ${ctx.recordUrl('salesorder', orderId)}`;
+}
+
+/** A request row, polled until its status is one of `settled`. */
+const settledLinkRequest = (ctx: ScenarioContext, requestId: string, settled: number[]) =>
+  until(
+    `payment link request ${requestId}`,
+    async () => {
+      const row = await ctx.dataverse.get<Row>(
+        `stc_paymentlinkrequests(${requestId})?$select=stc_status,stc_url,stc_stripesessionid,stc_failurereason`,
+      );
+      return row && settled.includes(Number(row.stc_status))
+        ? { value: row }
+        : { seen: JSON.stringify(strip(row ?? {})) };
+    },
+    ctx.timeoutMs,
+  );
+
+/** An order taken in Dynamics 365 (two lines, Contoso, USD), as a salesperson enters it. */
+async function orderInDynamics(ctx: ScenarioContext): Promise<string> {
+  const { dataverse, state } = ctx;
+  const [usd] = await dataverse.list<Row>(
+    `transactioncurrencies?$select=transactioncurrencyid&$filter=isocurrencycode eq 'USD'`,
+  );
+  const orderId = await dataverse.create('salesorders', {
+    name: 'Consulting for Contoso',
+    'customerid_account@odata.bind': `/accounts(${need(state.contosoAccountId, 'the Contoso account')})`,
+    'transactioncurrencyid@odata.bind': `/transactioncurrencies(${String(usd?.transactioncurrencyid)})`,
+  });
+  for (const [description, quantity, price] of [
+    ['Workshop day', 2, 950],
+    ['Travel', 1, 180.5],
+  ] as const)
+    await dataverse.create('salesorderdetails', {
+      'salesorderid@odata.bind': `/salesorders(${orderId})`,
+      isproductoverridden: true,
+      productdescription: description,
+      ispriceoverridden: true,
+      quantity,
+      priceperunit: price,
+    });
+  return orderId;
+}
+
+export async function paymentLinkFromOrder(ctx: ScenarioContext): Promise<string> {
+  const { dataverse, users, stripe } = ctx;
+  const orderId = await orderInDynamics(ctx);
+  const requestId = await dataverse.create(
+    'stc_paymentlinkrequests',
+    {
+      stc_name: 'Payment page for Consulting for Contoso',
+      'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
+    },
+    users.requester.systemuserid,
+  );
+  const created = await settledLinkRequest(ctx, requestId, [
+    StcPaymentLinkRequestStatus.Created,
+    StcPaymentLinkRequestStatus.Rejected,
+    StcPaymentLinkRequestStatus.Failed,
+  ]);
+  if (created.stc_status !== StcPaymentLinkRequestStatus.Created)
+    throw new CheckFailed(`request ${requestId} ended ${String(created.stc_failurereason)}`);
+  const session = await stripe.checkout.sessions.retrieve(String(created.stc_stripesessionid));
+  if (session.amount_total !== 208050)
+    throw new CheckFailed(`the payment page asks ${session.amount_total}, not 208050 (USD 2,080.50)`);
+  await payOnHostedPage(session);
+  await settledLinkRequest(ctx, requestId, [StcPaymentLinkRequestStatus.Paid]);
+  const order = await until(
+    `order ${orderId} paid`,
+    async () => {
+      const row = await dataverse.get<Row>(
+        `salesorders(${orderId})?$select=ordernumber,stc_paymentstatus,stc_amountpaid,totalamount`,
+      );
+      return row?.stc_paymentstatus === StcStripePaymentStatus.Paid
+        ? { value: row }
+        : { seen: JSON.stringify(strip(row ?? {})) };
+    },
+    ctx.timeoutMs,
+  );
+  const orders = await dataverse.list<Row>(
+    `salesorders?$select=salesorderid&$filter=stc_stripeid eq ${odataString(session.id)}`,
+  );
+  if (orders.length !== 1 || orders[0].salesorderid !== orderId)
+    throw new CheckFailed(
+      `the paid session ${session.id} names ${orders.length} orders, not the one made in Dynamics 365`,
+    );
+  return `order ${String(order.ordernumber)} made in Dynamics 365 (USD 2,080.50) → payment link request by ${users.requester.fullname} → Stripe payment page, paid → the same order Paid (${String(order.stc_amountpaid)}), request Paid: ${ctx.recordUrl('salesorder', orderId)}`;
 }

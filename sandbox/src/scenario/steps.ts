@@ -7,7 +7,7 @@ import { StcDisputeStatus, StcPaymentStatus, StcRefundReason, StcRefundRequestSt
 import type { SANDBOX_USERS } from '../parts/run';
 import { CheckFailed, need, statusName, strip, until, type ReadBack, type Row } from './readback';
 import type { WebApi } from './webapi';
-import { checkoutToOrder } from './orders';
+import { checkoutToOrder, paymentLinkFromOrder } from './orders';
 
 /** Amounts the scenario sends, in the smallest unit, and what each must become in Dataverse. */
 export const SCENARIO_PAYMENTS = {
@@ -320,4 +320,5 @@ export const SCENARIO_STEPS: readonly ScenarioStep[] = [
   { label: 'refund request → Stripe refund', act: refundRequestToStripe },
   { label: 'Stripe refund → back in Dataverse', act: requestedRefundBack },
   { label: 'checkout → order and paid invoice', act: checkoutToOrder },
+  { label: 'payment link from a Dynamics 365 order, paid', act: paymentLinkFromOrder },
 ];
