@@ -64,6 +64,7 @@ const LAYOUT: Layout = [
           'stc_payment',
           'stc_subscription',
           'stc_subscriptionitem',
+          'stc_subscriptionrequest',
           'stc_stripeinvoice',
           'stc_stripeinvoiceline',
         ],

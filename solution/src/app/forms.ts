@@ -112,6 +112,18 @@ const REFUND_REQUEST_INPUT = new Set([
 /** Payment link request columns a user fills in: the order or invoice; the service owns the rest. */
 const PAYMENT_LINK_REQUEST_INPUT = new Set(['stc_name', 'stc_salesorderid', 'stc_invoiceid']);
 
+/** Subscription request columns a user fills in: the action and what it is about; the service owns the rest. */
+const SUBSCRIPTION_REQUEST_INPUT = new Set([
+  'stc_name',
+  'stc_action',
+  'stc_customerid',
+  'stc_stripepriceid',
+  'stc_productid',
+  'stc_quantity',
+  'stc_subscriptionid',
+  'stc_subscriptionitemid',
+]);
+
 const STAMPS = new Set(syncStampColumns().map((column) => column.logicalName));
 
 type Group = 'summary' | 'amounts' | 'dates' | 'related' | 'details' | 'stripe' | 'sync';
@@ -166,6 +178,7 @@ export function isReadOnly(table: Table, column: string): boolean {
   if (table.synced) return true;
   if (table.logicalName === 'stc_refundrequest') return !REFUND_REQUEST_INPUT.has(column);
   if (table.logicalName === 'stc_paymentlinkrequest') return !PAYMENT_LINK_REQUEST_INPUT.has(column);
+  if (table.logicalName === 'stc_subscriptionrequest') return !SUBSCRIPTION_REQUEST_INPUT.has(column);
   // Journal entries and lines are written by reconciliation only.
   return table.logicalName.startsWith('stc_journal');
 }

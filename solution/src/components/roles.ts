@@ -33,7 +33,7 @@ const SYNCED = [
   'stc_balancetransaction',
 ];
 const RECONCILIATION = ['stc_journalentry', 'stc_journalline'];
-const REQUESTS = ['stc_refundrequest', 'stc_paymentlinkrequest'];
+const REQUESTS = ['stc_refundrequest', 'stc_paymentlinkrequest', 'stc_subscriptionrequest'];
 const ALL_CONNECTOR = [...SYNCED, ...REQUESTS, ...RECONCILIATION];
 const SALES = ['account', 'contact', 'salesorder', 'invoice'];
 
@@ -86,12 +86,13 @@ export const securityRoles: SecurityRole[] = [
       // Write only for the Sync from Stripe command, which stamps stc_syncrequestedon; Stripe stays the source.
       ...each(['stc_payment'], ['Read', 'Write', 'AppendTo']),
       ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
-      ...each(['stc_paymentlinkrequest'], ['Create', 'Read', 'Append']),
+      ...each(['stc_paymentlinkrequest', 'stc_subscriptionrequest'], ['Create', 'Read', 'Append']),
       // Write to ask for a retry or a discard of a sync issue; the service carries it out.
       ...each(['stc_syncissue'], ['Read', 'Write']),
       // Write to ask for a connection test (the time asked), which the service answers.
       ...each(['stc_connectorstatus'], ['Read', 'Write']),
-      ...each(['account', 'contact'], ['Read']),
+      // AppendTo: a subscription request names the customer, and the product or subscription, it is about.
+      ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
       ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],
@@ -105,12 +106,13 @@ export const securityRoles: SecurityRole[] = [
   role(
     '79a23d99-5345-5ee4-8ed2-259d3e87eb83',
     'Stripe Refund Requester',
-    'Users who may ask for a refund from a payment, or for a Stripe payment page of an order or invoice; they see their own requests.',
+    'Users who may ask for a refund from a payment, for a Stripe payment page of an order or invoice, or for a Stripe subscription to be created or changed; they see their own requests.',
     [
       ...each(SYNCED, ['Read']),
-      ...each(['stc_payment'], ['Read', 'AppendTo']),
+      ...each(['stc_payment', 'stc_subscription', 'stc_subscriptionitem'], ['Read', 'AppendTo']),
       ...each(REQUESTS, ['Create', 'Read', 'Append'], 'Basic'),
-      ...each(['account', 'contact'], ['Read']),
+      // AppendTo: a subscription request names the customer, and the product, it is about.
+      ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
       // AppendTo: a payment link request names the order or invoice it is for.
       ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
     ],

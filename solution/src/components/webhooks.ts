@@ -53,7 +53,7 @@ export const serviceEndpoint: ServiceEndpointDefinition = {
   id: '7506ec27-1069-563f-bd3e-d87efb76f51c',
   name: 'Stripe Connector Service',
   description:
-    'POSTs refund and payment link requests and customer changes to the connector service (/webhooks/dataverse).',
+    'POSTs refund, payment link and subscription requests and customer changes to the connector service (/webhooks/dataverse).',
   url: 'https://stripe-connector.invalid/webhooks/dataverse',
   contract: 8,
   authType: 5,
@@ -92,6 +92,12 @@ export const webhookSteps: WebhookStep[] = [
       'A new payment link request goes to the service for its policy check and the Stripe Checkout Session.',
     message: 'Create',
     table: 'stc_paymentlinkrequest',
+  }),
+  step('b1f7c2d4-5e36-4a8b-9c21-7d4e0f6a3b58', 'Stripe Connector: Create of stc_subscriptionrequest', {
+    description:
+      'A new subscription request goes to the service for its policy check and the Stripe subscription change.',
+    message: 'Create',
+    table: 'stc_subscriptionrequest',
   }),
   step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {
     description: 'Changes to a linked account update its Stripe customer; a Sync from Stripe re-reads it.',

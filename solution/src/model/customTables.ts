@@ -345,6 +345,57 @@ export const customTables: Table[] = [
     ],
   }),
   customTable({
+    viewColumns: [
+      'stc_action',
+      'stc_customerid',
+      'stc_subscriptionid',
+      'stc_status',
+      'stc_stripesubscriptionid',
+      'stc_requestedby',
+      'createdon',
+    ],
+    schemaName: 'stc_SubscriptionRequest',
+    entitySetName: 'stc_subscriptionrequests',
+    displayName: 'Subscription Request',
+    pluralName: 'Subscription Requests',
+    description:
+      "A user's request, made in Dynamics 365, to create a Stripe subscription for an account or contact, or to cancel, pause, resume or change the quantity of one, and its outcome.",
+    ownership: 'UserOwned',
+    columns: [
+      choice('stc_Action', 'Action', 'stc_subscriptionaction', { requiredLevel: 'required' }),
+      customer('stc_customerid', 'Customer', {
+        description: 'The account or contact the subscription is (to be) billed to.',
+      }),
+      text('stc_StripePriceId', 'Stripe Price Id', STRIPE_ID_LENGTH, {
+        description:
+          'Create: the recurring Stripe price (price_…) to subscribe to; or name a product instead.',
+      }),
+      lookup('stc_productid', 'Product', 'product', {
+        description: 'Create: a product whose one active recurring price list item carries its Stripe price.',
+      }),
+      integer('stc_Quantity', 'Quantity', {
+        minValue: 1,
+        maxValue: 1000000000,
+        description: 'Create: the quantity (1 when empty). Change quantity: the new quantity.',
+      }),
+      lookup('stc_subscriptionid', 'Subscription', 'stc_subscription', {
+        description: 'Cancel, pause, resume, change quantity: the subscription to act on.',
+      }),
+      lookup('stc_subscriptionitemid', 'Subscription Item', 'stc_subscriptionitem', {
+        description: 'Change quantity: the item whose quantity changes (the only item when empty).',
+      }),
+      choice('stc_Status', 'Status', 'stc_subscriptionrequeststatus', {
+        requiredLevel: 'required',
+        defaultValue: 100000000,
+      }),
+      memo('stc_FailureReason', 'Failure Reason', 2000),
+      text('stc_StripeSubscriptionId', 'Stripe Subscription Id', STRIPE_ID_LENGTH),
+      lookup('stc_requestedby', 'Requested By', 'systemuser'),
+      dateTime('stc_DecidedOn', 'Decided On'),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+    ],
+  }),
+  customTable({
     viewColumns: ['stc_subscriptionid', 'stc_quantity', 'stc_unitamount', 'stc_currency', 'stc_interval'],
     schemaName: 'stc_SubscriptionItem',
     entitySetName: 'stc_subscriptionitems',

@@ -121,6 +121,21 @@ export const customOptionSets: OptionSet[] = [
     ['rejected', 'Rejected'],
     ['expired', 'Expired'],
   ]),
+  custom('stc_subscriptionaction', 'Subscription Action', false, [
+    ['create', 'Create'],
+    ['cancel_now', 'Cancel now'],
+    ['cancel_at_period_end', 'Cancel at period end'],
+    ['pause', 'Pause collection'],
+    ['resume', 'Resume collection'],
+    ['change_quantity', 'Change quantity'],
+  ]),
+  custom('stc_subscriptionrequeststatus', 'Subscription Request Status', false, [
+    ['pending', 'Pending'],
+    ['processing', 'Processing'],
+    ['succeeded', 'Succeeded'],
+    ['failed', 'Failed'],
+    ['rejected', 'Rejected'],
+  ]),
   custom('stc_disputestatus', 'Dispute Status', false, [
     ['warning_needs_response', 'Warning: needs response'],
     ['warning_under_review', 'Warning: under review'],

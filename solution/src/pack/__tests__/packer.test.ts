@@ -235,6 +235,7 @@ describe('solution packer', () => {
       'stc_paymentlinkrequest',
       'stc_refundrequest',
       'stc_refundrequest',
+      'stc_subscriptionrequest',
     ]);
     for (const step of steps) {
       expect(step.Mode[0]).toBe(1);
