@@ -167,6 +167,40 @@ describe('billing', () => {
     ).toHaveLength(1);
   });
 
+  test('collection is paused with a behavior and resumed with an empty pause_collection, each an update event', async () => {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const { price } = await plan();
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
+    const paused = await stripe.subscriptions.update(subscription.id, {
+      pause_collection: { behavior: 'void' },
+    });
+    expect(paused.pause_collection).toEqual({ behavior: 'void', resumes_at: null });
+    const event = emulator.events.at(-1)!;
+    expect(event.type).toBe('customer.subscription.updated');
+    expect((event.data.object as Stripe.Subscription).pause_collection?.behavior).toBe('void');
+    expect(event.data.previous_attributes).toMatchObject({ pause_collection: null });
+
+    const resumed = await stripe.subscriptions.update(subscription.id, { pause_collection: '' });
+    expect(resumed.pause_collection).toBeNull();
+    expect((await stripe.subscriptions.retrieve(subscription.id)).pause_collection).toBeNull();
+
+    await expect(
+      stripe.subscriptions.update(subscription.id, {
+        pause_collection: { behavior: 'skip' as 'void' },
+      }),
+    ).rejects.toMatchObject({
+      statusCode: 400,
+      param: 'pause_collection',
+      message: 'Invalid pause_collection[behavior]: must be one of keep_as_draft, mark_uncollectible, void',
+    });
+  });
+
   test('a declined renewal fails the invoice and makes the subscription past_due', async () => {
     const customer = await stripe.customers.create({
       payment_method: 'pm_card_chargeCustomerFail',

@@ -493,6 +493,7 @@ export const updateSubscription: ObjectOperation<StripeObject> = (engine, ctx, i
       throw invalidRequest(`Invalid subscription_item: ${item.id}`, 'items');
     }
   }
+  const pause = pauseCollection(params);
   const metadata = mergeMetadata(subscription.metadata, params);
   const defaultPaymentMethodParam = nullableString(params, 'default_payment_method');
   const defaultPaymentMethod = defaultPaymentMethodParam
@@ -516,6 +517,7 @@ export const updateSubscription: ObjectOperation<StripeObject> = (engine, ctx, i
         };
       }
       if (defaultPaymentMethod !== undefined) s.default_payment_method = defaultPaymentMethod;
+      if (pause !== undefined) s.pause_collection = pause;
       for (const item of items) {
         const existing = item.id ? s.items.data.find((i: StripeObject) => i.id === item.id) : undefined;
         if (item.deleted) {
@@ -538,6 +540,28 @@ export const updateSubscription: ObjectOperation<StripeObject> = (engine, ctx, i
   );
   return subscription;
 };
+
+const PAUSE_BEHAVIORS = ['keep_as_draft', 'mark_uncollectible', 'void'];
+
+/**
+ * `pause_collection[behavior]` (and `[resumes_at]`) pauses collection; `pause_collection=` (empty) resumes it,
+ * as Stripe reads the parameter. Undefined when the update leaves it alone.
+ */
+function pauseCollection(params: Params): { behavior: string; resumes_at: number | null } | null | undefined {
+  if (params.pause_collection === '') return null;
+  const pause = optionalObject(params, 'pause_collection');
+  if (!pause) return undefined;
+  const behavior = optionalString(pause, 'behavior');
+  if (!behavior)
+    throw invalidRequest('Missing required param: pause_collection[behavior].', 'pause_collection');
+  if (!PAUSE_BEHAVIORS.includes(behavior)) {
+    throw invalidRequest(
+      `Invalid pause_collection[behavior]: must be one of ${PAUSE_BEHAVIORS.join(', ')}`,
+      'pause_collection',
+    );
+  }
+  return { behavior, resumes_at: optionalInteger(pause, 'resumes_at') ?? null };
+}
 
 export const cancelSubscription: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const subscription = engine.get(ctx, 'subscription', id);
