@@ -11,17 +11,16 @@
  * document is marked paid and the request Paid; an expired session marks it Expired.
  */
 import { PaymentLinkRequest } from '@stc/solution/tables';
-import { sameId } from '../../dataverse/change';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import { DEFAULT_OUTBOUND_SETTINGS, type OutboundSettings } from '../../config/outbound';
-import { serviceUserResolver } from '../refund-requests/directory';
+import { governedRequestHandler } from '../governed-requests';
 import { userWithRoles } from '../refund-requests/requests';
 import { readDocument, writePaymentUrl, type PayableDocument } from './documents';
 import { decidePaymentLink, type PaymentLinkRules } from './policy';
 import {
   documentOf,
   finish,
-  isConflict,
+  PAYMENT_LINK_REQUESTS,
   readRequest,
   Status,
   transition,
@@ -35,8 +34,6 @@ export { checkoutPlan, type CheckoutLine } from './lines';
 export { sessionParams, REQUEST_METADATA_KEY } from './stripe-session';
 export { DOCUMENT_TABLES, type DocumentKind } from './documents';
 
-/** Transitions lost to a concurrent writer are decided again on the fresh row, at most this often. */
-const MAX_DECISION_ROUNDS = 3;
 const R = PaymentLinkRequest.col;
 
 export interface PaymentLinkRequestsHandlerOptions {
@@ -56,7 +53,6 @@ export function createPaymentLinkRequestsHandler(
   options: PaymentLinkRequestsHandlerOptions = {},
 ): DataverseChangeHandler {
   const settings = options.settings ?? DEFAULT_OUTBOUND_SETTINGS;
-  const serviceUser = serviceUserResolver(settings);
   const g: Governance = {
     rules: {
       requesterRoles:
@@ -66,53 +62,14 @@ export function createPaymentLinkRequestsHandler(
     successUrl: settings.paymentLinkSuccessUrl,
     now: options.now ?? (() => new Date()),
   };
-  return {
-    source: 'dataverse',
+  return governedRequestHandler({
     resource: 'payment-link-requests',
-    changes: [{ table: PaymentLinkRequest.logicalName, messages: ['Create', 'Update'] }],
-    async handle(change, context) {
-      const requestId = change.rowId;
-      const self = await serviceUser(context.dataverse, context.log);
-      if (self && sameId(change.userId, self)) {
-        context.log.info(
-          { requestId, message: change.message },
-          "the service's own change to a payment link request; nothing to do",
-        );
-        return;
-      }
-      await advanceWithRetries(g, requestId, context);
-    },
-  };
-}
-
-async function advanceWithRetries(g: Governance, requestId: string, context: SyncContext): Promise<void> {
-  for (let round = 1; ; round++) {
-    const request = await readRequest(context.dataverse, requestId);
-    if (!request) {
-      context.log.warn({ requestId }, 'the payment link request no longer exists; nothing to do');
-      return;
-    }
-    try {
-      await advance(g, request, context);
-      return;
-    } catch (error) {
-      if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
-      context.log.info(
-        { requestId, round },
-        'the payment link request changed while it was being decided; deciding again on the new row',
-      );
-    }
-  }
-}
-
-async function advance(g: Governance, request: PaymentLinkRequestRow, context: SyncContext): Promise<void> {
-  if (request.status === Status.pending) await decide(g, request, context);
-  else if (request.status === Status.processing) await resume(g, request, context);
-  else
-    context.log.info(
-      { requestId: request.id, status: request.status },
-      'the payment link request is already decided; nothing to do',
-    );
+    table: PAYMENT_LINK_REQUESTS,
+    settings,
+    read: readRequest,
+    decide: (request, context) => decide(g, request, context),
+    resume: (request, context) => resume(g, request, context),
+  });
 }
 
 async function decide(g: Governance, request: PaymentLinkRequestRow, context: SyncContext): Promise<void> {

@@ -2,16 +2,15 @@
  * The request row of a payment link: reading it, moving it out of Pending under its etag (of two workers
  * holding deliveries of the same change only one goes on), and writing its outcome.
  */
-import { PaymentLinkRequest, PaymentLinkRequestStatus, SystemUser } from '@stc/solution/tables';
+import { PaymentLinkRequest, PaymentLinkRequestStatus } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
-import { PermanentError } from '../../pipeline/failure';
 import { isGuid } from '../../config/outbound';
+import { finishRequest, moveFromPending, type PendingOutcome, type RequestTable } from '../governed-requests';
 import type { DocumentKind } from './documents';
 
 const REQUESTS = PaymentLinkRequest.entitySetName;
 const R = PaymentLinkRequest.col;
 const L = PaymentLinkRequest.lookup;
-const REQUESTED_BY = `${L.requestedby.bind.systemuser}@odata.bind`;
 export const Status = PaymentLinkRequestStatus;
 
 export interface PaymentLinkRequestRow {
@@ -66,36 +65,28 @@ export function documentOf(
   return { problem: 'The request names no order or invoice.' };
 }
 
-/**
- * Moves a Pending request to Processing or Rejected, guarded by the etag read: a row changed meanwhile answers
- * 412 and is decided again.
- */
-export async function transition(
+/** The payment link request table as the shared request steps (../governed-requests.ts) move it. */
+export const PAYMENT_LINK_REQUESTS: RequestTable = {
+  logicalName: PaymentLinkRequest.logicalName,
+  entitySetName: REQUESTS,
+  noun: 'payment link request',
+  status: Status,
+  col: R,
+  requestedBy: L.requestedby.bind.systemuser,
+};
+
+/** Moves a Pending request to Processing or Rejected under its etag (a 412 is decided again). */
+export function transition(
   dataverse: DataverseClient,
   request: PaymentLinkRequestRow,
-  outcome: { status: 'processing'; livemode: boolean } | { status: 'rejected'; reason: string; at: Date },
+  outcome: PendingOutcome,
 ): Promise<void> {
-  const row: Row =
-    outcome.status === 'rejected'
-      ? {
-          [R.status]: Status.rejected,
-          [R.failureReason]: outcome.reason,
-          [R.decidedOn]: outcome.at.toISOString(),
-        }
-      : { [R.status]: Status.processing, [R.failureReason]: null, [R.liveMode]: outcome.livemode };
-  if (request.createdBy) row[REQUESTED_BY] = `/${SystemUser.entitySetName}(${request.createdBy})`;
-  if (!request.etag)
-    throw new PermanentError(
-      'Dataverse sent the payment link request without an etag; its status cannot be moved safely',
-    );
-  await dataverse.update(REQUESTS, request.id, row, { ifMatch: request.etag });
+  return moveFromPending(dataverse, PAYMENT_LINK_REQUESTS, request, outcome);
 }
 
 /** The outcome, written by the worker that moved the request to Processing (or resumed it). */
-export async function finish(dataverse: DataverseClient, requestId: string, row: Row): Promise<void> {
-  await dataverse.update(REQUESTS, requestId, row);
+export function finish(dataverse: DataverseClient, requestId: string, row: Row): Promise<void> {
+  return finishRequest(dataverse, PAYMENT_LINK_REQUESTS, requestId, row);
 }
 
-export function isConflict(error: unknown): boolean {
-  return (error as { status?: number } | null)?.status === 412;
-}
+export { isConflict } from '../governed-requests';

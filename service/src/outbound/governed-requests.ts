@@ -1,0 +1,154 @@
+/**
+ * What every request row a user makes in Dynamics 365 for Stripe to act on has in common (payment links,
+ * subscriptions): the handler re-reads the row on each change and acts from its current status only,
+ *
+ *   Pending ──policy──▶ Rejected | Processing ──Stripe──▶ an outcome written by the table's own handler
+ *   Processing (a crash or a transient failure mid-way) ──▶ resumed under the same idempotency key
+ *
+ * moving it out of Pending under the etag it was read with (of two workers holding deliveries of the same
+ * change only one goes on; the other decides again on the fresh row), and dropping the service's own writes
+ * to the row, which come back as update webhooks.
+ */
+import { SystemUser } from '@stc/solution/tables';
+import { sameId } from '../dataverse/change';
+import type { DataverseClient, Row } from '../dataverse/types';
+import { PermanentError } from '../pipeline/failure';
+import type { DataverseChangeHandler, SyncContext } from '../pipeline/handler';
+import type { OutboundSettings } from '../config/outbound';
+import { serviceUserResolver } from './refund-requests/directory';
+
+/** Transitions lost to a concurrent writer are decided again on the fresh row, at most this often. */
+const MAX_DECISION_ROUNDS = 3;
+
+/** The columns and statuses a request table shares, as its generated table constants spell them. */
+export interface RequestTable {
+  logicalName: string;
+  entitySetName: string;
+  /** How the log and errors name a row: `payment link request`. */
+  noun: string;
+  status: { pending: number; processing: number; rejected: number };
+  col: { status: string; failureReason: string; decidedOn: string; liveMode: string };
+  /** Navigation property of the Requested By lookup to systemuser. */
+  requestedBy: string;
+}
+
+/** What moving a request out of Pending needs of the row as read. */
+export interface RequestState {
+  id: string;
+  status: number | null;
+  createdBy: string | null;
+  etag: string | null;
+}
+
+export type PendingOutcome =
+  { status: 'processing'; livemode: boolean } | { status: 'rejected'; reason: string; at: Date };
+
+/**
+ * Moves a Pending request to Processing or Rejected, guarded by the etag read: a row changed meanwhile answers
+ * 412 and is decided again. The requester is recorded from the row's creator, never from what the row says.
+ */
+export async function moveFromPending(
+  dataverse: DataverseClient,
+  table: RequestTable,
+  request: RequestState,
+  outcome: PendingOutcome,
+): Promise<void> {
+  const { col, status } = table;
+  const row: Row =
+    outcome.status === 'rejected'
+      ? {
+          [col.status]: status.rejected,
+          [col.failureReason]: outcome.reason,
+          [col.decidedOn]: outcome.at.toISOString(),
+        }
+      : { [col.status]: status.processing, [col.failureReason]: null, [col.liveMode]: outcome.livemode };
+  if (request.createdBy)
+    row[`${table.requestedBy}@odata.bind`] = `/${SystemUser.entitySetName}(${request.createdBy})`;
+  if (!request.etag)
+    throw new PermanentError(
+      `Dataverse sent the ${table.noun} without an etag; its status cannot be moved safely`,
+    );
+  await dataverse.update(table.entitySetName, request.id, row, { ifMatch: request.etag });
+}
+
+/** The outcome, written by the worker that moved the request to Processing (or resumed it). */
+export async function finishRequest(
+  dataverse: DataverseClient,
+  table: RequestTable,
+  requestId: string,
+  row: Row,
+): Promise<void> {
+  await dataverse.update(table.entitySetName, requestId, row);
+}
+
+export function isConflict(error: unknown): boolean {
+  return (error as { status?: number } | null)?.status === 412;
+}
+
+export interface GovernedRequestSpec<R extends RequestState> {
+  /** The handler's resource name in the registry and metrics: `payment-link-requests`. */
+  resource: string;
+  table: RequestTable;
+  settings: OutboundSettings;
+  read(dataverse: DataverseClient, requestId: string): Promise<R | null>;
+  /** A Pending request: policy, then Rejected, or Processing and the Stripe call. */
+  decide(request: R, context: SyncContext): Promise<void>;
+  /** A request left in Processing: the Stripe call again under the same idempotency key. */
+  resume(request: R, context: SyncContext): Promise<void>;
+}
+
+/** The Dataverse change handler of a request table: Create and Update of its rows, acted on from their status. */
+export function governedRequestHandler<R extends RequestState>(
+  spec: GovernedRequestSpec<R>,
+): DataverseChangeHandler {
+  const serviceUser = serviceUserResolver(spec.settings);
+  const { table } = spec;
+  return {
+    source: 'dataverse',
+    resource: spec.resource,
+    changes: [{ table: table.logicalName, messages: ['Create', 'Update'] }],
+    async handle(change, context) {
+      const requestId = change.rowId;
+      const self = await serviceUser(context.dataverse, context.log);
+      if (self && sameId(change.userId, self)) {
+        context.log.info(
+          { requestId, message: change.message },
+          `the service's own change to a ${table.noun}; nothing to do`,
+        );
+        return;
+      }
+      await advanceWithRetries(spec, requestId, context);
+    },
+  };
+}
+
+async function advanceWithRetries<R extends RequestState>(
+  spec: GovernedRequestSpec<R>,
+  requestId: string,
+  context: SyncContext,
+): Promise<void> {
+  const { table } = spec;
+  for (let round = 1; ; round++) {
+    const request = await spec.read(context.dataverse, requestId);
+    if (!request) {
+      context.log.warn({ requestId }, `the ${table.noun} no longer exists; nothing to do`);
+      return;
+    }
+    try {
+      if (request.status === table.status.pending) await spec.decide(request, context);
+      else if (request.status === table.status.processing) await spec.resume(request, context);
+      else
+        context.log.info(
+          { requestId, status: request.status },
+          `the ${table.noun} is already decided; nothing to do`,
+        );
+      return;
+    } catch (error) {
+      if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
+      context.log.info(
+        { requestId, round },
+        `the ${table.noun} changed while it was being decided; deciding again on the new row`,
+      );
+    }
+  }
+}
