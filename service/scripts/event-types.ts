@@ -23,8 +23,17 @@ import {
 } from '@stc/solution/tables';
 import { createSyncHandlers, DEFAULT_CUSTOMER_MAPPINGS, DEFAULT_MAPPINGS_DIR } from '../src/handlers';
 import { IGNORED_EVENT_TYPES, ignoredEntry, ignoredReason } from '../src/ignored-events';
-import { INVOICE_MAPPING, INVOICE_PAYMENT_MAPPING, SUBSCRIPTION_MAPPING } from '../src/inbound/billing';
-import { INVOICE_LINE_MAPPING, SUBSCRIPTION_ITEM_MAPPING } from '../src/inbound/billing/children';
+import {
+  CREDIT_NOTE_MAPPING,
+  INVOICE_MAPPING,
+  INVOICE_PAYMENT_MAPPING,
+  SUBSCRIPTION_MAPPING,
+} from '../src/inbound/billing';
+import {
+  CREDIT_NOTE_LINE_MAPPING,
+  INVOICE_LINE_MAPPING,
+  SUBSCRIPTION_ITEM_MAPPING,
+} from '../src/inbound/billing/children';
 import { PRICE_MAPPING, PRODUCT_MAPPING } from '../src/inbound/catalog';
 import { DISPUTE_MAPPING } from '../src/inbound/disputes';
 import { ORDER_MAPPINGS } from '../src/inbound/orders';
@@ -180,6 +189,8 @@ const HANDLER_WRITES: Readonly<Record<string, HandlerWrites>> = {
       INVOICE_MAPPING,
       INVOICE_LINE_MAPPING,
       INVOICE_PAYMENT_MAPPING,
+      CREDIT_NOTE_MAPPING,
+      CREDIT_NOTE_LINE_MAPPING,
     ],
   },
   catalog: { mappings: [PRODUCT_MAPPING, PRICE_MAPPING], also: [PriceLevel.logicalName] },
@@ -207,6 +218,7 @@ const NOTES: Readonly<Record<string, string>> = {
   'invoice_payment.paid': "Names the invoice's PaymentIntent on its row (the current API shape).",
   'invoice.payment_action_required': "Marks the invoice's collection as waiting for the customer.",
   'invoice.payment_failed': "Marks the invoice's collection failed, with the attempts and the next one.",
+  'credit_note.created': 'A negative document with its lines, linked to the invoice it credits.',
 };
 
 export interface EventTypeRow {

@@ -18,8 +18,6 @@ export const IGNORED_EVENT_TYPES: Readonly<Record<string, string>> = {
     'Discount definitions are not synced; the discounts reach Dynamics 365 as amounts on the order lines and invoices they reduce.',
   'promotion_code.*':
     'Discount codes are not synced; the discounts reach Dynamics 365 as amounts on the order lines and invoices they reduce.',
-  'credit_note.*':
-    'Credit notes are not synced; a refund made with one arrives as charge.refunded and refund.* and shows on the payment and on the order and invoice of that payment.',
   'customer.discount.*':
     "A customer's coupon is not synced; the discounts show as amounts on the invoices and order lines they reduce.",
   'customer.source.*': 'Saved payment sources are card and bank data, which is never kept in Dynamics 365.',

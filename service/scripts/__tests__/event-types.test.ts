@@ -69,13 +69,13 @@ describe('the event type table cannot be built', () => {
   });
 
   test('when a handler takes a type the ignored list says no handler takes', () => {
-    const creditNotes: StripeEventHandler = {
+    const sentInvoices: StripeEventHandler = {
       resource: 'payments',
-      eventTypes: ['credit_note.created'],
+      eventTypes: ['invoice.sent'],
       handle: async () => undefined,
     };
-    expect(() => eventTypeRows([...createSyncHandlers(), creditNotes])).toThrow(
-      /credit_note\.created is routed to 'payments' but listed as ignored/,
+    expect(() => eventTypeRows([...createSyncHandlers(), sentInvoices])).toThrow(
+      /invoice\.sent is routed to 'payments' but listed as ignored/,
     );
   });
 

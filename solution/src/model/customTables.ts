@@ -451,6 +451,11 @@ export const customTables: Table[] = [
       url('stc_InvoicePdfUrl', 'Invoice PDF URL'),
       text('stc_BillingReason', 'Billing Reason', 100),
       text('stc_PaymentIntentId', 'Payment Intent Id', STRIPE_ID_LENGTH),
+      choice('stc_DocumentType', 'Document Type', 'stc_stripedocumenttype', {
+        description: 'An invoice, or a credit note (its amounts negative), linked to the invoice it credits.',
+      }),
+      lookup('stc_creditedinvoiceid', 'Credited Invoice', 'stc_stripeinvoice'),
+      text('stc_CreditReason', 'Credit Reason', 100),
       choice('stc_CollectionState', 'Collection', 'stc_invoicecollectionstate'),
       integer('stc_AttemptCount', 'Payment Attempts', { minValue: 0, maxValue: 1000 }),
       dateTime('stc_NextPaymentAttempt', 'Next Payment Attempt'),

@@ -185,6 +185,12 @@ export const customOptionSets: OptionSet[] = [
     ['paid', 'Paid'],
     ['uncollectible', 'Uncollectible'],
     ['void', 'Void'],
+    // A credit note's: issued (or void, above).
+    ['issued', 'Issued'],
+  ]),
+  custom('stc_stripedocumenttype', 'Stripe Document Type', false, [
+    ['invoice', 'Invoice'],
+    ['credit_note', 'Credit note'],
   ]),
   // Where collecting an invoice stands, from its last payment event: Stripe's invoice status says only open.
   custom('stc_invoicecollectionstate', 'Invoice Collection', false, [

@@ -122,3 +122,54 @@ test('a subscription renewed twice by test clock: items, MRR, three invoices wit
     ]);
   }
 });
+
+test('a credit note refunding part of a paid invoice is a negative document linked to it, with its line', async () => {
+  const stripe = stripeSide.emulator.client();
+  const { client } = dataverseSide;
+  const from = stripeSide.emulator.events.length;
+  const seat = await price(stripe, 3000, 'month', 'Seat');
+  const customer = await stripe.customers.create({
+    name: 'Litware',
+    payment_method: 'pm_card_visa',
+    invoice_settings: { default_payment_method: 'pm_card_visa' },
+  });
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: seat.id }],
+  });
+  const invoiceId = String(subscription.latest_invoice);
+  const [line] = (await stripe.invoices.listLineItems(invoiceId)).data;
+  const credit = await stripe.creditNotes.create({
+    invoice: invoiceId,
+    lines: [{ type: 'invoice_line_item', invoice_line_item: line.id, amount: 1500 }],
+    refund_amount: 1500,
+    reason: 'order_change',
+  });
+  await deliverAll(from);
+
+  const invoiceRow = await client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: invoiceId });
+  const creditRow = await client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: credit.id });
+  expect(invoiceRow).toMatchObject({
+    stc_documenttype: option('stc_stripedocumenttype', 'invoice'),
+    stc_total: 30,
+  });
+  expect(creditRow).toMatchObject({
+    stc_documenttype: option('stc_stripedocumenttype', 'credit_note'),
+    stc_status: option('stc_stripeinvoicestatus', 'issued'),
+    stc_total: -15,
+    stc_creditreason: 'order_change',
+    _stc_creditedinvoiceid_value: invoiceRow!.stc_stripeinvoiceid,
+  });
+  const lines = await client.retrieveMultiple('stc_stripeinvoicelines', {
+    filter: `_stc_invoiceid_value eq ${String(creditRow!.stc_stripeinvoiceid)}`,
+  });
+  expect(lines.map((line) => line.stc_amount)).toEqual([-15]);
+  // The refund the credit note made shows on the payment.
+  const payment = await client.retrieveByKey('stc_payments', {
+    stc_stripeid: String(invoiceRow!.stc_paymentintentid),
+  });
+  expect(payment).toMatchObject({
+    stc_amountrefunded: 15,
+    stc_status: option('stc_paymentstatus', 'partially_refunded'),
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * What a subscription and an invoice are made of: a subscription's items (price, quantity, the period each is
  * billed for) as stc_subscriptionitem rows, an invoice's lines (period, proration, discounts, tax) as
- * stc_stripeinvoiceline rows, each linked by key to its parent's row. The event's object carries its first
+ * stc_stripeinvoiceline rows (a credit note's too, negative), each linked by key to its parent's row. The event's object carries its first
  * items or lines; only a parent with more than that (`has_more`) costs a read of the rest from Stripe.
  */
 import type Stripe from 'stripe';
@@ -12,6 +12,7 @@ import { eventEnvelope, mapIfApplies, stripeForEvent, type StripeObject } from '
 
 export const SUBSCRIPTION_ITEM_MAPPING = 'subscription_item';
 export const INVOICE_LINE_MAPPING = 'invoice_line';
+export const CREDIT_NOTE_LINE_MAPPING = 'credit_note_line';
 
 /** Items or lines past this many are not written (Stripe allows 20 items, and invoices rarely near this). */
 const MAX_CHILDREN = 1000;
@@ -33,7 +34,9 @@ async function childrenOf(
   const all =
     field === 'items'
       ? stripe.subscriptionItems.list({ subscription: parent.id, limit: 100 })
-      : stripe.invoices.listLineItems(parent.id, { limit: 100 });
+      : parent.object === 'credit_note'
+        ? stripe.creditNotes.listLineItems(parent.id, { limit: 100 })
+        : stripe.invoices.listLineItems(parent.id, { limit: 100 });
   return (await all.autoPagingToArray({ limit: MAX_CHILDREN })) as unknown as StripeObject[];
 }
 
@@ -81,7 +84,7 @@ export async function writeSubscriptionItems(
   );
 }
 
-/** The invoice's lines, after the invoice's own row. */
+/** The invoice's or credit note's lines, after its own row. */
 export async function writeInvoiceLines(
   mappings: MappingSet,
   invoice: StripeObject,
@@ -92,7 +95,7 @@ export async function writeInvoiceLines(
   const parent = { id: invoice.id, livemode: invoice.livemode, currency: invoice.currency };
   await writeChildren(
     mappings,
-    INVOICE_LINE_MAPPING,
+    invoice.object === 'credit_note' ? CREDIT_NOTE_LINE_MAPPING : INVOICE_LINE_MAPPING,
     lines.map((line) => ({ livemode: invoice.livemode, ...line })),
     { invoice: parent },
     event,

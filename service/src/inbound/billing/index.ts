@@ -2,7 +2,8 @@
  * Billing: `customer.subscription.*` → one stc_subscription row per subscription, and `invoice.*` → one
  * stc_stripeinvoice row per invoice, each linked to the account or contact of its Stripe customer; an
  * invoice is also linked to its subscription's row. A subscription's items and an invoice's lines follow their
- * parent (children.ts); an `invoice_payment.paid` names the invoice's PaymentIntent. The event's own copy of the object is mapped: the
+ * parent (children.ts); an `invoice_payment.paid` names the invoice's PaymentIntent; a credit note is a negative document linked to
+ * the invoice it credits. The event's own copy of the object is mapped: the
  * pipeline's ordering stamp keeps an event of an earlier second from overwriting a newer one, and within one
  * second (no order known) the object is read fresh from Stripe instead.
  */
@@ -24,11 +25,13 @@ export const SUBSCRIPTION_MAPPING = 'subscription';
 export const INVOICE_MAPPING = 'invoice';
 
 export const INVOICE_PAYMENT_MAPPING = 'invoice_payment';
+export const CREDIT_NOTE_MAPPING = 'credit_note';
 
 const MAPPING_BY_OBJECT: Record<string, string> = {
   subscription: SUBSCRIPTION_MAPPING,
   invoice: INVOICE_MAPPING,
   invoice_payment: INVOICE_PAYMENT_MAPPING,
+  credit_note: CREDIT_NOTE_MAPPING,
 };
 
 export const BILLING_EVENT_TYPES = [
@@ -43,6 +46,9 @@ export const BILLING_EVENT_TYPES = [
   'invoice.marked_uncollectible',
   'invoice.updated',
   'invoice_payment.paid',
+  'credit_note.created',
+  'credit_note.updated',
+  'credit_note.voided',
 ];
 
 export function createBillingHandler(mappings: () => MappingSet): StripeEventHandler {
@@ -66,7 +72,8 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
       await writeMappedRow(context.dataverse, context.log, mapped);
       if (current.object === 'subscription')
         await writeSubscriptionItems(mappings(), current, event, context);
-      if (current.object === 'invoice') await writeInvoiceLines(mappings(), current, event, context);
+      if (current.object === 'invoice' || current.object === 'credit_note')
+        await writeInvoiceLines(mappings(), current, event, context);
     },
   };
 }

@@ -50,6 +50,8 @@ const RECORDED: Record<string, string[]> = {
   subscription_item: [],
   line_item: [],
   invoice_payment: [],
+  credit_note: [],
+  credit_note_line_item: [],
   item: [],
   product: ['product_created', 'product_deleted', 'product_updated'],
   price: ['price_created', 'price_deleted', 'price_updated'],
@@ -75,6 +77,7 @@ const ADDED: Record<string, Record<string, string>> = {
   // The billing handler gives each subscription item its subscription and each invoice line its invoice.
   subscription_item: { subscription: 'subscription' },
   line_item: { invoice: 'invoice' },
+  credit_note_line_item: { invoice: 'credit_note' },
 };
 
 interface Shape {
