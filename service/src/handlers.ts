@@ -13,9 +13,10 @@ import {
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
 import { createOrdersHandler } from './inbound/orders';
-import { createPaymentsHandler } from './inbound/payments';
+import { createPaymentsHandler, type FeeFiller } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
 import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
+import { createSubscriptionRequestsHandler } from './outbound/subscription-requests';
 import { createRefundsHandler } from './inbound/refunds';
 import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requests';
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
@@ -41,6 +42,8 @@ export interface SyncHandlerOptions {
   payouts?: PayoutsHandlerOptions;
   /** Refund policy and the service's own user, from `config.outbound`; default: the documented defaults. */
   outbound?: OutboundSettings;
+  /** Fills fee and net in bulk for payment rows written without them; none: they stay as written. */
+  fees?: FeeFiller;
 }
 
 /** The Stripe → Dataverse handlers over one mapping set. */
@@ -51,12 +54,13 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
   const syncRequests = atStripePriority('user', createSyncRequestsHandler(mappings, options.customers));
   // Over the Stripe budget, users' actions in Dynamics 365 go first and payout reconciliation after live sync.
   return [
-    createPaymentsHandler(mappings),
+    createPaymentsHandler(mappings, options.fees),
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
     atStripePriority('user', createPaymentLinkRequestsHandler({ settings: options.outbound })),
+    atStripePriority('user', createSubscriptionRequestsHandler({ settings: options.outbound })),
     // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
     atStripePriority(
       'user',

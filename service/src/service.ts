@@ -34,6 +34,7 @@ import { createWorkerPool, type WorkerPool } from './pipeline';
 import { startSchedule, type Schedule } from './pipeline/schedule';
 import { reportStatus, syncIssues, type WrittenIssues } from './issues';
 import type { StripeObject } from './write/stripe-objects';
+import { createFeeFiller, type FeeFiller } from './inbound/payments';
 
 export interface ServiceOverrides {
   /** Default: the registry in `sync/` (the real handlers). */
@@ -88,6 +89,7 @@ export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: L
 function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
   handlers: EventHandler[];
   reconciler: PayoutReconciler;
+  fees: FeeFiller;
 } {
   const mappingSet = loadMappings(config.mappingsDir ?? DEFAULT_MAPPINGS_DIR, { model });
   const glAccounts = loadReconciliationConfig(config.reconciliation.glAccountsPath);
@@ -97,13 +99,16 @@ function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
       config: glAccounts,
       metrics: createReconciliationMetrics(metrics.registry),
     });
+    const fees = createFeeFiller();
     return {
       handlers: createSyncHandlers({
         mappings: mappingSet,
         payouts: { reconciler },
         outbound: config.outbound,
+        fees,
       }),
       reconciler,
+      fees,
     };
   };
 }
@@ -119,7 +124,7 @@ function serviceVersion(): string | undefined {
 }
 
 interface ScheduleParts {
-  defaults: { reconciler: PayoutReconciler } | undefined;
+  defaults: { reconciler: PayoutReconciler; fees: FeeFiller } | undefined;
   store: Store;
   dataverse: DataverseClient;
   stripeFor: StripeFor;
@@ -159,6 +164,8 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
       ),
     );
   }
+  if (defaults && config.reconciliation.feesIntervalMs > 0)
+    schedules.push(startFeeSchedule(config.reconciliation.feesIntervalMs, defaults.fees, parts));
   if (config.reporting.intervalMs > 0) {
     const reportLog = logger.child({ component: 'report' });
     const liveMode = /^(sk|rk)_live_/.test(config.stripe.apiKey);
@@ -206,6 +213,29 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
     );
   }
   return schedules;
+}
+
+/**
+ * Payments written without their fee get it from balance transactions listed in bulk, at live sync's place in
+ * the Stripe budget; a run with no such payment sends nothing.
+ */
+function startFeeSchedule(intervalMs: number, fees: FeeFiller, parts: ScheduleParts): Schedule {
+  const log = parts.logger.child({ component: 'payment-fees' });
+  return withStripePriority('sync', () =>
+    startSchedule({
+      what: 'payment fees',
+      intervalMs,
+      log,
+      run: async () =>
+        fees.pending() > 0
+          ? fees.fill({ stripeFor: parts.stripeFor, dataverse: parts.dataverse, log })
+          : null,
+      onRun: (result) => {
+        if (result && (result.filled > 0 || result.otherCurrency > 0))
+          log.info(result, 'payment fees filled from balance transactions');
+      },
+    }),
+  );
 }
 
 export async function startService(

@@ -166,5 +166,6 @@ test('sweep settings are validated at start', () => {
     glAccountsPath: undefined,
     sweepIntervalMs: 60 * 60_000,
     sweepLookbackMs: 7 * 86_400_000,
+    feesIntervalMs: 5000,
   });
 });

@@ -151,6 +151,8 @@ const envSchema = z
     // How often missed payouts are looked for; 0 turns the sweep off (events alone reconcile payouts).
     PAYOUT_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
     PAYOUT_SWEEP_LOOKBACK_DAYS: z.coerce.number().positive().default(7),
+    /** How often payments written without their fee get it from balance transactions listed in bulk; 0: never. */
+    PAYMENT_FEES_INTERVAL_SECONDS: z.coerce.number().min(0).default(5),
     /** How often the service reports to Dataverse: sync issues and its status row; 0 turns reporting off. */
     REPORT_INTERVAL_SECONDS: z.coerce.number().min(0).default(30),
     /** The service's address as Dynamics 365 users reach it, shown on the connection page. */
@@ -264,6 +266,8 @@ export interface ReconciliationSettings {
   sweepIntervalMs: number;
   /** How far back a sweep lists paid payouts. */
   sweepLookbackMs: number;
+  /** Between two runs filling payments' fees from balance transactions listed in bulk; 0: never. */
+  feesIntervalMs: number;
 }
 
 export interface WorkerSettings {
@@ -372,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       glAccountsPath: e.GL_ACCOUNTS_PATH ? path.resolve(cwd, e.GL_ACCOUNTS_PATH) : undefined,
       sweepIntervalMs: Math.round(e.PAYOUT_SWEEP_INTERVAL_MINUTES * 60_000),
       sweepLookbackMs: Math.round(e.PAYOUT_SWEEP_LOOKBACK_DAYS * 86_400_000),
+      feesIntervalMs: Math.round(e.PAYMENT_FEES_INTERVAL_SECONDS * 1000),
     },
     outbound,
   };

@@ -9,7 +9,8 @@ import { JournalEntry, JournalLine, JournalStatus, Payout } from '@stc/solution/
 import { errorFromInfo } from '../dataverse/errors';
 import type { BatchOperation, DataverseClient, Row } from '../dataverse/types';
 import { applyMapping, eventEnvelope, type EventEnvelope, type MappedRow, type MappingSet } from '../mapping';
-import { listPages, type Page, type RateLimitPolicy } from '../stripe/paging';
+import { balanceTransactionPages } from '../stripe/balance-transactions';
+import type { RateLimitPolicy } from '../stripe/paging';
 import { mapIfApplies, type StripeObject } from '../write/stripe-objects';
 import { odataString, writeMappedRow } from '../write/rows';
 import type { HandlerLogger } from '../pipeline/handler';
@@ -337,14 +338,10 @@ async function writeTransactions(
   const scope = { ...envelope, payout: payout.id } as EventEnvelope;
   const writer = createBatchWriter(settings, request.dataverse, payout.id);
   let rows = 0;
-  const requestOptions = request.account ? { stripeAccount: request.account } : undefined;
-  const pages = listPages(
-    (startingAfter) =>
-      request.stripe.balanceTransactions.list(
-        { payout: payout.id, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) },
-        requestOptions,
-      ) as unknown as Promise<Page>,
-    { rateLimit: options.rateLimit, sleep: options.sleep },
+  const pages = balanceTransactionPages(
+    request.stripe,
+    { payout: payout.id },
+    { account: request.account ?? null, rateLimit: options.rateLimit, sleep: options.sleep },
   );
   for await (const page of pages) {
     for (const item of page.data) {

@@ -20,3 +20,8 @@ export {
   withStripePriority,
   type StripePriority,
 } from './priority';
+export {
+  balanceTransactionPages,
+  type BalanceTransactionFilter,
+  type BalanceTransactionListOptions,
+} from './balance-transactions';

@@ -6,7 +6,8 @@
  * PaymentIntent's own events (intake keys it by the PaymentIntent), so a burst costs at most one read.
  */
 import type Stripe from 'stripe';
-import type { MappingSet } from '../../mapping';
+import { Payment } from '@stc/solution/tables';
+import type { MappedRow, MappingSet } from '../../mapping';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 import {
   eventEnvelope,
@@ -21,6 +22,9 @@ import {
 } from '../../write/stripe-objects';
 import { mustReadObject } from '../../write/payload';
 import { writeMappedRow } from '../../write/rows';
+import type { FeeFiller } from './fees';
+
+export { createFeeFiller, type FeeFiller, type FeeFillResult, type PaymentWithoutFee } from './fees';
 
 /** Mapping names in the mapping files (payments.yaml). */
 export const PAYMENT_INTENT_MAPPING = 'payment_intent';
@@ -43,6 +47,7 @@ export async function syncPayment(
   ref: PaymentRef,
   event: Stripe.Event,
   context: SyncContext,
+  fees?: FeeFiller,
 ): Promise<string | null> {
   const envelope = eventEnvelope(event);
   let paymentIntent = ref.paymentIntent;
@@ -60,6 +65,7 @@ export async function syncPayment(
       );
       if (!mapped) return null;
       await writeMappedRow(context.dataverse, context.log, mapped);
+      noteMissingFee(fees, mapped, charge, event);
       return String(mapped.key.stc_stripeid ?? charge.id);
     }
   }
@@ -85,7 +91,24 @@ export async function syncPayment(
   );
   if (!mapped) return null;
   await writeMappedRow(context.dataverse, context.log, mapped);
+  noteMissingFee(fees, mapped, latest, event);
   return String(mapped.key.stc_stripeid ?? intent.id);
+}
+
+/**
+ * A row written with its charge's balance transaction named but without fee (the copy had it as an id): the
+ * fee filler lists it in bulk shortly after, rather than a read for this one payment.
+ */
+function noteMissingFee(
+  fees: FeeFiller | undefined,
+  mapped: MappedRow,
+  charge: StripeObject | undefined,
+  event: Stripe.Event,
+): void {
+  const { row } = mapped;
+  if (!fees || !charge || typeof charge.created !== 'number') return;
+  if (typeof row[Payment.col.stripeBalanceTransactionId] !== 'string' || Payment.col.fee in row) return;
+  fees.note({ chargeId: charge.id, created: charge.created, account: event.account ?? null });
 }
 
 /** The PaymentIntent's latest charge as an object: expanded, or (API versions before 2022-11-15) `charges.data`. */
@@ -112,7 +135,8 @@ async function withDisputes(
   return { ...object, disputes: disputes.data };
 }
 
-export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHandler {
+/** `fees`: fills fee and net in bulk for rows written from an event's copy without them. */
+export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFiller): StripeEventHandler {
   return {
     resource: 'payments',
     // charge.refunded / charge.refund.* go to refunds and charge.dispute.* to disputes (more specific).
@@ -126,6 +150,7 @@ export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHa
           { paymentIntent: object.id, payload: object },
           event,
           context,
+          fees,
         );
       } else if (object.object === 'charge') {
         written = await syncPayment(
@@ -133,6 +158,7 @@ export function createPaymentsHandler(mappings: () => MappingSet): StripeEventHa
           { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
           event,
           context,
+          fees,
         );
       } else {
         logUnmapped(event, context, 'payments');
