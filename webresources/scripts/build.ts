@@ -13,6 +13,7 @@ export const FORMS: Record<string, string> = {
   salesorder: 'SalesOrder',
   invoice: 'Invoice',
   syncissue: 'SyncIssue',
+  refundrequest: 'RefundRequest',
 };
 
 /** Web resource pages: `pages/<page>.html` and the script it loads. */

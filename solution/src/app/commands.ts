@@ -1,8 +1,10 @@
 /**
  * Command bar buttons on the connector's own tables: Retry and Discard on sync issues, on the form (while
- * the issue is open) and on the list (for the selected issues), shown to users who may write sync issues.
+ * the issue is open) and on the list (for the selected issues), shown to users who may write sync issues;
+ * Approve and Reject on a refund request awaiting approval, shown to users who may write refund requests
+ * (the connector checks the approver's role and that it is not the requester before it refunds).
  */
-import { SyncIssue, SyncIssueStatus } from '../generated/tables';
+import { RefundRequest, RefundRequestStatus, SyncIssue, SyncIssueStatus } from '../generated/tables';
 import type { FormCommand, TableCommands } from './forms';
 
 const NAMESPACE = 'StripeConnector.Forms.SyncIssue';
@@ -49,6 +51,37 @@ export const syncIssueCommands: TableCommands = {
       tooltip: 'Discard the selected issues.',
       icon: 'Delete',
       surface: 'grid',
+    }),
+  ],
+};
+
+const REFUND_NAMESPACE = 'StripeConnector.Forms.RefundRequest';
+const awaitingApproval = { column: RefundRequest.col.status, value: RefundRequestStatus.awaiting_approval };
+
+function decisionCommand(name: string, rest: Pick<FormCommand, 'label' | 'tooltip' | 'icon'>): FormCommand {
+  return {
+    id: `stc.${RefundRequest.logicalName}.${name}`,
+    functionName: `${REFUND_NAMESPACE}.${name}`,
+    privilege: 'Write',
+    privilegeTable: RefundRequest.logicalName,
+    enabledWhen: awaitingApproval,
+    ...rest,
+  };
+}
+
+export const refundRequestCommands: TableCommands = {
+  table: RefundRequest.logicalName,
+  library: 'stc_/js/refundrequest.js',
+  commands: [
+    decisionCommand('approveRequest', {
+      label: 'Approve',
+      tooltip: 'Approve the refund: the connector checks policy, then refunds in Stripe.',
+      icon: 'Accept',
+    }),
+    decisionCommand('rejectRequest', {
+      label: 'Reject',
+      tooltip: 'Reject the refund: nothing is refunded.',
+      icon: 'Cancel',
     }),
   ],
 };

@@ -10,7 +10,7 @@ import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
 import { connectorApp, type AppDesign } from '../app/app';
 import { checkCharts, FINANCE_DASHBOARD } from '../app/dashboards';
-import { syncIssueCommands } from '../app/commands';
+import { refundRequestCommands, syncIssueCommands } from '../app/commands';
 import {
   connectorForms,
   standardFormAdditions,
@@ -379,7 +379,7 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
     charts: FINANCE_DASHBOARD.charts,
     designs: connectorForms(model),
     additions: packableAdditions(standardFormAdditions(model), web.items, pcf.items, leftOut),
-    commands: packableCommands([syncIssueCommands], web.items, leftOut),
+    commands: packableCommands([syncIssueCommands, refundRequestCommands], web.items, leftOut),
   };
   const app = connectorApp(model, forms.additions, { pages: web.items.map((resource) => resource.name) });
   const customizations = customizationsXml(model, {

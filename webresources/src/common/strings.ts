@@ -66,6 +66,21 @@ const MESSAGES = {
     1033: 'Discard {0} sync issue(s)? A discarded event is not applied to Dynamics 365; a discarded payout difference is accepted as it is.',
     1031: '{0} Synchronisierungsproblem(e) verwerfen? Ein verworfenes Ereignis wird nicht in Dynamics 365 übernommen; eine verworfene Auszahlungsdifferenz wird so akzeptiert.',
   },
+  refundApproveTitle: { 1033: 'Approve', 1031: 'Genehmigen' },
+  refundApproveConfirm: {
+    1033: 'Approve this refund? The connector checks the approval against policy and then refunds in Stripe.',
+    1031: 'Diese Erstattung genehmigen? Der Connector prüft die Genehmigung anhand der Richtlinie und erstattet dann in Stripe.',
+  },
+  refundRejectTitle: { 1033: 'Reject', 1031: 'Ablehnen' },
+  refundRejectConfirm: {
+    1033: 'Reject this refund? Nothing is refunded, and the request cannot be approved afterwards.',
+    1031: 'Diese Erstattung ablehnen? Es wird nichts erstattet, und die Anfrage kann danach nicht mehr genehmigt werden.',
+  },
+  refundApproved: {
+    1033: 'Approved. The connector refunds in Stripe and shows the outcome here.',
+    1031: 'Genehmigt. Der Connector erstattet in Stripe und zeigt das Ergebnis hier.',
+  },
+  refundRejected: { 1033: 'Rejected. Nothing is refunded.', 1031: 'Abgelehnt. Es wird nichts erstattet.' },
   issueRequested: {
     1033: 'Requested for {0} sync issue(s). The connector carries it out within a minute.',
     1031: 'Für {0} Synchronisierungsproblem(e) angefordert. Der Connector führt es innerhalb einer Minute aus.',

@@ -23,7 +23,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the web resource and PCF builds leave: the four form scripts and the two panels. */
 function builtParts(
-  scripts = ['account', 'contact', 'salesorder', 'invoice', 'syncissue'],
+  scripts = ['account', 'contact', 'salesorder', 'invoice', 'syncissue', 'refundrequest'],
   panels = ['PaymentPanel', 'CustomerPanel'],
 ) {
   const dir = mkdtempSync(join(work, 'built-'));
@@ -665,6 +665,37 @@ describe('Retry and Discard on sync issues', () => {
       )
       .map((role) => role.name);
     expect(mayWrite).toEqual(['Stripe Connector Service', 'Stripe Finance Approver']);
+  });
+});
+
+describe('Approve and Reject on refund requests', () => {
+  const ribbon = (): any => entityNamed('stc_refundrequest').RibbonDiffXml[0];
+  const script = readFileSync(join(repoRoot, 'webresources/src/forms/refundrequest.ts'), 'utf8');
+
+  it('puts them on the form, enabled while the request awaits approval, for who may write requests', () => {
+    const actions: any[] = ribbon().CustomActions[0].CustomAction;
+    expect(actions.map((action) => action.CommandUIDefinition[0].Button[0]['@Command'])).toEqual([
+      'stc.stc_refundrequest.approveRequest',
+      'stc.stc_refundrequest.rejectRequest',
+    ]);
+    const rules = ribbon().RuleDefinitions[0];
+    for (const action of actions) {
+      const definition = ribbon().CommandDefinitions[0].CommandDefinition.find(
+        (d: any) => d['@Id'] === action.CommandUIDefinition[0].Button[0]['@Command'],
+      );
+      const call = definition.Actions[0].JavaScriptFunction[0];
+      expect(call['@Library']).toBe('$webresource:stc_/js/refundrequest.js');
+      expect(call.CrmParameter[0]['@Value']).toBe('PrimaryControl');
+      expect(script).toContain(`export function ${call['@FunctionName'].split('.').pop()}(`);
+      const enable = rules.EnableRules[0].EnableRule.find(
+        (rule: any) => rule['@Id'] === definition.EnableRules[0].EnableRule[0]['@Id'],
+      ).ValueRule[0];
+      expect([enable['@Field'], enable['@Value']]).toEqual(['stc_status', '100000001']);
+      const display = rules.DisplayRules[0].DisplayRule.find(
+        (rule: any) => rule['@Id'] === definition.DisplayRules[0].DisplayRule[0]['@Id'],
+      ).EntityPrivilegeRule[0];
+      expect([display['@EntityName'], display['@PrivilegeType']]).toEqual(['stc_refundrequest', 'Write']);
+    }
   });
 });
 

@@ -1,0 +1,92 @@
+/**
+ * Approve and Reject on a refund request: the approver's decision becomes the request's status after they
+ * confirm, the form says what happens next and reloads; nothing is written when they cancel.
+ */
+import { XrmMockGenerator } from 'xrm-mock';
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { RefundRequest, RefundRequestStatus } from '@stc/solution/tables';
+import * as RefundRequestForm from '../forms/refundrequest';
+
+const REQUEST_ID = '3c2d3e4f-0000-4000-8000-00000000bb01';
+
+function requestForm(id: string, languageId = 1033) {
+  XrmMockGenerator.initialise({
+    entity: { entityName: RefundRequest.logicalName, id: id ? `{${id.toUpperCase()}}` : '' },
+  });
+  const formContext = XrmMockGenerator.getFormContext();
+  if (!id) jest.spyOn(formContext.data.entity, 'getId').mockReturnValue('');
+  jest
+    .spyOn(Xrm.Utility, 'getGlobalContext')
+    .mockReturnValue({ userSettings: { languageId } } as unknown as Xrm.GlobalContext);
+  return {
+    formContext: formContext as unknown as Xrm.FormContext,
+    refresh: jest.spyOn(formContext.data, 'refresh').mockResolvedValue(undefined as never),
+    updateRecord: jest
+      .spyOn(Xrm.WebApi, 'updateRecord')
+      .mockResolvedValue({ id: '', entityType: RefundRequest.logicalName }),
+    confirm: jest.spyOn(Xrm.Navigation, 'openConfirmDialog'),
+    alert: jest.spyOn(Xrm.Navigation, 'openAlertDialog').mockResolvedValue(undefined as never),
+    notifications: () =>
+      (formContext.ui as unknown as { formNotifications?: Array<{ message: string }> }).formNotifications ??
+      [],
+  };
+}
+
+afterEach(() => jest.restoreAllMocks());
+
+it('approves: the request becomes Approved for the connector to refund, and the form says so', async () => {
+  const f = requestForm(REQUEST_ID);
+  f.confirm.mockResolvedValue({ confirmed: true });
+  await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(true);
+  expect(f.updateRecord).toHaveBeenCalledWith(RefundRequest.logicalName, REQUEST_ID, {
+    [RefundRequest.col.status]: RefundRequestStatus.approved,
+  });
+  expect(f.confirm.mock.calls[0][0]).toMatchObject({ title: 'Approve', confirmButtonLabel: 'Approve' });
+  expect(f.notifications()[0]?.message).toBe(
+    'Approved. The connector refunds in Stripe and shows the outcome here.',
+  );
+  expect(f.refresh).toHaveBeenCalledWith(false);
+});
+
+it('rejects, in the user’s language', async () => {
+  const f = requestForm(REQUEST_ID, 1031);
+  f.confirm.mockResolvedValue({ confirmed: true });
+  await expect(RefundRequestForm.rejectRequest(f.formContext)).resolves.toBe(true);
+  expect(f.updateRecord).toHaveBeenCalledWith(RefundRequest.logicalName, REQUEST_ID, {
+    [RefundRequest.col.status]: RefundRequestStatus.rejected,
+  });
+  expect(f.confirm.mock.calls[0][0]).toMatchObject({ title: 'Ablehnen' });
+  expect(f.notifications()[0]?.message).toBe('Abgelehnt. Es wird nichts erstattet.');
+});
+
+it('writes nothing when the user cancels, and says why when Dataverse refuses', async () => {
+  const f = requestForm(REQUEST_ID);
+  f.confirm.mockResolvedValue({ confirmed: false });
+  await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(false);
+  expect(f.updateRecord).not.toHaveBeenCalled();
+
+  f.confirm.mockResolvedValue({ confirmed: true });
+  f.updateRecord.mockRejectedValue(new Error('You do not have prvWritestc_refundrequest'));
+  await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(false);
+  expect(String(f.alert.mock.calls[0][0].text)).toContain('You do not have prvWritestc_refundrequest');
+  expect(f.notifications()).toHaveLength(0);
+});
+
+it('is bundled as StripeConnector.Forms.RefundRequest with the two functions its buttons call', async () => {
+  const result = await build({
+    entryPoints: [join(__dirname, '..', 'forms', 'refundrequest.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    globalName: 'StripeConnector.Forms.RefundRequest',
+    platform: 'browser',
+    logLevel: 'silent',
+  });
+  const sandbox: Record<string, unknown> = {};
+  runInNewContext(result.outputFiles[0].text, sandbox);
+  const published = (sandbox.StripeConnector as { Forms: Record<string, Record<string, unknown>> }).Forms
+    .RefundRequest;
+  expect(Object.keys(published).sort()).toEqual(['approveRequest', 'rejectRequest']);
+});
