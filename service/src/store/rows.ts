@@ -151,30 +151,3 @@ export function markClaimed(
 export function objectKey(source: string, account: string, objectId: string): string | null {
   return objectId === '' ? null : `${source}|${account}|${objectId}`;
 }
-
-/** Keeps the first candidate of each object that has no event in flight, up to `limit`. */
-export function pickClaimable<
-  T extends { source: string; account: string; objectId: string; eventCreatedMs: number; eventId: string },
->(candidates: T[], busy: Set<string>, limit: number): T[] {
-  // Of several due events of one object, the oldest goes first: the others wait for it.
-  const oldest = new Map<string, T>();
-  for (const c of candidates) {
-    const key = objectKey(c.source, c.account, c.objectId);
-    if (key === null || busy.has(key)) continue;
-    const seen = oldest.get(key);
-    if (
-      !seen ||
-      c.eventCreatedMs < seen.eventCreatedMs ||
-      (c.eventCreatedMs === seen.eventCreatedMs && c.eventId < seen.eventId)
-    ) {
-      oldest.set(key, c);
-    }
-  }
-  const picked: T[] = [];
-  for (const c of candidates) {
-    if (picked.length >= limit) break;
-    const key = objectKey(c.source, c.account, c.objectId);
-    if (key === null || oldest.get(key) === c) picked.push(c);
-  }
-  return picked;
-}
