@@ -216,3 +216,27 @@ test('payment link settings: who may ask, where the payer lands, and a wrong URL
     expect.stringContaining('PAYMENT_LINK_SUCCESS_URL must be an absolute URL'),
   ]);
 });
+
+test('subscription settings: who may ask, what a pause does to invoices, and a wrong behavior named', () => {
+  expect(loadConfig(valid, '/srv/app').outbound).toMatchObject({
+    subscriptionRequesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
+    subscriptionPauseBehavior: 'void',
+  });
+  const config = loadConfig(
+    {
+      ...valid,
+      SUBSCRIPTION_REQUESTER_ROLES: 'Account Manager',
+      SUBSCRIPTION_PAUSE_BEHAVIOR: 'keep_as_draft',
+    },
+    '/srv/app',
+  );
+  expect(config.outbound).toMatchObject({
+    subscriptionRequesterRoles: ['Account Manager'],
+    subscriptionPauseBehavior: 'keep_as_draft',
+  });
+  expect(problems({ ...valid, SUBSCRIPTION_PAUSE_BEHAVIOR: 'skip' })).toEqual([
+    expect.stringContaining(
+      'SUBSCRIPTION_PAUSE_BEHAVIOR must be one of void, keep_as_draft, mark_uncollectible',
+    ),
+  ]);
+});

@@ -30,6 +30,10 @@ export function stripeKeyMode(key: string): StripeMode | undefined {
   return match ? (match[1] as StripeMode) : undefined;
 }
 
+/** What Stripe does with a paused subscription's invoices (`pause_collection.behavior`). */
+export const PAUSE_BEHAVIORS = ['void', 'keep_as_draft', 'mark_uncollectible'] as const;
+export type PauseBehavior = (typeof PAUSE_BEHAVIORS)[number];
+
 const envSchema = z.object({
   // Required by the service's configuration (index.ts); handlers built without configuration serve test mode.
   STRIPE_MODE: optional
@@ -63,6 +67,12 @@ const envSchema = z.object({
   PAYMENT_LINK_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
   PAYMENT_LINK_SUCCESS_URL: optional.pipe(
     z.url({ error: 'PAYMENT_LINK_SUCCESS_URL must be an absolute URL (https://…)' }).optional(),
+  ),
+  SUBSCRIPTION_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
+  SUBSCRIPTION_PAUSE_BEHAVIOR: optional.default('void').pipe(
+    z.enum(PAUSE_BEHAVIORS, {
+      error: `SUBSCRIPTION_PAUSE_BEHAVIOR must be one of ${PAUSE_BEHAVIORS.join(', ')}`,
+    }),
   ),
   REFUND_ALLOW_SELF_APPROVAL: optional
     .default('false')
@@ -137,6 +147,10 @@ export interface OutboundSettings {
   paymentLinkRequesterRoles?: string[];
   /** Where a payer lands after paying on a payment page; unset: Stripe's own confirmation page. */
   paymentLinkSuccessUrl?: string;
+  /** Roles whose holders may ask for a Stripe subscription to be created or changed; default as for refunds. */
+  subscriptionRequesterRoles?: string[];
+  /** What Stripe does with the invoices of a subscription whose collection a request pauses; default void. */
+  subscriptionPauseBehavior?: PauseBehavior;
   /** How long the thresholds read from Dataverse are kept. */
   settingsCacheMs: number;
 }
@@ -169,6 +183,8 @@ export function readOutboundSettings(env: NodeJS.ProcessEnv): OutboundSettings {
     allowSelfApproval: e.REFUND_ALLOW_SELF_APPROVAL === 'true',
     paymentLinkRequesterRoles: e.PAYMENT_LINK_REQUESTER_ROLES,
     paymentLinkSuccessUrl: e.PAYMENT_LINK_SUCCESS_URL,
+    subscriptionRequesterRoles: e.SUBSCRIPTION_REQUESTER_ROLES,
+    subscriptionPauseBehavior: e.SUBSCRIPTION_PAUSE_BEHAVIOR,
     settingsCacheMs: e.REFUND_SETTINGS_CACHE_SECONDS * 1000,
   };
 }
