@@ -20,6 +20,7 @@ import {
   type RemoteExecutionContext,
 } from '../../../dataverse/change';
 import type { DataverseChangeHandler, HandlerLogger, SyncContext } from '../../../pipeline/handler';
+import type { OutboundSettings } from '../../../config/outbound';
 
 export const USERS = {
   service: {
@@ -43,6 +44,24 @@ export const USERS = {
     roles: ['Stripe Payments Reader'],
   },
 } as const;
+
+/** The outbound settings of these tests: test mode, the world's service user, the documented default roles. */
+export function testSettings(extra: Partial<OutboundSettings> = {}): OutboundSettings {
+  const roles = ['Stripe Refund Requester', 'Stripe Finance Approver'];
+  return {
+    stripeMode: 'test',
+    serviceUserId: USERS.service.systemuserid,
+    approvalThresholds: {},
+    requesterRoles: roles,
+    approverRoles: ['Stripe Finance Approver'],
+    allowSelfApproval: false,
+    settingsCacheMs: 0,
+    paymentLinkRequesterRoles: roles,
+    subscriptionRequesterRoles: roles,
+    subscriptionPauseBehavior: 'void',
+    ...extra,
+  };
+}
 
 export const silentLog: HandlerLogger = {
   info: () => undefined,

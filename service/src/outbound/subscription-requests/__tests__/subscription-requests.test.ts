@@ -12,23 +12,12 @@ import { dataverseEventType } from '../../../dataverse/change';
 import { createSyncHandlers } from '../../../handlers';
 import { createHandlerRouter } from '../../../pipeline';
 import { createSubscriptionRequestsHandler } from '..';
-import type { OutboundSettings } from '../../../config/outbound';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { OrderedDelivery, SyncHarness } from '../../../inbound/__tests__/harness';
 import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
-import { deliver, startWorld, USERS, type World } from '../../refund-requests/__tests__/world';
+import { deliver, startWorld, testSettings, USERS, type World } from '../../refund-requests/__tests__/world';
 
-const settings: OutboundSettings = {
-  stripeMode: 'test',
-  serviceUserId: USERS.service.systemuserid,
-  approvalThresholds: {},
-  requesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
-  approverRoles: ['Stripe Finance Approver'],
-  allowSelfApproval: false,
-  settingsCacheMs: 0,
-  subscriptionRequesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
-  subscriptionPauseBehavior: 'void',
-};
+const settings = testSettings();
 
 let world: World;
 let handler: DataverseChangeHandler;
