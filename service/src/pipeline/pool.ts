@@ -14,7 +14,7 @@ import type { Logger } from '../observability/log';
 import type { EventSource, InboxEvent, Store } from '../store';
 import type { EventHandler } from './handler';
 import { createEventProcessor } from './process';
-import { createHandlerRouter } from './routing';
+import { createHandlerRouter, type HandlerRouter } from './routing';
 
 export interface WorkerPoolOptions {
   store: Store;
@@ -47,6 +47,16 @@ export interface WorkerPool {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
+/**
+ * An older event of an object is coalesced into a newer one only when one handler takes both: the newer then
+ * does all the older would (a charge.refunded, whose handler writes refunds, is never coalesced into a
+ * charge.updated, whose handler writes only the payment).
+ */
+function coalescesThrough(router: HandlerRouter) {
+  return (olderType: string, newerType: string) =>
+    olderType === newerType || router.route(olderType, 'stripe') === router.route(newerType, 'stripe');
+}
+
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { store, logger, settings } = options;
   const now = options.now ?? Date.now;
@@ -59,6 +69,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     random: options.random ?? Math.random,
     router,
   });
+  const coalesces = coalescesThrough(router);
   const active = new Map<number, Promise<void>>();
   const waker = createWaker();
   let running = false;
@@ -72,7 +83,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       let claimedAll = false;
       if (free > 0) {
         try {
-          const claimed = await store.claimEvents({ owner, limit: free, leaseMs: settings.leaseMs });
+          const request = { owner, limit: free, leaseMs: settings.leaseMs, coalesces };
+          const claimed = await store.claimEvents(request);
           for (const event of claimed) begin(event);
           claimedAll = claimed.length === free;
         } catch (error) {

@@ -2,7 +2,7 @@
  * Which due events a claim takes, and which it coalesces. Of several due Stripe events of one object (a burst:
  * created, succeeded, updated…), only the newest is worth applying: the handlers map the object's state, and
  * the newest event carries the newest state. So a claim takes the newest and records the older ones superseded
- * by it, in the same transaction: one write (and at most one read from Stripe) per object per burst, on both
+ * by it (as far as one handler takes them all), in the same transaction: one write (and at most one read from Stripe) per object per burst, on both
  * engines and across processes, as claims of one object are serialised already. Dataverse changes are taken
  * oldest first, one at a time: each is a change an operator made (a refund request, an edit), never coalesced.
  */
@@ -11,6 +11,7 @@ import { objectKey } from './rows';
 interface Claimable {
   id: number;
   source: string;
+  type: string;
   account: string;
   objectId: string;
   eventCreatedMs: number;
@@ -28,39 +29,57 @@ export interface ClaimPlan<T> {
 const newer = (a: Claimable, b: Claimable) =>
   a.eventCreatedMs > b.eventCreatedMs || (a.eventCreatedMs === b.eventCreatedMs && a.eventId > b.eventId);
 
-/** Plans a claim over `candidates` (due events in inbox order); `busy` holds the keys of objects in flight. */
+/**
+ * Plans a claim over `candidates` (due events in inbox order); `busy` holds the keys of objects in flight.
+ * `coalesces(older, newer)` tells whether applying the newer type does all the older one would (one handler
+ * takes both): a burst is coalesced from its oldest event up to the newest event every older one coalesces
+ * into; events after a break (a charge.refunded among payment events) wait for a later claim, in order.
+ */
 export function planClaim<T extends Claimable>(
   candidates: T[],
   busy: Set<string>,
   limit: number,
+  coalesces: (olderType: string, newerType: string) => boolean = () => true,
 ): ClaimPlan<T> {
-  const chosen = new Map<string, T>();
+  const byObject = new Map<string, T[]>();
   for (const c of candidates) {
     const key = objectKey(c.source, c.account, c.objectId);
     if (key === null || busy.has(key)) continue;
-    const seen = chosen.get(key);
-    // A Stripe object's newest event stands for the burst; a Dataverse row's oldest change goes first.
-    if (!seen || (c.source === 'stripe' ? newer(c, seen) : newer(seen, c))) chosen.set(key, c);
+    byObject.set(key, [...(byObject.get(key) ?? []), c]);
   }
   const picked: T[] = [];
-  const pickedKeys = new Set<string>();
+  const superseded: { event: T; by: T }[] = [];
+  const taken = new Set<string>();
   for (const c of candidates) {
     if (picked.length >= limit) break;
     const key = objectKey(c.source, c.account, c.objectId);
     if (key === null) picked.push(c);
-    else if (!pickedKeys.has(key) && chosen.has(key)) {
-      pickedKeys.add(key);
-      picked.push(chosen.get(key)!);
+    else if (!taken.has(key) && byObject.has(key)) {
+      taken.add(key);
+      const { by, older } = burstOf(byObject.get(key)!, coalesces);
+      picked.push(by);
+      for (const event of older) superseded.push({ event, by });
     }
   }
-  const superseded: { event: T; by: T }[] = [];
-  for (const c of candidates) {
-    const key = objectKey(c.source, c.account, c.objectId);
-    if (key === null || c.source !== 'stripe' || !pickedKeys.has(key)) continue;
-    const by = chosen.get(key)!;
-    if (by !== c) superseded.push({ event: c, by });
-  }
   return { picked, superseded };
+}
+
+/**
+ * Of one object's due events: the one to apply and the older ones it stands for. A Dataverse row's changes
+ * are never coalesced (the oldest goes first); a Stripe object's are, from the oldest as far as they coalesce.
+ */
+function burstOf<T extends Claimable>(
+  events: T[],
+  coalesces: (olderType: string, newerType: string) => boolean,
+): { by: T; older: T[] } {
+  const ordered = [...events].sort((a, b) => (newer(a, b) ? 1 : newer(b, a) ? -1 : 0));
+  if (ordered[0].source !== 'stripe') return { by: ordered[0], older: [] };
+  let last = 0;
+  for (let n = 1; n < ordered.length; n++) {
+    if (!ordered.slice(0, n).every((e) => coalesces(e.type, ordered[n].type))) break;
+    last = n;
+  }
+  return { by: ordered[last], older: ordered.slice(0, last) };
 }
 
 /**

@@ -216,7 +216,7 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
   const flying = await c.query(shared.inFlight([]));
   const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
   for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
-  const plan = planClaim(candidates, busy, request.limit);
+  const plan = planClaim(candidates, busy, request.limit, request.coalesces);
   const { picked } = plan;
   if (picked.length === 0) return [];
   await recordCoalesced(c, plan, request.owner, now);

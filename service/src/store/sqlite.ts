@@ -186,7 +186,7 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
     for (const r of st.inFlight.all() as Row[]) {
       busy.add(objectKey(String(r.source), String(r.account), String(r.object_id)) as string);
     }
-    const { picked, superseded } = planClaim(candidates, busy, request.limit);
+    const { picked, superseded } = planClaim(candidates, busy, request.limit, request.coalesces);
     for (const { event, by } of superseded) {
       st.supersede.run(now, event.id);
       st.attempt.run(

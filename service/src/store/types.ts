@@ -112,6 +112,11 @@ export interface ClaimRequest {
   limit: number;
   leaseMs: number;
   nowMs?: number;
+  /**
+   * Whether an older Stripe event of an object may be coalesced into a newer one of another type (both go to
+   * the same handler, so applying the newer does all the older would). Default: always.
+   */
+  coalesces?: (olderType: string, newerType: string) => boolean;
 }
 
 /** A budget scope and the most calls it takes in one second. */

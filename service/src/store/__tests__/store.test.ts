@@ -132,6 +132,34 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.queueDepth()).toMatchObject({ pending: 0 });
   });
 
+  test('a burst is coalesced only as far as one handler takes its events; the rest follow in order', async () => {
+    // charge.refunded goes to another handler (it writes the refunds): never coalesced into a payment event.
+    const coalesces = (older: string, newer: string) =>
+      (older === 'charge.refunded') === (newer === 'charge.refunded');
+    const ev = (eventId: string, type: string, eventCreatedMs: number) =>
+      newEvent({ eventId, type, objectId: 'pi_1', eventCreatedMs });
+    await store.insertEvent(ev('evt_created', 'payment_intent.created', T0));
+    await store.insertEvent(ev('evt_succeeded', 'charge.succeeded', T0 + 1000));
+    await store.insertEvent(ev('evt_refunded', 'charge.refunded', T0 + 2000));
+    await store.insertEvent(ev('evt_updated', 'charge.updated', T0 + 3000));
+    const claimWith = async () => {
+      const claimed = await store.claimEvents({
+        owner: 'w1',
+        limit: 10,
+        leaseMs: 30_000,
+        nowMs: T0 + 5000,
+        coalesces,
+      });
+      for (const event of claimed) await store.completeEvent(applied(event));
+      return claimed.map((e) => e.eventId);
+    };
+    expect(await claimWith()).toEqual(['evt_succeeded']);
+    expect((await store.findEvent('stripe', '', 'evt_created'))?.status).toBe('superseded');
+    expect(await claimWith()).toEqual(['evt_refunded']);
+    expect(await claimWith()).toEqual(['evt_updated']);
+    expect(await store.queueDepth()).toMatchObject({ pending: 0, processing: 0 });
+  });
+
   test('an event arriving while its object is in flight waits, and is not coalesced into it', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_first', objectId: 'ch_1', eventCreatedMs: T0 }));
     const [first] = await claim(store);
