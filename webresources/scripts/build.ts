@@ -14,6 +14,7 @@ export const FORMS: Record<string, string> = {
   invoice: 'Invoice',
   syncissue: 'SyncIssue',
   refundrequest: 'RefundRequest',
+  subscription: 'Subscription',
 };
 
 /** Web resource pages: `pages/<page>.html` and the script it loads. */

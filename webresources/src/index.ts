@@ -4,5 +4,6 @@ export * as Contact from './forms/contact';
 export * as SalesOrder from './forms/salesorder';
 export * as Invoice from './forms/invoice';
 export * as SyncIssue from './forms/syncissue';
+export * as Subscription from './forms/subscription';
 export { showPaymentAlerts } from './common/notifications';
 export { refundInStripe, createPaymentLink, openInStripeDashboard, syncFromStripe } from './common/commands';

@@ -2,9 +2,18 @@
  * Command bar buttons on the connector's own tables: Retry and Discard on sync issues, on the form (while
  * the issue is open) and on the list (for the selected issues), shown to users who may write sync issues;
  * Approve and Reject on a refund request awaiting approval, shown to users who may write refund requests
- * (the connector checks the approver's role and that it is not the requester before it refunds).
+ * (the connector checks the approver's role and that it is not the requester before it refunds); Cancel at
+ * period end, Cancel now, Pause collection and Resume collection on a Stripe subscription, shown to users who
+ * may create subscription requests (the connector checks policy before Stripe is asked).
  */
-import { RefundRequest, RefundRequestStatus, SyncIssue, SyncIssueStatus } from '../generated/tables';
+import {
+  RefundRequest,
+  RefundRequestStatus,
+  Subscription,
+  SubscriptionRequest,
+  SyncIssue,
+  SyncIssueStatus,
+} from '../generated/tables';
 import type { FormCommand, TableCommands } from './forms';
 
 const NAMESPACE = 'StripeConnector.Forms.SyncIssue';
@@ -82,6 +91,48 @@ export const refundRequestCommands: TableCommands = {
       label: 'Reject',
       tooltip: 'Reject the refund: nothing is refunded.',
       icon: 'Cancel',
+    }),
+  ],
+};
+
+const SUBSCRIPTION_NAMESPACE = 'StripeConnector.Forms.Subscription';
+
+function subscriptionCommand(
+  name: string,
+  rest: Pick<FormCommand, 'label' | 'tooltip' | 'icon'>,
+): FormCommand {
+  return {
+    id: `stc.${Subscription.logicalName}.${name}`,
+    functionName: `${SUBSCRIPTION_NAMESPACE}.${name}`,
+    privilege: 'Create',
+    privilegeTable: SubscriptionRequest.logicalName,
+    ...rest,
+  };
+}
+
+export const subscriptionCommands: TableCommands = {
+  table: Subscription.logicalName,
+  library: 'stc_/js/subscription.js',
+  commands: [
+    subscriptionCommand('cancelAtPeriodEnd', {
+      label: 'Cancel at period end',
+      tooltip: 'Ask the connector to cancel the subscription in Stripe at the end of the period paid for.',
+      icon: 'Calendar',
+    }),
+    subscriptionCommand('cancelNow', {
+      label: 'Cancel now',
+      tooltip: 'Ask the connector to cancel the subscription in Stripe at once.',
+      icon: 'Cancel',
+    }),
+    subscriptionCommand('pauseCollection', {
+      label: 'Pause collection',
+      tooltip: 'Ask the connector to pause collection of the subscription in Stripe.',
+      icon: 'Pause',
+    }),
+    subscriptionCommand('resumeCollection', {
+      label: 'Resume collection',
+      tooltip: 'Ask the connector to resume collection of the subscription in Stripe.',
+      icon: 'Play',
     }),
   ],
 };

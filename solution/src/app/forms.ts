@@ -313,7 +313,8 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
 
 /**
  * The buttons of a form: Refund in Stripe and Create payment link on orders and invoices (for users who may
- * create a refund or payment link request), Open in Stripe Dashboard, and Sync from Stripe (for users who may
+ * create a refund or payment link request), Stripe subscription… on accounts and contacts (for users who may
+ * create a subscription request), Open in Stripe Dashboard, and Sync from Stripe (for users who may
  * stamp the rows it re-reads: the customer itself, or the order's payments).
  */
 function formCommands(table: string, namespace: string, isCustomer: boolean): FormCommand[] {
@@ -337,8 +338,16 @@ function formCommands(table: string, namespace: string, isCustomer: boolean): Fo
     privilegeTable: 'stc_paymentlinkrequest',
     icon: 'Link',
   });
+  const subscription = command('requestSubscription', {
+    label: 'Stripe subscription…',
+    tooltip:
+      'Ask for a Stripe subscription for this customer: choose the price or product and the quantity; the connector creates it in Stripe.',
+    privilege: 'Create',
+    privilegeTable: 'stc_subscriptionrequest',
+    icon: 'Calendar',
+  });
   return [
-    ...(isCustomer ? [] : [refund, paymentLink]),
+    ...(isCustomer ? [subscription] : [refund, paymentLink]),
     command('openInStripeDashboard', {
       label: 'Open in Stripe',
       tooltip: 'Open the Stripe customer or payment of this record in the Stripe Dashboard.',

@@ -10,7 +10,7 @@ import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
 import { connectorApp, type AppDesign } from '../app/app';
 import { checkCharts, FINANCE_DASHBOARD } from '../app/dashboards';
-import { refundRequestCommands, syncIssueCommands } from '../app/commands';
+import { refundRequestCommands, subscriptionCommands, syncIssueCommands } from '../app/commands';
 import {
   connectorForms,
   standardFormAdditions,
@@ -309,6 +309,9 @@ function packableAdditions(
 }
 
 /** Buttons whose script is in the solution; the others are left out and said. */
+/** The command bar buttons of the connector's own tables. */
+const TABLE_COMMANDS = [syncIssueCommands, refundRequestCommands, subscriptionCommands];
+
 function packableCommands(
   tables: TableCommands[],
   webResources: WebResourceFile[],
@@ -379,7 +382,7 @@ export function collectSolutionFiles(options: PackOptions): SolutionFiles {
     charts: FINANCE_DASHBOARD.charts,
     designs: connectorForms(model),
     additions: packableAdditions(standardFormAdditions(model), web.items, pcf.items, leftOut),
-    commands: packableCommands([syncIssueCommands, refundRequestCommands], web.items, leftOut),
+    commands: packableCommands(TABLE_COMMANDS, web.items, leftOut),
   };
   const app = connectorApp(model, forms.additions, { pages: web.items.map((resource) => resource.name) });
   const customizations = customizationsXml(model, {

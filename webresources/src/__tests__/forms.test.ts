@@ -11,9 +11,12 @@ import {
   RefundReason,
   RefundRequest,
   RefundRequestStatus,
+  SubscriptionAction,
+  SubscriptionRequest,
 } from '@stc/solution/tables';
 import * as SalesOrder from '../forms/salesorder';
 import * as AccountForm from '../forms/account';
+import * as SubscriptionForm from '../forms/subscription';
 import { FORMS } from '../../scripts/build';
 
 const ORDER_ID = '6f1c2a9e-1d2b-4c3d-8e9f-0a1b2c3d4e5f';
@@ -251,6 +254,84 @@ describe('Create payment link', () => {
   });
 });
 
+describe('Stripe subscription requests', () => {
+  const SUBSCRIPTION_ID = '5ab0c0d0-0000-4000-8000-00000000e001';
+
+  it('opens a new subscription request for the account, its action Create and the account as customer', async () => {
+    const f = form('account', ACCOUNT_ID);
+    jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('Northwind');
+    const openForm = jest.spyOn(Xrm.Navigation, 'openForm').mockResolvedValue(undefined as never);
+    await AccountForm.requestSubscription(f.formContext);
+    expect(openForm).toHaveBeenCalledWith(
+      { entityName: SubscriptionRequest.logicalName },
+      {
+        stc_name: 'Stripe subscription for Northwind',
+        stc_action: String(SubscriptionAction.create),
+        stc_customerid: ACCOUNT_ID,
+        stc_customeridname: 'Northwind',
+        stc_customeridtype: 'account',
+      },
+    );
+    expect(f.webApi.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('asks to save a new account first', async () => {
+    const f = form('account', '');
+    const openForm = jest.spyOn(Xrm.Navigation, 'openForm');
+    await AccountForm.requestSubscription(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({ text: 'Save the record first.' });
+    expect(openForm).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['cancelAtPeriodEnd', 'cancel_at_period_end', 'Cancel at period end'],
+    ['cancelNow', 'cancel_now', 'Cancel now'],
+    ['pauseCollection', 'pause', 'Pause collection'],
+    ['resumeCollection', 'resume', 'Resume collection'],
+  ] as const)(
+    '%s on a subscription writes a %s request for it and its customer once the user confirms',
+    async (fn, action, title) => {
+      const f = form('stc_subscription', SUBSCRIPTION_ID);
+      jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('sub_123');
+      jest.spyOn(f.formContext, 'getAttribute').mockReturnValue({
+        getValue: () => [{ id: `{${ACCOUNT_ID.toUpperCase()}}`, entityType: 'account', name: 'Northwind' }],
+      } as never);
+      f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: true } as never);
+      f.webApi.createRecord.mockResolvedValue({ id: 'cccccccc-0000-0000-0000-000000000001', entityType: '' });
+      expect(await SubscriptionForm[fn](f.formContext)).toBe('cccccccc-0000-0000-0000-000000000001');
+      expect(f.navigation.openConfirmDialog).toHaveBeenCalledWith(
+        expect.objectContaining({ title, confirmButtonLabel: title }),
+      );
+      expect(f.webApi.createRecord).toHaveBeenCalledWith(SubscriptionRequest.logicalName, {
+        stc_name: `${title}: sub_123`,
+        stc_action: SubscriptionAction[action],
+        'stc_subscriptionid@odata.bind': `/stc_subscriptions(${SUBSCRIPTION_ID})`,
+        'stc_customerid_account@odata.bind': `/accounts(${ACCOUNT_ID})`,
+      });
+      expect(f.notifications()[0]).toMatchObject({ level: 'INFO', uniqueId: 'stc_subscription_requested' });
+    },
+  );
+
+  it('writes nothing when the user does not confirm', async () => {
+    const f = form('stc_subscription', SUBSCRIPTION_ID);
+    f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: false } as never);
+    expect(await SubscriptionForm.cancelNow(f.formContext)).toBeUndefined();
+    expect(f.webApi.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('shows why the request could not be saved', async () => {
+    const f = form('stc_subscription', SUBSCRIPTION_ID);
+    f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: true } as never);
+    f.webApi.createRecord.mockRejectedValue({
+      message: 'Principal user is missing prvCreatestc_subscriptionrequest privilege',
+    });
+    expect(await SubscriptionForm.pauseCollection(f.formContext)).toBeUndefined();
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({
+      text: 'The request could not be saved: Principal user is missing prvCreatestc_subscriptionrequest privilege',
+    });
+  });
+});
+
 describe('Open in Stripe Dashboard', () => {
   it('opens a connected account’s test-mode customer in that account’s test view', async () => {
     const f = form('account', ACCOUNT_ID);
@@ -310,7 +391,7 @@ describe('Sync from Stripe', () => {
 
 describe('bundles', () => {
   const recordForms = Object.entries(FORMS).filter(
-    ([file]) => !['syncissue', 'refundrequest'].includes(file),
+    ([file]) => !['syncissue', 'refundrequest', 'subscription'].includes(file),
   );
   it.each(recordForms)('%s.js publishes StripeConnector.Forms.%s', async (file, name) => {
     const result = await build({
@@ -333,6 +414,9 @@ describe('bundles', () => {
     );
     expect(typeof forms[name].createPaymentLink).toBe(
       ['salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
+    );
+    expect(typeof forms[name].requestSubscription).toBe(
+      ['account', 'contact'].includes(file) ? 'function' : 'undefined',
     );
   });
 });

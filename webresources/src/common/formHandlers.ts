@@ -8,6 +8,7 @@ import {
   openInStripeDashboard as open,
   syncFromStripe as sync,
 } from './commands';
+import { requestSubscription as subscription } from './subscriptionRequests';
 import { showPaymentAlerts } from './notifications';
 import { platform } from './record';
 
@@ -29,4 +30,8 @@ export function openInStripeDashboard(primaryControl: Xrm.FormContext): Promise<
 
 export function syncFromStripe(primaryControl: Xrm.FormContext): Promise<unknown> {
   return sync(primaryControl, platform());
+}
+
+export function requestSubscription(primaryControl: Xrm.FormContext): Promise<unknown> {
+  return subscription(primaryControl, platform());
 }

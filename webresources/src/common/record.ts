@@ -17,7 +17,7 @@ export function formRecord(formContext: Xrm.FormContext): FormRecord {
 /** The platform the scripts run on; `Xrm` on a form, a fake in tests. */
 export interface Platform {
   webApi: WebApi;
-  navigation: Pick<Xrm.Navigation, 'openAlertDialog' | 'openConfirmDialog' | 'openUrl'>;
+  navigation: Pick<Xrm.Navigation, 'openAlertDialog' | 'openConfirmDialog' | 'openUrl' | 'openForm'>;
   languageId: number;
 }
 

@@ -81,6 +81,31 @@ const MESSAGES = {
     1031: 'Genehmigt. Der Connector erstattet in Stripe und zeigt das Ergebnis hier.',
   },
   refundRejected: { 1033: 'Rejected. Nothing is refunded.', 1031: 'Abgelehnt. Es wird nichts erstattet.' },
+  subscriptionRequestName: { 1033: 'Stripe subscription for {0}', 1031: 'Stripe-Abonnement für {0}' },
+  subscriptionCancelAtPeriodEndTitle: { 1033: 'Cancel at period end', 1031: 'Zum Periodenende kündigen' },
+  subscriptionCancelAtPeriodEndConfirm: {
+    1033: 'Cancel this subscription at the end of the period already paid for? It stays active until then.',
+    1031: 'Dieses Abonnement zum Ende der bezahlten Periode kündigen? Bis dahin bleibt es aktiv.',
+  },
+  subscriptionCancelNowTitle: { 1033: 'Cancel now', 1031: 'Jetzt kündigen' },
+  subscriptionCancelNowConfirm: {
+    1033: 'Cancel this subscription now? It ends at once in Stripe and is not billed again.',
+    1031: 'Dieses Abonnement jetzt kündigen? Es endet sofort in Stripe und wird nicht mehr abgerechnet.',
+  },
+  subscriptionPauseTitle: { 1033: 'Pause collection', 1031: 'Einzug pausieren' },
+  subscriptionPauseConfirm: {
+    1033: 'Pause collection of this subscription? Stripe stops charging for it until collection is resumed.',
+    1031: 'Den Einzug dieses Abonnements pausieren? Stripe belastet es nicht mehr, bis der Einzug fortgesetzt wird.',
+  },
+  subscriptionResumeTitle: { 1033: 'Resume collection', 1031: 'Einzug fortsetzen' },
+  subscriptionResumeConfirm: {
+    1033: 'Resume collection of this subscription? Stripe charges for it again from its next invoice.',
+    1031: 'Den Einzug dieses Abonnements fortsetzen? Stripe belastet es ab der nächsten Rechnung wieder.',
+  },
+  subscriptionRequested: {
+    1033: 'Requested. The connector checks it and makes the change in Stripe; the outcome shows under Subscription Requests, and here once Stripe reports it (refresh the form).',
+    1031: 'Angefordert. Der Connector prüft die Anfrage und ändert das Abonnement in Stripe; das Ergebnis erscheint unter Abonnementanfragen und hier, sobald Stripe es meldet (Formular aktualisieren).',
+  },
   issueRequested: {
     1033: 'Requested for {0} sync issue(s). The connector carries it out within a minute.',
     1031: 'Für {0} Synchronisierungsproblem(e) angefordert. Der Connector führt es innerhalb einer Minute aus.',

@@ -1,6 +1,7 @@
 /**
  * The contact form: `StripeConnector.Forms.Contact`. Register `onLoad` on the form's OnLoad (pass the execution
  * context) and the commands on the command bar with the PrimaryControl parameter. A contact has no Refund
- * command: a refund belongs to a payment, which the order and invoice forms show.
+ * command: a refund belongs to a payment, which the order and invoice forms show. Stripe subscription…
+ * (requestSubscription) opens a new subscription request for it.
  */
-export { onLoad, openInStripeDashboard, syncFromStripe } from '../common/formHandlers';
+export { onLoad, openInStripeDashboard, syncFromStripe, requestSubscription } from '../common/formHandlers';

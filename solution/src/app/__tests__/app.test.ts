@@ -23,7 +23,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the web resource and PCF builds leave: the four form scripts and the two panels. */
 function builtParts(
-  scripts = ['account', 'contact', 'salesorder', 'invoice', 'syncissue', 'refundrequest'],
+  scripts = ['account', 'contact', 'salesorder', 'invoice', 'syncissue', 'refundrequest', 'subscription'],
   panels = ['PaymentPanel', 'CustomerPanel'],
 ) {
   const dir = mkdtempSync(join(work, 'built-'));
@@ -396,8 +396,8 @@ describe('command bar buttons on the standard forms', () => {
   it.each([
     ['salesorder', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
     ['invoice', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
-    ['account', ['openInStripeDashboard', 'syncFromStripe']],
-    ['contact', ['openInStripeDashboard', 'syncFromStripe']],
+    ['account', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
+    ['contact', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
   ])(
     "puts the %s form's buttons on its command bar, each calling a function its form script exports",
     (table, names) => {
@@ -695,6 +695,62 @@ describe('Approve and Reject on refund requests', () => {
         (rule: any) => rule['@Id'] === definition.DisplayRules[0].DisplayRule[0]['@Id'],
       ).EntityPrivilegeRule[0];
       expect([display['@EntityName'], display['@PrivilegeType']]).toEqual(['stc_refundrequest', 'Write']);
+    }
+  });
+});
+
+describe('Stripe subscription buttons', () => {
+  const ribbonOf = (table: string): any => entityNamed(table).RibbonDiffXml[0];
+  const definitionOf = (table: string, id: string): any =>
+    ribbonOf(table).CommandDefinitions[0].CommandDefinition.find((d: any) => d['@Id'] === id);
+  const privilegeOf = (table: string, definition: any) => {
+    const rule = ribbonOf(table).RuleDefinitions[0].DisplayRules[0].DisplayRule.find(
+      (candidate: any) => candidate['@Id'] === definition.DisplayRules[0].DisplayRule[0]['@Id'],
+    ).EntityPrivilegeRule[0];
+    return [rule['@EntityName'], rule['@PrivilegeType']];
+  };
+  const labels = (table: string) =>
+    new Map(
+      ribbonOf(table).LocLabels[0].LocLabel.map((label: any) => [
+        label['@Id'],
+        label.Titles[0].Title[0]['@description'],
+      ]),
+    );
+
+  it.each(['account', 'contact'])(
+    'shows Stripe subscription… on the %s form to roles that may create a subscription request',
+    (table) => {
+      const id = `stc.${table}.requestSubscription`;
+      const definition = definitionOf(table, id);
+      expect(privilegeOf(table, definition)).toEqual(['stc_subscriptionrequest', 'Create']);
+      const button = ribbonOf(table)
+        .CustomActions[0].CustomAction.map((action: any) => action.CommandUIDefinition[0].Button[0])
+        .find((b: any) => b['@Command'] === id);
+      expect(labels(table).get(button['@LabelText'].replace('$LocLabels:', ''))).toBe('Stripe subscription…');
+      const mayCreate = securityRoles
+        .filter((role) =>
+          role.privileges.some((p) => p.table === 'stc_subscriptionrequest' && p.actions.includes('Create')),
+        )
+        .map((role) => role.name)
+        .sort();
+      expect(mayCreate).toEqual(['Stripe Finance Approver', 'Stripe Refund Requester']);
+    },
+  );
+
+  it('puts Cancel at period end, Cancel now, Pause and Resume collection on the subscription form, calling its script', () => {
+    const script = readFileSync(join(repoRoot, 'webresources/src/forms/subscription.ts'), 'utf8');
+    const actions: any[] = ribbonOf('stc_subscription').CustomActions[0].CustomAction;
+    const buttons = actions.map((action) => action.CommandUIDefinition[0].Button[0]);
+    expect(
+      buttons.map((b) => labels('stc_subscription').get(b['@LabelText'].replace('$LocLabels:', ''))),
+    ).toEqual(['Cancel at period end', 'Cancel now', 'Pause collection', 'Resume collection']);
+    for (const button of buttons) {
+      const definition = definitionOf('stc_subscription', button['@Command']);
+      const call = definition.Actions[0].JavaScriptFunction[0];
+      expect(call['@Library']).toBe('$webresource:stc_/js/subscription.js');
+      expect(call.CrmParameter[0]['@Value']).toBe('PrimaryControl');
+      expect(script).toContain(`export function ${call['@FunctionName'].split('.').pop()}(`);
+      expect(privilegeOf('stc_subscription', definition)).toEqual(['stc_subscriptionrequest', 'Create']);
     }
   });
 });
