@@ -201,6 +201,39 @@ describe('billing', () => {
     });
   });
 
+  test.each([
+    ['void', 'void', 'invoice.voided'],
+    ['mark_uncollectible', 'uncollectible', 'invoice.marked_uncollectible'],
+    ['keep_as_draft', 'draft', 'invoice.created'],
+  ] as const)(
+    'a renewal while collection is paused (%s) makes its invoice %s and charges nothing',
+    async (behavior, status, lastInvoiceEvent) => {
+      const customer = await stripe.customers.create({
+        payment_method: 'pm_card_visa',
+        invoice_settings: { default_payment_method: 'pm_card_visa' },
+      });
+      const { price } = await plan();
+      const subscription = await stripe.subscriptions.create({
+        customer: customer.id,
+        items: [{ price: price.id }],
+      });
+      await stripe.subscriptions.update(subscription.id, { pause_collection: { behavior } });
+      const charges = (await stripe.paymentIntents.list({ customer: customer.id })).data.length;
+      const renewal = emulator.events.length;
+      emulator.testHelpers.renewSubscription(subscription.id);
+      const renewed = await stripe.subscriptions.retrieve(subscription.id);
+      const invoice = await stripe.invoices.retrieve(String(renewed.latest_invoice));
+      expect(invoice).toMatchObject({ status, billing_reason: 'subscription_cycle', amount_paid: 0 });
+      expect(
+        typesAfter(renewal)
+          .filter((t) => t.startsWith('invoice.'))
+          .at(-1),
+      ).toBe(lastInvoiceEvent);
+      expect(typesAfter(renewal)).not.toContain('payment_intent.created');
+      expect((await stripe.paymentIntents.list({ customer: customer.id })).data).toHaveLength(charges);
+    },
+  );
+
   test('a declined renewal fails the invoice and makes the subscription past_due', async () => {
     const customer = await stripe.customers.create({
       payment_method: 'pm_card_chargeCustomerFail',

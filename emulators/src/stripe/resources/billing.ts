@@ -660,8 +660,22 @@ export function finalizeAndCollect(
   invoice: StripeObject,
 ): void {
   invoice.automatically_finalizes_at = null;
+  // While collection is paused Stripe still makes the renewal's invoice, but collects nothing.
+  const paused: string | undefined = subscription.pause_collection?.behavior;
+  if (paused === 'keep_as_draft') return;
   new Invoicing(engine, ctx, { automatic: true }).finalize(invoice);
-  collectSubscriptionInvoice(engine, ctx, subscription, invoice);
+  if (paused === 'void') voidInvoice(engine, ctx, invoice.id);
+  else if (paused === 'mark_uncollectible') markUncollectible(engine, ctx, invoice);
+  else collectSubscriptionInvoice(engine, ctx, subscription, invoice);
+}
+
+/** An open invoice no one is asked to pay (`invoice.marked_uncollectible`). */
+function markUncollectible(engine: StripeEngine, ctx: RequestContext, invoice: StripeObject): void {
+  engine.change(invoice, (i) => {
+    i.status = 'uncollectible';
+    i.status_transitions = { ...i.status_transitions, marked_uncollectible_at: engine.now() };
+  });
+  engine.emit(ctx, 'invoice.marked_uncollectible', invoice);
 }
 
 /** Days between the attempts to pay a subscription's invoice after the first fails (4 attempts in all). */

@@ -7,7 +7,11 @@
  */
 import type Stripe from 'stripe';
 import { webhookSteps } from '@stc/solution';
-import { SubscriptionAction, SubscriptionRequestStatus as Status } from '@stc/solution/tables';
+import {
+  StripeInvoiceStatus,
+  SubscriptionAction,
+  SubscriptionRequestStatus as Status,
+} from '@stc/solution/tables';
 import { dataverseEventType } from '../../../dataverse/change';
 import { createSyncHandlers } from '../../../handlers';
 import { createHandlerRouter } from '../../../pipeline';
@@ -248,6 +252,16 @@ describe('changes to a subscription', () => {
     expect(await world.client.retrieve('stc_subscriptions', row)).toMatchObject({
       stc_pausecollection: 'void',
       stc_monthlyrecurringrevenue: 0,
+    });
+    // A renewal while paused makes its invoice and voids it: nothing is charged.
+    world.stripeEmulator.testHelpers.renewSubscription(subscription.id);
+    await deliverStripeEvents();
+    const renewal = (await world.stripe.subscriptions.retrieve(subscription.id)).latest_invoice;
+    expect(
+      await world.client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: String(renewal) }),
+    ).toMatchObject({
+      stc_status: StripeInvoiceStatus.void,
+      stc_amountpaid: 0,
     });
     // Paused already: refused before Stripe is asked.
     const twice = await ask(USERS.requester.systemuserid, 'pause', target);
