@@ -7,11 +7,18 @@
  * existing order or invoice (a payment link request) pays that document instead (payment-links.ts).
  */
 import type Stripe from 'stripe';
-import { Invoice, SalesOrder, SyncIssue, SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
+import {
+  Invoice,
+  Payment,
+  SalesOrder,
+  SyncIssue,
+  SyncIssueKind,
+  SyncIssueStatus,
+} from '@stc/solution/tables';
 import type { DataverseClient } from '../../dataverse/types';
 import type { MappedRow, MappingSet } from '../../mapping';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
-import { isDuplicate, isNotFound, writeMappedRow } from '../../write/rows';
+import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
 import {
   eventEnvelope,
   eventObjectOf,
@@ -168,10 +175,10 @@ async function linkPayment(
   const paymentIntent = idOf(session.payment_intent);
   if (!paymentIntent) return;
   const link = {
-    'stc_salesorderid@odata.bind': `/${SalesOrder.entitySetName}(stc_stripeid='${session.id}')`,
+    [`${Payment.lookup.salesorderid.bind.salesorder}@odata.bind`]: `/${SalesOrder.entitySetName}(${SalesOrder.col.stripeId}=${odataString(session.id)})`,
   };
   const update = () =>
-    context.dataverse.upsertByKey('stc_payments', { stc_stripeid: paymentIntent }, link, {
+    context.dataverse.upsertByKey(Payment.entitySetName, { [Payment.col.stripeId]: paymentIntent }, link, {
       mode: 'updateOnly',
     });
   try {

@@ -2,7 +2,7 @@
  * The Dataverse side of a payment link: the order or invoice a request names, read with what its Stripe
  * payment page is made of (lines, currency, totals, customer), and where the page's URL is written back.
  */
-import { Invoice, SalesOrder } from '@stc/solution/tables';
+import { Account, Contact, Invoice, SalesOrder } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { isGuid } from '../../config/outbound';
 import { PAYMENT_LINK_METADATA, type DocumentKind } from '../../inbound/orders';
@@ -163,11 +163,15 @@ async function readCurrency(dataverse: DataverseClient, id: unknown): Promise<st
 /** The account or contact the document is for: its Stripe customer and e-mail. */
 async function readCustomer(dataverse: DataverseClient, id: unknown) {
   if (!isGuid(id)) return null;
-  for (const entitySet of ['accounts', 'contacts']) {
-    const row = await dataverse.retrieve(entitySet, id, {
-      select: ['stc_stripecustomerid', 'emailaddress1'],
+  for (const table of [Account, Contact]) {
+    const row = await dataverse.retrieve(table.entitySetName, id, {
+      select: [table.col.stripeCustomerId, table.col.eMailAddress1],
     });
-    if (row) return { stripeCustomerId: str(row.stc_stripecustomerid), email: str(row.emailaddress1) };
+    if (row)
+      return {
+        stripeCustomerId: str(row[table.col.stripeCustomerId]),
+        email: str(row[table.col.eMailAddress1]),
+      };
   }
   return null;
 }
