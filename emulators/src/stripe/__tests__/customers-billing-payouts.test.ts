@@ -103,6 +103,20 @@ describe('billing', () => {
     return { product, price };
   }
 
+  /** A customer with a card that pays, on a monthly plan of one unit. */
+  async function subscribedWithCard() {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const { price } = await plan();
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
+    return { customer, subscription };
+  }
+
   test('a subscription bills its first invoice and becomes active, with Stripe’s events', async () => {
     const customer = await stripe.customers.create({
       payment_method: 'pm_card_visa',
@@ -168,15 +182,7 @@ describe('billing', () => {
   });
 
   test('collection is paused with a behavior and resumed with an empty pause_collection, each an update event', async () => {
-    const customer = await stripe.customers.create({
-      payment_method: 'pm_card_visa',
-      invoice_settings: { default_payment_method: 'pm_card_visa' },
-    });
-    const { price } = await plan();
-    const subscription = await stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: price.id }],
-    });
+    const { subscription } = await subscribedWithCard();
     const paused = await stripe.subscriptions.update(subscription.id, {
       pause_collection: { behavior: 'void' },
     });
@@ -208,15 +214,7 @@ describe('billing', () => {
   ] as const)(
     'a renewal while collection is paused (%s) makes its invoice %s and charges nothing',
     async (behavior, status, lastInvoiceEvent) => {
-      const customer = await stripe.customers.create({
-        payment_method: 'pm_card_visa',
-        invoice_settings: { default_payment_method: 'pm_card_visa' },
-      });
-      const { price } = await plan();
-      const subscription = await stripe.subscriptions.create({
-        customer: customer.id,
-        items: [{ price: price.id }],
-      });
+      const { customer, subscription } = await subscribedWithCard();
       await stripe.subscriptions.update(subscription.id, { pause_collection: { behavior } });
       const charges = (await stripe.paymentIntents.list({ customer: customer.id })).data.length;
       const renewal = emulator.events.length;
