@@ -165,6 +165,33 @@ describe('a subscription created from an account', () => {
   });
 });
 
+describe('a subscription created from a contact', () => {
+  it('is billed to the contact’s Stripe customer', async () => {
+    const { price } = await customerWithPrice();
+    const customer = await world.stripe.customers.create({
+      name: 'Maria Campbell',
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const contact = await world.client.create('contacts', {
+      firstname: 'Maria',
+      lastname: 'Campbell',
+      stc_stripecustomerid: customer.id,
+    });
+    const id = await ask(USERS.requester.systemuserid, 'create', {
+      'stc_customerid_contact@odata.bind': `/contacts(${contact})`,
+      stc_stripepriceid: price.id,
+    });
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    const subscription = await world.stripe.subscriptions.retrieve(
+      String(requestRow(id).stc_stripesubscriptionid),
+    );
+    expect(subscription.customer).toBe(customer.id);
+    await deliverStripeEvents();
+    expect(await subscriptionRow(subscription.id)).toMatchObject({ _stc_customerid_value: contact });
+  });
+});
+
 describe('a subscription created from a product', () => {
   it('takes the Stripe price of the product’s recurring price list item', async () => {
     const { account, price, customer } = await customerWithPrice('Northwind', 2500);
