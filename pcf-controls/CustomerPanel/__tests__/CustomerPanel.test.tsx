@@ -86,6 +86,7 @@ function accountRow(extra: Record<string, unknown> = {}) {
         [Subscription.col.intervalCount]: 1,
         [Subscription.col.currentPeriodEnd]: '2026-12-15T00:00:00Z',
         [Subscription.col.cancelAtPeriodEnd]: false,
+        [Subscription.col.monthlyRecurringRevenue]: 29,
         [Subscription.col.liveMode]: true,
       },
       {
@@ -93,6 +94,19 @@ function accountRow(extra: Record<string, unknown> = {}) {
         [Subscription.col.stripeId]: 'sub_2',
         [Subscription.col.status]: SubscriptionStatus.canceled,
         [Subscription.col.currency]: 'usd',
+        [Subscription.col.monthlyRecurringRevenue]: 0,
+        [Subscription.col.liveMode]: true,
+      },
+      {
+        [Subscription.primaryId]: 'sub-row-3',
+        [Subscription.col.stripeId]: 'sub_3',
+        [Subscription.col.description]: 'Annual support',
+        [Subscription.col.status]: SubscriptionStatus.past_due,
+        [Subscription.col.amount]: 120,
+        [Subscription.col.currency]: 'usd',
+        [Subscription.col.interval]: BillingInterval.year,
+        [Subscription.col.intervalCount]: 1,
+        [Subscription.col.monthlyRecurringRevenue]: 10,
         [Subscription.col.liveMode]: true,
       },
     ],
@@ -132,6 +146,9 @@ describe('CustomerPanel', () => {
     expect(within(live).getByText('USD 150.50 · JPY 3,000')).toBeTruthy();
     expect(within(live).getByText('USD 25.00')).toBeTruthy();
     expect(within(live).getByText('1 (USD 120.00)')).toBeTruthy();
+    // Monthly recurring revenue of the active and past-due subscriptions (29.00 + 120.00 a year).
+    expect(within(live).getByText('Monthly recurring revenue')).toBeTruthy();
+    expect(within(live).getByText('USD 39.00')).toBeTruthy();
     const test = screen.getByRole('group', { name: 'Totals in test mode' });
     expect(within(test).getByText('USD 9.99')).toBeTruthy();
 
@@ -139,7 +156,7 @@ describe('CustomerPanel', () => {
     expect(within(subscription).getByText('Renews 2026-12-15')).toBeTruthy();
     expect(subscription.textContent).toContain('USD 29.00 / Month');
     expect(screen.queryByTestId('subscription-sub_2')).toBeNull();
-    expect(screen.getByText('Active subscriptions (1)')).toBeTruthy();
+    expect(screen.getByText('Active subscriptions (2)')).toBeTruthy();
     expect(screen.getByText('Disputed payments')).toBeTruthy();
     expect(await screen.findByText(/1 payment\(s\) of this customer are disputed/)).toBeTruthy();
   });

@@ -87,6 +87,7 @@ export function summaryQuery(table: CustomerTable): string {
     S.intervalCount,
     S.currentPeriodEnd,
     S.cancelAtPeriodEnd,
+    S.monthlyRecurringRevenue,
     S.liveMode,
     S.stripeAccount,
   ];
@@ -108,7 +109,7 @@ function addTo(list: MoneyTotal[], currency: string, amount: number): void {
 function totalsFor(totals: ModeTotals[], livemode: boolean): ModeTotals {
   let found = totals.find((t) => t.livemode === livemode);
   if (!found) {
-    found = { livemode, paid: [], refunded: [], openInvoices: 0, openInvoiceAmount: [] };
+    found = { livemode, paid: [], refunded: [], openInvoices: 0, openInvoiceAmount: [], mrr: [] };
     totals.push(found);
   }
   return found;
@@ -174,8 +175,19 @@ export function summaryFromRow(table: CustomerTable, row: Record<string, unknown
       readNumber(invoice, I.amountRemaining) ?? 0,
     );
   }
-  const activeSubscriptions = rowsOf(row, table.subscriptions)
-    .filter((s) => ACTIVE_SUBSCRIPTIONS.some((key) => SubscriptionStatus[key] === readNumber(s, S.status)))
+  const active = rowsOf(row, table.subscriptions).filter((s) =>
+    ACTIVE_SUBSCRIPTIONS.some((key) => SubscriptionStatus[key] === readNumber(s, S.status)),
+  );
+  for (const subscription of active) {
+    const mrr = readNumber(subscription, S.monthlyRecurringRevenue);
+    if (mrr === undefined || mrr === 0) continue;
+    addTo(
+      totalsFor(totals, readBoolean(subscription, S.liveMode)).mrr,
+      readString(subscription, S.currency) ?? '',
+      mrr,
+    );
+  }
+  const activeSubscriptions = active
     .map(subscriptionView)
     .sort((a, b) => (a.periodEnd?.getTime() ?? Infinity) - (b.periodEnd?.getTime() ?? Infinity));
   const all = payments

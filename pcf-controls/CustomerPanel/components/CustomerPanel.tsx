@@ -84,6 +84,12 @@ function Totals({
             {totals.openInvoices > 0 && ` (${moneyList(totals.openInvoiceAmount, formatMoney)})`}
           </dd>
         </div>
+        {totals.mrr.length > 0 && (
+          <div className="stc-tile">
+            <dt>{t('Customer_Mrr')}</dt>
+            <dd>{moneyList(totals.mrr, formatMoney)}</dd>
+          </div>
+        )}
       </dl>
     </div>
   );

@@ -12,6 +12,8 @@ export interface ModeTotals {
   refunded: MoneyTotal[];
   openInvoices: number;
   openInvoiceAmount: MoneyTotal[];
+  /** Monthly recurring revenue of the active subscriptions, per currency. */
+  mrr: MoneyTotal[];
 }
 
 export interface RecentPayment {
