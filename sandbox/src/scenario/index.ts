@@ -52,7 +52,7 @@ export async function playScenario(
   const say = (text: string) => print(`scenario: ${text}`);
 
   say(
-    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order',
+    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order, a subscription renewed by test clock',
   );
   for (const step of SCENARIO_STEPS) {
     result.total++;

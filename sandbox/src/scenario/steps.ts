@@ -8,6 +8,7 @@ import type { SANDBOX_USERS } from '../parts/run';
 import { CheckFailed, need, statusName, strip, until, type ReadBack, type Row } from './readback';
 import type { WebApi } from './webapi';
 import { checkoutToOrder, paymentLinkFromOrder } from './orders';
+import { subscriptionFromDynamics } from './billing';
 
 /** Amounts the scenario sends, in the smallest unit, and what each must become in Dataverse. */
 export const SCENARIO_PAYMENTS = {
@@ -321,4 +322,5 @@ export const SCENARIO_STEPS: readonly ScenarioStep[] = [
   { label: 'Stripe refund → back in Dataverse', act: requestedRefundBack },
   { label: 'checkout → order and paid invoice', act: checkoutToOrder },
   { label: 'payment link from a Dynamics 365 order, paid', act: paymentLinkFromOrder },
+  { label: 'subscription from Dynamics 365, renewed twice', act: subscriptionFromDynamics },
 ];
