@@ -138,6 +138,7 @@ const envSchema = z
     DATAVERSE_BATCH_DELAY_MS: int(0, 150),
     DATAVERSE_BATCHES_IN_FLIGHT: int(1, 4),
     WORKER_POLL_MS: int(10, 250),
+    WORKER_GATHER_MS: int(0, 250),
     WORKER_LEASE_MS: int(1000, 60_000),
     HANDLER_TIMEOUT_MS: int(100, 55_000),
     RETRY_MAX_ATTEMPTS: int(1, 10),
@@ -274,6 +275,8 @@ export interface WorkerSettings {
   /** Events processed at once by this process; 0 runs intake only. */
   concurrency: number;
   pollMs: number;
+  /** How old a Stripe event must be before its first claim, so its burst is coalesced; 0: at once. */
+  gatherMs?: number;
   leaseMs: number;
   handlerTimeoutMs: number;
   retry: RetrySettings;
@@ -363,6 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       pollMs: e.WORKER_POLL_MS,
+      gatherMs: e.WORKER_GATHER_MS,
       leaseMs: e.WORKER_LEASE_MS,
       handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
       retry: { maxAttempts: e.RETRY_MAX_ATTEMPTS, baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },

@@ -83,7 +83,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       let claimedAll = false;
       if (free > 0) {
         try {
-          const request = { owner, limit: free, leaseMs: settings.leaseMs, coalesces };
+          const { leaseMs, gatherMs } = settings;
+          const request = { owner, limit: free, leaseMs, gatherMs, coalesces };
           const claimed = await store.claimEvents(request);
           for (const event of claimed) begin(event);
           claimedAll = claimed.length === free;

@@ -7,15 +7,35 @@
  * oldest first, one at a time: each is a change an operator made (a refund request, an edit), never coalesced.
  */
 import { objectKey } from './rows';
+import type { ClaimRequest } from './types';
 
 interface Claimable {
   id: number;
   source: string;
   type: string;
+  attempts: number;
+  receivedAtMs: number;
   account: string;
   objectId: string;
   eventCreatedMs: number;
   eventId: string;
+}
+
+export interface ClaimRules {
+  limit: number;
+  /** See ClaimRequest.coalesces. */
+  coalesces: (olderType: string, newerType: string) => boolean;
+  /** A Stripe object's burst is taken once its first event was received at or before this time. */
+  gatheredBy: number;
+}
+
+/** The rules of a claim at `now`. */
+export function claimRules(request: ClaimRequest, now: number): ClaimRules {
+  return {
+    limit: request.limit,
+    coalesces: request.coalesces ?? (() => true),
+    gatheredBy: now - (request.gatherMs ?? 0),
+  };
 }
 
 export interface ClaimPlan<T> {
@@ -38,15 +58,19 @@ const newer = (a: Claimable, b: Claimable) =>
 export function planClaim<T extends Claimable>(
   candidates: T[],
   busy: Set<string>,
-  limit: number,
-  coalesces: (olderType: string, newerType: string) => boolean = () => true,
+  rules: ClaimRules,
 ): ClaimPlan<T> {
+  const { limit, coalesces, gatheredBy } = rules;
   const byObject = new Map<string, T[]>();
   for (const c of candidates) {
     const key = objectKey(c.source, c.account, c.objectId);
     if (key === null || busy.has(key)) continue;
     byObject.set(key, [...(byObject.get(key) ?? []), c]);
   }
+  // A burst still gathering: its first event came after `gatheredBy`, so the rest may be on the way.
+  for (const [key, events] of byObject)
+    if (events[0].source === 'stripe' && events.every((e) => e.attempts === 0 && e.receivedAtMs > gatheredBy))
+      byObject.delete(key);
   const picked: T[] = [];
   const superseded: { event: T; by: T }[] = [];
   const taken = new Set<string>();

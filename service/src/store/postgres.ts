@@ -8,7 +8,7 @@ import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
-import { coalescedStamps, planClaim, supersededNote, type ClaimPlan } from './coalesce';
+import { claimRules, coalescedStamps, planClaim, supersededNote, type ClaimPlan } from './coalesce';
 import { sharedMethods } from './shared';
 import { numbered, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -216,7 +216,7 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
   const flying = await c.query(shared.inFlight([]));
   const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
   for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
-  const plan = planClaim(candidates, busy, request.limit, request.coalesces);
+  const plan = planClaim(candidates, busy, claimRules(request, now));
   const { picked } = plan;
   if (picked.length === 0) return [];
   await recordCoalesced(c, plan, request.owner, now);

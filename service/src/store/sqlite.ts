@@ -10,7 +10,7 @@ import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, type Row } from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
-import { coalescedStamps, planClaim, supersededNote } from './coalesce';
+import { claimRules, coalescedStamps, planClaim, supersededNote } from './coalesce';
 import { sharedMethods } from './shared';
 import { SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -186,7 +186,7 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
     for (const r of st.inFlight.all() as Row[]) {
       busy.add(objectKey(String(r.source), String(r.account), String(r.object_id)) as string);
     }
-    const { picked, superseded } = planClaim(candidates, busy, request.limit, request.coalesces);
+    const { picked, superseded } = planClaim(candidates, busy, claimRules(request, now));
     for (const { event, by } of superseded) {
       st.supersede.run(now, event.id);
       st.attempt.run(

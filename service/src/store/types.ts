@@ -117,6 +117,11 @@ export interface ClaimRequest {
    * the same handler, so applying the newer does all the older would). Default: always.
    */
   coalesces?: (olderType: string, newerType: string) => boolean;
+  /**
+   * A Stripe event of an object is claimed on its first try only once it is this old (default 0), so that the
+   * rest of its burst, delivered a moment later, is coalesced with it rather than applied (and read) again.
+   */
+  gatherMs?: number;
 }
 
 /** A budget scope and the most calls it takes in one second. */

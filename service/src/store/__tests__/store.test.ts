@@ -160,6 +160,24 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.queueDepth()).toMatchObject({ pending: 0, processing: 0 });
   });
 
+  test('a Stripe event of an object is first claimed once gathered; others at once', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_young', objectId: 'pi_1', receivedAtMs: T0 }));
+    await store.insertEvent(newEvent({ eventId: 'evt_noobject', objectId: '', receivedAtMs: T0 }));
+    await store.insertEvent(
+      newEvent({ source: 'dataverse', eventId: 'chg_1', objectId: 'stc_refundrequest(1)', receivedAtMs: T0 }),
+    );
+    const claimAt = (nowMs: number) =>
+      store.claimEvents({ owner: 'w1', limit: 10, leaseMs: 30_000, nowMs, gatherMs: 250 });
+    expect((await claimAt(T0 + 100)).map((e) => e.eventId).sort()).toEqual(['chg_1', 'evt_noobject']);
+    // The rest of the burst arrives meanwhile and is coalesced with it.
+    await store.insertEvent(
+      newEvent({ eventId: 'evt_later', objectId: 'pi_1', eventCreatedMs: T0 + 1000, receivedAtMs: T0 + 150 }),
+    );
+    // Gathered from its first event: everything of the object received by then is one burst.
+    expect((await claimAt(T0 + 260)).map((e) => e.eventId)).toEqual(['evt_later']);
+    expect((await store.findEvent('stripe', '', 'evt_young'))?.status).toBe('superseded');
+  });
+
   test('an event arriving while its object is in flight waits, and is not coalesced into it', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_first', objectId: 'ch_1', eventCreatedMs: T0 }));
     const [first] = await claim(store);
