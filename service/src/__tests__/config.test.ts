@@ -240,3 +240,72 @@ test('subscription settings: who may ask, what a pause does to invoices, and a w
     ),
   ]);
 });
+
+describe('alerts', () => {
+  const hooks = {
+    teams: 'https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/secret-teams/xyz',
+    slack: 'https://hooks.slack.com/services/T000/B000/secret-slack',
+    json: 'https://alerts.contoso.com/hook?token=secret-json',
+  };
+
+  test('default to a round a minute, a reminder after 4 hours and no receivers', () => {
+    expect(loadConfig(valid, '/srv/app').alerts).toEqual({
+      receivers: [],
+      intervalMs: 60_000,
+      renotifyMs: 240 * 60_000,
+      timeoutMs: 10_000,
+      thresholds: {
+        deadLetters: 1,
+        backlogAgeMs: 15 * 60_000,
+        mismatchedJournals: 1,
+        signatureFailures: 10,
+        signatureWindowMs: 15 * 60_000,
+        unavailableMs: 10 * 60_000,
+      },
+    });
+  });
+
+  test('read receivers with their format, comma or space apart, and every threshold', () => {
+    const config = loadConfig(
+      {
+        ...valid,
+        ALERT_WEBHOOK_URLS: `teams=${hooks.teams}, slack=${hooks.slack}\n json=${hooks.json}`,
+        ALERT_INTERVAL_SECONDS: '30',
+        ALERT_RENOTIFY_MINUTES: '0',
+        ALERT_DEAD_LETTERS: '5',
+        ALERT_BACKLOG_AGE_MINUTES: '30',
+        ALERT_SIGNATURE_FAILURES: '3',
+        ALERT_UNAVAILABLE_MINUTES: '2',
+      },
+      '/srv/app',
+    );
+    expect(config.alerts).toMatchObject({
+      receivers: [
+        { format: 'teams', url: hooks.teams },
+        { format: 'slack', url: hooks.slack },
+        { format: 'json', url: hooks.json },
+      ],
+      intervalMs: 30_000,
+      renotifyMs: 0,
+      thresholds: { deadLetters: 5, backlogAgeMs: 30 * 60_000, signatureFailures: 3, unavailableMs: 120_000 },
+    });
+  });
+
+  test('a wrong receiver or threshold is named, and the webhook URL is never repeated', () => {
+    const found = problems({
+      ...valid,
+      ALERT_WEBHOOK_URLS: `${hooks.slack},teams=ftp://secret-ftp,json=${hooks.json}`,
+      ALERT_DEAD_LETTERS: '0',
+      ALERT_INTERVAL_SECONDS: 'often',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'ALERT_WEBHOOK_URLS entry 1 of 3 must start with its format: teams=https://…, slack=https://…, json=https://…',
+        'ALERT_WEBHOOK_URLS entry 2 of 3 (teams) is not an http(s) URL',
+        'ALERT_DEAD_LETTERS must be at least 1',
+        'ALERT_INTERVAL_SECONDS must be a number',
+      ]),
+    );
+    expect(found.join('\n')).not.toMatch(/secret/);
+  });
+});

@@ -12,7 +12,10 @@ import {
   type OutboundSettings,
   type StripeMode,
 } from './outbound';
+import type { AlertSettings } from '../alerts';
+import { AlertSettingsError, readAlertSettings } from './alerts';
 
+export { AlertSettingsError, parseAlertReceivers, readAlertSettings } from './alerts';
 export {
   DEFAULT_APPROVAL_THRESHOLDS,
   parseApprovalThresholds,
@@ -258,6 +261,8 @@ export interface ServiceConfig {
   reporting: { intervalMs: number; publicUrl?: string };
   /** The Dataverse → Stripe handlers' settings (refund policy, the service's own user). */
   outbound: OutboundSettings;
+  /** Alert rules and the webhooks they notify. */
+  alerts: AlertSettings;
 }
 
 export interface ReconciliationSettings {
@@ -308,6 +313,17 @@ function outboundSettings(env: NodeJS.ProcessEnv, problems: string[]): OutboundS
   }
 }
 
+/** The alert settings, or undefined with their problems added to `problems`. */
+function alertSettings(env: NodeJS.ProcessEnv, problems: string[]): AlertSettings | undefined {
+  try {
+    return readAlertSettings(env);
+  } catch (error) {
+    if (!(error instanceof AlertSettingsError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}
+
 /** Reads and validates the configuration; throws a `ConfigError` that lists every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
   const parsed = envSchema.safeParse(env);
@@ -319,7 +335,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       });
   problems.push(...dependentProblems(env));
   const outbound = outboundSettings(env, problems);
-  if (!parsed.success || problems.length > 0 || !outbound) throw new ConfigError([...new Set(problems)]);
+  const alerts = alertSettings(env, problems);
+  if (!parsed.success || problems.length > 0 || !outbound || !alerts)
+    throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
   return {
     stripe: {
@@ -383,6 +401,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       feesIntervalMs: Math.round(e.PAYMENT_FEES_INTERVAL_SECONDS * 1000),
     },
     outbound,
+    alerts,
   };
 }
 
