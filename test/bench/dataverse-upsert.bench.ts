@@ -17,6 +17,7 @@
  */
 import { model } from '@stc/solution';
 import { startDataverseEmulator, DATAVERSE_LIMITS } from '@stc/emulators';
+import { compressedLimits, median, secs } from './support';
 import { createDataverseClient, createUpsertBatcher } from '@stc/service';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
@@ -42,23 +43,14 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     name: `real limits, window / ${FACTOR}`,
-    limits: {
-      enabled: true,
-      requests: DATAVERSE_LIMITS.requests,
-      concurrent: DATAVERSE_LIMITS.concurrent,
-      windowMs: DATAVERSE_LIMITS.windowMs / FACTOR,
-      executionMs: DATAVERSE_LIMITS.executionMs / FACTOR,
-    },
+    limits: compressedLimits(FACTOR),
     batcher: { maxBatchSize: 100, maxDelayMs: 10, maxInFlight: 16 },
   },
   {
     name: `throttled, window and request budget / ${THROTTLE_FACTOR}`,
     limits: {
-      enabled: true,
+      ...compressedLimits(THROTTLE_FACTOR),
       requests: DATAVERSE_LIMITS.requests / THROTTLE_FACTOR,
-      concurrent: DATAVERSE_LIMITS.concurrent,
-      windowMs: DATAVERSE_LIMITS.windowMs / THROTTLE_FACTOR,
-      executionMs: DATAVERSE_LIMITS.executionMs / THROTTLE_FACTOR,
     },
     batcher: { maxBatchSize: 25, maxDelayMs: 10, maxInFlight: 16 },
   },
@@ -158,13 +150,6 @@ function leastTime(limits: Limits, baseline: PhaseResult, limited: PhaseResult) 
   const leastMs = Math.max(baseline.wallMs, byRequests, byExecution, byConcurrency);
   return { byRequests, byExecution, byConcurrency, leastMs };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 interface RunFigures {
   ratio: number;

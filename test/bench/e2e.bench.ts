@@ -26,8 +26,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { model, StcPaymentStatus } from '@stc/solution';
-import { DATAVERSE_LIMITS, startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
+import { startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
 import { createDataverseClient, createLogger, loadConfig, startService } from '@stc/service';
+import { compressedLimits, leastMs, median, secs, serviceUser } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -49,18 +50,8 @@ const STRIPE_LIMIT =
 const EVENTS_PER_PAYMENT = 4;
 const PAYMENTS = Math.ceil(EVENTS / EVENTS_PER_PAYMENT);
 const SECRET = 'whsec_e2e_bench';
-const SERVICE_USER = {
-  systemuserid: '5a9d1f00-0000-4000-8000-0000000be0c1',
-  fullname: 'Stripe Connector Service',
-  roles: ['Stripe Connector Service'],
-};
-const LIMITS = {
-  enabled: true as const,
-  requests: DATAVERSE_LIMITS.requests,
-  concurrent: DATAVERSE_LIMITS.concurrent,
-  windowMs: DATAVERSE_LIMITS.windowMs / FACTOR,
-  executionMs: DATAVERSE_LIMITS.executionMs / FACTOR,
-};
+const SERVICE_USER = serviceUser('5a9d1f00-0000-4000-8000-0000000be0c1');
+const LIMITS = compressedLimits(FACTOR);
 
 interface PhaseResult {
   events: number;
@@ -233,16 +224,6 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-/** Least time N admitted requests need under the request limit: a window per further full budget. */
-const leastMs = (admitted: number) => Math.floor((admitted - 1) / LIMITS.requests) * LIMITS.windowMs;
-
 async function main(): Promise<void> {
   console.log(
     `e2e: ${EVENTS} Stripe events (${PAYMENTS} payments × ${EVENTS_PER_PAYMENT}) → service (SQLite, ${JSON.stringify(tuning)}) → stc_payment rows; ` +
@@ -279,7 +260,7 @@ async function main(): Promise<void> {
   const m = (pick: (f: { base: PhaseResult; lim: PhaseResult }) => number) => median(figures.map(pick));
   const limWall = m((f) => f.lim.wallMs);
   const baseWall = m((f) => f.base.wallMs);
-  const least = m((f) => Math.max(f.base.wallMs, leastMs(f.lim.requests - f.lim.throttled)));
+  const least = m((f) => Math.max(f.base.wallMs, leastMs(LIMITS, f.lim.requests - f.lim.throttled)));
   const perRow = m((f) => f.lim.requests / f.lim.rows);
   console.log(`\nmedian of ${RUNS} runs:`);
   console.log(

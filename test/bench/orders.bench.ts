@@ -17,13 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { model } from '@stc/solution';
-import {
-  DATAVERSE_LIMITS,
-  startDataverseEmulator,
-  startStripeEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
+import { startDataverseEmulator, startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { createDataverseClient, createLogger, loadConfig, startService } from '@stc/service';
+import { compressedLimits, leastMs, median, secs, serviceUser } from './support';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -34,18 +30,8 @@ const CUSTOMERS = 20;
 const PRODUCTS = 50;
 const ROWS_PER_SESSION = 2 * (1 + LINES) + 1;
 const SECRET = 'whsec_orders_bench';
-const SERVICE_USER = {
-  systemuserid: '5a9d1f00-0000-4000-8000-0000000be0c2',
-  fullname: 'Stripe Connector Service',
-  roles: ['Stripe Connector Service'],
-};
-const LIMITS = {
-  enabled: true as const,
-  requests: DATAVERSE_LIMITS.requests,
-  concurrent: DATAVERSE_LIMITS.concurrent,
-  windowMs: DATAVERSE_LIMITS.windowMs / FACTOR,
-  executionMs: DATAVERSE_LIMITS.executionMs / FACTOR,
-};
+const SERVICE_USER = serviceUser('5a9d1f00-0000-4000-8000-0000000be0c2');
+const LIMITS = compressedLimits(FACTOR);
 
 interface PhaseResult {
   sessions: number;
@@ -258,15 +244,6 @@ async function checkRows(client: Client, totals: Map<string, number>, failures: 
   return orders.length + orderLines.length + invoices.length + invoiceLines.length + payments.length;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-/** Least time N admitted requests need under the request limit: a window per further full budget. */
-const leastMs = (admitted: number) => Math.floor((admitted - 1) / LIMITS.requests) * LIMITS.windowMs;
-
 function report(run: number, name: string, r: PhaseResult): void {
   console.log(
     `run ${run} ${name.padEnd(8)}: ${r.sessions} sessions → ${r.rows} rows (expected ${r.sessions * ROWS_PER_SESSION}) ` +
@@ -295,7 +272,7 @@ async function main(): Promise<void> {
   const m = (pick: (f: { base: PhaseResult; lim: PhaseResult }) => number) => median(figures.map(pick));
   const baseWall = m((f) => f.base.wallMs);
   const limWall = m((f) => f.lim.wallMs);
-  const least = m((f) => Math.max(f.base.wallMs, leastMs(f.lim.requests - f.lim.throttled)));
+  const least = m((f) => Math.max(f.base.wallMs, leastMs(LIMITS, f.lim.requests - f.lim.throttled)));
   console.log(`\nmedian of ${RUNS} runs:`);
   console.log(
     `  baseline (limits off): ${secs(baseWall)}, ${m((f) => f.base.requests / f.base.rows).toFixed(2)} requests per row`,

@@ -1,0 +1,38 @@
+/**
+ * What the end-to-end benchmarks share: Dataverse's service protection limits with the 5-minute window
+ * compressed by a factor, the service's application user, the least time a number of requests needs under
+ * those limits, and medians.
+ */
+import { DATAVERSE_LIMITS } from '@stc/emulators';
+
+/** Dataverse's limits (6,000 requests, 1,200 s of execution per 5 minutes, 52 at once), the window / `factor`. */
+export function compressedLimits(factor: number) {
+  return {
+    enabled: true as const,
+    requests: DATAVERSE_LIMITS.requests,
+    concurrent: DATAVERSE_LIMITS.concurrent,
+    windowMs: DATAVERSE_LIMITS.windowMs / factor,
+    executionMs: DATAVERSE_LIMITS.executionMs / factor,
+  };
+}
+
+export type Limits = ReturnType<typeof compressedLimits>;
+
+/** The service's application user in the Dataverse emulator. */
+export const serviceUser = (systemuserid: string) => ({
+  systemuserid,
+  fullname: 'Stripe Connector Service',
+  roles: ['Stripe Connector Service'],
+});
+
+/** Least time N admitted requests need under the request limit: a window per further full budget. */
+export const leastMs = (limits: Limits, admitted: number) =>
+  Math.floor((admitted - 1) / limits.requests) * limits.windowMs;
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
