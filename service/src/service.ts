@@ -35,6 +35,7 @@ import { startSchedule, type Schedule } from './pipeline/schedule';
 import { reportStatus, syncIssues, type WrittenIssues } from './issues';
 import type { StripeObject } from './write/stripe-objects';
 import { createFeeFiller, type FeeFiller } from './inbound/payments';
+import { createAlertMetrics, maskUrl, startAlerts } from './alerts';
 
 export interface ServiceOverrides {
   /** Default: the registry in `sync/` (the real handlers). */
@@ -129,6 +130,7 @@ interface ScheduleParts {
   dataverse: DataverseClient;
   stripeFor: StripeFor;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -166,6 +168,7 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
   }
   if (defaults && config.reconciliation.feesIntervalMs > 0)
     schedules.push(startFeeSchedule(config.reconciliation.feesIntervalMs, defaults.fees, parts));
+  if (config.alerts.intervalMs > 0) schedules.push(startAlertSchedule(config.alerts, parts));
   if (config.reporting.intervalMs > 0) {
     const reportLog = logger.child({ component: 'report' });
     const liveMode = /^(sk|rk)_live_/.test(config.stripe.apiKey);
@@ -213,6 +216,33 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
     );
   }
   return schedules;
+}
+
+/**
+ * The alert rounds: the rules over the store, the payout journals and the /metrics counters, notifying the
+ * configured webhooks. They run without receivers too, for the gauges the Prometheus rules read. Stripe is
+ * checked at user priority, so the service's own backlog in the budget is not taken for Stripe being down.
+ */
+function startAlertSchedule(settings: ServiceConfig['alerts'], parts: ScheduleParts): Schedule {
+  const log = parts.logger.child({ component: 'alerts' });
+  log.info(
+    {
+      receivers: settings.receivers.map((r) => `${r.format} ${maskUrl(r.url)}`),
+      intervalMs: settings.intervalMs,
+    },
+    'alert rules checked on a schedule',
+  );
+  return withStripePriority('user', () =>
+    startAlerts({
+      store: parts.store,
+      dataverse: parts.dataverse,
+      stripe: parts.stripeFor(null),
+      registry: parts.metrics.registry,
+      metrics: createAlertMetrics(parts.metrics.registry, parts.store),
+      settings,
+      log,
+    }),
+  );
 }
 
 /**
@@ -282,7 +312,7 @@ export async function startService(
   const server = http.createServer(app.callback());
   const { url, port } = await listen(server, config.http);
   pool.start();
-  const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger });
+  const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger, metrics });
   logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
   // A store handed in belongs to the caller, who closes it.
   const stop = stopper({ logger, server, pool, schedules, store: overrides.store ? undefined : store });

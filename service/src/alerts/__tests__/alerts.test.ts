@@ -4,8 +4,6 @@
  * generic JSON endpoint would get. One message when a condition starts, none while it lasts, a reminder after
  * the re-notify interval, one "resolved" when it clears; a receiver that fails gets it next round.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { JournalEntry, JournalStatus } from '@stc/solution/tables';
 import { RecordingLogger } from '../../inbound/__tests__/harness';
@@ -14,55 +12,7 @@ import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { createAlerter, createAlertMetrics, DEFAULT_ALERT_THRESHOLDS, type AlertSettings } from '..';
 import type { AlertReceiver } from '../deliver';
-
-/** The fields of the three formats the tests read. */
-interface MessageBody {
-  type?: string;
-  attachments: {
-    contentType: string;
-    content: { type: string; body: { text: string; facts: { title: string; value: string }[] }[] };
-  }[];
-  text: string;
-  blocks: { elements: { text: string }[] }[];
-  alert: string;
-  status: string;
-  summary: string;
-  reminder: boolean;
-}
-
-interface Received {
-  path: string;
-  body: MessageBody;
-}
-
-/** A webhook receiver; `answer` per path: 200 by default, another status, or 'hang' (never answers). */
-class Receiver {
-  readonly received: Received[] = [];
-  readonly answer = new Map<string, number | 'hang'>();
-  private server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const answer = this.answer.get(req.url ?? '') ?? 200;
-      if (answer === 'hang') return;
-      if (answer === 200)
-        this.received.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(answer).end(answer === 200 ? '1' : 'receiver error');
-    });
-  });
-  url = '';
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  async close() {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-  take(): Received[] {
-    return this.received.splice(0);
-  }
-}
+import { Receiver, type Received } from './receiver';
 
 const dataverse = dataverseEmulatorForFile();
 let database: TestDatabase;
