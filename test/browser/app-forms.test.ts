@@ -27,7 +27,15 @@ jest.setTimeout(30_000);
 function formScripts(dir: string): string {
   const scripts = join(dir, 'web');
   mkdirSync(join(scripts, 'stc_', 'js'), { recursive: true });
-  for (const form of ['account', 'contact', 'salesorder', 'invoice', 'syncissue']) {
+  for (const form of [
+    'account',
+    'contact',
+    'salesorder',
+    'invoice',
+    'syncissue',
+    'refundrequest',
+    'subscription',
+  ]) {
     writeFileSync(join(scripts, 'stc_', 'js', `${form}.js`), '// form script\n');
   }
   return scripts;

@@ -20,6 +20,8 @@ export interface FormField {
   readOnly: boolean;
   /** Logical name of the table a lookup points to (its lookup view is the control's default). */
   lookupTarget?: string;
+  /** A quick view of the row the lookup names: its quick view form per table the lookup may point to. */
+  quickForms?: Record<string, string>;
 }
 
 /** A code component in a cell: bound to `column`, which places it and lends it its field security. */
@@ -241,11 +243,52 @@ function compactForm(table: Table, type: 'quick' | 'card', count: number): FormD
   };
 }
 
-/** Main, quick-view and card forms of every connector table, in model order. */
+/** Tables whose rows are Stripe customers, with a Stripe Customer quick view the orders and invoices show. */
+const CUSTOMER_TABLES = ['account', 'contact'];
+
+/** The quick view of an account or contact as a Stripe customer: who, and which Stripe customer in which mode. */
+function stripeCustomerQuickView(model: TableModel, logicalName: string): FormDesign {
+  const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
+  if (!table)
+    throw new Error(`The table model has no ${logicalName} table for the Stripe Customer quick view.`);
+  const names = [
+    table.primaryNameColumn,
+    'emailaddress1',
+    'stc_stripecustomerid',
+    'stc_livemode',
+    'stc_stripeaccount',
+  ];
+  const fields = names.map((name) => {
+    const column = table.columns.find((candidate) => candidate.logicalName === name);
+    if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe Customer quick view.`);
+    return { column: name, label: column.displayName, readOnly: true };
+  });
+  return {
+    table: logicalName,
+    type: 'quick',
+    id: formId(logicalName, 'quick'),
+    name: 'Stripe Customer',
+    tabs: [
+      {
+        name: 'general',
+        label: 'General',
+        sections: [{ name: 'stripe_customer', label: 'Stripe Customer', fields }],
+      },
+    ],
+  };
+}
+
+/**
+ * Main, quick-view and card forms of every connector table, in model order, and the Stripe Customer quick
+ * view of the standard account and contact.
+ */
 export function connectorForms(model: TableModel): FormDesign[] {
-  return model.tables
-    .filter((table) => !table.standard)
-    .flatMap((table) => [mainForm(table), compactForm(table, 'quick', 5), compactForm(table, 'card', 4)]);
+  return [
+    ...model.tables
+      .filter((table) => !table.standard)
+      .flatMap((table) => [mainForm(table), compactForm(table, 'quick', 5), compactForm(table, 'card', 4)]),
+    ...CUSTOMER_TABLES.map((table) => stripeCustomerQuickView(model, table)),
+  ];
 }
 
 /**
@@ -291,7 +334,7 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
         label: 'Stripe Payments',
         parameters: { boundField: table.primaryNameColumn },
       };
-  const extra = (
+  const extra: FormField[] = (
     isCustomer
       ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount']
       : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_paymenturl', 'stc_stripeid']
@@ -300,6 +343,14 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
     if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe tab.`);
     return { column: name, label: column.displayName, readOnly: true };
   });
+  // An order's or invoice's customer as a Stripe customer, in the quick view of its account or contact.
+  if (!isCustomer)
+    extra.unshift({
+      column: 'customerid',
+      label: 'Customer in Stripe',
+      readOnly: true,
+      quickForms: Object.fromEntries(CUSTOMER_TABLES.map((target) => [target, formId(target, 'quick')])),
+    });
   const namespace = `StripeConnector.Forms.${form.script}`;
   return {
     table: logicalName,

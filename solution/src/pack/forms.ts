@@ -75,7 +75,37 @@ function columnOf(table: Table, name: string): Column {
   return column;
 }
 
+/** The platform's quick view form control: the row a lookup names, shown through its quick view form. */
+export const QUICK_VIEW_CLASS = '{5C5600E0-1D6E-4205-A272-BE80DA87FD42}';
+
+function quickViewCell(scope: string, formField: FormField, quickForms: Record<string, string>): XmlElement {
+  const ids = Object.entries(quickForms)
+    .map(([table, id]) => `<QuickFormId entityname="${table}">${id}</QuickFormId>`)
+    .join('');
+  return el(
+    'cell',
+    { id: guid(`${scope}:cell:${formField.column}:quickview`), showlabel: 'true', locklevel: 0 },
+    labels('labels', 'label', formField.label),
+    el(
+      'control',
+      {
+        id: `${formField.column}_stripe_quickview`,
+        classid: QUICK_VIEW_CLASS,
+        datafieldname: formField.column,
+        uniqueid: guid(`${scope}:control:${formField.column}:quickview`),
+      },
+      el(
+        'parameters',
+        {},
+        text('DisplayAsCustomer360Tile', 'false'),
+        text('QuickForms', `<QuickFormIds>${ids}</QuickFormIds>`),
+      ),
+    ),
+  );
+}
+
 function fieldCell(table: Table, scope: string, formField: FormField): XmlElement {
+  if (formField.quickForms) return quickViewCell(scope, formField, formField.quickForms);
   const column = columnOf(table, formField.column);
   const lookupView = formField.lookupTarget ? `{${viewId(formField.lookupTarget, 64)}}` : undefined;
   return el(

@@ -138,8 +138,9 @@ describe('the Stripe Connector app', () => {
         ),
       ),
     ]);
-    // Three forms a connector table, the four standard forms with the Stripe tab, the finance dashboard.
-    expect(ofType('60').length).toBe(connectorTables.length * 3 + 4 + 1);
+    // Three forms a connector table, the account's and contact's Stripe Customer quick views, the four standard
+    // forms with the Stripe tab, the finance dashboard.
+    expect(ofType('60').length).toBe(connectorTables.length * 3 + 2 + 4 + 1);
     for (const form of ofType('60')) expect(formIds).toContain(form['@id']);
     const viewIds = new Set(
       entities.flatMap((entity) =>
@@ -371,13 +372,37 @@ describe('the Stripe tab on the standard forms', () => {
     expect(bare.leftOut.join('\n')).toMatch(
       /Stripe tab of the Account form \(needs web resource stc_\/js\/account.js and control stc_StripeConnector.CustomerPanel\)/,
     );
+    // Only the Stripe Customer quick view, which needs nothing built, stays on the account: no form diff.
     const account = bare.doc.Entities[0].Entity.find((entity: any) => entity.Name[0]['#text'] === 'Account');
-    expect(account.FormXml).toBeUndefined();
+    expect(account.FormXml[0].forms.map((forms: any) => forms['@type'])).toEqual(['quick']);
     const appForms = bare.doc.AppModules[0].AppModule[0].AppModuleComponents[0].AppModuleComponent.filter(
       (component: any) => component['@type'] === '60',
     );
-    expect(appForms).toHaveLength(connectorTables.length * 3 + 1);
+    expect(appForms).toHaveLength(connectorTables.length * 3 + 2 + 1);
     expect(validateCustomizationsXml(bare.xml).errors).toEqual([]);
+  });
+});
+
+describe('the customer of an order or invoice as a Stripe customer', () => {
+  it('shows it in the Stripe tab through the Stripe Customer quick view of its account or contact', () => {
+    for (const table of ['salesorder', 'invoice']) {
+      const control = controlsOf(formsOf(table, 'main')[0]).find(
+        (candidate) => candidate['@id'] === 'customerid_stripe_quickview',
+      );
+      expect(control['@classid']).toBe('{5C5600E0-1D6E-4205-A272-BE80DA87FD42}');
+      expect(control['@datafieldname']).toBe('customerid');
+      const quickForms = String(control.parameters[0].QuickForms[0]);
+      for (const target of ['account', 'contact']) {
+        const quick = entityNamed(target).FormXml[0].forms.find((forms: any) => forms['@type'] === 'quick')
+          .systemform[0];
+        expect(quick.LocalizedNames[0].LocalizedName[0]['@description']).toBe('Stripe Customer');
+        const id = String(quick.formid[0]).replace(/[{}]/g, '');
+        expect(quickForms).toContain(`<QuickFormId entityname="${target}">${id}</QuickFormId>`);
+        const fields = JSON.stringify(quick.form[0]);
+        for (const column of ['stc_stripecustomerid', 'stc_livemode', 'emailaddress1'])
+          expect(fields).toContain(`"${column}"`);
+      }
+    }
   });
 });
 
