@@ -29,6 +29,7 @@ const number = (name: string, fallback: number, min: number) =>
       .default(fallback),
   );
 
+/** The variables read here (ALERT_WEBHOOK_URLS apart, parsed on its own). */
 const envSchema = z.object({
   ALERT_INTERVAL_SECONDS: number('ALERT_INTERVAL_SECONDS', 60, 0),
   ALERT_RENOTIFY_MINUTES: number('ALERT_RENOTIFY_MINUTES', 240, 0),
@@ -56,6 +57,9 @@ const envSchema = z.object({
     0,
   ),
 });
+
+/** Every variable the alert settings read, for the documentation check. */
+export const ALERT_VARIABLES: readonly string[] = ['ALERT_WEBHOOK_URLS', ...Object.keys(envSchema.shape)];
 
 /** The receivers of ALERT_WEBHOOK_URLS: `teams=https://…`, `slack=https://…`, `json=https://…`, comma or space apart. */
 export function parseAlertReceivers(text: string | undefined, problems: string[]): AlertReceiver[] {

@@ -13,7 +13,7 @@ import {
   type StripeMode,
 } from './outbound';
 import type { AlertSettings } from '../alerts';
-import { AlertSettingsError, readAlertSettings } from './alerts';
+import { ALERT_VARIABLES, AlertSettingsError, readAlertSettings } from './alerts';
 
 export { AlertSettingsError, parseAlertReceivers, readAlertSettings } from './alerts';
 export {
@@ -435,4 +435,4 @@ export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = proc
 }
 
 /** Every variable the service reads (documented in service/.env.example and the README). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(envSchema.shape), ...ALERT_VARIABLES];

@@ -33,14 +33,10 @@ function rules(): Rule[] {
 
 /** The registry the running service exposes, with every metric family it registers. */
 function serviceRegistry(): Registry {
-  const store = {
-    queueDepth: async () => ({ pending: 0, processing: 0, dead: 0 }),
-    oldestWaitingMs: async () => null,
-  };
-  const metrics = createMetrics({ store });
+  const metrics = createMetrics();
   createReconciliationMetrics(metrics.registry);
   createStripeBudgetMetrics(metrics.registry);
-  createAlertMetrics(metrics.registry, store);
+  createAlertMetrics(metrics.registry, { oldestWaitingMs: async () => null });
   return metrics.registry;
 }
 
