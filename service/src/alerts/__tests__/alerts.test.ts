@@ -10,6 +10,7 @@ import { RecordingLogger } from '../../inbound/__tests__/harness';
 import { dataverseEmulatorForFile } from '../../__tests__/support/dataverse-emulator';
 import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMetrics, type Metrics } from '../../observability/metrics';
+import { createStripeBudgetMetrics } from '../../stripe';
 import { createAlerter, createAlertMetrics, DEFAULT_ALERT_THRESHOLDS, type AlertSettings } from '..';
 import type { AlertReceiver } from '../deliver';
 import { Receiver, type Received } from './receiver';
@@ -317,6 +318,40 @@ describe('alerts to Teams, Slack and JSON receivers', () => {
       'teams dataverse_unavailable resolved',
     ]);
   });
+
+  it('notifies Stripe throttled round after round, and resolves after a round without a 429', async () => {
+    const budget = createStripeBudgetMetrics(metrics.registry);
+    const call = {
+      account: '',
+      mode: 'test' as const,
+      endpoint: 'GET /v1/charges',
+      priority: 'sync' as const,
+    };
+    const alerts = alerter({}, { unavailableMs: 3 * 60_000 });
+    await alerts.round();
+    for (let minute = 1; minute <= 4; minute++) {
+      expect(receiver.take()).toEqual([]);
+      budget.rateLimited!(call);
+      now += 60_000;
+      await alerts.round();
+    }
+    const started = receiver.take().map(read);
+    expect(started.map((m) => `${m.format} ${m.alert} ${m.status}`).sort()).toEqual([
+      'json stripe_unavailable firing',
+      'slack stripe_unavailable firing',
+      'teams stripe_unavailable firing',
+    ]);
+    expect(started[0].text).toContain(
+      'Stripe has been unreachable or throttled for 3 min: 1 request(s) throttled (429) since the previous check',
+    );
+    now += 60_000;
+    await alerts.round();
+    expect(summary(receiver.take())).toEqual([
+      'json stripe_unavailable resolved',
+      'slack stripe_unavailable resolved',
+      'teams stripe_unavailable resolved',
+    ]);
+  });
 });
 
 describe('a receiver that fails', () => {
@@ -347,5 +382,32 @@ describe('a receiver that fails', () => {
     const after = await alerts.round();
     expect(summary(receiver.take())).toEqual(['json dead_letters firing']);
     expect(after.waiting).toBe(0);
+  });
+
+  it('goes on when a receiver cannot be reached at all', async () => {
+    const closed = new Receiver();
+    await closed.start();
+    const unreachable = `${closed.url}/json/${SECRET}`;
+    await closed.close();
+    const alerts = createAlerter({
+      store: database.store,
+      dataverse: dataverse.client,
+      registry: metrics.registry,
+      log,
+      now: () => now,
+      settings: {
+        receivers: [{ format: 'json', url: unreachable }, ...receivers().slice(0, 1)],
+        intervalMs: 60_000,
+        renotifyMs: 0,
+        timeoutMs: 1000,
+        thresholds: DEFAULT_ALERT_THRESHOLDS,
+      },
+    });
+    await deadEvent('evt_1');
+    await expect(alerts.round()).resolves.toMatchObject({ delivered: 1, waiting: 1 });
+    expect(summary(receiver.take())).toEqual(['teams dead_letters firing']);
+    const warning = log.entries.find((e) => e.msg === 'alert not delivered; sent again next round');
+    expect(warning?.obj).toMatchObject({ receiver: `${closed.url}/…`, reason: 'fetch failed' });
+    expect(JSON.stringify(log.entries)).not.toContain(SECRET);
   });
 });
