@@ -88,6 +88,10 @@ function stripeCustomer(table: string): Pick<StandardSpec, 'added' | 'keys'> {
       text('stc_StripeCustomerId', 'Stripe Customer Id', STRIPE_ID_LENGTH, {
         description: 'Id of the Stripe customer (cus_…) this row is synced with; alternate key.',
       }),
+      yesNo('stc_CreateInStripe', 'Create in Stripe', {
+        description:
+          'Set on a row without a Stripe customer: the connector creates its Stripe customer (once) and fills the Stripe Customer Id.',
+      }),
       ...syncStampColumns(),
     ],
     keys: [

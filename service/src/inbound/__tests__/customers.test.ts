@@ -95,6 +95,35 @@ describe('customers handler', () => {
     });
   });
 
+  test('a customer made from a Dynamics 365 row (its id in the metadata) comes back to that row, not a new one', async () => {
+    const existing = dataverse.seed('accounts', { name: 'Adventure Works', stc_createinstripe: true });
+    const contactRow = dataverse.seed('contacts', { lastname: 'Kim', stc_createinstripe: true });
+    const made = customer({
+      id: 'cus_Adventure',
+      name: 'Adventure Works',
+      metadata: { d365_accountid: existing },
+    });
+    const person = customer({
+      id: 'cus_Kim',
+      name: 'Min Kim',
+      metadata: { d365_contactid: contactRow, d365_type: 'contact' },
+    });
+
+    await sync.deliver(eventFor('customer.created', made));
+    await sync.deliver(eventFor('customer.created', person));
+
+    expect(dataverse.rows('accounts')).toHaveLength(1);
+    expect(dataverse.rows('contacts')).toHaveLength(1);
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Adventure' })).toMatchObject({
+      accountid: existing,
+    });
+    expect(dataverse.rowByKey('contacts', { stc_stripecustomerid: 'cus_Kim' })).toMatchObject({
+      contactid: contactRow,
+      firstname: 'Min',
+      lastname: 'Kim',
+    });
+  });
+
   test('a test-mode customer never takes over a real account by e-mail, unless configured to', async () => {
     const existing = dataverse.seed('accounts', {
       name: 'Northwind (CRM)',

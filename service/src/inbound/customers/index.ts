@@ -75,6 +75,36 @@ async function findByEmail(
   return typeof id === 'string' ? id : null;
 }
 
+/** Metadata naming the Dynamics 365 row a customer was made from, by table. */
+const MADE_FROM: Record<string, string> = { account: 'd365_accountid', contact: 'd365_contactid' };
+
+/**
+ * The row a customer made from Dynamics 365 names in its metadata, when it exists: updated (its Stripe
+ * customer id set) rather than a second row made, whichever of the customer's event and the service's own
+ * write-back comes first.
+ */
+async function updateMadeFrom(
+  context: SyncContext,
+  mapping: CompiledMapping,
+  mapped: MappedRow,
+  customer: StripeObject,
+): Promise<boolean> {
+  const key = MADE_FROM[mapping.table.logicalName];
+  const id = (customer.metadata as Record<string, unknown> | undefined)?.[key];
+  if (!key || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return false;
+  try {
+    await context.dataverse.update(mapping.entitySet, id, mapped.row);
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+  context.log.info(
+    { customer: customer.id, table: mapping.table.logicalName, id },
+    'Stripe customer matched to the row it was made from',
+  );
+  return true;
+}
+
 /**
  * Payments written before their customer's row existed have no customer link; once the row exists
  * (created, or matched by e-mail), they are linked to it. Bounded: at most one page of such payments.
@@ -143,7 +173,10 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
     if (await updateOnly(context, await applyMapping(other, customer, envelope))) return;
   }
 
-  // 2. A row entered in Dynamics 365 by hand, with the same e-mail and no Stripe customer yet.
+  // 2. The row the customer was made from in Dynamics 365 (Create in Stripe): named by its metadata.
+  if (await updateMadeFrom(context, chosenMapping, chosen, customer)) return;
+
+  // 3. A row entered in Dynamics 365 by hand, with the same e-mail and no Stripe customer yet.
   const email = chosen.row[names.emailColumn];
   const mayMatch = names.matchByEmail === 'always' || (names.matchByEmail === 'live' && envelope.livemode);
   if (mayMatch && typeof email === 'string' && email !== '') {
@@ -159,7 +192,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
     }
   }
 
-  // 3. A new row. A concurrent create of the same customer makes this one an update.
+  // 4. A new row. A concurrent create of the same customer makes this one an update.
   let written;
   try {
     written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'createOnly' });

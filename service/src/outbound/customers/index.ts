@@ -5,7 +5,7 @@
  *
  * Two guards keep Stripe → Dataverse → Stripe from looping: a change made by the service's own application
  * user (which is how Stripe's data arrives in Dataverse) is not echoed, and an update that would change
- * nothing on the customer is not sent.
+ * nothing on the customer is not sent. A row marked Create in Stripe without a Stripe customer gets one.
  */
 import type Stripe from 'stripe';
 import { Account, Contact } from '@stc/solution/tables';
@@ -114,7 +114,10 @@ async function pushCustomer(
     return;
   }
   const customerId = text(row.stc_stripecustomerid);
-  if (!customerId) return;
+  if (!customerId) {
+    if (row[columnsOf(shape).createInStripe] === true) await createCustomer(party, rowId, row, context);
+    return;
+  }
   const stripe = context.stripeFor(text(row.stc_stripeaccount) || null);
   let customer: Stripe.Customer | Stripe.DeletedCustomer;
   try {
@@ -157,6 +160,7 @@ async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: str
     ...Object.values(ADDRESS_COLUMNS),
     columnsOf(shape).stripeCustomerId,
     columnsOf(shape).stripeAccount,
+    columnsOf(shape).createInStripe,
   ];
   return dataverse.retrieve(shape.entitySet, rowId, { select });
 }
@@ -200,6 +204,30 @@ function customerUpdate(
     update.metadata = metadata;
 
   return Object.keys(update).length > 0 ? update : null;
+}
+
+/**
+ * A row marked Create in Stripe that has no Stripe customer yet: the customer is made from the row (with
+ * its id in the metadata, so the customer's own events come back to this row) under an idempotency key of
+ * the row, so a change delivered twice makes one customer; its id is written back by the service's user.
+ */
+async function createCustomer(party: Party, rowId: string, row: Row, context: SyncContext): Promise<void> {
+  const shape = PARTIES[party];
+  const stripe = context.stripeFor(text(row.stc_stripeaccount) || null);
+  const params =
+    customerUpdate(shape, rowId, row, { metadata: {} } as unknown as Stripe.Customer, null) ?? {};
+  const customer = await stripe.customers.create(params as Stripe.CustomerCreateParams, {
+    idempotencyKey: `d365-${party}-${rowId}-create`,
+  });
+  const c = columnsOf(shape);
+  await context.dataverse.update(shape.entitySet, rowId, {
+    [c.stripeCustomerId]: customer.id,
+    [c.liveMode]: customer.livemode,
+  });
+  context.log.info(
+    { table: party, rowId, customerId: customer.id },
+    'Stripe customer created from Dataverse',
+  );
 }
 
 /** The connector's columns of the account or contact table the shape reads. */

@@ -69,6 +69,7 @@ describe('customizations.xml from the table model', () => {
         .map((a: { LogicalName: string[] }) => a.LogicalName[0])
         .sort();
       expect(names).toEqual([
+        'stc_createinstripe',
         'stc_lasteventcreated',
         'stc_lasteventid',
         'stc_livemode',

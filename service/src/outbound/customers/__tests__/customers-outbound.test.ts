@@ -142,4 +142,48 @@ describe('account and contact changes to the Stripe customer', () => {
     await deliver(world, handler, id!);
     expect(world.stripeEmulator.events.filter((e) => e.type.startsWith('customer.'))).toHaveLength(0);
   });
+
+  it('creates the Stripe customer of a new account marked Create in Stripe, once, and fills its id', async () => {
+    const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'accounts', {
+      name: 'Adventure Works',
+      emailaddress1: 'ap@adventure-works.example',
+      address1_city: 'Seattle',
+      address1_country: 'US',
+      stc_createinstripe: true,
+    });
+    // The change arrives twice at once (Dataverse retried the webhook): one customer, by the idempotency key.
+    await world.dataverse.webhooksIdle();
+    const [change] = world.receiver.about(id!);
+    await Promise.all([
+      handler.handle(dataverseChange(change), world.context),
+      handler.handle(dataverseChange(change), world.context),
+    ]);
+    const created = world.stripeEmulator.events.filter((e) => e.type === 'customer.created');
+    expect(created).toHaveLength(1);
+    const customer = created[0].data.object as {
+      id: string;
+      name: string;
+      email: string;
+      metadata: Record<string, string>;
+      address: { city: string };
+    };
+    expect(customer).toMatchObject({
+      name: 'Adventure Works',
+      email: 'ap@adventure-works.example',
+      metadata: { d365_accountid: id },
+      address: { city: 'Seattle' },
+    });
+    expect(
+      await world.client.retrieve('accounts', id!, { select: ['stc_stripecustomerid', 'stc_livemode'] }),
+    ).toMatchObject({
+      stc_stripecustomerid: customer.id,
+      stc_livemode: false,
+    });
+  });
+
+  it('leaves a row without a Stripe customer that is not marked Create in Stripe alone', async () => {
+    const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'contacts', { lastname: 'Kim' });
+    await deliver(world, handler, id!);
+    expect(world.stripeEmulator.events.filter((e) => e.type === 'customer.created')).toHaveLength(0);
+  });
 });
