@@ -35,12 +35,13 @@ export function outboxesFor(receivers: readonly AlertReceiver[]): Outbox[] {
   return receivers.map((receiver) => ({ receiver, waiting: [] }));
 }
 
-async function post(receiver: AlertReceiver, body: object, timeoutMs: number, fetchFn: typeof fetch) {
-  const response = await fetchFn(receiver.url, {
+async function post(receiver: AlertReceiver, body: object, options: DeliveryOptions) {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const response = await (options.fetch ?? fetch)(receiver.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
   });
   // The body is not needed; reading it frees the connection.
   await response.arrayBuffer().catch(() => undefined);
@@ -51,11 +52,12 @@ export interface DeliveryOptions {
   timeoutMs: number;
   log: HandlerLogger;
   fetch?: typeof fetch;
+  /** Aborted when the service stops: what is being sent stays in the outbox. */
+  signal?: AbortSignal;
 }
 
 /** Sends what waits in one outbox, in order; stops at the first failure. Never throws. */
 export async function flushOutbox(outbox: Outbox, options: DeliveryOptions): Promise<number> {
-  const fetchFn = options.fetch ?? fetch;
   const { receiver } = outbox;
   if (outbox.waiting.length > OUTBOX_LIMIT) {
     const dropped = outbox.waiting.splice(0, outbox.waiting.length - OUTBOX_LIMIT);
@@ -68,8 +70,9 @@ export async function flushOutbox(outbox: Outbox, options: DeliveryOptions): Pro
   while (outbox.waiting.length > 0) {
     const notification = outbox.waiting[0];
     try {
-      await post(receiver, messageFor(receiver.format, notification), options.timeoutMs, fetchFn);
+      await post(receiver, messageFor(receiver.format, notification), options);
     } catch (error) {
+      if (options.signal?.aborted) return sent;
       const message = (error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message;
       const reason = message.split(receiver.url).join(maskUrl(receiver.url));
       options.log.warn(

@@ -30,6 +30,8 @@ export interface FactSources {
   /** How long a dependency may take to answer its check. */
   probeTimeoutMs: number;
   signatureWindowMs: number;
+  /** Aborted when the service stops: checks under way end at once. */
+  signal?: AbortSignal;
 }
 
 /** Counter readings of earlier rounds, for what happened in between. */
@@ -50,12 +52,19 @@ async function counterTotal(
   return values.filter((v) => include(v.labels)).reduce((sum, v) => sum + v.value, 0);
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    onAbort = () => reject(new Error('the service is stopping'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }
 
 const throttledDetail = (count: number) => `${count} request(s) throttled (429) since the previous check`;
@@ -75,6 +84,7 @@ async function readDataverse(
       }),
       sources.probeTimeoutMs,
       'Dataverse',
+      sources.signal,
     );
     mismatched = journals.length;
   } catch (error) {
@@ -93,7 +103,7 @@ async function readStripe(sources: FactSources, memory: FactMemory): Promise<Dep
   let check: DependencyCheck = { ok: true, detail: '' };
   if (sources.stripe) {
     try {
-      await withTimeout(sources.stripe.balance.retrieve(), sources.probeTimeoutMs, 'Stripe');
+      await withTimeout(sources.stripe.balance.retrieve(), sources.probeTimeoutMs, 'Stripe', sources.signal);
     } catch (error) {
       check = { ok: false, detail: (error as Error).message };
     }

@@ -40,6 +40,8 @@ export interface Alerter {
   round(): Promise<AlertRoundResult>;
   /** The alerts firing now. */
   firing(): string[];
+  /** Ends the checks and deliveries under way (they are tried again by a later round, if any). */
+  abort(): void;
 }
 
 export function createAlerter(options: AlertOptions): Alerter {
@@ -48,13 +50,16 @@ export function createAlerter(options: AlertOptions): Alerter {
   const active: ActiveAlerts = new Map();
   const downSince: DownSince = {};
   const outboxes: Outbox[] = outboxesFor(settings.receivers);
+  const stopping = new AbortController();
   const sources: FactSources = {
     ...options,
     probeTimeoutMs: settings.timeoutMs,
     signatureWindowMs: settings.thresholds.signatureWindowMs,
+    signal: stopping.signal,
   };
   return {
     firing: () => [...active.keys()],
+    abort: () => stopping.abort(),
     async round() {
       const nowMs = (options.now ?? Date.now)();
       const facts = await gatherFacts(sources, memory, nowMs);
@@ -66,7 +71,12 @@ export function createAlerter(options: AlertOptions): Alerter {
       for (const outbox of outboxes) outbox.waiting.push(...notifications);
       const sent = await Promise.all(
         outboxes.map((outbox) =>
-          flushOutbox(outbox, { timeoutMs: settings.timeoutMs, log, fetch: options.fetch }),
+          flushOutbox(outbox, {
+            timeoutMs: settings.timeoutMs,
+            log,
+            fetch: options.fetch,
+            signal: stopping.signal,
+          }),
         ),
       );
       return {
@@ -78,13 +88,22 @@ export function createAlerter(options: AlertOptions): Alerter {
   };
 }
 
-/** Rounds every `settings.intervalMs`. */
+/**
+ * Rounds every `settings.intervalMs`. Stopping ends a round under way at once rather than after a
+ * receiver's or a dependency's timeout, so the service's shutdown does not wait for them.
+ */
 export function startAlerts(options: AlertOptions): Schedule {
   const alerter = createAlerter(options);
-  return startSchedule({
+  const schedule = startSchedule({
     what: 'alert round',
     intervalMs: options.settings.intervalMs,
     log: options.log,
     run: () => alerter.round(),
   });
+  return {
+    async stop() {
+      alerter.abort();
+      await schedule.stop();
+    },
+  };
 }

@@ -11,7 +11,13 @@ import { dataverseEmulatorForFile } from '../../__tests__/support/dataverse-emul
 import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { createStripeBudgetMetrics } from '../../stripe';
-import { createAlerter, createAlertMetrics, DEFAULT_ALERT_THRESHOLDS, type AlertSettings } from '..';
+import {
+  createAlerter,
+  createAlertMetrics,
+  DEFAULT_ALERT_THRESHOLDS,
+  startAlerts,
+  type AlertSettings,
+} from '..';
 import type { AlertReceiver } from '../deliver';
 import { Receiver, type Received } from './receiver';
 
@@ -409,5 +415,30 @@ describe('a receiver that fails', () => {
     const warning = log.entries.find((e) => e.msg === 'alert not delivered; sent again next round');
     expect(warning?.obj).toMatchObject({ receiver: `${closed.url}/…`, reason: 'fetch failed' });
     expect(JSON.stringify(log.entries)).not.toContain(SECRET);
+  });
+
+  it('does not hold the service back when it stops while a receiver is not answering', async () => {
+    receiver.answer.set(`/json/${SECRET}`, 'hang');
+    await deadEvent('evt_1');
+    const schedule = startAlerts({
+      store: database.store,
+      dataverse: dataverse.client,
+      registry: metrics.registry,
+      log,
+      settings: {
+        receivers: receivers(),
+        intervalMs: 20,
+        renotifyMs: 0,
+        timeoutMs: 30_000,
+        thresholds: DEFAULT_ALERT_THRESHOLDS,
+      },
+    });
+    const deadline = Date.now() + 5000;
+    while (receiver.hits < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(summary(receiver.take())).toEqual(['slack dead_letters firing', 'teams dead_letters firing']);
+    const started = Date.now();
+    await schedule.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(log.entries.filter((e) => e.msg === 'alert not delivered; sent again next round')).toEqual([]);
   });
 });

@@ -26,10 +26,13 @@ export interface Received {
 export class Receiver {
   readonly received: Received[] = [];
   readonly answer = new Map<string, number | 'hang'>();
+  /** Requests that reached the receiver, answered or not. */
+  hits = 0;
   private server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      this.hits += 1;
       const answer = this.answer.get(req.url ?? '') ?? 200;
       if (answer === 'hang') return;
       if (answer === 200)
