@@ -160,7 +160,7 @@ describe('account and contact changes to the Stripe customer', () => {
     ]);
     const created = world.stripeEmulator.events.filter((e) => e.type === 'customer.created');
     expect(created).toHaveLength(1);
-    const customer = created[0].data.object as {
+    const customer = created[0].data.object as unknown as {
       id: string;
       name: string;
       email: string;
