@@ -12,7 +12,7 @@ import {
 } from './inbound/customers';
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
-import { createOrdersHandler } from './inbound/orders';
+import { createOrdersHandler, writePaymentOrder } from './inbound/orders';
 import { createPaymentsHandler, type FeeFiller } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
 import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
@@ -21,7 +21,8 @@ import { createRefundsHandler } from './inbound/refunds';
 import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requests';
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './write/mappings';
-import type { EventHandler } from './pipeline/handler';
+import type { EventHandler, StripeEventHandler } from './pipeline/handler';
+import type { StripeObject } from './write/stripe-objects';
 import { PermanentError } from './pipeline';
 import type { OutboundSettings, StripeMode } from './config';
 import { withStripePriority, type StripePriority } from './stripe';
@@ -44,6 +45,8 @@ export interface SyncHandlerOptions {
   outbound?: OutboundSettings;
   /** Fills fee and net in bulk for payment rows written without them; none: they stay as written. */
   fees?: FeeFiller;
+  /** Payments made without a Checkout Session get an order too (`config.orders.fromPayments`). */
+  ordersFromPayments?: boolean;
 }
 
 /** The Stripe → Dataverse handlers over one mapping set. */
@@ -54,7 +57,9 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
   const syncRequests = atStripePriority('user', createSyncRequestsHandler(mappings, options.customers));
   // Over the Stripe budget, users' actions in Dynamics 365 go first and payout reconciliation after live sync.
   return [
-    createPaymentsHandler(mappings, options.fees),
+    options.ordersFromPayments
+      ? withPaymentOrders(createPaymentsHandler(mappings, options.fees), mappings)
+      : createPaymentsHandler(mappings, options.fees),
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
@@ -72,6 +77,17 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createOrdersHandler(mappings),
     atStripePriority('reconcile', createPayoutsHandler(mappings, options.payouts)),
   ];
+}
+
+/** The payments handler, then an order for a succeeded payment made without a Checkout Session. */
+function withPaymentOrders(payments: StripeEventHandler, mappings: () => MappingSet): StripeEventHandler {
+  return {
+    ...payments,
+    async handle(event, context) {
+      await payments.handle(event, context);
+      await writePaymentOrder(mappings(), event.data.object as unknown as StripeObject, event, context);
+    },
+  };
 }
 
 /** The handler with every Stripe call it makes at `priority` in the Stripe budget. */

@@ -107,6 +107,7 @@ function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
         payouts: { reconciler },
         outbound: config.outbound,
         fees,
+        ordersFromPayments: config.orders.fromPayments,
       }),
       reconciler,
       fees,

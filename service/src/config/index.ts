@@ -150,6 +150,10 @@ const envSchema = z
     SHUTDOWN_GRACE_MS: int(0, 20_000),
     /** Folder of mapping files, loaded and checked at start; unset: the shipped `service/mappings/`. */
     MAPPINGS_DIR: optional,
+    /** true: a payment made without a Checkout Session gets an order too (one Stripe list per payment). */
+    ORDERS_FROM_PAYMENTS: optional.pipe(
+      z.enum(['true', 'false'], { error: 'ORDERS_FROM_PAYMENTS must be true or false' }).optional(),
+    ),
     /** GL accounts of the payout journals (YAML or JSON); unset: the shipped `reconciliation/gl-accounts.yaml`. */
     GL_ACCOUNTS_PATH: optional,
     // How often missed payouts are looked for; 0 turns the sweep off (events alone reconcile payouts).
@@ -255,6 +259,8 @@ export interface ServiceConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Absolute folder of the mapping files; undefined means the shipped `service/mappings/`. */
   mappingsDir?: string;
+  /** Orders of payments made without a Checkout Session (sessions always make theirs). */
+  orders: { fromPayments: boolean };
   worker: WorkerSettings;
   reconciliation: ReconciliationSettings;
   /** Sync issues and the status row in Dataverse. */
@@ -381,6 +387,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     logLevel: e.LOG_LEVEL,
     mappingsDir: e.MAPPINGS_DIR ? path.resolve(cwd, e.MAPPINGS_DIR) : undefined,
+    orders: { fromPayments: e.ORDERS_FROM_PAYMENTS === 'true' },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       pollMs: e.WORKER_POLL_MS,

@@ -5,7 +5,9 @@
  */
 import type Stripe from 'stripe';
 import { SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
-import { shuffled } from './harness';
+import { createHandlerRouter } from '../../pipeline/routing';
+import { createSyncHandlers } from '../../handlers';
+import { defaultMappings, shuffled } from './harness';
 import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
 
 const stripeSide = stripeEmulatorForFile();
@@ -255,5 +257,84 @@ test('refunds and a dispute of the payment show on its order and invoice', async
   expect(await orderOf(disputed.id)).toMatchObject({
     stc_paymentstatus: option('stc_documentpaymentstatus', 'disputed'),
     stc_amountpaid: 45,
+  });
+});
+
+describe('orders of payments made without a Checkout Session (ORDERS_FROM_PAYMENTS=true)', () => {
+  /** The payments and orders handlers as the service builds them with the setting on. */
+  async function deliverWithPaymentOrders(from: number): Promise<void> {
+    const harness = handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client);
+    const router = createHandlerRouter(
+      createSyncHandlers({ mappings: defaultMappings, ordersFromPayments: true }),
+    );
+    const events = (stripeSide.emulator.events as unknown as Stripe.Event[]).slice(from);
+    for (const event of [...events, ...events.slice(0, 3)]) {
+      const handler = router.stripe(event.type);
+      if (handler) await handler.handle(event, harness.context);
+    }
+  }
+
+  test('a payment by API becomes an order of one written-in line; a checkout’s payment or an order’s makes none', async () => {
+    const stripe = stripeSide.emulator.client();
+    const { client } = dataverseSide;
+    const from = stripeSide.emulator.events.length;
+    const customer = await stripe.customers.create({ name: 'Wide World Importers' });
+    const account = await client.create('accounts', {
+      name: 'Wide World Importers',
+      stc_stripecustomerid: customer.id,
+    });
+    const byPhone = await stripe.paymentIntents.create({
+      amount: 4599,
+      currency: 'usd',
+      customer: customer.id,
+      description: 'Phone order 7',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    const forOrder = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      metadata: { order_number: 'ORD-77' },
+    });
+    const session = await checkout({
+      mode: 'payment',
+      success_url: 'https://shop.example/done',
+      line_items: [inline('usd', 'Mug', 1200, 1)],
+    });
+    await deliverWithPaymentOrders(from);
+
+    const order = await orderOf(byPhone.id);
+    expect(order).toMatchObject({
+      name: 'Phone order 7 · 45.99 USD',
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'paid'),
+      totalamount: 45.99,
+      _customerid_value: account,
+    });
+    const lines = await linesOf('salesorderdetails', 'salesorderid', String(order!.salesorderid));
+    expect(lines).toMatchObject([
+      { isproductoverridden: true, productdescription: 'Phone order 7', quantity: 1, extendedamount: 45.99 },
+    ]);
+    expect(await client.retrieveByKey('stc_payments', { stc_stripeid: byPhone.id })).toMatchObject({
+      _stc_salesorderid_value: order!.salesorderid,
+    });
+    expect(await orderOf(forOrder.id)).toBeNull();
+    expect(await orderOf(String(session.payment_intent))).toBeNull();
+    expect(await orderOf(session.id)).toMatchObject({ totalamount: 12 });
+    expect(await client.retrieveMultiple('salesorders')).toHaveLength(2);
+  });
+
+  test('without the setting, a payment by API makes no order', async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const paid = await stripe.paymentIntents.create({
+      amount: 700,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    await deliverAll(from);
+    expect(await orderOf(paid.id)).toBeNull();
   });
 });

@@ -38,6 +38,7 @@ export { PAYMENT_LINK_METADATA, type DocumentKind } from './payment-links';
 /** Mapping names in orders.yaml. */
 export const ORDER_MAPPINGS = {
   order: 'checkout_order',
+  paymentOrder: 'payment_order',
   orderLine: 'checkout_order_line',
   invoice: 'checkout_invoice',
   invoiceLine: 'checkout_invoice_line',
@@ -66,6 +67,11 @@ const ORDER: Document = {
   line: ORDER_MAPPINGS.orderLine,
   entitySet: SalesOrder.entitySetName,
 };
+const PAYMENT_ORDER: Document = {
+  header: ORDER_MAPPINGS.paymentOrder,
+  line: ORDER_MAPPINGS.orderLine,
+  entitySet: SalesOrder.entitySetName,
+};
 const INVOICE: Document = {
   header: ORDER_MAPPINGS.invoice,
   line: ORDER_MAPPINGS.invoiceLine,
@@ -90,7 +96,7 @@ async function lineItems(session: StripeObject, event: Stripe.Event, context: Sy
 /** The e-mail the payer gave at checkout (or the session was made with). */
 function payerEmail(session: StripeObject): string | null {
   const details = session.customer_details as { email?: unknown } | null | undefined;
-  const email = details?.email ?? session.customer_email;
+  const email = details?.email ?? session.customer_email ?? session.receipt_email;
   return typeof email === 'string' && email ? email : null;
 }
 
@@ -300,4 +306,64 @@ export function createOrdersHandler(mappings: () => MappingSet): StripeEventHand
       else await writeOrder(session, mappings(), event, context);
     },
   };
+}
+
+/** Metadata of a payment made for a Dynamics 365 order or invoice, which payments.yaml links to it. */
+const FOR_A_RECORD = ['d365_salesorderid', 'd365_invoiceid', 'order_number'];
+
+/** A succeeded PaymentIntent, or a Charge made without one, as the PaymentIntent shape payment_order reads. */
+function paidPayment(object: StripeObject): StripeObject | null {
+  if (object.object === 'payment_intent') return object.status === 'succeeded' ? object : null;
+  if (object.object !== 'charge' || object.status !== 'succeeded' || idOf(object.payment_intent)) return null;
+  const billing = object.billing_details as { email?: unknown } | null | undefined;
+  return {
+    ...object,
+    object: 'payment_intent',
+    amount_received: object.amount_captured,
+    receipt_email: object.receipt_email ?? billing?.email ?? null,
+  };
+}
+
+/**
+ * A payment made without a Checkout Session (API integrations, invoicing elsewhere) becomes an order of one
+ * written-in line of the amount received, keyed by the payment, linked from the payment row; payments
+ * made for a Dynamics 365 record, or through a session (whose events make the order), make none. Costs one
+ * Stripe list (the sessions of the payment) per payment applied.
+ */
+export async function writePaymentOrder(
+  mappings: MappingSet,
+  object: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  const payment = paidPayment(object);
+  if (!payment || !mappings.has(PAYMENT_ORDER.header)) return;
+  const metadata = (payment.metadata ?? {}) as Record<string, unknown>;
+  if (FOR_A_RECORD.some((key) => metadata[key])) return;
+  if (payment.id.startsWith('pi_')) {
+    const sessions = await stripeForEvent(event, context).checkout.sessions.list({
+      payment_intent: payment.id,
+      limit: 1,
+    });
+    if (sessions.data.length > 0) return;
+  }
+  const amount = payment.amount_received as number;
+  const line: StripeObject = {
+    id: payment.id,
+    object: 'item',
+    description: (payment.description as string | null) || 'Stripe payment',
+    amount_subtotal: amount,
+    amount_discount: 0,
+    amount_tax: 0,
+    amount_total: amount,
+    currency: payment.currency,
+    quantity: 1,
+    price: { unit_amount: amount, currency: payment.currency },
+    session: { id: payment.id, currency: payment.currency, livemode: payment.livemode },
+    line_number: 1,
+  };
+  const order = await writeDocument(PAYMENT_ORDER, mappings, payment, [line], event, context);
+  if (!order) return;
+  await askForCustomer(payment, order.customer, event, context);
+  await linkPayment({ ...payment, payment_intent: payment.id }, mappings, event, context);
 }
