@@ -4,10 +4,10 @@
  * default unit (else the line is written in). Found products are remembered for a few minutes per client,
  * so a burst of orders of one catalog asks Dataverse once per product.
  */
-import DataLoader from 'dataloader';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import type { MappedRow, PendingLink } from '../../mapping';
 import { odataString, resolveLink } from '../../write/rows';
+import { gatheredRows } from './gather';
 
 export const CUSTOMER_LINK = 'customerid';
 export const PRODUCT_LINK = 'productid';
@@ -89,15 +89,11 @@ class Remembered<T> {
   }
 
   async get(key: string, read: () => Promise<T | null>): Promise<T | null> {
-    const entry = this.entries.get(key);
-    if (entry && entry.expires > Date.now()) return entry.value;
-    const pending = await read();
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, {
-      value: pending,
-      expires: Date.now() + (pending ? this.foundMs : this.missingMs),
-    });
-    return pending;
+    const known = this.peek(key);
+    if (known !== undefined) return known;
+    const value = await read();
+    this.remember(key, value);
+    return value;
   }
 }
 
@@ -156,49 +152,22 @@ async function findProducts(
     if (known !== undefined) found.set(number, known);
     return known === undefined;
   });
-  const answers = await productLoader(dataverse).loadMany(asked);
+  const answers = await productRows(dataverse).loadMany(asked);
   asked.forEach((number, i) => {
     const answer = answers[i];
     if (answer instanceof Error) throw answer;
-    found.set(number, answer);
+    const product = answer ? productOf(answer) : null;
+    cache.remember(number, product);
+    found.set(number, product);
   });
   return found;
 }
 
-const productLoaders = new WeakMap<DataverseClient, DataLoader<string, FoundProduct | null>>();
-
-function productLoader(dataverse: DataverseClient): DataLoader<string, FoundProduct | null> {
-  let loader = productLoaders.get(dataverse);
-  if (!loader) {
-    loader = new DataLoader(
-      async (numbers: readonly string[]) => {
-        const rows = await dataverse.retrieveMultiple('products', {
-          select: ['productid', 'productnumber', '_defaultuomid_value'],
-          filter: `Microsoft.Dynamics.CRM.In(PropertyName='productnumber',PropertyValues=[${numbers.map(odataString).join(',')}])`,
-        });
-        const byNumber = new Map(rows.map((row) => [String(row.productnumber), productOf(row)]));
-        return numbers.map((number) => {
-          const product = byNumber.get(number) ?? null;
-          products(dataverse).remember(number, product);
-          return product;
-        });
-      },
-      {
-        cache: false,
-        maxBatchSize: PRODUCTS_PER_QUERY,
-        batchScheduleFn: (run) => setTimeout(run, GATHER_MS),
-      },
-    );
-    productLoaders.set(dataverse, loader);
-  }
-  return loader;
-}
-
-/** How long reads are gathered before they go as one query. */
-export const GATHER_MS = 5;
-
-/** Product numbers asked for in one query; keeps the URL short. */
-const PRODUCTS_PER_QUERY = 50;
+const productRows = gatheredRows('products', 'productnumber', [
+  'productid',
+  'productnumber',
+  '_defaultuomid_value',
+]);
 
 /**
  * Sets each line's product and unit when the catalog has it, or makes the line a write-in (the item's
