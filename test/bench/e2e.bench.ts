@@ -28,7 +28,7 @@ import path from 'node:path';
 import { model, StcPaymentStatus } from '@stc/solution';
 import { startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
 import { createDataverseClient, createLogger, loadConfig, startService } from '@stc/service';
-import { compressedLimits, leastMs, median, secs, serviceUser } from './support';
+import { compressedLimits, drained, leastMs, median, secs, serviceUser } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -158,23 +158,7 @@ async function phase(limited: boolean, payments = PAYMENTS): Promise<PhaseResult
 
     // Seeding is synchronous: the first delivery leaves after this point.
     const started = performance.now();
-    await stripe.waitForDeliveries(10 * 60_000);
-    const failures: string[] = [];
-    const undelivered = stripe.deliveries.filter((d) => !d.ok).length;
-    if (undelivered > 0) failures.push(`${undelivered} webhook deliveries were refused`);
-    const deadline = Date.now() + 10 * 60_000;
-    for (;;) {
-      const depth = await service.store.queueDepth();
-      if (depth.pending === 0 && depth.processing === 0) {
-        if (depth.dead > 0) failures.push(`${depth.dead} events dead-lettered`);
-        break;
-      }
-      if (Date.now() > deadline) {
-        failures.push(`not drained after 10 minutes: ${JSON.stringify(depth)}`);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const failures = await drained(stripe, service.store, 10);
     const wallMs = performance.now() - started;
     const { requests, batches } = client.stats();
     const counted = { ...byMethod };

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { model } from '@stc/solution';
 import { startDataverseEmulator, startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { createDataverseClient, createLogger, loadConfig, startService } from '@stc/service';
-import { compressedLimits, leastMs, median, secs, serviceUser } from './support';
+import { compressedLimits, drained, leastMs, median, secs, serviceUser } from './support';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -184,21 +184,7 @@ async function phase(limited: boolean, sessions = SESSIONS): Promise<PhaseResult
     const before = client.stats().requests;
     const started = performance.now();
     stripe.setWebhook(webhook);
-    await stripe.waitForDeliveries(20 * 60_000);
-    const failures: string[] = [];
-    const deadline = Date.now() + 20 * 60_000;
-    for (;;) {
-      const depth = await service.store.queueDepth();
-      if (depth.pending === 0 && depth.processing === 0) {
-        if (depth.dead > 0) failures.push(`${depth.dead} events dead-lettered`);
-        break;
-      }
-      if (Date.now() > deadline) {
-        failures.push(`not drained after 20 minutes: ${JSON.stringify(depth)}`);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const failures = await drained(stripe, service.store, 20);
     const wallMs = performance.now() - started;
     const requests = client.stats().requests - before;
     if (process.env.BENCH_VERBOSE) console.log(JSON.stringify(byKind));

@@ -36,3 +36,36 @@ export const median = (values: number[]) => {
 };
 
 export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+interface Deliveries {
+  waitForDeliveries(timeoutMs?: number): Promise<void>;
+  readonly deliveries: ReadonlyArray<{ ok: boolean }>;
+}
+
+interface Inbox {
+  queueDepth(): Promise<{ pending: number; processing: number; dead: number }>;
+}
+
+/**
+ * Waits until Stripe has delivered every event and the service's inbox is empty; answers what went wrong:
+ * deliveries refused, events dead-lettered, or not drained in `minutes`.
+ */
+export async function drained(stripe: Deliveries, inbox: Inbox, minutes: number): Promise<string[]> {
+  await stripe.waitForDeliveries(minutes * 60_000);
+  const failures: string[] = [];
+  const undelivered = stripe.deliveries.filter((d) => !d.ok).length;
+  if (undelivered > 0) failures.push(`${undelivered} webhook deliveries were refused`);
+  const deadline = Date.now() + minutes * 60_000;
+  for (;;) {
+    const depth = await inbox.queueDepth();
+    if (depth.pending === 0 && depth.processing === 0) {
+      if (depth.dead > 0) failures.push(`${depth.dead} events dead-lettered`);
+      return failures;
+    }
+    if (Date.now() > deadline) {
+      failures.push(`not drained after ${minutes} minutes: ${JSON.stringify(depth)}`);
+      return failures;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
