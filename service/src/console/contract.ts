@@ -1,0 +1,228 @@
+/**
+ * The operator console's JSON API: what `/console/api/*` answers, shared by the service (which serves it) and
+ * the console's pages (which read it). Every route but `POST /console/api/session` needs a signed-in session
+ * (the `stc_console` cookie) or the admin key as `Authorization: Bearer <key>`; without one it answers 401
+ * with an `ApiError`. Times are milliseconds since the epoch; amounts are minor units with their currency.
+ *
+ * Routes:
+ * - `POST   /console/api/session` `{ adminKey }` → 204 and the session cookie; 401 on a wrong key.
+ *   `GET /console/signin/entra` starts the Entra ID (OpenID Connect) sign-in when it is configured.
+ * - `DELETE /console/api/session` → 204, cookie cleared.        `GET /console/api/me` → `Me`.
+ * - `GET    /console/api/overview?minutes=60` → `Overview`.
+ * - `GET    /console/api/events?q&type&outcome&fromMs&toMs&cursor&limit` → `EventPage`.
+ * - `GET    /console/api/events/:id` → `Lineage` (`:id` is the inbox id).
+ * - `GET    /console/api/dead-letters?status=open|all&type&q&cursor&limit` → `DeadLetterPage`.
+ * - `POST   /console/api/dead-letters/:id/retry`, `POST /console/api/dead-letters/:id/discard` → `DeadLetterAction`.
+ * - `POST   /console/api/dead-letters/retry` `DeadLetterFilter` → `BulkRetry` (every open letter the filter matches).
+ * - `GET    /console/api/payouts?status&cursor&limit` → `PayoutPage`;  `GET /console/api/payouts/:id` → `PayoutDetail`.
+ * - `GET    /console/api/settings` → `Settings` (secrets masked).
+ * - `GET    /console/api/mappings` → `MappingVersionList`, and the mapping-version routes beside it.
+ */
+
+export interface ApiError {
+  error: { code: string; message: string };
+}
+
+export interface Me {
+  name: string;
+  method: 'admin-key' | 'entra';
+  /** Minutes until the session ends. */
+  expiresAtMs: number;
+}
+
+export type Outcome = 'applied' | 'skipped' | 'superseded' | 'ignored' | 'retried' | 'dead';
+
+export interface OutcomeCounts {
+  applied: number;
+  skipped: number;
+  superseded: number;
+  ignored: number;
+  retried: number;
+  dead: number;
+}
+
+export interface LatencySummary {
+  requests: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  /** 429 answers (Dataverse service protection, Stripe rate limit) in the window. */
+  throttled: number;
+  /** 5xx answers and unreachable attempts in the window. */
+  failed: number;
+}
+
+export interface Overview {
+  generatedAtMs: number;
+  /** One entry per minute of the window, oldest first, with the outcomes completed in that minute. */
+  perMinute: Array<{ minuteMs: number } & OutcomeCounts>;
+  backlog: { pending: number; processing: number; dead: number };
+  /** Age of the oldest event waiting for a worker; null when none waits. */
+  oldestPendingAgeMs: number | null;
+  lastEvent: { eventId: string; type: string; receivedAtMs: number } | null;
+  dataverse: LatencySummary;
+  stripe: LatencySummary;
+  /** Open alerts, as the alert rules see them. */
+  alerts: Array<{ rule: string; summary: string; sinceMs: number }>;
+}
+
+export type EventStatus =
+  'pending' | 'processing' | 'applied' | 'skipped' | 'superseded' | 'ignored' | 'dead' | 'discarded';
+
+export interface EventSummary {
+  /** The inbox id: what `/console/api/events/:id` takes. */
+  id: number;
+  source: 'stripe' | 'dataverse';
+  account: string;
+  eventId: string;
+  type: string;
+  objectId: string;
+  status: EventStatus;
+  attempts: number;
+  eventCreatedMs: number;
+  receivedAtMs: number;
+  updatedAtMs: number;
+  lastError: string | null;
+  lastErrorCode: string | null;
+}
+
+/** `q` matches an event id, a Stripe object id or a Dataverse row id (a GUID of a row the event wrote). */
+export interface EventPage {
+  events: EventSummary[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface AttemptDetail {
+  attempt: number;
+  worker: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  outcome: string;
+  error: string | null;
+  errorCode: string | null;
+}
+
+/** One Dataverse request an attempt made for the event, with its answer. */
+export interface DataverseWrite {
+  attempt: number;
+  /** The mapping that produced the row, and the version of the mapping set it ran under; null for none. */
+  mapping: string | null;
+  mappingVersion: string | null;
+  /** Logical name of the table (`stc_payment`) and the row's id when known. */
+  table: string;
+  rowId: string | null;
+  operation: 'create' | 'update' | 'upsert' | 'delete' | 'associate' | 'read';
+  method: string;
+  /** The request path below the Web API root, e.g. `stc_payments(stc_stripeid='pi_1')`. */
+  path: string;
+  status: number;
+  durationMs: number;
+  /** The error text Dataverse answered, when it did not succeed. */
+  error: string | null;
+  /** The row in Dynamics 365 (main.aspx?etn=…&id=…&pagetype=entityrecord); null without a row id. */
+  dynamicsUrl: string | null;
+}
+
+export interface Lineage {
+  event: EventSummary;
+  /** The event as received (parsed JSON). */
+  payload: unknown;
+  /** Every event is verified at intake; what was checked and when. */
+  signature: { scheme: 'stripe-signature' | 'dataverse-key'; verifiedAtMs: number };
+  attempts: AttemptDetail[];
+  writes: DataverseWrite[];
+  /** The event and its object in the Stripe dashboard (test or live path by the event's mode). */
+  stripeUrls: { event: string | null; object: string | null };
+  /** When superseded: the event that replaced it. */
+  supersededBy: { eventId: string; id: number | null } | null;
+}
+
+export interface DeadLetterSummary {
+  id: number;
+  inboxId: number;
+  eventId: string;
+  type: string;
+  objectId: string;
+  account: string;
+  error: string;
+  errorCode: string | null;
+  attempts: number;
+  createdAtMs: number;
+  resolvedAtMs: number | null;
+  resolution: 'retried' | 'discarded' | null;
+}
+
+export interface DeadLetterPage {
+  deadLetters: DeadLetterSummary[];
+  nextCursor: string | null;
+  /** Open letters in all (not only this page). */
+  openCount: number;
+}
+
+export interface DeadLetterFilter {
+  type?: string;
+  errorCode?: string;
+  /** Created at or after / before. */
+  fromMs?: number;
+  toMs?: number;
+}
+
+export interface DeadLetterAction {
+  id: number;
+  resolution: 'retried' | 'discarded';
+}
+
+export interface BulkRetry {
+  retried: number;
+  ids: number[];
+}
+
+export interface PayoutSummary {
+  payoutId: string;
+  account: string;
+  currency: string;
+  amount: number;
+  arrivalDateMs: number | null;
+  status: 'reconciled' | 'mismatched' | 'pending' | 'not_reconcilable' | 'failed' | 'reversed';
+  /** Payout amount minus the sum of its balance transactions (minor units); 0 when reconciled. */
+  differenceMinor: number | null;
+  reason: string | null;
+  dynamicsUrl: string | null;
+}
+
+export interface PayoutPage {
+  payouts: PayoutSummary[];
+  nextCursor: string | null;
+}
+
+export interface JournalLineDetail {
+  account: string;
+  description: string;
+  debitMinor: number;
+  creditMinor: number;
+  currency: string;
+  sourceId: string | null;
+}
+
+export interface PayoutDetail extends PayoutSummary {
+  lines: JournalLineDetail[];
+}
+
+/** The service's configuration as it runs, secrets shown as `••••` plus their last four characters at most. */
+export interface Settings {
+  sections: Array<{ name: string; entries: Array<{ key: string; value: string; secret: boolean }> }>;
+}
+
+export interface MappingVersionSummary {
+  version: number;
+  createdAtMs: number;
+  createdBy: string;
+  note: string | null;
+  active: boolean;
+  /** sha256 of the files of this version. */
+  hash: string;
+}
+
+export interface MappingVersionList {
+  versions: MappingVersionSummary[];
+}
