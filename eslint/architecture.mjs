@@ -30,7 +30,10 @@ export const SERVICE_ARROWS = {
 const ROOT_MODULES = ['main', 'cli', 'service', 'handlers', 'index'];
 const MAX_DEPTH = 4;
 
-/** Only the HTTP edge (intake and the admin API in it) and the composition root know HTTP. */
+/**
+ * Only the HTTP edges (intake and the admin API in it, the operator console's API and pages) and the
+ * composition root know HTTP.
+ */
 const HTTP_MODULES = [
   'koa',
   '@koa/router',
@@ -58,7 +61,8 @@ const service = {
 };
 const http = HTTP_MODULES.map((name) => ({
   name,
-  message: 'Only the HTTP edge (service/src/intake) and the composition root (service.ts) may use HTTP.',
+  message:
+    'Only the HTTP edges (service/src/intake, service/src/console) and the composition root (service.ts) may use HTTP.',
 }));
 
 const restrict = (options) => ({ 'no-restricted-imports': ['error', options] });
@@ -97,11 +101,11 @@ export const architecture = [
   ...folderBlocks(),
   {
     files: ['service/src/**/*.ts'],
-    ignores: [...TESTS, 'service/src/intake/**', 'service/src/service.ts'],
+    ignores: [...TESTS, 'service/src/intake/**', 'service/src/console/**', 'service/src/service.ts'],
     rules: restrict({ paths: http, patterns: [testSupport, emulators] }),
   },
   {
-    files: ['service/src/intake/**/*.ts', 'service/src/service.ts'],
+    files: ['service/src/intake/**/*.ts', 'service/src/console/**/*.ts', 'service/src/service.ts'],
     ignores: TESTS,
     rules: restrict({ patterns: [testSupport, emulators] }),
   },

@@ -2,7 +2,9 @@
  * The operator console's JSON API: what `/console/api/*` answers, shared by the service (which serves it) and
  * the console's pages (which read it). Every route but `POST /console/api/session` needs a signed-in session
  * (the `stc_console` cookie) or the admin key as `Authorization: Bearer <key>`; without one it answers 401
- * with an `ApiError`. Times are milliseconds since the epoch; amounts are minor units with their currency.
+ * with an `ApiError`. A state-changing request (POST, PUT, PATCH, DELETE) made with the cookie must also send
+ * `X-Requested-With: stc-console` (CSRF defence), else it answers 403 `csrf`; the Bearer key needs no header.
+ * Times are milliseconds since the epoch; amounts are minor units with their currency.
  *
  * Routes:
  * - `POST   /console/api/session` `{ adminKey }` → 204 and the session cookie; 401 on a wrong key.
@@ -26,7 +28,7 @@ export interface ApiError {
 export interface Me {
   name: string;
   method: 'admin-key' | 'entra';
-  /** Minutes until the session ends. */
+  /** When the session ends. */
   expiresAtMs: number;
 }
 

@@ -5,6 +5,7 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
+import { consoleGuard, registerConsoleApi } from '../console';
 import { adminGuard, registerDeadLetters, registerHealth, registerMetrics } from './admin';
 import { createIntakeContext, type AppDeps } from './context';
 import { registerDataverseWebhook, serveStripeBeforeKoa } from './webhooks';
@@ -40,6 +41,9 @@ export function createApp(deps: AppDeps): Koa {
   const requireAdmin = adminGuard(deps.adminApiKey);
   registerMetrics(router, intake, requireAdmin);
   registerDeadLetters(router, intake, requireAdmin);
+  // The operator console's API: its own guard (session cookie or admin key) over every /console/api path.
+  app.use(consoleGuard(deps.adminApiKey, intake.now));
+  registerConsoleApi(router, intake, { adminApiKey: deps.adminApiKey, ...deps.console });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
+import type { ConsoleDeps } from '../console';
 import type { Logger } from '../observability/log';
 import { WebhookRejection } from './rejection';
 import type { EventSource, NewInboxEvent, Store } from '../store';
@@ -27,6 +28,8 @@ export interface AppDeps {
   /** Called after a new event is queued: wakes idle workers of this process. */
   onEventQueued?: () => void;
   now?: () => number;
+  /** What the operator console's API reads beyond the store (configuration, Dataverse, alerts). */
+  console?: Omit<ConsoleDeps, 'adminApiKey'>;
 }
 
 export const ACK = '{"received":true}';

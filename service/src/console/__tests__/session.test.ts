@@ -1,0 +1,124 @@
+import request from 'supertest';
+import { createLogger } from '../../observability/log';
+import { createSqliteStore, type Store } from '../../store';
+import { createApp } from '../../intake/app';
+import type { Me } from '../contract';
+
+const ADMIN_KEY = 'admin-api-key-0123456789abcdef';
+
+describe('console sign-in', () => {
+  let store: Store;
+  let nowMs: number;
+  let server: ReturnType<ReturnType<typeof createApp>['callback']>;
+
+  beforeEach(async () => {
+    store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    nowMs = Date.UTC(2026, 0, 5, 9, 0, 0);
+    server = createApp({
+      store,
+      logger: createLogger({ level: 'silent' }),
+      takes: () => true,
+      stripeWebhookSecrets: ['whsec_console_test'],
+      dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
+      adminApiKey: ADMIN_KEY,
+      now: () => nowMs,
+    }).callback();
+  });
+  afterEach(() => store.close());
+
+  const signIn = async () => {
+    const res = await request(server).post('/console/api/session').send({ adminKey: ADMIN_KEY });
+    expect(res.status).toBe(204);
+    return String(res.headers['set-cookie'][0]).split(';')[0];
+  };
+
+  it('answers 401 with an ApiError without a session or the admin key', async () => {
+    for (const path of ['/console/api/me', '/console/api/events', '/console/api/no-such-route']) {
+      const res = await request(server).get(path);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('unauthorized');
+    }
+    const wrong = await request(server)
+      .get('/console/api/me')
+      .set('Authorization', 'Bearer not-the-key-at-all');
+    expect(wrong.status).toBe(401);
+  });
+
+  it('refuses a wrong admin key at sign-in and sets no cookie', async () => {
+    const res = await request(server).post('/console/api/session').send({ adminKey: 'admin-api-key-wrong' });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthorized');
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('sets an HttpOnly, SameSite=Strict cookie on /console that signs the operator in for 8 hours', async () => {
+    const res = await request(server).post('/console/api/session').send({ adminKey: ADMIN_KEY });
+    expect(res.status).toBe(204);
+    const cookie = String(res.headers['set-cookie'][0]);
+    expect(cookie).toMatch(/^stc_console=[^;]+/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).toContain('Path=/console');
+    expect(cookie).toContain('Max-Age=28800');
+    // Plain http here: the cookie is marked Secure only when the request came over https.
+    expect(cookie).not.toContain('Secure');
+    expect(cookie).not.toContain(ADMIN_KEY);
+
+    const me = await request(server).get('/console/api/me').set('Cookie', cookie.split(';')[0]);
+    expect(me.status).toBe(200);
+    expect(me.body as Me).toEqual({
+      name: 'Administrator',
+      method: 'admin-key',
+      expiresAtMs: nowMs + 8 * 3600_000,
+    });
+  });
+
+  it('ends the session after 8 hours, on a forged cookie and when the admin key changes', async () => {
+    const cookie = await signIn();
+    nowMs += 8 * 3600_000;
+    expect((await request(server).get('/console/api/me').set('Cookie', cookie)).status).toBe(401);
+    nowMs -= 60_000;
+    expect((await request(server).get('/console/api/me').set('Cookie', cookie)).status).toBe(200);
+
+    const [body, mac] = cookie.slice('stc_console='.length).split('.');
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+    const longer = Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 3600_000 })).toString(
+      'base64url',
+    );
+    const forged = await request(server).get('/console/api/me').set('Cookie', `stc_console=${longer}.${mac}`);
+    expect(forged.status).toBe(401);
+
+    const rotated = createApp({
+      store,
+      logger: createLogger({ level: 'silent' }),
+      takes: () => true,
+      stripeWebhookSecrets: ['whsec_console_test'],
+      dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
+      adminApiKey: 'a-new-admin-api-key-0123456789',
+      now: () => nowMs,
+    }).callback();
+    expect((await request(rotated).get('/console/api/me').set('Cookie', cookie)).status).toBe(401);
+  });
+
+  it('takes the admin key as a Bearer token without a cookie', async () => {
+    const me = await request(server).get('/console/api/me').set('Authorization', `Bearer ${ADMIN_KEY}`);
+    expect(me.status).toBe(200);
+    expect(me.body.method).toBe('admin-key');
+  });
+
+  it('refuses a change made with the cookie without the X-Requested-With header', async () => {
+    const cookie = await signIn();
+    const bare = await request(server).delete('/console/api/session').set('Cookie', cookie);
+    expect(bare.status).toBe(403);
+    expect(bare.body.error.code).toBe('csrf');
+    expect(bare.headers['set-cookie']).toBeUndefined();
+
+    const out = await request(server)
+      .delete('/console/api/session')
+      .set('Cookie', cookie)
+      .set('X-Requested-With', 'stc-console');
+    expect(out.status).toBe(204);
+    expect(String(out.headers['set-cookie'][0])).toMatch(/^stc_console=;.*Max-Age=0/);
+  });
+});

@@ -1,0 +1,16 @@
+/** The operator console's API under `/console/api`: its guard and its routes (see `contract.ts`). */
+import type Router from '@koa/router';
+import type { IntakeContext } from '../intake/context';
+import { registerSession } from './session';
+
+export type * from './contract';
+export { consoleGuard, CSRF_VALUE, SESSION_COOKIE } from './session';
+
+/** What the console's routes read beyond the intake's store, log and metrics. */
+export interface ConsoleDeps {
+  adminApiKey: string;
+}
+
+export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
+  registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now });
+}
