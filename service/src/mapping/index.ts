@@ -35,12 +35,16 @@ export {
 } from './engine';
 export {
   loadMappings,
+  loadMappingFiles,
+  readMappingFolder,
   loadMappingFile,
   parseMappingFile,
   MappingSet,
   type MappingFile,
+  type MappingFiles,
   type LoadOptions,
 } from './loader';
+export { hashMappingFiles, compileMappingFiles } from './versions';
 export { mappingFileSchema, mappingFileJsonSchema, type MappingSpec, type MappingFileSpec } from './schema';
 
 /** The event fields a mapping sees as `$event`. */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, posix, relative, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { TableModel } from '@stc/solution';
 import { compileMapping, type CompiledMapping } from './engine';
@@ -179,13 +179,60 @@ export class MappingSet {
   }
 }
 
+/**
+ * A mapping set as files: path relative to the set's folder (POSIX separators) → text. Mapping files lie at
+ * the top (`payments.yaml`), lookup files in subfolders (`lookups/products.yaml`). A mapping version in the
+ * store is one of these.
+ */
+export type MappingFiles = Record<string, string>;
+
+const isMappingFileName = (name: string) => !name.includes('/') && ['.yaml', '.yml'].includes(extname(name));
+
+/** Reads a mappings folder as files: every `*.yaml` / `*.yml` directly in it and every file in its subfolders. */
+export function readMappingFolder(dir: string): MappingFiles {
+  const files: MappingFiles = {};
+  const walk = (folder: string, prefix: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(join(folder, entry.name), name);
+      else if (entry.isFile() && (prefix !== '' || isMappingFileName(name)))
+        files[name] = readFileSync(join(folder, entry.name), 'utf8');
+    }
+  };
+  walk(dir, '');
+  return files;
+}
+
+/**
+ * Loads a mapping set from its files, as the service loads a folder or a stored version: each top-level
+ * mapping file in name order, its lookup files read from `files` relative to it. `at` is the folder the
+ * files came from, when any: errors then name the file by its path there.
+ */
+export function loadMappingFiles(files: MappingFiles, options: LoadOptions & { at?: string }): MappingSet {
+  // Lookup paths resolve against a root, then are read back from `files` by their path under it.
+  const root = options.at ? resolve(options.at) : resolve(sep);
+  const readFile = (path: string) => {
+    const name = relative(root, path).split(sep).join(posix.sep);
+    const text = files[name];
+    if (text === undefined) throw new Error(`no file ${name} in the mapping set`);
+    return text;
+  };
+  const loaded = Object.keys(files)
+    .filter(isMappingFileName)
+    .sort()
+    .map((name) =>
+      parseMappingFile(files[name], options.at ? join(options.at, name) : name, {
+        ...options,
+        baseDir: join(root, posix.dirname(name)),
+        readFile,
+      }),
+    );
+  return new MappingSet(loaded);
+}
+
 /** Loads every `*.yaml` / `*.yml` file directly in `dir` (lookup tables live in a subfolder). */
 export function loadMappings(dir: string, options: LoadOptions): MappingSet {
-  const files = readdirSync(dir)
-    .filter((name) => ['.yaml', '.yml'].includes(extname(name)))
-    .sort()
-    .map((name) => loadMappingFile(join(dir, name), options));
-  return new MappingSet(files);
+  return loadMappingFiles(readMappingFolder(dir), { ...options, at: dir });
 }
 
 export const mappingFileName = (path: string) => basename(path);

@@ -145,6 +145,44 @@ MIGRATIONS.push({
   postgres: stripeBudgetTables('postgres'),
 });
 
+/**
+ * Mapping versions: the whole set of mapping and lookup files (JSON, path → text) per version; the active one
+ * is the latest activation. Each attempt records the mapping version it ran under.
+ */
+function mappingVersionTables(dialect: 'sqlite' | 'postgres'): string {
+  const id =
+    dialect === 'sqlite'
+      ? 'INTEGER PRIMARY KEY AUTOINCREMENT'
+      : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+  return `
+CREATE TABLE mapping_versions (
+  version INTEGER PRIMARY KEY,
+  files TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  note TEXT
+);
+CREATE INDEX mapping_versions_hash ON mapping_versions (hash);
+
+CREATE TABLE mapping_activations (
+  id ${id},
+  version INTEGER NOT NULL REFERENCES mapping_versions (version),
+  activated_at BIGINT NOT NULL,
+  activated_by TEXT NOT NULL
+);
+
+ALTER TABLE attempts ADD COLUMN mapping_version TEXT;
+`;
+}
+
+MIGRATIONS.push({
+  version: 4,
+  name: 'mapping versions, their activations, and the version each attempt ran under',
+  sqlite: mappingVersionTables('sqlite'),
+  postgres: mappingVersionTables('postgres'),
+});
+
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,

@@ -9,6 +9,7 @@ import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
 import { claimRules, coalescedStamps, planClaim, supersededNote, type ClaimPlan } from './coalesce';
+import { postgresMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
 import { numbered, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -79,6 +80,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     engine: 'postgres',
     ...sharedMethods(async (name, values) => (await pool.query(shared[name](values))).rows),
     ...budgetLedger(postgresBudgetStatements(pool)),
+    ...postgresMappingVersions(pool, numbered),
     migrate: () => migrate(pool, schema),
     async ping() {
       await pool.query('SELECT 1');
@@ -274,7 +276,17 @@ async function complete(pool: Pool, a: CompletedAttempt): Promise<boolean> {
     );
     if (finished.rowCount !== 1) return false;
     await c.query(
-      shared.attempt([event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code]),
+      shared.attempt([
+        event.id,
+        event.attempts,
+        a.owner,
+        a.startedAtMs,
+        now,
+        outcome.kind,
+        error,
+        code,
+        a.mappingVersion ?? null,
+      ]),
     );
     if (stamp) {
       await c.query(

@@ -74,6 +74,7 @@ export function toAttempt(r: Row): AttemptRecord {
     outcome: r.outcome as AttemptRecord['outcome'],
     error: strOrNull(r.error),
     errorCode: strOrNull(r.error_code),
+    mappingVersion: strOrNull(r.mapping_version),
   };
 }
 

@@ -16,6 +16,7 @@ export type SharedMethods = Pick<
   | 'getObjectStamp'
   | 'listDeadLetters'
   | 'getDeadLetter'
+  | 'eventAttempts'
   | 'queueDepth'
   | 'latestEvent'
   | 'oldestWaitingMs'
@@ -48,6 +49,9 @@ export function sharedMethods(run: RunStatement): SharedMethods {
       const letter = toDeadLetter(row);
       const history = (await run('history', [letter.inboxId])).map(toAttempt);
       return { ...letter, payload: String(row.payload), history };
+    },
+    async eventAttempts(inboxId) {
+      return (await run('history', [inboxId])).map(toAttempt);
     },
     async queueDepth() {
       return toQueueDepth((await first('queueDepth', [])) as Row);

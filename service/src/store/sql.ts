@@ -17,8 +17,8 @@ export const SQL = {
   /** A due event coalesced at claim into a newer one of its object (updated at, inbox id). */
   supersede: `UPDATE inbox SET status = 'superseded', attempts = attempts + 1, updated_at = ?
     WHERE id = ? AND status = 'pending'`,
-  attempt: `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  attempt: `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code,
+      mapping_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   /** Keeps the newer of two stamps of an object: (event created, event id) decides. */
   stamp: `INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
     VALUES (?, ?, ?, ?, ?, ?)
@@ -30,7 +30,7 @@ export const SQL = {
   listOpenDeadLetters: `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,
   listAllDeadLetters: `${DEAD_LETTER_SELECT} ORDER BY d.id LIMIT ? OFFSET ?`,
   getDeadLetter: `${DEAD_LETTER_SELECT} WHERE d.id = ?`,
-  history: `SELECT attempt, worker, started_at, finished_at, outcome, error, error_code FROM attempts
+  history: `SELECT attempt, worker, started_at, finished_at, outcome, error, error_code, mapping_version FROM attempts
     WHERE inbox_id = ? ORDER BY id`,
   resolve: `UPDATE dead_letters SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL RETURNING inbox_id`,
   /** (next attempt at, updated at, inbox id) */

@@ -11,6 +11,7 @@ import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, type Row } from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
 import { claimRules, coalescedStamps, planClaim, supersededNote } from './coalesce';
+import { sqliteMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
 import { SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -61,6 +62,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return [];
     }),
     ...budgetLedger(sqliteBudgetStatements(db)),
+    ...sqliteMappingVersions(db),
     async migrate() {
       migrate(db);
       statements = prepareStatements(db);
@@ -198,6 +200,7 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
         'superseded',
         supersededNote(by),
         null,
+        null,
       );
     }
     for (const e of coalescedStamps(superseded))
@@ -215,7 +218,17 @@ function completeTransaction(db: Database.Database, s: StatementsOf) {
     const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
     const changed = st.finish.run(status, nextAttemptAtMs, error, code, now, event.id, a.owner).changes;
     if (changed === 0) return false;
-    st.attempt.run(event.id, event.attempts, a.owner, a.startedAtMs, now, outcome.kind, error, code);
+    st.attempt.run(
+      event.id,
+      event.attempts,
+      a.owner,
+      a.startedAtMs,
+      now,
+      outcome.kind,
+      error,
+      code,
+      a.mappingVersion ?? null,
+    );
     if (stamp) {
       st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
     }

@@ -67,6 +67,8 @@ export interface CompletedAttempt {
   finishedAtMs: number;
   /** Stamp the object's ordering version (Stripe events); done in the same transaction as the outcome. */
   stampObject: boolean;
+  /** The mapping version the attempt ran under (its number as text, e.g. "3"); recorded with the attempt. */
+  mappingVersion?: string | null;
 }
 
 export interface DeadLetter {
@@ -99,6 +101,8 @@ export interface AttemptRecord {
   outcome: EventOutcome['kind'];
   error: string | null;
   errorCode: string | null;
+  /** The mapping version the attempt ran under; null when none was in use (claims, Dataverse changes). */
+  mappingVersion: string | null;
 }
 
 export interface QueueDepth {
@@ -170,7 +174,78 @@ export interface StripeBudgetLedger {
   readBudgetShrink(scope: string): Promise<BudgetShrink | null>;
 }
 
-export interface Store extends StripeBudgetLedger {
+/** A stored mapping version without its files. */
+export interface MappingVersionInfo {
+  version: number;
+  /** sha256 of the files (names and texts), see mapping/versions.ts. */
+  hash: string;
+  createdAtMs: number;
+  createdBy: string;
+  note: string | null;
+  active: boolean;
+}
+
+/** A mapping version: the whole set of mapping and lookup files, path → text. */
+export interface MappingVersion extends MappingVersionInfo {
+  files: Record<string, string>;
+}
+
+export interface NewMappingVersion {
+  files: Record<string, string>;
+  hash: string;
+  createdBy: string;
+  note: string | null;
+  nowMs?: number;
+}
+
+export interface MappingActivation {
+  version: number;
+  activatedAtMs: number;
+  activatedBy: string;
+}
+
+/** Events to apply again: Stripe events applied, skipped or dead, by type and when Stripe created them. */
+export interface ReplayFilter {
+  /** An event type, or a prefix ending in `.*` (`charge.*`); every type when absent. */
+  type?: string;
+  /** Created at or after / before (ms). */
+  fromMs?: number;
+  toMs?: number;
+}
+
+/**
+ * The mapping versions of the store: numbered from 1, one active at a time (the latest activation), so every
+ * process sharing the store maps with the same one.
+ */
+export interface MappingVersionLedger {
+  listMappingVersions(): Promise<MappingVersionInfo[]>;
+  getMappingVersion(version: number): Promise<MappingVersion | null>;
+  /** The active version's number (one indexed read), or null before the first version. */
+  activeMappingVersion(): Promise<number | null>;
+  /** Stores the files as the next version; activates it when asked, in the same transaction. */
+  createMappingVersion(
+    version: NewMappingVersion,
+    options: { activate: boolean },
+  ): Promise<MappingVersionInfo>;
+  /**
+   * Stores and activates the files as the next version unless a stored version has the same hash: the
+   * shipped files at start, so an upgrade's files become active once and never replace a version an operator
+   * activated since. `created` is null when the files were already stored.
+   */
+  adoptMappingFiles(version: NewMappingVersion): Promise<{ created: MappingVersionInfo | null }>;
+  /** Makes `version` the active one; false when there is no such version. */
+  activateMappingVersion(version: number, by: string, nowMs?: number): Promise<boolean>;
+  /** Activations, newest first. */
+  mappingActivations(limit: number): Promise<MappingActivation[]>;
+  /**
+   * Queues the matching events again to be applied under the active mapping version (attempts reset, open
+   * dead letters among them resolved as retried); the ids queued. The object's ordering stamp is left as it
+   * is, so an older event than the one last applied to its object is superseded, not applied.
+   */
+  requeueEvents(filter: ReplayFilter, nowMs?: number): Promise<number[]>;
+}
+
+export interface Store extends StripeBudgetLedger, MappingVersionLedger {
   readonly engine: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
@@ -204,6 +279,8 @@ export interface Store extends StripeBudgetLedger {
     includeResolved?: boolean;
   }): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetterDetail | null>;
+  /** An inbox event's attempts, oldest first (with the mapping version each ran under). */
+  eventAttempts(inboxId: number): Promise<AttemptRecord[]>;
   /** Queues the event again (attempts reset); `false` when there is no unresolved dead letter `id`. */
   retryDeadLetter(id: number, nowMs?: number): Promise<boolean>;
   discardDeadLetter(id: number, nowMs?: number): Promise<boolean>;
