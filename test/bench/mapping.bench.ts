@@ -15,10 +15,13 @@ import { model } from '@stc/solution';
 // The mapping engine's own entry point: the bench needs nothing else of the service.
 import {
   applyMapping,
+  countryName,
   eventEnvelope,
   loadMappings,
   minorToMajor,
   minorToMajorString,
+  normalizeEmail,
+  phoneE164,
   unixToDateTime,
   type CompiledMapping,
   type EventEnvelope,
@@ -328,14 +331,16 @@ function customerAccountRow(o: Json, e: EventEnvelope): Json {
     stc_stripecustomerid: o.id,
     name: text(o.name ? o.name : o.email ? o.email : o.id, 160),
   };
-  put(row, 'emailaddress1', text(o.email, 100));
-  put(row, 'telephone1', text(o.phone, 50));
+  put(row, 'emailaddress1', text(normalizeEmail(o.email), 100));
+  const e164 = phoneE164(o.phone, o.address?.country);
+  put(row, 'telephone1', text(e164 ? e164 : o.phone, 50));
   put(row, 'address1_line1', text(o.address?.line1, 250));
   put(row, 'address1_line2', text(o.address?.line2, 250));
   put(row, 'address1_city', text(o.address?.city, 80));
   put(row, 'address1_stateorprovince', text(o.address?.state, 50));
   put(row, 'address1_postalcode', text(o.address?.postal_code, 20));
-  put(row, 'address1_country', text(o.address?.country, 80));
+  const country = countryName(o.address?.country);
+  put(row, 'address1_country', text(country ? country : o.address?.country, 80));
   put(row, 'description', text(o.description, 2000));
   row.stc_livemode = o.livemode;
   row.stc_stripeaccount = e.account;

@@ -4,6 +4,7 @@
  * instead of failing the mapping.
  */
 import { minorToMajor, minorToMajorString } from './money';
+import { countryCode, countryName, nameCase, normalizeEmail, phoneE164 } from './normalize';
 
 export type LookupTables = Record<string, Record<string, unknown>>;
 
@@ -88,6 +89,12 @@ export function builtInFunctions(lookups: LookupTables): MappingFunction[] {
     { name: 'fullName', implementation: fullName, returns: 'string' },
     { name: 'firstName', implementation: firstName, returns: 'string' },
     { name: 'lastName', implementation: lastName, returns: 'string' },
+    // Normalising (normalize.ts): never throw; undefined passes through, anything unreadable gives null.
+    { name: 'phoneE164', implementation: phoneE164, returns: 'string' },
+    { name: 'countryCode', implementation: countryCode, returns: 'string' },
+    { name: 'countryName', implementation: countryName, returns: 'string' },
+    { name: 'normalizeEmail', implementation: normalizeEmail, returns: 'string' },
+    { name: 'nameCase', implementation: nameCase, returns: 'string' },
     {
       name: 'lookupTable',
       // A value from a named lookup table of the mapping file (e.g. Stripe price id → D365 product number).

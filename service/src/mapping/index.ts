@@ -21,6 +21,7 @@ export {
   MoneyError,
 } from './money';
 export { unixToDateTime, unixToDate, fullName, firstName, lastName, type LookupTables } from './functions';
+export { countryCode, countryName, nameCase, normalizeEmail, phoneE164 } from './normalize';
 export {
   applyMapping,
   mappingApplies,

@@ -20,7 +20,7 @@ describe('customers handler', () => {
     const created = customer({
       id: 'cus_Fabrikam',
       name: 'Fabrikam Ltd',
-      email: 'billing@fabrikam.example',
+      email: ' Billing@Fabrikam.example',
       phone: '+44 20 7946 0000',
       address: {
         line1: '1 High Street',
@@ -41,14 +41,15 @@ describe('customers handler', () => {
     expect(row).toEqual({
       stc_stripecustomerid: 'cus_Fabrikam',
       name: 'Fabrikam Ltd',
+      // Normalised: the e-mail trimmed and lower-cased, the phone in E.164, the country code as its name.
       emailaddress1: 'billing@fabrikam.example',
-      telephone1: '+44 20 7946 0000',
+      telephone1: '+442079460000',
       address1_line1: '1 High Street',
       address1_line2: null,
       address1_city: 'London',
       address1_stateorprovince: null,
       address1_postalcode: 'EC1A 1AA',
-      address1_country: 'GB',
+      address1_country: 'United Kingdom',
       description: null,
       stc_livemode: false,
       stc_stripeaccount: null,
@@ -69,6 +70,33 @@ describe('customers handler', () => {
       entitySet: 'accounts',
       key: { stc_stripecustomerid: 'cus_Fabrikam' },
       mode: 'updateOnly',
+    });
+  });
+
+  test("a person's name, phone and country are written the way Dynamics 365 users read them", async () => {
+    const person = customer({
+      id: 'cus_Mary',
+      name: "MARY O'NEIL",
+      email: 'Mary.ONeil@Example.com',
+      phone: '(415) 555-2671',
+      address: { line1: '1 Market St', city: 'San Francisco', postal_code: '94105', country: 'US' },
+      metadata: { d365_type: 'contact' },
+    });
+    await sync.deliver(eventFor('customer.created', person, { id: 'evt_m1' }));
+    expect(dataverse.rowByKey('contacts', { stc_stripecustomerid: 'cus_Mary' })).toMatchObject({
+      firstname: 'Mary',
+      lastname: "O'Neil",
+      emailaddress1: 'mary.oneil@example.com',
+      telephone1: '+14155552671',
+      address1_country: 'United States of America',
+    });
+
+    // A number that is not valid in its country, and a country code ISO does not know, are kept as typed.
+    customer({ ...person, phone: '555-01', address: { ...person.address, country: 'ZZ' } });
+    await sync.deliver(eventFor('customer.updated', person, { id: 'evt_m2', created: 1700000100 }));
+    expect(dataverse.rowByKey('contacts', { stc_stripecustomerid: 'cus_Mary' })).toMatchObject({
+      telephone1: '555-01',
+      address1_country: 'ZZ',
     });
   });
 

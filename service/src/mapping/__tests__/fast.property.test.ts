@@ -80,6 +80,18 @@ const ADDED: Record<string, Record<string, string>> = {
   credit_note_line_item: { invoice: 'credit_note' },
 };
 
+/**
+ * Objects of other resources whose fields are shaped like a resource's own, with values its recorded events
+ * lack: a charge's billing details hold a name, e-mail, phone and address (with real country codes) as a
+ * customer does, so the customer mappings' phone and country functions meet real values.
+ */
+const LIKE: Record<string, Array<{ resource: string; field: string }>> = {
+  customer: [
+    { resource: 'charge', field: 'billing_details' },
+    { resource: 'checkout.session', field: 'customer_details' },
+  ],
+};
+
 interface Shape {
   kinds: Set<'null' | 'string' | 'number' | 'boolean' | 'array' | 'object'>;
   strings: Set<string>;
@@ -122,10 +134,20 @@ function samplesOf(resource: string): StripeJson[] {
   return [currentObject(resource), ...recorded];
 }
 
+/** The samples of a resource and the like-shaped parts of other resources' samples (LIKE). */
+function shapeSamplesOf(resource: string): StripeJson[] {
+  const alike = (LIKE[resource] ?? []).flatMap(({ resource: other, field }) =>
+    samplesOf(other)
+      .map((sample) => sample[field] as StripeJson | null | undefined)
+      .filter((part): part is StripeJson => part !== null && typeof part === 'object'),
+  );
+  return [...samplesOf(resource), ...alike];
+}
+
 /** The shape of a resource, with expandable fields also taking the expanded object (two levels deep). */
 function shapeOf(resource: string, depth = 0): Shape {
   const shape = emptyShape();
-  for (const sample of samplesOf(resource)) addSample(shape, sample);
+  for (const sample of shapeSamplesOf(resource)) addSample(shape, sample);
   if (depth >= 2) return shape;
   for (const [name, field] of shape.fields) {
     const expandsTo = EXPANDABLE[name];

@@ -10,6 +10,7 @@
 import type Stripe from 'stripe';
 import { Account, Contact } from '@stc/solution/tables';
 import { sameId } from '../../dataverse/change';
+import { countryCode } from '../../mapping';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { serviceUserResolver } from '../refund-requests/directory';
 import { DEFAULT_OUTBOUND_SETTINGS, type OutboundSettings } from '../../config/outbound';
@@ -192,6 +193,8 @@ function customerUpdate(
         text(row[ADDRESS_COLUMNS[field]]),
       ]),
     ) as Record<AddressField, string>;
+    // Dynamics 365 holds the country's name (the customer mapping writes it so), Stripe the ISO code.
+    address.country = countryCode(address.country) ?? address.country;
     const current = customer.address ?? null;
     const differs = (Object.keys(address) as AddressField[]).some(
       (field) => address[field] !== text(current?.[field]),

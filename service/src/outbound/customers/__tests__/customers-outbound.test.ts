@@ -50,7 +50,8 @@ describe('account and contact changes to the Stripe customer', () => {
       address1_line1: '1 High Street',
       address1_city: 'London',
       address1_postalcode: 'EC1A 1BB',
-      address1_country: 'GB',
+      // The name, as the customer mapping writes it: Stripe gets the ISO code.
+      address1_country: 'United Kingdom',
     });
     expect(await deliver(world, handler, accountId)).toBe(1);
     const after = await world.stripe.customers.retrieve(customer.id);
