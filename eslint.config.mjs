@@ -69,7 +69,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['pcf-controls/**/*.{ts,tsx}', 'webresources/src/**/*.ts'],
+    files: ['pcf-controls/**/*.{ts,tsx}', 'webresources/src/**/*.ts', 'console/src/**/*.{ts,tsx}'],
     ignores: NOT_PRODUCT,
     rules: noNodeInBrowser,
   },
@@ -86,6 +86,7 @@ export default tseslint.config(
       '{service,emulators,sandbox,solution,testkit}/src/**/*.ts',
       'pcf-controls/**/*.{ts,tsx}',
       'webresources/src/**/*.ts',
+      'console/src/**/*.{ts,tsx}',
     ],
     ignores: NOT_PRODUCT,
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },

@@ -23,6 +23,11 @@
 
 export interface ApiError {
   error: { code: string; message: string };
+  /**
+   * In the 401 of `GET /console/api/me`: whether `GET /console/signin/entra` is configured, so that the sign-in
+   * page offers "Sign in with Microsoft Entra ID" beside the admin key.
+   */
+  entraSignIn?: boolean;
 }
 
 export interface Me {
