@@ -6,6 +6,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { consoleGuard, registerConsoleApi } from '../console';
+import { serveConsolePages } from '../console/static';
 import { adminGuard, registerDeadLetters, registerHealth, registerMetrics } from './admin';
 import { createIntakeContext, type AppDeps } from './context';
 import { registerDataverseWebhook, serveStripeBeforeKoa } from './webhooks';
@@ -33,6 +34,8 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   serveStripeBeforeKoa(app, intake, deps.stripeWebhookSecrets);
+  // The operator console's pages (static, no sign-in); its API under /console/api is behind the session.
+  app.use(serveConsolePages());
 
   const router = new Router();
   registerDataverseWebhook(router, intake, deps.dataverseWebhook);
