@@ -7,6 +7,7 @@
  *   reconcile --payout po_… | --sweep [--days 7]
  *   journal export --payout po_… | --from 2026-01-01 --to 2026-01-31 --format finance|business-central --out file.csv
  *   mapping check [--dir folder] | mapping dry-run <event.json> [--mapping name] [--dir folder]
+ *   mapping suggest --table account --sample <object.json> [--all] [--json]   (also spelt `mappings`)
  */
 import { HISTORY_USAGE, runHistoryCommand } from './commands/history';
 import { ConfigError, loadStoreConfig } from './config';
@@ -37,7 +38,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
   if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
   if (argv[0] === 'journal') return runJournalCommand(argv, io);
-  if (argv[0] === 'mapping') return runMappingCli(argv.slice(1), io);
+  if (argv[0] === 'mapping' || argv[0] === 'mappings') return runMappingCli(argv.slice(1), io);
   const parsed = parseCommandLine(argv, DLQ_OPTIONS, USAGE, io);
   if (!parsed) return USAGE_EXIT;
   const [group, command, idText] = parsed.positionals;

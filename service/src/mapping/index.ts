@@ -23,6 +23,15 @@ export {
 export { unixToDateTime, unixToDate, fullName, firstName, lastName, type LookupTables } from './functions';
 export { countryCode, countryName, nameCase, normalizeEmail, phoneE164 } from './normalize';
 export {
+  suggestColumns,
+  mappedColumns,
+  flattenSample,
+  type ColumnSuggestions,
+  type Suggestion,
+  type SampleField,
+  type SuggestOptions,
+} from './suggest';
+export {
   applyMapping,
   mappingApplies,
   compileMapping,
