@@ -8,10 +8,11 @@ import type { WorkerSettings } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../observability/log';
-import type { EventOutcome, InboxEvent, Store } from '../store';
+import type { DataverseWriteRecord, EventOutcome, InboxEvent, Store } from '../store';
 import { readDataverseChange } from '../dataverse/change';
 import type { EventHandler, SyncContext } from './handler';
 import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
+import { collectingLineage, recordingDataverse } from './lineage';
 import type { HandlerRouter } from './routing';
 
 export interface EventProcessorDeps {
@@ -32,6 +33,8 @@ interface Job {
   event: InboxEvent;
   log: Logger;
   startedAtMs: number;
+  /** The Dataverse requests the handler made, recorded with the outcome. */
+  writes: DataverseWriteRecord[];
   /** Records the outcome under the lease; false (and a warning) when the lease was lost. */
   finish(outcome: EventOutcome, stampObject?: boolean): Promise<boolean>;
 }
@@ -39,6 +42,8 @@ interface Job {
 /** Works one claimed event to its recorded outcome; rejects only when recording the outcome fails. */
 export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEvent) => Promise<void> {
   const { metrics, settings } = deps;
+  // Every request a handler makes is recorded in its event's lineage.
+  const dataverse = recordingDataverse(deps.dataverse);
   return async (event) => {
     const job = startJob(deps, event);
     if (event.attempts > settings.retry.maxAttempts) return abandon(deps, job);
@@ -54,7 +59,7 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
 
     const wrote: { nothing: string | null } = { nothing: null };
     const context: SyncContext = {
-      dataverse: deps.dataverse,
+      dataverse,
       stripeFor: deps.stripeFor,
       log: job.log,
       payloadMayBeStale,
@@ -62,7 +67,10 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     try {
-      await withTimeout(runHandler(handler, event, context, deps.stripeFor), settings.handlerTimeoutMs);
+      await withTimeout(
+        collectingLineage(job.writes, () => runHandler(handler, event, context, deps.stripeFor)),
+        settings.handlerTimeoutMs,
+      );
     } catch (error) {
       timer?.();
       return recordFailure(deps, job, handler, error);
@@ -91,6 +99,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
   deps.metrics?.claimLatency.observe(
     Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000,
   );
+  const writes: DataverseWriteRecord[] = [];
   const finish = async (outcome: EventOutcome, stampObject = false) => {
     const recorded = await store.completeEvent({
       event,
@@ -99,6 +108,8 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       startedAtMs,
       finishedAtMs: now(),
       stampObject,
+      // A copy: requests still settling after a timeout do not change what is being written.
+      writes: writes.slice(),
     });
     if (!recorded)
       log.warn(
@@ -107,7 +118,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       );
     return recorded;
   };
-  return { event, log, startedAtMs, finish };
+  return { event, log, startedAtMs, writes, finish };
 }
 
 /** Claimed this often without an outcome: its worker died each time (a poison event?). */

@@ -5,6 +5,8 @@ import { createSqliteStore } from './sqlite';
 import type { Store } from './types';
 
 export * from './types';
+export * from './lineage-types';
+export { normalRowId } from './lineage';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres';
 

@@ -2,6 +2,7 @@
  * Versioned schema migrations, one list for both engines (each step in its two dialects). A step is never
  * edited once released: add a new one. Applied versions are recorded in `schema_migrations`.
  */
+import { dataverseWritesTable } from './lineage';
 
 export interface Migration {
   version: number;
@@ -181,6 +182,13 @@ MIGRATIONS.push({
   name: 'mapping versions, their activations, and the version each attempt ran under',
   sqlite: mappingVersionTables('sqlite'),
   postgres: mappingVersionTables('postgres'),
+});
+
+MIGRATIONS.push({
+  version: 5,
+  name: 'Dataverse requests of each attempt, by inbox id and row id; attempts by finish time',
+  sqlite: dataverseWritesTable('sqlite'),
+  postgres: dataverseWritesTable('postgres'),
 });
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -9,6 +9,7 @@ import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
 import { claimRules, coalescedStamps, planClaim, supersededNote, type ClaimPlan } from './coalesce';
+import { postgresConsoleLedger } from './lineage';
 import { postgresMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
 import { numbered, SQL, type StatementName } from './sql';
@@ -75,11 +76,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const insertGrouped = groupedInsert(pool);
+  const lineage = postgresConsoleLedger(pool, numbered);
 
   const store: Store = {
     engine: 'postgres',
     ...sharedMethods(async (name, values) => (await pool.query(shared[name](values))).rows),
     ...budgetLedger(postgresBudgetStatements(pool)),
+    ...lineage.ledger,
     ...postgresMappingVersions(pool, numbered),
     migrate: () => migrate(pool, schema),
     async ping() {
@@ -109,7 +112,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         [Date.now(), ids, owner],
       );
     },
-    completeEvent: (attempt: CompletedAttempt) => complete(pool, attempt),
+    completeEvent: (attempt: CompletedAttempt) => complete(pool, attempt, lineage.recordWrites),
     retryDeadLetter: (id: number, nowMs = Date.now()) => resolve(pool, id, 'retried', nowMs),
     discardDeadLetter: (id: number, nowMs = Date.now()) => resolve(pool, id, 'discarded', nowMs),
     async close() {
@@ -267,7 +270,11 @@ async function recordCoalesced(
     await c.query(shared.stamp([e.source, e.account, e.objectId, e.eventCreatedMs, e.eventId, now]));
 }
 
-async function complete(pool: Pool, a: CompletedAttempt): Promise<boolean> {
+async function complete(
+  pool: Pool,
+  a: CompletedAttempt,
+  recordWrites: ReturnType<typeof postgresConsoleLedger>['recordWrites'],
+): Promise<boolean> {
   const { event, outcome, finishedAtMs: now } = a;
   const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
   return inTransaction(pool, async (c) => {
@@ -288,6 +295,7 @@ async function complete(pool: Pool, a: CompletedAttempt): Promise<boolean> {
         a.mappingVersion ?? null,
       ]),
     );
+    if (a.writes) await recordWrites(c, event.id, event.attempts, a.writes);
     if (stamp) {
       await c.query(
         shared.stamp([event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now]),

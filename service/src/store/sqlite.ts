@@ -11,6 +11,7 @@ import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, type Row } from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
 import { claimRules, coalescedStamps, planClaim, supersededNote } from './coalesce';
+import { sqliteConsoleLedger } from './lineage';
 import { sqliteMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
 import { SQL, type StatementName } from './sql';
@@ -50,7 +51,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
   const insertGrouped = groupedInsert(db, s);
   const claim = claimTransaction(db, s);
-  const complete = completeTransaction(db, s);
+  const lineage = sqliteConsoleLedger(db);
+  const complete = completeTransaction(db, s, lineage.recordWrites);
   const resolve = resolveTransaction(db, s);
 
   const store: Store = {
@@ -62,6 +64,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return [];
     }),
     ...budgetLedger(sqliteBudgetStatements(db)),
+    ...lineage.ledger,
     ...sqliteMappingVersions(db),
     async migrate() {
       migrate(db);
@@ -211,7 +214,11 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
   });
 }
 
-function completeTransaction(db: Database.Database, s: StatementsOf) {
+function completeTransaction(
+  db: Database.Database,
+  s: StatementsOf,
+  recordWrites: ReturnType<typeof sqliteConsoleLedger>['recordWrites'],
+) {
   return db.transaction((a: CompletedAttempt): boolean => {
     const st = s();
     const { event, outcome, finishedAtMs: now } = a;
@@ -229,6 +236,7 @@ function completeTransaction(db: Database.Database, s: StatementsOf) {
       code,
       a.mappingVersion ?? null,
     );
+    if (a.writes) recordWrites(event.id, event.attempts, a.writes);
     if (stamp) {
       st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
     }

@@ -3,6 +3,8 @@
  * Times are milliseconds since the epoch. `account` is the Stripe Connect account id, or '' for the platform.
  */
 
+import type { ConsoleLedger, DataverseWriteRecord } from './lineage-types';
+
 export type EventSource = 'stripe' | 'dataverse';
 
 /**
@@ -67,6 +69,8 @@ export interface CompletedAttempt {
   finishedAtMs: number;
   /** Stamp the object's ordering version (Stripe events); done in the same transaction as the outcome. */
   stampObject: boolean;
+  /** The Dataverse requests the attempt made, recorded in the same transaction as the outcome. */
+  writes?: readonly DataverseWriteRecord[];
   /** The mapping version the attempt ran under (its number as text, e.g. "3"); recorded with the attempt. */
   mappingVersion?: string | null;
 }
@@ -245,7 +249,7 @@ export interface MappingVersionLedger {
   requeueEvents(filter: ReplayFilter, nowMs?: number): Promise<number[]>;
 }
 
-export interface Store extends StripeBudgetLedger, MappingVersionLedger {
+export interface Store extends ConsoleLedger, StripeBudgetLedger, MappingVersionLedger {
   readonly engine: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;

@@ -5,6 +5,7 @@
 import type { DataverseClient, Row, UpsertResult, WriteMode } from '../dataverse/types';
 import type { MappedRow, PendingLink } from '../mapping';
 import type { HandlerLogger } from '../pipeline/handler';
+import { underMapping } from '../pipeline/lineage';
 
 const NOT_FOUND_CODES = new Set(['0x80060891', '0x80040217']);
 
@@ -106,11 +107,23 @@ export interface WriteOptions {
  * that names a missing row fails the write with not-found; the row is then written without those binds
  * and a warning names the link, so a wrong order id in metadata never loses the payment.
  */
-export async function writeMappedRow(
+export function writeMappedRow(
   dataverse: DataverseClient,
   log: HandlerLogger,
   mapped: MappedRow,
   options: WriteOptions = {},
+): Promise<UpsertResult> {
+  // The lookups' reads and the write are the mapping's, in the event's lineage.
+  return underMapping({ name: mapped.mapping, version: mapped.version }, () =>
+    writeRow(dataverse, log, mapped, options),
+  );
+}
+
+async function writeRow(
+  dataverse: DataverseClient,
+  log: HandlerLogger,
+  mapped: MappedRow,
+  options: WriteOptions,
 ): Promise<UpsertResult> {
   const row: Row = { ...mapped.row };
   const unchecked: string[] = [];
