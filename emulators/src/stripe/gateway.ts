@@ -11,6 +11,7 @@ import { cloneJson } from './clone';
 import type { RequestContext, StripeEngine } from './engine';
 import { StripeApiError } from './errors';
 import { expand } from './expand';
+import type { StripeFaults } from './faults';
 import { hostedPages } from './hosted';
 import { canonicalJson, IdempotencyStore } from './idempotency';
 import { newRequestId } from './ids';
@@ -201,10 +202,16 @@ class RouteRunner {
 }
 
 /** The Koa application serving the routes. */
-export function stripeApp(engine: StripeEngine, options: StripeEmulatorOptions, routes: Route[]): Koa {
+export function stripeApp(
+  engine: StripeEngine,
+  options: StripeEmulatorOptions,
+  routes: Route[],
+  faults?: StripeFaults,
+): Koa {
   const app = new Koa();
   const router = new Router();
   const runner = new RouteRunner(engine, options);
+  if (faults) app.use(faults.middleware());
   app.use(stripeErrors(engine));
   app.use(hostedPages(engine));
   for (const route of routes) router[route.method](route.path, (ctx) => runner.run(route, ctx));

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
 import Stripe from 'stripe';
 import { StripeEngine, type EngineOptions, type StripeEvent } from './engine';
+import { StripeFaults, type StripeFaultSpec, type StripeRequestRecord } from './faults';
 import { stripeApp } from './gateway';
 import type { RateLimitOptions } from './ratelimit';
 import * as balance from './resources/balance';
@@ -62,6 +63,15 @@ export interface StripeEmulator {
   /** An SDK client for this emulator (no network retries unless asked). */
   client(options?: Stripe.StripeConfig & { apiKey?: string }): Stripe;
   testHelpers: TestHelpers;
+  /** Faults for the next matching requests, taken in the order added (see faults.ts). */
+  injectFault(fault: StripeFaultSpec): void;
+  clearFaults(): void;
+  /** Every API request so far, with its idempotency key and outcome, oldest first. */
+  readonly requests: StripeRequestRecord[];
+  /** Stops listening and resets open connections: clients get connection refused until `goOnline`. */
+  goOffline(): Promise<void>;
+  /** Listens again on the same port. */
+  goOnline(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -177,7 +187,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       operation: (_e, ctx, _p, path) => runTrigger(engine, ctx.scope, path.event),
     },
   ];
-  const app = stripeApp(engine, options, routes);
+  const faults = new StripeFaults();
+  const app = stripeApp(engine, options, routes, faults);
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, host, () => resolve(listening));
@@ -216,8 +227,30 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     sdkOptions,
     client: ({ apiKey: key, ...config } = {}) => new Stripe(key ?? apiKey, sdkOptions(config)),
     testHelpers: testHelpers(engine),
+    injectFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
+    get requests() {
+      return [...faults.requests];
+    },
+    goOffline: async () => {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+    goOnline: async () => {
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
     close: async () => {
       webhooks.close();
+      if (!server.listening) return;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
