@@ -35,6 +35,13 @@ export const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+/** The value at or below which `p` percent of `values` fall (nearest rank); 0 for none. */
+export const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+};
+
 export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 interface Deliveries {
