@@ -126,11 +126,14 @@ export function Loading({ label }: { label: string }): JSX.Element {
   return <Spinner size={SpinnerSize.medium} label={label} ariaLive="polite" labelPosition="right" />;
 }
 
-/** The page's heading, focused when the page opens so that a screen reader announces it. */
+/** Headings shown so far: the first page loaded keeps the browser's focus (and the skip link first). */
+let headingsShown = 0;
+
+/** The page's heading, focused when another page opens so that a screen reader announces it. */
 export function PageHeading({ children }: { children: React.ReactNode }): JSX.Element {
   const heading = React.useRef<HTMLHeadingElement>(null);
   React.useEffect(() => {
-    heading.current?.focus();
+    if (headingsShown++ > 0) heading.current?.focus();
   }, []);
   return (
     <h1 ref={heading} tabIndex={-1} style={{ outline: 'none', fontWeight: 600, fontSize: 28 }}>

@@ -1,0 +1,135 @@
+/**
+ * The operator console in Chromium, against the real service (in-process, with the Stripe and Dataverse
+ * emulators, webhooks delivered by the Stripe emulator): signing in with the admin key (a wrong one refused with
+ * the API's message) and every page reached by the keyboard alone. Screenshots of each page go to
+ * docs/screenshots/console-<page>.png. Skipped like the other browser suites without Chromium.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { REFUND_USERS, startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
+import { describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
+
+const ADMIN_KEY = 'admin-api-key-e2e-0123456789';
+const PAGES = [
+  { link: 'Overview', heading: 'Overview', file: 'overview' },
+  { link: 'Events', heading: 'Events', file: 'events' },
+  { link: 'Dead letters', heading: 'Dead letters', file: 'dead-letters' },
+  { link: 'Payouts', heading: 'Payouts', file: 'payouts' },
+  { link: 'Settings', heading: 'Settings', file: 'settings' },
+];
+
+/** Presses Tab until the focused element's text (or label) is `name`; fails after `limit` presses. */
+async function tabTo(page: Page, name: string, limit = 100): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return (el?.getAttribute('aria-label') ?? el?.innerText ?? '').trim();
+    });
+    if (focused === name) return;
+  }
+  throw new Error(`Tab never reached "${name}"`);
+}
+
+/** Messages the page logged that a strict Content-Security-Policy or a script error would cause. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) {
+      errors.push(message.text());
+    }
+  });
+  return errors;
+}
+
+describeBrowser('the operator console', () => {
+  let world: RoundTrip;
+  let browser: Browser;
+  let consoleUrl: string;
+
+  beforeAll(async () => {
+    world = await startRoundTrip([REFUND_USERS.service], { RETRY_MAX_ATTEMPTS: '2' });
+    consoleUrl = `${world.service.url}/console/`;
+    // A few real webhooks: a payment's events, delivered by the Stripe emulator and applied.
+    const intent = await world.stripe.paymentIntents.create({
+      amount: 2_500,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    await waitFor('the synced payment row', () =>
+      world.dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === intent.id),
+    );
+    await world.settle();
+    browser = await launchChromium();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+
+  async function openConsole(): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
+    const errors = watchErrors(page);
+    await page.goto(consoleUrl);
+    return { page, errors };
+  }
+
+  it('refuses a wrong admin key with the API’s message, then signs in with the right one', async () => {
+    const { page, errors } = await openConsole();
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    const refused = await fetch(`${world.service.url}/console/api/session`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ adminKey: 'not-the-admin-key-at-all' }),
+    });
+    expect(refused.status).toBe(401);
+    const { error } = (await refused.json()) as { error: { message: string } };
+
+    await page.getByRole('textbox', { name: 'Admin key' }).fill('not-the-admin-key-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(error.message);
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-signin.png') });
+
+    await page.getByRole('textbox', { name: 'Admin key' }).fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await expect(page.getByText('Signed in as Administrator').isVisible()).resolves.toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('reaches every page by the keyboard alone, from the sign-in to the last page', async () => {
+    const { page, errors } = await openConsole();
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    // The skip link comes first and moves focus to the main content.
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe(
+      'Skip to main content',
+    );
+    await page.keyboard.press('Enter');
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('main');
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(() => document.activeElement?.getAttribute('type'))).resolves.toBe('password');
+    await page.keyboard.type(ADMIN_KEY);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+
+    for (const { link, heading, file } of [...PAGES.slice(1), PAGES[0]!]) {
+      await tabTo(page, link);
+      await page.keyboard.press('Enter');
+      const title = page.getByRole('heading', { name: heading, level: 1 });
+      await title.waitFor();
+      // The new page's heading takes the focus, so a screen reader announces it.
+      await expect(title.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+      await expect(page.getByRole('link', { name: link }).getAttribute('aria-current')).resolves.toBe('page');
+      await page.waitForLoadState('networkidle');
+      await page.screenshot({ path: join(SCREENSHOTS, `console-${file}.png`), fullPage: true });
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+});
