@@ -1,6 +1,7 @@
 /** The operator console's API under `/console/api`: its guard and its routes (see `contract.ts`). */
 import type Router from '@koa/router';
 import type { IntakeContext } from '../intake/context';
+import { registerEvents } from './events';
 import { registerSession } from './session';
 
 export type * from './contract';
@@ -9,8 +10,11 @@ export { consoleGuard, CSRF_VALUE, SESSION_COOKIE } from './session';
 /** What the console's routes read beyond the intake's store, log and metrics. */
 export interface ConsoleDeps {
   adminApiKey: string;
+  /** The Dataverse environment's URL (`https://org.crm.dynamics.com`): links to rows in Dynamics 365. */
+  dataverseUrl?: string;
 }
 
 export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
   registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now });
+  registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
 }

@@ -16,7 +16,7 @@ import type {
   KeyValues,
   QueryOptions,
 } from '../dataverse/types';
-import { keyFitsUrl, keyPath, idPath, queryString } from '../dataverse/url';
+import { idPath, keyFilter, keyFitsUrl, keyPath, queryString } from '../dataverse/url';
 
 interface LineageScope {
   writes: DataverseWriteRecord[];
@@ -61,9 +61,11 @@ const safe = (path: () => string, fallback: string) => {
     return fallback;
   }
 };
+/** Paths are kept as a reader would type them: `stc_payments(stc_stripeid='pi_1')`, not percent-encoded. */
+const readable = (path: string) => safe(() => decodeURIComponent(path), path);
 const byKey = (entitySet: string, key: KeyValues) =>
   safe(
-    () => (keyFitsUrl(key) ? keyPath(entitySet, key) : `${entitySet}?$filter=${JSON.stringify(key)}`),
+    () => (keyFitsUrl(key) ? readable(keyPath(entitySet, key)) : `${entitySet}?$filter=${keyFilter(key)}`),
     entitySet,
   );
 const byId = (entitySet: string, id: string) => safe(() => idPath(entitySet, id), `${entitySet}(${id})`);
@@ -185,7 +187,7 @@ const request = (
   path,
 });
 const withQuery = (path: string, query: QueryOptions | undefined) =>
-  `${path}${safe(() => queryString(query), '')}`;
+  `${path}${readable(safe(() => queryString(query), ''))}`;
 
 /** The client handlers get: every request made inside a lineage scope is recorded there. */
 export function recordingDataverse(client: DataverseClient): DataverseClient {
