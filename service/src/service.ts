@@ -17,7 +17,13 @@ import {
 import type { DataverseClient } from './dataverse/types';
 import { createApp } from './intake/app';
 import { createMetrics, type Metrics } from './observability/metrics';
-import { loadMappings } from './mapping';
+import { loadMappingFiles, readMappingFolder, type MappingSet } from './mapping';
+import {
+  createMappingVersionOps,
+  startLiveMappings,
+  type LiveMappings,
+  type ShippedMappings,
+} from './mapping-versions';
 import { createLogger, endLogger, type Logger } from './observability/log';
 import {
   createPayoutReconciler,
@@ -80,23 +86,32 @@ export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: L
   return createDataverseClient({ baseUrl, credential, logger: logger.child({ component: 'dataverse' }) });
 }
 
-/**
- * The real handlers over the mapping files, loaded and checked against the table model, and the GL accounts
- * file: read before anything is opened, so a bad mapping file stops the start with the mapping engine's
- * MappingError (file, mapping, column) and a bad GL accounts file with a ReconciliationConfigError naming it,
- * instead of failing every event. The payouts handler and the sweep share one reconciler, which counts on the
- * service's /metrics registry once that exists.
- */
-function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
+interface DefaultHandlers {
   handlers: EventHandler[];
   reconciler: PayoutReconciler;
   fees: FeeFiller;
+}
+
+/**
+ * The real handlers over the store's active mapping version, and the GL accounts file. The shipped (or
+ * MAPPINGS_DIR) mapping files and the GL accounts file are read and checked before anything is opened, so a
+ * bad mapping file stops the start with the mapping engine's MappingError (file, mapping, column) and a bad
+ * GL accounts file with a ReconciliationConfigError naming it, instead of failing every event; the files
+ * then become a mapping version when the store has none like them (see mapping-versions/live.ts). The
+ * payouts handler and the sweep share one reconciler, which counts on the service's /metrics registry once
+ * that exists.
+ */
+function loadDefaultHandlers(config: ServiceConfig): {
+  shipped: ShippedMappings;
+  build(metrics: Metrics, mappings: () => MappingSet): DefaultHandlers;
 } {
-  const mappingSet = loadMappings(config.mappingsDir ?? DEFAULT_MAPPINGS_DIR, { model });
+  const dir = config.mappingsDir ?? DEFAULT_MAPPINGS_DIR;
+  const files = readMappingFolder(dir);
+  const shipped = { dir, files, set: loadMappingFiles(files, { model, at: dir }) };
   const glAccounts = loadReconciliationConfig(config.reconciliation.glAccountsPath);
-  return (metrics) => {
+  const build = (metrics: Metrics, mappingSet: () => MappingSet): DefaultHandlers => {
     const reconciler = createPayoutReconciler({
-      mappings: () => mappingSet,
+      mappings: mappingSet,
       config: glAccounts,
       metrics: createReconciliationMetrics(metrics.registry),
     });
@@ -113,6 +128,28 @@ function loadDefaultHandlers(config: ServiceConfig): (metrics: Metrics) => {
       fees,
     };
   };
+  return { shipped, build };
+}
+
+/** The store's active mapping version for the default handlers; the store is closed when this fails. */
+async function liveMappingsFor(
+  config: ServiceConfig,
+  shipped: ShippedMappings,
+  store: Store,
+  parts: { logger: Logger; ownStore: boolean },
+): Promise<LiveMappings> {
+  try {
+    return await startLiveMappings({
+      store,
+      model,
+      shipped,
+      pollMs: config.mappingsPollMs,
+      log: parts.logger.child({ component: 'mappings' }),
+    });
+  } catch (error) {
+    if (parts.ownStore) await store.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** The version in the service's package.json (shipped beside the compiled service), when readable. */
@@ -277,8 +314,11 @@ export async function startService(
   // Before anything is opened: a bad mapping or GL accounts file stops the start with nothing to clean up.
   const buildDefaults = overrides.handlers ? undefined : loadDefaultHandlers(config);
   const store = overrides.store ?? (await openStore(config.store));
+  const live = buildDefaults
+    ? await liveMappingsFor(config, buildDefaults.shipped, store, { logger, ownStore: !overrides.store })
+    : undefined;
   const metrics = createMetrics({ store, defaultMetrics: true });
-  const defaults = buildDefaults?.(metrics);
+  const defaults = live ? buildDefaults?.build(metrics, () => live.current()) : undefined;
   const handlers = servingMode(config.stripe.mode, overrides.handlers ?? defaults!.handlers);
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.
   const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
@@ -298,6 +338,7 @@ export async function startService(
     logger,
     metrics,
     settings: config.worker,
+    mappings: live,
   });
   const app = createApp({
     store,
@@ -309,11 +350,17 @@ export async function startService(
     adminApiKey: config.http.adminApiKey,
     maxBodyBytes: config.http.maxBodyBytes,
     onEventQueued: () => pool.notify(),
+    mappingVersions: createMappingVersionOps({ store, model, live, onQueued: () => pool.notify() }),
   });
   const server = http.createServer(app.callback());
   const { url, port } = await listen(server, config.http);
   pool.start();
   const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger, metrics });
+  if (live) {
+    // Other processes sharing the store activate versions too: the active one is read every few seconds.
+    live.start();
+    schedules.push({ stop: async () => live.stop() });
+  }
   logger.info({ url, store: store.engine, workers: config.worker.concurrency }, 'service listening');
   // A store handed in belongs to the caller, who closes it.
   const stop = stopper({ logger, server, pool, schedules, store: overrides.store ? undefined : store });

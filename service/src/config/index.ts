@@ -150,6 +150,8 @@ const envSchema = z
     SHUTDOWN_GRACE_MS: int(0, 20_000),
     /** Folder of mapping files, loaded and checked at start; unset: the shipped `service/mappings/`. */
     MAPPINGS_DIR: optional,
+    /** How often the active mapping version is read from the store (activations in other processes); 0: never. */
+    MAPPINGS_POLL_SECONDS: z.coerce.number().min(0).default(5),
     /** true: a payment made without a Checkout Session gets an order too (one Stripe list per payment). */
     ORDERS_FROM_PAYMENTS: optional.pipe(
       z.enum(['true', 'false'], { error: 'ORDERS_FROM_PAYMENTS must be true or false' }).optional(),
@@ -259,6 +261,8 @@ export interface ServiceConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Absolute folder of the mapping files; undefined means the shipped `service/mappings/`. */
   mappingsDir?: string;
+  /** Between two reads of the store's active mapping version; 0: only activations made in this process. */
+  mappingsPollMs: number;
   /** Orders of payments made without a Checkout Session (sessions always make theirs). */
   orders: { fromPayments: boolean };
   worker: WorkerSettings;
@@ -330,6 +334,17 @@ function alertSettings(env: NodeJS.ProcessEnv, problems: string[]): AlertSetting
   }
 }
 
+/** Where the mapping files are read and how often the active mapping version is. */
+function mappingSettings(
+  e: { MAPPINGS_DIR?: string; MAPPINGS_POLL_SECONDS: number },
+  cwd: string,
+): Pick<ServiceConfig, 'mappingsDir' | 'mappingsPollMs'> {
+  return {
+    mappingsDir: e.MAPPINGS_DIR ? path.resolve(cwd, e.MAPPINGS_DIR) : undefined,
+    mappingsPollMs: Math.round(e.MAPPINGS_POLL_SECONDS * 1000),
+  };
+}
+
 /** Reads and validates the configuration; throws a `ConfigError` that lists every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
   const parsed = envSchema.safeParse(env);
@@ -386,7 +401,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
     logLevel: e.LOG_LEVEL,
-    mappingsDir: e.MAPPINGS_DIR ? path.resolve(cwd, e.MAPPINGS_DIR) : undefined,
+    ...mappingSettings(e, cwd),
     orders: { fromPayments: e.ORDERS_FROM_PAYMENTS === 'true' },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -18,7 +18,14 @@
  * - `POST   /console/api/dead-letters/retry` `DeadLetterFilter` → `BulkRetry` (every open letter the filter matches).
  * - `GET    /console/api/payouts?status&cursor&limit` → `PayoutPage`;  `GET /console/api/payouts/:id` → `PayoutDetail`.
  * - `GET    /console/api/settings` → `Settings` (secrets masked).
- * - `GET    /console/api/mappings` → `MappingVersionList`, and the mapping-version routes beside it.
+ * - `GET    /console/api/mappings` → `MappingVersionList`;  `GET /console/api/mappings/:version` → `MappingVersionFiles`.
+ * - `GET    /console/api/mappings/diff?from&to` → `MappingDiff` (a unified diff per file that differs).
+ * - `POST   /console/api/mappings` `MappingVersionCreate` → 201 `MappingVersionSummary`; 422 `ApiError` with the
+ *   mapping engine's message (file, mapping, column) when the files do not load against the table model.
+ * - `POST   /console/api/mappings/:version/activate`, `POST /console/api/mappings/rollback` → `MappingActivated`
+ *   (every replica maps with it within MAPPINGS_POLL_SECONDS; events already in flight finish under theirs).
+ * - `POST   /console/api/mappings/dry-run` `MappingDryRunRequest` → `MappingDryRun`.
+ * - `POST   /console/api/mappings/replay` `MappingReplayRequest` → `MappingReplay`.
  */
 
 export interface ApiError {
@@ -107,6 +114,12 @@ export interface AttemptDetail {
   outcome: string;
   error: string | null;
   errorCode: string | null;
+  /**
+   * The mapping version the attempt ran under, its number as text ("3"), as the store's attempts table
+   * records it and as `DataverseWrite.mappingVersion` names it; null (or absent) for an attempt that ran no
+   * handler.
+   */
+  mappingVersion?: string | null;
 }
 
 /** One Dataverse request an attempt made for the event, with its answer. */
@@ -232,4 +245,78 @@ export interface MappingVersionSummary {
 
 export interface MappingVersionList {
   versions: MappingVersionSummary[];
+}
+
+/** `GET /console/api/mappings/:version`: the version's files, path → text (`payments.yaml`, `lookups/…`). */
+export interface MappingVersionFiles extends MappingVersionSummary {
+  files: Record<string, string>;
+}
+
+export interface MappingFileDiff {
+  file: string;
+  change: 'added' | 'removed' | 'changed';
+  /** Unified diff from `from`'s file to `to`'s. */
+  patch: string;
+}
+
+export interface MappingDiff {
+  from: number;
+  to: number;
+  /** Only the files that differ. */
+  files: MappingFileDiff[];
+}
+
+export interface MappingVersionCreate {
+  /** The whole set: every mapping file and lookup file, path → text. */
+  files: Record<string, string>;
+  note?: string;
+  /** Activate it at once (default false). */
+  activate?: boolean;
+}
+
+export interface MappingActivated {
+  active: number;
+  previous: number | null;
+}
+
+/** An inbox event (`inboxId`, a Stripe event) or an event given as it is (`payload`). */
+export interface MappingDryRunRequest {
+  version: number;
+  inboxId?: number;
+  payload?: unknown;
+}
+
+export interface MappedRows {
+  mapping: string;
+  table: string;
+  /** False when the mapping's `when` does not hold for the object. */
+  applies: boolean;
+  rows: Array<{ table: string; key: Record<string, unknown>; row: Record<string, unknown> }>;
+  /** The mapping engine's error for this object, when the mapping fails on it. */
+  error: string | null;
+}
+
+/** The rows the event's object maps to under `version`, beside those under the active version. */
+export interface MappingDryRun {
+  eventId: string;
+  type: string;
+  objectType: string;
+  version: { version: number; mappings: MappedRows[] };
+  active: { version: number; mappings: MappedRows[] };
+}
+
+/** Stripe events applied, skipped or dead-lettered, by type (or `prefix.*`) and when Stripe created them. */
+export interface MappingReplayRequest {
+  type?: string;
+  fromMs?: number;
+  toMs?: number;
+}
+
+/**
+ * The events queued to be applied again under the active version. An event older than the last one applied
+ * to its object is superseded rather than applied, so the newest state stays.
+ */
+export interface MappingReplay {
+  queued: number;
+  activeVersion: number | null;
 }

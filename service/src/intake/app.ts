@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { consoleGuard, registerConsoleApi } from '../console';
 import { serveConsolePages } from '../console/static';
+import { registerMappingRoutes } from '../console/mapping-routes';
 import { adminGuard, registerDeadLetters, registerHealth, registerMetrics } from './admin';
 import { createIntakeContext, type AppDeps } from './context';
 import { registerDataverseWebhook, serveStripeBeforeKoa } from './webhooks';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): Koa {
   // The operator console's API: its own guard (session cookie or admin key) over every /console/api path.
   app.use(consoleGuard(deps.adminApiKey, intake.now));
   registerConsoleApi(router, intake, { adminApiKey: deps.adminApiKey, ...deps.console });
+  if (deps.mappingVersions) registerMappingRoutes(router, deps.mappingVersions, deps.logger);
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import type { ConsoleDeps } from '../console';
+import type { MappingVersionOps } from '../mapping-versions';
 import type { Logger } from '../observability/log';
 import { WebhookRejection } from './rejection';
 import type { EventSource, NewInboxEvent, Store } from '../store';
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** Called after a new event is queued: wakes idle workers of this process. */
   onEventQueued?: () => void;
   now?: () => number;
+  /** Mapping versions for the console's /console/api/mappings routes; those routes answer 404 without it. */
+  mappingVersions?: MappingVersionOps;
   /** What the operator console's API reads beyond the store (configuration, Dataverse, alerts). */
   console?: Omit<ConsoleDeps, 'adminApiKey'>;
 }

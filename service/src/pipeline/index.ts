@@ -7,3 +7,4 @@ export {
   type FailureInfo,
 } from './failure';
 export { createHandlerRouter, type HandlerRouter } from './routing';
+export { mappingVersionInUse, withMappingVersion, type MappingPin } from './mapping-version';

@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../observability/log';
 import type { EventSource, InboxEvent, Store } from '../store';
 import type { EventHandler } from './handler';
+import type { MappingPin } from './mapping-version';
 import { createEventProcessor } from './process';
 import { createHandlerRouter, type HandlerRouter } from './routing';
 
@@ -25,6 +26,11 @@ export interface WorkerPoolOptions {
   logger: Logger;
   settings: WorkerSettings;
   metrics?: Metrics;
+  /**
+   * Pins the mapping set each handler runs with (the active version when it starts), recorded with its
+   * attempt; without it attempts record no version.
+   */
+  mappings?: MappingPin;
   /** Lease owner name, unique per process; default host:pid:random. */
   owner?: string;
   now?: () => number;

@@ -14,6 +14,7 @@ import type { EventHandler, SyncContext } from './handler';
 import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
 import { collectingLineage, recordingDataverse } from './lineage';
 import type { HandlerRouter } from './routing';
+import { withMappingVersion, type MappingPin } from './mapping-version';
 
 export interface EventProcessorDeps {
   store: Store;
@@ -24,6 +25,7 @@ export interface EventProcessorDeps {
   now: () => number;
   random: () => number;
   router: HandlerRouter;
+  mappings?: MappingPin;
   dataverse: DataverseClient;
   stripeFor(account: string | null): Stripe;
 }
@@ -35,6 +37,8 @@ interface Job {
   startedAtMs: number;
   /** The Dataverse requests the handler made, recorded with the outcome. */
   writes: DataverseWriteRecord[];
+  /** The mapping version the handler ran under, once it started; recorded with the outcome. */
+  mappingVersion: string | null;
   /** Records the outcome under the lease; false (and a warning) when the lease was lost. */
   finish(outcome: EventOutcome, stampObject?: boolean): Promise<boolean>;
 }
@@ -63,14 +67,22 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
       stripeFor: deps.stripeFor,
       log: job.log,
       payloadMayBeStale,
+      ...(event.burst ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) } : {}),
       nothingWritten: (reason) => void (wrote.nothing ??= reason),
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
-    try {
-      await withTimeout(
+    const run = () =>
+      withTimeout(
         collectingLineage(job.writes, () => runHandler(handler, event, context, deps.stripeFor)),
         settings.handlerTimeoutMs,
       );
+    try {
+      if (deps.mappings)
+        await deps.mappings.pin((version) => {
+          job.mappingVersion = version;
+          return withMappingVersion(version, run);
+        });
+      else await run();
     } catch (error) {
       timer?.();
       return recordFailure(deps, job, handler, error);
@@ -80,7 +92,12 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
     await job.finish({ kind: 'applied' }, event.source === 'stripe');
     metrics?.processed.inc({ type: event.type, outcome: 'applied' });
     job.log.info(
-      { outcome: 'applied', handler: handler.resource, ms: deps.now() - job.startedAtMs },
+      {
+        outcome: 'applied',
+        handler: handler.resource,
+        ms: deps.now() - job.startedAtMs,
+        mappingVersion: job.mappingVersion ?? undefined,
+      },
       'event applied',
     );
   };
@@ -110,6 +127,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       stampObject,
       // A copy: requests still settling after a timeout do not change what is being written.
       writes: writes.slice(),
+      mappingVersion: job.mappingVersion,
     });
     if (!recorded)
       log.warn(
@@ -118,7 +136,8 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       );
     return recorded;
   };
-  return { event, log, startedAtMs, writes, finish };
+  const job: Job = { event, log, startedAtMs, writes, mappingVersion: null, finish };
+  return job;
 }
 
 /** Claimed this often without an outcome: its worker died each time (a poison event?). */
