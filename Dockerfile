@@ -5,12 +5,15 @@
 #   docker build -t stripe-dynamics365-connector .
 #   docker run --env-file .env -p 3000:3000 -v connector-data:/app/data stripe-dynamics365-connector
 
-# Build: every workspace's dev dependencies, the service compiled to service/dist, the deployment copied to /app.
+# Build: every workspace's dev dependencies, the service compiled to service/dist, the console's pages to
+# console/dist, the deployment copied to /app.
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN npm ci --no-audit --no-fund
 RUN npm run build -w @stc/service
+# The operator console's pages, served at /console from console/dist.
+RUN npm run -w @stc/console build
 RUN node scripts/ship-service.js /app
 
 # Production dependencies of the service only; better-sqlite3 compiles here (python3, make, g++ are in bookworm).

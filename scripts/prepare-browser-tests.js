@@ -1,15 +1,37 @@
 #!/usr/bin/env node
-// Run by `npm test` before jest: where Chromium is installed and the PCF controls' build is missing or older
-// than their sources, builds them, so that the browser suites run; where Chromium is missing, says that the
-// browser suites will be skipped and how to enable them. Plain JavaScript, so it needs no TypeScript runner.
+// Run by `npm test` before jest: where Chromium is installed and the build of the PCF controls or of the operator
+// console is missing or older than its sources, builds it, so that the browser suites run; where Chromium is
+// missing, says that the browser suites will be skipped and how to enable them. Plain JavaScript, so it needs no
+// TypeScript runner.
 const { execFileSync } = require('node:child_process');
 const { existsSync, readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const CONTROLS = ['PaymentPanel', 'CustomerPanel'];
-/** What the controls' bundles are built from: their folder, and the table names and currencies they import. */
-const SOURCES = ['pcf-controls', 'solution/src/generated/tables.ts', 'solution/src/currencies.ts'];
+/**
+ * What the browser suites need built: the files a build writes, and what they are built from (the controls: their
+ * folder, and the table names and currencies they import; the console: its folder, the API contract, currencies).
+ */
+const BUILDS = [
+  {
+    title: 'the PCF controls',
+    workspace: '@stc/pcf-controls',
+    outputs: CONTROLS.map((c) => join('pcf-controls/out/controls', c, 'bundle.js')),
+    sources: ['pcf-controls', 'solution/src/generated/tables.ts', 'solution/src/currencies.ts'],
+  },
+  {
+    title: 'the operator console',
+    workspace: '@stc/console',
+    outputs: ['console/dist/index.html'],
+    sources: [
+      'console/src',
+      'console/scripts',
+      'service/src/console/contract.ts',
+      'solution/src/currencies.ts',
+    ],
+  },
+];
 const SKIPPED_DIRS = new Set(['node_modules', 'out', 'generated', '__tests__', '__mocks__', 'obj', 'bin']);
 
 /** The newest modification time under a file or folder, leaving out builds, dependencies and tests. */
@@ -38,18 +60,19 @@ function main() {
     );
     return;
   }
-  const bundles = CONTROLS.map((c) => join(root, 'pcf-controls/out/controls', c, 'bundle.js'));
-  const bundleTimes = bundles.map((b) => (existsSync(b) ? statSync(b).mtimeMs : undefined));
-  const newest = Math.max(...SOURCES.map((s) => newestSource(join(root, s))));
-  if (!needsBuild(bundleTimes, newest)) return;
-  process.stderr.write(
-    'Building the PCF controls for the browser suites (npm run build -w @stc/pcf-controls)\n',
-  );
-  execFileSync('npm', ['run', 'build', '-w', '@stc/pcf-controls'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PP_TOOLS_TELEMETRY_OPTOUT: 'true' },
-  });
+  for (const { title, workspace, outputs, sources } of BUILDS) {
+    const outputTimes = outputs
+      .map((o) => join(root, o))
+      .map((o) => (existsSync(o) ? statSync(o).mtimeMs : undefined));
+    const newest = Math.max(...sources.map((s) => newestSource(join(root, s))));
+    if (!needsBuild(outputTimes, newest)) continue;
+    process.stderr.write(`Building ${title} for the browser suites (npm run build -w ${workspace})\n`);
+    execFileSync('npm', ['run', 'build', '-w', workspace], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, PP_TOOLS_TELEMETRY_OPTOUT: 'true' },
+    });
+  }
 }
 
 if (require.main === module) main();

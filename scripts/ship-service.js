@@ -4,6 +4,7 @@
 //   package.json, package-lock.json, .npmrc           the root (workspaces, lockfile, npm settings)
 //   service/package.json, service/dist, service/mappings
 //   <workspace>/package.json                           each workspace package the service depends on
+//   console/dist                                       the operator console's pages (npm run build -w @stc/console)
 // The service bundle holds the workspace packages' code; npm needs their package.json for their dependencies.
 // No TypeScript source is copied. `--dist` takes the compiled service from another folder than service/dist
 // (a build made with `npm run build -w @stc/service -- --outdir <folder>`).
@@ -46,6 +47,11 @@ function shipService(target, { repo = REPO, dist = path.join(repo, 'service/dist
   for (const folder of workspaceDependencies(repo)) {
     copy(path.join(repo, folder, 'package.json'), path.join(folder, 'package.json'));
   }
+  // Served at /console; without it the deployed service answers /console with 503 naming the build command.
+  const consoleDist = path.join(repo, 'console/dist');
+  if (fs.existsSync(path.join(consoleDist, 'index.html'))) copy(consoleDist, 'console/dist');
+  else
+    console.warn(`${consoleDist} is missing: /console will answer 503 (npm run build -w @stc/console first)`);
 }
 
 function main() {

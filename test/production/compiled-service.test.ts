@@ -116,6 +116,12 @@ describe("the compiled service, deployed by the Dockerfile's steps", () => {
       await run(buildCommand!, [...buildArgs, '--', '--outdir', built], REPO),
       `${buildCommand} ${buildArgs.join(' ')}`,
     );
+    // The console's pages, built where the image builds them (console/dist) and shipped with the service.
+    const [consoleCommand, ...consoleArgs] = runStartingWith(BUILD_STAGE, 'npm', 'run', '-w', '@stc/console');
+    expectSuccess(
+      await run(consoleCommand!, consoleArgs, REPO),
+      `${consoleCommand} ${consoleArgs.join(' ')}`,
+    );
     const [shipCommand, ...shipArgs] = SHIP.slice(0, -1);
     expectSuccess(await run(shipCommand!, [...shipArgs, deployed, '--dist', built], REPO), SHIP.join(' '));
 
@@ -217,6 +223,14 @@ describe("the compiled service, deployed by the Dockerfile's steps", () => {
       else await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(health).toEqual({ status: 'ok', store: 'sqlite' });
+    // The operator console's page and its bundle, from the shipped console/dist.
+    const consolePage = await fetch(`${url}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const bundle = /src="(\/console\/console-[A-Z0-9]+\.js)"/.exec(await consolePage.text())?.[1];
+    expect((await fetch(`${url}${bundle}`)).headers.get('content-type')).toBe(
+      'text/javascript; charset=utf-8',
+    );
     const healthy = await healthcheck(port);
     expect({ code: healthy.code, stderr: healthy.stderr }).toEqual({ code: 0, stderr: '' });
 
