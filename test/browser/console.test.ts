@@ -47,6 +47,7 @@ describeBrowser('the operator console', () => {
   let world: RoundTrip;
   let browser: Browser;
   let consoleUrl: string;
+  let paymentIntentId: string;
 
   beforeAll(async () => {
     world = await startRoundTrip([REFUND_USERS.service], { RETRY_MAX_ATTEMPTS: '2' });
@@ -58,6 +59,7 @@ describeBrowser('the operator console', () => {
       payment_method: 'pm_card_visa',
       confirm: true,
     });
+    paymentIntentId = intent.id;
     await waitFor('the synced payment row', () =>
       world.dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === intent.id),
     );
@@ -76,6 +78,25 @@ describeBrowser('the operator console', () => {
     const errors = watchErrors(page);
     await page.goto(consoleUrl);
     return { page, errors };
+  }
+
+  async function signedIn(): Promise<{ page: Page; errors: string[] }> {
+    const opened = await openConsole();
+    await opened.page.getByRole('textbox', { name: 'Admin key' }).fill(ADMIN_KEY);
+    await opened.page.getByRole('button', { name: 'Sign in' }).click();
+    await opened.page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    return opened;
+  }
+
+  /** The payment's event that the service applied (its burst's others are superseded by it or it by them). */
+  async function appliedEventOf(objectId: string): Promise<{ eventId: string; inboxId: number }> {
+    for (const event of world.stripeEmulator.events) {
+      const stored = await world.service.store.findEvent('stripe', '', event.id);
+      if (stored?.objectId === objectId && stored.status === 'applied') {
+        return { eventId: event.id, inboxId: stored.id };
+      }
+    }
+    throw new Error(`no applied event of ${objectId}`);
   }
 
   it('refuses a wrong admin key with the API’s message, then signs in with the right one', async () => {
@@ -98,6 +119,36 @@ describeBrowser('the operator console', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await expect(page.getByText('Signed in as Administrator').isVisible()).resolves.toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('finds an event by its id and shows its lineage, with the row it wrote linked to Dynamics 365', async () => {
+    const { page, errors } = await signedIn();
+    const { eventId, inboxId } = await appliedEventOf(paymentIntentId);
+    const payment = world.dataverse.store
+      .rows('stc_payments')
+      .find((r) => r.stc_stripeid === paymentIntentId)!;
+
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByRole('searchbox', { name: 'Event, object or row id' }).fill(eventId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('1 event, newest first').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-events.png'), fullPage: true });
+    await page.getByRole('link', { name: eventId }).click();
+
+    await page.getByRole('heading', { name: `Event ${eventId}`, level: 1 }).waitFor();
+    expect(page.url()).toBe(`${consoleUrl}#/events/${inboxId}`);
+    const rows = page.getByRole('table', { name: 'The rows in Dynamics 365 this event wrote' });
+    const paymentRow = rows.getByRole('row').filter({ hasText: String(payment.stc_paymentid) });
+    await expect(paymentRow.getByRole('cell').first().textContent()).resolves.toBe('stc_payment');
+    const open = paymentRow.getByRole('link', { name: /Open stc_payment in Dynamics 365/ });
+    await expect(open.getAttribute('href')).resolves.toContain(`id=${payment.stc_paymentid}`);
+    const requests = page.getByRole('table', {
+      name: 'Each request to the Dataverse Web API and its answer',
+    });
+    await expect(requests.getByRole('row').count()).resolves.toBeGreaterThan(1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-lineage.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -127,7 +178,9 @@ describeBrowser('the operator console', () => {
       await expect(title.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
       await expect(page.getByRole('link', { name: link }).getAttribute('aria-current')).resolves.toBe('page');
       await page.waitForLoadState('networkidle');
-      await page.screenshot({ path: join(SCREENSHOTS, `console-${file}.png`), fullPage: true });
+      if (file !== 'events') {
+        await page.screenshot({ path: join(SCREENSHOTS, `console-${file}.png`), fullPage: true });
+      }
     }
     expect(errors).toEqual([]);
     await page.close();

@@ -93,6 +93,7 @@ const attemptColumns: Array<Column<AttemptDetail>> = [
   { header: 'Started', render: (a) => dateTime(a.startedAtMs) },
   { header: 'Took', numeric: true, render: (a) => duration(a.finishedAtMs - a.startedAtMs) },
   { header: 'Outcome', render: (a) => a.outcome },
+  { header: 'Mapping version', render: (a) => a.mappingVersion ?? '—' },
   { header: 'Error', render: (a) => (a.error ? `${a.errorCode ? `${a.errorCode}: ` : ''}${a.error}` : '') },
 ];
 
