@@ -8,10 +8,17 @@
  *   journal export --payout po_… | --from 2026-01-01 --to 2026-01-31 --format finance|business-central --out file.csv
  *   mapping check [--dir folder] | mapping dry-run <event.json> [--mapping name] [--dir folder]
  *   mapping suggest --table account --sample <object.json> [--all] [--json]   (also spelt `mappings`)
+ *   mappings list | show N | diff A B | validate <dir> | create <dir> [--note text] [--activate] | activate N
+ *   mappings rollback | dry-run N --event <inbox id> | replay [--type T] [--from DATE] [--to DATE]
  */
 import { HISTORY_USAGE, runHistoryCommand } from './commands/history';
 import { ConfigError, loadStoreConfig } from './config';
 import { MAPPING_USAGE, runMappingCli } from './mapping/cli';
+import {
+  isMappingVersionCommand,
+  MAPPING_VERSIONS_USAGE,
+  runMappingVersionsCommand,
+} from './commands/mappings';
 import { RECONCILE_USAGE, runReconcileCommand } from './commands/reconcile';
 import { JOURNAL_USAGE, runJournalCommand } from './commands/journal';
 import { openStore, type DeadLetter, type Store } from './store';
@@ -22,6 +29,7 @@ ${HISTORY_USAGE}
 ${RECONCILE_USAGE}
 ${JOURNAL_USAGE}
 ${MAPPING_USAGE}
+${MAPPING_VERSIONS_USAGE}
 Store: DATABASE_URL (PostgreSQL, with DATABASE_SCHEMA) or SQLITE_PATH (default data/connector.db).`;
 
 export interface CliIo {
@@ -38,6 +46,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'backfill' || argv[0] === 'replay') return runHistoryCommand(argv, io);
   if (argv[0] === 'reconcile') return runReconcileCommand(argv, io);
   if (argv[0] === 'journal') return runJournalCommand(argv, io);
+  if (argv[0] === 'mappings' && isMappingVersionCommand(argv.slice(1)))
+    return runMappingVersionsCommand(argv.slice(1), io);
   if (argv[0] === 'mapping' || argv[0] === 'mappings') return runMappingCli(argv.slice(1), io);
   const parsed = parseCommandLine(argv, DLQ_OPTIONS, USAGE, io);
   if (!parsed) return USAGE_EXIT;
