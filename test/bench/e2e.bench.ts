@@ -113,7 +113,7 @@ async function countingStripeProxy(target: string) {
     counts.requests += 1;
     times.push(performance.now());
     // `GET /v1/payment_intents/{id}`: ids and query left out, as Stripe's per-endpoint limit counts them.
-    const endpoint = `${req.method} ${(req.url ?? '').split('?')[0].replace(/\/(?:[a-z]+_)+[A-Za-z0-9]+$/, '/{id}')}`;
+    const endpoint = `${req.method} ${(req.url ?? '').split('?')[0].replace(/\/(?:[a-z]+_)+(?=[A-Za-z0-9]*[A-Z0-9])[A-Za-z0-9]+$/, '/{id}')}`;
     byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + 1;
     const forward = http.request(
       {

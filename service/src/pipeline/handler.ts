@@ -26,6 +26,12 @@ export interface SyncContext {
    */
   payloadMayBeStale?: boolean;
   /**
+   * The Stripe events of the object's burst this event stands for (itself and the older events coalesced
+   * into it at claim), when none applied before shares their seconds: a handler may find the newest state
+   * among their copies (write/progress) instead of reading the object.
+   */
+  burst?: Stripe.Event[];
+  /**
    * Says the event wrote nothing (no mapping applies, no row to change), with the reason: the pipeline then
    * records it `skipped` and counts it so, never as applied. A handler calls it only when the event as a
    * whole writes nothing; the first reason given is kept.

@@ -7,7 +7,7 @@
  * oldest first, one at a time: each is a change an operator made (a refund request, an edit), never coalesced.
  */
 import { objectKey } from './rows';
-import type { ClaimRequest } from './types';
+import type { BurstEvent, ClaimRequest, ObjectStamp } from './types';
 
 interface Claimable {
   id: number;
@@ -122,3 +122,30 @@ export function coalescedStamps<T extends Claimable>(superseded: { event: T; by:
 
 /** The note recorded on a coalesced event's attempt: which event superseded it. */
 export const supersededNote = (by: { eventId: string }) => `superseded by ${by.eventId} (coalesced at claim)`;
+
+/**
+ * The bursts a claim hands to handlers: for each picked Stripe event that coalesced older ones, all of them,
+ * when the object's stamp before the claim (`prior`, read before the coalesced stamps are written) is older
+ * than the burst's oldest event. An event applied before in one of the burst's seconds may hold a newer state
+ * than any copy in the burst, so then none is given and the handler reads the object.
+ */
+export function attachBursts<T extends Claimable & { payload: string; burst?: BurstEvent[] }>(
+  { superseded }: ClaimPlan<T>,
+  prior: (event: T) => ObjectStamp | null,
+): void {
+  const olderOf = new Map<T, T[]>();
+  for (const { event, by } of superseded) olderOf.set(by, [...(olderOf.get(by) ?? []), event]);
+  for (const [by, older] of olderOf) {
+    if (by.source !== 'stripe') continue;
+    const burst = [...older, by];
+    const oldest = Math.min(...burst.map((e) => e.eventCreatedMs));
+    const stamp = prior(by);
+    if (stamp && stamp.eventCreatedMs >= oldest) continue;
+    by.burst = burst.map((e) => ({
+      eventId: e.eventId,
+      type: e.type,
+      eventCreatedMs: e.eventCreatedMs,
+      payload: e.payload,
+    }));
+  }
+}

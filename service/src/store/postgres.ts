@@ -6,9 +6,16 @@
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent } from './rows';
+import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, toObjectStamp } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
-import { claimRules, coalescedStamps, planClaim, supersededNote, type ClaimPlan } from './coalesce';
+import {
+  attachBursts,
+  claimRules,
+  coalescedStamps,
+  planClaim,
+  supersededNote,
+  type ClaimPlan,
+} from './coalesce';
 import { postgresConsoleLedger } from './lineage';
 import { postgresMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
@@ -224,6 +231,7 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
   const plan = planClaim(candidates, busy, claimRules(request, now));
   const { picked } = plan;
   if (picked.length === 0) return [];
+  await attachPgBursts(c, plan);
   await recordCoalesced(c, plan, request.owner, now);
   const leaseExpiresAtMs = now + request.leaseMs;
   await c.query(
@@ -234,6 +242,24 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
     )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
   );
   return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
+}
+
+/** Bursts for the handlers (see attachBursts), from the stamps of their objects before this claim's. */
+async function attachPgBursts(c: PoolClient, plan: ClaimPlan<InboxEvent>): Promise<void> {
+  const objects = [...new Set(plan.superseded.map(({ by }) => by))];
+  if (objects.length === 0) return;
+  const stamps = await c.query(
+    q(
+      'stc_claim_prior_stamps',
+      `SELECT o.source, o.account, o.object_id, o.event_created, o.event_id FROM object_versions o
+       JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(source, account, object_id)
+         ON o.source = k.source AND o.account = k.account AND o.object_id = k.object_id`,
+    )([objects.map((e) => e.source), objects.map((e) => e.account), objects.map((e) => e.objectId)]),
+  );
+  const prior = new Map(
+    stamps.rows.map((r) => [objectKey(r.source, r.account, r.object_id), toObjectStamp(r)]),
+  );
+  attachBursts(plan, (e) => prior.get(objectKey(e.source, e.account, e.objectId)) ?? null);
 }
 
 /** The events a claim coalesced: superseded, each with its attempt, under the same locks as the claim. */

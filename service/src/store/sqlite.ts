@@ -8,9 +8,17 @@ import Database from 'better-sqlite3';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, type Row } from './rows';
+import {
+  finishedEvent,
+  inboxValues,
+  markClaimed,
+  objectKey,
+  toInboxEvent,
+  toObjectStamp,
+  type Row,
+} from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
-import { claimRules, coalescedStamps, planClaim, supersededNote } from './coalesce';
+import { attachBursts, claimRules, coalescedStamps, planClaim, supersededNote } from './coalesce';
 import { sqliteConsoleLedger } from './lineage';
 import { sqliteMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
@@ -191,7 +199,9 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
     for (const r of st.inFlight.all() as Row[]) {
       busy.add(objectKey(String(r.source), String(r.account), String(r.object_id)) as string);
     }
-    const { picked, superseded } = planClaim(candidates, busy, claimRules(request, now));
+    const plan = planClaim(candidates, busy, claimRules(request, now));
+    const { picked, superseded } = plan;
+    attachBursts(plan, (e) => toObjectStamp(st.getStamp.get(e.source, e.account, e.objectId) as Row));
     for (const { event, by } of superseded) {
       st.supersede.run(now, event.id);
       st.attempt.run(

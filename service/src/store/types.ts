@@ -44,6 +44,19 @@ export interface InboxEvent extends Omit<NewInboxEvent, 'status'> {
   lastError: string | null;
   lastErrorCode: string | null;
   updatedAtMs: number;
+  /**
+   * Set on a claimed Stripe event that coalesced older events of its object: every event of the burst (this
+   * one included), when no event applied before the claim shares a second with them, so that the handler may
+   * tell the newest state from the copies themselves rather than read the object (see write/progress).
+   */
+  burst?: BurstEvent[];
+}
+
+export interface BurstEvent {
+  eventId: string;
+  type: string;
+  eventCreatedMs: number;
+  payload: string;
 }
 
 export interface ObjectStamp {

@@ -21,6 +21,7 @@ import {
   reportNothingWritten,
 } from '../../write/stripe-objects';
 import { mustReadObject } from '../../write/payload';
+import { newestCopy, type ObjectCopy } from '../../write/progress';
 import { writeMappedRow } from '../../write/rows';
 import type { FeeFiller } from './fees';
 
@@ -73,16 +74,20 @@ export async function syncPayment(
 
   const intentMapping = mappings.get(PAYMENT_INTENT_MAPPING);
   const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
+  // The burst's own copies tell the newest state when they are in a known order: no read.
+  const composed = intentFromBurst(context.burst, paymentIntent);
   const intent =
-    given && !mustReadObject(intentMapping, given, context)
-      ? given
-      : await retrieveObject(
-          event,
-          context,
-          'payment_intent',
-          paymentIntent,
-          intentMapping.refresh?.expand ?? [],
-        );
+    composed && !mustReadObject(intentMapping, composed, {})
+      ? composed
+      : given && !mustReadObject(intentMapping, given, context)
+        ? given
+        : await retrieveObject(
+            event,
+            context,
+            'payment_intent',
+            paymentIntent,
+            intentMapping.refresh?.expand ?? [],
+          );
   const latest = latestCharge(intent);
   const mapped = await mapIfApplies(
     intentMapping,
@@ -109,6 +114,35 @@ function noteMissingFee(
   if (!fees || !charge || typeof charge.created !== 'number') return;
   if (typeof row[Payment.col.stripeBalanceTransactionId] !== 'string' || Payment.col.fee in row) return;
   fees.note({ chargeId: charge.id, created: charge.created, account: event.account ?? null });
+}
+
+/** The copies of one object that a burst's events carry (thin notifications carry none). */
+function copiesIn(burst: Stripe.Event[], type: string, id: string): ObjectCopy[] {
+  return burst.flatMap((event) => {
+    const object = event.data?.object as unknown as StripeObject | undefined;
+    if (!object || object.object !== type || object.id !== id) return [];
+    const previous = event.data.previous_attributes as Record<string, unknown> | undefined;
+    return [{ object, previous, created: event.created }];
+  });
+}
+
+/**
+ * The PaymentIntent as its burst has it, without a read: its newest copy, with the newest copy of its latest
+ * charge in place of the charge's id. Undefined when the burst has no copy of it, when its copies (or its
+ * charge's) have no known order, or when it names a charge the burst has no copy of.
+ */
+export function intentFromBurst(
+  burst: Stripe.Event[] | undefined,
+  paymentIntent: string,
+): StripeObject | undefined {
+  if (!burst) return undefined;
+  const intent = newestCopy(copiesIn(burst, 'payment_intent', paymentIntent));
+  if (!intent) return undefined;
+  const latest = intent.object.latest_charge;
+  if (typeof latest !== 'string') return intent.object as StripeObject;
+  const charge = newestCopy(copiesIn(burst, 'charge', latest));
+  if (!charge) return undefined;
+  return { ...(intent.object as StripeObject), latest_charge: charge.object };
 }
 
 /** The PaymentIntent's latest charge as an object: expanded, or (API versions before 2022-11-15) `charges.data`. */

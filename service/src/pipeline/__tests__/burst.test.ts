@@ -1,0 +1,151 @@
+/**
+ * A card payment's burst (payment_intent.created, charge.succeeded, payment_intent.succeeded, charge.updated,
+ * all in one second, as Stripe sends them) is claimed as one and written from its own copies: the newest
+ * PaymentIntent with the newest copy of its charge, in an order the copies themselves tell. No read from
+ * Stripe, on both store engines. When an event of the same second was applied before the claim, the copies
+ * cannot be trusted to be newer than what is written, and the payment is read once, as before.
+ */
+import { model, StcPaymentStatus } from '@stc/solution';
+import { Payment } from '@stc/solution/tables';
+import {
+  startDataverseEmulator,
+  startStripeEmulator,
+  type DataverseEmulator,
+  type StripeEmulator,
+} from '@stc/emulators';
+import { waitFor } from '@stc/testkit';
+import { createDataverseClient } from '../../dataverse';
+import { createPaymentsHandler } from '../../inbound/payments';
+import { defaultMappings } from '../../inbound/__tests__/harness';
+import { orderingObjectOf } from '../../intake/stripe';
+import { createLogger } from '../../observability/log';
+import type { NewInboxEvent, Store } from '../../store';
+import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { testWorkerSettings } from '../../__tests__/support/worker-settings';
+import { createWorkerPool, type WorkerPool } from '../pool';
+
+interface EmulatorEvent {
+  id: string;
+  type: string;
+  created: number;
+  data: { object: { id: string; object: string; payment_intent?: unknown } };
+}
+
+const inboxEvent = (event: EmulatorEvent): NewInboxEvent => ({
+  source: 'stripe',
+  account: '',
+  eventId: event.id,
+  type: event.type,
+  objectId: orderingObjectOf(event.data.object),
+  eventCreatedMs: event.created * 1000,
+  payload: JSON.stringify(event),
+  status: 'pending',
+  receivedAtMs: Date.now(),
+});
+
+describeOnEachEngine('a payment burst written from its own copies', (engine) => {
+  let dataverse: DataverseEmulator;
+  let stripe: StripeEmulator;
+  let db: TestDatabase;
+  let store: Store;
+  let pool: WorkerPool | undefined;
+
+  beforeAll(async () => {
+    dataverse = await startDataverseEmulator({ model });
+  });
+  afterAll(async () => {
+    await dataverse?.close();
+  });
+  beforeEach(async () => {
+    dataverse.store.clear();
+    stripe = await startStripeEmulator({ rateLimit: false });
+    db = await engine.open();
+    store = db.store;
+  });
+  afterEach(async () => {
+    await pool?.stop({ graceMs: 100 });
+    pool = undefined;
+    await db.destroy();
+    await stripe.close();
+  });
+
+  const startPool = () => {
+    pool = createWorkerPool({
+      store,
+      handlers: [createPaymentsHandler(defaultMappings)],
+      dataverse: createDataverseClient({ baseUrl: dataverse.url }),
+      stripeFor: () => stripe.client(),
+      logger: createLogger({ level: 'silent' }),
+      settings: testWorkerSettings(),
+    });
+    pool.start();
+  };
+  const reads = () => stripe.requests.filter((r) => r.method === 'GET').length;
+  const settled = async (ids: string[]) => {
+    for (const id of ids)
+      await waitFor(async () => {
+        const e = await store.findEvent('stripe', '', id);
+        return e !== null && !['pending', 'processing'].includes(e.status);
+      }, `event ${id} to be settled`);
+  };
+  const rowOf = (intent: string) =>
+    [...dataverse.store.rows(Payment.logicalName)].find((r) => r[Payment.col.stripeId] === intent);
+
+  test('a burst of one second, in any order of arrival, makes the paid row with its card and no read', async () => {
+    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = stripe.events as unknown as EmulatorEvent[];
+    expect(events.map((e) => e.type)).toEqual([
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'charge.updated',
+    ]);
+    expect(new Set(events.map((e) => e.created)).size).toBe(1);
+    // Arrival order: newest first, the way a retried delivery can bring them.
+    for (const event of [...events].reverse()) await store.insertEvent(inboxEvent(event));
+    startPool();
+    await settled(events.map((e) => e.id));
+
+    const charge = events[3].data.object as unknown as {
+      id: string;
+      balance_transaction: string;
+      payment_method_details: { card: { last4: string } };
+    };
+    const row = rowOf(intent)!;
+    expect(row).toBeDefined();
+    expect(row[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
+    expect(row[Payment.col.amount]).toBe(42);
+    expect(row[Payment.col.chargeId]).toBe(charge.id);
+    expect(row[Payment.col.last4]).toBe(charge.payment_method_details.card.last4);
+    expect(row[Payment.col.stripeBalanceTransactionId]).toBe(charge.balance_transaction);
+    expect(reads()).toBe(0);
+    // One applied, the rest coalesced into it.
+    const outcomes = await Promise.all(events.map((e) => store.findEvent('stripe', '', e.id)));
+    expect(outcomes.map((e) => e!.status).sort()).toEqual([
+      'applied',
+      'superseded',
+      'superseded',
+      'superseded',
+    ]);
+  });
+
+  test('after an event of the same second was applied, the rest of the burst reads the payment once', async () => {
+    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = stripe.events as unknown as EmulatorEvent[];
+    // payment_intent.created alone first: applied from its payload, which needs no read.
+    await store.insertEvent(inboxEvent(events[0]));
+    startPool();
+    await settled([events[0].id]);
+    expect(reads()).toBe(0);
+    expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.RequiresConfirmation);
+
+    await pool!.stop({ graceMs: 100 });
+    for (const event of events.slice(1)) await store.insertEvent(inboxEvent(event));
+    startPool();
+    await settled(events.slice(1).map((e) => e.id));
+    expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
+    expect(stripe.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([
+      `/v1/payment_intents/${intent}`,
+    ]);
+  });
+});
