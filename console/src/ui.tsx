@@ -36,6 +36,8 @@ export const classes = mergeStyleSets({
     },
   },
   code: { fontFamily: 'Consolas, Menlo, monospace', fontSize: 13, wordBreak: 'break-all' },
+  /** An id (evt_…, pi_…, po_…): one unbroken word. */
+  id: { fontFamily: 'Consolas, Menlo, monospace', fontSize: 13, whiteSpace: 'nowrap' },
   facts: {
     display: 'grid',
     gridTemplateColumns: 'max-content 1fr',

@@ -58,9 +58,14 @@ function BulkRetry({ onDone }: { onDone: (message: string) => void }): JSX.Eleme
   return (
     <Section title="Retry by filter">
       <div className={classes.toolbar}>
-        <TextField label="Event type" value={filter.type ?? ''} onChange={set('type')} placeholder="any" />
         <TextField
-          label="Error code"
+          label="Event type to retry"
+          value={filter.type ?? ''}
+          onChange={set('type')}
+          placeholder="any"
+        />
+        <TextField
+          label="Error code to retry"
           value={filter.errorCode ?? ''}
           onChange={set('errorCode')}
           placeholder="any"
@@ -100,7 +105,7 @@ function letterColumns(
     {
       header: 'Event',
       render: (l) => (
-        <Link href={href.event(l.inboxId)} className={classes.code} aria-label={`Inspect ${l.eventId}`}>
+        <Link href={href.event(l.inboxId)} className={classes.id} aria-label={`Inspect ${l.eventId}`}>
           {l.eventId}
         </Link>
       ),
@@ -146,16 +151,61 @@ function DiscardDialog(props: {
   );
 }
 
+/** Which letters the list shows: open or all, of a type, matching an event or object id; kept in the address. */
+function LetterFilters({ query }: { query: URLSearchParams }): JSX.Element {
+  const [draft, setDraft] = React.useState(() => ({
+    status: query.get('status') === 'all' ? 'all' : 'open',
+    type: query.get('type') ?? '',
+    q: query.get('q') ?? '',
+  }));
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    window.location.hash = href.deadLetters({
+      status: draft.status === 'all' ? 'all' : undefined,
+      type: draft.type.trim() || undefined,
+      q: draft.q.trim() || undefined,
+    });
+  };
+  return (
+    <form role="search" aria-label="Filter dead letters" onSubmit={submit} className={classes.toolbar}>
+      <Dropdown
+        label="Show"
+        options={[
+          { key: 'open', text: 'Open letters' },
+          { key: 'all', text: 'All letters' },
+        ]}
+        selectedKey={draft.status}
+        onChange={(_, option) => setDraft((d) => ({ ...d, status: String(option?.key ?? 'open') }))}
+        styles={{ root: { width: 160 } }}
+      />
+      <TextField
+        label="Event type"
+        value={draft.type}
+        onChange={(_, value) => setDraft((d) => ({ ...d, type: value ?? '' }))}
+      />
+      <TextField
+        label="Event or object id"
+        type="search"
+        value={draft.q}
+        onChange={(_, value) => setDraft((d) => ({ ...d, q: value ?? '' }))}
+      />
+      <PrimaryButton type="submit" text="Filter" />
+    </form>
+  );
+}
+
 export function DeadLettersPage({ query }: { query: URLSearchParams }): JSX.Element {
   const status = query.get('status') === 'all' ? 'all' : 'open';
+  const type = query.get('type') ?? undefined;
+  const q = query.get('q') ?? undefined;
   const [openCount, setOpenCount] = React.useState<number | null>(null);
   const [notice, setNotice] = React.useState<string | null>(null);
   const [discarding, setDiscarding] = React.useState<DeadLetterSummary | null>(null);
   const letters = usePaged(async (cursor) => {
-    const page = await api.deadLetters({ status, cursor, limit: PAGE_SIZE });
+    const page = await api.deadLetters({ status, type, q, cursor, limit: PAGE_SIZE });
     setOpenCount(page.openCount);
     return { items: page.deadLetters, nextCursor: page.nextCursor };
-  }, status);
+  }, query.toString());
 
   const act = async (letter: DeadLetterSummary, action: 'retry' | 'discard') => {
     setDiscarding(null);
@@ -180,20 +230,7 @@ export function DeadLettersPage({ query }: { query: URLSearchParams }): JSX.Elem
         {openCount === null ? '' : `${openCount} open. `}A retried letter&apos;s event is processed again;
         follow it in its lineage.
       </p>
-      <div className={classes.toolbar}>
-        <Dropdown
-          label="Show"
-          options={[
-            { key: 'open', text: 'Open letters' },
-            { key: 'all', text: 'All letters' },
-          ]}
-          selectedKey={status}
-          onChange={(_, option) => {
-            window.location.hash = href.deadLetters({ status: option?.key === 'all' ? 'all' : undefined });
-          }}
-          styles={{ root: { width: 180 } }}
-        />
-      </div>
+      <LetterFilters query={query} />
       <Notice text={notice} onDismiss={() => setNotice(null)} />
       <PagedTable
         paged={letters}

@@ -63,13 +63,13 @@ export const eventColumns = [
   {
     header: 'Event',
     render: (e: EventSummary) => (
-      <Link href={href.event(e.id)} className={classes.code}>
+      <Link href={href.event(e.id)} className={classes.id}>
         {e.eventId}
       </Link>
     ),
   },
   { header: 'Type', render: (e: EventSummary) => e.type },
-  { header: 'Object', render: (e: EventSummary) => <span className={classes.code}>{e.objectId}</span> },
+  { header: 'Object', render: (e: EventSummary) => <span className={classes.id}>{e.objectId}</span> },
   { header: 'Status', render: (e: EventSummary) => e.status },
   { header: 'Attempts', numeric: true, render: (e: EventSummary) => e.attempts },
   { header: 'Last error', render: (e: EventSummary) => e.lastError ?? '' },

@@ -40,7 +40,7 @@ const payoutColumns: Array<Column<PayoutSummary>> = [
   {
     header: 'Payout',
     render: (p) => (
-      <Link href={href.payout(p.payoutId)} className={classes.code}>
+      <Link href={href.payout(p.payoutId)} className={classes.id}>
         {p.payoutId}
       </Link>
     ),
