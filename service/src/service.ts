@@ -41,7 +41,7 @@ import { startSchedule, type Schedule } from './pipeline/schedule';
 import { reportStatus, syncIssues, type WrittenIssues } from './issues';
 import type { StripeObject } from './write/stripe-objects';
 import { createFeeFiller, type FeeFiller } from './inbound/payments';
-import { createAlertMetrics, maskUrl, startAlerts } from './alerts';
+import { createAlertMetrics, maskUrl, startAlerts, type OpenAlert } from './alerts';
 
 export interface ServiceOverrides {
   /** Default: the registry in `sync/` (the real handlers). */
@@ -64,12 +64,16 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: Logger): DataverseClient {
+export function dataverseClientFor(
+  config: ServiceConfig['dataverse'],
+  logger: Logger,
+  onExchange?: (status: number, durationMs: number) => void,
+): DataverseClient {
   const baseUrl = /\/api\/data\/v\d/.test(config.url)
     ? config.url
     : `${config.url.replace(/\/+$/, '')}/api/data/v9.2/`;
   if (config.auth === 'none')
-    return createDataverseClient({ baseUrl, logger: logger.child({ component: 'dataverse' }) });
+    return createDataverseClient({ baseUrl, logger: logger.child({ component: 'dataverse' }), onExchange });
   const authorityHost = config.authorityHost;
   const credential = createCredential({
     kind: config.auth,
@@ -83,7 +87,12 @@ export function dataverseClientFor(config: ServiceConfig['dataverse'], logger: L
       ? !/login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn/.test(authorityHost)
       : undefined,
   });
-  return createDataverseClient({ baseUrl, credential, logger: logger.child({ component: 'dataverse' }) });
+  return createDataverseClient({
+    baseUrl,
+    credential,
+    logger: logger.child({ component: 'dataverse' }),
+    onExchange,
+  });
 }
 
 interface DefaultHandlers {
@@ -169,6 +178,8 @@ interface ScheduleParts {
   stripeFor: StripeFor;
   logger: Logger;
   metrics: Metrics;
+  /** Where the alert rounds, once started, show the alerts firing. */
+  alerts?: { open(): OpenAlert[] };
 }
 
 /**
@@ -270,7 +281,7 @@ function startAlertSchedule(settings: ServiceConfig['alerts'], parts: SchedulePa
     },
     'alert rules checked on a schedule',
   );
-  return withStripePriority('user', () =>
+  const alerts = withStripePriority('user', () =>
     startAlerts({
       store: parts.store,
       dataverse: parts.dataverse,
@@ -281,6 +292,8 @@ function startAlertSchedule(settings: ServiceConfig['alerts'], parts: SchedulePa
       log,
     }),
   );
+  if (parts.alerts) parts.alerts.open = () => alerts.open();
+  return alerts;
 }
 
 /**
@@ -321,13 +334,18 @@ export async function startService(
   const defaults = live ? buildDefaults?.build(metrics, () => live.current()) : undefined;
   const handlers = servingMode(config.stripe.mode, overrides.handlers ?? defaults!.handlers);
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.
-  const dataverse = overrides.dataverse ?? dataverseClientFor(config.dataverse, logger);
+  const dataverse =
+    overrides.dataverse ??
+    dataverseClientFor(config.dataverse, logger, (status, ms) =>
+      metrics.dependencies.observe('dataverse', status, ms),
+    );
   // Every Stripe call of the process in the budget the replicas share through the store.
   const stripeFor =
     overrides.stripeFor ??
     createBudgetedStripeClients(config.stripe, store, {
       registry: metrics.registry,
       log: logger.child({ component: 'stripe-budget' }),
+      onResponse: (status, ms) => metrics.dependencies.observe('stripe', status, ms),
     }).stripeFor;
   const batcher = createUpsertBatcher(dataverse, { ...config.dataverse.batch, coalesce: true });
   const pool = createWorkerPool({
@@ -340,6 +358,8 @@ export async function startService(
     settings: config.worker,
     mappings: live,
   });
+  // The alerts firing, once the alert rounds run; the console shows them.
+  const alertsView = { open: (): OpenAlert[] => [] };
   const app = createApp({
     store,
     logger,
@@ -350,12 +370,21 @@ export async function startService(
     adminApiKey: config.http.adminApiKey,
     maxBodyBytes: config.http.maxBodyBytes,
     onEventQueued: () => pool.notify(),
+    console: { dataverseUrl: config.dataverse.url, openAlerts: () => alertsView.open() },
     mappingVersions: createMappingVersionOps({ store, model, live, onQueued: () => pool.notify() }),
   });
   const server = http.createServer(app.callback());
   const { url, port } = await listen(server, config.http);
   pool.start();
-  const schedules = startSchedules(config, { defaults, store, dataverse, stripeFor, logger, metrics });
+  const schedules = startSchedules(config, {
+    defaults,
+    store,
+    dataverse,
+    stripeFor,
+    logger,
+    metrics,
+    alerts: alertsView,
+  });
   if (live) {
     // Other processes sharing the store activate versions too: the active one is read every few seconds.
     live.start();

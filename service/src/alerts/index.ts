@@ -1,4 +1,11 @@
-export { createAlerter, startAlerts, type Alerter, type AlertOptions, type AlertSettings } from './round';
+export {
+  createAlerter,
+  startAlerts,
+  type Alerter,
+  type AlertOptions,
+  type AlertSettings,
+  type OpenAlert,
+} from './round';
 export { createAlertMetrics, type AlertMetrics } from './metrics';
 export { maskUrl, type AlertReceiver } from './deliver';
 export { RECEIVER_FORMATS, type ReceiverFormat } from './formats';

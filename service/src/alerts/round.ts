@@ -8,7 +8,7 @@ import { flushOutbox, outboxesFor, type AlertReceiver, type Outbox } from './del
 import { gatherFacts, type FactMemory, type FactSources } from './facts';
 import type { AlertMetrics } from './metrics';
 import { notificationsFor, type ActiveAlerts, type AlertNotification } from './notifications';
-import { evaluateRules, type AlertThresholds, type DownSince } from './rules';
+import { evaluateRules, type AlertName, type AlertThresholds, type DownSince } from './rules';
 
 export interface AlertSettings {
   receivers: AlertReceiver[];
@@ -36,10 +36,19 @@ export interface AlertRoundResult {
   waiting: number;
 }
 
+/** An alert firing now, with what its last round said and since when it fires. */
+export interface OpenAlert {
+  alert: AlertName;
+  summary: string;
+  sinceMs: number;
+}
+
 export interface Alerter {
   round(): Promise<AlertRoundResult>;
   /** The alerts firing now. */
   firing(): string[];
+  /** The alerts firing now, with their summaries (for the operator console). */
+  open(): OpenAlert[];
   /** Ends the checks and deliveries under way (they are tried again by a later round, if any). */
   abort(): void;
 }
@@ -48,6 +57,7 @@ export function createAlerter(options: AlertOptions): Alerter {
   const { settings, log } = options;
   const memory: FactMemory = { signatureSamples: [] };
   const active: ActiveAlerts = new Map();
+  const summaries = new Map<AlertName, string>();
   const downSince: DownSince = {};
   const outboxes: Outbox[] = outboxesFor(settings.receivers);
   const stopping = new AbortController();
@@ -59,12 +69,20 @@ export function createAlerter(options: AlertOptions): Alerter {
   };
   return {
     firing: () => [...active.keys()],
+    open: () =>
+      [...active].map(([alert, { startedAtMs }]) => ({
+        alert,
+        summary: summaries.get(alert) ?? alert,
+        sinceMs: startedAtMs,
+      })),
     abort: () => stopping.abort(),
     async round() {
       const nowMs = (options.now ?? Date.now)();
       const facts = await gatherFacts(sources, memory, nowMs);
       const conditions = evaluateRules(facts, settings.thresholds, downSince);
       const notifications = notificationsFor(conditions, active, nowMs, settings.renotifyMs);
+      for (const condition of conditions)
+        if (condition.active) summaries.set(condition.alert, condition.summary);
       options.metrics?.observe(facts, new Set(active.keys()));
       for (const n of notifications)
         log[n.status === 'firing' ? 'warn' : 'info']({ alert: n.alert, status: n.status }, n.summary);
@@ -92,7 +110,7 @@ export function createAlerter(options: AlertOptions): Alerter {
  * Rounds every `settings.intervalMs`. Stopping ends a round under way at once rather than after a
  * receiver's or a dependency's timeout, so the service's shutdown does not wait for them.
  */
-export function startAlerts(options: AlertOptions): Schedule {
+export function startAlerts(options: AlertOptions): Schedule & Pick<Alerter, 'open'> {
   const alerter = createAlerter(options);
   const schedule = startSchedule({
     what: 'alert round',
@@ -101,6 +119,7 @@ export function startAlerts(options: AlertOptions): Schedule {
     run: () => alerter.round(),
   });
   return {
+    open: () => alerter.open(),
     async stop() {
       alerter.abort();
       await schedule.stop();

@@ -1,7 +1,10 @@
 /** The operator console's API under `/console/api`: its guard and its routes (see `contract.ts`). */
 import type Router from '@koa/router';
 import type { IntakeContext } from '../intake/context';
+import type { OpenAlert } from '../alerts';
+import { registerDeadLetterRoutes } from './dead-letters';
 import { registerEvents } from './events';
+import { registerOverview } from './overview';
 import { registerSession } from './session';
 
 export type * from './contract';
@@ -12,9 +15,18 @@ export interface ConsoleDeps {
   adminApiKey: string;
   /** The Dataverse environment's URL (`https://org.crm.dynamics.com`): links to rows in Dynamics 365. */
   dataverseUrl?: string;
+  /** The alerts firing now (the service's alert rounds); none without. */
+  openAlerts?: () => OpenAlert[];
 }
 
 export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
   registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now });
   registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
+  registerDeadLetterRoutes(router, { store: intake.store, onQueued: intake.onQueued, log: intake.logger });
+  registerOverview(router, {
+    store: intake.store,
+    metrics: intake.metrics,
+    now: intake.now,
+    openAlerts: deps.openAlerts,
+  });
 }

@@ -35,6 +35,8 @@ export interface DataverseClientOptions {
   logger?: DataverseLogger;
   /** For tests: the `fetch` to use. */
   fetch?: typeof fetch;
+  /** Told of every HTTP request sent (retries included): the status (0: no answer) and its duration. */
+  onExchange?: (status: number, durationMs: number) => void;
 }
 
 export interface DataverseClientStats {
@@ -61,6 +63,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     scope: options.scope,
     timeoutMs: options.timeoutMs ?? 120_000,
     fetch: options.fetch,
+    onExchange: options.onExchange,
   });
   const limiter = new ConcurrencyLimiter({
     initial: options.initialConcurrency ?? 10,

@@ -16,6 +16,8 @@ export interface TransportOptions {
   /** Per attempt. */
   timeoutMs: number;
   fetch?: typeof fetch;
+  /** Told of every request sent: the status answered (0: none came) and how long it took. */
+  onExchange?: (status: number, durationMs: number) => void;
 }
 
 export interface TransportRequest {
@@ -122,6 +124,7 @@ export function createTransport(options: TransportOptions): Transport {
     };
     if (tokens) headers.Authorization = `Bearer ${await tokenFor(tokens, request.describe)}`;
     requests += 1;
+    const started = performance.now();
     try {
       const res = await doFetch(request.url, {
         method: request.method,
@@ -129,8 +132,11 @@ export function createTransport(options: TransportOptions): Transport {
         body: request.body,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      return { answered: true, status: res.status, headers: res.headers, text: await res.text() };
+      const text = await res.text();
+      options.onExchange?.(res.status, performance.now() - started);
+      return { answered: true, status: res.status, headers: res.headers, text };
     } catch (err) {
+      options.onExchange?.(0, performance.now() - started);
       return { answered: false, error: noAnswer(err, options.timeoutMs, request.describe, attempt) };
     }
   }

@@ -1,6 +1,7 @@
 /** Prometheus metrics (prom-client), one registry per service instance so tests can build many. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store';
+import { createDependencyRequests, type DependencyRequests } from './requests';
 
 export interface Metrics {
   registry: Registry;
@@ -15,6 +16,8 @@ export interface Metrics {
   deadLettered: Counter<'type'>;
   claimLatency: Histogram;
   handlerDuration: Histogram<'type'>;
+  /** Requests to Dataverse and Stripe: their histogram, and the last day per minute for the console. */
+  dependencies: DependencyRequests;
 }
 
 export function createMetrics(options: { store?: Store; defaultMetrics?: boolean } = {}): Metrics {
@@ -36,6 +39,7 @@ export function createMetrics(options: { store?: Store; defaultMetrics?: boolean
   });
   return {
     registry,
+    dependencies: createDependencyRequests(registry),
     received: new Counter({
       name: 'stc_events_received_total',
       help: 'Webhook requests received',

@@ -11,9 +11,12 @@ import { createStripeBudgetMetrics } from './metrics';
 
 export type StripeFor = (account: string | null) => Stripe;
 
+/** Told of every answer Stripe gave: its status and how long the request took (ms). */
+export type StripeResponseObserver = (status: number, elapsedMs: number) => void;
+
 export function createStripeClients(
   config: ServiceConfig['stripe'],
-  options: { budget?: StripeBudget } = {},
+  options: { budget?: StripeBudget; onResponse?: StripeResponseObserver } = {},
 ): StripeFor {
   const clients = new Map<string, Stripe>();
   // One HTTP client (and its connection pool) for every account.
@@ -32,6 +35,9 @@ export function createStripeClients(
         ...(config.api ?? {}),
         ...(account ? { stripeAccount: account } : {}),
       });
+      const observe = options.onResponse;
+      if (observe)
+        client.on('response', (response: Stripe.ResponseEvent) => observe(response.status, response.elapsed));
       clients.set(key, client);
     }
     return client;
@@ -45,7 +51,11 @@ export function createStripeClients(
 export function createBudgetedStripeClients(
   config: ServiceConfig['stripe'],
   ledger: BudgetLedger,
-  options: { registry?: Registry; log?: { warn(details: object, message: string): void } } = {},
+  options: {
+    registry?: Registry;
+    log?: { warn(details: object, message: string): void };
+    onResponse?: StripeResponseObserver;
+  } = {},
 ): { stripeFor: StripeFor; budget: StripeBudget } {
   const observer = options.registry
     ? createStripeBudgetMetrics(options.registry, () => budget.waiting())
@@ -61,5 +71,5 @@ export function createBudgetedStripeClients(
       },
     },
   });
-  return { stripeFor: createStripeClients(config, { budget }), budget };
+  return { stripeFor: createStripeClients(config, { budget, onResponse: options.onResponse }), budget };
 }
