@@ -19,12 +19,14 @@ export const SERVICE_ARROWS = {
   mapping: ['config', 'dataverse'],
   pipeline: ['config', 'store', 'dataverse', 'observability'],
   write: ['config', 'pipeline', 'mapping', 'dataverse'],
+  // Mapping versions at run time: the store's versions compiled by the mapping engine, pinned per event.
+  'mapping-versions': ['config', 'store', 'mapping', 'observability', 'pipeline'],
   history: ['config', 'store', 'stripe', 'observability'],
   reconciliation: HANDLING,
   inbound: [...HANDLING, 'reconciliation'],
   outbound: [...HANDLING, 'reconciliation', 'inbound'],
-  intake: ['config', 'store', 'dataverse', 'observability'],
-  commands: [...HANDLING, 'reconciliation', 'history'],
+  intake: ['config', 'store', 'dataverse', 'observability', 'mapping-versions'],
+  commands: [...HANDLING, 'reconciliation', 'history', 'mapping-versions'],
   issues: ['config', 'store', 'dataverse', 'observability', 'pipeline'],
 };
 const ROOT_MODULES = ['main', 'cli', 'service', 'handlers', 'index'];
