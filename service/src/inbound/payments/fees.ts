@@ -8,7 +8,8 @@
  */
 import type Stripe from 'stripe';
 import { Payment } from '@stc/solution/tables';
-import type { DataverseClient, Row } from '../../dataverse/types';
+import { DataverseError } from '../../dataverse/errors';
+import type { BatchOperation, DataverseClient, Row } from '../../dataverse/types';
 import { minorToMajor } from '../../mapping';
 import type { HandlerLogger } from '../../pipeline/handler';
 import { balanceTransactionPages } from '../../stripe/balance-transactions';
@@ -129,7 +130,11 @@ async function listTransactions(
   return found;
 }
 
-/** Writes fee and net to the payments of the found charges that have none yet. */
+/**
+ * Writes fee and net to the payments of the found charges that have none yet: one query and one `$batch` of
+ * updates per CHARGES_PER_QUERY charges, so a burst's fees cost a few requests, not one per payment. A failed
+ * update fails the run (the rest of its batch is written); the next run finds what is still without a fee.
+ */
 async function writeFees(
   dataverse: DataverseClient,
   found: Map<string, Transaction>,
@@ -142,14 +147,26 @@ async function writeFees(
       select: [Payment.primaryId, Payment.col.chargeId, Payment.col.currency, Payment.col.fee],
       filter: `Microsoft.Dynamics.CRM.In(PropertyName='${Payment.col.chargeId}',PropertyValues=[${ids.map(odataString).join(',')}])`,
     });
+    const updates: Array<BatchOperation & { kind: 'update' }> = [];
     for (const row of rows) {
       const transaction = found.get(String(row[Payment.col.chargeId]));
       if (!transaction || (row[Payment.col.fee] ?? null) !== null) continue;
-      const update = feeColumns(row, transaction);
-      await dataverse.update(Payment.entitySetName, String(row[Payment.primaryId]), update);
-      if (Payment.col.fee in update) result.filled += 1;
-      else result.otherCurrency += 1;
+      updates.push({
+        kind: 'update',
+        entitySet: Payment.entitySetName,
+        id: String(row[Payment.primaryId]),
+        row: feeColumns(row, transaction),
+      });
     }
+    if (updates.length === 0) continue;
+    const answers = await dataverse.executeBatch(updates, { continueOnError: true });
+    const failed = answers.find((a) => a.error);
+    answers.forEach((answer, n) => {
+      if (answer.error) return;
+      if (Payment.col.fee in updates[n].row) result.filled += 1;
+      else result.otherCurrency += 1;
+    });
+    if (failed?.error) throw new DataverseError(failed.error);
   }
 }
 
