@@ -2,8 +2,11 @@
  * Stripe list pages, by hand: `starting_after` from the last item, the next page requested while the
  * caller works on this one (one page ahead, never more), and a page refused with 429 (rate_limit) tried
  * again after an exponential backoff with full jitter. The SDK's own retries do not cover 429s that carry
- * no `Stripe-Should-Retry` header, which is how Stripe answers a rate limit.
+ * no `Stripe-Should-Retry` header, which is how Stripe answers a rate limit. A page that fails on the way or on
+ * Stripe's side (connection refused or reset, timeout, 5xx) is tried again the same way, so a backfill waits
+ * out a short Stripe outage instead of stopping.
  */
+import Stripe from 'stripe';
 
 export type ListedObject = { id: string; object: string } & Record<string, unknown>;
 export interface Page {
@@ -12,7 +15,7 @@ export interface Page {
 }
 
 export interface RateLimitPolicy {
-  /** Tries of one page on 429 before giving up. Default 8. */
+  /** Tries of one page on 429 or a transient failure before giving up. Default 8. */
   maxAttempts?: number;
   /** Default 500 ms, doubled each try, capped at maxDelayMs (default 20 s). */
   baseDelayMs?: number;
@@ -38,7 +41,18 @@ export function isRateLimited(error: unknown): boolean {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** One page, tried again on 429. Other failures are thrown at once as StripeListError. */
+/**
+ * Worth another try: refused for the rate (429), or failed on the way (no answer, or none in time) or on
+ * Stripe's side (5xx): the Stripe part of the pipeline's transient rule (pipeline/failure.ts), which this
+ * module may not import.
+ */
+function isRetryable(error: unknown): boolean {
+  if (isRateLimited(error)) return true;
+  if (!(error instanceof Stripe.errors.StripeError)) return false;
+  return error instanceof Stripe.errors.StripeConnectionError || (error.statusCode ?? 0) >= 500;
+}
+
+/** One page, tried again on 429 and transient failures. Other failures are thrown at once as StripeListError. */
 export async function pageWithBackoff(
   fetch: () => Promise<Page>,
   policy: RateLimitPolicy = {},
@@ -52,7 +66,7 @@ export async function pageWithBackoff(
       return await fetch();
     } catch (error) {
       const e = error as { message?: string; code?: string; type?: string; statusCode?: number };
-      if (!isRateLimited(error) || attempt >= maxAttempts) {
+      if (!isRetryable(error) || attempt >= maxAttempts) {
         throw new StripeListError(
           `Stripe refused a list request: ${e.message ?? String(error)}${attempt > 1 ? ` (after ${attempt} tries)` : ''}`,
           e.code ?? e.type ?? null,
