@@ -370,7 +370,7 @@ export async function startService(
     adminApiKey: config.http.adminApiKey,
     maxBodyBytes: config.http.maxBodyBytes,
     onEventQueued: () => pool.notify(),
-    console: { dataverseUrl: config.dataverse.url, openAlerts: () => alertsView.open() },
+    console: { dataverseUrl: config.dataverse.url, openAlerts: () => alertsView.open(), config },
     mappingVersions: createMappingVersionOps({ store, model, live, onQueued: () => pool.notify() }),
   });
   const server = http.createServer(app.callback());

@@ -2,9 +2,11 @@
 import type Router from '@koa/router';
 import type { IntakeContext } from '../intake/context';
 import type { OpenAlert } from '../alerts';
+import type { ServiceConfig } from '../config';
 import { registerDeadLetterRoutes } from './dead-letters';
 import { registerEvents } from './events';
 import { registerOverview } from './overview';
+import { registerSettings } from './settings';
 import { registerSession } from './session';
 
 export type * from './contract';
@@ -17,12 +19,15 @@ export interface ConsoleDeps {
   dataverseUrl?: string;
   /** The alerts firing now (the service's alert rounds); none without. */
   openAlerts?: () => OpenAlert[];
+  /** The configuration the service runs with, shown with its secrets masked. */
+  config?: ServiceConfig;
 }
 
 export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
   registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now });
   registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
   registerDeadLetterRoutes(router, { store: intake.store, onQueued: intake.onQueued, log: intake.logger });
+  registerSettings(router, { config: deps.config });
   registerOverview(router, {
     store: intake.store,
     metrics: intake.metrics,
