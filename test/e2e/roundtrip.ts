@@ -22,6 +22,7 @@ import { waitFor as poll } from '@stc/testkit';
 export const WEBHOOK_SECRET = 'whsec_roundtrip_e2e';
 export const DATAVERSE_KEY = 'dataverse-webhook-key-e2e-0123456789';
 export const KEY_HEADER = 'x-stc-webhook-key';
+export const ADMIN_KEY = 'admin-api-key-e2e-0123456789';
 
 export interface RoundTrip {
   dataverse: DataverseEmulator;
@@ -97,7 +98,7 @@ export async function startRoundTrip(
       DATAVERSE_AUTH: 'none',
       DATAVERSE_WEBHOOK_KEY: DATAVERSE_KEY,
       DATAVERSE_WEBHOOK_HEADER: KEY_HEADER,
-      ADMIN_API_KEY: 'admin-api-key-e2e-0123456789',
+      ADMIN_API_KEY: ADMIN_KEY,
       SQLITE_PATH: path.join(dir, 'connector.db'),
       PORT: '0',
       HOST: '127.0.0.1',
