@@ -145,7 +145,7 @@ async function liveMappingsFor(
   config: ServiceConfig,
   shipped: ShippedMappings,
   store: Store,
-  parts: { logger: Logger; ownStore: boolean },
+  parts: { logger: Logger; ownStore: boolean; metrics: Metrics },
 ): Promise<LiveMappings> {
   try {
     return await startLiveMappings({
@@ -154,6 +154,7 @@ async function liveMappingsFor(
       shipped,
       pollMs: config.mappingsPollMs,
       log: parts.logger.child({ component: 'mappings' }),
+      registry: parts.metrics.registry,
     });
   } catch (error) {
     if (parts.ownStore) await store.close().catch(() => undefined);
@@ -327,10 +328,14 @@ export async function startService(
   // Before anything is opened: a bad mapping or GL accounts file stops the start with nothing to clean up.
   const buildDefaults = overrides.handlers ? undefined : loadDefaultHandlers(config);
   const store = overrides.store ?? (await openStore(config.store));
-  const live = buildDefaults
-    ? await liveMappingsFor(config, buildDefaults.shipped, store, { logger, ownStore: !overrides.store })
-    : undefined;
   const metrics = createMetrics({ store, defaultMetrics: true });
+  const live = buildDefaults
+    ? await liveMappingsFor(config, buildDefaults.shipped, store, {
+        logger,
+        ownStore: !overrides.store,
+        metrics,
+      })
+    : undefined;
   const defaults = live ? buildDefaults?.build(metrics, () => live.current()) : undefined;
   const handlers = servingMode(config.stripe.mode, overrides.handlers ?? defaults!.handlers);
   // One batcher for every handler: the rows of events worked on together share `$batch` requests.

@@ -5,6 +5,7 @@
  * active when it started (pinned), so an event in flight finishes under the version it began with.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Gauge, type Registry } from 'prom-client';
 import type { TableModel } from '@stc/solution';
 import {
   compileMappingFiles,
@@ -80,6 +81,8 @@ export async function startLiveMappings(options: {
   shipped: ShippedMappings;
   pollMs: number;
   log: Logger;
+  /** Where `stc_mapping_version` (the version this process maps new events with) is exported. */
+  registry?: Registry;
 }): Promise<LiveMappings> {
   const { store, shipped, log } = options;
   const hash = hashMappingFiles(shipped.files);
@@ -107,6 +110,8 @@ export function createLiveMappings(options: {
   model: TableModel;
   pollMs: number;
   log: Logger;
+  /** Where `stc_mapping_version` (the version this process maps new events with) is exported. */
+  registry?: Registry;
   /** Files already compiled, reused for the version that has their hash. */
   shipped?: ShippedMappings;
   shippedHash?: string;
@@ -146,6 +151,16 @@ export function createLiveMappings(options: {
     if (!mine) throw new Error('No mapping version loaded yet: refresh() first');
     return mine;
   };
+
+  if (options.registry)
+    new Gauge({
+      name: 'stc_mapping_version',
+      help: 'The mapping version this process maps new events with (replicas differ only within their poll interval)',
+      registers: [options.registry],
+      collect() {
+        if (active) this.set(active.version);
+      },
+    });
 
   const refresh = (): Promise<boolean> => {
     // One read at a time per process, each after the one before: an activation's read is never a poll's

@@ -132,6 +132,10 @@ describeOnEachEngine('mapping versions in the running service', (engine) => {
     });
     const second = await pay('Red widgets');
     await descriptionOf(second.id, 'Web shop: Red widgets');
+    const metrics = await fetch(`${service.url}/metrics`, {
+      headers: { authorization: `Bearer ${fixture.adminKey}` },
+    });
+    expect(await metrics.text()).toMatch(/^stc_mapping_version 2$/m);
     expect(await appliedVersions(first.id)).toEqual(['1']);
     expect(await appliedVersions(second.id)).toEqual(['2']);
 
