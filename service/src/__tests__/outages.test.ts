@@ -6,6 +6,7 @@
  * Every wait is for a condition (the inbox, a row, Stripe's request log), never a fixed time.
  */
 import { StcPaymentStatus, StcRefundReason, StcRefundRequestStatus as Status } from '@stc/solution';
+import type { FaultSpec } from '@stc/emulators';
 import { postSignedEvent } from '@stc/testkit';
 import { runBackfill } from '../history';
 import { USERS } from '../outbound/refund-requests/__tests__/world';
@@ -22,6 +23,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(() => world?.close());
+beforeEach(() => world.alerts.take());
 afterEach(async () => {
   world.stripeEmulator.clearFaults();
   world.dataverse.clearFaults();
@@ -164,6 +166,29 @@ describe('Stripe unreachable', () => {
   });
 });
 
+describe('Stripe failing and slow', () => {
+  test('a re-read met by a 5xx storm, then an answer past the timeout, is tried again until it applies', async () => {
+    world.stripeEmulator.setWebhook(null);
+    const customer = await world.stripe.customers.create({ name: 'Storm Shelters' });
+    world.stripeEmulator.setWebhook({ url: `${world.service.url}/webhooks/stripe`, secret: OUTAGE_SECRET });
+    const [created] = eventsOf(customer.id);
+    const read = { method: 'GET', pathIncludes: `/v1/customers/${customer.id}` };
+    for (const status of [500, 502, 503, 500]) world.stripeEmulator.injectFault({ status, match: read });
+    world.stripeEmulator.injectFault({ latencyMs: 1_500, count: 1, match: read });
+
+    expect(await postSignedEvent(world.service.url, JSON.stringify(created), OUTAGE_SECRET)).toBe(200);
+    await until('the event to be applied', async () => (await stripeEvent(created.id))?.status === 'applied');
+    const reads = world.stripeEmulator.requests.filter((r) => r.path === `/v1/customers/${customer.id}`);
+    // Four refused, one too late for the client (STRIPE_TIMEOUT_MS 1000), then the read that applied.
+    expect(reads.map((r) => r.fault?.status ?? r.fault?.latencyMs ?? r.outcome)).toEqual([
+      500, 502, 503, 500, 1_500, 200,
+    ]);
+    expect(await stripeEvent(created.id)).toMatchObject({ attempts: 6 });
+    expect(accountOf(customer.id)).toMatchObject({ name: 'Storm Shelters', stc_lasteventid: created.id });
+    expect(await deadLetters()).toEqual([]);
+  });
+});
+
 describe('Stripe unreachable during a backfill', () => {
   test('the listing waits for Stripe; its events, refused their re-reads, wait too and apply once it is back', async () => {
     world.stripeEmulator.setWebhook(null);
@@ -208,55 +233,62 @@ describe('Stripe unreachable during a backfill', () => {
   });
 });
 
-describe('Dataverse refusing for a while', () => {
-  test('Stripe events wait and are tried again, then all apply, newest last; the alert comes and goes', async () => {
-    // Every Dataverse request fails (503) until the outage ends.
-    world.dataverse.injectFault({ status: 503, fraction: 1 });
-    const names = ['Contoso', 'Fabrikam', 'Northwind'];
-    const customers: string[] = [];
-    for (const name of names) {
-      const customer = await world.stripe.customers.create({
-        name,
-        email: `ap@${name.toLowerCase()}.example`,
-      });
-      await world.stripe.customers.update(customer.id, { name: `${name} Ltd` });
-      await world.stripe.customers.update(customer.id, { name: `${name} Group` });
-      customers.push(customer.id);
-    }
-    const inbox = (id: string) => Promise.all(eventsOf(id).map((e) => stripeEvent(e.id)));
-    // Each customer's events wait: none applied, and the one to apply (the others superseded by it) failed at
-    // least once and is tried again (waiting for its next try, or in it).
-    await until('every customer’s event to be tried again', async () => {
-      const inboxes = await Promise.all(customers.map(inbox));
-      return inboxes.every(
-        (events) =>
-          events.every((e) => e && e.status !== 'applied' && e.status !== 'dead') &&
-          events.some((e) => (e?.status === 'pending' || e?.status === 'processing') && e.attempts >= 2),
-      );
-    });
-    expect(rows('accounts').filter((r) => customers.includes(String(r.stc_stripecustomerid)))).toEqual([]);
-    await until('the Dataverse alert', () => world.alertLog().includes('dataverse_unavailable firing'));
+const DATAVERSE_OUTAGES: Array<[string, FaultSpec, string[]]> = [
+  ['503 to every request', { status: 503, fraction: 1 }, ['Contoso', 'Fabrikam', 'Northwind']],
+  ['every connection reset', { drop: true, fraction: 1 }, ['Litware', 'Proseware', 'Wingtip']],
+];
 
-    world.dataverse.clearFaults();
-    await until('every customer’s events to be finished', async () => {
-      const inboxes = await Promise.all(customers.map(inbox));
-      return inboxes.flat().every((e) => e && ['applied', 'superseded', 'dead'].includes(e.status));
-    });
-    for (const [index, id] of customers.entries()) {
-      const events = await inbox(id);
-      // Nothing lost: each event applied, or superseded by a newer one of the same customer (Stripe's state,
-      // read again, is the newest).
-      expect(events.filter((e) => e!.status !== 'applied' && e!.status !== 'superseded')).toEqual([]);
-      const applied = events.filter((e) => e!.status === 'applied').map((e) => e!.eventId);
-      expect(accountOf(id)).toMatchObject({ name: `${names[index]} Group` });
-      expect(applied).toContain(accountOf(id)!.stc_lasteventid);
-    }
-    expect(rows('accounts').filter((r) => customers.includes(String(r.stc_stripecustomerid)))).toHaveLength(
-      3,
-    );
-    await until('the Dataverse alert to resolve', () =>
-      world.alertLog().includes('dataverse_unavailable resolved'),
-    );
-    expect(await deadLetters()).toEqual([]);
-  });
+describe('Dataverse refusing for a while', () => {
+  test.each(DATAVERSE_OUTAGES)(
+    '%s: Stripe events wait and are tried again, then all apply, newest last; the alert comes and goes',
+    async (_outage, fault, names) => {
+      // Every Dataverse request fails until the outage ends.
+      world.dataverse.injectFault(fault);
+      const customers: string[] = [];
+      for (const name of names) {
+        const customer = await world.stripe.customers.create({
+          name,
+          email: `ap@${name.toLowerCase()}.example`,
+        });
+        await world.stripe.customers.update(customer.id, { name: `${name} Ltd` });
+        await world.stripe.customers.update(customer.id, { name: `${name} Group` });
+        customers.push(customer.id);
+      }
+      const inbox = (id: string) => Promise.all(eventsOf(id).map((e) => stripeEvent(e.id)));
+      // Each customer's events wait: none applied, and the one to apply (the others superseded by it) failed at
+      // least once and is tried again (waiting for its next try, or in it).
+      await until('every customer’s event to be tried again', async () => {
+        const inboxes = await Promise.all(customers.map(inbox));
+        return inboxes.every(
+          (events) =>
+            events.every((e) => e && e.status !== 'applied' && e.status !== 'dead') &&
+            events.some((e) => (e?.status === 'pending' || e?.status === 'processing') && e.attempts >= 2),
+        );
+      });
+      expect(rows('accounts').filter((r) => customers.includes(String(r.stc_stripecustomerid)))).toEqual([]);
+      await until('the Dataverse alert', () => world.alertLog().includes('dataverse_unavailable firing'));
+
+      world.dataverse.clearFaults();
+      await until('every customer’s events to be finished', async () => {
+        const inboxes = await Promise.all(customers.map(inbox));
+        return inboxes.flat().every((e) => e && ['applied', 'superseded', 'dead'].includes(e.status));
+      });
+      for (const [index, id] of customers.entries()) {
+        const events = await inbox(id);
+        // Nothing lost: each event applied, or superseded by a newer one of the same customer (Stripe's state,
+        // read again, is the newest).
+        expect(events.filter((e) => e!.status !== 'applied' && e!.status !== 'superseded')).toEqual([]);
+        const applied = events.filter((e) => e!.status === 'applied').map((e) => e!.eventId);
+        expect(accountOf(id)).toMatchObject({ name: `${names[index]} Group` });
+        expect(applied).toContain(accountOf(id)!.stc_lasteventid);
+      }
+      expect(rows('accounts').filter((r) => customers.includes(String(r.stc_stripecustomerid)))).toHaveLength(
+        3,
+      );
+      await until('the Dataverse alert to resolve', () =>
+        world.alertLog().includes('dataverse_unavailable resolved'),
+      );
+      expect(await deadLetters()).toEqual([]);
+    },
+  );
 });
