@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { REFUND_USERS, startRoundTrip, waitFor, type RoundTrip } from '../e2e/roundtrip';
+import { REFUND_USERS, startRoundTrip, waitFor, WEBHOOK_SECRET, type RoundTrip } from '../e2e/roundtrip';
 import { describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
 const ADMIN_KEY = 'admin-api-key-e2e-0123456789';
@@ -222,6 +222,23 @@ describeBrowser('the operator console', () => {
     await page.close();
   }, 60_000);
 
+  it('shows the settings read-only, the admin key and the webhook secret masked', async () => {
+    const { page, errors } = await signedIn();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'HTTP', level: 2 }).waitFor();
+    const adminKey = page.getByRole('row').filter({ hasText: /adminApiKey/i });
+    await expect(adminKey.getByRole('cell').nth(1).textContent()).resolves.toContain(
+      `••••${ADMIN_KEY.slice(-4)}`,
+    );
+    const html = await page.content();
+    expect(html).not.toContain(ADMIN_KEY);
+    expect(html).not.toContain(WEBHOOK_SECRET);
+    await expect(page.locator('main input, main textarea').count()).resolves.toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-settings.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('reaches every page by the keyboard alone, from the sign-in to the last page', async () => {
     const { page, errors } = await openConsole();
     await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
@@ -240,6 +257,10 @@ describeBrowser('the operator console', () => {
 
     for (const { link, heading, file } of [...PAGES.slice(1), PAGES[0]!]) {
       await tabTo(page, link);
+      // The focused link is visibly marked (an outline), not only focused.
+      await expect(
+        page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle),
+      ).resolves.not.toBe('none');
       await page.keyboard.press('Enter');
       const title = page.getByRole('heading', { name: heading, level: 1 });
       await title.waitFor();
@@ -247,7 +268,7 @@ describeBrowser('the operator console', () => {
       await expect(title.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
       await expect(page.getByRole('link', { name: link }).getAttribute('aria-current')).resolves.toBe('page');
       await page.waitForLoadState('networkidle');
-      if (!['overview', 'events', 'dead-letters'].includes(file)) {
+      if (!['overview', 'events', 'dead-letters', 'settings'].includes(file)) {
         await page.screenshot({ path: join(SCREENSHOTS, `console-${file}.png`), fullPage: true });
       }
     }

@@ -16,24 +16,26 @@ export function SettingsPage(): JSX.Element {
       {!loaded.data && loaded.loading && <Loading label="Loading the settings…" />}
       {loaded.data?.sections.map((section) => (
         <Section key={section.name} title={section.name}>
-          <DataTable<Entry>
-            caption={`${section.name} settings`}
-            columns={[
-              { header: 'Setting', render: (e) => <span className={classes.code}>{e.key}</span> },
-              {
-                header: 'Value',
-                render: (e) => (
-                  <span className={classes.code}>
-                    {e.value}
-                    {e.secret && <span className="visually-hidden"> (secret, masked)</span>}
-                  </span>
-                ),
-              },
-            ]}
-            rows={section.entries}
-            rowKey={(e) => e.key}
-            empty="Nothing set."
-          />
+          <div style={{ maxWidth: 960 }}>
+            <DataTable<Entry>
+              caption={`${section.name} settings`}
+              columns={[
+                { header: 'Setting', render: (e) => <span className={classes.code}>{e.key}</span> },
+                {
+                  header: 'Value',
+                  render: (e) => (
+                    <span className={classes.code}>
+                      {e.value}
+                      {e.secret && <span className="visually-hidden"> (secret, masked)</span>}
+                    </span>
+                  ),
+                },
+              ]}
+              rows={section.entries}
+              rowKey={(e) => e.key}
+              empty="Nothing set."
+            />
+          </div>
         </Section>
       ))}
     </>
