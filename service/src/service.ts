@@ -375,7 +375,12 @@ export async function startService(
     adminApiKey: config.http.adminApiKey,
     maxBodyBytes: config.http.maxBodyBytes,
     onEventQueued: () => pool.notify(),
-    console: { dataverseUrl: config.dataverse.url, openAlerts: () => alertsView.open(), config },
+    console: {
+      dataverseUrl: config.dataverse.url,
+      openAlerts: () => alertsView.open(),
+      config,
+      dataverse,
+    },
     mappingVersions: createMappingVersionOps({ store, model, live, onQueued: () => pool.notify() }),
   });
   const server = http.createServer(app.callback());

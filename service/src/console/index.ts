@@ -3,9 +3,11 @@ import type Router from '@koa/router';
 import type { IntakeContext } from '../intake/context';
 import type { OpenAlert } from '../alerts';
 import type { ServiceConfig } from '../config';
+import type { DataverseClient } from '../dataverse/types';
 import { registerDeadLetterRoutes } from './dead-letters';
 import { registerEvents } from './events';
 import { registerOverview } from './overview';
+import { registerPayouts } from './payouts';
 import { registerSettings } from './settings';
 import { registerSession } from './session';
 
@@ -21,6 +23,8 @@ export interface ConsoleDeps {
   openAlerts?: () => OpenAlert[];
   /** The configuration the service runs with, shown with its secrets masked. */
   config?: ServiceConfig;
+  /** Reads the payouts and journals the reconciliation wrote; the payout routes answer 503 without it. */
+  dataverse?: DataverseClient;
 }
 
 export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
@@ -28,6 +32,7 @@ export function registerConsoleApi(router: Router, intake: IntakeContext, deps: 
   registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
   registerDeadLetterRoutes(router, { store: intake.store, onQueued: intake.onQueued, log: intake.logger });
   registerSettings(router, { config: deps.config });
+  registerPayouts(router, { dataverse: deps.dataverse, dataverseUrl: deps.dataverseUrl });
   registerOverview(router, {
     store: intake.store,
     metrics: intake.metrics,
