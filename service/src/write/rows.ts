@@ -6,6 +6,7 @@ import type { DataverseClient, Row, UpsertResult, WriteMode } from '../dataverse
 import type { MappedRow, PendingLink } from '../mapping';
 import type { HandlerLogger } from '../pipeline/handler';
 import { underMapping } from '../pipeline/lineage';
+import { mappingVersionInUse } from '../pipeline/mapping-version';
 
 const NOT_FOUND_CODES = new Set(['0x80060891', '0x80040217']);
 
@@ -113,10 +114,10 @@ export function writeMappedRow(
   mapped: MappedRow,
   options: WriteOptions = {},
 ): Promise<UpsertResult> {
-  // The lookups' reads and the write are the mapping's, in the event's lineage.
-  return underMapping({ name: mapped.mapping, version: mapped.version }, () =>
-    writeRow(dataverse, log, mapped, options),
-  );
+  // The lookups' reads and the write are the mapping's, in the event's lineage, under the number of the
+  // stored mapping version the event is worked with ("3"; the file's own `version:` without one).
+  const version = mappingVersionInUse() ?? mapped.version;
+  return underMapping({ name: mapped.mapping, version }, () => writeRow(dataverse, log, mapped, options));
 }
 
 async function writeRow(

@@ -95,6 +95,19 @@ describeOnEachEngine('mapping versions in the running service', (engine) => {
     return [...versions];
   };
 
+  /** The mapping versions the lineage names for the payment rows an applied event of a PaymentIntent wrote. */
+  const writtenVersions = async (paymentIntentId: string) => {
+    const versions = new Set<string | null>();
+    for (const event of eventsOf(paymentIntentId)) {
+      const inbox = await db.store.findEvent('stripe', '', event.id);
+      if (inbox?.status !== 'applied') continue;
+      for (const write of await db.store.eventWrites(inbox.id))
+        if (write.table === 'stc_payment' && write.mapping === 'payment_intent')
+          versions.add(write.mappingVersion);
+    }
+    return [...versions];
+  };
+
   test('an activated version changes the next payment’s row without a restart; rollback restores', async () => {
     const anonymous = await fetch(`${service.url}/console/api/mappings`);
     expect(anonymous.status).toBe(401);
@@ -138,6 +151,7 @@ describeOnEachEngine('mapping versions in the running service', (engine) => {
     expect(await metrics.text()).toMatch(/^stc_mapping_version 2$/m);
     expect(await appliedVersions(first.id)).toEqual(['1']);
     expect(await appliedVersions(second.id)).toEqual(['2']);
+    expect(await writtenVersions(second.id)).toEqual(['2']);
 
     expect(await api('POST', 'mappings/rollback')).toMatchObject({
       status: 200,
