@@ -2,15 +2,15 @@
  * Mapping versions in the running service, end to end on both engines: Stripe emulator webhooks → service →
  * Dataverse emulator rows. A version activated through the console API changes what the next payment
  * writes without a restart, rollback restores the one before, each applied event records its version, an
- * invalid version is refused naming the column, and a replay after a fixed version re-applies a payment
- * that was dead-lettered under a broken one.
+ * invalid version is refused naming the column, a replay after a fixed version re-applies a payment that
+ * was dead-lettered under a broken one, and a second service on the same store switches by its poll.
  */
 import { join } from 'node:path';
 import { waitFor, waitForEmptyQueue } from '@stc/testkit';
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { serviceOnEmulators } from '../../__tests__/support/service-on-emulators';
 import { readMappingFolder, type MappingFiles } from '../../mapping';
-import type { RunningService } from '../../service';
+import { startService, type RunningService } from '../../service';
 
 const SHIPPED = readMappingFolder(join(__dirname, '../../../mappings'));
 const PAYMENT_DESCRIPTION = 'stc_description: { expr: description, truncate: true }';
@@ -218,4 +218,26 @@ describeOnEachEngine('mapping versions in the running service', (engine) => {
     expect(await appliedVersions(payment.id)).toEqual(['3']);
     expect((await db.store.listDeadLetters()).filter((d) => d.objectId === payment.id)).toEqual([]);
   }, 60_000);
+
+  test('a replica sharing the store switches to a version activated through another within its poll interval', async () => {
+    const replica = await startService(fixture.configFor({ ...db.env, MAPPINGS_POLL_SECONDS: '0.1' }));
+    try {
+      const versionOf = async (running: RunningService) => {
+        const text = await (
+          await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${fixture.adminKey}` } })
+        ).text();
+        return /^stc_mapping_version (\d+)$/m.exec(text)?.[1];
+      };
+      expect(await versionOf(replica)).toBe('1');
+      const created = await api('POST', 'mappings', {
+        files: withDescriptionLine(`stc_description: { expr: "'Replica: ' & description", truncate: true }`),
+        activate: true,
+      });
+      expect(created).toMatchObject({ status: 201, body: { version: 2, active: true } });
+      expect(await versionOf(service)).toBe('2');
+      await waitFor(async () => (await versionOf(replica)) === '2', 'the replica on version 2', 10_000, 50);
+    } finally {
+      await replica.stop();
+    }
+  });
 });
