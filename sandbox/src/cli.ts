@@ -40,6 +40,8 @@ export interface RunningPart {
   stripe?: StripeEmulator;
   /** A part that is a child process. */
   pid?: number;
+  /** Printed on lines of their own after the part's line. */
+  lines?: string[];
 }
 
 /**
@@ -136,6 +138,7 @@ export async function runSandbox(argv: string[]): Promise<void> {
       if (!running) continue;
       started.set(part.name, running);
       console.log(`${running.name}: ${running.url}${running.note ? ` (${running.note})` : ''}`);
+      for (const line of running.lines ?? []) console.log(line);
     }
   } catch (error) {
     await stopAll();

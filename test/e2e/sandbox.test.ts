@@ -145,7 +145,7 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   const summary = await running.waitFor(/^scenario: (\d+) of (\d+) checks passed(.*)$/m, 50_000);
   const out = running.stdout();
   expect(out).not.toMatch(/✗ FAILED/);
-  expect(Number(summary[2])).toBeGreaterThanOrEqual(17);
+  expect(Number(summary[2])).toBeGreaterThanOrEqual(19);
   // A payment page asked for in Dynamics 365 for an order there, paid: that same order is paid.
   expect(out).toMatch(
     /^scenario: ✓ order ORD-\d{5}-[A-Z0-9]{6} made in Dynamics 365 \(USD 2,080\.50\) → payment link request by .+ → Stripe payment page, paid → the same order Paid \(2080\.5\), request Paid: http/m,
@@ -158,8 +158,37 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   expect(out).toMatch(
     /^scenario: ✓ checkout cs_test_\w+ \(3 lines, 2 products, USD 242\.48\) → order ORD-\d{5}-[A-Z0-9]{6} \(3 lines, total 242\.48, 1 written in\) and invoice INV-\S+ Paid: http:\/\/127\.0\.0\.1:\d+\/(form\?entity=salesorder&id=|api\/data\/v9\.2\/salesorders\()[0-9a-f-]{36}/m,
   );
+  // What the operator console shows: the journal of two payouts, one mismatched on purpose, and a dead letter.
+  expect(out).toMatch(
+    /^scenario: ✓ payout po_\w+ \(USD [\d.]+\) → journal Balanced: \S+; payout po_\w+ stated 0\.07 more than its transactions \(on purpose\) → journal Mismatch, difference 0\.07: /m,
+  );
+  expect(out).toMatch(
+    /^scenario: ✓ live-mode payment pi_\w+ sent to this test-mode service → dead letter \d+ \(stripe_mode_mismatch, on purpose\), no row: /m,
+  );
   expect(summary[1]).toBe(summary[2]);
   expect(summary[3]).toBe('');
+
+  // The console's line: its address and the admin key generated for this run, which signs in.
+  const consoleLine = /^console: (http:\/\/127\.0\.0\.1:\d+\/console) \(admin key: (\S+)\)$/m.exec(out);
+  expect(consoleLine).not.toBeNull();
+  const [, consoleUrl, adminKey] = consoleLine!;
+  expect(consoleUrl).toBe(`${running.part('service')!.url}/console`);
+  const page = await fetch(consoleUrl);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toMatch(/<html/i);
+  const signIn = await fetch(`${consoleUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ adminKey }),
+  });
+  expect(signIn.status).toBe(204);
+  expect(signIn.headers.get('set-cookie')).toMatch(/^stc_console=/);
+  const wrong = await fetch(`${consoleUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ adminKey: `${adminKey}x` }),
+  });
+  expect(wrong.status).toBe(401);
 
   const dataverse = running.part('dataverse')!.url;
   expect(dataverse).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/data\/v9\.2\/$/);
@@ -169,7 +198,7 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   expect(token.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]{36}\/oauth2\/v2\.0\/token$/);
   // Service logs stay out of standard output: only part lines and scenario lines.
   for (const line of out.trim().split('\n'))
-    expect(line).toMatch(/^(token|dataverse|stripe|service|harness|scenario): /);
+    expect(line).toMatch(/^(token|dataverse|stripe|service|console|harness|scenario): /);
 
   // Independently of the scenario: a token from the printed endpoint, rows from the printed URL.
   const credentialsFile = path.resolve(REPO, /client credentials for scripts: (\S+)/.exec(token.note)![1]);

@@ -189,6 +189,8 @@ export const servicePart: SandboxPart = {
       name: 'service',
       url,
       note: `pid ${child.pid}, ${options.store}, log: ${path.join(run.displayDir, SERVICE_LOG)}`,
+      // The sandbox's own admin key, generated for this run: what signs in to the console.
+      lines: [`console: ${url}/console (admin key: ${run.secrets.adminApiKey})`],
       pid: child.pid,
       stop,
     };

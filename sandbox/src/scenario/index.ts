@@ -6,6 +6,7 @@
  */
 import Stripe from 'stripe';
 import { model } from '@stc/solution';
+import type { StripeEmulator } from '@stc/emulators';
 import type { RunningPart } from '../cli';
 import type { SandboxRun, SANDBOX_USERS } from '../parts/run';
 import { tokenSource } from '../parts/token';
@@ -24,6 +25,9 @@ export interface ScenarioEnvironment {
   timeoutMs?: number;
   /** Where a person opens a row (default: its Web API path). */
   recordUrl?: (table: string, id: string) => string;
+  /** The Stripe emulator in this process, and the service: for the checks an operator's pages show. */
+  emulator?: StripeEmulator;
+  service?: { url: string; adminApiKey: string };
 }
 
 export interface ScenarioResult {
@@ -47,12 +51,14 @@ export async function playScenario(
     rows: readBack(dataverse, timeoutMs),
     state: { paid: {} },
     recordUrl: env.recordUrl ?? ((table, id) => `${table}(${id})`),
+    emulator: env.emulator,
+    service: env.service,
   };
   const result: ScenarioResult = { passed: 0, total: 0, failed: [] };
   const say = (text: string) => print(`scenario: ${text}`);
 
   say(
-    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order, a subscription renewed by test clock',
+    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order, a subscription renewed by test clock, payouts into the journal (one mismatched on purpose), a live-mode event dead-lettered on purpose',
   );
   for (const step of SCENARIO_STEPS) {
     result.total++;
@@ -102,5 +108,16 @@ export async function runScenario(
           `${model.tables.find((t) => t.logicalName === table)?.entitySetName ?? table}(${id})`,
           dataverse.url,
         ).href;
-  return playScenario({ stripe, dataverse: webApi, users: run.users, recordUrl }, print);
+  const serviceUrl = started.get('service')?.url;
+  return playScenario(
+    {
+      stripe,
+      dataverse: webApi,
+      users: run.users,
+      recordUrl,
+      emulator: stripeEmulator,
+      service: serviceUrl ? { url: serviceUrl, adminApiKey: run.secrets.adminApiKey } : undefined,
+    },
+    print,
+  );
 }

@@ -9,6 +9,8 @@ import { CheckFailed, need, statusName, strip, until, type ReadBack, type Row } 
 import type { WebApi } from './webapi';
 import { checkoutToOrder, paymentLinkFromOrder } from './orders';
 import { subscriptionFromDynamics } from './billing';
+import { liveEventDeadLettered, payoutsReconciled } from './operations';
+import type { StripeEmulator } from '@stc/emulators';
 
 /** Amounts the scenario sends, in the smallest unit, and what each must become in Dataverse. */
 export const SCENARIO_PAYMENTS = {
@@ -51,6 +53,10 @@ export interface ScenarioContext {
   state: ScenarioState;
   /** Where a person opens a row: its form in the UI harness, or its Web API URL. */
   recordUrl(table: string, id: string): string;
+  /** The Stripe emulator, when it runs in this process (its test helpers: payouts). */
+  emulator?: StripeEmulator;
+  /** The service, for what only its admin API shows (dead letters). */
+  service?: { url: string; adminApiKey: string };
 }
 
 /** One check: `act` does and reads back, and returns the line that says what happened. */
@@ -323,4 +329,6 @@ export const SCENARIO_STEPS: readonly ScenarioStep[] = [
   { label: 'checkout → order and paid invoice', act: checkoutToOrder },
   { label: 'payment link from a Dynamics 365 order, paid', act: paymentLinkFromOrder },
   { label: 'subscription from Dynamics 365, renewed twice', act: subscriptionFromDynamics },
+  { label: 'payouts reconciled: one balanced, one mismatched', act: payoutsReconciled },
+  { label: 'a live-mode event dead-lettered', act: liveEventDeadLettered },
 ];
