@@ -188,11 +188,16 @@ export type MappingFiles = Record<string, string>;
 
 const isMappingFileName = (name: string) => !name.includes('/') && ['.yaml', '.yml'].includes(extname(name));
 
-/** Reads a mappings folder as files: every `*.yaml` / `*.yml` directly in it and every file in its subfolders. */
+/**
+ * Reads a mappings folder as files: every `*.yaml` / `*.yml` directly in it and every file in its subfolders,
+ * hidden ones left out.
+ */
 export function readMappingFolder(dir: string): MappingFiles {
   const files: MappingFiles = {};
   const walk = (folder: string, prefix: string) => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      // Hidden files (.DS_Store, editor swap files) are no part of the set and would change its hash.
+      if (entry.name.startsWith('.')) continue;
       const name = prefix ? `${prefix}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(join(folder, entry.name), name);
       else if (entry.isFile() && (prefix !== '' || isMappingFileName(name)))

@@ -1,4 +1,6 @@
 /** A mapping set loaded from files in memory, as a stored version is, matches the folder's; bad ones are refused. */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { model } from '@stc/solution';
 import { compileMappingFiles, hashMappingFiles, loadMappings, MappingError, readMappingFolder } from '..';
@@ -15,6 +17,18 @@ test('the shipped folder read as files loads the same mappings as the folder, lo
   expect(fromFiles.files.map((f) => f.hash)).toEqual(fromFolder.files.map((f) => f.hash));
   // Names in errors: the folder's path for a folder, the file's name in the set for a stored version.
   expect(fromFolder.files[0].file).toBe(join(MAPPINGS_DIR, fromFiles.files[0].file));
+});
+
+test('hidden files in the folder are no part of the set', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stc-mapping-folder-'));
+  try {
+    cpSync(MAPPINGS_DIR, dir, { recursive: true });
+    writeFileSync(join(dir, 'lookups', '.DS_Store'), 'finder');
+    writeFileSync(join(dir, '.payments.yaml.swp'), 'editor');
+    expect(hashMappingFiles(readMappingFolder(dir))).toBe(hashMappingFiles(readMappingFolder(MAPPINGS_DIR)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the hash is the same however the files were listed, and changes with any file', () => {
