@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { StcJournalStatus } from '@stc/solution';
 import { REFUND_USERS, startRoundTrip, waitFor, WEBHOOK_SECRET, type RoundTrip } from '../e2e/roundtrip';
 import { describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
@@ -222,6 +223,110 @@ describeBrowser('the operator console', () => {
     await page.close();
   }, 60_000);
 
+  it('discards one dead letter and retries the others by their error code after a confirmation', async () => {
+    world.dataverse.injectFault({ status: 400, fraction: 1 });
+    const intents = [];
+    for (const amount of [1_100, 2_200, 3_300]) {
+      intents.push(
+        await world.stripe.paymentIntents.create({
+          amount,
+          currency: 'usd',
+          payment_method: 'pm_card_visa',
+          confirm: true,
+        }),
+      );
+    }
+    const letters = await waitFor('three dead letters', async () => {
+      const open = (await world.service.store.listDeadLetters()).filter((d) => d.resolution === null);
+      const found = intents.map((i) => open.find((d) => d.objectId === i.id));
+      return found.every(Boolean) ? found.map((d) => d!) : undefined;
+    });
+    world.dataverse.clearFaults();
+    const [discarded, ...retried] = letters;
+
+    const { page, errors } = await signedIn();
+    await page.getByRole('link', { name: 'Dead letters' }).click();
+    await page.getByRole('button', { name: `Discard ${discarded!.eventId}` }).click();
+    const confirmDiscard = page.getByRole('dialog', { name: 'Discard this dead letter?' });
+    await confirmDiscard.getByRole('button', { name: 'Discard' }).click();
+    await page.getByRole('status').getByText(`${discarded!.eventId} discarded.`).waitFor();
+    await expect(page.getByRole('row').filter({ hasText: discarded!.eventId }).count()).resolves.toBe(0);
+
+    await page.getByRole('textbox', { name: 'Error code to retry' }).fill(discarded!.errorCode ?? '');
+    await page.getByRole('button', { name: 'Retry matching…' }).click();
+    const confirmRetry = page.getByRole('alertdialog', { name: 'Retry dead letters?' });
+    await confirmRetry.getByText(`with error code ${discarded!.errorCode}`).waitFor();
+    await confirmRetry.getByRole('button', { name: 'Retry them' }).click();
+    await page.getByRole('status').getByText('2 dead letters sent back to the inbox.').waitFor();
+
+    for (const letter of retried) {
+      await waitFor('the retried payment’s row', () =>
+        world.dataverse.store.rows('stc_payments').find((r) => r.stc_stripeid === letter.objectId),
+      );
+    }
+    expect(
+      world.dataverse.store.rows('stc_payments').some((r) => r.stc_stripeid === discarded!.objectId),
+    ).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows a paid payout reconciled, and its journal lines balanced', async () => {
+    const payout = world.stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+    world.stripeEmulator.testHelpers.payPayout(payout.id);
+    await waitFor(
+      'the payout reconciled in Dataverse',
+      () =>
+        world.dataverse.store
+          .rows('stc_payouts')
+          .find((r) => r.stc_stripeid === payout.id && r.stc_reconciledon),
+      30_000,
+    );
+
+    // A payout stated 0.07 more than its balance transactions add up to: mismatched by that much.
+    await world.stripe.paymentIntents.create({
+      amount: 5_000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    await world.settle();
+    const skewed = world.stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+    skewed.amount = Number(skewed.amount) + 7;
+    world.stripeEmulator.testHelpers.payPayout(String(skewed.id));
+    await waitFor(
+      'the skewed payout’s journal marked Mismatch',
+      () =>
+        world.dataverse.store
+          .rows('stc_journalentries')
+          .find((r) => r.stc_stripepayoutid === skewed.id && r.stc_status === StcJournalStatus.Mismatch),
+      30_000,
+    );
+
+    const { page, errors } = await signedIn();
+    await page.getByRole('link', { name: 'Payouts' }).click();
+    const row = page.getByRole('row').filter({ hasText: payout.id });
+    await expect(row.getByRole('cell').nth(4).textContent()).resolves.toBe('Reconciled');
+    await expect(row.getByRole('cell').nth(5).textContent()).resolves.toBe('None');
+    const mismatched = page.getByRole('row').filter({ hasText: String(skewed.id) });
+    await expect(mismatched.getByRole('cell').nth(4).textContent()).resolves.toBe('Mismatched');
+    await expect(mismatched.getByRole('cell').nth(5).textContent()).resolves.toBe('$0.07');
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-payouts.png'), fullPage: true });
+
+    await row.getByRole('link', { name: payout.id }).click();
+    await page.getByRole('heading', { name: `Payout ${payout.id}`, level: 1 }).waitFor();
+    const journal = page.getByRole('table', { name: "The payout's journal, one line per account" });
+    const totals = journal.locator('tfoot td');
+    await totals.first().waitFor();
+    const [debit, credit] = [await totals.nth(3).textContent(), await totals.nth(4).textContent()];
+    expect(debit).toBe(credit);
+    expect(debit).toMatch(/^\$[1-9]/);
+    await expect(journal.getByRole('row').count()).resolves.toBeGreaterThan(3);
+    await page.screenshot({ path: join(SCREENSHOTS, 'console-payout.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('shows the settings read-only, the admin key and the webhook secret masked', async () => {
     const { page, errors } = await signedIn();
     await page.getByRole('link', { name: 'Settings' }).click();
@@ -268,7 +373,7 @@ describeBrowser('the operator console', () => {
       await expect(title.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
       await expect(page.getByRole('link', { name: link }).getAttribute('aria-current')).resolves.toBe('page');
       await page.waitForLoadState('networkidle');
-      if (!['overview', 'events', 'dead-letters', 'settings'].includes(file)) {
+      if (!['overview', 'events', 'dead-letters', 'payouts', 'settings'].includes(file)) {
         await page.screenshot({ path: join(SCREENSHOTS, `console-${file}.png`), fullPage: true });
       }
     }

@@ -3,7 +3,7 @@ import * as React from 'react';
 import { Dropdown, Link, MessageBar, MessageBarType } from '@fluentui/react';
 import type { PayoutSummary } from '@stc/service/src/console/contract';
 import { api } from '../api';
-import { dateTime, money } from '../format';
+import { day, money } from '../format';
 import { href } from '../routes';
 import {
   DataTable,
@@ -36,7 +36,7 @@ function difference(p: PayoutSummary): string {
 }
 
 const payoutColumns: Array<Column<PayoutSummary>> = [
-  { header: 'Arrival', render: (p) => dateTime(p.arrivalDateMs) },
+  { header: 'Arrival', render: (p) => day(p.arrivalDateMs) },
   {
     header: 'Payout',
     render: (p) => (
@@ -102,7 +102,7 @@ export function PayoutPage({ id }: { id: string }): JSX.Element {
             items={[
               ['Account', payout.account || '—'],
               ['Amount', money(payout.amount, payout.currency)],
-              ['Arrival', dateTime(payout.arrivalDateMs)],
+              ['Arrival', day(payout.arrivalDateMs)],
               ['Status', label(payout.status)],
               ['Difference', difference(payout)],
               ['Reason', payout.reason ?? '—'],
