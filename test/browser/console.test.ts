@@ -32,10 +32,16 @@ async function tabTo(page: Page, name: string, limit = 100): Promise<void> {
   throw new Error(`Tab never reached "${name}"`);
 }
 
-/** Messages the page logged that a strict Content-Security-Policy or a script error would cause. */
+/**
+ * Messages the page logged that a strict Content-Security-Policy or a script error would cause, and any request
+ * to another host than the service (the console works offline: its fonts, icons and chart are its own).
+ */
 function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('request', (request) => {
+    if (!/^(http:\/\/127\.0\.0\.1[:/]|data:)/.test(request.url())) errors.push(`request to ${request.url()}`);
+  });
   page.on('console', (message) => {
     if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) {
       errors.push(message.text());
@@ -99,6 +105,23 @@ describeBrowser('the operator console', () => {
     }
     throw new Error(`no applied event of ${objectId}`);
   }
+
+  it('loads one minified script from the service, sent gzipped and cached for a year', async () => {
+    const index = await (await fetch(consoleUrl)).text();
+    const scripts = [...index.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts).toEqual([expect.stringMatching(/^\/console\/console-[A-Z0-9]+\.js$/)]);
+    const plain = await fetch(`${world.service.url}${scripts[0]}`, {
+      headers: { 'Accept-Encoding': 'identity' },
+    });
+    const bytes = (await plain.arrayBuffer()).byteLength;
+    expect(bytes).toBeLessThan(700 * 1024);
+    expect(plain.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const gzipped = await fetch(`${world.service.url}${scripts[0]}`, {
+      headers: { 'Accept-Encoding': 'gzip' },
+    });
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+    expect(Number(gzipped.headers.get('content-length'))).toBeLessThan(220 * 1024);
+  });
 
   it('refuses a wrong admin key with the API’s message, then signs in with the right one', async () => {
     const { page, errors } = await openConsole();
