@@ -1,0 +1,284 @@
+/**
+ * Scale-out: one, two and three service processes (each `service/src/main.ts` in a process of its own, as a
+ * container would run it) on one PostgreSQL database, behind a round-robin load balancer that Stripe's
+ * webhooks reach. A burst of BENCH_REPLICA_EVENTS (2,000) Stripe events (card payments: four events each)
+ * goes through them into the Dataverse emulator. Reported per phase (median of BENCH_RUNS, 3): events applied
+ * per second from the first delivery until the inbox is drained, and the ratio to one process. A fourth phase
+ * restarts the three processes one after the other (SIGTERM, start again) during the burst: a rolling
+ * restart. Every phase checks that nothing is lost or applied twice: each payment's row is there once with
+ * Stripe's amount and status, no event has two `applied` attempts, none is dead-lettered. The Stripe
+ * emulator's limit is off and Dataverse's limits are off, so the figures are the pipeline's and this
+ * machine's (2 cores shared by the processes, the emulators and PostgreSQL).
+ *
+ * Environment: BENCH_REPLICA_EVENTS (2000), BENCH_RUNS (3), STC_TEST_DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/test), BENCH_DELIVERY_CONCURRENCY (32).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { model, StcPaymentStatus } from '@stc/solution';
+import { startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
+import { median, secs, serviceUser } from './support';
+
+const EVENTS = Number(process.env.BENCH_REPLICA_EVENTS ?? 2000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DATABASE_URL = process.env.STC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32);
+const PAYMENTS = Math.ceil(EVENTS / 4);
+const SECRET = 'whsec_replicas_bench';
+const ADMIN_KEY = 'replicas-bench-admin-key-0123456789';
+const SERVICE_USER = serviceUser('5a9d1f00-0000-4000-8000-0000000be0c3');
+const REPO = path.join(__dirname, '..', '..');
+const MAIN = path.join(REPO, 'service', 'src', 'main.ts');
+
+interface Replica {
+  url: string;
+  child: ChildProcess;
+}
+
+/** Starts one service process and waits for its "service listening" log line. */
+async function startReplica(env: NodeJS.ProcessEnv, logPath: string): Promise<Replica> {
+  const log = fs.openSync(logPath, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', log, log],
+  });
+  fs.closeSync(log);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '';
+    const line = text.split('\n').find((l) => l.includes('"service listening"'));
+    if (line) return { url: (JSON.parse(line) as { url: string }).url, child };
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`a service process did not start; its log ${logPath} ends:\n${text.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function stopReplica({ child }: Replica): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * A round-robin load balancer over the replicas' URLs: each request goes to the next one; a refused
+ * connection (a replica restarting) goes to the one after, so a rolling restart is invisible to Stripe.
+ */
+async function loadBalancer(upstreams: () => string[]) {
+  let next = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const tryUpstream = (left: number) => {
+        const targets = upstreams();
+        const target = new URL(targets[next++ % targets.length]);
+        const forward = http.request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        forward.on('error', () => (left > 1 ? tryUpstream(left - 1) : (res.writeHead(502), res.end())));
+        forward.end(body);
+      };
+      tryUpstream(upstreams().length * 2);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+interface PhaseResult {
+  replicas: number;
+  rolling: boolean;
+  events: number;
+  wallMs: number;
+  failures: string[];
+}
+
+const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
+
+async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-replicas-bench-'));
+  const schema = `stc_bench_${randomBytes(4).toString('hex')}`;
+  const dataverse = await startDataverseEmulator({
+    model,
+    systemUsers: [SERVICE_USER],
+    limits: { enabled: false },
+  });
+  const stripe = await startStripeEmulator({ rateLimit: false });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    STRIPE_API_KEY: stripe.apiKey,
+    STRIPE_MODE: 'test',
+    STRIPE_API_BASE: stripe.url,
+    STRIPE_WEBHOOK_SECRET: SECRET,
+    STRIPE_RATE_LIMIT: '100000',
+    STRIPE_ENDPOINT_RATE_LIMIT: '100000',
+    DATAVERSE_URL: dataverse.url,
+    DATAVERSE_AUTH: 'none',
+    AZURE_CLIENT_ID: SERVICE_USER.systemuserid,
+    DATAVERSE_WEBHOOK_KEY: 'replicas-bench-dataverse-key-0123456789',
+    ADMIN_API_KEY: ADMIN_KEY,
+    DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    WORKER_POLL_MS: '50',
+  };
+  const running: Replica[] = [];
+  const logOf = (n: number | string) => path.join(dir, `service-${n}.log`);
+  const db = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
+  await db.connect();
+  const balancer = await loadBalancer(() => running.map((r) => r.url));
+  try {
+    // The first process makes the schema (migrations); the others then start beside it.
+    running.push(await startReplica(env, logOf(0)));
+    for (let n = 1; n < replicas; n++) running.push(await startReplica(env, logOf(n)));
+    stripe.setWebhook({
+      url: `${balancer.url}/webhooks/stripe`,
+      secret: SECRET,
+      concurrency: DELIVERY_CONCURRENCY,
+    });
+    const intents = stripe.testHelpers.seedPayments({ count: PAYMENTS, events: true, amount: amountOf });
+    const events = stripe.events.length;
+    const started = performance.now();
+
+    if (rolling) {
+      // One after the other, once the burst is under way: out of the balancer, stopped gracefully, started again.
+      for (let n = 0; n < running.length; n++) {
+        await new Promise((r) => setTimeout(r, 1500));
+        const [old] = running.splice(n, 1);
+        await stopReplica(old);
+        running.splice(n, 0, await startReplica(env, logOf(`${n}-restarted`)));
+      }
+    }
+
+    const failures: string[] = [];
+    await stripe.waitForDeliveries(10 * 60_000);
+    const undelivered = stripe.deliveries.filter((d) => !d.ok).length;
+    if (undelivered > 0) failures.push(`${undelivered} webhook deliveries were refused`);
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      const { rows } = await db.query(
+        `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS waiting,
+                count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
+      );
+      if (rows[0].waiting === 0) {
+        if (rows[0].dead > 0) failures.push(`${rows[0].dead} events dead-lettered`);
+        break;
+      }
+      if (Date.now() > deadline) {
+        failures.push(`not drained in 10 minutes: ${rows[0].waiting} waiting`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const wallMs = performance.now() - started;
+
+    // Nothing applied twice: no event has two applied attempts.
+    const twice = await db.query(
+      `SELECT inbox_id FROM attempts WHERE outcome = 'applied' GROUP BY inbox_id HAVING count(*) > 1`,
+    );
+    if (twice.rows.length > 0) failures.push(`${twice.rows.length} events applied twice`);
+    // Nothing lost: every payment once, with Stripe's values.
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const row of dataverse.store.rows('stc_payment')) {
+      const id = String(row.stc_stripeid);
+      if (byId.has(id)) failures.push(`${id} is there twice`);
+      byId.set(id, row);
+    }
+    intents.forEach((id, i) => {
+      const row = byId.get(id);
+      if (!row) failures.push(`${id}: no row`);
+      else if (row.stc_amount !== amountOf(i) / 100 || row.stc_status !== StcPaymentStatus.Succeeded)
+        failures.push(`${id}: ${JSON.stringify({ amount: row.stc_amount, status: row.stc_status })}`);
+    });
+    return { replicas, rolling, events, wallMs, failures };
+  } finally {
+    stripe.setWebhook(null);
+    await Promise.all(running.map(stopReplica));
+    await balancer.close();
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await db.end();
+    await stripe.close();
+    await dataverse.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `replicas: ${EVENTS} Stripe events (${PAYMENTS} payments × 4) → 1, 2, 3 service processes on one PostgreSQL ` +
+      `(${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}) behind a round-robin balancer → stc_payment rows; ${RUNS} runs; ` +
+      `Stripe and Dataverse limits off; ${os.cpus().length} cores`,
+  );
+  await phase(1, false); // warm-up: tsx's cache, PostgreSQL's
+  const figures: PhaseResult[][] = [];
+  let broken = false;
+  const plan: Array<[number, boolean]> = [
+    [1, false],
+    [2, false],
+    [3, false],
+    [3, true],
+  ];
+  for (let run = 1; run <= RUNS; run++) {
+    const results: PhaseResult[] = [];
+    const order = plan.map((_, i) => plan[(i + run - 1) % plan.length]);
+    for (const [replicas, rolling] of order) results.push(await phase(replicas, rolling));
+    results.sort((a, b) => a.replicas - b.replicas || Number(a.rolling) - Number(b.rolling));
+    figures.push(results);
+    for (const r of results) {
+      console.log(
+        `run ${run} ${r.replicas} process${r.replicas > 1 ? 'es' : ''}${r.rolling ? ', rolling restart' : ''}: ` +
+          `${r.events} events in ${secs(r.wallMs)} (${Math.round(r.events / (r.wallMs / 1000))} events/s)` +
+          (r.failures.length
+            ? `; LOST/WRONG: ${r.failures.slice(0, 5).join('; ')}`
+            : '; nothing lost or doubled'),
+      );
+      if (r.failures.length) broken = true;
+    }
+  }
+  const rate = (i: number) => median(figures.map((f) => f[i].events / (f[i].wallMs / 1000)));
+  const one = rate(0);
+  console.log(`\nmedian of ${RUNS} runs:`);
+  plan.forEach(([replicas, rolling], i) =>
+    console.log(
+      `  ${replicas} process${replicas > 1 ? 'es' : ''}${rolling ? ', rolling restart' : ''}: ` +
+        `${Math.round(rate(i))} events/s, ${(rate(i) / one).toFixed(2)}× one process`,
+    ),
+  );
+  console.log(
+    `  lost or doubled: ${figures.reduce((n, f) => n + f.reduce((k, r) => k + r.failures.length, 0), 0)}`,
+  );
+  process.exit(broken ? 1 : 0);
+}
+
+void main();
