@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type Stripe from 'stripe';
 import { StcJournalStatus } from '@stc/solution';
 import { REFUND_USERS, startRoundTrip, waitFor, WEBHOOK_SECRET, type RoundTrip } from '../e2e/roundtrip';
 import { describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
@@ -248,7 +249,7 @@ describeBrowser('the operator console', () => {
 
   it('discards one dead letter and retries the others by their error code after a confirmation', async () => {
     world.dataverse.injectFault({ status: 400, fraction: 1 });
-    const intents = [];
+    const intents: Stripe.PaymentIntent[] = [];
     for (const amount of [1_100, 2_200, 3_300]) {
       intents.push(
         await world.stripe.paymentIntents.create({
