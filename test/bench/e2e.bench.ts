@@ -524,7 +524,7 @@ async function main(): Promise<void> {
     median(figures.map((f) => pick(f.get(name)!)));
   console.log(`\nmedian of ${RUNS} runs:`);
   for (const { name } of phases) {
-    const least = m(name, (r) => Math.max(r.dataverseLeastMs, r.stripeLeastMs, 1));
+    const least = m(name, (r) => Math.max(r.dataverseLeastMs, r.stripeLeastMs));
     const wall = m(name, (r) => r.wallMs);
     console.log(
       `  ${name.padEnd(9)}: ${secs(wall)}, ${Math.round(m(name, (r) => r.events / (r.wallMs / 1000)))} events/s; ` +
@@ -532,7 +532,7 @@ async function main(): Promise<void> {
         `${m(name, (r) => r.stripeRequests / r.payments).toFixed(2)} per payment, ` +
         `${m(name, (r) => r.stripeThrottled)} × 429 (target 0), peak ${m(name, (r) => r.stripePeakPerSecond)}/s; ` +
         `Dataverse ${m(name, (r) => r.requests / r.rows).toFixed(2)} requests per row, ${m(name, (r) => r.throttled)} × 429; ` +
-        `least time ${secs(least)}, ratio ${(wall / least).toFixed(2)}; ` +
+        `least time the limits allow ${secs(least)}${least >= 1000 ? `, ratio ${(wall / least).toFixed(2)}` : ''}; ` +
         `event → row p50 ${ms(m(name, (r) => percentile(r.latencies, 50)))}, ` +
         `p95 ${ms(m(name, (r) => percentile(r.latencies, 95)))} (target < 2 s), ` +
         `p99 ${ms(m(name, (r) => percentile(r.latencies, 99)))}` +
@@ -541,17 +541,15 @@ async function main(): Promise<void> {
           : ''),
     );
   }
+  // The least time of a limited phase: what either platform's limits allow, and never less than this machine
+  // needs with Dataverse's limits off (the baseline), so a run the limits do not bind compares to the baseline.
   const limited = m('limited', (r) => r.wallMs);
   const baseline = m('baseline', (r) => r.wallMs);
+  const floor = m('limited', (r) => Math.max(r.dataverseLeastMs, r.stripeLeastMs, baseline));
   console.log(
-    `  limited / baseline wall time: ${(limited / baseline).toFixed(2)}; Dataverse's least time in the limited phase ` +
-      `${secs(m('limited', (r) => r.dataverseLeastMs))}, ratio ${(
-        limited /
-        Math.max(
-          1,
-          m('limited', (r) => r.dataverseLeastMs),
-        )
-      ).toFixed(2)} (target ≤ 1.2)`,
+    `  limited: ${secs(limited)} against ${secs(floor)}, the least time the limits allow or the baseline's if more, ` +
+      `ratio ${(limited / floor).toFixed(2)} (target ≤ 1.2); Dataverse's own least time ${secs(m('limited', (r) => r.dataverseLeastMs))}, ` +
+      `Stripe's ${secs(m('limited', (r) => r.stripeLeastMs))}`,
   );
   console.log(
     `  rows lost or wrong: ${figures.reduce((n, f) => n + [...f.values()].reduce((k, r) => k + r.failures.length, 0), 0)}`,
