@@ -42,7 +42,7 @@ export const entraErrors = {
     status: 400,
     error: 'unsupported_grant_type',
     code: 70003,
-    message: `The app requested an unsupported grant type '${grantType ?? ''}'. This endpoint issues tokens for client_credentials only.`,
+    message: `The app requested an unsupported grant type '${grantType ?? ''}'. This endpoint issues tokens for client_credentials and authorization_code only.`,
   }),
   unknownClient: (clientId: string, tenantId: string): EntraErrorSpec => ({
     status: 400,
@@ -85,6 +85,68 @@ export const entraErrors = {
     error: 'invalid_request',
     code: 900144,
     message: "The request body must contain the following parameter: 'grant_type'.",
+  }),
+  noReplyAddress: (clientId: string): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_request',
+    code: 500113,
+    message: `No reply address is registered for the application '${clientId}'.`,
+  }),
+  redirectMismatch: (redirectUri: string, clientId: string): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_request',
+    code: 50011,
+    message: `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.`,
+  }),
+  unsupportedResponseType: (responseType: string | null): EntraErrorSpec => ({
+    status: 400,
+    error: 'unsupported_response_type',
+    code: 700054,
+    message: `response_type '${responseType ?? ''}' is not enabled for the application.`,
+  }),
+  invalidChallengeMethod: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_request',
+    code: 50148,
+    message: "The code_challenge_method must be 'S256' or 'plain'.",
+  }),
+  loginRequired: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'login_required',
+    code: 50058,
+    message: 'A silent sign-in request was sent but no user is signed in.',
+  }),
+  consentDeclined: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'access_denied',
+    code: 65004,
+    message: 'User declined to consent to access the app.',
+  }),
+  invalidCode: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 9002313,
+    message: 'Invalid request. Request is malformed or invalid.',
+  }),
+  codeRedeemed: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 54005,
+    message:
+      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+  }),
+  codeExpired: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 70008,
+    message:
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+  }),
+  verifierMismatch: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 501481,
+    message: 'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
   }),
   invalidTenant: (tenant: string): EntraErrorSpec => ({
     status: 400,

@@ -1,6 +1,7 @@
 export { startTokenEndpoint } from './token-endpoint';
 export type {
   EntraClient,
+  EntraUser,
   ManagedIdentity,
   TokenEndpoint,
   TokenEndpointOptions,

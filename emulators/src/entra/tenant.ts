@@ -1,9 +1,9 @@
 /**
- * The tenant behind the token endpoint: its registered clients and managed identities, its signing key,
- * the discovery documents MSAL reads, and the two grants it answers (client credentials, App Service
- * managed identity).
+ * The tenant behind the token endpoint: its registered clients, users and managed identities, its signing key,
+ * the discovery documents MSAL and OpenID Connect clients read, and the grants it answers (client credentials,
+ * App Service managed identity, and the authorization code a user's sign-in at the authorize endpoint gives).
  */
-import { randomUUID, X509Certificate, timingSafeEqual, createHash } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   calculateJwkThumbprint,
@@ -18,6 +18,7 @@ import {
 import { type EntraErrorSpec, entraErrorBody, entraErrors } from './errors';
 import type {
   EntraClient,
+  EntraUser,
   ManagedIdentity,
   TokenEndpointOptions,
   TokenEndpointStats,
@@ -29,6 +30,28 @@ export interface TokenResult {
   status: number;
   body: unknown;
 }
+
+/** The authorize endpoint's answer: a redirect back to the app, or an error page when it cannot redirect. */
+export type AuthorizeResult = { redirect: string } | { status: number; page: string };
+
+type RegisteredUser = EntraUser & { objectId: string };
+
+/** A code the authorize endpoint gave, until redeemed or expired (Entra: ten minutes, once). */
+interface IssuedCode {
+  clientId: string;
+  redirectUri: string;
+  user: RegisteredUser;
+  scopes: string[];
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: string;
+  expiresAtMs: number;
+  redeemed: boolean;
+}
+
+const CODE_LIFETIME_MS = 10 * 60 * 1000;
+/** Microsoft Graph: the resource of the access token a user's sign-in returns beside the id token. */
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
 type RegisteredClient = EntraClient & { objectId: string; certificate?: X509Certificate };
 type RegisteredIdentity = ManagedIdentity & { objectId: string };
@@ -58,6 +81,10 @@ export class EntraTenant {
   private readonly clients: Map<string, RegisteredClient>;
   private readonly audience: string | undefined;
   private readonly managedIdentities: RegisteredIdentity[];
+  private readonly users: RegisteredUser[];
+  private readonly codes = new Map<string, IssuedCode>();
+  /** Who the authorize endpoint signs in without a `login_hint` (the browser's signed-in account). */
+  signedInUser: string | undefined;
 
   private constructor(
     options: TokenEndpointOptions,
@@ -82,6 +109,8 @@ export class EntraTenant {
       ...m,
       objectId: m.objectId ?? randomUUID(),
     }));
+    this.users = (options.users ?? []).map((u) => ({ ...u, objectId: u.objectId ?? randomUUID() }));
+    this.signedInUser = this.users[0]?.username;
   }
 
   /** A tenant with a fresh RS256 signing key. */
@@ -129,7 +158,27 @@ export class EntraTenant {
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       end_session_endpoint: `${tenantUrl}/oauth2/v2.0/logout`,
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'oid', 'tid', 'appid', 'azp', 'ver'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'cloud_instance_name',
+        'cloud_instance_host_name',
+        'cloud_graph_host_name',
+        'msgraph_host',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       kerberos_endpoint: `${tenantUrl}/kerberos`,
       tenant_region_scope: 'EU',
       cloud_instance_name: host,
@@ -222,6 +271,7 @@ export class EntraTenant {
   async clientCredentialsToken(tenant: string, form: URLSearchParams): Promise<TokenResult> {
     if (tenant !== this.tenantId) return this.fail(entraErrors.tenantNotFound(tenant));
     const grantType = form.get('grant_type');
+    if (grantType === 'authorization_code') return this.authorizationCodeToken(form);
     if (grantType !== 'client_credentials') return this.fail(entraErrors.unsupportedGrant(grantType));
     const clientId = form.get('client_id') ?? '';
     const client = this.clients.get(clientId.toLowerCase());
@@ -265,6 +315,155 @@ export class EntraTenant {
       this.tenantUrl(tenant),
     );
     return failure ?? '2';
+  }
+
+  /**
+   * `GET /{tenant}/oauth2/v2.0/authorize`: Entra's sign-in and consent pages, answered at once for the user the
+   * browser is signed in as (`login_hint`, else `signedInUser`). A request Entra cannot trust the redirect URI of
+   * gets an error page; any other failure, and a user who does not consent, go back to the app as `error`.
+   */
+  authorize(tenant: string, params: URLSearchParams): AuthorizeResult {
+    const page = (spec: EntraErrorSpec): AuthorizeResult => ({
+      status: spec.status,
+      page: `Sign in: ${spec.error}: AADSTS${spec.code}: ${spec.message}`,
+    });
+    if (!this.knownTenant(tenant)) return page(entraErrors.tenantNotFound(tenant));
+    const clientId = params.get('client_id') ?? '';
+    const client = this.clients.get(clientId.toLowerCase());
+    if (!client) return page(entraErrors.unknownClient(clientId, this.tenantId));
+    const redirectUri = params.get('redirect_uri') ?? '';
+    if (!client.redirectUris?.length) return page(entraErrors.noReplyAddress(client.clientId));
+    if (!client.redirectUris.includes(redirectUri))
+      return page(entraErrors.redirectMismatch(redirectUri, client.clientId));
+
+    const back = (query: Record<string, string | undefined>): AuthorizeResult => {
+      const url = new URL(redirectUri);
+      for (const [name, value] of Object.entries({ ...query, state: params.get('state') ?? undefined }))
+        if (value !== undefined) url.searchParams.set(name, value);
+      return { redirect: url.toString() };
+    };
+    const refuse = (spec: EntraErrorSpec) => {
+      const body = entraErrorBody(spec, this.authorityHost);
+      return back({ error: spec.error, error_description: String(body.error_description) });
+    };
+    if (params.get('response_type') !== 'code')
+      return refuse(entraErrors.unsupportedResponseType(params.get('response_type')));
+    const method = params.get('code_challenge_method') ?? undefined;
+    const codeChallenge = params.get('code_challenge') ?? undefined;
+    if (codeChallenge !== undefined && method !== undefined && method !== 'S256' && method !== 'plain')
+      return refuse(entraErrors.invalidChallengeMethod());
+    const hint = params.get('login_hint')?.toLowerCase();
+    const username = hint ?? this.signedInUser?.toLowerCase();
+    const user = this.users.find((u) => u.username.toLowerCase() === username);
+    if (!user) return refuse(entraErrors.loginRequired());
+    if (user.consented === false) return refuse(entraErrors.consentDeclined());
+
+    const code = `1.${randomBytes(48).toString('base64url')}`;
+    this.codes.set(code, {
+      clientId: client.clientId,
+      redirectUri,
+      user,
+      scopes: (params.get('scope') ?? '').split(' ').filter(Boolean),
+      nonce: params.get('nonce') ?? undefined,
+      codeChallenge,
+      codeChallengeMethod: codeChallenge === undefined ? undefined : (method ?? 'plain'),
+      expiresAtMs: Date.now() + CODE_LIFETIME_MS,
+      redeemed: false,
+    });
+    return back({ code, session_state: randomUUID() });
+  }
+
+  /** The authorization code grant: the client's proof, the code (once, unexpired), its redirect URI, PKCE. */
+  private async authorizationCodeToken(form: URLSearchParams): Promise<TokenResult> {
+    const clientId = form.get('client_id') ?? '';
+    const client = this.clients.get(clientId.toLowerCase());
+    if (!client) return this.fail(entraErrors.unknownClient(clientId, this.tenantId));
+    const appidacr = await this.authenticateClient(client, form, this.tenantId);
+    if (typeof appidacr !== 'string') return this.fail(appidacr);
+    const issued = this.codes.get(form.get('code') ?? '');
+    if (!issued || issued.clientId !== client.clientId) return this.fail(entraErrors.invalidCode());
+    if (issued.redeemed) return this.fail(entraErrors.codeRedeemed());
+    if (issued.expiresAtMs <= Date.now()) return this.fail(entraErrors.codeExpired());
+    if (form.get('redirect_uri') !== issued.redirectUri)
+      return this.fail(entraErrors.redirectMismatch(form.get('redirect_uri') ?? '', client.clientId));
+    if (issued.codeChallenge !== undefined) {
+      const verifier = form.get('code_verifier') ?? '';
+      const derived =
+        issued.codeChallengeMethod === 'S256'
+          ? createHash('sha256').update(verifier).digest('base64url')
+          : verifier;
+      if (!verifier || derived !== issued.codeChallenge) return this.fail(entraErrors.verifierMismatch());
+    }
+    issued.redeemed = true;
+    const user = issued.user;
+    const scope = [...issued.scopes.filter((s) => s !== 'offline_access'), 'User.Read'].join(' ');
+    const accessToken = await this.signUserAccessToken(client.clientId, user, scope);
+    const body: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope,
+      expires_in: this.lifetime,
+      ext_expires_in: this.lifetime,
+      access_token: accessToken,
+    };
+    if (issued.scopes.includes('openid'))
+      body.id_token = await this.signIdToken(client.clientId, user, issued);
+    return { status: 200, body };
+  }
+
+  /** A v2.0 id token as Entra issues it to a web app: `aud` the client, the user's claims, the request's nonce. */
+  private async signIdToken(clientId: string, user: RegisteredUser, issued: IssuedCode): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      aud: clientId,
+      tid: this.tenantId,
+      oid: user.objectId,
+      // Pairwise: the same user has another `sub` in every app.
+      sub: createHash('sha256').update(`${user.objectId}:${clientId}`).digest('base64url').slice(0, 43),
+      name: user.name,
+      preferred_username: user.username,
+      uti: randomUUID().replace(/-/g, ''),
+      rh: '0.AAAA.',
+      ver: '2.0',
+    };
+    if (issued.nonce !== undefined) claims.nonce = issued.nonce;
+    if (issued.scopes.includes('email') && user.email) claims.email = user.email;
+    if (user.roles?.length) claims.roles = user.roles;
+    if (user.groups?.length) claims.groups = user.groups;
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
+      .setIssuer(this.issuer)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + this.lifetime)
+      .sign(this.privateKey);
+    this.stats.tokensIssued += 1;
+    return token;
+  }
+
+  /** The delegated Microsoft Graph token that comes with a user's sign-in. */
+  private async signUserAccessToken(clientId: string, user: RegisteredUser, scope: string): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({
+      aud: GRAPH_APP_ID,
+      tid: this.tenantId,
+      oid: user.objectId,
+      sub: user.objectId,
+      appid: clientId,
+      name: user.name,
+      upn: user.username,
+      scp: scope,
+      idtyp: 'user',
+      uti: randomUUID().replace(/-/g, ''),
+      ver: '1.0',
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
+      .setIssuer(`https://sts.windows.net/${this.tenantId}/`)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5 * 60)
+      .setExpirationTime(now + this.lifetime)
+      .sign(this.privateKey);
+    this.stats.tokensIssued += 1;
+    return token;
   }
 
   /** The resource of the request's `<resource>/.default` scope, or the error. */

@@ -1,7 +1,8 @@
 /**
- * A minimal Microsoft Entra ID endpoint for the client-credentials flow, over TLS on loopback, so that
- * the real `@azure/identity` credentials (MSAL underneath) get tokens from it unchanged. It serves what
- * MSAL fetches: the OpenID configuration, instance discovery, the token endpoint and the signing keys.
+ * A minimal Microsoft Entra ID endpoint over TLS on loopback, so that the real `@azure/identity` credentials
+ * (MSAL underneath) and OpenID Connect clients get tokens from it unchanged. It serves what they fetch: the
+ * OpenID configuration, instance discovery, the token endpoint (client credentials, authorization code with
+ * PKCE), the authorize endpoint (a user's sign-in and consent, answered at once) and the signing keys.
  * Tokens are RS256 JWTs; the Dataverse emulator checks them against `jwks`, `issuer` and `audience`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +22,25 @@ export interface EntraClient {
   /** The service principal's object id (`oid` in tokens); a fresh GUID when omitted. */
   objectId?: string;
   displayName?: string;
+  /** Web redirect URIs, for the authorization code flow (`/oauth2/v2.0/authorize`). */
+  redirectUris?: string[];
+}
+
+/** A user of the tenant, who signs in at the authorize endpoint. */
+export interface EntraUser {
+  /** The user principal name (`preferred_username`), e.g. `ada@contoso.onmicrosoft.com`. */
+  username: string;
+  /** Display name (`name`). */
+  name: string;
+  /** `oid`; a fresh GUID when omitted. */
+  objectId?: string;
+  email?: string;
+  /** App roles assigned to the user (`roles` in the id token). */
+  roles?: string[];
+  /** Object ids of the user's groups (`groups` in the id token). */
+  groups?: string[];
+  /** false: the user declines the app's consent prompt (the app gets `access_denied`, AADSTS65004). */
+  consented?: boolean;
 }
 
 export interface TokenEndpointOptions {
@@ -38,6 +58,8 @@ export interface TokenEndpointOptions {
    * without `userAssigned` answers for the system-assigned identity.
    */
   managedIdentities?: ManagedIdentity[];
+  /** Users who sign in at the authorize endpoint; the first is the browser's signed-in account. */
+  users?: EntraUser[];
 }
 
 export interface ManagedIdentity {
@@ -68,6 +90,10 @@ export interface TokenEndpoint {
   caCertPath: string;
   /** Environment for a process using ManagedIdentityCredential against this endpoint (App Service style). */
   managedIdentityEnv: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
+  /** `${authorityHost}/${tenantId}/oauth2/v2.0/authorize`. */
+  authorizeEndpoint: string;
+  /** The user the authorize endpoint signs in when the request has no `login_hint` (none: login_required). */
+  signInAs(username: string | undefined): void;
   stats(): TokenEndpointStats;
   close(): Promise<void>;
 }
@@ -120,6 +146,15 @@ async function handle(tenant: EntraTenant, req: IncomingMessage, res: ServerResp
     const result = await tenant.managedIdentityToken(url, req.headers);
     return sendJson(res, result.status, result.body);
   }
+  if (req.method === 'GET' && rest === 'oauth2/v2.0/authorize') {
+    const result = tenant.authorize(name, url.searchParams);
+    if ('redirect' in result) {
+      res.writeHead(302, { location: result.redirect, 'cache-control': 'no-store, no-cache' });
+      return void res.end();
+    }
+    res.writeHead(result.status, { 'content-type': 'text/plain; charset=utf-8' });
+    return void res.end(result.page);
+  }
   if (req.method === 'POST' && rest === 'oauth2/v2.0/token') {
     tenant.stats.tokenRequests += 1;
     const type = req.headers['content-type'] ?? '';
@@ -155,6 +190,10 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     tenantId,
     issuer: tenant.issuer,
     tokenEndpoint: `${authorityHost}/${tenantId}/oauth2/v2.0/token`,
+    authorizeEndpoint: `${authorityHost}/${tenantId}/oauth2/v2.0/authorize`,
+    signInAs: (username) => {
+      tenant.signedInUser = username;
+    },
     jwks: tenant.jwks,
     caCertPath: tls.caCertPath,
     managedIdentityEnv: {
