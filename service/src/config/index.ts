@@ -14,8 +14,14 @@ import {
 } from './outbound';
 import type { AlertSettings } from '../alerts';
 import { ALERT_VARIABLES, AlertSettingsError, readAlertSettings } from './alerts';
+import {
+  CONSOLE_ENTRA_VARIABLES,
+  readConsoleEntraSettings,
+  type ConsoleEntraSettings,
+} from './console-entra';
 
 export { AlertSettingsError, parseAlertReceivers, readAlertSettings } from './alerts';
+export { ENTRA_CALLBACK_PATH, type ConsoleEntraSettings } from './console-entra';
 export {
   DEFAULT_APPROVAL_THRESHOLDS,
   parseApprovalThresholds,
@@ -273,6 +279,8 @@ export interface ServiceConfig {
   outbound: OutboundSettings;
   /** Alert rules and the webhooks they notify. */
   alerts: AlertSettings;
+  /** Microsoft Entra ID sign-in to the operator console; undefined: the admin key only. */
+  consoleEntra?: ConsoleEntraSettings;
 }
 
 export interface ReconciliationSettings {
@@ -334,6 +342,15 @@ function alertSettings(env: NodeJS.ProcessEnv, problems: string[]): AlertSetting
   }
 }
 
+/** The sections read by their own modules, or undefined with their problems added to `problems`. */
+function ownSections(env: NodeJS.ProcessEnv, problems: string[]) {
+  return {
+    outbound: outboundSettings(env, problems),
+    alerts: alertSettings(env, problems),
+    consoleEntra: readConsoleEntraSettings(env, problems),
+  };
+}
+
 /** Where the mapping files are read and how often the active mapping version is. */
 function mappingSettings(
   e: { MAPPINGS_DIR?: string; MAPPINGS_POLL_SECONDS: number },
@@ -355,8 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
       });
   problems.push(...dependentProblems(env));
-  const outbound = outboundSettings(env, problems);
-  const alerts = alertSettings(env, problems);
+  const { outbound, alerts, consoleEntra } = ownSections(env, problems);
   if (!parsed.success || problems.length > 0 || !outbound || !alerts)
     throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
@@ -424,6 +440,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     outbound,
     alerts,
+    consoleEntra,
   };
 }
 
@@ -457,4 +474,8 @@ export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = proc
 }
 
 /** Every variable the service reads (documented in service/.env.example and the README). */
-export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(envSchema.shape), ...ALERT_VARIABLES];
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(envSchema.shape),
+  ...ALERT_VARIABLES,
+  ...CONSOLE_ENTRA_VARIABLES,
+];
