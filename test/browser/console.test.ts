@@ -4,6 +4,7 @@
  * the API's message) and every page reached by the keyboard alone. Screenshots of each page go to
  * docs/screenshots/console-<page>.png. Skipped like the other browser suites without Chromium.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type Stripe from 'stripe';
@@ -19,6 +20,22 @@ const PAGES = [
   { link: 'Payouts', heading: 'Payouts', file: 'payouts' },
   { link: 'Settings', heading: 'Settings', file: 'settings' },
 ];
+
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical findings on the page: what blocks a screen-reader or keyboard user. Evaluated
+ * through the browser's devtools rather than added as a script tag, which the page's policy refuses.
+ */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const violations = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations)",
+  )) as Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }>;
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 /** Presses Tab until the focused element's text (or label) is `name`; fails after `limit` presses. */
 async function tabTo(page: Page, name: string, limit = 100): Promise<void> {
@@ -138,6 +155,7 @@ describeBrowser('the operator console', () => {
     await page.getByRole('textbox', { name: 'Admin key' }).fill('not-the-admin-key-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: error.message }).waitFor();
+    await expect(accessibilityProblems(page)).resolves.toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, 'console-signin.png') });
 
     await page.getByRole('textbox', { name: 'Admin key' }).fill(ADMIN_KEY);
@@ -198,6 +216,7 @@ describeBrowser('the operator console', () => {
       name: 'Each request to the Dataverse Web API and its answer',
     });
     await expect(requests.getByRole('row').count()).resolves.toBeGreaterThan(1);
+    await expect(accessibilityProblems(page)).resolves.toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, 'console-lineage.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -346,6 +365,7 @@ describeBrowser('the operator console', () => {
     expect(debit).toBe(credit);
     expect(debit).toMatch(/^\$[1-9]/);
     await expect(journal.getByRole('row').count()).resolves.toBeGreaterThan(3);
+    await expect(accessibilityProblems(page)).resolves.toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, 'console-payout.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -397,6 +417,7 @@ describeBrowser('the operator console', () => {
       await expect(title.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
       await expect(page.getByRole('link', { name: link }).getAttribute('aria-current')).resolves.toBe('page');
       await page.waitForLoadState('networkidle');
+      await expect(accessibilityProblems(page)).resolves.toEqual([]);
       if (!['overview', 'events', 'dead-letters', 'payouts', 'settings'].includes(file)) {
         await page.screenshot({ path: join(SCREENSHOTS, `console-${file}.png`), fullPage: true });
       }
