@@ -292,3 +292,53 @@ describe('Dataverse refusing for a while', () => {
     },
   );
 });
+
+describe('an outage longer than the attempt budget', () => {
+  /** The inbox events of a customer's Stripe events, once all arrived. */
+  const inboxOf = async (customerId: string) => {
+    const events = await Promise.all(eventsOf(customerId).map((e) => stripeEvent(e.id)));
+    return events.every(Boolean) ? events.map((e) => e!) : undefined;
+  };
+
+  afterEach(async () => {
+    await world.stopService();
+    await world.startService();
+  });
+
+  test('events keep waiting for Dataverse past RETRY_MAX_ATTEMPTS, within RETRY_OUTAGE_HOURS, then apply', async () => {
+    await world.stopService();
+    await world.startService({ RETRY_MAX_ATTEMPTS: '3' });
+    world.dataverse.injectFault({ status: 503, fraction: 1 });
+    const customer = await world.stripe.customers.create({ name: 'Long Wait Ltd' });
+    await until(
+      'an event tried twice as often as the attempts allow',
+      async () => (await inboxOf(customer.id))?.some((e) => e.attempts >= 6 && e.status !== 'dead'),
+      40_000,
+    );
+    expect(await deadLetters()).toEqual([]);
+
+    world.dataverse.clearFaults();
+    await until('the account', () => accountOf(customer.id));
+    await until('every event finished', async () =>
+      (await inboxOf(customer.id))?.every((e) => e.status === 'applied' || e.status === 'superseded'),
+    );
+    expect(accountOf(customer.id)).toMatchObject({ name: 'Long Wait Ltd' });
+    expect(await deadLetters()).toEqual([]);
+  });
+
+  // Last in the file: it leaves a dead letter.
+  test('with RETRY_OUTAGE_HOURS=0 the same outage dead-letters the event after its attempts', async () => {
+    await world.stopService();
+    await world.startService({ RETRY_MAX_ATTEMPTS: '3', RETRY_OUTAGE_HOURS: '0' });
+    world.dataverse.injectFault({ status: 503, fraction: 1 });
+    const customer = await world.stripe.customers.create({ name: 'No Patience Ltd' });
+    const [letter] = await until('a dead letter', async () => {
+      const ids = new Set(eventsOf(customer.id).map((e) => e.id));
+      const letters = (await deadLetters()).filter((d) => ids.has(d.eventId));
+      return letters.length > 0 && letters;
+    });
+    expect(letter).toMatchObject({ attempts: 3 });
+    expect(letter.error).toMatch(/HTTP 503.*\(gave up after 3 attempts\)/);
+    expect(accountOf(customer.id)).toBeUndefined();
+  });
+});

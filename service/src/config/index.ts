@@ -153,6 +153,7 @@ const envSchema = z
     RETRY_MAX_ATTEMPTS: int(1, 10),
     RETRY_BASE_MS: int(1, 1000),
     RETRY_MAX_MS: int(1, 3_600_000),
+    RETRY_OUTAGE_HOURS: z.coerce.number().min(0).default(24),
     SHUTDOWN_GRACE_MS: int(0, 20_000),
     /** Folder of mapping files, loaded and checked at start; unset: the shipped `service/mappings/`. */
     MAPPINGS_DIR: optional,
@@ -311,6 +312,11 @@ export interface RetrySettings {
   maxAttempts: number;
   baseMs: number;
   maxMs: number;
+  /**
+   * How long after its arrival an event whose dependency does not answer (Dataverse or Stripe down) keeps
+   * being retried past `maxAttempts`, rather than dead-lettered; 0 or absent: never past them.
+   */
+  outageMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -363,6 +369,15 @@ function mappingSettings(
 }
 
 /** Reads and validates the configuration; throws a `ConfigError` that lists every problem at once. */
+function retrySettings(e: z.infer<typeof envSchema>): RetrySettings {
+  return {
+    maxAttempts: e.RETRY_MAX_ATTEMPTS,
+    baseMs: e.RETRY_BASE_MS,
+    maxMs: e.RETRY_MAX_MS,
+    outageMs: Math.round(e.RETRY_OUTAGE_HOURS * 3_600_000),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
@@ -425,7 +440,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       gatherMs: e.WORKER_GATHER_MS,
       leaseMs: e.WORKER_LEASE_MS,
       handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
-      retry: { maxAttempts: e.RETRY_MAX_ATTEMPTS, baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },
+      retry: retrySettings(e),
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     },
     reporting: {

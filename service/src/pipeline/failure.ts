@@ -12,7 +12,15 @@ export interface FailureInfo {
   /** The platform's own code: Dataverse `0x8006…`, Stripe `code`/`type`, or a Node error code. */
   code: string | null;
   retryAfterMs?: number;
+  /**
+   * The dependency did not answer or said it cannot now (no answer, a timeout, 502/503/504, Stripe's
+   * connection errors and 5xx): an outage, met by every event alike, not something about this one.
+   */
+  unavailable: boolean;
 }
+
+/** Dataverse statuses that say the service, not the request, is the problem (0: no answer at all). */
+const UNAVAILABLE_STATUSES = new Set([0, 502, 503, 504]);
 
 /** Thrown by the pipeline itself when a handler runs past its time budget. */
 export class HandlerTimeoutError extends Error {
@@ -51,7 +59,7 @@ const TRANSIENT_NODE_CODES = new Set([
 
 export function classifyFailure(error: unknown): FailureInfo {
   if (!(error instanceof Error)) {
-    return { transient: false, message: scrubSecrets(String(error)), code: null };
+    return { transient: false, message: scrubSecrets(String(error)), code: null, unavailable: false };
   }
   const e = error as Error & {
     transient?: unknown;
@@ -78,17 +86,20 @@ export function classifyFailure(error: unknown): FailureInfo {
       transient,
       message,
       code: error.code ?? error.type ?? null,
+      unavailable: error instanceof Stripe.errors.StripeConnectionError || status >= 500,
       retryAfterMs:
         retryAfterMs ?? (Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined),
     };
   }
   const code = typeof e.code === 'string' && e.code !== '' ? e.code : null;
   if (typeof e.transient === 'boolean') {
-    return { transient: e.transient, message, code, retryAfterMs };
+    // The Dataverse client's errors carry the HTTP status (0 when nothing answered).
+    const unavailable = e.transient && typeof e.status === 'number' && UNAVAILABLE_STATUSES.has(e.status);
+    return { transient: e.transient, message, code, retryAfterMs, unavailable };
   }
   const transient =
     e.name === 'TimeoutError' || e.name === 'AbortError' || (code !== null && TRANSIENT_NODE_CODES.has(code));
-  return { transient, message, code, retryAfterMs };
+  return { transient, message, code, retryAfterMs, unavailable: transient };
 }
 
 /** Exponential backoff with full jitter, never shorter than the platform's Retry-After. */

@@ -50,7 +50,8 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
   const dataverse = recordingDataverse(deps.dataverse);
   return async (event) => {
     const job = startJob(deps, event);
-    if (event.attempts > settings.retry.maxAttempts) return abandon(deps, job);
+    if (event.attempts > settings.retry.maxAttempts && !(await waitingOutOutage(deps, event)))
+      return abandon(deps, job);
     const payloadMayBeStale = await checkStamp(deps, job);
     if (payloadMayBeStale === 'superseded') return;
 
@@ -140,6 +141,16 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
   return job;
 }
 
+/**
+ * Past its attempts, an event may still be waiting out an outage (see recordFailure): within `retry.outageMs`
+ * of its arrival, and every earlier claim recorded its outcome (a worker that dies on the event records none).
+ */
+async function waitingOutOutage(deps: EventProcessorDeps, event: InboxEvent): Promise<boolean> {
+  if (deps.now() - event.receivedAtMs >= (deps.settings.retry.outageMs ?? 0)) return false;
+  const recorded = await deps.store.eventAttempts(event.id);
+  return recorded.length >= event.attempts - 1;
+}
+
 /** Claimed this often without an outcome: its worker died each time (a poison event?). */
 async function abandon(deps: EventProcessorDeps, { event, log, finish }: Job): Promise<void> {
   const error = `Abandoned after ${event.attempts - 1} attempts that never finished (worker stopped or crashed each time)`;
@@ -189,7 +200,15 @@ async function recordSkipped(
   );
 }
 
-/** A handler failed: a transient failure with attempts left is retried later, anything else dead-lettered. */
+/** Past the attempt budget, a retry during an outage waits at most this long (or RETRY_MAX_MS if shorter). */
+const OUTAGE_RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * A handler failed: a transient failure with attempts left is retried later, anything else dead-lettered.
+ * A dependency that does not answer (an outage) is every event's trouble, not this one's: past its attempts
+ * the event keeps waiting for the dependency, retried at most 5 minutes apart, until `retry.outageMs` after
+ * it arrived, so an outage longer than the attempt budget fills no dead-letter queue.
+ */
 async function recordFailure(
   deps: EventProcessorDeps,
   { event, log, finish }: Job,
@@ -199,8 +218,14 @@ async function recordFailure(
   const { metrics, settings } = deps;
   const failure = classifyFailure(error);
   metrics?.failed.inc({ type: event.type, transient: String(failure.transient) });
-  if (failure.transient && event.attempts < settings.retry.maxAttempts) {
-    const delay = retryDelayMs(event.attempts, settings.retry, failure.retryAfterMs, deps.random);
+  const attemptsLeft = event.attempts < settings.retry.maxAttempts;
+  const outageLasting =
+    failure.unavailable && deps.now() - event.receivedAtMs < (settings.retry.outageMs ?? 0);
+  if (failure.transient && (attemptsLeft || outageLasting)) {
+    const backoff = retryDelayMs(event.attempts, settings.retry, failure.retryAfterMs, deps.random);
+    const delay = attemptsLeft
+      ? backoff
+      : Math.min(backoff, Math.max(OUTAGE_RETRY_MAX_MS, failure.retryAfterMs ?? 0));
     await finish({
       kind: 'retry',
       error: failure.message,

@@ -35,9 +35,9 @@ export interface OutageWorld {
   alerts: Receiver;
   /** Stops the service (gracefully, as a deploy does) and starts it again on the same port and store. */
   restart(): Promise<void>;
-  /** Stops the service only; `start` brings it back. */
+  /** Stops the service only; `startService` brings it back, with `env` on top of its settings if given. */
   stopService(): Promise<void>;
-  startService(): Promise<void>;
+  startService(env?: Record<string, string>): Promise<void>;
   /** A Web API write as this user (MSCRMCallerID); the id of a created row. */
   asUser(userId: string, method: 'POST' | 'PATCH', pathAndQuery: string, body: unknown): Promise<string>;
   /** Alert notifications received so far, as `<alert> <status>`. */
@@ -93,8 +93,8 @@ export async function startOutageWorld(
       if (!service) throw new Error('the service is stopped');
       return service;
     },
-    async startService() {
-      const config = loadConfig({ ...baseEnv, PORT: port }, dir);
+    async startService(extra: Record<string, string> = {}) {
+      const config = loadConfig({ ...baseEnv, ...extra, PORT: port }, dir);
       const client = createDataverseClient({
         baseUrl: dataverse.url,
         retry: { baseDelayMs: 5, maxDelayMs: 50 },

@@ -1,6 +1,7 @@
 /**
- * How long an outage (Dataverse or Stripe unreachable) an event rides out before it is dead-lettered: the
- * retries' delays added up, for the settings an operator would run with. The runbook quotes these figures.
+ * How long an event's attempts last (RETRY_MAX_ATTEMPTS, RETRY_BASE_MS, RETRY_MAX_MS): the retries' delays
+ * added up, for the settings an operator would run with. A transient failure that is not an outage is
+ * dead-lettered after them (an outage waits up to RETRY_OUTAGE_HOURS instead). The runbook quotes these figures.
  */
 import { loadConfig } from '../../config';
 import { retryDelayMs } from '../failure';
@@ -19,7 +20,7 @@ const ENV = {
 };
 
 /** From the first failed try to the last, in minutes: the shortest (no jitter) and the longest. */
-function outageRiddenOutMinutes(env: Record<string, string> = {}): [number, number] {
+function attemptsLastMinutes(env: Record<string, string> = {}): [number, number] {
   const { retry } = loadConfig({ ...ENV, ...env }, '/srv/app').worker;
   const total = (random: number) => {
     let ms = 0;
@@ -31,15 +32,15 @@ function outageRiddenOutMinutes(env: Record<string, string> = {}): [number, numb
   return [total(0), total(1)];
 }
 
-test('with the defaults an event is retried for 4.3 to 8.5 minutes of outage before it is dead-lettered', () => {
-  expect(outageRiddenOutMinutes()).toEqual([4.3, 8.5]);
+test('with the defaults an event’s attempts last 4.3 to 8.5 minutes', () => {
+  expect(attemptsLastMinutes()).toEqual([4.3, 8.5]);
 });
 
-test('each retry more doubles it, up to RETRY_MAX_MS (an hour): 12 tries ride out 17 to 34 minutes, 14 one to two hours', () => {
-  expect(outageRiddenOutMinutes({ RETRY_MAX_ATTEMPTS: '12' })).toEqual([17.1, 34.1]);
-  expect(outageRiddenOutMinutes({ RETRY_MAX_ATTEMPTS: '14' })).toEqual([64.1, 128.3]);
+test('each retry more doubles it, up to RETRY_MAX_MS (an hour): 12 tries last 17 to 34 minutes, 14 one to two hours', () => {
+  expect(attemptsLastMinutes({ RETRY_MAX_ATTEMPTS: '12' })).toEqual([17.1, 34.1]);
+  expect(attemptsLastMinutes({ RETRY_MAX_ATTEMPTS: '14' })).toEqual([64.1, 128.3]);
 });
 
 test('a lower RETRY_MAX_MS keeps events close behind a recovery: 20 tries, at most 5 minutes apart, 29 to 59 minutes', () => {
-  expect(outageRiddenOutMinutes({ RETRY_MAX_ATTEMPTS: '20', RETRY_MAX_MS: '300000' })).toEqual([29.3, 58.5]);
+  expect(attemptsLastMinutes({ RETRY_MAX_ATTEMPTS: '20', RETRY_MAX_MS: '300000' })).toEqual([29.3, 58.5]);
 });

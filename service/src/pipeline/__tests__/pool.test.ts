@@ -236,6 +236,44 @@ describeOnEachEngine('worker pool', (engine) => {
     });
   });
 
+  test('an outage outlasting the attempts: within retry.outageMs the event keeps waiting, then applies', async () => {
+    const handler = createPaymentTestHandler((_event, attempt) => {
+      if (attempt <= 5)
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    });
+    const retry = { ...settings.retry, maxAttempts: 3, outageMs: 60_000 };
+    const event = await runUntil(
+      handler,
+      'ch_outage',
+      'applied',
+      'the event to be applied after the outage',
+      {
+        retry,
+      },
+    );
+    expect(handler.calls).toHaveLength(6);
+    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ attempts: 6 });
+    expect(await store.listDeadLetters()).toEqual([]);
+  });
+
+  test('within retry.outageMs an event whose workers died on it is still abandoned after the attempts', async () => {
+    const handler = createPaymentTestHandler();
+    const event = chargeEvent('ch_poison', 1_700_000_000);
+    await store.insertEvent(event);
+    // Three claims that never recorded an outcome: the worker died each time.
+    const start = Date.now();
+    for (let claim = 0; claim < 3; claim++) {
+      const nowMs = start + claim * 1_000;
+      expect(
+        await store.claimEvents({ owner: 'crashed-process', limit: 1, leaseMs: 500, nowMs }),
+      ).toHaveLength(1);
+    }
+    startPool([handler], { retry: { ...settings.retry, maxAttempts: 3, outageMs: 3_600_000 } });
+    await waitFor(async () => (await statusOf(event.eventId)) === 'dead', 'the poison event to be abandoned');
+    expect(handler.calls).toHaveLength(0);
+    expect((await store.listDeadLetters())[0]).toMatchObject({ errorCode: 'abandoned' });
+  });
+
   test('a handler that runs past its time budget is retried', async () => {
     const handler = createPaymentTestHandler((_event, attempt) =>
       attempt === 1 ? new Promise(() => undefined) : undefined,
