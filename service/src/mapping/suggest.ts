@@ -65,7 +65,8 @@ const OWN_COLUMNS = new Set([
 
 /**
  * Every leaf of a Stripe object as a path and value, objects walked into, arrays by their first element
- * (`lines.data[0].amount`), to `maxDepth` levels. The sample may be an event: its object is taken.
+ * (`lines.data[0].amount`), lists by their items only, to `maxDepth` levels. The sample may be an event: its
+ * object is taken.
  */
 export function flattenSample(sample: unknown, maxDepth = 4): SampleField[] {
   const root =
@@ -74,7 +75,9 @@ export function flattenSample(sample: unknown, maxDepth = 4): SampleField[] {
   const walk = (value: unknown, path: string, depth: number) => {
     if (isRecord(value)) {
       if (depth >= maxDepth) return;
-      for (const [name, field] of Object.entries(value)) {
+      // A Stripe list (`sources`, `tax_ids`) holds its items in `data`; its url and counts are not fields.
+      const entries = value.object === 'list' ? [['data', value.data] as const] : Object.entries(value);
+      for (const [name, field] of entries) {
         const step = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `\`${name}\``;
         walk(field, path ? `${path}.${step}` : step, depth + 1);
       }

@@ -35,6 +35,11 @@ test('e-mail, address, name and live mode columns get the matching customer fiel
   expect(best('stc_stripecustomerid').reason).toContain('a Stripe customer id');
 });
 
+test('a Stripe list’s own url is no field: an account’s websiteurl gets no suggestion from a customer', () => {
+  expect(flattenSample(customer).map((field) => field.path)).not.toContain('sources.url');
+  expect(forColumn('account', 'websiteurl', customer)).toEqual([]);
+});
+
 test('a country code is suggested for the address country as its name', () => {
   const charge = recordedEvent('charge_succeeded').data.object;
   const [best] = forColumn('account', 'address1_country', charge);
