@@ -380,6 +380,7 @@ export async function startService(
       openAlerts: () => alertsView.open(),
       config,
       dataverse,
+      entraSignIn: config.consoleEntra && { settings: config.consoleEntra },
     },
     mappingVersions: createMappingVersionOps({ store, model, live, onQueued: () => pool.notify() }),
   });

@@ -4,6 +4,7 @@ import type { IntakeContext } from '../intake/context';
 import type { OpenAlert } from '../alerts';
 import type { ServiceConfig } from '../config';
 import type { DataverseClient } from '../dataverse/types';
+import { registerEntraSignIn, type EntraSignInDeps } from './entra';
 import { registerDeadLetterRoutes } from './dead-letters';
 import { registerEvents } from './events';
 import { registerOverview } from './overview';
@@ -25,10 +26,19 @@ export interface ConsoleDeps {
   config?: ServiceConfig;
   /** Reads the payouts and journals the reconciliation wrote; the payout routes answer 503 without it. */
   dataverse?: DataverseClient;
+  /** Sign-in with Microsoft Entra ID (`/console/signin/entra`); the admin key only without. */
+  entraSignIn?: EntraSignInDeps;
 }
 
 export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
   registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now });
+  if (deps.entraSignIn)
+    registerEntraSignIn(router, {
+      ...deps.entraSignIn,
+      adminApiKey: deps.adminApiKey,
+      logger: intake.logger,
+      now: intake.now,
+    });
   registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
   registerDeadLetterRoutes(router, { store: intake.store, onQueued: intake.onQueued, log: intake.logger });
   registerSettings(router, { config: deps.config });

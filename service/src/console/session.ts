@@ -2,6 +2,7 @@
  * Console sign-in: the admin key, checked in constant time, buys a session cookie (`stc_console`) that any
  * replica can verify without shared state: the session is signed with HMAC-SHA256 under a key derived (HKDF)
  * from the admin key and carries its own expiry, so rotating the admin key also ends every session.
+ * A Microsoft Entra ID sign-in (`entra.ts`) ends in the same cookie, with method `entra`.
  *
  * Every `/console/api/*` route but `POST /console/api/session` needs that cookie or `Authorization: Bearer
  * <admin key>`. A state-changing request made with the cookie must also carry `X-Requested-With: stc-console`:
@@ -85,7 +86,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * The console API's guard, for every path under `/console/api` (routes registered anywhere): 401 without a
  * session cookie or the admin key, 403 for a cookie-signed state change without the CSRF header.
  */
-export function consoleGuard(adminApiKey: string, now: () => number = Date.now): Koa.Middleware {
+export function consoleGuard(
+  adminApiKey: string,
+  now: () => number = Date.now,
+  options: { entraSignIn?: boolean } = {},
+): Koa.Middleware {
   const isAdminKey = constantTimeKeyCheck(adminApiKey);
   const signer = sessionSigner(adminApiKey);
   return async (ctx, next) => {
@@ -108,6 +113,7 @@ export function consoleGuard(adminApiKey: string, now: () => number = Date.now):
     if (!caller) {
       ctx.set('WWW-Authenticate', 'Bearer');
       apiError(ctx, 401, 'unauthorized', 'Sign in to the console (or send the admin key as a Bearer token)');
+      if (options.entraSignIn) (ctx.body as ApiError).entraSignIn = true;
       return;
     }
     if (caller.viaCookie && !SAFE_METHODS.has(ctx.method) && ctx.get(CSRF_HEADER) !== CSRF_VALUE) {
@@ -125,7 +131,7 @@ export function consoleGuard(adminApiKey: string, now: () => number = Date.now):
 }
 
 /** The `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/console, Secure over https. */
-function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   const parts = [
     `${SESSION_COOKIE}=${value}`,
     'Path=/console',

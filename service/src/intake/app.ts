@@ -46,7 +46,9 @@ export function createApp(deps: AppDeps): Koa {
   registerMetrics(router, intake, requireAdmin);
   registerDeadLetters(router, intake, requireAdmin);
   // The operator console's API: its own guard (session cookie or admin key) over every /console/api path.
-  app.use(consoleGuard(deps.adminApiKey, intake.now));
+  app.use(
+    consoleGuard(deps.adminApiKey, intake.now, { entraSignIn: deps.console?.entraSignIn !== undefined }),
+  );
   registerConsoleApi(router, intake, { adminApiKey: deps.adminApiKey, ...deps.console });
   if (deps.mappingVersions) registerMappingRoutes(router, deps.mappingVersions, deps.logger);
 
