@@ -22,6 +22,7 @@ module.exports = {
     project('service'),
     project('sandbox'),
     project('webresources'),
+    project('console'),
     project('pcf-controls', {
       testEnvironment: 'jsdom',
       // @fluentui/react 8.29 (the platform's version) deep-requires a path that its newer dependency no longer
