@@ -99,10 +99,7 @@ export function createMappingVersionOps(deps: {
       throw new MappingVersionRequestError('not_found', new MappingVersionNotFound(version).message);
     return stored;
   };
-  const compiled = async (version: number): Promise<MappingSet> =>
-    deps.live
-      ? deps.live.compiled(version)
-      : compileStoredVersion(version, (await get(version)).files, model);
+  const compiled = versionCompiler(deps, get);
 
   const activate = async (version: number, by: string) => {
     const stored = await get(version);
@@ -121,9 +118,9 @@ export function createMappingVersionOps(deps: {
     async diff(from, to) {
       return diffFiles((await get(from)).files, (await get(to)).files, from, to);
     },
-    validate: (files) => compileStoredVersionFiles(files, model),
+    validate: (files) => compileCandidate(files, model),
     async create(files, options) {
-      compileStoredVersionFiles(files, model);
+      compileCandidate(files, model);
       const created = await store.createMappingVersion(
         {
           files,
@@ -167,8 +164,25 @@ export function createMappingVersionOps(deps: {
   };
 }
 
+/** A stored version compiled: by this process's live set (kept compiled) when there is one. */
+function versionCompiler(
+  deps: { model: TableModel; live?: LiveMappings },
+  get: (version: number) => Promise<MappingVersion>,
+): (version: number) => Promise<MappingSet> {
+  return async (version) => {
+    if (!deps.live) return compileStoredVersion(version, (await get(version)).files, deps.model);
+    try {
+      return await deps.live.compiled(version);
+    } catch (error) {
+      if (error instanceof MappingVersionNotFound)
+        throw new MappingVersionRequestError('not_found', error.message);
+      throw error;
+    }
+  };
+}
+
 /** A candidate set compiled as the loader compiles it; its MappingError as it is (file, mapping, column). */
-function compileStoredVersionFiles(files: MappingFiles, model: TableModel): MappingSet {
+function compileCandidate(files: MappingFiles, model: TableModel): MappingSet {
   if (!files || typeof files !== 'object' || Object.values(files).some((text) => typeof text !== 'string'))
     throw new MappingVersionRequestError('invalid_request', 'files must be an object of file name → text');
   return compileMappingFiles(files, model);

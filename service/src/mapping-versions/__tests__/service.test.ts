@@ -118,6 +118,11 @@ describeOnEachEngine('mapping versions in the running service', (engine) => {
     });
     const first = await pay('Blue widgets');
     await descriptionOf(first.id, 'Blue widgets');
+    const unknown = await api('POST', 'mappings/dry-run', {
+      version: 9,
+      payload: fixture.stripeEmulator.events[0],
+    });
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
 
     const invalid = await api('POST', 'mappings', {
       files: withDescriptionLine('stc_colour: description'),
@@ -239,5 +244,5 @@ describeOnEachEngine('mapping versions in the running service', (engine) => {
     } finally {
       await replica.stop();
     }
-  });
+  }, 60_000);
 });
