@@ -174,6 +174,11 @@ interface SignIn {
   client: () => Promise<BaseClient>;
 }
 
+/** Cookies marked Secure over https, also when a TLS proxy in front of the service makes the request look plain. */
+function secure(signIn: SignIn, ctx: Koa.Context): boolean {
+  return ctx.secure || signIn.settings.redirectUri.startsWith('https://');
+}
+
 function unreachable(signIn: SignIn, ctx: Koa.Context, error: unknown): void {
   signIn.logger.warn(
     { reason: (error as Error).message },
@@ -201,7 +206,7 @@ async function startSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
     verifier: generators.codeVerifier(),
     exp: signIn.now() + FLOW_MS,
   };
-  ctx.set('Set-Cookie', flowCookie(signIn.sealer.seal(flow), FLOW_MS / 1000, ctx.secure));
+  ctx.set('Set-Cookie', flowCookie(signIn.sealer.seal(flow), FLOW_MS / 1000, secure(signIn, ctx)));
   ctx.redirect(
     rp.authorizationUrl({
       scope: SCOPE,
@@ -265,7 +270,7 @@ async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
   ctx.set('Cache-Control', 'no-store');
   const { settings } = signIn;
   const flow = signIn.sealer.open(ctx.cookies.get(FLOW_COOKIE), signIn.now());
-  const clearFlow = flowCookie('', 0, ctx.secure);
+  const clearFlow = flowCookie('', 0, secure(signIn, ctx));
   ctx.set('Set-Cookie', clearFlow);
   if (!flow) {
     signInFailed(
@@ -289,7 +294,7 @@ async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
     return;
   }
   const token = signIn.signer.sign({ name, method: 'entra', exp: signIn.now() + SESSION_MS });
-  ctx.set('Set-Cookie', [clearFlow, sessionCookie(token, SESSION_MS / 1000, ctx.secure)]);
+  ctx.set('Set-Cookie', [clearFlow, sessionCookie(token, SESSION_MS / 1000, secure(signIn, ctx))]);
   signIn.logger.info(user, 'console sign-in with Entra ID');
   ctx.redirect('/console/');
 }

@@ -25,6 +25,7 @@ const SECTION_NAMES: Record<string, string> = {
   reporting: 'Reporting',
   outbound: 'Dynamics 365 to Stripe',
   alerts: 'Alerts',
+  consoleEntra: 'Console sign-in (Entra ID)',
 };
 
 /** `••••` and the last four characters of a long secret; only `••••` for a short one. */

@@ -220,6 +220,29 @@ describe('console sign-in with Microsoft Entra ID', () => {
     expect(who.body).toMatchObject({ name: 'Administrator', method: 'admin-key' });
   });
 
+  it('marks the cookies Secure when the console is reached over https, even through a TLS proxy', async () => {
+    const behindProxy = createApp({
+      store,
+      logger: createLogger({ level: 'silent' }),
+      takes: () => true,
+      stripeWebhookSecrets: ['whsec_console_test'],
+      dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
+      adminApiKey: ADMIN_KEY,
+      console: {
+        entraSignIn: {
+          settings: { ...settings, redirectUri: 'https://stc.contoso.com/console/signin/entra/callback' },
+          ca,
+        },
+      },
+    }).callback();
+    const res = await request(behindProxy).get('/console/signin/entra');
+    expect(res.status).toBe(302);
+    expect(cookies(res).get('stc_console_signin')?.attributes).toMatch(/; Secure/);
+    expect(new URL(res.headers.location).searchParams.get('redirect_uri')).toBe(
+      'https://stc.contoso.com/console/signin/entra/callback',
+    );
+  }, 30_000);
+
   it('answers a page naming the settings to check when the authority cannot be reached', async () => {
     const unreachable = createApp({
       store,
@@ -281,7 +304,8 @@ describe('console Entra sign-in settings', () => {
   it('shows the client secret masked in the console settings', () => {
     const consoleEntra = readConsoleEntraSettings(base, [])!;
     const settings = maskedSettings({ consoleEntra } as unknown as ServiceConfig);
-    const entries = settings.sections.flatMap((s) => s.entries);
+    const section = settings.sections.find((s) => s.name === 'Console sign-in (Entra ID)');
+    const entries = section?.entries ?? [];
     expect(entries.find((e) => e.key === 'clientSecret')).toMatchObject({ secret: true });
     expect(JSON.stringify(settings)).not.toContain(CLIENT_SECRET);
     expect(entries.find((e) => e.key === 'requiredRole')?.value).toBe('Connector.Admin');
