@@ -13,6 +13,15 @@ import { REFUND_USERS, startRoundTrip, waitFor, WEBHOOK_SECRET, type RoundTrip }
 import { describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
 const ADMIN_KEY = 'admin-api-key-e2e-0123456789';
+/** The console's Entra ID sign-in, configured (its authority is never reached: the tests sign in by key). */
+const ENTRA = {
+  CONSOLE_ENTRA_TENANT_ID: '0c9a1d5e-4f7b-4c2a-9e3d-1a2b3c4d5e6f',
+  CONSOLE_ENTRA_CLIENT_ID: '7f3e2d1c-0b9a-4876-8543-210fedcba987',
+  CONSOLE_ENTRA_CLIENT_SECRET: 'entra-client-secret-console-browser-test',
+  CONSOLE_ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:9',
+  CONSOLE_PUBLIC_URL: 'http://127.0.0.1',
+  CONSOLE_ENTRA_REQUIRED_ROLE: 'Connector.Admin',
+};
 const PAGES = [
   { link: 'Overview', heading: 'Overview', file: 'overview' },
   { link: 'Events', heading: 'Events', file: 'events' },
@@ -75,7 +84,7 @@ describeBrowser('the operator console', () => {
   let paymentIntentId: string;
 
   beforeAll(async () => {
-    world = await startRoundTrip([REFUND_USERS.service], { RETRY_MAX_ATTEMPTS: '2' });
+    world = await startRoundTrip([REFUND_USERS.service], { RETRY_MAX_ATTEMPTS: '2', ...ENTRA });
     consoleUrl = `${world.service.url}/console/`;
     // A few real webhooks: a payment's events, delivered by the Stripe emulator and applied.
     const intent = await world.stripe.paymentIntents.create({
@@ -141,9 +150,12 @@ describeBrowser('the operator console', () => {
     expect(Number(gzipped.headers.get('content-length'))).toBeLessThan(220 * 1024);
   });
 
-  it('refuses a wrong admin key with the API’s message, then signs in with the right one', async () => {
+  it('offers Entra ID, refuses a wrong admin key with the API’s message, then signs in with the right one', async () => {
     const { page, errors } = await openConsole();
     await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    // The service has Entra ID configured: its 401 says so, and the page offers that sign-in too.
+    const entra = page.getByRole('link', { name: 'Sign in with Microsoft Entra ID' });
+    await expect(entra.getAttribute('href')).resolves.toBe('/console/signin/entra');
     const refused = await fetch(`${world.service.url}/console/api/session`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -371,7 +383,7 @@ describeBrowser('the operator console', () => {
     await page.close();
   }, 60_000);
 
-  it('shows the settings read-only, the admin key and the webhook secret masked', async () => {
+  it('shows the settings read-only, the admin key, webhook and Entra secrets masked', async () => {
     const { page, errors } = await signedIn();
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'HTTP', level: 2 }).waitFor();
@@ -382,6 +394,7 @@ describeBrowser('the operator console', () => {
     const html = await page.content();
     expect(html).not.toContain(ADMIN_KEY);
     expect(html).not.toContain(WEBHOOK_SECRET);
+    expect(html).not.toContain(ENTRA.CONSOLE_ENTRA_CLIENT_SECRET);
     await expect(page.locator('main input, main textarea').count()).resolves.toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'console-settings.png') });
     expect(errors).toEqual([]);
