@@ -8,7 +8,9 @@
  *
  * Routes:
  * - `POST   /console/api/session` `{ adminKey }` → 204 and the session cookie; 401 on a wrong key.
- *   `GET /console/signin/entra` starts the Entra ID (OpenID Connect) sign-in when it is configured.
+ *   `GET /console/signin/entra` starts the Entra ID (OpenID Connect) sign-in when it is configured; its callback
+ *   (`/console/signin/entra/callback`) sets the same cookie (`Me.method` `entra`) and redirects to `/console/`, or
+ *   answers an HTML page saying why the user is not signed in.
  * - `DELETE /console/api/session` → 204, cookie cleared.        `GET /console/api/me` → `Me`.
  * - `GET    /console/api/overview?minutes=60` → `Overview`.
  * - `GET    /console/api/events?q&type&outcome&fromMs&toMs&cursor&limit` → `EventPage`.
@@ -31,8 +33,9 @@
 export interface ApiError {
   error: { code: string; message: string };
   /**
-   * In the 401 of `GET /console/api/me`: whether `GET /console/signin/entra` is configured, so that the sign-in
-   * page offers "Sign in with Microsoft Entra ID" beside the admin key.
+   * In the 401 of `GET /console/api/me` (and any other route without a session): true when
+   * `GET /console/signin/entra` is configured, so that the sign-in page offers "Sign in with Microsoft Entra ID"
+   * beside the admin key.
    */
   entraSignIn?: boolean;
 }
