@@ -174,6 +174,11 @@ describeBrowser('the operator console', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await page.getByText('Signed in as Administrator').waitFor();
+    // Signing out ends the session: the page, reloaded, asks to sign in again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
