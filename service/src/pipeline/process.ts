@@ -143,12 +143,13 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
 
 /**
  * Past its attempts, an event may still be waiting out an outage (see recordFailure): within `retry.outageMs`
- * of its arrival, and every earlier claim recorded its outcome (a worker that dies on the event records none).
+ * of its arrival, and its previous claim recorded a retry (a worker that dies on the event records nothing, and
+ * a dead letter queued again starts its attempts over after a `dead` record).
  */
 async function waitingOutOutage(deps: EventProcessorDeps, event: InboxEvent): Promise<boolean> {
   if (deps.now() - event.receivedAtMs >= (deps.settings.retry.outageMs ?? 0)) return false;
-  const recorded = await deps.store.eventAttempts(event.id);
-  return recorded.length >= event.attempts - 1;
+  const previous = (await deps.store.eventAttempts(event.id)).at(-1);
+  return previous?.outcome === 'retry' && previous.attempt === event.attempts - 1;
 }
 
 /** Claimed this often without an outcome: its worker died each time (a poison event?). */
