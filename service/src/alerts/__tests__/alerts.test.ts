@@ -156,6 +156,14 @@ describe('alerts to Teams, Slack and JSON receivers', () => {
       status: 'firing',
       startedAt: '2026-12-05T12:00:00.000Z',
     });
+    // What the operator console shows as open.
+    expect(alerts.open()).toEqual([
+      {
+        alert: 'dead_letters',
+        summary: expect.stringContaining('2 event(s) in the dead-letter queue'),
+        sinceMs: Date.parse('2026-12-05T12:00:00.000Z'),
+      },
+    ]);
 
     for (const minutes of [1, 2, 3]) {
       now += minutes * 60_000;
@@ -174,6 +182,7 @@ describe('alerts to Teams, Slack and JSON receivers', () => {
       'teams dead_letters resolved',
     ]);
     expect(read(resolved[0]).text).toMatch(/Resolved/);
+    expect(alerts.open()).toEqual([]);
   });
 
   it('reminds of a condition that lasts after the re-notify interval, not before', async () => {
