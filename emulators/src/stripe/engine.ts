@@ -19,9 +19,22 @@ export interface FeeSchedule {
   dispute: number;
 }
 
+/** A currency the account cannot hold: what it is converted to when it lands in the balance, and at what rate. */
+export interface Settlement {
+  currency: string;
+  /** Units of `currency` per unit of the charged currency (major units), as Stripe's `exchange_rate`. */
+  rate: number;
+}
+
 export interface EngineOptions {
   apiVersion?: string;
   fees?: Partial<FeeSchedule>;
+  /**
+   * Charged currencies the account settles in another one (say `{ eur: { currency: 'usd', rate: 1.0865 } }`):
+   * their balance transactions are in that currency, with the `exchange_rate`. Every other currency settles as
+   * charged (the default: an account with a bank account in each currency it charges).
+   */
+  settlement?: Record<string, Settlement>;
   /** Milliseconds since the epoch; tests can move time. */
   clock?: () => number;
 }
@@ -45,6 +58,7 @@ export type EventListener = (event: StripeEvent, scope: Scope) => void;
 export class StripeEngine {
   readonly apiVersion: string;
   readonly fees: FeeSchedule;
+  readonly settlement: Readonly<Record<string, Settlement>>;
   private readonly clock: () => number;
   private readonly scopes = new Map<string, Scope>();
   /** Every event of every scope, in the order they happened. */
@@ -59,6 +73,7 @@ export class StripeEngine {
   constructor(options: EngineOptions = {}) {
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
     this.fees = { percent: 2.9, fixed: 30, dispute: 1500, ...options.fees };
+    this.settlement = options.settlement ?? {};
     this.clock = options.clock ?? Date.now;
   }
 

@@ -9,15 +9,12 @@ import qs from 'qs';
 import getRawBody from 'raw-body';
 import type { RequestContext, StripeEngine } from './engine';
 import { type Attempt, hostedLines, payCheckoutSession, sessionForLink } from './resources/checkout';
+import { exponentOf } from './currencies';
 import type { StripeObject } from './store';
-
-/** Currencies without minor units, and those with three (Stripe docs: currencies). */
-const ZERO_DECIMAL = new Set('bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf'.split(' '));
-const THREE_DECIMAL = new Set('bhd jod kwd omr tnd'.split(' '));
 
 /** An amount in minor units as the payer reads it: `12.34 USD`, `1200 JPY`, `1.234 KWD`. */
 export function formatAmount(amount: number, currency: string): string {
-  const digits = ZERO_DECIMAL.has(currency) ? 0 : THREE_DECIMAL.has(currency) ? 3 : 2;
+  const digits = exponentOf(currency);
   const sign = amount < 0 ? '-' : '';
   const text = String(Math.abs(amount)).padStart(digits + 1, '0');
   const whole = digits ? `${text.slice(0, -digits)}.${text.slice(-digits)}` : text;

@@ -14,6 +14,7 @@
  * shape contradicts it, is never suggested.
  */
 import type { Column, Table } from '@stc/solution';
+import { Account } from '@stc/solution/tables';
 import type { MappingSet } from './loader';
 import { countryCode, phoneE164 } from './normalize';
 
@@ -52,11 +53,11 @@ export interface SuggestOptions {
 }
 
 /** Columns the connector writes itself or Dataverse keeps: never suggested. */
-const OWN_COLUMNS = new Set([
-  'stc_lasteventid',
-  'stc_lasteventcreated',
-  'stc_syncrequestedon',
-  'stc_createinstripe',
+const OWN_COLUMNS = new Set<string>([
+  Account.col.lastEventId,
+  Account.col.lastEventCreated,
+  Account.col.syncRequestedOn,
+  Account.col.createInStripe,
   'createdon',
   'modifiedon',
   'statecode',

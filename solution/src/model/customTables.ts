@@ -170,6 +170,16 @@ export const customTables: Table[] = [
       amount('stc_AmountRefunded', 'Amount Refunded'),
       amount('stc_Fee', 'Fee'),
       amount('stc_Net', 'Net'),
+      text('stc_SettlementCurrency', 'Settlement Currency', 3, {
+        description:
+          'The currency the payment landed in the Stripe balance in (ISO code, lower case); fee and net are shown only when it is the payment’s own currency.',
+      }),
+      decimal('stc_ExchangeRate', 'Exchange Rate', 10, {
+        minValue: 0,
+        maxValue: 100000000000,
+        description:
+          'Settlement currency units per unit of the payment’s currency, when Stripe converted it; empty when it did not.',
+      }),
       choice('stc_PaymentMethodType', 'Payment Method Type', 'stc_paymentmethodtype'),
       choice('stc_CardBrand', 'Card Brand', 'stc_cardbrand'),
       text('stc_Last4', 'Last 4', 4, { description: 'Last four digits only; no card data beyond this.' }),

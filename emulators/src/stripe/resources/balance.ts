@@ -1,6 +1,7 @@
 /** Balance transactions, the balance, and payouts (with test helpers for automatic payouts). */
 import type { RequestContext, StripeEngine } from '../engine';
 import type { ObjectOperation } from '../operations';
+import { exponentOf } from '../currencies';
 import { invalidRequest } from '../errors';
 import { allOf, fieldFilters, listObjects, paginate, StripeList, timeFilter } from '../list';
 import { currency, mergeMetadata, nullableString, optionalString, Params, requiredInteger } from '../params';
@@ -31,22 +32,30 @@ export function createBalanceTransaction(
   scope: Scope,
   init: BalanceTransactionInit,
 ): StripeObject {
-  const feeDetails = init.fee ?? [];
+  // Money in a currency the account does not hold lands converted, as Stripe converts it, with the rate.
+  const settled = engine.settlement[init.currency];
+  const convert = (amount: number) =>
+    settled ? convertMinor(amount, init.currency, settled.currency, settled.rate) : amount;
+  const feeDetails = (init.fee ?? []).map((detail) =>
+    settled ? { ...detail, amount: convert(detail.amount), currency: settled.currency } : detail,
+  );
   const fee = feeDetails.reduce((sum, detail) => sum + detail.amount, 0);
+  const amount = convert(init.amount);
+  const currencyCode = settled?.currency ?? init.currency;
   const created = engine.now();
   const transaction: StripeObject = {
     id: engine.newId('txn'),
     object: 'balance_transaction',
-    amount: init.amount,
+    amount,
     available_on: created + 2 * DAY,
     balance_type: 'payments',
     created,
-    currency: init.currency,
+    currency: currencyCode,
     description: init.description,
-    exchange_rate: null,
+    exchange_rate: settled ? settled.rate : null,
     fee,
     fee_details: feeDetails,
-    net: init.amount - fee,
+    net: amount - fee,
     reporting_category: init.reportingCategory,
     source: init.source,
     status: 'pending',
@@ -55,11 +64,16 @@ export function createBalanceTransaction(
   scope.insert(transaction);
   // Money a payout takes out is settled by that payout; money a reversing payout brings back is paid out again.
   if (init.type !== 'payout' || init.amount > 0) {
-    let unpaid = scope.unpaidTransactions.get(init.currency);
-    if (!unpaid) scope.unpaidTransactions.set(init.currency, (unpaid = []));
+    let unpaid = scope.unpaidTransactions.get(currencyCode);
+    if (!unpaid) scope.unpaidTransactions.set(currencyCode, (unpaid = []));
     unpaid.push(transaction);
   }
   return transaction;
+}
+
+/** An amount in `from`'s minor units, in `to`'s minor units at `rate` (major units of `to` per major unit of `from`). */
+export function convertMinor(amount: number, from: string, to: string, rate: number): number {
+  return Math.round((amount / 10 ** exponentOf(from)) * rate * 10 ** exponentOf(to));
 }
 
 /** Stripe's card processing fee for a charge of `amount`. */

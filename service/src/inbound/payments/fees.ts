@@ -64,7 +64,14 @@ interface Noted extends PaymentWithoutFee {
   runs: number;
 }
 
-type Transaction = { id: string; source?: unknown; fee: number; net: number; currency: string };
+type Transaction = {
+  id: string;
+  source?: unknown;
+  fee: number;
+  net: number;
+  currency: string;
+  exchange_rate?: number | null;
+};
 
 export function createFeeFiller(options: FeeFillerOptions = {}): FeeFiller {
   const noted = new Map<string, Noted>();
@@ -170,9 +177,17 @@ async function writeFees(
   }
 }
 
-/** Fee and net in the payment's currency; a transaction in another currency gives only its id. */
+/**
+ * Fee and net in the payment's currency; a transaction in another currency gives its id, the currency the
+ * money landed in and Stripe's exchange rate.
+ */
 function feeColumns(row: Row, transaction: Transaction): Row {
-  const update: Row = { [Payment.col.stripeBalanceTransactionId]: transaction.id };
+  const update: Row = {
+    [Payment.col.stripeBalanceTransactionId]: transaction.id,
+    [Payment.col.settlementCurrency]: transaction.currency,
+  };
+  if (typeof transaction.exchange_rate === 'number')
+    update[Payment.col.exchangeRate] = transaction.exchange_rate;
   if (String(row[Payment.col.currency] ?? '').toLowerCase() !== transaction.currency.toLowerCase())
     return update;
   update[Payment.col.fee] = minorToMajor(transaction.fee, transaction.currency);

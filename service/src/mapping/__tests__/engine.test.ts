@@ -61,6 +61,7 @@ describe('default mapping files', () => {
       stc_amountrefunded: 0,
       stc_fee: 0.88,
       stc_net: 19.11,
+      stc_settlementcurrency: 'usd',
       stc_paymentmethodtype: statusValue('stc_paymentmethodtype', 'card'),
       stc_cardbrand: statusValue('stc_cardbrand', 'visa'),
       stc_last4: '4242',
