@@ -31,6 +31,7 @@ export const classes = mergeStyleSets({
         background: theme.palette.neutralLighterAlt,
       },
       'td.numeric, th.numeric': { textAlign: 'right', fontVariantNumeric: 'tabular-nums' },
+      'td.nowrap': { whiteSpace: 'nowrap' },
       tfoot: { fontWeight: 600 },
       caption: { textAlign: 'left', padding: '4px 0', color: theme.palette.neutralSecondary },
     },
@@ -173,6 +174,8 @@ export interface Column<T> {
   header: string;
   render: (row: T) => React.ReactNode;
   numeric?: boolean;
+  /** Kept on one line (times, dates). */
+  nowrap?: boolean;
   footer?: React.ReactNode;
 }
 
@@ -207,7 +210,12 @@ export function DataTable<T>(props: {
           rows.map((row) => (
             <tr key={rowKey(row)}>
               {columns.map((c) => (
-                <td key={c.header} className={c.numeric ? 'numeric' : undefined}>
+                <td
+                  key={c.header}
+                  className={
+                    [c.numeric && 'numeric', c.nowrap && 'nowrap'].filter(Boolean).join(' ') || undefined
+                  }
+                >
                   {c.render(row)}
                 </td>
               ))}

@@ -101,7 +101,7 @@ function letterColumns(
   discard: (letter: DeadLetterSummary) => void,
 ): Array<Column<DeadLetterSummary>> {
   return [
-    { header: 'Created', render: (l) => dateTime(l.createdAtMs) },
+    { header: 'Created', nowrap: true, render: (l) => dateTime(l.createdAtMs) },
     {
       header: 'Event',
       render: (l) => (

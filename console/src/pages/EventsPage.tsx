@@ -59,7 +59,7 @@ function apiQuery(filters: Filters, cursor?: string): EventQuery {
 }
 
 export const eventColumns = [
-  { header: 'Received', render: (e: EventSummary) => dateTime(e.receivedAtMs) },
+  { header: 'Received', nowrap: true, render: (e: EventSummary) => dateTime(e.receivedAtMs) },
   {
     header: 'Event',
     render: (e: EventSummary) => (

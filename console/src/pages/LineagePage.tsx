@@ -90,7 +90,7 @@ function ReceivedSection({ lineage }: { lineage: Lineage }): JSX.Element {
 const attemptColumns: Array<Column<AttemptDetail>> = [
   { header: 'Attempt', numeric: true, render: (a) => a.attempt },
   { header: 'Worker', render: (a) => a.worker },
-  { header: 'Started', render: (a) => dateTime(a.startedAtMs) },
+  { header: 'Started', nowrap: true, render: (a) => dateTime(a.startedAtMs) },
   { header: 'Took', numeric: true, render: (a) => duration(a.finishedAtMs - a.startedAtMs) },
   { header: 'Outcome', render: (a) => a.outcome },
   { header: 'Mapping version', render: (a) => a.mappingVersion ?? '—' },

@@ -36,7 +36,7 @@ function difference(p: PayoutSummary): string {
 }
 
 const payoutColumns: Array<Column<PayoutSummary>> = [
-  { header: 'Arrival', render: (p) => day(p.arrivalDateMs) },
+  { header: 'Arrival', nowrap: true, render: (p) => day(p.arrivalDateMs) },
   {
     header: 'Payout',
     render: (p) => (
