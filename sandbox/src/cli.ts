@@ -103,6 +103,8 @@ export async function runSandbox(argv: string[]): Promise<void> {
   // Tokens name the emulator's origin as their audience, so with entra its port is chosen before it starts.
   if (options.dataverseAuth === 'entra' && options.dataversePort === 0)
     options.dataversePort = await freePort();
+  // So does the console's Entra ID sign-in: its redirect URI names the service's port.
+  if (options.dataverseAuth === 'entra' && options.servicePort === 0) options.servicePort = await freePort();
   const run = createRun(DATA_DIR);
   const started = new Map<string, RunningPart>();
   let stopRequested = false;

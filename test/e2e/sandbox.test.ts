@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import Stripe from 'stripe';
@@ -22,6 +23,19 @@ interface Sandbox {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** SIGTERM to npm, as a process manager stops it; resolves with the exit code. */
   stop(): Promise<number | null>;
+}
+
+/** Where an https URL redirects to, trusting `ca` (the local Entra ID endpoint's own CA). */
+function redirectOf(url: string, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca }, (res) => {
+        res.resume();
+        if (res.headers.location) resolve(res.headers.location);
+        else reject(new Error(`${url} answered ${res.statusCode} without a redirect`));
+      })
+      .on('error', reject);
+  });
 }
 
 function startSandbox(args: string[], env: NodeJS.ProcessEnv = {}): Sandbox {
@@ -189,6 +203,28 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
     body: JSON.stringify({ adminKey: `${adminKey}x` }),
   });
   expect(wrong.status).toBe(401);
+  // Or with Microsoft Entra ID: the local tenant's operator, signed in at once, gets the console's session.
+  expect(out).toMatch(
+    /^console: or "Sign in with Microsoft Entra ID", which signs Olive Operator \(olive\.operator@sandbox\.onmicrosoft\.com\) in at once$/m,
+  );
+  const start = await fetch(`${consoleUrl}/signin/entra`, { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  const tokenNote = running.part('token')!.note;
+  const scriptCredentials = JSON.parse(
+    fs.readFileSync(path.resolve(REPO, /client credentials for scripts: (\S+)/.exec(tokenNote)![1]), 'utf8'),
+  ) as ScriptCredentials;
+  const callback = await redirectOf(
+    start.headers.get('location')!,
+    fs.readFileSync(scriptCredentials.caCertPath),
+  );
+  const signedIn = await fetch(callback, {
+    redirect: 'manual',
+    headers: { cookie: start.headers.get('set-cookie')!.split(';')[0] },
+  });
+  expect(signedIn.status).toBe(302);
+  const session = signedIn.headers.getSetCookie().find((c) => c.startsWith('stc_console='))!;
+  const me = await fetch(`${consoleUrl}/api/me`, { headers: { cookie: session.split(';')[0] } });
+  expect(await me.json()).toMatchObject({ name: 'Olive Operator', method: 'entra' });
 
   const dataverse = running.part('dataverse')!.url;
   expect(dataverse).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/data\/v9\.2\/$/);

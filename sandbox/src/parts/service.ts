@@ -59,6 +59,13 @@ export function serviceEnvironment(input: ServiceEnvInput, base: NodeJS.ProcessE
       AZURE_AUTHORITY_HOST: entra.authorityHost,
       // Node reads extra CAs only at start: MSAL in the service trusts the local endpoint through this.
       NODE_EXTRA_CA_CERTS: entra.caCertPath,
+      // The console's sign-in with Entra ID, as an operator of the local tenant.
+      CONSOLE_ENTRA_TENANT_ID: entra.tenantId,
+      CONSOLE_ENTRA_CLIENT_ID: entra.consoleSignIn.clientId,
+      CONSOLE_ENTRA_CLIENT_SECRET: entra.consoleSignIn.clientSecret,
+      CONSOLE_ENTRA_AUTHORITY_HOST: entra.authorityHost,
+      CONSOLE_PUBLIC_URL: `http://127.0.0.1:${options.servicePort}`,
+      CONSOLE_ENTRA_REQUIRED_ROLE: entra.consoleSignIn.requiredRole,
     });
   } else {
     env.DATAVERSE_AUTH = 'none';
@@ -190,7 +197,14 @@ export const servicePart: SandboxPart = {
       url,
       note: `pid ${child.pid}, ${options.store}, log: ${path.join(run.displayDir, SERVICE_LOG)}`,
       // The sandbox's own admin key, generated for this run: what signs in to the console.
-      lines: [`console: ${url}/console (admin key: ${run.secrets.adminApiKey})`],
+      lines: [
+        `console: ${url}/console (admin key: ${run.secrets.adminApiKey})`,
+        ...(entra
+          ? [
+              `console: or "Sign in with Microsoft Entra ID", which signs ${entra.consoleSignIn.operator.name} (${entra.consoleSignIn.operator.username}) in at once`,
+            ]
+          : []),
+      ],
       pid: child.pid,
       stop,
     };

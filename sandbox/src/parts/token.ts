@@ -1,13 +1,32 @@
 /**
- * The local Entra ID token endpoint part: two app registrations (the service's and one for scripts), the
- * settings the Dataverse emulator checks tokens with, and a credentials file for scripts and checks.
+ * The local Entra ID token endpoint part: three app registrations (the service's, one for scripts, and the
+ * operator console's sign-in, with an operator who holds its Connector.Admin role), the settings the Dataverse
+ * emulator checks tokens with, and a credentials file for scripts and checks.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { startTokenEndpoint } from '@stc/emulators';
 import type { SandboxPart } from '../cli';
 import { SCRIPTS_CLIENT_ID, SERVICE_CLIENT_ID } from './run';
+
+/** The operator console's app registration (sign-in with Entra ID) and the operator its authorize page signs in. */
+export const CONSOLE_CLIENT_ID = '3f0d5c2a-7b1e-4c9d-8a6f-2e4b1c0d9a73';
+export const CONSOLE_ROLE = 'Connector.Admin';
+export const CONSOLE_OPERATOR = {
+  username: 'olive.operator@sandbox.onmicrosoft.com',
+  name: 'Olive Operator',
+  roles: [CONSOLE_ROLE],
+};
+
+/** What the service needs for the console's Entra ID sign-in. */
+export interface ConsoleSignInInfo {
+  clientId: string;
+  clientSecret: string;
+  requiredRole: string;
+  operator: { username: string; name: string };
+}
 
 /** What `credentials.json` in the run folder holds: enough to get a token for the Dataverse emulator. */
 export interface ScriptCredentials {
@@ -29,6 +48,7 @@ export interface EntraPartInfo {
   tenantId: string;
   caCertPath: string;
   credentials: ScriptCredentials;
+  consoleSignIn: ConsoleSignInInfo;
 }
 
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -37,6 +57,7 @@ export const tokenPart: SandboxPart = {
   name: 'token',
   async start(options, _started, run) {
     if (options.dataverseAuth !== 'entra') return undefined;
+    const consoleSecret = randomBytes(24).toString('base64url');
     const endpoint = await startTokenEndpoint({
       clients: [
         {
@@ -51,7 +72,15 @@ export const tokenPart: SandboxPart = {
           objectId: run.users.scripts.azureactivedirectoryobjectid,
           displayName: 'Sandbox Scripts',
         },
+        {
+          clientId: CONSOLE_CLIENT_ID,
+          clientSecret: consoleSecret,
+          displayName: 'Stripe Connector Console',
+          // The port is fixed before the parts start (runSandbox).
+          redirectUris: [`http://127.0.0.1:${options.servicePort}/console/signin/entra/callback`],
+        },
       ],
+      users: [CONSOLE_OPERATOR],
     });
     // The port is fixed before the parts start (runSandbox), so the audience is known here.
     const audience = `http://127.0.0.1:${options.dataversePort}`;
@@ -78,6 +107,12 @@ export const tokenPart: SandboxPart = {
         tenantId: endpoint.tenantId,
         caCertPath: endpoint.caCertPath,
         credentials,
+        consoleSignIn: {
+          clientId: CONSOLE_CLIENT_ID,
+          clientSecret: consoleSecret,
+          requiredRole: CONSOLE_ROLE,
+          operator: CONSOLE_OPERATOR,
+        },
       },
     };
   },
