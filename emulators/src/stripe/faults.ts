@@ -8,6 +8,9 @@
  * Unreachable (connection refused) is the server not listening: `StripeEmulator.goOffline()`.
  */
 import type Koa from 'koa';
+import { invalidRequest } from './errors';
+import { optionalBoolean, optionalInteger, optionalString, type Params } from './params';
+import type { Route } from './routes';
 
 export interface StripeFaultSpec {
   /** Answer with this HTTP status and Stripe's `api_error` body (500, 502, 503…). */
@@ -126,4 +129,53 @@ async function applied(
     return true;
   }
   return false;
+}
+
+/**
+ * A fault from the parameters of `POST /_emulator/faults` (form or JSON, Stripe's snake case): `status`,
+ * `drop`, `latency_ms`, `after`, `count`, `method`, `path_includes`.
+ */
+export function faultFromParams(params: Params): StripeFaultSpec {
+  const method = optionalString(params, 'method');
+  const pathIncludes = optionalString(params, 'path_includes');
+  const status = optionalInteger(params, 'status', 400);
+  if (status !== undefined && status > 599) throw invalidRequest('status must be 400–599', 'status');
+  const spec: StripeFaultSpec = {
+    status,
+    drop: optionalBoolean(params, 'drop'),
+    latencyMs: optionalInteger(params, 'latency_ms', 0),
+    after: optionalBoolean(params, 'after'),
+    count: optionalInteger(params, 'count', 1),
+    ...(method || pathIncludes ? { match: { method, pathIncludes } } : {}),
+  };
+  return Object.fromEntries(
+    Object.entries(spec).filter(([, value]) => value !== undefined),
+  ) as StripeFaultSpec;
+}
+
+/** The HTTP face of the faults, for a scenario driving the emulator from another process. */
+export function faultRoutes(faults: StripeFaults): Route[] {
+  return [
+    {
+      method: 'post',
+      path: '/_emulator/faults',
+      operation: (_engine, _ctx, params) => {
+        faults.add(faultFromParams(params));
+        return { object: 'emulator.faults', active: faults.active };
+      },
+    },
+    {
+      method: 'delete',
+      path: '/_emulator/faults',
+      operation: () => {
+        faults.clear();
+        return { object: 'emulator.faults', active: 0 };
+      },
+    },
+    {
+      method: 'get',
+      path: '/_emulator/requests',
+      operation: () => ({ object: 'list', data: [...faults.requests], has_more: false }),
+    },
+  ];
 }

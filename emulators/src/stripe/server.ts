@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
 import Stripe from 'stripe';
 import { StripeEngine, type EngineOptions, type StripeEvent } from './engine';
-import { StripeFaults, type StripeFaultSpec, type StripeRequestRecord } from './faults';
+import { faultRoutes, StripeFaults, type StripeFaultSpec, type StripeRequestRecord } from './faults';
 import { stripeApp } from './gateway';
 import type { RateLimitOptions } from './ratelimit';
 import * as balance from './resources/balance';
@@ -175,11 +175,32 @@ function testHelpers(engine: StripeEngine): TestHelpers {
   };
 }
 
+/** Stops accepting connections and resets the open ones: clients get connection refused. */
+async function stopListening(server: Server): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
+}
+
+async function listenAgain(server: Server, port: number, host: string): Promise<void> {
+  if (server.listening) return;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 export async function startStripeEmulator(options: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
   const engine = new StripeEngine(options);
   const webhooks = new WebhookSender(engine, options.webhook ?? null);
+  const faults = new StripeFaults();
   const routes: Route[] = [
     ...ROUTES,
+    ...faultRoutes(faults),
     { method: 'post', path: '/_emulator/webhooks/deliver', operation: () => webhooks.deliverPending() },
     {
       method: 'post',
@@ -187,7 +208,6 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
       operation: (_e, ctx, _p, path) => runTrigger(engine, ctx.scope, path.event),
     },
   ];
-  const faults = new StripeFaults();
   const app = stripeApp(engine, options, routes, faults);
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
@@ -232,22 +252,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     get requests() {
       return [...faults.requests];
     },
-    goOffline: async () => {
-      if (!server.listening) return;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-    goOnline: async () => {
-      if (server.listening) return;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    },
+    goOffline: () => stopListening(server),
+    goOnline: () => listenAgain(server, port, host),
     close: async () => {
       webhooks.close();
       if (!server.listening) return;

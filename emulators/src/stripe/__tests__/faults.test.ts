@@ -78,3 +78,32 @@ test('offline refuses connections until online again, on the same port', async (
   await emulator.goOnline();
   expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ id: customer.id, name: 'Kept' });
 });
+
+test('over HTTP, for a scenario in another process: faults added and cleared, requests listed', async () => {
+  const admin = (method: string, path: string, body?: Record<string, string>) =>
+    fetch(`${emulator.url}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${emulator.apiKey}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: body ? new URLSearchParams(body).toString() : undefined,
+    }).then(async (response) => ({ status: response.status, body: await response.json() }));
+  expect(
+    await admin('POST', '/_emulator/faults', {
+      status: '503',
+      count: '2',
+      method: 'GET',
+      path_includes: '/v1/balance',
+    }),
+  ).toMatchObject({ status: 200, body: { active: 1 } });
+  await expect(stripe.balance.retrieve()).rejects.toMatchObject({ statusCode: 503 });
+  expect((await admin('DELETE', '/_emulator/faults')).body).toMatchObject({ active: 0 });
+  await expect(stripe.balance.retrieve()).resolves.toMatchObject({ object: 'balance' });
+  const listed = await admin('GET', '/_emulator/requests');
+  expect(listed.body.data.map((r: { path: string; outcome: number }) => [r.path, r.outcome])).toEqual([
+    ['/v1/balance', 503],
+    ['/v1/balance', 200],
+  ]);
+  expect((await admin('POST', '/_emulator/faults', { status: '700' })).status).toBe(400);
+});
