@@ -57,12 +57,16 @@ function positiveInteger(text: string | undefined, what: string): number {
   return value;
 }
 
-function date(text: string | undefined, name: string): number | undefined {
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `--from` / `--to` in ms; a day (YYYY-MM-DD, UTC) as `--to` includes that whole day. */
+function date(text: string | undefined, name: 'from' | 'to'): number | undefined {
   if (text === undefined) return undefined;
-  const ms = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text).getTime();
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  const ms = new Date(day ? `${text}T00:00:00Z` : text).getTime();
   if (Number.isNaN(ms))
     throw new UsageError(`--${name} ${text} is not a date (use YYYY-MM-DD or an ISO time)`);
-  return ms;
+  return day && name === 'to' ? ms + DAY_MS : ms;
 }
 
 const summary = (v: MappingVersionInfo) =>

@@ -133,10 +133,17 @@ describeOnEachEngine('cli mappings', (engine) => {
     expect(description(result.active)).toBe(intent.description);
 
     const created = new Date(event.created * 1000).toISOString().slice(0, 10);
+    const dayBefore = new Date(event.created * 1000 - 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
+    // --to names a day it includes: the day before the event's holds nothing of it.
+    expect(await cli('replay', '--from', dayBefore, '--to', dayBefore)).toMatchObject({
+      out: expect.stringContaining('0 events queued'),
+    });
     expect(await cli('replay', '--type', 'charge.*', '--from', created)).toMatchObject({
       out: expect.stringContaining('0 events queued'),
     });
-    expect(await cli('replay', '--type', 'payment_intent.*', '--from', created)).toMatchObject({
+    expect(
+      await cli('replay', '--type', 'payment_intent.*', '--from', created, '--to', created),
+    ).toMatchObject({
       code: 0,
       out: expect.stringContaining('1 events queued to be applied again under mapping version 1'),
     });
