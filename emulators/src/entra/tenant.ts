@@ -50,6 +50,8 @@ interface IssuedCode {
 }
 
 const CODE_LIFETIME_MS = 10 * 60 * 1000;
+/** The most groups Entra lists in a JWT's `groups` claim. */
+const GROUPS_IN_TOKEN = 200;
 /** Microsoft Graph: the resource of the access token a user's sign-in returns beside the id token. */
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
@@ -428,7 +430,15 @@ export class EntraTenant {
     if (issued.nonce !== undefined) claims.nonce = issued.nonce;
     if (issued.scopes.includes('email') && user.email) claims.email = user.email;
     if (user.roles?.length) claims.roles = user.roles;
-    if (user.groups?.length) claims.groups = user.groups;
+    if (user.groups !== undefined && user.groups.length > GROUPS_IN_TOKEN) {
+      // Group overage: past 200 groups a JWT names where to read them instead of listing them.
+      claims._claim_names = { groups: 'src1' };
+      claims._claim_sources = {
+        src1: {
+          endpoint: `https://graph.windows.net/${this.tenantId}/users/${user.objectId}/getMemberObjects`,
+        },
+      };
+    } else if (user.groups?.length) claims.groups = user.groups;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
       .setIssuer(this.issuer)

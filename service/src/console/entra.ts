@@ -125,7 +125,21 @@ function allowed(claims: IdTokenClaims, settings: ConsoleEntraSettings): boolean
   );
 }
 
-function accessNeeded(settings: ConsoleEntraSettings): string {
+/** True when Entra left the groups out of the token (more than 200: "group overage"). */
+function groupOverage(claims: IdTokenClaims): boolean {
+  const names = claims._claim_names as Record<string, unknown> | undefined;
+  return typeof names === 'object' && names !== null && 'groups' in names;
+}
+
+function accessNeeded(settings: ConsoleEntraSettings, claims: IdTokenClaims): string {
+  const overage =
+    settings.allowedGroups.length > 0 && groupOverage(claims)
+      ? ' (Microsoft Entra ID sent no groups for this user, who is in more than 200: use the app role, or have the app registration emit only the groups assigned to the application)'
+      : '';
+  return accessWays(settings) + overage;
+}
+
+function accessWays(settings: ConsoleEntraSettings): string {
   const ways = [
     settings.requiredRole !== undefined ? `the app role ${settings.requiredRole}` : undefined,
     settings.allowedGroups.length > 0 ? 'membership of one of the allowed groups' : undefined,
@@ -289,7 +303,7 @@ async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
     signInFailed(
       ctx,
       403,
-      `${name} is signed in to Microsoft Entra ID but may not operate this connector: it needs ${accessNeeded(settings)}. Ask an administrator of the tenant to assign it.`,
+      `${name} is signed in to Microsoft Entra ID but may not operate this connector: it needs ${accessNeeded(settings, claims)}. Ask an administrator of the tenant to assign it.`,
     );
     return;
   }

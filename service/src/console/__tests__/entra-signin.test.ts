@@ -65,6 +65,14 @@ describe('console sign-in with Microsoft Entra ID', () => {
         { username: 'bob@contoso.onmicrosoft.com', name: 'Bob Reader', roles: ['Connector.Reader'] },
         { username: 'dan@contoso.onmicrosoft.com', name: 'Dan Ops', groups: [OPERATORS_GROUP] },
         { username: 'eve@contoso.onmicrosoft.com', name: 'Eve Declines', consented: false },
+        {
+          username: 'gus@contoso.onmicrosoft.com',
+          name: 'Gus Manygroups',
+          groups: Array.from(
+            { length: 250 },
+            (_, i) => `0b7c1a2d-3e4f-4a5b-8c6d-${String(i).padStart(12, '0')}`,
+          ),
+        },
       ],
     });
     ca = readFileSync(endpoint.caCertPath, 'utf8');
@@ -168,6 +176,16 @@ describe('console sign-in with Microsoft Entra ID', () => {
     );
     expect(res.text).toContain('the app role Connector.Admin');
     expect(cookies(res).has('stc_console')).toBe(false);
+  }, 30_000);
+
+  it('tells a user in more than 200 groups, whose token lists none, to use the app role', async () => {
+    const { callback, flowCookie } = await throughEntra('gus@contoso.onmicrosoft.com');
+    const res = await atCallback(callback, flowCookie);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain(
+      'Gus Manygroups is signed in to Microsoft Entra ID but may not operate this connector',
+    );
+    expect(res.text).toContain('who is in more than 200: use the app role');
   }, 30_000);
 
   it('refuses the sign-in of a user who declines consent, with Entra’s reason', async () => {
