@@ -28,6 +28,12 @@
  *   (every replica maps with it within MAPPINGS_POLL_SECONDS; events already in flight finish under theirs).
  * - `POST   /console/api/mappings/dry-run` `MappingDryRunRequest` → `MappingDryRun`.
  * - `POST   /console/api/mappings/replay` `MappingReplayRequest` → `MappingReplay`.
+ * - `GET    /console/api/studio/tables/:table` → `StudioTable` (the table model's columns).
+ * - `GET    /console/api/studio/sample?object=charge` → `StudioSample` (fields of the newest inbox event of that
+ *   object type, else of the repository's recorded example).
+ * - `POST   /console/api/studio/suggest` `StudioSuggestRequest` → `StudioSuggestions` (nothing is written).
+ * - `POST   /console/api/studio/preview` `StudioPreviewRequest` → `StudioPreview`; 422 `ApiError` with the mapping
+ *   engine's message when the edited file does not load.
  */
 
 export interface ApiError {
@@ -322,4 +328,80 @@ export interface MappingReplayRequest {
 export interface MappingReplay {
   queued: number;
   activeVersion: number | null;
+}
+
+/** A column of the table model, as the mapping studio shows it. */
+export interface StudioColumn {
+  name: string;
+  displayName: string;
+  type: string;
+  required: boolean;
+  /** Text columns only. */
+  maxLength: number | null;
+  /** Choice columns: the option set's values (`externalValue` is Stripe's spelling when it differs). */
+  options: Array<{ value: number; label: string; externalValue: string | null }> | null;
+  /** Lookups are set by `links:`, keys by `key:`, system columns by Dataverse: not by a column expression. */
+  mappable: boolean;
+}
+
+export interface StudioTable {
+  table: string;
+  displayName: string;
+  columns: StudioColumn[];
+}
+
+/** A recorded Stripe event of the sample's object type, to preview a mapping with. */
+export interface StudioEventChoice {
+  /** The inbox id; null for the repository's recorded example. */
+  inboxId: number | null;
+  eventId: string;
+  type: string;
+  objectId: string;
+  receivedAtMs: number | null;
+}
+
+export interface StudioSample {
+  objectType: string;
+  /** Where the sample comes from: the newest inbox event of the type, or the repository's recorded example. */
+  source: 'inbox' | 'fixture';
+  /** The sample event (its `data.object` is the object mapped). */
+  event: unknown;
+  fields: Array<{ path: string; value: unknown }>;
+  /** Recent inbox events of the object type (newest first), then the recorded example. */
+  events: StudioEventChoice[];
+}
+
+export interface StudioSuggestRequest {
+  table: string;
+  /** The Stripe object (or event) the fields are taken from. */
+  sample: unknown;
+  /** Columns the mapping fills already: left out. */
+  mapped?: string[];
+}
+
+export interface StudioSuggestions {
+  columns: Array<{
+    column: string;
+    type: string;
+    suggestions: Array<{ column: string; source: string; expression: string; score: number; reason: string }>;
+  }>;
+}
+
+/** An edited mapping file previewed against an event: the file replaces its namesake in `baseVersion`. */
+export interface StudioPreviewRequest {
+  file: string;
+  text: string;
+  /** The version whose other files complete the set; the active one by default. */
+  baseVersion?: number;
+  inboxId?: number;
+  payload?: unknown;
+}
+
+/** The rows the edited set writes for the event, beside those the active version writes. */
+export interface StudioPreview {
+  eventId: string;
+  type: string;
+  objectType: string;
+  edited: { mappings: MappedRows[] };
+  active: { version: number; mappings: MappedRows[] };
 }

@@ -8,6 +8,7 @@ import Koa from 'koa';
 import { consoleGuard, registerConsoleApi } from '../console';
 import { serveConsolePages } from '../console/static';
 import { registerMappingRoutes } from '../console/mapping-routes';
+import { registerStudioRoutes } from '../console/studio-routes';
 import { adminGuard, registerDeadLetters, registerHealth, registerMetrics } from './admin';
 import { createIntakeContext, type AppDeps } from './context';
 import { registerDataverseWebhook, serveStripeBeforeKoa } from './webhooks';
@@ -50,7 +51,10 @@ export function createApp(deps: AppDeps): Koa {
     consoleGuard(deps.adminApiKey, intake.now, { entraSignIn: deps.console?.entraSignIn !== undefined }),
   );
   registerConsoleApi(router, intake, { adminApiKey: deps.adminApiKey, ...deps.console });
-  if (deps.mappingVersions) registerMappingRoutes(router, deps.mappingVersions, deps.logger);
+  if (deps.mappingVersions) {
+    registerMappingRoutes(router, deps.mappingVersions, deps.logger);
+    registerStudioRoutes(router, { ops: deps.mappingVersions, store: intake.store, logger: deps.logger });
+  }
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -10,6 +10,7 @@ export {
 } from './live';
 export {
   createMappingVersionOps,
+  rowsOf,
   MappingVersionRequestError,
   type MappingVersionOps,
   type MappingFileDiff,

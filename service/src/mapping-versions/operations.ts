@@ -209,7 +209,7 @@ function diffFiles(a: MappingFiles, b: MappingFiles, from: number, to: number): 
 }
 
 /** What each mapping of the event's object type writes for it under a set (or the error it raises). */
-async function rowsOf(set: MappingSet, event: Stripe.Event): Promise<MappedRowsOfMapping[]> {
+export async function rowsOf(set: MappingSet, event: Stripe.Event): Promise<MappedRowsOfMapping[]> {
   const objectType = (event.data?.object as { object?: string } | undefined)?.object ?? '';
   const mappings: MappedRowsOfMapping[] = [];
   for (const mapping of set.forSource(objectType)) {

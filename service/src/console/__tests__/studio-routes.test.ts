@@ -1,0 +1,130 @@
+/**
+ * The mapping studio's routes over a store (supertest on createApp): the table model's columns, a sample
+ * object's fields from the inbox or the recorded example, suggestions, and the preview of an edited file
+ * beside the active version (422 with the engine's message when the edit does not load).
+ */
+import request from 'supertest';
+import { model } from '@stc/solution';
+import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { recordedEvent } from '../../mapping/__tests__/fixtures';
+import { hashMappingFiles, readMappingFolder } from '../../mapping';
+import { createMappingVersionOps } from '../../mapping-versions';
+import { consoleHarness, type ConsoleHarness } from './support';
+
+const SHIPPED = readMappingFolder(`${__dirname}/../../../mappings`);
+/** A preview compiles the whole mapping set twice (the edit, the active version). */
+const COMPILING_MS = 60_000;
+
+interface Mapped {
+  mapping: string;
+  rows: Array<{ row: Record<string, unknown> }>;
+}
+const rowOf = (mappings: Mapped[], name: string) => mappings.find((m) => m.mapping === name)?.rows[0]?.row;
+
+describeOnEachEngine('console mapping studio routes', (engine) => {
+  let db: TestDatabase;
+  let api: ConsoleHarness;
+  beforeEach(async () => {
+    db = await engine.open();
+    await db.store.adoptMappingFiles({
+      files: SHIPPED,
+      hash: hashMappingFiles(SHIPPED),
+      createdBy: 'service start',
+      note: null,
+    });
+    api = consoleHarness(db.store, { mappingVersions: createMappingVersionOps({ store: db.store, model }) });
+  });
+  afterEach(() => db.destroy());
+
+  test("a table's columns: type, required, max length, option values; 404 for a table not in the model", async () => {
+    expect((await request(api.server).get('/console/api/studio/tables/stc_payment')).status).toBe(401);
+    const table = await api.get('/console/api/studio/tables/stc_payment');
+    expect(table.status).toBe(200);
+    const column = (name: string) => table.body.columns.find((c: { name: string }) => c.name === name);
+    expect(column('stc_name')).toMatchObject({ type: 'string', mappable: true });
+    expect(column('stc_name').maxLength).toBeGreaterThan(0);
+    expect(column('stc_stripeid')).toMatchObject({ mappable: false });
+    expect(column('stc_status').options).toEqual(
+      expect.arrayContaining([expect.objectContaining({ externalValue: 'succeeded' })]),
+    );
+    expect((await api.get('/console/api/studio/tables/stc_nothing')).status).toBe(404);
+  });
+
+  test("a sample's fields: the recorded example until an event of the type arrives, then the newest event", async () => {
+    const before = await api.get('/console/api/studio/sample?object=charge');
+    expect(before.status).toBe(200);
+    expect(before.body.source).toBe('fixture');
+    expect(before.body.fields).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'amount' })]));
+
+    await api.deliver('ch_studio_sample_1');
+    const after = await api.get('/console/api/studio/sample?object=charge');
+    expect(after.body.source).toBe('inbox');
+    expect(after.body.fields).toEqual(expect.arrayContaining([{ path: 'id', value: 'ch_studio_sample_1' }]));
+    expect(after.body.events[0]).toMatchObject({ objectId: 'ch_studio_sample_1' });
+    expect(after.body.events[0].inboxId).toEqual(expect.any(Number));
+    expect(after.body.events.at(-1).inboxId).toBeNull();
+    expect((await api.get('/console/api/studio/sample?object=Robert%27);')).status).toBe(400);
+  });
+
+  test('suggestions leave the mapped columns out and say why', async () => {
+    const sample = recordedEvent('customer_updated');
+    const all = await api.post('/console/api/studio/suggest', { table: 'contact', sample });
+    expect(all.status).toBe(200);
+    const email = all.body.columns.find((c: { column: string }) => c.column === 'emailaddress1');
+    expect(email.suggestions[0]).toMatchObject({ source: 'email', expression: '$normalizeEmail(email)' });
+    expect(email.suggestions[0].reason).toContain('emailaddress1 ← email');
+    const rest = await api.post('/console/api/studio/suggest', {
+      table: 'contact',
+      sample,
+      mapped: ['emailaddress1'],
+    });
+    expect(rest.body.columns.map((c: { column: string }) => c.column)).not.toContain('emailaddress1');
+    expect((await api.post('/console/api/studio/suggest', { table: 'nope', sample })).status).toBe(400);
+  });
+
+  test(
+    'preview: the edited file maps the event beside the active version; an invalid edit is 422',
+    async () => {
+      const event = recordedEvent('payment_intent_succeeded');
+      const id = (event.data.object as { id: string }).id;
+      const text = SHIPPED['payments.yaml'].replace(
+        /stc_name:\n\s+expr: "[^"]*"\n\s+truncate: true/,
+        `stc_name: "'Studio ' & id"`,
+      );
+      expect(text).not.toBe(SHIPPED['payments.yaml']);
+      const preview = await api.post('/console/api/studio/preview', {
+        file: 'payments.yaml',
+        text,
+        payload: event,
+      });
+      expect(preview.status).toBe(200);
+      expect(rowOf(preview.body.edited.mappings, 'payment_intent')).toMatchObject({
+        stc_name: `Studio ${id}`,
+      });
+      expect(rowOf(preview.body.active.mappings, 'payment_intent')?.stc_name).toMatch(/ · /);
+      expect(preview.body.active.version).toBe(1);
+
+      const invalid = await api.post('/console/api/studio/preview', {
+        file: 'payments.yaml',
+        text: text.replace(`stc_name: "'Studio ' & id"`, `stc_nosuchcolumn: "'Studio ' & id"`),
+        payload: event,
+      });
+      expect(invalid.status).toBe(422);
+      expect(invalid.body.error.message).toMatch(/^payments\.yaml: /);
+      expect(invalid.body.error.message).toContain('stc_nosuchcolumn');
+
+      const { eventId } = await api.deliver('ch_studio_preview_1');
+      const inbox = (await api.get('/console/api/studio/sample?object=charge')).body.events[0];
+      const byInbox = await api.post('/console/api/studio/preview', {
+        file: 'payments.yaml',
+        text,
+        inboxId: inbox.inboxId,
+      });
+      expect(byInbox.body).toMatchObject({ eventId, objectType: 'charge' });
+      expect((await api.post('/console/api/studio/preview', { file: 'payments.yaml', text })).status).toBe(
+        400,
+      );
+    },
+    COMPILING_MS,
+  );
+});

@@ -1,0 +1,297 @@
+/**
+ * The mapping studio's routes (see contract.ts): the table model's columns of a table, the fields of a sample
+ * Stripe object, suggestions for unmapped columns, and a preview of an edited mapping file against an event.
+ * They sit under /console/api, so the console guard covers them. Nothing here stores a version: the studio
+ * saves through `POST /console/api/mappings`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import getRawBody from 'raw-body';
+import type Stripe from 'stripe';
+import { getOptionSet, getTable, type Column, type Table } from '@stc/solution';
+import { flattenSample, MappingError, suggestColumns } from '../mapping';
+import { MappingVersionRequestError, rowsOf, type MappingVersionOps } from '../mapping-versions';
+import type { Logger } from '../observability/log';
+import type { Store } from '../store';
+import type {
+  StudioColumn,
+  StudioEventChoice,
+  StudioPreview,
+  StudioPreviewRequest,
+  StudioSample,
+  StudioSuggestions,
+  StudioSuggestRequest,
+  StudioTable,
+} from './contract';
+import { apiError } from './session';
+
+const PREFIX = '/console/api/studio';
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** Inbox events looked through for ones of the sample's object type, newest first. */
+const RECENT_EVENTS = 300;
+/** Recorded events offered to preview with. */
+const EVENT_CHOICES = 15;
+
+class BadRequest extends Error {}
+
+/** The repository's recorded Stripe examples (Stripe's own example object of every resource). */
+const FIXTURE = join('test', 'fixtures', 'reference', 'stripe', 'openapi-fixtures', 'fixtures3.json');
+
+export interface StudioDeps {
+  ops: MappingVersionOps;
+  store: Store;
+  logger: Logger;
+  /** Stripe's example objects by resource; read from the repository's fixtures when not given. */
+  examples?: () => Record<string, unknown> | null;
+}
+
+export function registerStudioRoutes(router: Router, deps: StudioDeps): void {
+  const log = deps.logger.child({ component: 'mapping-studio' });
+  const examples = deps.examples ?? repositoryExamples();
+  const route = (handler: (ctx: Koa.Context) => Promise<void>) => answering(log, handler);
+
+  router.get(
+    `${PREFIX}/tables/:table`,
+    route(async (ctx) => {
+      const table = getTable(ctx.params.table);
+      if (!table) {
+        apiError(ctx, 404, 'not_found', `The table model has no table ${ctx.params.table}`);
+        return;
+      }
+      const body: StudioTable = {
+        table: table.logicalName,
+        displayName: table.displayName,
+        columns: table.columns.map((column) => studioColumn(table, column)),
+      };
+      ctx.body = body;
+    }),
+  );
+
+  router.get(
+    `${PREFIX}/sample`,
+    route(async (ctx) => {
+      const objectType = typeof ctx.query.object === 'string' ? ctx.query.object.trim() : '';
+      if (!/^[a-z_.]+$/.test(objectType))
+        throw new BadRequest('object must be a Stripe object type, such as charge or payment_intent');
+      const recent = await recentEventsOf(deps.store, objectType);
+      const example = examples()?.[objectType];
+      const fixtureEvent = example ? exampleEvent(objectType, example) : null;
+      const sample = recent[0]?.event ?? fixtureEvent;
+      if (!sample) {
+        apiError(ctx, 404, 'not_found', `No event of a ${objectType} was received and none is recorded`);
+        return;
+      }
+      const events: StudioEventChoice[] = recent.map((entry) => entry.choice);
+      if (fixtureEvent)
+        events.push({
+          inboxId: null,
+          eventId: fixtureEvent.id,
+          type: fixtureEvent.type,
+          objectId: String((example as { id?: unknown }).id ?? ''),
+          receivedAtMs: null,
+        });
+      const body: StudioSample = {
+        objectType,
+        source: recent[0] ? 'inbox' : 'fixture',
+        event: sample,
+        fields: flattenSample(sample),
+        events,
+      };
+      ctx.body = body;
+    }),
+  );
+
+  registerRuns(router, deps, route);
+}
+
+type Route = (handler: (ctx: Koa.Context) => Promise<void>) => Koa.Middleware;
+
+/** Suggestions and the preview: computed from what is sent, nothing stored. */
+function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
+  router.post(
+    `${PREFIX}/suggest`,
+    route(async (ctx) => {
+      const request = (await readBody(ctx)) as Partial<StudioSuggestRequest>;
+      const table = typeof request.table === 'string' ? getTable(request.table) : undefined;
+      if (!table) throw new BadRequest('table must be a table of the model (stc_payment, contact, …)');
+      if (!request.sample || typeof request.sample !== 'object')
+        throw new BadRequest('sample must be a Stripe object or event');
+      if (request.mapped !== undefined && !Array.isArray(request.mapped))
+        throw new BadRequest('mapped must be a list of column names');
+      const body: StudioSuggestions = {
+        columns: suggestColumns(table, request.sample, { mapped: request.mapped ?? [] }),
+      };
+      ctx.body = body;
+    }),
+  );
+
+  router.post(
+    `${PREFIX}/preview`,
+    route(async (ctx) => {
+      const request = (await readBody(ctx)) as Partial<StudioPreviewRequest>;
+      if (typeof request.file !== 'string' || request.file === '')
+        throw new BadRequest('file must be a file name');
+      if (typeof request.text !== 'string') throw new BadRequest('text must be the mapping file as YAML');
+      const versions = await deps.ops.list();
+      const active = versions.find((version) => version.active);
+      if (!active) throw new MappingVersionRequestError('not_found', 'No mapping version is active yet');
+      const base =
+        request.baseVersion === undefined ? active.version : positive(request.baseVersion, 'baseVersion');
+      const files = { ...(await deps.ops.get(base)).files, [request.file]: request.text };
+      const edited = deps.ops.validate(files);
+      let event: Stripe.Event;
+      if (request.inboxId !== undefined)
+        event = await deps.ops.inboxEvent(positive(request.inboxId, 'inboxId'));
+      else if (request.payload && typeof request.payload === 'object')
+        event = request.payload as Stripe.Event;
+      else throw new BadRequest('Give inboxId (an inbox event) or payload (a Stripe event)');
+      const beside = await deps.ops.dryRun(active.version, event);
+      const body: StudioPreview = {
+        eventId: beside.eventId,
+        type: beside.type,
+        objectType: beside.objectType,
+        edited: { mappings: await rowsOf(edited, event) },
+        active: beside.active,
+      };
+      ctx.body = body;
+    }),
+  );
+}
+
+function studioColumn(table: Table, column: Column): StudioColumn {
+  const options =
+    'optionSet' in column
+      ? (getOptionSet(column.optionSet)?.options.map((option) => ({
+          value: option.value,
+          label: option.label,
+          externalValue: option.externalValue ?? null,
+        })) ?? [])
+      : null;
+  const keyColumns = new Set(table.keys.flatMap((key) => key.columns));
+  return {
+    name: column.logicalName,
+    displayName: column.displayName,
+    type: column.type,
+    required: column.requiredLevel === 'required' || column.requiredLevel === 'systemrequired',
+    maxLength: 'maxLength' in column ? column.maxLength : null,
+    options,
+    mappable:
+      !column.system &&
+      column.logicalName !== table.primaryIdColumn &&
+      !keyColumns.has(column.logicalName) &&
+      !['lookup', 'customer', 'owner', 'uniqueidentifier'].includes(column.type),
+  };
+}
+
+/** Whether an event type can carry the object type (`customer.subscription.updated` → subscription). */
+function typeCanCarry(eventType: string, objectType: string): boolean {
+  const prefix = eventType.split('.').slice(0, -1).join('.');
+  return prefix === objectType || prefix.endsWith(`.${objectType}`);
+}
+
+/** The newest inbox events whose object is of the type, with their payloads. */
+async function recentEventsOf(
+  store: Store,
+  objectType: string,
+): Promise<Array<{ event: Stripe.Event; choice: StudioEventChoice }>> {
+  const summaries = await store.searchEvents({ limit: RECENT_EVENTS });
+  const found: Array<{ event: Stripe.Event; choice: StudioEventChoice }> = [];
+  for (const summary of summaries) {
+    if (found.length >= EVENT_CHOICES) break;
+    if (summary.source !== 'stripe' || !typeCanCarry(summary.type, objectType)) continue;
+    const stored = await store.getEvent(summary.id);
+    if (!stored) continue;
+    let event: Stripe.Event;
+    try {
+      event = JSON.parse(stored.payload) as Stripe.Event;
+    } catch {
+      continue;
+    }
+    if ((event.data?.object as { object?: string } | undefined)?.object !== objectType) continue;
+    found.push({
+      event,
+      choice: {
+        inboxId: summary.id,
+        eventId: summary.eventId,
+        type: summary.type,
+        objectId: summary.objectId,
+        receivedAtMs: summary.receivedAtMs,
+      },
+    });
+  }
+  return found;
+}
+
+/** An event around Stripe's example object, as a webhook would carry it. */
+function exampleEvent(objectType: string, object: unknown): Stripe.Event {
+  return {
+    id: `evt_example_${objectType.replace(/\W/g, '_')}`,
+    object: 'event',
+    api_version: '2026-07-29.dahlia',
+    created: (object as { created?: number }).created ?? 1_700_000_000,
+    livemode: false,
+    pending_webhooks: 0,
+    request: { id: null, idempotency_key: null },
+    type: `${objectType}.updated`,
+    data: { object },
+  } as unknown as Stripe.Event;
+}
+
+/** fixtures3.json found above this file (the source tree and the built bundle alike); null when not shipped. */
+function repositoryExamples(): () => Record<string, unknown> | null {
+  let loaded: Record<string, unknown> | null | undefined;
+  return () => {
+    if (loaded !== undefined) return loaded;
+    loaded = null;
+    for (let dir = __dirname, up = 0; up < 6; up++, dir = dirname(dir)) {
+      const path = join(dir, FIXTURE);
+      if (!existsSync(path)) continue;
+      loaded = (JSON.parse(readFileSync(path, 'utf8')) as { resources: Record<string, unknown> }).resources;
+      break;
+    }
+    return loaded;
+  };
+}
+
+function positive(value: unknown, name: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0)
+    throw new BadRequest(`${name} must be a positive integer`);
+  return number;
+}
+
+async function readBody(ctx: Koa.Context): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, encoding: 'utf8' });
+  } catch (error) {
+    throw new BadRequest(`The request body could not be read: ${(error as Error).message}`);
+  }
+  try {
+    const body = text.trim() === '' ? {} : (JSON.parse(text) as unknown);
+    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw new BadRequest('The request body must be a JSON object');
+}
+
+/** An edited file that does not load is 422 with the mapping engine's message (file, mapping, column). */
+function answering(log: Logger, route: (ctx: Koa.Context) => Promise<void>): Koa.Middleware {
+  return async (ctx) => {
+    try {
+      await route(ctx);
+    } catch (error) {
+      if (error instanceof MappingError) apiError(ctx, 422, error.code, error.message);
+      else if (error instanceof MappingVersionRequestError)
+        apiError(ctx, error.code === 'not_found' ? 404 : 400, error.code, error.message);
+      else if (error instanceof BadRequest) apiError(ctx, 400, 'invalid_request', error.message);
+      else {
+        log.error({ err: error, path: ctx.path }, 'mapping studio request failed');
+        apiError(ctx, 500, 'internal', 'The request failed; the service log has the details');
+      }
+    }
+  };
+}
