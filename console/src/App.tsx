@@ -15,6 +15,7 @@ import { LineagePage } from './pages/LineagePage';
 import { DeadLettersPage } from './pages/DeadLettersPage';
 import { PayoutPage, PayoutsPage } from './pages/PayoutsPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { StudioPage } from './pages/StudioPage';
 
 const theme = getTheme();
 const styles = mergeStyleSets({
@@ -74,6 +75,8 @@ function Page({ route }: { route: Route }): JSX.Element {
       return <PayoutPage key={route.id} id={route.id} />;
     case 'settings':
       return <SettingsPage />;
+    case 'studio':
+      return <StudioPage />;
     case 'not-found':
       return (
         <>

@@ -12,11 +12,23 @@ import type {
   DeadLetterPage,
   EventPage,
   Lineage,
+  MappingActivated,
+  MappingVersionFiles,
+  MappingVersionList,
+  MappingVersionSummary,
   Me,
   Overview,
   PayoutDetail,
   PayoutPage,
   Settings,
+  StudioEdit,
+  StudioEditRequest,
+  StudioPreview,
+  StudioPreviewRequest,
+  StudioSample,
+  StudioSuggestions,
+  StudioSuggestRequest,
+  StudioTable,
 } from '@stc/service/src/console/contract';
 
 export const API = '/console/api';
@@ -108,6 +120,19 @@ export const api = {
   payouts: (query: PayoutQuery) => call<PayoutPage>('GET', `/payouts${queryString({ ...query })}`),
   payout: (id: string) => call<PayoutDetail>('GET', `/payouts/${encodeURIComponent(id)}`),
   settings: () => call<Settings>('GET', '/settings'),
+  mappingVersions: () => call<MappingVersionList>('GET', '/mappings'),
+  mappingVersion: (version: number) => call<MappingVersionFiles>('GET', `/mappings/${version}`),
+  createMappingVersion: (files: Record<string, string>, note: string) =>
+    call<MappingVersionSummary>('POST', '/mappings', { files, note }),
+  activateMappingVersion: (version: number) =>
+    call<MappingActivated>('POST', `/mappings/${version}/activate`),
+  rollbackMappingVersion: () => call<MappingActivated>('POST', '/mappings/rollback'),
+  studioTable: (table: string) => call<StudioTable>('GET', `/studio/tables/${encodeURIComponent(table)}`),
+  studioSample: (object: string) => call<StudioSample>('GET', `/studio/sample${queryString({ object })}`),
+  studioSuggest: (request: StudioSuggestRequest) =>
+    call<StudioSuggestions>('POST', '/studio/suggest', request),
+  studioEdit: (request: StudioEditRequest) => call<StudioEdit>('POST', '/studio/edit', request),
+  studioPreview: (request: StudioPreviewRequest) => call<StudioPreview>('POST', '/studio/preview', request),
 };
 
 export interface EventQuery {

@@ -10,6 +10,7 @@ export type Route =
   | { page: 'payouts'; query: URLSearchParams }
   | { page: 'payout'; id: string }
   | { page: 'settings' }
+  | { page: 'studio' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -24,6 +25,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'payouts' && !second) return { page: 'payouts', query };
   if (first === 'payouts' && second) return { page: 'payout', id: second };
   if (first === 'settings' && !second) return { page: 'settings' };
+  if (first === 'studio' && !second) return { page: 'studio' };
   return { page: 'not-found', path };
 }
 
@@ -42,6 +44,7 @@ export const href = {
   payouts: (query?: Record<string, string | undefined>) => withQuery('/payouts', query),
   payout: (id: string) => `#/payouts/${encodeURIComponent(id)}`,
   settings: () => '#/settings',
+  studio: () => '#/studio',
 };
 
 /** The pages in the navigation, in order. */
@@ -50,6 +53,7 @@ export const NAVIGATION: Array<{ page: Route['page']; label: string; href: strin
   { page: 'events', label: 'Events', href: href.events() },
   { page: 'dead-letters', label: 'Dead letters', href: href.deadLetters() },
   { page: 'payouts', label: 'Payouts', href: href.payouts() },
+  { page: 'studio', label: 'Mapping studio', href: href.studio() },
   { page: 'settings', label: 'Settings', href: href.settings() },
 ];
 

@@ -32,6 +32,8 @@
  * - `GET    /console/api/studio/sample?object=charge` → `StudioSample` (fields of the newest inbox event of that
  *   object type, else of the repository's recorded example).
  * - `POST   /console/api/studio/suggest` `StudioSuggestRequest` → `StudioSuggestions` (nothing is written).
+ * - `POST   /console/api/studio/edit` `StudioEditRequest` → `StudioEdit` (the file's text with one column set, only that
+ *   node's text changed; its mappings); 422 when the text is not YAML or the mapping has no columns to set.
  * - `POST   /console/api/studio/preview` `StudioPreviewRequest` → `StudioPreview`; 422 `ApiError` with the mapping
  *   engine's message when the edited file does not load.
  */
@@ -404,4 +406,26 @@ export interface StudioPreview {
   objectType: string;
   edited: { mappings: MappedRows[] };
   active: { version: number; mappings: MappedRows[] };
+}
+
+/** A mapping of a file as the studio edits it. */
+export interface StudioFileMapping {
+  name: string;
+  source: string;
+  table: string;
+  /** Column → its expression (or constant, or default) as text. */
+  columns: Record<string, string>;
+  keys: string[];
+  links: string[];
+}
+
+/** A mapping file's text, read (without `set`) or with one column of one mapping set to an expression. */
+export interface StudioEditRequest {
+  text: string;
+  set?: { mapping: string; column: string; expression: string };
+}
+
+export interface StudioEdit {
+  text: string;
+  mappings: StudioFileMapping[];
 }

@@ -17,6 +17,8 @@ import type { Logger } from '../observability/log';
 import type { Store } from '../store';
 import type {
   StudioColumn,
+  StudioEdit,
+  StudioEditRequest,
   StudioEventChoice,
   StudioPreview,
   StudioPreviewRequest,
@@ -26,6 +28,7 @@ import type {
   StudioTable,
 } from './contract';
 import { apiError } from './session';
+import { fileMappings, MappingFileError, setColumnExpression } from './studio-yaml';
 
 const PREFIX = '/console/api/studio';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -110,6 +113,27 @@ type Route = (handler: (ctx: Koa.Context) => Promise<void>) => Koa.Middleware;
 
 /** Suggestions and the preview: computed from what is sent, nothing stored. */
 function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
+  router.post(
+    `${PREFIX}/edit`,
+    route(async (ctx) => {
+      const request = (await readBody(ctx)) as Partial<StudioEditRequest>;
+      if (typeof request.text !== 'string') throw new BadRequest('text must be the mapping file as YAML');
+      const set = request.set;
+      if (
+        set !== undefined &&
+        (typeof set?.mapping !== 'string' ||
+          typeof set.column !== 'string' ||
+          typeof set.expression !== 'string')
+      )
+        throw new BadRequest('set must name a mapping, a column and an expression');
+      const text = set
+        ? setColumnExpression(request.text, set.mapping, set.column, set.expression)
+        : request.text;
+      const body: StudioEdit = { text, mappings: fileMappings(text) };
+      ctx.body = body;
+    }),
+  );
+
   router.post(
     `${PREFIX}/suggest`,
     route(async (ctx) => {
@@ -285,6 +309,7 @@ function answering(log: Logger, route: (ctx: Koa.Context) => Promise<void>): Koa
       await route(ctx);
     } catch (error) {
       if (error instanceof MappingError) apiError(ctx, 422, error.code, error.message);
+      else if (error instanceof MappingFileError) apiError(ctx, 422, 'invalid_mapping_file', error.message);
       else if (error instanceof MappingVersionRequestError)
         apiError(ctx, error.code === 'not_found' ? 404 : 400, error.code, error.message);
       else if (error instanceof BadRequest) apiError(ctx, 400, 'invalid_request', error.message);

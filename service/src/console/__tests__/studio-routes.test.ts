@@ -127,4 +127,31 @@ describeOnEachEngine('console mapping studio routes', (engine) => {
     },
     COMPILING_MS,
   );
+
+  test('edit: one column set in the text, every other byte kept; a text that is not YAML is 422', async () => {
+    const text = SHIPPED['customers.yaml'];
+    const read = await api.post('/console/api/studio/edit', { text });
+    expect(read.status).toBe(200);
+    expect(read.body.text).toBe(text);
+    expect(read.body.mappings[0]).toMatchObject({
+      name: 'customer_contact',
+      source: 'customer',
+      table: 'contact',
+    });
+    const edited = await api.post('/console/api/studio/edit', {
+      text,
+      set: { mapping: 'customer_contact', column: 'description', expression: 'email' },
+    });
+    expect(edited.body.text).toBe(
+      text.replace(
+        'description: { expr: description, truncate: true }',
+        'description: { expr: email, truncate: true }',
+      ),
+    );
+    expect(edited.body.mappings[0].columns.description).toBe('email');
+    expect(edited.body.mappings[1].columns.description).toBe('description');
+    const broken = await api.post('/console/api/studio/edit', { text: 'mappings: [unclosed' });
+    expect(broken.status).toBe(422);
+    expect(broken.body.error.code).toBe('invalid_mapping_file');
+  });
 });
