@@ -37,6 +37,13 @@ export interface SyncContext {
    * whole writes nothing; the first reason given is kept.
    */
   nothingWritten?(reason: string): void;
+  /**
+   * Says the handler wrote the row of another object from Stripe's fresh state (a dispute's payment, re-synced
+   * by the disputes handler): that object's ordering stamp moves to this event as well, so the object's own
+   * events of older seconds are superseded and those of this second read fresh, instead of putting back the
+   * older state their copies carry (a payment's copies do not know its charge was disputed since).
+   */
+  wroteFreshStateOf?(objectId: string): void;
 }
 
 /** The Stripe object an event is about: used for per-object ordering and to serialise its events. */

@@ -40,7 +40,8 @@ interface Job {
   /** The mapping version the handler ran under, once it started; recorded with the outcome. */
   mappingVersion: string | null;
   /** Records the outcome under the lease; false (and a warning) when the lease was lost. */
-  finish(outcome: EventOutcome, stampObject?: boolean): Promise<boolean>;
+  /** `alsoStamped`: other objects whose stamp moves to this event with its own (wroteFreshStateOf). */
+  finish(outcome: EventOutcome, stampObject?: boolean, alsoStamped?: readonly string[]): Promise<boolean>;
 }
 
 /** Works one claimed event to its recorded outcome; rejects only when recording the outcome fails. */
@@ -63,6 +64,7 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
     }
 
     const wrote: { nothing: string | null } = { nothing: null };
+    const freshObjects: string[] = [];
     const context: SyncContext = {
       dataverse,
       stripeFor: deps.stripeFor,
@@ -70,6 +72,7 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
       payloadMayBeStale,
       ...(event.burst ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) } : {}),
       nothingWritten: (reason) => void (wrote.nothing ??= reason),
+      wroteFreshStateOf: (objectId) => void freshObjects.push(objectId),
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     const run = () =>
@@ -90,7 +93,7 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
     }
     timer?.();
     if (wrote.nothing !== null) return recordSkipped(deps, job, handler, wrote.nothing);
-    await job.finish({ kind: 'applied' }, event.source === 'stripe');
+    await job.finish({ kind: 'applied' }, event.source === 'stripe', freshObjects);
     metrics?.processed.inc({ type: event.type, outcome: 'applied' });
     job.log.info(
       {
@@ -118,7 +121,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
     Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000,
   );
   const writes: DataverseWriteRecord[] = [];
-  const finish = async (outcome: EventOutcome, stampObject = false) => {
+  const finish = async (outcome: EventOutcome, stampObject = false, alsoStamped: readonly string[] = []) => {
     const recorded = await store.completeEvent({
       event,
       owner,
@@ -126,6 +129,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       startedAtMs,
       finishedAtMs: now(),
       stampObject,
+      ...(alsoStamped.length ? { alsoStamped } : {}),
       // A copy: requests still settling after a timeout do not change what is being written.
       writes: writes.slice(),
       mappingVersion: job.mappingVersion,

@@ -302,7 +302,7 @@ async function complete(
   attemptWithWrites: ReturnType<typeof postgresConsoleLedger>['attemptWithWrites'],
 ): Promise<boolean> {
   const { event, outcome, finishedAtMs: now } = a;
-  const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
+  const { status, nextAttemptAtMs, error, code, stampedObjects } = finishedEvent(a);
   return inTransaction(pool, async (c) => {
     const finished = await c.query(
       shared.finish([status, nextAttemptAtMs, error, code, now, event.id, a.owner]),
@@ -321,9 +321,9 @@ async function complete(
     ];
     // The attempt's Dataverse requests go in the same statement as the attempt: no extra round trip.
     await c.query(a.writes?.length ? attemptWithWrites(attempt, a.writes) : shared.attempt(attempt));
-    if (stamp) {
+    for (const objectId of stampedObjects) {
       await c.query(
-        shared.stamp([event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now]),
+        shared.stamp([event.source, event.account, objectId, event.eventCreatedMs, event.eventId, now]),
       );
     }
     if (outcome.kind === 'dead') {

@@ -118,6 +118,8 @@ export function finishedEvent(a: CompletedAttempt): {
   error: string | null;
   code: string | null;
   stamp: boolean;
+  /** The objects whose ordering stamp moves to this event: its own, and those it wrote fresh. */
+  stampedObjects: string[];
 } {
   const { event, outcome } = a;
   const failed = outcome.kind === 'retry' || outcome.kind === 'dead';
@@ -128,6 +130,10 @@ export function finishedEvent(a: CompletedAttempt): {
     error: failed ? outcome.error : skipped ? outcome.reason : null,
     code: failed ? outcome.code : skipped ? NOTHING_WRITTEN : null,
     stamp: outcome.kind === 'applied' && a.stampObject && event.objectId !== '',
+    stampedObjects:
+      outcome.kind === 'applied' && a.stampObject
+        ? [...new Set([event.objectId, ...(a.alsoStamped ?? [])])].filter((id) => id !== '')
+        : [],
   };
 }
 

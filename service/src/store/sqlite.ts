@@ -232,7 +232,7 @@ function completeTransaction(
   return db.transaction((a: CompletedAttempt): boolean => {
     const st = s();
     const { event, outcome, finishedAtMs: now } = a;
-    const { status, nextAttemptAtMs, error, code, stamp } = finishedEvent(a);
+    const { status, nextAttemptAtMs, error, code, stampedObjects } = finishedEvent(a);
     const changed = st.finish.run(status, nextAttemptAtMs, error, code, now, event.id, a.owner).changes;
     if (changed === 0) return false;
     st.attempt.run(
@@ -247,9 +247,8 @@ function completeTransaction(
       a.mappingVersion ?? null,
     );
     if (a.writes) recordWrites(event.id, event.attempts, a.writes);
-    if (stamp) {
-      st.stamp.run(event.source, event.account, event.objectId, event.eventCreatedMs, event.eventId, now);
-    }
+    for (const objectId of stampedObjects)
+      st.stamp.run(event.source, event.account, objectId, event.eventCreatedMs, event.eventId, now);
     if (outcome.kind === 'dead')
       st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);
     return true;

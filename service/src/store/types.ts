@@ -82,6 +82,8 @@ export interface CompletedAttempt {
   finishedAtMs: number;
   /** Stamp the object's ordering version (Stripe events); done in the same transaction as the outcome. */
   stampObject: boolean;
+  /** Other objects of the event's account stamped with it (their rows were written from fresh state). */
+  alsoStamped?: readonly string[];
   /** The Dataverse requests the attempt made, recorded in the same transaction as the outcome. */
   writes?: readonly DataverseWriteRecord[];
   /** The mapping version the attempt ran under (its number as text, e.g. "3"); recorded with the attempt. */

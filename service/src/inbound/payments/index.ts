@@ -76,18 +76,21 @@ export async function syncPayment(
   const given = ref.payload?.object === 'payment_intent' ? ref.payload : undefined;
   // The burst's own copies tell the newest state when they are in a known order: no read.
   const composed = intentFromBurst(context.burst, paymentIntent);
-  const intent =
+  const copy =
     composed && !mustReadObject(intentMapping, composed, {})
       ? composed
       : given && !mustReadObject(intentMapping, given, context)
         ? given
-        : await retrieveObject(
-            event,
-            context,
-            'payment_intent',
-            paymentIntent,
-            intentMapping.refresh?.expand ?? [],
-          );
+        : undefined;
+  const intent =
+    copy ??
+    (await retrieveObject(
+      event,
+      context,
+      'payment_intent',
+      paymentIntent,
+      intentMapping.refresh?.expand ?? [],
+    ));
   const latest = latestCharge(intent);
   const mapped = await mapIfApplies(
     intentMapping,
@@ -96,6 +99,9 @@ export async function syncPayment(
   );
   if (!mapped) return null;
   await writeMappedRow(context.dataverse, context.log, mapped);
+  // Written from Stripe's current state: the payment's own events up to this one's second must not overwrite
+  // it with their copies (a dispute or refund handler re-syncing the payment; see wroteFreshStateOf).
+  if (!copy) context.wroteFreshStateOf?.(paymentIntent);
   noteMissingFee(fees, mapped, latest, event);
   return String(mapped.key.stc_stripeid ?? intent.id);
 }
