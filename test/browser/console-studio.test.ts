@@ -7,7 +7,7 @@
  * the file is saved as a new version and activated (the versions list shows it active), then rolled back.
  * Screenshot: docs/screenshots/console-studio.png. Skipped like the other browser suites without Chromium.
  */
-import fs from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -71,6 +71,19 @@ const choice = (scope: Locator, name: string): Locator =>
   scope
     .getByRole('button')
     .filter({ has: scope.page().locator('span', { hasText: new RegExp(`^${name}$`) }) });
+
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical findings on the page: what blocks a screen-reader or keyboard user. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const violations = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations)",
+  )) as Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }>;
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 /** Focuses an element and presses a key on it, as a keyboard user would after tabbing there. */
 async function press(target: Locator, key: string): Promise<void> {
@@ -147,7 +160,42 @@ describeBrowser('the mapping studio', () => {
     await described.locator('td').first().filter({ hasText: EMAIL }).waitFor({ timeout: 30_000 });
     await described.locator('td').nth(1).filter({ hasText: DESCRIPTION }).waitFor();
 
+    // By mouse: a field dragged onto a column; a suggestion applied by its button.
+    const columns = page.locator('table').filter({ hasText: 'Drop a field' });
+    await choice(fields, 'phone').first().dragTo(choice(columns, 'mobilephone'));
+    const mobile = page.getByRole('textbox', { name: 'Expression of mobilephone' });
+    await mobile.and(page.locator('[value="phone"]')).waitFor();
+    await page.getByRole('button', { name: 'Apply name to fullname' }).click();
+    await page
+      .getByRole('textbox', { name: 'Expression of fullname' })
+      .and(page.locator('[value="name"]'))
+      .waitFor();
+    await preview
+      .locator('tr[data-column="fullname"] td')
+      .first()
+      .filter({ hasText: 'Ada Lovelace' })
+      .waitFor();
+
+    // An expression the engine refuses: the preview and the save answer with its message, naming the column.
+    await mobile.fill('$phoneE164(phone');
+    const refused = page.getByRole('alert').filter({ hasText: 'mobilephone' });
+    await refused.filter({ hasText: 'customers.yaml' }).first().waitFor({ timeout: 30_000 });
     await page.getByRole('textbox', { name: 'Note for the new version' }).fill('Description from the e-mail');
+    await press(page.getByRole('button', { name: 'Save as new version' }), 'Enter');
+    await waitFor(
+      async () => (await refused.count()) === 2,
+      'the save refused with the same message',
+      15_000,
+    );
+    await mobile.fill('$phoneE164(phone)');
+    // The preview maps again without the refusal; the save's message stays until the next save.
+    await waitFor(
+      async () => (await refused.count()) === 1,
+      'the preview to map the fixed expression',
+      30_000,
+    );
+    await expect(accessibilityProblems(page)).resolves.toEqual([]);
+
     await press(page.getByRole('button', { name: 'Save as new version' }), 'Enter');
     await page.getByRole('status').filter({ hasText: 'Saved as version 2' }).waitFor();
     await press(page.getByRole('button', { name: 'Activate version 2' }), 'Enter');

@@ -36,7 +36,7 @@ export function StudioPage(): JSX.Element {
         Edits one mapping of the active version&apos;s files. Nothing changes in Dataverse until the file is
         saved as a new version and that version is activated.
       </p>
-      <ErrorBar error={state.error} onDismiss={() => actions.setError(null)} />
+      <ErrorBar error={state.error} />
       {!state.active && !state.error && <Loading label="Loading the active mapping version…" />}
       {state.active && (
         <div className={classes.toolbar}>

@@ -4,11 +4,11 @@
  * then activated by its own button. The versions list shows which one is active and can roll back.
  */
 import * as React from 'react';
-import { DefaultButton, PrimaryButton, TextField } from '@fluentui/react';
+import { DefaultButton, MessageBar, MessageBarType, PrimaryButton, TextField } from '@fluentui/react';
 import type { MappingVersionSummary } from '@stc/service/src/console/contract';
 import { api } from '../api';
 import { dateTime } from '../format';
-import { DataTable, ErrorBar, Notice, Section, classes, useLoad } from '../ui';
+import { DataTable, ErrorBar, Section, classes, useLoad } from '../ui';
 import type { StudioActions, StudioState } from './useStudio';
 
 export function StudioSave(props: { state: StudioState; actions: StudioActions }): JSX.Element {
@@ -54,8 +54,12 @@ export function StudioSave(props: { state: StudioState; actions: StudioActions }
 
   return (
     <Section title="Save">
-      <ErrorBar error={error} onDismiss={() => setError(null)} />
-      <Notice text={notice} onDismiss={() => setNotice(null)} />
+      <ErrorBar error={error} />
+      {notice && (
+        <MessageBar messageBarType={MessageBarType.success} role="status">
+          {notice}
+        </MessageBar>
+      )}
       <div className={classes.toolbar}>
         <TextField
           label="Note for the new version"

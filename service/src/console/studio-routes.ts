@@ -11,6 +11,7 @@ import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import type Stripe from 'stripe';
 import { getOptionSet, getTable, type Column, type Table } from '@stc/solution';
+import { Account } from '@stc/solution/tables';
 import { flattenSample, MappingError, suggestColumns } from '../mapping';
 import { MappingVersionRequestError, rowsOf, type MappingVersionOps } from '../mapping-versions';
 import type { Logger } from '../observability/log';
@@ -139,7 +140,7 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
     route(async (ctx) => {
       const request = (await readBody(ctx)) as Partial<StudioSuggestRequest>;
       const table = typeof request.table === 'string' ? getTable(request.table) : undefined;
-      if (!table) throw new BadRequest('table must be a table of the model (stc_payment, contact, …)');
+      if (!table) throw new BadRequest('table must be the logical name of a table of the model');
       if (!request.sample || typeof request.sample !== 'object')
         throw new BadRequest('sample must be a Stripe object or event');
       if (request.mapped !== undefined && !Array.isArray(request.mapped))
@@ -184,6 +185,14 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
   );
 }
 
+/** Columns the connector writes itself (the ordering stamp, the sync requests from Dynamics 365). */
+const CONNECTOR_COLUMNS = new Set<string>([
+  Account.col.lastEventId,
+  Account.col.lastEventCreated,
+  Account.col.syncRequestedOn,
+  Account.col.createInStripe,
+]);
+
 function studioColumn(table: Table, column: Column): StudioColumn {
   const options =
     'optionSet' in column
@@ -204,6 +213,7 @@ function studioColumn(table: Table, column: Column): StudioColumn {
     mappable:
       !column.system &&
       column.logicalName !== table.primaryIdColumn &&
+      !CONNECTOR_COLUMNS.has(column.logicalName) &&
       !keyColumns.has(column.logicalName) &&
       !['lookup', 'customer', 'owner', 'uniqueidentifier'].includes(column.type),
   };

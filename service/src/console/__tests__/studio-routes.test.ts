@@ -44,6 +44,7 @@ describeOnEachEngine('console mapping studio routes', (engine) => {
     expect(column('stc_name')).toMatchObject({ type: 'string', mappable: true });
     expect(column('stc_name').maxLength).toBeGreaterThan(0);
     expect(column('stc_stripeid')).toMatchObject({ mappable: false });
+    expect(column('stc_lasteventid')).toMatchObject({ mappable: false });
     expect(column('stc_status').options).toEqual(
       expect.arrayContaining([expect.objectContaining({ externalValue: 'succeeded' })]),
     );
