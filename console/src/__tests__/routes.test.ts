@@ -7,6 +7,7 @@ test('each link the pages make opens the page it names, filters included', () =>
   expect(parseRoute(href.event(42))).toEqual({ page: 'event', id: 42 });
   expect(parseRoute(href.payout('po_1 2/3'))).toEqual({ page: 'payout', id: 'po_1 2/3' });
   expect(parseRoute(href.settings())).toEqual({ page: 'settings' });
+  expect(parseRoute(href.studio())).toEqual({ page: 'studio' });
 
   const events = parseRoute(href.events({ q: 'pi_123', outcome: 'dead', type: undefined }));
   expect(events.page).toBe('events');
