@@ -5,7 +5,6 @@
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import getRawBody from 'raw-body';
 import type Stripe from 'stripe';
 import { MappingError } from '../mapping';
 import { MappingVersionRequestError, type MappingVersionOps } from '../mapping-versions';
@@ -22,11 +21,10 @@ import type {
   MappingVersionList,
   MappingVersionSummary,
 } from './contract';
+import { BadRequest, readJsonBody } from './body';
 import { apiError, type ConsoleCaller } from './session';
 
 const PREFIX = '/console/api/mappings';
-/** A whole mapping set is some 50 KB of YAML; room for it to grow. */
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 const STATUS: Record<MappingVersionRequestError['code'], number> = {
   not_found: 404,
@@ -34,29 +32,11 @@ const STATUS: Record<MappingVersionRequestError['code'], number> = {
   invalid_request: 400,
 };
 
-class BadRequest extends Error {}
-
 function versionNumber(text: unknown, what: string): number {
   const version = Number(text);
   if (!Number.isSafeInteger(version) || version <= 0)
     throw new BadRequest(`${what} must be a mapping version number (a positive integer)`);
   return version;
-}
-
-async function readBody(ctx: Koa.Context): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, encoding: 'utf8' });
-  } catch (error) {
-    throw new BadRequest(`The request body could not be read: ${(error as Error).message}`);
-  }
-  try {
-    const body = text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
-  throw new BadRequest('The request body must be a JSON object');
 }
 
 const callerName = (ctx: Koa.Context): string =>
@@ -131,7 +111,7 @@ function registerChanges(router: Router, ops: MappingVersionOps, route: Route, l
   router.post(
     PREFIX,
     route(async (ctx) => {
-      const body = (await readBody(ctx)) as Partial<MappingVersionCreate>;
+      const body = (await readJsonBody(ctx)) as Partial<MappingVersionCreate>;
       if (typeof body.files !== 'object' || body.files === null || Array.isArray(body.files))
         throw new BadRequest('files must be an object of file name → text');
       if (body.note !== undefined && typeof body.note !== 'string') throw new BadRequest('note must be text');
@@ -174,7 +154,7 @@ function registerRuns(router: Router, ops: MappingVersionOps, route: Route, log:
   router.post(
     `${PREFIX}/dry-run`,
     route(async (ctx) => {
-      const body = (await readBody(ctx)) as Partial<MappingDryRunRequest>;
+      const body = (await readJsonBody(ctx)) as Partial<MappingDryRunRequest>;
       const version = versionNumber(body.version, 'version');
       let event: Stripe.Event;
       if (body.inboxId !== undefined) event = await ops.inboxEvent(versionNumber(body.inboxId, 'inboxId'));
@@ -188,7 +168,7 @@ function registerRuns(router: Router, ops: MappingVersionOps, route: Route, log:
   router.post(
     `${PREFIX}/replay`,
     route(async (ctx) => {
-      const body = (await readBody(ctx)) as MappingReplayRequest;
+      const body = (await readJsonBody(ctx)) as MappingReplayRequest;
       if (body.type !== undefined && (typeof body.type !== 'string' || body.type === ''))
         throw new BadRequest('type must be an event type, or a prefix such as charge.*');
       const result: MappingReplay = await ops.replay({

@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import getRawBody from 'raw-body';
 import type Stripe from 'stripe';
 import { getOptionSet, getTable, type Column, type Table } from '@stc/solution';
 import { Account } from '@stc/solution/tables';
@@ -28,17 +27,15 @@ import type {
   StudioSuggestRequest,
   StudioTable,
 } from './contract';
+import { BadRequest, readJsonBody } from './body';
 import { apiError } from './session';
 import { fileMappings, MappingFileError, setColumnExpression } from './studio-yaml';
 
 const PREFIX = '/console/api/studio';
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
 /** Inbox events looked through for ones of the sample's object type, newest first. */
 const RECENT_EVENTS = 300;
 /** Recorded events offered to preview with. */
 const EVENT_CHOICES = 15;
-
-class BadRequest extends Error {}
 
 /** The repository's recorded Stripe examples (Stripe's own example object of every resource). */
 const FIXTURE = join('test', 'fixtures', 'reference', 'stripe', 'openapi-fixtures', 'fixtures3.json');
@@ -117,7 +114,7 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
   router.post(
     `${PREFIX}/edit`,
     route(async (ctx) => {
-      const request = (await readBody(ctx)) as Partial<StudioEditRequest>;
+      const request = (await readJsonBody(ctx)) as Partial<StudioEditRequest>;
       if (typeof request.text !== 'string') throw new BadRequest('text must be the mapping file as YAML');
       const set = request.set;
       if (
@@ -138,7 +135,7 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
   router.post(
     `${PREFIX}/suggest`,
     route(async (ctx) => {
-      const request = (await readBody(ctx)) as Partial<StudioSuggestRequest>;
+      const request = (await readJsonBody(ctx)) as Partial<StudioSuggestRequest>;
       const table = typeof request.table === 'string' ? getTable(request.table) : undefined;
       if (!table) throw new BadRequest('table must be the logical name of a table of the model');
       if (!request.sample || typeof request.sample !== 'object')
@@ -155,7 +152,7 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
   router.post(
     `${PREFIX}/preview`,
     route(async (ctx) => {
-      const request = (await readBody(ctx)) as Partial<StudioPreviewRequest>;
+      const request = (await readJsonBody(ctx)) as Partial<StudioPreviewRequest>;
       if (typeof request.file !== 'string' || request.file === '')
         throw new BadRequest('file must be a file name');
       if (typeof request.text !== 'string') throw new BadRequest('text must be the mapping file as YAML');
@@ -294,22 +291,6 @@ function positive(value: unknown, name: string): number {
   if (!Number.isSafeInteger(number) || number <= 0)
     throw new BadRequest(`${name} must be a positive integer`);
   return number;
-}
-
-async function readBody(ctx: Koa.Context): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, encoding: 'utf8' });
-  } catch (error) {
-    throw new BadRequest(`The request body could not be read: ${(error as Error).message}`);
-  }
-  try {
-    const body = text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
-  throw new BadRequest('The request body must be a JSON object');
 }
 
 /** An edited file that does not load is 422 with the mapping engine's message (file, mapping, column). */
