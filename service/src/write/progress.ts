@@ -101,7 +101,7 @@ export function newestCopy(copies: ObjectCopy[]): ObjectCopy | null {
     if (order === 1) newest = copy;
   }
   // Newer than the first pick is not enough: every copy must be at or behind the newest.
-  if (newest && copies.some((c) => compareCopies(c, newest!) !== -1 && compareCopies(c, newest!) !== 0))
-    return null;
-  return newest;
+  const pick = newest;
+  if (pick && copies.some((c) => (compareCopies(c, pick) ?? 1) > 0)) return null;
+  return pick;
 }
