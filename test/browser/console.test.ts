@@ -382,6 +382,9 @@ describeBrowser('the operator console', () => {
     expect(debit).toBe(credit);
     expect(debit).toMatch(/^\$[1-9]/);
     await expect(journal.getByRole('row').count()).resolves.toBeGreaterThan(3);
+    // Each line says what it sums: the fees line, and the clearing line that takes the payout out.
+    await expect(journal.getByRole('row').filter({ hasText: 'fees' }).count()).resolves.toBe(1);
+    await expect(journal.getByRole('row').filter({ hasText: 'clearing' }).count()).resolves.toBe(1);
     await expect(accessibilityProblems(page)).resolves.toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, 'console-payout.png'), fullPage: true });
     expect(errors).toEqual([]);

@@ -128,8 +128,8 @@ export function PayoutPage({ id }: { id: string }): JSX.Element {
                 { header: 'Account', render: (l) => l.account, footer: 'Total' },
                 { header: 'Description', render: (l) => l.description },
                 {
-                  header: 'Source',
-                  render: (l) => <span className={classes.code}>{l.sourceId ?? ''}</span>,
+                  header: 'Group',
+                  render: (l) => <span className={classes.code}>{l.group ?? ''}</span>,
                 },
                 {
                   header: 'Debit',
@@ -145,7 +145,7 @@ export function PayoutPage({ id }: { id: string }): JSX.Element {
                 },
               ]}
               rows={payout.lines}
-              rowKey={(l) => `${l.account}-${l.sourceId}-${payout.lines.indexOf(l)}`}
+              rowKey={(l) => `${l.account}-${l.group}-${payout.lines.indexOf(l)}`}
               empty="No journal line."
             />
           </Section>

@@ -232,7 +232,11 @@ export interface JournalLineDetail {
   debitMinor: number;
   creditMinor: number;
   currency: string;
-  sourceId: string | null;
+  /**
+   * What the line sums: its journal group (gross, fees, refunds, disputes, adjustments, balance, clearing),
+   * from the Stripe reporting categories mapped to it; null when the row has none.
+   */
+  group: string | null;
 }
 
 export interface PayoutDetail extends PayoutSummary {

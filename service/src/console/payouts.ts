@@ -175,7 +175,7 @@ async function payoutDetail(
   const base = summary(payout, entry, dataverseUrl);
   if (!entry) return { ...base, lines: [] };
   const rows = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
-    select: [L.lineNumber, L.gLAccount, L.description, L.debit, L.credit, L.currency, L.lineKey],
+    select: [L.lineNumber, L.gLAccount, L.description, L.debit, L.credit, L.currency, L.category],
     filter: `${JournalLine.lookup.journalentryid.value} eq ${String(entry[JournalEntry.primaryId])}`,
     orderBy: [`${L.lineNumber} asc`],
   });
@@ -187,7 +187,7 @@ async function payoutDetail(
       debitMinor: minor(row[L.debit], currency) ?? 0,
       creditMinor: minor(row[L.credit], currency) ?? 0,
       currency,
-      sourceId: null,
+      group: typeof row[L.category] === 'string' && row[L.category] !== '' ? String(row[L.category]) : null,
     };
   });
   return { ...base, lines };

@@ -22,7 +22,12 @@ describe('console payouts', () => {
   function payout(
     id: string,
     amountMajor: number,
-    journal?: { status: number; difference: number; note?: string; lines?: Array<[string, number, number]> },
+    journal?: {
+      status: number;
+      difference: number;
+      note?: string;
+      lines?: Array<[string, number, number, string?]>;
+    },
   ): string {
     const rowId = dataverse.emulator.store.insert('stc_payouts', {
       stc_name: id,
@@ -43,7 +48,7 @@ describe('console payouts', () => {
         stc_currency: 'usd',
         'stc_payoutid@odata.bind': `/stc_payouts(${rowId})`,
       });
-      (journal.lines ?? []).forEach(([account, debit, credit], i) =>
+      (journal.lines ?? []).forEach(([account, debit, credit, category], i) =>
         dataverse.emulator.store.insert('stc_journallines', {
           stc_name: `${i + 1}. ${account}`,
           stc_linekey: `${id}:${i}`,
@@ -52,6 +57,7 @@ describe('console payouts', () => {
           stc_debit: debit,
           stc_credit: credit,
           stc_description: `${account} line`,
+          stc_category: category ?? null,
           stc_currency: 'usd',
           'stc_journalentryid@odata.bind': `/stc_journalentries(${entryId})`,
         }),
@@ -114,8 +120,8 @@ describe('console payouts', () => {
       status: JournalStatus.balanced,
       difference: 0,
       lines: [
-        ['1010 Bank', 97.1, 0],
-        ['6150 Stripe fees', 2.9, 0],
+        ['1010 Bank', 97.1, 0, 'gross'],
+        ['6150 Stripe fees', 2.9, 0, 'fees'],
         ['1200 Stripe clearing', 0, 100],
       ],
     });
@@ -128,10 +134,20 @@ describe('console payouts', () => {
         debitMinor: 9710,
         creditMinor: 0,
         currency: 'usd',
-        sourceId: null,
+        group: 'gross',
       },
-      expect.objectContaining({ account: '6150 Stripe fees', debitMinor: 290, creditMinor: 0 }),
-      expect.objectContaining({ account: '1200 Stripe clearing', debitMinor: 0, creditMinor: 10000 }),
+      expect.objectContaining({
+        account: '6150 Stripe fees',
+        debitMinor: 290,
+        creditMinor: 0,
+        group: 'fees',
+      }),
+      expect.objectContaining({
+        account: '1200 Stripe clearing',
+        debitMinor: 0,
+        creditMinor: 10000,
+        group: null,
+      }),
     ]);
     const res = await console_.get('/console/api/payouts/po_unknown');
     expect(res.status).toBe(404);
