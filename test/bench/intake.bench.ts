@@ -40,7 +40,10 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-intake-bench-'));
 
 function child(file: string, arg: unknown): ChildProcess {
   return fork(path.join(__dirname, 'intake', file), [JSON.stringify(arg)], {
-    execArgv: tsx,
+    // BENCH_CPU_PROF=dir writes a V8 CPU profile of each child (server and load) into dir.
+    execArgv: process.env.BENCH_CPU_PROF
+      ? [...tsx, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : tsx,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
