@@ -10,6 +10,7 @@ import { join } from 'node:path';
 export const FORMS: Record<string, string> = {
   account: 'Account',
   contact: 'Contact',
+  quote: 'Quote',
   salesorder: 'SalesOrder',
   invoice: 'Invoice',
   syncissue: 'SyncIssue',

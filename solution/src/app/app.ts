@@ -57,7 +57,7 @@ const LAYOUT: Layout = [
     'Sales',
     [
       ['Customers', ['account', 'contact']],
-      ['Orders', ['salesorder', 'invoice', 'stc_paymentlinkrequest']],
+      ['Orders', ['quote', 'salesorder', 'invoice', 'stc_paymentlinkrequest']],
       [
         'Stripe',
         [

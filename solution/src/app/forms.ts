@@ -111,8 +111,8 @@ const REFUND_REQUEST_INPUT = new Set([
   'stc_note',
 ]);
 
-/** Payment link request columns a user fills in: the order or invoice; the service owns the rest. */
-const PAYMENT_LINK_REQUEST_INPUT = new Set(['stc_name', 'stc_salesorderid', 'stc_invoiceid']);
+/** Payment link request columns a user fills in: the quote, order or invoice; the service owns the rest. */
+const PAYMENT_LINK_REQUEST_INPUT = new Set(['stc_name', 'stc_quoteid', 'stc_salesorderid', 'stc_invoiceid']);
 
 /** Subscription request columns a user fills in: the action and what it is about; the service owns the rest. */
 const SUBSCRIPTION_REQUEST_INPUT = new Set([
@@ -293,25 +293,27 @@ export function connectorForms(model: TableModel): FormDesign[] {
 
 /**
  * The platform's main forms the Stripe tab is added to: Account and Contact of the Common Data Model, and
- * the Order and Invoice main forms of Dynamics 365 Sales.
+ * the Quote, Order and Invoice main forms of Dynamics 365 Sales.
  */
 export const STANDARD_MAIN_FORMS: Record<string, { id: string; name: string; script: string }> = {
   account: { id: '8448b78f-8f42-454e-8e2a-f8196b0419af', name: 'Account', script: 'Account' },
   contact: { id: '1fed44d1-ae68-4a41-bd2b-f13acac4acfa', name: 'Contact', script: 'Contact' },
+  quote: { id: 'a7152a8b-afbf-44f0-99c7-fa9e44dd73f5', name: 'Quote', script: 'Quote' },
   salesorder: { id: '22a3f7f7-2709-4bb4-bbca-754475938d68', name: 'Order', script: 'SalesOrder' },
   invoice: { id: 'fc4d659c-b2e6-491d-8823-bf5fb57eb739', name: 'Invoice', script: 'Invoice' },
 };
 
-function stripeTab(table: Table, panel: FormPanel, extraFields: FormField[]): FormTab {
+function stripeTab(table: Table, panel: FormPanel | undefined, extraFields: FormField[]): FormTab {
+  const sections: FormSection[] = [
+    ...(panel ? [{ name: 'stripe_panel', label: 'Stripe', fields: [], panel }] : []),
+    ...(extraFields.length
+      ? [{ name: 'stripe_customer', label: 'Stripe Customer', fields: extraFields }]
+      : []),
+  ];
   return {
     name: 'tab_stripe',
     label: 'Stripe',
-    sections: [
-      { name: 'stripe_panel', label: 'Stripe', fields: [], panel },
-      ...(extraFields.length
-        ? [{ name: 'stripe_customer', label: 'Stripe Customer', fields: extraFields }]
-        : []),
-    ].map((section) => ({ ...section, name: `${table.logicalName}_${section.name}` })),
+    sections: sections.map((section) => ({ ...section, name: `${table.logicalName}_${section.name}` })),
   };
 }
 
@@ -319,25 +321,32 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
   const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
   if (!table) throw new Error(`The table model has no ${logicalName} table for the Stripe tab.`);
   const form = STANDARD_MAIN_FORMS[logicalName];
-  // Account and contact are keyed by their Stripe customer; orders and invoices by the Stripe payment.
+  // Account and contact are keyed by their Stripe customer; orders and invoices by the Stripe payment. A
+  // quote has no payment of its own (paying it makes an order): its tab shows the payment page only.
   const isCustomer = table.keys.some((key) => key.columns.includes('stc_stripecustomerid'));
-  const panel: FormPanel = isCustomer
-    ? {
-        control: CUSTOMER_PANEL,
-        column: 'stc_stripecustomerid',
-        label: 'Stripe Customer',
-        parameters: { stripeCustomerId: 'stc_stripecustomerid' },
-      }
-    : {
-        control: PAYMENT_PANEL,
-        column: table.primaryNameColumn,
-        label: 'Stripe Payments',
-        parameters: { boundField: table.primaryNameColumn },
-      };
+  const isOffer =
+    !isCustomer && !table.columns.some((column) => column.logicalName === 'stc_stripepaymentid');
+  const panel: FormPanel | undefined = isOffer
+    ? undefined
+    : isCustomer
+      ? {
+          control: CUSTOMER_PANEL,
+          column: 'stc_stripecustomerid',
+          label: 'Stripe Customer',
+          parameters: { stripeCustomerId: 'stc_stripecustomerid' },
+        }
+      : {
+          control: PAYMENT_PANEL,
+          column: table.primaryNameColumn,
+          label: 'Stripe Payments',
+          parameters: { boundField: table.primaryNameColumn },
+        };
   const extra: FormField[] = (
     isCustomer
       ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount']
-      : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_paymenturl', 'stc_stripeid']
+      : isOffer
+        ? ['stc_paymenturl']
+        : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_paymenturl', 'stc_stripeid']
   ).map((name) => {
     const column = table.columns.find((candidate) => candidate.logicalName === name);
     if (!column) throw new Error(`${logicalName} has no ${name} column for the Stripe tab.`);
@@ -358,12 +367,17 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
     formName: form.name,
     tab: stripeTab(table, panel, extra),
     script: { library: `stc_/js/${logicalName}.js`, onLoad: `${namespace}.onLoad` },
-    commands: formCommands(logicalName, namespace, isCustomer),
+    commands: isOffer
+      ? formCommands(logicalName, namespace, false).filter((command) =>
+          command.id.endsWith('.createPaymentLink'),
+        )
+      : formCommands(logicalName, namespace, isCustomer),
   };
 }
 
 /**
- * The buttons of a form: Refund in Stripe and Create payment link on orders and invoices (for users who may
+ * The buttons of a form: Refund in Stripe and Create payment link on orders and invoices (Create payment link
+ * alone on quotes, which have no payment to refund or open) (for users who may
  * create a refund or payment link request), Stripe subscription… on accounts and contacts (for users who may
  * create a subscription request), Open in Stripe Dashboard, and Sync from Stripe (for users who may
  * stamp the rows it re-reads: the customer itself, or the order's payments).
@@ -416,7 +430,7 @@ function formCommands(table: string, namespace: string, isCustomer: boolean): Fo
   ];
 }
 
-/** The Stripe tab on the standard Account, Contact, Order and Invoice main forms. */
+/** The Stripe tab on the standard Account, Contact, Quote, Order and Invoice main forms. */
 export function standardFormAdditions(model: TableModel): FormTabAddition[] {
   return Object.keys(STANDARD_MAIN_FORMS).map((table) => standardAddition(model, table));
 }

@@ -133,8 +133,13 @@ function optionMemberName(externalValue: string | undefined, label: string): str
 function renderOptionSet(set: OptionSet): string {
   const name = optionSetTypeName(set);
   const lines = [`/** ${set.displayName} (\`${set.name}\`). */`, `export const ${name} = {`];
-  for (const option of set.options)
-    lines.push(`  ${optionMemberName(option.externalValue, option.label)}: ${option.value},`);
+  // Two options of one label (a quote's Draft and Active are both In Progress): the later is named with its value.
+  const seen = new Set<string>();
+  for (const option of set.options) {
+    const member = optionMemberName(option.externalValue, option.label);
+    lines.push(`  ${seen.has(member) ? `${member}_${option.value}` : member}: ${option.value},`);
+    seen.add(member);
+  }
   lines.push('} as const;');
   lines.push(`export type ${name} = (typeof ${name})[keyof typeof ${name}];`);
   if (set.options.some((o) => o.externalValue)) {

@@ -276,6 +276,7 @@ export const customTables: Table[] = [
   }),
   customTable({
     viewColumns: [
+      'stc_quoteid',
       'stc_salesorderid',
       'stc_invoiceid',
       'stc_status',
@@ -288,14 +289,18 @@ export const customTables: Table[] = [
     displayName: 'Payment Link Request',
     pluralName: 'Payment Link Requests',
     description:
-      "A user's request, made in Dynamics 365, for a Stripe payment page of an order or invoice with its lines, and its outcome.",
+      "A user's request, made in Dynamics 365, for a Stripe payment page of a quote, order or invoice with its lines, and its outcome.",
     ownership: 'UserOwned',
     columns: [
       lookup('stc_salesorderid', 'Order', 'salesorder', {
-        description: 'The order to be paid; a request names an order or an invoice.',
+        description: 'The order to be paid; a request names one quote, order or invoice.',
       }),
       lookup('stc_invoiceid', 'Invoice', 'invoice', {
-        description: 'The invoice to be paid; a request names an order or an invoice.',
+        description: 'The invoice to be paid; a request names one quote, order or invoice.',
+      }),
+      lookup('stc_quoteid', 'Quote', 'quote', {
+        description:
+          'The quote to be paid; a request names one quote, order or invoice. Paying it makes the order and wins the quote.',
       }),
       choice('stc_Status', 'Status', 'stc_paymentlinkrequeststatus', {
         requiredLevel: 'required',

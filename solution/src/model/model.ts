@@ -46,7 +46,7 @@ function relationshipsOf(table: Table): Relationship[] {
 }
 
 const activeInactiveTables = tables
-  .filter((table) => !['salesorder', 'invoice', 'product'].includes(table.logicalName))
+  .filter((table) => !['quote', 'salesorder', 'invoice', 'product'].includes(table.logicalName))
   .filter((table) => table.columns.some((column) => column.type === 'state'));
 
 export const model: TableModel = {

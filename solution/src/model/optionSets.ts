@@ -287,8 +287,19 @@ export function activeInactive(table: string): OptionSet[] {
   ];
 }
 
-/** The sales order's, invoice's and product's lifecycles as Dynamics 365 Sales defines them. */
+/** The quote's, sales order's, invoice's and product's lifecycles as Dynamics 365 Sales defines them. */
 export const salesOptionSets: OptionSet[] = [
+  // A quote is edited as a Draft, offered while Active, and closed as Won (WinQuote) or Lost, Canceled, Revised.
+  states('quote', ['Draft', 'Active', 'Won', 'Closed']),
+  statusReasons('quote', [
+    [1, 'In Progress', 0],
+    [2, 'In Progress', 1],
+    [3, 'Open', 1],
+    [4, 'Won', 2],
+    [5, 'Lost', 3],
+    [6, 'Canceled', 3],
+    [7, 'Revised', 3],
+  ]),
   states('salesorder', ['Active', 'Submitted', 'Canceled', 'Fulfilled', 'Invoiced']),
   statusReasons('salesorder', [
     [1, 'New', 0],

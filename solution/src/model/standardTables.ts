@@ -106,7 +106,7 @@ function stripeCustomer(table: string): Pick<StandardSpec, 'added' | 'keys'> {
 }
 
 /**
- * Order and invoice: a named, numbered document for a customer with its discounts, freight and totals. The
+ * Quote, order and invoice: a named, numbered document for a customer with its discounts, freight and totals. The
  * totals are Dynamics 365's system price calculation over the lines (read-only for callers). `source`
  * stands after the customer, `dates` after the totals, where the platform lists them.
  */
@@ -134,7 +134,7 @@ function salesDocument(number: Column, parts: { source?: Column[]; dates?: Colum
 }
 
 /**
- * Order and invoice lines (`SalesOrderDetail`, `InvoiceDetail`): a product, existing or written in, at a
+ * Quote, order and invoice lines (`QuoteDetail`, `SalesOrderDetail`, `InvoiceDetail`): a product, existing or written in, at a
  * quantity and price on its document. `discounts` stand after the amounts, where the platform lists them.
  */
 function lineItem(schemaName: string, document: Column): Column[] {
@@ -270,13 +270,46 @@ export const standardTables: Table[] = [
     ...stripeCustomer('contact'),
   }),
   standardTable({
+    schemaName: 'Quote',
+    entitySetName: 'quotes',
+    displayName: 'Quote',
+    pluralName: 'Quotes',
+    description:
+      'Formal offer for products and/or services, proposed at specific prices and related payment terms, which is sent to a prospective customer.',
+    primaryNameColumn: 'name',
+    columns: salesDocument(text('QuoteNumber', 'Quote ID', 100, { requiredLevel: 'systemrequired' })),
+    lifecycle: true,
+    added: [
+      text('stc_PaymentUrl', 'Stripe Payment Page', 1000, {
+        format: 'url',
+        description:
+          'The Stripe Checkout page a payment link request made for this quote, to copy or send to the customer; written by the connector. Paying it makes the order and wins the quote.',
+      }),
+    ],
+  }),
+  standardTable({
+    schemaName: 'QuoteDetail',
+    entitySetName: 'quotedetails',
+    displayName: 'Quote Product',
+    pluralName: 'Quote Products',
+    description:
+      'Product line item in a quote. The details include such information as product ID, description, quantity, and cost.',
+    primaryNameColumn: 'quotedetailname',
+    columns: lineItem(
+      'QuoteDetail',
+      lookup('QuoteId', 'Quote', 'quote', { requiredLevel: 'systemrequired' }),
+    ),
+  }),
+  standardTable({
     schemaName: 'SalesOrder',
     entitySetName: 'salesorders',
     displayName: 'Order',
     pluralName: 'Orders',
     description: 'Quote that has been accepted.',
     primaryNameColumn: 'name',
-    columns: salesDocument(text('OrderNumber', 'Order ID', 100, { requiredLevel: 'systemrequired' })),
+    columns: salesDocument(text('OrderNumber', 'Order ID', 100, { requiredLevel: 'systemrequired' }), {
+      source: [lookup('QuoteId', 'Quote', 'quote')],
+    }),
     lifecycle: true,
     ...stripeDocument('salesorder', 'SalesOrder'),
   }),
@@ -519,6 +552,15 @@ export const standardRelationshipNames: Record<string, string> = {
   'contact.parentcustomerid.account': 'contact_customer_accounts',
   'contact.parentcustomerid.contact': 'contact_customer_contacts',
   'contact.transactioncurrencyid.transactioncurrency': 'TransactionCurrency_Contact',
+  'quote.customerid.account': 'quote_customer_accounts',
+  'quote.customerid.contact': 'quote_customer_contacts',
+  'quote.pricelevelid.pricelevel': 'price_level_quotes',
+  'quote.transactioncurrencyid.transactioncurrency': 'transactioncurrency_quote',
+  'quotedetail.quoteid.quote': 'quote_details',
+  'quotedetail.productid.product': 'product_quote_details',
+  'quotedetail.uomid.uom': 'unit_of_measurement_quote_details',
+  'quotedetail.transactioncurrencyid.transactioncurrency': 'transactioncurrency_quotedetail',
+  'salesorder.quoteid.quote': 'quote_orders',
   'salesorder.customerid.account': 'order_customer_accounts',
   'salesorder.customerid.contact': 'order_customer_contacts',
   'salesorder.transactioncurrencyid.transactioncurrency': 'TransactionCurrency_SalesOrder',

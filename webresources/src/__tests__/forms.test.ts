@@ -213,6 +213,7 @@ describe('Create payment link', () => {
   it.each([
     ['salesorder', 'stc_salesorderid@odata.bind', `/salesorders(${ORDER_ID})`],
     ['invoice', 'stc_invoiceid@odata.bind', `/invoices(${ORDER_ID})`],
+    ['quote', 'stc_quoteid@odata.bind', `/quotes(${ORDER_ID})`],
   ])('asks for a payment page of the %s and says where its link will appear', async (table, bind, path) => {
     const f = form(table, ORDER_ID);
     jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('ORD-01042');
@@ -407,13 +408,14 @@ describe('bundles', () => {
     runInNewContext(result.outputFiles[0].text, sandbox);
     const forms = (sandbox.StripeConnector as { Forms: Record<string, Record<string, unknown>> }).Forms;
     expect(typeof forms[name].onLoad).toBe('function');
-    expect(typeof forms[name].openInStripeDashboard).toBe('function');
-    expect(typeof forms[name].syncFromStripe).toBe('function');
+    // A quote has no payment of its own to open, sync or refund: only its payment link.
+    expect(typeof forms[name].openInStripeDashboard).toBe(file === 'quote' ? 'undefined' : 'function');
+    expect(typeof forms[name].syncFromStripe).toBe(file === 'quote' ? 'undefined' : 'function');
     expect(typeof forms[name].refundInStripe).toBe(
       ['salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
     );
     expect(typeof forms[name].createPaymentLink).toBe(
-      ['salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
+      ['quote', 'salesorder', 'invoice'].includes(file) ? 'function' : 'undefined',
     );
     expect(typeof forms[name].requestSubscription).toBe(
       ['account', 'contact'].includes(file) ? 'function' : 'undefined',

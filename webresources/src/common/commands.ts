@@ -11,6 +11,7 @@ import {
   Payment,
   PaymentLinkRequest,
   PaymentLinkRequestStatus,
+  Quote,
   RefundRequest,
   SalesOrder,
 } from '@stc/solution/tables';
@@ -50,8 +51,12 @@ export const REFUND_NOTIFICATION = 'stc_refund_requested';
 export const SYNC_NOTIFICATION = 'stc_sync_requested';
 export const PAYMENT_LINK_NOTIFICATION = 'stc_payment_link_requested';
 
-/** The request's lookup to the document, by the form's table: an order or an invoice. */
+/** The request's lookup to the document, by the form's table: a quote, an order or an invoice. */
 const PAYMENT_LINK_DOCUMENTS: Record<string, { bind: string; entitySet: string }> = {
+  [Quote.logicalName]: {
+    bind: PaymentLinkRequest.lookup.quoteid.bind.quote,
+    entitySet: Quote.entitySetName,
+  },
   [SalesOrder.logicalName]: {
     bind: PaymentLinkRequest.lookup.salesorderid.bind.salesorder,
     entitySet: SalesOrder.entitySetName,
@@ -128,7 +133,7 @@ export async function refundInStripe(
 }
 
 /**
- * Asks for a Stripe payment page of the order or invoice with its lines: a stc_paymentlinkrequest row the
+ * Asks for a Stripe payment page of the quote, order or invoice with its lines: a stc_paymentlinkrequest row the
  * service checks and turns into a Checkout Session. Its URL then shows in the form's Stripe tab.
  */
 export async function createPaymentLink(

@@ -23,7 +23,16 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the web resource and PCF builds leave: the four form scripts and the two panels. */
 function builtParts(
-  scripts = ['account', 'contact', 'salesorder', 'invoice', 'syncissue', 'refundrequest', 'subscription'],
+  scripts = [
+    'account',
+    'contact',
+    'quote',
+    'salesorder',
+    'invoice',
+    'syncissue',
+    'refundrequest',
+    'subscription',
+  ],
   panels = ['PaymentPanel', 'CustomerPanel'],
 ) {
   const dir = mkdtempSync(join(work, 'built-'));
@@ -138,9 +147,9 @@ describe('the Stripe Connector app', () => {
         ),
       ),
     ]);
-    // Three forms a connector table, the account's and contact's Stripe Customer quick views, the four standard
-    // forms with the Stripe tab, the finance dashboard.
-    expect(ofType('60').length).toBe(connectorTables.length * 3 + 2 + 4 + 1);
+    // Three forms a connector table, the account's and contact's Stripe Customer quick views, the five standard
+    // forms with the Stripe tab (account, contact, quote, order, invoice), the finance dashboard.
+    expect(ofType('60').length).toBe(connectorTables.length * 3 + 2 + 5 + 1);
     for (const form of ofType('60')) expect(formIds).toContain(form['@id']);
     const viewIds = new Set(
       entities.flatMap((entity) =>
@@ -348,6 +357,13 @@ describe('the Stripe tab on the standard forms', () => {
     ).toContain(control);
   });
 
+  it("shows the quote's Stripe payment page and its customer in Stripe, with no payments panel", () => {
+    const systemform = addition('quote');
+    const ids = controlsOf(systemform).map((control: any) => control['@id']);
+    expect(ids).toEqual(['customerid_stripe_quickview', 'stc_paymenturl']);
+    expect(ids.some((id: string) => id.endsWith('_stripe_panel'))).toBe(false);
+  });
+
   it('shapes the panel binding as a real form binds a code component', () => {
     const real = readFileSync(
       join(
@@ -419,6 +435,7 @@ describe('command bar buttons on the standard forms', () => {
     );
 
   it.each([
+    ['quote', ['createPaymentLink']],
     ['salesorder', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
     ['invoice', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
     ['account', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
@@ -469,7 +486,7 @@ describe('command bar buttons on the standard forms', () => {
     );
   });
 
-  it.each(['salesorder', 'invoice'])(
+  it.each(['quote', 'salesorder', 'invoice'])(
     'shows Create payment link on the %s form only to roles that may create a payment link request, on a saved row',
     (table) => {
       const create = command(table, `stc.${table}.createPaymentLink`);

@@ -182,8 +182,9 @@ describe('table model integrity', () => {
         set: set.name,
         unique: values.length,
       });
+      // The platform repeats a label across states (a quote's Draft and Active are both In Progress).
       const labels = set.options.map((option) => option.label);
-      expect(new Set(labels).size).toBe(labels.length);
+      if (!set.standard) expect(new Set(labels).size).toBe(labels.length);
       if (!set.standard) {
         expect(set.name).toMatch(/^stc_/);
         for (const value of values) expect(value).toBeGreaterThanOrEqual(firstCustomValue);
