@@ -1,7 +1,7 @@
 /**
  * One Web API request → one response, without HTTP: used by the server for plain requests and by `$batch` for
- * each part. Routes entity sets, key predicates, single properties, `WhoAmI`, `EntityDefinitions` and the
- * service document; applies the Prefer and conditional (If-Match / If-None-Match) headers as Dataverse does.
+ * each part. Routes entity sets, key predicates, single properties, `WhoAmI`, the `WinQuote` action
+ * (quotes.ts), `EntityDefinitions` and the service document; applies the Prefer and conditional (If-Match / If-None-Match) headers as Dataverse does.
  */
 import { entityDefinitions } from './definitions';
 import {
@@ -20,6 +20,7 @@ import {
   etagOf,
 } from './engine';
 import { isLookup, type TableMeta } from './metadata';
+import { winQuote } from './quotes';
 import {
   type KeyPredicate,
   type QueryOptions,
@@ -183,6 +184,12 @@ export function handleApiRequest(ctx: ApiContext, req: ApiRequest): ApiResponse 
   const call = new WebApiCall(ctx, req);
   if (req.path === '' || req.path === '/') return serviceDocument(call);
   if (/^WhoAmI(\(\))?$/.test(req.path)) return whoAmI(call);
+  if (req.path === 'WinQuote') {
+    if (call.method !== 'POST')
+      throw new DataverseHttpError(405, '0x0', 'The WinQuote action answers POST only.');
+    winQuote(ctx.engine, call.body(), ctx.scope);
+    return json(204, undefined);
+  }
   if (req.path.startsWith('EntityDefinitions')) {
     if (call.method !== 'GET') throw badRequest('The metadata entities answer GET only in the emulator.');
     return json(200, entityDefinitions(ctx.engine.model, ctx.engine.baseUrl, req.path, req.query));

@@ -36,6 +36,7 @@ import {
   readSkipToken,
 } from './odata';
 import { SalesPricing } from './pricing';
+import { refuseWinByWrite } from './quotes';
 import { type LookupRef, type RowRecord, type RowStore, type Transaction, isLookupRef } from './store';
 
 export interface Caller {
@@ -304,6 +305,7 @@ export class DataverseEngine {
     preset: Record<string, unknown> = {},
   ): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
+    refuseWinByWrite(meta, payload, undefined);
     this.pricing.dropCalculated(meta, payload);
     const values: Record<string, unknown> = { ...payload, ...preset };
     let id = presetId ?? (values[meta.primaryId] as string | undefined) ?? randomUUID();
@@ -360,9 +362,17 @@ export class DataverseEngine {
     return row;
   }
 
-  update(meta: TableMeta, existing: RowRecord, body: unknown, scope: WriteScope): RowRecord {
+  /** `options.winQuote`: the state change of the WinQuote action (quotes.ts), the one way a quote is won. */
+  update(
+    meta: TableMeta,
+    existing: RowRecord,
+    body: unknown,
+    scope: WriteScope,
+    options: { winQuote?: boolean } = {},
+  ): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
     delete payload[meta.primaryId];
+    if (!options.winQuote) refuseWinByWrite(meta, payload, existing);
     this.pricing.dropCalculated(meta, payload);
     const values: Record<string, unknown> = { ...existing.values, ...payload };
     this.pricing.prepare(meta, values, false);
