@@ -357,6 +357,10 @@ export const customTables: Table[] = [
           "Stripe's pause_collection behavior (keep_as_draft, mark_uncollectible, void) while paused; empty otherwise.",
       }),
       dateTime('stc_ResumesAt', 'Resumes At'),
+      lookup('stc_salesorderid', 'Order', 'salesorder', {
+        description:
+          'The order the subscription was started from (its d365_salesorderid metadata); empty for one made in Stripe.',
+      }),
     ],
   }),
   customTable({
@@ -374,7 +378,7 @@ export const customTables: Table[] = [
     displayName: 'Subscription Request',
     pluralName: 'Subscription Requests',
     description:
-      "A user's request, made in Dynamics 365, to create a Stripe subscription for an account or contact, or to cancel, pause, resume or change the quantity of one, and its outcome.",
+      "A user's request, made in Dynamics 365, to create a Stripe subscription for an account or contact or from an order's recurring lines, or to cancel, pause, resume or change the quantity of one, and its outcome.",
     ownership: 'UserOwned',
     columns: [
       choice('stc_Action', 'Action', 'stc_subscriptionaction', { requiredLevel: 'required' }),
@@ -387,6 +391,10 @@ export const customTables: Table[] = [
       }),
       lookup('stc_productid', 'Product', 'product', {
         description: 'Create: a product whose one active recurring price list item carries its Stripe price.',
+      }),
+      lookup('stc_salesorderid', 'Order', 'salesorder', {
+        description:
+          "Create: the order whose lines with recurring Stripe prices become the subscription's items (its customer is billed).",
       }),
       integer('stc_Quantity', 'Quantity', {
         minValue: 1,

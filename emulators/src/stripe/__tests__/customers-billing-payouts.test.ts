@@ -181,6 +181,70 @@ describe('billing', () => {
     ).toHaveLength(1);
   });
 
+  test('add_invoice_items bill one-off charges once, on the first invoice only, with the metadata kept', async () => {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const { price } = await plan();
+    const setup = await stripe.products.create({ name: 'Setup' });
+    const fee = await stripe.prices.create({ product: setup.id, unit_amount: 5000, currency: 'usd' });
+    const before = emulator.events.length;
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id, quantity: 2 }],
+      add_invoice_items: [
+        { price: fee.id },
+        { price_data: { currency: 'usd', product: setup.id, unit_amount: 1250 }, quantity: 2 },
+      ],
+      metadata: { d365_salesorderid: 'order-1' },
+      expand: ['latest_invoice'],
+    });
+    expect(subscription.metadata).toEqual({ d365_salesorderid: 'order-1' });
+    expect(subscription.items.data).toHaveLength(1);
+    const invoice = subscription.latest_invoice as Stripe.Invoice;
+    expect(invoice).toMatchObject({ status: 'paid', amount_paid: 3000 + 5000 + 2500 });
+    expect(invoice.lines.data.map((l) => [l.amount, l.quantity, l.parent?.type])).toEqual([
+      [5000, 1, 'invoice_item_details'],
+      [2500, 2, 'invoice_item_details'],
+      [3000, 2, 'subscription_item_details'],
+    ]);
+    expect(invoice.lines.data[0].parent?.invoice_item_details?.subscription).toBe(subscription.id);
+    expect(typesAfter(before).filter((t) => t === 'invoiceitem.created')).toHaveLength(2);
+    // The inline price is made inactive, as Stripe makes them.
+    const inline = invoice.lines.data[1].pricing?.price_details?.price as string;
+    expect(await stripe.prices.retrieve(inline)).toMatchObject({ active: false, unit_amount: 1250 });
+
+    emulator.testHelpers.renewSubscription(subscription.id);
+    const [renewal] = (await stripe.invoices.list({ subscription: subscription.id })).data;
+    expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', amount_due: 3000 });
+  });
+
+  test('add_invoice_items refuses a recurring price, another currency, and a missing price, creating nothing', async () => {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const { price, product } = await plan();
+    const refused = async (item: Stripe.SubscriptionCreateParams.AddInvoiceItem) =>
+      stripe.subscriptions
+        .create({ customer: customer.id, items: [{ price: price.id }], add_invoice_items: [item] })
+        .then(
+          () => 'created',
+          (e: Stripe.errors.StripeError) => e.message,
+        );
+    expect(await refused({ price: price.id })).toBe(
+      'The price specified is set to `type=recurring` but this field only accepts prices with `type=one_time`.',
+    );
+    expect(await refused({ price_data: { currency: 'eur', product: product.id, unit_amount: 100 } })).toBe(
+      "The price's currency (eur) must match the subscription's currency (usd).",
+    );
+    expect(await refused({ quantity: 1 })).toBe(
+      'You must specify either `price` or `price_data` in `add_invoice_items[0]`.',
+    );
+    expect((await stripe.subscriptions.list({ status: 'all' })).data).toHaveLength(0);
+  });
+
   test('collection is paused with a behavior and resumed with an empty pause_collection, each an update event', async () => {
     const { subscription } = await subscribedWithCard();
     const paused = await stripe.subscriptions.update(subscription.id, {

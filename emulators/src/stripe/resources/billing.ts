@@ -298,6 +298,126 @@ function readItems(
   });
 }
 
+/** A one-off charge of `add_invoice_items`: a one-time price and how many. */
+interface OneOffCharge {
+  price: StripeObject;
+  quantity: number;
+  metadata: Record<string, string>;
+}
+
+/**
+ * `add_invoice_items` (at most 20): each a one-time `price`, or `price_data` (currency, product, unit_amount)
+ * made into an inactive price as Stripe makes inline prices, in the subscription's currency. Everything is
+ * checked before an inline price is made, so a refused request leaves nothing behind.
+ */
+function readAddInvoiceItems(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  params: Params,
+  subscriptionCurrency: string,
+): OneOffCharge[] {
+  const raw = optionalArray(params, 'add_invoice_items') ?? [];
+  if (raw.length > 20) throw invalidRequest('You can add at most 20 invoice items.', 'add_invoice_items');
+  const checked = raw.map((value, index) => {
+    const at = `add_invoice_items[${index}]`;
+    if (typeof value !== 'object' || value === null) throw invalidRequest('Invalid object', at);
+    const item = value as Params;
+    const quantity = optionalInteger(item, 'quantity', 0) ?? 1;
+    const priceId = optionalString(item, 'price');
+    const data = optionalObject(item, 'price_data');
+    if (!priceId && !data)
+      throw invalidRequest(`You must specify either \`price\` or \`price_data\` in \`${at}\`.`, at);
+    if (priceId) {
+      const price = engine.reference(ctx, 'price', priceId, `${at}[price]`);
+      if (price.type === 'recurring')
+        throw invalidRequest(
+          'The price specified is set to `type=recurring` but this field only accepts prices with `type=one_time`.',
+          `${at}[price]`,
+        );
+      if (price.currency !== subscriptionCurrency)
+        throw invalidRequest(
+          `The price's currency (${price.currency}) must match the subscription's currency (${subscriptionCurrency}).`,
+          `${at}[price]`,
+        );
+      return { price, data: null, quantity, metadata: mergeMetadata({}, item) };
+    }
+    const productId = requiredString(data!, 'product');
+    engine.reference(ctx, 'product', productId, `${at}[price_data][product]`);
+    const code = currency(data!);
+    if (code !== subscriptionCurrency)
+      throw invalidRequest(
+        `The price's currency (${code}) must match the subscription's currency (${subscriptionCurrency}).`,
+        `${at}[price_data][currency]`,
+      );
+    if (optionalInteger(data!, 'unit_amount', 0) === undefined)
+      throw invalidRequest(
+        `Missing required param: ${at}[price_data][unit_amount].`,
+        `${at}[price_data][unit_amount]`,
+        'parameter_missing',
+      );
+    return { price: null, data: data!, quantity, metadata: mergeMetadata({}, item) };
+  });
+  return checked.map(({ price, data, quantity, metadata }) => {
+    if (price) return { price, quantity, metadata };
+    const inline = engine.withoutEvents(() =>
+      createPrice(engine, ctx, {
+        currency: data!.currency,
+        product: data!.product,
+        unit_amount: data!.unit_amount,
+        ...(data!.tax_behavior ? { tax_behavior: data!.tax_behavior } : {}),
+      }),
+    );
+    inline.active = false;
+    return { price: inline, quantity, metadata };
+  });
+}
+
+/** A pending invoice item of the subscription for a one-off charge, with `invoiceitem.created`. */
+function addInvoiceItem(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  subscription: StripeObject,
+  charge: OneOffCharge,
+): StripeObject {
+  const { price, quantity } = charge;
+  const amount = price.unit_amount * quantity;
+  const now = engine.now();
+  const item: StripeObject = {
+    id: engine.newId('ii'),
+    object: 'invoiceitem',
+    amount,
+    currency: price.currency,
+    customer: subscription.customer,
+    customer_account: null,
+    date: now,
+    description: ctx.scope.find(price.product)?.name ?? null,
+    discountable: true,
+    discounts: [],
+    invoice: null,
+    livemode: ctx.scope.livemode,
+    metadata: charge.metadata,
+    net_amount: amount,
+    parent: {
+      subscription_details: { subscription: subscription.id, subscription_item: null },
+      type: 'subscription_details',
+    },
+    period: { end: now, start: now },
+    pricing: {
+      price_details: { price: price.id, product: price.product },
+      type: 'price_details',
+      unit_amount_decimal: price.unit_amount_decimal,
+    },
+    proration: false,
+    quantity,
+    quantity_decimal: String(quantity),
+    tax_rates: [],
+    test_clock: subscription.test_clock,
+  };
+  ctx.scope.insert(item);
+  engine.emit(ctx, 'invoiceitem.created', item);
+  return item;
+}
+
 /** How a new subscription is paid: its collection method, payment behaviour and payment method. */
 interface SubscriptionCollection {
   collectionMethod: string;
@@ -363,6 +483,7 @@ function startSubscription(
   const currencies = new Set(items.map((i) => i.price.currency));
   if (currencies.size > 1)
     throw invalidRequest('All prices on a subscription must have the same currency.', 'items');
+  const oneOff = readAddInvoiceItems(engine, ctx, params, items[0].price.currency);
   const trialDays = optionalInteger(params, 'trial_period_days', 0);
   const collection = subscriptionCollection(engine, ctx, params, customer, Boolean(trialDays));
   const start = engine.now();
@@ -383,6 +504,8 @@ function startSubscription(
   }
   ctx.scope.insert(subscription);
   engine.emit(ctx, 'customer.subscription.created', subscription);
+  // One-off charges wait as pending invoice items of the subscription; its first invoice takes them.
+  for (const charge of oneOff) addInvoiceItem(engine, ctx, subscription, charge);
 
   const invoicing = new Invoicing(engine, ctx);
   const invoice = invoicing.forSubscription(subscription, 'subscription_create', Boolean(trialEnd));

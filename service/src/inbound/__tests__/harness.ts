@@ -90,10 +90,12 @@ export class OrderedDelivery {
     private readonly harness: SyncHarness,
   ) {}
 
-  static async open(harness: SyncHarness): Promise<OrderedDelivery> {
-    const store = createSqliteStore({ path: ':memory:' });
-    await store.migrate();
-    return new OrderedDelivery(store, harness);
+  /** Over an in-memory SQLite store, or over `store` (migrated, e.g. a test engine's) when given. */
+  static async open(harness: SyncHarness, store?: Store): Promise<OrderedDelivery> {
+    if (store) return new OrderedDelivery(store, harness);
+    const memory = createSqliteStore({ path: ':memory:' });
+    await memory.migrate();
+    return new OrderedDelivery(memory, harness);
   }
 
   async deliver(event: Stripe.Event): Promise<'applied' | 'superseded' | 'duplicate'> {

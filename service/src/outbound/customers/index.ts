@@ -152,6 +152,25 @@ async function pushCustomer(
   );
 }
 
+/**
+ * The Stripe customer of an account or contact: the one it has, or, for a row marked Create in Stripe, the
+ * one made now as a change of the row would make it (same idempotency key, so the two never make two). Null
+ * when the row is gone or has none and is not marked.
+ */
+export async function ensureStripeCustomer(
+  party: Party,
+  rowId: string,
+  context: SyncContext,
+): Promise<string | null> {
+  const shape = PARTIES[party];
+  const row = await readRow(context.dataverse, shape, rowId);
+  if (!row) return null;
+  const existing = text(row[columnsOf(shape).stripeCustomerId]);
+  if (existing) return existing;
+  if (row[columnsOf(shape).createInStripe] !== true) return null;
+  return createCustomer(party, rowId, row, context);
+}
+
 async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: string): Promise<Row | null> {
   const select = [
     shape.primaryId,
@@ -214,7 +233,7 @@ function customerUpdate(
  * its id in the metadata, so the customer's own events come back to this row) under an idempotency key of
  * the row, so a change delivered twice makes one customer; its id is written back by the service's user.
  */
-async function createCustomer(party: Party, rowId: string, row: Row, context: SyncContext): Promise<void> {
+async function createCustomer(party: Party, rowId: string, row: Row, context: SyncContext): Promise<string> {
   const shape = PARTIES[party];
   const stripe = context.stripeFor(text(row.stc_stripeaccount) || null);
   const params =
@@ -231,6 +250,7 @@ async function createCustomer(party: Party, rowId: string, row: Row, context: Sy
     { table: party, rowId, customerId: customer.id },
     'Stripe customer created from Dataverse',
   );
+  return customer.id;
 }
 
 /** The connector's columns of the account or contact table the shape reads. */

@@ -1,6 +1,7 @@
 /**
  * What the subscription policy reads from Dataverse about a request: the account or contact and its Stripe
- * customer, the product's Stripe prices, the synced subscription and item rows it names. Each is null when the
+ * customer, the product's Stripe prices, the synced subscription and item rows it names, the order it starts
+ * a subscription from (order.ts). Each is null when the
  * request names none or the row is gone; the policy (policy.ts) says what that means for the action.
  */
 import {
@@ -14,6 +15,7 @@ import {
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { isGuid } from '../../config/outbound';
 import type { SubscriptionRequestRow } from './requests';
+import { readOrder, type OrderFacts } from './order';
 
 export interface CustomerFacts {
   kind: 'account' | 'contact';
@@ -56,6 +58,7 @@ export interface SubscriptionRequestFacts {
   product: ProductFacts | null;
   subscription: SubscriptionFacts | null;
   item: ItemFacts | null;
+  order: OrderFacts | null;
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value ? value : null);
@@ -68,18 +71,19 @@ export async function readFacts(
   dataverse: DataverseClient,
   request: SubscriptionRequestRow,
 ): Promise<SubscriptionRequestFacts> {
-  const [customer, product, subscription, item] = await Promise.all([
+  const [customer, product, subscription, item, order] = await Promise.all([
     request.customerId ? readCustomer(dataverse, request.customerId) : null,
     request.productId ? readProduct(dataverse, request.productId) : null,
     request.subscriptionId ? readSubscription(dataverse, request.subscriptionId) : null,
     request.subscriptionItemId ? readItem(dataverse, request.subscriptionItemId) : null,
+    request.orderId && request.action === 'create' ? readOrder(dataverse, request.orderId) : null,
   ]);
   // A quantity change that names no item is about the subscription's only one.
   const onlyItem =
     !item && subscription && request.action === 'change_quantity' && !request.subscriptionItemId
       ? await readOnlyItem(dataverse, subscription)
       : null;
-  return { customer, product, subscription, item: item ?? onlyItem };
+  return { customer, product, subscription, item: item ?? onlyItem, order };
 }
 
 /** The customer lookup names an account or a contact; the one that has the row is it. */

@@ -1,7 +1,8 @@
 /**
- * Subscriptions from Dynamics 365: a user's `stc_subscriptionrequest` row (on an account or contact, or a synced
- * Stripe subscription) becomes one Stripe call under policy: create a subscription, cancel it now or at period
- * end, pause or resume its collection, change an item's quantity (with prorations). The row moves as every
+ * Subscriptions from Dynamics 365: a user's `stc_subscriptionrequest` row (on an account or contact, a sales
+ * order, or a synced Stripe subscription) becomes one Stripe call under policy: create a subscription (from a
+ * price or product, or from the order's recurring lines: order.ts), cancel it now or at period end, pause or
+ * resume its collection, change an item's quantity (with prorations). The row moves as every
  * governed request does (../governed-requests.ts):
  *
  *   Pending ──policy──▶ Rejected | Processing ──Stripe──▶ Succeeded (the subscription id on the row) | Failed
@@ -17,7 +18,14 @@ import { SubscriptionRequest } from '@stc/solution/tables';
 import { governedRequestHandler } from '../governed-requests';
 import { userWithRoles } from '../refund-requests/requests';
 import { readFacts } from './facts';
-import { decideSubscriptionChange, planChange, type Plan, type SubscriptionRules } from './policy';
+import { ensureStripeCustomer } from '../customers';
+import {
+  decideSubscriptionChange,
+  planChange,
+  type Plan,
+  type StripeChange,
+  type SubscriptionRules,
+} from './policy';
 import {
   finish,
   readRequest,
@@ -26,7 +34,7 @@ import {
   transition,
   type SubscriptionRequestRow,
 } from './requests';
-import { makeChange } from './stripe-subscription';
+import { makeChange, type ResolvedChange } from './stripe-subscription';
 
 export {
   decideSubscriptionChange,
@@ -35,7 +43,8 @@ export {
   type StripeChange,
   type SubscriptionDecision,
 } from './policy';
-export { REQUEST_METADATA_KEY } from './stripe-subscription';
+export { ORDER_METADATA_KEY, REQUEST_METADATA_KEY } from './stripe-subscription';
+export { orderItems, type OrderFacts, type OrderItems } from './order';
 
 const R = SubscriptionRequest.col;
 
@@ -101,7 +110,12 @@ async function resume(g: Governance, request: SubscriptionRequestRow, context: S
 
 async function act(g: Governance, requestId: string, plan: Plan, context: SyncContext): Promise<void> {
   const stripe = context.stripeFor(plan.stripeAccount);
-  const outcome = await makeChange(stripe, plan.change, requestId);
+  const change = await resolveCustomer(plan.change, context);
+  if ('problem' in change) {
+    await fail(g, requestId, change.problem, context);
+    return;
+  }
+  const outcome = await makeChange(stripe, change, requestId);
   if ('refusal' in outcome) {
     await fail(g, requestId, outcome.refusal, context);
     return;
@@ -118,6 +132,19 @@ async function act(g: Governance, requestId: string, plan: Plan, context: SyncCo
     { requestId, action: plan.change.action, subscription: made.subscriptionId },
     'subscription change made in Stripe',
   );
+}
+
+/** An order's customer marked Create in Stripe gets its Stripe customer first, as the customer sync makes it. */
+async function resolveCustomer(
+  change: StripeChange,
+  context: SyncContext,
+): Promise<ResolvedChange | { problem: string }> {
+  if (change.action !== 'create_from_order' || 'stripeId' in change.customer) return change as ResolvedChange;
+  const { kind, id } = change.customer.ensure;
+  const stripeId = await ensureStripeCustomer(kind, id, context);
+  if (!stripeId)
+    return { problem: `The ${kind} has no Stripe customer and is no longer marked Create in Stripe.` };
+  return { ...change, customer: { stripeId } };
 }
 
 async function fail(g: Governance, requestId: string, reason: string, context: SyncContext): Promise<void> {

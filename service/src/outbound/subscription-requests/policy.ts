@@ -8,6 +8,7 @@ import { SubscriptionStatus } from '@stc/solution/tables';
 import type { PauseBehavior } from '../../config/outbound';
 import type { PolicyUser } from '../refund-requests/policy';
 import type { SubscriptionRequestFacts, SubscriptionFacts } from './facts';
+import { orderItems, orderLabel, type OneOffItem, type OrderFacts, type RecurringItem } from './order';
 import type { Action, SubscriptionRequestRow } from './requests';
 
 export interface SubscriptionRules {
@@ -17,9 +18,22 @@ export interface SubscriptionRules {
   pauseBehavior: PauseBehavior;
 }
 
+/**
+ * The Stripe customer of a subscription from an order: the one the account or contact has, or one to make
+ * first for a row marked Create in Stripe (as the customers-from-Dynamics-365 path makes it).
+ */
+export type OrderCustomerRef = { stripeId: string } | { ensure: { kind: 'account' | 'contact'; id: string } };
+
 /** The one Stripe call a request comes to, with what it needs. */
 export type StripeChange =
   | { action: 'create'; customer: string; price: string; quantity: number }
+  | {
+      action: 'create_from_order';
+      customer: OrderCustomerRef;
+      order: string;
+      items: RecurringItem[];
+      oneOff: OneOffItem[];
+    }
   | { action: 'cancel_now' | 'cancel_at_period_end' | 'resume'; subscription: string }
   | { action: 'pause'; subscription: string; behavior: PauseBehavior }
   | { action: 'change_quantity'; subscription: string; item: string; quantity: number };
@@ -52,6 +66,13 @@ export function decideSubscriptionChange(
       kind: 'reject',
       reason: `The requester (user ${requester.id}) holds none of the roles allowed to request Stripe subscription changes: ${rules.requesterRoles.join(', ')}.`,
     };
+  // Asked once, when the request is decided: a resumed request finds the subscription it made itself.
+  const started = request.action === 'create' && facts.order?.liveSubscriptions.length ? facts.order : null;
+  if (started)
+    return {
+      kind: 'reject',
+      reason: `${orderLabel(started)} has the Stripe subscription ${started.liveSubscriptions.join(', ')} already: cancel it first to start another.`,
+    };
   const planned = planChange(request, facts, rules);
   return 'problem' in planned ? { kind: 'reject', reason: planned.problem } : { kind: 'act', plan: planned };
 }
@@ -77,6 +98,7 @@ function planCreate(
   facts: SubscriptionRequestFacts,
   rules: SubscriptionRules,
 ): Planned {
+  if (request.orderId) return planFromOrder(request, facts, rules);
   const { customer, product } = facts;
   if (!customer) return { problem: 'The request names no account or contact to subscribe.' };
   const who = `The ${customer.kind}${customer.name ? ` ${customer.name}` : ''}`;
@@ -93,6 +115,56 @@ function planCreate(
   return {
     change: { action: 'create', customer: customer.stripeCustomerId, price: price.price, quantity },
     stripeAccount: customer.stripeAccount,
+  };
+}
+
+/** A subscription of the order's recurring lines, billed to the order's customer. */
+function planFromOrder(
+  request: SubscriptionRequestRow,
+  facts: SubscriptionRequestFacts,
+  rules: SubscriptionRules,
+): Planned {
+  if (request.priceId || request.productId)
+    return {
+      problem:
+        'The request names an order and a Stripe price or product: name the order alone (its lines say what is subscribed to).',
+    };
+  if (request.quantity !== null && request.quantity !== undefined && request.quantity !== '')
+    return { problem: "The quantities come from the order's lines: leave Quantity empty." };
+  const order = facts.order;
+  if (!order) return { problem: 'The order no longer exists.' };
+  const what = orderLabel(order);
+  const customer = order.customer;
+  if (!customer) return { problem: `${what} has no customer to bill.` };
+  if (request.customerId && request.customerId !== customer.id)
+    return { problem: `${what} is for another customer than the one the request names.` };
+  const who = `The ${customer.kind}${customer.name ? ` ${customer.name}` : ''}`;
+  const mode = modeProblem(who, customer.livemode, rules) ?? modeProblem(what, order.livemode, rules);
+  if (mode) return { problem: mode };
+  const planned = orderItems(order);
+  if ('problem' in planned) return planned;
+  const ref = customerRef(customer, who);
+  if ('problem' in ref) return ref;
+  return {
+    change: {
+      action: 'create_from_order',
+      customer: ref,
+      order: order.id,
+      items: planned.items,
+      oneOff: planned.oneOff,
+    },
+    stripeAccount: customer.stripeAccount,
+  };
+}
+
+function customerRef(
+  customer: NonNullable<OrderFacts['customer']>,
+  who: string,
+): OrderCustomerRef | { problem: string } {
+  if (customer.stripeCustomerId) return { stripeId: customer.stripeCustomerId };
+  if (customer.createInStripe) return { ensure: { kind: customer.kind, id: customer.id } };
+  return {
+    problem: `${who} has no Stripe customer and is not marked Create in Stripe: mark it (Stripe tab) or sync it to Stripe, then ask again.`,
   };
 }
 

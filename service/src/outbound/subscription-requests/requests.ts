@@ -25,6 +25,8 @@ export interface SubscriptionRequestRow {
   customerId: string | null;
   priceId: string | null;
   productId: string | null;
+  /** Create from an order: the order whose recurring lines become the subscription. */
+  orderId: string | null;
   /** As written; the policy says whether it is a quantity Stripe takes. */
   quantity: unknown;
   subscriptionId: string | null;
@@ -55,6 +57,7 @@ export async function readRequest(
       R.quantity,
       L.customerid.value,
       L.productid.value,
+      L.salesorderid.value,
       L.subscriptionid.value,
       L.subscriptionitemid.value,
       '_createdby_value',
@@ -70,6 +73,7 @@ export async function readRequest(
     customerId: guid(row[L.customerid.value]),
     priceId: text(row[R.stripePriceId]),
     productId: guid(row[L.productid.value]),
+    orderId: guid(row[L.salesorderid.value]),
     quantity: row[R.quantity] ?? null,
     subscriptionId: guid(row[L.subscriptionid.value]),
     subscriptionItemId: guid(row[L.subscriptionitemid.value]),

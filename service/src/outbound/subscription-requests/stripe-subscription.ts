@@ -9,6 +9,11 @@ import type { StripeChange } from './policy';
 
 /** Metadata key on a subscription created from a request: the request's Dataverse id. */
 export const REQUEST_METADATA_KEY = 'd365_subscriptionrequestid';
+/**
+ * Metadata key on a subscription started from an order: the order's Dataverse id, which subscriptions.yaml
+ * binds the stc_subscription row's order lookup by (as payment links name theirs).
+ */
+export const ORDER_METADATA_KEY = 'd365_salesorderid';
 
 /** What the request records of the outcome. */
 export interface ChangeMade {
@@ -16,10 +21,15 @@ export interface ChangeMade {
   livemode: boolean | null;
 }
 
+/** The change with its Stripe customer resolved: an order's customer to be made is made before the call. */
+export type ResolvedChange =
+  | Exclude<StripeChange, { action: 'create_from_order' }>
+  | (Extract<StripeChange, { action: 'create_from_order' }> & { customer: { stripeId: string } });
+
 /** Makes the change; a final refusal is answered with Stripe's words, anything retryable is thrown. */
 export async function makeChange(
   stripe: Stripe,
-  change: StripeChange,
+  change: ResolvedChange,
   requestId: string,
 ): Promise<{ made: ChangeMade } | { refusal: string }> {
   try {
@@ -33,7 +43,7 @@ export async function makeChange(
 
 async function call(
   stripe: Stripe,
-  change: StripeChange,
+  change: ResolvedChange,
   options: Stripe.RequestOptions,
   requestId: string,
 ): Promise<ChangeMade> {
@@ -46,6 +56,19 @@ async function call(
             customer: change.customer,
             items: [{ price: change.price, quantity: change.quantity }],
             metadata: { [REQUEST_METADATA_KEY]: requestId },
+          },
+          options,
+        ),
+      );
+    case 'create_from_order':
+      return made(
+        await stripe.subscriptions.create(
+          {
+            customer: change.customer.stripeId,
+            items: change.items.map(({ price, quantity }) => ({ price, quantity })),
+            // The order's one-off lines, billed once on the first invoice with the first period.
+            ...(change.oneOff.length ? { add_invoice_items: change.oneOff } : {}),
+            metadata: { [REQUEST_METADATA_KEY]: requestId, [ORDER_METADATA_KEY]: change.order },
           },
           options,
         ),

@@ -23,6 +23,7 @@ const request = (over: Partial<SubscriptionRequestRow>): SubscriptionRequestRow 
   customerId: null,
   priceId: null,
   productId: null,
+  orderId: null,
   quantity: 3,
   subscriptionId: SUB_ROW,
   subscriptionItemId: null,
@@ -49,6 +50,7 @@ const facts = (over: Partial<SubscriptionRequestFacts> = {}): SubscriptionReques
   product: null,
   subscription: subscription(),
   item: { id: 'i1', stripeId: 'si_1', subscriptionId: SUB_ROW },
+  order: null,
   ...over,
 });
 
