@@ -277,6 +277,7 @@ export function withBatchedUpserts(client: DataverseClient, batcher: UpsertBatch
     retrieve: (entitySet, id, query) => client.retrieve(entitySet, id, query),
     retrieveByKey: (entitySet, key, query) => client.retrieveByKey(entitySet, key, query),
     retrieveMultiple: (entitySet, query) => client.retrieveMultiple(entitySet, query),
+    executeAction: (name, parameters) => client.executeAction(name, parameters),
     executeBatch: (operations, options) => client.executeBatch(operations, options),
   };
 }

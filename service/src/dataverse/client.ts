@@ -82,6 +82,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     retrieve: (entitySet, id, query) => operations.getRow(api, idPath(entitySet, id), query),
     retrieveByKey: (entitySet, key, query) => operations.retrieveByKey(api, entitySet, key, query),
     retrieveMultiple: (entitySet, query) => operations.retrieveMultiple(api, entitySet, query),
+    executeAction: (name, parameters) => operations.executeAction(api, name, parameters),
     executeBatch: batch.executeBatch,
     stats: () => ({
       requests: transport.requests(),

@@ -275,3 +275,17 @@ export function keyConflict(
         request,
       });
 }
+
+/** An unbound action (`WinQuote`): POST of its parameters; its JSON answer, or null for 204. */
+export async function executeAction(api: WebApi, name: string, parameters: Row): Promise<unknown> {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`'${name}' is not an action name.`);
+  const describe = `POST ${name}`;
+  const res = await api.send('POST', api.url(name), {
+    body: JSON.stringify(parameters),
+    idempotent: false,
+    describe,
+  });
+  if (res.status === 204) return null;
+  if (res.status !== 200) throw responseError(res, describe);
+  return jsonBody(res);
+}

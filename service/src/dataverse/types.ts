@@ -90,6 +90,11 @@ export interface DataverseClient {
   retrieve(entitySet: string, id: string, query?: QueryOptions): Promise<Row | null>;
   retrieveByKey(entitySet: string, key: KeyValues, query?: QueryOptions): Promise<Row | null>;
   retrieveMultiple(entitySet: string, query?: QueryOptions): Promise<Row[]>;
+  /**
+   * Calls an unbound action (`POST /WinQuote` with its parameters as the body): its JSON answer, or null when it
+   * answers 204. Not retried once sent: an action is not idempotent.
+   */
+  executeAction(name: string, parameters: Row): Promise<unknown>;
   /** Sends the operations in as few `$batch` requests as the limits allow (1,000 a batch). */
   executeBatch(
     operations: BatchOperation[],

@@ -234,6 +234,13 @@ export function recordingDataverse(client: DataverseClient): DataverseClient {
         () => client.retrieveMultiple(entitySet, query),
         () => ({ status: 200 }),
       ),
+    executeAction: (name, parameters) =>
+      recorded(
+        // An action changes rows (WinQuote closes a quote): recorded as an update, POST to its name.
+        { table: '', rowId: null, operation: 'update', method: 'POST', path: name },
+        () => client.executeAction(name, parameters),
+        () => ({ status: 204 }),
+      ),
     executeBatch: (operations, options) =>
       recordBatch(operations, () => client.executeBatch(operations, options)),
   };

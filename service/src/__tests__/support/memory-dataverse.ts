@@ -39,6 +39,7 @@ export function createMemoryDataverse(): MemoryDataverse {
     delete: unused('delete'),
     retrieve: unused('retrieve'),
     retrieveMultiple: unused('retrieveMultiple'),
+    executeAction: unused('executeAction'),
     executeBatch: unused('executeBatch'),
   };
   return client;

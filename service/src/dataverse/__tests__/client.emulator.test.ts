@@ -406,6 +406,25 @@ describe('limits and failures', () => {
   });
 });
 
+describe('actions', () => {
+  it('calls an unbound action (WinQuote) once, and a refusal is a permanent error with its reason', async () => {
+    const quote = await client.create('quotes', { name: 'Offer' });
+    await client.update('quotes', quote, { statecode: 1, statuscode: 2 });
+    const win = () =>
+      client.executeAction('WinQuote', {
+        QuoteClose: { subject: 'Signed', 'quoteid@odata.bind': `/quotes(${quote})` },
+        Status: 4,
+      });
+    expect(await win()).toBeNull();
+    expect(emulator.store.get('quotes', quote)).toMatchObject({ statecode: 2, statuscode: 4 });
+    const again = (await win().catch((e: unknown) => e)) as DataverseError;
+    expect(again).toBeInstanceOf(DataverseError);
+    expect(again).toMatchObject({ status: 400, transient: false });
+    expect(again.message).toContain('it is Won, and only an Active quote can be won');
+    await expect(client.executeAction('../quotes', {})).rejects.toThrow(/not an action name/);
+  });
+});
+
 describe('upsert batcher', () => {
   it('coalesces concurrent upserts into few requests; a bad row fails only its own promise', async () => {
     const batcher = createUpsertBatcher(client, { maxBatchSize: 100, maxDelayMs: 5, maxInFlight: 4 });

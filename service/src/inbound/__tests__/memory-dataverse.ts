@@ -205,6 +205,10 @@ export class MemoryDataverse implements DataverseClient {
     this.tables.get(entitySet)?.delete(id);
   }
 
+  async executeAction(name: string): Promise<never> {
+    throw new Error(`memory Dataverse: the action ${name} is not used by the handlers it serves`);
+  }
+
   async executeBatch(operations: BatchOperation[]): Promise<never> {
     throw new Error(
       `memory Dataverse: $batch of ${operations.length} operations is not used by the handlers`,

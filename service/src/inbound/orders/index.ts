@@ -4,7 +4,8 @@
  * of it with the same lines. Keyed by the session and its line item ids, so any number of deliveries of its
  * events write the same rows. The session's PaymentIntent row (stc_payment) links to the order. An expired
  * session or a failed delayed payment marks an order made for it; it never creates one. A session made for an
- * existing order or invoice (a payment link request) pays that document instead (payment-links.ts).
+ * existing order or invoice (a payment link request) pays that document instead (payment-links.ts); one made
+ * for a quote makes the quote's order and, once paid, wins the quote (quotes.ts).
  */
 import type Stripe from 'stripe';
 import {
@@ -31,7 +32,15 @@ import {
 import { syncPayment } from '../payments';
 import { reflectPaymentOnDocuments } from './documents';
 import { bindCurrency, bindCustomer, bindLineCurrency, bindProducts, type CustomerMatch } from './parties';
-import { payRequestedDocument, requestedDocumentOf } from './payment-links';
+import {
+  outcomeOf,
+  payRequestedDocument,
+  requestedDocumentOf,
+  takeOffExpiredPage,
+  writeRequest,
+  type RequestedDocument,
+} from './payment-links';
+import { fromQuote, readQuote, winPaidQuote, type QuoteSource } from './quotes';
 
 export { PAYMENT_LINK_METADATA, type DocumentKind } from './payment-links';
 
@@ -100,7 +109,10 @@ function payerEmail(session: StripeObject): string | null {
   return typeof email === 'string' && email ? email : null;
 }
 
-/** Writes the document and its lines; returns the mapped header, or null when its mapping does not apply. */
+/**
+ * Writes the document and its lines; returns the mapped header, or null when its mapping does not apply. A
+ * document of a quote's payment page carries the quote (quotes.ts).
+ */
 async function writeDocument(
   document: Document,
   mappings: MappingSet,
@@ -108,11 +120,13 @@ async function writeDocument(
   items: StripeObject[],
   event: Stripe.Event,
   context: SyncContext,
+  quote?: QuoteSource,
 ): Promise<{ header: MappedRow; customer: CustomerMatch } | null> {
   const envelope = eventEnvelope(event);
   const header = await mapIfApplies(mappings.get(document.header), session, envelope);
   if (!header) return null;
-  const customer = await bindCustomer(context.dataverse, header, payerEmail(session));
+  let customer = await bindCustomer(context.dataverse, header, payerEmail(session));
+  if (quote && fromQuote(header.row, quote, document.entitySet, customer.found)) customer = { found: true };
   const currency = await bindCurrency(context.dataverse, header);
   if (!(await writeHeader(document, header, session, context))) return null;
   const lineMapping = mappings.get(document.line);
@@ -263,9 +277,10 @@ async function writeOrder(
   mappings: MappingSet,
   event: Stripe.Event,
   context: SyncContext,
+  quote?: QuoteSource,
 ) {
   const items = await lineItems(session, event, context);
-  const order = await writeDocument(ORDER, mappings, session, items, event, context);
+  const order = await writeDocument(ORDER, mappings, session, items, event, context, quote);
   if (!order) {
     reportNothingWritten(
       context,
@@ -277,7 +292,7 @@ async function writeOrder(
   await askForCustomer(session, order.customer, event, context);
   await linkPayment(session, mappings, event, context);
   if (mappings.has(INVOICE.header) && session.payment_status === 'paid')
-    if (await writeDocument(INVOICE, mappings, session, items, event, context))
+    if (await writeDocument(INVOICE, mappings, session, items, event, context, quote))
       await markInvoicePaid(context.dataverse, session.id);
   // Refunds and disputes applied before the order existed.
   const paymentId = idOf(session.payment_intent);
@@ -298,9 +313,11 @@ export function createOrdersHandler(mappings: () => MappingSet): StripeEventHand
             given.id,
           )) as unknown as StripeObject)
         : given;
-      // A payment page made for an existing order or invoice pays that document; it makes no new order.
+      // A payment page made for an existing order or invoice pays that document; it makes no new order. One
+      // made for a quote makes the quote's order.
       const requested = requestedDocumentOf(session);
-      if (requested) await payRequestedDocument(requested, session, event, context);
+      if (requested?.kind === 'quote') await settleQuote(requested, session, mappings(), event, context);
+      else if (requested) await payRequestedDocument(requested, session, event, context);
       else if (session.status === 'expired' || event.type === 'checkout.session.async_payment_failed')
         await markOrder(session, mappings(), event, context);
       else await writeOrder(session, mappings(), event, context);
@@ -308,8 +325,39 @@ export function createOrdersHandler(mappings: () => MappingSet): StripeEventHand
   };
 }
 
-/** Metadata of a payment made for a Dynamics 365 order or invoice, which payments.yaml links to it. */
-const FOR_A_RECORD = ['d365_salesorderid', 'd365_invoiceid', 'order_number'];
+/**
+ * A quote's payment page: its order is written as a checkout's (linked to the quote), and once paid the quote
+ * is won and the request Paid. An expired page leaves the quote and marks the request Expired; a failed
+ * delayed payment marks the order (if any) and the request failed. No order is made without a payment.
+ */
+async function settleQuote(
+  target: RequestedDocument,
+  session: StripeObject,
+  mappings: MappingSet,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  const outcome = outcomeOf(session, event);
+  if (outcome === 'expired' || outcome === 'failed') {
+    if (outcome === 'expired') await takeOffExpiredPage(target, session, context);
+    else await markOrder(session, mappings, event, context);
+    await writeRequest(target, session, outcome, context);
+    return;
+  }
+  const quote = await readQuote(context.dataverse, target.id);
+  if (!quote)
+    context.log.warn(
+      { eventId: event.id, session: session.id, quote: target.id },
+      'the quote this payment page was made for is gone; its order is written without it',
+    );
+  await writeOrder(session, mappings, event, context, quote ?? undefined);
+  if (outcome !== 'paid') return;
+  if (quote) await winPaidQuote(quote, session, context);
+  await writeRequest(target, session, outcome, context);
+}
+
+/** Metadata of a payment made for a Dynamics 365 quote, order or invoice (payments.yaml links the last two). */
+const FOR_A_RECORD = ['d365_quoteid', 'd365_salesorderid', 'd365_invoiceid', 'order_number'];
 
 /** A succeeded PaymentIntent, or a Charge made without one, as the PaymentIntent shape payment_order reads. */
 function paidPayment(object: StripeObject): StripeObject | null {

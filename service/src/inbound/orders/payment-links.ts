@@ -5,12 +5,16 @@
  * the amount paid (an invoice is then closed as Paid), and the request row becomes Paid. An expired session
  * marks its request Expired and takes its URL off the document; a failed delayed payment marks both failed.
  * A document that is gone is logged and never re-created.
+ *
+ * A session made for a quote (d365_quoteid) makes its order as a shop checkout does, linked to the quote
+ * (quotes.ts); its request and the quote's payment page follow the session here as for an order.
  */
 import type Stripe from 'stripe';
 import {
   Invoice,
   PaymentLinkRequest,
   PaymentLinkRequestStatus,
+  Quote,
   SalesOrder,
   StripePaymentStatus,
 } from '@stc/solution/tables';
@@ -22,16 +26,18 @@ import { isNotFound } from '../../write/rows';
 import { idOf, reportNothingWritten, type StripeObject } from '../../write/stripe-objects';
 import { reflectPaymentOnDocuments } from './documents';
 
-export type DocumentKind = 'salesorder' | 'invoice';
+export type DocumentKind = 'quote' | 'salesorder' | 'invoice';
 
 /** The metadata a payment link's Checkout Session and PaymentIntent carry (payments.yaml reads the first two). */
 export const PAYMENT_LINK_METADATA = {
+  quote: 'd365_quoteid',
   salesorder: 'd365_salesorderid',
   invoice: 'd365_invoiceid',
   request: 'd365_paymentlinkrequestid',
 } as const;
 
 const DOCUMENT_SETS: Record<DocumentKind, string> = {
+  quote: Quote.entitySetName,
   salesorder: SalesOrder.entitySetName,
   invoice: Invoice.entitySetName,
 };
@@ -48,16 +54,16 @@ export function requestedDocumentOf(session: StripeObject): RequestedDocument | 
   const metadata = (session.metadata ?? {}) as Record<string, unknown>;
   const request = metadata[PAYMENT_LINK_METADATA.request];
   const requestId = isGuid(request) ? request.toLowerCase() : null;
-  for (const kind of ['salesorder', 'invoice'] as const) {
+  for (const kind of ['quote', 'salesorder', 'invoice'] as const) {
     const id = metadata[PAYMENT_LINK_METADATA[kind]];
     if (isGuid(id)) return { kind, id: id.toLowerCase(), requestId };
   }
   return null;
 }
 
-type Outcome = 'paid' | 'unpaid' | 'failed' | 'expired';
+export type Outcome = 'paid' | 'unpaid' | 'failed' | 'expired';
 
-function outcomeOf(session: StripeObject, event: Stripe.Event): Outcome {
+export function outcomeOf(session: StripeObject, event: Stripe.Event): Outcome {
   if (session.status === 'expired') return 'expired';
   if (event.type === 'checkout.session.async_payment_failed') return 'failed';
   return session.payment_status === 'paid' ? 'paid' : 'unpaid';
@@ -132,7 +138,7 @@ async function writeDocument(
 }
 
 /** An expired page's URL leaves the document, unless a newer request has put another one there. */
-async function takeOffExpiredPage(
+export async function takeOffExpiredPage(
   target: RequestedDocument,
   session: StripeObject,
   { dataverse }: SyncContext,
@@ -168,7 +174,7 @@ const REQUEST_STATUS: Record<Outcome, number | null> = {
  * The request that made this session takes its outcome; a Paid request stays Paid. Whether the request holds
  * an outcome of this session now.
  */
-async function writeRequest(
+export async function writeRequest(
   target: RequestedDocument,
   session: StripeObject,
   outcome: Outcome,

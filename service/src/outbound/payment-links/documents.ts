@@ -1,8 +1,8 @@
 /**
- * The Dataverse side of a payment link: the order or invoice a request names, read with what its Stripe
+ * The Dataverse side of a payment link: the quote, order or invoice a request names, read with what its Stripe
  * payment page is made of (lines, currency, totals, customer), and where the page's URL is written back.
  */
-import { Account, Contact, Invoice, SalesOrder } from '@stc/solution/tables';
+import { Account, Contact, Invoice, Quote, QuoteDetail, SalesOrder } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { isGuid } from '../../config/outbound';
 import { PAYMENT_LINK_METADATA, type DocumentKind } from '../../inbound/orders';
@@ -13,15 +13,27 @@ interface DocumentTable {
   kind: DocumentKind;
   entitySet: string;
   primaryId: string;
-  /** The number Dynamics 365 gives it (ORD-…, INV-…): the session's client_reference_id. */
+  /** The number Dynamics 365 gives it (QUO-…, ORD-…, INV-…): the session's client_reference_id. */
   number: string;
   lines: string;
   lineParent: string;
   /** The metadata key naming it on the Checkout Session and its PaymentIntent. */
   metadataKey: string;
+  /** It carries a Stripe payment status and mode (an order or invoice; a quote is paid through its order). */
+  stripePayment: boolean;
 }
 
 export const DOCUMENT_TABLES: Record<DocumentKind, DocumentTable> = {
+  quote: {
+    kind: 'quote',
+    entitySet: Quote.entitySetName,
+    primaryId: Quote.primaryId,
+    number: Quote.col.quoteNumber,
+    lines: QuoteDetail.entitySetName,
+    lineParent: QuoteDetail.lookup.quoteId.value,
+    metadataKey: PAYMENT_LINK_METADATA.quote,
+    stripePayment: false,
+  },
   salesorder: {
     kind: 'salesorder',
     entitySet: SalesOrder.entitySetName,
@@ -30,6 +42,7 @@ export const DOCUMENT_TABLES: Record<DocumentKind, DocumentTable> = {
     lines: 'salesorderdetails',
     lineParent: '_salesorderid_value',
     metadataKey: PAYMENT_LINK_METADATA.salesorder,
+    stripePayment: true,
   },
   invoice: {
     kind: 'invoice',
@@ -39,6 +52,7 @@ export const DOCUMENT_TABLES: Record<DocumentKind, DocumentTable> = {
     lines: 'invoicedetails',
     lineParent: '_invoiceid_value',
     metadataKey: PAYMENT_LINK_METADATA.invoice,
+    stripePayment: true,
   },
 };
 
@@ -75,9 +89,8 @@ const DOCUMENT_COLUMNS = [
   'freightamount',
   '_transactioncurrencyid_value',
   '_customerid_value',
-  SalesOrder.col.paymentStatus,
-  SalesOrder.col.liveMode,
 ];
+const STRIPE_PAYMENT_COLUMNS = [SalesOrder.col.paymentStatus, SalesOrder.col.liveMode];
 const LINE_COLUMNS = [
   'quantity',
   'priceperunit',
@@ -101,7 +114,12 @@ export async function readDocument(
 ): Promise<PayableDocument | null> {
   const table = DOCUMENT_TABLES[kind];
   const row = await dataverse.retrieve(table.entitySet, id, {
-    select: [table.primaryId, table.number, ...DOCUMENT_COLUMNS],
+    select: [
+      table.primaryId,
+      table.number,
+      ...DOCUMENT_COLUMNS,
+      ...(table.stripePayment ? STRIPE_PAYMENT_COLUMNS : []),
+    ],
   });
   if (!row) return null;
   const [lines, currency, customer] = await Promise.all([
@@ -176,7 +194,7 @@ async function readCustomer(dataverse: DataverseClient, id: unknown) {
   return null;
 }
 
-/** Shows the payment page on the document (the Stripe tab's Stripe Payment Page). */
+/** Shows the payment page on the document (the Stripe tab's Stripe Payment Page; the quote's has the same name). */
 export async function writePaymentUrl(
   dataverse: DataverseClient,
   kind: DocumentKind,

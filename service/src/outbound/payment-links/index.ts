@@ -1,6 +1,6 @@
 /**
- * Payment links: a user's `stc_paymentlinkrequest` row (created with Create payment link on an order or
- * invoice) becomes a Stripe Checkout Session of the document's lines under policy. The handler re-reads the
+ * Payment links: a user's `stc_paymentlinkrequest` row (created with Create payment link on a quote, an order
+ * or an invoice) becomes a Stripe Checkout Session of the document's lines under policy. The handler re-reads the
  * row and acts from its current status only:
  *
  *   Pending ──policy──▶ Rejected | Processing ──Stripe──▶ Created (URL on the request and the document) | Failed
@@ -8,7 +8,8 @@
  *   same idempotency key, which gives the one already made
  *
  * The payment that follows closes the loop in the orders handler (inbound/orders/payment-links.ts): the
- * document is marked paid and the request Paid; an expired session marks it Expired.
+ * document is marked paid and the request Paid; an expired session marks it Expired. A quote's payment makes
+ * the quote's order and wins the quote (inbound/orders/quotes.ts).
  */
 import { PaymentLinkRequest } from '@stc/solution/tables';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
@@ -27,7 +28,7 @@ import {
   type PaymentLinkRequestRow,
 } from './requests';
 import { createSession } from './stripe-session';
-import { checkoutPlan, type CheckoutLine } from './lines';
+import { checkoutPlan, label, type CheckoutLine } from './lines';
 
 export { decidePaymentLink, type PaymentLinkDecision, type PaymentLinkFacts } from './policy';
 export { checkoutPlan, type CheckoutLine } from './lines';
@@ -88,7 +89,7 @@ async function decide(g: Governance, request: PaymentLinkRequestRow, context: Sy
           ? target.problem
           : document
             ? undefined
-            : 'The order or invoice no longer exists.',
+            : `The ${label(target)} no longer exists.`,
     },
     g.rules,
   );
@@ -105,7 +106,9 @@ async function decide(g: Governance, request: PaymentLinkRequestRow, context: Sy
 async function resume(g: Governance, request: PaymentLinkRequestRow, context: SyncContext): Promise<void> {
   const target = documentOf(request);
   const document = 'problem' in target ? null : await readDocument(context.dataverse, target.kind, target.id);
-  const plan = document ? checkoutPlan(document) : { problem: 'The order or invoice no longer exists.' };
+  const plan = document
+    ? checkoutPlan(document)
+    : { problem: 'problem' in target ? target.problem : `The ${label(target)} no longer exists.` };
   if ('problem' in plan) {
     await fail(g, request.id, plan.problem, context);
     return;

@@ -1,5 +1,5 @@
 /**
- * An order's or invoice's lines as the line items of a Stripe Checkout Session, exact in the currency's minor
+ * A quote's, order's or invoice's lines as the line items of a Stripe Checkout Session, exact in the currency's minor
  * units. A line Stripe can take as it is (a whole quantity at its unit price, no discount, no tax) keeps its
  * quantity and unit price; any other line (a discount, tax, or a fractional quantity) is one unit at its
  * extended amount, named with its quantity, since a Checkout line item has no discount or tax of its own
@@ -70,4 +70,4 @@ export function checkoutPlan(document: PayableDocument): CheckoutPlan {
 }
 
 export const label = (document: Pick<PayableDocument, 'kind'>) =>
-  document.kind === 'salesorder' ? 'order' : 'invoice';
+  ({ quote: 'quote', salesorder: 'order', invoice: 'invoice' })[document.kind];

@@ -1,8 +1,8 @@
 /**
  * The payment link policy as one pure decision over facts already read: may this user have a Stripe payment
- * page made for this order or invoice, and if not, why (in words the requester reads on the request).
+ * page made for this quote, order or invoice, and if not, why (in words the requester reads on the request).
  */
-import { StripePaymentStatus } from '@stc/solution/tables';
+import { QuoteStatecode, StripePaymentStatus } from '@stc/solution/tables';
 import type { PolicyUser } from '../refund-requests/policy';
 import type { PayableDocument } from './documents';
 import { checkoutPlan, label, type CheckoutLine } from './lines';
@@ -29,8 +29,16 @@ const PAID = new Set<number>([
   StripePaymentStatus.refunded,
   StripePaymentStatus.disputed,
 ]);
-/** statecode of a canceled order (2) and of a paid (2) or canceled (3) invoice. */
+/**
+ * statecode of a canceled order (2) and of a paid (2) or canceled (3) invoice; a quote is payable only while
+ * Active (1): a draft (0) is not yet offered, a won (2) or closed (3) one is done with.
+ */
 const CLOSED: Record<PayableDocument['kind'], Record<number, string>> = {
+  quote: {
+    [QuoteStatecode.Draft]: 'a draft: only an Active quote can be paid; activate it, then ask again',
+    [QuoteStatecode.Won]: 'won already',
+    [QuoteStatecode.Closed]: 'closed (lost, canceled or revised)',
+  },
   salesorder: { 2: 'canceled' },
   invoice: { 2: 'paid', 3: 'canceled' },
 };
@@ -44,7 +52,10 @@ export function decidePaymentLink(facts: PaymentLinkFacts, rules: PaymentLinkRul
   }
   const document = facts.document;
   if (!document)
-    return { kind: 'reject', reason: facts.documentProblem ?? 'The request names no order or invoice.' };
+    return {
+      kind: 'reject',
+      reason: facts.documentProblem ?? 'The request names no quote, order or invoice.',
+    };
   const what = `The ${label(document)}${document.number ? ` ${document.number}` : ''}`;
   if (document.paymentStatus !== null && PAID.has(document.paymentStatus))
     return { kind: 'reject', reason: `${what} is paid already.` };

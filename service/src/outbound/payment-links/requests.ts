@@ -16,6 +16,7 @@ export const Status = PaymentLinkRequestStatus;
 export interface PaymentLinkRequestRow {
   id: string;
   status: number | null;
+  quoteId: string | null;
   salesOrderId: string | null;
   invoiceId: string | null;
   sessionId: string | null;
@@ -34,6 +35,7 @@ export async function readRequest(
       R.status,
       R.stripeSessionId,
       R.url,
+      L.quoteid.value,
       L.salesorderid.value,
       L.invoiceid.value,
       '_createdby_value',
@@ -45,6 +47,7 @@ export async function readRequest(
   return {
     id: requestId,
     status: typeof row[R.status] === 'number' ? Number(row[R.status]) : null,
+    quoteId: guid(row[L.quoteid.value]),
     salesOrderId: guid(row[L.salesorderid.value]),
     invoiceId: guid(row[L.invoiceid.value]),
     sessionId: text(row[R.stripeSessionId]),
@@ -54,15 +57,27 @@ export async function readRequest(
   };
 }
 
+const NAMES: Record<DocumentKind, string> = {
+  quote: 'a quote',
+  salesorder: 'an order',
+  invoice: 'an invoice',
+};
+
 /** The one document the request names, or why it names none it can be about. */
 export function documentOf(
   request: PaymentLinkRequestRow,
 ): { kind: DocumentKind; id: string } | { problem: string } {
-  if (request.salesOrderId && request.invoiceId)
-    return { problem: 'The request names both an order and an invoice: ask for one of them.' };
-  if (request.salesOrderId) return { kind: 'salesorder', id: request.salesOrderId };
-  if (request.invoiceId) return { kind: 'invoice', id: request.invoiceId };
-  return { problem: 'The request names no order or invoice.' };
+  const named = [
+    ['quote', request.quoteId],
+    ['salesorder', request.salesOrderId],
+    ['invoice', request.invoiceId],
+  ].filter((entry): entry is [DocumentKind, string] => entry[1] !== null);
+  if (named.length > 1)
+    return {
+      problem: `The request names ${named.length === 3 ? 'a quote, an order and an invoice' : named.map(([kind]) => NAMES[kind]).join(' and ')}: ask for one of them.`,
+    };
+  if (named.length === 1) return { kind: named[0][0], id: named[0][1] };
+  return { problem: 'The request names no quote, order or invoice.' };
 }
 
 /** The payment link request table as the shared request steps (../governed-requests.ts) move it. */

@@ -2,11 +2,17 @@
  * Payment links over both emulators: a user's request row on a Dataverse order or invoice (through the Web
  * API, delivered by the emulator's webhook step) becomes a Stripe Checkout Session of its lines; paying it on
  * the Stripe emulator's hosted page and delivering the events marks that same document paid and the request
- * Paid. Refusals (role, paid order, order-level discount) and repeated or resumed deliveries.
+ * Paid. Refusals (role, paid order, order-level discount) and repeated or resumed deliveries. A quote's page,
+ * once paid, makes one order of the quote (whatever the deliveries) and wins the quote with WinQuote.
  */
 import type Stripe from 'stripe';
 import { webhookSteps } from '@stc/solution';
-import { PaymentLinkRequestStatus as Status, StripePaymentStatus } from '@stc/solution/tables';
+import {
+  PaymentLinkRequestStatus as Status,
+  QuoteStatecode,
+  QuoteStatuscode,
+  StripePaymentStatus,
+} from '@stc/solution/tables';
 import { dataverseEventType } from '../../../dataverse/change';
 import { createSyncHandlers } from '../../../handlers';
 import { createHandlerRouter } from '../../../pipeline';
@@ -28,6 +34,7 @@ beforeEach(async () => {
   for (const [code, precision] of [
     ['USD', 2],
     ['JPY', 0],
+    ['KWD', 3],
   ] as const)
     currencies[code] = await world.client.create('transactioncurrencies', {
       currencyname: code,
@@ -48,9 +55,11 @@ interface LineSpec {
   product?: string;
 }
 
-/** An order or invoice made in Dynamics 365 (as a salesperson would), for an account, with its lines. */
+type Kind = 'quote' | 'salesorder' | 'invoice';
+
+/** A quote, order or invoice made in Dynamics 365 (as a salesperson would), for an account, with its lines. */
 async function document(
-  kind: 'salesorder' | 'invoice',
+  kind: Kind,
   currency: string,
   lines: LineSpec[],
   extra: Record<string, unknown> = {},
@@ -84,7 +93,7 @@ async function document(
 }
 
 /** A payment link request made by a user through the Web API, as the form's button does. */
-async function requestLink(userId: string, kind: 'salesorder' | 'invoice', id: string): Promise<string> {
+async function requestLink(userId: string, kind: Kind, id: string): Promise<string> {
   const made = await world.asUser(userId, 'POST', 'stc_paymentlinkrequests', {
     stc_name: 'Payment page',
     [`stc_${kind}id@odata.bind`]: `/${kind}s(${id})`,
@@ -105,15 +114,199 @@ async function pay(url: string): Promise<string> {
   return page.text();
 }
 
-/** Every Stripe event from `from` on, each delivered twice, through the Stripe → Dataverse handlers. */
-async function deliverStripeEvents(from: number): Promise<void> {
+/**
+ * Every Stripe event from `from` on, each delivered twice, through the Stripe → Dataverse handlers; `reordered`
+ * delivers them newest first, then again in order.
+ */
+async function deliverStripeEvents(from: number, reordered = false): Promise<void> {
   const sync = new SyncHarness(
     Object.assign(new StripeStub(), { stripeFor: () => world.stripe }),
     world.client,
   );
   const events = (world.stripeEmulator.events as unknown as Stripe.Event[]).slice(from);
-  for (const event of [...events, ...events]) await sync.deliver(event);
+  const order = reordered ? [...events].reverse() : events;
+  for (const event of [...order, ...events]) await sync.deliver(event);
 }
+
+/** An Active quote (made as a Draft, then activated as a salesperson does) with its lines. */
+async function activeQuote(currency: string, lines: LineSpec[], extra: Record<string, unknown> = {}) {
+  const quote = await document('quote', currency, lines, extra);
+  await world.client.update('quotes', quote.id, {
+    statecode: QuoteStatecode.Active,
+    statuscode: QuoteStatuscode.InProgress_2,
+  });
+  return quote;
+}
+
+describe('a payment page for a quote', () => {
+  it('carries the exact lines; paid, it makes one order of the quote, marked paid, and wins the quote', async () => {
+    const { client } = world;
+    const product = await client.create('products', { name: 'Starter kit', productnumber: 'SK-1' });
+    const quote = await activeQuote(
+      'USD',
+      [
+        { description: 'ignored for a catalog product', quantity: 2, price: 19.99, product },
+        { description: 'Setup hours', quantity: 3, price: 10, discount: 5, tax: 1.25 },
+      ],
+      { freightamount: 4.5 },
+    );
+    const offered = await client.retrieve('quotes', quote.id);
+    expect(offered).toMatchObject({ totalamount: 70.73, statecode: QuoteStatecode.Active });
+
+    const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
+    expect(await deliver(world, handler, id, 'Create')).toBe(1);
+    const request = requestRow(id);
+    expect(request).toMatchObject({ stc_status: Status.created, stc_failurereason: null });
+    const session = await world.stripe.checkout.sessions.retrieve(String(request.stc_stripesessionid));
+    expect(session).toMatchObject({
+      mode: 'payment',
+      currency: 'usd',
+      amount_total: 7073,
+      customer: quote.customer.id,
+      client_reference_id: offered!.quotenumber,
+      metadata: { d365_quoteid: quote.id, d365_paymentlinkrequestid: id },
+    });
+    const items = await world.stripe.checkout.sessions.listLineItems(session.id);
+    expect(items.data.map((i) => [i.description, i.quantity, i.price?.unit_amount])).toEqual([
+      ['Starter kit', 2, 1999],
+      ['3 × Setup hours', 1, 2625],
+      ['Freight', 1, 450],
+    ]);
+    // The request id is the idempotency key of the session.
+    const asked = world.stripeEmulator.requests.filter((r) => r.path === '/v1/checkout/sessions');
+    expect(asked.map((r) => r.idempotencyKey)).toEqual([id]);
+    expect((await client.retrieve('quotes', quote.id))!.stc_paymenturl).toBe(session.url);
+
+    const from = world.stripeEmulator.events.length;
+    expect(await pay(session.url!)).toContain('Payment complete.');
+    // Newest first, then in order, each twice: the quote is won once and the rest find it won.
+    await deliverStripeEvents(from, true);
+    await deliverStripeEvents(from);
+
+    expect(await client.retrieve('quotes', quote.id)).toMatchObject({
+      statecode: QuoteStatecode.Won,
+      statuscode: QuoteStatuscode.Won,
+      stc_paymenturl: null,
+    });
+    const orders = await client.retrieveMultiple('salesorders', {
+      select: [
+        'salesorderid',
+        '_quoteid_value',
+        '_customerid_value',
+        'stc_stripeid',
+        'stc_paymentstatus',
+        'stc_amountpaid',
+        'totalamount',
+      ],
+    });
+    expect(orders).toEqual([
+      expect.objectContaining({
+        _quoteid_value: quote.id,
+        _customerid_value: quote.account,
+        stc_stripeid: session.id,
+        stc_paymentstatus: StripePaymentStatus.paid,
+        stc_amountpaid: 70.73,
+        totalamount: 70.73,
+      }),
+    ]);
+    expect(requestRow(id).stc_status).toBe(Status.paid);
+    const intent = (await world.stripe.checkout.sessions.retrieve(session.id)).payment_intent;
+    const payment = await client.retrieveByKey('stc_payments', { stc_stripeid: String(intent) });
+    expect(payment).toMatchObject({ _stc_salesorderid_value: orders[0].salesorderid, stc_amount: 70.73 });
+  });
+
+  it.each([
+    ['JPY', [{ description: 'Consulting day', quantity: 3, price: 1500 }], 4500, 'jpy', 4500],
+    [
+      'KWD',
+      [
+        { description: 'Licence', quantity: 2, price: 1.23 },
+        { description: 'Support', quantity: 1, price: 0.5 },
+      ],
+      2960,
+      'kwd',
+      2.96,
+    ],
+  ])(
+    'charges a %s quote exactly and its order has the same total',
+    async (code, lines, minor, currency, major) => {
+      const quote = await activeQuote(code, lines);
+      const id = await requestLink(USERS.approver.systemuserid, 'quote', quote.id);
+      await deliver(world, handler, id, 'Create');
+      const session = await world.stripe.checkout.sessions.retrieve(
+        String(requestRow(id).stc_stripesessionid),
+      );
+      expect([session.currency, session.amount_total]).toEqual([currency, minor]);
+      const from = world.stripeEmulator.events.length;
+      expect(await pay(session.url!)).toContain('Payment complete.');
+      await deliverStripeEvents(from);
+      const [order] = await world.client.retrieveMultiple('salesorders', {
+        select: ['_quoteid_value', 'totalamount', 'stc_amountpaid'],
+      });
+      expect(order).toMatchObject({ _quoteid_value: quote.id, totalamount: major, stc_amountpaid: major });
+      expect((await world.client.retrieve('quotes', quote.id))!.statecode).toBe(QuoteStatecode.Won);
+    },
+  );
+
+  it('that expires leaves the quote Active without its URL, makes no order, and the request says Expired', async () => {
+    const quote = await activeQuote('USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
+    await deliver(world, handler, id, 'Create');
+    const from = world.stripeEmulator.events.length;
+    await world.stripe.checkout.sessions.expire(String(requestRow(id).stc_stripesessionid));
+    await deliverStripeEvents(from);
+    expect(requestRow(id).stc_status).toBe(Status.expired);
+    expect(await world.client.retrieve('quotes', quote.id)).toMatchObject({
+      statecode: QuoteStatecode.Active,
+      stc_paymenturl: null,
+    });
+    expect(await world.client.retrieveMultiple('salesorders', { select: ['salesorderid'] })).toHaveLength(0);
+  });
+
+  it.each([
+    ['a draft', null, 'is a draft: only an Active quote can be paid; activate it, then ask again.'],
+    ['won', 'win', 'is won already.'],
+    ['closed', 'close', 'is closed (lost, canceled or revised).'],
+  ])(
+    'is refused for a quote that is %s, with the reason, and Stripe is asked nothing',
+    async (_, how, reason) => {
+      const quote = await document('quote', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+      if (how) {
+        await world.client.update('quotes', quote.id, { statecode: QuoteStatecode.Active, statuscode: 2 });
+        if (how === 'win')
+          await world.client.executeAction('WinQuote', {
+            QuoteClose: { subject: 'Signed', 'quoteid@odata.bind': `/quotes(${quote.id})` },
+            Status: QuoteStatuscode.Won,
+          });
+        else
+          await world.client.update('quotes', quote.id, { statecode: QuoteStatecode.Closed, statuscode: 5 });
+      }
+      const number = (await world.client.retrieve('quotes', quote.id))!.quotenumber;
+      const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
+      await deliver(world, handler, id, 'Create');
+      expect(requestRow(id)).toMatchObject({
+        stc_status: Status.rejected,
+        stc_failurereason: `The quote ${number} ${reason}`,
+      });
+      expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(0);
+    },
+  );
+
+  it('is refused for a request that names a quote and an order', async () => {
+    const quote = await activeQuote('USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_paymentlinkrequests', {
+      stc_name: 'Payment page',
+      'stc_quoteid@odata.bind': `/quotes(${quote.id})`,
+      'stc_salesorderid@odata.bind': `/salesorders(${order.id})`,
+    });
+    await deliver(world, handler, made.id!, 'Create');
+    expect(requestRow(made.id!)).toMatchObject({
+      stc_status: Status.rejected,
+      stc_failurereason: 'The request names a quote and an order: ask for one of them.',
+    });
+  });
+});
 
 describe('a payment page for an order', () => {
   it('is made with the exact lines, and paying it marks the same order paid and the request Paid', async () => {
