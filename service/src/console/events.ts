@@ -141,6 +141,7 @@ const toAttemptDetail = (a: AttemptRecord): AttemptDetail => ({
   outcome: a.outcome,
   error: a.error,
   errorCode: a.errorCode,
+  mappingVersion: a.mappingVersion ?? null,
 });
 
 function toWrite(
@@ -149,7 +150,11 @@ function toWrite(
   dataverseUrl: string | undefined,
 ): DataverseWrite {
   // The version of the mapping set the attempt ran under when the store kept one; else the file's version.
-  const setVersion = attempts.find((a) => a.attempt === w.attempt)?.mappingVersion ?? null;
+  // A dead letter retried starts its attempts again at 1: the attempt is the one of that number that was
+  // running when the request was made.
+  const numbered = attempts.filter((a) => a.attempt === w.attempt);
+  const during = numbered.find((a) => a.startedAtMs <= w.atMs && w.atMs <= a.finishedAtMs) ?? numbered.at(-1);
+  const setVersion = during?.mappingVersion ?? null;
   return {
     attempt: w.attempt,
     mapping: w.mapping,
