@@ -78,6 +78,11 @@ export interface FormCommand {
   surface?: 'form' | 'grid';
   /** On a form: enabled only while this choice column holds this value (else once the row is saved). */
   enabledWhen?: { column: string; value: number };
+  /**
+   * On a form: enabled only when this function of the form's script, given the form context, answers true
+   * (or a promise of true): for a rule no column value can express, such as the order having lines.
+   */
+  enabledBy?: string;
 }
 
 /** Command bar buttons of a table of the solution's own, calling one script. */
@@ -121,6 +126,7 @@ const SUBSCRIPTION_REQUEST_INPUT = new Set([
   'stc_customerid',
   'stc_stripepriceid',
   'stc_productid',
+  'stc_salesorderid',
   'stc_quantity',
   'stc_subscriptionid',
   'stc_subscriptionitemid',
@@ -378,7 +384,9 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
 /**
  * The buttons of a form: Refund in Stripe and Create payment link on orders and invoices (Create payment link
  * alone on quotes, which have no payment to refund or open) (for users who may
- * create a refund or payment link request), Stripe subscription… on accounts and contacts (for users who may
+ * create a refund or payment link request), Start subscription on orders (for users who may create a
+ * subscription request; enabled while the order has lines and is not canceled),
+ * Stripe subscription… on accounts and contacts (for users who may
  * create a subscription request), Open in Stripe Dashboard, and Sync from Stripe (for users who may
  * stamp the rows it re-reads: the customer itself, or the order's payments).
  */
@@ -411,8 +419,19 @@ function formCommands(table: string, namespace: string, isCustomer: boolean): Fo
     privilegeTable: 'stc_subscriptionrequest',
     icon: 'Calendar',
   });
+  // On an order: its recurring lines become a Stripe subscription, enabled while it has lines and is not canceled.
+  const orderSubscription = command('startSubscription', {
+    label: 'Start subscription',
+    tooltip:
+      "Ask for a Stripe subscription of this order's lines with recurring prices, billed to its customer; other lines are billed once on the first invoice. The connector checks policy, then creates it in Stripe.",
+    privilege: 'Create',
+    privilegeTable: 'stc_subscriptionrequest',
+    icon: 'Calendar',
+    enabledBy: `${namespace}.canStartSubscription`,
+  });
   return [
     ...(isCustomer ? [subscription] : [refund, paymentLink]),
+    ...(table === 'salesorder' ? [orderSubscription] : []),
     command('openInStripeDashboard', {
       label: 'Open in Stripe',
       tooltip: 'Open the Stripe customer or payment of this record in the Stripe Dashboard.',

@@ -2,7 +2,7 @@
  * Command bar buttons as RibbonDiffXml: a CustomAction on the form's or the list's command bar, a
  * CommandDefinition that calls the table's script with the form context (or the selected rows), a display
  * rule by privilege (a user without it does not see the button) and an enable rule (the row saved, a
- * column's value, a selection), in the shape of a real export.
+ * column's value, a selection, or a function of the form's script), in the shape of a real export.
  */
 import type { FormCommand, TableCommands } from '../app/forms';
 import { el, type XmlElement } from './xml';
@@ -18,7 +18,7 @@ const valueRuleId = (command: FormCommand) => `${command.id}.Enabled`;
 
 function enableRuleId(command: FormCommand): string {
   if (onGrid(command)) return SELECTED;
-  return command.enabledWhen ? valueRuleId(command) : NOT_NEW;
+  return command.enabledWhen || command.enabledBy ? valueRuleId(command) : NOT_NEW;
 }
 
 function customAction(table: string, command: FormCommand, sequence: number): XmlElement {
@@ -80,9 +80,9 @@ function locLabel(id: string, text: string): XmlElement {
   return el('LocLabel', { Id: id }, el('Titles', {}, el('Title', { description: text, languagecode: 1033 })));
 }
 
-function enableRules(commands: FormCommand[]): XmlElement[] {
+function enableRules(library: string, commands: FormCommand[]): XmlElement[] {
   const rules: XmlElement[] = [];
-  if (commands.some((command) => !onGrid(command) && !command.enabledWhen)) {
+  if (commands.some((command) => !onGrid(command) && !command.enabledWhen && !command.enabledBy)) {
     rules.push(
       el('EnableRule', { Id: NOT_NEW }, el('FormStateRule', { State: 'Create', InvertResult: 'true' })),
     );
@@ -97,7 +97,23 @@ function enableRules(commands: FormCommand[]): XmlElement[] {
     );
   }
   for (const command of commands) {
-    if (onGrid(command) || !command.enabledWhen) continue;
+    if (onGrid(command)) continue;
+    // A function of the form's script decides, with the form context (it may answer with a promise).
+    if (command.enabledBy) {
+      rules.push(
+        el(
+          'EnableRule',
+          { Id: valueRuleId(command) },
+          el(
+            'CustomRule',
+            { FunctionName: command.enabledBy, Library: `$webresource:${library}`, Default: 'false' },
+            el('CrmParameter', { Value: 'PrimaryControl' }),
+          ),
+        ),
+      );
+      continue;
+    }
+    if (!command.enabledWhen) continue;
     const { column, value } = command.enabledWhen;
     rules.push(
       el('EnableRule', { Id: valueRuleId(command) }, el('ValueRule', { Field: column, Value: value })),
@@ -126,7 +142,7 @@ export function ribbonDiffElement({ table, library, commands }: TableCommands): 
       {},
       el('TabDisplayRules'),
       el('DisplayRules', {}, commands.map(privilegeRule)),
-      el('EnableRules', {}, enableRules(commands)),
+      el('EnableRules', {}, enableRules(library, commands)),
     ),
     el(
       'LocLabels',

@@ -82,6 +82,16 @@ const MESSAGES = {
   },
   refundRejected: { 1033: 'Rejected. Nothing is refunded.', 1031: 'Abgelehnt. Es wird nichts erstattet.' },
   subscriptionRequestName: { 1033: 'Stripe subscription for {0}', 1031: 'Stripe-Abonnement für {0}' },
+  orderSubscriptionTitle: { 1033: 'Start subscription', 1031: 'Abonnement starten' },
+  orderSubscriptionConfirm: {
+    1033: "Start a Stripe subscription from this order? Its lines with a recurring Stripe price become the subscription's items, billed to the order's customer; its other lines are billed once, on the first invoice. The connector checks the request against policy before Stripe is asked.",
+    1031: 'Ein Stripe-Abonnement aus diesem Auftrag starten? Seine Positionen mit wiederkehrendem Stripe-Preis werden die Positionen des Abonnements, berechnet an den Kunden des Auftrags; die übrigen Positionen werden einmalig mit der ersten Rechnung berechnet. Der Connector prüft die Anfrage anhand der Richtlinie, bevor Stripe beauftragt wird.',
+  },
+  orderSubscriptionRequestName: { 1033: 'Stripe subscription from {0}', 1031: 'Stripe-Abonnement aus {0}' },
+  orderSubscriptionRequested: {
+    1033: "Stripe subscription requested. The connector checks it and creates it in Stripe; the outcome, or the reason it was refused, shows on the Subscription Request, and the subscription under the order's Stripe Subscriptions once Stripe reports it.",
+    1031: 'Stripe-Abonnement angefordert. Der Connector prüft die Anfrage und legt das Abonnement in Stripe an; das Ergebnis oder der Grund einer Ablehnung erscheint in der Abonnementanfrage und das Abonnement unter den Stripe-Abonnements des Auftrags, sobald Stripe es meldet.',
+  },
   subscriptionCancelAtPeriodEndTitle: { 1033: 'Cancel at period end', 1031: 'Zum Periodenende kündigen' },
   subscriptionCancelAtPeriodEndConfirm: {
     1033: 'Cancel this subscription at the end of the period already paid for? It stays active until then.',

@@ -436,7 +436,10 @@ describe('command bar buttons on the standard forms', () => {
 
   it.each([
     ['quote', ['createPaymentLink']],
-    ['salesorder', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
+    [
+      'salesorder',
+      ['refundInStripe', 'createPaymentLink', 'startSubscription', 'openInStripeDashboard', 'syncFromStripe'],
+    ],
     ['invoice', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
     ['account', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
     ['contact', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
@@ -444,11 +447,13 @@ describe('command bar buttons on the standard forms', () => {
     "puts the %s form's buttons on its command bar, each calling a function its form script exports",
     (table, names) => {
       const script = readFileSync(join(repoRoot, 'webresources/src/forms', `${table}.ts`), 'utf8');
-      const exported =
-        script
+      const exported = [
+        ...(script
           .match(/export \{([^}]+)\}/)?.[1]
           .split(',')
-          .map((name) => name.trim()) ?? [];
+          .map((name) => name.trim()) ?? []),
+        ...[...script.matchAll(/export function (\w+)/g)].map((match) => match[1]),
+      ];
       const onForm = buttons(table);
       expect(onForm.map((button) => button['@Command'].split('.').pop())).toEqual(names);
       for (const button of onForm) {
@@ -758,6 +763,34 @@ describe('Stripe subscription buttons', () => {
         label.Titles[0].Title[0]['@description'],
       ]),
     );
+
+  it('shows Start subscription on the order form to roles that may create a subscription request, enabled by the script', () => {
+    const id = 'stc.salesorder.startSubscription';
+    const definition = definitionOf('salesorder', id);
+    expect(privilegeOf('salesorder', definition)).toEqual(['stc_subscriptionrequest', 'Create']);
+    const button = ribbonOf('salesorder')
+      .CustomActions[0].CustomAction.map((action: any) => action.CommandUIDefinition[0].Button[0])
+      .find((b: any) => b['@Command'] === id);
+    expect(labels('salesorder').get(button['@LabelText'].replace('$LocLabels:', ''))).toBe(
+      'Start subscription',
+    );
+    // Enabled only as the form script's rule answers (lines, not canceled), given the form.
+    const enable = ribbonOf('salesorder').RuleDefinitions[0].EnableRules[0].EnableRule.find(
+      (candidate: any) => candidate['@Id'] === definition.EnableRules[0].EnableRule[0]['@Id'],
+    );
+    const rule = enable.CustomRule[0];
+    expect([rule['@FunctionName'], rule['@Library'], rule['@Default']]).toEqual([
+      'StripeConnector.Forms.SalesOrder.canStartSubscription',
+      '$webresource:stc_/js/salesorder.js',
+      'false',
+    ]);
+    expect(rule.CrmParameter[0]['@Value']).toBe('PrimaryControl');
+    const script = readFileSync(join(repoRoot, 'webresources/src/forms/salesorder.ts'), 'utf8');
+    expect(script).toMatch(/export function canStartSubscription\(/);
+    // The request form lets the user name the order.
+    const requestForm = JSON.stringify(formsOf('stc_subscriptionrequest', 'main')[0]);
+    expect(requestForm).toContain('"stc_salesorderid"');
+  });
 
   it.each(['account', 'contact'])(
     'shows Stripe subscription… on the %s form to roles that may create a subscription request',
