@@ -1,7 +1,8 @@
 /**
  * `npm run sandbox`: starts the local parts on loopback, prints one `name: URL` line per part, and runs until
  * Ctrl-C or SIGTERM, then stops every part it started. Each part is a `SandboxPart` with its own start function,
- * so the Stripe emulator, the token endpoint and the service join by adding an entry to `parts`.
+ * so the Stripe emulator, the token endpoint, the alert receiver and the service join by adding an entry to
+ * `parts`.
  *
  * Flags (the sandbox contract): --service-port, --stripe-port, --dataverse-port (0 = a free port),
  * --no-scenario, --store sqlite|postgres, --dataverse-auth entra|none.
@@ -9,6 +10,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AuthOptions, DataverseEmulator, StripeEmulator } from '@stc/emulators';
+import { alertsPart, type AlertReceiver } from './parts/alerts';
 import { dataversePart } from './parts/dataverse';
 import { harnessPart } from './parts/harness';
 import { createRun, freePort, type SandboxRun } from './parts/run';
@@ -38,6 +40,8 @@ export interface RunningPart {
   entra?: EntraPartInfo;
   dataverse?: DataverseEmulator;
   stripe?: StripeEmulator;
+  /** Set by the alerts part: the local receiver of the service's alerts. */
+  alerts?: AlertReceiver;
   /** A part that is a child process. */
   pid?: number;
   /** Printed on lines of their own after the part's line. */
@@ -93,7 +97,14 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions {
 }
 
 /** Started in this order, stopped in reverse. */
-export const parts: SandboxPart[] = [tokenPart, dataversePart, stripePart, servicePart, harnessPart];
+export const parts: SandboxPart[] = [
+  tokenPart,
+  dataversePart,
+  stripePart,
+  alertsPart,
+  servicePart,
+  harnessPart,
+];
 
 /** Where runs keep their files (service store and log, credentials for scripts): `<repo>/data/`. */
 const DATA_DIR = path.resolve(__dirname, '../../data');

@@ -11,6 +11,17 @@ import path from 'node:path';
 import Stripe from 'stripe';
 import { StcPaymentStatus, StcRefundRequestStatus } from '@stc/solution';
 import { requestToken, SANDBOX_USERS, type ScriptCredentials } from '@stc/sandbox';
+import type {
+  BulkRetry,
+  DeadLetterPage,
+  EventPage,
+  Lineage,
+  MappingActivated,
+  MappingDryRun,
+  MappingVersionFiles,
+  MappingVersionList,
+  MappingVersionSummary,
+} from '@stc/service/src/console/contract';
 
 const REPO = path.resolve(__dirname, '../..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -156,10 +167,10 @@ afterEach(async () => {
 
 test('entra mode: the scenario passes every check, its rows read back with a token, and SIGTERM ends every process', async () => {
   running = startSandbox(['--service-port', '0', '--stripe-port', '0', '--dataverse-port', '0']);
-  const summary = await running.waitFor(/^scenario: (\d+) of (\d+) checks passed(.*)$/m, 50_000);
+  const summary = await running.waitFor(/^scenario: (\d+) of (\d+) checks passed(.*)$/m, 80_000);
   const out = running.stdout();
   expect(out).not.toMatch(/✗ FAILED/);
-  expect(Number(summary[2])).toBeGreaterThanOrEqual(19);
+  expect(Number(summary[2])).toBeGreaterThanOrEqual(21);
   // A payment page asked for in Dynamics 365 for an order there, paid: that same order is paid.
   expect(out).toMatch(
     /^scenario: ✓ order ORD-\d{5}-[A-Z0-9]{6} made in Dynamics 365 \(USD 2,080\.50\) → payment link request by .+ → Stripe payment page, paid → the same order Paid \(2080\.5\), request Paid: http/m,
@@ -179,8 +190,40 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   expect(out).toMatch(
     /^scenario: ✓ live-mode payment pi_\w+ sent to this test-mode service → dead letter \d+ \(stripe_mode_mismatch, on purpose\), no row: /m,
   );
+  // A payment whose metadata names its order as the order form gives it: dead-lettered by the shipped mapping.
+  const unbound =
+    /^scenario: ✓ payment (pi_\w+) \(USD 480\.00\) for order ORD-\S+, named in its metadata as the order form gives it \((\{[0-9A-F-]{36}\})\) → dead letter \d+ \(mapping_failed: .*, no row: http:\/\/127\.0\.0\.1:\d+\/console\/#\/dead-letters/m.exec(
+      out,
+    );
+  expect(unbound).not.toBeNull();
+  const [, unboundPayment, formOrderId] = unbound!;
+  // The alerts they raise, printed as they reach the local receiver and listed on its page.
+  expect(out).toMatch(/^alert: firing dead_letters — \d+ event\(s\) in the dead-letter queue/m);
+  expect(out).toMatch(/^alert: firing reconciliation_mismatch — 1 payout journal\(s\) do not balance/m);
+  expect(out).toMatch(
+    /^scenario: ✓ alerts firing at the local receiver \(json and teams formats\): firing dead_letters, firing reconciliation_mismatch: http:\/\/127\.0\.0\.1:\d+\//m,
+  );
   expect(summary[1]).toBe(summary[2]);
   expect(summary[3]).toBe('');
+  const alertsPage = running.part('alerts')!.url;
+  expect(alertsPage).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const alertsHtml = await fetch(alertsPage);
+  expect(alertsHtml.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(await alertsHtml.text()).toContain('firing: reconciliation_mismatch');
+  const { alerts } = (await (await fetch(`${alertsPage}alerts.json`)).json()) as {
+    alerts: Array<{ format: string; status: string; alert: string; body: Record<string, unknown> }>;
+  };
+  for (const [format, alert] of [
+    ['json', 'dead_letters'],
+    ['json', 'reconciliation_mismatch'],
+    ['teams', 'dead_letters'],
+    ['teams', 'reconciliation_mismatch'],
+  ])
+    expect(alerts).toContainEqual(expect.objectContaining({ format, alert, status: 'firing' }));
+  expect(alerts.find((a) => a.format === 'json')!.body).toMatchObject({
+    source: 'stripe-dataverse-connector',
+    status: 'firing',
+  });
 
   // The console's line: its address and the admin key generated for this run, which signs in.
   const consoleLine = /^console: (http:\/\/127\.0\.0\.1:\d+\/console) \(admin key: (\S+)\)$/m.exec(out);
@@ -234,7 +277,7 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   expect(token.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]{36}\/oauth2\/v2\.0\/token$/);
   // Service logs stay out of standard output: only part lines and scenario lines.
   for (const line of out.trim().split('\n'))
-    expect(line).toMatch(/^(token|dataverse|stripe|service|console|harness|scenario): /);
+    expect(line).toMatch(/^(token|dataverse|stripe|alerts|service|console|harness|scenario|alert): /);
 
   // Independently of the scenario: a token from the printed endpoint, rows from the printed URL.
   const credentialsFile = path.resolve(REPO, /client credentials for scripts: (\S+)/.exec(token.note)![1]);
@@ -242,6 +285,85 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   expect((fs.statSync(credentialsFile).mode & 0o077).toString(8)).toBe('0');
   const { token: bearer } = await requestToken(credentials);
   expect((await getJson(`${dataverse}stc_payments`)).status).toBe(401);
+
+  // The dead letter fixed as the walkthrough does, through the console's API with the admin key's session:
+  // a new mapping version that takes the braces off the order's id, its dry run, activate, retry.
+  const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+  const consoleApi = async <T>(method: 'GET' | 'POST', route: string, body?: unknown) => {
+    const answer = await fetch(`${consoleUrl}/api/${route}`, {
+      method,
+      headers: { cookie, 'content-type': 'application/json', 'x-requested-with': 'stc-console' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: answer.status, body: (await answer.json()) as T };
+  };
+  const open = await consoleApi<DeadLetterPage>('GET', 'dead-letters?status=open');
+  const letter = open.body.deadLetters.find((d) => d.objectId === unboundPayment)!;
+  expect(letter).toMatchObject({ errorCode: 'mapping_failed' });
+  expect(letter.error).toContain(`link id "${formOrderId}" is not a GUID`);
+  const { versions } = (await consoleApi<MappingVersionList>('GET', 'mappings')).body;
+  const active = versions.find((v) => v.active)!;
+  const current = (await consoleApi<MappingVersionFiles>('GET', `mappings/${active.version}`)).body;
+  const shipped = current.files['payments.yaml'];
+  const fixedPayments = shipped.replaceAll(
+    'id: metadata.d365_salesorderid',
+    `id: "$replace(metadata.d365_salesorderid, /[{}]/, '')"`,
+  );
+  expect(fixedPayments).not.toBe(shipped);
+  const created = await consoleApi<MappingVersionSummary>('POST', 'mappings', {
+    files: { ...current.files, 'payments.yaml': fixedPayments },
+    note: 'order ids as the order form gives them: braces taken off',
+  });
+  expect(created).toMatchObject({ status: 201, body: { version: active.version + 1, active: false } });
+  // The payment's own events, found by its id as on the events page; the new version dry-run on one of them.
+  const { events } = (await consoleApi<EventPage>('GET', `events?q=${unboundPayment}`)).body;
+  const intentEvent = events.find((e) => e.type.startsWith('payment_intent.'))!;
+  expect(intentEvent).toBeDefined();
+  const dryRun = await consoleApi<MappingDryRun>('POST', 'mappings/dry-run', {
+    version: created.body.version,
+    inboxId: intentEvent.id,
+  });
+  expect(dryRun.status).toBe(200);
+  expect(JSON.stringify(dryRun.body.active)).toContain('is not a GUID');
+  expect(JSON.stringify(dryRun.body.version)).not.toContain('is not a GUID');
+  expect(
+    await consoleApi<MappingActivated>('POST', `mappings/${created.body.version}/activate`),
+  ).toMatchObject({
+    status: 200,
+    body: { active: created.body.version },
+  });
+  const retried = await consoleApi<BulkRetry>('POST', 'dead-letters/retry', { errorCode: 'mapping_failed' });
+  expect(retried.status).toBe(200);
+  expect(retried.body.ids).toContain(letter.id);
+  const orderId = formOrderId.slice(1, -1).toLowerCase();
+  let fixed: { status: number; body: Record<string, unknown> };
+  const fixDeadline = Date.now() + 20_000;
+  do {
+    await new Promise((r) => setTimeout(r, 200));
+    fixed = await getJson(
+      `${dataverse}stc_payments(stc_stripeid='${unboundPayment}')?$select=stc_amount,stc_status,_stc_salesorderid_value`,
+      bearer,
+    );
+  } while (
+    (fixed.status !== 200 || fixed.body.stc_status !== StcPaymentStatus.Succeeded) &&
+    Date.now() < fixDeadline
+  );
+  expect(fixed.body).toMatchObject({
+    stc_amount: 480,
+    stc_status: StcPaymentStatus.Succeeded,
+    _stc_salesorderid_value: orderId,
+  });
+  // The retried event's lineage: applied under the new version, the payment's row among its writes.
+  const lineage = (await consoleApi<Lineage>('GET', `events/${letter.inboxId}`)).body;
+  expect(lineage.attempts.at(-1)).toMatchObject({
+    outcome: 'applied',
+    mappingVersion: String(created.body.version),
+  });
+  expect(lineage.writes).toContainEqual(
+    expect.objectContaining({ table: 'stc_payment', mappingVersion: String(created.body.version) }),
+  );
+  const after = await consoleApi<DeadLetterPage>('GET', 'dead-letters?status=open');
+  expect(after.body.deadLetters.map((d) => d.errorCode)).toEqual(['stripe_mode_mismatch']);
 
   const kwd = /payment (pi_\w+) KWD 12\.350 succeeded/.exec(out)![1];
   const payment = await getJson(
@@ -269,8 +391,8 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
     }),
   ]);
 
-  await expectAllGone(running, ['token', 'dataverse', 'stripe', 'service', 'harness']);
-}, 60_000);
+  await expectAllGone(running, ['token', 'dataverse', 'stripe', 'alerts', 'service', 'harness']);
+}, 120_000);
 
 test('none mode without the scenario: no token endpoint, no scenario, a payment made on the printed Stripe URL lands in the printed Dataverse, SIGTERM ends everything', async () => {
   running = startSandbox(
@@ -316,7 +438,7 @@ test('none mode without the scenario: no token endpoint, no scenario, a payment 
   expect(row.body).toMatchObject({ stc_amount: 25, stc_status: StcPaymentStatus.Succeeded });
   expect(running.stdout()).not.toMatch(/^scenario:/m);
 
-  await expectAllGone(running, ['dataverse', 'stripe', 'service']);
+  await expectAllGone(running, ['dataverse', 'stripe', 'alerts', 'service']);
 }, 60_000);
 
 test('a sandbox killed outright (SIGKILL, no chance to stop its parts) still leaves no service behind', async () => {

@@ -26,6 +26,8 @@ interface ServiceEnvInput {
   dataverseUrl: string;
   entra?: EntraPartInfo;
   postgresSchema?: string;
+  /** The local alert receiver's entries (`json=http://…`), put beside the caller's ALERT_WEBHOOK_URLS. */
+  alertWebhookUrls?: string[];
 }
 
 /** The service's environment: the caller's, with every setting the sandbox decides put on top. */
@@ -49,6 +51,12 @@ export function serviceEnvironment(input: ServiceEnvInput, base: NodeJS.ProcessE
     // Events are picked up as they arrive (intake notifies the workers); polling only catches stragglers.
     WORKER_POLL_MS: base.WORKER_POLL_MS ?? '50',
     SHUTDOWN_GRACE_MS: base.SHUTDOWN_GRACE_MS ?? '5000',
+    // The caller's receivers stay; the sandbox's own is added beside them.
+    ALERT_WEBHOOK_URLS: [base.ALERT_WEBHOOK_URLS?.trim(), ...(input.alertWebhookUrls ?? [])]
+      .filter(Boolean)
+      .join(','),
+    // Rules checked every 2 s, so an alert reaches the receiver seconds after its cause.
+    ALERT_INTERVAL_SECONDS: base.ALERT_INTERVAL_SECONDS ?? '2',
   };
   if (entra) {
     Object.assign(env, {
@@ -138,11 +146,12 @@ export const servicePart: SandboxPart = {
     const dataverse = started.get('dataverse')?.dataverse;
     if (!stripe || !dataverse) throw new Error('the service part needs the Stripe and Dataverse parts first');
     const entra = started.get('token')?.entra;
+    const alertWebhookUrls = started.get('alerts')?.alerts?.webhookUrls;
     // PostgreSQL: a schema of this run's own, dropped at the end, so runs never share an inbox.
     const postgresSchema =
       options.store === 'postgres' ? `stc_sandbox_${randomBytes(4).toString('hex')}` : undefined;
     const env = serviceEnvironment(
-      { options, run, stripe, dataverseUrl: dataverse.url, entra, postgresSchema },
+      { options, run, stripe, dataverseUrl: dataverse.url, entra, postgresSchema, alertWebhookUrls },
       process.env,
     );
     const logPath = path.join(run.dir, SERVICE_LOG);

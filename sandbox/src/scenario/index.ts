@@ -2,7 +2,8 @@
  * The sandbox's scenario: a day of business played through the emulators with the official `stripe` SDK and
  * the Dataverse Web API, each outcome read back from Dataverse (or Stripe) and reported as a check.
  * Customers, payments in USD, JPY and KWD and a declined one, a partial then a full refund, a dispute opened
- * and won, a customer edited in Dataverse going to Stripe, and a refund asked for in Dataverse by a user.
+ * and won, a customer edited in Dataverse going to Stripe, a refund asked for in Dataverse by a user, and what
+ * the operator console and the alert receiver show (payouts, dead letters on purpose, alerts).
  */
 import Stripe from 'stripe';
 import { model } from '@stc/solution';
@@ -28,6 +29,8 @@ export interface ScenarioEnvironment {
   /** The Stripe emulator in this process, and the service: for the checks an operator's pages show. */
   emulator?: StripeEmulator;
   service?: { url: string; adminApiKey: string };
+  /** The local receiver of the service's alerts. */
+  alerts?: ScenarioContext['alerts'];
 }
 
 export interface ScenarioResult {
@@ -53,12 +56,13 @@ export async function playScenario(
     recordUrl: env.recordUrl ?? ((table, id) => `${table}(${id})`),
     emulator: env.emulator,
     service: env.service,
+    alerts: env.alerts,
   };
   const result: ScenarioResult = { passed: 0, total: 0, failed: [] };
   const say = (text: string) => print(`scenario: ${text}`);
 
   say(
-    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order, a subscription renewed by test clock, payouts into the journal (one mismatched on purpose), a live-mode event dead-lettered on purpose',
+    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order, a subscription renewed by test clock, payouts into the journal (one mismatched on purpose), a live-mode event and a payment the shipped mapping cannot bind dead-lettered on purpose, their alerts at the local receiver',
   );
   for (const step of SCENARIO_STEPS) {
     result.total++;
@@ -117,6 +121,7 @@ export async function runScenario(
       recordUrl,
       emulator: stripeEmulator,
       service: serviceUrl ? { url: serviceUrl, adminApiKey: run.secrets.adminApiKey } : undefined,
+      alerts: started.get('alerts')?.alerts,
     },
     print,
   );

@@ -1,10 +1,13 @@
 /**
  * What the scenario leaves for the operator console to show: payouts reconciled into the journal (one balanced,
- * one mismatched on purpose) and one event in the dead-letter queue on purpose (a live-mode payment sent to a
- * service that serves test mode), each read back from where an operator would see it.
+ * one mismatched on purpose), events in the dead-letter queue on purpose (a live-mode payment sent to a service
+ * that serves test mode; a payment whose metadata names its Dynamics 365 order the way a form script gives it,
+ * which the shipped mapping does not read, left for the operator to fix with a new mapping version), and the
+ * alerts they raise at the local receiver, each read back from where an operator would see it.
  */
 import Stripe from 'stripe';
 import { StcJournalStatus } from '@stc/solution';
+import { alertLine } from '../parts/alerts';
 import { CheckFailed, need, statusName, until, type Row } from './readback';
 import type { ScenarioContext } from './steps';
 import { odataString } from './webapi';
@@ -65,8 +68,24 @@ export async function payoutsReconciled(ctx: ScenarioContext): Promise<string> {
   );
 }
 
+interface DeadLetter {
+  id: number;
+  eventId: string;
+  objectId: string | null;
+  errorCode: string | null;
+  error: string;
+}
 interface DeadLetterList {
-  deadLetters: Array<{ id: number; eventId: string; errorCode: string | null; error: string }>;
+  deadLetters: DeadLetter[];
+}
+
+/** The open dead letters, as the admin API lists them. */
+async function deadLetters(service: { url: string; adminApiKey: string }): Promise<DeadLetter[] | string> {
+  const answer = await fetch(`${service.url}/admin/dead-letters`, {
+    headers: { authorization: `Bearer ${service.adminApiKey}` },
+  });
+  if (!answer.ok) return `dead-letter API answered ${answer.status}`;
+  return ((await answer.json()) as DeadLetterList).deadLetters;
 }
 
 /**
@@ -92,13 +111,10 @@ export async function liveEventDeadLettered(ctx: ScenarioContext): Promise<strin
   const letter = await until(
     `a dead letter for live payment ${intent.id}`,
     async () => {
-      const answer = await fetch(`${service.url}/admin/dead-letters`, {
-        headers: { authorization: `Bearer ${service.adminApiKey}` },
-      });
-      if (!answer.ok) return { seen: `dead-letter API answered ${answer.status}` };
-      const { deadLetters } = (await answer.json()) as DeadLetterList;
-      const found = deadLetters.find((d) => liveEvents.has(d.eventId));
-      return found ? { value: found } : { seen: `${deadLetters.length} dead letters, none of it` };
+      const letters = await deadLetters(service);
+      if (typeof letters === 'string') return { seen: letters };
+      const found = letters.find((d) => liveEvents.has(d.eventId));
+      return found ? { value: found } : { seen: `${letters.length} dead letters, none of it` };
     },
     ctx.timeoutMs,
   );
@@ -109,4 +125,93 @@ export async function liveEventDeadLettered(ctx: ScenarioContext): Promise<strin
   );
   if (rows.length > 0) throw new CheckFailed(`live payment ${intent.id} was written to Dataverse`);
   return `live-mode payment ${intent.id} sent to this test-mode service → dead letter ${letter.id} (${letter.errorCode}, on purpose), no row: ${service.url}/console/#/dead-letters`;
+}
+
+/**
+ * An order taken in Dynamics 365 and paid through a page that a form script of the order made: the script put
+ * the order's id in the PaymentIntent's metadata as the form's client API gives it, `{7A3C…}` (braces, capital
+ * letters), which is not the GUID the shipped payments.yaml expects in `d365_salesorderid`. The engine refuses
+ * to bind the payment to that, so its events go to the dead-letter queue (mapping_failed) and no row is
+ * written. Left there on purpose: the operator fixes it with a new mapping version that takes the braces off,
+ * activates it and retries the dead letters (the walkthrough in README.md, "Operator console").
+ */
+export async function mappingDeadLettered(ctx: ScenarioContext): Promise<string> {
+  const service = need(ctx.service, 'the service');
+  const accountId = need(ctx.state.contosoAccountId, 'the Contoso account');
+  const [usd] = await ctx.dataverse.list<Row>(
+    `transactioncurrencies?$select=transactioncurrencyid&$filter=isocurrencycode eq 'USD'`,
+  );
+  const orderId = await ctx.dataverse.create('salesorders', {
+    name: 'Annual support for Contoso',
+    'customerid_account@odata.bind': `/accounts(${accountId})`,
+    'transactioncurrencyid@odata.bind': `/transactioncurrencies(${String(usd?.transactioncurrencyid)})`,
+  });
+  await ctx.dataverse.create('salesorderdetails', {
+    'salesorderid@odata.bind': `/salesorders(${orderId})`,
+    isproductoverridden: true,
+    productdescription: 'Annual support',
+    ispriceoverridden: true,
+    quantity: 1,
+    priceperunit: 480,
+  });
+  const order = await ctx.dataverse.get<Row>(`salesorders(${orderId})?$select=ordernumber`);
+  const formId = `{${orderId.toUpperCase()}}`;
+  const intent = await ctx.stripe.paymentIntents.create({
+    amount: 48000,
+    currency: 'usd',
+    customer: ctx.state.contoso?.id,
+    description: 'Annual support for Contoso',
+    metadata: { d365_salesorderid: formId },
+    payment_method: 'pm_card_visa',
+    confirm: true,
+  });
+  const letter = await until(
+    `a dead letter for payment ${intent.id}`,
+    async () => {
+      const letters = await deadLetters(service);
+      if (typeof letters === 'string') return { seen: letters };
+      const found = letters.find((d) => d.objectId === intent.id);
+      return found ? { value: found } : { seen: `${letters.length} dead letters, none of it` };
+    },
+    ctx.timeoutMs,
+  );
+  if (letter.errorCode !== 'mapping_failed' || !letter.error.includes('is not a GUID'))
+    throw new CheckFailed(`dead letter ${letter.id}: ${letter.errorCode}: ${letter.error}`);
+  const rows = await ctx.dataverse.list(
+    `stc_payments?$select=stc_paymentid&$filter=stc_stripeid eq ${odataString(intent.id)}`,
+  );
+  if (rows.length > 0) throw new CheckFailed(`payment ${intent.id} was written to Dataverse`);
+  return (
+    `payment ${intent.id} (USD 480.00) for order ${String(order?.ordernumber)}, named in its metadata as the ` +
+    `order form gives it (${formId}) → dead letter ${letter.id} (${letter.errorCode}: the shipped mapping wants ` +
+    `a bare GUID; on purpose, fix it with a new mapping version), no row: ${service.url}/console/#/dead-letters`
+  );
+}
+
+/** The alerts the scenario's dead letters and mismatched payout raise, as the local receiver got them. */
+const EXPECTED_ALERTS = ['dead_letters', 'reconciliation_mismatch'];
+
+export async function alertsReceived(ctx: ScenarioContext): Promise<string> {
+  const receiver = need(ctx.alerts, 'the local alert receiver');
+  const firing = await until(
+    `alerts ${EXPECTED_ALERTS.join(' and ')} at ${receiver.url}`,
+    async () => {
+      const received = receiver.received().filter((a) => a.status === 'firing');
+      const missing = EXPECTED_ALERTS.filter(
+        (name) => !received.some((a) => a.alert === name && a.format === 'json'),
+      );
+      return missing.length === 0
+        ? { value: received }
+        : { seen: `${received.length} firing received, not ${missing.join(', ')}` };
+    },
+    // Alert rounds run every few seconds; Dataverse is read for mismatched journals each round.
+    ctx.timeoutMs + 10_000,
+  );
+  const first = (name: string) => firing.find((a) => a.alert === name && a.format === 'json')!;
+  const formats = [...new Set(firing.map((a) => a.format))].sort().join(' and ');
+  return (
+    `alerts firing at the local receiver (${formats} formats): ` +
+    EXPECTED_ALERTS.map((name) => alertLine(first(name)).split(' — ')[0]).join(', ') +
+    `: ${receiver.url}`
+  );
 }

@@ -9,8 +9,9 @@ import { CheckFailed, need, statusName, strip, until, type ReadBack, type Row } 
 import type { WebApi } from './webapi';
 import { checkoutToOrder, paymentLinkFromOrder } from './orders';
 import { subscriptionFromDynamics } from './billing';
-import { liveEventDeadLettered, payoutsReconciled } from './operations';
+import { alertsReceived, liveEventDeadLettered, mappingDeadLettered, payoutsReconciled } from './operations';
 import type { StripeEmulator } from '@stc/emulators';
+import type { AlertReceiver } from '../parts/alerts';
 
 /** Amounts the scenario sends, in the smallest unit, and what each must become in Dataverse. */
 export const SCENARIO_PAYMENTS = {
@@ -57,6 +58,8 @@ export interface ScenarioContext {
   emulator?: StripeEmulator;
   /** The service, for what only its admin API shows (dead letters). */
   service?: { url: string; adminApiKey: string };
+  /** The local receiver of the service's alerts. */
+  alerts?: Pick<AlertReceiver, 'url' | 'received'>;
 }
 
 /** One check: `act` does and reads back, and returns the line that says what happened. */
@@ -331,4 +334,6 @@ export const SCENARIO_STEPS: readonly ScenarioStep[] = [
   { label: 'subscription from Dynamics 365, renewed twice', act: subscriptionFromDynamics },
   { label: 'payouts reconciled: one balanced, one mismatched', act: payoutsReconciled },
   { label: 'a live-mode event dead-lettered', act: liveEventDeadLettered },
+  { label: 'a payment dead-lettered by the shipped mapping', act: mappingDeadLettered },
+  { label: 'alerts at the local receiver', act: alertsReceived },
 ];
