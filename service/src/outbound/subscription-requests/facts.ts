@@ -76,7 +76,7 @@ export async function readFacts(
     request.productId ? readProduct(dataverse, request.productId) : null,
     request.subscriptionId ? readSubscription(dataverse, request.subscriptionId) : null,
     request.subscriptionItemId ? readItem(dataverse, request.subscriptionItemId) : null,
-    request.orderId && request.action === 'create' ? readOrder(dataverse, request.orderId) : null,
+    request.orderId && request.action === 'create' ? readOrder(dataverse, request.orderId, request.id) : null,
   ]);
   // A quantity change that names no item is about the subscription's only one.
   const onlyItem =

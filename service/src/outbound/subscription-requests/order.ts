@@ -26,7 +26,16 @@ import {
   SalesOrderDetail,
   SalesorderStatecode,
 } from '@stc/solution/tables';
-import { Account, Contact, Product, Subscription, SubscriptionStatus } from '@stc/solution/tables';
+import {
+  Account,
+  Contact,
+  Product,
+  Subscription,
+  SubscriptionAction,
+  SubscriptionRequest,
+  SubscriptionRequestStatus,
+  SubscriptionStatus,
+} from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { isGuid } from '../../config/outbound';
 import { MoneyError } from '../../mapping';
@@ -83,8 +92,13 @@ export interface OrderFacts {
   livemode: boolean | null;
   customer: OrderCustomer | null;
   lines: OrderLine[];
-  /** Stripe ids of the subscriptions made from the order that have not ended. */
+  /**
+   * Stripe ids of the subscriptions made from the order that have not ended: linked to it by their rows, or
+   * made by another request for it whose subscription has no row yet.
+   */
   liveSubscriptions: string[];
+  /** Other requests for the order in Processing: a subscription being made. */
+  requestsInFlight: number;
 }
 
 /** A subscription item, or a one-off charge on the first invoice, as Stripe takes it. */
@@ -249,8 +263,12 @@ const O = SalesOrder.col;
 const D = SalesOrderDetail.col;
 const P = ProductPriceLevel.col;
 
-/** The order with what the rules read; null when it is gone. */
-export async function readOrder(dataverse: DataverseClient, id: string): Promise<OrderFacts | null> {
+/** The order with what the rules read (`requestId`: the request asking, left out of the others); null when it is gone. */
+export async function readOrder(
+  dataverse: DataverseClient,
+  id: string,
+  requestId: string,
+): Promise<OrderFacts | null> {
   const row = await dataverse.retrieve(SalesOrder.entitySetName, id, {
     select: [
       O.orderNumber,
@@ -264,7 +282,7 @@ export async function readOrder(dataverse: DataverseClient, id: string): Promise
     ],
   });
   if (!row) return null;
-  const [lineRows, customer, liveSubscriptions] = await Promise.all([
+  const [lineRows, customer, started] = await Promise.all([
     dataverse.retrieveMultiple(SalesOrderDetail.entitySetName, {
       select: [
         D.quantity,
@@ -280,7 +298,7 @@ export async function readOrder(dataverse: DataverseClient, id: string): Promise
       orderBy: [`${D.lineItemNumber} asc`],
     }),
     readOrderCustomer(dataverse, row[SalesOrder.lookup.customerId.value]),
-    readLiveSubscriptions(dataverse, id),
+    readStarted(dataverse, id, requestId),
   ]);
   const productIds = [
     ...new Set(lineRows.map((r) => guid(r[SalesOrderDetail.lookup.productId.value]))),
@@ -307,7 +325,7 @@ export async function readOrder(dataverse: DataverseClient, id: string): Promise
     livemode: typeof row[O.liveMode] === 'boolean' ? Boolean(row[O.liveMode]) : null,
     customer,
     lines,
-    liveSubscriptions,
+    ...started,
   };
 }
 
@@ -419,14 +437,45 @@ async function readOrderCustomer(dataverse: DataverseClient, value: unknown): Pr
   return null;
 }
 
-/** Subscriptions the order already started that have not ended, by their Stripe ids. */
-async function readLiveSubscriptions(dataverse: DataverseClient, orderId: string): Promise<string[]> {
-  const rows = await dataverse.retrieveMultiple(Subscription.entitySetName, {
-    select: [Subscription.col.stripeId, Subscription.col.status],
-    filter: `${Subscription.lookup.salesorderid.value} eq ${orderId}`,
-  });
-  const ended: number[] = [SubscriptionStatus.canceled, SubscriptionStatus.incomplete_expired];
-  return rows
-    .filter((r) => !ended.includes(Number(r[Subscription.col.status])))
-    .map((r) => String(r[Subscription.col.stripeId]));
+/**
+ * What the order has started already: its subscriptions that have not ended (their rows, and those other
+ * Succeeded requests for it made whose rows have not arrived yet), and the other requests still Processing.
+ */
+async function readStarted(
+  dataverse: DataverseClient,
+  orderId: string,
+  requestId: string,
+): Promise<Pick<OrderFacts, 'liveSubscriptions' | 'requestsInFlight'>> {
+  const R = SubscriptionRequest.col;
+  const [rows, requests] = await Promise.all([
+    dataverse.retrieveMultiple(Subscription.entitySetName, {
+      select: [Subscription.col.stripeId, Subscription.col.status],
+      filter: `${Subscription.lookup.salesorderid.value} eq ${orderId}`,
+    }),
+    dataverse.retrieveMultiple(SubscriptionRequest.entitySetName, {
+      select: [SubscriptionRequest.primaryId, R.status, R.stripeSubscriptionId],
+      filter: `${SubscriptionRequest.lookup.salesorderid.value} eq ${orderId} and ${R.action} eq ${SubscriptionAction.create}`,
+    }),
+  ]);
+  const endedStatus: number[] = [SubscriptionStatus.canceled, SubscriptionStatus.incomplete_expired];
+  const ended = new Set<string>();
+  const live: string[] = [];
+  for (const r of rows) {
+    const stripeId = String(r[Subscription.col.stripeId]);
+    if (endedStatus.includes(Number(r[Subscription.col.status]))) ended.add(stripeId);
+    else live.push(stripeId);
+  }
+  const others = requests.filter((r) => guid(r[SubscriptionRequest.primaryId]) !== requestId.toLowerCase());
+  for (const r of others) {
+    const made = str(r[R.stripeSubscriptionId]);
+    if (
+      r[R.status] === SubscriptionRequestStatus.succeeded &&
+      made &&
+      !ended.has(made) &&
+      !live.includes(made)
+    )
+      live.push(made);
+  }
+  const requestsInFlight = others.filter((r) => r[R.status] === SubscriptionRequestStatus.processing).length;
+  return { liveSubscriptions: live, requestsInFlight };
 }

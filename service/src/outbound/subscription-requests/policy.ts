@@ -67,11 +67,16 @@ export function decideSubscriptionChange(
       reason: `The requester (user ${requester.id}) holds none of the roles allowed to request Stripe subscription changes: ${rules.requesterRoles.join(', ')}.`,
     };
   // Asked once, when the request is decided: a resumed request finds the subscription it made itself.
-  const started = request.action === 'create' && facts.order?.liveSubscriptions.length ? facts.order : null;
-  if (started)
+  const order = request.action === 'create' ? facts.order : null;
+  if (order?.liveSubscriptions.length)
     return {
       kind: 'reject',
-      reason: `${orderLabel(started)} has the Stripe subscription ${started.liveSubscriptions.join(', ')} already: cancel it first to start another.`,
+      reason: `${orderLabel(order)} has the Stripe subscription ${order.liveSubscriptions.join(', ')} already: cancel it first to start another.`,
+    };
+  if (order?.requestsInFlight)
+    return {
+      kind: 'reject',
+      reason: `${orderLabel(order)} has a subscription being started by another request: see its outcome before asking again.`,
     };
   const planned = planChange(request, facts, rules);
   return 'problem' in planned ? { kind: 'reject', reason: planned.problem } : { kind: 'act', plan: planned };

@@ -200,12 +200,16 @@ describeOnEachEngine('subscriptions from a sales order', (engine) => {
     expect(renewal.amount_due).toBe(4500 + 9950);
   });
 
-  it('makes no second subscription for a request delivered again or resumed, and refuses a second request for the order', async () => {
+  it('makes no second subscription for a request delivered again or resumed, and refuses a second request for the order, before and after its row arrives', async () => {
     const { products } = await catalog();
     const { account } = await payingAccount();
     const orderId = await order(account, [{ product: products.Seat, quantity: 2, price: 15 }]);
     const id = await startSubscription(USERS.requester.systemuserid, orderId);
     const first = requestRow(id).stc_stripesubscriptionid;
+    const refusal = `The order ORD-2001 has the Stripe subscription ${String(first)} already: cancel it first to start another.`;
+    // Another request before Stripe's events have made the subscription's row: its request tells.
+    const early = await startSubscription(USERS.approver.systemuserid, orderId);
+    expect(requestRow(early)).toMatchObject({ stc_status: Status.rejected, stc_failurereason: refusal });
     // Every context the step posted (the create and the service's own updates), again.
     await deliver(world, handler, id);
     // A worker that made the subscription and stopped before writing it leaves the request in Processing;
@@ -217,10 +221,7 @@ describeOnEachEngine('subscriptions from a sales order', (engine) => {
     expect((await allSubscriptions()).map((s) => s.id)).toEqual([first]);
 
     const again = await startSubscription(USERS.requester.systemuserid, orderId);
-    expect(requestRow(again)).toMatchObject({
-      stc_status: Status.rejected,
-      stc_failurereason: `The order ORD-2001 has the Stripe subscription ${String(first)} already: cancel it first to start another.`,
-    });
+    expect(requestRow(again)).toMatchObject({ stc_status: Status.rejected, stc_failurereason: refusal });
     expect(await allSubscriptions()).toHaveLength(1);
   });
 

@@ -77,6 +77,7 @@ const order = (lines: OrderLine[], over: Partial<OrderFacts> = {}): OrderFacts =
   // Positions as readOrder numbers them: in the order's line order.
   lines: lines.map((l, i) => ({ ...l, position: i + 1 })),
   liveSubscriptions: [],
+  requestsInFlight: 0,
   ...over,
 });
 
@@ -256,6 +257,9 @@ describe('the policy of a request naming an order', () => {
     );
     expect(reason(order([seat()], { liveSubscriptions: ['sub_1'] }))).toBe(
       'The order ORD-1001 has the Stripe subscription sub_1 already: cancel it first to start another.',
+    );
+    expect(reason(order([seat()], { requestsInFlight: 1 }))).toBe(
+      'The order ORD-1001 has a subscription being started by another request: see its outcome before asking again.',
     );
     expect(reason(order([seat()]), requester, { ...request, priceId: 'price_1' })).toBe(
       'The request names an order and a Stripe price or product: name the order alone (its lines say what is subscribed to).',
