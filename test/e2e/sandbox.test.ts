@@ -170,10 +170,14 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
   const summary = await running.waitFor(/^scenario: (\d+) of (\d+) checks passed(.*)$/m, 80_000);
   const out = running.stdout();
   expect(out).not.toMatch(/✗ FAILED/);
-  expect(Number(summary[2])).toBeGreaterThanOrEqual(21);
+  expect(Number(summary[2])).toBeGreaterThanOrEqual(22);
   // A payment page asked for in Dynamics 365 for an order there, paid: that same order is paid.
   expect(out).toMatch(
     /^scenario: ✓ order ORD-\d{5}-[A-Z0-9]{6} made in Dynamics 365 \(USD 2,080\.50\) → payment link request by .+ → Stripe payment page, paid → the same order Paid \(2080\.5\), request Paid: http/m,
+  );
+  // A payment page asked for in Dynamics 365 for a quote, paid: the quote is won and its one order is paid.
+  expect(out).toMatch(
+    /^scenario: ✓ quote QUO-\d{5}-[A-Z0-9]{6} made in Dynamics 365 \(USD 1,526\.00\) → payment link request by .+ → Stripe payment page, paid → quote Won, its order ORD-\d{5}-[A-Z0-9]{6} Paid \(1526\): quote http\S+ order http/m,
   );
   // A subscription asked for in Dynamics 365, renewed twice on a test clock: three paid invoices.
   expect(out).toMatch(

@@ -62,7 +62,7 @@ export async function playScenario(
   const say = (text: string) => print(`scenario: ${text}`);
 
   say(
-    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order, a subscription renewed by test clock, payouts into the journal (one mismatched on purpose), a live-mode event and a payment the shipped mapping cannot bind dead-lettered on purpose, their alerts at the local receiver',
+    'playing: customers, payments (USD, JPY, KWD, a declined card), refunds, a dispute, a customer edit, a refund request, a checkout into an order, a payment link for an order and one for a quote, a subscription renewed by test clock, payouts into the journal (one mismatched on purpose), a live-mode event and a payment the shipped mapping cannot bind dead-lettered on purpose, their alerts at the local receiver',
   );
   for (const step of SCENARIO_STEPS) {
     result.total++;

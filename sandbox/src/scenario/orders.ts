@@ -2,9 +2,16 @@
  * Order-to-cash in the scenario: a shop's Checkout Session of three lines over two products, paid on the
  * Stripe emulator's hosted page as a payer would, read back as the Dynamics 365 order with its three lines
  * (the product the catalog sync wrote, a written-in one) and the paid invoice, with the totals Dynamics 365 computes.
+ * Payment links made in Dynamics 365: for an order, which the payment marks paid; for a quote, whose payment
+ * makes the quote's order, paid, and wins the quote.
  */
 import type Stripe from 'stripe';
-import { StcPaymentLinkRequestStatus, StcStripePaymentStatus } from '@stc/solution';
+import {
+  QuoteStatecode,
+  QuoteStatuscode,
+  StcPaymentLinkRequestStatus,
+  StcStripePaymentStatus,
+} from '@stc/solution';
 import { CheckFailed, need, strip, until, type Row } from './readback';
 import type { ScenarioContext } from './steps';
 import { odataString } from './webapi';
@@ -188,4 +195,91 @@ export async function paymentLinkFromOrder(ctx: ScenarioContext): Promise<string
       `the paid session ${session.id} names ${orders.length} orders, not the one made in Dynamics 365`,
     );
   return `order ${String(order.ordernumber)} made in Dynamics 365 (USD 2,080.50) → payment link request by ${users.requester.fullname} → Stripe payment page, paid → the same order Paid (${String(order.stc_amountpaid)}), request Paid: ${ctx.recordUrl('salesorder', orderId)}`;
+}
+
+/** A quote made in Dynamics 365 for Contoso (two lines and freight, USD) and activated, as a salesperson offers it. */
+async function activeQuoteInDynamics(ctx: ScenarioContext): Promise<string> {
+  const { dataverse, state } = ctx;
+  const [usd] = await dataverse.list<Row>(
+    `transactioncurrencies?$select=transactioncurrencyid&$filter=isocurrencycode eq 'USD'`,
+  );
+  const quoteId = await dataverse.create('quotes', {
+    name: 'Rollout offer for Contoso',
+    'customerid_account@odata.bind': `/accounts(${need(state.contosoAccountId, 'the Contoso account')})`,
+    'transactioncurrencyid@odata.bind': `/transactioncurrencies(${String(usd?.transactioncurrencyid)})`,
+    freightamount: 25,
+  });
+  for (const [description, quantity, price] of [
+    ['Implementation package', 1, 1200],
+    ['Training seat', 4, 75.25],
+  ] as const)
+    await dataverse.create('quotedetails', {
+      'quoteid@odata.bind': `/quotes(${quoteId})`,
+      isproductoverridden: true,
+      productdescription: description,
+      ispriceoverridden: true,
+      quantity,
+      priceperunit: price,
+    });
+  // Offered: a Draft quote is activated before it goes to the customer (and before it can be paid).
+  await dataverse.update(`quotes(${quoteId})`, {
+    statecode: QuoteStatecode.Active,
+    statuscode: QuoteStatuscode.InProgress_2,
+  });
+  return quoteId;
+}
+
+export async function paymentLinkFromQuote(ctx: ScenarioContext): Promise<string> {
+  const { dataverse, users, stripe } = ctx;
+  const quoteId = await activeQuoteInDynamics(ctx);
+  const requestId = await dataverse.create(
+    'stc_paymentlinkrequests',
+    {
+      stc_name: 'Payment page for Rollout offer for Contoso',
+      'stc_quoteid@odata.bind': `/quotes(${quoteId})`,
+    },
+    users.requester.systemuserid,
+  );
+  const created = await settledLinkRequest(ctx, requestId, [
+    StcPaymentLinkRequestStatus.Created,
+    StcPaymentLinkRequestStatus.Rejected,
+    StcPaymentLinkRequestStatus.Failed,
+  ]);
+  if (created.stc_status !== StcPaymentLinkRequestStatus.Created)
+    throw new CheckFailed(`request ${requestId} ended ${String(created.stc_failurereason)}`);
+  const session = await stripe.checkout.sessions.retrieve(String(created.stc_stripesessionid));
+  if (session.amount_total !== 152600)
+    throw new CheckFailed(`the payment page asks ${session.amount_total}, not 152600 (USD 1,526.00)`);
+  await payOnHostedPage(session);
+  await settledLinkRequest(ctx, requestId, [StcPaymentLinkRequestStatus.Paid]);
+  const quote = await until(
+    `quote ${quoteId} won`,
+    async () => {
+      const row = await dataverse.get<Row>(
+        `quotes(${quoteId})?$select=quotenumber,statecode,statuscode,stc_paymenturl`,
+      );
+      return row?.statecode === QuoteStatecode.Won
+        ? { value: row }
+        : { seen: JSON.stringify(strip(row ?? {})) };
+    },
+    ctx.timeoutMs,
+  );
+  if (quote.stc_paymenturl)
+    throw new CheckFailed(`quote ${String(quote.quotenumber)} is won but still shows its payment page`);
+  const orders = await dataverse.list<Row>(
+    `salesorders?$select=salesorderid,ordernumber,stc_stripeid,stc_paymentstatus,totalamount&$filter=_quoteid_value eq ${quoteId}`,
+  );
+  if (orders.length !== 1)
+    throw new CheckFailed(`quote ${String(quote.quotenumber)} has ${orders.length} orders, not 1`);
+  const [order] = orders;
+  if (
+    order.stc_stripeid !== session.id ||
+    order.stc_paymentstatus !== StcStripePaymentStatus.Paid ||
+    order.totalamount !== 1526
+  )
+    throw new CheckFailed(
+      `the order of quote ${String(quote.quotenumber)} is not the paid order of ${session.id}: ${JSON.stringify(strip(order))}`,
+    );
+  const orderId = String(order.salesorderid);
+  return `quote ${String(quote.quotenumber)} made in Dynamics 365 (USD 1,526.00) → payment link request by ${users.requester.fullname} → Stripe payment page, paid → quote Won, its order ${String(order.ordernumber)} Paid (1526): quote ${ctx.recordUrl('quote', quoteId)} order ${ctx.recordUrl('salesorder', orderId)}`;
 }

@@ -7,7 +7,7 @@ import { StcDisputeStatus, StcPaymentStatus, StcRefundReason, StcRefundRequestSt
 import type { SANDBOX_USERS } from '../parts/run';
 import { CheckFailed, need, statusName, strip, until, type ReadBack, type Row } from './readback';
 import type { WebApi } from './webapi';
-import { checkoutToOrder, paymentLinkFromOrder } from './orders';
+import { checkoutToOrder, paymentLinkFromOrder, paymentLinkFromQuote } from './orders';
 import { subscriptionFromDynamics } from './billing';
 import { alertsReceived, liveEventDeadLettered, mappingDeadLettered, payoutsReconciled } from './operations';
 import type { StripeEmulator } from '@stc/emulators';
@@ -331,6 +331,7 @@ export const SCENARIO_STEPS: readonly ScenarioStep[] = [
   { label: 'Stripe refund → back in Dataverse', act: requestedRefundBack },
   { label: 'checkout → order and paid invoice', act: checkoutToOrder },
   { label: 'payment link from a Dynamics 365 order, paid', act: paymentLinkFromOrder },
+  { label: 'payment link from a Dynamics 365 quote, paid', act: paymentLinkFromQuote },
   { label: 'subscription from Dynamics 365, renewed twice', act: subscriptionFromDynamics },
   { label: 'payouts reconciled: one balanced, one mismatched', act: payoutsReconciled },
   { label: 'a live-mode event dead-lettered', act: liveEventDeadLettered },
