@@ -16,6 +16,7 @@ export const FORMS: Record<string, string> = {
   syncissue: 'SyncIssue',
   refundrequest: 'RefundRequest',
   subscription: 'Subscription',
+  chargerequest: 'ChargeRequest',
 };
 
 /** Web resource pages: `pages/<page>.html` and the script it loads. */

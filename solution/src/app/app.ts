@@ -65,6 +65,7 @@ const LAYOUT: Layout = [
           'stc_subscription',
           'stc_subscriptionitem',
           'stc_subscriptionrequest',
+          'stc_chargerequest',
           'stc_stripeinvoice',
           'stc_stripeinvoiceline',
         ],

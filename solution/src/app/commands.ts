@@ -4,9 +4,12 @@
  * Approve and Reject on a refund request awaiting approval, shown to users who may write refund requests
  * (the connector checks the approver's role and that it is not the requester before it refunds); Cancel at
  * period end, Cancel now, Pause collection and Resume collection on a Stripe subscription, shown to users who
- * may create subscription requests (the connector checks policy before Stripe is asked).
+ * may create subscription requests (the connector checks policy before Stripe is asked); Approve and Reject on
+ * a charge request awaiting approval, shown to users who may write charge requests, as on refund requests.
  */
 import {
+  ChargeRequest,
+  ChargeRequestStatus,
   RefundRequest,
   RefundRequestStatus,
   Subscription,
@@ -133,6 +136,40 @@ export const subscriptionCommands: TableCommands = {
       label: 'Resume collection',
       tooltip: 'Ask the connector to resume collection of the subscription in Stripe.',
       icon: 'Play',
+    }),
+  ],
+};
+
+const CHARGE_NAMESPACE = 'StripeConnector.Forms.ChargeRequest';
+
+function chargeDecisionCommand(
+  name: string,
+  rest: Pick<FormCommand, 'label' | 'tooltip' | 'icon'>,
+): FormCommand {
+  return {
+    id: `stc.${ChargeRequest.logicalName}.${name}`,
+    functionName: `${CHARGE_NAMESPACE}.${name}`,
+    privilege: 'Write',
+    privilegeTable: ChargeRequest.logicalName,
+    enabledWhen: { column: ChargeRequest.col.status, value: ChargeRequestStatus.awaiting_approval },
+    ...rest,
+  };
+}
+
+export const chargeRequestCommands: TableCommands = {
+  table: ChargeRequest.logicalName,
+  library: 'stc_/js/chargerequest.js',
+  commands: [
+    chargeDecisionCommand('approveRequest', {
+      label: 'Approve',
+      tooltip:
+        "Approve the charge: the connector checks policy, then charges the customer's saved payment method.",
+      icon: 'Accept',
+    }),
+    chargeDecisionCommand('rejectRequest', {
+      label: 'Reject',
+      tooltip: 'Reject the charge: nothing is charged.',
+      icon: 'Cancel',
     }),
   ],
 };

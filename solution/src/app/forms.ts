@@ -132,6 +132,17 @@ const SUBSCRIPTION_REQUEST_INPUT = new Set([
   'stc_subscriptionitemid',
 ]);
 
+/** Charge request columns a user fills in: whom to charge, how much, what for; the service owns the rest. */
+const CHARGE_REQUEST_INPUT = new Set([
+  'stc_name',
+  'stc_customerid',
+  'stc_amount',
+  'stc_currency',
+  'stc_description',
+  'stc_salesorderid',
+  'stc_invoiceid',
+]);
+
 const STAMPS = new Set(syncStampColumns().map((column) => column.logicalName));
 
 type Group = 'summary' | 'amounts' | 'dates' | 'related' | 'details' | 'stripe' | 'sync';
@@ -187,6 +198,7 @@ export function isReadOnly(table: Table, column: string): boolean {
   if (table.logicalName === 'stc_refundrequest') return !REFUND_REQUEST_INPUT.has(column);
   if (table.logicalName === 'stc_paymentlinkrequest') return !PAYMENT_LINK_REQUEST_INPUT.has(column);
   if (table.logicalName === 'stc_subscriptionrequest') return !SUBSCRIPTION_REQUEST_INPUT.has(column);
+  if (table.logicalName === 'stc_chargerequest') return !CHARGE_REQUEST_INPUT.has(column);
   // Journal entries and lines are written by reconciliation only.
   return table.logicalName.startsWith('stc_journal');
 }
@@ -386,9 +398,9 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
  * alone on quotes, which have no payment to refund or open) (for users who may
  * create a refund or payment link request), Start subscription on orders (for users who may create a
  * subscription request; enabled while the order has lines and is not canceled),
- * Stripe subscription… on accounts and contacts (for users who may
- * create a subscription request), Open in Stripe Dashboard, and Sync from Stripe (for users who may
- * stamp the rows it re-reads: the customer itself, or the order's payments).
+ * Stripe subscription… and Charge saved card… on accounts and
+ * contacts (for users who may create a subscription or charge request), Open in Stripe Dashboard, and Sync
+ * from Stripe (for users who may stamp the rows it re-reads: the customer itself, or the order's payments).
  */
 function formCommands(table: string, namespace: string, isCustomer: boolean): FormCommand[] {
   const command = (name: string, rest: Omit<FormCommand, 'id' | 'functionName'>): FormCommand => ({
@@ -429,8 +441,16 @@ function formCommands(table: string, namespace: string, isCustomer: boolean): Fo
     icon: 'Calendar',
     enabledBy: `${namespace}.canStartSubscription`,
   });
+  const charge = command('chargeSavedCard', {
+    label: 'Charge saved card…',
+    tooltip:
+      "Ask for a charge of this customer's saved Stripe payment method: enter the amount, currency and what it is for; the connector checks policy, then charges it off session.",
+    privilege: 'Create',
+    privilegeTable: 'stc_chargerequest',
+    icon: 'Money',
+  });
   return [
-    ...(isCustomer ? [subscription] : [refund, paymentLink]),
+    ...(isCustomer ? [subscription, charge] : [refund, paymentLink]),
     ...(table === 'salesorder' ? [orderSubscription] : []),
     command('openInStripeDashboard', {
       label: 'Open in Stripe',

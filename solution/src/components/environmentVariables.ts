@@ -30,6 +30,11 @@ export const DEFAULT_REFUND_APPROVAL_THRESHOLDS: Readonly<Record<string, number>
   kwd: 150_000,
 };
 
+/** Default thresholds of off-session charges of a saved payment method, in minor units: the refund figures. */
+export const DEFAULT_CHARGE_APPROVAL_THRESHOLDS: Readonly<Record<string, number>> = {
+  ...DEFAULT_REFUND_APPROVAL_THRESHOLDS,
+};
+
 export const environmentVariables: SolutionEnvironmentVariable[] = [
   {
     schemaName: 'stc_RefundApprovalThresholds',
@@ -38,6 +43,15 @@ export const environmentVariables: SolutionEnvironmentVariable[] = [
       'Refund requests above the threshold of their currency wait for a Stripe Finance Approver. A JSON object of lower-case ISO currency codes to amounts in minor units (cents, yen, fils), e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every refund.',
     type: 'JSON',
     defaultValue: JSON.stringify(DEFAULT_REFUND_APPROVAL_THRESHOLDS),
+    required: true,
+  },
+  {
+    schemaName: 'stc_ChargeApprovalThresholds',
+    displayName: 'Charge approval thresholds',
+    description:
+      'Charge requests (off-session charges of a customer\'s saved payment method) above the threshold of their currency wait for a Stripe Finance Approver. A JSON object of lower-case ISO currency codes to amounts in minor units, e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every charge.',
+    type: 'JSON',
+    defaultValue: JSON.stringify(DEFAULT_CHARGE_APPROVAL_THRESHOLDS),
     required: true,
   },
   {

@@ -33,7 +33,12 @@ const SYNCED = [
   'stc_balancetransaction',
 ];
 const RECONCILIATION = ['stc_journalentry', 'stc_journalline'];
-const REQUESTS = ['stc_refundrequest', 'stc_paymentlinkrequest', 'stc_subscriptionrequest'];
+const REQUESTS = [
+  'stc_refundrequest',
+  'stc_paymentlinkrequest',
+  'stc_subscriptionrequest',
+  'stc_chargerequest',
+];
 const ALL_CONNECTOR = [...SYNCED, ...REQUESTS, ...RECONCILIATION];
 const SALES = ['account', 'contact', 'salesorder', 'invoice'];
 
@@ -85,7 +90,8 @@ export const securityRoles: SecurityRole[] = [
       ...each([...SYNCED, ...RECONCILIATION], ['Read', 'AppendTo']),
       // Write only for the Sync from Stripe command, which stamps stc_syncrequestedon; Stripe stays the source.
       ...each(['stc_payment'], ['Read', 'Write', 'AppendTo']),
-      ...each(['stc_refundrequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      // Write: the approval of a refund or charge request above the threshold is the request's status.
+      ...each(['stc_refundrequest', 'stc_chargerequest'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
       ...each(['stc_paymentlinkrequest', 'stc_subscriptionrequest'], ['Create', 'Read', 'Append']),
       // Write to ask for a retry or a discard of a sync issue; the service carries it out.
       ...each(['stc_syncissue'], ['Read', 'Write']),
@@ -106,14 +112,14 @@ export const securityRoles: SecurityRole[] = [
   role(
     '79a23d99-5345-5ee4-8ed2-259d3e87eb83',
     'Stripe Refund Requester',
-    'Users who may ask for a refund from a payment, for a Stripe payment page of an order or invoice, or for a Stripe subscription to be created or changed; they see their own requests.',
+    "Users who may ask for a refund from a payment, for a Stripe payment page of an order or invoice, for a Stripe subscription to be created or changed, or for a charge of a customer's saved payment method; they see their own requests.",
     [
       ...each(SYNCED, ['Read']),
       ...each(['stc_payment', 'stc_subscription', 'stc_subscriptionitem'], ['Read', 'AppendTo']),
       ...each(REQUESTS, ['Create', 'Read', 'Append'], 'Basic'),
       // AppendTo: a subscription request names the customer, and the product, it is about.
       ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
-      // AppendTo: a payment link request names the order or invoice it is for.
+      // AppendTo: a payment link or charge request names the order or invoice it is for.
       ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
     ],
   ),

@@ -99,6 +99,19 @@ export const webhookSteps: WebhookStep[] = [
     message: 'Create',
     table: 'stc_subscriptionrequest',
   }),
+  step('6f2d8a31-94c7-4e0b-b5a2-1c83e7d90f46', 'Stripe Connector: Create of stc_chargerequest', {
+    description:
+      "A new charge request goes to the service for its policy check and the off-session charge of the customer's saved payment method.",
+    message: 'Create',
+    table: 'stc_chargerequest',
+  }),
+  step('c35b7e08-2f19-4d6a-8e4c-90a1b6d2f7e3', 'Stripe Connector: Update of stc_chargerequest', {
+    description: 'An approval or rejection of a waiting charge request goes to the service.',
+    message: 'Update',
+    table: 'stc_chargerequest',
+    filteringAttributes: ['stc_status', 'stc_approvedby'],
+    postImage: true,
+  }),
   step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {
     description: 'Changes to a linked account update its Stripe customer; a Sync from Stripe re-reads it.',
     message: 'Update',

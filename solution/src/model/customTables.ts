@@ -419,6 +419,60 @@ export const customTables: Table[] = [
     ],
   }),
   customTable({
+    viewColumns: [
+      'stc_customerid',
+      'stc_amount',
+      'stc_currency',
+      'stc_status',
+      'stc_stripepaymentintentid',
+      'stc_requestedby',
+      'createdon',
+    ],
+    schemaName: 'stc_ChargeRequest',
+    entitySetName: 'stc_chargerequests',
+    displayName: 'Charge Request',
+    pluralName: 'Charge Requests',
+    description:
+      "A user's request, made in Dynamics 365, to charge a customer's saved Stripe payment method off session, and its outcome. It never holds card data.",
+    ownership: 'UserOwned',
+    columns: [
+      customer('stc_customerid', 'Customer', {
+        requiredLevel: 'required',
+        description: "The account or contact whose Stripe customer's saved payment method is charged.",
+      }),
+      amount('stc_Amount', 'Amount', {
+        requiredLevel: 'required',
+        description: 'Amount to charge in major units of the currency.',
+      }),
+      currency(),
+      memo('stc_Description', 'Description', 1000, {
+        description: "What the charge is for; Stripe's payment description, which the customer may see.",
+      }),
+      lookup('stc_salesorderid', 'Order', 'salesorder', {
+        description: 'The order the charge pays, if any; name an order or an invoice, not both.',
+      }),
+      lookup('stc_invoiceid', 'Invoice', 'invoice', {
+        description: 'The invoice the charge pays, if any; name an order or an invoice, not both.',
+      }),
+      choice('stc_Status', 'Status', 'stc_chargerequeststatus', {
+        requiredLevel: 'required',
+        defaultValue: 100000000,
+      }),
+      memo('stc_FailureReason', 'Failure Reason', 2000),
+      text('stc_DeclineCode', 'Decline Code', 100, {
+        description: "Stripe's decline or error code of a failed charge (authentication_required, …).",
+      }),
+      text('stc_StripePaymentIntentId', 'Stripe PaymentIntent Id', STRIPE_ID_LENGTH),
+      lookup('stc_paymentid', 'Payment', 'stc_payment', {
+        description: 'The payment row of the charge, once Stripe has reported it.',
+      }),
+      lookup('stc_requestedby', 'Requested By', 'systemuser'),
+      lookup('stc_approvedby', 'Approved By', 'systemuser'),
+      dateTime('stc_DecidedOn', 'Decided On'),
+      yesNo('stc_LiveMode', 'Live Mode', { trueLabel: 'Live', falseLabel: 'Test' }),
+    ],
+  }),
+  customTable({
     viewColumns: ['stc_subscriptionid', 'stc_quantity', 'stc_unitamount', 'stc_currency', 'stc_interval'],
     schemaName: 'stc_SubscriptionItem',
     entitySetName: 'stc_subscriptionitems',

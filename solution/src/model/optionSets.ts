@@ -136,6 +136,15 @@ export const customOptionSets: OptionSet[] = [
     ['failed', 'Failed'],
     ['rejected', 'Rejected'],
   ]),
+  custom('stc_chargerequeststatus', 'Charge Request Status', false, [
+    ['pending', 'Pending'],
+    ['awaiting_approval', 'Awaiting approval'],
+    ['approved', 'Approved'],
+    ['sent', 'Sent'],
+    ['succeeded', 'Succeeded'],
+    ['failed', 'Failed'],
+    ['refused', 'Refused'],
+  ]),
   custom('stc_disputestatus', 'Dispute Status', false, [
     ['warning_needs_response', 'Warning: needs response'],
     ['warning_under_review', 'Warning: under review'],

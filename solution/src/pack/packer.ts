@@ -10,7 +10,12 @@ import { XMLParser } from 'fast-xml-parser';
 import JSZip from 'jszip';
 import { connectorApp, type AppDesign } from '../app/app';
 import { checkCharts, FINANCE_DASHBOARD } from '../app/dashboards';
-import { refundRequestCommands, subscriptionCommands, syncIssueCommands } from '../app/commands';
+import {
+  chargeRequestCommands,
+  refundRequestCommands,
+  subscriptionCommands,
+  syncIssueCommands,
+} from '../app/commands';
 import {
   connectorForms,
   standardFormAdditions,
@@ -310,7 +315,12 @@ function packableAdditions(
 
 /** Buttons whose script is in the solution; the others are left out and said. */
 /** The command bar buttons of the connector's own tables. */
-const TABLE_COMMANDS = [syncIssueCommands, refundRequestCommands, subscriptionCommands];
+const TABLE_COMMANDS = [
+  syncIssueCommands,
+  refundRequestCommands,
+  subscriptionCommands,
+  chargeRequestCommands,
+];
 
 function packableCommands(
   tables: TableCommands[],

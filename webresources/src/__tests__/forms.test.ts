@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import {
   Account,
+  ChargeRequest,
   Payment,
   PaymentLinkRequest,
   PaymentLinkRequestStatus,
@@ -255,6 +256,41 @@ describe('Create payment link', () => {
   });
 });
 
+describe('Charge saved card', () => {
+  it("opens a new charge request for the account, the account as customer, in the user's language", async () => {
+    const f = form('account', ACCOUNT_ID);
+    jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('Northwind');
+    const openForm = jest.spyOn(Xrm.Navigation, 'openForm').mockResolvedValue(undefined as never);
+    await AccountForm.chargeSavedCard(f.formContext);
+    expect(openForm).toHaveBeenCalledWith(
+      { entityName: ChargeRequest.logicalName },
+      {
+        stc_name: 'Charge of the saved card of Northwind',
+        stc_customerid: ACCOUNT_ID,
+        stc_customeridname: 'Northwind',
+        stc_customeridtype: 'account',
+      },
+    );
+    jest
+      .spyOn(Xrm.Utility, 'getGlobalContext')
+      .mockReturnValue({ userSettings: { languageId: 1031 } } as unknown as Xrm.GlobalContext);
+    await AccountForm.chargeSavedCard(f.formContext);
+    expect(openForm).toHaveBeenLastCalledWith(
+      { entityName: ChargeRequest.logicalName },
+      expect.objectContaining({ stc_name: 'Belastung der gespeicherten Karte von Northwind' }),
+    );
+    expect(f.webApi.createRecord).not.toHaveBeenCalled();
+  });
+
+  it('asks to save a new account first', async () => {
+    const f = form('account', '');
+    const openForm = jest.spyOn(Xrm.Navigation, 'openForm');
+    await AccountForm.chargeSavedCard(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({ text: 'Save the record first.' });
+    expect(openForm).not.toHaveBeenCalled();
+  });
+});
+
 describe('Stripe subscription requests', () => {
   const SUBSCRIPTION_ID = '5ab0c0d0-0000-4000-8000-00000000e001';
 
@@ -392,7 +428,7 @@ describe('Sync from Stripe', () => {
 
 describe('bundles', () => {
   const recordForms = Object.entries(FORMS).filter(
-    ([file]) => !['syncissue', 'refundrequest', 'subscription'].includes(file),
+    ([file]) => !['syncissue', 'refundrequest', 'subscription', 'chargerequest'].includes(file),
   );
   it.each(recordForms)('%s.js publishes StripeConnector.Forms.%s', async (file, name) => {
     const result = await build({

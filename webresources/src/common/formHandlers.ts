@@ -9,6 +9,7 @@ import {
   syncFromStripe as sync,
 } from './commands';
 import { requestSubscription as subscription } from './subscriptionRequests';
+import { chargeSavedCard as charge } from './chargeRequests';
 import { showPaymentAlerts } from './notifications';
 import { platform } from './record';
 
@@ -34,4 +35,8 @@ export function syncFromStripe(primaryControl: Xrm.FormContext): Promise<unknown
 
 export function requestSubscription(primaryControl: Xrm.FormContext): Promise<unknown> {
   return subscription(primaryControl, platform());
+}
+
+export function chargeSavedCard(primaryControl: Xrm.FormContext): Promise<unknown> {
+  return charge(primaryControl, platform());
 }

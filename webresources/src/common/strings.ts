@@ -116,6 +116,26 @@ const MESSAGES = {
     1033: 'Requested. The connector checks it and makes the change in Stripe; the outcome shows under Subscription Requests, and here once Stripe reports it (refresh the form).',
     1031: 'Angefordert. Der Connector prüft die Anfrage und ändert das Abonnement in Stripe; das Ergebnis erscheint unter Abonnementanfragen und hier, sobald Stripe es meldet (Formular aktualisieren).',
   },
+  chargeRequestName: {
+    1033: 'Charge of the saved card of {0}',
+    1031: 'Belastung der gespeicherten Karte von {0}',
+  },
+  chargeApproveConfirm: {
+    1033: "Approve this charge? The connector checks the approval against policy and then charges the customer's saved payment method in Stripe.",
+    1031: 'Diese Belastung genehmigen? Der Connector prüft die Genehmigung anhand der Richtlinie und belastet dann die gespeicherte Zahlungsmethode des Kunden in Stripe.',
+  },
+  chargeRejectConfirm: {
+    1033: 'Reject this charge? Nothing is charged, and the request cannot be approved afterwards.',
+    1031: 'Diese Belastung ablehnen? Es wird nichts belastet, und die Anfrage kann danach nicht mehr genehmigt werden.',
+  },
+  chargeApproved: {
+    1033: 'Approved. The connector charges the saved payment method in Stripe and shows the outcome here.',
+    1031: 'Genehmigt. Der Connector belastet die gespeicherte Zahlungsmethode in Stripe und zeigt das Ergebnis hier an.',
+  },
+  chargeRejected: {
+    1033: 'Rejected. Nothing is charged.',
+    1031: 'Abgelehnt. Es wird nichts belastet.',
+  },
   issueRequested: {
     1033: 'Requested for {0} sync issue(s). The connector carries it out within a minute.',
     1031: 'Für {0} Synchronisierungsproblem(e) angefordert. Der Connector führt es innerhalb einer Minute aus.',

@@ -32,6 +32,7 @@ function builtParts(
     'syncissue',
     'refundrequest',
     'subscription',
+    'chargerequest',
   ],
   panels = ['PaymentPanel', 'CustomerPanel'],
 ) {
@@ -441,8 +442,8 @@ describe('command bar buttons on the standard forms', () => {
       ['refundInStripe', 'createPaymentLink', 'startSubscription', 'openInStripeDashboard', 'syncFromStripe'],
     ],
     ['invoice', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
-    ['account', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
-    ['contact', ['requestSubscription', 'openInStripeDashboard', 'syncFromStripe']],
+    ['account', ['requestSubscription', 'chargeSavedCard', 'openInStripeDashboard', 'syncFromStripe']],
+    ['contact', ['requestSubscription', 'chargeSavedCard', 'openInStripeDashboard', 'syncFromStripe']],
   ])(
     "puts the %s form's buttons on its command bar, each calling a function its form script exports",
     (table, names) => {
@@ -811,6 +812,48 @@ describe('Stripe subscription buttons', () => {
       expect(mayCreate).toEqual(['Stripe Finance Approver', 'Stripe Refund Requester']);
     },
   );
+
+  it.each(['account', 'contact'])(
+    'shows Charge saved card… on the %s form to roles that may create a charge request',
+    (table) => {
+      const id = `stc.${table}.chargeSavedCard`;
+      const definition = definitionOf(table, id);
+      expect(privilegeOf(table, definition)).toEqual(['stc_chargerequest', 'Create']);
+      const button = ribbonOf(table)
+        .CustomActions[0].CustomAction.map((action: any) => action.CommandUIDefinition[0].Button[0])
+        .find((b: any) => b['@Command'] === id);
+      expect(labels(table).get(button['@LabelText'].replace('$LocLabels:', ''))).toBe('Charge saved card…');
+      const mayCreate = securityRoles
+        .filter((role) =>
+          role.privileges.some((p) => p.table === 'stc_chargerequest' && p.actions.includes('Create')),
+        )
+        .map((role) => role.name)
+        .sort();
+      expect(mayCreate).toEqual(['Stripe Finance Approver', 'Stripe Refund Requester']);
+    },
+  );
+
+  it('puts Approve and Reject on the charge request form for users who may write charge requests', () => {
+    const script = readFileSync(join(repoRoot, 'webresources/src/forms/chargerequest.ts'), 'utf8');
+    const actions: any[] = ribbonOf('stc_chargerequest').CustomActions[0].CustomAction;
+    const buttons = actions.map((action) => action.CommandUIDefinition[0].Button[0]);
+    expect(
+      buttons.map((b) => labels('stc_chargerequest').get(b['@LabelText'].replace('$LocLabels:', ''))),
+    ).toEqual(['Approve', 'Reject']);
+    for (const button of buttons) {
+      const definition = definitionOf('stc_chargerequest', button['@Command']);
+      const call = definition.Actions[0].JavaScriptFunction[0];
+      expect(call['@Library']).toBe('$webresource:stc_/js/chargerequest.js');
+      expect(script).toContain(`export function ${call['@FunctionName'].split('.').pop()}(`);
+      expect(privilegeOf('stc_chargerequest', definition)).toEqual(['stc_chargerequest', 'Write']);
+    }
+    const mayWrite = securityRoles
+      .filter((role) =>
+        role.privileges.some((p) => p.table === 'stc_chargerequest' && p.actions.includes('Write')),
+      )
+      .map((role) => role.name);
+    expect(mayWrite).toEqual(['Stripe Connector Service', 'Stripe Finance Approver']);
+  });
 
   it('puts Cancel at period end, Cancel now, Pause and Resume collection on the subscription form, calling its script', () => {
     const script = readFileSync(join(repoRoot, 'webresources/src/forms/subscription.ts'), 'utf8');

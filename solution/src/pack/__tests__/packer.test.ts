@@ -231,6 +231,8 @@ describe('solution packer', () => {
     expect(steps.map((step) => `${step.PrimaryEntity[0]}`).sort()).toEqual([
       'account',
       'contact',
+      'stc_chargerequest',
+      'stc_chargerequest',
       'stc_payment',
       'stc_paymentlinkrequest',
       'stc_refundrequest',
