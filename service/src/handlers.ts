@@ -17,6 +17,7 @@ import { createPaymentsHandler, type FeeFiller } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
 import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
 import { createSubscriptionRequestsHandler } from './outbound/subscription-requests';
+import { createChargeRequestsHandler } from './outbound/charge-requests';
 import { createRefundsHandler } from './inbound/refunds';
 import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requests';
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
@@ -66,6 +67,7 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
     atStripePriority('user', createPaymentLinkRequestsHandler({ settings: options.outbound })),
     atStripePriority('user', createSubscriptionRequestsHandler({ settings: options.outbound })),
+    atStripePriority('user', createChargeRequestsHandler({ settings: options.outbound })),
     // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.
     atStripePriority(
       'user',

@@ -195,6 +195,35 @@ test('the refund policy settings come with the configuration, and a wrong one is
   );
 });
 
+test('charge request settings: thresholds of their own, who may ask and approve, and a wrong one named', () => {
+  expect(loadConfig(valid, '/srv/app').outbound).toMatchObject({
+    chargeApprovalThresholds: { usd: 50_000, eur: 50_000, gbp: 40_000, jpy: 75_000, kwd: 150_000 },
+    chargeRequesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
+    chargeApproverRoles: ['Stripe Finance Approver'],
+  });
+  const config = loadConfig(
+    {
+      ...valid,
+      CHARGE_APPROVAL_THRESHOLDS: '{"usd":10000}',
+      REFUND_APPROVAL_THRESHOLDS: '{"usd":25000}',
+      CHARGE_REQUESTER_ROLES: 'Collections',
+      CHARGE_APPROVER_ROLES: 'Controller',
+    },
+    '/srv/app',
+  );
+  expect(config.outbound).toMatchObject({
+    chargeApprovalThresholds: { usd: 10_000 },
+    approvalThresholds: { usd: 25_000 },
+    chargeRequesterRoles: ['Collections'],
+    chargeApproverRoles: ['Controller'],
+  });
+  expect(problems({ ...valid, CHARGE_APPROVAL_THRESHOLDS: '{"USD":100}' })).toEqual([
+    expect.stringContaining(
+      'CHARGE_APPROVAL_THRESHOLDS: "USD" is not a lower-case 3-letter ISO currency code',
+    ),
+  ]);
+});
+
 test('payment link settings: who may ask, where the payer lands, and a wrong URL named', () => {
   expect(loadConfig(valid, '/srv/app').outbound).toMatchObject({
     paymentLinkRequesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],

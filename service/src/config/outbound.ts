@@ -4,7 +4,7 @@
  * rather than at the first refund. The handlers take them from the config object, never from the environment.
  */
 import { z } from 'zod';
-import { DEFAULT_REFUND_APPROVAL_THRESHOLDS } from '@stc/solution';
+import { DEFAULT_CHARGE_APPROVAL_THRESHOLDS, DEFAULT_REFUND_APPROVAL_THRESHOLDS } from '@stc/solution';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -34,6 +34,20 @@ export function stripeKeyMode(key: string): StripeMode | undefined {
 export const PAUSE_BEHAVIORS = ['void', 'keep_as_draft', 'mark_uncollectible'] as const;
 export type PauseBehavior = (typeof PAUSE_BEHAVIORS)[number];
 
+/** A JSON object of currency codes to minor units, refused as a whole with the variable's name when malformed. */
+const thresholdsVariable = (name: string) =>
+  optional.pipe(
+    z
+      .string()
+      .transform((text, ctx) => {
+        const read = parseApprovalThresholds(text);
+        if ('thresholds' in read) return read.thresholds;
+        ctx.addIssue({ code: 'custom', message: `${name}: ${read.problem}` });
+        return z.NEVER;
+      })
+      .optional(),
+  );
+
 const envSchema = z.object({
   // Required by the service's configuration (index.ts); handlers built without configuration serve test mode.
   STRIPE_MODE: optional
@@ -51,17 +65,10 @@ const envSchema = z.object({
       })
       .optional(),
   ),
-  REFUND_APPROVAL_THRESHOLDS: optional.pipe(
-    z
-      .string()
-      .transform((text, ctx) => {
-        const read = parseApprovalThresholds(text);
-        if ('thresholds' in read) return read.thresholds;
-        ctx.addIssue({ code: 'custom', message: `REFUND_APPROVAL_THRESHOLDS: ${read.problem}` });
-        return z.NEVER;
-      })
-      .optional(),
-  ),
+  REFUND_APPROVAL_THRESHOLDS: thresholdsVariable('REFUND_APPROVAL_THRESHOLDS'),
+  CHARGE_APPROVAL_THRESHOLDS: thresholdsVariable('CHARGE_APPROVAL_THRESHOLDS'),
+  CHARGE_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
+  CHARGE_APPROVER_ROLES: roleList('Stripe Finance Approver'),
   REFUND_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
   REFUND_APPROVER_ROLES: roleList('Stripe Finance Approver'),
   PAYMENT_LINK_REQUESTER_ROLES: roleList('Stripe Refund Requester,Stripe Finance Approver'),
@@ -151,6 +158,12 @@ export interface OutboundSettings {
   subscriptionRequesterRoles?: string[];
   /** What Stripe does with the invoices of a subscription whose collection a request pauses; default void. */
   subscriptionPauseBehavior?: PauseBehavior;
+  /** Thresholds (minor units by currency) of charge requests when Dataverse gives none that is valid. */
+  chargeApprovalThresholds?: ApprovalThresholds;
+  /** Roles whose holders may ask for an off-session charge of a customer's saved payment method. */
+  chargeRequesterRoles?: string[];
+  /** Roles whose holders may approve a charge request above its currency's threshold. */
+  chargeApproverRoles?: string[];
   /** How long the thresholds read from Dataverse are kept. */
   settingsCacheMs: number;
 }
@@ -185,6 +198,9 @@ export function readOutboundSettings(env: NodeJS.ProcessEnv): OutboundSettings {
     paymentLinkSuccessUrl: e.PAYMENT_LINK_SUCCESS_URL,
     subscriptionRequesterRoles: e.SUBSCRIPTION_REQUESTER_ROLES,
     subscriptionPauseBehavior: e.SUBSCRIPTION_PAUSE_BEHAVIOR,
+    chargeApprovalThresholds: e.CHARGE_APPROVAL_THRESHOLDS ?? DEFAULT_CHARGE_APPROVAL_THRESHOLDS,
+    chargeRequesterRoles: e.CHARGE_REQUESTER_ROLES,
+    chargeApproverRoles: e.CHARGE_APPROVER_ROLES,
     settingsCacheMs: e.REFUND_SETTINGS_CACHE_SECONDS * 1000,
   };
 }

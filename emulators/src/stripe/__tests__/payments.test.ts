@@ -384,4 +384,42 @@ describe('3-D Secure', () => {
       .catch((e: Stripe.errors.StripeCardError) => e);
     expect(offSession).toMatchObject({ statusCode: 402, code: 'authentication_required' });
   });
+
+  test("an off-session charge of a customer's saved card that needs authentication is declined once, replayed under its key", async () => {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_authenticationRequired',
+      invoice_settings: { default_payment_method: 'pm_card_authenticationRequired' },
+    });
+    const saved = String(customer.invoice_settings.default_payment_method);
+    expect((await stripe.customers.listPaymentMethods(customer.id)).data.map((pm) => pm.id)).toEqual([saved]);
+    const charge = () =>
+      stripe.paymentIntents
+        .create(
+          {
+            amount: 2500,
+            currency: 'usd',
+            customer: customer.id,
+            payment_method: saved,
+            confirm: true,
+            off_session: true,
+          },
+          { idempotencyKey: 'charge-request-1' },
+        )
+        .catch((e: Stripe.errors.StripeCardError) => e);
+    const first = (await charge()) as Stripe.errors.StripeCardError;
+    expect(first).toMatchObject({
+      statusCode: 402,
+      type: 'StripeCardError',
+      code: 'authentication_required',
+      decline_code: 'authentication_required',
+      message: 'Your card was declined. This transaction requires authentication.',
+      payment_intent: { status: 'requires_payment_method', customer: customer.id, payment_method: null },
+    });
+    const again = await charge();
+    expect(again).toMatchObject({
+      code: 'authentication_required',
+      payment_intent: { id: first.payment_intent!.id },
+    });
+    expect((await stripe.paymentIntents.list()).data.map((pi) => pi.id)).toEqual([first.payment_intent!.id]);
+  });
 });

@@ -24,6 +24,7 @@ import { mustReadObject } from '../../write/payload';
 import { newestCopy, type ObjectCopy } from '../../write/progress';
 import { writeMappedRow } from '../../write/rows';
 import type { FeeFiller } from './fees';
+import { linkChargeRequest } from './charge-requests';
 
 export { createFeeFiller, type FeeFiller, type FeeFillResult, type PaymentWithoutFee } from './fees';
 
@@ -206,6 +207,8 @@ export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFill
       }
       if (written === null)
         reportNothingWritten(context, { eventId: event.id, id: object.id }, 'no payment mapping applies');
+      // A charge carries its PaymentIntent's metadata, so whichever event of the burst is worked links it.
+      else await linkChargeRequest(object, written, context);
     },
   };
 }

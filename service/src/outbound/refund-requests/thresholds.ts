@@ -20,6 +20,24 @@ export const APPROVAL_THRESHOLDS_VARIABLE = 'stc_RefundApprovalThresholds';
 /** Solution 0.1.0's single threshold in major units; read only when the new variable has no value. */
 export const DEPRECATED_THRESHOLD_VARIABLE = 'stc_RefundApprovalThreshold';
 
+/**
+ * Where a set of thresholds is read: its Dataverse environment variable and the configuration variable used
+ * when Dataverse gives none that is valid (charge requests have their own, charge-requests/index.ts).
+ */
+export interface ThresholdSource {
+  variable: string;
+  /** The configuration variable named in log lines. */
+  configName: string;
+  /** A deprecated single-number variable read only while `variable` has no value. */
+  legacyVariable?: string;
+}
+
+const REFUND_THRESHOLDS: ThresholdSource = {
+  variable: APPROVAL_THRESHOLDS_VARIABLE,
+  configName: 'REFUND_APPROVAL_THRESHOLDS',
+  legacyVariable: DEPRECATED_THRESHOLD_VARIABLE,
+};
+
 export type ApprovalThreshold =
   | { kind: 'perCurrency'; minor: ApprovalThresholds; source: 'dataverse' | 'config' }
   /** The deprecated variable's one number, in major units of whichever currency the payment is in. */
@@ -41,6 +59,7 @@ export function thresholdIn(limit: ApprovalThreshold, currency: string): number 
 export function approvalThresholdReader(
   settings: Pick<OutboundSettings, 'approvalThresholds' | 'settingsCacheMs'>,
   now: () => number = Date.now,
+  source: ThresholdSource = REFUND_THRESHOLDS,
 ): (dataverse: DataverseClient, log: HandlerLogger) => Promise<ApprovalThreshold> {
   let cached: { threshold: ApprovalThreshold; atMs: number } | undefined;
   let deprecationLogged = false;
@@ -51,7 +70,7 @@ export function approvalThresholdReader(
   };
   return async (dataverse, log) => {
     if (cached && now() - cached.atMs < settings.settingsCacheMs) return cached.threshold;
-    const threshold = (await thresholdFromDataverse(dataverse, log)) ?? configured;
+    const threshold = (await thresholdFromDataverse(dataverse, log, source)) ?? configured;
     if (threshold.kind === 'major' && !deprecationLogged) {
       deprecationLogged = true;
       log.warn(
@@ -68,19 +87,21 @@ export function approvalThresholdReader(
 async function thresholdFromDataverse(
   dataverse: DataverseClient,
   log: HandlerLogger,
+  source: ThresholdSource,
 ): Promise<ApprovalThreshold | null> {
-  const text = await variableValue(dataverse, APPROVAL_THRESHOLDS_VARIABLE);
+  const text = await variableValue(dataverse, source.variable);
   if (text === undefined) return null;
   if (text !== null) {
     const read = parseApprovalThresholds(text);
     if ('thresholds' in read) return { kind: 'perCurrency', minor: read.thresholds, source: 'dataverse' };
     log.error(
-      { variable: APPROVAL_THRESHOLDS_VARIABLE, value: text, problem: read.problem },
-      `${APPROVAL_THRESHOLDS_VARIABLE} in Dataverse is refused (${read.problem}); using REFUND_APPROVAL_THRESHOLDS from the configuration`,
+      { variable: source.variable, value: text, problem: read.problem },
+      `${source.variable} in Dataverse is refused (${read.problem}); using ${source.configName} from the configuration`,
     );
     return null;
   }
-  const legacy = await variableValue(dataverse, DEPRECATED_THRESHOLD_VARIABLE);
+  if (!source.legacyVariable) return null;
+  const legacy = await variableValue(dataverse, source.legacyVariable);
   if (legacy === undefined || legacy === null) return null;
   const major = Number(legacy);
   if (!/^\d+(\.\d+)?$/.test(legacy.trim()) || !Number.isFinite(major)) {

@@ -1,0 +1,253 @@
+/**
+ * Charge requests over both emulators: a user's request row on a Dataverse account (through the Web API, as
+ * the Charge saved card… form saves it, delivered by the emulator's webhook step) becomes one off-session
+ * PaymentIntent of the customer's saved card on the Stripe emulator; Stripe's events, delivered through the
+ * payments handler, bring the payment row, which the request links to. Thresholds, approvals, refusals,
+ * declines, retries, and what is written to Dataverse.
+ */
+import type Stripe from 'stripe';
+import { ChargeRequestStatus as Status } from '@stc/solution/tables';
+import { createChargeRequestsHandler } from '..';
+import type { DataverseChangeHandler } from '../../../pipeline/handler';
+import { OrderedDelivery, SyncHarness } from '../../../inbound/__tests__/harness';
+import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
+import { deliver, startWorld, testSettings, USERS, type World } from '../../refund-requests/__tests__/world';
+
+const settings = testSettings({ chargeApprovalThresholds: { usd: 50_000, jpy: 75_000, kwd: 150_000 } });
+
+let world: World;
+let handler: DataverseChangeHandler;
+let payments: OrderedDelivery;
+let delivered = 0;
+
+beforeEach(async () => {
+  world = await startWorld({ tables: ['stc_chargerequest'] });
+  handler = createChargeRequestsHandler({ settings });
+  payments = await OrderedDelivery.open(
+    new SyncHarness(Object.assign(new StripeStub(), { stripeFor: () => world.stripe }), world.client),
+  );
+  delivered = 0;
+});
+afterEach(() => world.close());
+
+/** A Stripe customer with `card` saved as its default (none: no saved card), and its Dynamics 365 account. */
+async function customer(card: string | null = 'pm_card_visa', name = 'Northwind') {
+  const made = await world.stripe.customers.create({
+    name,
+    ...(card ? { payment_method: card, invoice_settings: { default_payment_method: card } } : {}),
+  });
+  const account = await world.client.create('accounts', { name, stc_stripecustomerid: made.id });
+  return { stripeCustomer: made, account };
+}
+
+/** A charge request made by a user through the Web API, delivered to the handler. */
+async function ask(userId: string, account: string, amount: number, currency = 'usd', extra = {}) {
+  const made = await world.asUser(userId, 'POST', 'stc_chargerequests', {
+    stc_name: 'Charge of the saved card of Northwind',
+    'stc_customerid_account@odata.bind': `/accounts(${account})`,
+    stc_amount: amount,
+    stc_currency: currency,
+    stc_description: 'Extra seats, March',
+    ...extra,
+  });
+  await deliver(world, handler, made.id!, 'Create');
+  return made.id!;
+}
+
+const requestRow = (id: string) => world.dataverse.store.get('stc_chargerequests', id)!;
+const intentPosts = () =>
+  world.stripeEmulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents');
+
+async function deliverStripeEvents(): Promise<void> {
+  const events = (world.stripeEmulator.events as unknown as Stripe.Event[]).slice(delivered);
+  delivered += events.length;
+  for (const event of events) await payments.deliver(event);
+}
+
+/** The request's own columns as Dataverse holds them, for what must never be there. */
+function assertNoCardData(id: string, cards: string[]) {
+  const row = requestRow(id);
+  const text = JSON.stringify(row);
+  expect(
+    Object.keys(row).filter((key) => /card|last4|fingerprint|exp_|expiry|brand|paymentmethod/i.test(key)),
+  ).toEqual([]);
+  for (const secret of [...cards, '4242', '3184', 'fingerprint', 'exp_month', 'pm_'])
+    expect({ secret, found: text.includes(secret) }).toEqual({ secret, found: false });
+}
+
+describe('a charge under the threshold', () => {
+  it('charges the saved card once, off session, and the request shows Succeeded with its payment', async () => {
+    const { stripeCustomer, account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 199.99);
+    const row = requestRow(id);
+    expect(row).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_failurereason: null,
+      stc_livemode: false,
+      _stc_requestedby_value: USERS.requester.systemuserid,
+    });
+    const intent = await world.stripe.paymentIntents.retrieve(String(row.stc_stripepaymentintentid));
+    expect(intent).toMatchObject({
+      status: 'succeeded',
+      amount: 19999,
+      currency: 'usd',
+      customer: stripeCustomer.id,
+      payment_method: stripeCustomer.invoice_settings.default_payment_method,
+      description: 'Extra seats, March',
+      metadata: { d365_chargerequestid: id },
+    });
+    expect(intentPosts().map((r) => r.idempotencyKey)).toEqual([id]);
+
+    // Delivered again (the create and the service's own updates): nothing more is asked of Stripe.
+    await deliver(world, handler, id);
+    expect(intentPosts()).toHaveLength(1);
+
+    // The payment row comes through Stripe's events and the request links to it.
+    await deliverStripeEvents();
+    const payment = await world.client.retrieveByKey('stc_payments', { stc_stripeid: intent.id });
+    expect(payment).toMatchObject({
+      stc_amount: 199.99,
+      stc_currency: 'usd',
+      _stc_customerid_value: account,
+    });
+    expect(requestRow(id)._stc_paymentid_value).toBe(payment!.stc_paymentid);
+    assertNoCardData(id, []);
+  });
+
+  it.each([
+    ['jpy', 1500, 1500],
+    ['kwd', 12.345, 12345],
+  ])('charges exactly in %s: %d is %d minor units', async (currency, amount, minor) => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, amount, currency);
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    const intent = await world.stripe.paymentIntents.retrieve(
+      String(requestRow(id).stc_stripepaymentintentid),
+    );
+    expect([intent.amount, intent.currency]).toEqual([minor, currency]);
+  });
+
+  it('is charged once when Stripe made the charge but its answer was lost, retried under the same key', async () => {
+    const { account } = await customer();
+    world.stripeEmulator.injectFault({
+      status: 503,
+      after: true,
+      match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
+    });
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 20,
+      stc_currency: 'usd',
+    });
+    const id = made.id!;
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
+    expect(requestRow(id).stc_status).toBe(Status.sent);
+    // The pipeline's retry: the request is resumed from Sent.
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    const keys = intentPosts().map((r) => r.idempotencyKey);
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(keys)).toEqual(new Set([id]));
+    const intents = await world.stripe.paymentIntents.list({ limit: 100 });
+    expect(intents.data.map((pi) => [pi.id, pi.status])).toEqual([
+      [requestRow(id).stc_stripepaymentintentid, 'succeeded'],
+    ]);
+  });
+});
+
+describe('a charge over the threshold', () => {
+  it('waits for an approver with nothing sent, then is charged once the approver approves', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 600);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.awaiting_approval,
+      stc_stripepaymentintentid: null,
+    });
+    expect(String(requestRow(id).stc_failurereason)).toContain('above the approval threshold of 500.00 USD');
+    expect(intentPosts()).toHaveLength(0);
+
+    // The requester cannot approve their own request.
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `stc_chargerequests(${id})`, {
+      stc_status: Status.approved,
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(requestRow(id).stc_status).toBe(Status.awaiting_approval);
+    expect(String(requestRow(id).stc_failurereason)).toContain('holds none of the roles');
+    expect(intentPosts()).toHaveLength(0);
+
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_chargerequests(${id})`, {
+      stc_status: Status.approved,
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+    expect(intentPosts().map((r) => r.idempotencyKey)).toEqual([id]);
+  });
+});
+
+describe('refused and failed charges', () => {
+  it('refuses a customer with no saved payment method, saying so, and asks Stripe for no charge', async () => {
+    const { stripeCustomer, account } = await customer(null);
+    const id = await ask(USERS.requester.systemuserid, account, 20);
+    expect(requestRow(id).stc_status).toBe(Status.refused);
+    expect(requestRow(id).stc_failurereason).toBe(
+      `The Stripe customer ${stripeCustomer.id} has no saved payment method: the customer has to save a card first (a Checkout Session or invoice payment with the card saved for later use).`,
+    );
+    expect(intentPosts()).toHaveLength(0);
+  });
+
+  it('refuses a requester without a role allowed to charge', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.outsider.systemuserid, account, 20);
+    expect(requestRow(id).stc_status).toBe(Status.refused);
+    expect(requestRow(id).stc_failurereason).toBe(
+      `The requester (user ${USERS.outsider.systemuserid}) holds none of the roles allowed to request charges of a saved payment method: Stripe Refund Requester, Stripe Finance Approver.`,
+    );
+    expect(intentPosts()).toHaveLength(0);
+  });
+
+  it('refuses an account without a Stripe customer', async () => {
+    const account = await world.client.create('accounts', { name: 'Contoso' });
+    const id = await ask(USERS.requester.systemuserid, account, 20);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.refused,
+      stc_failurereason:
+        'The account Contoso has no Stripe customer: sync the customer to Stripe first, then ask again.',
+    });
+  });
+
+  it('fails with authentication_required when the card needs the customer there, and never asks again', async () => {
+    const { account } = await customer('pm_card_authenticationRequired');
+    const id = await ask(USERS.requester.systemuserid, account, 20);
+    const row = requestRow(id);
+    expect(row).toMatchObject({ stc_status: Status.failed, stc_declinecode: 'authentication_required' });
+    expect(row.stc_failurereason).toBe(
+      'Stripe refused the charge: Your card was declined. This transaction requires authentication. (authentication_required)',
+    );
+    const intent = await world.stripe.paymentIntents.retrieve(String(row.stc_stripepaymentintentid));
+    expect(intent).toMatchObject({
+      status: 'requires_payment_method',
+      metadata: { d365_chargerequestid: id },
+    });
+    await deliver(world, handler, id);
+    expect(intentPosts()).toHaveLength(1);
+    assertNoCardData(id, [String(intent.last_payment_error?.payment_method?.id ?? 'pm_')]);
+  });
+
+  it('fails with the decline code of a saved card that is declined', async () => {
+    // Stripe's card that can be saved but whose charges are declined (4000 0000 0000 0341).
+    const { account } = await customer('pm_card_chargeCustomerFail');
+    const id = await ask(USERS.requester.systemuserid, account, 20);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.failed,
+      stc_declinecode: 'generic_decline',
+      stc_failurereason: 'Stripe refused the charge: Your card was declined. (generic_decline)',
+    });
+    assertNoCardData(id, []);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The charge policy as one pure decision over facts already read: may this request charge the customer's
+ * saved payment method now, must it wait for a finance approver, or is it refused (and why, in words the
+ * requester reads on the request). Nothing reaches Stripe unless it passes: the requester holds a role
+ * allowed to ask for charges (read from Dataverse), the amount is a positive amount of its currency, the
+ * customer has a Stripe customer of the mode the service serves with a saved payment method, the order or
+ * invoice named (if any) is there and unpaid, and an amount above its currency's threshold is approved by
+ * someone else who holds an approver role.
+ */
+import { approvalProblem, type PolicyUser } from '../refund-requests/policy';
+import { formatMinor } from '../refund-requests/money';
+import type { CustomerFacts, DocumentFacts, SavedPaymentMethod } from './facts';
+
+export interface ChargeRules {
+  requesterRoles: string[];
+  approverRoles: string[];
+  allowSelfApproval: boolean;
+  /** Whether the service serves live mode; a customer of the other mode is refused. */
+  livemode: boolean;
+}
+
+export interface ChargeFacts {
+  requester: PolicyUser;
+  /** The user whose change set the request to Approved, when this change did. */
+  approver: PolicyUser | null;
+  /** Minor units of `currency`, or why the request's amount is not one. */
+  amount: number | { problem: string };
+  currency: string;
+  /** Charges above this (minor units) need an approver; null when none is set for the currency. */
+  threshold: number | null;
+  /** Null when the request names none, or the row is gone (`customerNamed`). */
+  customer: CustomerFacts | null;
+  customerNamed: boolean;
+  /** Both an order and an invoice named. */
+  bothDocuments: boolean;
+  document: DocumentFacts | null;
+  /** Read from Stripe only when everything before it passes; undefined when it was not read. */
+  paymentMethod?: SavedPaymentMethod;
+  /** The Stripe customer's own mode, as Stripe reports it. */
+  stripeLivemode?: boolean | null;
+}
+
+/** What a request comes to on Stripe: the customer's saved payment method, off session. */
+export interface ChargePlan {
+  customer: string;
+  paymentMethod: string;
+  amount: number;
+  currency: string;
+  stripeAccount: string | null;
+}
+
+export type ChargeDecision =
+  | { kind: 'refuse'; reason: string }
+  /** `note` says why an approval that was given does not count, or that the currency has no threshold. */
+  | { kind: 'awaitApproval'; note: string | null }
+  | { kind: 'charge'; plan: ChargePlan; approvedBy: string | null };
+
+const modeName = (live: boolean) => (live ? 'live' : 'test');
+
+/** Whether the request can be charged at all, before the saved payment method is asked of Stripe. */
+export function preflight(facts: ChargeFacts, rules: ChargeRules): { problem: string } | null {
+  const { requester } = facts;
+  if (!requester.roles.some((role) => rules.requesterRoles.includes(role)))
+    return {
+      problem: `The requester (user ${requester.id}) holds none of the roles allowed to request charges of a saved payment method: ${rules.requesterRoles.join(', ')}.`,
+    };
+  if (typeof facts.amount !== 'number') return { problem: facts.amount.problem };
+  if (facts.amount <= 0) return { problem: 'The amount to charge must be more than zero.' };
+  if (facts.customerNamed && !facts.customer) return { problem: 'The account or contact no longer exists.' };
+  const customer = facts.customer;
+  if (!customer) return { problem: 'The request names no account or contact to charge.' };
+  const who = `The ${customer.kind}${customer.name ? ` ${customer.name}` : ''}`;
+  if (!customer.stripeCustomerId)
+    return { problem: `${who} has no Stripe customer: sync the customer to Stripe first, then ask again.` };
+  if (customer.livemode !== null && customer.livemode !== rules.livemode)
+    return {
+      problem: `${who} is a Stripe ${modeName(customer.livemode)}-mode customer, and this service serves ${modeName(rules.livemode)} mode only.`,
+    };
+  if (facts.bothDocuments)
+    return { problem: 'The request names both an order and an invoice: name the one the charge pays.' };
+  const document = facts.document;
+  if (document) {
+    const what = `The ${document.kind === 'salesorder' ? 'order' : 'invoice'}${document.number ? ` ${document.number}` : ''}`;
+    if (document.missing) return { problem: `${what} no longer exists.` };
+    if (document.settled) return { problem: `${what} is paid or closed already.` };
+  }
+  return null;
+}
+
+export function decideCharge(facts: ChargeFacts, rules: ChargeRules): ChargeDecision {
+  const early = preflight(facts, rules);
+  if (early) return { kind: 'refuse', reason: early.problem };
+  const customer = facts.customer!;
+  const amount = facts.amount as number;
+  if (
+    facts.stripeLivemode !== undefined &&
+    facts.stripeLivemode !== null &&
+    facts.stripeLivemode !== rules.livemode
+  )
+    return {
+      kind: 'refuse',
+      reason: `The Stripe customer ${customer.stripeCustomerId} is in ${modeName(facts.stripeLivemode)} mode, and this service serves ${modeName(rules.livemode)} mode only.`,
+    };
+  const method = facts.paymentMethod;
+  if (!method) return { kind: 'refuse', reason: 'The saved payment method could not be read.' };
+  if ('problem' in method) return { kind: 'refuse', reason: method.problem };
+  const problem = facts.approver
+    ? approvalProblem(facts.approver, facts.requester, {
+        requesterRoles: rules.requesterRoles,
+        approverRoles: rules.approverRoles,
+        allowSelfApproval: rules.allowSelfApproval,
+      })
+    : null;
+  const approvedBy = facts.approver && !problem ? facts.approver.id : null;
+  if (amount > (facts.threshold ?? 0) && !approvedBy)
+    return {
+      kind: 'awaitApproval',
+      note:
+        problem ??
+        (facts.threshold === null
+          ? `No approval threshold is set for ${facts.currency.toUpperCase()}: every charge in it needs a finance approver.`
+          : `${formatMinor(amount, facts.currency)} is above the approval threshold of ${formatMinor(facts.threshold, facts.currency)}: a finance approver has to approve it.`),
+    };
+  return {
+    kind: 'charge',
+    approvedBy,
+    plan: {
+      customer: customer.stripeCustomerId!,
+      paymentMethod: method.id,
+      amount,
+      currency: facts.currency,
+      stripeAccount: customer.stripeAccount,
+    },
+  };
+}

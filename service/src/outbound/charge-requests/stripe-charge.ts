@@ -1,0 +1,74 @@
+/**
+ * The Stripe side of a charge request: one PaymentIntent confirmed at once off session against the customer's
+ * saved payment method, with the request id as idempotency key, so a request delivered twice, resumed from
+ * Sent, or retried after Stripe answered 5xx or not at all is charged once (Stripe answers a repeated key with
+ * the first response, a decline included, for 24 hours). Its metadata names the request and the order or
+ * invoice it pays under the keys payment links use, so the payment row links to that document.
+ */
+import StripeSdk from 'stripe';
+import type Stripe from 'stripe';
+import { PAYMENT_LINK_METADATA } from '../../inbound/orders';
+import { CHARGE_REQUEST_METADATA_KEY } from '../../inbound/payments/charge-requests';
+import { isFinalStripeRefusal } from '../refund-requests/stripe-refund';
+import type { ChargePlan } from './policy';
+import type { DocumentFacts } from './facts';
+
+/** Metadata key on the PaymentIntent: the charge request's Dataverse id (the payments handler links it). */
+export const REQUEST_METADATA_KEY = CHARGE_REQUEST_METADATA_KEY;
+
+export interface ChargeOrder {
+  requestId: string;
+  plan: ChargePlan;
+  description: string | null;
+  document: Pick<DocumentFacts, 'kind' | 'id'> | null;
+}
+
+/** Stripe said no for good: a decline (`card_error`) or a request it will not take. */
+export interface ChargeRefusal {
+  /** Stripe's decline code when the card was declined, else its error code or type. */
+  code: string;
+  message: string;
+  /** The PaymentIntent Stripe made before declining, when it says. */
+  paymentIntentId: string | null;
+}
+
+export function paymentIntentParams(order: ChargeOrder): Stripe.PaymentIntentCreateParams {
+  const { plan, document } = order;
+  return {
+    amount: plan.amount,
+    currency: plan.currency,
+    customer: plan.customer,
+    payment_method: plan.paymentMethod,
+    confirm: true,
+    off_session: true,
+    ...(order.description ? { description: order.description.slice(0, 1000) } : {}),
+    metadata: {
+      [REQUEST_METADATA_KEY]: order.requestId,
+      ...(document ? { [PAYMENT_LINK_METADATA[document.kind]]: document.id } : {}),
+    },
+  };
+}
+
+/** Charges; a final refusal is answered, anything retryable (5xx, no answer, rate limit) is thrown. */
+export async function charge(
+  stripe: Stripe,
+  order: ChargeOrder,
+): Promise<{ paymentIntent: Stripe.PaymentIntent } | { refusal: ChargeRefusal }> {
+  try {
+    const paymentIntent = await stripe.paymentIntents.create(paymentIntentParams(order), {
+      idempotencyKey: order.requestId,
+    });
+    return { paymentIntent };
+  } catch (error) {
+    if (!isFinalStripeRefusal(error)) throw error;
+    const e = error as Stripe.errors.StripeError;
+    const declined = error instanceof StripeSdk.errors.StripeCardError;
+    return {
+      refusal: {
+        code: (declined ? e.decline_code : undefined) ?? e.code ?? e.type,
+        message: e.message,
+        paymentIntentId: e.payment_intent?.id ?? null,
+      },
+    };
+  }
+}
