@@ -32,11 +32,23 @@ export interface FormPanel {
   parameters: Record<string, string>;
 }
 
+/** A grid of the rows of another table that look this row up (a subgrid), in its public view. */
+export interface FormSubgrid {
+  /** The control's id on the form. */
+  id: string;
+  /** The related table (logical name). */
+  table: string;
+  /** The relationship's schema name. */
+  relationship: string;
+  label: string;
+}
+
 export interface FormSection {
   name: string;
   label: string;
   fields: FormField[];
   panel?: FormPanel;
+  subgrid?: FormSubgrid;
 }
 
 export interface FormTab {
@@ -321,17 +333,38 @@ export const STANDARD_MAIN_FORMS: Record<string, { id: string; name: string; scr
   invoice: { id: 'fc4d659c-b2e6-491d-8823-bf5fb57eb739', name: 'Invoice', script: 'Invoice' },
 };
 
-function stripeTab(table: Table, panel: FormPanel | undefined, extraFields: FormField[]): FormTab {
+function stripeTab(
+  table: Table,
+  panel: FormPanel | undefined,
+  extraFields: FormField[],
+  subgrid?: FormSubgrid,
+): FormTab {
   const sections: FormSection[] = [
     ...(panel ? [{ name: 'stripe_panel', label: 'Stripe', fields: [], panel }] : []),
     ...(extraFields.length
       ? [{ name: 'stripe_customer', label: 'Stripe Customer', fields: extraFields }]
       : []),
+    ...(subgrid ? [{ name: 'stripe_subscriptions', label: subgrid.label, fields: [], subgrid }] : []),
   ];
   return {
     name: 'tab_stripe',
     label: 'Stripe',
     sections: sections.map((section) => ({ ...section, name: `${table.logicalName}_${section.name}` })),
+  };
+}
+
+/** The Stripe subscriptions started from an order (their Order lookup), on the order's Stripe tab. */
+function orderSubscriptions(model: TableModel): FormSubgrid {
+  const relationship = model.relationships.find(
+    (candidate) =>
+      candidate.referencingTable === 'stc_subscription' && candidate.referencingColumn === 'stc_salesorderid',
+  );
+  if (!relationship) throw new Error('The table model has no Order lookup on stc_subscription.');
+  return {
+    id: 'stc_subscriptions_of_order',
+    table: 'stc_subscription',
+    relationship: relationship.schemaName,
+    label: 'Stripe Subscriptions',
   };
 }
 
@@ -383,7 +416,7 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
     table: logicalName,
     formId: form.id,
     formName: form.name,
-    tab: stripeTab(table, panel, extra),
+    tab: stripeTab(table, panel, extra, logicalName === 'salesorder' ? orderSubscriptions(model) : undefined),
     script: { library: `stc_/js/${logicalName}.js`, onLoad: `${namespace}.onLoad` },
     commands: isOffer
       ? formCommands(logicalName, namespace, false).filter((command) =>

@@ -10,6 +10,7 @@ import type {
   FormPanel,
   FormScript,
   FormSection,
+  FormSubgrid,
   FormTab,
   FormTabAddition,
   FormType,
@@ -144,10 +145,45 @@ function panelCell(table: Table, scope: string, panel: FormPanel): XmlElement {
   );
 }
 
+/** The platform's subgrid control class. */
+export const SUBGRID_CLASS = '{E7A81278-8635-4D9E-8D4D-59480B391C5B}';
+
+/** A subgrid of the related table's rows in its public view, as exports write one. */
+function subgridCell(scope: string, grid: FormSubgrid): XmlElement {
+  return el(
+    'cell',
+    { id: guid(`${scope}:cell:subgrid`), showlabel: 'true', locklevel: 0, rowspan: 6 },
+    labels('labels', 'label', grid.label),
+    el(
+      'control',
+      {
+        indicationOfSubgrid: 'true',
+        id: grid.id,
+        classid: SUBGRID_CLASS,
+        uniqueid: guid(`${scope}:control:subgrid`),
+      },
+      el(
+        'parameters',
+        {},
+        text('RecordsPerPage', 5),
+        text('AutoExpand', 'Fixed'),
+        text('EnableQuickFind', 'false'),
+        text('EnableViewPicker', 'false'),
+        text('EnableChartPicker', 'false'),
+        text('ChartGridMode', 'Grid'),
+        text('TargetEntityType', grid.table),
+        text('ViewId', `{${viewId(grid.table, 0)}}`),
+        text('RelationshipName', grid.relationship),
+      ),
+    ),
+  );
+}
+
 function sectionElement(table: Table, scope: string, section: FormSection): XmlElement {
   const sectionScope = `${scope}:section:${section.name}`;
   const rows = [
     ...(section.panel ? [el('row', {}, panelCell(table, sectionScope, section.panel))] : []),
+    ...(section.subgrid ? [el('row', {}, subgridCell(sectionScope, section.subgrid))] : []),
     ...section.fields.map((formField) => el('row', {}, fieldCell(table, sectionScope, formField))),
   ];
   return el(

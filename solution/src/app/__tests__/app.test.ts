@@ -423,6 +423,28 @@ describe('the customer of an order or invoice as a Stripe customer', () => {
   });
 });
 
+describe('the subscriptions of an order', () => {
+  it('shows the Stripe subscriptions started from the order in a subgrid of its Stripe tab', () => {
+    const grid = controlsOf(formsOf('salesorder', 'main')[0]).find(
+      (candidate) => candidate['@id'] === 'stc_subscriptions_of_order',
+    );
+    expect(grid['@classid']).toBe('{E7A81278-8635-4D9E-8D4D-59480B391C5B}');
+    expect(grid['@indicationOfSubgrid']).toBe('true');
+    const parameters = grid.parameters[0];
+    expect(parameters.TargetEntityType[0]).toBe('stc_subscription');
+    const relationship = model.relationships.find(
+      (r) => r.referencingTable === 'stc_subscription' && r.referencingColumn === 'stc_salesorderid',
+    )!;
+    expect([relationship.referencedTable, parameters.RelationshipName[0]]).toEqual([
+      'salesorder',
+      relationship.schemaName,
+    ]);
+    const views = entityNamed('stc_subscription').SavedQueries[0].savedqueries[0].savedquery;
+    const view = views.find((candidate: any) => candidate.savedqueryid[0] === parameters.ViewId[0]);
+    expect(Number(view.querytype[0])).toBe(0);
+  });
+});
+
 describe('command bar buttons on the standard forms', () => {
   const ribbonOf = (table: string): any => entityNamed(table).RibbonDiffXml[0];
   const buttons = (table: string): any[] =>
