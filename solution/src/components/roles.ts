@@ -40,7 +40,7 @@ const REQUESTS = [
   'stc_chargerequest',
 ];
 const ALL_CONNECTOR = [...SYNCED, ...REQUESTS, ...RECONCILIATION];
-const SALES = ['account', 'contact', 'salesorder', 'invoice'];
+const SALES = ['account', 'contact', 'quote', 'salesorder', 'invoice'];
 
 /**
  * Each role's id is fixed for good: an upgrade finds the role by it, so a renamed role stays the same role.
@@ -69,6 +69,8 @@ export const securityRoles: SecurityRole[] = [
       // Orders and paid invoices of Checkout Sessions, with their lines (whose privileges are the order's and
       // the invoice's); a payment link's URL, and the payment that follows it, go to the record it was made for.
       ...each(['salesorder', 'invoice'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
+      // A quote's payment page: its URL on the quote, the order made of it names it, and WinQuote closes it.
+      ...each(['quote'], ['Read', 'Write', 'AppendTo']),
       // The catalog: products, and with them price lists, their items and units, which Dynamics 365 gives no
       // privileges of their own (the product privileges govern them). Price lists and items name a currency.
       ...each(['product'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
@@ -99,7 +101,7 @@ export const securityRoles: SecurityRole[] = [
       ...each(['stc_connectorstatus'], ['Read', 'Write']),
       // AppendTo: a subscription request names the customer, and the product or subscription, it is about.
       ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
-      ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
+      ...each(['quote', 'salesorder', 'invoice'], ['Read', 'AppendTo']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],
   ),
@@ -112,15 +114,15 @@ export const securityRoles: SecurityRole[] = [
   role(
     '79a23d99-5345-5ee4-8ed2-259d3e87eb83',
     'Stripe Refund Requester',
-    "Users who may ask for a refund from a payment, for a Stripe payment page of an order or invoice, for a Stripe subscription to be created or changed, or for a charge of a customer's saved payment method; they see their own requests.",
+    "Users who may ask for a refund from a payment, for a Stripe payment page of a quote, order or invoice, for a Stripe subscription to be created or changed, or for a charge of a customer's saved payment method; they see their own requests.",
     [
       ...each(SYNCED, ['Read']),
       ...each(['stc_payment', 'stc_subscription', 'stc_subscriptionitem'], ['Read', 'AppendTo']),
       ...each(REQUESTS, ['Create', 'Read', 'Append'], 'Basic'),
       // AppendTo: a subscription request names the customer, and the product, it is about.
       ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
-      // AppendTo: a payment link or charge request names the order or invoice it is for.
-      ...each(['salesorder', 'invoice'], ['Read', 'AppendTo']),
+      // AppendTo: a payment link or charge request names the quote, order or invoice it is for.
+      ...each(['quote', 'salesorder', 'invoice'], ['Read', 'AppendTo']),
     ],
   ),
 ];
