@@ -14,8 +14,8 @@
  *   Stripe price of that amount when it has one, else an inline price of that amount on the Stripe product.
  *   It is billed once, together with the first period.
  * - Refused with the reason: a canceled order; no currency or no lines; a write-in line or a product not
- *   synced from Stripe (Stripe can bill neither); a line with a discount, or a quantity that is not a whole
- *   number; an order-level discount or freight; a product whose recurring prices are all in other currencies;
+ *   synced from Stripe (Stripe can bill neither); a line with a discount or tax, or a quantity that is not a
+ *   whole number; an order-level discount or freight; a product whose recurring prices are all in other currencies;
  *   lines that recur at different intervals (Stripe bills every item of a subscription at one interval); no
  *   recurring line at all; more items than Stripe takes on one subscription (20 each).
  */
@@ -67,6 +67,8 @@ export interface OrderLine {
   pricePerUnit: unknown;
   /** Manual and volume discount, major units. */
   discount: unknown;
+  /** The line's tax, major units. */
+  tax: unknown;
   /** The product's price list items that carry a Stripe price. */
   prices: OrderPrice[];
 }
@@ -216,6 +218,10 @@ function planLine(order: OrderFacts, line: OrderLine, currency: string): LinePla
     return {
       problem: `The order's ${what} has a discount of ${formatMinor(majorToMinor(line.discount, currency), currency)}, which a Stripe subscription cannot carry: bill the product at its Stripe price, then ask again.`,
     };
+  if (!isZero(line.tax, currency))
+    return {
+      problem: `The order's ${what} has tax of ${formatMinor(majorToMinor(line.tax, currency), currency)}, which the subscription would not bill: Stripe taxes its invoices itself (Stripe Tax or tax rates). Take the tax off the line, then ask again.`,
+    };
   const unit = majorToMinor(line.pricePerUnit ?? 0, currency);
   const active = line.prices.filter((p) => !p.archived);
   const inCurrency = active.filter((p) => p.currency === currency);
@@ -289,6 +295,7 @@ export async function readOrder(
         D.pricePerUnit,
         D.manualDiscountAmount,
         D.volumeDiscountAmount,
+        D.tax,
         D.productDescription,
         D.isProductOverridden,
         D.lineItemNumber,
@@ -350,6 +357,7 @@ function orderLine(
     quantity: r[D.quantity],
     pricePerUnit: r[D.pricePerUnit],
     discount: Math.round(discount * 1e6) / 1e6,
+    tax: r[D.tax],
     prices: prices
       .filter((p) => guid(p[ProductPriceLevel.lookup.productId.value]) === productId)
       .map((p) => ({

@@ -35,6 +35,7 @@ const line = (over: Partial<OrderLine>): OrderLine => ({
   quantity: 1,
   pricePerUnit: 15,
   discount: 0,
+  tax: null,
   prices: [],
   ...over,
 });
@@ -177,9 +178,12 @@ describe('orders refused with the reason', () => {
     );
   });
 
-  it('refuses what a subscription cannot bill as the order says: discounts, freight, other prices, part quantities', () => {
+  it('refuses what a subscription cannot bill as the order says: discounts, tax, freight, other prices, part quantities', () => {
     expect(problem(order([line({ ...seat(), discount: 5 })]))).toBe(
       "The order's line 1 (Seat) has a discount of 5.00 USD, which a Stripe subscription cannot carry: bill the product at its Stripe price, then ask again.",
+    );
+    expect(problem(order([line({ ...seat(), tax: 2.85 })]))).toBe(
+      "The order's line 1 (Seat) has tax of 2.85 USD, which the subscription would not bill: Stripe taxes its invoices itself (Stripe Tax or tax rates). Take the tax off the line, then ask again.",
     );
     expect(problem(order([line({ ...seat(), pricePerUnit: 12 })]))).toBe(
       "The order's line 1 (Seat) is priced 12.00 USD, and its Stripe price price_seat bills 15.00 USD monthly: price the line at the Stripe price, then ask again.",
