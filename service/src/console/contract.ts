@@ -301,12 +301,27 @@ export interface MappingDryRunRequest {
   payload?: unknown;
 }
 
+/** A lookup of a mapped row: bound to the first target table's row `id`, or to the row whose column matches. */
+export interface BoundLink {
+  column: string;
+  /** The target tables, in the order they are looked in. */
+  tables: string[];
+  id: string | null;
+  match: { column: string; value: string } | null;
+}
+
 export interface MappedRows {
   mapping: string;
   table: string;
   /** False when the mapping's `when` does not hold for the object. */
   applies: boolean;
-  rows: Array<{ table: string; key: Record<string, unknown>; row: Record<string, unknown> }>;
+  rows: Array<{
+    table: string;
+    key: Record<string, unknown>;
+    row: Record<string, unknown>;
+    /** The lookups the row binds: a row by its GUID (`id`), or the one found by a column's value (`match`). */
+    links?: BoundLink[];
+  }>;
   /** The mapping engine's error for this object, when the mapping fails on it. */
   error: string | null;
 }
@@ -421,12 +436,28 @@ export interface StudioFileMapping {
   columns: Record<string, string>;
   keys: string[];
   links: string[];
+  /** Each link (lookup column) as the file spells it. */
+  linkSpecs: Record<string, StudioLink>;
+}
+
+/** A link of a mapping: the target row's GUID (`id`), or the target column matched (`match`) and its `value`. */
+export interface StudioLink {
+  id: string | null;
+  match: string | null;
+  value: string | null;
+  /** The tables looked in, when the file names them (else the lookup column's targets). */
+  targets: string[] | null;
 }
 
 /** A mapping file's text, read (without `set`) or with one column of one mapping set to an expression. */
 export interface StudioEditRequest {
   text: string;
   set?: { mapping: string; column: string; expression: string };
+  /**
+   * A link's `id` or `value` set to an expression. The edited file (named `file`) is compiled by the mapping
+   * engine with the active version's other files first: an expression it refuses is 422 with its message.
+   */
+  setLink?: { file: string; mapping: string; link: string; field: 'id' | 'value'; expression: string };
 }
 
 export interface StudioEdit {

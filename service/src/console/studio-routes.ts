@@ -2,7 +2,7 @@
  * The mapping studio's routes (see contract.ts): the table model's columns of a table, the fields of a sample
  * Stripe object, suggestions for unmapped columns, and a preview of an edited mapping file against an event.
  * They sit under /console/api, so the console guard covers them. Nothing here stores a version: the studio
- * saves through `POST /console/api/mappings`.
+ * saves through `POST /console/api/mappings`. An edit of a link is checked by the mapping engine at once.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,7 +29,7 @@ import type {
 } from './contract';
 import { BadRequest, readJsonBody } from './body';
 import { apiError } from './session';
-import { fileMappings, MappingFileError, setColumnExpression } from './studio-yaml';
+import { fileMappings, MappingFileError, setColumnExpression, setLinkExpression } from './studio-yaml';
 
 const PREFIX = '/console/api/studio';
 /** Inbox events looked through for ones of the sample's object type, newest first. */
@@ -114,19 +114,7 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
   router.post(
     `${PREFIX}/edit`,
     route(async (ctx) => {
-      const request = (await readJsonBody(ctx)) as Partial<StudioEditRequest>;
-      if (typeof request.text !== 'string') throw new BadRequest('text must be the mapping file as YAML');
-      const set = request.set;
-      if (
-        set !== undefined &&
-        (typeof set?.mapping !== 'string' ||
-          typeof set.column !== 'string' ||
-          typeof set.expression !== 'string')
-      )
-        throw new BadRequest('set must name a mapping, a column and an expression');
-      const text = set
-        ? setColumnExpression(request.text, set.mapping, set.column, set.expression)
-        : request.text;
+      const text = await editedText((await readJsonBody(ctx)) as Partial<StudioEditRequest>, deps.ops);
       const body: StudioEdit = { text, mappings: fileMappings(text) };
       ctx.body = body;
     }),
@@ -180,6 +168,40 @@ function registerRuns(router: Router, deps: StudioDeps, route: Route): void {
       ctx.body = body;
     }),
   );
+}
+
+/** The text with the request's column or link edit made; a link edit is compiled by the engine first. */
+async function editedText(request: Partial<StudioEditRequest>, ops: MappingVersionOps): Promise<string> {
+  if (typeof request.text !== 'string') throw new BadRequest('text must be the mapping file as YAML');
+  const set = request.set;
+  if (
+    set !== undefined &&
+    (typeof set?.mapping !== 'string' || typeof set.column !== 'string' || typeof set.expression !== 'string')
+  )
+    throw new BadRequest('set must name a mapping, a column and an expression');
+  const setLink = request.setLink;
+  if (set !== undefined && setLink !== undefined) throw new BadRequest('Give set or setLink, not both');
+  if (
+    setLink !== undefined &&
+    (typeof setLink?.file !== 'string' ||
+      typeof setLink.mapping !== 'string' ||
+      typeof setLink.link !== 'string' ||
+      (setLink.field !== 'id' && setLink.field !== 'value') ||
+      typeof setLink.expression !== 'string')
+  )
+    throw new BadRequest(
+      'setLink must name a file, a mapping, a link, its field (id or value) and an expression',
+    );
+  let text = request.text;
+  if (set) text = setColumnExpression(text, set.mapping, set.column, set.expression);
+  if (setLink) {
+    text = setLinkExpression(text, setLink.mapping, setLink.link, setLink.field, setLink.expression);
+    // The engine's word on the edited file, among the active version's others (MappingError → 422).
+    const active = (await ops.list()).find((version) => version.active);
+    if (!active) throw new MappingVersionRequestError('not_found', 'No mapping version is active yet');
+    ops.validate({ ...(await ops.get(active.version)).files, [setLink.file]: text });
+  }
+  return text;
 }
 
 /** Columns the connector writes itself (the ordering stamp, the sync requests from Dynamics 365). */

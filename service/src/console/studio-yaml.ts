@@ -7,7 +7,16 @@
  * file as it was, comments and the other mappings included. Re-printing the whole document would re-fold long
  * lines and re-space flow maps, so a saved version's diff would show changes nobody made.
  */
-import { isMap, isScalar, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 
 export interface FileMapping {
   name: string;
@@ -17,7 +26,21 @@ export interface FileMapping {
   columns: Record<string, string>;
   keys: string[];
   links: string[];
+  /** Each link (lookup column) as the file spells it. */
+  linkSpecs: Record<string, FileLink>;
 }
+
+/** A link of a mapping: the target row's GUID (`id`), or the target column matched (`match`) and its `value`. */
+export interface FileLink {
+  id: string | null;
+  match: string | null;
+  value: string | null;
+  /** The tables looked in, when the file names them (else the lookup column's targets). */
+  targets: string[] | null;
+}
+
+/** The fields of a link an expression sets. */
+export type LinkField = 'id' | 'value';
 
 export class MappingFileError extends Error {
   override name = 'MappingFileError';
@@ -48,6 +71,20 @@ function columnText(node: unknown): string {
   return '';
 }
 
+function linkOf(node: unknown): FileLink {
+  const text = (field: string): string | null => {
+    const value = mapEntry(node, field)?.value;
+    return isScalar(value) && value.value !== null ? String(value.value) : null;
+  };
+  const targets = mapEntry(node, 'targets')?.value;
+  return {
+    id: text('id'),
+    match: text('match'),
+    value: text('value'),
+    targets: isSeq(targets) ? targets.items.map((item) => String(isScalar(item) ? item.value : item)) : null,
+  };
+}
+
 /** The mappings of a file with their columns; a file that is not YAML throws MappingFileError. */
 export function fileMappings(text: string): FileMapping[] {
   const doc = parse(text);
@@ -67,6 +104,9 @@ export function fileMappings(text: string): FileMapping[] {
     const columnsNode = mapEntry(spec, 'columns')?.value;
     if (isMap(columnsNode))
       for (const column of columnsNode.items) columns[keyText(column)] = columnText(column.value);
+    const linkSpecs: Record<string, FileLink> = {};
+    const linksNode = mapEntry(spec, 'links')?.value;
+    if (isMap(linksNode)) for (const link of linksNode.items) linkSpecs[keyText(link)] = linkOf(link.value);
     return {
       name: keyText(pair),
       source: scalar('source'),
@@ -74,6 +114,7 @@ export function fileMappings(text: string): FileMapping[] {
       columns,
       keys: names('key'),
       links: names('links'),
+      linkSpecs,
     };
   });
 }
@@ -181,4 +222,43 @@ function addColumn(text: string, columns: YAMLMap, column: string, expression: s
   const prefix = at === text.length && !text.endsWith('\n') ? '\n' : '';
   const line = `${prefix}${' '.repeat(indent)}${column}: ${scalarText(expression, indent + 2, false)}\n`;
   return text.slice(0, at) + line + text.slice(at);
+}
+
+/**
+ * Sets a link's `id` (the expression giving the target row's GUID) or `value` (the expression giving the value
+ * its `match` column is found by) in one mapping. Only an existing link is edited: which links a mapping has,
+ * and their targets, are the table model's and the file's. A link written as a block or flow map has that one
+ * scalar replaced, or the field added as its first entry when it has none; every other byte stays.
+ */
+export function setLinkExpression(
+  text: string,
+  mapping: string,
+  link: string,
+  field: LinkField,
+  expression: string,
+): string {
+  if (expression.trim() === '') throw new MappingFileError('An expression must not be empty');
+  const doc = parse(text);
+  const spec = mapEntry(doc.get('mappings', true), mapping)?.value;
+  if (!isMap(spec)) throw new MappingFileError(`The file has no mapping ${mapping}`);
+  const node = mapEntry(mapEntry(spec, 'links')?.value, link)?.value as Node | null | undefined;
+  if (!isMap(node)) throw new MappingFileError(`Mapping ${mapping} has no link ${link}`);
+  if (field === 'value' && !mapEntry(node, 'match'))
+    throw new MappingFileError(`Link ${link} of ${mapping} has no match column for a value to be found by`);
+  const entry = mapEntry(node, field);
+  const value = entry?.value as Node | undefined;
+  if (entry && isScalar(entry.key) && entry.key.range && isScalar(value) && value.range) {
+    const indent = lineIndent(text, entry.key.range[0]) + 2;
+    return splice(text, [value.range[0], value.range[1]], scalarText(expression, indent, node.flow ?? false));
+  }
+  const first = node.items[0]?.key as Node | undefined;
+  if (!entry && first?.range) {
+    if (node.flow)
+      return splice(text, [first.range[0], first.range[0]], `${field}: ${scalarText(expression, 0, true)}, `);
+    const indent = lineIndent(text, first.range[0]);
+    const lineStart = text.lastIndexOf('\n', first.range[0] - 1) + 1;
+    const line = `${' '.repeat(indent)}${field}: ${scalarText(expression, indent + 2, false)}\n`;
+    return splice(text, [lineStart, lineStart], line);
+  }
+  throw new MappingFileError(`Link ${link} of ${mapping} is written in a form the studio cannot edit`);
 }

@@ -30,7 +30,18 @@ export interface MappedRowsOfMapping {
   /** False when the mapping's `when` does not hold for the object. */
   applies: boolean;
   /** The rows as the Web API would take them (column → value). */
-  rows: Array<{ table: string; key: Record<string, unknown>; row: Record<string, unknown> }>;
+  rows: Array<{
+    table: string;
+    key: Record<string, unknown>;
+    row: Record<string, unknown>;
+    /** The lookups the row binds (a row's GUID, or a column's value to find it by). */
+    links: Array<{
+      column: string;
+      tables: string[];
+      id: string | null;
+      match: { column: string; value: string } | null;
+    }>;
+  }>;
   /** The MappingError the mapping raised for the object, when it did. */
   error: string | null;
 }
@@ -219,7 +230,17 @@ export async function rowsOf(set: MappingSet, event: Stripe.Event): Promise<Mapp
       mappings.push({
         ...result,
         applies: rows.length > 0,
-        rows: rows.map((r) => ({ table: r.table, key: r.key, row: r.row })),
+        rows: rows.map((r) => ({
+          table: r.table,
+          key: r.key,
+          row: r.row,
+          links: r.links.map((link) => ({
+            column: link.column,
+            tables: link.targets.map((target) => target.table),
+            id: link.id ?? null,
+            match: link.match ?? null,
+          })),
+        })),
         error: null,
       });
     } catch (error) {

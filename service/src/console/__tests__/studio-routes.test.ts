@@ -12,6 +12,7 @@ import { createMappingVersionOps } from '../../mapping-versions';
 import { consoleHarness, type ConsoleHarness } from './support';
 
 const SHIPPED = readMappingFolder(`${__dirname}/../../../mappings`);
+const BRACES_OFF = "$replace(metadata.d365_salesorderid, /[{}]/, '')";
 /** A preview compiles the whole mapping set twice (the edit, the active version). */
 const COMPILING_MS = 60_000;
 
@@ -155,4 +156,91 @@ describeOnEachEngine('console mapping studio routes', (engine) => {
     expect(broken.status).toBe(422);
     expect(broken.body.error.code).toBe('invalid_mapping_file');
   });
+
+  test(
+    "edit of a link: only the order link's id changes in the saved version; a refused expression and an unknown link are 422",
+    async () => {
+      const text = SHIPPED['payments.yaml'];
+      const read = await api.post('/console/api/studio/edit', { text });
+      expect(read.body.mappings[0].linkSpecs.stc_salesorderid).toMatchObject({
+        id: 'metadata.d365_salesorderid',
+        match: 'ordernumber',
+      });
+      const setLink = {
+        file: 'payments.yaml',
+        mapping: 'payment_intent',
+        link: 'stc_salesorderid',
+        field: 'id',
+        expression: BRACES_OFF,
+      };
+      const edited = await api.post('/console/api/studio/edit', { text, setLink });
+      expect(edited.status).toBe(200);
+      expect(edited.body.mappings[0].linkSpecs.stc_salesorderid.id).toBe(BRACES_OFF);
+      expect(edited.body.mappings[1].linkSpecs.stc_salesorderid.id).toBe('metadata.d365_salesorderid');
+
+      const saved = await api.post('/console/api/mappings', {
+        files: { ...SHIPPED, 'payments.yaml': edited.body.text },
+        note: 'order ids with braces',
+      });
+      expect(saved.status).toBe(201);
+      const version = await api.get(`/console/api/mappings/${saved.body.version}`);
+      const stored: Record<string, string> = version.body.files;
+      expect(Object.keys(stored).filter((name) => stored[name] !== SHIPPED[name])).toEqual(['payments.yaml']);
+      const before = text.split('\n');
+      const after = stored['payments.yaml'].split('\n');
+      expect(after).toHaveLength(before.length);
+      const changedLines = after.filter((line, i) => line !== before[i]);
+      expect(changedLines).toEqual([`        id: "$replace(metadata.d365_salesorderid, /[{}]/, '')"`]);
+
+      // The order named as the order form gives it ({GUID}): the active version refuses it, the edit binds it.
+      const orderId = '7a3c5e10-1b2c-4d5e-8f90-a1b2c3d4e5f6';
+      const event = recordedEvent('payment_intent_succeeded');
+      (event.data.object as { metadata: Record<string, string> }).metadata = {
+        d365_salesorderid: `{${orderId.toUpperCase()}}`,
+      };
+      const preview = await api.post('/console/api/studio/preview', {
+        file: 'payments.yaml',
+        text: edited.body.text,
+        payload: event,
+      });
+      expect(preview.status).toBe(200);
+      const intentOf = (mappings: Array<{ mapping: string }>) =>
+        mappings.find((m) => m.mapping === 'payment_intent') as {
+          error: string | null;
+          rows: Array<{ links: Array<{ column: string; id: string | null; tables: string[] }> }>;
+        };
+      expect(intentOf(preview.body.active.mappings).error).toContain('is not a GUID');
+      expect(intentOf(preview.body.edited.mappings).rows[0].links).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            column: 'stc_salesorderid',
+            id: orderId.toUpperCase(),
+            tables: ['salesorder'],
+          }),
+        ]),
+      );
+
+      const refused = await api.post('/console/api/studio/edit', {
+        text,
+        setLink: { ...setLink, expression: '$replace(metadata.d365_salesorderid, /[{}]/' },
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('mapping_invalid');
+      expect(refused.body.error.message).toMatch(
+        /^payments\.yaml: mapping "payment_intent", column "stc_salesorderid": expression .* does not parse/,
+      );
+      const unknown = await api.post('/console/api/studio/edit', {
+        text,
+        setLink: { ...setLink, link: 'stc_quoteid' },
+      });
+      expect(unknown.status).toBe(422);
+      expect(unknown.body.error.message).toBe('Mapping payment_intent has no link stc_quoteid');
+      const badField = await api.post('/console/api/studio/edit', {
+        text,
+        setLink: { ...setLink, field: 'match' },
+      });
+      expect(badField.status).toBe(400);
+    },
+    COMPILING_MS,
+  );
 });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { fileMappings, setColumnExpression } from '../studio-yaml';
+import { fileMappings, setColumnExpression, setLinkExpression } from '../studio-yaml';
 
 const PAYMENTS = readFileSync(join(__dirname, '../../../mappings/payments.yaml'), 'utf8');
 
@@ -130,4 +130,73 @@ test('a quoted column is replaced with its quotes; the new column lands right af
   expect(lines[lines.findIndex((line) => line.includes('stc_studionote')) - 1]).toContain(
     'stc_stripecreatedon',
   );
+});
+
+const BRACES_OFF = "$replace(metadata.d365_salesorderid, /[{}]/, '')";
+
+test("a mapping's links as the file spells them: id, or match and value", () => {
+  const [intent] = fileMappings(PAYMENTS);
+  expect(intent.links).toEqual(['stc_customerid', 'stc_salesorderid', 'stc_invoiceid']);
+  expect(intent.linkSpecs.stc_salesorderid).toEqual({
+    id: 'metadata.d365_salesorderid',
+    match: 'ordernumber',
+    value: 'metadata.order_number',
+    targets: null,
+  });
+  expect(intent.linkSpecs.stc_customerid).toMatchObject({ id: null, match: 'stc_stripecustomerid' });
+});
+
+test("a link's id of one mapping: only that scalar changes, the charge mapping's link and the comments stay", () => {
+  const edited = setLinkExpression(PAYMENTS, 'payment_intent', 'stc_salesorderid', 'id', BRACES_OFF);
+  expect(changed(PAYMENTS, edited)).toEqual({
+    removed: 'metadata.d365_salesorderid',
+    added: JSON.stringify(BRACES_OFF),
+  });
+  const links = (text: string, mapping: string) =>
+    fileMappings(text).find((m) => m.name === mapping)!.linkSpecs.stc_salesorderid;
+  expect(links(edited, 'payment_intent')).toMatchObject({ id: BRACES_OFF, value: 'metadata.order_number' });
+  expect(links(edited, 'charge').id).toBe('metadata.d365_salesorderid');
+  expect(edited).toContain('# The order named in the PaymentIntent');
+
+  const value = setLinkExpression(
+    PAYMENTS,
+    'charge',
+    'stc_salesorderid',
+    'value',
+    '$trim(metadata.order_number)',
+  );
+  expect(changed(PAYMENTS, value)).toEqual({
+    removed: 'metadata.order_number',
+    added: '$trim(metadata.order_number)',
+  });
+});
+
+test('a link without an id gets one as its first entry; unknown links and a value without match are refused', () => {
+  const text = [
+    'version: 1',
+    'mappings:',
+    '  p:',
+    '    source: payment_intent',
+    '    table: stc_payment',
+    '    key: { stc_stripeid: id }',
+    '    columns: {}',
+    '    links:',
+    '      stc_customerid:',
+    '        match: stc_stripecustomerid # the customer',
+    '        value: customer',
+    '      stc_invoiceid: { id: metadata.d365_invoiceid }',
+    '',
+  ].join('\n');
+  expect(setLinkExpression(text, 'p', 'stc_customerid', 'id', 'metadata.d365_accountid')).toBe(
+    text.replace('        match:', '        id: metadata.d365_accountid\n        match:'),
+  );
+  expect(setLinkExpression(text, 'p', 'stc_invoiceid', 'id', 'metadata.invoice')).toBe(
+    text.replace('{ id: metadata.d365_invoiceid }', '{ id: metadata.invoice }'),
+  );
+  expect(() => setLinkExpression(text, 'p', 'stc_nolink', 'id', 'x')).toThrow(
+    'Mapping p has no link stc_nolink',
+  );
+  expect(() => setLinkExpression(text, 'p', 'stc_invoiceid', 'value', 'x')).toThrow('has no match column');
+  expect(() => setLinkExpression(text, 'q', 'stc_invoiceid', 'id', 'x')).toThrow('no mapping q');
+  expect(() => setLinkExpression(text, 'p', 'stc_invoiceid', 'id', ' ')).toThrow('must not be empty');
 });
