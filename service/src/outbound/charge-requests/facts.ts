@@ -9,8 +9,18 @@
  * brand, last digits, fingerprint and expiry are never read into the request or written to Dataverse.
  */
 import type Stripe from 'stripe';
-import { Account, Contact, Invoice, SalesOrder, StripePaymentStatus } from '@stc/solution/tables';
+import {
+  Account,
+  Contact,
+  Invoice,
+  SalesOrder,
+  StripePaymentStatus,
+  TransactionCurrency,
+} from '@stc/solution/tables';
 import type { DataverseClient } from '../../dataverse/types';
+import { isGuid } from '../../config/outbound';
+import { MoneyError } from '../../mapping';
+import { majorToMinor } from '../refund-requests/money';
 import { idOf } from '../../write/stripe-objects';
 import type { ChargeRequestRow } from './requests';
 
@@ -31,6 +41,10 @@ export interface DocumentFacts {
   missing: boolean;
   /** Its payment status says it has been paid already, or an invoice is closed (paid or canceled). */
   settled: boolean;
+  /** Lower-case ISO code of its currency, or null when it has none. */
+  currency: string | null;
+  /** Its total in minor units of its currency; null when it has none, or one with more decimals than that. */
+  totalMinor: number | null;
 }
 
 /** The saved payment method a charge would use, or why there is none. */
@@ -90,20 +104,53 @@ export async function readDocument(
       : null;
   if (!target) return null;
   const row = await dataverse.retrieve(target.set, target.id, {
-    select: [target.number, 'statecode', SalesOrder.col.paymentStatus],
+    select: [
+      target.number,
+      'statecode',
+      'totalamount',
+      '_transactioncurrencyid_value',
+      SalesOrder.col.paymentStatus,
+    ],
   });
-  if (!row) return { kind: target.kind, id: target.id, number: null, missing: true, settled: false };
+  if (!row)
+    return {
+      kind: target.kind,
+      id: target.id,
+      number: null,
+      missing: true,
+      settled: false,
+      currency: null,
+      totalMinor: null,
+    };
   const status = row[SalesOrder.col.paymentStatus];
+  const currencyRow = isGuid(row._transactioncurrencyid_value)
+    ? await dataverse.retrieve(TransactionCurrency.entitySetName, row._transactioncurrencyid_value, {
+        select: ['isocurrencycode'],
+      })
+    : null;
+  const currency = str(currencyRow?.isocurrencycode)?.toLowerCase() ?? null;
   return {
     kind: target.kind,
     id: target.id,
     number: str(row[target.number]),
     missing: false,
+    currency,
+    totalMinor: currency ? minorOrNull(row.totalamount, currency) : null,
     settled:
       (typeof status === 'number' && PAID.has(status)) ||
       (target.kind === 'invoice' && (row.statecode === 2 || row.statecode === 3)) ||
       (target.kind === 'salesorder' && row.statecode === 2),
   };
+}
+
+function minorOrNull(amount: unknown, currency: string): number | null {
+  if (amount === null || amount === undefined) return null;
+  try {
+    return majorToMinor(amount, currency);
+  } catch (error) {
+    if (error instanceof MoneyError) return null;
+    throw error;
+  }
 }
 
 /** Cards of one customer looked through for its only one; more than one is as good as many. */

@@ -10,9 +10,11 @@
  *   the same idempotency key, which Stripe answers with the first outcome
  *
  * A decline (`authentication_required` included: the customer is not there to authenticate) fails the request
- * with Stripe's code and message; nothing is retried blindly. The payment itself comes back through Stripe's
- * events as every payment does (its metadata names the order or invoice paid, so its row links to it); the
- * request links to the payment row once it is there. No card data is read into or written to Dataverse.
+ * with Stripe's code and message; nothing is retried blindly. A charge naming an order or invoice is for its
+ * total and pays it: the document is marked paid (an invoice closed as Paid) as a paid payment link marks it.
+ * The payment itself comes back through Stripe's events as every payment does (its metadata names the order or
+ * invoice paid, so its row links to it); the request links to the payment row once it is there. No card data
+ * is read into or written to Dataverse.
  */
 import { StcChargeRequestStatus } from '@stc/solution';
 import { ChargeRequest, Payment } from '@stc/solution/tables';
@@ -29,6 +31,7 @@ import { readCustomer, readDocument, savedPaymentMethod, type DocumentFacts } fr
 import { decideCharge, preflight, type ChargeFacts, type ChargePlan, type ChargeRules } from './policy';
 import { finish, readRequest, Status, transition, type ChargeRequestRow } from './requests';
 import { charge } from './stripe-charge';
+import { markDocumentPaid } from './documents';
 
 export { decideCharge, preflight, type ChargeDecision, type ChargeFacts, type ChargeRules } from './policy';
 export { paymentIntentParams, REQUEST_METADATA_KEY } from './stripe-charge';
@@ -169,7 +172,7 @@ async function chargeFacts(
     bothDocuments: request.salesOrderId !== null && request.invoiceId !== null,
     document,
   };
-  if (preflight(facts, g.rules)) return facts;
+  if (preflight(facts, g.rules, { resuming: request.status === Status.sent })) return facts;
   const stripe = context.stripeFor(customer!.stripeAccount);
   const saved = await savedPaymentMethod(stripe, customer!.stripeCustomerId!);
   return { ...facts, paymentMethod: saved.method, stripeLivemode: saved.livemode };
@@ -223,7 +226,7 @@ async function decide(
  */
 async function resume(g: Governance, request: ChargeRequestRow, context: SyncContext): Promise<void> {
   const facts = await chargeFacts(g, request, null, context);
-  const early = preflight(facts, g.rules);
+  const early = preflight(facts, g.rules, { resuming: true });
   const method = facts.paymentMethod;
   const problem = early?.problem ?? (method && 'problem' in method ? method.problem : undefined);
   if (problem || !method || 'problem' in method) {
@@ -278,6 +281,12 @@ async function send(
     );
     return;
   }
+  // The document first: a crash before the request is finished resumes it, and the document is written again.
+  if (document && !document.missing && !(await markDocumentPaid(dataverse, document, paymentIntent)))
+    log.warn(
+      { requestId: request.id, document: document.id },
+      'the order or invoice the charge paid is gone',
+    );
   const paymentRow = await paymentRowOf(context, paymentIntent.id);
   await finish(dataverse, request.id, {
     [R.status]: Status.succeeded,

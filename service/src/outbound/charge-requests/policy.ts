@@ -4,8 +4,8 @@
  * requester reads on the request). Nothing reaches Stripe unless it passes: the requester holds a role
  * allowed to ask for charges (read from Dataverse), the amount is a positive amount of its currency, the
  * customer has a Stripe customer of the mode the service serves with a saved payment method, the order or
- * invoice named (if any) is there and unpaid, and an amount above its currency's threshold is approved by
- * someone else who holds an approver role.
+ * invoice named (if any) is there, unpaid, and the charge is for its total in its currency (the charge pays
+ * it), and an amount above its currency's threshold is approved by someone else who holds an approver role.
  */
 import { approvalProblem, type PolicyUser } from '../refund-requests/policy';
 import { formatMinor } from '../refund-requests/money';
@@ -57,8 +57,16 @@ export type ChargeDecision =
 
 const modeName = (live: boolean) => (live ? 'live' : 'test');
 
-/** Whether the request can be charged at all, before the saved payment method is asked of Stripe. */
-export function preflight(facts: ChargeFacts, rules: ChargeRules): { problem: string } | null {
+/**
+ * Whether the request can be charged at all, before the saved payment method is asked of Stripe. A request
+ * `resuming` from Sent was decided with its document unpaid; the document may show this very charge now (a
+ * crash after it was written), so its being paid is no reason to stop: the same key gives the same outcome.
+ */
+export function preflight(
+  facts: ChargeFacts,
+  rules: ChargeRules,
+  options: { resuming?: boolean } = {},
+): { problem: string } | null {
   const { requester } = facts;
   if (!requester.roles.some((role) => rules.requesterRoles.includes(role)))
     return {
@@ -82,7 +90,16 @@ export function preflight(facts: ChargeFacts, rules: ChargeRules): { problem: st
   if (document) {
     const what = `The ${document.kind === 'salesorder' ? 'order' : 'invoice'}${document.number ? ` ${document.number}` : ''}`;
     if (document.missing) return { problem: `${what} no longer exists.` };
-    if (document.settled) return { problem: `${what} is paid or closed already.` };
+    if (document.settled && !options.resuming) return { problem: `${what} is paid or closed already.` };
+    // A charge that names a document pays it: in its currency, for its total.
+    if (document.currency !== facts.currency)
+      return {
+        problem: `${what} is in ${document.currency?.toUpperCase() ?? 'no currency'}, and the charge in ${facts.currency.toUpperCase()}: a charge that pays it is in its currency.`,
+      };
+    if (document.totalMinor !== facts.amount)
+      return {
+        problem: `${what} totals ${document.totalMinor === null ? 'no amount that can be charged' : formatMinor(document.totalMinor, facts.currency)}, and the charge is for ${formatMinor(facts.amount, facts.currency)}: a charge that pays it is for its total.`,
+      };
   }
   return null;
 }

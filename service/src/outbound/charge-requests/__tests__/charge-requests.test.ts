@@ -6,7 +6,7 @@
  * declines, retries, and what is written to Dataverse.
  */
 import type Stripe from 'stripe';
-import { ChargeRequestStatus as Status } from '@stc/solution/tables';
+import { ChargeRequestStatus as Status, StripePaymentStatus } from '@stc/solution/tables';
 import { createChargeRequestsHandler } from '..';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { OrderedDelivery, SyncHarness } from '../../../inbound/__tests__/harness';
@@ -187,6 +187,83 @@ describe('a charge over the threshold', () => {
       _stc_approvedby_value: USERS.approver.systemuserid,
     });
     expect(intentPosts().map((r) => r.idempotencyKey)).toEqual([id]);
+  });
+});
+
+describe('a charge that pays an invoice', () => {
+  /** An invoice of 120.50 USD for the account, with one line, as a salesperson makes it. */
+  async function invoiceFor(account: string) {
+    const usd = await world.client.create('transactioncurrencies', {
+      currencyname: 'USD',
+      isocurrencycode: 'USD',
+      currencysymbol: '$',
+      currencyprecision: 2,
+      exchangerate: 1,
+    });
+    const currency = { 'transactioncurrencyid@odata.bind': `/transactioncurrencies(${usd})` };
+    const id = await world.client.create('invoices', {
+      name: 'Northwind support, March',
+      'customerid_account@odata.bind': `/accounts(${account})`,
+      ...currency,
+    });
+    await world.client.create('invoicedetails', {
+      'invoiceid@odata.bind': `/invoices(${id})`,
+      isproductoverridden: true,
+      productdescription: 'Support hours',
+      quantity: 1,
+      priceperunit: 120.5,
+      lineitemnumber: 1,
+      ...currency,
+    });
+    return id;
+  }
+
+  it('charges its total, marks it paid and closed, and its payment row links to it', async () => {
+    const { account } = await customer();
+    const invoice = await invoiceFor(account);
+    const id = await ask(USERS.requester.systemuserid, account, 120.5, 'usd', {
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+    });
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    const paymentIntent = String(requestRow(id).stc_stripepaymentintentid);
+    expect((await world.stripe.paymentIntents.retrieve(paymentIntent)).metadata).toEqual({
+      d365_chargerequestid: id,
+      d365_invoiceid: invoice,
+    });
+    expect(await world.client.retrieve('invoices', invoice)).toMatchObject({
+      statecode: 2,
+      stc_paymentstatus: StripePaymentStatus.paid,
+      stc_amountpaid: 120.5,
+      stc_stripepaymentid: paymentIntent,
+    });
+    await deliverStripeEvents();
+    const payment = await world.client.retrieveByKey('stc_payments', { stc_stripeid: paymentIntent });
+    expect(payment).toMatchObject({ _stc_invoiceid_value: invoice, stc_amount: 120.5 });
+
+    // A second charge of the same invoice is refused: it is paid.
+    const again = await ask(USERS.requester.systemuserid, account, 120.5, 'usd', {
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+    });
+    expect(requestRow(again)).toMatchObject({
+      stc_status: Status.refused,
+      stc_failurereason: expect.stringMatching(/^The invoice INV-\S+ is paid or closed already\.$/),
+    });
+    expect(intentPosts()).toHaveLength(1);
+  });
+
+  it('refuses a charge for another amount than the invoice total, charging nothing', async () => {
+    const { account } = await customer();
+    const invoice = await invoiceFor(account);
+    const id = await ask(USERS.requester.systemuserid, account, 100, 'usd', {
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+    });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.refused,
+      stc_failurereason: expect.stringMatching(
+        /^The invoice INV-\S+ totals 120\.50 USD, and the charge is for 100\.00 USD: a charge that pays it is for its total\.$/,
+      ),
+    });
+    expect(intentPosts()).toHaveLength(0);
   });
 });
 

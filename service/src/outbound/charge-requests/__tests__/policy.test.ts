@@ -2,7 +2,7 @@
  * The charge policy over facts: who may ask, which amounts, which customers, which documents, when an approver
  * is needed and whose approval counts. Pure: no Dataverse, no Stripe.
  */
-import { decideCharge, type ChargeFacts, type ChargeRules } from '..';
+import { decideCharge, preflight, type ChargeFacts, type ChargeRules } from '..';
 
 const rules: ChargeRules = {
   requesterRoles: ['Stripe Refund Requester', 'Stripe Finance Approver'],
@@ -102,12 +102,50 @@ test('refuses, saying why, whatever Stripe would not be asked for', () => {
   expect(reason(facts({ bothDocuments: true }))).toBe(
     'The request names both an order and an invoice: name the one the charge pays.',
   );
-  const invoice = { kind: 'invoice' as const, id: 'i1', number: 'INV-1', missing: false, settled: true };
+  const invoice = {
+    kind: 'invoice' as const,
+    id: 'i1',
+    number: 'INV-1',
+    missing: false,
+    settled: true,
+    currency: 'usd',
+    totalMinor: 2000,
+  };
   expect(reason(facts({ document: invoice }))).toBe('The invoice INV-1 is paid or closed already.');
   expect(reason(facts({ document: { ...invoice, missing: true, number: null } }))).toBe(
     'The invoice no longer exists.',
   );
+  const open = { ...invoice, settled: false };
+  expect(reason(facts({ document: { ...open, currency: 'eur' } }))).toBe(
+    'The invoice INV-1 is in EUR, and the charge in USD: a charge that pays it is in its currency.',
+  );
+  expect(reason(facts({ document: { ...open, totalMinor: 12_050 } }))).toBe(
+    'The invoice INV-1 totals 120.50 USD, and the charge is for 20.00 USD: a charge that pays it is for its total.',
+  );
   expect(
     reason(facts({ paymentMethod: { problem: 'The Stripe customer cus_1 has no saved payment method.' } })),
   ).toBe('The Stripe customer cus_1 has no saved payment method.');
+});
+
+test('a charge naming an unpaid order or invoice for its total in its currency pays it', () => {
+  const order = {
+    kind: 'salesorder' as const,
+    id: 'o1',
+    number: 'ORD-1',
+    missing: false,
+    settled: false,
+    currency: 'kwd',
+    totalMinor: 12_345,
+  };
+  expect(decideCharge(facts({ document: order, currency: 'kwd', amount: 12_345 }), rules).kind).toBe(
+    'charge',
+  );
+  // A request resumed from Sent may find its order paid by this very charge: the same key gives the same outcome.
+  const paid = { ...order, settled: true };
+  expect(
+    preflight(facts({ document: paid, currency: 'kwd', amount: 12_345 }), rules, { resuming: true }),
+  ).toBeNull();
+  expect(preflight(facts({ document: paid, currency: 'kwd', amount: 12_345 }), rules)).toEqual({
+    problem: 'The order ORD-1 is paid or closed already.',
+  });
 });
