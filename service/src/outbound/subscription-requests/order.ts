@@ -5,7 +5,8 @@
  *
  * The rules, as a finance user reads an order:
  * - A line whose product has an active recurring Stripe price in the order's currency is a subscription item
- *   (that price, the line's quantity). When the product has several, the one on the order's price list is
+ *   (that price, the line's quantity; lines of the same price are one item of their summed quantity, as Stripe
+ *   takes a price once per subscription). When the product has several, the one on the order's price list is
  *   taken; otherwise the request is refused naming them. The line's unit price must be the Stripe price's
  *   amount: the subscription bills the Stripe price every period, so an order priced otherwise is refused
  *   rather than billed differently from what it says.
@@ -183,12 +184,12 @@ export function orderItems(order: OrderFacts): OrderItems | { problem: string } 
       return {
         problem: `${what} has lines billed at different intervals (${items.map((item) => `${lineLabel(item.line)} ${every(item.stripe)}`).join(', ')}): a Stripe subscription bills all its items at one interval. Split the order by interval, then ask for each.`,
       };
-    if (items.length > MAX_ITEMS || oneOff.length > MAX_ITEMS)
+    if (merged(items).length > MAX_ITEMS || oneOff.length > MAX_ITEMS)
       return {
         problem: `${what} has ${items.length} recurring and ${oneOff.length} one-off lines: Stripe takes at most ${MAX_ITEMS} of each on one subscription.`,
       };
     return {
-      items: items.map(({ price, quantity }) => ({ price, quantity })),
+      items: merged(items),
       oneOff,
       currency,
       interval: items[0].stripe.interval!,
@@ -198,6 +199,17 @@ export function orderItems(order: OrderFacts): OrderItems | { problem: string } 
     if (!(error instanceof MoneyError)) throw error;
     return { problem: `${what} cannot be billed through Stripe: ${error.message}.` };
   }
+}
+
+/** Lines of the same Stripe price as one item of their summed quantity: Stripe takes a price once per subscription. */
+function merged(items: RecurringItem[]): RecurringItem[] {
+  const byPrice = new Map<string, RecurringItem>();
+  for (const { price, quantity } of items) {
+    const seen = byPrice.get(price);
+    if (seen) seen.quantity += quantity;
+    else byPrice.set(price, { price, quantity });
+  }
+  return [...byPrice.values()];
 }
 
 type LinePlan =

@@ -132,6 +132,15 @@ describe('an order’s lines as a subscription', () => {
     );
   });
 
+  it('makes lines of the same Stripe price one item of their summed quantity', () => {
+    const more = line({ ...seat(), quantity: 2 });
+    const planned = orderItems(order([seat(), support(), more]));
+    expect('items' in planned && planned.items).toEqual([
+      { price: 'price_seat', quantity: 5 },
+      { price: 'price_support', quantity: 1 },
+    ]);
+  });
+
   it('leaves archived prices out', () => {
     const archived = line({ prices: [price({ archived: true })] });
     expect(problem(order([seat(), archived]))).toEqual(
