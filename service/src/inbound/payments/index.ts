@@ -135,8 +135,12 @@ function copiesIn(burst: Stripe.Event[], type: string, id: string): ObjectCopy[]
 
 /**
  * The PaymentIntent as its burst has it, without a read: its newest copy, with the newest copy of its latest
- * charge in place of the charge's id. Undefined when the burst has no copy of it, when its copies (or its
- * charge's) have no known order, or when it names a charge the burst has no copy of.
+ * charge in place of the charge's id. Undefined (the payment is read) when the burst has no copy of it, when its
+ * copies (or its charge's) have no known order, when it names a charge the burst has no copy of, or when the
+ * burst shows that the intent's copy is behind its charges: a charge of it that the copy does not name as its
+ * latest (the copy was made before that charge), or a charge whose outcome the copy's status does not reflect
+ * (a captured charge beside an intent still awaiting confirmation). The PaymentIntent's own newer events may
+ * still be on their way then, and Stripe's order of events across the two objects is not guaranteed.
  */
 export function intentFromBurst(
   burst: Stripe.Event[] | undefined,
@@ -146,10 +150,39 @@ export function intentFromBurst(
   const intent = newestCopy(copiesIn(burst, 'payment_intent', paymentIntent));
   if (!intent) return undefined;
   const latest = intent.object.latest_charge;
+  const chargesOfIntent = burst.filter((event) => {
+    const object = event.data?.object as unknown as StripeObject | undefined;
+    return object?.object === 'charge' && object.payment_intent === paymentIntent;
+  });
+  if (chargesOfIntent.some((event) => (event.data.object as { id?: unknown }).id !== latest))
+    return undefined;
   if (typeof latest !== 'string') return intent.object as StripeObject;
   const charge = newestCopy(copiesIn(burst, 'charge', latest));
   if (!charge) return undefined;
+  if (!statusReflects(intent.object, charge.object)) return undefined;
   return { ...(intent.object as StripeObject), latest_charge: charge.object };
+}
+
+/**
+ * Whether a PaymentIntent's status is the one Stripe gives it once its latest charge is as this copy has it:
+ * succeeded and captured → succeeded; authorized only → requires_capture (or canceled, when the hold was
+ * released); pending → processing; failed → back to requires_payment_method (or canceled). Anything else
+ * means one of the two copies is older than the other.
+ */
+function statusReflects(intent: StripeObject, charge: StripeObject): boolean {
+  const status = intent.status;
+  switch (charge.status) {
+    case 'succeeded':
+      return charge.captured === false
+        ? status === 'requires_capture' || status === 'canceled'
+        : status === 'succeeded';
+    case 'pending':
+      return status === 'processing';
+    case 'failed':
+      return status === 'requires_payment_method' || status === 'canceled';
+    default:
+      return false;
+  }
 }
 
 /** The PaymentIntent's latest charge as an object: expanded, or (API versions before 2022-11-15) `charges.data`. */

@@ -129,6 +129,26 @@ describeOnEachEngine('a payment burst written from its own copies', (engine) => 
     ]);
   });
 
+  test('a burst whose intent copy is behind its charge (payment_intent.succeeded still on its way) reads the payment', async () => {
+    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = stripe.events as unknown as EmulatorEvent[];
+    const succeeded = events.find((e) => e.type === 'payment_intent.succeeded')!;
+    // payment_intent.created with the charge's two events: the only intent copy awaits confirmation, while
+    // the charge it is for has succeeded. Written from the copies, the row would say "requires confirmation"
+    // and stay so, the late payment_intent.succeeded being no newer than what was applied.
+    for (const event of events.filter((e) => e !== succeeded)) await store.insertEvent(inboxEvent(event));
+    startPool();
+    await settled(events.filter((e) => e !== succeeded).map((e) => e.id));
+    expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
+    expect(stripe.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([
+      `/v1/payment_intents/${intent}`,
+    ]);
+
+    await store.insertEvent(inboxEvent(succeeded));
+    await settled([succeeded.id]);
+    expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
+  });
+
   test('after an event of the same second was applied, the rest of the burst reads the payment once', async () => {
     const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
     const events = stripe.events as unknown as EmulatorEvent[];
