@@ -255,17 +255,13 @@ export async function paymentLinkFromQuote(ctx: ScenarioContext): Promise<string
   const quote = await until(
     `quote ${quoteId} won`,
     async () => {
-      const row = await dataverse.get<Row>(
-        `quotes(${quoteId})?$select=quotenumber,statecode,statuscode,stc_paymenturl`,
-      );
+      const row = await dataverse.get<Row>(`quotes(${quoteId})?$select=quotenumber,statecode,statuscode`);
       return row?.statecode === QuoteStatecode.Won
         ? { value: row }
         : { seen: JSON.stringify(strip(row ?? {})) };
     },
     ctx.timeoutMs,
   );
-  if (quote.stc_paymenturl)
-    throw new CheckFailed(`quote ${String(quote.quotenumber)} is won but still shows its payment page`);
   const orders = await dataverse.list<Row>(
     `salesorders?$select=salesorderid,ordernumber,stc_stripeid,stc_paymentstatus,totalamount&$filter=_quoteid_value eq ${quoteId}`,
   );

@@ -373,7 +373,8 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
   if (!table) throw new Error(`The table model has no ${logicalName} table for the Stripe tab.`);
   const form = STANDARD_MAIN_FORMS[logicalName];
   // Account and contact are keyed by their Stripe customer; orders and invoices by the Stripe payment. A
-  // quote has no payment of its own (paying it makes an order): its tab shows the payment page only.
+  // quote has no payment of its own (paying it makes an order) and takes no edit once Active: its tab shows
+  // its customer in Stripe, and its form script the payment page its payment link request made.
   const isCustomer = table.keys.some((key) => key.columns.includes('stc_stripecustomerid'));
   const isOffer =
     !isCustomer && !table.columns.some((column) => column.logicalName === 'stc_stripepaymentid');
@@ -396,7 +397,7 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
     isCustomer
       ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount']
       : isOffer
-        ? ['stc_paymenturl']
+        ? []
         : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_paymenturl', 'stc_stripeid']
   ).map((name) => {
     const column = table.columns.find((candidate) => candidate.logicalName === name);

@@ -278,14 +278,8 @@ export const standardTables: Table[] = [
       'Formal offer for products and/or services, proposed at specific prices and related payment terms, which is sent to a prospective customer.',
     primaryNameColumn: 'name',
     columns: salesDocument(text('QuoteNumber', 'Quote ID', 100, { requiredLevel: 'systemrequired' })),
+    // Nothing added: an Active quote is read-only, so its payment page stays on its payment link request.
     lifecycle: true,
-    added: [
-      text('stc_PaymentUrl', 'Stripe Payment Page', 1000, {
-        format: 'url',
-        description:
-          'The Stripe Checkout page a payment link request made for this quote, to copy or send to the customer; written by the connector. Paying it makes the order and wins the quote.',
-      }),
-    ],
   }),
   standardTable({
     schemaName: 'QuoteDetail',

@@ -214,7 +214,6 @@ describe('Create payment link', () => {
   it.each([
     ['salesorder', 'stc_salesorderid@odata.bind', `/salesorders(${ORDER_ID})`],
     ['invoice', 'stc_invoiceid@odata.bind', `/invoices(${ORDER_ID})`],
-    ['quote', 'stc_quoteid@odata.bind', `/quotes(${ORDER_ID})`],
   ])('asks for a payment page of the %s and says where its link will appear', async (table, bind, path) => {
     const f = form(table, ORDER_ID);
     jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('ORD-01042');

@@ -156,7 +156,12 @@ export async function createPaymentLink(
       [`${document.bind}@odata.bind`]: `/${document.entitySet}(${record.id})`,
       [PaymentLinkRequest.col.status]: PaymentLinkRequestStatus.pending,
     });
-    formContext.ui.setFormNotification(t('paymentLinkRequested'), 'INFO', PAYMENT_LINK_NOTIFICATION);
+    // A quote is read-only once Active: its page shows as a notification on the form, not in its Stripe tab.
+    formContext.ui.setFormNotification(
+      t(record.entityTypeName === Quote.logicalName ? 'paymentLinkRequestedQuote' : 'paymentLinkRequested'),
+      'INFO',
+      PAYMENT_LINK_NOTIFICATION,
+    );
     return created.id;
   } catch (error) {
     await host.navigation.openAlertDialog({ text: t('failed', errorText(error)) });

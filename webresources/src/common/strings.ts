@@ -35,6 +35,18 @@ const MESSAGES = {
     1033: 'Stripe payment page requested. Its link appears in the Stripe tab (Stripe Payment Page) in a moment; refresh the form to see it.',
     1031: 'Stripe-Zahlungsseite angefordert. Ihr Link erscheint in Kürze im Register Stripe (Stripe-Zahlungsseite); aktualisieren Sie das Formular, um ihn zu sehen.',
   },
+  paymentLinkRequestedQuote: {
+    1033: 'Stripe payment page requested. Its link appears at the top of this form in a moment; refresh the form to see it.',
+    1031: 'Stripe-Zahlungsseite angefordert. Ihr Link erscheint in Kürze oben in diesem Formular; aktualisieren Sie das Formular, um ihn zu sehen.',
+  },
+  paymentPageOpen: {
+    1033: 'Stripe payment page of this quote, to copy or send to the customer (open until {1}): {0}. Paying it makes the order and wins the quote.',
+    1031: 'Stripe-Zahlungsseite dieses Angebots zum Kopieren oder Senden an den Kunden (offen bis {1}): {0}. Ihre Bezahlung erstellt den Auftrag und gewinnt das Angebot.',
+  },
+  paymentPageReadFailed: {
+    1033: 'The Stripe payment page of this quote could not be read: {0}',
+    1031: 'Die Stripe-Zahlungsseite dieses Angebots konnte nicht gelesen werden: {0}',
+  },
   readFailed: {
     1033: 'The Stripe payments could not be read: {0}',
     1031: 'Die Stripe-Zahlungen konnten nicht gelesen werden: {0}',

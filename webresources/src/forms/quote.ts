@@ -1,6 +1,13 @@
 /**
  * The quote form: `StripeConnector.Forms.Quote`. Register `onLoad` on the form's OnLoad (pass the execution
- * context) and Create payment link on the command bar with the PrimaryControl parameter. Paying the link makes
- * the order of the quote and wins the quote.
+ * context): it shows the quote's open Stripe payment page. Create payment link goes on the command bar with the
+ * PrimaryControl parameter. Paying the page makes the order of the quote and wins the quote.
  */
-export { onLoad, createPaymentLink } from '../common/formHandlers';
+import { showPaymentPage } from '../common/paymentPage';
+import { platform } from '../common/record';
+
+export { createPaymentLink } from '../common/formHandlers';
+
+export function onLoad(executionContext: Xrm.Events.EventContext): Promise<unknown> {
+  return showPaymentPage(executionContext.getFormContext(), platform());
+}

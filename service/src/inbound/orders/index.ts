@@ -36,7 +36,6 @@ import {
   outcomeOf,
   payRequestedDocument,
   requestedDocumentOf,
-  takeOffExpiredPage,
   writeRequest,
   type RequestedDocument,
 } from './payment-links';
@@ -327,7 +326,7 @@ export function createOrdersHandler(mappings: () => MappingSet): StripeEventHand
 
 /**
  * A quote's payment page: its order is written as a checkout's (linked to the quote), and once paid the quote
- * is won and the request Paid. An expired page leaves the quote and marks the request Expired; a failed
+ * is won and the request Paid. An expired page marks the request Expired (the quote is not touched); a failed
  * delayed payment marks the order (if any) and the request failed. No order is made without a payment.
  */
 async function settleQuote(
@@ -339,8 +338,7 @@ async function settleQuote(
 ): Promise<void> {
   const outcome = outcomeOf(session, event);
   if (outcome === 'expired' || outcome === 'failed') {
-    if (outcome === 'expired') await takeOffExpiredPage(target, session, context);
-    else await markOrder(session, mappings, event, context);
+    if (outcome === 'failed') await markOrder(session, mappings, event, context);
     await writeRequest(target, session, outcome, context);
     return;
   }

@@ -7,7 +7,7 @@
  * A document that is gone is logged and never re-created.
  *
  * A session made for a quote (d365_quoteid) makes its order as a shop checkout does, linked to the quote
- * (quotes.ts); its request and the quote's payment page follow the session here as for an order.
+ * (quotes.ts); its request follows the session here as for an order.
  */
 import type Stripe from 'stripe';
 import {
@@ -138,7 +138,7 @@ async function writeDocument(
 }
 
 /** An expired page's URL leaves the document, unless a newer request has put another one there. */
-export async function takeOffExpiredPage(
+async function takeOffExpiredPage(
   target: RequestedDocument,
   session: StripeObject,
   { dataverse }: SyncContext,

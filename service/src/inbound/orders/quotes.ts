@@ -3,10 +3,10 @@
  * d365_quoteid) closes the loop on the quote. The session makes its order as any checkout does (one order per
  * session, by its key, whatever the deliveries), with the order's quote set and, when Dynamics 365 has no
  * account or contact of the session's Stripe customer or payer, the quote's customer. Once the session is
- * paid, the quote's payment page leaves it and the quote is won with the WinQuote action: Dataverse does not
- * set a quote Won by an update, and takes no edit of a won quote. A quote already won (by an earlier delivery)
- * is left as it is; one a user has closed or set back to Draft meanwhile is not won, which is logged: its
- * order still records the payment.
+ * paid, the quote is won with the WinQuote action: Dataverse does not set a quote Won by an update, and an
+ * Active or Won quote takes no edit (its payment page's URL stays on the request). A quote already won (by an
+ * earlier delivery) is left as it is; one a user has closed or set back to Draft meanwhile is not won, which
+ * is logged: its order still records the payment.
  */
 import { Account, Contact, Quote, QuoteStatecode, QuoteStatuscode, SalesOrder } from '@stc/solution/tables';
 import { isGuid } from '../../config/outbound';
@@ -19,7 +19,6 @@ export interface QuoteSource {
   id: string;
   number: string | null;
   statecode: number | null;
-  paymentUrl: string | null;
   /** The quote's account or contact, as a lookup navigation per customer table and the row's path. */
   customer: { table: 'account' | 'contact'; path: string } | null;
 }
@@ -28,14 +27,13 @@ export interface QuoteSource {
 export async function readQuote(dataverse: DataverseClient, id: string): Promise<QuoteSource | null> {
   const c = Quote.col;
   const row = await dataverse.retrieve(Quote.entitySetName, id, {
-    select: [c.quoteNumber, c.statecode, c.paymentUrl, Quote.lookup.customerId.value],
+    select: [c.quoteNumber, c.statecode, Quote.lookup.customerId.value],
   });
   if (!row) return null;
   return {
     id,
     number: typeof row[c.quoteNumber] === 'string' ? String(row[c.quoteNumber]) : null,
     statecode: typeof row[c.statecode] === 'number' ? Number(row[c.statecode]) : null,
-    paymentUrl: typeof row[c.paymentUrl] === 'string' ? String(row[c.paymentUrl]) : null,
     customer: await customerOf(dataverse, row[Quote.lookup.customerId.value]),
   };
 }
@@ -65,7 +63,7 @@ export function fromQuote(row: Row, quote: QuoteSource, entitySet: string, custo
   return true;
 }
 
-/** Wins the paid quote with WinQuote after taking its payment page off; a won quote is left as it is. */
+/** Wins the paid quote with WinQuote; a won quote is left as it is. */
 export async function winPaidQuote(
   quote: QuoteSource,
   session: StripeObject,
@@ -83,8 +81,6 @@ export async function winPaidQuote(
     );
     return;
   }
-  if (quote.paymentUrl)
-    await dataverse.update(Quote.entitySetName, quote.id, { [Quote.col.paymentUrl]: null });
   try {
     await dataverse.executeAction('WinQuote', {
       QuoteClose: {

@@ -19,7 +19,11 @@ interface DocumentTable {
   lineParent: string;
   /** The metadata key naming it on the Checkout Session and its PaymentIntent. */
   metadataKey: string;
-  /** It carries a Stripe payment status and mode (an order or invoice; a quote is paid through its order). */
+  /**
+   * It carries the connector's payment columns: Stripe payment status, mode, and the payment page's URL (an order
+   * or invoice). A quote has none: it is paid through the order its page makes, and an Active quote is
+   * read-only, so its page's URL stays on the request (the quote form's script shows it).
+   */
   stripePayment: boolean;
 }
 
@@ -194,12 +198,13 @@ async function readCustomer(dataverse: DataverseClient, id: unknown) {
   return null;
 }
 
-/** Shows the payment page on the document (the Stripe tab's Stripe Payment Page; the quote's has the same name). */
+/** Shows the payment page on an order or invoice (the Stripe tab's Stripe Payment Page); a quote takes no edit. */
 export async function writePaymentUrl(
   dataverse: DataverseClient,
   kind: DocumentKind,
   id: string,
   url: string | null,
 ): Promise<void> {
+  if (!DOCUMENT_TABLES[kind].stripePayment) return;
   await dataverse.update(DOCUMENT_TABLES[kind].entitySet, id, { [SalesOrder.col.paymentUrl]: url });
 }

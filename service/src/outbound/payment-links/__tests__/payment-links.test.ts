@@ -175,7 +175,9 @@ describe('a payment page for a quote', () => {
     // The request id is the idempotency key of the session.
     const asked = world.stripeEmulator.requests.filter((r) => r.path === '/v1/checkout/sessions');
     expect(asked.map((r) => r.idempotencyKey)).toEqual([id]);
-    expect((await client.retrieve('quotes', quote.id))!.stc_paymenturl).toBe(session.url);
+    // An Active quote is read-only: the page's URL is on the request, and the quote is not written.
+    expect(request.stc_url).toBe(session.url);
+    expect((await client.retrieve('quotes', quote.id))!.modifiedon).toBe(offered!.modifiedon);
 
     const from = world.stripeEmulator.events.length;
     expect(await pay(session.url!)).toContain('Payment complete.');
@@ -186,7 +188,6 @@ describe('a payment page for a quote', () => {
     expect(await client.retrieve('quotes', quote.id)).toMatchObject({
       statecode: QuoteStatecode.Won,
       statuscode: QuoteStatuscode.Won,
-      stc_paymenturl: null,
     });
     const orders = await client.retrieveMultiple('salesorders', {
       select: [
@@ -248,7 +249,7 @@ describe('a payment page for a quote', () => {
     },
   );
 
-  it('that expires leaves the quote Active without its URL, makes no order, and the request says Expired', async () => {
+  it('that expires leaves the quote Active, makes no order, and the request says Expired', async () => {
     const quote = await activeQuote('USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
     const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
     await deliver(world, handler, id, 'Create');
@@ -256,10 +257,7 @@ describe('a payment page for a quote', () => {
     await world.stripe.checkout.sessions.expire(String(requestRow(id).stc_stripesessionid));
     await deliverStripeEvents(from);
     expect(requestRow(id).stc_status).toBe(Status.expired);
-    expect(await world.client.retrieve('quotes', quote.id)).toMatchObject({
-      statecode: QuoteStatecode.Active,
-      stc_paymenturl: null,
-    });
+    expect((await world.client.retrieve('quotes', quote.id))!.statecode).toBe(QuoteStatecode.Active);
     expect(await world.client.retrieveMultiple('salesorders', { select: ['salesorderid'] })).toHaveLength(0);
   });
 
@@ -271,16 +269,15 @@ describe('a payment page for a quote', () => {
     'is refused for a quote that is %s, with the reason, and Stripe is asked nothing',
     async (_, how, reason) => {
       const quote = await document('quote', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
-      if (how) {
+      if (how === 'win') {
         await world.client.update('quotes', quote.id, { statecode: QuoteStatecode.Active, statuscode: 2 });
-        if (how === 'win')
-          await world.client.executeAction('WinQuote', {
-            QuoteClose: { subject: 'Signed', 'quoteid@odata.bind': `/quotes(${quote.id})` },
-            Status: QuoteStatuscode.Won,
-          });
-        else
-          await world.client.update('quotes', quote.id, { statecode: QuoteStatecode.Closed, statuscode: 5 });
-      }
+        await world.client.executeAction('WinQuote', {
+          QuoteClose: { subject: 'Signed', 'quoteid@odata.bind': `/quotes(${quote.id})` },
+          Status: QuoteStatuscode.Won,
+        });
+      } else if (how === 'close')
+        // Canceled before it was offered (an Active quote is closed with CloseQuote instead).
+        await world.client.update('quotes', quote.id, { statecode: QuoteStatecode.Closed, statuscode: 6 });
       const number = (await world.client.retrieve('quotes', quote.id))!.quotenumber;
       const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
       await deliver(world, handler, id, 'Create');
