@@ -36,7 +36,7 @@ import {
   readSkipToken,
 } from './odata';
 import { SalesPricing } from './pricing';
-import { refuseWinByWrite } from './quotes';
+import { refuseQuoteWrite } from './quotes';
 import { type LookupRef, type RowRecord, type RowStore, type Transaction, isLookupRef } from './store';
 
 export interface Caller {
@@ -305,7 +305,7 @@ export class DataverseEngine {
     preset: Record<string, unknown> = {},
   ): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
-    refuseWinByWrite(meta, payload, undefined);
+    refuseQuoteWrite(this, meta, payload, undefined);
     this.pricing.dropCalculated(meta, payload);
     const values: Record<string, unknown> = { ...payload, ...preset };
     let id = presetId ?? (values[meta.primaryId] as string | undefined) ?? randomUUID();
@@ -372,7 +372,7 @@ export class DataverseEngine {
   ): RowRecord {
     const payload = this.convertPayload(meta, body, scope);
     delete payload[meta.primaryId];
-    if (!options.winQuote) refuseWinByWrite(meta, payload, existing);
+    if (!options.winQuote) refuseQuoteWrite(this, meta, payload, existing);
     this.pricing.dropCalculated(meta, payload);
     const values: Record<string, unknown> = { ...existing.values, ...payload };
     this.pricing.prepare(meta, values, false);

@@ -9,6 +9,11 @@
  * Only an Active quote can be won; a Draft, Won or Closed one is refused. An update that sets statecode to Won
  * (SetState through PATCH) is refused and names the action. The emulator keeps no quote close activity: the
  * quote's state, its status reason and its modifiedon change, and the change reaches webhooks as an Update.
+ *
+ * Only a Draft quote can be edited: an Active, Won or Closed quote is read-only, so an update that changes
+ * anything but its state is refused as Dataverse refuses it ("The entity cannot be updated because it is
+ * read-only.", 0x8004022E), and so is a change to its lines. Its state still moves by update (Draft → Active,
+ * back to Draft to revise it), except to Won (WinQuote) and, from Active, to Closed (CloseQuote).
  */
 import { DataverseHttpError, badRequest } from './errors';
 import type { DataverseEngine, WriteScope } from './engine';
@@ -17,23 +22,48 @@ import { parseKeyPredicate } from './odata';
 import type { RowRecord } from './store';
 
 const QUOTE = 'quote';
+const QUOTE_LINE = 'quotedetail';
 const STATE = { draft: 0, active: 1, won: 2, closed: 3 } as const;
 /** The Won state's one status reason. */
 const WON_STATUS = 4;
 const STATE_NAMES = ['Draft', 'Active', 'Won', 'Closed'];
 
-/** The platform's answer to an update (or create) that would set a quote to Won without WinQuote. */
-export function refuseWinByWrite(
+const readOnly = () =>
+  new DataverseHttpError(400, '0x8004022E', 'The entity cannot be updated because it is read-only.');
+
+/** Columns of a state change, which moves a read-only quote. */
+const STATE_COLUMNS = new Set(['statecode', 'statuscode']);
+
+/**
+ * The platform's answer to a write of a quote (or of a quote's line) that Dynamics 365 Sales refuses: setting a
+ * quote Won without WinQuote, closing an Active quote without CloseQuote, editing a quote that is not a Draft.
+ */
+export function refuseQuoteWrite(
+  engine: DataverseEngine,
   meta: TableMeta,
   values: Record<string, unknown>,
   before: RowRecord | undefined,
 ): void {
-  if (meta.logicalName !== QUOTE || values.statecode !== STATE.won) return;
-  if (before && before.values.statecode === STATE.won) return;
-  throw badRequest(
-    'A quote cannot be set to Won by creating or updating it (SetState): close it with the WinQuote action.',
-    '0x80040203',
-  );
+  if (meta.logicalName === QUOTE_LINE) {
+    const ref = (values.quoteid ?? before?.values.quoteid) as { id?: string } | null | undefined;
+    const quote = ref?.id ? engine.store.get(QUOTE, ref.id) : undefined;
+    if (quote && quote.values.statecode !== STATE.draft) throw readOnly();
+    return;
+  }
+  if (meta.logicalName !== QUOTE) return;
+  const state = before?.values.statecode;
+  if (values.statecode === STATE.won && state !== STATE.won)
+    throw badRequest(
+      'A quote cannot be set to Won by creating or updating it (SetState): close it with the WinQuote action.',
+      '0x80040203',
+    );
+  if (values.statecode === STATE.closed && state === STATE.active)
+    throw badRequest(
+      'An Active quote cannot be closed by updating it (SetState): close it with the CloseQuote action.',
+      '0x80040203',
+    );
+  if (!before || state === STATE.draft || state === undefined) return;
+  if (Object.keys(values).some((column) => !STATE_COLUMNS.has(column))) throw readOnly();
 }
 
 const parameterMissing = (name: string) =>

@@ -1,6 +1,7 @@
 /**
  * Quotes as Dynamics 365 Sales keeps them, over loopback HTTP: a quote is numbered and totalled from its lines
- * as orders are, and it is won only by the WinQuote action, from Active; an update setting it to Won is refused.
+ * as orders are, it is won only by the WinQuote action, from Active (an update setting it to Won is refused),
+ * and only a Draft quote takes edits.
  */
 import { startDataverseEmulator, type DataverseEmulator } from '..';
 import { call, idFromEntityId } from './harness';
@@ -91,6 +92,37 @@ test('WinQuote refuses a quote already won, a draft, and a status reason not of 
   const draft = await create('quotes', { name: 'Draft offer' });
   expect((await win(draft)).body.error.message).toContain('it is Draft');
   expect((await stateOf(draft)).statecode).toBe(0);
+});
+
+test('only a Draft quote can be edited: an Active or Won quote and its lines are read-only', async () => {
+  const quote = await activeQuote();
+  const readOnly = { code: '0x8004022E', message: 'The entity cannot be updated because it is read-only.' };
+  expect(
+    (await call(dv, 'PATCH', `quotes(${quote})`, { description: 'Now with a discount' })).body.error,
+  ).toEqual(readOnly);
+  const line = await call(dv, 'POST', 'quotedetails', {
+    'quoteid@odata.bind': `/quotes(${quote})`,
+    isproductoverridden: true,
+    productdescription: 'Extra',
+    quantity: 1,
+    priceperunit: 1,
+  });
+  expect(line.body.error).toEqual(readOnly);
+  expect(
+    (await call(dv, 'PATCH', `quotes(${quote})`, { statecode: 3, statuscode: 5 })).body.error.message,
+  ).toContain('CloseQuote');
+  // Back to Draft (revised), it takes edits again; activated again, it can be won.
+  expect((await call(dv, 'PATCH', `quotes(${quote})`, { statecode: 0, statuscode: 1 })).status).toBe(204);
+  expect((await call(dv, 'PATCH', `quotes(${quote})`, { name: 'Revised offer' })).status).toBe(204);
+  expect((await call(dv, 'PATCH', `quotes(${quote})`, { statecode: 1, statuscode: 2 })).status).toBe(204);
+  expect((await win(quote)).status).toBe(204);
+  expect((await call(dv, 'PATCH', `quotes(${quote})`, { name: 'After the fact' })).body.error).toEqual(
+    readOnly,
+  );
+  expect((await call(dv, 'GET', `quotes(${quote})?$select=name,statecode`)).body).toMatchObject({
+    name: 'Revised offer',
+    statecode: 2,
+  });
 });
 
 test('WinQuote names what is missing or unknown', async () => {
