@@ -433,7 +433,8 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
  * create a refund or payment link request), Start subscription on orders (for users who may create a
  * subscription request; enabled while the order has lines and is not canceled),
  * Stripe subscription… and Charge saved card… on accounts and
- * contacts (for users who may create a subscription or charge request), Open in Stripe Dashboard, and Sync
+ * contacts, Charge saved card… on orders and invoices too (for users who may create a subscription or charge
+ * request), Open in Stripe Dashboard, and Sync
  * from Stripe (for users who may stamp the rows it re-reads: the customer itself, or the order's payments).
  */
 function formCommands(table: string, namespace: string, isCustomer: boolean): FormCommand[] {
@@ -483,8 +484,17 @@ function formCommands(table: string, namespace: string, isCustomer: boolean): Fo
     privilegeTable: 'stc_chargerequest',
     icon: 'Money',
   });
+  // On an order or invoice: a charge of its customer's saved payment method for its total, which pays it.
+  const documentCharge = command('chargeSavedCard', {
+    label: 'Charge saved card…',
+    tooltip:
+      "Ask for a charge of the customer's saved Stripe payment method for this record's total; the connector checks policy, charges it off session and marks the record paid.",
+    privilege: 'Create',
+    privilegeTable: 'stc_chargerequest',
+    icon: 'Money',
+  });
   return [
-    ...(isCustomer ? [subscription, charge] : [refund, paymentLink]),
+    ...(isCustomer ? [subscription, charge] : [refund, paymentLink, documentCharge]),
     ...(table === 'salesorder' ? [orderSubscription] : []),
     command('openInStripeDashboard', {
       label: 'Open in Stripe',

@@ -281,6 +281,52 @@ describe('Charge saved card', () => {
     expect(f.webApi.createRecord).not.toHaveBeenCalled();
   });
 
+  it('opens a new charge request for an order: its customer, its total in its currency, the order it pays', async () => {
+    const f = form('salesorder', ORDER_ID);
+    jest.spyOn(f.formContext.data.entity, 'getPrimaryAttributeValue').mockReturnValue('ORD-01042');
+    const values: Record<string, unknown> = {
+      customerid: [{ id: `{${ACCOUNT_ID.toUpperCase()}}`, entityType: 'account', name: 'Northwind' }],
+      transactioncurrencyid: [
+        { id: '{C0C0C0C0-0000-4000-8000-000000000001}', entityType: 'transactioncurrency' },
+      ],
+      totalamount: 120.5,
+    };
+    jest
+      .spyOn(f.formContext, 'getAttribute')
+      .mockImplementation(((name: string) => ({ getValue: () => values[name] ?? null })) as never);
+    f.webApi.retrieveRecord.mockResolvedValue({ isocurrencycode: 'USD' } as never);
+    const openForm = jest.spyOn(Xrm.Navigation, 'openForm').mockResolvedValue(undefined as never);
+    await SalesOrder.chargeSavedCard(f.formContext);
+    expect(f.webApi.retrieveRecord).toHaveBeenCalledWith(
+      'transactioncurrency',
+      'c0c0c0c0-0000-4000-8000-000000000001',
+      '?$select=isocurrencycode',
+    );
+    expect(openForm).toHaveBeenCalledWith(
+      { entityName: ChargeRequest.logicalName },
+      {
+        stc_name: 'Charge of the saved card of ORD-01042',
+        stc_customerid: ACCOUNT_ID,
+        stc_customeridname: 'Northwind',
+        stc_customeridtype: 'account',
+        stc_salesorderid: ORDER_ID,
+        stc_salesorderidname: 'ORD-01042',
+        stc_salesorderidtype: 'salesorder',
+        stc_amount: 120.5,
+        stc_currency: 'usd',
+      },
+    );
+
+    // An order without a customer has no one to charge.
+    values.customerid = null;
+    openForm.mockClear();
+    await SalesOrder.chargeSavedCard(f.formContext);
+    expect(f.navigation.openAlertDialog).toHaveBeenCalledWith({
+      text: 'This record has no customer to charge.',
+    });
+    expect(openForm).not.toHaveBeenCalled();
+  });
+
   it('asks to save a new account first', async () => {
     const f = form('account', '');
     const openForm = jest.spyOn(Xrm.Navigation, 'openForm');

@@ -16,7 +16,10 @@ export const CHARGE_DECISION_NOTIFICATION = 'stc_charge_decided';
 
 const R = ChargeRequest.col;
 
-/** Opens a new Charge Request for the form's account or contact. */
+/**
+ * Opens a new Charge Request for the form's account or contact; on an order or invoice, for its customer, of
+ * its total in its currency, naming it (the charge pays it).
+ */
 export async function chargeSavedCard(formContext: Xrm.FormContext, host: Platform): Promise<void> {
   const record = formRecord(formContext);
   if (!record.id) {
@@ -24,6 +27,10 @@ export async function chargeSavedCard(formContext: Xrm.FormContext, host: Platfo
     return;
   }
   const name = formContext.data.entity.getPrimaryAttributeValue() || record.id;
+  if (record.entityTypeName === 'salesorder' || record.entityTypeName === 'invoice') {
+    await chargeDocument(formContext, record.entityTypeName, record.id, name, host);
+    return;
+  }
   // A customer lookup is set through form parameters as its id, name and table.
   await host.navigation.openForm(
     { entityName: ChargeRequest.logicalName },
@@ -71,4 +78,48 @@ export async function decideOnChargeRequest(
   );
   await formContext.data.refresh(false);
   return true;
+}
+
+/** The lookup's first value, its id without braces in lower case. */
+function lookupOf(formContext: Xrm.FormContext, column: string): Xrm.LookupValue | null {
+  const value = formContext.getAttribute(column)?.getValue() as Xrm.LookupValue[] | null | undefined;
+  const first = value?.[0];
+  return first ? { ...first, id: first.id.replace(/[{}]/g, '').toLowerCase() } : null;
+}
+
+async function chargeDocument(
+  formContext: Xrm.FormContext,
+  kind: 'salesorder' | 'invoice',
+  id: string,
+  name: string,
+  host: Platform,
+): Promise<void> {
+  const customer = lookupOf(formContext, 'customerid');
+  if (!customer) {
+    await host.navigation.openAlertDialog({ text: message(host.languageId, 'chargeNoCustomer') });
+    return;
+  }
+  const currency = lookupOf(formContext, 'transactioncurrencyid');
+  const iso = currency
+    ? await host.webApi
+        .retrieveRecord('transactioncurrency', currency.id, '?$select=isocurrencycode')
+        .then((row) => (typeof row.isocurrencycode === 'string' ? row.isocurrencycode.toLowerCase() : null))
+        .catch(() => null)
+    : null;
+  const total = formContext.getAttribute('totalamount')?.getValue();
+  const document = kind === 'salesorder' ? R.salesorderid : R.invoiceid;
+  await host.navigation.openForm(
+    { entityName: ChargeRequest.logicalName },
+    {
+      [R.name]: message(host.languageId, 'chargeRequestName', name).slice(0, 200),
+      [R.customerid]: customer.id,
+      [`${R.customerid}name`]: customer.name ?? '',
+      [`${R.customerid}type`]: customer.entityType,
+      [document]: id,
+      [`${document}name`]: name,
+      [`${document}type`]: kind,
+      ...(typeof total === 'number' ? { [R.amount]: total } : {}),
+      ...(iso ? { [R.currency]: iso } : {}),
+    },
+  );
 }

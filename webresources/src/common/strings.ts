@@ -132,6 +132,10 @@ const MESSAGES = {
     1033: 'Charge of the saved card of {0}',
     1031: 'Belastung der gespeicherten Karte von {0}',
   },
+  chargeNoCustomer: {
+    1033: 'This record has no customer to charge.',
+    1031: 'Dieser Datensatz hat keinen Kunden, der belastet werden kann.',
+  },
   chargeApproveConfirm: {
     1033: "Approve this charge? The connector checks the approval against policy and then charges the customer's saved payment method in Stripe.",
     1031: 'Diese Belastung genehmigen? Der Connector prüft die Genehmigung anhand der Richtlinie und belastet dann die gespeicherte Zahlungsmethode des Kunden in Stripe.',

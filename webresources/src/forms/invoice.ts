@@ -8,4 +8,5 @@ export {
   syncFromStripe,
   refundInStripe,
   createPaymentLink,
+  chargeSavedCard,
 } from '../common/formHandlers';

@@ -12,6 +12,7 @@ export {
   syncFromStripe,
   refundInStripe,
   createPaymentLink,
+  chargeSavedCard,
 } from '../common/formHandlers';
 
 export function startSubscription(primaryControl: Xrm.FormContext): Promise<unknown> {

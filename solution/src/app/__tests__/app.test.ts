@@ -461,9 +461,19 @@ describe('command bar buttons on the standard forms', () => {
     ['quote', ['createPaymentLink']],
     [
       'salesorder',
-      ['refundInStripe', 'createPaymentLink', 'startSubscription', 'openInStripeDashboard', 'syncFromStripe'],
+      [
+        'refundInStripe',
+        'createPaymentLink',
+        'chargeSavedCard',
+        'startSubscription',
+        'openInStripeDashboard',
+        'syncFromStripe',
+      ],
     ],
-    ['invoice', ['refundInStripe', 'createPaymentLink', 'openInStripeDashboard', 'syncFromStripe']],
+    [
+      'invoice',
+      ['refundInStripe', 'createPaymentLink', 'chargeSavedCard', 'openInStripeDashboard', 'syncFromStripe'],
+    ],
     ['account', ['requestSubscription', 'chargeSavedCard', 'openInStripeDashboard', 'syncFromStripe']],
     ['contact', ['requestSubscription', 'chargeSavedCard', 'openInStripeDashboard', 'syncFromStripe']],
   ])(
@@ -835,7 +845,7 @@ describe('Stripe subscription buttons', () => {
     },
   );
 
-  it.each(['account', 'contact'])(
+  it.each(['account', 'contact', 'salesorder', 'invoice'])(
     'shows Charge saved card… on the %s form to roles that may create a charge request',
     (table) => {
       const id = `stc.${table}.chargeSavedCard`;
