@@ -323,7 +323,13 @@ export function connectorForms(model: TableModel): FormDesign[] {
 
 /**
  * The platform's main forms the Stripe tab is added to: Account and Contact of the Common Data Model, and
- * the Quote, Order and Invoice main forms of Dynamics 365 Sales.
+ * the Quote, Order and Invoice main forms of Dynamics 365 Sales. A form diff names the form it changes by
+ * its id, so these must be the ids every environment has. Each was checked against forms exported from
+ * real environments: the Account and Contact ids appear in unpacked solutions (FormXml/main/{id}.xml) and in
+ * Microsoft's documentation of the client API (formId), and the Quote, Order and Invoice ids in form type
+ * definitions generated from live Dynamics 365 Sales organizations (one `Form_<id>` per main form of
+ * `quote`, `salesorder` and `invoice`, beside the fields those forms hold: quotenumber, ordernumber,
+ * invoicenumber).
  */
 export const STANDARD_MAIN_FORMS: Record<string, { id: string; name: string; script: string }> = {
   account: { id: '8448b78f-8f42-454e-8e2a-f8196b0419af', name: 'Account', script: 'Account' },
