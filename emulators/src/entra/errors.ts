@@ -148,6 +148,26 @@ export const entraErrors = {
     code: 501481,
     message: 'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
   }),
+  invalidRefreshToken: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 9002313,
+    message:
+      'Invalid request. Request is malformed or invalid. The refresh token is not one this tenant issued.',
+  }),
+  refreshTokenRevoked: (): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 50173,
+    message:
+      'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.',
+  }),
+  logoutRedirectMismatch: (uri: string, clientId: string): EntraErrorSpec => ({
+    status: 400,
+    error: 'invalid_request',
+    code: 50011,
+    message: `The redirect URI '${uri}' specified in the sign-out request does not match the redirect URIs configured for the application '${clientId}'.`,
+  }),
   invalidTenant: (tenant: string): EntraErrorSpec => ({
     status: 400,
     error: 'invalid_tenant',

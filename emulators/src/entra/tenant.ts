@@ -1,12 +1,15 @@
 /**
  * The tenant behind the token endpoint: its registered clients, users and managed identities, its signing key,
  * the discovery documents MSAL and OpenID Connect clients read, and the grants it answers (client credentials,
- * App Service managed identity, and the authorization code a user's sign-in at the authorize endpoint gives).
+ * App Service managed identity, the authorization code a user's sign-in at the authorize endpoint gives, and the
+ * refresh token that comes with it when `offline_access` was asked for), and the end-session (sign-out) endpoint.
  */
 import { randomBytes, randomUUID, X509Certificate, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   calculateJwkThumbprint,
+  compactVerify,
+  createLocalJWKSet,
   decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
@@ -34,7 +37,11 @@ export interface TokenResult {
 /** The authorize endpoint's answer: a redirect back to the app, or an error page when it cannot redirect. */
 export type AuthorizeResult = { redirect: string } | { status: number; page: string };
 
-type RegisteredUser = EntraUser & { objectId: string };
+type RegisteredUser = EntraUser & {
+  objectId: string;
+  /** Refresh tokens issued before this (ms) are refused: the user's sign-in sessions were revoked. */
+  tokensValidFromMs?: number;
+};
 
 /** A code the authorize endpoint gave, until redeemed or expired (Entra: ten minutes, once). */
 interface IssuedCode {
@@ -47,6 +54,14 @@ interface IssuedCode {
   codeChallengeMethod?: string;
   expiresAtMs: number;
   redeemed: boolean;
+}
+
+/** A refresh token, redeemable by its client until the user's sessions are revoked. */
+interface IssuedRefreshToken {
+  clientId: string;
+  user: RegisteredUser;
+  scopes: string[];
+  issuedAtMs: number;
 }
 
 const CODE_LIFETIME_MS = 10 * 60 * 1000;
@@ -85,6 +100,7 @@ export class EntraTenant {
   private readonly managedIdentities: RegisteredIdentity[];
   private readonly users: RegisteredUser[];
   private readonly codes = new Map<string, IssuedCode>();
+  private readonly refreshTokens = new Map<string, IssuedRefreshToken>();
   /** Who the authorize endpoint signs in without a `login_hint` (the browser's signed-in account). */
   signedInUser: string | undefined;
 
@@ -274,6 +290,7 @@ export class EntraTenant {
     if (tenant !== this.tenantId) return this.fail(entraErrors.tenantNotFound(tenant));
     const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') return this.authorizationCodeToken(form);
+    if (grantType === 'refresh_token') return this.refreshTokenGrant(form);
     if (grantType !== 'client_credentials') return this.fail(entraErrors.unsupportedGrant(grantType));
     const clientId = form.get('client_id') ?? '';
     const client = this.clients.get(clientId.toLowerCase());
@@ -409,11 +426,114 @@ export class EntraTenant {
     };
     if (issued.scopes.includes('openid'))
       body.id_token = await this.signIdToken(client.clientId, user, issued);
+    if (issued.scopes.includes('offline_access'))
+      body.refresh_token = this.issueRefreshToken(client.clientId, user, issued.scopes);
     return { status: 200, body };
   }
 
+  private issueRefreshToken(clientId: string, user: RegisteredUser, scopes: string[]): string {
+    const token = `1.${randomBytes(96).toString('base64url')}`;
+    this.refreshTokens.set(token, { clientId, user, scopes, issuedAtMs: Date.now() });
+    return token;
+  }
+
+  /**
+   * The refresh token grant: new tokens that say what is true of the user now (an app role removed since the
+   * sign-in is gone from `roles`), and a new refresh token; the old one stays redeemable, as Entra's does. A
+   * token issued before the user's sessions were revoked is refused with invalid_grant (AADSTS50173).
+   */
+  private async refreshTokenGrant(form: URLSearchParams): Promise<TokenResult> {
+    const clientId = form.get('client_id') ?? '';
+    const client = this.clients.get(clientId.toLowerCase());
+    if (!client) return this.fail(entraErrors.unknownClient(clientId, this.tenantId));
+    const appidacr = await this.authenticateClient(client, form, this.tenantId);
+    if (typeof appidacr !== 'string') return this.fail(appidacr);
+    const issued = this.refreshTokens.get(form.get('refresh_token') ?? '');
+    if (!issued || issued.clientId !== client.clientId) return this.fail(entraErrors.invalidRefreshToken());
+    const { user } = issued;
+    if (user.tokensValidFromMs !== undefined && issued.issuedAtMs < user.tokensValidFromMs)
+      return this.fail(entraErrors.refreshTokenRevoked());
+    const asked = (form.get('scope') ?? '').split(' ').filter(Boolean);
+    const scopes = asked.length > 0 ? asked : issued.scopes;
+    const scope = [...scopes.filter((s) => s !== 'offline_access'), 'User.Read'].join(' ');
+    const body: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope,
+      expires_in: this.lifetime,
+      ext_expires_in: this.lifetime,
+      access_token: await this.signUserAccessToken(client.clientId, user, scope),
+      refresh_token: this.issueRefreshToken(client.clientId, user, issued.scopes),
+    };
+    if (scopes.includes('openid')) body.id_token = await this.signIdToken(client.clientId, user, { scopes });
+    return { status: 200, body };
+  }
+
+  /** Takes an app role away from a user: the next tokens (a refresh included) no longer carry it. */
+  removeRole(username: string, role: string): void {
+    const user = this.user(username);
+    user.roles = (user.roles ?? []).filter((r) => r !== role);
+  }
+
+  /** Revokes the user's sign-in sessions (Graph `revokeSignInSessions`): their refresh tokens stop working. */
+  revokeSignInSessions(username: string): void {
+    // One millisecond on, so that a token issued in this same millisecond counts as before the revocation.
+    this.user(username).tokensValidFromMs = Date.now() + 1;
+  }
+
+  private user(username: string): RegisteredUser {
+    const user = this.users.find((u) => u.username.toLowerCase() === username.toLowerCase());
+    if (!user) throw new Error(`No user ${username} in the tenant`);
+    return user;
+  }
+
+  /**
+   * `GET /{tenant}/oauth2/v2.0/logout`, the discovery document's `end_session_endpoint` (OpenID Connect
+   * RP-Initiated Logout 1.0, https://openid.net/specs/openid-connect-rpinitiated-1_0.html). As the Microsoft
+   * identity platform documents it ("Send a sign-out request",
+   * https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request): the user's
+   * session with Entra ID ends; `post_logout_redirect_uri` is where the browser goes afterwards and must match
+   * one of the redirect URIs registered for the application, otherwise no redirect happens; without it Entra
+   * shows its own "signed out" page. The application is the `aud` of `id_token_hint` (a token this tenant
+   * signed, expired or not) or `client_id`. `state` is handed back on the redirect.
+   */
+  async endSession(tenant: string, params: URLSearchParams): Promise<AuthorizeResult> {
+    const page = (spec: EntraErrorSpec): AuthorizeResult => ({
+      status: spec.status,
+      page: `Sign out: ${spec.error}: AADSTS${spec.code}: ${spec.message}`,
+    });
+    if (!this.knownTenant(tenant)) return page(entraErrors.tenantNotFound(tenant));
+    this.signedInUser = undefined;
+    const redirectUri = params.get('post_logout_redirect_uri');
+    if (!redirectUri) return { status: 200, page: 'You signed out of your account.' };
+    const clientId = (await this.hintedClient(params.get('id_token_hint'))) ?? params.get('client_id') ?? '';
+    const client = this.clients.get(clientId.toLowerCase());
+    if (!client?.redirectUris?.includes(redirectUri))
+      return page(entraErrors.logoutRedirectMismatch(redirectUri, clientId));
+    const url = new URL(redirectUri);
+    const state = params.get('state');
+    if (state !== null) url.searchParams.set('state', state);
+    return { redirect: url.toString() };
+  }
+
+  /** The `aud` of an id token this tenant signed; undefined for anything else. */
+  private async hintedClient(idToken: string | null): Promise<string | undefined> {
+    if (!idToken) return undefined;
+    try {
+      // The signature only: an expired hint still names the application.
+      const { payload } = await compactVerify(idToken, createLocalJWKSet(this.jwks));
+      const aud = (JSON.parse(new TextDecoder().decode(payload)) as { aud?: unknown }).aud;
+      return typeof aud === 'string' ? aud : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A v2.0 id token as Entra issues it to a web app: `aud` the client, the user's claims, the request's nonce. */
-  private async signIdToken(clientId: string, user: RegisteredUser, issued: IssuedCode): Promise<string> {
+  private async signIdToken(
+    clientId: string,
+    user: RegisteredUser,
+    issued: { scopes: string[]; nonce?: string },
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
       aud: clientId,

@@ -2,7 +2,8 @@
  * A minimal Microsoft Entra ID endpoint over TLS on loopback, so that the real `@azure/identity` credentials
  * (MSAL underneath) and OpenID Connect clients get tokens from it unchanged. It serves what they fetch: the
  * OpenID configuration, instance discovery, the token endpoint (client credentials, authorization code with
- * PKCE), the authorize endpoint (a user's sign-in and consent, answered at once) and the signing keys.
+ * PKCE, refresh token), the authorize endpoint (a user's sign-in and consent, answered at once), the end-session
+ * endpoint (sign-out back to a registered redirect URI) and the signing keys.
  * Tokens are RS256 JWTs; the Dataverse emulator checks them against `jwks`, `issuer` and `audience`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,7 +23,10 @@ export interface EntraClient {
   /** The service principal's object id (`oid` in tokens); a fresh GUID when omitted. */
   objectId?: string;
   displayName?: string;
-  /** Web redirect URIs, for the authorization code flow (`/oauth2/v2.0/authorize`). */
+  /**
+   * Web redirect URIs, for the authorization code flow (`/oauth2/v2.0/authorize`); a sign-out's
+   * `post_logout_redirect_uri` must be one of them too.
+   */
   redirectUris?: string[];
 }
 
@@ -94,6 +98,12 @@ export interface TokenEndpoint {
   authorizeEndpoint: string;
   /** The user the authorize endpoint signs in when the request has no `login_hint` (none: login_required). */
   signInAs(username: string | undefined): void;
+  /** Who the browser is signed in as now: undefined once the end-session endpoint signed them out. */
+  signedInUser(): string | undefined;
+  /** Takes an app role away from a user: tokens issued from now on (refreshes too) lack it. */
+  removeRole(username: string, role: string): void;
+  /** Revokes a user's sign-in sessions: their refresh tokens get invalid_grant (AADSTS50173). */
+  revokeSignInSessions(username: string): void;
   stats(): TokenEndpointStats;
   close(): Promise<void>;
 }
@@ -155,6 +165,15 @@ async function handle(tenant: EntraTenant, req: IncomingMessage, res: ServerResp
     res.writeHead(result.status, { 'content-type': 'text/plain; charset=utf-8' });
     return void res.end(result.page);
   }
+  if (req.method === 'GET' && rest === 'oauth2/v2.0/logout') {
+    const result = await tenant.endSession(name, url.searchParams);
+    if ('redirect' in result) {
+      res.writeHead(302, { location: result.redirect, 'cache-control': 'no-store, no-cache' });
+      return void res.end();
+    }
+    res.writeHead(result.status, { 'content-type': 'text/plain; charset=utf-8' });
+    return void res.end(result.page);
+  }
   if (req.method === 'POST' && rest === 'oauth2/v2.0/token') {
     tenant.stats.tokenRequests += 1;
     const type = req.headers['content-type'] ?? '';
@@ -194,6 +213,9 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     signInAs: (username) => {
       tenant.signedInUser = username;
     },
+    signedInUser: () => tenant.signedInUser,
+    removeRole: (username, role) => tenant.removeRole(username, role),
+    revokeSignInSessions: (username) => tenant.revokeSignInSessions(username),
     jwks: tenant.jwks,
     caCertPath: tls.caCertPath,
     managedIdentityEnv: {
