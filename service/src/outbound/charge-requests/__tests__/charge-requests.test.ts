@@ -7,7 +7,11 @@
  */
 import type Stripe from 'stripe';
 import { ChargeRequestStatus as Status, StripePaymentStatus } from '@stc/solution/tables';
+import { webhookSteps } from '@stc/solution';
 import { createChargeRequestsHandler } from '..';
+import { dataverseEventType } from '../../../dataverse/change';
+import { createSyncHandlers } from '../../../handlers';
+import { createHandlerRouter } from '../../../pipeline';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { OrderedDelivery, SyncHarness } from '../../../inbound/__tests__/harness';
 import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
@@ -112,6 +116,31 @@ describe('a charge under the threshold', () => {
     });
     expect(requestRow(id)._stc_paymentid_value).toBe(payment!.stc_paymentid);
     assertNoCardData(id, []);
+  });
+
+  it("charges a contact's saved card", async () => {
+    const made = await world.stripe.customers.create({
+      name: 'Maria Campbell',
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const contact = await world.client.create('contacts', {
+      firstname: 'Maria',
+      lastname: 'Campbell',
+      stc_stripecustomerid: made.id,
+    });
+    const request = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge of the saved card of Maria Campbell',
+      'stc_customerid_contact@odata.bind': `/contacts(${contact})`,
+      stc_amount: 45,
+      stc_currency: 'usd',
+    });
+    await deliver(world, handler, request.id!, 'Create');
+    expect(requestRow(request.id!).stc_status).toBe(Status.succeeded);
+    const intent = await world.stripe.paymentIntents.retrieve(
+      String(requestRow(request.id!).stc_stripepaymentintentid),
+    );
+    expect([intent.customer, intent.amount, intent.currency]).toEqual([made.id, 4500, 'usd']);
   });
 
   it.each([
@@ -278,6 +307,37 @@ describe('refused and failed charges', () => {
     expect(intentPosts()).toHaveLength(0);
   });
 
+  it('charges the only saved card of a customer with no default, and refuses to choose between two', async () => {
+    const one = await world.stripe.customers.create({
+      name: 'One card',
+      payment_method: 'pm_card_mastercard',
+    });
+    const oneAccount = await world.client.create('accounts', {
+      name: 'One card',
+      stc_stripecustomerid: one.id,
+    });
+    const charged = await ask(USERS.requester.systemuserid, oneAccount, 20);
+    expect(requestRow(charged).stc_status).toBe(Status.succeeded);
+    const [card] = (await world.stripe.customers.listPaymentMethods(one.id)).data;
+    const intent = await world.stripe.paymentIntents.retrieve(
+      String(requestRow(charged).stc_stripepaymentintentid),
+    );
+    expect(intent.payment_method).toBe(card.id);
+
+    const two = await world.stripe.customers.create({ name: 'Two cards', payment_method: 'pm_card_visa' });
+    await world.stripe.paymentMethods.attach('pm_card_mastercard', { customer: two.id });
+    const twoAccount = await world.client.create('accounts', {
+      name: 'Two cards',
+      stc_stripecustomerid: two.id,
+    });
+    const refused = await ask(USERS.requester.systemuserid, twoAccount, 20);
+    expect(requestRow(refused)).toMatchObject({
+      stc_status: Status.refused,
+      stc_failurereason: `The Stripe customer ${two.id} has several saved cards and no default payment method: set the default (invoice settings) in Stripe, then ask again.`,
+    });
+    expect(intentPosts()).toHaveLength(1);
+  });
+
   it('refuses a requester without a role allowed to charge', async () => {
     const { account } = await customer();
     const id = await ask(USERS.outsider.systemuserid, account, 20);
@@ -327,4 +387,15 @@ describe('refused and failed charges', () => {
     });
     assertNoCardData(id, []);
   });
+});
+
+test("the solution's steps for new and approved requests reach this handler in the service's registry", () => {
+  const router = createHandlerRouter(createSyncHandlers());
+  const steps = webhookSteps.filter((step) => step.table === 'stc_chargerequest');
+  expect(steps.map((step) => [step.message, step.filteringAttributes ?? null])).toEqual([
+    ['Create', null],
+    ['Update', ['stc_status', 'stc_approvedby']],
+  ]);
+  for (const step of steps)
+    expect(router.dataverse(dataverseEventType(step.table, step.message))?.resource).toBe('charge-requests');
 });
