@@ -10,8 +10,16 @@
  * emulator's limit is off and Dataverse's limits are off, so the figures are the pipeline's and this
  * machine's (2 cores shared by the processes, the emulators and PostgreSQL).
  *
+ *
+ * The phases run twice: with the Dataverse emulator answering at once (the pipeline's CPU on this machine is
+ * the limit), and with each Dataverse request taking BENCH_DATAVERSE_LATENCY_MS (60) as a Dynamics 365
+ * environment reached over the network does (each process's workers, waiting on Dataverse, are the limit:
+ * the case scale-out is for).
+ *
  * Environment: BENCH_REPLICA_EVENTS (2000), BENCH_RUNS (3), STC_TEST_DATABASE_URL (default
- * postgres://postgres@127.0.0.1:5432/test), BENCH_DELIVERY_CONCURRENCY (32).
+ * postgres://postgres@127.0.0.1:5432/test), BENCH_DELIVERY_CONCURRENCY (32), BENCH_DATAVERSE_LATENCY_MS (60;
+ * 0 runs only the first set), BENCH_REPLICA_PLAN (`1,2,3,3r`: process counts, `r` for a rolling restart;
+ * ratios are to the first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +37,11 @@ const EVENTS = Number(process.env.BENCH_REPLICA_EVENTS ?? 2000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATABASE_URL = process.env.STC_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32);
+/** The phases: process counts, `r` for a rolling restart (BENCH_REPLICA_PLAN, default `1,2,3,3r`). */
+const PLAN: Array<[number, boolean]> = (process.env.BENCH_REPLICA_PLAN ?? '1,2,3,3r')
+  .split(',')
+  .map((p) => [Number.parseInt(p, 10), p.trim().endsWith('r')]);
+const LATENCY_MS = Number(process.env.BENCH_DATAVERSE_LATENCY_MS ?? 60);
 const PAYMENTS = Math.ceil(EVENTS / 4);
 const SECRET = 'whsec_replicas_bench';
 const ADMIN_KEY = 'replicas-bench-admin-key-0123456789';
@@ -44,7 +57,11 @@ interface Replica {
 /** Starts one service process and waits for its "service listening" log line. */
 async function startReplica(env: NodeJS.ProcessEnv, logPath: string): Promise<Replica> {
   const log = fs.openSync(logPath, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  // BENCH_CPU_PROF=dir: each service process writes a V8 CPU profile there when it exits.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', MAIN], {
     cwd: REPO,
     env,
     stdio: ['ignore', log, log],
@@ -58,6 +75,17 @@ async function startReplica(env: NodeJS.ProcessEnv, logPath: string): Promise<Re
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`a service process did not start; its log ${logPath} ends:\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** CPU time (user + system, ms) a running process has used so far, from /proc (Linux); 0 elsewhere. */
+function cpuMsOf(child: ChildProcess): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
   }
 }
 
@@ -118,12 +146,18 @@ interface PhaseResult {
   rolling: boolean;
   events: number;
   wallMs: number;
+  /** CPU the service processes used from the start of the burst until it drained (ms). */
+  serviceCpuMs: number;
+  /** CPU this process (the two emulators and the balancer, one event loop) used meanwhile (ms). */
+  emulatorCpuMs: number;
+  /** Delivery attempts that failed and that Stripe retried. */
+  retried: number;
   failures: string[];
 }
 
 const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
 
-async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
+async function phase(replicas: number, rolling: boolean, latencyMs: number): Promise<PhaseResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-replicas-bench-'));
   const schema = `stc_bench_${randomBytes(4).toString('hex')}`;
   const dataverse = await startDataverseEmulator({
@@ -131,6 +165,7 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
     systemUsers: [SERVICE_USER],
     limits: { enabled: false },
   });
+  if (latencyMs > 0) dataverse.injectFault({ latencyMs });
   const stripe = await startStripeEmulator({ rateLimit: false });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -154,6 +189,7 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
     WORKER_POLL_MS: '50',
   };
   const running: Replica[] = [];
+  let keep = false;
   const logOf = (n: number | string) => path.join(dir, `service-${n}.log`);
   const db = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
   await db.connect();
@@ -170,12 +206,18 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
     const intents = stripe.testHelpers.seedPayments({ count: PAYMENTS, events: true, amount: amountOf });
     const events = stripe.events.length;
     const started = performance.now();
+    const emulatorCpuAtStart = process.cpuUsage();
+    // CPU of processes stopped during the phase, plus each running one's use since the burst began.
+    let cpuOfStopped = 0;
+    const cpuAtStart = new Map(running.map((r) => [r, cpuMsOf(r.child)]));
+    const cpuSinceStart = (r: Replica) => cpuMsOf(r.child) - (cpuAtStart.get(r) ?? 0);
 
     if (rolling) {
       // One after the other, once the burst is under way: out of the balancer, stopped gracefully, started again.
       for (let n = 0; n < running.length; n++) {
         await new Promise((r) => setTimeout(r, 1500));
         const [old] = running.splice(n, 1);
+        cpuOfStopped += cpuSinceStart(old);
         await stopReplica(old);
         running.splice(n, 0, await startReplica(env, logOf(`${n}-restarted`)));
       }
@@ -183,8 +225,14 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
 
     const failures: string[] = [];
     await stripe.waitForDeliveries(10 * 60_000);
-    const undelivered = stripe.deliveries.filter((d) => !d.ok).length;
-    if (undelivered > 0) failures.push(`${undelivered} webhook deliveries were refused`);
+    // Stripe retries a delivery that failed (a process stopping mid-request): an event is lost to the service
+    // only when none of its attempts was acknowledged.
+    const acknowledged = new Set(stripe.deliveries.filter((d) => d.ok).map((d) => d.eventId));
+    const undelivered = new Set(
+      stripe.deliveries.map((d) => d.eventId).filter((id) => !acknowledged.has(id)),
+    );
+    if (undelivered.size > 0) failures.push(`${undelivered.size} events never acknowledged`);
+    const retried = stripe.deliveries.filter((d) => !d.ok);
     const deadline = Date.now() + 10 * 60_000;
     for (;;) {
       const { rows } = await db.query(
@@ -202,6 +250,9 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
       await new Promise((r) => setTimeout(r, 25));
     }
     const wallMs = performance.now() - started;
+    const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
+    const emulatorCpuMs = (emulatorCpu.user + emulatorCpu.system) / 1000;
+    const serviceCpuMs = cpuOfStopped + running.reduce((sum, r) => sum + cpuSinceStart(r), 0);
 
     // Nothing applied twice: no event has two applied attempts.
     const twice = await db.query(
@@ -221,7 +272,28 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
       else if (row.stc_amount !== amountOf(i) / 100 || row.stc_status !== StcPaymentStatus.Succeeded)
         failures.push(`${id}: ${JSON.stringify({ amount: row.stc_amount, status: row.stc_status })}`);
     });
-    return { replicas, rolling, events, wallMs, failures };
+    if (failures.length > 0) {
+      // Kept for a look: the service logs, and the inbox and attempts of the objects found wrong.
+      keep = true;
+      const wrong = intents.filter((id) => failures.some((f) => f.startsWith(id)));
+      const inbox = await db.query(
+        `SELECT i.*, (SELECT json_agg(a ORDER BY a.id) FROM attempts a WHERE a.inbox_id = i.id) AS attempts
+         FROM inbox i WHERE i.object_id = ANY($1) ORDER BY i.id`,
+        [wrong],
+      );
+      fs.writeFileSync(path.join(dir, 'wrong-objects.json'), JSON.stringify(inbox.rows, null, 2));
+      console.log(`  kept for a look: ${dir}`);
+    }
+    return {
+      replicas,
+      rolling,
+      events,
+      wallMs,
+      serviceCpuMs,
+      emulatorCpuMs,
+      retried: retried.length,
+      failures,
+    };
   } finally {
     stripe.setWebhook(null);
     await Promise.all(running.map(stopReplica));
@@ -230,7 +302,7 @@ async function phase(replicas: number, rolling: boolean): Promise<PhaseResult> {
     await db.end();
     await stripe.close();
     await dataverse.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -238,46 +310,54 @@ async function main(): Promise<void> {
   console.log(
     `replicas: ${EVENTS} Stripe events (${PAYMENTS} payments × 4) → 1, 2, 3 service processes on one PostgreSQL ` +
       `(${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}) behind a round-robin balancer → stc_payment rows; ${RUNS} runs; ` +
-      `Stripe and Dataverse limits off; ${os.cpus().length} cores`,
+      `Stripe and Dataverse limits off; Dataverse answering at once` +
+      (LATENCY_MS > 0 ? ` and after ${LATENCY_MS} ms` : '') +
+      `; ${os.cpus().length} cores`,
   );
-  await phase(1, false); // warm-up: tsx's cache, PostgreSQL's
-  const figures: PhaseResult[][] = [];
+  await phase(1, false, 0); // warm-up: tsx's cache, PostgreSQL's
+  const plan = PLAN;
   let broken = false;
-  const plan: Array<[number, boolean]> = [
-    [1, false],
-    [2, false],
-    [3, false],
-    [3, true],
-  ];
-  for (let run = 1; run <= RUNS; run++) {
-    const results: PhaseResult[] = [];
-    const order = plan.map((_, i) => plan[(i + run - 1) % plan.length]);
-    for (const [replicas, rolling] of order) results.push(await phase(replicas, rolling));
-    results.sort((a, b) => a.replicas - b.replicas || Number(a.rolling) - Number(b.rolling));
-    figures.push(results);
-    for (const r of results) {
-      console.log(
-        `run ${run} ${r.replicas} process${r.replicas > 1 ? 'es' : ''}${r.rolling ? ', rolling restart' : ''}: ` +
-          `${r.events} events in ${secs(r.wallMs)} (${Math.round(r.events / (r.wallMs / 1000))} events/s)` +
-          (r.failures.length
-            ? `; LOST/WRONG: ${r.failures.slice(0, 5).join('; ')}`
-            : '; nothing lost or doubled'),
-      );
-      if (r.failures.length) broken = true;
+  let lostOrDoubled = 0;
+  const summaries: string[] = [];
+  for (const latencyMs of LATENCY_MS > 0 ? [0, LATENCY_MS] : [0]) {
+    const figures: PhaseResult[][] = [];
+    const setName =
+      latencyMs > 0 ? `Dataverse answering after ${latencyMs} ms` : 'Dataverse answering at once';
+    for (let run = 1; run <= RUNS; run++) {
+      const results: PhaseResult[] = [];
+      const order = plan.map((_, i) => plan[(i + run - 1) % plan.length]);
+      for (const [replicas, rolling] of order) results.push(await phase(replicas, rolling, latencyMs));
+      results.sort((a, b) => a.replicas - b.replicas || Number(a.rolling) - Number(b.rolling));
+      figures.push(results);
+      for (const r of results) {
+        console.log(
+          `${setName}, run ${run}, ${r.replicas} process${r.replicas > 1 ? 'es' : ''}` +
+            `${r.rolling ? ', rolling restart' : ''}: ` +
+            `${r.events} events in ${secs(r.wallMs)} (${Math.round(r.events / (r.wallMs / 1000))} events/s, ` +
+            `service CPU ${Math.round((r.serviceCpuMs * 1000) / r.events)} µs/event, ` +
+            `emulators busy ${Math.round((r.emulatorCpuMs / r.wallMs) * 100)}% of a core` +
+            `${r.retried ? `, ${r.retried} deliveries retried by Stripe` : ''})` +
+            (r.failures.length
+              ? `; LOST/WRONG: ${r.failures.slice(0, 5).join('; ')}`
+              : '; nothing lost or doubled'),
+        );
+        if (r.failures.length) broken = true;
+        lostOrDoubled += r.failures.length;
+      }
     }
+    const rate = (i: number) => median(figures.map((f) => f[i].events / (f[i].wallMs / 1000)));
+    const one = rate(0);
+    const cpu = (i: number) => median(figures.map((f) => (f[i].serviceCpuMs * 1000) / f[i].events));
+    summaries.push(`${setName}, median of ${RUNS} runs:`);
+    plan.forEach(([replicas, rolling], i) =>
+      summaries.push(
+        `  ${replicas} process${replicas > 1 ? 'es' : ''}${rolling ? ', rolling restart' : ''}: ` +
+          `${Math.round(rate(i))} events/s, ${(rate(i) / one).toFixed(2)}× one process; ` +
+          `service CPU ${Math.round(cpu(i))} µs/event (${(cpu(i) / cpu(0)).toFixed(2)}× one process)`,
+      ),
+    );
   }
-  const rate = (i: number) => median(figures.map((f) => f[i].events / (f[i].wallMs / 1000)));
-  const one = rate(0);
-  console.log(`\nmedian of ${RUNS} runs:`);
-  plan.forEach(([replicas, rolling], i) =>
-    console.log(
-      `  ${replicas} process${replicas > 1 ? 'es' : ''}${rolling ? ', rolling restart' : ''}: ` +
-        `${Math.round(rate(i))} events/s, ${(rate(i) / one).toFixed(2)}× one process`,
-    ),
-  );
-  console.log(
-    `  lost or doubled: ${figures.reduce((n, f) => n + f.reduce((k, r) => k + r.failures.length, 0), 0)}`,
-  );
+  console.log(`\n${summaries.join('\n')}\n  lost or doubled, all phases: ${lostOrDoubled}`);
   process.exit(broken ? 1 : 0);
 }
 
