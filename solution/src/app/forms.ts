@@ -350,7 +350,10 @@ function stripeTab(
     ...(extraFields.length
       ? [{ name: 'stripe_customer', label: 'Stripe Customer', fields: extraFields }]
       : []),
-    ...(subgrid ? [{ name: 'stripe_subscriptions', label: subgrid.label, fields: [], subgrid }] : []),
+    // stripe_subscriptions on an order, stripe_paymentlinkrequests on a quote.
+    ...(subgrid
+      ? [{ name: `stripe_${subgrid.table.replace(/^stc_/, '')}s`, label: subgrid.label, fields: [], subgrid }]
+      : []),
   ];
   return {
     name: 'tab_stripe',
@@ -374,13 +377,37 @@ function orderSubscriptions(model: TableModel): FormSubgrid {
   };
 }
 
+/**
+ * The payment link requests of a quote (their Quote lookup), each with its status and Stripe page URL, on the
+ * quote's Stripe tab: an Active quote is read-only, so the page it is paid through is shown from its request.
+ */
+function quotePaymentPages(model: TableModel): FormSubgrid {
+  const relationship = model.relationships.find(
+    (candidate) =>
+      candidate.referencingTable === 'stc_paymentlinkrequest' &&
+      candidate.referencingColumn === 'stc_quoteid',
+  );
+  if (!relationship) throw new Error('The table model has no Quote lookup on stc_paymentlinkrequest.');
+  return {
+    id: 'stc_paymentlinks_of_quote',
+    table: 'stc_paymentlinkrequest',
+    relationship: relationship.schemaName,
+    label: 'Stripe Payment Pages',
+  };
+}
+
+const STRIPE_TAB_SUBGRIDS: Record<string, (model: TableModel) => FormSubgrid> = {
+  salesorder: orderSubscriptions,
+  quote: quotePaymentPages,
+};
+
 function standardAddition(model: TableModel, logicalName: string): FormTabAddition {
   const table = model.tables.find((candidate) => candidate.logicalName === logicalName);
   if (!table) throw new Error(`The table model has no ${logicalName} table for the Stripe tab.`);
   const form = STANDARD_MAIN_FORMS[logicalName];
   // Account and contact are keyed by their Stripe customer; orders and invoices by the Stripe payment. A
   // quote has no payment of its own (paying it makes an order) and takes no edit once Active: its tab shows
-  // its customer in Stripe, and its form script the payment page its payment link request made.
+  // its customer in Stripe and its payment link requests with their pages (its form script shows the open one).
   const isCustomer = table.keys.some((key) => key.columns.includes('stc_stripecustomerid'));
   const isOffer =
     !isCustomer && !table.columns.some((column) => column.logicalName === 'stc_stripepaymentid');
@@ -423,7 +450,7 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
     table: logicalName,
     formId: form.id,
     formName: form.name,
-    tab: stripeTab(table, panel, extra, logicalName === 'salesorder' ? orderSubscriptions(model) : undefined),
+    tab: stripeTab(table, panel, extra, STRIPE_TAB_SUBGRIDS[logicalName]?.(model)),
     script: { library: `stc_/js/${logicalName}.js`, onLoad: `${namespace}.onLoad` },
     commands: isOffer
       ? formCommands(logicalName, namespace, false).filter((command) =>

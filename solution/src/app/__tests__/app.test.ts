@@ -358,10 +358,10 @@ describe('the Stripe tab on the standard forms', () => {
     ).toContain(control);
   });
 
-  it("shows the quote's customer in Stripe, with no payments panel", () => {
+  it("shows the quote's customer in Stripe and its payment pages, with no payments panel", () => {
     const systemform = addition('quote');
     const ids = controlsOf(systemform).map((control: any) => control['@id']);
-    expect(ids).toEqual(['customerid_stripe_quickview']);
+    expect(ids).toEqual(['customerid_stripe_quickview', 'stc_paymentlinks_of_quote']);
     expect(ids.some((id: string) => id.endsWith('_stripe_panel'))).toBe(false);
   });
 
@@ -442,6 +442,28 @@ describe('the subscriptions of an order', () => {
     const views = entityNamed('stc_subscription').SavedQueries[0].savedqueries[0].savedquery;
     const view = views.find((candidate: any) => candidate.savedqueryid[0] === parameters.ViewId[0]);
     expect(Number(view.querytype[0])).toBe(0);
+  });
+});
+
+describe('the payment pages of a quote', () => {
+  it("lists the quote's payment link requests, with their page URLs, in a subgrid of its Stripe tab", () => {
+    const grid = controlsOf(formsOf('quote', 'main')[0]).find(
+      (candidate) => candidate['@id'] === 'stc_paymentlinks_of_quote',
+    );
+    expect(grid['@indicationOfSubgrid']).toBe('true');
+    const parameters = grid.parameters[0];
+    expect(parameters.TargetEntityType[0]).toBe('stc_paymentlinkrequest');
+    const relationship = model.relationships.find(
+      (r) => r.referencingTable === 'stc_paymentlinkrequest' && r.referencingColumn === 'stc_quoteid',
+    )!;
+    expect([relationship.referencedTable, parameters.RelationshipName[0]]).toEqual([
+      'quote',
+      relationship.schemaName,
+    ]);
+    const views = entityNamed('stc_paymentlinkrequest').SavedQueries[0].savedqueries[0].savedquery;
+    const view = views.find((candidate: any) => candidate.savedqueryid[0] === parameters.ViewId[0]);
+    expect(Number(view.querytype[0])).toBe(0);
+    expect(JSON.stringify(view.layoutxml)).toContain('"stc_url"');
   });
 });
 
