@@ -249,6 +249,33 @@ describe('a payment page for a quote', () => {
     },
   );
 
+  it("makes the order for the quote's customer when the customer has no Stripe customer of its own", async () => {
+    const { client } = world;
+    const quote = await document('quote', 'USD', [{ description: 'Widget', quantity: 2, price: 10 }]);
+    await client.update('accounts', quote.account, { stc_stripecustomerid: null });
+    await client.update('quotes', quote.id, {
+      statecode: QuoteStatecode.Active,
+      statuscode: QuoteStatuscode.InProgress_2,
+    });
+    const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
+    await deliver(world, handler, id, 'Create');
+    const session = await world.stripe.checkout.sessions.retrieve(String(requestRow(id).stc_stripesessionid));
+    expect(session.customer).toBeNull();
+    const from = world.stripeEmulator.events.length;
+    expect(await pay(session.url!)).toContain('Payment complete.');
+    await deliverStripeEvents(from);
+    const [order] = await client.retrieveMultiple('salesorders', {
+      select: ['_customerid_value', '_quoteid_value', 'totalamount'],
+    });
+    expect(order).toMatchObject({
+      _customerid_value: quote.account,
+      _quoteid_value: quote.id,
+      totalamount: 20,
+    });
+    // No review item asks an operator for the customer: the quote named it.
+    expect(await client.retrieveMultiple('stc_syncissues', { select: ['stc_syncissueid'] })).toHaveLength(0);
+  });
+
   it('that expires leaves the quote Active, makes no order, and the request says Expired', async () => {
     const quote = await activeQuote('USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
     const id = await requestLink(USERS.requester.systemuserid, 'quote', quote.id);
