@@ -69,7 +69,7 @@ export const securityRoles: SecurityRole[] = [
       // Orders and paid invoices of Checkout Sessions, with their lines (whose privileges are the order's and
       // the invoice's); a payment link's URL, and the payment that follows it, go to the record it was made for.
       ...each(['salesorder', 'invoice'], ['Create', 'Read', 'Write', 'Append', 'AppendTo']),
-      // A quote's payment page: its URL on the quote, the order made of it names it, and WinQuote closes it.
+      // A quote paid through its payment page: the order made of it names it, and WinQuote closes it (Write).
       ...each(['quote'], ['Read', 'Write', 'AppendTo']),
       // The catalog: products, and with them price lists, their items and units, which Dynamics 365 gives no
       // privileges of their own (the product privileges govern them). Price lists and items name a currency.
