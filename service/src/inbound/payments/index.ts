@@ -169,7 +169,7 @@ export function intentFromBurst(
  * released); pending → processing; failed → back to requires_payment_method (or canceled). Anything else
  * means one of the two copies is older than the other.
  */
-function statusReflects(intent: StripeObject, charge: StripeObject): boolean {
+function statusReflects(intent: Record<string, unknown>, charge: Record<string, unknown>): boolean {
   const status = intent.status;
   switch (charge.status) {
     case 'succeeded':
