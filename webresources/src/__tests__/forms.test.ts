@@ -312,7 +312,7 @@ describe('Charge saved card', () => {
         stc_salesorderid: ORDER_ID,
         stc_salesorderidname: 'ORD-01042',
         stc_salesorderidtype: 'salesorder',
-        stc_amount: 120.5,
+        stc_amount: '120.5',
         stc_currency: 'usd',
       },
     );

@@ -118,7 +118,8 @@ async function chargeDocument(
       [document]: id,
       [`${document}name`]: name,
       [`${document}type`]: kind,
-      ...(typeof total === 'number' ? { [R.amount]: total } : {}),
+      // Form parameters are text (Xrm's OpenParameters): the total in plain decimal notation.
+      ...(typeof total === 'number' ? { [R.amount]: String(total) } : {}),
       ...(iso ? { [R.currency]: iso } : {}),
     },
   );
