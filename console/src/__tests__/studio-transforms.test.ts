@@ -28,7 +28,29 @@ test('each transform writes the engine function it names', () => {
   expect(buildExpression('country-name', 'address.country')).toBe('$countryName(address.country)');
   expect(buildExpression('email', 'email')).toBe('$normalizeEmail(email)');
   expect(buildExpression('name-case', 'name')).toBe('$nameCase(name)');
-  expect(TRANSFORMS.map((t) => t.kind)).toHaveLength(11);
+  expect(buildExpression('guid-braces', 'metadata.d365_salesorderid')).toBe(
+    "$replace(metadata.d365_salesorderid, /[{}]/, '')",
+  );
+  expect(TRANSFORMS.map((t) => t.kind)).toHaveLength(12);
+});
+
+test("a GUID as a form's client API gives it loses its braces; the transforms offered for links", async () => {
+  const expression = buildExpression('guid-braces', 'metadata.d365_salesorderid');
+  const id = '7A3C5E10-1B2C-4D5E-8F90-A1B2C3D4E5F6';
+  expect(await evaluate(expression, { metadata: { d365_salesorderid: `{${id}}` } })).toBe(id);
+  expect(await evaluate(expression, { metadata: { d365_salesorderid: id.toLowerCase() } })).toBe(
+    id.toLowerCase(),
+  );
+  expect(await evaluate(expression, { metadata: {} })).toBeUndefined();
+  expect(TRANSFORMS.filter((t) => t.forLinks).map((t) => t.kind)).toEqual([
+    'as-is',
+    'guid-braces',
+    'concat',
+    'lookup',
+    'default',
+    'condition',
+    'email',
+  ]);
 });
 
 test('concatenation, default and condition give what they say when run', async () => {

@@ -9,15 +9,17 @@ import type { StudioColumn } from '@stc/service/src/console/contract';
 import { Section, classes } from '../ui';
 import type { StudioActions, StudioState } from './useStudio';
 
+/** The field and the target chosen: a column, or a link (whose `id` the Map button sets). */
 export interface Selection {
   field: string | null;
   column: string | null;
+  link?: string | null;
 }
 
-const DRAG_TYPE = 'application/x-stc-stripe-field';
+export const DRAG_TYPE = 'application/x-stc-stripe-field';
 
 const theme = getTheme();
-const styles = mergeStyleSets({
+export const styles = mergeStyleSets({
   list: { listStyle: 'none', margin: 0, padding: 0, maxHeight: 560, overflow: 'auto' },
   choice: {
     display: 'flex',
@@ -158,6 +160,7 @@ export function StudioColumns(props: {
                   onClick={() =>
                     props.onSelect({
                       ...props.selection,
+                      link: null,
                       column: props.selection.column === column.name ? null : column.name,
                     })
                   }
@@ -185,9 +188,11 @@ export function StudioColumns(props: {
 /** How long typing in an expression waits before the file is edited. */
 const TYPING_MS = 500;
 
-/** A column's expression, edited in place: applied to the file when typing pauses and it is not empty. */
-function ExpressionCell(props: {
+/** An expression edited in place: applied to the file when typing pauses and it is not empty. */
+export function ExpressionCell(props: {
   column: string;
+  /** The text box's name; `Expression of <column>` unless given. */
+  label?: string;
   expression: string;
   changed: boolean;
   onChange: (expression: string) => Promise<boolean>;
@@ -203,7 +208,7 @@ function ExpressionCell(props: {
   }, [draft, props.expression]);
   return (
     <TextField
-      ariaLabel={`Expression of ${props.column}`}
+      ariaLabel={props.label ?? `Expression of ${props.column}`}
       value={draft}
       multiline={draft.includes('\n')}
       autoAdjustHeight

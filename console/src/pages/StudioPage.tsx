@@ -7,11 +7,12 @@
 import * as React from 'react';
 import { DefaultButton, Dropdown, PrimaryButton, TextField, type IDropdownOption } from '@fluentui/react';
 import { ErrorBar, Loading, PageHeading, Section, classes } from '../ui';
+import { StudioLinks } from './StudioLinks';
 import { StudioColumns, StudioFields, type Selection } from './StudioMapper';
 import { StudioPreviewPanel, StudioSuggestionsPanel } from './StudioPreview';
 import { StudioSave } from './StudioSave';
 import { TRANSFORMS, buildExpression, type TransformKind, type TransformOptions } from './studio-transforms';
-import { useStudio } from './useStudio';
+import { useStudio, type StudioActions, type StudioState } from './useStudio';
 
 export function StudioPage(): JSX.Element {
   const [state, actions] = useStudio();
@@ -27,6 +28,14 @@ export function StudioPage(): JSX.Element {
       setSelection({ field: null, column });
     }
   };
+  const linkField = async (field: string, link: string) => {
+    const kind = TRANSFORMS.find((t) => t.kind === transform)?.forLinks ? transform : 'as-is';
+    const expression = buildExpression(kind, field, options);
+    if (await actions.setLink(link, 'id', expression)) {
+      setAnnouncement(`Link ${link} finds its row by ${expression}`);
+      setSelection({ field: null, column: null, link });
+    }
+  };
 
   const { mapping } = state;
   return (
@@ -38,28 +47,7 @@ export function StudioPage(): JSX.Element {
       </p>
       <ErrorBar error={state.error} />
       {!state.active && !state.error && <Loading label="Loading the active mapping version…" />}
-      {state.active && (
-        <div className={classes.toolbar}>
-          <Dropdown
-            label="Mapping file"
-            selectedKey={state.file}
-            options={state.fileNames.map((name): IDropdownOption => ({ key: name, text: name }))}
-            onChange={(_, option) => option && actions.chooseFile(String(option.key))}
-            styles={{ root: { minWidth: 220 } }}
-          />
-          <Dropdown
-            label="Mapping"
-            selectedKey={mapping?.name}
-            options={state.mappings.map((m): IDropdownOption => ({
-              key: m.name,
-              text: `${m.name} (${m.source} → ${m.table})`,
-            }))}
-            onChange={(_, option) => option && actions.chooseMapping(String(option.key))}
-            styles={{ root: { minWidth: 320 } }}
-          />
-          <DefaultButton text="Discard edits of this file" onClick={actions.reset} />
-        </div>
-      )}
+      {state.active && <FileChooser state={state} actions={actions} />}
       <div role="status" aria-live="polite" className="visually-hidden">
         {announcement}
       </div>
@@ -70,19 +58,32 @@ export function StudioPage(): JSX.Element {
             options={options}
             onTransform={setTransform}
             onOptions={setOptions}
-            canMap={selection.field !== null && selection.column !== null}
-            onMap={() => void mapField(selection.field!, selection.column!)}
+            canMap={selection.field !== null && (selection.column !== null || Boolean(selection.link))}
+            onMap={() =>
+              void (selection.link
+                ? linkField(selection.field!, selection.link)
+                : mapField(selection.field!, selection.column!))
+            }
             selection={selection}
           />
           <div style={{ display: 'grid', gridTemplateColumns: 'minmax(280px, 2fr) 3fr', gap: 24 }}>
             <StudioFields state={state} selection={selection} onSelect={setSelection} />
-            <StudioColumns
-              state={state}
-              actions={actions}
-              selection={selection}
-              onSelect={setSelection}
-              onDropField={(field, column) => void mapField(field, column)}
-            />
+            <div>
+              <StudioColumns
+                state={state}
+                actions={actions}
+                selection={selection}
+                onSelect={setSelection}
+                onDropField={(field, column) => void mapField(field, column)}
+              />
+              <StudioLinks
+                state={state}
+                actions={actions}
+                selection={selection}
+                onSelect={setSelection}
+                onDropField={(field, link) => void linkField(field, link)}
+              />
+            </div>
           </div>
           <StudioPreviewPanel state={state} actions={actions} />
           <StudioSuggestionsPanel state={state} actions={actions} onApplied={setAnnouncement} />
@@ -90,6 +91,32 @@ export function StudioPage(): JSX.Element {
         </>
       )}
     </>
+  );
+}
+
+/** The file and the mapping of it edited. */
+function FileChooser({ state, actions }: { state: StudioState; actions: StudioActions }): JSX.Element {
+  return (
+    <div className={classes.toolbar}>
+      <Dropdown
+        label="Mapping file"
+        selectedKey={state.file}
+        options={state.fileNames.map((name): IDropdownOption => ({ key: name, text: name }))}
+        onChange={(_, option) => option && actions.chooseFile(String(option.key))}
+        styles={{ root: { minWidth: 220 } }}
+      />
+      <Dropdown
+        label="Mapping"
+        selectedKey={state.mapping?.name}
+        options={state.mappings.map((m): IDropdownOption => ({
+          key: m.name,
+          text: `${m.name} (${m.source} → ${m.table})`,
+        }))}
+        onChange={(_, option) => option && actions.chooseMapping(String(option.key))}
+        styles={{ root: { minWidth: 320 } }}
+      />
+      <DefaultButton text="Discard edits of this file" onClick={actions.reset} />
+    </div>
   );
 }
 
@@ -103,17 +130,23 @@ function TransformPicker(props: {
   selection: Selection;
 }): JSX.Element {
   const info = TRANSFORMS.find((t) => t.kind === props.transform)!;
+  const forLink = Boolean(props.selection.link);
   return (
-    <Section title="Map a field onto a column">
+    <Section title="Map a field onto a column or a link">
       <p>
-        Drag a Stripe field onto a column, or select a field, then a column, and press Map. The transform
-        chosen here writes the column&apos;s expression.
+        Drag a Stripe field onto a column or a link, or select a field, then a column or a link, and press
+        Map. The transform chosen here writes the column&apos;s expression, or the link&apos;s id expression
+        (a link offers the transforms that can give a row&apos;s id or a value to find it by).
       </p>
       <div className={classes.toolbar}>
         <Dropdown
           label="Transform"
           selectedKey={props.transform}
-          options={TRANSFORMS.map((t): IDropdownOption => ({ key: t.kind, text: t.label }))}
+          options={TRANSFORMS.map((t): IDropdownOption => ({
+            key: t.kind,
+            text: t.label,
+            disabled: forLink && !t.forLinks,
+          }))}
           onChange={(_, option) => option && props.onTransform(option.key as TransformKind)}
           styles={{ root: { minWidth: 280 } }}
         />
@@ -129,7 +162,11 @@ function TransformPicker(props: {
         <span aria-live="polite">
           {props.selection.field ? `Field: ${props.selection.field}` : 'No field selected'}
           {' · '}
-          {props.selection.column ? `Column: ${props.selection.column}` : 'no column selected'}
+          {props.selection.link
+            ? `Link: ${props.selection.link}`
+            : props.selection.column
+              ? `Column: ${props.selection.column}`
+              : 'no column selected'}
         </span>
       </div>
     </Section>

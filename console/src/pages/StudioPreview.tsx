@@ -4,13 +4,75 @@
  */
 import * as React from 'react';
 import { DefaultButton, Dropdown, type IDropdownOption } from '@fluentui/react';
-import type { MappedRows } from '@stc/service/src/console/contract';
+import type { BoundLink, MappedRows } from '@stc/service/src/console/contract';
 import { ErrorBar, Loading, Section, classes } from '../ui';
 import type { StudioActions, StudioState } from './useStudio';
 
 const rowOf = (mappings: MappedRows[] | undefined, name: string) => mappings?.find((m) => m.mapping === name);
 
 const cell = (value: unknown): string => (value === undefined ? '—' : JSON.stringify(value));
+
+/** What a link binds: the target row by its GUID, or the row found by a column's value. */
+function bound(link: BoundLink | undefined): string {
+  if (!link) return 'not bound';
+  if (link.id !== null) return `${link.tables[0] ?? ''} ${link.id}`;
+  if (link.match)
+    return `${link.tables.join(' or ')} whose ${link.match.column} is ${JSON.stringify(link.match.value)}`;
+  return 'not bound';
+}
+
+/** The links the edit binds beside those the active version binds (or the error it fails with). */
+function PreviewLinks(props: {
+  edited: MappedRows | undefined;
+  active: MappedRows | undefined;
+  version: number;
+}) {
+  const editedLinks = props.edited?.rows[0]?.links ?? [];
+  const activeLinks = props.active?.rows[0]?.links ?? [];
+  const names = [...new Set([...editedLinks, ...activeLinks].map((link) => link.column))].sort();
+  if (names.length === 0 && !props.active?.error) return null;
+  const activeText = (name: string) =>
+    props.active?.error ? 'fails (see above)' : bound(activeLinks.find((l) => l.column === name));
+  return (
+    <>
+      {props.active?.error && (
+        <p>
+          Active version {props.version} fails on this event:{' '}
+          <span className={classes.code}>{props.active.error}</span>
+        </p>
+      )}
+      <table className={classes.table} aria-label="Preview links">
+        <caption>The lookups the row is bound to</caption>
+        <thead>
+          <tr>
+            <th scope="col">Link</th>
+            <th scope="col">Edited</th>
+            <th scope="col">Active version {props.version}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {names.map((name) => {
+            const edited = bound(editedLinks.find((l) => l.column === name));
+            return (
+              <tr key={name} data-link={name}>
+                <th scope="row" className={classes.code}>
+                  {name}
+                </th>
+                <td
+                  className={classes.code}
+                  style={edited !== activeText(name) ? { fontWeight: 600 } : undefined}
+                >
+                  {edited}
+                </td>
+                <td className={classes.code}>{activeText(name)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}
 
 export function StudioPreviewPanel(props: { state: StudioState; actions: StudioActions }): JSX.Element {
   const { sample, preview, mapping, eventIndex } = props.state;
@@ -74,6 +136,7 @@ export function StudioPreviewPanel(props: { state: StudioState; actions: StudioA
           </tbody>
         </table>
       )}
+      {preview && <PreviewLinks edited={edited} active={active} version={preview.active.version} />}
     </Section>
   );
 }

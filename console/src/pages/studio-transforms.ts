@@ -15,7 +15,8 @@ export type TransformKind =
   | 'phone'
   | 'country-name'
   | 'email'
-  | 'name-case';
+  | 'name-case'
+  | 'guid-braces';
 
 /** What a transform needs beside the field: another field, a lookup table's name, a value… */
 export interface TransformOptions {
@@ -37,16 +38,25 @@ export interface TransformInfo {
   label: string;
   /** The option the transform asks for, when any, and its label. */
   asks: Array<{ option: keyof TransformOptions; label: string }>;
+  /** Whether it makes sense for a link's expression (a row's GUID or a value to find it by). */
+  forLinks: boolean;
 }
 
 export const TRANSFORMS: readonly TransformInfo[] = [
-  { kind: 'as-is', label: 'As is', asks: [] },
+  { kind: 'as-is', label: 'As is', asks: [], forLinks: true },
+  {
+    kind: 'guid-braces',
+    label: 'GUID without braces ({7A3C…} → 7A3C…)',
+    asks: [],
+    forLinks: true,
+  },
   {
     kind: 'minor-to-major',
     label: 'Minor units to major (with the currency)',
     asks: [{ option: 'otherField', label: 'Currency field' }],
+    forLinks: false,
   },
-  { kind: 'unix-to-datetime', label: 'Unix time to date-time', asks: [] },
+  { kind: 'unix-to-datetime', label: 'Unix time to date-time', asks: [], forLinks: false },
   {
     kind: 'concat',
     label: 'Concatenate with another field',
@@ -54,9 +64,20 @@ export const TRANSFORMS: readonly TransformInfo[] = [
       { option: 'otherField', label: 'Other field' },
       { option: 'separator', label: 'Separator' },
     ],
+    forLinks: true,
   },
-  { kind: 'lookup', label: 'Lookup table', asks: [{ option: 'table', label: 'Lookup table name' }] },
-  { kind: 'default', label: 'Default value', asks: [{ option: 'value', label: 'Default value' }] },
+  {
+    kind: 'lookup',
+    label: 'Lookup table',
+    asks: [{ option: 'table', label: 'Lookup table name' }],
+    forLinks: true,
+  },
+  {
+    kind: 'default',
+    label: 'Default value',
+    asks: [{ option: 'value', label: 'Default value' }],
+    forLinks: true,
+  },
   {
     kind: 'condition',
     label: 'Condition',
@@ -65,15 +86,17 @@ export const TRANSFORMS: readonly TransformInfo[] = [
       { option: 'then', label: 'Then' },
       { option: 'otherwise', label: 'Otherwise' },
     ],
+    forLinks: true,
   },
   {
     kind: 'phone',
     label: 'Phone number to E.164',
     asks: [{ option: 'otherField', label: 'Country field (optional)' }],
+    forLinks: false,
   },
-  { kind: 'country-name', label: 'Country code to country name', asks: [] },
-  { kind: 'email', label: 'E-mail in lower case', asks: [] },
-  { kind: 'name-case', label: 'Name case', asks: [] },
+  { kind: 'country-name', label: 'Country code to country name', asks: [], forLinks: false },
+  { kind: 'email', label: 'E-mail in lower case', asks: [], forLinks: true },
+  { kind: 'name-case', label: 'Name case', asks: [], forLinks: false },
 ];
 
 /** A JSONata string literal (JSONata strings take JSON's escapes). */
@@ -125,5 +148,8 @@ export function buildExpression(kind: TransformKind, field: string, options: Tra
       return `$normalizeEmail(${field})`;
     case 'name-case':
       return `$nameCase(${field})`;
+    case 'guid-braces':
+      // As a form's client API gives a row's id: `{7A3C…}`. Dataverse takes the GUID without braces.
+      return `$replace(${field}, /[{}]/, '')`;
   }
 }

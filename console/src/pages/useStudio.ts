@@ -7,6 +7,7 @@ import * as React from 'react';
 import type {
   MappingVersionFiles,
   StudioEdit,
+  StudioEditRequest,
   StudioFileMapping,
   StudioPreview,
   StudioSample,
@@ -48,6 +49,8 @@ export interface StudioActions {
   chooseEvent(index: number): void;
   /** Sets a column's expression in the edited text; false (and an error shown) when the file refuses it. */
   setColumn(column: string, expression: string): Promise<boolean>;
+  /** Sets a link's `id` or `value` expression; false (and the engine's message shown) when it is refused. */
+  setLink(link: string, field: 'id' | 'value', expression: string): Promise<boolean>;
   /** Forgets the edits of the file. */
   reset(): void;
   /** The whole set to save: the active version's files with the edited one. */
@@ -150,6 +153,37 @@ function useRuns(input: {
   return { preview, suggestions };
 }
 
+/**
+ * Edits of the file run one after another, each on the text the one before gave back; each resolves to
+ * whether the service took it (a refusal is shown as the page's error).
+ */
+function useEditQueue(
+  text: string,
+  file: string,
+  setEdits: React.Dispatch<React.SetStateAction<Record<string, StudioEdit>>>,
+  setError: (error: unknown) => void,
+): (change: Omit<StudioEditRequest, 'text'>) => Promise<boolean> {
+  const latest = React.useRef(text);
+  latest.current = text;
+  const queue = React.useRef<Promise<unknown>>(Promise.resolve());
+  return (change) => {
+    const next = queue.current.then(async () => {
+      try {
+        const edited = await api.studioEdit({ text: latest.current, ...change });
+        latest.current = edited.text;
+        setEdits((previous) => ({ ...previous, [file]: edited }));
+        setError(null);
+        return true;
+      } catch (failure) {
+        setError(failure);
+        return false;
+      }
+    });
+    queue.current = next;
+    return next;
+  };
+}
+
 export function useStudio(): [StudioState, StudioActions] {
   const { active, file, setFile, edits, setEdits, error, setError, reloadActive } = useActiveFiles();
   const [mappingName, setMappingName] = React.useState('');
@@ -163,10 +197,7 @@ export function useStudio(): [StudioState, StudioActions] {
   const mappings = edits[file]?.mappings ?? read.data?.mappings ?? [];
   const mapping = mappings.find((m) => m.name === mappingName) ?? mappings[0] ?? null;
   const originals = read.data?.mappings ?? [];
-  // Edits run one after another, each on the text the one before gave back.
-  const latest = React.useRef(text);
-  latest.current = text;
-  const queue = React.useRef<Promise<unknown>>(Promise.resolve());
+  const edit = useEditQueue(text, file, setEdits, setError);
 
   const table = useLatest(mapping?.table || null, () => api.studioTable(mapping!.table)).data;
   const sampleState = useLatest(mapping?.source || null, () => api.studioSample(mapping!.source));
@@ -199,26 +230,12 @@ export function useStudio(): [StudioState, StudioActions] {
     },
     chooseMapping: setMappingName,
     chooseEvent: setEventIndex,
-    setColumn(column, expression) {
-      if (!mapping) return Promise.resolve(false);
-      const edit = queue.current.then(async () => {
-        try {
-          const edited = await api.studioEdit({
-            text: latest.current,
-            set: { mapping: mapping.name, column, expression },
-          });
-          latest.current = edited.text;
-          setEdits((previous) => ({ ...previous, [file]: edited }));
-          setError(null);
-          return true;
-        } catch (failure) {
-          setError(failure);
-          return false;
-        }
-      });
-      queue.current = edit;
-      return edit;
-    },
+    setColumn: (column, expression) =>
+      mapping ? edit({ set: { mapping: mapping.name, column, expression } }) : Promise.resolve(false),
+    setLink: (link, field, expression) =>
+      mapping
+        ? edit({ setLink: { file, mapping: mapping.name, link, field, expression } })
+        : Promise.resolve(false),
     reset: () =>
       setEdits((previous) => {
         const rest = { ...previous };
@@ -227,7 +244,7 @@ export function useStudio(): [StudioState, StudioActions] {
       }),
     filesToSave: () => ({
       ...(active?.files ?? {}),
-      ...Object.fromEntries(Object.entries(edits).map(([name, edit]) => [name, edit.text])),
+      ...Object.fromEntries(Object.entries(edits).map(([name, edited]) => [name, edited.text])),
     }),
     reloadActive,
     setError,
