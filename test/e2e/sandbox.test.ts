@@ -269,8 +269,17 @@ test('entra mode: the scenario passes every check, its rows read back with a tok
     headers: { cookie: start.headers.get('set-cookie')!.split(';')[0] },
   });
   expect(signedIn.status).toBe(302);
-  const session = signedIn.headers.getSetCookie().find((c) => c.startsWith('stc_console='))!;
-  const me = await fetch(`${consoleUrl}/api/me`, { headers: { cookie: session.split(';')[0] } });
+  // The session cookie and its sealed refresh and id token cookies, as a browser sends them back.
+  const session = signedIn.headers
+    .getSetCookie()
+    .filter(
+      (c) =>
+        c.startsWith('stc_console=') || c.startsWith('stc_console_rt=') || c.startsWith('stc_console_idt='),
+    )
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  expect(session).toContain('stc_console_rt=');
+  const me = await fetch(`${consoleUrl}/api/me`, { headers: { cookie: session } });
   expect(await me.json()).toMatchObject({ name: 'Olive Operator', method: 'entra' });
 
   const dataverse = running.part('dataverse')!.url;

@@ -76,8 +76,11 @@ export const tokenPart: SandboxPart = {
           clientId: CONSOLE_CLIENT_ID,
           clientSecret: consoleSecret,
           displayName: 'Stripe Connector Console',
-          // The port is fixed before the parts start (runSandbox).
-          redirectUris: [`http://127.0.0.1:${options.servicePort}/console/signin/entra/callback`],
+          // The port is fixed before the parts start (runSandbox); sign-out comes back to /console/.
+          redirectUris: [
+            `http://127.0.0.1:${options.servicePort}/console/signin/entra/callback`,
+            `http://127.0.0.1:${options.servicePort}/console/`,
+          ],
         },
       ],
       users: [CONSOLE_OPERATOR],

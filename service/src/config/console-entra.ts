@@ -16,6 +16,8 @@ export interface ConsoleEntraSettings {
   requiredRole?: string;
   /** Group object ids (the id token's `groups` claim); a member of any of them is let in. */
   allowedGroups: string[];
+  /** How often (minutes) a session's role or group is re-checked with a refresh at Entra ID; 10 when unset. */
+  roleRecheckMinutes?: number;
 }
 
 export const CONSOLE_ENTRA_VARIABLES = [
@@ -26,6 +28,7 @@ export const CONSOLE_ENTRA_VARIABLES = [
   'CONSOLE_PUBLIC_URL',
   'CONSOLE_ENTRA_REQUIRED_ROLE',
   'CONSOLE_ENTRA_ALLOWED_GROUPS',
+  'CONSOLE_ROLE_RECHECK_MINUTES',
 ] as const;
 
 export const DEFAULT_ENTRA_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -90,6 +93,12 @@ export function readConsoleEntraSettings(
     );
   if (allowedGroups.some((group) => !GUID.test(group)))
     problems.push('CONSOLE_ENTRA_ALLOWED_GROUPS must list group object ids (GUIDs), comma apart');
+  const recheckText = value('CONSOLE_ROLE_RECHECK_MINUTES');
+  const roleRecheckMinutes = recheckText === '' ? 10 : Number(recheckText);
+  if (!Number.isInteger(roleRecheckMinutes) || roleRecheckMinutes < 1 || roleRecheckMinutes > 480)
+    problems.push(
+      'CONSOLE_ROLE_RECHECK_MINUTES must be a whole number of minutes from 1 to 480 (default 10)',
+    );
   if (problems.length > before || !base) return undefined;
 
   return {
@@ -101,5 +110,6 @@ export function readConsoleEntraSettings(
     redirectUri: `${base.origin}${ENTRA_CALLBACK_PATH}`,
     requiredRole,
     allowedGroups,
+    roleRecheckMinutes,
   };
 }

@@ -11,7 +11,10 @@
  *   `GET /console/signin/entra` starts the Entra ID (OpenID Connect) sign-in when it is configured; its callback
  *   (`/console/signin/entra/callback`) sets the same cookie (`Me.method` `entra`) and redirects to `/console/`, or
  *   answers an HTML page saying why the user is not signed in.
- * - `DELETE /console/api/session` → 204, cookie cleared.        `GET /console/api/me` → `Me`.
+ * - `DELETE /console/api/session` → 204, cookie cleared; for an Entra ID session whose provider has an end-session
+ *   endpoint, 200 `SignedOut`: the browser goes there to end the Entra ID session too. `GET /console/api/me` → `Me`.
+ *   An Entra ID session whose user lost the role or group (re-checked every CONSOLE_ROLE_RECHECK_MINUTES), or whose
+ *   refresh Entra ID refuses, gets 401 `session_ended` with the reason, and its cookies are cleared.
  * - `GET    /console/api/overview?minutes=60` → `Overview`.
  * - `GET    /console/api/events?q&type&outcome&fromMs&toMs&cursor&limit` → `EventPage`.
  * - `GET    /console/api/events/:id` → `Lineage` (`:id` is the inbox id).
@@ -46,6 +49,11 @@ export interface ApiError {
    * beside the admin key.
    */
   entraSignIn?: boolean;
+}
+
+/** The answer to signing out of an Entra ID session: the provider's end-session URL (RP-initiated logout). */
+export interface SignedOut {
+  signOutUrl: string;
 }
 
 export interface Me {
@@ -379,16 +387,21 @@ export interface StudioEventChoice {
   type: string;
   objectId: string;
   receivedAtMs: number | null;
+  /** The event is an open dead letter's (these come first). */
+  deadLetter?: boolean;
 }
 
 export interface StudioSample {
   objectType: string;
-  /** Where the sample comes from: the newest inbox event of the type, or the repository's recorded example. */
+  /** Where the sample comes from: an inbox event of the type (see `events`), or the repository's recorded example. */
   source: 'inbox' | 'fixture';
   /** The sample event (its `data.object` is the object mapped). */
   event: unknown;
   fields: Array<{ path: string; value: unknown }>;
-  /** Recent inbox events of the object type (newest first), then the recorded example. */
+  /**
+   * The events of the open dead letters of the object type, then recent inbox events of it (newest first), then
+   * the recorded example. The sample is the first of them.
+   */
   events: StudioEventChoice[];
 }
 

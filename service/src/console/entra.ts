@@ -6,23 +6,65 @@
  * audience, signature against the tenant's keys, expiry, nonce), requires the app role or a group, and then
  * gives the same `stc_console` session cookie the admin key buys, with method `entra`.
  *
+ * The session stays tied to Entra ID. The sign-in asks for `offline_access`; the refresh token and the id token
+ * are kept in two more cookies (`stc_console_rt`, `stc_console_idt`), sealed with AES-256-GCM under a key derived
+ * from the admin key and bound to the session by its id. Cookies rather than a table in the store: every replica
+ * reads them without shared state (as the session itself), nothing is left behind when the browser drops them,
+ * and a refresh token read out of one is of no use without the client secret (it is bound to this confidential
+ * client). Two cookies because Entra's refresh and id tokens together can pass the 4 KB a browser keeps of one.
+ * At most every CONSOLE_ROLE_RECHECK_MINUTES a request redeems the refresh token: the new id token must still
+ * carry the role or group, else the session is refused (401 `session_ended`, cookies cleared); so is it when Entra
+ * answers invalid_grant (sessions revoked, user disabled). When Entra cannot be reached the session goes on for up
+ * to three intervals since the last good check, then is refused too.
+ *
+ * Sign-out clears the cookies and, when the discovery document has an `end_session_endpoint`, sends the browser
+ * there with `id_token_hint` and `post_logout_redirect_uri` back to the console's sign-in page (OpenID Connect
+ * RP-Initiated Logout 1.0, https://openid.net/specs/openid-connect-rpinitiated-1_0.html). The Microsoft identity
+ * platform documents this as "Send a sign-out request"
+ * (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request): GET
+ * `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/logout`; `post_logout_redirect_uri` must match one of the
+ * redirect URIs registered for the app (so `<CONSOLE_PUBLIC_URL>/console/` is registered beside the callback),
+ * else the user stays on Entra's "signed out" page; the user is signed out of Entra ID in that browser, which
+ * ends the single sign-on other apps relied on there too.
+ *
  * Failures answer a short page that says what happened and what to do; tokens, codes and the client secret are
  * never logged.
  */
 import crypto from 'node:crypto';
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { custom, errors, generators, Issuer, type BaseClient, type IdTokenClaims } from 'openid-client';
+import {
+  custom,
+  errors,
+  generators,
+  Issuer,
+  type BaseClient,
+  type IdTokenClaims,
+  type TokenSet,
+} from 'openid-client';
 import type { ConsoleEntraSettings } from '../config/console-entra';
 import type { Logger } from '../observability/log';
-import { SESSION_MS, sessionCookie, sessionSigner } from './session';
+import {
+  apiError,
+  SESSION_MS,
+  sessionCookie,
+  sessionSigner,
+  type EntraSessions,
+  type SessionClaims,
+} from './session';
+import type { ApiError } from './contract';
 
 export const ENTRA_SIGNIN_PATH = '/console/signin/entra';
 const CALLBACK_PATH = `${ENTRA_SIGNIN_PATH}/callback`;
 const FLOW_COOKIE = 'stc_console_signin';
 /** Time to sign in at Entra ID (and consent) before the flow cookie lapses. */
 const FLOW_MS = 10 * 60 * 1000;
-const SCOPE = 'openid profile email';
+const SCOPE = 'openid profile email offline_access';
+const REFRESH_COOKIE = 'stc_console_rt';
+const ID_TOKEN_COOKIE = 'stc_console_idt';
+export const DEFAULT_ROLE_RECHECK_MINUTES = 10;
+/** Entra unreachable: the session goes on until this many intervals since the last good check. */
+const UNREACHABLE_INTERVALS = 3;
 
 export interface EntraSignInDeps {
   settings: ConsoleEntraSettings;
@@ -41,19 +83,35 @@ interface Flow {
   exp: number;
 }
 
-/** Seals and opens the flow cookie with a key derived (HKDF) from the admin key, like the session's. */
-function flowSealer(adminApiKey: string) {
-  const key = Buffer.from(
-    crypto.hkdfSync('sha256', adminApiKey, 'stc-console-signin', 'stc_console_signin v1 aes-256-gcm', 32),
-  );
+/** What the refresh cookie holds: the session it belongs to, the refresh token, the last good check. */
+interface Held {
+  sid: string;
+  rt: string;
+  checkedAt: number;
+  exp: number;
+}
+
+/** What the id token cookie holds, for the sign-out's `id_token_hint`. */
+interface HeldIdToken {
+  sid: string;
+  idt: string;
+  exp: number;
+}
+
+/**
+ * Seals and opens a cookie's JSON with AES-256-GCM under a key derived (HKDF) from the admin key, like the
+ * session's; `purpose` keeps the keys of the flow, refresh and id token cookies apart.
+ */
+function sealer<T extends { exp: number }>(adminApiKey: string, salt: string, info: string) {
+  const key = Buffer.from(crypto.hkdfSync('sha256', adminApiKey, salt, info, 32));
   return {
-    seal(flow: Flow): string {
+    seal(flow: T): string {
       const iv = crypto.randomBytes(12);
       const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
       const body = Buffer.concat([cipher.update(JSON.stringify(flow), 'utf8'), cipher.final()]);
       return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
     },
-    open(value: string | undefined, nowMs: number): Flow | null {
+    open(value: string | undefined, nowMs: number): T | null {
       if (!value) return null;
       const raw = Buffer.from(value, 'base64url');
       if (raw.length < 12 + 16 + 2) return null;
@@ -61,7 +119,7 @@ function flowSealer(adminApiKey: string) {
         const decipher = crypto.createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
         decipher.setAuthTag(raw.subarray(raw.length - 16));
         const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
-        const flow = JSON.parse(text.toString('utf8')) as Flow;
+        const flow = JSON.parse(text.toString('utf8')) as T;
         return typeof flow.exp === 'number' && flow.exp > nowMs ? flow : null;
       } catch {
         return null;
@@ -183,9 +241,17 @@ interface SignIn {
   settings: ConsoleEntraSettings;
   logger: Logger;
   now: () => number;
-  sealer: ReturnType<typeof flowSealer>;
+  sealer: ReturnType<typeof sealer<Flow>>;
+  refreshSealer: ReturnType<typeof sealer<Held>>;
+  idTokenSealer: ReturnType<typeof sealer<HeldIdToken>>;
   signer: ReturnType<typeof sessionSigner>;
   client: () => Promise<BaseClient>;
+  recheckMs: number;
+}
+
+/** The refresh and id token cookies: HttpOnly, SameSite=Strict, under /console like the session's. */
+function heldCookie(name: string, value: string, maxAgeSeconds: number, secure: boolean): string {
+  return sessionCookie(value, maxAgeSeconds, secure).replace(/^stc_console=/, `${name}=`);
 }
 
 /** Cookies marked Secure over https, also when a TLS proxy in front of the service makes the request look plain. */
@@ -233,8 +299,8 @@ async function startSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
   );
 }
 
-/** The id token's claims once the library has redeemed the code and validated it; null when answered. */
-async function validatedClaims(signIn: SignIn, ctx: Koa.Context, flow: Flow): Promise<IdTokenClaims | null> {
+/** The tokens once the library has redeemed the code and validated the id token; null when answered. */
+async function validatedTokens(signIn: SignIn, ctx: Koa.Context, flow: Flow): Promise<TokenSet | null> {
   let rp: BaseClient;
   try {
     rp = await signIn.client();
@@ -249,7 +315,7 @@ async function validatedClaims(signIn: SignIn, ctx: Koa.Context, flow: Flow): Pr
       code_verifier: flow.verifier,
       response_type: 'code',
     });
-    return tokens.claims();
+    return tokens;
   } catch (error) {
     if (error instanceof errors.OPError) {
       signIn.logger.warn({ error: error.error }, 'console Entra ID sign-in refused by Entra ID');
@@ -279,7 +345,7 @@ async function validatedClaims(signIn: SignIn, ctx: Koa.Context, flow: Flow): Pr
   }
 }
 
-/** `GET /console/signin/entra/callback`: the code redeemed, the user checked, the session cookie given. */
+/** `GET /console/signin/entra/callback`: the code redeemed, the user checked, the session cookies given. */
 async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
   ctx.set('Cache-Control', 'no-store');
   const { settings } = signIn;
@@ -294,9 +360,10 @@ async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
     );
     return;
   }
-  const claims = await validatedClaims(signIn, ctx, flow);
-  if (!claims) return;
-  const name = String(claims.name ?? claims.preferred_username ?? claims.sub);
+  const tokens = await validatedTokens(signIn, ctx, flow);
+  if (!tokens) return;
+  const claims = tokens.claims();
+  const name = displayName(claims);
   const user = { user: claims.preferred_username, oid: claims.oid };
   if (!allowed(claims, settings)) {
     signIn.logger.warn(user, 'console Entra ID sign-in refused: the user lacks the role or group');
@@ -307,25 +374,191 @@ async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
     );
     return;
   }
-  const token = signIn.signer.sign({ name, method: 'entra', exp: signIn.now() + SESSION_MS });
-  ctx.set('Set-Cookie', [clearFlow, sessionCookie(token, SESSION_MS / 1000, secure(signIn, ctx))]);
+  const now = signIn.now();
+  const exp = now + SESSION_MS;
+  const sid = crypto.randomUUID();
+  const secureCookies = secure(signIn, ctx);
+  const token = signIn.signer.sign({ name, method: 'entra', exp, sid });
+  const cookies = [clearFlow, sessionCookie(token, SESSION_MS / 1000, secureCookies)];
+  // Without a refresh token (Entra gives one for offline_access) the session is refused at its first re-check.
+  if (tokens.refresh_token)
+    cookies.push(
+      heldCookie(
+        REFRESH_COOKIE,
+        signIn.refreshSealer.seal({ sid, rt: tokens.refresh_token, checkedAt: now, exp }),
+        SESSION_MS / 1000,
+        secureCookies,
+      ),
+    );
+  if (tokens.id_token)
+    cookies.push(
+      heldCookie(
+        ID_TOKEN_COOKIE,
+        signIn.idTokenSealer.seal({ sid, idt: tokens.id_token, exp }),
+        SESSION_MS / 1000,
+        secureCookies,
+      ),
+    );
+  ctx.set('Set-Cookie', cookies);
   signIn.logger.info(user, 'console sign-in with Entra ID');
   ctx.redirect('/console/');
 }
 
-/** `GET /console/signin/entra` and `GET /console/signin/entra/callback`. */
-export function registerEntraSignIn(
-  router: Router,
+function displayName(claims: IdTokenClaims): string {
+  return String(claims.name ?? claims.preferred_username ?? claims.sub);
+}
+
+function clearedHeldCookies(secureCookies: boolean): string[] {
+  return [
+    heldCookie(REFRESH_COOKIE, '', 0, secureCookies),
+    heldCookie(ID_TOKEN_COOKIE, '', 0, secureCookies),
+  ];
+}
+
+/** Refuses the session: 401 `session_ended` with the reason, every console cookie cleared. */
+function endSession(signIn: SignIn, ctx: Koa.Context, message: string): false {
+  const secureCookies = secure(signIn, ctx);
+  ctx.set('Set-Cookie', [sessionCookie('', 0, secureCookies), ...clearedHeldCookies(secureCookies)]);
+  ctx.set('WWW-Authenticate', 'Bearer');
+  apiError(ctx, 401, 'session_ended', message);
+  (ctx.body as ApiError).entraSignIn = true;
+  return false;
+}
+
+/**
+ * The periodic re-check of an Entra ID session (see the top of this file): the refresh token redeemed at most
+ * every `recheckMs`, the new id token (validated by openid-client: issuer, audience, signature, expiry) checked
+ * for the role or group like a sign-in, the new tokens sealed back into their cookies.
+ */
+async function checkSession(signIn: SignIn, ctx: Koa.Context, claims: SessionClaims): Promise<boolean> {
+  const now = signIn.now();
+  const held = signIn.refreshSealer.open(ctx.cookies.get(REFRESH_COOKIE), now);
+  if (!held || held.sid !== claims.sid)
+    return endSession(
+      signIn,
+      ctx,
+      'Your Microsoft Entra ID sign-in can no longer be checked (this browser lacks its refresh cookie). Sign in again.',
+    );
+  if (now - held.checkedAt < signIn.recheckMs) return true;
+  let tokens: TokenSet;
+  try {
+    const rp = await signIn.client();
+    tokens = await rp.refresh(held.rt);
+    if (!tokens.id_token) throw new Error('the refresh answered no id token');
+  } catch (error) {
+    if (error instanceof errors.OPError && error.error === 'invalid_grant') {
+      signIn.logger.warn(
+        { user: claims.name, error: error.error },
+        'console Entra ID session ended: Entra ID refused its refresh token',
+      );
+      return endSession(
+        signIn,
+        ctx,
+        `Microsoft Entra ID no longer accepts your sign-in (${entraDescription(error)}): you are signed out of the console. Sign in again.`,
+      );
+    }
+    signIn.logger.warn(
+      { user: claims.name, reason: (error as Error).message },
+      'console Entra ID session: the role could not be re-checked',
+    );
+    if (now - held.checkedAt < UNREACHABLE_INTERVALS * signIn.recheckMs) return true;
+    return endSession(
+      signIn,
+      ctx,
+      `Your role could not be re-checked with Microsoft Entra ID for ${Math.round((now - held.checkedAt) / 60_000)} minutes: you are signed out of the console. Sign in again.`,
+    );
+  }
+  const fresh = tokens.claims();
+  if (!allowed(fresh, signIn.settings)) {
+    signIn.logger.warn(
+      { user: fresh.preferred_username, oid: fresh.oid },
+      'console Entra ID session ended: the user no longer has the role or group',
+    );
+    return endSession(
+      signIn,
+      ctx,
+      `${displayName(fresh)} no longer has ${accessWays(signIn.settings)} in Microsoft Entra ID: you are signed out of the console.`,
+    );
+  }
+  const secureCookies = secure(signIn, ctx);
+  const maxAge = Math.max(0, Math.floor((held.exp - now) / 1000));
+  ctx.append(
+    'Set-Cookie',
+    heldCookie(
+      REFRESH_COOKIE,
+      signIn.refreshSealer.seal({ ...held, rt: tokens.refresh_token ?? held.rt, checkedAt: now }),
+      maxAge,
+      secureCookies,
+    ),
+  );
+  ctx.append(
+    'Set-Cookie',
+    heldCookie(
+      ID_TOKEN_COOKIE,
+      signIn.idTokenSealer.seal({ sid: held.sid, idt: tokens.id_token!, exp: held.exp }),
+      maxAge,
+      secureCookies,
+    ),
+  );
+  return true;
+}
+
+/**
+ * Sign-out of an Entra ID session: its cookies cleared, and the provider's end-session URL when its discovery
+ * document names one, with the id token as `id_token_hint` and the console's sign-in page as
+ * `post_logout_redirect_uri`.
+ */
+async function signOut(
+  signIn: SignIn,
+  ctx: Koa.Context,
+): Promise<{ cookies: string[]; signOutUrl?: string }> {
+  const cookies = clearedHeldCookies(secure(signIn, ctx));
+  const held = signIn.idTokenSealer.open(ctx.cookies.get(ID_TOKEN_COOKIE), signIn.now());
+  let rp: BaseClient;
+  try {
+    rp = await signIn.client();
+  } catch (error) {
+    signIn.logger.warn(
+      { reason: (error as Error).message },
+      'console sign-out: Entra ID could not be reached, its session is not ended',
+    );
+    return { cookies };
+  }
+  if (!rp.issuer.metadata.end_session_endpoint) return { cookies };
+  const signOutUrl = rp.endSessionUrl({
+    post_logout_redirect_uri: `${new URL(signIn.settings.redirectUri).origin}/console/`,
+    ...(held ? { id_token_hint: held.idt } : {}),
+  });
+  return { cookies, signOutUrl };
+}
+
+/**
+ * Entra ID sign-in to the console: `register` adds `GET /console/signin/entra` and its callback; `sessions` is
+ * what the console's guard and sign-out use for the sessions it gives.
+ */
+export function createEntraSignIn(
   options: EntraSignInDeps & { adminApiKey: string; logger: Logger; now?: () => number },
-): void {
+): { register(router: Router): void; sessions: EntraSessions } {
+  const { adminApiKey } = options;
   const signIn: SignIn = {
     settings: options.settings,
     logger: options.logger,
     now: options.now ?? Date.now,
-    sealer: flowSealer(options.adminApiKey),
-    signer: sessionSigner(options.adminApiKey),
+    sealer: sealer<Flow>(adminApiKey, 'stc-console-signin', 'stc_console_signin v1 aes-256-gcm'),
+    refreshSealer: sealer<Held>(adminApiKey, 'stc-console-rt', 'stc_console_rt v1 aes-256-gcm'),
+    idTokenSealer: sealer<HeldIdToken>(adminApiKey, 'stc-console-idt', 'stc_console_idt v1 aes-256-gcm'),
+    signer: sessionSigner(adminApiKey),
     client: relyingParty(options),
+    recheckMs: (options.settings.roleRecheckMinutes ?? DEFAULT_ROLE_RECHECK_MINUTES) * 60_000,
   };
-  router.get(ENTRA_SIGNIN_PATH, (ctx) => startSignIn(signIn, ctx));
-  router.get(CALLBACK_PATH, (ctx) => finishSignIn(signIn, ctx));
+  return {
+    register(router) {
+      router.get(ENTRA_SIGNIN_PATH, (ctx) => startSignIn(signIn, ctx));
+      router.get(CALLBACK_PATH, (ctx) => finishSignIn(signIn, ctx));
+    },
+    sessions: {
+      check: (ctx, claims) => checkSession(signIn, ctx, claims),
+      signOut: (ctx) => signOut(signIn, ctx),
+    },
+  };
 }

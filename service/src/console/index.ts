@@ -4,16 +4,17 @@ import type { IntakeContext } from '../intake/context';
 import type { OpenAlert } from '../alerts';
 import type { ServiceConfig } from '../config';
 import type { DataverseClient } from '../dataverse/types';
-import { registerEntraSignIn, type EntraSignInDeps } from './entra';
+import type { EntraSignInDeps } from './entra';
 import { registerDeadLetterRoutes } from './dead-letters';
 import { registerEvents } from './events';
 import { registerOverview } from './overview';
 import { registerPayouts } from './payouts';
 import { registerSettings } from './settings';
-import { registerSession } from './session';
+import { registerSession, type EntraSessions } from './session';
 
 export type * from './contract';
 export { consoleGuard, CSRF_VALUE, SESSION_COOKIE } from './session';
+export { createEntraSignIn } from './entra';
 
 /** What the console's routes read beyond the intake's store, log and metrics. */
 export interface ConsoleDeps {
@@ -30,15 +31,15 @@ export interface ConsoleDeps {
   entraSignIn?: EntraSignInDeps;
 }
 
-export function registerConsoleApi(router: Router, intake: IntakeContext, deps: ConsoleDeps): void {
-  registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now });
-  if (deps.entraSignIn)
-    registerEntraSignIn(router, {
-      ...deps.entraSignIn,
-      adminApiKey: deps.adminApiKey,
-      logger: intake.logger,
-      now: intake.now,
-    });
+/** The console's routes; `entra` is the Entra ID sign-in `createEntraSignIn` made of `deps.entraSignIn`. */
+export function registerConsoleApi(
+  router: Router,
+  intake: IntakeContext,
+  deps: ConsoleDeps,
+  entra?: { register(router: Router): void; sessions: EntraSessions },
+): void {
+  registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now, entraSessions: entra?.sessions });
+  entra?.register(router);
   registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
   registerDeadLetterRoutes(router, { store: intake.store, onQueued: intake.onQueued, log: intake.logger });
   registerSettings(router, { config: deps.config });

@@ -13,7 +13,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import { constantTimeKeyCheck, presentedAdminKey } from '../intake/auth';
-import type { ApiError, Me } from './contract';
+import type { ApiError, Me, SignedOut } from './contract';
 
 export const SESSION_COOKIE = 'stc_console';
 export const SESSION_MS = 8 * 60 * 60 * 1000;
@@ -21,12 +21,25 @@ export const CSRF_HEADER = 'x-requested-with';
 export const CSRF_VALUE = 'stc-console';
 const API_PREFIX = '/console/api';
 
-interface SessionClaims {
+export interface SessionClaims {
   /** Who signed in and how. */
   name: string;
   method: Me['method'];
   /** Ends at (ms since the epoch). */
   exp: number;
+  /** An Entra ID session's id, which its sealed refresh cookie names too (`entra.ts`). */
+  sid?: string;
+}
+
+/**
+ * What an Entra ID sign-in adds to a session (`entra.ts`): the periodic re-check of the user's role or group, and
+ * the sign-out that also ends the session at Entra ID.
+ */
+export interface EntraSessions {
+  /** true: the session stands; false: it was refused and the answer (401, cookies cleared) is given. */
+  check(ctx: Koa.Context, claims: SessionClaims): Promise<boolean>;
+  /** The cookies to clear beside the session's, and the provider's end-session URL to send the browser to. */
+  signOut(ctx: Koa.Context): Promise<{ cookies: string[]; signOutUrl?: string }>;
 }
 
 /** Signs and verifies session tokens: `<base64url claims>.<base64url HMAC>`. */
@@ -89,7 +102,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function consoleGuard(
   adminApiKey: string,
   now: () => number = Date.now,
-  options: { entraSignIn?: boolean } = {},
+  options: { entraSignIn?: boolean; entraSessions?: EntraSessions } = {},
 ): Koa.Middleware {
   const isAdminKey = constantTimeKeyCheck(adminApiKey);
   const signer = sessionSigner(adminApiKey);
@@ -108,7 +121,14 @@ export function consoleGuard(
       };
     } else {
       const claims = signer.verify(ctx.cookies.get(SESSION_COOKIE), now());
-      if (claims) caller = { ...claims, expiresAtMs: claims.exp, viaCookie: true };
+      if (claims) {
+        const signingOut = ctx.path === `${API_PREFIX}/session` && ctx.method === 'DELETE';
+        // An Entra ID session's role is re-checked (at most every CONSOLE_ROLE_RECHECK_MINUTES); not to sign out.
+        if (claims.method === 'entra' && options.entraSessions && !signingOut) {
+          if (!(await options.entraSessions.check(ctx, claims))) return;
+        }
+        caller = { name: claims.name, method: claims.method, expiresAtMs: claims.exp, viaCookie: true };
+      }
     }
     if (!caller) {
       ctx.set('WWW-Authenticate', 'Bearer');
@@ -155,7 +175,10 @@ export async function readJson(ctx: Koa.Context): Promise<unknown> {
 }
 
 /** `POST /console/api/session`, `DELETE /console/api/session`, `GET /console/api/me`. */
-export function registerSession(router: Router, options: { adminApiKey: string; now?: () => number }): void {
+export function registerSession(
+  router: Router,
+  options: { adminApiKey: string; now?: () => number; entraSessions?: EntraSessions },
+): void {
   const now = options.now ?? Date.now;
   const isAdminKey = constantTimeKeyCheck(options.adminApiKey);
   const signer = sessionSigner(options.adminApiKey);
@@ -172,9 +195,20 @@ export function registerSession(router: Router, options: { adminApiKey: string; 
     ctx.status = 204;
   });
 
+  // An Entra ID session also ends at Entra ID: the answer names its end-session URL for the browser to open.
   router.delete(`${API_PREFIX}/session`, async (ctx) => {
-    ctx.set('Set-Cookie', sessionCookie('', 0, ctx.secure));
-    ctx.status = 204;
+    const caller = ctx.state.console as ConsoleCaller;
+    const entra =
+      caller.viaCookie && caller.method === 'entra' && options.entraSessions
+        ? await options.entraSessions.signOut(ctx)
+        : undefined;
+    ctx.set('Set-Cookie', [sessionCookie('', 0, ctx.secure), ...(entra?.cookies ?? [])]);
+    if (entra?.signOutUrl) {
+      const body: SignedOut = { signOutUrl: entra.signOutUrl };
+      ctx.body = body;
+    } else {
+      ctx.status = 204;
+    }
   });
 
   router.get(`${API_PREFIX}/me`, async (ctx) => {

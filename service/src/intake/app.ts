@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
-import { consoleGuard, registerConsoleApi } from '../console';
+import { consoleGuard, createEntraSignIn, registerConsoleApi } from '../console';
 import { serveConsolePages } from '../console/static';
 import { registerMappingRoutes } from '../console/mapping-routes';
 import { registerStudioRoutes } from '../console/studio-routes';
@@ -47,10 +47,22 @@ export function createApp(deps: AppDeps): Koa {
   registerMetrics(router, intake, requireAdmin);
   registerDeadLetters(router, intake, requireAdmin);
   // The operator console's API: its own guard (session cookie or admin key) over every /console/api path.
+  const entraSignIn = deps.console?.entraSignIn;
+  const entra = entraSignIn
+    ? createEntraSignIn({
+        ...entraSignIn,
+        adminApiKey: deps.adminApiKey,
+        logger: intake.logger,
+        now: intake.now,
+      })
+    : undefined;
   app.use(
-    consoleGuard(deps.adminApiKey, intake.now, { entraSignIn: deps.console?.entraSignIn !== undefined }),
+    consoleGuard(deps.adminApiKey, intake.now, {
+      entraSignIn: entra !== undefined,
+      entraSessions: entra?.sessions,
+    }),
   );
-  registerConsoleApi(router, intake, { adminApiKey: deps.adminApiKey, ...deps.console });
+  registerConsoleApi(router, intake, { adminApiKey: deps.adminApiKey, ...deps.console }, entra);
   if (deps.mappingVersions) {
     registerMappingRoutes(router, deps.mappingVersions, deps.logger);
     registerStudioRoutes(router, { ops: deps.mappingVersions, store: intake.store, logger: deps.logger });
