@@ -16,6 +16,7 @@
  * invoice paid, so its row links to it); the request links to the payment row once it is there. No card data
  * is read into or written to Dataverse.
  */
+import type Stripe from 'stripe';
 import { StcChargeRequestStatus } from '@stc/solution';
 import { ChargeRequest, Payment } from '@stc/solution/tables';
 import { sameId, type DataverseChange } from '../../dataverse/change';
@@ -30,7 +31,7 @@ import { approvalThresholdReader, thresholdIn, type ThresholdSource } from '../r
 import { readCustomer, readDocument, savedPaymentMethod, type DocumentFacts } from './facts';
 import { decideCharge, preflight, type ChargeFacts, type ChargePlan, type ChargeRules } from './policy';
 import { finish, readRequest, Status, transition, type ChargeRequestRow } from './requests';
-import { charge } from './stripe-charge';
+import { charge, declineOf, findCharge } from './stripe-charge';
 import { markDocumentPaid } from './documents';
 
 export { decideCharge, preflight, type ChargeDecision, type ChargeFacts, type ChargeRules } from './policy';
@@ -54,6 +55,8 @@ export interface ChargeRequestsHandlerOptions {
 }
 
 interface Governance {
+  /** The service's own systemuserid, or null when it cannot be found. */
+  serviceUser: ReturnType<typeof serviceUserResolver>;
   rules: ChargeRules;
   threshold: ReturnType<typeof approvalThresholdReader>;
   now: () => Date;
@@ -66,6 +69,7 @@ export function createChargeRequestsHandler(
   const defaults = DEFAULT_OUTBOUND_SETTINGS;
   const serviceUser = serviceUserResolver(settings);
   const g: Governance = {
+    serviceUser,
     rules: {
       requesterRoles: settings.chargeRequesterRoles ?? defaults.chargeRequesterRoles ?? [],
       approverRoles: settings.chargeApproverRoles ?? defaults.chargeApproverRoles ?? [],
@@ -137,8 +141,12 @@ async function advance(
     // Only the change that set Approved says who approved; any other change leaves the decision to it.
     if (approverId) await decide(g, request, approverId, context);
     else context.log.info({ requestId: request.id }, 'approved by another change; that change decides it');
-  } else if (request.status === Status.sent) await resume(g, request, context);
-  else
+  } else if (request.status === Status.sent) {
+    const self = await g.serviceUser(context.dataverse, context.log);
+    if (self && request.modifiedBy && !sameId(request.modifiedBy, self))
+      await sentByUser(g, request, context);
+    else await resume(g, request, context);
+  } else
     context.log.info(
       { requestId: request.id, status: request.status },
       'the charge request is already decided; nothing to do',
@@ -221,11 +229,46 @@ async function decide(
 }
 
 /**
+ * A request in Sent that the service did not put there (a user created it so, or set it): only the service
+ * moves a request to Sent, after policy, so nothing is charged for it. Unless a charge of it exists already:
+ * the service sent it and a user changed the row before the outcome was written, so the same key finishes it.
+ */
+async function sentByUser(g: Governance, request: ChargeRequestRow, context: SyncContext): Promise<void> {
+  const customer = request.customerId ? await readCustomer(context.dataverse, request.customerId) : null;
+  if (customer?.stripeCustomerId) {
+    const stripe = context.stripeFor(customer.stripeAccount);
+    const made = await findCharge(stripe, customer.stripeCustomerId, request.id);
+    if (made) {
+      await settle(g, request, made, await readDocument(context.dataverse, request), context);
+      return;
+    }
+  }
+  context.log.warn(
+    { requestId: request.id, modifiedBy: request.modifiedBy },
+    'a charge request in Sent that the service did not send; refused',
+  );
+  await finish(context.dataverse, request.id, {
+    [R.status]: Status.refused,
+    [R.failureReason]: `The request was set to Sent by user ${request.modifiedBy}, not by the connector after its policy check: nothing is charged. Ask again with a new request.`,
+    [R.decidedOn]: g.now().toISOString(),
+  });
+}
+
+/**
  * A request left in Sent: its facts are read again and the same PaymentIntent asked for under the same key
  * (the approval it was sent with is not asked for again: it was checked when the request moved to Sent).
  */
 async function resume(g: Governance, request: ChargeRequestRow, context: SyncContext): Promise<void> {
   const facts = await chargeFacts(g, request, null, context);
+  const customerId = facts.customer?.stripeCustomerId;
+  if (customerId) {
+    const stripe = context.stripeFor(facts.customer!.stripeAccount);
+    const made = await findCharge(stripe, customerId, request.id);
+    if (made) {
+      await settle(g, request, made, facts.document, context);
+      return;
+    }
+  }
   const early = preflight(facts, g.rules, { resuming: true });
   const method = facts.paymentMethod;
   const problem = early?.problem ?? (method && 'problem' in method ? method.problem : undefined);
@@ -256,7 +299,6 @@ async function send(
   document: DocumentFacts | null,
   context: SyncContext,
 ): Promise<void> {
-  const { dataverse, log } = context;
   const stripe = context.stripeFor(plan.stripeAccount);
   const outcome = await charge(stripe, {
     requestId: request.id,
@@ -270,7 +312,24 @@ async function send(
     await fail(g, request.id, { code, reason, paymentIntentId }, context);
     return;
   }
-  const { paymentIntent } = outcome;
+  await settle(g, request, outcome.paymentIntent, document, context);
+}
+
+/** The request's outcome from its PaymentIntent, as Stripe answered the charge or as it is found later. */
+async function settle(
+  g: Governance,
+  request: ChargeRequestRow,
+  paymentIntent: Stripe.PaymentIntent,
+  document: DocumentFacts | null,
+  context: SyncContext,
+): Promise<void> {
+  const { dataverse, log } = context;
+  const declined = paymentIntent.status === 'requires_payment_method' ? declineOf(paymentIntent) : null;
+  if (declined) {
+    const reason = `Stripe refused the charge: ${declined.message} (${declined.code})`;
+    await fail(g, request.id, { ...declined, reason }, context);
+    return;
+  }
   if (paymentIntent.status !== 'succeeded') {
     // Not a card's answer (cards succeed or are declined off session): the request stays Sent with the
     // PaymentIntent's id, and a later delivery asks again under the same key.
@@ -282,11 +341,9 @@ async function send(
     return;
   }
   // The document first: a crash before the request is finished resumes it, and the document is written again.
-  if (document && !document.missing && !(await markDocumentPaid(dataverse, document, paymentIntent)))
-    log.warn(
-      { requestId: request.id, document: document.id },
-      'the order or invoice the charge paid is gone',
-    );
+  const pays = document && !document.missing ? document : null;
+  if (pays && !(await markDocumentPaid(dataverse, pays, paymentIntent)))
+    log.warn({ requestId: request.id, document: pays.id }, 'the order or invoice the charge paid is gone');
   const paymentRow = await paymentRowOf(context, paymentIntent.id);
   await finish(dataverse, request.id, {
     [R.status]: Status.succeeded,

@@ -28,6 +28,8 @@ export interface ChargeRequestRow {
   invoiceId: string | null;
   paymentIntentId: string | null;
   createdBy: string | null;
+  /** Who changed the row last: the service itself when it moved the request to Sent. */
+  modifiedBy: string | null;
   etag: string | null;
 }
 
@@ -47,6 +49,7 @@ export async function readRequest(
       L.salesorderid.value,
       L.invoiceid.value,
       '_createdby_value',
+      '_modifiedby_value',
     ],
   });
   if (!row) return null;
@@ -63,6 +66,7 @@ export async function readRequest(
     invoiceId: guid(row[L.invoiceid.value]),
     paymentIntentId: text(row[R.stripePaymentIntentId]),
     createdBy: guid(row._createdby_value),
+    modifiedBy: guid(row._modifiedby_value),
     etag: text(row['@odata.etag']),
   };
 }

@@ -72,3 +72,33 @@ export async function charge(
     };
   }
 }
+
+/** A customer's PaymentIntents looked through for a request's charge (newest first: a resumed one is recent). */
+const MAX_CHARGES_SEARCHED = 1000;
+
+/**
+ * The PaymentIntent a request already made, found by its metadata among the customer's, or undefined. A
+ * resumed request looks first rather than asking again: the same key with other parameters (the row's
+ * description edited meanwhile) would be refused by Stripe, though the charge was made.
+ */
+export async function findCharge(
+  stripe: Stripe,
+  customer: string,
+  requestId: string,
+): Promise<Stripe.PaymentIntent | undefined> {
+  const intents = await stripe.paymentIntents
+    .list({ customer, limit: 100 })
+    .autoPagingToArray({ limit: MAX_CHARGES_SEARCHED });
+  return intents.find((pi) => pi.metadata?.[REQUEST_METADATA_KEY] === requestId);
+}
+
+/** A declined PaymentIntent's code and message, from its last payment error; null when it has none. */
+export function declineOf(paymentIntent: Stripe.PaymentIntent): ChargeRefusal | null {
+  const error = paymentIntent.last_payment_error;
+  if (!error) return null;
+  return {
+    code: error.decline_code ?? error.code ?? error.type,
+    message: error.message ?? 'The charge was declined.',
+    paymentIntentId: paymentIntent.id,
+  };
+}
