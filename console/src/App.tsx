@@ -87,6 +87,21 @@ function Page({ route }: { route: Route }): JSX.Element {
   }
 }
 
+/** Why the session ended: the service's reason for an Entra ID session it ended, else a general line. */
+function endedReason(failure: ApiFailure): string {
+  return failure.code === 'session_ended' ? failure.message : 'Your session has ended. Sign in again.';
+}
+
+/**
+ * Signs out; an Entra ID session then goes to Entra ID's end-session endpoint, which comes back to the sign-in
+ * page (`replace` leaves no signed-in page in the history for the back button to return to).
+ */
+async function signOut(check: () => Promise<void>): Promise<void> {
+  const out = await api.signOut().catch(() => undefined);
+  if (out?.signOutUrl) window.location.replace(out.signOutUrl);
+  else await check();
+}
+
 type Session =
   | { state: 'checking' }
   | { state: 'signed-out'; entraSignIn: boolean; reason: string | null; error: unknown }
@@ -102,23 +117,22 @@ export function App(): JSX.Element {
       setSession({ state: 'signed-in', me: await api.me() });
     } catch (failure) {
       const unauthorized = failure instanceof ApiFailure && failure.status === 401;
+      // An Entra ID session the service ended (role removed, refresh refused) says why.
+      const ended =
+        failure instanceof ApiFailure && failure.code === 'session_ended' ? failure.message : null;
       setSession({
         state: 'signed-out',
         entraSignIn: failure instanceof ApiFailure && failure.body?.entraSignIn === true,
-        reason,
+        reason: ended ?? reason,
         error: unauthorized ? null : failure,
       });
     }
   }, []);
   React.useEffect(() => {
     void check();
-    whenSignedOut(() => void check('Your session has ended. Sign in again.'));
+    whenSignedOut((failure) => void check(endedReason(failure)));
   }, [check]);
 
-  const signOut = async () => {
-    await api.signOut().catch(() => undefined);
-    await check();
-  };
   const skip = (event: React.MouseEvent) => {
     event.preventDefault();
     main.current?.focus();
@@ -137,7 +151,7 @@ export function App(): JSX.Element {
         {signedIn && (
           <span style={{ display: 'flex', alignItems: 'center', gap: 12 }}>
             <Text style={{ color: 'inherit' }}>Signed in as {session.me.name}</Text>
-            <DefaultButton text="Sign out" onClick={() => void signOut()} />
+            <DefaultButton text="Sign out" onClick={() => void signOut(check)} />
           </span>
         )}
       </header>

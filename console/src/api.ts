@@ -21,6 +21,7 @@ import type {
   PayoutDetail,
   PayoutPage,
   Settings,
+  SignedOut,
   StudioEdit,
   StudioEditRequest,
   StudioPreview,
@@ -107,7 +108,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 
 export const api = {
   signIn: (adminKey: string) => call<void>('POST', '/session', { adminKey }),
-  signOut: () => call<void>('DELETE', '/session'),
+  /** An Entra ID session answers where to end it at Entra ID too; an admin-key session nothing. */
+  signOut: () => call<SignedOut | undefined>('DELETE', '/session'),
   me: () => call<Me>('GET', '/me'),
   overview: (minutes: number) => call<Overview>('GET', `/overview${queryString({ minutes })}`),
   events: (query: EventQuery) => call<EventPage>('GET', `/events${queryString({ ...query })}`),

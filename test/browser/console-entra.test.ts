@@ -38,7 +38,8 @@ describeBrowser('the operator console signed in with Microsoft Entra ID', () => 
         {
           clientId: CLIENT_ID,
           clientSecret: CLIENT_SECRET,
-          redirectUris: [`${serviceUrl}/console/signin/entra/callback`],
+          // The console's page too: sign-out comes back to it (post_logout_redirect_uri).
+          redirectUris: [`${serviceUrl}/console/signin/entra/callback`, consoleUrl],
         },
       ],
       users: [
@@ -54,6 +55,7 @@ describeBrowser('the operator console signed in with Microsoft Entra ID', () => 
       redirectUri: `${serviceUrl}/console/signin/entra/callback`,
       requiredRole: 'Connector.Admin',
       allowedGroups: [],
+      roleRecheckMinutes: 10,
     };
     handle = createApp({
       store,
@@ -95,6 +97,35 @@ describeBrowser('the operator console signed in with Microsoft Entra ID', () => 
       await page.getByText('Signed in as Grace Hopper').waitFor();
       const me = await page.evaluate(() => fetch('/console/api/me').then((r) => r.json()));
       expect(me).toMatchObject({ name: 'Grace Hopper', method: 'entra' });
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('signs out of the console and of Entra ID, lands on the sign-in page, and Back does not reopen the console', async () => {
+    endpoint.signInAs('grace@contoso.onmicrosoft.com');
+    const { context, page } = await clickEntraSignIn();
+    try {
+      await page.getByText('Signed in as Grace Hopper').waitFor();
+      const before = endpoint.stats().requests.length;
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('link', { name: 'Sign in with Microsoft Entra ID' }).waitFor();
+      expect(page.url()).toBe(consoleUrl);
+      // The browser went through Entra ID's end-session endpoint, which ended its session there.
+      expect(endpoint.stats().requests.slice(before)).toContain(
+        `GET /${endpoint.tenantId}/oauth2/v2.0/logout`,
+      );
+      expect(endpoint.signedInUser()).toBeUndefined();
+      const cookies = (await context.cookies()).map((c) => c.name);
+      expect(cookies.filter((name) => name.startsWith('stc_console'))).toEqual([]);
+
+      await page.goBack();
+      await page.waitForLoadState('load');
+      await page.getByRole('link', { name: 'Sign in with Microsoft Entra ID' }).waitFor();
+      expect(await page.getByText('Signed in as Grace Hopper').count()).toBe(0);
+      expect(await page.getByRole('heading', { name: 'Overview', level: 1 }).count()).toBe(0);
+      const me = await page.evaluate(() => fetch('/console/api/me').then((r) => r.status));
+      expect(me).toBe(401);
     } finally {
       await context.close();
     }
