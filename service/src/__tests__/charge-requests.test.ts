@@ -104,12 +104,11 @@ describeOnEachEngine('charge requests through the running service', (engine) => 
     return /\(([0-9a-f-]{36})\)$/i.exec(res.headers.get('odata-entityid') ?? '')?.[1] ?? '';
   }
 
-  async function customerWith(card: string) {
+  async function customerWith(card: string | null) {
     const stripe = stripeEmulator.client();
     const customer = await stripe.customers.create({
       name: 'Northwind',
-      payment_method: card,
-      invoice_settings: { default_payment_method: card },
+      ...(card ? { payment_method: card, invoice_settings: { default_payment_method: card } } : {}),
     });
     const client = createDataverseClient({ baseUrl: dataverse.url });
     const account = await client.create('accounts', { name: 'Northwind', stc_stripecustomerid: customer.id });
@@ -171,5 +170,34 @@ describeOnEachEngine('charge requests through the running service', (engine) => 
     expect(intentPosts().map((r) => r.idempotencyKey)).toEqual([id]);
     const text = JSON.stringify(request(id));
     for (const cardData of ['3184', 'fingerprint', 'exp_', 'pm_']) expect(text).not.toContain(cardData);
+  });
+
+  test('a user without a role allowed to charge, and a customer with no saved card, are refused; Stripe is asked nothing', async () => {
+    const { account } = await customerWith('pm_card_visa');
+    const outsider = await asUser(USERS.outsider.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 25,
+      stc_currency: 'usd',
+    });
+    const bare = await customerWith(null);
+    const noCard = await asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${bare.account})`,
+      stc_amount: 25,
+      stc_currency: 'usd',
+    });
+    await waitFor(
+      () => request(outsider).stc_status === Status.refused && request(noCard).stc_status === Status.refused,
+      'both refused',
+      30_000,
+    );
+    expect(request(outsider).stc_failurereason).toContain(
+      'holds none of the roles allowed to request charges',
+    );
+    expect(request(noCard).stc_failurereason).toBe(
+      `The Stripe customer ${bare.customer.id} has no saved payment method: the customer has to save a card first (a Checkout Session or invoice payment with the card saved for later use).`,
+    );
+    expect(intentPosts()).toHaveLength(0);
   });
 });
