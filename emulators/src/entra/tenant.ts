@@ -168,7 +168,11 @@ export class EntraTenant {
       id_token_signing_alg_values_supported: ['RS256'],
       response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      issuer: this.issuer,
+      // Entra's multi-tenant authorities name the issuer with a placeholder: each token's is its own tenant's.
+      issuer:
+        tenant === 'common' || tenant === 'organizations'
+          ? `${this.authorityHost}/{tenantid}/v2.0`
+          : this.issuer,
       request_uri_parameter_supported: false,
       userinfo_endpoint: `${this.authorityHost}/oidc/userinfo`,
       authorization_endpoint: `${tenantUrl}/oauth2/v2.0/authorize`,
@@ -287,8 +291,11 @@ export class EntraTenant {
 
   /** The client credentials grant: tenant, grant type, client, its secret or assertion, the `.default` scope. */
   async clientCredentialsToken(tenant: string, form: URLSearchParams): Promise<TokenResult> {
-    if (tenant !== this.tenantId) return this.fail(entraErrors.tenantNotFound(tenant));
     const grantType = form.get('grant_type');
+    // A user's grants may also be redeemed at the multi-tenant authorities (`organizations`, `common`).
+    const userGrant = grantType === 'authorization_code' || grantType === 'refresh_token';
+    if (tenant !== this.tenantId && !(userGrant && this.knownTenant(tenant)))
+      return this.fail(entraErrors.tenantNotFound(tenant));
     if (grantType === 'authorization_code') return this.authorizationCodeToken(form);
     if (grantType === 'refresh_token') return this.refreshTokenGrant(form);
     if (grantType !== 'client_credentials') return this.fail(entraErrors.unsupportedGrant(grantType));

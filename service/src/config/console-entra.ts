@@ -5,7 +5,13 @@
  */
 
 export interface ConsoleEntraSettings {
+  /** The tenant (id or domain), or `organizations` when `tenants` lists the tenants let in. */
   tenantId: string;
+  /**
+   * Multi-tenant sign-in (CONSOLE_ENTRA_TENANTS): through the `organizations` authority, only users of these
+   * tenant ids, each id token's issuer checked as `<authorityHost>/<its tid>/v2.0`.
+   */
+  tenants?: string[];
   clientId: string;
   clientSecret: string;
   /** `https://login.microsoftonline.com` unless a national cloud (or a local emulator) is used. */
@@ -22,6 +28,7 @@ export interface ConsoleEntraSettings {
 
 export const CONSOLE_ENTRA_VARIABLES = [
   'CONSOLE_ENTRA_TENANT_ID',
+  'CONSOLE_ENTRA_TENANTS',
   'CONSOLE_ENTRA_CLIENT_ID',
   'CONSOLE_ENTRA_CLIENT_SECRET',
   'CONSOLE_ENTRA_AUTHORITY_HOST',
@@ -54,12 +61,22 @@ export function readConsoleEntraSettings(
   problems: string[],
 ): ConsoleEntraSettings | undefined {
   const value = (name: (typeof CONSOLE_ENTRA_VARIABLES)[number]) => (env[name] ?? '').trim();
-  const tenantId = value('CONSOLE_ENTRA_TENANT_ID');
+  const tenants = value('CONSOLE_ENTRA_TENANTS')
+    .split(/[\s,]+/)
+    .filter(Boolean);
+  const multiTenant = tenants.length > 0;
+  const tenantId = value('CONSOLE_ENTRA_TENANT_ID') || (multiTenant ? 'organizations' : '');
   const clientId = value('CONSOLE_ENTRA_CLIENT_ID');
   if (!tenantId && !clientId) return undefined;
   const before = problems.length;
   const missing = (name: string) => problems.push(`${name} is required for the console's Entra ID sign-in`);
   if (!tenantId) missing('CONSOLE_ENTRA_TENANT_ID');
+  if (multiTenant && tenantId !== 'organizations')
+    problems.push(
+      'CONSOLE_ENTRA_TENANTS signs users in through the organizations authority: leave CONSOLE_ENTRA_TENANT_ID empty (or organizations)',
+    );
+  if (tenants.some((tenant) => !GUID.test(tenant)))
+    problems.push('CONSOLE_ENTRA_TENANTS must list tenant ids (GUIDs), comma apart');
   if (!clientId) missing('CONSOLE_ENTRA_CLIENT_ID');
   else if (!GUID.test(clientId))
     problems.push('CONSOLE_ENTRA_CLIENT_ID must be the app registration’s Application (client) ID, a GUID');
@@ -103,6 +120,7 @@ export function readConsoleEntraSettings(
 
   return {
     tenantId,
+    ...(multiTenant ? { tenants: tenants.map((tenant) => tenant.toLowerCase()) } : {}),
     clientId,
     clientSecret,
     authorityHost,

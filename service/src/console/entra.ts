@@ -27,6 +27,9 @@
  * else the user stays on Entra's "signed out" page; the user is signed out of Entra ID in that browser, which
  * ends the single sign-on other apps relied on there too.
  *
+ * With CONSOLE_ENTRA_TENANTS the sign-in goes through the `organizations` authority and lets in the users of the
+ * listed tenants only, each id token checked against its own tenant's issuer (`multiTenantCallback`).
+ *
  * Failures answer a short page that says what happened and what to do; tokens, codes and the client secret are
  * never logged.
  */
@@ -53,6 +56,8 @@ import {
   type SessionClaims,
 } from './session';
 import type { ApiError } from './contract';
+import { Agent } from 'node:https';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 
 export const ENTRA_SIGNIN_PATH = '/console/signin/entra';
 const CALLBACK_PATH = `${ENTRA_SIGNIN_PATH}/callback`;
@@ -86,6 +91,8 @@ interface Flow {
 /** What the refresh cookie holds: the session it belongs to, the refresh token, the last good check. */
 interface Held {
   sid: string;
+  /** The tenant the session belongs to: its refreshes go to that tenant's client. */
+  tenant: string;
   rt: string;
   checkedAt: number;
   exp: number;
@@ -205,16 +212,20 @@ function accessWays(settings: ConsoleEntraSettings): string {
   return ways.join(' or ');
 }
 
-/** The OpenID Connect client, from the tenant's discovery document (fetched once; again after a failure). */
-function relyingParty(deps: EntraSignInDeps): () => Promise<BaseClient> {
+/**
+ * The OpenID Connect client of a tenant (the configured one by default; with CONSOLE_ENTRA_TENANTS, the
+ * `organizations` authority, or the tenant a session belongs to), from its discovery document: fetched once,
+ * again after a failure.
+ */
+function relyingParty(deps: EntraSignInDeps): (tenant?: string) => Promise<BaseClient> {
   const { settings } = deps;
   const httpOptions = deps.ca ? () => ({ ca: deps.ca }) : undefined;
-  let client: Promise<BaseClient> | undefined;
-  const discover = async (): Promise<BaseClient> => {
+  const clients = new Map<string, Promise<BaseClient>>();
+  const discover = async (tenant: string): Promise<BaseClient> => {
     // A subclass carries the CA for discovery without changing openid-client's defaults for the process.
     class TenantIssuer extends Issuer<BaseClient> {}
     if (httpOptions) TenantIssuer[custom.http_options] = httpOptions;
-    const issuer = await TenantIssuer.discover(`${settings.authorityHost}/${settings.tenantId}/v2.0`);
+    const issuer = await TenantIssuer.discover(`${settings.authorityHost}/${tenant}/v2.0`);
     if (httpOptions) issuer[custom.http_options] = httpOptions;
     const rp = new issuer.Client({
       client_id: settings.clientId,
@@ -228,11 +239,15 @@ function relyingParty(deps: EntraSignInDeps): () => Promise<BaseClient> {
     rp[custom.clock_tolerance] = 120;
     return rp;
   };
-  return () => {
-    client ??= discover().catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
+  return (tenant = settings.tenantId) => {
+    let client = clients.get(tenant);
+    if (!client) {
+      client = discover(tenant).catch((error: unknown) => {
+        clients.delete(tenant);
+        throw error;
+      });
+      clients.set(tenant, client);
+    }
     return client;
   };
 }
@@ -245,7 +260,9 @@ interface SignIn {
   refreshSealer: ReturnType<typeof sealer<Held>>;
   idTokenSealer: ReturnType<typeof sealer<HeldIdToken>>;
   signer: ReturnType<typeof sessionSigner>;
-  client: () => Promise<BaseClient>;
+  client: (tenant?: string) => Promise<BaseClient>;
+  /** A tenant's signing keys (its discovery document's `jwks_uri`), for the multi-tenant callback. */
+  keys: (tenant: string, rp: BaseClient) => ReturnType<typeof createRemoteJWKSet>;
   recheckMs: number;
 }
 
@@ -299,6 +316,68 @@ async function startSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
   );
 }
 
+const STATE_MISMATCH =
+  'The answer from Microsoft Entra ID does not belong to the sign-in this browser started (state mismatch). Start again from the sign-in page.';
+const DID_NOT_VALIDATE =
+  'The answer from Microsoft Entra ID did not validate (its id token). Start again from the sign-in page.';
+
+/** A callback refused with a page of its own (multi-tenant sign-in). */
+class CallbackRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The callback of a multi-tenant sign-in (CONSOLE_ENTRA_TENANTS, through `organizations`). openid-client 5
+ * checks an id token's issuer against the discovery document's, which for `organizations` is the placeholder
+ * `…/{tenantid}/v2.0` (it substitutes it only for login.microsoftonline.com, and then lets every tenant in), so
+ * here the library redeems the code (`grant`) and the id token is verified with jose against its own tenant:
+ * the tenant must be listed, and the signature (that tenant's keys), issuer `<authorityHost>/<tid>/v2.0`,
+ * audience, expiry and nonce must hold. Later refreshes go through the tenant's own client, which openid-client
+ * validates as usual.
+ */
+async function multiTenantCallback(
+  signIn: SignIn,
+  rp: BaseClient,
+  ctx: Koa.Context,
+  flow: Flow,
+): Promise<TokenSet> {
+  const { settings } = signIn;
+  const params = rp.callbackParams(ctx.req);
+  if (params.error)
+    throw new errors.OPError({ error: params.error, error_description: params.error_description });
+  if (params.state !== flow.state) throw new CallbackRefused(400, STATE_MISMATCH, 'state mismatch');
+  const tokens = await rp.grant({
+    grant_type: 'authorization_code',
+    code: params.code,
+    redirect_uri: settings.redirectUri,
+    code_verifier: flow.verifier,
+  });
+  if (!tokens.id_token) throw new CallbackRefused(400, DID_NOT_VALIDATE, 'no id token');
+  const tid = String(decodeJwt(tokens.id_token).tid ?? '').toLowerCase();
+  if (!settings.tenants!.includes(tid))
+    throw new CallbackRefused(
+      403,
+      `Users of the Microsoft Entra ID tenant ${tid || '(none named)'} may not operate this connector: it lets in only the tenants listed in CONSOLE_ENTRA_TENANTS. Sign in with an account of an allowed organization.`,
+      `tenant ${tid} not allowed`,
+    );
+  const tenantRp = await signIn.client(tid);
+  const { payload } = await jwtVerify(tokens.id_token, signIn.keys(tid, tenantRp), {
+    issuer: `${settings.authorityHost}/${tid}/v2.0`,
+    audience: settings.clientId,
+    algorithms: ['RS256'],
+    clockTolerance: 120,
+  });
+  if (payload.nonce !== flow.nonce || String(payload.tid).toLowerCase() !== tid)
+    throw new CallbackRefused(400, DID_NOT_VALIDATE, 'nonce or tid mismatch');
+  return tokens;
+}
+
 /** The tokens once the library has redeemed the code and validated the id token; null when answered. */
 async function validatedTokens(signIn: SignIn, ctx: Koa.Context, flow: Flow): Promise<TokenSet | null> {
   let rp: BaseClient;
@@ -309,6 +388,7 @@ async function validatedTokens(signIn: SignIn, ctx: Koa.Context, flow: Flow): Pr
     return null;
   }
   try {
+    if (signIn.settings.tenants) return await multiTenantCallback(signIn, rp, ctx, flow);
     const tokens = await rp.callback(signIn.settings.redirectUri, rp.callbackParams(ctx.req), {
       state: flow.state,
       nonce: flow.nonce,
@@ -317,7 +397,13 @@ async function validatedTokens(signIn: SignIn, ctx: Koa.Context, flow: Flow): Pr
     });
     return tokens;
   } catch (error) {
-    if (error instanceof errors.OPError) {
+    if (error instanceof CallbackRefused) {
+      signIn.logger.warn({ reason: error.reason }, 'console Entra ID sign-in refused');
+      signInFailed(ctx, error.status, error.message);
+    } else if (error instanceof joseErrors.JOSEError) {
+      signIn.logger.warn({ reason: error.code }, 'console Entra ID sign-in: the answer did not validate');
+      signInFailed(ctx, 400, DID_NOT_VALIDATE);
+    } else if (error instanceof errors.OPError) {
       signIn.logger.warn({ error: error.error }, 'console Entra ID sign-in refused by Entra ID');
       const denied = error.error === 'access_denied' || error.error === 'consent_required';
       signInFailed(
@@ -331,13 +417,7 @@ async function validatedTokens(signIn: SignIn, ctx: Koa.Context, flow: Flow): Pr
         { reason: stateMismatch ? 'state mismatch' : error.message.replace(/, got: .*$/, '') },
         'console Entra ID sign-in: the answer did not validate',
       );
-      signInFailed(
-        ctx,
-        400,
-        stateMismatch
-          ? 'The answer from Microsoft Entra ID does not belong to the sign-in this browser started (state mismatch). Start again from the sign-in page.'
-          : 'The answer from Microsoft Entra ID did not validate (its id token). Start again from the sign-in page.',
-      );
+      signInFailed(ctx, 400, stateMismatch ? STATE_MISMATCH : DID_NOT_VALIDATE);
     } else {
       unreachable(signIn, ctx, error);
     }
@@ -385,7 +465,13 @@ async function finishSignIn(signIn: SignIn, ctx: Koa.Context): Promise<void> {
     cookies.push(
       heldCookie(
         REFRESH_COOKIE,
-        signIn.refreshSealer.seal({ sid, rt: tokens.refresh_token, checkedAt: now, exp }),
+        signIn.refreshSealer.seal({
+          sid,
+          tenant: settings.tenants ? String(claims.tid).toLowerCase() : settings.tenantId,
+          rt: tokens.refresh_token,
+          checkedAt: now,
+          exp,
+        }),
         SESSION_MS / 1000,
         secureCookies,
       ),
@@ -439,10 +525,17 @@ async function checkSession(signIn: SignIn, ctx: Koa.Context, claims: SessionCla
       ctx,
       'Your Microsoft Entra ID sign-in can no longer be checked (this browser lacks its refresh cookie). Sign in again.',
     );
+  const { tenants } = signIn.settings;
+  if (tenants && !tenants.includes(held.tenant))
+    return endSession(
+      signIn,
+      ctx,
+      `Users of the Microsoft Entra ID tenant ${held.tenant} may no longer operate this connector (CONSOLE_ENTRA_TENANTS): you are signed out of the console.`,
+    );
   if (now - held.checkedAt < signIn.recheckMs) return true;
   let tokens: TokenSet;
   try {
-    const rp = await signIn.client();
+    const rp = await signIn.client(held.tenant);
     tokens = await rp.refresh(held.rt);
     if (!tokens.id_token) throw new Error('the refresh answered no id token');
   } catch (error) {
@@ -549,6 +642,7 @@ export function createEntraSignIn(
     idTokenSealer: sealer<HeldIdToken>(adminApiKey, 'stc-console-idt', 'stc_console_idt v1 aes-256-gcm'),
     signer: sessionSigner(adminApiKey),
     client: relyingParty(options),
+    keys: tenantKeys(options.ca),
     recheckMs: (options.settings.roleRecheckMinutes ?? DEFAULT_ROLE_RECHECK_MINUTES) * 60_000,
   };
   return {
@@ -560,5 +654,19 @@ export function createEntraSignIn(
       check: (ctx, claims) => checkSession(signIn, ctx, claims),
       signOut: (ctx) => signOut(signIn, ctx),
     },
+  };
+}
+
+/** Signing key sets by tenant, fetched (through the CA given, if any) and cached by jose. */
+function tenantKeys(ca: string | undefined): SignIn['keys'] {
+  const agent = ca ? new Agent({ ca }) : undefined;
+  const sets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  return (tenant, rp) => {
+    let set = sets.get(tenant);
+    if (!set) {
+      set = createRemoteJWKSet(new URL(String(rp.issuer.metadata.jwks_uri)), agent ? { agent } : {});
+      sets.set(tenant, set);
+    }
+    return set;
   };
 }

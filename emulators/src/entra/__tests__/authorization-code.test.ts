@@ -107,6 +107,30 @@ describe('Entra ID endpoint: user sign-in (authorization code with PKCE)', () =>
     });
     const keys = await call(endpoint, `/${endpoint.tenantId}/discovery/v2.0/keys`);
     expect(keys.body).toEqual(endpoint.jwks);
+
+    // The multi-tenant authorities name the issuer with Entra's placeholder, and redeem a user's code.
+    const organizations = await call(endpoint, '/organizations/v2.0/.well-known/openid-configuration');
+    expect(organizations.body).toMatchObject({
+      issuer: `${endpoint.authorityHost}/{tenantid}/v2.0`,
+      authorization_endpoint: `${endpoint.authorityHost}/organizations/oauth2/v2.0/authorize`,
+    });
+    const code = new URL((await authorize()).location!).searchParams.get('code')!;
+    const atOrganizations = await call(endpoint, `/organizations/oauth2/v2.0/token`, {
+      grant_type: 'authorization_code',
+      client_id: CLIENT_ID,
+      client_secret: SECRET,
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    expect(atOrganizations.status).toBe(200);
+    const appOnly = await call(endpoint, `/organizations/oauth2/v2.0/token`, {
+      grant_type: 'client_credentials',
+      client_id: CLIENT_ID,
+      client_secret: SECRET,
+      scope: 'https://example.crm.dynamics.com/.default',
+    });
+    expect(appOnly.body).toMatchObject({ error: 'invalid_request' });
   });
 
   it('signs the user in, redirects back with code and state, and redeems the code once for an RS256 id token', async () => {

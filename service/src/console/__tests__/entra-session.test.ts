@@ -110,11 +110,8 @@ describe('console sessions signed in with Microsoft Entra ID', () => {
   }, 30_000);
   afterAll(() => endpoint.close());
 
-  beforeEach(async () => {
-    clock = Date.now();
-    store = createSqliteStore({ path: ':memory:' });
-    await store.migrate();
-    server = createApp({
+  const serve = (entraSettings: ConsoleEntraSettings): Server =>
+    createApp({
       store,
       logger: createLogger({ level: 'silent' }),
       takes: () => true,
@@ -122,16 +119,23 @@ describe('console sessions signed in with Microsoft Entra ID', () => {
       dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
       adminApiKey: ADMIN_KEY,
       now: () => clock,
-      console: { entraSignIn: { settings, ca } },
+      console: { entraSignIn: { settings: entraSettings, ca } },
     }).callback();
+
+  beforeEach(async () => {
+    clock = Date.now();
+    store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    server = serve(settings);
   });
   afterEach(() => store.close());
 
-  /** Signs `username` in through Entra ID: the browser's cookies afterwards. */
-  async function signIn(username: string): Promise<Jar> {
+  /** Through Entra ID to the callback: its answer, the authorize URL and the browser's cookies. */
+  async function throughEntra(username: string) {
     const start = await request(server).get('/console/signin/entra');
     expect(start.status).toBe(302);
-    expect(new URL(start.headers.location).searchParams.get('scope')).toContain('offline_access');
+    const authorizeUrl = new URL(start.headers.location);
+    expect(authorizeUrl.searchParams.get('scope')).toContain('offline_access');
     endpoint.signInAs(username);
     const answer = await followRedirect(start.headers.location, ca);
     const callback = new URL(answer.location!);
@@ -139,6 +143,12 @@ describe('console sessions signed in with Microsoft Entra ID', () => {
     const done = await request(server)
       .get(`${callback.pathname}${callback.search}`)
       .set('Cookie', jar.header());
+    return { done, jar, authorizeUrl };
+  }
+
+  /** Signs `username` in through Entra ID: the browser's cookies afterwards. */
+  async function signIn(username: string): Promise<Jar> {
+    const { done, jar } = await throughEntra(username);
     expect(done.status).toBe(302);
     jar.take(done);
     expect(jar.has('stc_console')).toBe(true);
@@ -267,6 +277,83 @@ describe('console sessions signed in with Microsoft Entra ID', () => {
     expect(atEntra.location).toBe(SIGN_IN_PAGE);
     expect(endpoint.signedInUser()).toBeUndefined();
   }, 30_000);
+
+  describe('with CONSOLE_ENTRA_TENANTS (the organizations authority)', () => {
+    const OTHER_TENANT = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
+    const multiTenant = (tenants: string) => {
+      const problems: string[] = [];
+      const multi = readConsoleEntraSettings(
+        {
+          CONSOLE_ENTRA_TENANTS: tenants,
+          CONSOLE_ENTRA_CLIENT_ID: CLIENT_ID,
+          CONSOLE_ENTRA_CLIENT_SECRET: CLIENT_SECRET,
+          CONSOLE_ENTRA_AUTHORITY_HOST: endpoint.authorityHost,
+          CONSOLE_PUBLIC_URL: PUBLIC_URL,
+          CONSOLE_ENTRA_REQUIRED_ROLE: 'Connector.Admin',
+        },
+        problems,
+      )!;
+      expect(problems).toEqual([]);
+      return multi;
+    };
+
+    it('signs in a user of a listed tenant, its issuer checked, and re-checks the role at that tenant', async () => {
+      server = serve(multiTenant(`${OTHER_TENANT}, ${endpoint.tenantId.toUpperCase()}`));
+      const { done, jar, authorizeUrl } = await throughEntra('ada@contoso.onmicrosoft.com');
+      expect(authorizeUrl.pathname).toBe('/organizations/oauth2/v2.0/authorize');
+      expect(done.status).toBe(302);
+      jar.take(done);
+      expect((await me(jar)).body).toMatchObject({ name: 'Ada Lovelace', method: 'entra' });
+      const before = endpoint.stats().requests.length;
+      clock += 11 * MINUTE;
+      const rechecked = await me(jar);
+      expect(rechecked.status).toBe(200);
+      expect(endpoint.stats().requests.slice(before)).toContain(
+        `POST /${endpoint.tenantId}/oauth2/v2.0/token`,
+      );
+    }, 30_000);
+
+    it('refuses a user of a tenant that is not listed', async () => {
+      server = serve(multiTenant(OTHER_TENANT));
+      const { done, jar } = await throughEntra('ada@contoso.onmicrosoft.com');
+      expect(done.status).toBe(403);
+      expect(done.text).toContain(
+        `Users of the Microsoft Entra ID tenant ${endpoint.tenantId} may not operate this connector: it lets in only the tenants listed in CONSOLE_ENTRA_TENANTS`,
+      );
+      jar.take(done);
+      expect(jar.has('stc_console')).toBe(false);
+    }, 30_000);
+
+    it('ends the sessions of a tenant taken off the list at their next request', async () => {
+      server = serve(multiTenant(endpoint.tenantId));
+      const jar = await signIn('ada@contoso.onmicrosoft.com');
+      server = serve(multiTenant(OTHER_TENANT));
+      const refused = await me(jar);
+      expect(refused.status).toBe(401);
+      expect((refused.body as ApiError).error.message).toBe(
+        `Users of the Microsoft Entra ID tenant ${endpoint.tenantId} may no longer operate this connector (CONSOLE_ENTRA_TENANTS): you are signed out of the console.`,
+      );
+    }, 30_000);
+
+    it('needs tenant ids and the organizations authority', () => {
+      const problems: string[] = [];
+      readConsoleEntraSettings(
+        {
+          CONSOLE_ENTRA_TENANTS: 'contoso.onmicrosoft.com',
+          CONSOLE_ENTRA_TENANT_ID: OTHER_TENANT,
+          CONSOLE_ENTRA_CLIENT_ID: CLIENT_ID,
+          CONSOLE_ENTRA_CLIENT_SECRET: CLIENT_SECRET,
+          CONSOLE_PUBLIC_URL: PUBLIC_URL,
+          CONSOLE_ENTRA_REQUIRED_ROLE: 'Connector.Admin',
+        },
+        problems,
+      );
+      expect(problems).toEqual([
+        'CONSOLE_ENTRA_TENANTS signs users in through the organizations authority: leave CONSOLE_ENTRA_TENANT_ID empty (or organizations)',
+        'CONSOLE_ENTRA_TENANTS must list tenant ids (GUIDs), comma apart',
+      ]);
+    });
+  });
 
   it('reads CONSOLE_ROLE_RECHECK_MINUTES and refuses a value that is not 1 to 480 minutes', () => {
     const base = {
