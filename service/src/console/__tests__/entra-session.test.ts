@@ -278,6 +278,36 @@ describe('console sessions signed in with Microsoft Entra ID', () => {
     expect(endpoint.signedInUser()).toBeUndefined();
   }, 30_000);
 
+  it('keeps a session while Entra ID cannot be reached for up to three intervals, then refuses it', async () => {
+    // A tenant of its own, stopped after the sign-in.
+    const lone = await startTokenEndpoint({
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }],
+      users: [{ username: 'lee@contoso.onmicrosoft.com', name: 'Lee Offline', roles: ['Connector.Admin'] }],
+    });
+    const saved = { endpoint, ca };
+    try {
+      endpoint = lone;
+      ca = readFileSync(lone.caCertPath, 'utf8');
+      server = serve({ ...settings, tenantId: lone.tenantId, authorityHost: lone.authorityHost });
+      const jar = await signIn('lee@contoso.onmicrosoft.com');
+      await lone.close();
+      clock += 11 * MINUTE;
+      expect((await me(jar)).status).toBe(200);
+      clock += 10 * MINUTE;
+      expect((await me(jar)).status).toBe(200);
+      clock += 10 * MINUTE;
+      const refused = await me(jar);
+      expect(refused.status).toBe(401);
+      expect((refused.body as ApiError).error).toEqual({
+        code: 'session_ended',
+        message:
+          'Your role could not be re-checked with Microsoft Entra ID for 31 minutes: you are signed out of the console. Sign in again.',
+      });
+    } finally {
+      ({ endpoint, ca } = saved);
+    }
+  }, 30_000);
+
   describe('with CONSOLE_ENTRA_TENANTS (the organizations authority)', () => {
     const OTHER_TENANT = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
     const multiTenant = (tenants: string) => {
