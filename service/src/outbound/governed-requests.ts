@@ -117,15 +117,36 @@ export function governedRequestHandler<R extends RequestState>(
         );
         return;
       }
-      await advanceWithRetries(spec, requestId, context);
+      const userSetProcessing = change.attributes[table.col.status] === table.status.processing;
+      await advanceWithRetries(spec, requestId, context, userSetProcessing);
     },
   };
+}
+
+/**
+ * A request a user (not the service, whose own changes never get here) set to Processing: only the service
+ * moves a request there, after its role and policy checks, so nothing is asked of Stripe for it.
+ */
+async function refuseSetByUser<R extends RequestState>(
+  spec: GovernedRequestSpec<R>,
+  request: R,
+  context: SyncContext,
+): Promise<void> {
+  const { table } = spec;
+  context.log.warn({ requestId: request.id }, `a ${table.noun} set to Processing by a user; refused`);
+  await context.dataverse.update(table.entitySetName, request.id, {
+    [table.col.status]: table.status.rejected,
+    [table.col.failureReason]:
+      'The request was set to Processing by a user, not by the connector after its role and policy checks: nothing is asked of Stripe. Ask again with a new request.',
+    [table.col.decidedOn]: new Date().toISOString(),
+  });
 }
 
 async function advanceWithRetries<R extends RequestState>(
   spec: GovernedRequestSpec<R>,
   requestId: string,
   context: SyncContext,
+  userSetProcessing: boolean,
 ): Promise<void> {
   const { table } = spec;
   for (let round = 1; ; round++) {
@@ -136,6 +157,8 @@ async function advanceWithRetries<R extends RequestState>(
     }
     try {
       if (request.status === table.status.pending) await spec.decide(request, context);
+      else if (request.status === table.status.processing && userSetProcessing)
+        await refuseSetByUser(spec, request, context);
       else if (request.status === table.status.processing) await spec.resume(request, context);
       else
         context.log.info(

@@ -128,7 +128,13 @@ export function createRefundRequestsHandler(
         );
         return;
       }
-      await advanceWithRetries(governance, requestId, approverOf(change), context);
+      await advanceWithRetries(
+        governance,
+        requestId,
+        approverOf(change),
+        context,
+        change.attributes[R.status] === Status.Processing,
+      );
     },
   };
 }
@@ -139,6 +145,7 @@ async function advanceWithRetries(
   requestId: string,
   approverId: string | null,
   context: SyncContext,
+  userSetProcessing: boolean,
 ): Promise<void> {
   for (let round = 1; ; round++) {
     const request = await readRequest(context.dataverse, requestId);
@@ -147,7 +154,7 @@ async function advanceWithRetries(
       return;
     }
     try {
-      await advance(g, request, approverId, context);
+      await advance(g, request, approverId, context, userSetProcessing);
       return;
     } catch (error) {
       if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
@@ -164,6 +171,7 @@ async function advance(
   request: RequestRow,
   approverId: string | null,
   context: SyncContext,
+  userSetProcessing: boolean,
 ): Promise<void> {
   const status = request.stc_status;
   if (status === Status.Pending) {
@@ -176,6 +184,8 @@ async function advance(
         { requestId: request.stc_refundrequestid },
         'approved by another change; that change decides it',
       );
+  } else if (status === Status.Processing && userSetProcessing) {
+    await setToProcessingByUser(g, request, context);
   } else if (status === Status.Processing) {
     await refund(g, request, context, true);
   } else {
@@ -265,6 +275,36 @@ async function refund(
   }
   await complete(g, request, payment, result, context);
   log.info({ requestId, refund: result.id, status: result.status, resumed }, 'refund request completed');
+}
+
+/**
+ * A request a user (not the service, whose own changes never get here) set to Processing: only the service
+ * moves a request there, after its policy check, so nothing is refunded for it. Its refund is completed only
+ * when Stripe already has one under the request's id (the service had made it and this change came after).
+ */
+async function setToProcessingByUser(
+  g: Governance,
+  request: RequestRow,
+  context: SyncContext,
+): Promise<void> {
+  const { dataverse, log } = context;
+  const requestId = request.stc_refundrequestid!;
+  const payment = await readPayment(dataverse, request);
+  if (payment?.stc_stripeid) {
+    const stripe = context.stripeFor(payment.stc_stripeaccount || null);
+    const made = await findRefund(stripe, refundTarget(payment.stc_stripeid), requestId);
+    if (made) {
+      await complete(g, request, payment, made, context);
+      return;
+    }
+  }
+  const user = request._modifiedby_value ?? 'unknown';
+  log.warn({ requestId, modifiedBy: user }, 'a refund request set to Processing by a user; refused');
+  await finish(dataverse, requestId, {
+    [R.status]: Status.Rejected,
+    [R.failureReason]: `The request was set to Processing by user ${user}, not by the connector after its policy check: nothing is refunded. Ask again with a new request.`,
+    [R.decidedOn]: g.now().toISOString(),
+  });
 }
 
 /** Writes the refund row and the request's outcome, linked to each other. */

@@ -17,7 +17,11 @@ const REQUESTED_BY = `${RefundRequest.lookup.requestedby.bind.systemuser}@odata.
 const APPROVED_BY = `${RefundRequest.lookup.approvedby.bind.systemuser}@odata.bind`;
 export const Status = StcRefundRequestStatus;
 export type RequestStatus = (typeof Status)[keyof typeof Status];
-export type RequestRow = StcRefundRequest & { _createdby_value?: string | null; '@odata.etag'?: string };
+export type RequestRow = StcRefundRequest & {
+  _createdby_value?: string | null;
+  _modifiedby_value?: string | null;
+  '@odata.etag'?: string;
+};
 
 /** Statuses whose amount is held against the payment's balance by another request. */
 export const OPEN_STATUSES: RequestStatus[] = [Status.Pending, Status.Approved, Status.Processing];
@@ -32,6 +36,7 @@ const REQUEST_COLUMNS = [
   R.liveMode,
   RefundRequest.lookup.paymentid.value,
   '_createdby_value',
+  '_modifiedby_value',
 ];
 const PAYMENT_COLUMNS = [
   Payment.primaryId,

@@ -239,6 +239,24 @@ describe('repeated deliveries and concurrent workers', () => {
     expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made.id });
   });
 
+  it('refunds nothing for a request a user set to Processing themselves, past the policy check', async () => {
+    const { paymentIntentId, rowId } = await payment(20_000);
+    // Above every threshold: the policy would hold it for an approver. The requester skips ahead instead.
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 150);
+    await world.forgetContexts();
+    const set = await world.asUser(USERS.requester.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Processing,
+    });
+    expect(set.status).toBeLessThan(300);
+    expect(await deliver(world, handler, id, 'Update')).toBe(1);
+
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Rejected });
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /set to Processing by user .*not by the connector after its policy check: nothing is refunded/,
+    );
+  });
+
   it('ignores changes made by the service’s own user (loop guard)', async () => {
     const { paymentIntentId, rowId } = await payment();
     const id = await requestRefund(USERS.service.systemuserid, rowId, 10);

@@ -348,6 +348,20 @@ describe('refused requests', () => {
     expect((await world.stripe.subscriptions.list({ status: 'all' })).data).toHaveLength(0);
   });
 
+  it('asks Stripe nothing for a request a user created already in Processing, past the role check', async () => {
+    const { account, price } = await customerWithPrice();
+    const id = await ask(USERS.outsider.systemuserid, 'create', {
+      ...onAccount(account),
+      stc_stripepriceid: price.id,
+      stc_status: Status.processing,
+    });
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.rejected, stc_stripesubscriptionid: null });
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /set to Processing by a user, not by the connector after its role and policy checks: nothing is asked of Stripe/,
+    );
+    expect((await world.stripe.subscriptions.list({ status: 'all' })).data).toHaveLength(0);
+  });
+
   it('rejects an account without a Stripe customer, telling the user to sync it first', async () => {
     const { price } = await customerWithPrice();
     const account = await world.client.create('accounts', { name: 'Contoso' });
