@@ -68,9 +68,11 @@ export function StudioFields(props: {
       {sample && (
         <p>
           Sample values from{' '}
-          {sample.source === 'inbox'
-            ? `the newest ${sample.objectType} event received`
-            : `Stripe's example object`}
+          {sample.source === 'fixture'
+            ? `Stripe's example object`
+            : sample.events[0]?.deadLettered
+              ? `${sample.events[0].eventId}, the newest event of ${sample.events[0].objectId}, which has an open dead letter`
+              : `the newest ${sample.objectType} event received`}
           .
         </p>
       )}
@@ -198,12 +200,20 @@ export function ExpressionCell(props: {
   onChange: (expression: string) => Promise<boolean>;
 }): JSX.Element {
   const [draft, setDraft] = React.useState(props.expression);
-  React.useEffect(() => setDraft(props.expression), [props.expression]);
+  // Whether the draft was typed since the expression last changed: an expression set elsewhere (Map, a
+  // suggestion) replaces the draft, and a typed draft it replaces is never sent late.
+  const typed = React.useRef(false);
+  React.useEffect(() => {
+    typed.current = false;
+    setDraft(props.expression);
+  }, [props.expression]);
   const onChange = React.useRef(props.onChange);
   onChange.current = props.onChange;
   React.useEffect(() => {
     if (draft === props.expression || draft.trim() === '') return undefined;
-    const timer = window.setTimeout(() => void onChange.current(draft), TYPING_MS);
+    const timer = window.setTimeout(() => {
+      if (typed.current) void onChange.current(draft);
+    }, TYPING_MS);
     return () => window.clearTimeout(timer);
   }, [draft, props.expression]);
   return (
@@ -214,7 +224,10 @@ export function ExpressionCell(props: {
       autoAdjustHeight
       placeholder="not mapped"
       className={props.changed ? styles.changed : undefined}
-      onChange={(_, value) => setDraft(value ?? '')}
+      onChange={(_, value) => {
+        typed.current = true;
+        setDraft(value ?? '');
+      }}
     />
   );
 }

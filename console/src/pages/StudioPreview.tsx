@@ -86,7 +86,7 @@ export function StudioPreviewPanel(props: { state: StudioState; actions: StudioA
     .filter((choice) => choice.inboxId !== null || sample?.source === 'fixture')
     .map((choice): IDropdownOption => ({
       key: sample!.events.indexOf(choice),
-      text: `${choice.type} · ${choice.objectId}${choice.inboxId === null ? ' (Stripe example)' : ` (inbox ${choice.inboxId})`}`,
+      text: `${choice.deadLettered ? 'Dead-lettered: ' : ''}${choice.type} · ${choice.objectId}${choice.inboxId === null ? ' (Stripe example)' : ` (inbox ${choice.inboxId})`}`,
     }));
   return (
     <Section title="Preview: what the edit writes">

@@ -387,8 +387,8 @@ export interface StudioEventChoice {
   type: string;
   objectId: string;
   receivedAtMs: number | null;
-  /** The event is an open dead letter's (these come first). */
-  deadLetter?: boolean;
+  /** The newest event of the type of an object with an open dead letter (these come first). */
+  deadLettered?: boolean;
 }
 
 export interface StudioSample {
@@ -399,8 +399,8 @@ export interface StudioSample {
   event: unknown;
   fields: Array<{ path: string; value: unknown }>;
   /**
-   * The events of the open dead letters of the object type, then recent inbox events of it (newest first), then
-   * the recorded example. The sample is the first of them.
+   * For each object with an open dead letter, its newest event of the object type; then recent inbox events of
+   * the type (newest first); then the recorded example. The sample is the first of them.
    */
   events: StudioEventChoice[];
 }

@@ -76,7 +76,8 @@ export function registerStudioRoutes(router: Router, deps: StudioDeps): void {
       const objectType = typeof ctx.query.object === 'string' ? ctx.query.object.trim() : '';
       if (!/^[a-z_.]+$/.test(objectType))
         throw new BadRequest('object must be a Stripe object type, such as charge or payment_intent');
-      const recent = await recentEventsOf(deps.store, objectType);
+      // Objects with an open dead letter first: what an operator most often fixes a mapping for.
+      const recent = await choicesOf(deps.store, objectType);
       const example = examples()?.[objectType];
       const fixtureEvent = example ? exampleEvent(objectType, example) : null;
       const sample = recent[0]?.event ?? fixtureEvent;
@@ -244,6 +245,65 @@ function typeCanCarry(eventType: string, objectType: string): boolean {
   return prefix === objectType || prefix.endsWith(`.${objectType}`);
 }
 
+type Choice = { event: Stripe.Event; choice: StudioEventChoice };
+
+/**
+ * For each object with an open dead letter (newest letter first), its newest event whose object is of the type
+ * (a letter of a PaymentIntent's charge event offers the PaymentIntent's own event); then the newest other events.
+ */
+async function choicesOf(store: Store, objectType: string): Promise<Choice[]> {
+  const letters = (await store.listDeadLetters({ limit: RECENT_EVENTS })).filter(
+    (letter) => letter.source === 'stripe' && letter.objectId !== '',
+  );
+  const dead: Choice[] = [];
+  const objects = new Set<string>();
+  for (const letter of letters) {
+    if (dead.length >= EVENT_CHOICES) break;
+    if (objects.has(letter.objectId)) continue;
+    objects.add(letter.objectId);
+    for (const summary of await store.searchEvents({ q: letter.objectId, limit: EVENT_CHOICES })) {
+      if (summary.source !== 'stripe' || summary.objectId !== letter.objectId) continue;
+      if (!typeCanCarry(summary.type, objectType)) continue;
+      const found = await storedChoice(store, objectType, summary);
+      if (!found) continue;
+      dead.push({ ...found, choice: { ...found.choice, deadLettered: true } });
+      break;
+    }
+  }
+  const taken = new Set(dead.map((entry) => entry.choice.inboxId));
+  const recent = (await recentEventsOf(store, objectType)).filter(
+    (entry) => !taken.has(entry.choice.inboxId),
+  );
+  return [...dead, ...recent];
+}
+
+/** An inbox event with its payload, when its object is of the type. */
+async function storedChoice(
+  store: Store,
+  objectType: string,
+  summary: { id: number; eventId: string; type: string; objectId: string; receivedAtMs: number | null },
+): Promise<Choice | null> {
+  const stored = await store.getEvent(summary.id);
+  if (!stored) return null;
+  let event: Stripe.Event;
+  try {
+    event = JSON.parse(stored.payload) as Stripe.Event;
+  } catch {
+    return null;
+  }
+  if ((event.data?.object as { object?: string } | undefined)?.object !== objectType) return null;
+  return {
+    event,
+    choice: {
+      inboxId: summary.id,
+      eventId: summary.eventId,
+      type: summary.type,
+      objectId: summary.objectId,
+      receivedAtMs: summary.receivedAtMs ?? stored.receivedAtMs,
+    },
+  };
+}
+
 /** The newest inbox events whose object is of the type, with their payloads. */
 async function recentEventsOf(
   store: Store,
@@ -254,25 +314,8 @@ async function recentEventsOf(
   for (const summary of summaries) {
     if (found.length >= EVENT_CHOICES) break;
     if (summary.source !== 'stripe' || !typeCanCarry(summary.type, objectType)) continue;
-    const stored = await store.getEvent(summary.id);
-    if (!stored) continue;
-    let event: Stripe.Event;
-    try {
-      event = JSON.parse(stored.payload) as Stripe.Event;
-    } catch {
-      continue;
-    }
-    if ((event.data?.object as { object?: string } | undefined)?.object !== objectType) continue;
-    found.push({
-      event,
-      choice: {
-        inboxId: summary.id,
-        eventId: summary.eventId,
-        type: summary.type,
-        objectId: summary.objectId,
-        receivedAtMs: summary.receivedAtMs,
-      },
-    });
+    const entry = await storedChoice(store, objectType, summary);
+    if (entry) found.push(entry);
   }
   return found;
 }

@@ -68,6 +68,29 @@ describeOnEachEngine('console mapping studio routes', (engine) => {
     expect((await api.get('/console/api/studio/sample?object=Robert%27);')).status).toBe(400);
   });
 
+  test("a dead-lettered object's newest event comes first among the sample's events, and is the sample", async () => {
+    const failed = await api.deliver('ch_fail_studio_1');
+    await api.work();
+    const later = await api.deliver('ch_fail_studio_1', { type: 'charge.updated' });
+    await api.deliver('ch_studio_newer_2');
+    const sample = await api.get('/console/api/studio/sample?object=charge');
+    expect(sample.body.events.slice(0, 2)).toEqual([
+      expect.objectContaining({ eventId: later.eventId, objectId: 'ch_fail_studio_1', deadLettered: true }),
+      expect.objectContaining({ objectId: 'ch_studio_newer_2' }),
+    ]);
+    expect(sample.body.events[1].deadLettered).toBeUndefined();
+    expect(sample.body.fields).toEqual(expect.arrayContaining([{ path: 'id', value: 'ch_fail_studio_1' }]));
+    const ids = sample.body.events.map((e: { eventId: string }) => e.eventId);
+    expect(ids.filter((id: string) => id === later.eventId)).toHaveLength(1);
+    expect(ids).toContain(failed.eventId);
+    // Nothing dead-lettered once the letter is discarded: the newest event is first again.
+    const [letter] = (await api.get('/console/api/dead-letters')).body.deadLetters;
+    await api.post(`/console/api/dead-letters/${letter.id}/discard`);
+    const after = await api.get('/console/api/studio/sample?object=charge');
+    expect(after.body.events[0]).toMatchObject({ objectId: 'ch_studio_newer_2' });
+    expect(after.body.events.some((e: { deadLettered?: boolean }) => e.deadLettered)).toBe(false);
+  });
+
   test('suggestions leave the mapped columns out and say why', async () => {
     const sample = recordedEvent('customer_updated');
     const all = await api.post('/console/api/studio/suggest', { table: 'contact', sample });
@@ -205,7 +228,7 @@ describeOnEachEngine('console mapping studio routes', (engine) => {
       });
       expect(preview.status).toBe(200);
       const intentOf = (mappings: Array<{ mapping: string }>) =>
-        mappings.find((m) => m.mapping === 'payment_intent') as {
+        mappings.find((m) => m.mapping === 'payment_intent') as unknown as {
           error: string | null;
           rows: Array<{ links: Array<{ column: string; id: string | null; tables: string[] }> }>;
         };
