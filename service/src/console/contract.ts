@@ -33,10 +33,12 @@
  * - `POST   /console/api/mappings/replay` `MappingReplayRequest` → `MappingReplay`.
  * - `GET    /console/api/studio/tables/:table` → `StudioTable` (the table model's columns).
  * - `GET    /console/api/studio/sample?object=charge` → `StudioSample` (fields of the newest inbox event of that
- *   object type, else of the repository's recorded example).
+ *   object type, the newest event of an object with an open dead letter first, else of the repository's recorded
+ *   example).
  * - `POST   /console/api/studio/suggest` `StudioSuggestRequest` → `StudioSuggestions` (nothing is written).
- * - `POST   /console/api/studio/edit` `StudioEditRequest` → `StudioEdit` (the file's text with one column set, only that
- *   node's text changed; its mappings); 422 when the text is not YAML or the mapping has no columns to set.
+ * - `POST   /console/api/studio/edit` `StudioEditRequest` → `StudioEdit` (the file's text with one column, or one
+ *   link's id or value, set, only that node's text changed; its mappings); 422 when the text is not YAML, the
+ *   mapping has no columns to set or no such link, or (for a link) the engine refuses the edited file.
  * - `POST   /console/api/studio/preview` `StudioPreviewRequest` → `StudioPreview`; 422 `ApiError` with the mapping
  *   engine's message when the edited file does not load.
  */
