@@ -14,6 +14,7 @@ import { startDataverseEmulator, type DataverseEmulator } from '@stc/emulators';
 import { startHarness, type Harness } from '@stc/sandbox';
 import { optionValue } from '@stc/solution';
 import { collectSolutionFiles } from '@stc/solution/src/pack';
+import { FORMS } from '../../webresources/scripts/build';
 import { CONTROLS, describeBrowser, launchChromium, SCREENSHOTS } from './helpers';
 
 const REPO = resolve(__dirname, '../..');
@@ -27,15 +28,8 @@ jest.setTimeout(30_000);
 function formScripts(dir: string): string {
   const scripts = join(dir, 'web');
   mkdirSync(join(scripts, 'stc_', 'js'), { recursive: true });
-  for (const form of [
-    'account',
-    'contact',
-    'salesorder',
-    'invoice',
-    'syncissue',
-    'refundrequest',
-    'subscription',
-  ]) {
+  // Every form script the web resources build makes, so no form or button of the solution is left out.
+  for (const form of Object.keys(FORMS)) {
     writeFileSync(join(scripts, 'stc_', 'js', `${form}.js`), '// form script\n');
   }
   return scripts;
@@ -201,6 +195,9 @@ describeBrowser('the app’s forms in Chromium', () => {
     expect(text).toContain('EUR 742.50');
     expect(text).toContain('Visa •••• 4242');
     expect(text).toContain('EUR 21.83');
+    // Below the panel, where Dynamics 365 lists the subscriptions started from the order.
+    const subgrid = page.locator('[role=tabpanel]:not([hidden]) [data-subgrid=stc_subscription]');
+    expect(await subgrid.textContent()).toMatch(/Rows of stc_subscription by \w+/);
   });
 
   it('lays the payment form out as the solution declares it: grouped, read-only, Stripe data on its own tab', async () => {

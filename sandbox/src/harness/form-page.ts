@@ -28,6 +28,11 @@ function cellHtml(record: Record<string, unknown>, cell: FormCell, controlPage: 
     );
     return `<div class="panel"><iframe title="${escapeHtml(cell.label)}" src="${escapeHtml(controlPage(cell.panel.control, parameters))}"></iframe></div>`;
   }
+  if (cell.subgrid) {
+    // The harness draws no grid: it names what Dynamics 365 lists there.
+    const { table, relationship } = cell.subgrid;
+    return `<div class="subgrid" data-subgrid="${escapeHtml(table)}"><span class="label">${escapeHtml(cell.label)}</span><span class="value locked">Rows of ${escapeHtml(table)} by ${escapeHtml(relationship)}</span></div>`;
+  }
   const id = `field-${cell.field}`;
   return `<div class="field"><span class="label" id="${id}">${escapeHtml(cell.label)}</span><span class="value${cell.disabled ? ' locked' : ''}" aria-labelledby="${id}" data-field="${escapeHtml(cell.field)}">${escapeHtml(fieldText(record, cell.field))}</span></div>`;
 }

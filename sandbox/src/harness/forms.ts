@@ -15,9 +15,12 @@ export interface FormPanelCell {
 
 export interface FormCell {
   label: string;
+  /** The column the cell shows; empty for a subgrid. */
   field: string;
   disabled: boolean;
   panel?: FormPanelCell;
+  /** A subgrid: the rows of another table that look this row up, by the relationship named. */
+  subgrid?: { table: string; relationship: string };
 }
 
 export interface FormSectionView {
@@ -71,6 +74,17 @@ function cellsOf(section: any, bound: Map<string, FormPanelCell>): FormCell[] {
     .flatMap((cell: any) => {
       const control = cell.control?.[0];
       if (!control) return [];
+      if (control['@indicationOfSubgrid'] === 'true') {
+        const parameter = (name: string) => String(control.parameters?.[0]?.[name]?.[0] ?? '');
+        return [
+          {
+            label: labelOf(cell),
+            field: '',
+            disabled: true,
+            subgrid: { table: parameter('TargetEntityType'), relationship: parameter('RelationshipName') },
+          },
+        ];
+      }
       return [
         {
           label: labelOf(cell),
