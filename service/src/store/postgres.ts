@@ -6,7 +6,15 @@
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { finishedEvent, inboxValues, markClaimed, objectKey, toInboxEvent, toObjectStamp } from './rows';
+import {
+  finishedEvent,
+  INBOX_COLUMNS_BUT_PAYLOAD,
+  inboxValues,
+  markClaimed,
+  objectKey,
+  toInboxEvent,
+  toObjectStamp,
+} from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
 import {
   attachBursts,
@@ -208,11 +216,17 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
                     FOR UPDATE SKIP LOCKED)`,
     )([now]),
   );
+  // The candidates without their payloads: a claim passes over most of them when other processes hold their
+  // objects, and reading a few hundred payloads per poll to use a few was most of a replica's claim cost.
   const due = await c.query(
-    q('stc_claim_due', `${numbered(SQL.due)} FOR UPDATE SKIP LOCKED`)([now, request.limit * 4 + 16]),
+    q(
+      'stc_claim_due',
+      `SELECT ${INBOX_COLUMNS_BUT_PAYLOAD} FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1
+       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    )([now, request.limit * 4 + 16]),
   );
   if (due.rows.length === 0) return [];
-  const candidates = due.rows.map(toInboxEvent);
+  const candidates = due.rows.map((r) => toInboxEvent({ ...r, payload: '' }));
   // Lock each candidate object for this transaction; a key another process holds is skipped.
   const keys = [
     ...new Set(candidates.map((e) => objectKey(e.source, e.account, e.objectId)).filter((k) => k !== null)),
@@ -231,6 +245,7 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
   const plan = planClaim(candidates, busy, claimRules(request, now));
   const { picked } = plan;
   if (picked.length === 0) return [];
+  await readPayloads(c, [...picked, ...plan.superseded.map(({ event }) => event)]);
   await attachPgBursts(c, plan);
   await recordCoalesced(c, plan, request.owner, now);
   const leaseExpiresAtMs = now + request.leaseMs;
@@ -242,6 +257,18 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
     )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
   );
   return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
+}
+
+/** The payloads of the events a claim takes (picked, and superseded ones a burst may carry), set on each. */
+async function readPayloads(c: PoolClient, events: InboxEvent[]): Promise<void> {
+  const { rows } = await c.query(
+    q(
+      'stc_claim_payloads',
+      `SELECT id, payload FROM inbox WHERE id = ANY($1::bigint[])`,
+    )([events.map((e) => e.id)]),
+  );
+  const payloads = new Map(rows.map((r) => [Number(r.id), String(r.payload)]));
+  for (const e of events) e.payload = payloads.get(e.id) ?? e.payload;
 }
 
 /** Bursts for the handlers (see attachBursts), from the stamps of their objects before this claim's. */
