@@ -379,7 +379,9 @@ test('the handler writes through $batch: at most 1,000 rows a request', async ()
 
 test('Stripe answering 429 while the transactions are listed: backed off, the payout still reconciles', async () => {
   await stripeEmulator.close();
-  stripeEmulator = await startStripeEmulator({ rateLimit: { perSecond: 10, burst: 3 } });
+  // One request a second and no burst: the listing's five pages, asked for as soon as the last one is read,
+  // meet a 429 on any machine (at 10/s with a burst of 3, a loaded machine spaced them enough to meet none).
+  stripeEmulator = await startStripeEmulator({ rateLimit: { perSecond: 1, burst: 1 } });
   stripe = stripeEmulator.client();
   stripeEmulator.testHelpers.seedPayments({ count: 450 });
   const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
