@@ -8,128 +8,44 @@
  * is taken once; a request resumed from Processing gets the same subscription under the same key. Mixed
  * intervals and a user without the role are refused with the reason, and Stripe is asked nothing.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import type Stripe from 'stripe';
-import { model, webhookSteps } from '@stc/solution';
+import { webhookSteps } from '@stc/solution';
 import { SubscriptionAction, SubscriptionRequestStatus as Status } from '@stc/solution/tables';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
 import { waitFor } from '@stc/testkit';
-import { loadConfig } from '../config';
-import { createDataverseClient, type DataverseWebApiClient } from '../dataverse';
-import { startService, type RunningService } from '../service';
-import { describeOnEachEngine, type TestDatabase } from './support/engines';
+import { describeOnEachEngine } from './support/engines';
+import { runningServiceOnEngine } from './support/service-on-emulators';
 import { ContextReceiver, USERS } from '../outbound/refund-requests/__tests__/world';
 
 jest.setTimeout(90_000);
 
-const KEY = 'order-subscriptions-dataverse-key-0123';
-const SECRET = 'whsec_order-subscriptions';
-
 describeOnEachEngine('subscriptions from sales orders through the running service', (engine) => {
-  let dir: string;
-  let db: TestDatabase;
-  let dataverse: DataverseEmulator;
-  let stripeEmulator: StripeEmulator;
+  const world = runningServiceOnEngine(engine, 'order-subscriptions', { table: 'stc_subscriptionrequest' });
   let stripe: Stripe;
-  let client: DataverseWebApiClient;
   let receiver: ContextReceiver;
-  let service: RunningService | undefined;
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-order-subscriptions-'));
-    db = await engine.open();
-    dataverse = await startDataverseEmulator({
-      model,
-      systemUsers: Object.values(USERS).map((u) => ({ ...u, roles: [...u.roles] })),
-    });
-    stripeEmulator = await startStripeEmulator({ rateLimit: false });
-    stripe = stripeEmulator.client();
-    client = createDataverseClient({ baseUrl: dataverse.url });
+    stripe = world.stripeEmulator.client();
     receiver = await new ContextReceiver().start();
-    const config = loadConfig(
-      {
-        STRIPE_API_KEY: stripeEmulator.apiKey,
-        STRIPE_MODE: 'test',
-        STRIPE_API_BASE: stripeEmulator.url,
-        STRIPE_WEBHOOK_SECRET: SECRET,
-        STRIPE_MAX_NETWORK_RETRIES: '0',
-        DATAVERSE_URL: dataverse.url,
-        DATAVERSE_AUTH: 'none',
-        DATAVERSE_WEBHOOK_KEY: KEY,
-        DATAVERSE_SERVICE_USER_ID: USERS.service.systemuserid,
-        ADMIN_API_KEY: 'order-subscriptions-admin-key-0123456',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        WORKER_POLL_MS: '20',
-        RETRY_BASE_MS: '50',
-        ...db.env,
-      },
-      dir,
-    );
-    service = await startService(config);
-    stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: SECRET });
-    for (const step of webhookSteps.filter((s) => s.table === 'stc_subscriptionrequest')) {
-      dataverse.registerWebhook({
-        table: step.table,
-        message: step.message,
-        name: step.name,
-        filteringAttributes: step.filteringAttributes,
-        ...(step.postImage ? { postImage: {} } : {}),
-        url: `${service.url}/webhooks/dataverse`,
-        auth: { type: 'HttpHeader', headers: { 'x-stc-webhook-key': KEY } },
-      });
-      // A copy of what the step posts, to post it again as Dataverse would on a retry.
-      dataverse.registerWebhook({ table: step.table, message: step.message, url: receiver.url });
-    }
+    // A copy of what the solution's steps post, to post it again as Dataverse would on a retry.
+    for (const step of webhookSteps.filter((s) => s.table === 'stc_subscriptionrequest'))
+      world.dataverse.registerWebhook({ table: step.table, message: step.message, url: receiver.url });
     // What every organization has, so the catalog's events make products and price list items.
-    const unitGroup = await client.create('uomschedules', {
+    const unitGroup = await world.client.create('uomschedules', {
       name: 'Default Unit',
       baseuomname: 'Primary Unit',
     });
-    await client.create('uoms', {
+    await world.client.create('uoms', {
       name: 'Primary Unit',
       quantity: 1,
       'uomscheduleid@odata.bind': `/uomschedules(${unitGroup})`,
     });
   });
-  afterEach(async () => {
-    await service?.stop();
-    service = undefined;
-    await receiver.close();
-    await stripeEmulator.close();
-    await dataverse.close();
-    await db.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** A Web API call as this user (MSCRMCallerID), as the order form's Start subscription makes it. */
-  async function asUser(userId: string, url: string, body: unknown): Promise<string> {
-    const res = await fetch(`${dataverse.url}${url}`, {
-      method: 'POST',
-      headers: {
-        Accept: 'application/json',
-        'Content-Type': 'application/json',
-        'OData-Version': '4.0',
-        MSCRMCallerID: userId,
-      },
-      body: JSON.stringify(body),
-    });
-    if (res.status >= 400) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-    return /\(([0-9a-f-]{36})\)$/i.exec(res.headers.get('odata-entityid') ?? '')?.[1] ?? '';
-  }
+  afterEach(() => receiver.close());
 
   /** Seat 15.00 and Support 99.50 a month, Setup 250.00 once, Hosting 1,200.00 a year: in Stripe, then synced. */
   async function catalog() {
-    const usd = await client.create('transactioncurrencies', {
+    const usd = await world.client.create('transactioncurrencies', {
       currencyname: 'US Dollar',
       isocurrencycode: 'USD',
       currencysymbol: '$',
@@ -152,12 +68,13 @@ describeOnEachEngine('subscriptions from sales orders through the running servic
       });
     }
     await waitFor(
-      () => dataverse.store.rows('productpricelevels').length === 4,
+      () => world.dataverse.store.rows('productpricelevels').length === 4,
       'the catalog synced',
       30_000,
     );
     const products: Record<string, string> = {};
-    for (const row of dataverse.store.rows('products')) products[String(row.name)] = String(row.productid);
+    for (const row of world.dataverse.store.rows('products'))
+      products[String(row.name)] = String(row.productid);
     return { usd, prices, products };
   }
 
@@ -170,16 +87,19 @@ describeOnEachEngine('subscriptions from sales orders through the running servic
       payment_method: 'pm_card_visa',
       invoice_settings: { default_payment_method: 'pm_card_visa' },
     });
-    const account = await client.create('accounts', { name: 'Northwind', stc_stripecustomerid: customer.id });
+    const account = await world.client.create('accounts', {
+      name: 'Northwind',
+      stc_stripecustomerid: customer.id,
+    });
     const currency = { 'transactioncurrencyid@odata.bind': `/transactioncurrencies(${usd})` };
-    const order = await client.create('salesorders', {
+    const order = await world.client.create('salesorders', {
       name: 'Northwind plan',
       ordernumber: 'ORD-3001',
       'customerid_account@odata.bind': `/accounts(${account})`,
       ...currency,
     });
     for (const [i, line] of lines.entries())
-      await client.create('salesorderdetails', {
+      await world.client.create('salesorderdetails', {
         'salesorderid@odata.bind': `/salesorders(${order})`,
         'productid@odata.bind': `/products(${line.product})`,
         isproductoverridden: false,
@@ -192,18 +112,18 @@ describeOnEachEngine('subscriptions from sales orders through the running servic
   }
 
   const startSubscription = (userId: string, order: string) =>
-    asUser(userId, 'stc_subscriptionrequests', {
+    world.asUser(userId, 'POST', 'stc_subscriptionrequests', {
       stc_name: 'Stripe subscription from ORD-3001',
       stc_action: SubscriptionAction.create,
       'stc_salesorderid@odata.bind': `/salesorders(${order})`,
     });
-  const request = (id: string) => dataverse.store.get('stc_subscriptionrequests', id)!;
+  const request = (id: string) => world.dataverse.store.get('stc_subscriptionrequests', id)!;
   const subscriptionPosts = () =>
-    stripeEmulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/subscriptions');
+    world.stripeEmulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/subscriptions');
   const postContext = (context: unknown) =>
-    fetch(`${service!.url}/webhooks/dataverse`, {
+    fetch(`${world.service.url}/webhooks/dataverse`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-stc-webhook-key': KEY },
+      headers: { 'content-type': 'application/json', 'x-stc-webhook-key': world.webhookKey },
       body: JSON.stringify(context),
     });
 
@@ -232,7 +152,7 @@ describeOnEachEngine('subscriptions from sales orders through the running servic
     expect(subscriptionPosts().map((r) => r.idempotencyKey)).toEqual([id]);
 
     const linked = () =>
-      dataverse.store.rows('stc_subscriptions').filter((row) => row._stc_salesorderid_value === order);
+      world.dataverse.store.rows('stc_subscriptions').filter((row) => row._stc_salesorderid_value === order);
     await waitFor(() => linked().length === 1, 'the subscription row linked to the order', 30_000);
     expect(linked()[0]).toMatchObject({
       stc_stripeid: subscription.id,
@@ -241,12 +161,12 @@ describeOnEachEngine('subscriptions from sales orders through the running servic
     });
 
     // The step's context posted again: taken, and nothing asked of Stripe.
-    await dataverse.webhooksIdle();
+    await world.dataverse.webhooksIdle();
     const [context] = receiver.about(id, 'Create');
     expect((await postContext(context)).status).toBeLessThan(300);
     // A worker that made the subscription and stopped before writing it leaves the request in Processing;
     // the change delivered as a new operation resumes it under the same key.
-    await client.update('stc_subscriptionrequests', id, { stc_status: Status.processing });
+    await world.client.update('stc_subscriptionrequests', id, { stc_status: Status.processing });
     const again = { ...context, OperationId: crypto.randomUUID() };
     expect((await postContext(again)).status).toBeLessThan(300);
     await waitFor(() => request(id).stc_status === Status.succeeded, 'the resumed request succeeded', 30_000);
@@ -255,7 +175,7 @@ describeOnEachEngine('subscriptions from sales orders through the running servic
     expect((await stripe.subscriptions.list({ status: 'all' })).data.map((s) => s.id)).toEqual([
       subscription.id,
     ]);
-    expect(await service!.store.listDeadLetters()).toEqual([]);
+    expect(await world.service.store.listDeadLetters()).toEqual([]);
   });
 
   test('mixed intervals and a user without the role are refused with the reason, and Stripe is asked nothing', async () => {

@@ -6,123 +6,38 @@
  * of the quote, paid, and wins the quote; every event delivered again, newest first, changes nothing and fails
  * nothing. A Draft quote is refused with the reason and Stripe is asked nothing.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { model, webhookSteps } from '@stc/solution';
 import {
   PaymentLinkRequestStatus as Status,
   QuoteStatecode,
   QuoteStatuscode,
   StripePaymentStatus,
 } from '@stc/solution/tables';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
 import { postSignedEvent, waitFor } from '@stc/testkit';
-import { loadConfig } from '../config';
-import { createDataverseClient, type DataverseWebApiClient } from '../dataverse';
-import { startService, type RunningService } from '../service';
-import { describeOnEachEngine, type TestDatabase } from './support/engines';
+import { describeOnEachEngine } from './support/engines';
+import { runningServiceOnEngine } from './support/service-on-emulators';
 import { USERS } from '../outbound/refund-requests/__tests__/world';
 
 jest.setTimeout(90_000);
 
-const KEY = 'quote-links-dataverse-key-0123';
-const SECRET = 'whsec_quote-links';
-
 describeOnEachEngine('payment links from quotes through the running service', (engine) => {
-  let dir: string;
-  let db: TestDatabase;
-  let dataverse: DataverseEmulator;
-  let stripeEmulator: StripeEmulator;
-  let client: DataverseWebApiClient;
-  let service: RunningService | undefined;
-
-  beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-quote-links-'));
-    db = await engine.open();
-    dataverse = await startDataverseEmulator({
-      model,
-      systemUsers: Object.values(USERS).map((u) => ({ ...u, roles: [...u.roles] })),
-    });
-    stripeEmulator = await startStripeEmulator({ rateLimit: false });
-    client = createDataverseClient({ baseUrl: dataverse.url });
-    const config = loadConfig(
-      {
-        STRIPE_API_KEY: stripeEmulator.apiKey,
-        STRIPE_MODE: 'test',
-        STRIPE_API_BASE: stripeEmulator.url,
-        STRIPE_WEBHOOK_SECRET: SECRET,
-        STRIPE_MAX_NETWORK_RETRIES: '0',
-        DATAVERSE_URL: dataverse.url,
-        DATAVERSE_AUTH: 'none',
-        DATAVERSE_WEBHOOK_KEY: KEY,
-        DATAVERSE_SERVICE_USER_ID: USERS.service.systemuserid,
-        ADMIN_API_KEY: 'quote-links-admin-key-0123456',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        WORKER_POLL_MS: '20',
-        RETRY_BASE_MS: '50',
-        ...db.env,
-      },
-      dir,
-    );
-    service = await startService(config);
-    stripeEmulator.setWebhook({ url: `${service.url}/webhooks/stripe`, secret: SECRET });
-    for (const step of webhookSteps.filter((s) => s.table === 'stc_paymentlinkrequest'))
-      dataverse.registerWebhook({
-        table: step.table,
-        message: step.message,
-        name: step.name,
-        filteringAttributes: step.filteringAttributes,
-        ...(step.postImage ? { postImage: {} } : {}),
-        url: `${service.url}/webhooks/dataverse`,
-        auth: { type: 'HttpHeader', headers: { 'x-stc-webhook-key': KEY } },
-      });
-  });
-  afterEach(async () => {
-    await service?.stop();
-    service = undefined;
-    await stripeEmulator.close();
-    await dataverse.close();
-    await db.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** A Web API call as this user (MSCRMCallerID), as the quote form's Create payment link makes it. */
-  async function asUser(userId: string, method: string, url: string, body: unknown): Promise<string> {
-    const res = await fetch(`${dataverse.url}${url}`, {
-      method,
-      headers: {
-        Accept: 'application/json',
-        'Content-Type': 'application/json',
-        'OData-Version': '4.0',
-        MSCRMCallerID: userId,
-      },
-      body: JSON.stringify(body),
-    });
-    if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return /\(([0-9a-f-]{36})\)$/i.exec(res.headers.get('odata-entityid') ?? '')?.[1] ?? '';
-  }
+  const world = runningServiceOnEngine(engine, 'quote-links', { table: 'stc_paymentlinkrequest' });
 
   /** A quote for Northwind in USD: 3 × 49.90 and 1 × 120.00 with 9.60 tax, 15.00 freight (294.30). */
   async function quote(active: boolean) {
-    const stripe = stripeEmulator.client();
+    const stripe = world.stripeEmulator.client();
     const customer = await stripe.customers.create({ name: 'Northwind', email: 'ap@northwind.example' });
-    const account = await client.create('accounts', { name: 'Northwind', stc_stripecustomerid: customer.id });
-    const usd = await client.create('transactioncurrencies', {
+    const account = await world.client.create('accounts', {
+      name: 'Northwind',
+      stc_stripecustomerid: customer.id,
+    });
+    const usd = await world.client.create('transactioncurrencies', {
       currencyname: 'US Dollar',
       isocurrencycode: 'USD',
       currencysymbol: '$',
       currencyprecision: 2,
       exchangerate: 1,
     });
-    const id = await client.create('quotes', {
+    const id = await world.client.create('quotes', {
       name: 'Northwind rollout',
       'customerid_account@odata.bind': `/accounts(${account})`,
       'transactioncurrencyid@odata.bind': `/transactioncurrencies(${usd})`,
@@ -132,7 +47,7 @@ describeOnEachEngine('payment links from quotes through the running service', (e
       ['Licence', 3, 49.9, 0],
       ['Onboarding', 1, 120, 9.6],
     ] as const)
-      await client.create('quotedetails', {
+      await world.client.create('quotedetails', {
         'quoteid@odata.bind': `/quotes(${id})`,
         isproductoverridden: true,
         productdescription: description,
@@ -141,27 +56,27 @@ describeOnEachEngine('payment links from quotes through the running service', (e
         tax,
       });
     if (active)
-      await client.update('quotes', id, {
+      await world.client.update('quotes', id, {
         statecode: QuoteStatecode.Active,
         statuscode: QuoteStatuscode.InProgress_2,
       });
     return { id, account, customer };
   }
 
-  const request = (id: string) => dataverse.store.get('stc_paymentlinkrequests', id)!;
-  const quoteRow = (id: string) => dataverse.store.get('quotes', id)!;
+  const request = (id: string) => world.dataverse.store.get('stc_paymentlinkrequests', id)!;
+  const quoteRow = (id: string) => world.dataverse.store.get('quotes', id)!;
   const sessionPosts = () =>
-    stripeEmulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions');
+    world.stripeEmulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions');
 
   test('paid, the page makes one order of the quote, paid, and wins the quote; deliveries again change nothing', async () => {
     const offer = await quote(true);
     expect(quoteRow(offer.id)).toMatchObject({ totalamount: 294.3, statecode: QuoteStatecode.Active });
-    const id = await asUser(USERS.requester.systemuserid, 'POST', 'stc_paymentlinkrequests', {
+    const id = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_paymentlinkrequests', {
       stc_name: 'Payment page for Northwind rollout',
       'stc_quoteid@odata.bind': `/quotes(${offer.id})`,
     });
     await waitFor(() => request(id).stc_status === Status.created, 'the page made', 30_000);
-    const stripe = stripeEmulator.client();
+    const stripe = world.stripeEmulator.client();
     const session = await stripe.checkout.sessions.retrieve(String(request(id).stc_stripesessionid));
     expect(session).toMatchObject({
       amount_total: 29430,
@@ -183,7 +98,7 @@ describeOnEachEngine('payment links from quotes through the running service', (e
     expect(paid.status).toBe(200);
     await waitFor(() => quoteRow(offer.id).statecode === QuoteStatecode.Won, 'the quote won', 30_000);
     await waitFor(() => request(id).stc_status === Status.paid, 'the request paid', 30_000);
-    const orders = () => dataverse.store.rows('salesorders');
+    const orders = () => world.dataverse.store.rows('salesorders');
     expect(orders()).toHaveLength(1);
     expect(orders()[0]).toMatchObject({
       _quoteid_value: offer.id,
@@ -196,25 +111,27 @@ describeOnEachEngine('payment links from quotes through the running service', (e
     expect(quoteRow(offer.id).statuscode).toBe(QuoteStatuscode.Won);
 
     // Every Stripe event again, newest first: taken (2xx) and worked, one order still, nothing dead-lettered.
-    await stripeEmulator.waitForDeliveries(10_000);
-    for (const event of [...stripeEmulator.events].reverse())
-      expect(await postSignedEvent(service!.url, JSON.stringify(event), SECRET)).toBe(200);
+    await world.stripeEmulator.waitForDeliveries(10_000);
+    for (const event of [...world.stripeEmulator.events].reverse())
+      expect(await postSignedEvent(world.service.url, JSON.stringify(event), world.webhookSecret)).toBe(200);
     await waitFor(
       async () =>
         (
-          await Promise.all(stripeEmulator.events.map((e) => service!.store.findEvent('stripe', '', e.id)))
+          await Promise.all(
+            world.stripeEmulator.events.map((e) => world.service.store.findEvent('stripe', '', e.id)),
+          )
         ).every((e) => e && e.status !== 'pending' && e.status !== 'processing'),
       'every event worked',
       30_000,
     );
     expect(orders()).toHaveLength(1);
-    expect(await service!.store.listDeadLetters()).toEqual([]);
+    expect(await world.service.store.listDeadLetters()).toEqual([]);
     expect(quoteRow(offer.id).statecode).toBe(QuoteStatecode.Won);
   });
 
   test('a Draft quote is refused with the reason, and Stripe is asked nothing', async () => {
     const draft = await quote(false);
-    const id = await asUser(USERS.requester.systemuserid, 'POST', 'stc_paymentlinkrequests', {
+    const id = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_paymentlinkrequests', {
       stc_name: 'Payment page',
       'stc_quoteid@odata.bind': `/quotes(${draft.id})`,
     });
@@ -223,6 +140,6 @@ describeOnEachEngine('payment links from quotes through the running service', (e
       `The quote ${String(quoteRow(draft.id).quotenumber)} is a draft: only an Active quote can be paid; activate it, then ask again.`,
     );
     expect(sessionPosts()).toHaveLength(0);
-    expect(dataverse.store.rows('salesorders')).toHaveLength(0);
+    expect(world.dataverse.store.rows('salesorders')).toHaveLength(0);
   });
 });
