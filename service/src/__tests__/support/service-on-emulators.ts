@@ -17,7 +17,7 @@ import {
 import { loadConfig, type ServiceConfig } from '../../config';
 import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
 import { startService, type RunningService } from '../../service';
-import { USERS } from '../../outbound/refund-requests/__tests__/world';
+import { asUserAt, USERS } from '../../outbound/refund-requests/__tests__/world';
 import type { TestDatabase, TestEngine } from './engines';
 
 export interface ServiceOnEmulators {
@@ -156,20 +156,7 @@ export function runningServiceOnEngine(
         auth: { type: 'HttpHeader', headers: { 'x-stc-webhook-key': fixture.webhookKey } },
       });
   });
-  fixture.asUser = async (userId, method, url, body) => {
-    const res = await fetch(`${fixture.dataverse.url}${url}`, {
-      method,
-      headers: {
-        Accept: 'application/json',
-        'Content-Type': 'application/json',
-        'OData-Version': '4.0',
-        MSCRMCallerID: userId,
-        ...(method === 'PATCH' ? { 'If-Match': '*' } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-    if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return /\(([0-9a-f-]{36})\)$/i.exec(res.headers.get('odata-entityid') ?? '')?.[1] ?? '';
-  };
+  fixture.asUser = async (userId, method, url, body) =>
+    (await asUserAt(fixture.dataverse.url, userId, method, url, body)).id ?? '';
   return fixture;
 }

@@ -138,25 +138,6 @@ export async function startWorld(
   }
   const context: SyncContext = { dataverse: client, stripeFor: () => stripe, log: silentLog };
 
-  async function asUser(userId: string, method: string, path: string, body?: unknown) {
-    const res = await fetch(`${dataverse.url}${path}`, {
-      method,
-      headers: {
-        Accept: 'application/json',
-        'Content-Type': 'application/json',
-        'OData-Version': '4.0',
-        MSCRMCallerID: userId,
-        ...(method === 'PATCH' ? { 'If-Match': '*' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const entityId = res.headers.get('odata-entityid');
-    const id = entityId ? /\(([0-9a-f-]{36})\)$/i.exec(entityId)?.[1] : undefined;
-    if (res.status >= 400) throw new Error(`${method} ${path} as ${userId}: ${res.status} ${text}`);
-    return { status: res.status, id, body: text ? JSON.parse(text) : undefined };
-  }
-
   return {
     dataverse,
     stripeEmulator,
@@ -164,7 +145,7 @@ export async function startWorld(
     client,
     receiver,
     context,
-    asUser,
+    asUser: (userId, method, path, body) => asUserAt(dataverse.url, userId, method, path, body),
     forgetContexts: async () => {
       await dataverse.webhooksIdle();
       receiver.received.length = 0;
@@ -175,6 +156,35 @@ export async function startWorld(
       await stripeEmulator.close();
     },
   };
+}
+
+/**
+ * A Web API call to the Dataverse emulator at `dataverseUrl` as this user (MSCRMCallerID), as an app makes it:
+ * the parsed body, or the id of a created row.
+ */
+export async function asUserAt(
+  dataverseUrl: string,
+  userId: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; id?: string; body?: unknown }> {
+  const res = await fetch(`${dataverseUrl}${path}`, {
+    method,
+    headers: {
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      'OData-Version': '4.0',
+      MSCRMCallerID: userId,
+      ...(method === 'PATCH' ? { 'If-Match': '*' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const entityId = res.headers.get('odata-entityid');
+  const id = entityId ? /\(([0-9a-f-]{36})\)$/i.exec(entityId)?.[1] : undefined;
+  if (res.status >= 400) throw new Error(`${method} ${path} as ${userId}: ${res.status} ${text}`);
+  return { status: res.status, id, body: text ? JSON.parse(text) : undefined };
 }
 
 /** The change the worker pool hands a Dataverse change handler for a webhook's context. */
