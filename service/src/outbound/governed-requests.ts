@@ -7,10 +7,12 @@
  *
  * moving it out of Pending under the etag it was read with (of two workers holding deliveries of the same
  * change only one goes on; the other decides again on the fresh row), and dropping the service's own writes
- * to the row, which come back as update webhooks.
+ * to the row, which come back as update webhooks. The refund and charge requests, with statuses and an
+ * approval of their own, share the last (requestChangeHandler) and how a request a user set to Processing (or
+ * Sent) is told from one the service moved there (setByUser).
  */
 import { SystemUser } from '@stc/solution/tables';
-import { sameId } from '../dataverse/change';
+import { sameId, type DataverseChange } from '../dataverse/change';
 import type { DataverseClient, Row } from '../dataverse/types';
 import { PermanentError } from '../pipeline/failure';
 import type { DataverseChangeHandler, SyncContext } from '../pipeline/handler';
@@ -97,30 +99,58 @@ export interface GovernedRequestSpec<R extends RequestState> {
   resume(request: R, context: SyncContext): Promise<void>;
 }
 
-/** The Dataverse change handler of a request table: Create and Update of its rows, acted on from their status. */
-export function governedRequestHandler<R extends RequestState>(
-  spec: GovernedRequestSpec<R>,
+/**
+ * The Dataverse change handler of a request table: Create and Update of its rows, handed to `handle` except the
+ * service's own changes. Those come back as update webhooks of the service's own writes to the row, are
+ * recognised by their user (the service's systemuserid) and dropped: acting on them would loop.
+ */
+export function requestChangeHandler(
+  options: {
+    resource: string;
+    table: Pick<RequestTable, 'logicalName' | 'noun'>;
+    settings: Pick<OutboundSettings, 'serviceUserId' | 'serviceApplicationId'>;
+  },
+  handle: (change: DataverseChange, context: SyncContext) => Promise<void>,
 ): DataverseChangeHandler {
-  const serviceUser = serviceUserResolver(spec.settings);
-  const { table } = spec;
+  const serviceUser = serviceUserResolver(options.settings);
+  const { table } = options;
   return {
     source: 'dataverse',
-    resource: spec.resource,
+    resource: options.resource,
     changes: [{ table: table.logicalName, messages: ['Create', 'Update'] }],
     async handle(change, context) {
-      const requestId = change.rowId;
       const self = await serviceUser(context.dataverse, context.log);
       if (self && sameId(change.userId, self)) {
         context.log.info(
-          { requestId, message: change.message },
+          { requestId: change.rowId, message: change.message },
           `the service's own change to a ${table.noun}; nothing to do`,
         );
         return;
       }
-      const userSetProcessing = change.attributes[table.col.status] === table.status.processing;
-      await advanceWithRetries(spec, requestId, context, userSetProcessing);
+      await handle(change, context);
     },
   };
+}
+
+/**
+ * Whether this change (a user's: the service's own never reach the handlers) itself set the request's status
+ * to `status`, the one only the service moves a request to after its checks (Processing; a charge's Sent).
+ * Read from the change's own columns, not from the row: a user who only edits other columns of a request the
+ * service moved there leaves it to be resumed.
+ */
+export function setByUser(change: DataverseChange, statusColumn: string, status: number): boolean {
+  return change.attributes[statusColumn] === status;
+}
+
+/** The Dataverse change handler of a request table: Create and Update of its rows, acted on from their status. */
+export function governedRequestHandler<R extends RequestState>(
+  spec: GovernedRequestSpec<R>,
+): DataverseChangeHandler {
+  const { table } = spec;
+  return requestChangeHandler(spec, async (change, context) => {
+    const userSetProcessing = setByUser(change, table.col.status, table.status.processing);
+    await advanceWithRetries(spec, change.rowId, context, userSetProcessing);
+  });
 }
 
 /**

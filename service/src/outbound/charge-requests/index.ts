@@ -19,12 +19,11 @@
 import type Stripe from 'stripe';
 import { StcChargeRequestStatus } from '@stc/solution';
 import { ChargeRequest, Payment } from '@stc/solution/tables';
-import { sameId, type DataverseChange } from '../../dataverse/change';
+import type { DataverseChange } from '../../dataverse/change';
 import { MoneyError } from '../../mapping';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../config/outbound';
-import { isConflict } from '../governed-requests';
-import { serviceUserResolver } from '../refund-requests/directory';
+import { isConflict, requestChangeHandler, setByUser } from '../governed-requests';
 import { majorToMinor } from '../refund-requests/money';
 import { userWithRoles } from '../refund-requests/requests';
 import { approvalThresholdReader, thresholdIn, type ThresholdSource } from '../refund-requests/thresholds';
@@ -55,8 +54,6 @@ export interface ChargeRequestsHandlerOptions {
 }
 
 interface Governance {
-  /** The service's own systemuserid, or null when it cannot be found. */
-  serviceUser: ReturnType<typeof serviceUserResolver>;
   rules: ChargeRules;
   threshold: ReturnType<typeof approvalThresholdReader>;
   now: () => Date;
@@ -67,9 +64,7 @@ export function createChargeRequestsHandler(
 ): DataverseChangeHandler {
   const settings = options.settings ?? DEFAULT_OUTBOUND_SETTINGS;
   const defaults = DEFAULT_OUTBOUND_SETTINGS;
-  const serviceUser = serviceUserResolver(settings);
   const g: Governance = {
-    serviceUser,
     rules: {
       requesterRoles: settings.chargeRequesterRoles ?? defaults.chargeRequesterRoles ?? [],
       approverRoles: settings.chargeApproverRoles ?? defaults.chargeApproverRoles ?? [],
@@ -86,29 +81,34 @@ export function createChargeRequestsHandler(
     ),
     now: options.now ?? (() => new Date()),
   };
-  return {
-    source: 'dataverse',
-    resource: 'charge-requests',
-    changes: [{ table: ChargeRequest.logicalName, messages: ['Create', 'Update'] }],
-    async handle(change, context) {
-      const requestId = change.rowId;
-      const self = await serviceUser(context.dataverse, context.log);
-      if (self && sameId(change.userId, self)) {
-        context.log.info(
-          { requestId, message: change.message },
-          "the service's own change to a charge request; nothing to do",
-        );
-        return;
-      }
-      await advanceWithRetries(g, requestId, approverOf(change), context);
+  return requestChangeHandler(
+    {
+      resource: 'charge-requests',
+      table: { logicalName: ChargeRequest.logicalName, noun: 'charge request' },
+      settings,
     },
-  };
+    async (change, context) => {
+      const userSetSent = setByUser(change, R.status, Status.sent);
+      await advanceWithRetries(
+        g,
+        change.rowId,
+        approverOf(change),
+        userSetSent ? userOf(change) : null,
+        context,
+      );
+    },
+  );
 }
 
+/**
+ * Acts on the request's current row; a transition lost to a concurrent writer is decided again. `sentBy`: the
+ * user whose change set the request to Sent, when this change did (`unknown` when Dataverse did not say who).
+ */
 async function advanceWithRetries(
   g: Governance,
   requestId: string,
   approverId: string | null,
+  sentBy: string | null,
   context: SyncContext,
 ): Promise<void> {
   for (let round = 1; ; round++) {
@@ -118,7 +118,7 @@ async function advanceWithRetries(
       return;
     }
     try {
-      await advance(g, request, approverId, context);
+      await advance(g, request, approverId, sentBy, context);
       return;
     } catch (error) {
       if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
@@ -134,6 +134,7 @@ async function advance(
   g: Governance,
   request: ChargeRequestRow,
   approverId: string | null,
+  sentBy: string | null,
   context: SyncContext,
 ): Promise<void> {
   if (request.status === Status.pending) await decide(g, request, null, context);
@@ -141,12 +142,9 @@ async function advance(
     // Only the change that set Approved says who approved; any other change leaves the decision to it.
     if (approverId) await decide(g, request, approverId, context);
     else context.log.info({ requestId: request.id }, 'approved by another change; that change decides it');
-  } else if (request.status === Status.sent) {
-    const self = await g.serviceUser(context.dataverse, context.log);
-    if (self && request.modifiedBy && !sameId(request.modifiedBy, self))
-      await sentByUser(g, request, context);
-    else await resume(g, request, context);
-  } else
+  } else if (request.status === Status.sent && sentBy) await sentByUser(g, request, sentBy, context);
+  else if (request.status === Status.sent) await resume(g, request, context);
+  else
     context.log.info(
       { requestId: request.id, status: request.status },
       'the charge request is already decided; nothing to do',
@@ -229,11 +227,16 @@ async function decide(
 }
 
 /**
- * A request in Sent that the service did not put there (a user created it so, or set it): only the service
- * moves a request to Sent, after policy, so nothing is charged for it. Unless a charge of it exists already:
- * the service sent it and a user changed the row before the outcome was written, so the same key finishes it.
+ * A request a user (not the service, whose own changes never get here) created as Sent or set to Sent: only
+ * the service moves a request there, after policy, so nothing is charged for it. Unless a charge of it exists
+ * already: the service had sent it and this change came after, so the charge found finishes it.
  */
-async function sentByUser(g: Governance, request: ChargeRequestRow, context: SyncContext): Promise<void> {
+async function sentByUser(
+  g: Governance,
+  request: ChargeRequestRow,
+  user: string,
+  context: SyncContext,
+): Promise<void> {
   const customer = request.customerId ? await readCustomer(context.dataverse, request.customerId) : null;
   if (customer?.stripeCustomerId) {
     const stripe = context.stripeFor(customer.stripeAccount);
@@ -243,13 +246,10 @@ async function sentByUser(g: Governance, request: ChargeRequestRow, context: Syn
       return;
     }
   }
-  context.log.warn(
-    { requestId: request.id, modifiedBy: request.modifiedBy },
-    'a charge request in Sent that the service did not send; refused',
-  );
+  context.log.warn({ requestId: request.id, user }, 'a charge request set to Sent by a user; refused');
   await finish(context.dataverse, request.id, {
     [R.status]: Status.refused,
-    [R.failureReason]: `The request was set to Sent by user ${request.modifiedBy}, not by the connector after its policy check: nothing is charged. Ask again with a new request.`,
+    [R.failureReason]: `The request was set to Sent by user ${user}, not by the connector after its policy check: nothing is charged. Ask again with a new request.`,
     [R.decidedOn]: g.now().toISOString(),
   });
 }
@@ -392,6 +392,11 @@ function approverOf(change: DataverseChange): string | null {
   return change.attributes[R.status] === StcChargeRequestStatus.Approved && isGuid(change.userId)
     ? change.userId.toLowerCase()
     : null;
+}
+
+/** The user the change ran as, for the reason written on the row. */
+function userOf(change: DataverseChange): string {
+  return isGuid(change.userId) ? change.userId.toLowerCase() : 'unknown';
 }
 
 const PAYMENT_LINK = `${ChargeRequest.lookup.paymentid.bind.stc_payment}@odata.bind`;

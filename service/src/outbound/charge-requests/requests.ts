@@ -28,8 +28,6 @@ export interface ChargeRequestRow {
   invoiceId: string | null;
   paymentIntentId: string | null;
   createdBy: string | null;
-  /** Who changed the row last: the service itself when it moved the request to Sent. */
-  modifiedBy: string | null;
   etag: string | null;
 }
 
@@ -49,7 +47,6 @@ export async function readRequest(
       L.salesorderid.value,
       L.invoiceid.value,
       '_createdby_value',
-      '_modifiedby_value',
     ],
   });
   if (!row) return null;
@@ -66,7 +63,6 @@ export async function readRequest(
     invoiceId: guid(row[L.invoiceid.value]),
     paymentIntentId: text(row[R.stripePaymentIntentId]),
     createdBy: guid(row._createdby_value),
-    modifiedBy: guid(row._modifiedby_value),
     etag: text(row['@odata.etag']),
   };
 }

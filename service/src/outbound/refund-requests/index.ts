@@ -21,14 +21,14 @@ import {
   type StcPayment,
 } from '@stc/solution';
 import { Refund, RefundRequest } from '@stc/solution/tables';
-import { sameId, type DataverseChange } from '../../dataverse/change';
+import type { DataverseChange } from '../../dataverse/change';
 import { MoneyError, type MappingSet } from '../../mapping';
 import { REFUND_MAPPING } from '../../inbound/refunds';
 import { lazyMappings } from '../../write/mappings';
 import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
-import { serviceUserResolver } from './directory';
+import { requestChangeHandler, setByUser } from '../governed-requests';
 import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
 import { majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type RefundDecision, type RefundFacts } from './policy';
@@ -101,7 +101,6 @@ export function createRefundRequestsHandler(
   options: RefundRequestsHandlerOptions = {},
 ): DataverseChangeHandler {
   const settings = options.settings ?? DEFAULT_OUTBOUND_SETTINGS;
-  const serviceUser = serviceUserResolver(settings);
   const governance: Governance = {
     mappings: options.mappings ?? lazyMappings(),
     now: options.now ?? (() => new Date()),
@@ -114,29 +113,22 @@ export function createRefundRequestsHandler(
     livemode: settings.stripeMode === 'live',
   };
 
-  return {
-    source: 'dataverse',
-    resource: 'refund-requests',
-    changes: [{ table: RefundRequest.logicalName, messages: ['Create', 'Update'] }],
-    async handle(change, context) {
-      const requestId = change.rowId;
-      const self = await serviceUser(context.dataverse, context.log);
-      if (self && sameId(change.userId, self)) {
-        context.log.info(
-          { requestId, message: change.message },
-          "the service's own change to a refund request; nothing to do",
-        );
-        return;
-      }
+  return requestChangeHandler(
+    {
+      resource: 'refund-requests',
+      table: { logicalName: RefundRequest.logicalName, noun: 'refund request' },
+      settings,
+    },
+    async (change, context) => {
       await advanceWithRetries(
         governance,
-        requestId,
+        change.rowId,
         approverOf(change),
         context,
-        change.attributes[R.status] === Status.Processing,
+        setByUser(change, R.status, Status.Processing),
       );
     },
-  };
+  );
 }
 
 /** Acts on the request's current row; a transition lost to a concurrent writer is decided again. */

@@ -349,6 +349,52 @@ describe('refused and failed charges', () => {
     expect(intentPosts()).toHaveLength(0);
   });
 
+  it('charges nothing for a request a user set to Sent while it awaited approval, and refuses it', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 600);
+    expect(requestRow(id).stc_status).toBe(Status.awaiting_approval);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `stc_chargerequests(${id})`, {
+      stc_status: Status.sent,
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.refused,
+      stc_failurereason: `The request was set to Sent by user ${USERS.requester.systemuserid}, not by the connector after its policy check: nothing is charged. Ask again with a new request.`,
+    });
+    expect(intentPosts()).toHaveLength(0);
+  });
+
+  it('resumes a request the service sent when a user only edited another column of it, charging once', async () => {
+    const { account } = await customer();
+    // Stripe answers 503 before acting: the request stays Sent with nothing charged.
+    world.stripeEmulator.injectFault({
+      status: 503,
+      after: false,
+      match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
+    });
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 20,
+      stc_currency: 'usd',
+    });
+    const id = made.id!;
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
+    expect(requestRow(id).stc_status).toBe(Status.sent);
+    // A user edits the description while the request is Sent: the row is theirs last, but their change does
+    // not set Sent, so its delivery resumes the request under the same key.
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_chargerequests(${id})`, {
+      stc_description: 'Extra seats',
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    expect(intentPosts().map((r) => r.idempotencyKey)).toEqual([id, id]);
+    const intents = await world.stripe.paymentIntents.list({ limit: 100 });
+    expect(intents.data.map((pi) => pi.id)).toEqual([requestRow(id).stc_stripepaymentintentid]);
+  });
+
   it('finishes a sent charge whose row a user changed before its outcome was written, once', async () => {
     const { account } = await customer();
     world.stripeEmulator.injectFault({
