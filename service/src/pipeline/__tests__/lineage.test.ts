@@ -26,7 +26,8 @@ function batchingDataverse(refuse: string) {
 describe('lineage of Dataverse requests', () => {
   it('attributes each row of a shared $batch to the event that asked for it, with its own answer', async () => {
     const { client, batches } = batchingDataverse('pi_3');
-    const batcher = createUpsertBatcher(client, { maxDelayMs: 5, maxAttempts: 1 });
+    // Long enough that the three calls, made one after the other, always meet in one batch on a loaded machine.
+    const batcher = createUpsertBatcher(client, { maxDelayMs: 250, maxAttempts: 1 });
     const dataverse = recordingDataverse(withBatchedUpserts(client, batcher));
     const writes: DataverseWriteRecord[][] = [[], [], []];
 
