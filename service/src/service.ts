@@ -36,7 +36,7 @@ import { openStore, type Store } from './store';
 import { createBudgetedStripeClients, withStripePriority, type StripeFor } from './stripe';
 import { createSyncHandlers, DEFAULT_MAPPINGS_DIR, servingMode } from './handlers';
 import type { EventHandler } from './pipeline/handler';
-import { createWorkerPool, type WorkerPool } from './pipeline';
+import { assertHandlerMayGoOn, createWorkerPool, type WorkerPool } from './pipeline';
 import { startSchedule, type Schedule } from './pipeline/schedule';
 import { reportStatus, syncIssues, type WrittenIssues } from './issues';
 import type { StripeObject } from './write/stripe-objects';
@@ -298,6 +298,24 @@ function startAlertSchedule(settings: ServiceConfig['alerts'], parts: SchedulePa
 }
 
 /**
+ * Every Stripe call of the process, in the budget the replicas share through the store; none is sent for a
+ * handler the pipeline has stopped (timed out, or given back at shutdown).
+ */
+function processStripeClients(
+  config: ServiceConfig,
+  store: Store,
+  metrics: Metrics,
+  logger: Logger,
+): StripeFor {
+  return createBudgetedStripeClients(config.stripe, store, {
+    registry: metrics.registry,
+    log: logger.child({ component: 'stripe-budget' }),
+    onResponse: (status, ms) => metrics.dependencies.observe('stripe', status, ms),
+    beforeRequest: assertHandlerMayGoOn,
+  }).stripeFor;
+}
+
+/**
  * Payments written without their fee get it from balance transactions listed in bulk, at live sync's place in
  * the Stripe budget; a run with no such payment sends nothing.
  */
@@ -344,14 +362,7 @@ export async function startService(
     dataverseClientFor(config.dataverse, logger, (status, ms) =>
       metrics.dependencies.observe('dataverse', status, ms),
     );
-  // Every Stripe call of the process in the budget the replicas share through the store.
-  const stripeFor =
-    overrides.stripeFor ??
-    createBudgetedStripeClients(config.stripe, store, {
-      registry: metrics.registry,
-      log: logger.child({ component: 'stripe-budget' }),
-      onResponse: (status, ms) => metrics.dependencies.observe('stripe', status, ms),
-    }).stripeFor;
+  const stripeFor = overrides.stripeFor ?? processStripeClients(config, store, metrics, logger);
   const batcher = createUpsertBatcher(dataverse, { ...config.dataverse.batch, coalesce: true });
   const pool = createWorkerPool({
     store,
@@ -374,7 +385,7 @@ export async function startService(
     dataverseWebhook: { key: config.dataverse.webhookKey, header: config.dataverse.webhookHeader },
     adminApiKey: config.http.adminApiKey,
     maxBodyBytes: config.http.maxBodyBytes,
-    onEventQueued: () => pool.notify(),
+    onEventQueued: (queued) => pool.notify(queued),
     console: {
       dataverseUrl: config.dataverse.url,
       openAlerts: () => alertsView.open(),

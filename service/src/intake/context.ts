@@ -26,8 +26,11 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Largest webhook body accepted, in bytes (413 beyond); default 1 MiB. */
   maxBodyBytes?: number;
-  /** Called after a new event is queued: wakes idle workers of this process. */
-  onEventQueued?: () => void;
+  /**
+   * Called after a new event is queued: wakes idle workers of this process (for a Stripe event, once its burst
+   * has gathered). Given the event's source and receipt time when one webhook queued it.
+   */
+  onEventQueued?: (queued?: { source: EventSource; receivedAtMs: number }) => void;
   now?: () => number;
   /** Mapping versions for the console's /console/api/mappings routes; those routes answer 404 without it. */
   mappingVersions?: MappingVersionOps;
@@ -49,7 +52,7 @@ export interface IntakeContext {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
-  onQueued: () => void;
+  onQueued: (queued?: { source: EventSource; receivedAtMs: number }) => void;
   /** How any failure is answered and logged: shared by the error middleware and the Stripe fast path. */
   failureReply(error: unknown, where: { path: string; method: string; eventId?: string }): FailureReply;
   readRawBody(req: IncomingMessage, source: EventSource): Promise<string>;

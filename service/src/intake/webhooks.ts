@@ -52,7 +52,7 @@ function createStripeIntake(intake: IntakeContext, secrets: readonly string[]) {
       );
       return ACK_DUPLICATE;
     }
-    if (queued) intake.onQueued();
+    if (queued) intake.onQueued({ source: 'stripe', receivedAtMs });
     return queued ? ACK : ACK_IGNORED;
   };
 }

@@ -8,3 +8,4 @@ export {
 } from './failure';
 export { createHandlerRouter, type HandlerRouter } from './routing';
 export { mappingVersionInUse, withMappingVersion, type MappingPin } from './mapping-version';
+export { assertHandlerMayGoOn, HandlerStoppedError } from './fence';

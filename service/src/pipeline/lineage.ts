@@ -17,6 +17,7 @@ import type {
   QueryOptions,
 } from '../dataverse/types';
 import { idPath, keyFilter, keyFitsUrl, keyPath, queryString } from '../dataverse/url';
+import { assertHandlerMayGoOn } from './fence';
 
 interface LineageScope {
   writes: DataverseWriteRecord[];
@@ -91,6 +92,11 @@ function recorded<T>(
   call: () => Promise<T>,
   answer: (result: T) => { status: number; rowId?: string | null },
 ): Promise<T> {
+  try {
+    assertHandlerMayGoOn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const current = scope.getStore();
   if (!current) return call();
   const atMs = Date.now();
@@ -140,6 +146,11 @@ function recordBatch(
   operations: BatchOperation[],
   call: () => Promise<BatchOperationResult[]>,
 ): Promise<BatchOperationResult[]> {
+  try {
+    assertHandlerMayGoOn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const current = scope.getStore();
   if (!current) return call();
   const atMs = Date.now();
@@ -189,7 +200,10 @@ const request = (
 const withQuery = (path: string, query: QueryOptions | undefined) =>
   `${path}${readable(safe(() => queryString(query), ''))}`;
 
-/** The client handlers get: every request made inside a lineage scope is recorded there. */
+/**
+ * The client handlers get: every request made inside a lineage scope is recorded there, and none is sent for
+ * a handler the pipeline has stopped (see fence.ts).
+ */
 export function recordingDataverse(client: DataverseClient): DataverseClient {
   return {
     create: (entitySet, row) =>

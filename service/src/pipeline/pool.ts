@@ -14,6 +14,7 @@ import type { Logger } from '../observability/log';
 import type { EventSource, InboxEvent, Store } from '../store';
 import type { EventHandler } from './handler';
 import type { MappingPin } from './mapping-version';
+import { createFence, HandlerStoppedError, type HandlerFence } from './fence';
 import { createEventProcessor } from './process';
 import { createHandlerRouter, type HandlerRouter } from './routing';
 
@@ -37,6 +38,12 @@ export interface WorkerPoolOptions {
   random?: () => number;
 }
 
+/** An event intake just queued. */
+export interface QueuedEvent {
+  source: EventSource;
+  receivedAtMs: number;
+}
+
 export interface WorkerPool {
   readonly owner: string;
   /** Whether a handler takes events of this type from this source (others are recorded as `ignored`). */
@@ -44,8 +51,13 @@ export interface WorkerPool {
   /** Events being worked on right now. */
   readonly inFlight: number;
   start(): void;
-  /** New work is due: claim now instead of at the next poll. */
-  notify(): void;
+  /**
+   * New work was queued: claim now instead of at the next poll. A Stripe event named by `received` is not
+   * claimable before its burst has gathered (WORKER_GATHER_MS after it came), so the claim waits until then:
+   * waking at each webhook would run a claim that finds nothing, back to back while events flow, in every
+   * process.
+   */
+  notify(received?: QueuedEvent): void;
   /**
    * Stops claiming, lets running handlers finish within the grace period, then gives the rest back to the
    * store (another process or the next start takes them). Resolves when the pool is quiet.
@@ -76,8 +88,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     router,
   });
   const coalesces = coalescesThrough(router);
-  const active = new Map<number, Promise<void>>();
+  const active = new Map<number, Running>();
   const waker = createWaker();
+  const begin = starter(processEvent, active, () => waker.wake(), logger);
+  const gathered = createGatherAlarm(settings.gatherMs ?? 0, () => waker.wake(), now);
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
   let heartbeat: NodeJS.Timeout | undefined;
@@ -104,21 +118,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
   }
 
-  function begin(event: InboxEvent): void {
-    const work = processEvent(event)
-      .catch((error) =>
-        logger.error(
-          { err: error, eventId: event.eventId },
-          'recording an outcome failed; the lease will expire and the event be retried',
-        ),
-      )
-      .finally(() => {
-        active.delete(event.id);
-        waker.wake();
-      });
-    active.set(event.id, work);
-  }
-
   return {
     owner,
     takes: (type, source) => router.route(type, source) !== null,
@@ -132,8 +131,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       heartbeat = startHeartbeat(options, owner, active, now);
       logger.info({ worker: owner, concurrency: settings.concurrency }, 'workers started');
     },
-    notify() {
-      if (running) waker.wake();
+    notify(received) {
+      if (running) gathered.notify(received);
     },
     async stop(stopOptions = {}) {
       running = false;
@@ -141,6 +140,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       await loopDone;
       await drain(options, owner, active, stopOptions.graceMs ?? settings.shutdownGraceMs);
       if (heartbeat) clearInterval(heartbeat);
+      gathered.cancel();
       logger.info({ worker: owner }, 'workers stopped');
     },
   };
@@ -180,11 +180,80 @@ function createWaker() {
   };
 }
 
+/** Starts working a claimed event, in `active` until its outcome is recorded; `done` is told when it is. */
+function starter(
+  processEvent: (event: InboxEvent, fence: HandlerFence) => Promise<void>,
+  active: Map<number, Running>,
+  done: () => void,
+  logger: Logger,
+) {
+  return (event: InboxEvent): void => {
+    const fence = createFence();
+    const work = processEvent(event, fence)
+      .catch((error) =>
+        logger.error(
+          { err: error, eventId: event.eventId },
+          'recording an outcome failed; the lease will expire and the event be retried',
+        ),
+      )
+      .finally(() => {
+        active.delete(event.id);
+        done();
+      });
+    active.set(event.id, { work, fence });
+  };
+}
+
+/** An event being worked on, and its handler's fence. */
+interface Running {
+  work: Promise<void>;
+  fence: HandlerFence;
+}
+
+/**
+ * Wake-ups for new work. A Stripe event wakes the loop once its burst has gathered, through one timer: it
+ * fires at the earliest time asked for, then again at the latest asked for meanwhile, so a steady flow of
+ * webhooks costs about one claim per gather period, not one per webhook. Anything else wakes it at once.
+ */
+function createGatherAlarm(gatherMs: number, wake: () => void, now: () => number) {
+  let timer: NodeJS.Timeout | undefined;
+  let firesAt = 0;
+  let latest = 0;
+  const arm = (at: number) => {
+    firesAt = at;
+    timer = setTimeout(fire, Math.max(0, at - now()));
+    timer.unref();
+  };
+  function fire() {
+    timer = undefined;
+    wake();
+    if (latest > firesAt) arm(latest);
+  }
+  const at = (readyAtMs: number) => {
+    latest = Math.max(latest, readyAtMs);
+    if (timer === undefined) arm(readyAtMs);
+    else if (readyAtMs < firesAt) {
+      clearTimeout(timer);
+      arm(readyAtMs);
+    }
+  };
+  return {
+    notify(received?: QueuedEvent) {
+      if (received?.source === 'stripe' && gatherMs > 0) at(received.receivedAtMs + gatherMs);
+      else wake();
+    },
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
 /** Keeps the leases of long handlers alive; a dead process stops renewing and its events come back. */
 function startHeartbeat(
   { store, logger, settings }: WorkerPoolOptions,
   owner: string,
-  active: Map<number, Promise<void>>,
+  active: Map<number, Running>,
   now: () => number,
 ): NodeJS.Timeout {
   const heartbeat = setInterval(
@@ -200,29 +269,42 @@ function startHeartbeat(
   return heartbeat;
 }
 
-/** Lets running handlers finish within the grace period, then gives the rest of their events back. */
+/** After the grace period, how long stopped handlers get to end on their refused request before the release. */
+const SETTLE_MS = 2000;
+
+/**
+ * Lets running handlers finish within the grace period. Then stops the rest (their next Dataverse or Stripe
+ * request is refused: see fence.ts), waits a moment for those to end and for requests already sent to be
+ * answered, and gives their events back: another process, or the next start, takes them.
+ */
 async function drain(
   { store, logger }: WorkerPoolOptions,
   owner: string,
-  active: Map<number, Promise<void>>,
+  active: Map<number, Running>,
   graceMs: number,
 ): Promise<void> {
   if (active.size === 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), graceMs);
-  });
-  const result = await Promise.race([
-    Promise.allSettled([...active.values()]).then(() => 'done' as const),
-    grace,
-  ]);
-  clearTimeout(timer);
-  if (result === 'timeout' && active.size > 0) {
-    const ids = [...active.keys()];
-    await store.releaseEvents(owner, ids);
-    logger.warn(
-      { worker: owner, released: ids.length },
-      'handlers still running at shutdown; their events were given back',
-    );
-  }
+  const settled = (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms);
+    });
+    return Promise.race([
+      Promise.allSettled([...active.values()].map((r) => r.work)).then(() => 'done' as const),
+      late,
+    ]).finally(() => clearTimeout(timer));
+  };
+  if ((await settled(graceMs)) === 'done' || active.size === 0) return;
+  const stopping = [...active.keys()];
+  const reason = new HandlerStoppedError(
+    'The service is shutting down: the event was given back and this handler sends nothing more',
+    'shutdown',
+  );
+  for (const { fence } of active.values()) fence.stop(reason);
+  await settled(Math.min(SETTLE_MS, Math.max(graceMs, 100)));
+  await store.releaseEvents(owner, stopping);
+  logger.warn(
+    { worker: owner, released: stopping.length, stillRunning: active.size },
+    'handlers still running at shutdown were stopped; their events were given back',
+  );
 }

@@ -12,6 +12,7 @@ import type { DataverseWriteRecord, EventOutcome, InboxEvent, Store } from '../s
 import { readDataverseChange } from '../dataverse/change';
 import type { EventHandler, SyncContext } from './handler';
 import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
+import { createFence, HandlerStoppedError, runFenced, type HandlerFence } from './fence';
 import { collectingLineage, recordingDataverse } from './lineage';
 import type { HandlerRouter } from './routing';
 import { withMappingVersion, type MappingPin } from './mapping-version';
@@ -44,12 +45,17 @@ interface Job {
   finish(outcome: EventOutcome, stampObject?: boolean, alsoStamped?: readonly string[]): Promise<boolean>;
 }
 
-/** Works one claimed event to its recorded outcome; rejects only when recording the outcome fails. */
-export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEvent) => Promise<void> {
+/**
+ * Works one claimed event to its recorded outcome; rejects only when recording the outcome fails. `fence` is
+ * the handler's (see fence.ts): the pool stops it when it gives the event back at shutdown.
+ */
+export function createEventProcessor(
+  deps: EventProcessorDeps,
+): (event: InboxEvent, fence?: HandlerFence) => Promise<void> {
   const { metrics, settings } = deps;
   // Every request a handler makes is recorded in its event's lineage.
   const dataverse = recordingDataverse(deps.dataverse);
-  return async (event) => {
+  return async (event, fence = createFence()) => {
     const job = startJob(deps, event);
     if (event.attempts > settings.retry.maxAttempts && !(await waitingOutOutage(deps, event)))
       return abandon(deps, job);
@@ -77,8 +83,11 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     const run = () =>
       withTimeout(
-        collectingLineage(job.writes, () => runHandler(handler, event, context, deps.stripeFor)),
+        runFenced(fence, () =>
+          collectingLineage(job.writes, () => runHandler(handler, event, context, deps.stripeFor)),
+        ),
         settings.handlerTimeoutMs,
+        fence,
       );
     try {
       if (deps.mappings)
@@ -89,6 +98,11 @@ export function createEventProcessor(deps: EventProcessorDeps): (event: InboxEve
       else await run();
     } catch (error) {
       timer?.();
+      // Given back at shutdown: the store has the event again, for the next claim; nothing to record.
+      if (fence.stopped?.code === 'shutdown') {
+        job.log.warn({ handler: handler.resource }, fence.stopped.message);
+        return;
+      }
       return recordFailure(deps, job, handler, error);
     }
     timer?.();
@@ -293,10 +307,15 @@ async function toStripeEvent(
   } as unknown as Stripe.Event;
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/** Past `ms` the handler's failure is a timeout, and its fence refuses whatever it asks for afterwards. */
+function withTimeout<T>(work: Promise<T>, ms: number, fence: HandlerFence): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
+    timer = setTimeout(() => {
+      const error = new HandlerTimeoutError(ms);
+      fence.stop(new HandlerStoppedError(`${error.message}; its later requests are not sent`, 'handler_timeout'));
+      reject(error);
+    }, ms);
     // A handler abandoned at shutdown must not keep the process alive.
     timer.unref();
   });

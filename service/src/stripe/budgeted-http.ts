@@ -28,7 +28,15 @@ export function stripeEndpoint(method: string, path: string): string {
 export function budgetedHttpClient(
   inner: HttpClient,
   budget: StripeBudget,
-  options: { mode: 'test' | 'live'; resendsOn429?: number },
+  options: {
+    mode: 'test' | 'live';
+    resendsOn429?: number;
+    /**
+     * Asked before each request is sent, its resends and the SDK's retries included: throwing refuses it,
+     * unsent (the service refuses the requests of a handler the pipeline has stopped).
+     */
+    beforeRequest?: () => void;
+  },
 ): HttpClient {
   const resends = options.resendsOn429 ?? 5;
   return {
@@ -42,7 +50,9 @@ export function budgetedHttpClient(
         priority: currentStripePriority(),
       };
       for (let attempt = 0; ; attempt++) {
+        options.beforeRequest?.();
         await budget.take(call);
+        options.beforeRequest?.();
         const response: HttpClientResponse = await inner.makeRequest(
           host,
           port,

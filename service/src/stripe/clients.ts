@@ -16,12 +16,15 @@ export type StripeResponseObserver = (status: number, elapsedMs: number) => void
 
 export function createStripeClients(
   config: ServiceConfig['stripe'],
-  options: { budget?: StripeBudget; onResponse?: StripeResponseObserver } = {},
+  options: { budget?: StripeBudget; onResponse?: StripeResponseObserver; beforeRequest?: () => void } = {},
 ): StripeFor {
   const clients = new Map<string, Stripe>();
   // One HTTP client (and its connection pool) for every account.
   const httpClient = options.budget
-    ? budgetedHttpClient(Stripe.createNodeHttpClient(), options.budget, { mode: config.mode })
+    ? budgetedHttpClient(Stripe.createNodeHttpClient(), options.budget, {
+        mode: config.mode,
+        beforeRequest: options.beforeRequest,
+      })
     : undefined;
   return (account) => {
     const key = account ?? '';
@@ -55,6 +58,8 @@ export function createBudgetedStripeClients(
     registry?: Registry;
     log?: { warn(details: object, message: string): void };
     onResponse?: StripeResponseObserver;
+    /** Asked before each request is sent (a retry too); throwing refuses it (see budgeted-http). */
+    beforeRequest?: () => void;
   } = {},
 ): { stripeFor: StripeFor; budget: StripeBudget } {
   const observer = options.registry
@@ -71,5 +76,12 @@ export function createBudgetedStripeClients(
       },
     },
   });
-  return { stripeFor: createStripeClients(config, { budget, onResponse: options.onResponse }), budget };
+  return {
+    stripeFor: createStripeClients(config, {
+      budget,
+      onResponse: options.onResponse,
+      beforeRequest: options.beforeRequest,
+    }),
+    budget,
+  };
 }

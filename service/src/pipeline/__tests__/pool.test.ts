@@ -13,6 +13,7 @@ import { loadEvent, waitFor } from '@stc/testkit';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { thinMeterEventPayload } from '../../__tests__/support/thin-event';
 import { createWorkerPool, type WorkerPool } from '../pool';
+import { HandlerStoppedError } from '../fence';
 
 const logger = createLogger({ level: 'silent' });
 const settings = testWorkerSettings();
@@ -327,6 +328,62 @@ describeOnEachEngine('worker pool', (engine) => {
     expect(await statusOf(later.eventId)).toBe('pending');
   });
 
+  test('a webhook wakes the workers once its Stripe event has gathered, not at each webhook', async () => {
+    const gatherMs = 300;
+    // Claims counted, with when they began; polling is an hour apart, so only a wake-up makes a claim.
+    const claims: number[] = [];
+    const counting: Store = {
+      ...store,
+      claimEvents: (request) => {
+        claims.push(Date.now());
+        return store.claimEvents(request);
+      },
+    };
+    const pool = startPool([createPaymentTestHandler()], { gatherMs, pollMs: 3_600_000 }, counting);
+    await waitFor(() => claims.length >= 1, 'the first claim at start');
+    await new Promise((r) => setTimeout(r, 20));
+    const claimsBefore = claims.length;
+    // Two groups of webhooks 100 ms apart: each group waits for its own gathering.
+    const receive = async (charge: string) => {
+      const receivedAtMs = Date.now();
+      const events = Array.from({ length: 10 }, (_, n) =>
+        chargeEvent(`${charge}_${n}`, 1_700_000_000, { receivedAtMs }),
+      );
+      for (const event of events) {
+        await store.insertEvent(event);
+        pool.notify({ source: 'stripe', receivedAtMs });
+      }
+      return { events, receivedAtMs };
+    };
+    const first = await receive('ch_gather_a');
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await receive('ch_gather_b');
+    for (const { eventId } of [...first.events, ...second.events])
+      await waitFor(async () => (await statusOf(eventId)) === 'applied', `${eventId} applied`);
+    // Twenty webhooks, and no claim before the first group had gathered.
+    const early = claims.slice(claimsBefore).filter((at) => at < first.receivedAtMs + gatherMs);
+    expect(early).toEqual([]);
+    expect(claims.length - claimsBefore).toBeLessThan(20);
+  });
+
+  test('a wake-up for anything but a gathering Stripe event (a Dataverse change, a replay) claims at once', async () => {
+    const claims: number[] = [];
+    const counting: Store = {
+      ...store,
+      claimEvents: (request) => {
+        claims.push(Date.now());
+        return store.claimEvents(request);
+      },
+    };
+    const pool = startPool([createPaymentTestHandler()], { gatherMs: 300, pollMs: 3_600_000 }, counting);
+    await waitFor(() => claims.length >= 1, 'the first claim at start');
+    const event = chargeEvent('ch_woken', 1_700_000_000, { receivedAtMs: Date.now() - 1000 });
+    await store.insertEvent(event);
+    pool.notify();
+    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event applied');
+    expect(claims.length).toBeGreaterThanOrEqual(2);
+  });
+
   test('graceful stop: a handler still running after the grace period is given back, not lost', async () => {
     const handler = createPaymentTestHandler((_e, attempt) =>
       attempt === 1 ? new Promise(() => undefined) : undefined,
@@ -346,6 +403,70 @@ describeOnEachEngine('worker pool', (engine) => {
       async () => (await statusOf(event.eventId)) === 'applied',
       'the event to be applied by the next pool',
     );
+  });
+
+  /** A payment handler whose first run waits for `open()` before writing; `firstRun` settles with how it ended. */
+  const gatedHandler = () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const base = createPaymentTestHandler((_e, attempt) => (attempt === 1 ? gate : undefined));
+    let firstRun: Promise<unknown> | undefined;
+    const handler: EventHandler = {
+      ...base,
+      handle(event: Stripe.Event, context) {
+        const run = base.handle(event, context);
+        firstRun ??= run.then(
+          () => 'written',
+          (error: unknown) => error,
+        );
+        return run;
+      },
+    };
+    return { handler, open, firstRun: () => firstRun };
+  };
+
+  test('a handler still running when the grace ends sends nothing more: its late write is refused', async () => {
+    const { handler, open, firstRun } = gatedHandler();
+    const event = chargeEvent('ch_fenced', 1_700_000_000);
+    await store.insertEvent(event);
+    const pool = startPool([handler], { handlerTimeoutMs: 60_000 });
+    await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
+    await pool.stop({ graceMs: 50 });
+    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ status: 'pending', attempts: 0 });
+
+    open();
+    const late = await firstRun();
+    expect(late).toBeInstanceOf(HandlerStoppedError);
+    expect((late as Error).message).toMatch(/shutting down: the event was given back/);
+    expect(dataverse.rows('stc_payments').size).toBe(0);
+
+    startPool([handler]);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the next pool to apply it');
+    expect(dataverse.rows('stc_payments').size).toBe(1);
+    const attempts = await store.eventAttempts((await store.findEvent('stripe', '', event.eventId))!.id);
+    expect(attempts.map((a) => a.outcome)).toEqual(['applied']);
+  });
+
+  test('a handler past its time: the timeout is recorded, the retry writes, the late write is refused', async () => {
+    const { handler, open, firstRun } = gatedHandler();
+    const event = chargeEvent('ch_late', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([handler], { handlerTimeoutMs: 300 });
+    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the retry to apply it');
+    const row = () => [...dataverse.rows('stc_payments').values()][0];
+    const written = { ...row() };
+
+    open();
+    const late = await firstRun();
+    expect(late).toBeInstanceOf(HandlerStoppedError);
+    expect((late as HandlerStoppedError).code).toBe('handler_timeout');
+    expect(dataverse.rows('stc_payments').size).toBe(1);
+    expect(row()).toEqual(written);
+    const attempts = await store.eventAttempts((await store.findEvent('stripe', '', event.eventId))!.id);
+    expect(attempts.map((a) => [a.outcome, a.errorCode])).toEqual([
+      ['retry', 'handler_timeout'],
+      ['applied', null],
+    ]);
   });
 
   test('an event whose type lost its handler is recorded as ignored', async () => {
