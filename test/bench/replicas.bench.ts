@@ -10,15 +10,25 @@
  * emulator's limit is off and Dataverse's limits are off, so the figures are the pipeline's and this
  * machine's (2 cores shared by the processes, the emulators and PostgreSQL).
  *
+ * Before its measured burst each phase sends every process BENCH_REPLICA_WARMUP (600) events, not measured:
+ * a process just started spends its first seconds compiling, a cost per start that a running deployment does
+ * not pay per event (the rolling restart's new processes do pay it, within the measured burst).
  *
- * The phases run twice: with the Dataverse emulator answering at once (the pipeline's CPU on this machine is
- * the limit), and with each Dataverse request taking BENCH_DATAVERSE_LATENCY_MS (60) as a Dynamics 365
- * environment reached over the network does (each process's workers, waiting on Dataverse, are the limit:
- * the case scale-out is for).
+ * The phases run in sets: each CPU limit per process of BENCH_REPLICA_CPU (`0,0.25`), with the Dataverse
+ * emulator answering at once and with each Dataverse request taking BENCH_DATAVERSE_LATENCY_MS (60), as a
+ * Dynamics 365 environment reached over the network does.
+ * - No CPU limit: one process can use both cores, so on this machine more processes only share the same two
+ *   cores (with the emulators and PostgreSQL): the figures show what they cost, not scaling.
+ * - A limit per process, as a container's (main.bicep gives each replica 0.5 vCPU): one process is bound by
+ *   its own CPU, as a replica in Azure is, and more processes add CPU until the machine's two cores are the
+ *   limit. The default, 0.25, leaves room for three processes on two cores; at 0.5 three are machine-bound.
+ *   The limit is a cgroup CPU quota per process (root and a cgroup `cpu` controller needed; the bench
+ *   stops with the reason when there is none).
  *
  * Environment: BENCH_REPLICA_EVENTS (2000), BENCH_RUNS (3), STC_TEST_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test), BENCH_DELIVERY_CONCURRENCY (32), BENCH_DATAVERSE_LATENCY_MS (60;
- * 0 runs only the first set), BENCH_REPLICA_PLAN (`1,2,3,3r`: process counts, `r` for a rolling restart;
+ * 0 runs only the sets answering at once), BENCH_REPLICA_CPU (`0,0.25`: vCPU per process, 0 for none),
+ * BENCH_REPLICA_WARMUP (600), BENCH_REPLICA_PLAN (`1,2,3,3r`: process counts, `r` for a rolling restart;
  * ratios are to the first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,6 +52,14 @@ const PLAN: Array<[number, boolean]> = (process.env.BENCH_REPLICA_PLAN ?? '1,2,3
   .split(',')
   .map((p) => [Number.parseInt(p, 10), p.trim().endsWith('r')]);
 const LATENCY_MS = Number(process.env.BENCH_DATAVERSE_LATENCY_MS ?? 60);
+/** Events each process applies before the measured burst (BENCH_REPLICA_WARMUP, 600). */
+const WARMUP_EVENTS = Number(process.env.BENCH_REPLICA_WARMUP ?? 600);
+/**
+ * CPU limits per process, one set of phases each (BENCH_REPLICA_CPU, `0,0.25`): none, and a quarter of a core,
+ * which leaves room on two cores for three processes beside the emulators and PostgreSQL (main.bicep's 0.5
+ * does not: three processes at 0.5 are bound by this machine, not by their limits).
+ */
+const CPU_LIMITS = (process.env.BENCH_REPLICA_CPU ?? '0,0.25').split(',').map(Number);
 const PAYMENTS = Math.ceil(EVENTS / 4);
 const SECRET = 'whsec_replicas_bench';
 const ADMIN_KEY = 'replicas-bench-admin-key-0123456789';
@@ -52,10 +70,74 @@ const MAIN = path.join(REPO, 'service', 'src', 'main.ts');
 interface Replica {
   url: string;
   child: ChildProcess;
+  limit: CpuLimit | null;
 }
 
-/** Starts one service process and waits for its "service listening" log line. */
-async function startReplica(env: NodeJS.ProcessEnv, logPath: string): Promise<Replica> {
+/**
+ * A CPU limit for one service process, as a container has (main.bicep gives each replica 0.5 vCPU): a cgroup
+ * of its own with a CFS quota of `cores` per period. Uses the cgroup v1 `cpu` controller or cgroup v2's
+ * `cpu.max`, whichever this machine lets us write (root); null when neither (the limit is then not applied,
+ * and the bench says so).
+ */
+interface CpuLimit {
+  /** Moves the process (all its threads, and those it starts later) into the group. */
+  add(pid: number): void;
+  /** Removes the group once its processes have exited. */
+  remove(): void;
+}
+
+function cpuLimit(cores: number): CpuLimit | null {
+  const name = `stc-replicas-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const period = 100_000;
+  const quota = String(Math.round(cores * period));
+  const tries: Array<{ dir: string; limit: (dir: string) => boolean }> = [
+    {
+      dir: path.join('/sys/fs/cgroup/cpu', name),
+      limit(dir) {
+        fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), String(period));
+        fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), quota);
+        return fs.readFileSync(path.join(dir, 'cpu.cfs_quota_us'), 'utf8').trim() === quota;
+      },
+    },
+    {
+      dir: path.join('/sys/fs/cgroup', name),
+      limit(dir) {
+        fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${period}`);
+        return fs.readFileSync(path.join(dir, 'cpu.max'), 'utf8').startsWith(quota);
+      },
+    },
+  ];
+  for (const { dir, limit } of tries) {
+    try {
+      fs.mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    try {
+      if (limit(dir))
+        return {
+          add: (pid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
+          remove: () => {
+            try {
+              fs.rmdirSync(dir);
+            } catch {
+              // a process still exiting: the group is left behind, empty soon (the kernel needs no clean-up)
+            }
+          },
+        };
+    } catch {
+      // not a controller we may use: try the next
+    }
+    fs.rmdirSync(dir);
+  }
+  return null;
+}
+
+/**
+ * Starts one service process, limited to `cores` of CPU when given (in a group of its own, before it has
+ * loaded anything), and waits for its "service listening" log line.
+ */
+async function startReplica(env: NodeJS.ProcessEnv, logPath: string, cores: number): Promise<Replica> {
   const log = fs.openSync(logPath, 'a');
   // BENCH_CPU_PROF=dir: each service process writes a V8 CPU profile there when it exits.
   const profile = process.env.BENCH_CPU_PROF
@@ -67,13 +149,19 @@ async function startReplica(env: NodeJS.ProcessEnv, logPath: string): Promise<Re
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log);
+  const limit = cores > 0 ? cpuLimit(cores) : null;
+  if (cores > 0 && !limit) throw new Error(`no cgroup CPU controller to limit a process to ${cores} cores`);
+  if (limit && child.pid) limit.add(child.pid);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const text = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '';
     const line = text.split('\n').find((l) => l.includes('"service listening"'));
-    if (line) return { url: (JSON.parse(line) as { url: string }).url, child };
-    if (child.exitCode !== null || Date.now() > deadline)
+    if (line) return { url: (JSON.parse(line) as { url: string }).url, child, limit };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      limit?.remove();
       throw new Error(`a service process did not start; its log ${logPath} ends:\n${text.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -89,16 +177,17 @@ function cpuMsOf(child: ChildProcess): number {
   }
 }
 
-function stopReplica({ child }: Replica): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
+async function stopReplica({ child, limit }: Replica): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null)
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
     });
-    child.kill('SIGTERM');
-  });
+  limit?.remove();
 }
 
 /**
@@ -157,7 +246,12 @@ interface PhaseResult {
 
 const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
 
-async function phase(replicas: number, rolling: boolean, latencyMs: number): Promise<PhaseResult> {
+async function phase(
+  replicas: number,
+  rolling: boolean,
+  latencyMs: number,
+  cores: number,
+): Promise<PhaseResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-replicas-bench-'));
   const schema = `stc_bench_${randomBytes(4).toString('hex')}`;
   const dataverse = await startDataverseEmulator({
@@ -186,7 +280,6 @@ async function phase(replicas: number, rolling: boolean, latencyMs: number): Pro
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
-    WORKER_POLL_MS: '50',
   };
   const running: Replica[] = [];
   let keep = false;
@@ -196,15 +289,56 @@ async function phase(replicas: number, rolling: boolean, latencyMs: number): Pro
   const balancer = await loadBalancer(() => running.map((r) => r.url));
   try {
     // The first process makes the schema (migrations); the others then start beside it.
-    running.push(await startReplica(env, logOf(0)));
-    for (let n = 1; n < replicas; n++) running.push(await startReplica(env, logOf(n)));
+    running.push(await startReplica(env, logOf(0), cores));
+    for (let n = 1; n < replicas; n++) running.push(await startReplica(env, logOf(n), cores));
     stripe.setWebhook({
       url: `${balancer.url}/webhooks/stripe`,
       secret: SECRET,
       concurrency: DELIVERY_CONCURRENCY,
     });
-    const intents = stripe.testHelpers.seedPayments({ count: PAYMENTS, events: true, amount: amountOf });
-    const events = stripe.events.length;
+    const failures: string[] = [];
+    /** Waits until Stripe has delivered every event and the inbox has none waiting; notes what went wrong. */
+    const drain = async (into: string[], what: string) => {
+      await stripe.waitForDeliveries(10 * 60_000);
+      // Stripe retries a delivery that failed (a process stopping mid-request): an event is lost to the
+      // service only when none of its attempts was acknowledged.
+      const acknowledged = new Set(stripe.deliveries.filter((d) => d.ok).map((d) => d.eventId));
+      const undelivered = new Set(
+        stripe.deliveries.map((d) => d.eventId).filter((id) => !acknowledged.has(id)),
+      );
+      if (undelivered.size > 0) into.push(`${what}: ${undelivered.size} events never acknowledged`);
+      const deadline = Date.now() + 10 * 60_000;
+      for (;;) {
+        const { rows } = await db.query(
+          `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS waiting,
+                  count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
+        );
+        if (rows[0].waiting === 0) {
+          if (rows[0].dead > 0) into.push(`${what}: ${rows[0].dead} events dead-lettered`);
+          return;
+        }
+        if (Date.now() > deadline) {
+          into.push(`${what}: not drained in 10 minutes: ${rows[0].waiting} waiting`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    // Every payment seeded, with its amount: the warm-up's and the burst's rows are all checked.
+    const seeded: Array<[string, number]> = [];
+    const seed = (count: number) =>
+      stripe.testHelpers
+        .seedPayments({ count, events: true, amount: amountOf })
+        .map((id, i) => seeded.push([id, amountOf(i)]));
+    // Warm-up: each process applies a few hundred events first, as a process that has been running does (a
+    // new one spends its first seconds compiling: a cost per process start, not per event). Not measured.
+    if (WARMUP_EVENTS > 0) {
+      seed(Math.ceil((WARMUP_EVENTS * replicas) / 4));
+      await drain(failures, 'warm-up');
+    }
+    const eventsBefore = stripe.events.length;
+    seed(PAYMENTS);
+    const events = stripe.events.length - eventsBefore;
     const started = performance.now();
     const emulatorCpuAtStart = process.cpuUsage();
     // CPU of processes stopped during the phase, plus each running one's use since the burst began.
@@ -219,36 +353,10 @@ async function phase(replicas: number, rolling: boolean, latencyMs: number): Pro
         const [old] = running.splice(n, 1);
         cpuOfStopped += cpuSinceStart(old);
         await stopReplica(old);
-        running.splice(n, 0, await startReplica(env, logOf(`${n}-restarted`)));
+        running.splice(n, 0, await startReplica(env, logOf(`${n}-restarted`), cores));
       }
     }
-
-    const failures: string[] = [];
-    await stripe.waitForDeliveries(10 * 60_000);
-    // Stripe retries a delivery that failed (a process stopping mid-request): an event is lost to the service
-    // only when none of its attempts was acknowledged.
-    const acknowledged = new Set(stripe.deliveries.filter((d) => d.ok).map((d) => d.eventId));
-    const undelivered = new Set(
-      stripe.deliveries.map((d) => d.eventId).filter((id) => !acknowledged.has(id)),
-    );
-    if (undelivered.size > 0) failures.push(`${undelivered.size} events never acknowledged`);
-    const retried = stripe.deliveries.filter((d) => !d.ok);
-    const deadline = Date.now() + 10 * 60_000;
-    for (;;) {
-      const { rows } = await db.query(
-        `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS waiting,
-                count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
-      );
-      if (rows[0].waiting === 0) {
-        if (rows[0].dead > 0) failures.push(`${rows[0].dead} events dead-lettered`);
-        break;
-      }
-      if (Date.now() > deadline) {
-        failures.push(`not drained in 10 minutes: ${rows[0].waiting} waiting`);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await drain(failures, 'burst');
     const wallMs = performance.now() - started;
     const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
     const emulatorCpuMs = (emulatorCpu.user + emulatorCpu.system) / 1000;
@@ -266,16 +374,16 @@ async function phase(replicas: number, rolling: boolean, latencyMs: number): Pro
       if (byId.has(id)) failures.push(`${id} is there twice`);
       byId.set(id, row);
     }
-    intents.forEach((id, i) => {
+    for (const [id, amount] of seeded) {
       const row = byId.get(id);
       if (!row) failures.push(`${id}: no row`);
-      else if (row.stc_amount !== amountOf(i) / 100 || row.stc_status !== StcPaymentStatus.Succeeded)
+      else if (row.stc_amount !== amount / 100 || row.stc_status !== StcPaymentStatus.Succeeded)
         failures.push(`${id}: ${JSON.stringify({ amount: row.stc_amount, status: row.stc_status })}`);
-    });
+    }
     if (failures.length > 0) {
       // Kept for a look: the service logs, and the inbox and attempts of the objects found wrong.
       keep = true;
-      const wrong = intents.filter((id) => failures.some((f) => f.startsWith(id)));
+      const wrong = seeded.map(([id]) => id).filter((id) => failures.some((f) => f.startsWith(id)));
       const inbox = await db.query(
         `SELECT i.*, (SELECT json_agg(a ORDER BY a.id) FROM attempts a WHERE a.inbox_id = i.id) AS attempts
          FROM inbox i WHERE i.object_id = ANY($1) ORDER BY i.id`,
@@ -291,7 +399,7 @@ async function phase(replicas: number, rolling: boolean, latencyMs: number): Pro
       wallMs,
       serviceCpuMs,
       emulatorCpuMs,
-      retried: retried.length,
+      retried: stripe.deliveries.filter((d) => !d.ok).length,
       failures,
     };
   } finally {
@@ -312,21 +420,26 @@ async function main(): Promise<void> {
       `(${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}) behind a round-robin balancer → stc_payment rows; ${RUNS} runs; ` +
       `Stripe and Dataverse limits off; Dataverse answering at once` +
       (LATENCY_MS > 0 ? ` and after ${LATENCY_MS} ms` : '') +
-      `; ${os.cpus().length} cores`,
+      `; CPU per process: ${CPU_LIMITS.map((c) => (c > 0 ? `${c} vCPU` : 'no limit')).join(', ')}` +
+      `; ${WARMUP_EVENTS} warm-up events per process; ${os.cpus().length} cores`,
   );
-  await phase(1, false, 0); // warm-up: tsx's cache, PostgreSQL's
+  await phase(1, false, 0, 0); // warm-up: tsx's cache, PostgreSQL's
   const plan = PLAN;
   let broken = false;
   let lostOrDoubled = 0;
   const summaries: string[] = [];
-  for (const latencyMs of LATENCY_MS > 0 ? [0, LATENCY_MS] : [0]) {
+  const sets = CPU_LIMITS.flatMap((cores) =>
+    (LATENCY_MS > 0 ? [0, LATENCY_MS] : [0]).map((latencyMs) => ({ cores, latencyMs })),
+  );
+  for (const { cores, latencyMs } of sets) {
     const figures: PhaseResult[][] = [];
     const setName =
-      latencyMs > 0 ? `Dataverse answering after ${latencyMs} ms` : 'Dataverse answering at once';
+      (cores > 0 ? `${cores} vCPU per process, ` : 'no CPU limit, ') +
+      (latencyMs > 0 ? `Dataverse answering after ${latencyMs} ms` : 'Dataverse answering at once');
     for (let run = 1; run <= RUNS; run++) {
       const results: PhaseResult[] = [];
       const order = plan.map((_, i) => plan[(i + run - 1) % plan.length]);
-      for (const [replicas, rolling] of order) results.push(await phase(replicas, rolling, latencyMs));
+      for (const [replicas, rolling] of order) results.push(await phase(replicas, rolling, latencyMs, cores));
       results.sort((a, b) => a.replicas - b.replicas || Number(a.rolling) - Number(b.rolling));
       figures.push(results);
       for (const r of results) {
