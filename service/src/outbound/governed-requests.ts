@@ -8,8 +8,9 @@
  * moving it out of Pending under the etag it was read with (of two workers holding deliveries of the same
  * change only one goes on; the other decides again on the fresh row), and dropping the service's own writes
  * to the row, which come back as update webhooks. The refund and charge requests, with statuses and an
- * approval of their own, share the last (requestChangeHandler) and how a request a user set to Processing (or
- * Sent) is told from one the service moved there (setByUser).
+ * approval of their own, share the last (requestChangeHandler), how a request a user set to Processing (or
+ * Sent) is told from one the service moved there (setByUser), and the re-reading of a row whose transition
+ * was lost to a concurrent writer (advanceWithRetries).
  */
 import { SystemUser } from '@stc/solution/tables';
 import { sameId, type DataverseChange } from '../dataverse/change';
@@ -142,6 +143,44 @@ export function setByUser(change: DataverseChange, statusColumn: string, status:
   return change.attributes[statusColumn] === status;
 }
 
+/** How a request handler reads its row and acts on it, for advanceWithRetries. */
+export interface RequestRounds<Q> {
+  /** How the log names the row: `charge request`. */
+  noun: string;
+  read(dataverse: DataverseClient, requestId: string): Promise<Q | null>;
+  /** Acts on the row as read, from its current status; a 412 it lets through has the row read and acted on again. */
+  advance(request: Q): Promise<void>;
+}
+
+/**
+ * Acts on the request's current row; a transition lost to a concurrent writer (412) is decided again on the
+ * row read afresh, in at most MAX_DECISION_ROUNDS rounds (the last conflict is thrown). A row that no longer
+ * exists is left.
+ */
+export async function advanceWithRetries<Q>(
+  requestId: string,
+  context: SyncContext,
+  rounds: RequestRounds<Q>,
+): Promise<void> {
+  for (let round = 1; ; round++) {
+    const request = await rounds.read(context.dataverse, requestId);
+    if (!request) {
+      context.log.warn({ requestId }, `the ${rounds.noun} no longer exists; nothing to do`);
+      return;
+    }
+    try {
+      await rounds.advance(request);
+      return;
+    } catch (error) {
+      if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
+      context.log.info(
+        { requestId, round },
+        `the ${rounds.noun} changed while it was being decided; deciding again on the new row`,
+      );
+    }
+  }
+}
+
 /** The Dataverse change handler of a request table: Create and Update of its rows, acted on from their status. */
 export function governedRequestHandler<R extends RequestState>(
   spec: GovernedRequestSpec<R>,
@@ -149,7 +188,12 @@ export function governedRequestHandler<R extends RequestState>(
   const { table } = spec;
   return requestChangeHandler(spec, async (change, context) => {
     const userSetProcessing = setByUser(change, table.col.status, table.status.processing);
-    await advanceWithRetries(spec, change.rowId, context, userSetProcessing);
+    const requestId = change.rowId;
+    await advanceWithRetries(requestId, context, {
+      noun: table.noun,
+      read: (dataverse, id) => spec.read(dataverse, id),
+      advance: (request) => advance(spec, request, requestId, context, userSetProcessing),
+    });
   });
 }
 
@@ -172,36 +216,22 @@ async function refuseSetByUser<R extends RequestState>(
   });
 }
 
-async function advanceWithRetries<R extends RequestState>(
+/** One round: the request acted on from its status as read. */
+async function advance<R extends RequestState>(
   spec: GovernedRequestSpec<R>,
+  request: R,
   requestId: string,
   context: SyncContext,
   userSetProcessing: boolean,
 ): Promise<void> {
   const { table } = spec;
-  for (let round = 1; ; round++) {
-    const request = await spec.read(context.dataverse, requestId);
-    if (!request) {
-      context.log.warn({ requestId }, `the ${table.noun} no longer exists; nothing to do`);
-      return;
-    }
-    try {
-      if (request.status === table.status.pending) await spec.decide(request, context);
-      else if (request.status === table.status.processing && userSetProcessing)
-        await refuseSetByUser(spec, request, context);
-      else if (request.status === table.status.processing) await spec.resume(request, context);
-      else
-        context.log.info(
-          { requestId, status: request.status },
-          `the ${table.noun} is already decided; nothing to do`,
-        );
-      return;
-    } catch (error) {
-      if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
-      context.log.info(
-        { requestId, round },
-        `the ${table.noun} changed while it was being decided; deciding again on the new row`,
-      );
-    }
-  }
+  if (request.status === table.status.pending) await spec.decide(request, context);
+  else if (request.status === table.status.processing && userSetProcessing)
+    await refuseSetByUser(spec, request, context);
+  else if (request.status === table.status.processing) await spec.resume(request, context);
+  else
+    context.log.info(
+      { requestId, status: request.status },
+      `the ${table.noun} is already decided; nothing to do`,
+    );
 }

@@ -23,7 +23,7 @@ import type { DataverseChange } from '../../dataverse/change';
 import { MoneyError } from '../../mapping';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../config/outbound';
-import { isConflict, requestChangeHandler, setByUser } from '../governed-requests';
+import { advanceWithRetries, requestChangeHandler, setByUser } from '../governed-requests';
 import { majorToMinor } from '../refund-requests/money';
 import { userWithRoles } from '../refund-requests/requests';
 import { approvalThresholdReader, thresholdIn, type ThresholdSource } from '../refund-requests/thresholds';
@@ -43,8 +43,6 @@ export const CHARGE_THRESHOLDS: ThresholdSource = {
   configName: 'CHARGE_APPROVAL_THRESHOLDS',
 };
 
-/** Transitions lost to a concurrent writer are decided again on the fresh row, at most this often. */
-const MAX_DECISION_ROUNDS = 3;
 const R = ChargeRequest.col;
 
 export interface ChargeRequestsHandlerOptions {
@@ -89,47 +87,21 @@ export function createChargeRequestsHandler(
     },
     async (change, context) => {
       const userSetSent = setByUser(change, R.status, Status.sent);
-      await advanceWithRetries(
-        g,
-        change.rowId,
-        approverOf(change),
-        userSetSent ? userOf(change) : null,
-        context,
-      );
+      const approverId = approverOf(change);
+      const sentBy = userSetSent ? userOf(change) : null;
+      await advanceWithRetries(change.rowId, context, {
+        noun: 'charge request',
+        read: readRequest,
+        advance: (request) => advance(g, request, approverId, sentBy, context),
+      });
     },
   );
 }
 
 /**
- * Acts on the request's current row; a transition lost to a concurrent writer is decided again. `sentBy`: the
- * user whose change set the request to Sent, when this change did (`unknown` when Dataverse did not say who).
+ * Acts on the request's current row. `sentBy`: the user whose change set the request to Sent, when this change
+ * did (`unknown` when Dataverse did not say who).
  */
-async function advanceWithRetries(
-  g: Governance,
-  requestId: string,
-  approverId: string | null,
-  sentBy: string | null,
-  context: SyncContext,
-): Promise<void> {
-  for (let round = 1; ; round++) {
-    const request = await readRequest(context.dataverse, requestId);
-    if (!request) {
-      context.log.warn({ requestId }, 'the charge request no longer exists; nothing to do');
-      return;
-    }
-    try {
-      await advance(g, request, approverId, sentBy, context);
-      return;
-    } catch (error) {
-      if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
-      context.log.info(
-        { requestId, round },
-        'the charge request changed while it was being decided; deciding again on the new row',
-      );
-    }
-  }
-}
-
 async function advance(
   g: Governance,
   request: ChargeRequestRow,

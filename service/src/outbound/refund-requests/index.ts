@@ -28,14 +28,13 @@ import { lazyMappings } from '../../write/mappings';
 import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
-import { requestChangeHandler, setByUser } from '../governed-requests';
+import { advanceWithRetries, requestChangeHandler, setByUser } from '../governed-requests';
 import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
 import { majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type RefundDecision, type RefundFacts } from './policy';
 import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../config/outbound';
 import {
   finish,
-  isConflict,
   OPEN_STATUSES,
   otherRequests,
   readPayment,
@@ -75,9 +74,6 @@ export {
   DEPRECATED_THRESHOLD_VARIABLE,
   type ApprovalThreshold,
 } from './thresholds';
-
-/** Transitions lost to a concurrent writer are decided again on the fresh row, at most this often. */
-const MAX_DECISION_ROUNDS = 3;
 
 export interface RefundRequestsHandlerOptions {
   /** Mappings for the stc_refund row written after the refund; default the files in `service/mappings/`. */
@@ -120,44 +116,18 @@ export function createRefundRequestsHandler(
       settings,
     },
     async (change, context) => {
-      await advanceWithRetries(
-        governance,
-        change.rowId,
-        approverOf(change),
-        context,
-        setByUser(change, R.status, Status.Processing),
-      );
+      const approverId = approverOf(change);
+      const userSetProcessing = setByUser(change, R.status, Status.Processing);
+      await advanceWithRetries(change.rowId, context, {
+        noun: 'refund request',
+        read: readRequest,
+        advance: (request) => advance(governance, request, approverId, context, userSetProcessing),
+      });
     },
   );
 }
 
-/** Acts on the request's current row; a transition lost to a concurrent writer is decided again. */
-async function advanceWithRetries(
-  g: Governance,
-  requestId: string,
-  approverId: string | null,
-  context: SyncContext,
-  userSetProcessing: boolean,
-): Promise<void> {
-  for (let round = 1; ; round++) {
-    const request = await readRequest(context.dataverse, requestId);
-    if (!request) {
-      context.log.warn({ requestId }, 'the refund request no longer exists; nothing to do');
-      return;
-    }
-    try {
-      await advance(g, request, approverId, context, userSetProcessing);
-      return;
-    } catch (error) {
-      if (!isConflict(error) || round >= MAX_DECISION_ROUNDS) throw error;
-      context.log.info(
-        { requestId, round },
-        'the refund request changed while it was being decided; deciding again on the new row',
-      );
-    }
-  }
-}
-
+/** Acts on the request's current row. */
 async function advance(
   g: Governance,
   request: RequestRow,

@@ -117,7 +117,3 @@ export async function transition(
 export async function finish(dataverse: DataverseClient, requestId: string, row: Row): Promise<void> {
   await dataverse.update(REQUESTS, requestId, row);
 }
-
-export function isConflict(error: unknown): boolean {
-  return (error as { status?: number } | null)?.status === 412;
-}
