@@ -59,7 +59,12 @@ test('a refund handler past its time is retried, and its first run, waking late,
         if (runs.length === 0) await gate;
         return context.stripeFor(null).refunds.create({ payment_intent: paymentIntent, amount: 1000 });
       })();
-      runs.push(run.then(() => 'sent', (error: unknown) => error));
+      runs.push(
+        run.then(
+          () => 'sent',
+          (error: unknown) => error,
+        ),
+      );
       return run.then(() => undefined);
     },
   };
@@ -95,7 +100,9 @@ test('a refund handler past its time is retried, and its first run, waking late,
   const late = (await runs[0]) as Stripe.errors.StripeError;
   expect(late).toBeInstanceOf(Error);
   // The SDK reports the refused request as a connection error whose cause is the handler's stop.
-  expect(String((late as { detail?: unknown }).detail ?? late.message)).toMatch(/did not finish within 300 ms/);
+  expect(String((late as { detail?: unknown }).detail ?? late.message)).toMatch(
+    /did not finish within 300 ms/,
+  );
   expect(refundRequests()).toHaveLength(1);
   const refunds = await stripeFor(null).refunds.list({ payment_intent: paymentIntent });
   expect(refunds.data.map((r) => r.amount)).toEqual([1000]);

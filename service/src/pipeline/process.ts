@@ -313,7 +313,9 @@ function withTimeout<T>(work: Promise<T>, ms: number, fence: HandlerFence): Prom
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new HandlerTimeoutError(ms);
-      fence.stop(new HandlerStoppedError(`${error.message}; its later requests are not sent`, 'handler_timeout'));
+      fence.stop(
+        new HandlerStoppedError(`${error.message}; its later requests are not sent`, 'handler_timeout'),
+      );
       reject(error);
     }, ms);
     // A handler abandoned at shutdown must not keep the process alive.

@@ -432,7 +432,10 @@ describeOnEachEngine('worker pool', (engine) => {
     const pool = startPool([handler], { handlerTimeoutMs: 60_000 });
     await waitFor(async () => (await statusOf(event.eventId)) === 'processing', 'the claim');
     await pool.stop({ graceMs: 50 });
-    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await store.findEvent('stripe', '', event.eventId)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
 
     open();
     const late = await firstRun();
