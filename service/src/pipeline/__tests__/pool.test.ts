@@ -328,9 +328,8 @@ describeOnEachEngine('worker pool', (engine) => {
     expect(await statusOf(later.eventId)).toBe('pending');
   });
 
-  test('a webhook wakes the workers once its Stripe event has gathered, not at each webhook', async () => {
-    const gatherMs = 300;
-    // Claims counted, with when they began; polling is an hour apart, so only a wake-up makes a claim.
+  /** The store with its claims counted: when each began. */
+  const countingClaims = () => {
     const claims: number[] = [];
     const counting: Store = {
       ...store,
@@ -339,6 +338,13 @@ describeOnEachEngine('worker pool', (engine) => {
         return store.claimEvents(request);
       },
     };
+    return { claims, counting };
+  };
+
+  test('a webhook wakes the workers once its Stripe event has gathered, not at each webhook', async () => {
+    const gatherMs = 300;
+    // Polling is an hour apart, so only a wake-up makes a claim.
+    const { claims, counting } = countingClaims();
     const pool = startPool([createPaymentTestHandler()], { gatherMs, pollMs: 3_600_000 }, counting);
     await waitFor(() => claims.length >= 1, 'the first claim at start');
     await new Promise((r) => setTimeout(r, 20));
@@ -367,14 +373,7 @@ describeOnEachEngine('worker pool', (engine) => {
   });
 
   test('a wake-up for anything but a gathering Stripe event (a Dataverse change, a replay) claims at once', async () => {
-    const claims: number[] = [];
-    const counting: Store = {
-      ...store,
-      claimEvents: (request) => {
-        claims.push(Date.now());
-        return store.claimEvents(request);
-      },
-    };
+    const { claims, counting } = countingClaims();
     const pool = startPool([createPaymentTestHandler()], { gatherMs: 300, pollMs: 3_600_000 }, counting);
     await waitFor(() => claims.length >= 1, 'the first claim at start');
     const event = chargeEvent('ch_woken', 1_700_000_000, { receivedAtMs: Date.now() - 1000 });
