@@ -345,7 +345,12 @@ export async function startService(
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   // Before anything is opened: a bad mapping or GL accounts file stops the start with nothing to clean up.
   const buildDefaults = overrides.handlers ? undefined : loadDefaultHandlers(config);
-  const store = overrides.store ?? (await openStore(config.store));
+  const store =
+    overrides.store ??
+    (await openStore(config.store, {
+      onError: (message) => logger.error({ error: message }, 'SQLite checkpoint failed; will try again'),
+      onRestart: (restart) => logger.debug(restart, 'SQLite WAL checkpointed and started over'),
+    }));
   const metrics = createMetrics({ store, defaultMetrics: true });
   const live = buildDefaults
     ? await liveMappingsFor(config, buildDefaults.shipped, store, {

@@ -3,15 +3,20 @@ import type { StoreConfig } from '../config';
 import { createPostgresStore } from './postgres';
 import { createSqliteStore } from './sqlite';
 import type { Store } from './types';
+import type { CheckpointerOptions } from './checkpointer';
 
 export * from './types';
 export * from './lineage-types';
 export { normalRowId } from './lineage';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite';
+export type { WalRestart } from './checkpointer';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres';
 
+/** What the SQLite engine's checkpoint thread reports (PostgreSQL has none): for the service's log. */
+export type StoreNotices = Pick<CheckpointerOptions, 'onError' | 'onRestart'>;
+
 /** Opens the configured engine and applies pending migrations. */
-export async function openStore(config: StoreConfig): Promise<Store> {
+export async function openStore(config: StoreConfig, notices: StoreNotices = {}): Promise<Store> {
   const store =
     config.engine === 'postgres'
       ? createPostgresStore({
@@ -19,7 +24,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
           schema: config.schema,
           poolMax: config.poolMax,
         })
-      : createSqliteStore({ path: config.path, synchronous: config.synchronous });
+      : createSqliteStore({ path: config.path, synchronous: config.synchronous, checkpoints: notices });
   try {
     await store.migrate();
   } catch (error) {

@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startCheckpointer, type Checkpointer } from './checkpointer';
+import {
+  DEFAULT_WAL_RESTART_BYTES,
+  startCheckpointer,
+  type Checkpointer,
+  type CheckpointerOptions,
+} from './checkpointer';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import {
@@ -38,6 +43,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** Run WAL checkpoints in a worker thread (default true for a file). */
   backgroundCheckpoints?: boolean;
+  /** How the worker thread checkpoints (see checkpointer.ts); its WAL restart size also caps the WAL file. */
+  checkpoints?: Omit<CheckpointerOptions, 'pageSize'>;
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
@@ -46,11 +53,7 @@ type StatementsOf = () => Statements;
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options);
-  let checkpointer: Checkpointer | undefined;
-  if (options.path !== ':memory:' && options.backgroundCheckpoints !== false) {
-    db.pragma('wal_autocheckpoint = 0');
-    checkpointer = startCheckpointer(options.path);
-  }
+  let checkpointer = startWalCheckpoints(db, options);
 
   let statements: Statements | undefined;
   const s = () => {
@@ -111,12 +114,30 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return resolve.immediate(id, 'discarded', nowMs);
     },
     async close() {
-      await checkpointer?.stop();
+      const stopping = checkpointer;
       checkpointer = undefined;
-      if (db.open) db.close();
+      const closeDatabase = () => {
+        if (db.open) db.close();
+      };
+      if (stopping) await stopping.stop(closeDatabase);
+      else closeDatabase();
     },
   };
   return store;
+}
+
+/** Checkpoints in a worker thread instead of SQLite's own, on the main thread (a file only). */
+function startWalCheckpoints(db: Database.Database, options: SqliteStoreOptions): Checkpointer | undefined {
+  if (options.path === ':memory:' || options.backgroundCheckpoints === false) return undefined;
+  db.pragma('wal_autocheckpoint = 0');
+  const restartAboveBytes = options.checkpoints?.restartAboveBytes ?? DEFAULT_WAL_RESTART_BYTES;
+  // When a write starts the WAL over, SQLite truncates the file to this size: a burst leaves no large WAL.
+  db.pragma(`journal_size_limit = ${restartAboveBytes}`);
+  return startCheckpointer(options.path, {
+    ...options.checkpoints,
+    restartAboveBytes,
+    pageSize: db.pragma('page_size', { simple: true }) as number,
+  });
 }
 
 function openDatabase(options: SqliteStoreOptions): Database.Database {

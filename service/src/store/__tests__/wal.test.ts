@@ -1,0 +1,143 @@
+/**
+ * The SQLite store's WAL stays bounded: under a steady stream of commits (which PASSIVE checkpoints alone never
+ * let start over) and after a burst. What a user would notice otherwise: a WAL file that grows by about a page
+ * per event for as long as webhooks keep coming, until the disk is full.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { waitFor } from '@stc/testkit';
+import { createSqliteStore } from '../sqlite';
+import type { WalRestart } from '../checkpointer';
+import type { NewInboxEvent, Store } from '../types';
+
+const LIMIT = 1024 * 1024;
+const payload = JSON.stringify({ object: 'event', data: { object: { description: 'x'.repeat(3000) } } });
+let dir: string;
+let sequence = 0;
+
+const event = (): NewInboxEvent => {
+  const eventId = `evt_wal_${++sequence}`;
+  return {
+    source: 'stripe',
+    account: '',
+    eventId,
+    type: 'charge.succeeded',
+    objectId: `ch_${sequence}`,
+    eventCreatedMs: Date.now(),
+    payload,
+    status: 'pending',
+    receivedAtMs: Date.now(),
+  };
+};
+const walBytes = (file: string) => fs.statSync(`${file}-wal`).size;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function openStore(file: string, restarts: WalRestart[] = []): Store {
+  return createSqliteStore({
+    path: file,
+    checkpoints: { everyMs: 20, restartAboveBytes: LIMIT, onRestart: (r) => restarts.push(r) },
+  });
+}
+
+/** Descriptors of this process open on `file` (Linux). */
+function descriptorsOn(file: string): number {
+  const target = fs.realpathSync(file);
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === target;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stc-wal-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a steady stream of single-event commits does not grow the WAL past a few times its limit', async () => {
+  const file = path.join(dir, 'steady.db');
+  const restarts: WalRestart[] = [];
+  const store = openStore(file, restarts);
+  await store.migrate();
+  // One commit per event, a commit every millisecond or two: a checkpoint never finds the WAL still.
+  // Each commit appends several pages, so 800 of them write well over 10 MiB of WAL.
+  const count = 800;
+  let largest = 0;
+  for (let i = 0; i < count; i++) {
+    expect(await store.insertEvent(event())).toBe(true);
+    largest = Math.max(largest, walBytes(file));
+    await pause(1);
+  }
+  expect(restarts.length).toBeGreaterThan(0);
+  expect(largest).toBeLessThan(6 * LIMIT);
+  expect((await store.queueDepth()).pending).toBe(count);
+  await store.close();
+});
+
+test('after a burst, the WAL file is cut back to its limit once the stream pauses', async () => {
+  const file = path.join(dir, 'burst.db');
+  const restarts: WalRestart[] = [];
+  const store = openStore(file, restarts);
+  await store.migrate();
+  await Promise.all(Array.from({ length: 2000 }, () => store.insertEvent(event())));
+  expect(walBytes(file)).toBeGreaterThan(4 * LIMIT);
+  await waitFor(() => restarts.length > 0, 'the WAL to be checkpointed and started over');
+  await store.insertEvent(event());
+  expect(walBytes(file)).toBeLessThanOrEqual(LIMIT);
+  expect((await store.queueDepth()).pending).toBe(2001);
+  await store.close();
+});
+
+test('a reader still on the old WAL holds the restart off, and keeps its snapshot, until it ends', async () => {
+  const file = path.join(dir, 'reader.db');
+  const restarts: WalRestart[] = [];
+  const store = openStore(file, restarts);
+  await store.migrate();
+  await store.insertEvent(event());
+  const reader = new Database(file, { readonly: true });
+  try {
+    const count = reader.prepare('SELECT count(*) AS n FROM inbox');
+    reader.exec('BEGIN');
+    expect(count.get()).toEqual({ n: 1 });
+    await Promise.all(Array.from({ length: 2000 }, () => store.insertEvent(event())));
+    // Many checkpoint ticks: each RESTART must give up while the reader's snapshot needs the WAL.
+    await pause(400);
+    expect(restarts).toHaveLength(0);
+    expect(count.get()).toEqual({ n: 1 });
+    reader.exec('COMMIT');
+    await waitFor(() => restarts.length > 0, 'the WAL to start over once the reader ended');
+    await store.insertEvent(event());
+    expect(walBytes(file)).toBeLessThanOrEqual(LIMIT);
+    expect(count.get()).toEqual({ n: 2002 });
+  } finally {
+    reader.close();
+    await store.close();
+  }
+});
+
+test('stores of one file share the descriptor kept for syncing, and the last to close closes it', async () => {
+  const file = path.join(dir, 'shared.db');
+  const first = openStore(file);
+  const restarts: WalRestart[] = [];
+  const second = openStore(file, restarts);
+  try {
+    await first.migrate();
+    await second.migrate();
+    await first.close();
+    // The second store's checkpoints still sync through the shared descriptor.
+    await Promise.all(Array.from({ length: 2000 }, () => second.insertEvent(event())));
+    await waitFor(() => restarts.length > 0, 'the WAL to be checkpointed and started over');
+    await second.insertEvent(event());
+    expect(walBytes(file)).toBeLessThanOrEqual(LIMIT);
+  } finally {
+    await first.close();
+    await second.close();
+  }
+  expect(descriptorsOn(file)).toBe(0);
+});
