@@ -117,6 +117,11 @@ async function measure(mode: Mode, run: number): Promise<Measured> {
     const stored = await storedEventIds(mode, target);
     missing = acked.filter((id) => !stored.has(id)).length;
     if (target.schema) await dropSchema(target.schema);
+    // Removed now, not at the end: the kernel would otherwise still be writing this run's pages back to
+    // disk during the next server's measurement.
+    if (target.sqlitePath) {
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(target.sqlitePath + suffix, { force: true });
+    }
   }
   return { results, missing, acked: acked.length, cpuUsPerRequest: cpuUs / requests };
 }
