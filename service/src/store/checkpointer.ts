@@ -147,12 +147,13 @@ export function startCheckpointer(path: string, options: CheckpointerOptions = {
       maxBackoffTicks: MAX_BACKOFF_TICKS,
     },
   });
-  worker.unref();
   worker.on('message', (m: { error?: string; restarted?: WalRestart }) => {
     if (m.error) options.onError?.(m.error);
     if (m.restarted) options.onRestart?.(m.restarted);
   });
   worker.on('error', (e) => options.onError?.(e.message));
+  // After the listeners: adding a 'message' listener references the worker again.
+  worker.unref();
   return {
     stop: (closeDatabase) =>
       new Promise<void>((resolve, reject) => {
