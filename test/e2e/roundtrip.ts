@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Stripe from 'stripe';
-import { model, webhookSteps } from '@stc/solution';
+import { model } from '@stc/solution';
 import {
   startDataverseEmulator,
   startStripeEmulator,
@@ -15,6 +15,7 @@ import {
   type StripeEmulator,
   type SystemUser,
   type WebhookRegistration,
+  registerSolutionSteps,
 } from '@stc/emulators';
 import { createSyncHandlers, loadConfig, startService, type RunningService } from '@stc/service';
 import { waitFor as poll } from '@stc/testkit';
@@ -135,15 +136,11 @@ export async function startRoundTrip(
     service,
     registerStep,
     registerSolutionSteps(table) {
-      for (const step of webhookSteps.filter((candidate) => candidate.table === table)) {
-        registerStep({
-          table,
-          message: step.message,
-          name: step.name,
-          filteringAttributes: step.filteringAttributes,
-          ...(step.postImage ? { postImage: {} } : {}),
-        });
-      }
+      registerSolutionSteps(dataverse, {
+        url: `${service.url}/webhooks/dataverse`,
+        headers: { [KEY_HEADER]: DATAVERSE_KEY },
+        table,
+      });
     },
     async asUser(userId, method, pathAndQuery, body) {
       const res = await fetch(`${dataverse.url}${pathAndQuery}`, {

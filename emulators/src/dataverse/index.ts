@@ -14,3 +14,4 @@ export type {
 } from './webhooks';
 export { DataverseHttpError } from './errors';
 export { SDK_MESSAGE_IDS, messageFilterId } from './registrations';
+export { registerSolutionSteps, type SolutionStepsTarget } from './solution-steps';

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { webhookSteps } from '@stc/solution';
+import { registerSolutionSteps } from '@stc/emulators';
 import type { SandboxOptions, SandboxPart } from '../cli';
 import type { SandboxRun } from './run';
 import type { EntraPartInfo } from './token';
@@ -187,20 +187,10 @@ export const servicePart: SandboxPart = {
     }
     stripe.setWebhook({ url: `${url}/webhooks/stripe`, secret: run.secrets.stripeWebhookSecrets });
     // The solution's steps, as importing it registers them, with the key the admin would set.
-    for (const step of webhookSteps) {
-      dataverse.registerWebhook({
-        name: step.name,
-        table: step.table,
-        message: step.message,
-        filteringAttributes: step.filteringAttributes,
-        postImage: step.postImage ? {} : undefined,
-        url: `${url}/webhooks/dataverse`,
-        auth: {
-          type: 'HttpHeader',
-          headers: { [run.secrets.dataverseWebhookHeader]: run.secrets.dataverseWebhookKey },
-        },
-      });
-    }
+    registerSolutionSteps(dataverse, {
+      url: `${url}/webhooks/dataverse`,
+      headers: { [run.secrets.dataverseWebhookHeader]: run.secrets.dataverseWebhookKey },
+    });
     return {
       name: 'service',
       url,

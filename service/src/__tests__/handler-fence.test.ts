@@ -6,13 +6,13 @@
 import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { waitFor } from '@stc/testkit';
 import type Stripe from 'stripe';
-import type { ServiceConfig } from '../config';
 import { createLogger } from '../observability/log';
 import { assertHandlerMayGoOn, createWorkerPool, type WorkerPool } from '../pipeline';
 import type { StripeEventHandler } from '../pipeline/handler';
 import { createSqliteStore, type Store } from '../store';
 import { createBudgetedStripeClients } from '../stripe';
 import { createMemoryDataverse } from './support/memory-dataverse';
+import { stripeConfigFor } from './support/stripe-config';
 import { testWorkerSettings } from './support/worker-settings';
 
 jest.setTimeout(60_000);
@@ -32,15 +32,7 @@ afterEach(async () => {
   await emulator.close();
 });
 
-const stripeConfig = (): ServiceConfig['stripe'] => ({
-  apiKey: emulator.apiKey,
-  mode: 'test',
-  webhookSecrets: [],
-  api: { host: emulator.host, port: emulator.port, protocol: 'http' },
-  maxNetworkRetries: 0,
-  timeoutMs: 30_000,
-  budget: { perSecond: 100, endpointPerSecond: 100 },
-});
+const stripeConfig = () => stripeConfigFor(emulator, { perSecond: 100, endpointPerSecond: 100 });
 
 test('a refund handler past its time is retried, and its first run, waking late, sends no refund', async () => {
   const [paymentIntent] = emulator.testHelpers.seedPayments({ count: 1, amount: 5000 });

@@ -7,13 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { model, webhookSteps } from '@stc/solution';
+import { model } from '@stc/solution';
 import {
   startDataverseEmulator,
   startStripeEmulator,
   type DataverseEmulator,
   type StripeEmulator,
   type SystemUser,
+  registerSolutionSteps,
 } from '@stc/emulators';
 import type Stripe from 'stripe';
 import { waitFor } from '@stc/testkit';
@@ -135,17 +136,11 @@ export async function startOutageWorld(
   };
   await world.startService();
   stripeEmulator.setWebhook({ url: `${world.service.url}/webhooks/stripe`, secret: OUTAGE_SECRET });
-  for (const step of webhookSteps.filter((candidate) => candidate.table === 'stc_refundrequest')) {
-    dataverse.registerWebhook({
-      table: step.table,
-      message: step.message,
-      name: step.name,
-      filteringAttributes: step.filteringAttributes,
-      ...(step.postImage ? { postImage: {} } : {}),
-      url: `${world.service.url}/webhooks/dataverse`,
-      auth: { type: 'HttpHeader', headers: { [KEY_HEADER]: DATAVERSE_KEY } },
-    });
-  }
+  registerSolutionSteps(dataverse, {
+    url: `${world.service.url}/webhooks/dataverse`,
+    headers: { [KEY_HEADER]: DATAVERSE_KEY },
+    table: 'stc_refundrequest',
+  });
   return world;
 }
 

@@ -6,13 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { model, webhookSteps } from '@stc/solution';
+import { model } from '@stc/solution';
 import {
   startDataverseEmulator,
   startStripeEmulator,
   type DataverseEmulator,
   type StripeEmulator,
   type SystemUser,
+  registerSolutionSteps,
 } from '@stc/emulators';
 import { loadConfig, type ServiceConfig } from '../../config';
 import { createDataverseClient, type DataverseWebApiClient } from '../../dataverse';
@@ -145,16 +146,11 @@ export function runningServiceOnEngine(
       url: `${fixture.service.url}/webhooks/stripe`,
       secret: fixture.webhookSecret,
     });
-    for (const step of webhookSteps.filter((s) => s.table === options.table))
-      fixture.dataverse.registerWebhook({
-        table: step.table,
-        message: step.message,
-        name: step.name,
-        filteringAttributes: step.filteringAttributes,
-        ...(step.postImage ? { postImage: {} } : {}),
-        url: `${fixture.service.url}/webhooks/dataverse`,
-        auth: { type: 'HttpHeader', headers: { 'x-stc-webhook-key': fixture.webhookKey } },
-      });
+    registerSolutionSteps(fixture.dataverse, {
+      url: `${fixture.service.url}/webhooks/dataverse`,
+      headers: { 'x-stc-webhook-key': fixture.webhookKey },
+      table: options.table,
+    });
   });
   fixture.asUser = async (userId, method, url, body) =>
     (await asUserAt(fixture.dataverse.url, userId, method, url, body)).id ?? '';

@@ -7,9 +7,9 @@
 import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import { Registry } from 'prom-client';
 import Stripe from 'stripe';
-import type { ServiceConfig } from '../../config';
 import { createSqliteStore, type Store } from '../../store';
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { stripeConfigFor } from '../../__tests__/support/stripe-config';
 import {
   budgetedHttpClient,
   createBudgetedStripeClients,
@@ -237,15 +237,7 @@ describe('Stripe clients of the service, against the Stripe emulator limited as 
     await emulator.close();
   });
 
-  const config = (): ServiceConfig['stripe'] => ({
-    apiKey: emulator.apiKey,
-    mode: 'test',
-    webhookSecrets: [],
-    api: { host: emulator.host, port: emulator.port, protocol: 'http' },
-    maxNetworkRetries: 0,
-    timeoutMs: 30_000,
-    budget: { perSecond: 12, endpointPerSecond: 12 },
-  });
+  const config = () => stripeConfigFor(emulator, { perSecond: 12, endpointPerSecond: 12 });
   const burst = async (stripe: Stripe) =>
     Promise.allSettled(
       Array.from({ length: 40 }, () =>

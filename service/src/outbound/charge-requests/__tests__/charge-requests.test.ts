@@ -365,12 +365,15 @@ describe('refused and failed charges', () => {
     expect(intentPosts()).toHaveLength(0);
   });
 
-  it('resumes a request the service sent when a user only edited another column of it, charging once', async () => {
+  /**
+   * A requester's request for 20 USD, sent to Stripe, which answers 503 before acting (`after: false`: nothing
+   * charged) or after (`after: true`: charged, the answer lost): its delivery fails with the request Sent.
+   */
+  async function sentWhenStripeFails(after: boolean): Promise<string> {
     const { account } = await customer();
-    // Stripe answers 503 before acting: the request stays Sent with nothing charged.
     world.stripeEmulator.injectFault({
       status: 503,
-      after: false,
+      after,
       match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
     });
     const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
@@ -379,9 +382,13 @@ describe('refused and failed charges', () => {
       stc_amount: 20,
       stc_currency: 'usd',
     });
-    const id = made.id!;
-    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
-    expect(requestRow(id).stc_status).toBe(Status.sent);
+    await expect(deliver(world, handler, made.id!, 'Create')).rejects.toThrow();
+    expect(requestRow(made.id!).stc_status).toBe(Status.sent);
+    return made.id!;
+  }
+
+  it('resumes a request the service sent when a user only edited another column of it, charging once', async () => {
+    const id = await sentWhenStripeFails(false);
     // A user edits the description while the request is Sent: the row is theirs last, but their change does
     // not set Sent, so its delivery resumes the request under the same key.
     await world.forgetContexts();
@@ -396,20 +403,7 @@ describe('refused and failed charges', () => {
   });
 
   it('finishes a sent charge whose row a user changed before its outcome was written, once', async () => {
-    const { account } = await customer();
-    world.stripeEmulator.injectFault({
-      status: 503,
-      after: true,
-      match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
-    });
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 20,
-      stc_currency: 'usd',
-    });
-    const id = made.id!;
-    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
+    const id = await sentWhenStripeFails(true);
     // An approver edits the description while the request is Sent: the row is theirs last.
     await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_chargerequests(${id})`, {
       stc_description: 'Extra seats',
