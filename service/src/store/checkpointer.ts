@@ -107,7 +107,8 @@ const MAX_BACKOFF_TICKS = 64;
 export const DEFAULT_WAL_RESTART_BYTES = 64 * 1024 * 1024;
 
 /**
- * One descriptor per database file in this process, for the worker's fsync, counted by the checkpointers that
+ * One descriptor per database file in this process, for the worker's fsync (opened for writing, never written:
+ * Windows refuses to flush a file opened only for reading), counted by the checkpointers that
  * use it. Closing a descriptor drops every POSIX lock this process holds on the file, SQLite's included (a
  * process whose locks are gone can have its WAL deleted under it by another process closing the database), so
  * it is closed only once no store of this process has the file open.
@@ -116,7 +117,7 @@ const syncDescriptors = new Map<string, { fd: number; users: number }>();
 
 function acquireSyncFd(path: string): { fd: number; release: () => void } {
   const key = realpathSync(path);
-  const held = syncDescriptors.get(key) ?? { fd: openSync(key, 'r'), users: 0 };
+  const held = syncDescriptors.get(key) ?? { fd: openSync(key, 'r+'), users: 0 };
   held.users += 1;
   syncDescriptors.set(key, held);
   let released = false;
