@@ -226,6 +226,10 @@ function createGatherAlarm(gatherMs: number, wake: () => void, now: () => number
   };
   function fire() {
     timer = undefined;
+    // Timers run on a monotonic clock in whole milliseconds: one can fire a millisecond before `now()` (the
+    // wall clock, which the claim's gathering also reads) reaches its time, or long before after the wall
+    // clock was set back. A claim then would find the burst not yet gathered and the next would wait a poll.
+    if (now() < firesAt) return arm(firesAt);
     wake();
     if (latest > firesAt) arm(latest);
   }
