@@ -22,6 +22,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+// The WAL holds one page per frame.
+const pageSize = db.pragma('page_size', { simple: true });
 const passive = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
 const behind = (state) => state.log - state.checkpointed;
 function catchUp(state) {
@@ -35,7 +37,7 @@ let backoff = 0;
 let waitTicks = 0;
 function checkpoint() {
   let state = passive();
-  if (state.log * workerData.pageSize < workerData.restartAboveBytes) return;
+  if (state.log * pageSize < workerData.restartAboveBytes) return;
   if (waitTicks > 0) {
     waitTicks--;
     return;
@@ -91,8 +93,6 @@ export interface CheckpointerOptions {
   everyMs?: number;
   /** WAL size past which the worker makes the WAL start over; default 64 MiB. */
   restartAboveBytes?: number;
-  /** The database's page size (the WAL holds one page per frame); default 4096. */
-  pageSize?: number;
   onError?: (message: string) => void;
   onRestart?: (restart: WalRestart) => void;
 }
@@ -141,7 +141,6 @@ export function startCheckpointer(path: string, options: CheckpointerOptions = {
       syncFd: sync.fd,
       everyMs: options.everyMs ?? 500,
       restartAboveBytes: options.restartAboveBytes ?? DEFAULT_WAL_RESTART_BYTES,
-      pageSize: options.pageSize ?? 4096,
       restartWithinFrames: RESTART_WITHIN_FRAMES,
       catchUpPasses: CATCH_UP_PASSES,
       busyTimeoutMs: BUSY_TIMEOUT_MS,

@@ -44,7 +44,7 @@ export interface SqliteStoreOptions {
   /** Run WAL checkpoints in a worker thread (default true for a file). */
   backgroundCheckpoints?: boolean;
   /** How the worker thread checkpoints (see checkpointer.ts); its WAL restart size also caps the WAL file. */
-  checkpoints?: Omit<CheckpointerOptions, 'pageSize'>;
+  checkpoints?: CheckpointerOptions;
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
@@ -133,11 +133,7 @@ function startWalCheckpoints(db: Database.Database, options: SqliteStoreOptions)
   const restartAboveBytes = options.checkpoints?.restartAboveBytes ?? DEFAULT_WAL_RESTART_BYTES;
   // When a write starts the WAL over, SQLite truncates the file to this size: a burst leaves no large WAL.
   db.pragma(`journal_size_limit = ${restartAboveBytes}`);
-  return startCheckpointer(options.path, {
-    ...options.checkpoints,
-    restartAboveBytes,
-    pageSize: db.pragma('page_size', { simple: true }) as number,
-  });
+  return startCheckpointer(options.path, { ...options.checkpoints, restartAboveBytes });
 }
 
 function openDatabase(options: SqliteStoreOptions): Database.Database {
