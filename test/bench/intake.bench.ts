@@ -2,13 +2,17 @@
  * Webhook intake: verify + durable insert + 2xx, over loopback, the load coming from a separate process.
  * Three servers in the same run: the ceiling (bare node:http that only verifies the signature and answers),
  * the service on SQLite, the service on PostgreSQL (needs STC_TEST_DATABASE_URL or BENCH_DATABASE_URL).
- * Workers are off: this measures intake alone. Each server gets: closed loop with 32 in flight (events/s),
- * then open loop at 500/s and 1,000/s (p50/p99 from each request's scheduled time). Reports medians over the
- * runs and each figure's ratio to the ceiling of the same run. Exits non-zero when an acknowledged event is
- * missing from the store or a request failed.
+ * Workers are off: this measures intake alone. Each store is measured with the ceiling up beside it: closed
+ * loop with 32 in flight (events/s), the two in turns of BENCH_SLICE_SECONDS, so that a change in the
+ * machine's speed during the run (on a shared virtual machine the same server measured 8,000 and 17,000
+ * events/s a minute apart) weighs on both alike; then open loop at 500/s and 1,000/s (p50/p99 from each
+ * request's scheduled time). Reports medians over the runs, each store's closed-loop ratio to the ceiling it
+ * took turns with, and the CPU each server spent per event in the closed loop: the process, and its main
+ * thread alone (the one serving requests, which bounds its throughput). Exits non-zero when an acknowledged
+ * event is missing from the store or a request failed.
  *
- * Environment: BENCH_RUNS (3), BENCH_SECONDS (5, per phase), BENCH_WARMUP_SECONDS (1), BENCH_MODES (e.g.
- * `postgres`: the ceiling always runs).
+ * Environment: BENCH_RUNS (3), BENCH_SECONDS (5, per phase and server), BENCH_WARMUP_SECONDS (1),
+ * BENCH_SLICE_SECONDS (1), BENCH_MODES (e.g. `postgres`: the ceiling always runs).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -17,11 +21,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
-import type { LoadOptions, LoadPhase, PhaseResult } from './intake/load';
+import type { LoadOptions, LoadPhase, LoadTarget, PhaseResult } from './intake/load';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const SLICE = Number(process.env.BENCH_SLICE_SECONDS ?? 1);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.STC_TEST_DATABASE_URL;
 const SECRETS = ['whsec_bench_previous_secret_0123456789', 'whsec_bench_current_secret_0123456789'];
 type Mode = 'ceiling' | 'sqlite' | 'postgres';
@@ -31,7 +36,14 @@ const MODES: Mode[] = (
   (m) => m === 'ceiling' || !process.env.BENCH_MODES || process.env.BENCH_MODES.split(',').includes(m),
 );
 const PHASES: LoadPhase[] = [
-  { name: 'closed32', kind: 'closed', concurrency: 32, seconds: SECONDS, warmupSeconds: WARMUP },
+  {
+    name: 'closed32',
+    kind: 'closed',
+    concurrency: 32,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP,
+    sliceSeconds: SLICE,
+  },
   { name: 'open500', kind: 'open', rate: 500, seconds: SECONDS, warmupSeconds: WARMUP },
   { name: 'open1000', kind: 'open', rate: 1000, seconds: SECONDS, warmupSeconds: WARMUP },
 ];
@@ -92,38 +104,134 @@ interface Measured {
   results: PhaseResult[];
   missing: number;
   acked: number;
-  /** Server process CPU time per request (user + system): robust to other load on the machine. */
-  cpuUsPerRequest: number;
+  /** CPU per event in the closed loop (user + system): the whole process, and its main thread. */
+  cpu: CpuReading;
+  /** The ceiling's closed loop and CPU, measured in turns with this server. */
+  pairedCeiling: { closed: PhaseResult; cpu: CpuReading };
 }
 
-async function measure(mode: Mode, run: number): Promise<Measured> {
-  const tag = `${mode}_${run}_${crypto.randomBytes(3).toString('hex')}`;
+interface CpuReading {
+  processUs: number;
+  mainThreadUs?: number;
+}
+
+interface Started {
+  mode: Mode;
+  proc: ChildProcess;
+  port: number;
+  sqlitePath?: string;
+  schema?: string;
+}
+
+async function startServer(mode: Mode, tag: string): Promise<Started> {
   const target = {
     sqlitePath: mode === 'sqlite' ? path.join(workDir, `${tag}.db`) : undefined,
     schema: mode === 'postgres' ? `stc_bench_${tag}` : undefined,
   };
-  const server = child('server.ts', { mode, secrets: SECRETS, databaseUrl: DATABASE_URL, ...target });
-  const { port } = await nextMessage<{ port: number }>(server);
-  const ackFile = path.join(workDir, `${tag}.acks`);
+  const proc = child('server.ts', { mode, secrets: SECRETS, databaseUrl: DATABASE_URL, ...target });
+  const { port } = await nextMessage<{ port: number }>(proc);
+  return { mode, proc, port, ...target };
+}
+
+function askCpu(server: Started): Promise<CpuReading> {
+  server.proc.send({ cpu: true });
+  return nextMessage<CpuReading>(server.proc);
+}
+
+/** One load child over `servers` with `phases`; results and acknowledged ids per server. */
+async function runLoad(servers: Started[], phases: LoadPhase[], tag: string) {
+  const targets: LoadTarget[] = servers.map((s) => ({
+    name: s.mode,
+    port: s.port,
+    ackFile: path.join(workDir, `${tag}_${phases[0].name}_${s.mode}.acks`),
+  }));
   // Sign with the second of two configured secrets, as after a rotation.
-  const loadOptions: LoadOptions = { port, secret: SECRETS[1], tag, ackFile, phases: PHASES };
-  const load = child('load.ts', loadOptions);
-  const { results } = await nextMessage<{ results: PhaseResult[] }>(load);
-  server.send({ stop: true });
-  const { requests, cpuUs } = await nextMessage<{ requests: number; cpuUs: number }>(server);
-  const acked = fs.readFileSync(ackFile, 'utf8').split('\n').filter(Boolean);
-  let missing = 0;
-  if (mode !== 'ceiling') {
-    const stored = await storedEventIds(mode, target);
-    missing = acked.filter((id) => !stored.has(id)).length;
-    if (target.schema) await dropSchema(target.schema);
-    // Removed now, not at the end: the kernel would otherwise still be writing this run's pages back to
-    // disk during the next server's measurement.
-    if (target.sqlitePath) {
-      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(target.sqlitePath + suffix, { force: true });
-    }
+  const loadOptions: LoadOptions = { secret: SECRETS[1], tag: `${tag}_${phases[0].name}`, targets, phases };
+  const { results } = await nextMessage<{ results: Record<Mode, PhaseResult[]> }>(
+    child('load.ts', loadOptions),
+  );
+  const acked = Object.fromEntries(
+    targets.map((t) => [t.name, fs.readFileSync(t.ackFile, 'utf8').split('\n').filter(Boolean)]),
+  ) as Record<Mode, string[]>;
+  return { results, acked };
+}
+
+/** CPU per closed-loop event of each server, from readings before and after. */
+function cpuPerEvent(before: CpuReading, after: CpuReading, events: number): CpuReading {
+  const per = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : (b - a) / events);
+  return {
+    processUs: per(before.processUs, after.processUs)!,
+    mainThreadUs: per(before.mainThreadUs, after.mainThreadUs),
+  };
+}
+
+/** The closed loop over `servers` in turns; each one's result and CPU per event (warm-up events included). */
+async function closedInTurns(servers: Started[], tag: string) {
+  const before = await Promise.all(servers.map(askCpu));
+  const { results, acked } = await runLoad(servers, PHASES.slice(0, 1), tag);
+  const after = await Promise.all(servers.map(askCpu));
+  return servers.map((server, i) => ({
+    result: results[server.mode][0],
+    acked: acked[server.mode],
+    cpu: cpuPerEvent(before[i], after[i], acked[server.mode].length),
+  }));
+}
+
+async function stopServer(server: Started): Promise<void> {
+  server.proc.send({ stop: true });
+  await nextMessage(server.proc);
+}
+
+/**
+ * One run: the ceiling's open-loop phases, then each store in turn with the ceiling: the closed loop of the
+ * two in turns, the store's open-loop phases, the store stopped, checked and its data removed before the
+ * next store starts (so one store's pages written back to disk do not slow the other's commits).
+ */
+async function measureRun(run: number): Promise<Record<Mode, Measured>> {
+  const tag = `${run}_${crypto.randomBytes(3).toString('hex')}`;
+  const ceiling = await startServer('ceiling', `ceiling_${tag}`);
+  const ceilingOpen = await runLoad([ceiling], PHASES.slice(1), `${tag}_ceiling`);
+  const measured = {} as Record<Mode, Measured>;
+  const stores = MODES.filter((m) => m !== 'ceiling');
+  for (const mode of stores.length > 0 ? stores : (['ceiling'] as Mode[])) {
+    const store = mode === 'ceiling' ? undefined : await startServer(mode, `${mode}_${tag}`);
+    const [inTurns, storeInTurns] = await closedInTurns(
+      store ? [ceiling, store] : [ceiling],
+      `${tag}_${mode}`,
+    );
+    const pairedCeiling = { closed: inTurns.result, cpu: inTurns.cpu };
+    measured.ceiling ??= {
+      results: [inTurns.result, ...ceilingOpen.results.ceiling],
+      missing: 0,
+      acked: inTurns.acked.length + ceilingOpen.acked.ceiling.length,
+      cpu: inTurns.cpu,
+      pairedCeiling,
+    };
+    if (!store) break;
+    const open = await runLoad([store], PHASES.slice(1), `${tag}_${mode}`);
+    await stopServer(store);
+    const acked = [...storeInTurns.acked, ...open.acked[mode]];
+    measured[mode] = {
+      results: [storeInTurns.result, ...open.results[mode]],
+      missing: await countMissing(store, acked),
+      acked: acked.length,
+      cpu: storeInTurns.cpu,
+      pairedCeiling,
+    };
   }
-  return { results, missing, acked: acked.length, cpuUsPerRequest: cpuUs / requests };
+  await stopServer(ceiling);
+  return measured;
+}
+
+async function countMissing(server: Started, acked: string[]): Promise<number> {
+  const stored = await storedEventIds(server.mode, server);
+  if (server.schema) await dropSchema(server.schema);
+  // Removed now, not at the end: the kernel would otherwise still be writing this run's pages back to
+  // disk during the next run's measurement.
+  if (server.sqlitePath) {
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(server.sqlitePath + suffix, { force: true });
+  }
+  return acked.filter((id) => !stored.has(id)).length;
 }
 
 const median = (xs: number[]) => {
@@ -131,79 +239,87 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function main(): Promise<void> {
-  console.log(
-    `intake bench: ${RUNS} runs x ${MODES.join(', ')}; phases ${PHASES.map((p) => p.name).join(', ')} of ${SECONDS} s (+${WARMUP} s warm-up); workers off; ${os.cpus().length} cores`,
-  );
-  if (!DATABASE_URL) console.log('PostgreSQL skipped: set STC_TEST_DATABASE_URL or BENCH_DATABASE_URL');
-  const byRun: Array<Record<Mode, PhaseResult[]>> = [];
-  const cpuByRun: Array<Record<Mode, number>> = [];
-  let failures = 0;
-  for (let run = 1; run <= RUNS; run++) {
-    const row = {} as Record<Mode, PhaseResult[]>;
-    const cpuRow = {} as Record<Mode, number>;
-    for (const mode of MODES) {
-      const { results, missing, acked, cpuUsPerRequest } = await measure(mode, run);
-      row[mode] = results;
-      cpuRow[mode] = cpuUsPerRequest;
-      const errors = results.reduce((n, r) => n + r.errors, 0);
-      const line = results
-        .map(
-          (r) =>
-            `${r.name} ${r.eventsPerSecond.toFixed(0)}/s p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms`,
-        )
-        .join(' | ');
-      console.log(
-        `run ${run} ${mode.padEnd(8)} ${line} | server CPU ${cpuUsPerRequest.toFixed(0)} us/event${mode === 'ceiling' ? '' : ` | ${acked} acked, ${missing} missing`}${errors ? ` | ${errors} ERRORS` : ''}`,
-      );
-      if (missing > 0 || errors > 0) failures++;
-    }
-    byRun.push(row);
-    cpuByRun.push(cpuRow);
-  }
+const us = (v?: number) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(0));
 
+function runLine(run: number, mode: Mode, m: Measured): string {
+  const phases = m.results
+    .map(
+      (r) =>
+        `${r.name} ${r.eventsPerSecond.toFixed(0)}/s p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} ms`,
+    )
+    .join(' | ');
+  const errors = m.results.reduce((n, r) => n + r.errors, 0);
+  const stored = mode === 'ceiling' ? '' : ` | ${m.acked} acked, ${m.missing} missing`;
+  return `run ${run} ${mode.padEnd(8)} ${phases} | CPU/event ${us(m.cpu.processUs)} us (main thread ${us(m.cpu.mainThreadUs)})${stored}${errors ? ` | ${errors} ERRORS` : ''}`;
+}
+
+function summary(byRun: Array<Record<Mode, Measured>>): string[] {
   console.log(
     `\nmedians of ${RUNS} runs (ratios: per-run ratio to the ceiling of the same run, then the median)`,
   );
   console.log(
-    'server    closed32 ev/s  ratio   open500 p50/p99 ms   open1000 p50/p99 ms  achieved@1000  CPU us/event (ceiling/this)',
+    'server    closed32 ev/s  ratio   open500 p50/p99 ms   open1000 p50/p99 ms  achieved@1000  CPU us/event: process (ceiling/this), main thread',
   );
   const targets: string[] = [];
   for (const mode of MODES) {
     const get = (phase: number, pick: (r: PhaseResult) => number) =>
-      median(byRun.map((r) => pick(r[mode][phase])));
+      median(byRun.map((r) => pick(r[mode].results[phase])));
     const eps = get(0, (r) => r.eventsPerSecond);
-    const ratio = median(byRun.map((r) => r[mode][0].eventsPerSecond / r.ceiling[0].eventsPerSecond));
+    const closedRatio = (r: Record<Mode, Measured>) =>
+      r[mode].results[0].eventsPerSecond / r[mode].pairedCeiling.closed.eventsPerSecond;
+    const ratio = median(byRun.map(closedRatio));
     const p99at500 = get(1, (r) => r.p99Ms);
     const achieved = get(2, (r) => r.achievedRatio ?? 0);
+    const cpu = median(byRun.map((r) => r[mode].cpu.processUs));
+    const cpuRatio = median(byRun.map((r) => r[mode].pairedCeiling.cpu.processUs / r[mode].cpu.processUs));
+    const mainThread = median(byRun.map((r) => r[mode].cpu.mainThreadUs ?? NaN));
     console.log(
-      `${mode.padEnd(9)} ${eps.toFixed(0).padStart(13)}  ${(ratio * 100).toFixed(1).padStart(5)}%  ${get(
-        1,
-        (r) => r.p50Ms,
-      )
-        .toFixed(2)
-        .padStart(8)} / ${p99at500.toFixed(2).padEnd(8)}  ${get(2, (r) => r.p50Ms)
-        .toFixed(2)
-        .padStart(8)} / ${get(2, (r) => r.p99Ms)
-        .toFixed(2)
-        .padEnd(8)}  ${(achieved * 100).toFixed(1).padStart(12)}%  ${median(cpuByRun.map((r) => r[mode]))
-        .toFixed(0)
-        .padStart(5)} (${(median(cpuByRun.map((r) => r.ceiling / r[mode])) * 100).toFixed(1)}%)`,
+      [
+        mode.padEnd(9),
+        eps.toFixed(0).padStart(13),
+        ` ${(ratio * 100).toFixed(1).padStart(5)}% `,
+        `${get(1, (r) => r.p50Ms)
+          .toFixed(2)
+          .padStart(8)} / ${p99at500.toFixed(2).padEnd(8)}`,
+        `${get(2, (r) => r.p50Ms)
+          .toFixed(2)
+          .padStart(8)} / ${get(2, (r) => r.p99Ms)
+          .toFixed(2)
+          .padEnd(8)}`,
+        `${(achieved * 100).toFixed(1).padStart(12)}% `,
+        `${us(cpu).padStart(5)} (${(cpuRatio * 100).toFixed(1)}%), ${us(mainThread)}`,
+      ].join(' '),
     );
-    if (mode !== 'ceiling') {
-      const floor = mode === 'sqlite' ? 0.85 : 0.5;
-      targets.push(
-        `${mode}: ${(ratio * 100).toFixed(1)}% of ceiling (target >= ${floor * 100}%) ${ratio >= floor ? 'met' : 'MISSED'}`,
-      );
-      targets.push(
-        `${mode}: p99 at 500/s ${p99at500.toFixed(2)} ms (target < 25 ms) ${p99at500 < 25 ? 'met' : 'MISSED'}`,
-      );
-      targets.push(
-        `${mode}: at 1,000/s ${(achieved * 100).toFixed(1)}% of the rate delivered (not saturated: >= 98%) ${achieved >= 0.98 ? 'met' : 'MISSED'}`,
-      );
-    }
+    if (mode === 'ceiling') continue;
+    const floor = mode === 'sqlite' ? 0.85 : 0.5;
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    targets.push(
+      `${mode}: ${(ratio * 100).toFixed(1)}% of ceiling (target >= ${floor * 100}%) ${verdict(ratio >= floor)}`,
+      `${mode}: p99 at 500/s ${p99at500.toFixed(2)} ms (target < 25 ms) ${verdict(p99at500 < 25)}`,
+      `${mode}: at 1,000/s ${(achieved * 100).toFixed(1)}% of the rate delivered (not saturated: >= 98%) ${verdict(achieved >= 0.98)}`,
+    );
   }
-  console.log(`\ntargets\n  ${targets.join('\n  ')}`);
+  return targets;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `intake bench: ${RUNS} runs x ${MODES.join(', ')}; phases ${PHASES.map((p) => p.name).join(', ')} of ${SECONDS} s per server (+${WARMUP} s warm-up; closed loop in turns of ${SLICE} s); workers off; ${os.cpus().length} cores`,
+  );
+  if (!DATABASE_URL) console.log('PostgreSQL skipped: set STC_TEST_DATABASE_URL or BENCH_DATABASE_URL');
+  const byRun: Array<Record<Mode, Measured>> = [];
+  let failures = 0;
+  for (let run = 1; run <= RUNS; run++) {
+    const measured = await measureRun(run);
+    for (const mode of MODES) {
+      const m = measured[mode];
+      console.log(runLine(run, mode, m));
+      if (m.missing > 0 || m.results.some((r) => r.errors > 0)) failures++;
+    }
+    byRun.push(measured);
+  }
+  const targets = summary(byRun);
+  if (targets.length > 0) console.log(`\ntargets\n  ${targets.join('\n  ')}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   if (failures > 0) {
     console.error(`\nFAILED: ${failures} server runs lost acknowledged events or had failed requests`);

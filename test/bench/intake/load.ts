@@ -2,7 +2,10 @@
  * Benchmark child: the load generator, in its own process. Sends signed, realistic Stripe events (a real
  * recorded `charge.succeeded` with a fresh id each) over keep-alive connections, closed loop (N in flight)
  * or open loop (a fixed rate, latency measured from each request's scheduled time, so a slow server cannot
- * hide its queueing). Writes every acknowledged event id to `ackFile`; reports over IPC.
+ * hide its queueing). A closed loop over several servers takes turns: short slices, one server at a time, the
+ * first server of each round rotating, so that a change in the machine's speed during the run (on a shared
+ * virtual machine, the same code measured 8,000 and 17,000 events/s a minute apart) weighs on every server
+ * alike. Writes every acknowledged event id to its server's `ackFile`; reports over IPC.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,15 +18,25 @@ export interface LoadPhase {
   concurrency?: number;
   /** open: requests per second. */
   rate?: number;
+  /** Measured seconds per server (closed: the sum of its slices). */
   seconds: number;
+  /** Per server, before its first measured second. */
   warmupSeconds: number;
+  /** closed, over several servers: the length of one server's turn (default 1 s). */
+  sliceSeconds?: number;
+}
+
+export interface LoadTarget {
+  name: string;
+  port: number;
+  ackFile: string;
 }
 
 export interface LoadOptions {
-  port: number;
   secret: string;
   tag: string;
-  ackFile: string;
+  targets: LoadTarget[];
+  /** Each phase runs against every target: a closed phase in turns, an open phase one target after another. */
   phases: LoadPhase[];
 }
 
@@ -45,10 +58,10 @@ const ORIGINAL_ID = 'evt_3KtQThJDPojXS6LN0E06aNxq';
 const at = fixture.indexOf(ORIGINAL_ID);
 const prefix = fixture.slice(0, at);
 const suffix = fixture.slice(at + ORIGINAL_ID.length);
-const acked: string[] = [];
+const acked = new Map<string, string[]>(options.targets.map((t) => [t.name, []]));
 let sequence = 0;
 
-function sendOne(agent: http.Agent): Promise<{ ok: boolean; id: string }> {
+function sendOne(agent: http.Agent, target: LoadTarget): Promise<{ ok: boolean; id: string }> {
   const id = `evt_bench_${options.tag}_${++sequence}`;
   const body = prefix + id + suffix;
   const t = Math.floor(Date.now() / 1000);
@@ -58,7 +71,7 @@ function sendOne(agent: http.Agent): Promise<{ ok: boolean; id: string }> {
       {
         agent,
         host: '127.0.0.1',
-        port: options.port,
+        port: target.port,
         method: 'POST',
         path: '/webhooks/stripe',
         headers: {
@@ -71,7 +84,7 @@ function sendOne(agent: http.Agent): Promise<{ ok: boolean; id: string }> {
         res.resume();
         res.on('end', () => {
           const ok = res.statusCode === 200;
-          if (ok) acked.push(id);
+          if (ok) acked.get(target.name)!.push(id);
           resolve({ ok, id });
         });
       },
@@ -107,30 +120,56 @@ function summarise(
   };
 }
 
-async function closedLoop(phase: LoadPhase): Promise<PhaseResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: phase.concurrency });
-  const start = performance.now();
-  const measureFrom = start + phase.warmupSeconds * 1000;
-  const end = measureFrom + phase.seconds * 1000;
+/** Runs `concurrency` senders against one target from now until `end`; counts what completes after `from`. */
+async function closedSlice(target: LoadTarget, concurrency: number, from: number, end: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let errors = 0;
   const worker = async () => {
     while (performance.now() < end) {
       const sent = performance.now();
-      const { ok } = await sendOne(agent);
+      const { ok } = await sendOne(agent, target);
       const done = performance.now();
-      if (sent >= measureFrom && done <= end) {
+      if (sent >= from && done <= end) {
         if (ok) latencies.push(done - sent);
         else errors++;
       } else if (!ok) errors++;
     }
   };
-  await Promise.all(Array.from({ length: phase.concurrency! }, worker));
+  await Promise.all(Array.from({ length: concurrency }, worker));
   agent.destroy();
-  return summarise(phase.name, latencies, errors, phase.seconds);
+  return { latencies, errors };
 }
 
-async function openLoop(phase: LoadPhase): Promise<PhaseResult> {
+async function closedLoop(phase: LoadPhase): Promise<Record<string, PhaseResult>> {
+  const concurrency = phase.concurrency!;
+  const targets = options.targets;
+  for (const target of targets) {
+    const start = performance.now();
+    await closedSlice(target, concurrency, Infinity, start + phase.warmupSeconds * 1000);
+  }
+  const sliceMs = (targets.length > 1 ? (phase.sliceSeconds ?? 1) : phase.seconds) * 1000;
+  const rounds = Math.max(1, Math.round((phase.seconds * 1000) / sliceMs));
+  const measured = new Map(targets.map((t) => [t.name, { latencies: [] as number[], errors: 0 }]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < targets.length; k++) {
+      const target = targets[(round + k) % targets.length];
+      const from = performance.now();
+      const slice = await closedSlice(target, concurrency, from, from + sliceMs);
+      const sum = measured.get(target.name)!;
+      for (const latency of slice.latencies) sum.latencies.push(latency);
+      sum.errors += slice.errors;
+    }
+  }
+  return Object.fromEntries(
+    targets.map((t) => {
+      const { latencies, errors } = measured.get(t.name)!;
+      return [t.name, summarise(phase.name, latencies, errors, (rounds * sliceMs) / 1000)];
+    }),
+  );
+}
+
+async function openLoop(phase: LoadPhase, target: LoadTarget): Promise<PhaseResult> {
   const rate = phase.rate!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const interval = 1000 / rate;
@@ -147,7 +186,7 @@ async function openLoop(phase: LoadPhase): Promise<PhaseResult> {
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     // Timers fire in whole milliseconds: a send up to 1 ms early is timed from when it really left.
     const from = Math.max(scheduled, performance.now());
-    const p = sendOne(agent).then(({ ok }) => {
+    const p = sendOne(agent, target).then(({ ok }) => {
       const done = performance.now();
       if (i >= warmup) {
         measuredEnd = Math.max(measuredEnd, done);
@@ -167,11 +206,16 @@ async function openLoop(phase: LoadPhase): Promise<PhaseResult> {
 }
 
 async function main(): Promise<void> {
-  const results: PhaseResult[] = [];
+  const results: Record<string, PhaseResult[]> = Object.fromEntries(options.targets.map((t) => [t.name, []]));
   for (const phase of options.phases) {
-    results.push(phase.kind === 'closed' ? await closedLoop(phase) : await openLoop(phase));
+    if (phase.kind === 'closed') {
+      const byTarget = await closedLoop(phase);
+      for (const t of options.targets) results[t.name].push(byTarget[t.name]);
+    } else {
+      for (const t of options.targets) results[t.name].push(await openLoop(phase, t));
+    }
   }
-  fs.writeFileSync(options.ackFile, acked.join('\n'));
+  for (const t of options.targets) fs.writeFileSync(t.ackFile, acked.get(t.name)!.join('\n'));
   process.send!({ results }, () => process.exit(0));
 }
 
