@@ -257,7 +257,29 @@ interface PhaseResult {
   emulatorCpuMs: number;
   /** Delivery attempts that failed and that Stripe retried. */
   retried: number;
+  /** The workers' claims during the burst (stc_claims_total), by result; none with a rolling restart. */
+  claims?: Record<string, number>;
   failures: string[];
+}
+
+/** The claims the running processes have made so far, by result (their `stc_claims_total` summed). */
+async function claimsOf(running: Replica[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {};
+  for (const r of running) {
+    const response = await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    for (const m of (await response.text()).matchAll(/^stc_claims_total\{result="(\w+)"\} (\d+)$/gm)) {
+      sum[m[1]] = (sum[m[1]] ?? 0) + Number(m[2]);
+    }
+  }
+  return sum;
+}
+
+/** Claims per 100 events and the share that found nothing, as printed. */
+function claimsLine(r: PhaseResult): string {
+  if (!r.claims) return '';
+  const total = Object.values(r.claims).reduce((a, b) => a + b, 0);
+  const empty = r.claims.empty ?? 0;
+  return `, ${((total / r.events) * 100).toFixed(1)} claims per 100 events (${Math.round((empty / Math.max(total, 1)) * 100)}% empty)`;
 }
 
 const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
@@ -353,6 +375,7 @@ async function phase(
       seed(Math.ceil((WARMUP_EVENTS * replicas) / 4));
       await drain(failures, 'warm-up');
     }
+    const claimsBefore = rolling ? undefined : await claimsOf(running);
     const eventsBefore = stripe.events.length;
     seed(PAYMENTS);
     const events = stripe.events.length - eventsBefore;
@@ -376,6 +399,7 @@ async function phase(
     await drain(failures, 'burst');
     const wallMs = performance.now() - started;
     const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
+    const claimsAfter = claimsBefore ? await claimsOf(running) : undefined;
     const emulatorCpuMs = (emulatorCpu.user + emulatorCpu.system) / 1000;
     const serviceCpuMs = cpuOfStopped + running.reduce((sum, r) => sum + cpuSinceStart(r), 0);
 
@@ -417,6 +441,12 @@ async function phase(
       serviceCpuMs,
       emulatorCpuMs,
       retried: stripe.deliveries.filter((d) => !d.ok).length,
+      claims:
+        claimsBefore && claimsAfter
+          ? Object.fromEntries(
+              Object.entries(claimsAfter).map(([result, n]) => [result, n - (claimsBefore[result] ?? 0)]),
+            )
+          : undefined,
       failures,
     };
   } finally {
@@ -467,7 +497,7 @@ async function main(): Promise<void> {
             `${r.rolling ? ', rolling restart' : ''}: ` +
             `${r.events} events in ${secs(r.wallMs)} (${Math.round(r.events / (r.wallMs / 1000))} events/s, ` +
             `service CPU ${Math.round((r.serviceCpuMs * 1000) / r.events)} µs/event, ` +
-            `emulators busy ${Math.round((r.emulatorCpuMs / r.wallMs) * 100)}% of a core` +
+            `emulators busy ${Math.round((r.emulatorCpuMs / r.wallMs) * 100)}% of a core${claimsLine(r)}` +
             `${r.retried ? `, ${r.retried} deliveries retried by Stripe` : ''})` +
             (r.failures.length
               ? `; LOST/WRONG: ${r.failures.slice(0, 5).join('; ')}`

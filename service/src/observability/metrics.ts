@@ -15,6 +15,12 @@ export interface Metrics {
   failed: Counter<'type' | 'transient'>;
   deadLettered: Counter<'type'>;
   claimLatency: Histogram;
+  /**
+   * Claims the workers made: `events` (it took some), `empty` (nothing due, or every due event's object held
+   * by another worker or process), `failed` (the store refused). Many empty claims beside a backlog is a sign
+   * of more replicas than the work needs.
+   */
+  claims: Counter<'result'>;
   handlerDuration: Histogram<'type'>;
   /** Requests to Dataverse and Stripe: their histogram, and the last day per minute for the console. */
   dependencies: DependencyRequests;
@@ -64,6 +70,13 @@ export function createMetrics(options: { store?: Store; defaultMetrics?: boolean
       labelNames: ['source'],
       registers: [registry],
     }),
+    ...workerMetrics(registry),
+  };
+}
+
+/** The workers' metrics: what became of events, the claims, and how long handlers ran. */
+function workerMetrics(registry: Registry) {
+  return {
     processed: new Counter({
       name: 'stc_events_processed_total',
       help: 'Events finished by the workers (applied, skipped: nothing written, or superseded), by type',
@@ -86,6 +99,12 @@ export function createMetrics(options: { store?: Store; defaultMetrics?: boolean
       name: 'stc_claim_latency_seconds',
       help: 'Time from an event being due to a worker claiming it',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    claims: new Counter({
+      name: 'stc_claims_total',
+      help: 'Claims the workers made on the inbox: with events, empty, or failed',
+      labelNames: ['result'],
       registers: [registry],
     }),
     handlerDuration: new Histogram({

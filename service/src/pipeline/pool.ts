@@ -106,9 +106,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           const { leaseMs, gatherMs } = settings;
           const request = { owner, limit: free, leaseMs, gatherMs, coalesces };
           const claimed = await store.claimEvents(request);
+          options.metrics?.claims.inc({ result: claimed.length > 0 ? 'events' : 'empty' });
           for (const event of claimed) begin(event);
           claimedAll = claimed.length === free;
         } catch (error) {
+          options.metrics?.claims.inc({ result: 'failed' });
           logger.error({ err: error, worker: owner }, 'claiming events failed; will try again');
         }
       }

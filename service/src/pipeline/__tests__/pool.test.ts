@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import type { WorkerSettings } from '../../config';
 import { createLogger } from '../../observability/log';
+import { createMetrics, type Metrics } from '../../observability/metrics';
 import type { NewInboxEvent, Store } from '../../store';
 import type { DataverseChange } from '../../dataverse/change';
 import type { EventHandler } from '../handler';
@@ -64,13 +65,19 @@ describeOnEachEngine('worker pool', (engine) => {
   const pools: WorkerPool[] = [];
   const stripe = new Stripe('sk_test_unused', { telemetry: false });
 
-  const startPool = (handlers: EventHandler[], overrides: Partial<WorkerSettings> = {}, s: Store = store) => {
+  const startPool = (
+    handlers: EventHandler[],
+    overrides: Partial<WorkerSettings> = {},
+    s: Store = store,
+    metrics?: Metrics,
+  ) => {
     const pool = createWorkerPool({
       store: s,
       handlers,
       dataverse,
       stripeFor: () => stripe,
       logger,
+      metrics,
       settings: { ...settings, ...overrides },
     });
     pools.push(pool);
@@ -609,5 +616,29 @@ describeOnEachEngine('worker pool', (engine) => {
     const statuses = await Promise.all(events.map((e) => statusOf(e.eventId)));
     expect(statuses.every((s) => s === 'applied' || s === 'superseded')).toBe(true);
     expect(ids.length).toBe(statuses.filter((s) => s === 'applied').length);
+  });
+
+  test('claims are counted by result on /metrics: with events, empty, failed', async () => {
+    const metrics = createMetrics({ store });
+    const claims = async (result: string) =>
+      (await metrics.registry.getSingleMetric('stc_claims_total')!.get()).values.find(
+        (v) => v.labels.result === result,
+      )?.value ?? 0;
+    // The store refuses the first claim (a database restarting), then answers.
+    let refusals = 1;
+    const flaky: Store = Object.assign(Object.create(store) as Store, {
+      claimEvents: (request: Parameters<Store['claimEvents']>[0]) =>
+        refusals-- > 0
+          ? Promise.reject(new Error('the database system is starting up'))
+          : store.claimEvents(request),
+    });
+    const event = chargeEvent('ch_counted', 1_700_000_000);
+    await store.insertEvent(event);
+    startPool([createPaymentTestHandler()], { pollMs: 20 }, flaky, metrics);
+    await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
+    // Nothing left: the next polls find nothing.
+    await waitFor(async () => (await claims('empty')) >= 2, 'empty claims to be counted');
+    expect(await claims('failed')).toBe(1);
+    expect(await claims('events')).toBe(1);
   });
 });
