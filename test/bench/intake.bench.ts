@@ -22,6 +22,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import type { LoadOptions, LoadPhase, LoadTarget, PhaseResult } from './intake/load';
+import { median } from './support';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -233,11 +234,6 @@ async function countMissing(server: Started, acked: string[]): Promise<number> {
   }
   return acked.filter((id) => !stored.has(id)).length;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const us = (v?: number) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(0));
 

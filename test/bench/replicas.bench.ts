@@ -41,6 +41,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { model, StcPaymentStatus } from '@stc/solution';
 import { startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
+import { procCpuMs } from './proc-cpu';
 import { median, secs, serviceUser } from './support';
 
 const EVENTS = Number(process.env.BENCH_REPLICA_EVENTS ?? 2000);
@@ -184,13 +185,7 @@ async function startReplica(env: NodeJS.ProcessEnv, logPath: string, cores: numb
 
 /** CPU time (user + system, ms) a running process has used so far, from /proc (Linux); 0 elsewhere. */
 function cpuMsOf(child: ChildProcess): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
+  return procCpuMs(`/proc/${child.pid}/stat`) ?? 0;
 }
 
 async function stopReplica({ child, limit }: Replica): Promise<void> {

@@ -3,7 +3,6 @@
  * verifies the signature (the same verification as the service) and answers 200; `sqlite` and `postgres`
  * are the service's real Koa app and store, workers off. Talks to the parent over IPC.
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
@@ -15,6 +14,7 @@ import {
   createStripeWebhookVerifier,
   type Store,
 } from '@stc/service';
+import { procCpuMs } from '../proc-cpu';
 
 interface ServerOptions {
   mode: 'ceiling' | 'sqlite' | 'postgres';
@@ -93,16 +93,11 @@ async function main(): Promise<void> {
  */
 function cpuNow(): { processUs: number; mainThreadUs?: number } {
   const cpu = process.cpuUsage();
-  try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return {
-      processUs: cpu.user + cpu.system,
-      mainThreadUs: (Number(fields[11]) + Number(fields[12])) * 10_000,
-    };
-  } catch {
-    return { processUs: cpu.user + cpu.system };
-  }
+  const mainThreadMs = procCpuMs(`/proc/self/task/${process.pid}/stat`);
+  return {
+    processUs: cpu.user + cpu.system,
+    mainThreadUs: mainThreadMs === undefined ? undefined : mainThreadMs * 1000,
+  };
 }
 
 void main();
