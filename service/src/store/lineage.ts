@@ -4,7 +4,7 @@
  * from the filters given, with SQLite's `?` parameters (PostgreSQL numbers them).
  */
 import type Database from 'better-sqlite3';
-import type { Pool, QueryConfig } from 'pg';
+import type { Pool } from 'pg';
 import type {
   ConsoleLedger,
   DataverseWriteRecord,
@@ -13,7 +13,6 @@ import type {
   StoredDataverseWrite,
 } from './lineage-types';
 import { DEAD_LETTER_SELECT, toDeadLetter, toInboxEvent, type Row } from './rows';
-import { SQL as SHARED } from './sql';
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -23,7 +22,7 @@ const SUMMARY_COLUMNS =
   "id, source, account, event_id, type, object_id, event_created, '' AS payload, status, attempts, " +
   'next_attempt_at, lease_owner, lease_expires_at, last_error, last_error_code, received_at, updated_at';
 
-const WRITE_COLUMNS = `inbox_id, attempt, mapping, mapping_version, table_name, row_id, operation, method, path,
+export const WRITE_COLUMNS = `inbox_id, attempt, mapping, mapping_version, table_name, row_id, operation, method, path,
   status, duration_ms, error, at`;
 
 const SQL = {
@@ -172,42 +171,18 @@ export function sqliteConsoleLedger(db: Database.Database): {
   };
 }
 
-/** PostgreSQL: the `?` of each search numbered; an attempt and its writes in one statement. */
-export function postgresConsoleLedger(
-  pool: Pool,
-  numbered: (sql: string) => string,
-): {
-  ledger: ConsoleLedger;
-  /**
-   * The attempt's INSERT (the shared statement's values: inbox id and attempt number first) and all of its
-   * writes, as one statement for the completion transaction.
-   */
-  attemptWithWrites(attempt: unknown[], writes: readonly DataverseWriteRecord[]): QueryConfig;
-} {
-  const attemptParameters = (SHARED.attempt.match(/\?/g) ?? []).length;
-  const p = (i: number) => `$${attemptParameters + i}`;
-  const text = `WITH attempt AS (${numbered(SHARED.attempt)})
-    INSERT INTO dataverse_writes (${WRITE_COLUMNS})
-    SELECT $1, $2, u.mapping, u.mapping_version, u.table_name, u.row_id, u.operation, u.method, u.path,
-      u.status, u.duration_ms, u.error, u.at
-    FROM unnest(${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[],
-      ${p(6)}::text[], ${p(7)}::text[], ${p(8)}::int[], ${p(9)}::int[], ${p(10)}::text[], ${p(11)}::bigint[])
-      WITH ORDINALITY AS u(mapping, mapping_version, table_name, row_id, operation, method, path, status,
-        duration_ms, error, at, n)
-    ORDER BY u.n`;
-  return {
-    ledger: consoleLedger(async (sql, values) => (await pool.query(numbered(sql), values)).rows),
-    attemptWithWrites(attempt, writes) {
-      const [inboxId, number] = attempt as [number, number];
-      const rows = writes.map((w) => writeValues(inboxId, number, w));
-      const column = (i: number) => rows.map((values) => values[i]);
-      return {
-        name: 'stc_attempt_with_writes',
-        text,
-        values: [...attempt, ...[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map(column)],
-      };
-    },
-  };
+/** PostgreSQL: the `?` of each search numbered. */
+export function postgresConsoleLedger(pool: Pool, numbered: (sql: string) => string): ConsoleLedger {
+  return consoleLedger(async (sql, values) => (await pool.query(numbered(sql), values)).rows);
+}
+
+/**
+ * An attempt's Dataverse requests as one array per column (WRITE_COLUMNS after inbox id and attempt), for
+ * PostgreSQL's `unnest`: any number of writes in one statement.
+ */
+export function writeColumns(writes: readonly DataverseWriteRecord[]): unknown[][] {
+  const rows = writes.map((w) => writeValues(0, 0, w));
+  return [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => rows.map((values) => values[i]));
 }
 
 /** The table and its indexes: by inbox id (an event's lineage) and by row id (which event wrote a row). */

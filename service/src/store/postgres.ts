@@ -7,7 +7,6 @@ import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import {
-  finishedEvent,
   INBOX_COLUMNS_BUT_PAYLOAD,
   inboxValues,
   markClaimed,
@@ -25,6 +24,7 @@ import {
   type ClaimPlan,
 } from './coalesce';
 import { postgresConsoleLedger } from './lineage';
+import { completionStatement } from './postgres-completion';
 import { postgresMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
 import { numbered, SQL, type StatementName } from './sql';
@@ -98,13 +98,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const insertGrouped = groupedInsert(pool);
-  const lineage = postgresConsoleLedger(pool, numbered);
 
   const store: Store = {
     engine: 'postgres',
     ...sharedMethods(async (name, values) => (await pool.query(shared[name](values))).rows),
     ...budgetLedger(postgresBudgetStatements(pool)),
-    ...lineage.ledger,
+    ...postgresConsoleLedger(pool, numbered),
     ...postgresMappingVersions(pool, numbered),
     migrate: () => migrate(pool, schema),
     async ping() {
@@ -138,7 +137,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         [Date.now(), ids, owner],
       );
     },
-    completeEvent: (attempt: CompletedAttempt) => complete(pool, attempt, lineage.attemptWithWrites),
+    async completeEvent(attempt: CompletedAttempt) {
+      const { rows } = await pool.query(completionStatement(attempt));
+      return rows[0].finished === 1;
+    },
     retryDeadLetter: (id: number, nowMs = Date.now()) => resolve(pool, id, 'retried', nowMs),
     discardDeadLetter: (id: number, nowMs = Date.now()) => resolve(pool, id, 'discarded', nowMs),
     async close() {
@@ -332,43 +334,6 @@ async function recordCoalesced(
   );
   for (const e of coalescedStamps(superseded))
     await c.query(shared.stamp([e.source, e.account, e.objectId, e.eventCreatedMs, e.eventId, now]));
-}
-
-async function complete(
-  pool: Pool,
-  a: CompletedAttempt,
-  attemptWithWrites: ReturnType<typeof postgresConsoleLedger>['attemptWithWrites'],
-): Promise<boolean> {
-  const { event, outcome, finishedAtMs: now } = a;
-  const { status, nextAttemptAtMs, error, code, stampedObjects } = finishedEvent(a);
-  return inTransaction(pool, async (c) => {
-    const finished = await c.query(
-      shared.finish([status, nextAttemptAtMs, error, code, now, event.id, a.owner]),
-    );
-    if (finished.rowCount !== 1) return false;
-    const attempt = [
-      event.id,
-      event.attempts,
-      a.owner,
-      a.startedAtMs,
-      now,
-      outcome.kind,
-      error,
-      code,
-      a.mappingVersion ?? null,
-    ];
-    // The attempt's Dataverse requests go in the same statement as the attempt: no extra round trip.
-    await c.query(a.writes?.length ? attemptWithWrites(attempt, a.writes) : shared.attempt(attempt));
-    for (const objectId of stampedObjects) {
-      await c.query(
-        shared.stamp([event.source, event.account, objectId, event.eventCreatedMs, event.eventId, now]),
-      );
-    }
-    if (outcome.kind === 'dead') {
-      await c.query(shared.deadLetter([event.id, outcome.error, outcome.code, event.attempts, now]));
-    }
-    return true;
-  });
 }
 
 async function resolve(

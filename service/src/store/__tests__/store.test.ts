@@ -245,6 +245,76 @@ describeOnEachEngine('store', (engine) => {
     expect((await store.findEvent('stripe', '', 'evt_lease'))?.status).toBe('applied');
   });
 
+  test('a completion records its outcome, attempt, writes and stamps together, or nothing when the lease is lost', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_all', objectId: 'pi_1', eventCreatedMs: T0 + 5 }));
+    const [lost] = await claim(store, 'slow-worker', 1, T0 + 1000, 1000);
+    const [event] = await claim(store, 'w2', 1, T0 + 2500);
+    const write = (path: string, rowId: string | null) => ({
+      mapping: 'payment',
+      mappingVersion: '2',
+      table: 'stc_payment',
+      rowId,
+      operation: 'upsert' as const,
+      method: 'PATCH',
+      path,
+      status: rowId ? 204 : 412,
+      durationMs: 3.4,
+      error: rowId ? null : 'precondition failed',
+      atMs: T0 + 1050,
+    });
+    const completion = (e: InboxEvent, owner: string) => ({
+      ...applied(e, owner),
+      alsoStamped: ['ch_1', 'pi_1'],
+      writes: [
+        write('/stc_payments(1)', '0A6F0000-0000-0000-0000-000000000001'),
+        write('/stc_payments(2)', null),
+      ],
+      mappingVersion: '2',
+    });
+
+    expect(await store.completeEvent(completion(lost, 'slow-worker'))).toBe(false);
+    expect(await store.eventAttempts(event.id)).toEqual([]);
+    expect(await store.eventWrites(event.id)).toEqual([]);
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toBeNull();
+
+    expect(await store.completeEvent(completion(event, 'w2'))).toBe(true);
+    expect(await store.findEvent('stripe', '', 'evt_all')).toMatchObject({
+      status: 'applied',
+      leaseOwner: null,
+    });
+    expect(await store.eventAttempts(event.id)).toEqual([
+      expect.objectContaining({ attempt: 2, worker: 'w2', outcome: 'applied', mappingVersion: '2' }),
+    ]);
+    expect((await store.eventWrites(event.id)).map((w) => [w.path, w.rowId, w.status, w.durationMs])).toEqual(
+      [
+        ['/stc_payments(1)', '0a6f0000-0000-0000-0000-000000000001', 204, 3],
+        ['/stc_payments(2)', null, 412, 3],
+      ],
+    );
+    for (const objectId of ['pi_1', 'ch_1']) {
+      expect(await store.getObjectStamp('stripe', '', objectId)).toEqual({
+        eventCreatedMs: T0 + 5,
+        eventId: 'evt_all',
+      });
+    }
+  });
+
+  test('a dead outcome leaves one open dead letter with the error, and stamps nothing', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_dead_one' }));
+    const [event] = await claim(store);
+    const outcome = { kind: 'dead', error: 'mapping refused the amount', code: 'mapping_error' } as const;
+    expect(await store.completeEvent({ ...applied(event), outcome })).toBe(true);
+    expect(await store.listDeadLetters()).toEqual([
+      expect.objectContaining({
+        inboxId: event.id,
+        error: 'mapping refused the amount',
+        errorCode: 'mapping_error',
+        attempts: 1,
+      }),
+    ]);
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toBeNull();
+  });
+
   test('extending a lease keeps the event from being reclaimed', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_long' }));
     const [event] = await claim(store, 'w1', 1, T0 + 1000, 1000);
