@@ -29,7 +29,12 @@
  * postgres://postgres@127.0.0.1:5432/test), BENCH_DELIVERY_CONCURRENCY (32), BENCH_DATAVERSE_LATENCY_MS (60;
  * 0 runs only the sets answering at once), BENCH_REPLICA_CPU (`0,0.25`: vCPU per process, 0 for none),
  * BENCH_REPLICA_WARMUP (600), BENCH_REPLICA_PLAN (`1,2,3,3r`: process counts, `r` for a rolling restart;
- * ratios are to the first).
+ * ratios are to the first). For a look inside: BENCH_CPU_PROF (a V8 profile per process), BENCH_PERF_DIR
+ * (Linux perf during each burst), BENCH_NODE_ARGS (more Node.js options per process), BENCH_KEEP (keep the
+ * service logs; their folder is printed).
+ *
+ * Each phase also says what bounded it: the share of the burst the emulators' event loop was busy (at 100 %
+ * the balancer and emulators are the limit, not the service), PostgreSQL's CPU, and the whole machine's.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,10 +43,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { model, StcPaymentStatus } from '@stc/solution';
 import { startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
-import { procCpuMs } from './proc-cpu';
+import { commandCpuMs, machineCpuMs, procCpuMs } from './proc-cpu';
 import { median, secs, serviceUser } from './support';
 
 const EVENTS = Number(process.env.BENCH_REPLICA_EVENTS ?? 2000);
@@ -156,11 +162,13 @@ function cpuLimit(cores: number): CpuLimit | null {
  */
 async function startReplica(env: NodeJS.ProcessEnv, logPath: string, cores: number): Promise<Replica> {
   const log = fs.openSync(logPath, 'a');
-  // BENCH_CPU_PROF=dir: each service process writes a V8 CPU profile there when it exits.
+  // BENCH_CPU_PROF=dir: each service process writes a V8 CPU profile there when it exits. BENCH_NODE_ARGS:
+  // more Node.js options for each (space-separated, e.g. `--trace-deopt`).
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
-  const child = spawn(process.execPath, [...profile, '--enable-source-maps', MAIN], {
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...profile, ...extra, '--enable-source-maps', MAIN], {
     cwd: REPO,
     env,
     stdio: ['ignore', log, log],
@@ -181,6 +189,31 @@ async function startReplica(env: NodeJS.ProcessEnv, logPath: string, cores: numb
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * BENCH_PERF_DIR: Linux perf samples the service processes' CPU (cpu-clock, with call graphs) during the
+ * measured burst into perf-<processes>.data there. Unlike a V8 profile it samples only while a process runs,
+ * so a process held back by its CPU limit is not sampled; with BENCH_NODE_ARGS=--perf-basic-prof it names
+ * JavaScript functions.
+ */
+function perfRecord(running: Replica[], replicas: number) {
+  const output = path.join(process.env.BENCH_PERF_DIR!, `perf-${replicas}.data`);
+  const pids = running.map((r) => r.child.pid).join(',');
+  const perf = spawn(
+    'perf',
+    ['record', '-q', '-e', 'cpu-clock', '-F', '997', '-g', '-p', pids, '-o', output],
+    {
+      stdio: 'inherit',
+    },
+  );
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        perf.once('exit', () => resolve());
+        perf.kill('SIGINT');
+      }),
+  };
 }
 
 /** CPU time (user + system, ms) a running process has used so far, from /proc (Linux); 0 elsewhere. */
@@ -250,6 +283,12 @@ interface PhaseResult {
   serviceCpuMs: number;
   /** CPU this process (the two emulators and the balancer, one event loop) used meanwhile (ms). */
   emulatorCpuMs: number;
+  /** The share of the burst this process's event loop was busy (Node's event loop utilisation, 0 to 1). */
+  emulatorLoop: number;
+  /** CPU PostgreSQL's processes used meanwhile (ms). */
+  postgresCpuMs: number;
+  /** The share of the machine's CPU (all cores) busy meanwhile, 0 to 1; undefined without /proc/stat. */
+  machineBusy?: number;
   /** Delivery attempts that failed and that Stripe retried. */
   retried: number;
   /** The workers' claims during the burst (stc_claims_total), by result; none with a rolling restart. */
@@ -316,7 +355,7 @@ async function phase(
     LOG_LEVEL: 'info',
   };
   const running: Replica[] = [];
-  let keep = false;
+  let keep = Boolean(process.env.BENCH_KEEP);
   const logOf = (n: number | string) => path.join(dir, `service-${n}.log`);
   const db = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
   await db.connect();
@@ -376,6 +415,10 @@ async function phase(
     const events = stripe.events.length - eventsBefore;
     const started = performance.now();
     const emulatorCpuAtStart = process.cpuUsage();
+    const loopAtStart = performance.eventLoopUtilization();
+    const perf = process.env.BENCH_PERF_DIR ? perfRecord(running, replicas) : undefined;
+    const machineAtStart = machineCpuMs();
+    const postgresCpuAtStart = commandCpuMs('postgres');
     // CPU of processes stopped during the phase, plus each running one's use since the burst began.
     let cpuOfStopped = 0;
     const cpuAtStart = new Map(running.map((r) => [r, cpuMsOf(r.child)]));
@@ -394,6 +437,10 @@ async function phase(
     await drain(failures, 'burst');
     const wallMs = performance.now() - started;
     const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
+    const emulatorLoop = performance.eventLoopUtilization(loopAtStart).utilization;
+    if (perf) await perf.stop();
+    const machineAtEnd = machineCpuMs();
+    const postgresCpuMs = commandCpuMs('postgres') - postgresCpuAtStart;
     const claimsAfter = claimsBefore ? await claimsOf(running) : undefined;
     const emulatorCpuMs = (emulatorCpu.user + emulatorCpu.system) / 1000;
     const serviceCpuMs = cpuOfStopped + running.reduce((sum, r) => sum + cpuSinceStart(r), 0);
@@ -435,6 +482,12 @@ async function phase(
       wallMs,
       serviceCpuMs,
       emulatorCpuMs,
+      emulatorLoop,
+      postgresCpuMs,
+      machineBusy:
+        machineAtStart && machineAtEnd
+          ? (machineAtEnd.busy - machineAtStart.busy) / (machineAtEnd.all - machineAtStart.all)
+          : undefined,
       retried: stripe.deliveries.filter((d) => !d.ok).length,
       claims:
         claimsBefore && claimsAfter
@@ -453,6 +506,7 @@ async function phase(
     await stripe.close();
     await dataverse.close();
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+    else if (process.env.BENCH_KEEP) console.log(`  service logs kept: ${dir}`);
   }
 }
 
@@ -492,7 +546,11 @@ async function main(): Promise<void> {
             `${r.rolling ? ', rolling restart' : ''}: ` +
             `${r.events} events in ${secs(r.wallMs)} (${Math.round(r.events / (r.wallMs / 1000))} events/s, ` +
             `service CPU ${Math.round((r.serviceCpuMs * 1000) / r.events)} µs/event, ` +
-            `emulators busy ${Math.round((r.emulatorCpuMs / r.wallMs) * 100)}% of a core${claimsLine(r)}` +
+            `emulators busy ${Math.round((r.emulatorCpuMs / r.wallMs) * 100)}% of a core ` +
+            `(their event loop ${Math.round(r.emulatorLoop * 100)}% of the time), ` +
+            `PostgreSQL ${Math.round((r.postgresCpuMs / r.wallMs) * 100)}% of a core` +
+            (r.machineBusy === undefined ? '' : `, machine ${Math.round(r.machineBusy * 100)}% busy`) +
+            claimsLine(r) +
             `${r.retried ? `, ${r.retried} deliveries retried by Stripe` : ''})` +
             (r.failures.length
               ? `; LOST/WRONG: ${r.failures.slice(0, 5).join('; ')}`
