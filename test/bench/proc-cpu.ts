@@ -33,11 +33,11 @@ export function machineCpuMs(): { busy: number; all: number } | undefined {
 }
 
 /**
- * CPU time (ms) the running processes of one command name (`/proc/<pid>/comm`, e.g. `postgres`) have used so
- * far, summed. A process that exits between two readings takes its time with it: for long-lived servers.
+ * CPU time (ms) each running process of one command name (`/proc/<pid>/comm`, e.g. `postgres`) has used so
+ * far, by pid; `cpuSince` sums what they used after an earlier reading.
  */
-export function commandCpuMs(command: string): number {
-  let sum = 0;
+export function commandCpuMs(command: string): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
@@ -45,7 +45,19 @@ export function commandCpuMs(command: string): number {
     } catch {
       continue;
     }
-    sum += procCpuMs(`/proc/${pid}/stat`) ?? 0;
+    const ms = procCpuMs(`/proc/${pid}/stat`);
+    if (ms !== undefined) byPid.set(Number(pid), ms);
   }
+  return byPid;
+}
+
+/**
+ * CPU (ms) used between two readings of commandCpuMs: by the processes of both, their difference; by one
+ * started since, all of its time. A process that exited in between is not counted (its time left with it),
+ * so the figure may be low, never negative.
+ */
+export function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
   return sum;
 }

@@ -34,20 +34,18 @@
  * service logs; their folder is printed).
  *
  * Each phase also says what bounded it: the share of the burst the emulators' event loop was busy (at 100 %
- * the balancer and emulators are the limit, not the service), PostgreSQL's CPU, and the whole machine's.
+ * the emulators are the limit, not the service), the balancer's and PostgreSQL's CPU, and the whole machine's.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { model, StcPaymentStatus } from '@stc/solution';
 import { startDataverseEmulator, startStripeEmulator } from '@stc/emulators';
-import { commandCpuMs, machineCpuMs, procCpuMs } from './proc-cpu';
+import { commandCpuMs, cpuSince, machineCpuMs, procCpuMs } from './proc-cpu';
 import { median, secs, serviceUser } from './support';
 
 const EVENTS = Number(process.env.BENCH_REPLICA_EVENTS ?? 2000);
@@ -235,42 +233,46 @@ async function stopReplica({ child, limit }: Replica): Promise<void> {
 }
 
 /**
- * A round-robin load balancer over the replicas' URLs: each request goes to the next one; a refused
- * connection (a replica restarting) goes to the one after, so a rolling restart is invisible to Stripe.
+ * The round-robin load balancer in front of the replicas (replicas/balancer.ts), in a child process of its
+ * own: forwarding every webhook in this process would load the emulators' event loop with the platform's
+ * ingress work. `setTargets` resolves once the balancer uses the new list (before a replica leaves it stops).
  */
-async function loadBalancer(upstreams: () => string[]) {
-  let next = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const tryUpstream = (left: number) => {
-        const targets = upstreams();
-        const target = new URL(targets[next++ % targets.length]);
-        const forward = http.request(
-          {
-            host: target.hostname,
-            port: target.port,
-            path: req.url,
-            method: req.method,
-            headers: req.headers,
-          },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        forward.on('error', () => (left > 1 ? tryUpstream(left - 1) : (res.writeHead(502), res.end())));
-        forward.end(body);
-      };
-      tryUpstream(upstreams().length * 2);
-    });
+async function loadBalancer() {
+  const child = fork(path.join(__dirname, 'replicas', 'balancer.ts'), [], {
+    execArgv: ['--require', require.resolve('tsx/cjs')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const reply = <T>(key: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (m: Record<string, unknown>) => {
+        if (!(key in m)) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m[key] as T);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the balancer exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const port = await reply<number>('port');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    url: `http://127.0.0.1:${port}`,
+    async setTargets(urls: string[]) {
+      const set = reply<number>('targetsSet');
+      child.send({ targets: urls });
+      await set;
+    },
+    async cpuMs() {
+      const cpu = reply<number>('cpuMs');
+      child.send({ cpu: true });
+      return cpu;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send({ stop: true });
+      }),
   };
 }
 
@@ -281,8 +283,10 @@ interface PhaseResult {
   wallMs: number;
   /** CPU the service processes used from the start of the burst until it drained (ms). */
   serviceCpuMs: number;
-  /** CPU this process (the two emulators and the balancer, one event loop) used meanwhile (ms). */
+  /** CPU this process (the two emulators, one event loop) used meanwhile (ms). */
   emulatorCpuMs: number;
+  /** CPU the balancer's process used meanwhile (ms). */
+  balancerCpuMs: number;
   /** The share of the burst this process's event loop was busy (Node's event loop utilisation, 0 to 1). */
   emulatorLoop: number;
   /** CPU PostgreSQL's processes used meanwhile (ms). */
@@ -359,11 +363,13 @@ async function phase(
   const logOf = (n: number | string) => path.join(dir, `service-${n}.log`);
   const db = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
   await db.connect();
-  const balancer = await loadBalancer(() => running.map((r) => r.url));
+  const balancer = await loadBalancer();
+  const balance = () => balancer.setTargets(running.map((r) => r.url));
   try {
     // The first process makes the schema (migrations); the others then start beside it.
     running.push(await startReplica(env, logOf(0), cores));
     for (let n = 1; n < replicas; n++) running.push(await startReplica(env, logOf(n), cores));
+    await balance();
     stripe.setWebhook({
       url: `${balancer.url}/webhooks/stripe`,
       secret: SECRET,
@@ -415,6 +421,7 @@ async function phase(
     const events = stripe.events.length - eventsBefore;
     const started = performance.now();
     const emulatorCpuAtStart = process.cpuUsage();
+    const balancerCpuAtStart = await balancer.cpuMs();
     const loopAtStart = performance.eventLoopUtilization();
     const perf = process.env.BENCH_PERF_DIR ? perfRecord(running, replicas) : undefined;
     const machineAtStart = machineCpuMs();
@@ -429,18 +436,21 @@ async function phase(
       for (let n = 0; n < running.length; n++) {
         await new Promise((r) => setTimeout(r, 1500));
         const [old] = running.splice(n, 1);
+        await balance();
         cpuOfStopped += cpuSinceStart(old);
         await stopReplica(old);
         running.splice(n, 0, await startReplica(env, logOf(`${n}-restarted`), cores));
+        await balance();
       }
     }
     await drain(failures, 'burst');
     const wallMs = performance.now() - started;
     const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
+    const balancerCpuMs = (await balancer.cpuMs()) - balancerCpuAtStart;
     const emulatorLoop = performance.eventLoopUtilization(loopAtStart).utilization;
     if (perf) await perf.stop();
     const machineAtEnd = machineCpuMs();
-    const postgresCpuMs = commandCpuMs('postgres') - postgresCpuAtStart;
+    const postgresCpuMs = cpuSince(postgresCpuAtStart, commandCpuMs('postgres'));
     const claimsAfter = claimsBefore ? await claimsOf(running) : undefined;
     const emulatorCpuMs = (emulatorCpu.user + emulatorCpu.system) / 1000;
     const serviceCpuMs = cpuOfStopped + running.reduce((sum, r) => sum + cpuSinceStart(r), 0);
@@ -482,6 +492,7 @@ async function phase(
       wallMs,
       serviceCpuMs,
       emulatorCpuMs,
+      balancerCpuMs,
       emulatorLoop,
       postgresCpuMs,
       machineBusy:
@@ -548,6 +559,7 @@ async function main(): Promise<void> {
             `service CPU ${Math.round((r.serviceCpuMs * 1000) / r.events)} µs/event, ` +
             `emulators busy ${Math.round((r.emulatorCpuMs / r.wallMs) * 100)}% of a core ` +
             `(their event loop ${Math.round(r.emulatorLoop * 100)}% of the time), ` +
+            `balancer ${Math.round((r.balancerCpuMs / r.wallMs) * 100)}%, ` +
             `PostgreSQL ${Math.round((r.postgresCpuMs / r.wallMs) * 100)}% of a core` +
             (r.machineBusy === undefined ? '' : `, machine ${Math.round(r.machineBusy * 100)}% busy`) +
             claimsLine(r) +
