@@ -78,11 +78,14 @@ const insertStatements = new Map(
 );
 const MAX_INSERT_GROUP = INSERT_GROUP_SIZES[INSERT_GROUP_SIZES.length - 1];
 
-/** Whether a claim now could take anything: an event due, or a lease expired (its event comes back). */
+/**
+ * Whether a claim now could take anything: an event due (`due`), or a lease expired (`expired`: its event
+ * comes back, and the claim first puts it back to pending).
+ */
 const claimable = q(
   'stc_claimable',
-  `SELECT EXISTS (SELECT 1 FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1)
-       OR EXISTS (SELECT 1 FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1) AS claimable`,
+  `SELECT EXISTS (SELECT 1 FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1) AS due,
+       EXISTS (SELECT 1 FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1) AS expired`,
 );
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {
@@ -118,8 +121,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       // An idle process polls four times a second and finds nothing: one query says so, without the
       // transaction's four round trips.
       const { rows } = await pool.query(claimable([now]));
-      if (!rows[0].claimable) return [];
-      return inTransaction(pool, (c) => claim(c, request, now));
+      const { due, expired } = rows[0] as { due: boolean; expired: boolean };
+      if (!due && !expired) return [];
+      return inTransaction(pool, (c) => claim(c, request, now, expired));
     },
     async extendLeases(owner: string, ids: number[], leaseExpiresAtMs: number) {
       if (ids.length === 0) return;
@@ -219,16 +223,22 @@ async function migrate(pool: Pool, schema: string): Promise<void> {
   }
 }
 
-/** One claim, inside the caller's transaction. */
-async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise<InboxEvent[]> {
-  await c.query(
-    q(
-      'stc_expire_leases',
-      `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
-       WHERE id IN (SELECT id FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1
-                    FOR UPDATE SKIP LOCKED)`,
-    )([now]),
-  );
+/** One claim, inside the caller's transaction; `expired`: leases have expired, their events come back first. */
+async function claim(
+  c: PoolClient,
+  request: ClaimRequest,
+  now: number,
+  expired: boolean,
+): Promise<InboxEvent[]> {
+  if (expired)
+    await c.query(
+      q(
+        'stc_expire_leases',
+        `UPDATE inbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+         WHERE id IN (SELECT id FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1
+                      FOR UPDATE SKIP LOCKED)`,
+      )([now]),
+    );
   // The candidates without their payloads: a claim passes over most of them when other processes hold their
   // objects, and reading a few hundred payloads per poll to use a few was most of a replica's claim cost.
   const due = await c.query(
@@ -260,15 +270,8 @@ async function claim(c: PoolClient, request: ClaimRequest, now: number): Promise
   if (picked.length === 0) return [];
   await readPayloads(c, [...picked, ...plan.superseded.map(({ event }) => event)]);
   await attachPgBursts(c, plan);
-  await recordCoalesced(c, plan, request.owner, now);
   const leaseExpiresAtMs = now + request.leaseMs;
-  await c.query(
-    q(
-      'stc_claim_mark',
-      `UPDATE inbox SET status = 'processing', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
-         updated_at = $3 WHERE id = ANY($4::bigint[])`,
-    )([request.owner, leaseExpiresAtMs, now, picked.map((e) => e.id)]),
-  );
+  await c.query(takeStatement(plan, request.owner, now, leaseExpiresAtMs));
   return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
 }
 
@@ -302,38 +305,51 @@ async function attachPgBursts(c: PoolClient, plan: ClaimPlan<InboxEvent>): Promi
   attachBursts(plan, (e) => prior.get(objectKey(e.source, e.account, e.objectId)) ?? null);
 }
 
-/** The events a claim coalesced: superseded, each with its attempt, under the same locks as the claim. */
-async function recordCoalesced(
-  c: PoolClient,
-  { superseded }: ClaimPlan<InboxEvent>,
+/**
+ * What a claim writes, as one statement: the events it coalesced (superseded, each with its attempt, and the
+ * newest of each object stamped), and the picked ones marked processing under this owner's lease.
+ */
+function takeStatement(
+  { picked, superseded }: ClaimPlan<InboxEvent>,
   owner: string,
   now: number,
-): Promise<void> {
-  if (superseded.length === 0) return;
-  const ids = superseded.map(({ event }) => event.id);
-  await c.query(
-    q(
-      'stc_claim_supersede',
-      `UPDATE inbox SET status = 'superseded', attempts = attempts + 1, updated_at = $1
-       WHERE id = ANY($2::bigint[]) AND status = 'pending'`,
-    )([now, ids]),
-  );
-  await c.query(
-    q(
-      'stc_claim_supersede_attempts',
-      `INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
-       SELECT u.id, u.n, $4, $5, $5, 'superseded', u.note, NULL
-       FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, n, note)`,
-    )([
-      ids,
-      superseded.map(({ event }) => event.attempts + 1),
-      superseded.map(({ by }) => supersededNote(by)),
-      owner,
-      now,
-    ]),
-  );
-  for (const e of coalescedStamps(superseded))
-    await c.query(shared.stamp([e.source, e.account, e.objectId, e.eventCreatedMs, e.eventId, now]));
+  leaseExpiresAtMs: number,
+): QueryConfig {
+  const stamps = coalescedStamps(superseded);
+  return q(
+    'stc_claim_take',
+    `WITH superseded AS (
+       UPDATE inbox SET status = 'superseded', attempts = attempts + 1, updated_at = $1
+       WHERE id = ANY($2::bigint[]) AND status = 'pending'
+     ), superseded_attempts AS (
+       INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code)
+       SELECT u.id, u.n, $5::text, $1::bigint, $1::bigint, 'superseded', u.note, NULL
+       FROM unnest($2::bigint[], $3::int[], $4::text[]) AS u(id, n, note)
+     ), stamps AS (
+       INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
+       SELECT s.source, s.account, s.object_id, s.created, s.event_id, $1::bigint
+       FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+         AS s(source, account, object_id, created, event_id)
+       ON CONFLICT (source, account, object_id) DO UPDATE
+         SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
+         WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)
+     )
+     UPDATE inbox SET status = 'processing', lease_owner = $5, lease_expires_at = $11, attempts = attempts + 1,
+       updated_at = $1 WHERE id = ANY($12::bigint[])`,
+  )([
+    now,
+    superseded.map(({ event }) => event.id),
+    superseded.map(({ event }) => event.attempts + 1),
+    superseded.map(({ by }) => supersededNote(by)),
+    owner,
+    stamps.map((e) => e.source),
+    stamps.map((e) => e.account),
+    stamps.map((e) => e.objectId),
+    stamps.map((e) => e.eventCreatedMs),
+    stamps.map((e) => e.eventId),
+    leaseExpiresAtMs,
+    picked.map((e) => e.id),
+  ]);
 }
 
 async function resolve(
