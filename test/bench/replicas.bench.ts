@@ -21,7 +21,8 @@
  *   cores (with the emulators and PostgreSQL): the figures show what they cost, not scaling.
  * - A limit per process, as a container's (main.bicep gives each replica 0.5 vCPU): one process is bound by
  *   its own CPU, as a replica in Azure is, and more processes add CPU until the machine's two cores are the
- *   limit. The default, 0.25, leaves room for three processes on two cores; at 0.5 three are machine-bound.
+ *   limit. With the default, 0.25, three processes take the machine's two cores to 80-90 % busy with the
+ *   emulators and PostgreSQL; 0.125 leaves them well inside it; at 0.5 three are machine-bound.
  *   The limit is a cgroup CPU quota per process (root and a cgroup `cpu` controller needed; the bench
  *   stops with the reason when there is none).
  *
