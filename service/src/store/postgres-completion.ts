@@ -8,6 +8,7 @@
 import type { QueryConfig } from 'pg';
 import { finishedEvent } from './rows';
 import { WRITE_COLUMNS, writeColumns } from './lineage';
+import { KEEP_NEWER_STAMP } from './sql';
 import type { CompletedAttempt } from './types';
 
 const TEXT = `WITH finished AS (
@@ -33,9 +34,7 @@ const TEXT = `WITH finished AS (
     INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
     SELECT $13::text, $14::text, o.object_id, $15::bigint, $16::text, $5::bigint
     FROM finished, unnest($17::text[]) AS o(object_id)
-    ON CONFLICT (source, account, object_id) DO UPDATE
-      SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
-      WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)
+    ${KEEP_NEWER_STAMP}
   ), dead AS (
     INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at)
     SELECT id, $3::text, $4::text, $8::int, $5::bigint FROM finished WHERE $12::boolean

@@ -27,7 +27,7 @@ import { postgresConsoleLedger } from './lineage';
 import { completionStatement } from './postgres-completion';
 import { postgresMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
-import { numbered, SQL, type StatementName } from './sql';
+import { KEEP_NEWER_STAMP, numbered, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
 
 export interface PostgresStoreOptions {
@@ -118,8 +118,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async claimEvents(request: ClaimRequest): Promise<InboxEvent[]> {
       if (request.limit <= 0) return [];
       const now = request.nowMs ?? Date.now();
-      // An idle process polls four times a second and finds nothing: one query says so, without the
-      // transaction's four round trips.
+      // An idle process polls four times a second and finds nothing: one query says so, without the claim
+      // transaction's round trips.
       const { rows } = await pool.query(claimable([now]));
       const { due, expired } = rows[0] as { due: boolean; expired: boolean };
       if (!due && !expired) return [];
@@ -330,9 +330,7 @@ function takeStatement(
        SELECT s.source, s.account, s.object_id, s.created, s.event_id, $1::bigint
        FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
          AS s(source, account, object_id, created, event_id)
-       ON CONFLICT (source, account, object_id) DO UPDATE
-         SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
-         WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)
+       ${KEEP_NEWER_STAMP}
      )
      UPDATE inbox SET status = 'processing', lease_owner = $5, lease_expires_at = $11, attempts = attempts + 1,
        updated_at = $1 WHERE id = ANY($12::bigint[])`,

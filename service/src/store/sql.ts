@@ -5,6 +5,14 @@
  */
 import { DEAD_LETTER_SELECT, INBOX_COLUMNS } from './rows';
 
+/**
+ * The end of an INSERT INTO object_versions: an object's stamp moves only to a newer event (created, then
+ * event id decide). PostgreSQL's completion and claim statements stamp with it too.
+ */
+export const KEEP_NEWER_STAMP = `ON CONFLICT (source, account, object_id) DO UPDATE
+      SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
+      WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)`;
+
 export const SQL = {
   findEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`,
   getEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`,
@@ -21,10 +29,7 @@ export const SQL = {
       mapping_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   /** Keeps the newer of two stamps of an object: (event created, event id) decides. */
   stamp: `INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (source, account, object_id) DO UPDATE
-      SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
-      WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)`,
+    VALUES (?, ?, ?, ?, ?, ?) ${KEEP_NEWER_STAMP}`,
   getStamp: `SELECT event_created, event_id FROM object_versions WHERE source = ? AND account = ? AND object_id = ?`,
   deadLetter: `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?)`,
   listOpenDeadLetters: `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,
