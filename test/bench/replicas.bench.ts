@@ -263,11 +263,8 @@ async function loadBalancer() {
       child.send({ targets: urls });
       await set;
     },
-    async cpuMs() {
-      const cpu = reply<number>('cpuMs');
-      child.send({ cpu: true });
-      return cpu;
-    },
+    /** CPU (ms) the balancer's process has used so far. */
+    cpuMs: () => cpuMsOf(child),
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -422,7 +419,7 @@ async function phase(
     const events = stripe.events.length - eventsBefore;
     const started = performance.now();
     const emulatorCpuAtStart = process.cpuUsage();
-    const balancerCpuAtStart = await balancer.cpuMs();
+    const balancerCpuAtStart = balancer.cpuMs();
     const loopAtStart = performance.eventLoopUtilization();
     const perf = process.env.BENCH_PERF_DIR ? perfRecord(running, replicas) : undefined;
     const machineAtStart = machineCpuMs();
@@ -447,7 +444,7 @@ async function phase(
     await drain(failures, 'burst');
     const wallMs = performance.now() - started;
     const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
-    const balancerCpuMs = (await balancer.cpuMs()) - balancerCpuAtStart;
+    const balancerCpuMs = balancer.cpuMs() - balancerCpuAtStart;
     const emulatorLoop = performance.eventLoopUtilization(loopAtStart).utilization;
     if (perf) await perf.stop();
     const machineAtEnd = machineCpuMs();

@@ -7,7 +7,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { procCpuMs } from '../proc-cpu';
 
 let targets: string[] = [];
 let next = 0;
@@ -47,12 +46,11 @@ const server = http.createServer((req, res) => {
 });
 
 server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
-process.on('message', (message: { targets?: string[]; cpu?: boolean; stop?: boolean }) => {
+process.on('message', (message: { targets?: string[]; stop?: boolean }) => {
   if (message.targets) {
     targets = message.targets;
     process.send!({ targetsSet: targets.length });
   }
-  if (message.cpu) process.send!({ cpuMs: procCpuMs(`/proc/${process.pid}/stat`) ?? 0 });
   if (message.stop) {
     server.closeAllConnections();
     server.close(() => process.exit(0));
