@@ -43,7 +43,7 @@ function createStripeIntake(intake: IntakeContext, secrets: readonly string[]) {
     }
     counters.verified.inc();
     state.eventId = record.eventId;
-    const { inserted, queued } = await intake.insert({ ...record, receivedAtMs }, 'stripe');
+    const { inserted, queued } = await intake.insert(record, receivedAtMs);
     if (!inserted) {
       counters.duplicates.inc();
       intake.logger.debug(
@@ -124,7 +124,7 @@ export function registerDataverseWebhook(
     }
     counters.verified.inc();
     ctx.state.eventId = record.eventId;
-    const { inserted, queued } = await intake.insert({ ...record, receivedAtMs }, 'dataverse');
+    const { inserted, queued } = await intake.insert(record, receivedAtMs);
     const log = intake.logger.child({ eventId: record.eventId, source: 'dataverse', type: record.type });
     if (!inserted) counters.duplicates.inc();
     else if (queued) intake.onQueued();
