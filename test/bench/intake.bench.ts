@@ -7,9 +7,12 @@
  * machine's speed during the run (on a shared virtual machine the same server measured 8,000 and 17,000
  * events/s a minute apart) weighs on both alike; then open loop at 500/s and 1,000/s (p50/p99 from each
  * request's scheduled time). Reports medians over the runs, each store's closed-loop ratio to the ceiling it
- * took turns with, and the CPU each server spent per event in the closed loop: the process, and its main
- * thread alone (the one serving requests, which bounds its throughput). Exits non-zero when an acknowledged
- * event is missing from the store or a request failed.
+ * took turns with, and the CPU each server spent per event in the closed loop: the process, its main thread
+ * alone (the one serving requests, which bounds its throughput) and, for the PostgreSQL store, the PostgreSQL
+ * server's processes; and how busy the whole machine was during each server's turns. A server whose main
+ * thread is near a full core is bound by it; a machine near 100 % bounds every process on it; below both,
+ * requests wait on the store. Exits non-zero when an acknowledged event is missing from the store or a
+ * request failed.
  *
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (5, per phase and server), BENCH_WARMUP_SECONDS (1),
  * BENCH_SLICE_SECONDS (1), BENCH_MODES (e.g. `postgres`: the ceiling always runs).
@@ -246,15 +249,21 @@ function runLine(run: number, mode: Mode, m: Measured): string {
     .join(' | ');
   const errors = m.results.reduce((n, r) => n + r.errors, 0);
   const stored = mode === 'ceiling' ? '' : ` | ${m.acked} acked, ${m.missing} missing`;
-  return `run ${run} ${mode.padEnd(8)} ${phases} | CPU/event ${us(m.cpu.processUs)} us (main thread ${us(m.cpu.mainThreadUs)})${stored}${errors ? ` | ${errors} ERRORS` : ''}`;
+  const database = mode === 'postgres' ? `, PostgreSQL ${us(postgresUsPerEvent(m.results[0]))} us` : '';
+  return `run ${run} ${mode.padEnd(8)} ${phases} | CPU/event ${us(m.cpu.processUs)} us (main thread ${us(m.cpu.mainThreadUs)}${database}) | machine ${percent(m.results[0].machineBusy)} busy in its closed-loop turns${stored}${errors ? ` | ${errors} ERRORS` : ''}`;
 }
+
+/** The PostgreSQL server's CPU per closed-loop event (its processes, during this server's turns). */
+const postgresUsPerEvent = (r: PhaseResult) => ((r.postgresMs ?? NaN) * 1000) / r.completed;
+const percent = (share?: number) =>
+  share === undefined || Number.isNaN(share) ? '-' : `${(share * 100).toFixed(0)}%`;
 
 function summary(byRun: Array<Record<Mode, Measured>>): string[] {
   console.log(
     `\nmedians of ${RUNS} runs (ratios: per-run ratio to the ceiling of the same run, then the median)`,
   );
   console.log(
-    'server    closed32 ev/s  ratio   open500 p50/p99 ms   open1000 p50/p99 ms  achieved@1000  CPU us/event: process (ceiling/this), main thread',
+    'server    closed32 ev/s  ratio   open500 p50/p99 ms   open1000 p50/p99 ms  achieved@1000  CPU us/event: process (ceiling/this), main thread, PostgreSQL  machine busy',
   );
   const targets: string[] = [];
   for (const mode of MODES) {
@@ -269,6 +278,9 @@ function summary(byRun: Array<Record<Mode, Measured>>): string[] {
     const cpu = median(byRun.map((r) => r[mode].cpu.processUs));
     const cpuRatio = median(byRun.map((r) => r[mode].pairedCeiling.cpu.processUs / r[mode].cpu.processUs));
     const mainThread = median(byRun.map((r) => r[mode].cpu.mainThreadUs ?? NaN));
+    const busy = median(byRun.map((r) => r[mode].results[0].machineBusy ?? NaN));
+    const database =
+      mode === 'postgres' ? median(byRun.map((r) => postgresUsPerEvent(r[mode].results[0]))) : NaN;
     console.log(
       [
         mode.padEnd(9),
@@ -283,7 +295,9 @@ function summary(byRun: Array<Record<Mode, Measured>>): string[] {
           .toFixed(2)
           .padEnd(8)}`,
         `${(achieved * 100).toFixed(1).padStart(12)}% `,
-        `${us(cpu).padStart(5)} (${(cpuRatio * 100).toFixed(1)}%), ${us(mainThread)}`,
+        `${us(cpu).padStart(5)} (${(cpuRatio * 100).toFixed(1)}%), ${us(mainThread).padStart(11)}`,
+        `${us(database).padStart(10)}`,
+        `${percent(busy).padStart(13)}`,
       ].join(' '),
     );
     if (mode === 'ceiling') continue;

@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import { commandCpuMs, cpuSince, machineCpuMs } from '../proc-cpu';
 
 export interface LoadPhase {
   name: string;
@@ -50,6 +51,10 @@ export interface PhaseResult {
   maxMs: number;
   /** open loop: achieved rate / target. */
   achievedRatio?: number;
+  /** closed loop: the share of the machine's CPU (all cores) busy during this server's measured turns. */
+  machineBusy?: number;
+  /** closed loop: CPU (ms) the machine's PostgreSQL processes used during this server's measured turns. */
+  postgresMs?: number;
 }
 
 const options: LoadOptions = JSON.parse(process.argv[2]);
@@ -150,21 +155,41 @@ async function closedLoop(phase: LoadPhase): Promise<Record<string, PhaseResult>
   }
   const sliceMs = (targets.length > 1 ? (phase.sliceSeconds ?? 1) : phase.seconds) * 1000;
   const rounds = Math.max(1, Math.round((phase.seconds * 1000) / sliceMs));
-  const measured = new Map(targets.map((t) => [t.name, { latencies: [] as number[], errors: 0 }]));
+  const measured = new Map(
+    targets.map((t) => [
+      t.name,
+      { latencies: [] as number[], errors: 0, busyMs: 0, allMs: 0, postgresMs: 0 },
+    ]),
+  );
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < targets.length; k++) {
       const target = targets[(round + k) % targets.length];
+      const machineBefore = machineCpuMs();
+      const postgresBefore = commandCpuMs('postgres');
       const from = performance.now();
       const slice = await closedSlice(target, concurrency, from, from + sliceMs);
+      const machineAfter = machineCpuMs();
       const sum = measured.get(target.name)!;
       for (const latency of slice.latencies) sum.latencies.push(latency);
       sum.errors += slice.errors;
+      sum.postgresMs += cpuSince(postgresBefore, commandCpuMs('postgres'));
+      if (machineBefore && machineAfter) {
+        sum.busyMs += machineAfter.busy - machineBefore.busy;
+        sum.allMs += machineAfter.all - machineBefore.all;
+      }
     }
   }
   return Object.fromEntries(
     targets.map((t) => {
-      const { latencies, errors } = measured.get(t.name)!;
-      return [t.name, summarise(phase.name, latencies, errors, (rounds * sliceMs) / 1000)];
+      const { latencies, errors, busyMs, allMs, postgresMs } = measured.get(t.name)!;
+      return [
+        t.name,
+        {
+          ...summarise(phase.name, latencies, errors, (rounds * sliceMs) / 1000),
+          machineBusy: allMs > 0 ? busyMs / allMs : undefined,
+          postgresMs,
+        },
+      ];
     }),
   );
 }
