@@ -104,7 +104,19 @@ test('STRIPE_API_BASE points the SDK at an emulator; DATABASE_URL selects Postgr
     databaseUrl: 'postgres://u@h/db',
     schema: 'stc',
     poolMax: 10,
+    queryTimeoutMs: 30_000,
+    connectTimeoutMs: 10_000,
   });
+  const tighter = loadConfig({
+    ...valid,
+    DATABASE_URL: 'postgres://u@h/db',
+    DATABASE_QUERY_TIMEOUT_MS: '5000',
+    DATABASE_CONNECT_TIMEOUT_MS: '2000',
+  });
+  expect(tighter.store).toMatchObject({ queryTimeoutMs: 5_000, connectTimeoutMs: 2_000 });
+  expect(problems({ ...valid, DATABASE_QUERY_TIMEOUT_MS: '0' })).toEqual([
+    'DATABASE_QUERY_TIMEOUT_MS: Too small: expected number to be >=100',
+  ]);
 });
 
 test('an empty environment names every missing variable at once', () => {

@@ -115,6 +115,8 @@ const envSchema = z
         .optional(),
     ),
     DATABASE_POOL_MAX: int(1, 10),
+    DATABASE_QUERY_TIMEOUT_MS: int(100, 30_000),
+    DATABASE_CONNECT_TIMEOUT_MS: int(100, 10_000),
     DATABASE_SCHEMA: optional
       .default('public')
       .pipe(
@@ -234,7 +236,14 @@ function stripeBudget(e: z.infer<typeof envSchema>): ServiceConfig['stripe']['bu
 }
 
 export type StoreConfig =
-  | { engine: 'postgres'; databaseUrl: string; schema?: string; poolMax?: number }
+  | {
+      engine: 'postgres';
+      databaseUrl: string;
+      schema?: string;
+      poolMax?: number;
+      queryTimeoutMs?: number;
+      connectTimeoutMs?: number;
+    }
   | { engine: 'sqlite'; path: string; synchronous?: 'normal' | 'full' };
 
 export interface ServiceConfig {
@@ -417,14 +426,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         maxInFlight: e.DATAVERSE_BATCHES_IN_FLIGHT,
       },
     },
-    store: e.DATABASE_URL
-      ? {
-          engine: 'postgres',
-          databaseUrl: e.DATABASE_URL,
-          schema: e.DATABASE_SCHEMA,
-          poolMax: e.DATABASE_POOL_MAX,
-        }
-      : { engine: 'sqlite', path: sqlitePath(e.SQLITE_PATH, cwd), synchronous: e.SQLITE_SYNCHRONOUS },
+    store: storeConfigOf(e, cwd, e.DATABASE_POOL_MAX),
     http: {
       port: e.PORT,
       host: e.HOST,
@@ -474,6 +476,8 @@ const storeEnvSchema = z.object({
   DATABASE_URL: envSchema.shape.DATABASE_URL,
   DATABASE_SCHEMA: envSchema.shape.DATABASE_SCHEMA,
   DATABASE_POOL_MAX: envSchema.shape.DATABASE_POOL_MAX,
+  DATABASE_QUERY_TIMEOUT_MS: envSchema.shape.DATABASE_QUERY_TIMEOUT_MS,
+  DATABASE_CONNECT_TIMEOUT_MS: envSchema.shape.DATABASE_CONNECT_TIMEOUT_MS,
   SQLITE_PATH: envSchema.shape.SQLITE_PATH,
   SQLITE_SYNCHRONOUS: envSchema.shape.SQLITE_SYNCHRONOUS,
 });
@@ -482,9 +486,19 @@ const storeEnvSchema = z.object({
 export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreConfig {
   const parsed = storeEnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
-  const e = parsed.data;
+  return storeConfigOf(parsed.data, cwd, 2);
+}
+
+function storeConfigOf(e: z.infer<typeof storeEnvSchema>, cwd: string, poolMax: number): StoreConfig {
   return e.DATABASE_URL
-    ? { engine: 'postgres', databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolMax: 2 }
+    ? {
+        engine: 'postgres',
+        databaseUrl: e.DATABASE_URL,
+        schema: e.DATABASE_SCHEMA,
+        poolMax,
+        queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+        connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      }
     : { engine: 'sqlite', path: sqlitePath(e.SQLITE_PATH, cwd), synchronous: e.SQLITE_SYNCHRONOUS };
 }
 

@@ -23,6 +23,8 @@ export async function openStore(config: StoreConfig, notices: StoreNotices = {})
           connectionString: config.databaseUrl,
           schema: config.schema,
           poolMax: config.poolMax,
+          queryTimeoutMs: config.queryTimeoutMs,
+          connectTimeoutMs: config.connectTimeoutMs,
         })
       : createSqliteStore({ path: config.path, synchronous: config.synchronous, checkpoints: notices });
   try {

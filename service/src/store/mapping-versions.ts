@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction as inPgTransaction } from './pg-transaction';
 import type { Row } from './rows';
 import type {
   MappingActivation,
@@ -175,20 +176,7 @@ const MAPPING_VERSION_LOCK = 0x5354_4332; // 'STC2'
 export function postgresMappingVersions(pool: Pool, numbered: (sql: string) => string): MappingVersionLedger {
   const query = async (c: Pool | PoolClient, sql: string, values: unknown[]) =>
     (await c.query(numbered(sql), values)).rows as Row[];
-  const inTransaction = async <T>(work: (c: PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
+  const inTransaction = <T>(work: (c: PoolClient) => Promise<T>): Promise<T> => inPgTransaction(pool, work);
   const store = (v: NewMappingVersion, activate: boolean, onlyIfNew: boolean) =>
     inTransaction(async (c): Promise<MappingVersionInfo | null> => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [MAPPING_VERSION_LOCK]);

@@ -3,7 +3,7 @@
  * Claims use `FOR UPDATE SKIP LOCKED` so processes never wait on each other's rows, plus a transaction-scoped
  * advisory lock per object so two processes never start two events of the same object at once.
  */
-import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
+import { Client, Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import {
@@ -26,6 +26,7 @@ import {
 import { postgresConsoleLedger } from './lineage';
 import { completionStatement } from './postgres-completion';
 import { postgresMappingVersions } from './mapping-versions';
+import { inTransaction } from './pg-transaction';
 import { sharedMethods } from './shared';
 import { KEEP_NEWER_STAMP, numbered, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
@@ -35,7 +36,19 @@ export interface PostgresStoreOptions {
   /** Schema for every table (created when missing); default `public`. Tests use one per run. */
   schema?: string;
   poolMax?: number;
+  /**
+   * How long a query may wait for the server's answer before it fails (default 30 s): a connection whose
+   * network went silent would otherwise hold its webhooks' answers, or a claim, for as long as the operating
+   * system keeps the socket. The connection is then closed and the next query opens another. Migrations
+   * run on a connection of their own, without it.
+   */
+  queryTimeoutMs?: number;
+  /** How long opening a connection, or waiting for a free one in the pool, may take (default 10 s). */
+  connectTimeoutMs?: number;
 }
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 // Millisecond timestamps and ids fit a double exactly; parse BIGINT (oid 20) as a number for this pool only.
 const typeParsers = {
@@ -91,11 +104,18 @@ const claimable = q(
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const schema = options.schema ?? 'public';
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid PostgreSQL schema name: ${schema}`);
-  const pool = new Pool({
+  const connection = {
     connectionString: options.connectionString,
-    max: options.poolMax ?? 10,
     options: `-c search_path=${schema}`,
     types: typeParsers,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    // TCP keepalives: a server that vanished is noticed on an idle connection too.
+    keepAlive: true,
+  };
+  const pool = new Pool({
+    ...connection,
+    max: options.poolMax ?? 10,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
   });
   let closed = false;
   // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -108,7 +128,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     ...budgetLedger(postgresBudgetStatements(pool)),
     ...postgresConsoleLedger(pool, numbered),
     ...postgresMappingVersions(pool, numbered),
-    migrate: () => migrate(pool, schema),
+    migrate: () => migrate(new Client(connection), schema),
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -178,24 +198,13 @@ function groupedInsert(pool: Pool) {
   );
 }
 
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
-/** Creates the schema and applies the migrations not yet recorded, under an advisory lock. */
-async function migrate(pool: Pool, schema: string): Promise<void> {
-  const client = await pool.connect();
+/**
+ * Creates the schema and applies the migrations not yet recorded, under an advisory lock, on a connection of
+ * its own: waiting for another process's migrations, or building an index on a large table, may take longer
+ * than the pool's query timeout allows.
+ */
+async function migrate(client: Client, schema: string): Promise<void> {
+  await client.connect();
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -222,7 +231,7 @@ async function migrate(pool: Pool, schema: string): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    await client.end();
   }
 }
 

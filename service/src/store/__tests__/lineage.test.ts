@@ -1,23 +1,12 @@
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { paymentEvent } from '../../__tests__/support/inbox-event';
 import type { DataverseWriteRecord, InboxEvent, NewInboxEvent, Store } from '..';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const ROW_ID = '0F8FAD5B-D9CB-469F-A165-70867728950E';
 
-function newEvent(eventId: string, overrides: Partial<NewInboxEvent> = {}): NewInboxEvent {
-  return {
-    source: 'stripe',
-    account: '',
-    eventId,
-    type: 'payment_intent.succeeded',
-    objectId: `pi_${eventId}`,
-    eventCreatedMs: T0,
-    payload: JSON.stringify({ id: eventId }),
-    status: 'pending',
-    receivedAtMs: T0,
-    ...overrides,
-  };
-}
+const newEvent = (eventId: string, overrides: Partial<NewInboxEvent> = {}) =>
+  paymentEvent(eventId, T0, overrides);
 
 function paymentWrite(overrides: Partial<DataverseWriteRecord> = {}): DataverseWriteRecord {
   return {

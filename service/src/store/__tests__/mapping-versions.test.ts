@@ -1,5 +1,6 @@
 /** Mapping versions and replay in the store, on both engines (PostgreSQL with STC_TEST_DATABASE_URL). */
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { paymentEvent } from '../../__tests__/support/inbox-event';
 import type { NewInboxEvent, NewMappingVersion, Store } from '../types';
 
 const T0 = 1_700_000_000_000;
@@ -17,20 +18,8 @@ const version = (hash: string, createdBy = 'repository'): NewMappingVersion => (
   nowMs: T0,
 });
 
-function newEvent(eventId: string, overrides: Partial<NewInboxEvent> = {}): NewInboxEvent {
-  return {
-    source: 'stripe',
-    account: '',
-    eventId,
-    type: 'payment_intent.succeeded',
-    objectId: `pi_${eventId}`,
-    eventCreatedMs: T0,
-    payload: JSON.stringify({ id: eventId, object: 'event' }),
-    status: 'pending',
-    receivedAtMs: T0,
-    ...overrides,
-  };
-}
+const newEvent = (eventId: string, overrides: Partial<NewInboxEvent> = {}) =>
+  paymentEvent(eventId, T0, overrides);
 
 describeOnEachEngine('mapping versions', (engine) => {
   let db: TestDatabase;

@@ -1,0 +1,24 @@
+/** One PostgreSQL transaction on a connection of the pool, for the store's multi-statement changes. */
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * Runs `work` between BEGIN and COMMIT on one pooled connection. On failure it rolls back and gives the
+ * connection back as broken, so the pool closes it rather than lend it again: after a read timeout the
+ * server's late answer (or none, if the network dropped it) would otherwise meet the next borrower's query.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let failure: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release(failure);
+  }
+}
