@@ -4,7 +4,8 @@ import type { Pool, PoolClient } from 'pg';
 /**
  * Runs `work` between BEGIN and COMMIT on one pooled connection. On failure it rolls back and gives the
  * connection back as broken, so the pool closes it rather than lend it again: after a read timeout the
- * server's late answer (or none, if the network dropped it) would otherwise meet the next borrower's query.
+ * connection may still be waiting for the server's answer (forever, if the network dropped it), and the next
+ * borrower's query would queue behind it.
  */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
