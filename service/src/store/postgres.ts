@@ -47,8 +47,8 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
-export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 // Millisecond timestamps and ids fit a double exactly; parse BIGINT (oid 20) as a number for this pool only.
 const typeParsers = {
