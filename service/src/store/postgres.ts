@@ -1,19 +1,13 @@
 /**
  * PostgreSQL engine (pg): for production and for several service processes sharing one database.
- * Claims use `FOR UPDATE SKIP LOCKED` so processes never wait on each other's rows, plus a transaction-scoped
- * advisory lock per object so two processes never start two events of the same object at once.
+ * A claim takes a transaction-scoped advisory lock per object, so two processes never start two events of the
+ * same object at once, and then the rows of its objects with `FOR UPDATE SKIP LOCKED`: processes never wait
+ * on each other.
  */
 import { Client, Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import {
-  INBOX_COLUMNS_BUT_PAYLOAD,
-  inboxValues,
-  markClaimed,
-  objectKey,
-  toInboxEvent,
-  toObjectStamp,
-} from './rows';
+import { INBOX_COLUMNS, inboxValues, markClaimed, objectKey, toInboxEvent, toObjectStamp } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
 import {
   attachBursts,
@@ -28,7 +22,7 @@ import { completionStatement } from './postgres-completion';
 import { postgresMappingVersions } from './mapping-versions';
 import { inTransaction } from './pg-transaction';
 import { sharedMethods } from './shared';
-import { KEEP_NEWER_STAMP, numbered, SQL, type StatementName } from './sql';
+import { KEEP_NEWER_STAMP, numbered, OBJECT_NOT_IN_FLIGHT, SQL, type StatementName } from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
 
 export interface PostgresStoreOptions {
@@ -235,7 +229,14 @@ async function migrate(client: Client, schema: string): Promise<void> {
   }
 }
 
-/** One claim, inside the caller's transaction; `expired`: leases have expired, their events come back first. */
+/**
+ * One claim, inside the caller's transaction; `expired`: leases have expired, their events come back first.
+ *
+ * Objects are shared out by their advisory locks before any inbox row is locked: concurrent claims read the
+ * same window of due events, each takes the locks of the objects it can, then locks the rows of those objects
+ * only. Locking rows first (`FOR UPDATE SKIP LOCKED` over the window) split a burst between two claims: one
+ * held the newest event's row, the other the object, which then applied an older state first.
+ */
 async function claim(
   c: PoolClient,
   request: ClaimRequest,
@@ -251,52 +252,62 @@ async function claim(
                       FOR UPDATE SKIP LOCKED)`,
       )([now]),
     );
-  // The candidates without their payloads: a claim passes over most of them when other processes hold their
-  // objects, and reading a few hundred payloads per poll to use a few was most of a replica's claim cost.
+  // The window: due events, oldest first, of objects not in flight (their events wait for the completion).
   const due = await c.query(
     q(
-      'stc_claim_due',
-      `SELECT ${INBOX_COLUMNS_BUT_PAYLOAD} FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1
-       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      'stc_claim_window',
+      `SELECT id, source, account, object_id FROM inbox i WHERE status = 'pending' AND next_attempt_at <= $1
+         AND ${OBJECT_NOT_IN_FLIGHT}
+       ORDER BY id LIMIT $2`,
     )([now, request.limit * 4 + 16]),
   );
   if (due.rows.length === 0) return [];
-  const candidates = due.rows.map((r) => toInboxEvent({ ...r, payload: '' }));
-  // Lock each candidate object for this transaction; a key another process holds is skipped.
-  const keys = [
-    ...new Set(candidates.map((e) => objectKey(e.source, e.account, e.objectId)).filter((k) => k !== null)),
-  ];
+  const window = due.rows.map((r) => ({
+    id: Number(r.id),
+    key: objectKey(r.source, r.account, r.object_id),
+  }));
+  // The oldest objects another claim does not hold, as many as this claim may take; the locks of a key held
+  // elsewhere fail at once, so concurrent claims take consecutive objects of the window.
+  const keys = [...new Set(window.map((w) => w.key).filter((k) => k !== null))];
   const locked = await c.query(
     q(
       'stc_claim_lock_objects',
-      `SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock(hashtextextended(k, 0))`,
-    )([keys]),
+      `SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock(hashtextextended(k, 0)) LIMIT $2`,
+    )([keys, request.limit]),
   );
   const mine = new Set(locked.rows.map((r) => String(r.k)));
-  // Read after taking the locks: a claim committed by the previous lock holder is visible now.
-  const flying = await c.query(shared.inFlight([]));
-  const busy = new Set<string>(keys.filter((k) => !mine.has(k)));
-  for (const r of flying.rows) busy.add(objectKey(r.source, r.account, r.object_id) as string);
-  const plan = planClaim(candidates, busy, claimRules(request, now));
+  const wanted = [
+    ...window.filter((w) => w.key === null).slice(0, request.limit),
+    ...window.filter((w) => w.key !== null && mine.has(w.key)),
+  ];
+  if (wanted.length === 0) return [];
+  // Their rows, read after taking the locks: a claim committed by the previous holder of an object shows
+  // here as its event in flight, and the object's events are left for the completion.
+  const { rows } = await c.query(
+    q(
+      'stc_claim_rows',
+      `SELECT ${INBOX_COLUMNS} FROM inbox i WHERE id = ANY($1::bigint[]) AND status = 'pending'
+         AND ${OBJECT_NOT_IN_FLIGHT}
+       ORDER BY id FOR UPDATE SKIP LOCKED`,
+    )([wanted.map((w) => w.id)]),
+  );
+  const candidates = rows.map(toInboxEvent);
+  const plan = planClaim(candidates, incomplete(wanted, candidates), claimRules(request, now));
   const { picked } = plan;
   if (picked.length === 0) return [];
-  await readPayloads(c, [...picked, ...plan.superseded.map(({ event }) => event)]);
   await attachPgBursts(c, plan);
   const leaseExpiresAtMs = now + request.leaseMs;
   await c.query(takeStatement(plan, request.owner, now, leaseExpiresAtMs));
   return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
 }
 
-/** The payloads of the events a claim takes (picked, and superseded ones a burst may carry), set on each. */
-async function readPayloads(c: PoolClient, events: InboxEvent[]): Promise<void> {
-  const { rows } = await c.query(
-    q(
-      'stc_claim_payloads',
-      `SELECT id, payload FROM inbox WHERE id = ANY($1::bigint[])`,
-    )([events.map((e) => e.id)]),
-  );
-  const payloads = new Map(rows.map((r) => [Number(r.id), String(r.payload)]));
-  for (const e of events) e.payload = payloads.get(e.id) ?? e.payload;
+/**
+ * The objects of which a wanted row did not come back: locked by another writer, or no longer pending. The
+ * claim leaves such an object whole to a later one rather than apply the rows it has without the newest.
+ */
+function incomplete(wanted: { id: number; key: string | null }[], read: InboxEvent[]): Set<string> {
+  const have = new Set(read.map((e) => e.id));
+  return new Set(wanted.filter((w) => w.key !== null && !have.has(w.id)).map((w) => w.key as string));
 }
 
 /** Bursts for the handlers (see attachBursts), from the stamps of their objects before this claim's. */

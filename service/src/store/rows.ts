@@ -21,9 +21,6 @@ export const INBOX_COLUMNS =
   'id, source, account, event_id, type, object_id, event_created, payload, status, attempts, next_attempt_at, ' +
   'lease_owner, lease_expires_at, last_error, last_error_code, received_at, updated_at';
 
-/** The inbox columns but the payload: what a claim decides on before it reads the payloads of its picks. */
-export const INBOX_COLUMNS_BUT_PAYLOAD = INBOX_COLUMNS.replace('payload, ', '');
-
 export function toInboxEvent(r: Row): InboxEvent {
   return {
     id: num(r.id),

@@ -13,12 +13,19 @@ export const KEEP_NEWER_STAMP = `ON CONFLICT (source, account, object_id) DO UPD
       SET event_created = excluded.event_created, event_id = excluded.event_id, updated_at = excluded.updated_at
       WHERE (excluded.event_created, excluded.event_id) > (object_versions.event_created, object_versions.event_id)`;
 
+/**
+ * Of an inbox row `i`: its object has no event in flight. Events of an object in flight wait for its
+ * completion, so a claim's window passes over them (a probe of inbox_one_in_flight_per_object per row).
+ */
+export const OBJECT_NOT_IN_FLIGHT = `NOT EXISTS (SELECT 1 FROM inbox p WHERE p.status = 'processing'
+      AND p.object_id <> '' AND p.source = i.source AND p.account = i.account AND p.object_id = i.object_id)`;
+
 export const SQL = {
   findEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`,
   getEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`,
-  /** Due events, oldest first; PostgreSQL appends its row locks. */
-  due: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
-  inFlight: `SELECT source, account, object_id FROM inbox WHERE status = 'processing' AND object_id <> ''`,
+  /** SQLite's claim window: due events, oldest first, of objects not in flight. */
+  due: `SELECT ${INBOX_COLUMNS} FROM inbox i WHERE status = 'pending' AND next_attempt_at <= ?
+      AND ${OBJECT_NOT_IN_FLIGHT} ORDER BY id LIMIT ?`,
   finish: `UPDATE inbox SET status = ?, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?,
       last_error = ?, last_error_code = ?, updated_at = ?
     WHERE id = ? AND lease_owner = ? AND status = 'processing'`,

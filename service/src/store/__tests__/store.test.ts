@@ -228,6 +228,21 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.queueDepth()).toMatchObject({ pending: 0, processing: 12 });
   });
 
+  test('events of an object in flight do not fill the claim window ahead of other objects', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_hot_0', objectId: 'pi_hot', eventCreatedMs: T0 }));
+    const [hot] = await claim(store, 'w1', 1);
+    // The busy object's later events arrive first, more than a claim of one event looks at.
+    for (let n = 1; n <= 40; n++)
+      await store.insertEvent(
+        newEvent({ eventId: `evt_hot_${n}`, objectId: 'pi_hot', eventCreatedMs: T0 + n }),
+      );
+    await store.insertEvent(newEvent({ eventId: 'evt_cold', objectId: 'pi_cold' }));
+    expect((await claim(store, 'w2', 1)).map((e) => e.eventId)).toEqual(['evt_cold']);
+    await store.completeEvent(applied(hot));
+    // Its burst then goes as one, within the window of a claim of ten.
+    expect((await claim(store, 'w2', 10)).map((e) => e.eventId)).toEqual(['evt_hot_40']);
+  });
+
   test('events without an object are not serialised', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_1', objectId: '' }));
     await store.insertEvent(newEvent({ eventId: 'evt_2', objectId: '' }));
