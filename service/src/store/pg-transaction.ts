@@ -2,10 +2,11 @@
 import type { Pool, PoolClient } from 'pg';
 
 /**
- * Runs `work` between BEGIN and COMMIT on one pooled connection. On failure it rolls back and gives the
- * connection back as broken, so the pool closes it rather than lend it again: after a read timeout the
- * connection may still be waiting for the server's answer (forever, if the network dropped it), and the next
- * borrower's query would queue behind it.
+ * Runs `work` between BEGIN and COMMIT on one pooled connection. On failure it gives the connection back as
+ * broken, so the pool closes it rather than lend it again: after a read timeout the connection may still be
+ * waiting for the server's answer (forever, if the network dropped it), and the next borrower's query would
+ * queue behind it. PostgreSQL rolls the transaction back when its connection closes; a ROLLBACK sent first
+ * would queue behind the unanswered query too, and hold the caller for a second timeout.
  */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -17,7 +18,6 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     return result;
   } catch (error) {
     failed = true;
-    await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release(failed);
