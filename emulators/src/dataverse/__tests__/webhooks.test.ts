@@ -340,7 +340,8 @@ test('close() does not wait for a receiver that never answers', async () => {
   await new Promise((r) => setTimeout(r, 50));
   const t0 = Date.now();
   await other.close();
-  expect(Date.now() - t0).toBeLessThan(2000);
+  // Waiting would take the delivery's 60 s timeout.
+  expect(Date.now() - t0).toBeLessThan(10_000);
   expect(other.webhookDeliveries()[0]).toMatchObject({ delivered: false, attempts: 1 });
   silent.closeAllConnections();
   await new Promise((r) => silent.close(r));
