@@ -308,16 +308,23 @@ describeOnEachEngine('worker pool', (engine) => {
   });
 
   test('a long handler keeps its lease: no second worker takes the event meanwhile', async () => {
-    const handler = createPaymentTestHandler(() => new Promise((r) => setTimeout(r, 700)));
-    const event = await runUntil(handler, 'ch_long', 'processing', 'the claim', { leaseMs: 1000 });
+    const { handler, open, calls } = gatedHandler();
+    const event = await runUntil(handler, 'ch_long', 'processing', 'the claim', {
+      leaseMs: 3000,
+      handlerTimeoutMs: 60_000,
+    });
+    const leaseOf = async () => (await store.findEvent('stripe', '', event.eventId))?.leaseExpiresAtMs ?? 0;
+    const claimed = await leaseOf();
+    // The running handler's lease is renewed...
+    await waitFor(async () => (await leaseOf()) >= claimed + 2, 'the lease to be renewed');
+    // ...so a second process, looking once the lease as claimed has run out, finds the event held.
     const other = await db.connect();
-    // Well past a lease that was not renewed, as a second process would look.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(
-      await other.claimEvents({ owner: 'other', limit: 5, leaseMs: 1000, nowMs: Date.now() + 800 }),
-    ).toEqual([]);
+    expect(await other.claimEvents({ owner: 'other', limit: 5, leaseMs: 1000, nowMs: claimed + 1 })).toEqual(
+      [],
+    );
+    open();
     await waitFor(async () => (await statusOf(event.eventId)) === 'applied', 'the event to be applied');
-    expect(handler.calls).toHaveLength(1);
+    expect(calls).toHaveLength(1);
   });
 
   test('graceful stop: claiming stops, running handlers finish', async () => {
@@ -407,7 +414,7 @@ describeOnEachEngine('worker pool', (engine) => {
         return run;
       },
     };
-    return { handler, open, firstRun: () => firstRun };
+    return { handler, open, firstRun: () => firstRun, calls: base.calls };
   };
 
   test('graceful stop: a handler still running after the grace is given back, not lost, and its late write refused', async () => {
