@@ -29,6 +29,12 @@ export interface ClaimRules {
   gatheredBy: number;
 }
 
+/**
+ * How many due events a claim reads to choose from: a burst of a few events for each it may take, and room
+ * for those it passes over (bursts still gathering, objects another process holds).
+ */
+export const claimWindow = (limit: number) => limit * 4 + 16;
+
 /** The rules of a claim at `now`. */
 export function claimRules(request: ClaimRequest, now: number): ClaimRules {
   return {

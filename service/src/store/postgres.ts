@@ -12,6 +12,7 @@ import { budgetLedger, postgresBudgetStatements } from './budget';
 import {
   attachBursts,
   claimRules,
+  claimWindow,
   coalescedStamps,
   planClaim,
   supersededNote,
@@ -259,7 +260,7 @@ async function claim(
       `SELECT id, source, account, object_id FROM inbox i WHERE status = 'pending' AND next_attempt_at <= $1
          AND ${OBJECT_NOT_IN_FLIGHT}
        ORDER BY id LIMIT $2`,
-    )([now, request.limit * 4 + 16]),
+    )([now, claimWindow(request.limit)]),
   );
   if (due.rows.length === 0) return [];
   const window = due.rows.map((r) => ({

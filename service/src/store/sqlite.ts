@@ -15,7 +15,14 @@ import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { finishedEvent, inboxValues, markClaimed, toInboxEvent, toObjectStamp, type Row } from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
-import { attachBursts, claimRules, coalescedStamps, planClaim, supersededNote } from './coalesce';
+import {
+  attachBursts,
+  claimRules,
+  claimWindow,
+  coalescedStamps,
+  planClaim,
+  supersededNote,
+} from './coalesce';
 import { sqliteConsoleLedger } from './lineage';
 import { sqliteMappingVersions } from './mapping-versions';
 import { sharedMethods } from './shared';
@@ -202,7 +209,7 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
   return db.transaction((request: ClaimRequest, now: number): InboxEvent[] => {
     const st = s();
     st.expireLeases.run(now, now);
-    const candidates = (st.due.all(now, request.limit * 4 + 16) as Row[]).map(toInboxEvent);
+    const candidates = (st.due.all(now, claimWindow(request.limit)) as Row[]).map(toInboxEvent);
     if (candidates.length === 0) return [];
     // The window holds no object in flight (the claim is one write transaction: none starts meanwhile).
     const plan = planClaim(candidates, new Set(), claimRules(request, now));
