@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { waitFor } from '@stc/testkit';
+import { paymentEvent } from '../../__tests__/support/inbox-event';
 import { createSqliteStore } from '../sqlite';
 import type { WalRestart } from '../checkpointer';
 import type { NewInboxEvent, Store } from '../types';
@@ -20,18 +21,8 @@ let dir: string;
 let sequence = 0;
 
 const event = (): NewInboxEvent => {
-  const eventId = `evt_wal_${++sequence}`;
-  return {
-    source: 'stripe',
-    account: '',
-    eventId,
-    type: 'charge.succeeded',
-    objectId: `ch_${sequence}`,
-    eventCreatedMs: Date.now(),
-    payload,
-    status: 'pending',
-    receivedAtMs: Date.now(),
-  };
+  const n = ++sequence;
+  return paymentEvent(`evt_wal_${n}`, Date.now(), { type: 'charge.succeeded', objectId: `ch_${n}`, payload });
 };
 const walBytes = (file: string) => fs.statSync(`${file}-wal`).size;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
