@@ -66,8 +66,8 @@ const shared = Object.fromEntries(
 
 // Many events in one statement: one round trip and one commit (one WAL fsync) for a whole group. Plain
 // parameters rather than arrays: encoding a JSON payload as an array literal escapes every quote in it.
-// Statements are prepared for a few group sizes; a group is padded up to one by repeating its last event
-// (a repeat is a conflict, so DO NOTHING skips it).
+// Statements are prepared for a few group sizes; a group is padded up to one by repeating its last event's key
+// after it (a repeat is a conflict, so DO NOTHING skips it).
 const INSERT_GROUP_SIZES = [1, 2, 4, 8, 16, 32, 64, 128];
 const INSERT_COLUMNS = 9;
 const insertStatements = new Map(
@@ -177,8 +177,12 @@ function groupedInsert(pool: Pool) {
     async (events: NewInboxEvent[]): Promise<boolean[]> => {
       const size = INSERT_GROUP_SIZES.find((n) => n >= events.length)!;
       const values: unknown[] = [];
-      for (let i = 0; i < size; i++) {
-        values.push(...inboxValues(events[Math.min(i, events.length - 1)]));
+      for (const e of events) values.push(...inboxValues(e));
+      // Padding repeats the last event's key only: it conflicts with that event and is skipped, so its
+      // payload would be encoded, sent and parsed for nothing.
+      const last = events[events.length - 1];
+      for (let i = events.length; i < size; i++) {
+        values.push(last.source, last.account, last.eventId, '', '', 0, '', last.status, last.receivedAtMs);
       }
       const { rows } = await pool.query(insertStatements.get(size)!(values));
       const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));

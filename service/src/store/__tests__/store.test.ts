@@ -92,6 +92,29 @@ describeOnEachEngine('store', (engine) => {
     expect((await store.queueDepth()).pending).toBe(150);
   });
 
+  test('a group of any size stores each event whole, its last one too', async () => {
+    // Five events commit together; PostgreSQL pads the group to a prepared size with copies of the last key.
+    const events = Array.from({ length: 5 }, (_, i) =>
+      newEvent({
+        eventId: `evt_five_${i}`,
+        objectId: `ch_five_${i}`,
+        type: i === 4 ? 'charge.refunded' : 'charge.succeeded',
+        eventCreatedMs: T0 + i,
+      }),
+    );
+    expect(await Promise.all(events.map((e) => store.insertEvent(e)))).toEqual(Array(5).fill(true));
+    for (const e of events) {
+      expect(await store.findEvent('stripe', '', e.eventId)).toMatchObject({
+        type: e.type,
+        objectId: e.objectId,
+        eventCreatedMs: e.eventCreatedMs,
+        payload: e.payload,
+        status: 'pending',
+      });
+    }
+    expect((await store.queueDepth()).pending).toBe(5);
+  });
+
   test('one bad event in a group does not fail the others', async () => {
     const good = newEvent({ eventId: 'evt_good' });
     const bad = { ...newEvent({ eventId: 'evt_bad' }), payload: null as unknown as string };
