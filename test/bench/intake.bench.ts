@@ -9,10 +9,10 @@
  * request's scheduled time). Reports medians over the runs, each store's closed-loop ratio to the ceiling it
  * took turns with, and the CPU each server spent per event in the closed loop: the process, its main thread
  * alone (the one serving requests, which bounds its throughput) and, for the PostgreSQL store, the PostgreSQL
- * server's processes; and how busy the whole machine was during each server's turns. A server whose main
- * thread is near a full core is bound by it; a machine near 100 % bounds every process on it; below both,
- * requests wait on the store. Exits non-zero when an acknowledged event is missing from the store or a
- * request failed.
+ * server's processes; the load generator's own CPU per request (it shares the machine with the servers); and
+ * how busy the whole machine was during each server's turns. A server whose main thread is near a full core is
+ * bound by it; a machine near 100 % bounds every process on it; below both, requests wait on the store. Exits
+ * non-zero when an acknowledged event is missing from the store or a request failed.
  *
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (5, per phase and server), BENCH_WARMUP_SECONDS (1),
  * BENCH_SLICE_SECONDS (1), BENCH_MODES (e.g. `postgres`: the ceiling always runs).
@@ -250,11 +250,13 @@ function runLine(run: number, mode: Mode, m: Measured): string {
   const errors = m.results.reduce((n, r) => n + r.errors, 0);
   const stored = mode === 'ceiling' ? '' : ` | ${m.acked} acked, ${m.missing} missing`;
   const database = mode === 'postgres' ? `, PostgreSQL ${us(postgresUsPerEvent(m.results[0]))} us` : '';
-  return `run ${run} ${mode.padEnd(8)} ${phases} | CPU/event ${us(m.cpu.processUs)} us (main thread ${us(m.cpu.mainThreadUs)}${database}) | machine ${percent(m.results[0].machineBusy)} busy in its closed-loop turns${stored}${errors ? ` | ${errors} ERRORS` : ''}`;
+  return `run ${run} ${mode.padEnd(8)} ${phases} | CPU/event ${us(m.cpu.processUs)} us (main thread ${us(m.cpu.mainThreadUs)}${database}) | load generator ${us(loadUsPerEvent(m.results[0]))} us/request | machine ${percent(m.results[0].machineBusy)} busy in its closed-loop turns${stored}${errors ? ` | ${errors} ERRORS` : ''}`;
 }
 
 /** The PostgreSQL server's CPU per closed-loop event (its processes, during this server's turns). */
 const postgresUsPerEvent = (r: PhaseResult) => ((r.postgresMs ?? NaN) * 1000) / r.completed;
+/** The load generator's own CPU per closed-loop request: on the same machine, it takes from every server. */
+const loadUsPerEvent = (r: PhaseResult) => ((r.loadMs ?? NaN) * 1000) / r.completed;
 const percent = (share?: number) =>
   share === undefined || Number.isNaN(share) ? '-' : `${(share * 100).toFixed(0)}%`;
 

@@ -55,6 +55,8 @@ export interface PhaseResult {
   machineBusy?: number;
   /** closed loop: CPU (ms) the machine's PostgreSQL processes used during this server's measured turns. */
   postgresMs?: number;
+  /** closed loop: CPU (ms) this load generator used during this server's measured turns. */
+  loadMs?: number;
 }
 
 const options: LoadOptions = JSON.parse(process.argv[2]);
@@ -158,18 +160,21 @@ async function closedLoop(phase: LoadPhase): Promise<Record<string, PhaseResult>
   const measured = new Map(
     targets.map((t) => [
       t.name,
-      { latencies: [] as number[], errors: 0, busyMs: 0, allMs: 0, postgresMs: 0 },
+      { latencies: [] as number[], errors: 0, busyMs: 0, allMs: 0, postgresMs: 0, loadMs: 0 },
     ]),
   );
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < targets.length; k++) {
       const target = targets[(round + k) % targets.length];
+      const loadBefore = process.cpuUsage();
       const machineBefore = machineCpuMs();
       const postgresBefore = commandCpuMs('postgres');
       const from = performance.now();
       const slice = await closedSlice(target, concurrency, from, from + sliceMs);
       const machineAfter = machineCpuMs();
+      const load = process.cpuUsage(loadBefore);
       const sum = measured.get(target.name)!;
+      sum.loadMs += (load.user + load.system) / 1000;
       for (const latency of slice.latencies) sum.latencies.push(latency);
       sum.errors += slice.errors;
       sum.postgresMs += cpuSince(postgresBefore, commandCpuMs('postgres'));
@@ -181,13 +186,14 @@ async function closedLoop(phase: LoadPhase): Promise<Record<string, PhaseResult>
   }
   return Object.fromEntries(
     targets.map((t) => {
-      const { latencies, errors, busyMs, allMs, postgresMs } = measured.get(t.name)!;
+      const { latencies, errors, busyMs, allMs, postgresMs, loadMs } = measured.get(t.name)!;
       return [
         t.name,
         {
           ...summarise(phase.name, latencies, errors, (rounds * sliceMs) / 1000),
           machineBusy: allMs > 0 ? busyMs / allMs : undefined,
           postgresMs,
+          loadMs,
         },
       ];
     }),
