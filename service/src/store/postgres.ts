@@ -181,9 +181,8 @@ function groupedInsert(pool: Pool) {
       // Padding repeats the last event's key only: it conflicts with that event and is skipped, so its
       // payload would be encoded, sent and parsed for nothing.
       const last = events[events.length - 1];
-      for (let i = events.length; i < size; i++) {
-        values.push(last.source, last.account, last.eventId, '', '', 0, '', last.status, last.receivedAtMs);
-      }
+      const padding = inboxValues({ ...last, type: '', objectId: '', eventCreatedMs: 0, payload: '' });
+      for (let i = events.length; i < size; i++) values.push(...padding);
       const { rows } = await pool.query(insertStatements.get(size)!(values));
       const inserted = new Set(rows.map((r) => `${r.source}|${r.account}|${r.event_id}`));
       // The same event twice in one group: the first is the insert, the second a duplicate.
