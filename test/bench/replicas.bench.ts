@@ -35,7 +35,11 @@
  * service logs; their folder is printed).
  *
  * Each phase also says what bounded it: the share of the burst the emulators' event loop was busy (at 100 %
- * the emulators are the limit, not the service), the balancer's and PostgreSQL's CPU, and the whole machine's.
+ * the emulators are the limit, not the service), the balancer's and PostgreSQL's CPU, and the whole machine's;
+ * when Stripe had the burst's last webhook acknowledged and how many events waited in the inbox on average
+ * (the last delivery near the end and few waiting: the processes kept up with their own intake); and the
+ * workers' claims (how many found nothing) and what became of the events (applied, or superseded: coalesced
+ * into a newer event of their payment).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -295,19 +299,45 @@ interface PhaseResult {
   retried: number;
   /** The workers' claims during the burst (stc_claims_total), by result; none with a rolling restart. */
   claims?: Record<string, number>;
+  /**
+   * What became of the burst's events (stc_events_processed_total, by outcome: applied, superseded: coalesced
+   * into a newer event of their object, skipped); none with a rolling restart.
+   */
+  outcomes?: Record<string, number>;
+  /** When Stripe had the burst's last delivery acknowledged, ms after the burst began. */
+  acknowledgedMs: number;
+  /** Events waiting in the inbox (pending or processing) during the burst: mean of samples every 25 ms or so. */
+  meanWaiting: number;
   failures: string[];
 }
 
-/** The claims the running processes have made so far, by result (their `stc_claims_total` summed). */
-async function claimsOf(running: Replica[]): Promise<Record<string, number>> {
-  const sum: Record<string, number> = {};
+interface WorkerCounts {
+  claims: Record<string, number>;
+  outcomes: Record<string, number>;
+}
+
+/**
+ * The claims the running processes have made so far, by result (their `stc_claims_total` summed), and the
+ * events they finished, by outcome (`stc_events_processed_total` summed over types).
+ */
+async function workerCountsOf(running: Replica[]): Promise<WorkerCounts> {
+  const counts: WorkerCounts = { claims: {}, outcomes: {} };
+  const add = (into: Record<string, number>, key: string, n: string) =>
+    (into[key] = (into[key] ?? 0) + Number(n));
   for (const r of running) {
     const response = await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    for (const m of (await response.text()).matchAll(/^stc_claims_total\{result="(\w+)"\} (\d+)$/gm)) {
-      sum[m[1]] = (sum[m[1]] ?? 0) + Number(m[2]);
-    }
+    const text = await response.text();
+    for (const m of text.matchAll(/^stc_claims_total\{result="(\w+)"\} (\d+)$/gm))
+      add(counts.claims, m[1], m[2]);
+    for (const m of text.matchAll(/^stc_events_processed_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm))
+      add(counts.outcomes, m[1], m[2]);
   }
-  return sum;
+  return counts;
+}
+
+/** `after` less `before`, key by key. */
+function countsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([key, n]) => [key, n - (before[key] ?? 0)]));
 }
 
 /** Claims per 100 events and the share that found nothing, as printed. */
@@ -315,7 +345,14 @@ function claimsLine(r: PhaseResult): string {
   if (!r.claims) return '';
   const total = Object.values(r.claims).reduce((a, b) => a + b, 0);
   const empty = r.claims.empty ?? 0;
-  return `, ${((total / r.events) * 100).toFixed(1)} claims per 100 events (${Math.round((empty / Math.max(total, 1)) * 100)}% empty)`;
+  // Events a claim coalesced into a newer one of their object are not counted by the workers' metric.
+  const outcomes = r.outcomes ?? {};
+  const handled = Object.values(outcomes).reduce((a, b) => a + b, 0);
+  const share = (n: number) => `${Math.round((n / r.events) * 100)}%`;
+  return (
+    `, ${((total / r.events) * 100).toFixed(1)} claims per 100 events (${Math.round((empty / Math.max(total, 1)) * 100)}% empty)` +
+    `, events ${share(outcomes.applied ?? 0)} applied, ${share((outcomes.superseded ?? 0) + r.events - handled)} superseded`
+  );
 }
 
 const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
@@ -375,7 +412,7 @@ async function phase(
     });
     const failures: string[] = [];
     /** Waits until Stripe has delivered every event and the inbox has none waiting; notes what went wrong. */
-    const drain = async (into: string[], what: string) => {
+    const drain = async (into: string[], what: string, waiting?: number[]) => {
       await stripe.waitForDeliveries(10 * 60_000);
       // Stripe retries a delivery that failed (a process stopping mid-request): an event is lost to the
       // service only when none of its attempts was acknowledged.
@@ -390,6 +427,7 @@ async function phase(
           `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS waiting,
                   count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
         );
+        waiting?.push(rows[0].waiting);
         if (rows[0].waiting === 0) {
           if (rows[0].dead > 0) into.push(`${what}: ${rows[0].dead} events dead-lettered`);
           return;
@@ -413,11 +451,13 @@ async function phase(
       seed(Math.ceil((WARMUP_EVENTS * replicas) / 4));
       await drain(failures, 'warm-up');
     }
-    const claimsBefore = rolling ? undefined : await claimsOf(running);
+    const countsBefore = rolling ? undefined : await workerCountsOf(running);
     const eventsBefore = stripe.events.length;
     seed(PAYMENTS);
     const events = stripe.events.length - eventsBefore;
     const started = performance.now();
+    const startedAt = Date.now();
+    const waiting: number[] = [];
     const emulatorCpuAtStart = process.cpuUsage();
     const balancerCpuAtStart = balancer.cpuMs();
     const loopAtStart = performance.eventLoopUtilization();
@@ -441,15 +481,19 @@ async function phase(
         await balance();
       }
     }
-    await drain(failures, 'burst');
+    await drain(failures, 'burst', waiting);
     const wallMs = performance.now() - started;
+    const burstIds = new Set(stripe.events.slice(eventsBefore).map((e) => e.id));
+    const acknowledgedMs =
+      Math.max(...stripe.deliveries.filter((d) => d.ok && burstIds.has(d.eventId)).map((d) => d.at)) -
+      startedAt;
     const emulatorCpu = process.cpuUsage(emulatorCpuAtStart);
     const balancerCpuMs = balancer.cpuMs() - balancerCpuAtStart;
     const emulatorLoop = performance.eventLoopUtilization(loopAtStart).utilization;
     if (perf) await perf.stop();
     const machineAtEnd = machineCpuMs();
     const postgresCpuMs = cpuSince(postgresCpuAtStart, commandCpuMs('postgres'));
-    const claimsAfter = claimsBefore ? await claimsOf(running) : undefined;
+    const countsAfter = countsBefore ? await workerCountsOf(running) : undefined;
     const emulatorCpuMs = (emulatorCpu.user + emulatorCpu.system) / 1000;
     const serviceCpuMs = cpuOfStopped + running.reduce((sum, r) => sum + cpuSinceStart(r), 0);
 
@@ -498,12 +542,11 @@ async function phase(
           ? (machineAtEnd.busy - machineAtStart.busy) / (machineAtEnd.all - machineAtStart.all)
           : undefined,
       retried: stripe.deliveries.filter((d) => !d.ok).length,
-      claims:
-        claimsBefore && claimsAfter
-          ? Object.fromEntries(
-              Object.entries(claimsAfter).map(([result, n]) => [result, n - (claimsBefore[result] ?? 0)]),
-            )
-          : undefined,
+      acknowledgedMs,
+      meanWaiting: waiting.reduce((a, b) => a + b, 0) / Math.max(waiting.length, 1),
+      claims: countsBefore && countsAfter ? countsSince(countsBefore.claims, countsAfter.claims) : undefined,
+      outcomes:
+        countsBefore && countsAfter ? countsSince(countsBefore.outcomes, countsAfter.outcomes) : undefined,
       failures,
     };
   } finally {
@@ -561,6 +604,7 @@ async function main(): Promise<void> {
             `PostgreSQL ${Math.round((r.postgresCpuMs / r.wallMs) * 100)}% of a core` +
             (r.machineBusy === undefined ? '' : `, machine ${Math.round(r.machineBusy * 100)}% busy`) +
             claimsLine(r) +
+            `, all delivered by ${secs(r.acknowledgedMs)}, ${Math.round(r.meanWaiting)} events waiting on average` +
             `${r.retried ? `, ${r.retried} deliveries retried by Stripe` : ''})` +
             (r.failures.length
               ? `; LOST/WRONG: ${r.failures.slice(0, 5).join('; ')}`
