@@ -201,6 +201,24 @@ describeOnEachEngine('store', (engine) => {
     expect((await store.findEvent('stripe', '', 'evt_young'))?.status).toBe('superseded');
   });
 
+  test('while its only due burst gathers a claim takes nothing, and the burst whole once gathered', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_first', objectId: 'pi_1', receivedAtMs: T0 }));
+    const claimAt = (nowMs: number) =>
+      store.claimEvents({ owner: 'w1', limit: 10, leaseMs: 30_000, nowMs, gatherMs: 250 });
+    expect(await claimAt(T0 + 249)).toEqual([]);
+    await store.insertEvent(
+      newEvent({
+        eventId: 'evt_second',
+        objectId: 'pi_1',
+        eventCreatedMs: T0 + 1000,
+        receivedAtMs: T0 + 200,
+      }),
+    );
+    expect(await claimAt(T0 + 249)).toEqual([]);
+    expect((await claimAt(T0 + 250)).map((e) => e.eventId)).toEqual(['evt_second']);
+    expect((await store.findEvent('stripe', '', 'evt_first'))?.status).toBe('superseded');
+  });
+
   test('an event arriving while its object is in flight waits, and is not coalesced into it', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_first', objectId: 'ch_1', eventCreatedMs: T0 }));
     const [first] = await claim(store);
