@@ -57,6 +57,14 @@ describe('copies of one second', () => {
     ).toBeNull();
   });
 
+  test('copies alike but for a nested value, or for which fields they have, are not the same state', () => {
+    const nested = (network: string) =>
+      charge({ payment_method_details: { card: { network, last4: '4242' } } });
+    expect(compareCopies(nested('visa'), nested('visa'))).toBe(0);
+    expect(compareCopies(nested('visa'), nested('mastercard'))).toBeNull();
+    expect(compareCopies(charge({ receipt_url: null }), charge({ receipt_email: null }))).toBeNull();
+  });
+
   test('an earlier second is older whatever the state; equal copies are the same state', () => {
     const later = { ...intent('requires_confirmation'), created: 101 };
     expect(compareCopies(later, intent('succeeded'))).toBe(1);
