@@ -306,7 +306,7 @@ interface PhaseResult {
   outcomes?: Record<string, number>;
   /** When Stripe had the burst's last delivery acknowledged, ms after the burst began. */
   acknowledgedMs: number;
-  /** Events waiting in the inbox (pending or processing) during the burst: mean of samples every 25 ms or so. */
+  /** Events waiting in the inbox (pending or processing) during the burst: mean of samples every 25 ms. */
   meanWaiting: number;
   failures: string[];
 }
@@ -395,6 +395,7 @@ async function phase(
   };
   const running: Replica[] = [];
   let keep = Boolean(process.env.BENCH_KEEP);
+  let sampler: NodeJS.Timeout | undefined;
   const logOf = (n: number | string) => path.join(dir, `service-${n}.log`);
   const db = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
   await db.connect();
@@ -412,7 +413,7 @@ async function phase(
     });
     const failures: string[] = [];
     /** Waits until Stripe has delivered every event and the inbox has none waiting; notes what went wrong. */
-    const drain = async (into: string[], what: string, waiting?: number[]) => {
+    const drain = async (into: string[], what: string) => {
       await stripe.waitForDeliveries(10 * 60_000);
       // Stripe retries a delivery that failed (a process stopping mid-request): an event is lost to the
       // service only when none of its attempts was acknowledged.
@@ -427,7 +428,6 @@ async function phase(
           `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS waiting,
                   count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
         );
-        waiting?.push(rows[0].waiting);
         if (rows[0].waiting === 0) {
           if (rows[0].dead > 0) into.push(`${what}: ${rows[0].dead} events dead-lettered`);
           return;
@@ -457,7 +457,13 @@ async function phase(
     const events = stripe.events.length - eventsBefore;
     const started = performance.now();
     const startedAt = Date.now();
+    // The inbox's waiting events, sampled through the whole burst (a rolling restart's included).
     const waiting: number[] = [];
+    sampler = setInterval(() => {
+      db.query(`SELECT count(*)::int AS n FROM inbox WHERE status IN ('pending', 'processing')`)
+        .then(({ rows }) => waiting.push(rows[0].n))
+        .catch(() => undefined);
+    }, 25);
     const emulatorCpuAtStart = process.cpuUsage();
     const balancerCpuAtStart = balancer.cpuMs();
     const loopAtStart = performance.eventLoopUtilization();
@@ -481,7 +487,8 @@ async function phase(
         await balance();
       }
     }
-    await drain(failures, 'burst', waiting);
+    await drain(failures, 'burst');
+    clearInterval(sampler);
     const wallMs = performance.now() - started;
     const burstIds = new Set(stripe.events.slice(eventsBefore).map((e) => e.id));
     const acknowledgedMs =
@@ -550,6 +557,7 @@ async function phase(
       failures,
     };
   } finally {
+    clearInterval(sampler);
     stripe.setWebhook(null);
     await Promise.all(running.map(stopReplica));
     await balancer.close();
