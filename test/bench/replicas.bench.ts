@@ -5,7 +5,7 @@
  * goes through them into the Dataverse emulator. Reported per phase (median of BENCH_RUNS, 3): events applied
  * per second from the first delivery until the inbox is drained, and the ratio to one process. A fourth phase
  * restarts the three processes one after the other (SIGTERM, start again) during the burst: a rolling
- * restart. Every phase checks that nothing is lost or applied twice: each payment's row is there once with
+ * restart, its burst sent in slices so that webhooks flow through each restart. Every phase checks that nothing is lost or applied twice: each payment's row is there once with
  * Stripe's amount and status, no event has two `applied` attempts, none is dead-lettered. The Stripe
  * emulator's limit is off and Dataverse's limits are off, so the figures are the pipeline's and this
  * machine's (2 cores shared by the processes, the emulators and PostgreSQL).
@@ -453,8 +453,16 @@ async function phase(
     }
     const countsBefore = rolling ? undefined : await workerCountsOf(running);
     const eventsBefore = stripe.events.length;
-    seed(PAYMENTS);
-    const events = stripe.events.length - eventsBefore;
+    // A rolling restart gets the burst in slices, one as each process restarts and the last after them, so that
+    // every restart happens while webhooks flow (the whole burst at once was applied before the second restart).
+    const slices = rolling ? running.length + 1 : 1;
+    let seededPayments = 0;
+    const seedSlice = (slice: number) => {
+      const upTo = Math.round((PAYMENTS * slice) / slices);
+      if (upTo > seededPayments) seed(upTo - seededPayments);
+      seededPayments = upTo;
+    };
+    seedSlice(1);
     const started = performance.now();
     const startedAt = Date.now();
     // The inbox's waiting events, sampled through the whole burst (a rolling restart's included).
@@ -478,6 +486,7 @@ async function phase(
     if (rolling) {
       // One after the other, once the burst is under way: out of the balancer, stopped gracefully, started again.
       for (let n = 0; n < running.length; n++) {
+        if (n > 0) seedSlice(n + 1);
         await new Promise((r) => setTimeout(r, 1500));
         const [old] = running.splice(n, 1);
         await balance();
@@ -487,6 +496,8 @@ async function phase(
         await balance();
       }
     }
+    seedSlice(slices);
+    const events = stripe.events.length - eventsBefore;
     await drain(failures, 'burst');
     clearInterval(sampler);
     const wallMs = performance.now() - started;
