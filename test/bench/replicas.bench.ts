@@ -5,8 +5,9 @@
  * goes through them into the Dataverse emulator. Reported per phase (median of BENCH_RUNS, 3): events applied
  * per second from the first delivery until the inbox is drained, and the ratio to one process. A fourth phase
  * restarts the three processes one after the other (SIGTERM, start again) during the burst: a rolling
- * restart, its burst sent in slices so that webhooks flow through each restart. Every phase checks that nothing is lost or applied twice: each payment's row is there once with
- * Stripe's amount and status, no event has two `applied` attempts, none is dead-lettered. The Stripe
+ * restart, its burst sent in slices so that webhooks flow through each restart. Every phase checks that
+ * nothing is lost or applied twice: each payment's row is there once with Stripe's amount and status, no
+ * event has two `applied` attempts, none is dead-lettered. The Stripe
  * emulator's limit is off and Dataverse's limits are off, so the figures are the pipeline's and this
  * machine's (2 cores shared by the processes, the emulators and PostgreSQL).
  *
@@ -340,8 +341,11 @@ function countsSince(before: Record<string, number>, after: Record<string, numbe
   return Object.fromEntries(Object.entries(after).map(([key, n]) => [key, n - (before[key] ?? 0)]));
 }
 
-/** Claims per 100 events and the share that found nothing, as printed. */
-function claimsLine(r: PhaseResult): string {
+/**
+ * The workers' part of a phase's line, as printed: claims per 100 events and the share that found nothing,
+ * and the shares of the events applied and superseded.
+ */
+function workersLine(r: PhaseResult): string {
   if (!r.claims) return '';
   const total = Object.values(r.claims).reduce((a, b) => a + b, 0);
   const empty = r.claims.empty ?? 0;
@@ -354,6 +358,9 @@ function claimsLine(r: PhaseResult): string {
     `, events ${share(outcomes.applied ?? 0)} applied, ${share((outcomes.superseded ?? 0) + r.events - handled)} superseded`
   );
 }
+
+/** Inbox rows still to be worked: the drain waits for none, the burst's sampler counts them. */
+const WAITING = `status IN ('pending', 'processing')`;
 
 const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
 
@@ -425,7 +432,7 @@ async function phase(
       const deadline = Date.now() + 10 * 60_000;
       for (;;) {
         const { rows } = await db.query(
-          `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS waiting,
+          `SELECT count(*) FILTER (WHERE ${WAITING})::int AS waiting,
                   count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
         );
         if (rows[0].waiting === 0) {
@@ -468,7 +475,7 @@ async function phase(
     // The inbox's waiting events, sampled through the whole burst (a rolling restart's included).
     const waiting: number[] = [];
     sampler = setInterval(() => {
-      db.query(`SELECT count(*)::int AS n FROM inbox WHERE status IN ('pending', 'processing')`)
+      db.query(`SELECT count(*)::int AS n FROM inbox WHERE ${WAITING}`)
         .then(({ rows }) => waiting.push(rows[0].n))
         .catch(() => undefined);
     }, 25);
@@ -622,7 +629,7 @@ async function main(): Promise<void> {
             `balancer ${Math.round((r.balancerCpuMs / r.wallMs) * 100)}%, ` +
             `PostgreSQL ${Math.round((r.postgresCpuMs / r.wallMs) * 100)}% of a core` +
             (r.machineBusy === undefined ? '' : `, machine ${Math.round(r.machineBusy * 100)}% busy`) +
-            claimsLine(r) +
+            workersLine(r) +
             `, all delivered by ${secs(r.acknowledgedMs)}, ${Math.round(r.meanWaiting)} events waiting on average` +
             `${r.retried ? `, ${r.retried} deliveries retried by Stripe` : ''})` +
             (r.failures.length
