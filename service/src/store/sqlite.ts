@@ -46,6 +46,9 @@ export interface SqliteStoreOptions {
   checkpoints?: CheckpointerOptions;
 }
 
+/** Page size of a database this store creates. */
+const PAGE_SIZE = 16_384;
+
 type Statements = ReturnType<typeof prepareStatements>;
 /** The prepared statements; they exist once migrate() ran. */
 type StatementsOf = () => Statements;
@@ -138,6 +141,15 @@ function startWalCheckpoints(db: Database.Database, options: SqliteStoreOptions)
 function openDatabase(options: SqliteStoreOptions): Database.Database {
   if (options.path !== ':memory:') fs.mkdirSync(path.dirname(options.path), { recursive: true });
   const db = new Database(options.path);
+  // Before anything is written: a new database gets 16 KiB pages (SQLite's default is 4 KiB). An inbox row
+  // (a Stripe event is 2 to 4 KB) then shares its page with others instead of filling most of one, so a
+  // commit appends fewer, fuller WAL frames and checkpoints copy fewer bytes. Measured through insertEvent
+  // (80,000 events, 18 a commit, about 12,000 a second, medians of 5 alternating runs): 29 instead of 39 us
+  // of process CPU per event, the checkpoint thread's included, and a database file a fifth smaller. The
+  // cost falls on single-event commits, each rewriting its few pages whole: 70 instead of 25 KB of WAL an
+  // event at 1,000 a second, so the WAL starts over three times as often. An existing database keeps its
+  // page size (changing it takes a VACUUM outside WAL mode).
+  db.pragma(`page_size = ${PAGE_SIZE}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');

@@ -153,3 +153,40 @@ test('stores of one file share the descriptor kept for syncing, and the last to 
   }
   expect(descriptorsOn(file)).toBe(0);
 });
+
+test('a new database gets 16 KiB pages; one made with 4 KiB pages keeps them and its WAL still starts over', async () => {
+  const fresh = path.join(dir, 'fresh.db');
+  const store = openStore(fresh);
+  try {
+    await store.migrate();
+    expect(await store.insertEvent(event())).toBe(true);
+  } finally {
+    await store.close();
+  }
+  const pageSize = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+  expect(pageSize(fresh)).toBe(16_384);
+
+  // A database created by an earlier release, with SQLite's default page size.
+  const older = path.join(dir, 'older.db');
+  const made = new Database(older);
+  made.pragma('page_size = 4096');
+  made.pragma('journal_mode = WAL');
+  made.close();
+  const reopened = openStore(older);
+  try {
+    await reopened.migrate();
+    await Promise.all(Array.from({ length: 2000 }, () => reopened.insertEvent(event())));
+    const written = 2000 + (await writeUntilCutBack(reopened, older));
+    expect((await reopened.queueDepth()).pending).toBe(written);
+  } finally {
+    await reopened.close();
+  }
+  expect(pageSize(older)).toBe(4096);
+});
