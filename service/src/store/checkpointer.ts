@@ -10,8 +10,9 @@
  * lasts (measured with 4 KiB pages: 4.5 MB a second at 200 events a second, never shrinking). So once the WAL
  * is past `restartAboveBytes`, the worker catches up with a few PASSIVE passes (each copies what was written
  * during the one before) and, when little is left, runs a RESTART checkpoint: it holds writers off while it
- * copies the last frames, so the next write starts the WAL over. The main thread waits at most the worker's busy timeout
- * for it. With `journal_size_limit` set by the store, that write also truncates the file to the limit.
+ * copies the last frames, so the next write starts the WAL over. The main thread waits at most the worker's
+ * busy timeout for it. With `journal_size_limit` set by the store, that write also truncates the file to the
+ * limit.
  */
 import { closeSync, openSync, realpathSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';

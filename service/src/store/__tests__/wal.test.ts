@@ -53,6 +53,12 @@ async function writeUntilCutBack(store: Store, file: string): Promise<number> {
   return written;
 }
 
+/** A burst of 2,000 events (about 8 MiB of WAL), then `writeUntilCutBack`. Returns how many it wrote in all. */
+async function burstUntilCutBack(store: Store, file: string): Promise<number> {
+  await Promise.all(Array.from({ length: 2000 }, () => store.insertEvent(event())));
+  return 2000 + (await writeUntilCutBack(store, file));
+}
+
 /** Descriptors of this process open on `file` (Linux). */
 function descriptorsOn(file: string): number {
   const target = fs.realpathSync(file);
@@ -100,9 +106,8 @@ test('after a burst, the WAL file is cut back to its limit once the stream pause
   const store = openStore(file);
   try {
     await store.migrate();
-    // About 8 MiB of WAL: on a slow machine the checkpoint thread may already start it over during the burst.
-    await Promise.all(Array.from({ length: 2000 }, () => store.insertEvent(event())));
-    const written = 2000 + (await writeUntilCutBack(store, file));
+    // On a slow machine the checkpoint thread may already start the WAL over during the burst.
+    const written = await burstUntilCutBack(store, file);
     expect((await store.queueDepth()).pending).toBe(written);
   } finally {
     await store.close();
@@ -145,8 +150,7 @@ test('stores of one file share the descriptor kept for syncing, and the last to 
     await second.migrate();
     await first.close();
     // The second store's checkpoints still sync through the shared descriptor.
-    await Promise.all(Array.from({ length: 2000 }, () => second.insertEvent(event())));
-    await writeUntilCutBack(second, file);
+    await burstUntilCutBack(second, file);
   } finally {
     await first.close();
     await second.close();
@@ -182,8 +186,7 @@ test('a new database gets 16 KiB pages; one made with 4 KiB pages keeps them and
   const reopened = openStore(older);
   try {
     await reopened.migrate();
-    await Promise.all(Array.from({ length: 2000 }, () => reopened.insertEvent(event())));
-    const written = 2000 + (await writeUntilCutBack(reopened, older));
+    const written = await burstUntilCutBack(reopened, older);
     expect((await reopened.queueDepth()).pending).toBe(written);
   } finally {
     await reopened.close();
