@@ -54,7 +54,14 @@ export const SQL = {
       (SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NULL) AS dead`,
   /** The newest event received (for the service's status row). */
   latestEvent: `SELECT ${INBOX_COLUMNS} FROM inbox ORDER BY id DESC LIMIT 1`,
-  oldestWaiting: `SELECT MIN(received_at) AS received_at FROM inbox WHERE status IN ('pending', 'processing')`,
+  /**
+   * When the oldest event still to be worked arrived. One MIN per status, so that each reads its partial
+   * index (inbox_pending, inbox_lease) and only the waiting rows: `status IN (...)` matches neither index's
+   * condition and read the whole inbox, which keeps every event, on each metrics scrape and alert round.
+   */
+  oldestWaiting: `SELECT MIN(received_at) AS received_at FROM (
+      SELECT MIN(received_at) AS received_at FROM inbox WHERE status = 'pending'
+      UNION ALL SELECT MIN(received_at) FROM inbox WHERE status = 'processing') AS waiting`,
   getCursor: `SELECT value FROM cursors WHERE name = ?`,
   setCursor: `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
