@@ -11,9 +11,13 @@
  * emulator's limit is off and Dataverse's limits are off, so the figures are the pipeline's and this
  * machine's (2 cores shared by the processes, the emulators and PostgreSQL).
  *
- * Before its measured burst each phase sends every process BENCH_REPLICA_WARMUP (600) events, not measured:
- * a process just started runs its first events in V8's unoptimised tiers, a cost per start that a running
- * deployment does not pay per event (the rolling restart's new processes do pay it, within the measured burst).
+ * Before its measured burst each phase sends every process BENCH_REPLICA_WARMUP (5000) events, not
+ * measured and without the CPU limit: a process just started runs its first events in V8's unoptimised
+ * tiers, a cost per start that a running deployment does not pay per event (the rolling restart's new
+ * processes do pay it, within the measured burst). It takes thousands: one process without a limit spent
+ * 1,380 µs of CPU an event after 600 warm-up events, 975 after 2,000, 725 after 5,000, 680 after 10,000 and
+ * 705 after 20,000 (one run each). With too short a warm-up, more processes look costlier per event only
+ * because each has run fewer events.
  *
  * The phases run in sets: each CPU limit per process of BENCH_REPLICA_CPU (`0,0.25`), with the Dataverse
  * emulator answering at once and with each Dataverse request taking BENCH_DATAVERSE_LATENCY_MS (60), as a
@@ -30,7 +34,7 @@
  * Environment: BENCH_REPLICA_EVENTS (2000), BENCH_RUNS (3), STC_TEST_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test), BENCH_DELIVERY_CONCURRENCY (32), BENCH_DATAVERSE_LATENCY_MS (60;
  * 0 runs only the sets answering at once), BENCH_REPLICA_CPU (`0,0.25`: vCPU per process, 0 for none),
- * BENCH_REPLICA_WARMUP (600), BENCH_REPLICA_PLAN (`1,2,3,3r`: process counts, `r` for a rolling restart;
+ * BENCH_REPLICA_WARMUP (5000), BENCH_REPLICA_PLAN (`1,2,3,3r`: process counts, `r` for a rolling restart;
  * ratios are to the first). For a look inside: BENCH_CPU_PROF (a V8 profile per process), BENCH_PERF_DIR
  * (Linux perf during each burst), BENCH_NODE_ARGS (more Node.js options per process), BENCH_KEEP (keep the
  * service logs; their folder is printed).
@@ -39,8 +43,8 @@
  * the emulators are the limit, not the service), the balancer's and PostgreSQL's CPU, and the whole machine's;
  * when Stripe had the burst's last webhook acknowledged and how many events waited in the inbox on average
  * (the last delivery near the end and few waiting: the processes kept up with their own intake); and the
- * workers' claims (how many found nothing) and what became of the events (applied, or superseded: coalesced
- * into a newer event of their payment).
+ * workers' claims (how many found nothing), what became of the events (applied, or superseded: coalesced
+ * into a newer event of their payment) and the requests the processes sent to Stripe and to Dataverse.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,8 +67,8 @@ const PLAN: Array<[number, boolean]> = (process.env.BENCH_REPLICA_PLAN ?? '1,2,3
   .split(',')
   .map((p) => [Number.parseInt(p, 10), p.trim().endsWith('r')]);
 const LATENCY_MS = Number(process.env.BENCH_DATAVERSE_LATENCY_MS ?? 60);
-/** Events each process applies before the measured burst (BENCH_REPLICA_WARMUP, 600). */
-const WARMUP_EVENTS = Number(process.env.BENCH_REPLICA_WARMUP ?? 600);
+/** Events each process applies before the measured burst (BENCH_REPLICA_WARMUP, 5000). */
+const WARMUP_EVENTS = Number(process.env.BENCH_REPLICA_WARMUP ?? 5000);
 /**
  * CPU limits per process, one set of phases each (BENCH_REPLICA_CPU, `0,0.25`): none, and a quarter of a core,
  * which leaves room on two cores for three processes beside the emulators and PostgreSQL (main.bicep's 0.5
@@ -109,6 +113,8 @@ interface Replica {
 interface CpuLimit {
   /** Moves the process (all its threads, and those it starts later) into the group. */
   add(pid: number): void;
+  /** Lets the group use any CPU (`false`) or holds it to its quota again (`true`). */
+  enforce(on: boolean): void;
   /** Removes the group once its processes have exited. */
   remove(): void;
 }
@@ -117,7 +123,7 @@ function cpuLimit(cores: number): CpuLimit | null {
   const name = `stc-replicas-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
   const period = 100_000;
   const quota = String(Math.round(cores * period));
-  const tries: Array<{ dir: string; limit: (dir: string) => boolean }> = [
+  const tries: Array<{ dir: string; limit: (dir: string) => boolean; lift: (dir: string) => void }> = [
     {
       dir: path.join('/sys/fs/cgroup/cpu', name),
       limit(dir) {
@@ -125,6 +131,7 @@ function cpuLimit(cores: number): CpuLimit | null {
         fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), quota);
         return fs.readFileSync(path.join(dir, 'cpu.cfs_quota_us'), 'utf8').trim() === quota;
       },
+      lift: (dir) => fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), '-1'),
     },
     {
       dir: path.join('/sys/fs/cgroup', name),
@@ -132,9 +139,10 @@ function cpuLimit(cores: number): CpuLimit | null {
         fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${period}`);
         return fs.readFileSync(path.join(dir, 'cpu.max'), 'utf8').startsWith(quota);
       },
+      lift: (dir) => fs.writeFileSync(path.join(dir, 'cpu.max'), `max ${period}`),
     },
   ];
-  for (const { dir, limit } of tries) {
+  for (const { dir, limit, lift } of tries) {
     try {
       fs.mkdirSync(dir);
     } catch {
@@ -144,6 +152,10 @@ function cpuLimit(cores: number): CpuLimit | null {
       if (limit(dir))
         return {
           add: (pid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
+          enforce(on) {
+            if (!on) lift(dir);
+            else if (!limit(dir)) throw new Error(`the CPU limit of ${dir} could not be set again`);
+          },
           remove: () => {
             try {
               fs.rmdirSync(dir);
@@ -305,6 +317,8 @@ interface PhaseResult {
    * into a newer event of their object, skipped); none with a rolling restart.
    */
   outcomes?: Record<string, number>;
+  /** Requests the processes sent to Stripe and to Dataverse during the burst; none with a rolling restart. */
+  requests?: Record<string, number>;
   /** When Stripe had the burst's last delivery acknowledged, ms after the burst began. */
   acknowledgedMs: number;
   /** Events waiting in the inbox (pending or processing) during the burst: mean of samples every 25 ms. */
@@ -315,14 +329,16 @@ interface PhaseResult {
 interface WorkerCounts {
   claims: Record<string, number>;
   outcomes: Record<string, number>;
+  requests: Record<string, number>;
 }
 
 /**
  * The claims the running processes have made so far, by result (their `stc_claims_total` summed), and the
- * events they finished, by outcome (`stc_events_processed_total` summed over types).
+ * events they finished, by outcome (`stc_events_processed_total` summed over types), and the requests they
+ * sent, by dependency (`stc_dependency_request_duration_seconds_count` summed over outcomes).
  */
 async function workerCountsOf(running: Replica[]): Promise<WorkerCounts> {
-  const counts: WorkerCounts = { claims: {}, outcomes: {} };
+  const counts: WorkerCounts = { claims: {}, outcomes: {}, requests: {} };
   const add = (into: Record<string, number>, key: string, n: string) =>
     (into[key] = (into[key] ?? 0) + Number(n));
   for (const r of running) {
@@ -332,6 +348,9 @@ async function workerCountsOf(running: Replica[]): Promise<WorkerCounts> {
       add(counts.claims, m[1], m[2]);
     for (const m of text.matchAll(/^stc_events_processed_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm))
       add(counts.outcomes, m[1], m[2]);
+    const requests =
+      /^stc_dependency_request_duration_seconds_count\{[^}]*dependency="(\w+)"[^}]*\} (\d+)$/gm;
+    for (const m of text.matchAll(requests)) add(counts.requests, m[1], m[2]);
   }
   return counts;
 }
@@ -353,14 +372,22 @@ function workersLine(r: PhaseResult): string {
   const outcomes = r.outcomes ?? {};
   const handled = Object.values(outcomes).reduce((a, b) => a + b, 0);
   const share = (n: number) => `${Math.round((n / r.events) * 100)}%`;
+  const per100 = (n = 0) => ((n / r.events) * 100).toFixed(1);
   return (
     `, ${((total / r.events) * 100).toFixed(1)} claims per 100 events (${Math.round((empty / Math.max(total, 1)) * 100)}% empty)` +
-    `, events ${share(outcomes.applied ?? 0)} applied, ${share((outcomes.superseded ?? 0) + r.events - handled)} superseded`
+    `, events ${share(outcomes.applied ?? 0)} applied, ${share((outcomes.superseded ?? 0) + r.events - handled)} superseded` +
+    `, per 100 events ${per100(r.requests?.stripe)} Stripe and ${per100(r.requests?.dataverse)} Dataverse requests`
   );
 }
 
-/** Inbox rows still to be worked: the drain waits for none, the burst's sampler counts them. */
-const WAITING = `status IN ('pending', 'processing')`;
+/**
+ * Inbox rows still to be worked: the drain waits for none, the burst's sampler counts them. Each count reads
+ * the inbox's partial index of its status. One count of `status IN (...)` reads the whole table (every event
+ * is kept, with its payload): with 22,000 events it took 6 ms of PostgreSQL's CPU against 0.15, and the
+ * sampler's 40 a second took a quarter of a core from the machine the processes share.
+ */
+const WAITING = `SELECT ((SELECT count(*) FROM inbox WHERE status = 'pending')
+  + (SELECT count(*) FROM inbox WHERE status = 'processing'))::int AS n`;
 
 const amountOf = (i: number) => 1000 + ((i * 53) % 9000);
 
@@ -406,6 +433,9 @@ async function phase(
   const logOf = (n: number | string) => path.join(dir, `service-${n}.log`);
   const db = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
   await db.connect();
+  // The burst's sampler has a connection of its own: one connection runs one query at a time.
+  const probe = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
+  await probe.connect();
   const balancer = await loadBalancer();
   const balance = () => balancer.setTargets(running.map((r) => r.url));
   try {
@@ -431,16 +461,14 @@ async function phase(
       if (undelivered.size > 0) into.push(`${what}: ${undelivered.size} events never acknowledged`);
       const deadline = Date.now() + 10 * 60_000;
       for (;;) {
-        const { rows } = await db.query(
-          `SELECT count(*) FILTER (WHERE ${WAITING})::int AS waiting,
-                  count(*) FILTER (WHERE status = 'dead')::int AS dead FROM inbox`,
-        );
-        if (rows[0].waiting === 0) {
-          if (rows[0].dead > 0) into.push(`${what}: ${rows[0].dead} events dead-lettered`);
+        const { rows } = await db.query(WAITING);
+        if (rows[0].n === 0) {
+          const dead = await db.query(`SELECT count(*)::int AS n FROM inbox WHERE status = 'dead'`);
+          if (dead.rows[0].n > 0) into.push(`${what}: ${dead.rows[0].n} events dead-lettered`);
           return;
         }
         if (Date.now() > deadline) {
-          into.push(`${what}: not drained in 10 minutes: ${rows[0].waiting} waiting`);
+          into.push(`${what}: not drained in 10 minutes: ${rows[0].n} waiting`);
           return;
         }
         await new Promise((r) => setTimeout(r, 25));
@@ -452,11 +480,14 @@ async function phase(
       stripe.testHelpers
         .seedPayments({ count, events: true, amount: amountOf })
         .map((id, i) => seeded.push([id, amountOf(i)]));
-    // Warm-up: each process applies a few hundred events first, as a process that has been running has (a new
-    // one runs them unoptimised at first: a cost per process start, not per event). Not measured.
+    // Warm-up: each process applies thousands of events first, as a process that has been running has (a new
+    // one runs them unoptimised at first: a cost per process start, not per event). Not measured, and without
+    // the CPU limit, which would only make it last longer: the limit is back before the burst.
     if (WARMUP_EVENTS > 0) {
+      for (const r of running) r.limit?.enforce(false);
       seed(Math.ceil((WARMUP_EVENTS * replicas) / 4));
       await drain(failures, 'warm-up');
+      for (const r of running) r.limit?.enforce(true);
     }
     const countsBefore = rolling ? undefined : await workerCountsOf(running);
     const eventsBefore = stripe.events.length;
@@ -474,10 +505,15 @@ async function phase(
     const startedAt = Date.now();
     // The inbox's waiting events, sampled through the whole burst (a rolling restart's included).
     const waiting: number[] = [];
+    let sampling = false;
     sampler = setInterval(() => {
-      db.query(`SELECT count(*)::int AS n FROM inbox WHERE ${WAITING}`)
+      if (sampling) return;
+      sampling = true;
+      probe
+        .query(WAITING)
         .then(({ rows }) => waiting.push(rows[0].n))
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => (sampling = false));
     }, 25);
     const emulatorCpuAtStart = process.cpuUsage();
     const balancerCpuAtStart = balancer.cpuMs();
@@ -572,6 +608,8 @@ async function phase(
       claims: countsBefore && countsAfter ? countsSince(countsBefore.claims, countsAfter.claims) : undefined,
       outcomes:
         countsBefore && countsAfter ? countsSince(countsBefore.outcomes, countsAfter.outcomes) : undefined,
+      requests:
+        countsBefore && countsAfter ? countsSince(countsBefore.requests, countsAfter.requests) : undefined,
       failures,
     };
   } finally {
@@ -581,6 +619,7 @@ async function phase(
     await balancer.close();
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await db.end();
+    await probe.end();
     await stripe.close();
     await dataverse.close();
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
