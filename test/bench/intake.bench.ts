@@ -1,7 +1,8 @@
 /**
  * Webhook intake: verify + durable insert + 2xx, over loopback, the load coming from a separate process.
- * Three servers in the same run: the ceiling (bare node:http that only verifies the signature and answers),
- * the service on SQLite, the service on PostgreSQL (needs STC_TEST_DATABASE_URL or BENCH_DATABASE_URL).
+ * Four servers in the same run: the ceiling (bare node:http that only verifies the signature and answers),
+ * `web` (the service's app on a store that acknowledges without writing: the web layer alone), the service on
+ * SQLite, the service on PostgreSQL (needs STC_TEST_DATABASE_URL or BENCH_DATABASE_URL).
  * Workers are off: this measures intake alone. Each store is measured with the ceiling up beside it: closed
  * loop with 32 in flight (events/s), the two in turns of BENCH_SLICE_SECONDS, so that a change in the
  * machine's speed during the run (on a shared virtual machine the same server measured 8,000 and 17,000
@@ -11,11 +12,14 @@
  * alone (the one serving requests, which bounds its throughput) and, for the PostgreSQL store, the PostgreSQL
  * server's processes; the load generator's own CPU per request (it shares the machine with the servers); and
  * how busy the whole machine was during each server's turns. A server whose main thread is near a full core is
- * bound by it; a machine near 100 % bounds every process on it; below both, requests wait on the store. Exits
- * non-zero when an acknowledged event is missing from the store or a request failed.
+ * bound by it; a machine near 100 % bounds every process on it; below both, requests wait on the store. Then
+ * the machine's CPU per event of each server (its process, PostgreSQL's and the load generator's) and the
+ * share of the ceiling the machine's CPU alone would let it reach, with what a target allows: how far a
+ * target is from what two cores can give, and how much of a server's cost is the web layer and how much the
+ * durable write. Exits non-zero when an acknowledged event is missing from the store or a request failed.
  *
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (5, per phase and server), BENCH_WARMUP_SECONDS (1),
- * BENCH_SLICE_SECONDS (1), BENCH_MODES (e.g. `postgres`: the ceiling always runs).
+ * BENCH_SLICE_SECONDS (1), BENCH_MODES (e.g. `web,postgres`: the ceiling always runs).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -33,9 +37,14 @@ const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const SLICE = Number(process.env.BENCH_SLICE_SECONDS ?? 1);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.STC_TEST_DATABASE_URL;
 const SECRETS = ['whsec_bench_previous_secret_0123456789', 'whsec_bench_current_secret_0123456789'];
-type Mode = 'ceiling' | 'sqlite' | 'postgres';
+type Mode = 'ceiling' | 'web' | 'sqlite' | 'postgres';
+type StoreMode = 'sqlite' | 'postgres';
+/** Share of the ceiling each store must reach. */
+const TARGETS: Record<StoreMode, number> = { sqlite: 0.85, postgres: 0.5 };
 const MODES: Mode[] = (
-  DATABASE_URL ? (['ceiling', 'sqlite', 'postgres'] as Mode[]) : (['ceiling', 'sqlite'] as Mode[])
+  DATABASE_URL
+    ? (['ceiling', 'web', 'sqlite', 'postgres'] as Mode[])
+    : (['ceiling', 'web', 'sqlite'] as Mode[])
 ).filter(
   (m) => m === 'ceiling' || !process.env.BENCH_MODES || process.env.BENCH_MODES.split(',').includes(m),
 );
@@ -217,7 +226,8 @@ async function measureRun(run: number): Promise<Record<Mode, Measured>> {
     const acked = [...storeInTurns.acked, ...open.acked[mode]];
     measured[mode] = {
       results: [storeInTurns.result, ...open.results[mode]],
-      missing: await countMissing(store, acked),
+      // The web layer's store writes nothing: there is nothing to find.
+      missing: mode === 'web' ? 0 : await countMissing(store, acked),
       acked: acked.length,
       cpu: storeInTurns.cpu,
       pairedCeiling,
@@ -248,7 +258,12 @@ function runLine(run: number, mode: Mode, m: Measured): string {
     )
     .join(' | ');
   const errors = m.results.reduce((n, r) => n + r.errors, 0);
-  const stored = mode === 'ceiling' ? '' : ` | ${m.acked} acked, ${m.missing} missing`;
+  const stored =
+    mode === 'ceiling'
+      ? ''
+      : mode === 'web'
+        ? ` | ${m.acked} acked, none written`
+        : ` | ${m.acked} acked, ${m.missing} missing`;
   const database = mode === 'postgres' ? `, PostgreSQL ${us(postgresUsPerEvent(m.results[0]))} us` : '';
   return `run ${run} ${mode.padEnd(8)} ${phases} | CPU/event ${us(m.cpu.processUs)} us (main thread ${us(m.cpu.mainThreadUs)}${database}) | load generator ${us(loadUsPerEvent(m.results[0]))} us/request | machine ${percent(m.results[0].machineBusy)} busy in its closed-loop turns${stored}${errors ? ` | ${errors} ERRORS` : ''}`;
 }
@@ -302,8 +317,8 @@ function summary(byRun: Array<Record<Mode, Measured>>): string[] {
         `${percent(busy).padStart(13)}`,
       ].join(' '),
     );
-    if (mode === 'ceiling') continue;
-    const floor = mode === 'sqlite' ? 0.85 : 0.5;
+    if (mode === 'ceiling' || mode === 'web') continue;
+    const floor = TARGETS[mode];
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
     targets.push(
       `${mode}: ${(ratio * 100).toFixed(1)}% of ceiling (target >= ${floor * 100}%) ${verdict(ratio >= floor)}`,
@@ -312,6 +327,43 @@ function summary(byRun: Array<Record<Mode, Measured>>): string[] {
     );
   }
   return targets;
+}
+
+/** The machine's CPU per closed-loop event of a server: its process, PostgreSQL's and the load generator's. */
+function machineUs(mode: Mode, m: Measured): number {
+  const r = m.results[0];
+  return m.cpu.processUs + (mode === 'postgres' ? postgresUsPerEvent(r) : 0) + loadUsPerEvent(r);
+}
+
+/** The same for the ceiling, in its turns with this server. */
+const pairedCeilingUs = (m: Measured) =>
+  m.pairedCeiling.cpu.processUs + loadUsPerEvent(m.pairedCeiling.closed);
+
+/**
+ * Were the machine's CPU the only bound, a server would reach the ceiling's rate times the ceiling's CPU per
+ * event over its own; a target of share t allows it the ceiling's CPU per event over t. Medians of the runs.
+ */
+function cpuBudget(byRun: Array<Record<Mode, Measured>>): string[] {
+  const lines = [
+    'machine CPU per closed-loop event (the server, PostgreSQL and the load generator; medians, µs), and the share',
+    'of the ceiling the machine CPU alone would let each server reach',
+  ];
+  const web = MODES.includes('web') ? median(byRun.map((r) => machineUs('web', r.web))) : undefined;
+  for (const mode of MODES) {
+    if (mode === 'ceiling') continue;
+    const total = median(byRun.map((r) => machineUs(mode, r[mode])));
+    const ceiling = median(byRun.map((r) => pairedCeilingUs(r[mode])));
+    const bound = median(byRun.map((r) => pairedCeilingUs(r[mode]) / machineUs(mode, r[mode])));
+    let line = `  ${mode.padEnd(9)} ${us(total).padStart(5)} against the ceiling's ${us(ceiling)}: at most ${(bound * 100).toFixed(1)}%`;
+    if (mode !== 'web') {
+      const floor = TARGETS[mode];
+      const allowed = median(byRun.map((r) => pairedCeilingUs(r[mode]) / floor));
+      line += `; ${floor * 100}% allows ${us(allowed)}`;
+      if (web !== undefined) line += `; the web layer ${us(web)}, the store's work ${us(total - web)}`;
+    }
+    lines.push(line);
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
@@ -331,6 +383,7 @@ async function main(): Promise<void> {
     byRun.push(measured);
   }
   const targets = summary(byRun);
+  console.log(`\n${cpuBudget(byRun).join('\n')}`);
   if (targets.length > 0) console.log(`\ntargets\n  ${targets.join('\n  ')}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   if (failures > 0) {

@@ -1,7 +1,9 @@
 /**
  * Benchmark child: the server under test. `ceiling` is a bare node:http server that only reads the body,
  * verifies the signature (the same verification as the service) and answers 200; `sqlite` and `postgres`
- * are the service's real Koa app and store, workers off. Talks to the parent over IPC.
+ * are the service's real Koa app and store, workers off; `web` is the service's app on a store that
+ * acknowledges every insert without writing it (what the web layer costs, without the durable write). Talks
+ * to the parent over IPC.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +19,7 @@ import {
 import { procCpuMs } from '../proc-cpu';
 
 interface ServerOptions {
-  mode: 'ceiling' | 'sqlite' | 'postgres';
+  mode: 'ceiling' | 'web' | 'sqlite' | 'postgres';
   secrets: string[];
   sqlitePath?: string;
   databaseUrl?: string;
@@ -55,14 +57,18 @@ async function main(): Promise<void> {
     };
   } else {
     store =
-      options.mode === 'sqlite'
-        ? createSqliteStore({ path: options.sqlitePath! })
-        : createPostgresStore({
-            connectionString: options.databaseUrl!,
-            schema: options.schema,
-            poolMax: 16,
-          });
+      options.mode === 'web'
+        ? createSqliteStore({ path: ':memory:' })
+        : options.mode === 'sqlite'
+          ? createSqliteStore({ path: options.sqlitePath! })
+          : createPostgresStore({
+              connectionString: options.databaseUrl!,
+              schema: options.schema,
+              poolMax: 16,
+            });
     await store.migrate();
+    // Every event new and nothing written: the request's path through the service without the store's work.
+    if (options.mode === 'web') store.insertEvent = () => Promise.resolve(true);
     const app = createApp({
       store,
       logger: createLogger({ level: 'warn' }),
