@@ -3,7 +3,8 @@
  * container runs it) on one PostgreSQL database, behind a round-robin load balancer that Stripe's
  * webhooks reach. A burst of BENCH_REPLICA_EVENTS (2,000) Stripe events (card payments: four events each)
  * goes through them into the Dataverse emulator. Reported per phase (median of BENCH_RUNS, 3): events applied
- * per second from the first delivery until the inbox is drained, and the ratio to one process. A fourth phase
+ * per second from the first delivery until the inbox is drained, and the ratio to one process (in each run,
+ * then the median). A fourth phase
  * restarts the three processes one after the other (SIGTERM, start again) during the burst: a rolling
  * restart, its burst sent in slices so that webhooks flow through each restart. Every phase checks that
  * nothing is lost or applied twice: each payment's row is there once with Stripe's amount and status, no
@@ -671,15 +672,24 @@ async function main(): Promise<void> {
         lostOrDoubled += r.failures.length;
       }
     }
-    const rate = (i: number) => median(figures.map((f) => f[i].events / (f[i].wallMs / 1000)));
-    const one = rate(0);
-    const cpu = (i: number) => median(figures.map((f) => (f[i].serviceCpuMs * 1000) / f[i].events));
-    summaries.push(`${setName}, median of ${RUNS} runs:`);
+    const rateOf = (f: PhaseResult) => f.events / (f.wallMs / 1000);
+    const cpuOf = (f: PhaseResult) => (f.serviceCpuMs * 1000) / f.events;
+    // Ratios within each run, then their median: the first phase of a run was measured minutes, not an hour,
+    // from the others, and the machine's speed changes between runs.
+    const ratios = (i: number, of: (f: PhaseResult) => number) => figures.map((f) => of(f[i]) / of(f[0]));
+    const ratioText = (values: number[]) =>
+      `${median(values).toFixed(2)}× one process` +
+      (values.length > 1 && values.some((v) => v !== 1)
+        ? ` (runs ${values.map((v) => v.toFixed(2)).join(', ')})`
+        : '');
+    summaries.push(
+      `${setName}, median of ${RUNS} runs (ratios: to one process in the same run, then the median):`,
+    );
     plan.forEach(([replicas, rolling], i) =>
       summaries.push(
         `  ${replicas} process${replicas > 1 ? 'es' : ''}${rolling ? ', rolling restart' : ''}: ` +
-          `${Math.round(rate(i))} events/s, ${(rate(i) / one).toFixed(2)}× one process; ` +
-          `service CPU ${Math.round(cpu(i))} µs/event (${(cpu(i) / cpu(0)).toFixed(2)}× one process)`,
+          `${Math.round(median(figures.map((f) => rateOf(f[i]))))} events/s, ${ratioText(ratios(i, rateOf))}; ` +
+          `service CPU ${Math.round(median(figures.map((f) => cpuOf(f[i]))))} µs/event, ${ratioText(ratios(i, cpuOf))}`,
       ),
     );
   }
