@@ -345,7 +345,7 @@ const pairedCeilingUs = (m: Measured) =>
  */
 function cpuBudget(byRun: Array<Record<Mode, Measured>>): string[] {
   const lines = [
-    'machine CPU per closed-loop event (the server, PostgreSQL and the load generator; medians, µs), and the share',
+    'machine CPU per closed-loop event (the server, PostgreSQL and the load generator; medians, us), and the share',
     'of the ceiling the machine CPU alone would let each server reach',
   ];
   const web = MODES.includes('web') ? median(byRun.map((r) => machineUs('web', r.web))) : undefined;
