@@ -19,6 +19,7 @@ export interface RemoteExecutionContext {
   InitiatingUserId?: string;
   InputParameters?: DataContractCollection;
   PreEntityImages?: DataContractCollection;
+  PostEntityImages?: DataContractCollection;
   Depth?: number;
   [key: string]: unknown;
 }
@@ -39,6 +40,8 @@ export interface DataverseChange {
   attributes: Record<string, unknown>;
   /** The row before the change, when the step registered a pre-image; flattened. */
   preImage?: Record<string, unknown>;
+  /** The row as the change left it, when the step registered a post-image; flattened. */
+  postImage?: Record<string, unknown>;
   /** The user the operation ran as. */
   userId?: string;
   /** The user who called (an application user impersonating `userId`, or the same user). */
@@ -91,6 +94,8 @@ export function readDataverseChange(context: unknown): DataverseChange {
     { Attributes?: DataContractCollection } | undefined;
   const image = collectionValue(c.PreEntityImages, undefined) as
     { Attributes?: DataContractCollection } | undefined;
+  const after = collectionValue(c.PostEntityImages, undefined) as
+    { Attributes?: DataContractCollection } | undefined;
   return {
     id: changeId(c),
     message: c.MessageName,
@@ -98,6 +103,7 @@ export function readDataverseChange(context: unknown): DataverseChange {
     rowId: c.PrimaryEntityId.toLowerCase(),
     attributes: flattenAttributes(target?.Attributes),
     preImage: image ? flattenAttributes(image.Attributes) : undefined,
+    postImage: after ? flattenAttributes(after.Attributes) : undefined,
     userId: typeof c.UserId === 'string' ? c.UserId : undefined,
     initiatingUserId: typeof c.InitiatingUserId === 'string' ? c.InitiatingUserId : undefined,
     correlationId: c.CorrelationId,

@@ -7,6 +7,11 @@
  *   Approved (set by a user) ──policy, approver checked──▶ the same outcomes
  *   Processing (a crash or a transient failure mid-way) ──▶ resumed: the refund is looked up, else created
  *
+ * A decision is bound to the amount its change saw (the amount a Create set, the row's amount in an approval's
+ * post-image): an approval counts only for the amount approved, and a request whose amount was changed while
+ * its refund waited for a retry is decided again, never refunded for the new amount on the old decision. A
+ * request Stripe already refunded is never decided again, whatever its status is set back to.
+ *
  * Moving a request out of Pending/Approved is guarded by the row's etag (If-Match), so of two workers
  * holding deliveries of the same change only one goes on; the Stripe call carries `Idempotency-Key` = the
  * request id, so even a resumed request is refunded once. The service's own writes to the row come back as
@@ -22,7 +27,7 @@ import {
 } from '@stc/solution';
 import { Refund, RefundRequest } from '@stc/solution/tables';
 import type { DataverseChange } from '../../dataverse/change';
-import { MoneyError, type MappingSet } from '../../mapping';
+import { minorToMajor, MoneyError, type MappingSet } from '../../mapping';
 import { REFUND_MAPPING } from '../../inbound/refunds';
 import { lazyMappings } from '../../write/mappings';
 import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
@@ -30,7 +35,7 @@ import { writeMappedRow } from '../../write/rows';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import { advanceWithRetries, requestChangeHandler, setByUser } from '../governed-requests';
 import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
-import { majorToMinor } from './money';
+import { formatMinor, majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type RefundDecision, type RefundFacts } from './policy';
 import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../config/outbound';
 import {
@@ -116,31 +121,42 @@ export function createRefundRequestsHandler(
       settings,
     },
     async (change, context) => {
-      const approverId = approverOf(change);
+      const seen: SeenByChange = { approverId: approverOf(change), amount: amountSeenBy(change) };
       const userSetProcessing = setByUser(change, R.status, Status.Processing);
       await advanceWithRetries(change.rowId, context, {
         noun: 'refund request',
         read: readRequest,
-        advance: (request) => advance(governance, request, approverId, context, userSetProcessing),
+        advance: (request) => advance(governance, request, seen, context, userSetProcessing),
       });
     },
   );
+}
+
+/** What the change being worked knew of the request. */
+interface SeenByChange {
+  /** The user whose change set the request to Approved, when this change did. */
+  approverId: string | null;
+  /** The amount the change saw (see amountSeenBy); undefined when it carries none. */
+  amount: unknown;
 }
 
 /** Acts on the request's current row. */
 async function advance(
   g: Governance,
   request: RequestRow,
-  approverId: string | null,
+  seen: SeenByChange,
   context: SyncContext,
   userSetProcessing: boolean,
 ): Promise<void> {
   const status = request.stc_status;
-  if (status === Status.Pending) {
+  if ((status === Status.Pending || status === Status.Approved) && request.stc_striperefundid) {
+    await keepRefundedOutcome(g, request, context);
+  } else if (status === Status.Pending) {
     await decide(g, request, null, context);
   } else if (status === Status.Approved) {
     // Only the change that set Approved says who approved; any other change leaves the decision to it.
-    if (approverId) await decide(g, request, approverId, context);
+    if (seen.approverId)
+      await decide(g, request, seen.approverId, context, { amount: seen.amount, after: 'approved' });
     else
       context.log.info(
         { requestId: request.stc_refundrequestid },
@@ -149,7 +165,7 @@ async function advance(
   } else if (status === Status.Processing && userSetProcessing) {
     await setToProcessingByUser(g, request, context);
   } else if (status === Status.Processing) {
-    await refund(g, request, context, true);
+    await resume(g, request, seen, context);
   } else {
     context.log.info(
       { requestId: request.stc_refundrequestid, status },
@@ -158,11 +174,25 @@ async function advance(
   }
 }
 
+/**
+ * The amount a decision was made on, which a later decision of the same request is checked against: `after`
+ * says what happened to it (an approval given, a decision the resumed request carries).
+ */
+interface BoundAmount {
+  amount: unknown;
+  after: 'approved' | 'decided';
+}
+
+/**
+ * Decides the request on its row as read and acts on the decision. With `bound`, an amount changed since the
+ * bound one is decided as a new request: an approval given for another amount does not count.
+ */
 async function decide(
   g: Governance,
   request: RequestRow,
   approverId: string | null,
   context: SyncContext,
+  bound?: BoundAmount,
 ): Promise<void> {
   const { dataverse, log } = context;
   const payment = await readPayment(dataverse, request);
@@ -171,11 +201,20 @@ async function decide(
     await transition(dataverse, request, { kind: 'reject', reason: problem }, g.now());
     return;
   }
+  const changed = bound !== undefined && changedSince(bound.amount, request.stc_amount);
   let decision: RefundDecision;
   try {
     const limit = await g.threshold(dataverse, log);
-    const facts = await refundFacts(request, payment!, approverId, limit, context);
+    const facts = await refundFacts(request, payment!, changed ? null : approverId, limit, context);
     decision = decideRefund(facts, g.rules);
+    if (changed) {
+      log.warn(
+        { requestId: request.stc_refundrequestid, decision: decision.kind, after: bound.after },
+        `the amount was changed after the request was ${bound.after}; decided again on the new amount`,
+      );
+      if (decision.kind === 'awaitApproval')
+        decision = { kind: 'awaitApproval', note: amountChangedNote(bound, request, facts.currency) };
+    }
     log.info(
       {
         requestId: request.stc_refundrequestid,
@@ -196,12 +235,59 @@ async function decide(
   if (decision.kind === 'refund') await refund(g, request, context, false, payment!);
 }
 
+/**
+ * A request left in Processing (a crash, or Stripe or Dataverse failing mid-way) worked again, by a retry of
+ * its change or a later change: the refund Stripe already made under its id is completed. Otherwise its
+ * amount is refunded only when this change saw that amount, the one the decision was made on; an amount
+ * changed since (or not known to this change) is decided again, without the approval of the old one.
+ */
+async function resume(
+  g: Governance,
+  request: RequestRow,
+  seen: SeenByChange,
+  context: SyncContext,
+): Promise<void> {
+  const payment = await readPayment(context.dataverse, request);
+  if (seen.amount !== undefined && !changedSince(seen.amount, request.stc_amount)) {
+    await refund(g, request, context, true, payment);
+    return;
+  }
+  if (payment?.stc_stripeid) {
+    const stripe = context.stripeFor(payment.stc_stripeaccount || null);
+    const made = await findRefund(stripe, refundTarget(payment.stc_stripeid), request.stc_refundrequestid!);
+    if (made) {
+      await complete(g, request, payment, made, context);
+      return;
+    }
+  }
+  await decide(g, request, null, context, { amount: seen.amount, after: 'decided' });
+}
+
+/**
+ * A request Stripe already refunded, set back to Pending or Approved (an Approve on a form left open, a bulk
+ * edit): never decided again, and never refunded twice. Its outcome is written again from the refund as Stripe
+ * has it now.
+ */
+async function keepRefundedOutcome(g: Governance, request: RequestRow, context: SyncContext): Promise<void> {
+  const { dataverse, log } = context;
+  const requestId = request.stc_refundrequestid!;
+  const refundId = request.stc_striperefundid!;
+  log.warn(
+    { requestId, refund: refundId, status: request.stc_status },
+    'a refund request Stripe already refunded was set back to be decided; not refunded again',
+  );
+  const payment = await readPayment(dataverse, request);
+  if (!payment?.stc_stripeid) return;
+  const made = await context.stripeFor(payment.stc_stripeaccount || null).refunds.retrieve(refundId);
+  await complete(g, request, payment, made, context);
+}
+
 async function refund(
   g: Governance,
   request: RequestRow,
   context: SyncContext,
   resumed: boolean,
-  known?: StcPayment,
+  known?: StcPayment | null,
 ): Promise<void> {
   const { dataverse, log } = context;
   const requestId = request.stc_refundrequestid!;
@@ -215,7 +301,8 @@ async function refund(
   }
   const stripe = context.stripeFor(payment.stc_stripeaccount || null);
   const target = refundTarget(payment.stc_stripeid);
-  let result = resumed ? await findRefund(stripe, target, requestId) : undefined;
+  // Looked up first on every path: a request refunds once even past the 24 hours Stripe keeps its key.
+  let result = await findRefund(stripe, target, requestId);
   if (!result) {
     const created = await createRefund(stripe, {
       target,
@@ -280,7 +367,11 @@ async function complete(
   const requestId = request.stc_refundrequestid!;
   const refundRowId = await writeRefundRow(g, result, payment, requestId, context);
   const failed = result.status === 'failed' || result.status === 'canceled';
+  // The row says what was refunded: an amount changed after the refund was made is set back to it.
+  const refunded = minorToMajor(result.amount, result.currency);
+  const amount = changedSince(refunded, request.stc_amount) ? { [R.amount]: refunded } : {};
   await finish(context.dataverse, requestId, {
+    ...amount,
     [R.status]: failed ? Status.Failed : Status.Succeeded,
     [R.stripeRefundId]: result.id,
     [R.failureReason]: failed
@@ -366,6 +457,40 @@ async function refundFacts(
     requester,
     approver,
   };
+}
+
+/**
+ * The amount a change saw: the one a Create set or an update set, else the row's amount after the change (the
+ * post-image the update step registers); undefined when the change carries none.
+ */
+function amountSeenBy(change: DataverseChange): unknown {
+  if (R.amount in change.attributes) return change.attributes[R.amount];
+  return change.postImage?.[R.amount];
+}
+
+/** Whether the request's amount is other than `seen` (an amount not known counts as changed). */
+function changedSince(seen: unknown, amount: unknown): boolean {
+  const before = Number(seen);
+  return seen === undefined || seen === null || !Number.isFinite(before) || before !== Number(amount);
+}
+
+/** Why a request whose amount changed after its approval or decision waits, in the requester's words. */
+function amountChangedNote(bound: BoundAmount, request: RequestRow, currency: string): string {
+  const show = (amount: unknown) => {
+    try {
+      return formatMinor(majorToMinor(amount, currency), currency);
+    } catch {
+      return String(amount);
+    }
+  };
+  const now = show(request.stc_amount);
+  if (bound.amount === undefined || bound.amount === null)
+    return `The request was decided again on its amount of ${now}; it needs a finance approver.`;
+  const what =
+    bound.after === 'approved'
+      ? 'after it was approved: the approval was for the old amount, and the new one needs its own'
+      : 'after the request was decided: the new amount needs a finance approver';
+  return `The amount was changed from ${show(bound.amount)} to ${now} ${what}.`;
 }
 
 /** The user whose change set the request to Approved, when this change did. */

@@ -380,6 +380,110 @@ describe('roles and approval', () => {
   });
 });
 
+describe('a decision is bound to its amount', () => {
+  const patch = (userId: string, id: string, body: Record<string, unknown>) =>
+    world.asUser(userId, 'PATCH', `stc_refundrequests(${id})`, body);
+
+  it('counts an approval only for the amount approved: an amount changed before the approval is worked waits again', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 150);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
+
+    // Approved at 150; the amount is raised before the service works the approval's webhook.
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, { stc_status: Status.Approved });
+    await patch(USERS.approver.systemuserid, id, { stc_amount: 199 });
+    await deliver(world, handler, id);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+    expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
+    expect(requestRow(id).stc_failurereason).toBe(
+      'The amount was changed from 150.00 USD to 199.00 USD after it was approved: the approval was for the old amount, and the new one needs its own.',
+    );
+
+    // Approved at 199: refunded 199.
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, { stc_status: Status.Approved });
+    await deliver(world, handler, id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Succeeded,
+      stc_amount: 199,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+    expect((await refundsOf(paymentIntentId)).map((r) => r.amount)).toEqual([19_900]);
+  });
+
+  it('decides again, and refunds nothing without approval, a request whose amount was raised while its refund waited for a retry', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.approver.systemuserid, rowId, 50);
+    world.stripeEmulator.injectFault({ status: 500, match: { method: 'POST', pathIncludes: '/v1/refunds' } });
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
+    expect(requestRow(id).stc_status).toBe(Status.Processing);
+
+    // Raised past the threshold (100 USD) while the request waits; then its change is retried.
+    await patch(USERS.approver.systemuserid, id, { stc_amount: 190 });
+    await deliver(world, handler, id, 'Create');
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.AwaitingApproval, stc_amount: 190 });
+    expect(requestRow(id).stc_failurereason).toBe(
+      'The amount was changed from 50.00 USD to 190.00 USD after the request was decided: the new amount needs a finance approver.',
+    );
+  });
+
+  it('refunds on the retry of its change a request whose amount did not change', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 50);
+    world.stripeEmulator.injectFault({ status: 500, match: { method: 'POST', pathIncludes: '/v1/refunds' } });
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
+    expect(requestRow(id).stc_status).toBe(Status.Processing);
+
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+    expect((await refundsOf(paymentIntentId)).map((r) => r.amount)).toEqual([5_000]);
+  });
+
+  it('never decides again a request Stripe already refunded: set back to Approved with another amount, it keeps its refund', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 25);
+    await deliver(world, handler, id, 'Create');
+    const { stc_striperefundid: refundId } = requestRow(id);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+
+    await world.forgetContexts();
+    const before = world.stripeEmulator.requests.length;
+    await patch(USERS.approver.systemuserid, id, { stc_amount: 30, stc_status: Status.Approved });
+    await deliver(world, handler, id);
+
+    expect(world.stripeEmulator.requests.slice(before).filter((r) => r.method === 'POST')).toEqual([]);
+    expect((await refundsOf(paymentIntentId)).map((r) => r.amount)).toEqual([2_500]);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Succeeded,
+      stc_striperefundid: refundId,
+      stc_amount: 25,
+      stc_failurereason: null,
+    });
+  });
+
+  it('finds the refund it made before making one, even when Stripe no longer knows the idempotency key', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.approver.systemuserid, rowId, 12);
+    // A worker moved it to Processing and Stripe refunded it (its key long expired); nothing was written back.
+    // Then an approver, seeing it stuck, sets it to Approved.
+    await world.client.update('stc_refundrequests', id, { stc_status: Status.Processing });
+    const made = await world.stripe.refunds.create({
+      payment_intent: paymentIntentId,
+      amount: 1200,
+      metadata: { d365_refundrequestid: id },
+    });
+    await world.forgetContexts();
+    await patch(USERS.requester.systemuserid, id, { stc_status: Status.Approved });
+    await deliver(world, handler, id);
+
+    expect((await refundsOf(paymentIntentId)).map((r) => r.id)).toEqual([made.id]);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made.id });
+  });
+});
+
 describe('policy and money (pure)', () => {
   const rules = { requesterRoles: ['R'], approverRoles: ['A'], allowSelfApproval: false };
   const facts = {
