@@ -256,7 +256,9 @@ export function journalCsv(
     format === 'finance'
       ? [[...FINANCE_COLUMNS], financeRows(journals, config, title)]
       : [[...BUSINESS_CENTRAL_COLUMNS], businessCentralRows(journals, config)];
-  return stringify([header, ...rows], { record_delimiter: 'windows' });
+  // csv-stringify quotes a field holding the whole record delimiter (CRLF) but not a lone CR or LF, which an
+  // import reads as the end of the record: any line break is quoted.
+  return stringify([header, ...rows], { record_delimiter: 'windows', quoted_match: /[\r\n]/ });
 }
 
 export interface JournalExport {

@@ -169,10 +169,8 @@ async function reconcilePayout(
   if (payout.automatic !== true) return notReconcilable(settings, scoped, payout, envelope);
 
   const status = String(payout.status);
-  const returned = await returnedHow(scoped, payout);
-  // Automatic payouts list their transactions once Stripe has finished reconciling them.
-  const listable =
-    (status === 'paid' || returned === 'failed') && payout.reconciliation_status !== 'in_progress';
+  const returned = await payoutReturn(request.stripe, account, payout);
+  const listable = (status === 'paid' || returned === 'failed') && transactionsListed(payout);
   if (!listable) {
     if (status === 'failed')
       request.log.warn(
@@ -211,17 +209,31 @@ async function reconcilePayout(
 }
 
 /**
- * Whether the payout came back to the balance: it failed (the bank returned it), or a reversal of it
- * (`reversed_by`) is under way or done; a reversal that failed or was canceled took nothing back.
+ * Whether Stripe lists the payout's balance transactions: an automatic payout, once Stripe has finished
+ * reconciling it (`reconciliation_status` no longer `in_progress`). A payout that was paid and then failed
+ * stays listable; one that failed before Stripe reconciled it never is.
  */
-async function returnedHow(request: ReconcileRequest, payout: StripeObject): Promise<PayoutReturn | null> {
+export function transactionsListed(payout: StripeObject): boolean {
+  return payout.automatic === true && payout.reconciliation_status !== 'in_progress';
+}
+
+/**
+ * Whether the payout came back to the balance, as Stripe says now: it failed (the bank returned it), or a
+ * reversal of it (`reversed_by`, read fresh) is under way or done; a reversal that failed or was canceled
+ * took nothing back.
+ */
+export async function payoutReturn(
+  stripe: Stripe,
+  account: string | null | undefined,
+  payout: StripeObject,
+): Promise<PayoutReturn | null> {
   if (payout.status === 'failed') return 'failed';
   const reversedBy = idOf(payout.reversed_by);
   if (!reversedBy) return null;
-  const reversal = await request.stripe.payouts.retrieve(
+  const reversal = await stripe.payouts.retrieve(
     reversedBy,
     {},
-    request.account ? { stripeAccount: request.account } : undefined,
+    account ? { stripeAccount: account } : undefined,
   );
   return reversal.status === 'failed' || reversal.status === 'canceled' ? null : 'reversed';
 }

@@ -1,7 +1,7 @@
 /**
  * The payout sweep: on an interval, lists recent paid and failed payouts from Stripe and reconciles every
- * one whose journal entry is not settled (its event was missed, an earlier run failed or did not balance, or
- * the payout has been reversed or has failed since).
+ * one whose journal entry does not show what Stripe says of the payout now (its event was missed, an earlier
+ * run failed or did not balance, or the payout has been reversed or has failed since, or its reversal has).
  */
 import type Stripe from 'stripe';
 import { JournalEntry } from '@stc/solution/tables';
@@ -14,6 +14,8 @@ import {
   JOURNAL_FAILED,
   JOURNAL_NOT_RECONCILABLE,
   JOURNAL_REVERSED,
+  payoutReturn,
+  transactionsListed,
   type PayoutReconciler,
 } from './reconcile';
 
@@ -38,15 +40,25 @@ export interface SweepResult {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Whether the payout's entry needs no new run. A paid payout's: it balances, is Not reconcilable (a manual
- * payout), or already shows the reversal of a payout reversed since (`reversed_by`). A failed payout's: it
- * shows the failure, or there is none to correct (it failed before it was journaled), or it is a manual one.
+ * Whether the payout's entry needs no new run: it already shows what Stripe says of the payout now, so a run
+ * would write it again unchanged.
+ * - A manual payout (or a reversal): Not reconcilable, whether reversed or not; a failed one never journaled
+ *   has nothing to correct.
+ * - An automatic payout Stripe has not reconciled: a failed one has nothing to journal (it failed before Stripe
+ *   reconciled it); a paid one is run again, which writes its payout row, until Stripe has.
+ * - An automatic payout Stripe has reconciled: Failed when it failed (paid, then returned by the bank: an entry
+ *   missing or still Balanced is written), Reversed while a reversal of it stands, Balanced otherwise, which
+ *   includes a payout whose reversal failed or was canceled since (its reversal is read fresh from Stripe). A
+ *   Mismatch is never settled.
  */
-function settled(payout: StripeObject, status: unknown): boolean {
-  if (payout.status === 'failed')
-    return status === undefined || status === JOURNAL_FAILED || status === JOURNAL_NOT_RECONCILABLE;
-  if (payout.reversed_by) return status === JOURNAL_REVERSED;
-  return status === JOURNAL_BALANCED || status === JOURNAL_NOT_RECONCILABLE || status === JOURNAL_REVERSED;
+async function settled(options: PayoutSweepOptions, payout: StripeObject, status: unknown): Promise<boolean> {
+  if (payout.automatic !== true)
+    return status === JOURNAL_NOT_RECONCILABLE || (status === undefined && payout.status === 'failed');
+  if (!transactionsListed(payout)) return payout.status === 'failed';
+  const returned = await payoutReturn(options.stripe, options.account, payout);
+  const expected =
+    returned === 'failed' ? JOURNAL_FAILED : returned === 'reversed' ? JOURNAL_REVERSED : JOURNAL_BALANCED;
+  return status === expected;
 }
 
 export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepResult> {
@@ -73,8 +85,8 @@ async function sweepOne(options: PayoutSweepOptions, result: SweepResult, payout
     { [JournalEntry.col.stripePayoutId]: payout.id },
     { select: [JournalEntry.col.status] },
   );
-  if (settled(payout, entry?.[JournalEntry.col.status] ?? undefined)) return;
   try {
+    if (await settled(options, payout, entry?.[JournalEntry.col.status] ?? undefined)) return;
     await options.reconciler.reconcile({
       stripe: options.stripe,
       dataverse: options.dataverse,

@@ -305,6 +305,82 @@ test('GL settings from the accounts file: account format, local currency, and qu
   expect(bc[3].endsWith(`,"Fees, ""card"" ${payout}",,1.91`)).toBe(true);
 });
 
+/** RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks; records end in CRLF. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' || c === '\n') {
+      // Outside quotes any line break ends the record, as the Dynamics 365 imports read it.
+      if (c === '\r' && text[i + 1] === '\n') i += 1;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field || row.length) rows.push([...row, field]);
+  return rows;
+}
+
+test('descriptions holding a bare LF (a YAML block scalar) or a bare CR are quoted: one record per line', async () => {
+  const text = readFileSync(DEFAULT_GL_ACCOUNTS_FILE, 'utf8')
+    .replace(
+      "fees: { account: '6100', description: 'Stripe fees' }",
+      "fees:\n    account: '6100'\n    description: |\n      Stripe fees",
+    )
+    .replace("description: 'Stripe gross charges'", 'description: "Stripe gross\\rcharges"');
+  const config = parseReconciliationConfig(text);
+  expect(config.accounts.fees.description).toBe('Stripe fees\n');
+  expect(config.accounts.gross.description).toBe('Stripe gross\rcharges');
+  const accounts = join(dir, 'accounts.yaml');
+  writeFileSync(accounts, text);
+  const payout = await reconciledPayout('usd', [1999, 2501], '2026-04-02', { config });
+  const files = { finance: join(dir, 'f.csv'), bc: join(dir, 'bc.csv') };
+
+  const common = ['--payout', payout, '--accounts', accounts, '--out'];
+  expect((await exportCli(...common, files.finance, '--format', 'finance')).code).toBe(0);
+  expect((await exportCli(...common, files.bc, '--format', 'business-central')).code).toBe(0);
+
+  const finance = readFileSync(files.finance, 'utf8');
+  expect(finance).toContain(`,Ledger,4000,"${payout} Stripe gross\rcharges",0.00,45.00,USD\r\n`);
+  expect(finance).toContain(`,Ledger,6100,"${payout} Stripe fees\n",1.91,0.00,USD\r\n`);
+  const financeRecords = parseCsv(finance);
+  expect(financeRecords).toHaveLength(4);
+  expect(financeRecords.map((r) => r.length)).toEqual([12, 12, 12, 12]);
+  expect(financeRecords.map((r) => r[8])).toEqual([
+    'TEXT',
+    `${payout} Stripe payout clearing`,
+    `${payout} Stripe gross\rcharges`,
+    `${payout} Stripe fees\n`,
+  ]);
+
+  const bc = readFileSync(files.bc, 'utf8');
+  expect(bc).toContain(`,"Stripe gross\rcharges ${payout}",USD,-45.00\r\n`);
+  expect(bc).toContain(`,"Stripe fees\n ${payout}",USD,1.91\r\n`);
+  const bcRecords = parseCsv(bc);
+  expect(bcRecords.map((r) => r.length)).toEqual([12, 12, 12, 12]);
+  expect(bcRecords.map((r) => r[9])).toEqual([
+    'Description',
+    `Stripe payout clearing ${payout}`,
+    `Stripe gross\rcharges ${payout}`,
+    `Stripe fees\n ${payout}`,
+  ]);
+});
+
 test('bad arguments are usage errors (exit 2); a missing payout or an existing file exit 1', async () => {
   const file = join(dir, 'x.csv');
   const cases: Array<[string[], RegExp]> = [

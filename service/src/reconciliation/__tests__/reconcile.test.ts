@@ -304,6 +304,118 @@ test('the sweep shows a failure whose event was missed, once; a payout that fail
   expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
 });
 
+test('the sweep journals a payout paid and then failed whose events were all missed: original and reversing lines', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 3 });
+  const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(payout.id);
+  stripeEmulator.testHelpers.failPayout(payout.id, { failureCode: 'account_closed' });
+  const charges = (stripeEmulator.engine.scope(null).payoutTransactions.get(payout.id) ?? []).filter(
+    (t) => t.type === 'charge',
+  ) as unknown as Array<{ amount: number; fee: number }>;
+  expect(charges).toHaveLength(3);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+
+  const accounts = loadReconciliationConfig().accounts;
+  const { entry, lines } = await journalOf(payout.id);
+  expect(entry).toMatchObject({
+    stc_status: JOURNAL_FAILED,
+    stc_difference: 0,
+    stc_total: payout.amount / 100,
+    stc_statusnote:
+      'The bank returned the payout (account_closed: The bank account has been closed.); its amount is back in the Stripe balance.',
+  });
+  expect(lines.map((l) => [l.stc_linekey, l.stc_glaccount, l.stc_debit, l.stc_credit])).toEqual([
+    [`${payout.id}:clearing`, accounts.clearing.account, payout.amount / 100, 0],
+    [`${payout.id}:gross`, accounts.gross.account, 0, sum(charges.map((t) => t.amount)) / 100],
+    [`${payout.id}:fees`, accounts.fees.account, sum(charges.map((t) => t.fee)) / 100, 0],
+    [`${payout.id}:failed:clearing`, accounts.clearing.account, 0, payout.amount / 100],
+    [`${payout.id}:failed:balance`, accounts.balance.account, payout.amount / 100, 0],
+  ]);
+  expect(cents(lines, 'stc_debit')).toBe(cents(lines, 'stc_credit'));
+  expect((await netByAccount(payout.id))[accounts.clearing.account]).toBe(0);
+  expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
+    stc_status: option('stc_payoutstatus', 'failed'),
+  });
+  // Settled now: the next sweep leaves it.
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+
+  // The failure's payout_failure, taken out by the next payout, credits the balance the entry debited.
+  stripeEmulator.testHelpers.seedPayments({ count: 2 });
+  const next = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(next.id);
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [next.id], failed: [] });
+  expect((await journalOf(next.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect((await netByAccount(payout.id, next.id))[accounts.balance.account]).toBe(0);
+});
+
+test('the sweep follows a reversal that fails after it was journaled, then leaves the corrected entry alone', async () => {
+  const { payout } = await paidPayout(20);
+  await deliver('payout.paid', payout.id);
+  const balanced = await journalOf(payout.id);
+  const reversal = await stripe.payouts.reverse(payout.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+
+  // The reversal is paid, then the bank refuses its debit; every event of it is missed.
+  stripeEmulator.testHelpers.payPayout(reversal.id);
+  stripeEmulator.testHelpers.failPayout(reversal.id);
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], failed: [] });
+  const restored = await journalOf(payout.id);
+  expect(restored.entry).toMatchObject({
+    stc_status: JOURNAL_BALANCED,
+    stc_statusnote: null,
+    stc_difference: 0,
+  });
+  expect(restored.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit])).toEqual(
+    balanced.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit]),
+  );
+
+  // Balanced is what Stripe says now (reversed_by stays set, the reversal failed): not redone.
+  const listings = () =>
+    stripeEmulator.requests.filter((r) => r.path.startsWith('/v1/balance_transactions')).length;
+  const before = listings();
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(listings()).toBe(before);
+});
+
+test('the sweep: a reversal canceled with its events missed restores the entry; a reversed manual payout is settled', async () => {
+  const { payout } = await paidPayout(10);
+  await deliver('payout.paid', payout.id);
+  const reversal = await stripe.payouts.reverse(payout.id);
+  await deliver('payout.created', reversal.id);
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
+  const manual = await stripe.payouts.create({ amount: 100, currency: 'usd' });
+  stripeEmulator.testHelpers.payPayout(manual.id);
+  const manualReversal = await stripe.payouts.reverse(manual.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+
+  await stripe.payouts.cancel(reversal.id);
+  const first = await sweep();
+  expect({ ...first, reconciled: [...first.reconciled].sort() }).toEqual({
+    checked: 2,
+    reconciled: [payout.id, manual.id].sort(),
+    failed: [],
+  });
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect((await journalOf(manual.id)).entry).toMatchObject({
+    stc_status: JOURNAL_NOT_RECONCILABLE,
+    stc_total: 1,
+  });
+  expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: manual.id })).toMatchObject({
+    stc_reversedby: manualReversal.id,
+  });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+});
+
 test('a reversed payout: Reversed with reversing lines, its reversal Not reconcilable, undone when the reversal fails', async () => {
   const { payout } = await paidPayout(20);
   await deliver('payout.paid', payout.id);
@@ -352,6 +464,8 @@ test('a reversed payout: Reversed with reversing lines, its reversal Not reconci
   expect(restored.lines.map((l) => l.stc_linekey)).toEqual(
     reversed.lines.slice(0, -2).map((l) => l.stc_linekey),
   );
+  // Balanced matches Stripe now (reversed_by is still set, its reversal failed): the sweep does not redo it.
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
   expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
     /stc_reconciliation_mismatch_total 0$/m,
   );
