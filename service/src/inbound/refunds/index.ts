@@ -1,7 +1,8 @@
 /**
  * Refunds: `refund.*`, `charge.refunded` and `charge.refund.updated` → one stc_refund row per refund,
  * full or partial, linked to its payment. The payment is re-synced first, so its status follows
- * (partially_refunded, refunded) and the refund's link to it binds by key to a row that exists.
+ * (partially_refunded, refunded) and the refund's link to it binds by key to a row that exists. A refund made
+ * for a refund request (its metadata names the request) carries its final status to the request too.
  */
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
@@ -17,6 +18,7 @@ import {
   logUnmapped,
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
+import { followRefundOfRequest } from '../../write/refund-outcome';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 
 export const REFUND_MAPPING = 'refund';
@@ -35,6 +37,7 @@ async function writeRefund(
   const object = fresh ? refund : await objectForMapping(mapping, event, context, refund, refund.id);
   const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));
   if (mapped) await writeMappedRow(context.dataverse, context.log, mapped);
+  await followRefundOfRequest(context.dataverse, object, context.log);
 }
 
 export function createRefundsHandler(mappings: () => MappingSet): StripeEventHandler {

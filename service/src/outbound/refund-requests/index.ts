@@ -32,6 +32,7 @@ import { REFUND_MAPPING } from '../../inbound/refunds';
 import { lazyMappings } from '../../write/mappings';
 import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
+import { refundFailureReason, requestStatusOf } from '../../write/refund-outcome';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import { advanceWithRetries, requestChangeHandler, setByUser } from '../governed-requests';
 import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
@@ -366,17 +367,22 @@ async function complete(
 ): Promise<void> {
   const requestId = request.stc_refundrequestid!;
   const refundRowId = await writeRefundRow(g, result, payment, requestId, context);
-  const failed = result.status === 'failed' || result.status === 'canceled';
+  // Stripe may hold a refund (pending, requires_action): the request stays Processing, with its refund, until
+  // the refund's events settle it (followRefundOfRequest).
+  const status = requestStatusOf(result.status);
   // The row says what was refunded: an amount changed after the refund was made is set back to it.
   const refunded = minorToMajor(result.amount, result.currency);
   const amount = changedSince(refunded, request.stc_amount) ? { [R.amount]: refunded } : {};
   await finish(context.dataverse, requestId, {
     ...amount,
-    [R.status]: failed ? Status.Failed : Status.Succeeded,
+    [R.status]: status ?? Status.Processing,
     [R.stripeRefundId]: result.id,
-    [R.failureReason]: failed
-      ? `Stripe reports the refund ${result.status}: ${result.failure_reason ?? 'no reason given'}`
-      : null,
+    [R.failureReason]:
+      status === Status.Failed
+        ? refundFailureReason(result)
+        : status === null
+          ? `Stripe holds the refund as ${result.status}; the request is completed when Stripe settles it.`
+          : null,
     [R.decidedOn]: g.now().toISOString(),
     ...(refundRowId ? { [REFUND_LINK]: `/${Refund.entitySetName}(${refundRowId})` } : {}),
   });

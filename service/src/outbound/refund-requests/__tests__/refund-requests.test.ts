@@ -11,7 +11,10 @@ import {
   thresholdIn,
   type OutboundSettings,
 } from '..';
+import type Stripe from 'stripe';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
+import { createRefundsHandler } from '../../../inbound/refunds';
+import { lazyMappings } from '../../../write/mappings';
 import { dataverseChange, deliver, startWorld, USERS, type World } from './world';
 
 const settings = (extra: Partial<OutboundSettings> = {}): OutboundSettings => ({
@@ -481,6 +484,105 @@ describe('a decision is bound to its amount', () => {
 
     expect((await refundsOf(paymentIntentId)).map((r) => r.id)).toEqual([made.id]);
     expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made.id });
+  });
+});
+
+describe("a refund's later fate", () => {
+  const refundsHandler = createRefundsHandler(lazyMappings());
+  // The emulator's event, as Stripe sends it to the service.
+  const applyStripeEvent = (event: unknown) => refundsHandler.handle(event as Stripe.Event, world.context);
+  /** Stripe answering the refund's create with this status, as it does before the refund's later events. */
+  const answering = (status: Stripe.Refund['status']) => ({
+    ...world.context,
+    stripeFor: () =>
+      new Proxy(world.stripe, {
+        get(target, key, receiver) {
+          if (key !== 'refunds') return Reflect.get(target, key, receiver);
+          return new Proxy(target.refunds, {
+            get(refunds, name, r) {
+              if (name !== 'create') return Reflect.get(refunds, name, r);
+              return async (...args: Parameters<typeof refunds.create>) => ({
+                ...(await refunds.create(...args)),
+                status,
+              });
+            },
+          });
+        },
+      }),
+  });
+  const deliverCreate = async (id: string, context: ReturnType<typeof answering>) => {
+    await world.dataverse.webhooksIdle();
+    for (const change of world.receiver.about(id, 'Create'))
+      await handler.handle(dataverseChange(change), context);
+  };
+
+  it('sets a Succeeded request to Failed when its refund fails afterwards, from the refund.failed event', async () => {
+    const intent = await world.stripe.paymentIntents.create({
+      amount: 20_000,
+      currency: 'usd',
+      payment_method: 'pm_card_refundFail',
+      confirm: true,
+    });
+    const rowId = world.dataverse.store.insert('stc_payments', {
+      stc_name: intent.id,
+      stc_stripeid: intent.id,
+      stc_amount: 200,
+      stc_amountcaptured: 200,
+      stc_amountrefunded: 0,
+      stc_currency: 'usd',
+      stc_status: StcPaymentStatus.Succeeded,
+      stc_livemode: false,
+    });
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 40);
+    await deliverCreate(id, answering('succeeded'));
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+
+    const failed = world.stripeEmulator.events.find((e) => e.type === 'refund.failed');
+    expect(failed).toBeDefined();
+    await applyStripeEvent(failed!);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Failed,
+      stc_striperefundid: (failed!.data.object as Stripe.Refund).id,
+    });
+    expect(requestRow(id).stc_failurereason).toMatch(/^Stripe reports the refund failed: \w+/);
+  });
+
+  it('keeps a request Processing while Stripe holds its refund as pending, and completes it when the refund succeeds', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 30);
+    await deliverCreate(id, answering('pending'));
+
+    const [made] = await refundsOf(paymentIntentId);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Processing, stc_striperefundid: made.id });
+    expect(requestRow(id).stc_failurereason).toBe(
+      'Stripe holds the refund as pending; the request is completed when Stripe settles it.',
+    );
+
+    // Worked again meanwhile: no second refund.
+    await deliverCreate(id, answering('pending'));
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+
+    const created = world.stripeEmulator.events.find(
+      (e) => e.type === 'refund.created' && (e.data.object as Stripe.Refund).id === made.id,
+    );
+    await applyStripeEvent(created!);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_failurereason: null });
+  });
+
+  it('leaves a request whose refund event is about another refund, or that is still on its way to its refund', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 30);
+    await world.client.update('stc_refundrequests', id, { stc_status: Status.Processing });
+    const made = await world.stripe.refunds.create({
+      payment_intent: paymentIntentId,
+      amount: 3000,
+      metadata: { d365_refundrequestid: id },
+    });
+    const created = world.stripeEmulator.events.find(
+      (e) => e.type === 'refund.created' && (e.data.object as Stripe.Refund).id === made.id,
+    );
+    await applyStripeEvent(created!);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Processing, stc_striperefundid: null });
   });
 });
 
