@@ -35,6 +35,8 @@ export interface MockContextOptions {
   languageId?: 1033 | 1031;
   security?: { editable: boolean; readable: boolean; secured: boolean };
   boundValue?: string | null;
+  /** The user's number format; left out, the context has none (as in the sandbox harness). */
+  numberFormattingInfo?: Partial<ComponentFramework.UserSettingApi.NumberFormattingInfo>;
 }
 
 const PRIVILEGE_NAMES: Record<number, string> = {
@@ -126,6 +128,7 @@ export function mockContext<TInputs>(
       userName: 'Test User',
       isRTL: false,
       securityRoles: [],
+      ...(options.numberFormattingInfo ? { numberFormattingInfo: options.numberFormattingInfo } : {}),
     },
     navigation: { openUrl: jest.fn() },
     factory: { requestRender: jest.fn() },

@@ -277,6 +277,42 @@ describe('PaymentPanel refund dialog', () => {
     await waitFor(() => expect(context.webAPI.retrieveMultipleRecords).toHaveBeenCalledTimes(2));
   }, 15000);
 
+  it('shows and reads the amount in the user number format (de-DE)', async () => {
+    const context = contextFor({
+      numberFormattingInfo: {
+        numberDecimalSeparator: ',',
+        numberGroupSeparator: '.',
+        numberGroupSizes: [3],
+      },
+    });
+    rowsOnce(context, [paymentRow({ amount: 2000, refunded: 499.5, currency: 'kwd' })]);
+    context.webAPI.createRecord.mockResolvedValue({
+      id: 'aaaaaaaa-0000-0000-0000-000000000002',
+      entityType: 'stc_refundrequest',
+    });
+    context.webAPI.retrieveRecord.mockResolvedValue({
+      [RefundRequest.col.status]: RefundRequestStatus.pending,
+    });
+    const dialog = await openDialog(context);
+    const amount = within(dialog).getByLabelText(/Amount \(KWD\)/) as HTMLInputElement;
+    expect(amount.value).toBe('1500,5');
+    const submit = within(dialog).getByRole('button', { name: 'Request refund' });
+    fireEvent.change(amount, { target: { value: '1.5' } });
+    fireEvent.click(submit);
+    expect(
+      await within(dialog).findByText(
+        'Type the amount as your number format writes it, with “,” before the decimals, for example 1.234,500 or 1234,500.',
+      ),
+    ).toBeTruthy();
+    fireEvent.change(amount, { target: { value: '1.500,5' } });
+    fireEvent.click(submit);
+    await waitFor(() => expect(context.webAPI.createRecord).toHaveBeenCalledTimes(1));
+    expect(context.webAPI.createRecord.mock.calls[0][1]).toMatchObject({
+      [RefundRequest.col.amount]: 1500.5,
+      [RefundRequest.col.currency]: 'kwd',
+    });
+  });
+
   it('shows why the request could not be saved and keeps the dialog open', async () => {
     const context = contextFor();
     rowsOnce(context, [paymentRow()]);

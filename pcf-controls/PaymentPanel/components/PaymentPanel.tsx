@@ -2,6 +2,7 @@ import * as React from 'react';
 import { DefaultButton, MessageBar, MessageBarType, Text } from '@fluentui/react';
 import { isNarrow, type PanelProps } from '../../shared/panelContext';
 import { ModeBadge, recordPanel, StripeLink, type LoadedRecord } from '../../shared/RecordPanel';
+import type { NumberFormat } from '../../shared/money';
 import type { Translate } from '../../shared/strings';
 import { RefundDialog } from './RefundDialog';
 import { RefundProgress } from './RefundProgress';
@@ -13,6 +14,8 @@ export interface PaymentPanelProps extends PanelProps<PaymentSource> {
   /** The user may create refund requests (privilege on stc_refundrequest). */
   canRequestRefund: boolean;
   pollIntervalMs: number;
+  /** The user's number format, for reading the refund amount they type. */
+  numberFormat: NumberFormat;
 }
 
 export const PaymentPanel = recordPanel<PaymentPanelProps, PaymentView[]>(
@@ -25,7 +28,7 @@ export const PaymentPanel = recordPanel<PaymentPanelProps, PaymentView[]>(
 );
 
 function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView[]>) {
-  const { source, t, width, readOnly, canRequestRefund, formatMoney, state, reload } = props;
+  const { source, t, width, readOnly, canRequestRefund, formatMoney, numberFormat, state, reload } = props;
   const [refunding, setRefunding] = React.useState<PaymentView>();
   const [requestId, setRequestId] = React.useState<string>();
   const narrow = isNarrow(width);
@@ -90,6 +93,7 @@ function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView
           payment={refunding}
           t={t}
           formatMoney={formatMoney}
+          numberFormat={numberFormat}
           onSubmit={submitRefund}
           onDismiss={() => setRefunding(undefined)}
         />

@@ -13,6 +13,7 @@ import {
   SpinnerSize,
   TextField,
 } from '@fluentui/react';
+import { amountText as writeAmount, type NumberFormat } from '../../shared/money';
 import type { Translate } from '../../shared/strings';
 import { errorMessage } from '../../shared/useLoad';
 import { NOTE_MAX_LENGTH, RefundErrors, validateRefund, ValidRefund, Message } from './RefundValidation';
@@ -22,6 +23,8 @@ export interface RefundDialogProps {
   payment: PaymentView;
   t: Translate;
   formatMoney: (amount: number, currency: string) => string;
+  /** The user's number format: the amount is shown and read with its separators. */
+  numberFormat: NumberFormat;
   onSubmit: (value: ValidRefund) => Promise<void>;
   onDismiss: () => void;
 }
@@ -46,9 +49,12 @@ interface RefundForm {
 function useRefundForm(
   payment: PaymentView,
   formattedRefundable: string,
+  numberFormat: NumberFormat,
   onSubmit: (value: ValidRefund) => Promise<void>,
 ): RefundForm {
-  const [amountText, setAmountText] = React.useState(String(payment.refundable));
+  const [amountText, setAmountText] = React.useState(() =>
+    writeAmount(payment.refundable, payment.currency, numberFormat),
+  );
   const [reason, setReason] = React.useState<RefundReason | undefined>('requested_by_customer');
   const [note, setNote] = React.useState('');
   const [errors, setErrors] = React.useState<RefundErrors>({});
@@ -61,6 +67,7 @@ function useRefundForm(
       payment.refundable,
       payment.currency,
       formattedRefundable,
+      numberFormat,
     );
     setErrors(result.errors);
     if (!result.value) return;
@@ -123,11 +130,12 @@ export const RefundDialog = React.memo(function RefundDialog({
   payment,
   t,
   formatMoney,
+  numberFormat,
   onSubmit,
   onDismiss,
 }: RefundDialogProps) {
   const formattedRefundable = formatMoney(payment.refundable, payment.currency);
-  const form = useRefundForm(payment, formattedRefundable, onSubmit);
+  const form = useRefundForm(payment, formattedRefundable, numberFormat, onSubmit);
   const { submitting, failure } = form;
 
   return (

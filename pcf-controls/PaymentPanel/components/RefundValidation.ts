@@ -1,4 +1,11 @@
-import { currencyExponent, decimalsTyped, parseAmount, roundMoney } from '../../shared/money';
+import {
+  amountText,
+  currencyExponent,
+  DEFAULT_NUMBER_FORMAT,
+  readAmount,
+  roundMoney,
+  type NumberFormat,
+} from '../../shared/money';
 import type { RefundReason } from './types';
 
 export const NOTE_MAX_LENGTH = 2000;
@@ -29,26 +36,29 @@ export interface ValidRefund {
 
 /**
  * Checks a refund form against what the payment still allows. `formattedRefundable` is the refundable amount
- * as the user reads it, for the message.
+ * as the user reads it, for the message. The amount is read with the user's number format (`format`; the
+ * documented default where the host gives none): separators it cannot place are an error, never a guess.
  */
 export function validateRefund(
   form: RefundForm,
   refundable: number,
   currency: string,
   formattedRefundable: string,
+  format: NumberFormat = DEFAULT_NUMBER_FORMAT,
 ): { errors: RefundErrors; value?: ValidRefund } {
   const errors: RefundErrors = {};
-  const amount = parseAmount(form.amountText);
+  const reading = readAmount(form.amountText, format);
+  const amount = reading.ok ? reading.amount : undefined;
   const exponent = currencyExponent(currency);
   if (form.amountText.trim() === '') {
     errors.amount = { key: 'Refund_AmountRequired', args: [] };
-  } else if (amount === undefined) {
-    errors.amount = { key: 'Refund_AmountInvalid', args: [] };
-  } else if (decimalsTyped(form.amountText) > exponent) {
+  } else if (!reading.ok) {
+    errors.amount = amountFormatMessage(reading.problem, currency, format);
+  } else if (reading.decimals > exponent) {
     errors.amount = { key: 'Refund_AmountPrecision', args: [currency.toUpperCase(), exponent] };
-  } else if (amount <= 0) {
+  } else if (reading.amount <= 0) {
     errors.amount = { key: 'Refund_AmountPositive', args: [] };
-  } else if (roundMoney(amount, currency) > roundMoney(refundable, currency)) {
+  } else if (roundMoney(reading.amount, currency) > roundMoney(refundable, currency)) {
     errors.amount = { key: 'Refund_AmountTooHigh', args: [formattedRefundable] };
   }
   if (!form.reason) errors.reason = { key: 'Refund_ReasonRequired', args: [] };
@@ -61,4 +71,25 @@ export function validateRefund(
     errors,
     value: { amount: roundMoney(amount, currency), reason: form.reason, note: form.note.trim() },
   };
+}
+
+/**
+ * How to type the amount, with examples in the user's number format and the currency's exponent: separators
+ * out of place get the decimal separator and a grouped and an ungrouped example; anything else one example.
+ */
+function amountFormatMessage(
+  problem: 'invalid' | 'separators',
+  currency: string,
+  format: NumberFormat,
+): Message {
+  if (problem === 'separators' && format.groupSeparator !== '')
+    return {
+      key: 'Refund_AmountSeparators',
+      args: [
+        format.decimalSeparator,
+        amountText(1234.5, currency, format, { pad: true, grouped: true }),
+        amountText(1234.5, currency, format, { pad: true }),
+      ],
+    };
+  return { key: 'Refund_AmountInvalid', args: [amountText(12.5, currency, format, { pad: true })] };
 }

@@ -1,3 +1,4 @@
+import { numberFormatOf } from '../../shared/money';
 import { panelContext } from '../../shared/panelContext';
 import { hasPrivileges } from '../../shared/privileges';
 import { Payment, RefundRequest } from '@stc/solution/tables';
@@ -34,5 +35,7 @@ export function propsFromContext(
     ]),
     readOnly: context.mode.isControlDisabled || security?.editable === false,
     pollIntervalMs: Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, pollSeconds)) * 1000,
+    // Absent in the sandbox harness and unit tests: numberFormatOf then gives DEFAULT_NUMBER_FORMAT (en-US).
+    numberFormat: numberFormatOf(context.userSettings?.numberFormattingInfo),
   };
 }

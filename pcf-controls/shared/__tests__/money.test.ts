@@ -1,4 +1,14 @@
-import { currencyExponent, formatMoney, parseAmount, roundMoney } from '../money';
+import {
+  amountText,
+  currencyExponent,
+  decimalsTyped,
+  DEFAULT_NUMBER_FORMAT,
+  formatMoney,
+  numberFormatOf,
+  parseAmount,
+  readAmount,
+  roundMoney,
+} from '../money';
 import { dashboardUrl } from '../stripeDashboard';
 import { formatCurrency } from '../../__mocks__/mock-context';
 import { validateRefund } from '../../PaymentPanel/components/RefundValidation';
@@ -25,21 +35,104 @@ describe('amounts per currency class', () => {
     expect(roundMoney(99.6, 'jpy')).toBe(100);
   });
 
-  it('reads what a user typed with a point or a comma', () => {
+  it('reads what a user typed with the default (en-US) format when the host gives none', () => {
     expect(parseAmount('12.50')).toBe(12.5);
-    expect(parseAmount(' 12,5 ')).toBe(12.5);
+    expect(parseAmount(' 12.5 ')).toBe(12.5);
     expect(parseAmount('1e3')).toBeUndefined();
     expect(parseAmount('-1')).toBeUndefined();
+    expect(parseAmount('12.')).toBeUndefined();
+    // A comma is the group separator in en-US, never a decimal separator.
+    expect(parseAmount(' 12,5 ')).toBeUndefined();
+    expect(numberFormatOf(undefined)).toBe(DEFAULT_NUMBER_FORMAT);
+  });
+});
+
+const EN_US = numberFormatOf({
+  numberDecimalSeparator: '.',
+  numberGroupSeparator: ',',
+  numberGroupSizes: [3],
+});
+const DE_DE = numberFormatOf({
+  numberDecimalSeparator: ',',
+  numberGroupSeparator: '.',
+  numberGroupSizes: [3],
+});
+const FR_FR = numberFormatOf({
+  numberDecimalSeparator: ',',
+  numberGroupSeparator: '\u202f',
+  numberGroupSizes: [3],
+});
+const EN_IN = numberFormatOf({
+  numberDecimalSeparator: '.',
+  numberGroupSeparator: ',',
+  numberGroupSizes: [3, 2],
+});
+
+describe('typed amounts in the user number format', () => {
+  it.each([
+    ['1,500', 1500, 0, EN_US],
+    ['1,234,567.891', 1234567.891, 3, EN_US],
+    ['1500', 1500, 0, EN_US],
+    ['1.500,5', 1500.5, 1, DE_DE],
+    ['1,500', 1.5, 3, DE_DE],
+    ['1.500', 1500, 0, DE_DE],
+    ['1 500,25', 1500.25, 2, FR_FR],
+    ['1\u00a0500,25', 1500.25, 2, FR_FR],
+    ['12,34,567.5', 1234567.5, 1, EN_IN],
+  ])('%s reads as %d with %d decimals', (text, amount, decimals, format) => {
+    expect(readAmount(text, format)).toEqual({ ok: true, amount, decimals });
+    expect(decimalsTyped(text, format)).toBe(decimals);
+  });
+
+  it.each([
+    ['12,5', EN_US],
+    ['1,50', EN_US],
+    ['1500,000', EN_US],
+    [',500', EN_US],
+    ['1,,500', EN_US],
+    ['1.500.000', EN_US],
+    ['1.500,5', EN_US],
+    ['1 500', EN_US],
+    ['1.5', DE_DE],
+    ['1,500.5', DE_DE],
+    ['1,234,567.5', EN_IN],
+  ])('%s has separators out of place', (text, format) => {
+    expect(readAmount(text, format)).toEqual({ ok: false, problem: 'separators' });
+    expect(parseAmount(text, format)).toBeUndefined();
+  });
+
+  it('takes the separators from the platform, and falls back where they are unusable', () => {
+    expect(DE_DE).toEqual({ decimalSeparator: ',', groupSeparator: '.', groupSizes: [3] });
+    expect(numberFormatOf({ numberDecimalSeparator: '' })).toBe(DEFAULT_NUMBER_FORMAT);
+    expect(numberFormatOf({ numberDecimalSeparator: ',', numberGroupSeparator: ',' })).toEqual({
+      decimalSeparator: ',',
+      groupSeparator: '',
+      groupSizes: [3],
+    });
+  });
+
+  it('writes amounts back as the user types them', () => {
+    expect(amountText(75, 'usd', DE_DE)).toBe('75');
+    expect(amountText(1500.5, 'eur', DE_DE)).toBe('1500,5');
+    expect(amountText(1234.5, 'kwd', DE_DE, { pad: true, grouped: true })).toBe('1.234,500');
+    expect(amountText(1234.5, 'jpy', EN_US, { pad: true, grouped: true })).toBe('1,235');
+    expect(amountText(1234567.5, 'inr', EN_IN, { pad: true, grouped: true })).toBe('12,34,567.50');
+    expect(readAmount(amountText(1234.5, 'kwd', FR_FR, { pad: true, grouped: true }), FR_FR)).toEqual({
+      ok: true,
+      amount: 1234.5,
+      decimals: 3,
+    });
   });
 });
 
 describe('refund amount validation per currency', () => {
-  const check = (amountText: string, refundable: number, currency: string) =>
+  const check = (amountText: string, refundable: number, currency: string, format = DEFAULT_NUMBER_FORMAT) =>
     validateRefund(
       { amountText, reason: 'duplicate', note: '' },
       refundable,
       currency,
       `${currency} ${refundable}`,
+      format,
     );
 
   it('takes whole yen and rejects decimals for JPY', () => {
@@ -60,6 +153,37 @@ describe('refund amount validation per currency', () => {
     expect(check('80.01', 80, 'usd').errors.amount).toEqual({
       key: 'Refund_AmountTooHigh',
       args: ['usd 80'],
+    });
+  });
+
+  it('reads en-US 1,500 KWD as one thousand five hundred, not 1.500', () => {
+    expect(check('1,500', 2000, 'kwd', EN_US).value?.amount).toBe(1500);
+    expect(check('1,500', 2000, 'kwd').value?.amount).toBe(1500);
+    expect(check('1,500', 2, 'kwd', EN_US).errors.amount).toEqual({
+      key: 'Refund_AmountTooHigh',
+      args: ['kwd 2'],
+    });
+  });
+
+  it('reads de-DE 1.500,5 EUR as 1500.50 and de-DE 1,500 KWD as 1.500', () => {
+    expect(check('1.500,5', 2000, 'eur', DE_DE).value?.amount).toBe(1500.5);
+    expect(check('1,500', 2, 'kwd', DE_DE).value?.amount).toBe(1.5);
+    expect(check('1,500', 2, 'eur', DE_DE).errors.amount?.key).toBe('Refund_AmountPrecision');
+  });
+
+  it('rejects a misplaced group separator and says how to type the amount', () => {
+    expect(check('1,50', 2000, 'kwd', EN_US).errors.amount).toEqual({
+      key: 'Refund_AmountSeparators',
+      args: ['.', '1,234.500', '1234.500'],
+    });
+    expect(check('1.5', 2000, 'eur', DE_DE).errors.amount).toEqual({
+      key: 'Refund_AmountSeparators',
+      args: [',', '1.234,50', '1234,50'],
+    });
+    expect(check('12,5', 80, 'usd').value).toBeUndefined();
+    expect(check('abc', 80, 'eur', DE_DE).errors.amount).toEqual({
+      key: 'Refund_AmountInvalid',
+      args: ['12,50'],
     });
   });
 
