@@ -12,7 +12,8 @@ import {
 } from './inbound/customers';
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
-import { createOrdersHandler, writePaymentOrder } from './inbound/orders';
+import { createOrdersHandler } from './inbound/orders';
+import { withPaymentOrders } from './inbound/orders/payment-orders';
 import { createPaymentsHandler, type FeeFiller } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
 import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
@@ -22,8 +23,7 @@ import { createRefundsHandler } from './inbound/refunds';
 import { createSyncRequestsHandler, withSyncRequests } from './inbound/sync-requests';
 import { createPayoutsHandler, type PayoutsHandlerOptions } from './inbound/payouts';
 import { lazyMappings, resolveMappingSource, type MappingSource } from './write/mappings';
-import type { EventHandler, StripeEventHandler } from './pipeline/handler';
-import type { StripeObject } from './write/stripe-objects';
+import type { EventHandler } from './pipeline/handler';
 import { PermanentError } from './pipeline';
 import type { OutboundSettings, StripeMode } from './config';
 import { withStripePriority, type StripePriority } from './stripe';
@@ -79,17 +79,6 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createOrdersHandler(mappings),
     atStripePriority('reconcile', createPayoutsHandler(mappings, options.payouts)),
   ];
-}
-
-/** The payments handler, then an order for a succeeded payment made without a Checkout Session. */
-function withPaymentOrders(payments: StripeEventHandler, mappings: () => MappingSet): StripeEventHandler {
-  return {
-    ...payments,
-    async handle(event, context) {
-      await payments.handle(event, context);
-      await writePaymentOrder(mappings(), event.data.object as unknown as StripeObject, event, context);
-    },
-  };
 }
 
 /** The handler with every Stripe call it makes at `priority` in the Stripe budget. */

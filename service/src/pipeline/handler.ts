@@ -60,6 +60,15 @@ export interface StripeEventHandler {
   /** Event types this handler takes; `charge.*` style wildcards allowed. */
   eventTypes: string[];
   handle(event: Stripe.Event, context: SyncContext): Promise<void>;
+  /**
+   * Whether handling an event of `newerType` does for its object all that handling an older event of
+   * `olderType` (two different types this handler takes) would: only then is the older one coalesced into the
+   * newer at claim and recorded superseded by it. Without it, any two of its types do (a handler that writes
+   * the object's newest state whatever the event's type). A handler whose work depends on the event's type (a
+   * failed delayed payment only marks an existing order; a failed invoice payment's collection state comes
+   * from its type) says which older types each type stands for.
+   */
+  standsFor?(olderType: string, newerType: string): boolean;
 }
 
 /** The rows whose changes a Dataverse change handler takes. */

@@ -66,13 +66,19 @@ export interface WorkerPool {
 }
 
 /**
- * An older event of an object is coalesced into a newer one only when one handler takes both: the newer then
- * does all the older would (a charge.refunded, whose handler writes refunds, is never coalesced into a
- * charge.updated, whose handler writes only the payment).
+ * An older event of an object is coalesced into a newer one only when handling the newer does all the older
+ * would: one handler takes both (a charge.refunded, whose handler writes refunds, is never coalesced into a
+ * charge.updated, whose handler writes only the payment), and that handler says the newer type stands for the
+ * older (`standsFor`: a checkout.session.completed, which writes the order, is never coalesced into an
+ * async_payment_failed, which only marks an order written before).
  */
-function coalescesThrough(router: HandlerRouter) {
-  return (olderType: string, newerType: string) =>
-    olderType === newerType || router.route(olderType, 'stripe') === router.route(newerType, 'stripe');
+export function coalescesThrough(router: HandlerRouter) {
+  return (olderType: string, newerType: string): boolean => {
+    if (olderType === newerType) return true;
+    const handler = router.stripe(newerType);
+    if (router.stripe(olderType) !== handler) return false;
+    return handler?.standsFor?.(olderType, newerType) ?? true;
+  };
 }
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {

@@ -51,10 +51,30 @@ export const BILLING_EVENT_TYPES = [
   'credit_note.voided',
 ];
 
+/**
+ * Invoice events whose type is part of what is written (invoices.yaml takes the collection state from it:
+ * payment_failed, action_required), where the invoice's own state cannot tell it (still open).
+ */
+const INVOICE_TYPES_WRITTEN_FROM_EVENT = new Set([
+  'invoice.payment_failed',
+  'invoice.payment_action_required',
+]);
+
+/**
+ * Which older events of an object an event stands for when they wait together: any, except an invoice event
+ * whose type is written (a payment that failed or needs the customer's action), which only such an event
+ * stands for. An invoice.updated maps the collection state from the invoice's status alone, and would write
+ * payment_failed for a payment that awaits the customer.
+ */
+export function billingEventStandsFor(olderType: string, newerType: string): boolean {
+  return !INVOICE_TYPES_WRITTEN_FROM_EVENT.has(olderType) || INVOICE_TYPES_WRITTEN_FROM_EVENT.has(newerType);
+}
+
 export function createBillingHandler(mappings: () => MappingSet): StripeEventHandler {
   return {
     resource: 'billing',
     eventTypes: BILLING_EVENT_TYPES,
+    standsFor: billingEventStandsFor,
     async handle(event, context) {
       const object = event.data.object as unknown as StripeObject;
       const name = MAPPING_BY_OBJECT[object.object];

@@ -299,10 +299,23 @@ async function writeOrder(
     await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, { changedOnly: true });
 }
 
+/**
+ * Which older events of a session an event stands for when they wait together: a paid delayed payment writes
+ * the order as the completed session does, and pays it. A failed delayed payment or an expiry only marks an
+ * order written before (it makes none), so neither stands for a completed session: that one is applied first.
+ */
+export function orderEventStandsFor(olderType: string, newerType: string): boolean {
+  return (
+    olderType === newerType ||
+    (olderType === 'checkout.session.completed' && newerType === 'checkout.session.async_payment_succeeded')
+  );
+}
+
 export function createOrdersHandler(mappings: () => MappingSet): StripeEventHandler {
   return {
     resource: 'orders',
     eventTypes: ORDER_EVENT_TYPES,
+    standsFor: orderEventStandsFor,
     async handle(event, context) {
       const given = eventObjectOf(event, 'checkout.session', context, 'orders');
       if (!given) return;
@@ -370,11 +383,24 @@ function paidPayment(object: StripeObject): StripeObject | null {
   };
 }
 
+/** Whether the payment's row links to an order already: its own, made before, or its Checkout Session's. */
+async function paymentHasOrder(dataverse: DataverseClient, paymentId: string): Promise<boolean> {
+  const link = Payment.lookup.salesorderid.value;
+  const row = await dataverse.retrieveByKey(
+    Payment.entitySetName,
+    { [Payment.col.stripeId]: paymentId },
+    { select: [link] },
+  );
+  return typeof row?.[link] === 'string';
+}
+
 /**
  * A payment made without a Checkout Session (API integrations, invoicing elsewhere) becomes an order of one
- * written-in line of the amount received, keyed by the payment, linked from the payment row; payments
- * made for a Dynamics 365 record, or through a session (whose events make the order), make none. Costs one
- * Stripe list (the sessions of the payment) per payment applied.
+ * written-in line of the amount received, keyed by the payment, linked from the payment row once its lines
+ * are written; payments made for a Dynamics 365 record, or through a session (whose events make the order),
+ * make none. `object` is the payment as written: a PaymentIntent, or a Charge made without one. Made once: a
+ * payment whose row links to an order already (a later event of it) is left as it is. Otherwise costs one
+ * Dataverse read and one Stripe list (the sessions of the payment).
  */
 export async function writePaymentOrder(
   mappings: MappingSet,
@@ -386,6 +412,7 @@ export async function writePaymentOrder(
   if (!payment || !mappings.has(PAYMENT_ORDER.header)) return;
   const metadata = (payment.metadata ?? {}) as Record<string, unknown>;
   if (FOR_A_RECORD.some((key) => metadata[key])) return;
+  if (await paymentHasOrder(context.dataverse, payment.id)) return;
   if (payment.id.startsWith('pi_')) {
     const sessions = await stripeForEvent(event, context).checkout.sessions.list({
       payment_intent: payment.id,
