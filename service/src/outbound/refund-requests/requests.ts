@@ -23,8 +23,17 @@ export type RequestRow = StcRefundRequest & {
   '@odata.etag'?: string;
 };
 
-/** Statuses whose amount is held against the payment's balance by another request. */
-export const OPEN_STATUSES: RequestStatus[] = [Status.Pending, Status.Approved, Status.Processing];
+/**
+ * Statuses whose amount is held against the payment's balance by another request: every request not yet
+ * finished, one waiting for its approver included (as the payment panel counts them), so that money put up for
+ * approval is not refunded to another request meanwhile.
+ */
+export const OPEN_STATUSES: RequestStatus[] = [
+  Status.Pending,
+  Status.AwaitingApproval,
+  Status.Approved,
+  Status.Processing,
+];
 
 const REQUEST_COLUMNS = [
   RefundRequest.primaryId,

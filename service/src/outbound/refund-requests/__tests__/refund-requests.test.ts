@@ -286,6 +286,31 @@ describe('balance', () => {
     expect(await refundsOf(paymentIntentId)).toHaveLength(1);
   });
 
+  it('holds the amount of a request waiting for its approver against the balance', async () => {
+    const { paymentIntentId, rowId } = await payment(20_000);
+    // 150 is above the 100 USD threshold: it waits for an approver, its 150 spoken for.
+    const waiting = await requestRefund(USERS.requester.systemuserid, rowId, 150);
+    await deliver(world, handler, waiting, 'Create');
+    expect(requestRow(waiting).stc_status).toBe(Status.AwaitingApproval);
+
+    const other = await requestRefund(USERS.requester.systemuserid, rowId, 80);
+    await deliver(world, handler, other, 'Create');
+    expect(requestRow(other).stc_status).toBe(Status.Rejected);
+    expect(requestRow(other).stc_failurereason).toBe(
+      'The amount 80.00 USD is more than the refundable balance of 50.00 USD (captured 200.00 USD, refunded 0.00 USD, in other open requests 150.00 USD).',
+    );
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+
+    // Approved, the waiting request is refunded in full.
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${waiting})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, handler, waiting);
+    expect(requestRow(waiting).stc_status).toBe(Status.Succeeded);
+    expect((await refundsOf(paymentIntentId)).map((r) => r.amount)).toEqual([15_000]);
+  });
+
   it('counts refunds completed by earlier requests even before the payment row catches up', async () => {
     const { paymentIntentId, rowId } = await payment(10_000);
     const first = await requestRefund(USERS.requester.systemuserid, rowId, 80);
