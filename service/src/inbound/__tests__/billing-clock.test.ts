@@ -173,3 +173,39 @@ test('a credit note refunding part of a paid invoice is a negative document link
     stc_status: option('stc_paymentstatus', 'partially_refunded'),
   });
 });
+
+test("an item removed from a subscription has its row deactivated; the subscription's other items stay active", async () => {
+  const stripe = stripeSide.emulator.client();
+  const { client } = dataverseSide;
+  const from = stripeSide.emulator.events.length;
+  const seat = await price(stripe, 1500, 'month', 'Seat');
+  const support = await price(stripe, 500, 'month', 'Support');
+  const customer = await stripe.customers.create({
+    name: 'Fabrikam',
+    payment_method: 'pm_card_visa',
+    invoice_settings: { default_payment_method: 'pm_card_visa' },
+  });
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: seat.id, quantity: 3 }, { price: support.id }],
+  });
+  const supportItem = subscription.items.data.find((item) => item.price.id === support.id)!;
+  await stripe.subscriptions.update(subscription.id, {
+    items: [{ id: supportItem.id, deleted: true }],
+    proration_behavior: 'none',
+  });
+  await deliverAll(from);
+
+  const row = await client.retrieveByKey('stc_subscriptions', { stc_stripeid: subscription.id });
+  expect(row).toMatchObject({ stc_amount: 45 });
+  const items = await client.retrieveMultiple('stc_subscriptionitems', {
+    filter: `_stc_subscriptionid_value eq ${String(row!.stc_subscriptionid)}`,
+    select: ['stc_stripepriceid', 'statecode'],
+  });
+  expect(
+    items.map((item) => [item.stc_stripepriceid, item.statecode]).sort((a, b) => Number(a[1]) - Number(b[1])),
+  ).toEqual([
+    [seat.id, 0],
+    [support.id, 1],
+  ]);
+});

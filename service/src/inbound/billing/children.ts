@@ -2,10 +2,13 @@
  * What a subscription and an invoice are made of: a subscription's items (price, quantity, the period each is
  * billed for) as stc_subscriptionitem rows, an invoice's lines (period, proration, discounts, tax) as
  * stc_stripeinvoiceline rows (a credit note's too, negative), each linked by key to its parent's row. The event's object carries its first
- * items or lines; only a parent with more than that (`has_more`) costs a read of the rest from Stripe.
+ * items or lines; only a parent with more than that (`has_more`) costs a read of the rest from Stripe. A child
+ * Stripe no longer lists (an item removed from a subscription, a line removed from a draft invoice) has its row
+ * deactivated, so that a parent's active rows are its children as Stripe has them.
  */
 import type Stripe from 'stripe';
-import type { MappingSet } from '../../mapping';
+import { requireTable } from '@stc/solution';
+import type { MappedRow, MappingSet } from '../../mapping';
 import type { SyncContext } from '../../pipeline/handler';
 import { writeMappedRow } from '../../write/rows';
 import { eventEnvelope, mapIfApplies, stripeForEvent, type StripeObject } from '../../write/stripe-objects';
@@ -57,6 +60,53 @@ async function writeChildren(
     if (mapped) rows.push(mapped);
   }
   await Promise.all(rows.map((row) => writeMappedRow(context.dataverse, context.log, row)));
+  if (children.length < MAX_CHILDREN) await deactivateRemoved(rows, children, parentIdOf(added), context);
+}
+
+const ACTIVE = 0;
+/** A custom table's inactive state and its default status. */
+const INACTIVE = { statecode: 1, statuscode: 2 };
+
+const parentIdOf = (added: Record<string, unknown>) =>
+  String((Object.values(added)[0] as { id?: unknown } | undefined)?.id ?? '');
+
+/**
+ * Deactivates the parent's active child rows whose Stripe id is not among `children` (all the parent's children
+ * as Stripe lists them). The parent's row and the lookup to it come from the rows just written (their link to
+ * the parent by key); with none written, nothing is known to compare and nothing is changed.
+ */
+async function deactivateRemoved(
+  rows: MappedRow[],
+  children: StripeObject[],
+  parentId: string,
+  context: SyncContext,
+): Promise<void> {
+  const written = rows[0];
+  const keyColumn = written ? Object.keys(written.key)[0] : undefined;
+  const link = written?.links.find((l) => l.match?.value === parentId);
+  if (!written || !keyColumn || !link?.match || parentId === '') return;
+  const target = link.targets[0];
+  const { dataverse, log } = context;
+  const parent = await dataverse.retrieveByKey(
+    target.entitySet,
+    { [link.match.column]: link.match.value },
+    { select: [target.primaryIdColumn] },
+  );
+  const parentRowId = parent?.[target.primaryIdColumn];
+  if (typeof parentRowId !== 'string') return;
+  const primaryId = requireTable(written.table).primaryIdColumn;
+  const active = await dataverse.retrieveMultiple(written.entitySet, {
+    select: [primaryId, keyColumn],
+    filter: `_${link.column}_value eq ${parentRowId} and statecode eq ${ACTIVE}`,
+  });
+  const listed = new Set(children.map((child) => child.id));
+  const removed = active.filter((row) => !listed.has(String(row[keyColumn])));
+  for (const row of removed) await dataverse.update(written.entitySet, String(row[primaryId]), INACTIVE);
+  if (removed.length > 0)
+    log.info(
+      { parent: parentId, table: written.table, removed: removed.map((row) => row[keyColumn]) },
+      'rows of children Stripe no longer lists deactivated',
+    );
 }
 
 /** The subscription's items, after the subscription's own row. */
