@@ -3,13 +3,18 @@
  * updates that Stripe customer (name, e-mail, phone, address, and `d365_accountid`/`d365_contactid` in its
  * metadata), in the row's connected account when `stc_stripeaccount` is set.
  *
+ * What is sent is what the change set (its Target), for the columns it set: not the row as it is when the
+ * change is worked, which a Stripe event applied in between may have written back to Stripe's values (so the
+ * user's edit would look already in Stripe and be lost). A row's changes are worked oldest first, so its
+ * newest edit wins, and comes back to the row through the customer's own event.
+ *
  * Two guards keep Stripe → Dataverse → Stripe from looping: a change made by the service's own application
  * user (which is how Stripe's data arrives in Dataverse) is not echoed, and an update that would change
  * nothing on the customer is not sent. A row marked Create in Stripe without a Stripe customer gets one.
  */
 import type Stripe from 'stripe';
 import { Account, Contact } from '@stc/solution/tables';
-import { sameId } from '../../dataverse/change';
+import { sameId, type DataverseChange } from '../../dataverse/change';
 import { countryCode } from '../../mapping';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { serviceUserResolver } from '../refund-requests/directory';
@@ -91,21 +96,52 @@ export function createCustomersOutboundHandler(
         );
         return;
       }
-      const changed =
-        change.message.toLowerCase() === 'create' ? null : new Set(Object.keys(change.attributes));
-      await pushCustomer(party, rowId, changed, context);
+      await pushCustomer(party, rowId, change, context);
     },
   };
 }
 
+/** The columns of the row that make the Stripe customer's name, e-mail, phone and address. */
+function customerColumns(shape: PartyShape): string[] {
+  return [...shape.nameColumns, 'emailaddress1', 'telephone1', ...Object.values(ADDRESS_COLUMNS)];
+}
+
+/** What a change says of the customer: the values to send and the columns they are taken from. */
+interface ChangeValues {
+  /** The row's columns with the values the change set over them. */
+  values: Row;
+  /** The columns the change set (an update's); null: every column with a value (a create, or a fallback). */
+  changed: Set<string> | null;
+}
+
 /**
- * Sends the row's values to its Stripe customer. `changed` names the columns the change carried (null for a
- * create): only those are considered, so a blank column clears the Stripe field only when a user cleared it.
+ * The values of a change: those its Target set, over the row as the change left it (its post-image, when the
+ * step registered one) and, for the columns neither names, the row as it is now (the other part of a
+ * contact's name). A change without its Target (Dataverse leaves it out of a body over 256 KB) falls back to
+ * the row as it is now, every column with a value.
+ */
+function changeValues(shape: PartyShape, change: DataverseChange, row: Row): ChangeValues {
+  const attributes = change.attributes;
+  if (Object.keys(attributes).length === 0) return { values: row, changed: null };
+  const values: Row = { ...row };
+  for (const column of customerColumns(shape)) {
+    if (change.postImage && Object.hasOwn(change.postImage, column))
+      values[column] = change.postImage[column];
+    if (Object.hasOwn(attributes, column)) values[column] = attributes[column];
+  }
+  const changed = change.message.toLowerCase() === 'create' ? null : new Set(Object.keys(attributes));
+  return { values, changed };
+}
+
+/**
+ * Sends a change of the row to its Stripe customer. An update sends only the columns the change set, so a
+ * blank column clears the Stripe field only when a user cleared it, and a field the change did not touch keeps
+ * what Stripe has.
  */
 async function pushCustomer(
   party: Party,
   rowId: string,
-  changed: Set<string> | null,
+  change: DataverseChange,
   context: SyncContext,
 ): Promise<void> {
   const shape = PARTIES[party];
@@ -137,11 +173,12 @@ async function pushCustomer(
     context.log.info({ table: party, rowId, customerId }, 'the Stripe customer is deleted; nothing sent');
     return;
   }
-  const update = customerUpdate(shape, rowId, row, customer as Stripe.Customer, changed);
+  const { values, changed } = changeValues(shape, change, row);
+  const update = customerUpdate(shape, rowId, values, customer as Stripe.Customer, changed);
   if (!update) {
     context.log.info(
       { table: party, rowId, customerId },
-      'the Stripe customer already matches the row; nothing sent',
+      'the Stripe customer already has what the change set; nothing sent',
     );
     return;
   }
@@ -174,10 +211,7 @@ export async function ensureStripeCustomer(
 async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: string): Promise<Row | null> {
   const select = [
     shape.primaryId,
-    ...shape.nameColumns,
-    'emailaddress1',
-    'telephone1',
-    ...Object.values(ADDRESS_COLUMNS),
+    ...customerColumns(shape),
     columnsOf(shape).stripeCustomerId,
     columnsOf(shape).stripeAccount,
     columnsOf(shape).createInStripe,
@@ -185,7 +219,11 @@ async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: str
   return dataverse.retrieve(shape.entitySet, rowId, { select });
 }
 
-/** The fields that differ, as a Stripe update; null when nothing would change. */
+/**
+ * The fields that differ, as a Stripe update; null when nothing would change. `changed` names the columns in
+ * scope (null: every column of `row` with a value). An address is sent whole: the fields of the columns in
+ * scope from `row`, the others as the customer has them.
+ */
 function customerUpdate(
   shape: PartyShape,
   rowId: string,
@@ -193,7 +231,7 @@ function customerUpdate(
   customer: Stripe.Customer,
   changed: Set<string> | null,
 ): Stripe.CustomerUpdateParams | null {
-  // A create sends what the row has; an update sends what the change touched, blanks included.
+  // A create sends what the row has; an update sends what the change set, blanks included.
   const inScope = (columns: string[]) =>
     columns.some((c) => (changed ? changed.has(c) : text(row[c]) !== ''));
   const update: Stripe.CustomerUpdateParams = {};
@@ -206,15 +244,17 @@ function customerUpdate(
   if (inScope(['telephone1']) && phone !== text(customer.phone)) update.phone = phone;
 
   if (inScope(Object.values(ADDRESS_COLUMNS))) {
+    const current = customer.address ?? null;
     const address = Object.fromEntries(
       (Object.keys(ADDRESS_COLUMNS) as AddressField[]).map((field) => [
         field,
-        text(row[ADDRESS_COLUMNS[field]]),
+        changed && !changed.has(ADDRESS_COLUMNS[field])
+          ? text(current?.[field])
+          : text(row[ADDRESS_COLUMNS[field]]),
       ]),
     ) as Record<AddressField, string>;
     // Dynamics 365 holds the country's name (the customer mapping writes it so), Stripe the ISO code.
     address.country = countryCode(address.country) ?? address.country;
-    const current = customer.address ?? null;
     const differs = (Object.keys(address) as AddressField[]).some(
       (field) => address[field] !== text(current?.[field]),
     );

@@ -2,8 +2,13 @@
  * Dataverse → Stripe customers against the real Dataverse emulator (users' changes through the Web API with
  * MSCRMCallerID, real webhook contexts) and the real Stripe emulator through the SDK.
  */
+import { join } from 'node:path';
+import type Stripe from 'stripe';
+import { model } from '@stc/solution';
 import { createCustomersOutboundHandler } from '..';
-import type { DataverseChangeHandler } from '../../../pipeline/handler';
+import { createCustomersHandler } from '../../../inbound/customers';
+import { loadMappings } from '../../../mapping';
+import type { DataverseChangeHandler, StripeEventHandler } from '../../../pipeline/handler';
 import {
   dataverseChange,
   deliver,
@@ -14,6 +19,13 @@ import {
 
 let world: World;
 let handler: DataverseChangeHandler;
+/** The Stripe → Dataverse customers handler over the default mapping files, as the service runs it. */
+let inbound: StripeEventHandler;
+
+beforeAll(() => {
+  const mappings = loadMappings(join(__dirname, '../../../../mappings'), { model });
+  inbound = createCustomersHandler(() => mappings);
+});
 
 beforeEach(async () => {
   world = await startWorld({ tables: ['account', 'contact'] });
@@ -186,5 +198,160 @@ describe('account and contact changes to the Stripe customer', () => {
     const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'contacts', { lastname: 'Kim' });
     await deliver(world, handler, id!);
     expect(world.stripeEmulator.events.filter((e) => e.type === 'customer.created')).toHaveLength(0);
+  });
+});
+
+describe('a user’s edit and Stripe’s events of the same customer', () => {
+  /** Applies the customer's newest `customer.updated` to Dataverse, as the service's own user writes it. */
+  async function applyNewestCustomerEvent(customerId: string): Promise<void> {
+    const event = customerUpdates(customerId).at(-1);
+    if (!event) throw new Error(`no customer.updated of ${customerId}`);
+    await inbound.handle(event as unknown as Stripe.Event, world.context);
+  }
+  const accountName = async (id: string) =>
+    (await world.client.retrieve('accounts', id, { select: ['name'] }))?.name;
+
+  it('sends the edit when a Stripe event applied before it wrote the old value back to the row', async () => {
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
+    const accountId = await linkedAccount(customer.id);
+    await world.forgetContexts();
+    // 1. The user renames the account; the change waits in the queue.
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    await world.dataverse.webhooksIdle();
+    // 2. An unrelated change in Stripe: its event, applied first, writes Stripe's name back to the row.
+    await world.stripe.customers.update(customer.id, { metadata: { tier: 'gold' } });
+    await applyNewestCustomerEvent(customer.id);
+    expect(await accountName(accountId)).toBe('Contoso');
+    // 3. The user's change, then the service's own write (not echoed), are worked in order.
+    expect(await deliver(world, handler, accountId)).toBe(2);
+    expect(customerUpdates(customer.id)).toHaveLength(2);
+    expect(await world.stripe.customers.retrieve(customer.id)).toMatchObject({
+      name: 'Contoso Ltd',
+      email: 'billing@contoso.example',
+      metadata: { tier: 'gold', d365_accountid: accountId },
+    });
+    // Stripe's event of the edit brings it back to the row.
+    await applyNewestCustomerEvent(customer.id);
+    expect(await accountName(accountId)).toBe('Contoso Ltd');
+  });
+
+  it('keeps the second of two quick edits when the first one’s event comes back before it is sent', async () => {
+    const customer = await world.stripe.customers.create({ name: 'Contoso' });
+    const accountId = await linkedAccount(customer.id);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    expect(await deliver(world, handler, accountId)).toBe(1);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Group',
+    });
+    await world.dataverse.webhooksIdle();
+    // The first edit's event, read fresh from Stripe, writes "Contoso Ltd" over the second edit.
+    await applyNewestCustomerEvent(customer.id);
+    expect(await accountName(accountId)).toBe('Contoso Ltd');
+    await deliver(world, handler, accountId);
+    expect(
+      customerUpdates(customer.id).map((e) => (e.data.object as unknown as { name: string }).name),
+    ).toEqual(['Contoso Ltd', 'Contoso Group']);
+    await applyNewestCustomerEvent(customer.id);
+    expect(await accountName(accountId)).toBe('Contoso Group');
+  });
+
+  it('works two queued edits oldest first, so the newest one is what Stripe keeps', async () => {
+    const customer = await world.stripe.customers.create({ name: 'Contoso' });
+    const accountId = await linkedAccount(customer.id);
+    await world.forgetContexts();
+    for (const name of ['Contoso Ltd', 'Contoso Group'])
+      await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, { name });
+    expect(await deliver(world, handler, accountId)).toBe(2);
+    expect(
+      customerUpdates(customer.id).map((e) => (e.data.object as unknown as { name: string }).name),
+    ).toEqual(['Contoso Ltd', 'Contoso Group']);
+  });
+
+  it('sends only the columns the change set; address fields it did not set keep what Stripe has', async () => {
+    const address = { line1: '1 High Street', city: 'London', postal_code: 'EC1A 1BB', country: 'GB' };
+    const customer = await world.stripe.customers.create({
+      name: 'Ann Lee',
+      email: 'ann@example.com',
+      address,
+      metadata: { d365_type: 'contact' },
+    });
+    const contactId = await world.client.create('contacts', {
+      firstname: 'Ann',
+      lastname: 'Lee',
+      emailaddress1: 'ann@example.com',
+      address1_line1: '1 High Street',
+      address1_city: 'London',
+      address1_postalcode: 'EC1A 1BB',
+      address1_country: 'United Kingdom',
+      stc_stripecustomerid: customer.id,
+    });
+    await world.forgetContexts();
+    // Changed in Stripe, its event not applied yet: the row still has the old e-mail and street.
+    await world.stripe.customers.update(customer.id, {
+      email: 'ann.lee@example.com',
+      address: { ...address, line1: '2 Market Square' },
+    });
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `contacts(${contactId})`, {
+      lastname: 'Lee-Smith',
+      address1_city: 'Leeds',
+    });
+    expect(await deliver(world, handler, contactId)).toBe(1);
+    expect(await world.stripe.customers.retrieve(customer.id)).toMatchObject({
+      name: 'Ann Lee-Smith',
+      email: 'ann.lee@example.com',
+      address: { line1: '2 Market Square', city: 'Leeds', postal_code: 'EC1A 1BB', country: 'GB' },
+      metadata: { d365_contactid: contactId, d365_type: 'contact' },
+    });
+  });
+
+  it('sends nothing when Stripe already has what the change set, even if the row has moved on', async () => {
+    const customer = await world.stripe.customers.create({ name: 'Contoso' });
+    const accountId = await linkedAccount(customer.id);
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    await deliver(world, handler, accountId);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    // Written since by the service's own user; the change still names what Stripe has.
+    await world.client.update('accounts', accountId, { name: 'Contoso' });
+    await deliver(world, handler, accountId);
+    expect(customerUpdates(customer.id)).toHaveLength(1);
+  });
+
+  it('falls back to the row as it is now for a change without its attributes (a body over 256 KB)', async () => {
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
+    const accountId = await linkedAccount(customer.id);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    await world.dataverse.webhooksIdle();
+    const [context] = world.receiver.about(accountId);
+    // As Dataverse sends a body over 256 KB: without its Target and images.
+    const { InputParameters, PostEntityImages, PreEntityImages, ...trimmed } = context;
+    void [InputParameters, PostEntityImages, PreEntityImages];
+    const change = dataverseChange(trimmed);
+    expect(change.attributes).toEqual({});
+    await handler.handle(change, world.context);
+    expect(await world.stripe.customers.retrieve(customer.id)).toMatchObject({
+      name: 'Contoso Ltd',
+      email: 'billing@contoso.example',
+      metadata: { d365_accountid: accountId },
+    });
   });
 });
