@@ -5,95 +5,22 @@
  * Stripe, on both store engines. When an event of the same second was applied before the claim, the copies
  * cannot be trusted to be newer than what is written, and the payment is read once, as before.
  */
-import { model, StcPaymentStatus } from '@stc/solution';
+import { StcPaymentStatus } from '@stc/solution';
 import { Payment } from '@stc/solution/tables';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
-import { waitFor } from '@stc/testkit';
-import { createDataverseClient } from '../../dataverse';
 import { createPaymentsHandler } from '../../inbound/payments';
 import { defaultMappings } from '../../inbound/__tests__/harness';
-import { orderingObjectOf } from '../../intake/stripe';
-import { createLogger } from '../../observability/log';
-import type { NewInboxEvent, Store } from '../../store';
-import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
-import { testWorkerSettings } from '../../__tests__/support/worker-settings';
-import { createWorkerPool, type WorkerPool } from '../pool';
-
-interface EmulatorEvent {
-  id: string;
-  type: string;
-  created: number;
-  data: { object: { id: string; object: string; payment_intent?: unknown } };
-}
-
-const inboxEvent = (event: EmulatorEvent): NewInboxEvent => ({
-  source: 'stripe',
-  account: '',
-  eventId: event.id,
-  type: event.type,
-  objectId: orderingObjectOf(event.data.object),
-  eventCreatedMs: event.created * 1000,
-  payload: JSON.stringify(event),
-  status: 'pending',
-  receivedAtMs: Date.now(),
-});
+import { describeOnEachEngine } from '../../__tests__/support/engines';
+import { emulatedPool, inboxEvent, type EmulatorEvent } from './emulated-pool';
 
 describeOnEachEngine('a payment burst written from its own copies', (engine) => {
-  let dataverse: DataverseEmulator;
-  let stripe: StripeEmulator;
-  let db: TestDatabase;
-  let store: Store;
-  let pool: WorkerPool | undefined;
-
-  beforeAll(async () => {
-    dataverse = await startDataverseEmulator({ model });
-  });
-  afterAll(async () => {
-    await dataverse?.close();
-  });
-  beforeEach(async () => {
-    dataverse.store.clear();
-    stripe = await startStripeEmulator({ rateLimit: false });
-    db = await engine.open();
-    store = db.store;
-  });
-  afterEach(async () => {
-    await pool?.stop({ graceMs: 100 });
-    pool = undefined;
-    await db.destroy();
-    await stripe.close();
-  });
-
-  const startPool = () => {
-    pool = createWorkerPool({
-      store,
-      handlers: [createPaymentsHandler(defaultMappings)],
-      dataverse: createDataverseClient({ baseUrl: dataverse.url }),
-      stripeFor: () => stripe.client(),
-      logger: createLogger({ level: 'silent' }),
-      settings: testWorkerSettings(),
-    });
-    pool.start();
-  };
-  const reads = () => stripe.requests.filter((r) => r.method === 'GET').length;
-  const settled = async (ids: string[]) => {
-    for (const id of ids)
-      await waitFor(async () => {
-        const e = await store.findEvent('stripe', '', id);
-        return e !== null && !['pending', 'processing'].includes(e.status);
-      }, `event ${id} to be settled`);
-  };
+  const w = emulatedPool(engine, () => [createPaymentsHandler(defaultMappings)]);
+  const reads = () => w.stripe.requests.filter((r) => r.method === 'GET').length;
   const rowOf = (intent: string) =>
-    [...dataverse.store.rows(Payment.logicalName)].find((r) => r[Payment.col.stripeId] === intent);
+    [...w.dataverse.store.rows(Payment.logicalName)].find((r) => r[Payment.col.stripeId] === intent);
 
   test('a burst of one second, in any order of arrival, makes the paid row with its card and no read', async () => {
-    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
-    const events = stripe.events as unknown as EmulatorEvent[];
+    const [intent] = w.stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = w.stripe.events as unknown as EmulatorEvent[];
     expect(events.map((e) => e.type)).toEqual([
       'payment_intent.created',
       'charge.succeeded',
@@ -102,9 +29,9 @@ describeOnEachEngine('a payment burst written from its own copies', (engine) => 
     ]);
     expect(new Set(events.map((e) => e.created)).size).toBe(1);
     // Arrival order: newest first, the way a retried delivery can bring them.
-    for (const event of [...events].reverse()) await store.insertEvent(inboxEvent(event));
-    startPool();
-    await settled(events.map((e) => e.id));
+    for (const event of [...events].reverse()) await w.store.insertEvent(inboxEvent(event));
+    w.startPool();
+    await w.settled(events.map((e) => e.id));
 
     const charge = events[3].data.object as unknown as {
       id: string;
@@ -120,7 +47,7 @@ describeOnEachEngine('a payment burst written from its own copies', (engine) => 
     expect(row[Payment.col.stripeBalanceTransactionId]).toBe(charge.balance_transaction);
     expect(reads()).toBe(0);
     // One applied, the rest coalesced into it.
-    const outcomes = await Promise.all(events.map((e) => store.findEvent('stripe', '', e.id)));
+    const outcomes = await Promise.all(events.map((e) => w.store.findEvent('stripe', '', e.id)));
     expect(outcomes.map((e) => e!.status).sort()).toEqual([
       'applied',
       'superseded',
@@ -130,41 +57,41 @@ describeOnEachEngine('a payment burst written from its own copies', (engine) => 
   });
 
   test('a burst whose intent copy is behind its charge (payment_intent.succeeded still on its way) reads the payment', async () => {
-    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
-    const events = stripe.events as unknown as EmulatorEvent[];
+    const [intent] = w.stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = w.stripe.events as unknown as EmulatorEvent[];
     const succeeded = events.find((e) => e.type === 'payment_intent.succeeded')!;
     // payment_intent.created with the charge's two events: the only intent copy awaits confirmation, while
     // the charge it is for has succeeded. Written from the copies, the row would say "requires confirmation"
     // and stay so, the late payment_intent.succeeded being no newer than what was applied.
-    for (const event of events.filter((e) => e !== succeeded)) await store.insertEvent(inboxEvent(event));
-    startPool();
-    await settled(events.filter((e) => e !== succeeded).map((e) => e.id));
+    for (const event of events.filter((e) => e !== succeeded)) await w.store.insertEvent(inboxEvent(event));
+    w.startPool();
+    await w.settled(events.filter((e) => e !== succeeded).map((e) => e.id));
     expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
-    expect(stripe.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([
+    expect(w.stripe.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([
       `/v1/payment_intents/${intent}`,
     ]);
 
-    await store.insertEvent(inboxEvent(succeeded));
-    await settled([succeeded.id]);
+    await w.store.insertEvent(inboxEvent(succeeded));
+    await w.settled([succeeded.id]);
     expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
   });
 
   test('after an event of the same second was applied, the rest of the burst reads the payment once', async () => {
-    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
-    const events = stripe.events as unknown as EmulatorEvent[];
+    const [intent] = w.stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = w.stripe.events as unknown as EmulatorEvent[];
     // payment_intent.created alone first: applied from its payload, which needs no read.
-    await store.insertEvent(inboxEvent(events[0]));
-    startPool();
-    await settled([events[0].id]);
+    await w.store.insertEvent(inboxEvent(events[0]));
+    w.startPool();
+    await w.settled([events[0].id]);
     expect(reads()).toBe(0);
     expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.RequiresConfirmation);
 
-    await pool!.stop({ graceMs: 100 });
-    for (const event of events.slice(1)) await store.insertEvent(inboxEvent(event));
-    startPool();
-    await settled(events.slice(1).map((e) => e.id));
+    await w.stopPool();
+    for (const event of events.slice(1)) await w.store.insertEvent(inboxEvent(event));
+    w.startPool();
+    await w.settled(events.slice(1).map((e) => e.id));
     expect(rowOf(intent)?.[Payment.col.status]).toBe(StcPaymentStatus.Succeeded);
-    expect(stripe.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([
+    expect(w.stripe.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([
       `/v1/payment_intents/${intent}`,
     ]);
   });

@@ -6,47 +6,14 @@
  * event, whichever it is, and with ORDERS_FROM_PAYMENTS its order is made from the payment as the handler
  * wrote it: from the burst's copies without a read, or from the handler's own read for a later charge.updated.
  */
-import { model } from '@stc/solution';
 import { Payment, SalesOrder } from '@stc/solution/tables';
-import {
-  startDataverseEmulator,
-  startStripeEmulator,
-  type DataverseEmulator,
-  type StripeEmulator,
-} from '@stc/emulators';
-import { waitFor } from '@stc/testkit';
-import { createDataverseClient } from '../../dataverse';
 import { createSyncHandlers } from '../../handlers';
 import { defaultMappings } from '../../inbound/__tests__/harness';
 import { option } from '../../inbound/__tests__/setup';
-import { orderingObjectOf } from '../../intake/stripe';
-import { createLogger } from '../../observability/log';
-import type { NewInboxEvent, Store } from '../../store';
-import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
-import { testWorkerSettings } from '../../__tests__/support/worker-settings';
+import { describeOnEachEngine } from '../../__tests__/support/engines';
 import { createHandlerRouter } from '../routing';
-import { coalescesThrough, createWorkerPool, type WorkerPool } from '../pool';
-
-interface EmulatorEvent {
-  id: string;
-  object?: string;
-  type: string;
-  created: number;
-  livemode?: boolean;
-  data: { object: { id: string; object: string; payment_intent?: unknown } & Record<string, unknown> };
-}
-
-const inboxEvent = (event: EmulatorEvent): NewInboxEvent => ({
-  source: 'stripe',
-  account: '',
-  eventId: event.id,
-  type: event.type,
-  objectId: orderingObjectOf(event.data.object),
-  eventCreatedMs: event.created * 1000,
-  payload: JSON.stringify(event),
-  status: 'pending',
-  receivedAtMs: Date.now(),
-});
+import { coalescesThrough } from '../pool';
+import { emulatedPool, inboxEvent, type EmulatorEvent } from './emulated-pool';
 
 const CARD_BURST = [
   'payment_intent.created',
@@ -86,61 +53,21 @@ describe('which older event types a newer one stands for', () => {
 });
 
 describeOnEachEngine('coalescing at claim with the service’s handlers', (engine) => {
-  let dataverse: DataverseEmulator;
-  let stripe: StripeEmulator;
-  let db: TestDatabase;
-  let store: Store;
-  let pool: WorkerPool | undefined;
-
-  beforeAll(async () => {
-    dataverse = await startDataverseEmulator({ model });
-  });
-  afterAll(async () => {
-    await dataverse?.close();
-  });
-  beforeEach(async () => {
-    dataverse.store.clear();
-    stripe = await startStripeEmulator({ rateLimit: false });
-    db = await engine.open();
-    store = db.store;
-  });
-  afterEach(async () => {
-    await pool?.stop({ graceMs: 100 });
-    pool = undefined;
-    await db.destroy();
-    await stripe.close();
-  });
-
-  const startPool = () => {
-    pool = createWorkerPool({
-      store,
-      handlers: createSyncHandlers({ mappings: defaultMappings, ordersFromPayments: true }),
-      dataverse: createDataverseClient({ baseUrl: dataverse.url }),
-      stripeFor: () => stripe.client(),
-      logger: createLogger({ level: 'silent' }),
-      settings: testWorkerSettings(),
-    });
-    pool.start();
-  };
-  const settled = async (ids: string[]) => {
-    for (const id of ids)
-      await waitFor(async () => {
-        const e = await store.findEvent('stripe', '', id);
-        return e !== null && !['pending', 'processing'].includes(e.status);
-      }, `event ${id} to be settled`);
-  };
+  const w = emulatedPool(engine, () =>
+    createSyncHandlers({ mappings: defaultMappings, ordersFromPayments: true }),
+  );
   const statuses = async (events: EmulatorEvent[]) =>
-    Promise.all(events.map(async (e) => (await store.findEvent('stripe', '', e.id))?.status));
-  const orders = () => [...dataverse.store.rows(SalesOrder.logicalName)];
+    Promise.all(events.map(async (e) => (await w.store.findEvent('stripe', '', e.id))?.status));
+  const orders = () => [...w.dataverse.store.rows(SalesOrder.logicalName)];
   const paymentRow = (intent: string) =>
-    [...dataverse.store.rows(Payment.logicalName)].find((r) => r[Payment.col.stripeId] === intent);
+    [...w.dataverse.store.rows(Payment.logicalName)].find((r) => r[Payment.col.stripeId] === intent);
   const stripeCalls = (method: string, path: string) =>
-    stripe.requests.filter((r) => r.method === method && r.path.startsWith(path)).length;
+    w.stripe.requests.filter((r) => r.method === method && r.path.startsWith(path)).length;
 
   /** The payment's four events, the one of type `newest` given the highest id of their second. */
   const cardBurst = (newest: string) => {
-    const [intent] = stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
-    const events = (stripe.events as unknown as EmulatorEvent[]).map((event, i) => ({
+    const [intent] = w.stripe.testHelpers.seedPayments({ count: 1, events: true, amount: 4200 });
+    const events = (w.stripe.events as unknown as EmulatorEvent[]).map((event, i) => ({
       ...event,
       id: event.type === newest ? 'evt_9_newest' : `evt_0_${i}`,
     }));
@@ -150,7 +77,7 @@ describeOnEachEngine('coalescing at claim with the service’s handlers', (engin
   };
 
   test('a completed session waiting with its failed delayed payment: the order is written, then marked failed', async () => {
-    const session = await stripe.client().checkout.sessions.create({
+    const session = await w.stripe.client().checkout.sessions.create({
       mode: 'payment',
       success_url: 'https://shop.example/done',
       line_items: [
@@ -171,9 +98,9 @@ describeOnEachEngine('coalescing at claim with the service’s handlers', (engin
       event('evt_session_completed', 'checkout.session.completed', created),
       event('evt_session_failed', 'checkout.session.async_payment_failed', created + 60),
     ];
-    for (const e of events) await store.insertEvent(inboxEvent(e));
-    startPool();
-    await settled(events.map((e) => e.id));
+    for (const e of events) await w.store.insertEvent(inboxEvent(e));
+    w.startPool();
+    await w.settled(events.map((e) => e.id));
 
     expect(await statuses(events)).toEqual(['applied', 'applied']);
     expect(orders()).toEqual([
@@ -189,11 +116,11 @@ describeOnEachEngine('coalescing at claim with the service’s handlers', (engin
     'a card payment’s burst coalesced into its %s makes the payment’s order, without a read',
     async (newest) => {
       const { intent, events } = cardBurst(newest);
-      for (const event of [...events].reverse()) await store.insertEvent(inboxEvent(event));
-      startPool();
-      await settled(events.map((e) => e.id));
+      for (const event of [...events].reverse()) await w.store.insertEvent(inboxEvent(event));
+      w.startPool();
+      await w.settled(events.map((e) => e.id));
 
-      expect(await store.findEvent('stripe', '', 'evt_9_newest')).toMatchObject({ status: 'applied' });
+      expect(await w.store.findEvent('stripe', '', 'evt_9_newest')).toMatchObject({ status: 'applied' });
       expect((await statuses(events)).filter((s) => s === 'superseded')).toHaveLength(3);
       expect(orders()).toEqual([
         expect.objectContaining({
@@ -213,22 +140,22 @@ describeOnEachEngine('coalescing at claim with the service’s handlers', (engin
     const { intent, events } = cardBurst('charge.updated');
     const later = events.find((e) => e.type === 'charge.updated')!;
     later.created += 2;
-    await store.insertEvent(inboxEvent(later));
-    startPool();
-    await settled([later.id]);
+    await w.store.insertEvent(inboxEvent(later));
+    w.startPool();
+    await w.settled([later.id]);
     expect(orders()).toEqual([expect.objectContaining({ stc_stripeid: intent, stc_amountpaid: 42 })]);
     expect(stripeCalls('GET', '/v1/payment_intents')).toBe(1);
 
     const rest = events.filter((e) => e !== later);
-    for (const event of rest) await store.insertEvent(inboxEvent(event));
-    await settled(rest.map((e) => e.id));
+    for (const event of rest) await w.store.insertEvent(inboxEvent(event));
+    await w.settled(rest.map((e) => e.id));
     expect(await statuses(rest)).toEqual(['superseded', 'superseded', 'superseded']);
 
     // Another update of the charge: the order is made already, so neither written again nor looked for.
     const again = { ...later, id: 'evt_9_again', created: later.created + 1 };
-    await store.insertEvent(inboxEvent(again));
-    await settled([again.id]);
-    expect(await store.findEvent('stripe', '', again.id)).toMatchObject({ status: 'applied' });
+    await w.store.insertEvent(inboxEvent(again));
+    await w.settled([again.id]);
+    expect(await w.store.findEvent('stripe', '', again.id)).toMatchObject({ status: 'applied' });
     expect(orders()).toHaveLength(1);
     expect(stripeCalls('GET', '/v1/checkout/sessions')).toBe(1);
   });
