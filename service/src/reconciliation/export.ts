@@ -3,7 +3,9 @@
  * written as the import file of Dynamics 365 Finance's General journal entity or of Business Central's
  * general journal lines, so the file holds what finance sees in Dynamics 365. Amounts are read back to exact
  * minor units and written in major units by the currency's exponent; a payout whose debits do not equal its
- * credits is refused before anything is written. docs/JOURNAL-EXPORT.md describes every column.
+ * credits is refused before anything is written. A period takes the lines posted in it, each on its own
+ * posting date, so a failure or reversal lands in the period it happened in and an exported period does not
+ * change when it is exported again. docs/JOURNAL-EXPORT.md describes every column.
  */
 import { stringify } from 'csv-stringify/sync';
 import { JournalEntry, JournalLine } from '@stc/solution/tables';
@@ -16,6 +18,11 @@ export type JournalExportFormat = (typeof JOURNAL_EXPORT_FORMATS)[number];
 
 export interface ExportLine {
   number: number;
+  /**
+   * The line's posting date, `YYYY-MM-DD` (`stc_postingdate`; a line written before that column existed
+   * takes its entry's date).
+   */
+  date: string;
   account: string;
   category: string;
   description: string;
@@ -24,7 +31,10 @@ export interface ExportLine {
   credit: bigint;
 }
 
-/** One payout's journal entry and its lines, as read from Dataverse. */
+/**
+ * One payout's journal entry and its lines selected, as read from Dataverse: all of them for one payout, those
+ * posted in the period for a period. The totals are over the lines selected.
+ */
 export interface ExportJournal {
   payoutId: string;
   /** The entry's date (the payout's arrival date), `YYYY-MM-DD`. */
@@ -36,7 +46,10 @@ export interface ExportJournal {
   totalCredit: bigint;
 }
 
-/** One payout, or every journal entry dated from `from` to `to` (both `YYYY-MM-DD`, inclusive). */
+/**
+ * One payout (every line of its entry), or every journal line posted from `from` to `to` (both `YYYY-MM-DD`,
+ * inclusive), with its entry.
+ */
 export type JournalSelection = { payout: string } | { from: string; to: string };
 
 export class JournalExportError extends Error {
@@ -70,44 +83,92 @@ const money = (minor: bigint, currency: string) =>
 const E = JournalEntry.col;
 const L = JournalLine.col;
 
-/** The journal entries selected, oldest first, each with its lines in line-number order. */
+const ENTRY_SELECT = [JournalEntry.primaryId, E.stripePayoutId, E.date, E.currency];
+const LINE_SELECT = [
+  L.lineNumber,
+  L.gLAccount,
+  L.category,
+  L.description,
+  L.debit,
+  L.credit,
+  L.postingDate,
+  JournalLine.lookup.journalentryid.value,
+];
+
+/**
+ * The journals selected, each with its lines in line-number order. For a period: the lines posted in it, with
+ * their entries, the journals in the order of their first line's date, then payout id.
+ */
 export async function readJournals(
   dataverse: DataverseClient,
   selection: JournalSelection,
 ): Promise<ExportJournal[]> {
-  const select = [JournalEntry.primaryId, E.stripePayoutId, E.date, E.currency];
-  let entries: Row[];
   if ('payout' in selection) {
     const entry = await dataverse.retrieveByKey(
       JournalEntry.entitySetName,
       { [E.stripePayoutId]: selection.payout },
-      { select },
+      { select: ENTRY_SELECT },
     );
     if (!entry)
       throw new JournalExportError(
         `No journal entry for payout ${selection.payout} in Dataverse: reconcile it first (cli reconcile --payout ${selection.payout})`,
       );
-    entries = [entry];
-  } else {
-    entries = await dataverse.retrieveMultiple(JournalEntry.entitySetName, {
-      select,
-      filter: `${E.date} ge ${selection.from} and ${E.date} le ${selection.to}`,
-      orderBy: [`${E.date} asc`, `${E.stripePayoutId} asc`],
-    });
+    return [journalOf(entry, await linesOf(dataverse, entry))];
   }
+  const { from, to } = selection;
+  // Every line posted in the period, whichever entry it belongs to: a payout's own lines in the period it
+  // arrived in, a failure's or reversal's pair in the period that happened in.
+  const posted = new Map<string, Row[]>();
+  const rows = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
+    select: LINE_SELECT,
+    filter: `${L.postingDate} ge ${from} and ${L.postingDate} le ${to}`,
+  });
+  for (const row of rows) {
+    const id = String(row[JournalLine.lookup.journalentryid.value]);
+    posted.set(id, [...(posted.get(id) ?? []), row]);
+  }
+  // Entries dated in the period: their lines without a posting date (written before the column existed) post
+  // on the entry's date. One without any line in the period (a manual payout) comes too, empty.
+  const dated = await dataverse.retrieveMultiple(JournalEntry.entitySetName, {
+    select: ENTRY_SELECT,
+    filter: `${E.date} ge ${from} and ${E.date} le ${to}`,
+  });
   const journals: ExportJournal[] = [];
-  for (const entry of entries) journals.push(await readJournal(dataverse, entry));
-  return journals;
+  for (const entry of dated) {
+    const undated = await linesOf(dataverse, entry, `${L.postingDate} eq null`);
+    journals.push(journalOf(entry, [...(posted.get(entryId(entry)) ?? []), ...undated]));
+    posted.delete(entryId(entry));
+  }
+  // Entries dated before the period with lines posted in it: a payout that arrived earlier and failed or was
+  // reversed in the period.
+  for (const [id, lines] of posted) {
+    const entry = await dataverse.retrieve(JournalEntry.entitySetName, id, { select: ENTRY_SELECT });
+    if (entry) journals.push(journalOf(entry, lines));
+  }
+  const first = (journal: ExportJournal) => journal.lines[0]?.date ?? journal.date;
+  return journals.sort(
+    (a, b) =>
+      first(a).localeCompare(first(b)) || (a.payoutId < b.payoutId ? -1 : a.payoutId > b.payoutId ? 1 : 0),
+  );
 }
 
-async function readJournal(dataverse: DataverseClient, entry: Row): Promise<ExportJournal> {
-  const payoutId = String(entry[E.stripePayoutId]);
-  const currency = String(entry[E.currency] ?? '').toLowerCase();
-  const rows = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
-    select: [L.lineNumber, L.gLAccount, L.category, L.description, L.debit, L.credit],
-    filter: `${JournalLine.lookup.journalentryid.value} eq ${String(entry[JournalEntry.primaryId])}`,
+const entryId = (entry: Row) => String(entry[JournalEntry.primaryId]);
+
+/** The entry's lines, those matching `filter` when one is given. */
+async function linesOf(dataverse: DataverseClient, entry: Row, filter?: string): Promise<Row[]> {
+  const ofEntry = `${JournalLine.lookup.journalentryid.value} eq ${entryId(entry)}`;
+  return dataverse.retrieveMultiple(JournalLine.entitySetName, {
+    select: LINE_SELECT,
+    filter: filter ? `${ofEntry} and ${filter}` : ofEntry,
     orderBy: [`${L.lineNumber} asc`],
   });
+}
+
+/** The entry with the line rows given, read back to exact minor units, each with its posting date. */
+function journalOf(entry: Row, rows: Row[]): ExportJournal {
+  const payoutId = String(entry[E.stripePayoutId]);
+  const currency = String(entry[E.currency] ?? '').toLowerCase();
+  const date = String(entry[E.date] ?? '').slice(0, 10);
   const minor = (row: Row, column: string) => {
     const value = row[column];
     if (value === null || value === undefined) return 0n;
@@ -120,18 +181,24 @@ async function readJournal(dataverse: DataverseClient, entry: Row): Promise<Expo
       );
     }
   };
-  const lines = rows.map((row) => ({
-    number: Number(row[L.lineNumber]),
-    account: String(row[L.gLAccount] ?? ''),
-    category: String(row[L.category] ?? ''),
-    description: String(row[L.description] ?? row[L.category] ?? ''),
-    debit: minor(row, L.debit),
-    credit: minor(row, L.credit),
-  }));
+  const lines = rows
+    .map((row) => ({
+      number: Number(row[L.lineNumber]),
+      date: row[L.postingDate] ? String(row[L.postingDate]).slice(0, 10) : date,
+      account: String(row[L.gLAccount] ?? ''),
+      category: String(row[L.category] ?? ''),
+      description: String(row[L.description] ?? row[L.category] ?? ''),
+      debit: minor(row, L.debit),
+      credit: minor(row, L.credit),
+    }))
+    .sort((a, b) => a.number - b.number);
+  return withLines({ payoutId, date, currency, lines, totalDebit: 0n, totalCredit: 0n }, lines);
+}
+
+/** The journal with these lines and their totals. */
+function withLines(journal: ExportJournal, lines: ExportLine[]): ExportJournal {
   return {
-    payoutId,
-    date: String(entry[E.date] ?? '').slice(0, 10),
-    currency,
+    ...journal,
     lines,
     totalDebit: lines.reduce((sum, line) => sum + line.debit, 0n),
     totalCredit: lines.reduce((sum, line) => sum + line.credit, 0n),
@@ -202,7 +269,7 @@ function financeRows(journals: ExportJournal[], config: ReconciliationConfig, ti
         settings.journalName,
         title,
         documentNumber(journal.payoutId),
-        journal.date,
+        line.date,
         settings.accountType,
         settings.accountFormat.replaceAll('{account}', line.account),
         clip(`${journal.payoutId} ${line.description}`, 60),
@@ -232,7 +299,7 @@ function businessCentralRows(journals: ExportJournal[], config: ReconciliationCo
         String((rows.length + 1) * settings.lineNumberStep),
         settings.accountType,
         line.account,
-        journal.date,
+        line.date,
         '',
         documentNumber(journal.payoutId),
         journal.payoutId,

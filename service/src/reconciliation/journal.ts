@@ -25,6 +25,11 @@ export interface JournalLine {
   /** Minor units; exactly one of debit and credit is non-zero. */
   debit: bigint;
   credit: bigint;
+  /**
+   * The date the line posts on, `YYYY-MM-DD`: the payout's arrival date for its own lines, the date the payout
+   * came back to the balance for the reversing pair. A period export takes the lines posted in it.
+   */
+  postingDate: string;
 }
 
 /** How a payout did not stay out: the bank returned it, or it was reversed (POST /v1/payouts/:id/reverse). */
@@ -45,6 +50,12 @@ export interface PayoutJournal {
   transactions: number;
   /** Set when the payout came back to the balance: the last two lines reverse its clearing line. */
   returned: PayoutReturn | null;
+}
+
+/** When and how a payout came back to the balance; `date` is `YYYY-MM-DD`. */
+export interface PayoutReturnDated {
+  how: PayoutReturn;
+  date: string;
 }
 
 const LINE_ORDER: JournalGroup[] = [
@@ -70,7 +81,7 @@ export class PayoutJournalBuilder {
   private readonly sums = new Map<JournalGroup, bigint>();
   private fees = 0n;
   private count = 0;
-  private returned: PayoutReturn | null = null;
+  private returned: PayoutReturnDated | null = null;
 
   constructor(
     private readonly config: ReconciliationConfig,
@@ -78,6 +89,8 @@ export class PayoutJournalBuilder {
     readonly currency: string,
     /** Minor units. */
     readonly payoutAmount: number,
+    /** The payout's arrival date, `YYYY-MM-DD`: the posting date of every line but the reversing pair. */
+    readonly date: string,
   ) {}
 
   add(transaction: BalanceTransactionLike): void {
@@ -89,9 +102,12 @@ export class PayoutJournalBuilder {
     this.count += 1;
   }
 
-  /** The payout came back to the balance: the journal gets reversing lines (see `reversingLines`). */
-  markReturned(how: PayoutReturn): void {
-    this.returned = how;
+  /**
+   * The payout came back to the balance on `date` (`YYYY-MM-DD`): the journal gets reversing lines posted on
+   * that date (see `reversingLines`), not on the arrival date, which may lie in a period already exported.
+   */
+  markReturned(how: PayoutReturn, date: string): void {
+    this.returned = { how, date };
   }
 
   build(): PayoutJournal {
@@ -124,6 +140,7 @@ export class PayoutJournalBuilder {
         account: this.config.accounts[group].account,
         description: this.config.accounts[group].description ?? group,
         ...amount,
+        postingDate: this.date,
       });
     }
     if (this.returned) lines.push(...this.reversingLines(this.returned, total, number));
@@ -140,7 +157,7 @@ export class PayoutJournalBuilder {
       difference,
       balanced: difference === 0n,
       transactions: this.count,
-      returned: this.returned,
+      returned: this.returned?.how ?? null,
     };
   }
 
@@ -148,8 +165,11 @@ export class PayoutJournalBuilder {
    * A payout that did not stay out: its amount will not reach the bank (clearing credited back) and is in the
    * Stripe balance again (balance debited), so clearing nets to zero and the entry still balances. A later
    * payout that takes the money out credits the balance account (category `payout_reversal` or `payout`).
+   * The two lines balance on their own, as the payout's own lines do, so a period holding only one of the two
+   * sets (the payout arrived in one period and came back in the next) still balances per payout.
    */
-  private reversingLines(how: PayoutReturn, total: bigint, after: number): JournalLine[] {
+  private reversingLines(returned: PayoutReturnDated, total: bigint, after: number): JournalLine[] {
+    const { how, date } = returned;
     const magnitude = total < 0n ? -total : total;
     if (magnitude === 0n) return [];
     const positive = total > 0n;
@@ -163,6 +183,7 @@ export class PayoutJournalBuilder {
       description: `${this.config.accounts[group].description ?? group} (${why})`,
       debit: debit ? magnitude : 0n,
       credit: debit ? 0n : magnitude,
+      postingDate: date,
     });
     return [line('clearing', after + 1, !positive), line('balance', after + 2, positive)];
   }

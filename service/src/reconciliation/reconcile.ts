@@ -169,8 +169,8 @@ async function reconcilePayout(
   if (payout.automatic !== true) return notReconcilable(settings, scoped, payout, envelope);
 
   const status = String(payout.status);
-  const returned = await payoutReturn(request.stripe, account, payout);
-  const listable = (status === 'paid' || returned === 'failed') && transactionsListed(payout);
+  const returned = await readPayoutReturn(request.stripe, account, payout);
+  const listable = (status === 'paid' || returned?.how === 'failed') && transactionsListed(payout);
   if (!listable) {
     if (status === 'failed')
       request.log.warn(
@@ -185,8 +185,10 @@ async function reconcilePayout(
     payout.id,
     String(payout.currency),
     Number(payout.amount),
+    arrivalDate(payout, now),
   );
-  if (returned) builder.markReturned(returned);
+  if (returned)
+    builder.markReturned(returned.how, await returnDate(scoped, payout, returned, stripeOptions, now));
   const written = await writeTransactions(settings, scoped, payout, envelope, builder);
   const journal = builder.build();
   await writeJournal(request, payout, journal, envelope, now);
@@ -227,7 +229,16 @@ export async function payoutReturn(
   account: string | null | undefined,
   payout: StripeObject,
 ): Promise<PayoutReturn | null> {
-  if (payout.status === 'failed') return 'failed';
+  return (await readPayoutReturn(stripe, account, payout))?.how ?? null;
+}
+
+/** As `payoutReturn`, with the reversal read from Stripe (for a reversed payout). */
+async function readPayoutReturn(
+  stripe: Stripe,
+  account: string | null | undefined,
+  payout: StripeObject,
+): Promise<{ how: PayoutReturn; reversal?: Stripe.Payout } | null> {
+  if (payout.status === 'failed') return { how: 'failed' };
   const reversedBy = idOf(payout.reversed_by);
   if (!reversedBy) return null;
   const reversal = await stripe.payouts.retrieve(
@@ -235,7 +246,53 @@ export async function payoutReturn(
     {},
     account ? { stripeAccount: account } : undefined,
   );
-  return reversal.status === 'failed' || reversal.status === 'canceled' ? null : 'reversed';
+  return reversal.status === 'failed' || reversal.status === 'canceled'
+    ? null
+    : { how: 'reversed', reversal };
+}
+
+/** Unix seconds as a UTC date, `YYYY-MM-DD` (the entry's date is one too). */
+const utcDate = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
+
+/** The payout's arrival date (`arrival_date`, else today): the entry's date and its own lines' posting date. */
+function arrivalDate(payout: StripeObject, now: () => number): string {
+  return utcDate(typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000));
+}
+
+/**
+ * The date the payout came back to the balance, which the reversing pair posts on. Stripe gives no failure or
+ * reversal date on the payout itself, but it records the money coming back as a balance transaction:
+ * - failed: `failure_balance_transaction`, the `payout_failure` transaction that put the amount back in the
+ *   balance; its `created` is when the failure reached the books (the payout's `arrival_date` is when it was
+ *   expected at the bank, before it failed).
+ * - reversed: the reversal payout's `created`. Stripe makes the reversal's own balance transaction (the amount
+ *   back in the balance) with it, so both carry that time; the reversal's `arrival_date` is when the bank
+ *   account is debited, which is the bank's side.
+ * A failed payout without its failure transaction (not seen from Stripe) posts on the `payout.failed` event's
+ * date, else today.
+ */
+async function returnDate(
+  request: ReconcileRequest,
+  payout: StripeObject,
+  returned: { how: PayoutReturn; reversal?: Stripe.Payout },
+  stripeOptions: Stripe.RequestOptions | undefined,
+  now: () => number,
+): Promise<string> {
+  if (returned.reversal) return utcDate(returned.reversal.created);
+  const failure = payout.failure_balance_transaction;
+  if (
+    failure &&
+    typeof failure === 'object' &&
+    typeof (failure as { created?: unknown }).created === 'number'
+  )
+    return utcDate((failure as { created: number }).created);
+  const failureId = idOf(failure);
+  if (failureId) {
+    const transaction = await request.stripe.balanceTransactions.retrieve(failureId, {}, stripeOptions);
+    return utcDate(transaction.created);
+  }
+  if (request.event?.type === 'payout.failed') return utcDate(request.event.created);
+  return utcDate(Math.floor(now() / 1000));
 }
 
 function idOf(value: unknown): string | null {
@@ -404,7 +461,6 @@ async function upsertEntry(
 ): Promise<string> {
   const currency = String(payout.currency);
   const amount = toMajor(BigInt(Number(payout.amount)), currency);
-  const arrival = typeof payout.arrival_date === 'number' ? payout.arrival_date : Math.floor(now() / 1000);
   const entry = await request.dataverse.upsertByKey(
     JournalEntry.entitySetName,
     { [E.stripePayoutId]: payout.id },
@@ -412,7 +468,7 @@ async function upsertEntry(
       [E.name]: `Payout ${payout.id} · ${amount} ${currency.toUpperCase()}`,
       [E.stripePayoutId]: payout.id,
       [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
-      [E.date]: new Date(arrival * 1000).toISOString().slice(0, 10),
+      [E.date]: arrivalDate(payout, now),
       [E.currency]: currency,
       [E.liveMode]: envelope.livemode,
       [E.stripeAccount]: envelope.account,
@@ -474,6 +530,7 @@ async function replaceJournalLines(
       [L.category]: line.group,
       [L.description]: line.description,
       [L.currency]: currency,
+      [L.postingDate]: line.postingDate,
     },
   }));
   for (const row of existing) {

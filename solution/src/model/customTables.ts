@@ -691,6 +691,10 @@ export const customTables: Table[] = [
       text('stc_Category', 'Category', 100, { description: 'Stripe reporting category the line sums.' }),
       memo('stc_Description', 'Description', 2000),
       currency(),
+      dateOnly('stc_PostingDate', 'Posting Date', {
+        description:
+          "The date the line posts on: the payout's arrival date, or the date a failure or reversal put the amount back in the Stripe balance. Empty on lines written before the column existed: they post on their entry's date.",
+      }),
     ],
     keys: [
       {

@@ -18,7 +18,9 @@ import {
   DEFAULT_GL_ACCOUNTS_FILE,
   FINANCE_COLUMNS,
   JOURNAL_BALANCED,
+  JOURNAL_FAILED,
   JOURNAL_MISMATCH,
+  JOURNAL_REVERSED,
   parseReconciliationConfig,
   type ReconciliationConfig,
 } from '..';
@@ -29,10 +31,17 @@ const dataverse = dataverseEmulatorForFile();
 let stripeEmulator: StripeEmulator;
 let stripe: Stripe;
 let dir: string;
+/** The Stripe emulator's time when set (what it creates then carries it), else the real time. */
+let clockMs: number | null;
 
 beforeEach(async () => {
+  clockMs = null;
   // The fee schedule the expected amounts below are worked out from: round(2.9 %) + 30 minor units a charge.
-  stripeEmulator = await startStripeEmulator({ rateLimit: false, fees: { percent: 2.9, fixed: 30 } });
+  stripeEmulator = await startStripeEmulator({
+    rateLimit: false,
+    fees: { percent: 2.9, fixed: 30 },
+    clock: () => clockMs ?? Date.now(),
+  });
   stripe = stripeEmulator.client();
   dir = mkdtempSync(join(tmpdir(), 'journal-export-'));
 });
@@ -55,10 +64,14 @@ async function reconciledPayout(
   payout.arrival_date = Date.parse(`${arrival}T12:00:00Z`) / 1000;
   // The bank was told more than the transactions add up to: the journal cannot balance.
   if (options.extra) payout.amount = (payout.amount as number) + options.extra;
-  const reconciler = createPayoutReconciler({ mappings: defaultMappings, config: options.config });
-  const log = new RecordingLogger();
-  await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: created.id });
+  await reconcile(created.id, options.config);
   return created.id;
+}
+
+/** Reconciles the payout as Stripe has it now (the payouts handler and the sweep do the same). */
+async function reconcile(payout: string, config?: ReconciliationConfig) {
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, config });
+  await reconciler.reconcile({ stripe, dataverse: dataverse.client, log: new RecordingLogger(), payout });
 }
 
 async function exportCli(...args: string[]) {
@@ -428,4 +441,115 @@ test('bad arguments are usage errors (exit 2); a missing payout or an existing f
   expect(exists.code).toBe(1);
   expect(exists.err.at(-1)).toBe(`${file} exists; pass --force to replace it`);
   expect(readFileSync(file, 'utf8')).toBe('kept');
+});
+
+/** The period's file in Business Central's format: its records, or the exit and errors when none is written. */
+async function exportPeriod(from: string, to: string, name: string) {
+  const file = join(dir, name);
+  const result = await exportCli('--from', from, '--to', to, '--format', 'business-central', '--out', file);
+  // The reversing lines' descriptions hold a comma: read as RFC 4180.
+  return { ...result, file, rows: existsSync(file) ? parseCsv(readFileSync(file, 'utf8')).slice(1) : [] };
+}
+
+/** Payout id, account, posting date and signed amount of Business Central rows. */
+const posted = (rows: string[][]) => rows.map((r) => [r[8], r[4], r[5], r[11]]);
+
+test('a payout failing in the next month: the pair posts on the failure date, January stays as it was', async () => {
+  clockMs = Date.parse('2026-01-30T12:00:00Z');
+  // Fees: 1999 → 58 + 30, 2501 → 73 + 30; the payout is 43.09.
+  const payout = await reconciledPayout('usd', [1999, 2501], '2026-01-30');
+  const january = await exportPeriod('2026-01-01', '2026-01-31', 'january.csv');
+  expect(january.code).toBe(0);
+  const original = [
+    [payout, '1050', '2026-01-30', '43.09'],
+    [payout, '4000', '2026-01-30', '-45.00'],
+    [payout, '6100', '2026-01-30', '1.91'],
+  ];
+  expect(posted(january.rows)).toEqual(original);
+
+  // The bank returns it on 3 February: Stripe's payout_failure transaction is made then.
+  clockMs = Date.parse('2026-02-03T09:00:00Z');
+  stripeEmulator.testHelpers.failPayout(payout);
+  await reconcile(payout);
+  const entry = await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout });
+  expect(entry).toMatchObject({ stc_status: JOURNAL_FAILED, stc_date: '2026-01-30' });
+
+  // January exported again is the same file: nothing posts twice, nothing is back-dated into it.
+  const again = await exportPeriod('2026-01-01', '2026-01-31', 'january-again.csv');
+  expect(again.code).toBe(0);
+  expect(readFileSync(again.file, 'utf8')).toBe(readFileSync(january.file, 'utf8'));
+
+  // February has the reversing pair, on the failure date, balanced on its own.
+  const february = await exportPeriod('2026-02-01', '2026-02-28', 'february.csv');
+  expect(february.code).toBe(0);
+  expect(february.out.at(-1)).toBe(`${february.file}: 1 payout journal, 2 lines (business-central)`);
+  expect(posted(february.rows)).toEqual([
+    [payout, '1050', '2026-02-03', '-43.09'],
+    [payout, '1040', '2026-02-03', '43.09'],
+  ]);
+  expect(february.rows.map((r) => r[9])).toEqual([
+    `Stripe payout clearing (payout failed, back in the balance) ${payout}`,
+    `Stripe balance (payout failed, back in the balance) ${payout}`,
+  ]);
+
+  // The payout alone: every line, each on its own date.
+  const file = join(dir, 'payout.csv');
+  expect((await exportCli('--payout', payout, '--format', 'finance', '--out', file)).code).toBe(0);
+  const rows = parseCsv(readFileSync(file, 'utf8')).slice(1);
+  expect(rows.map((r) => [r[5], r[7], r[9], r[10]])).toEqual([
+    ['2026-01-30', '1050', '43.09', '0.00'],
+    ['2026-01-30', '4000', '0.00', '45.00'],
+    ['2026-01-30', '6100', '1.91', '0.00'],
+    ['2026-02-03', '1050', '0.00', '43.09'],
+    ['2026-02-03', '1040', '43.09', '0.00'],
+  ]);
+});
+
+test('a payout reversed in the next month: the pair posts on the reversal date, in that month with its payouts', async () => {
+  clockMs = Date.parse('2026-01-29T12:00:00Z');
+  const reversed = await reconciledPayout('usd', [5000], '2026-01-29'); // 50.00 - 1.75: 48.25
+  const january = await exportPeriod('2026-01-01', '2026-01-31', 'january.csv');
+
+  clockMs = Date.parse('2026-02-02T15:00:00Z');
+  const reversal = await stripe.payouts.reverse(reversed);
+  await reconcile(reversed);
+  expect(
+    await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: reversed }),
+  ).toMatchObject({ stc_status: JOURNAL_REVERSED });
+  clockMs = Date.parse('2026-02-05T12:00:00Z');
+  const later = await reconciledPayout('usd', [1000], '2026-02-05'); // 10.00 - 0.59 + 48.25
+
+  const again = await exportPeriod('2026-01-01', '2026-01-31', 'january-again.csv');
+  expect(readFileSync(again.file, 'utf8')).toBe(readFileSync(january.file, 'utf8'));
+  const february = await exportPeriod('2026-02-01', '2026-02-28', 'february.csv');
+  expect(february.code).toBe(0);
+  expect(posted(february.rows)).toEqual([
+    [reversed, '1050', '2026-02-02', '-48.25'],
+    [reversed, '1040', '2026-02-02', '48.25'],
+    // The next payout takes the money the reversal brought back out of the balance again.
+    [later, '1050', '2026-02-05', '57.66'],
+    [later, '4000', '2026-02-05', '-10.00'],
+    [later, '1040', '2026-02-05', '-48.25'],
+    [later, '6100', '2026-02-05', '0.59'],
+  ]);
+  expect(reversal.created).toBe(Date.parse('2026-02-02T15:00:00Z') / 1000);
+});
+
+test('lines written without a posting date (before the column) post on their entry date', async () => {
+  const payout = await reconciledPayout('usd', [1999], '2026-06-10');
+  const entry = await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout });
+  const lines = await dataverse.client.retrieveMultiple('stc_journallines', {
+    filter: `_stc_journalentryid_value eq ${String(entry!.stc_journalentryid)}`,
+  });
+  expect(lines.map((l) => l.stc_postingdate)).toEqual(['2026-06-10', '2026-06-10', '2026-06-10']);
+  for (const line of lines)
+    await dataverse.client.update('stc_journallines', String(line.stc_journallineid), {
+      stc_postingdate: null,
+    });
+
+  const june = await exportPeriod('2026-06-01', '2026-06-30', 'june.csv');
+  expect(june.code).toBe(0);
+  expect(posted(june.rows).map((r) => r[2])).toEqual(['2026-06-10', '2026-06-10', '2026-06-10']);
+  const july = await exportPeriod('2026-07-01', '2026-07-31', 'july.csv');
+  expect(july.code).toBe(1);
 });

@@ -19,7 +19,13 @@ const txn = (id: string, type: string, category: string, amount: number, fee = 0
 });
 
 test('charges, a refund, a dispute and an adjustment: lines per group, debits equal credits exactly', () => {
-  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 10_000 - 350 - 1_500 - 2_000 + 100 - 15);
+  const builder = new PayoutJournalBuilder(
+    config,
+    'po_1',
+    'kwd',
+    10_000 - 350 - 1_500 - 2_000 + 100 - 15,
+    '2026-01-30',
+  );
   builder.add(txn('t1', 'charge', 'charge', 10_000, 350)); // 10.000 KWD, fee 0.350
   builder.add(txn('t2', 'refund', 'refund', -1_500));
   builder.add(txn('t3', 'adjustment', 'dispute', -2_000, 15));
@@ -39,7 +45,7 @@ test('charges, a refund, a dispute and an adjustment: lines per group, debits eq
 
 test('amounts beyond 2^53 minor units still sum exactly', () => {
   const big = 2 ** 52;
-  const builder = new PayoutJournalBuilder(config, 'po_1', 'usd', 0);
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'usd', 0, '2026-01-30');
   builder.add(txn('a', 'charge', 'charge', big));
   builder.add(txn('b', 'charge', 'charge', big + 1));
   const journal = builder.build();
@@ -52,7 +58,7 @@ test('a category missing from the config goes to otherCategories', () => {
   const custom = parseReconciliationConfig(
     JSON.stringify({ ...config, categories: { charge: 'gross' }, otherCategories: 'disputes' }),
   );
-  const builder = new PayoutJournalBuilder(custom, 'po_1', 'usd', 50);
+  const builder = new PayoutJournalBuilder(custom, 'po_1', 'usd', 50, '2026-01-30');
   builder.add(txn('a', 'topup', 'topup', 50));
   expect(builder.build().lines.map((l) => l.group)).toEqual(['clearing', 'disputes']);
 });
@@ -68,9 +74,9 @@ test('a config without an account names the missing setting', () => {
 });
 
 test('a returned payout keeps its lines and reverses clearing into the balance; a negative payout the other way', () => {
-  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_650);
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_650, '2026-01-30');
   builder.add(txn('t1', 'charge', 'charge', 10_000, 350));
-  builder.markReturned('failed');
+  builder.markReturned('failed', '2026-02-03');
   const failed = builder.build();
   expect(failed.lines.map((l) => [l.key, l.account, l.debit, l.credit])).toEqual([
     ['po_1:clearing', '1050', 9_650n, 0n],
@@ -80,11 +86,26 @@ test('a returned payout keeps its lines and reverses clearing into the balance; 
     ['po_1:failed:balance', '1040', 9_650n, 0n],
   ]);
   expect(failed).toMatchObject({ balanced: true, returned: 'failed', totalDebit: 19_650n });
+  // The payout's own lines post on its arrival date, the reversing pair on the day it came back; each set
+  // balances on its own, so a period holding only one of them balances too.
+  const byDate = new Map<string, { debit: bigint; credit: bigint; keys: string[] }>();
+  for (const line of failed.lines) {
+    const sums = byDate.get(line.postingDate) ?? { debit: 0n, credit: 0n, keys: [] };
+    byDate.set(line.postingDate, {
+      debit: sums.debit + line.debit,
+      credit: sums.credit + line.credit,
+      keys: [...sums.keys, line.key],
+    });
+  }
+  expect(Object.fromEntries(byDate)).toEqual({
+    '2026-01-30': { debit: 10_000n, credit: 10_000n, keys: ['po_1:clearing', 'po_1:gross', 'po_1:fees'] },
+    '2026-02-03': { debit: 9_650n, credit: 9_650n, keys: ['po_1:failed:clearing', 'po_1:failed:balance'] },
+  });
 
   // A debit payout (money taken from the bank into the balance) reversed: each side the other way.
-  const debit = new PayoutJournalBuilder(config, 'po_2', 'kwd', -500);
+  const debit = new PayoutJournalBuilder(config, 'po_2', 'kwd', -500, '2026-01-30');
   debit.add(txn('t2', 'adjustment', 'other_adjustment', -500));
-  debit.markReturned('reversed');
+  debit.markReturned('reversed', '2026-02-03');
   expect(debit.build().lines.map((l) => [l.key, l.debit, l.credit])).toEqual([
     ['po_2:clearing', 0n, 500n],
     ['po_2:adjustments', 500n, 0n],
@@ -94,7 +115,7 @@ test('a returned payout keeps its lines and reverses clearing into the balance; 
 });
 
 test('money a returned payout brought back, taken out by a later payout, credits the balance account', () => {
-  const builder = new PayoutJournalBuilder(config, 'po_3', 'kwd', 9_650 + 1_000);
+  const builder = new PayoutJournalBuilder(config, 'po_3', 'kwd', 9_650 + 1_000, '2026-01-30');
   // Sourced from the payouts that brought the money back, not from this one.
   const failure = { ...txn('t3', 'payout_failure', 'payout_reversal', 9_650), source: 'po_1' };
   const reversal = { ...txn('t4', 'payout', 'payout', 1_000), source: 'po_2r' };

@@ -242,8 +242,12 @@ test('a manual payout is marked Not reconcilable with the reason: no transaction
   });
 });
 
+const utcDate = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
+
 test('a paid payout that then fails: its entry reverses the clearing line into the Stripe balance and nets to zero', async () => {
   const { payout } = await paidPayout(20);
+  // It arrived on a day before the failure (today).
+  payout.arrival_date = Date.parse('2026-01-30T00:00:00Z') / 1000;
   await deliver('payout.paid', payout.id);
   const paid = await journalOf(payout.id);
   expect(paid.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
@@ -273,6 +277,18 @@ test('a paid payout that then fails: its entry reverses the clearing line into t
     [accounts.balance.account, 'balance', payout.amount / 100, 0],
   ]);
   expect(cents(failed.lines, 'stc_debit')).toBe(cents(failed.lines, 'stc_credit'));
+  // The payout's own lines post on its arrival date (the entry's date), the reversing pair on the date of the
+  // payout_failure transaction that put the amount back in the balance.
+  const failure = await stripe.balanceTransactions.retrieve(String(payout.failure_balance_transaction));
+  expect(failure.type).toBe('payout_failure');
+  const failedOn = utcDate(failure.created);
+  expect(failedOn).not.toBe('2026-01-30');
+  expect(failed.entry!.stc_date).toBe('2026-01-30');
+  expect(failed.lines.map((l) => l.stc_postingdate)).toEqual([
+    ...paid.lines.map(() => '2026-01-30'),
+    failedOn,
+    failedOn,
+  ]);
   expect((await netByAccount(payout.id))[accounts.clearing.account]).toBe(0);
   expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
     stc_status: option('stc_payoutstatus', 'failed'),
@@ -418,6 +434,7 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
 
 test('a reversed payout: Reversed with reversing lines, its reversal Not reconcilable, undone when the reversal fails', async () => {
   const { payout } = await paidPayout(20);
+  payout.arrival_date = Date.parse('2026-01-30T00:00:00Z') / 1000;
   await deliver('payout.paid', payout.id);
   const reversal = await stripe.payouts.reverse(payout.id);
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
@@ -436,6 +453,13 @@ test('a reversed payout: Reversed with reversing lines, its reversal Not reconci
     [accounts.clearing.account, 0, payout.amount / 100],
     [accounts.balance.account, payout.amount / 100, 0],
   ]);
+  // The reversing pair posts on the day the reversal was made, the payout's own lines on its arrival date.
+  expect(reversed.lines.map((l) => l.stc_postingdate)).toEqual([
+    ...reversed.lines.slice(0, -2).map(() => '2026-01-30'),
+    utcDate(reversal.created),
+    utcDate(reversal.created),
+  ]);
+  expect(utcDate(reversal.created)).not.toBe('2026-01-30');
   expect((await netByAccount(payout.id))[accounts.clearing.account]).toBe(0);
   expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id })).toMatchObject({
     stc_reversedby: reversal.id,
