@@ -59,7 +59,7 @@ export function createEventProcessor(
     const job = startJob(deps, event);
     if (event.attempts > settings.retry.maxAttempts && !(await waitingOutOutage(deps, event)))
       return abandon(deps, job);
-    const payloadMayBeStale = await checkStamp(deps, job);
+    const { payloadMayBeStale, stampedBy } = await checkStamp(deps, job);
     if (payloadMayBeStale === 'superseded') return;
 
     const handler = deps.router.route(event.type, event.source);
@@ -81,21 +81,26 @@ export function createEventProcessor(
       wroteFreshStateOf: (objectId) => void freshObjects.push(objectId),
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
-    const run = () =>
+    const runWith = (handlerContext: SyncContext) => () =>
       withTimeout(
         runFenced(fence, () =>
-          collectingLineage(job.writes, () => runHandler(handler, event, context, deps.stripeFor)),
+          collectingLineage(job.writes, () => runHandler(handler, event, handlerContext, deps.stripeFor)),
         ),
         settings.handlerTimeoutMs,
         fence,
       );
-    try {
+    const pinned = async (run: () => Promise<void>) => {
       if (deps.mappings)
         await deps.mappings.pin((version) => {
           job.mappingVersion = version;
           return withMappingVersion(version, run);
         });
       else await run();
+    };
+    try {
+      await pinned(runWith(context));
+      if (await copiesMayHaveOverwritten(deps, job, payloadMayBeStale, stampedBy, wrote, freshObjects))
+        await pinned(runWith({ ...context, payloadMayBeStale: true, burst: undefined }));
     } catch (error) {
       timer?.();
       // Given back at shutdown: the store has the event again, for the next claim; nothing to record.
@@ -185,8 +190,9 @@ async function abandon(deps: EventProcessorDeps, { event, log, finish }: Job): P
 async function checkStamp(
   deps: EventProcessorDeps,
   { event, log, finish }: Job,
-): Promise<boolean | 'superseded'> {
-  if (event.source !== 'stripe' || event.objectId === '') return false;
+): Promise<{ payloadMayBeStale: boolean | 'superseded'; stampedBy: string | null }> {
+  if (event.source !== 'stripe' || event.objectId === '')
+    return { payloadMayBeStale: false, stampedBy: null };
   const stamp = await deps.store.getObjectStamp(event.source, event.account, event.objectId);
   // Stripe's `created` has whole seconds and its event ids are random, so two events of one second have
   // no known order: only a strictly older event is superseded. One of the same second is applied, and
@@ -199,9 +205,46 @@ async function checkStamp(
       { outcome: 'superseded', appliedEventId: stamp.eventId },
       'older than the last applied event of its object; not applied',
     );
-    return 'superseded';
+    return { payloadMayBeStale: 'superseded', stampedBy: stamp.eventId };
   }
-  return payloadMayBeStale;
+  return { payloadMayBeStale, stampedBy: stamp?.eventId ?? null };
+}
+
+/**
+ * Whether the event was written from its own copies while another handler wrote its object from Stripe (a
+ * dispute or a refund re-syncing its payment, which moves the object's stamp): the copies may then have
+ * overwritten the newer state, and the object is to be written again as Stripe has it now (said in the log).
+ */
+async function copiesMayHaveOverwritten(
+  deps: EventProcessorDeps,
+  { event, log }: Job,
+  payloadMayBeStale: boolean,
+  stampedBy: string | null,
+  wrote: { nothing: string | null },
+  freshObjects: string[],
+): Promise<boolean> {
+  if (payloadMayBeStale || wrote.nothing !== null || freshObjects.includes(event.objectId)) return false;
+  if (!(await stampMovedSince(deps, event, stampedBy))) return false;
+  log.info(
+    { objectId: event.objectId },
+    'the object was written from Stripe by another event meanwhile; written again from Stripe',
+  );
+  return true;
+}
+
+/**
+ * Whether the object's stamp names another event than `stampedBy` (the one it named when the event was
+ * checked): another event of another handler wrote the object from Stripe while this one ran (events of one
+ * object are otherwise never worked at once).
+ */
+async function stampMovedSince(
+  deps: EventProcessorDeps,
+  event: InboxEvent,
+  stampedBy: string | null,
+): Promise<boolean> {
+  if (event.source !== 'stripe' || event.objectId === '') return false;
+  const stamp = await deps.store.getObjectStamp(event.source, event.account, event.objectId);
+  return (stamp?.eventId ?? null) !== stampedBy;
 }
 
 /** The handler wrote nothing: recorded and counted as `skipped` with its reason, never as applied. */

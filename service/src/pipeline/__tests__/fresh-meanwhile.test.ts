@@ -1,0 +1,112 @@
+/**
+ * An object written from an event's own copies while another handler wrote it from Stripe: a dispute's event
+ * re-syncs its payment from Stripe (and moves the payment's stamp) while the payment's own event is being
+ * written from its payload. The copies may then have overwritten the newer state, so the payment's event is
+ * written again, told its payload may be stale; without the other write, it is written once.
+ */
+import Stripe from 'stripe';
+import { waitFor } from '@stc/testkit';
+import { createLogger } from '../../observability/log';
+import type { NewInboxEvent, Store } from '../../store';
+import type { StripeEventHandler } from '../handler';
+import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
+import { testWorkerSettings } from '../../__tests__/support/worker-settings';
+import { createWorkerPool, type WorkerPool } from '../pool';
+
+const SECOND = 1_700_000_000;
+
+function event(eventId: string, type: string, objectId: string, object: string, createdSeconds: number) {
+  const body = {
+    id: eventId,
+    object: 'event',
+    type,
+    created: createdSeconds,
+    livemode: false,
+    data: { object: { id: objectId, object } },
+  };
+  const inbox: NewInboxEvent = {
+    source: 'stripe',
+    account: '',
+    eventId,
+    type,
+    objectId,
+    eventCreatedMs: createdSeconds * 1000,
+    payload: JSON.stringify(body),
+    status: 'pending',
+    receivedAtMs: Date.now(),
+  };
+  return inbox;
+}
+
+describe('an object written from Stripe by another event while its own event ran', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let pool: WorkerPool | undefined;
+  /** How each run of the payment's handler was told its payload: stale or not. */
+  let paymentRuns: boolean[];
+  /** Set by a test: the payment's first run waits for the dispute to be applied. */
+  let holdPaymentUntilDispute: boolean;
+  const statusOf = async (eventId: string) => (await store.findEvent('stripe', '', eventId))?.status;
+
+  const payments: StripeEventHandler = {
+    resource: 'payments',
+    eventTypes: ['payment_intent.*'],
+    async handle(_event, context) {
+      paymentRuns.push(context.payloadMayBeStale === true);
+      if (holdPaymentUntilDispute && paymentRuns.length === 1)
+        await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
+    },
+  };
+  const disputes: StripeEventHandler = {
+    resource: 'disputes',
+    eventTypes: ['charge.dispute.*'],
+    // Re-syncs the payment from Stripe, as the disputes handler does.
+    async handle(_event, context) {
+      context.wroteFreshStateOf?.('pi_tie');
+    },
+  };
+
+  beforeEach(async () => {
+    paymentRuns = [];
+    holdPaymentUntilDispute = false;
+    db = await sqliteEngine.open();
+    store = db.store;
+    pool = createWorkerPool({
+      store,
+      handlers: [payments, disputes],
+      dataverse: createMemoryDataverse(),
+      stripeFor: () => new Stripe('sk_test_unused', { telemetry: false }),
+      logger: createLogger({ level: 'silent' }),
+      settings: testWorkerSettings(),
+    });
+  });
+  afterEach(async () => {
+    await pool?.stop({ graceMs: 100 });
+    await db.destroy();
+  });
+
+  test('writes the payment again, as Stripe has it, when a dispute re-synced it meanwhile', async () => {
+    holdPaymentUntilDispute = true;
+    await store.insertEvent(
+      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
+    );
+    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    pool!.start();
+    await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
+    expect(await statusOf('evt_dispute')).toBe('applied');
+    expect(paymentRuns).toEqual([false, true]);
+  });
+
+  test('writes the payment once when nothing else wrote it meanwhile', async () => {
+    await store.insertEvent(
+      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
+    );
+    pool!.start();
+    await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
+    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    pool!.notify();
+    await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
+    expect(paymentRuns).toEqual([false]);
+  });
+});
