@@ -7,37 +7,19 @@
 import Stripe from 'stripe';
 import { waitFor } from '@stc/testkit';
 import { createLogger } from '../../observability/log';
-import type { NewInboxEvent, Store } from '../../store';
+import type { Store } from '../../store';
 import type { StripeEventHandler } from '../handler';
 import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { createWorkerPool, type WorkerPool } from '../pool';
+import { inboxEvent } from './emulated-pool';
 
 const SECOND = 1_700_000_000;
 
-function event(eventId: string, type: string, objectId: string, object: string, createdSeconds: number) {
-  const body = {
-    id: eventId,
-    object: 'event',
-    type,
-    created: createdSeconds,
-    livemode: false,
-    data: { object: { id: objectId, object } },
-  };
-  const inbox: NewInboxEvent = {
-    source: 'stripe',
-    account: '',
-    eventId,
-    type,
-    objectId,
-    eventCreatedMs: createdSeconds * 1000,
-    payload: JSON.stringify(body),
-    status: 'pending',
-    receivedAtMs: Date.now(),
-  };
-  return inbox;
-}
+/** A pending Stripe event of `objectId` (a `payment_intent` or a `dispute`), as intake stores it. */
+const event = (eventId: string, type: string, objectId: string, object: string, createdSeconds: number) =>
+  inboxEvent({ id: eventId, type, created: createdSeconds, data: { object: { id: objectId, object } } });
 
 describe('an object written from Stripe by another event while its own event ran', () => {
   let db: TestDatabase;

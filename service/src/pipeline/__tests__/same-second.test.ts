@@ -19,12 +19,13 @@ import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse'
 import { waitFor } from '@stc/testkit';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { createWorkerPool, type WorkerPool } from '../pool';
+import { inboxEvent } from './emulated-pool';
 
 const settings = testWorkerSettings();
 const SECOND = 1_700_000_000;
 
 function disputeEvent(eventId: string, type: string, createdSeconds: number): NewInboxEvent {
-  const body = {
+  return inboxEvent({
     id: eventId,
     object: 'event',
     type,
@@ -33,18 +34,7 @@ function disputeEvent(eventId: string, type: string, createdSeconds: number): Ne
     data: {
       object: { id: 'du_tie', object: 'dispute', status: type.endsWith('closed') ? 'won' : 'needs_response' },
     },
-  };
-  return {
-    source: 'stripe',
-    account: '',
-    eventId,
-    type,
-    objectId: 'du_tie',
-    eventCreatedMs: createdSeconds * 1000,
-    payload: JSON.stringify(body),
-    status: 'pending',
-    receivedAtMs: Date.now(),
-  };
+  });
 }
 
 describe('worker pool: events of one object in the same second', () => {
