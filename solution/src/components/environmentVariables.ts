@@ -40,7 +40,7 @@ export const environmentVariables: SolutionEnvironmentVariable[] = [
     schemaName: 'stc_RefundApprovalThresholds',
     displayName: 'Refund approval thresholds',
     description:
-      'Refund requests above the threshold of their currency wait for a Stripe Finance Approver. A JSON object of lower-case ISO currency codes to amounts in minor units (cents, yen, fils), e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every refund.',
+      'Refund requests above the threshold of their currency wait for a Stripe Finance Approver; a request is weighed together with the refunds its payment\'s earlier requests made without an approver, so splitting a refund does not avoid approval. A JSON object of lower-case ISO currency codes to amounts in minor units (cents, yen, fils), e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every refund.',
     type: 'JSON',
     defaultValue: JSON.stringify(DEFAULT_REFUND_APPROVAL_THRESHOLDS),
     required: true,

@@ -42,6 +42,7 @@ import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../
 import {
   finish,
   OPEN_STATUSES,
+  UNAPPROVED_STATUSES,
   otherRequests,
   readPayment,
   readRequest,
@@ -459,6 +460,13 @@ async function refundFacts(
     // completed already count even before it does.
     refunded: Math.max(minor(payment.stc_amountrefunded), amountsWith([Status.Succeeded])),
     inFlight: amountsWith(OPEN_STATUSES),
+    unapproved: sum(
+      others
+        .filter(
+          (r) => UNAPPROVED_STATUSES.includes(r.stc_status as RequestStatus) && !r._stc_approvedby_value,
+        )
+        .map((r) => minor(r.stc_amount)),
+    ),
     threshold: thresholdIn(limit, currency),
     requester,
     approver,

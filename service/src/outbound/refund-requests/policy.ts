@@ -18,8 +18,16 @@ export interface RefundFacts {
   captured: number;
   /** Already refunded on the payment. */
   refunded: number;
-  /** Held by the payment's other requests still open (Pending, Approved, Processing). */
+  /** Held by the payment's other requests still open (Pending, Awaiting approval, Approved, Processing). */
   inFlight: number;
+  /**
+   * Refunded, or on its way to a refund, by the payment's other requests with no finance approver recorded
+   * (Succeeded, Processing, Approved or Pending; not those waiting for an approver). The threshold weighs it
+   * with this request's amount, so that a refund split into requests each under the threshold still needs an
+   * approver once together they pass it. Refunds made in Stripe itself are not counted: they are not this
+   * policy's to govern.
+   */
+  unapproved: number;
   /**
    * Requests above this (minor units) need a finance approver; null when no threshold is set for the
    * currency, so that every request in it does.
@@ -80,11 +88,13 @@ export function decideRefund(facts: RefundFacts, rules: PolicyRules): RefundDeci
   }
   const problem = facts.approver ? approvalProblem(facts.approver, facts.requester, rules) : null;
   const approvedBy = facts.approver && !problem ? facts.approver.id : null;
-  if (facts.amount > (facts.threshold ?? 0) && !approvedBy) {
-    return {
-      kind: 'awaitApproval',
-      note: problem ?? (facts.threshold === null ? unlistedNote(currency) : null),
-    };
+  const withoutApprover = facts.amount + facts.unapproved;
+  if (withoutApprover > (facts.threshold ?? 0) && !approvedBy) {
+    let note = problem;
+    if (note === null && facts.threshold === null) note = unlistedNote(currency);
+    else if (note === null && facts.amount <= facts.threshold!)
+      note = cumulativeNote(withoutApprover, facts.threshold!, currency);
+    return { kind: 'awaitApproval', note };
   }
   return { kind: 'refund', approvedBy };
 }
@@ -92,4 +102,12 @@ export function decideRefund(facts: RefundFacts, rules: PolicyRules): RefundDeci
 /** Why a request in a currency without a threshold waits, in the requester's words. */
 export function unlistedNote(currency: string): string {
   return `No approval threshold is set for ${currency.toUpperCase()}: every refund in it needs a finance approver.`;
+}
+
+/** Why a request under the threshold on its own waits: with the payment's other unapproved refunds it is over. */
+function cumulativeNote(total: number, threshold: number, currency: string): string {
+  return (
+    `Refunds of this payment without an approver would come to ${formatMinor(total, currency)} with this request, ` +
+    `more than the approval threshold of ${formatMinor(threshold, currency)}: a finance approver must approve it.`
+  );
 }

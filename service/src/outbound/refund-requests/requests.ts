@@ -35,6 +35,19 @@ export const OPEN_STATUSES: RequestStatus[] = [
   Status.Processing,
 ];
 
+/**
+ * Statuses of a request refunded, or on its way to a refund, that the approval threshold weighs with a new
+ * request of the same payment when no approver is recorded on it: every one but those waiting for an approver
+ * (an Approved request not yet worked has its approver recorded only once the service refunds it, so it counts
+ * until then).
+ */
+export const UNAPPROVED_STATUSES: RequestStatus[] = [
+  Status.Pending,
+  Status.Approved,
+  Status.Processing,
+  Status.Succeeded,
+];
+
 const REQUEST_COLUMNS = [
   RefundRequest.primaryId,
   R.status,
@@ -80,7 +93,7 @@ export async function otherRequests(
   const statuses = [...OPEN_STATUSES, Status.Succeeded].map((s) => `${R.status} eq ${s}`).join(' or ');
   const payment = RefundRequest.lookup.paymentid.value;
   return (await dataverse.retrieveMultiple(REQUESTS, {
-    select: [RefundRequest.primaryId, R.amount, R.status],
+    select: [RefundRequest.primaryId, R.amount, R.status, RefundRequest.lookup.approvedby.value],
     filter: `${payment} eq ${paymentId} and ${RefundRequest.primaryId} ne ${requestId} and (${statuses})`,
   })) as RequestRow[];
 }

@@ -385,6 +385,51 @@ describe('roles and approval', () => {
     expect(await refundsOf(paymentIntentId)).toHaveLength(1);
   });
 
+  it('holds a request under the threshold once the payment\u2019s refunds without an approver pass it together', async () => {
+    const { paymentIntentId, rowId } = await payment(30_000);
+    const first = await requestRefund(USERS.requester.systemuserid, rowId, 60);
+    await deliver(world, handler, first, 'Create');
+    expect(requestRow(first).stc_status).toBe(Status.Succeeded);
+
+    // 60 more on the same payment: under the 100 USD threshold alone, 120 with the first.
+    const second = await requestRefund(USERS.requester.systemuserid, rowId, 60);
+    await deliver(world, handler, second, 'Create');
+    expect(requestRow(second)).toMatchObject({
+      stc_status: Status.AwaitingApproval,
+      stc_failurereason:
+        'Refunds of this payment without an approver would come to 120.00 USD with this request, more than the approval threshold of 100.00 USD: a finance approver must approve it.',
+    });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${second})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, handler, second);
+    expect(requestRow(second)).toMatchObject({
+      stc_status: Status.Succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+
+    // The approved one no longer counts: 60 + 30 is under the threshold, refunded without an approver.
+    const third = await requestRefund(USERS.requester.systemuserid, rowId, 30);
+    await deliver(world, handler, third, 'Create');
+    expect(requestRow(third).stc_status).toBe(Status.Succeeded);
+    // Two undecided requests of 6: the one decided first counts the other's (96 + 6) and waits; the other
+    // then does not count a request waiting for its approver (90 + 6) and is refunded.
+    const fourth = await requestRefund(USERS.requester.systemuserid, rowId, 6);
+    await world.dataverse.webhooksIdle();
+    const fifth = await requestRefund(USERS.requester.systemuserid, rowId, 6);
+    await deliver(world, handler, fifth, 'Create');
+    expect(requestRow(fifth).stc_status).toBe(Status.AwaitingApproval);
+    expect(requestRow(fifth).stc_failurereason).toMatch(/would come to 102\.00 USD with this request/);
+    await deliver(world, handler, fourth, 'Create');
+    expect(requestRow(fourth).stc_status).toBe(Status.Succeeded);
+    expect((await refundsOf(paymentIntentId)).map((r) => r.amount).sort((a, b) => a - b)).toEqual([
+      600, 3_000, 6_000, 6_000,
+    ]);
+  });
+
   it('does not let a finance approver approve their own request unless configured', async () => {
     const { paymentIntentId, rowId } = await payment(100_000);
     const id = await requestRefund(USERS.approver.systemuserid, rowId, 150);
@@ -619,6 +664,7 @@ describe('policy and money (pure)', () => {
     captured: 1000,
     refunded: 0,
     inFlight: 0,
+    unapproved: 0,
     threshold: 500,
     requester: { id: 'u1', roles: ['R'] },
     approver: null,
@@ -632,6 +678,19 @@ describe('policy and money (pure)', () => {
       approvedBy: 'u2',
     });
     expect(decideRefund({ ...facts, amount: 0 }, rules).kind).toBe('reject');
+  });
+  it('weighs the payment\u2019s refunds without an approver with the request against the threshold', () => {
+    expect(decideRefund({ ...facts, amount: 200, unapproved: 300 }, rules)).toEqual({
+      kind: 'refund',
+      approvedBy: null,
+    });
+    expect(decideRefund({ ...facts, amount: 200, unapproved: 301 }, rules)).toEqual({
+      kind: 'awaitApproval',
+      note: 'Refunds of this payment without an approver would come to 5.01 USD with this request, more than the approval threshold of 5.00 USD: a finance approver must approve it.',
+    });
+    expect(
+      decideRefund({ ...facts, amount: 200, unapproved: 301, approver: { id: 'u2', roles: ['A'] } }, rules),
+    ).toEqual({ kind: 'refund', approvedBy: 'u2' });
   });
   it('holds every request in a currency without a threshold unless approved', () => {
     const unlisted = { ...facts, currency: 'chf', threshold: null };
