@@ -4,8 +4,9 @@
  * general journal lines, so the file holds what finance sees in Dynamics 365. Amounts are read back to exact
  * minor units and written in major units by the currency's exponent; a payout whose debits do not equal its
  * credits is refused before anything is written. A period takes the lines posted in it, each on its own
- * posting date, so a failure or reversal lands in the period it happened in and an exported period does not
- * change when it is exported again. docs/JOURNAL-EXPORT.md describes every column.
+ * posting date, so a failure or reversal, or a reversal's failure or cancel, lands in the period it happened
+ * in and an exported period does not change when it is exported again. docs/JOURNAL-EXPORT.md describes
+ * every column.
  */
 import { stringify } from 'csv-stringify/sync';
 import { JournalEntry, JournalLine } from '@stc/solution/tables';
@@ -117,7 +118,8 @@ export async function readJournals(
   }
   const { from, to } = selection;
   // Every line posted in the period, whichever entry it belongs to: a payout's own lines in the period it
-  // arrived in, a failure's or reversal's pair in the period that happened in.
+  // arrived in, a failure's or reversal's pair (or the lines undoing a reversal's) in the period that
+  // happened in.
   const posted = new Map<string, Row[]>();
   const rows = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
     select: LINE_SELECT,
@@ -140,7 +142,7 @@ export async function readJournals(
     posted.delete(entryId(entry));
   }
   // Entries dated before the period with lines posted in it: a payout that arrived earlier and failed or was
-  // reversed in the period.
+  // reversed in the period, or whose reversal failed or was canceled in it.
   for (const [id, lines] of posted) {
     const entry = await dataverse.retrieve(JournalEntry.entitySetName, id, { select: ENTRY_SELECT });
     if (entry) journals.push(journalOf(entry, lines));

@@ -29,6 +29,7 @@ export {
   isPayoutTransaction,
   type PayoutJournal,
   type PayoutReturn,
+  type ReversalUndone,
   type JournalLine,
 } from './journal';
 export {

@@ -35,6 +35,21 @@ export interface JournalLine {
 /** How a payout did not stay out: the bank returned it, or it was reversed (POST /v1/payouts/:id/reverse). */
 export type PayoutReturn = 'failed' | 'reversed';
 
+/** How a reversal of the payout came to nothing: the bank refused its debit, or it was canceled (pending). */
+export type ReversalUndone = 'failed' | 'canceled';
+
+/**
+ * The line sets that post after the payout's own lines, each two lines (`clearing` and `balance`) keyed
+ * `<payout id>:<set>:<group>`: `failed` and `reversed` move the payout's amount back into the balance;
+ * `reversal-undone` mirrors the `reversed` pair when that reversal later failed or was canceled.
+ */
+export type ReturnLineSet = PayoutReturn | 'reversal-undone';
+
+/** The keys of a line set of the payout (`ReturnLineSet`): its clearing line, then its balance line. */
+export function returnLineKeys(payoutId: string, set: ReturnLineSet): [string, string] {
+  return [`${payoutId}:${set}:clearing`, `${payoutId}:${set}:balance`];
+}
+
 export interface PayoutJournal {
   payoutId: string;
   currency: string;
@@ -48,8 +63,16 @@ export interface PayoutJournal {
   balanced: boolean;
   /** Balance transactions summed (the payout's own is not one of them). */
   transactions: number;
-  /** Set when the payout came back to the balance: the last two lines reverse its clearing line. */
+  /**
+   * How the payout came back to the balance, as it stands: `failed` when the bank returned it, `reversed`
+   * while a reversal of it stands. Null when it stayed out, including when its reversal was undone.
+   */
   returned: PayoutReturn | null;
+  /**
+   * Set when a reversal whose reversing pair had been written later failed or was canceled: the pair stays
+   * and two more lines, posted on `date`, undo it.
+   */
+  reversalUndone: { how: ReversalUndone; date: string } | null;
 }
 
 /** When and how a payout came back to the balance; `date` is `YYYY-MM-DD`. */
@@ -81,7 +104,9 @@ export class PayoutJournalBuilder {
   private readonly sums = new Map<JournalGroup, bigint>();
   private fees = 0n;
   private count = 0;
-  private returned: PayoutReturnDated | null = null;
+  /** Dates of the pairs to post, by how the payout came back. */
+  private readonly returns = new Map<PayoutReturn, string>();
+  private undone: { how: ReversalUndone; date: string } | null = null;
 
   constructor(
     private readonly config: ReconciliationConfig,
@@ -105,9 +130,24 @@ export class PayoutJournalBuilder {
   /**
    * The payout came back to the balance on `date` (`YYYY-MM-DD`): the journal gets reversing lines posted on
    * that date (see `reversingLines`), not on the arrival date, which may lie in a period already exported.
+   * Both kinds can be marked: a reversal whose pair was written stays in the journal when the payout then
+   * fails.
    */
   markReturned(how: PayoutReturn, date: string): void {
-    this.returned = { how, date };
+    this.returns.set(how, date);
+  }
+
+  /**
+   * The reversal marked with `markReturned('reversed', …)` failed or was canceled on `date`: its reversing
+   * pair stays (it may be in a period already exported) and two lines posted on `date` undo it (see
+   * `undoingLines`).
+   */
+  markReversalUndone(how: ReversalUndone, date: string): void {
+    if (!this.returns.has('reversed'))
+      throw new Error(
+        `payout ${this.payoutId}: a reversal can be undone only once its reversing pair is marked`,
+      );
+    this.undone = { how, date };
   }
 
   build(): PayoutJournal {
@@ -143,7 +183,16 @@ export class PayoutJournalBuilder {
         postingDate: this.date,
       });
     }
-    if (this.returned) lines.push(...this.reversingLines(this.returned, total, number));
+    // The reversal's pair, the lines undoing it, then the failure's pair: in the order they happen.
+    const reversedOn = this.returns.get('reversed');
+    if (reversedOn !== undefined) {
+      const pair = this.reversingLines({ how: 'reversed', date: reversedOn }, total, lines.length);
+      lines.push(...pair);
+      if (this.undone) lines.push(...this.undoingLines(pair, this.undone, lines.length));
+    }
+    const failedOn = this.returns.get('failed');
+    if (failedOn !== undefined)
+      lines.push(...this.reversingLines({ how: 'failed', date: failedOn }, total, lines.length));
     const totalDebit = lines.reduce((sum, line) => sum + line.debit, 0n);
     const totalCredit = lines.reduce((sum, line) => sum + line.credit, 0n);
     const difference = totalDebit - totalCredit;
@@ -157,7 +206,12 @@ export class PayoutJournalBuilder {
       difference,
       balanced: difference === 0n,
       transactions: this.count,
-      returned: this.returned?.how ?? null,
+      returned: this.returns.has('failed')
+        ? 'failed'
+        : this.returns.has('reversed') && !this.undone
+          ? 'reversed'
+          : null,
+      reversalUndone: this.undone,
     };
   }
 
@@ -175,8 +229,9 @@ export class PayoutJournalBuilder {
     const positive = total > 0n;
     const why =
       how === 'failed' ? 'payout failed, back in the balance' : 'payout reversed, back in the balance';
+    const [clearingKey, balanceKey] = returnLineKeys(this.payoutId, how);
     const line = (group: 'clearing' | 'balance', number: number, debit: boolean): JournalLine => ({
-      key: `${this.payoutId}:${how}:${group}`,
+      key: group === 'clearing' ? clearingKey : balanceKey,
       number,
       group,
       account: this.config.accounts[group].account,
@@ -186,6 +241,33 @@ export class PayoutJournalBuilder {
       postingDate: date,
     });
     return [line('clearing', after + 1, !positive), line('balance', after + 2, positive)];
+  }
+
+  /**
+   * A reversal that came to nothing (its debit refused by the bank, or canceled while pending): the money it
+   * brought back into the balance left it again, and the payout stayed out. The reversing pair is not taken
+   * back (it may be in a period already exported); each of its lines is mirrored, same account and amount on
+   * the other side, posted on the day the reversal came to nothing. The two lines balance on their own.
+   */
+  private undoingLines(
+    pair: JournalLine[],
+    undone: { how: ReversalUndone; date: string },
+    after: number,
+  ): JournalLine[] {
+    const why =
+      undone.how === 'failed'
+        ? 'payout reversal failed, reversing line undone'
+        : 'payout reversal canceled, reversing line undone';
+    const [clearingKey, balanceKey] = returnLineKeys(this.payoutId, 'reversal-undone');
+    return pair.map((line, index) => ({
+      ...line,
+      key: line.group === 'clearing' ? clearingKey : balanceKey,
+      number: after + index + 1,
+      description: `${this.config.accounts[line.group].description ?? line.group} (${why})`,
+      debit: line.credit,
+      credit: line.debit,
+      postingDate: undone.date,
+    }));
   }
 }
 

@@ -2,7 +2,9 @@
  * Payout reconciliation: the payout's balance transactions are listed from Stripe page by page
  * (one page read ahead, 429s backed off, never all in memory), written as stc_balancetransaction rows in `$batch` requests of
  * up to 1,000, and summed per group into a journal entry whose lines must equal the payout exactly.
- * Re-running a payout writes the same rows and lines by key and removes lines it no longer has.
+ * Re-running a payout writes the same rows and lines by key and removes lines it no longer has, except a
+ * reversal's reversing pair: once written it stays, and a reversal that then fails or is canceled gets two
+ * more lines that undo it.
  */
 import type Stripe from 'stripe';
 import { JournalEntry, JournalLine, JournalStatus, Payout } from '@stc/solution/tables';
@@ -17,10 +19,12 @@ import type { HandlerLogger } from '../pipeline/handler';
 import { loadReconciliationConfig, type ReconciliationConfig } from './config';
 import {
   PayoutJournalBuilder,
+  returnLineKeys,
   toMajor,
   type BalanceTransactionLike,
   type PayoutJournal,
   type PayoutReturn,
+  type ReversalUndone,
 } from './journal';
 
 export const PAYOUT_MAPPING = 'payout';
@@ -169,8 +173,8 @@ async function reconcilePayout(
   if (payout.automatic !== true) return notReconcilable(settings, scoped, payout, envelope);
 
   const status = String(payout.status);
-  const returned = await readPayoutReturn(request.stripe, account, payout);
-  const listable = (status === 'paid' || returned?.how === 'failed') && transactionsListed(payout);
+  const history = await readPayoutHistory(request.stripe, account, payout);
+  const listable = (status === 'paid' || history.failed) && transactionsListed(payout);
   if (!listable) {
     if (status === 'failed')
       request.log.warn(
@@ -187,11 +191,11 @@ async function reconcilePayout(
     Number(payout.amount),
     arrivalDate(payout, now),
   );
-  if (returned)
-    builder.markReturned(returned.how, await returnDate(scoped, payout, returned, stripeOptions, now));
+  const existing = await readEntryLines(request.dataverse, payout.id);
+  await markReturns(scoped, payout, history, existing, builder, stripeOptions, now);
   const written = await writeTransactions(settings, scoped, payout, envelope, builder);
   const journal = builder.build();
-  await writeJournal(request, payout, journal, envelope, now);
+  await writeJournal(request, payout, journal, existing, envelope, now);
   if (payoutRow && journal.balanced) {
     await request.dataverse.upsertByKey(
       payoutRow.entitySet,
@@ -219,6 +223,16 @@ export function transactionsListed(payout: StripeObject): boolean {
   return payout.automatic === true && payout.reconciliation_status !== 'in_progress';
 }
 
+/** What Stripe says now of the payout's coming back to the balance. */
+interface PayoutHistory {
+  /** The bank returned the payout (`status: failed`). */
+  failed: boolean;
+  /** The reversal of the payout (`reversed_by`), read fresh from Stripe; null when it was never reversed. */
+  reversal: Stripe.Payout | null;
+  /** The reversal came to nothing: the bank refused its debit (`failed`) or it was canceled while pending. */
+  reversalUndone: ReversalUndone | null;
+}
+
 /**
  * Whether the payout came back to the balance, as Stripe says now: it failed (the bank returned it), or a
  * reversal of it (`reversed_by`, read fresh) is under way or done; a reversal that failed or was canceled
@@ -229,26 +243,60 @@ export async function payoutReturn(
   account: string | null | undefined,
   payout: StripeObject,
 ): Promise<PayoutReturn | null> {
-  return (await readPayoutReturn(stripe, account, payout))?.how ?? null;
+  if (payout.status === 'failed') return 'failed';
+  const history = await readPayoutHistory(stripe, account, payout);
+  return history.reversal && !history.reversalUndone ? 'reversed' : null;
 }
 
-/** As `payoutReturn`, with the reversal read from Stripe (for a reversed payout). */
-async function readPayoutReturn(
+async function readPayoutHistory(
   stripe: Stripe,
   account: string | null | undefined,
   payout: StripeObject,
-): Promise<{ how: PayoutReturn; reversal?: Stripe.Payout } | null> {
-  if (payout.status === 'failed') return { how: 'failed' };
+): Promise<PayoutHistory> {
+  const failed = payout.status === 'failed';
   const reversedBy = idOf(payout.reversed_by);
-  if (!reversedBy) return null;
+  if (!reversedBy) return { failed, reversal: null, reversalUndone: null };
   const reversal = await stripe.payouts.retrieve(
     reversedBy,
     {},
     account ? { stripeAccount: account } : undefined,
   );
-  return reversal.status === 'failed' || reversal.status === 'canceled'
-    ? null
-    : { how: 'reversed', reversal };
+  const reversalUndone =
+    reversal.status === 'failed' ? 'failed' : reversal.status === 'canceled' ? 'canceled' : null;
+  return { failed, reversal, reversalUndone };
+}
+
+/**
+ * Marks on the journal the line sets the payout's history calls for, each with the date it posts on:
+ * - the reversal's reversing pair while the reversal stands, and for good once it has been written (it is
+ *   among the entry's lines): an exported period must not change, so it is never taken back;
+ * - when that reversal then failed or was canceled, the two lines undoing its pair, posted on the day it came
+ *   to nothing. A reversal that came to nothing before its pair was written leaves no lines at all;
+ * - the failure's pair when the bank returned the payout.
+ */
+async function markReturns(
+  request: ReconcileRequest,
+  payout: StripeObject,
+  history: PayoutHistory,
+  existing: Row[],
+  builder: PayoutJournalBuilder,
+  stripeOptions: Stripe.RequestOptions | undefined,
+  now: () => number,
+): Promise<void> {
+  const { reversal, reversalUndone, failed } = history;
+  if (reversal) {
+    const keys = new Set(existing.map((row) => String(row[L.lineKey])));
+    const pairWritten = returnLineKeys(payout.id, 'reversed').some((key) => keys.has(key));
+    if (pairWritten || (!reversalUndone && !failed))
+      builder.markReturned('reversed', utcDate(reversal.created));
+    if (pairWritten && reversalUndone)
+      builder.markReversalUndone(
+        reversalUndone,
+        await backInBalanceDate(request, reversal as unknown as StripeObject, false, stripeOptions, now),
+      );
+  }
+  if (failed)
+    builder.markReturned('failed', await backInBalanceDate(request, payout, true, stripeOptions, now));
 }
 
 /** Unix seconds as a UTC date, `YYYY-MM-DD` (the entry's date is one too). */
@@ -260,25 +308,26 @@ function arrivalDate(payout: StripeObject, now: () => number): string {
 }
 
 /**
- * The date the payout came back to the balance, which the reversing pair posts on. Stripe gives no failure or
- * reversal date on the payout itself, but it records the money coming back as a balance transaction:
- * - failed: `failure_balance_transaction`, the `payout_failure` transaction that put the amount back in the
- *   balance; its `created` is when the failure reached the books (the payout's `arrival_date` is when it was
- *   expected at the bank, before it failed).
- * - reversed: the reversal payout's `created`. Stripe makes the reversal's own balance transaction (the amount
- *   back in the balance) with it, so both carry that time; the reversal's `arrival_date` is when the bank
- *   account is debited, which is the bank's side.
- * A failed payout without its failure transaction (not seen from Stripe) posts on the `payout.failed` event's
- * date, else today.
+ * The date a payout that failed or was canceled came back to the balance: the date its pair (a failed
+ * payout's reversing pair, or the lines undoing a reversal's) posts on. Stripe gives no failure or cancel date
+ * on the payout itself, but records the money coming back as a balance transaction, which it names as the
+ * payout's `failure_balance_transaction` when the payout fails or is canceled: a `payout_failure` for a
+ * failure, a `payout_cancel` for a cancel. Its `created` is when that reached the books (the payout's
+ * `arrival_date` is when it was expected at the bank, before it failed).
+ * A reversal's own pair posts on the reversal payout's `created` instead: Stripe makes the reversal's balance
+ * transaction (the amount back in the balance) with it, so both carry that time; the reversal's
+ * `arrival_date` is when the bank account is debited, which is the bank's side.
+ * A payout without its failure transaction (not seen from Stripe) posts on the date of the `payout.failed`
+ * event being handled when `ownEvent` (the event is the reconciled payout's own), else on the day it is
+ * reconciled.
  */
-async function returnDate(
+async function backInBalanceDate(
   request: ReconcileRequest,
   payout: StripeObject,
-  returned: { how: PayoutReturn; reversal?: Stripe.Payout },
+  ownEvent: boolean,
   stripeOptions: Stripe.RequestOptions | undefined,
   now: () => number,
 ): Promise<string> {
-  if (returned.reversal) return utcDate(returned.reversal.created);
   const failure = payout.failure_balance_transaction;
   if (
     failure &&
@@ -291,7 +340,7 @@ async function returnDate(
     const transaction = await request.stripe.balanceTransactions.retrieve(failureId, {}, stripeOptions);
     return utcDate(transaction.created);
   }
-  if (request.event?.type === 'payout.failed') return utcDate(request.event.created);
+  if (ownEvent && request.event?.type === 'payout.failed') return utcDate(request.event.created);
   return utcDate(Math.floor(now() / 1000));
 }
 
@@ -319,6 +368,7 @@ async function notReconcilable(
     : 'Manual payout: Stripe lists balance transactions by payout for automatic payouts only, so which ' +
       'transactions this payout paid out is not known. Reconcile it against the Stripe balance instead.';
   const currency = String(payout.currency);
+  const existing = await readEntryLines(request.dataverse, payout.id);
   const entryId = await upsertEntry(request, payout, envelope, settings.now, {
     [E.total]: toMajor(BigInt(Number(payout.amount)), currency),
     [E.totalDebit]: null,
@@ -327,7 +377,7 @@ async function notReconcilable(
     [E.status]: JOURNAL_NOT_RECONCILABLE,
     [E.statusNote]: reason,
   });
-  await replaceJournalLines(request.dataverse, payout.id, entryId, { currency, lines: [] });
+  await replaceJournalLines(request.dataverse, payout.id, entryId, { currency, lines: [] }, existing);
   settings.options.metrics?.reconciled('not_reconcilable');
   request.log.info({ payout: payout.id, original }, 'manual payout: journal entry marked Not reconcilable');
   if (original) await reconcilePayout(settings, { ...request, event: undefined, payout: original });
@@ -429,25 +479,36 @@ async function writeTransactions(
   return { rows, batches: await writer.finish() };
 }
 
-/** The entry's status and, for anything but a plain balanced payout, why, in words. */
+/**
+ * The entry's status and, for anything but a plain balanced payout, why, in words. A payout whose reversal
+ * came to nothing after its reversing pair was written is Balanced again (it stayed out, and its lines net
+ * as a plain payout's do), with a note saying why it has the two pairs.
+ */
 function entryStatus(payout: StripeObject, journal: PayoutJournal): { status: number; note: string | null } {
   if (!journal.balanced)
     return {
       status: JOURNAL_MISMATCH,
       note: "The payout's balance transactions do not sum to its amount; see Difference.",
     };
+  const undone = journal.reversalUndone;
+  const reversalNote = undone
+    ? `Reversed by payout ${idOf(payout.reversed_by)}, which ` +
+      `${undone.how === 'failed' ? 'failed' : 'was canceled'} on ${undone.date}: the reversing lines stay ` +
+      `and the two lines posted on ${undone.date} undo them.`
+    : null;
   if (journal.returned === 'failed') {
     const bank = [payout.failure_code, payout.failure_message].filter(Boolean).join(': ');
-    return {
-      status: JOURNAL_FAILED,
-      note: `The bank returned the payout${bank ? ` (${bank})` : ''}; its amount is back in the Stripe balance.`,
-    };
+    const failed =
+      `The bank returned the payout${bank ? ` (${bank})` : ''}; ` +
+      'its amount is back in the Stripe balance.';
+    return { status: JOURNAL_FAILED, note: reversalNote ? `${failed} ${reversalNote}` : failed };
   }
   if (journal.returned === 'reversed')
     return {
       status: JOURNAL_REVERSED,
       note: `Reversed by payout ${idOf(payout.reversed_by)}; its amount is back in the Stripe balance.`,
     };
+  if (reversalNote) return { status: JOURNAL_BALANCED, note: `${reversalNote} The payout stayed out.` };
   return { status: JOURNAL_BALANCED, note: null };
 }
 
@@ -482,6 +543,7 @@ async function writeJournal(
   request: ReconcileRequest,
   payout: StripeObject,
   journal: PayoutJournal,
+  existing: Row[],
   envelope: EventEnvelope,
   now: () => number,
 ): Promise<void> {
@@ -495,24 +557,39 @@ async function writeJournal(
     [E.status]: status,
     [E.statusNote]: note,
   });
-  await replaceJournalLines(request.dataverse, payout.id, entryId, journal);
+  await replaceJournalLines(request.dataverse, payout.id, entryId, journal, existing);
 }
 
 /**
- * The lines are replaced as one change set: this run's lines by key, and any line an earlier run wrote that
- * this one no longer has (a category that dropped out) removed.
+ * The lines the payout's entry has in Dataverse (id and key), read before anything is written: which of them
+ * this run no longer has, and whether a reversal's reversing pair has been written (it then stays).
+ */
+async function readEntryLines(dataverse: DataverseClient, payoutId: string): Promise<Row[]> {
+  const entry = await dataverse.retrieveByKey(
+    JournalEntry.entitySetName,
+    { [E.stripePayoutId]: payoutId },
+    { select: [JournalEntry.primaryId] },
+  );
+  if (!entry) return [];
+  return dataverse.retrieveMultiple(JournalLine.entitySetName, {
+    select: [JournalLine.primaryId, L.lineKey],
+    filter: `${JournalLine.lookup.journalentryid.value} eq ${String(entry[JournalEntry.primaryId])}`,
+  });
+}
+
+/**
+ * The lines are replaced as one change set: this run's lines by key, and any line an earlier run wrote
+ * (`existing`, from `readEntryLines`) that this one no longer has (a category that dropped out) removed. A
+ * reversing pair once written is always among this run's lines (`markReturns`), so it is never removed.
  */
 async function replaceJournalLines(
   dataverse: DataverseClient,
   payoutId: string,
   entryId: string,
   journal: Pick<PayoutJournal, 'currency' | 'lines'>,
+  existing: Row[],
 ): Promise<void> {
   const currency = journal.currency;
-  const existing = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
-    select: [JournalLine.primaryId, L.lineKey],
-    filter: `${JournalLine.lookup.journalentryid.value} eq ${entryId}`,
-  });
   const keep = new Set(journal.lines.map((line) => line.key));
   const operations: BatchOperation[] = journal.lines.map((line) => ({
     kind: 'upsert',

@@ -48,8 +48,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *   reconciled it); a paid one is run again, which writes its payout row, until Stripe has.
  * - An automatic payout Stripe has reconciled: Failed when it failed (paid, then returned by the bank: an entry
  *   missing or still Balanced is written), Reversed while a reversal of it stands, Balanced otherwise, which
- *   includes a payout whose reversal failed or was canceled since (its reversal is read fresh from Stripe). A
- *   Mismatch is never settled.
+ *   includes a payout whose reversal failed or was canceled since (its reversal is read fresh from Stripe): a
+ *   Reversed entry is run again once, which keeps its reversing pair, adds the two lines undoing it and makes
+ *   it Balanced, settled from then on. A Mismatch is never settled.
  */
 async function settled(options: PayoutSweepOptions, payout: StripeObject, status: unknown): Promise<boolean> {
   if (payout.automatic !== true)

@@ -553,3 +553,127 @@ test('lines written without a posting date (before the column) post on their ent
   const july = await exportPeriod('2026-07-01', '2026-07-31', 'july.csv');
   expect(july.code).toBe(1);
 });
+
+/** Every journal line of the payout's entry: key, posting date, debit and credit. */
+async function entryLines(payout: string) {
+  const entry = await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout });
+  const lines = await dataverse.client.retrieveMultiple('stc_journallines', {
+    filter: `_stc_journalentryid_value eq ${String(entry!.stc_journalentryid)}`,
+    orderBy: ['stc_linenumber asc'],
+  });
+  return { entry, lines: lines.map((l) => [l.stc_linekey, l.stc_postingdate, l.stc_debit, l.stc_credit]) };
+}
+
+/**
+ * A payout arriving on 29 January (50.00 - 1.75: 48.25), reversed on 2 February and reconciled then, January's
+ * and February's files exported; `undo` then makes the reversal come to nothing in March.
+ */
+async function reversedThenUndone(undo: (reversal: string) => Promise<void>) {
+  clockMs = Date.parse('2026-01-29T12:00:00Z');
+  const payout = await reconciledPayout('usd', [5000], '2026-01-29');
+  clockMs = Date.parse('2026-02-02T15:00:00Z');
+  const reversal = (await stripe.payouts.reverse(payout)).id;
+  await reconcile(payout);
+  const reversed = await entryLines(payout);
+  expect(reversed.entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
+  const january = await exportPeriod('2026-01-01', '2026-01-31', 'january.csv');
+  const february = await exportPeriod('2026-02-01', '2026-02-28', 'february.csv');
+  expect([january.code, february.code]).toEqual([0, 0]);
+  const own = [
+    [payout, '1050', '2026-01-29', '48.25'],
+    [payout, '4000', '2026-01-29', '-50.00'],
+    [payout, '6100', '2026-01-29', '1.75'],
+  ];
+  const pair = [
+    [payout, '1050', '2026-02-02', '-48.25'],
+    [payout, '1040', '2026-02-02', '48.25'],
+  ];
+  expect(posted(january.rows)).toEqual(own);
+  expect(posted(february.rows)).toEqual(pair);
+
+  await undo(reversal);
+  // The reversal's events reconcile the original again (its own entry is Not reconcilable).
+  await reconcile(reversal);
+  return { payout, reversal, reversed, january, february, own, pair };
+}
+
+/** The reversing pair stays, the counter-pair posts in March, January's and February's files do not change. */
+async function expectUndoneInMarch(
+  run: Awaited<ReturnType<typeof reversedThenUndone>>,
+  date: string,
+  why: string,
+) {
+  const { payout, reversed, january, february, own, pair } = run;
+  const after = await entryLines(payout);
+  expect(after.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_difference: 0 });
+  expect(after.lines).toEqual([
+    ...reversed.lines,
+    [`${payout}:reversal-undone:clearing`, date, 48.25, 0],
+    [`${payout}:reversal-undone:balance`, date, 0, 48.25],
+  ]);
+
+  const januaryAgain = await exportPeriod('2026-01-01', '2026-01-31', 'january-again.csv');
+  const februaryAgain = await exportPeriod('2026-02-01', '2026-02-28', 'february-again.csv');
+  expect(readFileSync(januaryAgain.file, 'utf8')).toBe(readFileSync(january.file, 'utf8'));
+  expect(readFileSync(februaryAgain.file, 'utf8')).toBe(readFileSync(february.file, 'utf8'));
+
+  const march = await exportPeriod('2026-03-01', '2026-03-31', 'march.csv');
+  expect(march.code).toBe(0);
+  const counter = [
+    [payout, '1050', date, '48.25'],
+    [payout, '1040', date, '-48.25'],
+  ];
+  expect(posted(march.rows)).toEqual(counter);
+  expect(thousandths(march.rows.map((r) => r[11]))).toBe(0n);
+  expect(march.rows.map((r) => r[9])).toEqual([
+    `Stripe payout clearing (payout reversal ${why}, reversing line undone) ${payout}`,
+    `Stripe balance (payout reversal ${why}, reversing line undone) ${payout}`,
+  ]);
+
+  // Reconciled again (by the original's events or the sweep): the same lines by key, no file changes.
+  await reconcile(payout);
+  await reconcile(run.reversal);
+  expect((await entryLines(payout)).lines).toEqual(after.lines);
+  const marchAgain = await exportPeriod('2026-03-01', '2026-03-31', 'march-again.csv');
+  expect(readFileSync(marchAgain.file, 'utf8')).toBe(readFileSync(march.file, 'utf8'));
+  const februaryLast = await exportPeriod('2026-02-01', '2026-02-28', 'february-last.csv');
+  expect(readFileSync(februaryLast.file, 'utf8')).toBe(readFileSync(february.file, 'utf8'));
+
+  // The whole entry, every line on its own date, balances: the payout stayed out.
+  const file = join(dir, 'payout.csv');
+  expect((await exportCli('--payout', payout, '--format', 'business-central', '--out', file)).code).toBe(0);
+  const all = parseCsv(readFileSync(file, 'utf8')).slice(1);
+  expect(posted(all)).toEqual([...own, ...pair, ...counter]);
+  expect(thousandths(all.map((r) => r[11]))).toBe(0n);
+}
+
+test('a reversal exported in February that fails in March: the pair stays, March undoes it, earlier files unchanged', async () => {
+  const run = await reversedThenUndone(async (reversal) => {
+    clockMs = Date.parse('2026-02-04T12:00:00Z');
+    stripeEmulator.testHelpers.payPayout(reversal);
+    // The bank refuses the debit on 3 March: Stripe's payout_failure transaction is made then.
+    clockMs = Date.parse('2026-03-03T10:00:00Z');
+    stripeEmulator.testHelpers.failPayout(reversal);
+  });
+  const failure = await stripe.balanceTransactions.retrieve(
+    String((await stripe.payouts.retrieve(run.reversal)).failure_balance_transaction),
+  );
+  expect([failure.type, failure.created]).toEqual([
+    'payout_failure',
+    Date.parse('2026-03-03T10:00:00Z') / 1000,
+  ]);
+  await expectUndoneInMarch(run, '2026-03-03', 'failed');
+});
+
+test('a reversal exported in February and canceled in March: the pair stays, March undoes it on the cancel date', async () => {
+  const run = await reversedThenUndone(async (reversal) => {
+    // Still pending on 2 March, when it is canceled: Stripe's payout_cancel transaction is made then.
+    clockMs = Date.parse('2026-03-02T08:00:00Z');
+    await stripe.payouts.cancel(reversal);
+  });
+  const cancel = await stripe.balanceTransactions.retrieve(
+    String((await stripe.payouts.retrieve(run.reversal)).failure_balance_transaction),
+  );
+  expect([cancel.type, cancel.created]).toEqual(['payout_cancel', Date.parse('2026-03-02T08:00:00Z') / 1000]);
+  await expectUndoneInMarch(run, '2026-03-02', 'canceled');
+});

@@ -114,6 +114,60 @@ test('a returned payout keeps its lines and reverses clearing into the balance; 
   ]);
 });
 
+test('a reversal undone after its pair was written: the pair stays, mirrored by two lines on the day it was undone', () => {
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_650, '2026-01-30');
+  builder.add(txn('t1', 'charge', 'charge', 10_000, 350));
+  builder.markReturned('reversed', '2026-02-02');
+  builder.markReversalUndone('canceled', '2026-03-02');
+  const journal = builder.build();
+  expect(journal.lines.map((l) => [l.number, l.key, l.account, l.debit, l.credit, l.postingDate])).toEqual([
+    [1, 'po_1:clearing', '1050', 9_650n, 0n, '2026-01-30'],
+    [2, 'po_1:gross', '4000', 0n, 10_000n, '2026-01-30'],
+    [3, 'po_1:fees', '6100', 350n, 0n, '2026-01-30'],
+    [4, 'po_1:reversed:clearing', '1050', 0n, 9_650n, '2026-02-02'],
+    [5, 'po_1:reversed:balance', '1040', 9_650n, 0n, '2026-02-02'],
+    [6, 'po_1:reversal-undone:clearing', '1050', 9_650n, 0n, '2026-03-02'],
+    [7, 'po_1:reversal-undone:balance', '1040', 0n, 9_650n, '2026-03-02'],
+  ]);
+  expect(journal.lines.slice(-2).map((l) => [l.group, l.description])).toEqual([
+    ['clearing', 'Stripe payout clearing (payout reversal canceled, reversing line undone)'],
+    ['balance', 'Stripe balance (payout reversal canceled, reversing line undone)'],
+  ]);
+  // Standing no longer: the payout stayed out. Each date's lines balance on their own.
+  expect(journal).toMatchObject({
+    balanced: true,
+    returned: null,
+    reversalUndone: { how: 'canceled', date: '2026-03-02' },
+  });
+  for (const date of ['2026-01-30', '2026-02-02', '2026-03-02']) {
+    const on = journal.lines.filter((l) => l.postingDate === date);
+    expect(on.reduce((sum, l) => sum + l.debit - l.credit, 0n)).toBe(0n);
+  }
+
+  // Undone, then the payout itself failed: the failure's pair follows, and the entry is a failed one.
+  const failed = new PayoutJournalBuilder(config, 'po_2', 'kwd', -500, '2026-01-30');
+  failed.add(txn('t2', 'adjustment', 'other_adjustment', -500));
+  failed.markReturned('reversed', '2026-02-02');
+  failed.markReversalUndone('failed', '2026-02-10');
+  failed.markReturned('failed', '2026-02-10');
+  const debit = failed.build();
+  expect(debit.lines.map((l) => [l.key, l.debit, l.credit])).toEqual([
+    ['po_2:clearing', 0n, 500n],
+    ['po_2:adjustments', 500n, 0n],
+    ['po_2:reversed:clearing', 500n, 0n],
+    ['po_2:reversed:balance', 0n, 500n],
+    ['po_2:reversal-undone:clearing', 0n, 500n],
+    ['po_2:reversal-undone:balance', 500n, 0n],
+    ['po_2:failed:clearing', 500n, 0n],
+    ['po_2:failed:balance', 0n, 500n],
+  ]);
+  expect(debit).toMatchObject({ balanced: true, returned: 'failed' });
+
+  // Nothing to undo without the reversal's pair.
+  const bare = new PayoutJournalBuilder(config, 'po_3', 'kwd', 100, '2026-01-30');
+  expect(() => bare.markReversalUndone('failed', '2026-02-10')).toThrow(/reversing pair/);
+});
+
 test('money a returned payout brought back, taken out by a later payout, credits the balance account', () => {
   const builder = new PayoutJournalBuilder(config, 'po_3', 'kwd', 9_650 + 1_000, '2026-01-30');
   // Sourced from the payouts that brought the money back, not from this one.

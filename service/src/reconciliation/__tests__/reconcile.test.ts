@@ -244,6 +244,19 @@ test('a manual payout is marked Not reconcilable with the reason: no transaction
 
 const utcDate = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
 
+/** What a journal line posts: its row, key, account, amounts and posting date. */
+const posting = (lines: Array<Record<string, unknown>>) =>
+  lines.map((l) => [
+    l.stc_journallineid,
+    l.stc_linekey,
+    l.stc_linenumber,
+    l.stc_glaccount,
+    l.stc_debit,
+    l.stc_credit,
+    l.stc_postingdate,
+    l.stc_description,
+  ]);
+
 test('a paid payout that then fails: its entry reverses the clearing line into the Stripe balance and nets to zero', async () => {
   const { payout } = await paidPayout(20);
   // It arrived on a day before the failure (today).
@@ -376,7 +389,8 @@ test('the sweep follows a reversal that fails after it was journaled, then leave
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
   expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
-  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
+  const reversed = await journalOf(payout.id);
+  expect(reversed.entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
   expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
 
   // The reversal is paid, then the bank refuses its debit; every event of it is missed.
@@ -384,14 +398,29 @@ test('the sweep follows a reversal that fails after it was journaled, then leave
   stripeEmulator.testHelpers.failPayout(reversal.id);
   expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], failed: [] });
   const restored = await journalOf(payout.id);
+  const failure = await stripe.balanceTransactions.retrieve(
+    String((await stripe.payouts.retrieve(reversal.id)).failure_balance_transaction),
+  );
+  const failedOn = utcDate(failure.created);
   expect(restored.entry).toMatchObject({
     stc_status: JOURNAL_BALANCED,
-    stc_statusnote: null,
+    stc_statusnote:
+      `Reversed by payout ${reversal.id}, which failed on ${failedOn}: the reversing lines stay and the two ` +
+      `lines posted on ${failedOn} undo them. The payout stayed out.`,
     stc_difference: 0,
   });
-  expect(restored.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit])).toEqual(
-    balanced.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit]),
-  );
+  // The reversing pair stays as it was written; two lines undo it.
+  const amount = payout.amount / 100;
+  expect(restored.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit])).toEqual([
+    ...reversed.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit]),
+    [`${payout.id}:reversal-undone:clearing`, amount, 0],
+    [`${payout.id}:reversal-undone:balance`, 0, amount],
+  ]);
+  expect(posting(reversed.lines.slice(0, balanced.lines.length))).toEqual(posting(balanced.lines));
+  expect(posting(restored.lines.slice(0, reversed.lines.length))).toEqual(posting(reversed.lines));
+  const accounts = loadReconciliationConfig().accounts;
+  const net = await netByAccount(payout.id);
+  expect([net[accounts.clearing.account], net[accounts.balance.account]]).toEqual([payout.amount, 0]);
 
   // Balanced is what Stripe says now (reversed_by stays set, the reversal failed): not redone.
   const listings = () =>
@@ -421,7 +450,31 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
     reconciled: [payout.id, manual.id].sort(),
     failed: [],
   });
-  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  // Balanced again, the reversing pair kept and undone on the date of the reversal's payout_cancel.
+  const restored = await journalOf(payout.id);
+  const cancel = await stripe.balanceTransactions.retrieve(
+    String((await stripe.payouts.retrieve(reversal.id)).failure_balance_transaction),
+  );
+  expect(cancel.type).toBe('payout_cancel');
+  const canceledOn = utcDate(cancel.created);
+  expect(restored.entry).toMatchObject({
+    stc_status: JOURNAL_BALANCED,
+    stc_difference: 0,
+    stc_statusnote:
+      `Reversed by payout ${reversal.id}, which was canceled on ${canceledOn}: the reversing lines stay and ` +
+      `the two lines posted on ${canceledOn} undo them. The payout stayed out.`,
+  });
+  expect(
+    restored.lines.slice(-4).map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit, l.stc_postingdate]),
+  ).toEqual([
+    [`${payout.id}:reversed:clearing`, 0, payout.amount / 100, utcDate(reversal.created)],
+    [`${payout.id}:reversed:balance`, payout.amount / 100, 0, utcDate(reversal.created)],
+    [`${payout.id}:reversal-undone:clearing`, payout.amount / 100, 0, canceledOn],
+    [`${payout.id}:reversal-undone:balance`, 0, payout.amount / 100, canceledOn],
+  ]);
+  expect(restored.lines.at(-1)!.stc_description).toBe(
+    'Stripe balance (payout reversal canceled, reversing line undone)',
+  );
   expect((await journalOf(manual.id)).entry).toMatchObject({
     stc_status: JOURNAL_NOT_RECONCILABLE,
     stc_total: 1,
@@ -480,19 +533,105 @@ test('a reversed payout: Reversed with reversing lines, its reversal Not reconci
   stripeEmulator.testHelpers.payPayout(reversal.id);
   expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
 
-  // The bank refuses the reversal's debit: the payout stayed out after all, its entry balances without them.
+  // The bank refuses the reversal's debit: the payout stayed out after all. The reversing pair stays (it may
+  // have been exported); two lines posted on the failure's date undo it.
   stripeEmulator.testHelpers.failPayout(reversal.id);
   await deliver('payout.failed', reversal.id);
   const restored = await journalOf(payout.id);
-  expect(restored.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
-  expect(restored.lines.map((l) => l.stc_linekey)).toEqual(
-    reversed.lines.slice(0, -2).map((l) => l.stc_linekey),
+  expect(restored.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_difference: 0 });
+  expect(restored.entry!.stc_statusnote).toMatch(
+    new RegExp(`^Reversed by payout ${reversal.id}, which failed on \\d{4}-\\d{2}-\\d{2}: `),
   );
+  expect(restored.lines.map((l) => l.stc_linekey)).toEqual([
+    ...reversed.lines.map((l) => l.stc_linekey),
+    `${payout.id}:reversal-undone:clearing`,
+    `${payout.id}:reversal-undone:balance`,
+  ]);
+  expect(restored.lines.slice(-2).map((l) => [l.stc_glaccount, l.stc_debit, l.stc_credit])).toEqual([
+    [accounts.clearing.account, payout.amount / 100, 0],
+    [accounts.balance.account, 0, payout.amount / 100],
+  ]);
   // Balanced matches Stripe now (reversed_by is still set, its reversal failed): the sweep does not redo it.
   expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
   expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
     /stc_reconciliation_mismatch_total 0$/m,
   );
+});
+
+test('a reversal that fails or is canceled before its pair was written leaves no lines, as for a payout never reversed', async () => {
+  const { payout } = await paidPayout(10);
+  await deliver('payout.paid', payout.id);
+  const balanced = await journalOf(payout.id);
+  // Reversed and canceled before anything reconciled the payout again.
+  const canceled = await stripe.payouts.reverse(payout.id);
+  await stripe.payouts.cancel(canceled.id);
+  await deliver('payout.canceled', canceled.id);
+  const after = await journalOf(payout.id);
+  expect(after.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
+  expect(posting(after.lines)).toEqual(posting(balanced.lines));
+
+  // Another payout whose reversal is paid and refused by the bank, all its events missed.
+  const other = (await paidPayout(5)).payout;
+  await deliver('payout.paid', other.id);
+  const otherBalanced = await journalOf(other.id);
+  const refused = await stripe.payouts.reverse(other.id);
+  stripeEmulator.testHelpers.payPayout(refused.id);
+  stripeEmulator.testHelpers.failPayout(refused.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+  // Both entries are Balanced already, which is what Stripe says of them now: nothing to run again.
+  expect(await sweep()).toMatchObject({ reconciled: [], failed: [] });
+  await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: other.id });
+  const otherAfter = await journalOf(other.id);
+  expect(otherAfter.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
+  expect(posting(otherAfter.lines)).toEqual(posting(otherBalanced.lines));
+});
+
+test('the original fails while its reversal is pending (Stripe cancels the reversal): Failed, every pair kept', async () => {
+  const { payout } = await paidPayout(10);
+  await deliver('payout.paid', payout.id);
+  const reversal = await stripe.payouts.reverse(payout.id);
+  await deliver('payout.created', reversal.id);
+  const reversed = await journalOf(payout.id);
+  expect(reversed.entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
+
+  // As Stripe does it: the original fails and the pending reversal is canceled.
+  stripeEmulator.testHelpers.failPayout(payout.id, { failureCode: 'account_closed' });
+  await stripe.payouts.cancel(reversal.id);
+  await deliver('payout.failed', payout.id);
+  await deliver('payout.canceled', reversal.id);
+
+  const accounts = loadReconciliationConfig().accounts;
+  const failed = await journalOf(payout.id);
+  const amount = payout.amount / 100;
+  expect(failed.entry).toMatchObject({ stc_status: JOURNAL_FAILED, stc_difference: 0 });
+  expect(failed.entry!.stc_statusnote).toMatch(
+    new RegExp(
+      '^The bank returned the payout \\(account_closed: The bank account has been closed.\\); its amount is ' +
+        `back in the Stripe balance. Reversed by payout ${reversal.id}, which was canceled on `,
+    ),
+  );
+  expect(failed.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit])).toEqual([
+    ...reversed.lines.map((l) => [l.stc_linekey, l.stc_debit, l.stc_credit]),
+    [`${payout.id}:reversal-undone:clearing`, amount, 0],
+    [`${payout.id}:reversal-undone:balance`, 0, amount],
+    [`${payout.id}:failed:clearing`, 0, amount],
+    [`${payout.id}:failed:balance`, amount, 0],
+  ]);
+  // Clearing nets to zero (the payout never reached the bank); the balance holds the amount once.
+  const net = await netByAccount(payout.id);
+  expect([net[accounts.clearing.account], net[accounts.balance.account]]).toEqual([0, payout.amount]);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: payout.id });
+  const again = await journalOf(payout.id);
+  expect(again.entry).toMatchObject({
+    stc_status: JOURNAL_FAILED,
+    stc_statusnote: failed.entry!.stc_statusnote,
+  });
+  expect(posting(again.lines)).toEqual(posting(failed.lines));
+  expect(posting(failed.lines.slice(0, reversed.lines.length))).toEqual(posting(reversed.lines));
 });
 
 test('the sweep reconciles a paid payout whose event was missed, once', async () => {
