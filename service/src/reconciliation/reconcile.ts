@@ -369,7 +369,7 @@ async function notReconcilable(
       'transactions this payout paid out is not known. Reconcile it against the Stripe balance instead.';
   const currency = String(payout.currency);
   const existing = await readEntryLines(request.dataverse, payout.id);
-  const entryId = await upsertEntry(request, payout, envelope, settings.now, {
+  const entry = entryUpsert(payout, envelope, settings.now, {
     [E.total]: toMajor(BigInt(Number(payout.amount)), currency),
     [E.totalDebit]: null,
     [E.totalCredit]: null,
@@ -377,7 +377,7 @@ async function notReconcilable(
     [E.status]: JOURNAL_NOT_RECONCILABLE,
     [E.statusNote]: reason,
   });
-  await replaceJournalLines(request.dataverse, payout.id, entryId, { currency, lines: [] }, existing);
+  await writeEntryWithLines(request.dataverse, payout.id, entry, { currency, lines: [] }, existing);
   settings.options.metrics?.reconciled('not_reconcilable');
   request.log.info({ payout: payout.id, original }, 'manual payout: journal entry marked Not reconcilable');
   if (original) await reconcilePayout(settings, { ...request, event: undefined, payout: original });
@@ -513,19 +513,21 @@ function entryStatus(payout: StripeObject, journal: PayoutJournal): { status: nu
 }
 
 /** Writes the payout's entry by its key with what every entry has plus `fields`; resolves to its id. */
-async function upsertEntry(
-  request: ReconcileRequest,
+/** The upsert of the payout's entry by its key, with `fields`: the first operation of its change set. */
+function entryUpsert(
   payout: StripeObject,
   envelope: EventEnvelope,
   now: () => number,
   fields: Row,
-): Promise<string> {
+): BatchOperation {
   const currency = String(payout.currency);
   const amount = toMajor(BigInt(Number(payout.amount)), currency);
-  const entry = await request.dataverse.upsertByKey(
-    JournalEntry.entitySetName,
-    { [E.stripePayoutId]: payout.id },
-    {
+  return {
+    kind: 'upsert',
+    entitySet: JournalEntry.entitySetName,
+    key: { [E.stripePayoutId]: payout.id },
+    changeSet: 'journal',
+    row: {
       [E.name]: `Payout ${payout.id} · ${amount} ${currency.toUpperCase()}`,
       [E.stripePayoutId]: payout.id,
       [`${ENTRY_TO_PAYOUT}@odata.bind`]: `/${Payout.entitySetName}(${Payout.col.stripeId}=${odataString(payout.id)})`,
@@ -535,8 +537,7 @@ async function upsertEntry(
       [E.stripeAccount]: envelope.account,
       ...fields,
     },
-  );
-  return entry.id;
+  };
 }
 
 async function writeJournal(
@@ -549,7 +550,7 @@ async function writeJournal(
 ): Promise<void> {
   const currency = journal.currency;
   const { status, note } = entryStatus(payout, journal);
-  const entryId = await upsertEntry(request, payout, envelope, now, {
+  const entry = entryUpsert(payout, envelope, now, {
     [E.total]: toMajor(journal.total, currency),
     [E.totalDebit]: toMajor(journal.totalDebit, currency),
     [E.totalCredit]: toMajor(journal.totalCredit, currency),
@@ -557,7 +558,7 @@ async function writeJournal(
     [E.status]: status,
     [E.statusNote]: note,
   });
-  await replaceJournalLines(request.dataverse, payout.id, entryId, journal, existing);
+  await writeEntryWithLines(request.dataverse, payout.id, entry, journal, existing);
 }
 
 /**
@@ -578,46 +579,51 @@ async function readEntryLines(dataverse: DataverseClient, payoutId: string): Pro
 }
 
 /**
- * The lines are replaced as one change set: this run's lines by key, and any line an earlier run wrote
- * (`existing`, from `readEntryLines`) that this one no longer has (a category that dropped out) removed. A
- * reversing pair once written is always among this run's lines (`markReturns`), so it is never removed.
+ * The entry and its lines are written as one change set, so that Dataverse never holds an entry whose status
+ * says settled without the lines that status stands for (the sweep does not run a settled entry again): the
+ * entry (`entry`, from `entryUpsert`), this run's lines by key, and any line an earlier run wrote (`existing`,
+ * from `readEntryLines`) that this one no longer has (a category that dropped out) removed. A reversing pair
+ * once written is always among this run's lines (`markReturns`), so it is never removed.
  */
-async function replaceJournalLines(
+async function writeEntryWithLines(
   dataverse: DataverseClient,
   payoutId: string,
-  entryId: string,
+  entry: BatchOperation,
   journal: Pick<PayoutJournal, 'currency' | 'lines'>,
   existing: Row[],
 ): Promise<void> {
   const currency = journal.currency;
   const keep = new Set(journal.lines.map((line) => line.key));
-  const operations: BatchOperation[] = journal.lines.map((line) => ({
-    kind: 'upsert',
-    entitySet: JournalLine.entitySetName,
-    key: { [L.lineKey]: line.key },
-    changeSet: 'lines',
-    row: {
-      [L.name]: `${line.number}. ${line.description}`,
-      [L.lineKey]: line.key,
-      [`${LINE_TO_ENTRY}@odata.bind`]: `/${JournalEntry.entitySetName}(${entryId})`,
-      [L.lineNumber]: line.number,
-      [L.gLAccount]: line.account,
-      [L.debit]: toMajor(line.debit, currency),
-      [L.credit]: toMajor(line.credit, currency),
-      [L.category]: line.group,
-      [L.description]: line.description,
-      [L.currency]: currency,
-      [L.postingDate]: line.postingDate,
-    },
-  }));
+  const entryPath = `/${JournalEntry.entitySetName}(${E.stripePayoutId}=${odataString(payoutId)})`;
+  const operations: BatchOperation[] = [entry];
+  for (const line of journal.lines)
+    operations.push({
+      kind: 'upsert',
+      entitySet: JournalLine.entitySetName,
+      key: { [L.lineKey]: line.key },
+      changeSet: 'journal',
+      row: {
+        [L.name]: `${line.number}. ${line.description}`,
+        [L.lineKey]: line.key,
+        [`${LINE_TO_ENTRY}@odata.bind`]: entryPath,
+        [L.lineNumber]: line.number,
+        [L.gLAccount]: line.account,
+        [L.debit]: toMajor(line.debit, currency),
+        [L.credit]: toMajor(line.credit, currency),
+        [L.category]: line.group,
+        [L.description]: line.description,
+        [L.currency]: currency,
+        [L.postingDate]: line.postingDate,
+      },
+    });
   for (const row of existing) {
     if (keep.has(String(row[L.lineKey]))) continue;
     operations.push({
       kind: 'delete',
       entitySet: JournalLine.entitySetName,
       id: String(row[JournalLine.primaryId]),
-      changeSet: 'lines',
+      changeSet: 'journal',
     });
   }
-  if (operations.length) checkBatch(await dataverse.executeBatch(operations), `journal lines of ${payoutId}`);
+  checkBatch(await dataverse.executeBatch(operations), `journal entry of ${payoutId}`);
 }

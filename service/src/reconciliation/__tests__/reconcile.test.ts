@@ -644,6 +644,40 @@ test('the sweep reconciles a paid payout whose event was missed, once', async ()
   expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
 });
 
+test('Dataverse failing the journal leaves no entry that looks settled: the next sweep writes entry and lines', async () => {
+  const { payout } = await paidPayout(10);
+  let failJournal = true;
+  // The journal's change set answered 503 once, as Dataverse does under load.
+  const flaky = new Proxy(dataverse.client, {
+    get(target, name, receiver) {
+      if (name !== 'executeBatch') return Reflect.get(target, name, receiver) as unknown;
+      return async (...args: Parameters<typeof target.executeBatch>) => {
+        if (failJournal && args[0].some((op) => op.entitySet === 'stc_journallines')) {
+          failJournal = false;
+          return args[0].map(() => ({
+            status: 503,
+            error: { status: 503, code: '', message: 'Service Unavailable', transient: true },
+          }));
+        }
+        return target.executeBatch(...args);
+      };
+    },
+  });
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: flaky, log });
+
+  expect(await sweep()).toEqual({
+    checked: 1,
+    reconciled: [],
+    failed: [{ payoutId: payout.id, error: expect.stringMatching(/^Service Unavailable/) as string }],
+  });
+  expect((await journalOf(payout.id)).entry).toBeNull();
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  const { entry, lines } = await journalOf(payout.id);
+  expect(entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect(lines.length).toBeGreaterThan(2);
+});
+
 test('the handler writes through $batch: at most 1,000 rows a request', async () => {
   const { payout } = await paidPayout(1100);
   const before = dataverse.client.stats();
