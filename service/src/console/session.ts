@@ -107,9 +107,11 @@ export function consoleGuard(
   const isAdminKey = constantTimeKeyCheck(adminApiKey);
   const signer = sessionSigner(adminApiKey);
   return async (ctx, next) => {
-    if (ctx.path !== API_PREFIX && !ctx.path.startsWith(`${API_PREFIX}/`)) return next();
+    // Compared in lower case: a route answering /Console/api/… in another case must not pass unguarded.
+    const path = ctx.path.toLowerCase();
+    if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) return next();
     ctx.set('Cache-Control', 'no-store');
-    if (ctx.path === `${API_PREFIX}/session` && ctx.method === 'POST') return next();
+    if (path === `${API_PREFIX}/session` && ctx.method === 'POST') return next();
     const bearer = presentedAdminKey(ctx.headers);
     let caller: ConsoleCaller | null = null;
     if (bearer !== undefined && isAdminKey(bearer)) {
@@ -122,7 +124,7 @@ export function consoleGuard(
     } else {
       const claims = signer.verify(ctx.cookies.get(SESSION_COOKIE), now());
       if (claims) {
-        const signingOut = ctx.path === `${API_PREFIX}/session` && ctx.method === 'DELETE';
+        const signingOut = path === `${API_PREFIX}/session` && ctx.method === 'DELETE';
         // An Entra ID session's role is re-checked (at most every CONSOLE_ROLE_RECHECK_MINUTES); not to sign out.
         if (claims.method === 'entra' && options.entraSessions && !signingOut) {
           if (!(await options.entraSessions.check(ctx, claims))) return;

@@ -39,7 +39,8 @@ export function createApp(deps: AppDeps): Koa {
   // The operator console's pages (static, no sign-in); its API under /console/api is behind the session.
   app.use(serveConsolePages());
 
-  const router = new Router();
+  // Routes match their path exactly, case included: a guard that checks a path prefix sees what they match.
+  const router = new Router({ sensitive: true });
   registerDataverseWebhook(router, intake, deps.dataverseWebhook);
   registerHealth(router, intake);
   // Everything below needs the admin key.

@@ -45,6 +45,46 @@ describe('console sign-in', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('guards the API whatever the case or encoding of its path', async () => {
+    await store.insertEvent({
+      source: 'stripe',
+      account: '',
+      eventId: 'evt_guarded',
+      type: 'charge.succeeded',
+      objectId: 'ch_guarded',
+      eventCreatedMs: nowMs,
+      payload: '{"id":"evt_guarded"}',
+      status: 'pending',
+      receivedAtMs: nowMs,
+    });
+    // The API's routes answer a path in another case (the router matches without case): the guard must too.
+    // A GET the console's page takes (any /console/ path but /console/api/…) is the page, never data.
+    const answers: Record<string, string> = {};
+    const paths = [
+      '/Console/api/events',
+      '/CONSOLE/API/events',
+      '/console/API/events',
+      '/console/%61pi/events',
+    ];
+    for (const path of paths) {
+      const res = await request(server).get(path);
+      answers[path] = `${res.status} ${String(res.headers['content-type']).split(';')[0]}`;
+      expect(JSON.stringify(res.body)).not.toContain('evt_guarded');
+    }
+    expect(answers).toEqual({
+      '/Console/api/events': '401 application/json',
+      '/CONSOLE/API/events': '401 application/json',
+      '/console/API/events': '200 text/html',
+      '/console/%61pi/events': '200 text/html',
+    });
+    expect((await request(server).post('/CONSOLE/api/dead-letters/retry').send({})).status).toBe(401);
+    // Signed in, the API answers on its own path only.
+    const authorized = (path: string) =>
+      request(server).get(path).set('Authorization', `Bearer ${ADMIN_KEY}`);
+    expect((await authorized('/console/api/events')).status).toBe(200);
+    expect((await authorized('/Console/api/events')).status).toBe(404);
+  });
+
   it('refuses a wrong admin key at sign-in and sets no cookie', async () => {
     const res = await request(server).post('/console/api/session').send({ adminKey: 'admin-api-key-wrong' });
     expect(res.status).toBe(401);
