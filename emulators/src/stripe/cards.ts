@@ -136,6 +136,13 @@ export const TEST_CARDS: Record<string, TestCard> = {
     country: 'US',
     authentication: true,
   },
+  pm_card_threeDSecure2Required: {
+    brand: 'visa',
+    last4: '3220',
+    funding: 'credit',
+    country: 'US',
+    authentication: true,
+  },
   pm_card_refundFail: { brand: 'visa', last4: '5126', funding: 'credit', country: 'US', refundFails: true },
 };
 

@@ -268,6 +268,7 @@ export const TRIGGERS: Record<string, Step[]> = {
   'invoice.paid': invoiceSteps('pm_card_visa', true),
   'invoice.payment_succeeded': invoiceSteps('pm_card_visa', true),
   'invoice.payment_failed': invoiceSteps('pm_card_chargeCustomerFail', true),
+  'invoice.payment_action_required': invoiceSteps('pm_card_threeDSecure2Required', true),
   'payout.created': payoutSteps(false),
   'payout.paid': payoutSteps(true),
   'payout.reconciliation_completed': payoutSteps(true),

@@ -340,6 +340,114 @@ describe('billing', () => {
     expect(lines.data.map((l) => l.description)).toEqual(['Consulting']);
   });
 
+  test('paying an invoice with a card that needs 3-D Secure: open, its payment waits for the customer', async () => {
+    // Stripe CLI's trigger for invoice.payment_action_required (cli-triggers/invoice.payment_action_required.json).
+    const customer = await stripe.customers.create({ description: '3DS' });
+    const card = await stripe.paymentMethods.attach('pm_card_threeDSecure2Required', {
+      customer: customer.id,
+    });
+    await stripe.invoiceItems.create({ customer: customer.id, amount: 2000, currency: 'usd' });
+    const invoice = await stripe.invoices.create({
+      customer: customer.id,
+      pending_invoice_items_behavior: 'include',
+    });
+    const before = emulator.events.length;
+    const refused = await stripe.invoices
+      .pay(invoice.id, { payment_method: card.id })
+      .catch((e: Stripe.errors.StripeCardError) => e);
+    expect(refused).toMatchObject({
+      statusCode: 402,
+      type: 'StripeCardError',
+      code: 'invoice_payment_intent_requires_action',
+      payment_intent: { status: 'requires_action' },
+    });
+    expect(typesAfter(before)).toEqual([
+      'invoice.finalized',
+      'payment_intent.created',
+      'payment_intent.requires_action',
+      'invoice.payment_action_required',
+      'invoice.updated',
+    ]);
+    const updated = emulator.events.at(-1)!;
+    expect(updated.data.previous_attributes).toMatchObject({ attempt_count: 0, attempted: false });
+    const open = await stripe.invoices.retrieve(invoice.id, {
+      expand: ['payments.data.payment.payment_intent'],
+    });
+    expect(open).toMatchObject({ status: 'open', attempt_count: 1, attempted: true, amount_paid: 0 });
+    expect(open.payments!.data).toEqual([
+      expect.objectContaining({
+        is_default: true,
+        status: 'open',
+        amount_paid: null,
+        amount_requested: 2000,
+        payment: {
+          type: 'payment_intent',
+          payment_intent: expect.objectContaining({ status: 'requires_action' }),
+        },
+      }),
+    ]);
+    // Without the expansion the invoice names no payments, as Stripe returns it.
+    expect((await stripe.invoices.retrieve(invoice.id)).payments).toBeUndefined();
+
+    // The customer pays with another card: the invoice's one payment is paid, by that card's PaymentIntent.
+    const visa = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    const paid = await stripe.invoices.pay(invoice.id, { payment_method: visa.id });
+    expect(paid).toMatchObject({ status: 'paid', attempt_count: 2 });
+    const payments = (await stripe.invoicePayments.list({ invoice: invoice.id })).data;
+    expect(payments).toEqual([expect.objectContaining({ status: 'paid', amount_paid: 2000 })]);
+    const intent = await stripe.paymentIntents.retrieve(String(payments[0].payment.payment_intent));
+    expect(intent.status).toBe('succeeded');
+  });
+
+  test('a declined attempt leaves the invoice open with its payment open, the PaymentIntent needing a method', async () => {
+    const customer = await stripe.customers.create({});
+    const card = await stripe.paymentMethods.attach('pm_card_chargeCustomerFail', { customer: customer.id });
+    await stripe.invoiceItems.create({ customer: customer.id, amount: 2000, currency: 'usd' });
+    const invoice = await stripe.invoices.create({
+      customer: customer.id,
+      pending_invoice_items_behavior: 'include',
+    });
+    await expect(stripe.invoices.pay(invoice.id, { payment_method: card.id })).rejects.toMatchObject({
+      code: 'card_declined',
+    });
+    const open = await stripe.invoices.retrieve(invoice.id, {
+      expand: ['payments.data.payment.payment_intent'],
+    });
+    expect(open).toMatchObject({ status: 'open', attempt_count: 1 });
+    expect(open.payments!.data).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        payment: {
+          type: 'payment_intent',
+          payment_intent: expect.objectContaining({ status: 'requires_payment_method' }),
+        },
+      }),
+    ]);
+  });
+
+  test('a renewal whose card needs 3-D Secure waits for the customer: past_due, invoice.payment_action_required', async () => {
+    const customer = await stripe.customers.create({
+      payment_method: 'pm_card_authenticationRequired',
+      invoice_settings: { default_payment_method: 'pm_card_authenticationRequired' },
+    });
+    const { price } = await plan();
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      trial_period_days: 7,
+    });
+    const before = emulator.events.length;
+    emulator.testHelpers.renewSubscription(subscription.id);
+    expect(typesAfter(before)).toEqual(
+      expect.arrayContaining(['invoice.payment_action_required', 'invoice.updated']),
+    );
+    expect(typesAfter(before)).not.toContain('invoice.paid');
+    expect((await stripe.subscriptions.retrieve(subscription.id)).status).toBe('past_due');
+    const [invoice] = (await stripe.invoices.list({ subscription: subscription.id, status: 'open' })).data;
+    expect(invoice).toMatchObject({ attempt_count: 1, attempted: true, amount_paid: 0 });
+    expect(invoice.next_payment_attempt).not.toBeNull();
+  });
+
   test('products and prices list and update', async () => {
     const { product, price } = await plan(900);
     const oneOff = await stripe.prices.create({ product: product.id, unit_amount: 5000, currency: 'usd' });

@@ -1197,9 +1197,9 @@ export class Invoicing {
     });
   }
 
-  /** The invoice is paid, by the PaymentIntent (recorded as an invoice payment) or out of band. */
+  /** The invoice is paid, by the PaymentIntent (its default payment, paid) or out of band. */
   markPaid(invoice: StripeObject, paymentIntent: StripeObject | null): boolean {
-    const { engine, ctx } = this;
+    const { engine } = this;
     const now = engine.now();
     engine.change(invoice, (i) => {
       i.status = 'paid';
@@ -1212,21 +1212,13 @@ export class Invoicing {
       i.auto_advance = false;
     });
     if (paymentIntent) {
-      const invoicePayment: StripeObject = {
-        id: engine.newId('inpay'),
-        object: 'invoice_payment',
+      const invoicePayment = this.defaultPayment(invoice, paymentIntent);
+      Object.assign(invoicePayment, {
         amount_paid: paymentIntent.amount_received,
         amount_requested: paymentIntent.amount,
-        created: now,
-        currency: invoice.currency,
-        invoice: invoice.id,
-        is_default: true,
-        livemode: ctx.scope.livemode,
-        payment: { payment_intent: paymentIntent.id, type: 'payment_intent' },
         status: 'paid',
         status_transitions: { canceled_at: null, paid_at: now },
-      };
-      ctx.scope.insert(invoicePayment);
+      });
       this.emit('invoice_payment.paid', invoicePayment);
     }
     this.emit('invoice.paid', invoice);
@@ -1263,25 +1255,99 @@ export class Invoicing {
     } catch (error) {
       if (!(error instanceof StripeApiError) || error.type !== 'card_error') throw error;
       const failedIntent = error.extra.payment_intent as StripeObject | undefined;
-      if (failedIntent) ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
+      if (failedIntent) {
+        ctx.scope.invoicePayments.set(invoice.id, failedIntent.id);
+        this.defaultPayment(invoice, failedIntent);
+      }
       this.failedAttempt(invoice);
       if (throwOnDecline) throw error;
+      return false;
+    }
+    if (paymentIntent.status === 'requires_action') {
+      this.defaultPayment(invoice, paymentIntent);
+      this.actionRequired(invoice);
+      if (throwOnDecline) throw requiresActionError(paymentIntent);
       return false;
     }
     return this.markPaid(invoice, paymentIntent);
   }
 
-  /** A failed attempt: counted, the next one scheduled (RETRY_DAYS; none after the last), `invoice.payment_failed`. */
-  private failedAttempt(invoice: StripeObject): void {
+  /**
+   * The invoice's default payment, its PaymentIntent now `paymentIntent` (the attempt's). Stripe makes it open
+   * when it finalizes the invoice, with the one PaymentIntent every attempt confirms; here it is made at the
+   * first attempt, and names each attempt's PaymentIntent in turn.
+   */
+  private defaultPayment(invoice: StripeObject, paymentIntent: StripeObject): StripeObject {
+    const { engine, ctx } = this;
+    const payment = { payment_intent: paymentIntent.id, type: 'payment_intent' };
+    const found = ctx.scope.all('invoice_payment').find((p) => p.invoice === invoice.id && p.is_default);
+    if (found) {
+      found.payment = payment;
+      return found;
+    }
+    const invoicePayment: StripeObject = {
+      id: engine.newId('inpay'),
+      object: 'invoice_payment',
+      amount_paid: null,
+      amount_requested: invoice.amount_remaining,
+      created: engine.now(),
+      currency: invoice.currency,
+      invoice: invoice.id,
+      is_default: true,
+      livemode: ctx.scope.livemode,
+      payment,
+      status: 'open',
+      status_transitions: { canceled_at: null, paid_at: null },
+    };
+    ctx.scope.insert(invoicePayment);
+    return invoicePayment;
+  }
+
+  /** An attempt that did not pay: counted, the next one scheduled (RETRY_DAYS; none after the last). */
+  private countAttempt(invoice: StripeObject): Record<string, unknown> {
     const now = this.engine.now();
-    this.engine.change(invoice, (i) => {
+    return this.engine.change(invoice, (i) => {
       i.attempted = true;
       i.attempt_count += 1;
       const wait = RETRY_DAYS[i.attempt_count - 1];
       i.next_payment_attempt = wait === undefined ? null : now + wait * 24 * 3600;
     });
+  }
+
+  /** A failed attempt: counted, the next one scheduled, `invoice.payment_failed`. */
+  private failedAttempt(invoice: StripeObject): void {
+    this.countAttempt(invoice);
     this.emit('invoice.payment_failed', invoice);
   }
+
+  /**
+   * An attempt whose PaymentIntent waits for the customer to authenticate (3-D Secure, `requires_action`):
+   * counted and the next one scheduled as a failed one, the invoice still open; `invoice.payment_action_required`
+   * and right after it `invoice.updated` with what the attempt changed, as Stripe sends them.
+   */
+  private actionRequired(invoice: StripeObject): void {
+    const previous = this.countAttempt(invoice);
+    this.emit('invoice.payment_action_required', invoice);
+    this.engine.emit(this.ctx, 'invoice.updated', invoice, previous, this.options);
+  }
+}
+
+/**
+ * What paying an invoice answers when its PaymentIntent needs the customer's authentication: Stripe's 402
+ * `invoice_payment_intent_requires_action`, with the PaymentIntent to complete.
+ */
+function requiresActionError(paymentIntent: StripeObject): StripeApiError {
+  return new StripeApiError({
+    status: 402,
+    type: 'card_error',
+    code: 'invoice_payment_intent_requires_action',
+    message:
+      'This payment requires additional user action before it can be completed successfully. Payment can be ' +
+      'completed using the PaymentIntent associated with the invoice. For more details see: ' +
+      'https://stripe.com/docs/billing/subscriptions/overview#requires-action',
+    extra: { payment_intent: cloneJson(paymentIntent) },
+    replayable: true,
+  });
 }
 
 export function createInvoice(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {

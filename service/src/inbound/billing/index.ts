@@ -5,7 +5,9 @@
  * parent (children.ts); an `invoice_payment.paid` names the invoice's PaymentIntent; a credit note is a negative document linked to
  * the invoice it credits. The event's own copy of the object is mapped: the
  * pipeline's ordering stamp keeps an event of an earlier second from overwriting a newer one, and within one
- * second (no order known) the object is read fresh from Stripe instead.
+ * second (no order known) the object is read fresh from Stripe instead, an invoice with its payments'
+ * PaymentIntents (`refresh` in invoices.yaml), whose status says whether an attempted payment failed or waits
+ * for the customer.
  */
 import type { MappingSet } from '../../mapping';
 import {
@@ -53,7 +55,8 @@ export const BILLING_EVENT_TYPES = [
 
 /**
  * Invoice events whose type is part of what is written (invoices.yaml takes the collection state from it:
- * payment_failed, action_required), where the invoice's own state cannot tell it (still open).
+ * payment_failed, action_required), where the event's copy of the invoice cannot tell it (still open, its
+ * PaymentIntent named by id only).
  */
 const INVOICE_TYPES_WRITTEN_FROM_EVENT = new Set([
   'invoice.payment_failed',
@@ -63,8 +66,8 @@ const INVOICE_TYPES_WRITTEN_FROM_EVENT = new Set([
 /**
  * Which older events of an object an event stands for when they wait together: any, except an invoice event
  * whose type is written (a payment that failed or needs the customer's action), which only such an event
- * stands for. An invoice.updated maps the collection state from the invoice's status alone, and would write
- * payment_failed for a payment that awaits the customer.
+ * stands for. An invoice.updated's copy of an attempted open invoice leaves the collection state as written:
+ * standing for such an event, it would leave out the state that event gives.
  */
 export function billingEventStandsFor(olderType: string, newerType: string): boolean {
   return !INVOICE_TYPES_WRITTEN_FROM_EVENT.has(olderType) || INVOICE_TYPES_WRITTEN_FROM_EVENT.has(newerType);

@@ -176,3 +176,53 @@ test('an older invoice event arriving after a newer one does not overwrite it', 
     await ordered.close();
   }
 });
+
+test('recorded invoice (API 2020-03-02) attempted and open: the state from its event, kept by a later invoice.updated, read from its PaymentIntent', async () => {
+  const object: StripeJson = {
+    ...(recordedEvent('invoice_finalized').data.object as StripeJson),
+    status: 'open',
+    attempted: true,
+    attempt_count: 1,
+    payment_intent: 'pi_3ds',
+  };
+  const collection = async () => (await invoice(object.id))?.stc_collectionstate;
+  await sync.deliver(
+    eventFor('invoice.payment_action_required', object, { id: 'evt_ar', created: 1700000100 }),
+  );
+  expect(await collection()).toBe(option('stc_invoicecollectionstate', 'action_required'));
+  // A later copy names its PaymentIntent by id: it cannot tell, and leaves the state as written.
+  await sync.deliver(eventFor('invoice.updated', object, { id: 'evt_up', created: 1700000200 }));
+  expect(await collection()).toBe(option('stc_invoicecollectionstate', 'action_required'));
+  expect(stripe.requests).toEqual([]);
+
+  // The customer did not authenticate: the PaymentIntent needs a payment method again. An event of the
+  // same second reads the invoice, in the connector's API version, with its payments' PaymentIntents.
+  const { payment_intent: _legacy, ...current } = object;
+  stripe.put({
+    ...current,
+    payments: {
+      object: 'list',
+      data: [
+        {
+          id: 'inpay_1',
+          object: 'invoice_payment',
+          is_default: true,
+          status: 'open',
+          payment: {
+            type: 'payment_intent',
+            payment_intent: { id: 'pi_3ds', object: 'payment_intent', status: 'requires_payment_method' },
+          },
+        },
+      ],
+      has_more: false,
+    },
+  });
+  await sync.deliver(eventFor('invoice.updated', object, { id: 'evt_up2', created: 1700000200 }), true);
+  expect(await collection()).toBe(option('stc_invoicecollectionstate', 'payment_failed'));
+  expect(stripe.requests).toEqual([
+    expect.objectContaining({
+      path: `/v1/invoices/${object.id}`,
+      expand: ['payments.data.payment.payment_intent'],
+    }),
+  ]);
+});
