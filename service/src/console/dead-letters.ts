@@ -14,7 +14,7 @@ import type {
   DeadLetterSummary,
 } from './contract';
 import { cursorParam, limitParam, numberParam, param } from './events';
-import { apiError, readJson } from './session';
+import { apiError, readJson, UNREADABLE_BODY } from './session';
 
 const toSummary = (d: DeadLetter): DeadLetterSummary => ({
   id: d.id,
@@ -45,6 +45,22 @@ function readFilter(body: unknown): DeadLetterFilter | null {
     fromMs: fromMs as number | undefined,
     toMs: toMs as number | undefined,
   };
+}
+
+/** The bulk retry's filter from the request's body, or why it cannot be taken (answered 400). */
+async function retryFilter(ctx: Koa.Context): Promise<DeadLetterFilter | { problem: string }> {
+  const sent = await readJson(ctx);
+  // A body that cannot be read is never taken for none, which would retry every open letter.
+  if (sent === UNREADABLE_BODY)
+    return {
+      problem:
+        'The body must be JSON of at most 64 KiB: an object of filter fields, or empty to retry every open letter',
+    };
+  return (
+    readFilter(sent) ?? {
+      problem: 'The filter takes type and errorCode as text, fromMs and toMs as milliseconds since the epoch',
+    }
+  );
 }
 
 /** Every open letter the filter matches, newest first. */
@@ -95,14 +111,9 @@ export function registerDeadLetterRoutes(
   });
 
   router.post('/console/api/dead-letters/retry', async (ctx) => {
-    const filter = readFilter(await readJson(ctx));
-    if (!filter) {
-      apiError(
-        ctx,
-        400,
-        'bad_request',
-        'The filter takes type and errorCode as text, fromMs and toMs as milliseconds since the epoch',
-      );
+    const filter = await retryFilter(ctx);
+    if ('problem' in filter) {
+      apiError(ctx, 400, 'bad_request', filter.problem);
       return;
     }
     const ids: number[] = [];

@@ -166,13 +166,19 @@ export function sessionCookie(value: string, maxAgeSeconds: number, secure: bool
   return parts.join('; ');
 }
 
-/** A JSON body of at most 64 KiB; `undefined` when there is none or it is not JSON. */
+/** What `readJson` answers for a body that is not JSON, over 64 KiB or could not be read. */
+export const UNREADABLE_BODY: unique symbol = Symbol('unreadable body');
+
+/**
+ * A JSON body of at most 64 KiB; `undefined` when there is none, `UNREADABLE_BODY` when there is one that
+ * cannot be taken (not JSON, too large, cut off), so that a route never takes a mistyped body for none.
+ */
 export async function readJson(ctx: Koa.Context): Promise<unknown> {
   try {
     const text = await getRawBody(ctx.req, { limit: 65_536, encoding: 'utf8' });
     return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
   } catch {
-    return undefined;
+    return UNREADABLE_BODY;
   }
 }
 

@@ -87,6 +87,20 @@ describeOnEachEngine('console dead letters', (engine) => {
   it('refuses a malformed filter, and a cookie session without the CSRF header', async () => {
     const bad = await console_.post('/console/api/dead-letters/retry', { fromMs: 'yesterday' });
     expect(bad.status).toBe(400);
+    // A body that is not JSON (a trailing comma) is refused, never taken for no filter: nothing is retried.
+    await console_.deliver('ch_fail_1');
+    await console_.deliver('ch_fail_2', { type: 'charge.updated' });
+    await console_.work();
+    queued = 0;
+    const typo = await request(console_.server)
+      .post('/console/api/dead-letters/retry')
+      .set('Authorization', `Bearer ${ADMIN_KEY}`)
+      .set('Content-Type', 'application/json')
+      .send('{"type":"charge.updated",}');
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toMatch(/^The body must be JSON/);
+    expect((await letters()).openCount).toBe(2);
+    expect(queued).toBe(0);
     const signIn = await request(console_.server).post('/console/api/session').send({ adminKey: ADMIN_KEY });
     const cookie = String(signIn.headers['set-cookie'][0]).split(';')[0];
     const csrf = await request(console_.server)
@@ -99,6 +113,6 @@ describeOnEachEngine('console dead letters', (engine) => {
       .set('Cookie', cookie)
       .set('X-Requested-With', 'stc-console')
       .send({});
-    expect(ok.body).toEqual({ retried: 0, ids: [] });
+    expect(ok.body).toEqual({ retried: 2, ids: expect.any(Array) as number[] });
   });
 });
