@@ -38,7 +38,13 @@ export function registerConsoleApi(
   deps: ConsoleDeps,
   entra?: { register(router: Router): void; sessions: EntraSessions },
 ): void {
-  registerSession(router, { adminApiKey: deps.adminApiKey, now: intake.now, entraSessions: entra?.sessions });
+  const addresses = [deps.config?.reporting.publicUrl, deps.config?.consoleEntra?.redirectUri];
+  registerSession(router, {
+    adminApiKey: deps.adminApiKey,
+    now: intake.now,
+    entraSessions: entra?.sessions,
+    httpsAddress: addresses.some((address) => address?.startsWith('https://')),
+  });
   entra?.register(router);
   registerEvents(router, { store: intake.store, dataverseUrl: deps.dataverseUrl });
   registerDeadLetterRoutes(router, { store: intake.store, onQueued: intake.onQueued, log: intake.logger });

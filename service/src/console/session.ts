@@ -185,9 +185,19 @@ export async function readJson(ctx: Koa.Context): Promise<unknown> {
 /** `POST /console/api/session`, `DELETE /console/api/session`, `GET /console/api/me`. */
 export function registerSession(
   router: Router,
-  options: { adminApiKey: string; now?: () => number; entraSessions?: EntraSessions },
+  options: {
+    adminApiKey: string;
+    now?: () => number;
+    entraSessions?: EntraSessions;
+    /**
+     * Browsers reach the service over https (its public address says so) while a TLS proxy in front of it
+     * makes requests look plain: the session cookie is marked Secure all the same.
+     */
+    httpsAddress?: boolean;
+  },
 ): void {
   const now = options.now ?? Date.now;
+  const secure = (ctx: Koa.Context) => ctx.secure || options.httpsAddress === true;
   const isAdminKey = constantTimeKeyCheck(options.adminApiKey);
   const signer = sessionSigner(options.adminApiKey);
 
@@ -199,7 +209,7 @@ export function registerSession(
       return;
     }
     const token = signer.sign({ name: 'Administrator', method: 'admin-key', exp: now() + SESSION_MS });
-    ctx.set('Set-Cookie', sessionCookie(token, SESSION_MS / 1000, ctx.secure));
+    ctx.set('Set-Cookie', sessionCookie(token, SESSION_MS / 1000, secure(ctx)));
     ctx.status = 204;
   });
 
@@ -210,7 +220,7 @@ export function registerSession(
       caller.viaCookie && caller.method === 'entra' && options.entraSessions
         ? await options.entraSessions.signOut(ctx)
         : undefined;
-    ctx.set('Set-Cookie', [sessionCookie('', 0, ctx.secure), ...(entra?.cookies ?? [])]);
+    ctx.set('Set-Cookie', [sessionCookie('', 0, secure(ctx)), ...(entra?.cookies ?? [])]);
     if (entra?.signOutUrl) {
       const body: SignedOut = { signOutUrl: entra.signOutUrl };
       ctx.body = body;

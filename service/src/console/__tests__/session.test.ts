@@ -3,6 +3,7 @@ import { createLogger } from '../../observability/log';
 import { createSqliteStore, type Store } from '../../store';
 import { createApp } from '../../intake/app';
 import type { Me } from '../contract';
+import type { ServiceConfig } from '../../config';
 
 const ADMIN_KEY = 'admin-api-key-0123456789abcdef';
 
@@ -101,7 +102,7 @@ describe('console sign-in', () => {
     expect(cookie).toContain('SameSite=Strict');
     expect(cookie).toContain('Path=/console');
     expect(cookie).toContain('Max-Age=28800');
-    // Plain http here: the cookie is marked Secure only when the request came over https.
+    // Plain http here and no https address configured: the cookie is not marked Secure.
     expect(cookie).not.toContain('Secure');
     expect(cookie).not.toContain(ADMIN_KEY);
 
@@ -112,6 +113,32 @@ describe('console sign-in', () => {
       method: 'admin-key',
       expiresAtMs: nowMs + 8 * 3600_000,
     });
+  });
+
+  it('marks the cookie Secure behind a TLS proxy when the service\u2019s public address is https', async () => {
+    const behindProxy = createApp({
+      store,
+      logger: createLogger({ level: 'silent' }),
+      takes: () => true,
+      stripeWebhookSecrets: ['whsec_console_test'],
+      dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
+      adminApiKey: ADMIN_KEY,
+      now: () => nowMs,
+      console: {
+        config: { reporting: { intervalMs: 60_000, publicUrl: 'https://stc.contoso.com' } } as ServiceConfig,
+      },
+    }).callback();
+    // The proxy forwards plain http; the service does not trust its X-Forwarded-Proto.
+    const res = await request(behindProxy)
+      .post('/console/api/session')
+      .set('X-Forwarded-Proto', 'https')
+      .send({ adminKey: ADMIN_KEY });
+    expect(res.status).toBe(204);
+    expect(String(res.headers['set-cookie'][0])).toMatch(/; Secure(;|$)/);
+    const out = await request(behindProxy)
+      .delete('/console/api/session')
+      .set('Authorization', `Bearer ${ADMIN_KEY}`);
+    expect(String(out.headers['set-cookie'][0])).toMatch(/^stc_console=;.*; Secure(;|$)/);
   });
 
   it('ends the session after 8 hours, on a forged cookie and when the admin key changes', async () => {
