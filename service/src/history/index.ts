@@ -8,7 +8,7 @@
  * run continues where the first stopped, and back off on 429 (rate_limit) with jitter.
  */
 import type Stripe from 'stripe';
-import type { NewInboxEvent, Store } from '../store';
+import { orderingObjectOf, type NewInboxEvent, type Store } from '../store';
 import { listPages, type Page, type RateLimitPolicy } from '../stripe/paging';
 import { withStripePriority } from '../stripe';
 
@@ -242,7 +242,7 @@ export async function runBackfill(options: BackfillOptions): Promise<RunSummary>
           account: account ?? '',
           eventId: event.id,
           type,
-          objectId: object.id,
+          objectId: orderingObjectOf(object),
           eventCreatedMs: created * 1000,
           payload: JSON.stringify(event),
           status: handles(type) ? 'pending' : 'ignored',
@@ -285,13 +285,13 @@ export async function runReplay(options: ReplayOptions): Promise<RunSummary> {
       ),
     (item) => {
       const event = item as unknown as Stripe.Event & { account?: string };
-      const data = event.data?.object as { id?: unknown } | undefined;
+      const data = event.data?.object as Parameters<typeof orderingObjectOf>[0];
       return {
         source: 'stripe',
         account: event.account ?? account ?? '',
         eventId: event.id,
         type: event.type,
-        objectId: typeof data?.id === 'string' ? data.id : '',
+        objectId: orderingObjectOf(data),
         eventCreatedMs: event.created * 1000,
         payload: JSON.stringify(event),
         status: handles(event.type) ? 'pending' : 'ignored',

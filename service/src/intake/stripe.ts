@@ -4,7 +4,7 @@
  * helper, once per configured secret (rotation), against the raw bytes.
  */
 import Stripe from 'stripe';
-import type { NewInboxEvent } from '../store';
+import { orderingObjectOf, type NewInboxEvent } from '../store';
 import { WebhookRejection } from './rejection';
 
 /** Stripe's own default; we apply it to timestamps in the future as well as the past. */
@@ -113,19 +113,6 @@ export function createStripeWebhookVerifier(
     if (matched > 0) ordered = [ordered[matched], ...ordered.filter((_, i) => i !== matched)];
     return verified;
   };
-}
-
-/**
- * The object an event is ordered and coalesced by: its own object, except that a charge of a PaymentIntent
- * counts as the PaymentIntent. Both write one payment row, so a payment's burst (payment_intent.created,
- * charge.succeeded, payment_intent.succeeded, charge.updated) is one object: applied once, read at most once.
- */
-export function orderingObjectOf(
-  object: { id?: unknown; object?: unknown; payment_intent?: unknown } | undefined,
-) {
-  if (typeof object?.id !== 'string') return '';
-  if (object.object === 'charge' && typeof object.payment_intent === 'string') return object.payment_intent;
-  return object.id;
 }
 
 function toInboxRecord(body: StripeWebhookBody, payload: string): VerifiedStripeEvent['record'] {

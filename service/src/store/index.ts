@@ -8,6 +8,7 @@ import type { CheckpointerOptions } from './checkpointer';
 export * from './types';
 export * from './lineage-types';
 export { normalRowId } from './lineage';
+export { orderingObjectOf } from './ordering-object';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite';
 export type { WalRestart } from './checkpointer';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres';

@@ -195,6 +195,26 @@ test('replay puts the Events API events in the inbox under their own ids, once',
   expect(dataverse.emulator.store.count('stc_payments')).toBe(3);
 });
 
+test('replay and backfill file a charge of a PaymentIntent under the PaymentIntent, as webhooks do', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 2, events: true });
+  const charges = stripeEmulator.events.filter((e) => e.type === 'charge.succeeded');
+  expect(charges).toHaveLength(2);
+
+  await runReplay({ store, stripe, since: yesterday(), types: ['charge.succeeded'] });
+  await runBackfill({ store, stripe, since: yesterday(), resources: ['charges'] });
+  for (const event of charges) {
+    const charge = event.data.object as { id: string; payment_intent: string };
+    // One object per payment: its events are applied one at a time, in order, whichever way they came.
+    expect(await store.findEvent('stripe', '', event.id)).toMatchObject({ objectId: charge.payment_intent });
+    expect(
+      await store.findEvent('stripe', '', `evt_bf_${Math.floor(since.getTime() / 1000)}_${charge.id}`),
+    ).toMatchObject({
+      type: 'charge.updated',
+      objectId: charge.payment_intent,
+    });
+  }
+});
+
 test('cli backfill: progress lines, the summary, and a clear error for a bad date', async () => {
   await stripe.customers.create({ name: 'Fabrikam' });
   const { io, out, err } = collectingIo(cliEnv(stripeEmulator, dataverse.emulator.url), store);

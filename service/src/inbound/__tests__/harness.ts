@@ -7,7 +7,7 @@ import { model } from '@stc/solution';
 import type { DataverseClient } from '../../dataverse/types';
 import { loadMappings, type MappingSet } from '../../mapping';
 import { createSqliteStore, type Store } from '../../store';
-import { orderingObjectOf } from '../../intake/stripe';
+import { orderingObjectOf } from '../../store';
 import { createHandlerRouter, type HandlerRouter } from '../../pipeline/routing';
 import {
   createSyncHandlers,

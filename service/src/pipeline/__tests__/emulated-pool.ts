@@ -12,7 +12,7 @@ import {
 } from '@stc/emulators';
 import { waitFor } from '@stc/testkit';
 import { createDataverseClient } from '../../dataverse';
-import { orderingObjectOf } from '../../intake/stripe';
+import { orderingObjectOf } from '../../store';
 import { createLogger } from '../../observability/log';
 import type { NewInboxEvent, Store } from '../../store';
 import type { TestDatabase, TestEngine } from '../../__tests__/support/engines';
