@@ -8,13 +8,18 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import { createLogger } from '../observability/log';
-import { loadReconciliationConfig, ReconciliationConfigError } from '../reconciliation/config';
+import {
+  loadReconciliationConfig,
+  ReconciliationConfigError,
+  type ReconciliationConfig,
+} from '../reconciliation/config';
 import {
   describeUnbalanced,
   exportJournals,
   JOURNAL_EXPORT_FORMATS,
   JournalExportError,
   UnbalancedJournalError,
+  type ExportJournal,
   type JournalExportFormat,
   type JournalSelection,
 } from '../reconciliation/export';
@@ -119,6 +124,8 @@ export async function runJournalCommand(argv: string[], io: JournalCliIo): Promi
       return result.skipped.length ? UNBALANCED_EXIT : 1;
     }
     writeAtomically(request.out, result.csv);
+    const lcyNote = localCurrencyNote(request.format, setup.config, result.journals);
+    if (lcyNote) io.err(lcyNote);
     io.out(
       `${request.out}: ${count(result.journals.length, 'payout journal')}, ${count(result.lines, 'line')} (${request.format})`,
     );
@@ -135,6 +142,25 @@ export async function runJournalCommand(argv: string[], io: JournalCliIo): Promi
     );
     return 1;
   }
+}
+
+/**
+ * Business Central leaves Currency Code blank for the company's local currency (LCY) and refuses the LCY's own
+ * code there unless it is also set up as a foreign currency: without `businessCentral.localCurrency` every
+ * line names its currency, which is right only when none is the LCY. Said, with the codes in the file.
+ */
+function localCurrencyNote(
+  format: JournalExportFormat,
+  config: ReconciliationConfig,
+  journals: ExportJournal[],
+): string | null {
+  if (format !== 'business-central' || config.export.businessCentral.localCurrency) return null;
+  const codes = [...new Set(journals.map((journal) => journal.currency.toUpperCase()))].sort();
+  return (
+    `Note: businessCentral.localCurrency is not set in the GL accounts file, so every line names its currency ` +
+    `(${codes.join(', ')}) in Currency Code. Business Central expects it blank for the company's local currency: ` +
+    'if one of these is it, set businessCentral.localCurrency and export again.'
+  );
 }
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
