@@ -375,8 +375,7 @@ test('descriptions holding a bare LF (a YAML block scalar) or a bare CR are quot
 
   const common = ['--payout', payout, '--accounts', accounts, '--out'];
   expect((await exportCli(...common, files.finance, '--format', 'finance')).code).toBe(0);
-  const bcExport = await exportCli(...common, files.bc, '--format', 'business-central');
-  expect([bcExport.code, bcExport.err]).toEqual([0, []]);
+  expect((await exportCli(...common, files.bc, '--format', 'business-central')).code).toBe(0);
 
   const finance = readFileSync(files.finance, 'utf8');
   expect(finance).toContain(`,Ledger,4000,"${payout} Stripe gross\rcharges",0.00,45.00,USD\r\n`);
