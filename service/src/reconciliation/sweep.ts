@@ -4,8 +4,8 @@
  * run failed or did not balance, or the payout has been reversed or has failed since, or its reversal has).
  */
 import type Stripe from 'stripe';
-import { JournalEntry } from '@stc/solution/tables';
-import type { DataverseClient } from '../dataverse/types';
+import { JournalEntry, JournalLine } from '@stc/solution/tables';
+import type { DataverseClient, Row } from '../dataverse/types';
 import type { StripeObject } from '../write/stripe-objects';
 import type { HandlerLogger } from '../pipeline/handler';
 import { startSchedule, type Schedule } from '../pipeline/schedule';
@@ -52,14 +52,33 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *   Reversed entry is run again once, which keeps its reversing pair, adds the two lines undoing it and makes
  *   it Balanced, settled from then on. A Mismatch is never settled.
  */
-async function settled(options: PayoutSweepOptions, payout: StripeObject, status: unknown): Promise<boolean> {
+async function settled(
+  options: PayoutSweepOptions,
+  payout: StripeObject,
+  entry: Row | null,
+): Promise<boolean> {
+  const status = entry?.[JournalEntry.col.status] ?? undefined;
   if (payout.automatic !== true)
     return status === JOURNAL_NOT_RECONCILABLE || (status === undefined && payout.status === 'failed');
   if (!transactionsListed(payout)) return payout.status === 'failed';
   const returned = await payoutReturn(options.stripe, options.account, payout);
   const expected =
     returned === 'failed' ? JOURNAL_FAILED : returned === 'reversed' ? JOURNAL_REVERSED : JOURNAL_BALANCED;
-  return status === expected;
+  if (status !== expected) return false;
+  // Lines written before stc_postingdate existed post on their entry's date in an export, which is wrong for
+  // a failure's or reversal's pair: such an entry is reconciled once more, which dates every line.
+  if (status === JOURNAL_FAILED || status === JOURNAL_REVERSED)
+    return !(await hasUndatedLines(options.dataverse, String(entry![JournalEntry.primaryId])));
+  return true;
+}
+
+async function hasUndatedLines(dataverse: DataverseClient, entryId: string): Promise<boolean> {
+  const undated = await dataverse.retrieveMultiple(JournalLine.entitySetName, {
+    select: [JournalLine.primaryId],
+    filter: `${JournalLine.lookup.journalentryid.value} eq ${entryId} and ${JournalLine.col.postingDate} eq null`,
+    top: 1,
+  });
+  return undated.length > 0;
 }
 
 export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepResult> {
@@ -84,10 +103,10 @@ async function sweepOne(options: PayoutSweepOptions, result: SweepResult, payout
   const entry = await options.dataverse.retrieveByKey(
     JournalEntry.entitySetName,
     { [JournalEntry.col.stripePayoutId]: payout.id },
-    { select: [JournalEntry.col.status] },
+    { select: [JournalEntry.primaryId, JournalEntry.col.status] },
   );
   try {
-    if (await settled(options, payout, entry?.[JournalEntry.col.status] ?? undefined)) return;
+    if (await settled(options, payout, entry)) return;
     await options.reconciler.reconcile({
       stripe: options.stripe,
       dataverse: options.dataverse,

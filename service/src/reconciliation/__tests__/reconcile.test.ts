@@ -333,6 +333,28 @@ test('the sweep shows a failure whose event was missed, once; a payout that fail
   expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
 });
 
+test('the sweep dates the lines of a failed payout journaled before lines had posting dates, once', async () => {
+  const { payout } = await paidPayout(10);
+  await deliver('payout.paid', payout.id);
+  stripeEmulator.testHelpers.failPayout(payout.id);
+  await deliver('payout.failed', payout.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  const dated = (await journalOf(payout.id)).lines.map((l) => [l.stc_linekey, l.stc_postingdate]);
+  expect(dated.filter(([key]) => String(key).includes(':failed:'))).toHaveLength(2);
+
+  // As an entry written by a version without the column has them.
+  for (const line of (await journalOf(payout.id)).lines)
+    await dataverse.client.update('stc_journallines', String(line.stc_journallineid), {
+      stc_postingdate: null,
+    });
+
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect((await journalOf(payout.id)).lines.map((l) => [l.stc_linekey, l.stc_postingdate])).toEqual(dated);
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+});
+
 test('the sweep journals a payout paid and then failed whose events were all missed: original and reversing lines', async () => {
   stripeEmulator.testHelpers.seedPayments({ count: 3 });
   const payout = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
