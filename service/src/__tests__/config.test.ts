@@ -154,6 +154,38 @@ test('wrong values are named with what is expected', () => {
   ]);
 });
 
+test('an empty variable is unset: a number left blank takes its default, a required one is named', () => {
+  const config = loadConfig(
+    { ...valid, PORT: '', WORKER_CONCURRENCY: ' ', RETRY_MAX_ATTEMPTS: '' },
+    '/srv/app',
+  );
+  expect(config.http.port).toBe(3000);
+  expect(config.worker).toMatchObject({ concurrency: 128, retry: { maxAttempts: 10 } });
+  expect(problems({ ...valid, STRIPE_WEBHOOK_SECRET: '', AZURE_CLIENT_SECRET: '  ' })).toEqual([
+    'STRIPE_WEBHOOK_SECRET is required',
+    'AZURE_CLIENT_SECRET is required when DATAVERSE_AUTH=client-secret',
+  ]);
+});
+
+test('in live mode Stripe and Dataverse are reached over https only', () => {
+  const live = { ...valid, STRIPE_MODE: 'live', STRIPE_API_KEY: 'sk_live_123' };
+  expect(loadConfig({ ...live, STRIPE_API_BASE: 'https://stripe.proxy.contoso.com' }).stripe.mode).toBe(
+    'live',
+  );
+  expect(
+    problems({
+      ...live,
+      STRIPE_API_BASE: 'http://127.0.0.1:12111',
+      DATAVERSE_URL: 'http://contoso.crm.dynamics.com',
+    }),
+  ).toEqual([
+    'STRIPE_API_BASE must be an https URL when STRIPE_MODE=live',
+    'DATAVERSE_URL must be an https URL when STRIPE_MODE=live',
+  ]);
+  // Test mode keeps the emulators' plain http.
+  expect(loadConfig({ ...valid, STRIPE_API_BASE: 'http://127.0.0.1:12111' }).stripe.api).toBeDefined();
+});
+
 test('managed identity and none need no secret', () => {
   const { AZURE_CLIENT_SECRET: _s, AZURE_TENANT_ID: _t, ...rest } = valid;
   expect(loadConfig({ ...rest, DATAVERSE_AUTH: 'managed-identity' }).dataverse.auth).toBe('managed-identity');

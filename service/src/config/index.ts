@@ -208,7 +208,23 @@ function dependentProblems(env: NodeJS.ProcessEnv): string[] {
   }
   const modeProblem = stripeModeProblem(env.STRIPE_API_KEY, env.STRIPE_MODE);
   if (modeProblem) problems.push(modeProblem);
+  // Live keys, Dataverse tokens and customer data never travel in plain http (the emulators serve test mode).
+  if ((env.STRIPE_MODE ?? '').trim() === 'live') {
+    for (const name of ['STRIPE_API_BASE', 'DATAVERSE_URL'])
+      if (set(name) && !env[name]!.trim().toLowerCase().startsWith('https://'))
+        problems.push(`${name} must be an https URL when STRIPE_MODE=live`);
+  }
   return problems;
+}
+
+/**
+ * The environment without its empty variables: `PORT=` or `WORKER_CONCURRENCY=` (a line of an env file left
+ * blank) means unset, so the default applies, never the 0 an empty number would read as.
+ */
+function withoutEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
 }
 
 /** Why STRIPE_API_KEY cannot serve STRIPE_MODE, or null; never shows more of the key than its prefix. */
@@ -387,7 +403,8 @@ function retrySettings(e: z.infer<typeof envSchema>): RetrySettings {
   };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
+export function loadConfig(given: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServiceConfig {
+  const env = withoutEmpty(given);
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
     ? []
@@ -483,8 +500,8 @@ const storeEnvSchema = z.object({
 });
 
 /** Only the store's settings, for tools (the CLI) that need nothing else. */
-export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreConfig {
-  const parsed = storeEnvSchema.safeParse(env);
+export function loadStoreConfig(given: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreConfig {
+  const parsed = storeEnvSchema.safeParse(withoutEmpty(given));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
   return storeConfigOf(parsed.data, cwd, 2);
 }
