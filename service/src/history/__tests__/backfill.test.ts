@@ -203,7 +203,7 @@ test('replay and backfill file a charge of a PaymentIntent under the PaymentInte
   await runReplay({ store, stripe, since: yesterday(), types: ['charge.succeeded'] });
   await runBackfill({ store, stripe, since: yesterday(), resources: ['charges'] });
   for (const event of charges) {
-    const charge = event.data.object as { id: string; payment_intent: string };
+    const charge = event.data.object as unknown as { id: string; payment_intent: string };
     // One object per payment: its events are applied one at a time, in order, whichever way they came.
     expect(await store.findEvent('stripe', '', event.id)).toMatchObject({ objectId: charge.payment_intent });
     expect(
