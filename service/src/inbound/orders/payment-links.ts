@@ -6,9 +6,14 @@
  * marks its request Expired and takes its URL off the document; a failed delayed payment marks both failed.
  * A document that is gone is logged and never re-created.
  *
+ * One page of a document is payable at a time: a paid page expires the document's other open pages (their
+ * requests become Expired, saying which page was paid), and a new request replaces the page it finds open
+ * (outbound/payment-links). The helpers for both are here (requestPages, expirePage, markRetired).
+ *
  * A session made for a quote (d365_quoteid) makes its order as a shop checkout does, linked to the quote
  * (quotes.ts); its request follows the session here as for an order.
  */
+import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
 import {
   Invoice,
@@ -21,7 +26,7 @@ import {
 import { isGuid } from '../../config/outbound';
 import { minorToMajor } from '../../mapping';
 import type { SyncContext } from '../../pipeline/handler';
-import type { Row } from '../../dataverse/types';
+import type { DataverseClient, Row } from '../../dataverse/types';
 import { isNotFound } from '../../write/rows';
 import { idOf, reportNothingWritten, type StripeObject } from '../../write/stripe-objects';
 import { reflectPaymentOnDocuments } from './documents';
@@ -172,14 +177,16 @@ const REQUEST_STATUS: Record<Outcome, number | null> = {
 
 /**
  * The request that made this session takes its outcome; a Paid request stays Paid. Whether the request holds
- * an outcome of this session now.
+ * an outcome of this session now. A paid session first expires the document's other open pages.
  */
 export async function writeRequest(
   target: RequestedDocument,
   session: StripeObject,
   outcome: Outcome,
-  { dataverse, log }: SyncContext,
+  context: SyncContext,
 ): Promise<boolean> {
+  const { dataverse, log } = context;
+  if (outcome === 'paid') await expireOtherPages(target, session, context);
   const status = REQUEST_STATUS[outcome];
   if (!target.requestId || status === null) return false;
   const R = PaymentLinkRequest.col;
@@ -201,4 +208,147 @@ export async function writeRequest(
     [R.failureReason]: outcome === 'failed' ? 'The payment on the Stripe page failed.' : null,
   });
   return true;
+}
+
+// ---- one payable page per document -------------------------------------------------------------------------
+
+const L = PaymentLinkRequest.lookup;
+const REQUEST_LOOKUPS: Record<DocumentKind, string> = {
+  quote: L.quoteid.value,
+  salesorder: L.salesorderid.value,
+  invoice: L.invoiceid.value,
+};
+const NOUNS: Record<DocumentKind, string> = { quote: 'quote', salesorder: 'order', invoice: 'invoice' };
+
+/** A payment link request of a document, with the page it made (its session and URL) when it made one. */
+export interface RequestPage {
+  requestId: string;
+  status: number | null;
+  sessionId: string | null;
+  url: string | null;
+  createdOn: string | null;
+}
+
+/** The payment link requests of the document in these statuses, oldest first. */
+export async function requestPages(
+  dataverse: DataverseClient,
+  document: { kind: DocumentKind; id: string },
+  statuses: number[],
+): Promise<RequestPage[]> {
+  const R = PaymentLinkRequest.col;
+  const rows = await dataverse.retrieveMultiple(PaymentLinkRequest.entitySetName, {
+    select: [PaymentLinkRequest.primaryId, R.status, R.stripeSessionId, R.url, R.createdOn],
+    filter: `${REQUEST_LOOKUPS[document.kind]} eq ${document.id} and (${statuses.map((s) => `${R.status} eq ${s}`).join(' or ')})`,
+  });
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : null);
+  return rows
+    .map((row) => ({
+      requestId: String(row[PaymentLinkRequest.primaryId]).toLowerCase(),
+      status: typeof row[R.status] === 'number' ? Number(row[R.status]) : null,
+      sessionId: text(row[R.stripeSessionId]),
+      url: text(row[R.url]),
+      createdOn: text(row[R.createdOn]),
+    }))
+    .sort(olderFirst);
+}
+
+/** Requests in the order they were made (createdon; the same second, by id, so every worker sees one order). */
+export function olderFirst(a: RequestPage, b: RequestPage): number {
+  const at = (page: RequestPage) => (page.createdOn ? Date.parse(page.createdOn) : 0);
+  return at(a) - at(b) || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
+}
+
+/**
+ * Makes the page's session unpayable: an open session is expired (`checkout.session.expired` follows). What it
+ * is then: `complete` when it was paid (before, or while it was being expired), else `expired` (one Stripe
+ * does not know under this key counts as expired: nothing can be paid on it). A session Stripe refuses to
+ * expire and that is still open is retried.
+ */
+export async function expirePage(stripe: Stripe, sessionId: string): Promise<'complete' | 'expired'> {
+  const read = async () => {
+    try {
+      return await stripe.checkout.sessions.retrieve(sessionId);
+    } catch (error) {
+      if (error instanceof StripeSdk.errors.StripeInvalidRequestError && error.code === 'resource_missing')
+        return null;
+      throw error;
+    }
+  };
+  let session = await read();
+  if (session?.status === 'open') {
+    try {
+      session = await stripe.checkout.sessions.expire(sessionId);
+    } catch (error) {
+      if (!(error instanceof StripeSdk.errors.StripeInvalidRequestError)) throw error;
+      // Paid or expired since it was read: Stripe expires open sessions only.
+      session = await read();
+      if (session?.status === 'open')
+        throw Object.assign(
+          new Error(`Stripe did not expire the payment page ${sessionId}: ${error.message}`),
+          { transient: true },
+        );
+    }
+  }
+  return session?.status === 'complete' ? 'complete' : 'expired';
+}
+
+/** The request of a page made unpayable: Expired, with why. A request already Paid or Expired is left. */
+export async function markRetired(
+  dataverse: DataverseClient,
+  requestId: string,
+  reason: string,
+): Promise<void> {
+  const R = PaymentLinkRequest.col;
+  const row = await dataverse.retrieve(PaymentLinkRequest.entitySetName, requestId, { select: [R.status] });
+  const status = row?.[R.status];
+  if (!row || status === PaymentLinkRequestStatus.paid || status === PaymentLinkRequestStatus.expired) return;
+  try {
+    await dataverse.update(PaymentLinkRequest.entitySetName, requestId, {
+      [R.status]: PaymentLinkRequestStatus.expired,
+      [R.failureReason]: reason,
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+/** Why a page was made unpayable because another page of its document was paid. */
+export function paidElsewhere(kind: DocumentKind, paidBy: string): string {
+  return `The ${NOUNS[kind]} was paid on the payment page of request ${paidBy}; this page was expired so that it cannot be paid twice.`;
+}
+
+/**
+ * The session paid its document: the document's other open pages (requests Created with a session) are expired
+ * and their requests marked Expired, so the document cannot be paid twice. Payment link sessions are made on
+ * the platform's account (outbound/payment-links), so they are expired there. Another page found paid as well
+ * is logged for the finance team: the document was paid twice.
+ */
+async function expireOtherPages(
+  target: RequestedDocument,
+  session: StripeObject,
+  context: SyncContext,
+): Promise<void> {
+  const { dataverse, log } = context;
+  const pages = await requestPages(dataverse, target, [PaymentLinkRequestStatus.created]);
+  const others = pages.filter(
+    (page) => page.requestId !== target.requestId && page.sessionId && page.sessionId !== session.id,
+  );
+  if (others.length === 0) return;
+  const stripe = context.stripeFor(null);
+  const paidBy = target.requestId ?? session.id;
+  for (const page of others) {
+    const state = await expirePage(stripe, page.sessionId!);
+    if (state === 'complete') {
+      log.error(
+        { document: target.id, kind: target.kind, sessions: [session.id, page.sessionId] },
+        'the document was paid on two payment pages',
+      );
+      continue;
+    }
+    await markRetired(dataverse, page.requestId, paidElsewhere(target.kind, paidBy));
+    log.info(
+      { document: target.id, kind: target.kind, session: page.sessionId, requestId: page.requestId },
+      'another payment page of the paid document expired',
+    );
+  }
 }

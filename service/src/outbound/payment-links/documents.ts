@@ -208,3 +208,16 @@ export async function writePaymentUrl(
   if (!DOCUMENT_TABLES[kind].stripePayment) return;
   await dataverse.update(DOCUMENT_TABLES[kind].entitySet, id, { [SalesOrder.col.paymentUrl]: url });
 }
+
+/** The payment page's URL an order or invoice shows; null for a quote (it shows none) or a document that is gone. */
+export async function readPaymentUrl(
+  dataverse: DataverseClient,
+  kind: DocumentKind,
+  id: string,
+): Promise<string | null> {
+  if (!DOCUMENT_TABLES[kind].stripePayment) return null;
+  const row = await dataverse.retrieve(DOCUMENT_TABLES[kind].entitySet, id, {
+    select: [SalesOrder.col.paymentUrl],
+  });
+  return str(row?.[SalesOrder.col.paymentUrl]);
+}

@@ -13,6 +13,8 @@ export interface PaymentLinkFacts {
   document: PayableDocument | null;
   /** Why the request names no document it can be about, when it does not. */
   documentProblem?: string;
+  /** The other requests for the document still Processing: a page being made for it now. */
+  pagesBeingMade?: number;
 }
 
 export interface PaymentLinkRules {
@@ -61,6 +63,12 @@ export function decidePaymentLink(facts: PaymentLinkFacts, rules: PaymentLinkRul
     return { kind: 'reject', reason: `${what} is paid already.` };
   const closed = document.statecode === null ? undefined : CLOSED[document.kind][document.statecode];
   if (closed) return { kind: 'reject', reason: `${what} is ${closed}.` };
+  // A page being made now would be made after this one's check for open pages: the two could both be paid.
+  if (facts.pagesBeingMade)
+    return {
+      kind: 'reject',
+      reason: `${what} has a payment page being made by another request, still Processing: see its outcome, then ask again (a new request replaces the page it made).`,
+    };
   const plan = checkoutPlan(document);
   if ('problem' in plan) return { kind: 'reject', reason: plan.problem };
   return { kind: 'create', lines: plan.lines, total: plan.total };

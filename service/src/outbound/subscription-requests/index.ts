@@ -6,8 +6,16 @@
  * governed request does (../governed-requests.ts):
  *
  *   Pending ──policy──▶ Rejected | Processing ──Stripe──▶ Succeeded (the subscription id on the row) | Failed
- *   Processing (a crash or a transient failure mid-way) ──▶ resumed: the same call under the same
- *   idempotency key, which Stripe answers with the first outcome
+ *   Processing (a crash or a transient failure mid-way) ──▶ resumed: what Stripe already did for the request
+ *   is looked up and completed from, else the same call is made under the same idempotency key
+ *
+ * Stripe acts on a request once: before every create the customer's subscriptions are looked through for one
+ * carrying the request id (`d365_subscriptionrequestid`), which completes the request instead, so neither a
+ * retry after Stripe has forgotten the key (24 hours) nor one after the row or its order changed (the same key
+ * with other parameters) makes a second subscription or fails a request whose subscription bills. A resumed
+ * change (cancel, pause, resume, quantity) is checked against the subscription as Stripe has it, not against
+ * its row: a change Stripe made whose answer was lost, or whose outcome could not be written, shows on the row
+ * once its events arrive (canceled, paused), and is Succeeded, not refused for it.
  *
  * What the change does to the subscription comes back as Stripe events through the billing handler, which
  * writes the stc_subscription and stc_subscriptionitem rows.
@@ -21,11 +29,13 @@ import { readFacts } from './facts';
 import { ensureStripeCustomer } from '../customers';
 import {
   decideSubscriptionChange,
+  endedProblem,
   planChange,
   type Plan,
   type StripeChange,
   type SubscriptionRules,
 } from './policy';
+import type { SubscriptionRequestFacts } from './facts';
 import {
   finish,
   readRequest,
@@ -34,7 +44,14 @@ import {
   transition,
   type SubscriptionRequestRow,
 } from './requests';
-import { makeChange, type ResolvedChange } from './stripe-subscription';
+import {
+  findCreated,
+  isChangeOf,
+  makeChange,
+  stateInStripe,
+  type ChangeMade,
+  type ResolvedChange,
+} from './stripe-subscription';
 
 export {
   decideSubscriptionChange,
@@ -101,18 +118,80 @@ async function decide(g: Governance, request: SubscriptionRequestRow, context: S
   await act(g, request.id, decision.plan, context);
 }
 
-/** A request left in Processing: its facts are read again and the same call made under the same key. */
+/**
+ * A request left in Processing: its facts are read again, and what Stripe did for it already completes it (a
+ * subscription it created, found by its id; a change the subscription shows made); otherwise the same call is
+ * made under the same key. A create is looked up before its row and order are planned again: one changed
+ * since (or no longer valid) does not fail a request whose subscription exists.
+ */
 async function resume(g: Governance, request: SubscriptionRequestRow, context: SyncContext): Promise<void> {
-  const planned = planChange(request, await readFacts(context.dataverse, request), g.rules);
-  if ('problem' in planned) await fail(g, request.id, planned.problem, context);
-  else await act(g, request.id, planned, context);
+  const facts = await readFacts(context.dataverse, request);
+  const searched = new Set<string>();
+  if (request.action === 'create') {
+    for (const { customer, account } of customersOf(facts)) {
+      const made = await findCreated(context.stripeFor(account), customer, request.id);
+      searched.add(customer);
+      if (made) {
+        await succeed(g, request.id, 'create', made, context, 'found in Stripe');
+        return;
+      }
+    }
+  }
+  const planned = planChange(request, facts, g.rules, { resuming: true });
+  if ('problem' in planned) {
+    await fail(g, request.id, planned.problem, context);
+    return;
+  }
+  const { change } = planned;
+  if (isChangeOf(change)) {
+    const state = await stateInStripe(context.stripeFor(planned.stripeAccount), change);
+    if (state.done) {
+      await succeed(g, request.id, change.action, state.done, context, 'shown by Stripe already');
+      return;
+    }
+    if (state.ended) {
+      await fail(g, request.id, endedProblem(change.action, change.subscription), context);
+      return;
+    }
+  }
+  await act(g, request.id, planned, context, searched);
 }
 
-async function act(g: Governance, requestId: string, plan: Plan, context: SyncContext): Promise<void> {
+/** The Stripe customers a create request may have made its subscription for: the one named, the order's. */
+function customersOf(facts: SubscriptionRequestFacts): Array<{ customer: string; account: string | null }> {
+  const found = new Map<string, string | null>();
+  for (const party of [facts.customer, facts.order?.customer])
+    if (party?.stripeCustomerId && !found.has(party.stripeCustomerId))
+      found.set(party.stripeCustomerId, party.stripeAccount);
+  return [...found].map(([customer, account]) => ({ customer, account }));
+}
+
+/**
+ * Makes the request's change in Stripe and records the outcome. A create first looks for the subscription
+ * the request made already (unless `searched` says that customer was looked through just now).
+ */
+async function act(
+  g: Governance,
+  requestId: string,
+  plan: Plan,
+  context: SyncContext,
+  searched: ReadonlySet<string> = new Set(),
+): Promise<void> {
   const stripe = context.stripeFor(plan.stripeAccount);
   const change = await resolveCustomer(plan.change, context);
   if ('problem' in change) {
     await fail(g, requestId, change.problem, context);
+    return;
+  }
+  const customer =
+    change.action === 'create'
+      ? change.customer
+      : change.action === 'create_from_order'
+        ? change.customer.stripeId
+        : null;
+  const found = customer && !searched.has(customer) ? await findCreated(stripe, customer, requestId) : null;
+  if (found) {
+    await succeed(g, requestId, change.action, found, context, 'found in Stripe');
     return;
   }
   const outcome = await makeChange(stripe, change, requestId);
@@ -120,7 +199,17 @@ async function act(g: Governance, requestId: string, plan: Plan, context: SyncCo
     await fail(g, requestId, outcome.refusal, context);
     return;
   }
-  const { made } = outcome;
+  await succeed(g, requestId, change.action, outcome.made, context, 'made in Stripe');
+}
+
+async function succeed(
+  g: Governance,
+  requestId: string,
+  action: StripeChange['action'],
+  made: ChangeMade,
+  context: SyncContext,
+  how: string,
+): Promise<void> {
   await finish(context.dataverse, requestId, {
     [R.status]: Status.succeeded,
     [R.stripeSubscriptionId]: made.subscriptionId,
@@ -128,10 +217,7 @@ async function act(g: Governance, requestId: string, plan: Plan, context: SyncCo
     [R.decidedOn]: g.now().toISOString(),
     ...(made.livemode === null ? {} : { [R.liveMode]: made.livemode }),
   });
-  context.log.info(
-    { requestId, action: plan.change.action, subscription: made.subscriptionId },
-    'subscription change made in Stripe',
-  );
+  context.log.info({ requestId, action, subscription: made.subscriptionId }, `subscription change ${how}`);
 }
 
 /** An order's customer marked Create in Stripe gets its Stripe customer first, as the customer sync makes it. */

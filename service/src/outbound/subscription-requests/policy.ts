@@ -82,11 +82,17 @@ export function decideSubscriptionChange(
   return 'problem' in planned ? { kind: 'reject', reason: planned.problem } : { kind: 'act', plan: planned };
 }
 
-/** The Stripe call a request comes to, or why it comes to none; also what a resumed request is acted on from. */
+/**
+ * The Stripe call a request comes to, or why it comes to none; also what a resumed request is acted on from. A
+ * request `resuming` from Processing was checked against the subscription's state when it was decided, and
+ * its change may have been made since (the row then shows it: canceled, paused): the subscription's state
+ * is not asked of the row again; the handler reads it from Stripe instead (stateInStripe).
+ */
 export function planChange(
   request: SubscriptionRequestRow,
   facts: SubscriptionRequestFacts,
   rules: SubscriptionRules,
+  options: { resuming?: boolean } = {},
 ): Planned {
   if (!request.action)
     return {
@@ -95,7 +101,7 @@ export function planChange(
   if (request.customerId && !facts.customer) return { problem: 'The account or contact no longer exists.' };
   return request.action === 'create'
     ? planCreate(request, facts, rules)
-    : planChangeOf(request.action, request, facts, rules);
+    : planChangeOf(request.action, request, facts, rules, options.resuming === true);
 }
 
 function planCreate(
@@ -201,12 +207,15 @@ function planChangeOf(
   request: SubscriptionRequestRow,
   facts: SubscriptionRequestFacts,
   rules: SubscriptionRules,
+  resuming: boolean,
 ): Planned {
   const subscription = facts.subscription;
   if (!request.subscriptionId)
     return { problem: `The request names no subscription to ${ACTION_WORDS[action]}.` };
   if (!subscription?.stripeId) return { problem: 'The subscription no longer exists in Dynamics 365.' };
-  const problem = ownershipProblem(subscription, facts, rules) ?? stateProblem(action, subscription);
+  const problem =
+    ownershipProblem(subscription, facts, rules) ??
+    (resuming ? undefined : stateProblem(action, subscription));
   if (problem) return { problem };
   const target = { subscription: subscription.stripeId };
   const planned = (change: StripeChange): Planned => ({ change, stripeAccount: subscription.stripeAccount });
@@ -246,17 +255,22 @@ function stateProblem(
   action: Exclude<Action, 'create'>,
   subscription: SubscriptionFacts,
 ): string | undefined {
-  const id = subscription.stripeId;
+  const id = subscription.stripeId!;
   if (
     subscription.status === SubscriptionStatus.canceled ||
     subscription.status === SubscriptionStatus.incomplete_expired
   )
-    return `The subscription ${id} has ended; there is nothing to ${ACTION_WORDS[action]}.`;
+    return endedProblem(action, id);
   if (action === 'pause' && subscription.pauseCollection)
     return `Collection of the subscription ${id} is paused already (${subscription.pauseCollection}).`;
   if (action === 'resume' && !subscription.pauseCollection)
     return `Collection of the subscription ${id} is not paused; there is nothing to resume.`;
   return undefined;
+}
+
+/** Why a change to a subscription that has ended is not made. */
+export function endedProblem(action: Exclude<Action, 'create'>, stripeId: string): string {
+  return `The subscription ${stripeId} has ended; there is nothing to ${ACTION_WORDS[action]}.`;
 }
 
 function modeProblem(who: string, livemode: boolean | null, rules: SubscriptionRules): string | undefined {

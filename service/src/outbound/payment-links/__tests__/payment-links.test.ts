@@ -487,6 +487,158 @@ describe('a payment page for an invoice in JPY', () => {
   });
 });
 
+describe('one payable page per document', () => {
+  const sessionOf = (id: string) =>
+    world.stripe.checkout.sessions.retrieve(String(requestRow(id).stc_stripesessionid));
+  const eventsAfter = (from: number) =>
+    (world.stripeEmulator.events as unknown as Stripe.Event[])
+      .slice(from)
+      .map((e) => [e.type, (e.data.object as { id: string }).id]);
+
+  it('a new request expires the open page of an earlier one first; only the new page can be paid', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 2, price: 10 }]);
+    const number = (await world.client.retrieve('salesorders', order.id))!.ordernumber;
+    const first = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, first, 'Create');
+    const old = await sessionOf(first);
+    expect(old.status).toBe('open');
+
+    const from = world.stripeEmulator.events.length;
+    const second = await requestLink(USERS.approver.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, second, 'Create');
+    const now = await sessionOf(second);
+    expect(now.id).not.toBe(old.id);
+    expect(now.status).toBe('open');
+    // The older session is expired in Stripe, before the new one is made.
+    expect((await world.stripe.checkout.sessions.retrieve(old.id)).status).toBe('expired');
+    expect(eventsAfter(from)).toEqual([['checkout.session.expired', old.id]]);
+    expect(requestRow(first)).toMatchObject({
+      stc_status: Status.expired,
+      stc_failurereason: `Replaced by a newer payment page for the order ${String(number)} (request ${second}): this page was expired so that only one can be paid.`,
+    });
+    expect(requestRow(second)).toMatchObject({ stc_status: Status.created, stc_url: now.url });
+    expect((await world.client.retrieve('salesorders', order.id))!.stc_paymenturl).toBe(now.url);
+
+    // The old page takes no payment; its expiry, delivered, leaves the order's new URL and the old request as
+    // they are.
+    expect(await pay(old.url!)).toContain('This Checkout Session has expired.');
+    await deliverStripeEvents(from);
+    expect(requestRow(first).stc_status).toBe(Status.expired);
+    expect((await world.client.retrieve('salesorders', order.id))!.stc_paymenturl).toBe(now.url);
+
+    const paying = world.stripeEmulator.events.length;
+    expect(await pay(now.url!)).toContain('Payment complete.');
+    await deliverStripeEvents(paying);
+    expect(await world.client.retrieve('salesorders', order.id)).toMatchObject({
+      stc_stripeid: now.id,
+      stc_paymentstatus: StripePaymentStatus.paid,
+      stc_amountpaid: 20,
+    });
+    expect([requestRow(first).stc_status, requestRow(second).stc_status]).toEqual([
+      Status.expired,
+      Status.paid,
+    ]);
+  });
+
+  it('refuses a request while another for the same invoice is still Processing, and asks Stripe nothing', async () => {
+    const invoice = await document('invoice', 'USD', [
+      { description: 'Consulting', quantity: 1, price: 100 },
+    ]);
+    const number = (await world.client.retrieve('invoices', invoice.id))!.invoicenumber;
+    const first = await requestLink(USERS.requester.systemuserid, 'invoice', invoice.id);
+    // A worker moved the first to Processing and is making its page.
+    await world.client.update('stc_paymentlinkrequests', first, { stc_status: Status.processing });
+    const second = await requestLink(USERS.requester.systemuserid, 'invoice', invoice.id);
+    await deliver(world, handler, second, 'Create');
+    expect(requestRow(second)).toMatchObject({
+      stc_status: Status.rejected,
+      stc_failurereason: `The invoice ${String(number)} has a payment page being made by another request, still Processing: see its outcome, then ask again (a new request replaces the page it made).`,
+    });
+    expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(0);
+  });
+
+  it('refuses a new request when the open page was paid and its events have not arrived yet: no second page', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const number = (await world.client.retrieve('salesorders', order.id))!.ordernumber;
+    const first = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, first, 'Create');
+    expect(await pay(String(requestRow(first).stc_url))).toContain('Payment complete.');
+
+    const second = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, second, 'Create');
+    expect(requestRow(second)).toMatchObject({
+      stc_status: Status.rejected,
+      stc_failurereason: `The order ${String(number)} was paid on the payment page of request ${first} already.`,
+      stc_stripesessionid: null,
+    });
+    expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(1);
+  });
+
+  it.each(['salesorder', 'quote'] as const)(
+    'paying one of two open pages of a %s expires the other, and its request says why',
+    async (kind) => {
+      const made =
+        kind === 'quote'
+          ? await activeQuote('USD', [{ description: 'Widget', quantity: 1, price: 10 }])
+          : await document(kind, 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+      const first = await requestLink(USERS.requester.systemuserid, kind, made.id);
+      await deliver(world, handler, first, 'Create');
+      // A second page of the same document, as an earlier version of the connector left them: open, and its
+      // request Created.
+      const second = await requestLink(USERS.requester.systemuserid, kind, made.id);
+      const other = await world.stripe.checkout.sessions.create({
+        mode: 'payment',
+        line_items: [
+          {
+            price_data: { currency: 'usd', unit_amount: 1000, product_data: { name: 'Widget' } },
+            quantity: 1,
+          },
+        ],
+        metadata: { [`d365_${kind}id`]: made.id, d365_paymentlinkrequestid: second },
+      });
+      await world.client.update('stc_paymentlinkrequests', second, {
+        stc_status: Status.created,
+        stc_stripesessionid: other.id,
+        stc_url: other.url,
+      });
+
+      const from = world.stripeEmulator.events.length;
+      expect(await pay(String(requestRow(first).stc_url))).toContain('Payment complete.');
+      await deliverStripeEvents(from);
+
+      expect((await world.stripe.checkout.sessions.retrieve(other.id)).status).toBe('expired');
+      expect(requestRow(first).stc_status).toBe(Status.paid);
+      expect(requestRow(second)).toMatchObject({
+        stc_status: Status.expired,
+        stc_failurereason: `The ${kind === 'quote' ? 'quote' : 'order'} was paid on the payment page of request ${first}; this page was expired so that it cannot be paid twice.`,
+      });
+      expect(await pay(other.url!)).toContain('This Checkout Session has expired.');
+      // The expiry's own event, delivered, changes nothing more.
+      await deliverStripeEvents(from);
+      expect(requestRow(second).stc_status).toBe(Status.expired);
+    },
+  );
+
+  it('two requests for one order worked at the same moment leave one open page, the one the order shows', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 3, price: 10 }]);
+    const ids = [
+      await requestLink(USERS.requester.systemuserid, 'salesorder', order.id),
+      await requestLink(USERS.approver.systemuserid, 'salesorder', order.id),
+    ];
+    await world.dataverse.webhooksIdle();
+    await Promise.all(ids.map((id) => deliver(world, handler, id, 'Create')));
+
+    const sessions = (await world.stripe.checkout.sessions.list()).data;
+    const open = sessions.filter((session) => session.status === 'open');
+    expect(open).toHaveLength(1);
+    const kept = ids.find((id) => requestRow(id).stc_stripesessionid === open[0].id)!;
+    expect(requestRow(kept).stc_status).toBe(Status.created);
+    for (const id of ids.filter((other) => other !== kept))
+      expect([Status.expired, Status.rejected]).toContain(requestRow(id).stc_status);
+    expect((await world.client.retrieve('salesorders', order.id))!.stc_paymenturl).toBe(open[0].url);
+  });
+});
+
 describe('refused requests', () => {
   it('rejects a user without a requester role, with the reason, and asks Stripe nothing', async () => {
     const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);

@@ -225,6 +225,48 @@ describeOnEachEngine('subscriptions from a sales order', (engine) => {
     expect(await allSubscriptions()).toHaveLength(1);
   });
 
+  it("completes a request from the subscription it made when the order's lines changed before its retry", async () => {
+    const { prices, products } = await catalog();
+    const { account, customer } = await payingAccount();
+    const orderId = await order(account, [{ product: products.Seat, quantity: 2, price: 15 }]);
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_subscriptionrequests', {
+      stc_name: 'Subscription from ORD-2001',
+      stc_action: SubscriptionAction.create,
+      'stc_salesorderid@odata.bind': `/salesorders(${orderId})`,
+    });
+    const id = made.id!;
+    // Stripe makes the subscription and its answer is lost: the request stays Processing.
+    world.stripeEmulator.injectFault({
+      status: 500,
+      after: true,
+      match: { method: 'POST', pathIncludes: '/v1/subscriptions' },
+    });
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow(/fault injected/);
+    expect(requestRow(id).stc_status).toBe(Status.processing);
+    const [subscription] = await allSubscriptions();
+    expect(subscription).toMatchObject({
+      customer: customer.id,
+      metadata: { d365_subscriptionrequestid: id, d365_salesorderid: orderId },
+    });
+    // The salesperson changes the order before the retry: the same key would now carry other items.
+    const [line] = await world.client.retrieveMultiple('salesorderdetails', {
+      select: ['salesorderdetailid'],
+      filter: `_salesorderid_value eq ${orderId}`,
+    });
+    await world.client.update('salesorderdetails', String(line.salesorderdetailid), { quantity: 5 });
+
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripesubscriptionid: subscription.id,
+      stc_failurereason: null,
+    });
+    const all = await allSubscriptions();
+    expect(all.map((s) => [s.id, s.items.data.map((i) => [i.price.id, i.quantity])])).toEqual([
+      [subscription.id, [[prices.Seat.id, 2]]],
+    ]);
+  });
+
   it('refuses lines of different intervals, with the reason on the request, and asks Stripe nothing', async () => {
     const { products } = await catalog();
     const { account } = await payingAccount();

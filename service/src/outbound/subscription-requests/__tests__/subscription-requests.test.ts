@@ -333,6 +333,129 @@ describe('changes to a subscription', () => {
   });
 });
 
+/** A request made by a user through the Web API, its Create not delivered yet. */
+async function post(userId: string, action: keyof typeof SubscriptionAction, body: Record<string, unknown>) {
+  const made = await world.asUser(userId, 'POST', 'stc_subscriptionrequests', {
+    stc_name: `Subscription: ${action}`,
+    stc_action: SubscriptionAction[action],
+    ...body,
+  });
+  return made.id!;
+}
+
+/** Stripe carries out the next matching request and its answer is lost (a 500 after the change was made). */
+function loseNextAnswer(method: 'POST' | 'DELETE', pathIncludes: string) {
+  world.stripeEmulator.injectFault({ status: 500, after: true, match: { method, pathIncludes } });
+}
+
+describe('a request resumed after Stripe made its change', () => {
+  it.each([
+    ['cancel_now', 'DELETE'],
+    ['pause', 'POST'],
+    ['resume', 'POST'],
+  ] as const)(
+    '%s: its answer was lost and the billing events arrived before the retry; the retry says Succeeded',
+    async (action, method) => {
+      const { subscription, row } = await subscribed();
+      const target = { 'stc_subscriptionid@odata.bind': `/stc_subscriptions(${row})` };
+      if (action === 'resume') {
+        expect(requestRow(await ask(USERS.requester.systemuserid, 'pause', target)).stc_status).toBe(
+          Status.succeeded,
+        );
+        await deliverStripeEvents();
+      }
+      const id = await post(USERS.requester.systemuserid, action, target);
+      loseNextAnswer(method, `/v1/subscriptions/${subscription.id}`);
+      await expect(deliver(world, handler, id, 'Create')).rejects.toThrow(/fault injected/);
+      expect(requestRow(id).stc_status).toBe(Status.processing);
+      // The change is made in Stripe, and its events bring the row in line before the request is retried.
+      await deliverStripeEvents();
+      const shown = await world.client.retrieve('stc_subscriptions', row);
+      if (action === 'cancel_now') expect(shown!.stc_endedat).toEqual(expect.any(String));
+      else expect(shown!.stc_pausecollection).toBe(action === 'pause' ? 'void' : null);
+
+      await deliver(world, handler, id, 'Create');
+      expect(requestRow(id)).toMatchObject({
+        stc_status: Status.succeeded,
+        stc_stripesubscriptionid: subscription.id,
+        stc_failurereason: null,
+      });
+      // Stripe was asked once: the retry read the subscription and found the change made.
+      const keyed = world.stripeEmulator.requests.filter((r) => r.idempotencyKey === id);
+      expect(keyed).toHaveLength(1);
+    },
+  );
+
+  it('cancel at period end: the period ended before the retry; the retry says Succeeded', async () => {
+    const { subscription, row } = await subscribed();
+    const id = await post(USERS.requester.systemuserid, 'cancel_at_period_end', {
+      'stc_subscriptionid@odata.bind': `/stc_subscriptions(${row})`,
+    });
+    loseNextAnswer('POST', `/v1/subscriptions/${subscription.id}`);
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow(/fault injected/);
+    expect((await world.stripe.subscriptions.retrieve(subscription.id)).cancel_at_period_end).toBe(true);
+    // The period ends: Stripe cancels the subscription, and its row says so.
+    world.stripeEmulator.testHelpers.renewSubscription(subscription.id);
+    expect((await world.stripe.subscriptions.retrieve(subscription.id)).status).toBe('canceled');
+    await deliverStripeEvents();
+
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripesubscriptionid: subscription.id,
+      stc_failurereason: null,
+    });
+  });
+});
+
+describe('a created subscription looked up by its request before every create', () => {
+  it('is found when the request changed before its retry: Succeeded with it, not Failed, and none made twice', async () => {
+    const { account, price, customer } = await customerWithPrice();
+    const id = await post(USERS.requester.systemuserid, 'create', {
+      ...onAccount(account),
+      stc_stripepriceid: price.id,
+      stc_quantity: 2,
+    });
+    loseNextAnswer('POST', '/v1/subscriptions');
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow(/fault injected/);
+    const [made] = (await world.stripe.subscriptions.list({ customer: customer.id, status: 'all' })).data;
+    expect(made.metadata).toEqual({ d365_subscriptionrequestid: id });
+    // A user changes the quantity on the row before the retry: the same key with other parameters.
+    await world.client.update('stc_subscriptionrequests', id, { stc_quantity: 3 });
+
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripesubscriptionid: made.id,
+      stc_failurereason: null,
+    });
+    const all = await world.stripe.subscriptions.list({ status: 'all' });
+    expect(all.data.map((s) => [s.id, s.items.data[0].quantity])).toEqual([[made.id, 2]]);
+  });
+
+  it('is found after Stripe has forgotten the idempotency key: no second subscription', async () => {
+    const { account, price, customer } = await customerWithPrice();
+    const id = await post(USERS.requester.systemuserid, 'create', {
+      ...onAccount(account),
+      stc_stripepriceid: price.id,
+    });
+    // A worker moved it to Processing and Stripe made the subscription (its key long expired); nothing was
+    // written back.
+    await world.client.update('stc_subscriptionrequests', id, { stc_status: Status.processing });
+    const made = await world.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id, quantity: 1 }],
+      metadata: { d365_subscriptionrequestid: id },
+    });
+
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.succeeded, stc_stripesubscriptionid: made.id });
+    expect((await world.stripe.subscriptions.list({ status: 'all' })).data.map((s) => s.id)).toEqual([
+      made.id,
+    ]);
+  });
+});
+
 describe('refused requests', () => {
   it('rejects a user without a requester role, with the reason, and asks Stripe nothing', async () => {
     const { account, price } = await customerWithPrice();
