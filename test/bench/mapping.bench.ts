@@ -200,10 +200,26 @@ const moneyRow = (o: Json, e: EventEnvelope, livemode: unknown, status: number |
 const ownBalance = (bt: unknown, currency: unknown): Json | undefined =>
   bt && typeof bt === 'object' && (bt as Json).currency === currency ? (bt as Json) : undefined;
 
+/** What the charge captured: amount_captured, or the whole amount in API versions without it. */
+const capturedOf = (charge: Json | undefined) =>
+  typeof charge?.amount_captured === 'number' ? charge.amount_captured : charge?.amount;
+
+/** Only authorized: captured false and nothing captured. */
+const uncaptured = (charge: Json | undefined) => charge?.captured === false && !(charge.amount_captured > 0);
+
+/** Refunds: amount_refunded beyond what a partial capture released; none for an uncaptured charge. */
+const refundsOf = (charge: Json | undefined): number | undefined => {
+  if (uncaptured(charge)) return 0;
+  const released = charge?.amount - capturedOf(charge);
+  const refunded: number | undefined = charge?.amount_refunded;
+  if (refunded === undefined) return undefined;
+  return refunded > released ? refunded - released : refunded >= 0 ? 0 : undefined;
+};
+
 /** A payment's status from its charge: refunded, partially refunded, disputed, else `otherwise`. */
 const chargeStatus = (charge: Json | undefined, disputes: unknown, otherwise: string): string => {
-  const refunded = charge?.amount_refunded;
-  return refunded > 0 && refunded >= charge!.amount_captured
+  const refunded = refundsOf(charge) ?? 0;
+  return refunded > 0 && refunded >= capturedOf(charge)
     ? 'refunded'
     : refunded > 0
       ? 'partially_refunded'
@@ -222,6 +238,12 @@ function putChargeDetails(
 ) {
   put(row, 'stc_fee', major(bt?.fee, bt?.currency));
   put(row, 'stc_net', major(bt?.net, bt?.currency));
+  // The balance transaction in whatever currency it settled in.
+  const settled = charge?.balance_transaction;
+  if (settled && typeof settled === 'object') {
+    if (typeof settled.currency === 'string') row.stc_settlementcurrency = settled.currency;
+    if (typeof settled.exchange_rate === 'number') row.stc_exchangerate = settled.exchange_rate;
+  }
   const type = charge?.payment_method_details?.type;
   if (type !== undefined && type !== null)
     row.stc_paymentmethodtype = option('stc_paymentmethodtype', type, 'other');
@@ -252,7 +274,7 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
   );
   const row = moneyRow(o, e, o.livemode, option('stc_paymentstatus', status));
   put(row, 'stc_amountcaptured', major(o.amount_received, o.currency));
-  put(row, 'stc_amountrefunded', major(charge?.amount_refunded, o.currency));
+  put(row, 'stc_amountrefunded', major(refundsOf(charge), o.currency));
   putChargeDetails(row, o, charge, bt, e);
   const error = o.last_payment_error;
   put(
@@ -282,9 +304,16 @@ function paymentIntentRow(o: Json, e: EventEnvelope): Json {
 
 function chargeRow(o: Json, e: EventEnvelope): Json {
   const bt = ownBalance(o.balance_transaction, o.currency);
-  const row = moneyRow(o, e, o.livemode, option('stc_paymentstatus', chargeStatus(o, o.disputes, o.status)));
+  // Made with capture=false: requires capture until captured, canceled once released.
+  const status =
+    uncaptured(o) && o.status === 'succeeded'
+      ? o.refunded === true || o.amount_refunded > 0
+        ? 'canceled'
+        : 'requires_capture'
+      : chargeStatus(o, o.disputes, o.status);
+  const row = moneyRow(o, e, o.livemode, option('stc_paymentstatus', status));
   put(row, 'stc_amountcaptured', major(o.amount_captured, o.currency));
-  put(row, 'stc_amountrefunded', major(o.amount_refunded, o.currency));
+  put(row, 'stc_amountrefunded', major(refundsOf(o), o.currency));
   putChargeDetails(row, o, o, bt, e);
   put(row, 'stc_failurecode', o.failure_code);
   put(row, 'stc_failuremessage', o.failure_message);

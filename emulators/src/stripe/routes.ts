@@ -4,6 +4,7 @@ import { invalidRequest, noSuchObject } from './errors';
 import type { CollectionOperation, ObjectOperation } from './operations';
 import { optionalString, Params } from './params';
 import * as balance from './resources/balance';
+import * as bankDebits from './resources/bank-debits';
 import * as billing from './resources/billing';
 import * as checkout from './resources/checkout';
 import * as customers from './resources/customers';
@@ -50,6 +51,10 @@ const PI_CAPTURE =
   'amount_details amount_to_capture application_fee_amount final_capture hooks metadata payment_details statement_descriptor statement_descriptor_suffix transfer_data';
 const PI_CANCEL = 'cancellation_reason';
 const PI_LIST = 'created customer customer_account ending_before limit starting_after';
+const CH_CREATE =
+  'amount application_fee application_fee_amount capture currency customer description destination metadata on_behalf_of radar_options receipt_email shipping source statement_descriptor statement_descriptor_suffix transfer_data transfer_group';
+const CH_CAPTURE =
+  'amount application_fee application_fee_amount receipt_email statement_descriptor statement_descriptor_suffix transfer_data transfer_group';
 const CH_UPDATE = 'customer description fraud_details metadata receipt_email shipping transfer_group';
 const CH_LIST = 'created customer ending_before limit payment_intent starting_after transfer_group';
 const RE_CREATE =
@@ -198,8 +203,10 @@ export const ROUTES: Route[] = [
   }),
   ...resource('/v1/charges', {
     object: 'charge',
+    create: [CH_CREATE, payments.createCharge],
     list: [CH_LIST, payments.listCharges],
     update: [CH_UPDATE, payments.updateCharge],
+    actions: { capture: [CH_CAPTURE, payments.captureCharge] },
     lists: { refunds: [RE_LIST, (e, c, id, p) => payments.listRefunds(e, c, p, id)] },
   }),
   ...resource('/v1/refunds', {
@@ -340,6 +347,11 @@ export const ROUTES: Route[] = [
     method: 'post',
     path: '/_emulator/disputes/:id/close',
     operation: (e, c, p, r) => payments.closeDisputeAs(e, c, e.get(c, 'dispute', r.id), disputeOutcome(p)),
+  },
+  {
+    method: 'post',
+    path: '/_emulator/payment_intents/:id/settle',
+    operation: (e, c, _p, r) => bankDebits.settleBankDebit(e, c, r.id),
   },
   {
     method: 'post',

@@ -10,6 +10,7 @@ import { faultRoutes, StripeFaults, type StripeFaultSpec, type StripeRequestReco
 import { stripeApp } from './gateway';
 import type { RateLimitOptions } from './ratelimit';
 import * as balance from './resources/balance';
+import * as bankDebits from './resources/bank-debits';
 import * as billing from './resources/billing';
 import * as payments from './resources/payments';
 import { type Route, ROUTES } from './routes';
@@ -84,6 +85,11 @@ export interface TestHelpers {
   failPayout(id: string, options?: AccountSelector & { failureCode?: string }): StripeObject;
   /** The bank decides a dispute: `charge.dispute.closed` (and `funds_reinstated` when won). */
   closeDispute(id: string, outcome: 'won' | 'lost', options?: AccountSelector): StripeObject;
+  /**
+   * The bank settles a `processing` ACH debit (a `pm_usBankAccount_*` test account): the payment succeeds, or
+   * fails as the test account's return says (see bank-accounts.ts). Stripe does it days later on its own.
+   */
+  settleBankDebit(paymentIntentId: string, options?: AccountSelector): StripeObject;
   /** A subscription's period ends: the next invoice is created and paid (or fails). */
   renewSubscription(id: string, options?: AccountSelector): StripeObject;
   /**
@@ -169,6 +175,7 @@ function testHelpers(engine: StripeEngine): TestHelpers {
       const ctx = selected(selector);
       return payments.closeDisputeAs(engine, ctx, engine.get(ctx, 'dispute', id), outcome);
     },
+    settleBankDebit: (id, selector) => bankDebits.settleBankDebit(engine, selected(selector), id),
     renewSubscription: (id, selector) => billing.renewSubscription(engine, selected(selector), id),
     trigger: (eventType, selector) => runTrigger(engine, selected(selector).scope, eventType),
     seedPayments: (seed) => seedPayments(engine, seed),

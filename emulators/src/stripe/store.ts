@@ -19,7 +19,7 @@ export class Scope {
   readonly payoutTransactions = new Map<string, StripeObject[]>();
   /** Balance transactions not yet attached to any payout, per currency. */
   readonly unpaidTransactions = new Map<string, StripeObject[]>();
-  /** Test-card behaviour of each payment method created from a `pm_card_*` token. */
+  /** Test behaviour of each payment method created from a `pm_card_*` or `pm_usBankAccount_*` token. */
   readonly cardBehaviour = new Map<string, string>();
   /** Invoice → PaymentIntent that paid (or tried to pay) it. */
   readonly invoicePayments = new Map<string, string>();

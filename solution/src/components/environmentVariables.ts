@@ -49,7 +49,7 @@ export const environmentVariables: SolutionEnvironmentVariable[] = [
     schemaName: 'stc_ChargeApprovalThresholds',
     displayName: 'Charge approval thresholds',
     description:
-      'Charge requests (off-session charges of a customer\'s saved payment method) above the threshold of their currency wait for a Stripe Finance Approver. A JSON object of lower-case ISO currency codes to amounts in minor units, e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every charge.',
+      'Charge requests (off-session charges of a customer\'s saved payment method) above the threshold of their currency wait for a Stripe Finance Approver; a request is weighed together with the same customer\'s other charges in that currency made without an approver (those on their way, and those that succeeded in the last 24 hours), so splitting a charge does not avoid approval. A JSON object of lower-case ISO currency codes to amounts in minor units, e.g. {"usd":50000,"jpy":75000}; a currency not listed needs approval for every charge.',
     type: 'JSON',
     defaultValue: JSON.stringify(DEFAULT_CHARGE_APPROVAL_THRESHOLDS),
     required: true,

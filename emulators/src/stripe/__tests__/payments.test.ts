@@ -133,6 +133,52 @@ describe('payment intents', () => {
     });
   });
 
+  test('a partial capture releases the rest as refunded; the captured amount stays refundable', async () => {
+    // Stripe (capture a PaymentIntent): "Any additional amount is automatically refunded."
+    const authorized = await confirmedPayment(stripe, 1000, 'pm_card_visa', { capture_method: 'manual' });
+    await stripe.paymentIntents.capture(authorized.id, { amount_to_capture: 600 });
+    const chargeId = authorized.latest_charge as string;
+    expect(await stripe.charges.retrieve(chargeId)).toMatchObject({
+      amount: 1000,
+      amount_captured: 600,
+      amount_refunded: 400,
+      captured: true,
+      refunded: false,
+    });
+    await expect(stripe.refunds.create({ payment_intent: authorized.id, amount: 601 })).rejects.toMatchObject(
+      {
+        code: 'amount_too_large',
+      },
+    );
+    await stripe.refunds.create({ payment_intent: authorized.id, amount: 200 });
+    expect(await stripe.charges.retrieve(chargeId)).toMatchObject({ amount_refunded: 600, refunded: false });
+    const rest = await stripe.refunds.create({ payment_intent: authorized.id });
+    expect(rest.amount).toBe(400);
+    expect(await stripe.charges.retrieve(chargeId)).toMatchObject({ amount_refunded: 1000, refunded: true });
+    await expect(stripe.refunds.create({ charge: chargeId })).rejects.toMatchObject({
+      code: 'charge_already_refunded',
+    });
+  });
+
+  test('canceling a held payment refunds its uncaptured charge in full, with no balance transaction', async () => {
+    // Stripe (cancel a PaymentIntent): "the remaining amount_capturable is automatically refunded".
+    const held = await confirmedPayment(stripe, 1000, 'pm_card_visa', { capture_method: 'manual' });
+    const before = emulator.events.length;
+    await stripe.paymentIntents.cancel(held.id);
+    expect(typesAfter(before)).toEqual(['charge.refunded', 'payment_intent.canceled']);
+    expect(await stripe.charges.retrieve(held.latest_charge as string)).toMatchObject({
+      status: 'succeeded',
+      captured: false,
+      amount_captured: 0,
+      amount_refunded: 1000,
+      refunded: true,
+      balance_transaction: null,
+    });
+    await expect(stripe.refunds.create({ payment_intent: held.id })).rejects.toMatchObject({
+      statusCode: 400,
+    });
+  });
+
   test('create, update, confirm in separate steps; cancel an authorization', async () => {
     const draft = await stripe.paymentIntents.create({ amount: 1200, currency: 'usd' });
     expect(draft.status).toBe('requires_payment_method');
@@ -201,6 +247,92 @@ describe('charges', () => {
     expect((expanded.data[0].balance_transaction as Stripe.BalanceTransaction).object).toBe(
       'balance_transaction',
     );
+  });
+
+  test('Charges API: capture=false authorizes (succeeded, not captured); a capture of part settles that part', async () => {
+    const before = emulator.events.length;
+    const authorized = await stripe.charges.create({
+      amount: 1000,
+      currency: 'usd',
+      source: 'tok_visa',
+      capture: false,
+      description: 'Phone order 12',
+    });
+    // As Stripe's example charge (openapi fixtures3.json): status succeeded, captured false, nothing captured.
+    expect(authorized).toMatchObject({
+      object: 'charge',
+      status: 'succeeded',
+      paid: true,
+      captured: false,
+      amount_captured: 0,
+      amount_refunded: 0,
+      refunded: false,
+      payment_intent: null,
+      balance_transaction: null,
+      payment_method_details: { type: 'card', card: { brand: 'visa', last4: '4242' } },
+    });
+    expect(typesAfter(before)).toEqual(['charge.succeeded']);
+
+    const capturedFrom = emulator.events.length;
+    const captured = await stripe.charges.capture(authorized.id, { amount: 600 });
+    expect(captured).toMatchObject({
+      captured: true,
+      amount_captured: 600,
+      amount_refunded: 400,
+      refunded: false,
+    });
+    expect(typesAfter(capturedFrom)).toEqual(['charge.captured', 'charge.updated']);
+    const settled = await stripe.charges.retrieve(authorized.id, { expand: ['balance_transaction'] });
+    expect(settled.balance_transaction).toMatchObject({ amount: 600, type: 'charge', source: authorized.id });
+    await expect(stripe.charges.capture(authorized.id)).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'charge_already_captured',
+    });
+    const rest = await stripe.refunds.create({ charge: authorized.id });
+    expect(rest.amount).toBe(600);
+
+    const atOnce = await stripe.charges.create({ amount: 700, currency: 'usd', source: 'tok_mastercard' });
+    expect(atOnce).toMatchObject({ status: 'succeeded', captured: true, amount_captured: 700 });
+    const declined = await stripe.charges
+      .create({ amount: 700, currency: 'usd', source: 'tok_chargeDeclined' })
+      .catch((e: Stripe.errors.StripeCardError) => e);
+    expect(declined).toMatchObject({ statusCode: 402, type: 'StripeCardError', code: 'card_declined' });
+    const failed = await stripe.charges.retrieve((declined as Stripe.errors.StripeCardError).charge!);
+    expect(failed).toMatchObject({ status: 'failed', captured: false, paid: false });
+
+    const pi = await confirmedPayment(stripe, 1000, 'pm_card_visa', { capture_method: 'manual' });
+    await expect(stripe.charges.capture(pi.latest_charge as string)).rejects.toMatchObject({
+      statusCode: 400,
+    });
+  });
+
+  test('Charges API: refunding an uncaptured charge releases it in full; it cannot be captured after', async () => {
+    const authorized = await stripe.charges.create({
+      amount: 800,
+      currency: 'usd',
+      source: 'tok_visa',
+      capture: false,
+    });
+    await expect(stripe.refunds.create({ charge: authorized.id, amount: 300 })).rejects.toMatchObject({
+      statusCode: 400,
+      message:
+        'You cannot partially refund an uncaptured charge. Instead, capture the charge for an amount less than the original amount',
+    });
+    const before = emulator.events.length;
+    const release = await stripe.refunds.create({ charge: authorized.id });
+    expect(release).toMatchObject({ amount: 800, status: 'succeeded', balance_transaction: null });
+    expect(typesAfter(before)).toEqual(['charge.refunded', 'refund.created']);
+    expect(await stripe.charges.retrieve(authorized.id)).toMatchObject({
+      status: 'succeeded',
+      captured: false,
+      amount_captured: 0,
+      amount_refunded: 800,
+      refunded: true,
+    });
+    await expect(stripe.charges.capture(authorized.id)).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'charge_expired_for_capture',
+    });
   });
 
   test('a property that is not an id cannot be expanded', async () => {
@@ -421,5 +553,125 @@ describe('3-D Secure', () => {
       payment_intent: { id: first.payment_intent!.id },
     });
     expect((await stripe.paymentIntents.list()).data.map((pi) => pi.id)).toEqual([first.payment_intent!.id]);
+  });
+});
+
+describe('ACH Direct Debit', () => {
+  /** A customer with a test bank account saved as its default, charged off session. */
+  async function debit(token: string, amount = 12_000) {
+    const customer = await stripe.customers.create({
+      payment_method: token,
+      invoice_settings: { default_payment_method: token },
+    });
+    const saved = String(customer.invoice_settings.default_payment_method);
+    const paymentIntent = await stripe.paymentIntents.create({
+      amount,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: saved,
+      confirm: true,
+      off_session: true,
+      metadata: { order: 'SO-7' },
+    });
+    return { customer, saved, paymentIntent };
+  }
+
+  test('a debit is processing with a pending charge until the bank settles it, then succeeds and lands', async () => {
+    const { saved, paymentIntent } = await debit('pm_usBankAccount_success');
+    const method = await stripe.paymentMethods.retrieve(saved);
+    expect(method).toMatchObject({
+      type: 'us_bank_account',
+      us_bank_account: { last4: '6789', routing_number: '110000000', bank_name: 'STRIPE TEST BANK' },
+    });
+    expect(paymentIntent).toMatchObject({ status: 'processing', amount_received: 0 });
+    const pending = await stripe.charges.retrieve(String(paymentIntent.latest_charge));
+    expect(pending).toMatchObject({
+      id: expect.stringMatching(/^py_/),
+      status: 'pending',
+      paid: false,
+      balance_transaction: null,
+      metadata: { order: 'SO-7' },
+      payment_method_details: { type: 'us_bank_account', us_bank_account: { last4: '6789' } },
+    });
+    expect(emulator.events.map((e) => e.type)).toEqual([
+      'payment_method.attached',
+      'customer.created',
+      'payment_intent.created',
+      'charge.pending',
+      'payment_intent.processing',
+    ]);
+
+    const before = emulator.events.length;
+    emulator.testHelpers.settleBankDebit(paymentIntent.id);
+    expect(typesAfter(before)).toEqual(['charge.succeeded', 'payment_intent.succeeded', 'charge.updated']);
+    const settled = await stripe.paymentIntents.retrieve(paymentIntent.id, {
+      expand: ['latest_charge.balance_transaction'],
+    });
+    expect(settled).toMatchObject({ status: 'succeeded', amount_received: 12_000 });
+    const charge = settled.latest_charge as Stripe.Charge;
+    expect(charge).toMatchObject({ status: 'succeeded', paid: true });
+    // 0.8 % of 120.00 USD.
+    expect(charge.balance_transaction).toMatchObject({ amount: 12_000, fee: 96, type: 'payment' });
+    expect(() => emulator.testHelpers.settleBankDebit(paymentIntent.id)).toThrow(/no bank debit to settle/);
+  });
+
+  test('a returned debit fails the payment with the bank’s code, back to requires_payment_method', async () => {
+    const { paymentIntent } = await debit('pm_usBankAccount_insufficientFunds');
+    expect(paymentIntent.status).toBe('processing');
+    const before = emulator.events.length;
+    emulator.testHelpers.settleBankDebit(paymentIntent.id);
+    expect(typesAfter(before)).toEqual(['charge.failed', 'payment_intent.payment_failed']);
+    const failed = await stripe.paymentIntents.retrieve(paymentIntent.id);
+    expect(failed).toMatchObject({
+      status: 'requires_payment_method',
+      payment_method: null,
+      last_payment_error: {
+        code: 'insufficient_funds',
+        message: "The customer's account has insufficient funds to cover this payment.",
+        type: 'invalid_request_error',
+      },
+    });
+    expect(await stripe.charges.retrieve(String(failed.latest_charge))).toMatchObject({
+      status: 'failed',
+      failure_code: 'insufficient_funds',
+    });
+  });
+
+  test('a bank account is debited in USD only, and is not a card', async () => {
+    const customer = await stripe.customers.create({ payment_method: 'pm_usBankAccount_success' });
+    expect((await stripe.customers.listPaymentMethods(customer.id, { type: 'card' })).data).toEqual([]);
+    const [account] = (await stripe.customers.listPaymentMethods(customer.id)).data;
+    const eur = await stripe.paymentIntents
+      .create({
+        amount: 2000,
+        currency: 'eur',
+        customer: customer.id,
+        payment_method: account.id,
+        confirm: true,
+      })
+      .catch((e: Stripe.errors.StripeError) => e);
+    expect(eur).toMatchObject({ statusCode: 400, param: 'currency' });
+    // `payment_method_types` (earlier API versions; the SDK's types name it no more) limited to cards.
+    const cardsOnly = await stripe.paymentIntents
+      .create({
+        amount: 2000,
+        currency: 'usd',
+        customer: customer.id,
+        payment_method: account.id,
+        confirm: true,
+        ...({ payment_method_types: ['card'] } as object),
+      })
+      .catch((e: Stripe.errors.StripeError) => e);
+    expect(cardsOnly).toMatchObject({ statusCode: 400, param: 'payment_method' });
+  });
+
+  test('the settle helper answers over HTTP too', async () => {
+    const { paymentIntent } = await debit('pm_usBankAccount_success', 5_000);
+    const res = await fetch(`${emulator.url}/_emulator/payment_intents/${paymentIntent.id}/settle`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${emulator.apiKey}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: paymentIntent.id, status: 'succeeded' });
   });
 });

@@ -1,5 +1,6 @@
 /** Customers (CRUD, list, search) and the payment methods attached to them. */
 import { testCardFor } from '../cards';
+import { TEST_ROUTING_NUMBER, testBankAccountFor } from '../bank-accounts';
 import type { RequestContext, StripeEngine } from '../engine';
 import type { ObjectOperation } from '../operations';
 import { invalidRequest, StripeApiError } from '../errors';
@@ -220,6 +221,8 @@ export function resolvePaymentMethod(
   idOrToken: string,
   param: string,
 ): StripeObject {
+  const bank = testBankAccountFor(idOrToken);
+  if (bank) return bankAccountPaymentMethod(engine, ctx, idOrToken, bank.last4);
   const card = testCardFor(idOrToken);
   if (!card) return engine.reference(ctx, 'payment_method', idOrToken, param);
   const paymentMethod: StripeObject = {
@@ -262,6 +265,47 @@ export function resolvePaymentMethod(
     idOrToken.startsWith('tok_') ? `pm_card_${idOrToken.slice(4)}` : idOrToken,
   );
   return paymentMethod;
+}
+
+/** A `pm_usBankAccount_*` token: a new us_bank_account PaymentMethod of that test account. */
+function bankAccountPaymentMethod(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  token: string,
+  last4: string,
+): StripeObject {
+  const paymentMethod: StripeObject = {
+    id: engine.newId('pm'),
+    object: 'payment_method',
+    allow_redisplay: 'unspecified',
+    billing_details: { address: address({}), email: null, name: null, phone: null, tax_id: null },
+    created: engine.now(),
+    customer: null,
+    customer_account: null,
+    livemode: ctx.scope.livemode,
+    metadata: {},
+    type: 'us_bank_account',
+    us_bank_account: {
+      account_holder_type: 'individual',
+      account_type: 'checking',
+      bank_name: 'STRIPE TEST BANK',
+      financial_connections_account: null,
+      fingerprint: randomToken(16),
+      last4,
+      networks: { preferred: 'ach', supported: ['ach'] },
+      routing_number: TEST_ROUTING_NUMBER,
+      status_details: {},
+    },
+  };
+  ctx.scope.insert(paymentMethod);
+  ctx.scope.cardBehaviour.set(paymentMethod.id, token);
+  return paymentMethod;
+}
+
+/** The test bank account a us_bank_account PaymentMethod stands for (the successful one when not a token's). */
+export function bankBehaviourOf(ctx: RequestContext, paymentMethod: StripeObject) {
+  const token = ctx.scope.cardBehaviour.get(paymentMethod.id);
+  return (token && testBankAccountFor(token)) || testBankAccountFor('pm_usBankAccount_success')!;
 }
 
 export function behaviourOf(ctx: RequestContext, paymentMethod: StripeObject) {

@@ -22,6 +22,7 @@ import {
 import type { StripeObject } from '../store';
 import { createBalanceTransaction, processingFee } from './balance';
 import { behaviourOf, resolvePaymentMethod, shipping } from './customers';
+import { debitBankAccount } from './bank-debits';
 
 /** Smallest charge Stripe accepts, per currency (docs: minimum and maximum charge amounts). */
 const MINIMUM_AMOUNT: Record<string, number> = {
@@ -199,6 +200,8 @@ function confirmIntent(
     );
   }
   const paymentMethod = confirmingPaymentMethod(engine, ctx, paymentIntent, params);
+  if (paymentMethod.type === 'us_bank_account')
+    return debitBankAccount(engine, ctx, paymentIntent, paymentMethod);
   let card = behaviourOf(ctx, paymentMethod);
   if (card.authentication) {
     if (optionalBoolean(params, 'off_session')) {
@@ -216,7 +219,7 @@ function confirmIntent(
     // Confirming again from requires_action stands for the customer having completed the challenge.
   }
   paymentIntent.next_action = null;
-  const charge = newCharge(engine, ctx, paymentIntent, paymentMethod, card);
+  const charge = newCharge(engine, ctx, termsOfIntent(paymentIntent), paymentMethod, card);
   paymentIntent.latest_charge = charge.id;
   if (card.decline) declineIntent(engine, ctx, { paymentIntent, paymentMethod, charge }, card.decline);
   return authorizeIntent(engine, ctx, paymentIntent, charge, card);
@@ -329,6 +332,30 @@ function authorizeIntent(
   return paymentIntent;
 }
 
+/**
+ * Captures `amount` of an authorized charge (`charge.captured`). Stripe releases the rest of the authorization
+ * and counts it as refunded: after a partial capture the charge's `amount_refunded` is `amount − amount_captured`
+ * (docs: "Any additional amount is automatically refunded"), though no refund was made.
+ */
+function captureAuthorized(
+  engine: StripeEngine,
+  ctx: RequestContext,
+  charge: StripeObject,
+  amount: number,
+): void {
+  engine.update(
+    ctx,
+    charge,
+    (c) => {
+      c.captured = true;
+      c.amount_captured = amount;
+      if (amount < c.amount) c.amount_refunded = c.amount - amount;
+    },
+    'charge.captured',
+    { always: true },
+  );
+}
+
 export const capturePaymentIntent: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const paymentIntent = engine.get(ctx, 'payment_intent', id);
   if (paymentIntent.status !== 'requires_capture') {
@@ -346,17 +373,7 @@ export const capturePaymentIntent: ObjectOperation<StripeObject> = (engine, ctx,
     );
   }
   const charge = engine.get(ctx, 'charge', paymentIntent.latest_charge);
-  engine.update(
-    ctx,
-    charge,
-    (c) => {
-      c.captured = true;
-      c.amount_captured = amountToCapture;
-      if (amountToCapture < c.amount) c.amount_refunded = c.amount - amountToCapture;
-    },
-    'charge.captured',
-    { always: true },
-  );
+  captureAuthorized(engine, ctx, charge, amountToCapture);
   engine.change(paymentIntent, (pi) => {
     pi.status = 'succeeded';
     pi.amount_capturable = 0;
@@ -408,60 +425,99 @@ export function listPaymentIntents(engine: StripeEngine, ctx: RequestContext, pa
 
 // ---- charges ---------------------------------------------------------------------------------------------
 
+/** What a charge is made of: its PaymentIntent's terms, or a Charges API request's. */
+interface ChargeTerms {
+  amount: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  /** Null for a charge made without a PaymentIntent (Charges API). */
+  paymentIntent: string | null;
+  /** False: the card is only authorized, and the charge is captured later. */
+  capture: boolean;
+  applicationFeeAmount: number | null;
+  onBehalfOf: string | null;
+  receiptEmail: string | null;
+  shipping: unknown;
+  statementDescriptor: string | null;
+  statementDescriptorSuffix: string | null;
+  transferGroup: string | null;
+}
+
+function termsOfIntent(paymentIntent: StripeObject): ChargeTerms {
+  return {
+    amount: paymentIntent.amount,
+    currency: paymentIntent.currency,
+    customer: paymentIntent.customer,
+    description: paymentIntent.description,
+    metadata: { ...paymentIntent.metadata },
+    paymentIntent: paymentIntent.id,
+    capture: paymentIntent.capture_method !== 'manual',
+    applicationFeeAmount: paymentIntent.application_fee_amount,
+    onBehalfOf: paymentIntent.on_behalf_of,
+    receiptEmail: paymentIntent.receipt_email,
+    shipping: paymentIntent.shipping,
+    statementDescriptor: paymentIntent.statement_descriptor,
+    statementDescriptorSuffix: paymentIntent.statement_descriptor_suffix,
+    transferGroup: paymentIntent.transfer_group,
+  };
+}
+
 function newCharge(
   engine: StripeEngine,
   ctx: RequestContext,
-  paymentIntent: StripeObject,
+  terms: ChargeTerms,
   paymentMethod: StripeObject,
   card: TestCard,
 ): StripeObject {
   const id = engine.newId('ch');
   const failed = Boolean(card.decline);
-  const manual = paymentIntent.capture_method === 'manual';
+  const captured = !failed && terms.capture;
   const charge: StripeObject = {
     id,
     object: 'charge',
-    amount: paymentIntent.amount,
-    amount_captured: failed || manual ? 0 : paymentIntent.amount,
+    amount: terms.amount,
+    amount_captured: captured ? terms.amount : 0,
     amount_refunded: 0,
     application: null,
     application_fee: null,
-    application_fee_amount: paymentIntent.application_fee_amount,
+    application_fee_amount: terms.applicationFeeAmount,
     balance_transaction: null,
     billing_details: cloneJson(paymentMethod.billing_details),
     calculated_statement_descriptor: 'STRIPE EMULATOR',
-    captured: !failed && !manual,
+    captured,
     created: engine.now(),
-    currency: paymentIntent.currency,
-    customer: paymentIntent.customer,
-    description: paymentIntent.description,
+    currency: terms.currency,
+    customer: terms.customer,
+    description: terms.description,
     disputed: false,
     failure_balance_transaction: null,
     failure_code: card.decline?.code ?? null,
     failure_message: card.decline?.message ?? null,
     fraud_details: {},
     livemode: ctx.scope.livemode,
-    metadata: { ...paymentIntent.metadata },
-    on_behalf_of: paymentIntent.on_behalf_of,
+    metadata: terms.metadata,
+    on_behalf_of: terms.onBehalfOf,
     outcome: chargeOutcome(card),
     paid: !failed,
-    payment_intent: paymentIntent.id,
+    payment_intent: terms.paymentIntent,
     payment_method: paymentMethod.id,
-    payment_method_details: { card: cardDetails(paymentIntent.amount, paymentMethod, card), type: 'card' },
-    receipt_email: paymentIntent.receipt_email,
+    payment_method_details: { card: cardDetails(terms.amount, paymentMethod, card), type: 'card' },
+    receipt_email: terms.receiptEmail,
     receipt_number: null,
     receipt_url: `https://pay.stripe.com/receipts/payment/${randomToken(40)}`,
     refunded: false,
     refunds: emptyList(`/v1/charges/${id}/refunds`),
     review: null,
-    shipping: paymentIntent.shipping,
+    shipping: terms.shipping,
     source: null,
     source_transfer: null,
-    statement_descriptor: paymentIntent.statement_descriptor,
-    statement_descriptor_suffix: paymentIntent.statement_descriptor_suffix,
+    statement_descriptor: terms.statementDescriptor,
+    statement_descriptor_suffix: terms.statementDescriptorSuffix,
     status: failed ? 'failed' : 'succeeded',
     transfer_data: null,
-    transfer_group: paymentIntent.transfer_group,
+    transfer_group: terms.transferGroup,
   };
   return ctx.scope.insert(charge);
 }
@@ -564,6 +620,121 @@ export function listCharges(engine: StripeEngine, ctx: RequestContext, params: P
   return listObjects(ctx.scope, 'charge', params, '/v1/charges', filters);
 }
 
+/**
+ * POST /v1/charges, the Charges API (older integrations): a card (`source`: a test token or payment method)
+ * charged at once, or with `capture=false` only authorized: the charge then `succeeded` with `captured: false`
+ * and `amount_captured: 0` until captured (`charge.succeeded` alone; `charge.captured` comes with the capture).
+ */
+export function createCharge(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  const amount = requiredInteger(params, 'amount');
+  const code = currency(params);
+  checkAmount(amount, code);
+  const customerId = optionalString(params, 'customer');
+  if (customerId) engine.reference(ctx, 'customer', customerId, 'customer');
+  const source = optionalString(params, 'source');
+  if (!source) {
+    throw customerId
+      ? invalidRequest('Cannot charge a customer that has no active card', 'card', 'missing')
+      : invalidRequest('Must provide source or customer.', undefined, 'parameter_missing');
+  }
+  const paymentMethod = resolvePaymentMethod(engine, ctx, source, 'source');
+  let card = behaviourOf(ctx, paymentMethod);
+  // The Charges API cannot authenticate the customer: a card that asks for 3-D Secure is declined.
+  if (card.authentication && !card.decline) {
+    card = {
+      ...card,
+      decline: {
+        code: 'authentication_required',
+        declineCode: 'authentication_required',
+        message: 'Your card was declined. This transaction requires authentication.',
+      },
+    };
+  }
+  const charge = newCharge(
+    engine,
+    ctx,
+    {
+      amount,
+      currency: code,
+      customer: customerId ?? null,
+      description: nullableString(params, 'description') ?? null,
+      metadata: mergeMetadata({}, params),
+      paymentIntent: null,
+      capture: optionalBoolean(params, 'capture') ?? true,
+      applicationFeeAmount: optionalInteger(params, 'application_fee_amount') ?? null,
+      onBehalfOf: optionalString(params, 'on_behalf_of') ?? null,
+      receiptEmail: nullableString(params, 'receipt_email') ?? null,
+      shipping: shippingOf(optionalObject(params, 'shipping')),
+      statementDescriptor: nullableString(params, 'statement_descriptor') ?? null,
+      statementDescriptorSuffix: nullableString(params, 'statement_descriptor_suffix') ?? null,
+      transferGroup: nullableString(params, 'transfer_group') ?? null,
+    },
+    paymentMethod,
+    card,
+  );
+  if (card.decline) {
+    const { code: errorCode, declineCode, message } = card.decline;
+    engine.emit(ctx, 'charge.failed', charge);
+    throw new StripeApiError({
+      status: 402,
+      type: 'card_error',
+      code: errorCode,
+      message,
+      extra: {
+        charge: charge.id,
+        decline_code: declineCode,
+        request_log_url: `https://dashboard.stripe.com/test/logs/${ctx.requestId ?? ''}`,
+      },
+      replayable: true,
+    });
+  }
+  engine.emit(ctx, 'charge.succeeded', charge);
+  if (charge.captured) settleCharge(engine, ctx, charge, card);
+  return charge;
+}
+
+/**
+ * POST /v1/charges/:id/capture: captures an authorized Charges API charge, all of it or `amount` (the rest of
+ * the authorization is released). A PaymentIntent's charge is captured through its PaymentIntent.
+ */
+export const captureCharge: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
+  const charge = engine.get(ctx, 'charge', id);
+  if (charge.payment_intent) {
+    throw invalidRequest(
+      `This charge cannot be captured because it was created by a PaymentIntent (${charge.payment_intent}). ` +
+        'Capture the PaymentIntent instead.',
+    );
+  }
+  if (charge.captured) {
+    throw invalidRequest(
+      `Charge ${charge.id} has already been captured.`,
+      undefined,
+      'charge_already_captured',
+    );
+  }
+  if (charge.status !== 'succeeded' || charge.refunded) {
+    throw invalidRequest(
+      `Charge ${charge.id} cannot be captured: its authorization was ${charge.refunded ? 'released' : 'not approved'}.`,
+      undefined,
+      'charge_expired_for_capture',
+    );
+  }
+  const amount = optionalInteger(params, 'amount', 1) ?? charge.amount;
+  if (amount > charge.amount) {
+    throw invalidRequest(
+      `Amount to capture (${amount}) must be less than or equal to the original amount (${charge.amount}).`,
+      'amount',
+      'amount_too_large',
+    );
+  }
+  const receiptEmail = nullableString(params, 'receipt_email');
+  if (receiptEmail !== undefined) engine.change(charge, (c) => void (c.receipt_email = receiptEmail));
+  captureAuthorized(engine, ctx, charge, amount);
+  const paymentMethod = engine.get(ctx, 'payment_method', charge.payment_method);
+  settleCharge(engine, ctx, charge, behaviourOf(ctx, paymentMethod));
+  return charge;
+};
+
 // ---- refunds ---------------------------------------------------------------------------------------------
 
 /** The charge a refund request names, by its PaymentIntent or directly; it must be captured. */
@@ -589,7 +760,9 @@ function chargeToRefund(engine: StripeEngine, ctx: RequestContext, params: Param
       'parameter_missing',
     );
   }
-  if (!charge.paid || !charge.captured) {
+  // An authorization made through the Charges API is released by refunding its charge (docs: placing a hold,
+  // Charges API); a PaymentIntent's is released by canceling the PaymentIntent.
+  if (!charge.paid || (!charge.captured && charge.payment_intent)) {
     throw invalidRequest(
       `Charge ${charge.id} has not been captured and cannot be refunded.`,
       'charge',
@@ -601,7 +774,9 @@ function chargeToRefund(engine: StripeEngine, ctx: RequestContext, params: Param
 
 /** The refund's amount (default what is left) and reason, within what the charge can still refund. */
 function refundTerms(charge: StripeObject, params: Params): { amount: number; reason: string | null } {
-  const refundable = charge.amount_captured - charge.amount_refunded;
+  // `amount_refunded` counts the part of an authorization released at a partial capture: what is left to
+  // refund is the amount less all of it.
+  const refundable = charge.amount - charge.amount_refunded;
   if (refundable <= 0) {
     throw invalidRequest(
       `Charge ${charge.id} has already been refunded.`,
@@ -610,6 +785,12 @@ function refundTerms(charge: StripeObject, params: Params): { amount: number; re
     );
   }
   const amount = optionalInteger(params, 'amount', 1) ?? refundable;
+  if (!charge.captured && amount !== charge.amount) {
+    throw invalidRequest(
+      'You cannot partially refund an uncaptured charge. Instead, capture the charge for an amount less than the original amount',
+      'amount',
+    );
+  }
   if (amount > refundable) {
     throw invalidRequest(
       `Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`,
@@ -630,6 +811,8 @@ function refundTerms(charge: StripeObject, params: Params): { amount: number; re
 export function createRefund(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
   const charge = chargeToRefund(engine, ctx, params);
   const { amount, reason } = refundTerms(charge, params);
+  // Refunding an uncaptured charge releases its authorization: no money moved, so no balance transaction.
+  const release = !charge.captured;
   const refund: StripeObject = {
     id: engine.newId('re'),
     object: 'refund',
@@ -653,22 +836,24 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
     status: 'succeeded',
     transfer_reversal: null,
   };
-  const transaction = createBalanceTransaction(engine, ctx.scope, {
-    amount: -amount,
-    currency: charge.currency,
-    type: 'refund',
-    reportingCategory: 'refund',
-    source: refund.id,
-    description: 'REFUND FOR CHARGE' + (charge.description ? ` (${charge.description})` : ''),
-  });
-  refund.balance_transaction = transaction.id;
+  if (!release) {
+    const transaction = createBalanceTransaction(engine, ctx.scope, {
+      amount: -amount,
+      currency: charge.currency,
+      type: 'refund',
+      reportingCategory: 'refund',
+      source: refund.id,
+      description: 'REFUND FOR CHARGE' + (charge.description ? ` (${charge.description})` : ''),
+    });
+    refund.balance_transaction = transaction.id;
+  }
   ctx.scope.insert(refund);
   engine.update(
     ctx,
     charge,
     (c) => {
       c.amount_refunded += amount;
-      c.refunded = c.amount_refunded >= c.amount_captured;
+      c.refunded = c.amount_refunded >= c.amount;
       c.refunds = {
         ...c.refunds,
         data: [cloneJson(refund), ...c.refunds.data],
@@ -680,7 +865,8 @@ export function createRefund(engine: StripeEngine, ctx: RequestContext, params: 
   engine.emit(ctx, 'refund.created', refund);
 
   const paymentMethod = ctx.scope.find(charge.payment_method);
-  if (paymentMethod && behaviourOf(ctx, paymentMethod).refundFails) failRefund(engine, ctx, refund, charge);
+  if (!release && paymentMethod && behaviourOf(ctx, paymentMethod).refundFails)
+    failRefund(engine, ctx, refund, charge);
   return refund;
 }
 

@@ -10,8 +10,14 @@ import type { HandlerLogger } from '../../pipeline/handler';
 import { isNotFound } from '../../write/rows';
 import { gatheredRows } from './gather';
 
-/** The payment's status as a document's payment status (stc_documentpaymentstatus), by Stripe value. */
+/**
+ * The payment's status as a document's payment status (stc_documentpaymentstatus), by Stripe value. An
+ * authorization held (requires_capture) or released (canceled) paid nothing: the document is unpaid, with
+ * nothing refunded, whatever Stripe counts in the charge's amount_refunded for the release.
+ */
 const DOCUMENT_STATUS: Record<string, number> = {
+  requires_capture: StripePaymentStatus.unpaid,
+  canceled: StripePaymentStatus.unpaid,
   succeeded: StripePaymentStatus.paid,
   partially_refunded: StripePaymentStatus.partially_refunded,
   refunded: StripePaymentStatus.refunded,

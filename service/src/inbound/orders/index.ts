@@ -370,10 +370,21 @@ async function settleQuote(
 /** Metadata of a payment made for a Dynamics 365 quote, order or invoice (payments.yaml links the last two). */
 const FOR_A_RECORD = ['d365_quoteid', 'd365_salesorderid', 'd365_invoiceid', 'order_number'];
 
-/** A succeeded PaymentIntent, or a Charge made without one, as the PaymentIntent shape payment_order reads. */
+/**
+ * A Charges API charge made with capture=false: `succeeded` with `captured: false` and nothing captured while
+ * its authorization is held (payments.yaml shows it as requires_capture, or canceled once released).
+ */
+const isUncaptured = (charge: StripeObject): boolean =>
+  charge.captured === false && !(typeof charge.amount_captured === 'number' && charge.amount_captured > 0);
+
+/**
+ * A succeeded PaymentIntent, or a captured Charge made without one, as the PaymentIntent shape payment_order
+ * reads: the amount received is the amount captured (a partial capture's, not the authorization's).
+ */
 function paidPayment(object: StripeObject): StripeObject | null {
   if (object.object === 'payment_intent') return object.status === 'succeeded' ? object : null;
   if (object.object !== 'charge' || object.status !== 'succeeded' || idOf(object.payment_intent)) return null;
+  if (isUncaptured(object)) return null;
   const billing = object.billing_details as { email?: unknown } | null | undefined;
   return {
     ...object,

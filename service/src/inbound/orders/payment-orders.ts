@@ -1,7 +1,8 @@
 /**
  * Orders of payments made without a Checkout Session (ORDERS_FROM_PAYMENTS=true): after the payments handler
  * has written a payment, its order is made when the payment as the handler wrote it is a succeeded
- * PaymentIntent (or a succeeded Charge made without one). That is the state the handler synced, whichever
+ * PaymentIntent (or a succeeded, captured Charge made without one: a charge made with capture=false makes its
+ * order at `charge.captured`, for the amount captured). That is the state the handler synced, whichever
  * event of the payment's burst was applied (payment_intent.created, a charge's events, a later charge.updated):
  * the PaymentIntent the handler read from Stripe, else the newest copy of it among the burst's events, else
  * the event's own copy. No Stripe read is added for it.
@@ -13,7 +14,7 @@ import { idOf, type StripeObject } from '../../write/stripe-objects';
 import { intentFromBurst } from '../payments';
 import { writePaymentOrder } from './index';
 
-/** The payments handler, then an order for a succeeded payment made without a Checkout Session. */
+/** The payments handler, then an order for a succeeded, captured payment made without a Checkout Session. */
 export function withPaymentOrders(
   payments: StripeEventHandler,
   mappings: () => MappingSet,

@@ -17,7 +17,7 @@ test('check lists the default mappings as valid', async () => {
   const result = await run(['check']);
   expect(result.code).toBe(0);
   expect(result.out).toMatch(
-    /^payment_intent\tpayment_intent → stc_payment\tversion 1\t.*payments\.yaml\tsha256 [0-9a-f]{12}$/m,
+    /^payment_intent\tpayment_intent → stc_payment\tversion 2\t.*payments\.yaml\tsha256 [0-9a-f]{12}$/m,
   );
   expect(result.out).toMatch(/\d+ mappings in \d+ files: valid against the table model/);
 });

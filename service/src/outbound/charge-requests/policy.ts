@@ -6,6 +6,9 @@
  * customer has a Stripe customer of the mode the service serves with a saved payment method, the order or
  * invoice named (if any) is there, unpaid, and the charge is for its total in its currency (the charge pays
  * it), and an amount above its currency's threshold is approved by someone else who holds an approver role.
+ * The threshold weighs the request together with the customer's other charges made without an approver (see
+ * `unapproved`), so that a charge split into requests each under the threshold still needs an approver once
+ * together they pass it.
  */
 import { approvalProblem, type PolicyUser } from '../refund-requests/policy';
 import { formatMinor } from '../refund-requests/money';
@@ -28,6 +31,14 @@ export interface ChargeFacts {
   currency: string;
   /** Charges above this (minor units) need an approver; null when none is set for the currency. */
   threshold: number | null;
+  /**
+   * Charged, or on their way to a charge, by the same customer's other requests in the currency with no
+   * approver recorded (minor units): those Pending, Approved or Sent, and those that succeeded within the last
+   * UNAPPROVED_WINDOW_HOURS. Weighed with this request's amount against the threshold. Requests waiting for an
+   * approver, refused or failed are not counted, nor charges made in Stripe itself: they are not this policy's
+   * to govern.
+   */
+  unapproved: number;
   /** Null when the request names none, or the row is gone (`customerNamed`). */
   customer: CustomerFacts | null;
   customerNamed: boolean;
@@ -56,6 +67,13 @@ export type ChargeDecision =
   | { kind: 'charge'; plan: ChargePlan; approvedBy: string | null };
 
 const modeName = (live: boolean) => (live ? 'live' : 'test');
+
+/**
+ * How far back a customer's succeeded charges without an approver count against the threshold with a new
+ * request: a rolling day, the span over which a charge split into several would be made. Requests still on
+ * their way count whatever their age.
+ */
+export const UNAPPROVED_WINDOW_HOURS = 24;
 
 /**
  * Whether the request can be charged at all, before the saved payment method is asked of Stripe. A request
@@ -129,15 +147,9 @@ export function decideCharge(facts: ChargeFacts, rules: ChargeRules): ChargeDeci
       })
     : null;
   const approvedBy = facts.approver && !problem ? facts.approver.id : null;
-  if (amount > (facts.threshold ?? 0) && !approvedBy)
-    return {
-      kind: 'awaitApproval',
-      note:
-        problem ??
-        (facts.threshold === null
-          ? `No approval threshold is set for ${facts.currency.toUpperCase()}: every charge in it needs a finance approver.`
-          : `${formatMinor(amount, facts.currency)} is above the approval threshold of ${formatMinor(facts.threshold, facts.currency)}: a finance approver has to approve it.`),
-    };
+  const withoutApprover = amount + facts.unapproved;
+  if (withoutApprover > (facts.threshold ?? 0) && !approvedBy)
+    return { kind: 'awaitApproval', note: problem ?? thresholdNote(facts, amount, withoutApprover) };
   return {
     kind: 'charge',
     approvedBy,
@@ -149,4 +161,18 @@ export function decideCharge(facts: ChargeFacts, rules: ChargeRules): ChargeDeci
       stripeAccount: customer.stripeAccount,
     },
   };
+}
+
+/** Why a request without an approval that counts waits, in the requester's words. */
+function thresholdNote(facts: ChargeFacts, amount: number, withoutApprover: number): string {
+  const { currency, threshold } = facts;
+  if (threshold === null)
+    return `No approval threshold is set for ${currency.toUpperCase()}: every charge in it needs a finance approver.`;
+  if (amount > threshold)
+    return `${formatMinor(amount, currency)} is above the approval threshold of ${formatMinor(threshold, currency)}: a finance approver has to approve it.`;
+  return (
+    `Charges of this customer without an approver (those on their way, and those made in the last ${UNAPPROVED_WINDOW_HOURS} hours) ` +
+    `would come to ${formatMinor(withoutApprover, currency)} with this request, more than the approval threshold of ` +
+    `${formatMinor(threshold, currency)}: a finance approver has to approve it.`
+  );
 }

@@ -1,9 +1,9 @@
 /**
  * The Dataverse side of a charge request: reading the row as the policy needs it, moving it out of Pending or
  * Approved under the etag it was read with (of two workers holding deliveries of the same change only one
- * goes on; a 412 is decided again on the fresh row), and writing its outcome. Nothing written here is card
- * data: the columns are the status, Stripe's code and message of a failure, the PaymentIntent id and the
- * payment row's lookup.
+ * goes on; a 412 is decided again on the fresh row), writing its outcome, and reading the customer's other
+ * requests the approval threshold weighs with it. Nothing written here is card data: the columns are the
+ * status, Stripe's code and message of a failure, the PaymentIntent id and the payment row's lookup.
  */
 import { ChargeRequest, ChargeRequestStatus, SystemUser } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
@@ -28,6 +28,8 @@ export interface ChargeRequestRow {
   invoiceId: string | null;
   paymentIntentId: string | null;
   createdBy: string | null;
+  /** When the row was created (ISO), by Dataverse's clock; null when Dataverse did not say. */
+  createdOn: string | null;
   etag: string | null;
 }
 
@@ -47,6 +49,7 @@ export async function readRequest(
       L.salesorderid.value,
       L.invoiceid.value,
       '_createdby_value',
+      'createdon',
     ],
   });
   if (!row) return null;
@@ -63,6 +66,7 @@ export async function readRequest(
     invoiceId: guid(row[L.invoiceid.value]),
     paymentIntentId: text(row[R.stripePaymentIntentId]),
     createdBy: guid(row._createdby_value),
+    createdOn: text(row.createdon),
     etag: text(row['@odata.etag']),
   };
 }
@@ -73,7 +77,11 @@ export type Transition =
   | { to: 'awaitingApproval'; note: string | null }
   | { to: 'sent'; approvedBy: string | null; livemode: boolean };
 
-/** Writes the decision under the etag read; the requester is recorded from the row's creator. */
+/**
+ * Writes the decision under the etag read; the requester is recorded from the row's creator. The approver is
+ * recorded by a move to Sent that an approval allowed, and cleared by any other decision: an approval given
+ * for an amount since changed is no longer one.
+ */
 export async function transition(
   dataverse: DataverseClient,
   request: ChargeRequestRow,
@@ -81,6 +89,7 @@ export async function transition(
   at: Date,
 ): Promise<void> {
   const bindUser = (id: string) => `/${SystemUser.entitySetName}(${id})`;
+  const approvedBy = `${L.approvedby.bind.systemuser}@odata.bind`;
   const row: Row =
     next.to === 'refused'
       ? {
@@ -89,14 +98,12 @@ export async function transition(
           [R.decidedOn]: at.toISOString(),
         }
       : next.to === 'awaitingApproval'
-        ? { [R.status]: Status.awaiting_approval, [R.failureReason]: next.note }
+        ? { [R.status]: Status.awaiting_approval, [R.failureReason]: next.note, [approvedBy]: null }
         : {
             [R.status]: Status.sent,
             [R.failureReason]: null,
             [R.liveMode]: next.livemode,
-            ...(next.approvedBy
-              ? { [`${L.approvedby.bind.systemuser}@odata.bind`]: bindUser(next.approvedBy) }
-              : {}),
+            [approvedBy]: next.approvedBy ? bindUser(next.approvedBy) : null,
           };
   if (request.createdBy) row[`${L.requestedby.bind.systemuser}@odata.bind`] = bindUser(request.createdBy);
   if (!request.etag)
@@ -109,4 +116,47 @@ export async function transition(
 /** The outcome, written by the worker that moved the request to Sent (or resumed it). */
 export async function finish(dataverse: DataverseClient, requestId: string, row: Row): Promise<void> {
   await dataverse.update(REQUESTS, requestId, row);
+}
+
+/**
+ * Statuses of a request on its way to a charge that the approval threshold weighs with a new request of the
+ * same customer when no approver is recorded on it: Pending, Approved (its approver is recorded only once the
+ * service sends it, so it counts until then) and Sent (a bank debit Stripe still holds included). Succeeded
+ * ones count too when charged within the window (see otherRequests); those waiting for an approver, refused or
+ * failed do not.
+ */
+export const UNAPPROVED_STATUSES: number[] = [Status.pending, Status.approved, Status.sent];
+
+/** Another request of the customer, as the threshold weighs it. */
+export interface OtherRequest {
+  id: string;
+  amount: unknown;
+  status: number | null;
+  approved: boolean;
+}
+
+/**
+ * The customer's other requests in the currency that are on their way to a charge, or were charged since
+ * `since` (their Decided On), with their approver if any.
+ */
+export async function otherRequests(
+  dataverse: DataverseClient,
+  request: Pick<ChargeRequestRow, 'id' | 'customerId' | 'currency'>,
+  since: Date,
+): Promise<OtherRequest[]> {
+  if (!request.customerId || !request.currency) return [];
+  const open = UNAPPROVED_STATUSES.map((s) => `${R.status} eq ${s}`).join(' or ');
+  const charged = `(${R.status} eq ${Status.succeeded} and ${R.decidedOn} ge ${since.toISOString()})`;
+  const rows = await dataverse.retrieveMultiple(REQUESTS, {
+    select: [ChargeRequest.primaryId, R.amount, R.status, L.approvedby.value],
+    filter:
+      `${L.customerid.value} eq ${request.customerId} and ${ChargeRequest.primaryId} ne ${request.id}` +
+      ` and ${R.currency} eq '${request.currency.replace(/'/g, "''")}' and (${open} or ${charged})`,
+  });
+  return rows.map((row) => ({
+    id: String(row[ChargeRequest.primaryId]),
+    amount: row[R.amount] ?? null,
+    status: typeof row[R.status] === 'number' ? Number(row[R.status]) : null,
+    approved: isGuid(row[L.approvedby.value]),
+  }));
 }

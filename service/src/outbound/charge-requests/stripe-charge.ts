@@ -2,13 +2,14 @@
  * The Stripe side of a charge request: one PaymentIntent confirmed at once off session against the customer's
  * saved payment method, with the request id as idempotency key, so a request delivered twice, resumed from
  * Sent, or retried after Stripe answered 5xx or not at all is charged once (Stripe answers a repeated key with
- * the first response, a decline included, for 24 hours). Its metadata names the request and the order or
- * invoice it pays under the keys payment links use, so the payment row links to that document.
+ * the first response, a decline included, for 24 hours), and looked up first (findCharge) so that it stays
+ * once past those 24 hours. Its metadata names the request and the order or invoice it pays under the keys
+ * payment links use, so the payment row links to that document.
  */
 import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
 import { PAYMENT_LINK_METADATA } from '../../inbound/orders';
-import { CHARGE_REQUEST_METADATA_KEY } from '../../inbound/payments/charge-requests';
+import { CHARGE_REQUEST_METADATA_KEY } from '../../write/charge-outcome';
 import { isFinalStripeRefusal } from '../refund-requests/stripe-refund';
 import type { ChargePlan } from './policy';
 import type { DocumentFacts } from './facts';
@@ -28,6 +29,8 @@ export interface ChargeRefusal {
   /** Stripe's decline code when the card was declined, else its error code or type. */
   code: string;
   message: string;
+  /** Stripe's error type: `card_error`, `invalid_request_error`, `idempotency_error`, … */
+  type: string;
   /** The PaymentIntent Stripe made before declining, when it says. */
   paymentIntentId: string | null;
 }
@@ -67,6 +70,7 @@ export async function charge(
       refusal: {
         code: (declined ? e.decline_code : undefined) ?? e.code ?? e.type,
         message: e.message,
+        type: e.type,
         paymentIntentId: e.payment_intent?.id ?? null,
       },
     };
@@ -75,30 +79,39 @@ export async function charge(
 
 /** A customer's PaymentIntents looked through for a request's charge (newest first: a resumed one is recent). */
 const MAX_CHARGES_SEARCHED = 1000;
+/** How far Dataverse's clock (the request's creation) may be ahead of Stripe's (the PaymentIntent's). */
+const CLOCK_MARGIN_SECONDS = 3600;
 
 /**
- * The PaymentIntent a request already made, found by its metadata among the customer's, or undefined. A
- * resumed request looks first rather than asking again: the same key with other parameters (the row's
- * description edited meanwhile) would be refused by Stripe, though the charge was made.
+ * The PaymentIntent a request already made, or undefined: the one its row names, else the one whose metadata
+ * names the request among the customer's made since the request was created. Looked up before every create:
+ * Stripe keeps an idempotency key for 24 hours only, and answers the same key with other parameters (an amount
+ * or description edited meanwhile) with an error though the charge was made.
  */
 export async function findCharge(
   stripe: Stripe,
-  customer: string,
-  requestId: string,
+  customer: string | null,
+  request: { id: string; paymentIntentId: string | null; createdOn: string | null },
 ): Promise<Stripe.PaymentIntent | undefined> {
+  if (request.paymentIntentId) {
+    try {
+      const named = await stripe.paymentIntents.retrieve(request.paymentIntentId);
+      if (named.metadata?.[REQUEST_METADATA_KEY] === request.id) return named;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+    // An id Stripe does not know, or of another request's PaymentIntent (typed in): looked up by metadata.
+  }
+  if (!customer) return undefined;
+  const created = Date.parse(request.createdOn ?? '');
   const intents = await stripe.paymentIntents
-    .list({ customer, limit: 100 })
+    .list({
+      customer,
+      limit: 100,
+      ...(Number.isFinite(created)
+        ? { created: { gte: Math.floor(created / 1000) - CLOCK_MARGIN_SECONDS } }
+        : {}),
+    })
     .autoPagingToArray({ limit: MAX_CHARGES_SEARCHED });
-  return intents.find((pi) => pi.metadata?.[REQUEST_METADATA_KEY] === requestId);
-}
-
-/** A declined PaymentIntent's code and message, from its last payment error; null when it has none. */
-export function declineOf(paymentIntent: Stripe.PaymentIntent): ChargeRefusal | null {
-  const error = paymentIntent.last_payment_error;
-  if (!error) return null;
-  return {
-    code: error.decline_code ?? error.code ?? error.type,
-    message: error.message ?? 'The charge was declined.',
-    paymentIntentId: paymentIntent.id,
-  };
+  return intents.find((pi) => pi.metadata?.[REQUEST_METADATA_KEY] === request.id);
 }

@@ -220,6 +220,264 @@ describe('a charge over the threshold', () => {
   });
 });
 
+describe("a customer's charges without an approver, weighed together", () => {
+  const patch = (userId: string, id: string, body: Record<string, unknown>) =>
+    world.asUser(userId, 'PATCH', `stc_chargerequests(${id})`, body);
+
+  it("holds a request under the threshold once the customer's charges without an approver pass it together", async () => {
+    const { account } = await customer();
+    const first = await ask(USERS.requester.systemuserid, account, 300);
+    expect(requestRow(first).stc_status).toBe(Status.succeeded);
+
+    // 300 more for the same customer: under the 500 USD threshold alone, 600 with the first.
+    const second = await ask(USERS.requester.systemuserid, account, 300);
+    expect(requestRow(second)).toMatchObject({
+      stc_status: Status.awaiting_approval,
+      stc_failurereason:
+        'Charges of this customer without an approver (those on their way, and those made in the last 24 hours) would come to 600.00 USD with this request, more than the approval threshold of 500.00 USD: a finance approver has to approve it.',
+    });
+    expect(intentPosts()).toHaveLength(1);
+
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, second, { stc_status: Status.approved });
+    await deliver(world, handler, second);
+    expect(requestRow(second)).toMatchObject({
+      stc_status: Status.succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+
+    // The approved one does not count: 300 + 150 is under the threshold, charged without an approver.
+    const third = await ask(USERS.requester.systemuserid, account, 150);
+    expect(requestRow(third).stc_status).toBe(Status.succeeded);
+    // Another currency and another customer are weighed on their own.
+    const yen = await ask(USERS.requester.systemuserid, account, 70_000, 'jpy');
+    expect(requestRow(yen).stc_status).toBe(Status.succeeded);
+    const other = await customer('pm_card_visa', 'Contoso');
+    const elsewhere = await ask(USERS.requester.systemuserid, other.account, 400);
+    expect(requestRow(elsewhere).stc_status).toBe(Status.succeeded);
+    expect(intentPosts()).toHaveLength(5);
+  });
+
+  it('counts a request still on its way, and no longer a charge that succeeded more than a day ago', async () => {
+    const { account } = await customer();
+    const first = await ask(USERS.requester.systemuserid, account, 300);
+    expect(requestRow(first).stc_status).toBe(Status.succeeded);
+    // Charged two days ago (as the service writes Decided On when it charges).
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600_000).toISOString();
+    await world.client.update('stc_chargerequests', first, { stc_decidedon: twoDaysAgo });
+
+    // Two undecided requests: the one decided first counts the other (300 + 300) and waits; the other then
+    // does not count a request waiting for its approver and is charged.
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 300,
+      stc_currency: 'usd',
+    });
+    await world.dataverse.webhooksIdle();
+    const later = await ask(USERS.requester.systemuserid, account, 300);
+    expect(requestRow(later).stc_status).toBe(Status.awaiting_approval);
+    expect(requestRow(later).stc_failurereason).toMatch(/would come to 600\.00 USD with this request/);
+    await deliver(world, handler, made.id!, 'Create');
+    expect(requestRow(made.id!).stc_status).toBe(Status.succeeded);
+  });
+});
+
+describe('a decision is bound to its amount', () => {
+  const patch = (userId: string, id: string, body: Record<string, unknown>) =>
+    world.asUser(userId, 'PATCH', `stc_chargerequests(${id})`, body);
+
+  it('counts an approval only for the amount approved: an amount raised before the approval is worked waits again', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 600);
+    expect(requestRow(id).stc_status).toBe(Status.awaiting_approval);
+
+    // Approved at 600; the requester raises the amount before the service works the approval's change.
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, { stc_status: Status.approved });
+    await patch(USERS.requester.systemuserid, id, { stc_amount: 60_000 });
+    await deliver(world, handler, id);
+    expect(intentPosts()).toHaveLength(0);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.awaiting_approval,
+      stc_amount: 60_000,
+      _stc_approvedby_value: null,
+      stc_failurereason:
+        'The amount was changed from 600.00 USD to 60000.00 USD after it was approved: the approval was for the old amount, and the new one needs its own.',
+    });
+
+    // Approved at 60,000: charged 60,000, with the approver recorded.
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, { stc_status: Status.approved });
+    await deliver(world, handler, id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+    const intent = await world.stripe.paymentIntents.retrieve(
+      String(requestRow(id).stc_stripepaymentintentid),
+    );
+    expect(intent.amount).toBe(6_000_000);
+    expect(intentPosts()).toHaveLength(1);
+  });
+
+  it('charges an approved request whose amount a change made with the approval itself', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 600);
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, { stc_status: Status.approved, stc_amount: 650 });
+    await deliver(world, handler, id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      _stc_approvedby_value: USERS.approver.systemuserid,
+    });
+    const intent = await world.stripe.paymentIntents.retrieve(
+      String(requestRow(id).stc_stripepaymentintentid),
+    );
+    expect(intent.amount).toBe(65_000);
+  });
+
+  /** A request of 20 USD the service sent, Stripe answering 503 before acting: left Sent, nothing charged. */
+  async function sentAndUnanswered(): Promise<string> {
+    const { account } = await customer();
+    world.stripeEmulator.injectFault({
+      status: 503,
+      match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
+    });
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 20,
+      stc_currency: 'usd',
+    });
+    await expect(deliver(world, handler, made.id!, 'Create')).rejects.toThrow();
+    expect(requestRow(made.id!).stc_status).toBe(Status.sent);
+    return made.id!;
+  }
+
+  it('decides again, and charges nothing without approval, a request whose amount was raised while its charge waited for a retry', async () => {
+    const id = await sentAndUnanswered();
+    await patch(USERS.requester.systemuserid, id, { stc_amount: 9_000 });
+    // The retry of its Create, then the amount's own change.
+    await deliver(world, handler, id, 'Create');
+    expect(intentPosts().filter((r) => r.outcome !== 503)).toHaveLength(0);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.awaiting_approval,
+      stc_amount: 9_000,
+      stc_failurereason:
+        'The amount was changed from 20.00 USD to 9000.00 USD after the request was decided: the new amount needs a finance approver.',
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(requestRow(id).stc_status).toBe(Status.awaiting_approval);
+    expect(await world.stripe.paymentIntents.list({ limit: 100 })).toMatchObject({ data: [] });
+  });
+
+  it("decides again a Sent request from the change that raised its amount, whatever that change's image shows", async () => {
+    const id = await sentAndUnanswered();
+    await world.forgetContexts();
+    await patch(USERS.requester.systemuserid, id, { stc_amount: 9_000 });
+    // Only the amount's change is delivered: its post-image shows the new amount and the request Sent.
+    await deliver(world, handler, id, 'Update');
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.awaiting_approval, stc_amount: 9_000 });
+    expect(requestRow(id).stc_failurereason).toBe(
+      'The amount was changed to 9000.00 USD after the request was decided: the request was decided again, and the new amount needs a finance approver.',
+    );
+    expect(await world.stripe.paymentIntents.list({ limit: 100 })).toMatchObject({ data: [] });
+  });
+
+  it('charges the new amount of a request decided again under the threshold, with no approver', async () => {
+    const id = await sentAndUnanswered();
+    await patch(USERS.requester.systemuserid, id, { stc_amount: 30 });
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.succeeded, _stc_approvedby_value: null });
+    const intents = await world.stripe.paymentIntents.list({ limit: 100 });
+    expect(intents.data.map((pi) => [pi.amount, pi.status])).toEqual([[3_000, 'succeeded']]);
+  });
+});
+
+describe('a request Stripe already charged', () => {
+  const patch = (userId: string, id: string, body: Record<string, unknown>) =>
+    world.asUser(userId, 'PATCH', `stc_chargerequests(${id})`, body);
+
+  it('is never charged again when set back to Approved with another amount: its outcome is written again', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 25);
+    const paymentIntent = requestRow(id).stc_stripepaymentintentid;
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+
+    await world.forgetContexts();
+    const before = world.stripeEmulator.requests.length;
+    await patch(USERS.approver.systemuserid, id, { stc_amount: 30, stc_status: Status.approved });
+    await deliver(world, handler, id);
+    expect(world.stripeEmulator.requests.slice(before).filter((r) => r.method === 'POST')).toEqual([]);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripepaymentintentid: paymentIntent,
+      stc_amount: 25,
+      stc_failurereason: null,
+      stc_declinecode: null,
+    });
+
+    // Set back to Pending: the same.
+    await world.forgetContexts();
+    await patch(USERS.requester.systemuserid, id, { stc_status: Status.pending });
+    await deliver(world, handler, id);
+    expect(world.stripeEmulator.requests.slice(before).filter((r) => r.method === 'POST')).toEqual([]);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripepaymentintentid: paymentIntent,
+    });
+  });
+
+  it('finds the PaymentIntent it made before making one, even when Stripe no longer knows the idempotency key', async () => {
+    const { stripeCustomer, account } = await customer();
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 12,
+      stc_currency: 'usd',
+    });
+    const id = made.id!;
+    // A worker moved it to Sent and Stripe charged it (its key long expired); nothing was written back. Then
+    // the requester, seeing it stuck, sets it back to Pending.
+    await world.client.update('stc_chargerequests', id, { stc_status: Status.sent });
+    const charged = await world.stripe.paymentIntents.create({
+      amount: 1200,
+      currency: 'usd',
+      customer: stripeCustomer.id,
+      payment_method: String(stripeCustomer.invoice_settings.default_payment_method),
+      confirm: true,
+      off_session: true,
+      metadata: { d365_chargerequestid: id },
+    });
+    await world.forgetContexts();
+    await patch(USERS.requester.systemuserid, id, { stc_status: Status.pending });
+    await deliver(world, handler, id);
+
+    expect(intentPosts()).toHaveLength(1);
+    expect(intentPosts().map((r) => r.idempotencyKey)).not.toContain(id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripepaymentintentid: charged.id,
+    });
+  });
+
+  it('keeps a declined request Failed when it is set back to Pending, asking Stripe for nothing', async () => {
+    const { account } = await customer('pm_card_chargeCustomerFail');
+    const id = await ask(USERS.requester.systemuserid, account, 20);
+    expect(requestRow(id).stc_status).toBe(Status.failed);
+    await world.forgetContexts();
+    await patch(USERS.requester.systemuserid, id, { stc_status: Status.pending });
+    await deliver(world, handler, id);
+    expect(intentPosts()).toHaveLength(1);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.failed,
+      stc_declinecode: 'generic_decline',
+      stc_failurereason: 'Stripe refused the charge: Your card was declined. (generic_decline)',
+    });
+  });
+});
+
 describe('a charge that pays an invoice', () => {
   /** An invoice of 120.50 USD for the account, with one line, as a salesperson makes it. */
   async function invoiceFor(account: string) {
@@ -281,6 +539,28 @@ describe('a charge that pays an invoice', () => {
     expect(intentPosts()).toHaveLength(1);
   });
 
+  it("marks the invoice paid only once a bank debit of it succeeds, from the payment's events", async () => {
+    const { account } = await customer('pm_usBankAccount_success');
+    const invoice = await invoiceFor(account);
+    const id = await ask(USERS.requester.systemuserid, account, 120.5, 'usd', {
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+    });
+    expect(requestRow(id).stc_status).toBe(Status.sent);
+    await deliverStripeEvents();
+    expect(await world.client.retrieve('invoices', invoice)).toMatchObject({ statecode: 0 });
+
+    const paymentIntent = String(requestRow(id).stc_stripepaymentintentid);
+    world.stripeEmulator.testHelpers.settleBankDebit(paymentIntent);
+    await deliverStripeEvents();
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    expect(await world.client.retrieve('invoices', invoice)).toMatchObject({
+      statecode: 2,
+      stc_paymentstatus: StripePaymentStatus.paid,
+      stc_amountpaid: 120.5,
+      stc_stripepaymentid: paymentIntent,
+    });
+  });
+
   it('refuses a charge for another amount than the invoice total, charging nothing', async () => {
     const { account } = await customer();
     const invoice = await invoiceFor(account);
@@ -294,6 +574,85 @@ describe('a charge that pays an invoice', () => {
       ),
     });
     expect(intentPosts()).toHaveLength(0);
+  });
+});
+
+describe('a bank debit Stripe holds as processing', () => {
+  it("leaves the request Sent, charges nothing more when it is worked again, and completes it from the payment's events", async () => {
+    const { account } = await customer('pm_usBankAccount_success');
+    const id = await ask(USERS.requester.systemuserid, account, 120);
+    const paymentIntent = String(requestRow(id).stc_stripepaymentintentid);
+    expect(paymentIntent).toMatch(/^pi_/);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.sent,
+      stc_failurereason:
+        'Stripe holds the charge as processing (a bank debit takes days to settle); the request is completed when Stripe settles it.',
+    });
+    expect((await world.stripe.paymentIntents.retrieve(paymentIntent)).status).toBe('processing');
+
+    // Worked again (a redelivery, a user's edit): nothing more is asked of Stripe, the request stays Sent.
+    await deliver(world, handler, id);
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `stc_chargerequests(${id})`, {
+      stc_description: 'Extra seats, April',
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(intentPosts()).toHaveLength(1);
+    await deliverStripeEvents();
+    expect(requestRow(id).stc_status).toBe(Status.sent);
+
+    world.stripeEmulator.testHelpers.settleBankDebit(paymentIntent);
+    await deliverStripeEvents();
+    const payment = await world.client.retrieveByKey('stc_payments', { stc_stripeid: paymentIntent });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_failurereason: null,
+      stc_declinecode: null,
+      _stc_paymentid_value: payment!.stc_paymentid,
+    });
+    assertNoCardData(id, []);
+    expect(JSON.stringify(requestRow(id))).not.toContain('6789');
+  });
+
+  it("fails the request with the bank's code and reason when the debit is returned", async () => {
+    const { account } = await customer('pm_usBankAccount_insufficientFunds');
+    const id = await ask(USERS.requester.systemuserid, account, 80);
+    expect(requestRow(id).stc_status).toBe(Status.sent);
+    world.stripeEmulator.testHelpers.settleBankDebit(String(requestRow(id).stc_stripepaymentintentid));
+    await deliverStripeEvents();
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.failed,
+      stc_declinecode: 'insufficient_funds',
+      stc_failurereason:
+        "Stripe reports the charge failed: The customer's account has insufficient funds to cover this payment. (insufficient_funds)",
+    });
+    // Worked again afterwards: it stays Failed, nothing asked again.
+    await deliver(world, handler, id);
+    expect(requestRow(id).stc_status).toBe(Status.failed);
+    expect(intentPosts()).toHaveLength(1);
+  });
+
+  it('leaves a request whose payment event names another PaymentIntent, or that is still on its way to its charge', async () => {
+    const { stripeCustomer, account } = await customer('pm_usBankAccount_success');
+    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
+      stc_name: 'Charge',
+      'stc_customerid_account@odata.bind': `/accounts(${account})`,
+      stc_amount: 30,
+      stc_currency: 'usd',
+    });
+    const id = made.id!;
+    await world.client.update('stc_chargerequests', id, { stc_status: Status.sent });
+    const paymentIntent = await world.stripe.paymentIntents.create({
+      amount: 3000,
+      currency: 'usd',
+      customer: stripeCustomer.id,
+      payment_method: String(stripeCustomer.invoice_settings.default_payment_method),
+      confirm: true,
+      off_session: true,
+      metadata: { d365_chargerequestid: id },
+    });
+    world.stripeEmulator.testHelpers.settleBankDebit(paymentIntent.id);
+    await deliverStripeEvents();
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.sent, stc_stripepaymentintentid: null });
   });
 });
 

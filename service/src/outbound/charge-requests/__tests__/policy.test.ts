@@ -20,6 +20,7 @@ function facts(extra: Partial<ChargeFacts> = {}): ChargeFacts {
     amount: 2000,
     currency: 'usd',
     threshold: 50_000,
+    unapproved: 0,
     customer: {
       kind: 'account',
       id: 'a1',
@@ -61,6 +62,22 @@ test('above the threshold, or in a currency without one, waits for an approver',
     note: 'No approval threshold is set for KWD: every charge in it needs a finance approver.',
   });
   expect(decideCharge(facts({ amount: 50_001, approver }), rules)).toMatchObject({
+    kind: 'charge',
+    approvedBy: 'u-frank',
+  });
+});
+
+test("weighs the customer's charges without an approver with the request against the threshold", () => {
+  expect(decideCharge(facts({ amount: 20_000, unapproved: 30_000 }), rules).kind).toBe('charge');
+  expect(decideCharge(facts({ amount: 20_000, unapproved: 30_001 }), rules)).toEqual({
+    kind: 'awaitApproval',
+    note: 'Charges of this customer without an approver (those on their way, and those made in the last 24 hours) would come to 500.01 USD with this request, more than the approval threshold of 500.00 USD: a finance approver has to approve it.',
+  });
+  // Above the threshold on its own: said so; approved: charged whatever the others come to.
+  expect(decideCharge(facts({ amount: 50_001, unapproved: 10_000 }), rules)).toMatchObject({
+    note: '500.01 USD is above the approval threshold of 500.00 USD: a finance approver has to approve it.',
+  });
+  expect(decideCharge(facts({ amount: 20_000, unapproved: 90_000, approver }), rules)).toMatchObject({
     kind: 'charge',
     approvedBy: 'u-frank',
   });
