@@ -42,7 +42,7 @@ import { DEFAULT_OUTBOUND_SETTINGS, isGuid, type OutboundSettings } from '../../
 import {
   finish,
   OPEN_STATUSES,
-  UNAPPROVED_STATUSES,
+  ON_ITS_WAY_STATUSES,
   otherRequests,
   readPayment,
   readRequest,
@@ -52,7 +52,7 @@ import {
   type RequestRow,
   type RequestStatus,
 } from './requests';
-import { createRefund, findRefund, refundTarget } from './stripe-refund';
+import { createRefund, findRefund, listRefunds, refundTarget } from './stripe-refund';
 
 export {
   decideRefund,
@@ -234,7 +234,7 @@ async function decide(
     decision = { kind: 'reject', reason: `The amount cannot be refunded: ${error.message}.` };
   }
   await transition(dataverse, request, decision, g.now());
-  if (decision.kind === 'refund') await refund(g, request, context, false, payment!);
+  if (decision.kind === 'refund') await refund(g, request, context, false, payment!, decision.approvedBy);
 }
 
 /**
@@ -251,7 +251,8 @@ async function resume(
 ): Promise<void> {
   const payment = await readPayment(context.dataverse, request);
   if (seen.amount !== undefined && !changedSince(seen.amount, request.stc_amount)) {
-    await refund(g, request, context, true, payment);
+    // The approver the service recorded when it decided (a request in Processing is past its decision).
+    await refund(g, request, context, true, payment, request._stc_approvedby_value ?? null);
     return;
   }
   if (payment?.stc_stripeid) {
@@ -289,7 +290,8 @@ async function refund(
   request: RequestRow,
   context: SyncContext,
   resumed: boolean,
-  known?: StcPayment | null,
+  known: StcPayment | null | undefined,
+  approvedBy: string | null,
 ): Promise<void> {
   const { dataverse, log } = context;
   const requestId = request.stc_refundrequestid!;
@@ -311,6 +313,7 @@ async function refund(
       amount: majorToMinor(request.stc_amount, (payment.stc_currency ?? '').toLowerCase()),
       reason: optionExternalValue(REASONS, request.stc_reason ?? -1) ?? null,
       requestId,
+      approvedBy,
     });
     if ('refusal' in created) {
       const { message, code, type } = created.refusal;
@@ -438,13 +441,15 @@ async function refundFacts(
   payment: StcPayment,
   approverId: string | null,
   limit: ApprovalThreshold,
-  { dataverse }: SyncContext,
+  { dataverse, stripeFor }: SyncContext,
 ): Promise<RefundFacts> {
   const currency = (payment.stc_currency ?? '').toLowerCase();
-  const [requester, approver, others] = await Promise.all([
+  const stripe = stripeFor(payment.stc_stripeaccount || null);
+  const [requester, approver, others, refunds] = await Promise.all([
     userWithRoles(dataverse, request._createdby_value),
     approverId ? userWithRoles(dataverse, approverId) : Promise.resolve(null),
     otherRequests(dataverse, request._stc_paymentid_value!, request.stc_refundrequestid!),
+    listRefunds(stripe, refundTarget(payment.stc_stripeid!)),
   ]);
   const minor = (amount: unknown) =>
     amount === null || amount === undefined ? 0 : majorToMinor(amount, currency);
@@ -460,17 +465,42 @@ async function refundFacts(
     // completed already count even before it does.
     refunded: Math.max(minor(payment.stc_amountrefunded), amountsWith([Status.Succeeded])),
     inFlight: amountsWith(OPEN_STATUSES),
-    unapproved: sum(
-      others
-        .filter(
-          (r) => UNAPPROVED_STATUSES.includes(r.stc_status as RequestStatus) && !r._stc_approvedby_value,
-        )
-        .map((r) => minor(r.stc_amount)),
-    ),
+    unapproved: unapprovedRefunds(refunds, others, request.stc_refundrequestid!, minor),
     threshold: thresholdIn(limit, currency),
     requester,
     approver,
   };
+}
+
+/**
+ * What the payment's other requests refund without a finance approver, in minor units: their refunds in
+ * Stripe (made, pending or awaiting action) whose metadata names no approver (`d365_approvedby`, which the
+ * service sets when it refunds on an approval and no Dataverse user can write), and the amounts of those on
+ * their way to a refund that Stripe does not have yet. Refunds made in Stripe itself (no request in their
+ * metadata) are not this policy's.
+ */
+function unapprovedRefunds(
+  refunds: Stripe.Refund[],
+  others: RequestRow[],
+  requestId: string,
+  minor: (amount: unknown) => number,
+): number {
+  const inStripe = new Set<string>();
+  let total = 0;
+  for (const refund of refunds) {
+    const of = refund.metadata?.d365_refundrequestid;
+    if (!of) continue;
+    inStripe.add(of);
+    if (of === requestId || refund.status === 'failed' || refund.status === 'canceled') continue;
+    if (!refund.metadata?.d365_approvedby) total += refund.amount;
+  }
+  for (const other of others)
+    if (
+      ON_ITS_WAY_STATUSES.includes(other.stc_status as RequestStatus) &&
+      !inStripe.has(other.stc_refundrequestid!)
+    )
+      total += minor(other.stc_amount);
+  return total;
 }
 
 /**

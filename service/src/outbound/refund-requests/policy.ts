@@ -21,11 +21,11 @@ export interface RefundFacts {
   /** Held by the payment's other requests still open (Pending, Awaiting approval, Approved, Processing). */
   inFlight: number;
   /**
-   * Refunded, or on its way to a refund, by the payment's other requests with no finance approver recorded
-   * (Succeeded, Processing, Approved or Pending; not those waiting for an approver). The threshold weighs it
-   * with this request's amount, so that a refund split into requests each under the threshold still needs an
-   * approver once together they pass it. Refunds made in Stripe itself are not counted: they are not this
-   * policy's to govern.
+   * Refunded, or on its way to a refund, by the payment's other requests without a finance approver: their
+   * Stripe refunds whose metadata names none, and those Pending, Approved or Processing that Stripe has no
+   * refund of yet (not those waiting for an approver). The threshold weighs it with this request's amount, so
+   * that a refund split into requests each under the threshold still needs an approver once together they
+   * pass it. Refunds made in Stripe itself are not counted: they are not this policy's to govern.
    */
   unapproved: number;
   /**

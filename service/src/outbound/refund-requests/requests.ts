@@ -36,17 +36,12 @@ export const OPEN_STATUSES: RequestStatus[] = [
 ];
 
 /**
- * Statuses of a request refunded, or on its way to a refund, that the approval threshold weighs with a new
- * request of the same payment when no approver is recorded on it: every one but those waiting for an approver
- * (an Approved request not yet worked has its approver recorded only once the service refunds it, so it counts
- * until then).
+ * Statuses of a request on its way to a refund that the approval threshold weighs with a new request of the
+ * same payment until Stripe has its refund (then the refund's metadata says whether it was approved): every
+ * open one but those waiting for an approver. The request's own Approved By column is not taken for it, since
+ * the users who write requests can write that column too.
  */
-export const UNAPPROVED_STATUSES: RequestStatus[] = [
-  Status.Pending,
-  Status.Approved,
-  Status.Processing,
-  Status.Succeeded,
-];
+export const ON_ITS_WAY_STATUSES: RequestStatus[] = [Status.Pending, Status.Approved, Status.Processing];
 
 const REQUEST_COLUMNS = [
   RefundRequest.primaryId,
@@ -57,6 +52,7 @@ const REQUEST_COLUMNS = [
   R.stripeRefundId,
   R.liveMode,
   RefundRequest.lookup.paymentid.value,
+  RefundRequest.lookup.approvedby.value,
   '_createdby_value',
   '_modifiedby_value',
 ];
@@ -93,7 +89,7 @@ export async function otherRequests(
   const statuses = [...OPEN_STATUSES, Status.Succeeded].map((s) => `${R.status} eq ${s}`).join(' or ');
   const payment = RefundRequest.lookup.paymentid.value;
   return (await dataverse.retrieveMultiple(REQUESTS, {
-    select: [RefundRequest.primaryId, R.amount, R.status, RefundRequest.lookup.approvedby.value],
+    select: [RefundRequest.primaryId, R.amount, R.status],
     filter: `${payment} eq ${paymentId} and ${RefundRequest.primaryId} ne ${requestId} and (${statuses})`,
   })) as RequestRow[];
 }

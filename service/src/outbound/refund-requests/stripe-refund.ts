@@ -20,6 +20,11 @@ export interface RefundOrder {
   /** The request's reason as Stripe spells it; one Stripe does not take is left out. */
   reason: string | null;
   requestId: string;
+  /**
+   * The finance approver whose approval the refund is made on, when one was needed: kept in the refund's
+   * metadata (`d365_approvedby`), out of reach of Dataverse users, where the approval threshold reads it.
+   */
+  approvedBy: string | null;
 }
 
 /** Stripe refused for good: the request fails with Stripe's message. */
@@ -36,15 +41,22 @@ export function refundTarget(stripeId: string): RefundTarget {
   return stripeId.startsWith('pi_') ? { payment_intent: stripeId } : { charge: stripeId };
 }
 
+/** The payment's refunds, as Stripe lists them. */
+export async function listRefunds(stripe: Stripe, target: RefundTarget): Promise<Stripe.Refund[]> {
+  return stripe.refunds.list({ ...target, limit: 100 }).autoPagingToArray({ limit: MAX_REFUNDS_SEARCHED });
+}
+
+/** The refund made for the request (its id in the metadata), among the payment's refunds. */
+export function refundOfRequest(refunds: Stripe.Refund[], requestId: string): Stripe.Refund | undefined {
+  return refunds.find((r) => r.metadata?.d365_refundrequestid === requestId);
+}
+
 export async function findRefund(
   stripe: Stripe,
   target: RefundTarget,
   requestId: string,
 ): Promise<Stripe.Refund | undefined> {
-  const refunds = await stripe.refunds
-    .list({ ...target, limit: 100 })
-    .autoPagingToArray({ limit: MAX_REFUNDS_SEARCHED });
-  return refunds.find((r) => r.metadata?.d365_refundrequestid === requestId);
+  return refundOfRequest(await listRefunds(stripe, target), requestId);
 }
 
 /** Creates the refund; a final refusal is answered, anything retryable is thrown to the pipeline. */
@@ -60,7 +72,10 @@ export async function createRefund(
         ...(order.reason && STRIPE_REFUND_REASONS.has(order.reason)
           ? { reason: order.reason as Stripe.RefundCreateParams.Reason }
           : {}),
-        metadata: { d365_refundrequestid: order.requestId },
+        metadata: {
+          d365_refundrequestid: order.requestId,
+          ...(order.approvedBy ? { d365_approvedby: order.approvedBy } : {}),
+        },
       },
       { idempotencyKey: order.requestId },
     );

@@ -391,6 +391,13 @@ describe('roles and approval', () => {
     await deliver(world, handler, first, 'Create');
     expect(requestRow(first).stc_status).toBe(Status.Succeeded);
 
+    // The requester records an approver on the first themselves: the refund's metadata, which no Dataverse
+    // user writes, still says it was made without one.
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `stc_refundrequests(${first})`, {
+      'stc_approvedby@odata.bind': `/systemusers(${USERS.approver.systemuserid})`,
+    });
+    expect(requestRow(first)._stc_approvedby_value).toBe(USERS.approver.systemuserid);
+
     // 60 more on the same payment: under the 100 USD threshold alone, 120 with the first.
     const second = await requestRefund(USERS.requester.systemuserid, rowId, 60);
     await deliver(world, handler, second, 'Create');
