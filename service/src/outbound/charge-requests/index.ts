@@ -61,7 +61,7 @@ import {
   type ChargeRules,
 } from './policy';
 import { finish, otherRequests, readRequest, Status, transition, type ChargeRequestRow } from './requests';
-import { charge, findCharge } from './stripe-charge';
+import { charge, findCharge, recentCharges, unapprovedCharges } from './stripe-charge';
 
 export {
   decideCharge,
@@ -194,25 +194,28 @@ async function chargeFacts(
   const { dataverse, log } = context;
   const currency = request.currency ?? '';
   const since = new Date(g.now().getTime() - UNAPPROVED_WINDOW_HOURS * 3600_000);
-  const [requester, approver, document, limit, others] = await Promise.all([
+  const stripeCustomer = customer?.stripeCustomerId ?? null;
+  const [requester, approver, document, limit, others, intents] = await Promise.all([
     userWithRoles(dataverse, request.createdBy),
     approverId ? userWithRoles(dataverse, approverId) : Promise.resolve(null),
     readDocument(dataverse, request),
     g.threshold(dataverse, log),
-    otherRequests(dataverse, request, since),
+    otherRequests(dataverse, request),
+    stripeCustomer
+      ? recentCharges(context.stripeFor(customer!.stripeAccount), stripeCustomer, since)
+      : Promise.resolve([]),
   ]);
+  const minorOthers = others.flatMap((other) => {
+    const minor = minorOf(other.amount, currency);
+    return typeof minor === 'number' && minor > 0 ? [{ id: other.id, minor }] : [];
+  });
   const facts: ChargeFacts = {
     requester,
     approver,
     amount: minorOf(request.amount, currency),
     currency,
     threshold: currency ? thresholdIn(limit, currency) : null,
-    unapproved: others
-      .filter((other) => !other.approved)
-      .reduce((total, other) => {
-        const minor = minorOf(other.amount, currency);
-        return typeof minor === 'number' && minor > 0 ? total + minor : total;
-      }, 0),
+    unapproved: unapprovedCharges(intents, minorOthers, request.id, currency),
     customer,
     customerNamed: request.customerId !== null,
     bothDocuments: request.salesOrderId !== null && request.invoiceId !== null,
@@ -304,7 +307,7 @@ async function act(
   );
   // Looked up this round, before the move to Sent: a worker that made a charge of it since moved it first, and
   // this move answered 412.
-  await send(g, request, decision.plan, document, context);
+  await send(g, request, decision.plan, document, context, decision.approvedBy);
 }
 
 /**
@@ -392,6 +395,8 @@ async function resume(
     },
     facts.document,
     context,
+    // The approver the service recorded when it sent the request (a Sent request is past its decision).
+    request.approvedBy,
   );
 }
 
@@ -402,10 +407,12 @@ async function send(
   plan: ChargePlan,
   document: DocumentFacts | null,
   context: SyncContext,
+  approvedBy: string | null,
 ): Promise<void> {
   const stripe = context.stripeFor(plan.stripeAccount);
   const outcome = await charge(stripe, {
     requestId: request.id,
+    approvedBy,
     plan,
     description: request.description,
     document: document && !document.missing ? document : null,

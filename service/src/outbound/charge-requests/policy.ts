@@ -32,11 +32,11 @@ export interface ChargeFacts {
   /** Charges above this (minor units) need an approver; null when none is set for the currency. */
   threshold: number | null;
   /**
-   * Charged, or on their way to a charge, by the same customer's other requests in the currency with no
-   * approver recorded (minor units): those Pending, Approved or Sent, and those that succeeded within the last
-   * UNAPPROVED_WINDOW_HOURS. Weighed with this request's amount against the threshold. Requests waiting for an
-   * approver, refused or failed are not counted, nor charges made in Stripe itself: they are not this policy's
-   * to govern.
+   * Charged, or on their way to a charge, by the same customer's other requests in the currency without an
+   * approver (minor units): their PaymentIntents of the last UNAPPROVED_WINDOW_HOURS whose metadata names no
+   * approver (not canceled or failed), and those Pending, Approved or Sent that Stripe has no PaymentIntent of
+   * yet. Weighed with this request's amount against the threshold. Requests waiting for an approver, refused or
+   * failed are not counted, nor charges made in Stripe itself: they are not this policy's to govern.
    */
   unapproved: number;
   /** Null when the request names none, or the row is gone (`customerNamed`). */

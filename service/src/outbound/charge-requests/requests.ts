@@ -28,6 +28,8 @@ export interface ChargeRequestRow {
   invoiceId: string | null;
   paymentIntentId: string | null;
   createdBy: string | null;
+  /** The approver the service recorded when it sent the request on an approval. */
+  approvedBy: string | null;
   /** When the row was created (ISO), by Dataverse's clock; null when Dataverse did not say. */
   createdOn: string | null;
   etag: string | null;
@@ -48,6 +50,7 @@ export async function readRequest(
       L.customerid.value,
       L.salesorderid.value,
       L.invoiceid.value,
+      L.approvedby.value,
       '_createdby_value',
       'createdon',
     ],
@@ -66,6 +69,7 @@ export async function readRequest(
     invoiceId: guid(row[L.invoiceid.value]),
     paymentIntentId: text(row[R.stripePaymentIntentId]),
     createdBy: guid(row._createdby_value),
+    approvedBy: guid(row[L.approvedby.value]),
     createdOn: text(row.createdon),
     etag: text(row['@odata.etag']),
   };
@@ -120,43 +124,33 @@ export async function finish(dataverse: DataverseClient, requestId: string, row:
 
 /**
  * Statuses of a request on its way to a charge that the approval threshold weighs with a new request of the
- * same customer when no approver is recorded on it: Pending, Approved (its approver is recorded only once the
- * service sends it, so it counts until then) and Sent (a bank debit Stripe still holds included). Succeeded
- * ones count too when charged within the window (see otherRequests); those waiting for an approver, refused or
- * failed do not.
+ * same customer until Stripe has its PaymentIntent (whose metadata then says whether it was approved):
+ * Pending, Approved and Sent. Those waiting for an approver, refused or failed do not count. The request's
+ * own Approved By column is not taken for an approval: the users who write requests can write it too.
  */
-export const UNAPPROVED_STATUSES: number[] = [Status.pending, Status.approved, Status.sent];
+export const ON_ITS_WAY_STATUSES: number[] = [Status.pending, Status.approved, Status.sent];
 
-/** Another request of the customer, as the threshold weighs it. */
+/** Another request of the customer on its way to a charge, as the threshold weighs it. */
 export interface OtherRequest {
   id: string;
   amount: unknown;
-  status: number | null;
-  approved: boolean;
 }
 
-/**
- * The customer's other requests in the currency that are on their way to a charge, or were charged since
- * `since` (their Decided On), with their approver if any.
- */
+/** The customer's other requests in the currency that are on their way to a charge. */
 export async function otherRequests(
   dataverse: DataverseClient,
   request: Pick<ChargeRequestRow, 'id' | 'customerId' | 'currency'>,
-  since: Date,
 ): Promise<OtherRequest[]> {
   if (!request.customerId || !request.currency) return [];
-  const open = UNAPPROVED_STATUSES.map((s) => `${R.status} eq ${s}`).join(' or ');
-  const charged = `(${R.status} eq ${Status.succeeded} and ${R.decidedOn} ge ${since.toISOString()})`;
+  const open = ON_ITS_WAY_STATUSES.map((s) => `${R.status} eq ${s}`).join(' or ');
   const rows = await dataverse.retrieveMultiple(REQUESTS, {
-    select: [ChargeRequest.primaryId, R.amount, R.status, L.approvedby.value],
+    select: [ChargeRequest.primaryId, R.amount],
     filter:
       `${L.customerid.value} eq ${request.customerId} and ${ChargeRequest.primaryId} ne ${request.id}` +
-      ` and ${R.currency} eq '${request.currency.replace(/'/g, "''")}' and (${open} or ${charged})`,
+      ` and ${R.currency} eq '${request.currency.replace(/'/g, "''")}' and (${open})`,
   });
   return rows.map((row) => ({
-    id: String(row[ChargeRequest.primaryId]),
+    id: String(row[ChargeRequest.primaryId]).toLowerCase(),
     amount: row[R.amount] ?? null,
-    status: typeof row[R.status] === 'number' ? Number(row[R.status]) : null,
-    approved: isGuid(row[L.approvedby.value]),
   }));
 }

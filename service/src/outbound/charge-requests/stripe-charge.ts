@@ -19,6 +19,11 @@ export const REQUEST_METADATA_KEY = CHARGE_REQUEST_METADATA_KEY;
 
 export interface ChargeOrder {
   requestId: string;
+  /**
+   * The finance approver the charge is made on, when one was needed: kept in the PaymentIntent's metadata
+   * (`d365_approvedby`), out of reach of Dataverse users, where the approval threshold reads it.
+   */
+  approvedBy: string | null;
   plan: ChargePlan;
   description: string | null;
   document: Pick<DocumentFacts, 'kind' | 'id'> | null;
@@ -47,6 +52,7 @@ export function paymentIntentParams(order: ChargeOrder): Stripe.PaymentIntentCre
     ...(order.description ? { description: order.description.slice(0, 1000) } : {}),
     metadata: {
       [REQUEST_METADATA_KEY]: order.requestId,
+      ...(order.approvedBy ? { [APPROVER_METADATA_KEY]: order.approvedBy } : {}),
       ...(document ? { [PAYMENT_LINK_METADATA[document.kind]]: document.id } : {}),
     },
   };
@@ -114,4 +120,56 @@ export async function findCharge(
     })
     .autoPagingToArray({ limit: MAX_CHARGES_SEARCHED });
   return intents.find((pi) => pi.metadata?.[REQUEST_METADATA_KEY] === request.id);
+}
+
+/** The metadata key naming the finance approver a charge was made on. */
+export const APPROVER_METADATA_KEY = 'd365_approvedby';
+
+/** PaymentIntents that charged, or may still charge, the customer: not canceled, not failed. */
+const CHARGING = new Set([
+  'succeeded',
+  'processing',
+  'requires_capture',
+  'requires_action',
+  'requires_confirmation',
+]);
+
+/** The customer's PaymentIntents made since `since` (newest first), as the approval threshold weighs them. */
+export async function recentCharges(
+  stripe: Stripe,
+  customer: string,
+  since: Date,
+): Promise<Stripe.PaymentIntent[]> {
+  return stripe.paymentIntents
+    .list({
+      customer,
+      limit: 100,
+      created: { gte: Math.floor(since.getTime() / 1000) - CLOCK_MARGIN_SECONDS },
+    })
+    .autoPagingToArray({ limit: MAX_CHARGES_SEARCHED });
+}
+
+/**
+ * What the customer's other charge requests charge without a finance approver, in minor units of `currency`:
+ * their PaymentIntents in it (made within the window, charging or charged) whose metadata names no approver,
+ * and the amounts of their requests on their way to a charge that Stripe has no PaymentIntent of yet.
+ * Charges made otherwise (no request in their metadata) are not this policy's.
+ */
+export function unapprovedCharges(
+  intents: Stripe.PaymentIntent[],
+  others: { id: string; minor: number }[],
+  requestId: string,
+  currency: string,
+): number {
+  const inStripe = new Set<string>();
+  let total = 0;
+  for (const intent of intents) {
+    const of = intent.metadata?.[REQUEST_METADATA_KEY];
+    if (!of) continue;
+    inStripe.add(of.toLowerCase());
+    if (of.toLowerCase() === requestId.toLowerCase() || intent.currency !== currency) continue;
+    if (CHARGING.has(intent.status) && !intent.metadata?.[APPROVER_METADATA_KEY]) total += intent.amount;
+  }
+  for (const other of others) if (!inStripe.has(other.id)) total += other.minor;
+  return total;
 }

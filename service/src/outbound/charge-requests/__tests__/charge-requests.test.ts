@@ -228,6 +228,12 @@ describe("a customer's charges without an approver, weighed together", () => {
     const { account } = await customer();
     const first = await ask(USERS.requester.systemuserid, account, 300);
     expect(requestRow(first).stc_status).toBe(Status.succeeded);
+    // The requester records an approver on the first themselves: its PaymentIntent's metadata, which no
+    // Dataverse user writes, still says it was made without one.
+    await patch(USERS.requester.systemuserid, first, {
+      'stc_approvedby@odata.bind': `/systemusers(${USERS.approver.systemuserid})`,
+    });
+    expect(requestRow(first)._stc_approvedby_value).toBe(USERS.approver.systemuserid);
 
     // 300 more for the same customer: under the 500 USD threshold alone, 600 with the first.
     const second = await ask(USERS.requester.systemuserid, account, 300);
@@ -262,9 +268,11 @@ describe("a customer's charges without an approver, weighed together", () => {
     const { account } = await customer();
     const first = await ask(USERS.requester.systemuserid, account, 300);
     expect(requestRow(first).stc_status).toBe(Status.succeeded);
-    // Charged two days ago (as the service writes Decided On when it charges).
-    const twoDaysAgo = new Date(Date.now() - 48 * 3600_000).toISOString();
-    await world.client.update('stc_chargerequests', first, { stc_decidedon: twoDaysAgo });
+    // Charged two days ago: its PaymentIntent, which the threshold reads, was made then.
+    const intent = world.stripeEmulator.engine
+      .scope(null)
+      .find(String(requestRow(first).stc_stripepaymentintentid))!;
+    intent.created = Number(intent.created) - 48 * 3600;
 
     // Two undecided requests: the one decided first counts the other (300 + 300) and waits; the other then
     // does not count a request waiting for its approver and is charged.
