@@ -45,17 +45,46 @@ async function customer(card: string | null = 'pm_card_visa', name = 'Northwind'
 }
 
 /** A charge request made by a user through the Web API, delivered to the handler. */
-async function ask(userId: string, account: string, amount: number, currency = 'usd', extra = {}) {
+/** A charge request a user created through the Web API (as the request form does), not worked yet. */
+async function created(
+  userId: string,
+  account: string,
+  amount: number,
+  fields: Record<string, unknown> = {},
+) {
   const made = await world.asUser(userId, 'POST', 'stc_chargerequests', {
-    stc_name: 'Charge of the saved card of Northwind',
+    stc_name: 'Charge',
     'stc_customerid_account@odata.bind': `/accounts(${account})`,
     stc_amount: amount,
+    stc_currency: 'usd',
+    ...fields,
+  });
+  return made.id!;
+}
+
+/** A request created and worked once (its Create webhook delivered). */
+async function ask(userId: string, account: string, amount: number, currency = 'usd', extra = {}) {
+  const id = await created(userId, account, amount, {
+    stc_name: 'Charge of the saved card of Northwind',
     stc_currency: currency,
     stc_description: 'Extra seats, March',
     ...extra,
   });
-  await deliver(world, handler, made.id!, 'Create');
-  return made.id!;
+  await deliver(world, handler, id, 'Create');
+  return id;
+}
+
+/** The PaymentIntent the service makes for a request, made in Stripe without it (as by a worker gone since). */
+function chargedInStripe(stripeCustomer: Stripe.Customer, id: string, amountMinor: number) {
+  return world.stripe.paymentIntents.create({
+    amount: amountMinor,
+    currency: 'usd',
+    customer: stripeCustomer.id,
+    payment_method: String(stripeCustomer.invoice_settings.default_payment_method),
+    confirm: true,
+    off_session: true,
+    metadata: { d365_chargerequestid: id },
+  });
 }
 
 const requestRow = (id: string) => world.dataverse.store.get('stc_chargerequests', id)!;
@@ -166,13 +195,7 @@ describe('a charge under the threshold', () => {
       after,
       match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
     });
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 20,
-      stc_currency: 'usd',
-    });
-    const id = made.id!;
+    const id = await created(USERS.requester.systemuserid, account, 20);
     await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
     expect(requestRow(id).stc_status).toBe(Status.sent);
     // The pipeline's retry: the request is resumed from Sent.
@@ -276,18 +299,13 @@ describe("a customer's charges without an approver, weighed together", () => {
 
     // Two undecided requests: the one decided first counts the other (300 + 300) and waits; the other then
     // does not count a request waiting for its approver and is charged.
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 300,
-      stc_currency: 'usd',
-    });
+    const id = await created(USERS.requester.systemuserid, account, 300);
     await world.dataverse.webhooksIdle();
     const later = await ask(USERS.requester.systemuserid, account, 300);
     expect(requestRow(later).stc_status).toBe(Status.awaiting_approval);
     expect(requestRow(later).stc_failurereason).toMatch(/would come to 600\.00 USD with this request/);
-    await deliver(world, handler, made.id!, 'Create');
-    expect(requestRow(made.id!).stc_status).toBe(Status.succeeded);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
   });
 });
 
@@ -352,15 +370,10 @@ describe('a decision is bound to its amount', () => {
       status: 503,
       match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
     });
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 20,
-      stc_currency: 'usd',
-    });
-    await expect(deliver(world, handler, made.id!, 'Create')).rejects.toThrow();
-    expect(requestRow(made.id!).stc_status).toBe(Status.sent);
-    return made.id!;
+    const requestId = await created(USERS.requester.systemuserid, account, 20);
+    await expect(deliver(world, handler, requestId, 'Create')).rejects.toThrow();
+    expect(requestRow(requestId).stc_status).toBe(Status.sent);
+    return requestId;
   }
 
   it('decides again, and charges nothing without approval, a request whose amount was raised while its charge waited for a retry', async () => {
@@ -439,25 +452,11 @@ describe('a request Stripe already charged', () => {
 
   it('finds the PaymentIntent it made before making one, even when Stripe no longer knows the idempotency key', async () => {
     const { stripeCustomer, account } = await customer();
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 12,
-      stc_currency: 'usd',
-    });
-    const id = made.id!;
+    const id = await created(USERS.requester.systemuserid, account, 12);
     // A worker moved it to Sent and Stripe charged it (its key long expired); nothing was written back. Then
     // the requester, seeing it stuck, sets it back to Pending.
     await world.client.update('stc_chargerequests', id, { stc_status: Status.sent });
-    const charged = await world.stripe.paymentIntents.create({
-      amount: 1200,
-      currency: 'usd',
-      customer: stripeCustomer.id,
-      payment_method: String(stripeCustomer.invoice_settings.default_payment_method),
-      confirm: true,
-      off_session: true,
-      metadata: { d365_chargerequestid: id },
-    });
+    const charged = await chargedInStripe(stripeCustomer, id, 1200);
     await world.forgetContexts();
     await patch(USERS.requester.systemuserid, id, { stc_status: Status.pending });
     await deliver(world, handler, id);
@@ -641,23 +640,9 @@ describe('a bank debit Stripe holds as processing', () => {
 
   it('leaves a request whose payment event names another PaymentIntent, or that is still on its way to its charge', async () => {
     const { stripeCustomer, account } = await customer('pm_usBankAccount_success');
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 30,
-      stc_currency: 'usd',
-    });
-    const id = made.id!;
+    const id = await created(USERS.requester.systemuserid, account, 30);
     await world.client.update('stc_chargerequests', id, { stc_status: Status.sent });
-    const paymentIntent = await world.stripe.paymentIntents.create({
-      amount: 3000,
-      currency: 'usd',
-      customer: stripeCustomer.id,
-      payment_method: String(stripeCustomer.invoice_settings.default_payment_method),
-      confirm: true,
-      off_session: true,
-      metadata: { d365_chargerequestid: id },
-    });
+    const paymentIntent = await chargedInStripe(stripeCustomer, id, 3000);
     world.stripeEmulator.testHelpers.settleBankDebit(paymentIntent.id);
     await deliverStripeEvents();
     expect(requestRow(id)).toMatchObject({ stc_status: Status.sent, stc_stripepaymentintentid: null });
@@ -743,15 +728,10 @@ describe('refused and failed charges', () => {
       after,
       match: { method: 'POST', pathIncludes: '/v1/payment_intents' },
     });
-    const made = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_chargerequests', {
-      stc_name: 'Charge',
-      'stc_customerid_account@odata.bind': `/accounts(${account})`,
-      stc_amount: 20,
-      stc_currency: 'usd',
-    });
-    await expect(deliver(world, handler, made.id!, 'Create')).rejects.toThrow();
-    expect(requestRow(made.id!).stc_status).toBe(Status.sent);
-    return made.id!;
+    const requestId = await created(USERS.requester.systemuserid, account, 20);
+    await expect(deliver(world, handler, requestId, 'Create')).rejects.toThrow();
+    expect(requestRow(requestId).stc_status).toBe(Status.sent);
+    return requestId;
   }
 
   it('resumes a request the service sent when a user only edited another column of it, charging once', async () => {
