@@ -12,11 +12,9 @@ describe('console sign-in', () => {
   let nowMs: number;
   let server: ReturnType<ReturnType<typeof createApp>['callback']>;
 
-  beforeEach(async () => {
-    store = createSqliteStore({ path: ':memory:' });
-    await store.migrate();
-    nowMs = Date.UTC(2026, 0, 5, 9, 0, 0);
-    server = createApp({
+  /** The service's app on this test's store and clock, with what the console is given. */
+  const appWith = (console?: Parameters<typeof createApp>[0]['console']) =>
+    createApp({
       store,
       logger: createLogger({ level: 'silent' }),
       takes: () => true,
@@ -24,7 +22,14 @@ describe('console sign-in', () => {
       dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
       adminApiKey: ADMIN_KEY,
       now: () => nowMs,
+      console,
     }).callback();
+
+  beforeEach(async () => {
+    store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    nowMs = Date.UTC(2026, 0, 5, 9, 0, 0);
+    server = appWith();
   });
   afterEach(() => store.close());
 
@@ -116,18 +121,9 @@ describe('console sign-in', () => {
   });
 
   it('marks the cookie Secure behind a TLS proxy when the service\u2019s public address is https', async () => {
-    const behindProxy = createApp({
-      store,
-      logger: createLogger({ level: 'silent' }),
-      takes: () => true,
-      stripeWebhookSecrets: ['whsec_console_test'],
-      dataverseWebhook: { key: 'dataverse-webhook-key-0123456789' },
-      adminApiKey: ADMIN_KEY,
-      now: () => nowMs,
-      console: {
-        config: { reporting: { intervalMs: 60_000, publicUrl: 'https://stc.contoso.com' } } as ServiceConfig,
-      },
-    }).callback();
+    const behindProxy = appWith({
+      config: { reporting: { intervalMs: 60_000, publicUrl: 'https://stc.contoso.com' } } as ServiceConfig,
+    });
     // The proxy forwards plain http; the service does not trust its X-Forwarded-Proto.
     const res = await request(behindProxy)
       .post('/console/api/session')
