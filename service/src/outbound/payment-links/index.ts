@@ -38,7 +38,7 @@ import {
   transition,
   type PaymentLinkRequestRow,
 } from './requests';
-import { createSession } from './stripe-session';
+import { createSession, findSession } from './stripe-session';
 import { checkoutPlan, label, type CheckoutLine } from './lines';
 import {
   expirePage,
@@ -127,10 +127,24 @@ async function decide(g: Governance, request: PaymentLinkRequestRow, context: Sy
   await createPage(g, request.id, document!, decision.lines, context);
 }
 
-/** A request left in Processing: its session is asked for again with the same idempotency key. */
+/**
+ * A request left in Processing: the session it made, when Stripe has one, is recorded (even when the
+ * document changed since, so that the page is known and a newer request expires it); otherwise it is asked
+ * for again with the same idempotency key.
+ */
 async function resume(g: Governance, request: PaymentLinkRequestRow, context: SyncContext): Promise<void> {
   const target = documentOf(request);
   const document = 'problem' in target ? null : await readDocument(context.dataverse, target.kind, target.id);
+  const stripe = context.stripeFor(null);
+  const made = await findSession(stripe, request);
+  if (made && made.status !== 'expired' && document) {
+    context.log.info(
+      { requestId: request.id, session: made.id },
+      'payment link request resumed: its page was made',
+    );
+    await recordPage(g, request.id, document, made, context);
+    return;
+  }
   const plan = document
     ? checkoutPlan(document)
     : { problem: 'problem' in target ? target.problem : `The ${label(target)} no longer exists.` };
@@ -171,7 +185,19 @@ async function createPage(
     await fail(g, requestId, created.refusal, context);
     return;
   }
-  const { session } = created;
+  await recordPage(g, requestId, document, created.session, context);
+}
+
+/** The page made: its URL on the request and the document, then the document's pages settled to one. */
+async function recordPage(
+  g: Governance,
+  requestId: string,
+  document: PayableDocument,
+  session: Stripe.Checkout.Session,
+  context: SyncContext,
+): Promise<void> {
+  const { dataverse, log } = context;
+  const stripe = context.stripeFor(null);
   await writePaymentUrl(dataverse, document.kind, document.id, session.url);
   await finish(dataverse, requestId, {
     [R.status]: Status.created,

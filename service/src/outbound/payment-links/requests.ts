@@ -22,6 +22,8 @@ export interface PaymentLinkRequestRow {
   sessionId: string | null;
   url: string | null;
   createdBy: string | null;
+  /** When the row was created (ISO), by Dataverse's clock; null when Dataverse did not say. */
+  createdOn: string | null;
   etag: string | null;
 }
 
@@ -39,6 +41,7 @@ export async function readRequest(
       L.salesorderid.value,
       L.invoiceid.value,
       '_createdby_value',
+      'createdon',
     ],
   });
   if (!row) return null;
@@ -53,6 +56,7 @@ export async function readRequest(
     sessionId: text(row[R.stripeSessionId]),
     url: text(row[R.url]),
     createdBy: guid(row._createdby_value),
+    createdOn: text(row.createdon),
     etag: text(row['@odata.etag']),
   };
 }

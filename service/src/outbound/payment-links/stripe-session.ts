@@ -66,3 +66,30 @@ export async function createSession(
     return { refusal: `Stripe refused the payment page: ${e.message}${e.code ? ` (${e.code})` : ''}` };
   }
 }
+
+/** Checkout Sessions looked through for a request's page, newest first (a resumed one is recent). */
+const MAX_SESSIONS_SEARCHED = 1000;
+/** How far Dataverse's clock (the request's creation) may be ahead of Stripe's (the session's). */
+const CLOCK_MARGIN_SECONDS = 3600;
+
+/**
+ * The session a request already made, or undefined: the one whose metadata names the request among those made
+ * since the request was created (Stripe lists sessions by time, not by metadata). Looked up when a request is
+ * resumed: Stripe answers the same idempotency key with other parameters (the document's lines changed
+ * meanwhile) with an error, and forgets it after 24 hours, though the page was made and can be paid.
+ */
+export async function findSession(
+  stripe: Stripe,
+  request: { id: string; createdOn: string | null },
+): Promise<Stripe.Checkout.Session | undefined> {
+  const created = Date.parse(request.createdOn ?? '');
+  const sessions = await stripe.checkout.sessions
+    .list({
+      limit: 100,
+      ...(Number.isFinite(created)
+        ? { created: { gte: Math.floor(created / 1000) - CLOCK_MARGIN_SECONDS } }
+        : {}),
+    })
+    .autoPagingToArray({ limit: MAX_SESSIONS_SEARCHED });
+  return sessions.find((session) => session.metadata?.[REQUEST_METADATA_KEY] === request.id);
+}

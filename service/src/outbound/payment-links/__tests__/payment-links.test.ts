@@ -410,6 +410,41 @@ describe('a payment page for an order', () => {
   });
 });
 
+describe('a request resumed after Stripe made its page', () => {
+  it('records the page made even when the order changed since, so that a newer request expires it', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 4, price: 12.5 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    // Stripe makes the session and its answer is lost.
+    world.stripeEmulator.injectFault({
+      status: 500,
+      after: true,
+      match: { method: 'POST', pathIncludes: '/v1/checkout/sessions' },
+    });
+    await expect(deliver(world, handler, id, 'Create')).rejects.toThrow();
+    expect(requestRow(id).stc_status).toBe(Status.processing);
+    const [made] = (await world.stripe.checkout.sessions.list()).data;
+    expect(made.status).toBe('open');
+
+    // The order's line changes before the retry: the same key now asks for another page.
+    const [line] = await world.client.retrieveMultiple('salesorderdetails', {
+      select: ['salesorderdetailid'],
+      filter: `_salesorderid_value eq ${order.id}`,
+    });
+    await world.client.update('salesorderdetails', String(line.salesorderdetailid), { quantity: 5 });
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.created, stc_stripesessionid: made.id });
+    expect((await world.client.retrieve('salesorders', order.id))!.stc_paymenturl).toBe(made.url);
+
+    // A new request for the order at its new total expires that page: one page can be paid.
+    const newer = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, newer, 'Create');
+    expect(requestRow(newer).stc_status).toBe(Status.created);
+    expect(requestRow(id).stc_status).toBe(Status.expired);
+    const open = (await world.stripe.checkout.sessions.list()).data.filter((s) => s.status === 'open');
+    expect(open.map((s) => [s.id, s.amount_total])).toEqual([[requestRow(newer).stc_stripesessionid, 6250]]);
+  });
+});
+
 describe('a payment page that expires', () => {
   it('marks the request Expired and takes the URL off the order, which stays unpaid', async () => {
     const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
