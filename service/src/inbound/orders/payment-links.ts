@@ -312,6 +312,39 @@ export async function markRetired(
   }
 }
 
+/**
+ * Before a document is charged another way (a charge request of the customer's saved payment method): its
+ * open payment pages are expired and their requests marked Expired with `reason`, so that it cannot be paid
+ * twice. Returns the request whose page was paid, when one was (before, or while being expired): the document
+ * is paid then, and must not be charged again.
+ */
+export async function retireOpenPages(
+  document: { kind: DocumentKind; id: string },
+  reason: string,
+  context: SyncContext,
+): Promise<string | null> {
+  const { dataverse, log } = context;
+  const pages = await requestPages(dataverse, document, [
+    PaymentLinkRequestStatus.created,
+    PaymentLinkRequestStatus.paid,
+  ]);
+  let paidOn = pages.find((page) => page.status === PaymentLinkRequestStatus.paid)?.requestId ?? null;
+  const stripe = context.stripeFor(null);
+  for (const page of pages) {
+    if (page.status !== PaymentLinkRequestStatus.created || !page.sessionId) continue;
+    if ((await expirePage(stripe, page.sessionId)) === 'complete') {
+      paidOn = page.requestId;
+      continue;
+    }
+    await markRetired(dataverse, page.requestId, reason);
+    log.info(
+      { document: document.id, kind: document.kind, session: page.sessionId, requestId: page.requestId },
+      'a payment page of the document expired before it is charged another way',
+    );
+  }
+  return paidOn;
+}
+
 /** Why a page was made unpayable because another page of its document was paid. */
 export function paidElsewhere(kind: DocumentKind, paidBy: string): string {
   return `The ${NOUNS[kind]} was paid on the payment page of request ${paidBy}; this page was expired so that it cannot be paid twice.`;

@@ -62,6 +62,7 @@ import {
 } from './policy';
 import { finish, otherRequests, readRequest, Status, transition, type ChargeRequestRow } from './requests';
 import { charge, findCharge, recentCharges, unapprovedCharges } from './stripe-charge';
+import { retireOpenPages } from '../../inbound/orders/payment-links';
 
 export {
   decideCharge,
@@ -410,6 +411,28 @@ async function send(
   approvedBy: string | null,
 ): Promise<void> {
   const stripe = context.stripeFor(plan.stripeAccount);
+  const pays = document && !document.missing ? document : null;
+  if (pays) {
+    // The document's open payment pages first: paid on one already, it is not charged again.
+    const noun = pays.kind === 'salesorder' ? 'order' : 'invoice';
+    const paidOn = await retireOpenPages(
+      pays,
+      `The ${noun} is being charged to the customer's saved payment method (charge request ${request.id}); this page was expired so that it cannot be paid twice.`,
+      context,
+    );
+    if (paidOn) {
+      await fail(
+        g,
+        request,
+        {
+          code: null,
+          reason: `The ${noun} was paid on the payment page of request ${paidOn} already: nothing was charged.`,
+        },
+        context,
+      );
+      return;
+    }
+  }
   const outcome = await charge(stripe, {
     requestId: request.id,
     approvedBy,

@@ -6,7 +6,11 @@
  * declines, retries, and what is written to Dataverse.
  */
 import type Stripe from 'stripe';
-import { ChargeRequestStatus as Status, StripePaymentStatus } from '@stc/solution/tables';
+import {
+  ChargeRequestStatus as Status,
+  PaymentLinkRequestStatus,
+  StripePaymentStatus,
+} from '@stc/solution/tables';
 import { webhookSteps } from '@stc/solution';
 import { createChargeRequestsHandler } from '..';
 import { dataverseEventType } from '../../../dataverse/change';
@@ -512,6 +516,63 @@ describe('a charge that pays an invoice', () => {
     });
     return id;
   }
+
+  /** An open payment page of the invoice, as a payment link request leaves it: its session and Created row. */
+  async function openPage(invoice: string) {
+    const session = await world.stripe.checkout.sessions.create({
+      mode: 'payment',
+      line_items: [
+        {
+          price_data: { currency: 'usd', unit_amount: 12050, product_data: { name: 'Support hours' } },
+          quantity: 1,
+        },
+      ],
+      metadata: { d365_invoiceid: invoice },
+    });
+    const request = await world.client.create('stc_paymentlinkrequests', {
+      stc_name: 'Payment page',
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+      stc_status: PaymentLinkRequestStatus.created,
+      stc_stripesessionid: session.id,
+      stc_url: session.url,
+    });
+    return { session, request };
+  }
+
+  it('expires the invoice\u2019s open payment page before charging it, so that it cannot be paid twice', async () => {
+    const { account } = await customer();
+    const invoice = await invoiceFor(account);
+    const page = await openPage(invoice);
+    const id = await ask(USERS.requester.systemuserid, account, 120.5, 'usd', {
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+    });
+    expect(requestRow(id).stc_status).toBe(Status.succeeded);
+    expect((await world.stripe.checkout.sessions.retrieve(page.session.id)).status).toBe('expired');
+    expect(world.dataverse.store.get('stc_paymentlinkrequests', page.request)).toMatchObject({
+      stc_status: PaymentLinkRequestStatus.expired,
+      stc_failurereason: `The invoice is being charged to the customer's saved payment method (charge request ${id}); this page was expired so that it cannot be paid twice.`,
+    });
+  });
+
+  it('charges nothing when the invoice was paid on its payment page, its events not arrived yet', async () => {
+    const { account } = await customer();
+    const invoice = await invoiceFor(account);
+    const page = await openPage(invoice);
+    const paid = await fetch(page.session.url!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ card_number: '4242424242424242' }),
+    });
+    expect(paid.status).toBe(200);
+    const id = await ask(USERS.requester.systemuserid, account, 120.5, 'usd', {
+      'stc_invoiceid@odata.bind': `/invoices(${invoice})`,
+    });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.failed,
+      stc_failurereason: `The invoice was paid on the payment page of request ${page.request} already: nothing was charged.`,
+    });
+    expect(intentPosts()).toHaveLength(0);
+  });
 
   it('charges its total, marks it paid and closed, and its payment row links to it', async () => {
     const { account } = await customer();
