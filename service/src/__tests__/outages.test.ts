@@ -136,6 +136,38 @@ describe('Stripe failing during a refund', () => {
   });
 });
 
+describe('a refund request whose change is dead-lettered', () => {
+  test('says so on the row, stays Processing, and a retry of the dead letter completes it', async () => {
+    const { paymentIntentId, rowId } = await syncedPayment(10_000);
+    // Stripe refuses the service's key: not the request's fault, and no later try of this event succeeds.
+    world.stripeEmulator.injectFault({
+      status: 401,
+      count: 1_000,
+      match: { method: 'POST', pathIncludes: '/v1/refunds' },
+    });
+    const id = await requestRefund(rowId, 12);
+    const letter = await until('the dead letter', async () =>
+      (await deadLetters()).find((d) => d.objectId === `stc_refundrequest(${id})`),
+    );
+    expect(
+      await until('the note on the row', () =>
+        requestRow(id).stc_failurereason ? requestRow(id) : undefined,
+      ),
+    ).toMatchObject({ stc_status: Status.Processing });
+    expect(requestRow(id).stc_failurereason).toMatch(
+      /^The service could not finish this refund request \(.*\)\. It is held in the service's dead-letter queue: an administrator can retry it from the operator console/,
+    );
+    expect(await refundsOf(paymentIntentId)).toEqual([]);
+
+    // The key is fixed; the operator retries the dead letter.
+    world.stripeEmulator.clearFaults();
+    expect(await world.service.store.retryDeadLetter(letter.id)).toBe(true);
+    expect(await until('the request to settle', () => settled(id))).toBe(Status.Succeeded);
+    expect(requestRow(id).stc_failurereason).toBeNull();
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+  });
+});
+
 describe('Stripe unreachable', () => {
   test('a customer event waits while its re-read is refused, applies once Stripe is back; the alert comes and goes', async () => {
     world.stripeEmulator.setWebhook(null);

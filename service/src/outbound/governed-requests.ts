@@ -110,15 +110,23 @@ export function requestChangeHandler(
     resource: string;
     table: Pick<RequestTable, 'logicalName' | 'noun'>;
     settings: Pick<OutboundSettings, 'serviceUserId' | 'serviceApplicationId'>;
+    /** Where a request whose change was dead-lettered says so, while it is in one of `open` statuses. */
+    stuck?: StuckNote;
   },
   handle: (change: DataverseChange, context: SyncContext) => Promise<void>,
 ): DataverseChangeHandler {
   const serviceUser = serviceUserResolver(options.settings);
-  const { table } = options;
+  const { table, stuck } = options;
   return {
     source: 'dataverse',
     resource: options.resource,
     changes: [{ table: table.logicalName, messages: ['Create', 'Update'] }],
+    ...(stuck
+      ? {
+          onDeadLettered: (change, reason, context) =>
+            noteStuck(stuck, table.noun, change.rowId, reason, context),
+        }
+      : {}),
     async handle(change, context) {
       const self = await serviceUser(context.dataverse, context.log);
       if (self && sameId(change.userId, self)) {
@@ -131,6 +139,38 @@ export function requestChangeHandler(
       await handle(change, context);
     },
   };
+}
+
+/** A request table's columns and statuses for saying, on the row, that its change was dead-lettered. */
+export interface StuckNote {
+  entitySetName: string;
+  statusColumn: string;
+  failureReasonColumn: string;
+  /** Statuses of a request not finished yet: only such a row is noted (a finished one keeps its outcome). */
+  open: number[];
+}
+
+/**
+ * A request whose change went to the dead-letter queue stays in its status (a retry of the dead letter takes it
+ * up from there; a final status would end it, even when Stripe had acted), and says why on the row.
+ */
+async function noteStuck(
+  stuck: StuckNote,
+  noun: string,
+  requestId: string,
+  reason: string,
+  { dataverse, log }: SyncContext,
+): Promise<void> {
+  const row = await dataverse.retrieve(stuck.entitySetName, requestId, { select: [stuck.statusColumn] });
+  if (!row || !stuck.open.includes(Number(row[stuck.statusColumn]))) return;
+  await dataverse.update(stuck.entitySetName, requestId, {
+    [stuck.failureReasonColumn]:
+      `The service could not finish this ${noun} (${reason}). It is held in the service's dead-letter queue: an administrator can retry it from the operator console, and it goes on from where it stopped.`.slice(
+        0,
+        2000,
+      ),
+  });
+  log.warn({ requestId }, `the ${noun}'s change was dead-lettered; noted on the row`);
 }
 
 /**
@@ -186,7 +226,13 @@ export function governedRequestHandler<R extends RequestState>(
   spec: GovernedRequestSpec<R>,
 ): DataverseChangeHandler {
   const { table } = spec;
-  return requestChangeHandler(spec, async (change, context) => {
+  const stuck: StuckNote = {
+    entitySetName: table.entitySetName,
+    statusColumn: table.col.status,
+    failureReasonColumn: table.col.failureReason,
+    open: [table.status.pending, table.status.processing],
+  };
+  return requestChangeHandler({ ...spec, stuck }, async (change, context) => {
     const userSetProcessing = setByUser(change, table.col.status, table.status.processing);
     const requestId = change.rowId;
     await advanceWithRetries(requestId, context, {

@@ -86,6 +86,12 @@ export interface DataverseChangeHandler {
   resource: string;
   changes: DataverseChangeFilter[];
   handle(change: DataverseChange, context: SyncContext): Promise<void>;
+  /**
+   * The change's event went to the dead-letter queue with `reason`: the handler may say so on the row it
+   * concerns, so that the user who made it is not left waiting without a word. Best effort: a failure here is
+   * logged, the dead letter stays.
+   */
+  onDeadLettered?(change: DataverseChange, reason: string, context: SyncContext): Promise<void>;
 }
 
 export type EventHandler = StripeEventHandler | DataverseChangeHandler;

@@ -108,7 +108,7 @@ export function createEventProcessor(
         job.log.warn({ handler: handler.resource }, fence.stopped.message);
         return;
       }
-      return recordFailure(deps, job, handler, error);
+      return recordFailure(deps, job, handler, error, context);
     }
     timer?.();
     if (wrote.nothing !== null) return recordSkipped(deps, job, handler, wrote.nothing);
@@ -276,6 +276,7 @@ async function recordFailure(
   { event, log, finish }: Job,
   handler: EventHandler,
   error: unknown,
+  context: SyncContext,
 ): Promise<void> {
   const { metrics, settings } = deps;
   const failure = classifyFailure(error);
@@ -306,6 +307,14 @@ async function recordFailure(
   if (await finish({ kind: 'dead', error: error_, code: failure.code }))
     metrics?.deadLettered.inc({ type: event.type });
   log.error({ outcome: 'dead', code: failure.code, handler: handler.resource }, error_);
+  if (handler.source === 'dataverse' && handler.onDeadLettered) {
+    try {
+      const change = readDataverseChange(JSON.parse(event.payload));
+      await handler.onDeadLettered({ ...change, id: event.eventId }, error_, context);
+    } catch (noted) {
+      log.warn({ handler: handler.resource, err: noted }, 'the dead letter could not be noted on its row');
+    }
+  }
 }
 
 /** Hands the inbox event to its handler: a Dataverse change read from its context, or a Stripe event. */

@@ -122,6 +122,12 @@ export function createChargeRequestsHandler(
       resource: 'charge-requests',
       table: { logicalName: ChargeRequest.logicalName, noun: 'charge request' },
       settings,
+      stuck: {
+        entitySetName: ChargeRequest.entitySetName,
+        statusColumn: R.status,
+        failureReasonColumn: R.failureReason,
+        open: [Status.pending, Status.approved, Status.sent],
+      },
     },
     async (change, context) => {
       const userSetSent = setByUser(change, R.status, Status.sent);

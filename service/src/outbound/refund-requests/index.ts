@@ -121,6 +121,12 @@ export function createRefundRequestsHandler(
       resource: 'refund-requests',
       table: { logicalName: RefundRequest.logicalName, noun: 'refund request' },
       settings,
+      stuck: {
+        entitySetName: RefundRequest.entitySetName,
+        statusColumn: R.status,
+        failureReasonColumn: R.failureReason,
+        open: [Status.Pending, Status.Approved, Status.Processing],
+      },
     },
     async (change, context) => {
       const seen: SeenByChange = { approverId: approverOf(change), amount: amountSeenBy(change) };
