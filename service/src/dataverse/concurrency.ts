@@ -106,13 +106,20 @@ export class ConcurrencyLimiter {
     this.schedule();
   }
 
+  /**
+   * Waiters with fewer requests in flight than the limit are held back by a Retry-After only, which no release
+   * will end: a timer wakes them when it has passed. The time is read again here, not taken from the check
+   * that queued them: a pause that ended in between (a timer fires on its own clock, up to a millisecond
+   * before Date.now() reaches the end) still needs the wake-up, or the waiters would wait for ever.
+   */
   private schedule(): void {
-    if (this.timer || this.waiters.length === 0) return;
-    const wait = this.pausedUntil - this.now();
-    if (wait <= 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.wake();
-    }, wait);
+    if (this.timer || this.waiters.length === 0 || this.inFlight >= this.limitValue) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.wake();
+      },
+      Math.max(0, this.pausedUntil - this.now()),
+    );
   }
 }

@@ -116,3 +116,19 @@ describe('throttled sender', () => {
     expect(failing.sent).toBe(1);
   });
 });
+
+describe('concurrency limiter', () => {
+  it('starts a request queued as a Retry-After ends, even when the pause ends between the check and the wait', async () => {
+    // A clock that moves on a millisecond at every reading, as Date.now() does across a pause's last moment.
+    let at = 1_000;
+    const limiter = new ConcurrencyLimiter({ now: () => at++ });
+    const first = await limiter.acquire();
+    // 429 with a Retry-After of 2 ms: paused until 1003.
+    limiter.release(first, { throttled: true, retryAfterMs: 2, reduce: false });
+    // Queued at 1002 (still paused); by the next reading the pause has ended.
+    const queued = limiter.acquire().then(() => 'started');
+    const stuck = new Promise((resolve) => setTimeout(() => resolve('stuck'), 1_000).unref());
+    expect(await Promise.race([queued, stuck])).toBe('started');
+    expect(limiter.state()).toMatchObject({ inFlight: 1, queued: 0 });
+  });
+});
