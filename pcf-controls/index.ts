@@ -16,6 +16,7 @@ export {
   type WebApi,
 } from './shared/rows';
 export { dashboardUrl, type DashboardObject } from './shared/stripeDashboard';
+export { isDuplicateRecord, newGuid } from './shared/guid';
 export {
   paymentFromRow,
   paymentsQuery,

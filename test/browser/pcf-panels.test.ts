@@ -1,8 +1,9 @@
 /**
  * The PCF controls as built by pcf-scripts, in Chromium, on the harness page, against the Dataverse emulator:
  * a sales user opens an order with Stripe payments, sees them, asks for a refund through the dialog, and the
- * stc_refundrequest row appears in Dataverse, created as that user. Screenshots of each panel are kept in
- * docs/screenshots/.
+ * stc_refundrequest row appears in Dataverse, created as that user. On a read-only form the user may still ask
+ * for a refund; a save whose answer is lost and is sent again makes one request; a request awaiting approval
+ * rests with its amount held. Screenshots of each panel are kept in docs/screenshots/.
  *
  * Needs the built controls (`npm run build -w @stc/pcf-controls`) and /usr/bin/chromium; without either the
  * suite is skipped with the reason, unless STC_REQUIRE_BROWSER=1 (CI), when it fails instead.
@@ -80,6 +81,7 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
       });
     payment('pi_3BrowserA', {
       stc_amount: 1250,
+      stc_amountcaptured: 1250,
       stc_fee: 36.55,
       stc_net: 1213.45,
       stc_amountrefunded: 250,
@@ -88,12 +90,14 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     });
     payment('pi_3BrowserB', {
       stc_amount: 480,
+      stc_amountcaptured: 480,
       stc_fee: 14.22,
       stc_net: 465.78,
       stc_stripecreatedon: '2026-11-22T14:05:00Z',
     });
     payment('pi_3BrowserC', {
       stc_amount: 99,
+      stc_amountcaptured: 99,
       stc_fee: 3.17,
       stc_net: 95.83,
       stc_disputed: true,
@@ -214,6 +218,13 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     expect(requests[0]._stc_paymentid_value).toBe(paymentB?.stc_paymentid);
     const create = harness.requests().find((r) => r.method === 'POST');
     expect(create).toMatchObject({ path: 'stc_refundrequests', status: 204 });
+    // While the request is pending no other refund is asked for; each disabled Refund says why, in view.
+    const refundB = rowB.getByRole('button', { name: 'Refund payment pi_3BrowserB' });
+    expect(await refundB.isDisabled()).toBe(true);
+    expect(await rowB.textContent()).toContain('Wait for the outcome of the refund request above.');
+    expect(await page.getByTestId('payment-pi_3BrowserC').textContent()).toContain(
+      'Nothing of this payment can be refunded.',
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'payment-panel-refund-pending.png'), fullPage: true });
   }, 60_000);
 
@@ -248,6 +259,78 @@ describeBrowser('PCF controls in Chromium against the Dataverse emulator', () =>
     await dialog.waitFor({ state: 'detached', timeout: 5000 });
     expect(dataverse.store.count('stc_refundrequests')).toBe(before);
   }, 30_000);
+
+  it('refunds from a read-only form; a save sent again after a lost answer makes one request, which rests awaiting approval', async () => {
+    // A paid invoice, or an order seen by a user with only Read on orders: the form is read-only.
+    await page.goto(
+      harness.pageUrl({
+        control: 'PaymentPanel',
+        entityTypeName: 'salesorder',
+        entityId: orderId,
+        disabled: true,
+        parameters: { pollIntervalSeconds: 1 },
+      }),
+    );
+    const rowA = page.getByTestId('payment-pi_3BrowserA');
+    const refundA = rowA.getByRole('button', { name: 'Refund payment pi_3BrowserA' });
+    await refundA.waitFor();
+    expect(await refundA.isEnabled()).toBe(true);
+
+    // Dataverse saves the first request, but its answer never reaches the browser.
+    let lost = 0;
+    await page.route(/\/api\/data\/v9\.2\/stc_refundrequests$/, async (route) => {
+      if (route.request().method() !== 'POST' || lost > 0) return route.fallback();
+      lost++;
+      await route.fetch();
+      await route.abort('timedout');
+    });
+    const before = dataverse.store.count('stc_refundrequests');
+    await refundA.click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Amount (USD)').fill('100');
+    await dialog.getByRole('button', { name: 'Request refund' }).click();
+    await dialog.getByText(/^The refund request could not be saved:/).waitFor();
+    expect(dataverse.store.count('stc_refundrequests')).toBe(before + 1);
+
+    // Sent again under the same id: Dataverse refuses a second row, and the panel follows the one saved.
+    await dialog.getByRole('button', { name: 'Request refund' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 5000 });
+    await page.getByText('Refund request: Pending').waitFor();
+    expect(dataverse.store.count('stc_refundrequests')).toBe(before + 1);
+    const posts = harness.requests().filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.status)).toEqual([204, 412]);
+    const request = dataverse.store
+      .rows('stc_refundrequests')
+      .find((r) => r.stc_amount === 100 && r.stc_name === 'Refund of pi_3BrowserA');
+    expect(request?._createdby_value).toBe(SALES_USER.systemuserid);
+
+    // The service puts it up for a finance approver: the panel stops there, with Close, and holds its amount.
+    const patched = await fetch(
+      `${dataverse.url}stc_refundrequests(${String(request?.stc_refundrequestid)})`,
+      {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json', 'If-Match': '*' },
+        body: JSON.stringify({
+          stc_status: optionValue('stc_refundrequeststatus', 'awaiting_approval'),
+        }),
+      },
+    );
+    expect(patched.status).toBe(204);
+    await page.getByText('Refund request: Awaiting approval').waitFor({ timeout: 5000 });
+    await page.getByText(/It waits for a finance approver/).waitFor();
+    expect(await page.getByRole('progressbar').count()).toBe(0);
+    await refundA.waitFor();
+    await page.waitForFunction(
+      '!document.querySelector(\'[aria-label="Refund payment pi_3BrowserA"]\')?.disabled',
+      undefined,
+      { timeout: 5000 },
+    );
+    await refundA.click();
+    expect(await dialog.getByLabel('Amount (USD)').inputValue()).toBe('900');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByText('Refund request: Awaiting approval').waitFor({ state: 'detached' });
+  }, 60_000);
 
   it('shows the payments as cards at the mobile width', async () => {
     await page.setViewportSize({ width: 420, height: 900 });

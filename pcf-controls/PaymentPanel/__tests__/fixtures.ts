@@ -18,6 +18,8 @@ export interface PaymentRowSpec {
   id?: string;
   stripeId?: string;
   amount?: number;
+  /** What Stripe captured; the whole amount when left out. */
+  captured?: number;
   refunded?: number;
   currency?: string;
   status?: keyof typeof PaymentStatus;
@@ -26,7 +28,10 @@ export interface PaymentRowSpec {
   disputed?: boolean;
   fee?: number;
   net?: number;
+  /** Amounts of Pending refund requests. */
   openRequests?: number[];
+  /** Further refund requests of the payment, in any status. */
+  requests?: Array<{ amount: number; status: keyof typeof RefundRequestStatus }>;
 }
 
 export function paymentRow(spec: PaymentRowSpec = {}): Record<string, unknown> {
@@ -36,6 +41,7 @@ export function paymentRow(spec: PaymentRowSpec = {}): Record<string, unknown> {
     [P.name]: spec.stripeId ?? 'pi_3PaymentPanel01',
     [P.stripeId]: spec.stripeId ?? 'pi_3PaymentPanel01',
     [P.amount]: spec.amount ?? 100,
+    [P.amountCaptured]: spec.captured ?? spec.amount ?? 100,
     [P.currency]: spec.currency ?? 'usd',
     [P.status]: PaymentStatus[status],
     [`${P.status}${FORMATTED}`]: status === 'succeeded' ? 'Succeeded' : status,
@@ -50,9 +56,12 @@ export function paymentRow(spec: PaymentRowSpec = {}): Record<string, unknown> {
     [P.stripeCreatedOn]: '2026-11-20T10:15:00Z',
     [P.liveMode]: spec.livemode ?? false,
     [P.stripeAccount]: spec.account ?? null,
-    [Payment.toMany.stc_refundrequest_stc_paymentid]: (spec.openRequests ?? []).map((amount) => ({
+    [Payment.toMany.stc_refundrequest_stc_paymentid]: [
+      ...(spec.openRequests ?? []).map((amount) => ({ amount, status: 'pending' as const })),
+      ...(spec.requests ?? []),
+    ].map(({ amount, status: requestStatus }) => ({
       [RefundRequest.col.amount]: amount,
-      [RefundRequest.col.status]: RefundRequestStatus.pending,
+      [RefundRequest.col.status]: RefundRequestStatus[requestStatus],
     })),
   };
 }

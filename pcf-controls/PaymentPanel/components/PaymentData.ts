@@ -24,6 +24,7 @@ import {
   WebApi,
 } from '../../shared/rows';
 import { roundMoney } from '../../shared/money';
+import { isDuplicateRecord } from '../../shared/guid';
 import type {
   PaymentSource,
   PaymentStatus as Status,
@@ -36,9 +37,15 @@ import type {
 const P = Payment.col;
 const R = RefundRequest.col;
 
-/** Requests the service has not finished: their amounts are spoken for. */
+/**
+ * Requests the service has not finished: their amounts are spoken for, one waiting for its approver included
+ * (the service holds it against the payment's balance too).
+ */
 const OPEN_REQUEST_STATUSES: RequestStatus[] = ['pending', 'awaiting_approval', 'approved', 'processing'];
-/** Only money actually captured can go back; a disputed payment is settled through the dispute. */
+/**
+ * Only money actually captured can go back (not a payment awaiting capture, canceled or failed, nor one
+ * refunded in full); a disputed payment is settled through the dispute.
+ */
 const REFUNDABLE_STATUSES: Status[] = ['succeeded', 'partially_refunded'];
 
 const PAYMENT_SELECT = [
@@ -47,6 +54,7 @@ const PAYMENT_SELECT = [
   P.amount,
   P.currency,
   P.status,
+  P.amountCaptured,
   P.amountRefunded,
   P.fee,
   P.net,
@@ -60,7 +68,7 @@ const PAYMENT_SELECT = [
 ];
 const REQUESTS = Payment.toMany.stc_refundrequest_stc_paymentid;
 
-/** The single query behind the panel: payments linked to the record, with their open refund requests. */
+/** The single query behind the panel: payments linked to the record, with their refund requests. */
 export function paymentsQuery(lookupValueColumn: string, recordId: string): string {
   return (
     `?$select=${PAYMENT_SELECT.join(',')}` +
@@ -70,23 +78,40 @@ export function paymentsQuery(lookupValueColumn: string, recordId: string): stri
   );
 }
 
+/** The sum of the amounts of the requests in one of `statuses`, rounded to the currency. */
+function requestAmounts(
+  requests: Record<string, unknown>[],
+  statuses: RequestStatus[],
+  currency: string,
+): number {
+  const total = requests
+    .filter((r) =>
+      statuses.includes(optionKey(RefundRequestStatus, readNumber(r, R.status)) as RequestStatus),
+    )
+    .reduce((sum, r) => sum + (readNumber(r, R.amount) ?? 0), 0);
+  return roundMoney(total, currency);
+}
+
+/**
+ * A payment row as the panel shows it. What is refundable is worked out as the service decides a request
+ * (outbound/refund-requests, refundFacts): captured, less refunded (the row's amount refunded, or its
+ * Succeeded requests when they come to more), less its open requests.
+ */
 export function paymentFromRow(row: Record<string, unknown>): PaymentView {
   const status = (optionKey(PaymentStatus, readNumber(row, P.status)) ?? 'unknown') as Status;
   const currency = readString(row, P.currency) ?? '';
   const amount = readNumber(row, P.amount) ?? 0;
-  const amountRefunded = readNumber(row, P.amountRefunded) ?? 0;
+  const amountCaptured = readNumber(row, P.amountCaptured) ?? 0;
   const disputed = readBoolean(row, P.disputed) || status === 'disputed';
   const requests = Array.isArray(row[REQUESTS]) ? (row[REQUESTS] as Record<string, unknown>[]) : [];
-  const pendingRequestAmount = requests
-    .filter((r) =>
-      OPEN_REQUEST_STATUSES.includes(
-        optionKey(RefundRequestStatus, readNumber(r, R.status)) as RequestStatus,
-      ),
-    )
-    .reduce((sum, r) => sum + (readNumber(r, R.amount) ?? 0), 0);
+  const amountRefunded = Math.max(
+    readNumber(row, P.amountRefunded) ?? 0,
+    requestAmounts(requests, ['succeeded'], currency),
+  );
+  const pendingRequestAmount = requestAmounts(requests, OPEN_REQUEST_STATUSES, currency);
   const refundable =
     REFUNDABLE_STATUSES.includes(status) && !disputed
-      ? Math.max(0, roundMoney(amount - amountRefunded - pendingRequestAmount, currency))
+      ? Math.max(0, roundMoney(amountCaptured - amountRefunded - pendingRequestAmount, currency))
       : 0;
   return {
     id: readString(row, Payment.primaryId) ?? '',
@@ -95,6 +120,7 @@ export function paymentFromRow(row: Record<string, unknown>): PaymentView {
     statusLabel: labelOf(row, P.status, StcPaymentStatusLabels),
     currency,
     amount,
+    amountCaptured,
     amountRefunded,
     fee: readNumber(row, P.fee),
     net: readNumber(row, P.net),
@@ -123,6 +149,7 @@ function methodOf(row: Record<string, unknown>): string {
 
 export function refundRequestPayload(input: RefundInput, name: string): Record<string, unknown> {
   return {
+    [RefundRequest.primaryId]: input.requestId,
     [R.name]: name.slice(0, 200),
     [`${RefundRequest.lookup.paymentid.bind.stc_payment}@odata.bind`]: `/${Payment.entitySetName}(${input.payment.id})`,
     [R.amount]: input.amount,
@@ -160,11 +187,15 @@ export function webApiPaymentSource(
       return response.entities.map(paymentFromRow);
     },
     async requestRefund(input) {
-      const created = await webAPI.createRecord(
-        RefundRequest.logicalName,
-        refundRequestPayload(input, requestName(input)),
-      );
-      return created.id;
+      try {
+        await webAPI.createRecord(RefundRequest.logicalName, refundRequestPayload(input, requestName(input)));
+      } catch (error) {
+        if (!isDuplicateRecord(error)) throw error;
+        // An earlier attempt under this id was saved, though its answer did not arrive: that row is this
+        // request. Reading it back confirms it (and fails, saying why, if the id is taken by nothing readable).
+        await webAPI.retrieveRecord(RefundRequest.logicalName, input.requestId, `?$select=${R.status}`);
+      }
+      return input.requestId;
     },
     async refundRequest(id) {
       const row = await webAPI.retrieveRecord(

@@ -4,14 +4,17 @@ import { isNarrow, type PanelProps } from '../../shared/panelContext';
 import { ModeBadge, recordPanel, StripeLink, type LoadedRecord } from '../../shared/RecordPanel';
 import type { NumberFormat } from '../../shared/money';
 import type { Translate } from '../../shared/strings';
-import { RefundDialog } from './RefundDialog';
+import { RefundDialog, type RefundSubmission } from './RefundDialog';
 import { RefundProgress } from './RefundProgress';
-import type { ValidRefund } from './RefundValidation';
 import type { PaymentSource, PaymentView, RefundRequestView } from './types';
 
 /** On an order or invoice form. */
 export interface PaymentPanelProps extends PanelProps<PaymentSource> {
-  /** The user may create refund requests (privilege on stc_refundrequest). */
+  /**
+   * The user may create refund requests (privileges on stc_refundrequest and stc_payment). The only thing
+   * Refund depends on besides the payment: a refund request changes neither the order nor the invoice, so a
+   * read-only form (a paid invoice, a user with only Read on orders) does not stop it.
+   */
   canRequestRefund: boolean;
   pollIntervalMs: number;
   /** The user's number format, for reading the refund amount they type. */
@@ -27,35 +30,38 @@ export const PaymentPanel = recordPanel<PaymentPanelProps, PaymentView[]>(
   PaymentPanelContent,
 );
 
-function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView[]>) {
-  const { source, t, width, readOnly, canRequestRefund, formatMoney, numberFormat, state, reload } = props;
-  const [refunding, setRefunding] = React.useState<PaymentView>();
-  const [requestId, setRequestId] = React.useState<string>();
-  const narrow = isNarrow(width);
+/** The refund request the panel follows, and whether it has come to rest. */
+interface Followed {
+  id: string;
+  settled: boolean;
+}
 
-  const submitRefund = async (value: ValidRefund) => {
+function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView[]>) {
+  const { source, t, width, canRequestRefund, formatMoney, numberFormat, state, reload } = props;
+  const [refunding, setRefunding] = React.useState<PaymentView>();
+  const [followed, setFollowed] = React.useState<Followed>();
+  const narrow = isNarrow(width);
+  // While the service works on a request, the amounts shown may be about to change.
+  const requestInFlight = Boolean(followed && !followed.settled);
+
+  const submitRefund = async (value: RefundSubmission) => {
     if (!refunding) return;
     const id = await source.requestRefund({ payment: refunding, ...value });
     setRefunding(undefined);
-    setRequestId(id);
+    setFollowed({ id, settled: false });
   };
-  const onFinal = (request: RefundRequestView) => {
-    if (request.status === 'succeeded') reload();
+  const onSettled = (request: RefundRequestView) => {
+    setFollowed((current) => (current?.id === request.id ? { ...current, settled: true } : current));
+    // A succeeded refund changes the payment; one awaiting approval holds its amount: read both again.
+    if (request.status === 'succeeded' || request.status === 'awaiting_approval') reload();
   };
 
   const refundAction = canRequestRefund
     ? (payment: PaymentView) => (
-        <DefaultButton
-          text={t('Payments_Refund')}
-          ariaLabel={t('Payments_RefundAria', payment.stripeId)}
-          disabled={readOnly || payment.refundable <= 0 || Boolean(requestId)}
-          title={
-            readOnly
-              ? t('Payments_ReadOnly')
-              : payment.refundable <= 0
-                ? t('Payments_NotRefundable')
-                : undefined
-          }
+        <RefundButton
+          payment={payment}
+          t={t}
+          requestInFlight={requestInFlight}
           onClick={() => setRefunding(payment)}
         />
       )
@@ -63,14 +69,14 @@ function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView
 
   return (
     <>
-      {requestId && (
+      {followed && (
         <RefundProgress
-          requestId={requestId}
+          requestId={followed.id}
           source={source}
           t={t}
           pollIntervalMs={props.pollIntervalMs}
-          onFinal={onFinal}
-          onClose={() => setRequestId(undefined)}
+          onSettled={onSettled}
+          onClose={() => setFollowed(undefined)}
         />
       )}
       {state.status === 'loaded' && state.data.length === 0 && <Text>{t('Payments_Empty')}</Text>}
@@ -95,8 +101,51 @@ function PaymentPanelContent(props: PaymentPanelProps & LoadedRecord<PaymentView
           formatMoney={formatMoney}
           numberFormat={numberFormat}
           onSubmit={submitRefund}
-          onDismiss={() => setRefunding(undefined)}
+          onDismiss={(afterFailedSave) => {
+            setRefunding(undefined);
+            if (afterFailedSave) reload();
+          }}
         />
+      )}
+    </>
+  );
+}
+
+/**
+ * A payment's Refund button. When it is disabled, why is said next to it, in text the button is described by
+ * (a title alone reaches neither the keyboard nor a screen reader).
+ */
+function RefundButton({
+  payment,
+  t,
+  requestInFlight,
+  onClick,
+}: {
+  payment: PaymentView;
+  t: Translate;
+  requestInFlight: boolean;
+  onClick: () => void;
+}) {
+  const why =
+    payment.refundable <= 0
+      ? t('Payments_NotRefundable')
+      : requestInFlight
+        ? t('Payments_RefundInFlight')
+        : undefined;
+  const whyId = `stc-refund-why-${payment.id}`;
+  return (
+    <>
+      <DefaultButton
+        text={t('Payments_Refund')}
+        ariaLabel={t('Payments_RefundAria', payment.stripeId)}
+        aria-describedby={why ? whyId : undefined}
+        disabled={Boolean(why)}
+        onClick={onClick}
+      />
+      {why && (
+        <span id={whyId} className="stc-actions__note">
+          {why}
+        </span>
       )}
     </>
   );

@@ -13,6 +13,7 @@ import {
   SpinnerSize,
   TextField,
 } from '@fluentui/react';
+import { newGuid } from '../../shared/guid';
 import { amountText as writeAmount, type NumberFormat } from '../../shared/money';
 import type { Translate } from '../../shared/strings';
 import { errorMessage } from '../../shared/useLoad';
@@ -25,8 +26,18 @@ export interface RefundDialogProps {
   formatMoney: (amount: number, currency: string) => string;
   /** The user's number format: the amount is shown and read with its separators. */
   numberFormat: NumberFormat;
-  onSubmit: (value: ValidRefund) => Promise<void>;
-  onDismiss: () => void;
+  /** `requestId`: the new request's row id, the same for every attempt from one opening of the dialog. */
+  onSubmit: (value: RefundSubmission) => Promise<void>;
+  /**
+   * `afterFailedSave`: a save failed while the dialog was open. Its request may have been saved all the same
+   * (an answer lost on the way back), so what the payment still allows is worth reading again.
+   */
+  onDismiss: (afterFailedSave: boolean) => void;
+}
+
+/** A valid refund and the id its request row is saved under. */
+export interface RefundSubmission extends ValidRefund {
+  requestId: string;
 }
 
 const REASONS: RefundReason[] = ['requested_by_customer', 'duplicate', 'fraudulent'];
@@ -43,6 +54,8 @@ interface RefundForm {
   errors: RefundErrors;
   submitting: boolean;
   failure: string | undefined;
+  /** Some attempt to save failed (the failure shown may since have been cleared by another attempt). */
+  saveFailed: boolean;
   submit(): Promise<void>;
 }
 
@@ -50,8 +63,11 @@ function useRefundForm(
   payment: PaymentView,
   formattedRefundable: string,
   numberFormat: NumberFormat,
-  onSubmit: (value: ValidRefund) => Promise<void>,
+  onSubmit: (value: RefundSubmission) => Promise<void>,
 ): RefundForm {
+  // Chosen once per opening: a second click after a failed or unanswered save sends the same id, so Dataverse
+  // cannot hold two requests from one dialog.
+  const [requestId] = React.useState(newGuid);
   const [amountText, setAmountText] = React.useState(() =>
     writeAmount(payment.refundable, payment.currency, numberFormat),
   );
@@ -60,6 +76,7 @@ function useRefundForm(
   const [errors, setErrors] = React.useState<RefundErrors>({});
   const [submitting, setSubmitting] = React.useState(false);
   const [failure, setFailure] = React.useState<string>();
+  const [saveFailed, setSaveFailed] = React.useState(false);
 
   const submit = async () => {
     const result = validateRefund(
@@ -74,9 +91,10 @@ function useRefundForm(
     setSubmitting(true);
     setFailure(undefined);
     try {
-      await onSubmit(result.value);
+      await onSubmit({ ...result.value, requestId });
     } catch (error) {
       setFailure(errorMessage(error));
+      setSaveFailed(true);
       setSubmitting(false);
     }
   };
@@ -84,7 +102,19 @@ function useRefundForm(
     setAmountText(value);
     setErrors((current) => ({ ...current, amount: undefined }));
   };
-  return { amountText, setAmount, reason, setReason, note, setNote, errors, submitting, failure, submit };
+  return {
+    amountText,
+    setAmount,
+    reason,
+    setReason,
+    note,
+    setNote,
+    errors,
+    submitting,
+    failure,
+    saveFailed,
+    submit,
+  };
 }
 
 /** The amount, reason and note fields, each with its validation message. */
@@ -137,11 +167,12 @@ export const RefundDialog = React.memo(function RefundDialog({
   const formattedRefundable = formatMoney(payment.refundable, payment.currency);
   const form = useRefundForm(payment, formattedRefundable, numberFormat, onSubmit);
   const { submitting, failure } = form;
+  const dismiss = () => onDismiss(form.saveFailed);
 
   return (
     <Dialog
       hidden={false}
-      onDismiss={submitting ? undefined : onDismiss}
+      onDismiss={submitting ? undefined : dismiss}
       dialogContentProps={{
         type: DialogType.normal,
         title: t('Refund_Title'),
@@ -167,7 +198,7 @@ export const RefundDialog = React.memo(function RefundDialog({
             <Spinner size={SpinnerSize.small} label={t('Refund_Submitting')} ariaLive="polite" />
           )}
           <PrimaryButton type="submit" text={t('Refund_Submit')} disabled={submitting} />
-          <DefaultButton text={t('Common_Cancel')} onClick={onDismiss} disabled={submitting} />
+          <DefaultButton text={t('Common_Cancel')} onClick={dismiss} disabled={submitting} />
         </DialogFooter>
       </form>
     </Dialog>

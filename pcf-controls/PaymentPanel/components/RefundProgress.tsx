@@ -2,34 +2,45 @@ import * as React from 'react';
 import { DefaultButton, MessageBar, MessageBarType, ProgressIndicator } from '@fluentui/react';
 import type { Translate } from '../../shared/strings';
 import { errorMessage } from '../../shared/useLoad';
-import { FINAL_REQUEST_STATUSES, PaymentSource, RefundRequestView } from './types';
+import { RESTING_REQUEST_STATUSES, type PaymentSource, type RefundRequestView } from './types';
 
 export interface RefundProgressProps {
   requestId: string;
   source: PaymentSource;
   t: Translate;
   pollIntervalMs: number;
-  /** Called once when the request reaches a final status. */
-  onFinal: (request: RefundRequestView) => void;
+  /**
+   * Called once when the request comes to rest: Succeeded, Failed or Rejected, or Awaiting approval (the
+   * service does nothing more with it until a finance approver decides).
+   */
+  onSettled: (request: RefundRequestView) => void;
   onClose: () => void;
 }
 
+/** The message bar's look for a request at rest. */
+function settledType(request: RefundRequestView): MessageBarType {
+  if (request.status === 'succeeded') return MessageBarType.success;
+  if (request.status === 'awaiting_approval') return MessageBarType.info;
+  return MessageBarType.error;
+}
+
 /**
- * Follows a refund request until the service marks it Succeeded, Failed or Rejected, reading the request row
- * (the browser never asks Stripe or the service). Polling stops when the panel unmounts.
+ * Follows a refund request until it comes to rest, reading the request row (the browser never asks Stripe or
+ * the service): Succeeded, Failed or Rejected, or Awaiting approval, which may wait days for a finance approver
+ * and is not polled for. Polling stops then, and when the panel unmounts.
  */
 export function RefundProgress({
   requestId,
   source,
   t,
   pollIntervalMs,
-  onFinal,
+  onSettled,
   onClose,
 }: RefundProgressProps) {
   const [request, setRequest] = React.useState<RefundRequestView>();
   const [pollError, setPollError] = React.useState<string>();
-  const onFinalRef = React.useRef(onFinal);
-  onFinalRef.current = onFinal;
+  const onSettledRef = React.useRef(onSettled);
+  onSettledRef.current = onSettled;
 
   React.useEffect(() => {
     let active = true;
@@ -40,8 +51,8 @@ export function RefundProgress({
         if (!active) return;
         setRequest(current);
         setPollError(undefined);
-        if (FINAL_REQUEST_STATUSES.includes(current.status)) {
-          onFinalRef.current(current);
+        if (RESTING_REQUEST_STATUSES.includes(current.status)) {
+          onSettledRef.current(current);
           return;
         }
       } catch (error) {
@@ -57,26 +68,22 @@ export function RefundProgress({
     };
   }, [requestId, source, pollIntervalMs]);
 
-  const final = request && FINAL_REQUEST_STATUSES.includes(request.status);
-  const type = !final
-    ? MessageBarType.info
-    : request.status === 'succeeded'
-      ? MessageBarType.success
-      : MessageBarType.error;
+  const settled = request && RESTING_REQUEST_STATUSES.includes(request.status) ? request : undefined;
   const label = request ? request.statusLabel : t('RefundStatus_pending');
 
   return (
     <div className="stc-refund-progress" role="status" aria-live="polite">
       <MessageBar
-        messageBarType={type}
+        messageBarType={settled ? settledType(settled) : MessageBarType.info}
         isMultiline
-        actions={final ? <DefaultButton text={t('Common_Close')} onClick={onClose} /> : undefined}
+        actions={settled ? <DefaultButton text={t('Common_Close')} onClick={onClose} /> : undefined}
       >
         <span className="stc-refund-progress__status">{t('RefundProgress_Status', label)}</span>
-        {request?.message && final && <span> {request.message}</span>}
+        {settled?.status === 'awaiting_approval' && <div>{t('RefundProgress_AwaitingApproval')}</div>}
+        {settled?.message && <span> {settled.message}</span>}
         {pollError && <span> {t('RefundProgress_PollFailed', pollError)}</span>}
       </MessageBar>
-      {!final && <ProgressIndicator ariaValueText={t('RefundProgress_Waiting')} />}
+      {!settled && <ProgressIndicator ariaValueText={t('RefundProgress_Waiting')} />}
     </div>
   );
 }

@@ -9,7 +9,6 @@ import type { PaymentSource } from './types';
 
 /** What the panel needs from the context; a subset, so that tests and the harness can build it. */
 export interface PaymentPanelInputs {
-  boundField: { security?: { editable: boolean; readable: boolean } };
   pollIntervalSeconds?: { raw: number | null };
 }
 
@@ -23,17 +22,21 @@ export function propsFromContext(
     wrongTableKey: 'Payments_WrongTable',
     dateWithTime: true,
   });
-  const security = context.parameters.boundField?.security;
   const pollSeconds = context.parameters.pollIntervalSeconds?.raw ?? DEFAULT_POLL_SECONDS;
+  const canRequestRefund = hasPrivileges(context.utils, [
+    [RefundRequest.logicalName, 'Create'],
+    [RefundRequest.logicalName, 'Append'],
+    [Payment.logicalName, 'AppendTo'],
+  ]);
   return {
     ...panel,
     source,
-    canRequestRefund: hasPrivileges(context.utils, [
-      [RefundRequest.logicalName, 'Create'],
-      [RefundRequest.logicalName, 'Append'],
-      [Payment.logicalName, 'AppendTo'],
-    ]),
-    readOnly: context.mode.isControlDisabled || security?.editable === false,
+    canRequestRefund,
+    // The panel's one write is a new stc_refundrequest row: it changes neither the order or invoice on the form
+    // nor the column the panel is bound to (which only places it). A read-only form (a paid invoice, a user
+    // with only Read on orders and invoices) or field security on that column does not stop a refund request;
+    // the user's privileges on the request do.
+    readOnly: !canRequestRefund,
     pollIntervalMs: Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, pollSeconds)) * 1000,
     // Absent in the sandbox harness and unit tests: numberFormatOf then gives DEFAULT_NUMBER_FORMAT (en-US).
     numberFormat: numberFormatOf(context.userSettings?.numberFormattingInfo),

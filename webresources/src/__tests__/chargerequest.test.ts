@@ -24,6 +24,11 @@ function requestForm(id: string, languageId = 1033) {
     updateRecord: jest
       .spyOn(Xrm.WebApi, 'updateRecord')
       .mockResolvedValue({ id: '', entityType: ChargeRequest.logicalName }),
+    // The request as Dataverse holds it when the decision is written: still awaiting approval, unless a test
+    // says otherwise.
+    retrieveRecord: jest.spyOn(Xrm.WebApi, 'retrieveRecord').mockResolvedValue({
+      [ChargeRequest.col.status]: ChargeRequestStatus.awaiting_approval,
+    }),
     confirm: jest.spyOn(Xrm.Navigation, 'openConfirmDialog'),
     alert: jest.spyOn(Xrm.Navigation, 'openAlertDialog').mockResolvedValue(undefined as never),
     notifications: () =>
@@ -68,4 +73,38 @@ it('writes nothing when the approver cancels', async () => {
   f.confirm.mockResolvedValue({ confirmed: false } as never);
   expect(await ChargeRequestForm.approveRequest(f.formContext)).toBe(false);
   expect(f.updateRecord).not.toHaveBeenCalled();
+});
+
+describe('a decision on a request someone else decided meanwhile', () => {
+  it('reads the status again just before writing, and writes nothing when it no longer awaits approval', async () => {
+    const f = requestForm(REQUEST_ID);
+    f.confirm.mockResolvedValue({ confirmed: true } as never);
+    f.retrieveRecord.mockResolvedValue({
+      [ChargeRequest.col.status]: ChargeRequestStatus.refused,
+      [`${ChargeRequest.col.status}@OData.Community.Display.V1.FormattedValue`]: 'Refused',
+    });
+    expect(await ChargeRequestForm.approveRequest(f.formContext)).toBe(false);
+    expect(f.retrieveRecord).toHaveBeenCalledWith(
+      ChargeRequest.logicalName,
+      REQUEST_ID,
+      `?$select=${ChargeRequest.col.status}`,
+    );
+    expect(f.updateRecord).not.toHaveBeenCalled();
+    expect(f.alert).toHaveBeenCalledWith({
+      text: 'This charge request no longer awaits approval: its status is now Refused, set by someone else or by the connector. Your decision was not saved; the form now shows the request as it is.',
+    });
+    expect(f.notifications()).toHaveLength(0);
+    expect(f.refresh).toHaveBeenCalledWith(false);
+  });
+
+  it('names the status in the user’s language', async () => {
+    const f = requestForm(REQUEST_ID, 1031);
+    f.confirm.mockResolvedValue({ confirmed: true } as never);
+    f.retrieveRecord.mockResolvedValue({ [ChargeRequest.col.status]: ChargeRequestStatus.approved });
+    expect(await ChargeRequestForm.rejectRequest(f.formContext)).toBe(false);
+    expect(f.updateRecord).not.toHaveBeenCalled();
+    expect(String(f.alert.mock.calls[0][0].text)).toBe(
+      'Diese Belastungsanfrage wartet nicht mehr auf Genehmigung: ihr Status ist jetzt Approved, gesetzt von einer anderen Person oder vom Connector. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist.',
+    );
+  });
 });

@@ -23,6 +23,7 @@ import { FORMS } from '../../scripts/build';
 const ORDER_ID = '6f1c2a9e-1d2b-4c3d-8e9f-0a1b2c3d4e5f';
 const ACCOUNT_ID = '0a0b0c0d-1111-2222-3333-444455556666';
 const P = Payment.col;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type Notification = { message: string; level: string; uniqueId: string };
 
@@ -57,6 +58,7 @@ function form(entityName: string, id: string) {
   };
 }
 
+/** A payment row as the panel's query returns it; captured in full unless `fields` say otherwise. */
 function payment(stripeId: string, fields: Record<string, unknown> = {}) {
   return {
     [Payment.primaryId]: `00000000-0000-0000-0000-${stripeId
@@ -65,6 +67,7 @@ function payment(stripeId: string, fields: Record<string, unknown> = {}) {
       .replace(/[^0-9a-f]/gi, '0')}`,
     [P.stripeId]: stripeId,
     [P.amount]: 480,
+    [P.amountCaptured]: fields[P.amount] ?? 480,
     [P.amountRefunded]: 0,
     [P.currency]: 'usd',
     [P.status]: PaymentStatus.succeeded,
@@ -157,6 +160,7 @@ describe('Refund in Stripe', () => {
       text: 'Refund USD 480.00 of payment pi_one to the customer? The refund is sent to Stripe once it is approved.',
     });
     expect(f.webApi.createRecord).toHaveBeenCalledWith(RefundRequest.logicalName, {
+      [RefundRequest.primaryId]: expect.stringMatching(GUID),
       [RefundRequest.col.name]: 'Refund of pi_one',
       [`${RefundRequest.lookup.paymentid.bind.stc_payment}@odata.bind`]: `/${Payment.entitySetName}(${row[Payment.primaryId]})`,
       [RefundRequest.col.amount]: 480,
@@ -167,6 +171,37 @@ describe('Refund in Stripe', () => {
       [RefundRequest.col.liveMode]: false,
     });
     expect(f.notifications()[0]).toMatchObject({ level: 'INFO', uniqueId: 'stc_refund_requested' });
+  });
+
+  it('offers what the service would refund: captured, less refunded or succeeded requests, less open requests', async () => {
+    const f = form('salesorder', ORDER_ID);
+    f.webApi.retrieveMultipleRecords.mockResolvedValue({
+      entities: [
+        payment('pi_one', {
+          [P.amount]: 500,
+          // A partial capture, and a refund of 50 whose event has not reached the payment row yet.
+          [P.amountCaptured]: 300,
+          [P.amountRefunded]: 20,
+          [P.status]: PaymentStatus.partially_refunded,
+          [Payment.toMany.stc_refundrequest_stc_paymentid]: [
+            { [RefundRequest.col.amount]: 50, [RefundRequest.col.status]: RefundRequestStatus.succeeded },
+            {
+              [RefundRequest.col.amount]: 30,
+              [RefundRequest.col.status]: RefundRequestStatus.awaiting_approval,
+            },
+            { [RefundRequest.col.amount]: 100, [RefundRequest.col.status]: RefundRequestStatus.rejected },
+          ],
+        }),
+      ],
+    });
+    f.navigation.openConfirmDialog.mockResolvedValue({ confirmed: true });
+    f.webApi.createRecord.mockResolvedValue({ id: 'x', entityType: 'stc_refundrequest' });
+    await SalesOrder.refundInStripe(f.formContext);
+    expect(f.navigation.openConfirmDialog.mock.calls[0][0]).toMatchObject({
+      text: 'Refund USD 220.00 of payment pi_one to the customer? The refund is sent to Stripe once it is approved.',
+    });
+    expect(f.webApi.createRecord.mock.calls[0][1]).toMatchObject({ [RefundRequest.col.amount]: 220 });
+    expect(f.webApi.retrieveMultipleRecords.mock.calls[0][1]).toContain(P.amountCaptured);
   });
 
   it('creates nothing when the user cancels', async () => {
@@ -184,6 +219,20 @@ describe('Refund in Stripe', () => {
       'No Stripe payment of this record can be refunded.',
     ],
     [[payment('pi_d', { [P.disputed]: true })], 'No Stripe payment of this record can be refunded.'],
+    [
+      [payment('pi_uncaptured', { [P.status]: PaymentStatus.requires_capture, [P.amountCaptured]: 0 })],
+      'No Stripe payment of this record can be refunded.',
+    ],
+    [
+      [
+        payment('pi_refunded_now', {
+          [Payment.toMany.stc_refundrequest_stc_paymentid]: [
+            { [RefundRequest.col.amount]: 480, [RefundRequest.col.status]: RefundRequestStatus.succeeded },
+          ],
+        }),
+      ],
+      'No Stripe payment of this record can be refunded.',
+    ],
     [
       [payment('pi_a'), payment('pi_b')],
       'This record has 2 refundable Stripe payments. Choose one in the Stripe payments panel on the form.',

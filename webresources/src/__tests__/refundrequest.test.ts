@@ -26,6 +26,11 @@ function requestForm(id: string, languageId = 1033) {
     updateRecord: jest
       .spyOn(Xrm.WebApi, 'updateRecord')
       .mockResolvedValue({ id: '', entityType: RefundRequest.logicalName }),
+    // The request as Dataverse holds it when the decision is written: still awaiting approval, unless a test
+    // says otherwise.
+    retrieveRecord: jest.spyOn(Xrm.WebApi, 'retrieveRecord').mockResolvedValue({
+      [RefundRequest.col.status]: RefundRequestStatus.awaiting_approval,
+    }),
     confirm: jest.spyOn(Xrm.Navigation, 'openConfirmDialog'),
     alert: jest.spyOn(Xrm.Navigation, 'openAlertDialog').mockResolvedValue(undefined as never),
     notifications: () =>
@@ -89,4 +94,51 @@ it('is bundled as StripeConnector.Forms.RefundRequest with the two functions its
   const published = (sandbox.StripeConnector as { Forms: Record<string, Record<string, unknown>> }).Forms
     .RefundRequest;
   expect(Object.keys(published).sort()).toEqual(['approveRequest', 'rejectRequest']);
+});
+
+describe('a decision on a request someone else decided meanwhile', () => {
+  // Two approvers have the request open; B rejects it, then A (whose form still shows Awaiting approval)
+  // approves: the connector would refund a rejected request.
+  it('reads the status again just before writing, and writes nothing when it no longer awaits approval', async () => {
+    const f = requestForm(REQUEST_ID);
+    f.confirm.mockResolvedValue({ confirmed: true });
+    f.retrieveRecord.mockResolvedValue({
+      [RefundRequest.col.status]: RefundRequestStatus.rejected,
+      [`${RefundRequest.col.status}@OData.Community.Display.V1.FormattedValue`]: 'Rejected',
+    });
+    await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(false);
+    expect(f.retrieveRecord).toHaveBeenCalledWith(
+      RefundRequest.logicalName,
+      REQUEST_ID,
+      `?$select=${RefundRequest.col.status}`,
+    );
+    expect(f.updateRecord).not.toHaveBeenCalled();
+    expect(f.alert).toHaveBeenCalledWith({
+      text: 'This refund request no longer awaits approval: its status is now Rejected, set by someone else or by the connector. Your decision was not saved; the form now shows the request as it is.',
+    });
+    expect(f.notifications()).toHaveLength(0);
+    expect(f.refresh).toHaveBeenCalledWith(false);
+  });
+
+  it('reads it after the approver confirms, so a decision made while the dialog was open counts', async () => {
+    const f = requestForm(REQUEST_ID, 1031);
+    f.confirm.mockImplementation(async () => {
+      f.retrieveRecord.mockResolvedValue({ [RefundRequest.col.status]: RefundRequestStatus.processing });
+      return { confirmed: true };
+    });
+    await expect(RefundRequestForm.rejectRequest(f.formContext)).resolves.toBe(false);
+    expect(f.updateRecord).not.toHaveBeenCalled();
+    expect(String(f.alert.mock.calls[0][0].text)).toBe(
+      'Diese Erstattungsanfrage wartet nicht mehr auf Genehmigung: ihr Status ist jetzt Processing, gesetzt von einer anderen Person oder vom Connector. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist.',
+    );
+  });
+
+  it('writes nothing and says why when the status cannot be read', async () => {
+    const f = requestForm(REQUEST_ID);
+    f.confirm.mockResolvedValue({ confirmed: true });
+    f.retrieveRecord.mockRejectedValue(new Error('The request timed out.'));
+    await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(false);
+    expect(f.updateRecord).not.toHaveBeenCalled();
+    expect(String(f.alert.mock.calls[0][0].text)).toContain('The request timed out.');
+  });
 });

@@ -3,18 +3,26 @@
  * amount, currency and what the charge is for (and the order or invoice it pays, if any). Saving the form
  * creates the row; the connector checks it against policy and charges the customer's saved Stripe payment
  * method off session. Approve and Reject on a request awaiting approval write the approver's decision as its
- * status; the connector checks the approver before it charges. The browser calls nothing but Dataverse and
- * never sees card data.
+ * status, once a fresh read shows it still awaits approval; the connector checks the approver before it
+ * charges. The browser calls nothing but Dataverse and never sees card data.
  */
-import { ChargeRequest, ChargeRequestStatus } from '@stc/solution/tables';
+import { ChargeRequest, ChargeRequestStatus, StcChargeRequestStatusLabels } from '@stc/solution/tables';
 import { message } from './strings';
 import { errorText, formRecord, type Platform } from './record';
+import { notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
 
 export type ChargeDecision = 'approve' | 'reject';
 
 export const CHARGE_DECISION_NOTIFICATION = 'stc_charge_decided';
 
 const R = ChargeRequest.col;
+
+const AWAITING: ApprovalStatus = {
+  table: ChargeRequest.logicalName,
+  column: R.status,
+  awaitingApproval: ChargeRequestStatus.awaiting_approval,
+  labels: StcChargeRequestStatusLabels,
+};
 
 /**
  * Opens a new Charge Request for the form's account or contact; on an order or invoice, for its customer, of
@@ -43,7 +51,11 @@ export async function chargeSavedCard(formContext: Xrm.FormContext, host: Platfo
   );
 }
 
-/** Decides the form's charge request after the user confirms; true when the decision was saved. */
+/**
+ * Decides the form's charge request after the user confirms, if it still awaits approval; true when the
+ * decision was saved. A request another approver decided meanwhile is not written: the user is told its
+ * status, and the form is read again.
+ */
 export async function decideOnChargeRequest(
   formContext: Xrm.FormContext,
   decision: ChargeDecision,
@@ -64,6 +76,12 @@ export async function decideOnChargeRequest(
   });
   if (!answer.confirmed) return false;
   try {
+    const current = await notAwaitingApproval(host, record.id, AWAITING);
+    if (current !== undefined) {
+      await host.navigation.openAlertDialog({ text: message(host.languageId, 'chargeNotAwaiting', current) });
+      await formContext.data.refresh(false);
+      return false;
+    }
     await host.webApi.updateRecord(ChargeRequest.logicalName, record.id, {
       [R.status]: approve ? ChargeRequestStatus.approved : ChargeRequestStatus.refused,
     });

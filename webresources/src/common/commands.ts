@@ -19,6 +19,7 @@ import {
   dashboardUrl,
   formatMoney,
   lookupFor,
+  newGuid,
   paymentFromRow,
   paymentsQuery,
   readBoolean,
@@ -86,8 +87,9 @@ async function linkedPayments(
 }
 
 /**
- * Refunds the one refundable payment of an order or invoice in full, after the user confirms. Partial refunds
- * and choosing among several payments are the Stripe payments panel's work.
+ * Refunds the one refundable payment of an order or invoice in full, after the user confirms: what the service
+ * would still refund of it (captured, less refunded or succeeded requests, less open requests; see the panel's
+ * paymentFromRow). Partial refunds and choosing among several payments are the Stripe payments panel's work.
  */
 export async function refundInStripe(
   formContext: Xrm.FormContext,
@@ -116,7 +118,13 @@ export async function refundInStripe(
     });
     if (!answer.confirmed) return undefined;
     const payload = refundRequestPayload(
-      { payment, amount: payment.refundable, reason: 'requested_by_customer', note: '' },
+      {
+        requestId: newGuid(),
+        payment,
+        amount: payment.refundable,
+        reason: 'requested_by_customer',
+        note: '',
+      },
       t('refundRequestName', payment.stripeId),
     );
     const created = await host.webApi.createRecord(RefundRequest.logicalName, payload);

@@ -1,11 +1,13 @@
 /**
  * Approve and Reject on a refund request awaiting approval: the approver's decision is the request's status.
  * Approved goes to the connector, which checks the approver against policy (role, not the requester) before
- * it refunds; Rejected is final. The browser calls nothing but Dataverse.
+ * it refunds; Rejected is final. The status is read again just before the decision is written: a request
+ * another approver decided meanwhile is left as it is. The browser calls nothing but Dataverse.
  */
-import { RefundRequest, RefundRequestStatus } from '@stc/solution/tables';
+import { RefundRequest, RefundRequestStatus, StcRefundRequestStatusLabels } from '@stc/solution/tables';
 import { message } from './strings';
 import { errorText, formRecord, type Platform } from './record';
+import { notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
 
 export type RefundDecision = 'approve' | 'reject';
 
@@ -16,7 +18,18 @@ const STATUS: Record<RefundDecision, number> = {
   reject: RefundRequestStatus.rejected,
 };
 
-/** Decides the form's request after the user confirms; true when the decision was saved. */
+const AWAITING: ApprovalStatus = {
+  table: RefundRequest.logicalName,
+  column: RefundRequest.col.status,
+  awaitingApproval: RefundRequestStatus.awaiting_approval,
+  labels: StcRefundRequestStatusLabels,
+};
+
+/**
+ * Decides the form's request after the user confirms, if it still awaits approval; true when the decision was
+ * saved. A request no longer awaiting approval is not written: the user is told its status, and the form is
+ * read again.
+ */
 export async function decideOnFormRequest(
   formContext: Xrm.FormContext,
   decision: RefundDecision,
@@ -35,6 +48,12 @@ export async function decideOnFormRequest(
   });
   if (!answer.confirmed) return false;
   try {
+    const current = await notAwaitingApproval(host, record.id, AWAITING);
+    if (current !== undefined) {
+      await host.navigation.openAlertDialog({ text: message(host.languageId, 'refundNotAwaiting', current) });
+      await formContext.data.refresh(false);
+      return false;
+    }
     await host.webApi.updateRecord(RefundRequest.logicalName, record.id, {
       [RefundRequest.col.status]: STATUS[decision],
     });

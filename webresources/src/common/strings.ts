@@ -93,6 +93,10 @@ const MESSAGES = {
     1031: 'Genehmigt. Der Connector erstattet in Stripe und zeigt das Ergebnis hier.',
   },
   refundRejected: { 1033: 'Rejected. Nothing is refunded.', 1031: 'Abgelehnt. Es wird nichts erstattet.' },
+  refundNotAwaiting: {
+    1033: 'This refund request no longer awaits approval: its status is now {0}, set by someone else or by the connector. Your decision was not saved; the form now shows the request as it is.',
+    1031: 'Diese Erstattungsanfrage wartet nicht mehr auf Genehmigung: ihr Status ist jetzt {0}, gesetzt von einer anderen Person oder vom Connector. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist.',
+  },
   subscriptionRequestName: { 1033: 'Stripe subscription for {0}', 1031: 'Stripe-Abonnement für {0}' },
   orderSubscriptionTitle: { 1033: 'Start subscription', 1031: 'Abonnement starten' },
   orderSubscriptionConfirm: {
@@ -151,6 +155,10 @@ const MESSAGES = {
   chargeRejected: {
     1033: 'Rejected. Nothing is charged.',
     1031: 'Abgelehnt. Es wird nichts belastet.',
+  },
+  chargeNotAwaiting: {
+    1033: 'This charge request no longer awaits approval: its status is now {0}, set by someone else or by the connector. Your decision was not saved; the form now shows the request as it is.',
+    1031: 'Diese Belastungsanfrage wartet nicht mehr auf Genehmigung: ihr Status ist jetzt {0}, gesetzt von einer anderen Person oder vom Connector. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist.',
   },
   issueRequested: {
     1033: 'Requested for {0} sync issue(s). The connector carries it out within a minute.',
