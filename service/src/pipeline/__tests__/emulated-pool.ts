@@ -106,11 +106,17 @@ export function emulatedPool(engine: TestEngine, handlers: () => EventHandler[])
       pool = undefined;
     },
     async settled(ids) {
+      // A deadline for a busy two-core machine (a CI run beside browser suites): settling takes well under a
+      // second when it is idle.
       for (const id of ids)
-        await waitFor(async () => {
-          const e = await db.store.findEvent('stripe', '', id);
-          return e !== null && !['pending', 'processing'].includes(e.status);
-        }, `event ${id} to be settled`);
+        await waitFor(
+          async () => {
+            const e = await db.store.findEvent('stripe', '', id);
+            return e !== null && !['pending', 'processing'].includes(e.status);
+          },
+          `event ${id} to be settled`,
+          30_000,
+        );
     },
   };
 }
