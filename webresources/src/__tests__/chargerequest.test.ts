@@ -87,7 +87,7 @@ describe('a decision on a request someone else decided meanwhile', () => {
     expect(f.retrieveRecord).toHaveBeenCalledWith(
       ChargeRequest.logicalName,
       REQUEST_ID,
-      `?$select=${ChargeRequest.col.status}`,
+      `?$select=${ChargeRequest.col.status},${ChargeRequest.col.amount}`,
     );
     expect(f.updateRecord).not.toHaveBeenCalled();
     expect(f.alert).toHaveBeenCalledWith({

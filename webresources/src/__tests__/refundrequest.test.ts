@@ -110,7 +110,7 @@ describe('a decision on a request someone else decided meanwhile', () => {
     expect(f.retrieveRecord).toHaveBeenCalledWith(
       RefundRequest.logicalName,
       REQUEST_ID,
-      `?$select=${RefundRequest.col.status}`,
+      `?$select=${RefundRequest.col.status},${RefundRequest.col.amount}`,
     );
     expect(f.updateRecord).not.toHaveBeenCalled();
     expect(f.alert).toHaveBeenCalledWith({
@@ -131,6 +131,33 @@ describe('a decision on a request someone else decided meanwhile', () => {
     expect(String(f.alert.mock.calls[0][0].text)).toBe(
       'Diese Erstattungsanfrage wartet nicht mehr auf Genehmigung: ihr Status ist jetzt Processing, gesetzt von einer anderen Person oder vom Connector. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist.',
     );
+  });
+
+  it('writes nothing when the amount is not the one the form showed: an approval is for the amount seen', async () => {
+    const f = requestForm(REQUEST_ID);
+    XrmMockGenerator.Attribute.createNumber(RefundRequest.col.amount, 150);
+    f.confirm.mockResolvedValue({ confirmed: true });
+    // The requester raised the amount after the approver opened the form.
+    f.retrieveRecord.mockResolvedValue({
+      [RefundRequest.col.status]: RefundRequestStatus.awaiting_approval,
+      [RefundRequest.col.amount]: 15000,
+    });
+    await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(false);
+    expect(f.updateRecord).not.toHaveBeenCalled();
+    expect(f.alert).toHaveBeenCalledWith({
+      text: 'The amount of this request was changed to 15000 since the form was loaded. Your decision was not saved; the form now shows the request as it is: check the amount and decide again.',
+    });
+    expect(f.refresh).toHaveBeenCalledWith(false);
+
+    // The same amount as the form shows: approved.
+    f.retrieveRecord.mockResolvedValue({
+      [RefundRequest.col.status]: RefundRequestStatus.awaiting_approval,
+      [RefundRequest.col.amount]: 150,
+    });
+    await expect(RefundRequestForm.approveRequest(f.formContext)).resolves.toBe(true);
+    expect(f.updateRecord).toHaveBeenCalledWith(RefundRequest.logicalName, REQUEST_ID, {
+      [RefundRequest.col.status]: RefundRequestStatus.approved,
+    });
   });
 
   it('writes nothing and says why when the status cannot be read', async () => {

@@ -9,7 +9,7 @@
 import { ChargeRequest, ChargeRequestStatus, StcChargeRequestStatusLabels } from '@stc/solution/tables';
 import { message } from './strings';
 import { errorText, formRecord, type Platform } from './record';
-import { notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
+import { formAmount, notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
 
 export type ChargeDecision = 'approve' | 'reject';
 
@@ -22,6 +22,7 @@ const AWAITING: ApprovalStatus = {
   column: R.status,
   awaitingApproval: ChargeRequestStatus.awaiting_approval,
   labels: StcChargeRequestStatusLabels,
+  amountColumn: R.amount,
 };
 
 /**
@@ -76,9 +77,14 @@ export async function decideOnChargeRequest(
   });
   if (!answer.confirmed) return false;
   try {
-    const current = await notAwaitingApproval(host, record.id, AWAITING);
-    if (current !== undefined) {
-      await host.navigation.openAlertDialog({ text: message(host.languageId, 'chargeNotAwaiting', current) });
+    const moved = await notAwaitingApproval(host, record.id, AWAITING, formAmount(formContext, R.amount));
+    if (moved !== undefined) {
+      await host.navigation.openAlertDialog({
+        text:
+          'status' in moved
+            ? message(host.languageId, 'chargeNotAwaiting', moved.status)
+            : message(host.languageId, 'amountChanged', String(moved.amount)),
+      });
       await formContext.data.refresh(false);
       return false;
     }

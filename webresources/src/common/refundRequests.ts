@@ -7,7 +7,7 @@
 import { RefundRequest, RefundRequestStatus, StcRefundRequestStatusLabels } from '@stc/solution/tables';
 import { message } from './strings';
 import { errorText, formRecord, type Platform } from './record';
-import { notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
+import { formAmount, notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
 
 export type RefundDecision = 'approve' | 'reject';
 
@@ -23,6 +23,7 @@ const AWAITING: ApprovalStatus = {
   column: RefundRequest.col.status,
   awaitingApproval: RefundRequestStatus.awaiting_approval,
   labels: StcRefundRequestStatusLabels,
+  amountColumn: RefundRequest.col.amount,
 };
 
 /**
@@ -48,9 +49,19 @@ export async function decideOnFormRequest(
   });
   if (!answer.confirmed) return false;
   try {
-    const current = await notAwaitingApproval(host, record.id, AWAITING);
-    if (current !== undefined) {
-      await host.navigation.openAlertDialog({ text: message(host.languageId, 'refundNotAwaiting', current) });
+    const moved = await notAwaitingApproval(
+      host,
+      record.id,
+      AWAITING,
+      formAmount(formContext, RefundRequest.col.amount),
+    );
+    if (moved !== undefined) {
+      await host.navigation.openAlertDialog({
+        text:
+          'status' in moved
+            ? message(host.languageId, 'refundNotAwaiting', moved.status)
+            : message(host.languageId, 'amountChanged', String(moved.amount)),
+      });
       await formContext.data.refresh(false);
       return false;
     }

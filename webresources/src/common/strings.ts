@@ -156,6 +156,10 @@ const MESSAGES = {
     1033: 'Rejected. Nothing is charged.',
     1031: 'Abgelehnt. Es wird nichts belastet.',
   },
+  amountChanged: {
+    1033: 'The amount of this request was changed to {0} since the form was loaded. Your decision was not saved; the form now shows the request as it is: check the amount and decide again.',
+    1031: 'Der Betrag dieser Anfrage wurde seit dem Laden des Formulars auf {0} geändert. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist: Prüfen Sie den Betrag und entscheiden Sie erneut.',
+  },
   chargeNotAwaiting: {
     1033: 'This charge request no longer awaits approval: its status is now {0}, set by someone else or by the connector. Your decision was not saved; the form now shows the request as it is.',
     1031: 'Diese Belastungsanfrage wartet nicht mehr auf Genehmigung: ihr Status ist jetzt {0}, gesetzt von einer anderen Person oder vom Connector. Ihre Entscheidung wurde nicht gespeichert; das Formular zeigt die Anfrage jetzt, wie sie ist.',
