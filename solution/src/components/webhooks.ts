@@ -33,6 +33,9 @@ export interface WebhookStep {
   stage: 40;
   /** 1: asynchronous. */
   mode: 1;
+  /** The row as the change found it (alias PreImage): what a status was moved from. */
+  preImage?: boolean;
+  /** The row as the change left it (alias PostImage). */
   postImage?: boolean;
 }
 
@@ -85,6 +88,7 @@ export const webhookSteps: WebhookStep[] = [
     message: 'Update',
     table: 'stc_refundrequest',
     filteringAttributes: ['stc_status', 'stc_approvedby'],
+    preImage: true,
     postImage: true,
   }),
   step('337fba13-75cd-4902-bd58-e66cdc3233dc', 'Stripe Connector: Create of stc_paymentlinkrequest', {
@@ -110,6 +114,7 @@ export const webhookSteps: WebhookStep[] = [
     message: 'Update',
     table: 'stc_chargerequest',
     filteringAttributes: ['stc_status', 'stc_approvedby'],
+    preImage: true,
     postImage: true,
   }),
   step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {

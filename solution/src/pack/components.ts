@@ -92,23 +92,29 @@ export function stepsElement(steps: WebhookStep[], endpoint: ServiceEndpointDefi
         text('IsHidden', 0),
         text('SupportedDeployment', 0),
         text('IntroducedVersion', INTRODUCED),
-        step.postImage
+        step.preImage || step.postImage
           ? el(
               'SdkMessageProcessingStepImages',
               {},
-              el(
-                'SdkMessageProcessingStepImage',
-                { Name: 'PostImage' },
-                text('EntityAlias', 'PostImage'),
-                text('ImageType', 1),
-                text('MessagePropertyName', 'Target'),
-                text('IsCustomizable', 1),
-                text('IntroducedVersion', INTRODUCED),
-              ),
+              step.preImage ? stepImage('PreImage', 0) : null,
+              step.postImage ? stepImage('PostImage', 1) : null,
             )
           : null,
       ),
     ),
+  );
+}
+
+/** A step image of the whole row under `alias`: ImageType 0 before the change, 1 after it. */
+function stepImage(alias: 'PreImage' | 'PostImage', imageType: 0 | 1) {
+  return el(
+    'SdkMessageProcessingStepImage',
+    { Name: alias },
+    text('EntityAlias', alias),
+    text('ImageType', imageType),
+    text('MessagePropertyName', 'Target'),
+    text('IsCustomizable', 1),
+    text('IntroducedVersion', INTRODUCED),
   );
 }
 

@@ -131,7 +131,11 @@ export function createChargeRequestsHandler(
     },
     async (change, context) => {
       const userSetSent = setByUser(change, R.status, Status.sent);
-      const seen: SeenByChange = { approverId: approverOf(change), amount: amountSeenBy(change) };
+      const seen: SeenByChange = {
+        approverId: approverOf(change),
+        amount: amountSeenBy(change),
+        reopened: reopenedFrom(change),
+      };
       const sentBy = userSetSent ? userOf(change) : null;
       await advanceWithRetries(change.rowId, context, {
         noun: 'charge request',
@@ -148,6 +152,48 @@ interface SeenByChange {
   approverId: string | null;
   /** The amount the change saw (see amountSeenBy); undefined when it carries none. */
   amount: unknown;
+  /** The finished request this change set back to Pending or Approved, as it was before (its pre-image). */
+  reopened: { status: number; reason: unknown } | null;
+}
+
+/** Statuses a request ends in without a charge; the connector never takes one up again. */
+const FINISHED: number[] = [Status.refused, Status.failed];
+
+/**
+ * The request as it was when this change set a finished one (Refused, Failed) back to Pending or Approved, read
+ * from the change's pre-image; null for any other change. A Succeeded one set back is completed from its
+ * PaymentIntent, which the lookup before every decision finds.
+ */
+function reopenedFrom(change: DataverseChange): SeenByChange['reopened'] {
+  const set = change.attributes[R.status];
+  if (set !== Status.pending && set !== Status.approved) return null;
+  const before = change.preImage?.[R.status];
+  if (typeof before !== 'number' || !FINISHED.includes(before)) return null;
+  return { status: before, reason: change.preImage?.[R.failureReason] ?? null };
+}
+
+/**
+ * A finished request a user set back to Pending or Approved is set back as it was: an approval given over a
+ * refusal charges nothing, and what was decided stays on the row. A new request asks again.
+ */
+async function keepFinished(
+  request: ChargeRequestRow,
+  before: NonNullable<SeenByChange['reopened']>,
+  context: SyncContext,
+): Promise<void> {
+  const reason = typeof before.reason === 'string' && before.reason.trim() ? `${before.reason.trim()} ` : '';
+  await finish(context.dataverse, request.id, {
+    [R.status]: before.status,
+    [R.failureReason]:
+      `${reason}This request is finished and cannot be approved or asked again: make a new request.`.slice(
+        0,
+        2000,
+      ),
+  });
+  context.log.warn(
+    { requestId: request.id, from: before.status, to: request.status },
+    'a finished charge request was set back by a user; kept as it was',
+  );
 }
 
 /**
@@ -161,7 +207,9 @@ async function advance(
   sentBy: string | null,
   context: SyncContext,
 ): Promise<void> {
-  if (request.status === Status.pending) await decide(g, request, null, context);
+  const reopenable = request.status === Status.pending || request.status === Status.approved;
+  if (reopenable && seen.reopened) await keepFinished(request, seen.reopened, context);
+  else if (request.status === Status.pending) await decide(g, request, null, context);
   else if (request.status === Status.approved) {
     // Only the change that set Approved says who approved; any other change leaves the decision to it.
     if (seen.approverId)

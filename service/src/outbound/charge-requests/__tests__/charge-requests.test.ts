@@ -317,6 +317,28 @@ describe('a decision is bound to its amount', () => {
   const patch = (userId: string, id: string, body: Record<string, unknown>) =>
     world.asUser(userId, 'PATCH', `stc_chargerequests(${id})`, body);
 
+  it('keeps a refused request refused when it is approved afterwards, and charges nothing', async () => {
+    const { account } = await customer();
+    const id = await ask(USERS.requester.systemuserid, account, 600);
+    expect(requestRow(id).stc_status).toBe(Status.awaiting_approval);
+    // One approver refuses it; another, whose form still showed it waiting, approves it.
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, {
+      stc_status: Status.refused,
+      stc_failurereason: 'The customer disputes the seats.',
+    });
+    await deliver(world, handler, id);
+    await world.forgetContexts();
+    await patch(USERS.approver.systemuserid, id, { stc_status: Status.approved });
+    await deliver(world, handler, id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.refused,
+      stc_failurereason:
+        'The customer disputes the seats. This request is finished and cannot be approved or asked again: make a new request.',
+    });
+    expect(intentPosts()).toHaveLength(0);
+  });
+
   it('counts an approval only for the amount approved: an amount raised before the approval is worked waits again', async () => {
     const { account } = await customer();
     const id = await ask(USERS.requester.systemuserid, account, 600);
@@ -484,7 +506,8 @@ describe('a request Stripe already charged', () => {
     expect(requestRow(id)).toMatchObject({
       stc_status: Status.failed,
       stc_declinecode: 'generic_decline',
-      stc_failurereason: 'Stripe refused the charge: Your card was declined. (generic_decline)',
+      stc_failurereason:
+        'Stripe refused the charge: Your card was declined. (generic_decline) This request is finished and cannot be approved or asked again: make a new request.',
     });
   });
 });

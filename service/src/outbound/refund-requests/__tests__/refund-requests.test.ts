@@ -437,6 +437,31 @@ describe('roles and approval', () => {
     ]);
   });
 
+  it('keeps a rejected request rejected when it is approved afterwards, and refunds nothing', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 150);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id).stc_status).toBe(Status.AwaitingApproval);
+    // One approver rejects it; another, whose form still showed it waiting, approves it.
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Rejected,
+      stc_failurereason: 'Refunded by cheque instead.',
+    });
+    await deliver(world, handler, id);
+    await world.forgetContexts();
+    await world.asUser(USERS.approver.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_status: Status.Approved,
+    });
+    await deliver(world, handler, id);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Rejected,
+      stc_failurereason:
+        'Refunded by cheque instead. This request is finished and cannot be approved or asked again: make a new request.',
+    });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+  });
+
   it('does not let a finance approver approve their own request unless configured', async () => {
     const { paymentIntentId, rowId } = await payment(100_000);
     const id = await requestRefund(USERS.approver.systemuserid, rowId, 150);

@@ -133,13 +133,13 @@ export async function startWorld(
   const client = createDataverseClient({ baseUrl: dataverse.url, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
   const receiver = await new ContextReceiver().start();
   for (const table of options.tables) {
-    // As the solution registers them: an update's context carries the row as the change left it.
+    // As the solution registers them: an update's context carries the row as the change found and left it.
     for (const message of ['Create', 'Update'] as const)
       dataverse.registerWebhook({
         table,
         message,
         url: receiver.url,
-        ...(message === 'Update' ? { postImage: {} } : {}),
+        ...(message === 'Update' ? { preImage: {}, postImage: {} } : {}),
       });
   }
   const context: SyncContext = { dataverse: client, stripeFor: () => stripe, log: silentLog };
