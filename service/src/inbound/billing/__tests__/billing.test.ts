@@ -151,6 +151,27 @@ test('current API subscription: amount per period from the items, period from th
   expect(row!.stc_currentperiodend).toBe('2026-01-01T00:00:00Z');
 });
 
+test('a subscription on a tiered price is written without the amounts its price does not give', async () => {
+  const object = currentObject('subscription');
+  object.status = 'active';
+  // A tiered price (or one in unit_amount_decimal): Stripe gives no unit amount on the price or the plan.
+  object.items.data[0].price.unit_amount = null;
+  object.items.data[0].price.billing_scheme = 'tiered';
+  if (object.items.data[0].plan) object.items.data[0].plan.amount = null;
+  object.plan = object.plan ? { ...object.plan, amount: null } : object.plan;
+  await sync.deliver(eventFor('customer.subscription.updated', object, { id: 'evt_tiered' }));
+  const row = await subscription(object.id);
+  expect(row).toMatchObject({
+    stc_status: option('stc_subscriptionstatus', 'active'),
+    stc_amount: null,
+    stc_monthlyrecurringrevenue: null,
+  });
+  const item = await dataverse.client.retrieveByKey('stc_subscriptionitems', {
+    stc_stripeid: object.items.data[0].id,
+  });
+  expect(item).toMatchObject({ stc_unitamount: null, stc_amountperperiod: null });
+});
+
 test('an older invoice event arriving after a newer one does not overwrite it', async () => {
   const ordered = await OrderedDelivery.open(sync);
   try {
