@@ -20,6 +20,13 @@ export const KEEP_NEWER_STAMP = `ON CONFLICT (source, account, object_id) DO UPD
 export const OBJECT_NOT_IN_FLIGHT = `NOT EXISTS (SELECT 1 FROM inbox p WHERE p.status = 'processing'
       AND p.object_id <> '' AND p.source = i.source AND p.account = i.account AND p.object_id = i.object_id)`;
 
+/**
+ * Since when an event has been waiting to be worked: its arrival, or the time it was last made due when that is
+ * later (requeued by a replay, a dead letter retried), so that an operator's replay of old events does not read
+ * as a backlog of old events (the backlog_age alert and stc_oldest_waiting_age_seconds).
+ */
+const DUE_SINCE = 'CASE WHEN next_attempt_at > received_at THEN next_attempt_at ELSE received_at END';
+
 export const SQL = {
   findEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE source = ? AND account = ? AND event_id = ?`,
   getEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`,
@@ -59,9 +66,9 @@ export const SQL = {
    * index (inbox_pending, inbox_lease) and only the waiting rows: `status IN (...)` matches neither index's
    * condition and read the whole inbox, which keeps every event, on each metrics scrape and alert round.
    */
-  oldestWaiting: `SELECT MIN(received_at) AS received_at FROM (
-      SELECT MIN(received_at) AS received_at FROM inbox WHERE status = 'pending'
-      UNION ALL SELECT MIN(received_at) FROM inbox WHERE status = 'processing') AS waiting`,
+  oldestWaiting: `SELECT MIN(due) AS received_at FROM (
+      SELECT MIN(${DUE_SINCE}) AS due FROM inbox WHERE status = 'pending'
+      UNION ALL SELECT MIN(${DUE_SINCE}) FROM inbox WHERE status = 'processing') AS waiting`,
   getCursor: `SELECT value FROM cursors WHERE name = ?`,
   setCursor: `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,

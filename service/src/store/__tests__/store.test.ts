@@ -58,10 +58,18 @@ describeOnEachEngine('store', (engine) => {
     await store.insertEvent(newEvent({ eventId: 'evt_ignored', status: 'ignored', receivedAtMs: T0 + 900 }));
     expect(await store.latestEvent()).toMatchObject({ eventId: 'evt_ignored', receivedAtMs: T0 + 900 });
     expect(await store.oldestWaitingMs()).toBe(T0);
-    const [first] = (await claim(store)).filter((event) => event.eventId === 'evt_first');
+    const claimed = await claim(store);
+    const [first] = claimed.filter((event) => event.eventId === 'evt_first');
     expect(await store.oldestWaitingMs()).toBe(T0); // being processed still waits
     await store.completeEvent(applied(first!));
     expect(await store.oldestWaitingMs()).toBe(T0 + 500);
+
+    // A replay an hour later makes the applied event due again: it waits since then, not since it arrived.
+    await store.requeueEvents({ type: 'charge.*' }, T0 + 3_600_000);
+    const [second] = claimed.filter((event) => event.eventId === 'evt_second');
+    await store.completeEvent(applied(second!));
+    expect(await store.findEvent('stripe', '', 'evt_first')).toMatchObject({ status: 'pending' });
+    expect(await store.oldestWaitingMs()).toBe(T0 + 3_600_000);
   });
 
   test('an event is stored once per (source, account, event id)', async () => {
