@@ -10,7 +10,7 @@ import type { KeyValues, Row } from '../dataverse/types';
 import { ColumnValueError, isGuid, staticTypeFits, toColumnValue } from './columns';
 import { MappingError, type MappingErrorLocation } from './errors';
 import { builtInFunctions, type LookupTables, type MappingFunction, type StaticType } from './functions';
-import { compileFast, FALLBACK, type FastEvaluator, type Scope } from './fast';
+import { compileFast, FALLBACK, toBoolean, type FastEvaluator, type Scope } from './fast';
 import type { Literal, MappingSpec } from './schema';
 
 /** The parts of a Stripe event a mapping may read as `$event`, and the ordering stamp comes from. */
@@ -595,7 +595,8 @@ export async function mappingApplies(
 ): Promise<boolean> {
   const when = mapping.compiled.when;
   if (!when) return true;
-  return Boolean(await value(mapping, when, object, await scopeFor(mapping, object, event)));
+  // As JSONata reads a condition (its `$boolean`): `when: discounts` holds only when there are discounts.
+  return toBoolean(await value(mapping, when, object, await scopeFor(mapping, object, event)));
 }
 
 function locationOf(mapping: CompiledMapping, column: string): MappingErrorLocation {

@@ -24,8 +24,8 @@ const giveUp = (): never => {
   throw FALLBACK;
 };
 
-/** JSONata's `$boolean`. */
-function toBoolean(value: unknown): boolean {
+/** JSONata's `$boolean`: an empty array or object, or an array of false values, is false. */
+export function toBoolean(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') return value.length > 0;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { model } from '@stc/solution';
-import { dryRun, loadMappings, MappingError, parseMappingFile, type MappingSet } from '..';
+import { dryRun, loadMappings, mappingApplies, MappingError, parseMappingFile, type MappingSet } from '..';
 import { currentObject, eventFor, recordedEvent, type StripeJson } from './fixtures';
 
 const MAPPINGS_DIR = join(__dirname, '../../../mappings');
@@ -425,6 +425,19 @@ describe('mapping features', () => {
       'test.yaml: mapping "pay", column "stc_last4": required value is missing for ch_1PgafuB7WZ01zgkWXYmPNZs8',
     );
     await expect(failure).rejects.toMatchObject({ transient: false, code: 'mapping_required_missing' });
+  });
+
+  test('when reads its condition as JSONata does: an empty list or object does not hold', async () => {
+    const mapping = parse(
+      "version: 1\nmappings:\n  pay:\n    source: charge\n    when: 'metadata'\n    table: stc_payment\n    key: { stc_stripeid: id }\n    columns:\n      stc_status: status\n",
+    );
+    const charge = currentObject('charge');
+    const envelope = { id: 'evt_when', type: 'charge.succeeded', created: 1, account: null, livemode: false };
+    const applies = (metadata: unknown) => mappingApplies(mapping, { ...charge, metadata }, envelope);
+    expect(await applies({})).toBe(false);
+    expect(await applies({ order: '42' })).toBe(true);
+    expect(await applies([])).toBe(false);
+    expect(await applies([false, false])).toBe(false);
   });
 
   test('a value that does not fit the column at run time fails permanently, naming the column', async () => {
