@@ -111,9 +111,13 @@ function jwtExpiry(token: string): number | undefined {
 const REFRESH_MARGIN_MS = 5 * 60_000;
 const UNKNOWN_EXPIRY_CACHE_MS = 5 * 60_000;
 
+/** How long a token request may take before it counts as Entra not answering (a transient failure). */
+export const TOKEN_TIMEOUT_MS = 30_000;
+
 export function createTokenProvider(
   source: { getToken: TokenSource } | { credential: TokenCredential; scope: string },
   now: () => number = Date.now,
+  timeoutMs = TOKEN_TIMEOUT_MS,
 ): TokenProvider {
   const fetchToken: TokenSource =
     'credential' in source
@@ -130,7 +134,8 @@ export function createTokenProvider(
   const refresh = (): Promise<string> => {
     pending ??= (async () => {
       try {
-        const got = await fetchToken();
+        // A token request that never settles would hold every Dataverse request behind it: it is given up.
+        const got = await withTimeout(fetchToken(), timeoutMs);
         const token = typeof got === 'string' ? got : got.token;
         const obtained = now();
         const expiresAt =
@@ -162,4 +167,14 @@ export function createTokenProvider(
       cached = undefined;
     },
   };
+}
+
+/** The promise's value, or an error once `ms` have passed without one (the timer does not hold the process). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`No token within ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

@@ -76,18 +76,27 @@ function tokenProviderFor(options: TransportOptions, baseUrl: string): TokenProv
   return undefined;
 }
 
+/** What @azure/identity and Node say when Entra or the identity endpoint could not be reached at all. */
+const UNREACHABLE =
+  /endpoints_resolution_error|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|network (error|request failed)|fetch failed|No token within/i;
+
 /** A token, or a DataverseError that says why none could be had (401: refused; 0: Entra unreachable). */
 async function tokenFor(tokens: TokenProvider, describe: string): Promise<string> {
   try {
     return await tokens.getToken();
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
-    // Refused or unusable here (permanent) vs. Entra or the identity endpoint not answering (transient).
+    const text = `${String((err as Error).message)} ${String((err as { cause?: { code?: unknown } }).cause?.code ?? '')}`;
+    // Refused or unusable here (permanent) vs. Entra or the identity endpoint not answering (transient): a
+    // credential that is unavailable because the network did not reach Entra (or the managed identity
+    // endpoint) is the latter, and events wait for it instead of going to the dead-letter queue.
+    const unreachable = status === undefined && UNREACHABLE.test(text);
     const refused =
-      (err as Error).name === 'CredentialUnavailableError' ||
-      (status !== undefined
-        ? status >= 400 && status < 500
-        : /AADSTS\d+|Authentication failed/.test(String((err as Error).message)));
+      !unreachable &&
+      ((err as Error).name === 'CredentialUnavailableError' ||
+        (status !== undefined
+          ? status >= 400 && status < 500
+          : /AADSTS\d+|Authentication failed/.test(String((err as Error).message))));
     throw new DataverseError({
       status: refused ? 401 : 0,
       message: `No access token for Dataverse: ${(err as Error).message}`,

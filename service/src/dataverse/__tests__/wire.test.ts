@@ -4,6 +4,7 @@
  */
 import { ConcurrencyLimiter } from '../concurrency';
 import { createCredential, createTokenProvider, scopeFor } from '../credential';
+import { createTransport } from '../transport';
 import { DataverseError, isTransient, parseRetryAfter } from '../errors';
 import { buildBatch, parseBatchResponse } from '../multipart';
 import { idFromEntityId, idFromRow, keyFilter, keyFitsUrl, keyPath, queryString } from '../url';
@@ -193,6 +194,60 @@ describe('tokens', () => {
     expect(calls).toBe(2);
     provider.invalidate();
     expect(await provider.getToken()).toBe('t3');
+  });
+
+  it('tells Entra not reached (transient: events wait) from a refusal (permanent)', async () => {
+    const attempt = async (error: Error) => {
+      const transport = createTransport({
+        baseUrl: 'https://org.crm.dynamics.com/api/data/v9.2/',
+        getToken: () => Promise.reject(error),
+        timeoutMs: 1_000,
+        fetch: () => Promise.reject(new Error('no request may be sent without a token')),
+      });
+      const failed = (await transport
+        .exchange(
+          { method: 'GET', url: 'https://org.crm.dynamics.com/api/data/v9.2/WhoAmI', describe: 'GET WhoAmI' },
+          1,
+        )
+        .catch((e: unknown) => e)) as DataverseError;
+      return { status: failed.status, transient: failed.transient };
+    };
+    const unavailable = (message: string) =>
+      Object.assign(new Error(message), { name: 'CredentialUnavailableError' });
+    // @azure/identity when login.microsoftonline.com cannot be resolved or refuses the connection.
+    expect(
+      await attempt(
+        unavailable(
+          'ClientSecretCredential: endpoints_resolution_error: getaddrinfo ENOTFOUND login.microsoftonline.com',
+        ),
+      ),
+    ).toEqual({ status: 0, transient: true });
+    expect(
+      await attempt(unavailable('ManagedIdentityCredential: connect ECONNREFUSED 169.254.169.254:80')),
+    ).toEqual({
+      status: 0,
+      transient: true,
+    });
+    // Refused: a wrong secret, or no managed identity configured at all.
+    expect(await attempt(new Error('AADSTS7000215: Invalid client secret provided.'))).toEqual({
+      status: 401,
+      transient: false,
+    });
+    expect(
+      await attempt(unavailable('ManagedIdentityCredential: No managed identity endpoint found.')),
+    ).toEqual({ status: 401, transient: false });
+  });
+
+  it('gives up a token request that never settles, so that it holds nothing for ever', async () => {
+    let asked = 0;
+    const provider = createTokenProvider(
+      { getToken: () => (++asked === 1 ? new Promise<string>(() => {}) : Promise.resolve('token-2')) },
+      Date.now,
+      50,
+    );
+    await expect(provider.getToken()).rejects.toThrow('No token within 50 ms');
+    await expect(provider.getToken()).resolves.toBe('token-2');
+    expect(asked).toBe(2);
   });
 
   it('names the missing setting of a credential', () => {
