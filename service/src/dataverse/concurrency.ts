@@ -9,6 +9,10 @@ export interface ConcurrencyLimiterOptions {
   min?: number;
   /** Dataverse refuses more than 52 concurrent requests per user. */
   max?: number;
+  /**
+   * Milliseconds on a clock that only moves forward (default: performance.now()): a Retry-After is a duration,
+   * and a wall clock stepped back (NTP, a virtual machine resumed) would stretch the pause by as much.
+   */
   now?: () => number;
 }
 
@@ -36,7 +40,7 @@ export class ConcurrencyLimiter {
     this.min = Math.max(1, options.min ?? 1);
     this.max = Math.max(this.min, options.max ?? 52);
     this.limitValue = Math.min(this.max, Math.max(this.min, options.initial ?? 10));
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
   }
 
   get limit(): number {

@@ -131,4 +131,22 @@ describe('concurrency limiter', () => {
     expect(await Promise.race([queued, stuck])).toBe('started');
     expect(limiter.state()).toMatchObject({ inFlight: 1, queued: 0 });
   });
+
+  it('ends a Retry-After pause after its duration even when the wall clock is stepped back meanwhile', async () => {
+    const wall = Date.now.bind(Date);
+    let offset = 0;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => wall() + offset);
+    try {
+      const limiter = new ConcurrencyLimiter();
+      const first = await limiter.acquire();
+      limiter.release(first, { throttled: true, retryAfterMs: 50, reduce: false });
+      // NTP or a resumed virtual machine sets the wall clock back an hour.
+      offset = -3_600_000;
+      const queued = limiter.acquire().then(() => 'started');
+      const stuck = new Promise((resolve) => setTimeout(() => resolve('stuck'), 2_000).unref());
+      expect(await Promise.race([queued, stuck])).toBe('started');
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });
