@@ -154,12 +154,17 @@ export function startCheckpointer(path: string, options: CheckpointerOptions = {
     if (m.restarted) options.onRestart?.(m.restarted);
   });
   worker.on('error', (e) => options.onError?.(e.message));
+  // A worker that failed (its database would not open) has exited already: stop must not wait for it.
+  let exited = false;
+  worker.once('exit', () => {
+    exited = true;
+  });
   // After the listeners: adding a 'message' listener references the worker again.
   worker.unref();
   return {
     stop: (closeDatabase) =>
       new Promise<void>((resolve, reject) => {
-        worker.once('exit', () => {
+        const finish = () => {
           try {
             closeDatabase();
             resolve();
@@ -168,7 +173,12 @@ export function startCheckpointer(path: string, options: CheckpointerOptions = {
           } finally {
             sync.release();
           }
-        });
+        };
+        if (exited) {
+          finish();
+          return;
+        }
+        worker.once('exit', finish);
         // Held while it stops: unreferenced, the process ran out of work and exited in the middle of
         // `store.close()`, before the database was closed and before anything after it (the log line
         // "stopped" on SIGTERM).

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { waitFor } from '@stc/testkit';
 import { paymentEvent } from '../../__tests__/support/inbox-event';
 import { createSqliteStore } from '../sqlite';
-import type { WalRestart } from '../checkpointer';
+import { startCheckpointer, type WalRestart } from '../checkpointer';
 import type { NewInboxEvent, Store } from '../types';
 
 jest.setTimeout(30_000);
@@ -192,4 +192,23 @@ test('a new database gets 16 KiB pages; one made with 4 KiB pages keeps them and
     await reopened.close();
   }
   expect(pageSize(older)).toBe(4096);
+});
+
+test('stopping a checkpointer whose worker has died closes the database at once', async () => {
+  const file = path.join(dir, 'gone.db');
+  fs.writeFileSync(file, '');
+  const errors: string[] = [];
+  const checkpointer = startCheckpointer(file, { onError: (message) => errors.push(message) });
+  // Before the worker thread has run a line, its file becomes a directory: it cannot open it, and exits.
+  fs.rmSync(file);
+  fs.mkdirSync(file);
+  await waitFor(() => errors.length > 0, 'the checkpoint worker to fail');
+  await pause(200);
+  let closed = false;
+  const stopped = checkpointer.stop(() => {
+    closed = true;
+  });
+  const outcome = await Promise.race([stopped.then(() => 'stopped'), pause(5_000).then(() => 'hung')]);
+  expect(outcome).toBe('stopped');
+  expect(closed).toBe(true);
 });
