@@ -100,6 +100,14 @@ function loadLookups(
           { file },
         );
       }
+      // YAML reads 000123 as 123, 0x1F as 31 and 1.10 as 1.1: a product number or code would no longer match.
+      if (typeof value === 'number' || typeof value === 'boolean') {
+        throw new MappingError(
+          'mapping_invalid',
+          `lookup table "${name}" (${source}): entry "${key}" is read as the ${typeof value} ${String(value)}, not as text: quote it (${key}: '…') so that it is kept exactly as written`,
+          { file },
+        );
+      }
     }
     lookups[name] = data as Record<string, unknown>;
   }

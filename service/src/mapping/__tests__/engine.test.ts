@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { model } from '@stc/solution';
 import { dryRun, loadMappings, mappingApplies, MappingError, parseMappingFile, type MappingSet } from '..';
@@ -438,6 +439,29 @@ describe('mapping features', () => {
     expect(await applies({ order: '42' })).toBe(true);
     expect(await applies([])).toBe(false);
     expect(await applies([false, false])).toBe(false);
+  });
+
+  test('a lookup value YAML would read as a number is refused at load: quoted, it is kept as written', () => {
+    const body = [
+      'version: 1',
+      'lookups:',
+      '  products: lookups/numbers.yaml',
+      'mappings:',
+      '  pay:',
+      '    source: charge',
+      '    table: stc_payment',
+      '    key: { stc_stripeid: id }',
+      '    columns:',
+      '      stc_description: "$lookupTable(\'products\', metadata.price)"',
+    ].join('\n');
+    const withLookups = (lookup: string) => ({
+      ...options,
+      readFile: (path: string) => (path.endsWith('numbers.yaml') ? lookup : readFileSync(path, 'utf8')),
+    });
+    expect(() => parseMappingFile(body, 'test.yaml', withLookups('prod_A: 000123\n'))).toThrow(
+      `lookup table "products" (lookups/numbers.yaml): entry "prod_A" is read as the number 123, not as text: quote it (prod_A: '…') so that it is kept exactly as written`,
+    );
+    expect(() => parseMappingFile(body, 'test.yaml', withLookups("prod_A: '000123'\n"))).not.toThrow();
   });
 
   test('a value that does not fit the column at run time fails permanently, naming the column', async () => {
