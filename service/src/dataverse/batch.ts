@@ -2,6 +2,12 @@
  * `$batch` requests from operations: at most 1,000 operations a batch (a change set is never split),
  * consecutive operations with the same change set name applied all or none, one result per operation in
  * the order given. The multipart wire format itself is multipart.ts.
+ *
+ * Each operation is made into its part on its own: one that cannot be for a reason of its own (a key value
+ * that is not a string or a number, a lookup by key that Dataverse refuses or that finds two rows) gets that
+ * refusal as its result, and is treated as an operation Dataverse refused: its change set is not sent, and
+ * without continue-on-error neither is anything after it. The other operations are sent as usual. A lookup
+ * that got no answer at all fails the whole batch, as the batch itself would.
  */
 import { DataverseError, parseErrorBody, parseRetryAfter } from './errors';
 import {
@@ -12,9 +18,9 @@ import {
   type PartRequest,
   type PartResponse,
 } from './multipart';
-import { findIdByKey, keyConflict, type WebApi } from './operations';
+import { findIdByKey, keyConflict, withSignal, type WebApi } from './operations';
 import { responseError } from './transport';
-import type { BatchOperation, BatchOperationResult } from './types';
+import type { BatchOperation, BatchOperationResult, CallOptions } from './types';
 import * as odata from './url';
 
 /** Most operations a single `$batch` may carry. */
@@ -41,7 +47,7 @@ interface Group {
 export function createBatchExecutor(api: WebApi): {
   executeBatch(
     operations: BatchOperation[],
-    options?: { continueOnError?: boolean },
+    options?: { continueOnError?: boolean } & CallOptions,
   ): Promise<BatchOperationResult[]>;
   batches(): number;
 } {
@@ -51,7 +57,15 @@ export function createBatchExecutor(api: WebApi): {
   };
   return {
     executeBatch: (operations, options) =>
-      executeBatch({ api, continueOnError: options?.continueOnError ?? false, onBatch }, operations),
+      executeBatch(
+        {
+          api: withSignal(api, options?.signal),
+          continueOnError: options?.continueOnError ?? false,
+          onBatch,
+          signal: options?.signal,
+        },
+        operations,
+      ),
     batches: () => batches,
   };
 }
@@ -61,7 +75,12 @@ interface BatchSender {
   api: WebApi;
   continueOnError: boolean;
   onBatch: () => void;
+  /** The caller's: once aborted, nothing more of the batch is sent. */
+  signal?: AbortSignal;
 }
+
+/** An operation that was not applied: Dataverse refused it, or it could not be sent. */
+const failed = (result: BatchOperationResult) => result.error !== undefined || result.status >= 400;
 
 async function executeBatch(
   sender: BatchSender,
@@ -73,7 +92,7 @@ async function executeBatch(
   for (const [index, c] of chunks.entries()) {
     const chunkResults = await executeChunk(sender, c);
     results.push(...chunkResults);
-    if (chunkResults.some((r) => r.status >= 400)) {
+    if (chunkResults.some(failed)) {
       const skipped = chunks.slice(index + 1).flat().length;
       for (let k = 0; k < skipped; k += 1) results.push(errorResult(424, '', NOT_RUN));
       break;
@@ -114,20 +133,27 @@ const contentIdOf = (op: BatchOperation): string | undefined =>
   'contentId' in op ? op.contentId : undefined;
 
 async function executeChunk(
-  { api, continueOnError, onBatch }: BatchSender,
+  { api, continueOnError, onBatch, signal }: BatchSender,
   operations: BatchOperation[],
 ): Promise<BatchOperationResult[]> {
-  const prepared = await Promise.all(operations.map((op) => prepare(api, op)));
+  // Each operation on its own: one that cannot be prepared fails alone, not the others of the batch.
+  const settled = await Promise.allSettled(operations.map((op) => prepare(api, op)));
+  // A caller stopped while rows were looked up: the batch is not sent.
+  signal?.throwIfAborted();
+  const prepared: Prepared[] = settled.map((s) =>
+    s.status === 'fulfilled' ? s.value : { immediate: refusalOf(s.reason) },
+  );
   const results: (BatchOperationResult | undefined)[] = prepared.map((p) =>
     'immediate' in p ? p.immediate : undefined,
   );
+  settleRefusedAhead(operations, results, continueOnError);
   const groups = groupsOf(operations, results);
   if (groups.length === 0) return results as BatchOperationResult[];
 
   const sent = prepared as PreparedOperation[];
   const partGroups = partGroupsOf(operations, sent, groups);
   const { contentType, body } = buildBatch(partGroups);
-  const describe = `POST $batch (${operations.length} operations)`;
+  const describe = `POST $batch (${groups.reduce((n, g) => n + g.indexes.length, 0)} operations)`;
   onBatch();
   const res = await api.send('POST', api.url('$batch'), {
     body,
@@ -147,6 +173,31 @@ async function executeChunk(
     readGroupAnswer(answers[gi], group, requests, sent, results);
   });
   return results as BatchOperationResult[];
+}
+
+/**
+ * Operations refused before the batch is sent are answered as Dataverse would answer them in it: the other
+ * operations of their change set fail with them (all or none), and without continue-on-error every operation
+ * after the first refusal is not run.
+ */
+function settleRefusedAhead(
+  operations: BatchOperation[],
+  results: (BatchOperationResult | undefined)[],
+  continueOnError: boolean,
+): void {
+  if (!results.some((r) => r && failed(r))) return;
+  let start = 0;
+  while (start < operations.length) {
+    const set = changeSetOf(operations[start]);
+    let end = start + 1;
+    if (set !== undefined) while (end < operations.length && changeSetOf(operations[end]) === set) end += 1;
+    const refusal = results.slice(start, end).find((r) => r && failed(r));
+    if (refusal) for (let i = start; i < end; i += 1) results[i] ??= refusal;
+    start = end;
+  }
+  if (continueOnError) return;
+  const first = results.findIndex((r) => r && failed(r));
+  for (let i = first + 1; i < results.length; i += 1) results[i] ??= errorResult(424, '', NOT_RUN);
 }
 
 /** Groups the operations still to send: consecutive operations with the same changeSet form one change set. */
@@ -281,6 +332,20 @@ async function prepareUpsert(
   }
   const url = api.url(odata.checkEntitySet(op.entitySet));
   return { request: { method: 'POST', url, body: { ...op.row, ...op.key } }, keyColumns, idempotent: false };
+}
+
+/**
+ * The result of an operation that could not be made into its part for a reason of its own: its lookup by key
+ * refused (an HTTP error, or two rows found), as Dataverse answered; a TypeError (a key value, an id or a name
+ * that cannot go in a request) a permanent refusal, as the same call made on its own throws it. Anything else
+ * (a lookup that got no answer, or none it could use) is thrown: the batch fails with it.
+ */
+function refusalOf(reason: unknown): BatchOperationResult {
+  if (reason instanceof DataverseError && reason.status >= 400)
+    return { status: reason.status, error: reason.toInfo() };
+  if (!(reason instanceof TypeError)) throw reason;
+  const error = new DataverseError({ status: 400, message: reason.message, cause: reason, advise: false });
+  return { status: error.status, error: error.toInfo() };
 }
 
 function conflictResult(error: DataverseError): BatchOperationResult {

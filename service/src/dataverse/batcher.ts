@@ -7,11 +7,19 @@
  * for the same batch become one write: later columns over earlier ones in arrival order, which is what the
  * writes one after the other would leave. Every caller gets that write's result. When the merged write fails
  * for good, its parts are sent again one by one, so a bad column fails only the upsert that brought it.
+ *
+ * An upsert may carry its caller's signal. Before a batch goes, each upsert whose signal is aborted is taken
+ * out and fails with the signal's reason (a merged write keeps the columns of the others only), so a row queued
+ * for a caller that was stopped meanwhile is never sent; a batch is not sent again either (after a 5xx or a
+ * 429) once one of its callers is stopped: its other rows go in the next batch. Waits are measured on the
+ * monotonic clock, so a wall clock set back does not hold rows back.
  */
+import { performance } from 'node:perf_hooks';
 import { DataverseError, errorFromInfo, isDuplicateKey } from './errors';
 import type {
   BatchOperation,
   BatchOperationResult,
+  CallOptions,
   DataverseClient,
   KeyValues,
   Row,
@@ -41,12 +49,20 @@ export interface UpsertBatcherStats {
   /** Upserts merged into another one of the same row waiting for the same batch. */
   coalesced: number;
   failed: number;
+  /** Upserts not sent because their caller's signal was aborted while they waited. */
+  stopped: number;
   pending: number;
   inFlight: number;
 }
 
 export interface UpsertBatcher {
-  upsert(entitySet: string, key: KeyValues, row: Row, mode?: WriteMode): Promise<UpsertResult>;
+  upsert(
+    entitySet: string,
+    key: KeyValues,
+    row: Row,
+    mode?: WriteMode,
+    options?: CallOptions,
+  ): Promise<UpsertResult>;
   /** Sends what is waiting now and resolves when every upsert made so far has settled. */
   flush(): Promise<void>;
   stats(): UpsertBatcherStats;
@@ -55,8 +71,10 @@ export interface UpsertBatcher {
 interface Waiter {
   /** The columns this caller asked for (kept to send them alone if a merged write fails). */
   row: Row;
+  /** The caller's: once aborted, the upsert is not sent. */
+  signal?: AbortSignal;
   resolve(result: UpsertResult): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
 }
 
 interface Item {
@@ -65,6 +83,7 @@ interface Item {
   row: Row;
   mode: WriteMode;
   attempts: number;
+  /** performance.now() when it was queued. */
   queuedAt: number;
   /** Callers whose upserts this write carries (more than one when coalesced). */
   waiters: Waiter[];
@@ -78,11 +97,14 @@ export function createUpsertBatcher(
 ): UpsertBatcher {
   const queue = new UpsertQueue(client, options);
   return {
-    upsert: (entitySet, key, row, mode = 'upsert') => queue.upsert(entitySet, key, row, mode),
+    upsert: (entitySet, key, row, mode = 'upsert', options) =>
+      queue.upsert(entitySet, key, row, mode, options?.signal),
     flush: () => queue.flush(),
     stats: () => queue.stats(),
   };
 }
+
+const isStopped = (waiter: Waiter) => waiter.signal?.aborted === true;
 
 const describe = (item: Item) => `upsert ${item.entitySet} ${JSON.stringify(item.key)}`;
 
@@ -102,7 +124,7 @@ class UpsertQueue {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushRequested = false;
-  private readonly counters = { rows: 0, batches: 0, resent: 0, coalesced: 0, failed: 0 };
+  private readonly counters = { rows: 0, batches: 0, resent: 0, coalesced: 0, failed: 0, stopped: 0 };
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -116,10 +138,21 @@ class UpsertQueue {
     this.coalesce = options.coalesce ?? false;
   }
 
-  upsert(entitySet: string, key: KeyValues, row: Row, mode: WriteMode): Promise<UpsertResult> {
+  upsert(
+    entitySet: string,
+    key: KeyValues,
+    row: Row,
+    mode: WriteMode,
+    signal: AbortSignal | undefined,
+  ): Promise<UpsertResult> {
     this.counters.rows += 1;
     return new Promise<UpsertResult>((resolve, reject) => {
-      const waiter: Waiter = { row, resolve, reject };
+      if (signal?.aborted) {
+        this.counters.stopped += 1;
+        reject(signal.reason);
+        return;
+      }
+      const waiter: Waiter = { row, signal, resolve, reject };
       // A create-only write must see whether the row exists: merged, the second would not be refused.
       const coalesceKey = this.coalesce && mode !== 'createOnly' ? rowKey(entitySet, key, mode) : undefined;
       const joined = coalesceKey !== undefined ? this.open.get(coalesceKey) : undefined;
@@ -135,7 +168,7 @@ class UpsertQueue {
         row: coalesceKey !== undefined ? { ...row } : row,
         mode,
         attempts: 0,
-        queuedAt: Date.now(),
+        queuedAt: performance.now(),
         waiters: [waiter],
         coalesceKey,
       };
@@ -167,17 +200,22 @@ class UpsertQueue {
 
   /** Sends every batch that is due (full, flushed or waited long enough) while there is room in flight. */
   private pump(): void {
-    const now = Date.now();
+    const now = performance.now();
     while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
       const due =
         this.pending.length >= this.maxBatchSize ||
         this.flushRequested ||
         now - this.pending[0].queuedAt >= this.maxDelayMs;
       if (!due) break;
-      const items = this.pending.splice(0, this.maxBatchSize);
-      for (const item of items) {
+      const taken = this.pending.splice(0, this.maxBatchSize);
+      for (const item of taken) {
         if (item.coalesceKey !== undefined) this.open.delete(item.coalesceKey);
         item.coalesceKey = undefined;
+      }
+      const items = this.withoutStopped(taken);
+      if (items.length === 0) {
+        this.settleIdle();
+        continue;
       }
       this.inFlight += 1;
       void this.send(items).finally(() => {
@@ -195,6 +233,55 @@ class UpsertQueue {
     }
   }
 
+  /**
+   * The items with the upserts whose caller was stopped taken out, each failing with its signal's reason; a
+   * merged write keeps the columns of the others, in the order they came.
+   */
+  private withoutStopped(items: Item[]): Item[] {
+    let kept: Item[] | undefined;
+    for (let index = 0; index < items.length; index += 1) {
+      const item = items[index];
+      if (!item.waiters.some(isStopped)) {
+        kept?.push(item);
+        continue;
+      }
+      kept ??= items.slice(0, index);
+      const live: Waiter[] = [];
+      for (const waiter of item.waiters) {
+        if (!isStopped(waiter)) live.push(waiter);
+        else {
+          this.counters.stopped += 1;
+          waiter.reject(waiter.signal!.reason);
+        }
+      }
+      if (live.length === 0) continue;
+      item.waiters = live;
+      item.row = Object.assign({}, ...live.map((w) => w.row));
+      kept.push(item);
+    }
+    return kept ?? items;
+  }
+
+  /**
+   * A signal aborted once any caller of the items is stopped: the batch is then not sent again (a retry after a
+   * 5xx or a 429). `release` stops listening.
+   */
+  private stopWith(items: Item[]): { signal?: AbortSignal; release(): void } {
+    const signals = new Set<AbortSignal>();
+    for (const item of items)
+      for (const waiter of item.waiters) if (waiter.signal) signals.add(waiter.signal);
+    if (signals.size === 0) return { release: () => undefined };
+    const controller = new AbortController();
+    const stop = () => controller.abort(new Error('a caller of the batch was stopped'));
+    for (const signal of signals) signal.addEventListener('abort', stop, { once: true });
+    return {
+      signal: controller.signal,
+      release: () => {
+        for (const signal of signals) signal.removeEventListener('abort', stop);
+      },
+    };
+  }
+
   private async send(items: Item[]): Promise<void> {
     this.counters.batches += 1;
     const operations: BatchOperation[] = items.map((item, index) => {
@@ -209,15 +296,32 @@ class UpsertQueue {
       };
     });
     const again: Item[] = [];
+    const stop = this.stopWith(items);
     try {
-      const results = await this.client.executeBatch(operations, { continueOnError: true });
+      const results = await this.client.executeBatch(operations, {
+        continueOnError: true,
+        signal: stop.signal,
+      });
       items.forEach((item, index) => again.push(...this.settle(item, results[index])));
     } catch (err) {
-      const error =
-        err instanceof DataverseError
-          ? err
-          : new DataverseError({ status: 0, message: (err as Error).message, cause: err });
-      for (const item of items) again.push(...this.retryOrReject(item, error, error.transient));
+      if (stop.signal?.aborted && err === stop.signal.reason) {
+        // Not sent again for a stopped caller: the next batch goes without its upsert, and this one did not
+        // count as an attempt of the others.
+        for (const item of items) item.attempts -= 1;
+        this.counters.resent += items.reduce((n, item) => n + item.waiters.length, 0);
+        again.push(...items);
+      } else if (err instanceof TypeError) {
+        // A request that cannot be made: sending it again would not help.
+        for (const item of items) again.push(...this.retryOrReject(item, err, false));
+      } else {
+        const error =
+          err instanceof DataverseError
+            ? err
+            : new DataverseError({ status: 0, message: (err as Error).message, cause: err });
+        for (const item of items) again.push(...this.retryOrReject(item, error, error.transient));
+      }
+    } finally {
+      stop.release();
     }
     // Rows to send again go first: they have waited longest.
     this.pending.unshift(...again);
@@ -242,7 +346,7 @@ class UpsertQueue {
     return this.retryOrReject(item, error, error.transient || race);
   }
 
-  private retryOrReject(item: Item, error: DataverseError, retryable: boolean): Item[] {
+  private retryOrReject(item: Item, error: Error, retryable: boolean): Item[] {
     if (retryable && item.attempts < this.maxAttempts) {
       this.counters.resent += item.waiters.length;
       return [item];
@@ -270,14 +374,15 @@ class UpsertQueue {
  */
 export function withBatchedUpserts(client: DataverseClient, batcher: UpsertBatcher): DataverseClient {
   return {
-    create: (entitySet, row) => client.create(entitySet, row),
+    create: (entitySet, row, options) => client.create(entitySet, row, options),
     update: (entitySet, id, row, options) => client.update(entitySet, id, row, options),
-    upsertByKey: (entitySet, key, row, options) => batcher.upsert(entitySet, key, row, options?.mode),
-    delete: (entitySet, id) => client.delete(entitySet, id),
-    retrieve: (entitySet, id, query) => client.retrieve(entitySet, id, query),
-    retrieveByKey: (entitySet, key, query) => client.retrieveByKey(entitySet, key, query),
-    retrieveMultiple: (entitySet, query) => client.retrieveMultiple(entitySet, query),
-    executeAction: (name, parameters) => client.executeAction(name, parameters),
+    upsertByKey: (entitySet, key, row, options) =>
+      batcher.upsert(entitySet, key, row, options?.mode, options),
+    delete: (entitySet, id, options) => client.delete(entitySet, id, options),
+    retrieve: (entitySet, id, query, options) => client.retrieve(entitySet, id, query, options),
+    retrieveByKey: (entitySet, key, query, options) => client.retrieveByKey(entitySet, key, query, options),
+    retrieveMultiple: (entitySet, query, options) => client.retrieveMultiple(entitySet, query, options),
+    executeAction: (name, parameters, options) => client.executeAction(name, parameters, options),
     executeBatch: (operations, options) => client.executeBatch(operations, options),
   };
 }

@@ -11,7 +11,7 @@ import type { TokenSource } from './credential';
 import * as operations from './operations';
 import { createThrottledSender, type DataverseLogger, type RetryOptions } from './throttling';
 import { createTransport } from './transport';
-import type { DataverseClient } from './types';
+import type { CallOptions, DataverseClient } from './types';
 import { idPath } from './url';
 
 export { MAX_BATCH_OPERATIONS } from './batch';
@@ -72,17 +72,21 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   const sender = createThrottledSender({ transport, limiter, retry: options.retry, logger: options.logger });
   const api: operations.WebApi = { url: transport.url, send: sender.send };
   const batch = createBatchExecutor(api);
+  // Every request of a call carries the caller's signal: the sender asks it before each attempt.
+  const apiFor = (opts: CallOptions | undefined) => operations.withSignal(api, opts?.signal);
 
   return {
     baseUrl: transport.baseUrl,
-    create: (entitySet, row) => operations.create(api, entitySet, row),
-    update: (entitySet, id, row, opts) => operations.update(api, entitySet, id, row, opts),
-    upsertByKey: (entitySet, key, row, opts) => operations.upsertByKey(api, entitySet, key, row, opts),
-    delete: (entitySet, id) => operations.remove(api, entitySet, id),
-    retrieve: (entitySet, id, query) => operations.getRow(api, idPath(entitySet, id), query),
-    retrieveByKey: (entitySet, key, query) => operations.retrieveByKey(api, entitySet, key, query),
-    retrieveMultiple: (entitySet, query) => operations.retrieveMultiple(api, entitySet, query),
-    executeAction: (name, parameters) => operations.executeAction(api, name, parameters),
+    create: (entitySet, row, opts) => operations.create(apiFor(opts), entitySet, row),
+    update: (entitySet, id, row, opts) => operations.update(apiFor(opts), entitySet, id, row, opts),
+    upsertByKey: (entitySet, key, row, opts) =>
+      operations.upsertByKey(apiFor(opts), entitySet, key, row, opts),
+    delete: (entitySet, id, opts) => operations.remove(apiFor(opts), entitySet, id),
+    retrieve: (entitySet, id, query, opts) => operations.getRow(apiFor(opts), idPath(entitySet, id), query),
+    retrieveByKey: (entitySet, key, query, opts) =>
+      operations.retrieveByKey(apiFor(opts), entitySet, key, query),
+    retrieveMultiple: (entitySet, query, opts) => operations.retrieveMultiple(apiFor(opts), entitySet, query),
+    executeAction: (name, parameters, opts) => operations.executeAction(apiFor(opts), name, parameters),
     executeBatch: batch.executeBatch,
     stats: () => ({
       requests: transport.requests(),

@@ -27,6 +27,12 @@ export interface WebApi {
   send: Send;
 }
 
+/** The same API with every request carrying `signal` (the caller's); `api` itself when there is none. */
+export function withSignal(api: WebApi, signal: AbortSignal | undefined): WebApi {
+  if (!signal) return api;
+  return { url: api.url, send: (method, url, options) => api.send(method, url, { ...options, signal }) };
+}
+
 /** A DataverseError of this status and message about the request described. */
 const failure = (status: number, message: string, request: string) =>
   new DataverseError({ status, message, request });

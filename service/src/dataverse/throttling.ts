@@ -3,6 +3,10 @@
  * limiter, and what can be retried is. A 429 always (Dataverse did not run it; with Retry-After the limiter
  * holds every request back until then), a 5xx, timeout or network error only when the request is
  * idempotent, a 401 once with a fresh token. The slot is given back before any wait.
+ *
+ * A request may carry its caller's signal: it is asked before each attempt, once a slot is had (the limiter may
+ * have held the request through a Retry-After) and after a backoff wait, which it cuts short. Once it is
+ * aborted no further attempt is sent and the request fails with the signal's reason.
  */
 import type { ConcurrencyLimiter } from './concurrency';
 import {
@@ -36,6 +40,8 @@ export interface SendOptions {
   idempotent: boolean;
   /** For error messages: `PATCH stc_payments(…)`. */
   describe: string;
+  /** The caller's signal: once aborted, no further attempt is sent and `send` fails with its reason. */
+  signal?: AbortSignal;
 }
 
 /** Sends one request with retries; answers that are not retried are returned as they are. */
@@ -77,7 +83,19 @@ type Step = { release: Release; waitMs: number } & (
 
 type Answer = Extract<Exchange, { answered: true }>;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` is aborted meanwhile. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 const NOT_THROTTLED: Release = { throttled: false, reduce: true };
 
 export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
@@ -110,25 +128,28 @@ export function createThrottledSender(deps: {
   };
 
   async function send(method: string, url: string, options: SendOptions): Promise<HttpResult> {
-    const { headers, body, describe, idempotent } = options;
+    const { headers, body, describe, idempotent, signal } = options;
     const request: Request = {
       http: { method, url, headers, body, describe },
       idempotent,
       tries: { attempts: 0, failures: 0, throttled: 0, refreshedToken: false },
     };
     for (;;) {
+      signal?.throwIfAborted();
       request.tries.attempts += 1;
       const generation = await limiter.acquire();
-      // A token that could not be had ends the request with the slot given back as not throttled.
+      // A token that could not be had, or a caller stopped while the slot was awaited, ends the request with
+      // the slot given back as not throttled.
       let step: Step = { next: 'retry', waitMs: 0, release: NOT_THROTTLED };
       try {
+        signal?.throwIfAborted();
         const exchange = await transport.exchange(request.http, request.tries.attempts);
         step = exchange.answered
           ? afterAnswer(sender, exchange, request)
           : afterNoAnswer(sender, exchange.error, request);
       } finally {
         limiter.release(generation, step.release);
-        if (step.waitMs > 0) await sleep(step.waitMs);
+        if (step.waitMs > 0) await sleep(step.waitMs, signal);
       }
       if (step.next === 'return') return step.result;
       if (step.next === 'throw') throw step.error;

@@ -76,28 +76,48 @@ export interface DataverseErrorInfo {
   retryAfterMs?: number;
 }
 
+/** What every call may carry. */
+export interface CallOptions {
+  /**
+   * The signal of the work making the call (the pipeline gives a handler's fence): once it is aborted nothing
+   * more of the call is sent (no further attempt or retry, no row still waiting for a batch) and the call fails
+   * with the signal's reason. A request already sent is not recalled.
+   */
+  signal?: AbortSignal;
+}
+
 export interface DataverseClient {
-  create(entitySet: string, row: Row): Promise<string>;
-  update(entitySet: string, id: string, row: Row, options?: { ifMatch?: string }): Promise<void>;
+  create(entitySet: string, row: Row, options?: CallOptions): Promise<string>;
+  update(
+    entitySet: string,
+    id: string,
+    row: Row,
+    options?: { ifMatch?: string } & CallOptions,
+  ): Promise<void>;
   /** `PATCH /entitySet(key='value')`, or through `$filter` when a key value cannot go in a URL. */
   upsertByKey(
     entitySet: string,
     key: KeyValues,
     row: Row,
-    options?: { mode?: WriteMode },
+    options?: { mode?: WriteMode } & CallOptions,
   ): Promise<UpsertResult>;
-  delete(entitySet: string, id: string): Promise<void>;
-  retrieve(entitySet: string, id: string, query?: QueryOptions): Promise<Row | null>;
-  retrieveByKey(entitySet: string, key: KeyValues, query?: QueryOptions): Promise<Row | null>;
-  retrieveMultiple(entitySet: string, query?: QueryOptions): Promise<Row[]>;
+  delete(entitySet: string, id: string, options?: CallOptions): Promise<void>;
+  retrieve(entitySet: string, id: string, query?: QueryOptions, options?: CallOptions): Promise<Row | null>;
+  retrieveByKey(
+    entitySet: string,
+    key: KeyValues,
+    query?: QueryOptions,
+    options?: CallOptions,
+  ): Promise<Row | null>;
+  retrieveMultiple(entitySet: string, query?: QueryOptions, options?: CallOptions): Promise<Row[]>;
   /**
    * Calls an unbound action (`POST /WinQuote` with its parameters as the body): its JSON answer, or null when it
    * answers 204. Not retried once sent: an action is not idempotent.
    */
-  executeAction(name: string, parameters: Row): Promise<unknown>;
+  executeAction(name: string, parameters: Row, options?: CallOptions): Promise<unknown>;
   /** Sends the operations in as few `$batch` requests as the limits allow (1,000 a batch). */
   executeBatch(
     operations: BatchOperation[],
-    options?: { continueOnError?: boolean },
+    options?: { continueOnError?: boolean } & CallOptions,
   ): Promise<BatchOperationResult[]>;
 }

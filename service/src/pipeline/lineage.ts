@@ -12,12 +12,13 @@ import type { DataverseWriteRecord } from '../store';
 import type {
   BatchOperation,
   BatchOperationResult,
+  CallOptions,
   DataverseClient,
   KeyValues,
   QueryOptions,
 } from '../dataverse/types';
 import { idPath, keyFilter, keyFitsUrl, keyPath, queryString } from '../dataverse/url';
-import { assertHandlerMayGoOn } from './fence';
+import { assertHandlerMayGoOn, handlerSignal } from './fence';
 
 interface LineageScope {
   writes: DataverseWriteRecord[];
@@ -201,61 +202,72 @@ const withQuery = (path: string, query: QueryOptions | undefined) =>
   `${path}${readable(safe(() => queryString(query), ''))}`;
 
 /**
+ * The call's options with the running handler's fence as their signal, so that nothing more of a call made
+ * before the handler was stopped is sent afterwards (a retry, a row waiting for a batch); as they are outside
+ * a handler.
+ */
+function fenced<T extends CallOptions>(options: T | undefined): T | undefined {
+  const signal = handlerSignal();
+  return signal ? ({ ...options, signal } as T) : options;
+}
+
+/**
  * The client handlers get: every request made inside a lineage scope is recorded there, and none is sent for
- * a handler the pipeline has stopped (see fence.ts).
+ * a handler the pipeline has stopped (see fence.ts): a call is refused when it is made, and the client is given
+ * the fence's signal for what the call sends afterwards.
  */
 export function recordingDataverse(client: DataverseClient): DataverseClient {
   return {
-    create: (entitySet, row) =>
+    create: (entitySet, row, options) =>
       recorded(
         request(entitySet, 'create', entitySet),
-        () => client.create(entitySet, row),
+        () => client.create(entitySet, row, fenced(options)),
         (id) => ({ status: 201, rowId: id }),
       ),
     update: (entitySet, id, row, options) =>
       recorded(
         request(entitySet, 'update', byId(entitySet, id), id),
-        () => client.update(entitySet, id, row, options),
+        () => client.update(entitySet, id, row, fenced(options)),
         () => ({ status: 204 }),
       ),
     upsertByKey: (entitySet, key, row, options) =>
       recorded(
         request(entitySet, 'upsert', byKey(entitySet, key)),
-        () => client.upsertByKey(entitySet, key, row, options),
+        () => client.upsertByKey(entitySet, key, row, fenced(options)),
         (result) => ({ status: result.created ? 201 : 204, rowId: result.id }),
       ),
-    delete: (entitySet, id) =>
+    delete: (entitySet, id, options) =>
       recorded(
         request(entitySet, 'delete', byId(entitySet, id), id),
-        () => client.delete(entitySet, id),
+        () => client.delete(entitySet, id, fenced(options)),
         () => ({ status: 204 }),
       ),
-    retrieve: (entitySet, id, query) =>
+    retrieve: (entitySet, id, query, options) =>
       recorded(
         request(entitySet, 'read', withQuery(byId(entitySet, id), query), id),
-        () => client.retrieve(entitySet, id, query),
+        () => client.retrieve(entitySet, id, query, fenced(options)),
         (row) => ({ status: row ? 200 : 404 }),
       ),
-    retrieveByKey: (entitySet, key, query) =>
+    retrieveByKey: (entitySet, key, query, options) =>
       recorded(
         request(entitySet, 'read', withQuery(byKey(entitySet, key), query)),
-        () => client.retrieveByKey(entitySet, key, query),
+        () => client.retrieveByKey(entitySet, key, query, fenced(options)),
         (row) => ({ status: row ? 200 : 404 }),
       ),
-    retrieveMultiple: (entitySet, query) =>
+    retrieveMultiple: (entitySet, query, options) =>
       recorded(
         request(entitySet, 'read', withQuery(entitySet, query)),
-        () => client.retrieveMultiple(entitySet, query),
+        () => client.retrieveMultiple(entitySet, query, fenced(options)),
         () => ({ status: 200 }),
       ),
-    executeAction: (name, parameters) =>
+    executeAction: (name, parameters, options) =>
       recorded(
         // An action changes rows (WinQuote closes a quote): recorded as an update, POST to its name.
         { table: '', rowId: null, operation: 'update', method: 'POST', path: name },
-        () => client.executeAction(name, parameters),
+        () => client.executeAction(name, parameters, fenced(options)),
         () => ({ status: 204 }),
       ),
     executeBatch: (operations, options) =>
-      recordBatch(operations, () => client.executeBatch(operations, options)),
+      recordBatch(operations, () => client.executeBatch(operations, fenced(options))),
   };
 }

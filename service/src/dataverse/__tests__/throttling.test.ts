@@ -2,6 +2,7 @@
  * The throttled sender against a scripted transport: which answers are sent again, how the concurrency
  * limit follows the kind of 429, and when it gives up.
  */
+import { waitFor } from '@stc/testkit';
 import { ConcurrencyLimiter } from '../concurrency';
 import { DataverseError, THROTTLING_CODES } from '../errors';
 import { createThrottledSender, type RetryOptions } from '../throttling';
@@ -114,6 +115,61 @@ describe('throttled sender', () => {
     const answer = await once.send('POST', failing.url('x'), { idempotent: false, describe: 'POST x' });
     expect(answer.status).toBe(503);
     expect(failing.sent).toBe(1);
+  });
+});
+
+describe("throttled sender with its caller's signal", () => {
+  /** Resolves with `value` after `ms`, without keeping the process alive. */
+  const after = <T>(ms: number, value: T) =>
+    new Promise<T>((resolve) => setTimeout(() => resolve(value), ms).unref());
+  const stopped = () => Object.assign(new Error('the handler was stopped'), { name: 'HandlerStoppedError' });
+
+  it('sends nothing once the signal is aborted during the backoff after a 503, and does not wait it out', async () => {
+    const { transport, sender } = scriptedSender([{ status: 503 }, { status: 204 }], {
+      retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 },
+    });
+    const controller = new AbortController();
+    const outcome = sender
+      .send('PATCH', transport.url('x'), { idempotent: true, describe: 'PATCH x', signal: controller.signal })
+      .catch((err: unknown) => err);
+    await waitFor(() => transport.sent === 1, 'the first attempt');
+    const reason = stopped();
+    controller.abort(reason);
+    // The backoff is 5 to 10 s: the request ends at once, with the signal's reason, and is not sent again.
+    expect(await Promise.race([outcome, after(2_000, 'still waiting')])).toBe(reason);
+    expect(transport.sent).toBe(1);
+  });
+
+  it('sends nothing once the signal is aborted while a Retry-After holds the request back', async () => {
+    const { transport, limiter, sender } = scriptedSender(
+      [{ status: 429, code: THROTTLING_CODES.requests, retryAfter: '0.3' }, { status: 204 }],
+      { initial: 10 },
+    );
+    const controller = new AbortController();
+    const outcome = sender
+      .send('PATCH', transport.url('x'), { idempotent: true, describe: 'PATCH x', signal: controller.signal })
+      .catch((err: unknown) => err);
+    await waitFor(() => limiter.state().queued === 1, 'the retry waiting for the Retry-After');
+    const reason = stopped();
+    controller.abort(reason);
+    expect(await Promise.race([outcome, after(3_000, 'still waiting')])).toBe(reason);
+    expect(transport.sent).toBe(1);
+    // The slot it was given is handed back.
+    expect(limiter.state()).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
+  it('sends nothing for a signal aborted before the call', async () => {
+    const { transport, limiter, sender } = scriptedSender([{ status: 204 }]);
+    const reason = stopped();
+    await expect(
+      sender.send('DELETE', transport.url('x'), {
+        idempotent: true,
+        describe: 'DELETE x',
+        signal: AbortSignal.abort(reason),
+      }),
+    ).rejects.toBe(reason);
+    expect(transport.sent).toBe(0);
+    expect(limiter.state().inFlight).toBe(0);
   });
 });
 
