@@ -281,3 +281,59 @@ async function advance<R extends RequestState>(
       `the ${table.noun} is already decided; nothing to do`,
     );
 }
+
+/** A finished request as it was before the change that set it back (its pre-image). */
+export interface Reopened {
+  status: number;
+  reason: unknown;
+}
+
+/** Where a request table keeps what `reopenedFrom` and `keepFinished` read and write. */
+export interface FinishedRequests {
+  entitySetName: string;
+  statusColumn: string;
+  failureReasonColumn: string;
+  /** Statuses a request ends in without Stripe having acted; the connector never takes one up again. */
+  finished: number[];
+  /** Statuses a user may set that would have the connector decide the request (Pending, Approved). */
+  reopening: number[];
+  noun: string;
+}
+
+/**
+ * The request as it was when this change set a finished one back to one of `reopening`, read from the change's
+ * pre-image (the Update step registers it); null for any other change.
+ */
+export function reopenedFrom(change: DataverseChange, table: FinishedRequests): Reopened | null {
+  const set = change.attributes[table.statusColumn];
+  if (typeof set !== 'number' || !table.reopening.includes(set)) return null;
+  const before = change.preImage?.[table.statusColumn];
+  if (typeof before !== 'number' || !table.finished.includes(before)) return null;
+  return { status: before, reason: change.preImage?.[table.failureReasonColumn] ?? null };
+}
+
+/**
+ * A finished request a user set back is written back as it was, with a note to make a new request: an approval
+ * given over a rejection (a form left open, another approver's decision) acts on nothing, and what was decided
+ * stays on the row.
+ */
+export async function keepFinished(
+  table: FinishedRequests,
+  requestId: string,
+  before: Reopened,
+  { dataverse, log }: SyncContext,
+): Promise<void> {
+  const reason = typeof before.reason === 'string' && before.reason.trim() ? `${before.reason.trim()} ` : '';
+  await dataverse.update(table.entitySetName, requestId, {
+    [table.statusColumn]: before.status,
+    [table.failureReasonColumn]:
+      `${reason}This request is finished and cannot be approved or asked again: make a new request.`.slice(
+        0,
+        2000,
+      ),
+  });
+  log.warn(
+    { requestId, from: before.status },
+    `a finished ${table.noun} was set back by a user; kept as it was`,
+  );
+}

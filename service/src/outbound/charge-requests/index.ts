@@ -39,7 +39,15 @@ import {
   markDocumentPaid,
   type PaymentOfRequest,
 } from '../../write/charge-outcome';
-import { advanceWithRetries, requestChangeHandler, setByUser } from '../governed-requests';
+import {
+  advanceWithRetries,
+  keepFinished,
+  reopenedFrom,
+  requestChangeHandler,
+  setByUser,
+  type FinishedRequests,
+  type Reopened,
+} from '../governed-requests';
 import { majorToMinor } from '../refund-requests/money';
 import { userWithRoles } from '../refund-requests/requests';
 import { approvalThresholdReader, thresholdIn, type ThresholdSource } from '../refund-requests/thresholds';
@@ -134,7 +142,7 @@ export function createChargeRequestsHandler(
       const seen: SeenByChange = {
         approverId: approverOf(change),
         amount: amountSeenBy(change),
-        reopened: reopenedFrom(change),
+        reopened: reopenedFrom(change, FINISHED_REQUESTS),
       };
       const sentBy = userSetSent ? userOf(change) : null;
       await advanceWithRetries(change.rowId, context, {
@@ -153,48 +161,18 @@ interface SeenByChange {
   /** The amount the change saw (see amountSeenBy); undefined when it carries none. */
   amount: unknown;
   /** The finished request this change set back to Pending or Approved, as it was before (its pre-image). */
-  reopened: { status: number; reason: unknown } | null;
+  reopened: Reopened | null;
 }
 
-/** Statuses a request ends in without a charge; the connector never takes one up again. */
-const FINISHED: number[] = [Status.refused, Status.failed];
-
-/**
- * The request as it was when this change set a finished one (Refused, Failed) back to Pending or Approved, read
- * from the change's pre-image; null for any other change. A Succeeded one set back is completed from its
- * PaymentIntent, which the lookup before every decision finds.
- */
-function reopenedFrom(change: DataverseChange): SeenByChange['reopened'] {
-  const set = change.attributes[R.status];
-  if (set !== Status.pending && set !== Status.approved) return null;
-  const before = change.preImage?.[R.status];
-  if (typeof before !== 'number' || !FINISHED.includes(before)) return null;
-  return { status: before, reason: change.preImage?.[R.failureReason] ?? null };
-}
-
-/**
- * A finished request a user set back to Pending or Approved is set back as it was: an approval given over a
- * refusal charges nothing, and what was decided stays on the row. A new request asks again.
- */
-async function keepFinished(
-  request: ChargeRequestRow,
-  before: NonNullable<SeenByChange['reopened']>,
-  context: SyncContext,
-): Promise<void> {
-  const reason = typeof before.reason === 'string' && before.reason.trim() ? `${before.reason.trim()} ` : '';
-  await finish(context.dataverse, request.id, {
-    [R.status]: before.status,
-    [R.failureReason]:
-      `${reason}This request is finished and cannot be approved or asked again: make a new request.`.slice(
-        0,
-        2000,
-      ),
-  });
-  context.log.warn(
-    { requestId: request.id, from: before.status, to: request.status },
-    'a finished charge request was set back by a user; kept as it was',
-  );
-}
+/** A Succeeded one set back is completed from its PaymentIntent, which the lookup before every decision finds. */
+const FINISHED_REQUESTS: FinishedRequests = {
+  entitySetName: ChargeRequest.entitySetName,
+  statusColumn: R.status,
+  failureReasonColumn: R.failureReason,
+  finished: [Status.refused, Status.failed],
+  reopening: [Status.pending, Status.approved],
+  noun: 'charge request',
+};
 
 /**
  * Acts on the request's current row. `sentBy`: the user whose change set the request to Sent, when this change
@@ -208,7 +186,7 @@ async function advance(
   context: SyncContext,
 ): Promise<void> {
   const reopenable = request.status === Status.pending || request.status === Status.approved;
-  if (reopenable && seen.reopened) await keepFinished(request, seen.reopened, context);
+  if (reopenable && seen.reopened) await keepFinished(FINISHED_REQUESTS, request.id, seen.reopened, context);
   else if (request.status === Status.pending) await decide(g, request, null, context);
   else if (request.status === Status.approved) {
     // Only the change that set Approved says who approved; any other change leaves the decision to it.

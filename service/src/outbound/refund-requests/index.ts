@@ -34,7 +34,15 @@ import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import { refundFailureReason, requestStatusOf } from '../../write/refund-outcome';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
-import { advanceWithRetries, requestChangeHandler, setByUser } from '../governed-requests';
+import {
+  advanceWithRetries,
+  keepFinished,
+  reopenedFrom,
+  requestChangeHandler,
+  setByUser,
+  type FinishedRequests,
+  type Reopened,
+} from '../governed-requests';
 import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
 import { formatMinor, majorToMinor } from './money';
 import { decideRefund, type PolicyRules, type RefundDecision, type RefundFacts } from './policy';
@@ -132,7 +140,7 @@ export function createRefundRequestsHandler(
       const seen: SeenByChange = {
         approverId: approverOf(change),
         amount: amountSeenBy(change),
-        reopened: reopenedFrom(change),
+        reopened: reopenedFrom(change, FINISHED_REQUESTS),
       };
       const userSetProcessing = setByUser(change, R.status, Status.Processing);
       await advanceWithRetries(change.rowId, context, {
@@ -144,31 +152,6 @@ export function createRefundRequestsHandler(
   );
 }
 
-/**
- * A finished request (Rejected, Failed) a user set back to Pending or Approved is set back as it was: an
- * approval given over a rejection (a form left open, another approver's decision) refunds nothing, and what
- * was decided stays on the row. A new request asks again.
- */
-async function keepFinished(
-  request: RequestRow,
-  before: NonNullable<SeenByChange['reopened']>,
-  context: SyncContext,
-): Promise<void> {
-  const reason = typeof before.reason === 'string' && before.reason.trim() ? `${before.reason.trim()} ` : '';
-  await finish(context.dataverse, request.stc_refundrequestid!, {
-    [R.status]: before.status,
-    [R.failureReason]:
-      `${reason}This request is finished and cannot be approved or asked again: make a new request.`.slice(
-        0,
-        2000,
-      ),
-  });
-  context.log.warn(
-    { requestId: request.stc_refundrequestid, from: before.status, to: request.stc_status },
-    'a finished refund request was set back by a user; kept as it was',
-  );
-}
-
 /** What the change being worked knew of the request. */
 interface SeenByChange {
   /** The user whose change set the request to Approved, when this change did. */
@@ -176,24 +159,18 @@ interface SeenByChange {
   /** The amount the change saw (see amountSeenBy); undefined when it carries none. */
   amount: unknown;
   /** The finished request this change set back to Pending or Approved, as it was before (its pre-image). */
-  reopened: { status: number; reason: unknown } | null;
+  reopened: Reopened | null;
 }
 
-/** Statuses a request ends in; the connector never takes one up again. */
-const FINISHED: number[] = [Status.Rejected, Status.Failed];
-
-/**
- * The request as it was when this change set a finished one (Rejected, Failed) back to Pending or Approved, read
- * from the change's pre-image; null for any other change. A Succeeded request set back keeps its refund
- * (keepRefundedOutcome).
- */
-function reopenedFrom(change: DataverseChange): SeenByChange['reopened'] {
-  const set = change.attributes[R.status];
-  if (set !== Status.Pending && set !== Status.Approved) return null;
-  const before = change.preImage?.[R.status];
-  if (typeof before !== 'number' || !FINISHED.includes(before)) return null;
-  return { status: before, reason: change.preImage?.[R.failureReason] ?? null };
-}
+/** A Succeeded request set back keeps its refund instead (keepRefundedOutcome). */
+const FINISHED_REQUESTS: FinishedRequests = {
+  entitySetName: RefundRequest.entitySetName,
+  statusColumn: RefundRequest.col.status,
+  failureReasonColumn: RefundRequest.col.failureReason,
+  finished: [Status.Rejected, Status.Failed],
+  reopening: [Status.Pending, Status.Approved],
+  noun: 'refund request',
+};
 
 /** Acts on the request's current row. */
 async function advance(
@@ -207,7 +184,7 @@ async function advance(
   if ((status === Status.Pending || status === Status.Approved) && request.stc_striperefundid) {
     await keepRefundedOutcome(g, request, context);
   } else if ((status === Status.Pending || status === Status.Approved) && seen.reopened) {
-    await keepFinished(request, seen.reopened, context);
+    await keepFinished(FINISHED_REQUESTS, request.stc_refundrequestid!, seen.reopened, context);
   } else if (status === Status.Pending) {
     await decide(g, request, null, context);
   } else if (status === Status.Approved) {
