@@ -288,6 +288,16 @@ export interface Reopened {
   reason: unknown;
 }
 
+/** What the change being worked knew of the request it concerns (refund and charge requests). */
+export interface SeenByChange {
+  /** The user whose change set the request to Approved, when this change did. */
+  approverId: string | null;
+  /** The amount the change saw (its own, else its post-image); undefined when it carries none. */
+  amount: unknown;
+  /** The finished request this change set back to Pending or Approved, as it was before (its pre-image). */
+  reopened: Reopened | null;
+}
+
 /** Where a request table keeps what `reopenedFrom` and `keepFinished` read and write. */
 export interface FinishedRequests {
   entitySetName: string;

@@ -46,7 +46,7 @@ import {
   requestChangeHandler,
   setByUser,
   type FinishedRequests,
-  type Reopened,
+  type SeenByChange,
 } from '../governed-requests';
 import { majorToMinor } from '../refund-requests/money';
 import { userWithRoles } from '../refund-requests/requests';
@@ -152,16 +152,6 @@ export function createChargeRequestsHandler(
       });
     },
   );
-}
-
-/** What the change being worked knew of the request. */
-interface SeenByChange {
-  /** The user whose change set the request to Approved, when this change did. */
-  approverId: string | null;
-  /** The amount the change saw (see amountSeenBy); undefined when it carries none. */
-  amount: unknown;
-  /** The finished request this change set back to Pending or Approved, as it was before (its pre-image). */
-  reopened: Reopened | null;
 }
 
 /** A Succeeded one set back is completed from its PaymentIntent, which the lookup before every decision finds. */

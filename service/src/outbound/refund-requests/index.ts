@@ -41,7 +41,7 @@ import {
   requestChangeHandler,
   setByUser,
   type FinishedRequests,
-  type Reopened,
+  type SeenByChange,
 } from '../governed-requests';
 import { approvalThresholdReader, thresholdIn, type ApprovalThreshold } from './thresholds';
 import { formatMinor, majorToMinor } from './money';
@@ -150,16 +150,6 @@ export function createRefundRequestsHandler(
       });
     },
   );
-}
-
-/** What the change being worked knew of the request. */
-interface SeenByChange {
-  /** The user whose change set the request to Approved, when this change did. */
-  approverId: string | null;
-  /** The amount the change saw (see amountSeenBy); undefined when it carries none. */
-  amount: unknown;
-  /** The finished request this change set back to Pending or Approved, as it was before (its pre-image). */
-  reopened: Reopened | null;
 }
 
 /** A Succeeded request set back keeps its refund instead (keepRefundedOutcome). */
