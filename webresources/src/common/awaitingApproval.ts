@@ -7,6 +7,7 @@
  */
 import { labelOf, readNumber } from '@stc/pcf-controls';
 import type { Platform } from './record';
+import { message, type MessageKey } from './strings';
 
 /** Where a request table keeps its status, and which value means "awaiting approval". */
 export interface ApprovalStatus {
@@ -17,6 +18,8 @@ export interface ApprovalStatus {
   labels: Readonly<Record<number, string>>;
   /** The request's amount column. */
   amountColumn: string;
+  /** What the user is told when the request no longer awaits approval (`{0}`: its status now). */
+  notAwaitingMessage: MessageKey;
 }
 
 /** Why the decision is not written: the status moved on, or the amount is not the one the form showed. */
@@ -48,4 +51,27 @@ export async function notAwaitingApproval(
 export function formAmount(formContext: Xrm.FormContext, column: string): number | null {
   const value = formContext.getAttribute(column)?.getValue() as unknown;
   return typeof value === 'number' ? value : null;
+}
+
+/**
+ * Reads the request again just before a decision is written: true while it may still be decided (awaiting
+ * approval, at the amount the form shows); otherwise the user is told why and the form shows the request as it
+ * is now.
+ */
+export async function stillDecidable(
+  host: Platform,
+  formContext: Xrm.FormContext,
+  id: string,
+  status: ApprovalStatus,
+): Promise<boolean> {
+  const moved = await notAwaitingApproval(host, id, status, formAmount(formContext, status.amountColumn));
+  if (moved === undefined) return true;
+  await host.navigation.openAlertDialog({
+    text:
+      'status' in moved
+        ? message(host.languageId, status.notAwaitingMessage, moved.status)
+        : message(host.languageId, 'amountChanged', String(moved.amount)),
+  });
+  await formContext.data.refresh(false);
+  return false;
 }

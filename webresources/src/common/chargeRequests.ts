@@ -9,7 +9,7 @@
 import { ChargeRequest, ChargeRequestStatus, StcChargeRequestStatusLabels } from '@stc/solution/tables';
 import { message } from './strings';
 import { errorText, formRecord, type Platform } from './record';
-import { formAmount, notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
+import { stillDecidable, type ApprovalStatus } from './awaitingApproval';
 
 export type ChargeDecision = 'approve' | 'reject';
 
@@ -23,6 +23,7 @@ const AWAITING: ApprovalStatus = {
   awaitingApproval: ChargeRequestStatus.awaiting_approval,
   labels: StcChargeRequestStatusLabels,
   amountColumn: R.amount,
+  notAwaitingMessage: 'chargeNotAwaiting',
 };
 
 /**
@@ -77,17 +78,7 @@ export async function decideOnChargeRequest(
   });
   if (!answer.confirmed) return false;
   try {
-    const moved = await notAwaitingApproval(host, record.id, AWAITING, formAmount(formContext, R.amount));
-    if (moved !== undefined) {
-      await host.navigation.openAlertDialog({
-        text:
-          'status' in moved
-            ? message(host.languageId, 'chargeNotAwaiting', moved.status)
-            : message(host.languageId, 'amountChanged', String(moved.amount)),
-      });
-      await formContext.data.refresh(false);
-      return false;
-    }
+    if (!(await stillDecidable(host, formContext, record.id, AWAITING))) return false;
     await host.webApi.updateRecord(ChargeRequest.logicalName, record.id, {
       [R.status]: approve ? ChargeRequestStatus.approved : ChargeRequestStatus.refused,
     });

@@ -7,7 +7,7 @@
 import { RefundRequest, RefundRequestStatus, StcRefundRequestStatusLabels } from '@stc/solution/tables';
 import { message } from './strings';
 import { errorText, formRecord, type Platform } from './record';
-import { formAmount, notAwaitingApproval, type ApprovalStatus } from './awaitingApproval';
+import { stillDecidable, type ApprovalStatus } from './awaitingApproval';
 
 export type RefundDecision = 'approve' | 'reject';
 
@@ -24,6 +24,7 @@ const AWAITING: ApprovalStatus = {
   awaitingApproval: RefundRequestStatus.awaiting_approval,
   labels: StcRefundRequestStatusLabels,
   amountColumn: RefundRequest.col.amount,
+  notAwaitingMessage: 'refundNotAwaiting',
 };
 
 /**
@@ -49,22 +50,7 @@ export async function decideOnFormRequest(
   });
   if (!answer.confirmed) return false;
   try {
-    const moved = await notAwaitingApproval(
-      host,
-      record.id,
-      AWAITING,
-      formAmount(formContext, RefundRequest.col.amount),
-    );
-    if (moved !== undefined) {
-      await host.navigation.openAlertDialog({
-        text:
-          'status' in moved
-            ? message(host.languageId, 'refundNotAwaiting', moved.status)
-            : message(host.languageId, 'amountChanged', String(moved.amount)),
-      });
-      await formContext.data.refresh(false);
-      return false;
-    }
+    if (!(await stillDecidable(host, formContext, record.id, AWAITING))) return false;
     await host.webApi.updateRecord(RefundRequest.logicalName, record.id, {
       [RefundRequest.col.status]: STATUS[decision],
     });
