@@ -2,8 +2,9 @@
  * PostgreSQL: an event's completion as one statement. The outcome on the inbox row, the attempt, its Dataverse
  * requests, the objects' ordering stamps and a dead letter are data-modifying parts of one WITH statement,
  * so they commit together as the transaction they were, in one round trip instead of one per part plus
- * BEGIN and COMMIT. Every part reads from `finished`: when the event's lease is no longer this worker's,
- * the update finds no row and nothing else is written.
+ * BEGIN and COMMIT. Every part reads from `finished`: when the event's lease is no longer this worker's
+ * claim (another owner, or a later claim of the same owner after the lease expired: its attempt number
+ * differs), the update finds no row and nothing else is written.
  */
 import type { QueryConfig } from 'pg';
 import { finishedEvent } from './rows';
@@ -14,7 +15,7 @@ import type { CompletedAttempt } from './types';
 const TEXT = `WITH finished AS (
     UPDATE inbox SET status = $1, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = $2,
       last_error = $3, last_error_code = $4, updated_at = $5
-    WHERE id = $6 AND lease_owner = $7 AND status = 'processing'
+    WHERE id = $6 AND lease_owner = $7 AND attempts = $8 AND status = 'processing'
     RETURNING id
   ), attempt AS (
     INSERT INTO attempts (inbox_id, attempt, worker, started_at, finished_at, outcome, error, error_code,

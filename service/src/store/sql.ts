@@ -35,7 +35,7 @@ export const SQL = {
       AND ${OBJECT_NOT_IN_FLIGHT} ORDER BY id LIMIT ?`,
   finish: `UPDATE inbox SET status = ?, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?,
       last_error = ?, last_error_code = ?, updated_at = ?
-    WHERE id = ? AND lease_owner = ? AND status = 'processing'`,
+    WHERE id = ? AND lease_owner = ? AND attempts = ? AND status = 'processing'`,
   /** A due event coalesced at claim into a newer one of its object (updated at, inbox id). */
   supersede: `UPDATE inbox SET status = 'superseded', attempts = attempts + 1, updated_at = ?
     WHERE id = ? AND status = 'pending'`,

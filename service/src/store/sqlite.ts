@@ -258,7 +258,16 @@ function completeTransaction(
     const st = s();
     const { event, outcome, finishedAtMs: now } = a;
     const { status, nextAttemptAtMs, error, code, stampedObjects } = finishedEvent(a);
-    const changed = st.finish.run(status, nextAttemptAtMs, error, code, now, event.id, a.owner).changes;
+    const changed = st.finish.run(
+      status,
+      nextAttemptAtMs,
+      error,
+      code,
+      now,
+      event.id,
+      a.owner,
+      event.attempts,
+    ).changes;
     if (changed === 0) return false;
     st.attempt.run(
       event.id,

@@ -309,6 +309,28 @@ describeOnEachEngine('store', (engine) => {
     expect((await store.findEvent('stripe', '', 'evt_lease'))?.status).toBe('applied');
   });
 
+  test('a worker that claims its own expired event again completes it once: the stale run is refused', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_stalled' }));
+    // The run stalled past its lease (no heartbeat); the same worker claims the event again.
+    const [stale] = await claim(store, 'w1', 1, T0 + 1000, 1000);
+    const [fresh] = await claim(store, 'w1', 1, T0 + 2500, 30_000);
+    expect(fresh).toMatchObject({ eventId: 'evt_stalled', leaseOwner: 'w1', attempts: 2 });
+    const staleOutcome = {
+      ...applied(stale, 'w1'),
+      outcome: { kind: 'dead', error: 'Handler timed out', code: 'handler_timeout' } as const,
+    };
+    expect(await store.completeEvent(staleOutcome)).toBe(false);
+    // The stale outcome wrote nothing: still in flight for the second run, one attempt recorded so far.
+    expect(await store.findEvent('stripe', '', 'evt_stalled')).toMatchObject({
+      status: 'processing',
+      attempts: 2,
+    });
+    expect(await store.completeEvent(applied(fresh, 'w1'))).toBe(true);
+    expect((await store.findEvent('stripe', '', 'evt_stalled'))?.status).toBe('applied');
+    const history = await store.eventAttempts(fresh.id);
+    expect(history.map((a) => [a.attempt, a.outcome])).toEqual([[2, 'applied']]);
+  });
+
   test('a completion records its outcome, attempt, writes and stamps together, or nothing when the lease is lost', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_all', objectId: 'pi_1', eventCreatedMs: T0 + 5 }));
     const [lost] = await claim(store, 'slow-worker', 1, T0 + 1000, 1000);
