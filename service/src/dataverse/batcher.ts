@@ -13,6 +13,10 @@
  * for a caller that was stopped meanwhile is never sent; a batch is not sent again either (after a 5xx or a
  * 429) once one of its callers is stopped: its other rows go in the next batch. Waits are measured on the
  * monotonic clock, so a wall clock set back does not hold rows back.
+ *
+ * A row of a `$batch` answered 429 (service protection limits, counted per operation) is sent again once its
+ * Retry-After has passed, and no batch goes before then: the limits are the user's, so the other rows would
+ * be refused as well. The client's limiter cannot know of it, as the `$batch` itself answered 200.
  */
 import { performance } from 'node:perf_hooks';
 import { DataverseError, errorFromInfo, isDuplicateKey } from './errors';
@@ -124,6 +128,8 @@ class UpsertQueue {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushRequested = false;
+  /** performance.now() before which no batch is sent: the Retry-After of a row answered 429. */
+  private heldUntil = 0;
   private readonly counters = { rows: 0, batches: 0, resent: 0, coalesced: 0, failed: 0, stopped: 0 };
   private readonly idleWaiters: Array<() => void> = [];
 
@@ -201,7 +207,8 @@ class UpsertQueue {
   /** Sends every batch that is due (full, flushed or waited long enough) while there is room in flight. */
   private pump(): void {
     const now = performance.now();
-    while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
+    const held = now < this.heldUntil;
+    while (!held && this.pending.length > 0 && this.inFlight < this.maxInFlight) {
       const due =
         this.pending.length >= this.maxBatchSize ||
         this.flushRequested ||
@@ -225,7 +232,7 @@ class UpsertQueue {
       });
     }
     if (this.pending.length > 0 && !this.timer && this.inFlight < this.maxInFlight) {
-      const wait = Math.max(0, this.maxDelayMs - (now - this.pending[0].queuedAt));
+      const wait = Math.max(0, this.maxDelayMs - (now - this.pending[0].queuedAt), this.heldUntil - now);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();
@@ -341,6 +348,8 @@ class UpsertQueue {
       transient: true,
     };
     const error = errorFromInfo(info, describe(item));
+    if (error.status === 429 && error.retryAfterMs !== undefined)
+      this.heldUntil = Math.max(this.heldUntil, performance.now() + error.retryAfterMs);
     // Two new rows with the same key in flight at once: the loser's second try updates the winner's row.
     const race = item.mode === 'upsert' && isDuplicateKey(error.status, error.code);
     return this.retryOrReject(item, error, error.transient || race);

@@ -140,6 +140,46 @@ describe('a batch the client sends again after a 503', () => {
 });
 
 describe('waits', () => {
+  test('a row answered 429 inside a $batch is sent again after its Retry-After, and no batch goes before', async () => {
+    const sentAt: number[] = [];
+    const batches: BatchOperation[][] = [];
+    const client = {
+      async executeBatch(operations: BatchOperation[]): Promise<BatchOperationResult[]> {
+        sentAt.push(performance.now());
+        batches.push(operations);
+        return operations.map((op, i) =>
+          batches.length === 1 && op.kind === 'upsert' && op.key.stc_stripeid === 'pi_b'
+            ? {
+                status: 429,
+                error: {
+                  status: 429,
+                  code: '0x80072321',
+                  message: 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.',
+                  transient: true,
+                  retryAfterMs: 400,
+                },
+              }
+            : { status: 204, id: idOf(batches.length * 10 + i) },
+        );
+      },
+    } as unknown as DataverseClient;
+    // Both rows go in one batch: they queue together within its wait for company.
+    const batcher = createUpsertBatcher(client, { maxDelayMs: 10 });
+    const first = batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_a' }, { stc_amount: 1 });
+    const throttled = batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_b' }, { stc_amount: 2 });
+    expect(await first).toEqual({ id: idOf(10), created: false });
+    // A row queued during the pause waits for it too: the limit is the user's.
+    const later = batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_c' }, { stc_amount: 3 });
+    expect(await throttled).toEqual({ id: idOf(20), created: false });
+    expect(await later).toMatchObject({ created: false });
+    expect(sentAt).toHaveLength(2);
+    expect(sentAt[1] - sentAt[0]).toBeGreaterThanOrEqual(395);
+    expect(batches[1].map((op) => (op.kind === 'upsert' ? op.key : op))).toEqual([
+      { stc_stripeid: 'pi_b' },
+      { stc_stripeid: 'pi_c' },
+    ]);
+  });
+
   test('a wall clock set back while a row waits for company does not hold it back', async () => {
     const client = {
       executeBatch: async (operations: BatchOperation[]) =>
