@@ -199,6 +199,22 @@ describe('Checkout Sessions', () => {
     expect(done.payment_intent).toMatchObject({ description: 'Order 42', metadata: { order: '42' } });
   });
 
+  test('payment_intent_data.capture_method=manual: the session completes unpaid on a hold, captured later', async () => {
+    const created = await session('usd', [{ amount: 1200, quantity: 1, name: 'Tent hire' }], {
+      payment_intent_data: { capture_method: 'manual' },
+    });
+    await pay(created.url!, '4242424242424242');
+    const done = await stripe.checkout.sessions.retrieve(created.id, { expand: ['payment_intent'] });
+    expect(done).toMatchObject({ status: 'complete', payment_status: 'unpaid' });
+    expect(done.payment_intent).toMatchObject({
+      capture_method: 'manual',
+      status: 'requires_capture',
+      amount_capturable: 1200,
+    });
+    const captured = await stripe.paymentIntents.capture((done.payment_intent as { id: string }).id);
+    expect(captured).toMatchObject({ status: 'succeeded', amount_received: 1200 });
+  });
+
   test('prices in more than one currency are refused', async () => {
     await expect(
       stripe.checkout.sessions.create({

@@ -37,7 +37,10 @@ const SESSION_LIFETIME = 24 * 60 * 60;
 
 /** The line items of each session, in the order given (Stripe shows them only through expansion or a list). */
 const sessionLines = new WeakMap<StripeObject, StripeObject[]>();
-/** `payment_intent_data` of each session: what its PaymentIntent is made with (description, metadata). */
+/**
+ * `payment_intent_data` of each session: what its PaymentIntent is made with (description, metadata, and
+ * capture_method: `manual` places a hold, and the completed session is then `unpaid` until it is captured).
+ */
 const sessionIntentData = new WeakMap<StripeObject, Params>();
 /** The lines of each payment link, from which each of its sessions is made. */
 const linkLines = new WeakMap<StripeObject, { lines: Line[]; items: StripeObject[] }>();
@@ -250,6 +253,7 @@ export function createCheckoutSession(engine: StripeEngine, ctx: RequestContext,
     sessionIntentData.set(session, {
       ...(intentData.description === undefined ? {} : { description: intentData.description }),
       ...(intentData.metadata === undefined ? {} : { metadata: intentData.metadata }),
+      ...(intentData.capture_method === undefined ? {} : { capture_method: intentData.capture_method }),
     });
   }
   return presented(session, params);
@@ -350,7 +354,8 @@ function complete(
   const customer = session.customer ? ctx.scope.find(session.customer) : undefined;
   engine.change(session, (s) => {
     s.status = 'complete';
-    s.payment_status = 'paid';
+    // A hold (capture_method=manual) has moved no funds yet: the session completes unpaid.
+    s.payment_status = paymentIntent.status === 'requires_capture' ? 'unpaid' : 'paid';
     s.payment_intent = paymentIntent.id;
     s.url = null;
     s.customer_details = {

@@ -199,6 +199,47 @@ test('a payer whose e-mail two contacts share gets an order without customer and
   ).toBeNull();
 });
 
+describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)', () => {
+  const held = (name: string) => ({
+    mode: 'payment' as const,
+    success_url: 'https://shop.example/done',
+    line_items: [inline('usd', name, 4500, 2)],
+    payment_intent_data: { capture_method: 'manual' as const },
+  });
+  const paid = (amount: number) => ({
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'paid'),
+    stc_amountpaid: amount,
+    stc_amountrefunded: 0,
+  });
+
+  test('makes an unpaid order, paid with the amount captured once it is captured', async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held('Tent hire'));
+    expect(session.payment_status).toBe('unpaid');
+    await deliverAll(from);
+    expect(await orderOf(session.id)).toMatchObject({
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'unpaid'),
+      stc_amountpaid: 0,
+      totalamount: 90,
+    });
+
+    const capture = stripeSide.emulator.events.length;
+    await stripe.paymentIntents.capture(String(session.payment_intent), { amount_to_capture: 8000 });
+    await deliverAll(capture);
+    expect(await orderOf(session.id)).toMatchObject({ ...paid(80), totalamount: 90 });
+  });
+
+  test('captured before its events arrive, in any order: the order is paid', async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held('Canoe hire'));
+    await stripe.paymentIntents.capture(String(session.payment_intent));
+    await deliverAll(from);
+    expect(await orderOf(session.id)).toMatchObject(paid(90));
+  });
+});
+
 test('an abandoned session that expires makes no order', async () => {
   const stripe = stripeSide.emulator.client();
   const from = stripeSide.emulator.events.length;

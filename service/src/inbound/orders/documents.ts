@@ -2,10 +2,12 @@
  * Refunds and disputes of a payment show on the order and invoice it paid: after the payment's row is
  * written, its status and refunded amount are copied to the documents whose Stripe payment id is the
  * payment's (their second alternate key). A payment that paid no document costs one read and two answers
- * of not found. Also called after an order is written, for the refunds and disputes that came before it.
+ * of not found. Also called after an order is written, for the refunds and disputes that came before it, and
+ * by the payments handler for a payment held for a manual capture: its order or invoice, written unpaid from
+ * its completed Checkout Session, becomes paid with the amount captured (or stays unpaid when it is released).
  */
 import { Invoice, Payment, PaymentStatus, SalesOrder, StripePaymentStatus } from '@stc/solution/tables';
-import type { DataverseClient } from '../../dataverse/types';
+import type { DataverseClient, Row } from '../../dataverse/types';
 import type { HandlerLogger } from '../../pipeline/handler';
 import { isNotFound } from '../../write/rows';
 import { gatheredRows } from './gather';
@@ -32,13 +34,14 @@ const paymentRows = gatheredRows(Payment.entitySetName, Payment.col.stripeId, [
   Payment.col.stripeId,
   Payment.col.status,
   Payment.col.amountRefunded,
+  Payment.col.amountCaptured,
 ]);
 
 export async function reflectPaymentOnDocuments(
   dataverse: DataverseClient,
   log: HandlerLogger,
   paymentId: string | null,
-  options: { changedOnly?: boolean } = {},
+  options: { changedOnly?: boolean; amountPaid?: boolean } = {},
 ): Promise<void> {
   if (!paymentId) return;
   const payment = await paymentRows(dataverse).load(paymentId);
@@ -46,10 +49,14 @@ export async function reflectPaymentOnDocuments(
   if (!payment || status === undefined) return;
   // A document just written from its Checkout Session says paid already.
   if (options.changedOnly && status === StripePaymentStatus.paid) return;
-  const row = {
+  const row: Row = {
     [SalesOrder.col.paymentStatus]: status,
     [SalesOrder.col.amountRefunded]: payment[Payment.col.amountRefunded] ?? 0,
   };
+  // What a capture took (none while held or once released); the row's amount without a captured amount.
+  const captured = payment[Payment.col.amountCaptured];
+  if (options.amountPaid && typeof captured === 'number')
+    row[SalesOrder.col.amountPaid] = status === StripePaymentStatus.unpaid ? 0 : captured;
   for (const entitySet of [SalesOrder.entitySetName, Invoice.entitySetName]) {
     try {
       await dataverse.upsertByKey(entitySet, { [SalesOrder.col.stripePaymentId]: paymentId }, row, {

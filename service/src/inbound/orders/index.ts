@@ -293,10 +293,15 @@ async function writeOrder(
   if (mappings.has(INVOICE.header) && session.payment_status === 'paid')
     if (await writeDocument(INVOICE, mappings, session, items, event, context, quote))
       await markInvoicePaid(context.dataverse, session.id);
-  // Refunds and disputes applied before the order existed.
+  // Refunds and disputes applied before the order existed; for a session completed on a hold (unpaid), a
+  // capture or release applied before it.
   const paymentId = idOf(session.payment_intent);
+  const paid = session.payment_status === 'paid';
   if (paymentId)
-    await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, { changedOnly: true });
+    await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, {
+      changedOnly: paid,
+      amountPaid: !paid,
+    });
 }
 
 /**

@@ -23,6 +23,7 @@ import {
 import { mustReadObject } from '../../write/payload';
 import { newestCopy, type ObjectCopy } from '../../write/progress';
 import { writeMappedRow } from '../../write/rows';
+import { reflectPaymentOnDocuments } from '../orders/documents';
 import type { FeeFiller } from './fees';
 import { linkChargeRequest } from './charge-requests';
 
@@ -38,6 +39,11 @@ export interface PaymentRef {
   charge?: string;
   /** The event's own copy of the object, used when the mapping does not ask for fresh state. */
   payload?: StripeObject;
+  /**
+   * A PaymentIntent held for a manual capture shows its hold, capture or release on the order and invoice
+   * it pays (the payments handler's; the refunds and disputes handlers show the payment on them themselves).
+   */
+  onDocuments?: boolean;
 }
 
 /**
@@ -104,7 +110,10 @@ export async function syncPayment(
   // it with their copies (a dispute or refund handler re-syncing the payment; see wroteFreshStateOf).
   if (!copy) context.wroteFreshStateOf?.(paymentIntent);
   noteMissingFee(fees, mapped, latest, event);
-  return String(mapped.key.stc_stripeid ?? intent.id);
+  const written = String(mapped.key.stc_stripeid ?? intent.id);
+  if (ref.onDocuments && intent.capture_method === 'manual')
+    await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: true });
+  return written;
 }
 
 /**
@@ -221,7 +230,7 @@ export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFill
       if (object.object === 'payment_intent') {
         written = await syncPayment(
           mappings(),
-          { paymentIntent: object.id, payload: object },
+          { paymentIntent: object.id, payload: object, onDocuments: true },
           event,
           context,
           fees,
@@ -229,7 +238,12 @@ export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFill
       } else if (object.object === 'charge') {
         written = await syncPayment(
           mappings(),
-          { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
+          {
+            paymentIntent: idOf(object.payment_intent),
+            charge: object.id,
+            payload: object,
+            onDocuments: true,
+          },
           event,
           context,
           fees,
