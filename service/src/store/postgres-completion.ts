@@ -7,7 +7,7 @@
  * differs), the update finds no row and nothing else is written.
  */
 import type { QueryConfig } from 'pg';
-import { finishedEvent } from './rows';
+import { finishValues, finishedEvent } from './rows';
 import { WRITE_COLUMNS, writeColumns } from './lineage';
 import { KEEP_NEWER_STAMP } from './sql';
 import type { CompletedAttempt } from './types';
@@ -44,20 +44,13 @@ const TEXT = `WITH finished AS (
 
 /** The statement for one completed attempt; its one row's `finished` is 1 when the outcome was recorded. */
 export function completionStatement(a: CompletedAttempt): QueryConfig {
-  const { event, outcome, finishedAtMs: now } = a;
-  const { status, nextAttemptAtMs, error, code, stampedObjects } = finishedEvent(a);
+  const { event, outcome } = a;
+  const finished = finishedEvent(a);
   return {
     name: 'stc_complete',
     text: TEXT,
     values: [
-      status,
-      nextAttemptAtMs,
-      error,
-      code,
-      now,
-      event.id,
-      a.owner,
-      event.attempts,
+      ...finishValues(a, finished),
       a.startedAtMs,
       outcome.kind,
       a.mappingVersion ?? null,
@@ -66,7 +59,7 @@ export function completionStatement(a: CompletedAttempt): QueryConfig {
       event.account,
       event.eventCreatedMs,
       event.eventId,
-      stampedObjects,
+      finished.stampedObjects,
       ...writeColumns(a.writes ?? []),
     ],
   };

@@ -137,6 +137,15 @@ export function finishedEvent(a: CompletedAttempt): {
   };
 }
 
+/**
+ * The values of the statement that finishes the inbox row, in both engines' order: status, next attempt, error,
+ * code, finished at, then its condition: inbox id, lease owner and the claim's attempt number.
+ */
+export function finishValues(a: CompletedAttempt, finished: ReturnType<typeof finishedEvent>): unknown[] {
+  const { status, nextAttemptAtMs, error, code } = finished;
+  return [status, nextAttemptAtMs, error, code, a.finishedAtMs, a.event.id, a.owner, a.event.attempts];
+}
+
 /** Updates claimed events in memory as the claim updated their rows, and returns them. */
 export function markClaimed(
   events: InboxEvent[],

@@ -13,7 +13,15 @@ import {
 } from './checkpointer';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { finishedEvent, inboxValues, markClaimed, toInboxEvent, toObjectStamp, type Row } from './rows';
+import {
+  finishValues,
+  finishedEvent,
+  inboxValues,
+  markClaimed,
+  toInboxEvent,
+  toObjectStamp,
+  type Row,
+} from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
 import {
   attachBursts,
@@ -257,17 +265,9 @@ function completeTransaction(
   return db.transaction((a: CompletedAttempt): boolean => {
     const st = s();
     const { event, outcome, finishedAtMs: now } = a;
-    const { status, nextAttemptAtMs, error, code, stampedObjects } = finishedEvent(a);
-    const changed = st.finish.run(
-      status,
-      nextAttemptAtMs,
-      error,
-      code,
-      now,
-      event.id,
-      a.owner,
-      event.attempts,
-    ).changes;
+    const finished = finishedEvent(a);
+    const { error, code, stampedObjects } = finished;
+    const changed = st.finish.run(...finishValues(a, finished)).changes;
     if (changed === 0) return false;
     st.attempt.run(
       event.id,
