@@ -37,6 +37,15 @@ const paymentRows = gatheredRows(Payment.entitySetName, Payment.col.stripeId, [
   Payment.col.amountCaptured,
 ]);
 
+/** Rounds of writing the documents and reading the payment again, while it changes meanwhile. */
+const ROUNDS = 3;
+
+/**
+ * The payment's row is read, its documents written, and the row read once more: another event of the payment
+ * (its capture, a refund) may have changed it and shown it on the documents between that read and the write,
+ * which the write would then have undone. While the payment reads differently, the documents are written
+ * again, up to ROUNDS times. A payment that paid no document is not read again.
+ */
 export async function reflectPaymentOnDocuments(
   dataverse: DataverseClient,
   log: HandlerLogger,
@@ -44,11 +53,27 @@ export async function reflectPaymentOnDocuments(
   options: { changedOnly?: boolean; amountPaid?: boolean } = {},
 ): Promise<void> {
   if (!paymentId) return;
-  const payment = await paymentRows(dataverse).load(paymentId);
+  let shown: string | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const payment = await paymentRows(dataverse).load(paymentId);
+    const row = documentRow(payment, { ...options, changedOnly: round === 0 && options.changedOnly });
+    if (!row) return;
+    const seen = JSON.stringify(row);
+    if (seen === shown) return;
+    shown = seen;
+    if (!(await writeDocuments(dataverse, log, paymentId, row))) return;
+  }
+}
+
+/** What the payment's documents show of it, or null when there is nothing to show. */
+function documentRow(
+  payment: Row | null,
+  options: { changedOnly?: boolean; amountPaid?: boolean },
+): Row | null {
   const status = DOCUMENT_STATUS[paymentStatusName(payment?.[Payment.col.status]) ?? ''];
-  if (!payment || status === undefined) return;
+  if (!payment || status === undefined) return null;
   // A document just written from its Checkout Session says paid already.
-  if (options.changedOnly && status === StripePaymentStatus.paid) return;
+  if (options.changedOnly && status === StripePaymentStatus.paid) return null;
   const row: Row = {
     [SalesOrder.col.paymentStatus]: status,
     [SalesOrder.col.amountRefunded]: payment[Payment.col.amountRefunded] ?? 0,
@@ -57,17 +82,30 @@ export async function reflectPaymentOnDocuments(
   const captured = payment[Payment.col.amountCaptured];
   if (options.amountPaid && typeof captured === 'number')
     row[SalesOrder.col.amountPaid] = status === StripePaymentStatus.unpaid ? 0 : captured;
+  return row;
+}
+
+/** Updates the order and the invoice the payment paid; false when it paid neither. */
+async function writeDocuments(
+  dataverse: DataverseClient,
+  log: HandlerLogger,
+  paymentId: string,
+  row: Row,
+): Promise<boolean> {
+  let written = false;
   for (const entitySet of [SalesOrder.entitySetName, Invoice.entitySetName]) {
     try {
       await dataverse.upsertByKey(entitySet, { [SalesOrder.col.stripePaymentId]: paymentId }, row, {
         mode: 'updateOnly',
       });
+      written = true;
       log.info(
-        { payment: paymentId, entitySet, status },
+        { payment: paymentId, entitySet, status: row[SalesOrder.col.paymentStatus] },
         "payment's refunds and disputes shown on its document",
       );
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
   }
+  return written;
 }
