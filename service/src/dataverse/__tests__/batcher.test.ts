@@ -7,6 +7,7 @@
 import type { DataverseEmulator } from '@stc/emulators';
 import { waitFor } from '@stc/testkit';
 import { dataverseEmulatorForFile } from '../../__tests__/support/dataverse-emulator';
+import { heldClient, idOf } from '../../__tests__/support/held-batch-client';
 import {
   createDataverseClient,
   createUpsertBatcher,
@@ -22,26 +23,6 @@ const after = <T>(ms: number, value: T) =>
   new Promise<T>((resolve) => setTimeout(() => resolve(value), ms).unref());
 
 const stopped = () => Object.assign(new Error('the handler was stopped'), { name: 'HandlerStoppedError' });
-
-const idOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-/**
- * A client whose first `$batch` is answered only when `open()` is called (a batch in flight filling the only
- * slot); every operation is answered as written, and every batch is kept.
- */
-function heldClient() {
-  const batches: BatchOperation[][] = [];
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const client = {
-    async executeBatch(operations: BatchOperation[]): Promise<BatchOperationResult[]> {
-      batches.push(operations);
-      if (batches.length === 1) await gate;
-      return operations.map(() => ({ status: 204, id: idOf(batches.length) }));
-    },
-  } as unknown as DataverseClient;
-  return { client, batches, open };
-}
 
 const rowsSent = (batch: BatchOperation[]) =>
   batch.map((op) => (op.kind === 'upsert' ? { key: op.key, row: op.row } : op));

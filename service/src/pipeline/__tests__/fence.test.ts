@@ -4,26 +4,12 @@
  * go of the event is never sent, not even merged into a newer event's upsert of the same row.
  */
 import { createUpsertBatcher, withBatchedUpserts } from '../../dataverse';
-import type { BatchOperation, BatchOperationResult, DataverseClient } from '../../dataverse/types';
+import type { BatchOperation, DataverseClient } from '../../dataverse/types';
 import { createFence, HandlerStoppedError, runFenced } from '../fence';
 import { recordingDataverse } from '../lineage';
+import { heldClient } from '../../__tests__/support/held-batch-client';
 
 const PAYMENTS = 'stc_payments';
-
-/** A Web API stand-in whose first `$batch` is answered only when `open()` is called; it keeps every batch. */
-function heldClient() {
-  const batches: BatchOperation[][] = [];
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const client = {
-    async executeBatch(operations: BatchOperation[]): Promise<BatchOperationResult[]> {
-      batches.push(operations);
-      if (batches.length === 1) await gate;
-      return operations.map(() => ({ status: 204, id: '00000000-0000-4000-8000-000000000001' }));
-    },
-  } as unknown as DataverseClient;
-  return { client, batches, open };
-}
 
 test("an upsert waiting for a batch when its handler is stopped is not sent, nor merged into a newer event's", async () => {
   const { client, batches, open } = heldClient();
