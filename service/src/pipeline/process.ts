@@ -41,8 +41,7 @@ interface Job {
   /** The mapping version the handler ran under, once it started; recorded with the outcome. */
   mappingVersion: string | null;
   /** Records the outcome under the lease; false (and a warning) when the lease was lost. */
-  /** `alsoStamped`: other objects whose stamp moves to this event with its own (wroteFreshStateOf). */
-  finish(outcome: EventOutcome, stampObject?: boolean, alsoStamped?: readonly string[]): Promise<boolean>;
+  finish(outcome: EventOutcome, stampObject?: boolean): Promise<boolean>;
 }
 
 /**
@@ -78,7 +77,11 @@ export function createEventProcessor(
       payloadMayBeStale,
       ...(event.burst ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) } : {}),
       nothingWritten: (reason) => void (wrote.nothing ??= reason),
-      wroteFreshStateOf: (objectId) => void freshObjects.push(objectId),
+      writingFreshStateOf: async (objectId) => {
+        freshObjects.push(objectId);
+        if (event.source === 'stripe' && objectId !== event.objectId)
+          await deps.store.stampObject(event, objectId);
+      },
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     const runWith = (handlerContext: SyncContext) => () =>
@@ -112,7 +115,7 @@ export function createEventProcessor(
     }
     timer?.();
     if (wrote.nothing !== null) return recordSkipped(deps, job, handler, wrote.nothing);
-    await job.finish({ kind: 'applied' }, event.source === 'stripe', freshObjects);
+    await job.finish({ kind: 'applied' }, event.source === 'stripe');
     metrics?.processed.inc({ type: event.type, outcome: 'applied' });
     job.log.info(
       {
@@ -140,7 +143,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
     Math.max(0, startedAtMs - Math.max(event.nextAttemptAtMs, event.receivedAtMs)) / 1000,
   );
   const writes: DataverseWriteRecord[] = [];
-  const finish = async (outcome: EventOutcome, stampObject = false, alsoStamped: readonly string[] = []) => {
+  const finish = async (outcome: EventOutcome, stampObject = false) => {
     const recorded = await store.completeEvent({
       event,
       owner,
@@ -148,7 +151,6 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       startedAtMs,
       finishedAtMs: now(),
       stampObject,
-      ...(alsoStamped.length ? { alsoStamped } : {}),
       // A copy: requests still settling after a timeout do not change what is being written.
       writes: writes.slice(),
       mappingVersion: job.mappingVersion,

@@ -117,8 +117,7 @@ export function finishedEvent(a: CompletedAttempt): {
   nextAttemptAtMs: number;
   error: string | null;
   code: string | null;
-  stamp: boolean;
-  /** The objects whose ordering stamp moves to this event: its own, and those it wrote fresh. */
+  /** The objects whose ordering stamp moves to this event: its own, when it was applied (none or one). */
   stampedObjects: string[];
 } {
   const { event, outcome } = a;
@@ -129,11 +128,8 @@ export function finishedEvent(a: CompletedAttempt): {
     nextAttemptAtMs: outcome.kind === 'retry' ? outcome.nextAttemptAtMs : event.nextAttemptAtMs,
     error: failed ? outcome.error : skipped ? outcome.reason : null,
     code: failed ? outcome.code : skipped ? NOTHING_WRITTEN : null,
-    stamp: outcome.kind === 'applied' && a.stampObject && event.objectId !== '',
     stampedObjects:
-      outcome.kind === 'applied' && a.stampObject
-        ? [...new Set([event.objectId, ...(a.alsoStamped ?? [])])].filter((id) => id !== '')
-        : [],
+      outcome.kind === 'applied' && a.stampObject && event.objectId !== '' ? [event.objectId] : [],
   };
 }
 

@@ -14,6 +14,7 @@ export type SharedMethods = Pick<
   | 'findEvent'
   | 'getEvent'
   | 'getObjectStamp'
+  | 'stampObject'
   | 'listDeadLetters'
   | 'getDeadLetter'
   | 'eventAttempts'
@@ -38,6 +39,10 @@ export function sharedMethods(run: RunStatement): SharedMethods {
     },
     async getObjectStamp(source, account, objectId) {
       return toObjectStamp(await first('getStamp', [source, account, objectId]));
+    },
+    async stampObject(event, objectId) {
+      const { source, account, eventCreatedMs, eventId } = event;
+      await run('stamp', [source, account, objectId, eventCreatedMs, eventId, Date.now()]);
     },
     async listDeadLetters(options = {}) {
       const list = options.includeResolved ? 'listAllDeadLetters' : 'listOpenDeadLetters';

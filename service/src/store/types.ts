@@ -82,8 +82,6 @@ export interface CompletedAttempt {
   finishedAtMs: number;
   /** Stamp the object's ordering version (Stripe events); done in the same transaction as the outcome. */
   stampObject: boolean;
-  /** Other objects of the event's account stamped with it (their rows were written from fresh state). */
-  alsoStamped?: readonly string[];
   /** The Dataverse requests the attempt made, recorded in the same transaction as the outcome. */
   writes?: readonly DataverseWriteRecord[];
   /** The mapping version the attempt ran under (its number as text, e.g. "3"); recorded with the attempt. */
@@ -291,6 +289,15 @@ export interface Store extends ConsoleLedger, StripeBudgetLedger, MappingVersion
    */
   completeEvent(attempt: CompletedAttempt): Promise<boolean>;
   getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null>;
+  /**
+   * Moves an object's stamp to an event, when the event is newer than the stamp's (created, then event id
+   * decide): before a handler writes the row of another object than its event's from Stripe's current state
+   * (see SyncContext.writingFreshStateOf).
+   */
+  stampObject(
+    event: Pick<InboxEvent, 'source' | 'account' | 'eventCreatedMs' | 'eventId'>,
+    objectId: string,
+  ): Promise<void>;
 
   listDeadLetters(options?: {
     limit?: number;

@@ -161,6 +161,20 @@ describe('disputes handler', () => {
     expect([stc_disputeid, createdon]).toEqual([expect.any(String), expect.any(String)]);
   });
 
+  test("the payment's stamp is moved before its row is written from Stripe, not after", async () => {
+    const { event, dispute } = disputedPayment();
+    const payment = () => dataverse.rowByKey('stc_payments', { stc_stripeid: dispute.payment_intent });
+    // What the pipeline is told, and whether the payment's row was written by then.
+    const told: Array<{ objectId: string; rowWritten: boolean }> = [];
+    const handler = sync.router.stripe(event.type)!;
+    await handler.handle(event, {
+      ...sync.context,
+      writingFreshStateOf: async (objectId) => void told.push({ objectId, rowWritten: !!payment() }),
+    });
+    expect(told).toEqual([{ objectId: dispute.payment_intent, rowWritten: false }]);
+    expect(payment()).toMatchObject({ stc_status: option('stc_paymentstatus', 'disputed') });
+  });
+
   test('funds withdrawn, then reinstated when the dispute is won', async () => {
     const { dispute } = disputedPayment();
     const withdrawal = {

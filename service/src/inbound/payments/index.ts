@@ -63,7 +63,8 @@ export async function syncPayment(
 
   if (!paymentIntent && ref.charge) {
     const chargeMapping = mappings.get(CHARGE_MAPPING);
-    charge = await objectForMapping(chargeMapping, event, context, charge, ref.charge);
+    const given = charge;
+    charge = await objectForMapping(chargeMapping, event, context, given, ref.charge);
     paymentIntent = idOf(charge.payment_intent);
     if (!paymentIntent) {
       const mapped = await mapIfApplies(
@@ -72,6 +73,8 @@ export async function syncPayment(
         envelope,
       );
       if (!mapped) return null;
+      // A charge made without a PaymentIntent is its own payment, keyed by its id (see the note below).
+      if (charge !== given) await context.writingFreshStateOf?.(ref.charge);
       await writeMappedRow(context.dataverse, context.log, mapped);
       noteMissingFee(fees, mapped, charge, event);
       return String(mapped.key.stc_stripeid ?? charge.id);
@@ -105,10 +108,10 @@ export async function syncPayment(
     envelope,
   );
   if (!mapped) return null;
-  await writeMappedRow(context.dataverse, context.log, mapped);
   // Written from Stripe's current state: the payment's own events up to this one's second must not overwrite
-  // it with their copies (a dispute or refund handler re-syncing the payment; see wroteFreshStateOf).
-  if (!copy) context.wroteFreshStateOf?.(paymentIntent);
+  // it with their copies (a dispute or refund handler re-syncing the payment; see writingFreshStateOf).
+  if (!copy) await context.writingFreshStateOf?.(paymentIntent);
+  await writeMappedRow(context.dataverse, context.log, mapped);
   noteMissingFee(fees, mapped, latest, event);
   const written = String(mapped.key.stc_stripeid ?? intent.id);
   if (ref.onDocuments && intent.capture_method === 'manual')

@@ -1,8 +1,9 @@
 /**
  * An object written from an event's own copies while another handler wrote it from Stripe: a dispute's event
- * re-syncs its payment from Stripe (and moves the payment's stamp) while the payment's own event is being
- * written from its payload. The copies may then have overwritten the newer state, so the payment's event is
- * written again, told its payload may be stale; without the other write, it is written once.
+ * re-syncs its payment from Stripe (and moves the payment's stamp before it writes) while the payment's own
+ * event is being written from its payload. The copies may then have overwritten the newer state, so the
+ * payment's event is written again, told its payload may be stale, whether or not the dispute's event has
+ * completed by then; without the other write, it is written once.
  */
 import Stripe from 'stripe';
 import { waitFor } from '@stc/testkit';
@@ -29,6 +30,13 @@ describe('an object written from Stripe by another event while its own event ran
   let paymentRuns: boolean[];
   /** Set by a test: the payment's first run waits for the dispute to be applied. */
   let holdPaymentUntilDispute: boolean;
+  /**
+   * Set by a test: the payment's first run waits for the dispute's write to begin, and the dispute's event
+   * completes only once the payment's has.
+   */
+  let overlapDisputeWrite: boolean;
+  /** The dispute's handler has moved the payment's stamp and is writing it. */
+  let disputeWriting: boolean;
   const statusOf = async (eventId: string) => (await store.findEvent('stripe', '', eventId))?.status;
 
   const payments: StripeEventHandler = {
@@ -38,6 +46,8 @@ describe('an object written from Stripe by another event while its own event ran
       paymentRuns.push(context.payloadMayBeStale === true);
       if (holdPaymentUntilDispute && paymentRuns.length === 1)
         await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
+      if (overlapDisputeWrite && paymentRuns.length === 1)
+        await waitFor(() => disputeWriting, "the dispute's write");
     },
   };
   const disputes: StripeEventHandler = {
@@ -45,13 +55,18 @@ describe('an object written from Stripe by another event while its own event ran
     eventTypes: ['charge.dispute.*'],
     // Re-syncs the payment from Stripe, as the disputes handler does.
     async handle(_event, context) {
-      context.wroteFreshStateOf?.('pi_tie');
+      await context.writingFreshStateOf?.('pi_tie');
+      disputeWriting = true;
+      if (overlapDisputeWrite)
+        await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
     },
   };
 
   beforeEach(async () => {
     paymentRuns = [];
     holdPaymentUntilDispute = false;
+    overlapDisputeWrite = false;
+    disputeWriting = false;
     db = await sqliteEngine.open();
     store = db.store;
     pool = createWorkerPool({
@@ -78,6 +93,19 @@ describe('an object written from Stripe by another event while its own event ran
     await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
     expect(await statusOf('evt_dispute')).toBe('applied');
     expect(paymentRuns).toEqual([false, true]);
+  });
+
+  test('writes the payment again when the dispute began its write before the payment wrote, and completes after', async () => {
+    overlapDisputeWrite = true;
+    await store.insertEvent(
+      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
+    );
+    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    pool!.start();
+    await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
+    expect(await statusOf('evt_payment')).toBe('applied');
+    expect(paymentRuns).toEqual([false, true]);
+    expect(await store.getObjectStamp('stripe', '', 'pi_tie')).toMatchObject({ eventId: 'evt_dispute' });
   });
 
   test('writes the payment once when nothing else wrote it meanwhile', async () => {

@@ -350,7 +350,6 @@ describeOnEachEngine('store', (engine) => {
     });
     const completion = (e: InboxEvent, owner: string) => ({
       ...applied(e, owner),
-      alsoStamped: ['ch_1', 'pi_1'],
       writes: [
         write('/stc_payments(1)', '0A6F0000-0000-0000-0000-000000000001'),
         write('/stc_payments(2)', null),
@@ -361,7 +360,7 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.completeEvent(completion(lost, 'slow-worker'))).toBe(false);
     expect(await store.eventAttempts(event.id)).toEqual([]);
     expect(await store.eventWrites(event.id)).toEqual([]);
-    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toBeNull();
+    expect(await store.getObjectStamp('stripe', '', 'pi_1')).toBeNull();
 
     expect(await store.completeEvent(completion(event, 'w2'))).toBe(true);
     expect(await store.findEvent('stripe', '', 'evt_all')).toMatchObject({
@@ -377,12 +376,10 @@ describeOnEachEngine('store', (engine) => {
         ['/stc_payments(2)', null, 412, 3],
       ],
     );
-    for (const objectId of ['pi_1', 'ch_1']) {
-      expect(await store.getObjectStamp('stripe', '', objectId)).toEqual({
-        eventCreatedMs: T0 + 5,
-        eventId: 'evt_all',
-      });
-    }
+    expect(await store.getObjectStamp('stripe', '', 'pi_1')).toEqual({
+      eventCreatedMs: T0 + 5,
+      eventId: 'evt_all',
+    });
   });
 
   test('a dead outcome leaves one open dead letter with the error, and stamps nothing', async () => {
@@ -436,6 +433,28 @@ describeOnEachEngine('store', (engine) => {
       });
     }
     expect(await store.getObjectStamp('stripe', 'acct_x', 'ch_1')).toBeNull();
+  });
+
+  test("another object's stamp moves to an event before its handler writes that object, only forward", async () => {
+    const dispute = { source: 'stripe' as const, account: '', eventId: 'evt_m', eventCreatedMs: T0 + 20 };
+    await store.stampObject(dispute, 'pi_9');
+    expect(await store.getObjectStamp('stripe', '', 'pi_9')).toEqual({
+      eventCreatedMs: T0 + 20,
+      eventId: 'evt_m',
+    });
+    // Older, then of the same second with a smaller id: the stamp stays.
+    await store.stampObject({ ...dispute, eventId: 'evt_z', eventCreatedMs: T0 + 19 }, 'pi_9');
+    await store.stampObject({ ...dispute, eventId: 'evt_a' }, 'pi_9');
+    expect(await store.getObjectStamp('stripe', '', 'pi_9')).toEqual({
+      eventCreatedMs: T0 + 20,
+      eventId: 'evt_m',
+    });
+    await store.stampObject({ ...dispute, eventId: 'evt_n' }, 'pi_9');
+    expect(await store.getObjectStamp('stripe', '', 'pi_9')).toEqual({
+      eventCreatedMs: T0 + 20,
+      eventId: 'evt_n',
+    });
+    expect(await store.getObjectStamp('stripe', 'acct_x', 'pi_9')).toBeNull();
   });
 
   test('a retry waits for its time', async () => {
