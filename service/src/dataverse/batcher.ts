@@ -15,8 +15,9 @@
  * monotonic clock, so a wall clock set back does not hold rows back.
  *
  * A row of a `$batch` answered 429 (service protection limits, counted per operation) is sent again once its
- * Retry-After has passed, and no batch goes before then: the limits are the user's, so the other rows would
- * be refused as well. The client's limiter cannot know of it, as the `$batch` itself answered 200.
+ * Retry-After has passed (or, without one, the backoff of its try), and no batch goes before then: the limits
+ * are the user's, so the other rows would be refused as well. The client's limiter cannot know of it, as the
+ * `$batch` itself answered 200.
  */
 import { performance } from 'node:perf_hooks';
 import { DataverseError, errorFromInfo, isDuplicateKey } from './errors';
@@ -31,6 +32,10 @@ import type {
   WriteMode,
 } from './types';
 import { MAX_BATCH_OPERATIONS } from './batch';
+import { backoff, retryPolicy } from './throttling';
+
+/** The backoff of a row answered 429 without a Retry-After: the client's default policy. */
+const THROTTLE_POLICY = retryPolicy();
 
 export interface UpsertBatcherOptions {
   /** Rows per `$batch`; at most 1,000. Default 100. */
@@ -128,7 +133,10 @@ class UpsertQueue {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushRequested = false;
-  /** performance.now() before which no batch is sent: the Retry-After of a row answered 429. */
+  /**
+   * performance.now() before which no batch is sent: the Retry-After of a row answered 429 (or the backoff
+   * of its try, when the answer gave none).
+   */
   private heldUntil = 0;
   private readonly counters = { rows: 0, batches: 0, resent: 0, coalesced: 0, failed: 0, stopped: 0 };
   private readonly idleWaiters: Array<() => void> = [];
@@ -348,8 +356,12 @@ class UpsertQueue {
       transient: true,
     };
     const error = errorFromInfo(info, describe(item));
-    if (error.status === 429 && error.retryAfterMs !== undefined)
-      this.heldUntil = Math.max(this.heldUntil, performance.now() + error.retryAfterMs);
+    // Dataverse sends a Retry-After with every 429; without one, the client's backoff for its try (from 250 ms).
+    if (error.status === 429)
+      this.heldUntil = Math.max(
+        this.heldUntil,
+        performance.now() + (error.retryAfterMs ?? backoff(THROTTLE_POLICY, item.attempts)),
+      );
     // Two new rows with the same key in flight at once: the loser's second try updates the winner's row.
     const race = item.mode === 'upsert' && isDuplicateKey(error.status, error.code);
     return this.retryOrReject(item, error, error.transient || race);

@@ -108,7 +108,7 @@ export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
 }
 
 /** Exponential backoff with jitter: between half and all of base · 2^(attempt-1), capped. */
-function backoff(policy: RetryPolicy, attempt: number): number {
+export function backoff(policy: RetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }

@@ -161,6 +161,33 @@ describe('waits', () => {
     ]);
   });
 
+  test('a row answered 429 without a Retry-After waits for a backoff before it and the others are sent', async () => {
+    const sentAt: number[] = [];
+    const client = {
+      async executeBatch(operations: BatchOperation[]): Promise<BatchOperationResult[]> {
+        sentAt.push(performance.now());
+        return operations.map((op, i) =>
+          sentAt.length <= 2 && op.kind === 'upsert' && op.key.stc_stripeid === 'pi_b'
+            ? {
+                status: 429,
+                error: { status: 429, code: '0x80072322', message: 'Too many requests', transient: true },
+              }
+            : { status: 204, id: idOf(sentAt.length * 10 + i) },
+        );
+      },
+    } as unknown as DataverseClient;
+    const batcher = createUpsertBatcher(client, { maxDelayMs: 10 });
+    const first = batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_a' }, { stc_amount: 1 });
+    const throttled = batcher.upsert(PAYMENTS, { stc_stripeid: 'pi_b' }, { stc_amount: 2 });
+    await first;
+    expect(await throttled).toEqual({ id: idOf(30), created: false });
+    // Answered 429 on its first and second tries: half of 250 ms at least, then half of 500 ms.
+    expect(sentAt).toHaveLength(3);
+    expect(sentAt[1] - sentAt[0]).toBeGreaterThanOrEqual(120);
+    expect(sentAt[2] - sentAt[1]).toBeGreaterThanOrEqual(245);
+    expect(batcher.stats()).toMatchObject({ resent: 2, failed: 0 });
+  });
+
   test('a wall clock set back while a row waits for company does not hold it back', async () => {
     const client = {
       executeBatch: async (operations: BatchOperation[]) =>
