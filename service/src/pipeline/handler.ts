@@ -41,11 +41,11 @@ export interface SyncContext {
    * Called before the handler writes an object's row from Stripe's current state. For another object than the
    * event's (a dispute's payment, re-synced by the disputes handler), that object's ordering stamp moves to
    * this event at once, before the write: the object's own events of older seconds are then superseded and
-   * those of this second read fresh, and one already being written from its copies sees the stamp move when
-   * it has written, and writes again from Stripe (see copiesMayHaveOverwritten), instead of putting back the
-   * older state its copies carry (a payment's copies do not know its charge was disputed since). Moving the
-   * stamp only when this event completed left a gap: a copy written after this write but checked before the
-   * completion stayed.
+   * those of this second read fresh, and one already running (from its copies, or from an older read) sees
+   * the stamp move when it has written, and writes again from Stripe (see writtenMeanwhile in process.ts),
+   * instead of putting back the older state it had (a payment's copies do not know its charge was disputed
+   * since). Moving the stamp only when this event completed left a gap: a copy written after this write but
+   * checked before the completion stayed.
    */
   writingFreshStateOf?(objectId: string): Promise<void>;
 }

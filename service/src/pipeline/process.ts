@@ -69,7 +69,6 @@ export function createEventProcessor(
     }
 
     const wrote: { nothing: string | null } = { nothing: null };
-    const freshObjects: string[] = [];
     const context: SyncContext = {
       dataverse,
       stripeFor: deps.stripeFor,
@@ -78,7 +77,6 @@ export function createEventProcessor(
       ...(event.burst ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) } : {}),
       nothingWritten: (reason) => void (wrote.nothing ??= reason),
       writingFreshStateOf: async (objectId) => {
-        freshObjects.push(objectId);
         if (event.source === 'stripe' && objectId !== event.objectId)
           await deps.store.stampObject(event, objectId);
       },
@@ -102,7 +100,7 @@ export function createEventProcessor(
     };
     try {
       await pinned(runWith(context));
-      if (await copiesMayHaveOverwritten(deps, job, payloadMayBeStale, stampedBy, wrote, freshObjects))
+      if (await writtenMeanwhile(deps, job, stampedBy, wrote))
         await pinned(runWith({ ...context, payloadMayBeStale: true, burst: undefined }));
     } catch (error) {
       timer?.();
@@ -213,19 +211,18 @@ async function checkStamp(
 }
 
 /**
- * Whether the event was written from its own copies while another handler wrote its object from Stripe (a
- * dispute or a refund re-syncing its payment, which moves the object's stamp): the copies may then have
- * overwritten the newer state, and the object is to be written again as Stripe has it now (said in the log).
+ * Whether another handler wrote the event's object from Stripe while this one ran (a dispute or a refund
+ * re-syncing its payment, which moves the object's stamp before it writes): this event's write, made from its
+ * copies or from a read older than the other's, may have landed after the newer state, and the object is to
+ * be written again as Stripe has it now (said in the log).
  */
-async function copiesMayHaveOverwritten(
+async function writtenMeanwhile(
   deps: EventProcessorDeps,
   { event, log }: Job,
-  payloadMayBeStale: boolean,
   stampedBy: string | null,
   wrote: { nothing: string | null },
-  freshObjects: string[],
 ): Promise<boolean> {
-  if (payloadMayBeStale || wrote.nothing !== null || freshObjects.includes(event.objectId)) return false;
+  if (wrote.nothing !== null) return false;
   if (!(await stampMovedSince(deps, event, stampedBy))) return false;
   log.info(
     { objectId: event.objectId },

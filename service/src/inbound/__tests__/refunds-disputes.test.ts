@@ -77,6 +77,40 @@ describe('refunds handler', () => {
     expect(dataverse.rows('stc_payments')).toHaveLength(1);
   });
 
+  test('a second refund made while the first one wrote the payment: the payment is written again, as Stripe has it', async () => {
+    const state = succeededPayment({ id: 'pi_3Twice', amount: 5000, currency: 'eur', fee: 175 });
+    stripe.put(state.intent);
+    stripe.put(state.balanceTransaction);
+    stripe.put({ ...state.charge, amount_refunded: 2000 });
+    const first = refundOf(state.charge, 're_3Once', 2000, 1714556000);
+    stripe.put(first);
+    // The second refund is made once the first one's handler has written the payment (another handler,
+    // beside it, wrote the newer state before that write landed).
+    const upsert = dataverse.upsertByKey.bind(dataverse);
+    let paymentWrites = 0;
+    dataverse.upsertByKey = async (entitySet, key, row, options) => {
+      const result = await upsert(entitySet, key, row, options);
+      if (entitySet === 'stc_payments' && ++paymentWrites === 1)
+        stripe.put({ ...state.charge, amount_refunded: 3500 });
+      return result;
+    };
+    const intentReads = () =>
+      stripe.requests.filter((r) => r.path === '/v1/payment_intents/pi_3Twice').length;
+
+    await sync.deliver(eventFor('refund.created', first, { id: 'evt_once', created: 1714556000 }));
+
+    expect(dataverse.rowByKey('stc_payments', { stc_stripeid: 'pi_3Twice' })).toMatchObject({
+      stc_status: option('stc_paymentstatus', 'partially_refunded'),
+      stc_amountrefunded: 35,
+    });
+    expect(paymentWrites).toBe(2);
+    // Read, written, read again (changed), written again, read again (unchanged).
+    expect(intentReads()).toBe(3);
+    expect(sync.log.entries.map((e) => e.msg)).toContain(
+      'the payment changed in Stripe while it was written; written again',
+    );
+  });
+
   test('recorded refund events (2020 API) in every form give one refund row', async () => {
     const event = recordedEvent('refund_created');
     const refund = event.data.object as StripeJson;

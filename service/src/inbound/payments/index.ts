@@ -5,6 +5,7 @@
  * and that charge's balance transaction. A charge event of a PaymentIntent is ordered and coalesced with the
  * PaymentIntent's own events (intake keys it by the PaymentIntent), so a burst costs at most one read.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type Stripe from 'stripe';
 import { Payment } from '@stc/solution/tables';
 import type { MappedRow, MappingSet } from '../../mapping';
@@ -26,6 +27,7 @@ import { writeMappedRow } from '../../write/rows';
 import { reflectPaymentOnDocuments } from '../orders/documents';
 import type { FeeFiller } from './fees';
 import { linkChargeRequest } from './charge-requests';
+import { orderingObjectOf } from '../../store';
 
 export { createFeeFiller, type FeeFiller, type FeeFillResult, type PaymentWithoutFee } from './fees';
 
@@ -67,15 +69,18 @@ export async function syncPayment(
     charge = await objectForMapping(chargeMapping, event, context, given, ref.charge);
     paymentIntent = idOf(charge.payment_intent);
     if (!paymentIntent) {
-      const mapped = await mapIfApplies(
-        chargeMapping,
-        await withDisputes(charge, charge, event, context),
-        envelope,
-      );
+      const chargeId = ref.charge;
+      const mapCharge = async (object: StripeObject) =>
+        mapIfApplies(chargeMapping, await withDisputes(object, object, event, context), envelope);
+      const mapped = await mapCharge(charge);
       if (!mapped) return null;
-      // A charge made without a PaymentIntent is its own payment, keyed by its id (see the note below).
-      if (charge !== given) await context.writingFreshStateOf?.(ref.charge);
+      // A charge made without a PaymentIntent is its own payment, keyed by its id (see the notes below).
+      if (charge !== given) await context.writingFreshStateOf?.(chargeId);
       await writeMappedRow(context.dataverse, context.log, mapped);
+      if (charge !== given && orderingObjectOf(event.data.object) !== chargeId)
+        await writeAgainWhileChanged(context, mapped, async () =>
+          mapCharge(await objectForMapping(chargeMapping, event, context, undefined, chargeId)),
+        );
       noteMissingFee(fees, mapped, charge, event);
       return String(mapped.key.stc_stripeid ?? charge.id);
     }
@@ -92,31 +97,62 @@ export async function syncPayment(
       : given && !mustReadObject(intentMapping, given, context)
         ? given
         : undefined;
-  const intent =
-    copy ??
-    (await retrieveObject(
-      event,
-      context,
-      'payment_intent',
-      paymentIntent,
-      intentMapping.refresh?.expand ?? [],
-    ));
+  const id = paymentIntent;
+  const read = () =>
+    retrieveObject(event, context, 'payment_intent', id, intentMapping.refresh?.expand ?? []);
+  const mapIntent = async (object: StripeObject) => {
+    const charge = latestCharge(object);
+    return mapIfApplies(
+      intentMapping,
+      charge ? await withDisputes(object, charge, event, context) : object,
+      envelope,
+    );
+  };
+  const intent = copy ?? (await read());
   const latest = latestCharge(intent);
-  const mapped = await mapIfApplies(
-    intentMapping,
-    latest ? await withDisputes(intent, latest, event, context) : intent,
-    envelope,
-  );
+  const mapped = await mapIntent(intent);
   if (!mapped) return null;
   // Written from Stripe's current state: the payment's own events up to this one's second must not overwrite
   // it with their copies (a dispute or refund handler re-syncing the payment; see writingFreshStateOf).
-  if (!copy) await context.writingFreshStateOf?.(paymentIntent);
+  if (!copy) await context.writingFreshStateOf?.(id);
   await writeMappedRow(context.dataverse, context.log, mapped);
+  if (!copy && orderingObjectOf(event.data.object) !== id)
+    await writeAgainWhileChanged(context, mapped, async () => mapIntent(await read()));
   noteMissingFee(fees, mapped, latest, event);
   const written = String(mapped.key.stc_stripeid ?? intent.id);
   if (ref.onDocuments && intent.capture_method === 'manual')
     await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: true });
   return written;
+}
+
+/** Rounds of reading Stripe again after a payment written by another object's event (see below). */
+const WRITE_AGAIN_ROUNDS = 3;
+
+/**
+ * A payment written from Stripe by another object's event (a refund's, a dispute's) runs beside the payment's
+ * own events and beside the other refunds and disputes of it, so a write made from an older read may land
+ * after one made from a newer read: two partial refunds in quick succession, the second's handler writing 20.00
+ * refunded before the first's writes the 10.00 it read. The payment's own events see the stamp move and write
+ * again (see writingFreshStateOf); other objects' events do not, so Stripe is read again after the write and,
+ * while it reads otherwise than what was written, the row is written again. One read more per refund or
+ * dispute event when nothing changed meanwhile.
+ */
+async function writeAgainWhileChanged(
+  context: SyncContext,
+  written: MappedRow,
+  mapFresh: () => Promise<MappedRow | null>,
+): Promise<void> {
+  let last = written;
+  for (let round = 0; round < WRITE_AGAIN_ROUNDS; round++) {
+    const fresh = await mapFresh();
+    if (!fresh || isDeepStrictEqual(fresh.row, last.row)) return;
+    context.log.info(
+      { mapping: fresh.mapping, key: fresh.key },
+      'the payment changed in Stripe while it was written; written again',
+    );
+    await writeMappedRow(context.dataverse, context.log, fresh);
+    last = fresh;
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
  * re-syncs its payment from Stripe (and moves the payment's stamp before it writes) while the payment's own
  * event is being written from its payload. The copies may then have overwritten the newer state, so the
  * payment's event is written again, told its payload may be stale, whether or not the dispute's event has
- * completed by then; without the other write, it is written once.
+ * completed by then, and also when it had read Stripe itself (its read may be older than the dispute's);
+ * without the other write, it is written once.
  */
 import Stripe from 'stripe';
 import { waitFor } from '@stc/testkit';
@@ -106,6 +107,22 @@ describe('an object written from Stripe by another event while its own event ran
     expect(await statusOf('evt_payment')).toBe('applied');
     expect(paymentRuns).toEqual([false, true]);
     expect(await store.getObjectStamp('stripe', '', 'pi_tie')).toMatchObject({ eventId: 'evt_dispute' });
+  });
+
+  test('writes the payment again when it read Stripe itself (its payload may be stale) before the dispute wrote', async () => {
+    overlapDisputeWrite = true;
+    // An event of the payment's second was applied: the payment's event reads Stripe rather than its copy.
+    await store.stampObject(
+      { source: 'stripe', account: '', eventId: 'evt_same_second', eventCreatedMs: SECOND * 1000 },
+      'pi_tie',
+    );
+    await store.insertEvent(
+      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
+    );
+    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    pool!.start();
+    await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
+    expect(paymentRuns).toEqual([true, true]);
   });
 
   test('writes the payment once when nothing else wrote it meanwhile', async () => {
