@@ -12,7 +12,7 @@ import {
 } from './inbound/customers';
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
-import { createOrdersHandler } from './inbound/orders';
+import { createOrdersHandler, invoiceCapturedHold } from './inbound/orders';
 import { withPaymentOrders } from './inbound/orders/payment-orders';
 import { createPaymentsHandler, type FeeFiller } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
@@ -59,8 +59,8 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
   // Over the Stripe budget, users' actions in Dynamics 365 go first and payout reconciliation after live sync.
   return [
     options.ordersFromPayments
-      ? withPaymentOrders(createPaymentsHandler(mappings, options.fees), mappings)
-      : createPaymentsHandler(mappings, options.fees),
+      ? withPaymentOrders(createPaymentsHandler(mappings, options.fees, invoiceCapturedHold), mappings)
+      : createPaymentsHandler(mappings, options.fees, invoiceCapturedHold),
     createRefundsHandler(mappings),
     createDisputesHandler(mappings),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),

@@ -212,7 +212,25 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     stc_amountrefunded: 0,
   });
 
-  test('makes an unpaid order, paid with the amount captured once it is captured', async () => {
+  const invoiceOf = (sessionId: string) =>
+    dataverseSide.client.retrieveByKey('invoices', { stc_stripeid: sessionId });
+  /** The session's invoice: paid (closed), with its line, linked to the session's order. */
+  async function expectPaidInvoice(sessionId: string, amountPaid: number) {
+    const invoice = await invoiceOf(sessionId);
+    expect(invoice).toMatchObject({
+      ...paid(amountPaid),
+      statecode: 2,
+      statuscode: 100001,
+      totalamount: 90,
+      _salesorderid_value: (await orderOf(sessionId))!.salesorderid,
+    });
+    const lines = await linesOf('invoicedetails', 'invoiceid', String(invoice!.invoiceid));
+    expect(lines.map((l) => [l.productdescription, l.quantity, l.priceperunit])).toEqual([
+      [expect.stringMatching(/hire$/), 2, 45],
+    ]);
+  }
+
+  test('makes an unpaid order and no invoice; once captured, the order is paid the amount captured and invoiced', async () => {
     const stripe = stripeSide.emulator.client();
     const from = stripeSide.emulator.events.length;
     const session = await checkout(held('Tent hire'));
@@ -223,20 +241,52 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
       stc_amountpaid: 0,
       totalamount: 90,
     });
+    expect(await invoiceOf(session.id)).toBeNull();
 
     const capture = stripeSide.emulator.events.length;
     await stripe.paymentIntents.capture(String(session.payment_intent), { amount_to_capture: 8000 });
     await deliverAll(capture);
     expect(await orderOf(session.id)).toMatchObject({ ...paid(80), totalamount: 90 });
+    await expectPaidInvoice(session.id, 80);
   });
 
-  test('captured before its events arrive, in any order: the order is paid', async () => {
+  test('captured before its events arrive, in any order: the order is paid and invoiced', async () => {
     const stripe = stripeSide.emulator.client();
     const from = stripeSide.emulator.events.length;
     const session = await checkout(held('Canoe hire'));
     await stripe.paymentIntents.capture(String(session.payment_intent));
     await deliverAll(from);
     expect(await orderOf(session.id)).toMatchObject(paid(90));
+    await expectPaidInvoice(session.id, 90);
+  });
+
+  test("the capture's events applied before the session's: the order's write makes the invoice", async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held('Raft hire'));
+    await stripe.paymentIntents.capture(String(session.payment_intent), { amount_to_capture: 7000 });
+    const events = (stripeSide.emulator.events as unknown as Stripe.Event[]).slice(from);
+    const isCheckout = (e: Stripe.Event) => e.type.startsWith('checkout.session.');
+    const sync = handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client);
+    for (const event of [...events.filter((e) => !isCheckout(e)), ...events.filter(isCheckout)])
+      await sync.deliver(event);
+    expect(await orderOf(session.id)).toMatchObject(paid(70));
+    await expectPaidInvoice(session.id, 70);
+  });
+
+  test('released: the order stays unpaid and gets no invoice', async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held('Kayak hire'));
+    await deliverAll(from);
+    const release = stripeSide.emulator.events.length;
+    await stripe.paymentIntents.cancel(String(session.payment_intent));
+    await deliverAll(release);
+    expect(await orderOf(session.id)).toMatchObject({
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'unpaid'),
+      stc_amountpaid: 0,
+    });
+    expect(await invoiceOf(session.id)).toBeNull();
   });
 });
 

@@ -290,18 +290,85 @@ async function writeOrder(
   }
   await askForCustomer(session, order.customer, event, context);
   await linkPayment(session, mappings, event, context);
-  if (mappings.has(INVOICE.header) && session.payment_status === 'paid')
-    if (await writeDocument(INVOICE, mappings, session, items, event, context, quote))
-      await markInvoicePaid(context.dataverse, session.id);
-  // Refunds and disputes applied before the order existed; for a session completed on a hold (unpaid), a
-  // capture or release applied before it.
   const paymentId = idOf(session.payment_intent);
   const paid = session.payment_status === 'paid';
+  // A session paid by a hold completes unpaid: its invoice is made once the hold is captured, by whichever
+  // comes second, this write (Stripe is read after the order is written) or the capture's (invoiceCapturedHold).
+  const invoiced =
+    mappings.has(INVOICE.header) &&
+    (paid || (!quote && paymentId !== undefined && (await holdCaptured(paymentId, event, context))));
+  if (invoiced) await writeInvoice(session, items, mappings, event, context, quote);
+  // Refunds and disputes applied before the order existed; for a session completed on a hold (unpaid), a
+  // capture or release applied before it.
   if (paymentId)
     await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, {
       changedOnly: paid,
       amountPaid: !paid,
     });
+}
+
+/** The session's paid invoice with its lines; one paid already is left as it is. */
+async function writeInvoice(
+  session: StripeObject,
+  items: StripeObject[],
+  mappings: MappingSet,
+  event: Stripe.Event,
+  context: SyncContext,
+  quote?: QuoteSource,
+): Promise<void> {
+  const paid = session.payment_status === 'paid' ? session : { ...session, payment_status: 'paid' };
+  if (await writeDocument(INVOICE, mappings, paid, items, event, context, quote))
+    await markInvoicePaid(context.dataverse, session.id);
+}
+
+/** A PaymentIntent held for a manual capture and captured since (for some or all of its amount). */
+const isCapturedHold = (intent: StripeObject): boolean =>
+  intent.capture_method === 'manual' &&
+  intent.status === 'succeeded' &&
+  typeof intent.amount_received === 'number' &&
+  intent.amount_received > 0;
+
+/**
+ * Whether a session's payment, completed unpaid, is a hold captured since: read from Stripe, for sessions
+ * completed unpaid only (a hold, or a delayed payment method still processing).
+ */
+async function holdCaptured(paymentId: string, event: Stripe.Event, context: SyncContext): Promise<boolean> {
+  const intent = await stripeForEvent(event, context).paymentIntents.retrieve(paymentId);
+  return isCapturedHold(intent as unknown as StripeObject);
+}
+
+/**
+ * A Checkout Session paid by a hold (payment_intent_data.capture_method=manual) completes unpaid, and the
+ * capture fires no Checkout event: once the payments handler has written the captured PaymentIntent, the
+ * session's order gets the paid invoice a paid session gets, with the session's lines (the amount paid is
+ * then the amount captured). Costs one Dataverse read once the invoice exists; otherwise the order is read
+ * too and, when it was made from a session, the session and its line items are read from Stripe. Without an
+ * order yet, the order's own write makes the invoice (see writeOrder). Sessions of a payment link request
+ * (an existing document paid, or a quote's page) are left to their request.
+ */
+export async function invoiceCapturedHold(
+  mappings: MappingSet,
+  paymentId: string,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  if (!mappings.has(INVOICE.header)) return;
+  const byPayment = (entitySet: string, select: string) =>
+    context.dataverse.retrieveByKey(
+      entitySet,
+      { [Invoice.col.stripePaymentId]: paymentId },
+      { select: [select] },
+    );
+  if (await byPayment(Invoice.entitySetName, Invoice.col.stripeId)) return;
+  const sessionId = (await byPayment(SalesOrder.entitySetName, SalesOrder.col.stripeId))?.[
+    SalesOrder.col.stripeId
+  ];
+  if (typeof sessionId !== 'string' || !sessionId.startsWith('cs_')) return;
+  const session = (await stripeForEvent(event, context).checkout.sessions.retrieve(
+    sessionId,
+  )) as unknown as StripeObject;
+  if (session.mode !== 'payment' || requestedDocumentOf(session)) return;
+  await writeInvoice(session, await lineItems(session, event, context), mappings, event, context);
 }
 
 /**

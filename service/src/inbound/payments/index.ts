@@ -46,7 +46,17 @@ export interface PaymentRef {
    * it pays (the payments handler's; the refunds and disputes handlers show the payment on them themselves).
    */
   onDocuments?: boolean;
+  /** With onDocuments: once such a hold is captured, before it is shown (the invoice of its order, made). */
+  onHoldCaptured?: HoldCaptured;
 }
+
+/** Called once a PaymentIntent held for a manual capture is captured and written (see onHoldCaptured). */
+export type HoldCaptured = (
+  mappings: MappingSet,
+  paymentId: string,
+  event: Stripe.Event,
+  context: SyncContext,
+) => Promise<void>;
 
 /**
  * Writes the payment's row and returns its Stripe id (the row's key), or null when no mapping applies.
@@ -120,8 +130,10 @@ export async function syncPayment(
     await writeAgainWhileChanged(context, mapped, async () => mapIntent(await read()));
   noteMissingFee(fees, mapped, latest, event);
   const written = String(mapped.key.stc_stripeid ?? intent.id);
-  if (ref.onDocuments && intent.capture_method === 'manual')
+  if (ref.onDocuments && intent.capture_method === 'manual') {
+    if (intent.status === 'succeeded') await ref.onHoldCaptured?.(mappings, written, event, context);
     await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: true });
+  }
   return written;
 }
 
@@ -257,8 +269,15 @@ async function withDisputes(
   return { ...object, disputes: disputes.data };
 }
 
-/** `fees`: fills fee and net in bulk for rows written from an event's copy without them. */
-export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFiller): StripeEventHandler {
+/**
+ * `fees`: fills fee and net in bulk for rows written from an event's copy without them. `onHoldCaptured`:
+ * what a hold's capture does besides (the orders' invoice of a Checkout Session paid by a hold).
+ */
+export function createPaymentsHandler(
+  mappings: () => MappingSet,
+  fees?: FeeFiller,
+  onHoldCaptured?: HoldCaptured,
+): StripeEventHandler {
   return {
     resource: 'payments',
     // charge.refunded / charge.refund.* go to refunds and charge.dispute.* to disputes (more specific).
@@ -269,7 +288,7 @@ export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFill
       if (object.object === 'payment_intent') {
         written = await syncPayment(
           mappings(),
-          { paymentIntent: object.id, payload: object, onDocuments: true },
+          { paymentIntent: object.id, payload: object, onDocuments: true, onHoldCaptured },
           event,
           context,
           fees,
@@ -282,6 +301,7 @@ export function createPaymentsHandler(mappings: () => MappingSet, fees?: FeeFill
             charge: object.id,
             payload: object,
             onDocuments: true,
+            onHoldCaptured,
           },
           event,
           context,
