@@ -39,13 +39,13 @@ export interface SyncContext {
   nothingWritten?(reason: string): void;
   /**
    * Called before the handler writes an object's row from Stripe's current state. For another object than the
-   * event's (a dispute's payment, re-synced by the disputes handler), that object's ordering stamp moves to
-   * this event at once, before the write: the object's own events of older seconds are then superseded and
-   * those of this second read fresh, and one already running (from its copies, or from an older read) sees
-   * the stamp move when it has written, and writes again from Stripe (see writtenMeanwhile in process.ts),
-   * instead of putting back the older state it had (a payment's copies do not know its charge was disputed
-   * since). Moving the stamp only when this event completed left a gap: a copy written after this write but
-   * checked before the completion stayed.
+   * event's (a dispute's payment, re-synced by the disputes handler), the write is counted as begun at once,
+   * and ends with this event's attempt: an event of that object which starts meanwhile reads Stripe rather than
+   * its copies, and one already running sees the count move when it has written and writes again from Stripe
+   * (see writtenMeanwhile in process.ts), instead of putting back the older state it had (a payment's copies
+   * do not know its charge was disputed since). Once this event is applied, that object's ordering stamp moves
+   * to it as well, so the object's own events of older seconds are superseded and those of this second read
+   * Stripe. An attempt that fails moves no stamp: the object's older events are still applied.
    */
   writingFreshStateOf?(objectId: string): Promise<void>;
 }

@@ -8,7 +8,7 @@ import type { WorkerSettings } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../observability/log';
-import type { DataverseWriteRecord, EventOutcome, InboxEvent, Store } from '../store';
+import type { DataverseWriteRecord, EventOutcome, InboxEvent, ObjectState, Store } from '../store';
 import { readDataverseChange } from '../dataverse/change';
 import type { EventHandler, SyncContext } from './handler';
 import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
@@ -40,6 +40,8 @@ interface Job {
   writes: DataverseWriteRecord[];
   /** The mapping version the handler ran under, once it started; recorded with the outcome. */
   mappingVersion: string | null;
+  /** Other objects the handler began to write from Stripe (one entry per write); ended with the outcome. */
+  freshWrites: string[];
   /** Records the outcome under the lease; false (and a warning) when the lease was lost. */
   finish(outcome: EventOutcome, stampObject?: boolean): Promise<boolean>;
 }
@@ -58,7 +60,7 @@ export function createEventProcessor(
     const job = startJob(deps, event);
     if (event.attempts > settings.retry.maxAttempts && !(await waitingOutOutage(deps, event)))
       return abandon(deps, job);
-    const { payloadMayBeStale, stampedBy } = await checkStamp(deps, job);
+    const { payloadMayBeStale, seen } = await checkStamp(deps, job);
     if (payloadMayBeStale === 'superseded') return;
 
     const handler = deps.router.route(event.type, event.source);
@@ -74,11 +76,15 @@ export function createEventProcessor(
       stripeFor: deps.stripeFor,
       log: job.log,
       payloadMayBeStale,
-      ...(event.burst ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) } : {}),
+      // Another event writing the object from Stripe meanwhile may have read it after the burst's copies.
+      ...(event.burst && !freshWriteUnderWay(seen)
+        ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) }
+        : {}),
       nothingWritten: (reason) => void (wrote.nothing ??= reason),
       writingFreshStateOf: async (objectId) => {
-        if (event.source === 'stripe' && objectId !== event.objectId)
-          await deps.store.stampObject(event, objectId);
+        if (event.source !== 'stripe' || objectId === event.objectId) return;
+        await deps.store.beginFreshWrite(event, objectId);
+        job.freshWrites.push(objectId);
       },
     };
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
@@ -100,8 +106,13 @@ export function createEventProcessor(
     };
     try {
       await pinned(runWith(context));
-      if (await writtenMeanwhile(deps, job, stampedBy, wrote))
+      let before = seen;
+      for (let rerun = 0; rerun < RERUNS; rerun++) {
+        const now = await writtenMeanwhile(deps, job, before, wrote);
+        if (!now) break;
+        before = now;
         await pinned(runWith({ ...context, payloadMayBeStale: true, burst: undefined }));
+      }
     } catch (error) {
       timer?.();
       // Given back at shutdown: the store has the event again, for the next claim; nothing to record.
@@ -142,6 +153,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
   );
   const writes: DataverseWriteRecord[] = [];
   const finish = async (outcome: EventOutcome, stampObject = false) => {
+    const freshWrites = job.freshWrites.slice();
     const recorded = await store.completeEvent({
       event,
       owner,
@@ -149,6 +161,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       startedAtMs,
       finishedAtMs: now(),
       stampObject,
+      ...(freshWrites.length ? { freshWrites } : {}),
       // A copy: requests still settling after a timeout do not change what is being written.
       writes: writes.slice(),
       mappingVersion: job.mappingVersion,
@@ -160,7 +173,7 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       );
     return recorded;
   };
-  const job: Job = { event, log, startedAtMs, writes, mappingVersion: null, finish };
+  const job: Job = { event, log, startedAtMs, writes, mappingVersion: null, freshWrites: [], finish };
   return job;
 }
 
@@ -185,19 +198,20 @@ async function abandon(deps: EventProcessorDeps, { event, log, finish }: Job): P
 
 /**
  * The stamp check of a Stripe event about an object: `superseded` (recorded) when an event of a later second
- * was applied to the object, otherwise whether the payload may be stale (one of the same second was).
+ * was applied to the object, otherwise whether the payload may be stale: one of the same second was applied,
+ * or another object's event is writing the object from Stripe (begun, its attempt not ended), whose read may
+ * be newer than this payload. `seen` is the object's state then (see writtenMeanwhile).
  */
 async function checkStamp(
   deps: EventProcessorDeps,
   { event, log, finish }: Job,
-): Promise<{ payloadMayBeStale: boolean | 'superseded'; stampedBy: string | null }> {
-  if (event.source !== 'stripe' || event.objectId === '')
-    return { payloadMayBeStale: false, stampedBy: null };
-  const stamp = await deps.store.getObjectStamp(event.source, event.account, event.objectId);
+): Promise<{ payloadMayBeStale: boolean | 'superseded'; seen: ObjectState | null }> {
+  if (event.source !== 'stripe' || event.objectId === '') return { payloadMayBeStale: false, seen: null };
+  const seen = await deps.store.getObjectState(event.source, event.account, event.objectId);
+  const { stamp } = seen;
   // Stripe's `created` has whole seconds and its event ids are random, so two events of one second have
   // no known order: only a strictly older event is superseded. One of the same second is applied, and
   // its handler maps the object as Stripe has it now rather than the payload, which may be the older.
-  const payloadMayBeStale = stamp !== null && stamp.eventCreatedMs === event.eventCreatedMs;
   if (stamp && stamp.eventCreatedMs > event.eventCreatedMs) {
     await finish({ kind: 'superseded', by: stamp });
     deps.metrics?.processed.inc({ type: event.type, outcome: 'superseded' });
@@ -205,45 +219,43 @@ async function checkStamp(
       { outcome: 'superseded', appliedEventId: stamp.eventId },
       'older than the last applied event of its object; not applied',
     );
-    return { payloadMayBeStale: 'superseded', stampedBy: stamp.eventId };
+    return { payloadMayBeStale: 'superseded', seen };
   }
-  return { payloadMayBeStale, stampedBy: stamp?.eventId ?? null };
+  const sameSecond = stamp !== null && stamp.eventCreatedMs === event.eventCreatedMs;
+  return { payloadMayBeStale: sameSecond || freshWriteUnderWay(seen), seen };
 }
 
+/** Another object's event has begun to write the object from Stripe, and its attempt has not ended. */
+const freshWriteUnderWay = (state: ObjectState | null): boolean =>
+  state !== null && state.freshWritesBegun !== state.freshWritesEnded;
+
+/** Runs again, at most, of an event whose object another event wrote from Stripe while it ran. */
+const RERUNS = 3;
+
 /**
- * Whether another handler wrote the event's object from Stripe while this one ran (a dispute or a refund
- * re-syncing its payment, which moves the object's stamp before it writes): this event's write, made from its
- * copies or from a read older than the other's, may have landed after the newer state, and the object is to
- * be written again as Stripe has it now (said in the log).
+ * Whether another event's handler wrote the event's object from Stripe while this one ran (a dispute or a
+ * refund re-syncing its payment: it counts the write as begun before it writes, and its stamp moves when it is
+ * applied): this event's write, made from its copies or from a read older than the other's, may have landed
+ * after the newer state, and the object is to be written again as Stripe has it now (said in the log).
+ * Returns the object's state now, the baseline of that run, or null when nothing else wrote it.
  */
 async function writtenMeanwhile(
   deps: EventProcessorDeps,
   { event, log }: Job,
-  stampedBy: string | null,
+  before: ObjectState | null,
   wrote: { nothing: string | null },
-): Promise<boolean> {
-  if (wrote.nothing !== null) return false;
-  if (!(await stampMovedSince(deps, event, stampedBy))) return false;
+): Promise<ObjectState | null> {
+  if (!before || wrote.nothing !== null) return null;
+  const now = await deps.store.getObjectState(event.source, event.account, event.objectId);
+  const moved =
+    (now.stamp?.eventId ?? null) !== (before.stamp?.eventId ?? null) ||
+    now.freshWritesBegun !== before.freshWritesBegun;
+  if (!moved) return null;
   log.info(
     { objectId: event.objectId },
     'the object was written from Stripe by another event meanwhile; written again from Stripe',
   );
-  return true;
-}
-
-/**
- * Whether the object's stamp names another event than `stampedBy` (the one it named when the event was
- * checked): another event of another handler wrote the object from Stripe while this one ran (events of one
- * object are otherwise never worked at once).
- */
-async function stampMovedSince(
-  deps: EventProcessorDeps,
-  event: InboxEvent,
-  stampedBy: string | null,
-): Promise<boolean> {
-  if (event.source !== 'stripe' || event.objectId === '') return false;
-  const stamp = await deps.store.getObjectStamp(event.source, event.account, event.objectId);
-  return (stamp?.eventId ?? null) !== stampedBy;
+  return now;
 }
 
 /** The handler wrote nothing: recorded and counted as `skipped` with its reason, never as applied. */

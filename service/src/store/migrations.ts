@@ -191,6 +191,28 @@ MIGRATIONS.push({
   postgres: dataverseWritesTable('postgres'),
 });
 
+/**
+ * Writes of an object's row from Stripe made by another object's events (a dispute's or refund's handler
+ * re-syncing the payment), counted when begun and when their event's attempt ended: the pipeline tells from
+ * them whether one ran while the object's own event did (see process.ts).
+ */
+const FRESH_WRITES_DDL = `CREATE TABLE object_fresh_writes (
+  source TEXT NOT NULL,
+  account TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  began BIGINT NOT NULL,
+  ended BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (source, account, object_id)
+)`;
+
+MIGRATIONS.push({
+  version: 6,
+  name: "writes of an object's row from Stripe by other objects' events, begun and ended",
+  sqlite: FRESH_WRITES_DDL,
+  postgres: FRESH_WRITES_DDL,
+});
+
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,

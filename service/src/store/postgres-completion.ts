@@ -1,8 +1,8 @@
 /**
  * PostgreSQL: an event's completion as one statement. The outcome on the inbox row, the attempt, its Dataverse
- * requests, the objects' ordering stamps and a dead letter are data-modifying parts of one WITH statement,
- * so they commit together as the transaction they were, in one round trip instead of one per part plus
- * BEGIN and COMMIT. Every part reads from `finished`: when the event's lease is no longer this worker's
+ * requests, the objects' ordering stamps, the end of its fresh writes and a dead letter are data-modifying
+ * parts of one WITH statement, so they commit together as the transaction they were, in one round trip
+ * instead of one per part plus BEGIN and COMMIT. Every part reads from `finished`: when the event's lease is no longer this worker's
  * claim (another owner, or a later claim of the same owner after the lease expired: its attempt number
  * differs), the update finds no row and nothing else is written.
  */
@@ -36,6 +36,10 @@ const TEXT = `WITH finished AS (
     SELECT $13::text, $14::text, o.object_id, $15::bigint, $16::text, $5::bigint
     FROM finished, unnest($17::text[]) AS o(object_id)
     ${KEEP_NEWER_STAMP}
+  ), fresh AS (
+    UPDATE object_fresh_writes w SET ended = w.ended + u.n, updated_at = $5::bigint
+    FROM finished, unnest($29::text[], $30::bigint[]) AS u(object_id, n)
+    WHERE w.source = $13::text AND w.account = $14::text AND w.object_id = u.object_id
   ), dead AS (
     INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at)
     SELECT id, $3::text, $4::text, $8::int, $5::bigint FROM finished WHERE $12::boolean
@@ -61,6 +65,8 @@ export function completionStatement(a: CompletedAttempt): QueryConfig {
       event.eventId,
       finished.stampedObjects,
       ...writeColumns(a.writes ?? []),
+      finished.freshEnded.objectIds,
+      finished.freshEnded.counts,
     ],
   };
 }

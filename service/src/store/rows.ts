@@ -8,6 +8,7 @@ import type {
   InboxEvent,
   NewInboxEvent,
   ObjectStamp,
+  ObjectState,
   QueueDepth,
 } from './types';
 
@@ -104,6 +105,15 @@ export function toObjectStamp(r: Row | undefined): ObjectStamp | null {
   return r ? { eventCreatedMs: num(r.event_created), eventId: String(r.event_id) } : null;
 }
 
+export function toObjectState(r: Row | undefined): ObjectState {
+  const present = (value: unknown) => value !== null && value !== undefined;
+  return {
+    stamp: present(r?.event_id) ? toObjectStamp(r) : null,
+    freshWritesBegun: present(r?.began) ? num(r!.began) : 0,
+    freshWritesEnded: present(r?.ended) ? num(r!.ended) : 0,
+  };
+}
+
 /** The code recorded with a `skipped` event's reason. */
 export const NOTHING_WRITTEN = 'nothing_written';
 
@@ -117,8 +127,10 @@ export function finishedEvent(a: CompletedAttempt): {
   nextAttemptAtMs: number;
   error: string | null;
   code: string | null;
-  /** The objects whose ordering stamp moves to this event: its own, when it was applied (none or one). */
+  /** The objects whose ordering stamp moves to this event: its own and those it wrote fresh, when applied. */
   stampedObjects: string[];
+  /** The objects whose fresh writes end with the attempt, with how many (any outcome). */
+  freshEnded: { objectIds: string[]; counts: number[] };
 } {
   const { event, outcome } = a;
   const failed = outcome.kind === 'retry' || outcome.kind === 'dead';
@@ -129,8 +141,17 @@ export function finishedEvent(a: CompletedAttempt): {
     error: failed ? outcome.error : skipped ? outcome.reason : null,
     code: failed ? outcome.code : skipped ? NOTHING_WRITTEN : null,
     stampedObjects:
-      outcome.kind === 'applied' && a.stampObject && event.objectId !== '' ? [event.objectId] : [],
+      outcome.kind === 'applied' && a.stampObject
+        ? [...new Set([event.objectId, ...(a.freshWrites ?? [])])].filter((id) => id !== '')
+        : [],
+    freshEnded: countsOf(a.freshWrites ?? []),
   };
+}
+
+function countsOf(ids: readonly string[]): { objectIds: string[]; counts: number[] } {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return { objectIds: [...counts.keys()], counts: [...counts.values()] };
 }
 
 /**

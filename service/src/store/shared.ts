@@ -3,7 +3,15 @@
  * (`run`: the rows it returns, none for a write) and keeps to itself what it does differently (claims,
  * leases, grouped inserts, dead-letter resolution in its own transaction, migrations).
  */
-import { toAttempt, toDeadLetter, toInboxEvent, toObjectStamp, toQueueDepth, type Row } from './rows';
+import {
+  toAttempt,
+  toDeadLetter,
+  toInboxEvent,
+  toObjectStamp,
+  toObjectState,
+  toQueueDepth,
+  type Row,
+} from './rows';
 import type { StatementName } from './sql';
 import type { Store } from './types';
 
@@ -14,7 +22,8 @@ export type SharedMethods = Pick<
   | 'findEvent'
   | 'getEvent'
   | 'getObjectStamp'
-  | 'stampObject'
+  | 'getObjectState'
+  | 'beginFreshWrite'
   | 'listDeadLetters'
   | 'getDeadLetter'
   | 'eventAttempts'
@@ -40,9 +49,11 @@ export function sharedMethods(run: RunStatement): SharedMethods {
     async getObjectStamp(source, account, objectId) {
       return toObjectStamp(await first('getStamp', [source, account, objectId]));
     },
-    async stampObject(event, objectId) {
-      const { source, account, eventCreatedMs, eventId } = event;
-      await run('stamp', [source, account, objectId, eventCreatedMs, eventId, Date.now()]);
+    async getObjectState(source, account, objectId) {
+      return toObjectState(await first('getObjectState', [source, account, objectId]));
+    },
+    async beginFreshWrite({ source, account }, objectId) {
+      await run('beginFreshWrite', [source, account, objectId, Date.now()]);
     },
     async listDeadLetters(options = {}) {
       const list = options.includeResolved ? 'listAllDeadLetters' : 'listOpenDeadLetters';

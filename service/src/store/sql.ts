@@ -45,6 +45,19 @@ export const SQL = {
   stamp: `INSERT INTO object_versions (source, account, object_id, event_created, event_id, updated_at)
     VALUES (?, ?, ?, ?, ?, ?) ${KEEP_NEWER_STAMP}`,
   getStamp: `SELECT event_created, event_id FROM object_versions WHERE source = ? AND account = ? AND object_id = ?`,
+  /** An object's stamp and its fresh writes begun and ended, in one read (source, account, object id). */
+  getObjectState: `SELECT v.event_created, v.event_id, f.began, f.ended
+    FROM (SELECT CAST(? AS TEXT) AS source, CAST(? AS TEXT) AS account, CAST(? AS TEXT) AS object_id) k
+    LEFT JOIN object_versions v ON v.source = k.source AND v.account = k.account AND v.object_id = k.object_id
+    LEFT JOIN object_fresh_writes f
+      ON f.source = k.source AND f.account = k.account AND f.object_id = k.object_id`,
+  /** (source, account, object id, updated at) */
+  beginFreshWrite: `INSERT INTO object_fresh_writes (source, account, object_id, began, ended, updated_at)
+    VALUES (?, ?, ?, 1, 0, ?) ON CONFLICT (source, account, object_id)
+    DO UPDATE SET began = object_fresh_writes.began + 1, updated_at = excluded.updated_at`,
+  /** (writes ended, updated at, source, account, object id) */
+  endFreshWrites: `UPDATE object_fresh_writes SET ended = ended + ?, updated_at = ?
+    WHERE source = ? AND account = ? AND object_id = ?`,
   deadLetter: `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?)`,
   listOpenDeadLetters: `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,
   listAllDeadLetters: `${DEAD_LETTER_SELECT} ORDER BY d.id LIMIT ? OFFSET ?`,

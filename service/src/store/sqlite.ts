@@ -266,7 +266,7 @@ function completeTransaction(
     const st = s();
     const { event, outcome, finishedAtMs: now } = a;
     const finished = finishedEvent(a);
-    const { error, code, stampedObjects } = finished;
+    const { error, code, stampedObjects, freshEnded } = finished;
     const changed = st.finish.run(...finishValues(a, finished)).changes;
     if (changed === 0) return false;
     st.attempt.run(
@@ -283,6 +283,9 @@ function completeTransaction(
     if (a.writes) recordWrites(event.id, event.attempts, a.writes);
     for (const objectId of stampedObjects)
       st.stamp.run(event.source, event.account, objectId, event.eventCreatedMs, event.eventId, now);
+    freshEnded.objectIds.forEach((objectId, i) =>
+      st.endFreshWrites.run(freshEnded.counts[i], now, event.source, event.account, objectId),
+    );
     if (outcome.kind === 'dead')
       st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);
     return true;

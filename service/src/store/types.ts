@@ -64,6 +64,13 @@ export interface ObjectStamp {
   eventId: string;
 }
 
+/** An object's stamp, and the writes of it from Stripe by other objects' events: begun, and ended. */
+export interface ObjectState {
+  stamp: ObjectStamp | null;
+  freshWritesBegun: number;
+  freshWritesEnded: number;
+}
+
 export type EventOutcome =
   | { kind: 'applied' }
   /** The handler ran and wrote nothing, for this reason; the object's ordering stamp does not move. */
@@ -82,6 +89,12 @@ export interface CompletedAttempt {
   finishedAtMs: number;
   /** Stamp the object's ordering version (Stripe events); done in the same transaction as the outcome. */
   stampObject: boolean;
+  /**
+   * Objects of the event's account the attempt began to write from Stripe (beginFreshWrite), once per write
+   * begun: those writes end with the attempt, whatever its outcome; applied, their stamps move to this event
+   * with its own, so that their own older events are superseded and those of its second read Stripe.
+   */
+  freshWrites?: readonly string[];
   /** The Dataverse requests the attempt made, recorded in the same transaction as the outcome. */
   writes?: readonly DataverseWriteRecord[];
   /** The mapping version the attempt ran under (its number as text, e.g. "3"); recorded with the attempt. */
@@ -289,15 +302,13 @@ export interface Store extends ConsoleLedger, StripeBudgetLedger, MappingVersion
    */
   completeEvent(attempt: CompletedAttempt): Promise<boolean>;
   getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null>;
+  /** The object's stamp, and how many writes of it from Stripe by other objects' events began and ended. */
+  getObjectState(source: EventSource, account: string, objectId: string): Promise<ObjectState>;
   /**
-   * Moves an object's stamp to an event, when the event is newer than the stamp's (created, then event id
-   * decide): before a handler writes the row of another object than its event's from Stripe's current state
-   * (see SyncContext.writingFreshStateOf).
+   * Counts a write of an object's row from Stripe's current state begun by another object's event (before
+   * the write; see SyncContext.writingFreshStateOf). It ends with that event's attempt (CompletedAttempt.freshWrites).
    */
-  stampObject(
-    event: Pick<InboxEvent, 'source' | 'account' | 'eventCreatedMs' | 'eventId'>,
-    objectId: string,
-  ): Promise<void>;
+  beginFreshWrite(event: Pick<InboxEvent, 'source' | 'account'>, objectId: string): Promise<void>;
 
   listDeadLetters(options?: {
     limit?: number;

@@ -195,7 +195,7 @@ describe('disputes handler', () => {
     expect([stc_disputeid, createdon]).toEqual([expect.any(String), expect.any(String)]);
   });
 
-  test("the payment's stamp is moved before its row is written from Stripe, not after", async () => {
+  test("the payment's write from Stripe is counted as begun before its row is written, not after", async () => {
     const { event, dispute } = disputedPayment();
     const payment = () => dataverse.rowByKey('stc_payments', { stc_stripeid: dispute.payment_intent });
     // What the pipeline is told, and whether the payment's row was written by then.

@@ -1,10 +1,12 @@
 /**
  * An object written from an event's own copies while another handler wrote it from Stripe: a dispute's event
- * re-syncs its payment from Stripe (and moves the payment's stamp before it writes) while the payment's own
- * event is being written from its payload. The copies may then have overwritten the newer state, so the
- * payment's event is written again, told its payload may be stale, whether or not the dispute's event has
- * completed by then, and also when it had read Stripe itself (its read may be older than the dispute's);
- * without the other write, it is written once.
+ * re-syncs its payment from Stripe (it counts the write as begun before it writes, and the payment's stamp
+ * moves when the dispute's event is applied) while the payment's own event is being written from its payload.
+ * The copies may then have overwritten the newer state, so the payment's event is written again, told its
+ * payload may be stale, whether or not the dispute's event has completed by then, and also when it had read
+ * Stripe itself (its read may be older than the dispute's). A payment event that starts while the dispute's
+ * write is under way reads Stripe at once. A dispute whose event fails after it began its write moves no
+ * stamp: the payment's older events are still applied. Without the other write, the payment is written once.
  */
 import Stripe from 'stripe';
 import { waitFor } from '@stc/testkit';
@@ -23,20 +25,30 @@ const SECOND = 1_700_000_000;
 const event = (eventId: string, type: string, objectId: string, object: string, createdSeconds: number) =>
   inboxEvent({ id: eventId, type, created: createdSeconds, data: { object: { id: objectId, object } } });
 
+const paymentEvent = (eventId = 'evt_payment') =>
+  event(eventId, 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND);
+const disputeEvent = () => event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1);
+
+/** What each test makes the two handlers wait for. */
+interface Plan {
+  /** The payment's first run waits for the dispute to be applied. */
+  paymentWaitsForDisputeApplied?: boolean;
+  /** The payment's first run waits for the dispute's write to begin. */
+  paymentWaitsForDisputeWrite?: boolean;
+  /** The dispute's event completes only once the payment's is applied. */
+  disputeWaitsForPayment?: boolean;
+  /** The dispute's handler fails (for good) once it began its write. */
+  disputeFails?: boolean;
+}
+
 describe('an object written from Stripe by another event while its own event ran', () => {
   let db: TestDatabase;
   let store: Store;
   let pool: WorkerPool | undefined;
   /** How each run of the payment's handler was told its payload: stale or not. */
   let paymentRuns: boolean[];
-  /** Set by a test: the payment's first run waits for the dispute to be applied. */
-  let holdPaymentUntilDispute: boolean;
-  /**
-   * Set by a test: the payment's first run waits for the dispute's write to begin, and the dispute's event
-   * completes only once the payment's has.
-   */
-  let overlapDisputeWrite: boolean;
-  /** The dispute's handler has moved the payment's stamp and is writing it. */
+  let plan: Plan;
+  /** The dispute's handler has begun to write the payment. */
   let disputeWriting: boolean;
   const statusOf = async (eventId: string) => (await store.findEvent('stripe', '', eventId))?.status;
 
@@ -45,10 +57,10 @@ describe('an object written from Stripe by another event while its own event ran
     eventTypes: ['payment_intent.*'],
     async handle(_event, context) {
       paymentRuns.push(context.payloadMayBeStale === true);
-      if (holdPaymentUntilDispute && paymentRuns.length === 1)
+      if (paymentRuns.length > 1) return;
+      if (plan.paymentWaitsForDisputeApplied)
         await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
-      if (overlapDisputeWrite && paymentRuns.length === 1)
-        await waitFor(() => disputeWriting, "the dispute's write");
+      if (plan.paymentWaitsForDisputeWrite) await waitFor(() => disputeWriting, "the dispute's write");
     },
   };
   const disputes: StripeEventHandler = {
@@ -58,15 +70,15 @@ describe('an object written from Stripe by another event while its own event ran
     async handle(_event, context) {
       await context.writingFreshStateOf?.('pi_tie');
       disputeWriting = true;
-      if (overlapDisputeWrite)
+      if (plan.disputeFails) throw new TypeError('the dispute could not be mapped');
+      if (plan.disputeWaitsForPayment)
         await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
     },
   };
 
   beforeEach(async () => {
     paymentRuns = [];
-    holdPaymentUntilDispute = false;
-    overlapDisputeWrite = false;
+    plan = {};
     disputeWriting = false;
     db = await sqliteEngine.open();
     store = db.store;
@@ -85,53 +97,83 @@ describe('an object written from Stripe by another event while its own event ran
   });
 
   test('writes the payment again, as Stripe has it, when a dispute re-synced it meanwhile', async () => {
-    holdPaymentUntilDispute = true;
-    await store.insertEvent(
-      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
-    );
-    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    plan = { paymentWaitsForDisputeApplied: true };
+    await store.insertEvent(paymentEvent());
+    await store.insertEvent(disputeEvent());
     pool!.start();
     await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
     expect(await statusOf('evt_dispute')).toBe('applied');
     expect(paymentRuns).toEqual([false, true]);
+    expect(await store.getObjectState('stripe', '', 'pi_tie')).toEqual({
+      stamp: { eventCreatedMs: (SECOND + 1) * 1000, eventId: 'evt_dispute' },
+      freshWritesBegun: 1,
+      freshWritesEnded: 1,
+    });
   });
 
   test('writes the payment again when the dispute began its write before the payment wrote, and completes after', async () => {
-    overlapDisputeWrite = true;
-    await store.insertEvent(
-      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
-    );
-    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    plan = { paymentWaitsForDisputeWrite: true, disputeWaitsForPayment: true };
+    await store.insertEvent(paymentEvent());
+    await store.insertEvent(disputeEvent());
     pool!.start();
     await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
     expect(await statusOf('evt_payment')).toBe('applied');
     expect(paymentRuns).toEqual([false, true]);
-    expect(await store.getObjectStamp('stripe', '', 'pi_tie')).toMatchObject({ eventId: 'evt_dispute' });
+    expect((await store.getObjectState('stripe', '', 'pi_tie')).stamp?.eventId).toBe('evt_dispute');
   });
 
   test('writes the payment again when it read Stripe itself (its payload may be stale) before the dispute wrote', async () => {
-    overlapDisputeWrite = true;
+    plan = { paymentWaitsForDisputeWrite: true, disputeWaitsForPayment: true };
     // An event of the payment's second was applied: the payment's event reads Stripe rather than its copy.
-    await store.stampObject(
-      { source: 'stripe', account: '', eventId: 'evt_same_second', eventCreatedMs: SECOND * 1000 },
-      'pi_tie',
-    );
-    await store.insertEvent(
-      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
-    );
-    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    await store.insertEvent(paymentEvent('evt_same_second'));
+    const [earlier] = await store.claimEvents({ owner: 'setup', limit: 1, leaseMs: 60_000 });
+    await store.completeEvent({
+      event: earlier,
+      owner: 'setup',
+      outcome: { kind: 'applied' },
+      startedAtMs: 0,
+      finishedAtMs: 0,
+      stampObject: true,
+    });
+    await store.insertEvent(paymentEvent());
+    await store.insertEvent(disputeEvent());
     pool!.start();
     await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
     expect(paymentRuns).toEqual([true, true]);
   });
 
+  test("reads Stripe at once when it starts while the dispute's write is under way", async () => {
+    plan = { disputeWaitsForPayment: true };
+    await store.insertEvent(disputeEvent());
+    pool!.start();
+    await waitFor(() => disputeWriting, "the dispute's write");
+    await store.insertEvent(paymentEvent());
+    pool!.notify();
+    await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
+    expect(paymentRuns).toEqual([true]);
+  });
+
+  test("a dispute that failed after it began its write moves no stamp: the payment's older event is applied", async () => {
+    plan = { disputeFails: true };
+    await store.insertEvent(disputeEvent());
+    pool!.start();
+    await waitFor(async () => (await statusOf('evt_dispute')) === 'dead', 'the dead dispute');
+    expect(await store.getObjectState('stripe', '', 'pi_tie')).toEqual({
+      stamp: null,
+      freshWritesBegun: 1,
+      freshWritesEnded: 1,
+    });
+    await store.insertEvent(paymentEvent());
+    pool!.notify();
+    await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
+    expect(paymentRuns).toEqual([false]);
+  });
+
   test('writes the payment once when nothing else wrote it meanwhile', async () => {
-    await store.insertEvent(
-      event('evt_payment', 'payment_intent.succeeded', 'pi_tie', 'payment_intent', SECOND),
-    );
+    await store.insertEvent(paymentEvent());
     pool!.start();
     await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
-    await store.insertEvent(event('evt_dispute', 'charge.dispute.created', 'du_tie', 'dispute', SECOND + 1));
+    await store.insertEvent(disputeEvent());
     pool!.notify();
     await waitFor(async () => (await statusOf('evt_dispute')) === 'applied', 'the dispute');
     expect(paymentRuns).toEqual([false]);

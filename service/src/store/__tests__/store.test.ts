@@ -350,6 +350,7 @@ describeOnEachEngine('store', (engine) => {
     });
     const completion = (e: InboxEvent, owner: string) => ({
       ...applied(e, owner),
+      freshWrites: ['ch_1'],
       writes: [
         write('/stc_payments(1)', '0A6F0000-0000-0000-0000-000000000001'),
         write('/stc_payments(2)', null),
@@ -361,6 +362,7 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.eventAttempts(event.id)).toEqual([]);
     expect(await store.eventWrites(event.id)).toEqual([]);
     expect(await store.getObjectStamp('stripe', '', 'pi_1')).toBeNull();
+    expect(await store.getObjectStamp('stripe', '', 'ch_1')).toBeNull();
 
     expect(await store.completeEvent(completion(event, 'w2'))).toBe(true);
     expect(await store.findEvent('stripe', '', 'evt_all')).toMatchObject({
@@ -376,10 +378,11 @@ describeOnEachEngine('store', (engine) => {
         ['/stc_payments(2)', null, 412, 3],
       ],
     );
-    expect(await store.getObjectStamp('stripe', '', 'pi_1')).toEqual({
-      eventCreatedMs: T0 + 5,
-      eventId: 'evt_all',
-    });
+    for (const objectId of ['pi_1', 'ch_1'])
+      expect(await store.getObjectStamp('stripe', '', objectId)).toEqual({
+        eventCreatedMs: T0 + 5,
+        eventId: 'evt_all',
+      });
   });
 
   test('a dead outcome leaves one open dead letter with the error, and stamps nothing', async () => {
@@ -435,26 +438,36 @@ describeOnEachEngine('store', (engine) => {
     expect(await store.getObjectStamp('stripe', 'acct_x', 'ch_1')).toBeNull();
   });
 
-  test("another object's stamp moves to an event before its handler writes that object, only forward", async () => {
-    const dispute = { source: 'stripe' as const, account: '', eventId: 'evt_m', eventCreatedMs: T0 + 20 };
-    await store.stampObject(dispute, 'pi_9');
-    expect(await store.getObjectStamp('stripe', '', 'pi_9')).toEqual({
-      eventCreatedMs: T0 + 20,
-      eventId: 'evt_m',
+  test('writes of other objects from Stripe: begun at once, ended with the attempt whatever its outcome, stamped when applied', async () => {
+    const nothing = { stamp: null, freshWritesBegun: 0, freshWritesEnded: 0 };
+    expect(await store.getObjectState('stripe', '', 'pi_9')).toEqual(nothing);
+    const dispute = (eventId: string) => newEvent({ eventId, objectId: 'du_9', eventCreatedMs: T0 + 20 });
+    // A first attempt begins two writes of pi_9 and is retried: they end, nothing is stamped.
+    await store.insertEvent(dispute('evt_du'));
+    const [first] = await claim(store);
+    await store.beginFreshWrite(first, 'pi_9');
+    await store.beginFreshWrite(first, 'pi_9');
+    expect(await store.getObjectState('stripe', '', 'pi_9')).toEqual({ ...nothing, freshWritesBegun: 2 });
+    await store.completeEvent({
+      ...applied(first),
+      outcome: { kind: 'retry', error: 'Dataverse answered 503', code: '503', nextAttemptAtMs: T0 },
+      freshWrites: ['pi_9', 'pi_9'],
     });
-    // Older, then of the same second with a smaller id: the stamp stays.
-    await store.stampObject({ ...dispute, eventId: 'evt_z', eventCreatedMs: T0 + 19 }, 'pi_9');
-    await store.stampObject({ ...dispute, eventId: 'evt_a' }, 'pi_9');
-    expect(await store.getObjectStamp('stripe', '', 'pi_9')).toEqual({
-      eventCreatedMs: T0 + 20,
-      eventId: 'evt_m',
+    expect(await store.getObjectState('stripe', '', 'pi_9')).toEqual({
+      ...nothing,
+      freshWritesBegun: 2,
+      freshWritesEnded: 2,
     });
-    await store.stampObject({ ...dispute, eventId: 'evt_n' }, 'pi_9');
-    expect(await store.getObjectStamp('stripe', '', 'pi_9')).toEqual({
-      eventCreatedMs: T0 + 20,
-      eventId: 'evt_n',
+    // The next attempt begins one, is applied: it ends, and pi_9 is stamped with the dispute's event.
+    const [second] = await claim(store, 'w1', 1, T0 + 10_000);
+    await store.beginFreshWrite(second, 'pi_9');
+    expect(await store.completeEvent({ ...applied(second), freshWrites: ['pi_9'] })).toBe(true);
+    expect(await store.getObjectState('stripe', '', 'pi_9')).toEqual({
+      stamp: { eventCreatedMs: T0 + 20, eventId: 'evt_du' },
+      freshWritesBegun: 3,
+      freshWritesEnded: 3,
     });
-    expect(await store.getObjectStamp('stripe', 'acct_x', 'pi_9')).toBeNull();
+    expect(await store.getObjectState('stripe', 'acct_x', 'pi_9')).toEqual(nothing);
   });
 
   test('a retry waits for its time', async () => {
