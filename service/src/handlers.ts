@@ -61,8 +61,8 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     options.ordersFromPayments
       ? withPaymentOrders(createPaymentsHandler(mappings, options.fees, invoiceCapturedHold), mappings)
       : createPaymentsHandler(mappings, options.fees, invoiceCapturedHold),
-    createRefundsHandler(mappings),
-    createDisputesHandler(mappings),
+    createRefundsHandler(mappings, invoiceCapturedHold),
+    createDisputesHandler(mappings, invoiceCapturedHold),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
     atStripePriority('user', createPaymentLinkRequestsHandler({ settings: options.outbound })),

@@ -7,7 +7,7 @@ import type Stripe from 'stripe';
 import { SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
 import { createHandlerRouter } from '../../pipeline/routing';
 import { createSyncHandlers } from '../../handlers';
-import { defaultMappings, shuffled } from './harness';
+import { defaultMappings, OrderedDelivery, shuffled } from './harness';
 import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
 
 const stripeSide = stripeEmulatorForFile();
@@ -272,6 +272,64 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
       await sync.deliver(event);
     expect(await orderOf(session.id)).toMatchObject(paid(70));
     await expectPaidInvoice(session.id, 70);
+  });
+
+  test("refunded a few seconds after the capture, the refund's events applied first: invoiced all the same", async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held('Sled hire'));
+    await deliverAll(from);
+    const capture = stripeSide.emulator.events.length;
+    await stripe.paymentIntents.capture(String(session.payment_intent));
+    const refund = stripeSide.emulator.events.length;
+    await stripe.refunds.create({ payment_intent: String(session.payment_intent), amount: 1000 });
+    const events = stripeSide.emulator.events as unknown as Stripe.Event[];
+    // The refund five seconds later: its events (charge.refunded is the payment's) supersede the capture's.
+    const later = events.slice(refund).map((e) => ({ ...e, created: e.created + 5 }));
+    const ordered = await OrderedDelivery.open(
+      handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client),
+    );
+    const outcomes = [];
+    for (const event of [...later, ...events.slice(capture, refund)])
+      outcomes.push(await ordered.deliver(event));
+    await ordered.close();
+    expect(outcomes).toContain('superseded');
+    expect(await orderOf(session.id)).toMatchObject({
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
+      stc_amountpaid: 90,
+      stc_amountrefunded: 10,
+    });
+    expect(await invoiceOf(session.id)).toMatchObject({
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
+      stc_amountpaid: 90,
+      statecode: 2,
+    });
+  });
+
+  test('an invoice left open by a write that failed is finished when the events come again', async () => {
+    const stripe = stripeSide.emulator.client();
+    const { client } = dataverseSide;
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held('Bike hire'));
+    await deliverAll(from);
+    const capture = stripeSide.emulator.events.length;
+    await stripe.paymentIntents.capture(String(session.payment_intent));
+    // Marking the invoice paid fails once (Dataverse unavailable): the event fails, to be retried.
+    const upsert = client.upsertByKey.bind(client);
+    let failures = 0;
+    client.upsertByKey = async (entitySet, key, row, options) => {
+      if (entitySet === 'invoices' && row.statecode === 2 && failures++ === 0)
+        throw Object.assign(new Error('Service Unavailable'), { status: 503 });
+      return upsert(entitySet, key, row, options);
+    };
+    try {
+      await expect(deliverAll(capture)).rejects.toThrow('Service Unavailable');
+      expect(await invoiceOf(session.id)).toMatchObject({ statecode: 0 });
+      await deliverAll(capture);
+    } finally {
+      client.upsertByKey = upsert;
+    }
+    await expectPaidInvoice(session.id, 90);
   });
 
   test('released: the order stays unpaid and gets no invoice', async () => {

@@ -4,8 +4,7 @@
  * payment mapping turns into the stc_disputed flag and the `disputed` status.
  */
 import type { MappingSet } from '../../mapping';
-import { syncPayment } from '../payments';
-import { reflectPaymentOnDocuments } from '../orders/documents';
+import { syncPayment, type HoldCaptured } from '../payments';
 import {
   eventEnvelope,
   idOf,
@@ -18,16 +17,24 @@ import type { StripeEventHandler } from '../../pipeline/handler';
 
 export const DISPUTE_MAPPING = 'dispute';
 
-export function createDisputesHandler(mappings: () => MappingSet): StripeEventHandler {
+/** `onHoldCaptured`: what a hold's capture does besides, when a dispute's event is the first to see it. */
+export function createDisputesHandler(
+  mappings: () => MappingSet,
+  onHoldCaptured?: HoldCaptured,
+): StripeEventHandler {
   return objectEventHandler('disputes', ['charge.dispute.*'], 'dispute', async (dispute, event, context) => {
     const set = mappings();
-    const payment = await syncPayment(
+    await syncPayment(
       set,
-      { paymentIntent: idOf(dispute.payment_intent), charge: idOf(dispute.charge) },
+      {
+        paymentIntent: idOf(dispute.payment_intent),
+        charge: idOf(dispute.charge),
+        documents: 'always',
+        onHoldCaptured,
+      },
       event,
       context,
     );
-    await reflectPaymentOnDocuments(context.dataverse, context.log, payment);
     const mapping = set.get(DISPUTE_MAPPING);
     const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
     const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));

@@ -307,7 +307,11 @@ async function writeOrder(
     });
 }
 
-/** The session's paid invoice with its lines; one paid already is left as it is. */
+/**
+ * The session's paid invoice with its lines; one paid already is left as it is. The invoice of a captured
+ * hold shows its payment (the amount captured) while it is still open, then is marked paid: Dynamics 365
+ * takes no edits of a paid invoice.
+ */
 async function writeInvoice(
   session: StripeObject,
   items: StripeObject[],
@@ -316,9 +320,13 @@ async function writeInvoice(
   context: SyncContext,
   quote?: QuoteSource,
 ): Promise<void> {
-  const paid = session.payment_status === 'paid' ? session : { ...session, payment_status: 'paid' };
-  if (await writeDocument(INVOICE, mappings, paid, items, event, context, quote))
-    await markInvoicePaid(context.dataverse, session.id);
+  const hold = session.payment_status !== 'paid';
+  const paid = hold ? { ...session, payment_status: 'paid' } : session;
+  if (!(await writeDocument(INVOICE, mappings, paid, items, event, context, quote))) return;
+  const paymentId = idOf(session.payment_intent);
+  if (hold && paymentId)
+    await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, { amountPaid: true });
+  await markInvoicePaid(context.dataverse, session.id);
 }
 
 /** A PaymentIntent held for a manual capture and captured since (for some or all of its amount). */
@@ -339,9 +347,10 @@ async function holdCaptured(paymentId: string, event: Stripe.Event, context: Syn
 
 /**
  * A Checkout Session paid by a hold (payment_intent_data.capture_method=manual) completes unpaid, and the
- * capture fires no Checkout event: once the payments handler has written the captured PaymentIntent, the
- * session's order gets the paid invoice a paid session gets, with the session's lines (the amount paid is
- * then the amount captured). Costs one Dataverse read once the invoice exists; otherwise the order is read
+ * capture fires no Checkout event: once the captured PaymentIntent is written (by the payments handler, or by
+ * a refund's or dispute's that came first, the capture's own events then being superseded), the session's
+ * order gets the paid invoice a paid session gets, with the session's lines (the amount paid is
+ * then the amount captured). Costs one Dataverse read once the invoice is paid; otherwise the order is read
  * too and, when it was made from a session, the session and its line items are read from Stripe. Without an
  * order yet, the order's own write makes the invoice (see writeOrder). Sessions of a payment link request
  * (an existing document paid, or a quote's page) are left to their request.
@@ -359,7 +368,8 @@ export async function invoiceCapturedHold(
       { [Invoice.col.stripePaymentId]: paymentId },
       { select: [select] },
     );
-  if (await byPayment(Invoice.entitySetName, Invoice.col.stripeId)) return;
+  // Paid (closed) once made whole: one begun by an attempt that failed midway is made again.
+  if ((await byPayment(Invoice.entitySetName, Invoice.col.statecode))?.[Invoice.col.statecode] === 2) return;
   const sessionId = (await byPayment(SalesOrder.entitySetName, SalesOrder.col.stripeId))?.[
     SalesOrder.col.stripeId
   ];

@@ -42,11 +42,13 @@ export interface PaymentRef {
   /** The event's own copy of the object, used when the mapping does not ask for fresh state. */
   payload?: StripeObject;
   /**
-   * A PaymentIntent held for a manual capture shows its hold, capture or release on the order and invoice
-   * it pays (the payments handler's; the refunds and disputes handlers show the payment on them themselves).
+   * Which payments are shown on the order and invoice they pay once written: `always` (the refunds' and
+   * disputes' handlers: the payment's status and refunded amount), or `holds` (the payments handler: a
+   * PaymentIntent held for a manual capture, whose hold, capture or release shows there). A hold shows its
+   * amount paid too: the amount captured.
    */
-  onDocuments?: boolean;
-  /** With onDocuments: once such a hold is captured, before it is shown (the invoice of its order, made). */
+  documents?: 'always' | 'holds';
+  /** With `documents`: a hold captured, once shown (the invoice of its order, made). */
   onHoldCaptured?: HoldCaptured;
 }
 
@@ -92,7 +94,10 @@ export async function syncPayment(
           mapCharge(await objectForMapping(chargeMapping, event, context, undefined, chargeId)),
         );
       noteMissingFee(fees, mapped, charge, event);
-      return String(mapped.key.stc_stripeid ?? charge.id);
+      const written = String(mapped.key.stc_stripeid ?? charge.id);
+      if (ref.documents === 'always')
+        await reflectPaymentOnDocuments(context.dataverse, context.log, written);
+      return written;
     }
   }
   if (!paymentIntent) return null;
@@ -130,9 +135,10 @@ export async function syncPayment(
     await writeAgainWhileChanged(context, mapped, async () => mapIntent(await read()));
   noteMissingFee(fees, mapped, latest, event);
   const written = String(mapped.key.stc_stripeid ?? intent.id);
-  if (ref.onDocuments && intent.capture_method === 'manual') {
-    if (intent.status === 'succeeded') await ref.onHoldCaptured?.(mappings, written, event, context);
-    await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: true });
+  const hold = intent.capture_method === 'manual';
+  if (ref.documents === 'always' || (ref.documents === 'holds' && hold)) {
+    await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: hold });
+    if (hold && intent.status === 'succeeded') await ref.onHoldCaptured?.(mappings, written, event, context);
   }
   return written;
 }
@@ -155,9 +161,16 @@ async function writeAgainWhileChanged(
   mapFresh: () => Promise<MappedRow | null>,
 ): Promise<void> {
   let last = written;
-  for (let round = 0; round < WRITE_AGAIN_ROUNDS; round++) {
+  for (let round = 0; ; round++) {
     const fresh = await mapFresh();
     if (!fresh || isDeepStrictEqual(fresh.row, last.row)) return;
+    if (round === WRITE_AGAIN_ROUNDS) {
+      context.log.warn(
+        { mapping: fresh.mapping, key: fresh.key },
+        'the payment kept changing in Stripe while it was written; its next event writes it',
+      );
+      return;
+    }
     context.log.info(
       { mapping: fresh.mapping, key: fresh.key },
       'the payment changed in Stripe while it was written; written again',
@@ -288,7 +301,7 @@ export function createPaymentsHandler(
       if (object.object === 'payment_intent') {
         written = await syncPayment(
           mappings(),
-          { paymentIntent: object.id, payload: object, onDocuments: true, onHoldCaptured },
+          { paymentIntent: object.id, payload: object, documents: 'holds', onHoldCaptured },
           event,
           context,
           fees,
@@ -300,7 +313,7 @@ export function createPaymentsHandler(
             paymentIntent: idOf(object.payment_intent),
             charge: object.id,
             payload: object,
-            onDocuments: true,
+            documents: 'holds',
             onHoldCaptured,
           },
           event,

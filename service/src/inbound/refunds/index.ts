@@ -6,8 +6,7 @@
  */
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
-import { syncPayment } from '../payments';
-import { reflectPaymentOnDocuments } from '../orders/documents';
+import { syncPayment, type HoldCaptured } from '../payments';
 import {
   eventEnvelope,
   idOf,
@@ -40,7 +39,11 @@ async function writeRefund(
   await followRefundOfRequest(context.dataverse, object, context.log);
 }
 
-export function createRefundsHandler(mappings: () => MappingSet): StripeEventHandler {
+/** `onHoldCaptured`: what a hold's capture does besides, when a refund's event is the first to see it. */
+export function createRefundsHandler(
+  mappings: () => MappingSet,
+  onHoldCaptured?: HoldCaptured,
+): StripeEventHandler {
   return {
     resource: 'refunds',
     eventTypes: ['refund.*', 'charge.refunded', 'charge.refund.updated'],
@@ -48,24 +51,33 @@ export function createRefundsHandler(mappings: () => MappingSet): StripeEventHan
       const object = event.data.object as unknown as StripeObject;
       const set = mappings();
       if (object.object === 'refund') {
-        const payment = await syncPayment(
+        await syncPayment(
           set,
-          { paymentIntent: idOf(object.payment_intent), charge: idOf(object.charge) },
+          {
+            paymentIntent: idOf(object.payment_intent),
+            charge: idOf(object.charge),
+            documents: 'always',
+            onHoldCaptured,
+          },
           event,
           context,
         );
-        await reflectPaymentOnDocuments(context.dataverse, context.log, payment);
         await writeRefund(set, object, false, event, context);
         return;
       }
       if (object.object === 'charge') {
-        const payment = await syncPayment(
+        await syncPayment(
           set,
-          { paymentIntent: idOf(object.payment_intent), charge: object.id, payload: object },
+          {
+            paymentIntent: idOf(object.payment_intent),
+            charge: object.id,
+            payload: object,
+            documents: 'always',
+            onHoldCaptured,
+          },
           event,
           context,
         );
-        await reflectPaymentOnDocuments(context.dataverse, context.log, payment);
         // Since API version 2022-11-15 a charge no longer carries its refunds: list them, fresh.
         const stripe = stripeForEvent(event, context);
         const refunds = await stripe.refunds
