@@ -212,6 +212,13 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     stc_amountrefunded: 0,
   });
 
+  /** A checkout paid by a hold, its events delivered: its order is written, unpaid. */
+  async function heldOrder(name: string): Promise<Stripe.Checkout.Session> {
+    const from = stripeSide.emulator.events.length;
+    const session = await checkout(held(name));
+    await deliverAll(from);
+    return session;
+  }
   const invoiceOf = (sessionId: string) =>
     dataverseSide.client.retrieveByKey('invoices', { stc_stripeid: sessionId });
   /** The session's invoice: paid (closed), with its line, linked to the session's order. */
@@ -276,9 +283,7 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
 
   test("refunded a few seconds after the capture, the refund's events applied first: invoiced all the same", async () => {
     const stripe = stripeSide.emulator.client();
-    const from = stripeSide.emulator.events.length;
-    const session = await checkout(held('Sled hire'));
-    await deliverAll(from);
+    const session = await heldOrder('Sled hire');
     const capture = stripeSide.emulator.events.length;
     await stripe.paymentIntents.capture(String(session.payment_intent));
     const refund = stripeSide.emulator.events.length;
@@ -309,9 +314,7 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
   test('an invoice left open by a write that failed is finished when the events come again', async () => {
     const stripe = stripeSide.emulator.client();
     const { client } = dataverseSide;
-    const from = stripeSide.emulator.events.length;
-    const session = await checkout(held('Bike hire'));
-    await deliverAll(from);
+    const session = await heldOrder('Bike hire');
     const capture = stripeSide.emulator.events.length;
     await stripe.paymentIntents.capture(String(session.payment_intent));
     // Marking the invoice paid fails once (Dataverse unavailable): the event fails, to be retried.
@@ -334,9 +337,7 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
 
   test('released: the order stays unpaid and gets no invoice', async () => {
     const stripe = stripeSide.emulator.client();
-    const from = stripeSide.emulator.events.length;
-    const session = await checkout(held('Kayak hire'));
-    await deliverAll(from);
+    const session = await heldOrder('Kayak hire');
     const release = stripeSide.emulator.events.length;
     await stripe.paymentIntents.cancel(String(session.payment_intent));
     await deliverAll(release);
