@@ -8,11 +8,24 @@ import type { WorkerSettings } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../observability/log';
-import type { DataverseWriteRecord, EventOutcome, InboxEvent, ObjectState, Store } from '../store';
+import type {
+  BurstEvent,
+  DataverseWriteRecord,
+  EventOutcome,
+  InboxEvent,
+  ObjectState,
+  Store,
+} from '../store';
 import { readDataverseChange } from '../dataverse/change';
 import type { EventHandler, SyncContext } from './handler';
 import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
-import { createFence, HandlerStoppedError, runFenced, type HandlerFence } from './fence';
+import {
+  assertHandlerMayGoOn,
+  createFence,
+  HandlerStoppedError,
+  runFenced,
+  type HandlerFence,
+} from './fence';
 import { collectingLineage, recordingDataverse } from './lineage';
 import type { HandlerRouter } from './routing';
 import { withMappingVersion, type MappingPin } from './mapping-version';
@@ -70,23 +83,8 @@ export function createEventProcessor(
       return;
     }
 
-    const wrote: { nothing: string | null } = { nothing: null };
-    const context: SyncContext = {
-      dataverse,
-      stripeFor: deps.stripeFor,
-      log: job.log,
-      payloadMayBeStale,
-      // Another event writing the object from Stripe meanwhile may have read it after the burst's copies.
-      ...(event.burst && !freshWriteUnderWay(seen)
-        ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) }
-        : {}),
-      nothingWritten: (reason) => void (wrote.nothing ??= reason),
-      writingFreshStateOf: async (objectId) => {
-        if (event.source !== 'stripe' || objectId === event.objectId) return;
-        await deps.store.beginFreshWrite(event, objectId);
-        job.freshWrites.push(objectId);
-      },
-    };
+    const wrote: Wrote = { nothing: null };
+    const context = contextFor(deps, job, dataverse, payloadMayBeStale, seen, wrote);
     const timer = metrics?.handlerDuration.startTimer({ type: event.type });
     const runWith = (handlerContext: SyncContext) => () =>
       withTimeout(
@@ -105,19 +103,14 @@ export function createEventProcessor(
       else await run();
     };
     try {
-      await pinned(runWith(context));
-      let before = seen;
-      for (let rerun = 0; rerun < RERUNS; rerun++) {
-        const now = await writtenMeanwhile(deps, job, before, wrote);
-        if (!now) break;
-        before = now;
-        await pinned(runWith({ ...context, payloadMayBeStale: true, burst: undefined }));
-      }
+      await runWhileWrittenMeanwhile(deps, job, seen, wrote, context, (c) => pinned(runWith(c)));
     } catch (error) {
       timer?.();
       // Given back at shutdown: the store has the event again, for the next claim; nothing to record.
       if (fence.stopped?.code === 'shutdown') {
         job.log.warn({ handler: handler.resource }, fence.stopped.message);
+        // Its writes of other objects end here: the next claim of the event begins its own.
+        if (job.freshWrites.length) await deps.store.endFreshWrites(event, job.freshWrites);
         return;
       }
       return recordFailure(deps, job, handler, error, context);
@@ -136,6 +129,74 @@ export function createEventProcessor(
       'event applied',
     );
   };
+}
+
+/** What the handler said it wrote: nothing, with the reason, or (null) something. */
+interface Wrote {
+  nothing: string | null;
+}
+
+/** The handler's context for the job: where it reads and writes, what its event's copies may tell. */
+function contextFor(
+  deps: EventProcessorDeps,
+  job: Job,
+  dataverse: DataverseClient,
+  payloadMayBeStale: boolean,
+  seen: ObjectState | null,
+  wrote: Wrote,
+): SyncContext {
+  const { event } = job;
+  return {
+    dataverse,
+    stripeFor: deps.stripeFor,
+    log: job.log,
+    payloadMayBeStale,
+    ...(event.burst && burstStillNewest(event.burst, seen)
+      ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) }
+      : {}),
+    nothingWritten: (reason) => void (wrote.nothing ??= reason),
+    writingFreshStateOf: async (objectId) => {
+      if (event.source !== 'stripe' || objectId === event.objectId) return;
+      // A handler stopped (timed out, or given back at shutdown) begins nothing: its attempt has ended.
+      assertHandlerMayGoOn();
+      await deps.store.beginFreshWrite(event, objectId);
+      job.freshWrites.push(objectId);
+    },
+  };
+}
+
+/**
+ * Runs the handler, then again, reading Stripe, while another event wrote the object from Stripe meanwhile
+ * (see writtenMeanwhile), at most RERUNS times; past them, the other events' own reads write it last.
+ */
+async function runWhileWrittenMeanwhile(
+  deps: EventProcessorDeps,
+  job: Job,
+  seen: ObjectState | null,
+  wrote: Wrote,
+  context: SyncContext,
+  run: (context: SyncContext) => Promise<void>,
+): Promise<void> {
+  const { event, log } = job;
+  await run(context);
+  let before = seen;
+  for (let rerun = 0; ; rerun++) {
+    const now = await writtenMeanwhile(deps, job, before, wrote);
+    if (!now) return;
+    if (rerun === RERUNS) {
+      log.warn(
+        { objectId: event.objectId },
+        'the object is still being written from Stripe by other events; their own reads write it last',
+      );
+      return;
+    }
+    log.info(
+      { objectId: event.objectId },
+      'the object was written from Stripe by another event meanwhile; written again from Stripe',
+    );
+    before = now;
+    await run({ ...context, payloadMayBeStale: true, burst: undefined });
+  }
 }
 
 function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
@@ -229,6 +290,20 @@ async function checkStamp(
 const freshWriteUnderWay = (state: ObjectState | null): boolean =>
   state !== null && state.freshWritesBegun !== state.freshWritesEnded;
 
+/**
+ * Whether the burst's copies still tell the object's newest state at the stamp check: the claim gave the burst
+ * when no event applied before it shared a second with them (the stamp older than all of them, or one of the
+ * burst's own, superseded at claim). A stamp of another event of such a second was applied since the claim,
+ * and a write from Stripe under way may have read the object after the copies: the object is then read.
+ */
+function burstStillNewest(burst: readonly BurstEvent[], seen: ObjectState | null): boolean {
+  if (!seen) return true;
+  if (freshWriteUnderWay(seen)) return false;
+  const { stamp } = seen;
+  if (!stamp || burst.some((e) => e.eventId === stamp.eventId)) return true;
+  return burst.every((e) => e.eventCreatedMs > stamp.eventCreatedMs);
+}
+
 /** Runs again, at most, of an event whose object another event wrote from Stripe while it ran. */
 const RERUNS = 3;
 
@@ -236,26 +311,21 @@ const RERUNS = 3;
  * Whether another event's handler wrote the event's object from Stripe while this one ran (a dispute or a
  * refund re-syncing its payment: it counts the write as begun before it writes, and its stamp moves when it is
  * applied): this event's write, made from its copies or from a read older than the other's, may have landed
- * after the newer state, and the object is to be written again as Stripe has it now (said in the log).
- * Returns the object's state now, the baseline of that run, or null when nothing else wrote it.
+ * after the newer state, and the object is to be written again as Stripe has it now. Returns the object's
+ * state now, the baseline of that run, or null when nothing else wrote it.
  */
 async function writtenMeanwhile(
   deps: EventProcessorDeps,
-  { event, log }: Job,
+  { event }: Job,
   before: ObjectState | null,
-  wrote: { nothing: string | null },
+  wrote: Wrote,
 ): Promise<ObjectState | null> {
   if (!before || wrote.nothing !== null) return null;
   const now = await deps.store.getObjectState(event.source, event.account, event.objectId);
   const moved =
     (now.stamp?.eventId ?? null) !== (before.stamp?.eventId ?? null) ||
     now.freshWritesBegun !== before.freshWritesBegun;
-  if (!moved) return null;
-  log.info(
-    { objectId: event.objectId },
-    'the object was written from Stripe by another event meanwhile; written again from Stripe',
-  );
-  return now;
+  return moved ? now : null;
 }
 
 /** The handler wrote nothing: recorded and counted as `skipped` with its reason, never as applied. */

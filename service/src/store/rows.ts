@@ -148,7 +148,8 @@ export function finishedEvent(a: CompletedAttempt): {
   };
 }
 
-function countsOf(ids: readonly string[]): { objectIds: string[]; counts: number[] } {
+/** Each id once, with how many times it came. */
+export function countsOf(ids: readonly string[]): { objectIds: string[]; counts: number[] } {
   const counts = new Map<string, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
   return { objectIds: [...counts.keys()], counts: [...counts.values()] };

@@ -4,6 +4,7 @@
  * leases, grouped inserts, dead-letter resolution in its own transaction, migrations).
  */
 import {
+  countsOf,
   toAttempt,
   toDeadLetter,
   toInboxEvent,
@@ -24,6 +25,7 @@ export type SharedMethods = Pick<
   | 'getObjectStamp'
   | 'getObjectState'
   | 'beginFreshWrite'
+  | 'endFreshWrites'
   | 'listDeadLetters'
   | 'getDeadLetter'
   | 'eventAttempts'
@@ -54,6 +56,11 @@ export function sharedMethods(run: RunStatement): SharedMethods {
     },
     async beginFreshWrite({ source, account }, objectId) {
       await run('beginFreshWrite', [source, account, objectId, Date.now()]);
+    },
+    async endFreshWrites({ source, account }, objectIds) {
+      const { objectIds: ids, counts } = countsOf(objectIds);
+      for (const [i, objectId] of ids.entries())
+        await run('endFreshWrites', [counts[i], Date.now(), source, account, objectId]);
     },
     async listDeadLetters(options = {}) {
       const list = options.includeResolved ? 'listAllDeadLetters' : 'listOpenDeadLetters';

@@ -309,6 +309,8 @@ export interface Store extends ConsoleLedger, StripeBudgetLedger, MappingVersion
    * the write; see SyncContext.writingFreshStateOf). It ends with that event's attempt (CompletedAttempt.freshWrites).
    */
   beginFreshWrite(event: Pick<InboxEvent, 'source' | 'account'>, objectId: string): Promise<void>;
+  /** Ends writes begun by an attempt that records no outcome (its event given back at shutdown), one per entry. */
+  endFreshWrites(event: Pick<InboxEvent, 'source' | 'account'>, objectIds: readonly string[]): Promise<void>;
 
   listDeadLetters(options?: {
     limit?: number;

@@ -16,6 +16,7 @@ import type { StripeEventHandler } from '../handler';
 import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
+import { assertHandlerMayGoOn } from '../fence';
 import { createWorkerPool, type WorkerPool } from '../pool';
 import { inboxEvent } from './emulated-pool';
 
@@ -71,8 +72,12 @@ describe('an object written from Stripe by another event while its own event ran
       await context.writingFreshStateOf?.('pi_tie');
       disputeWriting = true;
       if (plan.disputeFails) throw new TypeError('the dispute could not be mapped');
+      // Stopped (given back at shutdown), it goes no further, as its next request to Dataverse would not.
       if (plan.disputeWaitsForPayment)
-        await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
+        await waitFor(async () => {
+          assertHandlerMayGoOn();
+          return (await statusOf('evt_payment')) === 'applied';
+        }, 'the payment');
     },
   };
 
@@ -167,6 +172,20 @@ describe('an object written from Stripe by another event while its own event ran
     pool!.notify();
     await waitFor(async () => (await statusOf('evt_payment')) === 'applied', 'the payment');
     expect(paymentRuns).toEqual([false]);
+  });
+
+  test('a dispute given back at shutdown during its write ends it', async () => {
+    plan = { disputeWaitsForPayment: true };
+    await store.insertEvent(disputeEvent());
+    pool!.start();
+    await waitFor(() => disputeWriting, "the dispute's write");
+    await pool!.stop({ graceMs: 50 });
+    expect(await statusOf('evt_dispute')).toBe('pending');
+    expect(await store.getObjectState('stripe', '', 'pi_tie')).toEqual({
+      stamp: null,
+      freshWritesBegun: 1,
+      freshWritesEnded: 1,
+    });
   });
 
   test('writes the payment once when nothing else wrote it meanwhile', async () => {
