@@ -335,6 +335,55 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     await expectPaidInvoice(session.id, 90);
   });
 
+  test("an invoice that cannot be made does not keep a refund's row from being written", async () => {
+    const stripe = stripeSide.emulator.client();
+    const { client } = dataverseSide;
+    const session = await heldOrder('Board hire');
+    await stripe.paymentIntents.capture(String(session.payment_intent));
+    const refunded = await stripe.refunds.create({
+      payment_intent: String(session.payment_intent),
+      amount: 1000,
+    });
+    const upsert = client.upsertByKey.bind(client);
+    client.upsertByKey = async (entitySet, key, row, options) => {
+      // Making the invoice (its first write) is refused; showing the payment on documents is not.
+      if (entitySet === 'invoices' && options?.mode === 'createOnly')
+        throw Object.assign(new Error('Invoice refused'), { status: 400 });
+      return upsert(entitySet, key, row, options);
+    };
+    const refundCreated = (stripeSide.emulator.events as unknown as Stripe.Event[]).find(
+      (e) => e.type === 'refund.created' && (e.data.object as { id: string }).id === refunded.id,
+    )!;
+    try {
+      const sync = handlersOverStripeEmulator(stripeSide.emulator, client);
+      await expect(sync.deliver(refundCreated)).rejects.toThrow('Invoice refused');
+    } finally {
+      client.upsertByKey = upsert;
+    }
+    expect(await client.retrieveByKey('stc_refunds', { stc_stripeid: refunded.id })).toMatchObject({
+      stc_amount: 10,
+    });
+  });
+
+  test('an invoice a user cancelled is left cancelled by the refund that follows', async () => {
+    const stripe = stripeSide.emulator.client();
+    const { client } = dataverseSide;
+    const session = await heldOrder('Skate hire');
+    const capture = stripeSide.emulator.events.length;
+    await stripe.paymentIntents.capture(String(session.payment_intent));
+    await deliverAll(capture);
+    const invoice = (await invoiceOf(session.id))!;
+    await client.update('invoices', String(invoice.invoiceid), { statecode: 3, statuscode: 3 });
+    const refund = stripeSide.emulator.events.length;
+    await stripe.refunds.create({ payment_intent: String(session.payment_intent), amount: 1000 });
+    await deliverAll(refund);
+    expect(await invoiceOf(session.id)).toMatchObject({ statecode: 3, statuscode: 3 });
+    expect(await orderOf(session.id)).toMatchObject({
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
+      stc_amountrefunded: 10,
+    });
+  });
+
   test('released: the order stays unpaid and gets no invoice', async () => {
     const stripe = stripeSide.emulator.client();
     const session = await heldOrder('Kayak hire');

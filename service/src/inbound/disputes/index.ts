@@ -24,6 +24,8 @@ export function createDisputesHandler(
 ): StripeEventHandler {
   return objectEventHandler('disputes', ['charge.dispute.*'], 'dispute', async (dispute, event, context) => {
     const set = mappings();
+    // A captured hold's invoice, made once the dispute is written.
+    const later: Array<() => Promise<void>> = [];
     await syncPayment(
       set,
       {
@@ -31,6 +33,7 @@ export function createDisputesHandler(
         charge: idOf(dispute.charge),
         documents: 'always',
         onHoldCaptured,
+        later,
       },
       event,
       context,
@@ -39,5 +42,6 @@ export function createDisputesHandler(
     const object = await objectForMapping(mapping, event, context, dispute, dispute.id);
     const mapped = await mapIfApplies(mapping, object, eventEnvelope(event));
     if (mapped) await writeMappedRow(context.dataverse, context.log, mapped);
+    for (const work of later) await work();
   });
 }

@@ -368,8 +368,10 @@ export async function invoiceCapturedHold(
       { [Invoice.col.stripePaymentId]: paymentId },
       { select: [select] },
     );
-  // Paid (closed) once made whole: one begun by an attempt that failed midway is made again.
-  if ((await byPayment(Invoice.entitySetName, Invoice.col.statecode))?.[Invoice.col.statecode] === 2) return;
+  // Made whole, it is paid; a user may cancel it since: only one begun by an attempt that failed midway (still
+  // open) is made again.
+  const invoice = await byPayment(Invoice.entitySetName, Invoice.col.statecode);
+  if (invoice && invoice[Invoice.col.statecode] !== 0) return;
   const sessionId = (await byPayment(SalesOrder.entitySetName, SalesOrder.col.stripeId))?.[
     SalesOrder.col.stripeId
   ];

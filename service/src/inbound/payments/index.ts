@@ -50,6 +50,12 @@ export interface PaymentRef {
   documents?: 'always' | 'holds';
   /** With `documents`: a hold captured, once shown (the invoice of its order, made). */
   onHoldCaptured?: HoldCaptured;
+  /**
+   * Where onHoldCaptured's work is queued for the caller to run once its own rows are written (a refund's,
+   * a dispute's), so that a failure making the invoice does not keep them from being written; run at once
+   * without it.
+   */
+  later?: Array<() => Promise<void>>;
 }
 
 /** Called once a PaymentIntent held for a manual capture is captured and written (see onHoldCaptured). */
@@ -138,7 +144,12 @@ export async function syncPayment(
   const hold = intent.capture_method === 'manual';
   if (ref.documents === 'always' || (ref.documents === 'holds' && hold)) {
     await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: hold });
-    if (hold && intent.status === 'succeeded') await ref.onHoldCaptured?.(mappings, written, event, context);
+    const onHoldCaptured = ref.onHoldCaptured;
+    if (hold && intent.status === 'succeeded' && onHoldCaptured) {
+      const invoice = () => onHoldCaptured(mappings, written, event, context);
+      if (ref.later) ref.later.push(invoice);
+      else await invoice();
+    }
   }
   return written;
 }

@@ -50,6 +50,8 @@ export function createRefundsHandler(
     async handle(event, context) {
       const object = event.data.object as unknown as StripeObject;
       const set = mappings();
+      // A captured hold's invoice, made once the refunds are written.
+      const later: Array<() => Promise<void>> = [];
       if (object.object === 'refund') {
         await syncPayment(
           set,
@@ -58,11 +60,13 @@ export function createRefundsHandler(
             charge: idOf(object.charge),
             documents: 'always',
             onHoldCaptured,
+            later,
           },
           event,
           context,
         );
         await writeRefund(set, object, false, event, context);
+        for (const work of later) await work();
         return;
       }
       if (object.object === 'charge') {
@@ -74,6 +78,7 @@ export function createRefundsHandler(
             payload: object,
             documents: 'always',
             onHoldCaptured,
+            later,
           },
           event,
           context,
@@ -85,6 +90,7 @@ export function createRefundsHandler(
           .autoPagingToArray({ limit: MAX_REFUNDS_PER_CHARGE });
         for (const refund of refunds)
           await writeRefund(set, refund as unknown as StripeObject, true, event, context);
+        for (const work of later) await work();
         return;
       }
       logUnmapped(event, context, 'refunds');
