@@ -110,7 +110,7 @@ export function createEventProcessor(
       if (fence.stopped?.code === 'shutdown') {
         job.log.warn({ handler: handler.resource }, fence.stopped.message);
         // Its writes of other objects end here: the next claim of the event begins its own.
-        if (job.freshWrites.length) await deps.store.endFreshWrites(event, job.freshWrites);
+        await endWrites(deps.store, job, job.freshWrites);
         return;
       }
       return recordFailure(deps, job, handler, error, context);
@@ -129,6 +129,19 @@ export function createEventProcessor(
       'event applied',
     );
   };
+}
+
+/**
+ * Ends the writes of other objects an attempt began when it records no outcome (given back at shutdown, or
+ * its lease lost); a failure only costs reads (the objects' events read Stripe), so it is logged, not thrown.
+ */
+async function endWrites(store: Store, { event, log }: Job, objectIds: readonly string[]): Promise<void> {
+  if (!objectIds.length) return;
+  try {
+    await store.endFreshWrites(event, objectIds);
+  } catch (error) {
+    log.warn({ err: error, objectIds }, 'the writes this attempt began could not be ended');
+  }
 }
 
 /** What the handler said it wrote: nothing, with the reason, or (null) something. */
@@ -159,8 +172,14 @@ function contextFor(
       if (event.source !== 'stripe' || objectId === event.objectId) return;
       // A handler stopped (timed out, or given back at shutdown) begins nothing: its attempt has ended.
       assertHandlerMayGoOn();
-      await deps.store.beginFreshWrite(event, objectId);
+      // Listed first: an attempt that times out meanwhile ends it with its outcome.
       job.freshWrites.push(objectId);
+      try {
+        await deps.store.beginFreshWrite(event, objectId);
+      } catch (error) {
+        job.freshWrites.splice(job.freshWrites.lastIndexOf(objectId), 1);
+        throw error;
+      }
     },
   };
 }
@@ -227,11 +246,14 @@ function startJob(deps: EventProcessorDeps, event: InboxEvent): Job {
       writes: writes.slice(),
       mappingVersion: job.mappingVersion,
     });
-    if (!recorded)
+    if (!recorded) {
       log.warn(
         { outcome: outcome.kind },
         'lease lost before the outcome was recorded; another worker owns the event',
       );
+      // Nothing of the attempt was recorded: its writes of other objects end here.
+      await endWrites(store, job, freshWrites);
+    }
     return recorded;
   };
   const job: Job = { event, log, startedAtMs, writes, mappingVersion: null, freshWrites: [], finish };

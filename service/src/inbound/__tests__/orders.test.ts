@@ -365,7 +365,7 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     });
   });
 
-  test('an invoice a user cancelled is left cancelled by the refund that follows', async () => {
+  test("an invoice a user cancelled is left cancelled by a later refund and by its session's events again", async () => {
     const stripe = stripeSide.emulator.client();
     const { client } = dataverseSide;
     const session = await heldOrder('Skate hire');
@@ -382,6 +382,13 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
       stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
       stc_amountrefunded: 10,
     });
+    // The session's events again (a dead letter queued again, a replay): the order is written, not the invoice.
+    const completed = (stripeSide.emulator.events as unknown as Stripe.Event[]).filter(
+      (e) => e.type === 'checkout.session.completed' && (e.data.object as { id: string }).id === session.id,
+    );
+    const sync = handlersOverStripeEmulator(stripeSide.emulator, client);
+    for (const event of completed) await sync.deliver(event);
+    expect(await invoiceOf(session.id)).toMatchObject({ statecode: 3, statuscode: 3 });
   });
 
   test('released: the order stays unpaid and gets no invoice', async () => {

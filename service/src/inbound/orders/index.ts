@@ -160,19 +160,22 @@ async function writeHeader(
   } catch (error) {
     if (!isDuplicate(error)) throw error;
   }
-  if (await invoiceIsPaid(context.dataverse, session.id)) return false;
+  if (await invoiceIsClosed(context.dataverse, session.id)) return false;
   await writeMappedRow(context.dataverse, context.log, header);
   return true;
 }
 
-/** A paid invoice is closed: Dynamics 365 takes no further edits of it, so it is written once. */
-async function invoiceIsPaid(dataverse: DataverseClient, sessionId: string): Promise<boolean> {
+/**
+ * A paid invoice is closed: Dynamics 365 takes no further edits of it, so it is written once; one a user
+ * cancelled (or closed otherwise) is left as it is too. Only an open one (statecode 0) is written again.
+ */
+async function invoiceIsClosed(dataverse: DataverseClient, sessionId: string): Promise<boolean> {
   const invoice = await dataverse.retrieveByKey(
     Invoice.entitySetName,
     { [Invoice.col.stripeId]: sessionId },
     { select: ['statecode'] },
   );
-  return invoice?.statecode === 2;
+  return typeof invoice?.statecode === 'number' && invoice.statecode !== 0;
 }
 
 async function markInvoicePaid(dataverse: DataverseClient, sessionId: string): Promise<void> {
