@@ -142,6 +142,10 @@ export async function syncPayment(
   noteMissingFee(fees, mapped, latest, event);
   const written = String(mapped.key.stc_stripeid ?? intent.id);
   const hold = intent.capture_method === 'manual';
+  // A refund's or dispute's event may have superseded the payment's own (by seconds): the charge request
+  // that made the payment is linked and brought to its outcome from here too (the payments handler does so
+  // for the payment's own events).
+  if (ref.documents === 'always') await linkChargeRequest(intent, written, context);
   if (ref.documents === 'always' || (ref.documents === 'holds' && hold)) {
     await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: hold });
     const onHoldCaptured = ref.onHoldCaptured;

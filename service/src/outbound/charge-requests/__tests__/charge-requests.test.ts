@@ -704,6 +704,30 @@ describe('a bank debit Stripe holds as processing', () => {
     expect(JSON.stringify(requestRow(id))).not.toContain('6789');
   });
 
+  it("completes the request from a refund's events when they supersede the settlement's", async () => {
+    const { account } = await customer('pm_usBankAccount_success');
+    const id = await ask(USERS.requester.systemuserid, account, 120);
+    const paymentIntent = String(requestRow(id).stc_stripepaymentintentid);
+    await deliverStripeEvents();
+    world.stripeEmulator.testHelpers.settleBankDebit(paymentIntent);
+    const settled = world.stripeEmulator.events.length;
+    await world.stripe.refunds.create({ payment_intent: paymentIntent, amount: 2000 });
+    // The refund five seconds after the settlement, its events first: charge.refunded (the payment's own)
+    // supersedes the settlement's events.
+    const events = world.stripeEmulator.events as unknown as Stripe.Event[];
+    const later = events.slice(settled).map((e) => ({ ...e, created: e.created + 5 }));
+    const outcomes = [];
+    for (const event of [...later, ...events.slice(delivered, settled)])
+      outcomes.push(await payments.deliver(event));
+    delivered = events.length;
+    expect(outcomes).toContain('superseded');
+    const payment = await world.client.retrieveByKey('stc_payments', { stc_stripeid: paymentIntent });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      _stc_paymentid_value: payment!.stc_paymentid,
+    });
+  });
+
   it("fails the request with the bank's code and reason when the debit is returned", async () => {
     const { account } = await customer('pm_usBankAccount_insufficientFunds');
     const id = await ask(USERS.requester.systemuserid, account, 80);
