@@ -12,9 +12,9 @@ import {
 } from './inbound/customers';
 import { createCustomersOutboundHandler } from './outbound/customers';
 import { createDisputesHandler } from './inbound/disputes';
-import { createOrdersHandler, invoiceCapturedHold } from './inbound/orders';
+import { createOrdersHandler, invoiceCapturedHold, writePaymentOrder } from './inbound/orders';
 import { withPaymentOrders } from './inbound/orders/payment-orders';
-import { createPaymentsHandler, type FeeFiller } from './inbound/payments';
+import { createPaymentsHandler, type FeeFiller, type PaymentHooks } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
 import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
 import { createSubscriptionRequestsHandler } from './outbound/subscription-requests';
@@ -57,12 +57,16 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     : lazyMappings(options.mappingsDir);
   const syncRequests = atStripePriority('user', createSyncRequestsHandler(mappings, options.customers));
   // Over the Stripe budget, users' actions in Dynamics 365 go first and payout reconciliation after live sync.
+  const payments = createPaymentsHandler(mappings, options.fees, { onHoldCaptured: invoiceCapturedHold });
+  // A refund's or dispute's events may supersede the payment's own: they make its invoice and order too.
+  const paymentHooks: PaymentHooks = {
+    onHoldCaptured: invoiceCapturedHold,
+    ...(options.ordersFromPayments ? { onWrittenByOther: writePaymentOrder } : {}),
+  };
   return [
-    options.ordersFromPayments
-      ? withPaymentOrders(createPaymentsHandler(mappings, options.fees, invoiceCapturedHold), mappings)
-      : createPaymentsHandler(mappings, options.fees, invoiceCapturedHold),
-    createRefundsHandler(mappings, invoiceCapturedHold),
-    createDisputesHandler(mappings, invoiceCapturedHold),
+    options.ordersFromPayments ? withPaymentOrders(payments, mappings) : payments,
+    createRefundsHandler(mappings, paymentHooks),
+    createDisputesHandler(mappings, paymentHooks),
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
     atStripePriority('user', createPaymentLinkRequestsHandler({ settings: options.outbound })),

@@ -49,11 +49,13 @@ export class SyncHarness {
     readonly stripe: StripeStub,
     readonly dataverse: DataverseClient,
     customers: Partial<CustomerMappingNames> = {},
+    options: { ordersFromPayments?: boolean } = {},
   ) {
     this.router = createHandlerRouter(
       createSyncHandlers({
         mappings: defaultMappings,
         customers: { ...DEFAULT_CUSTOMER_MAPPINGS, ...customers },
+        ...options,
       }),
     );
   }

@@ -7,7 +7,8 @@ import type Stripe from 'stripe';
 import { SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
 import { createHandlerRouter } from '../../pipeline/routing';
 import { createSyncHandlers } from '../../handlers';
-import { defaultMappings, OrderedDelivery, shuffled } from './harness';
+import { defaultMappings, OrderedDelivery, shuffled, SyncHarness } from './harness';
+import { StripeStub } from './stripe-stub';
 import { dataverseEmulatorForFile, handlersOverStripeEmulator, option, stripeEmulatorForFile } from './setup';
 
 const stripeSide = stripeEmulatorForFile();
@@ -529,6 +530,41 @@ describe('orders of payments made without a Checkout Session (ORDERS_FROM_PAYMEN
     expect(await orderOf(String(session.payment_intent))).toBeNull();
     expect(await orderOf(session.id)).toMatchObject({ totalamount: 12 });
     expect(await client.retrieveMultiple('salesorders')).toHaveLength(2);
+  });
+
+  test("refunded seconds later, the refund's events superseding the payment's: the order is made all the same", async () => {
+    const stripe = stripeSide.emulator.client();
+    const from = stripeSide.emulator.events.length;
+    const paid = await stripe.paymentIntents.create({
+      amount: 3000,
+      currency: 'usd',
+      description: 'Phone order 9',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
+    const refund = stripeSide.emulator.events.length;
+    await stripe.refunds.create({ payment_intent: paid.id, amount: 500 });
+    const events = stripeSide.emulator.events as unknown as Stripe.Event[];
+    const later = events.slice(refund).map((e) => ({ ...e, created: e.created + 5 }));
+    const ordered = await OrderedDelivery.open(
+      new SyncHarness(
+        Object.assign(new StripeStub(), { stripeFor: () => stripe }),
+        dataverseSide.client,
+        {},
+        { ordersFromPayments: true },
+      ),
+    );
+    const outcomes = [];
+    for (const event of [...later, ...events.slice(from, refund)])
+      outcomes.push(await ordered.deliver(event));
+    await ordered.close();
+    expect(outcomes).toContain('superseded');
+    expect(await orderOf(paid.id)).toMatchObject({
+      name: 'Phone order 9 · 30.00 USD',
+      totalamount: 30,
+      stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
+      stc_amountrefunded: 5,
+    });
   });
 
   test('without the setting, a payment by API makes no order', async () => {

@@ -4,7 +4,7 @@
  * payment mapping turns into the stc_disputed flag and the `disputed` status.
  */
 import type { MappingSet } from '../../mapping';
-import { syncPayment, type HoldCaptured } from '../payments';
+import { syncPayment, type PaymentHooks } from '../payments';
 import {
   eventEnvelope,
   idOf,
@@ -17,10 +17,10 @@ import type { StripeEventHandler } from '../../pipeline/handler';
 
 export const DISPUTE_MAPPING = 'dispute';
 
-/** `onHoldCaptured`: what a hold's capture does besides, when a dispute's event is the first to see it. */
+/** `hooks`: what writing its payment does besides (a hold's invoice, a payment's order), run after its rows. */
 export function createDisputesHandler(
   mappings: () => MappingSet,
-  onHoldCaptured?: HoldCaptured,
+  hooks: PaymentHooks = {},
 ): StripeEventHandler {
   return objectEventHandler('disputes', ['charge.dispute.*'], 'dispute', async (dispute, event, context) => {
     const set = mappings();
@@ -32,7 +32,7 @@ export function createDisputesHandler(
         paymentIntent: idOf(dispute.payment_intent),
         charge: idOf(dispute.charge),
         documents: 'always',
-        onHoldCaptured,
+        hooks,
         later,
       },
       event,

@@ -48,14 +48,28 @@ export interface PaymentRef {
    * amount paid too: the amount captured.
    */
   documents?: 'always' | 'holds';
-  /** With `documents`: a hold captured, once shown (the invoice of its order, made). */
-  onHoldCaptured?: HoldCaptured;
+  /** With `documents`: what writing the payment does besides (see PaymentHooks). */
+  hooks?: PaymentHooks;
   /**
-   * Where onHoldCaptured's work is queued for the caller to run once its own rows are written (a refund's,
-   * a dispute's), so that a failure making the invoice does not keep them from being written; run at once
-   * without it.
+   * Where the hooks' work is queued for the caller to run once its own rows are written (a refund's, a
+   * dispute's), so that a failure making an invoice or order does not keep them from being written; run at
+   * once without it.
    */
   later?: Array<() => Promise<void>>;
+}
+
+/**
+ * What writing a payment does besides: the orders' work, wired by handlers.ts (payments does not import
+ * orders).
+ */
+export interface PaymentHooks {
+  /** A PaymentIntent held for a manual capture, captured and written: the invoice of its order. */
+  onHoldCaptured?: HoldCaptured;
+  /**
+   * A payment written by a refund's or dispute's event, which may have superseded the payment's own events
+   * (by seconds): its order, when payments made without a Checkout Session get one.
+   */
+  onWrittenByOther?: PaymentWritten;
 }
 
 /** Called once a PaymentIntent held for a manual capture is captured and written (see onHoldCaptured). */
@@ -65,6 +79,20 @@ export type HoldCaptured = (
   event: Stripe.Event,
   context: SyncContext,
 ) => Promise<void>;
+
+/** Called with a payment as it was written: a PaymentIntent, or a Charge made without one. */
+export type PaymentWritten = (
+  mappings: MappingSet,
+  payment: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+) => Promise<void>;
+
+/** Runs the work now, or queues it on `later` for the caller. */
+async function queued(ref: PaymentRef, work: () => Promise<void>): Promise<void> {
+  if (ref.later) ref.later.push(work);
+  else await work();
+}
 
 /**
  * Writes the payment's row and returns its Stripe id (the row's key), or null when no mapping applies.
@@ -101,8 +129,12 @@ export async function syncPayment(
         );
       noteMissingFee(fees, mapped, charge, event);
       const written = String(mapped.key.stc_stripeid ?? charge.id);
-      if (ref.documents === 'always')
+      if (ref.documents === 'always') {
         await reflectPaymentOnDocuments(context.dataverse, context.log, written);
+        const onWritten = ref.hooks?.onWrittenByOther;
+        const paid = charge;
+        if (onWritten) await queued(ref, () => onWritten(mappings, paid, event, context));
+      }
       return written;
     }
   }
@@ -141,21 +173,33 @@ export async function syncPayment(
     await writeAgainWhileChanged(context, mapped, async () => mapIntent(await read()));
   noteMissingFee(fees, mapped, latest, event);
   const written = String(mapped.key.stc_stripeid ?? intent.id);
-  const hold = intent.capture_method === 'manual';
-  // A refund's or dispute's event may have superseded the payment's own (by seconds): the charge request
-  // that made the payment is linked and brought to its outcome from here too (the payments handler does so
-  // for the payment's own events).
-  if (ref.documents === 'always') await linkChargeRequest(intent, written, context);
-  if (ref.documents === 'always' || (ref.documents === 'holds' && hold)) {
-    await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: hold });
-    const onHoldCaptured = ref.onHoldCaptured;
-    if (hold && intent.status === 'succeeded' && onHoldCaptured) {
-      const invoice = () => onHoldCaptured(mappings, written, event, context);
-      if (ref.later) ref.later.push(invoice);
-      else await invoice();
-    }
-  }
+  await showIntentWritten(mappings, ref, intent, written, event, context);
   return written;
+}
+
+/**
+ * After a PaymentIntent's row is written: its documents (see PaymentRef.documents) and hooks. A refund's or
+ * dispute's event may have superseded the payment's own (by seconds): the charge request that made the
+ * payment is linked and brought to its outcome from here too (the payments handler does so for the payment's
+ * own events), and the hooks make its invoice or order.
+ */
+async function showIntentWritten(
+  mappings: MappingSet,
+  ref: PaymentRef,
+  intent: StripeObject,
+  written: string,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  const hold = intent.capture_method === 'manual';
+  if (ref.documents === 'always') await linkChargeRequest(intent, written, context);
+  if (ref.documents !== 'always' && !(ref.documents === 'holds' && hold)) return;
+  await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: hold });
+  const { onHoldCaptured, onWrittenByOther } = ref.hooks ?? {};
+  if (hold && intent.status === 'succeeded' && onHoldCaptured)
+    await queued(ref, () => onHoldCaptured(mappings, written, event, context));
+  if (ref.documents === 'always' && onWrittenByOther)
+    await queued(ref, () => onWrittenByOther(mappings, intent, event, context));
 }
 
 /** Rounds of reading Stripe again after a payment written by another object's event (see below). */
@@ -298,13 +342,13 @@ async function withDisputes(
 }
 
 /**
- * `fees`: fills fee and net in bulk for rows written from an event's copy without them. `onHoldCaptured`:
- * what a hold's capture does besides (the orders' invoice of a Checkout Session paid by a hold).
+ * `fees`: fills fee and net in bulk for rows written from an event's copy without them. `hooks`: what
+ * writing a payment does besides (onHoldCaptured: the orders' invoice of a Checkout Session paid by a hold).
  */
 export function createPaymentsHandler(
   mappings: () => MappingSet,
   fees?: FeeFiller,
-  onHoldCaptured?: HoldCaptured,
+  hooks: PaymentHooks = {},
 ): StripeEventHandler {
   return {
     resource: 'payments',
@@ -316,7 +360,7 @@ export function createPaymentsHandler(
       if (object.object === 'payment_intent') {
         written = await syncPayment(
           mappings(),
-          { paymentIntent: object.id, payload: object, documents: 'holds', onHoldCaptured },
+          { paymentIntent: object.id, payload: object, documents: 'holds', hooks },
           event,
           context,
           fees,
@@ -329,7 +373,7 @@ export function createPaymentsHandler(
             charge: object.id,
             payload: object,
             documents: 'holds',
-            onHoldCaptured,
+            hooks,
           },
           event,
           context,

@@ -6,7 +6,7 @@
  */
 import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
-import { syncPayment, type HoldCaptured } from '../payments';
+import { syncPayment, type PaymentHooks } from '../payments';
 import {
   eventEnvelope,
   idOf,
@@ -39,10 +39,10 @@ async function writeRefund(
   await followRefundOfRequest(context.dataverse, object, context.log);
 }
 
-/** `onHoldCaptured`: what a hold's capture does besides, when a refund's event is the first to see it. */
+/** `hooks`: what writing its payment does besides (a hold's invoice, a payment's order), run after its rows. */
 export function createRefundsHandler(
   mappings: () => MappingSet,
-  onHoldCaptured?: HoldCaptured,
+  hooks: PaymentHooks = {},
 ): StripeEventHandler {
   return {
     resource: 'refunds',
@@ -59,7 +59,7 @@ export function createRefundsHandler(
             paymentIntent: idOf(object.payment_intent),
             charge: idOf(object.charge),
             documents: 'always',
-            onHoldCaptured,
+            hooks,
             later,
           },
           event,
@@ -77,7 +77,7 @@ export function createRefundsHandler(
             charge: object.id,
             payload: object,
             documents: 'always',
-            onHoldCaptured,
+            hooks,
             later,
           },
           event,
