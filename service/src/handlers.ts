@@ -57,12 +57,12 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     : lazyMappings(options.mappingsDir);
   const syncRequests = atStripePriority('user', createSyncRequestsHandler(mappings, options.customers));
   // Over the Stripe budget, users' actions in Dynamics 365 go first and payout reconciliation after live sync.
-  const payments = createPaymentsHandler(mappings, options.fees, { onHoldCaptured: invoiceCapturedHold });
   // A refund's or dispute's events may supersede the payment's own: they make its invoice and order too.
   const paymentHooks: PaymentHooks = {
     onHoldCaptured: invoiceCapturedHold,
     ...(options.ordersFromPayments ? { onWrittenByOther: writePaymentOrder } : {}),
   };
+  const payments = createPaymentsHandler(mappings, options.fees, paymentHooks);
   return [
     options.ordersFromPayments ? withPaymentOrders(payments, mappings) : payments,
     createRefundsHandler(mappings, paymentHooks),

@@ -2,9 +2,9 @@
  * PostgreSQL: an event's completion as one statement. The outcome on the inbox row, the attempt, its Dataverse
  * requests, the objects' ordering stamps, the end of its fresh writes and a dead letter are data-modifying
  * parts of one WITH statement, so they commit together as the transaction they were, in one round trip
- * instead of one per part plus BEGIN and COMMIT. Every part reads from `finished`: when the event's lease is no longer this worker's
- * claim (another owner, or a later claim of the same owner after the lease expired: its attempt number
- * differs), the update finds no row and nothing else is written.
+ * instead of one per part plus BEGIN and COMMIT. Every part reads from `finished`: when the event's lease is
+ * no longer this worker's claim (another owner, or a later claim of the same owner after the lease expired:
+ * its attempt number differs), the update finds no row and nothing else is written.
  */
 import type { QueryConfig } from 'pg';
 import { finishValues, finishedEvent } from './rows';

@@ -29,7 +29,7 @@ import {
   stripeForEvent,
   type StripeObject,
 } from '../../write/stripe-objects';
-import { syncPayment } from '../payments';
+import { isCapturedHold, syncPayment } from '../payments';
 import { reflectPaymentOnDocuments } from './documents';
 import { bindCurrency, bindCustomer, bindLineCurrency, bindProducts, type CustomerMatch } from './parties';
 import {
@@ -331,13 +331,6 @@ async function writeInvoice(
     await reflectPaymentOnDocuments(context.dataverse, context.log, paymentId, { amountPaid: true });
   await markInvoicePaid(context.dataverse, session.id);
 }
-
-/** A PaymentIntent held for a manual capture and captured since (for some or all of its amount). */
-const isCapturedHold = (intent: StripeObject): boolean =>
-  intent.capture_method === 'manual' &&
-  intent.status === 'succeeded' &&
-  typeof intent.amount_received === 'number' &&
-  intent.amount_received > 0;
 
 /**
  * Whether a session's payment, completed unpaid, is a hold captured since: read from Stripe, for sessions

@@ -177,6 +177,13 @@ export async function syncPayment(
   return written;
 }
 
+/** A PaymentIntent held for a manual capture and captured since (for some or all of its amount). */
+export const isCapturedHold = (intent: StripeObject): boolean =>
+  intent.capture_method === 'manual' &&
+  intent.status === 'succeeded' &&
+  typeof intent.amount_received === 'number' &&
+  intent.amount_received > 0;
+
 /**
  * After a PaymentIntent's row is written: its documents (see PaymentRef.documents) and hooks. A refund's or
  * dispute's event may have superseded the payment's own (by seconds): the charge request that made the
@@ -196,7 +203,7 @@ async function showIntentWritten(
   if (ref.documents !== 'always' && !(ref.documents === 'holds' && hold)) return;
   await reflectPaymentOnDocuments(context.dataverse, context.log, written, { amountPaid: hold });
   const { onHoldCaptured, onWrittenByOther } = ref.hooks ?? {};
-  if (hold && intent.status === 'succeeded' && onHoldCaptured)
+  if (isCapturedHold(intent) && onHoldCaptured)
     await queued(ref, () => onHoldCaptured(mappings, written, event, context));
   if (ref.documents === 'always' && onWrittenByOther)
     await queued(ref, () => onWrittenByOther(mappings, intent, event, context));
