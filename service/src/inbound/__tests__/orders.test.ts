@@ -5,6 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { SyncIssueKind, SyncIssueStatus } from '@stc/solution/tables';
+import type { Row } from '../../dataverse/types';
 import { createHandlerRouter } from '../../pipeline/routing';
 import { createSyncHandlers } from '../../handlers';
 import { defaultMappings, OrderedDelivery, shuffled, SyncHarness } from './harness';
@@ -213,6 +214,28 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     stc_amountrefunded: 0,
   });
 
+  /**
+   * Runs `work` while Dataverse answers the invoice writes `refusal` gives an error for with that error; the
+   * other writes go through.
+   */
+  async function whileInvoiceWritesRefused(
+    refusal: (row: Row, options?: { mode?: string }) => Error | undefined,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const { client } = dataverseSide;
+    const upsert = client.upsertByKey.bind(client);
+    client.upsertByKey = async (entitySet, key, row, options) => {
+      const refused = entitySet === 'invoices' ? refusal(row, options) : undefined;
+      if (refused) throw refused;
+      return upsert(entitySet, key, row, options);
+    };
+    try {
+      await work();
+    } finally {
+      client.upsertByKey = upsert;
+    }
+  }
+
   /** A checkout paid by a hold, its events delivered: its order is written, unpaid. */
   async function heldOrder(name: string): Promise<Stripe.Checkout.Session> {
     const from = stripeSide.emulator.events.length;
@@ -314,25 +337,22 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
 
   test('an invoice left open by a write that failed is finished when the events come again', async () => {
     const stripe = stripeSide.emulator.client();
-    const { client } = dataverseSide;
     const session = await heldOrder('Bike hire');
     const capture = stripeSide.emulator.events.length;
     await stripe.paymentIntents.capture(String(session.payment_intent));
     // Marking the invoice paid fails once (Dataverse unavailable): the event fails, to be retried.
-    const upsert = client.upsertByKey.bind(client);
     let failures = 0;
-    client.upsertByKey = async (entitySet, key, row, options) => {
-      if (entitySet === 'invoices' && row.statecode === 2 && failures++ === 0)
-        throw Object.assign(new Error('Service Unavailable'), { status: 503 });
-      return upsert(entitySet, key, row, options);
-    };
-    try {
-      await expect(deliverAll(capture)).rejects.toThrow('Service Unavailable');
-      expect(await invoiceOf(session.id)).toMatchObject({ statecode: 0 });
-      await deliverAll(capture);
-    } finally {
-      client.upsertByKey = upsert;
-    }
+    await whileInvoiceWritesRefused(
+      (row) =>
+        row.statecode === 2 && failures++ === 0
+          ? Object.assign(new Error('Service Unavailable'), { status: 503 })
+          : undefined,
+      async () => {
+        await expect(deliverAll(capture)).rejects.toThrow('Service Unavailable');
+        expect(await invoiceOf(session.id)).toMatchObject({ statecode: 0 });
+        await deliverAll(capture);
+      },
+    );
     await expectPaidInvoice(session.id, 90);
   });
 
@@ -345,22 +365,20 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
       payment_intent: String(session.payment_intent),
       amount: 1000,
     });
-    const upsert = client.upsertByKey.bind(client);
-    client.upsertByKey = async (entitySet, key, row, options) => {
-      // Making the invoice (its first write) is refused; showing the payment on documents is not.
-      if (entitySet === 'invoices' && options?.mode === 'createOnly')
-        throw Object.assign(new Error('Invoice refused'), { status: 400 });
-      return upsert(entitySet, key, row, options);
-    };
     const refundCreated = (stripeSide.emulator.events as unknown as Stripe.Event[]).find(
       (e) => e.type === 'refund.created' && (e.data.object as { id: string }).id === refunded.id,
     )!;
-    try {
-      const sync = handlersOverStripeEmulator(stripeSide.emulator, client);
-      await expect(sync.deliver(refundCreated)).rejects.toThrow('Invoice refused');
-    } finally {
-      client.upsertByKey = upsert;
-    }
+    // Making the invoice (its first write) is refused; showing the payment on documents is not.
+    await whileInvoiceWritesRefused(
+      (_row, options) =>
+        options?.mode === 'createOnly'
+          ? Object.assign(new Error('Invoice refused'), { status: 400 })
+          : undefined,
+      async () => {
+        const sync = handlersOverStripeEmulator(stripeSide.emulator, client);
+        await expect(sync.deliver(refundCreated)).rejects.toThrow('Invoice refused');
+      },
+    );
     expect(await client.retrieveByKey('stc_refunds', { stc_stripeid: refunded.id })).toMatchObject({
       stc_amount: 10,
     });
