@@ -164,7 +164,7 @@ function contextFor(
     stripeFor: deps.stripeFor,
     log: job.log,
     payloadMayBeStale,
-    ...(event.burst && burstStillNewest(event.burst, seen)
+    ...(event.burst && burstStillNewest(event.burst, event.burstFreshWrites, seen)
       ? { burst: event.burst.map((e) => JSON.parse(e.payload) as Stripe.Event) }
       : {}),
     nothingWritten: (reason) => void (wrote.nothing ??= reason),
@@ -315,12 +315,18 @@ const freshWriteUnderWay = (state: ObjectState | null): boolean =>
 /**
  * Whether the burst's copies still tell the object's newest state at the stamp check: the claim gave the burst
  * when no event applied before it shared a second with them (the stamp older than all of them, or one of the
- * burst's own, superseded at claim). A stamp of another event of such a second was applied since the claim,
- * and a write from Stripe under way may have read the object after the copies: the object is then read.
+ * burst's own, superseded at claim) and no write from Stripe was under way. A stamp of another event of such a
+ * second was applied since the claim, and a write from Stripe under way, or begun since the claim (even one
+ * ended whose event's stamp lost to the burst's by id), may have read the object after the copies: the object
+ * is then read.
  */
-function burstStillNewest(burst: readonly BurstEvent[], seen: ObjectState | null): boolean {
+function burstStillNewest(
+  burst: readonly BurstEvent[],
+  burstFreshWrites: number | undefined,
+  seen: ObjectState | null,
+): boolean {
   if (!seen) return true;
-  if (freshWriteUnderWay(seen)) return false;
+  if (freshWriteUnderWay(seen) || seen.freshWritesBegun !== (burstFreshWrites ?? 0)) return false;
   const { stamp } = seen;
   if (!stamp || burst.some((e) => e.eventId === stamp.eventId)) return true;
   return burst.every((e) => e.eventCreatedMs > stamp.eventCreatedMs);

@@ -7,7 +7,7 @@
  * oldest first, one at a time: each is a change an operator made (a refund request, an edit), never coalesced.
  */
 import { objectKey } from './rows';
-import type { BurstEvent, ClaimRequest, ObjectStamp } from './types';
+import type { BurstEvent, ClaimRequest, ObjectState } from './types';
 
 interface Claimable {
   id: number;
@@ -132,21 +132,25 @@ export const supersededNote = (by: { eventId: string }) => `superseded by ${by.e
 /**
  * The bursts a claim hands to handlers: for each picked Stripe event that coalesced older ones, all of them,
  * when the object's stamp before the claim (`prior`, read before the coalesced stamps are written) is older
- * than the burst's oldest event. An event applied before in one of the burst's seconds may hold a newer state
- * than any copy in the burst, so then none is given and the handler reads the object.
+ * than the burst's oldest event, and no other object's event is writing the object from Stripe. An event
+ * applied before in one of the burst's seconds may hold a newer state than any copy in the burst, and so may
+ * a write from Stripe under way: then none is given and the handler reads the object. The object's writes from
+ * Stripe begun by then go with the burst (`burstFreshWrites`): one begun after the claim may have read the
+ * object after the copies were made, whatever its stamp (see pipeline/process).
  */
-export function attachBursts<T extends Claimable & { payload: string; burst?: BurstEvent[] }>(
-  { superseded }: ClaimPlan<T>,
-  prior: (event: T) => ObjectStamp | null,
-): void {
+export function attachBursts<
+  T extends Claimable & { payload: string; burst?: BurstEvent[]; burstFreshWrites?: number },
+>({ superseded }: ClaimPlan<T>, prior: (event: T) => ObjectState): void {
   const olderOf = new Map<T, T[]>();
   for (const { event, by } of superseded) olderOf.set(by, [...(olderOf.get(by) ?? []), event]);
   for (const [by, older] of olderOf) {
     if (by.source !== 'stripe') continue;
     const burst = [...older, by];
     const oldest = Math.min(...burst.map((e) => e.eventCreatedMs));
-    const stamp = prior(by);
+    const { stamp, freshWritesBegun, freshWritesEnded } = prior(by);
     if (stamp && stamp.eventCreatedMs >= oldest) continue;
+    if (freshWritesBegun !== freshWritesEnded) continue;
+    by.burstFreshWrites = freshWritesBegun;
     by.burst = burst.map((e) => ({
       eventId: e.eventId,
       type: e.type,

@@ -7,7 +7,15 @@
 import { Client, Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { INBOX_COLUMNS, inboxValues, markClaimed, objectKey, toInboxEvent, toObjectStamp } from './rows';
+import {
+  INBOX_COLUMNS,
+  inboxValues,
+  markClaimed,
+  objectKey,
+  toInboxEvent,
+  toObjectStamp,
+  toObjectState,
+} from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
 import {
   attachBursts,
@@ -319,22 +327,31 @@ function incomplete(wanted: { id: number; key: string | null }[], read: InboxEve
   return new Set(wanted.filter((w) => w.key !== null && !have.has(w.id)).map((w) => w.key as string));
 }
 
-/** Bursts for the handlers (see attachBursts), from the stamps of their objects before this claim's. */
+/**
+ * Bursts for the handlers (see attachBursts), from the state of their objects before this claim's stamps: the
+ * stamp, and the writes from Stripe by other objects' events.
+ */
 async function attachPgBursts(c: PoolClient, plan: ClaimPlan<InboxEvent>): Promise<void> {
   const objects = [...new Set(plan.superseded.map(({ by }) => by))];
   if (objects.length === 0) return;
-  const stamps = await c.query(
+  const states = await c.query(
     q(
-      'stc_claim_prior_stamps',
-      `SELECT o.source, o.account, o.object_id, o.event_created, o.event_id FROM object_versions o
-       JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(source, account, object_id)
-         ON o.source = k.source AND o.account = k.account AND o.object_id = k.object_id`,
+      'stc_claim_prior_states',
+      `SELECT k.source, k.account, k.object_id, o.event_created, o.event_id, f.began, f.ended
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS k(source, account, object_id)
+       LEFT JOIN object_versions o
+         ON o.source = k.source AND o.account = k.account AND o.object_id = k.object_id
+       LEFT JOIN object_fresh_writes f
+         ON f.source = k.source AND f.account = k.account AND f.object_id = k.object_id`,
     )([objects.map((e) => e.source), objects.map((e) => e.account), objects.map((e) => e.objectId)]),
   );
   const prior = new Map(
-    stamps.rows.map((r) => [objectKey(r.source, r.account, r.object_id), toObjectStamp(r)]),
+    states.rows.map((r) => [objectKey(r.source, r.account, r.object_id), toObjectState(r)]),
   );
-  attachBursts(plan, (e) => prior.get(objectKey(e.source, e.account, e.objectId)) ?? null);
+  attachBursts(
+    plan,
+    (e) => prior.get(objectKey(e.source, e.account, e.objectId)) ?? toObjectState(undefined),
+  );
 }
 
 /**

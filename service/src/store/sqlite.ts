@@ -19,7 +19,7 @@ import {
   inboxValues,
   markClaimed,
   toInboxEvent,
-  toObjectStamp,
+  toObjectState,
   type Row,
 } from './rows';
 import { budgetLedger, sqliteBudgetStatements } from './budget';
@@ -234,7 +234,9 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
     // The window holds no object in flight (the claim is one write transaction: none starts meanwhile).
     const plan = planClaim(candidates, new Set(), claimRules(request, now));
     const { picked, superseded } = plan;
-    attachBursts(plan, (e) => toObjectStamp(st.getStamp.get(e.source, e.account, e.objectId) as Row));
+    attachBursts(plan, (e) =>
+      toObjectState(st.getObjectState.get(e.source, e.account, e.objectId) as Row | undefined),
+    );
     for (const { event, by } of superseded) {
       st.supersede.run(now, event.id);
       st.attempt.run(

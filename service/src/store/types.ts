@@ -50,6 +50,11 @@ export interface InboxEvent extends Omit<NewInboxEvent, 'status'> {
    * tell the newest state from the copies themselves rather than read the object (see write/progress).
    */
   burst?: BurstEvent[];
+  /**
+   * With `burst`: the writes of the object from Stripe by other objects' events begun when the claim gave the
+   * burst (see ObjectState). One begun since may have read the object after the copies were made.
+   */
+  burstFreshWrites?: number;
 }
 
 export interface BurstEvent {
