@@ -7,15 +7,7 @@
 import { Client, Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { createGroupCommit } from './group-commit';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import {
-  INBOX_COLUMNS,
-  inboxValues,
-  markClaimed,
-  objectKey,
-  toInboxEvent,
-  toObjectStamp,
-  toObjectState,
-} from './rows';
+import { INBOX_COLUMNS, inboxValues, markClaimed, objectKey, toInboxEvent, toObjectState } from './rows';
 import { budgetLedger, postgresBudgetStatements } from './budget';
 import {
   attachBursts,
