@@ -40,6 +40,8 @@ interface Plan {
   disputeWaitsForPayment?: boolean;
   /** The dispute's handler fails (for good) once it began its write. */
   disputeFails?: boolean;
+  /** Once it began its write, another process takes the dispute's event over (its lease lapsed). */
+  disputeLosesLease?: boolean;
 }
 
 describe('an object written from Stripe by another event while its own event ran', () => {
@@ -72,6 +74,17 @@ describe('an object written from Stripe by another event while its own event ran
       await context.writingFreshStateOf?.('pi_tie');
       disputeWriting = true;
       if (plan.disputeFails) throw new TypeError('the dispute could not be mapped');
+      if (plan.disputeLosesLease) {
+        const [taken] = await (
+          await db.connect()
+        ).claimEvents({
+          owner: 'other-process',
+          limit: 1,
+          leaseMs: 60_000,
+          nowMs: Date.now() + testWorkerSettings().leaseMs + 1000,
+        });
+        expect(taken?.eventId).toBe('evt_dispute');
+      }
       // Stopped (given back at shutdown), it goes no further, as its next request to Dataverse would not.
       if (plan.disputeWaitsForPayment)
         await waitFor(async () => {
@@ -186,6 +199,26 @@ describe('an object written from Stripe by another event while its own event ran
       freshWritesBegun: 1,
       freshWritesEnded: 1,
     });
+  });
+
+  test('a dispute whose lease was lost during its write ends it, and records nothing', async () => {
+    plan = { disputeLosesLease: true };
+    await store.insertEvent(disputeEvent());
+    pool!.start();
+    await waitFor(
+      async () => (await store.getObjectState('stripe', '', 'pi_tie')).freshWritesEnded === 1,
+      'the write ended',
+      3000,
+    );
+    expect(await store.getObjectState('stripe', '', 'pi_tie')).toEqual({
+      stamp: null,
+      freshWritesBegun: 1,
+      freshWritesEnded: 1,
+    });
+    // The other process owns the event; this attempt recorded no outcome.
+    const dispute = await store.findEvent('stripe', '', 'evt_dispute');
+    expect(dispute).toMatchObject({ status: 'processing', leaseOwner: 'other-process' });
+    expect(await store.eventAttempts(dispute!.id)).toEqual([]);
   });
 
   test('writes the payment once when nothing else wrote it meanwhile', async () => {
