@@ -60,7 +60,7 @@ import {
   type RequestRow,
   type RequestStatus,
 } from './requests';
-import { createRefund, findRefund, listRefunds, refundTarget } from './stripe-refund';
+import { createRefund, findRefund, listRefunds, refundOfRequest, refundTarget } from './stripe-refund';
 
 export {
   decideRefund,
@@ -227,9 +227,19 @@ async function decide(
   }
   const changed = bound !== undefined && changedSince(bound.amount, request.stc_amount);
   let decision: RefundDecision;
+  // The payment's refunds in Stripe, as the policy read them: the refund then looks there for one already
+  // made under the request's id instead of listing them again (only an attempt of this request makes one).
+  let listed: Stripe.Refund[] | undefined;
   try {
     const limit = await g.threshold(dataverse, log);
-    const facts = await refundFacts(request, payment!, changed ? null : approverId, limit, context);
+    const { facts, refunds } = await refundFacts(
+      request,
+      payment!,
+      changed ? null : approverId,
+      limit,
+      context,
+    );
+    listed = refunds;
     decision = decideRefund(facts, g.rules);
     if (changed) {
       log.warn(
@@ -256,7 +266,8 @@ async function decide(
     decision = { kind: 'reject', reason: `The amount cannot be refunded: ${error.message}.` };
   }
   await transition(dataverse, request, decision, g.now());
-  if (decision.kind === 'refund') await refund(g, request, context, false, payment!, decision.approvedBy);
+  if (decision.kind === 'refund')
+    await refund(g, request, context, false, payment!, decision.approvedBy, listed);
 }
 
 /**
@@ -314,6 +325,7 @@ async function refund(
   resumed: boolean,
   known: StcPayment | null | undefined,
   approvedBy: string | null,
+  listed?: Stripe.Refund[],
 ): Promise<void> {
   const { dataverse, log } = context;
   const requestId = request.stc_refundrequestid!;
@@ -328,7 +340,7 @@ async function refund(
   const stripe = context.stripeFor(payment.stc_stripeaccount || null);
   const target = refundTarget(payment.stc_stripeid);
   // Looked up first on every path: a request refunds once even past the 24 hours Stripe keeps its key.
-  let result = await findRefund(stripe, target, requestId);
+  let result = listed ? refundOfRequest(listed, requestId) : await findRefund(stripe, target, requestId);
   if (!result) {
     const created = await createRefund(stripe, {
       target,
@@ -457,14 +469,17 @@ function modeProblem(request: RequestRow, payment: StcPayment, livemode: boolean
   return null;
 }
 
-/** What the policy decides on, in minor units of the payment's currency, read from Dataverse. */
+/**
+ * What the policy decides on, in minor units of the payment's currency, read from Dataverse, and the
+ * payment's refunds in Stripe it was read from.
+ */
 async function refundFacts(
   request: RequestRow,
   payment: StcPayment,
   approverId: string | null,
   limit: ApprovalThreshold,
   { dataverse, stripeFor }: SyncContext,
-): Promise<RefundFacts> {
+): Promise<{ facts: RefundFacts; refunds: Stripe.Refund[] }> {
   const currency = (payment.stc_currency ?? '').toLowerCase();
   const stripe = stripeFor(payment.stc_stripeaccount || null);
   const [requester, approver, others, refunds] = await Promise.all([
@@ -479,7 +494,7 @@ async function refundFacts(
     sum(
       others.filter((r) => statuses.includes(r.stc_status as RequestStatus)).map((r) => minor(r.stc_amount)),
     );
-  return {
+  const facts: RefundFacts = {
     amount: majorToMinor(request.stc_amount, currency),
     currency,
     captured: minor(payment.stc_amountcaptured),
@@ -492,6 +507,7 @@ async function refundFacts(
     requester,
     approver,
   };
+  return { facts, refunds };
 }
 
 /**

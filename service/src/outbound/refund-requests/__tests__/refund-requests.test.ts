@@ -112,6 +112,22 @@ describe('refund within policy', () => {
     expect(row._stc_refundid_value).toBe(refundRow!.stc_refundid);
   });
 
+  it("reads the payment's refunds from Stripe once: the policy's list also tells that none was made for the request", async () => {
+    const { paymentIntentId, rowId } = await payment(20_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 12);
+    const before = world.stripeEmulator.requests.length;
+
+    expect(await deliver(world, handler, id, 'Create')).toBe(1);
+
+    const refundRequests = world.stripeEmulator.requests
+      .slice(before)
+      .filter((r) => r.path === '/v1/refunds')
+      .map((r) => r.method);
+    expect(refundRequests).toEqual(['GET', 'POST']);
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+    expect(requestRow(id).stc_status).toBe(Status.Succeeded);
+  });
+
   it('converts by the currency exponent (zero-decimal JPY)', async () => {
     const { paymentIntentId, rowId } = await payment(5000, 'jpy');
     // Thresholds are in minor units of each currency: 10,000 JPY here.
