@@ -65,6 +65,8 @@ async function catalogProduct(number: string, name: string): Promise<{ product: 
   return { product, unit };
 }
 
+const invoiceOf = (sessionId: string) =>
+  dataverseSide.client.retrieveByKey('invoices', { stc_stripeid: sessionId });
 const orderOf = (sessionId: string) =>
   dataverseSide.client.retrieveByKey('salesorders', { stc_stripeid: sessionId });
 const linesOf = (set: string, parent: string, id: string) =>
@@ -201,6 +203,29 @@ test('a payer whose e-mail two contacts share gets an order without customer and
   ).toBeNull();
 });
 
+/**
+ * Runs `work` while Dataverse answers the writes of `entitySet` (invoices by default) that `refusal` gives an
+ * error for with that error; the other writes go through.
+ */
+async function whileWritesRefused(
+  refusal: (row: Row, options?: { mode?: string }) => Error | undefined,
+  work: () => Promise<void>,
+  refusedSet = 'invoices',
+): Promise<void> {
+  const { client } = dataverseSide;
+  const upsert = client.upsertByKey.bind(client);
+  client.upsertByKey = async (entitySet, key, row, options) => {
+    const refused = entitySet === refusedSet ? refusal(row, options) : undefined;
+    if (refused) throw refused;
+    return upsert(entitySet, key, row, options);
+  };
+  try {
+    await work();
+  } finally {
+    client.upsertByKey = upsert;
+  }
+}
+
 describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)', () => {
   const held = (name: string) => ({
     mode: 'payment' as const,
@@ -214,28 +239,6 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     stc_amountrefunded: 0,
   });
 
-  /**
-   * Runs `work` while Dataverse answers the invoice writes `refusal` gives an error for with that error; the
-   * other writes go through.
-   */
-  async function whileInvoiceWritesRefused(
-    refusal: (row: Row, options?: { mode?: string }) => Error | undefined,
-    work: () => Promise<void>,
-  ): Promise<void> {
-    const { client } = dataverseSide;
-    const upsert = client.upsertByKey.bind(client);
-    client.upsertByKey = async (entitySet, key, row, options) => {
-      const refused = entitySet === 'invoices' ? refusal(row, options) : undefined;
-      if (refused) throw refused;
-      return upsert(entitySet, key, row, options);
-    };
-    try {
-      await work();
-    } finally {
-      client.upsertByKey = upsert;
-    }
-  }
-
   /** A checkout paid by a hold, its events delivered: its order is written, unpaid. */
   async function heldOrder(name: string): Promise<Stripe.Checkout.Session> {
     const from = stripeSide.emulator.events.length;
@@ -243,8 +246,6 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     await deliverAll(from);
     return session;
   }
-  const invoiceOf = (sessionId: string) =>
-    dataverseSide.client.retrieveByKey('invoices', { stc_stripeid: sessionId });
   /** The session's invoice: paid (closed), with its line, linked to the session's order. */
   async function expectPaidInvoice(sessionId: string, amountPaid: number) {
     const invoice = await invoiceOf(sessionId);
@@ -342,7 +343,7 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     await stripe.paymentIntents.capture(String(session.payment_intent));
     // Marking the invoice paid fails once (Dataverse unavailable): the event fails, to be retried.
     let failures = 0;
-    await whileInvoiceWritesRefused(
+    await whileWritesRefused(
       (row) =>
         row.statecode === 2 && failures++ === 0
           ? Object.assign(new Error('Service Unavailable'), { status: 503 })
@@ -369,7 +370,7 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
       (e) => e.type === 'refund.created' && (e.data.object as { id: string }).id === refunded.id,
     )!;
     // Making the invoice (its first write) is refused; showing the payment on documents is not.
-    await whileInvoiceWritesRefused(
+    await whileWritesRefused(
       (_row, options) =>
         options?.mode === 'createOnly'
           ? Object.assign(new Error('Invoice refused'), { status: 400 })
@@ -422,6 +423,63 @@ describe('a checkout paid by a hold (payment_intent_data.capture_method=manual)'
     });
     expect(await invoiceOf(session.id)).toBeNull();
   });
+});
+
+/** A card checkout of one line, paid, its events delivered: its order and paid invoice are written. */
+async function paidCheckout(name: string, amount: number): Promise<Stripe.Checkout.Session> {
+  const from = stripeSide.emulator.events.length;
+  const session = await checkout({
+    mode: 'payment',
+    success_url: 'https://shop.example/done',
+    line_items: [inline('usd', name, amount, 1)],
+  });
+  await deliverAll(from);
+  return session;
+}
+
+/** A refund of `amount` (minor units) of the session's payment; returns where its events start. */
+async function refundOf(session: Stripe.Checkout.Session, amount: number): Promise<number> {
+  const from = stripeSide.emulator.events.length;
+  await stripeSide.emulator
+    .client()
+    .refunds.create({ payment_intent: String(session.payment_intent), amount });
+  return from;
+}
+
+const badRequest = (message: string) => () => Object.assign(new Error(message), { status: 400 });
+
+test('a paid invoice that refuses edits, as a closed record may, keeps no refund from being applied', async () => {
+  const session = await paidCheckout('Kettle', 3000);
+  expect(await invoiceOf(session.id)).toMatchObject({ statecode: 2 });
+  const refunded = await refundOf(session, 500);
+  // Every edit of the paid invoice refused by a business rule (400), as Dynamics 365 may refuse a closed one.
+  await whileWritesRefused(badRequest('The invoice is closed and cannot be edited'), () =>
+    deliverAll(refunded),
+  );
+  expect(await orderOf(session.id)).toMatchObject({
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'partially_refunded'),
+    stc_amountrefunded: 5,
+  });
+  expect(await invoiceOf(session.id)).toMatchObject({
+    statecode: 2,
+    stc_paymentstatus: option('stc_documentpaymentstatus', 'paid'),
+  });
+  expect(
+    await dataverseSide.client.retrieveByKey('stc_payments', {
+      stc_stripeid: String(session.payment_intent),
+    }),
+  ).toMatchObject({ stc_amountrefunded: 5 });
+});
+
+test("an open order's refusal of the same edit is not passed over: the refund's event fails, to be retried", async () => {
+  const session = await paidCheckout('Toaster', 2000);
+  expect(await orderOf(session.id)).toMatchObject({ statecode: 0 });
+  const refunded = await refundOf(session, 500);
+  await whileWritesRefused(
+    badRequest('A business rule refused the edit'),
+    () => expect(deliverAll(refunded)).rejects.toThrow('A business rule refused the edit'),
+    'salesorders',
+  );
 });
 
 test('an abandoned session that expires makes no order', async () => {

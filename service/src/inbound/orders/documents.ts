@@ -104,8 +104,34 @@ async function writeDocuments(
         "payment's refunds and disputes shown on its document",
       );
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (isNotFound(error)) continue;
+      if (!(await closedDocumentRefused(dataverse, entitySet, paymentId, error))) throw error;
+      log.warn(
+        { payment: paymentId, entitySet, status: row[SalesOrder.col.paymentStatus] },
+        "the payment's document is closed and Dynamics 365 refused the edit: its refunds and disputes show on the payment",
+      );
     }
   }
   return written;
+}
+
+/**
+ * Whether Dataverse refused to edit a document that is closed (an invoice paid or cancelled, an order
+ * fulfilled, invoiced or cancelled): the refusal of a business rule (400), not a failure to retry. Such a
+ * refusal keeps no event from its own rows; one of an open document, or any other failure, is thrown.
+ */
+async function closedDocumentRefused(
+  dataverse: DataverseClient,
+  entitySet: string,
+  paymentId: string,
+  error: unknown,
+): Promise<boolean> {
+  if ((error as { status?: unknown } | null)?.status !== 400) return false;
+  const document = await dataverse.retrieveByKey(
+    entitySet,
+    { [SalesOrder.col.stripePaymentId]: paymentId },
+    { select: [SalesOrder.col.statecode] },
+  );
+  const state = document?.[SalesOrder.col.statecode];
+  return typeof state === 'number' && state !== 0;
 }
