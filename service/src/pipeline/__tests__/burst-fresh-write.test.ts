@@ -1,14 +1,15 @@
 /**
- * A payment's burst and a write of the payment from Stripe by another object's event (a dispute re-syncing it)
- * that begins and ends between the claim that gave the burst and the payment event's stamp check. The
- * dispute's event is of the burst's second and loses the stamp to the burst's by id, so the stamp does not
- * move; its read of Stripe may still be newer than every copy in the burst. The payment's handler is then given
- * no burst, and reads. Without that write, it is given the burst.
+ * A payment's burst and a write of the payment from Stripe by another object's event (a dispute re-syncing it).
+ * When the write begins (or is under way at the claim) and ends before the payment event's stamp check, the
+ * dispute's event being of the burst's second and losing the stamp to the burst's by id, the stamp does not
+ * move, yet its read of Stripe may be newer than every copy in the burst: the payment's handler is given no
+ * burst, and reads. Writes begun and ended before the claim go with the burst, which is then given, as it is
+ * without any write.
  */
 import Stripe from 'stripe';
 import { waitFor } from '@stc/testkit';
 import { createLogger } from '../../observability/log';
-import type { Store } from '../../store';
+import type { InboxEvent, Store } from '../../store';
 import type { StripeEventHandler } from '../handler';
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
@@ -18,8 +19,36 @@ import { inboxEvent } from './emulated-pool';
 
 const SECOND = 1_700_000_000;
 
-const event = (eventId: string, type: string, objectId: string, object: string) =>
-  inboxEvent({ id: eventId, type, created: SECOND, data: { object: { id: objectId, object } } });
+const event = (eventId: string, type: string, objectId: string, object: string, created = SECOND) =>
+  inboxEvent({ id: eventId, type, created, data: { object: { id: objectId, object } } });
+
+/**
+ * A dispute's event claimed by another process, its write of the payment from Stripe begun. Of the burst's
+ * second by default, its id before theirs: its stamp then loses to the burst's.
+ */
+async function beginDisputeWrite(other: Store, created = SECOND): Promise<InboxEvent> {
+  await other.insertEvent(event('evt_0_dispute', 'charge.dispute.created', 'du_burst', 'dispute', created));
+  const [dispute] = await other.claimEvents({ owner: 'other-process', limit: 1, leaseMs: 60_000 });
+  expect(dispute.eventId).toBe('evt_0_dispute');
+  await other.beginFreshWrite(dispute, 'pi_burst');
+  return dispute;
+}
+
+/** The dispute's event applied: its write ends, and its stamp moves to the payment where it is newer. */
+async function endDisputeWrite(other: Store, dispute: InboxEvent): Promise<void> {
+  const recorded = await other.completeEvent({
+    event: dispute,
+    owner: 'other-process',
+    outcome: { kind: 'applied' },
+    startedAtMs: Date.now(),
+    finishedAtMs: Date.now(),
+    stampObject: true,
+    freshWrites: ['pi_burst'],
+    writes: [],
+    mappingVersion: null,
+  });
+  expect(recorded).toBe(true);
+}
 
 describeOnEachEngine('a burst and a write from Stripe begun after its claim', (engine) => {
   let db: TestDatabase;
@@ -38,32 +67,14 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
     },
   };
 
-  /**
-   * The dispute's event applied by another process, its write of the payment begun and ended, as the first
-   * thing the payment's stamp check reads: after the claim gave the burst.
-   */
-  async function disputeWritesBeforeStampCheck(store: Store, other: Store): Promise<void> {
+  /** Runs `work` as the first thing the payment's stamp check reads: after the claim gave the burst. */
+  function beforeStampCheck(store: Store, work: () => Promise<void>): void {
     const getObjectState = store.getObjectState.bind(store);
     let done = false;
     store.getObjectState = async (source, account, objectId) => {
       if (!done && objectId === 'pi_burst') {
         done = true;
-        // Of the burst's second, its id before theirs: its stamp loses to the burst's.
-        await other.insertEvent(event('evt_0_dispute', 'charge.dispute.created', 'du_burst', 'dispute'));
-        const [dispute] = await other.claimEvents({ owner: 'other-process', limit: 1, leaseMs: 60_000 });
-        expect(dispute.eventId).toBe('evt_0_dispute');
-        await other.beginFreshWrite(dispute, 'pi_burst');
-        await other.completeEvent({
-          event: dispute,
-          owner: 'other-process',
-          outcome: { kind: 'applied' },
-          startedAtMs: Date.now(),
-          finishedAtMs: Date.now(),
-          stampObject: true,
-          freshWrites: ['pi_burst'],
-          writes: [],
-          mappingVersion: null,
-        });
+        await work();
       }
       return getObjectState(source, account, objectId);
     };
@@ -72,13 +83,16 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
   beforeEach(async () => {
     given = [];
     db = await engine.open();
+  });
+  /** The payment's burst: two events of one second, delivered before the pool starts. */
+  const deliverBurst = async () => {
     await db.store.insertEvent(
       event('evt_p1_created', 'payment_intent.created', 'pi_burst', 'payment_intent'),
     );
     await db.store.insertEvent(
       event('evt_p2_succeeded', 'payment_intent.succeeded', 'pi_burst', 'payment_intent'),
     );
-  });
+  };
   afterEach(async () => {
     await pool?.stop({ graceMs: 100 });
     pool = undefined;
@@ -106,7 +120,9 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
   };
 
   test('the payment is read, not written from the burst, when the write from Stripe began after the claim', async () => {
-    await disputeWritesBeforeStampCheck(db.store, await db.connect());
+    const other = await db.connect();
+    beforeStampCheck(db.store, async () => endDisputeWrite(other, await beginDisputeWrite(other)));
+    await deliverBurst();
     startPool();
     await waitFor(applied, 'the payment burst');
     expect(given).toEqual([{ burst: false, payloadMayBeStale: true }]);
@@ -118,7 +134,33 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
     });
   });
 
+  test('the payment is read when the write was under way at the claim and ended before the stamp check', async () => {
+    const other = await db.connect();
+    const dispute = await beginDisputeWrite(other);
+    beforeStampCheck(db.store, () => endDisputeWrite(other, dispute));
+    await deliverBurst();
+    startPool();
+    await waitFor(applied, 'the payment burst');
+    expect(given).toEqual([{ burst: false, payloadMayBeStale: true }]);
+    expect(await db.store.getObjectState('stripe', '', 'pi_burst')).toMatchObject({
+      stamp: { eventId: 'evt_p2_succeeded' },
+      freshWritesBegun: 1,
+      freshWritesEnded: 1,
+    });
+  });
+
+  test('writes from Stripe begun and ended before the claim go with the burst, which is given', async () => {
+    const other = await db.connect();
+    // Ten seconds before the burst: its stamp is older than the burst's events.
+    await endDisputeWrite(other, await beginDisputeWrite(other, SECOND - 10));
+    await deliverBurst();
+    startPool();
+    await waitFor(applied, 'the payment burst');
+    expect(given).toEqual([{ burst: true, payloadMayBeStale: true }]);
+  });
+
   test('without it, the payment is written from the burst', async () => {
+    await deliverBurst();
     startPool();
     await waitFor(applied, 'the payment burst');
     expect(given).toEqual([{ burst: true, payloadMayBeStale: true }]);
