@@ -13,7 +13,7 @@ import { waitFor } from '@stc/testkit';
 import { createLogger } from '../../observability/log';
 import type { Store } from '../../store';
 import type { StripeEventHandler } from '../handler';
-import { sqliteEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
 import { createMemoryDataverse } from '../../__tests__/support/memory-dataverse';
 import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { assertHandlerMayGoOn } from '../fence';
@@ -44,7 +44,7 @@ interface Plan {
   disputeLosesLease?: boolean;
 }
 
-describe('an object written from Stripe by another event while its own event ran', () => {
+describeOnEachEngine('an object written from Stripe by another event while its own event ran', (engine) => {
   let db: TestDatabase;
   let store: Store;
   let pool: WorkerPool | undefined;
@@ -98,7 +98,7 @@ describe('an object written from Stripe by another event while its own event ran
     paymentRuns = [];
     plan = {};
     disputeWriting = false;
-    db = await sqliteEngine.open();
+    db = await engine.open();
     store = db.store;
     pool = createWorkerPool({
       store,
