@@ -58,7 +58,12 @@ export function paymentIntentParams(order: ChargeOrder): Stripe.PaymentIntentCre
   };
 }
 
-/** Charges; a final refusal is answered, anything retryable (5xx, no answer, rate limit) is thrown. */
+/**
+ * Charges; a final refusal is answered, anything retryable (5xx, no answer, rate limit) is thrown. Stripe
+ * answers the request's key with an idempotency error when it was used with other parameters (another attempt
+ * of the request, with an amount or approver since changed, charged after this one looked): the PaymentIntent
+ * made for the request is then the answer, and the error a refusal only when there is none.
+ */
 export async function charge(
   stripe: Stripe,
   order: ChargeOrder,
@@ -70,6 +75,14 @@ export async function charge(
     return { paymentIntent };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
+    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
+      const made = await findCharge(stripe, order.plan.customer, {
+        id: order.requestId,
+        paymentIntentId: null,
+        createdOn: null,
+      });
+      if (made) return { paymentIntent: made };
+    }
     const e = error as Stripe.errors.StripeError;
     const declined = error instanceof StripeSdk.errors.StripeCardError;
     return {

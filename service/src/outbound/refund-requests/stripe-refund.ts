@@ -59,7 +59,12 @@ export async function findRefund(
   return refundOfRequest(await listRefunds(stripe, target), requestId);
 }
 
-/** Creates the refund; a final refusal is answered, anything retryable is thrown to the pipeline. */
+/**
+ * Creates the refund; a final refusal is answered, anything retryable is thrown to the pipeline. Stripe answers
+ * the request's key with an idempotency error when it was used with other parameters (another attempt of the
+ * request, with an amount or approver since changed, made its refund after this one looked): the refund made
+ * under the request's id is then the answer, and the error a refusal only when there is none.
+ */
 export async function createRefund(
   stripe: Stripe,
   order: RefundOrder,
@@ -82,6 +87,10 @@ export async function createRefund(
     return { refund };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
+    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
+      const made = await findRefund(stripe, order.target, order.requestId);
+      if (made) return { refund: made };
+    }
     const e = error as Stripe.errors.StripeError;
     return { refusal: { message: e.message, code: e.code, type: e.type } };
   }

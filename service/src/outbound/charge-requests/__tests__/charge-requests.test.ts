@@ -495,6 +495,32 @@ describe('a request Stripe already charged', () => {
     });
   });
 
+  it("a PaymentIntent another attempt made under the request's key with other parameters completes the request", async () => {
+    const { stripeCustomer, account } = await customer();
+    const id = await created(USERS.requester.systemuserid, account, 12);
+    // Between this worker's look for a PaymentIntent and its create, another attempt of the request (which saw
+    // the amount before an edit) charges under the same key: Stripe answers this create with an idempotency
+    // error.
+    const stripe = world.stripeEmulator.client();
+    const create = stripe.paymentIntents.create.bind(stripe.paymentIntents);
+    let made: Stripe.PaymentIntent | undefined;
+    stripe.paymentIntents.create = (async (
+      params: Stripe.PaymentIntentCreateParams,
+      options?: Stripe.RequestOptions,
+    ) => {
+      made ??= await create({ ...params, amount: 1100 }, options);
+      return create(params, options);
+    }) as typeof stripe.paymentIntents.create;
+    await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
+
+    const charged = await world.stripe.paymentIntents.list({ customer: stripeCustomer.id });
+    expect(charged.data.map((pi) => pi.id)).toEqual([made!.id]);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.succeeded,
+      stc_stripepaymentintentid: made!.id,
+    });
+  });
+
   it('keeps a declined request Failed when it is set back to Pending, asking Stripe for nothing', async () => {
     const { account } = await customer('pm_card_chargeCustomerFail');
     const id = await ask(USERS.requester.systemuserid, account, 20);

@@ -258,6 +258,24 @@ describe('repeated deliveries and concurrent workers', () => {
     expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made.id });
   });
 
+  it("a refund another attempt made under the request's key with other parameters completes the request", async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 12);
+    // Between this worker's look for a refund and its create, another attempt of the request (which saw the
+    // amount before an edit) makes its refund under the same key: Stripe answers this create with an
+    // idempotency error.
+    const stripe = world.stripeEmulator.client();
+    const create = stripe.refunds.create.bind(stripe.refunds);
+    let made: Stripe.Refund | undefined;
+    stripe.refunds.create = (async (params: Stripe.RefundCreateParams, options?: Stripe.RequestOptions) => {
+      made ??= await create({ ...params, amount: 1100 }, options);
+      return create(params, options);
+    }) as typeof stripe.refunds.create;
+    await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
+    expect(await refundsOf(paymentIntentId)).toHaveLength(1);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made!.id });
+  });
+
   it('refunds nothing for a request a user set to Processing themselves, past the policy check', async () => {
     const { paymentIntentId, rowId } = await payment(20_000);
     // Above every threshold: the policy would hold it for an approver. The requester skips ahead instead.

@@ -204,9 +204,10 @@ export async function deliver(
   handler: DataverseChangeHandler,
   id: string,
   message?: string,
+  syncContext: SyncContext = world.context,
 ): Promise<number> {
   await world.dataverse.webhooksIdle();
   const contexts = world.receiver.about(id, message);
-  for (const context of contexts) await handler.handle(dataverseChange(context), world.context);
+  for (const context of contexts) await handler.handle(dataverseChange(context), syncContext);
   return contexts.length;
 }
