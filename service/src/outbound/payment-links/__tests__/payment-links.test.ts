@@ -410,6 +410,30 @@ describe('a payment page for an order', () => {
   });
 });
 
+describe("a page another attempt made under the request's key with other parameters", () => {
+  it('is the request\u2019s page: recorded, no second one made', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 4, price: 12.5 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    // Between this worker's look for a page and its create, another attempt of the request (which saw the
+    // order before an edit) makes its page under the same key: Stripe answers this create with an
+    // idempotency error.
+    const stripe = world.stripeEmulator.client();
+    const create = stripe.checkout.sessions.create.bind(stripe.checkout.sessions);
+    let made: Stripe.Checkout.Session | undefined;
+    stripe.checkout.sessions.create = (async (
+      params: Stripe.Checkout.SessionCreateParams,
+      options?: Stripe.RequestOptions,
+    ) => {
+      made ??= await create({ ...params, success_url: 'https://shop.example/earlier' }, options);
+      return create(params, options);
+    }) as typeof stripe.checkout.sessions.create;
+    await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
+
+    expect((await world.stripe.checkout.sessions.list()).data.map((s) => s.id)).toEqual([made!.id]);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.created, stc_stripesessionid: made!.id });
+  });
+});
+
 describe('a request resumed after Stripe made its page', () => {
   it('records the page made even when the order changed since, so that a newer request expires it', async () => {
     const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 4, price: 12.5 }]);
