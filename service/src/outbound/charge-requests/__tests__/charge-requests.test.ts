@@ -19,7 +19,14 @@ import { createHandlerRouter } from '../../../pipeline';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { OrderedDelivery, SyncHarness } from '../../../inbound/__tests__/harness';
 import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
-import { deliver, startWorld, testSettings, USERS, type World } from '../../refund-requests/__tests__/world';
+import {
+  afterAnotherAttempt,
+  deliver,
+  startWorld,
+  testSettings,
+  USERS,
+  type World,
+} from '../../refund-requests/__tests__/world';
 
 const settings = testSettings({ chargeApprovalThresholds: { usd: 50_000, jpy: 75_000, kwd: 150_000 } });
 
@@ -502,22 +509,18 @@ describe('a request Stripe already charged', () => {
     // the amount before an edit) charges under the same key: Stripe answers this create with an idempotency
     // error.
     const stripe = world.stripeEmulator.client();
-    const create = stripe.paymentIntents.create.bind(stripe.paymentIntents);
-    let made: Stripe.PaymentIntent | undefined;
-    stripe.paymentIntents.create = (async (
-      params: Stripe.PaymentIntentCreateParams,
-      options?: Stripe.RequestOptions,
-    ) => {
-      made ??= await create({ ...params, amount: 1100 }, options);
-      return create(params, options);
-    }) as typeof stripe.paymentIntents.create;
+    const other = afterAnotherAttempt<Stripe.PaymentIntentCreateParams, Stripe.PaymentIntent>(
+      stripe.paymentIntents.create.bind(stripe.paymentIntents),
+      (params) => ({ ...params, amount: 1100 }),
+    );
+    stripe.paymentIntents.create = other.create as typeof stripe.paymentIntents.create;
     await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
 
     const charged = await world.stripe.paymentIntents.list({ customer: stripeCustomer.id });
-    expect(charged.data.map((pi) => pi.id)).toEqual([made!.id]);
+    expect(charged.data.map((pi) => pi.id)).toEqual([other.made().id]);
     expect(requestRow(id)).toMatchObject({
       stc_status: Status.succeeded,
-      stc_stripepaymentintentid: made!.id,
+      stc_stripepaymentintentid: other.made().id,
     });
   });
 

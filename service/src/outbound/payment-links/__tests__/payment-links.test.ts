@@ -20,7 +20,14 @@ import { createPaymentLinkRequestsHandler } from '..';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { SyncHarness } from '../../../inbound/__tests__/harness';
 import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
-import { deliver, startWorld, testSettings, USERS, type World } from '../../refund-requests/__tests__/world';
+import {
+  afterAnotherAttempt,
+  deliver,
+  startWorld,
+  testSettings,
+  USERS,
+  type World,
+} from '../../refund-requests/__tests__/world';
 
 const settings = testSettings();
 
@@ -418,19 +425,16 @@ describe("a page another attempt made under the request's key with other paramet
     // order before an edit) makes its page under the same key: Stripe answers this create with an
     // idempotency error.
     const stripe = world.stripeEmulator.client();
-    const create = stripe.checkout.sessions.create.bind(stripe.checkout.sessions);
-    let made: Stripe.Checkout.Session | undefined;
-    stripe.checkout.sessions.create = (async (
-      params: Stripe.Checkout.SessionCreateParams,
-      options?: Stripe.RequestOptions,
-    ) => {
-      made ??= await create({ ...params, success_url: 'https://shop.example/earlier' }, options);
-      return create(params, options);
-    }) as typeof stripe.checkout.sessions.create;
+    const other = afterAnotherAttempt<Stripe.Checkout.SessionCreateParams, Stripe.Checkout.Session>(
+      stripe.checkout.sessions.create.bind(stripe.checkout.sessions),
+      (params) => ({ ...params, success_url: 'https://shop.example/earlier' }),
+    );
+    stripe.checkout.sessions.create = other.create as typeof stripe.checkout.sessions.create;
     await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
 
-    expect((await world.stripe.checkout.sessions.list()).data.map((s) => s.id)).toEqual([made!.id]);
-    expect(requestRow(id)).toMatchObject({ stc_status: Status.created, stc_stripesessionid: made!.id });
+    const made = other.made();
+    expect((await world.stripe.checkout.sessions.list()).data.map((s) => s.id)).toEqual([made.id]);
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.created, stc_stripesessionid: made.id });
   });
 });
 

@@ -15,7 +15,7 @@ import type Stripe from 'stripe';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { createRefundsHandler } from '../../../inbound/refunds';
 import { lazyMappings } from '../../../write/mappings';
-import { dataverseChange, deliver, startWorld, USERS, type World } from './world';
+import { afterAnotherAttempt, dataverseChange, deliver, startWorld, USERS, type World } from './world';
 
 const settings = (extra: Partial<OutboundSettings> = {}): OutboundSettings => ({
   stripeMode: 'test',
@@ -265,15 +265,17 @@ describe('repeated deliveries and concurrent workers', () => {
     // amount before an edit) makes its refund under the same key: Stripe answers this create with an
     // idempotency error.
     const stripe = world.stripeEmulator.client();
-    const create = stripe.refunds.create.bind(stripe.refunds);
-    let made: Stripe.Refund | undefined;
-    stripe.refunds.create = (async (params: Stripe.RefundCreateParams, options?: Stripe.RequestOptions) => {
-      made ??= await create({ ...params, amount: 1100 }, options);
-      return create(params, options);
-    }) as typeof stripe.refunds.create;
+    const other = afterAnotherAttempt<Stripe.RefundCreateParams, Stripe.Refund>(
+      stripe.refunds.create.bind(stripe.refunds),
+      (params) => ({ ...params, amount: 1100 }),
+    );
+    stripe.refunds.create = other.create as typeof stripe.refunds.create;
     await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
     expect(await refundsOf(paymentIntentId)).toHaveLength(1);
-    expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made!.id });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Succeeded,
+      stc_striperefundid: other.made().id,
+    });
   });
 
   it('refunds nothing for a request a user set to Processing themselves, past the policy check', async () => {

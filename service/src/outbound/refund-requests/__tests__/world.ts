@@ -211,3 +211,23 @@ export async function deliver(
   for (const context of contexts) await handler.handle(dataverseChange(context), syncContext);
   return contexts.length;
 }
+
+/**
+ * A Stripe create that, on its first call, first makes the object with `altered` parameters under the same
+ * options: another attempt of the request that saw other parameters, its create landing after this one looked
+ * for it. Stripe then answers the call itself, under the same idempotency key, with an idempotency error.
+ * `made()` is what the other attempt made.
+ */
+export function afterAnotherAttempt<P, R>(
+  create: (params: P, options?: Stripe.RequestOptions) => Promise<R>,
+  altered: (params: P) => P,
+): { create: (params: P, options?: Stripe.RequestOptions) => Promise<R>; made: () => R } {
+  let made: R | undefined;
+  return {
+    async create(params, options) {
+      made ??= await create(altered(params), options);
+      return create(params, options);
+    },
+    made: () => made!,
+  };
+}
