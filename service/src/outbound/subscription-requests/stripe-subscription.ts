@@ -6,6 +6,7 @@
  * 24 hours and whatever the request or its order says now; a change to a subscription is read back from the
  * subscription (stateInStripe), so a resumed request whose change went through is not refused because of it.
  */
+import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
 import { isFinalStripeRefusal } from '../refund-requests/stripe-refund';
 import type { StripeChange } from './policy';
@@ -98,7 +99,13 @@ export async function stateInStripe(stripe: Stripe, change: SubscriptionChange):
   }
 }
 
-/** Makes the change; a final refusal is answered with Stripe's words, anything retryable is thrown. */
+/**
+ * Makes the change; a final refusal is answered with Stripe's words, anything retryable is thrown. Stripe
+ * answers the request's key with an idempotency error when it was used with other parameters (another attempt
+ * of the request, edited since, made its change after this one looked): what Stripe holds is then the answer
+ * (the subscription made for the request, or the subscription showing the change), and the error a refusal
+ * only when it shows nothing.
+ */
 export async function makeChange(
   stripe: Stripe,
   change: ResolvedChange,
@@ -108,9 +115,24 @@ export async function makeChange(
     return { made: await call(stripe, change, { idempotencyKey: requestId }, requestId) };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
+    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
+      const shown = await madeMeanwhile(stripe, change, requestId);
+      if (shown) return { made: shown };
+    }
     const e = error as Stripe.errors.StripeError;
     return { refusal: `Stripe refused the change: ${e.message}${e.code ? ` (${e.code})` : ''}` };
   }
+}
+
+/** What Stripe holds of the request's change: the subscription it created, or one showing the change. */
+async function madeMeanwhile(
+  stripe: Stripe,
+  change: ResolvedChange,
+  requestId: string,
+): Promise<ChangeMade | null> {
+  if (change.action === 'create') return findCreated(stripe, change.customer, requestId);
+  if (change.action === 'create_from_order') return findCreated(stripe, change.customer.stripeId, requestId);
+  return (await stateInStripe(stripe, change)).done;
 }
 
 async function call(

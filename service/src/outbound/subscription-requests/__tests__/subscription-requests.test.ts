@@ -19,7 +19,14 @@ import { createSubscriptionRequestsHandler } from '..';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { OrderedDelivery, SyncHarness } from '../../../inbound/__tests__/harness';
 import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
-import { deliver, startWorld, testSettings, USERS, type World } from '../../refund-requests/__tests__/world';
+import {
+  afterAnotherAttempt,
+  deliver,
+  startWorld,
+  testSettings,
+  USERS,
+  type World,
+} from '../../refund-requests/__tests__/world';
 
 const settings = testSettings();
 
@@ -431,6 +438,27 @@ describe('a created subscription looked up by its request before every create', 
     });
     const all = await world.stripe.subscriptions.list({ status: 'all' });
     expect(all.data.map((s) => [s.id, s.items.data[0].quantity])).toEqual([[made.id, 2]]);
+  });
+
+  it("is found when another attempt made it under the request's key with other parameters after this one looked", async () => {
+    const { account, price, customer } = await customerWithPrice();
+    const id = await post(USERS.requester.systemuserid, 'create', {
+      ...onAccount(account),
+      stc_stripepriceid: price.id,
+      stc_quantity: 2,
+    });
+    const stripe = world.stripeEmulator.client();
+    const other = afterAnotherAttempt<Stripe.SubscriptionCreateParams, Stripe.Subscription>(
+      stripe.subscriptions.create.bind(stripe.subscriptions),
+      (params) => ({ ...params, items: params.items?.map((item) => ({ ...item, quantity: 1 })) }),
+    );
+    stripe.subscriptions.create = other.create as typeof stripe.subscriptions.create;
+    await deliver(world, handler, id, 'Create', { ...world.context, stripeFor: () => stripe });
+
+    const made = other.made();
+    expect(requestRow(id)).toMatchObject({ stc_status: Status.succeeded, stc_stripesubscriptionid: made.id });
+    const all = await world.stripe.subscriptions.list({ customer: customer.id, status: 'all' });
+    expect(all.data.map((s) => s.id)).toEqual([made.id]);
   });
 
   it('is found after Stripe has forgotten the idempotency key: no second subscription', async () => {
