@@ -31,6 +31,7 @@ import {
   loadReconciliationConfig,
   startPayoutSweep,
   type PayoutReconciler,
+  type SweepResult,
 } from './reconciliation';
 import { openStore, type Store } from './store';
 import { createBudgetedStripeClients, withStripePriority, type StripeFor } from './stripe';
@@ -205,13 +206,7 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
           account: null,
           intervalMs: config.reconciliation.sweepIntervalMs,
           lookbackMs: config.reconciliation.sweepLookbackMs,
-          onSweep: (result) => {
-            if (result.reconciled.length > 0 || result.failed.length > 0)
-              sweepLog.info(
-                { checked: result.checked, reconciled: result.reconciled, failed: result.failed.length },
-                'payout sweep done',
-              );
-          },
+          onSweep: logPayoutSweep(sweepLog),
         }),
       ),
     );
@@ -505,4 +500,21 @@ export function stopOnSignals(service: RunningService): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** Logs a payout sweep that found something to do: the payouts it reconciled, found mismatched or failed on. */
+function logPayoutSweep(log: Logger) {
+  return (result: SweepResult) => {
+    if (result.reconciled.length === 0 && result.mismatched.length === 0 && result.failed.length === 0)
+      return;
+    log.info(
+      {
+        checked: result.checked,
+        reconciled: result.reconciled,
+        mismatched: result.mismatched,
+        failed: result.failed.length,
+      },
+      'payout sweep done',
+    );
+  };
 }

@@ -122,13 +122,20 @@ async function reconcileOne(io: ReconcileCliIo, target: ReconcileTarget, payout:
   return j.balanced ? 0 : 4;
 }
 
-/** One sweep over the paid and failed payouts of the last `days`: exit 1 when any could not be reconciled. */
+/**
+ * One sweep over the paid and failed payouts of the last `days`: exit 1 when any could not be reconciled, else 4
+ * when any journal does not balance (as for one payout).
+ */
 async function sweepOnce(io: ReconcileCliIo, target: ReconcileTarget, days: number): Promise<number> {
   const result = await sweepPayouts({ ...target, lookbackMs: days * DAY_MS });
+  const listed = (ids: string[]) => (ids.length ? ` (${ids.join(', ')})` : '');
   io.out(
     `sweep: ${result.checked} paid or failed payouts checked, ${result.reconciled.length} reconciled` +
-      (result.reconciled.length ? ` (${result.reconciled.join(', ')})` : '') +
+      listed(result.reconciled) +
+      (result.mismatched.length
+        ? `, ${result.mismatched.length} MISMATCH${listed(result.mismatched)}: see reconcile --payout`
+        : '') +
       (result.failed.length ? `, ${result.failed.length} failed` : ''),
   );
-  return result.failed.length ? 1 : 0;
+  return result.failed.length ? 1 : result.mismatched.length ? 4 : 0;
 }

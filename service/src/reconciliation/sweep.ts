@@ -12,6 +12,7 @@ import { startSchedule, type Schedule } from '../pipeline/schedule';
 import {
   JOURNAL_BALANCED,
   JOURNAL_FAILED,
+  JOURNAL_MISMATCH,
   JOURNAL_NOT_RECONCILABLE,
   JOURNAL_REVERSED,
   payoutReturn,
@@ -33,7 +34,13 @@ export interface PayoutSweepOptions {
 
 export interface SweepResult {
   checked: number;
+  /** Payouts run whose journal balances (or that have no journal to balance). */
   reconciled: string[];
+  /**
+   * Payouts whose journal does not balance: run by this sweep and found so, or whose entry says Mismatch while
+   * Stripe says of the payout what it said then (not run again: its transactions would sum the same).
+   */
+  mismatched: string[];
   failed: Array<{ payoutId: string; error: string }>;
 }
 
@@ -50,7 +57,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *   missing or still Balanced is written), Reversed while a reversal of it stands, Balanced otherwise, which
  *   includes a payout whose reversal failed or was canceled since (its reversal is read fresh from Stripe): a
  *   Reversed entry is run again once, which keeps its reversing pair, adds the two lines undoing it and makes
- *   it Balanced, settled from then on. A Mismatch is never settled.
+ *   it Balanced, settled from then on. A Mismatch stands while the payout stands: its transactions would sum
+ *   the same (the operator runs it again with `reconcile --payout` once the cause is mended); one failed or
+ *   reversed since is run again.
  */
 async function settled(
   options: PayoutSweepOptions,
@@ -64,6 +73,7 @@ async function settled(
   const returned = await payoutReturn(options.stripe, options.account, payout);
   const expected =
     returned === 'failed' ? JOURNAL_FAILED : returned === 'reversed' ? JOURNAL_REVERSED : JOURNAL_BALANCED;
+  if (status === JOURNAL_MISMATCH && expected === JOURNAL_BALANCED) return true;
   if (status !== expected) return false;
   // Lines written before stc_postingdate existed post on their entry's date in an export, which is wrong for
   // a failure's or reversal's pair: such an entry is reconciled once more, which dates every line.
@@ -85,7 +95,7 @@ export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepRe
   const now = options.now ?? Date.now;
   const since = Math.floor((now() - (options.lookbackMs ?? 7 * DAY_MS)) / 1000);
   const account = options.account ?? null;
-  const result: SweepResult = { checked: 0, reconciled: [], failed: [] };
+  const result: SweepResult = { checked: 0, reconciled: [], mismatched: [], failed: [] };
   // Failed ones too: a paid payout can still fail, and its entry then needs the reversing lines.
   for (const status of ['paid', 'failed'] as const) {
     const payouts = options.stripe.payouts.list(
@@ -106,15 +116,19 @@ async function sweepOne(options: PayoutSweepOptions, result: SweepResult, payout
     { select: [JournalEntry.primaryId, JournalEntry.col.status] },
   );
   try {
-    if (await settled(options, payout, entry)) return;
-    await options.reconciler.reconcile({
+    if (await settled(options, payout, entry)) {
+      if (entry?.[JournalEntry.col.status] === JOURNAL_MISMATCH) result.mismatched.push(payout.id);
+      return;
+    }
+    const outcome = await options.reconciler.reconcile({
       stripe: options.stripe,
       dataverse: options.dataverse,
       log: options.log,
       payout,
       account,
     });
-    result.reconciled.push(payout.id);
+    if (outcome.kind === 'journal' && !outcome.journal.balanced) result.mismatched.push(payout.id);
+    else result.reconciled.push(payout.id);
   } catch (error) {
     // One payout failing must not stop the sweep; the next sweep tries it again.
     result.failed.push({ payoutId: payout.id, error: (error as Error).message });

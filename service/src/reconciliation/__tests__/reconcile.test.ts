@@ -169,6 +169,16 @@ test('a payout whose transactions do not sum to it is marked Mismatch, logged an
   );
   const row = await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: payout.id });
   expect(row!.stc_reconciledon).toBeNull();
+
+  // The sweep reports it as not balancing every time, and does not list its transactions again while the
+  // payout stands as it was: it is counted once.
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+  for (let run = 0; run < 2; run++)
+    expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [payout.id], failed: [] });
+  expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
+    /stc_reconciliation_mismatch_total 1$/m,
+  );
 });
 
 test('payout.failed marks the payout row Failed with the bank reason', async () => {
@@ -238,6 +248,7 @@ test('a manual payout is marked Not reconcilable with the reason: no transaction
   expect(await sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log })).toEqual({
     checked: 1,
     reconciled: [],
+    mismatched: [],
     failed: [],
   });
 });
@@ -327,10 +338,10 @@ test('the sweep shows a failure whose event was missed, once; a payout that fail
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], mismatched: [], failed: [] });
   expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_FAILED });
   expect((await journalOf(early.id)).entry).toBeNull();
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
 });
 
 test('the sweep dates the lines of a failed payout journaled before lines had posting dates, once', async () => {
@@ -340,7 +351,7 @@ test('the sweep dates the lines of a failed payout journaled before lines had po
   await deliver('payout.failed', payout.id);
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [], failed: [] });
   const dated = (await journalOf(payout.id)).lines.map((l) => [l.stc_linekey, l.stc_postingdate]);
   expect(dated.filter(([key]) => String(key).includes(':failed:'))).toHaveLength(2);
 
@@ -350,9 +361,9 @@ test('the sweep dates the lines of a failed payout journaled before lines had po
       stc_postingdate: null,
     });
 
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], mismatched: [], failed: [] });
   expect((await journalOf(payout.id)).lines.map((l) => [l.stc_linekey, l.stc_postingdate])).toEqual(dated);
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [], failed: [] });
 });
 
 test('the sweep journals a payout paid and then failed whose events were all missed: original and reversing lines', async () => {
@@ -367,7 +378,7 @@ test('the sweep journals a payout paid and then failed whose events were all mis
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], mismatched: [], failed: [] });
 
   const accounts = loadReconciliationConfig().accounts;
   const { entry, lines } = await journalOf(payout.id);
@@ -391,13 +402,13 @@ test('the sweep journals a payout paid and then failed whose events were all mis
     stc_status: option('stc_payoutstatus', 'failed'),
   });
   // Settled now: the next sweep leaves it.
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [], failed: [] });
 
   // The failure's payout_failure, taken out by the next payout, credits the balance the entry debited.
   stripeEmulator.testHelpers.seedPayments({ count: 2 });
   const next = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
   stripeEmulator.testHelpers.payPayout(next.id);
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [next.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [next.id], mismatched: [], failed: [] });
   expect((await journalOf(next.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
   expect((await netByAccount(payout.id, next.id))[accounts.balance.account]).toBe(0);
 });
@@ -410,15 +421,15 @@ test('the sweep follows a reversal that fails after it was journaled, then leave
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], mismatched: [], failed: [] });
   const reversed = await journalOf(payout.id);
   expect(reversed.entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [], failed: [] });
 
   // The reversal is paid, then the bank refuses its debit; every event of it is missed.
   stripeEmulator.testHelpers.payPayout(reversal.id);
   stripeEmulator.testHelpers.failPayout(reversal.id);
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], mismatched: [], failed: [] });
   const restored = await journalOf(payout.id);
   const failure = await stripe.balanceTransactions.retrieve(
     String((await stripe.payouts.retrieve(reversal.id)).failure_balance_transaction),
@@ -448,8 +459,8 @@ test('the sweep follows a reversal that fails after it was journaled, then leave
   const listings = () =>
     stripeEmulator.requests.filter((r) => r.path.startsWith('/v1/balance_transactions')).length;
   const before = listings();
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
   expect(listings()).toBe(before);
 });
 
@@ -470,6 +481,7 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
   expect({ ...first, reconciled: [...first.reconciled].sort() }).toEqual({
     checked: 2,
     reconciled: [payout.id, manual.id].sort(),
+    mismatched: [],
     failed: [],
   });
   // Balanced again, the reversing pair kept and undone on the date of the reversal's payout_cancel.
@@ -504,7 +516,7 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
   expect(await dataverse.client.retrieveByKey('stc_payouts', { stc_stripeid: manual.id })).toMatchObject({
     stc_reversedby: manualReversal.id,
   });
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
 });
 
 test('a reversed payout: Reversed with reversing lines, its reversal Not reconcilable, undone when the reversal fails', async () => {
@@ -516,7 +528,7 @@ test('a reversed payout: Reversed with reversing lines, its reversal Not reconci
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
   // Its payout.updated missed: the sweep sees reversed_by on the balanced payout and reconciles it again.
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], mismatched: [], failed: [] });
   const accounts = loadReconciliationConfig().accounts;
   const reversed = await journalOf(payout.id);
   expect(reversed.entry).toMatchObject({
@@ -553,7 +565,7 @@ test('a reversed payout: Reversed with reversing lines, its reversal Not reconci
     stc_amount: -payout.amount / 100,
   });
   stripeEmulator.testHelpers.payPayout(reversal.id);
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
 
   // The bank refuses the reversal's debit: the payout stayed out after all. The reversing pair stays (it may
   // have been exported); two lines posted on the failure's date undo it.
@@ -574,7 +586,7 @@ test('a reversed payout: Reversed with reversing lines, its reversal Not reconci
     [accounts.balance.account, 0, payout.amount / 100],
   ]);
   // Balanced matches Stripe now (reversed_by is still set, its reversal failed): the sweep does not redo it.
-  expect(await sweep()).toEqual({ checked: 2, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
   expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
     /stc_reconciliation_mismatch_total 0$/m,
   );
@@ -602,7 +614,7 @@ test('a reversal that fails or is canceled before its pair was written leaves no
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
   // Both entries are Balanced already, which is what Stripe says of them now: nothing to run again.
-  expect(await sweep()).toMatchObject({ reconciled: [], failed: [] });
+  expect(await sweep()).toMatchObject({ reconciled: [], mismatched: [], failed: [] });
   await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: other.id });
   const otherAfter = await journalOf(other.id);
   expect(otherAfter.entry).toMatchObject({ stc_status: JOURNAL_BALANCED, stc_statusnote: null });
@@ -645,7 +657,7 @@ test('the original fails while its reversal is pending (Stripe cancels the rever
   expect([net[accounts.clearing.account], net[accounts.balance.account]]).toEqual([0, payout.amount]);
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [], failed: [] });
   await reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: payout.id });
   const again = await journalOf(payout.id);
   expect(again.entry).toMatchObject({
@@ -661,9 +673,9 @@ test('the sweep reconciles a paid payout whose event was missed, once', async ()
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
   const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
 
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], mismatched: [], failed: [] });
   expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [], mismatched: [], failed: [] });
 });
 
 test('Dataverse failing the journal leaves no entry that looks settled: the next sweep writes entry and lines', async () => {
@@ -691,10 +703,11 @@ test('Dataverse failing the journal leaves no entry that looks settled: the next
   expect(await sweep()).toEqual({
     checked: 1,
     reconciled: [],
+    mismatched: [],
     failed: [{ payoutId: payout.id, error: expect.stringMatching(/^Service Unavailable/) as string }],
   });
   expect((await journalOf(payout.id)).entry).toBeNull();
-  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], failed: [] });
+  expect(await sweep()).toEqual({ checked: 1, reconciled: [payout.id], mismatched: [], failed: [] });
   const { entry, lines } = await journalOf(payout.id);
   expect(entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
   expect(lines.length).toBeGreaterThan(2);
@@ -771,4 +784,15 @@ test('cli reconcile: one payout, then a sweep with nothing left to do, on the se
   expect(err.at(-1)).toMatch(/Give either --payout po_… or --sweep/);
   expect(await runCli(['reconcile', '--sweep', '--accounts', '/nonexistent.yaml'], io)).toBe(1);
   expect(err.at(-1)).toMatch(/cannot read \/nonexistent\.yaml/);
+});
+
+test('cli reconcile --sweep exits 4 and names a payout whose journal does not balance', async () => {
+  const { payout } = await paidPayout(5);
+  payout.amount = (payout.amount as number) + 7;
+  const env = cliEnv(stripeEmulator, dataverse.emulator.url, { SQLITE_PATH: ':memory:' });
+  const { io, out } = collectingIo(env);
+  expect(await runCli(['reconcile', '--sweep', '--days', '2'], io)).toBe(4);
+  expect(out.at(-1)).toBe(
+    `sweep: 1 paid or failed payouts checked, 0 reconciled, 1 MISMATCH (${payout.id}): see reconcile --payout`,
+  );
 });
