@@ -25,8 +25,8 @@ import {
 } from '../reconciliation/export';
 import { FLAG, HELP_OPTION, parseCommandLine, TEXT, USAGE_EXIT } from '../config/command-line';
 
-export const JOURNAL_USAGE = `cli journal export --payout po_… | --from 2026-01-01 --to 2026-01-31   --format finance|business-central
-    --out file.csv [--force] [--skip-unbalanced] [--accounts gl-accounts.yaml]`;
+export const JOURNAL_USAGE = `cli journal export --payout po_… | --from 2026-01-01 --to 2026-01-31 [--account acct_…] [--mode live|test]
+    --format finance|business-central --out file.csv [--force] [--skip-unbalanced] [--accounts gl-accounts.yaml]`;
 
 /** Exit code when a payout's debits and credits differ (as `reconcile` on a mismatch). */
 export const UNBALANCED_EXIT = 4;
@@ -48,6 +48,8 @@ const JOURNAL_OPTIONS = {
   force: FLAG,
   'skip-unbalanced': FLAG,
   accounts: TEXT,
+  account: TEXT,
+  mode: TEXT,
   ...HELP_OPTION,
 } as const;
 
@@ -65,7 +67,7 @@ function exportRequest(argv: string[], io: JournalCliIo): ExportRequest | 'help'
   const parsed = parseCommandLine(argv, JOURNAL_OPTIONS, JOURNAL_USAGE, io);
   if (!parsed) return undefined;
   if (parsed.values.help) return 'help';
-  const { payout, from, to, format, out, accounts } = parsed.values;
+  const { payout, from, to, format, out, accounts, account, mode } = parsed.values;
   const usage = (problem: string) => {
     io.err(`${problem}\n${JOURNAL_USAGE}`);
     return undefined;
@@ -77,13 +79,27 @@ function exportRequest(argv: string[], io: JournalCliIo): ExportRequest | 'help'
   if (!payout === !(from || to)) return usage('Give either --payout po_… or --from and --to');
   if (!out) return usage('Give the file to write: --out file.csv');
   let selection: JournalSelection;
-  if (payout) selection = { payout };
-  else {
+  if (payout) {
+    if (account || mode)
+      return usage('--account and --mode choose the payouts of a period: give them with --from and --to');
+    selection = { payout };
+  } else {
+    if (!from || !to) return usage(`Give both ends of the period: --${from ? 'to' : 'from'} is missing`);
     const bad = [from, to].find((date) => !isDate(date));
-    if (bad !== undefined || !from || !to)
-      return usage(`--from and --to are dates, YYYY-MM-DD${bad ? ` (not "${bad}")` : ''}`);
+    if (bad !== undefined) return usage(`--from and --to are dates, YYYY-MM-DD (not "${bad}")`);
     if (from > to) return usage(`--from ${from} is after --to ${to}`);
-    selection = { from, to };
+    if (account !== undefined && !/^acct_\w+$/.test(account))
+      return usage(`--account is a connected account's id, acct_… (not "${account}")`);
+    // The service's own mode unless told otherwise: a file of live payouts holds no test money.
+    const chosen = mode ?? io.env.STRIPE_MODE;
+    if (chosen !== undefined && chosen !== 'live' && chosen !== 'test')
+      return usage(`--mode is live or test (not "${chosen}")`);
+    selection = {
+      from,
+      to,
+      ...(account ? { account } : {}),
+      ...(chosen ? { livemode: chosen === 'live' } : {}),
+    };
   }
   return {
     selection,
@@ -119,6 +135,7 @@ export async function runJournalCommand(argv: string[], io: JournalCliIo): Promi
     if (result.skipped.length) io.err(`Warning: left out of the file, ${describeUnbalanced(result.skipped)}`);
     if (result.empty.length)
       io.err(`No lines, nothing to post: ${result.empty.map((journal) => journal.payoutId).join(', ')}`);
+    if (result.others.length) io.err(`Left out, ${describeOthers(result.others)}`);
     if (result.journals.length === 0) {
       io.err(`Nothing to export ${scope(request.selection)}; ${request.out} not written`);
       return result.skipped.length ? UNBALANCED_EXIT : 1;
@@ -200,4 +217,11 @@ async function openExport(io: JournalCliIo, accounts: string | undefined) {
     );
     return null;
   }
+}
+
+/** `2 payouts of other Stripe accounts or the other mode: po_1 (acct_1…), po_2 (test mode)`. */
+function describeOthers(journals: ExportJournal[]): string {
+  const one = (j: ExportJournal) =>
+    `${j.payoutId} (${[j.account || 'the platform', j.livemode === null ? '' : j.livemode ? 'live mode' : 'test mode'].filter(Boolean).join(', ')})`;
+  return `${count(journals.length, 'payout')} of another Stripe account or the other mode (--account, --mode choose them): ${journals.map(one).join(', ')}`;
 }

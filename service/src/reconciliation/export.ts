@@ -9,7 +9,7 @@
  * every column.
  */
 import { stringify } from 'csv-stringify/sync';
-import { JournalEntry, JournalLine } from '@stc/solution/tables';
+import { JournalEntry, JournalLine, JournalStatus } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../dataverse/types';
 import { majorToMinor, minorToMajorString, MoneyError } from '../mapping';
 import type { ReconciliationConfig } from './config';
@@ -45,13 +45,24 @@ export interface ExportJournal {
   lines: ExportLine[];
   totalDebit: bigint;
   totalCredit: bigint;
+  /**
+   * The entry is marked Mismatch: the payout's own lines do not balance. A failure's or reversal's pair of it
+   * balances on its own, yet posting it without the payout's lines would leave the clearing account wrong.
+   */
+  mismatched: boolean;
+  /** The connected account the payout is of; '' for the platform's own. */
+  account: string;
+  /** Live or test mode, as the entry says (null on entries written before it said). */
+  livemode: boolean | null;
 }
 
 /**
  * One payout (every line of its entry), or every journal line posted from `from` to `to` (both `YYYY-MM-DD`,
- * inclusive), with its entry.
+ * inclusive), with its entry: of the platform's own payouts, or of the connected `account`'s, in `livemode`
+ * when given (a period's file is one company's ledger: another account's payouts, or test money, are not).
  */
-export type JournalSelection = { payout: string } | { from: string; to: string };
+export type JournalSelection =
+  { payout: string } | { from: string; to: string; account?: string; livemode?: boolean };
 
 export class JournalExportError extends Error {
   override name = 'JournalExportError';
@@ -71,8 +82,10 @@ export class UnbalancedJournalError extends JournalExportError {
 /** `po_1 does not balance: debits 10.07 USD, credits 10.00 USD, difference 0.07 USD` (and the others). */
 export function describeUnbalanced(journals: ExportJournal[]): string {
   const one = (j: ExportJournal) =>
-    `${j.payoutId} (debits ${money(j.totalDebit, j.currency)}, credits ${money(j.totalCredit, j.currency)}, ` +
-    `difference ${money(j.totalDebit - j.totalCredit, j.currency)})`;
+    j.totalDebit === j.totalCredit
+      ? `${j.payoutId} (its entry is marked Mismatch: the payout's own lines do not balance)`
+      : `${j.payoutId} (debits ${money(j.totalDebit, j.currency)}, credits ${money(j.totalCredit, j.currency)}, ` +
+        `difference ${money(j.totalDebit - j.totalCredit, j.currency)})`;
   return journals.length === 1
     ? `payout ${one(journals[0])} does not balance`
     : `${journals.length} payouts do not balance: ${journals.map(one).join(', ')}`;
@@ -84,7 +97,15 @@ const money = (minor: bigint, currency: string) =>
 const E = JournalEntry.col;
 const L = JournalLine.col;
 
-const ENTRY_SELECT = [JournalEntry.primaryId, E.stripePayoutId, E.date, E.currency];
+const ENTRY_SELECT = [
+  JournalEntry.primaryId,
+  E.stripePayoutId,
+  E.date,
+  E.currency,
+  E.status,
+  E.stripeAccount,
+  E.liveMode,
+];
 const LINE_SELECT = [
   L.lineNumber,
   L.gLAccount,
@@ -194,7 +215,21 @@ function journalOf(entry: Row, rows: Row[]): ExportJournal {
       credit: minor(row, L.credit),
     }))
     .sort((a, b) => a.number - b.number);
-  return withLines({ payoutId, date, currency, lines, totalDebit: 0n, totalCredit: 0n }, lines);
+  const livemode = entry[E.liveMode];
+  return withLines(
+    {
+      payoutId,
+      date,
+      currency,
+      lines,
+      totalDebit: 0n,
+      totalCredit: 0n,
+      mismatched: entry[E.status] === JournalStatus.mismatch,
+      account: typeof entry[E.stripeAccount] === 'string' ? String(entry[E.stripeAccount]) : '',
+      livemode: typeof livemode === 'boolean' ? livemode : null,
+    },
+    lines,
+  );
 }
 
 /** The journal with these lines and their totals. */
@@ -215,9 +250,10 @@ export function sortJournals(journals: ExportJournal[]): {
 } {
   const empty = journals.filter((j) => j.lines.length === 0);
   const withLines = journals.filter((j) => j.lines.length > 0);
+  const balances = (j: ExportJournal) => j.totalDebit === j.totalCredit && !j.mismatched;
   return {
-    balanced: withLines.filter((j) => j.totalDebit === j.totalCredit),
-    unbalanced: withLines.filter((j) => j.totalDebit !== j.totalCredit),
+    balanced: withLines.filter(balances),
+    unbalanced: withLines.filter((j) => !balances(j)),
     empty,
   };
 }
@@ -338,6 +374,8 @@ export interface JournalExport {
   skipped: ExportJournal[];
   /** Entries with no lines: nothing to post. */
   empty: ExportJournal[];
+  /** Of a period: entries in it of another Stripe account or of the other mode, left out. */
+  others: ExportJournal[];
   lines: number;
 }
 
@@ -351,7 +389,12 @@ export async function exportJournals(
   request: { selection: JournalSelection; format: JournalExportFormat; skipUnbalanced?: boolean },
 ): Promise<JournalExport> {
   const { selection } = request;
-  const { balanced, unbalanced, empty } = sortJournals(await readJournals(dataverse, selection));
+  const read = await readJournals(dataverse, selection);
+  const inScope = (j: ExportJournal) =>
+    'payout' in selection ||
+    (j.account === (selection.account ?? '') &&
+      (selection.livemode === undefined || j.livemode === null || j.livemode === selection.livemode));
+  const { balanced, unbalanced, empty } = sortJournals(read.filter(inScope));
   if (unbalanced.length && !request.skipUnbalanced) throw new UnbalancedJournalError(unbalanced);
   const title =
     'payout' in selection
@@ -362,6 +405,7 @@ export async function exportJournals(
     journals: balanced,
     skipped: unbalanced,
     empty,
+    others: read.filter((j) => !inScope(j)),
     lines: balanced.reduce((sum, journal) => sum + journal.lines.length, 0),
   };
 }

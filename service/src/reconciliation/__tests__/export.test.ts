@@ -417,6 +417,19 @@ test('bad arguments are usage errors (exit 2); a missing payout or an existing f
     [['--from', '2026-02-01', '--to', '2026-01-01', '--format', 'finance', '--out', file], /is after --to/],
     [['--payout', 'po_1', '--format', 'finance'], /Give the file to write: --out file.csv/],
     [['--payout', 'po_1', '--format', 'finance', '--out', file, '--colour'], /Unknown option '--colour'/],
+    [['--from', '2026-01-01', '--format', 'finance', '--out', file], /--to is missing/],
+    [
+      ['--payout', 'po_1', '--account', 'acct_1', '--format', 'finance', '--out', file],
+      /with --from and --to/,
+    ],
+    [
+      ['--from', '2026-01-01', '--to', '2026-01-31', '--mode', 'demo', '--format', 'finance', '--out', file],
+      /--mode is live or test \(not "demo"\)/,
+    ],
+    [
+      ['--from', '2026-01-01', '--to', '2026-01-31', '--account', 'x', '--format', 'finance', '--out', file],
+      /--account is a connected account's id/,
+    ],
   ];
   for (const [args, message] of cases) {
     const { code, err } = await exportCli(...args);
@@ -450,6 +463,56 @@ test('bad arguments are usage errors (exit 2); a missing payout or an existing f
   expect(exists.code).toBe(1);
   expect(exists.err.at(-1)).toBe(`${file} exists; pass --force to replace it`);
   expect(readFileSync(file, 'utf8')).toBe('kept');
+});
+
+test("a period's file holds the platform's payouts of the service's mode; another account's and test money are named and left out", async () => {
+  const platform = await reconciledPayout('usd', [1999], '2026-04-02');
+  const connected = await reconciledPayout('usd', [2501], '2026-04-03');
+  const live = await reconciledPayout('usd', [3003], '2026-04-04');
+  // As another account's payout and a live one are written (the emulator's are the platform's, in test mode).
+  const entryOf = async (payout: string) =>
+    String(
+      (await dataverse.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: payout }))!
+        .stc_journalentryid,
+    );
+  await dataverse.client.update('stc_journalentries', await entryOf(connected), {
+    stc_stripeaccount: 'acct_1Other',
+  });
+  await dataverse.client.update('stc_journalentries', await entryOf(live), { stc_livemode: true });
+  const file = join(dir, 'april.csv');
+  const period = ['--from', '2026-04-01', '--to', '2026-04-30', '--format', 'finance', '--out', file];
+  const payoutsIn = () =>
+    new Set(
+      records(file)
+        .slice(1)
+        .map((r) => r[8].split(' ')[0]),
+    );
+
+  const own = await exportCli(...period);
+  expect(own.code).toBe(0);
+  expect(payoutsIn()).toEqual(new Set([platform]));
+  expect(own.err).toEqual([
+    `Left out, 2 payouts of another Stripe account or the other mode (--account, --mode choose them): ${connected} (acct_1Other, test mode), ${live} (the platform, live mode)`,
+  ]);
+
+  expect((await exportCli(...period, '--force', '--account', 'acct_1Other')).code).toBe(0);
+  expect(payoutsIn()).toEqual(new Set([connected]));
+  expect((await exportCli(...period, '--force', '--mode', 'live')).code).toBe(0);
+  expect(payoutsIn()).toEqual(new Set([live]));
+});
+
+test("a failure's pair of a payout whose own lines do not balance is not posted on its own", async () => {
+  clockMs = Date.parse('2026-05-29T12:00:00Z');
+  const payout = await reconciledPayout('usd', [1999, 2501], '2026-05-29', { extra: 7 });
+  clockMs = Date.parse('2026-06-03T12:00:00Z');
+  stripeEmulator.testHelpers.failPayout(payout);
+  await reconcile(payout);
+  const june = await exportPeriod('2026-06-01', '2026-06-30', 'june.csv');
+  expect(june.code).toBe(4);
+  expect(june.err.at(-1)).toMatch(
+    new RegExp(`^payout ${payout} \\(its entry is marked Mismatch: the payout's own lines do not balance\\)`),
+  );
+  expect(june.rows).toEqual([]);
 });
 
 /** The period's file in Business Central's format: its records, or the exit and errors when none is written. */
