@@ -106,7 +106,7 @@ async function reconcileOne(io: ReconcileCliIo, target: ReconcileTarget, payout:
   const { reconciler, ...request } = target;
   const outcome = await reconciler.reconcile({ ...request, payout });
   if (outcome.kind === 'payout-only') {
-    io.out(`${payout} is ${outcome.status}: payout row written, no journal until it is paid`);
+    io.out(`${payout} is ${outcome.status}: payout row written, ${awaitingJournal(outcome.status)}`);
     return 0;
   }
   if (outcome.kind === 'not-reconcilable') {
@@ -120,6 +120,14 @@ async function reconcileOne(io: ReconcileCliIo, target: ReconcileTarget, payout:
       (j.returned ? `, ${j.returned}: reversed back to the Stripe balance` : ''),
   );
   return j.balanced ? 0 : 4;
+}
+
+/** Why a payout has no journal yet, or will have none, by its status. */
+function awaitingJournal(status: string): string {
+  if (status === 'paid')
+    return 'no journal until Stripe has reconciled its transactions (the sweep runs it again)';
+  if (status === 'failed') return 'nothing to journal: it failed before Stripe reconciled its transactions';
+  return 'no journal until it is paid';
 }
 
 /**

@@ -91,8 +91,14 @@ export function describeUnbalanced(journals: ExportJournal[]): string {
     : `${journals.length} payouts do not balance: ${journals.map(one).join(', ')}`;
 }
 
-const money = (minor: bigint, currency: string) =>
-  `${minorToMajorString(minor, currency)} ${currency.toUpperCase()}`;
+const money = (minor: bigint, currency: string) => {
+  try {
+    return `${minorToMajorString(minor, currency)} ${currency.toUpperCase()}`;
+  } catch (error) {
+    if (!(error instanceof MoneyError)) throw error;
+    return `${minor} minor units of a currency Dataverse holds as "${currency}" (${error.message})`;
+  }
+};
 
 const E = JournalEntry.col;
 const L = JournalLine.col;
@@ -309,7 +315,8 @@ function financeRows(journals: ExportJournal[], config: ReconciliationConfig, ti
         documentNumber(journal.payoutId),
         line.date,
         settings.accountType,
-        settings.accountFormat.replaceAll('{account}', line.account),
+        // split and join: an account holding `$&` or `$'` is written as it is, not as a replacement pattern.
+        settings.accountFormat.split('{account}').join(line.account),
         clip(`${journal.payoutId} ${line.description}`, 60),
         minorToMajorString(line.debit, journal.currency),
         minorToMajorString(line.credit, journal.currency),
@@ -319,6 +326,9 @@ function financeRows(journals: ExportJournal[], config: ReconciliationConfig, ti
   }
   return rows;
 }
+
+/** Business Central's Line No. is an Integer (32 bits). */
+const BC_MAX_LINE_NO = 2_147_483_647;
 
 /** The rows of Business Central's general journal: Amount signed, debit positive and credit negative. */
 function businessCentralRows(journals: ExportJournal[], config: ReconciliationConfig): string[][] {
@@ -331,10 +341,15 @@ function businessCentralRows(journals: ExportJournal[], config: ReconciliationCo
         throw new JournalExportError(
           `payout ${journal.payoutId}, line ${line.number}: account "${line.account}" is longer than the 20 characters of Business Central's Account No.`,
         );
+      const lineNo = (rows.length + 1) * settings.lineNumberStep;
+      if (lineNo > BC_MAX_LINE_NO)
+        throw new JournalExportError(
+          `${rows.length + 1} lines at a step of ${settings.lineNumberStep} pass Business Central's largest Line No. (${BC_MAX_LINE_NO}): export a shorter period, or lower export.businessCentral.lineNumberStep`,
+        );
       rows.push([
         settings.journalTemplateName,
         settings.journalBatchName,
-        String((rows.length + 1) * settings.lineNumberStep),
+        String(lineNo),
         settings.accountType,
         line.account,
         line.date,

@@ -119,7 +119,12 @@ export class PayoutJournalBuilder {
   ) {}
 
   add(transaction: BalanceTransactionLike): void {
-    if (isPayoutTransaction(transaction, this.payoutId)) return;
+    // The payout's own transaction is the clearing line (the payout amount); a fee it carries (an instant
+    // payout's) left the balance too, and is a fee like the others.
+    if (isPayoutTransaction(transaction, this.payoutId)) {
+      this.fees += BigInt(transaction.fee);
+      return;
+    }
     const category = transaction.reporting_category ?? transaction.type;
     const group = this.config.categories[category] ?? this.config.otherCategories;
     this.sums.set(group, (this.sums.get(group) ?? 0n) + BigInt(transaction.amount));

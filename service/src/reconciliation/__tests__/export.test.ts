@@ -21,7 +21,10 @@ import {
   JOURNAL_FAILED,
   JOURNAL_MISMATCH,
   JOURNAL_REVERSED,
+  journalCsv,
+  loadReconciliationConfig,
   parseReconciliationConfig,
+  type ExportJournal,
   type ReconciliationConfig,
 } from '..';
 
@@ -513,6 +516,46 @@ test("a failure's pair of a payout whose own lines do not balance is not posted 
     new RegExp(`^payout ${payout} \\(its entry is marked Mismatch: the payout's own lines do not balance\\)`),
   );
   expect(june.rows).toEqual([]);
+});
+
+/** A balanced journal of `count` lines of 1.00 USD each way on GL account `account`. */
+function syntheticJournal(count: number, account = '1050'): ExportJournal {
+  const lines = Array.from({ length: count }, (_, i) => ({
+    number: i + 1,
+    date: '2026-07-01',
+    account,
+    category: 'clearing',
+    description: 'Stripe payout clearing',
+    debit: i % 2 === 0 ? 100n : 0n,
+    credit: i % 2 === 0 ? 0n : 100n,
+  }));
+  return {
+    payoutId: 'po_synthetic',
+    date: '2026-07-01',
+    currency: 'usd',
+    lines,
+    totalDebit: BigInt(Math.ceil(count / 2)) * 100n,
+    totalCredit: BigInt(Math.floor(count / 2)) * 100n,
+    mismatched: false,
+    account: '',
+    livemode: false,
+  };
+}
+
+test("Business Central's Line No. past its 32-bit largest is refused with what to do", () => {
+  const config = loadReconciliationConfig();
+  config.export.businessCentral.lineNumberStep = 100000;
+  expect(() => journalCsv('business-central', [syntheticJournal(21_474)], config, 'July')).not.toThrow();
+  expect(() => journalCsv('business-central', [syntheticJournal(21_475)], config, 'July')).toThrow(
+    "21475 lines at a step of 100000 pass Business Central's largest Line No. (2147483647): export a shorter period, or lower export.businessCentral.lineNumberStep",
+  );
+});
+
+test("a GL account holding $ characters is written as it is in Finance's account format", () => {
+  const config = loadReconciliationConfig();
+  config.export.finance.accountFormat = '{account}-001';
+  const csv = journalCsv('finance', [syntheticJournal(2, "10$&5$'0")], config, 'July');
+  expect(csv).toContain("10$&5$'0-001");
 });
 
 /** The period's file in Business Central's format: its records, or the exit and errors when none is written. */

@@ -18,6 +18,20 @@ const txn = (id: string, type: string, category: string, amount: number, fee = 0
   source: type === 'payout' ? 'po_1' : `src_${id}`,
 });
 
+test("a fee on the payout's own transaction (an instant payout's) is a fee: the journal balances", () => {
+  // The balance gave the payout and its fee: the charges' nets sum to 9.650 KWD = 9.500 paid out + 0.150.
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_500, '2026-01-30');
+  builder.add(txn('t1', 'charge', 'charge', 10_000, 350));
+  builder.add(txn('t2', 'payout', 'payout', -9_500, 150));
+  const journal = builder.build();
+  expect(journal.lines.map((l) => [l.key, l.debit, l.credit])).toEqual([
+    ['po_1:clearing', 9_500n, 0n],
+    ['po_1:gross', 0n, 10_000n],
+    ['po_1:fees', 500n, 0n],
+  ]);
+  expect(journal).toMatchObject({ balanced: true, difference: 0n });
+});
+
 test('charges, a refund, a dispute and an adjustment: lines per group, debits equal credits exactly', () => {
   const builder = new PayoutJournalBuilder(
     config,

@@ -786,6 +786,23 @@ test('cli reconcile: one payout, then a sweep with nothing left to do, on the se
   expect(err.at(-1)).toMatch(/cannot read \/nonexistent\.yaml/);
 });
 
+test('cli reconcile of a payout with no journal yet says why: not paid, or not reconciled by Stripe yet', async () => {
+  stripeEmulator.testHelpers.seedPayments({ count: 2 });
+  const created = stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd' });
+  const env = cliEnv(stripeEmulator, dataverse.emulator.url, { SQLITE_PATH: ':memory:' });
+  const { io, out } = collectingIo(env);
+  const status = String(stripeEmulator.engine.scope(null).find(created.id)!.status);
+  expect(await runCli(['reconcile', '--payout', created.id], io)).toBe(0);
+  expect(out.at(-1)).toBe(`${created.id} is ${status}: payout row written, no journal until it is paid`);
+
+  stripeEmulator.testHelpers.payPayout(created.id);
+  stripeEmulator.engine.scope(null).find(created.id)!.reconciliation_status = 'in_progress';
+  expect(await runCli(['reconcile', '--payout', created.id], io)).toBe(0);
+  expect(out.at(-1)).toBe(
+    `${created.id} is paid: payout row written, no journal until Stripe has reconciled its transactions (the sweep runs it again)`,
+  );
+});
+
 test('cli reconcile --sweep exits 4 and names a payout whose journal does not balance', async () => {
   const { payout } = await paidPayout(5);
   payout.amount = (payout.amount as number) + 7;
