@@ -194,7 +194,10 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
   const { defaults, store, dataverse, stripeFor, logger } = parts;
   const schedules: Schedule[] = [];
   const sweepLog = logger.child({ component: 'payout-sweep' });
-  if (defaults && config.reconciliation.sweepIntervalMs > 0) {
+  // The platform's payouts, and those of the connected accounts named to the sweep: one schedule each.
+  for (const account of [null, ...config.reconciliation.sweepAccounts]) {
+    if (!defaults || config.reconciliation.sweepIntervalMs <= 0) break;
+    const log = account ? sweepLog.child({ account }) : sweepLog;
     // The sweep's timers are made in this context, so every run of it reads Stripe at reconciliation priority.
     schedules.push(
       withStripePriority('reconcile', () =>
@@ -202,11 +205,11 @@ function startSchedules(config: ServiceConfig, parts: ScheduleParts): Schedule[]
           reconciler: defaults.reconciler,
           stripe: stripeFor(null),
           dataverse,
-          log: sweepLog,
-          account: null,
+          log,
+          account,
           intervalMs: config.reconciliation.sweepIntervalMs,
           lookbackMs: config.reconciliation.sweepLookbackMs,
-          onSweep: logPayoutSweep(sweepLog),
+          onSweep: logPayoutSweep(log),
         }),
       ),
     );

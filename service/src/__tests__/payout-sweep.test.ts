@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PayoutStatus } from '@stc/solution/tables';
-import { JOURNAL_NOT_RECONCILABLE, ReconciliationConfigError } from '../reconciliation';
+import { JOURNAL_BALANCED, JOURNAL_NOT_RECONCILABLE, ReconciliationConfigError } from '../reconciliation';
 import { startService } from '../service';
 import { waitFor } from '@stc/testkit';
 import { balancedUsdEntry } from './support/journal';
@@ -162,10 +162,33 @@ test('a bad GL_ACCOUNTS_PATH stops the start naming the file, before the store i
 test('sweep settings are validated at start', () => {
   expect(() => configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '-1' })).toThrow(/PAYOUT_SWEEP_INTERVAL_MINUTES/);
   expect(() => configFor({ PAYOUT_SWEEP_LOOKBACK_DAYS: 'a week' })).toThrow(/PAYOUT_SWEEP_LOOKBACK_DAYS/);
+  expect(() => configFor({ PAYOUT_SWEEP_ACCOUNTS: 'acct_1A, 1B' })).toThrow(
+    /PAYOUT_SWEEP_ACCOUNTS lists connected accounts, acct_…, separated by commas/,
+  );
   expect(configFor().reconciliation).toEqual({
     glAccountsPath: undefined,
     sweepIntervalMs: 60 * 60_000,
     sweepLookbackMs: 7 * 86_400_000,
+    sweepAccounts: [],
     feesIntervalMs: 5000,
   });
+  expect(configFor({ PAYOUT_SWEEP_ACCOUNTS: ' acct_1A,acct_2B , ' }).reconciliation.sweepAccounts).toEqual([
+    'acct_1A',
+    'acct_2B',
+  ]);
+});
+
+test("the sweep of a running service reconciles a connected account's payout when PAYOUT_SWEEP_ACCOUNTS names it", async () => {
+  const account = 'acct_1SweptConnected';
+  world.stripeEmulator.testHelpers.seedPayments({ count: 5, account });
+  const created = world.stripeEmulator.testHelpers.createAutomaticPayout({ currency: 'usd', account });
+  world.stripeEmulator.testHelpers.payPayout(created.id, { account });
+
+  await world.start(configFor({ PAYOUT_SWEEP_INTERVAL_MINUTES: '0.002', PAYOUT_SWEEP_ACCOUNTS: account }));
+  const entry = await waitFor(
+    () => world.client.retrieveByKey('stc_journalentries', { stc_stripepayoutid: created.id }),
+    "the sweep to reconcile the connected account's payout",
+    30_000,
+  );
+  expect(entry).toMatchObject({ stc_stripeaccount: account, stc_status: JOURNAL_BALANCED });
 });

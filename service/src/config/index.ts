@@ -170,6 +170,24 @@ const envSchema = z
     // How often missed payouts are looked for; 0 turns the sweep off (events alone reconcile payouts).
     PAYOUT_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
     PAYOUT_SWEEP_LOOKBACK_DAYS: z.coerce.number().positive().default(7),
+    /**
+     * Connected accounts whose payouts the sweep looks through too (comma-separated `acct_…`), besides the
+     * platform's: the payouts of accounts whose events come through the Connect webhook.
+     */
+    PAYOUT_SWEEP_ACCOUNTS: optional.pipe(
+      z
+        .string()
+        .transform((text) =>
+          text
+            .split(',')
+            .map((id) => id.trim())
+            .filter(Boolean),
+        )
+        .refine((ids) => ids.every((id) => /^acct_\w+$/.test(id)), {
+          error: 'PAYOUT_SWEEP_ACCOUNTS lists connected accounts, acct_…, separated by commas',
+        })
+        .optional(),
+    ),
     /** How often payments written without their fee get it from balance transactions listed in bulk; 0: never. */
     PAYMENT_FEES_INTERVAL_SECONDS: z.coerce.number().min(0).default(5),
     /** How often the service reports to Dataverse: sync issues and its status row; 0 turns reporting off. */
@@ -316,6 +334,8 @@ export interface ReconciliationSettings {
   sweepIntervalMs: number;
   /** How far back a sweep lists paid payouts. */
   sweepLookbackMs: number;
+  /** Connected accounts swept too, besides the platform. */
+  sweepAccounts: string[];
   /** Between two runs filling payments' fees from balance transactions listed in bulk; 0: never. */
   feesIntervalMs: number;
 }
@@ -470,6 +490,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env, cwd = process
       glAccountsPath: e.GL_ACCOUNTS_PATH ? path.resolve(cwd, e.GL_ACCOUNTS_PATH) : undefined,
       sweepIntervalMs: Math.round(e.PAYOUT_SWEEP_INTERVAL_MINUTES * 60_000),
       sweepLookbackMs: Math.round(e.PAYOUT_SWEEP_LOOKBACK_DAYS * 86_400_000),
+      sweepAccounts: e.PAYOUT_SWEEP_ACCOUNTS ?? [],
       feesIntervalMs: Math.round(e.PAYMENT_FEES_INTERVAL_SECONDS * 1000),
     },
     outbound,
