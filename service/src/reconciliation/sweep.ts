@@ -96,18 +96,60 @@ export async function sweepPayouts(options: PayoutSweepOptions): Promise<SweepRe
   const since = Math.floor((now() - (options.lookbackMs ?? 7 * DAY_MS)) / 1000);
   const account = options.account ?? null;
   const result: SweepResult = { checked: 0, reconciled: [], mismatched: [], failed: [] };
+  const swept = new Set<string>();
   // Failed ones too: a paid payout can still fail, and its entry then needs the reversing lines.
   for (const status of ['paid', 'failed'] as const) {
     const payouts = options.stripe.payouts.list(
       { status, created: { gte: since }, limit: 100 },
       account ? { stripeAccount: account } : undefined,
     );
-    for await (const listed of payouts) await sweepOne(options, result, listed as unknown as StripeObject);
+    for await (const listed of payouts) {
+      const payout = listed as unknown as StripeObject;
+      await sweepOne(options, result, payout, swept);
+      await sweepOriginal(options, result, payout, swept);
+    }
   }
   return result;
 }
 
-async function sweepOne(options: PayoutSweepOptions, result: SweepResult, payout: StripeObject) {
+/**
+ * The payout a reversal reversed, when the sweep did not list it (made before its look-back; Stripe reverses
+ * up to 90 days after): a reversal that failed or was canceled with its events missed is then still undone
+ * on the original's entry.
+ */
+async function sweepOriginal(
+  options: PayoutSweepOptions,
+  result: SweepResult,
+  reversal: StripeObject,
+  swept: Set<string>,
+): Promise<void> {
+  const original = reversal.original_payout;
+  const id = typeof original === 'string' ? original : (original as { id?: string } | null)?.id;
+  if (!id || swept.has(id)) return;
+  const account = options.account ?? null;
+  let payout: StripeObject;
+  try {
+    payout = (await options.stripe.payouts.retrieve(
+      id,
+      undefined,
+      account ? { stripeAccount: account } : undefined,
+    )) as unknown as StripeObject;
+  } catch (error) {
+    result.failed.push({ payoutId: id, error: (error as Error).message });
+    options.log.error({ payout: id, err: error }, 'payout sweep could not read a reversed payout');
+    return;
+  }
+  await sweepOne(options, result, payout, swept);
+}
+
+async function sweepOne(
+  options: PayoutSweepOptions,
+  result: SweepResult,
+  payout: StripeObject,
+  swept: Set<string>,
+) {
+  if (swept.has(payout.id)) return;
+  swept.add(payout.id);
   const account = options.account ?? null;
   result.checked += 1;
   const entry = await options.dataverse.retrieveByKey(

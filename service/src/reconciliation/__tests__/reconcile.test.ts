@@ -464,6 +464,24 @@ test('the sweep follows a reversal that fails after it was journaled, then leave
   expect(listings()).toBe(before);
 });
 
+test('the sweep undoes the reversal of a payout made before its look-back when the reversal fails, its events missed', async () => {
+  const { payout } = await paidPayout(10);
+  await deliver('payout.paid', payout.id);
+  const reversal = await stripe.payouts.reverse(payout.id);
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const sweep = () => sweepPayouts({ reconciler, stripe, dataverse: dataverse.client, log });
+  expect(await sweep()).toMatchObject({ reconciled: [payout.id] });
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_REVERSED });
+
+  // Made 30 days ago (Stripe reverses up to 90 days after): the sweep's listing of 7 days no longer has it.
+  payout.created = (payout.created as number) - 30 * 86_400;
+  stripeEmulator.testHelpers.payPayout(reversal.id);
+  stripeEmulator.testHelpers.failPayout(reversal.id);
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [payout.id], mismatched: [], failed: [] });
+  expect((await journalOf(payout.id)).entry).toMatchObject({ stc_status: JOURNAL_BALANCED });
+  expect(await sweep()).toEqual({ checked: 2, reconciled: [], mismatched: [], failed: [] });
+});
+
 test('the sweep: a reversal canceled with its events missed restores the entry; a reversed manual payout is settled', async () => {
   const { payout } = await paidPayout(10);
   await deliver('payout.paid', payout.id);
