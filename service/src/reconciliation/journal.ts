@@ -134,12 +134,22 @@ export class PayoutJournalBuilder {
 
   /**
    * The payout came back to the balance on `date` (`YYYY-MM-DD`): the journal gets reversing lines posted on
-   * that date (see `reversingLines`), not on the arrival date, which may lie in a period already exported.
+   * that date (see `reversingLines`), not on the arrival date, which may lie in a period already exported; on
+   * the arrival date when `date` comes before it.
    * Both kinds can be marked: a reversal whose pair was written stays in the journal when the payout then
    * fails.
    */
   markReturned(how: PayoutReturn, date: string): void {
-    this.returns.set(how, date);
+    this.returns.set(how, this.notBeforeArrival(date));
+  }
+
+  /**
+   * A date of the payout's coming back, not before its own lines' date: a payout that fails before the day it
+   * was to arrive (made on 30 March for 2 April, failed on 31 March) has its pair posted with its own lines, so
+   * that no period holds the pair without them.
+   */
+  private notBeforeArrival(date: string): string {
+    return date < this.date ? this.date : date;
   }
 
   /**
@@ -152,7 +162,7 @@ export class PayoutJournalBuilder {
       throw new Error(
         `payout ${this.payoutId}: a reversal can be undone only once its reversing pair is marked`,
       );
-    this.undone = { how, date };
+    this.undone = { how, date: this.notBeforeArrival(date) };
   }
 
   build(): PayoutJournal {

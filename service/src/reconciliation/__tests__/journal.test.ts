@@ -18,6 +18,15 @@ const txn = (id: string, type: string, category: string, amount: number, fee = 0
   source: type === 'payout' ? 'po_1' : `src_${id}`,
 });
 
+test('a payout that fails before the day it was to arrive has its pair posted on that day, with its own lines', () => {
+  const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_650, '2026-04-02');
+  builder.add(txn('t1', 'charge', 'charge', 10_000, 350));
+  builder.markReturned('failed', '2026-03-31');
+  const journal = builder.build();
+  expect(new Set(journal.lines.map((l) => l.postingDate))).toEqual(new Set(['2026-04-02']));
+  expect(journal.balanced).toBe(true);
+});
+
 test("a fee on the payout's own transaction (an instant payout's) is a fee: the journal balances", () => {
   // The balance gave the payout and its fee: the charges' nets sum to 9.650 KWD = 9.500 paid out + 0.150.
   const builder = new PayoutJournalBuilder(config, 'po_1', 'kwd', 9_500, '2026-01-30');
