@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startStripeEmulator, type StripeEmulator } from '@stc/emulators';
 import type Stripe from 'stripe';
 import { runCli } from '../../cli';
+import { describeUnbalanced } from '../export';
 import { defaultMappings, RecordingLogger } from '../../inbound/__tests__/harness';
 import { dataverseEmulatorForFile } from '../../inbound/__tests__/setup';
 import { cliEnv, collectingIo } from '../../__tests__/support/cli';
@@ -549,6 +550,15 @@ test("Business Central's Line No. past its 32-bit largest is refused with what t
   expect(() => journalCsv('business-central', [syntheticJournal(21_475)], config, 'July')).toThrow(
     "21475 lines at a step of 100000 pass Business Central's largest Line No. (2147483647): export a shorter period, or lower export.businessCentral.lineNumberStep",
   );
+});
+
+test('an unbalanced payout whose entry holds no valid currency is still named, its amounts in minor units', () => {
+  const message = describeUnbalanced([{ ...syntheticJournal(3), currency: '' }]);
+  expect(message).toMatch(
+    /^payout po_synthetic \(debits 200 minor units of a currency Dataverse holds as ""/,
+  );
+  expect(message).toContain('"" is not a three-letter currency code');
+  expect(message).toMatch(/difference 100 minor units/);
 });
 
 test("a GL account holding $ characters is written as it is in Finance's account format", () => {
