@@ -16,6 +16,7 @@ import type {
   ObjectState,
   Store,
 } from '../store';
+import { freshWriteUnderWay } from '../store';
 import { readDataverseChange } from '../dataverse/change';
 import type { EventHandler, SyncContext } from './handler';
 import { classifyFailure, HandlerTimeoutError, retryDelayMs } from './failure';
@@ -307,10 +308,6 @@ async function checkStamp(
   const sameSecond = stamp !== null && stamp.eventCreatedMs === event.eventCreatedMs;
   return { payloadMayBeStale: sameSecond || freshWriteUnderWay(seen), seen };
 }
-
-/** Another object's event has begun to write the object from Stripe, and its attempt has not ended. */
-const freshWriteUnderWay = (state: ObjectState | null): boolean =>
-  state !== null && state.freshWritesBegun !== state.freshWritesEnded;
 
 /**
  * Whether the burst's copies still tell the object's newest state at the stamp check: the claim gave the burst

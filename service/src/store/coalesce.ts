@@ -6,7 +6,7 @@
  * engines and across processes, as claims of one object are serialised already. Dataverse changes are taken
  * oldest first, one at a time: each is a change an operator made (a refund request, an edit), never coalesced.
  */
-import { objectKey } from './rows';
+import { freshWriteUnderWay, objectKey } from './rows';
 import type { BurstEvent, ClaimRequest, ObjectState } from './types';
 
 interface Claimable {
@@ -147,10 +147,10 @@ export function attachBursts<
     if (by.source !== 'stripe') continue;
     const burst = [...older, by];
     const oldest = Math.min(...burst.map((e) => e.eventCreatedMs));
-    const { stamp, freshWritesBegun, freshWritesEnded } = prior(by);
-    if (stamp && stamp.eventCreatedMs >= oldest) continue;
-    if (freshWritesBegun !== freshWritesEnded) continue;
-    by.burstFreshWrites = freshWritesBegun;
+    const state = prior(by);
+    if (state.stamp && state.stamp.eventCreatedMs >= oldest) continue;
+    if (freshWriteUnderWay(state)) continue;
+    by.burstFreshWrites = state.freshWritesBegun;
     by.burst = burst.map((e) => ({
       eventId: e.eventId,
       type: e.type,

@@ -114,6 +114,10 @@ export function toObjectState(r: Row | undefined): ObjectState {
   };
 }
 
+/** Another object's event has begun to write the object from Stripe, and its attempt has not ended. */
+export const freshWriteUnderWay = (state: ObjectState | null): boolean =>
+  state !== null && state.freshWritesBegun !== state.freshWritesEnded;
+
 /** The code recorded with a `skipped` event's reason. */
 export const NOTHING_WRITTEN = 'nothing_written';
 
