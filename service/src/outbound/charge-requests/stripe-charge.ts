@@ -10,7 +10,7 @@ import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
 import { PAYMENT_LINK_METADATA } from '../../inbound/orders';
 import { CHARGE_REQUEST_METADATA_KEY } from '../../write/charge-outcome';
-import { isFinalStripeRefusal } from '../refund-requests/stripe-refund';
+import { isFinalStripeRefusal, madeUnderRequestKey } from '../refund-requests/stripe-refund';
 import type { ChargePlan } from './policy';
 import type { DocumentFacts } from './facts';
 
@@ -59,10 +59,9 @@ export function paymentIntentParams(order: ChargeOrder): Stripe.PaymentIntentCre
 }
 
 /**
- * Charges; a final refusal is answered, anything retryable (5xx, no answer, rate limit) is thrown. Stripe
- * answers the request's key with an idempotency error when it was used with other parameters (another attempt
- * of the request, with an amount or approver since changed, charged after this one looked): the PaymentIntent
- * made for the request is then the answer, and the error a refusal only when there is none.
+ * Charges; a final refusal is answered, anything retryable (5xx, no answer, rate limit) is thrown. An
+ * idempotency error is answered with the PaymentIntent made under the request's key, when there is one
+ * (madeUnderRequestKey).
  */
 export async function charge(
   stripe: Stripe,
@@ -75,14 +74,14 @@ export async function charge(
     return { paymentIntent };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
-    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
-      const made = await findCharge(stripe, order.plan.customer, {
+    const made = await madeUnderRequestKey(error, () =>
+      findCharge(stripe, order.plan.customer, {
         id: order.requestId,
         paymentIntentId: null,
         createdOn: null,
-      });
-      if (made) return { paymentIntent: made };
-    }
+      }),
+    );
+    if (made) return { paymentIntent: made };
     const e = error as Stripe.errors.StripeError;
     const declined = error instanceof StripeSdk.errors.StripeCardError;
     return {

@@ -5,11 +5,10 @@
  * The request id is the idempotency key, so a resumed or redelivered request gets the session already made
  * (Stripe keeps idempotency keys for 24 hours, the session's own lifetime).
  */
-import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
 import { DOCUMENT_TABLES, type PayableDocument } from './documents';
 import type { CheckoutLine } from './lines';
-import { isFinalStripeRefusal } from '../refund-requests/stripe-refund';
+import { isFinalStripeRefusal, madeUnderRequestKey } from '../refund-requests/stripe-refund';
 import { PAYMENT_LINK_METADATA } from '../../inbound/orders';
 
 export const REQUEST_METADATA_KEY = PAYMENT_LINK_METADATA.request;
@@ -52,10 +51,9 @@ export function sessionParams(order: SessionOrder): Stripe.Checkout.SessionCreat
 }
 
 /**
- * Creates the session; a final refusal is answered, anything retryable is thrown to the pipeline. Stripe answers
- * the request's key with an idempotency error when it was used with other parameters (another attempt of the
- * request, with the document's lines since changed, made its page after this one looked): the session made
- * for the request is then the answer, and the error a refusal only when there is none.
+ * Creates the session; a final refusal is answered, anything retryable is thrown to the pipeline. An
+ * idempotency error is answered with the session made under the request's key, when there is one
+ * (madeUnderRequestKey).
  */
 export async function createSession(
   stripe: Stripe,
@@ -68,10 +66,10 @@ export async function createSession(
     return { session };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
-    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
-      const made = await findSession(stripe, { id: order.requestId, createdOn: null });
-      if (made) return { session: made };
-    }
+    const made = await madeUnderRequestKey(error, () =>
+      findSession(stripe, { id: order.requestId, createdOn: null }),
+    );
+    if (made) return { session: made };
     const e = error as Stripe.errors.StripeError;
     return { refusal: `Stripe refused the payment page: ${e.message}${e.code ? ` (${e.code})` : ''}` };
   }

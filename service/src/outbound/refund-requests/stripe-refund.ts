@@ -60,10 +60,8 @@ export async function findRefund(
 }
 
 /**
- * Creates the refund; a final refusal is answered, anything retryable is thrown to the pipeline. Stripe answers
- * the request's key with an idempotency error when it was used with other parameters (another attempt of the
- * request, with an amount or approver since changed, made its refund after this one looked): the refund made
- * under the request's id is then the answer, and the error a refusal only when there is none.
+ * Creates the refund; a final refusal is answered, anything retryable is thrown to the pipeline. An idempotency
+ * error is answered with the refund made under the request's key, when there is one (madeUnderRequestKey).
  */
 export async function createRefund(
   stripe: Stripe,
@@ -87,13 +85,25 @@ export async function createRefund(
     return { refund };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
-    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
-      const made = await findRefund(stripe, order.target, order.requestId);
-      if (made) return { refund: made };
-    }
+    const made = await madeUnderRequestKey(error, () => findRefund(stripe, order.target, order.requestId));
+    if (made) return { refund: made };
     const e = error as Stripe.errors.StripeError;
     return { refusal: { message: e.message, code: e.code, type: e.type } };
   }
+}
+
+/**
+ * What Stripe made under a request's key when it answered a create with an idempotency error: the key was used
+ * with other parameters, by another attempt of the request that saw the request before an edit and made its
+ * object after this one looked. `find` looks it up (by the request's id in its metadata); undefined for any
+ * other error, or when there is none.
+ */
+export async function madeUnderRequestKey<T>(
+  error: unknown,
+  find: () => Promise<T | null | undefined>,
+): Promise<T | undefined> {
+  if (!(error instanceof StripeSdk.errors.StripeIdempotencyError)) return undefined;
+  return (await find()) ?? undefined;
 }
 
 /** Stripe said no for good (card or request errors); connection, rate-limit, conflict and 5xx are retried. */

@@ -6,9 +6,8 @@
  * 24 hours and whatever the request or its order says now; a change to a subscription is read back from the
  * subscription (stateInStripe), so a resumed request whose change went through is not refused because of it.
  */
-import StripeSdk from 'stripe';
 import type Stripe from 'stripe';
-import { isFinalStripeRefusal } from '../refund-requests/stripe-refund';
+import { isFinalStripeRefusal, madeUnderRequestKey } from '../refund-requests/stripe-refund';
 import type { StripeChange } from './policy';
 
 /** Metadata key on a subscription created from a request: the request's Dataverse id. */
@@ -100,11 +99,9 @@ export async function stateInStripe(stripe: Stripe, change: SubscriptionChange):
 }
 
 /**
- * Makes the change; a final refusal is answered with Stripe's words, anything retryable is thrown. Stripe
- * answers the request's key with an idempotency error when it was used with other parameters (another attempt
- * of the request, edited since, made its change after this one looked): what Stripe holds is then the answer
- * (the subscription made for the request, or the subscription showing the change), and the error a refusal
- * only when it shows nothing.
+ * Makes the change; a final refusal is answered with Stripe's words, anything retryable is thrown. An
+ * idempotency error is answered with what Stripe holds of the change made under the request's key, when it
+ * shows it (madeUnderRequestKey).
  */
 export async function makeChange(
   stripe: Stripe,
@@ -115,10 +112,8 @@ export async function makeChange(
     return { made: await call(stripe, change, { idempotencyKey: requestId }, requestId) };
   } catch (error) {
     if (!isFinalStripeRefusal(error)) throw error;
-    if (error instanceof StripeSdk.errors.StripeIdempotencyError) {
-      const shown = await madeMeanwhile(stripe, change, requestId);
-      if (shown) return { made: shown };
-    }
+    const shown = await madeUnderRequestKey(error, () => madeMeanwhile(stripe, change, requestId));
+    if (shown) return { made: shown };
     const e = error as Stripe.errors.StripeError;
     return { refusal: `Stripe refused the change: ${e.message}${e.code ? ` (${e.code})` : ''}` };
   }
