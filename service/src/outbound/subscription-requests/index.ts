@@ -45,6 +45,7 @@ import {
   type SubscriptionRequestRow,
 } from './requests';
 import {
+  creatingFor,
   findCreated,
   isChangeOf,
   makeChange,
@@ -183,12 +184,7 @@ async function act(
     await fail(g, requestId, change.problem, context);
     return;
   }
-  const customer =
-    change.action === 'create'
-      ? change.customer
-      : change.action === 'create_from_order'
-        ? change.customer.stripeId
-        : null;
+  const customer = creatingFor(change);
   const found = customer && !searched.has(customer) ? await findCreated(stripe, customer, requestId) : null;
   if (found) {
     await succeed(g, requestId, change.action, found, context, 'found in Stripe');

@@ -125,9 +125,16 @@ async function madeMeanwhile(
   change: ResolvedChange,
   requestId: string,
 ): Promise<ChangeMade | null> {
-  if (change.action === 'create') return findCreated(stripe, change.customer, requestId);
-  if (change.action === 'create_from_order') return findCreated(stripe, change.customer.stripeId, requestId);
-  return (await stateInStripe(stripe, change)).done;
+  const customer = creatingFor(change);
+  if (customer) return findCreated(stripe, customer, requestId);
+  return isChangeOf(change) ? (await stateInStripe(stripe, change)).done : null;
+}
+
+/** The Stripe customer a create request makes its subscription for; null for a change of a subscription. */
+export function creatingFor(change: ResolvedChange): string | null {
+  if (change.action === 'create') return change.customer;
+  if (change.action === 'create_from_order') return change.customer.stripeId;
+  return null;
 }
 
 async function call(
