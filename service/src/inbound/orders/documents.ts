@@ -132,6 +132,11 @@ async function closedDocumentRefused(
     { [SalesOrder.col.stripePaymentId]: paymentId },
     { select: [SalesOrder.col.statecode] },
   );
+  return isClosedDocument(document);
+}
+
+/** An order or invoice no longer open (statecode other than 0): paid, cancelled, fulfilled or invoiced. */
+export function isClosedDocument(document: Row | null): boolean {
   const state = document?.[SalesOrder.col.statecode];
   return typeof state === 'number' && state !== 0;
 }

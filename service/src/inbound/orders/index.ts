@@ -30,7 +30,7 @@ import {
   type StripeObject,
 } from '../../write/stripe-objects';
 import { isCapturedHold, syncPayment } from '../payments';
-import { reflectPaymentOnDocuments } from './documents';
+import { isClosedDocument, reflectPaymentOnDocuments } from './documents';
 import { bindCurrency, bindCustomer, bindLineCurrency, bindProducts, type CustomerMatch } from './parties';
 import {
   outcomeOf,
@@ -170,12 +170,13 @@ async function writeHeader(
  * cancelled (or closed otherwise) is left as it is too. Only an open one (statecode 0) is written again.
  */
 async function invoiceIsClosed(dataverse: DataverseClient, sessionId: string): Promise<boolean> {
-  const invoice = await dataverse.retrieveByKey(
-    Invoice.entitySetName,
-    { [Invoice.col.stripeId]: sessionId },
-    { select: ['statecode'] },
+  return isClosedDocument(
+    await dataverse.retrieveByKey(
+      Invoice.entitySetName,
+      { [Invoice.col.stripeId]: sessionId },
+      { select: [Invoice.col.statecode] },
+    ),
   );
-  return typeof invoice?.statecode === 'number' && invoice.statecode !== 0;
 }
 
 async function markInvoicePaid(dataverse: DataverseClient, sessionId: string): Promise<void> {
