@@ -5,7 +5,7 @@
  *   cli journal export --from 2026-01-01 --to 2026-01-31 --format business-central --out january.csv
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, isConnectedAccountId, loadConfig } from '../config';
 import type { DataverseClient } from '../dataverse/types';
 import { createLogger } from '../observability/log';
 import {
@@ -88,7 +88,7 @@ function exportRequest(argv: string[], io: JournalCliIo): ExportRequest | 'help'
     const bad = [from, to].find((date) => !isDate(date));
     if (bad !== undefined) return usage(`--from and --to are dates, YYYY-MM-DD (not "${bad}")`);
     if (from > to) return usage(`--from ${from} is after --to ${to}`);
-    if (account !== undefined && !/^acct_\w+$/.test(account))
+    if (account !== undefined && !isConnectedAccountId(account))
       return usage(`--account is a connected account's id, acct_… (not "${account}")`);
     // The service's own mode unless told otherwise: a file of live payouts holds no test money.
     const chosen = mode ?? io.env.STRIPE_MODE;

@@ -49,6 +49,8 @@ const optional = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+/** A Stripe connected account's id, as a setting or an option names one. */
+export const isConnectedAccountId = (id: string): boolean => /^acct_\w+$/.test(id);
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
 const envSchema = z
@@ -183,7 +185,7 @@ const envSchema = z
             .map((id) => id.trim())
             .filter(Boolean),
         )
-        .refine((ids) => ids.every((id) => /^acct_\w+$/.test(id)), {
+        .refine((ids) => ids.every(isConnectedAccountId), {
           error: 'PAYOUT_SWEEP_ACCOUNTS lists connected accounts, acct_…, separated by commas',
         })
         .optional(),
