@@ -242,15 +242,14 @@ export class PayoutJournalBuilder {
     const magnitude = total < 0n ? -total : total;
     if (magnitude === 0n) return [];
     const positive = total > 0n;
-    const why =
-      how === 'failed' ? 'payout failed, back in the balance' : 'payout reversed, back in the balance';
+    const why = how === 'failed' ? 'Payout failed' : 'Payout reversed';
     const [clearingKey, balanceKey] = returnLineKeys(this.payoutId, how);
     const line = (group: 'clearing' | 'balance', number: number, debit: boolean): JournalLine => ({
       key: group === 'clearing' ? clearingKey : balanceKey,
       number,
       group,
       account: this.config.accounts[group].account,
-      description: `${this.config.accounts[group].description ?? group} (${why})`,
+      description: returnDescription(why, this.config.accounts[group].description ?? group),
       debit: debit ? magnitude : 0n,
       credit: debit ? 0n : magnitude,
       postingDate: date,
@@ -269,21 +268,27 @@ export class PayoutJournalBuilder {
     undone: { how: ReversalUndone; date: string },
     after: number,
   ): JournalLine[] {
-    const why =
-      undone.how === 'failed'
-        ? 'payout reversal failed, reversing line undone'
-        : 'payout reversal canceled, reversing line undone';
+    const why = undone.how === 'failed' ? 'Reversal failed, undone' : 'Reversal canceled, undone';
     const [clearingKey, balanceKey] = returnLineKeys(this.payoutId, 'reversal-undone');
     return pair.map((line, index) => ({
       ...line,
       key: line.group === 'clearing' ? clearingKey : balanceKey,
       number: after + index + 1,
-      description: `${this.config.accounts[line.group].description ?? line.group} (${why})`,
+      description: returnDescription(why, this.config.accounts[line.group].description ?? line.group),
       debit: line.credit,
       credit: line.debit,
       postingDate: undone.date,
     }));
   }
+}
+
+/**
+ * A reversing line's or undoing line's description: what happened first, then the account's description.
+ * Exports cut descriptions short (Finance's text holds 60 characters with the payout id), and what happened
+ * is what tells these lines from the payout's own and from each other.
+ */
+function returnDescription(why: string, account: string): string {
+  return `${why}: ${account}`;
 }
 
 /** Minor units (BigInt) to the exact major-unit number Dataverse takes. */

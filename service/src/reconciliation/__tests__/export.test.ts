@@ -613,8 +613,8 @@ test('a payout failing in the next month: the pair posts on the failure date, Ja
     [payout, '1040', '2026-02-03', '43.09'],
   ]);
   expect(february.rows.map((r) => r[9])).toEqual([
-    `Stripe payout clearing (payout failed, back in the balance) ${payout}`,
-    `Stripe balance (payout failed, back in the balance) ${payout}`,
+    `Payout failed: Stripe payout clearing ${payout}`,
+    `Payout failed: Stripe balance ${payout}`,
   ]);
 
   // The payout alone: every line, each on its own date.
@@ -751,8 +751,8 @@ async function expectUndoneInMarch(
   expect(posted(march.rows)).toEqual(counter);
   expect(thousandths(march.rows.map((r) => r[11]))).toBe(0n);
   expect(march.rows.map((r) => r[9])).toEqual([
-    `Stripe payout clearing (payout reversal ${why}, reversing line undone) ${payout}`,
-    `Stripe balance (payout reversal ${why}, reversing line undone) ${payout}`,
+    `Reversal ${why}, undone: Stripe payout clearing ${payout}`,
+    `Reversal ${why}, undone: Stripe balance ${payout}`,
   ]);
 
   // Reconciled again (by the original's events or the sweep): the same lines by key, no file changes.
@@ -770,6 +770,22 @@ async function expectUndoneInMarch(
   const all = parseCsv(readFileSync(file, 'utf8')).slice(1);
   expect(posted(all)).toEqual([...own, ...pair, ...counter]);
   expect(thousandths(all.map((r) => r[11]))).toBe(0n);
+
+  // In Finance's 60-character text, the reversing lines and the lines undoing them still say which is which.
+  const financeFile = join(dir, 'payout-finance.csv');
+  expect((await exportCli('--payout', payout, '--format', 'finance', '--out', financeFile)).code).toBe(0);
+  const texts = parseCsv(readFileSync(financeFile, 'utf8'))
+    .slice(1)
+    .map((r) => r[8]);
+  expect(texts.slice(3)).toEqual(
+    [
+      `${payout} Payout reversed: Stripe payout clearing`,
+      `${payout} Payout reversed: Stripe balance`,
+      `${payout} Reversal ${why}, undone: Stripe payout clearing`,
+      `${payout} Reversal ${why}, undone: Stripe balance`,
+    ].map((text) => text.slice(0, 60)),
+  );
+  expect(new Set(texts.slice(3, 5)).has(texts[5])).toBe(false);
 }
 
 test('a reversal exported in February that fails in March: the pair stays, March undoes it, earlier files unchanged', async () => {

@@ -525,7 +525,7 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
     [`${payout.id}:reversal-undone:balance`, 0, payout.amount / 100, canceledOn],
   ]);
   expect(restored.lines.at(-1)!.stc_description).toBe(
-    'Stripe balance (payout reversal canceled, reversing line undone)',
+    'Reversal canceled, undone: Stripe balance',
   );
   expect((await journalOf(manual.id)).entry).toMatchObject({
     stc_status: JOURNAL_NOT_RECONCILABLE,
