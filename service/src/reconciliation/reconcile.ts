@@ -136,6 +136,8 @@ interface ReconcilerSettings {
   batchSize: number;
   inFlightLimit: number;
   now: () => number;
+  /** The run of each payout under way (by account and id), which the next run of it waits for. */
+  running: Map<string, Promise<unknown>>;
 }
 
 export function createPayoutReconciler(options: PayoutReconcilerOptions): PayoutReconciler {
@@ -145,8 +147,38 @@ export function createPayoutReconciler(options: PayoutReconcilerOptions): Payout
     batchSize: Math.min(MAX_BATCH, Math.max(1, options.batchSize ?? MAX_BATCH)),
     inFlightLimit: Math.max(1, options.batchesInFlight ?? 1),
     now: options.now ?? Date.now,
+    running: new Map(),
   };
-  return { reconcile: (request) => reconcilePayout(settings, request) };
+  return { reconcile: (request) => reconcileInTurn(settings, request) };
+}
+
+/**
+ * One run of a payout at a time in this process: a payout event, the sweep, the report's retry and a
+ * reversal's run of its original may ask for the same payout at once. Two runs side by side could each read
+ * Stripe, and the one that read first would write last, putting back lines and totals the other had
+ * corrected (a failure's reversing pair taken out again). A run that waited reads the payout from Stripe
+ * afresh: the copy it was given (the sweep's list) may be older than what the run before it wrote.
+ */
+async function reconcileInTurn(
+  settings: ReconcilerSettings,
+  request: ReconcileRequest,
+): Promise<ReconcileOutcome> {
+  const payoutId = typeof request.payout === 'string' ? request.payout : request.payout.id;
+  const key = `${request.account ?? request.event?.account ?? ''}|${payoutId}`;
+  const before = settings.running.get(key);
+  const run = before
+    ? before.then(() => reconcilePayout(settings, { ...request, payout: payoutId }))
+    : reconcilePayout(settings, request);
+  const done = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  settings.running.set(key, done);
+  try {
+    return await run;
+  } finally {
+    if (settings.running.get(key) === done) settings.running.delete(key);
+  }
 }
 
 async function reconcilePayout(
@@ -380,7 +412,7 @@ async function notReconcilable(
   await writeEntryWithLines(request.dataverse, payout.id, entry, { currency, lines: [] }, existing);
   settings.options.metrics?.reconciled('not_reconcilable');
   request.log.info({ payout: payout.id, original }, 'manual payout: journal entry marked Not reconcilable');
-  if (original) await reconcilePayout(settings, { ...request, event: undefined, payout: original });
+  if (original) await reconcileInTurn(settings, { ...request, event: undefined, payout: original });
   return { kind: 'not-reconcilable', payoutId: payout.id, reason };
 }
 

@@ -20,6 +20,7 @@ import {
   JOURNAL_NOT_RECONCILABLE,
   JOURNAL_REVERSED,
   loadReconciliationConfig,
+  type PayoutReconciler,
   startPayoutSweep,
   sweepPayouts,
   type SweepResult,
@@ -28,6 +29,8 @@ import { dataverseEmulatorForFile, option } from '../../inbound/__tests__/setup'
 import { waitFor } from '@stc/testkit';
 import { cliEnv, collectingIo } from '../../__tests__/support/cli';
 import { balancedUsdEntry } from '../../__tests__/support/journal';
+import type { DataverseClient } from '../../dataverse/types';
+import type { StripeObject } from '../../write/stripe-objects';
 
 jest.setTimeout(60_000);
 
@@ -49,15 +52,23 @@ afterEach(() => stripeEmulator.close());
 
 const context = (): SyncContext => ({ dataverse: dataverse.client, stripeFor: () => stripe, log });
 
-async function deliver(type: string, payoutId: string) {
+/** The payout's latest event of `type`, through the registered handler (given `reconciler` and client). */
+async function deliver(
+  type: string,
+  payoutId: string,
+  through: { reconciler?: PayoutReconciler; dataverse?: DataverseClient } = {},
+) {
   const event = stripeEmulator.events.filter((e) => e.type === type && e.data.object.id === payoutId).at(-1);
   if (!event) throw new Error(`no ${type} event for ${payoutId}`);
   // The registered handlers, as the service builds them, with this test's metrics.
   const handler = createHandlerRouter(
-    createSyncHandlers({ mappings: defaultMappings, payouts: { metrics } }),
+    createSyncHandlers({ mappings: defaultMappings, payouts: { metrics, reconciler: through.reconciler } }),
   ).stripe(type);
   expect(handler?.resource).toBe('payouts');
-  await handler!.handle(event as unknown as Stripe.Event, context());
+  await handler!.handle(event as unknown as Stripe.Event, {
+    ...context(),
+    ...(through.dataverse ? { dataverse: through.dataverse } : {}),
+  });
 }
 
 /** 250 card payments of 10.00 to 14.99 and a partial refund, swept into one automatic payout and paid. */
@@ -179,6 +190,80 @@ test('a payout whose transactions do not sum to it is marked Mismatch, logged an
   expect(await registry.getSingleMetricAsString('stc_reconciliation_mismatch_total')).toMatch(
     /stc_reconciliation_mismatch_total 1$/m,
   );
+});
+
+/**
+ * The Dataverse client, except that the first `$batch` of the run using it waits until `open()`: that run has
+ * read Stripe and the entry's lines, and writes after. `reached` settles when it is held.
+ */
+function heldAtFirstBatch() {
+  let open!: () => void;
+  let isHeld!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const reached = new Promise<void>((resolve) => (isHeld = resolve));
+  let held = false;
+  const client: DataverseClient = Object.create(dataverse.client);
+  client.executeBatch = async (...args: Parameters<DataverseClient['executeBatch']>) => {
+    if (!held) {
+      held = true;
+      isHeld();
+      await gate;
+    }
+    return dataverse.client.executeBatch(...args);
+  };
+  return { client, reached, open };
+}
+
+/** A paid payout journaled, the copy of it the sweep listed while it was paid, and then its failure. */
+async function failedAfterListed() {
+  const { payout } = await paidPayout(20);
+  await deliver('payout.paid', payout.id);
+  const listed = (await stripe.payouts.retrieve(payout.id)) as unknown as StripeObject;
+  expect(listed.status).toBe('paid');
+  stripeEmulator.testHelpers.failPayout(payout.id, { failureCode: 'account_closed' });
+  return { payout, listed };
+}
+
+/** The second run lets the first go on once it has finished, or half a second on if it waits for the first. */
+const finishedOrWaiting = (second: Promise<unknown>) =>
+  Promise.race([second, new Promise((resolve) => setTimeout(resolve, 500))]);
+
+async function expectFailedWithPair(payoutId: string) {
+  const { entry, lines } = await journalOf(payoutId);
+  expect(entry).toMatchObject({ stc_status: JOURNAL_FAILED, stc_difference: 0 });
+  expect(lines.slice(-2).map((l) => l.stc_linekey)).toEqual([
+    `${payoutId}:failed:clearing`,
+    `${payoutId}:failed:balance`,
+  ]);
+  expect(cents(lines, 'stc_debit')).toBe(cents(lines, 'stc_credit'));
+}
+
+test('the sweep with an older copy of a payout and its payout.failed at once: the entry ends Failed', async () => {
+  const { payout, listed } = await failedAfterListed();
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  // The sweep's run writes what the paid copy says; the failure's run starts while it is held.
+  const held = heldAtFirstBatch();
+  const sweepRun = reconciler.reconcile({ stripe, dataverse: held.client, log, payout: listed });
+  await held.reached;
+  const eventRun = deliver('payout.failed', payout.id, { reconciler });
+  await finishedOrWaiting(eventRun);
+  held.open();
+  await Promise.all([sweepRun, eventRun]);
+  await expectFailedWithPair(payout.id);
+});
+
+test('a sweep run that waited for the payout.failed run reads the payout again: the entry ends Failed', async () => {
+  const { payout, listed } = await failedAfterListed();
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const held = heldAtFirstBatch();
+  const eventRun = deliver('payout.failed', payout.id, { reconciler, dataverse: held.client });
+  await held.reached;
+  // The paid copy is older than what the failure's run writes: the sweep's run must not write it after.
+  const sweepRun = reconciler.reconcile({ stripe, dataverse: dataverse.client, log, payout: listed });
+  await finishedOrWaiting(sweepRun);
+  held.open();
+  await Promise.all([sweepRun, eventRun]);
+  await expectFailedWithPair(payout.id);
 });
 
 test('payout.failed marks the payout row Failed with the bank reason', async () => {
@@ -524,9 +609,7 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
     [`${payout.id}:reversal-undone:clearing`, payout.amount / 100, 0, canceledOn],
     [`${payout.id}:reversal-undone:balance`, 0, payout.amount / 100, canceledOn],
   ]);
-  expect(restored.lines.at(-1)!.stc_description).toBe(
-    'Reversal canceled, undone: Stripe balance',
-  );
+  expect(restored.lines.at(-1)!.stc_description).toBe('Reversal canceled, undone: Stripe balance');
   expect((await journalOf(manual.id)).entry).toMatchObject({
     stc_status: JOURNAL_NOT_RECONCILABLE,
     stc_total: 1,
