@@ -58,6 +58,12 @@ test('STRIPE_MODE names the one mode served, and the key must be of it', () => {
   ]);
   expect(problems({ ...valid, STRIPE_MODE: 'production' })).toEqual(['STRIPE_MODE must be test or live']);
   expect(problems({ ...valid, STRIPE_MODE: '' })).toEqual(['STRIPE_MODE is required']);
+  expect(problems({ ...valid, HANDLER_TIMEOUT_MS: '600001' })).toEqual([
+    'HANDLER_TIMEOUT_MS must be at most 600000 (10 minutes)',
+  ]);
+  expect(loadConfig({ ...valid, HANDLER_TIMEOUT_MS: '600000' }, '/srv/app').worker.handlerTimeoutMs).toBe(
+    600_000,
+  );
   expect(problems({ ...valid, STRIPE_API_KEY: 'pk_test_123' })).toEqual([
     expect.stringMatching(
       /^STRIPE_API_KEY must be a secret or restricted key \(sk_test_, rk_test_, sk_live_ or rk_live_\)/,

@@ -153,7 +153,13 @@ const envSchema = z
     WORKER_POLL_MS: int(10, 250),
     WORKER_GATHER_MS: int(0, 250),
     WORKER_LEASE_MS: int(1000, 60_000),
-    HANDLER_TIMEOUT_MS: int(100, 55_000),
+    // At most 10 minutes: a write begun by a handler counts as under way for 15 minutes at most (see the store).
+    HANDLER_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(600_000, { error: 'HANDLER_TIMEOUT_MS must be at most 600000 (10 minutes)' })
+      .default(55_000),
     RETRY_MAX_ATTEMPTS: int(1, 10),
     RETRY_BASE_MS: int(1, 1000),
     RETRY_MAX_MS: int(1, 3_600_000),

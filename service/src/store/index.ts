@@ -9,7 +9,7 @@ export * from './types';
 export * from './lineage-types';
 export { normalRowId } from './lineage';
 export { orderingObjectOf } from './ordering-object';
-export { freshWriteUnderWay } from './rows';
+export { FRESH_WRITE_ABANDONED_MS, freshWriteUnderWay } from './rows';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite';
 export type { WalRestart } from './checkpointer';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres';

@@ -37,7 +37,7 @@ const TEXT = `WITH finished AS (
     FROM finished, unnest($17::text[]) AS o(object_id)
     ${KEEP_NEWER_STAMP}
   ), fresh AS (
-    UPDATE object_fresh_writes w SET ended = w.ended + u.n, updated_at = $5::bigint
+    UPDATE object_fresh_writes w SET ended = LEAST(w.ended + u.n, w.began), updated_at = $5::bigint
     FROM finished, unnest($29::text[], $30::bigint[]) AS u(object_id, n)
     WHERE w.source = $13::text AND w.account = $14::text AND w.object_id = u.object_id
   ), dead AS (

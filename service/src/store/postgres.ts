@@ -304,7 +304,7 @@ async function claim(
   const plan = planClaim(candidates, incomplete(wanted, candidates), claimRules(request, now));
   const { picked } = plan;
   if (picked.length === 0) return [];
-  await attachPgBursts(c, plan);
+  await attachPgBursts(c, plan, now);
   const leaseExpiresAtMs = now + request.leaseMs;
   await c.query(takeStatement(plan, request.owner, now, leaseExpiresAtMs));
   return markClaimed(picked, request.owner, leaseExpiresAtMs, now);
@@ -323,13 +323,14 @@ function incomplete(wanted: { id: number; key: string | null }[], read: InboxEve
  * Bursts for the handlers (see attachBursts), from the state of their objects before this claim's stamps: the
  * stamp, and the writes from Stripe by other objects' events.
  */
-async function attachPgBursts(c: PoolClient, plan: ClaimPlan<InboxEvent>): Promise<void> {
+async function attachPgBursts(c: PoolClient, plan: ClaimPlan<InboxEvent>, now: number): Promise<void> {
   const objects = [...new Set(plan.superseded.map(({ by }) => by))];
   if (objects.length === 0) return;
   const states = await c.query(
     q(
       'stc_claim_prior_states',
-      `SELECT k.source, k.account, k.object_id, o.event_created, o.event_id, f.began, f.ended
+      `SELECT k.source, k.account, k.object_id, o.event_created, o.event_id, f.began, f.ended,
+         f.updated_at AS fresh_at
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(source, account, object_id)
        LEFT JOIN object_versions o
          ON o.source = k.source AND o.account = k.account AND o.object_id = k.object_id
@@ -338,11 +339,11 @@ async function attachPgBursts(c: PoolClient, plan: ClaimPlan<InboxEvent>): Promi
     )([objects.map((e) => e.source), objects.map((e) => e.account), objects.map((e) => e.objectId)]),
   );
   const prior = new Map(
-    states.rows.map((r) => [objectKey(r.source, r.account, r.object_id), toObjectState(r)]),
+    states.rows.map((r) => [objectKey(r.source, r.account, r.object_id), toObjectState(r, now)]),
   );
   attachBursts(
     plan,
-    (e) => prior.get(objectKey(e.source, e.account, e.objectId)) ?? toObjectState(undefined),
+    (e) => prior.get(objectKey(e.source, e.account, e.objectId)) ?? toObjectState(undefined, now),
   );
 }
 

@@ -105,12 +105,25 @@ export function toObjectStamp(r: Row | undefined): ObjectStamp | null {
   return r ? { eventCreatedMs: num(r.event_created), eventId: String(r.event_id) } : null;
 }
 
-export function toObjectState(r: Row | undefined): ObjectState {
+/**
+ * How long a write of an object from Stripe by another object's event counts as under way without news of it
+ * (no write of the object begun or ended since). An attempt ends its writes with its outcome, and its handler
+ * is stopped within HANDLER_TIMEOUT_MS (at most 10 minutes); only an attempt whose process was killed leaves
+ * them open, and without this bound the object's events would read Stripe instead of their copies for good.
+ */
+export const FRESH_WRITE_ABANDONED_MS = 15 * 60_000;
+
+/** The object's state as of `nowMs`: writes from Stripe left under way since FRESH_WRITE_ABANDONED_MS read as ended. */
+export function toObjectState(r: Row | undefined, nowMs: number): ObjectState {
   const present = (value: unknown) => value !== null && value !== undefined;
+  const began = present(r?.began) ? num(r!.began) : 0;
+  const ended = present(r?.ended) ? num(r!.ended) : 0;
+  const abandoned =
+    began !== ended && present(r?.fresh_at) && nowMs - num(r!.fresh_at) >= FRESH_WRITE_ABANDONED_MS;
   return {
     stamp: present(r?.event_id) ? toObjectStamp(r) : null,
-    freshWritesBegun: present(r?.began) ? num(r!.began) : 0,
-    freshWritesEnded: present(r?.ended) ? num(r!.ended) : 0,
+    freshWritesBegun: began,
+    freshWritesEnded: abandoned ? began : ended,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   toInboxEvent,
   toObjectStamp,
   toObjectState,
+  FRESH_WRITE_ABANDONED_MS,
   toQueueDepth,
   type Row,
 } from './rows';
@@ -51,16 +52,17 @@ export function sharedMethods(run: RunStatement): SharedMethods {
     async getObjectStamp(source, account, objectId) {
       return toObjectStamp(await first('getStamp', [source, account, objectId]));
     },
-    async getObjectState(source, account, objectId) {
-      return toObjectState(await first('getObjectState', [source, account, objectId]));
+    async getObjectState(source, account, objectId, nowMs = Date.now()) {
+      return toObjectState(await first('getObjectState', [source, account, objectId]), nowMs);
     },
-    async beginFreshWrite({ source, account }, objectId) {
-      await run('beginFreshWrite', [source, account, objectId, Date.now()]);
+    async beginFreshWrite({ source, account }, objectId, nowMs = Date.now()) {
+      const abandonedBefore = nowMs - FRESH_WRITE_ABANDONED_MS;
+      await run('beginFreshWrite', [source, account, objectId, nowMs, abandonedBefore]);
     },
     async endFreshWrites({ source, account }, objectIds) {
       const { objectIds: ids, counts } = countsOf(objectIds);
       for (const [i, objectId] of ids.entries())
-        await run('endFreshWrites', [counts[i], Date.now(), source, account, objectId]);
+        await run('endFreshWrites', [counts[i], counts[i], Date.now(), source, account, objectId]);
     },
     async listDeadLetters(options = {}) {
       const list = options.includeResolved ? 'listAllDeadLetters' : 'listOpenDeadLetters';

@@ -46,17 +46,27 @@ export const SQL = {
     VALUES (?, ?, ?, ?, ?, ?) ${KEEP_NEWER_STAMP}`,
   getStamp: `SELECT event_created, event_id FROM object_versions WHERE source = ? AND account = ? AND object_id = ?`,
   /** An object's stamp and its fresh writes begun and ended, in one read (source, account, object id). */
-  getObjectState: `SELECT v.event_created, v.event_id, f.began, f.ended
+  getObjectState: `SELECT v.event_created, v.event_id, f.began, f.ended, f.updated_at AS fresh_at
     FROM (SELECT CAST(? AS TEXT) AS source, CAST(? AS TEXT) AS account, CAST(? AS TEXT) AS object_id) k
     LEFT JOIN object_versions v ON v.source = k.source AND v.account = k.account AND v.object_id = k.object_id
     LEFT JOIN object_fresh_writes f
       ON f.source = k.source AND f.account = k.account AND f.object_id = k.object_id`,
-  /** (source, account, object id, updated at) */
+  /**
+   * (source, account, object id, updated at, abandoned before): writes left under way since before the last
+   * value (their attempts were killed) count as ended first.
+   */
   beginFreshWrite: `INSERT INTO object_fresh_writes (source, account, object_id, began, ended, updated_at)
     VALUES (?, ?, ?, 1, 0, ?) ON CONFLICT (source, account, object_id)
-    DO UPDATE SET began = object_fresh_writes.began + 1, updated_at = excluded.updated_at`,
-  /** (writes ended, updated at, source, account, object id) */
-  endFreshWrites: `UPDATE object_fresh_writes SET ended = ended + ?, updated_at = ?
+    DO UPDATE SET began = object_fresh_writes.began + 1,
+      ended = CASE WHEN object_fresh_writes.updated_at <= ? THEN object_fresh_writes.began
+        ELSE object_fresh_writes.ended END,
+      updated_at = excluded.updated_at`,
+  /**
+   * (writes ended, writes ended, updated at, source, account, object id): never past those begun, which a
+   * write counted as abandoned and then ended by its attempt would otherwise do.
+   */
+  endFreshWrites: `UPDATE object_fresh_writes
+    SET ended = CASE WHEN ended + ? > began THEN began ELSE ended + ? END, updated_at = ?
     WHERE source = ? AND account = ? AND object_id = ?`,
   deadLetter: `INSERT INTO dead_letters (inbox_id, error, error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?)`,
   listOpenDeadLetters: `${DEAD_LETTER_SELECT} WHERE d.resolved_at IS NULL ORDER BY d.id LIMIT ? OFFSET ?`,

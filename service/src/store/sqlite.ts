@@ -235,7 +235,7 @@ function claimTransaction(db: Database.Database, s: StatementsOf) {
     const plan = planClaim(candidates, new Set(), claimRules(request, now));
     const { picked, superseded } = plan;
     attachBursts(plan, (e) =>
-      toObjectState(st.getObjectState.get(e.source, e.account, e.objectId) as Row | undefined),
+      toObjectState(st.getObjectState.get(e.source, e.account, e.objectId) as Row | undefined, now),
     );
     for (const { event, by } of superseded) {
       st.supersede.run(now, event.id);
@@ -286,7 +286,14 @@ function completeTransaction(
     for (const objectId of stampedObjects)
       st.stamp.run(event.source, event.account, objectId, event.eventCreatedMs, event.eventId, now);
     freshEnded.objectIds.forEach((objectId, i) =>
-      st.endFreshWrites.run(freshEnded.counts[i], now, event.source, event.account, objectId),
+      st.endFreshWrites.run(
+        freshEnded.counts[i],
+        freshEnded.counts[i],
+        now,
+        event.source,
+        event.account,
+        objectId,
+      ),
     );
     if (outcome.kind === 'dead')
       st.deadLetter.run(event.id, outcome.error, outcome.code, event.attempts, now);

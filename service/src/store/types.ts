@@ -308,12 +308,22 @@ export interface Store extends ConsoleLedger, StripeBudgetLedger, MappingVersion
   completeEvent(attempt: CompletedAttempt): Promise<boolean>;
   getObjectStamp(source: EventSource, account: string, objectId: string): Promise<ObjectStamp | null>;
   /** The object's stamp, and how many writes of it from Stripe by other objects' events began and ended. */
-  getObjectState(source: EventSource, account: string, objectId: string): Promise<ObjectState>;
+  /** As of `nowMs` (default now): see FRESH_WRITE_ABANDONED_MS. */
+  getObjectState(
+    source: EventSource,
+    account: string,
+    objectId: string,
+    nowMs?: number,
+  ): Promise<ObjectState>;
   /**
    * Counts a write of an object's row from Stripe's current state begun by another object's event (before
    * the write; see SyncContext.writingFreshStateOf). It ends with that event's attempt (CompletedAttempt.freshWrites).
    */
-  beginFreshWrite(event: Pick<InboxEvent, 'source' | 'account'>, objectId: string): Promise<void>;
+  beginFreshWrite(
+    event: Pick<InboxEvent, 'source' | 'account'>,
+    objectId: string,
+    nowMs?: number,
+  ): Promise<void>;
   /** Ends writes begun by an attempt that records no outcome (its event given back at shutdown), one per entry. */
   endFreshWrites(event: Pick<InboxEvent, 'source' | 'account'>, objectIds: readonly string[]): Promise<void>;
 

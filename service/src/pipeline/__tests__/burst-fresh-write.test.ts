@@ -26,11 +26,11 @@ const event = (eventId: string, type: string, objectId: string, object: string, 
  * A dispute's event claimed by another process, its write of the payment from Stripe begun. Of the burst's
  * second by default, its id before theirs: its stamp then loses to the burst's.
  */
-async function beginDisputeWrite(other: Store, created = SECOND): Promise<InboxEvent> {
+async function beginDisputeWrite(other: Store, created = SECOND, beganAtMs?: number): Promise<InboxEvent> {
   await other.insertEvent(event('evt_0_dispute', 'charge.dispute.created', 'du_burst', 'dispute', created));
   const [dispute] = await other.claimEvents({ owner: 'other-process', limit: 1, leaseMs: 60_000 });
   expect(dispute.eventId).toBe('evt_0_dispute');
-  await other.beginFreshWrite(dispute, 'pi_burst');
+  await other.beginFreshWrite(dispute, 'pi_burst', beganAtMs);
   return dispute;
 }
 
@@ -157,6 +157,19 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
     startPool();
     await waitFor(applied, 'the payment burst');
     expect(given).toEqual([{ burst: true, payloadMayBeStale: true }]);
+  });
+
+  test.each([
+    ['14 minutes ago is still under way: the payment is read', 14, false],
+    ['16 minutes ago counts as ended: the burst is given', 16, true],
+  ])('a write its killed attempt left under way, begun %s', async (_, minutesAgo, burst) => {
+    const other = await db.connect();
+    // Never ended: the process that began it was killed.
+    await beginDisputeWrite(other, SECOND - 10, Date.now() - minutesAgo * 60_000);
+    await deliverBurst();
+    startPool();
+    await waitFor(applied, 'the payment burst');
+    expect(given).toEqual([{ burst, payloadMayBeStale: true }]);
   });
 
   test('without it, the payment is written from the burst', async () => {

@@ -1,5 +1,6 @@
 /** The same suite on both engines: SQLite always, PostgreSQL when STC_TEST_DATABASE_URL is set. */
 import { describeOnEachEngine, type TestDatabase } from '../../__tests__/support/engines';
+import { FRESH_WRITE_ABANDONED_MS } from '../rows';
 import type { InboxEvent, NewInboxEvent, Store } from '../types';
 
 const T0 = 1_700_000_000_000;
@@ -468,6 +469,47 @@ describeOnEachEngine('store', (engine) => {
       freshWritesEnded: 3,
     });
     expect(await store.getObjectState('stripe', 'acct_x', 'pi_9')).toEqual(nothing);
+  });
+
+  test('a write from Stripe its killed attempt never ended is under way for FRESH_WRITE_ABANDONED_MS, then ended', async () => {
+    await store.insertEvent(newEvent({ eventId: 'evt_du', objectId: 'du_9', eventCreatedMs: T0 + 20 }));
+    // Its lease outlasts the test: the late end below is still its own.
+    const [killed] = await claim(store, 'w1', 10, T0 + 1000, 2 * FRESH_WRITE_ABANDONED_MS);
+    const began = T0 + 2000;
+    await store.beginFreshWrite(killed, 'pi_9', began);
+    const state = (nowMs: number) => store.getObjectState('stripe', '', 'pi_9', nowMs);
+    const open = { stamp: null, freshWritesBegun: 1, freshWritesEnded: 0 };
+    expect(await state(began + FRESH_WRITE_ABANDONED_MS - 1)).toEqual(open);
+    expect(await state(began + FRESH_WRITE_ABANDONED_MS)).toEqual({ ...open, freshWritesEnded: 1 });
+
+    // A write begun later counts the abandoned one as ended: the new one alone is under way, and its end
+    // closes the count.
+    const later = began + FRESH_WRITE_ABANDONED_MS + 1000;
+    await store.insertEvent(newEvent({ eventId: 'evt_re', objectId: 're_9', eventCreatedMs: T0 + 30 }));
+    const [refund] = await claim(store, 'w2', 10, later);
+    expect(refund.eventId).toBe('evt_re');
+    await store.beginFreshWrite(refund, 'pi_9', later);
+    expect(await state(later)).toEqual({ stamp: null, freshWritesBegun: 2, freshWritesEnded: 1 });
+    await store.completeEvent({
+      ...applied(refund, 'w2'),
+      finishedAtMs: later,
+      stampObject: false,
+      freshWrites: ['pi_9'],
+    });
+    const closed = { stamp: null, freshWritesBegun: 2, freshWritesEnded: 2 };
+    expect(await state(later)).toEqual(closed);
+
+    // Should the first attempt end its write after all, the count does not pass the writes begun, which
+    // would leave a write under way for good.
+    await store.completeEvent({
+      ...applied(killed),
+      finishedAtMs: later,
+      stampObject: false,
+      freshWrites: ['pi_9'],
+    });
+    expect(await state(later)).toEqual(closed);
+    await store.endFreshWrites(killed, ['pi_9', 'pi_9']);
+    expect(await state(later)).toEqual(closed);
   });
 
   test('a retry waits for its time', async () => {
