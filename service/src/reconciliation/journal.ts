@@ -268,7 +268,7 @@ export class PayoutJournalBuilder {
     undone: { how: ReversalUndone; date: string },
     after: number,
   ): JournalLine[] {
-    const why = undone.how === 'failed' ? 'Reversal failed, undone' : 'Reversal canceled, undone';
+    const why = undone.how === 'failed' ? 'Reversal failed' : 'Reversal canceled';
     const [clearingKey, balanceKey] = returnLineKeys(this.payoutId, 'reversal-undone');
     return pair.map((line, index) => ({
       ...line,

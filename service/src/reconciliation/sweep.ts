@@ -162,11 +162,13 @@ async function sweepOne(
       if (entry?.[JournalEntry.col.status] === JOURNAL_MISMATCH) result.mismatched.push(payout.id);
       return;
     }
+    // By id: the run reads the payout afresh. The copy listed may be minutes old by now (a page of a hundred
+    // is run one by one), older than what a payout event's run has written since.
     const outcome = await options.reconciler.reconcile({
       stripe: options.stripe,
       dataverse: options.dataverse,
       log: options.log,
-      payout,
+      payout: payout.id,
       account,
     });
     if (outcome.kind === 'journal' && !outcome.journal.balanced) result.mismatched.push(payout.id);

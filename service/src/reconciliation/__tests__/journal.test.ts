@@ -153,8 +153,8 @@ test('a reversal undone after its pair was written: the pair stays, mirrored by 
     [7, 'po_1:reversal-undone:balance', '1040', 0n, 9_650n, '2026-03-02'],
   ]);
   expect(journal.lines.slice(-2).map((l) => [l.group, l.description])).toEqual([
-    ['clearing', 'Reversal canceled, undone: Stripe payout clearing'],
-    ['balance', 'Reversal canceled, undone: Stripe balance'],
+    ['clearing', 'Reversal canceled: Stripe payout clearing'],
+    ['balance', 'Reversal canceled: Stripe balance'],
   ]);
   // Standing no longer: the payout stayed out. Each date's lines balance on their own.
   expect(journal).toMatchObject({

@@ -252,6 +252,23 @@ test('the sweep with an older copy of a payout and its payout.failed at once: th
   await expectFailedWithPair(payout.id);
 });
 
+test('the sweep reads a payout afresh for its run: a copy listed before the payout failed does not undo it', async () => {
+  const { payout, listed } = await failedAfterListed();
+  await deliver('payout.failed', payout.id);
+  // The sweep's page was listed while the payout was paid; its run comes after the failure's has ended.
+  const listedBefore = Object.create(stripe) as Stripe;
+  listedBefore.payouts = Object.assign(Object.create(stripe.payouts), {
+    list: (params: Stripe.PayoutListParams) =>
+      (async function* () {
+        if (params.status === 'paid') yield listed;
+      })(),
+  });
+  const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
+  const result = await sweepPayouts({ reconciler, stripe: listedBefore, dataverse: dataverse.client, log });
+  expect(result).toMatchObject({ checked: 1, failed: [] });
+  await expectFailedWithPair(payout.id);
+});
+
 test('a sweep run that waited for the payout.failed run reads the payout again: the entry ends Failed', async () => {
   const { payout, listed } = await failedAfterListed();
   const reconciler = createPayoutReconciler({ mappings: defaultMappings, metrics });
@@ -609,7 +626,7 @@ test('the sweep: a reversal canceled with its events missed restores the entry; 
     [`${payout.id}:reversal-undone:clearing`, payout.amount / 100, 0, canceledOn],
     [`${payout.id}:reversal-undone:balance`, 0, payout.amount / 100, canceledOn],
   ]);
-  expect(restored.lines.at(-1)!.stc_description).toBe('Reversal canceled, undone: Stripe balance');
+  expect(restored.lines.at(-1)!.stc_description).toBe('Reversal canceled: Stripe balance');
   expect((await journalOf(manual.id)).entry).toMatchObject({
     stc_status: JOURNAL_NOT_RECONCILABLE,
     stc_total: 1,
