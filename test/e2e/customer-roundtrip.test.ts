@@ -22,8 +22,7 @@ let world: RoundTrip;
 
 beforeAll(async () => {
   world = await startRoundTrip(Object.values(USERS));
-  // The solution's step on account updates, plus create (which it does not ship) to see the service's writes.
-  world.registerStep({ table: 'account', message: 'Create', name: 'account created' });
+  // The solution's steps on account, as importing it registers them: create, and updates of the columns sent.
   world.registerSolutionSteps('account');
 }, 60_000);
 afterAll(() => world?.close());
@@ -67,5 +66,31 @@ describe('a customer synced both ways', () => {
     // service, firing the Update step again) and stopped there.
     expect(customerEvents(customer.id)).toEqual(['customer.created', 'customer.updated']);
     expect(accountOf(customer.id)).toMatchObject({ name: 'Contoso Ltd', address1_city: 'London' });
+  }, 30_000);
+
+  it('makes a Stripe customer for an account created with Create in Stripe ticked, and for one ticked later', async () => {
+    const fabrikam = await world.asUser(USERS.seller.systemuserid, 'POST', 'accounts', {
+      name: 'Fabrikam',
+      emailaddress1: 'ap@fabrikam.example',
+      stc_createinstripe: true,
+    });
+    const northwind = await world.asUser(USERS.seller.systemuserid, 'POST', 'accounts', {
+      name: 'Northwind',
+      emailaddress1: 'ap@northwind.example',
+    });
+    await world.settle();
+    const row = (id?: string) => world.dataverse.store.rows('accounts').find((r) => r.accountid === id)!;
+    expect(row(northwind).stc_stripecustomerid ?? null).toBeNull();
+    await world.asUser(USERS.seller.systemuserid, 'PATCH', `accounts(${northwind})`, {
+      stc_createinstripe: true,
+    });
+    for (const [id, name, email] of [
+      [fabrikam, 'Fabrikam', 'ap@fabrikam.example'],
+      [northwind, 'Northwind', 'ap@northwind.example'],
+    ]) {
+      const customerId = await waitFor(`the Stripe customer of ${name}`, () => row(id).stc_stripecustomerid);
+      const customer = (await world.stripe.customers.retrieve(String(customerId))) as Stripe.Customer;
+      expect(customer).toMatchObject({ name, email, metadata: { d365_accountid: id } });
+    }
   }, 30_000);
 });

@@ -117,14 +117,33 @@ export const webhookSteps: WebhookStep[] = [
     preImage: true,
     postImage: true,
   }),
+  step('4b636366-a12e-4caa-a68f-121509fa3788', 'Stripe Connector: Create of account', {
+    description: 'An account created with Create in Stripe ticked gets its Stripe customer.',
+    message: 'Create',
+    table: 'account',
+  }),
   step('4a079ccc-4b27-5c5e-8016-cb6e22f5ed0c', 'Stripe Connector: Update of account', {
-    description: 'Changes to a linked account update its Stripe customer; a Sync from Stripe re-reads it.',
+    description:
+      'Changes to a linked account update its Stripe customer; Create in Stripe ticked makes one; a Sync from Stripe re-reads it.',
     message: 'Update',
     table: 'account',
-    filteringAttributes: ['name', 'emailaddress1', 'telephone1', ...address, 'stc_syncrequestedon'],
+    filteringAttributes: [
+      'name',
+      'emailaddress1',
+      'telephone1',
+      ...address,
+      'stc_createinstripe',
+      'stc_syncrequestedon',
+    ],
+  }),
+  step('222b8609-9166-422d-a797-d72f08834624', 'Stripe Connector: Create of contact', {
+    description: 'A contact created with Create in Stripe ticked gets its Stripe customer.',
+    message: 'Create',
+    table: 'contact',
   }),
   step('8e9ebe92-2c8c-5c03-a1f1-a605de85a7ec', 'Stripe Connector: Update of contact', {
-    description: 'Changes to a linked contact update its Stripe customer; a Sync from Stripe re-reads it.',
+    description:
+      'Changes to a linked contact update its Stripe customer; Create in Stripe ticked makes one; a Sync from Stripe re-reads it.',
     message: 'Update',
     table: 'contact',
     filteringAttributes: [
@@ -134,6 +153,7 @@ export const webhookSteps: WebhookStep[] = [
       'telephone1',
       'mobilephone',
       ...address,
+      'stc_createinstripe',
       'stc_syncrequestedon',
     ],
   }),

@@ -230,6 +230,8 @@ describe('solution packer', () => {
     const steps: any[] = doc.SdkMessageProcessingSteps[0].SdkMessageProcessingStep;
     expect(steps.map((step) => `${step.PrimaryEntity[0]}`).sort()).toEqual([
       'account',
+      'account',
+      'contact',
       'contact',
       'stc_chargerequest',
       'stc_chargerequest',
@@ -244,10 +246,14 @@ describe('solution packer', () => {
       expect(step.Stage[0]).toBe(40);
       expect(`{${step.EventHandler[0]}}`).toBe(endpoint['@ServiceEndpointId']);
     }
-    const accountStep = steps.find((step) => step.PrimaryEntity[0] === 'account');
-    expect(accountStep.FilteringAttributes[0].split(',')).toEqual(
-      expect.arrayContaining(['name', 'emailaddress1']),
+    // An account's Create in Stripe fires a step whether it is ticked at create or on an edit.
+    const accountStep = steps.find(
+      (step) => step.PrimaryEntity[0] === 'account' && step.FilteringAttributes?.[0],
     );
+    expect(accountStep.FilteringAttributes[0].split(',')).toEqual(
+      expect.arrayContaining(['name', 'emailaddress1', 'stc_createinstripe']),
+    );
+    expect(steps.filter((step) => step.PrimaryEntity[0] === 'account').length).toBe(2);
   });
 
   it('ships environment variable definitions and nothing secret', async () => {
