@@ -31,6 +31,9 @@ const retrievers: Record<string, Retriever> = {
   customer: (stripe, id, expand) => asObject(stripe.customers.retrieve(id, expandParams(expand))),
   subscription: (stripe, id, expand) => asObject(stripe.subscriptions.retrieve(id, expandParams(expand))),
   invoice: (stripe, id, expand) => asObject(stripe.invoices.retrieve(id, expandParams(expand))),
+  credit_note: (stripe, id, expand) => asObject(stripe.creditNotes.retrieve(id, expandParams(expand))),
+  invoice_payment: (stripe, id, expand) =>
+    asObject(stripe.invoicePayments.retrieve(id, expandParams(expand))),
   product: (stripe, id, expand) => asObject(stripe.products.retrieve(id, expandParams(expand))),
   price: (stripe, id, expand) => asObject(stripe.prices.retrieve(id, expandParams(expand))),
 };

@@ -23,6 +23,8 @@ const COLLECTIONS: Record<string, string> = {
   customers: 'customer',
   subscriptions: 'subscription',
   invoices: 'invoice',
+  credit_notes: 'credit_note',
+  invoice_payments: 'invoice_payment',
   balance_transactions: 'balance_transaction',
 };
 

@@ -172,6 +172,32 @@ test('a subscription on a tiered price is written without the amounts its price 
   expect(item).toMatchObject({ stc_unitamount: null, stc_amountperperiod: null });
 });
 
+test('a credit note and an invoice payment whose copies may be stale are read from Stripe', async () => {
+  const note = currentObject('credit_note');
+  // Voided since the event: Stripe has it so now.
+  stripe.put({ ...note, status: 'void' });
+  await sync.deliver(eventFor('credit_note.created', { ...note, status: 'issued' }, { id: 'evt_cn' }), true);
+  expect(await invoice(note.id)).toMatchObject({ stc_status: option('stc_stripeinvoicestatus', 'void') });
+
+  const payment: StripeJson = {
+    id: 'inpay_stale',
+    object: 'invoice_payment',
+    invoice: 'in_paid_later',
+    status: 'paid',
+    payment: { type: 'payment_intent', payment_intent: 'pi_paid_later' },
+  };
+  stripe.put(payment);
+  await sync.deliver(
+    eventFor('invoice_payment.paid', { ...payment, status: 'open' }, { id: 'evt_ip' }),
+    true,
+  );
+  expect(await invoice('in_paid_later')).toMatchObject({ stc_paymentintentid: 'pi_paid_later' });
+  expect(stripe.requests.map((r) => r.path)).toEqual([
+    `/v1/credit_notes/${note.id}`,
+    '/v1/invoice_payments/inpay_stale',
+  ]);
+});
+
 test('an older invoice event arriving after a newer one does not overwrite it', async () => {
   const ordered = await OrderedDelivery.open(sync);
   try {
