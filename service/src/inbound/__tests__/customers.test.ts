@@ -152,6 +152,37 @@ describe('customers handler', () => {
     });
   });
 
+  test('a customer naming in its metadata a row of another customer or Stripe account does not take it over', async () => {
+    const linked = dataverse.seed('accounts', { name: 'Contoso', stc_stripecustomerid: 'cus_Contoso' });
+    const unlinked = dataverse.seed('accounts', { name: 'Tailspin', stc_createinstripe: true });
+    // Metadata anyone can set: a second customer naming a linked row, and a connected account's customer
+    // naming a row of the platform's.
+    const other = customer({ id: 'cus_Mallory', name: 'Mallory', metadata: { d365_accountid: linked } });
+    const elsewhere = customer({
+      id: 'cus_Elsewhere',
+      name: 'Elsewhere',
+      metadata: { d365_accountid: unlinked },
+    });
+    stripe.put(elsewhere, 'acct_1Other');
+    await sync.deliver(eventFor('customer.created', other));
+    await sync.deliver({ ...eventFor('customer.created', elsewhere), account: 'acct_1Other' });
+
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Contoso' })).toMatchObject({
+      accountid: linked,
+      name: 'Contoso',
+    });
+    const tailspin = dataverse.rows('accounts').find((r) => r.accountid === unlinked)!;
+    expect([tailspin.name, tailspin.stc_stripecustomerid ?? null]).toEqual(['Tailspin', null]);
+    // Each became a row of its own.
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Mallory' })).toMatchObject({
+      name: 'Mallory',
+    });
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_Elsewhere' })).toMatchObject({
+      name: 'Elsewhere',
+      stc_stripeaccount: 'acct_1Other',
+    });
+  });
+
   test('a test-mode customer never takes over a real account by e-mail, unless configured to', async () => {
     const existing = dataverse.seed('accounts', {
       name: 'Northwind (CRM)',

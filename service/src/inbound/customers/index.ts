@@ -78,25 +78,56 @@ async function findByEmail(
 /** Metadata naming the Dynamics 365 row a customer was made from, by table. */
 const MADE_FROM: Record<string, string> = { account: 'd365_accountid', contact: 'd365_contactid' };
 
+/** The column naming the connected account a row's Stripe customer is in (empty: the platform). */
+const STRIPE_ACCOUNT_COLUMN = 'stc_stripeaccount';
+/** Reads and writes of the named row before it is left alone: its etag changed that many times meanwhile. */
+const MADE_FROM_ATTEMPTS = 3;
+
 /**
  * The row a customer made from Dynamics 365 names in its metadata, when it exists: updated (its Stripe
  * customer id set) rather than a second row made, whichever of the customer's event and the service's own
- * write-back comes first.
+ * write-back comes first. Metadata is anyone's to set (a connected account's own customers, an API key's
+ * holder), so the row is taken only when it has no Stripe customer yet or has this one, in the same Stripe
+ * account as the event's; written under the etag read, so a link made meanwhile is not overwritten.
  */
 async function updateMadeFrom(
   context: SyncContext,
   mapping: CompiledMapping,
   mapped: MappedRow,
   customer: StripeObject,
+  event: Stripe.Event,
 ): Promise<boolean> {
   const key = MADE_FROM[mapping.table.logicalName];
   const id = (customer.metadata as Record<string, unknown> | undefined)?.[key];
   if (!key || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return false;
-  try {
-    await context.dataverse.update(mapping.entitySet, id, mapped.row);
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
+  const linkColumn = mapping.keyColumns[0];
+  for (let attempt = 1; ; attempt++) {
+    const row = await context.dataverse.retrieve(mapping.entitySet, id, {
+      select: [linkColumn, STRIPE_ACCOUNT_COLUMN],
+    });
+    if (!row) return false;
+    const linkedTo = typeof row[linkColumn] === 'string' && row[linkColumn] !== '' ? row[linkColumn] : null;
+    const rowAccount =
+      typeof row[STRIPE_ACCOUNT_COLUMN] === 'string' ? row[STRIPE_ACCOUNT_COLUMN] || null : null;
+    const eventAccount = event.account ?? null;
+    if ((linkedTo !== null && linkedTo !== customer.id) || rowAccount !== eventAccount) {
+      context.log.warn(
+        { customer: customer.id, table: mapping.table.logicalName, id, linkedTo, rowAccount, eventAccount },
+        'Stripe customer names in its metadata a row of another customer or Stripe account: not matched to it',
+      );
+      return false;
+    }
+    try {
+      await context.dataverse.update(mapping.entitySet, id, mapped.row, {
+        ifMatch: String(row['@odata.etag'] ?? '*'),
+      });
+      break;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      // Changed since it was read (a link written meanwhile): read again.
+      if ((error as { status?: number }).status === 412 && attempt < MADE_FROM_ATTEMPTS) continue;
+      throw error;
+    }
   }
   context.log.info(
     { customer: customer.id, table: mapping.table.logicalName, id },
@@ -174,7 +205,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
   }
 
   // 2. The row the customer was made from in Dynamics 365 (Create in Stripe): named by its metadata.
-  if (await updateMadeFrom(context, chosenMapping, chosen, customer)) return;
+  if (await updateMadeFrom(context, chosenMapping, chosen, customer, event)) return;
 
   // 3. A row entered in Dynamics 365 by hand, with the same e-mail and no Stripe customer yet.
   const email = chosen.row[names.emailColumn];
