@@ -213,6 +213,17 @@ MIGRATIONS.push({
   postgres: FRESH_WRITES_DDL,
 });
 
+/** A Dataverse row's changes still to be worked, for the claim's wait on an earlier one (NO_EARLIER_CHANGE_PENDING). */
+const PENDING_CHANGES_DDL = `CREATE INDEX inbox_pending_changes ON inbox (account, object_id)
+  WHERE status = 'pending' AND source = 'dataverse'`;
+
+MIGRATIONS.push({
+  version: 7,
+  name: "a Dataverse row's changes wait for its earlier ones",
+  sqlite: PENDING_CHANGES_DDL,
+  postgres: PENDING_CHANGES_DDL,
+});
+
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,

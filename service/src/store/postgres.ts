@@ -23,7 +23,14 @@ import { completionStatement } from './postgres-completion';
 import { postgresMappingVersions } from './mapping-versions';
 import { inTransaction } from './pg-transaction';
 import { sharedMethods } from './shared';
-import { KEEP_NEWER_STAMP, numbered, OBJECT_NOT_IN_FLIGHT, SQL, type StatementName } from './sql';
+import {
+  KEEP_NEWER_STAMP,
+  NO_EARLIER_CHANGE_PENDING,
+  numbered,
+  OBJECT_NOT_IN_FLIGHT,
+  SQL,
+  type StatementName,
+} from './sql';
 import type { ClaimRequest, CompletedAttempt, InboxEvent, NewInboxEvent, Store } from './types';
 
 export interface PostgresStoreOptions {
@@ -96,8 +103,9 @@ const MAX_INSERT_GROUP = INSERT_GROUP_SIZES[INSERT_GROUP_SIZES.length - 1];
  */
 const claimable = q(
   'stc_claimable',
-  `SELECT EXISTS (SELECT 1 FROM inbox WHERE status = 'pending' AND next_attempt_at <= $1
-                    AND (source <> 'stripe' OR object_id = '' OR attempts > 0 OR received_at <= $2)) AS due,
+  `SELECT EXISTS (SELECT 1 FROM inbox i WHERE status = 'pending' AND next_attempt_at <= $1
+                    AND (source <> 'stripe' OR object_id = '' OR attempts > 0 OR received_at <= $2)
+                    AND ${NO_EARLIER_CHANGE_PENDING}) AS due,
        EXISTS (SELECT 1 FROM inbox WHERE status = 'processing' AND lease_expires_at <= $1) AS expired`,
 );
 
@@ -266,7 +274,7 @@ async function claim(
     q(
       'stc_claim_window',
       `SELECT id, source, account, object_id FROM inbox i WHERE status = 'pending' AND next_attempt_at <= $1
-         AND ${OBJECT_NOT_IN_FLIGHT}
+         AND ${OBJECT_NOT_IN_FLIGHT} AND ${NO_EARLIER_CHANGE_PENDING}
        ORDER BY id LIMIT $2`,
     )([now, claimWindow(request.limit)]),
   );
@@ -296,7 +304,7 @@ async function claim(
     q(
       'stc_claim_rows',
       `SELECT ${INBOX_COLUMNS} FROM inbox i WHERE id = ANY($1::bigint[]) AND status = 'pending'
-         AND ${OBJECT_NOT_IN_FLIGHT}
+         AND ${OBJECT_NOT_IN_FLIGHT} AND ${NO_EARLIER_CHANGE_PENDING}
        ORDER BY id FOR UPDATE SKIP LOCKED`,
     )([wanted.map((w) => w.id)]),
   );

@@ -21,6 +21,17 @@ export const OBJECT_NOT_IN_FLIGHT = `NOT EXISTS (SELECT 1 FROM inbox p WHERE p.s
       AND p.object_id <> '' AND p.source = i.source AND p.account = i.account AND p.object_id = i.object_id)`;
 
 /**
+ * A Dataverse row's change waits while an earlier change of the row is still to be worked (due, or a retry
+ * waiting its time): each change sends what it set, so an earlier one retried after a later one would undo
+ * it. Stripe events need no such wait: one older than the last applied is superseded by the object's stamp.
+ * Earlier in the claim's order of one object's events (planClaim): created, then event id.
+ */
+export const NO_EARLIER_CHANGE_PENDING = `(i.source <> 'dataverse' OR i.object_id = '' OR NOT EXISTS (
+      SELECT 1 FROM inbox e WHERE e.status = 'pending' AND e.source = 'dataverse' AND e.account = i.account
+        AND e.object_id = i.object_id
+        AND (e.event_created < i.event_created OR (e.event_created = i.event_created AND e.event_id < i.event_id))))`;
+
+/**
  * Since when an event has been waiting to be worked: its arrival, or the time it was last made due when that is
  * later (requeued by a replay, a dead letter retried), so that an operator's replay of old events does not read
  * as a backlog of old events (the backlog_age alert and stc_oldest_waiting_age_seconds).
@@ -32,7 +43,7 @@ export const SQL = {
   getEvent: `SELECT ${INBOX_COLUMNS} FROM inbox WHERE id = ?`,
   /** SQLite's claim window: due events, oldest first, of objects not in flight. */
   due: `SELECT ${INBOX_COLUMNS} FROM inbox i WHERE status = 'pending' AND next_attempt_at <= ?
-      AND ${OBJECT_NOT_IN_FLIGHT} ORDER BY id LIMIT ?`,
+      AND ${OBJECT_NOT_IN_FLIGHT} AND ${NO_EARLIER_CHANGE_PENDING} ORDER BY id LIMIT ?`,
   finish: `UPDATE inbox SET status = ?, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?,
       last_error = ?, last_error_code = ?, updated_at = ?
     WHERE id = ? AND lease_owner = ? AND attempts = ? AND status = 'processing'`,

@@ -512,6 +512,36 @@ describeOnEachEngine('store', (engine) => {
     expect(await state(later)).toEqual(closed);
   });
 
+  test("a Dataverse row's change waits while an earlier change of the row waits for its retry", async () => {
+    const change = (eventId: string, objectId: string, at: number) =>
+      newEvent({
+        source: 'dataverse',
+        eventId,
+        objectId,
+        type: 'dataverse.account.update',
+        eventCreatedMs: at,
+      });
+    const row = 'account(6c1d8b22-0000-4000-8000-00000000a001)';
+    await store.insertEvent(change('op-1', row, T0 + 10));
+    const [first] = await claim(store, 'w1', 10, T0 + 1000);
+    expect(first.eventId).toBe('op-1');
+    // Stripe answered 429: the change waits a minute.
+    const retryAt = T0 + 61_000;
+    await store.completeEvent({
+      ...applied(first),
+      stampObject: false,
+      outcome: { kind: 'retry', error: 'Stripe answered 429', code: 'rate_limit', nextAttemptAtMs: retryAt },
+    });
+    await store.insertEvent(change('op-2', row, T0 + 20));
+    await store.insertEvent(change('op-other', 'account(6c1d8b22-0000-4000-8000-00000000a002)', T0 + 30));
+    // The later change of the row waits; another row's change does not.
+    expect((await claim(store, 'w1', 10, T0 + 2000)).map((e) => e.eventId)).toEqual(['op-other']);
+    const [retried] = await claim(store, 'w1', 10, retryAt);
+    expect(retried.eventId).toBe('op-1');
+    await store.completeEvent({ ...applied(retried), stampObject: false });
+    expect((await claim(store, 'w1', 10, retryAt)).map((e) => e.eventId)).toEqual(['op-2']);
+  });
+
   test('a retry waits for its time', async () => {
     await store.insertEvent(newEvent({ eventId: 'evt_retry' }));
     const [event] = await claim(store);
