@@ -174,6 +174,44 @@ test('a credit note refunding part of a paid invoice is a negative document link
   });
 });
 
+test('a subscription of twelve items, its event carrying the first ten as Stripe sends it: the amount of all twelve', async () => {
+  const stripe = stripeSide.emulator.client();
+  const { client } = dataverseSide;
+  const prices = [];
+  for (let n = 1; n <= 12; n++) prices.push(await price(stripe, 100, 'month', `Module ${n}`));
+  const customer = await stripe.customers.create({
+    name: 'Litware',
+    payment_method: 'pm_card_visa',
+    invoice_settings: { default_payment_method: 'pm_card_visa' },
+  });
+  const from = stripeSide.emulator.events.length;
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: prices.map((p) => ({ price: p.id })),
+  });
+  const created = structuredClone(
+    (stripeSide.emulator.events as unknown as Stripe.Event[])
+      .slice(from)
+      .find((e) => e.type === 'customer.subscription.created')!,
+  );
+  const items = (created.data.object as Stripe.Subscription).items;
+  expect(items.data).toHaveLength(12);
+  items.data = items.data.slice(0, 10);
+  items.has_more = true;
+  const sync = await OrderedDelivery.open(
+    handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client),
+  );
+  expect(await sync.deliver(created)).toBe('applied');
+
+  const row = await client.retrieveByKey('stc_subscriptions', { stc_stripeid: subscription.id });
+  expect(row).toMatchObject({ stc_amount: 12 });
+  const written = await client.retrieveMultiple('stc_subscriptionitems', {
+    filter: `_stc_subscriptionid_value eq ${String(row!.stc_subscriptionid)}`,
+    select: ['stc_stripeid'],
+  });
+  expect(written).toHaveLength(12);
+});
+
 test("an item removed from a subscription has its row deactivated; the subscription's other items stay active", async () => {
   const stripe = stripeSide.emulator.client();
   const { client } = dataverseSide;

@@ -109,6 +109,21 @@ async function deactivateRemoved(
     );
 }
 
+/**
+ * The subscription with all its items inline: an event's copy carries its first ten, `has_more` telling of
+ * the rest, and the subscription's amount and MRR are the sum of them all. Costs a read only then.
+ */
+export async function withAllItems(
+  subscription: StripeObject,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<StripeObject> {
+  const list = subscription.items as ListField | undefined;
+  if (!list?.has_more) return subscription;
+  const data = await childrenOf(subscription, 'items', event, context);
+  return { ...subscription, items: { ...list, data, has_more: false } };
+}
+
 /** The subscription's items, after the subscription's own row. */
 export async function writeSubscriptionItems(
   mappings: MappingSet,

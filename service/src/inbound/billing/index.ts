@@ -20,7 +20,7 @@ import {
 } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler } from '../../pipeline/handler';
-import { writeInvoiceLines, writeSubscriptionItems } from './children';
+import { withAllItems, writeInvoiceLines, writeSubscriptionItems } from './children';
 
 /** Mapping names in the mapping files (subscriptions.yaml, invoices.yaml). */
 export const SUBSCRIPTION_MAPPING = 'subscription';
@@ -86,7 +86,8 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
         return;
       }
       const mapping = mappings().get(name);
-      const current = await objectForMapping(mapping, event, context, object, object.id);
+      const read = await objectForMapping(mapping, event, context, object, object.id);
+      const current = read.object === 'subscription' ? await withAllItems(read, event, context) : read;
       const mapped = await mapIfApplies(mapping, current, eventEnvelope(event));
       if (!mapped) {
         reportNothingWritten(context, { eventId: event.id, id: object.id }, 'no billing mapping applies');
