@@ -434,6 +434,17 @@ describe('credit notes', () => {
     const refund = await stripe.refunds.retrieve(creditNote.refunds[0].refund as string);
     expect(refund).toMatchObject({ amount: 1500, status: 'succeeded' });
     const [payment] = (await stripe.invoicePayments.list({ invoice: invoice.id })).data;
+    // Found from the PaymentIntent that paid it, as Stripe finds an invoice from its payment.
+    const byIntent = {
+      type: 'payment_intent' as const,
+      payment_intent: payment.payment.payment_intent as string,
+    };
+    expect((await stripe.invoicePayments.list({ payment: byIntent })).data.map((p) => p.id)).toEqual([
+      payment.id,
+    ]);
+    expect(
+      (await stripe.invoicePayments.list({ payment: { ...byIntent, payment_intent: 'pi_other' } })).data,
+    ).toEqual([]);
     const charge = await stripe.charges.list({ payment_intent: payment.payment.payment_intent as string });
     expect(charge.data[0]).toMatchObject({ amount: 3000, amount_refunded: 1500, refunded: false });
     expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({

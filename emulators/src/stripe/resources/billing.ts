@@ -1535,8 +1535,32 @@ export const retrieveInvoice: ObjectOperation<StripeObject> = (engine, ctx, id, 
 };
 
 export function listInvoicePayments(engine: StripeEngine, ctx: RequestContext, params: Params): StripeList {
-  const filters = fieldFilters(params, 'invoice');
+  const filters = [...fieldFilters(params, 'invoice'), paymentFilter(params)];
   return listObjects(ctx.scope, 'invoice_payment', params, '/v1/invoice_payments', filters);
+}
+
+/**
+ * `payment[type]` (required with `payment`) and `payment[payment_intent]` or `payment[payment_record]`: the
+ * invoice payments made by that payment, as Stripe finds an invoice from the PaymentIntent that paid it.
+ */
+function paymentFilter(params: Params): Filter {
+  const payment = optionalObject(params, 'payment');
+  if (!payment) return undefined;
+  const type = requiredString(payment, 'type');
+  if (type !== 'payment_intent' && type !== 'payment_record')
+    throw invalidRequest(
+      `Invalid payment[type]: must be one of payment_intent or payment_record`,
+      'payment[type]',
+    );
+  const id = optionalString(payment, type);
+  return (object) => {
+    const made = object.payment as Record<string, unknown> | null | undefined;
+    if (!made || made.type !== type) return false;
+    const by = made[type];
+    return (
+      id === undefined || (typeof by === 'object' && by !== null ? (by as { id?: unknown }).id : by) === id
+    );
+  };
 }
 
 /**

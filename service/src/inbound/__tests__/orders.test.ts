@@ -643,6 +643,42 @@ describe('orders of payments made without a Checkout Session (ORDERS_FROM_PAYMEN
     });
   });
 
+  test("a subscription's invoice payment makes no order: the invoice's row is its document", async () => {
+    const stripe = stripeSide.emulator.client();
+    const product = await stripe.products.create({ name: 'Plan' });
+    const plan = await stripe.prices.create({
+      product: product.id,
+      unit_amount: 3000,
+      currency: 'usd',
+      recurring: { interval: 'month' },
+    });
+    // The catalog's events are the catalog tests' matter.
+    const from = stripeSide.emulator.events.length;
+    const customer = await stripe.customers.create({
+      name: 'Proseware',
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: plan.id }],
+    });
+    const invoice = await stripe.invoices.retrieve(String(subscription.latest_invoice), {
+      expand: ['payments.data.payment.payment_intent'],
+    });
+    const paidBy = invoice.payments!.data[0].payment.payment_intent as Stripe.PaymentIntent;
+    expect(paidBy.status).toBe('succeeded');
+    await deliverWithPaymentOrders(from);
+
+    expect(
+      await dataverseSide.client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: invoice.id }),
+    ).not.toBeNull();
+    expect(
+      await dataverseSide.client.retrieveByKey('stc_payments', { stc_stripeid: paidBy.id }),
+    ).not.toBeNull();
+    expect(await orderOf(paidBy.id)).toBeNull();
+  });
+
   test('without the setting, a payment by API makes no order', async () => {
     const stripe = stripeSide.emulator.client();
     const from = stripeSide.emulator.events.length;

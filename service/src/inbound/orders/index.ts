@@ -489,10 +489,10 @@ async function paymentHasOrder(dataverse: DataverseClient, paymentId: string): P
 /**
  * A payment made without a Checkout Session (API integrations, invoicing elsewhere) becomes an order of one
  * written-in line of the amount received, keyed by the payment, linked from the payment row once its lines
- * are written; payments made for a Dynamics 365 record, or through a session (whose events make the order),
- * make none. `object` is the payment as written: a PaymentIntent, or a Charge made without one. Made once: a
+ * are written; payments made for a Dynamics 365 record, through a session (whose events make the order), or
+ * for a Stripe invoice (whose row the billing sync writes) make none. `object` is the payment as written: a PaymentIntent, or a Charge made without one. Made once: a
  * payment whose row links to an order already (a later event of it) is left as it is. Otherwise costs one
- * Dataverse read and one Stripe list (the sessions of the payment).
+ * Dataverse read and two Stripe lists (the sessions of the payment, and the invoice payments it made).
  */
 export async function writePaymentOrder(
   mappings: MappingSet,
@@ -505,12 +505,17 @@ export async function writePaymentOrder(
   const metadata = (payment.metadata ?? {}) as Record<string, unknown>;
   if (FOR_A_RECORD.some((key) => metadata[key])) return;
   if (await paymentHasOrder(context.dataverse, payment.id)) return;
+  // An invoice's payment (a subscription's, or an invoice sent from Stripe) is the invoice's row already.
+  if (payment.invoice) return;
   if (payment.id.startsWith('pi_')) {
-    const sessions = await stripeForEvent(event, context).checkout.sessions.list({
-      payment_intent: payment.id,
+    const stripe = stripeForEvent(event, context);
+    const sessions = await stripe.checkout.sessions.list({ payment_intent: payment.id, limit: 1 });
+    if (sessions.data.length > 0) return;
+    const invoices = await stripe.invoicePayments.list({
+      payment: { type: 'payment_intent', payment_intent: payment.id },
       limit: 1,
     });
-    if (sessions.data.length > 0) return;
+    if (invoices.data.length > 0) return;
   }
   const amount = payment.amount_received as number;
   const line: StripeObject = {
