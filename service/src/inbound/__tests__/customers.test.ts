@@ -50,7 +50,7 @@ describe('customers handler', () => {
       address1_stateorprovince: null,
       address1_postalcode: 'EC1A 1AA',
       address1_country: 'United Kingdom',
-      description: null,
+      // No description in Stripe: none written, so one typed in Dynamics 365 stays.
       stc_livemode: false,
       stc_stripeaccount: null,
       stc_lasteventid: 'evt_c1',
@@ -120,6 +120,35 @@ describe('customers handler', () => {
       accountid: existing,
       name: 'Northwind Traders',
       stc_livemode: true,
+    });
+  });
+
+  test('a customer with only an e-mail matched to an account entered by hand fills it and clears nothing', async () => {
+    const existing = dataverse.seed('accounts', {
+      name: 'Contoso Ltd',
+      emailaddress1: 'ap@contoso.example',
+      telephone1: '+44 20 7946 0001',
+      description: 'Key account since 2019',
+    });
+    const created = customer({
+      id: 'cus_ContosoAp',
+      name: null,
+      email: 'ap@contoso.example',
+      phone: null,
+      description: null,
+      address: { line1: null, line2: null, city: 'Reading', state: null, postal_code: null, country: 'GB' },
+      livemode: true,
+    });
+    await sync.deliver(eventFor('customer.created', created, { livemode: true }));
+
+    expect(dataverse.rows('accounts')).toHaveLength(1);
+    expect(dataverse.rowByKey('accounts', { stc_stripecustomerid: 'cus_ContosoAp' })).toMatchObject({
+      accountid: existing,
+      name: 'Contoso Ltd',
+      telephone1: '+44 20 7946 0001',
+      description: 'Key account since 2019',
+      address1_city: 'Reading',
+      address1_country: 'United Kingdom',
     });
   });
 

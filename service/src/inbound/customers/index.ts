@@ -78,6 +78,26 @@ async function findByEmail(
 /** Metadata naming the Dynamics 365 row a customer was made from, by table. */
 const MADE_FROM: Record<string, string> = { account: 'd365_accountid', contact: 'd365_contactid' };
 
+/** The columns of a row's name, by table: a customer without a name gives them from its e-mail or id. */
+const NAME_COLUMNS: Record<string, string[]> = { account: ['name'], contact: ['firstname', 'lastname'] };
+
+/**
+ * The mapped row as it may go onto a row that exists already (entered in Dynamics 365, matched by e-mail or
+ * named in the customer's metadata): it fills, never clears. A column Stripe has nothing for keeps the row's
+ * value, and so do the name columns when the customer has no name (their fallback, the e-mail or id, would
+ * replace a name typed in Dynamics 365).
+ */
+function fillingOnly(mapping: CompiledMapping, mapped: MappedRow, customer: StripeObject): MappedRow {
+  const named = typeof customer.name === 'string' && customer.name.trim() !== '';
+  const names = new Set(named ? [] : (NAME_COLUMNS[mapping.table.logicalName] ?? []));
+  const row = Object.fromEntries(
+    Object.entries(mapped.row).filter(
+      ([column, value]) => value !== null && value !== '' && !names.has(column),
+    ),
+  );
+  return { ...mapped, row };
+}
+
 /** The column naming the connected account a row's Stripe customer is in (empty: the platform). */
 const STRIPE_ACCOUNT_COLUMN = 'stc_stripeaccount';
 /** Reads and writes of the named row before it is left alone: its etag changed that many times meanwhile. */
@@ -118,7 +138,7 @@ async function updateMadeFrom(
       return false;
     }
     try {
-      await context.dataverse.update(mapping.entitySet, id, mapped.row, {
+      await context.dataverse.update(mapping.entitySet, id, fillingOnly(mapping, mapped, customer).row, {
         ifMatch: String(row['@odata.etag'] ?? '*'),
       });
       break;
@@ -213,7 +233,11 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
   if (mayMatch && typeof email === 'string' && email !== '') {
     const id = await findByEmail(context, chosenMapping, names.emailColumn, email);
     if (id) {
-      await context.dataverse.update(chosenMapping.entitySet, id, chosen.row);
+      await context.dataverse.update(
+        chosenMapping.entitySet,
+        id,
+        fillingOnly(chosenMapping, chosen, customer).row,
+      );
       context.log.info(
         { customer: customer.id, table: chosenMapping.table.logicalName, id },
         'Stripe customer matched to an existing row by e-mail',
