@@ -123,6 +123,23 @@ describe('customers handler', () => {
     });
   });
 
+  test("a contact's name comes back split as Dynamics 365 had it, while Stripe's name is still made of its parts", async () => {
+    const parts = { d365_type: 'contact', d365_firstname: 'Jan', d365_lastname: 'van der Berg' };
+    const jan = customer({ id: 'cus_Jan', name: 'Jan van der Berg', metadata: parts });
+    await sync.deliver(eventFor('customer.created', jan, { id: 'evt_j1', created: 1714555800 }));
+    expect(dataverse.rowByKey('contacts', { stc_stripecustomerid: 'cus_Jan' })).toMatchObject({
+      firstname: 'Jan',
+      lastname: 'van der Berg',
+    });
+    // Renamed in Stripe: the parts no longer make the name, which is split as any other.
+    customer({ ...jan, name: 'Jan Jansen' });
+    await sync.deliver(eventFor('customer.updated', jan, { id: 'evt_j2', created: 1714555900 }));
+    expect(dataverse.rowByKey('contacts', { stc_stripecustomerid: 'cus_Jan' })).toMatchObject({
+      firstname: 'Jan',
+      lastname: 'Jansen',
+    });
+  });
+
   test('a customer with only an e-mail matched to an account entered by hand fills it and clears nothing', async () => {
     const existing = dataverse.seed('accounts', {
       name: 'Contoso Ltd',

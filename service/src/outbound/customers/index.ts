@@ -41,6 +41,12 @@ interface PartyShape {
   name(row: Row): string;
   /** Metadata the Stripe → Dataverse customer mapping relies on to send the customer back to this table. */
   extraMetadata: Record<string, string>;
+  /**
+   * Metadata telling how the name was made from the row's columns: Stripe has one name, and splitting it back
+   * into first and last name guesses ("Jan van der Berg"); the customer mapping takes these while they still
+   * make Stripe's name.
+   */
+  nameParts(row: Row): Record<string, string>;
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
@@ -53,6 +59,7 @@ const PARTIES: Record<Party, PartyShape> = {
     nameColumns: ['name'],
     name: (row) => text(row.name),
     extraMetadata: {},
+    nameParts: () => ({}),
   },
   contact: {
     entitySet: 'contacts',
@@ -61,6 +68,7 @@ const PARTIES: Record<Party, PartyShape> = {
     nameColumns: ['firstname', 'lastname'],
     name: (row) => [text(row.firstname), text(row.lastname)].filter(Boolean).join(' '),
     extraMetadata: { d365_type: 'contact' },
+    nameParts: (row) => ({ d365_firstname: text(row.firstname), d365_lastname: text(row.lastname) }),
   },
 };
 
@@ -261,7 +269,11 @@ function customerUpdate(
     if (differs) update.address = Object.values(address).some(Boolean) ? address : '';
   }
 
-  const metadata: Record<string, string> = { [shape.metadataKey]: rowId, ...shape.extraMetadata };
+  const metadata: Record<string, string> = {
+    [shape.metadataKey]: rowId,
+    ...shape.extraMetadata,
+    ...shape.nameParts(row),
+  };
   if (Object.entries(metadata).some(([key, value]) => customer.metadata?.[key] !== value))
     update.metadata = metadata;
 

@@ -309,7 +309,13 @@ describe('a user’s edit and Stripe’s events of the same customer', () => {
       name: 'Ann Lee-Smith',
       email: 'ann.lee@example.com',
       address: { line1: '2 Market Square', city: 'Leeds', postal_code: 'EC1A 1BB', country: 'GB' },
-      metadata: { d365_contactid: contactId, d365_type: 'contact' },
+      // How the name was split, for the way back (the customer mapping).
+      metadata: {
+        d365_contactid: contactId,
+        d365_type: 'contact',
+        d365_firstname: 'Ann',
+        d365_lastname: 'Lee-Smith',
+      },
     });
   });
 
