@@ -513,6 +513,9 @@ export const customTables: Table[] = [
     columns: [
       ...billedCustomer(),
       lookup('stc_subscriptionid', 'Subscription', 'stc_subscription'),
+      text('stc_StripeSubscriptionId', 'Stripe Subscription Id', STRIPE_ID_LENGTH, {
+        description: "The subscription's Stripe id: the invoice is linked to its row once that row exists.",
+      }),
       choice('stc_Status', 'Status', 'stc_stripeinvoicestatus'),
       text('stc_Number', 'Number', 100),
       currency(),

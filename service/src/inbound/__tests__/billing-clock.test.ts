@@ -212,6 +212,45 @@ test('a subscription of twelve items, its event carrying the first ten as Stripe
   expect(written).toHaveLength(12);
 });
 
+test("a new subscription's first invoice worked before its subscription's and customer's rows is linked to both once they are", async () => {
+  const stripe = stripeSide.emulator.client();
+  const { client } = dataverseSide;
+  const seat = await price(stripe, 2500, 'month', 'Seat');
+  const from = stripeSide.emulator.events.length;
+  const customer = await stripe.customers.create({
+    name: 'Alpine Ski House',
+    payment_method: 'pm_card_visa',
+    invoice_settings: { default_payment_method: 'pm_card_visa' },
+  });
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: seat.id }],
+  });
+  const events = (stripeSide.emulator.events as unknown as Stripe.Event[]).slice(from);
+  const sync = await OrderedDelivery.open(
+    handlersOverStripeEmulator(stripeSide.emulator, dataverseSide.client),
+  );
+  // The invoice's events first, then the customer's and the subscription's, as parallel workers may.
+  const first = (prefix: string) => events.filter((e) => e.type.startsWith(prefix));
+  for (const event of [
+    ...first('invoice.'),
+    ...first('customer.created'),
+    ...first('customer.subscription.'),
+  ])
+    await sync.deliver(event);
+
+  const invoice = await client.retrieveByKey('stc_stripeinvoices', {
+    stc_stripeid: String(subscription.latest_invoice),
+  });
+  const subscriptionRow = await client.retrieveByKey('stc_subscriptions', { stc_stripeid: subscription.id });
+  const account = await client.retrieveByKey('accounts', { stc_stripecustomerid: customer.id });
+  expect(invoice).toMatchObject({
+    stc_stripesubscriptionid: subscription.id,
+    _stc_subscriptionid_value: subscriptionRow!.stc_subscriptionid,
+    _stc_customerid_value: account!.accountid,
+  });
+});
+
 test("an item removed from a subscription has its row deactivated; the subscription's other items stay active", async () => {
   const stripe = stripeSide.emulator.client();
   const { client } = dataverseSide;

@@ -18,8 +18,9 @@ import {
   logUnmapped,
   reportNothingWritten,
 } from '../../write/stripe-objects';
-import { writeMappedRow } from '../../write/rows';
-import type { StripeEventHandler } from '../../pipeline/handler';
+import { StripeInvoice, Subscription } from '@stc/solution/tables';
+import { odataString, writeMappedRow } from '../../write/rows';
+import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 import { withAllItems, writeInvoiceLines, writeSubscriptionItems } from './children';
 
 /** Mapping names in the mapping files (subscriptions.yaml, invoices.yaml). */
@@ -73,6 +74,28 @@ export function billingEventStandsFor(olderType: string, newerType: string): boo
   return !INVOICE_TYPES_WRITTEN_FROM_EVENT.has(olderType) || INVOICE_TYPES_WRITTEN_FROM_EVENT.has(newerType);
 }
 
+/** Invoices linked to their subscription's row in one run, at most. */
+const MAX_INVOICES_TO_LINK = 500;
+
+/**
+ * Invoices written before their subscription's row (a new subscription's first invoice, its events of the
+ * same second worked side by side) have no link to it: once the row is written, they get it. Costs one
+ * Dataverse read when none is waiting.
+ */
+async function linkWaitingInvoices(subscriptionId: string, context: SyncContext): Promise<void> {
+  const waiting = await context.dataverse.retrieveMultiple(StripeInvoice.entitySetName, {
+    select: [StripeInvoice.primaryId],
+    filter: `${StripeInvoice.col.stripeSubscriptionId} eq ${odataString(subscriptionId)} and ${StripeInvoice.lookup.subscriptionid.value} eq null`,
+    top: MAX_INVOICES_TO_LINK,
+  });
+  const bind = `${StripeInvoice.lookup.subscriptionid.bind.stc_subscription}@odata.bind`;
+  const target = `/${Subscription.entitySetName}(${Subscription.col.stripeId}=${odataString(subscriptionId)})`;
+  for (const invoice of waiting)
+    await context.dataverse.update(StripeInvoice.entitySetName, String(invoice[StripeInvoice.primaryId]), {
+      [bind]: target,
+    });
+}
+
 export function createBillingHandler(mappings: () => MappingSet): StripeEventHandler {
   return {
     resource: 'billing',
@@ -94,8 +117,10 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
         return;
       }
       await writeMappedRow(context.dataverse, context.log, mapped);
-      if (current.object === 'subscription')
+      if (current.object === 'subscription') {
         await writeSubscriptionItems(mappings(), current, event, context);
+        await linkWaitingInvoices(current.id, context);
+      }
       if (current.object === 'invoice' || current.object === 'credit_note')
         await writeInvoiceLines(mappings(), current, event, context);
     },

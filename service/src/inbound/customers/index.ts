@@ -18,7 +18,7 @@ import {
 import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
-import { Payment } from '@stc/solution/tables';
+import { Payment, StripeInvoice } from '@stc/solution/tables';
 
 /** The payment columns holding the Stripe customer id and the link to its account or contact. */
 const PAYMENT_CUSTOMER_ID = Payment.col.stripeCustomerId;
@@ -116,16 +116,16 @@ async function updateMadeFrom(
   mapped: MappedRow,
   customer: StripeObject,
   event: Stripe.Event,
-): Promise<boolean> {
+): Promise<string | null> {
   const key = MADE_FROM[mapping.table.logicalName];
   const id = (customer.metadata as Record<string, unknown> | undefined)?.[key];
-  if (!key || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return false;
+  if (!key || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return null;
   const linkColumn = mapping.keyColumns[0];
   for (let attempt = 1; ; attempt++) {
     const row = await context.dataverse.retrieve(mapping.entitySet, id, {
       select: [linkColumn, STRIPE_ACCOUNT_COLUMN],
     });
-    if (!row) return false;
+    if (!row) return null;
     const linkedTo = typeof row[linkColumn] === 'string' && row[linkColumn] !== '' ? row[linkColumn] : null;
     const rowAccount =
       typeof row[STRIPE_ACCOUNT_COLUMN] === 'string' ? row[STRIPE_ACCOUNT_COLUMN] || null : null;
@@ -135,7 +135,7 @@ async function updateMadeFrom(
         { customer: customer.id, table: mapping.table.logicalName, id, linkedTo, rowAccount, eventAccount },
         'Stripe customer names in its metadata a row of another customer or Stripe account: not matched to it',
       );
-      return false;
+      return null;
     }
     try {
       await context.dataverse.update(mapping.entitySet, id, fillingOnly(mapping, mapped, customer).row, {
@@ -143,7 +143,7 @@ async function updateMadeFrom(
       });
       break;
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isNotFound(error)) return null;
       // Changed since it was read (a link written meanwhile): read again.
       if ((error as { status?: number }).status === 412 && attempt < MADE_FROM_ATTEMPTS) continue;
       throw error;
@@ -153,7 +153,7 @@ async function updateMadeFrom(
     { customer: customer.id, table: mapping.table.logicalName, id },
     'Stripe customer matched to the row it was made from',
   );
-  return true;
+  return id;
 }
 
 /**
@@ -184,6 +184,29 @@ async function linkWaitingPayments(
       [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})`,
     });
   }
+}
+
+/**
+ * Invoices written before their customer's row existed (the invoice's events worked beside the customer's)
+ * have no customer link; once the row exists, they get it. Bounded as the payments are.
+ */
+async function linkWaitingInvoices(
+  context: SyncContext,
+  customerId: string,
+  table: CompiledMapping['table'],
+  rowId: string,
+): Promise<void> {
+  const navigation = (StripeInvoice.lookup.customerid.bind as Record<string, string>)[table.logicalName];
+  if (!navigation) return;
+  const waiting = await context.dataverse.retrieveMultiple(StripeInvoice.entitySetName, {
+    select: [StripeInvoice.primaryId],
+    filter: `${StripeInvoice.col.stripeCustomerId} eq ${odataString(customerId)} and ${StripeInvoice.lookup.customerid.value} eq null`,
+    top: MAX_PAYMENTS_TO_LINK,
+  });
+  for (const invoice of waiting)
+    await context.dataverse.update(StripeInvoice.entitySetName, String(invoice[StripeInvoice.primaryId]), {
+      [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})`,
+    });
 }
 
 /** One customer event being synced: the mappings, the customer as it is now, the event and its context. */
@@ -225,7 +248,12 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
   }
 
   // 2. The row the customer was made from in Dynamics 365 (Create in Stripe): named by its metadata.
-  if (await updateMadeFrom(context, chosenMapping, chosen, customer, event)) return;
+  const madeFrom = await updateMadeFrom(context, chosenMapping, chosen, customer, event);
+  if (madeFrom) {
+    await linkWaitingPayments(set, context, customer.id, chosenMapping.table, madeFrom);
+    await linkWaitingInvoices(context, customer.id, chosenMapping.table, madeFrom);
+    return;
+  }
 
   // 3. A row entered in Dynamics 365 by hand, with the same e-mail and no Stripe customer yet.
   const email = chosen.row[names.emailColumn];
@@ -243,6 +271,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
         'Stripe customer matched to an existing row by e-mail',
       );
       await linkWaitingPayments(set, context, customer.id, chosenMapping.table, id);
+      await linkWaitingInvoices(context, customer.id, chosenMapping.table, id);
       return;
     }
   }
@@ -256,6 +285,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
     written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'updateOnly' });
   }
   await linkWaitingPayments(set, context, customer.id, chosenMapping.table, written.id);
+  await linkWaitingInvoices(context, customer.id, chosenMapping.table, written.id);
 }
 
 /**
