@@ -29,6 +29,16 @@ async function deliverAll(from: number): Promise<void> {
     await sync.deliver(event);
 }
 
+/** A customer paying by card by default, as a subscription charges it. */
+function payingCustomer(stripe: Stripe, name: string, extra: Stripe.CustomerCreateParams = {}) {
+  return stripe.customers.create({
+    name,
+    payment_method: 'pm_card_visa',
+    invoice_settings: { default_payment_method: 'pm_card_visa' },
+    ...extra,
+  });
+}
+
 async function price(stripe: Stripe, amount: number, interval: 'month' | 'year', name: string) {
   const product = await stripe.products.create({ name });
   return stripe.prices.create({
@@ -47,12 +57,7 @@ test('a subscription renewed twice by test clock: items, MRR, three invoices wit
   const support = await price(stripe, 500, 'month', 'Support');
   const annual = await price(stripe, 12000, 'year', 'Annual plan');
   const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1 });
-  const customer = await stripe.customers.create({
-    name: 'Northwind',
-    test_clock: clock.id,
-    payment_method: 'pm_card_visa',
-    invoice_settings: { default_payment_method: 'pm_card_visa' },
-  });
+  const customer = await payingCustomer(stripe, 'Northwind', { test_clock: clock.id });
   const account = await client.create('accounts', { name: 'Northwind', stc_stripecustomerid: customer.id });
   const monthly = await stripe.subscriptions.create({
     customer: customer.id,
@@ -128,11 +133,7 @@ test('a credit note refunding part of a paid invoice is a negative document link
   const { client } = dataverseSide;
   const from = stripeSide.emulator.events.length;
   const seat = await price(stripe, 3000, 'month', 'Seat');
-  const customer = await stripe.customers.create({
-    name: 'Litware',
-    payment_method: 'pm_card_visa',
-    invoice_settings: { default_payment_method: 'pm_card_visa' },
-  });
+  const customer = await payingCustomer(stripe, 'Litware');
   const subscription = await stripe.subscriptions.create({
     customer: customer.id,
     items: [{ price: seat.id }],
@@ -179,11 +180,7 @@ test('a subscription of twelve items, its event carrying the first ten as Stripe
   const { client } = dataverseSide;
   const prices = [];
   for (let n = 1; n <= 12; n++) prices.push(await price(stripe, 100, 'month', `Module ${n}`));
-  const customer = await stripe.customers.create({
-    name: 'Litware',
-    payment_method: 'pm_card_visa',
-    invoice_settings: { default_payment_method: 'pm_card_visa' },
-  });
+  const customer = await payingCustomer(stripe, 'Litware');
   const from = stripeSide.emulator.events.length;
   const subscription = await stripe.subscriptions.create({
     customer: customer.id,
@@ -217,11 +214,7 @@ test("a new subscription's first invoice worked before its subscription's and cu
   const { client } = dataverseSide;
   const seat = await price(stripe, 2500, 'month', 'Seat');
   const from = stripeSide.emulator.events.length;
-  const customer = await stripe.customers.create({
-    name: 'Alpine Ski House',
-    payment_method: 'pm_card_visa',
-    invoice_settings: { default_payment_method: 'pm_card_visa' },
-  });
+  const customer = await payingCustomer(stripe, 'Alpine Ski House');
   const subscription = await stripe.subscriptions.create({
     customer: customer.id,
     items: [{ price: seat.id }],
@@ -257,11 +250,7 @@ test("an item removed from a subscription has its row deactivated; the subscript
   const from = stripeSide.emulator.events.length;
   const seat = await price(stripe, 1500, 'month', 'Seat');
   const support = await price(stripe, 500, 'month', 'Support');
-  const customer = await stripe.customers.create({
-    name: 'Fabrikam',
-    payment_method: 'pm_card_visa',
-    invoice_settings: { default_payment_method: 'pm_card_visa' },
-  });
+  const customer = await payingCustomer(stripe, 'Fabrikam');
   const subscription = await stripe.subscriptions.create({
     customer: customer.id,
     items: [{ price: seat.id, quantity: 3 }, { price: support.id }],
