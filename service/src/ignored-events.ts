@@ -24,8 +24,6 @@ export const IGNORED_EVENT_TYPES: Readonly<Record<string, string>> = {
   'customer.tax_id.*': "Tax ids are not synced to the customer's account or contact.",
   'identity.*':
     'Identity verification is not part of the connector; no identity document goes to Dynamics 365.',
-  'invoice.deleted':
-    'Only a draft invoice can be deleted; the connector deletes nothing in Dynamics 365, so a row written for the draft stays.',
   'invoice.finalization_failed':
     'The invoice stays a draft with nothing new to write; it is written again when Stripe finalizes it (invoice.finalized).',
   'invoice.overdue':

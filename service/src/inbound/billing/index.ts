@@ -7,8 +7,10 @@
  * pipeline's ordering stamp keeps an event of an earlier second from overwriting a newer one, and within one
  * second (no order known) the object is read fresh from Stripe instead, an invoice with its payments'
  * PaymentIntents (`refresh` in invoices.yaml), whose status says whether an attempted payment failed or waits
- * for the customer.
+ * for the customer. A draft invoice deleted in Stripe (`invoice.deleted`, or a read answered "no such
+ * invoice") has its row and its lines' rows deactivated.
  */
+import type Stripe from 'stripe';
 import type { MappingSet } from '../../mapping';
 import {
   eventEnvelope,
@@ -18,7 +20,7 @@ import {
   logUnmapped,
   reportNothingWritten,
 } from '../../write/stripe-objects';
-import { StripeInvoice, Subscription } from '@stc/solution/tables';
+import { StripeInvoice, StripeInvoiceLine, Subscription } from '@stc/solution/tables';
 import { odataString, writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 import { withAllItems, writeInvoiceLines, writeSubscriptionItems } from './children';
@@ -40,6 +42,7 @@ const MAPPING_BY_OBJECT: Record<string, string> = {
 export const BILLING_EVENT_TYPES = [
   'customer.subscription.*',
   'invoice.created',
+  'invoice.deleted',
   'invoice.finalized',
   'invoice.paid',
   'invoice.payment_failed',
@@ -72,6 +75,49 @@ const INVOICE_TYPES_WRITTEN_FROM_EVENT = new Set([
  */
 export function billingEventStandsFor(olderType: string, newerType: string): boolean {
   return !INVOICE_TYPES_WRITTEN_FROM_EVENT.has(olderType) || INVOICE_TYPES_WRITTEN_FROM_EVENT.has(newerType);
+}
+
+const INACTIVE = { statecode: 1, statuscode: 2 };
+
+const isResourceMissing = (error: unknown) =>
+  (error as { code?: unknown; statusCode?: unknown } | null)?.code === 'resource_missing';
+
+/**
+ * A draft invoice deleted in Stripe (only a draft can be): its row and its lines' rows are deactivated, as a
+ * deleted customer's row is, and nothing is created for it.
+ */
+async function deactivateDeletedInvoice(
+  invoiceId: string,
+  event: Stripe.Event,
+  context: SyncContext,
+): Promise<void> {
+  const { dataverse } = context;
+  const row = await dataverse.retrieveByKey(
+    StripeInvoice.entitySetName,
+    { [StripeInvoice.col.stripeId]: invoiceId },
+    { select: [StripeInvoice.primaryId] },
+  );
+  if (!row) {
+    reportNothingWritten(
+      context,
+      { eventId: event.id, id: invoiceId },
+      'no row of this deleted draft invoice',
+    );
+    return;
+  }
+  const rowId = String(row[StripeInvoice.primaryId]);
+  await dataverse.update(StripeInvoice.entitySetName, rowId, INACTIVE);
+  const lines = await dataverse.retrieveMultiple(StripeInvoiceLine.entitySetName, {
+    select: [StripeInvoiceLine.primaryId],
+    filter: `${StripeInvoiceLine.lookup.invoiceid.value} eq ${rowId} and statecode eq 0`,
+  });
+  for (const line of lines)
+    await dataverse.update(
+      StripeInvoiceLine.entitySetName,
+      String(line[StripeInvoiceLine.primaryId]),
+      INACTIVE,
+    );
+  context.log.info({ invoice: invoiceId, lines: lines.length }, 'deleted draft invoice deactivated');
 }
 
 /** Invoices linked to their subscription's row in one run, at most. */
@@ -109,7 +155,16 @@ export function createBillingHandler(mappings: () => MappingSet): StripeEventHan
         return;
       }
       const mapping = mappings().get(name);
-      const read = await objectForMapping(mapping, event, context, object, object.id);
+      if (event.type === 'invoice.deleted') return deactivateDeletedInvoice(object.id, event, context);
+      let read: StripeObject;
+      try {
+        read = await objectForMapping(mapping, event, context, object, object.id);
+      } catch (error) {
+        // A draft deleted since its event: Stripe no longer has it.
+        if (object.object === 'invoice' && isResourceMissing(error))
+          return deactivateDeletedInvoice(object.id, event, context);
+        throw error;
+      }
       const current = read.object === 'subscription' ? await withAllItems(read, event, context) : read;
       const mapped = await mapIfApplies(mapping, current, eventEnvelope(event));
       if (!mapped) {

@@ -198,6 +198,28 @@ test('a credit note and an invoice payment whose copies may be stale are read fr
   ]);
 });
 
+test('a draft invoice deleted in Stripe: its row and lines deactivated, a late event of it not dead-lettered', async () => {
+  const draft: StripeJson = { ...currentObject('invoice'), status: 'draft' };
+  await sync.deliver(eventFor('invoice.created', draft, { id: 'evt_draft' }));
+  const written = await invoice(draft.id);
+  expect(written).toMatchObject({ statecode: 0 });
+  const lines = () =>
+    dataverse.client.retrieveMultiple('stc_stripeinvoicelines', {
+      filter: `_stc_invoiceid_value eq ${String(written!.stc_stripeinvoiceid)}`,
+      select: ['statecode'],
+    });
+  expect((await lines()).length).toBeGreaterThan(0);
+
+  // Deleted: Stripe no longer has it (the stub holds nothing of it).
+  expect(await sync.deliver(eventFor('invoice.deleted', draft, { id: 'evt_deleted' }))).toBe('billing');
+  expect(await invoice(draft.id)).toMatchObject({ statecode: 1, statuscode: 2 });
+  expect((await lines()).map((line) => line.statecode)).toEqual((await lines()).map(() => 1));
+  // An update of the draft delivered late, of the same second: its read finds no invoice, and the row stays
+  // inactive instead of the event failing for good.
+  await sync.deliver(eventFor('invoice.updated', draft, { id: 'evt_late' }), true);
+  expect(await invoice(draft.id)).toMatchObject({ statecode: 1 });
+});
+
 test('an older invoice event arriving after a newer one does not overwrite it', async () => {
   const ordered = await OrderedDelivery.open(sync);
   try {
