@@ -18,6 +18,7 @@ import { sameId, type DataverseChange } from '../../dataverse/change';
 import { countryCode } from '../../mapping';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { serviceUserResolver } from '../refund-requests/directory';
+import { madeUnderRequestKey } from '../refund-requests/stripe-refund';
 import { DEFAULT_OUTBOUND_SETTINGS, type OutboundSettings } from '../../config/outbound';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 
@@ -290,9 +291,18 @@ async function createCustomer(party: Party, rowId: string, row: Row, context: Sy
   const stripe = context.stripeFor(text(row.stc_stripeaccount) || null);
   const params =
     customerUpdate(shape, rowId, row, { metadata: {} } as unknown as Stripe.Customer, null) ?? {};
-  const customer = await stripe.customers.create(params as Stripe.CustomerCreateParams, {
-    idempotencyKey: `d365-${party}-${rowId}-create`,
-  });
+  let customer: Stripe.Customer;
+  try {
+    customer = await stripe.customers.create(params as Stripe.CustomerCreateParams, {
+      idempotencyKey: `d365-${party}-${rowId}-create`,
+    });
+  } catch (error) {
+    // The key was used with other values: a change of the row and a subscription request each made the
+    // customer from the row as they read it, and the row was edited in between. The customer is the one made.
+    const made = await madeUnderRequestKey(error, () => customerMadeFrom(stripe, shape, rowId));
+    if (!made) throw error;
+    customer = made;
+  }
   const c = columnsOf(shape);
   await context.dataverse.update(shape.entitySet, rowId, {
     [c.stripeCustomerId]: customer.id,
@@ -303,6 +313,24 @@ async function createCustomer(party: Party, rowId: string, row: Row, context: Sy
     'Stripe customer created from Dataverse',
   );
   return customer.id;
+}
+
+/**
+ * The customer made from the row (its id in the metadata), found by Stripe's search. Search finds a new
+ * customer within about a minute: until it does, the change is retried.
+ */
+async function customerMadeFrom(stripe: Stripe, shape: PartyShape, rowId: string): Promise<Stripe.Customer> {
+  const found = await stripe.customers.search({
+    query: `metadata['${shape.metadataKey}']:'${rowId}'`,
+    limit: 1,
+  });
+  if (found.data[0]) return found.data[0];
+  throw Object.assign(
+    new Error(
+      `Stripe made a customer for ${rowId} under its key that its search does not show yet; tried again later`,
+    ),
+    { transient: true },
+  );
 }
 
 /** The connector's columns of the account or contact table the shape reads. */

@@ -194,6 +194,23 @@ describe('account and contact changes to the Stripe customer', () => {
     });
   });
 
+  it('takes the customer another creator made under the row’s key from other values, not a second one', async () => {
+    const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'accounts', {
+      name: 'Wingtip Toys',
+      stc_createinstripe: true,
+    });
+    // A subscription request made it first, from the row as it read it before an edit of the name.
+    const made = await world.stripe.customers.create(
+      { name: 'Wingtip', metadata: { d365_accountid: id! } },
+      { idempotencyKey: `d365-account-${id}-create` },
+    );
+    await deliver(world, handler, id!);
+    expect(world.stripeEmulator.events.filter((e) => e.type === 'customer.created')).toHaveLength(1);
+    expect(await world.client.retrieve('accounts', id!, { select: ['stc_stripecustomerid'] })).toMatchObject({
+      stc_stripecustomerid: made.id,
+    });
+  });
+
   it('leaves a row without a Stripe customer that is not marked Create in Stripe alone', async () => {
     const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'contacts', { lastname: 'Kim' });
     await deliver(world, handler, id!);
