@@ -219,6 +219,7 @@ const NOTES: Readonly<Record<string, string>> = {
   'invoice.payment_action_required': "Marks the invoice's collection as waiting for the customer.",
   'invoice.payment_failed': "Marks the invoice's collection failed, with the attempts and the next one.",
   'credit_note.created': 'A negative document with its lines, linked to the invoice it credits.',
+  'invoice.deleted': "A deleted draft's row and its lines' rows are deactivated; nothing is created for it.",
 };
 
 export interface EventTypeRow {

@@ -57,6 +57,7 @@ export const BACKFILL_RESOURCES: Record<string, ResourceSpec> = {
     'customer.subscription.updated',
   ),
   invoices: resource((s, p, o) => s.invoices.list(p, o), 'invoice.updated'),
+  creditNotes: resource((s, p, o) => s.creditNotes.list(p, o), 'credit_note.updated'),
   payouts: resource((s, p, o) => s.payouts.list(p, o), 'payout.updated'),
 };
 

@@ -74,6 +74,27 @@ async function drain(): Promise<void> {
   }
 }
 
+test('backfill takes credit notes, after the invoices they credit', async () => {
+  const customer = await stripe.customers.create({ name: 'Contoso' });
+  await stripe.invoiceItems.create({ customer: customer.id, amount: 4000, currency: 'usd' });
+  const draft = await stripe.invoices.create({
+    customer: customer.id,
+    collection_method: 'send_invoice',
+    pending_invoice_items_behavior: 'include',
+  });
+  const invoice = await stripe.invoices.finalizeInvoice(draft.id);
+  const note = await stripe.creditNotes.create({ invoice: invoice.id, amount: 1000 });
+  await runBackfill({ store, stripe, since: yesterday(), resources: ['invoices', 'creditNotes'] });
+  const ids = [`evt_bf_${Math.floor(since.getTime() / 1000)}_${invoice.id}`];
+  expect(await store.findEvent('stripe', '', ids[0])).toMatchObject({ type: 'invoice.updated' });
+  const found = await store.findEvent(
+    'stripe',
+    '',
+    `evt_bf_${Math.floor(since.getTime() / 1000)}_${note.id}`,
+  );
+  expect(found).toMatchObject({ type: 'credit_note.updated', objectId: note.id, status: 'pending' });
+});
+
 test('backfill lands customers and payments in Dataverse, linked, through the pipeline', async () => {
   const customer = await stripe.customers.create({ name: 'Contoso', email: 'ap@contoso.example' });
   stripeEmulator.testHelpers.seedPayments({
