@@ -169,12 +169,12 @@ describeOnEachEngine('console mapping studio routes', (engine) => {
     });
     expect(edited.body.text).toBe(
       text.replace(
-        'description: { expr: description, truncate: true }',
+        "description: { expr: 'description ? description', truncate: true }",
         'description: { expr: email, truncate: true }',
       ),
     );
     expect(edited.body.mappings[0].columns.description).toBe('email');
-    expect(edited.body.mappings[1].columns.description).toBe('description');
+    expect(edited.body.mappings[1].columns.description).toBe('description ? description');
     const broken = await api.post('/console/api/studio/edit', { text: 'mappings: [unclosed' });
     expect(broken.status).toBe(422);
     expect(broken.body.error.code).toBe('invalid_mapping_file');

@@ -18,7 +18,7 @@ import {
 import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
-import { Payment, StripeInvoice } from '@stc/solution/tables';
+import { Account, Payment, StripeInvoice } from '@stc/solution/tables';
 
 /** The payment columns holding the Stripe customer id and the link to its account or contact. */
 const PAYMENT_CUSTOMER_ID = Payment.col.stripeCustomerId;
@@ -99,7 +99,7 @@ function fillingOnly(mapping: CompiledMapping, mapped: MappedRow, customer: Stri
 }
 
 /** The column naming the connected account a row's Stripe customer is in (empty: the platform). */
-const STRIPE_ACCOUNT_COLUMN = 'stc_stripeaccount';
+const STRIPE_ACCOUNT_COLUMN = Account.col.stripeAccount;
 /** Reads and writes of the named row before it is left alone: its etag changed that many times meanwhile. */
 const MADE_FROM_ATTEMPTS = 3;
 
