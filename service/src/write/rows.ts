@@ -25,6 +25,27 @@ export function isDuplicate(error: unknown): boolean {
 }
 
 /** An OData string literal: single quotes doubled. */
+/**
+ * Rows written before the row they link to existed (their events worked beside its own) carry the Stripe id
+ * they belong to and no link: once that row exists, each gets the link. Bounded: one page of `top` rows.
+ */
+export async function linkWaitingRows(
+  dataverse: DataverseClient,
+  waiting: { entitySet: string; primaryId: string; filter: string; top: number },
+  link: { navigation: string; target: string },
+): Promise<void> {
+  const rows = await dataverse.retrieveMultiple(waiting.entitySet, {
+    select: [waiting.primaryId],
+    filter: waiting.filter,
+    top: waiting.top,
+  });
+  for (const row of rows) {
+    const id = row[waiting.primaryId];
+    if (typeof id !== 'string') continue;
+    await dataverse.update(waiting.entitySet, id, { [`${link.navigation}@odata.bind`]: link.target });
+  }
+}
+
 export function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }

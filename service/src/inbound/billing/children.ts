@@ -65,7 +65,7 @@ async function writeChildren(
 
 const ACTIVE = 0;
 /** A custom table's inactive state and its default status. */
-const INACTIVE = { statecode: 1, statuscode: 2 };
+export const INACTIVE = { statecode: 1, statuscode: 2 };
 
 const parentIdOf = (added: Record<string, unknown>) =>
   String((Object.values(added)[0] as { id?: unknown } | undefined)?.id ?? '');

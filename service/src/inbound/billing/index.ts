@@ -21,9 +21,9 @@ import {
   reportNothingWritten,
 } from '../../write/stripe-objects';
 import { StripeInvoice, StripeInvoiceLine, Subscription } from '@stc/solution/tables';
-import { odataString, writeMappedRow } from '../../write/rows';
+import { linkWaitingRows, odataString, writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
-import { withAllItems, writeInvoiceLines, writeSubscriptionItems } from './children';
+import { INACTIVE, withAllItems, writeInvoiceLines, writeSubscriptionItems } from './children';
 
 /** Mapping names in the mapping files (subscriptions.yaml, invoices.yaml). */
 export const SUBSCRIPTION_MAPPING = 'subscription';
@@ -77,8 +77,6 @@ export function billingEventStandsFor(olderType: string, newerType: string): boo
   return !INVOICE_TYPES_WRITTEN_FROM_EVENT.has(olderType) || INVOICE_TYPES_WRITTEN_FROM_EVENT.has(newerType);
 }
 
-const INACTIVE = { statecode: 1, statuscode: 2 };
-
 const isResourceMissing = (error: unknown) =>
   (error as { code?: unknown; statusCode?: unknown } | null)?.code === 'resource_missing';
 
@@ -129,17 +127,19 @@ const MAX_INVOICES_TO_LINK = 500;
  * Dataverse read when none is waiting.
  */
 async function linkWaitingInvoices(subscriptionId: string, context: SyncContext): Promise<void> {
-  const waiting = await context.dataverse.retrieveMultiple(StripeInvoice.entitySetName, {
-    select: [StripeInvoice.primaryId],
-    filter: `${StripeInvoice.col.stripeSubscriptionId} eq ${odataString(subscriptionId)} and ${StripeInvoice.lookup.subscriptionid.value} eq null`,
-    top: MAX_INVOICES_TO_LINK,
-  });
-  const bind = `${StripeInvoice.lookup.subscriptionid.bind.stc_subscription}@odata.bind`;
-  const target = `/${Subscription.entitySetName}(${Subscription.col.stripeId}=${odataString(subscriptionId)})`;
-  for (const invoice of waiting)
-    await context.dataverse.update(StripeInvoice.entitySetName, String(invoice[StripeInvoice.primaryId]), {
-      [bind]: target,
-    });
+  await linkWaitingRows(
+    context.dataverse,
+    {
+      entitySet: StripeInvoice.entitySetName,
+      primaryId: StripeInvoice.primaryId,
+      filter: `${StripeInvoice.col.stripeSubscriptionId} eq ${odataString(subscriptionId)} and ${StripeInvoice.lookup.subscriptionid.value} eq null`,
+      top: MAX_INVOICES_TO_LINK,
+    },
+    {
+      navigation: StripeInvoice.lookup.subscriptionid.bind.stc_subscription,
+      target: `/${Subscription.entitySetName}(${Subscription.col.stripeId}=${odataString(subscriptionId)})`,
+    },
+  );
 }
 
 export function createBillingHandler(mappings: () => MappingSet): StripeEventHandler {

@@ -15,7 +15,7 @@ import {
   eventObjectOf,
   reportNothingWritten,
 } from '../../write/stripe-objects';
-import { isDuplicate, isNotFound, odataString, writeMappedRow } from '../../write/rows';
+import { isDuplicate, isNotFound, linkWaitingRows, odataString, writeMappedRow } from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 import { Account, Payment, StripeInvoice } from '@stc/solution/tables';
@@ -23,7 +23,7 @@ import { Account, Payment, StripeInvoice } from '@stc/solution/tables';
 /** The payment columns holding the Stripe customer id and the link to its account or contact. */
 const PAYMENT_CUSTOMER_ID = Payment.col.stripeCustomerId;
 const PAYMENT_CUSTOMER_LOOKUP = Payment.col.customerid;
-const MAX_PAYMENTS_TO_LINK = 500;
+const MAX_ROWS_TO_LINK = 500;
 
 export interface CustomerMappingNames {
   /** Tried in order: the first whose `when` holds decides the table; the others are where an existing row may be. */
@@ -157,56 +157,49 @@ async function updateMadeFrom(
 }
 
 /**
- * Payments written before their customer's row existed have no customer link; once the row exists
- * (created, or matched by e-mail), they are linked to it. Bounded: at most one page of such payments.
+ * Payments and invoices written before their customer's row existed (their events worked beside the
+ * customer's) have no customer link; once the row exists (created, matched by e-mail, or made from Dynamics
+ * 365), they are linked to it. Bounded: at most one page of each.
  */
-async function linkWaitingPayments(
+async function linkWaitingToCustomer(
   set: MappingSet,
   context: SyncContext,
   customerId: string,
   table: CompiledMapping['table'],
   rowId: string,
 ): Promise<void> {
+  const target = `/${table.entitySetName}(${rowId})`;
   const payments = set.get(PAYMENT_INTENT_MAPPING).table;
   const lookup = payments.columns.find((column) => column.logicalName === PAYMENT_CUSTOMER_LOOKUP);
-  if (!lookup || (lookup.type !== 'customer' && lookup.type !== 'lookup')) return;
-  const navigation = lookup.navigation[table.logicalName];
-  if (!navigation) return;
-  const waiting = await context.dataverse.retrieveMultiple(payments.entitySetName, {
-    select: [payments.primaryIdColumn],
-    filter: `${PAYMENT_CUSTOMER_ID} eq ${odataString(customerId)} and _${PAYMENT_CUSTOMER_LOOKUP}_value eq null`,
-    top: MAX_PAYMENTS_TO_LINK,
-  });
-  for (const payment of waiting) {
-    const id = payment[payments.primaryIdColumn];
-    if (typeof id !== 'string') continue;
-    await context.dataverse.update(payments.entitySetName, id, {
-      [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})`,
-    });
-  }
-}
-
-/**
- * Invoices written before their customer's row existed (the invoice's events worked beside the customer's)
- * have no customer link; once the row exists, they get it. Bounded as the payments are.
- */
-async function linkWaitingInvoices(
-  context: SyncContext,
-  customerId: string,
-  table: CompiledMapping['table'],
-  rowId: string,
-): Promise<void> {
-  const navigation = (StripeInvoice.lookup.customerid.bind as Record<string, string>)[table.logicalName];
-  if (!navigation) return;
-  const waiting = await context.dataverse.retrieveMultiple(StripeInvoice.entitySetName, {
-    select: [StripeInvoice.primaryId],
-    filter: `${StripeInvoice.col.stripeCustomerId} eq ${odataString(customerId)} and ${StripeInvoice.lookup.customerid.value} eq null`,
-    top: MAX_PAYMENTS_TO_LINK,
-  });
-  for (const invoice of waiting)
-    await context.dataverse.update(StripeInvoice.entitySetName, String(invoice[StripeInvoice.primaryId]), {
-      [`${navigation}@odata.bind`]: `/${table.entitySetName}(${rowId})`,
-    });
+  const paymentNavigation =
+    lookup && (lookup.type === 'customer' || lookup.type === 'lookup')
+      ? lookup.navigation[table.logicalName]
+      : undefined;
+  if (paymentNavigation)
+    await linkWaitingRows(
+      context.dataverse,
+      {
+        entitySet: payments.entitySetName,
+        primaryId: payments.primaryIdColumn,
+        filter: `${PAYMENT_CUSTOMER_ID} eq ${odataString(customerId)} and _${PAYMENT_CUSTOMER_LOOKUP}_value eq null`,
+        top: MAX_ROWS_TO_LINK,
+      },
+      { navigation: paymentNavigation, target },
+    );
+  const invoiceNavigation = (StripeInvoice.lookup.customerid.bind as Record<string, string>)[
+    table.logicalName
+  ];
+  if (invoiceNavigation)
+    await linkWaitingRows(
+      context.dataverse,
+      {
+        entitySet: StripeInvoice.entitySetName,
+        primaryId: StripeInvoice.primaryId,
+        filter: `${StripeInvoice.col.stripeCustomerId} eq ${odataString(customerId)} and ${StripeInvoice.lookup.customerid.value} eq null`,
+        top: MAX_ROWS_TO_LINK,
+      },
+      { navigation: invoiceNavigation, target },
+    );
 }
 
 /** One customer event being synced: the mappings, the customer as it is now, the event and its context. */
@@ -250,8 +243,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
   // 2. The row the customer was made from in Dynamics 365 (Create in Stripe): named by its metadata.
   const madeFrom = await updateMadeFrom(context, chosenMapping, chosen, customer, event);
   if (madeFrom) {
-    await linkWaitingPayments(set, context, customer.id, chosenMapping.table, madeFrom);
-    await linkWaitingInvoices(context, customer.id, chosenMapping.table, madeFrom);
+    await linkWaitingToCustomer(set, context, customer.id, chosenMapping.table, madeFrom);
     return;
   }
 
@@ -270,8 +262,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
         { customer: customer.id, table: chosenMapping.table.logicalName, id },
         'Stripe customer matched to an existing row by e-mail',
       );
-      await linkWaitingPayments(set, context, customer.id, chosenMapping.table, id);
-      await linkWaitingInvoices(context, customer.id, chosenMapping.table, id);
+      await linkWaitingToCustomer(set, context, customer.id, chosenMapping.table, id);
       return;
     }
   }
@@ -284,8 +275,7 @@ async function syncLiveCustomer({ set, names, customer, event, context }: Custom
     if (!isDuplicate(error)) throw error;
     written = await writeMappedRow(context.dataverse, context.log, chosen, { mode: 'updateOnly' });
   }
-  await linkWaitingPayments(set, context, customer.id, chosenMapping.table, written.id);
-  await linkWaitingInvoices(context, customer.id, chosenMapping.table, written.id);
+  await linkWaitingToCustomer(set, context, customer.id, chosenMapping.table, written.id);
 }
 
 /**
