@@ -17,6 +17,9 @@ import { testWorkerSettings } from '../../__tests__/support/worker-settings';
 import { createWorkerPool, type WorkerPool } from '../pool';
 import { inboxEvent } from './emulated-pool';
 
+// Its waits allow 10 s (waitFor): a loaded machine fails them with their own message, not Jest's 5 s.
+jest.setTimeout(30_000);
+
 const SECOND = 1_700_000_000;
 
 const event = (eventId: string, type: string, objectId: string, object: string, created = SECOND) =>

@@ -20,6 +20,9 @@ import { assertHandlerMayGoOn } from '../fence';
 import { createWorkerPool, type WorkerPool } from '../pool';
 import { inboxEvent } from './emulated-pool';
 
+// Its waits allow 10 s (waitFor): a loaded machine fails them with their own message, not Jest's 5 s.
+jest.setTimeout(30_000);
+
 const SECOND = 1_700_000_000;
 
 /** A pending Stripe event of `objectId` (a `payment_intent` or a `dispute`), as intake stores it. */
