@@ -26,15 +26,20 @@ const event = (eventId: string, type: string, objectId: string, object: string, 
   inboxEvent({ id: eventId, type, created, data: { object: { id: objectId, object } } });
 
 /**
- * A dispute's event claimed by another process, its write of the payment from Stripe begun. Of the burst's
- * second by default, its id before theirs: its stamp then loses to the burst's.
+ * A dispute's event claimed by another process. Of the burst's second by default, its id before theirs: its
+ * stamp then loses to the burst's. Claimed before the pool starts, whose idle workers would otherwise take it
+ * between its delivery and this claim.
  */
-async function beginDisputeWrite(other: Store, created = SECOND, beganAtMs?: number): Promise<InboxEvent> {
+async function claimDispute(other: Store, created = SECOND): Promise<InboxEvent> {
   await other.insertEvent(event('evt_0_dispute', 'charge.dispute.created', 'du_burst', 'dispute', created));
   const [dispute] = await other.claimEvents({ owner: 'other-process', limit: 1, leaseMs: 60_000 });
-  expect(dispute.eventId).toBe('evt_0_dispute');
-  await other.beginFreshWrite(dispute, 'pi_burst', beganAtMs);
+  expect(dispute?.eventId).toBe('evt_0_dispute');
   return dispute;
+}
+
+/** The dispute's write of the payment from Stripe begun. */
+async function beginDisputeWrite(other: Store, dispute: InboxEvent, beganAtMs?: number): Promise<void> {
+  await other.beginFreshWrite(dispute, 'pi_burst', beganAtMs);
 }
 
 /** The dispute's event applied: its write ends, and its stamp moves to the payment where it is newer. */
@@ -124,7 +129,11 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
 
   test('the payment is read, not written from the burst, when the write from Stripe began after the claim', async () => {
     const other = await db.connect();
-    beforeStampCheck(db.store, async () => endDisputeWrite(other, await beginDisputeWrite(other)));
+    const dispute = await claimDispute(other);
+    beforeStampCheck(db.store, async () => {
+      await beginDisputeWrite(other, dispute);
+      await endDisputeWrite(other, dispute);
+    });
     await deliverBurst();
     startPool();
     await waitFor(applied, 'the payment burst');
@@ -139,7 +148,8 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
 
   test('the payment is read when the write was under way at the claim and ended before the stamp check', async () => {
     const other = await db.connect();
-    const dispute = await beginDisputeWrite(other);
+    const dispute = await claimDispute(other);
+    await beginDisputeWrite(other, dispute);
     beforeStampCheck(db.store, () => endDisputeWrite(other, dispute));
     await deliverBurst();
     startPool();
@@ -155,7 +165,9 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
   test('writes from Stripe begun and ended before the claim go with the burst, which is given', async () => {
     const other = await db.connect();
     // Ten seconds before the burst: its stamp is older than the burst's events.
-    await endDisputeWrite(other, await beginDisputeWrite(other, SECOND - 10));
+    const dispute = await claimDispute(other, SECOND - 10);
+    await beginDisputeWrite(other, dispute);
+    await endDisputeWrite(other, dispute);
     await deliverBurst();
     startPool();
     await waitFor(applied, 'the payment burst');
@@ -168,7 +180,7 @@ describeOnEachEngine('a burst and a write from Stripe begun after its claim', (e
   ])('a write its killed attempt left under way, begun %s', async (_, minutesAgo, burst) => {
     const other = await db.connect();
     // Never ended: the process that began it was killed.
-    await beginDisputeWrite(other, SECOND - 10, Date.now() - minutesAgo * 60_000);
+    await beginDisputeWrite(other, await claimDispute(other, SECOND - 10), Date.now() - minutesAgo * 60_000);
     await deliverBurst();
     startPool();
     await waitFor(applied, 'the payment burst');
