@@ -524,8 +524,14 @@ export const customTables: Table[] = [
       amount('stc_AmountRemaining', 'Amount Remaining'),
       amount('stc_Subtotal', 'Subtotal'),
       amount('stc_Total', 'Total'),
-      dateTime('stc_PeriodStart', 'Period Start'),
-      dateTime('stc_PeriodEnd', 'Period End'),
+      dateTime('stc_PeriodStart', 'Period Start', {
+        description:
+          "Start of the period the invoice bills (its subscription lines); Stripe's invoice period for an invoice without them.",
+      }),
+      dateTime('stc_PeriodEnd', 'Period End', {
+        description:
+          "End of the period the invoice bills (its subscription lines); Stripe's invoice period for an invoice without them.",
+      }),
       dateTime('stc_DueDate', 'Due Date'),
       url('stc_HostedInvoiceUrl', 'Hosted Invoice URL'),
       url('stc_InvoicePdfUrl', 'Invoice PDF URL'),

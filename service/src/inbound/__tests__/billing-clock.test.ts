@@ -108,7 +108,12 @@ test('a subscription renewed twice by test clock: items, MRR, three invoices wit
   for (const [i, stripeInvoice] of invoices.entries()) {
     const row = await client.retrieveByKey('stc_stripeinvoices', { stc_stripeid: stripeInvoice.id });
     const payment = (await stripe.invoicePayments.list({ invoice: stripeInvoice.id })).data[0];
+    const start = [JAN_1, FEB_1, MAR_1][i];
+    const end = [FEB_1, MAR_1, Date.UTC(2026, 3, 1) / 1000][i];
+    // The month billed, not Stripe's invoice period (the month before, for a renewal).
     expect(row).toMatchObject({
+      stc_periodstart: iso(start),
+      stc_periodend: iso(end),
       stc_total: 35,
       stc_status: option('stc_stripeinvoicestatus', 'paid'),
       stc_collectionstate: option('stc_invoicecollectionstate', 'paid'),
@@ -118,7 +123,6 @@ test('a subscription renewed twice by test clock: items, MRR, three invoices wit
       filter: `_stc_invoiceid_value eq ${String(row!.stc_stripeinvoiceid)}`,
       orderBy: ['stc_amount desc'],
     });
-    const start = [JAN_1, FEB_1, MAR_1][i];
     expect(
       lines.map((line) => [line.stc_amount, line.stc_quantity, line.stc_proration, line.stc_periodstart]),
     ).toEqual([
