@@ -428,7 +428,7 @@ function standardAddition(model: TableModel, logicalName: string): FormTabAdditi
         };
   const extra: FormField[] = (
     isCustomer
-      ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount']
+      ? ['stc_stripecustomerid', 'stc_livemode', 'stc_stripeaccount', 'stc_stripesyncerror']
       : isOffer
         ? []
         : ['stc_paymentstatus', 'stc_amountpaid', 'stc_amountrefunded', 'stc_paymenturl', 'stc_stripeid']

@@ -92,6 +92,13 @@ function stripeCustomer(table: string): Pick<StandardSpec, 'added' | 'keys'> {
         description:
           'Set on a row without a Stripe customer: the connector creates its Stripe customer (once) and fills the Stripe Customer Id.',
       }),
+      text('stc_StripeSyncError', 'Stripe Sync Error', 1000, {
+        description:
+          "Why Stripe refused this row's last change sent to it (the change is not in Stripe); cleared when Stripe takes a change of the row.",
+      }),
+      dateTime('stc_StripeSyncErrorOn', 'Stripe Sync Error On', {
+        description: 'When Stripe refused the change named in Stripe Sync Error.',
+      }),
       ...syncStampColumns(),
     ],
     keys: [

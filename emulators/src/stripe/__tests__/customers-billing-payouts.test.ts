@@ -67,6 +67,33 @@ describe('customers', () => {
     });
   });
 
+  test('an e-mail that is not an address is refused, on create and on update, and changes nothing', async () => {
+    const before = emulator.events.length;
+    await expect(stripe.customers.create({ name: 'Jenny', email: 'jenny at example' })).rejects.toMatchObject(
+      {
+        type: 'StripeInvalidRequestError',
+        statusCode: 400,
+        code: 'email_invalid',
+        param: 'email',
+        message: 'Invalid email address: jenny at example',
+      },
+    );
+    const customer = await stripe.customers.create({ name: 'Jenny', email: 'jenny@example.com' });
+    await expect(
+      stripe.customers.update(customer.id, { name: 'Jenny Rosen', email: 'jenny@example' }),
+    ).rejects.toMatchObject({ code: 'email_invalid' });
+    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({
+      name: 'Jenny',
+      email: 'jenny@example.com',
+    });
+    // Empty clears it.
+    expect(await stripe.customers.update(customer.id, { email: '' })).toMatchObject({ email: null });
+    expect(emulator.events.slice(before).map((e) => e.type)).toEqual([
+      'customer.created',
+      'customer.updated',
+    ]);
+  });
+
   test('customer list pages with auto-pagination', async () => {
     const ids = [];
     for (let i = 0; i < 25; i++) ids.push((await stripe.customers.create({ name: `C${i}` })).id);

@@ -42,7 +42,18 @@ export function shipping(value: Params | undefined, more: string[] = []): Record
 /** The parameter that names a customer's default payment method. */
 const DEFAULT_PM_PARAM = 'invoice_settings[default_payment_method]';
 
+/** Something before an `@`, a domain with a dot after it, no spaces: what Stripe takes as an e-mail address. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Stripe refuses a customer's e-mail that is not an address (400, `email_invalid`); empty clears it. */
+function checkEmail(params: Params): void {
+  const email = nullableString(params, 'email');
+  if (email && !EMAIL.test(email))
+    throw invalidRequest(`Invalid email address: ${email}`, 'email', 'email_invalid');
+}
+
 export function createCustomer(engine: StripeEngine, ctx: RequestContext, params: Params): StripeObject {
+  checkEmail(params);
   const clockId = optionalString(params, 'test_clock');
   const clock = clockId ? engine.reference(ctx, 'test_helpers.test_clock', clockId, 'test_clock') : null;
   // A customer on a test clock is created at the clock's frozen time.
@@ -116,6 +127,7 @@ export function retrieveCustomer(engine: StripeEngine, ctx: RequestContext, id: 
 
 export const updateCustomer: ObjectOperation<StripeObject> = (engine, ctx, id, params) => {
   const customer = engine.get(ctx, 'customer', id);
+  checkEmail(params);
   const invoiceSettings = optionalObject(params, 'invoice_settings');
   let defaultPaymentMethod: string | undefined;
   if (typeof invoiceSettings?.default_payment_method === 'string' && invoiceSettings.default_payment_method) {

@@ -11,8 +11,11 @@
  * Two guards keep Stripe → Dataverse → Stripe from looping: a change made by the service's own application
  * user (which is how Stripe's data arrives in Dataverse) is not echoed, and an update that would change
  * nothing on the customer is not sent. A row marked Create in Stripe without a Stripe customer gets one.
+ *
+ * A change Stripe refuses for what it says (an e-mail that is not an address) is not retried: the row's Stripe
+ * Sync Error tells the user why, until Stripe takes a change of the row or already has what it set.
  */
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { Account, Contact } from '@stc/solution/tables';
 import { sameId, type DataverseChange } from '../../dataverse/change';
 import { countryCode } from '../../mapping';
@@ -161,7 +164,14 @@ async function pushCustomer(
   }
   const customerId = text(row.stc_stripecustomerid);
   if (!customerId) {
-    if (row[columnsOf(shape).createInStripe] === true) await createCustomer(party, rowId, row, context);
+    if (row[columnsOf(shape).createInStripe] !== true) return;
+    try {
+      await createCustomer(party, rowId, row, context);
+    } catch (error) {
+      // Noted on the row: the user's to correct, not the operator's.
+      if (!refusedByStripe(error)) throw error;
+      context.nothingWritten?.(refusalReason(error));
+    }
     return;
   }
   const stripe = context.stripeFor(text(row.stc_stripeaccount) || null);
@@ -189,9 +199,18 @@ async function pushCustomer(
       { table: party, rowId, customerId },
       'the Stripe customer already has what the change set; nothing sent',
     );
+    await clearRefusal(shape, rowId, row, context);
     return;
   }
-  await stripe.customers.update(customerId, update);
+  try {
+    await stripe.customers.update(customerId, update);
+  } catch (error) {
+    if (!refusedByStripe(error)) throw error;
+    await noteRefusal(shape, rowId, error, context);
+    context.nothingWritten?.(refusalReason(error));
+    return;
+  }
+  await clearRefusal(shape, rowId, row, context);
   context.log.info(
     { table: party, rowId, customerId, fields: Object.keys(update) },
     'Stripe customer updated from Dataverse',
@@ -224,8 +243,49 @@ async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: str
     columnsOf(shape).stripeCustomerId,
     columnsOf(shape).stripeAccount,
     columnsOf(shape).createInStripe,
+    columnsOf(shape).stripeSyncError,
   ];
   return dataverse.retrieve(shape.entitySet, rowId, { select });
+}
+
+/** Stripe's refusal of what the change says (400): retrying the same values cannot help. */
+const refusedByStripe = (error: unknown): error is Stripe.errors.StripeInvalidRequestError =>
+  error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 400;
+
+/** Longest Stripe Sync Error the column holds. */
+const SYNC_ERROR_LENGTH = 1000;
+
+const refusalReason = (error: Stripe.errors.StripeInvalidRequestError) =>
+  `Stripe refused the change (${error.code ?? error.type}); the row's Stripe Sync Error says why`;
+
+/** Writes on the row why Stripe refused its change: the user's to correct. */
+async function noteRefusal(
+  shape: PartyShape,
+  rowId: string,
+  error: Stripe.errors.StripeInvalidRequestError,
+  context: SyncContext,
+): Promise<void> {
+  const c = columnsOf(shape);
+  const reason = `Stripe refused the change: ${error.message}`;
+  await context.dataverse.update(shape.entitySet, rowId, {
+    [c.stripeSyncError]:
+      reason.length > SYNC_ERROR_LENGTH ? `${reason.slice(0, SYNC_ERROR_LENGTH - 1)}…` : reason,
+    [c.stripeSyncErrorOn]: new Date().toISOString(),
+  });
+  context.log.warn(
+    { table: shape.entitySet, rowId, code: error.code, param: error.param },
+    'Stripe refused the change of the row; its Stripe Sync Error says why',
+  );
+}
+
+/** A change Stripe took (or had already): an earlier refusal noted on the row no longer holds. */
+async function clearRefusal(shape: PartyShape, rowId: string, row: Row, context: SyncContext): Promise<void> {
+  const c = columnsOf(shape);
+  if (!text(row[c.stripeSyncError])) return;
+  await context.dataverse.update(shape.entitySet, rowId, {
+    [c.stripeSyncError]: null,
+    [c.stripeSyncErrorOn]: null,
+  });
 }
 
 /**
@@ -285,6 +345,7 @@ function customerUpdate(
  * A row marked Create in Stripe that has no Stripe customer yet: the customer is made from the row (with
  * its id in the metadata, so the customer's own events come back to this row) under an idempotency key of
  * the row, so a change delivered twice makes one customer; its id is written back by the service's user.
+ * Stripe's refusal of the row's values is noted on the row (Stripe Sync Error) and thrown.
  */
 async function createCustomer(party: Party, rowId: string, row: Row, context: SyncContext): Promise<string> {
   const shape = PARTIES[party];
@@ -297,6 +358,10 @@ async function createCustomer(party: Party, rowId: string, row: Row, context: Sy
       idempotencyKey: `d365-${party}-${rowId}-create`,
     });
   } catch (error) {
+    if (refusedByStripe(error)) {
+      await noteRefusal(shape, rowId, error, context);
+      throw error;
+    }
     // The key was used with other values: a change of the row and a subscription request each made the
     // customer from the row as they read it, and the row was edited in between. The customer is the one made.
     const made = await madeUnderRequestKey(error, () => customerMadeFrom(stripe, shape, rowId));
@@ -307,6 +372,7 @@ async function createCustomer(party: Party, rowId: string, row: Row, context: Sy
   await context.dataverse.update(shape.entitySet, rowId, {
     [c.stripeCustomerId]: customer.id,
     [c.liveMode]: customer.livemode,
+    ...(text(row[c.stripeSyncError]) ? { [c.stripeSyncError]: null, [c.stripeSyncErrorOn]: null } : {}),
   });
   context.log.info(
     { table: party, rowId, customerId: customer.id },

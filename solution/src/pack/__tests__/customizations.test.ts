@@ -75,6 +75,8 @@ describe('customizations.xml from the table model', () => {
         'stc_livemode',
         'stc_stripeaccount',
         'stc_stripecustomerid',
+        'stc_stripesyncerror',
+        'stc_stripesyncerroron',
         'stc_syncrequestedon',
       ]);
       const key = info.EntityKeys[0].EntityKey[0];

@@ -211,6 +211,86 @@ describe('account and contact changes to the Stripe customer', () => {
     });
   });
 
+  it('shows on the row why Stripe refused a user’s edit, sends the corrected one and clears it', async () => {
+    const customer = await world.stripe.customers.create({
+      name: 'Contoso',
+      email: 'billing@contoso.example',
+    });
+    const accountId = await linkedAccount(customer.id);
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      emailaddress1: 'billing at contoso',
+      telephone1: '+1 555 0100',
+    });
+    const skipped: string[] = [];
+    const context = { ...world.context, nothingWritten: (reason: string) => skipped.push(reason) };
+    // Not thrown: retrying the same values cannot help, and the user is told on the row.
+    expect(await deliver(world, handler, accountId, undefined, context)).toBe(1);
+    expect(skipped).toEqual([
+      "Stripe refused the change (email_invalid); the row's Stripe Sync Error says why",
+    ]);
+    expect(await world.stripe.customers.retrieve(customer.id)).toMatchObject({
+      email: 'billing@contoso.example',
+      phone: null,
+    });
+    const refused = await world.client.retrieve('accounts', accountId, {
+      select: ['stc_stripesyncerror', 'stc_stripesyncerroron'],
+    });
+    expect(refused).toMatchObject({
+      stc_stripesyncerror: 'Stripe refused the change: Invalid email address: billing at contoso',
+      stc_stripesyncerroron: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      emailaddress1: 'ap@contoso.example',
+    });
+    await deliver(world, handler, accountId, undefined, context);
+    expect(skipped).toHaveLength(1);
+    expect(await world.stripe.customers.retrieve(customer.id)).toMatchObject({ email: 'ap@contoso.example' });
+    expect(
+      await world.client.retrieve('accounts', accountId, {
+        select: ['stc_stripesyncerror', 'stc_stripesyncerroron'],
+      }),
+    ).toMatchObject({ stc_stripesyncerror: null, stc_stripesyncerroron: null });
+  });
+
+  it('makes no customer for a row marked Create in Stripe that Stripe refuses, and says why on the row', async () => {
+    const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'contacts', {
+      firstname: 'Ann',
+      lastname: 'Lee',
+      emailaddress1: 'ann.lee@',
+      stc_createinstripe: true,
+    });
+    await deliver(world, handler, id!);
+    expect(world.stripeEmulator.events.filter((e) => e.type === 'customer.created')).toHaveLength(0);
+    expect(
+      await world.client.retrieve('contacts', id!, {
+        select: ['stc_stripecustomerid', 'stc_stripesyncerror'],
+      }),
+    ).toMatchObject({
+      stc_stripecustomerid: null,
+      stc_stripesyncerror: 'Stripe refused the change: Invalid email address: ann.lee@',
+    });
+
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `contacts(${id})`, {
+      emailaddress1: 'ann.lee@example.com',
+    });
+    await deliver(world, handler, id!);
+    const [created] = world.stripeEmulator.events.filter((e) => e.type === 'customer.created');
+    expect(created.data.object).toMatchObject({ name: 'Ann Lee', email: 'ann.lee@example.com' });
+    expect(
+      await world.client.retrieve('contacts', id!, {
+        select: ['stc_stripecustomerid', 'stc_stripesyncerror', 'stc_stripesyncerroron'],
+      }),
+    ).toMatchObject({
+      stc_stripecustomerid: (created.data.object as { id: string }).id,
+      stc_stripesyncerror: null,
+      stc_stripesyncerroron: null,
+    });
+  });
+
   it('leaves a row without a Stripe customer that is not marked Create in Stripe alone', async () => {
     const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'contacts', { lastname: 'Kim' });
     await deliver(world, handler, id!);
