@@ -249,7 +249,7 @@ async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: str
 }
 
 /** Stripe's refusal of what the change says (400): retrying the same values cannot help. */
-const refusedByStripe = (error: unknown): error is Stripe.errors.StripeInvalidRequestError =>
+export const refusedByStripe = (error: unknown): error is Stripe.errors.StripeInvalidRequestError =>
   error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 400;
 
 /** Longest Stripe Sync Error the column holds. */

@@ -26,7 +26,7 @@ import { SubscriptionRequest } from '@stc/solution/tables';
 import { governedRequestHandler } from '../governed-requests';
 import { userWithRoles } from '../refund-requests/requests';
 import { readFacts } from './facts';
-import { ensureStripeCustomer } from '../customers';
+import { ensureStripeCustomer, refusedByStripe } from '../customers';
 import {
   decideSubscriptionChange,
   endedProblem,
@@ -223,7 +223,15 @@ async function resolveCustomer(
 ): Promise<ResolvedChange | { problem: string }> {
   if (change.action !== 'create_from_order' || 'stripeId' in change.customer) return change as ResolvedChange;
   const { kind, id } = change.customer.ensure;
-  const stripeId = await ensureStripeCustomer(kind, id, context);
+  let stripeId: string | null;
+  try {
+    stripeId = await ensureStripeCustomer(kind, id, context);
+  } catch (error) {
+    if (!refusedByStripe(error)) throw error;
+    return {
+      problem: `Stripe refused to make the ${kind}’s customer: ${error.message}. Correct the ${kind}, then ask again.`,
+    };
+  }
   if (!stripeId)
     return { problem: `The ${kind} has no Stripe customer and is no longer marked Create in Stripe.` };
   return { ...change, customer: { stripeId } };

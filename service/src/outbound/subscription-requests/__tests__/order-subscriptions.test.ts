@@ -313,4 +313,25 @@ describeOnEachEngine('subscriptions from a sales order', (engine) => {
       ),
     });
   });
+
+  it('fails the request in Stripe’s words when Stripe refuses to make the customer, and notes it on the account', async () => {
+    const { products } = await catalog();
+    const account = await world.client.create('accounts', {
+      name: 'Contoso',
+      emailaddress1: 'billing at contoso',
+      stc_createinstripe: true,
+    });
+    const orderId = await order(account, [{ product: products.Seat, quantity: 1, price: 15 }]);
+    const id = await startSubscription(USERS.requester.systemuserid, orderId);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.failed,
+      stc_failurereason:
+        'Stripe refused to make the account’s customer: Invalid email address: billing at contoso. Correct the account, then ask again.',
+    });
+    expect(await world.client.retrieve('accounts', account)).toMatchObject({
+      stc_stripecustomerid: null,
+      stc_stripesyncerror: 'Stripe refused the change: Invalid email address: billing at contoso',
+    });
+    expect(await allSubscriptions()).toHaveLength(0);
+  });
 });
