@@ -151,6 +151,9 @@ describe('CustomerPanel', () => {
     expect(within(live).getByText('USD 39.00')).toBeTruthy();
     const test = screen.getByRole('group', { name: 'Totals in test mode' });
     expect(within(test).getByText('USD 9.99')).toBeTruthy();
+    // Beside the live totals, the test ones say their mode.
+    expect(within(test).getByText('Test mode')).toBeTruthy();
+    expect(within(live).queryByText('Test mode')).toBeNull();
 
     const subscription = screen.getByTestId('subscription-sub_1');
     expect(within(subscription).getByText('Renews 2026-12-15')).toBeTruthy();
@@ -159,6 +162,26 @@ describe('CustomerPanel', () => {
     expect(screen.getByText('Active subscriptions (2)')).toBeTruthy();
     expect(screen.getByText('Disputed payments')).toBeTruthy();
     expect(await screen.findByText(/1 payment\(s\) of this customer are disputed/)).toBeTruthy();
+  });
+
+  it('says test mode once for a test-mode customer, beside the customer, not again on its totals', async () => {
+    const context = contextFor({ customerId: 'cus_PanelTest0001' });
+    context.webAPI.retrieveRecord.mockResolvedValue(
+      accountRow({
+        [Account.col.liveMode]: false,
+        [NAV.stc_payment_stc_customerid]: [payment('pi_t', 9.99, 'usd', { [Payment.col.liveMode]: false })],
+        [NAV.stc_subscription_stc_customerid]: [],
+        [NAV.stc_stripeinvoice_stc_customerid]: [],
+      }),
+    );
+    mount(context);
+    const totals = await screen.findByRole('group', { name: 'Totals in test mode' });
+    expect(within(totals).getByText('USD 9.99')).toBeTruthy();
+    expect(within(totals).queryByText('Test mode')).toBeNull();
+    const header = screen.getByRole('link', {
+      name: 'Open customer cus_PanelTest0001 in the Stripe Dashboard',
+    }).parentElement!;
+    expect(within(header).getByText('Test mode')).toBeTruthy();
   });
 
   it('reads everything in one Web API request, however often it is rendered', async () => {

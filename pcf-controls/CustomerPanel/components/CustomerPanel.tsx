@@ -55,10 +55,13 @@ function Totals({
   totals,
   t,
   formatMoney,
+  besideOtherMode,
 }: {
   totals: ModeTotals;
   t: Translate;
   formatMoney: CustomerPanelProps['formatMoney'];
+  /** Shown beside the other mode's totals: test-mode ones carry their badge (else the customer's says it). */
+  besideOtherMode: boolean;
 }) {
   const heading = totals.livemode ? t('Customer_TotalsLive') : t('Customer_TotalsTest');
   return (
@@ -67,7 +70,7 @@ function Totals({
       role="group"
       aria-label={heading}
     >
-      {!totals.livemode && <ModeBadge livemode={false} t={t} />}
+      {besideOtherMode && <ModeBadge livemode={totals.livemode} t={t} />}
       <dl className="stc-tiles">
         <div className="stc-tile">
           <dt>{t('Customer_LifetimePaid')}</dt>
@@ -130,30 +133,37 @@ function PaymentItems({
   );
 }
 
-function Summary(props: CustomerPanelProps & { summary: CustomerSummary }) {
-  const { summary, t, formatMoney, formatDate, idHidden } = props;
+/** The customer's id, linked to the Stripe Dashboard unless field security hides it, and its mode. */
+function CustomerHead({ summary, t, idHidden }: CustomerPanelProps & { summary: CustomerSummary }) {
   const customerId = summary.stripeCustomerId as string;
   return (
+    <div className="stc-customer-head">
+      <span className="stc-label">{t('Customer_StripeId')}</span>{' '}
+      {idHidden ? (
+        <span>{t('Customer_IdHidden')}</span>
+      ) : (
+        <StripeLink
+          kind="customers"
+          object={{
+            stripeId: customerId,
+            livemode: summary.livemode,
+            stripeAccount: summary.stripeAccount,
+          }}
+          ariaLabel={t('Customer_OpenCustomerAria', customerId)}
+        >
+          {customerId}
+        </StripeLink>
+      )}
+      <ModeBadge livemode={summary.livemode} t={t} />
+    </div>
+  );
+}
+
+function Summary(props: CustomerPanelProps & { summary: CustomerSummary }) {
+  const { summary, t, formatMoney, formatDate } = props;
+  return (
     <>
-      <div className="stc-customer-head">
-        <span className="stc-label">{t('Customer_StripeId')}</span>{' '}
-        {idHidden ? (
-          <span>{t('Customer_IdHidden')}</span>
-        ) : (
-          <StripeLink
-            kind="customers"
-            object={{
-              stripeId: customerId,
-              livemode: summary.livemode,
-              stripeAccount: summary.stripeAccount,
-            }}
-            ariaLabel={t('Customer_OpenCustomerAria', customerId)}
-          >
-            {customerId}
-          </StripeLink>
-        )}
-        <ModeBadge livemode={summary.livemode} t={t} />
-      </div>
+      <CustomerHead {...props} />
       {summary.disputedPayments.length > 0 && (
         <MessageBar messageBarType={MessageBarType.severeWarning} isMultiline>
           {t('Customer_DisputesWarning', summary.disputedPayments.length)}
@@ -163,7 +173,13 @@ function Summary(props: CustomerPanelProps & { summary: CustomerSummary }) {
         <Text>{t('Customer_NoActivity')}</Text>
       ) : (
         summary.totals.map((totals) => (
-          <Totals key={String(totals.livemode)} totals={totals} t={t} formatMoney={formatMoney} />
+          <Totals
+            key={String(totals.livemode)}
+            totals={totals}
+            t={t}
+            formatMoney={formatMoney}
+            besideOtherMode={summary.totals.length > 1}
+          />
         ))
       )}
       <h3 className="stc-heading">{t('Customer_Subscriptions', summary.activeSubscriptions.length)}</h3>
