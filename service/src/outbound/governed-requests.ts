@@ -18,6 +18,7 @@ import type { DataverseClient, Row } from '../dataverse/types';
 import { PermanentError } from '../pipeline/failure';
 import type { DataverseChangeHandler, SyncContext } from '../pipeline/handler';
 import type { OutboundSettings } from '../config/outbound';
+import { isConflict } from '../write/rows';
 import { serviceUserResolver } from './refund-requests/directory';
 
 /** Transitions lost to a concurrent writer are decided again on the fresh row, at most this often. */
@@ -82,10 +83,6 @@ export async function finishRequest(
   row: Row,
 ): Promise<void> {
   await dataverse.update(table.entitySetName, requestId, row);
-}
-
-export function isConflict(error: unknown): boolean {
-  return (error as { status?: number } | null)?.status === 412;
 }
 
 export interface GovernedRequestSpec<R extends RequestState> {

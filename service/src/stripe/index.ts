@@ -1,3 +1,4 @@
+export { isResourceMissing } from './errors';
 export { createBudgetedStripeClients, createStripeClients, type StripeFor } from './clients';
 export {
   budgetFactor,

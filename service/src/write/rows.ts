@@ -24,6 +24,11 @@ export function isDuplicate(error: unknown): boolean {
   return e.status === 412 || (typeof e.code === 'string' && e.code.toLowerCase() === '0x80060892');
 }
 
+/** A write under an etag lost to a concurrent writer (412): the row is to be read and decided again. */
+export function isConflict(error: unknown): boolean {
+  return (error as { status?: unknown } | null)?.status === 412;
+}
+
 /** An OData string literal: single quotes doubled. */
 /**
  * Rows written before the row they link to existed (their events worked beside its own) carry the Stripe id

@@ -21,6 +21,7 @@ import {
   reportNothingWritten,
 } from '../../write/stripe-objects';
 import { StripeInvoice, StripeInvoiceLine, Subscription } from '@stc/solution/tables';
+import { isResourceMissing } from '../../stripe';
 import { linkWaitingRows, odataString, writeMappedRow } from '../../write/rows';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 import { INACTIVE, withAllItems, writeInvoiceLines, writeSubscriptionItems } from './children';
@@ -76,9 +77,6 @@ const INVOICE_TYPES_WRITTEN_FROM_EVENT = new Set([
 export function billingEventStandsFor(olderType: string, newerType: string): boolean {
   return !INVOICE_TYPES_WRITTEN_FROM_EVENT.has(olderType) || INVOICE_TYPES_WRITTEN_FROM_EVENT.has(newerType);
 }
-
-const isResourceMissing = (error: unknown) =>
-  (error as { code?: unknown; statusCode?: unknown } | null)?.code === 'resource_missing';
 
 /**
  * A draft invoice deleted in Stripe (only a draft can be): its row and its lines' rows are deactivated, as a

@@ -15,7 +15,14 @@ import {
   eventObjectOf,
   reportNothingWritten,
 } from '../../write/stripe-objects';
-import { isDuplicate, isNotFound, linkWaitingRows, odataString, writeMappedRow } from '../../write/rows';
+import {
+  isConflict,
+  isDuplicate,
+  isNotFound,
+  linkWaitingRows,
+  odataString,
+  writeMappedRow,
+} from '../../write/rows';
 import { PAYMENT_INTENT_MAPPING } from '../payments';
 import type { StripeEventHandler, SyncContext } from '../../pipeline/handler';
 import { Account, Payment, StripeInvoice } from '@stc/solution/tables';
@@ -145,7 +152,7 @@ async function updateMadeFrom(
     } catch (error) {
       if (isNotFound(error)) return null;
       // Changed since it was read (a link written meanwhile): read again.
-      if ((error as { status?: number }).status === 412 && attempt < MADE_FROM_ATTEMPTS) continue;
+      if (isConflict(error) && attempt < MADE_FROM_ATTEMPTS) continue;
       throw error;
     }
   }

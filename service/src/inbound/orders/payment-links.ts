@@ -27,6 +27,7 @@ import { isGuid } from '../../config/outbound';
 import { minorToMajor } from '../../mapping';
 import type { SyncContext } from '../../pipeline/handler';
 import type { DataverseClient, Row } from '../../dataverse/types';
+import { isResourceMissing } from '../../stripe';
 import { isNotFound } from '../../write/rows';
 import { idOf, reportNothingWritten, type StripeObject } from '../../write/stripe-objects';
 import { reflectPaymentOnDocuments } from './documents';
@@ -269,8 +270,7 @@ export async function expirePage(stripe: Stripe, sessionId: string): Promise<'co
     try {
       return await stripe.checkout.sessions.retrieve(sessionId);
     } catch (error) {
-      if (error instanceof StripeSdk.errors.StripeInvalidRequestError && error.code === 'resource_missing')
-        return null;
+      if (isResourceMissing(error)) return null;
       throw error;
     }
   };

@@ -19,6 +19,7 @@ import Stripe from 'stripe';
 import { Account, Contact } from '@stc/solution/tables';
 import { sameId, type DataverseChange } from '../../dataverse/change';
 import { countryCode } from '../../mapping';
+import { isResourceMissing } from '../../stripe';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { serviceUserResolver } from '../refund-requests/directory';
 import { madeUnderRequestKey } from '../refund-requests/stripe-refund';
@@ -179,7 +180,7 @@ async function pushCustomer(
   try {
     customer = await stripe.customers.retrieve(customerId);
   } catch (error) {
-    if ((error as { code?: string }).code === 'resource_missing') {
+    if (isResourceMissing(error)) {
       context.log.warn(
         { table: party, rowId, customerId },
         'the Stripe customer named by the row does not exist; nothing sent',

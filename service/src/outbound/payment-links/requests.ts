@@ -107,5 +107,3 @@ export function transition(
 export function finish(dataverse: DataverseClient, requestId: string, row: Row): Promise<void> {
   return finishRequest(dataverse, PAYMENT_LINK_REQUESTS, requestId, row);
 }
-
-export { isConflict } from '../governed-requests';
