@@ -79,13 +79,15 @@ const PARTIES: Record<Party, PartyShape> = {
 
 export interface CustomersOutboundHandlerOptions {
   /** From the service configuration (`config.outbound`); default: the documented defaults. */
-  settings?: Pick<OutboundSettings, 'serviceUserId' | 'serviceApplicationId'>;
+  settings?: Pick<OutboundSettings, 'serviceUserId' | 'serviceApplicationId'> &
+    Partial<Pick<OutboundSettings, 'stripeMode'>>;
 }
 
 export function createCustomersOutboundHandler(
   options: CustomersOutboundHandlerOptions = {},
 ): DataverseChangeHandler {
   const serviceUser = serviceUserResolver(options.settings ?? DEFAULT_OUTBOUND_SETTINGS);
+  const stripeMode = options.settings?.stripeMode;
   return {
     source: 'dataverse',
     resource: 'customers-outbound',
@@ -109,7 +111,7 @@ export function createCustomersOutboundHandler(
         );
         return;
       }
-      await pushCustomer(party, rowId, change, context);
+      await pushCustomer(party, rowId, change, context, stripeMode);
     },
   };
 }
@@ -156,6 +158,7 @@ async function pushCustomer(
   rowId: string,
   change: DataverseChange,
   context: SyncContext,
+  stripeMode?: OutboundSettings['stripeMode'],
 ): Promise<void> {
   const shape = PARTIES[party];
   const row = await readRow(context.dataverse, shape, rowId);
@@ -164,6 +167,14 @@ async function pushCustomer(
     return;
   }
   const customerId = text(row.stc_stripecustomerid);
+  const rowLive = row[columnsOf(shape).liveMode];
+  if (customerId && stripeMode && typeof rowLive === 'boolean' && rowLive !== (stripeMode === 'live')) {
+    // Its key cannot reach the other mode's customer, which Stripe would answer as missing.
+    const reason = `the row's Stripe customer is in ${rowLive ? 'live' : 'test'} mode; the service serves ${stripeMode} mode`;
+    context.log.info({ table: party, rowId, customerId }, `${reason}; nothing sent`);
+    context.nothingWritten?.(reason);
+    return;
+  }
   if (!customerId) {
     if (row[columnsOf(shape).createInStripe] !== true) return;
     try {
@@ -245,6 +256,7 @@ async function readRow(dataverse: DataverseClient, shape: PartyShape, rowId: str
     columnsOf(shape).stripeAccount,
     columnsOf(shape).createInStripe,
     columnsOf(shape).stripeSyncError,
+    columnsOf(shape).liveMode,
   ];
   return dataverse.retrieve(shape.entitySet, rowId, { select });
 }

@@ -150,6 +150,29 @@ describe('account and contact changes to the Stripe customer', () => {
     });
   });
 
+  it('sends nothing for a row whose customer is in the other mode than the service serves', async () => {
+    const customer = await world.stripe.customers.create({ name: 'Contoso' });
+    const accountId = await linkedAccount(customer.id, { stc_livemode: false });
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `accounts(${accountId})`, {
+      name: 'Contoso Ltd',
+    });
+    const live = createCustomersOutboundHandler({
+      settings: { serviceUserId: USERS.service.systemuserid, stripeMode: 'live' },
+    });
+    const skipped: string[] = [];
+    const context = { ...world.context, nothingWritten: (reason: string) => skipped.push(reason) };
+    expect(await deliver(world, live, accountId, undefined, context)).toBe(1);
+    expect(skipped).toEqual(["the row's Stripe customer is in test mode; the service serves live mode"]);
+    expect(customerUpdates(customer.id)).toHaveLength(0);
+    // The service of the row's mode sends it.
+    const test = createCustomersOutboundHandler({
+      settings: { serviceUserId: USERS.service.systemuserid, stripeMode: 'test' },
+    });
+    await deliver(world, test, accountId);
+    expect(await world.stripe.customers.retrieve(customer.id)).toMatchObject({ name: 'Contoso Ltd' });
+  });
+
   it('leaves rows without a Stripe customer id alone', async () => {
     const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'accounts', { name: 'Fabrikam' });
     await deliver(world, handler, id!);
