@@ -62,6 +62,31 @@ function perSecond(sent: { at: number }[]): number[] {
   return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n);
 }
 
+/**
+ * The store as a budget's ledger, counting what each second's window granted: what the budget bounds, where
+ * the calls' send times can fall past the second that granted them on a loaded machine.
+ */
+function countingGrants(store: Store): { ledger: StripeBudgetLedger; perWindow: () => number[] } {
+  const granted = new Map<number, number>();
+  const ledger: StripeBudgetLedger = {
+    async takeBudget(windows, want) {
+      const grant = await store.takeBudget(windows, want);
+      // Windows end on whole seconds: the one this grant came from ends msLeft after the store's now.
+      const windowEnd = Math.round((Date.now() + grant.msLeft) / 1000);
+      granted.set(windowEnd, (granted.get(windowEnd) ?? 0) + grant.granted);
+      return grant;
+    },
+    shrinkBudget: (scope, policy, nowMs) => store.shrinkBudget(scope, policy, nowMs),
+    readBudgetShrink: (scope) => store.readBudgetShrink(scope),
+  };
+  const perWindow = () =>
+    [...granted.entries()]
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, n]) => n);
+  return { ledger, perWindow };
+}
+
 const budgetOn = (store: Store, settings: StripeBudgetSettings, registry?: Registry): StripeBudget => {
   const budget: StripeBudget = createStripeBudget({
     ledger: store,
@@ -199,11 +224,12 @@ describe('Stripe budget priorities and 429s (SQLite)', () => {
 
   test('a 429 shrinks the budget, counted in the metrics; the request is sent again and the budget grows back', async () => {
     const registry = new Registry();
-    const budget = budgetOn(
-      store,
-      { perSecond: 20, endpointPerSecond: 20, shrink: { recoveryPerSecond: 0.25 } },
-      registry,
-    );
+    const grants = countingGrants(store);
+    const budget: StripeBudget = createStripeBudget({
+      ledger: grants.ledger,
+      settings: { perSecond: 20, endpointPerSecond: 20, shrink: { recoveryPerSecond: 0.25 } },
+      observer: createStripeBudgetMetrics(registry, () => budget.waiting()),
+    });
     const { client: inner, sent } = recordingClient((n) => (n === 3 ? 429 : 200));
     const client = budgetedHttpClient(inner, budget, { mode: 'test' });
     // Users' calls may fill the whole budget.
@@ -216,7 +242,7 @@ describe('Stripe budget priorities and 429s (SQLite)', () => {
     const limited = await registry.getSingleMetric('stc_stripe_rate_limited_total')!.get();
     expect(limited.values.map((v) => v.value)).toEqual([1]);
     expect(await store.readBudgetShrink('stripe:test:platform')).toMatchObject({ factor: 0.5 });
-    const counts = perSecond(sent);
+    const counts = grants.perWindow();
     // The second after the 429 runs at the shrunk budget; later seconds at the whole one again.
     expect(counts[1]).toBeLessThanOrEqual(16);
     expect(Math.max(...counts.slice(2))).toBe(20);
