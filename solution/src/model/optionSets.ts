@@ -49,6 +49,8 @@ export const customOptionSets: OptionSet[] = [
     ['partially_refunded', 'Partially refunded'],
     ['refunded', 'Refunded'],
     ['disputed', 'Disputed'],
+    // Last: option values follow the order, and installed rows keep theirs.
+    ['partially_paid', 'Partially paid'],
   ]),
   // A price list item's Stripe price: one-time, or recurring every interval.
   custom('stc_priceinterval', 'Price Interval', false, [

@@ -30,7 +30,7 @@ import type { DataverseClient, Row } from '../../dataverse/types';
 import { isResourceMissing } from '../../stripe';
 import { isNotFound } from '../../write/rows';
 import { idOf, reportNothingWritten, type StripeObject } from '../../write/stripe-objects';
-import { reflectPaymentOnDocuments } from './documents';
+import { isClosedDocument, reflectPaymentOnDocuments } from './documents';
 
 export type DocumentKind = 'quote' | 'salesorder' | 'invoice';
 
@@ -104,25 +104,50 @@ const DOCUMENT_STATUS: Record<Exclude<Outcome, 'expired'>, number> = {
   failed: StripePaymentStatus.failed,
 };
 
-/** The session's payment on the document; an invoice it pays is closed as Paid. False when it is gone. */
+/**
+ * The session's payment on the document; an invoice it pays in full is closed as Paid. A page paid for less
+ * than the document's total now (its lines changed after the page was made) leaves it Partially paid, and an
+ * invoice open. A closed document (an invoice paid or canceled, an order canceled, fulfilled or invoiced)
+ * takes no edit in Dynamics 365: its payment shows on its request and payment rows. False when it is gone.
+ */
 async function writeDocument(
   target: RequestedDocument,
   session: StripeObject,
   outcome: Exclude<Outcome, 'expired'>,
   event: Stripe.Event,
-  { dataverse }: SyncContext,
+  { dataverse, log }: SyncContext,
 ): Promise<boolean> {
   const entitySet = DOCUMENT_SETS[target.kind];
-  const current = await dataverse.retrieve(entitySet, target.id, { select: ['statecode'] });
-  if (!current) return false;
-  // A paid invoice takes no further edits in Dynamics 365: it was written by an earlier delivery.
-  if (target.kind === 'invoice' && current.statecode === 2) return true;
   const c = SalesOrder.col;
+  const current = await dataverse.retrieve(entitySet, target.id, {
+    select: [c.statecode, 'totalamount', c.stripeId],
+  });
+  if (!current) return false;
+  const fields = { eventId: event.id, session: session.id, document: target.id, kind: target.kind };
+  if (isClosedDocument(current)) {
+    // An invoice this page paid was closed by an earlier delivery of its event.
+    const paidByThisPage =
+      target.kind === 'invoice' && current.statecode === 2 && current[c.stripeId] === session.id;
+    if (!paidByThisPage)
+      log.warn(
+        { ...fields, statecode: current.statecode, outcome },
+        'the document is closed in Dynamics 365 and takes no edit: the payment shows on its request and payment rows',
+      );
+    return true;
+  }
   const currency = String(session.currency ?? '');
+  const amountPaid = outcome === 'paid' ? minorToMajor(session.amount_total, currency) : 0;
+  const total = typeof current.totalamount === 'number' ? current.totalamount : null;
+  const short = outcome === 'paid' && total !== null && amountPaid < total;
+  if (short)
+    log.warn(
+      { ...fields, amountPaid, total },
+      "the page was paid for less than the document's total (its lines changed after the page was made): Partially paid",
+    );
   const row: Row = {
     [c.stripeId]: session.id,
-    [c.paymentStatus]: DOCUMENT_STATUS[outcome],
-    [c.amountPaid]: outcome === 'paid' ? minorToMajor(session.amount_total, currency) : 0,
+    [c.paymentStatus]: short ? StripePaymentStatus.partially_paid : DOCUMENT_STATUS[outcome],
+    [c.amountPaid]: amountPaid,
     [c.liveMode]: Boolean(session.livemode),
     [c.lastEventId]: event.id,
     [c.lastEventCreated]: new Date(event.created * 1000).toISOString(),
@@ -134,7 +159,7 @@ async function writeDocument(
   if (outcome === 'paid') row[c.paymentUrl] = null;
   try {
     await dataverse.update(entitySet, target.id, row);
-    if (target.kind === 'invoice' && outcome === 'paid')
+    if (target.kind === 'invoice' && outcome === 'paid' && !short)
       await dataverse.update(Invoice.entitySetName, target.id, { statecode: 2, statuscode: 100001 });
   } catch (error) {
     if (isNotFound(error)) return false;

@@ -32,8 +32,9 @@ const PAID = new Set<number>([
   StripePaymentStatus.disputed,
 ]);
 /**
- * statecode of a canceled order (2) and of a paid (2) or canceled (3) invoice; a quote is payable only while
- * Active (1): a draft (0) is not yet offered, a won (2) or closed (3) one is done with.
+ * statecode of an order canceled (2), fulfilled (3) or invoiced (4), which Dynamics 365 no longer lets anyone
+ * edit, and of a paid (2) or canceled (3) invoice; a quote is payable only while Active (1): a draft (0) is not
+ * yet offered, a won (2) or closed (3) one is done with.
  */
 const CLOSED: Record<PayableDocument['kind'], Record<number, string>> = {
   quote: {
@@ -41,7 +42,11 @@ const CLOSED: Record<PayableDocument['kind'], Record<number, string>> = {
     [QuoteStatecode.Won]: 'won already',
     [QuoteStatecode.Closed]: 'closed (lost, canceled or revised)',
   },
-  salesorder: { 2: 'canceled' },
+  salesorder: {
+    2: 'canceled',
+    3: 'fulfilled',
+    4: 'invoiced: ask for a payment page on its invoice',
+  },
   invoice: { 2: 'paid', 3: 'canceled' },
 };
 
@@ -61,6 +66,11 @@ export function decidePaymentLink(facts: PaymentLinkFacts, rules: PaymentLinkRul
   const what = `The ${label(document)}${document.number ? ` ${document.number}` : ''}`;
   if (document.paymentStatus !== null && PAID.has(document.paymentStatus))
     return { kind: 'reject', reason: `${what} is paid already.` };
+  if (document.paymentStatus === StripePaymentStatus.partially_paid)
+    return {
+      kind: 'reject',
+      reason: `${what} is partly paid already (its lines changed after its page was paid): a new page would charge its whole total again. Collect the rest another way.`,
+    };
   const closed = document.statecode === null ? undefined : CLOSED[document.kind][document.statecode];
   if (closed) return { kind: 'reject', reason: `${what} is ${closed}.` };
   // A page being made now would be made after this one's check for open pages: the two could both be paid.

@@ -513,6 +513,82 @@ describe('a payment page whose order was deleted', () => {
   });
 });
 
+describe('a payment page whose document changed after it was made', () => {
+  it('paid for less than the order now totals, leaves the order Partially paid with what was paid', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 100 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    await world.client.create('salesorderdetails', {
+      'salesorderid@odata.bind': `/salesorders(${order.id})`,
+      isproductoverridden: true,
+      productdescription: 'Second widget',
+      quantity: 1,
+      priceperunit: 50,
+      lineitemnumber: 2,
+    });
+
+    const from = world.stripeEmulator.events.length;
+    expect(await pay(String(requestRow(id).stc_url))).toContain('Payment complete.');
+    await deliverStripeEvents(from);
+
+    expect(await world.client.retrieve('salesorders', order.id)).toMatchObject({
+      totalamount: 150,
+      stc_amountpaid: 100,
+      stc_paymentstatus: StripePaymentStatus.partially_paid,
+    });
+    expect(requestRow(id).stc_status).toBe(Status.paid);
+    // A new page would charge the whole 150 again.
+    const again = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, again, 'Create');
+    expect(requestRow(again)).toMatchObject({
+      stc_status: Status.rejected,
+      stc_failurereason: expect.stringMatching(/is partly paid already/),
+    });
+  });
+
+  it('paid for less than the invoice now totals, leaves the invoice open', async () => {
+    const invoice = await document('invoice', 'USD', [{ description: 'Widget', quantity: 2, price: 50 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'invoice', invoice.id);
+    await deliver(world, handler, id, 'Create');
+    await world.client.create('invoicedetails', {
+      'invoiceid@odata.bind': `/invoices(${invoice.id})`,
+      isproductoverridden: true,
+      productdescription: 'Freight',
+      quantity: 1,
+      priceperunit: 100,
+      lineitemnumber: 2,
+    });
+    const from = world.stripeEmulator.events.length;
+    await pay(String(requestRow(id).stc_url));
+    await deliverStripeEvents(from);
+    expect(await world.client.retrieve('invoices', invoice.id)).toMatchObject({
+      statecode: 0,
+      totalamount: 200,
+      stc_amountpaid: 100,
+      stc_paymentstatus: StripePaymentStatus.partially_paid,
+    });
+  });
+
+  it('paid after the order was canceled, leaves the order as it is and its request says Paid', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    // Canceled: Dynamics 365 takes no more edits of it.
+    await world.client.update('salesorders', order.id, { statecode: 2, statuscode: 4 });
+
+    const from = world.stripeEmulator.events.length;
+    expect(await pay(String(requestRow(id).stc_url))).toContain('Payment complete.');
+    await deliverStripeEvents(from);
+
+    expect(await world.client.retrieve('salesorders', order.id)).toMatchObject({
+      statecode: 2,
+      stc_paymentstatus: null,
+      stc_amountpaid: null,
+    });
+    expect(requestRow(id).stc_status).toBe(Status.paid);
+  });
+});
+
 describe('a payment page for an invoice in JPY', () => {
   it('charges whole yen and closes the invoice as paid, making no order', async () => {
     const invoice = await document('invoice', 'JPY', [
@@ -725,6 +801,22 @@ describe('refused requests', () => {
     expect(requestRow(id)).toMatchObject({
       stc_status: Status.rejected,
       stc_failurereason: `The order ${String(number)} is paid already.`,
+    });
+    expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(0);
+  });
+
+  it.each([
+    [3, 'fulfilled'],
+    [4, 'invoiced: ask for a payment page on its invoice'],
+  ])('rejects an order whose statecode is %i, which Dynamics 365 no longer edits', async (statecode, why) => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    await world.client.update('salesorders', order.id, { statecode });
+    const number = (await world.client.retrieve('salesorders', order.id))!.ordernumber;
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.rejected,
+      stc_failurereason: `The order ${String(number)} is ${why}.`,
     });
     expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(0);
   });
