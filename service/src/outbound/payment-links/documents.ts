@@ -2,7 +2,16 @@
  * The Dataverse side of a payment link: the quote, order or invoice a request names, read with what its Stripe
  * payment page is made of (lines, currency, totals, customer), and where the page's URL is written back.
  */
-import { Account, Contact, Invoice, Quote, QuoteDetail, SalesOrder } from '@stc/solution/tables';
+import {
+  Account,
+  Contact,
+  Invoice,
+  Payment,
+  PaymentStatus,
+  Quote,
+  QuoteDetail,
+  SalesOrder,
+} from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { isGuid } from '../../config/outbound';
 import { PAYMENT_LINK_METADATA, type DocumentKind } from '../../inbound/orders';
@@ -84,7 +93,22 @@ export interface PayableDocument {
   lines: DocumentLine[];
   customer: { stripeCustomerId: string | null; email: string | null } | null;
   livemode: boolean | null;
+  /**
+   * The status of the Stripe payment the document names, while that payment may still pay it (held for
+   * capture, processing, waiting for the customer); null otherwise.
+   */
+  paymentInProgress: PaymentInProgress | null;
 }
+
+/** Statuses of a payment that may still pay its document. */
+const IN_PROGRESS = [
+  'requires_capture',
+  'processing',
+  'requires_action',
+  'requires_confirmation',
+  'pending',
+] as const;
+export type PaymentInProgress = (typeof IN_PROGRESS)[number];
 
 const DOCUMENT_COLUMNS = [
   'name',
@@ -94,7 +118,11 @@ const DOCUMENT_COLUMNS = [
   '_transactioncurrencyid_value',
   '_customerid_value',
 ];
-const STRIPE_PAYMENT_COLUMNS = [SalesOrder.col.paymentStatus, SalesOrder.col.liveMode];
+const STRIPE_PAYMENT_COLUMNS = [
+  SalesOrder.col.paymentStatus,
+  SalesOrder.col.liveMode,
+  SalesOrder.col.stripePaymentId,
+];
 const LINE_COLUMNS = [
   'quantity',
   'priceperunit',
@@ -126,10 +154,11 @@ export async function readDocument(
     ],
   });
   if (!row) return null;
-  const [lines, currency, customer] = await Promise.all([
+  const [lines, currency, customer, paymentInProgress] = await Promise.all([
     readLines(dataverse, table, id),
     readCurrency(dataverse, row._transactioncurrencyid_value),
     readCustomer(dataverse, row._customerid_value),
+    readPaymentInProgress(dataverse, str(row[SalesOrder.col.stripePaymentId])),
   ]);
   return {
     kind,
@@ -145,7 +174,25 @@ export async function readDocument(
     customer,
     livemode:
       typeof row[SalesOrder.col.liveMode] === 'boolean' ? Boolean(row[SalesOrder.col.liveMode]) : null,
+    paymentInProgress,
   };
+}
+
+/** The named payment's status when it may still pay the document (a shop checkout's hold, a debit on its way). */
+async function readPaymentInProgress(
+  dataverse: DataverseClient,
+  paymentId: string | null,
+): Promise<PaymentInProgress | null> {
+  if (!paymentId) return null;
+  const payment = await dataverse.retrieveByKey(
+    Payment.entitySetName,
+    { [Payment.col.stripeId]: paymentId },
+    { select: [Payment.col.status] },
+  );
+  const status = Object.entries(PaymentStatus).find(
+    ([, value]) => value === payment?.[Payment.col.status],
+  )?.[0];
+  return (IN_PROGRESS as readonly string[]).includes(status ?? '') ? (status as PaymentInProgress) : null;
 }
 
 async function readLines(dataverse: DataverseClient, table: DocumentTable, id: string) {

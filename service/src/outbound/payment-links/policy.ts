@@ -4,7 +4,7 @@
  */
 import { QuoteStatecode, StripePaymentStatus } from '@stc/solution/tables';
 import type { PolicyUser } from '../refund-requests/policy';
-import type { PayableDocument } from './documents';
+import type { PayableDocument, PaymentInProgress } from './documents';
 import { checkoutPlan, label, type CheckoutLine } from './lines';
 
 export interface PaymentLinkFacts {
@@ -50,6 +50,14 @@ const CLOSED: Record<PayableDocument['kind'], Record<number, string>> = {
   invoice: { 2: 'paid', 3: 'canceled' },
 };
 
+const IN_PROGRESS_WORDS: Record<PaymentInProgress, string> = {
+  requires_capture: 'held for capture',
+  processing: 'processing',
+  requires_action: 'waiting for the customer',
+  requires_confirmation: 'waiting for the customer',
+  pending: 'pending',
+};
+
 export function decidePaymentLink(facts: PaymentLinkFacts, rules: PaymentLinkRules): PaymentLinkDecision {
   if (!facts.requester.roles.some((role) => rules.requesterRoles.includes(role))) {
     return {
@@ -66,6 +74,11 @@ export function decidePaymentLink(facts: PaymentLinkFacts, rules: PaymentLinkRul
   const what = `The ${label(document)}${document.number ? ` ${document.number}` : ''}`;
   if (document.paymentStatus !== null && PAID.has(document.paymentStatus))
     return { kind: 'reject', reason: `${what} is paid already.` };
+  if (document.paymentInProgress)
+    return {
+      kind: 'reject',
+      reason: `${what} has a Stripe payment ${IN_PROGRESS_WORDS[document.paymentInProgress]}, which may still pay it: see it through (capture or cancel a hold), then ask again.`,
+    };
   if (document.paymentStatus === StripePaymentStatus.partially_paid)
     return {
       kind: 'reject',

@@ -27,6 +27,7 @@ const order = (currency: string | null, lines: DocumentLine[], totals: Partial<P
     lines,
     customer: null,
     livemode: false,
+    paymentInProgress: null,
     ...totals,
   }) satisfies PayableDocument;
 

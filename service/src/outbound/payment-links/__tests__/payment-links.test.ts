@@ -9,6 +9,7 @@ import type Stripe from 'stripe';
 import { webhookSteps } from '@stc/solution';
 import {
   PaymentLinkRequestStatus as Status,
+  PaymentStatus,
   QuoteStatecode,
   QuoteStatuscode,
   StripePaymentStatus,
@@ -819,6 +820,36 @@ describe('refused requests', () => {
       stc_failurereason: `The order ${String(number)} is ${why}.`,
     });
     expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(0);
+  });
+
+  it('rejects an order whose Stripe payment is held for capture: paying a page as well would charge twice', async () => {
+    // A shop checkout paid by a hold: the order is unpaid until the hold is captured.
+    await world.client.create('stc_payments', {
+      stc_name: 'pi_held',
+      stc_stripeid: 'pi_held',
+      stc_status: PaymentStatus.requires_capture,
+    });
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }], {
+      stc_stripepaymentid: 'pi_held',
+      stc_paymentstatus: StripePaymentStatus.unpaid,
+    });
+    const number = (await world.client.retrieve('salesorders', order.id))!.ordernumber;
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.rejected,
+      stc_failurereason: `The order ${String(number)} has a Stripe payment held for capture, which may still pay it: see it through (capture or cancel a hold), then ask again.`,
+    });
+    expect((await world.stripe.checkout.sessions.list()).data).toHaveLength(0);
+    // Once the hold is canceled, a page may be made.
+    await world.client.upsertByKey(
+      'stc_payments',
+      { stc_stripeid: 'pi_held' },
+      { stc_status: PaymentStatus.canceled },
+    );
+    const again = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, again, 'Create');
+    expect(requestRow(again).stc_status).toBe(Status.created);
   });
 
   it('rejects an order whose discount on the whole order a payment page cannot carry', async () => {
