@@ -482,6 +482,23 @@ test("an open order's refusal of the same edit is not passed over: the refund's 
   );
 });
 
+test("a session's events delivered again after its order was canceled: the closed order's refusal fails nothing", async () => {
+  const from = stripeSide.emulator.events.length;
+  const session = await paidCheckout('Teapot', 2500);
+  const order = await orderOf(session.id);
+  await dataverseSide.client.update('salesorders', String(order!.salesorderid), {
+    statecode: 2,
+    statuscode: 4,
+  });
+  // Dynamics 365 refuses edits of a closed order (a business rule, 400).
+  await whileWritesRefused(
+    (row) => (row ? badRequest('Cannot perform the action because the record is read only')() : undefined),
+    () => deliverAll(from),
+    'salesorders',
+  );
+  expect(await orderOf(session.id)).toMatchObject({ statecode: 2, stc_amountpaid: 25 });
+});
+
 test('an abandoned session that expires makes no order', async () => {
   const stripe = stripeSide.emulator.client();
   const from = stripeSide.emulator.events.length;

@@ -7,7 +7,7 @@
  * its completed Checkout Session, becomes paid with the amount captured (or stays unpaid when it is released).
  */
 import { Invoice, Payment, PaymentStatus, SalesOrder, StripePaymentStatus } from '@stc/solution/tables';
-import type { DataverseClient, Row } from '../../dataverse/types';
+import type { DataverseClient, KeyValues, Row } from '../../dataverse/types';
 import type { HandlerLogger } from '../../pipeline/handler';
 import { isNotFound } from '../../write/rows';
 import { gatheredRows } from './gather';
@@ -105,7 +105,15 @@ async function writeDocuments(
       );
     } catch (error) {
       if (isNotFound(error)) continue;
-      if (!(await closedDocumentRefused(dataverse, entitySet, paymentId, error))) throw error;
+      if (
+        !(await closedDocumentRefused(
+          dataverse,
+          entitySet,
+          { [SalesOrder.col.stripePaymentId]: paymentId },
+          error,
+        ))
+      )
+        throw error;
       log.warn(
         { payment: paymentId, entitySet, status: row[SalesOrder.col.paymentStatus] },
         "the payment's document is closed and Dynamics 365 refused the edit: its refunds and disputes show on the payment",
@@ -120,18 +128,14 @@ async function writeDocuments(
  * fulfilled, invoiced or cancelled): the refusal of a business rule (400), not a failure to retry. Such a
  * refusal keeps no event from its own rows; one of an open document, or any other failure, is thrown.
  */
-async function closedDocumentRefused(
+export async function closedDocumentRefused(
   dataverse: DataverseClient,
   entitySet: string,
-  paymentId: string,
+  key: KeyValues,
   error: unknown,
 ): Promise<boolean> {
   if ((error as { status?: unknown } | null)?.status !== 400) return false;
-  const document = await dataverse.retrieveByKey(
-    entitySet,
-    { [SalesOrder.col.stripePaymentId]: paymentId },
-    { select: [SalesOrder.col.statecode] },
-  );
+  const document = await dataverse.retrieveByKey(entitySet, key, { select: [SalesOrder.col.statecode] });
   return isClosedDocument(document);
 }
 

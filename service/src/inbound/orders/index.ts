@@ -30,7 +30,7 @@ import {
   type StripeObject,
 } from '../../write/stripe-objects';
 import { isCapturedHold, syncPayment } from '../payments';
-import { isClosedDocument, reflectPaymentOnDocuments } from './documents';
+import { closedDocumentRefused, isClosedDocument, reflectPaymentOnDocuments } from './documents';
 import { bindCurrency, bindCustomer, bindLineCurrency, bindProducts, type CustomerMatch } from './parties';
 import {
   outcomeOf,
@@ -151,7 +151,17 @@ async function writeHeader(
   context: SyncContext,
 ): Promise<boolean> {
   if (!document.closesWhenPaid) {
-    await writeMappedRow(context.dataverse, context.log, header);
+    try {
+      await writeMappedRow(context.dataverse, context.log, header);
+    } catch (error) {
+      // Closed by a user since (canceled, fulfilled): Dynamics 365 takes no edit of it, nor of its lines.
+      if (!(await closedDocumentRefused(context.dataverse, header.entitySet, header.key, error))) throw error;
+      context.log.warn(
+        { session: session.id, entitySet: header.entitySet },
+        'the document is closed in Dynamics 365 and refused the edit: its payment shows on the payment row',
+      );
+      return false;
+    }
     return true;
   }
   try {
@@ -270,8 +280,16 @@ async function markOrder(
       { mode: 'updateOnly' },
     );
   } catch (error) {
-    if (!isNotFound(error)) throw error;
-    reportNothingWritten(context, { eventId: event.id, session: session.id }, 'no order for this session');
+    if (isNotFound(error)) {
+      reportNothingWritten(context, { eventId: event.id, session: session.id }, 'no order for this session');
+      return;
+    }
+    if (!(await closedDocumentRefused(context.dataverse, mapped.entitySet, mapped.key, error))) throw error;
+    reportNothingWritten(
+      context,
+      { eventId: event.id, session: session.id },
+      'the order is closed in Dynamics 365 and refused the edit',
+    );
   }
 }
 
@@ -288,7 +306,7 @@ async function writeOrder(
     reportNothingWritten(
       context,
       { eventId: event.id, session: session.id, mode: session.mode },
-      'not an order',
+      'not an order, or its order is closed in Dynamics 365',
     );
     return;
   }
