@@ -41,6 +41,12 @@ const REQUESTS = [
 ];
 const ALL_CONNECTOR = [...SYNCED, ...REQUESTS, ...RECONCILIATION];
 const SALES = ['account', 'contact', 'quote', 'salesorder', 'invoice'];
+/**
+ * The users' roles grant the sales records at Basic depth only: privileges add up across a user's roles, so
+ * a deeper grant here would let a salesperson kept to their business unit read every order in the
+ * organization, and have a payment page made for it. Which records they see is their Sales roles' matter.
+ */
+const STANDARD_SALES_DEPTH: PrivilegeDepth = 'Basic';
 
 /**
  * Each role's id is fixed for good: an upgrade finds the role by it, so a renamed role stays the same role.
@@ -100,8 +106,9 @@ export const securityRoles: SecurityRole[] = [
       // Write to ask for a connection test (the time asked), which the service answers.
       ...each(['stc_connectorstatus'], ['Read', 'Write']),
       // AppendTo: a subscription request names the customer, and the product or subscription, it is about.
-      ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
-      ...each(['quote', 'salesorder', 'invoice'], ['Read', 'AppendTo']),
+      // Sales records at Basic depth (see STANDARD_SALES_DEPTH); products belong to the organization.
+      ...each(SALES, ['Read', 'AppendTo'], STANDARD_SALES_DEPTH),
+      ...each(['product'], ['Read', 'AppendTo']),
       ...each(['systemuser'], ['Read', 'AppendTo']),
     ],
   ),
@@ -109,7 +116,7 @@ export const securityRoles: SecurityRole[] = [
     '3e2d01a6-9e12-5606-8a2a-dd0a0790765a',
     'Stripe Payments Reader',
     'Sales and service users who see Stripe payments on their records.',
-    [...each(ALL_CONNECTOR, ['Read']), ...each(SALES, ['Read'])],
+    [...each(ALL_CONNECTOR, ['Read']), ...each(SALES, ['Read'], STANDARD_SALES_DEPTH)],
   ),
   role(
     '79a23d99-5345-5ee4-8ed2-259d3e87eb83',
@@ -119,10 +126,11 @@ export const securityRoles: SecurityRole[] = [
       ...each(SYNCED, ['Read']),
       ...each(['stc_payment', 'stc_subscription', 'stc_subscriptionitem'], ['Read', 'AppendTo']),
       ...each(REQUESTS, ['Create', 'Read', 'Append'], 'Basic'),
-      // AppendTo: a subscription request names the customer, and the product, it is about.
-      ...each(['account', 'contact', 'product'], ['Read', 'AppendTo']),
-      // AppendTo: a payment link or charge request names the quote, order or invoice it is for.
-      ...each(['quote', 'salesorder', 'invoice'], ['Read', 'AppendTo']),
+      // AppendTo: a subscription request names the customer, and the product, it is about; a payment link or
+      // charge request names the quote, order or invoice it is for. Sales records at Basic depth: which of
+      // them a user may name is what their own Sales roles let them append to.
+      ...each(SALES, ['Read', 'AppendTo'], STANDARD_SALES_DEPTH),
+      ...each(['product'], ['Read', 'AppendTo']),
     ],
   ),
 ];

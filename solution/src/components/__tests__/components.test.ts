@@ -26,6 +26,22 @@ describe('solution components', () => {
     }
   });
 
+  it("widen no user's access to sales records: the users' roles grant them at Basic depth only", () => {
+    const sales = ['account', 'contact', 'quote', 'salesorder', 'invoice'];
+    const users = securityRoles.filter((role) => role.name !== 'Stripe Connector Service');
+    expect(users.map((role) => role.name).sort()).toEqual([
+      'Stripe Finance Approver',
+      'Stripe Payments Reader',
+      'Stripe Refund Requester',
+    ]);
+    const deeper = users.flatMap((role) =>
+      role.privileges
+        .filter((grant) => sales.includes(grant.table) && grant.depth !== 'Basic')
+        .map((grant) => `${role.name}: ${grant.table} at ${grant.depth}`),
+    );
+    expect(deeper).toEqual([]);
+  });
+
   it('register steps on tables and filtering columns that exist', () => {
     for (const step of webhookSteps) {
       expect(getTable(step.table)).toBeDefined();
