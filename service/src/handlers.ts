@@ -16,7 +16,10 @@ import { createOrdersHandler, invoiceCapturedHold, writePaymentOrder } from './i
 import { withPaymentOrders } from './inbound/orders/payment-orders';
 import { createPaymentsHandler, type FeeFiller, type PaymentHooks } from './inbound/payments';
 import { createRefundRequestsHandler } from './outbound/refund-requests';
-import { createPaymentLinkRequestsHandler } from './outbound/payment-links';
+import {
+  createPaymentLinkRequestsHandler,
+  createPaymentPageDocumentsHandler,
+} from './outbound/payment-links';
 import { createSubscriptionRequestsHandler } from './outbound/subscription-requests';
 import { createChargeRequestsHandler } from './outbound/charge-requests';
 import { createRefundsHandler } from './inbound/refunds';
@@ -70,6 +73,7 @@ export function createSyncHandlers(options: SyncHandlerOptions = {}): EventHandl
     createCustomersHandler(mappings, options.customers ?? DEFAULT_CUSTOMER_MAPPINGS),
     atStripePriority('user', createRefundRequestsHandler({ mappings, settings: options.outbound })),
     atStripePriority('user', createPaymentLinkRequestsHandler({ settings: options.outbound })),
+    atStripePriority('user', createPaymentPageDocumentsHandler({ settings: options.outbound })),
     atStripePriority('user', createSubscriptionRequestsHandler({ settings: options.outbound })),
     atStripePriority('user', createChargeRequestsHandler({ settings: options.outbound })),
     // Account/contact updates: user edits to Stripe, then a Sync from Stripe when the change asked for one.

@@ -77,6 +77,13 @@ function step(
   return { id, name, stage: 40, mode: 1, ...rest };
 }
 
+/** Fixed ids of the steps that let a payment page follow its document. */
+const PAGE_DOCUMENT_STEPS = {
+  quote: '5d4afff3-6f54-4968-afeb-61c3c7591610',
+  salesorder: 'd69dd542-6871-410d-bf2e-f42ad41179fc',
+  invoice: 'b4c45dc8-6df3-4a77-b2a0-d956697e0268',
+} as const;
+
 export const webhookSteps: WebhookStep[] = [
   step('d8e4cc5e-22e7-5ba5-b530-0d5484f36266', 'Stripe Connector: Create of stc_refundrequest', {
     description: 'A new refund request goes to the service for its policy check and the Stripe refund.',
@@ -157,6 +164,14 @@ export const webhookSteps: WebhookStep[] = [
       'stc_syncrequestedon',
     ],
   }),
+  ...(['quote', 'salesorder', 'invoice'] as const).map((table) =>
+    step(PAGE_DOCUMENT_STEPS[table], `Stripe Connector: Update of ${table}`, {
+      description: `A ${table} closed, or its total changed, after a Stripe payment page was made for it: the service expires the page, which no longer charges what it asks.`,
+      message: 'Update',
+      table,
+      filteringAttributes: ['statecode', 'totalamount'],
+    }),
+  ),
   step('5c0f3e57-8a41-4f6c-9d7e-2b61c4a9e0d3', 'Stripe Connector: Update of stc_payment', {
     description: "A user's Sync from Stripe on a payment asks the service to re-read it from Stripe.",
     message: 'Update',

@@ -53,6 +53,7 @@ export { decidePaymentLink, type PaymentLinkDecision, type PaymentLinkFacts } fr
 export { checkoutPlan, type CheckoutLine } from './lines';
 export { sessionParams, REQUEST_METADATA_KEY } from './stripe-session';
 export { DOCUMENT_TABLES, type DocumentKind } from './documents';
+export { createPaymentPageDocumentsHandler, retireStalePages } from './retire';
 
 const R = PaymentLinkRequest.col;
 

@@ -233,6 +233,9 @@ describe('solution packer', () => {
       'account',
       'contact',
       'contact',
+      'invoice',
+      'quote',
+      'salesorder',
       'stc_chargerequest',
       'stc_chargerequest',
       'stc_payment',
@@ -254,6 +257,9 @@ describe('solution packer', () => {
       expect.arrayContaining(['name', 'emailaddress1', 'stc_createinstripe']),
     );
     expect(steps.filter((step) => step.PrimaryEntity[0] === 'account').length).toBe(2);
+    // A payment page follows its document: closed, or its total changed.
+    const orderStep = steps.find((step) => step.PrimaryEntity[0] === 'salesorder');
+    expect(orderStep.FilteringAttributes[0].split(',')).toEqual(['statecode', 'totalamount']);
   });
 
   it('ships environment variable definitions and nothing secret', async () => {

@@ -17,7 +17,7 @@ import {
 import { dataverseEventType } from '../../../dataverse/change';
 import { createSyncHandlers } from '../../../handlers';
 import { createHandlerRouter } from '../../../pipeline';
-import { createPaymentLinkRequestsHandler } from '..';
+import { createPaymentLinkRequestsHandler, createPaymentPageDocumentsHandler } from '..';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { SyncHarness } from '../../../inbound/__tests__/harness';
 import { StripeStub } from '../../../inbound/__tests__/stripe-stub';
@@ -587,6 +587,62 @@ describe('a payment page whose document changed after it was made', () => {
       stc_amountpaid: null,
     });
     expect(requestRow(id).stc_status).toBe(Status.paid);
+  });
+});
+
+describe('a payment page follows its document', () => {
+  let documents: DataverseChangeHandler;
+  beforeEach(() => {
+    documents = createPaymentPageDocumentsHandler({ settings });
+    for (const table of ['salesorder', 'invoice'])
+      world.dataverse.registerWebhook({ table, message: 'Update', url: world.receiver.url });
+  });
+
+  it('a user canceling the order expires its open page, and the request says why', async () => {
+    const order = await document('salesorder', 'USD', [{ description: 'Widget', quantity: 1, price: 10 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'salesorder', order.id);
+    await deliver(world, handler, id, 'Create');
+    const { stc_url: url, stc_stripesessionid: sessionId } = requestRow(id);
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `salesorders(${order.id})`, {
+      statecode: 2,
+      statuscode: 4,
+    });
+    expect(await deliver(world, documents, order.id, 'Update')).toBeGreaterThan(0);
+
+    expect(await world.stripe.checkout.sessions.retrieve(String(sessionId))).toMatchObject({
+      status: 'expired',
+    });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.expired,
+      stc_failurereason:
+        'The order was closed after its payment page was made: the page was expired so that it cannot be paid.',
+    });
+    expect(await pay(String(url))).not.toContain('Payment complete.');
+  });
+
+  it("a user changing the invoice's total expires its page and takes its URL off; the service's own edits do not", async () => {
+    const invoice = await document('invoice', 'USD', [{ description: 'Widget', quantity: 2, price: 50 }]);
+    const id = await requestLink(USERS.requester.systemuserid, 'invoice', invoice.id);
+    await deliver(world, handler, id, 'Create');
+    const sessionId = String(requestRow(id).stc_stripesessionid);
+    // The service wrote the page's URL on the invoice: its own change, passed over.
+    await deliver(world, documents, invoice.id, 'Update');
+    expect(requestRow(id).stc_status).toBe(Status.created);
+
+    await world.forgetContexts();
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `invoices(${invoice.id})`, {
+      freightamount: 15,
+    });
+    expect((await world.client.retrieve('invoices', invoice.id))!.totalamount).toBe(115);
+    await deliver(world, documents, invoice.id, 'Update');
+
+    expect(await world.stripe.checkout.sessions.retrieve(sessionId)).toMatchObject({ status: 'expired' });
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.expired,
+      stc_failurereason:
+        "The invoice's total changed after its payment page was made (100 on the page, 115 now): the page was expired. Ask again for a page of the invoice as it is.",
+    });
+    expect((await world.client.retrieve('invoices', invoice.id))!.stc_paymenturl).toBeNull();
   });
 });
 
