@@ -543,10 +543,18 @@ function unapprovedRefunds(
 
 /**
  * The amount a change saw: the one a Create set or an update set, else the row's amount after the change (the
- * post-image the update step registers); undefined when the change carries none.
+ * post-image the update step registers); undefined when the change carries none. An update that itself set
+ * the amount of a request already Processing (past its decision) saw no amount a decision was made on: a
+ * requester's edit made while Stripe was failing is not refunded under the decision on the earlier amount.
  */
 function amountSeenBy(change: DataverseChange): unknown {
-  if (R.amount in change.attributes) return change.attributes[R.amount];
+  if (R.amount in change.attributes) {
+    const decidedBefore =
+      change.message === 'Update' &&
+      !(R.status in change.attributes) &&
+      change.postImage?.[R.status] === Status.Processing;
+    return decidedBefore ? undefined : change.attributes[R.amount];
+  }
   return change.postImage?.[R.amount];
 }
 

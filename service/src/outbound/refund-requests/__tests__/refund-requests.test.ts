@@ -258,6 +258,26 @@ describe('repeated deliveries and concurrent workers', () => {
     expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_striperefundid: made.id });
   });
 
+  it('refunds no amount the requester set while the request was Processing: it is decided again', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 5);
+    // Decided on 5.00 and moved to Processing; the refund's call to Stripe then failed (nothing refunded).
+    await world.client.update('stc_refundrequests', id, { stc_status: Status.Processing });
+    await world.forgetContexts();
+    // The requester raises the amount past the threshold (100.00), naming an approver in the same edit.
+    await world.asUser(USERS.requester.systemuserid, 'PATCH', `stc_refundrequests(${id})`, {
+      stc_amount: 150,
+      'stc_approvedby@odata.bind': `/systemusers(${USERS.approver.systemuserid})`,
+    });
+    await deliver(world, handler, id, 'Update');
+    expect(await refundsOf(paymentIntentId)).toHaveLength(0);
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.AwaitingApproval,
+      stc_failurereason:
+        'The request was decided again on its amount of 150.00 USD; it needs a finance approver.',
+    });
+  });
+
   it("a refund another attempt made under the request's key with other parameters completes the request", async () => {
     const { paymentIntentId, rowId } = await payment();
     const id = await requestRefund(USERS.requester.systemuserid, rowId, 12);
