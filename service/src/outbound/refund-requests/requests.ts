@@ -117,9 +117,11 @@ export async function transition(
         : {
             [R.status]: Status.Processing,
             [R.failureReason]: null,
-            ...(decision.approvedBy
-              ? { [APPROVED_BY]: `/${SystemUser.entitySetName}(${decision.approvedBy})` }
-              : {}),
+            // Who approved, as the service decided it: a requester's own Approved By on a request that needed
+            // no approval is cleared, so that a resumed refund never carries it to Stripe's metadata.
+            [APPROVED_BY]: decision.approvedBy
+              ? `/${SystemUser.entitySetName}(${decision.approvedBy})`
+              : null,
           };
   if (isGuid(request._createdby_value))
     row[REQUESTED_BY] = `/${SystemUser.entitySetName}(${request._createdby_value})`;

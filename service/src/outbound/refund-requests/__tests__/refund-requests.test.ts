@@ -11,7 +11,7 @@ import {
   thresholdIn,
   type OutboundSettings,
 } from '..';
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import type { DataverseChangeHandler } from '../../../pipeline/handler';
 import { createRefundsHandler } from '../../../inbound/refunds';
 import { lazyMappings } from '../../../write/mappings';
@@ -276,6 +276,36 @@ describe('repeated deliveries and concurrent workers', () => {
       stc_failurereason:
         'The request was decided again on its amount of 150.00 USD; it needs a finance approver.',
     });
+  });
+
+  it('carries no approver a requester named on a request that needed none into Stripe, after a failed call too', async () => {
+    const { paymentIntentId, rowId } = await payment();
+    // Below the threshold (100.00), with a finance approver named by the requester.
+    const { id } = await world.asUser(USERS.requester.systemuserid, 'POST', 'stc_refundrequests', {
+      stc_name: 'Refund 90',
+      'stc_paymentid@odata.bind': `/stc_payments(${rowId})`,
+      stc_amount: 90,
+      stc_currency: 'usd',
+      stc_reason: StcRefundReason.RequestedByCustomer,
+      'stc_approvedby@odata.bind': `/systemusers(${USERS.approver.systemuserid})`,
+    });
+    // Stripe's first refund call fails after the request moved to Processing; the retry resumes it.
+    const stripe = world.stripeEmulator.client();
+    const create = stripe.refunds.create.bind(stripe.refunds);
+    let calls = 0;
+    stripe.refunds.create = ((...args: Parameters<typeof create>) => {
+      calls += 1;
+      if (calls === 1) throw new Stripe.errors.StripeConnectionError({ message: 'socket hang up' });
+      return create(...args);
+    }) as typeof stripe.refunds.create;
+    const context = { ...world.context, stripeFor: () => stripe };
+    await expect(deliver(world, handler, id!, 'Create', context)).rejects.toThrow('socket hang up');
+    expect(requestRow(id!)).toMatchObject({ stc_status: Status.Processing, _stc_approvedby_value: null });
+    await deliver(world, handler, id!, 'Create', context);
+
+    const [refund] = await refundsOf(paymentIntentId);
+    expect(refund.metadata?.d365_approvedby).toBeUndefined();
+    expect(requestRow(id!).stc_status).toBe(Status.Succeeded);
   });
 
   it("a refund another attempt made under the request's key with other parameters completes the request", async () => {
