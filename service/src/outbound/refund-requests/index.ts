@@ -490,18 +490,32 @@ async function refundFacts(
   ]);
   const minor = (amount: unknown) =>
     amount === null || amount === undefined ? 0 : majorToMinor(amount, currency);
-  const amountsWith = (statuses: RequestStatus[]) =>
+  // Open requests whose refund Stripe has already (pending, say): Stripe counts it as refunded.
+  const madeInStripe = new Set(
+    refunds
+      .filter((refund) => refund.status !== 'failed' && refund.status !== 'canceled')
+      .map((refund) => refund.metadata?.d365_refundrequestid)
+      .filter(Boolean),
+  );
+  const amountsWith = (statuses: RequestStatus[], made?: boolean) =>
     sum(
-      others.filter((r) => statuses.includes(r.stc_status as RequestStatus)).map((r) => minor(r.stc_amount)),
+      others
+        .filter((r) => statuses.includes(r.stc_status as RequestStatus))
+        .filter((r) => made === undefined || madeInStripe.has(r.stc_refundrequestid!) === made)
+        .map((r) => minor(r.stc_amount)),
     );
   const facts: RefundFacts = {
     amount: majorToMinor(request.stc_amount, currency),
     currency,
     captured: minor(payment.stc_amountcaptured),
     // The payment row catches up with Stripe's events a moment after a refund; requests this service
-    // completed already count even before it does.
-    refunded: Math.max(minor(payment.stc_amountrefunded), amountsWith([Status.Succeeded])),
-    inFlight: amountsWith(OPEN_STATUSES),
+    // completed, or whose refund Stripe holds, already count even before it does.
+    refunded: Math.max(
+      minor(payment.stc_amountrefunded),
+      amountsWith([Status.Succeeded]) + amountsWith(OPEN_STATUSES, true),
+    ),
+    // Counted once: an open request whose refund Stripe has is in what Stripe counts as refunded.
+    inFlight: amountsWith(OPEN_STATUSES, false),
     unapproved: unapprovedRefunds(refunds, others, request.stc_refundrequestid!, minor),
     threshold: thresholdIn(limit, currency),
     requester,

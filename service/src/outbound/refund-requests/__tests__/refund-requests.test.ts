@@ -757,6 +757,25 @@ describe("a refund's later fate", () => {
     expect(requestRow(id)).toMatchObject({ stc_status: Status.Succeeded, stc_failurereason: null });
   });
 
+  it("counts a pending refund once against the balance: in Stripe's refunded amount, not also as an open request", async () => {
+    const { paymentIntentId, rowId } = await payment(10_000);
+    const first = await requestRefund(USERS.requester.systemuserid, rowId, 60);
+    await deliverCreate(first, answering('pending'));
+    expect(requestRow(first).stc_status).toBe(Status.Processing);
+    // Stripe counts the pending refund in the charge's amount_refunded, which the payment row copies.
+    await world.client.update('stc_payments', rowId, { stc_amountrefunded: 60 });
+
+    const second = await requestRefund(USERS.requester.systemuserid, rowId, 40);
+    await deliver(world, handler, second, 'Create');
+    expect(requestRow(second)).toMatchObject({ stc_status: Status.Succeeded, stc_failurereason: null });
+    expect((await refundsOf(paymentIntentId)).map((refund) => refund.amount).sort()).toEqual([4000, 6000]);
+
+    // The balance is spent: one cent more is refused.
+    const third = await requestRefund(USERS.requester.systemuserid, rowId, 0.01);
+    await deliver(world, handler, third, 'Create');
+    expect(requestRow(third).stc_status).toBe(Status.Rejected);
+  });
+
   it('leaves a request whose refund event is about another refund, or that is still on its way to its refund', async () => {
     const { paymentIntentId, rowId } = await payment(100_000);
     const id = await requestRefund(USERS.requester.systemuserid, rowId, 30);
