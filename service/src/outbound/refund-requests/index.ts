@@ -32,7 +32,7 @@ import { REFUND_MAPPING } from '../../inbound/refunds';
 import { lazyMappings } from '../../write/mappings';
 import { mapIfApplies, type StripeObject } from '../../write/stripe-objects';
 import { writeMappedRow } from '../../write/rows';
-import { refundFailureReason, requestStatusOf } from '../../write/refund-outcome';
+import { followRefundOfRequest, refundFailureReason, requestStatusOf } from '../../write/refund-outcome';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import {
   advanceWithRetries,
@@ -424,6 +424,26 @@ async function complete(
     [R.decidedOn]: g.now().toISOString(),
     ...(refundRowId ? { [REFUND_LINK]: `/${Refund.entitySetName}(${refundRowId})` } : {}),
   });
+  if (status === null) await settledMeanwhile(g, request, payment, result, context);
+}
+
+/**
+ * A refund Stripe held when it answered may have settled, and its events been passed over, before the request
+ * had the refund's id: read once more, a settled refund completes the request and its row now, as no later
+ * event of the refund would.
+ */
+async function settledMeanwhile(
+  g: Governance,
+  request: RequestRow,
+  payment: StcPayment,
+  held: Stripe.Refund,
+  context: SyncContext,
+): Promise<void> {
+  const stripe = context.stripeFor(payment.stc_stripeaccount || null);
+  const now = await stripe.refunds.retrieve(held.id);
+  if (requestStatusOf(now.status) === null) return;
+  await writeRefundRow(g, now, payment, request.stc_refundrequestid!, context);
+  await followRefundOfRequest(context.dataverse, now, context.log);
 }
 
 /** The stc_refund row, by the same mapping the Stripe → Dataverse refunds handler uses, linked to the payment. */

@@ -3,7 +3,12 @@
  * webhook steps) and the real Stripe emulator (through the official SDK): balance, threshold, roles,
  * approvals, repeated deliveries, concurrent workers, resuming after a crash, Stripe's refusals, loop guard.
  */
-import { StcRefundReason, StcRefundRequestStatus as Status, StcPaymentStatus } from '@stc/solution';
+import {
+  StcRefundReason,
+  StcRefundRequestStatus as Status,
+  StcRefundStatus,
+  StcPaymentStatus,
+} from '@stc/solution';
 import {
   createRefundRequestsHandler,
   decideRefund,
@@ -680,7 +685,8 @@ describe("a refund's later fate", () => {
   // The emulator's event, as Stripe sends it to the service.
   const applyStripeEvent = (event: unknown) => refundsHandler.handle(event as Stripe.Event, world.context);
   /** Stripe answering the refund's create with this status, as it does before the refund's later events. */
-  const answering = (status: Stripe.Refund['status']) => ({
+  /** Stripe answering the refund's create (and, unless `createOnly`, its reads) with `status`. */
+  const answering = (status: Stripe.Refund['status'], createOnly = false) => ({
     ...world.context,
     stripeFor: () =>
       new Proxy(world.stripe, {
@@ -688,6 +694,11 @@ describe("a refund's later fate", () => {
           if (key !== 'refunds') return Reflect.get(target, key, receiver);
           return new Proxy(target.refunds, {
             get(refunds, name, r) {
+              if (name === 'retrieve' && !createOnly)
+                return async (...args: Parameters<typeof refunds.retrieve>) => ({
+                  ...(await refunds.retrieve(...args)),
+                  status,
+                });
               if (name !== 'create') return Reflect.get(refunds, name, r);
               return async (...args: Parameters<typeof refunds.create>) => ({
                 ...(await refunds.create(...args)),
@@ -774,6 +785,22 @@ describe("a refund's later fate", () => {
     const third = await requestRefund(USERS.requester.systemuserid, rowId, 0.01);
     await deliver(world, handler, third, 'Create');
     expect(requestRow(third).stc_status).toBe(Status.Rejected);
+  });
+
+  it('completes a request whose refund Stripe answered as pending and settled before the request had its id', async () => {
+    const { paymentIntentId, rowId } = await payment(100_000);
+    const id = await requestRefund(USERS.requester.systemuserid, rowId, 30);
+    // Answered pending; settled since, its events passed over while the request had no refund id.
+    await deliverCreate(id, answering('pending', true));
+    const [made] = await refundsOf(paymentIntentId);
+    expect(made.status).toBe('succeeded');
+    expect(requestRow(id)).toMatchObject({
+      stc_status: Status.Succeeded,
+      stc_striperefundid: made.id,
+      stc_failurereason: null,
+    });
+    const row = await world.client.retrieveByKey('stc_refunds', { stc_stripeid: made.id });
+    expect(row).toMatchObject({ stc_status: StcRefundStatus.Succeeded });
   });
 
   it('leaves a request whose refund event is about another refund, or that is still on its way to its refund', async () => {
