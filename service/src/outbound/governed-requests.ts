@@ -344,3 +344,30 @@ export async function keepFinished(
     `a finished ${table.noun} was set back by a user; kept as it was`,
   );
 }
+
+/**
+ * The amount a change to a request saw: the one a Create set or an update set, else the row's amount after the
+ * change (the post-image the update step registers); undefined when the change carries none. An update that
+ * itself set the amount of a request already past its decision (`decided`, in the status column) saw no amount
+ * a decision was made on: the amount changed after it.
+ */
+export function amountSeenBy(
+  change: DataverseChange,
+  col: { amount: string; status: string },
+  decided: number,
+): unknown {
+  if (col.amount in change.attributes) {
+    const decidedBefore =
+      change.message === 'Update' &&
+      !(col.status in change.attributes) &&
+      change.postImage?.[col.status] === decided;
+    return decidedBefore ? undefined : change.attributes[col.amount];
+  }
+  return change.postImage?.[col.amount];
+}
+
+/** Whether the request's amount is other than `seen` (an amount not known counts as changed). */
+export function changedSince(seen: unknown, amount: unknown): boolean {
+  const before = Number(seen);
+  return seen === undefined || seen === null || !Number.isFinite(before) || before !== Number(amount);
+}

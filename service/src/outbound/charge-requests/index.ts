@@ -41,6 +41,8 @@ import {
 } from '../../write/charge-outcome';
 import {
   advanceWithRetries,
+  amountSeenBy,
+  changedSince,
   keepFinished,
   reopenedFrom,
   requestChangeHandler,
@@ -51,7 +53,7 @@ import {
 import { majorToMinor } from '../refund-requests/money';
 import { userWithRoles } from '../refund-requests/requests';
 import { approvalThresholdReader, thresholdIn, type ThresholdSource } from '../refund-requests/thresholds';
-import { amountChangedNote, amountSeenBy, changedSince, type BoundAmount } from './bound';
+import { amountChangedNote, type BoundAmount } from './bound';
 import {
   readCustomer,
   readDocument,
@@ -141,7 +143,8 @@ export function createChargeRequestsHandler(
       const userSetSent = setByUser(change, R.status, Status.sent);
       const seen: SeenByChange = {
         approverId: approverOf(change),
-        amount: amountSeenBy(change),
+        // A request in Sent is past its decision.
+        amount: amountSeenBy(change, R, StcChargeRequestStatus.Sent),
         reopened: reopenedFrom(change, FINISHED_REQUESTS),
       };
       const sentBy = userSetSent ? userOf(change) : null;

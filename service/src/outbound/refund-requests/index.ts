@@ -36,6 +36,8 @@ import { followRefundOfRequest, refundFailureReason, requestStatusOf } from '../
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import {
   advanceWithRetries,
+  amountSeenBy,
+  changedSince,
   keepFinished,
   reopenedFrom,
   requestChangeHandler,
@@ -139,7 +141,9 @@ export function createRefundRequestsHandler(
     async (change, context) => {
       const seen: SeenByChange = {
         approverId: approverOf(change),
-        amount: amountSeenBy(change),
+        // A request in Processing is past its decision: a requester's edit made while Stripe was failing is
+        // not refunded under the decision on the earlier amount.
+        amount: amountSeenBy(change, R, Status.Processing),
         reopened: reopenedFrom(change, FINISHED_REQUESTS),
       };
       const userSetProcessing = setByUser(change, R.status, Status.Processing);
@@ -573,29 +577,6 @@ function unapprovedRefunds(
     )
       total += minor(other.stc_amount);
   return total;
-}
-
-/**
- * The amount a change saw: the one a Create set or an update set, else the row's amount after the change (the
- * post-image the update step registers); undefined when the change carries none. An update that itself set
- * the amount of a request already Processing (past its decision) saw no amount a decision was made on: a
- * requester's edit made while Stripe was failing is not refunded under the decision on the earlier amount.
- */
-function amountSeenBy(change: DataverseChange): unknown {
-  if (R.amount in change.attributes) {
-    const decidedBefore =
-      change.message === 'Update' &&
-      !(R.status in change.attributes) &&
-      change.postImage?.[R.status] === Status.Processing;
-    return decidedBefore ? undefined : change.attributes[R.amount];
-  }
-  return change.postImage?.[R.amount];
-}
-
-/** Whether the request's amount is other than `seen` (an amount not known counts as changed). */
-function changedSince(seen: unknown, amount: unknown): boolean {
-  const before = Number(seen);
-  return seen === undefined || seen === null || !Number.isFinite(before) || before !== Number(amount);
 }
 
 /** Why a request whose amount changed after its approval or decision waits, in the requester's words. */
