@@ -26,7 +26,8 @@ const DOCUMENT_STATUS: Record<string, number> = {
   disputed: StripePaymentStatus.disputed,
 };
 
-const paymentStatusName = (value: unknown): string | undefined =>
+/** A payment row's status (stc_paymentstatus) by Stripe's spelling. */
+export const paymentStatusName = (value: unknown): string | undefined =>
   Object.entries(PaymentStatus).find(([, option]) => option === value)?.[0];
 
 /** Payments read together: those of the orders written within a few milliseconds go in one query. */

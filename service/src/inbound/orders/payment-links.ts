@@ -244,7 +244,12 @@ const REQUEST_LOOKUPS: Record<DocumentKind, string> = {
   salesorder: L.salesorderid.value,
   invoice: L.invoiceid.value,
 };
-const NOUNS: Record<DocumentKind, string> = { quote: 'quote', salesorder: 'order', invoice: 'invoice' };
+/** How a request's reasons name each kind of document. */
+export const NOUNS: Record<DocumentKind, string> = {
+  quote: 'quote',
+  salesorder: 'order',
+  invoice: 'invoice',
+};
 
 /** A payment link request of a document, with the page it made (its session and URL) when it made one. */
 export interface RequestPage {

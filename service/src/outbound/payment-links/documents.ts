@@ -2,19 +2,11 @@
  * The Dataverse side of a payment link: the quote, order or invoice a request names, read with what its Stripe
  * payment page is made of (lines, currency, totals, customer), and where the page's URL is written back.
  */
-import {
-  Account,
-  Contact,
-  Invoice,
-  Payment,
-  PaymentStatus,
-  Quote,
-  QuoteDetail,
-  SalesOrder,
-} from '@stc/solution/tables';
+import { Account, Contact, Invoice, Payment, Quote, QuoteDetail, SalesOrder } from '@stc/solution/tables';
 import type { DataverseClient, Row } from '../../dataverse/types';
 import { isGuid } from '../../config/outbound';
 import { PAYMENT_LINK_METADATA, type DocumentKind } from '../../inbound/orders';
+import { paymentStatusName } from '../../inbound/orders/documents';
 
 export type { DocumentKind };
 
@@ -189,9 +181,7 @@ async function readPaymentInProgress(
     { [Payment.col.stripeId]: paymentId },
     { select: [Payment.col.status] },
   );
-  const status = Object.entries(PaymentStatus).find(
-    ([, value]) => value === payment?.[Payment.col.status],
-  )?.[0];
+  const status = paymentStatusName(payment?.[Payment.col.status]);
   return (IN_PROGRESS as readonly string[]).includes(status ?? '') ? (status as PaymentInProgress) : null;
 }
 

@@ -12,11 +12,15 @@ import type { DataverseClient, Row } from '../../dataverse/types';
 import { minorToMajor } from '../../mapping';
 import type { DataverseChangeHandler, SyncContext } from '../../pipeline/handler';
 import { DEFAULT_OUTBOUND_SETTINGS, type OutboundSettings } from '../../config/outbound';
-import { expirePage, markRetired, requestPages, type RequestPage } from '../../inbound/orders/payment-links';
+import {
+  expirePage,
+  markRetired,
+  NOUNS,
+  requestPages,
+  type RequestPage,
+} from '../../inbound/orders/payment-links';
 import { serviceUserResolver } from '../refund-requests/directory';
 import { DOCUMENT_TABLES, readPaymentUrl, writePaymentUrl, type DocumentKind } from './documents';
-
-const NOUNS: Record<DocumentKind, string> = { quote: 'quote', salesorder: 'order', invoice: 'invoice' };
 
 /** The states in which a document can still be paid on its page: an Active quote, an open order or invoice. */
 const PAYABLE_STATE: Record<DocumentKind, (statecode: unknown) => boolean> = {
